@@ -1,0 +1,89 @@
+"""Write a training file's full JSON and its JSONL together, in one streaming pass.
+
+Both files are written to temporary names, flushed and fsynced, and only then moved into
+place, so a failure at any point leaves whatever was there before untouched.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app.fullfile import build_header, file_record, shared_profile_hash, write_full_json
+from app.jsonio import atomic_writer, dumps_line
+from app.jsonl import LineMode, jsonl_lines
+
+Progress = Callable[[int, int, str], None]
+
+
+class BuildCancelled(Exception):
+    """The user cancelled; nothing was replaced."""
+
+
+@dataclass(frozen=True)
+class BuildResult:
+    json_path: Path
+    jsonl_path: Path
+    conversations: int
+    jsonl_lines: int
+    json_bytes: int
+    jsonl_bytes: int
+
+
+def write_training_files(
+    json_path: Path,
+    jsonl_path: Path,
+    *,
+    name: str,
+    digests: list[Mapping[str, Any]],
+    records: Iterable[Mapping[str, Any]],
+    profile_of: Callable[[str], Any],
+    created_at: str,
+    updated_at: str,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> BuildResult:
+    """Write both renderings of one training file.
+
+    ``digests`` (see ``app.fullfile.digest``) are in the same order as ``records``; the
+    header is made from them so the records can stream straight through.
+    ``profile_of`` returns the consultant profile for a profile hash.
+    """
+    header = build_header(name, digests, created_at, updated_at, jsonl_path.name)
+    shared_hash = shared_profile_hash(digests)
+    shared_profile = profile_of(shared_hash) if shared_hash else None
+    total = len(digests)
+    counts = {"records": 0, "lines": 0}
+
+    def stream(jsonl_handle: Any) -> Iterable[dict[str, Any]]:
+        for record in records:
+            if cancelled and cancelled():
+                raise BuildCancelled()
+            listed = file_record(record, shared_hash)
+            for line in jsonl_lines(listed, name, LineMode.CONVERSATION):
+                jsonl_handle.write(dumps_line(line))
+                counts["lines"] += 1
+            counts["records"] += 1
+            if progress:
+                progress(counts["records"], total, str(record["conversation_id"]))
+            yield listed
+
+    with contextlib.ExitStack() as stack:
+        jsonl_handle = stack.enter_context(atomic_writer(jsonl_path))
+        json_handle = stack.enter_context(atomic_writer(json_path))
+        write_full_json(json_handle, header, shared_profile, stream(jsonl_handle))
+        if counts["records"] != total:
+            raise ValueError(
+                f"{total} conversations were expected but {counts['records']} were written"
+            )
+    return BuildResult(
+        json_path,
+        jsonl_path,
+        counts["records"],
+        counts["lines"],
+        json_path.stat().st_size,
+        jsonl_path.stat().st_size,
+    )

@@ -1,0 +1,338 @@
+"""Turn one enriched (or legacy) conversation file into the canonical conversation record.
+
+The canonical record is what the library stores and what a full training file lists in
+``conversations``. Its ``messages`` list is ordered system → user → assistant …, each turn
+carrying the annotation of the training pair it came from, so that the JSONL can be derived
+from it alone.
+
+Two pair conventions exist in the user's data and both give the same record:
+
+* enriched files: odd pairs are the client speaking (``target_response`` null), even pairs
+  repeat that client message as ``current_user_input`` and carry the consultant's reply;
+* legacy files: one pair per exchange (client message and reply together).
+
+A client message is therefore appended only when it is not already the last message, so no
+user message is ever duplicated.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind
+from app.errors import InputError, Problem
+from app.quality import Warning_, find_warnings, summarise_quality
+
+# Pair fields that become structure (message text, order, conversation-level facts).
+# Everything else a pair carries is annotation and is kept on the message it produced.
+STRUCTURAL_PAIR_FIELDS = frozenset(
+    {
+        "id",
+        "conversation_id",
+        "turn_number",
+        "conversation_metadata",
+        "system_prompt",
+        "conversation_history",
+        "current_user_input",
+        "target_response",
+        "emotional_context",
+        "training_metadata",
+    }
+)
+CONVERSATION_LEVEL_METADATA = ("client_persona", "client_background", "session_context")
+MESSAGE_LEVEL_METADATA = ("conversation_phase", "expected_outcome")
+SNAKE_CASE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
+
+
+def _expect(condition: bool, file: str, path: str, reason: str, problems: list[Problem]) -> bool:
+    if not condition:
+        problems.append(Problem(file, reason, path))
+    return condition
+
+
+def check_structure(document: Any, file: str) -> None:
+    """Fast structural check of everything the normaliser relies on.
+
+    Runs on every import; the complete JSON Schema check is ``app.validate``. Errors name the
+    JSON path of each problem.
+    """
+    kind = detect_kind(document)
+    if kind is Kind.RAW:
+        raise InputError.single(
+            file,
+            "this is a raw conversation (conversation_metadata + turns), not an enriched "
+            "file: it has no training_pairs. Enrich it first, then import the enriched file.",
+        )
+    if kind is Kind.FULL:
+        raise InputError.single(
+            file, "this is a full training file, not a single conversation file"
+        )
+    if not isinstance(document, dict):
+        raise InputError.single(
+            file, f"expected a JSON object at the top level, found {_type_name(document)}"
+        )
+    if kind is Kind.UNKNOWN:
+        raise InputError.single(
+            file, "not an enriched conversation: the key 'training_pairs' is missing"
+        )
+    problems: list[Problem] = []
+    for key in ("dataset_metadata", "consultant_profile"):
+        _expect(
+            isinstance(document.get(key), dict),
+            file,
+            f"$.{key}",
+            f"'{key}' must be an object, found {_type_name(document.get(key))}",
+            problems,
+        )
+    params = document.get("input_parameters")
+    _expect(
+        params is None or isinstance(params, dict),
+        file,
+        "$.input_parameters",
+        f"'input_parameters' must be an object or null, found {_type_name(params)}",
+        problems,
+    )
+    pairs = document["training_pairs"]
+    _expect(len(pairs) > 0, file, "$.training_pairs", "there are no training pairs", problems)
+    for index, pair in enumerate(pairs):
+        _check_pair(pair, f"$.training_pairs[{index}]", file, problems)
+        if len(problems) >= 20:
+            break
+    if problems:
+        raise InputError(problems)
+
+
+def _check_pair(pair: Any, path: str, file: str, problems: list[Problem]) -> None:
+    if not _expect(isinstance(pair, dict), file, path, "a training pair must be an object", problems):
+        return
+    typed: tuple[tuple[str, tuple[type, ...], str], ...] = (
+        ("turn_number", (int,), "a whole number"),
+        ("current_user_input", (str,), "a string"),
+        ("system_prompt", (str,), "a string"),
+        ("target_response", (str, type(None)), "a string or null"),
+        ("conversation_metadata", (dict,), "an object"),
+        ("emotional_context", (dict,), "an object"),
+        ("training_metadata", (dict,), "an object"),
+        ("conversation_history", (list,), "an array"),
+    )
+    for key, types, wanted in typed:
+        value = pair.get(key)
+        if key not in pair and key in ("emotional_context", "training_metadata"):
+            continue
+        ok = isinstance(value, types) and not isinstance(value, bool)
+        _expect(ok, file, f"{path}.{key}", f"'{key}' must be {wanted}, found {_type_name(value)}",
+                problems)
+    turn = pair.get("turn_number")
+    if isinstance(turn, int) and not isinstance(turn, bool):
+        _expect(turn >= 1, file, f"{path}.turn_number", "turn numbers start at 1", problems)
+    meta = pair.get("conversation_metadata")
+    if isinstance(meta, dict):
+        for key in SCAFFOLDING_KEYS:
+            value = meta.get(key)
+            _expect(value is None or isinstance(value, str), file,
+                    f"{path}.conversation_metadata.{key}",
+                    f"'{key}' must be a string or null, found {_type_name(value)}", problems)
+        for key in ("persona_archetype", "emotional_arc_key", "training_topic_key"):
+            value = meta.get(key)
+            if isinstance(value, str):
+                _expect(bool(SNAKE_CASE.match(value)), file, f"{path}.conversation_metadata.{key}",
+                        f"'{key}' must be a snake_case key, found {value!r}", problems)
+
+
+def _type_name(value: Any) -> str:
+    return {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "true/false",
+        int: "a number",
+        float: "a number",
+        type(None): "null",
+    }.get(type(value), type(value).__name__)
+
+
+def _first(values: list[Any]) -> Any:
+    return next((value for value in values if value not in (None, "")), None)
+
+
+def scaffolding_of(document: Mapping[str, Any]) -> dict[str, str | None]:
+    """The five v4 scaffolding fields, from the pairs or else from ``input_parameters``."""
+    pairs = document["training_pairs"]
+    metas = [pair.get("conversation_metadata") or {} for pair in pairs]
+    params = document.get("input_parameters") or {}
+    from_params = {
+        "persona_archetype": params.get("persona_key"),
+        "emotional_arc": params.get("emotional_arc_name"),
+        "emotional_arc_key": params.get("emotional_arc_key"),
+        "training_topic": params.get("training_topic_name"),
+        "training_topic_key": params.get("training_topic_key"),
+    }
+    return {
+        key: _first([meta.get(key) for meta in metas]) or from_params[key]
+        for key in SCAFFOLDING_KEYS
+    }
+
+
+def _client(document: Mapping[str, Any]) -> dict[str, str | None]:
+    metas = [pair.get("conversation_metadata") or {} for pair in document["training_pairs"]]
+    params = document.get("input_parameters") or {}
+    persona = _first([meta.get("client_persona") for meta in metas])
+    name = params.get("persona_name")
+    archetype_name = None
+    if isinstance(persona, str) and " - " in persona:
+        head, _, tail = persona.partition(" - ")
+        name = name or head.strip()
+        archetype_name = tail.strip()
+    elif isinstance(persona, str):
+        name = name or persona
+    return {
+        "persona": persona,
+        "name": name,
+        "archetype_name": archetype_name,
+        "background": _first([meta.get("client_background") for meta in metas]),
+        "session_context": _first([meta.get("session_context") for meta in metas]),
+    }
+
+
+def render_system_message(
+    system_prompt: str, client: Mapping[str, Any], scaffolding: Mapping[str, Any]
+) -> str:
+    """The system message the model trains on: the prompt plus the session's scaffolding.
+
+    The scaffolding is stated in plain words so the model sees the explicit pattern markers
+    (persona, arc, topic) that the v4 format exists to carry. Lines whose value is unknown
+    are left out rather than written as "None".
+    """
+    lines = []
+    if client.get("persona"):
+        archetype = scaffolding.get("persona_archetype")
+        suffix = f" [{archetype}]" if archetype else ""
+        lines.append(f"- Client: {client['persona']}{suffix}")
+    if scaffolding.get("emotional_arc"):
+        lines.append(f"- Emotional arc: {scaffolding['emotional_arc']}")
+    if scaffolding.get("training_topic"):
+        lines.append(f"- Training topic: {scaffolding['training_topic']}")
+    if not lines:
+        return system_prompt
+    return system_prompt.rstrip() + "\n\nSession context:\n" + "\n".join(lines)
+
+
+def _annotation(pair: Mapping[str, Any]) -> dict[str, Any]:
+    meta = pair.get("conversation_metadata") or {}
+    extra = {key: value for key, value in pair.items() if key not in STRUCTURAL_PAIR_FIELDS}
+    return {
+        "pair_id": pair.get("id"),
+        "conversation_phase": meta.get("conversation_phase"),
+        "expected_outcome": meta.get("expected_outcome"),
+        "emotional_context": pair.get("emotional_context"),
+        "training_metadata": pair.get("training_metadata"),
+        "annotations": extra or None,
+    }
+
+
+def _bare_user_message(text: str, turn: int) -> dict[str, Any]:
+    return {
+        "role": "user",
+        "content": text,
+        "turn_number": turn,
+        "pair_id": None,
+        "conversation_phase": None,
+        "expected_outcome": None,
+        "emotional_context": None,
+        "training_metadata": None,
+        "annotations": None,
+    }
+
+
+def build_messages(pairs: list[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[Warning_]]:
+    """Order the pairs' text into user/assistant messages, never duplicating a user turn."""
+    messages: list[dict[str, Any]] = []
+    notes: list[Warning_] = []
+    for pair in sorted(pairs, key=lambda p: p["turn_number"]):
+        turn = pair["turn_number"]
+        text = pair["current_user_input"]
+        reply = pair["target_response"]
+        last = messages[-1] if messages else None
+        repeats_last = last is not None and last["role"] == "user" and last["content"] == text
+        if not repeats_last and text.strip():
+            if last is not None and last["role"] == "user":
+                # Two client messages in a row: join them so roles keep alternating.
+                last["content"] = f"{last['content']}\n\n{text}"
+                notes.append(Warning_("merged_client_turns", turn,
+                                      "two client messages in a row were joined into one"))
+            elif reply is None:
+                messages.append({"role": "user", "content": text, "turn_number": turn,
+                                 **_annotation(pair)})
+                continue
+            else:
+                messages.append(_bare_user_message(text, turn))
+        elif reply is None:
+            if not text.strip():
+                notes.append(Warning_("empty_turn", turn, "a turn with no text was skipped"))
+            continue
+        if reply is not None:
+            if not messages or messages[-1]["role"] != "user":
+                notes.append(Warning_("reply_without_client_turn", turn,
+                                      "a reply with no client message before it was skipped"))
+                continue
+            if not reply.strip():
+                notes.append(Warning_("empty_reply", turn, "an empty reply was skipped"))
+                continue
+            messages.append({"role": "assistant", "content": reply, "turn_number": turn,
+                             **_annotation(pair)})
+    return messages, notes
+
+
+def normalise(
+    document: Mapping[str, Any],
+    *,
+    file_name: str,
+    content_sha256: str,
+    batch_id: str | None = None,
+) -> dict[str, Any]:
+    """Build the canonical conversation record. ``check_structure`` must have passed."""
+    pairs = document["training_pairs"]
+    dataset = document.get("dataset_metadata") or {}
+    scaffolding = scaffolding_of(document)
+    client = _client(document)
+    system_prompt = _first([pair.get("system_prompt") for pair in pairs]) or ""
+    dialogue, notes = build_messages(pairs)
+    trailing_unanswered = bool(dialogue) and dialogue[-1]["role"] == "user"
+    system = {"role": "system", "content": render_system_message(system_prompt, client,
+                                                                  scaffolding)}
+    messages = [system, *dialogue]
+    warnings = notes + find_warnings(pairs, dialogue)
+    replies = [m for m in dialogue if m["role"] == "assistant"]
+    pair_ids = {pair.get("conversation_id") for pair in pairs}
+    conversation_id = _first([dataset.get("dataset_name")]) or _first(sorted(
+        str(p) for p in pair_ids if p))
+    if not conversation_id:
+        raise InputError.single(file_name, "no conversation id: dataset_metadata.dataset_name "
+                                "and the pairs' conversation_id are both missing")
+    return {
+        "conversation_id": str(conversation_id),
+        "batch_id": batch_id,
+        "quality_tier": dataset.get("quality_tier"),
+        "source": {
+            "file_name": file_name,
+            "content_sha256": content_sha256,
+            "kind": detect_kind(document).value,
+            "pair_conversation_id": _first(sorted(str(p) for p in pair_ids if p)),
+            "dataset_metadata": dict(dataset),
+        },
+        "client": client,
+        "scaffolding": scaffolding,
+        "input_parameters": document.get("input_parameters"),
+        "consultant_profile": document.get("consultant_profile"),
+        "system_prompt": system_prompt,
+        "messages": messages,
+        "stats": {
+            "messages": len(messages),
+            "client_turns": sum(1 for m in dialogue if m["role"] == "user"),
+            "trainable_replies": len(replies),
+            "ends_with_unanswered_client_turn": trailing_unanswered,
+        },
+        "quality": summarise_quality(replies, warnings),
+    }

@@ -1,0 +1,140 @@
+"""The full training file: a header, the consultant profile once, and the conversations.
+
+The header is computed from small per-conversation digests so that a file of any size can
+be written in one streaming pass over the conversations without holding them in memory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from typing import IO, Any
+
+import orjson
+
+from app import FORMAT_VERSION
+from app.jsonl import trainable_messages
+
+FORMAT_NAME = "c-alpha-build_v3.4_emotional-dataset-full"
+CHARS_PER_TOKEN = 4  # the usual rough estimate for English text with BPE tokenizers
+
+
+def profile_hash(profile: Any) -> str:
+    """A stable fingerprint of a consultant profile (key order does not matter)."""
+    return hashlib.sha256(orjson.dumps(profile, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
+
+
+def digest(record: Mapping[str, Any]) -> dict[str, Any]:
+    """The few numbers and keys of a conversation that the header needs."""
+    scaffolding = record.get("scaffolding") or {}
+    quality = record.get("quality") or {}
+    trained = trainable_messages(record)
+    replies = [m for m in trained if m["role"] == "assistant"]
+    scores = [
+        float(s) for s in ((m.get("training_metadata") or {}).get("quality_score") for m in replies)
+        if isinstance(s, int | float) and not isinstance(s, bool)
+    ]
+    return {
+        "conversation_id": record["conversation_id"],
+        "batch_id": record.get("batch_id"),
+        "quality_tier": record.get("quality_tier"),
+        "persona_archetype": scaffolding.get("persona_archetype"),
+        "emotional_arc_key": scaffolding.get("emotional_arc_key"),
+        "training_topic_key": scaffolding.get("training_topic_key"),
+        "messages": len(record["messages"]),
+        "trained_messages": len(trained),
+        "trainable_replies": len(replies),
+        "reply_scores": scores,
+        "human_reviewed": bool(quality.get("human_reviewed")),
+        "warning_codes": sorted({w["code"] for w in quality.get("warnings") or []}),
+        "estimated_tokens": sum(len(m["content"]) for m in trained) // CHARS_PER_TOKEN,
+        "profile_hash": profile_hash(record.get("consultant_profile")),
+    }
+
+
+def _distribution(values: Iterable[Any]) -> dict[str, int]:
+    counts = Counter("(none)" if v is None else str(v) for v in values)
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def build_header(
+    name: str,
+    digests: list[Mapping[str, Any]],
+    created_at: str,
+    updated_at: str,
+    jsonl_file: str,
+) -> dict[str, Any]:
+    """The ``training_file_metadata`` object."""
+    scores = [s for d in digests for s in d["reply_scores"]]
+    warning_counts = Counter(code for d in digests for code in d["warning_codes"])
+    return {
+        "name": name,
+        "format": FORMAT_NAME,
+        "format_version": FORMAT_VERSION,
+        "created_at": created_at,
+        "updated_at": updated_at,
+        "jsonl_file": jsonl_file,
+        "system_message": "system_prompt followed by the session's scaffolding",
+        "totals": {
+            "conversations": len(digests),
+            "messages": sum(d["messages"] for d in digests),
+            "trainable_replies": sum(d["trainable_replies"] for d in digests),
+            "jsonl_lines": sum(1 for d in digests if d["trainable_replies"]),
+            "estimated_tokens": sum(d["estimated_tokens"] for d in digests),
+        },
+        "quality_summary": {
+            "mean_reply_score": round(sum(scores) / len(scores), 3) if scores else None,
+            "min_reply_score": min(scores) if scores else None,
+            "max_reply_score": max(scores) if scores else None,
+            "human_reviewed_conversations": sum(1 for d in digests if d["human_reviewed"]),
+            "conversations_with_warnings": sum(1 for d in digests if d["warning_codes"]),
+            "warnings_by_code": dict(sorted(warning_counts.items())),
+            "by_quality_tier": _distribution(d["quality_tier"] for d in digests),
+        },
+        "scaffolding_distribution": {
+            "persona_archetype": _distribution(d["persona_archetype"] for d in digests),
+            "emotional_arc": _distribution(d["emotional_arc_key"] for d in digests),
+            "training_topic": _distribution(d["training_topic_key"] for d in digests),
+            "batch": _distribution(d["batch_id"] for d in digests),
+        },
+    }
+
+
+def shared_profile_hash(digests: list[Mapping[str, Any]]) -> str | None:
+    """The profile most conversations use (first seen wins a tie)."""
+    counts = Counter(d["profile_hash"] for d in digests)
+    if not counts:
+        return None
+    best = max(counts.values())
+    return next(d["profile_hash"] for d in digests if counts[d["profile_hash"]] == best)
+
+
+def file_record(record: Mapping[str, Any], shared_hash: str | None) -> dict[str, Any]:
+    """The conversation as listed in the full file: its profile only when it differs."""
+    own = record.get("consultant_profile")
+    keep = own if profile_hash(own) != shared_hash else None
+    return {**record, "consultant_profile": keep}
+
+
+def _indented(document: Any, depth: int) -> bytes:
+    text = orjson.dumps(document, option=orjson.OPT_INDENT_2)
+    return text.replace(b"\n", b"\n" + b"  " * depth)
+
+
+def write_full_json(
+    handle: IO[bytes],
+    header: Mapping[str, Any],
+    profile: Any,
+    records: Iterable[Mapping[str, Any]],
+) -> None:
+    """Stream the full JSON. The bytes equal ``orjson.dumps(doc, OPT_INDENT_2)`` + newline."""
+    handle.write(b'{\n  "training_file_metadata": ' + _indented(header, 1))
+    handle.write(b',\n  "consultant_profile": ' + _indented(profile, 1))
+    handle.write(b',\n  "conversations": [')
+    first = True
+    for record in records:
+        handle.write(b"\n    " if first else b",\n    ")
+        handle.write(_indented(record, 2))
+        first = False
+    handle.write(b"]\n}\n" if first else b"\n  ]\n}\n")

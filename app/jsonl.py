@@ -1,0 +1,101 @@
+"""Derive JSONL training lines from a full-file conversation record.
+
+Every line is ``{"messages": [...], "metadata": {...}}``: the ``messages`` array is the chat
+format that Axolotl, TRL, LLaMA-Factory, Unsloth and OpenAI read as it is, and ``metadata``
+has the same keys and types on every line (nulls allowed), so that HF ``datasets`` infers
+one Arrow schema for the whole file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from enum import StrEnum
+from typing import Any
+
+
+class LineMode(StrEnum):
+    CONVERSATION = "conversation"  # one line per conversation, every reply a target
+    REPLY = "reply"  # one line per reply, its history as the prompt
+
+
+def _float(value: Any) -> float | None:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def _str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def trainable_messages(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    """The messages a trainer sees: a trailing unanswered client turn is left out."""
+    messages = list(record["messages"])
+    while messages and messages[-1]["role"] == "user":
+        messages.pop()
+    return messages
+
+
+def reply_context(message: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """The emotional context of one reply, flattened to fixed keys and types."""
+    context = message.get("emotional_context") or {}
+    detected = context.get("detected_emotions") or {}
+    training = message.get("training_metadata") or {}
+    return {
+        "message_index": index,
+        "turn_number": int(message.get("turn_number") or 0),
+        "conversation_phase": _str(message.get("conversation_phase")),
+        "client_emotion": _str(detected.get("primary")),
+        "client_emotion_intensity": _float(detected.get("intensity")),
+        "client_valence": _str(detected.get("valence")),
+        "quality_score": _float(training.get("quality_score")),
+    }
+
+
+def line_metadata(
+    record: Mapping[str, Any], training_file: str, replies: list[dict[str, Any]]
+) -> dict[str, Any]:
+    scaffolding = record.get("scaffolding") or {}
+    client = record.get("client") or {}
+    quality = record.get("quality") or {}
+    return {
+        "conversation_id": record["conversation_id"],
+        "batch_id": _str(record.get("batch_id")),
+        "training_file": training_file,
+        "source_file": _str((record.get("source") or {}).get("file_name")),
+        "client_persona": _str(client.get("persona")),
+        "persona_archetype": _str(scaffolding.get("persona_archetype")),
+        "emotional_arc": _str(scaffolding.get("emotional_arc")),
+        "emotional_arc_key": _str(scaffolding.get("emotional_arc_key")),
+        "training_topic": _str(scaffolding.get("training_topic")),
+        "training_topic_key": _str(scaffolding.get("training_topic_key")),
+        "quality_tier": _str(record.get("quality_tier")),
+        "quality_score": _float(quality.get("mean_score")),
+        "human_reviewed": bool(quality.get("human_reviewed")),
+        "warnings": sorted({str(w["code"]) for w in quality.get("warnings") or []}),
+        "replies": replies,
+    }
+
+
+def jsonl_lines(
+    record: Mapping[str, Any],
+    training_file: str,
+    mode: LineMode = LineMode.CONVERSATION,
+    with_metadata: bool = True,
+) -> Iterator[dict[str, Any]]:
+    """Yield the JSONL line objects for one conversation (none if it has no reply)."""
+    messages = trainable_messages(record)
+    chat = [{"role": m["role"], "content": m["content"]} for m in messages]
+    reply_indexes = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+    if not reply_indexes:
+        return
+    groups = (
+        [reply_indexes] if mode is LineMode.CONVERSATION else [[i] for i in reply_indexes]
+    )
+    for group in groups:
+        end = group[-1] + 1
+        line: dict[str, Any] = {"messages": chat[:end]}
+        if with_metadata:
+            replies = [reply_context(messages[i], i) for i in group]
+            line["metadata"] = line_metadata(record, training_file, replies)
+        yield line

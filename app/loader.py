@@ -1,0 +1,43 @@
+"""Read one conversation file from disk and turn it into a canonical record."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+from typing import Any
+
+from app.canonical import check_structure, normalise
+from app.jsonio import parse_json_bytes, read_json_file
+
+
+def batch_id_in(document: Any) -> str | None:
+    """A batch id the generator wrote into the file, if any (it wins over the user's)."""
+    if not isinstance(document, dict):
+        return None
+    for section in ("dataset_metadata", "input_parameters"):
+        block = document.get(section)
+        if isinstance(block, dict):
+            for key in ("batch_id", "batch_job_id"):
+                value = block.get(key)
+                if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
+                    return str(value)
+    return None
+
+
+def record_from_bytes(
+    data: bytes, file_name: str, default_batch: str | None = None
+) -> dict[str, Any]:
+    """Parse, check and normalise; raises ``InputError`` naming the file and the reason."""
+    document = parse_json_bytes(data, file_name)
+    check_structure(document, file_name)
+    return normalise(
+        document,
+        file_name=file_name,
+        content_sha256=hashlib.sha256(data).hexdigest(),
+        batch_id=batch_id_in(document) or default_batch,
+    )
+
+
+def load_conversation_file(path: Path, default_batch: str | None = None) -> dict[str, Any]:
+    _, data = read_json_file(path)
+    return record_from_bytes(data, path.name, default_batch)

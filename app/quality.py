@@ -1,0 +1,110 @@
+"""Quality warnings: things a reviewer should look at, which never reject a conversation."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any
+
+TERMINAL = tuple('.!?…"\'”’)]*:;')
+SUMMARY_MARKS = ("...", "…")
+
+
+@dataclass(frozen=True)
+class Warning_:
+    """One quality warning, tied to a turn where it has one."""
+
+    code: str
+    turn_number: int | None
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def looks_cut_off(text: str) -> str | None:
+    """Why a reply looks truncated, or None when it ends like a finished sentence."""
+    stripped = text.rstrip()
+    if stripped.endswith("\\"):
+        return "ends in a lone backslash (the generator cut it off)"
+    if stripped and not stripped.endswith(TERMINAL) and not _ends_with_symbol(stripped):
+        return f"ends mid-sentence: …{stripped[-40:]!r}"
+    return None
+
+
+def _ends_with_symbol(text: str) -> bool:
+    """Emoji and similar symbols are a legitimate way to end a message."""
+    return ord(text[-1]) > 0x2000 and not text[-1].isalnum()
+
+
+def _history_problem(
+    history: Sequence[Any], earlier: Sequence[Mapping[str, Any]]
+) -> str | None:
+    entries = [h for h in history if isinstance(h, Mapping)]
+    with_roles = [h for h in entries if h.get("role") in ("user", "assistant")]
+    if len(with_roles) != len(entries):
+        return None  # a summary-style history (legacy files): nothing exact to compare
+    if len(with_roles) != len(earlier):
+        return (f"the history lists {len(with_roles)} earlier messages, "
+                f"but the conversation has {len(earlier)} before this turn")
+    for entry, message in zip(with_roles, earlier, strict=True):
+        content = entry.get("content")
+        if entry["role"] != message["role"]:
+            return f"the history has a {entry['role']} message where the conversation has a " \
+                   f"{message['role']} message"
+        if not isinstance(content, str) or content == message["content"]:
+            continue
+        if content.rstrip().endswith(SUMMARY_MARKS) or len(content) < len(message["content"]) // 2:
+            continue  # an abbreviated summary of the earlier message
+        return f"the history's copy of turn {entry.get('turn')} differs from that turn's text"
+    return None
+
+
+def find_warnings(
+    pairs: Sequence[Mapping[str, Any]], dialogue: Sequence[Mapping[str, Any]]
+) -> list[Warning_]:
+    """Inspect the conversation and return its quality warnings."""
+    warnings: list[Warning_] = []
+    for message in dialogue:
+        if message["role"] != "assistant":
+            continue
+        why = looks_cut_off(message["content"])
+        if why:
+            warnings.append(Warning_("reply_cut_off", message["turn_number"], f"reply {why}"))
+    if dialogue and dialogue[-1]["role"] == "user":
+        warnings.append(Warning_("unanswered_last_turn", dialogue[-1]["turn_number"],
+                                 "the last client message never got a reply; it is not "
+                                 "trained on and is left out of the JSONL"))
+    if not any(m["role"] == "assistant" for m in dialogue):
+        warnings.append(Warning_("no_trainable_reply", None,
+                                 "the conversation has no consultant reply to train on"))
+    for pair in sorted(pairs, key=lambda p: p["turn_number"]):
+        turn = pair["turn_number"]
+        earlier = [m for m in dialogue if m["turn_number"] < turn]
+        # In a legacy pair the client message shares the pair's turn number; it is not earlier.
+        problem = _history_problem(pair.get("conversation_history") or [], earlier)
+        if problem:
+            warnings.append(Warning_("history_mismatch", turn, problem))
+    return warnings
+
+
+def _score(message: Mapping[str, Any]) -> float | None:
+    meta = message.get("training_metadata") or {}
+    value = meta.get("quality_score")
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+def summarise_quality(
+    replies: Sequence[Mapping[str, Any]], warnings: Sequence[Warning_]
+) -> dict[str, Any]:
+    """Per-conversation quality: mean reply score, review state and warnings."""
+    scores = [s for s in (_score(m) for m in replies) if s is not None]
+    reviewed = [bool((m.get("training_metadata") or {}).get("human_reviewed")) for m in replies]
+    return {
+        "mean_score": round(sum(scores) / len(scores), 3) if scores else None,
+        "min_score": min(scores) if scores else None,
+        "human_reviewed": bool(reviewed) and all(reviewed),
+        "warnings": [w.as_dict() for w in warnings],
+    }

@@ -1,0 +1,67 @@
+"""Set up a private virtual environment, then start LoRA Studio or run its tests.
+
+One script for Linux, macOS and Windows, so that the README's two commands need
+nothing but Python 3.11+ (no make, no shell tricks):
+
+    python bootstrap.py start      # install (first time only) and open the app
+    python bootstrap.py test       # install (first time only) and run every test
+
+Dependencies are reinstalled only when pyproject.toml changes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+STAMP = VENV / ".bootstrap-stamp"
+
+
+def venv_python() -> Path:
+    """Return the interpreter inside the project's virtual environment."""
+    if os.name == "nt":
+        return VENV / "Scripts" / "python.exe"
+    return VENV / "bin" / "python"
+
+
+def ensure_environment(extras: str) -> Path:
+    """Create the venv and install the project in editable mode when needed."""
+    python = venv_python()
+    if not python.exists():
+        print(f"Creating virtual environment in {VENV} ...", flush=True)
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
+    if not STAMP.exists() or STAMP.read_text(encoding="utf-8").strip() != wanted:
+        print("Installing LoRA Studio and its dependencies ...", flush=True)
+        subprocess.check_call([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
+        target = f".[{extras}]" if extras else "."
+        subprocess.check_call(
+            [str(python), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT
+        )
+        STAMP.write_text(wanted, encoding="utf-8")
+    return python
+
+
+def main(argv: list[str]) -> int:
+    if not argv or argv[0] not in {"start", "test"}:
+        print(__doc__)
+        return 2
+    command, rest = argv[0], argv[1:]
+    if command == "start":
+        python = ensure_environment("test")
+        return subprocess.call([str(python), "-m", "app", *rest], cwd=ROOT)
+    python = ensure_environment("test")
+    env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    lint = subprocess.call([str(python), "-m", "ruff", "check", "."], cwd=ROOT, env=env)
+    tests = subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    return tests or lint
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
