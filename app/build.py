@@ -43,6 +43,7 @@ def write_training_files(
     profile_of: Callable[[str], Any],
     created_at: str,
     updated_at: str,
+    jsonl_name: str | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> BuildResult:
@@ -50,9 +51,10 @@ def write_training_files(
 
     ``digests`` (see ``app.fullfile.digest``) are in the same order as ``records``; the
     header is made from them so the records can stream straight through.
-    ``profile_of`` returns the consultant profile for a profile hash.
+    ``profile_of`` returns the consultant profile for a profile hash. ``jsonl_name`` is the
+    sibling's name as the user will know it (stored files carry a revision suffix).
     """
-    header = build_header(name, digests, created_at, updated_at, jsonl_path.name)
+    header = build_header(name, digests, created_at, updated_at, jsonl_name or jsonl_path.name)
     shared_hash = shared_profile_hash(digests)
     shared_profile = profile_of(shared_hash) if shared_hash else None
     total = len(digests)

@@ -78,6 +78,7 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600; finished files are ordinary documents
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):

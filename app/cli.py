@@ -1,0 +1,221 @@
+"""The ``lora-studio`` command. With no sub-command it opens the desktop window."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+import orjson
+
+from app import FORMAT_VERSION, __version__
+from app.errors import InputError, LibraryError
+from app.export import DEFAULT_SEED, DEFAULT_VALID_FRACTION, ExportFormat, export
+from app.importer import Verdict, import_paths
+from app.library import Library
+from app.trainingfiles import (
+    AddRefused,
+    add_conversations,
+    create_training_file,
+    list_training_files,
+    remove_conversations,
+)
+from app.validate import validate_path
+
+GUI_MODULE = "ui.main"  # found by name so that the core never imports Qt
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="lora-studio",
+        description="Curate enriched conversations and build LoRA training files.",
+    )
+    parser.add_argument("--version", action="version",
+                        version=f"LoRA Studio {__version__} (formats v{FORMAT_VERSION})")
+    parser.add_argument("--data-dir", metavar="DIR",
+                        help="library folder (default: $LORA_STUDIO_HOME or the user-data folder)")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    p = sub.add_parser("validate", help="check files: individual, full JSON or JSONL")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+
+    p = sub.add_parser("import", help="import conversation files and folders")
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--batch", metavar="ID", help="batch for files that do not name their own")
+
+    p = sub.add_parser("conversations", help="list the library")
+    p.add_argument("--batch", metavar="ID")
+    p.add_argument("--json", action="store_true", help="one JSON object per conversation")
+
+    sub.add_parser("batches", help="list batches with their counts")
+
+    p = sub.add_parser("rename-batch", help="rename a batch (merges into an existing one)")
+    p.add_argument("old")
+    p.add_argument("new")
+
+    p = sub.add_parser("move", help="move conversations to another batch")
+    p.add_argument("batch")
+    p.add_argument("conversation_ids", nargs="+", metavar="CONVERSATION_ID")
+
+    p = sub.add_parser("files", help="list training files")
+    p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("add", help="add conversations to a training file")
+    p.add_argument("name")
+    p.add_argument("--new", action="store_true", help="create the training file first")
+    group = p.add_mutually_exclusive_group(required=True)
+    group.add_argument("--batch", metavar="ID", help="every conversation of a batch")
+    group.add_argument("--all", action="store_true", help="every conversation in the library")
+    group.add_argument("conversation_ids", nargs="*", default=[], metavar="CONVERSATION_ID")
+
+    p = sub.add_parser("remove", help="remove conversations from a training file")
+    p.add_argument("name")
+    p.add_argument("conversation_ids", nargs="+", metavar="CONVERSATION_ID")
+
+    p = sub.add_parser("export", help="save a copy of a training file")
+    p.add_argument("name")
+    p.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
+    p.add_argument("-o", "--output", required=True, type=Path,
+                   help="file to write (a folder for --format split)")
+    p.add_argument("--valid-fraction", type=float, default=DEFAULT_VALID_FRACTION)
+    p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    return parser
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text + "\n")
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    bad = 0
+    for path in args.paths:
+        verdict = validate_path(path)
+        if verdict.ok:
+            _print(f"valid    {path}  [{verdict.kind}]")
+        else:
+            bad += 1
+            _print(f"INVALID  {path}  [{verdict.kind}]")
+            for problem in verdict.problems:
+                where = (f"line {problem.line}, column {problem.column}" if problem.line
+                         else problem.json_path)
+                _print(f"    {where}: {problem.reason}")
+    return 1 if bad else 0
+
+
+def cmd_import(args: argparse.Namespace, library: Library) -> int:
+    report = import_paths(library, args.paths, batch=args.batch)
+    for item in report.verdicts:
+        detail = item.reason or f"{item.conversation_id} → batch {item.batch_id}"
+        _print(f"{item.verdict.value:<9} {item.path}: {detail}")
+    _print(report.summary())
+    return 1 if report.rejected else 0
+
+
+def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
+    rows = library.summaries(args.batch)
+    if args.json:
+        for row in rows:
+            _print(orjson.dumps({
+                "id": row.conversation_id, "batch_id": row.batch_id,
+                "persona": row.persona_name, "persona_archetype": row.persona_archetype,
+                "arc": row.emotional_arc_key, "topic": row.training_topic_key,
+                "turns": row.turns, "trainable_replies": row.trainable_replies,
+                "quality": row.quality_score, "tier": row.quality_tier,
+                "warnings": list(row.warning_codes), "source_file": row.source_file,
+                "training_files": list(row.training_files),
+            }).decode())
+        return 0
+    for row in rows:
+        _print(f"{row.batch_id}\t{row.conversation_id}\t{row.persona_name or ''}\t"
+               f"{row.emotional_arc_key or ''}\t{row.training_topic_key or ''}\t"
+               f"{row.turns} turns\t{row.trainable_replies} replies")
+    _print(f"{len(rows)} conversations")
+    return 0
+
+
+def cmd_batches(library: Library) -> int:
+    for batch in library.batches():
+        _print(f"{batch.batch_id}\t{batch.conversations}")
+    return 0
+
+
+def cmd_files(args: argparse.Namespace, library: Library) -> int:
+    files = list_training_files(library)
+    for info in files:
+        if args.json:
+            _print(orjson.dumps({
+                "name": info.name, "conversations": info.conversations,
+                "trainable_replies": info.trainable_replies,
+                "estimated_tokens": info.estimated_tokens, "json_bytes": info.json_bytes,
+                "jsonl_bytes": info.jsonl_bytes, "created_at": info.created_at,
+                "updated_at": info.updated_at,
+            }).decode())
+        else:
+            _print(f"{info.name}\t{info.conversations} conversations\t"
+                   f"{info.trainable_replies} replies\tupdated {info.updated_at}")
+    return 0
+
+
+def cmd_add(args: argparse.Namespace, library: Library) -> int:
+    if args.all:
+        ids = [row.conversation_id for row in library.summaries()]
+    elif args.batch:
+        ids = [row.conversation_id for row in library.summaries(args.batch)]
+        if not ids:
+            raise LibraryError(f"the batch '{args.batch}' has no conversations")
+    else:
+        ids = args.conversation_ids
+    if args.new:
+        create_training_file(library, args.name)
+    info = add_conversations(library, args.name, ids)
+    _print(f"added {len(ids)} to '{info.name}': now {info.conversations} conversations, "
+           f"{info.trainable_replies} trainable replies")
+    return 0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.command == "validate":
+        return cmd_validate(args)
+    with Library.open(args.data_dir) as library:
+        match args.command:
+            case "import":
+                return cmd_import(args, library)
+            case "conversations":
+                return cmd_conversations(args, library)
+            case "batches":
+                return cmd_batches(library)
+            case "rename-batch":
+                library.rename_batch(args.old, args.new)
+                _print(f"renamed batch '{args.old}' to '{args.new}'")
+            case "move":
+                moved = library.move_conversations(args.conversation_ids, args.batch)
+                _print(f"moved {moved} conversations to batch '{args.batch}'")
+            case "files":
+                return cmd_files(args, library)
+            case "add":
+                return cmd_add(args, library)
+            case "remove":
+                info = remove_conversations(library, args.name, args.conversation_ids)
+                _print(f"'{info.name}' now has {info.conversations} conversations")
+            case "export":
+                written = export(library, args.name, ExportFormat(args.format), args.output,
+                                 args.valid_fraction, args.seed)
+                for path in written:
+                    _print(f"wrote {path}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    if args.command is None:
+        return importlib.import_module(GUI_MODULE).run_gui(args.data_dir)
+    try:
+        return run(args)
+    except AddRefused as exc:
+        sys.stderr.write(f"refused: {exc}\n")
+        return 1
+    except (LibraryError, InputError) as exc:
+        sys.stderr.write(f"error: {exc}\n")
+        return 1

@@ -1,0 +1,109 @@
+"""Open the library database, creating or upgrading it; the schema version lives in
+SQLite's ``user_version``.
+
+Upgrades back the file up first and run in one transaction, so an interrupted upgrade
+leaves the old database as it was.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.pool import NullPool
+
+from app.errors import LibraryError
+from app.models import Base
+
+SCHEMA_VERSION = 2
+
+
+def _add_token_estimates(conn: sqlite3.Connection) -> None:
+    """v1 → v2: token estimates per conversation and per training file."""
+    conn.execute(
+        "ALTER TABLE conversations ADD COLUMN estimated_tokens INTEGER NOT NULL DEFAULT 0"
+    )
+    conn.execute(
+        "ALTER TABLE training_files ADD COLUMN estimated_tokens INTEGER NOT NULL DEFAULT 0"
+    )
+    conn.execute(
+        "UPDATE conversations SET estimated_tokens = "
+        "COALESCE(json_extract(CAST(digest AS TEXT), '$.estimated_tokens'), 0)"
+    )
+
+
+# MIGRATIONS[n] upgrades a database at version n to version n + 1.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_token_estimates}
+
+
+def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys = ON")
+    cursor.execute("PRAGMA journal_mode = WAL")
+    cursor.execute("PRAGMA synchronous = NORMAL")
+    cursor.execute("PRAGMA busy_timeout = 5000")
+    cursor.close()
+
+
+def _inspect(path: Path) -> tuple[int, bool]:
+    """Return (user_version, has_our_tables); raise LibraryError for a foreign file."""
+    try:
+        conn = sqlite3.connect(path)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as exc:
+        raise LibraryError(
+            f"{path} is not a LoRA Studio library (the file is damaged or is not an SQLite "
+            f"database: {exc}). Choose another library folder, or move this file away."
+        ) from None
+    ours = "conversations" in tables and "training_files" in tables
+    if tables and not ours:
+        raise LibraryError(
+            f"{path} is an SQLite database of another program, not a LoRA Studio library."
+        )
+    return version, ours
+
+
+def _upgrade(path: Path, version: int) -> None:
+    backup = path.with_name(f"{path.name}.v{version}.bak")
+    shutil.copy2(path, backup)
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        for step in range(version, SCHEMA_VERSION):
+            MIGRATIONS[step](conn)
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("COMMIT")
+    except Exception:
+        conn.execute("ROLLBACK")
+        raise
+    finally:
+        conn.close()
+
+
+def open_engine(path: Path) -> Engine:
+    """Open (creating or upgrading) the database at ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    existed = path.exists() and path.stat().st_size > 0
+    if existed:
+        version, ours = _inspect(path)
+        if ours and version > SCHEMA_VERSION:
+            raise LibraryError(
+                f"{path} was written by a newer LoRA Studio (library version {version}; this "
+                f"program understands up to {SCHEMA_VERSION}). Update LoRA Studio to open it."
+            )
+        if ours and version < SCHEMA_VERSION:
+            _upgrade(path, version)
+    engine = create_engine(f"sqlite:///{path}", poolclass=NullPool)
+    event.listen(engine, "connect", _set_pragmas)
+    if not existed or not _inspect(path)[1]:
+        Base.metadata.create_all(engine)
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    return engine

@@ -1,0 +1,260 @@
+"""Import conversation files and folders into the library.
+
+Every file gets exactly one verdict: imported, duplicate (same conversation id or same
+content as something already stored or earlier in this import) or rejected (with the
+engine's reason). One bad file never stops the rest. Work is committed in chunks, so a
+cancel or a crash keeps every finished chunk and never half of one.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import insert, select
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from app.errors import InputError
+from app.fullfile import digest, profile_hash
+from app.library import Library, clean_batch_id, now_iso, pack
+from app.loader import load_conversation_file
+from app.models import Conversation, Profile
+
+CHUNK = 250  # files per commit
+PARALLEL_FROM = 400  # below this many files a process pool costs more than it saves
+
+Progress = Callable[[int, int, str], None]
+
+
+class Verdict(StrEnum):
+    IMPORTED = "imported"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+@dataclass(frozen=True)
+class FileVerdict:
+    path: str
+    verdict: Verdict
+    reason: str = ""
+    conversation_id: str | None = None
+    batch_id: str | None = None
+
+
+@dataclass
+class ImportReport:
+    verdicts: list[FileVerdict] = field(default_factory=list)
+    cancelled: bool = False
+
+    def count(self, verdict: Verdict) -> int:
+        return sum(1 for v in self.verdicts if v.verdict is verdict)
+
+    @property
+    def imported(self) -> int:
+        return self.count(Verdict.IMPORTED)
+
+    @property
+    def duplicates(self) -> int:
+        return self.count(Verdict.DUPLICATE)
+
+    @property
+    def rejected(self) -> int:
+        return self.count(Verdict.REJECTED)
+
+    def summary(self) -> str:
+        text = (f"{self.imported} imported, {self.duplicates} duplicate, "
+                f"{self.rejected} rejected")
+        return text + (" (cancelled)" if self.cancelled else "")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A file to import and the batch it gets unless the file names its own."""
+
+    path: Path
+    default_batch: str
+
+
+def loose_batch_name(moment: datetime | None = None) -> str:
+    return (moment or datetime.now()).strftime("import-%Y-%m-%d-%H%M%S")
+
+
+def collect(paths: Sequence[Path], batch: str | None = None) -> tuple[list[Candidate], list[FileVerdict]]:
+    """Expand files and folders (recursively, ``*.json``) into candidates.
+
+    A folder's files default to the folder's name as batch; loose files share one
+    timestamped batch. A batch given by the user overrides both defaults.
+    """
+    loose = loose_batch_name()
+    candidates: list[Candidate] = []
+    problems: list[FileVerdict] = []
+    seen: set[Path] = set()
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            default = batch or path.resolve().name or loose
+            found = sorted(
+                p for p in path.rglob("*")
+                if p.suffix.lower() == ".json" and p.is_file()
+                and not any(part.startswith(".") for part in p.relative_to(path).parts)
+            )
+            if not found:
+                problems.append(FileVerdict(str(path), Verdict.REJECTED,
+                                            "the folder holds no .json files"))
+            for file in found:
+                if file.resolve() not in seen:
+                    seen.add(file.resolve())
+                    candidates.append(Candidate(file, default))
+        elif path.is_file():
+            if path.resolve() not in seen:
+                seen.add(path.resolve())
+                candidates.append(Candidate(path, batch or loose))
+        else:
+            problems.append(FileVerdict(str(path), Verdict.REJECTED, "no such file or folder"))
+    return candidates, problems
+
+
+def prepare(path: str, default_batch: str) -> tuple[str, dict[str, Any] | None, str]:
+    """Parse one file into a ready-to-insert row (runs in worker processes too)."""
+    try:
+        record = load_conversation_file(Path(path), default_batch)
+        record["batch_id"] = clean_batch_id(record["batch_id"] or default_batch)
+    except InputError as exc:
+        return path, None, exc.reason
+    except Exception as exc:  # a bug or an unexpected shape must not stop the import
+        return path, None, f"could not be read: {type(exc).__name__}: {exc}"
+    profile = record.get("consultant_profile")
+    summary = digest(record)
+    scaffolding = record["scaffolding"]
+    warnings = record["quality"]["warnings"]
+    row = {
+        "conversation_id": record["conversation_id"],
+        "batch_id": record["batch_id"],
+        "persona_name": record["client"]["name"],
+        "persona_archetype": scaffolding["persona_archetype"],
+        "emotional_arc": scaffolding["emotional_arc"],
+        "emotional_arc_key": scaffolding["emotional_arc_key"],
+        "training_topic": scaffolding["training_topic"],
+        "training_topic_key": scaffolding["training_topic_key"],
+        "turns": len(record["messages"]) - 1,
+        "trainable_replies": summary["trainable_replies"],
+        "quality_score": record["quality"]["mean_score"],
+        "quality_tier": record["quality_tier"],
+        "warning_codes": ",".join(sorted({w["code"] for w in warnings})),
+        "warnings_text": "\n".join(
+            (f"Turn {w['turn_number']}: " if w["turn_number"] else "") + w["message"]
+            for w in warnings
+        ),
+        "created": (record["source"]["dataset_metadata"] or {}).get("created_date"),
+        "source_file": record["source"]["file_name"],
+        "content_sha256": record["source"]["content_sha256"],
+        "profile_hash": summary["profile_hash"],
+        "profile_document": orjson.dumps(profile),
+        "estimated_tokens": summary["estimated_tokens"],
+        "digest": orjson.dumps(summary),
+        "document": pack(record),
+    }
+    return path, row, ""
+
+
+def _prepared(
+    candidates: Sequence[Candidate], workers: int
+) -> Iterator[tuple[str, dict[str, Any] | None, str]]:
+    args = ([str(c.path) for c in candidates], [c.default_batch for c in candidates])
+    if workers <= 1 or len(candidates) < PARALLEL_FROM:
+        yield from map(prepare, *args)
+        return
+    # spawn, not fork: the caller may be a GUI with threads of its own.
+    context = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+        results = pool.map(prepare, *args, chunksize=32)
+        try:
+            yield from results
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def import_paths(
+    library: Library,
+    paths: Sequence[Path],
+    batch: str | None = None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    workers: int | None = None,
+) -> ImportReport:
+    """Import files and folders; see the module docstring for the guarantees."""
+    if batch is not None:
+        batch = clean_batch_id(batch)
+    candidates, problems = collect(paths, batch)
+    report = ImportReport(verdicts=list(problems))
+    with library.session() as session:
+        known_ids = set(session.scalars(select(Conversation.conversation_id)))
+        known_hashes = set(session.scalars(select(Conversation.content_sha256)))
+    imported_at = now_iso()
+    total = len(candidates)
+    pending: list[dict[str, Any]] = []
+    pending_verdicts: list[FileVerdict] = []
+
+    def flush() -> None:
+        if pending:
+            _store(library, pending, imported_at)
+        report.verdicts.extend(pending_verdicts)
+        pending.clear()
+        pending_verdicts.clear()
+
+    count = workers if workers is not None else min(2, multiprocessing.cpu_count())
+    for done, (path, row, reason) in enumerate(_prepared(candidates, count), start=1):
+        if row is None:
+            pending_verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
+        elif row["conversation_id"] in known_ids:
+            pending_verdicts.append(FileVerdict(
+                path, Verdict.DUPLICATE,
+                f"conversation {row['conversation_id']} is already in the library",
+                row["conversation_id"]))
+        elif row["content_sha256"] in known_hashes:
+            pending_verdicts.append(FileVerdict(
+                path, Verdict.DUPLICATE, "the same content is already in the library",
+                row["conversation_id"]))
+        else:
+            known_ids.add(row["conversation_id"])
+            known_hashes.add(row["content_sha256"])
+            pending.append(row)
+            pending_verdicts.append(FileVerdict(path, Verdict.IMPORTED, "",
+                                                row["conversation_id"], row["batch_id"]))
+        if len(pending_verdicts) >= CHUNK:
+            flush()
+        if progress:
+            progress(done, total, Path(path).name)
+        if cancelled and cancelled():
+            report.cancelled = done < total
+            break
+    flush()
+    return report
+
+
+def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> None:
+    """Insert one chunk in one transaction."""
+    with library.session() as session, session.begin():
+        for batch_id in sorted({r["batch_id"] for r in rows}):
+            library.ensure_batch(session, batch_id)
+        profiles = {r["profile_hash"]: r["profile_document"] for r in rows}
+        session.execute(
+            sqlite_insert(Profile).on_conflict_do_nothing(),
+            [{"profile_hash": h, "document": d} for h, d in profiles.items()],
+        )
+        session.execute(
+            insert(Conversation),
+            [
+                {k: v for k, v in r.items() if k != "profile_document"}
+                | {"imported_at": imported_at}
+                for r in rows
+            ],
+        )
+

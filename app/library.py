@@ -1,0 +1,273 @@
+"""The conversation library: one SQLite file plus the training-files folder.
+
+This module opens the library and answers questions about conversations and batches;
+importing lives in ``app.importer`` and training files in ``app.trainingfiles``.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from app.db import open_engine
+from app.errors import LibraryError
+from app.models import Batch, Conversation, Member, Profile, TrainingFile
+from app.paths import DATABASE_NAME, TRAINING_FILES_DIR, library_dir
+
+
+def now_iso() -> str:
+    """UTC time to the second, as written in headers and tables."""
+    return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def pack(document: Any) -> bytes:
+    return zlib.compress(orjson.dumps(document), 1)
+
+
+def unpack(blob: bytes) -> Any:
+    return orjson.loads(zlib.decompress(blob))
+
+
+@dataclass(frozen=True, slots=True)
+class ConversationRow:
+    """One line of the Conversations table: plain values, never a live ORM object."""
+
+    pk: int
+    conversation_id: str
+    batch_id: str
+    persona_name: str | None
+    persona_archetype: str | None
+    emotional_arc: str | None
+    emotional_arc_key: str | None
+    training_topic: str | None
+    training_topic_key: str | None
+    turns: int
+    trainable_replies: int
+    quality_score: float | None
+    quality_tier: str | None
+    created: str | None
+    imported_at: str
+    source_file: str
+    warning_codes: tuple[str, ...]
+    warnings_text: str
+    training_files: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class BatchInfo:
+    batch_id: str
+    conversations: int
+    created_at: str
+
+
+SUMMARY_COLUMNS = (
+    Conversation.pk,
+    Conversation.conversation_id,
+    Conversation.batch_id,
+    Conversation.persona_name,
+    Conversation.persona_archetype,
+    Conversation.emotional_arc,
+    Conversation.emotional_arc_key,
+    Conversation.training_topic,
+    Conversation.training_topic_key,
+    Conversation.turns,
+    Conversation.trainable_replies,
+    Conversation.quality_score,
+    Conversation.quality_tier,
+    Conversation.created,
+    Conversation.imported_at,
+    Conversation.source_file,
+    Conversation.warning_codes,
+    Conversation.warnings_text,
+)
+
+
+class Library:
+    """A library folder: ``library.sqlite3`` and ``training-files/``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.db_path = root / DATABASE_NAME
+        self.files_dir = root / TRAINING_FILES_DIR
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot create the library folder {root}: {exc}") from None
+        self.engine = open_engine(self.db_path)
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @classmethod
+    def open(cls, data_dir: str | Path | None = None) -> Library:
+        return cls(library_dir(data_dir))
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Library:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def session(self) -> Session:
+        return self.session_factory()
+
+    # --- conversations -------------------------------------------------------------
+
+    def count(self) -> int:
+        with self.session() as session:
+            return session.scalar(select(func.count()).select_from(Conversation)) or 0
+
+    def membership(self) -> dict[int, tuple[str, ...]]:
+        """Which training files each conversation is in (by conversation pk)."""
+        query = (
+            select(Member.conversation_pk, TrainingFile.name)
+            .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+            .order_by(TrainingFile.name)
+        )
+        names: dict[int, list[str]] = defaultdict(list)
+        with self.session() as session:
+            for pk, name in session.execute(query):
+                names[pk].append(name)
+        return {pk: tuple(v) for pk, v in names.items()}
+
+    def summaries(self, batch_id: str | None = None) -> list[ConversationRow]:
+        """Summary rows in import order, optionally of one batch."""
+        query = select(*SUMMARY_COLUMNS).order_by(Conversation.pk)
+        if batch_id is not None:
+            query = query.where(Conversation.batch_id == batch_id)
+        files = self.membership()
+        with self.session() as session:
+            rows = session.execute(query).all()
+        return [
+            ConversationRow(
+                *row[:16],
+                warning_codes=tuple(c for c in row[16].split(",") if c),
+                warnings_text=row[17],
+                training_files=files.get(row[0], ()),
+            )
+            for row in rows
+        ]
+
+    def record(self, conversation_id: str) -> dict[str, Any]:
+        """The canonical record, with the batch as the library has it now."""
+        with self.session() as session:
+            row = session.execute(
+                select(Conversation.document, Conversation.batch_id).where(
+                    Conversation.conversation_id == conversation_id
+                )
+            ).one_or_none()
+        if row is None:
+            raise LibraryError(f"no conversation '{conversation_id}' in the library")
+        record = unpack(row[0])
+        record["batch_id"] = row[1]
+        return record
+
+    def records_by_pk(self, pks: Sequence[int], chunk: int = 500) -> Iterator[dict[str, Any]]:
+        """Stream records in the order given, a chunk at a time (bounded memory)."""
+        for start in range(0, len(pks), chunk):
+            part = list(pks[start : start + chunk])
+            with self.session() as session:
+                found = {
+                    pk: (doc, batch)
+                    for pk, doc, batch in session.execute(
+                        select(Conversation.pk, Conversation.document, Conversation.batch_id)
+                        .where(Conversation.pk.in_(part))
+                    )
+                }
+            for pk in part:
+                doc, batch = found[pk]
+                record = unpack(doc)
+                record["batch_id"] = batch
+                yield record
+
+    def profile(self, profile_hash: str) -> Any:
+        with self.session() as session:
+            blob = session.get(Profile, profile_hash)
+            if blob is None:
+                raise LibraryError(f"consultant profile {profile_hash} is missing")
+            return orjson.loads(blob.document)
+
+    def resolve_ids(self, conversation_ids: Iterable[str]) -> dict[str, int]:
+        """Map conversation ids to row keys; unknown ids are left out."""
+        wanted = list(dict.fromkeys(conversation_ids))
+        found: dict[str, int] = {}
+        with self.session() as session:
+            for start in range(0, len(wanted), 500):
+                part = wanted[start : start + 500]
+                for cid, pk in session.execute(
+                    select(Conversation.conversation_id, Conversation.pk).where(
+                        Conversation.conversation_id.in_(part)
+                    )
+                ):
+                    found[cid] = pk
+        return found
+
+    # --- batches -------------------------------------------------------------------
+
+    def batches(self) -> list[BatchInfo]:
+        query = (
+            select(Batch.batch_id, func.count(Conversation.pk), Batch.created_at)
+            .outerjoin(Conversation, Conversation.batch_id == Batch.batch_id)
+            .group_by(Batch.batch_id)
+            .order_by(Batch.batch_id)
+        )
+        with self.session() as session:
+            return [BatchInfo(b, n, c) for b, n, c in session.execute(query)]
+
+    def ensure_batch(self, session: Session, batch_id: str) -> None:
+        if session.get(Batch, batch_id) is None:
+            session.add(Batch(batch_id=batch_id, created_at=now_iso()))
+            session.flush()
+
+    def rename_batch(self, old: str, new: str) -> None:
+        new = clean_batch_id(new)
+        with self.session() as session, session.begin():
+            if session.get(Batch, old) is None:
+                raise LibraryError(f"there is no batch '{old}'")
+            if old == new:
+                return
+            if session.get(Batch, new) is not None:
+                # Renaming onto an existing batch merges the two.
+                session.execute(
+                    update(Conversation).where(Conversation.batch_id == old).values(batch_id=new)
+                )
+                session.execute(delete(Batch).where(Batch.batch_id == old))
+            else:
+                session.execute(update(Batch).where(Batch.batch_id == old).values(batch_id=new))
+
+    def move_conversations(self, conversation_ids: Sequence[str], batch_id: str) -> int:
+        batch_id = clean_batch_id(batch_id)
+        found = self.resolve_ids(conversation_ids)
+        missing = [cid for cid in conversation_ids if cid not in found]
+        if missing:
+            raise LibraryError("not in the library: " + ", ".join(missing[:10]))
+        with self.session() as session, session.begin():
+            self.ensure_batch(session, batch_id)
+            pks = list(found.values())
+            for start in range(0, len(pks), 500):
+                session.execute(
+                    update(Conversation)
+                    .where(Conversation.pk.in_(pks[start : start + 500]))
+                    .values(batch_id=batch_id)
+                )
+        return len(found)
+
+
+def clean_batch_id(value: str) -> str:
+    """Batch ids are free text, trimmed; empty ones and control characters are refused."""
+    text = " ".join(str(value).split())
+    if not text:
+        raise LibraryError("a batch id cannot be empty")
+    if len(text) > 200:
+        raise LibraryError("a batch id can have at most 200 characters")
+    return text

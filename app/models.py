@@ -1,0 +1,101 @@
+"""The library's tables (SQLAlchemy 2 typed ORM).
+
+The conversation table holds a summary row per conversation for fast listing, plus the
+canonical record compressed in ``document``; the table view never loads documents.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Batch(Base):
+    __tablename__ = "batches"
+
+    batch_id: Mapped[str] = mapped_column(String, primary_key=True)
+    created_at: Mapped[str]
+
+
+class Profile(Base):
+    """Consultant profiles, stored once per distinct content."""
+
+    __tablename__ = "profiles"
+
+    profile_hash: Mapped[str] = mapped_column(String, primary_key=True)
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    pk: Mapped[int] = mapped_column(primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(unique=True)
+    batch_id: Mapped[str] = mapped_column(ForeignKey("batches.batch_id", onupdate="CASCADE"))
+    persona_name: Mapped[str | None]
+    persona_archetype: Mapped[str | None]
+    emotional_arc: Mapped[str | None]
+    emotional_arc_key: Mapped[str | None]
+    training_topic: Mapped[str | None]
+    training_topic_key: Mapped[str | None]
+    turns: Mapped[int]
+    trainable_replies: Mapped[int]
+    quality_score: Mapped[float | None]
+    quality_tier: Mapped[str | None]
+    warning_codes: Mapped[str] = mapped_column(default="")
+    warnings_text: Mapped[str] = mapped_column(default="")
+    created: Mapped[str | None]
+    imported_at: Mapped[str]
+    source_file: Mapped[str]
+    content_sha256: Mapped[str] = mapped_column(unique=True)
+    profile_hash: Mapped[str] = mapped_column(ForeignKey("profiles.profile_hash"))
+    estimated_tokens: Mapped[int] = mapped_column(default=0)
+    digest: Mapped[bytes] = mapped_column(LargeBinary)
+    document: Mapped[bytes] = mapped_column(LargeBinary)
+
+    __table_args__ = (Index("ix_conversations_batch", "batch_id"),)
+
+
+class TrainingFile(Base):
+    __tablename__ = "training_files"
+
+    file_id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(unique=True)
+    slug: Mapped[str] = mapped_column(unique=True)
+    created_at: Mapped[str]
+    updated_at: Mapped[str]
+    revision: Mapped[int] = mapped_column(default=0)
+    json_file: Mapped[str | None]
+    jsonl_file: Mapped[str | None]
+    conversations: Mapped[int] = mapped_column(default=0)
+    trainable_replies: Mapped[int] = mapped_column(default=0)
+    estimated_tokens: Mapped[int] = mapped_column(default=0)
+    json_bytes: Mapped[int] = mapped_column(default=0)
+    jsonl_bytes: Mapped[int] = mapped_column(default=0)
+    header: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+    members: Mapped[list[Member]] = relationship(
+        back_populates="training_file", cascade="all, delete-orphan", order_by="Member.position"
+    )
+
+
+class Member(Base):
+    """A conversation's place in a training file."""
+
+    __tablename__ = "training_file_members"
+
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("training_files.file_id", ondelete="CASCADE"), primary_key=True
+    )
+    conversation_pk: Mapped[int] = mapped_column(
+        ForeignKey("conversations.pk", ondelete="RESTRICT"), primary_key=True
+    )
+    position: Mapped[int]
+
+    training_file: Mapped[TrainingFile] = relationship(back_populates="members")
+
+    __table_args__ = (Index("ix_members_conversation", "conversation_pk"),)

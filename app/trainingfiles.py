@@ -1,0 +1,342 @@
+"""Training files: named, ordered sets of conversations rendered as full JSON + JSONL.
+
+Every change rebuilds both renderings from the library under new revision-numbered file
+names; the database switches to them in one transaction only after both are complete on
+disk, and only then are the previous files removed. A failure at any point therefore
+leaves the previous JSON and JSONL exactly as they were, and they never disagree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import unicodedata
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from sqlalchemy import delete, func, insert, select
+
+from app.build import BuildCancelled, Progress, write_training_files
+from app.errors import LibraryError
+from app.library import Library, now_iso
+from app.models import Conversation, Member, TrainingFile
+
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
+                    *(f"lpt{i}" for i in range(1, 10))}
+NAME_PATTERN = re.compile(r"^[\w][\w .()+-]*$")
+MAX_NAME = 80
+
+__all__ = ["BuildCancelled", "TrainingFileInfo"]
+
+
+class AddRefused(LibraryError):
+    """An add was refused as a whole; the message names every offending conversation."""
+
+    def __init__(self, message: str, offenders: dict[str, list[str]]) -> None:
+        super().__init__(message)
+        self.offenders = offenders
+
+
+@dataclass(frozen=True, slots=True)
+class TrainingFileInfo:
+    file_id: int
+    name: str
+    conversations: int
+    trainable_replies: int
+    estimated_tokens: int
+    json_bytes: int
+    jsonl_bytes: int
+    created_at: str
+    updated_at: str
+    json_path: Path | None
+    jsonl_path: Path | None
+
+
+def check_name(name: str) -> str:
+    """Return the cleaned name, or raise with a message a person can act on."""
+    text = unicodedata.normalize("NFC", " ".join(str(name).split()))
+    if not text:
+        raise LibraryError("the name cannot be empty")
+    if len(text) > MAX_NAME:
+        raise LibraryError(f"the name can have at most {MAX_NAME} characters")
+    if "/" in text or "\\" in text or ".." in text:
+        raise LibraryError(f"'{text}' is not allowed: a name cannot contain /, \\ or '..'")
+    if not NAME_PATTERN.match(text) or text.endswith("."):
+        raise LibraryError(
+            f"'{text}' is not allowed: use letters, digits, spaces and - _ . ( ) +, "
+            "starting with a letter or digit and not ending with a dot"
+        )
+    stem = text.split(".")[0].strip().casefold()
+    if stem in WINDOWS_RESERVED:
+        raise LibraryError(f"'{text}' is a reserved device name on Windows")
+    lowered = text.casefold()
+    if lowered.endswith((".json", ".jsonl")):
+        raise LibraryError("give the name without .json or .jsonl; both files are made for you")
+    return text
+
+
+def _info(library: Library, row: TrainingFile) -> TrainingFileInfo:
+    def path(name: str | None) -> Path | None:
+        return library.files_dir / name if name else None
+
+    return TrainingFileInfo(
+        row.file_id, row.name, row.conversations, row.trainable_replies, row.estimated_tokens,
+        row.json_bytes, row.jsonl_bytes, row.created_at, row.updated_at,
+        path(row.json_file), path(row.jsonl_file),
+    )
+
+
+def list_training_files(library: Library) -> list[TrainingFileInfo]:
+    with library.session() as session:
+        rows = session.scalars(select(TrainingFile).order_by(TrainingFile.name)).all()
+        return [_info(library, row) for row in rows]
+
+
+def get_training_file(library: Library, name: str) -> TrainingFileInfo:
+    with library.session() as session:
+        row = _row(session, name)
+        return _info(library, row)
+
+
+def _row(session: Any, name: str) -> TrainingFile:
+    row = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
+    if row is None:
+        raise LibraryError(f"there is no training file named '{name}'")
+    return row
+
+
+def header(library: Library, name: str) -> dict[str, Any]:
+    """The stored ``training_file_metadata`` of a file."""
+    with library.session() as session:
+        row = _row(session, name)
+        return orjson.loads(row.header) if row.header else {}
+
+
+def member_ids(library: Library, name: str) -> list[str]:
+    """Conversation ids of a file, in file order."""
+    with library.session() as session:
+        row = _row(session, name)
+        return list(session.scalars(
+            select(Conversation.conversation_id)
+            .join(Member, Member.conversation_pk == Conversation.pk)
+            .where(Member.file_id == row.file_id)
+            .order_by(Member.position)
+        ))
+
+
+def create_training_file(library: Library, name: str) -> TrainingFileInfo:
+    """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
+    name = check_name(name)
+    with library.session() as session, session.begin():
+        taken = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
+        if taken is not None:
+            raise LibraryError(f"a training file named '{taken.name}' already exists")
+        stamp = now_iso()
+        session.add(TrainingFile(name=name, slug=name.casefold(), created_at=stamp,
+                                 updated_at=stamp, revision=0))
+    _rebuild(library, name, new_members=[])
+    return get_training_file(library, name)
+
+
+def check_addition(
+    library: Library, name: str, conversation_ids: Sequence[str]
+) -> list[int]:
+    """Refuse the whole request unless every conversation can be added; return row keys."""
+    if not conversation_ids:
+        raise AddRefused("no conversations are checked: check the ones to add first", {})
+    found = library.resolve_ids(conversation_ids)
+    offenders: dict[str, list[str]] = {}
+    missing = [cid for cid in conversation_ids if cid not in found]
+    if missing:
+        offenders["not in the library"] = missing
+    present = set(member_ids(library, name))
+    already = [cid for cid in conversation_ids if cid in present]
+    if already:
+        offenders[f"already in '{name}'"] = already
+    with library.session() as session:
+        empty = [
+            cid for cid, replies in session.execute(
+                select(Conversation.conversation_id, Conversation.trainable_replies)
+                .where(Conversation.pk.in_(list(found.values())))
+            ) if replies == 0
+        ]
+    if empty:
+        offenders["without a single trainable reply"] = empty
+    if offenders:
+        lines = [f"{why}: " + ", ".join(ids[:20]) + (f" and {len(ids) - 20} more"
+                                                      if len(ids) > 20 else "")
+                 for why, ids in offenders.items()]
+        raise AddRefused("Nothing was added. " + "; ".join(lines), offenders)
+    return [found[cid] for cid in dict.fromkeys(conversation_ids)]
+
+
+def add_conversations(
+    library: Library,
+    name: str,
+    conversation_ids: Sequence[str],
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> TrainingFileInfo:
+    """Append conversations (in the order given) and rebuild both files."""
+    pks = check_addition(library, name, conversation_ids)
+    current = _member_pks(library, name)
+    _rebuild(library, name, new_members=current + pks, progress=progress, cancelled=cancelled)
+    return get_training_file(library, name)
+
+
+def remove_conversations(
+    library: Library, name: str, conversation_ids: Sequence[str],
+    progress: Progress | None = None,
+) -> TrainingFileInfo:
+    found = library.resolve_ids(conversation_ids)
+    current = _member_pks(library, name)
+    absent = [cid for cid in conversation_ids if found.get(cid) not in current]
+    if absent:
+        raise LibraryError(f"not in '{name}': " + ", ".join(absent[:20]))
+    drop = set(found.values())
+    _rebuild(library, name, new_members=[pk for pk in current if pk not in drop],
+             progress=progress)
+    return get_training_file(library, name)
+
+
+def rename_training_file(library: Library, old: str, new: str) -> TrainingFileInfo:
+    new = check_name(new)
+    with library.session() as session:
+        row = _row(session, old)
+        clash = session.scalar(select(TrainingFile).where(TrainingFile.slug == new.casefold()))
+        if clash is not None and clash.file_id != row.file_id:
+            raise LibraryError(f"a training file named '{clash.name}' already exists")
+    _rebuild(library, old, new_members=_member_pks(library, old), new_name=new)
+    return get_training_file(library, new)
+
+
+def delete_training_file(library: Library, name: str) -> None:
+    with library.session() as session, session.begin():
+        row = _row(session, name)
+        old_files = [row.json_file, row.jsonl_file]
+        session.delete(row)
+    for old in old_files:
+        if old:
+            with contextlib.suppress(OSError):
+                (library.files_dir / old).unlink()
+
+
+def _member_pks(library: Library, name: str) -> list[int]:
+    with library.session() as session:
+        row = _row(session, name)
+        return list(session.scalars(
+            select(Member.conversation_pk).where(Member.file_id == row.file_id)
+            .order_by(Member.position)
+        ))
+
+
+def _digests(library: Library, pks: Sequence[int]) -> list[dict[str, Any]]:
+    found: dict[int, tuple[bytes, str]] = {}
+    with library.session() as session:
+        for start in range(0, len(pks), 900):
+            part = list(pks[start : start + 900])
+            for pk, blob, batch in session.execute(
+                select(Conversation.pk, Conversation.digest, Conversation.batch_id)
+                .where(Conversation.pk.in_(part))
+            ):
+                found[pk] = (blob, batch)
+    digests = []
+    for pk in pks:
+        blob, batch = found[pk]
+        item = orjson.loads(blob)
+        item["batch_id"] = batch  # batches can be renamed after import
+        digests.append(item)
+    return digests
+
+
+def _rebuild(
+    library: Library,
+    name: str,
+    new_members: list[int],
+    new_name: str | None = None,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> None:
+    with library.session() as session:
+        row = _row(session, name)
+        file_id, revision, created_at = row.file_id, row.revision + 1, row.created_at
+        old_files = [row.json_file, row.jsonl_file]
+    final_name = new_name or name
+    stem = f"{file_id:05d}-r{revision}"
+    json_path = library.files_dir / f"{stem}.json"
+    jsonl_path = library.files_dir / f"{stem}.jsonl"
+    updated_at = now_iso()
+    digests = _digests(library, new_members)
+    try:
+        result = write_training_files(
+            json_path, jsonl_path, name=final_name, digests=digests,
+            records=library.records_by_pk(new_members), profile_of=library.profile,
+            created_at=created_at, updated_at=updated_at, jsonl_name=f"{final_name}.jsonl",
+            progress=progress, cancelled=cancelled,
+        )
+        head = orjson.loads(_read_header(json_path))
+        with library.session() as session, session.begin():
+            row = session.get(TrainingFile, file_id)
+            if row is None:
+                raise LibraryError(f"the training file '{name}' was deleted meanwhile")
+            session.execute(delete(Member).where(Member.file_id == file_id))
+            if new_members:
+                session.execute(insert(Member), [
+                    {"file_id": file_id, "conversation_pk": pk, "position": i}
+                    for i, pk in enumerate(new_members)
+                ])
+            row.name, row.slug = final_name, final_name.casefold()
+            row.revision, row.updated_at = revision, updated_at
+            row.json_file, row.jsonl_file = json_path.name, jsonl_path.name
+            row.conversations = result.conversations
+            row.trainable_replies = head["totals"]["trainable_replies"]
+            row.estimated_tokens = head["totals"]["estimated_tokens"]
+            row.json_bytes, row.jsonl_bytes = result.json_bytes, result.jsonl_bytes
+            row.header = orjson.dumps(head)
+    except BaseException:
+        for path in (json_path, jsonl_path):
+            with contextlib.suppress(OSError):
+                path.unlink()
+        raise
+    for old in old_files:
+        if old:
+            with contextlib.suppress(OSError):
+                (library.files_dir / old).unlink()
+
+
+def _read_header(json_path: Path) -> bytes:
+    """Parse only the header of a just-written full JSON file (it comes first)."""
+    with json_path.open("rb") as handle:
+        text = b""
+        marker = b',\n  "consultant_profile": '
+        while marker not in text:
+            chunk = handle.read(65536)
+            if not chunk:
+                break
+            text += chunk
+    start = text.index(b'"training_file_metadata": ') + len(b'"training_file_metadata": ')
+    return text[start : text.index(marker)]
+
+
+def remove_orphan_files(library: Library) -> list[Path]:
+    """Delete build files no training file points at (left by a crash mid-rebuild)."""
+    if not library.files_dir.exists():
+        return []
+    with library.session() as session:
+        keep = {n for pair in session.execute(
+            select(TrainingFile.json_file, TrainingFile.jsonl_file)) for n in pair if n}
+    removed = []
+    for path in library.files_dir.iterdir():
+        if path.is_file() and path.name not in keep:
+            with contextlib.suppress(OSError):
+                path.unlink()
+                removed.append(path)
+    return removed
+
+
+def training_file_count(library: Library) -> int:
+    with library.session() as session:
+        return session.scalar(select(func.count()).select_from(TrainingFile)) or 0

@@ -1,0 +1,117 @@
+"""``lora-studio validate``: tell what a file is and whether it is valid v4."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import orjson
+
+from app.canonical import check_structure
+from app.detect import Kind, detect_kind
+from app.errors import InputError, Problem
+from app.jsonio import read_json_file
+from app.schemas import FULL_SCHEMA, INDIVIDUAL_SCHEMA, JSONL_SCHEMA, json_path, validator
+
+MAX_PROBLEMS = 20
+
+
+@dataclass
+class Verdict:
+    path: Path
+    kind: str
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def _schema_problems(document: object, schema: str, file: str, prefix: str = "") -> list[Problem]:
+    errors = sorted(validator(schema).iter_errors(document), key=lambda e: list(e.path))
+    return [
+        Problem(file, f"{prefix}{error.message}", json_path(error.absolute_path))
+        for error in errors[:MAX_PROBLEMS]
+    ]
+
+
+def chat_problems(line: dict, file: str, number: int) -> list[Problem]:
+    """The checks chat fine-tuning tools apply to a ``messages`` list."""
+    messages = line.get("messages") if isinstance(line, dict) else None
+    where = f"line {number}"
+    if not isinstance(messages, list) or not messages:
+        return [Problem(file, f"{where}: 'messages' must be a non-empty array")]
+    roles = [m.get("role") if isinstance(m, dict) else None for m in messages]
+    problems = []
+    if roles[0] != "system":
+        problems.append(Problem(file, f"{where}: the first message must be the system message"))
+    dialogue = roles[1:] if roles[0] == "system" else roles
+    for index, role in enumerate(dialogue):
+        expected = "user" if index % 2 == 0 else "assistant"
+        if role != expected:
+            problems.append(Problem(file, f"{where}: message {index + 1} should be {expected}, "
+                                          f"found {role}"))
+            break
+    if roles[-1] != "assistant":
+        problems.append(Problem(file, f"{where}: the last message must be an assistant reply"))
+    for index, message in enumerate(messages):
+        content = message.get("content") if isinstance(message, dict) else None
+        if not isinstance(content, str) or not content.strip():
+            problems.append(Problem(file, f"{where}: message {index} has no text"))
+    return problems
+
+
+def _validate_jsonl(path: Path) -> Verdict:
+    verdict = Verdict(path, "jsonl")
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        verdict.problems.append(Problem(path.name, f"cannot be read: {exc.strerror or exc}"))
+        return verdict
+    with handle:
+        lines = 0
+        for number, raw in enumerate(handle, start=1):
+            if len(verdict.problems) >= MAX_PROBLEMS:
+                break
+            if not raw.strip():
+                verdict.problems.append(Problem(path.name, f"line {number} is empty"))
+                continue
+            lines += 1
+            try:
+                line = orjson.loads(raw)
+            except orjson.JSONDecodeError as exc:
+                verdict.problems.append(Problem(path.name, f"line {number} is not JSON: {exc}"))
+                continue
+            verdict.problems += _schema_problems(line, JSONL_SCHEMA, path.name, f"line {number}: ")
+            verdict.problems += chat_problems(line, path.name, number)
+    if lines == 0 and not verdict.problems:
+        verdict.problems.append(Problem(path.name, "the file has no lines"))
+    return verdict
+
+
+def validate_path(path: Path) -> Verdict:
+    """Validate one file of any of our kinds."""
+    if path.suffix.lower() == ".jsonl":
+        return _validate_jsonl(path)
+    try:
+        document, _ = read_json_file(path, max_bytes=1 << 40)
+    except InputError as exc:
+        return Verdict(path, "broken", exc.problems)
+    kind = detect_kind(document)
+    if kind is Kind.FULL:
+        return Verdict(path, "full", _schema_problems(document, FULL_SCHEMA, path.name))
+    problems = _schema_problems(document, INDIVIDUAL_SCHEMA, path.name)
+    if not problems:
+        try:
+            check_structure(document, path.name)
+        except InputError as exc:
+            problems = exc.problems
+    label = {Kind.ENRICHED: "individual (enriched)", Kind.LEGACY: "individual (legacy)"}
+    if kind is Kind.UNKNOWN:
+        problems = [Problem(path.name, "not a conversation file, a full training file or a "
+                                       "JSONL training file (no training_pairs or "
+                                       "training_file_metadata at the top level)")]
+    if kind is Kind.RAW:
+        problems = [Problem(path.name, "a raw conversation (turns, no training_pairs): "
+                                       "it must be enriched before it can be used")]
+    return Verdict(path, label.get(kind, kind.value), problems)
