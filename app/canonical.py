@@ -105,7 +105,8 @@ def check_structure(document: Any, file: str) -> None:
 
 
 def _check_pair(pair: Any, path: str, file: str, problems: list[Problem]) -> None:
-    if not _expect(isinstance(pair, dict), file, path, "a training pair must be an object", problems):
+    if not _expect(isinstance(pair, dict), file, path, "a training pair must be an object",
+                   problems):
         return
     typed: tuple[tuple[str, tuple[type, ...], str], ...] = (
         ("turn_number", (int,), "a whole number"),

@@ -13,7 +13,7 @@ import orjson
 from app import FORMAT_VERSION, __version__
 from app.errors import InputError, LibraryError
 from app.export import DEFAULT_SEED, DEFAULT_VALID_FRACTION, ExportFormat, export
-from app.importer import Verdict, import_paths
+from app.importer import import_paths
 from app.library import Library
 from app.trainingfiles import (
     AddRefused,

@@ -22,7 +22,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.errors import InputError
-from app.fullfile import digest, profile_hash
+from app.fullfile import digest
 from app.library import Library, clean_batch_id, now_iso, pack
 from app.loader import load_conversation_file
 from app.models import Conversation, Profile
@@ -86,7 +86,9 @@ def loose_batch_name(moment: datetime | None = None) -> str:
     return (moment or datetime.now()).strftime("import-%Y-%m-%d-%H%M%S")
 
 
-def collect(paths: Sequence[Path], batch: str | None = None) -> tuple[list[Candidate], list[FileVerdict]]:
+def collect(
+    paths: Sequence[Path], batch: str | None = None
+) -> tuple[list[Candidate], list[FileVerdict]]:
     """Expand files and folders (recursively, ``*.json``) into candidates.
 
     A folder's files default to the folder's name as batch; loose files share one
