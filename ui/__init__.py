@@ -1,0 +1,1 @@
+"""LoRA Studio's desktop UI: Qt widgets and models over the ``app`` core."""

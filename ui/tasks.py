@@ -1,0 +1,100 @@
+"""Run long ``app`` work (import, build, export) off the GUI thread, with progress and Cancel.
+
+The ``app`` functions take ``progress(done, total, current)`` and ``cancelled()`` callables;
+a ``Task`` adapts them to Qt signals, and ``run_with_progress`` shows a progress dialog
+whose Cancel button sets the flag the work polls. The window never freezes.
+"""
+
+from __future__ import annotations
+
+import threading
+import traceback
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtWidgets import QProgressDialog, QWidget
+
+from app.errors import InputError, LibraryError
+
+Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
+
+
+class TaskSignals(QObject):
+    progress = Signal(int, int, str)
+    succeeded = Signal(object)
+    failed = Signal(str)
+    done = Signal()
+
+
+class Task(QRunnable):
+    """One piece of work on the global thread pool."""
+
+    def __init__(self, work: Work) -> None:
+        super().__init__()
+        self.work = work
+        self.signals = TaskSignals()
+        self._cancel = threading.Event()
+        self.setAutoDelete(False)
+
+    def cancel(self) -> None:
+        self._cancel.set()
+
+    def is_cancelled(self) -> bool:
+        return self._cancel.is_set()
+
+    def run(self) -> None:
+        try:
+            result = self.work(self.signals.progress.emit, self._cancel.is_set)
+        except (LibraryError, InputError) as exc:
+            self.signals.failed.emit(str(exc))
+        except OSError as exc:
+            self.signals.failed.emit(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "))
+        except Exception as exc:  # shown to the user rather than lost in a thread
+            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
+            self.signals.failed.emit(f"Unexpected error: {detail}")
+        else:
+            self.signals.succeeded.emit(result)
+        finally:
+            self.signals.done.emit()
+
+
+def start(task: Task) -> None:
+    QThreadPool.globalInstance().start(task)
+
+
+def run_with_progress(
+    parent: QWidget,
+    title: str,
+    work: Work,
+    on_success: Callable[[Any], None],
+    on_failure: Callable[[str], None],
+) -> Task:
+    """Start ``work`` in the background behind a window-modal progress dialog."""
+    dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
+    dialog.setWindowTitle(title)
+    dialog.setWindowModality(Qt.WindowModality.WindowModal)
+    dialog.setMinimumDuration(300)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.setMinimumWidth(420)
+    task = Task(work)
+
+    def show_progress(done: int, total: int, current: str) -> None:
+        dialog.setMaximum(max(total, 1))
+        dialog.setValue(done)
+        dialog.setLabelText(f"{title}\n{done} of {total}: {current}")
+
+    def finish() -> None:
+        dialog.reset()
+        dialog.close()
+        dialog.deleteLater()
+
+    task.signals.progress.connect(show_progress)
+    task.signals.succeeded.connect(on_success)
+    task.signals.failed.connect(on_failure)
+    task.signals.done.connect(finish)
+    dialog.canceled.connect(task.cancel)
+    parent.setProperty("_running_task", task)  # keep a reference while it runs
+    start(task)
+    return task
