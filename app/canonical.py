@@ -94,8 +94,24 @@ def check_structure(document: Any, file: str) -> None:
         f"'input_parameters' must be an object or null, found {_type_name(params)}",
         problems,
     )
+    if isinstance(params, dict):
+        for key in ("persona_key", "emotional_arc_key", "training_topic_key"):
+            value = params.get(key)
+            if value is not None:
+                _expect(isinstance(value, str) and bool(SNAKE_CASE.match(value)), file,
+                        f"$.input_parameters.{key}",
+                        f"'{key}' must be a snake_case key, found {value!r}", problems)
+    dataset = document.get("dataset_metadata")
+    if isinstance(dataset, dict):
+        for key in ("dataset_name", "quality_tier", "created_date"):
+            value = dataset.get(key)
+            _expect(value is None or isinstance(value, str), file, f"$.dataset_metadata.{key}",
+                    f"'{key}' must be text, found {_type_name(value)}", problems)
     pairs = document["training_pairs"]
     _expect(len(pairs) > 0, file, "$.training_pairs", "there are no training pairs", problems)
+    prompts = [p.get("system_prompt") for p in pairs if isinstance(p, dict)]
+    _expect(not pairs or any(isinstance(t, str) and t.strip() for t in prompts), file,
+            "$.training_pairs[*].system_prompt", "every system_prompt is empty", problems)
     for index, pair in enumerate(pairs):
         _check_pair(pair, f"$.training_pairs[{index}]", file, problems)
         if len(problems) >= 20:

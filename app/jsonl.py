@@ -4,6 +4,11 @@ Every line is ``{"messages": [...], "metadata": {...}}``: the ``messages`` array
 format that Axolotl, TRL, LLaMA-Factory, Unsloth and OpenAI read as it is, and ``metadata``
 has the same keys and types on every line (nulls allowed), so that HF ``datasets`` infers
 one Arrow schema for the whole file.
+
+``datasets`` fixes each column's type from the first chunk of the file (10 MB), so a value
+that is missing throughout that chunk must still have its final type: missing text is
+written as ``""`` and a missing number as ``-1.0``, never as null, and warnings are one
+comma-separated string rather than a list that could be empty everywhere.
 """
 
 from __future__ import annotations
@@ -18,14 +23,18 @@ class LineMode(StrEnum):
     REPLY = "reply"  # one line per reply, its history as the prompt
 
 
-def _float(value: Any) -> float | None:
+MISSING_NUMBER = -1.0
+MISSING_TEXT = ""
+
+
+def _float(value: Any) -> float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return float(value)
-    return None
+    return MISSING_NUMBER
 
 
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) else None
+def _str(value: Any) -> str:
+    return value if isinstance(value, str) else MISSING_TEXT
 
 
 def trainable_messages(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
@@ -72,7 +81,7 @@ def line_metadata(
         "quality_tier": _str(record.get("quality_tier")),
         "quality_score": _float(quality.get("mean_score")),
         "human_reviewed": bool(quality.get("human_reviewed")),
-        "warnings": sorted({str(w["code"]) for w in quality.get("warnings") or []}),
+        "warnings": ",".join(sorted({str(w["code"]) for w in quality.get("warnings") or []})),
         "replies": replies,
     }
 

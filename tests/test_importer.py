@@ -1,0 +1,312 @@
+"""Importing files and folders into a real library (SQLite file in tmp_path, real fixtures)."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import json
+import re
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import BAD, ENRICHED, LEGACY
+
+from app.importer import PARALLEL_FROM, Verdict, import_paths
+from app.library import Library
+
+TRUNCATED = next(p for p in BAD if "truncated" in p.name)
+RAW = next(p for p in BAD if "raw" in p.name)
+LOOSE_BATCH = re.compile(r"^import-\d{4}-\d{2}-\d{2}-\d{6}$")
+
+
+def load(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write(path: Path, document: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def dataset_name(path: Path) -> str:
+    return load(path)["dataset_metadata"]["dataset_name"]
+
+
+def by_name(report: Any) -> dict[str, Any]:
+    return {Path(v.path).name: v for v in report.verdicts}
+
+
+# --- every fixture -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ENRICHED + LEGACY, ids=lambda p: p.name)
+def test_every_good_fixture_imports(library: Library, path: Path) -> None:
+    report = import_paths(library, [path])
+    assert [v.verdict for v in report.verdicts] == [Verdict.IMPORTED], report.verdicts
+    (verdict,) = report.verdicts
+    assert verdict.conversation_id == dataset_name(path)
+    assert library.count() == 1
+    record = library.record(verdict.conversation_id)
+    assert record["conversation_id"] == verdict.conversation_id
+    assert record["source"]["file_name"] == path.name
+
+
+def test_bad_files_are_rejected_with_reasons_while_good_neighbours_import(
+    library: Library, tmp_path: Path
+) -> None:
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for path in [*BAD, ENRICHED[0], LEGACY[0]]:
+        shutil.copy(path, mixed / path.name)
+    report = import_paths(library, [mixed])
+    verdicts = by_name(report)
+    assert len(verdicts) == 4
+
+    truncated = verdicts[TRUNCATED.name]
+    assert truncated.verdict is Verdict.REJECTED
+    assert re.search(r"line \d+, column \d+", truncated.reason), truncated.reason
+
+    raw = verdicts[RAW.name]
+    assert raw.verdict is Verdict.REJECTED
+    assert "raw" in raw.reason and "training_pairs" in raw.reason, raw.reason
+
+    for good in (ENRICHED[0], LEGACY[0]):
+        assert verdicts[good.name].verdict is Verdict.IMPORTED
+    assert (report.imported, report.duplicates, report.rejected) == (2, 0, 2)
+    assert library.count() == 2
+
+
+# --- duplicates --------------------------------------------------------------------
+
+
+def test_importing_the_same_folder_twice_imports_nothing_new(
+    library: Library, fixture_folder: Path
+) -> None:
+    first = import_paths(library, [fixture_folder])
+    total = len(ENRICHED) + len(LEGACY)
+    assert first.imported == total
+    second = import_paths(library, [fixture_folder])
+    assert (second.imported, second.duplicates, second.rejected) == (0, total, 0)
+    for verdict in second.verdicts:
+        assert verdict.conversation_id
+        assert verdict.reason, "a duplicate must say why"
+        assert verdict.conversation_id in verdict.reason or "same content" in verdict.reason
+    assert library.count() == total
+
+
+def test_same_content_under_another_name_is_a_duplicate_by_content(
+    library: Library, tmp_path: Path
+) -> None:
+    source = ENRICHED[0]
+    copy = tmp_path / "elsewhere" / "renamed-copy.json"
+    copy.parent.mkdir()
+    shutil.copy(source, copy)
+    assert import_paths(library, [source]).imported == 1
+    report = import_paths(library, [copy])
+    (verdict,) = report.verdicts
+    assert verdict.verdict is Verdict.DUPLICATE
+    assert "same content" in verdict.reason, verdict.reason
+    assert library.count() == 1
+
+
+def test_same_conversation_id_with_other_content_is_a_duplicate_by_id(
+    library: Library, tmp_path: Path
+) -> None:
+    source = ENRICHED[0]
+    document = load(source)
+    document["dataset_metadata"]["notes"] = "edited by hand afterwards"
+    edited = write(tmp_path / "edited" / source.name, document)
+    assert import_paths(library, [source]).imported == 1
+    (verdict,) = import_paths(library, [edited]).verdicts
+    assert verdict.verdict is Verdict.DUPLICATE
+    cid = document["dataset_metadata"]["dataset_name"]
+    assert verdict.conversation_id == cid
+    assert cid in verdict.reason and "same content" not in verdict.reason, verdict.reason
+    assert library.count() == 1
+
+
+def test_duplicates_inside_one_import_are_caught(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "twice"
+    folder.mkdir()
+    shutil.copy(ENRICHED[0], folder / "a.json")
+    shutil.copy(ENRICHED[0], folder / "b.json")
+    report = import_paths(library, [folder])
+    assert [v.verdict for v in report.verdicts] == [Verdict.IMPORTED, Verdict.DUPLICATE]
+    assert library.count() == 1
+
+
+# --- batches -----------------------------------------------------------------------
+
+
+def test_folder_name_is_the_default_batch(library: Library, fixture_folder: Path) -> None:
+    report = import_paths(library, [fixture_folder])
+    assert {v.batch_id for v in report.verdicts} == {fixture_folder.name}
+    assert [(b.batch_id, b.conversations) for b in library.batches()] == [
+        (fixture_folder.name, len(ENRICHED) + len(LEGACY))
+    ]
+
+
+def test_batch_option_overrides_the_folder_name(library: Library, fixture_folder: Path) -> None:
+    report = import_paths(library, [fixture_folder], batch="  my   batch ")
+    assert {v.batch_id for v in report.verdicts} == {"my batch"}
+    assert {row.batch_id for row in library.summaries()} == {"my batch"}
+
+
+def test_loose_files_share_a_timestamped_batch(library: Library) -> None:
+    report = import_paths(library, [ENRICHED[0], LEGACY[0]])
+    batches = {v.batch_id for v in report.verdicts}
+    assert len(batches) == 1
+    (batch,) = batches
+    assert LOOSE_BATCH.match(batch), batch
+
+
+def test_loose_files_take_the_batch_option(library: Library) -> None:
+    report = import_paths(library, [ENRICHED[0]], batch="chosen")
+    assert report.verdicts[0].batch_id == "chosen"
+
+
+@pytest.mark.parametrize(
+    ("section", "key"),
+    [("dataset_metadata", "batch_id"), ("input_parameters", "batch_job_id")],
+)
+def test_a_batch_named_in_the_file_wins_over_everything(
+    library: Library, tmp_path: Path, section: str, key: str
+) -> None:
+    document = load(ENRICHED[0])
+    document.setdefault(section, {})[key] = "generator-batch-7"
+    folder = tmp_path / "folder-batch"
+    in_folder = write(folder / "with-batch.json", document)
+    plain = shutil.copy(ENRICHED[1], folder / ENRICHED[1].name)
+
+    report = import_paths(library, [folder], batch="user-choice")
+    verdicts = by_name(report)
+    assert verdicts[in_folder.name].batch_id == "generator-batch-7"
+    assert verdicts[Path(plain).name].batch_id == "user-choice"
+    assert library.record(dataset_name(in_folder))["batch_id"] == "generator-batch-7"
+
+
+def test_a_batch_named_in_a_loose_file_wins_over_the_timestamp(
+    library: Library, tmp_path: Path
+) -> None:
+    document = load(LEGACY[0])
+    document["dataset_metadata"]["batch_id"] = "legacy-run"
+    loose = write(tmp_path / "loose.json", document)
+    (verdict,) = import_paths(library, [loose]).verdicts
+    assert verdict.batch_id == "legacy-run"
+
+
+# --- progress and cancel -----------------------------------------------------------
+
+
+def test_progress_reports_every_file_and_ends_at_total(
+    library: Library, fixture_folder: Path
+) -> None:
+    seen: list[tuple[int, int, str]] = []
+    import_paths(library, [fixture_folder], progress=lambda d, t, c: seen.append((d, t, c)))
+    total = len(ENRICHED) + len(LEGACY)
+    assert [d for d, _, _ in seen] == list(range(1, total + 1))
+    assert {t for _, t, _ in seen} == {total}
+    assert seen[-1][0] == total
+    names = {p.name for p in ENRICHED + LEGACY}
+    assert {c for _, _, c in seen} == names
+
+
+def test_cancel_keeps_a_consistent_library_and_a_rerun_completes(
+    library: Library, fixture_folder: Path
+) -> None:
+    seen: list[str] = []
+    report = import_paths(
+        library,
+        [fixture_folder],
+        progress=lambda d, t, c: seen.append(c),
+        cancelled=lambda: len(seen) >= 3,
+    )
+    total = len(ENRICHED) + len(LEGACY)
+    assert report.cancelled
+    assert len(report.verdicts) == 3
+    assert "(cancelled)" in report.summary()
+    assert library.count() == report.imported == 3
+    first_ids = [v.conversation_id for v in report.verdicts]
+    # The library is usable: listing and reading work.
+    assert [r.conversation_id for r in library.summaries()] == first_ids
+    for cid in first_ids:
+        assert library.record(cid)["conversation_id"] == cid
+
+    again = import_paths(library, [fixture_folder])
+    assert not again.cancelled
+    assert again.imported == total - 3
+    assert again.duplicates == 3
+    duplicates = [v.conversation_id for v in again.verdicts if v.verdict is Verdict.DUPLICATE]
+    assert duplicates == first_ids
+    assert library.count() == total
+
+
+# --- what is not a file to import --------------------------------------------------
+
+
+def test_empty_folder_and_missing_path_are_rejected_with_reasons(
+    library: Library, tmp_path: Path
+) -> None:
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    (empty / "readme.txt").write_text("not json", encoding="utf-8")
+    missing = tmp_path / "does-not-exist.json"
+    report = import_paths(library, [empty, missing])
+    verdicts = {v.path: v for v in report.verdicts}
+    assert verdicts[str(empty)].verdict is Verdict.REJECTED
+    assert "no .json files" in verdicts[str(empty)].reason
+    assert verdicts[str(missing)].verdict is Verdict.REJECTED
+    assert "no such file or folder" in verdicts[str(missing)].reason
+    assert library.count() == 0
+
+
+def test_files_in_hidden_subfolders_are_skipped(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "visible"
+    (folder / ".hidden").mkdir(parents=True)
+    (folder / "nested").mkdir()
+    shutil.copy(ENRICHED[0], folder / ".hidden" / ENRICHED[0].name)
+    shutil.copy(ENRICHED[1], folder / "nested" / ENRICHED[1].name)
+    report = import_paths(library, [folder])
+    assert [Path(v.path).name for v in report.verdicts] == [ENRICHED[1].name]
+    assert report.imported == 1
+
+
+# --- the process pool --------------------------------------------------------------
+
+
+def test_process_pool_imports_hundreds_of_files(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pools: list[int] = []
+
+    class CountingPool(concurrent.futures.ProcessPoolExecutor):
+        """The standard pool, noting that it was used (proves the parallel path ran)."""
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            pools.append(1)
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountingPool)
+    count = 450
+    assert count >= PARALLEL_FROM  # otherwise the pool would not be used
+    template = load(min(ENRICHED, key=lambda p: p.stat().st_size))
+    folder = tmp_path / "synthetic"
+    folder.mkdir()
+    for i in range(count):
+        template["dataset_metadata"]["dataset_name"] = f"synthetic_conversation_{i:04d}"
+        template["dataset_metadata"]["notes"] = f"synthetic copy number {i}"
+        (folder / f"conv-{i:04d}.json").write_bytes(json.dumps(template).encode())
+    started = time.monotonic()
+    done: list[int] = []
+    report = import_paths(library, [folder], workers=2, progress=lambda d, t, c: done.append(d))
+    elapsed = time.monotonic() - started
+    assert pools == [1], "the process pool was not used"
+    assert report.rejected == 0, report.verdicts[:3]
+    assert report.imported == count
+    assert done[-1] == count
+    assert library.count() == count
+    assert {v.batch_id for v in report.verdicts} == {"synthetic"}
+    assert elapsed < 20, f"import of {count} files took {elapsed:.1f}s"

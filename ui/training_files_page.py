@@ -1,0 +1,581 @@
+"""The Training files page: the files in the library, what is in each, and copies to save.
+
+Everything that changes a file or writes a copy goes through ``app.trainingfiles`` and
+``app.export``; rebuilds and copies run behind ``run_with_progress`` so the window stays
+responsive, and every question to the user goes through the injected ``Dialogs``.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QItemSelection, QPoint, QSortFilterProxyModel, Qt, QUrl, Signal
+from PySide6.QtGui import QAction, QDesktopServices, QFont
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFrame,
+    QGridLayout,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMenu,
+    QPushButton,
+    QScrollArea,
+    QSplitter,
+    QStackedWidget,
+    QStyle,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.errors import LibraryError
+from app.export import DEFAULT_VALID_FRACTION, ExportFormat, export
+from app.library import ConversationRow, Library
+from app.trainingfiles import (
+    TrainingFileInfo,
+    check_name,
+    delete_training_file,
+    header,
+    list_training_files,
+    member_ids,
+    remove_conversations,
+    rename_training_file,
+)
+from ui.dialogs import Dialogs
+from ui.distribution_chart import DistributionChart
+from ui.tasks import Work, run_with_progress
+from ui.training_files_model import (
+    NAME,
+    NUMERIC,
+    ROW_ROLE,
+    SORT_ROLE,
+    TrainingFilesModel,
+    local_time_text,
+)
+
+EMPTY_HEADING = "No training files yet"
+EMPTY_TEXT = (
+    "Check conversations on the Conversations page, then use Create training files ▸ "
+    "New training file… in the toolbar. The full JSON and its JSONL are built together "
+    "and appear here."
+)
+JSON_FILTER = "JSON (*.json);;All files (*)"
+JSONL_FILTER = "JSON Lines (*.jsonl);;All files (*)"
+CHART_KEYS = (
+    ("persona_archetype", "Persona archetype"),
+    ("emotional_arc", "Emotional arc"),
+    ("training_topic", "Training topic"),
+    ("batch", "Batch"),
+)
+MEMBER_ID, MEMBER_PERSONA, MEMBER_BATCH = range(3)
+
+
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    return f"{count:,} {noun}" if count == 1 else f"{count:,} {nouns or noun + 's'}"
+
+
+def parse_share(text: str) -> float | None:
+    """The validation share typed by the user, or None unless strictly between 0 and 1."""
+    try:
+        value = float(text.strip().replace(",", "."))
+    except ValueError:
+        return None
+    return value if 0 < value < 1 else None
+
+
+def totals_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
+    totals = head.get("totals") or {}
+    lines = totals.get("jsonl_lines", info.conversations)
+    return " · ".join((
+        plural(info.conversations, "conversation"),
+        plural(info.trainable_replies, "trainable reply", "trainable replies"),
+        f"~{info.estimated_tokens:,} tokens",
+        plural(lines, "JSONL line"),
+    ))
+
+
+def quality_text(head: Mapping[str, Any]) -> str:
+    """Reply scores and warnings from the header's ``quality_summary``, in two lines."""
+    quality = head.get("quality_summary") or {}
+    mean = quality.get("mean_reply_score")
+    if mean is None:
+        scores = "Reply scores: none of the replies is scored"
+    else:
+        scores = (f"Reply scores: mean {mean:.2f} · min {quality.get('min_reply_score')}"
+                  f" · max {quality.get('max_reply_score')}")
+    reviewed = quality.get("human_reviewed_conversations")
+    if reviewed is not None:
+        scores += f" · {reviewed:,} human-reviewed"
+    by_code: Mapping[str, int] = quality.get("warnings_by_code") or {}
+    flagged = quality.get("conversations_with_warnings") or 0
+    if not flagged:
+        return scores + "\nWarnings: none"
+    codes = ", ".join(f"{code} ×{count}" for code, count in
+                      sorted(by_code.items(), key=lambda item: (-item[1], item[0])))
+    return (scores + f"\nWarnings: {plural(flagged, 'conversation')} with warnings"
+            + (f" ({codes})" if codes else ""))
+
+
+class TrainingFilesPage(QWidget):
+    """Lists training files; shows the selected one's header and members; saves copies."""
+
+    status = Signal(str)
+    files_changed = Signal()  # a file was renamed, deleted or lost members
+
+    def __init__(self, library: Library, dialogs: Dialogs, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.dialogs = dialogs
+        self.export_folder: Path | None = None  # where the last copy went; offered next time
+        self.model = TrainingFilesModel(self)
+        self.proxy = QSortFilterProxyModel(self)
+        self.proxy.setSourceModel(self.model)
+        self.proxy.setSortRole(SORT_ROLE)
+        self.proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+
+        self.stack = QStackedWidget(self)
+        self.empty_state = self._build_empty_state()
+        self.content = self._build_content()
+        self.stack.addWidget(self.empty_state)
+        self.stack.addWidget(self.content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.refresh()
+
+    # --- construction --------------------------------------------------------------
+
+    def _build_empty_state(self) -> QWidget:
+        panel = QWidget(self)
+        heading = QLabel(EMPTY_HEADING, panel)
+        heading.setObjectName("emptyHeading")
+        font = QFont(heading.font())
+        font.setPointSizeF(font.pointSizeF() * 1.5)
+        font.setBold(True)
+        heading.setFont(font)
+        heading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text = QLabel(EMPTY_TEXT, panel)
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setMaximumWidth(460)
+        layout = QVBoxLayout(panel)
+        layout.addStretch(1)
+        layout.addWidget(heading, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(8)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addStretch(2)
+        self.empty_heading, self.empty_text = heading, text
+        return panel
+
+    def _build_content(self) -> QWidget:
+        panel = QWidget(self)
+        layout = QVBoxLayout(panel)
+        layout.addLayout(self._build_toolbar(panel))
+        self.splitter = QSplitter(Qt.Orientation.Horizontal, panel)
+        self.splitter.addWidget(self._build_table(panel))
+        self.details = self._build_details(panel)
+        self.splitter.addWidget(self.details)
+        self.splitter.setStretchFactor(0, 1)
+        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setChildrenCollapsible(False)
+        layout.addWidget(self.splitter, 1)
+        return panel
+
+    def _build_toolbar(self, parent: QWidget) -> QHBoxLayout:
+        self.download_menu = QMenu("Download", parent)
+        self.actions: dict[str, QAction] = {}
+        entries: list[tuple[str, str, str, Callable[[], None]] | None] = [
+            ("json", "JSON", "Save a copy of the full JSON (header, profile, conversations)",
+             functools.partial(self._save_copy, ExportFormat.JSON)),
+            ("jsonl", "JSONL", "Save a copy of the JSONL exactly as stored",
+             functools.partial(self._save_copy, ExportFormat.JSONL)),
+            None,
+            ("messages", "JSONL, messages only (OpenAI / Together)",
+             "One line per conversation with only the messages key, for strict readers",
+             functools.partial(self._save_copy, ExportFormat.MESSAGES_ONLY)),
+            ("per_reply", "JSONL, one line per reply",
+             "One line per trainable reply, with the conversation so far as its prompt",
+             functools.partial(self._save_copy, ExportFormat.PER_REPLY)),
+            ("split", "Train / validation split…",
+             "train.jsonl and valid.jsonl in a folder, split by conversation",
+             self._save_split),
+            None,
+            ("show", "Show in folder", "Open the library's training-files folder",
+             self._show_in_folder),
+            ("rename", "Rename…", "Give the training file a new name", self._rename),
+            ("delete", "Delete…", "Remove the training file from the library", self._delete),
+        ]
+        for entry in entries:
+            if entry is None:
+                self.download_menu.addSeparator()
+                continue
+            key, text, tip, handler = entry
+            action = QAction(text, self)
+            action.setStatusTip(tip)
+            action.setToolTip(tip)
+            action.triggered.connect(handler)
+            self.download_menu.addAction(action)
+            self.actions[key] = action
+        self.download_menu.setToolTipsVisible(True)
+
+        self.download_button = QToolButton(parent)
+        self.download_button.setText("Download")
+        self.download_button.setIcon(
+            self.style().standardIcon(QStyle.StandardPixmap.SP_DialogSaveButton))
+        self.download_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.download_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.download_button.setMenu(self.download_menu)
+        self.download_button.setToolTip("Save copies of the selected training file, or manage it")
+        self.count_label = QLabel(parent)
+        row = QHBoxLayout()
+        row.addWidget(self.download_button)
+        row.addStretch(1)
+        row.addWidget(self.count_label)
+        return row
+
+    def _build_table(self, parent: QWidget) -> QTableView:
+        table = QTableView(parent)
+        table.setModel(self.proxy)
+        table.setSortingEnabled(True)
+        table.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
+        table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        table.setAlternatingRowColors(True)
+        table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        table.setWordWrap(False)
+        table.verticalHeader().setVisible(False)
+        heading = table.horizontalHeader()
+        heading.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        heading.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Interactive)
+        heading.resizeSection(NAME, 180)
+        for column in NUMERIC:
+            heading.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
+        heading.setStretchLastSection(True)
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        table.customContextMenuRequested.connect(self._table_menu)
+        table.selectionModel().selectionChanged.connect(self._selection_changed)
+        self.table = table
+        return table
+
+    def _build_details(self, parent: QWidget) -> QWidget:
+        summary = QWidget()
+        self.name_label = QLabel(summary)
+        font = QFont(self.name_label.font())
+        font.setPointSizeF(font.pointSizeF() * 1.4)
+        font.setBold(True)
+        self.name_label.setFont(font)
+        self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.totals_label = QLabel(summary)
+        self.dates_label = QLabel(summary)
+        self.quality_label = QLabel(summary)
+        for label in (self.totals_label, self.dates_label, self.quality_label):
+            label.setTextFormat(Qt.TextFormat.PlainText)
+            label.setWordWrap(True)
+            label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.charts: dict[str, DistributionChart] = {}
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(16)
+        for position, (key, title) in enumerate(CHART_KEYS):
+            chart = DistributionChart(title, summary)
+            self.charts[key] = chart
+            grid.addWidget(chart, position // 2, position % 2, Qt.AlignmentFlag.AlignTop)
+        summary_layout = QVBoxLayout(summary)
+        summary_layout.addWidget(self.name_label)
+        summary_layout.addWidget(self.totals_label)
+        summary_layout.addWidget(self.dates_label)
+        summary_layout.addSpacing(4)
+        summary_layout.addWidget(self.quality_label)
+        summary_layout.addSpacing(4)
+        summary_layout.addLayout(grid)
+        summary_layout.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidget(summary)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+
+        members_box = QWidget()
+        self.members_label = QLabel("Conversations in this file", members_box)
+        self.remove_button = QPushButton("Remove from file", members_box)
+        self.remove_button.setToolTip(
+            "Rebuild the file without the selected conversations (they stay in the library)")
+        self.remove_button.setEnabled(False)
+        self.remove_button.clicked.connect(self._remove_selected_members)
+        self.members = QTableWidget(0, 3, members_box)
+        self.members.setHorizontalHeaderLabels(["Conversation", "Client persona", "Batch"])
+        self.members.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.members.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
+        self.members.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.members.setAlternatingRowColors(True)
+        self.members.setWordWrap(False)
+        self.members.horizontalHeader().setSectionResizeMode(
+            MEMBER_ID, QHeaderView.ResizeMode.Stretch)
+        for column in (MEMBER_PERSONA, MEMBER_BATCH):
+            self.members.horizontalHeader().setSectionResizeMode(
+                column, QHeaderView.ResizeMode.ResizeToContents)
+        self.members.itemSelectionChanged.connect(self._members_selection_changed)
+        header_row = QHBoxLayout()
+        header_row.addWidget(self.members_label)
+        header_row.addStretch(1)
+        header_row.addWidget(self.remove_button)
+        members_layout = QVBoxLayout(members_box)
+        members_layout.setContentsMargins(0, 0, 0, 0)
+        members_layout.addLayout(header_row)
+        members_layout.addWidget(self.members)
+
+        details = QSplitter(Qt.Orientation.Vertical, parent)
+        details.addWidget(scroll)
+        details.addWidget(members_box)
+        details.setStretchFactor(0, 3)
+        details.setStretchFactor(1, 2)
+        details.setChildrenCollapsible(False)
+        return details
+
+    # --- showing -------------------------------------------------------------------
+
+    def refresh(self, select_name: str | None = None) -> None:
+        """Reload the list; keep the selected file (or select ``select_name``)."""
+        current = self.selected_file()
+        wanted = select_name or (current.name if current else None)
+        files = list_training_files(self.library)
+        self.model.set_files(files)
+        self.stack.setCurrentWidget(self.content if files else self.empty_state)
+        self.count_label.setText(plural(len(files), "training file"))
+        self._select(wanted)
+        self._show_selected()
+
+    def _select(self, name: str | None) -> None:
+        row = self.model.row_of(name) if name else None
+        if row is not None:
+            target = self.proxy.mapFromSource(self.model.index(row, 0))
+        else:
+            target = self.proxy.index(0, 0)
+        if target.isValid():
+            self.table.selectRow(target.row())
+            self.table.scrollTo(target)
+
+    def selected_file(self) -> TrainingFileInfo | None:
+        rows = self.table.selectionModel().selectedRows()
+        return rows[0].data(ROW_ROLE) if rows else None
+
+    def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
+        self._show_selected()
+
+    def _show_selected(self) -> None:
+        info = self.selected_file()
+        self.download_button.setEnabled(info is not None)
+        for action in self.actions.values():
+            action.setEnabled(info is not None)
+        if info is None:
+            self._show_nothing()
+            return
+        try:
+            head = header(self.library, info.name)
+            ids = member_ids(self.library, info.name)
+        except LibraryError:  # deleted elsewhere since the list was read
+            self._show_nothing()
+            return
+        self.details.setEnabled(True)
+        self.name_label.setText(info.name)
+        self.totals_label.setText(totals_text(info, head))
+        self.dates_label.setText(
+            f"Created {local_time_text(info.created_at)} · "
+            f"last updated {local_time_text(info.updated_at)}")
+        self.quality_label.setText(quality_text(head))
+        distributions = head.get("scaffolding_distribution") or {}
+        for key, chart in self.charts.items():
+            chart.set_counts(distributions.get(key) or {})
+        self._show_members(ids)
+
+    def _show_nothing(self) -> None:
+        self.name_label.setText("Select a training file to see what is in it")
+        for label in (self.totals_label, self.dates_label, self.quality_label):
+            label.clear()
+        for chart in self.charts.values():
+            chart.set_counts({})
+        self._show_members([])
+        self.details.setEnabled(False)
+
+    def _show_members(self, ids: list[str]) -> None:
+        rows: dict[str, ConversationRow] = (
+            {row.conversation_id: row for row in self.library.summaries()} if ids else {})
+        self.members.clearContents()
+        self.members.setRowCount(len(ids))
+        for position, conversation_id in enumerate(ids):
+            row = rows.get(conversation_id)
+            persona = (row.persona_name or "—") if row else "—"
+            cells = (conversation_id, persona, row.batch_id if row else "—")
+            for column, text in enumerate(cells):
+                item = QTableWidgetItem(text)
+                item.setToolTip(text)
+                if column == MEMBER_ID:
+                    item.setData(Qt.ItemDataRole.UserRole, conversation_id)
+                if column == MEMBER_PERSONA and row and row.persona_archetype:
+                    item.setToolTip(f"{text} ({row.persona_archetype})")
+                self.members.setItem(position, column, item)
+        self.members_label.setText(
+            f"Conversations in this file ({len(ids):,})" if ids else "Conversations in this file")
+        self._members_selection_changed()
+
+    def _members_selection_changed(self) -> None:
+        self.remove_button.setEnabled(bool(self.selected_member_ids()))
+
+    def selected_member_ids(self) -> list[str]:
+        """Selected members in file order."""
+        rows = sorted({index.row() for index in self.members.selectionModel().selectedRows()})
+        items = (self.members.item(row, MEMBER_ID) for row in rows)
+        return [item.data(Qt.ItemDataRole.UserRole) for item in items if item is not None]
+
+    def _table_menu(self, position: QPoint) -> None:
+        if self.selected_file() is not None:
+            self.download_menu.popup(self.table.viewport().mapToGlobal(position))
+
+    # --- background work -----------------------------------------------------------
+
+    def _run(self, title: str, work: Work, on_success: Callable[[Any], None],
+             failure_title: str) -> None:
+        run_with_progress(self, title, work, on_success,
+                          functools.partial(self._failed, failure_title))
+
+    def _failed(self, title: str, message: str) -> None:
+        self.dialogs.warn(self, title, message)
+        self.status.emit(f"{title}: {message}")
+
+    # --- copies --------------------------------------------------------------------
+
+    def _default_folder(self) -> Path:
+        return self.export_folder or Path.home()
+
+    def _save_copy(self, fmt: ExportFormat) -> None:
+        info = self.selected_file()
+        if info is None:
+            return
+        suffix, filters, title = {
+            ExportFormat.JSON: (".json", JSON_FILTER, "Save the full JSON"),
+            ExportFormat.JSONL: (".jsonl", JSONL_FILTER, "Save the JSONL"),
+            ExportFormat.MESSAGES_ONLY: (".messages.jsonl", JSONL_FILTER,
+                                         "Save the JSONL with messages only"),
+            ExportFormat.PER_REPLY: (".per-reply.jsonl", JSONL_FILTER,
+                                     "Save the JSONL with one line per reply"),
+        }[fmt]
+        target = self.dialogs.save_path(
+            self, title, self._default_folder() / f"{info.name}{suffix}", filters)
+        if target is None:
+            return
+        name = info.name
+        self._run(f"Saving {target.name}…",
+                  lambda _progress, _cancelled: export(self.library, name, fmt, target),
+                  self._saved, "Could not save the copy")
+
+    def _save_split(self) -> None:
+        info = self.selected_file()
+        if info is None:
+            return
+        folder = self.dialogs.folder(
+            self, "Choose a folder for train.jsonl and valid.jsonl", self._default_folder())
+        if folder is None:
+            return
+        answer = self.dialogs.text(
+            self, "Validation share",
+            "Share of the conversations to hold out for validation (between 0 and 1):",
+            str(DEFAULT_VALID_FRACTION))
+        if answer is None:
+            return
+        share = parse_share(answer)
+        if share is None:
+            self.dialogs.warn(self, "Validation share",
+                              f"'{answer}' is not a number between 0 and 1 (for example 0.1).")
+            return
+        existing = [n for n in ("train.jsonl", "valid.jsonl") if (folder / n).exists()]
+        if existing and not self.dialogs.confirm(
+            self, "Replace files",
+            f"{' and '.join(existing)} already exist in {folder}. Replace them?",
+        ):
+            return
+        name = info.name
+        self._run(f"Splitting {name}…",
+                  lambda _progress, _cancelled: export(
+                      self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share),
+                  self._saved, "Could not save the split")
+
+    def _saved(self, paths: list[Path]) -> None:
+        if not paths:
+            return
+        self.export_folder = paths[0].parent
+        names = " and ".join(path.name for path in paths)
+        self.status.emit(f"Saved {names} in {paths[0].parent}")
+
+    def _show_in_folder(self) -> None:
+        folder = self.library.files_dir
+        folder.mkdir(parents=True, exist_ok=True)
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+
+    # --- managing ------------------------------------------------------------------
+
+    def _rename(self) -> None:
+        info = self.selected_file()
+        if info is None:
+            return
+        answer = self.dialogs.text(self, "Rename training file", "New name:", info.name)
+        if answer is None or answer == info.name:
+            return
+        try:
+            new_name = check_name(answer)  # refuse bad names before any rebuild starts
+        except LibraryError as exc:
+            self.dialogs.warn(self, "Cannot rename", str(exc))
+            return
+        old_name = info.name
+        self._run(f"Renaming {old_name}…",
+                  lambda _progress, _cancelled: rename_training_file(
+                      self.library, old_name, new_name),
+                  functools.partial(self._renamed, old_name), "Cannot rename")
+
+    def _renamed(self, old_name: str, info: TrainingFileInfo) -> None:
+        self.refresh(select_name=info.name)
+        self.files_changed.emit()
+        self.status.emit(f"Renamed training file '{old_name}' to '{info.name}'")
+
+    def _delete(self) -> None:
+        info = self.selected_file()
+        if info is None:
+            return
+        question = (f"Delete training file '{info.name}'? Its JSON and JSONL are removed from "
+                    "the library; copies you saved elsewhere are not touched.")
+        if not self.dialogs.confirm(self, "Delete training file", question):
+            return
+        try:
+            delete_training_file(self.library, info.name)
+        except LibraryError as exc:
+            self.dialogs.warn(self, "Cannot delete", str(exc))
+            return
+        self.refresh()
+        self.files_changed.emit()
+        self.status.emit(f"Deleted training file '{info.name}'")
+
+    def _remove_selected_members(self) -> None:
+        info = self.selected_file()
+        ids = self.selected_member_ids()
+        if info is None or not ids:
+            return
+        question = (f"Remove {plural(len(ids), 'conversation')} from '{info.name}'? "
+                    "Its JSON and JSONL are rebuilt without them; the conversations stay "
+                    "in the library.")
+        if not self.dialogs.confirm(self, "Remove from training file", question):
+            return
+        name = info.name
+        self._run(f"Rebuilding {name}…",
+                  lambda progress, _cancelled: remove_conversations(
+                      self.library, name, ids, progress=progress),
+                  functools.partial(self._removed, len(ids)), "Cannot remove")
+
+    def _removed(self, count: int, info: TrainingFileInfo) -> None:
+        self.refresh(select_name=info.name)
+        self.files_changed.emit()
+        self.status.emit(f"Removed {plural(count, 'conversation')} from '{info.name}'")
+
