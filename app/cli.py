@@ -18,7 +18,6 @@ from app.library import Library
 from app.trainingfiles import (
     AddRefused,
     add_conversations,
-    create_training_file,
     list_training_files,
     remove_conversations,
 )
@@ -167,9 +166,7 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
             raise LibraryError(f"the batch '{args.batch}' has no conversations")
     else:
         ids = args.conversation_ids
-    if args.new:
-        create_training_file(library, args.name)
-    info = add_conversations(library, args.name, ids)
+    info = add_conversations(library, args.name, ids, create=args.new)
     _print(f"added {len(ids)} to '{info.name}': now {info.conversations} conversations, "
            f"{info.trainable_replies} trainable replies")
     return 0

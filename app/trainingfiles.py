@@ -127,13 +127,20 @@ def member_ids(library: Library, name: str) -> list[str]:
         ))
 
 
+def check_new_name(library: Library, name: str) -> str:
+    """A valid name that no training file has yet (names are case-insensitive)."""
+    name = check_name(name)
+    with library.session() as session:
+        taken = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
+    if taken is not None:
+        raise LibraryError(f"a training file named '{taken.name}' already exists")
+    return name
+
+
 def create_training_file(library: Library, name: str) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
-    name = check_name(name)
+    name = check_new_name(library, name)
     with library.session() as session, session.begin():
-        taken = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
-        if taken is not None:
-            raise LibraryError(f"a training file named '{taken.name}' already exists")
         stamp = now_iso()
         session.add(TrainingFile(name=name, slug=name.casefold(), created_at=stamp,
                                  updated_at=stamp, revision=0))
@@ -142,9 +149,12 @@ def create_training_file(library: Library, name: str) -> TrainingFileInfo:
 
 
 def check_addition(
-    library: Library, name: str, conversation_ids: Sequence[str]
+    library: Library, name: str | None, conversation_ids: Sequence[str]
 ) -> list[int]:
-    """Refuse the whole request unless every conversation can be added; return row keys."""
+    """Refuse the whole request unless every conversation can be added; return row keys.
+
+    ``name`` None checks an add to a training file that is about to be created.
+    """
     if not conversation_ids:
         raise AddRefused("no conversations are checked: check the ones to add first", {})
     found = library.resolve_ids(conversation_ids)
@@ -152,7 +162,7 @@ def check_addition(
     missing = [cid for cid in conversation_ids if cid not in found]
     if missing:
         offenders["not in the library"] = missing
-    present = set(member_ids(library, name))
+    present = set(member_ids(library, name)) if name is not None else set()
     already = [cid for cid in conversation_ids if cid in present]
     if already:
         offenders[f"already in '{name}'"] = already
@@ -179,8 +189,23 @@ def add_conversations(
     conversation_ids: Sequence[str],
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    create: bool = False,
 ) -> TrainingFileInfo:
-    """Append conversations (in the order given) and rebuild both files."""
+    """Append conversations (in the order given) and rebuild both files.
+
+    With ``create`` the file is made first, and removed again if the add does not finish,
+    so a refused or cancelled request leaves no trace.
+    """
+    if create:
+        name = check_new_name(library, name)
+        pks = check_addition(library, None, conversation_ids)
+        create_training_file(library, name)
+        try:
+            _rebuild(library, name, new_members=pks, progress=progress, cancelled=cancelled)
+        except BaseException:
+            delete_training_file(library, name)
+            raise
+        return get_training_file(library, name)
     pks = check_addition(library, name, conversation_ids)
     current = _member_pks(library, name)
     _rebuild(library, name, new_members=current + pks, progress=progress, cancelled=cancelled)

@@ -9,13 +9,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from PySide6.QtCore import QRectF, QSize, Qt
-from PySide6.QtGui import QColor, QFont, QPainter, QPaintEvent, QPalette
+from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPalette
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 MAX_BARS = 8  # longer tails are folded into one "others" bar
 MARGIN = 6
 BAR_GAP = 4
-LABEL_SHARE = 0.45  # at most this share of the width goes to labels
+LABEL_SHARE = 0.6  # at most this share of the width goes to labels
+ELIDE_SLACK = 4  # rendered glyphs (the ellipsis above all) can be wider than measured
 
 
 def top_counts(counts: Mapping[str, int], limit: int = MAX_BARS) -> list[tuple[str, int]]:
@@ -85,6 +86,7 @@ class DistributionChart(QWidget):
     def _paint(self, painter: QPainter) -> None:
         palette = self.palette()
         metrics = self.fontMetrics()
+        exact = QFontMetricsF(self.font())
         width = self.width() - 2 * MARGIN
         painter.setFont(self._title_font())
         painter.setPen(palette.color(QPalette.ColorRole.WindowText))
@@ -100,7 +102,7 @@ class DistributionChart(QWidget):
                              "No data")
             return
         widest_label = max(metrics.horizontalAdvance(label) for label, _ in self._rows)
-        label_width = min(widest_label + MARGIN, int(width * LABEL_SHARE))
+        label_width = min(widest_label + 2 * MARGIN, int(width * LABEL_SHARE))
         count_width = max(metrics.horizontalAdvance(str(c)) for _, c in self._rows) + MARGIN
         bar_space = max(width - label_width - count_width, 1)
         largest = max(count for _, count in self._rows) or 1
@@ -112,8 +114,8 @@ class DistributionChart(QWidget):
             label_rect = QRectF(MARGIN, y, label_width - MARGIN, row_height)
             painter.setPen(text_color)
             painter.drawText(label_rect, Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter,
-                             metrics.elidedText(label, Qt.TextElideMode.ElideMiddle,
-                                                int(label_rect.width())))
+                             exact.elidedText(label, Qt.TextElideMode.ElideMiddle,
+                                              label_rect.width() - ELIDE_SLACK))
             bar_length = max(bar_space * count / largest, 2.0)
             bar_rect = QRectF(MARGIN + label_width, y + BAR_GAP / 2, bar_length,
                               row_height - BAR_GAP)

@@ -15,6 +15,7 @@ from typing import Any
 from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
+from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
 
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
@@ -46,6 +47,8 @@ class Task(QRunnable):
     def run(self) -> None:
         try:
             result = self.work(self.signals.progress.emit, self._cancel.is_set)
+        except BuildCancelled:
+            self.signals.failed.emit("Cancelled: nothing was changed.")
         except (LibraryError, InputError) as exc:
             self.signals.failed.emit(str(exc))
         except OSError as exc:

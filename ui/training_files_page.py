@@ -182,8 +182,7 @@ class TrainingFilesPage(QWidget):
         self.splitter.addWidget(self._build_table(panel))
         self.details = self._build_details(panel)
         self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 1)
-        self.splitter.setStretchFactor(1, 1)
+        self.splitter.setSizes([640, 560])  # Qt scales these to the real width
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter, 1)
         return panel
@@ -254,7 +253,7 @@ class TrainingFilesPage(QWidget):
         heading = table.horizontalHeader()
         heading.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         heading.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Interactive)
-        heading.resizeSection(NAME, 180)
+        heading.resizeSection(NAME, 150)
         for column in NUMERIC:
             heading.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
         heading.setStretchLastSection(True)
@@ -314,6 +313,7 @@ class TrainingFilesPage(QWidget):
         self.members.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.members.setAlternatingRowColors(True)
         self.members.setWordWrap(False)
+        self.members.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # ids differ at the end
         self.members.horizontalHeader().setSectionResizeMode(
             MEMBER_ID, QHeaderView.ResizeMode.Stretch)
         for column in (MEMBER_PERSONA, MEMBER_BATCH):

@@ -1,0 +1,248 @@
+"""The ``lora-studio`` command, run in-process against a library in tmp_path."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import BAD, ENRICHED, LEGACY, ROOT
+
+from app import FORMAT_VERSION, __version__
+from app.cli import main
+
+EXAMPLES = [
+    ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.json",
+    ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.jsonl",
+]
+TOTAL = len(ENRICHED) + len(LEGACY)
+CONVERSATION_KEYS = {
+    "id", "batch_id", "persona", "arc", "topic", "turns", "trainable_replies", "quality",
+}
+
+
+class Cli:
+    """Runs ``main`` with ``--data-dir`` and hands back (exit code, stdout, stderr)."""
+
+    def __init__(self, data_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+        self.data_dir = data_dir
+        self.capsys = capsys
+
+    def __call__(self, *args: Any) -> tuple[int, str, str]:
+        self.capsys.readouterr()
+        code = main(["--data-dir", str(self.data_dir), *map(str, args)])
+        out, err = self.capsys.readouterr()
+        return code, out, err
+
+    def ids(self, *args: Any) -> list[str]:
+        code, out, _ = self("conversations", "--json", *args)
+        assert code == 0
+        return [orjson.loads(line)["id"] for line in out.splitlines()]
+
+
+@pytest.fixture
+def cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Cli:
+    return Cli(tmp_path / "lib", capsys)
+
+
+@pytest.fixture
+def imported(cli: Cli, fixture_folder: Path) -> Cli:
+    code, _, _ = cli("import", fixture_folder)
+    assert code == 0
+    return cli
+
+
+def test_import_prints_a_line_per_file_and_a_summary(cli: Cli, fixture_folder: Path) -> None:
+    code, out, err = cli("import", fixture_folder)
+    assert code == 0, err
+    lines = out.splitlines()
+    assert len(lines) == TOTAL + 1
+    for line in lines[:-1]:
+        assert line.startswith("imported ")
+        assert f"→ batch {fixture_folder.name}" in line
+    assert lines[-1] == f"{TOTAL} imported, 0 duplicate, 0 rejected"
+
+    code, out, _ = cli("import", fixture_folder)
+    assert code == 0, "duplicates alone are not a failure"
+    lines = out.splitlines()
+    assert all(line.startswith("duplicate ") for line in lines[:-1])
+    assert lines[-1] == f"0 imported, {TOTAL} duplicate, 0 rejected"
+
+
+def test_import_exits_1_when_something_was_rejected(cli: Cli, tmp_path: Path) -> None:
+    mixed = tmp_path / "mixed"
+    mixed.mkdir()
+    for path in [*BAD, ENRICHED[0]]:
+        shutil.copy(path, mixed / path.name)
+    code, out, _ = cli("import", mixed, "--batch", "chosen")
+    assert code == 1
+    lines = out.splitlines()
+    assert len(lines) == len(BAD) + 2
+    rejected = [line for line in lines if line.startswith("rejected ")]
+    assert len(rejected) == len(BAD)
+    assert any("line" in line and "column" in line for line in rejected)
+    assert any("raw" in line for line in rejected)
+    assert next(line for line in lines if line.startswith("imported ")).endswith("batch chosen")
+    assert lines[-1] == f"1 imported, 0 duplicate, {len(BAD)} rejected"
+
+
+def test_import_of_a_missing_path(cli: Cli, tmp_path: Path) -> None:
+    code, out, _ = cli("import", tmp_path / "nowhere")
+    assert code == 1
+    assert "no such file or folder" in out
+
+
+def test_conversations_json(imported: Cli, fixture_folder: Path) -> None:
+    code, out, _ = imported("conversations", "--json")
+    assert code == 0
+    rows = [orjson.loads(line) for line in out.splitlines()]
+    assert len(rows) == TOTAL
+    for row in rows:
+        assert set(row) >= CONVERSATION_KEYS
+        assert row["batch_id"] == fixture_folder.name
+        assert row["turns"] > 0 and row["trainable_replies"] > 0
+    assert len({row["id"] for row in rows}) == TOTAL
+
+
+def test_conversations_text_and_batch_filter(imported: Cli, fixture_folder: Path) -> None:
+    code, out, _ = imported("conversations")
+    assert code == 0
+    assert out.splitlines()[-1] == f"{TOTAL} conversations"
+    code, out, _ = imported("conversations", "--batch", "nobody")
+    assert out.splitlines() == ["0 conversations"]
+
+
+def test_batches_rename_and_move(imported: Cli, fixture_folder: Path) -> None:
+    code, out, _ = imported("batches")
+    assert code == 0
+    assert out.splitlines() == [f"{fixture_folder.name}\t{TOTAL}"]
+
+    code, _, _ = imported("rename-batch", fixture_folder.name, "main")
+    assert code == 0
+    ids = imported.ids()
+    code, out, _ = imported("move", "side", ids[0], ids[1])
+    assert code == 0 and "moved 2" in out
+    _, out, _ = imported("batches")
+    assert out.splitlines() == [f"main\t{TOTAL - 2}", "side\t2"]
+    assert imported.ids("--batch", "side") == ids[:2]
+
+    code, _, err = imported("move", "side", "unknown-conversation")
+    assert code == 1
+    assert "unknown-conversation" in err
+
+
+def test_training_file_commands(imported: Cli, fixture_folder: Path, tmp_path: Path) -> None:
+    ids = imported.ids()
+    imported("move", "small", *ids[:3])
+
+    code, out, err = imported("add", "Small set", "--new", "--batch", "small")
+    assert code == 0, err
+    assert "now 3 conversations" in out
+
+    code, listing, _ = imported("files", "--json")
+    assert code == 0
+    (row,) = [orjson.loads(line) for line in listing.splitlines()]
+    assert row["name"] == "Small set"
+    assert row["conversations"] == 3
+    assert row["trainable_replies"] > 0 and row["json_bytes"] > 0 and row["jsonl_bytes"] > 0
+
+    code, out, err = imported("add", "Small set", ids[1], ids[2], ids[5])
+    assert code == 1
+    assert ids[1] in err and ids[2] in err
+    assert ids[5] not in err
+    assert "refused" in err
+    assert imported("files", "--json")[1] == listing, "a refused add changes nothing"
+
+    code, out, err = imported("add", "Small set", ids[5])
+    assert code == 0, err
+    assert "now 4 conversations" in out
+
+    code, out, err = imported("remove", "Small set", ids[0])
+    assert code == 0, err
+    assert "now has 3 conversations" in out
+
+    for fmt in ("json", "jsonl"):
+        target = tmp_path / "exports" / f"small.{fmt}"
+        code, out, err = imported("export", "Small set", "--format", fmt, "-o", target)
+        assert code == 0, err
+        assert out.strip() == f"wrote {target}"
+        assert target.stat().st_size > 0
+    exported = orjson.loads((tmp_path / "exports" / "small.json").read_bytes())
+    assert [c["conversation_id"] for c in exported["conversations"]] == [ids[1], ids[2], ids[5]]
+    lines = (tmp_path / "exports" / "small.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(x)["metadata"]["conversation_id"] for x in lines] == [
+        ids[1], ids[2], ids[5]
+    ]
+
+    code, _, err = imported("add", "Small set", "--new", "--all")
+    assert code == 1
+    assert "already exists" in err
+    code, _, err = imported("add", "Other", "--batch", "nobody")
+    assert code == 1
+    assert "no conversations" in err
+
+
+def test_validate_examples_exit_0(cli: Cli) -> None:
+    code, out, _ = cli("validate", *EXAMPLES)
+    assert code == 0
+    lines = out.splitlines()
+    assert len(lines) == len(EXAMPLES)
+    assert all(line.startswith("valid ") for line in lines)
+
+
+def test_validate_bad_files_exit_1(cli: Cli) -> None:
+    code, out, _ = cli("validate", *BAD)
+    assert code == 1
+    verdicts = [line for line in out.splitlines() if not line.startswith(" ")]
+    assert len(verdicts) == len(BAD)
+    assert all(line.startswith("INVALID ") for line in verdicts)
+    for path in BAD:
+        assert sum(str(path) in line for line in verdicts) == 1
+
+
+def test_validate_mixed_reports_each_file(cli: Cli) -> None:
+    code, out, _ = cli("validate", EXAMPLES[0], *BAD)
+    assert code == 1
+    verdicts = [line for line in out.splitlines() if not line.startswith(" ")]
+    assert [line.split()[0] for line in verdicts] == ["valid"] + ["INVALID"] * len(BAD)
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as caught:
+        main(["--version"])
+    assert caught.value.code == 0
+    assert capsys.readouterr().out.strip() == (
+        f"LoRA Studio {__version__} (formats v{FORMAT_VERSION})"
+    )
+
+
+def test_a_broken_library_file_is_an_error_not_a_traceback(cli: Cli) -> None:
+    cli.data_dir.mkdir(parents=True)
+    (cli.data_dir / "library.sqlite3").write_bytes(b"garbage" * 200)
+    code, _, err = cli("batches")
+    assert code == 1
+    assert err.startswith("error:") and "not a LoRA Studio library" in err
+
+
+def test_module_entry_point(tmp_path: Path) -> None:
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "app", *args],
+            cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
+        )
+
+    version = run("--version")
+    assert version.returncode == 0, version.stderr
+    assert version.stdout.strip() == f"LoRA Studio {__version__} (formats v{FORMAT_VERSION})"
+
+    checked = run("validate", str(EXAMPLES[0]))
+    assert checked.returncode == 0, checked.stderr
+    assert checked.stdout.startswith("valid ")
+
+    failed = run("validate", str(BAD[0]))
+    assert failed.returncode == 1
+    assert failed.stdout.startswith("INVALID ")

@@ -1,0 +1,411 @@
+"""The Training files page against a real library: real widgets, real files, scripted answers."""
+
+from __future__ import annotations
+
+import os
+from collections import deque
+from pathlib import Path
+
+import orjson
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolButton, QWidget
+
+from app.trainingfiles import (
+    TrainingFileInfo,
+    add_conversations,
+    create_training_file,
+    get_training_file,
+    list_training_files,
+    member_ids,
+)
+from ui.distribution_chart import DistributionChart, top_counts
+from ui.training_files_model import (
+    CONVERSATIONS,
+    JSON_SIZE,
+    NAME,
+    ROW_ROLE,
+    SORT_ROLE,
+    TrainingFilesModel,
+    human_size,
+)
+from ui.training_files_page import EMPTY_HEADING, TrainingFilesPage
+
+pytestmark = pytest.mark.qt_log_level_fail("WARNING")
+
+WAIT_MS = 15_000
+
+
+class ScriptedDialogs:
+    """Answers questions from queues filled by the test; records what was asked and shown."""
+
+    def __init__(self) -> None:
+        self.save_paths: deque[Path | None] = deque()
+        self.folders: deque[Path | None] = deque()
+        self.texts: deque[str | None] = deque()
+        self.confirms: deque[bool] = deque()
+        self.asked: list[tuple[str, str, object]] = []
+        self.warnings: list[tuple[str, str]] = []
+        self.infos: list[tuple[str, str]] = []
+
+    @staticmethod
+    def _next(queue: deque, what: str) -> object:
+        if not queue:
+            raise AssertionError(f"the page asked for {what} but the test scripted no answer")
+        return queue.popleft()
+
+    def save_path(self, parent: QWidget, title: str, default: Path, filters: str) -> Path | None:
+        self.asked.append(("save_path", title, default))
+        return self._next(self.save_paths, "a save path")
+
+    def open_files(self, parent: QWidget, title: str, filters: str) -> list[Path]:
+        raise AssertionError("the Training files page never opens files")
+
+    def folder(self, parent: QWidget, title: str, start: Path | None = None) -> Path | None:
+        self.asked.append(("folder", title, start))
+        return self._next(self.folders, "a folder")
+
+    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
+        self.asked.append(("text", title, default))
+        return self._next(self.texts, "text")
+
+    def confirm(self, parent: QWidget, title: str, question: str) -> bool:
+        self.asked.append(("confirm", title, question))
+        return self._next(self.confirms, "a confirmation")
+
+    def inform(self, parent: QWidget, title: str, message: str) -> None:
+        self.infos.append((title, message))
+
+    def warn(self, parent: QWidget, title: str, message: str) -> None:
+        self.warnings.append((title, message))
+
+
+def all_ids(library) -> list[str]:
+    return [row.conversation_id for row in library.summaries()]
+
+
+def make_file(library, name: str, ids: list[str]) -> TrainingFileInfo:
+    create_training_file(library, name)
+    if ids:
+        add_conversations(library, name, ids)
+    return get_training_file(library, name)
+
+
+@pytest.fixture
+def dialogs() -> ScriptedDialogs:
+    return ScriptedDialogs()
+
+
+@pytest.fixture
+def page(qtbot, filled_library, dialogs) -> TrainingFilesPage:
+    widget = TrainingFilesPage(filled_library, dialogs)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 750)
+    return widget
+
+
+@pytest.fixture
+def demo(page, filled_library) -> TrainingFileInfo:
+    """A file with all fifteen conversations, shown and selected on the page."""
+    info = make_file(filled_library, "Demo", all_ids(filled_library))
+    page.refresh()
+    return info
+
+
+def jsonl_lines(path: Path) -> list[dict]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines() if line.strip()]
+
+
+# --- empty state and listing ---------------------------------------------------------------
+
+
+def test_empty_library_shows_the_empty_state(qtbot, library, dialogs):
+    page = TrainingFilesPage(library, dialogs)
+    qtbot.addWidget(page)
+    assert page.stack.currentWidget() is page.empty_state
+    assert page.empty_heading.text() == EMPTY_HEADING
+    assert "New training file…" in page.empty_text.text()
+    assert not page.download_button.isEnabled()
+
+
+def test_created_file_is_listed_with_its_counts_and_details(page, filled_library):
+    assert page.stack.currentWidget() is page.empty_state
+    ids = all_ids(filled_library)
+    info = make_file(filled_library, "Demo", ids)
+
+    page.refresh()
+
+    assert page.stack.currentWidget() is page.content
+    assert page.model.rowCount() == 1
+    row = page.model.index(0, 0)
+    assert row.data() == "Demo"
+    assert row.siblingAtColumn(CONVERSATIONS).data() == "15"
+    assert row.siblingAtColumn(JSON_SIZE).data() == human_size(info.json_bytes)
+    assert row.data(ROW_ROLE) == info
+    assert page.selected_file() == info
+    assert page.download_button.isEnabled()
+    assert page.name_label.text() == "Demo"
+    totals = page.totals_label.text()
+    assert "15 conversations" in totals
+    assert f"{info.trainable_replies} trainable replies" in totals
+    assert f"~{info.estimated_tokens:,} tokens" in totals
+    assert "Reply scores: mean" in page.quality_label.text()
+    assert page.charts["batch"].rows() == [("batch-2025-12", 15)]
+    assert sum(count for _, count in page.charts["persona_archetype"].rows()) == 15
+    assert page.members.rowCount() == 15
+    assert page.members.item(0, 0).text() == ids[0]
+    assert page.members.item(0, 2).text() == "batch-2025-12"
+
+
+def test_numbers_are_right_aligned(demo, page):
+    index = page.model.index(0, CONVERSATIONS)
+    alignment = index.data(Qt.ItemDataRole.TextAlignmentRole)
+    assert Qt.AlignmentFlag(alignment) & Qt.AlignmentFlag.AlignRight
+    assert page.model.index(0, NAME).data(Qt.ItemDataRole.TextAlignmentRole) is None
+
+
+def test_model_passes_the_model_tester(qtmodeltester, filled_library):
+    ids = all_ids(filled_library)
+    make_file(filled_library, "First", ids[:3])
+    make_file(filled_library, "Second", [])
+    model = TrainingFilesModel()
+    model.set_files(list_training_files(filled_library))
+    qtmodeltester.check(model)
+
+
+def test_sorting_by_json_size_compares_bytes_not_text(page, filled_library):
+    ids = all_ids(filled_library)
+    make_file(filled_library, "Empty", [])
+    make_file(filled_library, "One", ids[-1:])
+    make_file(filled_library, "Two", ids[:2])
+    page.refresh()
+
+    page.table.sortByColumn(JSON_SIZE, Qt.SortOrder.AscendingOrder)
+
+    proxy = page.proxy
+    shown = [proxy.index(row, JSON_SIZE) for row in range(proxy.rowCount())]
+    sizes = [index.data(SORT_ROLE) for index in shown]
+    texts = [index.data() for index in shown]
+    assert sizes == sorted(sizes)
+    assert texts != sorted(texts), "the sizes chosen must sort differently as text"
+
+
+def test_download_menu_lists_every_choice(demo, page):
+    assert page.download_button.popupMode() == QToolButton.ToolButtonPopupMode.InstantPopup
+    assert page.download_button.menu() is page.download_menu
+    texts = [action.text() for action in page.download_menu.actions() if not action.isSeparator()]
+    assert texts == [
+        "JSON", "JSONL", "JSONL, messages only (OpenAI / Together)", "JSONL, one line per reply",
+        "Train / validation split…", "Show in folder", "Rename…", "Delete…",
+    ]
+    assert set(page.actions) == {
+        "json", "jsonl", "messages", "per_reply", "split", "show", "rename", "delete"}
+
+
+def test_download_is_disabled_without_a_selection(demo, page):
+    page.table.clearSelection()
+    assert page.selected_file() is None
+    assert not page.download_button.isEnabled()
+    assert not page.actions["json"].isEnabled()
+    page.table.selectRow(0)
+    assert page.download_button.isEnabled()
+
+
+def test_refresh_keeps_the_selected_file(page, filled_library):
+    ids = all_ids(filled_library)
+    make_file(filled_library, "Alpha", ids[:1])
+    make_file(filled_library, "Beta", ids[1:3])
+    page.refresh(select_name="Beta")
+    assert page.selected_file().name == "Beta"
+    make_file(filled_library, "Gamma", [])
+    page.refresh()
+    assert page.selected_file().name == "Beta"
+    assert page.members.rowCount() == 2
+
+
+# --- copies --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("key", "suffix"), [("json", ".json"), ("jsonl", ".jsonl")])
+def test_copies_are_byte_identical_to_the_stored_files(qtbot, demo, page, dialogs, tmp_path,
+                                                       key, suffix):
+    target = tmp_path / "out" / f"copy{suffix}"
+    dialogs.save_paths.append(target)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as saved:
+        page.actions[key].trigger()
+
+    assert saved.args[0].startswith("Saved ")
+    assert dialogs.asked[0][2].name == f"Demo{suffix}"
+    stored = demo.json_path if key == "json" else demo.jsonl_path
+    assert target.read_bytes() == stored.read_bytes()
+    assert not dialogs.warnings
+
+
+def test_messages_only_lines_have_only_messages(qtbot, demo, page, dialogs, tmp_path):
+    target = tmp_path / "messages.jsonl"
+    dialogs.save_paths.append(target)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.actions["messages"].trigger()
+
+    assert dialogs.asked[0][2].name == "Demo.messages.jsonl"
+    lines = jsonl_lines(target)
+    assert len(lines) == len(jsonl_lines(demo.jsonl_path))
+    assert all(list(line) == ["messages"] for line in lines)
+
+
+def test_per_reply_copy_has_a_line_per_trainable_reply(qtbot, demo, page, dialogs, tmp_path):
+    target = tmp_path / "per-reply.jsonl"
+    dialogs.save_paths.append(target)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.actions["per_reply"].trigger()
+
+    assert dialogs.asked[0][2].name == "Demo.per-reply.jsonl"
+    assert len(jsonl_lines(target)) == demo.trainable_replies
+
+
+def test_split_writes_train_and_valid_that_add_up(qtbot, demo, page, dialogs, tmp_path):
+    folder = tmp_path / "split"
+    dialogs.folders.append(folder)
+    dialogs.texts.append("0.2")
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as saved:
+        page.actions["split"].trigger()
+
+    assert "train.jsonl and valid.jsonl" in saved.args[0]
+    assert ("text", "Validation share", "0.1") in dialogs.asked
+    train, valid = jsonl_lines(folder / "train.jsonl"), jsonl_lines(folder / "valid.jsonl")
+    assert len(train) + len(valid) == len(jsonl_lines(demo.jsonl_path))
+    assert len(valid) == 3  # a fifth of fifteen
+    assert not dialogs.warnings
+
+
+@pytest.mark.parametrize("answer", ["1.5", "0", "ten percent"])
+def test_split_refuses_a_share_outside_zero_and_one(demo, page, dialogs, tmp_path, answer):
+    folder = tmp_path / "split"
+    dialogs.folders.append(folder)
+    dialogs.texts.append(answer)
+
+    page.actions["split"].trigger()
+
+    assert len(dialogs.warnings) == 1
+    assert "between 0 and 1" in dialogs.warnings[0][1]
+    assert not folder.exists()
+
+
+def test_unwritable_destination_shows_the_reason(qtbot, demo, page, dialogs, tmp_path):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where a folder should be")
+    target = blocker / "inside" / "Demo.json"
+    dialogs.save_paths.append(target)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.actions["json"].trigger()
+
+    assert len(dialogs.warnings) == 1
+    message = dialogs.warnings[0][1]
+    assert str(target) in message
+    if os.name == "posix":
+        assert "Not a directory" in message
+    assert not target.exists()
+    assert page.selected_file().name == "Demo"  # the page carries on
+
+
+def test_cancelled_save_dialog_writes_nothing(demo, page, dialogs, tmp_path):
+    dialogs.save_paths.append(None)
+    page.actions["jsonl"].trigger()
+    assert not dialogs.warnings
+    assert list(tmp_path.glob("*.jsonl")) == []
+
+
+# --- managing ------------------------------------------------------------------------------
+
+
+def test_rename_refuses_a_path_like_name(demo, page, dialogs, filled_library):
+    dialogs.texts.append("../x")
+
+    page.actions["rename"].trigger()
+
+    assert ("text", "Rename training file", "Demo") in dialogs.asked
+    assert len(dialogs.warnings) == 1
+    assert "not allowed" in dialogs.warnings[0][1]
+    assert [info.name for info in list_training_files(filled_library)] == ["Demo"]
+    assert page.selected_file().name == "Demo"
+
+
+def test_rename_shows_the_new_name(qtbot, demo, page, dialogs, filled_library):
+    dialogs.texts.append("Demo v2")
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as renamed:
+        page.actions["rename"].trigger()
+
+    assert renamed.args[0] == "Renamed training file 'Demo' to 'Demo v2'"
+    assert page.selected_file().name == "Demo v2"
+    assert page.name_label.text() == "Demo v2"
+    assert get_training_file(filled_library, "Demo v2").conversations == 15
+
+
+def test_delete_after_confirming_returns_to_the_empty_state(demo, page, dialogs,
+                                                           filled_library):
+    dialogs.confirms.append(True)
+
+    page.actions["delete"].trigger()
+
+    question = dialogs.asked[0][2]
+    assert question.startswith("Delete training file 'Demo'?")
+    assert "copies you saved elsewhere are not touched" in question
+    assert list_training_files(filled_library) == []
+    assert not demo.json_path.exists()
+    assert not demo.jsonl_path.exists()
+    assert page.stack.currentWidget() is page.empty_state
+
+
+def test_delete_declined_keeps_the_file(demo, page, dialogs, filled_library):
+    dialogs.confirms.append(False)
+    page.actions["delete"].trigger()
+    assert [info.name for info in list_training_files(filled_library)] == ["Demo"]
+    assert page.stack.currentWidget() is page.content
+
+
+def test_removing_a_member_rebuilds_the_file(qtbot, demo, page, dialogs, filled_library):
+    removed = page.members.item(0, 0).text()
+    assert not page.remove_button.isEnabled()
+    page.members.selectRow(0)
+    assert page.remove_button.isEnabled()
+    dialogs.confirms.append(True)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as done:
+        qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+
+    assert done.args[0] == "Removed 1 conversation from 'Demo'"
+    assert removed not in member_ids(filled_library, "Demo")
+    assert page.model.index(0, CONVERSATIONS).data() == "14"
+    assert page.members.rowCount() == 14
+    assert "14 conversations" in page.totals_label.text()
+    assert len(jsonl_lines(get_training_file(filled_library, "Demo").jsonl_path)) == 14
+
+
+# --- the chart -----------------------------------------------------------------------------
+
+
+def test_chart_sorts_by_count_and_folds_a_long_tail(qtbot):
+    chart = DistributionChart("Topic")
+    qtbot.addWidget(chart)
+    chart.set_counts({"b": 1, "a": 5, "c": 3})
+    assert chart.rows() == [("a", 5), ("c", 3), ("b", 1)]
+    many = {f"key{i:02d}": i + 1 for i in range(20)}
+    folded = top_counts(many, limit=5)
+    assert len(folded) == 5
+    assert folded[-1] == ("16 others", sum(range(1, 17)))
+
+
+def test_chart_with_no_data_still_paints(qtbot):
+    chart = DistributionChart("Nothing here")
+    qtbot.addWidget(chart)
+    chart.set_counts({})
+    chart.resize(chart.sizeHint())
+    assert chart.rows() == []
+    assert chart.sizeHint().height() > 0
+    assert not chart.grab().isNull()

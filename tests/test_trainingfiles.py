@@ -1,0 +1,544 @@
+"""Training files: lifecycle, validation of both renderings, failure injection, exports."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import ENRICHED
+
+from app.build import BuildCancelled
+from app.errors import LibraryError
+from app.export import ExportFormat, export
+from app.importer import import_paths
+from app.library import Library
+from app.models import TrainingFile
+from app.trainingfiles import (
+    AddRefused,
+    add_conversations,
+    create_training_file,
+    delete_training_file,
+    get_training_file,
+    header,
+    list_training_files,
+    member_ids,
+    remove_conversations,
+    remove_orphan_files,
+    rename_training_file,
+)
+from app.validate import validate_path
+
+# --- helpers -----------------------------------------------------------------------
+
+
+def all_ids(library: Library) -> list[str]:
+    return [row.conversation_id for row in library.summaries()]
+
+
+def json_ids(path: Path) -> list[str]:
+    return [c["conversation_id"] for c in orjson.loads(path.read_bytes())["conversations"]]
+
+
+def jsonl_lines(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
+
+
+def revision(library: Library, name: str) -> int:
+    with library.session() as session:
+        row = session.query(TrainingFile).filter(TrainingFile.slug == name.casefold()).one()
+        return row.revision
+
+
+def folder_bytes(library: Library) -> dict[str, bytes]:
+    """Every file in the training-files folder, hidden temporaries included."""
+    if not library.files_dir.exists():
+        return {}
+    return {p.name: p.read_bytes() for p in sorted(library.files_dir.iterdir()) if p.is_file()}
+
+
+def snapshot(library: Library, name: str) -> dict[str, Any]:
+    info = get_training_file(library, name)
+    return {
+        "files": folder_bytes(library),
+        "members": member_ids(library, name),
+        "revision": revision(library, name),
+        "header": header(library, name),
+        "info": info,
+    }
+
+
+@pytest.fixture
+def built(filled_library: Library) -> tuple[Library, str, list[str]]:
+    """A training file holding the first five conversations, in reverse order."""
+    ids = list(reversed(all_ids(filled_library)[:5]))
+    create_training_file(filled_library, "Base set")
+    add_conversations(filled_library, "Base set", ids)
+    return filled_library, "Base set", ids
+
+
+def import_unanswered(library: Library, tmp_path: Path) -> str:
+    """Import a conversation whose only pair is the client speaking: nothing to train on."""
+    document = json.loads(ENRICHED[0].read_text(encoding="utf-8"))
+    document["training_pairs"] = document["training_pairs"][:1]
+    assert document["training_pairs"][0]["target_response"] is None
+    document["dataset_metadata"]["dataset_name"] = "client_turn_only"
+    path = tmp_path / "client-turn-only.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    report = import_paths(library, [path])
+    assert report.imported == 1, report.verdicts
+    assert library.summaries(report.verdicts[0].batch_id)[0].trainable_replies == 0
+    return "client_turn_only"
+
+
+# --- names -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("", "cannot be empty"),
+        ("   ", "cannot be empty"),
+        ("../x", "cannot contain"),
+        ("a/b", "cannot contain"),
+        ("a\\b", "cannot contain"),
+        ("con", "reserved device name"),
+        ("LPT1.txt", "reserved device name"),
+        ("x.json", "without .json or .jsonl"),
+        ("x.JSONL", "without .json or .jsonl"),
+        (".hidden", "not allowed"),
+        ("ends with dot.", "not allowed"),
+        ("x" * 81, "at most 80 characters"),
+    ],
+)
+def test_bad_names_are_refused_clearly(library: Library, name: str, message: str) -> None:
+    with pytest.raises(LibraryError, match=message.replace(".", r"\.")):
+        create_training_file(library, name)
+    assert list_training_files(library) == []
+
+
+def test_duplicate_names_are_refused_case_insensitively(library: Library) -> None:
+    create_training_file(library, "Alpha Set")
+    with pytest.raises(LibraryError, match="already exists"):
+        create_training_file(library, "alpha set")
+    with pytest.raises(LibraryError, match="already exists"):
+        create_training_file(library, "  ALPHA   SET ")
+    assert [f.name for f in list_training_files(library)] == ["Alpha Set"]
+
+
+def test_a_new_file_is_empty_but_has_both_renderings(library: Library) -> None:
+    info = create_training_file(library, "Empty (v1)")
+    assert info.conversations == 0
+    assert info.json_path is not None and info.jsonl_path is not None
+    document = orjson.loads(info.json_path.read_bytes())
+    assert document["conversations"] == []
+    assert document["training_file_metadata"]["name"] == "Empty (v1)"
+    assert info.jsonl_path.read_bytes() == b""
+    assert validate_path(info.json_path).ok
+
+
+# --- add ---------------------------------------------------------------------------
+
+
+def assert_consistent(library: Library, name: str) -> None:
+    """Both stored files are valid and list exactly the members, in order."""
+    info = get_training_file(library, name)
+    assert info.json_path is not None and info.jsonl_path is not None
+    for path in (info.json_path, info.jsonl_path):
+        verdict = validate_path(path)
+        assert verdict.ok, [str(p) for p in verdict.problems]
+    members = member_ids(library, name)
+    lines = jsonl_lines(info.jsonl_path)
+    assert json_ids(info.json_path) == members
+    assert [line["metadata"]["conversation_id"] for line in lines] == members
+    head = orjson.loads(info.json_path.read_bytes())["training_file_metadata"]
+    assert head == header(library, name)
+    assert head["name"] == name
+    assert head["totals"]["conversations"] == len(members) == info.conversations
+    assert head["totals"]["jsonl_lines"] == len(lines)
+    assert head["totals"]["trainable_replies"] == info.trainable_replies
+    assert info.json_bytes == info.json_path.stat().st_size
+    assert info.jsonl_bytes == info.jsonl_path.stat().st_size
+    assert {line["metadata"]["training_file"] for line in lines} <= {name}
+
+
+def test_add_keeps_the_order_given_and_appends(built: tuple[Library, str, list[str]]) -> None:
+    library, name, first = built
+    assert member_ids(library, name) == first
+    assert_consistent(library, name)
+    more = list(reversed(all_ids(library)[5:9]))
+    info = add_conversations(library, name, more)
+    assert member_ids(library, name) == first + more
+    assert info.conversations == 9
+    replies = {r.conversation_id: r.trainable_replies for r in library.summaries()}
+    assert info.trainable_replies == sum(replies[cid] for cid in first + more)
+    assert_consistent(library, name)
+    # Only the newest revision is on disk.
+    assert sorted(folder_bytes(library)) == sorted(
+        [info.json_path.name, info.jsonl_path.name]  # type: ignore[union-attr]
+    )
+
+
+def test_adding_present_ids_is_refused_naming_them_and_writes_nothing(
+    built: tuple[Library, str, list[str]],
+) -> None:
+    library, name, first = built
+    before = snapshot(library, name)
+    fresh = all_ids(library)[6]
+    with pytest.raises(AddRefused) as caught:
+        add_conversations(library, name, [fresh, first[1], first[3]])
+    message = str(caught.value)
+    assert first[1] in message and first[3] in message
+    assert "Nothing was added" in message
+    assert caught.value.offenders == {f"already in '{name}'": [first[1], first[3]]}
+    assert snapshot(library, name) == before
+
+
+def test_adding_unknown_ids_is_refused_naming_them(
+    built: tuple[Library, str, list[str]],
+) -> None:
+    library, name, _ = built
+    before = snapshot(library, name)
+    with pytest.raises(AddRefused, match="not in the library: nope-1, nope-2"):
+        add_conversations(library, name, ["nope-1", all_ids(library)[7], "nope-2"])
+    assert snapshot(library, name) == before
+
+
+def test_a_conversation_without_trainable_replies_is_refused(
+    built: tuple[Library, str, list[str]], tmp_path: Path
+) -> None:
+    library, name, _ = built
+    empty = import_unanswered(library, tmp_path)
+    before = snapshot(library, name)
+    with pytest.raises(AddRefused) as caught:
+        add_conversations(library, name, [all_ids(library)[8], empty])
+    assert empty in str(caught.value)
+    assert caught.value.offenders == {"without a single trainable reply": [empty]}
+    assert snapshot(library, name) == before
+
+
+def test_an_empty_request_is_refused(built: tuple[Library, str, list[str]]) -> None:
+    library, name, _ = built
+    before = snapshot(library, name)
+    with pytest.raises(AddRefused, match="no conversations"):
+        add_conversations(library, name, [])
+    assert snapshot(library, name) == before
+
+
+def test_add_to_a_missing_file_is_refused(filled_library: Library) -> None:
+    with pytest.raises(LibraryError, match="no training file named 'ghost'"):
+        add_conversations(filled_library, "ghost", all_ids(filled_library)[:1])
+
+
+# --- remove, rename, delete --------------------------------------------------------
+
+
+def test_remove(built: tuple[Library, str, list[str]]) -> None:
+    library, name, ids = built
+    info = remove_conversations(library, name, [ids[0], ids[3]])
+    assert member_ids(library, name) == [ids[1], ids[2], ids[4]]
+    assert info.conversations == 3
+    assert_consistent(library, name)
+    with pytest.raises(LibraryError, match=f"not in '{name}': {ids[0]}"):
+        remove_conversations(library, name, [ids[0]])
+    assert member_ids(library, name) == [ids[1], ids[2], ids[4]]
+
+
+def test_remove_everything_leaves_an_empty_file(built: tuple[Library, str, list[str]]) -> None:
+    library, name, ids = built
+    info = remove_conversations(library, name, ids)
+    assert info.conversations == 0
+    assert json_ids(info.json_path) == []  # type: ignore[arg-type]
+    assert info.jsonl_path.read_bytes() == b""  # type: ignore[union-attr]
+
+
+def test_rename(built: tuple[Library, str, list[str]]) -> None:
+    library, name, ids = built
+    info = rename_training_file(library, name, "Renamed set")
+    assert info.name == "Renamed set"
+    assert [f.name for f in list_training_files(library)] == ["Renamed set"]
+    assert member_ids(library, "Renamed set") == ids
+    head = header(library, "Renamed set")
+    assert head["name"] == "Renamed set"
+    assert head["jsonl_file"] == "Renamed set.jsonl"
+    lines = jsonl_lines(info.jsonl_path)  # type: ignore[arg-type]
+    assert {line["metadata"]["training_file"] for line in lines} == {"Renamed set"}
+    assert_consistent(library, "Renamed set")
+    with pytest.raises(LibraryError, match="no training file named"):
+        get_training_file(library, name)
+    # The conversation rows know their file under its new name.
+    membership = {r.conversation_id: r.training_files for r in library.summaries()}
+    assert all(membership[cid] == ("Renamed set",) for cid in ids)
+
+
+def test_rename_onto_another_file_is_refused(built: tuple[Library, str, list[str]]) -> None:
+    library, name, _ = built
+    create_training_file(library, "Other")
+    before = snapshot(library, name)
+    with pytest.raises(LibraryError, match="already exists"):
+        rename_training_file(library, name, "other")
+    assert snapshot(library, name) == before
+
+
+def test_delete_removes_the_files(built: tuple[Library, str, list[str]]) -> None:
+    library, name, ids = built
+    info = get_training_file(library, name)
+    delete_training_file(library, name)
+    assert list_training_files(library) == []
+    assert info.json_path is not None and not info.json_path.exists()
+    assert info.jsonl_path is not None and not info.jsonl_path.exists()
+    assert folder_bytes(library) == {}
+    assert library.count() == 15  # conversations stay in the library
+    assert all(r.training_files == () for r in library.summaries())
+    # The name is free again.
+    create_training_file(library, name)
+    add_conversations(library, name, ids[:1])
+    assert_consistent(library, name)
+
+
+# --- failure injection -------------------------------------------------------------
+
+
+def test_a_cancelled_rebuild_leaves_everything_as_it_was(
+    built: tuple[Library, str, list[str]],
+) -> None:
+    library, name, _ = built
+    before = snapshot(library, name)
+    calls = [0]
+
+    def cancelled() -> bool:
+        calls[0] += 1
+        return calls[0] > 3  # three records are written, the fourth is refused
+
+    with pytest.raises(BuildCancelled):
+        add_conversations(library, name, all_ids(library)[5:10], cancelled=cancelled)
+    assert calls[0] == 4
+    assert snapshot(library, name) == before
+    assert_consistent(library, name)
+
+
+def test_a_failing_record_stream_leaves_everything_as_it_was(
+    built: tuple[Library, str, list[str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    library, name, _ = built
+    before = snapshot(library, name)
+    original = Library.records_by_pk
+
+    def failing(self: Library, pks: Sequence[int], chunk: int = 500) -> Iterator[dict[str, Any]]:
+        records = original(self, pks, chunk)
+        yield next(records)
+        yield next(records)
+        raise OSError("disk full")
+
+    monkeypatch.setattr(Library, "records_by_pk", failing)
+    with pytest.raises(OSError, match="disk full"):
+        add_conversations(library, name, all_ids(library)[5:10])
+    with pytest.raises(OSError, match="disk full"):
+        rename_training_file(library, name, "Never")
+    monkeypatch.undo()
+    assert snapshot(library, name) == before
+    assert_consistent(library, name)
+    # And the same add then works.
+    add_conversations(library, name, all_ids(library)[5:10])
+    assert_consistent(library, name)
+
+
+CHILD = r"""
+import sys, time
+from pathlib import Path
+
+from app.library import Library
+from app.trainingfiles import add_conversations
+
+root, name, marker, *ids = sys.argv[1:]
+original = Library.records_by_pk
+
+
+def slow(self, pks, chunk=500):
+    for index, record in enumerate(original(self, pks, chunk)):
+        if index == 3:
+            Path(marker).write_text("writing")  # three records are out, mid-write now
+            time.sleep(120)
+        yield record
+
+
+Library.records_by_pk = slow
+add_conversations(Library(Path(root)), name, ids)
+print("finished, which it never should")
+"""
+
+
+@pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX-only")
+def test_a_killed_process_leaves_the_previous_files_intact(
+    built: tuple[Library, str, list[str]], tmp_path: Path
+) -> None:
+    library, name, _ = built
+    before = snapshot(library, name)
+    adding = all_ids(library)[5:12]
+    marker = tmp_path / "child-is-writing"
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD, str(library.root), name, str(marker), *adding],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not marker.exists():
+            if child.poll() is not None:
+                out, err = child.communicate()
+                pytest.fail(f"the child ended early ({child.returncode}): {out!r} {err!r}")
+            assert time.monotonic() < deadline, "the child never started writing"
+            time.sleep(0.02)
+        os.kill(child.pid, signal.SIGKILL)
+        child.wait(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait()
+        child.stdout.close()  # type: ignore[union-attr]
+        child.stderr.close()  # type: ignore[union-attr]
+    assert child.returncode == -signal.SIGKILL
+
+    leftovers = set(folder_bytes(library)) - set(before["files"])
+    assert leftovers, "the child should have left its half-written temporaries"
+    assert all(n.startswith(".") and n.endswith(".tmp") for n in leftovers), leftovers
+
+    with Library(library.root) as reopened:
+        after = snapshot(reopened, name)
+        assert after["members"] == before["members"]
+        assert after["revision"] == before["revision"]
+        assert after["header"] == before["header"]
+        for file_name, data in before["files"].items():
+            assert after["files"][file_name] == data
+        removed = remove_orphan_files(reopened)
+        assert {p.name for p in removed} == leftovers
+        assert folder_bytes(reopened) == before["files"]
+        assert_consistent(reopened, name)
+
+        info = add_conversations(reopened, name, adding)
+        assert member_ids(reopened, name) == before["members"] + adding
+        assert info.conversations == len(before["members"]) + len(adding)
+        assert_consistent(reopened, name)
+
+
+def test_remove_orphan_files_keeps_the_current_files(
+    built: tuple[Library, str, list[str]],
+) -> None:
+    library = built[0]
+    before = folder_bytes(library)
+    stray = library.files_dir / "00001-r0.json"
+    stray.write_bytes(b"{}")
+    assert remove_orphan_files(library) == [stray]
+    assert folder_bytes(library) == before
+
+
+# --- export ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def everything(filled_library: Library) -> tuple[Library, str]:
+    create_training_file(filled_library, "All")
+    add_conversations(filled_library, "All", all_ids(filled_library))
+    return filled_library, "All"
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.JSON, ExportFormat.JSONL])
+def test_export_as_stored_is_a_byte_identical_copy(
+    everything: tuple[Library, str], tmp_path: Path, fmt: ExportFormat
+) -> None:
+    library, name = everything
+    info = get_training_file(library, name)
+    target = tmp_path / "out" / f"copy.{fmt.value}"
+    assert export(library, name, fmt, target) == [target]
+    source = info.json_path if fmt is ExportFormat.JSON else info.jsonl_path
+    assert target.read_bytes() == source.read_bytes()  # type: ignore[union-attr]
+
+
+def test_export_messages_only(everything: tuple[Library, str], tmp_path: Path) -> None:
+    library, name = everything
+    info = get_training_file(library, name)
+    target = tmp_path / "messages.jsonl"
+    export(library, name, ExportFormat.MESSAGES_ONLY, target)
+    lines = jsonl_lines(target)
+    stored = jsonl_lines(info.jsonl_path)  # type: ignore[arg-type]
+    assert len(lines) == len(stored) == 15
+    assert all(set(line) == {"messages"} for line in lines)
+    assert [line["messages"] for line in lines] == [line["messages"] for line in stored]
+
+
+def test_export_per_reply(everything: tuple[Library, str], tmp_path: Path) -> None:
+    library, name = everything
+    info = get_training_file(library, name)
+    target = tmp_path / "per-reply.jsonl"
+    export(library, name, ExportFormat.PER_REPLY, target)
+    lines = jsonl_lines(target)
+    total = sum(r.trainable_replies for r in library.summaries())
+    assert len(lines) == total == info.trainable_replies
+    assert total == header(library, name)["totals"]["trainable_replies"]
+    for line in lines:
+        assert line["messages"][-1]["role"] == "assistant"
+        assert len(line["metadata"]["replies"]) == 1
+    assert validate_path(target).ok
+
+
+def test_export_split_is_reproducible_and_complete(
+    everything: tuple[Library, str], tmp_path: Path
+) -> None:
+    library, name = everything
+    info = get_training_file(library, name)
+    first = export(library, name, ExportFormat.SPLIT, tmp_path / "one", 0.2, seed=7)
+    second = export(library, name, ExportFormat.SPLIT, tmp_path / "two", 0.2, seed=7)
+    assert [p.name for p in first] == ["train.jsonl", "valid.jsonl"]
+    for a, b in zip(first, second, strict=True):
+        assert a.read_bytes() == b.read_bytes()
+    train, valid = (jsonl_lines(p) for p in first)
+    assert valid, "the validation file must not be empty"
+    assert train
+    stored = jsonl_lines(info.jsonl_path)  # type: ignore[arg-type]
+    key = [line["metadata"]["conversation_id"] for line in stored]
+    got = [line["metadata"]["conversation_id"] for line in train + valid]
+    assert sorted(got) == sorted(key)
+    assert len(train) + len(valid) == len(stored)
+    assert len(valid) == 3  # round(15 * 0.2)
+    for path in first:
+        assert validate_path(path).ok
+
+
+def test_export_split_tiny_fraction_still_holds_one_out(
+    everything: tuple[Library, str], tmp_path: Path
+) -> None:
+    library, name = everything
+    train, valid = export(library, name, ExportFormat.SPLIT, tmp_path / "tiny", 0.01)
+    assert len(jsonl_lines(valid)) == 1
+    assert len(jsonl_lines(train)) == 14
+
+
+def test_export_split_refuses_a_bad_fraction(
+    everything: tuple[Library, str], tmp_path: Path
+) -> None:
+    library, name = everything
+    with pytest.raises(LibraryError, match="between 0 and 1"):
+        export(library, name, ExportFormat.SPLIT, tmp_path / "bad", 1.5)
+
+
+@pytest.mark.parametrize("fmt", list(ExportFormat))
+def test_export_into_an_unwritable_destination_says_why(
+    everything: tuple[Library, str], tmp_path: Path, fmt: ExportFormat
+) -> None:
+    library, name = everything
+    blocker = tmp_path / "a-plain-file"
+    blocker.write_text("I am not a folder", encoding="utf-8")
+    target = blocker / "sub" / "out.jsonl"
+    with pytest.raises(LibraryError, match="cannot write to") as caught:
+        export(library, name, fmt, target)
+    assert str(target) in str(caught.value)
+    assert str(caught.value).split(": ")[-1].strip(), "the reason is missing"
+    assert blocker.read_text(encoding="utf-8") == "I am not a folder"

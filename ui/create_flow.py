@@ -1,0 +1,106 @@
+"""The "Create training files" toolbar button and what choosing one of its entries does."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import QMenu, QToolButton, QWidget
+
+from app.errors import LibraryError
+from app.library import Library
+from app.trainingfiles import (
+    TrainingFileInfo,
+    add_conversations,
+    check_addition,
+    check_new_name,
+    list_training_files,
+)
+from ui.dialogs import Dialogs
+from ui.tasks import run_with_progress
+
+NEW_FILE_LABEL = "New training file…"
+
+
+class CreateTrainingFilesButton(QToolButton):
+    """A drop-down listing the full JSON training files (never the JSONL) and "New…"."""
+
+    chosen = Signal(object)  # a training file name, or None for a new file
+
+    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.setText("Create training files")
+        self.setToolTip("Add the checked conversations to a training file")
+        self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
+        self.menu_ = QMenu(self)
+        self.menu_.aboutToShow.connect(self.rebuild_menu)
+        self.setMenu(self.menu_)
+        self.rebuild_menu()
+
+    def rebuild_menu(self) -> None:
+        self.menu_.clear()
+        files = list_training_files(self.library)
+        if files:
+            heading = self.menu_.addAction("Add checked conversations to:")
+            heading.setEnabled(False)
+        for info in files:
+            action = self.menu_.addAction(_label(info))
+            action.setData(info.name)
+            action.triggered.connect(lambda _=False, n=info.name: self.chosen.emit(n))
+        self.menu_.addSeparator()
+        new_action = self.menu_.addAction(NEW_FILE_LABEL)
+        new_action.triggered.connect(lambda _=False: self.chosen.emit(None))
+
+    def entries(self) -> list[QAction]:
+        """The menu's actions, for tests and accessibility tools."""
+        return list(self.menu_.actions())
+
+
+def _label(info: TrainingFileInfo) -> str:
+    return f"{info.name}.json  ({info.conversations} conversations)"
+
+
+class CreateController(QObject):
+    """Checks a request before anything is written, then builds in the background."""
+
+    built = Signal(str)  # name of the training file that changed
+
+    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
+                 checked_ids: Callable[[], list[str]]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.library = library
+        self.dialogs = dialogs
+        self.checked_ids = checked_ids
+
+    def add_checked(self, name: str | None) -> bool:
+        """Add every checked conversation to ``name`` (None: a new file, asked for here)."""
+        ids = self.checked_ids()
+        create = name is None
+        try:
+            if create:
+                check_addition(self.library, None, ids)
+                answer = self.dialogs.text(self.window, "New training file",
+                                           f"Name of the new training file for {len(ids)} "
+                                           "checked conversation(s):")
+                if answer is None:
+                    return False
+                name = check_new_name(self.library, answer)
+            else:
+                check_addition(self.library, name, ids)
+        except LibraryError as exc:
+            self.dialogs.warn(self.window, "Cannot create the training file" if create
+                              else f"Cannot add to '{name}'", str(exc))
+            return False
+        target = str(name)
+
+        def work(progress: object, cancelled: object) -> TrainingFileInfo:
+            return add_conversations(self.library, target, ids, progress=progress,  # type: ignore[arg-type]
+                                     cancelled=cancelled, create=create)  # type: ignore[arg-type]
+
+        run_with_progress(self.window, f"Building '{target}'", work,
+                          lambda info: self.built.emit(info.name),
+                          lambda message: self.dialogs.warn(self.window, "Build failed", message))
+        return True

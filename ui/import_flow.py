@@ -1,0 +1,110 @@
+"""Importing from the window: drops and menu choices end here, in one function each."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QMimeData, QObject, Signal
+from PySide6.QtWidgets import (
+    QDialog,
+    QDialogButtonBox,
+    QLabel,
+    QPlainTextEdit,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.importer import ImportReport, Verdict, import_paths
+from app.library import Library
+from ui.dialogs import Dialogs
+from ui.tasks import run_with_progress
+
+
+def paths_from_mime(mime: QMimeData) -> list[Path]:
+    """The local files and folders carried by a drag (other URLs are ignored)."""
+    if not mime.hasUrls():
+        return []
+    return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+def suggested_batch(paths: list[Path]) -> str:
+    """What the batch field starts with: a single folder's name, else empty (automatic)."""
+    if len(paths) == 1 and paths[0].is_dir():
+        return paths[0].name
+    return ""
+
+
+def report_text(report: ImportReport) -> str:
+    lines = []
+    for title, verdict in (("Rejected", Verdict.REJECTED), ("Duplicates (skipped)",
+                                                            Verdict.DUPLICATE)):
+        items = [v for v in report.verdicts if v.verdict is verdict]
+        if items:
+            lines.append(f"{title}: {len(items)}")
+            lines += [f"  {Path(v.path).name}: {v.reason}" for v in items]
+            lines.append("")
+    imported = [v for v in report.verdicts if v.verdict is Verdict.IMPORTED]
+    if imported:
+        lines.append(f"Imported: {len(imported)}")
+        lines += [f"  {Path(v.path).name} → batch {v.batch_id}" for v in imported]
+    return "\n".join(lines).strip()
+
+
+class ImportSummaryDialog(QDialog):
+    """Counts at the top, every file's verdict below as selectable, copyable text."""
+
+    def __init__(self, report: ImportReport, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import finished" if not report.cancelled else "Import cancelled")
+        self.headline = QLabel(f"<b>{report.summary()}</b>")
+        self.details = QPlainTextEdit(report_text(report))
+        self.details.setReadOnly(True)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
+        buttons.accepted.connect(self.accept)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.headline)
+        layout.addWidget(self.details, 1)
+        layout.addWidget(buttons)
+        self.resize(720, 420)
+
+
+class ImportController(QObject):
+    """Asks for the batch, runs the import in the background, then shows the summary."""
+
+    finished = Signal(object)  # ImportReport
+
+    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs) -> None:
+        super().__init__(window)
+        self.window = window
+        self.library = library
+        self.dialogs = dialogs
+        self.last_summary: ImportSummaryDialog | None = None
+
+    def start(self, paths: list[Path]) -> bool:
+        """Begin importing ``paths``; False when there is nothing to do or the user cancels."""
+        if not paths:
+            return False
+        answer = self.dialogs.text(
+            self.window, "Import",
+            f"Importing {len(paths)} item(s).\nBatch ID for files that do not name their own "
+            "(empty: the folder's name, or a timestamped batch for loose files):",
+            suggested_batch(paths),
+        )
+        if answer is None:
+            return False
+        batch = answer.strip() or None
+
+        def work(progress: object, cancelled: object) -> ImportReport:
+            return import_paths(self.library, paths, batch=batch,
+                                progress=progress, cancelled=cancelled)  # type: ignore[arg-type]
+
+        run_with_progress(self.window, "Importing conversations", work, self._done,
+                          lambda message: self.dialogs.warn(self.window, "Import failed",
+                                                            message))
+        return True
+
+    def _done(self, report: ImportReport) -> None:
+        self.last_summary = ImportSummaryDialog(report, self.window)
+        self.last_summary.open()
+        self.finished.emit(report)
