@@ -126,6 +126,10 @@ def test_empty_library_shows_the_empty_state(qtbot, library, dialogs):
     assert page.empty_heading.text() == EMPTY_HEADING
     assert "New training file…" in page.empty_text.text()
     assert not page.download_button.isEnabled()
+    page.resize(1200, 750)
+    page.grab()  # lays the page out
+    text = page.empty_text
+    assert text.height() >= text.heightForWidth(text.width()), "the explanation is clipped"
 
 
 def test_created_file_is_listed_with_its_counts_and_details(page, filled_library):
@@ -263,7 +267,10 @@ def test_per_reply_copy_has_a_line_per_trainable_reply(qtbot, demo, page, dialog
         page.actions["per_reply"].trigger()
 
     assert dialogs.asked[0][2].name == "Demo.per-reply.jsonl"
-    assert len(jsonl_lines(target)) == demo.trainable_replies
+    lines = jsonl_lines(target)
+    assert len(lines) == demo.trainable_replies
+    assert all(line["messages"][-1]["role"] == "assistant" for line in lines)
+    assert all(len(line["metadata"]["replies"]) == 1 for line in lines)
 
 
 def test_split_writes_train_and_valid_that_add_up(qtbot, demo, page, dialogs, tmp_path):

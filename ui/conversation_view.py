@@ -38,7 +38,7 @@ def _message_html(message: Mapping[str, Any]) -> str:
     notes = []
     emotion = _emotion_line(message.get("emotional_context"))
     if emotion:
-        label = "Client's state" if role == "user" else "Responding to"
+        label = "Client's state" if role == "user" else "Emotional context"
         notes.append(f"{label}: {escape(emotion)}")
     if message.get("conversation_phase"):
         notes.append(f"Phase: {escape(str(message['conversation_phase']))}")

@@ -164,7 +164,9 @@ class TrainingFilesPage(QWidget):
         text = QLabel(EMPTY_TEXT, panel)
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(460)
+        # A wrapped label centred by a layout gets its size hint, not its height for width.
+        text.setFixedWidth(480)
+        text.setMinimumHeight(text.heightForWidth(480))
         layout = QVBoxLayout(panel)
         layout.addStretch(1)
         layout.addWidget(heading, 0, Qt.AlignmentFlag.AlignHCenter)

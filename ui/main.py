@@ -1,0 +1,304 @@
+"""The main window: two pages, toolbar, menus, status bar, drag and drop."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QDesktopServices,
+    QDragEnterEvent,
+    QDropEvent,
+    QIcon,
+    QKeySequence,
+)
+from PySide6.QtWidgets import (
+    QApplication,
+    QLabel,
+    QMainWindow,
+    QMessageBox,
+    QStackedWidget,
+    QTabWidget,
+    QToolBar,
+    QWidget,
+)
+
+from app import FORMAT_VERSION, __version__
+from app.bundle import project_root, resources_dir
+from app.errors import LibraryError
+from app.library import Library
+from app.paths import library_dir
+from app.trainingfiles import remove_orphan_files
+from ui.conversations_page import ConversationsPage
+from ui.create_flow import CreateController, CreateTrainingFilesButton
+from ui.dialogs import Dialogs, QtDialogs
+from ui.import_flow import ImportController, paths_from_mime
+from ui.training_files_page import TrainingFilesPage
+from ui.welcome import WelcomePanel
+
+SETTINGS_ORG = "LoRA Studio"
+JSON_FILTER = "Conversation files (*.json);;All files (*)"
+
+
+class MainWindow(QMainWindow):
+    def __init__(self, library: Library, dialogs: Dialogs | None = None,
+                 settings: QSettings | None = None) -> None:
+        super().__init__()
+        self.library = library
+        self.dialogs: Dialogs = dialogs or QtDialogs()
+        self.settings = settings or QSettings(SETTINGS_ORG, "LoRA Studio")
+        self.setWindowTitle("LoRA Studio")
+        icon_path = resources_dir() / "icon.png"
+        if icon_path.exists():
+            self.setWindowIcon(QIcon(str(icon_path)))
+        self.setAcceptDrops(True)
+
+        self.conversations = ConversationsPage(library)
+        self.welcome = WelcomePanel()
+        self.conversations_stack = QStackedWidget()
+        self.conversations_stack.addWidget(self.welcome)
+        self.conversations_stack.addWidget(self.conversations)
+        self.training_files = TrainingFilesPage(library, self.dialogs)
+        self.pages = QTabWidget()
+        self.pages.setDocumentMode(True)
+        self.pages.addTab(self.conversations_stack, "Conversations")
+        self.pages.addTab(self.training_files, "LoRA Training Files")
+        self.setCentralWidget(self.pages)
+
+        self.importer = ImportController(self, library, self.dialogs)
+        self.creator = CreateController(self, library, self.dialogs,
+                                        self.conversations.model.checked_ids)
+        self.create_button = CreateTrainingFilesButton(library)
+        self._build_actions()
+        self._build_menus_and_toolbar()
+        self.counts = QLabel()
+        self.statusBar().addPermanentWidget(self.counts)
+
+        model = self.conversations.model
+        model.checks_changed.connect(self._update_counts)
+        model.shown_changed.connect(self._update_counts)
+        self.conversations.status.connect(self.show_message)
+        self.training_files.status.connect(self.show_message)
+        self.create_button.chosen.connect(self.creator.add_checked)
+        self.creator.built.connect(self._after_build)
+        self.importer.finished.connect(self._after_import)
+        self.welcome.import_files.connect(self.import_files)
+        self.welcome.import_folder.connect(self.import_folder)
+        self.welcome.load_samples.connect(self.load_samples)
+
+        self.reload()
+        self._restore_settings()
+
+    # --- construction --------------------------------------------------------------
+
+    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
+                tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        return action
+
+    def _build_actions(self) -> None:
+        model = self.conversations.model
+        self.import_files_action = self._action(
+            "Import files…", self.import_files, QKeySequence.StandardKey.Open,
+            "Import enriched conversation files")
+        self.import_folder_action = self._action(
+            "Import folder…", self.import_folder, "Ctrl+Shift+O",
+            "Import every .json file in a folder and its subfolders")
+        self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.select_all_action = self._action(
+            "Select all", model.check_all_shown, QKeySequence.StandardKey.SelectAll,
+            "Check exactly the conversations the current filter shows")
+        self.select_none_action = self._action(
+            "Select none", model.check_none, "Ctrl+Shift+A", "Uncheck every conversation")
+        self.invert_action = self._action(
+            "Invert selection", model.invert_shown, "Ctrl+I",
+            "Flip the checks of the conversations shown")
+        for action in (self.select_all_action, self.select_none_action, self.invert_action):
+            action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.show_conversations_action = self._action(
+            "Conversations", lambda: self.pages.setCurrentIndex(0), "Ctrl+1")
+        self.show_files_action = self._action(
+            "LoRA Training Files", lambda: self.pages.setCurrentIndex(1), "Ctrl+2")
+        self.about_action = self._action("About LoRA Studio", self.show_about)
+        self.open_library_action = self._action("Open library folder", self.open_library_folder)
+        self.formats_action = self._action("Formats document", self.open_formats_document)
+
+    def _build_menus_and_toolbar(self) -> None:
+        menu = self.menuBar()
+        file_menu = menu.addMenu("&File")
+        file_menu.addActions([self.import_files_action, self.import_folder_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.quit_action)
+        edit_menu = menu.addMenu("&Edit")
+        edit_menu.addActions([self.select_all_action, self.select_none_action,
+                              self.invert_action])
+        view_menu = menu.addMenu("&View")
+        view_menu.addActions([self.show_conversations_action, self.show_files_action])
+        help_menu = menu.addMenu("&Help")
+        help_menu.addActions([self.open_library_action, self.formats_action])
+        help_menu.addSeparator()
+        help_menu.addAction(self.about_action)
+
+        toolbar = QToolBar("Main")
+        toolbar.setObjectName("main-toolbar")
+        toolbar.setMovable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        toolbar.addActions([self.import_files_action, self.import_folder_action])
+        toolbar.addSeparator()
+        toolbar.addWidget(self.create_button)
+        toolbar.addSeparator()
+        toolbar.addActions([self.select_all_action, self.select_none_action,
+                            self.invert_action])
+        self.addToolBar(toolbar)
+        self.toolbar = toolbar
+
+    # --- state -----------------------------------------------------------------------
+
+    def reload(self) -> None:
+        """Re-read the library into both pages."""
+        self.conversations.reload()
+        self.conversations_stack.setCurrentWidget(
+            self.conversations if self.conversations.model.total else self.welcome)
+        self.training_files.refresh()
+        self.create_button.rebuild_menu()
+        self._update_counts()
+
+    def _update_counts(self) -> None:
+        model = self.conversations.model
+        self.counts.setText(f"Shown {model.shown_count} · Checked {model.checked_count} · "
+                            f"Total {model.total}")
+        self.create_button.setEnabled(True)
+
+    def show_message(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
+
+    def _after_import(self, report: object) -> None:
+        self.reload()
+        self.show_message(f"Import: {report.summary()}")  # type: ignore[attr-defined]
+
+    def _after_build(self, name: str) -> None:
+        self.conversations.reload()
+        self.training_files.refresh(select_name=name)
+        self.create_button.rebuild_menu()
+        self.pages.setCurrentWidget(self.training_files)
+        self.show_message(f"Training file '{name}' updated: JSON and JSONL rebuilt")
+
+    # --- import ----------------------------------------------------------------------
+
+    def import_files(self) -> None:
+        paths = self.dialogs.open_files(self, "Import conversation files", JSON_FILTER)
+        self.importer.start(paths)
+
+    def import_folder(self) -> None:
+        folder = self.dialogs.folder(self, "Import a folder of conversation files")
+        if folder is not None:
+            self.importer.start([folder])
+
+    def load_samples(self) -> None:
+        samples = resources_dir() / "samples"
+        if not samples.is_dir():
+            self.dialogs.warn(self, "No samples", f"The sample folder {samples} is missing.")
+            return
+        self.importer.start([samples])
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if paths_from_mime(event.mimeData()):
+            event.acceptProposedAction()
+        else:
+            event.ignore()
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        paths = paths_from_mime(event.mimeData())
+        if paths:
+            event.acceptProposedAction()
+            self.importer.start(paths)
+
+    # --- help ------------------------------------------------------------------------
+
+    def show_about(self) -> None:
+        QMessageBox.about(
+            self, "About LoRA Studio",
+            f"<b>LoRA Studio {__version__}</b><br>Training-file formats v{FORMAT_VERSION}"
+            f"<br><br>Library folder:<br>{self.library.root}")
+
+    def open_library_folder(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.root)))
+
+    def open_formats_document(self) -> None:
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(project_root() / "docs" /
+                                                        "FORMATS.md")))
+
+    # --- settings --------------------------------------------------------------------
+
+    def _restore_settings(self) -> None:
+        geometry = self.settings.value("window/geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        else:
+            self.resize(1400, 860)
+        header_state = self.settings.value("conversations/header")
+        if header_state is not None:
+            self.conversations.table.horizontalHeader().restoreState(header_state)
+        splitter_state = self.settings.value("conversations/splitter")
+        if splitter_state is not None:
+            self.conversations.splitter.restoreState(splitter_state)
+        batch = self.settings.value("conversations/batch")
+        if batch:
+            self.conversations.set_batch_filter(str(batch))
+
+    def save_settings(self) -> None:
+        self.settings.setValue("window/geometry", self.saveGeometry())
+        self.settings.setValue("conversations/header",
+                               self.conversations.table.horizontalHeader().saveState())
+        self.settings.setValue("conversations/splitter", self.conversations.splitter.saveState())
+        self.settings.setValue("conversations/batch",
+                               self.conversations.batch_filter.value() or "")
+        self.settings.sync()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.save_settings()
+        super().closeEvent(event)
+
+
+def open_library_or_explain(data_dir: str | None, parent: QWidget | None = None) -> Library | None:
+    """Open the library; on a damaged or foreign one, say so and offer another folder."""
+    folder = library_dir(data_dir)
+    while True:
+        try:
+            return Library(folder)
+        except LibraryError as exc:
+            box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open the library", str(exc),
+                              parent=parent)
+            choose = box.addButton("Use another folder…", QMessageBox.ButtonRole.AcceptRole)
+            box.addButton(QMessageBox.StandardButton.Close)
+            box.exec()
+            if box.clickedButton() is not choose:
+                return None
+            chosen = QtDialogs().folder(parent or QWidget(), "Choose a library folder")
+            if chosen is None:
+                return None
+            folder = Path(chosen)
+
+
+def run_gui(data_dir: str | None = None) -> int:
+    """Start the desktop app (the ``lora-studio`` command without a sub-command)."""
+    app = QApplication.instance() or QApplication(sys.argv)
+    app.setApplicationName("LoRA Studio")
+    app.setOrganizationName(SETTINGS_ORG)
+    library = open_library_or_explain(data_dir)
+    if library is None:
+        return 1
+    remove_orphan_files(library)
+    window = MainWindow(library)
+    window.show()
+    try:
+        return app.exec()
+    finally:
+        library.close()

@@ -1,0 +1,158 @@
+"""Render every page and dialog to PNG files without a display.
+
+    python -m ui.snapshot OUTDIR [--samples FOLDER]
+
+Fills a temporary library with the sample conversations that ship in ``resources/samples``
+(or another folder), then writes one PNG per view, so the UI can be reviewed anywhere.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
+from PySide6.QtGui import QPainter, QPixmap  # noqa: E402
+from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+
+from app.bundle import resources_dir  # noqa: E402
+from app.importer import import_paths  # noqa: E402
+from app.library import Library  # noqa: E402
+from app.trainingfiles import add_conversations  # noqa: E402
+from ui.conversations_model import Column  # noqa: E402
+from ui.import_flow import ImportSummaryDialog  # noqa: E402
+from ui.main import MainWindow  # noqa: E402
+
+SIZE = (1440, 880)
+
+
+class QuietDialogs:
+    """Answers every question with its default and never blocks."""
+
+    def save_path(self, parent: QWidget, title: str, default: Path, filters: str) -> Path | None:
+        return None
+
+    def open_files(self, parent: QWidget, title: str, filters: str) -> list[Path]:
+        return []
+
+    def folder(self, parent: QWidget, title: str, start: Path | None = None) -> Path | None:
+        return None
+
+    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
+        return default
+
+    def confirm(self, parent: QWidget, title: str, question: str) -> bool:
+        return False
+
+    def inform(self, parent: QWidget, title: str, message: str) -> None:
+        pass
+
+    def warn(self, parent: QWidget, title: str, message: str) -> None:
+        pass
+
+
+def settle() -> None:
+    app = QApplication.instance()
+    for _ in range(5):
+        app.processEvents()
+
+
+def save(widget: QWidget, path: Path) -> Path:
+    settle()
+    widget.grab().save(str(path))
+    return path
+
+
+def save_with_menu(window: QWidget, anchor: QWidget, menu: QWidget, path: Path) -> Path:
+    """The window with a drop-down menu drawn open below its button."""
+    settle()
+    picture: QPixmap = window.grab()
+    menu.adjustSize()
+    below = anchor.mapTo(window, QPoint(0, anchor.height()))
+    painter = QPainter(picture)
+    painter.drawPixmap(below, menu.grab())
+    painter.end()
+    picture.save(str(path))
+    return path
+
+
+def make_window(library: Library, settings_dir: Path) -> MainWindow:
+    settings = QSettings(str(settings_dir / "snapshot.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(library, QuietDialogs(), settings)
+    window.resize(*SIZE)
+    window.show()
+    return window
+
+
+def render(out_dir: Path, samples: Path) -> list[Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Library(Path(tmp) / "library")
+        window = make_window(library, Path(tmp))
+        written.append(save(window, out_dir / "01-empty-library.png"))
+
+        report = import_paths(library, [p for p in sorted(samples.iterdir()) if p.is_dir()]
+                              or [samples])
+        window.reload()
+        dialog = ImportSummaryDialog(report, window)
+        dialog.show()
+        written.append(save(dialog, out_dir / "02-import-summary.png"))
+        dialog.close()
+
+        page = window.conversations
+        written.append(save(window, out_dir / "03-conversations.png"))
+        batches = [b.batch_id for b in library.batches()]
+        page.set_batch_filter(batches[0])
+        page.model.check_all_shown()
+        page.table.sortByColumn(Column.CLIENT, Qt.SortOrder.AscendingOrder)
+        if page.model.rowCount():
+            page.select_conversation(page.model.row_at(0).conversation_id)
+        written.append(save(window, out_dir / "04-filtered-checked-reading.png"))
+
+        ids = [row.conversation_id for row in library.summaries() if row.trainable_replies]
+        add_conversations(library, "emotional-support-v1", ids[: max(1, len(ids) // 2)],
+                          create=True)
+        add_conversations(library, "all-samples", ids, create=True)
+        window.reload()
+        button = window.create_button
+        button.rebuild_menu()
+        written.append(save_with_menu(window, button, button.menu_,
+                                      out_dir / "05-create-training-files-menu.png"))
+
+        window.pages.setCurrentWidget(window.training_files)
+        window.training_files.refresh(select_name="all-samples")
+        written.append(save(window, out_dir / "06-training-files.png"))
+        files_page = window.training_files
+        menu_button = getattr(files_page, "download_button", None)
+        menu = getattr(files_page, "download_menu", None)
+        if menu_button is not None and menu is not None:
+            written.append(save_with_menu(window, menu_button, menu,
+                                          out_dir / "07-download-menu.png"))
+        window.close()
+        library.close()
+    return written
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ui.snapshot", description=__doc__)
+    parser.add_argument("out_dir", type=Path)
+    parser.add_argument("--samples", type=Path, default=resources_dir() / "samples")
+    args = parser.parse_args(argv)
+    if not args.samples.is_dir():
+        sys.stderr.write(f"no sample folder at {args.samples}\n")
+        return 1
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app.setApplicationName("LoRA Studio")
+    for path in render(args.out_dir, args.samples):
+        sys.stdout.write(f"wrote {path}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""What an empty library shows: how to get conversations in."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QPushButton, QVBoxLayout, QWidget
+
+WELCOME_TEXT = (
+    "<h2>Welcome to LoRA Studio</h2>"
+    "<p>Bring in your enriched conversation files, pick the ones you want, and build "
+    "LoRA training files: a full JSON for review and, always beside it, a JSONL for "
+    "the trainer.</p>"
+    "<p><b>Drag files or whole folders onto this window</b>, or use the buttons below. "
+    "Every file is checked; anything that cannot be used is listed with the reason.</p>"
+)
+
+
+class WelcomePanel(QWidget):
+    import_files = Signal()
+    import_folder = Signal()
+    load_samples = Signal()
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        text = QLabel(WELCOME_TEXT)
+        text.setWordWrap(True)
+        text.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        text.setMaximumWidth(620)
+        self.files_button = QPushButton("Import files…")
+        self.folder_button = QPushButton("Import folder…")
+        self.samples_button = QPushButton("Load sample conversations")
+        self.files_button.clicked.connect(self.import_files)
+        self.folder_button.clicked.connect(self.import_folder)
+        self.samples_button.clicked.connect(self.load_samples)
+        buttons = QHBoxLayout()
+        buttons.addStretch(1)
+        for button in (self.files_button, self.folder_button, self.samples_button):
+            button.setMinimumHeight(34)
+            buttons.addWidget(button)
+        buttons.addStretch(1)
+        hint = QLabel("Or drop .json files and folders anywhere on the window.")
+        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        hint.setStyleSheet("color: palette(mid);")
+        layout = QVBoxLayout(self)
+        layout.addStretch(1)
+        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        layout.addSpacing(12)
+        layout.addLayout(buttons)
+        layout.addSpacing(8)
+        layout.addWidget(hint)
+        layout.addStretch(2)
