@@ -16,17 +16,17 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from PySide6.QtCore import QPoint, QSettings, Qt  # noqa: E402
-from PySide6.QtGui import QPainter, QPixmap  # noqa: E402
-from PySide6.QtWidgets import QApplication, QWidget  # noqa: E402
+from PySide6.QtCore import QPoint, QSettings, Qt
+from PySide6.QtGui import QPainter, QPixmap
+from PySide6.QtWidgets import QApplication, QWidget
 
-from app.bundle import resources_dir  # noqa: E402
-from app.importer import import_paths  # noqa: E402
-from app.library import Library  # noqa: E402
-from app.trainingfiles import add_conversations  # noqa: E402
-from ui.conversations_model import Column  # noqa: E402
-from ui.import_flow import ImportSummaryDialog  # noqa: E402
-from ui.main import MainWindow  # noqa: E402
+from app.bundle import resources_dir
+from app.importer import import_paths
+from app.library import Library
+from app.trainingfiles import add_conversations
+from ui.conversations_model import Column
+from ui.import_flow import ImportSummaryDialog
+from ui.main import MainWindow
 
 SIZE = (1440, 880)
 
