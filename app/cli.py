@@ -64,10 +64,9 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("add", help="add conversations to a training file")
     p.add_argument("name")
     p.add_argument("--new", action="store_true", help="create the training file first")
-    group = p.add_mutually_exclusive_group(required=True)
-    group.add_argument("--batch", metavar="ID", help="every conversation of a batch")
-    group.add_argument("--all", action="store_true", help="every conversation in the library")
-    group.add_argument("conversation_ids", nargs="*", default=[], metavar="CONVERSATION_ID")
+    p.add_argument("--batch", metavar="ID", help="every conversation of a batch")
+    p.add_argument("--all", action="store_true", help="every conversation in the library")
+    p.add_argument("conversation_ids", nargs="*", default=[], metavar="CONVERSATION_ID")
 
     p = sub.add_parser("remove", help="remove conversations from a training file")
     p.add_argument("name")
@@ -205,7 +204,17 @@ def run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser = _parser()
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command == "add" and not any(e.startswith("-") for e in extra):
+        # argparse ends a positional list at the first option: "add NAME --new ID ID".
+        args.conversation_ids = [*args.conversation_ids, *extra]
+    elif extra:
+        parser.error("unrecognized arguments: " + " ".join(extra))
+    if args.command == "add":
+        given = sum((bool(args.batch), args.all, bool(args.conversation_ids)))
+        if given != 1:
+            parser.error("add takes exactly one of --batch ID, --all or CONVERSATION_IDs")
     if args.command is None:
         return importlib.import_module(GUI_MODULE).run_gui(args.data_dir)
     try:

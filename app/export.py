@@ -72,9 +72,17 @@ def export(
     info = get_training_file(library, name)
     if info.json_path is None or info.jsonl_path is None:
         raise LibraryError(f"'{name}' has not been built yet")
+    for stored in (info.json_path, info.jsonl_path):
+        if not stored.is_file():
+            raise LibraryError(f"the stored file {stored} of '{name}' is missing; "
+                               "add or remove a conversation to rebuild it")
     try:
         return _export(info.json_path, info.jsonl_path, fmt, destination, valid_fraction, seed)
     except OSError as exc:
+        failed = Path(exc.filename) if exc.filename else destination
+        if failed in (info.json_path, info.jsonl_path):
+            raise LibraryError(f"cannot read the stored file {failed}: "
+                               f"{exc.strerror or exc}") from None
         raise LibraryError(f"cannot write to {destination}: {exc.strerror or exc}") from None
 
 

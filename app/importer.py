@@ -175,12 +175,19 @@ def _prepared(
         return
     # spawn, not fork: the caller may be a GUI with threads of its own.
     context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-        results = pool.map(prepare, *args, chunksize=32)
-        try:
-            yield from results
-        finally:
-            pool.shutdown(wait=True, cancel_futures=True)
+    delivered = 0
+    try:
+        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
+            results = pool.map(prepare, *args, chunksize=32)
+            try:
+                for result in results:
+                    delivered += 1
+                    yield result
+            finally:
+                pool.shutdown(wait=True, cancel_futures=True)
+    except concurrent.futures.process.BrokenProcessPool:
+        # A worker died (out of memory, killed): finish the rest in this process.
+        yield from map(prepare, args[0][delivered:], args[1][delivered:])
 
 
 def import_paths(
@@ -215,14 +222,14 @@ def import_paths(
     for done, (path, row, reason) in enumerate(_prepared(candidates, count), start=1):
         if row is None:
             pending_verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
+        elif row["content_sha256"] in known_hashes:
+            pending_verdicts.append(FileVerdict(
+                path, Verdict.DUPLICATE, "the same content is already in the library",
+                row["conversation_id"]))
         elif row["conversation_id"] in known_ids:
             pending_verdicts.append(FileVerdict(
                 path, Verdict.DUPLICATE,
                 f"conversation {row['conversation_id']} is already in the library",
-                row["conversation_id"]))
-        elif row["content_sha256"] in known_hashes:
-            pending_verdicts.append(FileVerdict(
-                path, Verdict.DUPLICATE, "the same content is already in the library",
                 row["conversation_id"]))
         else:
             known_ids.add(row["conversation_id"])

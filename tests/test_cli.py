@@ -186,6 +186,25 @@ def test_training_file_commands(imported: Cli, fixture_folder: Path, tmp_path: P
     assert "no conversations" in err
 
 
+def test_add_new_with_conversation_ids_after_the_flag(imported: Cli) -> None:
+    """``add NAME --new ID...`` is the natural order (like ``add NAME --new --batch B``)."""
+    ids = imported.ids()
+    code, out, err = imported("add", "Picked", "--new", ids[0], ids[1])
+    assert code == 0, err
+    assert "now 2 conversations" in out
+
+
+def test_a_refused_add_new_leaves_no_file(imported: Cli) -> None:
+    ids = imported.ids()
+    code, _, err = imported("add", "--new", "Ghost", ids[0], "no-such-conversation")
+    assert code == 1
+    assert "no-such-conversation" in err
+    assert imported("files")[1] == ""
+    code, out, err = imported("add", "--new", "Ghost", ids[0])
+    assert code == 0, err
+    assert "now 1 conversations" in out
+
+
 def test_validate_examples_exit_0(cli: Cli) -> None:
     code, out, _ = cli("validate", *EXAMPLES)
     assert code == 0

@@ -238,6 +238,30 @@ def test_add_to_a_missing_file_is_refused(filled_library: Library) -> None:
         add_conversations(filled_library, "ghost", all_ids(filled_library)[:1])
 
 
+def test_add_with_create_makes_the_file_or_leaves_no_trace(filled_library: Library) -> None:
+    library = filled_library
+    ids = all_ids(library)
+    with pytest.raises(AddRefused, match="not in the library: nope"):
+        add_conversations(library, "Fresh", [ids[0], "nope"], create=True)
+    assert list_training_files(library) == []
+    calls = [0]
+
+    def cancelled() -> bool:
+        calls[0] += 1
+        return calls[0] > 2
+
+    with pytest.raises(BuildCancelled):
+        add_conversations(library, "Fresh", ids[:4], cancelled=cancelled, create=True)
+    assert list_training_files(library) == []
+    assert folder_bytes(library) == {}
+    info = add_conversations(library, "Fresh", ids[:4], create=True)
+    assert info.conversations == 4
+    assert_consistent(library, "Fresh")
+    with pytest.raises(LibraryError, match="already exists"):
+        add_conversations(library, "fresh", ids[4:5], create=True)
+    assert member_ids(library, "Fresh") == ids[:4]
+
+
 # --- remove, rename, delete --------------------------------------------------------
 
 

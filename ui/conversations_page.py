@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent
+from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -26,9 +26,13 @@ ANY = "__any__"
 
 
 class ConversationsTable(QTableView):
-    """The table; Space toggles the checks of the selected rows."""
+    """The table; Space toggles the checks of the selected rows, and Ctrl+A checks the
+    rows the filter shows (the same as Edit ▸ Select all) instead of highlighting them."""
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
+        if event.matches(QKeySequence.StandardKey.SelectAll):
+            self.model().check_all_shown()
+            return
         if event.key() == Qt.Key.Key_Space and self.selectionModel().hasSelection():
             model = self.model()
             rows = sorted({i.row() for i in self.selectionModel().selectedRows()})

@@ -1,0 +1,53 @@
+"""A Dialogs implementation for tests: answers come from queues, warnings are recorded."""
+
+from __future__ import annotations
+
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import QWidget
+
+
+class ScriptedDialogs:
+    def __init__(self) -> None:
+        self.save_paths: deque[Path | None] = deque()
+        self.opened: deque[list[Path]] = deque()
+        self.folders: deque[Path | None] = deque()
+        self.texts: deque[str | None] = deque()
+        self.confirms: deque[bool] = deque()
+        self.asked: list[tuple[str, str, Any]] = []
+        self.warnings: list[tuple[str, str]] = []
+        self.infos: list[tuple[str, str]] = []
+
+    @staticmethod
+    def _next(queue: deque, what: str) -> Any:
+        if not queue:
+            raise AssertionError(f"the UI asked for {what} but the test scripted no answer")
+        return queue.popleft()
+
+    def save_path(self, parent: QWidget, title: str, default: Path, filters: str) -> Path | None:
+        self.asked.append(("save_path", title, default))
+        return self._next(self.save_paths, "a save path")
+
+    def open_files(self, parent: QWidget, title: str, filters: str) -> list[Path]:
+        self.asked.append(("open_files", title, filters))
+        return self._next(self.opened, "files to open")
+
+    def folder(self, parent: QWidget, title: str, start: Path | None = None) -> Path | None:
+        self.asked.append(("folder", title, start))
+        return self._next(self.folders, "a folder")
+
+    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
+        self.asked.append(("text", title, default))
+        return self._next(self.texts, "text")
+
+    def confirm(self, parent: QWidget, title: str, question: str) -> bool:
+        self.asked.append(("confirm", title, question))
+        return self._next(self.confirms, "a confirmation")
+
+    def inform(self, parent: QWidget, title: str, message: str) -> None:
+        self.infos.append((title, message))
+
+    def warn(self, parent: QWidget, title: str, message: str) -> None:
+        self.warnings.append((title, message))

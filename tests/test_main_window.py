@@ -1,0 +1,276 @@
+"""The main window and the Conversations page, driven through real widgets."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import BAD, ENRICHED, LEGACY
+from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication
+from scripted_dialogs import ScriptedDialogs
+
+from app.library import Library
+from app.trainingfiles import (
+    add_conversations,
+    create_training_file,
+    get_training_file,
+    member_ids,
+)
+from ui.conversations_model import Column
+from ui.create_flow import NEW_FILE_LABEL
+from ui.main import MainWindow
+
+
+@pytest.fixture
+def dialogs() -> ScriptedDialogs:
+    return ScriptedDialogs()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def make_window(qtbot, library: Library, dialogs: ScriptedDialogs,
+                settings: QSettings) -> MainWindow:
+    window = MainWindow(library, dialogs, settings)
+    qtbot.addWidget(window)
+    window.resize(1300, 800)
+    window.show()
+    return window
+
+
+@pytest.fixture
+def two_batch_library(library: Library, tmp_path: Path) -> Library:
+    """The enriched fixtures in batch 'enriched-batch', the legacy ones in 'legacy-batch'."""
+    from app.importer import import_paths
+
+    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for path in files:
+            shutil.copy(path, folder / path.name)
+        import_paths(library, [folder])
+    return library
+
+
+def shown_batches(window: MainWindow) -> set[str]:
+    model = window.conversations.model
+    return {model.row_at(r).batch_id for r in range(model.rowCount())}
+
+
+def test_empty_library_shows_welcome(qtbot, library, dialogs, settings):
+    window = make_window(qtbot, library, dialogs, settings)
+    assert window.conversations_stack.currentWidget() is window.welcome
+    assert window.counts.text() == "Shown 0 · Checked 0 · Total 0"
+    assert [window.pages.tabText(i) for i in range(2)] == ["Conversations",
+                                                           "LoRA Training Files"]
+
+
+def test_filter_by_batch_and_select_all_of_filter(qtbot, two_batch_library, dialogs, settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page = window.conversations
+    assert window.conversations_stack.currentWidget() is page
+    assert page.model.rowCount() == len(ENRICHED) + len(LEGACY)
+    labels = [page.batch_filter.itemText(i) for i in range(page.batch_filter.count())]
+    assert labels == ["All batches (15)", "enriched-batch (6)", "legacy-batch (9)"]
+
+    assert page.set_batch_filter("legacy-batch")
+    assert shown_batches(window) == {"legacy-batch"}
+    window.select_all_action.trigger()
+    assert page.model.checked_count == len(LEGACY)
+    assert window.counts.text() == f"Shown {len(LEGACY)} · Checked {len(LEGACY)} · Total 15"
+
+    # Checks survive re-filtering: the enriched rows are not checked, the legacy ones still are.
+    page.set_batch_filter(None)
+    model = page.model
+    checked = {model.row_at(r).batch_id for r in range(model.rowCount())
+               if model.data(model.index(r, Column.CHECK), Qt.ItemDataRole.CheckStateRole)
+               == Qt.CheckState.Checked}
+    assert checked == {"legacy-batch"}
+
+    window.invert_action.trigger()
+    assert model.checked_count == len(ENRICHED)
+    window.select_none_action.trigger()
+    assert model.checked_count == 0
+
+
+def test_ctrl_a_in_the_table_checks_the_filtered_rows(qtbot, two_batch_library, dialogs,
+                                                      settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page = window.conversations
+    page.set_batch_filter("enriched-batch")
+    page.table.setFocus()
+    QTest.keyClick(page.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert page.model.checked_count == len(ENRICHED)
+
+
+def test_every_column_sorts_and_checks_survive(qtbot, two_batch_library, dialogs, settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page, model = window.conversations, window.conversations.model
+    first = model.row_at(0).conversation_id
+    model.setData(model.index(0, Column.CHECK), Qt.CheckState.Checked,
+                  Qt.ItemDataRole.CheckStateRole)
+    for column in Column:
+        page.table.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+        page.table.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+    page.table.sortByColumn(Column.TURNS, Qt.SortOrder.AscendingOrder)
+    turns = [model.row_at(r).turns for r in range(model.rowCount())]
+    assert turns == sorted(turns)
+    page.table.sortByColumn(Column.QUALITY, Qt.SortOrder.DescendingOrder)
+    scores = [model.row_at(r).quality_score for r in range(model.rowCount())]
+    assert scores == sorted(scores, reverse=True)
+    assert model.checked_ids() == [first]
+
+
+def test_model_passes_qt_model_tester(qtbot, qtmodeltester, two_batch_library, dialogs,
+                                      settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    qtmodeltester.check(window.conversations.model)
+
+
+def test_text_search_and_reading_panel(qtbot, two_batch_library, dialogs, settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page = window.conversations
+    page.search.setText("mortgage")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 1)
+    row = page.model.row_at(0)
+    assert row.training_topic_key == "mortgage_payoff_strategy"
+    assert page.select_conversation(row.conversation_id)
+    text = page.reader.toPlainText()
+    assert "rabbit hole on mortgage payoff strategies" in text
+    assert "Consultant" in text and "Quality warnings" in text
+
+
+@pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent.*deprecated:DeprecationWarning")
+def test_drop_of_files_and_folders_imports_them(qtbot, library, dialogs, settings, tmp_path):
+    folder = tmp_path / "dropped-folder"
+    folder.mkdir()
+    for path in LEGACY[:3]:
+        shutil.copy(path, folder / path.name)
+    window = make_window(qtbot, library, dialogs, settings)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder)), QUrl.fromLocalFile(str(ENRICHED[0])),
+                  QUrl.fromLocalFile(str(BAD[0]))])
+    dialogs.texts.append("")  # keep the automatic batch names
+    point, action = QPointF(50, 50), Qt.DropAction.CopyAction
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(point.toPoint(), action, mime, buttons, modifiers)
+    assert QApplication.sendEvent(window, enter) and enter.isAccepted()
+    drop = QDropEvent(point, action, mime, buttons, modifiers)
+    with qtbot.waitSignal(window.importer.finished, timeout=30000) as blocker:
+        QApplication.sendEvent(window, drop)
+    report = blocker.args[0]
+    assert (report.imported, report.rejected) == (4, 1)
+    assert dialogs.asked[0][2] == ""  # several items: no single folder name to suggest
+    assert window.conversations.model.total == 4
+    assert "dropped-folder" in {b.batch_id for b in library.batches()}
+    summary = window.importer.last_summary
+    assert summary is not None and summary.isVisible()
+    assert BAD[0].name in summary.details.toPlainText()
+    assert "4 imported, 0 duplicate, 1 rejected" in summary.headline.text()
+    assert window.conversations_stack.currentWidget() is window.conversations
+
+
+def test_import_folder_from_menu_uses_typed_batch(qtbot, library, dialogs, settings, tmp_path):
+    folder = tmp_path / "some-folder"
+    folder.mkdir()
+    shutil.copy(ENRICHED[1], folder / ENRICHED[1].name)
+    window = make_window(qtbot, library, dialogs, settings)
+    dialogs.folders.append(folder)
+    dialogs.texts.append("client-batch-7")
+    with qtbot.waitSignal(window.importer.finished, timeout=30000):
+        window.import_folder_action.trigger()
+    assert dialogs.asked[-1] == ("text", "Import", "some-folder")
+    assert [b.batch_id for b in library.batches()] == ["client-batch-7"]
+
+
+def test_create_menu_lists_json_files_only(qtbot, two_batch_library, dialogs, settings):
+    create_training_file(two_batch_library, "alpha")
+    create_training_file(two_batch_library, "beta")
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    window.create_button.menu_.aboutToShow.emit()
+    labels = [a.text() for a in window.create_button.entries() if not a.isSeparator()]
+    assert labels == ["Add checked conversations to:", "alpha.json  (0 conversations)",
+                      "beta.json  (0 conversations)", NEW_FILE_LABEL]
+    assert not any("jsonl" in label for label in labels)
+
+
+def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page = window.conversations
+    page.set_batch_filter("enriched-batch")
+    window.select_all_action.trigger()
+    dialogs.texts.append("December enriched")
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        window.create_button.chosen.emit(None)
+    info = get_training_file(two_batch_library, "December enriched")
+    assert info.conversations == len(ENRICHED)
+    assert member_ids(two_batch_library, "December enriched") == page.model.checked_ids()
+    assert window.pages.currentWidget() is window.training_files
+    window.create_button.menu_.aboutToShow.emit()
+    entries = window.create_button.entries()
+    assert any(a.text().startswith("December enriched.json") for a in entries)
+    # The table now shows which training file each conversation is in.
+    model = page.model
+    files = {model.row_at(r).training_files for r in range(model.rowCount())}
+    assert files == {("December enriched",)}
+
+
+def test_adding_conversations_already_in_the_file_is_blocked(qtbot, two_batch_library,
+                                                              dialogs, settings):
+    ids = [row.conversation_id for row in two_batch_library.summaries("legacy-batch")]
+    add_conversations(two_batch_library, "seed", ids[:2], create=True)
+    before = get_training_file(two_batch_library, "seed")
+    json_bytes = before.json_path.read_bytes()
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    window.conversations.model.set_checked_ids(ids[:4])
+    assert not window.creator.add_checked("seed")
+    _title, message = dialogs.warnings[-1]
+    assert "Nothing was added" in message and ids[0] in message and ids[1] in message
+    after = get_training_file(two_batch_library, "seed")
+    assert after.updated_at == before.updated_at
+    assert after.json_path.read_bytes() == json_bytes
+
+
+def test_nothing_checked_is_refused(qtbot, two_batch_library, dialogs, settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    assert not window.creator.add_checked(None)
+    assert "no conversations are checked" in dialogs.warnings[-1][1]
+    assert dialogs.texts == type(dialogs.texts)()  # the name was never asked for
+
+
+@pytest.mark.parametrize("bad_name", ["../x", "", "a/b", "notes.jsonl"])
+def test_unsafe_or_empty_names_are_refused(qtbot, two_batch_library, dialogs, settings,
+                                           bad_name):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    window.select_all_action.trigger()
+    dialogs.texts.append(bad_name)
+    assert not window.creator.add_checked(None)
+    assert dialogs.warnings, "a refused name must be explained"
+    assert list(two_batch_library.files_dir.glob("*")) == []
+
+
+def test_duplicate_name_is_refused(qtbot, two_batch_library, dialogs, settings):
+    create_training_file(two_batch_library, "Existing")
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    window.select_all_action.trigger()
+    dialogs.texts.append("existing")
+    assert not window.creator.add_checked(None)
+    assert "already exists" in dialogs.warnings[-1][1]
+
+
+def test_settings_remember_batch_filter_and_columns(qtbot, two_batch_library, dialogs,
+                                                    settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    window.conversations.set_batch_filter("legacy-batch")
+    window.conversations.table.setColumnWidth(Column.SOURCE, 333)
+    window.close()
+    again = make_window(qtbot, two_batch_library, dialogs, settings)
+    assert again.conversations.batch_filter.value() == "legacy-batch"
+    assert shown_batches(again) == {"legacy-batch"}
+    assert again.conversations.table.columnWidth(Column.SOURCE) == 333
