@@ -24,6 +24,8 @@ from app.trainingfiles import (
 from app.validate import validate_path
 
 GUI_MODULE = "ui.main"  # found by name so that the core never imports Qt
+# These only read, so they work while a LoRA Studio window has the library open.
+READ_ONLY_COMMANDS = frozenset({"conversations", "batches", "files", "export"})
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -174,7 +176,8 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
 def run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return cmd_validate(args)
-    with Library.open(args.data_dir) as library:
+    read_only = args.command in READ_ONLY_COMMANDS
+    with Library.open(args.data_dir, read_only=read_only) as library:
         match args.command:
             case "import":
                 return cmd_import(args, library)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import open_engine
 from app.errors import LibraryError
+from app.lock import LibraryLock
 from app.models import Batch, Conversation, Member, Profile, TrainingFile
 from app.paths import DATABASE_NAME, TRAINING_FILES_DIR, library_dir
 
@@ -94,23 +95,35 @@ SUMMARY_COLUMNS = (
 class Library:
     """A library folder: ``library.sqlite3`` and ``training-files/``."""
 
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, read_only: bool = False) -> None:
+        """Open the library; unless ``read_only``, hold its writer lock while open."""
         self.root = root
         self.db_path = root / DATABASE_NAME
         self.files_dir = root / TRAINING_FILES_DIR
+        self.read_only = read_only
+        self._lock = LibraryLock(root)
+        if read_only and not self.db_path.exists():
+            raise LibraryError(f"there is no library in {root} yet")
         try:
             root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LibraryError(f"cannot create the library folder {root}: {exc}") from None
-        self.engine = open_engine(self.db_path)
+        if not read_only:
+            self._lock.acquire()
+        try:
+            self.engine = open_engine(self.db_path)
+        except BaseException:
+            self._lock.release()
+            raise
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
 
     @classmethod
-    def open(cls, data_dir: str | Path | None = None) -> Library:
-        return cls(library_dir(data_dir))
+    def open(cls, data_dir: str | Path | None = None, read_only: bool = False) -> Library:
+        return cls(library_dir(data_dir), read_only=read_only)
 
     def close(self) -> None:
         self.engine.dispose()
+        self._lock.release()
 
     def __enter__(self) -> Library:
         return self

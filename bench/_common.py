@@ -25,6 +25,12 @@ def maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
     return value / (1 << 20) if sys.platform == "darwin" else value / 1024
 
 
+def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
+    """User + system CPU time used so far (RUSAGE_CHILDREN: by finished children)."""
+    usage = resource.getrusage(who)
+    return usage.ru_utime + usage.ru_stime
+
+
 def _rss_bytes(pid: int) -> int:
     try:
         return int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * PAGE

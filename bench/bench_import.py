@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
 import sqlite3
@@ -35,6 +36,7 @@ from typing import Any
 from _common import (
     Timer,
     TreeRssSampler,
+    cpu_seconds,
     emit,
     fmt,
     machine,
@@ -74,12 +76,16 @@ def child_import(corpus: Path, library_dir: Path, workers: int | None) -> None:
     folders = batch_folders(corpus)
     with TreeRssSampler() as tree:
         library = Library(library_dir)
+        cpu_before = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN)
         with Timer() as timer:
             report = import_paths(library, folders, workers=workers)
+        parent_cpu = cpu_seconds() - cpu_before
         library.close()
     db = library_dir / "library.sqlite3"
     emit({
         "seconds": timer.seconds,
+        "cpu_seconds": cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before,
+        "parent_cpu_seconds": parent_cpu,
         "imported": report.imported,
         "duplicates": report.duplicates,
         "rejected": report.rejected,
@@ -161,14 +167,18 @@ def main(argv: list[str] | None = None) -> int:
         for run in range(1, args.runs + 1):
             library_dir = work / f"library-run{run}"
             shutil.rmtree(library_dir, ignore_errors=True)
+            load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
             result = run_child([*common, "--child", "import", "--target", str(library_dir)])
+            result["load_before"] = load
             shutil.rmtree(library_dir, ignore_errors=True)
             if result["imported"] != args.n:
                 print(f"  WARNING: imported {result['imported']} of {args.n} "
                       f"({result['duplicates']} duplicate, {result['rejected']} rejected)")
             imports.append(result)
             print(f"run {run}: import_paths {result['seconds']:.2f} s "
-                  f"({args.n / result['seconds']:.0f} files/s), peak RSS "
+                  f"({args.n / result['seconds']:.0f} files/s; CPU {result['cpu_seconds']:.1f} s, "
+                  f"parent {result['parent_cpu_seconds']:.1f} s; 1-min load before "
+                  f"{fmt(load, '.2f')}), peak RSS "
                   f"parent {result['self_mb']:.0f} MB, largest worker "
                   f"{result['child_mb']:.0f} MB, tree {fmt(result['tree_mb'], '.0f')} MB; "
                   f"library {result['db_mb']:.0f} MB", flush=True)
@@ -195,13 +205,16 @@ def main(argv: list[str] | None = None) -> int:
         "import_seconds": seconds,
         "import_files_per_s": args.n / seconds if seconds else None,
         "import_mb_per_s": manifest["bytes"] / 1e6 / seconds if seconds else None,
+        "import_cpu_seconds": median([r["cpu_seconds"] for r in imports]),
+        "import_parent_cpu_seconds": median([r["parent_cpu_seconds"] for r in imports]),
         "import_parent_rss_mb": median([r["self_mb"] for r in imports]),
         "import_worker_rss_mb": median([r["child_mb"] for r in imports]),
         "import_tree_rss_mb": median([r["tree_mb"] for r in imports]),
     }
     print(f"\nmedians of {args.runs} run(s), {args.n} files, {summary['corpus_mb']:.0f} MB:")
     print(f"  import_paths: {seconds:.2f} s, {summary['import_files_per_s']:.0f} files/s, "
-          f"{summary['import_mb_per_s']:.0f} MB/s; peak RSS parent "
+          f"{summary['import_mb_per_s']:.0f} MB/s; CPU {summary['import_cpu_seconds']:.1f} s "
+          f"(parent {summary['import_parent_cpu_seconds']:.1f} s); peak RSS parent "
           f"{summary['import_parent_rss_mb']:.0f} MB, largest worker "
           f"{summary['import_worker_rss_mb']:.0f} MB, whole tree "
           f"{fmt(summary['import_tree_rss_mb'], '.0f')} MB")

@@ -407,6 +407,7 @@ def test_a_killed_process_leaves_the_previous_files_intact(
     library, name, _ = built
     before = snapshot(library, name)
     adding = all_ids(library)[5:12]
+    library.close()  # one writer at a time: the child takes the library's lock
     marker = tmp_path / "child-is-writing"
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, str(library.root), name, str(marker), *adding],
@@ -435,6 +436,7 @@ def test_a_killed_process_leaves_the_previous_files_intact(
     assert leftovers, "the child should have left its half-written temporaries"
     assert all(n.startswith(".") and n.endswith(".tmp") for n in leftovers), leftovers
 
+    # The killed child's lock died with it, so the library opens for writing at once.
     with Library(library.root) as reopened:
         after = snapshot(reopened, name)
         assert after["members"] == before["members"]

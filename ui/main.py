@@ -206,7 +206,9 @@ class MainWindow(QMainWindow):
         if not samples.is_dir():
             self.dialogs.warn(self, "No samples", f"The sample folder {samples} is missing.")
             return
-        self.importer.start([samples])
+        # Each sub-folder is its own batch, so the batch filter has something to show.
+        folders = sorted(p for p in samples.iterdir() if p.is_dir()) or [samples]
+        self.importer.start(folders)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if paths_from_mime(event.mimeData()):
