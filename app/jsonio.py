@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -16,26 +17,61 @@ from app.errors import InputError, Problem
 MAX_INPUT_BYTES = 64 * 1024 * 1024
 
 
-def _position(data: bytes, char_offset: int) -> tuple[int, int]:
-    """Turn a character offset into 1-based line and column."""
-    text = data.decode("utf-8", errors="replace")[:char_offset]
-    line = text.count("\n") + 1
-    column = char_offset - (text.rfind("\n") + 1) + 1
-    return line, column
+class DuplicateKey(ValueError):
+    """An object has the same key twice: JSON parsers disagree on which value wins."""
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    document = dict(pairs)
+    if len(document) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise DuplicateKey(key)
+            seen.add(key)
+    return document
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
 
 
 def parse_json_bytes(data: bytes, file: str) -> Any:
-    """Parse bytes as JSON; errors name the file, line and column."""
+    """Parse bytes as strict JSON; errors name the file, line and column.
+
+    Stricter than most parsers on purpose: a key that appears twice in one object, NaN or
+    Infinity, and bytes that are not UTF-8 are refused rather than silently resolved.
+    """
     if not data.strip():
         raise InputError.single(file, "the file is empty")
     try:
-        return orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        line, column = _position(data, exc.pos)
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
+        raise InputError([Problem(file, f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot "
+                                        "be decoded (save the file as UTF-8)", "$", line,
+                                  column)]) from None
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys,
+                          parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
         reason = exc.msg
-        if exc.pos >= len(data.decode("utf-8", errors="replace").rstrip()):
+        if exc.pos >= len(text.rstrip()):
             reason = f"the JSON ends too early (truncated file?): {exc.msg}"
-        raise InputError([Problem(file, f"not valid JSON: {reason}", "$", line, column)]) from None
+        else:
+            near = text[max(0, exc.pos - 30): exc.pos + 10].replace("\n", " ").strip()
+            reason = f"{reason} near «{near}»"
+        raise InputError([Problem(file, f"not valid JSON: {reason}", "$", exc.lineno,
+                                  exc.colno)]) from None
+    except DuplicateKey as exc:
+        raise InputError.single(file, f"the key '{exc}' appears twice in one object; "
+                                "remove one of them") from None
+    except ValueError as exc:
+        raise InputError.single(file, f"not valid JSON: {exc}") from None
+    except RecursionError:
+        raise InputError.single(file, "the JSON is nested too deeply to be a conversation "
+                                "file") from None
 
 
 def read_json_file(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[Any, bytes]:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from app.canonical import check_structure, normalise
+from app.errors import InputError
 from app.jsonio import parse_json_bytes, read_json_file
 
 
@@ -30,12 +31,16 @@ def record_from_bytes(
     """Parse, check and normalise; raises ``InputError`` naming the file and the reason."""
     document = parse_json_bytes(data, file_name)
     check_structure(document, file_name)
-    return normalise(
+    record = normalise(
         document,
         file_name=file_name,
         content_sha256=hashlib.sha256(data).hexdigest(),
         batch_id=batch_id_in(document) or default_batch,
     )
+    if record["stats"]["trainable_replies"] == 0:
+        raise InputError.single(file_name, "no consultant reply to train on: every "
+                                "target_response is null or empty", "$.training_pairs")
+    return record
 
 
 def load_conversation_file(path: Path, default_batch: str | None = None) -> dict[str, Any]:

@@ -86,17 +86,38 @@ def built(filled_library: Library) -> tuple[Library, str, list[str]]:
 
 
 def import_unanswered(library: Library, tmp_path: Path) -> str:
-    """Import a conversation whose only pair is the client speaking: nothing to train on."""
+    """A stored conversation with nothing to train on.
+
+    Import refuses such files now, so the row is made by importing a good conversation and
+    marking it as a library written by an older version would have stored it.
+    """
+    from sqlalchemy import update
+
+    from app.models import Conversation
+
     document = json.loads(ENRICHED[0].read_text(encoding="utf-8"))
-    document["training_pairs"] = document["training_pairs"][:1]
-    assert document["training_pairs"][0]["target_response"] is None
     document["dataset_metadata"]["dataset_name"] = "client_turn_only"
     path = tmp_path / "client-turn-only.json"
     path.write_text(json.dumps(document), encoding="utf-8")
     report = import_paths(library, [path])
     assert report.imported == 1, report.verdicts
+    with library.session() as session, session.begin():
+        session.execute(update(Conversation)
+                        .where(Conversation.conversation_id == "client_turn_only")
+                        .values(trainable_replies=0))
     assert library.summaries(report.verdicts[0].batch_id)[0].trainable_replies == 0
     return "client_turn_only"
+
+
+def test_import_refuses_a_conversation_without_replies(library: Library, tmp_path: Path) -> None:
+    document = json.loads(ENRICHED[0].read_text(encoding="utf-8"))
+    document["training_pairs"] = document["training_pairs"][:1]
+    assert document["training_pairs"][0]["target_response"] is None
+    path = tmp_path / "client-turn-only.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    report = import_paths(library, [path])
+    assert report.rejected == 1
+    assert "no consultant reply to train on" in report.verdicts[0].reason
 
 
 # --- names -------------------------------------------------------------------------
