@@ -136,8 +136,6 @@ def _check_pair(pair: Any, path: str, file: str, problems: list[Problem]) -> Non
     )
     for key, types, wanted in typed:
         value = pair.get(key)
-        if key not in pair and key in ("emotional_context", "training_metadata"):
-            continue
         ok = isinstance(value, types) and not isinstance(value, bool)
         _expect(ok, file, f"{path}.{key}", f"'{key}' must be {wanted}, found {_type_name(value)}",
                 problems)

@@ -24,9 +24,18 @@ def load_schema(file_name: str) -> dict[str, Any]:
     return orjson.loads((schemas_dir() / file_name).read_bytes())
 
 
+MESSAGES_ONLY_LINE = "messages-only"
+
+
 @cache
 def validator(file_name: str) -> Draft202012Validator:
-    schema = load_schema(file_name)
+    """A validator for a schema file, or for the JSONL schema's messages-only line."""
+    if file_name == MESSAGES_ONLY_LINE:
+        line = load_schema(JSONL_SCHEMA)
+        schema = {"$schema": line["$schema"], "$defs": line["$defs"],
+                  "$ref": "#/$defs/messages_only_line"}
+    else:
+        schema = load_schema(file_name)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 

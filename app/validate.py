@@ -11,7 +11,14 @@ from app.canonical import check_structure
 from app.detect import Kind, detect_kind
 from app.errors import InputError, Problem
 from app.jsonio import read_json_file
-from app.schemas import FULL_SCHEMA, INDIVIDUAL_SCHEMA, JSONL_SCHEMA, json_path, validator
+from app.schemas import (
+    FULL_SCHEMA,
+    INDIVIDUAL_SCHEMA,
+    JSONL_SCHEMA,
+    MESSAGES_ONLY_LINE,
+    json_path,
+    validator,
+)
 
 MAX_PROBLEMS = 20
 
@@ -61,6 +68,11 @@ def chat_problems(line: dict, file: str, number: int) -> list[Problem]:
     return problems
 
 
+def _messages_only(line: object) -> bool:
+    """A line of the "messages only" export (no metadata key at all)."""
+    return isinstance(line, dict) and set(line) == {"messages"}
+
+
 def _validate_jsonl(path: Path) -> Verdict:
     verdict = Verdict(path, "jsonl")
     try:
@@ -82,7 +94,8 @@ def _validate_jsonl(path: Path) -> Verdict:
             except orjson.JSONDecodeError as exc:
                 verdict.problems.append(Problem(path.name, f"line {number} is not JSON: {exc}"))
                 continue
-            verdict.problems += _schema_problems(line, JSONL_SCHEMA, path.name, f"line {number}: ")
+            schema = MESSAGES_ONLY_LINE if _messages_only(line) else JSONL_SCHEMA
+            verdict.problems += _schema_problems(line, schema, path.name, f"line {number}: ")
             verdict.problems += chat_problems(line, path.name, number)
     if lines == 0 and not verdict.problems:
         verdict.problems.append(Problem(path.name, "the file has no lines"))

@@ -36,7 +36,8 @@ def cli_executable(bundle: Path) -> Path:
 
 def smoke_run(bundle: Path) -> None:
     exe = str(cli_executable(bundle))
-    example = bundle / "_internal" / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.json"
+    example = (bundle / "_internal" / "schemas"
+               / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.json")
     env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
     print(subprocess.check_output([exe, "--version"], env=env, text=True).strip())
     print(subprocess.check_output([exe, "validate", str(example)], env=env, text=True).strip())
