@@ -56,12 +56,13 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
         return json.loads(text, object_pairs_hook=_unique_keys,
                           parse_constant=_reject_constant)
     except json.JSONDecodeError as exc:
-        reason = exc.msg
+        near = text[max(0, exc.pos - 30): exc.pos + 10].replace("\n", " ").strip()
         if exc.pos >= len(text.rstrip()):
             reason = f"the JSON ends too early (truncated file?): {exc.msg}"
+        elif exc.msg.startswith("Unterminated string"):
+            reason = f"a text value starts here and never ends (truncated file?), near «{near}»"
         else:
-            near = text[max(0, exc.pos - 30): exc.pos + 10].replace("\n", " ").strip()
-            reason = f"{reason} near «{near}»"
+            reason = f"{exc.msg}, near «{near}»"
         raise InputError([Problem(file, f"not valid JSON: {reason}", "$", exc.lineno,
                                   exc.colno)]) from None
     except DuplicateKey as exc:

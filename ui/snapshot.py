@@ -97,8 +97,10 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         window = make_window(library, Path(tmp))
         written.append(save(window, out_dir / "01-empty-library.png"))
 
-        report = import_paths(library, [p for p in sorted(samples.iterdir()) if p.is_dir()]
-                              or [samples])
+        folders = [p for p in sorted(samples.iterdir()) if p.is_dir()] or [samples]
+        broken = Path(tmp) / "broken-export.json"  # shows how a rejected file is reported
+        broken.write_text('{"dataset_metadata": {"dataset_name": "cut off', encoding="utf-8")
+        report = import_paths(library, [*folders, broken])
         window.reload()
         dialog = ImportSummaryDialog(report, window)
         dialog.show()

@@ -25,7 +25,7 @@ class WelcomePanel(QWidget):
         text = QLabel(WELCOME_TEXT)
         text.setWordWrap(True)
         text.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        text.setMaximumWidth(620)
+        text.setFixedWidth(620)  # a fixed width lets the wrapped text get its full height
         self.files_button = QPushButton("Import files…")
         self.folder_button = QPushButton("Import folder…")
         self.samples_button = QPushButton("Load sample conversations")
@@ -43,7 +43,11 @@ class WelcomePanel(QWidget):
         hint.setStyleSheet("color: palette(mid);")
         layout = QVBoxLayout(self)
         layout.addStretch(1)
-        layout.addWidget(text, 0, Qt.AlignmentFlag.AlignHCenter)
+        centred = QHBoxLayout()  # stretches, not an alignment flag: wrapped text keeps its height
+        centred.addStretch(1)
+        centred.addWidget(text)
+        centred.addStretch(1)
+        layout.addLayout(centred)
         layout.addSpacing(12)
         layout.addLayout(buttons)
         layout.addSpacing(8)
