@@ -19,13 +19,14 @@ class Dialogs(Protocol):
 
     def open_files(self, parent: QWidget, title: str, filters: str) -> list[Path]: ...
 
-    def folder(self, parent: QWidget, title: str, start: Path | None = None) -> Path | None: ...
+    def folder(self, parent: QWidget | None, title: str,
+               start: Path | None = None) -> Path | None: ...
 
     def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
         """Ask for a line of text; None when the user cancels."""
         ...
 
-    def confirm(self, parent: QWidget, title: str, question: str) -> bool: ...
+    def confirm(self, parent: QWidget | None, title: str, question: str) -> bool: ...
 
     def inform(self, parent: QWidget, title: str, message: str) -> None: ...
 
@@ -43,7 +44,8 @@ class QtDialogs:
         chosen, _ = QFileDialog.getOpenFileNames(parent, title, "", filters)
         return [Path(c) for c in chosen]
 
-    def folder(self, parent: QWidget, title: str, start: Path | None = None) -> Path | None:
+    def folder(self, parent: QWidget | None, title: str,
+               start: Path | None = None) -> Path | None:
         chosen = QFileDialog.getExistingDirectory(parent, title, str(start or ""))
         return Path(chosen) if chosen else None
 
@@ -51,7 +53,7 @@ class QtDialogs:
         value, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, default)
         return value if ok else None
 
-    def confirm(self, parent: QWidget, title: str, question: str) -> bool:
+    def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
         answer = QMessageBox.question(parent, title, question)
         return answer == QMessageBox.StandardButton.Yes
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from PySide6.QtCore import QSettings, Qt, QUrl
 from PySide6.QtGui import (
@@ -269,24 +268,23 @@ class MainWindow(QMainWindow):
         super().closeEvent(event)
 
 
-def open_library_or_explain(data_dir: str | None, parent: QWidget | None = None) -> Library | None:
-    """Open the library; on a damaged or foreign one, say so and offer another folder."""
+def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,
+                            parent: QWidget | None = None) -> Library | None:
+    """Open the library; when it is damaged, foreign, newer or in use, say why (never a
+    traceback) and offer to start a library in another folder."""
     folder = library_dir(data_dir)
     while True:
         try:
             return Library(folder)
         except LibraryError as exc:
-            box = QMessageBox(QMessageBox.Icon.Critical, "Cannot open the library", str(exc),
-                              parent=parent)
-            choose = box.addButton("Use another folder…", QMessageBox.ButtonRole.AcceptRole)
-            box.addButton(QMessageBox.StandardButton.Close)
-            box.exec()
-            if box.clickedButton() is not choose:
+            question = (f"{exc}\n\nStart or open a library in another folder? "
+                        "Nothing in the current folder is changed.")
+            if not dialogs.confirm(parent, "Cannot open the library", question):
                 return None
-            chosen = QtDialogs().folder(parent or QWidget(), "Choose a library folder")
+            chosen = dialogs.folder(parent, "Choose a folder for the library")
             if chosen is None:
                 return None
-            folder = Path(chosen)
+            folder = chosen
 
 
 def run_gui(data_dir: str | None = None) -> int:
@@ -294,11 +292,12 @@ def run_gui(data_dir: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("LoRA Studio")
     app.setOrganizationName(SETTINGS_ORG)
-    library = open_library_or_explain(data_dir)
+    dialogs = QtDialogs()
+    library = open_library_or_explain(data_dir, dialogs)
     if library is None:
         return 1
     remove_orphan_files(library)
-    window = MainWindow(library)
+    window = MainWindow(library, dialogs)
     window.show()
     try:
         return app.exec()
