@@ -212,6 +212,11 @@ def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, 
     assert info.conversations == len(ENRICHED)
     assert member_ids(two_batch_library, "December enriched") == page.model.checked_ids()
     assert window.pages.currentWidget() is window.training_files
+    files_page = window.training_files
+    assert files_page.stack.currentWidget() is files_page.content
+    assert files_page.model.rowCount() == 1
+    assert files_page.selected_file().name == "December enriched"
+    assert f"{len(ENRICHED)} conversations" in files_page.totals_label.text()
     window.create_button.menu_.aboutToShow.emit()
     entries = window.create_button.entries()
     assert any(a.text().startswith("December enriched.json") for a in entries)

@@ -81,6 +81,7 @@ class MainWindow(QMainWindow):
         model.shown_changed.connect(self._update_counts)
         self.conversations.status.connect(self.show_message)
         self.training_files.status.connect(self.show_message)
+        self.training_files.files_changed.connect(self._after_files_changed)
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._after_build)
         self.importer.finished.connect(self._after_import)
@@ -188,6 +189,11 @@ class MainWindow(QMainWindow):
         self.create_button.rebuild_menu()
         self.pages.setCurrentWidget(self.training_files)
         self.show_message(f"Training file '{name}' updated: JSON and JSONL rebuilt")
+
+    def _after_files_changed(self) -> None:
+        """A file was renamed, deleted or lost conversations: the table's column follows."""
+        self.conversations.reload()
+        self.create_button.rebuild_menu()
 
     # --- import ----------------------------------------------------------------------
 
