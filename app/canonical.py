@@ -44,6 +44,7 @@ STRUCTURAL_PAIR_FIELDS = frozenset(
 CONVERSATION_LEVEL_METADATA = ("client_persona", "client_background", "session_context")
 MESSAGE_LEVEL_METADATA = ("conversation_phase", "expected_outcome")
 SNAKE_CASE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
+MAX_TURN = 10_000
 
 
 def _expect(condition: bool, file: str, path: str, reason: str, problems: list[Problem]) -> bool:
@@ -74,6 +75,10 @@ def check_structure(document: Any, file: str) -> None:
             file, f"expected a JSON object at the top level, found {_type_name(document)}"
         )
     if kind is Kind.UNKNOWN:
+        if "training_pairs" in document:
+            raise InputError.single(
+                file, "'training_pairs' must be an array, found "
+                f"{_type_name(document['training_pairs'])}", "$.training_pairs")
         raise InputError.single(
             file, "not an enriched conversation: the key 'training_pairs' is missing"
         )
@@ -125,6 +130,8 @@ def _check_pair(pair: Any, path: str, file: str, problems: list[Problem]) -> Non
                    problems):
         return
     typed: tuple[tuple[str, tuple[type, ...], str], ...] = (
+        ("id", (str,), "a string"),
+        ("conversation_id", (str,), "a string"),
         ("turn_number", (int,), "a whole number"),
         ("current_user_input", (str,), "a string"),
         ("system_prompt", (str,), "a string"),
@@ -141,7 +148,8 @@ def _check_pair(pair: Any, path: str, file: str, problems: list[Problem]) -> Non
                 problems)
     turn = pair.get("turn_number")
     if isinstance(turn, int) and not isinstance(turn, bool):
-        _expect(turn >= 1, file, f"{path}.turn_number", "turn numbers start at 1", problems)
+        _expect(1 <= turn <= MAX_TURN, file, f"{path}.turn_number",
+                f"turn numbers run from 1 to {MAX_TURN}, found {turn}", problems)
     meta = pair.get("conversation_metadata")
     if isinstance(meta, dict):
         for key in SCAFFOLDING_KEYS:

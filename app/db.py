@@ -18,7 +18,7 @@ from sqlalchemy.pool import NullPool
 from app.errors import LibraryError
 from app.models import Base
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 
 def _add_token_estimates(conn: sqlite3.Connection) -> None:
@@ -35,8 +35,22 @@ def _add_token_estimates(conn: sqlite3.Connection) -> None:
     )
 
 
+def _separate_documents(conn: sqlite3.Connection) -> None:
+    """v2 → v3: documents move to their own table; summary rows become small."""
+    conn.execute(
+        "CREATE TABLE conversation_documents (pk INTEGER NOT NULL PRIMARY KEY "
+        "REFERENCES conversations (pk) ON DELETE CASCADE, document BLOB NOT NULL)"
+    )
+    conn.execute("INSERT INTO conversation_documents (pk, document) "
+                 "SELECT pk, document FROM conversations")
+    conn.execute("ALTER TABLE conversations DROP COLUMN document")
+
+
 # MIGRATIONS[n] upgrades a database at version n to version n + 1.
-MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _add_token_estimates}
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
+    1: _add_token_estimates,
+    2: _separate_documents,
+}
 
 
 def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -72,6 +86,11 @@ def _inspect(path: Path) -> tuple[int, bool]:
 
 def _upgrade(path: Path, version: int) -> None:
     backup = path.with_name(f"{path.name}.v{version}.bak")
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the backup copy must be complete
+    finally:
+        conn.close()
     shutil.copy2(path, backup)
     conn = sqlite3.connect(path, isolation_level=None)
     try:

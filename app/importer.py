@@ -21,11 +21,11 @@ import orjson
 from sqlalchemy import insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.errors import InputError
+from app.errors import InputError, LibraryError
 from app.fullfile import digest
 from app.library import Library, clean_batch_id, now_iso, pack
 from app.loader import load_conversation_file
-from app.models import Conversation, Profile
+from app.models import Conversation, ConversationDocument, Profile
 
 CHUNK = 250  # files per commit
 PARALLEL_FROM = 400  # below this many files a process pool costs more than it saves
@@ -126,17 +126,23 @@ def collect(
 def prepare(path: str, default_batch: str) -> tuple[str, dict[str, Any] | None, str]:
     """Parse one file into a ready-to-insert row (runs in worker processes too)."""
     try:
-        record = load_conversation_file(Path(path), default_batch)
-        record["batch_id"] = clean_batch_id(record["batch_id"] or default_batch)
+        return path, _row(path, default_batch), ""
     except InputError as exc:
         return path, None, exc.reason
+    except LibraryError as exc:
+        return path, None, str(exc)
     except Exception as exc:  # a bug or an unexpected shape must not stop the import
         return path, None, f"could not be read: {type(exc).__name__}: {exc}"
+
+
+def _row(path: str, default_batch: str) -> dict[str, Any]:
+    record = load_conversation_file(Path(path), default_batch)
+    record["batch_id"] = clean_batch_id(record["batch_id"] or default_batch)
     profile = record.get("consultant_profile")
     summary = digest(record)
     scaffolding = record["scaffolding"]
     warnings = record["quality"]["warnings"]
-    row = {
+    return {
         "conversation_id": record["conversation_id"],
         "batch_id": record["batch_id"],
         "persona_name": record["client"]["name"],
@@ -163,7 +169,6 @@ def prepare(path: str, default_batch: str) -> tuple[str, dict[str, Any] | None, 
         "digest": orjson.dumps(summary),
         "document": pack(record),
     }
-    return path, row, ""
 
 
 def _prepared(
@@ -258,12 +263,16 @@ def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> No
             sqlite_insert(Profile).on_conflict_do_nothing(),
             [{"profile_hash": h, "document": d} for h, d in profiles.items()],
         )
-        session.execute(
-            insert(Conversation),
+        pks = session.scalars(
+            insert(Conversation).returning(Conversation.pk, sort_by_parameter_order=True),
             [
-                {k: v for k, v in r.items() if k != "profile_document"}
+                {k: v for k, v in r.items() if k not in ("profile_document", "document")}
                 | {"imported_at": imported_at}
                 for r in rows
             ],
+        ).all()
+        session.execute(
+            insert(ConversationDocument),
+            [{"pk": pk, "document": r["document"]} for pk, r in zip(pks, rows, strict=True)],
         )
 

@@ -47,6 +47,9 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if exc.reason == "unexpected end of data":
+            raise InputError.single(file, "the file ends in the middle of a character "
+                                    "(truncated file?)") from None
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputError([Problem(file, f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot "

@@ -6,6 +6,8 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from app.canonical import check_structure, normalise
 from app.errors import InputError
 from app.jsonio import parse_json_bytes, read_json_file
@@ -25,6 +27,17 @@ def batch_id_in(document: Any) -> str | None:
     return None
 
 
+def _unstorable(error: str) -> str:
+    """Say in plain words why a parsed value cannot be written back as JSON."""
+    if "Recursion" in error:
+        return "values are nested too deeply (more than 250 levels) to be stored"
+    if "surrogate" in error or "UTF-8" in error:
+        return "holds text that is not valid Unicode (a lone surrogate escape such as \\ud800)"
+    if "Integer" in error or "64-bit" in error:
+        return "holds a number beyond the 64-bit range"
+    return f"holds a value that cannot be stored: {error}"
+
+
 def record_from_bytes(
     data: bytes, file_name: str, default_batch: str | None = None
 ) -> dict[str, Any]:
@@ -40,6 +53,10 @@ def record_from_bytes(
     if record["stats"]["trainable_replies"] == 0:
         raise InputError.single(file_name, "no consultant reply to train on: every "
                                 "target_response is null or empty", "$.training_pairs")
+    try:
+        orjson.dumps(record)
+    except orjson.JSONEncodeError as exc:
+        raise InputError.single(file_name, _unstorable(str(exc))) from None
     return record
 
 

@@ -1,7 +1,7 @@
 """The library's tables (SQLAlchemy 2 typed ORM).
 
-The conversation table holds a summary row per conversation for fast listing, plus the
-canonical record compressed in ``document``; the table view never loads documents.
+The conversation table holds a small summary row per conversation for fast listing; the
+canonical record, compressed, lives in ``conversation_documents``.
 """
 
 from __future__ import annotations
@@ -55,9 +55,23 @@ class Conversation(Base):
     profile_hash: Mapped[str] = mapped_column(ForeignKey("profiles.profile_hash"))
     estimated_tokens: Mapped[int] = mapped_column(default=0)
     digest: Mapped[bytes] = mapped_column(LargeBinary)
-    document: Mapped[bytes] = mapped_column(LargeBinary)
 
     __table_args__ = (Index("ix_conversations_batch", "batch_id"),)
+
+
+class ConversationDocument(Base):
+    """The compressed canonical record, apart from the summary row.
+
+    Kept in its own table so that listing 100,000 summary rows reads a few megabytes
+    instead of walking past every document.
+    """
+
+    __tablename__ = "conversation_documents"
+
+    pk: Mapped[int] = mapped_column(
+        ForeignKey("conversations.pk", ondelete="CASCADE"), primary_key=True
+    )
+    document: Mapped[bytes] = mapped_column(LargeBinary)
 
 
 class TrainingFile(Base):

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import orjson
 
-from app.canonical import check_structure
 from app.detect import Kind, detect_kind
 from app.errors import InputError, Problem
 from app.jsonio import read_json_file
+from app.loader import record_from_bytes
 from app.schemas import (
     FULL_SCHEMA,
     INDIVIDUAL_SCHEMA,
@@ -107,7 +107,7 @@ def validate_path(path: Path) -> Verdict:
     if path.suffix.lower() == ".jsonl":
         return _validate_jsonl(path)
     try:
-        document, _ = read_json_file(path, max_bytes=1 << 40)
+        document, raw = read_json_file(path, max_bytes=1 << 40)
     except InputError as exc:
         return Verdict(path, "broken", exc.problems)
     kind = detect_kind(document)
@@ -115,8 +115,8 @@ def validate_path(path: Path) -> Verdict:
         return Verdict(path, "full", _schema_problems(document, FULL_SCHEMA, path.name))
     problems = _schema_problems(document, INDIVIDUAL_SCHEMA, path.name)
     if not problems:
-        try:
-            check_structure(document, path.name)
+        try:  # the same checks import makes, so both commands agree
+            record_from_bytes(raw, path.name)
         except InputError as exc:
             problems = exc.problems
     label = {Kind.ENRICHED: "individual (enriched)", Kind.LEGACY: "individual (legacy)"}

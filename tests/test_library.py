@@ -8,14 +8,11 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import ENRICHED, LEGACY
-from sqlalchemy.dialects import sqlite as sqlite_dialect
-from sqlalchemy.schema import CreateIndex, CreateTable
 
 from app.db import SCHEMA_VERSION
 from app.errors import LibraryError
 from app.importer import import_paths
 from app.library import Library
-from app.models import Base
 from app.paths import DATABASE_NAME
 
 TOTAL = len(ENRICHED) + len(LEGACY)
@@ -117,51 +114,57 @@ def test_record_is_the_canonical_record_with_the_current_batch(library: Library)
 # --- opening databases -------------------------------------------------------------
 
 
-def _v1_ddl() -> list[str]:
-    """The schema as version 1 had it: today's tables without the two token columns."""
-    dialect = sqlite_dialect.dialect()
-    statements = []
-    for table in Base.metadata.sorted_tables:
-        text = str(CreateTable(table).compile(dialect=dialect))
-        lines = [line for line in text.splitlines() if "estimated_tokens" not in line]
-        statements.append("\n".join(lines))
-        statements += [str(CreateIndex(index).compile(dialect=dialect)) for index in table.indexes]
-    return statements
+V1_SCHEMA = Path(__file__).parent / "data" / "library-v1.sql"
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
     return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
 
 
-def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
-    # A real row, taken from a current library that imported a fixture.
-    with Library(tmp_path / "source") as source:
-        (verdict,) = import_paths(source, [ENRICHED[0]], batch="old-batch").verdicts
-    cid = verdict.conversation_id
-    source_db = tmp_path / "source" / DATABASE_NAME
+def make_v1_library(tmp_path: Path, files: list[Path], batch: str) -> Path:
+    """A library as version 1 stored it, holding real rows.
 
+    The rows come from a current library that imported ``files``; they are copied into the
+    frozen version-1 schema (documents inside the conversations table, no token columns).
+    """
+    with Library(tmp_path / "source") as source:
+        import_paths(source, files, batch=batch)
+    source_db = tmp_path / "source" / DATABASE_NAME
     old_root = tmp_path / "old"
     old_root.mkdir()
-    old_db = old_root / DATABASE_NAME
-    conn = sqlite3.connect(old_db)
+    conn = sqlite3.connect(old_root / DATABASE_NAME)
     try:
-        for statement in _v1_ddl():
-            conn.execute(statement)
+        conn.executescript(V1_SCHEMA.read_text(encoding="utf-8"))
         assert "estimated_tokens" not in _columns(conn, "conversations")
-        assert "estimated_tokens" not in _columns(conn, "training_files")
+        assert "document" in _columns(conn, "conversations")
         conn.execute("ATTACH DATABASE ? AS src", (str(source_db),))
-        keep = ", ".join(sorted(_columns(conn, "conversations")))
+        shared = sorted(_columns(conn, "conversations") - {"document"})
+        keep = ", ".join(f"c.{name}" for name in shared)
         conn.execute("INSERT INTO batches SELECT * FROM src.batches")
         conn.execute("INSERT INTO profiles SELECT * FROM src.profiles")
-        conn.execute(f"INSERT INTO conversations ({keep}) SELECT {keep} FROM src.conversations")
+        conn.execute(
+            f"INSERT INTO conversations ({', '.join(shared)}, document) "
+            f"SELECT {keep}, d.document FROM src.conversations c "
+            "JOIN src.conversation_documents d ON d.pk = c.pk"
+        )
         conn.commit()
         conn.execute("DETACH DATABASE src")
         conn.execute("PRAGMA user_version = 1")
         conn.commit()
-        digest = orjson.loads(conn.execute("SELECT digest FROM conversations").fetchone()[0])
     finally:
         conn.close()
-    expected_tokens = digest["estimated_tokens"]
+    return old_root
+
+
+def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
+    old_root = make_v1_library(tmp_path, [ENRICHED[0]], "old-batch")
+    old_db = old_root / DATABASE_NAME
+    conn = sqlite3.connect(old_db)
+    try:
+        cid, blob = conn.execute("SELECT conversation_id, digest FROM conversations").fetchone()
+    finally:
+        conn.close()
+    expected_tokens = orjson.loads(blob)["estimated_tokens"]
     assert expected_tokens > 0
     before = old_db.read_bytes()
 
@@ -172,8 +175,10 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
 
     conn = sqlite3.connect(old_db)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 2
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 3
         assert "estimated_tokens" in _columns(conn, "training_files")
+        assert "document" not in _columns(conn, "conversations")
+        assert conn.execute("SELECT count(*) FROM conversation_documents").fetchone()[0] == 1
         tokens = conn.execute(
             "SELECT estimated_tokens FROM conversations WHERE conversation_id = ?", (cid,)
         ).fetchone()[0]
@@ -192,20 +197,10 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
 
 
 def test_the_upgraded_library_still_builds_training_files(tmp_path: Path) -> None:
-    """After an upgrade the new columns are used like in a fresh library."""
+    """After an upgrade the new columns and tables are used like in a fresh library."""
     from app.trainingfiles import add_conversations, create_training_file
 
-    root = tmp_path / "lib"
-    with Library(root) as library:
-        import_paths(library, ENRICHED[:2], batch="b")
-    conn = sqlite3.connect(root / DATABASE_NAME)
-    try:
-        conn.execute("ALTER TABLE conversations DROP COLUMN estimated_tokens")
-        conn.execute("ALTER TABLE training_files DROP COLUMN estimated_tokens")
-        conn.execute("PRAGMA user_version = 1")
-        conn.commit()
-    finally:
-        conn.close()
+    root = make_v1_library(tmp_path, ENRICHED[:2], "b")
     with Library(root) as library:
         create_training_file(library, "after upgrade")
         info = add_conversations(library, "after upgrade", ids_of(library))

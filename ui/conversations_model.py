@@ -224,11 +224,7 @@ class ConversationsModel(QAbstractTableModel):
         """Replace the rows (after an import or a build); checks on rows that remain stay."""
         self.beginResetModel()
         self._rows = rows
-        self._haystacks = [
-            " ".join(str(DISPLAY[c](r)) for c in Column if c is not Column.CHECK).casefold()
-            + " " + r.conversation_id.casefold()
-            for r in rows
-        ]
+        self._haystacks = []  # built on the first text search
         present = {r.pk for r in rows}
         self._checked &= present
         self._select_shown()
@@ -252,9 +248,26 @@ class ConversationsModel(QAbstractTableModel):
     def current_filter(self) -> Filter:
         return self._filter
 
+    def _search_texts(self) -> list[str]:
+        """What the text search looks in: the visible columns' text, one string per row."""
+        if len(self._haystacks) != len(self._rows):
+            self._haystacks = [
+                f"{r.batch_id} {r.persona_name} {r.persona_archetype} {r.emotional_arc} "
+                f"{r.emotional_arc_key} {r.training_topic} {r.training_topic_key} "
+                f"{r.quality_tier} {r.created} {r.imported_at} {r.source_file} "
+                f"{r.conversation_id} {' '.join(r.training_files)} "
+                f"{' '.join(r.warning_codes)}".casefold()
+                for r in self._rows
+            ]
+        return self._haystacks
+
     def _select_shown(self) -> None:
         accepts = self._filter.accepts
-        haystacks = self._haystacks
+        if not self._filter.text:
+            self._shown = [i for i, row in enumerate(self._rows) if accepts(row, "")]
+            self._order_shown()
+            return
+        haystacks = self._search_texts()
         self._shown = [i for i, row in enumerate(self._rows) if accepts(row, haystacks[i])]
         self._order_shown()
 
