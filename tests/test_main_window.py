@@ -274,8 +274,12 @@ def test_settings_remember_batch_filter_and_columns(qtbot, two_batch_library, di
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     window.conversations.set_batch_filter("legacy-batch")
     window.conversations.table.setColumnWidth(Column.SOURCE, 333)
+    window.conversations.table.sortByColumn(Column.TURNS, Qt.SortOrder.DescendingOrder)
     window.close()
     again = make_window(qtbot, two_batch_library, dialogs, settings)
     assert again.conversations.batch_filter.value() == "legacy-batch"
     assert shown_batches(again) == {"legacy-batch"}
     assert again.conversations.table.columnWidth(Column.SOURCE) == 333
+    model = again.conversations.model
+    turns = [model.row_at(r).turns for r in range(model.rowCount())]
+    assert turns == sorted(turns, reverse=True) and len(set(turns)) > 1

@@ -129,6 +129,7 @@ class ConversationsModel(QAbstractTableModel):
         super().__init__(parent)
         self._rows: list[ConversationRow] = []
         self._haystacks: list[str] = []
+        self._sort_keys: dict[int, list[Any]] = {}
         self._shown: list[int] = []
         self._checked: set[int] = set()
         self._filter = Filter()
@@ -225,6 +226,7 @@ class ConversationsModel(QAbstractTableModel):
         self.beginResetModel()
         self._rows = rows
         self._haystacks = []  # built on the first text search
+        self._sort_keys.clear()  # built per column on its first sort
         present = {r.pk for r in rows}
         self._checked &= present
         self._select_shown()
@@ -276,10 +278,11 @@ class ConversationsModel(QAbstractTableModel):
         if column < 0:
             self._shown.sort()
             return
-        key = _sort_key(Column(column))
-        rows = self._rows
-        self._shown.sort(key=lambda i: key(rows[i]),
-                         reverse=order == Qt.SortOrder.DescendingOrder)
+        keys = self._sort_keys.get(column)
+        if keys is None:
+            key = _sort_key(Column(column))
+            keys = self._sort_keys[column] = [key(row) for row in self._rows]
+        self._shown.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
 
     def row_at(self, row: int) -> ConversationRow:
         return self._rows[self._shown[row]]

@@ -252,7 +252,11 @@ class MainWindow(QMainWindow):
             self.resize(1400, 860)
         header_state = self.settings.value("conversations/header")
         if header_state is not None:
-            self.conversations.table.horizontalHeader().restoreState(header_state)
+            header = self.conversations.table.horizontalHeader()
+            header.restoreState(header_state)
+            # The header remembers the sort indicator; the rows must follow it.
+            self.conversations.table.sortByColumn(header.sortIndicatorSection(),
+                                                  header.sortIndicatorOrder())
         splitter_state = self.settings.value("conversations/splitter")
         if splitter_state is not None:
             self.conversations.splitter.restoreState(splitter_state)
