@@ -12,13 +12,12 @@ import contextlib
 import json
 import shutil
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from child_process import python_child, wait_for_marker
 from conftest import ENRICHED
 
 from app.schemas import INDIVIDUAL_SCHEMA, load_schema
@@ -368,26 +367,10 @@ def hold_library(root: Path, scratch: Path) -> Iterator[subprocess.Popen[bytes]]
     """Another process holds ``root`` open for writing until the block ends."""
     scratch.mkdir(parents=True, exist_ok=True)
     ready, release = scratch / "holder-ready", scratch / "holder-release"
-    holder = subprocess.Popen(
-        [sys.executable, "-c", HOLDER, str(root), str(ready), str(release)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not ready.exists():
-            if holder.poll() is not None:
-                out, err = holder.communicate()
-                raise AssertionError(f"the holder ended early: {out!r} {err!r}")
-            assert time.monotonic() < deadline, "the holder never opened the library"
-            time.sleep(0.02)
-        yield holder
-    finally:
-        release.write_text("done")
+    with python_child(HOLDER, str(root), str(ready), str(release)) as holder:
         try:
-            holder.wait(timeout=30)
+            wait_for_marker(holder, ready, 60, "opened the library")
+            yield holder
         finally:
-            if holder.poll() is None:
-                holder.kill()
-                holder.wait()
-            holder.stdout.close()  # type: ignore[union-attr]
-            holder.stderr.close()  # type: ignore[union-attr]
+            release.write_text("done")
+            holder.wait(timeout=30)

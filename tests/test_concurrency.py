@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import orjson
 import pytest
+from child_process import kill_hard, python_child, wait_for_marker
 from conftest import ENRICHED, LEGACY
 from hostile_corpus import conversation, dump, hold_library
 
@@ -111,27 +110,9 @@ def test_a_killed_import_keeps_whole_chunks_and_a_rerun_completes(tmp_path: Path
     Library(root).close()
     marker = tmp_path / "child-is-importing"
 
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(root), str(folder), str(marker), str(kill_after)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 90
-        while not marker.exists():
-            if child.poll() is not None:
-                out, err = child.communicate()
-                pytest.fail(f"the child ended early ({child.returncode}): {out!r} {err!r}")
-            assert time.monotonic() < deadline, "the child never got far enough"
-            time.sleep(0.01)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()  # type: ignore[union-attr]
-        child.stderr.close()  # type: ignore[union-attr]
-    assert child.returncode == -signal.SIGKILL
+    with python_child(CHILD, str(root), str(folder), str(marker), str(kill_after)) as child:
+        wait_for_marker(child, marker, 90, "got far enough")
+        kill_hard(child)
 
     # The lock died with the child: the library opens for writing at once.
     with Library(root) as library:

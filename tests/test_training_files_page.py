@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections import deque
 from pathlib import Path
 
 import orjson
 import pytest
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QToolButton, QWidget
+from PySide6.QtWidgets import QToolButton
+from scripted_dialogs import ScriptedDialogs
 
 from app.trainingfiles import (
     TrainingFileInfo,
@@ -34,50 +34,6 @@ from ui.training_files_page import EMPTY_HEADING, TrainingFilesPage
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
 WAIT_MS = 15_000
-
-
-class ScriptedDialogs:
-    """Answers questions from queues filled by the test; records what was asked and shown."""
-
-    def __init__(self) -> None:
-        self.save_paths: deque[Path | None] = deque()
-        self.folders: deque[Path | None] = deque()
-        self.texts: deque[str | None] = deque()
-        self.confirms: deque[bool] = deque()
-        self.asked: list[tuple[str, str, object]] = []
-        self.warnings: list[tuple[str, str]] = []
-        self.infos: list[tuple[str, str]] = []
-
-    @staticmethod
-    def _next(queue: deque, what: str) -> object:
-        if not queue:
-            raise AssertionError(f"the page asked for {what} but the test scripted no answer")
-        return queue.popleft()
-
-    def save_path(self, parent: QWidget, title: str, default: Path, filters: str) -> Path | None:
-        self.asked.append(("save_path", title, default))
-        return self._next(self.save_paths, "a save path")
-
-    def open_files(self, parent: QWidget, title: str, filters: str) -> list[Path]:
-        raise AssertionError("the Training files page never opens files")
-
-    def folder(self, parent: QWidget, title: str, start: Path | None = None) -> Path | None:
-        self.asked.append(("folder", title, start))
-        return self._next(self.folders, "a folder")
-
-    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
-        self.asked.append(("text", title, default))
-        return self._next(self.texts, "text")
-
-    def confirm(self, parent: QWidget, title: str, question: str) -> bool:
-        self.asked.append(("confirm", title, question))
-        return self._next(self.confirms, "a confirmation")
-
-    def inform(self, parent: QWidget, title: str, message: str) -> None:
-        self.infos.append((title, message))
-
-    def warn(self, parent: QWidget, title: str, message: str) -> None:
-        self.warnings.append((title, message))
 
 
 def all_ids(library) -> list[str]:

@@ -4,16 +4,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
-import sys
-import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
+from child_process import kill_hard, python_child, wait_for_marker
 from conftest import ENRICHED
 
 from app.build import BuildCancelled
@@ -430,28 +427,9 @@ def test_a_killed_process_leaves_the_previous_files_intact(
     adding = all_ids(library)[5:12]
     library.close()  # one writer at a time: the child takes the library's lock
     marker = tmp_path / "child-is-writing"
-    child = subprocess.Popen(
-        [sys.executable, "-c", CHILD, str(library.root), name, str(marker), *adding],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not marker.exists():
-            if child.poll() is not None:
-                out, err = child.communicate()
-                pytest.fail(f"the child ended early ({child.returncode}): {out!r} {err!r}")
-            assert time.monotonic() < deadline, "the child never started writing"
-            time.sleep(0.02)
-        os.kill(child.pid, signal.SIGKILL)
-        child.wait(timeout=30)
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.wait()
-        child.stdout.close()  # type: ignore[union-attr]
-        child.stderr.close()  # type: ignore[union-attr]
-    assert child.returncode == -signal.SIGKILL
+    with python_child(CHILD, str(library.root), name, str(marker), *adding) as child:
+        wait_for_marker(child, marker, 60, "started writing")
+        kill_hard(child)
 
     leftovers = set(folder_bytes(library)) - set(before["files"])
     assert leftovers, "the child should have left its half-written temporaries"
