@@ -98,9 +98,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
             bad += 1
             _print(f"INVALID  {path}  [{verdict.kind}]")
             for problem in verdict.problems:
-                where = (f"line {problem.line}, column {problem.column}" if problem.line
-                         else problem.json_path)
-                _print(f"    {where}: {problem.reason}")
+                _print(f"    {problem.where}: {problem.reason}")
     return 1 if bad else 0
 
 

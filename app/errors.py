@@ -16,9 +16,13 @@ class Problem:
     line: int | None = None
     column: int | None = None
 
+    @property
+    def where(self) -> str:
+        """Line and column for broken JSON, else the JSON path."""
+        return f"line {self.line}, column {self.column}" if self.line else self.json_path
+
     def __str__(self) -> str:
-        where = f"line {self.line}, column {self.column}" if self.line else self.json_path
-        return f"{self.file}: {where}: {self.reason}"
+        return f"{self.file}: {self.where}: {self.reason}"
 
 
 class InputError(Exception):
@@ -36,9 +40,8 @@ class InputError(Exception):
     def reason(self) -> str:
         """The first problem without the file name, for tables that already show it."""
         first = self.problems[0]
-        where = f"line {first.line}, column {first.column}" if first.line else first.json_path
         more = f" (+{len(self.problems) - 1} more)" if len(self.problems) > 1 else ""
-        return f"{where}: {first.reason}{more}"
+        return f"{first.where}: {first.reason}{more}"
 
 
 class LibraryError(Exception):
