@@ -125,43 +125,48 @@ def check_structure(document: Any, file: str) -> None:
         raise InputError(problems)
 
 
+PAIR_FIELD_TYPES: tuple[tuple[str, tuple[type, ...], str], ...] = (
+    ("id", (str,), "a string"),
+    ("conversation_id", (str,), "a string"),
+    ("turn_number", (int,), "a whole number"),
+    ("current_user_input", (str,), "a string"),
+    ("system_prompt", (str,), "a string"),
+    ("target_response", (str, type(None)), "a string or null"),
+    ("conversation_metadata", (dict,), "an object"),
+    ("emotional_context", (dict,), "an object"),
+    ("training_metadata", (dict,), "an object"),
+    ("conversation_history", (list,), "an array"),
+)
+TAXONOMY_KEYS = ("persona_archetype", "emotional_arc_key", "training_topic_key")
+
+
 def _check_pair(pair: Any, path: str, file: str, problems: list[Problem]) -> None:
-    if not _expect(isinstance(pair, dict), file, path, "a training pair must be an object",
-                   problems):
+    """Type checks on one pair. Runs for every pair of every import, so messages are only
+    built for what actually fails."""
+    if not isinstance(pair, dict):
+        problems.append(Problem(file, "a training pair must be an object", path))
         return
-    typed: tuple[tuple[str, tuple[type, ...], str], ...] = (
-        ("id", (str,), "a string"),
-        ("conversation_id", (str,), "a string"),
-        ("turn_number", (int,), "a whole number"),
-        ("current_user_input", (str,), "a string"),
-        ("system_prompt", (str,), "a string"),
-        ("target_response", (str, type(None)), "a string or null"),
-        ("conversation_metadata", (dict,), "an object"),
-        ("emotional_context", (dict,), "an object"),
-        ("training_metadata", (dict,), "an object"),
-        ("conversation_history", (list,), "an array"),
-    )
-    for key, types, wanted in typed:
+    for key, types, wanted in PAIR_FIELD_TYPES:
         value = pair.get(key)
-        ok = isinstance(value, types) and not isinstance(value, bool)
-        _expect(ok, file, f"{path}.{key}", f"'{key}' must be {wanted}, found {_type_name(value)}",
-                problems)
+        if not isinstance(value, types) or isinstance(value, bool):
+            problems.append(Problem(file, f"'{key}' must be {wanted}, found "
+                                          f"{_type_name(value)}", f"{path}.{key}"))
     turn = pair.get("turn_number")
-    if isinstance(turn, int) and not isinstance(turn, bool):
-        _expect(1 <= turn <= MAX_TURN, file, f"{path}.turn_number",
-                f"turn numbers run from 1 to {MAX_TURN}, found {turn}", problems)
+    if isinstance(turn, int) and not isinstance(turn, bool) and not 1 <= turn <= MAX_TURN:
+        problems.append(Problem(file, f"turn numbers run from 1 to {MAX_TURN}, found {turn}",
+                                f"{path}.turn_number"))
     meta = pair.get("conversation_metadata")
-    if isinstance(meta, dict):
-        for key in SCAFFOLDING_KEYS:
-            value = meta.get(key)
-            _expect(value is None or isinstance(value, str), file,
-                    f"{path}.conversation_metadata.{key}",
-                    f"'{key}' must be a string or null, found {_type_name(value)}", problems)
-        for key in ("persona_archetype", "emotional_arc_key", "training_topic_key"):
-            value = meta.get(key)
-            if isinstance(value, str):
-                _expect(bool(SNAKE_CASE.match(value)), file, f"{path}.conversation_metadata.{key}",
-                        f"'{key}' must be a snake_case key, found {value!r}", problems)
+    if not isinstance(meta, dict):
+        return
+    for key in SCAFFOLDING_KEYS:
+        value = meta.get(key)
+        if value is not None and not isinstance(value, str):
+            problems.append(Problem(file, f"'{key}' must be a string or null, found "
+                                          f"{_type_name(value)}",
+                                    f"{path}.conversation_metadata.{key}"))
+        elif key in TAXONOMY_KEYS and isinstance(value, str) and not SNAKE_CASE.match(value):
+            problems.append(Problem(file, f"'{key}' must be a snake_case key, found {value!r}",
+                                    f"{path}.conversation_metadata.{key}"))
 
 
 def _type_name(value: Any) -> str:

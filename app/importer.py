@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -97,30 +98,38 @@ def collect(
     loose = loose_batch_name()
     candidates: list[Candidate] = []
     problems: list[FileVerdict] = []
-    seen: set[Path] = set()
+    seen: set[str] = set()  # absolute paths; a file reached twice is imported once
+
+    def add(file: Path, default: str) -> None:
+        key = os.path.abspath(file)
+        if key not in seen:
+            seen.add(key)
+            candidates.append(Candidate(file, default))
+
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             default = batch or path.resolve().name or loose
-            found = sorted(
-                p for p in path.rglob("*")
-                if p.suffix.lower() == ".json" and p.is_file()
-                and not any(part.startswith(".") for part in p.relative_to(path).parts)
-            )
+            found = sorted(_json_files(path))
             if not found:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
                                             "the folder holds no .json files"))
             for file in found:
-                if file.resolve() not in seen:
-                    seen.add(file.resolve())
-                    candidates.append(Candidate(file, default))
+                add(file, default)
         elif path.is_file():
-            if path.resolve() not in seen:
-                seen.add(path.resolve())
-                candidates.append(Candidate(path, batch or loose))
+            add(path, batch or loose)
         else:
             problems.append(FileVerdict(str(path), Verdict.REJECTED, "no such file or folder"))
     return candidates, problems
+
+
+def _json_files(folder: Path) -> Iterator[Path]:
+    """``*.json`` files below ``folder``, skipping hidden files and folders."""
+    for top, folders, files in os.walk(folder):
+        folders[:] = [name for name in folders if not name.startswith(".")]
+        for name in files:
+            if name.lower().endswith(".json") and not name.startswith("."):
+                yield Path(top, name)
 
 
 def prepare(path: str, default_batch: str) -> tuple[str, dict[str, Any] | None, str]:

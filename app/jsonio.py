@@ -78,8 +78,8 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
                                 "file") from None
 
 
-def read_json_file(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[Any, bytes]:
-    """Read and parse one JSON file, returning the document and its raw bytes."""
+def read_input_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
+    """Read an input file, refusing one too large to be a conversation before reading it."""
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -88,9 +88,14 @@ def read_json_file(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[Any, b
                 f"the file is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
                 "a single conversation file may have",
             )
-        data = path.read_bytes()
+        return path.read_bytes()
     except OSError as exc:
         raise InputError.single(path.name, f"cannot be read: {exc.strerror or exc}") from None
+
+
+def read_json_file(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[Any, bytes]:
+    """Read and parse one JSON file, returning the document and its raw bytes."""
+    data = read_input_bytes(path, max_bytes)
     return parse_json_bytes(data, path.name), data
 
 

@@ -10,7 +10,7 @@ import orjson
 
 from app.canonical import check_structure, normalise
 from app.errors import InputError
-from app.jsonio import parse_json_bytes, read_json_file
+from app.jsonio import parse_json_bytes, read_input_bytes
 
 
 def batch_id_in(document: Any) -> str | None:
@@ -61,5 +61,4 @@ def record_from_bytes(
 
 
 def load_conversation_file(path: Path, default_batch: str | None = None) -> dict[str, Any]:
-    _, data = read_json_file(path)
-    return record_from_bytes(data, path.name, default_batch)
+    return record_from_bytes(read_input_bytes(path), path.name, default_batch)
