@@ -247,9 +247,22 @@ def render_system_message(
     return system_prompt.rstrip() + "\n\nSession context:\n" + "\n".join(lines)
 
 
-def _annotation(pair: Mapping[str, Any]) -> dict[str, Any]:
+def _annotation(pair: Mapping[str, Any], conversation_level: Mapping[str, Any]) -> dict[str, Any]:
+    """What a pair says beyond its text, for the message it produced.
+
+    Per-pair ``conversation_metadata`` values that differ from the conversation's own (a
+    legacy file whose client background changes mid-way, say) are kept under
+    ``annotations.conversation_metadata`` so nothing is silently dropped.
+    """
     meta = pair.get("conversation_metadata") or {}
     extra = {key: value for key, value in pair.items() if key not in STRUCTURAL_PAIR_FIELDS}
+    own = {
+        key: value for key, value in meta.items()
+        if key not in MESSAGE_LEVEL_METADATA and value is not None
+        and value != conversation_level.get(key)
+    }
+    if own:
+        extra["conversation_metadata"] = own
     return {
         "pair_id": pair.get("id"),
         "conversation_phase": meta.get("conversation_phase"),
@@ -274,8 +287,15 @@ def _bare_user_message(text: str, turn: int) -> dict[str, Any]:
     }
 
 
-def build_messages(pairs: list[Mapping[str, Any]]) -> tuple[list[dict[str, Any]], list[Warning_]]:
-    """Order the pairs' text into user/assistant messages, never duplicating a user turn."""
+def build_messages(
+    pairs: list[Mapping[str, Any]], conversation_level: Mapping[str, Any] | None = None
+) -> tuple[list[dict[str, Any]], list[Warning_]]:
+    """Order the pairs' text into user/assistant messages, never duplicating a user turn.
+
+    ``conversation_level`` holds the conversation's own metadata values; per-pair values
+    that differ from them are kept on the message (see ``_annotation``).
+    """
+    level = conversation_level or {}
     messages: list[dict[str, Any]] = []
     notes: list[Warning_] = []
     for pair in sorted(pairs, key=lambda p: p["turn_number"]):
@@ -292,7 +312,7 @@ def build_messages(pairs: list[Mapping[str, Any]]) -> tuple[list[dict[str, Any]]
                                       "two client messages in a row were joined into one"))
             elif reply is None:
                 messages.append({"role": "user", "content": text, "turn_number": turn,
-                                 **_annotation(pair)})
+                                 **_annotation(pair, level)})
                 continue
             else:
                 messages.append(_bare_user_message(text, turn))
@@ -309,7 +329,7 @@ def build_messages(pairs: list[Mapping[str, Any]]) -> tuple[list[dict[str, Any]]
                 notes.append(Warning_("empty_reply", turn, "an empty reply was skipped"))
                 continue
             messages.append({"role": "assistant", "content": reply, "turn_number": turn,
-                             **_annotation(pair)})
+                             **_annotation(pair, level)})
     return messages, notes
 
 
@@ -326,7 +346,13 @@ def normalise(
     scaffolding = scaffolding_of(document)
     client = _client(document)
     system_prompt = _first([pair.get("system_prompt") for pair in pairs]) or ""
-    dialogue, notes = build_messages(pairs)
+    conversation_level = {
+        "client_persona": client["persona"],
+        "client_background": client["background"],
+        "session_context": client["session_context"],
+        **scaffolding,
+    }
+    dialogue, notes = build_messages(pairs, conversation_level)
     trailing_unanswered = bool(dialogue) and dialogue[-1]["role"] == "user"
     system = {"role": "system", "content": render_system_message(system_prompt, client,
                                                                   scaffolding)}

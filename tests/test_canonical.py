@@ -1,0 +1,35 @@
+"""The canonical record keeps what the input says, without duplicating it."""
+
+from __future__ import annotations
+
+import json
+
+from conftest import ENRICHED, LEGACY
+
+from app.loader import load_conversation_file
+
+
+def test_per_turn_metadata_that_differs_is_kept_on_its_message():
+    path = LEGACY[2]  # convo-03: background and session context change turn by turn
+    document = json.loads(path.read_text(encoding="utf-8"))
+    record = load_conversation_file(path)
+    replies = [m for m in record["messages"] if m["role"] == "assistant"]
+    for pair, reply in zip(document["training_pairs"], replies, strict=True):
+        meta = pair["conversation_metadata"]
+        kept = (reply["annotations"] or {}).get("conversation_metadata", {})
+        for key in ("client_background", "session_context"):
+            if key not in meta:
+                continue
+            conversation_value = record["client"]["background" if key == "client_background"
+                                                  else "session_context"]
+            if meta[key] == conversation_value:
+                assert key not in kept  # said once, at conversation level
+            else:
+                assert kept[key] == meta[key]  # not silently dropped
+
+
+def test_constant_metadata_is_not_repeated_on_messages():
+    record = load_conversation_file(ENRICHED[1])
+    for message in record["messages"][1:]:
+        assert "conversation_metadata" not in (message["annotations"] or {})
+    assert record["scaffolding"]["emotional_arc_key"] == "fear_to_confidence"
