@@ -283,3 +283,44 @@ def test_settings_remember_batch_filter_and_columns(qtbot, two_batch_library, di
     model = again.conversations.model
     turns = [model.row_at(r).turns for r in range(model.rowCount())]
     assert turns == sorted(turns, reverse=True) and len(set(turns)) > 1
+
+
+def test_move_checked_conversations_to_another_batch(qtbot, two_batch_library, dialogs,
+                                                     settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page = window.conversations
+    page.set_batch_filter("legacy-batch")
+    moving = [page.model.row_at(r).conversation_id for r in range(2)]
+    page.model.set_checked_ids(moving)
+    dialogs.texts.append("  reviewed  ")
+    window.move_action.trigger()
+    assert dialogs.asked[-1] == ("text", "Move to batch", "legacy-batch")
+    assert sorted(r.conversation_id for r in two_batch_library.summaries("reviewed")) == \
+        sorted(moving)
+    assert page.model.checked_ids() == moving  # checks survive the reload
+    labels = [page.batch_filter.itemText(i) for i in range(page.batch_filter.count())]
+    assert "reviewed (2)" in labels and f"legacy-batch ({len(LEGACY) - 2})" in labels
+
+
+def test_rename_the_filtered_batch(qtbot, two_batch_library, dialogs, settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page = window.conversations
+    page.set_batch_filter("enriched-batch")
+    dialogs.texts.append("december-enriched")
+    window.rename_batch_action.trigger()
+    assert page.batch_filter.value() == "december-enriched"
+    assert shown_batches(window) == {"december-enriched"}
+    assert {b.batch_id for b in two_batch_library.batches()} == {"december-enriched",
+                                                                 "legacy-batch"}
+
+
+def test_batch_actions_explain_what_is_missing(qtbot, two_batch_library, dialogs, settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    window.move_action.trigger()
+    assert "No conversations are checked" in dialogs.warnings[-1][1]
+    window.rename_batch_action.trigger()
+    assert "Choose a batch" in dialogs.warnings[-1][1]
+    window.select_all_action.trigger()
+    dialogs.texts.append("   ")
+    window.move_action.trigger()
+    assert "cannot be empty" in dialogs.warnings[-1][1]

@@ -31,6 +31,7 @@ from app.errors import LibraryError
 from app.library import Library
 from app.paths import library_dir
 from app.trainingfiles import remove_orphan_files
+from ui.batch_flow import BatchController
 from ui.conversations_page import ConversationsPage
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
@@ -71,6 +72,7 @@ class MainWindow(QMainWindow):
         self.creator = CreateController(self, library, self.dialogs,
                                         self.conversations.model.checked_ids)
         self.create_button = CreateTrainingFilesButton(library)
+        self.batches = BatchController(self, library, self.dialogs, self.conversations)
         self._build_actions()
         self._build_menus_and_toolbar()
         self.counts = QLabel()
@@ -84,6 +86,7 @@ class MainWindow(QMainWindow):
         self.training_files.files_changed.connect(self._after_files_changed)
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._after_build)
+        self.batches.changed.connect(self._after_batch_change)
         self.importer.finished.connect(self._after_import)
         self.welcome.import_files.connect(self.import_files)
         self.welcome.import_folder.connect(self.import_folder)
@@ -122,6 +125,12 @@ class MainWindow(QMainWindow):
             "Flip the checks of the conversations shown")
         for action in (self.select_all_action, self.select_none_action, self.invert_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
+        self.move_action = self._action(
+            "Move checked to batch…", self.batches.move_checked, "Ctrl+M",
+            "Give the checked conversations another batch id")
+        self.rename_batch_action = self._action(
+            "Rename batch…", self.batches.rename_current, None,
+            "Rename the batch chosen in the filter (or of the selected conversation)")
         self.show_conversations_action = self._action(
             "Conversations", lambda: self.pages.setCurrentIndex(0), "Ctrl+1")
         self.show_files_action = self._action(
@@ -139,6 +148,14 @@ class MainWindow(QMainWindow):
         edit_menu = menu.addMenu("&Edit")
         edit_menu.addActions([self.select_all_action, self.select_none_action,
                               self.invert_action])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.move_action, self.rename_batch_action])
+        table = self.conversations.table
+        table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        separator = QAction(self)
+        separator.setSeparator(True)
+        table.addActions([self.select_all_action, self.select_none_action, self.invert_action,
+                          separator, self.move_action, self.rename_batch_action])
         view_menu = menu.addMenu("&View")
         view_menu.addActions([self.show_conversations_action, self.show_files_action])
         help_menu = menu.addMenu("&Help")
@@ -189,6 +206,10 @@ class MainWindow(QMainWindow):
         self.create_button.rebuild_menu()
         self.pages.setCurrentWidget(self.training_files)
         self.show_message(f"Training file '{name}' updated: JSON and JSONL rebuilt")
+
+    def _after_batch_change(self, message: str) -> None:
+        self._update_counts()
+        self.show_message(message)
 
     def _after_files_changed(self) -> None:
         """A file was renamed, deleted or lost conversations: the table's column follows."""
