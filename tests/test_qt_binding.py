@@ -1,0 +1,44 @@
+"""Guards against a Qt binding that corrupts reference counts (PySide6 6.12.0 on 3.11).
+
+Such a binding lets the app run for a while and then aborts the whole process during a
+long import, so the check runs in a child process that may die without taking pytest.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+SCRIPT = r"""
+import sys
+from PySide6.QtCore import QCoreApplication, QObject, Signal
+
+app = QCoreApplication([])
+
+
+class Source(QObject):
+    progress = Signal(int, int, str)
+    flag = Signal(bool)
+    thing = Signal(object)
+
+
+source = Source()
+source.progress.connect(lambda *args: None)
+source.flag.connect(lambda value: None)
+source.thing.connect(lambda value: None)
+counts = sys.getrefcount(True), sys.getrefcount(None)
+for _ in range(20000):
+    source.progress.emit(1, 2, "file.json")
+    source.flag.emit(True)
+    source.thing.emit(None)
+assert (sys.getrefcount(True), sys.getrefcount(None)) == counts, "reference counts drift"
+print("ok")
+"""
+
+
+def test_signals_keep_reference_counts():
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    result = subprocess.run([sys.executable, "-c", SCRIPT], capture_output=True, text=True,
+                            timeout=120, env=env)
+    assert result.returncode == 0 and result.stdout.strip() == "ok", result.stderr[-2000:]
