@@ -137,6 +137,31 @@ def check_new_name(library: Library, name: str) -> str:
     return name
 
 
+@dataclass(frozen=True, slots=True)
+class MemberRow:
+    """A conversation as listed under a training file."""
+
+    conversation_id: str
+    persona_name: str | None
+    persona_archetype: str | None
+    batch_id: str
+    source_file: str
+
+
+def member_rows(library: Library, name: str) -> list[MemberRow]:
+    """The file's conversations in file order, read with one query (no full library scan)."""
+    with library.session() as session:
+        row = _row(session, name)
+        return [MemberRow(*values) for values in session.execute(
+            select(Conversation.conversation_id, Conversation.persona_name,
+                   Conversation.persona_archetype, Conversation.batch_id,
+                   Conversation.source_file)
+            .join(Member, Member.conversation_pk == Conversation.pk)
+            .where(Member.file_id == row.file_id)
+            .order_by(Member.position)
+        )]
+
+
 def create_training_file(library: Library, name: str) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
     name = check_new_name(library, name)

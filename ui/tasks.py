@@ -8,6 +8,7 @@ whose Cancel button sets the flag the work polls. The window never freezes.
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from typing import Any
@@ -18,6 +19,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
 
+PROGRESS_INTERVAL = 0.05  # seconds between progress signals
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
 
 
@@ -44,9 +46,22 @@ class Task(QRunnable):
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
 
+    def _throttled_progress(self) -> Callable[[int, int, str], None]:
+        """Report at most ~20 times a second (and always the last step): a 100,000-file
+        import must not flood the GUI thread with signals."""
+        last = [0.0]
+
+        def report(done: int, total: int, current: str) -> None:
+            now = time.monotonic()
+            if done >= total or now - last[0] >= PROGRESS_INTERVAL:
+                last[0] = now
+                self.signals.progress.emit(done, total, current)
+
+        return report
+
     def run(self) -> None:
         try:
-            result = self.work(self.signals.progress.emit, self._cancel.is_set)
+            result = self.work(self._throttled_progress(), self._cancel.is_set)
         except BuildCancelled:
             self.signals.failed.emit("Cancelled: nothing was changed.")
         except (LibraryError, InputError) as exc:

@@ -37,14 +37,15 @@ from PySide6.QtWidgets import (
 
 from app.errors import LibraryError
 from app.export import DEFAULT_VALID_FRACTION, ExportFormat, export
-from app.library import ConversationRow, Library
+from app.library import Library
 from app.trainingfiles import (
+    MemberRow,
     TrainingFileInfo,
     check_name,
     delete_training_file,
     header,
     list_training_files,
-    member_ids,
+    member_rows,
     remove_conversations,
     rename_training_file,
 )
@@ -379,7 +380,7 @@ class TrainingFilesPage(QWidget):
             return
         try:
             head = header(self.library, info.name)
-            ids = member_ids(self.library, info.name)
+            members = member_rows(self.library, info.name)
         except LibraryError:  # deleted elsewhere since the list was read
             self._show_nothing()
             return
@@ -393,7 +394,7 @@ class TrainingFilesPage(QWidget):
         distributions = head.get("scaffolding_distribution") or {}
         for key, chart in self.charts.items():
             chart.set_counts(distributions.get(key) or {})
-        self._show_members(ids)
+        self._show_members(members)
 
     def _show_nothing(self) -> None:
         self.name_label.setText("Select a training file to see what is in it")
@@ -404,25 +405,23 @@ class TrainingFilesPage(QWidget):
         self._show_members([])
         self.details.setEnabled(False)
 
-    def _show_members(self, ids: list[str]) -> None:
-        rows: dict[str, ConversationRow] = (
-            {row.conversation_id: row for row in self.library.summaries()} if ids else {})
+    def _show_members(self, members: list[MemberRow]) -> None:
         self.members.clearContents()
-        self.members.setRowCount(len(ids))
-        for position, conversation_id in enumerate(ids):
-            row = rows.get(conversation_id)
-            persona = (row.persona_name or "—") if row else "—"
-            cells = (conversation_id, persona, row.batch_id if row else "—")
+        self.members.setRowCount(len(members))
+        for position, row in enumerate(members):
+            cells = (row.conversation_id, row.persona_name or "—", row.batch_id)
             for column, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 item.setToolTip(text)
                 if column == MEMBER_ID:
-                    item.setData(Qt.ItemDataRole.UserRole, conversation_id)
-                if column == MEMBER_PERSONA and row and row.persona_archetype:
+                    item.setData(Qt.ItemDataRole.UserRole, row.conversation_id)
+                    item.setToolTip(f"{text}\nfrom {row.source_file}")
+                if column == MEMBER_PERSONA and row.persona_archetype:
                     item.setToolTip(f"{text} ({row.persona_archetype})")
                 self.members.setItem(position, column, item)
         self.members_label.setText(
-            f"Conversations in this file ({len(ids):,})" if ids else "Conversations in this file")
+            f"Conversations in this file ({len(members):,})" if members
+            else "Conversations in this file")
         self._members_selection_changed()
 
     def _members_selection_changed(self) -> None:
