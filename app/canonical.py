@@ -100,6 +100,7 @@ def check_structure(document: Any, file: str) -> None:
         problems,
     )
     if isinstance(params, dict):
+        _check_types(params, INPUT_PARAMETER_TYPES, "$.input_parameters", file, problems)
         for key in ("persona_key", "emotional_arc_key", "training_topic_key"):
             value = params.get(key)
             if value is not None:
@@ -139,6 +140,42 @@ PAIR_FIELD_TYPES: tuple[tuple[str, tuple[type, ...], str], ...] = (
 )
 TAXONOMY_KEYS = ("persona_archetype", "emotional_arc_key", "training_topic_key")
 
+# Optional fields whose values flow into the training files: when present they must have
+# these types (None allowed), so that what import accepts always builds valid outputs.
+TEXT = ((str,), "text")
+NUMBER = ((int, float), "a number")
+FLAG = ((bool,), "true or false")
+OBJECT = ((dict,), "an object")
+INPUT_PARAMETER_TYPES = {
+    key: TEXT for key in ("persona_id", "persona_name", "persona_key", "persona_archetype",
+                          "emotional_arc_id", "emotional_arc_name", "emotional_arc_key",
+                          "training_topic_id", "training_topic_name", "training_topic_key")
+}
+METADATA_TEXT_TYPES = {
+    key: TEXT for key in ("client_persona", "client_background", "session_context",
+                          "conversation_phase", "expected_outcome")
+}
+TRAINING_METADATA_TYPES = {"quality_score": NUMBER, "human_reviewed": FLAG,
+                           "quality_criteria": OBJECT}
+EMOTIONAL_CONTEXT_TYPES = {"detected_emotions": OBJECT}
+DETECTED_EMOTION_TYPES = {
+    "primary": TEXT, "secondary": TEXT, "tertiary": TEXT, "valence": TEXT,
+    "intensity": NUMBER, "primary_confidence": NUMBER, "secondary_confidence": NUMBER,
+    "tertiary_confidence": NUMBER,
+}
+
+
+def _check_types(block: dict[str, Any], spec: dict[str, tuple[tuple[type, ...], str]],
+                 path: str, file: str, problems: list[Problem]) -> None:
+    for key, (types, wanted) in spec.items():
+        value = block.get(key)
+        if value is None:
+            continue
+        wrong_bool = isinstance(value, bool) and bool not in types
+        if wrong_bool or not isinstance(value, types):
+            problems.append(Problem(file, f"'{key}' must be {wanted} or null, found "
+                                          f"{_type_name(value)}", f"{path}.{key}"))
+
 
 def _check_pair(pair: Any, path: str, file: str, problems: list[Problem]) -> None:
     """Type checks on one pair. Runs for every pair of every import, so messages are only
@@ -155,9 +192,19 @@ def _check_pair(pair: Any, path: str, file: str, problems: list[Problem]) -> Non
     if isinstance(turn, int) and not isinstance(turn, bool) and not 1 <= turn <= MAX_TURN:
         problems.append(Problem(file, f"turn numbers run from 1 to {MAX_TURN}, found {turn}",
                                 f"{path}.turn_number"))
+    for block, spec in (("training_metadata", TRAINING_METADATA_TYPES),
+                        ("emotional_context", EMOTIONAL_CONTEXT_TYPES)):
+        if isinstance(pair.get(block), dict):
+            _check_types(pair[block], spec, f"{path}.{block}", file, problems)
+    detected = (pair.get("emotional_context") or {}).get("detected_emotions") \
+        if isinstance(pair.get("emotional_context"), dict) else None
+    if isinstance(detected, dict):
+        _check_types(detected, DETECTED_EMOTION_TYPES,
+                     f"{path}.emotional_context.detected_emotions", file, problems)
     meta = pair.get("conversation_metadata")
     if not isinstance(meta, dict):
         return
+    _check_types(meta, METADATA_TEXT_TYPES, f"{path}.conversation_metadata", file, problems)
     for key in SCAFFOLDING_KEYS:
         value = meta.get(key)
         if value is not None and not isinstance(value, str):

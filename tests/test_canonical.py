@@ -33,3 +33,37 @@ def test_constant_metadata_is_not_repeated_on_messages():
     for message in record["messages"][1:]:
         assert "conversation_metadata" not in (message["annotations"] or {})
     assert record["scaffolding"]["emotional_arc_key"] == "fear_to_confidence"
+
+
+import pytest  # noqa: E402
+
+from app.errors import InputError  # noqa: E402
+from app.loader import record_from_bytes  # noqa: E402
+from app.validate import validate_path  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    ("where", "key", "value"),
+    [
+        (("training_pairs", 1, "training_metadata"), "quality_score", "high"),
+        (("training_pairs", 1, "training_metadata"), "human_reviewed", "yes"),
+        (("training_pairs", 1, "emotional_context", "detected_emotions"), "intensity", "high"),
+        (("training_pairs", 1, "emotional_context", "detected_emotions"), "primary", 5),
+        (("training_pairs", 0, "conversation_metadata"), "client_persona", 5),
+        (("input_parameters",), "persona_name", 5),
+    ],
+)
+def test_import_and_validate_agree_on_output_fields(tmp_path, where, key, value):
+    """A value that would reach the training files with the wrong type is refused by both."""
+    document = json.loads(ENRICHED[1].read_text(encoding="utf-8"))
+    node = document
+    for step in where:
+        node = node[step]
+    node[key] = value
+    data = json.dumps(document).encode()
+    with pytest.raises(InputError) as refused:
+        record_from_bytes(data, "changed.json")
+    assert key in str(refused.value)
+    path = tmp_path / "changed.json"
+    path.write_bytes(data)
+    assert not validate_path(path).ok
