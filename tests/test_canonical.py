@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from conftest import ENRICHED, LEGACY
 
-from app.loader import load_conversation_file
+from app.errors import InputError
+from app.loader import load_conversation_file, record_from_bytes
+from app.validate import validate_path
 
 
 def test_per_turn_metadata_that_differs_is_kept_on_its_message():
@@ -33,13 +36,6 @@ def test_constant_metadata_is_not_repeated_on_messages():
     for message in record["messages"][1:]:
         assert "conversation_metadata" not in (message["annotations"] or {})
     assert record["scaffolding"]["emotional_arc_key"] == "fear_to_confidence"
-
-
-import pytest  # noqa: E402
-
-from app.errors import InputError  # noqa: E402
-from app.loader import record_from_bytes  # noqa: E402
-from app.validate import validate_path  # noqa: E402
 
 
 @pytest.mark.parametrize(
