@@ -45,9 +45,17 @@ def trainable_messages(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return messages
 
 
-def reply_context(message: Mapping[str, Any], index: int) -> dict[str, Any]:
-    """The emotional context of one reply, flattened to fixed keys and types."""
-    context = message.get("emotional_context") or {}
+def reply_context(
+    message: Mapping[str, Any], index: int, client_message: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The emotional context of one reply, flattened to fixed keys and types.
+
+    The client's emotion comes from the client message the reply answers when that message
+    carries its own context (current enriched files, where the reply pair's context often
+    describes the consultant's tone instead); legacy files keep it on the reply's pair.
+    """
+    context = ((client_message or {}).get("emotional_context")
+               or message.get("emotional_context") or {})
     detected = context.get("detected_emotions") or {}
     training = message.get("training_metadata") or {}
     return {
@@ -105,6 +113,6 @@ def jsonl_lines(
         end = group[-1] + 1
         line: dict[str, Any] = {"messages": chat[:end]}
         if with_metadata:
-            replies = [reply_context(messages[i], i) for i in group]
+            replies = [reply_context(messages[i], i, messages[i - 1]) for i in group]
             line["metadata"] = line_metadata(record, training_file, replies)
         yield line

@@ -63,3 +63,20 @@ def test_import_and_validate_agree_on_output_fields(tmp_path, where, key, value)
     path = tmp_path / "changed.json"
     path.write_bytes(data)
     assert not validate_path(path).ok
+
+
+def test_reply_metadata_carries_the_clients_emotion_not_the_consultants_tone():
+    from app.jsonl import jsonl_lines
+
+    record = load_conversation_file(ENRICHED[0])  # its reply pairs describe Elena's tone
+    (line,) = jsonl_lines(record, "t")
+    messages = record["messages"]
+    differs = 0
+    for reply in line["metadata"]["replies"]:
+        asked = messages[reply["message_index"] - 1]
+        assert asked["role"] == "user"
+        client = asked["emotional_context"]["detected_emotions"]["primary"]
+        tone = messages[reply["message_index"]]["emotional_context"]["detected_emotions"]
+        assert reply["client_emotion"] == client
+        differs += client != tone["primary"]
+    assert differs, "the fixture should show the two contexts apart"
