@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import re
+import shutil
 import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -268,10 +269,7 @@ def delete_training_file(library: Library, name: str) -> None:
         row = _row(session, name)
         old_files = [row.json_file, row.jsonl_file]
         session.delete(row)
-    for old in old_files:
-        if old:
-            with contextlib.suppress(OSError):
-                (library.files_dir / old).unlink()
+    _remove_build(library, old_files)
 
 
 def _member_pks(library: Library, name: str) -> list[int]:
@@ -315,9 +313,9 @@ def _rebuild(
         file_id, revision, created_at = row.file_id, row.revision + 1, row.created_at
         old_files = [row.json_file, row.jsonl_file]
     final_name = new_name or name
-    stem = f"{file_id:05d}-r{revision}"
-    json_path = library.files_dir / f"{stem}.json"
-    jsonl_path = library.files_dir / f"{stem}.jsonl"
+    folder = library.files_dir / f"{file_id:05d}-r{revision}"
+    json_path = folder / f"{final_name}.json"
+    jsonl_path = folder / f"{final_name}.jsonl"
     updated_at = now_iso()
     digests = _digests(library, new_members)
     try:
@@ -340,21 +338,17 @@ def _rebuild(
                 ])
             row.name, row.slug = final_name, final_name.casefold()
             row.revision, row.updated_at = revision, updated_at
-            row.json_file, row.jsonl_file = json_path.name, jsonl_path.name
+            row.json_file = json_path.relative_to(library.files_dir).as_posix()
+            row.jsonl_file = jsonl_path.relative_to(library.files_dir).as_posix()
             row.conversations = result.conversations
             row.trainable_replies = head["totals"]["trainable_replies"]
             row.estimated_tokens = head["totals"]["estimated_tokens"]
             row.json_bytes, row.jsonl_bytes = result.json_bytes, result.jsonl_bytes
             row.header = orjson.dumps(head)
     except BaseException:
-        for path in (json_path, jsonl_path):
-            with contextlib.suppress(OSError):
-                path.unlink()
+        shutil.rmtree(folder, ignore_errors=True)
         raise
-    for old in old_files:
-        if old:
-            with contextlib.suppress(OSError):
-                (library.files_dir / old).unlink()
+    _remove_build(library, old_files)
 
 
 def _read_header(json_path: Path) -> bytes:
@@ -371,19 +365,39 @@ def _read_header(json_path: Path) -> bytes:
     return text[start : text.index(marker)]
 
 
+BUILD_FOLDER = re.compile(r"^\d{5}-r\d+$")  # one folder per build: <file id>-r<revision>
+
+
+def _remove_build(library: Library, files: Sequence[str | None]) -> None:
+    """Delete a superseded build: its two files and the revision folder holding them."""
+    for relative in files:
+        if relative:
+            with contextlib.suppress(OSError):
+                (library.files_dir / relative).unlink()
+    folders = {(library.files_dir / r).parent for r in files if r}
+    for folder in folders:
+        if folder != library.files_dir and BUILD_FOLDER.match(folder.name):
+            shutil.rmtree(folder, ignore_errors=True)
+
+
 def remove_orphan_files(library: Library) -> list[Path]:
-    """Delete build files no training file points at (left by a crash mid-rebuild)."""
+    """Delete build folders no training file points at (left by a crash mid-rebuild).
+
+    Only folders named like our builds are touched; anything else a person puts in the
+    training-files folder is left alone.
+    """
     if not library.files_dir.exists():
         return []
     with library.session() as session:
-        keep = {n for pair in session.execute(
-            select(TrainingFile.json_file, TrainingFile.jsonl_file)) for n in pair if n}
+        keep = {
+            (library.files_dir / n).parent.name for pair in session.execute(
+                select(TrainingFile.json_file, TrainingFile.jsonl_file)) for n in pair if n
+        }
     removed = []
-    for path in library.files_dir.iterdir():
-        if path.is_file() and path.name not in keep:
-            with contextlib.suppress(OSError):
-                path.unlink()
-                removed.append(path)
+    for path in sorted(library.files_dir.iterdir()):
+        if path.is_dir() and BUILD_FOLDER.match(path.name) and path.name not in keep:
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
     return removed
 
 

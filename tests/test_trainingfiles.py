@@ -56,10 +56,11 @@ def revision(library: Library, name: str) -> int:
 
 
 def folder_bytes(library: Library) -> dict[str, bytes]:
-    """Every file in the training-files folder, hidden temporaries included."""
+    """Every file below the training-files folder (by relative path), temporaries included."""
     if not library.files_dir.exists():
         return {}
-    return {p.name: p.read_bytes() for p in sorted(library.files_dir.iterdir()) if p.is_file()}
+    return {p.relative_to(library.files_dir).as_posix(): p.read_bytes()
+            for p in sorted(library.files_dir.rglob("*")) if p.is_file()}
 
 
 def snapshot(library: Library, name: str) -> dict[str, Any]:
@@ -201,7 +202,8 @@ def test_add_keeps_the_order_given_and_appends(built: tuple[Library, str, list[s
     assert_consistent(library, name)
     # Only the newest revision is on disk.
     assert sorted(folder_bytes(library)) == sorted(
-        [info.json_path.name, info.jsonl_path.name]  # type: ignore[union-attr]
+        [p.relative_to(library.files_dir).as_posix()  # type: ignore[union-attr]
+         for p in (info.json_path, info.jsonl_path)]
     )
 
 
@@ -433,7 +435,9 @@ def test_a_killed_process_leaves_the_previous_files_intact(
 
     leftovers = set(folder_bytes(library)) - set(before["files"])
     assert leftovers, "the child should have left its half-written temporaries"
-    assert all(n.startswith(".") and n.endswith(".tmp") for n in leftovers), leftovers
+    names = [Path(n).name for n in leftovers]
+    assert all(n.startswith(".") and n.endswith(".tmp") for n in names), leftovers
+    (build_folder,) = {Path(n).parent.as_posix() for n in leftovers}  # the unfinished build
 
     # The killed child's lock died with it, so the library opens for writing at once.
     with Library(library.root) as reopened:
@@ -444,7 +448,7 @@ def test_a_killed_process_leaves_the_previous_files_intact(
         for file_name, data in before["files"].items():
             assert after["files"][file_name] == data
         removed = remove_orphan_files(reopened)
-        assert {p.name for p in removed} == leftovers
+        assert [p.name for p in removed] == [build_folder]
         assert folder_bytes(reopened) == before["files"]
         assert_consistent(reopened, name)
 
@@ -458,11 +462,26 @@ def test_remove_orphan_files_keeps_the_current_files(
     built: tuple[Library, str, list[str]],
 ) -> None:
     library = built[0]
+    own_file = library.files_dir / "my notes.txt"  # the user's, not ours: never touched
+    own_file.write_text("keep me", encoding="utf-8")
     before = folder_bytes(library)
-    stray = library.files_dir / "00001-r0.json"
-    stray.write_bytes(b"{}")
+    stray = library.files_dir / "00001-r0"
+    stray.mkdir()
+    (stray / "Base set.json").write_bytes(b"{}")
     assert remove_orphan_files(library) == [stray]
     assert folder_bytes(library) == before
+
+
+def test_stored_files_carry_the_training_file_name(
+    built: tuple[Library, str, list[str]],
+) -> None:
+    library, name, _ = built
+    info = get_training_file(library, name)
+    assert (info.json_path.name, info.jsonl_path.name) == (f"{name}.json", f"{name}.jsonl")
+    assert info.json_path.parent == info.jsonl_path.parent
+    renamed = rename_training_file(library, name, "Renamed set")
+    assert renamed.json_path.name == "Renamed set.json"
+    assert not info.json_path.parent.exists()  # the superseded build is gone
 
 
 # --- export ------------------------------------------------------------------------

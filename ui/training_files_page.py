@@ -513,7 +513,9 @@ class TrainingFilesPage(QWidget):
         self.status.emit(f"Saved {names} in {paths[0].parent}")
 
     def _show_in_folder(self) -> None:
-        folder = self.library.files_dir
+        info = self.selected_file()
+        folder = (info.json_path.parent if info is not None and info.json_path is not None
+                  else self.library.files_dir)
         folder.mkdir(parents=True, exist_ok=True)
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
 
