@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import orjson
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
 
 from app.detect import Kind, detect_kind
 from app.errors import InputError, Problem
@@ -73,6 +75,15 @@ def _messages_only(line: object) -> bool:
     return isinstance(line, dict) and set(line) == {"messages"}
 
 
+def _schema_file_problems(schema: dict, file: str) -> list[Problem]:
+    try:
+        Draft202012Validator.check_schema(schema)
+    except SchemaError as exc:
+        return [Problem(file, f"not a valid JSON Schema: {exc.message}",
+                        json_path(exc.absolute_path))]
+    return []
+
+
 def _validate_jsonl(path: Path) -> Verdict:
     verdict = Verdict(path, "jsonl")
     try:
@@ -94,6 +105,10 @@ def _validate_jsonl(path: Path) -> Verdict:
             except orjson.JSONDecodeError as exc:
                 verdict.problems.append(Problem(path.name, f"line {number} is not JSON: {exc}"))
                 continue
+            if isinstance(line, dict) and "$schema" in line:  # our one-line schema file
+                verdict.kind = "JSONL line schema"
+                verdict.problems += _schema_file_problems(line, path.name)
+                continue
             schema = MESSAGES_ONLY_LINE if _messages_only(line) else JSONL_SCHEMA
             verdict.problems += _schema_problems(line, schema, path.name, f"line {number}: ")
             verdict.problems += chat_problems(line, path.name, number)
@@ -110,6 +125,8 @@ def validate_path(path: Path) -> Verdict:
         document, raw = read_json_file(path, max_bytes=1 << 40)
     except InputError as exc:
         return Verdict(path, "broken", exc.problems)
+    if isinstance(document, dict) and "$schema" in document:
+        return Verdict(path, "JSON Schema", _schema_file_problems(document, path.name))
     kind = detect_kind(document)
     if kind is Kind.FULL:
         return Verdict(path, "full", _schema_problems(document, FULL_SCHEMA, path.name))

@@ -265,3 +265,12 @@ def test_module_entry_point(tmp_path: Path) -> None:
     failed = run("validate", str(BAD[0]))
     assert failed.returncode == 1
     assert failed.stdout.startswith("INVALID ")
+
+
+def test_validate_recognises_our_schema_files(capsys):
+    from app.cli import main
+
+    schemas = sorted((Path(__file__).resolve().parents[1] / "schemas").glob("*.json*"))
+    assert main(["validate", *map(str, schemas)]) == 0
+    out = capsys.readouterr().out
+    assert out.count("[JSON Schema]") == 2 and "[JSONL line schema]" in out

@@ -324,3 +324,17 @@ def test_batch_actions_explain_what_is_missing(qtbot, two_batch_library, dialogs
     dialogs.texts.append("   ")
     window.move_action.trigger()
     assert "cannot be empty" in dialogs.warnings[-1][1]
+
+
+def test_sorting_by_the_check_column_groups_checked_rows(qtbot, two_batch_library, dialogs,
+                                                         settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page, model = window.conversations, window.conversations.model
+    chosen = [model.row_at(r).conversation_id for r in (3, 7, 11)]
+    model.set_checked_ids(chosen)
+    page.table.sortByColumn(Column.CHECK, Qt.SortOrder.DescendingOrder)
+    assert sorted(model.row_at(r).conversation_id for r in range(3)) == sorted(chosen)
+    page.table.sortByColumn(Column.CHECK, Qt.SortOrder.AscendingOrder)
+    last = model.rowCount() - 3
+    assert sorted(model.row_at(r).conversation_id for r in range(last, last + 3)) == \
+        sorted(chosen)

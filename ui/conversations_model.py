@@ -278,6 +278,12 @@ class ConversationsModel(QAbstractTableModel):
         if column < 0:
             self._shown.sort()
             return
+        if column == Column.CHECK:  # checks change all the time: never cached
+            checked = self._checked
+            rows = self._rows
+            self._shown.sort(key=lambda i: rows[i].pk in checked,
+                             reverse=order == Qt.SortOrder.DescendingOrder)
+            return
         keys = self._sort_keys.get(column)
         if keys is None:
             key = _sort_key(Column(column))
