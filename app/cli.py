@@ -18,7 +18,9 @@ from app.library import Library
 from app.trainingfiles import (
     AddRefused,
     add_conversations,
+    files_holding,
     list_training_files,
+    rebuild_training_files,
     remove_conversations,
 )
 from app.validate import validate_path
@@ -171,6 +173,12 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
+def _rebuild_stale(library: Library, names: list[str]) -> None:
+    """Training files name each conversation's batch: rebuild those that changed."""
+    for name in rebuild_training_files(library, names):
+        _print(f"rebuilt training file '{name}' (its batches changed)")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return cmd_validate(args)
@@ -184,11 +192,15 @@ def run(args: argparse.Namespace) -> int:
             case "batches":
                 return cmd_batches(library)
             case "rename-batch":
+                stale = files_holding(library, batch_id=args.old)
                 library.rename_batch(args.old, args.new)
                 _print(f"renamed batch '{args.old}' to '{args.new}'")
+                _rebuild_stale(library, stale)
             case "move":
+                stale = files_holding(library, conversation_ids=args.conversation_ids)
                 moved = library.move_conversations(args.conversation_ids, args.batch)
                 _print(f"moved {moved} conversations to batch '{args.batch}'")
+                _rebuild_stale(library, stale)
             case "files":
                 return cmd_files(args, library)
             case "add":

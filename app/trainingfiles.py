@@ -163,6 +163,37 @@ def member_rows(library: Library, name: str) -> list[MemberRow]:
         )]
 
 
+def files_holding(
+    library: Library, *, batch_id: str | None = None,
+    conversation_ids: Sequence[str] | None = None,
+) -> list[str]:
+    """Names of the training files that hold any conversation of a batch, or of a list."""
+    query = (select(TrainingFile.name).distinct()
+             .join(Member, Member.file_id == TrainingFile.file_id)
+             .join(Conversation, Conversation.pk == Member.conversation_pk)
+             .order_by(TrainingFile.name))
+    with library.session() as session:
+        if batch_id is not None:
+            return list(session.scalars(query.where(Conversation.batch_id == batch_id)))
+        names: set[str] = set()
+        wanted = list(conversation_ids or [])
+        for start in range(0, len(wanted), 500):
+            names.update(session.scalars(
+                query.where(Conversation.conversation_id.in_(wanted[start : start + 500]))))
+        return sorted(names)
+
+
+def rebuild_training_files(
+    library: Library, names: Sequence[str], progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> list[str]:
+    """Rebuild files whose conversations changed batch, so headers and JSONL say so too."""
+    for name in names:
+        _rebuild(library, name, new_members=_member_pks(library, name), progress=progress,
+                 cancelled=cancelled)
+    return list(names)
+
+
 def create_training_file(library: Library, name: str) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
     name = check_new_name(library, name)

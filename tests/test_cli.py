@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -274,3 +275,22 @@ def test_validate_recognises_our_schema_files(capsys):
     assert main(["validate", *map(str, schemas)]) == 0
     out = capsys.readouterr().out
     assert out.count("[JSON Schema]") == 2 and "[JSONL line schema]" in out
+
+
+def test_move_rebuilds_the_training_files_it_affects(tmp_path, capsys):
+    from app.cli import main
+
+    data = ["--data-dir", str(tmp_path / "lib")]
+    fixtures = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "legacy"
+    assert main([*data, "import", str(fixtures), "--batch", "old"]) == 0
+    assert main([*data, "add", "set", "--new", "--batch", "old"]) == 0
+    capsys.readouterr()
+    ids = [json.loads(line)["id"] for line in _conversation_lines(main, data, capsys)][:2]
+    assert main([*data, "move", "new", *ids]) == 0
+    out = capsys.readouterr().out
+    assert "rebuilt training file 'set'" in out
+
+
+def _conversation_lines(main, data, capsys):
+    assert main([*data, "conversations", "--json"]) == 0
+    return capsys.readouterr().out.splitlines()

@@ -338,3 +338,23 @@ def test_sorting_by_the_check_column_groups_checked_rows(qtbot, two_batch_librar
     last = model.rowCount() - 3
     assert sorted(model.row_at(r).conversation_id for r in range(last, last + 3)) == \
         sorted(chosen)
+
+
+def test_renaming_a_batch_rebuilds_the_training_files_that_hold_it(
+        qtbot, two_batch_library, dialogs, settings):
+    from app.trainingfiles import header
+
+    ids = [row.conversation_id for row in two_batch_library.summaries("legacy-batch")]
+    info = add_conversations(two_batch_library, "seed", ids[:3], create=True)
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    window.conversations.set_batch_filter("legacy-batch")
+    dialogs.texts.append("seed-conversations")
+    with qtbot.waitSignal(window.batches.changed, timeout=30000) as blocker:
+        window.rename_batch_action.trigger()
+    assert "rebuilt 'seed'" in blocker.args[0]
+    assert header(two_batch_library, "seed")["scaffolding_distribution"]["batch"] == {
+        "seed-conversations": 3}
+    after = get_training_file(two_batch_library, "seed")
+    lines = after.jsonl_path.read_text(encoding="utf-8").splitlines()
+    assert all('"batch_id":"seed-conversations"' in line for line in lines)
+    assert not info.json_path.exists()  # the old build was replaced

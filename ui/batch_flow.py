@@ -7,14 +7,17 @@ from PySide6.QtWidgets import QWidget
 
 from app.errors import LibraryError
 from app.library import Library
+from app.trainingfiles import files_holding, rebuild_training_files
 from ui.conversations_page import ConversationsPage
 from ui.dialogs import Dialogs
+from ui.tasks import run_with_progress
 
 
 class BatchController(QObject):
     """Asks for the new batch id, changes the library, and says what happened."""
 
     changed = Signal(str)  # a message for the status bar
+    files_rebuilt = Signal()
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  page: ConversationsPage) -> None:
@@ -44,13 +47,14 @@ class BatchController(QObject):
         if answer is None:
             return False
         try:
+            stale = files_holding(self.library, conversation_ids=ids)
             moved = self.library.move_conversations(ids, answer)
         except LibraryError as exc:
             self.dialogs.warn(self.window, "Move to batch", str(exc))
             return False
         target = " ".join(answer.split())
         self.page.reload()
-        self.changed.emit(f"Moved {moved} conversation(s) to batch '{target}'")
+        self._rebuild(stale, f"Moved {moved} conversation(s) to batch '{target}'")
         return True
 
     def rename_current(self) -> bool:
@@ -66,6 +70,7 @@ class BatchController(QObject):
         if answer is None or " ".join(answer.split()) == old:
             return False
         try:
+            stale = files_holding(self.library, batch_id=old)
             self.library.rename_batch(old, answer)
         except LibraryError as exc:
             self.dialogs.warn(self.window, "Rename batch", str(exc))
@@ -75,5 +80,26 @@ class BatchController(QObject):
         self.page.reload()
         if was_filtered:
             self.page.set_batch_filter(new)
-        self.changed.emit(f"Renamed batch '{old}' to '{new}'")
+        self._rebuild(stale, f"Renamed batch '{old}' to '{new}'")
         return True
+
+    def _rebuild(self, names: list[str], message: str) -> None:
+        """Training files record each conversation's batch: bring those that changed up to
+        date in the background, then report."""
+        if not names:
+            self.changed.emit(message)
+            return
+
+        def work(progress: object, cancelled: object) -> list[str]:
+            return rebuild_training_files(self.library, names, progress,  # type: ignore[arg-type]
+                                          cancelled)  # type: ignore[arg-type]
+
+        def done(rebuilt: list[str]) -> None:
+            self.files_rebuilt.emit()
+            self.changed.emit(f"{message}; rebuilt " + ", ".join(f"'{n}'" for n in rebuilt))
+
+        run_with_progress(self.window, "Updating training files", work, done,
+                          lambda why: self.dialogs.warn(
+                              self.window, "Training files not updated",
+                              f"{why}\nThe batch change is saved; the training files still "
+                              "show the old batch until they are rebuilt."))

@@ -87,6 +87,7 @@ class MainWindow(QMainWindow):
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._after_build)
         self.batches.changed.connect(self._after_batch_change)
+        self.batches.files_rebuilt.connect(self.training_files.refresh)
         self.importer.finished.connect(self._after_import)
         self.welcome.import_files.connect(self.import_files)
         self.welcome.import_folder.connect(self.import_folder)
