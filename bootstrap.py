@@ -31,20 +31,27 @@ def venv_python() -> Path:
 
 
 def ensure_environment(extras: str) -> Path:
-    """Create the venv and install the project in editable mode when needed."""
+    """Create the venv and install the project in editable mode when needed.
+
+    The stamp records what was installed for which pyproject.toml: ``start`` is content with
+    any install of the current project, ``test`` also needs the test tools.
+    """
     python = venv_python()
     if not python.exists():
         print(f"Creating virtual environment in {VENV} ...", flush=True)
         venv.EnvBuilder(with_pip=True).create(VENV)
-    wanted = hashlib.sha256((ROOT / "pyproject.toml").read_bytes() + extras.encode()).hexdigest()
-    if not STAMP.exists() or STAMP.read_text(encoding="utf-8").strip() != wanted:
+    project = hashlib.sha256((ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    stamp = STAMP.read_text(encoding="utf-8").split() if STAMP.exists() else []
+    have = set(stamp[1:]) if stamp[:1] == [project] else None
+    if have is None or (extras and extras not in have):
         print("Installing LoRA Studio and its dependencies ...", flush=True)
         subprocess.check_call([str(python), "-m", "pip", "install", "--quiet", "--upgrade", "pip"])
         target = f".[{extras}]" if extras else "."
         subprocess.check_call(
             [str(python), "-m", "pip", "install", "--quiet", "-e", target], cwd=ROOT
         )
-        STAMP.write_text(wanted, encoding="utf-8")
+        installed = (have or set()) | ({extras} if extras else set())
+        STAMP.write_text(" ".join([project, *sorted(installed)]), encoding="utf-8")
     return python
 
 
@@ -54,7 +61,7 @@ def main(argv: list[str]) -> int:
         return 2
     command, rest = argv[0], argv[1:]
     if command == "start":
-        python = ensure_environment("test")
+        python = ensure_environment("")
         return subprocess.call([str(python), "-m", "app", *rest], cwd=ROOT)
     python = ensure_environment("test")
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))

@@ -358,3 +358,16 @@ def test_renaming_a_batch_rebuilds_the_training_files_that_hold_it(
     lines = after.jsonl_path.read_text(encoding="utf-8").splitlines()
     assert all('"batch_id":"seed-conversations"' in line for line in lines)
     assert not info.json_path.exists()  # the old build was replaced
+
+
+def test_load_sample_conversations_from_the_welcome_panel(qtbot, library, dialogs, settings):
+    window = make_window(qtbot, library, dialogs, settings)
+    with qtbot.waitSignal(window.importer.finished, timeout=60000) as blocker:
+        window.welcome.samples_button.click()
+    assert blocker.args[0].summary() == "8 imported, 0 duplicate, 0 rejected"
+    assert dialogs.asked == []  # no questions: each sample folder is its own batch
+    assert [(b.batch_id, b.conversations) for b in library.batches()] == [
+        ("sample-batch-a", 4), ("sample-batch-b", 4)]
+    assert window.conversations_stack.currentWidget() is window.conversations
+    window.pages.setCurrentWidget(window.training_files)
+    assert not window.counts.isVisible()

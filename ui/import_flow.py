@@ -34,6 +34,12 @@ def suggested_batch(paths: list[Path]) -> str:
     return ""
 
 
+def _short(path: str) -> str:
+    """The file with its folder: enough to find it, short enough to read."""
+    file = Path(path)
+    return f"{file.parent.name}/{file.name}" if file.parent.name else file.name
+
+
 def report_text(report: ImportReport) -> str:
     lines = []
     for title, verdict in (("Rejected", Verdict.REJECTED), ("Duplicates (skipped)",
@@ -41,12 +47,12 @@ def report_text(report: ImportReport) -> str:
         items = [v for v in report.verdicts if v.verdict is verdict]
         if items:
             lines.append(f"{title}: {len(items)}")
-            lines += [f"  {Path(v.path).name}: {v.reason}" for v in items]
+            lines += [f"  {_short(v.path)}: {v.reason}" for v in items]
             lines.append("")
     imported = [v for v in report.verdicts if v.verdict is Verdict.IMPORTED]
     if imported:
         lines.append(f"Imported: {len(imported)}")
-        lines += [f"  {Path(v.path).name} → batch {v.batch_id}" for v in imported]
+        lines += [f"  {_short(v.path)} → batch {v.batch_id}" for v in imported]
     return "\n".join(lines).strip()
 
 
@@ -59,7 +65,7 @@ class ImportSummaryDialog(QDialog):
         self.headline = QLabel(f"<b>{report.summary()}</b>")
         self.details = QPlainTextEdit(report_text(report))
         self.details.setReadOnly(True)
-        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
         buttons.accepted.connect(self.accept)
         layout = QVBoxLayout(self)
@@ -81,10 +87,16 @@ class ImportController(QObject):
         self.dialogs = dialogs
         self.last_summary: ImportSummaryDialog | None = None
 
-    def start(self, paths: list[Path]) -> bool:
-        """Begin importing ``paths``; False when there is nothing to do or the user cancels."""
+    def start(self, paths: list[Path], ask_batch: bool = True) -> bool:
+        """Begin importing ``paths``; False when there is nothing to do or the user cancels.
+
+        Without ``ask_batch`` every folder keeps its own name as batch (the samples).
+        """
         if not paths:
             return False
+        if not ask_batch:
+            self._run(paths, None)
+            return True
         answer = self.dialogs.text(
             self.window, "Import",
             f"Importing {len(paths)} item(s).\nBatch ID for files that do not name their own "
@@ -93,8 +105,10 @@ class ImportController(QObject):
         )
         if answer is None:
             return False
-        batch = answer.strip() or None
+        self._run(paths, answer.strip() or None)
+        return True
 
+    def _run(self, paths: list[Path], batch: str | None) -> None:
         def work(progress: object, cancelled: object) -> ImportReport:
             return import_paths(self.library, paths, batch=batch,
                                 progress=progress, cancelled=cancelled)  # type: ignore[arg-type]
@@ -102,7 +116,6 @@ class ImportController(QObject):
         run_with_progress(self.window, "Importing conversations", work, self._done,
                           lambda message: self.dialogs.warn(self.window, "Import failed",
                                                             message))
-        return True
 
     def _done(self, report: ImportReport) -> None:
         self.last_summary = ImportSummaryDialog(report, self.window)

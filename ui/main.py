@@ -66,6 +66,8 @@ class MainWindow(QMainWindow):
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.conversations_stack, "Conversations")
         self.pages.addTab(self.training_files, "LoRA Training Files")
+        # The shown / checked / total counts are about the Conversations page only.
+        self.pages.currentChanged.connect(lambda index: self.counts.setVisible(index == 0))
         self.setCentralWidget(self.pages)
 
         self.importer = ImportController(self, library, self.dialogs)
@@ -235,7 +237,7 @@ class MainWindow(QMainWindow):
             return
         # Each sub-folder is its own batch, so the batch filter has something to show.
         folders = sorted(p for p in samples.iterdir() if p.is_dir()) or [samples]
-        self.importer.start(folders)
+        self.importer.start(folders, ask_batch=False)
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if paths_from_mime(event.mimeData()):
