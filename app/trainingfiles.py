@@ -224,20 +224,32 @@ def check_addition(
     if already:
         offenders[f"already in '{name}'"] = already
     with library.session() as session:
-        empty = [
-            cid for cid, replies in session.execute(
-                select(Conversation.conversation_id, Conversation.trainable_replies)
-                .where(Conversation.pk.in_(list(found.values())))
-            ) if replies == 0
-        ]
+        # Few conversations have no reply: ask for those, not for every requested id.
+        without_reply = set(session.scalars(
+            select(Conversation.conversation_id).where(Conversation.trainable_replies == 0)))
+    empty = [cid for cid in conversation_ids if cid in without_reply]
     if empty:
         offenders["without a single trainable reply"] = empty
     if offenders:
-        lines = [f"{why}: " + ", ".join(ids[:20]) + (f" and {len(ids) - 20} more"
-                                                      if len(ids) > 20 else "")
-                 for why, ids in offenders.items()]
+        shown = {cid for ids in offenders.values() for cid in ids[:20]}
+        names = _source_files(library, shown)
+        lines = [
+            f"{why}: " + ", ".join(
+                f"{cid} ({names[cid]})" if cid in names else cid for cid in ids[:20])
+            + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
+            for why, ids in offenders.items()
+        ]
         raise AddRefused("Nothing was added. " + "; ".join(lines), offenders)
     return [found[cid] for cid in dict.fromkeys(conversation_ids)]
+
+
+def _source_files(library: Library, conversation_ids: set[str]) -> dict[str, str]:
+    """The file each conversation was imported from: the name the user knows it by."""
+    with library.session() as session:
+        rows = session.execute(
+            select(Conversation.conversation_id, Conversation.source_file)
+            .where(Conversation.conversation_id.in_(sorted(conversation_ids))))
+        return {cid: source for cid, source in rows}
 
 
 def add_conversations(
