@@ -371,3 +371,17 @@ def test_load_sample_conversations_from_the_welcome_panel(qtbot, library, dialog
     assert window.conversations_stack.currentWidget() is window.conversations
     window.pages.setCurrentWidget(window.training_files)
     assert not window.counts.isVisible()
+
+
+def test_quality_filter_leaves_out_conversations_with_warnings(qtbot, two_batch_library,
+                                                               dialogs, settings):
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page = window.conversations
+    model = page.model
+    page.warnings_filter.setCurrentIndex(page.warnings_filter.findText("Without warnings"))
+    clean = [model.row_at(r) for r in range(model.rowCount())]
+    page.warnings_filter.setCurrentIndex(page.warnings_filter.findText("With warnings"))
+    flagged = [model.row_at(r) for r in range(model.rowCount())]
+    assert clean and flagged and len(clean) + len(flagged) == model.total
+    assert not any(row.warning_codes for row in clean)
+    assert all(row.warning_codes for row in flagged)

@@ -105,9 +105,12 @@ class Filter:
     arc: str | None = None
     topic: str | None = None
     archetype: str | None = None
+    warnings: bool | None = None  # True: only with warnings; False: only without
     text: str = ""
 
     def accepts(self, row: ConversationRow, haystack: str) -> bool:
+        if self.warnings is not None and bool(row.warning_codes) != self.warnings:
+            return False
         if self.batch_id is not None and row.batch_id != self.batch_id:
             return False
         if self.arc is not None and (row.emotional_arc_key or "") != self.arc:

@@ -23,6 +23,7 @@ from ui.conversation_view import ConversationView
 from ui.conversations_model import Column, ConversationsModel, Filter
 
 ANY = "__any__"
+WARNING_CHOICES = (("All", None), ("Without warnings", False), ("With warnings", True))
 
 
 class ConversationsTable(QTableView):
@@ -91,6 +92,11 @@ class ConversationsPage(QWidget):
         self.arc_filter = FilterChooser("All arcs")
         self.topic_filter = FilterChooser("All topics")
         self.persona_filter = FilterChooser("All personas")
+        self.warnings_filter = QComboBox()
+        for label, value in WARNING_CHOICES:
+            self.warnings_filter.addItem(label, value)
+        self.warnings_filter.setToolTip("Leave out conversations whose replies look cut off, "
+                                        "that end unanswered, or whose history disagrees")
         self.search = QLineEdit(placeholderText="Search the visible columns…")
         self.search.setClearButtonEnabled(True)
         self.search.setMinimumWidth(220)
@@ -102,6 +108,8 @@ class ConversationsPage(QWidget):
                               ("Topic", self.topic_filter), ("Persona", self.persona_filter)):
             bar.addWidget(QLabel(label))
             bar.addWidget(widget)
+        bar.addWidget(QLabel("Quality"))
+        bar.addWidget(self.warnings_filter)
         bar.addStretch(1)
         bar.addWidget(self.search)
 
@@ -145,6 +153,8 @@ class ConversationsPage(QWidget):
             lambda: self.model.update_filter(topic=self.topic_filter.value()))
         self.persona_filter.currentIndexChanged.connect(
             lambda: self.model.update_filter(archetype=self.persona_filter.value()))
+        self.warnings_filter.currentIndexChanged.connect(
+            lambda: self.model.update_filter(warnings=self.warnings_filter.currentData()))
         self.search.textChanged.connect(lambda _text: self._search_timer.start())
         self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self.model.modelReset.connect(lambda: self.reader.show_record(None))
@@ -163,7 +173,7 @@ class ConversationsPage(QWidget):
         self.model.set_filter(Filter(
             batch_id=self.batch_filter.value(), arc=self.arc_filter.value(),
             topic=self.topic_filter.value(), archetype=self.persona_filter.value(),
-            text=self.search.text().strip()))
+            warnings=self.warnings_filter.currentData(), text=self.search.text().strip()))
 
     def set_batch_filter(self, batch_id: str | None) -> bool:
         return self.batch_filter.select_value(batch_id)
