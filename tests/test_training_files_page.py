@@ -112,9 +112,9 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     assert "Reply scores: mean" in page.quality_label.text()
     assert page.charts["batch"].rows() == [("batch-2025-12", 15)]
     assert sum(count for _, count in page.charts["persona_archetype"].rows()) == 15
-    assert page.members.rowCount() == 15
-    assert page.members.item(0, 0).text() == ids[0]
-    assert page.members.item(0, 2).text() == "batch-2025-12"
+    assert page.members_model.rowCount() == 15
+    assert page.members_model.index(0, 0).data() == ids[0]
+    assert page.members_model.index(0, 2).data() == "batch-2025-12"
 
 
 def test_numbers_are_right_aligned(demo, page):
@@ -180,7 +180,7 @@ def test_refresh_keeps_the_selected_file(page, filled_library):
     make_file(filled_library, "Gamma", [])
     page.refresh()
     assert page.selected_file().name == "Beta"
-    assert page.members.rowCount() == 2
+    assert page.members_model.rowCount() == 2
 
 
 # --- copies --------------------------------------------------------------------------------
@@ -333,7 +333,7 @@ def test_delete_declined_keeps_the_file(demo, page, dialogs, filled_library):
 
 
 def test_removing_a_member_rebuilds_the_file(qtbot, demo, page, dialogs, filled_library):
-    removed = page.members.item(0, 0).text()
+    removed = page.members_model.index(0, 0).data()
     assert not page.remove_button.isEnabled()
     page.members.selectRow(0)
     assert page.remove_button.isEnabled()
@@ -345,7 +345,7 @@ def test_removing_a_member_rebuilds_the_file(qtbot, demo, page, dialogs, filled_
     assert done.args[0] == "Removed 1 conversation from 'Demo'"
     assert removed not in member_ids(filled_library, "Demo")
     assert page.model.index(0, CONVERSATIONS).data() == "14"
-    assert page.members.rowCount() == 14
+    assert page.members_model.rowCount() == 14
     assert "14 conversations" in page.totals_label.text()
     assert len(jsonl_lines(get_training_file(filled_library, "Demo").jsonl_path)) == 14
 
@@ -372,3 +372,10 @@ def test_chart_with_no_data_still_paints(qtbot):
     assert chart.rows() == []
     assert chart.sizeHint().height() > 0
     assert not chart.grab().isNull()
+
+
+def test_members_model_passes_qt_model_tester(qtmodeltester, page, filled_library):
+    make_file(filled_library, "Checked", all_ids(filled_library)[:4])
+    page.refresh(select_name="Checked")
+    assert page.members_model.rowCount() == 4
+    qtmodeltester.check(page.members_model)

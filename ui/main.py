@@ -95,7 +95,7 @@ class MainWindow(QMainWindow):
         self.welcome.import_folder.connect(self.import_folder)
         self.welcome.load_samples.connect(self.load_samples)
 
-        self.reload()
+        self.reload(files=False)  # the files page read its list when it was made
         self._restore_settings()
 
     # --- construction --------------------------------------------------------------
@@ -181,12 +181,13 @@ class MainWindow(QMainWindow):
 
     # --- state -----------------------------------------------------------------------
 
-    def reload(self) -> None:
+    def reload(self, files: bool = True) -> None:
         """Re-read the library into both pages."""
         self.conversations.reload()
         self.conversations_stack.setCurrentWidget(
             self.conversations if self.conversations.model.total else self.welcome)
-        self.training_files.refresh()
+        if files:
+            self.training_files.refresh()
         self.create_button.rebuild_menu()
         self._update_counts()
 

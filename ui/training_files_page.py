@@ -28,8 +28,6 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QStyle,
     QTableView,
-    QTableWidget,
-    QTableWidgetItem,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -51,6 +49,7 @@ from app.trainingfiles import (
 )
 from ui.dialogs import Dialogs
 from ui.distribution_chart import DistributionChart
+from ui.members_model import MEMBER_BATCH, MEMBER_ID, MEMBER_PERSONA, MembersModel
 from ui.tasks import Work, run_with_progress
 from ui.training_files_model import (
     NAME,
@@ -75,7 +74,6 @@ CHART_KEYS = (
     ("training_topic", "Training topic"),
     ("batch", "Batch"),
 )
-MEMBER_ID, MEMBER_PERSONA, MEMBER_BATCH = range(3)
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -134,6 +132,7 @@ class TrainingFilesPage(QWidget):
         super().__init__(parent)
         self.library = library
         self.dialogs = dialogs
+        self._refreshing = False
         self.export_folder: Path | None = None  # where the last copy went; offered next time
         self.model = TrainingFilesModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -309,8 +308,9 @@ class TrainingFilesPage(QWidget):
             "Rebuild the file without the selected conversations (they stay in the library)")
         self.remove_button.setEnabled(False)
         self.remove_button.clicked.connect(self._remove_selected_members)
-        self.members = QTableWidget(0, 3, members_box)
-        self.members.setHorizontalHeaderLabels(["Conversation", "Client persona", "Batch"])
+        self.members_model = MembersModel(self)
+        self.members = QTableView(members_box)
+        self.members.setModel(self.members_model)
         self.members.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.members.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -322,7 +322,8 @@ class TrainingFilesPage(QWidget):
         for column in (MEMBER_PERSONA, MEMBER_BATCH):
             self.members.horizontalHeader().setSectionResizeMode(
                 column, QHeaderView.ResizeMode.ResizeToContents)
-        self.members.itemSelectionChanged.connect(self._members_selection_changed)
+        self.members.selectionModel().selectionChanged.connect(
+            self._members_selection_changed)
         header_row = QHBoxLayout()
         header_row.addWidget(self.members_label)
         header_row.addStretch(1)
@@ -350,7 +351,11 @@ class TrainingFilesPage(QWidget):
         self.model.set_files(files)
         self.stack.setCurrentWidget(self.content if files else self.empty_state)
         self.count_label.setText(plural(len(files), "training file"))
-        self._select(wanted)
+        self._refreshing = True  # one _show_selected below, not one per selection signal
+        try:
+            self._select(wanted)
+        finally:
+            self._refreshing = False
         self._show_selected()
 
     def _select(self, name: str | None) -> None:
@@ -368,7 +373,8 @@ class TrainingFilesPage(QWidget):
         return rows[0].data(ROW_ROLE) if rows else None
 
     def _selection_changed(self, _selected: QItemSelection, _deselected: QItemSelection) -> None:
-        self._show_selected()
+        if not self._refreshing:
+            self._show_selected()
 
     def _show_selected(self) -> None:
         info = self.selected_file()
@@ -406,32 +412,19 @@ class TrainingFilesPage(QWidget):
         self.details.setEnabled(False)
 
     def _show_members(self, members: list[MemberRow]) -> None:
-        self.members.clearContents()
-        self.members.setRowCount(len(members))
-        for position, row in enumerate(members):
-            cells = (row.conversation_id, row.persona_name or "—", row.batch_id)
-            for column, text in enumerate(cells):
-                item = QTableWidgetItem(text)
-                item.setToolTip(text)
-                if column == MEMBER_ID:
-                    item.setData(Qt.ItemDataRole.UserRole, row.conversation_id)
-                    item.setToolTip(f"{text}\nfrom {row.source_file}")
-                if column == MEMBER_PERSONA and row.persona_archetype:
-                    item.setToolTip(f"{text} ({row.persona_archetype})")
-                self.members.setItem(position, column, item)
+        self.members_model.set_rows(members)
         self.members_label.setText(
             f"Conversations in this file ({len(members):,})" if members
             else "Conversations in this file")
         self._members_selection_changed()
 
-    def _members_selection_changed(self) -> None:
+    def _members_selection_changed(self, *_changes: object) -> None:
         self.remove_button.setEnabled(bool(self.selected_member_ids()))
 
     def selected_member_ids(self) -> list[str]:
         """Selected members in file order."""
         rows = sorted({index.row() for index in self.members.selectionModel().selectedRows()})
-        items = (self.members.item(row, MEMBER_ID) for row in rows)
-        return [item.data(Qt.ItemDataRole.UserRole) for item in items if item is not None]
+        return [self.members_model.row_at(row).conversation_id for row in rows]
 
     def _table_menu(self, position: QPoint) -> None:
         if self.selected_file() is not None:
