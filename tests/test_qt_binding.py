@@ -27,12 +27,21 @@ source = Source()
 source.progress.connect(lambda *args: None)
 source.flag.connect(lambda value: None)
 source.thing.connect(lambda value: None)
-counts = sys.getrefcount(True), sys.getrefcount(None)
-for _ in range(20000):
-    source.progress.emit(1, 2, "file.json")
-    source.flag.emit(True)
-    source.thing.emit(None)
-assert (sys.getrefcount(True), sys.getrefcount(None)) == counts, "reference counts drift"
+
+
+def emit_all(times):
+    for _ in range(times):
+        source.progress.emit(1, 2, "file.json")
+        source.flag.emit(True)
+        source.thing.emit(None)
+
+
+emit_all(10)  # first emits may create caches that hold a reference or two
+before = sys.getrefcount(True), sys.getrefcount(None)
+emit_all(20000)
+after = sys.getrefcount(True), sys.getrefcount(None)
+# A broken binding loses one reference per emit (tens of thousands here); allow noise.
+assert all(abs(a - b) < 100 for a, b in zip(before, after)), (before, after)
 print("ok")
 """
 
