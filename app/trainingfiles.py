@@ -283,7 +283,7 @@ def add_conversations(
 
 def remove_conversations(
     library: Library, name: str, conversation_ids: Sequence[str],
-    progress: Progress | None = None,
+    progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
 ) -> TrainingFileInfo:
     found = library.resolve_ids(conversation_ids)
     current = _member_pks(library, name)
@@ -292,18 +292,22 @@ def remove_conversations(
         raise LibraryError(f"not in '{name}': " + ", ".join(absent[:20]))
     drop = set(found.values())
     _rebuild(library, name, new_members=[pk for pk in current if pk not in drop],
-             progress=progress)
+             progress=progress, cancelled=cancelled)
     return get_training_file(library, name)
 
 
-def rename_training_file(library: Library, old: str, new: str) -> TrainingFileInfo:
+def rename_training_file(
+    library: Library, old: str, new: str, progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> TrainingFileInfo:
     new = check_name(new)
     with library.session() as session:
         row = _row(session, old)
         clash = session.scalar(select(TrainingFile).where(TrainingFile.slug == new.casefold()))
         if clash is not None and clash.file_id != row.file_id:
             raise LibraryError(f"a training file named '{clash.name}' already exists")
-    _rebuild(library, old, new_members=_member_pks(library, old), new_name=new)
+    _rebuild(library, old, new_members=_member_pks(library, old), new_name=new,
+             progress=progress, cancelled=cancelled)
     return get_training_file(library, new)
 
 

@@ -528,8 +528,8 @@ class TrainingFilesPage(QWidget):
             return
         old_name = info.name
         self._run(f"Renaming {old_name}…",
-                  lambda _progress, _cancelled: rename_training_file(
-                      self.library, old_name, new_name),
+                  lambda progress, cancelled: rename_training_file(
+                      self.library, old_name, new_name, progress, cancelled),
                   functools.partial(self._renamed, old_name), "Cannot rename")
 
     def _renamed(self, old_name: str, info: TrainingFileInfo) -> None:
@@ -566,8 +566,8 @@ class TrainingFilesPage(QWidget):
             return
         name = info.name
         self._run(f"Rebuilding {name}…",
-                  lambda progress, _cancelled: remove_conversations(
-                      self.library, name, ids, progress=progress),
+                  lambda progress, cancelled: remove_conversations(
+                      self.library, name, ids, progress=progress, cancelled=cancelled),
                   functools.partial(self._removed, len(ids)), "Cannot remove")
 
     def _removed(self, count: int, info: TrainingFileInfo) -> None:
