@@ -7,12 +7,19 @@ place, so a failure at any point leaves whatever was there before untouched.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from app.fullfile import build_header, file_record, shared_profile_hash, write_full_json
+from app.fullfile import (
+    build_header,
+    digest,
+    file_record,
+    profile_hash,
+    shared_profile_hash,
+    write_full_json,
+)
 from app.jsonio import atomic_writer, dumps_line
 from app.jsonl import LineMode, jsonl_lines
 
@@ -88,4 +95,23 @@ def write_training_files(
         counts["lines"],
         json_path.stat().st_size,
         jsonl_path.stat().st_size,
+    )
+
+
+def write_records(
+    json_path: Path,
+    jsonl_path: Path,
+    *,
+    name: str,
+    records: Sequence[Mapping[str, Any]],
+    created_at: str,
+    updated_at: str,
+) -> BuildResult:
+    """Write a training file from records already in memory (examples, tests, tools)."""
+    profiles = {profile_hash(r.get("consultant_profile")): r.get("consultant_profile")
+                for r in records}
+    return write_training_files(
+        json_path, jsonl_path, name=name, digests=[digest(r) for r in records],
+        records=records, profile_of=profiles.__getitem__, created_at=created_at,
+        updated_at=updated_at,
     )

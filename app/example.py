@@ -9,8 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.build import BuildResult, write_training_files
-from app.fullfile import digest, profile_hash
+from app.build import BuildResult, write_records
 from app.loader import load_conversation_file
 from app.schemas import EXAMPLE_FULL, EXAMPLE_JSONL
 
@@ -21,14 +20,5 @@ EXAMPLE_TIME = "2026-01-01T00:00:00Z"
 def build_example(sources: Sequence[tuple[Path, str]], out_dir: Path) -> BuildResult:
     """Write the example pair into ``out_dir`` from ``(file, batch id)`` sources."""
     records = [load_conversation_file(path, batch) for path, batch in sources]
-    profiles = {profile_hash(r["consultant_profile"]): r["consultant_profile"] for r in records}
-    return write_training_files(
-        out_dir / EXAMPLE_FULL,
-        out_dir / EXAMPLE_JSONL,
-        name=EXAMPLE_NAME,
-        digests=[digest(r) for r in records],
-        records=records,
-        profile_of=profiles.__getitem__,
-        created_at=EXAMPLE_TIME,
-        updated_at=EXAMPLE_TIME,
-    )
+    return write_records(out_dir / EXAMPLE_FULL, out_dir / EXAMPLE_JSONL, name=EXAMPLE_NAME,
+                         records=records, created_at=EXAMPLE_TIME, updated_at=EXAMPLE_TIME)

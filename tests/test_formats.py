@@ -13,7 +13,6 @@ import copy
 import importlib.util
 import itertools
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -21,10 +20,10 @@ from typing import Any
 import orjson
 import pytest
 from jsonschema import Draft202012Validator
+from schema_walk import property_schemas
 
-from app.build import write_training_files
+from app.build import write_records
 from app.example import build_example
-from app.fullfile import digest, profile_hash
 from app.loader import load_conversation_file, record_from_bytes
 from app.schemas import EXAMPLE_FULL, EXAMPLE_JSONL, FULL_SCHEMA, JSONL_SCHEMA
 
@@ -54,17 +53,6 @@ def _errors(validator: Draft202012Validator, instance: Any) -> list[str]:
         f"{error.json_path}: {error.message[:200]}"
         for error in sorted(validator.iter_errors(instance), key=lambda e: e.json_path)
     ]
-
-
-def _property_schemas(node: Any, path: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(node, dict):
-        for name, sub in node.get("properties", {}).items():
-            yield f"{path}/properties/{name}", sub
-        for key, sub in node.items():
-            yield from _property_schemas(sub, f"{path}/{key}")
-    elif isinstance(node, list):
-        for index, sub in enumerate(node):
-            yield from _property_schemas(sub, f"{path}/{index}")
 
 
 @pytest.fixture(scope="module")
@@ -109,17 +97,8 @@ def _regenerate_script() -> ModuleType:
 def _write(
     out_dir: Path, records: list[dict[str, Any]], name: str = "test-file"
 ) -> tuple[Path, Path]:
-    profiles = {profile_hash(r["consultant_profile"]): r["consultant_profile"] for r in records}
-    result = write_training_files(
-        out_dir / f"{name}.json",
-        out_dir / f"{name}.jsonl",
-        name=name,
-        digests=[digest(r) for r in records],
-        records=records,
-        profile_of=profiles.__getitem__,
-        created_at=TIME,
-        updated_at=TIME,
-    )
+    result = write_records(out_dir / f"{name}.json", out_dir / f"{name}.jsonl", name=name,
+                           records=records, created_at=TIME, updated_at=TIME)
     return result.json_path, result.jsonl_path
 
 
@@ -155,7 +134,7 @@ def test_schema_is_valid_draft_2020_12(file_name: str) -> None:
 @pytest.mark.parametrize("file_name", [FULL_SCHEMA, JSONL_SCHEMA])
 def test_every_property_is_documented(file_name: str) -> None:
     schema = _read_json(SCHEMAS / file_name)
-    undocumented = [p for p, sub in _property_schemas(schema) if not sub.get("description")]
+    undocumented = [p for p, sub in property_schemas(schema) if not sub.get("description")]
     assert undocumented == []
 
 

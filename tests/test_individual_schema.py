@@ -7,12 +7,12 @@ in the shared fixtures, and reject files that are not enriched conversations.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from jsonschema import Draft202012Validator
+from schema_walk import property_schemas
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = (
@@ -73,19 +73,8 @@ def test_schema_is_valid_draft_2020_12(schema: dict[str, Any]) -> None:
     assert schema["x-changes-from-v3"]
 
 
-def _property_schemas(node: Any, path: str = "#") -> Iterator[tuple[str, dict[str, Any]]]:
-    if isinstance(node, dict):
-        for name, sub in node.get("properties", {}).items():
-            yield f"{path}/properties/{name}", sub
-        for key, sub in node.items():
-            yield from _property_schemas(sub, f"{path}/{key}")
-    elif isinstance(node, list):
-        for i, sub in enumerate(node):
-            yield from _property_schemas(sub, f"{path}/{i}")
-
-
 def test_every_property_is_documented(schema: dict[str, Any]) -> None:
-    undocumented = [p for p, sub in _property_schemas(schema) if not sub.get("description")]
+    undocumented = [p for p, sub in property_schemas(schema) if not sub.get("description")]
     assert undocumented == []
 
 
