@@ -45,6 +45,7 @@ CONVERSATION_LEVEL_METADATA = ("client_persona", "client_background", "session_c
 MESSAGE_LEVEL_METADATA = ("conversation_phase", "expected_outcome")
 SNAKE_CASE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 MAX_TURN = 10_000
+SESSION_CONTEXT_HEADING = "\n\nSession context:\n"
 
 
 def _expect(condition: bool, file: str, path: str, reason: str, problems: list[Problem]) -> bool:
@@ -291,7 +292,7 @@ def render_system_message(
         lines.append(f"- Training topic: {scaffolding['training_topic']}")
     if not lines:
         return system_prompt
-    return system_prompt.rstrip() + "\n\nSession context:\n" + "\n".join(lines)
+    return system_prompt.rstrip() + SESSION_CONTEXT_HEADING + "\n".join(lines)
 
 
 def _annotation(pair: Mapping[str, Any], conversation_level: Mapping[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import orjson
 
+from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.jsonio import atomic_writer, dumps_line
 from app.library import Library
@@ -26,6 +27,7 @@ class ExportFormat(StrEnum):
     JSONL = "jsonl"
     MESSAGES_ONLY = "jsonl-messages"  # no metadata key: OpenAI / Together style readers
     PER_REPLY = "jsonl-per-reply"  # one line per reply, its history as the prompt
+    NO_SESSION_CONTEXT = "jsonl-no-context"  # system message = the original prompt only
     SPLIT = "split"  # train.jsonl + valid.jsonl, seeded, by conversation
 
 
@@ -46,6 +48,13 @@ def per_reply(line: dict[str, Any]) -> Iterator[dict[str, Any]]:
         end = reply["message_index"] + 1
         yield {"messages": line["messages"][:end],
                "metadata": {**line["metadata"], "replies": [reply]}}
+
+
+def without_session_context(line: dict[str, Any]) -> dict[str, Any]:
+    """The line with its system message cut back to the generator's own system prompt."""
+    messages = [dict(m) for m in line["messages"]]
+    messages[0]["content"] = messages[0]["content"].split(SESSION_CONTEXT_HEADING, 1)[0]
+    return {**line, "messages": messages}
 
 
 def split_indexes(count: int, valid_fraction: float, seed: int) -> set[int]:
@@ -105,6 +114,8 @@ def _export(json_path: Path, jsonl_path: Path, fmt: ExportFormat, destination: P
         for line in _lines(jsonl_path):
             if fmt is ExportFormat.MESSAGES_ONLY:
                 out.write(dumps_line({"messages": line["messages"]}))
+            elif fmt is ExportFormat.NO_SESSION_CONTEXT:
+                out.write(dumps_line(without_session_context(line)))
             else:
                 for reply_line in per_reply(line):
                     out.write(dumps_line(reply_line))

@@ -156,10 +156,12 @@ def test_download_menu_lists_every_choice(demo, page):
     texts = [action.text() for action in page.download_menu.actions() if not action.isSeparator()]
     assert texts == [
         "JSON", "JSONL", "JSONL, messages only (OpenAI / Together)", "JSONL, one line per reply",
-        "Train / validation split…", "Show in folder", "Rename…", "Delete…",
+        "JSONL, system prompt without session context", "Train / validation split…",
+        "Show in folder", "Rename…", "Delete…",
     ]
     assert set(page.actions) == {
-        "json", "jsonl", "messages", "per_reply", "split", "show", "rename", "delete"}
+        "json", "jsonl", "messages", "per_reply", "no_context", "split", "show", "rename",
+        "delete"}
 
 
 def test_download_is_disabled_without_a_selection(demo, page):

@@ -586,3 +586,25 @@ def test_export_into_an_unwritable_destination_says_why(
     assert str(target) in str(caught.value)
     assert str(caught.value).split(": ")[-1].strip(), "the reason is missing"
     assert blocker.read_text(encoding="utf-8") == "I am not a folder"
+
+
+def test_export_without_session_context_keeps_the_generators_prompt(
+    built: tuple[Library, str, list[str]], tmp_path: Path
+) -> None:
+    from app.canonical import SESSION_CONTEXT_HEADING
+    from app.export import ExportFormat, export
+
+    library, name, _ = built
+    (target,) = export(library, name, ExportFormat.NO_SESSION_CONTEXT, tmp_path / "plain.jsonl")
+    stored = get_training_file(library, name).jsonl_path.read_bytes().splitlines()
+    plain = target.read_bytes().splitlines()
+    assert len(plain) == len(stored)
+    for original, line in zip(map(orjson.loads, stored), map(orjson.loads, plain), strict=True):
+        system = line["messages"][0]["content"]
+        assert SESSION_CONTEXT_HEADING not in system
+        assert original["messages"][0]["content"].startswith(system)
+        assert line["messages"][1:] == original["messages"][1:]
+        assert line["metadata"] == original["metadata"]
+        record = library.record(line["metadata"]["conversation_id"])
+        assert system == record["system_prompt"]
+    assert validate_path(target).ok

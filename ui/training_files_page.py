@@ -204,6 +204,9 @@ class TrainingFilesPage(QWidget):
             ("per_reply", "JSONL, one line per reply",
              "One line per trainable reply, with the conversation so far as its prompt",
              functools.partial(self._save_copy, ExportFormat.PER_REPLY)),
+            ("no_context", "JSONL, system prompt without session context",
+             "The generator's own system prompt, without the client / arc / topic block",
+             functools.partial(self._save_copy, ExportFormat.NO_SESSION_CONTEXT)),
             ("split", "Train / validation split…",
              "train.jsonl and valid.jsonl in a folder, split by conversation",
              self._save_split),
@@ -457,6 +460,8 @@ class TrainingFilesPage(QWidget):
                                          "Save the JSONL with messages only"),
             ExportFormat.PER_REPLY: (".per-reply.jsonl", JSONL_FILTER,
                                      "Save the JSONL with one line per reply"),
+            ExportFormat.NO_SESSION_CONTEXT: (".no-context.jsonl", JSONL_FILTER,
+                                              "Save the JSONL without session context"),
         }[fmt]
         target = self.dialogs.save_path(
             self, title, self._default_folder() / f"{info.name}{suffix}", filters)
