@@ -8,9 +8,11 @@ Checks are kept by conversation key, so they survive sorting, filtering and relo
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -349,8 +351,8 @@ class ConversationsModel(QAbstractTableModel):
 
     def values(self, attribute: str) -> dict[str, int]:
         """Distinct values of a row attribute with their counts (for filter choosers)."""
-        counts: dict[str, int] = {}
-        for row in self._rows:
-            value = getattr(row, attribute) or ""
-            counts[value] = counts.get(value, 0) + 1
-        return dict(sorted(counts.items()))
+        counts = Counter(map(attrgetter(attribute), self._rows))  # C speed at 100,000 rows
+        merged: Counter[str] = Counter()
+        for value, count in counts.items():
+            merged[value or ""] += count  # None and "" are both "(none)"
+        return dict(sorted(merged.items()))
