@@ -99,11 +99,6 @@ def read_json_file(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[Any, b
     return parse_json_bytes(data, path.name), data
 
 
-def dumps_pretty(document: Any) -> bytes:
-    """Stable, human-readable JSON (2-space indent, keys in insertion order)."""
-    return orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n"
-
-
 def dumps_line(document: Any) -> bytes:
     """Compact JSON on one line, for JSONL."""
     return orjson.dumps(document) + b"\n"

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, insert, select
 
-from app.build import BuildCancelled, Progress, write_training_files
+from app.build import Progress, write_training_files
 from app.errors import LibraryError
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
@@ -29,8 +29,6 @@ WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10
                     *(f"lpt{i}" for i in range(1, 10))}
 NAME_PATTERN = re.compile(r"^[\w][\w .()+-]*$")
 MAX_NAME = 80
-
-__all__ = ["BuildCancelled", "TrainingFileInfo"]
 
 
 class AddRefused(LibraryError):
@@ -446,8 +444,3 @@ def remove_orphan_files(library: Library) -> list[Path]:
             shutil.rmtree(path, ignore_errors=True)
             removed.append(path)
     return removed
-
-
-def training_file_count(library: Library) -> int:
-    with library.session() as session:
-        return session.scalar(select(func.count()).select_from(TrainingFile)) or 0

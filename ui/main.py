@@ -195,7 +195,6 @@ class MainWindow(QMainWindow):
         model = self.conversations.model
         self.counts.setText(f"Shown {model.shown_count} · Checked {model.checked_count} · "
                             f"Total {model.total}")
-        self.create_button.setEnabled(True)
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
