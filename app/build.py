@@ -38,6 +38,7 @@ class BuildResult:
     jsonl_lines: int
     json_bytes: int
     jsonl_bytes: int
+    header: dict[str, Any]  # the training_file_metadata written at the top of the JSON
 
 
 def write_training_files(
@@ -95,6 +96,7 @@ def write_training_files(
         counts["lines"],
         json_path.stat().st_size,
         jsonl_path.stat().st_size,
+        header,
     )
 
 

@@ -370,7 +370,7 @@ def _rebuild(
             created_at=created_at, updated_at=updated_at, jsonl_name=f"{final_name}.jsonl",
             progress=progress, cancelled=cancelled,
         )
-        head = orjson.loads(_read_header(json_path))
+        head = result.header
         with library.session() as session, session.begin():
             row = session.get(TrainingFile, file_id)
             if row is None:
@@ -394,20 +394,6 @@ def _rebuild(
         shutil.rmtree(folder, ignore_errors=True)
         raise
     _remove_build(library, old_files)
-
-
-def _read_header(json_path: Path) -> bytes:
-    """Parse only the header of a just-written full JSON file (it comes first)."""
-    with json_path.open("rb") as handle:
-        text = b""
-        marker = b',\n  "consultant_profile": '
-        while marker not in text:
-            chunk = handle.read(65536)
-            if not chunk:
-                break
-            text += chunk
-    start = text.index(b'"training_file_metadata": ') + len(b'"training_file_metadata": ')
-    return text[start : text.index(marker)]
 
 
 BUILD_FOLDER = re.compile(r"^\d{5}-r\d+$")  # one folder per build: <file id>-r<revision>
