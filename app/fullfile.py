@@ -15,6 +15,7 @@ import orjson
 
 from app import FORMAT_VERSION
 from app.jsonl import trainable_messages
+from app.quality import reply_score
 
 FORMAT_NAME = "c-alpha-build_v3.4_emotional-dataset-full"
 CHARS_PER_TOKEN = 4  # the usual rough estimate for English text with BPE tokenizers
@@ -31,10 +32,7 @@ def digest(record: Mapping[str, Any]) -> dict[str, Any]:
     quality = record.get("quality") or {}
     trained = trainable_messages(record)
     replies = [m for m in trained if m["role"] == "assistant"]
-    scores = [
-        float(s) for s in ((m.get("training_metadata") or {}).get("quality_score") for m in replies)
-        if isinstance(s, int | float) and not isinstance(s, bool)
-    ]
+    scores = [s for s in map(reply_score, replies) if s is not None]
     return {
         "conversation_id": record["conversation_id"],
         "batch_id": record.get("batch_id"),

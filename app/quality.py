@@ -88,7 +88,8 @@ def find_warnings(
     return warnings
 
 
-def _score(message: Mapping[str, Any]) -> float | None:
+def reply_score(message: Mapping[str, Any]) -> float | None:
+    """A message's quality_score as a float, or None when it has none."""
     meta = message.get("training_metadata") or {}
     value = meta.get("quality_score")
     if isinstance(value, int | float) and not isinstance(value, bool):
@@ -100,7 +101,7 @@ def summarise_quality(
     replies: Sequence[Mapping[str, Any]], warnings: Sequence[Warning_]
 ) -> dict[str, Any]:
     """Per-conversation quality: mean reply score, review state and warnings."""
-    scores = [s for s in (_score(m) for m in replies) if s is not None]
+    scores = [s for s in (reply_score(m) for m in replies) if s is not None]
     reviewed = [bool((m.get("training_metadata") or {}).get("human_reviewed")) for m in replies]
     return {
         "mean_score": round(sum(scores) / len(scores), 3) if scores else None,
