@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from app.errors import LibraryError
 from app.models import Base
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 
 def _add_token_estimates(conn: sqlite3.Connection) -> None:
@@ -45,10 +45,29 @@ def _separate_documents(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE conversations DROP COLUMN document")
 
 
+def _add_curation_columns(conn: sqlite3.Connection) -> None:
+    """v3 → v4: exact token counts, dialogue fingerprints, review marks, per-file budgets.
+
+    Existing rows get neutral values (no count yet, no fingerprint, not reviewed); the
+    library fills counts and fingerprints in when it next reads those conversations.
+    """
+    for statement in (
+        "ALTER TABLE conversations ADD COLUMN token_count INTEGER NOT NULL DEFAULT 0",
+        "ALTER TABLE conversations ADD COLUMN dialogue_sha256 TEXT",
+        "ALTER TABLE conversations ADD COLUMN reviewed_by TEXT",
+        "ALTER TABLE conversations ADD COLUMN reviewed_at TEXT",
+        "ALTER TABLE training_files ADD COLUMN max_seq_len INTEGER NOT NULL DEFAULT 4096",
+        "ALTER TABLE training_files ADD COLUMN cut_off_policy TEXT NOT NULL DEFAULT 'trim'",
+        "CREATE INDEX ix_conversations_dialogue ON conversations (dialogue_sha256)",
+    ):
+        conn.execute(statement)
+
+
 # MIGRATIONS[n] upgrades a database at version n to version n + 1.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_token_estimates,
     2: _separate_documents,
+    3: _add_curation_columns,
 }
 
 

@@ -55,8 +55,16 @@ class Conversation(Base):
     profile_hash: Mapped[str] = mapped_column(ForeignKey("profiles.profile_hash"))
     estimated_tokens: Mapped[int] = mapped_column(default=0)
     digest: Mapped[bytes] = mapped_column(LargeBinary)
+    # v4: exact tokens of the rendered chat, normalised-dialogue fingerprint, review mark.
+    token_count: Mapped[int] = mapped_column(default=0)
+    dialogue_sha256: Mapped[str | None]
+    reviewed_by: Mapped[str | None]
+    reviewed_at: Mapped[str | None]
 
-    __table_args__ = (Index("ix_conversations_batch", "batch_id"),)
+    __table_args__ = (
+        Index("ix_conversations_batch", "batch_id"),
+        Index("ix_conversations_dialogue", "dialogue_sha256"),
+    )
 
 
 class ConversationDocument(Base):
@@ -91,6 +99,9 @@ class TrainingFile(Base):
     json_bytes: Mapped[int] = mapped_column(default=0)
     jsonl_bytes: Mapped[int] = mapped_column(default=0)
     header: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # v4: the trainer's maximum sequence length and what happens to cut-off replies.
+    max_seq_len: Mapped[int] = mapped_column(default=4096)
+    cut_off_policy: Mapped[str] = mapped_column(default="trim")
 
     members: Mapped[list[Member]] = relationship(
         back_populates="training_file", cascade="all, delete-orphan", order_by="Member.position"

@@ -37,7 +37,7 @@ from ui.conversations_model import Column  # noqa: E402
 from ui.main import MainWindow  # noqa: E402
 from ui.snapshot import QuietDialogs  # noqa: E402
 
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 ARCS = ["fear_to_confidence", "confusion_to_clarity", "shame_to_acceptance",
         "couple_conflict_to_alignment", "overwhelm_to_empowerment"]
 TOPICS = ["eldercare_costs", "grandparent_529", "mortgage_payoff_strategy",

@@ -1,6 +1,6 @@
 """Write a synthetic corpus of enriched conversation files for the benchmarks.
 
-Every file is a clone of one of the real enriched fixtures (``../shared/fixtures/enriched``,
+Every file is a clone of one of the real enriched fixtures (``tests/fixtures/enriched``,
 read by path: only the benchmarks do this, never the app) with
 
 * a fresh conversation id (``dataset_metadata.dataset_name = fp_conversation_<uuid>``),
@@ -30,7 +30,7 @@ from typing import Any
 import orjson
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures" / "enriched"
+FIXTURES = ROOT / "tests" / "fixtures" / "enriched"
 BATCHES = 10
 MAX_PAIRS = 7  # the 129 KB fixture is cut to this many pairs (about 91 KB)
 MANIFEST = "corpus.manifest"  # not *.json, so an import of the folder never picks it up

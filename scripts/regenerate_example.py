@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 
 # (fixture, batch id): three current enriched conversations and one legacy seed conversation,
 # so the example shows scaffolded and unscaffolded records side by side.

@@ -11,7 +11,7 @@ import pytest
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 ROOT = Path(__file__).resolve().parents[1]
-FIXTURES = ROOT.parent / "shared" / "fixtures"
+FIXTURES = ROOT / "tests" / "fixtures"
 ENRICHED = sorted((FIXTURES / "enriched").glob("*.json"))
 LEGACY = sorted((FIXTURES / "legacy").glob("*.json"))
 BAD = sorted((FIXTURES / "bad").glob("*.json"))

@@ -281,7 +281,7 @@ def test_move_rebuilds_the_training_files_it_affects(tmp_path, capsys):
     from app.cli import main
 
     data = ["--data-dir", str(tmp_path / "lib")]
-    fixtures = Path(__file__).resolve().parents[1].parent / "shared" / "fixtures" / "legacy"
+    fixtures = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "legacy"
     assert main([*data, "import", str(fixtures), "--batch", "old"]) == 0
     assert main([*data, "add", "set", "--new", "--batch", "old"]) == 0
     capsys.readouterr()

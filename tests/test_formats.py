@@ -29,7 +29,7 @@ from app.schemas import EXAMPLE_FULL, EXAMPLE_JSONL, FULL_SCHEMA, JSONL_SCHEMA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = REPO_ROOT / "schemas"
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
 ENRICHED_FILES = sorted((FIXTURES / "enriched").glob("*.json"))
 LEGACY_FILES = sorted((FIXTURES / "legacy").glob("*.json"))
 ALL_FILES = ENRICHED_FILES + LEGACY_FILES

@@ -18,7 +18,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 SCHEMA_PATH = (
     REPO_ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-individual-JSON-format_v4.json"
 )
-FIXTURES = REPO_ROOT.parent / "shared" / "fixtures"
+FIXTURES = REPO_ROOT / "tests" / "fixtures"
 
 ENRICHED_FILES = sorted((FIXTURES / "enriched").glob("*.json"))
 LEGACY_FILES = sorted((FIXTURES / "legacy").glob("*.json"))
