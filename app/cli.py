@@ -15,6 +15,7 @@ from app.errors import InputError, LibraryError
 from app.export import DEFAULT_SEED, DEFAULT_VALID_FRACTION, ExportFormat, export
 from app.importer import import_paths
 from app.library import Library
+from app.review_marks import mark_reviewed
 from app.trainingfiles import (
     AddRefused,
     add_conversations,
@@ -50,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("conversations", help="list the library")
     p.add_argument("--batch", metavar="ID")
+    shown = p.add_mutually_exclusive_group()
+    shown.add_argument("--reviewed", action="store_true", help="only those marked reviewed")
+    shown.add_argument("--not-reviewed", action="store_true",
+                       help="only those not marked reviewed")
     p.add_argument("--json", action="store_true", help="one JSON object per conversation")
 
     sub.add_parser("batches", help="list batches with their counts")
@@ -61,6 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("move", help="move conversations to another batch")
     p.add_argument("batch")
     p.add_argument("conversation_ids", nargs="+", metavar="CONVERSATION_ID")
+
+    p = sub.add_parser("review", help="mark conversations reviewed (who and when are kept in "
+                       "the library, never in the source file); their training files are rebuilt")
+    p.add_argument("conversation_ids", nargs="+", metavar="CONVERSATION_ID")
+    p.add_argument("--by", metavar="NAME", help="who reviewed (default: your login name)")
+    p.add_argument("--undo", action="store_true", help="take the review mark away")
 
     p = sub.add_parser("files", help="list training files")
     p.add_argument("--json", action="store_true")
@@ -115,6 +126,8 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
 
 def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
     rows = library.summaries(args.batch)
+    if args.reviewed or args.not_reviewed:
+        rows = [row for row in rows if (row.reviewed_by is not None) == args.reviewed]
     if args.json:
         for row in rows:
             _print(orjson.dumps({
@@ -125,12 +138,14 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
                 "quality": row.quality_score, "tier": row.quality_tier,
                 "warnings": list(row.warning_codes), "source_file": row.source_file,
                 "training_files": list(row.training_files),
+                "reviewed_by": row.reviewed_by, "reviewed_at": row.reviewed_at,
             }).decode())
         return 0
     for row in rows:
         _print(f"{row.batch_id}\t{row.conversation_id}\t{row.persona_name or ''}\t"
                f"{row.emotional_arc_key or ''}\t{row.training_topic_key or ''}\t"
-               f"{row.turns} turns\t{row.trainable_replies} replies")
+               f"{row.turns} turns\t{row.trainable_replies} replies"
+               + (f"\treviewed by {row.reviewed_by}" if row.reviewed_by else ""))
     _print(f"{len(rows)} conversations")
     return 0
 
@@ -173,10 +188,22 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
-def _rebuild_stale(library: Library, names: list[str]) -> None:
-    """Training files name each conversation's batch: rebuild those that changed."""
+def _rebuild_stale(library: Library, names: list[str], why: str = "its batches changed") -> None:
+    """Training files name each conversation's batch and review state: rebuild those that
+    changed."""
     for name in rebuild_training_files(library, names):
-        _print(f"rebuilt training file '{name}' (its batches changed)")
+        _print(f"rebuilt training file '{name}' ({why})")
+
+
+def cmd_review(args: argparse.Namespace, library: Library) -> int:
+    change = mark_reviewed(library, args.conversation_ids, args.by, undo=args.undo)
+    if args.undo:
+        _print(f"took the review mark from {change.conversations} conversation(s)")
+    else:
+        _print(f"marked {change.conversations} conversation(s) reviewed by "
+               f"{change.reviewed_by} at {change.reviewed_at}")
+    _rebuild_stale(library, change.stale_files, "its review marks changed")
+    return 0
 
 
 def run(args: argparse.Namespace) -> int:
@@ -201,6 +228,8 @@ def run(args: argparse.Namespace) -> int:
                 moved = library.move_conversations(args.conversation_ids, args.batch)
                 _print(f"moved {moved} conversations to batch '{args.batch}'")
                 _rebuild_stale(library, stale)
+            case "review":
+                return cmd_review(args, library)
             case "files":
                 return cmd_files(args, library)
             case "add":

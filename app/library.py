@@ -23,6 +23,7 @@ from app.errors import LibraryError
 from app.lock import LibraryLock
 from app.models import Batch, Conversation, ConversationDocument, Member, Profile, TrainingFile
 from app.paths import DATABASE_NAME, TRAINING_FILES_DIR, library_dir
+from app.review import with_review
 
 
 def now_iso() -> str:
@@ -63,6 +64,8 @@ class ConversationRow(NamedTuple):
     warning_codes: tuple[str, ...]
     warnings_text: str
     training_files: tuple[str, ...]
+    reviewed_by: str | None = None  # the library's review mark (see app.review)
+    reviewed_at: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +94,8 @@ SUMMARY_COLUMNS = (
     Conversation.source_file,
     Conversation.warning_codes,
     Conversation.warnings_text,
+    Conversation.reviewed_by,
+    Conversation.reviewed_at,
 )
 
 
@@ -167,7 +172,7 @@ class Library:
             rows = conn.execute(query).fetchall()
         return [
             make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
-                  files.get(row[0], no_files)))
+                  files.get(row[0], no_files), row[18], row[19]))
             for row in rows
         ]
 
@@ -175,7 +180,8 @@ class Library:
         """The canonical record, with the batch as the library has it now."""
         with self.session() as session:
             row = session.execute(
-                select(ConversationDocument.document, Conversation.batch_id)
+                select(ConversationDocument.document, Conversation.batch_id,
+                       Conversation.reviewed_by, Conversation.reviewed_at)
                 .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
                 .where(Conversation.conversation_id == conversation_id)
             ).one_or_none()
@@ -183,7 +189,7 @@ class Library:
             raise LibraryError(f"no conversation '{conversation_id}' in the library")
         record = unpack(row[0])
         record["batch_id"] = row[1]
-        return record
+        return with_review(record, row[2], row[3])
 
     def records_by_pk(self, pks: Sequence[int], chunk: int = 500) -> Iterator[dict[str, Any]]:
         """Stream records in the order given, a chunk at a time (bounded memory)."""
@@ -191,19 +197,20 @@ class Library:
             part = list(pks[start : start + chunk])
             with self.session() as session:
                 found = {
-                    pk: (doc, batch)
-                    for pk, doc, batch in session.execute(
+                    pk: (doc, batch, by, at)
+                    for pk, doc, batch, by, at in session.execute(
                         select(Conversation.pk, ConversationDocument.document,
-                               Conversation.batch_id)
+                               Conversation.batch_id, Conversation.reviewed_by,
+                               Conversation.reviewed_at)
                         .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
                         .where(Conversation.pk.in_(part))
                     )
                 }
             for pk in part:
-                doc, batch = found[pk]
+                doc, batch, by, at = found[pk]
                 record = unpack(doc)
                 record["batch_id"] = batch
-                yield record
+                yield with_review(record, by, at)
 
     def profile(self, profile_hash: str) -> Any:
         with self.session() as session:

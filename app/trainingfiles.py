@@ -24,6 +24,7 @@ from app.build import Progress, write_training_files
 from app.errors import LibraryError
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
+from app.review import is_reviewed
 
 WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
                     *(f"lpt{i}" for i in range(1, 10))}
@@ -327,20 +328,22 @@ def _member_pks(library: Library, name: str) -> list[int]:
 
 
 def _digests(library: Library, pks: Sequence[int]) -> list[dict[str, Any]]:
-    found: dict[int, tuple[bytes, str]] = {}
+    found: dict[int, tuple[bytes, str, str | None]] = {}
     with library.session() as session:
         for start in range(0, len(pks), 900):
             part = list(pks[start : start + 900])
-            for pk, blob, batch in session.execute(
-                select(Conversation.pk, Conversation.digest, Conversation.batch_id)
+            for pk, blob, batch, reviewer in session.execute(
+                select(Conversation.pk, Conversation.digest, Conversation.batch_id,
+                       Conversation.reviewed_by)
                 .where(Conversation.pk.in_(part))
             ):
-                found[pk] = (blob, batch)
+                found[pk] = (blob, batch, reviewer)
     digests = []
     for pk in pks:
-        blob, batch = found[pk]
+        blob, batch, reviewer = found[pk]
         item = orjson.loads(blob)
         item["batch_id"] = batch  # batches can be renamed after import
+        item["human_reviewed"] = is_reviewed(item["human_reviewed"], reviewer)
         digests.append(item)
     return digests
 

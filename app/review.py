@@ -1,0 +1,66 @@
+"""Review marks: a person says "I read this conversation", and the library remembers who and
+when (``conversations.reviewed_by`` / ``reviewed_at``).
+
+The mark lives only in the library, never in the imported file. It reaches the training
+files by one rule, applied wherever a record or digest leaves the library (``with_review``
+and ``is_reviewed``): a conversation counts as human-reviewed when the source file says every
+reply was reviewed, or when a person marked it here. Undoing a mark falls back to what the
+source file says. Setting and clearing marks is ``app.review_marks``.
+"""
+
+from __future__ import annotations
+
+import getpass
+from collections.abc import Mapping
+from typing import Any
+
+from app.errors import LibraryError
+
+MAX_REVIEWER = 80
+
+
+def default_reviewer() -> str:
+    """The login name, as a first guess at who is reviewing."""
+    try:
+        return getpass.getuser() or "reviewer"
+    except (OSError, KeyError):  # no login name (some containers, services)
+        return "reviewer"
+
+
+def clean_reviewer(name: str) -> str:
+    text = " ".join(str(name).split())
+    if not text:
+        raise LibraryError("say who reviewed: the reviewer's name cannot be empty")
+    if len(text) > MAX_REVIEWER:
+        raise LibraryError(f"a reviewer's name can have at most {MAX_REVIEWER} characters")
+    return text
+
+
+def is_reviewed(source_says: bool, reviewed_by: str | None) -> bool:
+    """The one rule: reviewed in the source file, or marked reviewed in the library."""
+    return bool(source_says) or reviewed_by is not None
+
+
+def with_review(
+    record: dict[str, Any], reviewed_by: str | None, reviewed_at: str | None
+) -> dict[str, Any]:
+    """The record as the training files and the reader see it, the library's mark applied.
+
+    Unmarked records are returned unchanged, so files built before marks existed keep
+    their exact shape.
+    """
+    if reviewed_by is None:
+        return record
+    quality = dict(record.get("quality") or {})
+    quality["human_reviewed"] = True
+    quality["reviewed_by"] = reviewed_by
+    quality["reviewed_at"] = reviewed_at
+    record["quality"] = quality
+    return record
+
+
+def review_mark(record: Mapping[str, Any]) -> tuple[str, str | None] | None:
+    """(who, when) when the library holds a mark for this record, else None."""
+    quality = record.get("quality") or {}
+    by = quality.get("reviewed_by")
+    return (str(by), quality.get("reviewed_at")) if by else None

@@ -1,0 +1,54 @@
+"""Setting and clearing review marks in the library (the rule they follow is ``app.review``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import update
+
+from app.errors import LibraryError
+from app.library import Library, now_iso
+from app.models import Conversation
+from app.review import clean_reviewer, default_reviewer
+from app.trainingfiles import files_holding
+
+
+@dataclass(frozen=True, slots=True)
+class ReviewChange:
+    """What a mark (or its undo) touched: how many conversations, and which training files
+    hold them and so must be rebuilt for their headers and JSONL to say so."""
+
+    conversations: int
+    reviewed_by: str | None
+    reviewed_at: str | None
+    stale_files: list[str]
+
+
+def mark_reviewed(
+    library: Library, conversation_ids: Sequence[str], reviewed_by: str | None = None,
+    *, undo: bool = False,
+) -> ReviewChange:
+    """Mark conversations reviewed (or take the mark away); nothing else changes.
+
+    Unknown ids refuse the whole request. The caller rebuilds ``stale_files`` (see
+    ``app.trainingfiles.rebuild_training_files``).
+    """
+    wanted = list(dict.fromkeys(conversation_ids))
+    if not wanted:
+        raise LibraryError("no conversations given: choose the ones to mark first")
+    found = library.resolve_ids(wanted)
+    missing = [cid for cid in wanted if cid not in found]
+    if missing:
+        shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more"
+                                           if len(missing) > 20 else "")
+        raise LibraryError(f"nothing was marked; not in the library: {shown}")
+    by = None if undo else clean_reviewer(reviewed_by or default_reviewer())
+    at = None if undo else now_iso()
+    pks = list(found.values())
+    with library.session() as session, session.begin():
+        for start in range(0, len(pks), 500):
+            session.execute(
+                update(Conversation).where(Conversation.pk.in_(pks[start : start + 500]))
+                .values(reviewed_by=by, reviewed_at=at))
+    return ReviewChange(len(pks), by, at, files_holding(library, conversation_ids=wanted))
