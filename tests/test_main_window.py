@@ -58,6 +58,11 @@ def two_batch_library(library: Library, tmp_path: Path) -> Library:
     return library
 
 
+def settle(qtbot, window: MainWindow) -> None:
+    """Wait until the table has re-read the library after a change (it reads off-thread)."""
+    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=30000)
+
+
 def shown_batches(window: MainWindow) -> set[str]:
     model = window.conversations.model
     return {model.row_at(r).batch_id for r in range(model.rowCount())}
@@ -166,6 +171,7 @@ def test_drop_of_files_and_folders_imports_them(qtbot, library, dialogs, setting
         QApplication.sendEvent(window, drop)
     report = blocker.args[0]
     assert (report.imported, report.rejected) == (4, 1)
+    settle(qtbot, window)
     assert dialogs.asked[0][2] == ""  # several items: no single folder name to suggest
     assert window.conversations.model.total == 4
     assert "dropped-folder" in {b.batch_id for b in library.batches()}
@@ -208,6 +214,7 @@ def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, 
     dialogs.texts.append("December enriched")
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         window.create_button.chosen.emit(None)
+    settle(qtbot, window)
     info = get_training_file(two_batch_library, "December enriched")
     assert info.conversations == len(ENRICHED)
     assert member_ids(two_batch_library, "December enriched") == page.model.checked_ids()
@@ -294,6 +301,7 @@ def test_move_checked_conversations_to_another_batch(qtbot, two_batch_library, d
     page.model.set_checked_ids(moving)
     dialogs.texts.append("  reviewed  ")
     window.move_action.trigger()
+    settle(qtbot, window)
     assert dialogs.asked[-1] == ("text", "Move to batch", "legacy-batch")
     assert sorted(r.conversation_id for r in two_batch_library.summaries("reviewed")) == \
         sorted(moving)
@@ -308,6 +316,7 @@ def test_rename_the_filtered_batch(qtbot, two_batch_library, dialogs, settings):
     page.set_batch_filter("enriched-batch")
     dialogs.texts.append("december-enriched")
     window.rename_batch_action.trigger()
+    settle(qtbot, window)
     assert page.batch_filter.value() == "december-enriched"
     assert shown_batches(window) == {"december-enriched"}
     assert {b.batch_id for b in two_batch_library.batches()} == {"december-enriched",
@@ -349,7 +358,7 @@ def test_renaming_a_batch_rebuilds_the_training_files_that_hold_it(
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     window.conversations.set_batch_filter("legacy-batch")
     dialogs.texts.append("seed-conversations")
-    with qtbot.waitSignal(window.batches.changed, timeout=30000) as blocker:
+    with qtbot.waitSignal(window.batches.status, timeout=30000) as blocker:
         window.rename_batch_action.trigger()
     assert "rebuilt 'seed'" in blocker.args[0]
     assert header(two_batch_library, "seed")["scaffolding_distribution"]["batch"] == {
@@ -368,6 +377,7 @@ def test_load_sample_conversations_from_the_welcome_panel(qtbot, library, dialog
     assert dialogs.asked == []  # no questions: each sample folder is its own batch
     assert [(b.batch_id, b.conversations) for b in library.batches()] == [
         ("sample-batch-a", 4), ("sample-batch-b", 4)]
+    settle(qtbot, window)
     assert window.conversations_stack.currentWidget() is window.conversations
     window.pages.setCurrentWidget(window.training_files)
     assert not window.counts.isVisible()

@@ -2,41 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.errors import LibraryError
 from app.library import Library
 from app.trainingfiles import files_holding, rebuild_training_files
-from ui.conversations_page import ConversationsPage
+from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.tasks import run_with_progress
 
 
 class BatchController(QObject):
-    """Asks for the new batch id, changes the library, and says what happened."""
+    """Asks for the new batch id, changes the library, announces the change, and says
+    what happened. It asks the page two questions (which batch, which rows are checked)
+    and never touches the page's widgets."""
 
-    changed = Signal(str)  # a message for the status bar
-    files_rebuilt = Signal()
+    status = Signal(str)  # a message for the status bar, once everything is done
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 page: ConversationsPage) -> None:
+                 changes: LibraryChanges, current_batch: Callable[[], str | None],
+                 checked_ids: Callable[[], list[str]]) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
         self.dialogs = dialogs
-        self.page = page
-
-    def current_batch(self) -> str | None:
-        """The batch the user is looking at: the filter's, else the selected row's."""
-        chosen = self.page.batch_filter.value()
-        if chosen is not None:
-            return chosen
-        index = self.page.table.currentIndex()
-        return self.page.model.row_at(index.row()).batch_id if index.isValid() else None
+        self.changes = changes
+        self.current_batch = current_batch
+        self.checked_ids = checked_ids
 
     def move_checked(self) -> bool:
-        ids = self.page.model.checked_ids()
+        ids = self.checked_ids()
         if not ids:
             self.dialogs.warn(self.window, "Move to batch",
                               "No conversations are checked: check the ones to move first.")
@@ -53,7 +51,7 @@ class BatchController(QObject):
             self.dialogs.warn(self.window, "Move to batch", str(exc))
             return False
         target = " ".join(answer.split())
-        self.page.reload()
+        self.changes.batches_changed.emit()
         self._rebuild(stale, f"Moved {moved} conversation(s) to batch '{target}'")
         return True
 
@@ -76,10 +74,8 @@ class BatchController(QObject):
             self.dialogs.warn(self.window, "Rename batch", str(exc))
             return False
         new = " ".join(answer.split())
-        was_filtered = self.page.batch_filter.value() == old
-        self.page.reload()
-        if was_filtered:
-            self.page.set_batch_filter(new)
+        self.changes.batch_renamed.emit(old, new)
+        self.changes.batches_changed.emit()
         self._rebuild(stale, f"Renamed batch '{old}' to '{new}'")
         return True
 
@@ -87,7 +83,7 @@ class BatchController(QObject):
         """Training files record each conversation's batch: bring those that changed up to
         date in the background, then report."""
         if not names:
-            self.changed.emit(message)
+            self.status.emit(message)
             return
 
         def work(progress: object, cancelled: object) -> list[str]:
@@ -95,11 +91,13 @@ class BatchController(QObject):
                                           cancelled)  # type: ignore[arg-type]
 
         def done(rebuilt: list[str]) -> None:
-            self.files_rebuilt.emit()
-            self.changed.emit(f"{message}; rebuilt " + ", ".join(f"'{n}'" for n in rebuilt))
+            self.changes.training_files_changed.emit()
+            self.status.emit(f"{message}; rebuilt " + ", ".join(f"'{n}'" for n in rebuilt))
 
-        run_with_progress(self.window, "Updating training files", work, done,
-                          lambda why: self.dialogs.warn(
-                              self.window, "Training files not updated",
+        def failed(why: str) -> None:
+            self.changes.training_files_changed.emit()  # some may have been rebuilt
+            self.dialogs.warn(self.window, "Training files not updated",
                               f"{why}\nThe batch change is saved; the training files still "
-                              "show the old batch until they are rebuilt."))
+                              "show the old batch until they are rebuilt.")
+
+        run_with_progress(self.window, "Updating training files", work, done, failed)

@@ -18,9 +18,11 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import LibraryError
-from app.library import Library
+from app.library import ConversationRow, Library
+from ui.changes import LibraryChanges
 from ui.conversation_view import ConversationView
 from ui.conversations_model import Column, ConversationsModel, Filter
+from ui.tasks import Task, start
 
 ANY = "__any__"
 WARNING_CHOICES = (("All", None), ("Without warnings", False), ("With warnings", True))
@@ -81,12 +83,23 @@ class FilterChooser(QComboBox):
 
 
 class ConversationsPage(QWidget):
-    status = Signal(str)
+    """Listens to the library's changes and reloads its rows in the background: the
+    100,000-row read happens on a worker, only the swap into the model on the GUI thread."""
 
-    def __init__(self, library: Library, parent: QWidget | None = None) -> None:
+    status = Signal(str)
+    reloaded = Signal()  # new rows are in the model (after a background reload)
+
+    def __init__(self, library: Library, changes: LibraryChanges | None = None,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library = library
+        self.changes = changes or LibraryChanges(self)
         self.model = ConversationsModel(self)
+        self._loader: Task | None = None
+        self._reload_wanted = False
+        self._follow_batch: tuple[str, str] | None = None
+        self._reload_timer = QTimer(self, singleShot=True, interval=0)
+        self._reload_timer.timeout.connect(self._start_reload)
 
         self.batch_filter = FilterChooser("All batches")
         self.arc_filter = FilterChooser("All arcs")
@@ -158,13 +171,65 @@ class ConversationsPage(QWidget):
         self.search.textChanged.connect(lambda _text: self._search_timer.start())
         self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self.model.modelReset.connect(lambda: self.reader.show_record(None))
+        # Every kind of change shows in the table: rows, their batch, their training files.
+        for signal in (self.changes.conversations_changed, self.changes.batches_changed,
+                       self.changes.training_files_changed):
+            signal.connect(self.request_reload)
+        self.changes.batch_renamed.connect(self._batch_renamed)
 
     def _apply_search(self) -> None:
         self.model.update_filter(text=self.search.text().strip())
 
-    def reload(self) -> None:
-        """Re-read the summary rows (never the documents) and refresh the choosers."""
-        self.model.set_rows(self.library.summaries())
+    # --- loading ---------------------------------------------------------------------
+
+    def load_now(self) -> None:
+        """Read the rows on this thread (when the window is made, before it is shown)."""
+        self._show_rows(self.library.summaries())
+
+    def request_reload(self) -> None:
+        """Re-read the rows in the background; several requests in a row make one read."""
+        if self._loader is not None:
+            self._reload_wanted = True  # read again when the running read ends
+            return
+        self._reload_timer.start()
+
+    @property
+    def loading(self) -> bool:
+        return self._loader is not None or self._reload_timer.isActive()
+
+    def _start_reload(self) -> None:
+        library = self.library
+        task = Task(lambda _progress, _cancelled: library.summaries())
+        task.signals.succeeded.connect(self._loaded)
+        task.signals.failed.connect(self._load_failed)
+        task.signals.done.connect(self._load_done)
+        self._loader = task
+        self._reload_wanted = False
+        start(task)
+
+    def _loaded(self, rows: list[ConversationRow]) -> None:
+        if not self._reload_wanted:  # a newer read is coming: skip this one's swap
+            self._show_rows(rows)
+
+    def _load_failed(self, message: str) -> None:
+        self.status.emit(f"Could not re-read the library: {message}")
+
+    def _load_done(self) -> None:
+        self._loader = None
+        if self._reload_wanted:
+            self._reload_timer.start()
+
+    def _batch_renamed(self, old: str, new: str) -> None:
+        self._follow_batch = (old, new)
+
+    def _show_rows(self, rows: list[ConversationRow]) -> None:
+        """Swap rows in (GUI thread) and refresh the choosers; keep the row being read."""
+        reading = self.reader_conversation_id()
+        follow, self._follow_batch = self._follow_batch, None
+        if follow is not None and self.batch_filter.value() == follow[0]:
+            self.batch_filter.set_choices({follow[1]: 0}, 0)  # the renamed batch stays chosen
+            self.batch_filter.select_value(follow[1])
+        self.model.set_rows(rows)
         total = self.model.total
         self.batch_filter.set_choices(self.model.values("batch_id"), total)
         self.arc_filter.set_choices(self.model.values("emotional_arc_key"), total)
@@ -174,6 +239,26 @@ class ConversationsPage(QWidget):
             batch_id=self.batch_filter.value(), arc=self.arc_filter.value(),
             topic=self.topic_filter.value(), archetype=self.persona_filter.value(),
             warnings=self.warnings_filter.currentData(), text=self.search.text().strip()))
+        if reading is not None:
+            self.select_conversation(reading)
+        self.reloaded.emit()
+
+    def reader_conversation_id(self) -> str | None:
+        index = self.table.currentIndex()
+        return self.model.row_at(index.row()).conversation_id if index.isValid() else None
+
+    # --- questions the controllers ask -----------------------------------------------
+
+    def current_batch(self) -> str | None:
+        """The batch the user is looking at: the filter's, else the selected row's."""
+        chosen = self.batch_filter.value()
+        if chosen is not None:
+            return chosen
+        index = self.table.currentIndex()
+        return self.model.row_at(index.row()).batch_id if index.isValid() else None
+
+    def checked_ids(self) -> list[str]:
+        return self.model.checked_ids()
 
     def set_batch_filter(self, batch_id: str | None) -> bool:
         return self.batch_filter.select_value(batch_id)

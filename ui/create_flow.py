@@ -17,6 +17,7 @@ from app.trainingfiles import (
     check_new_name,
     list_training_files,
 )
+from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.tasks import run_with_progress
 
@@ -65,14 +66,15 @@ def _label(info: TrainingFileInfo) -> str:
 class CreateController(QObject):
     """Checks a request before anything is written, then builds in the background."""
 
-    built = Signal(str)  # name of the training file that changed
+    built = Signal(str)  # name of the training file that changed (after the change signal)
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 checked_ids: Callable[[], list[str]]) -> None:
+                 changes: LibraryChanges, checked_ids: Callable[[], list[str]]) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
         self.dialogs = dialogs
+        self.changes = changes
         self.checked_ids = checked_ids
 
     def add_checked(self, name: str | None) -> bool:
@@ -100,7 +102,10 @@ class CreateController(QObject):
             return add_conversations(self.library, target, ids, progress=progress,  # type: ignore[arg-type]
                                      cancelled=cancelled, create=create)  # type: ignore[arg-type]
 
-        run_with_progress(self.window, f"Building '{target}'", work,
-                          lambda info: self.built.emit(info.name),
+        def done(info: TrainingFileInfo) -> None:
+            self.changes.training_files_changed.emit()
+            self.built.emit(info.name)
+
+        run_with_progress(self.window, f"Building '{target}'", work, done,
                           lambda message: self.dialogs.warn(self.window, "Build failed", message))
         return True

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
 
 from app.importer import ImportReport, Verdict, import_paths
 from app.library import Library
+from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.tasks import run_with_progress
 
@@ -78,13 +79,15 @@ class ImportSummaryDialog(QDialog):
 class ImportController(QObject):
     """Asks for the batch, runs the import in the background, then shows the summary."""
 
-    finished = Signal(object)  # ImportReport
+    finished = Signal(object)  # ImportReport, after the change signal
 
-    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs) -> None:
+    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
+                 changes: LibraryChanges) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
         self.dialogs = dialogs
+        self.changes = changes
         self.last_summary: ImportSummaryDialog | None = None
 
     def start(self, paths: list[Path], ask_batch: bool = True) -> bool:
@@ -114,10 +117,18 @@ class ImportController(QObject):
                                 progress=progress, cancelled=cancelled)  # type: ignore[arg-type]
 
         run_with_progress(self.window, "Importing conversations", work, self._done,
-                          lambda message: self.dialogs.warn(self.window, "Import failed",
-                                                            message))
+                          self._failed)
+
+    def _failed(self, message: str) -> None:
+        # Files stored before the failure stay in the library: show them.
+        self.changes.conversations_changed.emit()
+        self.changes.batches_changed.emit()
+        self.dialogs.warn(self.window, "Import failed", message)
 
     def _done(self, report: ImportReport) -> None:
+        if report.imported:
+            self.changes.conversations_changed.emit()
+            self.changes.batches_changed.emit()
         self.last_summary = ImportSummaryDialog(report, self.window)
         self.last_summary.open()
         self.finished.emit(report)

@@ -28,10 +28,12 @@ from PySide6.QtWidgets import (
 from app import FORMAT_VERSION, __version__
 from app.bundle import project_root, resources_dir
 from app.errors import LibraryError
+from app.importer import ImportReport
 from app.library import Library
 from app.paths import library_dir
 from app.trainingfiles import remove_orphan_files
 from ui.batch_flow import BatchController
+from ui.changes import LibraryChanges
 from ui.conversations_page import ConversationsPage
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
@@ -56,12 +58,14 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(icon_path)))
         self.setAcceptDrops(True)
 
-        self.conversations = ConversationsPage(library)
+        # Whoever changes the library says so here; every view reloads what it shows.
+        self.changes = LibraryChanges(self)
+        self.conversations = ConversationsPage(library, self.changes)
         self.welcome = WelcomePanel()
         self.conversations_stack = QStackedWidget()
         self.conversations_stack.addWidget(self.welcome)
         self.conversations_stack.addWidget(self.conversations)
-        self.training_files = TrainingFilesPage(library, self.dialogs)
+        self.training_files = TrainingFilesPage(library, self.dialogs, self.changes)
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.conversations_stack, "Conversations")
@@ -70,32 +74,33 @@ class MainWindow(QMainWindow):
         self.pages.currentChanged.connect(lambda index: self.counts.setVisible(index == 0))
         self.setCentralWidget(self.pages)
 
-        self.importer = ImportController(self, library, self.dialogs)
-        self.creator = CreateController(self, library, self.dialogs,
-                                        self.conversations.model.checked_ids)
+        page = self.conversations
+        self.importer = ImportController(self, library, self.dialogs, self.changes)
+        self.creator = CreateController(self, library, self.dialogs, self.changes,
+                                        page.checked_ids)
         self.create_button = CreateTrainingFilesButton(library)
-        self.batches = BatchController(self, library, self.dialogs, self.conversations)
+        self.batches = BatchController(self, library, self.dialogs, self.changes,
+                                       page.current_batch, page.checked_ids)
         self._build_actions()
         self._build_menus_and_toolbar()
         self.counts = QLabel()
         self.statusBar().addPermanentWidget(self.counts)
 
-        model = self.conversations.model
-        model.checks_changed.connect(self._update_counts)
-        model.shown_changed.connect(self._update_counts)
-        self.conversations.status.connect(self.show_message)
+        page.model.checks_changed.connect(self._update_counts)
+        page.model.shown_changed.connect(self._update_counts)
+        page.reloaded.connect(self._show_table_or_welcome)
+        page.status.connect(self.show_message)
         self.training_files.status.connect(self.show_message)
-        self.training_files.files_changed.connect(self._after_files_changed)
+        self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
-        self.creator.built.connect(self._after_build)
-        self.batches.changed.connect(self._after_batch_change)
-        self.batches.files_rebuilt.connect(self.training_files.refresh)
-        self.importer.finished.connect(self._after_import)
+        self.creator.built.connect(self._show_built_file)
+        self.batches.status.connect(self.show_message)
+        self.importer.finished.connect(self._report_import)
         self.welcome.import_files.connect(self.import_files)
         self.welcome.import_folder.connect(self.import_folder)
         self.welcome.load_samples.connect(self.load_samples)
 
-        self.reload(files=False)  # the files page read its list when it was made
+        page.load_now()  # before the window shows: no stall a user could see
         self._restore_settings()
 
     # --- construction --------------------------------------------------------------
@@ -181,14 +186,9 @@ class MainWindow(QMainWindow):
 
     # --- state -----------------------------------------------------------------------
 
-    def reload(self, files: bool = True) -> None:
-        """Re-read the library into both pages."""
-        self.conversations.reload()
+    def _show_table_or_welcome(self) -> None:
         self.conversations_stack.setCurrentWidget(
             self.conversations if self.conversations.model.total else self.welcome)
-        if files:
-            self.training_files.refresh()
-        self.create_button.rebuild_menu()
         self._update_counts()
 
     def _update_counts(self) -> None:
@@ -199,25 +199,14 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
-    def _after_import(self, report: object) -> None:
-        self.reload()
-        self.show_message(f"Import: {report.summary()}")  # type: ignore[attr-defined]
+    def _report_import(self, report: ImportReport) -> None:
+        self.show_message(f"Import: {report.summary()}")
 
-    def _after_build(self, name: str) -> None:
-        self.conversations.reload()
-        self.training_files.refresh(select_name=name)
-        self.create_button.rebuild_menu()
+    def _show_built_file(self, name: str) -> None:
+        """After a build the user wants to see the file: the files page shows it."""
+        self.training_files.select_file(name)
         self.pages.setCurrentWidget(self.training_files)
         self.show_message(f"Training file '{name}' updated: JSON and JSONL rebuilt")
-
-    def _after_batch_change(self, message: str) -> None:
-        self._update_counts()
-        self.show_message(message)
-
-    def _after_files_changed(self) -> None:
-        """A file was renamed, deleted or lost conversations: the table's column follows."""
-        self.conversations.reload()
-        self.create_button.rebuild_menu()
 
     # --- import ----------------------------------------------------------------------
 

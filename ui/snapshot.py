@@ -62,6 +62,15 @@ def settle() -> None:
         app.processEvents()
 
 
+def announce_everything(window: MainWindow) -> None:
+    """The library changed behind the window's back: say so, and wait for the reload."""
+    window.changes.everything()
+    app = QApplication.instance()
+    while window.conversations.loading:
+        app.processEvents()
+    settle()
+
+
 def save(widget: QWidget, path: Path) -> Path:
     settle()
     widget.grab().save(str(path))
@@ -101,7 +110,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         broken = Path(tmp) / "broken-export.json"  # shows how a rejected file is reported
         broken.write_text('{"dataset_metadata": {"dataset_name": "cut off', encoding="utf-8")
         report = import_paths(library, [*folders, broken])
-        window.reload()
+        announce_everything(window)
         dialog = ImportSummaryDialog(report, window)
         dialog.show()
         written.append(save(dialog, out_dir / "02-import-summary.png"))
@@ -121,7 +130,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         add_conversations(library, "emotional-support-v1", ids[: max(1, len(ids) // 2)],
                           create=True)
         add_conversations(library, "all-samples", ids, create=True)
-        window.reload()
+        announce_everything(window)
         button = window.create_button
         button.rebuild_menu()
         written.append(save_with_menu(window, button, button.menu_,

@@ -47,6 +47,7 @@ from app.trainingfiles import (
     remove_conversations,
     rename_training_file,
 )
+from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.distribution_chart import DistributionChart
 from ui.members_model import MEMBER_BATCH, MEMBER_ID, MEMBER_PERSONA, MembersModel
@@ -126,13 +127,15 @@ class TrainingFilesPage(QWidget):
     """Lists training files; shows the selected one's header and members; saves copies."""
 
     status = Signal(str)
-    files_changed = Signal()  # a file was renamed, deleted or lost members
 
-    def __init__(self, library: Library, dialogs: Dialogs, parent: QWidget | None = None) -> None:
+    def __init__(self, library: Library, dialogs: Dialogs,
+                 changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.library = library
         self.dialogs = dialogs
+        self.changes = changes or LibraryChanges(self)
         self._refreshing = False
+        self._select_next: str | None = None  # the file to show after the next refresh
         self.export_folder: Path | None = None  # where the last copy went; offered next time
         self.model = TrainingFilesModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -149,6 +152,7 @@ class TrainingFilesPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         self.refresh()
+        self.changes.training_files_changed.connect(self.refresh)
 
     # --- construction --------------------------------------------------------------
 
@@ -349,7 +353,8 @@ class TrainingFilesPage(QWidget):
     def refresh(self, select_name: str | None = None) -> None:
         """Reload the list; keep the selected file (or select ``select_name``)."""
         current = self.selected_file()
-        wanted = select_name or (current.name if current else None)
+        wanted = select_name or self._select_next or (current.name if current else None)
+        self._select_next = None
         files = list_training_files(self.library)
         self.model.set_files(files)
         self.stack.setCurrentWidget(self.content if files else self.empty_state)
@@ -360,6 +365,15 @@ class TrainingFilesPage(QWidget):
         finally:
             self._refreshing = False
         self._show_selected()
+
+    def select_file(self, name: str) -> bool:
+        """Select and show the file called ``name``; False when there is none."""
+        if self.model.row_of(name) is None:
+            return False
+        current = self.selected_file()
+        if current is None or current.name != name:
+            self._select(name)
+        return True
 
     def _select(self, name: str | None) -> None:
         row = self.model.row_of(name) if name else None
@@ -538,8 +552,7 @@ class TrainingFilesPage(QWidget):
                   functools.partial(self._renamed, old_name), "Cannot rename")
 
     def _renamed(self, old_name: str, info: TrainingFileInfo) -> None:
-        self.refresh(select_name=info.name)
-        self.files_changed.emit()
+        self._announce(info.name)
         self.status.emit(f"Renamed training file '{old_name}' to '{info.name}'")
 
     def _delete(self) -> None:
@@ -555,8 +568,7 @@ class TrainingFilesPage(QWidget):
         except LibraryError as exc:
             self.dialogs.warn(self, "Cannot delete", str(exc))
             return
-        self.refresh()
-        self.files_changed.emit()
+        self._announce(None)
         self.status.emit(f"Deleted training file '{info.name}'")
 
     def _remove_selected_members(self) -> None:
@@ -576,7 +588,10 @@ class TrainingFilesPage(QWidget):
                   functools.partial(self._removed, len(ids)), "Cannot remove")
 
     def _removed(self, count: int, info: TrainingFileInfo) -> None:
-        self.refresh(select_name=info.name)
-        self.files_changed.emit()
+        self._announce(info.name)
         self.status.emit(f"Removed {plural(count, 'conversation')} from '{info.name}'")
 
+    def _announce(self, select_name: str | None) -> None:
+        """Tell every view a training file changed; this page then shows ``select_name``."""
+        self._select_next = select_name
+        self.changes.training_files_changed.emit()

@@ -1,0 +1,109 @@
+"""The one change signal: whoever changes the library announces it; every view follows,
+and the table re-reads its rows on a worker thread, never on the GUI thread."""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+from PySide6.QtCore import QSettings
+from scripted_dialogs import ScriptedDialogs
+
+from app.importer import import_paths
+from app.library import ConversationRow, Library
+from app.trainingfiles import add_conversations, rename_training_file
+from ui.main import MainWindow
+
+pytestmark = pytest.mark.qt_log_level_fail("WARNING")
+
+
+class RecordingLibrary(Library):
+    """A real library that notes which thread reads the table's rows."""
+
+    def __init__(self, root: Path) -> None:
+        super().__init__(root)
+        self.summary_threads: list[threading.Thread] = []
+
+    def summaries(self, batch_id: str | None = None) -> list[ConversationRow]:
+        self.summary_threads.append(threading.current_thread())
+        return super().summaries(batch_id)
+
+
+@pytest.fixture
+def recording(tmp_path: Path, fixture_folder: Path):
+    library = RecordingLibrary(tmp_path / "recording-library")
+    import_paths(library, [fixture_folder])
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def window(qtbot, recording: RecordingLibrary, tmp_path: Path) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    made = MainWindow(recording, ScriptedDialogs(), settings)
+    qtbot.addWidget(made)
+    made.resize(1200, 760)  # not shown: the offscreen plugin warns when a window shows
+    return made
+
+
+def settle(qtbot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=30000)
+
+
+def test_the_first_read_is_before_the_window_shows_and_later_ones_are_off_thread(
+        qtbot, window, recording):
+    assert recording.summary_threads == [threading.main_thread()]
+    with qtbot.waitSignal(window.conversations.reloaded, timeout=30000):
+        window.changes.conversations_changed.emit()
+    assert len(recording.summary_threads) == 2
+    assert recording.summary_threads[1] is not threading.main_thread()
+
+
+def test_several_changes_at_once_make_one_read(qtbot, window, recording):
+    window.changes.everything()
+    window.changes.batches_changed.emit()
+    settle(qtbot, window)
+    assert len(recording.summary_threads) == 2  # the first read, then one for all four
+
+
+def test_a_file_built_elsewhere_reaches_every_view(qtbot, window, recording):
+    """A build announced once shows in the files page, the Create menu and the table."""
+    ids = [row.conversation_id for row in recording.summaries()][:3]
+    add_conversations(recording, "made-by-script", ids, create=True)
+    window.changes.training_files_changed.emit()
+    assert window.training_files.model.row_of("made-by-script") is not None
+    labels = [a.text() for a in window.create_button.entries()]
+    assert any(label.startswith("made-by-script.json") for label in labels)
+    settle(qtbot, window)
+    model = window.conversations.model
+    holding = {model.row_at(r).conversation_id for r in range(model.rowCount())
+               if model.row_at(r).training_files == ("made-by-script",)}
+    assert holding == set(ids)
+
+
+def test_checks_and_the_row_being_read_survive_a_reload(qtbot, window, recording):
+    page = window.conversations
+    model = page.model
+    reading = model.row_at(4).conversation_id
+    assert page.select_conversation(reading)
+    model.set_checked_ids([model.row_at(r).conversation_id for r in (1, 2)])
+    checked = model.checked_ids()
+    window.changes.conversations_changed.emit()
+    settle(qtbot, window)
+    assert model.checked_ids() == checked
+    assert page.reader_conversation_id() == reading
+    assert page.reader.toPlainText()  # the reader still shows it
+
+
+def test_a_rename_on_the_files_page_reaches_the_table(qtbot, window, recording):
+    ids = [row.conversation_id for row in recording.summaries()][:2]
+    add_conversations(recording, "old-name", ids, create=True)
+    window.changes.training_files_changed.emit()
+    settle(qtbot, window)
+    rename_training_file(recording, "old-name", "new-name")
+    window.changes.training_files_changed.emit()
+    settle(qtbot, window)
+    model = window.conversations.model
+    names = {model.row_at(r).training_files for r in range(model.rowCount())}
+    assert names == {(), ("new-name",)}

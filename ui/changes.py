@@ -1,0 +1,26 @@
+"""One signal per kind of change to the library, shared by every page and controller.
+
+Whoever changes the library (an import, a build, a batch rename, a file deleted) says what
+changed here, once; every view that shows that kind of data listens and reloads itself.
+No action refreshes a hand-picked list of widgets, and a new view only has to connect.
+The object is handed to pages and controllers; it is not hung on the application.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+
+
+class LibraryChanges(QObject):
+    """What changed in the library; emitted on the GUI thread after the change is stored."""
+
+    conversations_changed = Signal()  # added, removed or replaced conversations
+    training_files_changed = Signal()  # a training file was built, renamed, deleted
+    batches_changed = Signal()  # batches created, renamed, merged or re-assigned
+    batch_renamed = Signal(str, str)  # old, new: views showing the old batch follow it
+
+    def everything(self) -> None:
+        """Announce that anything may have changed (a library opened, a script ran)."""
+        self.conversations_changed.emit()
+        self.batches_changed.emit()
+        self.training_files_changed.emit()
