@@ -4,7 +4,7 @@ One script for Linux, macOS and Windows, so that the README's two commands need
 nothing but Python 3.11+ (no make, no shell tricks):
 
     python bootstrap.py start      # install (first time only) and open the app
-    python bootstrap.py test       # install (first time only) and run every test
+    python bootstrap.py test       # install (first time only), then ruff, mypy and pytest
 
 Dependencies are reinstalled only when pyproject.toml changes.
 """
@@ -65,9 +65,11 @@ def main(argv: list[str]) -> int:
         return subprocess.call([str(python), "-m", "app", *rest], cwd=ROOT)
     python = ensure_environment("test")
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
+    # Every step runs even when an earlier one fails, so one run shows every problem.
     lint = subprocess.call([str(python), "-m", "ruff", "check", "."], cwd=ROOT, env=env)
+    types = subprocess.call([str(python), "-m", "mypy"], cwd=ROOT, env=env)
     tests = subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
-    return tests or lint
+    return tests or types or lint
 
 
 if __name__ == "__main__":

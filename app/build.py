@@ -21,7 +21,7 @@ from app.fullfile import (
     write_full_json,
 )
 from app.jsonio import atomic_writer, dumps_line
-from app.jsonl import LineMode, jsonl_lines
+from app.jsonl import jsonl_lines
 
 Progress = Callable[[int, int, str], None]
 
@@ -46,7 +46,7 @@ def write_training_files(
     jsonl_path: Path,
     *,
     name: str,
-    digests: list[Mapping[str, Any]],
+    digests: Sequence[Mapping[str, Any]],
     records: Iterable[Mapping[str, Any]],
     profile_of: Callable[[str], Any],
     created_at: str,
@@ -73,7 +73,7 @@ def write_training_files(
             if cancelled and cancelled():
                 raise BuildCancelled()
             listed = file_record(record, shared_hash)
-            for line in jsonl_lines(listed, name, LineMode.CONVERSATION):
+            for line in jsonl_lines(listed, name):
                 jsonl_handle.write(dumps_line(line))
                 counts["lines"] += 1
             counts["records"] += 1

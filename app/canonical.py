@@ -41,7 +41,6 @@ STRUCTURAL_PAIR_FIELDS = frozenset(
         "training_metadata",
     }
 )
-CONVERSATION_LEVEL_METADATA = ("client_persona", "client_background", "session_context")
 MESSAGE_LEVEL_METADATA = ("conversation_phase", "expected_outcome")
 SNAKE_CASE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
 MAX_TURN = 10_000
@@ -166,7 +165,7 @@ DETECTED_EMOTION_TYPES = {
 }
 
 
-def _check_types(block: dict[str, Any], spec: dict[str, tuple[tuple[type, ...], str]],
+def _check_types(block: dict[str, Any], spec: Mapping[str, tuple[tuple[type, ...], str]],
                  path: str, file: str, problems: list[Problem]) -> None:
     for key, (types, wanted) in spec.items():
         value = block.get(key)

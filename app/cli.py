@@ -258,7 +258,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if given != 1:
             parser.error("add takes exactly one of --batch ID, --all or CONVERSATION_IDs")
     if args.command is None:
-        return importlib.import_module(GUI_MODULE).run_gui(args.data_dir)
+        return int(importlib.import_module(GUI_MODULE).run_gui(args.data_dir))
     try:
         return run(args)
     except AddRefused as exc:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
 
 import orjson
@@ -58,7 +58,7 @@ def _distribution(values: Iterable[Any]) -> dict[str, int]:
 
 def build_header(
     name: str,
-    digests: list[Mapping[str, Any]],
+    digests: Sequence[Mapping[str, Any]],
     created_at: str,
     updated_at: str,
     jsonl_file: str,
@@ -99,13 +99,13 @@ def build_header(
     }
 
 
-def shared_profile_hash(digests: list[Mapping[str, Any]]) -> str | None:
+def shared_profile_hash(digests: Sequence[Mapping[str, Any]]) -> str | None:
     """The profile most conversations use (first seen wins a tie)."""
     counts = Counter(d["profile_hash"] for d in digests)
     if not counts:
         return None
     best = max(counts.values())
-    return next(d["profile_hash"] for d in digests if counts[d["profile_hash"]] == best)
+    return str(next(d["profile_hash"] for d in digests if counts[d["profile_hash"]] == best))
 
 
 def file_record(record: Mapping[str, Any], shared_hash: str | None) -> dict[str, Any]:

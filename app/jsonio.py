@@ -124,9 +124,3 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data`` atomically."""
-    with atomic_writer(path) as handle:
-        handle.write(data)

@@ -14,14 +14,7 @@ comma-separated string rather than a list that could be empty everywhere.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from enum import StrEnum
 from typing import Any
-
-
-class LineMode(StrEnum):
-    CONVERSATION = "conversation"  # one line per conversation, every reply a target
-    REPLY = "reply"  # one line per reply, its history as the prompt
-
 
 MISSING_NUMBER = -1.0
 MISSING_TEXT = ""
@@ -94,25 +87,16 @@ def line_metadata(
     }
 
 
-def jsonl_lines(
-    record: Mapping[str, Any],
-    training_file: str,
-    mode: LineMode = LineMode.CONVERSATION,
-    with_metadata: bool = True,
-) -> Iterator[dict[str, Any]]:
-    """Yield the JSONL line objects for one conversation (none if it has no reply)."""
+def jsonl_lines(record: Mapping[str, Any], training_file: str) -> Iterator[dict[str, Any]]:
+    """Yield the JSONL line of one conversation, every reply a target (none without a reply).
+
+    Exports that want one line per reply split these lines (``app.export.per_reply``).
+    """
     messages = trainable_messages(record)
     chat = [{"role": m["role"], "content": m["content"]} for m in messages]
     reply_indexes = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
     if not reply_indexes:
         return
-    groups = (
-        [reply_indexes] if mode is LineMode.CONVERSATION else [[i] for i in reply_indexes]
-    )
-    for group in groups:
-        end = group[-1] + 1
-        line: dict[str, Any] = {"messages": chat[:end]}
-        if with_metadata:
-            replies = [reply_context(messages[i], i, messages[i - 1]) for i in group]
-            line["metadata"] = line_metadata(record, training_file, replies)
-        yield line
+    end = reply_indexes[-1] + 1
+    replies = [reply_context(messages[i], i, messages[i - 1]) for i in reply_indexes]
+    yield {"messages": chat[:end], "metadata": line_metadata(record, training_file, replies)}

@@ -187,7 +187,7 @@ class Library:
             ).one_or_none()
         if row is None:
             raise LibraryError(f"no conversation '{conversation_id}' in the library")
-        record = unpack(row[0])
+        record: dict[str, Any] = unpack(row[0])
         record["batch_id"] = row[1]
         return with_review(record, row[2], row[3])
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import socket
+import sys
 from pathlib import Path
 from typing import IO
 
@@ -23,7 +24,7 @@ class LibraryLocked(LibraryError):
 
 
 def _try_lock(handle: IO[str]) -> bool:
-    if os.name == "nt":
+    if sys.platform == "win32":
         import msvcrt
 
         try:

@@ -21,7 +21,8 @@ EXAMPLE_JSONL = f"{PREFIX}-JSON-example_v4.jsonl"
 @cache
 def load_schema(file_name: str) -> dict[str, Any]:
     """Read a schema file. The ``.jsonl`` schema file holds one JSON document too."""
-    return orjson.loads((schemas_dir() / file_name).read_bytes())
+    schema: dict[str, Any] = orjson.loads((schemas_dir() / file_name).read_bytes())
+    return schema
 
 
 MESSAGES_ONLY_LINE = "messages-only"

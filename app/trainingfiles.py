@@ -19,6 +19,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select
+from sqlalchemy.orm import Session
 
 from app.build import Progress, write_training_files
 from app.errors import LibraryError
@@ -101,7 +102,7 @@ def get_training_file(library: Library, name: str) -> TrainingFileInfo:
         return _info(library, row)
 
 
-def _row(session: Any, name: str) -> TrainingFile:
+def _row(session: Session, name: str) -> TrainingFile:
     row = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
     if row is None:
         raise LibraryError(f"there is no training file named '{name}'")
@@ -357,9 +358,9 @@ def _rebuild(
     cancelled: Callable[[], bool] | None = None,
 ) -> None:
     with library.session() as session:
-        row = _row(session, name)
-        file_id, revision, created_at = row.file_id, row.revision + 1, row.created_at
-        old_files = [row.json_file, row.jsonl_file]
+        current = _row(session, name)
+        file_id, revision, created_at = current.file_id, current.revision + 1, current.created_at
+        old_files = [current.json_file, current.jsonl_file]
     final_name = new_name or name
     folder = library.files_dir / f"{file_id:05d}-r{revision}"
     json_path = folder / f"{final_name}.json"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import orjson
 from jsonschema import Draft202012Validator
@@ -44,7 +45,7 @@ def _schema_problems(document: object, schema: str, file: str, prefix: str = "")
     ]
 
 
-def chat_problems(line: dict, file: str, number: int) -> list[Problem]:
+def chat_problems(line: dict[str, Any], file: str, number: int) -> list[Problem]:
     """The checks chat fine-tuning tools apply to a ``messages`` list."""
     messages = line.get("messages") if isinstance(line, dict) else None
     where = f"line {number}"
@@ -75,7 +76,7 @@ def _messages_only(line: object) -> bool:
     return isinstance(line, dict) and set(line) == {"messages"}
 
 
-def _schema_file_problems(schema: dict, file: str) -> list[Problem]:
+def _schema_file_problems(schema: dict[str, Any], file: str) -> list[Problem]:
     try:
         Draft202012Validator.check_schema(schema)
     except SchemaError as exc:

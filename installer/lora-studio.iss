@@ -1,14 +1,14 @@
 ; Inno Setup script for the LoRA Studio Windows installer.
 ;
-; Build on Windows (Inno Setup 6 installed, ISCC.exe on PATH):
+; Build on Windows (Inno Setup 6 installed):
 ;   py bootstrap.py test
-;   .venv\Scripts\python -m pip install -e .[build]
 ;   .venv\Scripts\python scripts\build_bundle.py
-;   ISCC /DAppVersion=0.1.0 installer\lora-studio.iss
-; The installer is written to dist\installer\LoRA-Studio-Setup-<version>.exe.
+;   .venv\Scripts\python scripts\build_installer.py
+; build_installer.py passes /DAppVersion=<version from pyproject.toml>, the one place the
+; version is written. The installer is written to dist\installer\LoRA-Studio-Setup-<version>.exe.
 
 #ifndef AppVersion
-  #define AppVersion "0.1.0"
+  #error AppVersion is not defined: build with scripts\build_installer.py
 #endif
 #define BundleDir "..\dist\LoRA-Studio-" + AppVersion
 

@@ -6,15 +6,20 @@ import importlib.util
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("PyInstaller") is None, reason="PyInstaller is not installed"
-)
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        importlib.util.find_spec("PyInstaller") is None, reason="PyInstaller is not installed"
+    ),
+]
+VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 
 
 def test_bundle_builds_and_runs_headless(tmp_path: Path) -> None:
@@ -26,7 +31,7 @@ def test_bundle_builds_and_runs_headless(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stderr[-3000:]
     bundle = Path(result.stdout.strip().splitlines()[-1])
-    assert "LoRA Studio 0.1.0" in result.stdout
+    assert f"LoRA Studio {VERSION} " in result.stdout  # the version comes from pyproject.toml
     assert "valid" in result.stdout and "[full]" in result.stdout
     internal = bundle / "_internal"
     for shipped in ("schemas/c-alpha-build_v3.4_emotional-dataset-full-JSON-format_v4.json",

@@ -159,7 +159,7 @@ def test_download_menu_lists_every_choice(demo, page):
         "JSONL, system prompt without session context", "Train / validation split…",
         "Show in folder", "Rename…", "Delete…",
     ]
-    assert set(page.actions) == {
+    assert set(page.file_actions) == {
         "json", "jsonl", "messages", "per_reply", "no_context", "split", "show", "rename",
         "delete"}
 
@@ -168,7 +168,7 @@ def test_download_is_disabled_without_a_selection(demo, page):
     page.table.clearSelection()
     assert page.selected_file() is None
     assert not page.download_button.isEnabled()
-    assert not page.actions["json"].isEnabled()
+    assert not page.file_actions["json"].isEnabled()
     page.table.selectRow(0)
     assert page.download_button.isEnabled()
 
@@ -195,7 +195,7 @@ def test_copies_are_byte_identical_to_the_stored_files(qtbot, demo, page, dialog
     dialogs.save_paths.append(target)
 
     with qtbot.waitSignal(page.status, timeout=WAIT_MS) as saved:
-        page.actions[key].trigger()
+        page.file_actions[key].trigger()
 
     assert saved.args[0].startswith("Saved ")
     assert dialogs.asked[0][2].name == f"Demo{suffix}"
@@ -209,7 +209,7 @@ def test_messages_only_lines_have_only_messages(qtbot, demo, page, dialogs, tmp_
     dialogs.save_paths.append(target)
 
     with qtbot.waitSignal(page.status, timeout=WAIT_MS):
-        page.actions["messages"].trigger()
+        page.file_actions["messages"].trigger()
 
     assert dialogs.asked[0][2].name == "Demo.messages.jsonl"
     lines = jsonl_lines(target)
@@ -222,7 +222,7 @@ def test_per_reply_copy_has_a_line_per_trainable_reply(qtbot, demo, page, dialog
     dialogs.save_paths.append(target)
 
     with qtbot.waitSignal(page.status, timeout=WAIT_MS):
-        page.actions["per_reply"].trigger()
+        page.file_actions["per_reply"].trigger()
 
     assert dialogs.asked[0][2].name == "Demo.per-reply.jsonl"
     lines = jsonl_lines(target)
@@ -237,7 +237,7 @@ def test_split_writes_train_and_valid_that_add_up(qtbot, demo, page, dialogs, tm
     dialogs.texts.append("0.2")
 
     with qtbot.waitSignal(page.status, timeout=WAIT_MS) as saved:
-        page.actions["split"].trigger()
+        page.file_actions["split"].trigger()
 
     assert "train.jsonl and valid.jsonl" in saved.args[0]
     assert ("text", "Validation share", "0.1") in dialogs.asked
@@ -253,7 +253,7 @@ def test_split_refuses_a_share_outside_zero_and_one(demo, page, dialogs, tmp_pat
     dialogs.folders.append(folder)
     dialogs.texts.append(answer)
 
-    page.actions["split"].trigger()
+    page.file_actions["split"].trigger()
 
     assert len(dialogs.warnings) == 1
     assert "between 0 and 1" in dialogs.warnings[0][1]
@@ -267,7 +267,7 @@ def test_unwritable_destination_shows_the_reason(qtbot, demo, page, dialogs, tmp
     dialogs.save_paths.append(target)
 
     with qtbot.waitSignal(page.status, timeout=WAIT_MS):
-        page.actions["json"].trigger()
+        page.file_actions["json"].trigger()
 
     assert len(dialogs.warnings) == 1
     message = dialogs.warnings[0][1]
@@ -280,7 +280,7 @@ def test_unwritable_destination_shows_the_reason(qtbot, demo, page, dialogs, tmp
 
 def test_cancelled_save_dialog_writes_nothing(demo, page, dialogs, tmp_path):
     dialogs.save_paths.append(None)
-    page.actions["jsonl"].trigger()
+    page.file_actions["jsonl"].trigger()
     assert not dialogs.warnings
     assert list(tmp_path.glob("*.jsonl")) == []
 
@@ -291,7 +291,7 @@ def test_cancelled_save_dialog_writes_nothing(demo, page, dialogs, tmp_path):
 def test_rename_refuses_a_path_like_name(demo, page, dialogs, filled_library):
     dialogs.texts.append("../x")
 
-    page.actions["rename"].trigger()
+    page.file_actions["rename"].trigger()
 
     assert ("text", "Rename training file", "Demo") in dialogs.asked
     assert len(dialogs.warnings) == 1
@@ -304,7 +304,7 @@ def test_rename_shows_the_new_name(qtbot, demo, page, dialogs, filled_library):
     dialogs.texts.append("Demo v2")
 
     with qtbot.waitSignal(page.status, timeout=WAIT_MS) as renamed:
-        page.actions["rename"].trigger()
+        page.file_actions["rename"].trigger()
 
     assert renamed.args[0] == "Renamed training file 'Demo' to 'Demo v2'"
     assert page.selected_file().name == "Demo v2"
@@ -316,7 +316,7 @@ def test_delete_after_confirming_returns_to_the_empty_state(demo, page, dialogs,
                                                            filled_library):
     dialogs.confirms.append(True)
 
-    page.actions["delete"].trigger()
+    page.file_actions["delete"].trigger()
 
     question = dialogs.asked[0][2]
     assert question.startswith("Delete training file 'Demo'?")
@@ -329,7 +329,7 @@ def test_delete_after_confirming_returns_to_the_empty_state(demo, page, dialogs,
 
 def test_delete_declined_keeps_the_file(demo, page, dialogs, filled_library):
     dialogs.confirms.append(False)
-    page.actions["delete"].trigger()
+    page.file_actions["delete"].trigger()
     assert [info.name for info in list_training_files(filled_library)] == ["Demo"]
     assert page.stack.currentWidget() is page.content
 

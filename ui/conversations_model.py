@@ -251,10 +251,6 @@ class ConversationsModel(QAbstractTableModel):
     def update_filter(self, **changes: Any) -> None:
         self.set_filter(replace(self._filter, **changes))
 
-    @property
-    def current_filter(self) -> Filter:
-        return self._filter
-
     def _search_texts(self) -> list[str]:
         """What the text search looks in: the visible columns' text, one string per row."""
         if len(self._haystacks) != len(self._rows):

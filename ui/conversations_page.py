@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import cast
+
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
@@ -34,7 +36,7 @@ class ConversationsTable(QTableView):
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.SelectAll):
-            self.model().check_all_shown()
+            cast(ConversationsModel, self.model()).check_all_shown()
             return
         if event.key() == Qt.Key.Key_Space and self.selectionModel().hasSelection():
             model = self.model()

@@ -83,7 +83,7 @@ class MainWindow(QMainWindow):
                                        page.current_batch, page.checked_ids)
         self._build_actions()
         self._build_menus_and_toolbar()
-        self.counts = QLabel()
+        self.counts: QLabel = QLabel()
         self.statusBar().addPermanentWidget(self.counts)
 
         page.model.checks_changed.connect(self._update_counts)
@@ -105,7 +105,8 @@ class MainWindow(QMainWindow):
 
     # --- construction --------------------------------------------------------------
 
-    def _action(self, text: str, slot: object, shortcut: QKeySequence | str | None = None,
+    def _action(self, text: str, slot: object,
+                shortcut: QKeySequence | QKeySequence.StandardKey | str | None = None,
                 tip: str = "") -> QAction:
         action = QAction(text, self)
         if shortcut is not None:

@@ -40,13 +40,13 @@ class QuietDialogs:
     def open_files(self, parent: QWidget, title: str, filters: str) -> list[Path]:
         return []
 
-    def folder(self, parent: QWidget, title: str, start: Path | None = None) -> Path | None:
+    def folder(self, parent: QWidget | None, title: str, start: Path | None = None) -> Path | None:
         return None
 
     def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
         return default
 
-    def confirm(self, parent: QWidget, title: str, question: str) -> bool:
+    def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
         return False
 
     def inform(self, parent: QWidget, title: str, message: str) -> None:
@@ -57,9 +57,8 @@ class QuietDialogs:
 
 
 def settle() -> None:
-    app = QApplication.instance()
     for _ in range(5):
-        app.processEvents()
+        QApplication.processEvents()
 
 
 def announce_everything(window: MainWindow) -> None:

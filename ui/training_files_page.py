@@ -195,7 +195,7 @@ class TrainingFilesPage(QWidget):
 
     def _build_toolbar(self, parent: QWidget) -> QHBoxLayout:
         self.download_menu = QMenu("Download", parent)
-        self.actions: dict[str, QAction] = {}
+        self.file_actions: dict[str, QAction] = {}
         entries: list[tuple[str, str, str, Callable[[], None]] | None] = [
             ("json", "JSON", "Save a copy of the full JSON (header, profile, conversations)",
              functools.partial(self._save_copy, ExportFormat.JSON)),
@@ -230,7 +230,7 @@ class TrainingFilesPage(QWidget):
             action.setToolTip(tip)
             action.triggered.connect(handler)
             self.download_menu.addAction(action)
-            self.actions[key] = action
+            self.file_actions[key] = action
         self.download_menu.setToolTipsVisible(True)
 
         self.download_button = QToolButton(parent)
@@ -396,7 +396,7 @@ class TrainingFilesPage(QWidget):
     def _show_selected(self) -> None:
         info = self.selected_file()
         self.download_button.setEnabled(info is not None)
-        for action in self.actions.values():
+        for action in self.file_actions.values():
             action.setEnabled(info is not None)
         if info is None:
             self._show_nothing()
