@@ -64,9 +64,8 @@ def settle() -> None:
 def announce_everything(window: MainWindow) -> None:
     """The library changed behind the window's back: say so, and wait for the reload."""
     window.changes.everything()
-    app = QApplication.instance()
     while window.conversations.loading:
-        app.processEvents()
+        QApplication.processEvents()
     settle()
 
 
