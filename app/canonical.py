@@ -23,6 +23,7 @@ from typing import Any
 
 from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind
 from app.errors import InputError, Problem
+from app.idtext import id_problem
 from app.quality import Warning_, find_warnings, summarise_quality
 
 # Pair fields that become structure (message text, order, conversation-level facts).
@@ -412,6 +413,11 @@ def normalise(
     if not conversation_id:
         raise InputError.single(file_name, "no conversation id: dataset_metadata.dataset_name "
                                 "and the pairs' conversation_id are both missing")
+    problem = id_problem(str(conversation_id), "the conversation id")
+    if problem:
+        where = ("$.dataset_metadata.dataset_name" if dataset.get("dataset_name")
+                 else "$.training_pairs[*].conversation_id")
+        raise InputError.single(file_name, problem, where)
     return {
         "conversation_id": str(conversation_id),
         "batch_id": batch_id,

@@ -7,6 +7,7 @@ be written in one streaming pass over the conversations without holding them in 
 from __future__ import annotations
 
 import hashlib
+import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from typing import IO, Any
@@ -64,7 +65,9 @@ def build_header(
     jsonl_file: str,
 ) -> dict[str, Any]:
     """The ``training_file_metadata`` object."""
-    scores = [s for d in digests for s in d["reply_scores"]]
+    # Libraries imported before infinite numbers were refused hold null scores: skip them.
+    scores = [s for d in digests for s in d["reply_scores"]
+              if isinstance(s, int | float) and math.isfinite(s)]
     warning_counts = Counter(code for d in digests for code in d["warning_codes"])
     return {
         "name": name,

@@ -93,15 +93,16 @@ def collect(
     """Expand files and folders (recursively, ``*.json``) into candidates.
 
     A folder's files default to the folder's name as batch; loose files share one
-    timestamped batch. A batch given by the user overrides both defaults.
+    timestamped batch. A batch given by the user overrides both defaults. Links that lead
+    out of a dropped folder and folders that cannot be read get a verdict, never silence.
     """
     loose = loose_batch_name()
     candidates: list[Candidate] = []
     problems: list[FileVerdict] = []
-    seen: set[str] = set()  # absolute paths; a file reached twice is imported once
+    seen: set[str] = set()  # real paths; a file reached twice is imported once
 
     def add(file: Path, default: str) -> None:
-        key = os.path.abspath(file)
+        key = os.path.realpath(file)
         if key not in seen:
             seen.add(key)
             candidates.append(Candidate(file, default))
@@ -110,26 +111,65 @@ def collect(
         path = Path(raw)
         if path.is_dir():
             default = batch or path.resolve().name or loose
-            found = sorted(_json_files(path))
-            if not found:
+            found, refused = _json_files(path)
+            problems.extend(refused)
+            if not found and not refused:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
                                             "the folder holds no .json files"))
-            for file in found:
+            for file in sorted(found):
                 add(file, default)
-        elif path.is_file():
+        elif path.exists() or path.is_symlink():
+            # Chosen by name: a file, or something that is not one (a pipe, a device, a
+            # broken link), which the reader refuses with a verdict saying what it is.
             add(path, batch or loose)
         else:
             problems.append(FileVerdict(str(path), Verdict.REJECTED, "no such file or folder"))
     return candidates, problems
 
 
-def _json_files(folder: Path) -> Iterator[Path]:
-    """``*.json`` files below ``folder``, skipping hidden files and folders."""
-    for top, folders, files in os.walk(folder):
-        folders[:] = [name for name in folders if not name.startswith(".")]
+def _json_files(folder: Path) -> tuple[list[Path], list[FileVerdict]]:
+    """``*.json`` files below ``folder`` (hidden ones skipped) and verdicts for what is not
+    read: folders that cannot be listed, and links that lead out of ``folder``."""
+    inside = os.path.realpath(folder)
+    found: list[Path] = []
+    refused: list[FileVerdict] = []
+
+    def unreadable(error: OSError) -> None:
+        where = error.filename or str(folder)
+        refused.append(FileVerdict(str(where), Verdict.REJECTED,
+                                   f"this folder cannot be read ({error.strerror or error}); "
+                                   "nothing in it was imported"))
+
+    def leaves(path: Path) -> bool:
+        target = os.path.realpath(path)
+        return os.path.commonpath([inside, target]) != inside
+
+    for top, folders, files in os.walk(folder, onerror=unreadable):
+        kept = []
+        for name in folders:
+            if name.startswith("."):
+                continue
+            sub = Path(top, name)
+            if sub.is_symlink():  # os.walk does not enter linked folders: say so
+                refused.append(FileVerdict(
+                    str(sub), Verdict.REJECTED,
+                    f"a link to the folder {os.path.realpath(sub)}; links to folders are not "
+                    "followed: import that folder itself"))
+            else:
+                kept.append(name)
+        folders[:] = kept
         for name in files:
-            if name.lower().endswith(".json") and not name.startswith("."):
-                yield Path(top, name)
+            if not name.lower().endswith(".json") or name.startswith("."):
+                continue
+            file = Path(top, name)
+            if file.is_symlink() and leaves(file):
+                refused.append(FileVerdict(
+                    str(file), Verdict.REJECTED,
+                    f"a link to {os.path.realpath(file)}, outside the folder {folder}; not "
+                    "followed: copy the file into the folder, or import it by name"))
+            else:
+                found.append(file)
+    return found, refused
 
 
 def prepare(path: str, default_batch: str) -> tuple[str, dict[str, Any] | None, str]:

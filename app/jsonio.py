@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
+import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -36,6 +38,17 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
+class NotFinite(ValueError):
+    """A number too large for a double: Python would read it as infinity."""
+
+
+def _finite_float(literal: str) -> float:
+    value = float(literal)
+    if not math.isfinite(value):
+        raise NotFinite(literal)
+    return value
+
+
 def parse_json_bytes(data: bytes, file: str) -> Any:
     """Parse bytes as strict JSON; errors name the file, line and column.
 
@@ -57,7 +70,7 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
                                   column)]) from None
     try:
         return json.loads(text, object_pairs_hook=_unique_keys,
-                          parse_constant=_reject_constant)
+                          parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         near = text[max(0, exc.pos - 30): exc.pos + 10].replace("\n", " ").strip()
         if exc.pos >= len(text.rstrip()):
@@ -68,6 +81,14 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
             reason = f"{exc.msg}, near «{near}»"
         raise InputError([Problem(file, f"not valid JSON: {reason}", "$", exc.lineno,
                                   exc.colno)]) from None
+    except NotFinite as exc:
+        literal = str(exc)
+        at = text.find(literal)
+        line = text.count("\n", 0, at) + 1
+        column = at - (text.rfind("\n", 0, at) + 1) + 1
+        raise InputError([Problem(file, f"the number {literal[:40]} is too large to store (it "
+                                        "would become infinity); write a smaller number",
+                                  "$", line, column)]) from None
     except DuplicateKey as exc:
         raise InputError.single(file, f"the key '{exc}' appears twice in one object; "
                                 "remove one of them") from None
@@ -78,24 +99,91 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
                                 "file") from None
 
 
-def read_input_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> bytes:
-    """Read an input file, refusing one too large to be a conversation before reading it."""
+FILE_KINDS = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a named pipe (FIFO)"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _not_regular(mode: int) -> str | None:
+    """What a non-regular file is, in words; None for a regular file."""
+    if stat.S_ISREG(mode):
+        return None
+    return next((words for test, words in FILE_KINDS if test(mode)), "a special file")
+
+
+def _too_large(name: str, size: int, max_bytes: int, limit: str) -> InputError:
+    return InputError.single(
+        name, f"the file is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
+        f"{limit}")
+
+
+@contextlib.contextmanager
+def open_regular(path: Path) -> Iterator[IO[bytes]]:
+    """Open ``path`` for reading only if it is an ordinary file.
+
+    Named pipes would block for ever and devices never end (``/dev/zero``), whatever the
+    name says, so they are refused before and after opening (the non-blocking open cannot
+    hang on a pipe, and ``fstat`` on the open file closes the race with a swap).
+    """
     try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise InputError.single(
-                path.name,
-                f"the file is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
-                "a single conversation file may have",
-            )
-        return path.read_bytes()
+        kind = _not_regular(os.stat(path).st_mode)
+        if kind is None:
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
+                         | getattr(os, "O_BINARY", 0))
+            kind = _not_regular(os.fstat(fd).st_mode)
+            if kind is not None:
+                os.close(fd)
     except OSError as exc:
         raise InputError.single(path.name, f"cannot be read: {exc.strerror or exc}") from None
+    if kind is not None:
+        raise InputError.single(path.name, f"is {kind}, not an ordinary file: only ordinary "
+                                "files are read")
+    handle = os.fdopen(fd, "rb")
+    try:
+        yield handle
+    finally:
+        handle.close()
 
 
-def read_json_file(path: Path, max_bytes: int = MAX_INPUT_BYTES) -> tuple[Any, bytes]:
+CONVERSATION_LIMIT = "a single conversation file may have"
+
+
+def read_input_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES,
+                     limit: str = CONVERSATION_LIMIT) -> bytes:
+    """Read an ordinary file of at most ``max_bytes``, whatever its stat size claims.
+
+    The size is checked before reading (a huge file is refused unread) and again while
+    reading, so a file that grows, or reports a size of 0, is still cut off at the limit.
+    """
+    with open_regular(path) as handle:
+        try:
+            size = os.fstat(handle.fileno()).st_size
+            if size > max_bytes:
+                raise _too_large(path.name, size, max_bytes, limit)
+            chunks, total = [], 0
+            want = size + 1  # one read for an honest file; the +1 sees the end at once
+            while total <= max_bytes:
+                chunk = os.read(handle.fileno(), min(max(want, 1 << 16), max_bytes + 1 - total))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                total += len(chunk)
+        except OSError as exc:
+            raise InputError.single(path.name, f"cannot be read: {exc.strerror or exc}") \
+                from None
+    if total > max_bytes:
+        raise _too_large(path.name, total, max_bytes, limit)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
+
+
+def read_json_file(path: Path, max_bytes: int = MAX_INPUT_BYTES,
+                   limit: str = CONVERSATION_LIMIT) -> tuple[Any, bytes]:
     """Read and parse one JSON file, returning the document and its raw bytes."""
-    data = read_input_bytes(path, max_bytes)
+    data = read_input_bytes(path, max_bytes, limit)
     return parse_json_bytes(data, path.name), data
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import open_engine
 from app.errors import LibraryError
+from app.idtext import id_problem
 from app.lock import LibraryLock
 from app.models import Batch, Conversation, ConversationDocument, Member, Profile, TrainingFile
 from app.paths import DATABASE_NAME, TRAINING_FILES_DIR, library_dir
@@ -290,6 +291,7 @@ def clean_batch_id(value: str) -> str:
     text = " ".join(str(value).split())
     if not text:
         raise LibraryError("a batch id cannot be empty")
-    if len(text) > 200:
-        raise LibraryError("a batch id can have at most 200 characters")
+    problem = id_problem(text, "a batch id")
+    if problem:
+        raise LibraryError(problem)
     return text

@@ -27,10 +27,25 @@ from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.review import is_reviewed
 
-WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{i}" for i in range(1, 10)),
-                    *(f"lpt{i}" for i in range(1, 10))}
+# Device names Windows reserves in every folder, with any extension. Windows counts the
+# superscript digits ¹ ² ³ as digits here, so "COM¹" is a device too.
+WINDOWS_DIGITS = "0123456789\u00b9\u00b2\u00b3"
+WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{d}" for d in WINDOWS_DIGITS),
+                    *(f"lpt{d}" for d in WINDOWS_DIGITS)}
 NAME_PATTERN = re.compile(r"^[\w][\w .()+-]*$")
 MAX_NAME = 80
+# ext4, APFS and others allow 255 bytes of UTF-8 per file name; NTFS, FAT and exFAT 255
+# UTF-16 units; HFS+ stores names decomposed (NFD), which can take more of either. The
+# stored files add ".jsonl" and the atomic writer's temporary name ".<name>.jsonl.<8>.tmp".
+MAX_FILE_NAME = 255
+NAME_OVERHEAD = len(".x.jsonl.12345678.tmp") - 1
+MAX_NAME_UNITS = MAX_FILE_NAME - NAME_OVERHEAD
+
+
+def _name_units(text: str) -> int:
+    """The most room ``text`` takes as a file name on any file system we ship to."""
+    forms = (text, unicodedata.normalize("NFD", text))
+    return max(max(len(f.encode("utf-8")), len(f.encode("utf-16-le")) // 2) for f in forms)
 
 
 class AddRefused(LibraryError):
@@ -63,6 +78,14 @@ def check_name(name: str) -> str:
         raise LibraryError("the name cannot be empty")
     if len(text) > MAX_NAME:
         raise LibraryError(f"the name can have at most {MAX_NAME} characters")
+    units = _name_units(text)
+    if units > MAX_NAME_UNITS:
+        over = units - MAX_NAME_UNITS
+        raise LibraryError(
+            f"the name is too long for a file name: it takes {units} bytes, and file systems "
+            f"allow {MAX_NAME_UNITS} for a training file's name (letters outside A-Z take 2 "
+            f"to 4 bytes each). Shorten it by at least {over} bytes (a Chinese or Japanese "
+            "character takes 3)")
     if "/" in text or "\\" in text or ".." in text:
         raise LibraryError(f"'{text}' is not allowed: a name cannot contain /, \\ or '..'")
     if not NAME_PATTERN.match(text) or text.endswith("."):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 from jsonschema import Draft202012Validator
@@ -12,7 +13,7 @@ from jsonschema.exceptions import SchemaError
 
 from app.detect import Kind, detect_kind
 from app.errors import InputError, Problem
-from app.jsonio import read_json_file
+from app.jsonio import open_regular, read_json_file
 from app.loader import record_from_bytes
 from app.schemas import (
     FULL_SCHEMA,
@@ -24,6 +25,12 @@ from app.schemas import (
 )
 
 MAX_PROBLEMS = 20
+# A full training file is parsed whole; past this size that needs gigabytes of memory.
+# The JSONL beside it holds the same conversations and is checked line by line.
+MAX_JSON_BYTES = 256 * 1024 * 1024
+JSON_LIMIT = ("validate reads whole; validate the JSONL training file beside it instead "
+              "(it is checked line by line)")
+MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
 @dataclass
@@ -85,37 +92,60 @@ def _schema_file_problems(schema: dict[str, Any], file: str) -> list[Problem]:
     return []
 
 
+def _lines(handle: IO[bytes]) -> Iterator[bytes | None]:
+    """Lines of at most ``MAX_LINE_BYTES``; None stands for a line that is longer."""
+    while True:
+        raw = handle.readline(MAX_LINE_BYTES + 1)
+        if not raw:
+            return
+        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+            while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                pass  # skip to the end of the long line, a megabyte at a time
+            yield None
+        else:
+            yield raw
+
+
 def _validate_jsonl(path: Path) -> Verdict:
     verdict = Verdict(path, "jsonl")
     try:
-        handle = path.open("rb")
+        with open_regular(path) as handle:
+            _check_lines(path, handle, verdict)
+    except InputError as exc:
+        verdict.problems += exc.problems
     except OSError as exc:
         verdict.problems.append(Problem(path.name, f"cannot be read: {exc.strerror or exc}"))
-        return verdict
-    with handle:
-        lines = 0
-        for number, raw in enumerate(handle, start=1):
-            if len(verdict.problems) >= MAX_PROBLEMS:
-                break
-            if not raw.strip():
-                verdict.problems.append(Problem(path.name, f"line {number} is empty"))
-                continue
-            lines += 1
-            try:
-                line = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                verdict.problems.append(Problem(path.name, f"line {number} is not JSON: {exc}"))
-                continue
-            if isinstance(line, dict) and "$schema" in line:  # our one-line schema file
-                verdict.kind = "JSONL line schema"
-                verdict.problems += _schema_file_problems(line, path.name)
-                continue
-            schema = MESSAGES_ONLY_LINE if _messages_only(line) else JSONL_SCHEMA
-            verdict.problems += _schema_problems(line, schema, path.name, f"line {number}: ")
-            verdict.problems += chat_problems(line, path.name, number)
+    return verdict
+
+
+def _check_lines(path: Path, handle: IO[bytes], verdict: Verdict) -> None:
+    lines = 0
+    for number, raw in enumerate(_lines(handle), start=1):
+        if len(verdict.problems) >= MAX_PROBLEMS:
+            break
+        if raw is None:
+            verdict.problems.append(Problem(
+                path.name, f"line {number} is longer than {MAX_LINE_BYTES // 2**20} MB, "
+                "more than any training conversation needs"))
+            continue
+        if not raw.strip():
+            verdict.problems.append(Problem(path.name, f"line {number} is empty"))
+            continue
+        lines += 1
+        try:
+            line = orjson.loads(raw)
+        except orjson.JSONDecodeError as exc:
+            verdict.problems.append(Problem(path.name, f"line {number} is not JSON: {exc}"))
+            continue
+        if isinstance(line, dict) and "$schema" in line:  # our one-line schema file
+            verdict.kind = "JSONL line schema"
+            verdict.problems += _schema_file_problems(line, path.name)
+            continue
+        schema = MESSAGES_ONLY_LINE if _messages_only(line) else JSONL_SCHEMA
+        verdict.problems += _schema_problems(line, schema, path.name, f"line {number}: ")
+        verdict.problems += chat_problems(line, path.name, number)
     if lines == 0 and not verdict.problems:
         verdict.problems.append(Problem(path.name, "the file has no lines"))
-    return verdict
 
 
 def validate_path(path: Path) -> Verdict:
@@ -123,7 +153,7 @@ def validate_path(path: Path) -> Verdict:
     if path.suffix.lower() == ".jsonl":
         return _validate_jsonl(path)
     try:
-        document, raw = read_json_file(path, max_bytes=1 << 40)
+        document, raw = read_json_file(path, MAX_JSON_BYTES, JSON_LIMIT)
     except InputError as exc:
         return Verdict(path, "broken", exc.problems)
     if isinstance(document, dict) and "$schema" in document:
