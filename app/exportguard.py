@@ -1,0 +1,39 @@
+"""Where an export may write: never inside the library folder, never over a file unasked.
+
+The library folder holds the database and the stored builds, which must only change
+through the library (a copy written over ``library.sqlite3`` or over a stored JSONL would
+leave the database, the JSON and the JSONL disagreeing). Replacing an existing file is
+the person's decision: the window asks, the command needs ``--force``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.errors import LibraryError
+
+
+def _inside(folder: str, path: str) -> bool:
+    try:
+        return os.path.commonpath([folder, path]) == folder
+    except ValueError:  # different drives on Windows
+        return False
+
+
+def check_export_targets(library_root: Path, targets: Sequence[Path],
+                         overwrite: bool) -> None:
+    """Raise ``LibraryError`` naming the file when any target may not be written."""
+    root = os.path.realpath(library_root)
+    for target in targets:
+        real = os.path.realpath(target)  # links are resolved: a link into the library counts
+        if _inside(root, real):
+            raise LibraryError(
+                f"cannot write {target}: it is inside the library folder {library_root}, "
+                "which only LoRA Studio itself changes. Choose a file outside that folder.")
+        if os.path.isdir(target):
+            raise LibraryError(f"cannot write {target}: it is a folder. Give a file name.")
+        if not overwrite and os.path.lexists(target):
+            raise LibraryError(f"{target} already exists. Choose another name, or add "
+                               "--force to replace it.")

@@ -1,0 +1,124 @@
+"""Known failures of the machine (disk full, read-only, locked, damaged) in words a person
+can act on, kept apart from bugs.
+
+A known failure says what happened to which file and what to do next. Anything else is a
+bug in LoRA Studio: its details go to a log file and the person is told where it is.
+"""
+
+from __future__ import annotations
+
+import errno
+import sqlite3
+import tempfile
+import traceback
+from datetime import UTC, datetime
+from pathlib import Path
+
+from app.errors import LibraryError
+
+# SQLite's primary result codes by name (Python 3.11+ gives the name on every error).
+_SQLITE_ADVICE = {
+    "SQLITE_BUSY": "{db} is busy: another program is writing to it. Wait a moment and try "
+                   "again; if it stays busy, close the other LoRA Studio or program using it.",
+    "SQLITE_LOCKED": "{db} is busy: another program is writing to it. Wait a moment and try "
+                     "again; if it stays busy, close the other LoRA Studio or program using it.",
+    "SQLITE_READONLY": "{db} cannot be changed: the file or its folder is read-only. Reading "
+                       "still works; to change the library, make its folder writable or copy "
+                       "the library to a folder you may write to.",
+    "SQLITE_FULL": "the disk holding {db} is full. Free some space on it and try again; the "
+                   "step that failed changed nothing.",
+    "SQLITE_CANTOPEN": "{db} cannot be opened: check that its folder exists and that you may "
+                       "read it (and write to it, to change the library).",
+    "SQLITE_PERM": "{db} may not be opened: you do not have permission. Ask for access to "
+                   "the folder, or choose another library folder.",
+    "SQLITE_IOERR": "the disk reported an error while using {db}. Check the disk or network "
+                    "drive and try again; the step that failed changed nothing.",
+    "SQLITE_CORRUPT": "{db} is damaged. Restore it from a backup (library.sqlite3.v*.bak "
+                      "beside it, or your own), or move it away to start a new library.",
+    "SQLITE_NOTADB": "{db} is not an SQLite database (the file is damaged or is something "
+                     "else). Restore it from a backup, or move it away to start a new library.",
+}
+_SQLITE_BY_TEXT = (  # older SQLite builds: recognise the message instead
+    ("database is locked", "SQLITE_BUSY"),
+    ("readonly database", "SQLITE_READONLY"),
+    ("database or disk is full", "SQLITE_FULL"),
+    ("unable to open database file", "SQLITE_CANTOPEN"),
+    ("disk I/O error", "SQLITE_IOERR"),
+    ("malformed", "SQLITE_CORRUPT"),
+    ("file is not a database", "SQLITE_NOTADB"),
+)
+
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk holding {file} is full. Free some space on it and try again; "
+                  "the step that failed changed nothing.",
+    errno.EDQUOT: "your disk quota is used up, so {file} cannot be written. Free some space "
+                  "and try again.",
+    errno.EFBIG: "{file} would be larger than this disk or your account allows. Free space "
+                 "or choose another disk.",
+    errno.EROFS: "{file} is on a read-only disk. Choose a place you may write to.",
+    errno.EACCES: "you do not have permission to use {file}. Choose another place, or ask "
+                  "for access to that folder.",
+    errno.EPERM: "you do not have permission to use {file}. Choose another place, or ask for "
+                 "access to that folder.",
+    errno.ENAMETOOLONG: "the name or path {file} is too long for the file system. Choose a "
+                        "shorter name or a folder nearer the top of the disk.",
+    errno.EIO: "the disk reported an error while using {file}. Check the disk or network "
+               "drive and try again.",
+}
+
+
+def sqlite_error_name(exc: BaseException) -> str | None:
+    """The SQLite result code of an error (SQLAlchemy wraps it in ``.orig``), if any."""
+    error = getattr(exc, "orig", exc)
+    if not isinstance(error, sqlite3.Error):
+        return None
+    name = getattr(error, "sqlite_errorname", None)
+    if name:
+        for known in _SQLITE_ADVICE:
+            if name == known or name.startswith(known + "_"):
+                return known
+    text = str(error)
+    return next((code for words, code in _SQLITE_BY_TEXT if words in text), name or "")
+
+
+def known_failure(exc: BaseException, database: Path | None = None) -> str | None:
+    """A sentence for a failure of the disk or the database; None when it is not one."""
+    if isinstance(exc, LibraryError):
+        return str(exc)
+    code = sqlite_error_name(exc)
+    if code is not None:
+        advice = _SQLITE_ADVICE.get(code)
+        db = f"the library database {database}" if database else "the library database"
+        return advice.format(db=db) if advice else None
+    if isinstance(exc, OSError):
+        file = exc.filename or (str(database) if database else "a file")
+        advice = _OS_ADVICE.get(exc.errno or -1)
+        if advice:
+            sentence = advice.format(file=file)
+            return sentence[0].upper() + sentence[1:]
+        if exc.strerror:
+            return f"{file}: {exc.strerror}."
+    return None
+
+
+def as_library_error(exc: BaseException, database: Path | None = None) -> LibraryError | None:
+    text = known_failure(exc, database)
+    return LibraryError(text) if text is not None else None
+
+
+def bug_report(exc: BaseException, log_folder: Path | None = None) -> str:
+    """Write the traceback of an unexpected error to a log file; return what to tell."""
+    folder = log_folder or Path(tempfile.gettempdir())
+    stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+    detail = "".join(traceback.format_exception(exc))
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        log = folder / f"lora-studio-error-{stamp}.log"
+        log.write_text(detail, encoding="utf-8")
+        where = f"The details are in {log}; please send that file to whoever looks after " \
+                "LoRA Studio."
+    except OSError:
+        where = "Please report it to whoever looks after LoRA Studio."
+    kind = type(exc).__name__
+    return (f"LoRA Studio met a problem it does not know how to handle ({kind}: {exc}). "
+            f"Finished work is kept. {where}")
