@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.cutoff import DEFAULT_POLICY, CutOffPolicy
 from app.fullfile import (
     build_header,
     digest,
@@ -54,6 +55,7 @@ def write_training_files(
     jsonl_name: str | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
 ) -> BuildResult:
     """Write both renderings of one training file.
 
@@ -62,7 +64,8 @@ def write_training_files(
     ``profile_of`` returns the consultant profile for a profile hash. ``jsonl_name`` is the
     sibling's name as the user will know it (stored files carry a revision suffix).
     """
-    header = build_header(name, digests, created_at, updated_at, jsonl_name or jsonl_path.name)
+    header = build_header(name, digests, created_at, updated_at, jsonl_name or jsonl_path.name,
+                          cut_off_policy)
     shared_hash = shared_profile_hash(digests)
     shared_profile = profile_of(shared_hash) if shared_hash else None
     total = len(digests)
@@ -73,7 +76,7 @@ def write_training_files(
             if cancelled and cancelled():
                 raise BuildCancelled()
             listed = file_record(record, shared_hash)
-            for line in jsonl_lines(listed, name):
+            for line in jsonl_lines(listed, name, cut_off_policy):
                 jsonl_handle.write(dumps_line(line))
                 counts["lines"] += 1
             counts["records"] += 1
@@ -108,6 +111,7 @@ def write_records(
     records: Sequence[Mapping[str, Any]],
     created_at: str,
     updated_at: str,
+    cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
 ) -> BuildResult:
     """Write a training file from records already in memory (examples, tests, tools)."""
     profiles = {profile_hash(r.get("consultant_profile")): r.get("consultant_profile")
@@ -115,5 +119,5 @@ def write_records(
     return write_training_files(
         json_path, jsonl_path, name=name, digests=[digest(r) for r in records],
         records=records, profile_of=profiles.__getitem__, created_at=created_at,
-        updated_at=updated_at,
+        updated_at=updated_at, cut_off_policy=cut_off_policy,
     )

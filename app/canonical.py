@@ -25,6 +25,7 @@ from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind
 from app.errors import InputError, Problem
 from app.idtext import id_problem
 from app.quality import Warning_, find_warnings, summarise_quality
+from app.repair import repair_pairs
 
 # Pair fields that become structure (message text, order, conversation-level facts).
 # Everything else a pair carries is annotation and is kept on the message it produced.
@@ -394,6 +395,7 @@ def normalise(
     scaffolding = scaffolding_of(document)
     client = _client(document)
     system_prompt = _first([pair.get("system_prompt") for pair in pairs]) or ""
+    pairs, system_prompt, repairs = repair_pairs(pairs, system_prompt)
     conversation_level = {
         "client_persona": client["persona"],
         "client_background": client["background"],
@@ -405,7 +407,7 @@ def normalise(
     system = {"role": "system", "content": render_system_message(system_prompt, client,
                                                                   scaffolding)}
     messages = [system, *dialogue]
-    warnings = notes + find_warnings(pairs, dialogue)
+    warnings = repairs + notes + find_warnings(pairs, dialogue)
     replies = [m for m in dialogue if m["role"] == "assistant"]
     pair_ids = {pair.get("conversation_id") for pair in pairs}
     conversation_id = _first([dataset.get("dataset_name")]) or _first(sorted(

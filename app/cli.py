@@ -11,6 +11,7 @@ from pathlib import Path
 import orjson
 
 from app import FORMAT_VERSION, __version__
+from app.cutoff import DEFAULT_POLICY, DESCRIPTIONS, CutOffPolicy
 from app.errors import InputError, LibraryError
 from app.export import DEFAULT_SEED, DEFAULT_VALID_FRACTION, ExportFormat, export
 from app.importer import import_paths
@@ -20,12 +21,15 @@ from app.trainingfiles import (
     AddRefused,
     add_conversations,
     files_holding,
+    header,
     list_training_files,
     rebuild_training_files,
     remove_conversations,
+    set_cut_off_policy,
 )
 from app.validate import validate_path
 
+POLICIES = [policy.value for policy in CutOffPolicy]
 GUI_MODULE = "ui.main"  # found by name so that the core never imports Qt
 # These only read, so they work while a LoRA Studio window has the library open.
 READ_ONLY_COMMANDS = frozenset({"conversations", "batches", "files", "export"})
@@ -82,6 +86,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--batch", metavar="ID", help="every conversation of a batch")
     p.add_argument("--all", action="store_true", help="every conversation in the library")
     p.add_argument("conversation_ids", nargs="*", default=[], metavar="CONVERSATION_ID")
+    p.add_argument("--cut-off-policy", choices=POLICIES,
+                   help="with --new: what the file does with cut-off turns (default: trim)")
+
+    p = sub.add_parser("set", help="change a training file's settings (rebuilds it)")
+    p.add_argument("name")
+    p.add_argument("--cut-off-policy", choices=POLICIES, required=True,
+                   help="; ".join(f"{p.value}: {text}" for p, text in DESCRIPTIONS.items()))
 
     p = sub.add_parser("remove", help="remove conversations from a training file")
     p.add_argument("name")
@@ -165,7 +176,7 @@ def cmd_files(args: argparse.Namespace, library: Library) -> int:
                 "trainable_replies": info.trainable_replies,
                 "estimated_tokens": info.estimated_tokens, "json_bytes": info.json_bytes,
                 "jsonl_bytes": info.jsonl_bytes, "created_at": info.created_at,
-                "updated_at": info.updated_at,
+                "updated_at": info.updated_at, "cut_off_policy": info.cut_off_policy,
             }).decode())
         else:
             _print(f"{info.name}\t{info.conversations} conversations\t"
@@ -182,7 +193,12 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
             raise LibraryError(f"the batch '{args.batch}' has no conversations")
     else:
         ids = args.conversation_ids
-    info = add_conversations(library, args.name, ids, create=args.new)
+    if args.cut_off_policy is not None and not args.new:
+        raise LibraryError("--cut-off-policy with add needs --new; to change an existing "
+                           f"file use: lora-studio set '{args.name}' --cut-off-policy "
+                           f"{args.cut_off_policy}")
+    info = add_conversations(library, args.name, ids, create=args.new,
+                             cut_off_policy=args.cut_off_policy or DEFAULT_POLICY)
     _print(f"added {len(ids)} to '{info.name}': now {info.conversations} conversations, "
            f"{info.trainable_replies} trainable replies")
     return 0
@@ -234,6 +250,12 @@ def run(args: argparse.Namespace) -> int:
                 return cmd_files(args, library)
             case "add":
                 return cmd_add(args, library)
+            case "set":
+                info = set_cut_off_policy(library, args.name, args.cut_off_policy)
+                head = header(library, info.name)
+                _print(f"'{info.name}' now uses cut-off policy {info.cut_off_policy}: "
+                       f"{head['totals']['trainable_replies']} replies trained, "
+                       f"{head['totals']['replies_left_out']} left out")
             case "remove":
                 info = remove_conversations(library, args.name, args.conversation_ids)
                 _print(f"'{info.name}' now has {info.conversations} conversations")

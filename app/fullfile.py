@@ -15,6 +15,7 @@ from typing import IO, Any
 import orjson
 
 from app import FORMAT_VERSION
+from app.cutoff import DEFAULT_POLICY, CutOffPolicy, policy_digest
 from app.jsonl import trainable_messages
 from app.quality import reply_score
 
@@ -49,6 +50,7 @@ def digest(record: Mapping[str, Any]) -> dict[str, Any]:
         "warning_codes": sorted({w["code"] for w in quality.get("warnings") or []}),
         "estimated_tokens": sum(len(m["content"]) for m in trained) // CHARS_PER_TOKEN,
         "profile_hash": profile_hash(record.get("consultant_profile")),
+        "policies": policy_digest(record, CHARS_PER_TOKEN),
     }
 
 
@@ -63,12 +65,22 @@ def build_header(
     created_at: str,
     updated_at: str,
     jsonl_file: str,
+    cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
 ) -> dict[str, Any]:
-    """The ``training_file_metadata`` object."""
+    """The ``training_file_metadata`` object.
+
+    Reply counts and tokens are those of the JSONL under ``cut_off_policy``; the replies it
+    leaves out are counted by reason.
+    """
+    policy = CutOffPolicy(cut_off_policy)
+    trained = [d["policies"][policy.value] for d in digests]
     # Libraries imported before infinite numbers were refused hold null scores: skip them.
     scores = [s for d in digests for s in d["reply_scores"]
               if isinstance(s, int | float) and math.isfinite(s)]
     warning_counts = Counter(code for d in digests for code in d["warning_codes"])
+    left_out: Counter[str] = Counter()
+    for item in trained:
+        left_out.update(item["left_out"])
     return {
         "name": name,
         "format": FORMAT_NAME,
@@ -77,12 +89,14 @@ def build_header(
         "updated_at": updated_at,
         "jsonl_file": jsonl_file,
         "system_message": "system_prompt followed by the session's scaffolding",
+        "cut_off_policy": policy.value,
         "totals": {
             "conversations": len(digests),
             "messages": sum(d["messages"] for d in digests),
-            "trainable_replies": sum(d["trainable_replies"] for d in digests),
-            "jsonl_lines": sum(1 for d in digests if d["trainable_replies"]),
-            "estimated_tokens": sum(d["estimated_tokens"] for d in digests),
+            "trainable_replies": sum(t["trainable_replies"] for t in trained),
+            "jsonl_lines": sum(1 for t in trained if t["trainable_replies"]),
+            "estimated_tokens": sum(t["estimated_tokens"] for t in trained),
+            "replies_left_out": sum(left_out.values()),
         },
         "quality_summary": {
             "mean_reply_score": round(sum(scores) / len(scores), 3) if scores else None,
@@ -92,6 +106,10 @@ def build_header(
             "conversations_with_warnings": sum(1 for d in digests if d["warning_codes"]),
             "warnings_by_code": dict(sorted(warning_counts.items())),
             "by_quality_tier": _distribution(d["quality_tier"] for d in digests),
+            "repaired_conversations": warning_counts.get("text_repaired", 0),
+            "replies_left_out_by_reason": dict(sorted(left_out.items())),
+            "conversations_without_trained_reply": sum(
+                1 for t in trained if not t["trainable_replies"]),
         },
         "scaffolding_distribution": {
             "persona_archetype": _distribution(d["persona_archetype"] for d in digests),

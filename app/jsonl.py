@@ -16,6 +16,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
+from app.cutoff import DEFAULT_POLICY, CutOffPolicy, trained_view
+
 MISSING_NUMBER = -1.0
 MISSING_TEXT = ""
 
@@ -63,7 +65,8 @@ def reply_context(
 
 
 def line_metadata(
-    record: Mapping[str, Any], training_file: str, replies: list[dict[str, Any]]
+    record: Mapping[str, Any], training_file: str, replies: list[dict[str, Any]],
+    left_out_replies: int = 0,
 ) -> dict[str, Any]:
     scaffolding = record.get("scaffolding") or {}
     client = record.get("client") or {}
@@ -84,19 +87,34 @@ def line_metadata(
         "human_reviewed": bool(quality.get("human_reviewed")),
         "warnings": ",".join(sorted({str(w["code"]) for w in quality.get("warnings") or []})),
         "replies": replies,
+        "left_out_replies": left_out_replies,
     }
 
 
-def jsonl_lines(record: Mapping[str, Any], training_file: str) -> Iterator[dict[str, Any]]:
-    """Yield the JSONL line of one conversation, every reply a target (none without a reply).
+def jsonl_lines(
+    record: Mapping[str, Any],
+    training_file: str,
+    policy: CutOffPolicy | str = DEFAULT_POLICY,
+) -> Iterator[dict[str, Any]]:
+    """Yield the JSONL line of one conversation (none if it has no trained reply).
 
+    ``policy`` decides what happens to cut-off turns (see ``app.cutoff``); under
+    ``weight0`` every assistant message carries ``weight`` 1 (trained) or 0 (context).
     Exports that want one line per reply split these lines (``app.export.per_reply``).
     """
-    messages = trainable_messages(record)
-    chat = [{"role": m["role"], "content": m["content"]} for m in messages]
-    reply_indexes = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+    view = trained_view(record, policy)
+    messages = view.messages
+    weighted = CutOffPolicy(policy) is CutOffPolicy.WEIGHT0
+    chat: list[dict[str, Any]] = []
+    for message, trained in zip(messages, view.trained, strict=True):
+        item: dict[str, Any] = {"role": message["role"], "content": message["content"]}
+        if weighted and message["role"] == "assistant":
+            item["weight"] = 1 if trained else 0
+        chat.append(item)
+    reply_indexes = [i for i, trained in enumerate(view.trained) if trained]
     if not reply_indexes:
         return
-    end = reply_indexes[-1] + 1
     replies = [reply_context(messages[i], i, messages[i - 1]) for i in reply_indexes]
-    yield {"messages": chat[:end], "metadata": line_metadata(record, training_file, replies)}
+    left_out = sum(view.left_out.values())
+    yield {"messages": chat,
+           "metadata": line_metadata(record, training_file, replies, left_out)}

@@ -148,6 +148,17 @@ class Library:
         with self.session() as session:
             return session.scalar(select(func.count()).select_from(Conversation)) or 0
 
+    def count_with_warning(self, code: str) -> int:
+        """How many conversations have the warning ``code``."""
+        codes = "," + Conversation.warning_codes + ","
+        with self.session() as session:
+            return session.scalar(select(func.count()).select_from(Conversation)
+                                  .where(codes.contains(f",{code},"))) or 0
+
+    def repaired_count(self) -> int:
+        """Conversations whose text had literal escape sequences repaired at import."""
+        return self.count_with_warning("text_repaired")
+
     def membership(self) -> dict[int, tuple[str, ...]]:
         """Which training files each conversation is in (by conversation pk)."""
         query = (

@@ -23,7 +23,7 @@ class Warning_:
 
 
 def looks_cut_off(text: str) -> str | None:
-    """Why a reply looks truncated, or None when it ends like a finished sentence."""
+    """Why a message looks truncated, or None when it ends like a finished sentence."""
     stripped = text.rstrip()
     if stripped.endswith("\\"):
         return "ends in a lone backslash (the generator cut it off)"
@@ -66,11 +66,12 @@ def find_warnings(
     """Inspect the conversation and return its quality warnings."""
     warnings: list[Warning_] = []
     for message in dialogue:
-        if message["role"] != "assistant":
-            continue
         why = looks_cut_off(message["content"])
-        if why:
+        if why and message["role"] == "assistant":
             warnings.append(Warning_("reply_cut_off", message["turn_number"], f"reply {why}"))
+        elif why:
+            warnings.append(Warning_("client_cut_off", message["turn_number"],
+                                     f"client message {why}"))
     if dialogue and dialogue[-1]["role"] == "user":
         warnings.append(Warning_("unanswered_last_turn", dialogue[-1]["turn_number"],
                                  "the last client message never got a reply; it is not "

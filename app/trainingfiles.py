@@ -18,11 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from app.build import Progress, write_training_files
+from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_policy
 from app.errors import LibraryError
+from app.fullfile import digest
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.review import is_reviewed
@@ -69,6 +71,7 @@ class TrainingFileInfo:
     updated_at: str
     json_path: Path | None
     jsonl_path: Path | None
+    cut_off_policy: str = DEFAULT_POLICY.value
 
 
 def check_name(name: str) -> str:
@@ -109,7 +112,7 @@ def _info(library: Library, row: TrainingFile) -> TrainingFileInfo:
     return TrainingFileInfo(
         row.file_id, row.name, row.conversations, row.trainable_replies, row.estimated_tokens,
         row.json_bytes, row.jsonl_bytes, row.created_at, row.updated_at,
-        path(row.json_file), path(row.jsonl_file),
+        path(row.json_file), path(row.jsonl_file), row.cut_off_policy,
     )
 
 
@@ -217,13 +220,16 @@ def rebuild_training_files(
     return list(names)
 
 
-def create_training_file(library: Library, name: str) -> TrainingFileInfo:
+def create_training_file(
+    library: Library, name: str, cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY
+) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
     name = check_new_name(library, name)
+    policy = _policy(cut_off_policy)
     with library.session() as session, session.begin():
         stamp = now_iso()
         session.add(TrainingFile(name=name, slug=name.casefold(), created_at=stamp,
-                                 updated_at=stamp, revision=0))
+                                 updated_at=stamp, revision=0, cut_off_policy=policy.value))
     _rebuild(library, name, new_members=[])
     return get_training_file(library, name)
 
@@ -282,16 +288,19 @@ def add_conversations(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     create: bool = False,
+    cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
 ) -> TrainingFileInfo:
     """Append conversations (in the order given) and rebuild both files.
 
     With ``create`` the file is made first, and removed again if the add does not finish,
-    so a refused or cancelled request leaves no trace.
+    so a refused or cancelled request leaves no trace. ``cut_off_policy`` applies to a file
+    created here; an existing file keeps its own (see ``set_cut_off_policy``).
     """
     if create:
         name = check_new_name(library, name)
+        _policy(cut_off_policy)
         pks = check_addition(library, None, conversation_ids)
-        create_training_file(library, name)
+        create_training_file(library, name, cut_off_policy)
         try:
             _rebuild(library, name, new_members=pks, progress=progress, cancelled=cancelled)
         except BaseException:
@@ -334,6 +343,44 @@ def rename_training_file(
     return get_training_file(library, new)
 
 
+def _policy(value: CutOffPolicy | str) -> CutOffPolicy:
+    try:
+        return parse_policy(str(value))
+    except ValueError as exc:
+        raise LibraryError(str(exc)) from None
+
+
+def set_cut_off_policy(
+    library: Library, name: str, cut_off_policy: CutOffPolicy | str,
+    progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+) -> TrainingFileInfo:
+    """Change what the file does with cut-off turns; both files are rebuilt to match.
+
+    A failed or cancelled rebuild leaves the previous policy and files in place.
+    """
+    policy = _policy(cut_off_policy)
+    _rebuild(library, name, new_members=_member_pks(library, name), progress=progress,
+             cancelled=cancelled, new_policy=policy)
+    return get_training_file(library, name)
+
+
+def replies_left_out(
+    library: Library, conversation_ids: Sequence[str], cut_off_policy: CutOffPolicy | str
+) -> dict[str, dict[str, int]]:
+    """For an add review: per conversation, the replies ``cut_off_policy`` would leave out,
+    by reason (see ``app.cutoff.REASONS``). Conversations that lose none are not listed."""
+    found = library.resolve_ids(conversation_ids)
+    pks = [found[cid] for cid in dict.fromkeys(conversation_ids) if cid in found]
+    return left_out_counts(_digests(library, pks), _policy(cut_off_policy))
+
+
+def file_replies_left_out(library: Library, name: str) -> dict[str, dict[str, int]]:
+    """For a training file's details: per member, the replies its policy leaves out."""
+    with library.session() as session:
+        policy = _row(session, name).cut_off_policy
+    return left_out_counts(_digests(library, _member_pks(library, name)), policy)
+
+
 def delete_training_file(library: Library, name: str) -> None:
     with library.session() as session, session.begin():
         row = _row(session, name)
@@ -352,6 +399,8 @@ def _member_pks(library: Library, name: str) -> list[int]:
 
 
 def _digests(library: Library, pks: Sequence[int]) -> list[dict[str, Any]]:
+    """The members' stored digests, in order. A digest stored by an older version (without
+    the per-policy counts) is made again from its record and stored back."""
     found: dict[int, tuple[bytes, str, str | None]] = {}
     with library.session() as session:
         for start in range(0, len(pks), 900):
@@ -362,10 +411,19 @@ def _digests(library: Library, pks: Sequence[int]) -> list[dict[str, Any]]:
                 .where(Conversation.pk.in_(part))
             ):
                 found[pk] = (blob, batch, reviewer)
+    items = {pk: orjson.loads(blob) for pk, (blob, _batch, _reviewer) in found.items()}
+    stale = [pk for pk, item in items.items() if "policies" not in item]
+    if stale:
+        refreshed = dict(zip(stale, map(digest, library.records_by_pk(stale)), strict=True))
+        items.update(refreshed)
+        if not library.read_only:
+            with library.session() as session, session.begin():
+                session.execute(update(Conversation), [
+                    {"pk": pk, "digest": orjson.dumps(item)} for pk, item in refreshed.items()])
     digests = []
     for pk in pks:
-        blob, batch, reviewer = found[pk]
-        item = orjson.loads(blob)
+        _blob, batch, reviewer = found[pk]
+        item = dict(items[pk])
         item["batch_id"] = batch  # batches can be renamed after import
         item["human_reviewed"] = is_reviewed(item["human_reviewed"], reviewer)
         digests.append(item)
@@ -379,11 +437,13 @@ def _rebuild(
     new_name: str | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    new_policy: CutOffPolicy | None = None,
 ) -> None:
     with library.session() as session:
         current = _row(session, name)
         file_id, revision, created_at = current.file_id, current.revision + 1, current.created_at
         old_files = [current.json_file, current.jsonl_file]
+        policy = new_policy or _policy(current.cut_off_policy)
     final_name = new_name or name
     folder = library.files_dir / f"{file_id:05d}-r{revision}"
     json_path = folder / f"{final_name}.json"
@@ -395,7 +455,7 @@ def _rebuild(
             json_path, jsonl_path, name=final_name, digests=digests,
             records=library.records_by_pk(new_members), profile_of=library.profile,
             created_at=created_at, updated_at=updated_at, jsonl_name=f"{final_name}.jsonl",
-            progress=progress, cancelled=cancelled,
+            progress=progress, cancelled=cancelled, cut_off_policy=policy,
         )
         head = result.header
         with library.session() as session, session.begin():
@@ -417,6 +477,7 @@ def _rebuild(
             row.estimated_tokens = head["totals"]["estimated_tokens"]
             row.json_bytes, row.jsonl_bytes = result.json_bytes, result.jsonl_bytes
             row.header = orjson.dumps(head)
+            row.cut_off_policy = policy.value
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise

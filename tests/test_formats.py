@@ -25,6 +25,7 @@ from schema_walk import property_schemas
 from app.build import write_records
 from app.example import build_example
 from app.loader import load_conversation_file, record_from_bytes
+from app.quality import looks_cut_off
 from app.schemas import EXAMPLE_FULL, EXAMPLE_JSONL, FULL_SCHEMA, JSONL_SCHEMA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -95,10 +96,12 @@ def _regenerate_script() -> ModuleType:
 
 
 def _write(
-    out_dir: Path, records: list[dict[str, Any]], name: str = "test-file"
+    out_dir: Path, records: list[dict[str, Any]], name: str = "test-file",
+    policy: str = "trim",
 ) -> tuple[Path, Path]:
     result = write_records(out_dir / f"{name}.json", out_dir / f"{name}.jsonl", name=name,
-                           records=records, created_at=TIME, updated_at=TIME)
+                           records=records, created_at=TIME, updated_at=TIME,
+                           cut_off_policy=policy)
     return result.json_path, result.jsonl_path
 
 
@@ -107,7 +110,10 @@ def assert_chat_line(line: dict[str, Any]) -> None:
     messages = line["messages"]
     assert isinstance(messages, list) and messages, "messages must be a non-empty list"
     for index, message in enumerate(messages):
-        assert set(message) == {"role", "content"}, f"message {index} has keys {set(message)}"
+        keys = {"role", "content"} | ({"weight"} if "weight" in message else set())
+        assert set(message) == keys, f"message {index} has keys {set(message)}"
+        if "weight" in message:
+            assert message["role"] == "assistant" and message["weight"] in (0, 1)
         content = message["content"]
         assert isinstance(content, str) and content.strip(), f"message {index} has no text"
     roles = [m["role"] for m in messages]
@@ -116,6 +122,7 @@ def assert_chat_line(line: dict[str, Any]) -> None:
     assert dialogue, "there is no dialogue after the system message"
     expected = ["user" if i % 2 == 0 else "assistant" for i in range(len(dialogue))]
     assert dialogue == expected, f"roles do not alternate user/assistant: {roles}"
+    assert messages[-1].get("weight", 1) == 1, "the last reply must be a training target"
     assert roles[-1] == "assistant", "the last message must be a reply to train on"
 
 
@@ -287,41 +294,63 @@ def test_line_schema_requires_every_metadata_key(
 # --- JSON and JSONL agree -------------------------------------------------------------
 
 
+def _expected_chat(record: dict[str, Any], policy: str) -> list[dict[str, Any]]:
+    """What a line should hold, worked out here independently of app.cutoff: under trim the
+    conversation stops before its first cut-off turn; it always ends on a reply."""
+    chat: list[dict[str, Any]] = [
+        {"role": m["role"], "content": m["content"]} for m in record["messages"]]
+    if policy == "trim":
+        cut = next((i for i, m in enumerate(chat) if i and looks_cut_off(m["content"])), None)
+        chat = chat[:cut]
+    if policy == "weight0":
+        for index, message in enumerate(chat):
+            if message["role"] == "assistant":
+                bad = looks_cut_off(message["content"]) or looks_cut_off(chat[index - 1]["content"])
+                message["weight"] = 0 if bad else 1
+    while len(chat) > 1 and (chat[-1]["role"] == "user" or chat[-1].get("weight") == 0):
+        chat.pop()
+    return chat if len(chat) > 1 else []
+
+
 def _check_projection(full: dict[str, Any], lines: list[dict[str, Any]]) -> None:
     conversations = full["conversations"]
-    totals = full["training_file_metadata"]["totals"]
-    with_replies = [
-        c for c in conversations if any(m["role"] == "assistant" for m in c["messages"])
-    ]
+    head = full["training_file_metadata"]
+    totals, policy = head["totals"], head["cut_off_policy"]
+    expected = [(c, _expected_chat(c, policy)) for c in conversations]
+    with_lines = [(c, chat) for c, chat in expected if chat]
     assert [line["metadata"]["conversation_id"] for line in lines] == [
-        c["conversation_id"] for c in with_replies
+        c["conversation_id"] for c, _ in with_lines
     ]
     assert len(lines) == totals["jsonl_lines"]
     assert totals["conversations"] == len(conversations)
     assert totals["messages"] == sum(len(c["messages"]) for c in conversations)
-    replies = sum(1 for line in lines for m in line["messages"] if m["role"] == "assistant")
+    replies = sum(1 for line in lines for m in line["messages"]
+                  if m["role"] == "assistant" and m.get("weight", 1))
     assert replies == totals["trainable_replies"]
-    assert replies == sum(c["stats"]["trainable_replies"] for c in conversations)
-    for line, record in zip(lines, with_replies, strict=True):
-        chat = [{"role": m["role"], "content": m["content"]} for m in record["messages"]]
-        while chat[-1]["role"] == "user":
-            chat.pop()
+    every_reply = sum(c["stats"]["trainable_replies"] for c in conversations)
+    assert replies + totals["replies_left_out"] == every_reply
+    assert head["quality_summary"]["conversations_without_trained_reply"] == (
+        len(conversations) - len(with_lines))
+    for line, (record, chat) in zip(lines, with_lines, strict=True):
         assert line["messages"] == chat, record["conversation_id"]
+        if policy != "keep":  # keep trains cut-off replies, as before policies existed
+            assert not looks_cut_off(line["messages"][-1]["content"])
         meta = line["metadata"]
-        assert meta["training_file"] == full["training_file_metadata"]["name"]
+        assert meta["training_file"] == head["name"]
         assert meta["source_file"] == record["source"]["file_name"]
         assert meta["batch_id"] == (record["batch_id"] or "")
         assert meta["persona_archetype"] == (record["scaffolding"]["persona_archetype"] or "")
         codes = sorted({w["code"] for w in record["quality"]["warnings"]})
         assert meta["warnings"] == ",".join(codes)
         indexes = [r["message_index"] for r in meta["replies"]]
-        assert indexes == [i for i, m in enumerate(chat) if m["role"] == "assistant"]
+        assert indexes == [i for i, m in enumerate(chat)
+                           if m["role"] == "assistant" and m.get("weight", 1)]
+        assert meta["left_out_replies"] == record["stats"]["trainable_replies"] - len(indexes)
 
 
 def test_example_jsonl_is_projection_of_full_json(
     example_full: dict[str, Any], example_lines: list[dict[str, Any]]
 ) -> None:
-    assert len(example_lines) == len(example_full["conversations"])
     assert example_full["training_file_metadata"]["jsonl_file"] == EXAMPLE_JSONL
     _check_projection(example_full, example_lines)
 
@@ -331,11 +360,13 @@ def test_example_jsonl_lines_are_chat_format(example_lines: list[dict[str, Any]]
         assert_chat_line(line)
 
 
+@pytest.mark.parametrize("policy", ["trim", "weight0", "keep"])
 def test_all_fixtures_build_a_consistent_pair(
-    tmp_path: Path, full_validator: Draft202012Validator, line_validator: Draft202012Validator
+    tmp_path: Path, full_validator: Draft202012Validator, line_validator: Draft202012Validator,
+    policy: str,
 ) -> None:
     records = [load_conversation_file(path, "batch-all") for path in ALL_FILES]
-    json_path, jsonl_path = _write(tmp_path, records)
+    json_path, jsonl_path = _write(tmp_path, records, policy=policy)
     full = _read_json(json_path)
     lines = _read_jsonl(jsonl_path)
     errors = _errors(full_validator, full)
@@ -531,7 +562,7 @@ def test_hf_datasets_loads_example_jsonl(hf_datasets: ModuleType, tmp_path: Path
 def test_hf_datasets_loads_lines_whose_nulls_come_first(
     hf_datasets: ModuleType, tmp_path: Path, line_validator: Draft202012Validator
 ) -> None:
-    _, jsonl_path = _write(tmp_path, _forty_records(), name="forty")
+    _, jsonl_path = _write(tmp_path, _forty_records(), name="forty", policy="keep")
     lines = _read_jsonl(jsonl_path)
     assert len(lines) == 40
     assert all(not line["metadata"]["warnings"] for line in lines[:30])
@@ -552,7 +583,7 @@ def test_hf_datasets_loads_lines_whose_nulls_come_first(
 def test_hf_datasets_loads_missing_values_first_across_chunks(
     hf_datasets: ModuleType, tmp_path: Path
 ) -> None:
-    _, jsonl_path = _write(tmp_path, _forty_records(), name="forty")
+    _, jsonl_path = _write(tmp_path, _forty_records(), name="forty", policy="keep")
     # datasets fixes column types from the first chunk (10 MB by default); a small chunk size
     # stands in for a file of thousands of conversations whose first stretch lacks values.
     try:

@@ -513,7 +513,7 @@ def test_export_messages_only(everything: tuple[Library, str], tmp_path: Path) -
     export(library, name, ExportFormat.MESSAGES_ONLY, target)
     lines = jsonl_lines(target)
     stored = jsonl_lines(info.jsonl_path)  # type: ignore[arg-type]
-    assert len(lines) == len(stored) == 15
+    assert len(lines) == len(stored) == header(library, name)["totals"]["jsonl_lines"] == 13
     assert all(set(line) == {"messages"} for line in lines)
     assert [line["messages"] for line in lines] == [line["messages"] for line in stored]
 
@@ -524,9 +524,10 @@ def test_export_per_reply(everything: tuple[Library, str], tmp_path: Path) -> No
     target = tmp_path / "per-reply.jsonl"
     export(library, name, ExportFormat.PER_REPLY, target)
     lines = jsonl_lines(target)
-    total = sum(r.trainable_replies for r in library.summaries())
+    every = sum(r.trainable_replies for r in library.summaries())
+    total = header(library, name)["totals"]["trainable_replies"]
     assert len(lines) == total == info.trainable_replies
-    assert total == header(library, name)["totals"]["trainable_replies"]
+    assert total + header(library, name)["totals"]["replies_left_out"] == every
     for line in lines:
         assert line["messages"][-1]["role"] == "assistant"
         assert len(line["metadata"]["replies"]) == 1
@@ -562,7 +563,7 @@ def test_export_split_tiny_fraction_still_holds_one_out(
     library, name = everything
     train, valid = export(library, name, ExportFormat.SPLIT, tmp_path / "tiny", 0.01)
     assert len(jsonl_lines(valid)) == 1
-    assert len(jsonl_lines(train)) == 14
+    assert len(jsonl_lines(train)) == 12  # 13 lines: two conversations are cut off at once
 
 
 def test_export_split_refuses_a_bad_fraction(

@@ -1,0 +1,141 @@
+"""Which consultant replies a training file trains on when some turns were cut off.
+
+About one reply in twelve in generated conversations ends mid-word (the generator stopped
+at an escape sequence). Trained on, it teaches the model to stop mid-sentence. A training
+file therefore has a *cut-off policy* (stored per file, ``training_files.cut_off_policy``):
+
+* ``trim`` (the default): each conversation is trained up to its last clean reply before the
+  first cut-off turn (a cut-off reply or a cut-off client message); the rest is left out of
+  the JSONL. Every trainer then does the right thing with no special settings.
+* ``weight0``: cut-off replies, and replies that answer a cut-off client message, stay in the
+  line as context with ``"weight": 0``; every other reply has ``"weight": 1``. OpenAI
+  fine-tuning honours it, and so does Axolotl with ``message_field_training: weight``;
+  trainers that ignore the key (TRL, LLaMA-Factory, Unsloth) would train those replies.
+* ``keep``: the behaviour before policies existed: every reply is a target.
+
+Whatever the policy, a line keeps strict role alternation and ends on a trained reply. The
+full JSON always keeps the whole conversation for review.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from app.quality import looks_cut_off
+
+
+class CutOffPolicy(StrEnum):
+    TRIM = "trim"
+    WEIGHT0 = "weight0"
+    KEEP = "keep"
+
+
+DEFAULT_POLICY = CutOffPolicy.TRIM
+
+DESCRIPTIONS = {
+    CutOffPolicy.TRIM: "train each conversation up to its last clean reply before a cut-off "
+                       "turn (works the same in every trainer)",
+    CutOffPolicy.WEIGHT0: "keep cut-off replies as untrained context with \"weight\": 0 "
+                          "(OpenAI; Axolotl with message_field_training: weight)",
+    CutOffPolicy.KEEP: "train every reply, cut off or not (the behaviour before policies)",
+}
+
+# Why a reply is not a training target.
+REASONS = {
+    "reply_cut_off": "the reply itself is cut off",
+    "answers_cut_off_client": "it answers a client message that is cut off",
+    "after_cut_off_turn": "it comes after a cut-off turn (trimmed)",
+}
+
+
+def parse_policy(value: str) -> CutOffPolicy:
+    """The policy named by ``value``; a clear message when there is none of that name."""
+    try:
+        return CutOffPolicy(value)
+    except ValueError:
+        choices = ", ".join(p.value for p in CutOffPolicy)
+        raise ValueError(f"'{value}' is not a cut-off policy; choose one of {choices}") from None
+
+
+@dataclass(frozen=True)
+class TrainedView:
+    """What a trainer sees of one conversation under a policy."""
+
+    messages: list[Mapping[str, Any]]  # system first, ends on a trained reply; [] if none
+    trained: list[bool]  # per message: a training target
+    left_out: Counter[str] = field(default_factory=Counter)  # reason → replies not trained
+
+    @property
+    def trained_replies(self) -> int:
+        return sum(self.trained)
+
+
+def _cut(message: Mapping[str, Any]) -> bool:
+    return looks_cut_off(str(message["content"])) is not None
+
+
+def trained_view(record: Mapping[str, Any], policy: CutOffPolicy | str) -> TrainedView:
+    """The messages of a conversation's line and which of them are trained.
+
+    A trailing unanswered client turn is never part of a line.
+    """
+    policy = CutOffPolicy(policy)
+    messages: Sequence[Mapping[str, Any]] = record["messages"]
+    left_out: Counter[str] = Counter()
+    trained = [False] * len(messages)
+    cut_seen = False  # trim: a cut-off turn came earlier
+    for index, message in enumerate(messages):
+        if message["role"] == "user" and policy is CutOffPolicy.TRIM and _cut(message):
+            cut_seen = True
+        if message["role"] != "assistant":
+            continue
+        reason = None
+        if policy is CutOffPolicy.TRIM:
+            if _cut(message):
+                reason, cut_seen = "reply_cut_off", True
+            elif cut_seen:
+                reason = "after_cut_off_turn"
+        elif policy is CutOffPolicy.WEIGHT0:
+            if _cut(message):
+                reason = "reply_cut_off"
+            elif index > 0 and messages[index - 1]["role"] == "user" \
+                    and _cut(messages[index - 1]):
+                reason = "answers_cut_off_client"
+        if reason:
+            left_out[reason] += 1
+        else:
+            trained[index] = True
+    last = max((i for i, is_trained in enumerate(trained) if is_trained), default=-1)
+    return TrainedView(list(messages[: last + 1]), trained[: last + 1], left_out)
+
+
+def policy_digest(record: Mapping[str, Any], chars_per_token: int) -> dict[str, Any]:
+    """Per policy, the numbers a header needs (stored in the conversation's digest)."""
+    result = {}
+    for policy in CutOffPolicy:
+        view = trained_view(record, policy)
+        result[policy.value] = {
+            "trained_messages": len(view.messages),
+            "trainable_replies": view.trained_replies,
+            "estimated_tokens": sum(len(m["content"]) for m in view.messages)
+            // chars_per_token,
+            "left_out": dict(sorted(view.left_out.items())),
+        }
+    return result
+
+
+def left_out_counts(digests: Sequence[Mapping[str, Any]],
+                    policy: CutOffPolicy | str) -> dict[str, dict[str, int]]:
+    """Per conversation id, how many replies the policy leaves out and why (only
+    conversations that lose at least one reply are listed)."""
+    policy = CutOffPolicy(policy)
+    found = {}
+    for item in digests:
+        left = item["policies"][policy.value]["left_out"]
+        if left:
+            found[str(item["conversation_id"])] = dict(left)
+    return found

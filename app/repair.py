@@ -1,0 +1,130 @@
+"""Repair escape sequences that a generator left in message text as literal characters.
+
+Some generated conversations were escaped twice: a paragraph break arrives as the two
+characters ``\\`` ``n`` instead of a newline, a quote as ``\\"``. Trained as they are, they
+teach the model to print backslashes. This module turns them back into what was meant, in
+the canonical record only (the source file is never touched), and says what it changed.
+
+It is deliberately conservative. A conversation is repaired only when it shows clear signs
+of double escaping somewhere (an escaped quote, an escaped blank line, or an escaped line
+break right after a sentence's end). Text without such signs keeps every backslash, so a
+message that mentions ``C:\\new\\taxes.xlsx`` or explains what ``\\n`` means is left alone;
+in a repaired conversation, Windows paths keep their ``\\n``/``\\t`` too. A lone backslash at
+the very end of a message (half an escape sequence: the generator cut the text off there)
+is kept, as the visible mark of the cut that ``reply_cut_off`` reports.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from app.quality import Warning_
+
+# One escape sequence, read left to right so that "\\n" (an escaped backslash, then n)
+# becomes a backslash followed by n, never a newline.
+ESCAPE = re.compile(r'\\(["\\nt])')
+# Clear signs that a text was escaped twice.
+EVIDENCE = re.compile(r'\\"|\\n\\n|\\n\\t|[.!?:;)\]]\\[nt]')
+# Windows paths (drive letter or UNC share): their backslashes are real. A path segment
+# never ends in sentence punctuation, so "C:\\new\\taxes.xlsx.\\n\\nThanks" stops at "xlsx".
+_SEGMENT = r'[^\\/:*?"<>|\s]*[^\\/:*?"<>|\s.!?,;]'
+WINDOWS_PATH = re.compile(rf'(?<![\w\\])[A-Za-z]:(?:\\{_SEGMENT})+'
+                          rf'|(?<!\S)\\\\{_SEGMENT}(?:\\{_SEGMENT})*')
+MEANING = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
+SHOWN = {'"': '\\"', "\\": "\\\\", "n": "\\n", "t": "\\t"}  # how a sequence is named to people
+
+
+def is_double_escaped(texts: Iterable[str]) -> bool:
+    """Whether any of the texts shows clear signs of literal escape sequences."""
+    return any("\\" in text and EVIDENCE.search(WINDOWS_PATH.sub(" ", text)) for text in texts)
+
+
+def _unescape(segment: str, counts: Counter[str]) -> str:
+    def replace(match: re.Match[str]) -> str:
+        counts[match.group(1)] += 1
+        return MEANING[match.group(1)]
+
+    return ESCAPE.sub(replace, segment)
+
+
+def repair_text(text: str) -> tuple[str, Counter[str]]:
+    """The text with its escape sequences turned back, and how many of each were repaired.
+
+    Call it only for a conversation that ``is_double_escaped``. Inside Windows paths only
+    escaped backslashes are folded.
+    """
+    counts: Counter[str] = Counter()
+    if "\\" not in text:
+        return text, counts
+    parts: list[str] = []
+    start = 0
+    for path in WINDOWS_PATH.finditer(text):
+        parts.append(_unescape(text[start : path.start()], counts))
+        folded = path.group().count("\\\\")
+        if folded:
+            counts["\\"] += folded
+        parts.append(path.group().replace("\\\\", "\\"))
+        start = path.end()
+    parts.append(_unescape(text[start:], counts))
+    return "".join(parts), counts
+
+
+def describe(counts: Counter[str]) -> str:
+    """Say what was repaired, e.g. ``4 × \\n, 2 × \\"``."""
+    return ", ".join(f"{counts[key]} × {SHOWN[key]}" for key in ("n", '"', "t", "\\")
+                     if counts[key])
+
+
+def repair_pairs(
+    pairs: Sequence[Mapping[str, Any]], system_prompt: str
+) -> tuple[list[Mapping[str, Any]], str, list[Warning_]]:
+    """Repaired copies of a conversation's pairs and system prompt, with one
+    ``text_repaired`` warning per repaired message (a client message that enriched files
+    repeat in the next pair is reported once, at the turn where it first appears).
+
+    The pairs' ``conversation_history`` copies are repaired too, silently, so that they
+    still compare equal to the messages they copy.
+    """
+    texts = [system_prompt]
+    for pair in pairs:
+        texts += [pair["current_user_input"], pair["target_response"] or ""]
+    if not is_double_escaped(texts):
+        return list(pairs), system_prompt, []
+    memo: dict[str, tuple[str, Counter[str]]] = {}
+
+    def fix(text: str) -> tuple[str, Counter[str]]:
+        if text not in memo:
+            memo[text] = repair_text(text)
+        return memo[text]
+
+    warnings: list[Warning_] = []
+    prompt, counts = fix(system_prompt)
+    if counts:
+        warnings.append(Warning_("text_repaired", None,
+                                 f"system prompt: repaired {describe(counts)}"))
+    reported: set[str] = set()
+    repaired: list[Mapping[str, Any]] = []
+    for pair in sorted(pairs, key=lambda p: p["turn_number"]):
+        copy = dict(pair)
+        for key, who in (("current_user_input", "client message"),
+                         ("target_response", "reply")):
+            text = pair[key]
+            if not text:
+                continue
+            copy[key], counts = fix(text)
+            if counts and text not in reported:
+                reported.add(text)
+                warnings.append(Warning_("text_repaired", pair["turn_number"],
+                                         f"{who}: repaired {describe(counts)}"))
+        history = pair.get("conversation_history")
+        if history:
+            copy["conversation_history"] = [
+                {**entry, "content": fix(entry["content"])[0]}
+                if isinstance(entry, dict) and isinstance(entry.get("content"), str) else entry
+                for entry in history
+            ]
+        repaired.append(copy)
+    return repaired, prompt, warnings
