@@ -280,13 +280,13 @@ def test_settings_remember_batch_filter_and_columns(qtbot, two_batch_library, di
                                                     settings):
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     window.conversations.set_batch_filter("legacy-batch")
-    window.conversations.table.setColumnWidth(Column.SOURCE, 333)
+    window.conversations.table.setColumnWidth(Column.TOPIC, 333)
     window.conversations.table.sortByColumn(Column.TURNS, Qt.SortOrder.DescendingOrder)
     window.close()
     again = make_window(qtbot, two_batch_library, dialogs, settings)
     assert again.conversations.batch_filter.value() == "legacy-batch"
     assert shown_batches(again) == {"legacy-batch"}
-    assert again.conversations.table.columnWidth(Column.SOURCE) == 333
+    assert again.conversations.table.columnWidth(Column.TOPIC) == 333
     model = again.conversations.model
     turns = [model.row_at(r).turns for r in range(model.rowCount())]
     assert turns == sorted(turns, reverse=True) and len(set(turns)) > 1
@@ -323,13 +323,18 @@ def test_rename_the_filtered_batch(qtbot, two_batch_library, dialogs, settings):
                                                                  "legacy-batch"}
 
 
-def test_batch_actions_explain_what_is_missing(qtbot, two_batch_library, dialogs, settings):
+def test_batch_actions_wait_for_what_they_need(qtbot, two_batch_library, dialogs, settings):
     window = make_window(qtbot, two_batch_library, dialogs, settings)
-    window.move_action.trigger()
+    assert not window.move_action.isEnabled()  # nothing checked
+    assert not window.rename_batch_action.isEnabled()  # no batch chosen or row selected
+    assert window.batches.move_checked() is False  # called anyway: it explains
     assert "No conversations are checked" in dialogs.warnings[-1][1]
-    window.rename_batch_action.trigger()
+    assert window.batches.rename_current() is False
     assert "Choose a batch" in dialogs.warnings[-1][1]
+    window.conversations.set_batch_filter("legacy-batch")
+    assert window.rename_batch_action.isEnabled()
     window.select_all_action.trigger()
+    assert window.move_action.isEnabled()
     dialogs.texts.append("   ")
     window.move_action.trigger()
     assert "cannot be empty" in dialogs.warnings[-1][1]
@@ -388,9 +393,9 @@ def test_quality_filter_leaves_out_conversations_with_warnings(qtbot, two_batch_
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     page = window.conversations
     model = page.model
-    page.warnings_filter.setCurrentIndex(page.warnings_filter.findText("Without warnings"))
+    page.warnings_filter.select_value("without")
     clean = [model.row_at(r) for r in range(model.rowCount())]
-    page.warnings_filter.setCurrentIndex(page.warnings_filter.findText("With warnings"))
+    page.warnings_filter.select_value("with")
     flagged = [model.row_at(r) for r in range(model.rowCount())]
     assert clean and flagged and len(clean) + len(flagged) == model.total
     assert not any(row.warning_codes for row in clean)

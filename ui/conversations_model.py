@@ -1,25 +1,27 @@
 """Table model of the library's conversations: check boxes, filtering and sorting.
 
-Filtering and sorting happen here, in bulk over plain Python lists, instead of in a
-``QSortFilterProxyModel``: with a Python model the proxy calls back into Python once per
-comparison, which measured 50 s to sort 100,000 rows; a list sort takes milliseconds.
+Filtering and sorting happen in bulk over plain Python lists (``ui.row_index``) instead of
+in a ``QSortFilterProxyModel``: with a Python model the proxy calls back into Python once
+per comparison, which measured 50 s to sort 100,000 rows; a list sort takes milliseconds.
 Checks are kept by conversation key, so they survive sorting, filtering and reloads.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from enum import IntEnum
-from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
+from app.labels import display_name
 from app.library import ConversationRow
+from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
+
+__all__ = ["Column", "ConversationsModel", "FileFilter", "FileRule", "Filter"]
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
@@ -46,20 +48,33 @@ class Column(IntEnum):
 
 HEADERS = {
     Column.CHECK: "",
-    Column.BATCH: "Batch ID",
+    Column.BATCH: "Batch",
     Column.CLIENT: "Client",
-    Column.ARCHETYPE: "Persona archetype",
-    Column.ARC: "Emotional arc",
-    Column.TOPIC: "Training topic",
+    Column.ARCHETYPE: "Persona",
+    Column.ARC: "Arc",
+    Column.TOPIC: "Topic",
     Column.TURNS: "Turns",
-    Column.REPLIES: "Trainable replies",
+    Column.REPLIES: "Replies",
     Column.QUALITY: "Quality",
     Column.TIER: "Tier",
     Column.CREATED: "Created",
     Column.IMPORTED: "Imported",
     Column.SOURCE: "Source file",
-    Column.FILES: "In training files",
+    Column.FILES: "In files",
     Column.WARNINGS: "Warnings",
+}
+# What each short heading stands for (its tooltip, and its name in the column chooser).
+HEADER_NAMES = {
+    **HEADERS,
+    Column.CHECK: "Checked conversations go into training files",
+    Column.BATCH: "Batch ID",
+    Column.ARCHETYPE: "Persona archetype",
+    Column.ARC: "Emotional arc",
+    Column.TOPIC: "Training topic",
+    Column.REPLIES: "Trainable replies (consultant replies the trainer learns from)",
+    Column.QUALITY: "Mean quality score of the replies",
+    Column.TIER: "Quality tier",
+    Column.FILES: "In training files",
 }
 NUMERIC = {Column.TURNS, Column.REPLIES, Column.QUALITY, Column.WARNINGS}
 
@@ -72,13 +87,13 @@ DISPLAY: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.CHECK: lambda r: None,
     Column.BATCH: lambda r: r.batch_id,
     Column.CLIENT: lambda r: r.persona_name or "",
-    Column.ARCHETYPE: lambda r: r.persona_archetype or "",
-    Column.ARC: lambda r: r.emotional_arc or r.emotional_arc_key or "",
-    Column.TOPIC: lambda r: r.training_topic or r.training_topic_key or "",
+    Column.ARCHETYPE: lambda r: display_name(r.persona_archetype),
+    Column.ARC: lambda r: display_name(r.emotional_arc_key) or r.emotional_arc or "",
+    Column.TOPIC: lambda r: display_name(r.training_topic_key) or r.training_topic or "",
     Column.TURNS: lambda r: r.turns,
     Column.REPLIES: lambda r: r.trainable_replies,
     Column.QUALITY: lambda r: "" if r.quality_score is None else f"{r.quality_score:.1f}",
-    Column.TIER: lambda r: r.quality_tier or "",
+    Column.TIER: lambda r: display_name(r.quality_tier),
     Column.CREATED: lambda r: r.created or "",
     Column.IMPORTED: _imported,
     Column.SOURCE: lambda r: r.source_file,
@@ -87,41 +102,39 @@ DISPLAY: dict[Column, Callable[[ConversationRow], Any]] = {
 }
 
 
-def _sort_key(column: Column) -> Callable[[ConversationRow], Any]:
+def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
     """Native values (numbers as numbers), with blanks last in ascending order."""
     if column is Column.QUALITY:
         return lambda r: (r.quality_score is None, r.quality_score or 0.0)
     if column is Column.WARNINGS:
         return lambda r: len(r.warning_codes)
-    if column in (Column.TURNS, Column.REPLIES):
+    if column in NUMERIC:
         return DISPLAY[column]
     display = DISPLAY[column]
     return lambda r: (display(r) == "", str(display(r)).casefold())
 
 
-@dataclass(frozen=True)
-class Filter:
-    """What the table shows; None means "any"."""
-
-    batch_id: str | None = None
-    arc: str | None = None
-    topic: str | None = None
-    archetype: str | None = None
-    warnings: bool | None = None  # True: only with warnings; False: only without
-    text: str = ""
-
-    def accepts(self, row: ConversationRow, haystack: str) -> bool:
-        if self.warnings is not None and bool(row.warning_codes) != self.warnings:
-            return False
-        if self.batch_id is not None and row.batch_id != self.batch_id:
-            return False
-        if self.arc is not None and (row.emotional_arc_key or "") != self.arc:
-            return False
-        if self.topic is not None and (row.training_topic_key or "") != self.topic:
-            return False
-        if self.archetype is not None and (row.persona_archetype or "") != self.archetype:
-            return False
-        return not self.text or self.text.casefold() in haystack
+def tooltip(row: ConversationRow, column: Column) -> str | None:
+    """The full text of a cell (cells elide at the end), with the codes behind names."""
+    if column is Column.CHECK:
+        return None
+    if column is Column.WARNINGS:
+        if not row.warning_codes:
+            return None
+        names = ", ".join(display_name(code) for code in row.warning_codes)
+        return f"{names}\n{row.warnings_text}" if row.warnings_text else names
+    if column is Column.CLIENT:
+        return f"{row.persona_name or '(no name)'}\n{row.conversation_id}"
+    text = str(DISPLAY[column](row))
+    code, own_name = {
+        Column.ARC: (row.emotional_arc_key, row.emotional_arc),
+        Column.TOPIC: (row.training_topic_key, row.training_topic),
+        Column.ARCHETYPE: (row.persona_archetype, None),
+    }.get(column, (None, None))
+    extra = [f"code: {code}"] if code else []
+    if own_name and own_name != text:
+        extra.insert(0, f"in the file: {own_name}")
+    return "\n".join([text, *extra]) if text else None
 
 
 class ConversationsModel(QAbstractTableModel):
@@ -132,10 +145,10 @@ class ConversationsModel(QAbstractTableModel):
 
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
+        self._index = RowIndex([])
         self._rows: list[ConversationRow] = []
-        self._haystacks: list[str] = []
-        self._sort_keys: dict[int, list[Any]] = {}
         self._shown: list[int] = []
+        self._shown_mask: Mask | None = None
         self._checked: set[int] = set()
         self._filter = Filter()
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
@@ -157,8 +170,8 @@ class ConversationsModel(QAbstractTableModel):
             return None
         if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[Column(section)]
-        if role == Qt.ItemDataRole.ToolTipRole and section == Column.CHECK:
-            return "Checked conversations go into training files"
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return HEADER_NAMES[Column(section)]
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
@@ -182,18 +195,11 @@ class ConversationsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DecorationRole and column is Column.WARNINGS:
             return self._warning_icon if row.warning_codes else None
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column is Column.WARNINGS and row.warnings_text:
-                return row.warnings_text
-            if column in (Column.ARC, Column.TOPIC, Column.ARCHETYPE):
-                keys = {Column.ARC: row.emotional_arc_key, Column.TOPIC: row.training_topic_key,
-                        Column.ARCHETYPE: row.persona_archetype}
-                return keys[column]
-            if column is Column.CLIENT:
-                return row.conversation_id
+            return tooltip(row, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == SORT_ROLE:
-            return _sort_key(column)(row)
+            return sort_key(column)(row)
         if role == ROW_ROLE:
             return row
         return None
@@ -227,17 +233,30 @@ class ConversationsModel(QAbstractTableModel):
     # --- our interface -------------------------------------------------------------
 
     def set_rows(self, rows: list[ConversationRow]) -> None:
-        """Replace the rows (after an import or a build); checks on rows that remain stay."""
+        """Replace the rows; checks on rows that remain stay."""
+        self.set_index(RowIndex(rows))
+
+    def set_index(self, index: RowIndex, new_filter: Filter | None = None) -> None:
+        """Swap in rows indexed elsewhere (a worker thread), optionally with a new filter."""
         self.beginResetModel()
-        self._rows = rows
-        self._haystacks = []  # built on the first text search
-        self._sort_keys.clear()  # built per column on its first sort
-        present = {r.pk for r in rows}
-        self._checked &= present
+        self._index = index
+        self._rows = index.rows
+        if new_filter is not None:
+            self._filter = new_filter
+        self._checked &= index.position.keys()
         self._select_shown()
         self.endResetModel()
         self.checks_changed.emit()
         self.shown_changed.emit()
+
+    @property
+    def index_(self) -> RowIndex:
+        """The rows and their keys (read-only; a worker may prepare the next one)."""
+        return self._index
+
+    @property
+    def sort_column(self) -> int:
+        return self._sort[0]
 
     def set_filter(self, new_filter: Filter) -> None:
         if new_filter == self._filter:
@@ -251,27 +270,16 @@ class ConversationsModel(QAbstractTableModel):
     def update_filter(self, **changes: Any) -> None:
         self.set_filter(replace(self._filter, **changes))
 
-    def _search_texts(self) -> list[str]:
-        """What the text search looks in: the visible columns' text, one string per row."""
-        if len(self._haystacks) != len(self._rows):
-            self._haystacks = [
-                f"{r.batch_id} {r.persona_name} {r.persona_archetype} {r.emotional_arc} "
-                f"{r.emotional_arc_key} {r.training_topic} {r.training_topic_key} "
-                f"{r.quality_tier} {r.created} {r.imported_at} {r.source_file} "
-                f"{r.conversation_id} {' '.join(r.training_files)} "
-                f"{' '.join(r.warning_codes)}".casefold()
-                for r in self._rows
-            ]
-        return self._haystacks
+    @property
+    def current_filter(self) -> Filter:
+        return self._filter
+
+    def facet_counts(self) -> dict[str, FacetCounts]:
+        """Per filter chooser, the counts of the rows every other filter lets through."""
+        return self._index.counts(self._filter, self._shown)  # order does not matter
 
     def _select_shown(self) -> None:
-        accepts = self._filter.accepts
-        if not self._filter.text:
-            self._shown = [i for i, row in enumerate(self._rows) if accepts(row, "")]
-            self._order_shown()
-            return
-        haystacks = self._search_texts()
-        self._shown = [i for i, row in enumerate(self._rows) if accepts(row, haystacks[i])]
+        self._shown, self._shown_mask = self._index.select(self._filter)
         self._order_shown()
 
     def _order_shown(self) -> None:
@@ -279,25 +287,29 @@ class ConversationsModel(QAbstractTableModel):
         if column < 0:
             self._shown.sort()
             return
+        descending = order == Qt.SortOrder.DescendingOrder
         if column == Column.CHECK:  # checks change all the time: never cached
             checked = self._checked
             rows = self._rows
-            self._shown.sort(key=lambda i: rows[i].pk in checked,
-                             reverse=order == Qt.SortOrder.DescendingOrder)
+            self._shown.sort(key=lambda i: rows[i].pk in checked, reverse=descending)
             return
-        keys = self._sort_keys.get(column)
-        if keys is None:
-            key = _sort_key(Column(column))
-            keys = self._sort_keys[column] = [key(row) for row in self._rows]
-        self._shown.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+        keys = self._index.sort_keys(column, sort_key(Column(column)))
+        self._shown.sort(key=keys.__getitem__, reverse=descending)
 
     def row_at(self, row: int) -> ConversationRow:
         return self._rows[self._shown[row]]
 
     def row_of(self, pk: int) -> int | None:
-        for n, i in enumerate(self._shown):
-            if self._rows[i].pk == pk:
-                return n
+        position = self._index.position.get(pk)
+        if position is None or (self._shown_mask is not None and not self._shown_mask[position]):
+            return None
+        return self._shown.index(position)
+
+    def row_of_id(self, conversation_id: str) -> int | None:
+        """The table row showing this conversation, None when the filter hides it."""
+        for row in self._rows:
+            if row.conversation_id == conversation_id:
+                return self.row_of(row.pk)
         return None
 
     @property
@@ -312,14 +324,32 @@ class ConversationsModel(QAbstractTableModel):
     def checked_count(self) -> int:
         return len(self._checked)
 
+    @property
+    def hidden_checked_count(self) -> int:
+        """Checked conversations the current filter hides: an add would include them
+        though the user cannot see them."""
+        position = self._index.position
+        return self._index.hidden((position[pk] for pk in self._checked), self._shown_mask)
+
     def checked_ids(self) -> list[str]:
         """Checked conversation ids: shown ones in view order, then hidden ones."""
-        shown = [self._rows[i] for i in self._shown]
-        ordered = [r.conversation_id for r in shown if r.pk in self._checked]
-        visible = {r.pk for r in shown}
-        ordered += [r.conversation_id for r in self._rows
-                    if r.pk in self._checked and r.pk not in visible]
+        checked = self._checked
+        rows = self._rows
+        ordered = [rows[i].conversation_id for i in self._shown if rows[i].pk in checked]
+        mask = self._shown_mask
+        if mask is not None:
+            ordered += [row.conversation_id for n, row in enumerate(rows)
+                        if not mask[n] and row.pk in checked]
         return ordered
+
+    def hidden_checked_ids(self) -> list[str]:
+        """Checked conversation ids the filter hides, in library order."""
+        mask = self._shown_mask
+        if mask is None:
+            return []
+        checked = self._checked
+        return [row.conversation_id for n, row in enumerate(self._rows)
+                if not mask[n] and row.pk in checked]
 
     def _set_checks(self, pks: Iterable[int]) -> None:
         self._checked = set(pks)
@@ -344,11 +374,3 @@ class ConversationsModel(QAbstractTableModel):
     def set_checked_ids(self, conversation_ids: Iterable[str]) -> None:
         wanted = set(conversation_ids)
         self._set_checks(r.pk for r in self._rows if r.conversation_id in wanted)
-
-    def values(self, attribute: str) -> dict[str, int]:
-        """Distinct values of a row attribute with their counts (for filter choosers)."""
-        counts = Counter(map(attrgetter(attribute), self._rows))  # C speed at 100,000 rows
-        merged: Counter[str] = Counter()
-        for value, count in counts.items():
-            merged[value or ""] += count  # None and "" are both "(none)"
-        return dict(sorted(merged.items()))

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import cast
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
+from typing import Any, cast
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -13,21 +15,37 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMenu,
+    QPushButton,
+    QSizePolicy,
     QSplitter,
+    QStackedWidget,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from app.errors import LibraryError
+from app.labels import display_name
 from app.library import ConversationRow, Library
 from ui.changes import LibraryChanges
 from ui.conversation_view import ConversationView
-from ui.conversations_model import Column, ConversationsModel, Filter
+from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel, sort_key
+from ui.flow_layout import FlowLayout
+from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, RowIndex
 from ui.tasks import Task, start
 
 ANY = "__any__"
-WARNING_CHOICES = (("All", None), ("Without warnings", False), ("With warnings", True))
+NO_FILE = "__in_no_file__"
+NO_MATCH_TEXT = "No conversations match the filters."
+# Shown unless the user chose otherwise; by column name, so a column added later (Tokens)
+# is shown as soon as it exists.
+DEFAULT_VISIBLE = ("check", "batch", "client", "arc", "topic", "replies", "tokens",
+                   "warnings", "files")
+
+
+def column_key(column: Column) -> str:
+    return column.name.lower()
 
 
 class ConversationsTable(QTableView):
@@ -53,24 +71,39 @@ class ConversationsTable(QTableView):
 
 
 class FilterChooser(QComboBox):
-    """A combo box of "All …" plus each value with its count."""
+    """A combo box of "All …" plus each value with how many rows it would show, given
+    the other filters; values that would show nothing stay listed but greyed out."""
 
-    def __init__(self, all_label: str, parent: QWidget | None = None) -> None:
+    def __init__(self, all_label: str, name: Callable[[str], str] = str,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.all_label = all_label
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        self.name = name
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
         self.setMinimumContentsLength(12)
 
-    def set_choices(self, counts: dict[str, int], total: int) -> None:
+    def set_choices(self, choices: Iterable[tuple[str, str, int]], total: int) -> None:
+        """``choices``: (data, label, count) in the order to list them."""
         current = self.currentData()
         self.blockSignals(True)
         self.clear()
-        self.addItem(f"{self.all_label} ({total})", ANY)
-        for value, count in counts.items():
-            self.addItem(f"{value or '(none)'} ({count})", value)
+        self.addItem(f"{self.all_label} ({total:,})", ANY)
+        model = self.model()
+        for data, label, count in choices:
+            self.addItem(f"{label} ({count:,})", data)
+            if not count and data != current:
+                model.item(self.count() - 1).setEnabled(False)  # type: ignore[attr-defined]
         index = self.findData(current) if current is not None else 0
         self.setCurrentIndex(max(index, 0))
+        self.setToolTip(self.currentText())
         self.blockSignals(False)
+
+    def set_counts(self, values: Iterable[str], counts: FacetCounts) -> None:
+        """One entry per value (sorted by its display name), counted under the others."""
+        named = sorted(((self.name(v) or "(none)", v) for v in values),
+                       key=lambda item: item[0].casefold())
+        self.set_choices(((v, label, counts.values.get(v, 0)) for label, v in named),
+                         counts.total)
 
     def value(self) -> str | None:
         data = self.currentData()
@@ -82,6 +115,39 @@ class FilterChooser(QComboBox):
             return False
         self.setCurrentIndex(index)
         return True
+
+
+def _file_data(rule: FileFilter) -> str:
+    return NO_FILE if rule.rule is FileRule.IN_NONE else f"{rule.rule.value}\x1f{rule.name}"
+
+
+def file_filter_of(data: str | None) -> FileFilter | None:
+    """The chooser's item data back as a filter (None: any training file)."""
+    if data is None or data == ANY:
+        return None
+    if data == NO_FILE:
+        return FileFilter(FileRule.IN_NONE)
+    rule, _, name = data.partition("\x1f")
+    return FileFilter(FileRule(rule), name)
+
+
+def file_choices(names: Iterable[str], counts: FacetCounts) -> list[tuple[str, str, int]]:
+    """"In no training file", then "In X" and "Not in X" for each file."""
+    choices = [(NO_FILE, "In no training file", counts.in_none)]
+    for name in sorted(names, key=str.casefold):
+        inside = counts.values.get(name, 0)
+        choices.append((_file_data(FileFilter(FileRule.IN, name)), f"In {name}", inside))
+        choices.append((_file_data(FileFilter(FileRule.NOT_IN, name)), f"Not in {name}",
+                        counts.total - inside))
+    return choices
+
+
+def warning_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
+    return [("without", "Without warnings", counts.values.get(False, 0)),
+            ("with", "With warnings", counts.values.get(True, 0))]
+
+
+WARNING_VALUES: Mapping[str | None, bool | None] = {None: None, "without": False, "with": True}
 
 
 class ConversationsPage(QWidget):
@@ -102,30 +168,35 @@ class ConversationsPage(QWidget):
         self._follow_batch: tuple[str, str] | None = None
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
+        self._all_values: dict[str, list[str]] = {}
+        self._file_names: list[str] = []
 
         self.batch_filter = FilterChooser("All batches")
-        self.arc_filter = FilterChooser("All arcs")
-        self.topic_filter = FilterChooser("All topics")
-        self.persona_filter = FilterChooser("All personas")
-        self.warnings_filter = QComboBox()
-        for label, value in WARNING_CHOICES:
-            self.warnings_filter.addItem(label, value)
-        self.warnings_filter.setToolTip("Leave out conversations whose replies look cut off, "
-                                        "that end unanswered, or whose history disagrees")
-        self.search = QLineEdit(placeholderText="Search the visible columns…")
+        self.arc_filter = FilterChooser("All arcs", display_name)
+        self.topic_filter = FilterChooser("All topics", display_name)
+        self.persona_filter = FilterChooser("All personas", display_name)
+        self.warnings_filter = FilterChooser("Any quality")
+        self.warnings_filter.setMinimumContentsLength(12)
+        self.files_filter = FilterChooser("Any training file")
+        self.choosers: dict[str, FilterChooser] = {
+            "batch_id": self.batch_filter, "arc": self.arc_filter, "topic": self.topic_filter,
+            "archetype": self.persona_filter, "warnings": self.warnings_filter,
+            "training_file": self.files_filter,
+        }
+        self.search = QLineEdit(placeholderText="Search (Ctrl+F)…")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(220)
+        self.search.setMinimumWidth(200)
+        self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._search_timer = QTimer(self, singleShot=True, interval=150)
         self._search_timer.timeout.connect(self._apply_search)
 
-        bar = QHBoxLayout()
-        for label, widget in (("Batch ID", self.batch_filter), ("Arc", self.arc_filter),
-                              ("Topic", self.topic_filter), ("Persona", self.persona_filter)):
-            bar.addWidget(QLabel(label))
-            bar.addWidget(widget)
-        bar.addWidget(QLabel("Quality"))
-        bar.addWidget(self.warnings_filter)
-        bar.addStretch(1)
+        self.filter_bar = QWidget()
+        bar = FlowLayout(self.filter_bar)
+        for label, widget in (("Batch", self.batch_filter), ("Arc", self.arc_filter),
+                              ("Topic", self.topic_filter), ("Persona", self.persona_filter),
+                              ("Quality", self.warnings_filter),
+                              ("Training file", self.files_filter)):
+            bar.addWidget(_labelled(label, widget))
         bar.addWidget(self.search)
 
         self.table = ConversationsTable()
@@ -136,57 +207,211 @@ class ConversationsPage(QWidget):
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.table.setAlternatingRowColors(True)
         self.table.setWordWrap(False)
-        # Long file names share their start ("c-alpha-build_v3.4-LoRA-FP-…"): keep both ends.
-        self.table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)  # the full text on hover
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(24)
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         header.setStretchLastSection(True)
         header.setHighlightSections(False)
+        header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        header.customContextMenuRequested.connect(self._header_menu)
         for column, width in DEFAULT_WIDTHS.items():
             self.table.setColumnWidth(column, width)
+        self.set_visible_columns(DEFAULT_VISIBLE)
+
+        self.no_match = self._build_no_match()
+        self.table_stack = QStackedWidget()
+        self.table_stack.addWidget(self.table)
+        self.table_stack.addWidget(self.no_match)
 
         self.reader = ConversationView()
+        self.reader.setMinimumWidth(260)
         splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.table)
+        splitter.addWidget(self.table_stack)
         splitter.addWidget(self.reader)
-        splitter.setStretchFactor(0, 3)
-        splitter.setStretchFactor(1, 2)
+        splitter.setStretchFactor(0, 2)  # the table needs the width more than the reader
+        splitter.setStretchFactor(1, 1)
+        splitter.setCollapsible(0, False)
+        splitter.setCollapsible(1, True)
         self.splitter = splitter
+        self._reader_width = 0
+        self.toggle_reader_action = QAction("Show reading panel", self, checkable=True,
+                                            checked=True)
+        self.toggle_reader_action.setShortcut(QKeySequence("Ctrl+R"))
+        self.toggle_reader_action.setStatusTip("Show or hide the panel that shows the "
+                                               "selected conversation")
+        self.toggle_reader_action.toggled.connect(self.set_reader_visible)
+        splitter.splitterMoved.connect(self._splitter_moved)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 0)
-        layout.addLayout(bar)
+        layout.addWidget(self.filter_bar)
         layout.addWidget(splitter, 1)
 
-        self.batch_filter.currentIndexChanged.connect(
-            lambda: self.model.update_filter(batch_id=self.batch_filter.value()))
-        self.arc_filter.currentIndexChanged.connect(
-            lambda: self.model.update_filter(arc=self.arc_filter.value()))
-        self.topic_filter.currentIndexChanged.connect(
-            lambda: self.model.update_filter(topic=self.topic_filter.value()))
-        self.persona_filter.currentIndexChanged.connect(
-            lambda: self.model.update_filter(archetype=self.persona_filter.value()))
-        self.warnings_filter.currentIndexChanged.connect(
-            lambda: self.model.update_filter(warnings=self.warnings_filter.currentData()))
+        for facet, chooser in self.choosers.items():
+            chooser.currentIndexChanged.connect(
+                lambda _i, f=facet, c=chooser: self._chooser_changed(f, c))
         self.search.textChanged.connect(lambda _text: self._search_timer.start())
         self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self.model.modelReset.connect(lambda: self.reader.show_record(None))
+        self.model.shown_changed.connect(self._shown_changed)
         # Every kind of change shows in the table: rows, their batch, their training files.
         for signal in (self.changes.conversations_changed, self.changes.batches_changed,
                        self.changes.training_files_changed):
             signal.connect(self.request_reload)
         self.changes.batch_renamed.connect(self._batch_renamed)
 
+    # --- construction ------------------------------------------------------------------
+
+    def _build_no_match(self) -> QWidget:
+        panel = QWidget()
+        label = QLabel(NO_MATCH_TEXT)
+        label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.clear_filters_button = QPushButton("Clear filters")
+        self.clear_filters_button.clicked.connect(self.clear_filters)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.clear_filters_button)
+        row.addStretch(1)
+        layout = QVBoxLayout(panel)
+        layout.addStretch(1)
+        layout.addWidget(label)
+        layout.addLayout(row)
+        layout.addStretch(2)
+        self.no_match_label = label
+        return panel
+
+    # --- filters -----------------------------------------------------------------------
+
+    def _chooser_changed(self, facet: str, chooser: FilterChooser) -> None:
+        data = chooser.value()
+        value: Any
+        if facet == "warnings":
+            value = WARNING_VALUES[data]
+        elif facet == "training_file":
+            value = file_filter_of(data)
+        else:
+            value = data
+        chooser.setToolTip(chooser.currentText())
+        self.model.update_filter(**{facet: value})
+
     def _apply_search(self) -> None:
         self.model.update_filter(text=self.search.text().strip())
+
+    def _wanted_filter(self) -> Filter:
+        """The filter the widgets describe."""
+        return Filter(
+            batch_id=self.batch_filter.value(), arc=self.arc_filter.value(),
+            topic=self.topic_filter.value(), archetype=self.persona_filter.value(),
+            warnings=WARNING_VALUES[self.warnings_filter.value()],
+            training_file=file_filter_of(self.files_filter.value()),
+            text=self.search.text().strip())
+
+    def clear_filters(self) -> None:
+        """Every chooser back to "All", the search emptied: every conversation shows."""
+        for chooser in self.choosers.values():
+            chooser.blockSignals(True)
+            chooser.setCurrentIndex(0)
+            chooser.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self._search_timer.stop()
+        self.model.set_filter(Filter())
+
+    def _shown_changed(self) -> None:
+        self.refresh_choices()
+        empty = self.model.shown_count == 0 and self.model.total > 0
+        self.table_stack.setCurrentWidget(self.no_match if empty else self.table)
+
+    def refresh_choices(self) -> None:
+        """Each chooser's counts, given the other filters."""
+        counts = self.model.facet_counts()
+        for facet in ("batch_id", "arc", "topic", "archetype"):
+            self.choosers[facet].set_counts(self._all_values.get(facet, []), counts[facet])
+        self.warnings_filter.set_choices(warning_choices(counts["warnings"]),
+                                         counts["warnings"].total)
+        self.files_filter.set_choices(file_choices(self._file_names, counts["training_file"]),
+                                      counts["training_file"].total)
+
+    def _learn_values(self, index: RowIndex) -> None:
+        """Every value each chooser can offer (whatever the other filters say)."""
+        self._all_values = {facet: sorted(set(index.keys[facet]))
+                            for facet in ("batch_id", "arc", "topic", "archetype")}
+        self._file_names = sorted({n for files in set(index.files) for n in files})
+
+    # --- columns -----------------------------------------------------------------------
+
+    def visible_columns(self) -> list[str]:
+        header = self.table.horizontalHeader()
+        return [column_key(c) for c in Column if not header.isSectionHidden(c)]
+
+    def set_visible_columns(self, keys: Iterable[str]) -> None:
+        wanted = set(keys) | {"check"}
+        for column in Column:
+            self.table.setColumnHidden(column, column_key(column) not in wanted)
+
+    def _header_menu(self, position: QPoint) -> None:
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.fill_column_menu(menu)
+        menu.popup(self.table.horizontalHeader().mapToGlobal(position))
+
+    def fill_column_menu(self, menu: QMenu) -> None:
+        """Which columns show: one checkable entry per column (the check column stays)."""
+        menu.clear()
+        shown = set(self.visible_columns())
+        for column in Column:
+            if column is Column.CHECK:
+                continue
+            action = menu.addAction(HEADER_NAMES[column].split(" (")[0])
+            action.setCheckable(True)
+            action.setChecked(column_key(column) in shown)
+            action.toggled.connect(
+                lambda on, c=column: self.table.setColumnHidden(c, not on))
+        menu.addSeparator()
+        menu.addAction("Default columns", lambda: self.set_visible_columns(DEFAULT_VISIBLE))
+
+    def restore_columns(self, visible: Iterable[str], hidden: Iterable[str]) -> None:
+        """Apply remembered choices by column name; a column named in neither list (one
+        added since) keeps its default."""
+        shown, gone = set(visible), set(hidden)
+        for column in Column:
+            key = column_key(column)
+            if key in shown or key in gone:
+                self.table.setColumnHidden(column, key in gone and column is not Column.CHECK)
+
+    # --- reading panel ---------------------------------------------------------------
+
+    def reader_visible(self) -> bool:
+        return self.splitter.sizes()[1] > 0
+
+    def set_reader_visible(self, visible: bool) -> None:
+        """Collapse the reading panel (the table takes the width) or bring it back."""
+        sizes = self.splitter.sizes()
+        total = sum(sizes)
+        if visible and sizes[1] == 0:
+            width = self._reader_width or total * 2 // 5
+            self.splitter.setSizes([max(total - width, 1), width])
+        elif not visible and sizes[1] > 0:
+            self._reader_width = sizes[1]
+            self.splitter.setSizes([total, 0])
+        if self.toggle_reader_action.isChecked() != visible:
+            self.toggle_reader_action.setChecked(visible)
+
+    def _splitter_moved(self, _pos: int, _index: int) -> None:
+        visible = self.reader_visible()
+        if self.toggle_reader_action.isChecked() != visible:
+            self.toggle_reader_action.blockSignals(True)
+            self.toggle_reader_action.setChecked(visible)
+            self.toggle_reader_action.blockSignals(False)
 
     # --- loading ---------------------------------------------------------------------
 
     def load_now(self) -> None:
         """Read the rows on this thread (when the window is made, before it is shown)."""
-        self._show_rows(self.library.summaries())
+        self._show_rows(RowIndex(self.library.summaries()))
 
     def request_reload(self) -> None:
         """Re-read the rows in the background; several requests in a row make one read."""
@@ -201,7 +426,19 @@ class ConversationsPage(QWidget):
 
     def _start_reload(self) -> None:
         library = self.library
-        task = Task(lambda _progress, _cancelled: library.summaries())
+        wanted = self._wanted_filter()
+        sort_column = self.model.sort_column
+
+        def work(_progress: object, _cancelled: object) -> RowIndex:
+            """Read and index the rows, and do now what the swap would otherwise do on
+            the GUI thread: the masks of the current filter and the current sort keys."""
+            index = RowIndex(library.summaries())
+            index.select(wanted)
+            if sort_column > Column.CHECK:  # the check column's order is never cached
+                index.sort_keys(sort_column, sort_key(Column(sort_column)))
+            return index
+
+        task = Task(work)
         task.signals.succeeded.connect(self._loaded)
         task.signals.failed.connect(self._load_failed)
         task.signals.done.connect(self._load_done)
@@ -209,9 +446,9 @@ class ConversationsPage(QWidget):
         self._reload_wanted = False
         start(task)
 
-    def _loaded(self, rows: list[ConversationRow]) -> None:
+    def _loaded(self, index: RowIndex) -> None:
         if not self._reload_wanted:  # a newer read is coming: skip this one's swap
-            self._show_rows(rows)
+            self._show_rows(index)
 
     def _load_failed(self, message: str) -> None:
         self.status.emit(f"Could not re-read the library: {message}")
@@ -224,26 +461,41 @@ class ConversationsPage(QWidget):
     def _batch_renamed(self, old: str, new: str) -> None:
         self._follow_batch = (old, new)
 
-    def _show_rows(self, rows: list[ConversationRow]) -> None:
+    def _show_rows(self, index: RowIndex) -> None:
         """Swap rows in (GUI thread) and refresh the choosers; keep the row being read."""
         reading = self.reader_conversation_id()
+        self._learn_values(index)
         follow, self._follow_batch = self._follow_batch, None
-        if follow is not None and self.batch_filter.value() == follow[0]:
-            self.batch_filter.set_choices({follow[1]: 0}, 0)  # the renamed batch stays chosen
-            self.batch_filter.select_value(follow[1])
-        self.model.set_rows(rows)
-        total = self.model.total
-        self.batch_filter.set_choices(self.model.values("batch_id"), total)
-        self.arc_filter.set_choices(self.model.values("emotional_arc_key"), total)
-        self.topic_filter.set_choices(self.model.values("training_topic_key"), total)
-        self.persona_filter.set_choices(self.model.values("persona_archetype"), total)
-        self.model.set_filter(Filter(
-            batch_id=self.batch_filter.value(), arc=self.arc_filter.value(),
-            topic=self.topic_filter.value(), archetype=self.persona_filter.value(),
-            warnings=self.warnings_filter.currentData(), text=self.search.text().strip()))
+        wanted = self._wanted_filter()
+        if follow is not None and wanted.batch_id == follow[0]:
+            wanted = replace(wanted, batch_id=follow[1])
+        # A chosen value the library no longer has (a deleted file) stops filtering.
+        for facet, known in self._all_values.items():
+            if getattr(wanted, facet) not in (None, *known):
+                wanted = replace(wanted, **{facet: None})
+        rule = wanted.training_file
+        if rule is not None and rule.rule is not FileRule.IN_NONE \
+                and rule.name not in self._file_names:
+            wanted = replace(wanted, training_file=None)
+        self._select_in_choosers(wanted)
+        self.model.set_index(index, wanted)
         if reading is not None:
             self.select_conversation(reading)
         self.reloaded.emit()
+
+    def _select_in_choosers(self, wanted: Filter) -> None:
+        """Make the choosers show ``wanted`` before their counts are refreshed."""
+        values = {"batch_id": wanted.batch_id,
+                  "training_file": None if wanted.training_file is None
+                  else _file_data(wanted.training_file)}
+        for facet, value in values.items():
+            chooser = self.choosers[facet]
+            if chooser.value() != value:
+                chooser.blockSignals(True)
+                if value is not None and chooser.findData(value) < 0:
+                    chooser.addItem(value, value)
+                chooser.select_value(value)
+                chooser.blockSignals(False)
 
     def reader_conversation_id(self) -> str | None:
         index = self.table.currentIndex()
@@ -262,8 +514,15 @@ class ConversationsPage(QWidget):
     def checked_ids(self) -> list[str]:
         return self.model.checked_ids()
 
+    def hidden_checked_count(self) -> int:
+        """Checked conversations the filter hides (the review before an add says so)."""
+        return self.model.hidden_checked_count
+
     def set_batch_filter(self, batch_id: str | None) -> bool:
         return self.batch_filter.select_value(batch_id)
+
+    def set_file_filter(self, rule: FileFilter | None) -> bool:
+        return self.files_filter.select_value(None if rule is None else _file_data(rule))
 
     def _show_current(self, current: QModelIndex, _previous: QModelIndex) -> None:
         if not current.isValid():
@@ -277,20 +536,37 @@ class ConversationsPage(QWidget):
 
     def select_conversation(self, conversation_id: str) -> bool:
         """Select (and read) a conversation if the current filter shows it."""
-        for row in range(self.model.rowCount()):
-            if self.model.row_at(row).conversation_id == conversation_id:
-                index = self.model.index(row, Column.CLIENT)
-                self.table.selectionModel().setCurrentIndex(
-                    index, QItemSelectionModel.SelectionFlag.ClearAndSelect
-                    | QItemSelectionModel.SelectionFlag.Rows)
-                self.table.scrollTo(index)
-                return True
-        return False
+        row = self.model.row_of_id(conversation_id)
+        if row is None:
+            return False
+        index = self.model.index(row, Column.CLIENT)
+        self.table.selectionModel().setCurrentIndex(
+            index, QItemSelectionModel.SelectionFlag.ClearAndSelect
+            | QItemSelectionModel.SelectionFlag.Rows)
+        self.table.scrollTo(index)
+        return True
+
+    def rows(self) -> list[ConversationRow]:
+        """The rows shown, in table order (for tests and exports of the view)."""
+        return [self.model.row_at(r) for r in range(self.model.rowCount())]
+
+
+def _labelled(text: str, widget: QWidget) -> QWidget:
+    """A label and its chooser, kept together when the filter bar wraps."""
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    label = QLabel(text)
+    label.setBuddy(widget)
+    layout.addWidget(label)
+    layout.addWidget(widget)
+    return box
 
 
 DEFAULT_WIDTHS = {
-    Column.CHECK: 28, Column.BATCH: 130, Column.CLIENT: 140, Column.ARCHETYPE: 140,
-    Column.ARC: 170, Column.TOPIC: 190, Column.TURNS: 50, Column.REPLIES: 110,
-    Column.QUALITY: 60, Column.TIER: 100, Column.CREATED: 90, Column.IMPORTED: 140,
-    Column.SOURCE: 220, Column.FILES: 140, Column.WARNINGS: 80,
+    Column.CHECK: 28, Column.BATCH: 120, Column.CLIENT: 130, Column.ARCHETYPE: 130,
+    Column.ARC: 150, Column.TOPIC: 170, Column.TURNS: 50, Column.REPLIES: 64,
+    Column.QUALITY: 60, Column.TIER: 90, Column.CREATED: 90, Column.IMPORTED: 140,
+    Column.SOURCE: 220, Column.FILES: 120, Column.WARNINGS: 76,
 }

@@ -6,6 +6,7 @@ directly, so tests can hand in scripted answers while the real widgets run uncha
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Protocol
 
@@ -33,6 +34,30 @@ class Dialogs(Protocol):
     def warn(self, parent: QWidget, title: str, message: str) -> None: ...
 
 
+# "$", "$.training_pairs[3].target_response", "$.input_parameters.persona_key" and the like,
+# as ``Problem.__str__`` writes them between the file name and the reason.
+JSON_PATH = re.compile(r"(?<![\w$])\$(?:\.[\w*-]+|\[[^\]]*\])*: ")
+
+
+def plain_and_details(message: str) -> tuple[str, str]:
+    """The message a person reads, without JSON paths, and (when there were any) the
+    original with every path for the message box's details section."""
+    plain = JSON_PATH.sub("", message)
+    if plain == message:
+        return message, ""
+    return plain, "Where in the file (JSON paths):\n" + message.replace("; ", "\n")
+
+
+def message_box(icon: QMessageBox.Icon, title: str, message: str,
+                parent: QWidget | None) -> QMessageBox:
+    """A message box whose text is plain sentences; JSON paths go under Show Details."""
+    plain, details = plain_and_details(message)
+    box = QMessageBox(icon, title, plain, parent=parent)
+    if details:
+        box.setDetailedText(details)
+    return box
+
+
 class QtDialogs:
     """The real, native dialogs."""
 
@@ -58,10 +83,7 @@ class QtDialogs:
         return answer == QMessageBox.StandardButton.Yes
 
     def inform(self, parent: QWidget, title: str, message: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Information, title, message, parent=parent)
-        box.setTextInteractionFlags(box.textInteractionFlags())
-        box.exec()
+        message_box(QMessageBox.Icon.Information, title, message, parent).exec()
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
-        box = QMessageBox(QMessageBox.Icon.Warning, title, message, parent=parent)
-        box.exec()
+        message_box(QMessageBox.Icon.Warning, title, message, parent).exec()

@@ -6,7 +6,7 @@ without pulling in QtCharts (a large add-on for a few bars).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from PySide6.QtCore import QRectF, QSize, Qt
 from PySide6.QtGui import QColor, QFont, QFontMetricsF, QPainter, QPaintEvent, QPalette
@@ -31,9 +31,11 @@ def top_counts(counts: Mapping[str, int], limit: int = MAX_BARS) -> list[tuple[s
 class DistributionChart(QWidget):
     """Title, then one row per key: label, bar scaled to the largest count, count."""
 
-    def __init__(self, title: str, parent: QWidget | None = None) -> None:
+    def __init__(self, title: str, parent: QWidget | None = None,
+                 name: Callable[[str], str] = str) -> None:
         super().__init__(parent)
         self._title = title
+        self._name = name  # how a key reads (codes get display names; batch ids do not)
         self._rows: list[tuple[str, int]] = []
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.setAccessibleName(title)
@@ -47,7 +49,11 @@ class DistributionChart(QWidget):
         return list(self._rows)
 
     def set_counts(self, counts: Mapping[str, int]) -> None:
-        self._rows = top_counts(counts)
+        named: dict[str, int] = {}
+        for key, count in counts.items():
+            label = self._name(key) or "(none)"
+            named[label] = named.get(label, 0) + count
+        self._rows = top_counts(named)
         total = sum(counts.values())
         self.setToolTip("\n".join(f"{label}: {count}" for label, count in self._rows)
                         if total else "")

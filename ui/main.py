@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QSettings, Qt, QUrl
+from PySide6.QtCore import QSettings, QSize, Qt, QUrl
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -28,13 +28,15 @@ from PySide6.QtWidgets import (
 from app import FORMAT_VERSION, __version__
 from app.bundle import project_root, resources_dir
 from app.errors import LibraryError
+from app.export import ExportFormat
 from app.importer import ImportReport
 from app.library import Library
 from app.paths import library_dir
 from app.trainingfiles import remove_orphan_files
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
-from ui.conversations_page import ConversationsPage
+from ui.conversations_model import Column
+from ui.conversations_page import ConversationsPage, column_key
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
@@ -89,6 +91,8 @@ class MainWindow(QMainWindow):
         page.model.checks_changed.connect(self._update_counts)
         page.model.shown_changed.connect(self._update_counts)
         page.reloaded.connect(self._show_table_or_welcome)
+        page.table.selectionModel().currentRowChanged.connect(self._update_actions)
+        self.training_files.selection_changed.connect(self._update_actions)
         page.status.connect(self.show_message)
         self.training_files.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
@@ -124,6 +128,12 @@ class MainWindow(QMainWindow):
             "Import folder…", self.import_folder, "Ctrl+Shift+O",
             "Import every .json file in a folder and its subfolders")
         self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.find_action = self._action(
+            "Find…", self.focus_search, QKeySequence.StandardKey.Find,
+            "Search the conversations (the table's visible text and the codes behind it)")
+        self.clear_filters_action = self._action(
+            "Clear filters", self.conversations.clear_filters, "Ctrl+Shift+L",
+            "Show every conversation again")
         self.select_all_action = self._action(
             "Select all", model.check_all_shown, QKeySequence.StandardKey.SelectAll,
             "Check exactly the conversations the current filter shows")
@@ -138,12 +148,24 @@ class MainWindow(QMainWindow):
             "Move checked to batch…", self.batches.move_checked, "Ctrl+M",
             "Give the checked conversations another batch id")
         self.rename_batch_action = self._action(
-            "Rename batch…", self.batches.rename_current, None,
+            "Rename batch…", self.batches.rename_current, "F2",
             "Rename the batch chosen in the filter (or of the selected conversation)")
+        self.new_file_action = self._action(
+            "New training file from checked…", lambda: self.creator.add_checked(None),
+            QKeySequence.StandardKey.New,
+            "Build a new training file (full JSON + JSONL) from the checked conversations")
+        self.download_jsonl_action = self._action(
+            "Download JSONL…", lambda: self._download(ExportFormat.JSONL),
+            QKeySequence.StandardKey.Save,
+            "Save a copy of the selected training file's JSONL for the trainer")
+        self.download_json_action = self._action(
+            "Download full JSON…", lambda: self._download(ExportFormat.JSON), "Ctrl+Shift+S",
+            "Save a copy of the selected training file's full JSON")
         self.show_conversations_action = self._action(
             "Conversations", lambda: self.pages.setCurrentIndex(0), "Ctrl+1")
         self.show_files_action = self._action(
             "LoRA Training Files", lambda: self.pages.setCurrentIndex(1), "Ctrl+2")
+        self.toggle_reader_action = self.conversations.toggle_reader_action
         self.about_action = self._action("About LoRA Studio", self.show_about)
         self.open_library_action = self._action("Open library folder", self.open_library_folder)
         self.formats_action = self._action("Formats document", self.open_formats_document)
@@ -154,19 +176,35 @@ class MainWindow(QMainWindow):
         file_menu.addActions([self.import_files_action, self.import_folder_action])
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
+        self.file_menu = file_menu
         edit_menu = menu.addMenu("&Edit")
+        edit_menu.addActions([self.find_action, self.clear_filters_action])
+        edit_menu.addSeparator()
         edit_menu.addActions([self.select_all_action, self.select_none_action,
                               self.invert_action])
         edit_menu.addSeparator()
         edit_menu.addActions([self.move_action, self.rename_batch_action])
+        self.edit_menu = edit_menu
         table = self.conversations.table
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         separator = QAction(self)
         separator.setSeparator(True)
         table.addActions([self.select_all_action, self.select_none_action, self.invert_action,
                           separator, self.move_action, self.rename_batch_action])
+        training_menu = menu.addMenu("&Training files")
+        training_menu.addAction(self.new_file_action)
+        self.add_to_menu = training_menu.addMenu("Add checked to")
+        self.add_to_menu.aboutToShow.connect(self._fill_add_to_menu)
+        training_menu.addSeparator()
+        training_menu.addActions([self.download_jsonl_action, self.download_json_action])
+        self.training_menu = training_menu
         view_menu = menu.addMenu("&View")
         view_menu.addActions([self.show_conversations_action, self.show_files_action])
+        view_menu.addSeparator()
+        view_menu.addAction(self.toggle_reader_action)
+        self.columns_menu = view_menu.addMenu("Columns")
+        self.columns_menu.aboutToShow.connect(self._fill_columns_menu)
+        self.view_menu = view_menu
         help_menu = menu.addMenu("&Help")
         help_menu.addActions([self.open_library_action, self.formats_action])
         help_menu.addSeparator()
@@ -185,6 +223,15 @@ class MainWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.toolbar = toolbar
 
+    def _fill_add_to_menu(self) -> None:
+        """The same entries as the toolbar's Create button: each file, then New…"""
+        self.add_to_menu.clear()
+        self.create_button.rebuild_menu()
+        self.add_to_menu.addActions(self.create_button.entries())
+
+    def _fill_columns_menu(self) -> None:
+        self.conversations.fill_column_menu(self.columns_menu)
+
     # --- state -----------------------------------------------------------------------
 
     def _show_table_or_welcome(self) -> None:
@@ -194,14 +241,50 @@ class MainWindow(QMainWindow):
 
     def _update_counts(self) -> None:
         model = self.conversations.model
-        self.counts.setText(f"Shown {model.shown_count} · Checked {model.checked_count} · "
-                            f"Total {model.total}")
+        hidden = model.hidden_checked_count
+        checked = f"Checked {model.checked_count:,}"
+        if hidden:
+            checked += f" ({hidden:,} hidden by the filter)"
+        self.counts.setText(f"Shown {model.shown_count:,} · {checked} · Total {model.total:,}")
+        self.counts.setToolTip(
+            f"{hidden:,} checked conversation(s) are not shown by the current filter; adding "
+            "to a training file includes them." if hidden else "")
+        self._update_actions()
+
+    def _update_actions(self) -> None:
+        """Actions that cannot apply are greyed out rather than refused after the click."""
+        model = self.conversations.model
+        has_rows, shown, checked = model.total > 0, model.shown_count > 0, model.checked_count > 0
+        for action in (self.select_all_action, self.invert_action):
+            action.setEnabled(shown)
+        self.select_none_action.setEnabled(checked)
+        self.move_action.setEnabled(checked)
+        self.new_file_action.setEnabled(checked)
+        self.add_to_menu.setEnabled(checked)
+        self.create_button.setEnabled(checked)
+        self.rename_batch_action.setEnabled(has_rows and
+                                            self.conversations.current_batch() is not None)
+        self.find_action.setEnabled(has_rows)
+        self.clear_filters_action.setEnabled(not model.current_filter.is_empty)
+        selected = self.training_files.selected_file() is not None
+        self.download_jsonl_action.setEnabled(selected)
+        self.download_json_action.setEnabled(selected)
 
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
     def _report_import(self, report: ImportReport) -> None:
         self.show_message(f"Import: {report.summary()}")
+
+    def focus_search(self) -> None:
+        self.pages.setCurrentIndex(0)
+        self.conversations.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
+        self.conversations.search.selectAll()
+
+    def _download(self, fmt: ExportFormat) -> None:
+        """Save a copy of the file selected on the files page (which comes to the front)."""
+        self.pages.setCurrentWidget(self.training_files)
+        self.training_files.download(fmt)
 
     def _show_built_file(self, name: str) -> None:
         """After a build the user wants to see the file: the files page shows it."""
@@ -260,36 +343,72 @@ class MainWindow(QMainWindow):
 
     def _restore_settings(self) -> None:
         geometry = self.settings.value("window/geometry")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(1400, 860)
+        if geometry is None or not self.restoreGeometry(geometry):
+            self.resize(first_window_size(self.screen().availableGeometry().size()))
+        self._fit_on_screen()
+        page = self.conversations
         header_state = self.settings.value("conversations/header")
         if header_state is not None:
-            header = self.conversations.table.horizontalHeader()
+            header = page.table.horizontalHeader()
             header.restoreState(header_state)
             # The header remembers the sort indicator; the rows must follow it.
-            self.conversations.table.sortByColumn(header.sortIndicatorSection(),
-                                                  header.sortIndicatorOrder())
+            page.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
+        page.restore_columns(_strings(self.settings.value("conversations/visible_columns")),
+                             _strings(self.settings.value("conversations/hidden_columns")))
         splitter_state = self.settings.value("conversations/splitter")
         if splitter_state is not None:
-            self.conversations.splitter.restoreState(splitter_state)
+            page.splitter.restoreState(splitter_state)
+            page.toggle_reader_action.setChecked(page.splitter.sizes()[1] > 0
+                                                 or not page.splitter.sizes()[0])
         batch = self.settings.value("conversations/batch")
         if batch:
-            self.conversations.set_batch_filter(str(batch))
+            page.set_batch_filter(str(batch))
+
+    def _fit_on_screen(self) -> None:
+        """A window remembered from a bigger screen shrinks to this one and comes back
+        into view."""
+        available = self.screen().availableGeometry()
+        size = self.size().boundedTo(available.size())
+        if size != self.size():
+            self.resize(size)
+        frame = self.frameGeometry()
+        if not available.contains(frame.topLeft()) or not available.contains(
+                frame.bottomRight()):
+            frame.moveCenter(available.center())
+            self.move(frame.topLeft().expandedTo(available.topLeft()))
 
     def save_settings(self) -> None:
+        page = self.conversations
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("conversations/header",
-                               self.conversations.table.horizontalHeader().saveState())
-        self.settings.setValue("conversations/splitter", self.conversations.splitter.saveState())
-        self.settings.setValue("conversations/batch",
-                               self.conversations.batch_filter.value() or "")
+                               page.table.horizontalHeader().saveState())
+        visible = page.visible_columns()
+        self.settings.setValue("conversations/visible_columns", visible)
+        self.settings.setValue("conversations/hidden_columns",
+                               [column_key(c) for c in Column if column_key(c) not in visible])
+        self.settings.setValue("conversations/splitter", page.splitter.saveState())
+        self.settings.setValue("conversations/batch", page.batch_filter.value() or "")
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
         super().closeEvent(event)
+
+
+def first_window_size(available: QSize) -> QSize:
+    """Roomy on a big screen, and never larger than the screen's free area (a 1366×768
+    laptop at 125 % leaves 1093×614); the title bar and frame need a few pixels."""
+    preferred = QSize(1400, 860)
+    return preferred.boundedTo(available - QSize(16, 40)).expandedTo(QSize(640, 400))
+
+
+def _strings(value: object) -> list[str]:
+    """A QSettings list (an ini file gives a str for one item, None for none)."""
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [value] if value else []
+    return [str(v) for v in value]  # type: ignore[attr-defined]
 
 
 def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,

@@ -18,7 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
 from app.bundle import resources_dir
 from app.importer import import_paths
@@ -27,6 +27,7 @@ from app.trainingfiles import add_conversations
 from ui.conversations_model import Column
 from ui.import_flow import ImportSummaryDialog
 from ui.main import MainWindow
+from ui.row_index import FileFilter, FileRule
 
 SIZE = (1440, 880)
 
@@ -143,8 +144,47 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         if menu_button is not None and menu is not None:
             written.append(save_with_menu(window, menu_button, menu,
                                           out_dir / "07-download-menu.png"))
+        written += render_curation(window, out_dir)
         window.close()
         library.close()
+    return written
+
+
+def render_curation(window: MainWindow, out_dir: Path) -> list[Path]:
+    """Filters that match nothing, checked rows hidden by a filter, the column chooser,
+    the collapsed reader, and the window on a small laptop (1093×614) and at 1000×600."""
+    written: list[Path] = []
+    page = window.conversations
+    window.pages.setCurrentIndex(0)
+    page.clear_filters()
+    page.set_file_filter(FileFilter(FileRule.NOT_IN, "all-samples"))
+    written.append(save(window, out_dir / "08-no-match-clear-filters.png"))
+    page.clear_filters()
+    batches = sorted({row.batch_id for row in page.rows()})
+    page.set_batch_filter(batches[0])
+    page.model.check_all_shown()
+    page.set_batch_filter(None)
+    page.set_file_filter(FileFilter(FileRule.NOT_IN, "emotional-support-v1"))
+    written.append(save(window, out_dir / "09-checked-rows-hidden-by-the-filter.png"))
+    menu = QMenu(window)
+    page.fill_column_menu(menu)
+    header = page.table.horizontalHeader()
+    written.append(save_with_menu(window, header, menu, out_dir / "10-column-chooser.png"))
+    page.clear_filters()
+    if page.model.rowCount():
+        page.select_conversation(page.model.row_at(1).conversation_id)
+    page.set_reader_visible(False)
+    written.append(save(window, out_dir / "11-reader-collapsed.png"))
+    page.set_reader_visible(True)
+    for width, height, name in ((1093, 614, "12-laptop-1093x614.png"),
+                                (1000, 600, "14-smallest-1000x600.png")):
+        window.resize(width, height)
+        written.append(save(window, out_dir / name))
+        if width == 1093:
+            window.pages.setCurrentWidget(window.training_files)
+            written.append(save(window, out_dir / "13-laptop-training-files.png"))
+            window.pages.setCurrentIndex(0)
+    window.resize(*SIZE)
     return written
 
 

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
 
 from app.errors import LibraryError
 from app.export import DEFAULT_VALID_FRACTION, ExportFormat, export
+from app.labels import display_name
 from app.library import Library
 from app.trainingfiles import (
     MemberRow,
@@ -117,7 +118,7 @@ def quality_text(head: Mapping[str, Any]) -> str:
     flagged = quality.get("conversations_with_warnings") or 0
     if not flagged:
         return scores + "\nWarnings: none"
-    codes = ", ".join(f"{code} ×{count}" for code, count in
+    codes = ", ".join(f"{display_name(code)} ×{count}" for code, count in
                       sorted(by_code.items(), key=lambda item: (-item[1], item[0])))
     return (scores + f"\nWarnings: {plural(flagged, 'conversation')} with warnings"
             + (f" ({codes})" if codes else ""))
@@ -127,6 +128,7 @@ class TrainingFilesPage(QWidget):
     """Lists training files; shows the selected one's header and members; saves copies."""
 
     status = Signal(str)
+    selection_changed = Signal()  # another file (or none) is selected
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -291,7 +293,8 @@ class TrainingFilesPage(QWidget):
         grid = QGridLayout()
         grid.setHorizontalSpacing(16)
         for position, (key, title) in enumerate(CHART_KEYS):
-            chart = DistributionChart(title, summary)
+            chart = DistributionChart(title, summary,
+                                      name=str if key == "batch" else display_name)
             self.charts[key] = chart
             grid.addWidget(chart, position // 2, position % 2, Qt.AlignmentFlag.AlignTop)
         summary_layout = QVBoxLayout(summary)
@@ -395,6 +398,7 @@ class TrainingFilesPage(QWidget):
 
     def _show_selected(self) -> None:
         info = self.selected_file()
+        self.selection_changed.emit()
         self.download_button.setEnabled(info is not None)
         for action in self.file_actions.values():
             action.setEnabled(info is not None)
@@ -485,6 +489,11 @@ class TrainingFilesPage(QWidget):
         self._run(f"Saving {target.name}…",
                   lambda _progress, _cancelled: export(self.library, name, fmt, target),
                   self._saved, "Could not save the copy")
+
+    def download(self, fmt: ExportFormat) -> None:
+        """Ask where, then save a copy of the selected file in ``fmt`` (the menu's entries
+        and the window's shortcuts end here)."""
+        self._save_copy(fmt)
 
     def _save_split(self) -> None:
         info = self.selected_file()

@@ -1,0 +1,201 @@
+"""The Conversations table's rows, indexed for filtering, counting and sorting in bulk.
+
+No Qt here: a ``RowIndex`` is built on a worker thread when the library changes, then
+handed to the table model on the GUI thread. It keeps one list of keys per filter facet,
+so a filter is a few list comprehensions and ``itertools.compress`` calls (C speed at
+100,000 rows) rather than a Python call per row, and the counts shown in each filter
+chooser respect every *other* filter ("faceted" counts).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from enum import Enum
+from itertools import chain, compress
+from operator import attrgetter
+from typing import Any
+
+from app.labels import display_name
+from app.library import ConversationRow
+
+Mask = list[bool]
+
+
+class FileRule(Enum):
+    """How the training-file filter reads: in no file, in file X, or not in file X."""
+
+    IN_NONE = "in none"
+    IN = "in"
+    NOT_IN = "not in"
+
+
+@dataclass(frozen=True)
+class FileFilter:
+    rule: FileRule
+    name: str = ""
+
+    def accepts(self, files: tuple[str, ...]) -> bool:
+        if self.rule is FileRule.IN_NONE:
+            return not files
+        return (self.name in files) == (self.rule is FileRule.IN)
+
+
+@dataclass(frozen=True)
+class Filter:
+    """What the table shows; None means "any"."""
+
+    batch_id: str | None = None
+    arc: str | None = None
+    topic: str | None = None
+    archetype: str | None = None
+    warnings: bool | None = None  # True: only with warnings; False: only without
+    training_file: FileFilter | None = None
+    text: str = ""
+
+    @property
+    def is_empty(self) -> bool:
+        return self == Filter()
+
+
+# The facets a chooser offers, with the Filter field and the row key each one reads.
+VALUE_FACETS: dict[str, Callable[[ConversationRow], Any]] = {
+    "batch_id": attrgetter("batch_id"),
+    "arc": lambda r: r.emotional_arc_key or "",
+    "topic": lambda r: r.training_topic_key or "",
+    "archetype": lambda r: r.persona_archetype or "",
+    "warnings": lambda r: bool(r.warning_codes),
+}
+FILE_FACET = "training_file"
+TEXT_FACET = "text"
+
+
+@dataclass(frozen=True)
+class FacetCounts:
+    """For one chooser: how many rows pass every other filter, and how they split."""
+
+    total: int
+    values: dict[Any, int]  # value → rows; for training files: name → rows in it
+    in_none: int = 0  # training files only: rows in no file
+
+
+def haystack(row: ConversationRow) -> str:
+    """What the text search looks in: the visible columns' text and the codes behind them."""
+    codes = (row.persona_archetype, row.emotional_arc_key, row.training_topic_key)
+    return " ".join((
+        row.batch_id, row.persona_name or "", row.emotional_arc or "",
+        row.training_topic or "", *(c or "" for c in codes),
+        *(display_name(c) for c in codes), row.quality_tier or "", row.created or "",
+        row.imported_at, row.source_file, row.conversation_id, *row.training_files,
+        *row.warning_codes)).casefold()
+
+
+class RowIndex:
+    """Immutable rows plus per-facet keys; masks and sort keys are cached as they are asked
+    for. Safe to build on one thread and read on another (nothing changes after that)."""
+
+    MASK_CACHE = 24  # each mask is one list of n booleans
+
+    def __init__(self, rows: list[ConversationRow]) -> None:
+        self.rows = rows
+        self.count = len(rows)
+        self.keys: dict[str, list[Any]] = {
+            facet: list(map(key, rows)) for facet, key in VALUE_FACETS.items()}
+        self.files: list[tuple[str, ...]] = list(map(attrgetter("training_files"), rows))
+        self.position = {row.pk: n for n, row in enumerate(rows)}
+        self._masks: dict[tuple[str, Any], Mask] = {}
+        self._haystacks: list[str] | None = None
+        self._sort_keys: dict[Any, list[Any]] = {}
+
+    # --- masks -------------------------------------------------------------------------
+
+    def haystacks(self) -> list[str]:
+        if self._haystacks is None:
+            self._haystacks = list(map(haystack, self.rows))
+        return self._haystacks
+
+    def _cached(self, key: tuple[str, Any], make: Callable[[], Mask]) -> Mask:
+        mask = self._masks.get(key)
+        if mask is None:
+            if len(self._masks) >= self.MASK_CACHE:
+                self._masks.pop(next(iter(self._masks)))
+            mask = self._masks[key] = make()
+        return mask
+
+    def masks(self, wanted: Filter) -> dict[str, Mask]:
+        """One mask per active facet of ``wanted`` (row n passes when mask[n])."""
+        active: dict[str, Mask] = {}
+        for facet in VALUE_FACETS:
+            value = getattr(wanted, facet)
+            if value is not None:
+                keys = self.keys[facet]
+                active[facet] = self._cached(
+                    (facet, value), lambda k=keys, v=value: [key == v for key in k])
+        rule = wanted.training_file
+        if rule is not None:
+            active[FILE_FACET] = self._cached(
+                (FILE_FACET, rule), lambda: list(map(rule.accepts, self.files)))
+        text = wanted.text.casefold()
+        if text:
+            active[TEXT_FACET] = self._cached(
+                (TEXT_FACET, text), lambda: [text in h for h in self.haystacks()])
+        return active
+
+    @staticmethod
+    def _combine(masks: Iterable[Mask]) -> Mask | None:
+        chosen = list(masks)
+        if not chosen:
+            return None
+        if len(chosen) == 1:
+            return chosen[0]
+        return list(map(all, zip(*chosen, strict=True)))
+
+    def _indices(self, mask: Mask | None) -> list[int]:
+        return list(range(self.count)) if mask is None else list(compress(range(self.count),
+                                                                           mask))
+
+    # --- what the model asks -------------------------------------------------------------
+
+    def select(self, wanted: Filter) -> tuple[list[int], Mask | None]:
+        """Indices of the rows ``wanted`` shows (in row order) and the mask behind them
+        (None: every row)."""
+        mask = self._combine(self.masks(wanted).values())
+        return self._indices(mask), mask
+
+    def counts(self, wanted: Filter, shown: list[int] | None = None) -> dict[str, FacetCounts]:
+        """Per chooser facet, the split of the rows that pass every *other* filter."""
+        active = self.masks(wanted)
+        if shown is None:
+            shown = self._indices(self._combine(active.values()))
+        result: dict[str, FacetCounts] = {}
+        for facet in (*VALUE_FACETS, FILE_FACET):
+            if facet in active:
+                others = self._combine(m for f, m in active.items() if f != facet)
+                rows = self._indices(others)
+            else:
+                rows = shown
+            if facet == FILE_FACET:
+                files = self.files
+                picked = list(map(files.__getitem__, rows))
+                in_files = Counter(chain.from_iterable(picked))
+                result[facet] = FacetCounts(len(rows), dict(in_files),
+                                            in_none=picked.count(()))
+            else:
+                keys = self.keys[facet]
+                result[facet] = FacetCounts(len(rows), dict(Counter(map(keys.__getitem__,
+                                                                        rows))))
+        return result
+
+    def hidden(self, positions: Iterable[int], mask: Mask | None) -> int:
+        """How many of these row positions the mask leaves out."""
+        if mask is None:
+            return 0
+        return sum(1 for n in positions if not mask[n])
+
+    def sort_keys(self, column: Any, key: Callable[[ConversationRow], Any]) -> list[Any]:
+        """One sort key per row for ``column``, made on first use."""
+        keys = self._sort_keys.get(column)
+        if keys is None:
+            keys = self._sort_keys[column] = list(map(key, self.rows))
+        return keys
