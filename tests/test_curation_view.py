@@ -277,11 +277,13 @@ def test_the_first_window_fits_the_screen(qtbot, curated, dialogs, settings):
 def test_a_window_remembered_from_a_bigger_screen_shrinks_to_this_one(qtbot, curated,
                                                                      dialogs, settings):
     big = open_window(qtbot, curated, dialogs, settings, size=(3000, 2000))
+    big.move(4000, 3000)  # where a second monitor used to be
     big.close()
     again = MainWindow(curated, dialogs, settings)
     qtbot.addWidget(again)
     available = again.screen().availableGeometry()
     assert again.width() <= available.width() and again.height() <= available.height()
+    assert available.contains(again.frameGeometry().topLeft())
 
 
 @pytest.mark.parametrize("size", [(1000, 600), (1093, 614)])

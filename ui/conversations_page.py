@@ -472,7 +472,8 @@ class ConversationsPage(QWidget):
         # A chosen value the library no longer has (a deleted file) stops filtering.
         for facet, known in self._all_values.items():
             if getattr(wanted, facet) not in (None, *known):
-                wanted = replace(wanted, **{facet: None})
+                cleared: dict[str, Any] = {facet: None}
+                wanted = replace(wanted, **cleared)
         rule = wanted.training_file
         if rule is not None and rule.rule is not FileRule.IN_NONE \
                 and rule.name not in self._file_names:

@@ -375,7 +375,7 @@ class MainWindow(QMainWindow):
         if not available.contains(frame.topLeft()) or not available.contains(
                 frame.bottomRight()):
             frame.moveCenter(available.center())
-            self.move(frame.topLeft().expandedTo(available.topLeft()))
+            self.move(max(frame.left(), available.left()), max(frame.top(), available.top()))
 
     def save_settings(self) -> None:
         page = self.conversations

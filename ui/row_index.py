@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
 from itertools import chain, compress
 from operator import attrgetter
 from typing import Any
@@ -91,6 +92,10 @@ def haystack(row: ConversationRow) -> str:
         *row.warning_codes)).casefold()
 
 
+def _equal_to(keys: list[Any], value: Any) -> Mask:
+    return [key == value for key in keys]
+
+
 class RowIndex:
     """Immutable rows plus per-facet keys; masks and sort keys are cached as they are asked
     for. Safe to build on one thread and read on another (nothing changes after that)."""
@@ -129,9 +134,8 @@ class RowIndex:
         for facet in VALUE_FACETS:
             value = getattr(wanted, facet)
             if value is not None:
-                keys = self.keys[facet]
-                active[facet] = self._cached(
-                    (facet, value), lambda k=keys, v=value: [key == v for key in k])
+                active[facet] = self._cached((facet, value),
+                                             partial(_equal_to, self.keys[facet], value))
         rule = wanted.training_file
         if rule is not None:
             active[FILE_FACET] = self._cached(
