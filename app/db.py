@@ -17,7 +17,7 @@ from sqlalchemy import Engine, create_engine, event
 from app.errors import LibraryError
 from app.models import Base
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 
 def _add_token_estimates(conn: sqlite3.Connection) -> None:
@@ -63,11 +63,27 @@ def _add_curation_columns(conn: sqlite3.Connection) -> None:
         conn.execute(statement)
 
 
+def _add_dialogue_sketches(conn: sqlite3.Connection) -> None:
+    """v4 → v5: sentence sketches and their index, for near-duplicate warnings.
+
+    Existing rows get theirs (and their dialogue hash) the next time something imports into
+    the library (``app.fingerprints.fill_missing``).
+    """
+    conn.execute("ALTER TABLE conversations ADD COLUMN dialogue_sketch BLOB")
+    conn.execute(
+        "CREATE TABLE dialogue_keys (key INTEGER NOT NULL PRIMARY KEY, conversation_pk "
+        "INTEGER NOT NULL REFERENCES conversations (pk) ON DELETE CASCADE)"
+    )
+    conn.execute("CREATE INDEX ix_dialogue_keys_conversation_pk "
+                 "ON dialogue_keys (conversation_pk)")
+
+
 # MIGRATIONS[n] upgrades a database at version n to version n + 1.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_token_estimates,
     2: _separate_documents,
     3: _add_curation_columns,
+    4: _add_dialogue_sketches,
 }
 
 

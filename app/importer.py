@@ -23,10 +23,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.errors import InputError, LibraryError
+from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
 from app.fullfile import digest
 from app.library import Library, clean_batch_id, now_iso, pack
 from app.loader import load_conversation_file
 from app.models import Conversation, ConversationDocument, Profile
+from app.similar import fingerprint
 
 CHUNK = 250  # files per commit
 PARALLEL_FROM = 400  # below this many files a process pool costs more than it saves
@@ -189,6 +191,7 @@ def _row(path: str, default_batch: str) -> dict[str, Any]:
     record["batch_id"] = clean_batch_id(record["batch_id"] or default_batch)
     profile = record.get("consultant_profile")
     summary = digest(record)
+    dialogue = fingerprint(record)
     scaffolding = record["scaffolding"]
     warnings = record["quality"]["warnings"]
     return {
@@ -216,6 +219,8 @@ def _row(path: str, default_batch: str) -> dict[str, Any]:
         "profile_document": orjson.dumps(profile),
         "estimated_tokens": summary["estimated_tokens"],
         "digest": orjson.dumps(summary),
+        "dialogue_sha256": dialogue.dialogue_sha256,
+        "dialogue_sketch": dialogue.sketch,
         "document": pack(record),
     }
 
@@ -260,6 +265,10 @@ def import_paths(
     with library.session() as session:
         known_ids = set(session.scalars(select(Conversation.conversation_id)))
         known_hashes = set(session.scalars(select(Conversation.content_sha256)))
+    fill_missing(library)  # conversations stored before dialogue fingerprints existed
+    with library.session() as session:
+        known_dialogues = stored_dialogues(session)
+    here: set[str] = set()  # dialogue hashes first seen in this import
     imported_at = now_iso()
     total = len(candidates)
     pending: list[dict[str, Any]] = []
@@ -285,9 +294,19 @@ def import_paths(
                 path, Verdict.DUPLICATE,
                 f"conversation {row['conversation_id']} is already in the library",
                 row["conversation_id"]))
+        elif row["dialogue_sha256"] in known_dialogues:
+            same = known_dialogues[row["dialogue_sha256"]]
+            where = "earlier in this import" if row["dialogue_sha256"] in here \
+                else "already in the library"
+            pending_verdicts.append(FileVerdict(
+                path, Verdict.DUPLICATE,
+                f"the same dialogue as conversation {same} ({where}), under the id "
+                f"{row['conversation_id']}", row["conversation_id"]))
         else:
             known_ids.add(row["conversation_id"])
             known_hashes.add(row["content_sha256"])
+            known_dialogues[row["dialogue_sha256"]] = row["conversation_id"]
+            here.add(row["dialogue_sha256"])
             pending.append(row)
             pending_verdicts.append(FileVerdict(path, Verdict.IMPORTED, "",
                                                 row["conversation_id"], row["batch_id"]))
@@ -312,6 +331,7 @@ def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> No
             sqlite_insert(Profile).on_conflict_do_nothing(),
             [{"profile_hash": h, "document": d} for h, d in profiles.items()],
         )
+        flag_near_duplicates(session, rows)
         pks = session.scalars(
             insert(Conversation).returning(Conversation.pk, sort_by_parameter_order=True),
             [
@@ -320,6 +340,7 @@ def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> No
                 for r in rows
             ],
         ).all()
+        index_keys(session, [(pk, r["dialogue_sketch"]) for pk, r in zip(pks, rows, strict=True)])
         session.execute(
             insert(ConversationDocument),
             [{"pk": pk, "document": r["document"]} for pk, r in zip(pks, rows, strict=True)],

@@ -60,10 +60,24 @@ class Conversation(Base):
     dialogue_sha256: Mapped[str | None]
     reviewed_by: Mapped[str | None]
     reviewed_at: Mapped[str | None]
+    # v5: the dialogue's sentence sketch, for near-duplicates (app.similar).
+    dialogue_sketch: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     __table_args__ = (
         Index("ix_conversations_batch", "batch_id"),
         Index("ix_conversations_dialogue", "dialogue_sha256"),
+    )
+
+
+class DialogueKey(Base):
+    """One of the smallest sentence hashes of a dialogue, and the first conversation stored
+    with it: where an import looks for near-duplicates (see ``app.similar``)."""
+
+    __tablename__ = "dialogue_keys"
+
+    key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    conversation_pk: Mapped[int] = mapped_column(
+        ForeignKey("conversations.pk", ondelete="CASCADE"), index=True
     )
 
 

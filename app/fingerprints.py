@@ -1,0 +1,93 @@
+"""Dialogue fingerprints in the library: duplicate lookups, near-duplicate warnings, and
+filling in fingerprints for conversations stored before they existed.
+
+The fingerprints themselves are made by ``app.similar``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.library import Library, unpack
+from app.models import Conversation, ConversationDocument, DialogueKey
+from app.similar import NEAR_DUPLICATE, best_match, fingerprint, warning_text
+from app.similar import unpack as unpack_sketch
+
+CHUNK = 500
+
+
+def stored_dialogues(session: Session) -> dict[str, str]:
+    """Dialogue hash → conversation id, for every conversation that has one."""
+    return {sha: cid for sha, cid in session.execute(
+        select(Conversation.dialogue_sha256, Conversation.conversation_id)
+        .where(Conversation.dialogue_sha256.is_not(None))) if sha is not None}
+
+
+def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    """Add the ``near_duplicate`` warning to rows about to be stored that are very similar
+    to a stored conversation or to an earlier row of the same chunk.
+
+    The warning lives in the row's warning columns (what the Conversations table shows and
+    filters on), not in the stored record.
+    """
+    wanted = sorted({key for row in rows for key in unpack_sketch(row["dialogue_sketch"])[:4]})
+    stored: dict[int, tuple[str, bytes]] = {}
+    for start in range(0, len(wanted), CHUNK):
+        part = wanted[start : start + CHUNK]
+        for key, cid, sketch in session.execute(
+            select(DialogueKey.key, Conversation.conversation_id, Conversation.dialogue_sketch)
+            .join(Conversation, Conversation.pk == DialogueKey.conversation_pk)
+            .where(DialogueKey.key.in_(part))
+        ):
+            if sketch is not None:
+                stored[key] = (cid, sketch)
+    for row in rows:
+        keys = unpack_sketch(row["dialogue_sketch"])[:4]
+        candidates = {stored[k] for k in keys if k in stored}
+        match = best_match(row["dialogue_sketch"], sorted(candidates))
+        for key in keys:
+            stored.setdefault(key, (row["conversation_id"], row["dialogue_sketch"]))
+        if match is None:
+            continue
+        codes = set(filter(None, row["warning_codes"].split(",")))
+        row["warning_codes"] = ",".join(sorted(codes | {NEAR_DUPLICATE}))
+        row["warnings_text"] = "\n".join(filter(None, [row["warnings_text"],
+                                                       warning_text(match)]))
+
+
+def index_keys(session: Session, sketches: Sequence[tuple[int, bytes | None]]) -> None:
+    """Record each conversation's smallest sentence hashes (the first stored with a hash
+    keeps it) so that later imports find it as a candidate."""
+    values = [{"key": key, "conversation_pk": pk} for pk, sketch in sketches if sketch
+              for key in unpack_sketch(sketch)[:4]]
+    for start in range(0, len(values), CHUNK):
+        session.execute(sqlite_insert(DialogueKey).on_conflict_do_nothing(),
+                        values[start : start + CHUNK])
+
+
+def fill_missing(library: Library) -> int:
+    """Give every conversation stored before fingerprints existed its fingerprint; returns
+    how many were filled. Reads each such record once; later calls find nothing to do."""
+    filled = 0
+    while True:
+        with library.session() as session, session.begin():
+            rows = session.execute(
+                select(Conversation.pk, ConversationDocument.document)
+                .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
+                .where((Conversation.dialogue_sha256.is_(None))
+                       | (Conversation.dialogue_sketch.is_(None)))
+                .order_by(Conversation.pk).limit(CHUNK)
+            ).all()
+            if not rows:
+                return filled
+            prints = [(pk, fingerprint(unpack(blob))) for pk, blob in rows]
+            session.execute(update(Conversation), [
+                {"pk": pk, "dialogue_sha256": fp.dialogue_sha256, "dialogue_sketch": fp.sketch}
+                for pk, fp in prints])
+            index_keys(session, [(pk, fp.sketch) for pk, fp in prints])
+            filled += len(rows)

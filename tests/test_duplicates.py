@@ -1,0 +1,106 @@
+"""A conversation is a duplicate by its dialogue, whatever its id; near-duplicates are flagged."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from conftest import ENRICHED, LEGACY
+
+from app.importer import Verdict, import_paths
+from app.library import Library
+from app.paths import DATABASE_NAME
+from app.similar import NEAR, fingerprint, similarity
+
+SOURCE = ENRICHED[1]  # enriched-1.json
+
+
+def _variant(folder: Path, name: str, change: Any) -> Path:
+    """A copy of a real fixture under a new conversation id, changed by ``change``."""
+    document = json.loads(SOURCE.read_text(encoding="utf-8"))
+    document["dataset_metadata"]["dataset_name"] = f"fp_conversation_{name}"
+    for pair in document["training_pairs"]:
+        pair["conversation_id"] = f"copy_{name}"
+    change(document["training_pairs"])
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.json"
+    path.write_text(json.dumps(document, indent=4), encoding="utf-8")
+    return path
+
+
+def _respace(pairs: list[dict[str, Any]]) -> None:
+    """Only whitespace changes: a trailing space and a doubled space."""
+    for pair in pairs:
+        pair["current_user_input"] = pair["current_user_input"].replace(" ", "  ", 1) + " "
+
+
+def _one_sentence_changed(pairs: list[dict[str, Any]]) -> None:
+    reply = next(p for p in pairs if p["target_response"])
+    reply["target_response"] = "That is a fair question to ask. " + reply["target_response"]
+
+
+def test_same_dialogue_under_a_new_id_is_a_duplicate(library: Library, tmp_path: Path) -> None:
+    assert import_paths(library, [SOURCE]).imported == 1
+    original = library.summaries()[0].conversation_id
+    copy = _variant(tmp_path / "in", "respaced", _respace)
+    report = import_paths(library, [copy])
+    (verdict,) = report.verdicts
+    assert verdict.verdict is Verdict.DUPLICATE
+    assert f"the same dialogue as conversation {original} (already in the library)" in (
+        verdict.reason)
+    assert "fp_conversation_respaced" in verdict.reason
+    assert library.count() == 1
+
+
+def test_same_dialogue_twice_in_one_import(library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    _variant(folder, "a", lambda pairs: None)
+    _variant(folder, "b", _respace)
+    report = import_paths(library, [folder])
+    assert [v.verdict for v in report.verdicts] == [Verdict.IMPORTED, Verdict.DUPLICATE]
+    assert "conversation fp_conversation_a (earlier in this import)" in report.verdicts[1].reason
+
+
+def test_near_duplicate_is_imported_with_a_warning(library: Library, tmp_path: Path) -> None:
+    assert import_paths(library, [SOURCE]).imported == 1
+    original = library.summaries()[0].conversation_id
+    report = import_paths(library, [_variant(tmp_path / "in", "near", _one_sentence_changed)])
+    assert report.imported == 1
+    rows = {r.conversation_id: r for r in library.summaries()}
+    near = rows["fp_conversation_near"]
+    assert "near_duplicate" in near.warning_codes
+    assert f"very similar to conversation {original}" in near.warnings_text
+    assert "near_duplicate" not in rows[original].warning_codes
+    assert library.count_with_warning("near_duplicate") == 1
+
+
+def test_the_real_fixtures_are_neither_duplicates_nor_near(filled_library: Library) -> None:
+    rows = filled_library.summaries()
+    assert len(rows) == len(ENRICHED) + len(LEGACY)
+    assert filled_library.count_with_warning("near_duplicate") == 0
+    sketches = [fingerprint(filled_library.record(r.conversation_id)).sketch for r in rows]
+    for i, a in enumerate(sketches):
+        for b in sketches[i + 1 :]:
+            assert similarity(a, b) < NEAR
+
+
+def test_a_library_stored_before_fingerprints_gets_them(library: Library,
+                                                        tmp_path: Path) -> None:
+    assert import_paths(library, [SOURCE]).imported == 1
+    original = library.summaries()[0].conversation_id
+    library.close()
+    conn = sqlite3.connect(tmp_path / "library" / DATABASE_NAME)
+    conn.execute("UPDATE conversations SET dialogue_sha256 = NULL, dialogue_sketch = NULL")
+    conn.execute("DELETE FROM dialogue_keys")
+    conn.commit()
+    conn.close()
+    with Library(tmp_path / "library") as reopened:
+        report = import_paths(reopened, [_variant(tmp_path / "in", "late", _respace),
+                                         _variant(tmp_path / "in2", "near", _one_sentence_changed)])
+        verdicts = {Path(v.path).stem: v for v in report.verdicts}
+        assert verdicts["late"].verdict is Verdict.DUPLICATE
+        assert original in verdicts["late"].reason
+        assert verdicts["near"].verdict is Verdict.IMPORTED
+        assert reopened.count_with_warning("near_duplicate") == 1
