@@ -46,9 +46,24 @@ def base_document() -> dict[str, Any]:
     return json.loads(BASE.read_text(encoding="utf-8"))
 
 
+def _replace_text(node: Any, old: str, new: str) -> Any:
+    if isinstance(node, dict):
+        return {k: _replace_text(v, old, new) for k, v in node.items()}
+    if isinstance(node, list):
+        return [_replace_text(v, old, new) for v in node]
+    return new if node == old else node
+
+
+def with_own_dialogue(document: dict[str, Any], marker: str) -> dict[str, Any]:
+    """The document with its opening client message marked (everywhere that message is
+    repeated), so that its dialogue differs from every other copy's."""
+    first = document["training_pairs"][0]["current_user_input"]
+    return _replace_text(document, first, f"{first} (ref {marker})")
+
+
 def conversation(name: str) -> dict[str, Any]:
-    """A valid enriched conversation with its own id (so it is never a duplicate)."""
-    document = base_document()
+    """A valid enriched conversation with its own id and dialogue (never a duplicate)."""
+    document = with_own_dialogue(base_document(), name)
     document["dataset_metadata"]["dataset_name"] = name
     document["dataset_metadata"]["notes"] = f"generated copy {name}"
     return document

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from child_process import kill_hard, python_child, wait_for_marker
 from conftest import ENRICHED, LEGACY
-from hostile_corpus import conversation, dump, hold_library
+from hostile_corpus import conversation, dump, hold_library, with_own_dialogue
 
 from app import importer
 from app.importer import Verdict, import_paths
@@ -104,8 +104,9 @@ def test_a_killed_import_keeps_whole_chunks_and_a_rerun_completes(tmp_path: Path
     folder.mkdir()
     names = [f"killed_import_{i:04d}" for i in range(TOTAL)]
     for i, name in enumerate(names):
-        template["dataset_metadata"]["dataset_name"] = name
-        (folder / f"conv-{i:04d}.json").write_bytes(json.dumps(template).encode())
+        document = with_own_dialogue(template, name)
+        document["dataset_metadata"]["dataset_name"] = name
+        (folder / f"conv-{i:04d}.json").write_bytes(json.dumps(document).encode())
     root = tmp_path / "library"
     Library(root).close()
     marker = tmp_path / "child-is-importing"

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 from conftest import BAD, ENRICHED, LEGACY
+from hostile_corpus import with_own_dialogue
 
 from app.importer import PARALLEL_FROM, Verdict, import_paths
 from app.library import Library
@@ -296,9 +297,10 @@ def test_process_pool_imports_hundreds_of_files(
     folder = tmp_path / "synthetic"
     folder.mkdir()
     for i in range(count):
-        template["dataset_metadata"]["dataset_name"] = f"synthetic_conversation_{i:04d}"
-        template["dataset_metadata"]["notes"] = f"synthetic copy number {i}"
-        (folder / f"conv-{i:04d}.json").write_bytes(json.dumps(template).encode())
+        document = with_own_dialogue(template, f"{i:04d}")
+        document["dataset_metadata"]["dataset_name"] = f"synthetic_conversation_{i:04d}"
+        document["dataset_metadata"]["notes"] = f"synthetic copy number {i}"
+        (folder / f"conv-{i:04d}.json").write_bytes(json.dumps(document).encode())
     started = time.monotonic()
     done: list[int] = []
     report = import_paths(library, [folder], workers=2, progress=lambda d, t, c: done.append(d))

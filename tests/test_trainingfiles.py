@@ -12,6 +12,7 @@ import orjson
 import pytest
 from child_process import kill_hard, python_child, wait_for_marker
 from conftest import ENRICHED
+from hostile_corpus import with_own_dialogue
 
 from app.build import BuildCancelled
 from app.errors import LibraryError
@@ -93,7 +94,7 @@ def import_unanswered(library: Library, tmp_path: Path) -> str:
 
     from app.models import Conversation
 
-    document = json.loads(ENRICHED[0].read_text(encoding="utf-8"))
+    document = with_own_dialogue(json.loads(ENRICHED[0].read_text(encoding="utf-8")), "x")
     document["dataset_metadata"]["dataset_name"] = "client_turn_only"
     path = tmp_path / "client-turn-only.json"
     path.write_text(json.dumps(document), encoding="utf-8")
