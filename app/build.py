@@ -13,16 +13,10 @@ from pathlib import Path
 from typing import Any
 
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
-from app.fullfile import (
-    build_header,
-    digest,
-    file_record,
-    profile_hash,
-    shared_profile_hash,
-    write_full_json,
-)
+from app.fullfile import build_header, file_record, shared_profile_hash, write_full_json
 from app.jsonio import atomic_writer, dumps_line
 from app.jsonl import jsonl_lines
+from app.records import Digest, TrainingFileHeader, digest_of, profile_hash, summarise
 
 Progress = Callable[[int, int, str], None]
 
@@ -39,7 +33,7 @@ class BuildResult:
     jsonl_lines: int
     json_bytes: int
     jsonl_bytes: int
-    header: dict[str, Any]  # the training_file_metadata written at the top of the JSON
+    header: TrainingFileHeader  # the training_file_metadata written at the top of the JSON
 
 
 def write_training_files(
@@ -47,7 +41,7 @@ def write_training_files(
     jsonl_path: Path,
     *,
     name: str,
-    digests: Sequence[Mapping[str, Any]],
+    digests: Sequence[Digest],
     records: Iterable[Mapping[str, Any]],
     profile_of: Callable[[str], Any],
     created_at: str,
@@ -59,7 +53,7 @@ def write_training_files(
 ) -> BuildResult:
     """Write both renderings of one training file.
 
-    ``digests`` (see ``app.fullfile.digest``) are in the same order as ``records``; the
+    ``digests`` (see ``app.records.Digest``) are in the same order as ``records``; the
     header is made from them so the records can stream straight through.
     ``profile_of`` returns the consultant profile for a profile hash. ``jsonl_name`` is the
     sibling's name as the user will know it (stored files carry a revision suffix).
@@ -117,7 +111,7 @@ def write_records(
     profiles = {profile_hash(r.get("consultant_profile")): r.get("consultant_profile")
                 for r in records}
     return write_training_files(
-        json_path, jsonl_path, name=name, digests=[digest(r) for r in records],
+        json_path, jsonl_path, name=name, digests=[digest_of(summarise(r)) for r in records],
         records=records, profile_of=profiles.__getitem__, created_at=created_at,
         updated_at=updated_at, cut_off_policy=cut_off_policy,
     )

@@ -19,12 +19,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind
 from app.errors import InputError, Problem
 from app.idtext import id_problem
 from app.quality import Warning_, find_warnings, summarise_quality
+from app.records import Client, ConversationRecord, Message, Quality, Scaffolding
 from app.repair import repair_pairs
 
 # Pair fields that become structure (message text, order, conversation-level facts).
@@ -234,7 +235,7 @@ def _first(values: list[Any]) -> Any:
     return next((value for value in values if value not in (None, "")), None)
 
 
-def scaffolding_of(document: Mapping[str, Any]) -> dict[str, str | None]:
+def scaffolding_of(document: Mapping[str, Any]) -> Scaffolding:
     """The five v4 scaffolding fields, from the pairs or else from ``input_parameters``."""
     pairs = document["training_pairs"]
     metas = [pair.get("conversation_metadata") or {} for pair in pairs]
@@ -246,13 +247,13 @@ def scaffolding_of(document: Mapping[str, Any]) -> dict[str, str | None]:
         "training_topic": params.get("training_topic_name"),
         "training_topic_key": params.get("training_topic_key"),
     }
-    return {
+    return cast(Scaffolding, {
         key: _first([meta.get(key) for meta in metas]) or from_params[key]
         for key in SCAFFOLDING_KEYS
-    }
+    })
 
 
-def _client(document: Mapping[str, Any]) -> dict[str, str | None]:
+def _client(document: Mapping[str, Any]) -> Client:
     metas = [pair.get("conversation_metadata") or {} for pair in document["training_pairs"]]
     params = document.get("input_parameters") or {}
     persona = _first([meta.get("client_persona") for meta in metas])
@@ -350,7 +351,7 @@ def build_messages(
     for pair in sorted(pairs, key=lambda p: p["turn_number"]):
         turn = pair["turn_number"]
         text = pair["current_user_input"]
-        reply = pair["target_response"]
+        reply = pair.get("target_response")  # absent is null, as the fast check reads it
         last = messages[-1] if messages else None
         repeats_last = last is not None and last["role"] == "user" and last["content"] == text
         if not repeats_last and text.strip():
@@ -388,7 +389,7 @@ def normalise(
     file_name: str,
     content_sha256: str,
     batch_id: str | None = None,
-) -> dict[str, Any]:
+) -> ConversationRecord:
     """Build the canonical conversation record. ``check_structure`` must have passed."""
     pairs = document["training_pairs"]
     dataset = document.get("dataset_metadata") or {}
@@ -436,12 +437,12 @@ def normalise(
         "input_parameters": document.get("input_parameters"),
         "consultant_profile": document.get("consultant_profile"),
         "system_prompt": system_prompt,
-        "messages": messages,
+        "messages": cast(list[Message], messages),
         "stats": {
             "messages": len(messages),
             "client_turns": sum(1 for m in dialogue if m["role"] == "user"),
             "trainable_replies": len(replies),
             "ends_with_unanswered_client_turn": trailing_unanswered,
         },
-        "quality": summarise_quality(replies, warnings),
+        "quality": cast(Quality, summarise_quality(replies, warnings)),
     }

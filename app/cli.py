@@ -141,16 +141,10 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
         rows = [row for row in rows if (row.reviewed_by is not None) == args.reviewed]
     if args.json:
         for row in rows:
-            _print(orjson.dumps({
-                "id": row.conversation_id, "batch_id": row.batch_id,
-                "persona": row.persona_name, "persona_archetype": row.persona_archetype,
-                "arc": row.emotional_arc_key, "topic": row.training_topic_key,
-                "turns": row.turns, "trainable_replies": row.trainable_replies,
-                "quality": row.quality_score, "tier": row.quality_tier,
-                "warnings": list(row.warning_codes), "source_file": row.source_file,
-                "training_files": list(row.training_files),
-                "reviewed_by": row.reviewed_by, "reviewed_at": row.reviewed_at,
-            }).decode())
+            # The summary's own names (app.records.ConversationSummary), as the table has them.
+            fields = row._asdict()
+            del fields["pk"]
+            _print(orjson.dumps(fields).decode())
         return 0
     for row in rows:
         _print(f"{row.batch_id}\t{row.conversation_id}\t{row.persona_name or ''}\t"

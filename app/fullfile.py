@@ -1,12 +1,11 @@
 """The full training file: a header, the consultant profile once, and the conversations.
 
-The header is computed from small per-conversation digests so that a file of any size can
-be written in one streaming pass over the conversations without holding them in memory.
+The header is computed from small per-conversation digests (``app.records.Digest``), so a
+file of any size can be written in one streaming pass without holding the records in memory.
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -15,43 +14,10 @@ from typing import IO, Any
 import orjson
 
 from app import FORMAT_VERSION
-from app.cutoff import DEFAULT_POLICY, CutOffPolicy, policy_digest
-from app.jsonl import trainable_messages
-from app.quality import reply_score
+from app.cutoff import DEFAULT_POLICY, CutOffPolicy
+from app.records import Digest, TrainingFileHeader, profile_hash
 
 FORMAT_NAME = "c-alpha-build_v3.4_emotional-dataset-full"
-CHARS_PER_TOKEN = 4  # the usual rough estimate for English text with BPE tokenizers
-
-
-def profile_hash(profile: Any) -> str:
-    """A stable fingerprint of a consultant profile (key order does not matter)."""
-    return hashlib.sha256(orjson.dumps(profile, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
-
-
-def digest(record: Mapping[str, Any]) -> dict[str, Any]:
-    """The few numbers and keys of a conversation that the header needs."""
-    scaffolding = record.get("scaffolding") or {}
-    quality = record.get("quality") or {}
-    trained = trainable_messages(record)
-    replies = [m for m in trained if m["role"] == "assistant"]
-    scores = [s for s in map(reply_score, replies) if s is not None]
-    return {
-        "conversation_id": record["conversation_id"],
-        "batch_id": record.get("batch_id"),
-        "quality_tier": record.get("quality_tier"),
-        "persona_archetype": scaffolding.get("persona_archetype"),
-        "emotional_arc_key": scaffolding.get("emotional_arc_key"),
-        "training_topic_key": scaffolding.get("training_topic_key"),
-        "messages": len(record["messages"]),
-        "trained_messages": len(trained),
-        "trainable_replies": len(replies),
-        "reply_scores": scores,
-        "human_reviewed": bool(quality.get("human_reviewed")),
-        "warning_codes": sorted({w["code"] for w in quality.get("warnings") or []}),
-        "estimated_tokens": sum(len(m["content"]) for m in trained) // CHARS_PER_TOKEN,
-        "profile_hash": profile_hash(record.get("consultant_profile")),
-        "policies": policy_digest(record, CHARS_PER_TOKEN),
-    }
 
 
 def _distribution(values: Iterable[Any]) -> dict[str, int]:
@@ -61,12 +27,12 @@ def _distribution(values: Iterable[Any]) -> dict[str, int]:
 
 def build_header(
     name: str,
-    digests: Sequence[Mapping[str, Any]],
+    digests: Sequence[Digest],
     created_at: str,
     updated_at: str,
     jsonl_file: str,
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
-) -> dict[str, Any]:
+) -> TrainingFileHeader:
     """The ``training_file_metadata`` object.
 
     Reply counts and tokens are those of the JSONL under ``cut_off_policy``; the replies it
@@ -120,13 +86,13 @@ def build_header(
     }
 
 
-def shared_profile_hash(digests: Sequence[Mapping[str, Any]]) -> str | None:
+def shared_profile_hash(digests: Sequence[Digest]) -> str | None:
     """The profile most conversations use (first seen wins a tie)."""
     counts = Counter(d["profile_hash"] for d in digests)
     if not counts:
         return None
     best = max(counts.values())
-    return str(next(d["profile_hash"] for d in digests if counts[d["profile_hash"]] == best))
+    return next(d["profile_hash"] for d in digests if counts[d["profile_hash"]] == best)
 
 
 def file_record(record: Mapping[str, Any], shared_hash: str | None) -> dict[str, Any]:

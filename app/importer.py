@@ -24,10 +24,10 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.errors import InputError, LibraryError
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
-from app.fullfile import digest
 from app.library import Library, clean_batch_id, now_iso, pack
 from app.loader import load_conversation_file
 from app.models import Conversation, ConversationDocument, Profile
+from app.records import digest_of, summarise
 from app.similar import fingerprint
 
 CHUNK = 250  # files per commit
@@ -186,39 +186,20 @@ def prepare(path: str, default_batch: str) -> tuple[str, dict[str, Any] | None, 
         return path, None, f"could not be read: {type(exc).__name__}: {exc}"
 
 
+# The summary fields the conversations table has a column of its own for.
+STORED_SUMMARY = frozenset(column.key for column in Conversation.__table__.columns)
+
+
 def _row(path: str, default_batch: str) -> dict[str, Any]:
     record = load_conversation_file(Path(path), default_batch)
     record["batch_id"] = clean_batch_id(record["batch_id"] or default_batch)
-    profile = record.get("consultant_profile")
-    summary = digest(record)
+    summary = summarise(record)
     dialogue = fingerprint(record)
-    scaffolding = record["scaffolding"]
-    warnings = record["quality"]["warnings"]
     return {
-        "conversation_id": record["conversation_id"],
-        "batch_id": record["batch_id"],
-        "persona_name": record["client"]["name"],
-        "persona_archetype": scaffolding["persona_archetype"],
-        "emotional_arc": scaffolding["emotional_arc"],
-        "emotional_arc_key": scaffolding["emotional_arc_key"],
-        "training_topic": scaffolding["training_topic"],
-        "training_topic_key": scaffolding["training_topic_key"],
-        "turns": len(record["messages"]) - 1,
-        "trainable_replies": summary["trainable_replies"],
-        "quality_score": record["quality"]["mean_score"],
-        "quality_tier": record["quality_tier"],
-        "warning_codes": ",".join(sorted({w["code"] for w in warnings})),
-        "warnings_text": "\n".join(
-            (f"Turn {w['turn_number']}: " if w["turn_number"] else "") + w["message"]
-            for w in warnings
-        ),
-        "created": (record["source"]["dataset_metadata"] or {}).get("created_date"),
-        "source_file": record["source"]["file_name"],
-        "content_sha256": record["source"]["content_sha256"],
-        "profile_hash": summary["profile_hash"],
-        "profile_document": orjson.dumps(profile),
-        "estimated_tokens": summary["estimated_tokens"],
-        "digest": orjson.dumps(summary),
+        **{key: value for key, value in summary.items() if key in STORED_SUMMARY},
+        "warning_codes": ",".join(summary["warning_codes"]),
+        "profile_document": orjson.dumps(record.get("consultant_profile")),
+        "digest": orjson.dumps(digest_of(summary)),
         "dialogue_sha256": dialogue.dialogue_sha256,
         "dialogue_sketch": dialogue.sketch,
         "document": pack(record),

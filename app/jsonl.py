@@ -17,6 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy, trained_view
+from app.records import ConversationSummary, LineMetadata, ReplyContext, summarise
 
 MISSING_NUMBER = -1.0
 MISSING_TEXT = ""
@@ -32,17 +33,9 @@ def _str(value: Any) -> str:
     return value if isinstance(value, str) else MISSING_TEXT
 
 
-def trainable_messages(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
-    """The messages a trainer sees: a trailing unanswered client turn is left out."""
-    messages = list(record["messages"])
-    while messages and messages[-1]["role"] == "user":
-        messages.pop()
-    return messages
-
-
 def reply_context(
     message: Mapping[str, Any], index: int, client_message: Mapping[str, Any] | None = None
-) -> dict[str, Any]:
+) -> ReplyContext:
     """The emotional context of one reply, flattened to fixed keys and types.
 
     The client's emotion comes from the client message the reply answers when that message
@@ -65,27 +58,25 @@ def reply_context(
 
 
 def line_metadata(
-    record: Mapping[str, Any], training_file: str, replies: list[dict[str, Any]],
+    summary: ConversationSummary, training_file: str, replies: list[ReplyContext],
     left_out_replies: int = 0,
-) -> dict[str, Any]:
-    scaffolding = record.get("scaffolding") or {}
-    client = record.get("client") or {}
-    quality = record.get("quality") or {}
+) -> LineMetadata:
+    """The conversation's summary (``app.records.summarise``) with the JSONL's fixed types."""
     return {
-        "conversation_id": record["conversation_id"],
-        "batch_id": _str(record.get("batch_id")),
+        "conversation_id": summary["conversation_id"],
+        "batch_id": _str(summary["batch_id"]),
         "training_file": training_file,
-        "source_file": _str((record.get("source") or {}).get("file_name")),
-        "client_persona": _str(client.get("persona")),
-        "persona_archetype": _str(scaffolding.get("persona_archetype")),
-        "emotional_arc": _str(scaffolding.get("emotional_arc")),
-        "emotional_arc_key": _str(scaffolding.get("emotional_arc_key")),
-        "training_topic": _str(scaffolding.get("training_topic")),
-        "training_topic_key": _str(scaffolding.get("training_topic_key")),
-        "quality_tier": _str(record.get("quality_tier")),
-        "quality_score": _float(quality.get("mean_score")),
-        "human_reviewed": bool(quality.get("human_reviewed")),
-        "warnings": ",".join(sorted({str(w["code"]) for w in quality.get("warnings") or []})),
+        "source_file": _str(summary["source_file"]),
+        "client_persona": _str(summary["client_persona"]),
+        "persona_archetype": _str(summary["persona_archetype"]),
+        "emotional_arc": _str(summary["emotional_arc"]),
+        "emotional_arc_key": _str(summary["emotional_arc_key"]),
+        "training_topic": _str(summary["training_topic"]),
+        "training_topic_key": _str(summary["training_topic_key"]),
+        "quality_tier": _str(summary["quality_tier"]),
+        "quality_score": _float(summary["quality_score"]),
+        "human_reviewed": summary["human_reviewed"],
+        "warnings": ",".join(summary["warning_codes"]),
         "replies": replies,
         "left_out_replies": left_out_replies,
     }
@@ -117,4 +108,4 @@ def jsonl_lines(
     replies = [reply_context(messages[i], i, messages[i - 1]) for i in reply_indexes]
     left_out = sum(view.left_out.values())
     yield {"messages": chat,
-           "metadata": line_metadata(record, training_file, replies, left_out)}
+           "metadata": line_metadata(summarise(record), training_file, replies, left_out)}

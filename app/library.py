@@ -43,7 +43,9 @@ def unpack(blob: bytes) -> Any:
 class ConversationRow(NamedTuple):
     """One line of the Conversations table: plain values, never a live ORM object.
 
-    A named tuple because the table may hold 100,000 of them and tuples are built fastest.
+    The stored part of a conversation's summary (``app.records.ConversationSummary``, same
+    names) plus what the library adds: import time, training files and review mark. A named
+    tuple because the table may hold 100,000 of them and tuples are built fastest.
     """
 
     pk: int

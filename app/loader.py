@@ -11,6 +11,7 @@ import orjson
 from app.canonical import check_structure, normalise
 from app.errors import InputError
 from app.jsonio import parse_json_bytes, read_input_bytes
+from app.records import ConversationRecord
 
 
 def batch_id_in(document: Any) -> str | None:
@@ -40,7 +41,7 @@ def _unstorable(error: str) -> str:
 
 def record_from_bytes(
     data: bytes, file_name: str, default_batch: str | None = None
-) -> dict[str, Any]:
+) -> ConversationRecord:
     """Parse, check and normalise; raises ``InputError`` naming the file and the reason."""
     document = parse_json_bytes(data, file_name)
     check_structure(document, file_name)
@@ -60,5 +61,5 @@ def record_from_bytes(
     return record
 
 
-def load_conversation_file(path: Path, default_batch: str | None = None) -> dict[str, Any]:
+def load_conversation_file(path: Path, default_batch: str | None = None) -> ConversationRecord:
     return record_from_bytes(read_input_bytes(path), path.name, default_batch)

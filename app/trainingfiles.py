@@ -24,9 +24,9 @@ from sqlalchemy.orm import Session
 from app.build import Progress, write_training_files
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_policy
 from app.errors import LibraryError
-from app.fullfile import digest
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
+from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
 
 # Device names Windows reserves in every folder, with any extension. Windows counts the
@@ -398,7 +398,7 @@ def _member_pks(library: Library, name: str) -> list[int]:
         ))
 
 
-def _digests(library: Library, pks: Sequence[int]) -> list[dict[str, Any]]:
+def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
     """The members' stored digests, in order. A digest stored by an older version (without
     the per-policy counts) is made again from its record and stored back."""
     found: dict[int, tuple[bytes, str, str | None]] = {}
@@ -411,10 +411,12 @@ def _digests(library: Library, pks: Sequence[int]) -> list[dict[str, Any]]:
                 .where(Conversation.pk.in_(part))
             ):
                 found[pk] = (blob, batch, reviewer)
-    items = {pk: orjson.loads(blob) for pk, (blob, _batch, _reviewer) in found.items()}
+    items: dict[int, Digest] = {
+        pk: orjson.loads(blob) for pk, (blob, _batch, _reviewer) in found.items()}
     stale = [pk for pk, item in items.items() if "policies" not in item]
     if stale:
-        refreshed = dict(zip(stale, map(digest, library.records_by_pk(stale)), strict=True))
+        refreshed = {pk: digest_of(summarise(record))
+                     for pk, record in zip(stale, library.records_by_pk(stale), strict=True)}
         items.update(refreshed)
         if not library.read_only:
             with library.session() as session, session.begin():
@@ -423,7 +425,7 @@ def _digests(library: Library, pks: Sequence[int]) -> list[dict[str, Any]]:
     digests = []
     for pk in pks:
         _blob, batch, reviewer = found[pk]
-        item = dict(items[pk])
+        item = items[pk].copy()
         item["batch_id"] = batch  # batches can be renamed after import
         item["human_reviewed"] = is_reviewed(item["human_reviewed"], reviewer)
         digests.append(item)

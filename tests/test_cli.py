@@ -22,7 +22,10 @@ EXAMPLES = [
 ]
 TOTAL = len(ENRICHED) + len(LEGACY)
 CONVERSATION_KEYS = {
-    "id", "batch_id", "persona", "arc", "topic", "turns", "trainable_replies", "quality",
+    "conversation_id", "batch_id", "persona_name", "persona_archetype", "emotional_arc",
+    "emotional_arc_key", "training_topic", "training_topic_key", "turns", "trainable_replies",
+    "quality_score", "quality_tier", "created", "imported_at", "source_file", "warning_codes",
+    "warnings_text", "training_files", "reviewed_by", "reviewed_at",
 }
 
 
@@ -42,7 +45,7 @@ class Cli:
     def ids(self, *args: Any) -> list[str]:
         code, out, _ = self("conversations", "--json", *args)
         assert code == 0
-        return [orjson.loads(line)["id"] for line in out.splitlines()]
+        return [orjson.loads(line)["conversation_id"] for line in out.splitlines()]
 
 
 @pytest.fixture
@@ -103,10 +106,10 @@ def test_conversations_json(imported: Cli, fixture_folder: Path) -> None:
     rows = [orjson.loads(line) for line in out.splitlines()]
     assert len(rows) == TOTAL
     for row in rows:
-        assert set(row) >= CONVERSATION_KEYS
+        assert set(row) == CONVERSATION_KEYS
         assert row["batch_id"] == fixture_folder.name
         assert row["turns"] > 0 and row["trainable_replies"] > 0
-    assert len({row["id"] for row in rows}) == TOTAL
+    assert len({row["conversation_id"] for row in rows}) == TOTAL
 
 
 def test_conversations_text_and_batch_filter(imported: Cli, fixture_folder: Path) -> None:
@@ -285,7 +288,8 @@ def test_move_rebuilds_the_training_files_it_affects(tmp_path, capsys):
     assert main([*data, "import", str(fixtures), "--batch", "old"]) == 0
     assert main([*data, "add", "set", "--new", "--batch", "old"]) == 0
     capsys.readouterr()
-    ids = [json.loads(line)["id"] for line in _conversation_lines(main, data, capsys)][:2]
+    lines = _conversation_lines(main, data, capsys)
+    ids = [json.loads(line)["conversation_id"] for line in lines][:2]
     assert main([*data, "move", "new", *ids]) == 0
     out = capsys.readouterr().out
     assert "rebuilt training file 'set'" in out

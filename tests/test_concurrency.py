@@ -54,7 +54,7 @@ def test_a_held_library_refuses_writers_serves_readers_and_loses_nothing(
 
         listed = lora_studio("--data-dir", root, "conversations", "--json")
         assert listed.returncode == 0, listed.stderr
-        assert [orjson.loads(line)["id"] for line in listed.stdout.splitlines()] == ids
+        assert [orjson.loads(line)["conversation_id"] for line in listed.stdout.splitlines()] == ids
 
         with Library(root, read_only=True) as reader:
             assert reader.count() == len(ids)

@@ -22,10 +22,10 @@ from hypothesis import strategies as st
 
 from app.build import write_training_files
 from app.canonical import check_structure, normalise
-from app.fullfile import digest
 from app.jsonl import jsonl_lines
 from app.library import now_iso
 from app.loader import record_from_bytes
+from app.records import digest_of, summarise
 from app.schemas import FULL_SCHEMA, INDIVIDUAL_SCHEMA, JSONL_SCHEMA, validator
 from app.validate import chat_problems, validate_path
 
@@ -200,7 +200,7 @@ def test_jsonl_lines_and_the_full_file_pass_our_checks_and_schemas(
         json_path, jsonl_path = Path(folder) / "Generated.json", Path(folder) / "Generated.jsonl"
         stamp = now_iso()
         result = write_training_files(
-            json_path, jsonl_path, name="Generated", digests=[digest(record)],
+            json_path, jsonl_path, name="Generated", digests=[digest_of(summarise(record))],
             records=[record], profile_of=lambda _hash: record["consultant_profile"],
             created_at=stamp, updated_at=stamp, cut_off_policy="keep",
         )

@@ -121,7 +121,7 @@ def test_cli_review_filter_and_undo(tmp_path, capsys, fixture_folder):
     assert len(rows) == len(ENRICHED) + len(LEGACY)
     # Enriched fixtures are not reviewed in their source files, so the mark is what counts.
     enriched = {path.name for path in ENRICHED}
-    first, second = [r["id"] for r in rows if r["source_file"] in enriched][:2]
+    first, second = [r["conversation_id"] for r in rows if r["source_file"] in enriched][:2]
     assert main([*data, "add", "CLI file", "--new", first, second]) == 0
     capsys.readouterr()
 
@@ -132,7 +132,7 @@ def test_cli_review_filter_and_undo(tmp_path, capsys, fixture_folder):
 
     assert main([*data, "conversations", "--reviewed", "--json"]) == 0
     marked = [orjson.loads(line) for line in capsys.readouterr().out.splitlines()]
-    assert [(r["id"], r["reviewed_by"]) for r in marked] == [(first, "Lee")]
+    assert [(r["conversation_id"], r["reviewed_by"]) for r in marked] == [(first, "Lee")]
     assert main([*data, "conversations", "--not-reviewed"]) == 0
     assert first not in capsys.readouterr().out
 
