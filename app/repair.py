@@ -90,7 +90,7 @@ def repair_pairs(
     """
     texts = [system_prompt]
     for pair in pairs:
-        texts += [pair["current_user_input"], pair["target_response"] or ""]
+        texts += [pair["current_user_input"], pair.get("target_response") or ""]
     if not is_double_escaped(texts):
         return list(pairs), system_prompt, []
     memo: dict[str, tuple[str, Counter[str]]] = {}
@@ -111,7 +111,7 @@ def repair_pairs(
         copy = dict(pair)
         for key, who in (("current_user_input", "client message"),
                          ("target_response", "reply")):
-            text = pair[key]
+            text = pair.get(key)
             if not text:
                 continue
             copy[key], counts = fix(text)
