@@ -176,7 +176,7 @@ def test_changing_the_policy_rebuilds_and_cli_sets_it(all_in: Library, tmp_path:
     assert main(["--data-dir", data_dir, "files", "--json"]) == 0
     rows = [orjson.loads(x) for x in capsys.readouterr().out.splitlines()]
     assert {r["name"]: r["cut_off_policy"] for r in rows}["keep"] == "weight0"
-    ids = [r["id"] for r in map(orjson.loads, _cli_out(data_dir, capsys,
+    ids = [r["conversation_id"] for r in map(orjson.loads, _cli_out(data_dir, capsys,
                                                       "conversations", "--json"))]
     assert main(["--data-dir", data_dir, "add", "Kept", "--new", "--cut-off-policy", "keep",
                  *ids[:3]]) == 0
