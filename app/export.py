@@ -1,25 +1,39 @@
 """Copies of a training file for the user: as stored, or reshaped for stricter trainers.
 
 Every variant is derived line by line from the stored JSONL, so memory stays bounded and
-the variants can never disagree with the file they come from.
+the variants can never disagree with the file they come from. The variants are one
+registry (``FORMATS``): each entry says what it is for, which file name ending it
+suggests and which function writes it, so the window, the command line and the docs all
+read the same list.
+
+Every export writes a *manifest* beside what it wrote (``<file>.manifest.json``, or
+``manifest.json`` in a split's folder): the app and format versions, the training file,
+its cut-off policy, the sha256 of the stored files it came from and of every file written,
+and the conversation ids in each file (with the seed and share of a split), so that a
+training run can be traced and repeated.
 """
 
 from __future__ import annotations
 
-import random
+import hashlib
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
+from app import FORMAT_VERSION, __version__
+from app.build import BuildCancelled, Progress
 from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.jsonio import atomic_writer, dumps_line
-from app.library import Library
-from app.trainingfiles import get_training_file
+from app.library import Library, now_iso
+from app.similar import fingerprint
+from app.split import LineFacts, SplitPlan, plan_split, validation_size
+from app.trainingfiles import get_training_file, header, member_ids
 
 
 class ExportFormat(StrEnum):
@@ -27,46 +41,238 @@ class ExportFormat(StrEnum):
     JSONL = "jsonl"
     MESSAGES_ONLY = "jsonl-messages"  # no metadata key: OpenAI / Together style readers
     PER_REPLY = "jsonl-per-reply"  # one line per reply, its history as the prompt
-    NO_SESSION_CONTEXT = "jsonl-no-context"  # system message = the original prompt only
-    SPLIT = "split"  # train.jsonl + valid.jsonl, seeded, by conversation
+    NO_SESSION_CONTEXT = "jsonl-no-context"  # system message = the prompt + client name
+    SPLIT = "split"  # train.jsonl + valid.jsonl, stratified, by conversation
 
 
 DEFAULT_VALID_FRACTION = 0.1
 DEFAULT_SEED = 42
+MANIFEST_VERSION = 1
 
 
-def _lines(path: Path) -> Iterator[dict[str, Any]]:
+class ExportCancelled(BuildCancelled):
+    """The user cancelled an export; no file of it was left behind."""
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    valid_fraction: float = DEFAULT_VALID_FRACTION
+    seed: int = DEFAULT_SEED
+
+
+@dataclass
+class Written:
+    """One file an export wrote, for the manifest."""
+
+    path: Path
+    role: str  # "copy", "train" or "valid"
+    conversation_ids: list[str] = field(default_factory=list)
+    lines: int = 0
+
+
+@dataclass(frozen=True)
+class Source:
+    """The stored pair an export reads, and the hooks it reports through."""
+
+    json_path: Path
+    jsonl_path: Path
+    conversation_ids: list[str]  # the training file's members, in file order
+    tick: Callable[[], None]  # call once per line read: progress, and raises if cancelled
+
+
+Writer = Callable[[Source, Path, ExportOptions], tuple[list[Written], dict[str, Any]]]
+
+
+@dataclass(frozen=True)
+class ExportFormatSpec:
+    """One entry of the registry."""
+
+    format: ExportFormat
+    title: str  # a menu label
+    description: str  # what it is for, in a sentence a person can act on
+    suffix: str  # file name ending suggested after the training file's name; "" = a folder
+    write: Writer
+
+    @property
+    def writes_folder(self) -> bool:
+        return not self.suffix
+
+
+def _lines(path: Path, tick: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
     with path.open("rb") as handle:
         for raw in handle:
             if raw.strip():
+                if tick:
+                    tick()
                 yield orjson.loads(raw)
 
 
 def per_reply(line: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Split a conversation line into one line per reply (same metadata shape)."""
+    """Split a conversation line into one line per trained reply (same metadata shape)."""
     for reply in line["metadata"]["replies"]:
         end = reply["message_index"] + 1
         yield {"messages": line["messages"][:end],
                "metadata": {**line["metadata"], "replies": [reply]}}
 
 
+def client_name(line: dict[str, Any]) -> str:
+    """The client's name as the persona states it ("Jennifer Martinez - The Anxious
+    Planner" → "Jennifer Martinez"), or "" when unknown."""
+    persona = str(line.get("metadata", {}).get("client_persona") or "")
+    return persona.partition(" - ")[0].strip()
+
+
 def without_session_context(line: dict[str, Any]) -> dict[str, Any]:
-    """The line with its system message cut back to the generator's own system prompt."""
+    """The line with its system message cut back to the generator's own system prompt,
+    plus the client's name: the replies greet the client by name, and a model that never
+    saw the name would learn to invent one."""
     messages = [dict(m) for m in line["messages"]]
-    messages[0]["content"] = messages[0]["content"].split(SESSION_CONTEXT_HEADING, 1)[0]
+    prompt = messages[0]["content"].split(SESSION_CONTEXT_HEADING, 1)[0]
+    name = client_name(line)
+    messages[0]["content"] = f"{prompt.rstrip()}\n\nClient: {name}" if name else prompt
     return {**line, "messages": messages}
 
 
-def split_indexes(count: int, valid_fraction: float, seed: int) -> set[int]:
-    """Which line numbers go to validation: reproducible for the same count and seed."""
-    if not 0 < valid_fraction < 1:
-        raise LibraryError("the validation share must be between 0 and 1 (for example 0.1)")
-    order = list(range(count))
-    random.Random(seed).shuffle(order)
-    size = round(count * valid_fraction)
-    if count >= 2:
-        size = min(max(size, 1), count - 1)
-    return set(order[:size])
+def _ids(line: dict[str, Any]) -> str:
+    return str(line["metadata"]["conversation_id"])
+
+
+def _copy(source_path: Path, destination: Path, source: Source) -> Written:
+    written = Written(destination, "copy")
+    if source_path.suffix == ".jsonl":
+        for line in _lines(source_path, source.tick):
+            written.conversation_ids.append(_ids(line))
+        written.lines = len(written.conversation_ids)
+    with atomic_writer(destination) as out, source_path.open("rb") as src:
+        shutil.copyfileobj(src, out, 1 << 20)
+    return written
+
+
+def _write_json(source: Source, destination: Path,
+                _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
+    written = _copy(source.json_path, destination, source)
+    written.conversation_ids = list(source.conversation_ids)
+    return [written], {}
+
+
+def _write_jsonl(source: Source, destination: Path,
+                 _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
+    return [_copy(source.jsonl_path, destination, source)], {}
+
+
+def _reshaped(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]]) -> Writer:
+    def write(source: Source, destination: Path,
+              _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
+        written = Written(destination, "copy")
+        with atomic_writer(destination) as out:
+            for line in _lines(source.jsonl_path, source.tick):
+                written.conversation_ids.append(_ids(line))
+                for item in render(line):
+                    out.write(dumps_line(item))
+                    written.lines += 1
+        return [written], {}
+    return write
+
+
+def _facts(line: dict[str, Any]) -> LineFacts:
+    meta = line["metadata"]
+    return LineFacts(
+        conversation_id=str(meta["conversation_id"]),
+        arc=str(meta.get("emotional_arc_key") or ""),
+        persona=str(meta.get("persona_archetype") or ""),
+        topic=str(meta.get("training_topic_key") or ""),
+        warnings=frozenset(filter(None, str(meta.get("warnings") or "").split(","))),
+        sketch=fingerprint(line).sketch,
+    )
+
+
+def _write_split(source: Source, destination: Path,
+                 options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
+    facts = [_facts(line) for line in _lines(source.jsonl_path, source.tick)]
+    plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
+    train = Written(destination / "train.jsonl", "train")
+    valid = Written(destination / "valid.jsonl", "valid")
+    with atomic_writer(train.path) as train_out, atomic_writer(valid.path) as valid_out:
+        for index, line in enumerate(_lines(source.jsonl_path, source.tick)):
+            side, out = (valid, valid_out) if index in plan.valid else (train, train_out)
+            out.write(dumps_line(line))
+            side.conversation_ids.append(_ids(line))
+            side.lines += 1
+    details = {
+        "seed": options.seed,
+        "valid_fraction": options.valid_fraction,
+        "validation_lines_requested": plan.requested,
+        "near_duplicate_groups": plan.groups,
+        "flagged_lines_in_training": plan.flagged,
+        "by_emotional_arc": plan.arcs,
+    }
+    return [train, valid], details
+
+
+FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
+    ExportFormatSpec(
+        ExportFormat.JSON, "Full JSON",
+        "The stored full JSON as it is: header, consultant profile and every conversation "
+        "with its annotations. For review and archives, not for trainers.",
+        ".json", _write_json),
+    ExportFormatSpec(
+        ExportFormat.JSONL, "JSONL",
+        "The stored JSONL: messages plus metadata, one line per conversation. Loads as it "
+        "is in TRL, Axolotl, LLaMA-Factory, Unsloth and Hugging Face datasets.",
+        ".jsonl", _write_jsonl),
+    ExportFormatSpec(
+        ExportFormat.MESSAGES_ONLY, "Messages only",
+        "Only the messages of each line, no metadata. For OpenAI fine-tuning and other "
+        "readers that refuse unknown keys.",
+        ".messages.jsonl", _reshaped(lambda line: iter([{"messages": line["messages"]}]))),
+    ExportFormatSpec(
+        ExportFormat.PER_REPLY, "One line per reply",
+        "One line per trained reply, ending at that reply, earlier replies as history. For "
+        "trainers set to learn only the last message (LLaMA-Factory mask_history).",
+        ".per-reply.jsonl", _reshaped(per_reply)),
+    ExportFormatSpec(
+        ExportFormat.NO_SESSION_CONTEXT, "Without session context",
+        "The system message without the session context block (persona, arc, topic); the "
+        "client's name stays. For a model that must not rely on that scaffolding.",
+        ".no-context.jsonl", _reshaped(lambda line: iter([without_session_context(line)]))),
+    ExportFormatSpec(
+        ExportFormat.SPLIT, "Train / validation split",
+        "train.jsonl and valid.jsonl in a folder: by conversation, stratified by emotional "
+        "arc, flagged conversations and near-duplicates kept out of validation.",
+        "", _write_split),
+)}
+
+
+def manifest_path(fmt: ExportFormat, destination: Path) -> Path:
+    """Where the manifest of an export to ``destination`` goes."""
+    if FORMATS[fmt].writes_folder:
+        return destination / "manifest.json"
+    return destination.with_name(destination.name + ".manifest.json")
+
+
+def export_targets(fmt: ExportFormat, destination: Path) -> list[Path]:
+    """Every file an export to ``destination`` writes (recipes aside), manifest last."""
+    if FORMATS[fmt].writes_folder:
+        files = [destination / "train.jsonl", destination / "valid.jsonl"]
+    else:
+        files = [destination]
+    return [*files, manifest_path(fmt, destination)]
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _describe(path: Path) -> dict[str, Any]:
+    return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path)}
+
+
+def _write_manifest(handle: IO[bytes], document: dict[str, Any]) -> None:
+    handle.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def export(
@@ -76,8 +282,16 @@ def export(
     destination: Path,
     valid_fraction: float = DEFAULT_VALID_FRACTION,
     seed: int = DEFAULT_SEED,
+    *,
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> list[Path]:
-    """Write the chosen rendering to ``destination`` (a folder for SPLIT); return the files."""
+    """Write the chosen rendering to ``destination`` (a folder for SPLIT) and its manifest
+    beside it; return the files written, manifest last.
+
+    ``cancelled`` is asked once per line; a cancelled export raises ``ExportCancelled``
+    and leaves none of its files behind.
+    """
     info = get_training_file(library, name)
     if info.json_path is None or info.jsonl_path is None:
         raise LibraryError(f"'{name}' has not been built yet")
@@ -85,38 +299,60 @@ def export(
         if not stored.is_file():
             raise LibraryError(f"the stored file {stored} of '{name}' is missing; "
                                "add or remove a conversation to rebuild it")
+    spec = FORMATS[ExportFormat(fmt)]
+    options = ExportOptions(valid_fraction, seed)
+    if spec.writes_folder:
+        validation_size(2, valid_fraction)  # a bad share fails before any work
+    head = header(library, name)
+    total = head.get("totals", {}).get("jsonl_lines", 0) * (2 if spec.writes_folder else 1)
+    seen = [0]
+
+    def tick() -> None:
+        seen[0] += 1
+        if cancelled and cancelled():
+            raise ExportCancelled()
+        if progress and (seen[0] % 50 == 0 or seen[0] == total):
+            progress(min(seen[0], total), total, name)
+
+    written: list[Written] = []
     try:
-        return _export(info.json_path, info.jsonl_path, fmt, destination, valid_fraction, seed)
+        source = Source(info.json_path, info.jsonl_path, member_ids(library, name), tick)
+        written, details = spec.write(source, destination, options)
+        if cancelled and cancelled():
+            raise ExportCancelled()
+        document = {
+            "manifest_version": MANIFEST_VERSION,
+            "app": "LoRA Studio",
+            "app_version": __version__,
+            "format_version": FORMAT_VERSION,
+            "created_at": now_iso(),
+            "training_file": info.name,
+            "export_format": spec.format.value,
+            "export_description": spec.description,
+            "cut_off_policy": head.get("cut_off_policy", info.cut_off_policy),
+            "source": {"json": _describe(info.json_path), "jsonl": _describe(info.jsonl_path)},
+            "files": [{**_describe(w.path), "role": w.role, "lines": w.lines,
+                       "conversation_ids": w.conversation_ids} for w in written],
+        }
+        if details:
+            document["split"] = details
+        manifest = manifest_path(spec.format, destination)
+        with atomic_writer(manifest) as handle:
+            _write_manifest(handle, document)
     except OSError as exc:
+        _remove(written)
         failed = Path(exc.filename) if exc.filename else destination
         if failed in (info.json_path, info.jsonl_path):
             raise LibraryError(f"cannot read the stored file {failed}: "
                                f"{exc.strerror or exc}") from None
         raise LibraryError(f"cannot write to {destination}: {exc.strerror or exc}") from None
+    except BaseException:
+        _remove(written)
+        raise
+    return [w.path for w in written] + [manifest]
 
 
-def _export(json_path: Path, jsonl_path: Path, fmt: ExportFormat, destination: Path,
-            valid_fraction: float, seed: int) -> list[Path]:
-    if fmt in (ExportFormat.JSON, ExportFormat.JSONL):
-        source = json_path if fmt is ExportFormat.JSON else jsonl_path
-        with atomic_writer(destination) as out, source.open("rb") as src:
-            shutil.copyfileobj(src, out, 1 << 20)
-        return [destination]
-    if fmt is ExportFormat.SPLIT:
-        count = sum(1 for _ in _lines(jsonl_path))
-        valid = split_indexes(count, valid_fraction, seed)
-        train_path, valid_path = destination / "train.jsonl", destination / "valid.jsonl"
-        with atomic_writer(train_path) as train, atomic_writer(valid_path) as held_out:
-            for index, line in enumerate(_lines(jsonl_path)):
-                (held_out if index in valid else train).write(dumps_line(line))
-        return [train_path, valid_path]
-    with atomic_writer(destination) as out:
-        for line in _lines(jsonl_path):
-            if fmt is ExportFormat.MESSAGES_ONLY:
-                out.write(dumps_line({"messages": line["messages"]}))
-            elif fmt is ExportFormat.NO_SESSION_CONTEXT:
-                out.write(dumps_line(without_session_context(line)))
-            else:
-                for reply_line in per_reply(line):
-                    out.write(dumps_line(reply_line))
-    return [destination]
+def _remove(written: list[Written]) -> None:
+    """Take back the files of an export that did not finish."""
+    for item in written:
+        item.path.unlink(missing_ok=True)

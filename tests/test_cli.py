@@ -173,7 +173,7 @@ def test_training_file_commands(imported: Cli, fixture_folder: Path, tmp_path: P
         target = tmp_path / "exports" / f"small.{fmt}"
         code, out, err = imported("export", "Small set", "--format", fmt, "-o", target)
         assert code == 0, err
-        assert out.strip() == f"wrote {target}"
+        assert out.splitlines() == [f"wrote {target}", f"wrote {target}.manifest.json"]
         assert target.stat().st_size > 0
     exported = orjson.loads((tmp_path / "exports" / "small.json").read_bytes())
     assert [c["conversation_id"] for c in exported["conversations"]] == [ids[1], ids[2], ids[5]]

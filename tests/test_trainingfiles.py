@@ -502,7 +502,8 @@ def test_export_as_stored_is_a_byte_identical_copy(
     library, name = everything
     info = get_training_file(library, name)
     target = tmp_path / "out" / f"copy.{fmt.value}"
-    assert export(library, name, fmt, target) == [target]
+    assert export(library, name, fmt, target) == [target, target.with_name(
+        target.name + ".manifest.json")]
     source = info.json_path if fmt is ExportFormat.JSON else info.jsonl_path
     assert target.read_bytes() == source.read_bytes()  # type: ignore[union-attr]
 
@@ -542,10 +543,10 @@ def test_export_split_is_reproducible_and_complete(
     info = get_training_file(library, name)
     first = export(library, name, ExportFormat.SPLIT, tmp_path / "one", 0.2, seed=7)
     second = export(library, name, ExportFormat.SPLIT, tmp_path / "two", 0.2, seed=7)
-    assert [p.name for p in first] == ["train.jsonl", "valid.jsonl"]
-    for a, b in zip(first, second, strict=True):
+    assert [p.name for p in first] == ["train.jsonl", "valid.jsonl", "manifest.json"]
+    for a, b in zip(first[:2], second[:2], strict=True):
         assert a.read_bytes() == b.read_bytes()
-    train, valid = (jsonl_lines(p) for p in first)
+    train, valid = (jsonl_lines(p) for p in first[:2])
     assert valid, "the validation file must not be empty"
     assert train
     stored = jsonl_lines(info.jsonl_path)  # type: ignore[arg-type]
@@ -553,8 +554,8 @@ def test_export_split_is_reproducible_and_complete(
     got = [line["metadata"]["conversation_id"] for line in train + valid]
     assert sorted(got) == sorted(key)
     assert len(train) + len(valid) == len(stored)
-    assert len(valid) == 3  # round(15 * 0.2)
-    for path in first:
+    assert len(valid) == 3  # round(13 * 0.2): 13 lines under the trim policy
+    for path in first[:2]:
         assert validate_path(path).ok
 
 
@@ -562,7 +563,7 @@ def test_export_split_tiny_fraction_still_holds_one_out(
     everything: tuple[Library, str], tmp_path: Path
 ) -> None:
     library, name = everything
-    train, valid = export(library, name, ExportFormat.SPLIT, tmp_path / "tiny", 0.01)
+    train, valid, _manifest = export(library, name, ExportFormat.SPLIT, tmp_path / "tiny", 0.01)
     assert len(jsonl_lines(valid)) == 1
     assert len(jsonl_lines(train)) == 12  # 13 lines: two conversations are cut off at once
 
@@ -591,22 +592,29 @@ def test_export_into_an_unwritable_destination_says_why(
 
 
 def test_export_without_session_context_keeps_the_generators_prompt(
-    built: tuple[Library, str, list[str]], tmp_path: Path
+    everything: tuple[Library, str], tmp_path: Path
 ) -> None:
     from app.canonical import SESSION_CONTEXT_HEADING
     from app.export import ExportFormat, export
 
-    library, name, _ = built
-    (target,) = export(library, name, ExportFormat.NO_SESSION_CONTEXT, tmp_path / "plain.jsonl")
+    library, name = everything
+    target, _manifest = export(library, name, ExportFormat.NO_SESSION_CONTEXT,
+                               tmp_path / "plain.jsonl")
     stored = get_training_file(library, name).jsonl_path.read_bytes().splitlines()
     plain = target.read_bytes().splitlines()
     assert len(plain) == len(stored)
+    greeted = 0
     for original, line in zip(map(orjson.loads, stored), map(orjson.loads, plain), strict=True):
         system = line["messages"][0]["content"]
         assert SESSION_CONTEXT_HEADING not in system
-        assert original["messages"][0]["content"].startswith(system)
+        record = library.record(line["metadata"]["conversation_id"])
+        # the generator's own prompt, then the client's name (the replies greet by name)
+        first_name = record["client"]["name"].split()[0]
+        assert system == f"{record['system_prompt'].rstrip()}\n\nClient: {record['client']['name']}"
+        assert first_name in system
+        greeted += any(first_name in m["content"] for m in line["messages"][2::2])
+        assert original["messages"][0]["content"].startswith(record["system_prompt"].rstrip())
         assert line["messages"][1:] == original["messages"][1:]
         assert line["metadata"] == original["metadata"]
-        record = library.record(line["metadata"]["conversation_id"])
-        assert system == record["system_prompt"]
+    assert greeted, "the real replies greet the client by name: the reason the name stays"
     assert validate_path(target).ok

@@ -1,0 +1,186 @@
+"""The train/validation split cannot leak, keeps every arc in training, and every export
+writes a manifest that lets a run be traced back and repeated."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import ENRICHED
+from hostile_corpus import conversation, dump
+
+from app import __version__
+from app.cli import main
+from app.export import FORMATS, ExportCancelled, ExportFormat, export, export_targets
+from app.importer import import_paths
+from app.library import Library
+from app.split import INFORMATIONAL
+from app.trainingfiles import add_conversations, get_training_file
+
+NEAR_SOURCE = ENRICHED[1]  # enriched-1.json
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [orjson.loads(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
+
+
+def _near_copies(folder: Path, count: int) -> list[Path]:
+    """Real conversations re-generated with one sentence added: near-duplicates."""
+    paths = []
+    for index in range(count):
+        document = json.loads(NEAR_SOURCE.read_text(encoding="utf-8"))
+        document["dataset_metadata"]["dataset_name"] = f"fp_conversation_near_{index}"
+        reply = next(p for p in document["training_pairs"] if p["target_response"])
+        reply["target_response"] = f"Thank you for asking, take {index}. " + reply[
+            "target_response"]
+        path = folder / f"near-{index}.json"
+        path.write_text(json.dumps(document), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def _flagged(folder: Path) -> Path:
+    document = conversation("fp_conversation_history_off")
+    reply = document["training_pairs"][1]["target_response"]
+    document["training_pairs"][1]["target_response"] = reply[: reply.index(" ", 200)]
+    path = folder / "flagged.json"
+    path.write_bytes(dump(document))
+    return path
+
+
+@pytest.fixture
+def mixed(filled_library: Library, tmp_path: Path) -> Library:
+    """Every real fixture, three near-duplicates of one of them and a flagged one, in a
+    file that keeps cut-off replies (so flagged conversations have lines)."""
+    folder = tmp_path / "extra"
+    folder.mkdir()
+    report = import_paths(filled_library, [*_near_copies(folder, 3), _flagged(folder)])
+    assert report.imported == 4, report.verdicts
+    ids = [row.conversation_id for row in filled_library.summaries()]
+    add_conversations(filled_library, "Mixed", ids, create=True, cut_off_policy="keep")
+    return filled_library
+
+
+def _flagged_line(line: dict[str, Any]) -> bool:
+    codes = set(filter(None, line["metadata"]["warnings"].split(",")))
+    return bool(codes - INFORMATIONAL)
+
+
+@pytest.mark.parametrize("seed", [1, 7, 42])
+@pytest.mark.parametrize("share", [0.1, 0.25, 0.5])
+def test_split_properties(mixed: Library, tmp_path: Path, seed: int, share: float) -> None:
+    folder = tmp_path / f"split-{seed}-{share}"
+    train_path, valid_path, manifest_path = export(mixed, "Mixed", ExportFormat.SPLIT, folder,
+                                                   share, seed)
+    train, valid = _lines(train_path), _lines(valid_path)
+    stored = _lines(get_training_file(mixed, "Mixed").jsonl_path)  # type: ignore[arg-type]
+    ids = [line["metadata"]["conversation_id"] for line in stored]
+    train_ids = [line["metadata"]["conversation_id"] for line in train]
+    valid_ids = [line["metadata"]["conversation_id"] for line in valid]
+    assert not set(train_ids) & set(valid_ids), "a conversation is on both sides"
+    assert sorted(train_ids + valid_ids) == sorted(ids)
+    assert train_ids == [i for i in ids if i in set(train_ids)], "file order is kept"
+    assert valid, "validation is never empty"
+    assert not [line for line in valid if _flagged_line(line)], "flagged in validation"
+    assert any(_flagged_line(line) for line in train)
+    arcs = Counter(line["metadata"]["emotional_arc_key"] for line in stored)
+    in_train = Counter(line["metadata"]["emotional_arc_key"] for line in train)
+    for arc, count in arcs.items():
+        if count >= 2:
+            assert in_train[arc] >= 1, f"arc {arc!r} vanished from training"
+    near = {i for i in ids if i.startswith("fp_conversation_near_")}
+    original = json.loads(NEAR_SOURCE.read_text(encoding="utf-8"))["dataset_metadata"][
+        "dataset_name"]
+    group = near | {original}
+    assert group <= set(train_ids) or group <= set(valid_ids), "near-duplicates split up"
+
+    manifest = orjson.loads(manifest_path.read_bytes())
+    assert manifest["app_version"] == __version__
+    assert manifest["export_format"] == "split"
+    assert manifest["training_file"] == "Mixed"
+    assert manifest["cut_off_policy"] == "keep"
+    assert manifest["split"]["seed"] == seed and manifest["split"]["valid_fraction"] == share
+    # the near copies with their original, and the flagged copy with the fixture it came from
+    assert manifest["split"]["near_duplicate_groups"] == 2
+    files = {f["role"]: f for f in manifest["files"]}
+    assert files["train"]["conversation_ids"] == train_ids
+    assert files["valid"]["conversation_ids"] == valid_ids
+    for role, path in (("train", train_path), ("valid", valid_path)):
+        assert files[role]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+        assert files[role]["file"] == path.name
+    stored_jsonl = get_training_file(mixed, "Mixed").jsonl_path
+    assert manifest["source"]["jsonl"]["sha256"] == hashlib.sha256(
+        stored_jsonl.read_bytes()).hexdigest()  # type: ignore[union-attr]
+
+
+def test_split_is_reproducible_and_stratified(mixed: Library, tmp_path: Path) -> None:
+    one = export(mixed, "Mixed", ExportFormat.SPLIT, tmp_path / "one", 0.3, 3)
+    two = export(mixed, "Mixed", ExportFormat.SPLIT, tmp_path / "two", 0.3, 3)
+    assert [p.read_bytes() for p in one[:2]] == [p.read_bytes() for p in two[:2]]
+    manifest = orjson.loads(one[2].read_bytes())
+    by_arc = manifest["split"]["by_emotional_arc"]
+    assert sum(side["valid"] for side in by_arc.values()) == len(_lines(one[1]))
+    # the legacy conversations (no arc) are the largest stratum and give validation lines
+    assert by_arc[""]["valid"] >= 1 and by_arc[""]["train"] >= 1
+
+
+@pytest.mark.parametrize("fmt", [f for f in ExportFormat if f is not ExportFormat.SPLIT])
+def test_every_download_writes_a_manifest(mixed: Library, tmp_path: Path,
+                                          fmt: ExportFormat) -> None:
+    spec = FORMATS[fmt]
+    target = tmp_path / f"Mixed{spec.suffix}"
+    written = export(mixed, "Mixed", fmt, target)
+    assert written == export_targets(fmt, target)
+    manifest = orjson.loads(written[-1].read_bytes())
+    (entry,) = manifest["files"]
+    assert entry["sha256"] == hashlib.sha256(target.read_bytes()).hexdigest()
+    assert entry["bytes"] == target.stat().st_size
+    assert manifest["export_description"] == spec.description
+    members = [row.conversation_id for row in mixed.summaries()]
+    if fmt is ExportFormat.JSON:
+        assert entry["conversation_ids"] == members
+    else:
+        assert set(entry["conversation_ids"]) <= set(members)
+        assert entry["conversation_ids"]
+
+
+def test_registry_describes_every_format() -> None:
+    assert set(FORMATS) == set(ExportFormat)
+    for fmt, spec in FORMATS.items():
+        assert spec.format is fmt and spec.title and len(spec.description) > 40
+        assert spec.writes_folder == (fmt is ExportFormat.SPLIT)
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.PER_REPLY, ExportFormat.SPLIT])
+def test_a_cancelled_export_leaves_nothing(mixed: Library, tmp_path: Path,
+                                           fmt: ExportFormat) -> None:
+    asked = []
+
+    def cancelled() -> bool:
+        asked.append(1)
+        return len(asked) > 5
+
+    target = tmp_path / "out" / "cancelled.jsonl"
+    with pytest.raises(ExportCancelled):
+        export(mixed, "Mixed", fmt, target, 0.2, cancelled=cancelled)
+    assert not target.parent.exists() or not any(target.parent.rglob("*"))
+
+
+def test_cli_split_writes_the_manifest(mixed: Library, tmp_path: Path,
+                                       capsys: pytest.CaptureFixture[str]) -> None:
+    mixed.close()
+    folder = tmp_path / "cli-split"
+    capsys.readouterr()
+    code = main(["--data-dir", str(mixed.root), "export", "Mixed", "--format", "split",
+                 "-o", str(folder), "--valid-fraction", "0.2", "--seed", "5"])
+    out = capsys.readouterr().out
+    assert code == 0
+    assert f"wrote {folder / 'manifest.json'}" in out
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    assert manifest["split"]["seed"] == 5
+    assert {f["file"] for f in manifest["files"]} == {"train.jsonl", "valid.jsonl"}
