@@ -49,9 +49,14 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("validate", help="check files: individual, full JSON or JSONL")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
 
-    p = sub.add_parser("import", help="import conversation files and folders")
+    p = sub.add_parser("import", help="import conversation files, full training files and "
+                       "folders (each folder of files becomes a batch named after it)")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    p.add_argument("--batch", metavar="ID", help="batch for files that do not name their own")
+    p.add_argument("--batch", metavar="ID",
+                   help="one batch for everything that does not name its own")
+    p.add_argument("--replace", action="store_true",
+                   help="replace stored conversations whose content changed (same id) and "
+                        "rebuild the training files that hold them")
 
     p = sub.add_parser("conversations", help="list the library")
     p.add_argument("--batch", metavar="ID")
@@ -127,11 +132,20 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 
 def cmd_import(args: argparse.Namespace, library: Library) -> int:
-    report = import_paths(library, args.paths, batch=args.batch)
+    report = import_paths(library, args.paths, batch=args.batch, replace=args.replace)
     for item in report.verdicts:
         detail = item.reason or f"{item.conversation_id} → batch {item.batch_id}"
         _print(f"{item.verdict.value:<9} {item.path}: {detail}")
+    if report.batches_created:
+        _print("batches created: " + ", ".join(report.batches_created))
     _print(report.summary())
+    if report.changed:
+        _print(f"{len(report.changed)} changed conversation(s) were kept as stored; "
+               "run the import again with --replace to replace them")
+    if report.replaced_ids:
+        stale = files_holding(library, conversation_ids=report.replaced_ids)
+        for name in rebuild_training_files(library, stale):
+            _print(f"rebuilt training file '{name}' (it holds a replaced conversation)")
     return 1 if report.rejected else 0
 
 

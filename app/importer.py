@@ -1,14 +1,17 @@
-"""Import conversation files and folders into the library.
+"""Import conversation files, full training files and folders into the library.
 
-Every file gets exactly one verdict: imported, duplicate (same conversation id or same
-content as something already stored or earlier in this import) or rejected (with the
-engine's reason). One bad file never stops the rest. Work is committed in chunks, so a
-cancel or a crash keeps every finished chunk and never half of one.
+Every conversation gets exactly one verdict: imported, duplicate (same conversation id and
+the same conversation, or the same content, as something already stored or earlier in this
+import), changed (its id is stored but the conversation differs; with ``replace`` it is
+replaced instead) or rejected (with the engine's reason). A full training file gives one
+verdict per conversation. One bad file never stops the rest. Work is committed in chunks,
+so a cancel or a crash keeps every finished chunk and never half of one.
 """
 
 from __future__ import annotations
 
 import concurrent.futures
+import hashlib
 import multiprocessing
 import os
 from collections.abc import Callable, Iterator, Sequence
@@ -19,13 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.errors import InputError, LibraryError
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
-from app.library import Library, clean_batch_id, now_iso, pack
-from app.loader import load_conversation_file
+from app.library import Library, clean_batch_id, now_iso, pack, unpack
+from app.loader import load_file
 from app.models import Conversation, ConversationDocument, Profile
 from app.records import digest_of, summarise
 from app.similar import fingerprint
@@ -39,6 +42,8 @@ Progress = Callable[[int, int, str], None]
 class Verdict(StrEnum):
     IMPORTED = "imported"
     DUPLICATE = "duplicate"
+    CHANGED = "changed"  # the id is stored with other content; kept as it was
+    REPLACED = "replaced"  # the id was stored with other content; replaced
     REJECTED = "rejected"
 
 
@@ -55,6 +60,7 @@ class FileVerdict:
 class ImportReport:
     verdicts: list[FileVerdict] = field(default_factory=list)
     cancelled: bool = False
+    batches_created: list[str] = field(default_factory=list)
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for v in self.verdicts if v.verdict is verdict)
@@ -71,18 +77,35 @@ class ImportReport:
     def rejected(self) -> int:
         return self.count(Verdict.REJECTED)
 
+    @property
+    def changed(self) -> list[FileVerdict]:
+        return [v for v in self.verdicts if v.verdict is Verdict.CHANGED]
+
+    @property
+    def replaced_ids(self) -> list[str]:
+        return [str(v.conversation_id) for v in self.verdicts if v.verdict is Verdict.REPLACED]
+
     def summary(self) -> str:
         text = (f"{self.imported} imported, {self.duplicates} duplicate, "
                 f"{self.rejected} rejected")
+        if self.changed:
+            text += f", {len(self.changed)} changed (not replaced)"
+        if self.replaced_ids:
+            text += f", {len(self.replaced_ids)} replaced"
         return text + (" (cancelled)" if self.cancelled else "")
 
 
 @dataclass(frozen=True)
 class Candidate:
-    """A file to import and the batch it gets unless the file names its own."""
+    """A file to import and the batch it gets unless the file names its own.
+
+    ``named``: the user named the batch, so it also holds a full file's conversations
+    (which otherwise go into a batch named after the full file).
+    """
 
     path: Path
     default_batch: str
+    named: bool = False
 
 
 def loose_batch_name(moment: datetime | None = None) -> str:
@@ -94,9 +117,10 @@ def collect(
 ) -> tuple[list[Candidate], list[FileVerdict]]:
     """Expand files and folders (recursively, ``*.json``) into candidates.
 
-    A folder's files default to the folder's name as batch; loose files share one
-    timestamped batch. A batch given by the user overrides both defaults. Links that lead
-    out of a dropped folder and folders that cannot be read get a verdict, never silence.
+    Every folder holding files is a batch named after it (a dropped folder with 16 batch
+    subfolders gives 16 batches); loose files share one timestamped batch. A batch given
+    by the user overrides both defaults. Links that lead out of a dropped folder and
+    folders that cannot be read get a verdict, never silence.
     """
     loose = loose_batch_name()
     candidates: list[Candidate] = []
@@ -107,19 +131,19 @@ def collect(
         key = os.path.realpath(file)
         if key not in seen:
             seen.add(key)
-            candidates.append(Candidate(file, default))
+            candidates.append(Candidate(file, default, batch is not None))
 
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            default = batch or path.resolve().name or loose
+            top = path.resolve().name or loose
             found, refused = _json_files(path)
             problems.extend(refused)
             if not found and not refused:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
                                             "the folder holds no .json files"))
             for file in sorted(found):
-                add(file, default)
+                add(file, batch or (top if file.parent == path else file.parent.name))
         elif path.exists() or path.is_symlink():
             # Chosen by name: a file, or something that is not one (a pipe, a device, a
             # broken link), which the reader refuses with a verdict saying what it is.
@@ -174,42 +198,77 @@ def _json_files(folder: Path) -> tuple[list[Path], list[FileVerdict]]:
     return found, refused
 
 
-def prepare(path: str, default_batch: str) -> tuple[str, dict[str, Any] | None, str]:
-    """Parse one file into a ready-to-insert row (runs in worker processes too)."""
+Prepared = tuple[str, dict[str, Any] | None, str]  # where, row or None, reason
+NOT_COLUMNS = ("profile_document", "document", "substance")  # row keys stored elsewhere
+
+
+def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared]:
+    """Parse one file into ready-to-insert rows (runs in worker processes too).
+
+    One entry per conversation: a full training file gives several, each named by the
+    file's path and its place in the file.
+    """
     try:
-        return path, _row(path, default_batch), ""
+        loaded = load_file(Path(path), default_batch, named)
     except InputError as exc:
-        return path, None, exc.reason
-    except LibraryError as exc:
-        return path, None, str(exc)
+        return [(path, None, exc.reason)]
     except Exception as exc:  # a bug or an unexpected shape must not stop the import
-        return path, None, f"could not be read: {type(exc).__name__}: {exc}"
+        return [(path, None, f"could not be read: {type(exc).__name__}: {exc}")]
+    prepared: list[Prepared] = []
+    for part, record, error in loaded:
+        where = path + part
+        if error is not None:
+            prepared.append((where, None, error.reason))
+            continue
+        try:
+            source = Path(path).name + part if part else None
+            prepared.append((where, _row(record, default_batch, source), ""))  # type: ignore[arg-type]
+        except LibraryError as exc:
+            prepared.append((where, None, str(exc)))
+        except Exception as exc:
+            prepared.append((where, None, f"could not be read: {type(exc).__name__}: {exc}"))
+    return prepared
 
 
 # The summary fields the conversations table has a column of its own for.
 STORED_SUMMARY = frozenset(column.key for column in Conversation.__table__.columns)
 
 
-def _row(path: str, default_batch: str) -> dict[str, Any]:
-    record = load_conversation_file(Path(path), default_batch)
+def substance(record: dict[str, Any]) -> str:
+    """A fingerprint of what the conversation is (its messages, client and scaffolding),
+    not of where it came from: the same conversation from its own file or from a full
+    training file is the same; a corrected reply is not."""
+    return hashlib.sha256(orjson.dumps(
+        {k: record.get(k) for k in ("messages", "client", "scaffolding")},
+        option=orjson.OPT_SORT_KEYS)).hexdigest()
+
+
+def _row(
+    record: dict[str, Any], default_batch: str, source_file: str | None = None
+) -> dict[str, Any]:
+    """The library row of a record; ``source_file`` overrides the name the table shows
+    (a full training file's name and the conversation's place in it)."""
     record["batch_id"] = clean_batch_id(record["batch_id"] or default_batch)
     summary = summarise(record)
     dialogue = fingerprint(record)
     return {
         **{key: value for key, value in summary.items() if key in STORED_SUMMARY},
+        **({"source_file": source_file} if source_file else {}),
         "warning_codes": ",".join(summary["warning_codes"]),
         "profile_document": orjson.dumps(record.get("consultant_profile")),
         "digest": orjson.dumps(digest_of(summary)),
         "dialogue_sha256": dialogue.dialogue_sha256,
         "dialogue_sketch": dialogue.sketch,
         "document": pack(record),
+        "substance": substance(record),
     }
 
 
 def _prepared(
     candidates: Sequence[Candidate], workers: int
-) -> Iterator[tuple[str, dict[str, Any] | None, str]]:
-    args = ([str(c.path) for c in candidates], [c.default_batch for c in candidates])
+) -> Iterator[list[Prepared]]:
+    args = ([str(c.path) for c in candidates], [c.default_batch for c in candidates],
+            [c.named for c in candidates])
     if workers <= 1 or len(candidates) < PARALLEL_FROM:
         yield from map(prepare, *args)
         return
@@ -227,7 +286,7 @@ def _prepared(
                 pool.shutdown(wait=True, cancel_futures=True)
     except concurrent.futures.process.BrokenProcessPool:
         # A worker died (out of memory, killed): finish the rest in this process.
-        yield from map(prepare, args[0][delivered:], args[1][delivered:])
+        yield from map(prepare, *(arg[delivered:] for arg in args))
 
 
 def import_paths(
@@ -237,8 +296,14 @@ def import_paths(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     workers: int | None = None,
+    replace: bool = False,
 ) -> ImportReport:
-    """Import files and folders; see the module docstring for the guarantees."""
+    """Import files and folders; see the module docstring for the guarantees.
+
+    With ``replace`` a conversation whose id is stored but whose content differs replaces
+    the stored one (keeping its batch and its place in training files, which the caller
+    rebuilds: see ``ImportReport.replaced_ids``).
+    """
     if batch is not None:
         batch = clean_batch_id(batch)
     candidates, problems = collect(paths, batch)
@@ -253,48 +318,54 @@ def import_paths(
     imported_at = now_iso()
     total = len(candidates)
     pending: list[dict[str, Any]] = []
-    pending_verdicts: list[FileVerdict] = []
+    pending_verdicts: list[FileVerdict | None] = []
+    collisions: list[tuple[int, str, dict[str, Any]]] = []  # (verdict slot, where, row)
 
     def flush() -> None:
         if pending:
-            _store(library, pending, imported_at)
-        report.verdicts.extend(pending_verdicts)
+            report.batches_created += _store(library, pending, imported_at)
+        if collisions:
+            _settle_collisions(library, collisions, pending_verdicts, replace, imported_at,
+                               known_hashes)
+        report.verdicts.extend(v for v in pending_verdicts if v is not None)
         pending.clear()
         pending_verdicts.clear()
+        collisions.clear()
 
     count = workers if workers is not None else min(2, multiprocessing.cpu_count())
-    for done, (path, row, reason) in enumerate(_prepared(candidates, count), start=1):
-        if row is None:
-            pending_verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
-        elif row["content_sha256"] in known_hashes:
-            pending_verdicts.append(FileVerdict(
-                path, Verdict.DUPLICATE, "the same content is already in the library",
-                row["conversation_id"]))
-        elif row["conversation_id"] in known_ids:
-            pending_verdicts.append(FileVerdict(
-                path, Verdict.DUPLICATE,
-                f"conversation {row['conversation_id']} is already in the library",
-                row["conversation_id"]))
-        elif row["dialogue_sha256"] in known_dialogues:
-            same = known_dialogues[row["dialogue_sha256"]]
-            where = "earlier in this import" if row["dialogue_sha256"] in here \
-                else "already in the library"
-            pending_verdicts.append(FileVerdict(
-                path, Verdict.DUPLICATE,
-                f"the same dialogue as conversation {same} ({where}), under the id "
-                f"{row['conversation_id']}", row["conversation_id"]))
-        else:
-            known_ids.add(row["conversation_id"])
-            known_hashes.add(row["content_sha256"])
-            known_dialogues[row["dialogue_sha256"]] = row["conversation_id"]
-            here.add(row["dialogue_sha256"])
-            pending.append(row)
-            pending_verdicts.append(FileVerdict(path, Verdict.IMPORTED, "",
-                                                row["conversation_id"], row["batch_id"]))
+    for done, prepared in enumerate(_prepared(candidates, count), start=1):
+        for path, row, reason in prepared:
+            if row is None:
+                pending_verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
+            elif row["content_sha256"] in known_hashes:
+                pending_verdicts.append(FileVerdict(
+                    path, Verdict.DUPLICATE, "the same content is already in the library",
+                    row["conversation_id"]))
+            elif row["conversation_id"] in known_ids:
+                # Same id: the same conversation (duplicate) or a corrected one (changed)?
+                # Decided against the stored row once this chunk is stored.
+                collisions.append((len(pending_verdicts), path, row))
+                pending_verdicts.append(None)
+            elif row["dialogue_sha256"] in known_dialogues:
+                same = known_dialogues[row["dialogue_sha256"]]
+                where = "earlier in this import" if row["dialogue_sha256"] in here \
+                    else "already in the library"
+                pending_verdicts.append(FileVerdict(
+                    path, Verdict.DUPLICATE,
+                    f"the same dialogue as conversation {same} ({where}), under the id "
+                    f"{row['conversation_id']}", row["conversation_id"]))
+            else:
+                known_ids.add(row["conversation_id"])
+                known_hashes.add(row["content_sha256"])
+                known_dialogues[row["dialogue_sha256"]] = row["conversation_id"]
+                here.add(row["dialogue_sha256"])
+                pending.append(row)
+                pending_verdicts.append(FileVerdict(path, Verdict.IMPORTED, "",
+                                                    row["conversation_id"], row["batch_id"]))
         if len(pending_verdicts) >= CHUNK:
             flush()
         if progress:
-            progress(done, total, Path(path).name)
+            progress(done, total, candidates[done - 1].path.name)
         if cancelled and cancelled():
             report.cancelled = done < total
             break
@@ -302,11 +373,68 @@ def import_paths(
     return report
 
 
-def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> None:
-    """Insert one chunk in one transaction."""
+def _settle_collisions(
+    library: Library,
+    collisions: list[tuple[int, str, dict[str, Any]]],
+    verdicts: list[FileVerdict | None],
+    replace: bool,
+    imported_at: str,
+    known_hashes: set[str],
+) -> None:
+    """Give each conversation whose id is already stored its verdict; replace if asked."""
+    for slot, path, row in collisions:
+        cid = row["conversation_id"]
+        stored = _stored(library, cid)
+        if stored is None or stored[1] == row["substance"]:
+            verdicts[slot] = FileVerdict(path, Verdict.DUPLICATE,
+                                         f"conversation {cid} is already in the library", cid)
+        elif not replace:
+            verdicts[slot] = FileVerdict(
+                path, Verdict.CHANGED,
+                f"conversation {cid} is already in the library with different content; "
+                "import it again with replace to use this version", cid)
+        else:
+            _replace(library, stored[0], row, imported_at)
+            known_hashes.add(row["content_sha256"])
+            verdicts[slot] = FileVerdict(path, Verdict.REPLACED,
+                                         "replaced the stored version", cid, stored[2])
+
+
+def _stored(library: Library, conversation_id: str) -> tuple[int, str, str] | None:
+    """(row key, substance, batch) of a stored conversation."""
+    with library.session() as session:
+        found = session.execute(
+            select(Conversation.pk, ConversationDocument.document, Conversation.batch_id)
+            .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
+            .where(Conversation.conversation_id == conversation_id)).one_or_none()
+    if found is None:
+        return None
+    return found[0], substance(unpack(found[1])), found[2]
+
+
+def _replace(library: Library, pk: int, row: dict[str, Any], imported_at: str) -> None:
+    """Put a new version in place of a stored conversation: same row key, so training
+    files keep it at its place; same batch, as the user may have moved it."""
+    with library.session() as session, session.begin():
+        session.execute(
+            sqlite_insert(Profile).on_conflict_do_nothing(),
+            [{"profile_hash": row["profile_hash"], "document": row["profile_document"]}])
+        values = {k: v for k, v in row.items()
+                  if k not in (*NOT_COLUMNS, "conversation_id", "batch_id")}
+        session.execute(update(Conversation).where(Conversation.pk == pk)
+                        .values(**values, imported_at=imported_at))
+        session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)
+                        .values(document=row["document"]))
+        index_keys(session, [(pk, row["dialogue_sketch"])])
+
+
+def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> list[str]:
+    """Insert one chunk in one transaction; return the batches it created."""
+    created = []
     with library.session() as session, session.begin():
         for batch_id in sorted({r["batch_id"] for r in rows}):
-            library.ensure_batch(session, batch_id)
+            if library.ensure_batch(session, batch_id):
+                created.append(batch_id)
         profiles = {r["profile_hash"]: r["profile_document"] for r in rows}
         session.execute(
             sqlite_insert(Profile).on_conflict_do_nothing(),
@@ -316,7 +444,7 @@ def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> No
         pks = session.scalars(
             insert(Conversation).returning(Conversation.pk, sort_by_parameter_order=True),
             [
-                {k: v for k, v in r.items() if k not in ("profile_document", "document")}
+                {k: v for k, v in r.items() if k not in NOT_COLUMNS}
                 | {"imported_at": imported_at}
                 for r in rows
             ],
@@ -326,4 +454,4 @@ def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> No
             insert(ConversationDocument),
             [{"pk": pk, "document": r["document"]} for pk, r in zip(pks, rows, strict=True)],
         )
-
+    return created

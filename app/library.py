@@ -260,10 +260,13 @@ class Library:
         with self.session() as session:
             return [BatchInfo(b, n, c) for b, n, c in session.execute(query)]
 
-    def ensure_batch(self, session: Session, batch_id: str) -> None:
+    def ensure_batch(self, session: Session, batch_id: str) -> bool:
+        """Create the batch unless it exists; True when it was created."""
         if session.get(Batch, batch_id) is None:
             session.add(Batch(batch_id=batch_id, created_at=now_iso()))
             session.flush()
+            return True
+        return False
 
     def rename_batch(self, old: str, new: str) -> None:
         new = clean_batch_id(new)

@@ -1,4 +1,5 @@
-"""Read one conversation file from disk and turn it into a canonical record."""
+"""Read one input file from disk and turn it into canonical records: one for a conversation
+file, one per conversation for a full training file."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ import orjson
 
 from app.canonical import check_structure, normalise
 from app.errors import InputError
+from app.fullsplit import is_full, split_full
 from app.jsonio import parse_json_bytes, read_input_bytes
 from app.records import ConversationRecord
+
+JSONL_REASON = ("this is a JSONL training file (one conversation per line, for trainers); "
+                "import its full JSON instead, the .json file of the same name")
 
 
 def batch_id_in(document: Any) -> str | None:
@@ -43,7 +48,14 @@ def record_from_bytes(
     data: bytes, file_name: str, default_batch: str | None = None
 ) -> ConversationRecord:
     """Parse, check and normalise; raises ``InputError`` naming the file and the reason."""
-    document = parse_json_bytes(data, file_name)
+    return record_from_document(parse_json_bytes(data, file_name), data, file_name,
+                                default_batch)
+
+
+def record_from_document(
+    document: Any, data: bytes, file_name: str, default_batch: str | None = None
+) -> dict[str, Any]:
+    """Check and normalise a parsed conversation file (``data``: its bytes, for the hash)."""
     check_structure(document, file_name)
     record = normalise(
         document,
@@ -63,3 +75,40 @@ def record_from_bytes(
 
 def load_conversation_file(path: Path, default_batch: str | None = None) -> ConversationRecord:
     return record_from_bytes(read_input_bytes(path), path.name, default_batch)
+
+
+def looks_like_jsonl(data: bytes) -> bool:
+    """More than one line, the first of them a JSON object of its own."""
+    first, _, rest = data.strip().partition(b"\n")
+    if not rest.strip():
+        return False
+    try:
+        return isinstance(orjson.loads(first), dict)
+    except orjson.JSONDecodeError:
+        return False
+
+
+Loaded = tuple[str, dict[str, Any] | None, InputError | None]  # part, record, error
+
+
+def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list[Loaded]:
+    """The records of one input file, each with the part of the file it came from.
+
+    A conversation file gives one record (part ""). A full training file gives one per
+    conversation (part " [conversation i of n]"), in the batch the user named, else in a
+    batch named after the file. A failing conversation is returned with its error, so the
+    rest of the file still imports. Errors about the whole file are raised.
+    """
+    if path.suffix.lower() == ".jsonl":
+        raise InputError.single(path.name, JSONL_REASON)
+    data = read_input_bytes(path)
+    try:
+        document = parse_json_bytes(data, path.name)
+    except InputError:
+        if looks_like_jsonl(data):
+            raise InputError.single(path.name, JSONL_REASON) from None
+        raise
+    if is_full(document):
+        batch = default_batch if batch_named else path.stem
+        return list(split_full(document, path.name, batch))
+    return [("", record_from_document(document, data, path.name, default_batch), None)]

@@ -191,7 +191,7 @@ def test_import_folder_from_menu_uses_typed_batch(qtbot, library, dialogs, setti
     dialogs.texts.append("client-batch-7")
     with qtbot.waitSignal(window.importer.finished, timeout=30000):
         window.import_folder_action.trigger()
-    assert dialogs.asked[-1] == ("text", "Import", "some-folder")
+    assert dialogs.asked[-1] == ("text", "Import", "")  # empty: every folder its own batch
     assert [b.batch_id for b in library.batches()] == ["client-batch-7"]
 
 

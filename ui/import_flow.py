@@ -28,13 +28,6 @@ def paths_from_mime(mime: QMimeData) -> list[Path]:
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
 
 
-def suggested_batch(paths: list[Path]) -> str:
-    """What the batch field starts with: a single folder's name, else empty (automatic)."""
-    if len(paths) == 1 and paths[0].is_dir():
-        return paths[0].name
-    return ""
-
-
 def _short(path: str) -> str:
     """The file with its folder: enough to find it, short enough to read."""
     file = Path(path)
@@ -43,8 +36,14 @@ def _short(path: str) -> str:
 
 def report_text(report: ImportReport) -> str:
     lines = []
-    for title, verdict in (("Rejected", Verdict.REJECTED), ("Duplicates (skipped)",
-                                                            Verdict.DUPLICATE)):
+    if report.batches_created:
+        lines.append(f"Batches created: {len(report.batches_created)}")
+        lines += [f"  {batch}" for batch in report.batches_created]
+        lines.append("")
+    for title, verdict in (("Rejected", Verdict.REJECTED),
+                           ("Changed (kept as stored)", Verdict.CHANGED),
+                           ("Replaced", Verdict.REPLACED),
+                           ("Duplicates (skipped)", Verdict.DUPLICATE)):
         items = [v for v in report.verdicts if v.verdict is verdict]
         if items:
             lines.append(f"{title}: {len(items)}")
@@ -102,9 +101,10 @@ class ImportController(QObject):
             return True
         answer = self.dialogs.text(
             self.window, "Import",
-            f"Importing {len(paths)} item(s).\nBatch ID for files that do not name their own "
-            "(empty: the folder's name, or a timestamped batch for loose files):",
-            suggested_batch(paths),
+            f"Importing {len(paths)} item(s).\nOne batch ID for everything that does not name "
+            "its own batch.\nLeave it empty to make every folder its own batch (named after "
+            "it), every full training file its own batch, and one timestamped batch for "
+            "loose files.",
         )
         if answer is None:
             return False

@@ -1,0 +1,276 @@
+"""Curation at library size, import side: full training files split into conversations,
+JSONL files recognised, folders as batches, changed conversations and their replacement."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import ENRICHED, FIXTURES, LEGACY, ROOT
+
+from app.cli import main
+from app.importer import Verdict, import_paths
+from app.library import Library
+from app.trainingfiles import add_conversations, get_training_file
+
+USER_FULL = FIXTURES / "full" / "user-full-file-3-conversations.json"
+OUR_FULL = ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.json"
+OUR_JSONL = OUR_FULL.with_suffix(".jsonl")
+SINGLE = {p.name: p for p in ENRICHED}
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write(path: Path, document: Any) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(document, ensure_ascii=False, indent=2), encoding="utf-8")
+    return path
+
+
+def verdicts(report: Any) -> list[tuple[str, str | None]]:
+    return [(v.verdict.value, v.conversation_id) for v in report.verdicts]
+
+
+# --- 4. full training files ----------------------------------------------------------
+
+
+def test_the_users_full_file_becomes_three_conversations_in_a_batch_named_after_it(
+    library: Library,
+) -> None:
+    report = import_paths(library, [USER_FULL])
+    assert report.imported == 3 and report.rejected == 0, report.verdicts
+    assert report.batches_created == ["user-full-file-3-conversations"]
+    rows = library.summaries()
+    assert {r.batch_id for r in rows} == {"user-full-file-3-conversations"}
+    # The id is the one the conversation's own file has, so both forms meet as one.
+    expected = {load(p)["dataset_metadata"]["dataset_name"]
+                for p in ENRICHED if p.name.startswith("single-convo-file")}
+    assert {r.conversation_id for r in rows} == expected
+    assert all(r.trainable_replies == 2 for r in rows)
+    assert {r.persona_name for r in rows} == {"David Chen", "Jennifer Martinez", "Marcus Chen"}
+    assert all(r.emotional_arc_key and r.training_topic_key for r in rows)
+    first = rows[0]
+    assert first.source_file == "user-full-file-3-conversations.json [conversation 1 of 3]"
+    record = library.record(first.conversation_id)
+    assert record["consultant_profile"]["name"] == "Elena Morales, CFP"
+    assert [m["role"] for m in record["messages"]][:3] == ["system", "user", "assistant"]
+
+
+def test_a_batch_named_by_the_user_wins_over_the_files_stem(library: Library) -> None:
+    report = import_paths(library, [USER_FULL, OUR_FULL], batch="earlier files")
+    assert report.rejected == 0
+    assert {r.batch_id for r in library.summaries()} == {"earlier files"}
+
+
+def test_our_own_full_file_is_split_and_its_conversations_build_again(
+    library: Library, tmp_path: Path
+) -> None:
+    report = import_paths(library, [OUR_FULL])
+    example = load(OUR_FULL)
+    assert report.imported == len(example["conversations"]) == 4, report.verdicts
+    stored = library.record(example["conversations"][0]["conversation_id"])
+    original = example["conversations"][0]
+    assert stored["messages"] == original["messages"]
+    assert stored["batch_id"] == OUR_FULL.stem
+    assert stored["consultant_profile"] == example["consultant_profile"]  # null → the file's
+    info = add_conversations(library, "again", [c["conversation_id"] for c in
+                                                example["conversations"]], create=True)
+    assert info.conversations == 4
+    assert info.json_path is not None
+    rebuilt = orjson.loads(info.json_path.read_bytes())
+    assert [c["messages"] for c in rebuilt["conversations"]] == [
+        c["messages"] for c in example["conversations"]]
+
+
+def test_the_same_conversations_across_full_files_and_single_files_are_duplicates(
+    library: Library, tmp_path: Path
+) -> None:
+    assert import_paths(library, [SINGLE["single-convo-file-3.json"]]).imported == 1
+    copy_of_full = shutil.copy(USER_FULL, tmp_path / "copy-of-the-full-file.json")
+    report = import_paths(library, [USER_FULL, Path(copy_of_full)])
+    kinds = [v.verdict for v in report.verdicts]
+    # File 1: conversation 1 was imported as a single file; 2 and 3 are new.
+    # File 2 (a copy): all three are already there.
+    assert kinds == [Verdict.DUPLICATE, Verdict.IMPORTED, Verdict.IMPORTED,
+                     Verdict.DUPLICATE, Verdict.DUPLICATE, Verdict.DUPLICATE]
+    assert library.count() == 3
+    # Our full JSON repeats conversations imported from their own files: duplicates too.
+    report = import_paths(library, [SINGLE["enriched-1.json"], OUR_FULL])
+    assert report.verdicts[0].verdict is Verdict.IMPORTED
+    assert report.verdicts[1].verdict is Verdict.DUPLICATE  # enriched-1 again, in the full
+    assert report.verdicts[3].verdict is Verdict.DUPLICATE  # single-convo-file-1, from before
+
+
+def test_one_bad_conversation_in_a_full_file_does_not_stop_the_others(
+    library: Library, tmp_path: Path
+) -> None:
+    document = load(USER_FULL)
+    document["conversations"][1]["training_pairs"][0]["turn_number"] = "one"
+    del document["conversations"][2]["conversation_metadata"]
+    path = write(tmp_path / "damaged.json", document)
+    report = import_paths(library, [path])
+    assert [v.verdict for v in report.verdicts] == [Verdict.IMPORTED, Verdict.REJECTED,
+                                                    Verdict.REJECTED]
+    second, third = report.verdicts[1:]
+    assert second.path.endswith("damaged.json [conversation 2 of 3]")
+    assert "turn_number" in second.reason and "whole number" in second.reason
+    assert "conversation_metadata" in third.reason
+    broken_ours = load(OUR_FULL)
+    broken_ours["conversations"][0]["messages"][1]["role"] = "assistant"
+    broken_ours["conversations"][1]["quality"]["warnings"] = "none"
+    report = import_paths(library, [write(tmp_path / "ours-damaged.json", broken_ours)])
+    assert [v.verdict for v in report.verdicts][:2] == [Verdict.REJECTED, Verdict.REJECTED]
+    assert "roles alternate" in report.verdicts[0].reason
+    assert "warnings" in report.verdicts[1].reason
+
+
+def test_a_full_file_without_conversations_is_rejected_with_the_reason(
+    library: Library, tmp_path: Path
+) -> None:
+    document = load(USER_FULL)
+    document["conversations"] = []
+    report = import_paths(library, [write(tmp_path / "empty-full.json", document)])
+    assert [v.verdict for v in report.verdicts] == [Verdict.REJECTED]
+    assert "no conversations" in report.verdicts[0].reason
+
+
+def test_a_jsonl_training_file_gets_a_clear_verdict(library: Library, tmp_path: Path) -> None:
+    renamed = shutil.copy(OUR_JSONL, tmp_path / "trainer-file.json")  # wrong extension too
+    report = import_paths(library, [OUR_JSONL, Path(renamed)])
+    assert [v.verdict for v in report.verdicts] == [Verdict.REJECTED, Verdict.REJECTED]
+    for verdict in report.verdicts:
+        assert "this is a JSONL training file" in verdict.reason
+        assert "import its full JSON" in verdict.reason
+        assert "Extra data" not in verdict.reason
+
+
+# --- 5. folders become batches --------------------------------------------------------
+
+
+def test_every_subfolder_becomes_its_own_batch(library: Library, tmp_path: Path) -> None:
+    drop = tmp_path / "all-batches"
+    for n, path in enumerate(LEGACY[:6]):
+        folder = drop / f"batch-{n % 3:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
+    shutil.copy(ENRICHED[0], drop / ENRICHED[0].name)  # a loose file at the top
+    report = import_paths(library, [drop])
+    assert report.rejected == 0
+    assert sorted(report.batches_created) == ["all-batches", "batch-00", "batch-01",
+                                              "batch-02"]
+    counts = {b.batch_id: b.conversations for b in library.batches()}
+    assert counts == {"all-batches": 1, "batch-00": 2, "batch-01": 2, "batch-02": 2}
+
+
+def test_one_batch_named_for_the_whole_drop(library: Library, tmp_path: Path) -> None:
+    drop = tmp_path / "all-batches"
+    for n, path in enumerate(LEGACY[:4]):
+        folder = drop / f"batch-{n % 2}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
+    report = import_paths(library, [drop], batch="december")
+    assert report.batches_created == ["december"]
+    assert {b.batch_id for b in library.batches()} == {"december"}
+
+
+# --- 3. changed conversations and their replacement -------------------------------------
+
+
+def corrected(path: Path, folder: Path) -> Path:
+    """The same conversation (same id) with one reply corrected."""
+    document = load(path)
+    for pair in document["training_pairs"]:
+        if pair.get("target_response"):
+            pair["target_response"] += " (Corrected.)"
+            break
+    return write(folder / f"fixed-{path.name}", document)
+
+
+def test_a_corrected_file_is_changed_and_replaces_only_when_asked(
+    library: Library, tmp_path: Path
+) -> None:
+    original = SINGLE["enriched-1.json"]
+    import_paths(library, [original], batch="first")
+    cid = load(original)["dataset_metadata"]["dataset_name"]
+    fixed = corrected(original, tmp_path / "fixes")
+    report = import_paths(library, [fixed])
+    assert verdicts(report) == [("changed", cid)]
+    assert "different content" in report.verdicts[0].reason
+    assert "(Corrected.)" not in json.dumps(library.record(cid))
+    assert report.summary() == "0 imported, 0 duplicate, 0 rejected, 1 changed (not replaced)"
+
+    pk_before = library.resolve_ids([cid])[cid]
+    report = import_paths(library, [fixed], replace=True)
+    assert verdicts(report) == [("replaced", cid)]
+    assert report.replaced_ids == [cid]
+    assert "(Corrected.)" in json.dumps(library.record(cid))
+    assert library.resolve_ids([cid])[cid] == pk_before  # same row: files keep their place
+    assert library.summaries()[0].batch_id == "first"  # the user's batch is kept
+    assert library.summaries()[0].source_file == fixed.name
+    # The very same file again is now a duplicate, not a change.
+    assert verdicts(import_paths(library, [fixed])) == [("duplicate", cid)]
+
+
+def test_the_same_conversation_from_a_reformatted_file_is_a_duplicate_not_a_change(
+    library: Library, tmp_path: Path
+) -> None:
+    original = SINGLE["enriched-2.json"]
+    import_paths(library, [original])
+    document = load(original)
+    document["dataset_metadata"]["notes"] = "re-exported"  # other bytes, same conversation
+    path = tmp_path / "reformatted.json"
+    path.write_text(json.dumps(document, indent=4), encoding="utf-8")
+    assert [v.verdict for v in import_paths(library, [path]).verdicts] == [Verdict.DUPLICATE]
+
+
+# --- the command line ---------------------------------------------------------------------
+
+
+def run(data_dir: Path, capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(["--data-dir", str(data_dir), *map(str, args)])
+    return code, capsys.readouterr().out
+
+
+def test_cli_import_replace_rebuilds_the_training_files_holding_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data = tmp_path / "lib"
+    original = SINGLE["enriched-1.json"]
+    assert run(data, capsys, "import", original, ENRICHED[0])[0] == 0
+    cid = load(original)["dataset_metadata"]["dataset_name"]
+    assert run(data, capsys, "add", "holder", "--new", cid)[0] == 0
+    fixed = corrected(original, tmp_path / "fixes")
+
+    code, out = run(data, capsys, "import", fixed)
+    assert code == 0
+    assert "changed" in out and "--replace" in out
+
+    code, out = run(data, capsys, "import", "--replace", fixed)
+    assert code == 0, out
+    assert f"replaced  {fixed}" in out
+    assert "rebuilt training file 'holder'" in out
+    with Library(data) as library:
+        info = get_training_file(library, "holder")
+        assert info.json_path is not None and info.jsonl_path is not None
+        assert "(Corrected.)" in info.json_path.read_text(encoding="utf-8")
+        assert "(Corrected.)" in info.jsonl_path.read_text(encoding="utf-8")
+
+
+def test_cli_import_of_folders_lists_the_batches_created(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    drop = tmp_path / "drop"
+    for name, path in (("alpha", LEGACY[0]), ("beta", LEGACY[1])):
+        (drop / name).mkdir(parents=True)
+        shutil.copy(path, drop / name / path.name)
+    code, out = run(tmp_path / "lib", capsys, "import", drop, USER_FULL, OUR_JSONL)
+    assert code == 1  # the JSONL is rejected
+    assert "batches created: alpha, beta, user-full-file-3-conversations" in out
+    assert "this is a JSONL training file" in out
