@@ -18,11 +18,11 @@ from app.importer import import_paths
 from app.library import Library
 from app.review_marks import mark_reviewed
 from app.trainingfiles import (
-    AddRefused,
-    add_conversations,
+    apply_addition,
     files_holding,
     header,
     list_training_files,
+    plan_addition,
     rebuild_training_files,
     remove_conversations,
     set_cut_off_policy,
@@ -205,10 +205,21 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
         raise LibraryError("--cut-off-policy with add needs --new; to change an existing "
                            f"file use: lora-studio set '{args.name}' --cut-off-policy "
                            f"{args.cut_off_policy}")
-    info = add_conversations(library, args.name, ids, create=args.new,
-                             cut_off_policy=args.cut_off_policy or DEFAULT_POLICY)
-    _print(f"added {len(ids)} to '{info.name}': now {info.conversations} conversations, "
-           f"{info.trainable_replies} trainable replies")
+    plan = plan_addition(library, args.name, ids, create=args.new,
+                         cut_off_policy=args.cut_off_policy or DEFAULT_POLICY)
+    for why, skipped in plan.skipped().items():
+        shown = ", ".join(skipped[:20]) + (f" and {len(skipped) - 20} more"
+                                           if len(skipped) > 20 else "")
+        _print(f"skipped {len(skipped)} {why}: {shown}")
+    if not plan.adding:
+        if plan.create:
+            raise LibraryError(f"'{plan.name}' was not created: none of the "
+                               f"{plan.requested} conversations can be added")
+        _print(f"nothing added to '{plan.name}'")
+        return 0
+    info = apply_addition(library, plan)
+    _print(f"added {len(plan.adding)} to '{info.name}': now {info.conversations} "
+           f"conversations, {info.trainable_replies} trainable replies")
     return 0
 
 
@@ -291,9 +302,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(importlib.import_module(GUI_MODULE).run_gui(args.data_dir))
     try:
         return run(args)
-    except AddRefused as exc:
-        sys.stderr.write(f"refused: {exc}\n")
-        return 1
     except (LibraryError, InputError) as exc:
         sys.stderr.write(f"error: {exc}\n")
         return 1

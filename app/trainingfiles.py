@@ -12,13 +12,14 @@ import contextlib
 import re
 import shutil
 import unicodedata
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 import orjson
 from sqlalchemy import delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.build import Progress, write_training_files
@@ -48,14 +49,6 @@ def _name_units(text: str) -> int:
     """The most room ``text`` takes as a file name on any file system we ship to."""
     forms = (text, unicodedata.normalize("NFD", text))
     return max(max(len(f.encode("utf-8")), len(f.encode("utf-16-le")) // 2) for f in forms)
-
-
-class AddRefused(LibraryError):
-    """An add was refused as a whole; the message names every offending conversation."""
-
-    def __init__(self, message: str, offenders: dict[str, list[str]]) -> None:
-        super().__init__(message)
-        self.offenders = offenders
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,60 +218,175 @@ def create_training_file(
 ) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
     name = check_new_name(library, name)
-    policy = _policy(cut_off_policy)
-    with library.session() as session, session.begin():
-        stamp = now_iso()
-        session.add(TrainingFile(name=name, slug=name.casefold(), created_at=stamp,
-                                 updated_at=stamp, revision=0, cut_off_policy=policy.value))
+    _insert_file(library, name, _policy(cut_off_policy))
     _rebuild(library, name, new_members=[])
     return get_training_file(library, name)
 
 
-def check_addition(
-    library: Library, name: str | None, conversation_ids: Sequence[str]
-) -> list[int]:
-    """Refuse the whole request unless every conversation can be added; return row keys.
+def _insert_file(library: Library, name: str,
+                 policy: CutOffPolicy = DEFAULT_POLICY) -> None:
+    """The training file's row, before its first build (names are checked by the caller)."""
+    try:
+        with library.session() as session, session.begin():
+            stamp = now_iso()
+            session.add(TrainingFile(name=name, slug=name.casefold(), created_at=stamp,
+                                     updated_at=stamp, revision=0,
+                                     cut_off_policy=policy.value))
+    except IntegrityError:
+        raise LibraryError(f"a training file named '{name}' already exists") from None
 
-    ``name`` None checks an add to a training file that is about to be created.
+
+@dataclass(frozen=True, slots=True)
+class AddPlan:
+    """What adding checked conversations to a training file would do, worked out once
+    before anything is written (``plan_addition``) and carried out once
+    (``apply_addition``): the review shows it, the user may leave groups out.
+
+    ``new`` and ``new_pks`` are the conversations not in the file yet, in the order asked
+    for; the frozensets say which of them are hidden by the window's filter, flagged with
+    quality warnings or over the file's token budget.
+    """
+
+    name: str
+    create: bool
+    requested: int
+    new: tuple[str, ...]
+    new_pks: tuple[int, ...]
+    already: tuple[str, ...] = ()
+    missing: tuple[str, ...] = ()
+    without_reply: tuple[str, ...] = ()
+    hidden: frozenset[str] = frozenset()
+    flagged: frozenset[str] = frozenset()
+    over_budget: frozenset[str] = frozenset()
+    leave_out_hidden: bool = False
+    leave_out_flagged: bool = False
+    cut_off_policy: str = DEFAULT_POLICY.value  # for a file created by the plan
+
+    def choose(self, *, leave_out_hidden: bool | None = None,
+               leave_out_flagged: bool | None = None) -> AddPlan:
+        """The same plan with other choices (the plan itself is never changed)."""
+        return replace(
+            self,
+            leave_out_hidden=self.leave_out_hidden if leave_out_hidden is None
+            else leave_out_hidden,
+            leave_out_flagged=self.leave_out_flagged if leave_out_flagged is None
+            else leave_out_flagged)
+
+    def _kept(self, cid: str) -> bool:
+        return not ((self.leave_out_hidden and cid in self.hidden)
+                    or (self.leave_out_flagged and cid in self.flagged))
+
+    @property
+    def adding(self) -> list[str]:
+        """The conversation ids that will be added, in order."""
+        return [cid for cid in self.new if self._kept(cid)]
+
+    @property
+    def adding_pks(self) -> list[int]:
+        return [pk for cid, pk in zip(self.new, self.new_pks, strict=True) if self._kept(cid)]
+
+    def skipped(self) -> dict[str, list[str]]:
+        """Why each conversation that is not added is left out, with the ids."""
+        reasons = {
+            f"already in '{self.name}'": list(self.already),
+            "not in the library": list(self.missing),
+            "without a single trainable reply": list(self.without_reply),
+            "hidden by the current filter (left out)":
+                [c for c in self.new if self.leave_out_hidden and c in self.hidden],
+            "flagged with quality warnings (left out)":
+                [c for c in self.new if self.leave_out_flagged and c in self.flagged
+                 and not (self.leave_out_hidden and c in self.hidden)],
+        }
+        return {why: ids for why, ids in reasons.items() if ids}
+
+    def skipped_text(self, limit: int = 10) -> str:
+        return "; ".join(
+            f"{len(ids)} {why}: " + ", ".join(ids[:limit])
+            + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
+            for why, ids in self.skipped().items())
+
+
+def over_budget_pks(library: Library, name: str | None, pks: Sequence[int]) -> set[int]:
+    """HOOK for the token budget: conversations longer than the training file's
+    ``max_seq_len``. The token counter (the ``tokens`` work on issue 12) fills this in;
+    until it lands no conversation counts as over budget."""
+    return set()
+
+
+def plan_addition(
+    library: Library, name: str, conversation_ids: Sequence[str], *, create: bool = False,
+    hidden: Collection[str] = (), cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
+) -> AddPlan:
+    """Work out what adding ``conversation_ids`` to ``name`` does; nothing is written.
+
+    ``create``: ``name`` is a new file (the name is checked here, once). ``hidden``: the
+    ids the window's filter does not show, so the review can say so.
     """
     if not conversation_ids:
-        raise AddRefused("no conversations are checked: check the ones to add first", {})
-    found = library.resolve_ids(conversation_ids)
-    offenders: dict[str, list[str]] = {}
-    missing = [cid for cid in conversation_ids if cid not in found]
-    if missing:
-        offenders["not in the library"] = missing
-    present = set(member_ids(library, name)) if name is not None else set()
-    already = [cid for cid in conversation_ids if cid in present]
-    if already:
-        offenders[f"already in '{name}'"] = already
+        raise LibraryError("no conversations are checked: check the ones to add first")
+    policy = _policy(cut_off_policy)
+    name = check_new_name(library, name) if create else get_training_file(library, name).name
+    wanted = list(dict.fromkeys(conversation_ids))
+    facts: dict[str, tuple[int, int, str]] = {}  # id -> (pk, trainable replies, warnings)
     with library.session() as session:
-        # Few conversations have no reply: ask for those, not for every requested id.
-        without_reply = set(session.scalars(
-            select(Conversation.conversation_id).where(Conversation.trainable_replies == 0)))
-    empty = [cid for cid in conversation_ids if cid in without_reply]
-    if empty:
-        offenders["without a single trainable reply"] = empty
-    if offenders:
-        shown = {cid for ids in offenders.values() for cid in ids[:20]}
-        names = _source_files(library, shown)
-        lines = [
-            f"{why}: " + ", ".join(
-                f"{cid} ({names[cid]})" if cid in names else cid for cid in ids[:20])
-            + (f" and {len(ids) - 20} more" if len(ids) > 20 else "")
-            for why, ids in offenders.items()
-        ]
-        raise AddRefused("Nothing was added. " + "; ".join(lines), offenders)
-    return [found[cid] for cid in dict.fromkeys(conversation_ids)]
+        for start in range(0, len(wanted), 500):
+            facts.update((cid, (pk, replies, codes)) for cid, pk, replies, codes in
+                         session.execute(
+                select(Conversation.conversation_id, Conversation.pk,
+                       Conversation.trainable_replies, Conversation.warning_codes)
+                .where(Conversation.conversation_id.in_(wanted[start : start + 500]))))
+    present = set() if create else set(_member_pks(library, name))
+    new: list[str] = []
+    new_pks: list[int] = []
+    already, missing, without_reply = [], [], []
+    for cid in wanted:
+        found = facts.get(cid)
+        if found is None:
+            missing.append(cid)
+        elif found[0] in present:
+            already.append(cid)
+        elif found[1] == 0:
+            without_reply.append(cid)
+        else:
+            new.append(cid)
+            new_pks.append(found[0])
+    over = over_budget_pks(library, None if create else name, new_pks)
+    hidden_set = set(hidden)
+    return AddPlan(
+        name=name, create=create, requested=len(wanted), new=tuple(new),
+        new_pks=tuple(new_pks), already=tuple(already), missing=tuple(missing),
+        without_reply=tuple(without_reply),
+        hidden=frozenset(c for c in new if c in hidden_set),
+        flagged=frozenset(c for c in new if facts[c][2]),
+        over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),
+        cut_off_policy=policy.value,
+    )
 
 
-def _source_files(library: Library, conversation_ids: set[str]) -> dict[str, str]:
-    """The file each conversation was imported from: the name the user knows it by."""
-    with library.session() as session:
-        rows = session.execute(
-            select(Conversation.conversation_id, Conversation.source_file)
-            .where(Conversation.conversation_id.in_(sorted(conversation_ids))))
-        return {cid: source for cid, source in rows}
+def apply_addition(
+    library: Library, plan: AddPlan, progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> TrainingFileInfo:
+    """Carry a plan out with one build: a new file is created and built once, and removed
+    again if the build does not finish, so a cancelled request leaves no trace."""
+    pks = plan.adding_pks
+    if not pks:
+        why = plan.skipped_text()
+        raise LibraryError("nothing to add" + (f": {why}" if why else ""))
+    if plan.create:
+        _insert_file(library, plan.name, _policy(plan.cut_off_policy))
+        try:
+            _rebuild(library, plan.name, new_members=pks, progress=progress,
+                     cancelled=cancelled)
+        except BaseException:
+            delete_training_file(library, plan.name)
+            raise
+        return get_training_file(library, plan.name)
+    current = _member_pks(library, plan.name)
+    present = set(current)  # the file may have changed since the plan: never add twice
+    _rebuild(library, plan.name, new_members=current + [pk for pk in pks if pk not in present],
+             progress=progress, cancelled=cancelled)
+    return get_training_file(library, plan.name)
 
 
 def add_conversations(
@@ -290,27 +398,13 @@ def add_conversations(
     create: bool = False,
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
 ) -> TrainingFileInfo:
-    """Append conversations (in the order given) and rebuild both files.
-
-    With ``create`` the file is made first, and removed again if the add does not finish,
-    so a refused or cancelled request leaves no trace. ``cut_off_policy`` applies to a file
-    created here; an existing file keeps its own (see ``set_cut_off_policy``).
-    """
-    if create:
-        name = check_new_name(library, name)
-        _policy(cut_off_policy)
-        pks = check_addition(library, None, conversation_ids)
-        create_training_file(library, name, cut_off_policy)
-        try:
-            _rebuild(library, name, new_members=pks, progress=progress, cancelled=cancelled)
-        except BaseException:
-            delete_training_file(library, name)
-            raise
-        return get_training_file(library, name)
-    pks = check_addition(library, name, conversation_ids)
-    current = _member_pks(library, name)
-    _rebuild(library, name, new_members=current + pks, progress=progress, cancelled=cancelled)
-    return get_training_file(library, name)
+    """Plan and apply in one go: the new conversations are appended in the order given,
+    those already in the file (or unusable) are skipped; see ``plan_addition``.
+    ``cut_off_policy`` applies to a file created here; an existing file keeps its own
+    (see ``set_cut_off_policy``)."""
+    plan = plan_addition(library, name, conversation_ids, create=create,
+                         cut_off_policy=cut_off_policy)
+    return apply_addition(library, plan, progress=progress, cancelled=cancelled)
 
 
 def remove_conversations(

@@ -64,10 +64,11 @@ def test_import_prints_a_line_per_file_and_a_summary(cli: Cli, fixture_folder: P
     code, out, err = cli("import", fixture_folder)
     assert code == 0, err
     lines = out.splitlines()
-    assert len(lines) == TOTAL + 1
-    for line in lines[:-1]:
+    assert len(lines) == TOTAL + 2
+    for line in lines[:-2]:
         assert line.startswith("imported ")
         assert f"→ batch {fixture_folder.name}" in line
+    assert lines[-2] == f"batches created: {fixture_folder.name}"
     assert lines[-1] == f"{TOTAL} imported, 0 duplicate, 0 rejected"
 
     code, out, _ = cli("import", fixture_folder)
@@ -85,7 +86,8 @@ def test_import_exits_1_when_something_was_rejected(cli: Cli, tmp_path: Path) ->
     code, out, _ = cli("import", mixed, "--batch", "chosen")
     assert code == 1
     lines = out.splitlines()
-    assert len(lines) == len(BAD) + 2
+    assert len(lines) == len(BAD) + 3  # a line per file, the batches created, the summary
+    assert lines[-2] == "batches created: chosen"
     rejected = [line for line in lines if line.startswith("rejected ")]
     assert len(rejected) == len(BAD)
     assert any("line" in line and "column" in line for line in rejected)
@@ -154,16 +156,17 @@ def test_training_file_commands(imported: Cli, fixture_folder: Path, tmp_path: P
     assert row["conversations"] == 3
     assert row["trainable_replies"] > 0 and row["json_bytes"] > 0 and row["jsonl_bytes"] > 0
 
-    code, out, err = imported("add", "Small set", ids[1], ids[2], ids[5])
-    assert code == 1
-    assert ids[1] in err and ids[2] in err
-    assert ids[5] not in err
-    assert "refused" in err
-    assert imported("files", "--json")[1] == listing, "a refused add changes nothing"
-
-    code, out, err = imported("add", "Small set", ids[5])
+    code, out, err = imported("add", "Small set", ids[1], ids[2])
     assert code == 0, err
-    assert "now 4 conversations" in out
+    assert f"skipped 2 already in 'Small set': {ids[1]}, {ids[2]}" in out
+    assert "nothing added to 'Small set'" in out
+    assert imported("files", "--json")[1] == listing, "nothing new: nothing changes"
+
+    code, out, err = imported("add", "Small set", ids[1], ids[5], "no-such-id")
+    assert code == 0, err
+    assert f"skipped 1 already in 'Small set': {ids[1]}" in out
+    assert "skipped 1 not in the library: no-such-id" in out
+    assert "added 1 to 'Small set': now 4 conversations" in out
 
     code, out, err = imported("remove", "Small set", ids[0])
     assert code == 0, err
@@ -200,9 +203,10 @@ def test_add_new_with_conversation_ids_after_the_flag(imported: Cli) -> None:
 
 def test_a_refused_add_new_leaves_no_file(imported: Cli) -> None:
     ids = imported.ids()
-    code, _, err = imported("add", "--new", "Ghost", ids[0], "no-such-conversation")
+    code, out, err = imported("add", "--new", "Ghost", "no-such-conversation")
     assert code == 1
-    assert "no-such-conversation" in err
+    assert "skipped 1 not in the library: no-such-conversation" in out
+    assert "'Ghost' was not created" in err
     assert imported("files")[1] == ""
     code, out, err = imported("add", "--new", "Ghost", ids[0])
     assert code == 0, err

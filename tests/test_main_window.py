@@ -212,8 +212,12 @@ def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, 
     page.set_batch_filter("enriched-batch")
     window.select_all_action.trigger()
     dialogs.texts.append("December enriched")
+    window.create_button.chosen.emit(None)
+    review = window.creator.review
+    assert review is not None and review.isVisible()
+    assert review.add_button.text() == f"Add {len(ENRICHED)}"
     with qtbot.waitSignal(window.creator.built, timeout=30000):
-        window.create_button.chosen.emit(None)
+        review.add_button.click()
     settle(qtbot, window)
     info = get_training_file(two_batch_library, "December enriched")
     assert info.conversations == len(ENRICHED)
@@ -233,26 +237,10 @@ def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, 
     assert files == {("December enriched",)}
 
 
-def test_adding_conversations_already_in_the_file_is_blocked(qtbot, two_batch_library,
-                                                              dialogs, settings):
-    ids = [row.conversation_id for row in two_batch_library.summaries("legacy-batch")]
-    add_conversations(two_batch_library, "seed", ids[:2], create=True)
-    before = get_training_file(two_batch_library, "seed")
-    json_bytes = before.json_path.read_bytes()
-    window = make_window(qtbot, two_batch_library, dialogs, settings)
-    window.conversations.model.set_checked_ids(ids[:4])
-    assert not window.creator.add_checked("seed")
-    _title, message = dialogs.warnings[-1]
-    assert "Nothing was added" in message and ids[0] in message and ids[1] in message
-    after = get_training_file(two_batch_library, "seed")
-    assert after.updated_at == before.updated_at
-    assert after.json_path.read_bytes() == json_bytes
-
-
 def test_nothing_checked_is_refused(qtbot, two_batch_library, dialogs, settings):
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     assert not window.creator.add_checked(None)
-    assert "no conversations are checked" in dialogs.warnings[-1][1]
+    assert "No conversations are checked" in dialogs.warnings[-1][1]
     assert dialogs.texts == type(dialogs.texts)()  # the name was never asked for
 
 

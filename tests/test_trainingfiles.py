@@ -13,6 +13,7 @@ import pytest
 from child_process import kill_hard, python_child, wait_for_marker
 from conftest import ENRICHED
 from hostile_corpus import with_own_dialogue
+from sqlalchemy import select
 
 from app.build import BuildCancelled
 from app.errors import LibraryError
@@ -21,14 +22,15 @@ from app.importer import import_paths
 from app.library import Library
 from app.models import TrainingFile
 from app.trainingfiles import (
-    AddRefused,
     add_conversations,
+    apply_addition,
     create_training_file,
     delete_training_file,
     get_training_file,
     header,
     list_training_files,
     member_ids,
+    plan_addition,
     remove_conversations,
     remove_orphan_files,
     rename_training_file,
@@ -208,50 +210,96 @@ def test_add_keeps_the_order_given_and_appends(built: tuple[Library, str, list[s
     )
 
 
-def test_adding_present_ids_is_refused_naming_them_and_writes_nothing(
+def test_adding_present_ids_adds_only_the_new_ones_and_says_which_were_skipped(
+    built: tuple[Library, str, list[str]],
+) -> None:
+    library, name, first = built
+    fresh = all_ids(library)[6]
+    plan = plan_addition(library, name, [fresh, first[1], first[3]])
+    assert plan.adding == [fresh]
+    assert plan.already == (first[1], first[3])
+    assert plan.skipped() == {f"already in '{name}'": [first[1], first[3]]}
+    info = apply_addition(library, plan)
+    assert member_ids(library, name) == [*first, fresh]
+    assert info.conversations == len(first) + 1
+    assert_consistent(library, name)
+
+
+def test_nothing_new_to_add_writes_nothing_and_says_why(
     built: tuple[Library, str, list[str]],
 ) -> None:
     library, name, first = built
     before = snapshot(library, name)
-    fresh = all_ids(library)[6]
-    with pytest.raises(AddRefused) as caught:
-        add_conversations(library, name, [fresh, first[1], first[3]])
-    message = str(caught.value)
-    assert first[1] in message and first[3] in message
-    assert "Nothing was added" in message
-    assert caught.value.offenders == {f"already in '{name}'": [first[1], first[3]]}
+    with pytest.raises(LibraryError, match=f"nothing to add: 2 already in '{name}'"):
+        add_conversations(library, name, first[:2])
     assert snapshot(library, name) == before
 
 
-def test_adding_unknown_ids_is_refused_naming_them(
-    built: tuple[Library, str, list[str]],
-) -> None:
-    library, name, _ = built
-    before = snapshot(library, name)
-    with pytest.raises(AddRefused, match="not in the library: nope-1, nope-2"):
-        add_conversations(library, name, ["nope-1", all_ids(library)[7], "nope-2"])
-    assert snapshot(library, name) == before
+def test_unknown_ids_are_skipped_and_named(built: tuple[Library, str, list[str]]) -> None:
+    library, name, first = built
+    plan = plan_addition(library, name, ["nope-1", all_ids(library)[7], "nope-2"])
+    assert plan.missing == ("nope-1", "nope-2")
+    assert "2 not in the library: nope-1, nope-2" in plan.skipped_text()
+    apply_addition(library, plan)
+    assert member_ids(library, name) == [*first, all_ids(library)[7]]
 
 
-def test_a_conversation_without_trainable_replies_is_refused(
+def test_a_conversation_without_trainable_replies_is_skipped(
     built: tuple[Library, str, list[str]], tmp_path: Path
 ) -> None:
-    library, name, _ = built
+    library, name, _first = built
     empty = import_unanswered(library, tmp_path)
-    before = snapshot(library, name)
-    with pytest.raises(AddRefused) as caught:
-        add_conversations(library, name, [all_ids(library)[8], empty])
-    assert empty in str(caught.value)
-    assert caught.value.offenders == {"without a single trainable reply": [empty]}
-    assert snapshot(library, name) == before
+    plan = plan_addition(library, name, [all_ids(library)[8], empty])
+    assert plan.without_reply == (empty,)
+    assert plan.skipped() == {"without a single trainable reply": [empty]}
+    apply_addition(library, plan)
+    assert empty not in member_ids(library, name)
 
 
 def test_an_empty_request_is_refused(built: tuple[Library, str, list[str]]) -> None:
     library, name, _ = built
     before = snapshot(library, name)
-    with pytest.raises(AddRefused, match="no conversations"):
+    with pytest.raises(LibraryError, match="no conversations"):
         add_conversations(library, name, [])
     assert snapshot(library, name) == before
+
+
+def test_the_plan_counts_hidden_and_flagged_and_leaves_them_out_when_asked(
+    built: tuple[Library, str, list[str]],
+) -> None:
+    library, name, first = built
+    rows = {r.conversation_id: r for r in library.summaries()}
+    candidates = [cid for cid in all_ids(library) if cid not in first]
+    flagged = [cid for cid in candidates if rows[cid].warning_codes]
+    clean = [cid for cid in candidates if not rows[cid].warning_codes]
+    assert flagged and len(clean) >= 2, "the fixtures hold conversations with warnings"
+    hidden = [clean[0], flagged[0]]
+    plan = plan_addition(library, name, candidates, hidden=hidden)
+    assert plan.flagged == frozenset(flagged)
+    assert plan.hidden == frozenset(hidden)
+    assert plan.over_budget == frozenset()  # the budget hook counts nothing yet
+    assert plan.adding == candidates
+    chosen = plan.choose(leave_out_flagged=True, leave_out_hidden=True)
+    assert chosen.adding == [c for c in candidates if c not in flagged and c != clean[0]]
+    assert plan.adding == candidates, "choosing makes a new plan"
+    skipped = chosen.skipped()
+    assert skipped["hidden by the current filter (left out)"] == hidden
+    assert skipped["flagged with quality warnings (left out)"] == flagged[1:]
+    apply_addition(library, chosen)
+    assert member_ids(library, name) == first + chosen.adding
+
+
+def test_a_new_file_is_built_once(filled_library: Library) -> None:
+    ids = all_ids(filled_library)[:3]
+    plan = plan_addition(filled_library, "Once", ids, create=True)
+    info = apply_addition(filled_library, plan)
+    assert info.conversations == 3
+    with filled_library.session() as session:
+        (revision,) = session.scalars(select(TrainingFile.revision)).all()
+    assert revision == 1, "one build: no empty revision before the real one"
+    assert sorted(folder_bytes(filled_library)) == sorted(
+        p.relative_to(filled_library.files_dir).as_posix()  # type: ignore[union-attr]
+        for p in (info.json_path, info.jsonl_path))
 
 
 def test_add_to_a_missing_file_is_refused(filled_library: Library) -> None:
@@ -262,8 +310,8 @@ def test_add_to_a_missing_file_is_refused(filled_library: Library) -> None:
 def test_add_with_create_makes_the_file_or_leaves_no_trace(filled_library: Library) -> None:
     library = filled_library
     ids = all_ids(library)
-    with pytest.raises(AddRefused, match="not in the library: nope"):
-        add_conversations(library, "Fresh", [ids[0], "nope"], create=True)
+    with pytest.raises(LibraryError, match="nothing to add: 1 not in the library: nope"):
+        add_conversations(library, "Fresh", ["nope"], create=True)
     assert list_training_files(library) == []
     calls = [0]
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
@@ -11,12 +11,13 @@ from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 from app.errors import LibraryError
 from app.library import Library
 from app.trainingfiles import (
+    AddPlan,
     TrainingFileInfo,
-    add_conversations,
-    check_addition,
-    check_new_name,
+    apply_addition,
     list_training_files,
+    plan_addition,
 )
+from ui.add_review import AddReviewDialog
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.tasks import run_with_progress
@@ -64,48 +65,59 @@ def _label(info: TrainingFileInfo) -> str:
 
 
 class CreateController(QObject):
-    """Checks a request before anything is written, then builds in the background."""
+    """Plans an add once, lets the user review it, then builds once in the background."""
 
     built = Signal(str)  # name of the training file that changed (after the change signal)
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 changes: LibraryChanges, checked_ids: Callable[[], list[str]]) -> None:
+                 changes: LibraryChanges, checked_ids: Callable[[], list[str]],
+                 hidden_ids: Callable[[], Collection[str]] = frozenset) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
         self.dialogs = dialogs
         self.changes = changes
         self.checked_ids = checked_ids
+        self.hidden_ids = hidden_ids
+        self.review: AddReviewDialog | None = None
 
     def add_checked(self, name: str | None) -> bool:
-        """Add every checked conversation to ``name`` (None: a new file, asked for here)."""
+        """Review adding every checked conversation to ``name`` (None: a new file, whose
+        name is asked for here). True when the review opened."""
         ids = self.checked_ids()
         create = name is None
+        if not ids:
+            self.dialogs.warn(self.window, "Nothing checked",
+                              "No conversations are checked: check the ones to add first.")
+            return False
+        if create:
+            answer = self.dialogs.text(self.window, "New training file",
+                                       f"Name of the new training file for {len(ids)} "
+                                       "checked conversation(s):")
+            if answer is None:
+                return False
+            name = answer
         try:
-            if create:
-                check_addition(self.library, None, ids)
-                answer = self.dialogs.text(self.window, "New training file",
-                                           f"Name of the new training file for {len(ids)} "
-                                           "checked conversation(s):")
-                if answer is None:
-                    return False
-                name = check_new_name(self.library, answer)
-            else:
-                check_addition(self.library, name, ids)
+            plan = plan_addition(self.library, str(name), ids, create=create,
+                                 hidden=self.hidden_ids())
         except LibraryError as exc:
             self.dialogs.warn(self.window, "Cannot create the training file" if create
                               else f"Cannot add to '{name}'", str(exc))
             return False
-        target = str(name)
+        self.review = AddReviewDialog(plan, self.window)
+        self.review.confirmed.connect(self.apply)
+        self.review.open()
+        return True
 
+    def apply(self, plan: AddPlan) -> None:
+        """Build the file once, in the background, with the plan the user chose."""
         def work(progress: object, cancelled: object) -> TrainingFileInfo:
-            return add_conversations(self.library, target, ids, progress=progress,  # type: ignore[arg-type]
-                                     cancelled=cancelled, create=create)  # type: ignore[arg-type]
+            return apply_addition(self.library, plan, progress=progress,  # type: ignore[arg-type]
+                                  cancelled=cancelled)  # type: ignore[arg-type]
 
         def done(info: TrainingFileInfo) -> None:
             self.changes.training_files_changed.emit()
             self.built.emit(info.name)
 
-        run_with_progress(self.window, f"Building '{target}'", work, done,
+        run_with_progress(self.window, f"Building '{plan.name}'", work, done,
                           lambda message: self.dialogs.warn(self.window, "Build failed", message))
-        return True

@@ -33,6 +33,7 @@ from app.importer import ImportReport
 from app.library import Library
 from app.paths import library_dir
 from app.trainingfiles import remove_orphan_files
+from ui.add_review import hidden_checked_ids
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
 from ui.conversations_model import Column
@@ -79,7 +80,8 @@ class MainWindow(QMainWindow):
         page = self.conversations
         self.importer = ImportController(self, library, self.dialogs, self.changes)
         self.creator = CreateController(self, library, self.dialogs, self.changes,
-                                        page.checked_ids)
+                                        page.checked_ids,
+                                        lambda: hidden_checked_ids(page.model))
         self.create_button = CreateTrainingFilesButton(library)
         self.batches = BatchController(self, library, self.dialogs, self.changes,
                                        page.current_batch, page.checked_ids)

@@ -1,0 +1,145 @@
+"""Review, then add: the window plans the add once, shows what it would do, builds once."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ENRICHED, LEGACY
+from PySide6.QtCore import QSettings
+from scripted_dialogs import ScriptedDialogs
+from sqlalchemy import select
+
+from app.importer import import_paths
+from app.library import Library
+from app.models import TrainingFile
+from app.trainingfiles import (
+    add_conversations,
+    get_training_file,
+    list_training_files,
+    member_ids,
+)
+from ui.main import MainWindow
+
+
+@pytest.fixture
+def dialogs() -> ScriptedDialogs:
+    return ScriptedDialogs()
+
+
+@pytest.fixture
+def two_batches(library: Library, tmp_path: Path) -> Library:
+    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for path in files:
+            shutil.copy(path, folder / path.name)
+        import_paths(library, [folder])
+    return library
+
+
+def open_window(qtbot, library: Library, dialogs: ScriptedDialogs, tmp_path: Path) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(library, dialogs, settings)
+    qtbot.addWidget(window)
+    window.resize(1200, 760)
+    window.show()
+    return window
+
+
+def revision(library: Library, name: str) -> int:
+    with library.session() as session:
+        return session.scalar(select(TrainingFile.revision).where(TrainingFile.name == name))
+
+
+def test_the_review_counts_new_already_hidden_flagged_and_budget(qtbot, two_batches, dialogs,
+                                                                 tmp_path):
+    legacy = two_batches.summaries("legacy-batch")
+    enriched = two_batches.summaries("enriched-batch")
+    ids = [r.conversation_id for r in legacy]
+    add_conversations(two_batches, "seed", ids[:2], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    page = window.conversations
+    # Check every legacy row and two enriched ones, then filter to the legacy batch: the two
+    # enriched rows are checked but hidden.
+    page.model.set_checked_ids(ids + [r.conversation_id for r in enriched[:2]])
+    page.set_batch_filter("legacy-batch")
+    flagged = {r.conversation_id for r in legacy[2:] + enriched[:2] if r.warning_codes}
+    assert flagged, "the legacy fixtures include conversations with quality warnings"
+
+    assert window.creator.add_checked("seed")
+    review = window.creator.review
+    assert review is not None and review.isVisible()
+    assert review.windowTitle() == "Add to 'seed'"
+    counts = {key: label.text() for key, label in review.counts.items()}
+    new = len(ids) - 2 + 2
+    assert counts == {"new": str(new), "already": "2", "hidden": "2",
+                      "flagged": str(len(flagged)), "over_budget": "0"}
+    assert review.add_button.text() == f"Add {new}"
+    assert "2 already in 'seed'" in review.details.toPlainText()
+
+    review.leave_out_hidden.setChecked(True)
+    hidden_flagged = len(flagged & {r.conversation_id for r in enriched[:2]})
+    assert review.add_button.text() == f"Add {new - 2}"
+    review.leave_out_flagged.setChecked(True)
+    expected = new - 2 - (len(flagged) - hidden_flagged)
+    assert review.add_button.text() == f"Add {expected}"
+    assert "hidden by the current filter (left out)" in review.details.toPlainText()
+
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        review.add_button.click()
+    added = member_ids(two_batches, "seed")
+    assert added[:2] == ids[:2]
+    assert len(added) == 2 + expected
+    assert not set(added[2:]) & flagged
+    assert not set(added) & {r.conversation_id for r in enriched}
+    assert revision(two_batches, "seed") == 2  # made once, added to once
+
+
+def test_cancel_in_the_review_writes_nothing(qtbot, two_batches, dialogs, tmp_path):
+    ids = [r.conversation_id for r in two_batches.summaries("legacy-batch")]
+    add_conversations(two_batches, "seed", ids[:2], create=True)
+    before = get_training_file(two_batches, "seed")
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(ids[:4])
+    assert window.creator.add_checked("seed")
+    review = window.creator.review
+    assert review is not None
+    review.cancel_button.click()
+    assert not review.isVisible()
+    after = get_training_file(two_batches, "seed")
+    assert (after.updated_at, after.conversations) == (before.updated_at, 2)
+    assert after.json_path is not None and before.json_path is not None
+    assert after.json_path.read_bytes() == before.json_path.read_bytes()
+
+
+def test_all_already_in_the_file_shows_nothing_to_add(qtbot, two_batches, dialogs, tmp_path):
+    ids = [r.conversation_id for r in two_batches.summaries("legacy-batch")]
+    add_conversations(two_batches, "seed", ids[:3], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(ids[:3])
+    assert window.creator.add_checked("seed")
+    review = window.creator.review
+    assert review is not None
+    assert review.counts["already"].text() == "3"
+    assert review.counts["new"].text() == "0"
+    assert not review.add_button.isEnabled()
+
+
+def test_a_new_file_is_named_reviewed_and_built_once(qtbot, two_batches, dialogs, tmp_path):
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.set_batch_filter("enriched-batch")
+    window.select_all_action.trigger()
+    dialogs.texts.append("Fresh set")
+    window.create_button.chosen.emit(None)
+    review = window.creator.review
+    assert review is not None
+    assert review.windowTitle() == "New training file 'Fresh set'"
+    assert "already" not in review.counts  # a new file holds nothing yet
+    assert list_training_files(two_batches) == [], "nothing exists before Add"
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        review.add_button.click()
+    info = get_training_file(two_batches, "Fresh set")
+    assert info.conversations == len(ENRICHED)
+    assert revision(two_batches, "Fresh set") == 1, "built once: no empty revision first"

@@ -1,0 +1,142 @@
+"""The review before an add: what the checked conversations would do to the training file,
+with the choice to leave groups out, then one "Add N" button.
+
+The plan is computed once (``app.trainingfiles.plan_addition``) before this dialog opens;
+the dialog only chooses among its groups and hands the chosen plan back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
+    QGridLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.trainingfiles import AddPlan
+from ui.conversations_model import ConversationsModel
+
+
+def hidden_checked_ids(model: ConversationsModel) -> set[str]:
+    """Checked conversations the current filter does not show."""
+    shown = {model.row_at(row).conversation_id for row in range(model.rowCount())}
+    return {cid for cid in model.checked_ids() if cid not in shown}
+
+
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+class AddReviewDialog(QDialog):
+    """Counts by group; "Leave them out" for hidden and flagged ones; Add N or Cancel."""
+
+    confirmed = Signal(object)  # the chosen AddPlan
+
+    def __init__(self, plan: AddPlan, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.plan = plan
+        title = (f"New training file '{plan.name}'" if plan.create
+                 else f"Add to '{plan.name}'")
+        self.setWindowTitle(title)
+        heading = QLabel(f"<b>{title}</b><br>{_count(plan.requested)} checked "
+                         f"conversation{'s' if plan.requested != 1 else ''}")
+        heading.setTextFormat(Qt.TextFormat.RichText)
+
+        grid = QGridLayout()
+        grid.setColumnStretch(2, 1)
+        self.counts: dict[str, QLabel] = {}
+        row = 0
+
+        def line(key: str, text: str, n: int, choice: QCheckBox | None = None,
+                 always: bool = False) -> None:
+            nonlocal row
+            if not n and not always:
+                return
+            label = QLabel(text)
+            number = QLabel(_count(n))
+            number.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            self.counts[key] = number
+            grid.addWidget(number, row, 0)
+            grid.addWidget(label, row, 1)
+            if choice is not None:
+                grid.addWidget(choice, row, 2)
+            row += 1
+
+        self.leave_out_hidden = QCheckBox("Leave them out")
+        self.leave_out_flagged = QCheckBox("Leave them out")
+        line("new", "new: not in the file yet", len(plan.new), always=True)
+        if not plan.create:
+            line("already", "already in the file: skipped", len(plan.already), always=True)
+        line("missing", "no longer in the library: skipped", len(plan.missing))
+        line("without_reply", "without a consultant reply: skipped", len(plan.without_reply))
+        line("hidden", "of the new ones are hidden by the current filter", len(plan.hidden),
+             self.leave_out_hidden, always=True)
+        line("flagged", "of the new ones are flagged with quality warnings",
+             len(plan.flagged), self.leave_out_flagged, always=True)
+        line("over_budget", "of the new ones are over the file's token budget",
+             len(plan.over_budget), always=True)
+        self.leave_out_hidden.setEnabled(bool(plan.hidden))
+        self.leave_out_flagged.setEnabled(bool(plan.flagged))
+        self.leave_out_hidden.setToolTip("Add only the checked conversations the filter shows")
+        self.leave_out_flagged.setToolTip(
+            "Leave out conversations with cut-off replies, unanswered last turns or an "
+            "inconsistent history")
+
+        self.details = QPlainTextEdit()
+        self.details.setReadOnly(True)
+        self.details.setMaximumHeight(110)
+        self.details.setPlaceholderText("Nothing is skipped.")
+
+        self.buttons = QDialogButtonBox()
+        self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
+        self.add_button: QPushButton = self.buttons.addButton(
+            "Add", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.add_button.setDefault(True)
+        self.buttons.rejected.connect(self.reject)
+        self.add_button.clicked.connect(self._confirm)
+
+        layout = QVBoxLayout(self)
+        layout.addWidget(heading)
+        layout.addLayout(grid)
+        layout.addWidget(QLabel("Skipped or left out:"))
+        layout.addWidget(self.details)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(520)
+
+        self.leave_out_hidden.toggled.connect(self._update)
+        self.leave_out_flagged.toggled.connect(self._update)
+        self._update()
+
+    def chosen(self) -> AddPlan:
+        return self.plan.choose(leave_out_hidden=self.leave_out_hidden.isChecked(),
+                                leave_out_flagged=self.leave_out_flagged.isChecked())
+
+    def _update(self) -> None:
+        plan = self.chosen()
+        n = len(plan.adding)
+        self.add_button.setText(f"Add {n:,}" if not plan.create or n
+                                else "Nothing to add")
+        self.add_button.setEnabled(n > 0)
+        self.details.setPlainText("\n".join(
+            f"{len(ids):,} {why}: " + ", ".join(_first(ids)) for why, ids in
+            plan.skipped().items()))
+
+    def _confirm(self) -> None:
+        plan = self.chosen()
+        self.accept()
+        self.confirmed.emit(plan)
+
+
+def _first(ids: Collection[str], limit: int = 30) -> list[str]:
+    listed = list(ids)
+    return listed[:limit] + ([f"… and {len(listed) - limit:,} more"]
+                             if len(listed) > limit else [])
