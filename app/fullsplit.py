@@ -90,7 +90,8 @@ def _from_user_format(
     if not isinstance(meta, dict):
         raise InputError.single(label, "'conversation_metadata' must be an object",
                                 "$.conversation_metadata")
-    scaffolding = meta.get("scaffolding") if isinstance(meta.get("scaffolding"), dict) else {}
+    found = meta.get("scaffolding")
+    scaffolding: dict[str, Any] = found if isinstance(found, dict) else {}
     persona = _blank_to_none(scaffolding.get("persona_name"))
     params = {
         "persona_key": _blank_to_none(scaffolding.get("persona_key")),
