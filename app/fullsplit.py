@@ -18,15 +18,16 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import PurePath
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
 from app.canonical import check_structure, normalise
 from app.detect import SCAFFOLDING_KEYS
 from app.errors import InputError, Problem
+from app.records import ConversationRecord
 
-ItemResult = tuple[str, dict[str, Any] | None, InputError | None]  # part, record, error
+ItemResult = tuple[str, ConversationRecord | None, InputError | None]  # part, record, error
 
 
 def is_full(document: Any) -> bool:
@@ -85,7 +86,7 @@ def _conversation_id(meta: Mapping[str, Any]) -> str | None:
 
 def _from_user_format(
     item: Mapping[str, Any], shared_profile: Any, label: str, batch_id: str
-) -> dict[str, Any]:
+) -> ConversationRecord:
     meta = item.get("conversation_metadata")
     if not isinstance(meta, dict):
         raise InputError.single(label, "'conversation_metadata' must be an object",
@@ -217,7 +218,7 @@ def _check_messages(messages: Any, label: str, where: str, problems: list[Proble
 
 def _from_our_format(
     item: Mapping[str, Any], shared_profile: Any, label: str, where: str, batch_id: str
-) -> dict[str, Any]:
+) -> ConversationRecord:
     check_record(item, label, where)
     messages = item["messages"]
     dialogue = messages[1:]
@@ -234,4 +235,4 @@ def _from_our_format(
         "trainable_replies": len(replies),
         "ends_with_unanswered_client_turn": dialogue[-1]["role"] == "user",
     }
-    return record
+    return cast(ConversationRecord, record)  # check_record has checked the shape

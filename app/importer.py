@@ -14,7 +14,7 @@ import concurrent.futures
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -30,7 +30,7 @@ from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, sto
 from app.library import Library, clean_batch_id, now_iso, pack, unpack
 from app.loader import load_file
 from app.models import Conversation, ConversationDocument, Profile
-from app.records import digest_of, summarise
+from app.records import ConversationRecord, digest_of, summarise
 from app.similar import fingerprint
 
 CHUNK = 250  # files per commit
@@ -217,12 +217,12 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
     prepared: list[Prepared] = []
     for part, record, error in loaded:
         where = path + part
-        if error is not None:
-            prepared.append((where, None, error.reason))
+        if record is None:
+            prepared.append((where, None, error.reason if error else "could not be read"))
             continue
         try:
             source = Path(path).name + part if part else None
-            prepared.append((where, _row(record, default_batch, source), ""))  # type: ignore[arg-type]
+            prepared.append((where, _row(record, default_batch, source), ""))
         except LibraryError as exc:
             prepared.append((where, None, str(exc)))
         except Exception as exc:
@@ -234,7 +234,7 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
 STORED_SUMMARY = frozenset(column.key for column in Conversation.__table__.columns)
 
 
-def substance(record: dict[str, Any]) -> str:
+def substance(record: Mapping[str, Any]) -> str:
     """A fingerprint of what the conversation is (its messages, client and scaffolding),
     not of where it came from: the same conversation from its own file or from a full
     training file is the same; a corrected reply is not."""
@@ -244,7 +244,7 @@ def substance(record: dict[str, Any]) -> str:
 
 
 def _row(
-    record: dict[str, Any], default_batch: str, source_file: str | None = None
+    record: ConversationRecord, default_batch: str, source_file: str | None = None
 ) -> dict[str, Any]:
     """The library row of a record; ``source_file`` overrides the name the table shows
     (a full training file's name and the conversation's place in it)."""

@@ -54,7 +54,7 @@ def record_from_bytes(
 
 def record_from_document(
     document: Any, data: bytes, file_name: str, default_batch: str | None = None
-) -> dict[str, Any]:
+) -> ConversationRecord:
     """Check and normalise a parsed conversation file (``data``: its bytes, for the hash)."""
     check_structure(document, file_name)
     record = normalise(
@@ -88,7 +88,7 @@ def looks_like_jsonl(data: bytes) -> bool:
         return False
 
 
-Loaded = tuple[str, dict[str, Any] | None, InputError | None]  # part, record, error
+Loaded = tuple[str, ConversationRecord | None, InputError | None]  # part, record, error
 
 
 def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list[Loaded]:
