@@ -16,7 +16,9 @@ from app.errors import InputError, LibraryError
 from app.export import DEFAULT_SEED, DEFAULT_VALID_FRACTION, ExportFormat, export
 from app.importer import import_paths
 from app.library import Library
+from app.removal import apply_removal, plan_removal
 from app.review_marks import mark_reviewed
+from app.samples import sample_ids
 from app.trainingfiles import (
     apply_addition,
     files_holding,
@@ -102,6 +104,16 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("remove", help="remove conversations from a training file")
     p.add_argument("name")
     p.add_argument("conversation_ids", nargs="+", metavar="CONVERSATION_ID")
+
+    p = sub.add_parser("delete-conversations",
+                       help="remove conversations from the library (the training files that "
+                            "hold them are rebuilt without them)")
+    p.add_argument("conversation_ids", nargs="*", default=[], metavar="CONVERSATION_ID")
+    p.add_argument("--batch", metavar="ID", help="every conversation of a batch, and the batch")
+    p.add_argument("--samples", action="store_true",
+                   help="the sample conversations that came with the app")
+    p.add_argument("--yes", action="store_true",
+                   help="do not ask (needed when the input is not a terminal)")
 
     p = sub.add_parser("export", help="save a copy of a training file")
     p.add_argument("name")
@@ -223,6 +235,53 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
+def cmd_delete_conversations(args: argparse.Namespace, library: Library) -> int:
+    given = sum((bool(args.conversation_ids), bool(args.batch), args.samples))
+    if given != 1:
+        raise LibraryError("delete-conversations takes exactly one of CONVERSATION_IDs, "
+                           "--batch ID or --samples")
+    if args.samples:
+        ids = sample_ids(library)
+        if not ids:
+            _print("the library holds no sample conversations")
+            return 0
+        plan = plan_removal(library, ids)
+    else:
+        plan = plan_removal(library, args.conversation_ids, batch_id=args.batch)
+    if plan.missing:
+        _print(f"not in the library (ignored): {', '.join(plan.missing[:20])}")
+    if not plan.count:
+        _print("nothing to remove")
+        return 0 if plan.batch_id is None else _drop_empty_batch(library, plan.batch_id)
+    what = (f"batch '{plan.batch_id}' and its {plan.count} conversation(s)" if plan.batch_id
+            else f"{plan.count} conversation(s)")
+    _print(f"this removes {what} from the library")
+    if plan.training_files:
+        _print("these training files hold some of them and will be rebuilt without them: "
+               + ", ".join(f"'{name}'" for name in plan.training_files))
+    if not args.yes:
+        if not sys.stdin.isatty():
+            raise LibraryError("nothing was removed: add --yes to confirm")
+        answer = input("Remove them? [y/N] ").strip().casefold()
+        if answer not in ("y", "yes"):
+            _print("nothing was removed")
+            return 1
+    result = apply_removal(library, plan)
+    for name in result.rebuilt:
+        _print(f"rebuilt training file '{name}'")
+    _print(f"removed {result.removed} conversation(s) from the library"
+           + (f"; batches removed: {', '.join(result.batches_removed)}"
+              if result.batches_removed else ""))
+    return 0
+
+
+def _drop_empty_batch(library: Library, batch_id: str) -> int:
+    """``--batch`` of an empty batch removes the batch itself."""
+    library.delete_empty_batch(batch_id)
+    _print(f"removed the empty batch '{batch_id}'")
+    return 0
+
+
 def _rebuild_stale(library: Library, names: list[str], why: str = "its batches changed") -> None:
     """Training files name each conversation's batch and review state: rebuild those that
     changed."""
@@ -275,6 +334,8 @@ def run(args: argparse.Namespace) -> int:
                 _print(f"'{info.name}' now uses cut-off policy {info.cut_off_policy}: "
                        f"{head['totals']['trainable_replies']} replies trained, "
                        f"{head['totals']['replies_left_out']} left out")
+            case "delete-conversations":
+                return cmd_delete_conversations(args, library)
             case "remove":
                 info = remove_conversations(library, args.name, args.conversation_ids)
                 _print(f"'{info.name}' now has {info.conversations} conversations")

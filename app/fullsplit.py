@@ -27,6 +27,7 @@ from app.detect import SCAFFOLDING_KEYS
 from app.errors import InputError, Problem
 from app.records import ConversationRecord
 
+PART_MARK = " [conversation "  # begins the part of a name that says where in the file
 ItemResult = tuple[str, ConversationRecord | None, InputError | None]  # part, record, error
 
 
@@ -49,7 +50,7 @@ def split_full(
                                 "$.conversations")
     shared = document.get("consultant_profile")
     for index, item in enumerate(conversations):
-        part = f" [conversation {index + 1} of {len(conversations)}]"
+        part = f"{PART_MARK}{index + 1} of {len(conversations)}]"
         label = file_name + part
         where = f"$.conversations[{index}]"
         try:

@@ -27,6 +27,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.errors import InputError, LibraryError
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
+from app.fullsplit import PART_MARK
 from app.library import Library, clean_batch_id, now_iso, pack, unpack
 from app.loader import load_file
 from app.models import Conversation, ConversationDocument, Profile
@@ -54,6 +55,12 @@ class FileVerdict:
     reason: str = ""
     conversation_id: str | None = None
     batch_id: str | None = None
+
+    @property
+    def file(self) -> str:
+        """The file on disk (a full training file's conversations add their place in it
+        to ``path``)."""
+        return self.path.split(PART_MARK)[0]
 
 
 @dataclass

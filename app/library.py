@@ -268,6 +268,14 @@ class Library:
             return True
         return False
 
+    def delete_empty_batch(self, batch_id: str) -> None:
+        """Remove a batch that no conversation uses any more."""
+        with self.session() as session, session.begin():
+            if session.scalar(select(func.count()).select_from(Conversation)
+                              .where(Conversation.batch_id == batch_id)):
+                raise LibraryError(f"the batch '{batch_id}' still holds conversations")
+            session.execute(delete(Batch).where(Batch.batch_id == batch_id))
+
     def rename_batch(self, old: str, new: str) -> None:
         new = clean_batch_id(new)
         with self.session() as session, session.begin():

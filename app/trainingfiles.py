@@ -422,6 +422,19 @@ def remove_conversations(
     return get_training_file(library, name)
 
 
+def remove_member_pks(
+    library: Library, name: str, pks: Collection[int], progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> TrainingFileInfo:
+    """Rebuild ``name`` without the given conversations (by row key); the others keep
+    their order. Used before conversations leave the library."""
+    drop = set(pks)
+    current = _member_pks(library, name)
+    _rebuild(library, name, new_members=[pk for pk in current if pk not in drop],
+             progress=progress, cancelled=cancelled)
+    return get_training_file(library, name)
+
+
 def rename_training_file(
     library: Library, old: str, new: str, progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,

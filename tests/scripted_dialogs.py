@@ -46,6 +46,11 @@ class ScriptedDialogs:
         self.asked.append(("confirm", title, question))
         return self._next(self.confirms, "a confirmation")
 
+    def confirm_destructive(self, parent: QWidget, title: str, question: str,
+                            action: str) -> bool:
+        self.asked.append(("confirm_destructive", title, question))
+        return self._next(self.confirms, "a confirmation")
+
     def inform(self, parent: QWidget, title: str, message: str) -> None:
         self.infos.append((title, message))
 

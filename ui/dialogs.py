@@ -10,7 +10,14 @@ import re
 from pathlib import Path
 from typing import Protocol
 
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QLineEdit, QMessageBox, QWidget
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QInputDialog,
+    QLineEdit,
+    QMessageBox,
+    QPushButton,
+    QWidget,
+)
 
 
 class Dialogs(Protocol):
@@ -28,6 +35,12 @@ class Dialogs(Protocol):
         ...
 
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool: ...
+
+    def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
+                            action: str) -> bool:
+        """Ask before changing or removing what is stored; ``action`` labels the button
+        that goes ahead ("Remove 12"). The default answer is Cancel."""
+        ...
 
     def inform(self, parent: QWidget, title: str, message: str) -> None: ...
 
@@ -58,6 +71,18 @@ def message_box(icon: QMessageBox.Icon, title: str, message: str,
     return box
 
 
+def destructive_box(title: str, question: str, action: str,
+                    parent: QWidget | None) -> tuple[QMessageBox, QPushButton]:
+    """A question whose default (Enter, Escape) is Cancel; returns the box and the button
+    that goes ahead."""
+    box = QMessageBox(QMessageBox.Icon.Warning, title, question, parent=parent)
+    go = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
+    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    box.setDefaultButton(cancel)
+    box.setEscapeButton(cancel)
+    return box, go
+
+
 class QtDialogs:
     """The real, native dialogs."""
 
@@ -81,6 +106,12 @@ class QtDialogs:
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
         answer = QMessageBox.question(parent, title, question)
         return answer == QMessageBox.StandardButton.Yes
+
+    def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
+                            action: str) -> bool:
+        box, go = destructive_box(title, question, action, parent)
+        box.exec()
+        return box.clickedButton() is go
 
     def inform(self, parent: QWidget, title: str, message: str) -> None:
         message_box(QMessageBox.Icon.Information, title, message, parent).exec()

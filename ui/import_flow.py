@@ -18,6 +18,7 @@ from app.importer import ImportReport, Verdict, import_paths
 from app.library import Library
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.replace_flow import ReplaceController
 from ui.tasks import run_with_progress
 
 
@@ -88,6 +89,7 @@ class ImportController(QObject):
         self.dialogs = dialogs
         self.changes = changes
         self.last_summary: ImportSummaryDialog | None = None
+        self.replacer = ReplaceController(window, library, dialogs, changes)
 
     def start(self, paths: list[Path], ask_batch: bool = True) -> bool:
         """Begin importing ``paths``; False when there is nothing to do or the user cancels.
@@ -132,3 +134,4 @@ class ImportController(QObject):
         self.last_summary = ImportSummaryDialog(report, self.window)
         self.last_summary.open()
         self.finished.emit(report)
+        self.replacer.offer(report)  # changed conversations: asked once, for all of them

@@ -41,6 +41,7 @@ from ui.conversations_page import ConversationsPage, column_key
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
+from ui.remove_flow import install_removal
 from ui.training_files_page import TrainingFilesPage
 from ui.welcome import WelcomePanel
 
@@ -87,6 +88,7 @@ class MainWindow(QMainWindow):
                                        page.current_batch, page.checked_ids)
         self._build_actions()
         self._build_menus_and_toolbar()
+        self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
         self.counts: QLabel = QLabel()
         self.statusBar().addPermanentWidget(self.counts)
 
@@ -101,6 +103,7 @@ class MainWindow(QMainWindow):
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._show_built_file)
         self.batches.status.connect(self.show_message)
+        self.importer.replacer.status.connect(self.show_message)
         self.importer.finished.connect(self._report_import)
         self.welcome.import_files.connect(self.import_files)
         self.welcome.import_folder.connect(self.import_folder)

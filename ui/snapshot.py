@@ -50,6 +50,10 @@ class QuietDialogs:
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
         return False
 
+    def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
+                            action: str) -> bool:
+        return False
+
     def inform(self, parent: QWidget, title: str, message: str) -> None:
         pass
 

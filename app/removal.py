@@ -1,0 +1,122 @@
+"""Remove conversations from the library, with the training files that hold them rebuilt.
+
+A removal is planned first (``plan_removal``: which conversations, which training files hold
+them, which batches it empties), so the window can name what it will touch before asking,
+and then applied (``apply_removal``): every training file holding any of them is rebuilt
+without them, and only then are the conversations deleted, in one transaction. A cancel or
+a failure part-way therefore never leaves a training file naming a conversation the
+library no longer has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+
+from app.build import BuildCancelled, Progress
+from app.errors import LibraryError
+from app.library import Library
+from app.models import Batch, Conversation, Member, Profile, TrainingFile
+from app.trainingfiles import files_holding, remove_member_pks
+
+CHUNK = 500  # ids per IN (...) list
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalPlan:
+    """What a removal touches; nothing is written while planning."""
+
+    conversation_ids: tuple[str, ...]
+    pks: tuple[int, ...]
+    missing: tuple[str, ...]  # asked for but not in the library
+    training_files: tuple[str, ...]  # names of the files holding any of them
+    batch_id: str | None = None  # a whole batch was asked for
+
+    @property
+    def count(self) -> int:
+        return len(self.pks)
+
+
+@dataclass(frozen=True, slots=True)
+class RemovalResult:
+    removed: int
+    rebuilt: tuple[str, ...]
+    batches_removed: tuple[str, ...]
+
+
+def plan_removal(
+    library: Library, conversation_ids: Sequence[str] = (), batch_id: str | None = None
+) -> RemovalPlan:
+    """Plan removing the given conversations, or every conversation of ``batch_id``."""
+    if batch_id is not None:
+        with library.session() as session:
+            if session.get(Batch, batch_id) is None:
+                raise LibraryError(f"there is no batch '{batch_id}'")
+            rows = session.execute(
+                select(Conversation.conversation_id, Conversation.pk)
+                .where(Conversation.batch_id == batch_id).order_by(Conversation.pk)).all()
+        files = files_holding(library, batch_id=batch_id)
+        return RemovalPlan(tuple(r[0] for r in rows), tuple(r[1] for r in rows), (),
+                           tuple(files), batch_id)
+    wanted = list(dict.fromkeys(conversation_ids))
+    if not wanted:
+        raise LibraryError("no conversations are checked: check the ones to remove first")
+    found = library.resolve_ids(wanted)
+    present = [cid for cid in wanted if cid in found]
+    files = files_holding(library, conversation_ids=present) if present else []
+    return RemovalPlan(tuple(present), tuple(found[cid] for cid in present),
+                       tuple(cid for cid in wanted if cid not in found), tuple(files))
+
+
+def apply_removal(
+    library: Library, plan: RemovalPlan, progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> RemovalResult:
+    """Rebuild the training files without the conversations, then delete them."""
+    pks = list(plan.pks)
+    rebuilt: list[str] = []
+    for name in plan.training_files:
+        try:
+            remove_member_pks(library, name, pks, progress=progress, cancelled=cancelled)
+        except BuildCancelled:
+            if rebuilt:
+                raise LibraryError(
+                    "Cancelled: no conversation was removed from the library, but "
+                    + ", ".join(f"'{n}'" for n in rebuilt)
+                    + " had already been rebuilt without them.") from None
+            raise
+        rebuilt.append(name)
+    if cancelled and cancelled():
+        raise BuildCancelled()
+    batches = _delete(library, pks, progress)
+    return RemovalResult(len(pks), tuple(rebuilt), tuple(batches))
+
+
+def _delete(library: Library, pks: list[int], progress: Progress | None) -> list[str]:
+    """Delete the rows (documents go with them) in one transaction; drop emptied batches
+    and profiles no conversation uses any more. Returns the batches removed."""
+    with library.session() as session, session.begin():
+        touched: set[str] = set()
+        for start in range(0, len(pks), CHUNK):
+            part = pks[start : start + CHUNK]
+            touched.update(session.scalars(
+                select(Conversation.batch_id).distinct().where(Conversation.pk.in_(part))))
+            still_held = session.scalar(select(TrainingFile.name)
+                                        .join(Member, Member.file_id == TrainingFile.file_id)
+                                        .where(Member.conversation_pk.in_(part)).limit(1))
+            if still_held is not None:
+                raise LibraryError(f"the training file '{still_held}' still holds some of "
+                                   "these conversations; nothing was removed")
+            session.execute(delete(Conversation).where(Conversation.pk.in_(part)))
+            if progress:
+                progress(min(start + CHUNK, len(pks)), len(pks), "removing from the library")
+        emptied = [batch for batch in sorted(touched) if not session.scalar(
+            select(func.count()).select_from(Conversation)
+            .where(Conversation.batch_id == batch))]
+        if emptied:
+            session.execute(delete(Batch).where(Batch.batch_id.in_(emptied)))
+        session.execute(delete(Profile).where(
+            Profile.profile_hash.not_in(select(Conversation.profile_hash).distinct())))
+    return emptied

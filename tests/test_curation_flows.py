@@ -1,0 +1,218 @@
+"""Curation from the window: remove from the library (checked rows, a batch, the samples),
+replace changed conversations after an import, folders as batches in the summary."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ENRICHED, LEGACY
+from PySide6.QtCore import QSettings
+from PySide6.QtWidgets import QMessageBox
+from scripted_dialogs import ScriptedDialogs
+
+from app.importer import import_paths
+from app.library import Library
+from app.samples import sample_ids
+from app.trainingfiles import add_conversations, get_training_file, member_ids
+from ui.dialogs import destructive_box
+from ui.main import MainWindow
+
+
+@pytest.fixture
+def dialogs() -> ScriptedDialogs:
+    return ScriptedDialogs()
+
+
+@pytest.fixture
+def two_batches(library: Library, tmp_path: Path) -> Library:
+    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for path in files:
+            shutil.copy(path, folder / path.name)
+        import_paths(library, [folder])
+    return library
+
+
+def open_window(qtbot, library: Library, dialogs: ScriptedDialogs, tmp_path: Path) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(library, dialogs, settings)
+    qtbot.addWidget(window)
+    window.resize(1200, 760)
+    window.show()
+    return window
+
+
+def settle(qtbot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=30000)
+
+
+def ids_of(library: Library, batch: str | None = None) -> list[str]:
+    return [r.conversation_id for r in library.summaries(batch)]
+
+
+# --- 2. remove from the library ---------------------------------------------------------
+
+
+def test_remove_checked_names_the_training_files_and_rebuilds_them(qtbot, two_batches,
+                                                                   dialogs, tmp_path):
+    legacy = ids_of(two_batches, "legacy-batch")
+    add_conversations(two_batches, "holder", legacy[:4], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids([legacy[1], legacy[6]])
+    assert window.remove_checked_action.isEnabled()
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(window.remover.removed, timeout=30000) as blocker:
+        window.remove_checked_action.trigger()
+    kind, title, question = dialogs.asked[-1]
+    assert kind == "confirm_destructive" and title == "Remove from library"
+    assert "the 2 conversations you checked" in question
+    assert "• holder" in question and "rebuilt without them" in question
+    assert blocker.args[0].rebuilt == ("holder",)
+    assert member_ids(two_batches, "holder") == [legacy[0], legacy[2], legacy[3]]
+    settle(qtbot, window)
+    assert window.conversations.model.total == len(ENRICHED) + len(LEGACY) - 2
+    assert window.conversations.model.checked_count == 0
+    assert "Removed 2 conversations from the library" in window.statusBar().currentMessage()
+
+
+def test_cancel_removes_nothing(qtbot, two_batches, dialogs, tmp_path):
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.select_all_action.trigger()
+    dialogs.confirms.append(False)
+    assert not window.remover.remove_checked()
+    assert two_batches.count() == len(ENRICHED) + len(LEGACY)
+    assert "No training file holds them." in dialogs.asked[-1][2]
+
+
+def test_remove_a_whole_batch(qtbot, two_batches, dialogs, tmp_path):
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.set_batch_filter("enriched-batch")
+    assert window.remove_batch_action.isEnabled()
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(window.remover.removed, timeout=30000) as blocker:
+        window.remove_batch_action.trigger()
+    assert f"the batch 'enriched-batch' and its {len(ENRICHED)} conversations" in \
+        dialogs.asked[-1][2]
+    assert blocker.args[0].batches_removed == ("enriched-batch",)
+    assert [b.batch_id for b in two_batches.batches()] == ["legacy-batch"]
+    settle(qtbot, window)
+    assert window.conversations.model.total == len(LEGACY)
+
+
+def test_the_question_defaults_to_cancel(qtbot):
+    box, go = destructive_box("Remove from library", "Remove 3?", "Remove 3", None)
+    qtbot.addWidget(box)
+    default = box.defaultButton()
+    assert default is not None and default is not go
+    assert box.standardButton(default) == QMessageBox.StandardButton.Cancel
+    assert box.escapeButton() is default
+    assert go.text() == "Remove 3"
+
+
+# --- 5. samples -------------------------------------------------------------------------
+
+
+def test_samples_load_show_a_banner_and_go_in_one_click(qtbot, library, dialogs, tmp_path):
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    assert not window.samples_banner.isVisible()
+    assert not window.remove_samples_action.isEnabled()
+    with qtbot.waitSignal(window.importer.finished, timeout=30000):
+        window.welcome.samples_button.click()
+    settle(qtbot, window)
+    assert window.samples_banner.isVisible()
+    assert "8 conversations that came with the app" in window.samples_banner.label.text()
+    # Real data beside the samples: the banner stays until they are gone.
+    import_paths(library, [ENRICHED[0]])
+    window.changes.conversations_changed.emit()
+    settle(qtbot, window)
+    assert window.samples_banner.isVisible()
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(window.remover.removed, timeout=30000):
+        window.samples_banner.remove_button.click()
+    assert "the 8 conversations that came with the app" in dialogs.asked[-1][2]
+    settle(qtbot, window)
+    assert sample_ids(library) == []
+    assert not window.samples_banner.isVisible()
+    assert [r.source_file for r in library.summaries()] == [ENRICHED[0].name]
+    assert library.batches()[0].conversations == 1 and len(library.batches()) == 1
+
+
+# --- 3. replace after an import ---------------------------------------------------------
+
+
+def test_a_changed_conversation_is_replaced_once_asked_and_its_file_rebuilt(
+    qtbot, library, dialogs, tmp_path
+):
+    original = next(p for p in ENRICHED if p.name == "enriched-1.json")
+    import_paths(library, [original])
+    cid = json.loads(original.read_text(encoding="utf-8"))["dataset_metadata"]["dataset_name"]
+    add_conversations(library, "holder", [cid], create=True)
+    document = json.loads(original.read_text(encoding="utf-8"))
+    pair = next(p for p in document["training_pairs"] if p.get("target_response"))
+    pair["target_response"] += " (Corrected.)"
+    fixed = tmp_path / "fixed" / "enriched-1-fixed.json"
+    fixed.parent.mkdir()
+    fixed.write_text(json.dumps(document), encoding="utf-8")
+
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.opened.append([fixed])
+    dialogs.texts.append("")
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(window.importer.replacer.replaced, timeout=30000) as blocker:
+        window.import_files_action.trigger()
+    kind, title, question = dialogs.asked[-1]
+    assert (kind, title) == ("confirm_destructive", "Replace changed conversations")
+    assert f"{cid} (enriched-1-fixed.json)" in question
+    summary = window.importer.last_summary
+    assert summary is not None and "Changed (kept as stored): 1" in summary.details.toPlainText()
+    result = blocker.args[0]
+    assert result.report.replaced_ids == [cid] and result.rebuilt == ["holder"]
+    info = get_training_file(library, "holder")
+    assert info.json_path is not None and info.jsonl_path is not None
+    assert "(Corrected.)" in info.json_path.read_text(encoding="utf-8")
+    assert "(Corrected.)" in info.jsonl_path.read_text(encoding="utf-8")
+    assert library.count() == 1
+
+
+def test_keeping_the_stored_version_changes_nothing(qtbot, library, dialogs, tmp_path):
+    original = LEGACY[0]
+    import_paths(library, [original])
+    document = json.loads(original.read_text(encoding="utf-8"))
+    pair = next(p for p in document["training_pairs"] if p.get("target_response"))
+    pair["target_response"] += " (Corrected.)"
+    fixed = tmp_path / "fixed.json"
+    fixed.write_text(json.dumps(document), encoding="utf-8")
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.texts.append("")
+    dialogs.confirms.append(False)
+    with qtbot.waitSignal(window.importer.finished, timeout=30000) as blocker:
+        window.importer.start([fixed])
+    assert [v.verdict.value for v in blocker.args[0].verdicts] == ["changed"]
+    assert dialogs.asked[-1][0] == "confirm_destructive"
+    record = library.record(library.summaries()[0].conversation_id)
+    assert "(Corrected.)" not in json.dumps(record)
+
+
+# --- 5. folders become batches ----------------------------------------------------------
+
+
+def test_a_dropped_parent_folder_gives_a_batch_per_subfolder(qtbot, library, dialogs,
+                                                            tmp_path):
+    parent = tmp_path / "december"
+    for n, path in enumerate(LEGACY[:4]):
+        folder = parent / f"batch-{n % 2 + 1:02d}"
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(path, folder / path.name)
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.texts.append("")  # no single batch for the drop
+    with qtbot.waitSignal(window.importer.finished, timeout=30000) as blocker:
+        window.importer.start([parent])
+    assert sorted(blocker.args[0].batches_created) == ["batch-01", "batch-02"]
+    text = window.importer.last_summary.details.toPlainText()
+    assert text.startswith("Batches created: 2\n  batch-01\n  batch-02")
+    assert {b.batch_id: b.conversations for b in library.batches()} == {"batch-01": 2,
+                                                                         "batch-02": 2}

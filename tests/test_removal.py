@@ -1,0 +1,178 @@
+"""Removing conversations from the library: the plan names the training files, the apply
+rebuilds them first and then deletes; the command line asks unless told --yes."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import ENRICHED, LEGACY
+
+from app.build import BuildCancelled
+from app.bundle import resources_dir
+from app.cli import main
+from app.errors import LibraryError
+from app.importer import import_paths
+from app.library import Library
+from app.models import ConversationDocument, DialogueKey, Profile
+from app.removal import apply_removal, plan_removal
+from app.samples import sample_ids
+from app.trainingfiles import add_conversations, get_training_file, member_ids
+
+
+@pytest.fixture
+def two_batches(library: Library, tmp_path: Path) -> Library:
+    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for path in files:
+            shutil.copy(path, folder / path.name)
+        import_paths(library, [folder])
+    return library
+
+
+def ids_of(library: Library, batch: str | None = None) -> list[str]:
+    return [r.conversation_id for r in library.summaries(batch)]
+
+
+def file_ids(library: Library, name: str) -> list[str]:
+    info = get_training_file(library, name)
+    assert info.json_path is not None and info.jsonl_path is not None
+    document = orjson.loads(info.json_path.read_bytes())
+    lines = [orjson.loads(x) for x in info.jsonl_path.read_bytes().splitlines()]
+    from_json = [c["conversation_id"] for c in document["conversations"]]
+    in_jsonl = [line["metadata"]["conversation_id"] for line in lines]
+    # The JSONL may leave out a conversation the cut-off policy empties; never adds one.
+    assert in_jsonl == [cid for cid in from_json if cid in set(in_jsonl)]
+    return from_json
+
+
+def count(library: Library, table: Any) -> int:
+    from sqlalchemy import func, select
+
+    with library.session() as session:
+        return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+def test_removing_checked_conversations_rebuilds_the_files_that_hold_them(two_batches):
+    legacy = ids_of(two_batches, "legacy-batch")
+    enriched = ids_of(two_batches, "enriched-batch")
+    add_conversations(two_batches, "mixed", legacy[:3] + enriched[:2], create=True)
+    add_conversations(two_batches, "untouched", enriched[2:4], create=True)
+    untouched = get_training_file(two_batches, "untouched")
+    doomed = [legacy[1], enriched[0], legacy[5]]
+
+    plan = plan_removal(two_batches, [*doomed, "not-there"])
+    assert plan.count == 3
+    assert plan.missing == ("not-there",)
+    assert plan.training_files == ("mixed",)
+    result = apply_removal(two_batches, plan)
+    assert result.removed == 3 and result.rebuilt == ("mixed",)
+    assert result.batches_removed == ()
+    left = set(ids_of(two_batches))
+    assert not left & set(doomed)
+    assert len(left) == len(ENRICHED) + len(LEGACY) - 3
+    assert file_ids(two_batches, "mixed") == [legacy[0], legacy[2], enriched[1]]
+    assert member_ids(two_batches, "mixed") == [legacy[0], legacy[2], enriched[1]]
+    assert get_training_file(two_batches, "untouched").updated_at == untouched.updated_at
+    assert count(two_batches, ConversationDocument) == len(left)  # documents went too
+    with two_batches.session() as session:
+        from sqlalchemy import select
+
+        keyed = set(session.scalars(select(DialogueKey.conversation_pk)))
+    assert keyed <= set(two_batches.resolve_ids(left).values())
+
+
+def test_removing_a_whole_batch_removes_the_batch(two_batches):
+    enriched = ids_of(two_batches, "enriched-batch")
+    add_conversations(two_batches, "holder", enriched[:2] + ids_of(two_batches)[-1:],
+                      create=True)
+    plan = plan_removal(two_batches, batch_id="enriched-batch")
+    assert plan.count == len(ENRICHED) and plan.training_files == ("holder",)
+    result = apply_removal(two_batches, plan)
+    assert result.batches_removed == ("enriched-batch",)
+    assert [b.batch_id for b in two_batches.batches()] == ["legacy-batch"]
+    assert file_ids(two_batches, "holder") == ids_of(two_batches)[-1:]
+    assert count(two_batches, Profile) >= 1
+    with pytest.raises(LibraryError, match="there is no batch 'enriched-batch'"):
+        plan_removal(two_batches, batch_id="enriched-batch")
+
+
+def test_a_cancelled_removal_removes_nothing_from_the_library(two_batches):
+    ids = ids_of(two_batches)
+    add_conversations(two_batches, "one", ids[:4], create=True)
+    plan = plan_removal(two_batches, ids[:2])
+    with pytest.raises(BuildCancelled):
+        apply_removal(two_batches, plan, cancelled=lambda: True)
+    assert set(ids) == set(ids_of(two_batches))
+    assert file_ids(two_batches, "one") == ids[:4]
+
+
+def test_nothing_checked_is_refused(two_batches):
+    with pytest.raises(LibraryError, match="no conversations are checked"):
+        plan_removal(two_batches, [])
+
+
+def test_samples_are_recognised_by_content_and_removed(library: Library, tmp_path: Path):
+    samples = resources_dir() / "samples"
+    import_paths(library, sorted(p for p in samples.iterdir() if p.is_dir()))
+    import_paths(library, [ENRICHED[0]])
+    found = sample_ids(library)
+    assert len(found) == len(list(samples.rglob("*.json"))) == 8
+    assert ENRICHED[0].name not in {r.source_file for r in library.summaries()
+                                    if r.conversation_id in found}
+    library.rename_batch("sample-batch-a", "renamed")  # still samples
+    assert len(sample_ids(library)) == 8
+    apply_removal(library, plan_removal(library, found))
+    assert sample_ids(library) == []
+    assert library.count() == 1
+
+
+# --- the command line -----------------------------------------------------------------
+
+
+def run(data_dir: Path, capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--data-dir", str(data_dir), *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_cli_delete_conversations_names_the_files_and_needs_yes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fixture_folder: Path
+) -> None:
+    data = tmp_path / "lib"
+    assert run(data, capsys, "import", fixture_folder)[0] == 0
+    with Library(data) as library:
+        ids = ids_of(library)
+        add_conversations(library, "holder", ids[:3], create=True)
+    code, out, err = run(data, capsys, "delete-conversations", ids[0], ids[5])
+    assert code == 1
+    assert "will be rebuilt without them: 'holder'" in out
+    assert "add --yes to confirm" in err
+    with Library(data) as library:
+        assert len(ids_of(library)) == len(ids)
+
+    code, out, err = run(data, capsys, "delete-conversations", "--yes", ids[0], ids[5])
+    assert code == 0, err
+    assert "rebuilt training file 'holder'" in out
+    assert "removed 2 conversation(s) from the library" in out
+    with Library(data) as library:
+        assert file_ids(library, "holder") == ids[1:3]
+        assert len(ids_of(library)) == len(ids) - 2
+
+    code, out, err = run(data, capsys, "delete-conversations", "--yes", "--batch",
+                         fixture_folder.name)
+    assert code == 0, err
+    assert f"batches removed: {fixture_folder.name}" in out
+    with Library(data) as library:
+        assert library.count() == 0 and library.batches() == []
+        assert file_ids(library, "holder") == []
+
+    code, _, err = run(data, capsys, "delete-conversations", "--yes")
+    assert code == 1 and "exactly one of" in err
+    code, out, _ = run(data, capsys, "delete-conversations", "--samples", "--yes")
+    assert code == 0 and "no sample conversations" in out
