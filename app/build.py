@@ -1,5 +1,8 @@
 """Write a training file's full JSON and its JSONL together, in one streaming pass.
 
+Conversations whose rendering has not changed since the previous build are copied from it
+(``app.fragments``); the rest are rendered from their records.
+
 Both files are written to temporary names, flushed and fsynced, and only then moved into
 place, so a failure at any point leaves whatever was there before untouched.
 """
@@ -13,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
-from app.fullfile import build_header, file_record, shared_profile_hash, write_full_json
+from app.fragments import Fragments, FragmentWriter, Span, indented, reusable_spans
+from app.fullfile import build_header, file_record, shared_profile_hash
 from app.jsonio import atomic_writer, dumps_line
 from app.jsonl import jsonl_lines
 from app.records import Digest, TrainingFileHeader, digest_of, profile_hash, summarise
@@ -34,6 +38,7 @@ class BuildResult:
     json_bytes: int
     jsonl_bytes: int
     header: TrainingFileHeader  # the training_file_metadata written at the top of the JSON
+    rendered: int = 0  # conversations rendered anew (the rest were copied: app.fragments)
 
 
 def write_training_files(
@@ -50,51 +55,94 @@ def write_training_files(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
+    keys: Sequence[str] | None = None,
+    previous: Fragments | None = None,
 ) -> BuildResult:
     """Write both renderings of one training file.
 
-    ``digests`` (see ``app.records.Digest``) are in the same order as ``records``; the
-    header is made from them so the records can stream straight through.
-    ``profile_of`` returns the consultant profile for a profile hash. ``jsonl_name`` is the
-    sibling's name as the user will know it (stored files carry a revision suffix).
+    ``digests`` (see ``app.records.Digest``) are in file order; the header is made from them
+    so the records can stream straight through. ``profile_of`` returns the consultant
+    profile for a profile hash. ``jsonl_name`` is the sibling's name as the user will know
+    it (stored files carry a revision suffix).
+
+    Incremental builds (``app.fragments``): with ``keys`` (one per conversation, naming
+    everything its rendering depends on) an index of the fragments is written beside the
+    files, and a conversation whose key ``previous`` holds is copied from there instead of
+    rendered. ``records`` then yields only the conversations to render, in file order
+    (``to_render`` tells which); without ``previous`` that is all of them.
     """
     header = build_header(name, digests, created_at, updated_at, jsonl_name or jsonl_path.name,
                           cut_off_policy)
     shared_hash = shared_profile_hash(digests)
     shared_profile = profile_of(shared_hash) if shared_hash else None
     total = len(digests)
-    counts = {"records": 0, "lines": 0}
-
-    def stream(jsonl_handle: Any) -> Iterable[dict[str, Any]]:
-        for record in records:
-            if cancelled and cancelled():
-                raise BuildCancelled()
-            listed = file_record(record, shared_hash)
-            for line in jsonl_lines(listed, name, cut_off_policy):
-                jsonl_handle.write(dumps_line(line))
-                counts["lines"] += 1
-            counts["records"] += 1
-            if progress:
-                progress(counts["records"], total, str(record["conversation_id"]))
-            yield listed
-
+    full_keys = _full_keys(keys, digests, shared_hash)
+    reusable = reusable_spans(previous, full_keys or [])
+    pending = iter(records)
+    spans: dict[str, Span] = {}
+    lines = rendered = 0
     with contextlib.ExitStack() as stack:
         jsonl_handle = stack.enter_context(atomic_writer(jsonl_path))
         json_handle = stack.enter_context(atomic_writer(json_path))
-        write_full_json(json_handle, header, shared_profile, stream(jsonl_handle))
-        if counts["records"] != total:
-            raise ValueError(
-                f"{total} conversations were expected but {counts['records']} were written"
-            )
+        out = stack.enter_context(FragmentWriter(json_handle, jsonl_handle,
+                                                 previous if reusable else None))
+        out.head(indented(header, 1), indented(shared_profile, 1))
+        for index, item in enumerate(digests):
+            if cancelled and cancelled():
+                raise BuildCancelled()
+            key = full_keys[index] if full_keys else None
+            if key is not None and key in reusable:
+                span = out.reuse(reusable[key])
+            else:
+                record = next(pending, None)
+                if record is None:
+                    raise ValueError(f"{total} conversations were expected but only "
+                                     f"{rendered} records came to render")
+                listed = file_record(record, shared_hash)
+                line = b"".join(dumps_line(x) for x in jsonl_lines(listed, name,
+                                                                    cut_off_policy))
+                span = out.add(indented(listed, 2), line)
+                rendered += 1
+            lines += span[3] > span[2]
+            if key is not None:
+                spans[key] = span
+            if progress:
+                progress(index + 1, total, str(item["conversation_id"]))
+        out.finish()
+        if next(pending, None) is not None:
+            raise ValueError(f"more records than the {total} conversations expected")
+    if full_keys is not None:
+        Fragments(json_path, jsonl_path, spans).write()
     return BuildResult(
         json_path,
         jsonl_path,
-        counts["records"],
-        counts["lines"],
+        total,
+        lines,
         json_path.stat().st_size,
         jsonl_path.stat().st_size,
         header,
+        rendered,
     )
+
+
+def _full_keys(keys: Sequence[str] | None, digests: Sequence[Digest],
+               shared_hash: str | None) -> list[str] | None:
+    """Each conversation's key, plus whether its profile is written with it (that changes
+    when most of the file's conversations come to use another profile)."""
+    if keys is None:
+        return None
+    if len(keys) != len(digests):
+        raise ValueError(f"{len(digests)} conversations but {len(keys)} fragment keys")
+    return [f"{key}:{'shared' if item['profile_hash'] == shared_hash else 'own'}"
+            for key, item in zip(keys, digests, strict=True)]
+
+
+def to_render(keys: Sequence[str], digests: Sequence[Digest],
+              previous: Fragments | None) -> list[int]:
+    """Positions of the conversations a build with ``previous`` must render."""
+    full_keys = _full_keys(keys, digests, shared_profile_hash(digests)) or []
+    have = previous.spans if previous is not None else {}
+    return [i for i, key in enumerate(full_keys) if key not in have]
 
 
 def write_records(

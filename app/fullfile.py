@@ -9,9 +9,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any
-
-import orjson
+from typing import Any
 
 from app import FORMAT_VERSION
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
@@ -100,26 +98,3 @@ def file_record(record: Mapping[str, Any], shared_hash: str | None) -> dict[str,
     own = record.get("consultant_profile")
     keep = own if profile_hash(own) != shared_hash else None
     return {**record, "consultant_profile": keep}
-
-
-def _indented(document: Any, depth: int) -> bytes:
-    text = orjson.dumps(document, option=orjson.OPT_INDENT_2)
-    return text.replace(b"\n", b"\n" + b"  " * depth)
-
-
-def write_full_json(
-    handle: IO[bytes],
-    header: Mapping[str, Any],
-    profile: Any,
-    records: Iterable[Mapping[str, Any]],
-) -> None:
-    """Stream the full JSON. The bytes equal ``orjson.dumps(doc, OPT_INDENT_2)`` + newline."""
-    handle.write(b'{\n  "training_file_metadata": ' + _indented(header, 1))
-    handle.write(b',\n  "consultant_profile": ' + _indented(profile, 1))
-    handle.write(b',\n  "conversations": [')
-    first = True
-    for record in records:
-        handle.write(b"\n    " if first else b",\n    ")
-        handle.write(_indented(record, 2))
-        first = False
-    handle.write(b"]\n}\n" if first else b"\n  ]\n}\n")

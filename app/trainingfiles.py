@@ -9,6 +9,7 @@ leaves the previous JSON and JSONL exactly as they were, and they never disagree
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import re
 import shutil
 import unicodedata
@@ -22,9 +23,11 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.build import Progress, write_training_files
+from app import FORMAT_VERSION
+from app.build import Progress, to_render, write_training_files
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_policy
 from app.errors import LibraryError
+from app.fragments import Fragments, fragment_key, settings_key
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.records import Digest, digest_of, summarise
@@ -539,6 +542,23 @@ def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
     return digests
 
 
+def _member_states(library: Library, pks: Sequence[int]) -> list[tuple[object, ...]]:
+    """Per member, in order, the stored state its rendering depends on: row key, content,
+    stored digest, batch and review mark."""
+    found: dict[int, tuple[object, ...]] = {}
+    with library.session() as session:
+        for start in range(0, len(pks), 900):
+            part = list(pks[start : start + 900])
+            for pk, content, blob, batch, by, at in session.execute(
+                select(Conversation.pk, Conversation.content_sha256, Conversation.digest,
+                       Conversation.batch_id, Conversation.reviewed_by,
+                       Conversation.reviewed_at)
+                .where(Conversation.pk.in_(part))
+            ):
+                found[pk] = (pk, content, hashlib.sha1(blob).hexdigest(), batch, by, at)
+    return [found[pk] for pk in pks]
+
+
 def _rebuild(
     library: Library,
     name: str,
@@ -553,18 +573,29 @@ def _rebuild(
         file_id, revision, created_at = current.file_id, current.revision + 1, current.created_at
         old_files = [current.json_file, current.jsonl_file]
         policy = new_policy or _policy(current.cut_off_policy)
+        max_seq_len = current.max_seq_len
+    previous = None
+    if current.json_file and current.jsonl_file:
+        previous = Fragments.read(library.files_dir / current.json_file,
+                                  library.files_dir / current.jsonl_file)
     final_name = new_name or name
     folder = library.files_dir / f"{file_id:05d}-r{revision}"
     json_path = folder / f"{final_name}.json"
     jsonl_path = folder / f"{final_name}.jsonl"
     updated_at = now_iso()
     digests = _digests(library, new_members)
+    # Everything a conversation's fragments depend on (app.fragments): the file's settings
+    # and the conversation's stored state.
+    settings = settings_key(final_name, policy.value, max_seq_len, FORMAT_VERSION)
+    keys = [fragment_key(settings, *state) for state in _member_states(library, new_members)]
+    render = to_render(keys, digests, previous)
     try:
         result = write_training_files(
             json_path, jsonl_path, name=final_name, digests=digests,
-            records=library.records_by_pk(new_members), profile_of=library.profile,
-            created_at=created_at, updated_at=updated_at, jsonl_name=f"{final_name}.jsonl",
-            progress=progress, cancelled=cancelled, cut_off_policy=policy,
+            records=library.records_by_pk([new_members[i] for i in render]),
+            profile_of=library.profile, created_at=created_at, updated_at=updated_at,
+            jsonl_name=f"{final_name}.jsonl", progress=progress, cancelled=cancelled,
+            cut_off_policy=policy, keys=keys, previous=previous,
         )
         head = result.header
         with library.session() as session, session.begin():

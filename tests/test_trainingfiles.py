@@ -18,6 +18,7 @@ from sqlalchemy import select
 from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.export import ExportFormat, export
+from app.fragments import INDEX_NAME
 from app.importer import import_paths
 from app.library import Library
 from app.models import TrainingFile
@@ -203,10 +204,11 @@ def test_add_keeps_the_order_given_and_appends(built: tuple[Library, str, list[s
     replies = {r.conversation_id: r.trainable_replies for r in library.summaries()}
     assert info.trainable_replies == sum(replies[cid] for cid in first + more)
     assert_consistent(library, name)
-    # Only the newest revision is on disk.
+    # Only the newest revision is on disk: its two files and the index of their fragments.
+    assert info.json_path is not None and info.jsonl_path is not None
     assert sorted(folder_bytes(library)) == sorted(
-        [p.relative_to(library.files_dir).as_posix()  # type: ignore[union-attr]
-         for p in (info.json_path, info.jsonl_path)]
+        p.relative_to(library.files_dir).as_posix()
+        for p in (info.json_path, info.jsonl_path, info.json_path.parent / INDEX_NAME)
     )
 
 

@@ -1,0 +1,172 @@
+"""Incremental builds (app/fragments.py): after every kind of change, the files built by
+reusing fragments are byte for byte what a full rebuild writes, and only the conversations
+whose rendering changed are read and rendered again."""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+
+from app import trainingfiles
+from app.build import write_training_files
+from app.fragments import INDEX_NAME, Fragments
+from app.library import Library
+from app.review_marks import mark_reviewed
+from app.trainingfiles import (
+    add_conversations,
+    get_training_file,
+    rebuild_training_files,
+    remove_conversations,
+    rename_training_file,
+    set_cut_off_policy,
+)
+
+NAME = "Incremental"
+
+
+class Rendered:
+    """Which conversations each build read to render (the real method, watched)."""
+
+    def __init__(self, library: Library) -> None:
+        self.pks: list[int] = []
+        self._read = library.records_by_pk
+        library.records_by_pk = self._watch  # type: ignore[method-assign]
+
+    def _watch(self, pks: Sequence[int], chunk: int = 500) -> Iterator[dict[str, Any]]:
+        self.pks = list(pks)
+        return self._read(pks, chunk)
+
+
+@pytest.fixture
+def lib(filled_library: Library, monkeypatch: pytest.MonkeyPatch) -> Library:
+    # One clock for every build, so a full rebuild's header matches the incremental one.
+    monkeypatch.setattr(trainingfiles, "now_iso", lambda: "2026-01-01T00:00:00Z")
+    return filled_library
+
+
+def _ids(library: Library) -> list[str]:
+    return [row.conversation_id for row in library.summaries() if row.trainable_replies]
+
+
+def _pk(library: Library, cid: str) -> int:
+    return library.resolve_ids([cid])[cid]
+
+
+def _files(library: Library, name: str) -> tuple[bytes, bytes]:
+    info = get_training_file(library, name)
+    assert info.json_path is not None and info.jsonl_path is not None
+    return info.json_path.read_bytes(), info.jsonl_path.read_bytes()
+
+
+def assert_same_as_full_rebuild(library: Library, name: str) -> None:
+    """Render the file from scratch elsewhere (the library's own build, and its fragments,
+    stay as they are, so incremental builds follow one another) and compare."""
+    incremental = _files(library, name)
+    info = get_training_file(library, name)
+    assert info.json_path is not None
+    assert (info.json_path.parent / INDEX_NAME).exists()
+    head = trainingfiles.header(library, name)
+    pks = trainingfiles._member_pks(library, name)
+    with tempfile.TemporaryDirectory() as folder:
+        full = write_training_files(
+            Path(folder, "full.json"), Path(folder, "full.jsonl"), name=name,
+            digests=trainingfiles._digests(library, pks),
+            records=Library.records_by_pk(library, pks), profile_of=library.profile,
+            created_at=head["created_at"], updated_at=head["updated_at"],
+            jsonl_name=f"{name}.jsonl", cut_off_policy=head["cut_off_policy"])
+        assert full.rendered == len(pks)
+        assert (full.json_path.read_bytes(), full.jsonl_path.read_bytes()) == incremental
+    document = orjson.loads(incremental[0])  # and it is one valid JSON document
+    assert len(document["conversations"]) == info.conversations
+
+
+def test_each_change_rebuilds_only_what_it_touched(lib: Library) -> None:
+    ids = _ids(lib)
+    watch = Rendered(lib)
+    add_conversations(lib, NAME, ids[:5], create=True)
+    assert len(watch.pks) == 5
+    assert_same_as_full_rebuild(lib, NAME)
+
+    add_conversations(lib, NAME, ids[5:9])
+    assert sorted(watch.pks) == sorted(_pk(lib, cid) for cid in ids[5:9])
+    assert_same_as_full_rebuild(lib, NAME)
+
+    remove_conversations(lib, NAME, [ids[2]])  # from the middle
+    assert watch.pks == []
+    assert_same_as_full_rebuild(lib, NAME)
+
+    remove_conversations(lib, NAME, [ids[0]])  # the first
+    assert watch.pks == []
+    assert_same_as_full_rebuild(lib, NAME)
+
+    mark_reviewed(lib, [ids[4]], "Ana")
+    rebuild_training_files(lib, [NAME])
+    assert watch.pks == [_pk(lib, ids[4])]
+    assert_same_as_full_rebuild(lib, NAME)
+
+    lib.move_conversations([ids[6]], "elsewhere")
+    rebuild_training_files(lib, [NAME])
+    assert watch.pks == [_pk(lib, ids[6])]
+    assert_same_as_full_rebuild(lib, NAME)
+
+    members = len(trainingfiles.member_ids(lib, NAME))
+    set_cut_off_policy(lib, NAME, "keep")  # changes every JSONL line
+    assert len(watch.pks) == members
+    assert_same_as_full_rebuild(lib, NAME)
+
+    rename_training_file(lib, NAME, "Renamed")  # every line names its file
+    assert len(watch.pks) == members
+    assert_same_as_full_rebuild(lib, "Renamed")
+
+    rebuild_training_files(lib, ["Renamed"])  # nothing changed: nothing is rendered
+    assert watch.pks == []
+    assert_same_as_full_rebuild(lib, "Renamed")
+
+
+def test_all_members_removed_and_added_back(lib: Library) -> None:
+    ids = _ids(lib)
+    add_conversations(lib, NAME, ids[:6], create=True)
+    remove_conversations(lib, NAME, ids[:6])
+    assert_same_as_full_rebuild(lib, NAME)
+    watch = Rendered(lib)
+    add_conversations(lib, NAME, list(reversed(ids[:6])))
+    assert len(watch.pks) == 6  # the empty build kept no fragments
+    assert_same_as_full_rebuild(lib, NAME)
+
+
+def test_reordered_members_are_copied_not_rendered(lib: Library) -> None:
+    ids = _ids(lib)
+    add_conversations(lib, NAME, ids[:8], create=True)
+    watch = Rendered(lib)
+    order = [_pk(lib, cid) for cid in [*ids[4:8], *ids[:4]]]
+    trainingfiles._rebuild(lib, NAME, new_members=order)
+    assert watch.pks == []
+    assert trainingfiles.member_ids(lib, NAME) == [*ids[4:8], *ids[:4]]
+    assert_same_as_full_rebuild(lib, NAME)
+
+
+def test_a_damaged_index_means_a_full_render(lib: Library) -> None:
+    ids = _ids(lib)
+    info = add_conversations(lib, NAME, ids[:4], create=True)
+    assert info.json_path is not None and info.jsonl_path is not None
+    index = info.json_path.parent / INDEX_NAME
+    assert Fragments.read(info.json_path, info.jsonl_path) is not None
+    index.write_bytes(b"{not json")
+    assert Fragments.read(info.json_path, info.jsonl_path) is None
+    watch = Rendered(lib)
+    add_conversations(lib, NAME, ids[4:5])
+    assert len(watch.pks) == 5
+    assert_same_as_full_rebuild(lib, NAME)
+
+
+def test_a_changed_file_beside_the_index_is_not_trusted(lib: Library, tmp_path: Path) -> None:
+    ids = _ids(lib)
+    info = add_conversations(lib, NAME, ids[:4], create=True)
+    assert info.json_path is not None and info.jsonl_path is not None
+    info.jsonl_path.write_bytes(info.jsonl_path.read_bytes() + b"\n")  # edited by hand
+    assert Fragments.read(info.json_path, info.jsonl_path) is None
