@@ -36,6 +36,23 @@ from app.similar import fingerprint
 
 CHUNK = 250  # files per commit
 PARALLEL_FROM = 400  # below this many files a process pool costs more than it saves
+PARALLEL_FROM_BYTES = 20_000_000  # ... unless they are big (full training files)
+
+
+def _worth_a_pool(candidates: Sequence[Candidate]) -> bool:
+    """Enough work to pay for starting worker processes: many files, or a lot of bytes
+    (a hundred full training files are few files but thousands of conversations)."""
+    if len(candidates) >= PARALLEL_FROM:
+        return True
+    if len(candidates) < 2:
+        return False
+    total = 0
+    for candidate in candidates:
+        try:
+            total += candidate.path.stat().st_size
+        except OSError:
+            continue
+    return total >= PARALLEL_FROM_BYTES
 
 Progress = Callable[[int, int, str], None]
 
@@ -276,7 +293,7 @@ def _prepared(
 ) -> Iterator[list[Prepared]]:
     args = ([str(c.path) for c in candidates], [c.default_batch for c in candidates],
             [c.named for c in candidates])
-    if workers <= 1 or len(candidates) < PARALLEL_FROM:
+    if workers <= 1 or not _worth_a_pool(candidates):
         yield from map(prepare, *args)
         return
     # spawn, not fork: the caller may be a GUI with threads of its own.
@@ -284,7 +301,9 @@ def _prepared(
     delivered = 0
     try:
         with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            results = pool.map(prepare, *args, chunksize=32)
+            # Small chunks when the files are few (and big), so both workers stay busy.
+            chunk = max(1, min(32, len(candidates) // (workers * 4)))
+            results = pool.map(prepare, *args, chunksize=chunk)
             try:
                 for result in results:
                     delivered += 1

@@ -274,3 +274,21 @@ def test_cli_import_of_folders_lists_the_batches_created(
     assert code == 1  # the JSONL is rejected
     assert "batches created: alpha, beta, user-full-file-3-conversations" in out
     assert "this is a JSONL training file" in out
+
+
+def test_full_files_go_through_the_worker_pool_when_they_are_big(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import app.importer as importer
+
+    monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", 1)  # two small files count as big
+    second = load(USER_FULL)
+    for n, conversation in enumerate(second["conversations"]):
+        conversation["conversation_metadata"]["conversation_id"] = f"other-{n}"
+        conversation["conversation_metadata"]["source_file"] = f"other-{n}.json"
+        conversation["training_pairs"][0]["current_user_input"] += f" (Copy {n}.)"
+    paths = [USER_FULL, write(tmp_path / "second.json", second)]
+    assert importer._worth_a_pool([importer.Candidate(p, "x") for p in paths])
+    report = import_paths(library, paths, workers=2, batch="both")
+    assert report.imported == 6 and report.rejected == 0, report.verdicts
+    assert {r.batch_id for r in library.summaries()} == {"both"}
