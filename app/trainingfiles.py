@@ -32,6 +32,7 @@ from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
+from app.samples import sample_hashes
 
 # Device names Windows reserves in every folder, with any extension. Windows counts the
 # superscript digits ¹ ² ³ as digits here, so "COM¹" is a device too.
@@ -247,7 +248,8 @@ class AddPlan:
 
     ``new`` and ``new_pks`` are the conversations not in the file yet, in the order asked
     for; the frozensets say which of them are hidden by the window's filter, flagged with
-    quality warnings or over the file's token budget.
+    quality warnings, over the file's token budget, or sample conversations that came with
+    the app (so samples never go into a file of real data unnoticed).
     """
 
     name: str
@@ -261,23 +263,34 @@ class AddPlan:
     hidden: frozenset[str] = frozenset()
     flagged: frozenset[str] = frozenset()
     over_budget: frozenset[str] = frozenset()
+    samples: frozenset[str] = frozenset()
     leave_out_hidden: bool = False
     leave_out_flagged: bool = False
+    leave_out_samples: bool = False
     cut_off_policy: str = DEFAULT_POLICY.value  # for a file created by the plan
 
     def choose(self, *, leave_out_hidden: bool | None = None,
-               leave_out_flagged: bool | None = None) -> AddPlan:
+               leave_out_flagged: bool | None = None,
+               leave_out_samples: bool | None = None) -> AddPlan:
         """The same plan with other choices (the plan itself is never changed)."""
         return replace(
             self,
             leave_out_hidden=self.leave_out_hidden if leave_out_hidden is None
             else leave_out_hidden,
             leave_out_flagged=self.leave_out_flagged if leave_out_flagged is None
-            else leave_out_flagged)
+            else leave_out_flagged,
+            leave_out_samples=self.leave_out_samples if leave_out_samples is None
+            else leave_out_samples)
+
+    @property
+    def mixes_samples(self) -> bool:
+        """Sample conversations and the user's own in one request."""
+        return bool(self.samples) and len(self.samples) < len(self.new)
 
     def _kept(self, cid: str) -> bool:
         return not ((self.leave_out_hidden and cid in self.hidden)
-                    or (self.leave_out_flagged and cid in self.flagged))
+                    or (self.leave_out_flagged and cid in self.flagged)
+                    or (self.leave_out_samples and cid in self.samples))
 
     @property
     def adding(self) -> list[str]:
@@ -299,6 +312,10 @@ class AddPlan:
             "flagged with quality warnings (left out)":
                 [c for c in self.new if self.leave_out_flagged and c in self.flagged
                  and not (self.leave_out_hidden and c in self.hidden)],
+            "sample conversations (left out)":
+                [c for c in self.new if self.leave_out_samples and c in self.samples
+                 and not (self.leave_out_hidden and c in self.hidden)
+                 and not (self.leave_out_flagged and c in self.flagged)],
         }
         return {why: ids for why, ids in reasons.items() if ids}
 
@@ -330,13 +347,15 @@ def plan_addition(
     policy = _policy(cut_off_policy)
     name = check_new_name(library, name) if create else get_training_file(library, name).name
     wanted = list(dict.fromkeys(conversation_ids))
-    facts: dict[str, tuple[int, int, str]] = {}  # id -> (pk, trainable replies, warnings)
+    # id -> (pk, trainable replies, warnings, content hash)
+    facts: dict[str, tuple[int, int, str, str]] = {}
     with library.session() as session:
         for start in range(0, len(wanted), 500):
-            facts.update((cid, (pk, replies, codes)) for cid, pk, replies, codes in
+            facts.update((cid, (pk, replies, codes, sha)) for cid, pk, replies, codes, sha in
                          session.execute(
                 select(Conversation.conversation_id, Conversation.pk,
-                       Conversation.trainable_replies, Conversation.warning_codes)
+                       Conversation.trainable_replies, Conversation.warning_codes,
+                       Conversation.content_sha256)
                 .where(Conversation.conversation_id.in_(wanted[start : start + 500]))))
     present = set() if create else set(_member_pks(library, name))
     new: list[str] = []
@@ -354,6 +373,7 @@ def plan_addition(
             new.append(cid)
             new_pks.append(found[0])
     over = over_budget_pks(library, None if create else name, new_pks)
+    samples = sample_hashes()
     hidden_set = set(hidden)
     return AddPlan(
         name=name, create=create, requested=len(wanted), new=tuple(new),
@@ -362,6 +382,7 @@ def plan_addition(
         hidden=frozenset(c for c in new if c in hidden_set),
         flagged=frozenset(c for c in new if facts[c][2]),
         over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),
+        samples=frozenset(c for c in new if facts[c][3] in samples),
         cut_off_policy=policy.value,
     )
 

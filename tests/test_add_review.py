@@ -143,3 +143,29 @@ def test_a_new_file_is_named_reviewed_and_built_once(qtbot, two_batches, dialogs
     info = get_training_file(two_batches, "Fresh set")
     assert info.conversations == len(ENRICHED)
     assert revision(two_batches, "Fresh set") == 1, "built once: no empty revision first"
+
+
+def test_samples_mixed_with_real_conversations_are_left_out_unless_kept(
+    qtbot, library, dialogs, tmp_path
+):
+    from app.bundle import resources_dir
+    from app.samples import sample_ids
+
+    samples = resources_dir() / "samples"
+    import_paths(library, sorted(p for p in samples.iterdir() if p.is_dir()))
+    import_paths(library, LEGACY[:2])
+    own = [r.conversation_id for r in library.summaries()
+           if r.conversation_id not in set(sample_ids(library))]
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    window.select_all_action.trigger()
+    dialogs.texts.append("real data")
+    window.create_button.chosen.emit(None)
+    review = window.creator.review
+    assert review is not None
+    assert review.counts["samples"].text() == "8"
+    assert review.leave_out_samples.isChecked(), "mixed: samples are left out by default"
+    assert review.add_button.text() == f"Add {len(own)}"
+    assert "8 sample conversations (left out)" in review.details.toPlainText()
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        review.add_button.click()
+    assert member_ids(library, "real data") == own

@@ -73,6 +73,7 @@ class AddReviewDialog(QDialog):
 
         self.leave_out_hidden = QCheckBox("Leave them out")
         self.leave_out_flagged = QCheckBox("Leave them out")
+        self.leave_out_samples = QCheckBox("Leave them out")
         line("new", "new: not in the file yet", len(plan.new), always=True)
         if not plan.create:
             line("already", "already in the file: skipped", len(plan.already), always=True)
@@ -84,6 +85,11 @@ class AddReviewDialog(QDialog):
              len(plan.flagged), self.leave_out_flagged, always=True)
         line("over_budget", "of the new ones are over the file's token budget",
              len(plan.over_budget), always=True)
+        line("samples", "of the new ones are the app's sample conversations",
+             len(plan.samples), self.leave_out_samples)
+        # Samples never go in with real data unnoticed: mixed, they are left out unless
+        # the user says otherwise.
+        self.leave_out_samples.setChecked(plan.mixes_samples)
         self.leave_out_hidden.setEnabled(bool(plan.hidden))
         self.leave_out_flagged.setEnabled(bool(plan.flagged))
         self.leave_out_hidden.setToolTip("Add only the checked conversations the filter shows")
@@ -112,13 +118,14 @@ class AddReviewDialog(QDialog):
         layout.addWidget(self.buttons)
         self.setMinimumWidth(520)
 
-        self.leave_out_hidden.toggled.connect(self._update)
-        self.leave_out_flagged.toggled.connect(self._update)
+        for box in (self.leave_out_hidden, self.leave_out_flagged, self.leave_out_samples):
+            box.toggled.connect(self._update)
         self._update()
 
     def chosen(self) -> AddPlan:
         return self.plan.choose(leave_out_hidden=self.leave_out_hidden.isChecked(),
-                                leave_out_flagged=self.leave_out_flagged.isChecked())
+                                leave_out_flagged=self.leave_out_flagged.isChecked(),
+                                leave_out_samples=self.leave_out_samples.isChecked())
 
     def _update(self) -> None:
         plan = self.chosen()

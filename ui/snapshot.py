@@ -149,6 +149,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
             written.append(save_with_menu(window, menu_button, menu,
                                           out_dir / "07-download-menu.png"))
         written += render_curation(window, out_dir)
+        written += render_review_and_removal(window, library, out_dir)
         window.close()
         library.close()
     return written
@@ -189,6 +190,32 @@ def render_curation(window: MainWindow, out_dir: Path) -> list[Path]:
             written.append(save(window, out_dir / "13-laptop-training-files.png"))
             window.pages.setCurrentIndex(0)
     window.resize(*SIZE)
+    return written
+
+
+def render_review_and_removal(window: MainWindow, library: Library,
+                              out_dir: Path) -> list[Path]:
+    """The review before an add, and the question before a removal (issue 11)."""
+    from app.removal import plan_removal
+    from app.trainingfiles import plan_addition
+    from ui.add_review import AddReviewDialog
+    from ui.dialogs import destructive_box
+    from ui.remove_flow import removal_question
+
+    written: list[Path] = []
+    ids = [row.conversation_id for row in library.summaries()]
+    review = AddReviewDialog(plan_addition(library, "emotional-support-v1", ids,
+                                           hidden=ids[-2:]), window)
+    review.show()
+    written.append(save(review, out_dir / "15-review-before-adding.png"))
+    review.close()
+    plan = plan_removal(library, ids[:3])
+    box, _go = destructive_box("Remove from library",
+                               removal_question(plan, "the 3 conversations you checked"),
+                               "Remove 3", window)
+    box.show()
+    written.append(save(box, out_dir / "16-remove-from-library.png"))
+    box.close()
     return written
 
 
