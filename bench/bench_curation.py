@@ -88,7 +88,8 @@ def make_removal_library(root: Path, n: int, remove: int, file_size: int) -> lis
     ids = [row.conversation_id for row in library.summaries()]
     step = max(len(ids) // remove, 1)
     doomed = ids[::step][:remove]
-    kept = [cid for cid in ids if cid not in set(doomed)]
+    gone = set(doomed)
+    kept = [cid for cid in ids if cid not in gone]
     in_file = doomed[: file_size // 2] + kept[: file_size - file_size // 2]
     add_conversations(library, "holder", in_file, create=True)
     library.close()

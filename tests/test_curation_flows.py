@@ -216,3 +216,20 @@ def test_a_dropped_parent_folder_gives_a_batch_per_subfolder(qtbot, library, dia
     assert text.startswith("Batches created: 2\n  batch-01\n  batch-02")
     assert {b.batch_id: b.conversations for b in library.batches()} == {"batch-01": 2,
                                                                          "batch-02": 2}
+
+
+def test_delete_in_the_table_asks_to_remove_the_checked_rows(qtbot, two_batches, dialogs,
+                                                             tmp_path):
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(ids_of(two_batches, "legacy-batch")[:1])
+    table = window.conversations.table
+    table.setFocus()
+    qtbot.waitUntil(table.hasFocus, timeout=5000)
+    dialogs.confirms.append(False)  # Cancel: nothing happens
+    QTest.keyClick(table, Qt.Key.Key_Delete)
+    assert dialogs.asked[-1][:2] == ("confirm_destructive", "Remove from library")
+    assert "the 1 conversation you checked" in dialogs.asked[-1][2]
+    assert two_batches.count() == len(ENRICHED) + len(LEGACY)
