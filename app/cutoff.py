@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from app.quality import looks_cut_off
+from app.quality import is_cut_off
 
 
 class CutOffPolicy(StrEnum):
@@ -74,36 +74,38 @@ class TrainedView:
         return sum(self.trained)
 
 
-def _cut(message: Mapping[str, Any]) -> bool:
-    return looks_cut_off(str(message["content"])) is not None
+def _cuts(messages: Sequence[Mapping[str, Any]]) -> list[bool]:
+    return [m["role"] != "system" and is_cut_off(str(m["content"])) for m in messages]
 
 
-def trained_view(record: Mapping[str, Any], policy: CutOffPolicy | str) -> TrainedView:
+def trained_view(record: Mapping[str, Any], policy: CutOffPolicy | str,
+                 cuts: list[bool] | None = None) -> TrainedView:
     """The messages of a conversation's line and which of them are trained.
 
-    A trailing unanswered client turn is never part of a line.
+    A trailing unanswered client turn is never part of a line. ``cuts`` (per message: cut
+    off) may be passed in when it is already known.
     """
     policy = CutOffPolicy(policy)
     messages: Sequence[Mapping[str, Any]] = record["messages"]
+    cut = cuts if cuts is not None else _cuts(messages)
     left_out: Counter[str] = Counter()
     trained = [False] * len(messages)
     cut_seen = False  # trim: a cut-off turn came earlier
     for index, message in enumerate(messages):
-        if message["role"] == "user" and policy is CutOffPolicy.TRIM and _cut(message):
+        if message["role"] == "user" and policy is CutOffPolicy.TRIM and cut[index]:
             cut_seen = True
         if message["role"] != "assistant":
             continue
         reason = None
         if policy is CutOffPolicy.TRIM:
-            if _cut(message):
+            if cut[index]:
                 reason, cut_seen = "reply_cut_off", True
             elif cut_seen:
                 reason = "after_cut_off_turn"
         elif policy is CutOffPolicy.WEIGHT0:
-            if _cut(message):
+            if cut[index]:
                 reason = "reply_cut_off"
-            elif index > 0 and messages[index - 1]["role"] == "user" \
-                    and _cut(messages[index - 1]):
+            elif index > 0 and messages[index - 1]["role"] == "user" and cut[index - 1]:
                 reason = "answers_cut_off_client"
         if reason:
             left_out[reason] += 1
@@ -116,8 +118,11 @@ def trained_view(record: Mapping[str, Any], policy: CutOffPolicy | str) -> Train
 def policy_digest(record: Mapping[str, Any], chars_per_token: int) -> dict[str, Any]:
     """Per policy, the numbers a header needs (stored in the conversation's digest)."""
     result = {}
-    for policy in CutOffPolicy:
-        view = trained_view(record, policy)
+    cuts = _cuts(record["messages"])
+    # Most conversations have no cut-off turn: then every policy trains the same.
+    policies = list(CutOffPolicy) if any(cuts) else [CutOffPolicy.KEEP]
+    for policy in policies:
+        view = trained_view(record, policy, cuts)
         result[policy.value] = {
             "trained_messages": len(view.messages),
             "trainable_replies": view.trained_replies,
@@ -125,7 +130,10 @@ def policy_digest(record: Mapping[str, Any], chars_per_token: int) -> dict[str, 
             // chars_per_token,
             "left_out": dict(sorted(view.left_out.items())),
         }
-    return result
+    for policy in CutOffPolicy:
+        if policy.value not in result:
+            result[policy.value] = {**result[CutOffPolicy.KEEP.value], "left_out": {}}
+    return {policy.value: result[policy.value] for policy in CutOffPolicy}
 
 
 def left_out_counts(digests: Sequence[Mapping[str, Any]],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 TERMINAL = tuple('.!?…"\'”’)]*:;')
@@ -19,7 +19,17 @@ class Warning_:
     message: str
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # Spelled out: dataclasses.asdict deep-copies and costs more than the rest of a
+        # warning's life in an import.
+        return {"code": self.code, "turn_number": self.turn_number, "message": self.message}
+
+
+def is_cut_off(text: str) -> bool:
+    """``looks_cut_off`` as a yes/no, without building the explanation (runs per message
+    per policy in every import)."""
+    stripped = text[-64:].rstrip() or text.rstrip()  # the end is all that matters
+    return bool(stripped) and (stripped.endswith("\\") or (
+        not stripped.endswith(TERMINAL) and not _ends_with_symbol(stripped)))
 
 
 def looks_cut_off(text: str) -> str | None:

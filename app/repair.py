@@ -26,8 +26,10 @@ from app.quality import Warning_
 # One escape sequence, read left to right so that "\\n" (an escaped backslash, then n)
 # becomes a backslash followed by n, never a newline.
 ESCAPE = re.compile(r'\\(["\\nt])')
-# Clear signs that a text was escaped twice.
-EVIDENCE = re.compile(r'\\"|\\n\\n|\\n\\t|[.!?:;)\]]\\[nt]')
+# Clear signs that a text was escaped twice: an escaped quote or blank line anywhere, or an
+# escaped line break right after a sentence's end (checked outside Windows paths).
+EVIDENCE = re.compile(r'\\"|\\n\\n|\\n\\t')
+AFTER_SENTENCE = re.compile(r'[.!?:;)\]]\\[nt]')
 # Windows paths (drive letter or UNC share): their backslashes are real. A path segment
 # never ends in sentence punctuation, so "C:\\new\\taxes.xlsx.\\n\\nThanks" stops at "xlsx".
 _SEGMENT = r'[^\\/:*?"<>|\s]*[^\\/:*?"<>|\s.!?,;]'
@@ -39,15 +41,28 @@ SHOWN = {'"': '\\"', "\\": "\\\\", "n": "\\n", "t": "\\t"}  # how a sequence is 
 
 def is_double_escaped(texts: Iterable[str]) -> bool:
     """Whether any of the texts shows clear signs of literal escape sequences."""
-    return any("\\" in text and EVIDENCE.search(WINDOWS_PATH.sub(" ", text)) for text in texts)
+    return any("\\" in text and _evidence(text) for text in texts)
+
+
+def _evidence(text: str) -> bool:
+    if EVIDENCE.search(text):
+        return True
+    if AFTER_SENTENCE.search(text) is None:
+        return False
+    if ":\\" in text or "\\\\" in text:  # take Windows paths out first
+        text = WINDOWS_PATH.sub(" ", text)
+    return AFTER_SENTENCE.search(text) is not None
 
 
 def _unescape(segment: str, counts: Counter[str]) -> str:
-    def replace(match: re.Match[str]) -> str:
-        counts[match.group(1)] += 1
-        return MEANING[match.group(1)]
-
-    return ESCAPE.sub(replace, segment)
+    # split() hands back text and escaped letters alternately, all in C.
+    parts = ESCAPE.split(segment)
+    letters = parts[1::2]
+    if not letters:
+        return segment
+    counts.update(letters)
+    parts[1::2] = [MEANING[letter] for letter in letters]
+    return "".join(parts)
 
 
 def repair_text(text: str) -> tuple[str, Counter[str]]:
@@ -59,6 +74,8 @@ def repair_text(text: str) -> tuple[str, Counter[str]]:
     counts: Counter[str] = Counter()
     if "\\" not in text:
         return text, counts
+    if ":\\" not in text and "\\\\" not in text:  # no drive letter, no UNC share
+        return _unescape(text, counts), counts
     parts: list[str] = []
     start = 0
     for path in WINDOWS_PATH.finditer(text):

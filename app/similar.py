@@ -45,18 +45,21 @@ class Fingerprint:
         return unpack(self.sketch)[:INDEXED]
 
 
+WHITESPACE = b" \t\n\r\x0b\x0c"
+
+
 def _normalised(messages: Iterable[Mapping[str, Any]]) -> bytes:
-    # The role marker is a word of its own, so whitespace at either end of a message
-    # collapses like any other.
-    text = "".join(f" \0{m['role']}\0 {m['content']}" for m in messages
+    """The dialogue as bytes with all whitespace taken out (one C call, no word list):
+    texts that differ only in spacing or line breaks give the same bytes."""
+    text = "".join(f"\0{m['role']}\0{m['content']}" for m in messages
                    if m["role"] != "system")
-    return b" ".join(text.encode("utf-8").split())
+    return text.encode("utf-8").translate(None, WHITESPACE)
 
 
 def fingerprint(record: Mapping[str, Any]) -> Fingerprint:
     """The dialogue hash and sentence sketch of a canonical record."""
     text = _normalised(record["messages"])
-    hashes = sorted(set(map(zlib.crc32, text.split(b". "))))[:SKETCH_SIZE]
+    hashes = sorted(set(map(zlib.crc32, text.split(b"."))))[:SKETCH_SIZE]
     return Fingerprint(hashlib.sha256(text).hexdigest(), array("I", hashes).tobytes())
 
 
