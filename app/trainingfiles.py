@@ -264,10 +264,12 @@ class AddPlan:
     flagged: frozenset[str] = frozenset()
     over_budget: frozenset[str] = frozenset()
     samples: frozenset[str] = frozenset()
+    cut_off: frozenset[str] = frozenset()  # lose replies to the file's cut-off policy
+    replies_left_out: int = 0  # how many replies, over all of ``new``
     leave_out_hidden: bool = False
     leave_out_flagged: bool = False
     leave_out_samples: bool = False
-    cut_off_policy: str = DEFAULT_POLICY.value  # for a file created by the plan
+    cut_off_policy: str = DEFAULT_POLICY.value  # the file's (a new one is created with it)
 
     def choose(self, *, leave_out_hidden: bool | None = None,
                leave_out_flagged: bool | None = None,
@@ -374,6 +376,10 @@ def plan_addition(
             new_pks.append(found[0])
     over = over_budget_pks(library, None if create else name, new_pks)
     samples = sample_hashes()
+    if not create:
+        with library.session() as session:
+            policy = _policy(_row(session, name).cut_off_policy)
+    left_out = left_out_counts(_digests(library, new_pks), policy)
     hidden_set = set(hidden)
     return AddPlan(
         name=name, create=create, requested=len(wanted), new=tuple(new),
@@ -383,6 +389,8 @@ def plan_addition(
         flagged=frozenset(c for c in new if facts[c][2]),
         over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),
         samples=frozenset(c for c in new if facts[c][3] in samples),
+        cut_off=frozenset(left_out),
+        replies_left_out=sum(n for reasons in left_out.values() for n in reasons.values()),
         cut_off_policy=policy.value,
     )
 

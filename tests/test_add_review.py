@@ -74,6 +74,10 @@ def test_the_review_counts_new_already_hidden_flagged_and_budget(qtbot, two_batc
     assert review.windowTitle() == "Add to 'seed'"
     counts = {key: label.text() for key, label in review.counts.items()}
     new = len(ids) - 2 + 2
+    plan = review.plan
+    cut_off = counts.pop("cut_off", "0")
+    assert cut_off == str(len(plan.cut_off))
+    assert plan.cut_off <= flagged, "a conversation losing replies is flagged as cut off"
     assert counts == {"new": str(new), "already": "2", "hidden": "2",
                       "flagged": str(len(flagged)), "over_budget": "0"}
     assert review.add_button.text() == f"Add {new}"

@@ -668,3 +668,18 @@ def test_export_without_session_context_keeps_the_generators_prompt(
         assert line["metadata"] == original["metadata"]
     assert greeted, "the real replies greet the client by name: the reason the name stays"
     assert validate_path(target).ok
+
+
+def test_the_plan_counts_replies_the_files_cut_off_policy_leaves_out(
+    filled_library: Library,
+) -> None:
+    from app.trainingfiles import replies_left_out
+
+    ids = all_ids(filled_library)
+    plan = plan_addition(filled_library, "Budget", ids, create=True)
+    expected = replies_left_out(filled_library, plan.new, plan.cut_off_policy)
+    assert expected, "the fixtures hold replies that are cut off"
+    assert plan.cut_off == frozenset(expected)
+    assert plan.replies_left_out == sum(sum(r.values()) for r in expected.values())
+    keep = plan_addition(filled_library, "Budget", ids, create=True, cut_off_policy="keep")
+    assert keep.cut_off == frozenset() and keep.replies_left_out == 0

@@ -66,7 +66,7 @@ class AddReviewDialog(QDialog):
             number.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.counts[key] = number
             grid.addWidget(number, row, 0)
-            grid.addWidget(label, row, 1)
+            grid.addWidget(label, row, 1, 1, 1 if choice is not None else 2)
             if choice is not None:
                 grid.addWidget(choice, row, 2)
             row += 1
@@ -85,6 +85,10 @@ class AddReviewDialog(QDialog):
              len(plan.flagged), self.leave_out_flagged, always=True)
         line("over_budget", "of the new ones are over the file's token budget",
              len(plan.over_budget), always=True)
+        replies = plan.replies_left_out
+        line("cut_off", f"of the new ones lose {replies:,} cut-off "
+             f"repl{'y' if replies == 1 else 'ies'} (the file's "
+             f"'{plan.cut_off_policy}' policy)", len(plan.cut_off))
         line("samples", "of the new ones are the app's sample conversations",
              len(plan.samples), self.leave_out_samples)
         # Samples never go in with real data unnoticed: mixed, they are left out unless
