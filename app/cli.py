@@ -122,6 +122,8 @@ def _parser() -> argparse.ArgumentParser:
                    help="file to write (a folder for --format split)")
     p.add_argument("--valid-fraction", type=float, default=DEFAULT_VALID_FRACTION)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
+    p.add_argument("--recipes", action="store_true",
+                   help="also write a TRL script and an Axolotl config for the file")
     return parser
 
 
@@ -341,7 +343,7 @@ def run(args: argparse.Namespace) -> int:
                 _print(f"'{info.name}' now has {info.conversations} conversations")
             case "export":
                 written = export(library, args.name, ExportFormat(args.format), args.output,
-                                 args.valid_fraction, args.seed)
+                                 args.valid_fraction, args.seed, recipes=args.recipes)
                 for path in written:
                     _print(f"wrote {path}")
     return 0

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import orjson
+from sqlalchemy import select
 
 from app import FORMAT_VERSION, __version__
 from app.build import BuildCancelled, Progress
@@ -31,6 +32,8 @@ from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.jsonio import atomic_writer, dumps_line
 from app.library import Library, now_iso
+from app.models import TrainingFile
+from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
 from app.similar import fingerprint
 from app.split import LineFacts, SplitPlan, plan_split, validation_size
 from app.trainingfiles import get_training_file, header, member_ids
@@ -285,9 +288,12 @@ def export(
     *,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    recipes: bool = False,
 ) -> list[Path]:
     """Write the chosen rendering to ``destination`` (a folder for SPLIT) and its manifest
-    beside it; return the files written, manifest last.
+    beside it; return the files written, manifest last. With ``recipes``, a TRL script and
+    an Axolotl config for the file are written beside it too (``app.recipes``) and listed
+    in the manifest.
 
     ``cancelled`` is asked once per line; a cancelled export raises ``ExportCancelled``
     and leaves none of its files behind.
@@ -320,6 +326,9 @@ def export(
         written, details = spec.write(source, destination, options)
         if cancelled and cancelled():
             raise ExportCancelled()
+        if recipes:
+            written += _write_recipes(library, info.name, spec, destination, written,
+                                      str(head.get("cut_off_policy", info.cut_off_policy)))
         document = {
             "manifest_version": MANIFEST_VERSION,
             "app": "LoRA Studio",
@@ -349,7 +358,35 @@ def export(
     except BaseException:
         _remove(written)
         raise
-    return [w.path for w in written] + [manifest]
+    return ([w.path for w in written if w.role != "recipe"] + [manifest]
+            + [w.path for w in written if w.role == "recipe"])
+
+
+def _max_seq_len(library: Library, name: str) -> int:
+    with library.session() as session:
+        value = session.scalar(select(TrainingFile.max_seq_len)
+                               .where(TrainingFile.slug == name.casefold()))
+    return int(value or 4096)
+
+
+def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destination: Path,
+                   written: list[Written], policy: str) -> list[Written]:
+    data = [w for w in written if w.role in ("copy", "train")]
+    held_out = [w for w in written if w.role == "valid"]
+    if spec.format is ExportFormat.JSON or not data:
+        return []  # the full JSON is for people, not trainers
+    recipe = RecipeInput(
+        training_file=name, train_file=data[0].path.name,
+        eval_file=held_out[0].path.name if held_out else None,
+        max_seq_len=_max_seq_len(library, name), cut_off_policy=policy,
+        last_reply_only=spec.format is ExportFormat.PER_REPLY)
+    trl_path, axolotl_path = recipe_paths(destination, spec.writes_folder)
+    made = []
+    for path, text in ((trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe))):
+        with atomic_writer(path) as handle:
+            handle.write(text.encode("utf-8"))
+        made.append(Written(path, "recipe"))
+    return made
 
 
 def _remove(written: list[Written]) -> None:

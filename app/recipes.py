@@ -1,0 +1,180 @@
+"""Trainer recipes written beside a download: a TRL script and an Axolotl config.
+
+Both use the downloaded file as it is, train only the consultant's replies (TRL's
+``assistant_only_loss``, Axolotl's ``roles_to_train``), and take the maximum sequence
+length from the training file's own budget (``training_files.max_seq_len``), so a run does
+not silently cut conversations at a trainer's default length. They are starting points:
+the base model, LoRA rank and learning rate are the user's to choose.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from app import __version__
+from app.cutoff import CutOffPolicy
+
+TRL_SUFFIX = ".trl.py"
+AXOLOTL_SUFFIX = ".axolotl.yml"
+
+
+@dataclass(frozen=True)
+class RecipeInput:
+    training_file: str
+    train_file: str  # file name, beside the recipe
+    eval_file: str | None  # the validation file of a split
+    max_seq_len: int
+    cut_off_policy: str
+    last_reply_only: bool  # the one-line-per-reply export
+
+
+def recipe_paths(destination: Path, writes_folder: bool) -> tuple[Path, Path]:
+    if writes_folder:
+        return destination / f"train{TRL_SUFFIX}", destination / f"train{AXOLOTL_SUFFIX}"
+    return (destination.with_name(destination.name + TRL_SUFFIX),
+            destination.with_name(destination.name + AXOLOTL_SUFFIX))
+
+
+def _warnings(spec: RecipeInput) -> list[str]:
+    notes = []
+    if spec.cut_off_policy == CutOffPolicy.WEIGHT0.value:
+        notes.append("This file keeps cut-off replies as context with \"weight\": 0. TRL "
+                     "ignores that key and would train them: use the Axolotl config, or "
+                     "set the training file's cut-off policy to trim.")
+    if spec.last_reply_only:
+        notes.append("This is the one-line-per-reply export: only the LAST reply of each "
+                     "line should be trained. TRL's assistant_only_loss trains every reply; "
+                     "prefer the default JSONL for TRL.")
+    return notes
+
+
+def trl_script(spec: RecipeInput) -> str:
+    """A runnable TRL script for the file (``python <file>.trl.py --model NAME``)."""
+    notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec))
+    eval_line = (f"EVAL_FILE = {json.dumps(spec.eval_file)}\n" if spec.eval_file
+                 else "EVAL_FILE = None\n")
+    return f'''"""Fine-tune a LoRA adapter with TRL on {spec.training_file!r}.
+
+Written by LoRA Studio {__version__} beside the file it trains on. Run:
+
+    python {{this file}} --model <a Hugging Face model name or a local model folder>
+
+Only the consultant's replies are trained (assistant_only_loss), which needs a chat template
+that marks assistant turns with {{% generation %}}; pass --chat-template FILE (a Jinja
+template) when the model's own template has no such marks. Sequences are at most
+MAX_LENGTH tokens, the training file's own budget.
+"""
+{notes}
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from datasets import load_dataset
+from transformers import AutoModelForCausalLM, AutoTokenizer
+from trl import SFTConfig, SFTTrainer
+
+HERE = Path(__file__).resolve().parent
+TRAIN_FILE = {json.dumps(spec.train_file)}
+{eval_line}MAX_LENGTH = {spec.max_seq_len}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--model", required=True)
+    parser.add_argument("--output", default=str(HERE / "lora-output"))
+    parser.add_argument("--chat-template", type=Path, help="a Jinja chat template to use")
+    parser.add_argument("--max-steps", type=int, default=-1)
+    parser.add_argument("--epochs", type=float, default=2.0)
+    parser.add_argument("--learning-rate", type=float, default=2e-4)
+    parser.add_argument("--batch-size", type=int, default=1)
+    parser.add_argument("--no-lora", action="store_true", help="train all weights")
+    args = parser.parse_args()
+
+    files = {{"train": str(HERE / TRAIN_FILE)}}
+    if EVAL_FILE:
+        files["validation"] = str(HERE / EVAL_FILE)
+    data = load_dataset("json", data_files=files)
+    data = data.select_columns(["messages"])  # trainers need only the chat
+
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    if args.chat_template:
+        tokenizer.chat_template = args.chat_template.read_text(encoding="utf-8")
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(args.model)
+
+    peft_config = None
+    if not args.no_lora:
+        from peft import LoraConfig
+
+        peft_config = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
+                                 target_modules="all-linear", task_type="CAUSAL_LM")
+    config = SFTConfig(
+        output_dir=args.output,
+        assistant_only_loss=True,
+        max_length=MAX_LENGTH,
+        num_train_epochs=args.epochs,
+        max_steps=args.max_steps,
+        learning_rate=args.learning_rate,
+        per_device_train_batch_size=args.batch_size,
+        logging_steps=1,
+        save_strategy="no",
+        eval_strategy="epoch" if EVAL_FILE else "no",
+        report_to=[],
+    )
+    trainer = SFTTrainer(model=model, args=config, train_dataset=data["train"],
+                         eval_dataset=data["validation"] if EVAL_FILE else None,
+                         processing_class=tokenizer, peft_config=peft_config)
+    result = trainer.train()
+    print(f"trained {{result.global_step}} steps, final loss {{result.training_loss:.4f}}")
+
+
+if __name__ == "__main__":
+    main()
+'''
+
+
+def axolotl_config(spec: RecipeInput) -> str:
+    """An Axolotl YAML config for the file (``axolotl train <file>.axolotl.yml``)."""
+    notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec)
+                    if not note.startswith("This file keeps"))  # Axolotl honours weight
+    weight = ("    message_field_training: weight   # weight 0 = context, 1 = trained\n"
+              if spec.cut_off_policy == CutOffPolicy.WEIGHT0.value else "")
+    roles = "    roles_to_train: [\"assistant\"]\n"
+    evaluation = (f"test_datasets:\n  - path: ./{spec.eval_file}\n    ds_type: json\n"
+                  "    split: train\n    type: chat_template\n    field_messages: messages\n"
+                  if spec.eval_file else "val_set_size: 0\n")
+    return (
+        f"# Axolotl config for {spec.training_file!r}, written by LoRA Studio {__version__}.\n"
+        "# Set base_model, then: axolotl train this-file.yml\n"
+        f"{notes}"
+        "base_model: REPLACE_WITH_YOUR_BASE_MODEL\n"
+        "chat_template: tokenizer_default   # or a named template for your base model\n"
+        "datasets:\n"
+        f"  - path: ./{spec.train_file}\n"
+        "    ds_type: json\n"
+        "    type: chat_template\n"
+        "    field_messages: messages\n"
+        "    message_property_mappings:\n"
+        "      role: role\n"
+        "      content: content\n"
+        f"{roles}{weight}"
+        f"{evaluation}"
+        f"sequence_len: {spec.max_seq_len}   # the training file's own budget\n"
+        "train_on_inputs: false\n"
+        "adapter: lora\n"
+        "lora_r: 16\n"
+        "lora_alpha: 32\n"
+        "lora_dropout: 0.05\n"
+        "lora_target_linear: true\n"
+        "micro_batch_size: 1\n"
+        "gradient_accumulation_steps: 8\n"
+        "num_epochs: 2\n"
+        "learning_rate: 0.0002\n"
+        "optimizer: adamw_torch\n"
+        "lr_scheduler: cosine\n"
+        "output_dir: ./lora-output\n"
+    )

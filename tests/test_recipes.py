@@ -1,0 +1,90 @@
+"""Trainer recipes beside a download: the file, assistant-only loss, the file's own length."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+
+from app.cli import main
+from app.export import ExportFormat, export
+from app.library import Library
+from app.models import TrainingFile
+from app.trainingfiles import add_conversations
+
+
+@pytest.fixture
+def two_files(filled_library: Library) -> Library:
+    ids = [row.conversation_id for row in filled_library.summaries()]
+    add_conversations(filled_library, "Trim", ids, create=True)
+    add_conversations(filled_library, "Weighted", ids, create=True, cut_off_policy="weight0")
+    with filled_library.session() as session, session.begin():
+        row = session.query(TrainingFile).filter_by(name="Trim").one()
+        row.max_seq_len = 3072
+    return filled_library
+
+
+def _constants(script: str) -> dict[str, object]:
+    tree = ast.parse(script)
+    return {node.targets[0].id: ast.literal_eval(node.value) for node in tree.body
+            if isinstance(node, ast.Assign) and isinstance(node.targets[0], ast.Name)
+            and node.targets[0].id.isupper() and isinstance(node.value, ast.Constant)}
+
+
+def test_jsonl_download_with_recipes(two_files: Library, tmp_path: Path) -> None:
+    target = tmp_path / "trim.jsonl"
+    written = export(two_files, "Trim", ExportFormat.JSONL, target, recipes=True)
+    trl, axolotl = tmp_path / "trim.jsonl.trl.py", tmp_path / "trim.jsonl.axolotl.yml"
+    assert written == [target, tmp_path / "trim.jsonl.manifest.json", trl, axolotl]
+    script = trl.read_text(encoding="utf-8")
+    constants = _constants(script)
+    assert constants["TRAIN_FILE"] == "trim.jsonl"
+    assert constants["EVAL_FILE"] is None
+    assert constants["MAX_LENGTH"] == 3072  # the file's own budget
+    assert "assistant_only_loss=True" in script and "max_length=MAX_LENGTH" in script
+    assert "NOTE" not in script
+    config = yaml.safe_load(axolotl.read_text(encoding="utf-8"))
+    assert config["sequence_len"] == 3072
+    (dataset,) = config["datasets"]
+    assert dataset["path"] == "./trim.jsonl" and dataset["type"] == "chat_template"
+    assert dataset["field_messages"] == "messages"
+    assert dataset["roles_to_train"] == ["assistant"]
+    assert "message_field_training" not in dataset
+    manifest = orjson.loads(written[1].read_bytes())
+    assert [f["file"] for f in manifest["files"] if f["role"] == "recipe"] == [
+        trl.name, axolotl.name]
+
+
+def test_weight0_recipes_use_the_weight_and_warn_about_trl(two_files: Library,
+                                                          tmp_path: Path) -> None:
+    export(two_files, "Weighted", ExportFormat.JSONL, tmp_path / "w.jsonl", recipes=True)
+    script = (tmp_path / "w.jsonl.trl.py").read_text(encoding="utf-8")
+    assert "TRL ignores that key" in script
+    config = yaml.safe_load((tmp_path / "w.jsonl.axolotl.yml").read_text(encoding="utf-8"))
+    assert config["datasets"][0]["message_field_training"] == "weight"
+    assert config["sequence_len"] == 4096
+
+
+def test_split_recipes_evaluate_on_the_validation_file(two_files: Library,
+                                                       tmp_path: Path) -> None:
+    folder = tmp_path / "split"
+    written = export(two_files, "Trim", ExportFormat.SPLIT, folder, 0.2, recipes=True)
+    assert folder / "train.trl.py" in written and folder / "train.axolotl.yml" in written
+    constants = _constants((folder / "train.trl.py").read_text(encoding="utf-8"))
+    assert (constants["TRAIN_FILE"], constants["EVAL_FILE"]) == ("train.jsonl", "valid.jsonl")
+    config = yaml.safe_load((folder / "train.axolotl.yml").read_text(encoding="utf-8"))
+    assert config["test_datasets"][0]["path"] == "./valid.jsonl"
+
+
+def test_cli_recipes(two_files: Library, tmp_path: Path,
+                     capsys: pytest.CaptureFixture[str]) -> None:
+    two_files.close()
+    target = tmp_path / "cli.jsonl"
+    capsys.readouterr()
+    assert main(["--data-dir", str(two_files.root), "export", "Trim", "--format", "jsonl",
+                 "-o", str(target), "--recipes"]) == 0
+    out = capsys.readouterr().out
+    assert f"wrote {target}.trl.py" in out and f"wrote {target}.axolotl.yml" in out
