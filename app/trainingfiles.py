@@ -401,7 +401,7 @@ def apply_addition(
 ) -> TrainingFileInfo:
     """Carry a plan out with one build: a new file is created and built once, and removed
     again if the build does not finish, so a cancelled request leaves no trace."""
-    pks = plan.adding_pks
+    pks = _still_stored(library, plan.adding_pks)  # removed since the plan: left out
     if not pks:
         why = plan.skipped_text()
         raise LibraryError("nothing to add" + (f": {why}" if why else ""))
@@ -419,6 +419,16 @@ def apply_addition(
     _rebuild(library, plan.name, new_members=current + [pk for pk in pks if pk not in present],
              progress=progress, cancelled=cancelled)
     return get_training_file(library, plan.name)
+
+
+def _still_stored(library: Library, pks: Sequence[int]) -> list[int]:
+    """The row keys that are still in the library, in the order given."""
+    present: set[int] = set()
+    with library.session() as session:
+        for start in range(0, len(pks), 900):
+            present.update(session.scalars(select(Conversation.pk).where(
+                Conversation.pk.in_(list(pks[start : start + 900])))))
+    return [pk for pk in pks if pk in present]
 
 
 def add_conversations(

@@ -683,3 +683,14 @@ def test_the_plan_counts_replies_the_files_cut_off_policy_leaves_out(
     assert plan.replies_left_out == sum(sum(r.values()) for r in expected.values())
     keep = plan_addition(filled_library, "Budget", ids, create=True, cut_off_policy="keep")
     assert keep.cut_off == frozenset() and keep.replies_left_out == 0
+
+
+def test_conversations_removed_after_the_plan_are_left_out(filled_library: Library) -> None:
+    from app.removal import apply_removal, plan_removal
+
+    ids = all_ids(filled_library)
+    plan = plan_addition(filled_library, "Later", ids[:4], create=True)
+    apply_removal(filled_library, plan_removal(filled_library, [ids[1]]))
+    info = apply_addition(filled_library, plan)
+    assert member_ids(filled_library, "Later") == [ids[0], ids[2], ids[3]]
+    assert info.conversations == 3
