@@ -170,16 +170,27 @@ class MemberRow:
     persona_archetype: str | None
     batch_id: str
     source_file: str
+    emotional_arc_key: str | None = None
+    training_topic_key: str | None = None
+    tokens: int = 0  # exact count when known, else the estimate
+    warning_codes: tuple[str, ...] = ()
+    reviewed_by: str | None = None
 
 
 def member_rows(library: Library, name: str) -> list[MemberRow]:
     """The file's conversations in file order, read with one query (no full library scan)."""
     with library.session() as session:
         row = _row(session, name)
-        return [MemberRow(*values) for values in session.execute(
+        return [MemberRow(cid, persona, archetype, batch, source, arc, topic,
+                          exact or estimate, tuple(codes.split(",")) if codes else (), reviewer)
+                for cid, persona, archetype, batch, source, arc, topic, exact, estimate, codes,
+                reviewer in session.execute(
             select(Conversation.conversation_id, Conversation.persona_name,
                    Conversation.persona_archetype, Conversation.batch_id,
-                   Conversation.source_file)
+                   Conversation.source_file, Conversation.emotional_arc_key,
+                   Conversation.training_topic_key, Conversation.token_count,
+                   Conversation.estimated_tokens, Conversation.warning_codes,
+                   Conversation.reviewed_by)
             .join(Member, Member.conversation_pk == Conversation.pk)
             .where(Member.file_id == row.file_id)
             .order_by(Member.position)

@@ -73,7 +73,7 @@ def test_empty_library_shows_welcome(qtbot, library, dialogs, settings):
     assert window.conversations_stack.currentWidget() is window.welcome
     assert window.counts.text() == "Shown 0 · Checked 0 · Total 0"
     assert [window.pages.tabText(i) for i in range(2)] == ["Conversations",
-                                                           "LoRA Training Files"]
+                                                           "LoRA Training JSON Files"]
 
 
 def test_filter_by_batch_and_select_all_of_filter(qtbot, two_batch_library, dialogs, settings):
@@ -148,7 +148,8 @@ def test_text_search_and_reading_panel(qtbot, two_batch_library, dialogs, settin
     assert page.select_conversation(row.conversation_id)
     text = page.reader.toPlainText()
     assert "rabbit hole on mortgage payoff strategies" in text
-    assert "Consultant" in text and "Quality warnings" in text
+    assert "(consultant) · turn 2" in text
+    assert "⚠ the last client message never got a reply" in text
 
 
 @pytest.mark.filterwarnings("ignore:Function.*QDragEnterEvent.*deprecated:DeprecationWarning")

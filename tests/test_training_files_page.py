@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QToolButton
 from scripted_dialogs import ScriptedDialogs
 
@@ -20,6 +21,7 @@ from app.trainingfiles import (
     member_ids,
 )
 from ui.distribution_chart import DistributionChart, top_counts
+from ui.members_model import ID_ROLE, MEMBER_CLIENT
 from ui.training_files_model import (
     CONVERSATIONS,
     JSON_SIZE,
@@ -113,8 +115,11 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     assert page.charts["batch"].rows() == [("batch-2025-12", 15)]
     assert sum(count for _, count in page.charts["persona_archetype"].rows()) == 15
     assert page.members_model.rowCount() == 15
-    assert page.members_model.index(0, 0).data() == ids[0]
-    assert page.members_model.index(0, 2).data() == "batch-2025-12"
+    assert page.members_model.index(0, 0).data(ID_ROLE) == ids[0]
+    first = filled_library.summaries()[0]
+    assert page.members_model.index(0, MEMBER_CLIENT).data() == first.persona_name
+    assert "batch-2025-12" in page.members_model.index(0, MEMBER_CLIENT).data(
+        Qt.ItemDataRole.ToolTipRole)
 
 
 def test_numbers_are_right_aligned(demo, page):
@@ -150,18 +155,29 @@ def test_sorting_by_json_size_compares_bytes_not_text(page, filled_library):
     assert texts != sorted(texts), "the sizes chosen must sort differently as text"
 
 
-def test_download_menu_lists_every_choice(demo, page):
+@pytest.mark.qt_log_ignore("propagateSizeHints")  # the offscreen platform, when shown
+def test_download_holds_only_downloads_each_saying_what_it_is_for(qtbot, demo, page):
+    page.show()
+    qtbot.waitExposed(page)
     assert page.download_button.popupMode() == QToolButton.ToolButtonPopupMode.InstantPopup
     assert page.download_button.menu() is page.download_menu
-    texts = [action.text() for action in page.download_menu.actions() if not action.isSeparator()]
+    texts = [action.text() for action in page.download_menu.actions()
+             if not action.isSeparator() and not action.menu()]
     assert texts == [
-        "JSON", "JSONL", "JSONL, messages only (OpenAI / Together)", "JSONL, one line per reply",
-        "JSONL, system prompt without session context", "Train / validation split…",
-        "Show in folder", "Rename…", "Delete…",
+        f"JSON — for people to review ({human_size(demo.json_bytes)})",
+        f"JSONL — for the trainer ({human_size(demo.jsonl_bytes)})",
+        "JSONL, messages only — for trainers that reject extra keys (OpenAI, Together)",
+        "JSONL, one line per reply — for trainers that learn from the last message only",
+        "JSONL without session context — for training on the bare system prompt",
+        "Train / validation split… — train.jsonl and valid.jsonl in a folder, for the trainer",
     ]
+    assert not any("Rename" in t or "Delete" in t for t in texts)
     assert set(page.file_actions) == {
         "json", "jsonl", "messages", "per_reply", "no_context", "split", "show", "rename",
         "delete"}
+    # Rename and Delete are buttons of their own, Delete set apart at the far end.
+    assert page.rename_button.isVisibleTo(page) and page.delete_button.isVisibleTo(page)
+    assert page.delete_button.x() - page.rename_button.x() > 3 * page.rename_button.width()
 
 
 def test_download_is_disabled_without_a_selection(demo, page):
@@ -201,6 +217,15 @@ def test_copies_are_byte_identical_to_the_stored_files(qtbot, demo, page, dialog
     assert dialogs.asked[0][2].name == f"Demo{suffix}"
     stored = demo.json_path if key == "json" else demo.jsonl_path
     assert target.read_bytes() == stored.read_bytes()
+    # The message stays, with the path, its size, and what to do next.
+    assert page.banner.isVisibleTo(page)
+    text = page.banner.label.text()
+    assert f"copy{suffix} ({human_size(stored.stat().st_size)})" in text
+    assert str(target.parent) in text
+    qtbot.mouseClick(page.banner.copy_button, Qt.MouseButton.LeftButton)
+    assert QGuiApplication.clipboard().text() == str(target)
+    qtbot.mouseClick(page.banner.close_button, Qt.MouseButton.LeftButton)
+    assert not page.banner.isVisibleTo(page)
     assert not dialogs.warnings
 
 
@@ -239,7 +264,8 @@ def test_split_writes_train_and_valid_that_add_up(qtbot, demo, page, dialogs, tm
     with qtbot.waitSignal(page.status, timeout=WAIT_MS) as saved:
         page.file_actions["split"].trigger()
 
-    assert "train.jsonl and valid.jsonl" in saved.args[0]
+    assert "Saved train.jsonl (" in saved.args[0] and " and valid.jsonl (" in saved.args[0]
+    assert page.banner.path_text() == str(folder)  # a split's path is its folder
     assert ("text", "Validation share", "0.1") in dialogs.asked
     train, valid = jsonl_lines(folder / "train.jsonl"), jsonl_lines(folder / "valid.jsonl")
     assert len(train) + len(valid) == len(jsonl_lines(demo.jsonl_path))
@@ -312,11 +338,11 @@ def test_rename_shows_the_new_name(qtbot, demo, page, dialogs, filled_library):
     assert get_training_file(filled_library, "Demo v2").conversations == 15
 
 
-def test_delete_after_confirming_returns_to_the_empty_state(demo, page, dialogs,
+def test_delete_after_confirming_returns_to_the_empty_state(qtbot, demo, page, dialogs,
                                                            filled_library):
     dialogs.confirms.append(True)
 
-    page.file_actions["delete"].trigger()
+    qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
 
     question = dialogs.asked[0][2]
     assert question.startswith("Delete training file 'Demo'?")
@@ -335,7 +361,7 @@ def test_delete_declined_keeps_the_file(demo, page, dialogs, filled_library):
 
 
 def test_removing_a_member_rebuilds_the_file(qtbot, demo, page, dialogs, filled_library):
-    removed = page.members_model.index(0, 0).data()
+    removed = page.members_model.index(0, 0).data(ID_ROLE)
     assert not page.remove_button.isEnabled()
     page.members.selectRow(0)
     assert page.remove_button.isEnabled()

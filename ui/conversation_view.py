@@ -1,104 +1,302 @@
-"""The reading panel: one conversation's messages in order, with each turn's context."""
+"""The reader: one conversation as chat bubbles, with the client's emotions made visible.
+
+A fixed head says whose conversation it is, whether it was reviewed, and offers the review
+mark and the as-trained view; below it scroll the intensity chart, the system prompt
+(folded), and the messages. What to show is worked out in ``app.reading``; this module only
+lays it out, in colours taken from the palette (``ui.reader_colours``).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from html import escape
 from typing import Any
 
-from PySide6.QtWidgets import QTextBrowser, QWidget
+from PySide6.QtCore import QEvent, Qt, Signal
+from PySide6.QtGui import QFont, QPalette
+from PySide6.QtWidgets import (
+    QFrame,
+    QHBoxLayout,
+    QLabel,
+    QPushButton,
+    QScrollArea,
+    QStackedWidget,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
 
-ROLE_LABEL = {"system": "System", "user": "Client", "assistant": "Consultant"}
-ROLE_COLOUR = {"system": "#6b7280", "user": "#1d4ed8", "assistant": "#047857"}
+from app.reading import arc_plan, client_intensity, reading_messages
+from app.review import review_mark
+from ui.emotion_chart import EmotionArcChart
+from ui.message_bubble import MessageBubble, plain_words, warning_label
+from ui.reader_colours import ReaderColours, reader_colours
+from ui.training_files_model import local_time_text
 
-
-def _text(value: str) -> str:
-    return escape(value).replace("\n", "<br>")
-
-
-def _emotion_line(context: Mapping[str, Any] | None) -> str:
-    detected = (context or {}).get("detected_emotions") or {}
-    parts = []
-    if detected.get("primary"):
-        intensity = detected.get("intensity")
-        level = f" ({intensity:.2f})" if isinstance(intensity, int | float) else ""
-        parts.append(f"{detected['primary']}{level}")
-    if detected.get("secondary"):
-        parts.append(f"also {detected['secondary']}")
-    if detected.get("valence"):
-        parts.append(f"valence {detected['valence']}")
-    return ", ".join(parts)
-
-
-def _message_html(message: Mapping[str, Any]) -> str:
-    role = message["role"]
-    turn = f" · turn {message['turn_number']}" if message.get("turn_number") else ""
-    head = (f"<span style='color:{ROLE_COLOUR[role]};font-weight:600'>"
-            f"{ROLE_LABEL[role]}</span><span style='color:#6b7280'>{turn}</span>")
-    notes = []
-    emotion = _emotion_line(message.get("emotional_context"))
-    if emotion:
-        label = "Client's state" if role == "user" else "Emotional context"
-        notes.append(f"{label}: {escape(emotion)}")
-    if message.get("conversation_phase"):
-        notes.append(f"Phase: {escape(str(message['conversation_phase']))}")
-    score = (message.get("training_metadata") or {}).get("quality_score")
-    if role == "assistant" and score is not None:
-        notes.append(f"Quality {escape(str(score))}")
-    strategy = ((message.get("annotations") or {}).get("response_strategy") or {})
-    if isinstance(strategy, Mapping) and strategy.get("primary_strategy"):
-        notes.append(f"Strategy: {escape(str(strategy['primary_strategy']))}")
-    note_html = (f"<div style='color:#6b7280;font-size:small'>{' · '.join(notes)}</div>"
-                 if notes else "")
-    body = _text(message["content"])
-    if role == "system":
-        body = f"<span style='color:#4b5563'>{body}</span>"
-    return f"<div style='margin:10px 0'>{head}{note_html}<div>{body}</div></div>"
+BUBBLE_SHARE = 6  # a bubble takes 6 parts of the width, the gap beside it 1
 
 
-def conversation_html(record: Mapping[str, Any]) -> str:
-    """Render a canonical record as HTML for the reading panel."""
-    client = record.get("client") or {}
-    scaffolding = record.get("scaffolding") or {}
-    quality = record.get("quality") or {}
-    facts = [
-        ("Conversation", record.get("conversation_id")),
-        ("Batch", record.get("batch_id")),
-        ("Client", client.get("persona")),
-        ("Persona archetype", scaffolding.get("persona_archetype")),
-        ("Emotional arc", scaffolding.get("emotional_arc")),
-        ("Training topic", scaffolding.get("training_topic")),
-        ("Session", client.get("session_context")),
-        ("Source file", (record.get("source") or {}).get("file_name")),
-    ]
-    rows = "".join(
-        f"<tr><td style='color:#6b7280;padding-right:8px'>{escape(k)}</td>"
-        f"<td>{escape(str(v))}</td></tr>"
-        for k, v in facts if v
-    )
-    warnings = "".join(
-        f"<li>{'Turn ' + str(w['turn_number']) + ': ' if w.get('turn_number') else ''}"
-        f"{escape(w['message'])}</li>"
-        for w in quality.get("warnings") or []
-    )
-    warning_html = (f"<div style='color:#b45309'><b>Quality warnings</b><ul>{warnings}</ul></div>"
-                    if warnings else "")
-    messages = "".join(_message_html(m) for m in record.get("messages") or [])
-    return f"<table>{rows}</table>{warning_html}<hr>{messages}"
-
-
-class ConversationView(QTextBrowser):
-    """Read-only, selectable rendering of the selected conversation."""
+class ConversationView(QWidget):
+    """Read-only rendering of the selected conversation."""
 
     PLACEHOLDER = "Select a conversation to read it here."
+    as_trained_requested = Signal(str)  # conversation id: show what the trainer sees
+    review_requested = Signal(str, bool)  # conversation id, True = mark, False = take away
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setOpenLinks(False)
-        self.setPlaceholderText(self.PLACEHOLDER)
+        self.record: Mapping[str, Any] | None = None
+        self.bubbles: list[MessageBubble] = []
+        self._colours: ReaderColours = reader_colours(self.palette())
+
+        self.placeholder = QLabel(self.PLACEHOLDER)
+        self.placeholder.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.placeholder.setWordWrap(True)
+        self.placeholder.setForegroundRole(QPalette.ColorRole.PlaceholderText)
+
+        self.title = QLabel()
+        title_font = QFont(self.title.font())
+        title_font.setPointSizeF(title_font.pointSizeF() * 1.25)
+        title_font.setBold(True)
+        self.title.setFont(title_font)
+        self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setWordWrap(True)
+        self.facts = QLabel()
+        self.facts.setWordWrap(True)
+        self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.review_label = QLabel()
+        self.review_label.setWordWrap(True)
+        self.review_button = QPushButton("Mark reviewed")
+        self.review_button.clicked.connect(self._review_clicked)
+        self.as_trained_button = QPushButton("As trained…")
+        self.as_trained_button.setToolTip(
+            "Show exactly what the trainer reads for this conversation")
+        self.as_trained_button.clicked.connect(self._as_trained_clicked)
+
+        head = QWidget()
+        head_layout = QVBoxLayout(head)
+        head_layout.setContentsMargins(10, 8, 10, 6)
+        head_layout.setSpacing(3)
+        head_layout.addWidget(self.title)
+        head_layout.addWidget(self.facts)
+        actions = QHBoxLayout()
+        actions.addWidget(self.review_label, 1)
+        actions.addWidget(self.review_button)
+        actions.addWidget(self.as_trained_button)
+        head_layout.addLayout(actions)
+
+        self.chart = EmotionArcChart()
+        self.session_label = QLabel()
+        self.session_label.setWordWrap(True)
+        self.session_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.loose_warnings = QVBoxLayout()
+        self.system_toggle = QToolButton()
+        self.system_toggle.setCheckable(True)
+        self.system_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.system_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.system_toggle.setAutoRaise(True)
+        self.system_toggle.toggled.connect(self._fold_system_prompt)
+        self.system_text = QLabel()
+        self.system_text.setWordWrap(True)
+        self.system_text.setTextFormat(Qt.TextFormat.PlainText)
+        self.system_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.system_text.setVisible(False)
+        self.system_text.setObjectName("systemPrompt")
+
+        self.body = QWidget()
+        self.body.setBackgroundRole(QPalette.ColorRole.Base)
+        self.body.setAutoFillBackground(True)
+        self.body_layout = QVBoxLayout(self.body)
+        self.body_layout.setContentsMargins(10, 6, 10, 10)
+        self.body_layout.setSpacing(8)
+        self.body_layout.addWidget(self.session_label)
+        self.body_layout.addLayout(self.loose_warnings)
+        self.body_layout.addWidget(self.chart)
+        self.body_layout.addWidget(self.system_toggle, 0, Qt.AlignmentFlag.AlignLeft)
+        self.body_layout.addWidget(self.system_text)
+        self.messages_layout = QVBoxLayout()
+        self.messages_layout.setSpacing(8)
+        self.body_layout.addLayout(self.messages_layout)
+        self.body_layout.addStretch(1)
+        self.messages_scroll = QScrollArea()
+        self.messages_scroll.setWidget(self.body)
+        self.messages_scroll.setWidgetResizable(True)
+        self.messages_scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.messages_scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+
+        content = QWidget()
+        content_layout = QVBoxLayout(content)
+        content_layout.setContentsMargins(0, 0, 0, 0)
+        content_layout.setSpacing(0)
+        content_layout.addWidget(head)
+        line = QFrame()
+        line.setFrameShape(QFrame.Shape.HLine)
+        line.setFrameShadow(QFrame.Shadow.Sunken)
+        content_layout.addWidget(line)
+        content_layout.addWidget(self.messages_scroll, 1)
+
+        self.stack = QStackedWidget()
+        self.stack.addWidget(self.placeholder)
+        self.stack.addWidget(content)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.stack)
+        self.setMinimumWidth(280)
+
+    # --- showing -------------------------------------------------------------------
+
+    def conversation_id(self) -> str | None:
+        return str(self.record["conversation_id"]) if self.record is not None else None
 
     def show_record(self, record: Mapping[str, Any] | None) -> None:
+        self.record = record
+        self._clear_messages()
         if record is None:
-            self.clear()
+            self.stack.setCurrentIndex(0)
+            return
+        self._colours = reader_colours(self.palette())
+        self._show_head(record)
+        messages, loose = reading_messages(record)
+        for warning in loose:
+            label = warning_label(warning, self._colours)
+            self.loose_warnings.addWidget(label)
+        intensities = client_intensity(messages)
+        names = [plain_words(m.emotion.primary) if m.emotion else ""
+                 for m in messages if m.role == "user" and m.emotion is not None
+                 and m.emotion.intensity is not None]
+        self.chart.set_colours(self._colours)
+        self.chart.set_data(intensities, arc_plan(record), names)
+        system = next((m for m in messages if m.role == "system"), None)
+        self.system_toggle.setVisible(system is not None)
+        if system is not None:
+            self.system_text.setText(system.content)
+        self.system_toggle.setChecked(False)
+        self._fold_system_prompt(False)
+        muted = self._colours.muted.name()
+        self.system_text.setStyleSheet(f"QLabel#systemPrompt {{ color: {muted}; }}")
+        consultant = self._consultant_name(record)
+        client = (record.get("client") or {}).get("name")
+        for message in messages:
+            if message.role == "system":
+                continue
+            is_reply = message.role == "assistant"
+            speaker = consultant if is_reply else client
+            who = f"{speaker} ({'consultant' if is_reply else 'client'})" if speaker else None
+            bubble = MessageBubble(message, self._colours, who)
+            row = QHBoxLayout()
+            if message.role == "assistant":
+                row.addStretch(1)
+                row.addWidget(bubble, BUBBLE_SHARE)
+            else:
+                row.addWidget(bubble, BUBBLE_SHARE)
+                row.addStretch(1)
+            self.messages_layout.addLayout(row)
+            self.bubbles.append(bubble)
+        self.stack.setCurrentIndex(1)
+        self.messages_scroll.verticalScrollBar().setValue(0)
+
+    @staticmethod
+    def _consultant_name(record: Mapping[str, Any]) -> str | None:
+        profile = record.get("consultant_profile") or {}
+        name = profile.get("name") if isinstance(profile, Mapping) else None
+        return str(name).split(",")[0] if name else None
+
+    def _show_head(self, record: Mapping[str, Any]) -> None:
+        client = record.get("client") or {}
+        scaffolding = record.get("scaffolding") or {}
+        name = client.get("name") or client.get("persona") or record["conversation_id"]
+        archetype = client.get("archetype_name") or plain_words(
+            scaffolding.get("persona_archetype"))
+        self.title.setText(f"{name} — {archetype}" if archetype else str(name))
+        about = [scaffolding.get("emotional_arc"), scaffolding.get("training_topic"),
+                 f"batch {record['batch_id']}" if record.get("batch_id") else None]
+        source = (record.get("source") or {}).get("file_name")
+        self.facts.setText(" · ".join(str(v) for v in about if v)
+                           + f"\n{record['conversation_id']}"
+                           + (f" · from {source}" if source else ""))
+        self.facts.setStyleSheet(f"color: {self._colours.muted.name()};")
+        session = client.get("session_context")
+        self.session_label.setText(f"Session: {session}" if session else "")
+        self.session_label.setVisible(bool(session))
+        self.session_label.setStyleSheet(f"color: {self._colours.muted.name()};")
+        self._show_review(record)
+
+    def _show_review(self, record: Mapping[str, Any]) -> None:
+        mark = review_mark(record)
+        quality = record.get("quality") or {}
+        if mark is not None:
+            who, when = mark
+            self.review_label.setText(
+                f"✓ Reviewed by {who}" + (f" on {local_time_text(when)}" if when else ""))
+            self.review_button.setText("Undo review")
+            self.review_button.setToolTip("Take your review mark away (the library keeps "
+                                          "marks; the source file is never changed)")
         else:
-            self.setHtml(conversation_html(record))
+            self.review_label.setText("Reviewed in the source file" if quality.get(
+                "human_reviewed") else "Not reviewed yet")
+            self.review_button.setText("Mark reviewed")
+            self.review_button.setToolTip(
+                "Record that you read this conversation; training files that hold it are "
+                "rebuilt so their human_reviewed says so")
+
+    def _fold_system_prompt(self, shown: bool) -> None:
+        text = self.system_text.text()
+        self.system_text.setVisible(shown)
+        self.system_toggle.setArrowType(Qt.ArrowType.DownArrow if shown
+                                        else Qt.ArrowType.RightArrow)
+        self.system_toggle.setText(("Hide" if shown else "Show") +
+                                   f" the system prompt ({len(text):,} characters)")
+
+    def _clear_messages(self) -> None:
+        self.bubbles = []
+        for layout in (self.messages_layout, self.loose_warnings):
+            while layout.count():
+                item = layout.takeAt(0)
+                if item is None:
+                    break
+                widget = item.widget()
+                inner = item.layout()
+                if inner is not None:
+                    while inner.count():
+                        child = inner.takeAt(0)
+                        child_widget = child.widget() if child is not None else None
+                        if child_widget is not None:
+                            _discard(child_widget)
+                    inner.deleteLater()
+                if widget is not None:
+                    _discard(widget)
+
+    # --- actions -------------------------------------------------------------------
+
+    def _review_clicked(self) -> None:
+        if self.record is not None:
+            self.review_requested.emit(str(self.record["conversation_id"]),
+                                       review_mark(self.record) is None)
+
+    def _as_trained_clicked(self) -> None:
+        if self.record is not None:
+            self.as_trained_requested.emit(str(self.record["conversation_id"]))
+
+    def changeEvent(self, event: QEvent) -> None:
+        """A new palette (light ↔ dark) redraws the conversation in its colours."""
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange and self.record is not None:
+            self.show_record(self.record)
+
+    def toPlainText(self) -> str:
+        """Everything the reader shows, as text (for tests, copying and screen readers)."""
+        if self.record is None:
+            return ""
+        parts = [self.title.text(), self.facts.text(), self.review_label.text()]
+        for index in range(self.loose_warnings.count()):
+            item = self.loose_warnings.itemAt(index)
+            if item is not None and isinstance(item.widget(), QLabel):
+                parts.append(item.widget().text())  # type: ignore[union-attr]
+        parts.append(self.system_toggle.text())
+        parts.extend(bubble.plain_text() for bubble in self.bubbles)
+        return "\n\n".join(p for p in parts if p)
+
+
+def _discard(widget: QWidget) -> None:
+    """Out of sight at once (deleteLater waits for the event loop), then deleted."""
+    widget.hide()
+    widget.deleteLater()

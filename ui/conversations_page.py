@@ -150,6 +150,14 @@ def warning_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
 WARNING_VALUES: Mapping[str | None, bool | None] = {None: None, "without": False, "with": True}
 
 
+def review_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
+    return [("not", "Not reviewed", counts.values.get(False, 0)),
+            ("reviewed", "Reviewed", counts.values.get(True, 0))]
+
+
+REVIEW_VALUES: Mapping[str | None, bool | None] = {None: None, "not": False, "reviewed": True}
+
+
 class ConversationsPage(QWidget):
     """Listens to the library's changes and reloads its rows in the background: the
     100,000-row read happens on a worker, only the swap into the model on the GUI thread."""
@@ -177,10 +185,15 @@ class ConversationsPage(QWidget):
         self.persona_filter = FilterChooser("All personas", display_name)
         self.warnings_filter = FilterChooser("Any quality")
         self.warnings_filter.setMinimumContentsLength(12)
+        self.review_filter = FilterChooser("Any review")
+        self.review_filter.setMinimumContentsLength(10)
+        self.review_filter.setToolTip("Conversations marked reviewed in LoRA Studio (Edit ▸ "
+                                      "Mark checked reviewed, or Mark reviewed in the reader)")
         self.files_filter = FilterChooser("Any training file")
         self.choosers: dict[str, FilterChooser] = {
             "batch_id": self.batch_filter, "arc": self.arc_filter, "topic": self.topic_filter,
             "archetype": self.persona_filter, "warnings": self.warnings_filter,
+            "reviewed": self.review_filter,
             "training_file": self.files_filter,
         }
         self.search = QLineEdit(placeholderText="Search (Ctrl+F)…")
@@ -195,6 +208,7 @@ class ConversationsPage(QWidget):
         for label, widget in (("Batch", self.batch_filter), ("Arc", self.arc_filter),
                               ("Topic", self.topic_filter), ("Persona", self.persona_filter),
                               ("Quality", self.warnings_filter),
+                              ("Review", self.review_filter),
                               ("Training file", self.files_filter)):
             bar.addWidget(_labelled(label, widget))
         bar.addWidget(self.search)
@@ -289,6 +303,8 @@ class ConversationsPage(QWidget):
         value: Any
         if facet == "warnings":
             value = WARNING_VALUES[data]
+        elif facet == "reviewed":
+            value = REVIEW_VALUES[data]
         elif facet == "training_file":
             value = file_filter_of(data)
         else:
@@ -305,6 +321,7 @@ class ConversationsPage(QWidget):
             batch_id=self.batch_filter.value(), arc=self.arc_filter.value(),
             topic=self.topic_filter.value(), archetype=self.persona_filter.value(),
             warnings=WARNING_VALUES[self.warnings_filter.value()],
+            reviewed=REVIEW_VALUES[self.review_filter.value()],
             training_file=file_filter_of(self.files_filter.value()),
             text=self.search.text().strip())
 
@@ -332,6 +349,8 @@ class ConversationsPage(QWidget):
             self.choosers[facet].set_counts(self._all_values.get(facet, []), counts[facet])
         self.warnings_filter.set_choices(warning_choices(counts["warnings"]),
                                          counts["warnings"].total)
+        self.review_filter.set_choices(review_choices(counts["reviewed"]),
+                                       counts["reviewed"].total)
         self.files_filter.set_choices(file_choices(self._file_names, counts["training_file"]),
                                       counts["training_file"].total)
 

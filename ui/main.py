@@ -34,6 +34,7 @@ from app.library import Library
 from app.paths import library_dir
 from app.trainingfiles import remove_orphan_files
 from ui.add_review import hidden_checked_ids
+from ui.as_trained_preview import AsTrainedDialog
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
 from ui.conversations_model import Column
@@ -42,10 +43,12 @@ from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
 from ui.remove_flow import install_removal
+from ui.review_flow import ReviewController
 from ui.training_files_page import TrainingFilesPage
 from ui.welcome import WelcomePanel
 
 SETTINGS_ORG = "LoRA Studio"
+FILES_PAGE_TITLE = "LoRA Training JSON Files"  # the user's own name for the page
 JSON_FILTER = "Conversation files (*.json);;All files (*)"
 
 
@@ -73,7 +76,7 @@ class MainWindow(QMainWindow):
         self.pages = QTabWidget()
         self.pages.setDocumentMode(True)
         self.pages.addTab(self.conversations_stack, "Conversations")
-        self.pages.addTab(self.training_files, "LoRA Training Files")
+        self.pages.addTab(self.training_files, FILES_PAGE_TITLE)
         # The shown / checked / total counts are about the Conversations page only.
         self.pages.currentChanged.connect(lambda index: self.counts.setVisible(index == 0))
         self.setCentralWidget(self.pages)
@@ -86,6 +89,8 @@ class MainWindow(QMainWindow):
         self.create_button = CreateTrainingFilesButton(library)
         self.batches = BatchController(self, library, self.dialogs, self.changes,
                                        page.current_batch, page.checked_ids)
+        self.reviews = ReviewController(self, library, self.dialogs, self.changes,
+                                        self.settings)
         self._build_actions()
         self._build_menus_and_toolbar()
         self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
@@ -108,6 +113,12 @@ class MainWindow(QMainWindow):
         self.welcome.import_files.connect(self.import_files)
         self.welcome.import_folder.connect(self.import_folder)
         self.welcome.load_samples.connect(self.load_samples)
+        reader = self.conversations.reader
+        reader.review_requested.connect(self.reviews.review_one)
+        reader.as_trained_requested.connect(self.show_as_trained)
+        self.reviews.status.connect(self.show_message)
+        self.reviews.marks_changed.connect(self._after_review_marks)
+        self.training_files.open_conversation.connect(self.open_conversation)
 
         page.load_now()  # before the window shows: no stall a user could see
         self._restore_settings()
@@ -169,8 +180,18 @@ class MainWindow(QMainWindow):
         self.show_conversations_action = self._action(
             "Conversations", lambda: self.pages.setCurrentIndex(0), "Ctrl+1")
         self.show_files_action = self._action(
-            "LoRA Training Files", lambda: self.pages.setCurrentIndex(1), "Ctrl+2")
+            FILES_PAGE_TITLE, lambda: self.pages.setCurrentIndex(1), "Ctrl+2")
         self.toggle_reader_action = self.conversations.toggle_reader_action
+        self.mark_reviewed_action = self._action(
+            "Mark checked reviewed", lambda: self.reviews.review(model.checked_ids(), True),
+            "Ctrl+R", "Record that you reviewed the checked conversations (kept in the library)")
+        self.unmark_reviewed_action = self._action(
+            "Take review mark from checked",
+            lambda: self.reviews.review(model.checked_ids(), False), None,
+            "Remove your review mark from the checked conversations")
+        self.reviewer_action = self._action(
+            "Reviewer name…", self.reviews.change_reviewer, None,
+            "The name review marks record")
         self.about_action = self._action("About LoRA Studio", self.show_about)
         self.open_library_action = self._action("Open library folder", self.open_library_folder)
         self.formats_action = self._action("Formats document", self.open_formats_document)
@@ -189,13 +210,20 @@ class MainWindow(QMainWindow):
                               self.invert_action])
         edit_menu.addSeparator()
         edit_menu.addActions([self.move_action, self.rename_batch_action])
+        edit_menu.addSeparator()
+        edit_menu.addActions([self.mark_reviewed_action, self.unmark_reviewed_action,
+                              self.reviewer_action])
         self.edit_menu = edit_menu
         table = self.conversations.table
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
         separator = QAction(self)
         separator.setSeparator(True)
+        review_separator = QAction(self)
+        review_separator.setSeparator(True)
         table.addActions([self.select_all_action, self.select_none_action, self.invert_action,
-                          separator, self.move_action, self.rename_batch_action])
+                          separator, self.move_action, self.rename_batch_action,
+                          review_separator, self.mark_reviewed_action,
+                          self.unmark_reviewed_action])
         training_menu = menu.addMenu("&Training files")
         training_menu.addAction(self.new_file_action)
         self.add_to_menu = training_menu.addMenu("Add checked to")
@@ -296,6 +324,39 @@ class MainWindow(QMainWindow):
         self.training_files.select_file(name)
         self.pages.setCurrentWidget(self.training_files)
         self.show_message(f"Training file '{name}' updated: JSON and JSONL rebuilt")
+
+    # --- reading and reviewing ---------------------------------------------------------
+
+    def _after_review_marks(self, ids: list[str]) -> None:
+        """The table re-reads itself (and re-reads the conversation it shows); a conversation
+        opened in the reader alone is re-read here."""
+        page = self.conversations
+        shown = page.reader.conversation_id()
+        if shown in ids and shown != page.reader_conversation_id():
+            self.open_conversation(shown, switch=False)
+
+    def open_conversation(self, conversation_id: str, switch: bool = True) -> None:
+        """Show a conversation in the reader: selected in the table when the filter shows it,
+        else in the reader alone."""
+        if switch:
+            self.pages.setCurrentIndex(0)
+        page = self.conversations
+        if page.select_conversation(conversation_id):
+            return
+        try:
+            page.reader.show_record(self.library.record(conversation_id))
+        except LibraryError as exc:
+            self.show_message(str(exc))
+
+    def show_as_trained(self, conversation_id: str) -> None:
+        try:
+            record = self.library.record(conversation_id)
+        except LibraryError as exc:
+            self.show_message(str(exc))
+            return
+        dialog = AsTrainedDialog(record, self)
+        dialog.setModal(False)
+        dialog.show()
 
     # --- import ----------------------------------------------------------------------
 

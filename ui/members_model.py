@@ -1,7 +1,7 @@
 """The conversations of one training file, as a table model.
 
 A model rather than a QTableWidget: a file of 10,000 conversations would otherwise make
-30,000 item objects each time it is shown.
+tens of thousands of item objects each time it is shown. Rows stay in file order.
 """
 
 from __future__ import annotations
@@ -10,11 +10,12 @@ from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
+from app.labels import display_name as display
 from app.trainingfiles import MemberRow
 
 Index = QModelIndex | QPersistentModelIndex
-MEMBER_ID, MEMBER_PERSONA, MEMBER_BATCH = range(3)
-HEADERS = ("Conversation", "Client persona", "Batch")
+MEMBER_CLIENT, MEMBER_ARC, MEMBER_TOPIC, MEMBER_TOKENS, MEMBER_WARNINGS = range(5)
+HEADERS = ("Client", "Emotional arc", "Training topic", "Tokens", "Warnings")
 ID_ROLE = Qt.ItemDataRole.UserRole
 
 
@@ -45,19 +46,35 @@ class MembersModel(QAbstractTableModel):
             return section + 1
         return None
 
+    @staticmethod
+    def _text(row: MemberRow, column: int) -> str:
+        if column == MEMBER_CLIENT:
+            return row.persona_name or display(row.persona_archetype) or "—"
+        if column == MEMBER_ARC:
+            return display(row.emotional_arc_key) or "—"
+        if column == MEMBER_TOPIC:
+            return display(row.training_topic_key) or "—"
+        if column == MEMBER_TOKENS:
+            return f"{row.tokens:,}"
+        return ", ".join(display(code) for code in row.warning_codes)
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        if not index.isValid() or index.row() >= len(self._rows):
             return None
         row = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return (row.conversation_id, row.persona_name or "—", row.batch_id)[column]
+            return self._text(row, column)
         if role == Qt.ItemDataRole.ToolTipRole:
-            if column == MEMBER_ID:
-                return f"{row.conversation_id}\nfrom {row.source_file}"
-            if column == MEMBER_PERSONA and row.persona_archetype:
-                return f"{row.persona_name or '—'} ({row.persona_archetype})"
-            return row.batch_id
+            lines = [row.conversation_id, f"from {row.source_file}", f"batch {row.batch_id}"]
+            if row.persona_archetype:
+                lines.insert(1, display(row.persona_archetype))
+            if row.reviewed_by:
+                lines.append(f"reviewed by {row.reviewed_by}")
+            lines.append("Double-click to read it")
+            return "\n".join(lines)
+        if role == Qt.ItemDataRole.TextAlignmentRole and column == MEMBER_TOKENS:
+            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
         if role == ID_ROLE:
             return row.conversation_id
         return None

@@ -54,6 +54,7 @@ class Filter:
     warnings: bool | None = None  # True: only with warnings; False: only without
     training_file: FileFilter | None = None
     text: str = ""
+    reviewed: bool | None = None  # True: only marked reviewed; False: only not marked
 
     @property
     def is_empty(self) -> bool:
@@ -67,6 +68,7 @@ VALUE_FACETS: dict[str, Callable[[ConversationRow], Any]] = {
     "topic": lambda r: r.training_topic_key or "",
     "archetype": lambda r: r.persona_archetype or "",
     "warnings": lambda r: bool(r.warning_codes),
+    "reviewed": lambda r: r.reviewed_by is not None,
 }
 FILE_FACET = "training_file"
 TEXT_FACET = "text"

@@ -23,11 +23,13 @@ from PySide6.QtWidgets import QApplication, QMenu, QWidget
 from app.bundle import resources_dir
 from app.importer import import_paths
 from app.library import Library
-from app.trainingfiles import add_conversations
+from app.review_marks import mark_reviewed
+from app.trainingfiles import add_conversations, rebuild_training_files
 from ui.conversations_model import Column
 from ui.import_flow import ImportSummaryDialog
 from ui.main import MainWindow
 from ui.row_index import FileFilter, FileRule
+from ui.themes import dark_palette, light_palette
 
 SIZE = (1440, 880)
 
@@ -150,6 +152,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
                                           out_dir / "07-download-menu.png"))
         written += render_curation(window, out_dir)
         written += render_review_and_removal(window, library, out_dir)
+        written += render_themes(window, library, out_dir)
         window.close()
         library.close()
     return written
@@ -216,6 +219,50 @@ def render_review_and_removal(window: MainWindow, library: Library,
     box.show()
     written.append(save(box, out_dir / "16-remove-from-library.png"))
     box.close()
+    return written
+
+
+THEME_SIZES = ((1440, 900), (1093, 614))
+
+
+def _reading_example(library: Library) -> str:
+    """A conversation worth showing: warnings on its turns and a planned arc, if any has."""
+    rows = [row for row in library.summaries() if row.trainable_replies]
+    flagged = [row for row in rows if row.warning_codes]
+    return (flagged or rows)[0].conversation_id
+
+
+def render_themes(window: MainWindow, library: Library, out_dir: Path) -> list[Path]:
+    """The reader and the LoRA Training JSON Files page, light and dark, at two sizes."""
+    written: list[Path] = []
+    chosen = _reading_example(library)
+    rebuild_training_files(library, mark_reviewed(library, [chosen], "Sample Reviewer")
+                           .stale_files)
+    announce_everything(window)
+    original_style = QApplication.style().name()
+    QApplication.setStyle("Fusion")
+    try:
+        for theme, palette in (("light", light_palette()), ("dark", dark_palette())):
+            QApplication.setPalette(palette)
+            for width, height in THEME_SIZES:
+                window.resize(width, height)
+                page = window.conversations
+                page.set_batch_filter(None)
+                window.pages.setCurrentIndex(0)
+                window.open_conversation(chosen)
+                written.append(save(window, out_dir / f"20-reader-{theme}-{width}x{height}.png"))
+                window.pages.setCurrentWidget(window.training_files)
+                window.training_files.select_file("all-samples")
+                written.append(save(window, out_dir /
+                                    f"21-training-files-{theme}-{width}x{height}.png"))
+                window.training_files.tabs.setCurrentWidget(window.training_files.coverage)
+                written.append(save(window, out_dir /
+                                    f"22-coverage-{theme}-{width}x{height}.png"))
+                window.training_files.tabs.setCurrentIndex(0)
+    finally:
+        QApplication.setPalette(light_palette())
+        QApplication.setStyle(original_style)
+    window.resize(*SIZE)
     return written
 
 

@@ -1,4 +1,9 @@
-"""The Training files page: the files in the library, what is in each, and copies to save.
+"""The LoRA Training JSON Files page: the files in the library, what is in each, and copies
+to save.
+
+A narrow list on the left; on the right, where the eye goes, the selected file's name, its
+actions (Download, which only downloads; Rename; Delete, apart), a message that stays after
+a download, its totals, and tabs for its conversations, its coverage and its distributions.
 
 Everything that changes a file or writes a copy goes through ``app.trainingfiles`` and
 ``app.export``; rebuilds and copies run behind ``run_with_progress`` so the window stays
@@ -12,7 +17,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QItemSelection, QPoint, QSortFilterProxyModel, Qt, QUrl, Signal
+from PySide6.QtCore import (
+    QItemSelection,
+    QModelIndex,
+    QPoint,
+    QSortFilterProxyModel,
+    Qt,
+    QUrl,
+    Signal,
+)
 from PySide6.QtGui import QAction, QDesktopServices, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -28,11 +41,13 @@ from PySide6.QtWidgets import (
     QStackedWidget,
     QStyle,
     QTableView,
+    QTabWidget,
     QToolButton,
     QVBoxLayout,
     QWidget,
 )
 
+from app.coverage import Axis, coverage
 from app.errors import LibraryError
 from app.export import DEFAULT_VALID_FRACTION, ExportFormat, export
 from app.labels import display_name
@@ -49,13 +64,31 @@ from app.trainingfiles import (
     rename_training_file,
 )
 from ui.changes import LibraryChanges
+from ui.coverage_grid import CoverageGrid
 from ui.dialogs import Dialogs
 from ui.distribution_chart import DistributionChart
-from ui.members_model import MEMBER_BATCH, MEMBER_ID, MEMBER_PERSONA, MembersModel
+from ui.download_menu import (
+    JSON_FILTER,
+    JSONL_FILTER,
+    MAIN,
+    SPLIT_PURPOSE,
+    SPLIT_TEXT,
+    VARIANTS,
+    Download,
+    menu_text,
+)
+from ui.members_model import (
+    MEMBER_ARC,
+    MEMBER_CLIENT,
+    MEMBER_TOKENS,
+    MEMBER_TOPIC,
+    MembersModel,
+)
+from ui.saved_banner import SavedBanner, saved_text
 from ui.tasks import Work, run_with_progress
 from ui.training_files_model import (
+    CONVERSATIONS,
     NAME,
-    NUMERIC,
     ROW_ROLE,
     SORT_ROLE,
     TrainingFilesModel,
@@ -68,8 +101,8 @@ EMPTY_TEXT = (
     "New training file… in the toolbar. The full JSON and its JSONL are built together "
     "and appear here."
 )
-JSON_FILTER = "JSON (*.json);;All files (*)"
-JSONL_FILTER = "JSON Lines (*.jsonl);;All files (*)"
+LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
+MEMBER_WIDTHS = {MEMBER_CLIENT: 170, MEMBER_ARC: 190, MEMBER_TOPIC: 220, MEMBER_TOKENS: 70}
 CHART_KEYS = (
     ("persona_archetype", "Persona archetype"),
     ("emotional_arc", "Emotional arc"),
@@ -129,6 +162,7 @@ class TrainingFilesPage(QWidget):
 
     status = Signal(str)
     selection_changed = Signal()  # another file (or none) is selected
+    open_conversation = Signal(str)  # a member was double-clicked: read it
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -185,55 +219,45 @@ class TrainingFilesPage(QWidget):
     def _build_content(self) -> QWidget:
         panel = QWidget(self)
         layout = QVBoxLayout(panel)
-        layout.addLayout(self._build_toolbar(panel))
+        self._build_actions(panel)
         self.splitter = QSplitter(Qt.Orientation.Horizontal, panel)
-        self.splitter.addWidget(self._build_table(panel))
+        self.splitter.addWidget(self._build_list(panel))
         self.details = self._build_details(panel)
         self.splitter.addWidget(self.details)
-        self.splitter.setSizes([640, 560])  # Qt scales these to the real width
+        self.splitter.setStretchFactor(0, 2)
+        self.splitter.setStretchFactor(1, 5)
+        self.splitter.setSizes([380, 950])  # Qt scales these to the real width
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter, 1)
         return panel
 
-    def _build_toolbar(self, parent: QWidget) -> QHBoxLayout:
-        self.download_menu = QMenu("Download", parent)
+    def _action(self, key: str, text: str, tip: str, handler: Callable[[], None]) -> QAction:
+        action = QAction(text, self)
+        action.setStatusTip(tip)
+        action.setToolTip(tip)
+        action.triggered.connect(handler)
+        self.file_actions[key] = action
+        return action
+
+    def _build_actions(self, parent: QWidget) -> None:
+        """Download (only downloads), Rename and Delete, kept apart."""
         self.file_actions: dict[str, QAction] = {}
-        entries: list[tuple[str, str, str, Callable[[], None]] | None] = [
-            ("json", "JSON", "Save a copy of the full JSON (header, profile, conversations)",
-             functools.partial(self._save_copy, ExportFormat.JSON)),
-            ("jsonl", "JSONL", "Save a copy of the JSONL exactly as stored",
-             functools.partial(self._save_copy, ExportFormat.JSONL)),
-            None,
-            ("messages", "JSONL, messages only (OpenAI / Together)",
-             "One line per conversation with only the messages key, for strict readers",
-             functools.partial(self._save_copy, ExportFormat.MESSAGES_ONLY)),
-            ("per_reply", "JSONL, one line per reply",
-             "One line per trainable reply, with the conversation so far as its prompt",
-             functools.partial(self._save_copy, ExportFormat.PER_REPLY)),
-            ("no_context", "JSONL, system prompt without session context",
-             "The generator's own system prompt, without the client / arc / topic block",
-             functools.partial(self._save_copy, ExportFormat.NO_SESSION_CONTEXT)),
-            ("split", "Train / validation split…",
-             "train.jsonl and valid.jsonl in a folder, split by conversation",
-             self._save_split),
-            None,
-            ("show", "Show in folder", "Open the library's training-files folder",
-             self._show_in_folder),
-            ("rename", "Rename…", "Give the training file a new name", self._rename),
-            ("delete", "Delete…", "Remove the training file from the library", self._delete),
-        ]
-        for entry in entries:
-            if entry is None:
-                self.download_menu.addSeparator()
-                continue
-            key, text, tip, handler = entry
-            action = QAction(text, self)
-            action.setStatusTip(tip)
-            action.setToolTip(tip)
-            action.triggered.connect(handler)
-            self.download_menu.addAction(action)
-            self.file_actions[key] = action
+        self.download_menu = QMenu("Download", parent)
         self.download_menu.setToolTipsVisible(True)
+        self.download_menu.addSection("The training file")
+        for download in MAIN:
+            self.download_menu.addAction(self._action(
+                download.key, menu_text(download, None), download.tip,
+                functools.partial(self._save_copy, download)))
+        self.download_menu.addSection("Reshaped for other trainers")
+        for download in VARIANTS:
+            self.download_menu.addAction(self._action(
+                download.key, menu_text(download, None), download.tip,
+                functools.partial(self._save_copy, download)))
+        self.download_menu.addAction(self._action(
+            "split", f"{SPLIT_TEXT} — {SPLIT_PURPOSE}",
+            "Hold some conversations out for validation, split by conversation",
+            self._save_split))
 
         self.download_button = QToolButton(parent)
         self.download_button.setText("Download")
@@ -242,16 +266,30 @@ class TrainingFilesPage(QWidget):
         self.download_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.download_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.download_button.setMenu(self.download_menu)
-        self.download_button.setToolTip("Save copies of the selected training file, or manage it")
-        self.count_label = QLabel(parent)
-        row = QHBoxLayout()
-        row.addWidget(self.download_button)
-        row.addStretch(1)
-        row.addWidget(self.count_label)
-        return row
+        self.download_button.setToolTip(
+            "Save a copy: the JSON for people to review, the JSONL for the trainer")
+        self.rename_button = QPushButton("Rename…", parent)
+        self.rename_button.setToolTip("Give the training file a new name")
+        self.rename_button.clicked.connect(self._rename)
+        self.delete_button = QPushButton("Delete…", parent)
+        self.delete_button.setToolTip("Remove the training file from the library (asks first)")
+        self.delete_button.clicked.connect(self._delete)
+        self.manage_menu = QMenu(parent)  # the list's right-click menu: the same three
+        self.manage_menu.addMenu(self.download_menu)
+        self.manage_menu.addSeparator()
+        self.manage_menu.addAction(self._action(
+            "show", "Show in folder", "Open the folder that holds this file's JSON and JSONL",
+            self._show_in_folder))
+        self.manage_menu.addAction(self._action(
+            "rename", "Rename…", "Give the training file a new name", self._rename))
+        self.manage_menu.addSeparator()
+        self.manage_menu.addAction(self._action(
+            "delete", "Delete…", "Remove the training file from the library", self._delete))
 
-    def _build_table(self, parent: QWidget) -> QTableView:
-        table = QTableView(parent)
+    def _build_list(self, parent: QWidget) -> QWidget:
+        box = QWidget(parent)
+        self.count_label = QLabel(box)
+        table = QTableView(box)
         table.setModel(self.proxy)
         table.setSortingEnabled(True)
         table.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
@@ -260,96 +298,118 @@ class TrainingFilesPage(QWidget):
         table.setAlternatingRowColors(True)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         table.setWordWrap(False)
+        table.setTextElideMode(Qt.TextElideMode.ElideMiddle)
         table.verticalHeader().setVisible(False)
+        table.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         heading = table.horizontalHeader()
-        heading.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        heading.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Interactive)
-        heading.resizeSection(NAME, 150)
-        for column in NUMERIC:
+        for column in range(self.model.columnCount()):
+            table.setColumnHidden(column, column not in LIST_COLUMNS)
+        heading.setSectionResizeMode(NAME, QHeaderView.ResizeMode.Stretch)
+        for column in LIST_COLUMNS - {NAME}:
             heading.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
-        heading.setStretchLastSection(True)
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._table_menu)
         table.selectionModel().selectionChanged.connect(self._selection_changed)
+        table.setMinimumWidth(220)
         self.table = table
-        return table
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.count_label)
+        layout.addWidget(table, 1)
+        return box
 
     def _build_details(self, parent: QWidget) -> QWidget:
-        summary = QWidget()
-        self.name_label = QLabel(summary)
+        details = QWidget(parent)
+        self.name_label = QLabel(details)
         font = QFont(self.name_label.font())
         font.setPointSizeF(font.pointSizeF() * 1.4)
         font.setBold(True)
         self.name_label.setFont(font)
         self.name_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.totals_label = QLabel(summary)
-        self.dates_label = QLabel(summary)
-        self.quality_label = QLabel(summary)
+        self.totals_label = QLabel(details)
+        self.dates_label = QLabel(details)
+        self.quality_label = QLabel(details)
         for label in (self.totals_label, self.dates_label, self.quality_label):
             label.setTextFormat(Qt.TextFormat.PlainText)
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.charts: dict[str, DistributionChart] = {}
-        grid = QGridLayout()
-        grid.setHorizontalSpacing(16)
-        for position, (key, title) in enumerate(CHART_KEYS):
-            chart = DistributionChart(title, summary,
-                                      name=str if key == "batch" else display_name)
-            self.charts[key] = chart
-            grid.addWidget(chart, position // 2, position % 2, Qt.AlignmentFlag.AlignTop)
-        summary_layout = QVBoxLayout(summary)
-        summary_layout.addWidget(self.name_label)
-        summary_layout.addWidget(self.totals_label)
-        summary_layout.addWidget(self.dates_label)
-        summary_layout.addSpacing(4)
-        summary_layout.addWidget(self.quality_label)
-        summary_layout.addSpacing(4)
-        summary_layout.addLayout(grid)
-        summary_layout.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidget(summary)
-        scroll.setWidgetResizable(True)
-        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        self.banner = SavedBanner(details)
+        actions = QHBoxLayout()
+        actions.addWidget(self.download_button)
+        actions.addWidget(self.rename_button)
+        actions.addStretch(1)
+        actions.addWidget(self.delete_button)  # apart from the others, at the far end
 
-        members_box = QWidget()
-        self.members_label = QLabel("Conversations in this file", members_box)
-        self.remove_button = QPushButton("Remove from file", members_box)
+        self.tabs = QTabWidget(details)
+        self.tabs.addTab(self._build_members(details), "Conversations")
+        self.coverage = CoverageGrid(details)
+        self.coverage.columns_chooser.currentIndexChanged.connect(self._show_coverage)
+        self.tabs.addTab(self.coverage, "Coverage")
+        self.tabs.addTab(self._build_charts(details), "Distribution")
+
+        layout = QVBoxLayout(details)
+        layout.setContentsMargins(8, 0, 0, 0)
+        layout.addWidget(self.name_label)
+        layout.addLayout(actions)
+        layout.addWidget(self.banner)
+        layout.addWidget(self.totals_label)
+        layout.addWidget(self.dates_label)
+        layout.addWidget(self.quality_label)
+        layout.addWidget(self.tabs, 1)
+        return details
+
+    def _build_members(self, parent: QWidget) -> QWidget:
+        box = QWidget(parent)
+        self.members_label = QLabel("Double-click a conversation to read it", box)
+        self.remove_button = QPushButton("Remove from file", box)
         self.remove_button.setToolTip(
             "Rebuild the file without the selected conversations (they stay in the library)")
         self.remove_button.setEnabled(False)
         self.remove_button.clicked.connect(self._remove_selected_members)
         self.members_model = MembersModel(self)
-        self.members = QTableView(members_box)
+        self.members = QTableView(box)
         self.members.setModel(self.members_model)
         self.members.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.members.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.members.setAlternatingRowColors(True)
         self.members.setWordWrap(False)
-        self.members.setTextElideMode(Qt.TextElideMode.ElideMiddle)  # ids differ at the end
-        self.members.horizontalHeader().setSectionResizeMode(
-            MEMBER_ID, QHeaderView.ResizeMode.Stretch)
-        for column in (MEMBER_PERSONA, MEMBER_BATCH):
-            self.members.horizontalHeader().setSectionResizeMode(
-                column, QHeaderView.ResizeMode.ResizeToContents)
+        self.members.verticalHeader().setDefaultSectionSize(
+            self.members.fontMetrics().height() + 8)
+        heading = self.members.horizontalHeader()
+        heading.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        for column, width in MEMBER_WIDTHS.items():
+            self.members.setColumnWidth(column, width)
+        heading.setStretchLastSection(True)
         self.members.selectionModel().selectionChanged.connect(
             self._members_selection_changed)
+        self.members.doubleClicked.connect(self._open_member)
         header_row = QHBoxLayout()
         header_row.addWidget(self.members_label)
         header_row.addStretch(1)
         header_row.addWidget(self.remove_button)
-        members_layout = QVBoxLayout(members_box)
-        members_layout.setContentsMargins(0, 0, 0, 0)
-        members_layout.addLayout(header_row)
-        members_layout.addWidget(self.members)
+        layout = QVBoxLayout(box)
+        layout.setContentsMargins(0, 4, 0, 0)
+        layout.addLayout(header_row)
+        layout.addWidget(self.members, 1)
+        return box
 
-        details = QSplitter(Qt.Orientation.Vertical, parent)
-        details.addWidget(scroll)
-        details.addWidget(members_box)
-        details.setStretchFactor(0, 3)
-        details.setStretchFactor(1, 2)
-        details.setChildrenCollapsible(False)
-        return details
+    def _build_charts(self, parent: QWidget) -> QWidget:
+        summary = QWidget()
+        self.charts: dict[str, DistributionChart] = {}
+        grid = QGridLayout(summary)
+        grid.setHorizontalSpacing(16)
+        for position, (key, title) in enumerate(CHART_KEYS):
+            chart = DistributionChart(title, summary,
+                                      name=str if key == "batch" else display_name)
+            self.charts[key] = chart
+            grid.addWidget(chart, position // 2, position % 2, Qt.AlignmentFlag.AlignTop)
+        grid.setRowStretch(2, 1)
+        scroll = QScrollArea(parent)
+        scroll.setWidget(summary)
+        scroll.setWidgetResizable(True)
+        scroll.setFrameShape(QFrame.Shape.NoFrame)
+        return scroll
 
     # --- showing -------------------------------------------------------------------
 
@@ -399,7 +459,8 @@ class TrainingFilesPage(QWidget):
     def _show_selected(self) -> None:
         info = self.selected_file()
         self.selection_changed.emit()
-        self.download_button.setEnabled(info is not None)
+        for widget in (self.download_button, self.rename_button, self.delete_button):
+            widget.setEnabled(info is not None)
         for action in self.file_actions.values():
             action.setEnabled(info is not None)
         if info is None:
@@ -413,6 +474,8 @@ class TrainingFilesPage(QWidget):
             return
         self.details.setEnabled(True)
         self.name_label.setText(info.name)
+        for download in (*MAIN, *VARIANTS):
+            self.file_actions[download.key].setText(menu_text(download, info))
         self.totals_label.setText(totals_text(info, head))
         self.dates_label.setText(
             f"Created {local_time_text(info.created_at)} · "
@@ -422,6 +485,16 @@ class TrainingFilesPage(QWidget):
         for key, chart in self.charts.items():
             chart.set_counts(distributions.get(key) or {})
         self._show_members(members)
+        self._show_coverage()
+
+    def _show_coverage(self) -> None:
+        info = self.selected_file()
+        try:
+            grid = (coverage(self.library, info.name, Axis.PERSONA, self.coverage.column_axis())
+                    if info is not None else None)
+        except LibraryError:
+            grid = None
+        self.coverage.show_coverage(grid)
 
     def _show_nothing(self) -> None:
         self.name_label.setText("Select a training file to see what is in it")
@@ -430,14 +503,18 @@ class TrainingFilesPage(QWidget):
         for chart in self.charts.values():
             chart.set_counts({})
         self._show_members([])
+        self.coverage.show_coverage(None)
         self.details.setEnabled(False)
 
     def _show_members(self, members: list[MemberRow]) -> None:
         self.members_model.set_rows(members)
-        self.members_label.setText(
-            f"Conversations in this file ({len(members):,})" if members
-            else "Conversations in this file")
+        self.tabs.setTabText(0, f"Conversations ({len(members):,})" if members
+                             else "Conversations")
         self._members_selection_changed()
+
+    def _open_member(self, index: QModelIndex) -> None:
+        if index.isValid():
+            self.open_conversation.emit(self.members_model.row_at(index.row()).conversation_id)
 
     def _members_selection_changed(self, *_changes: object) -> None:
         self.remove_button.setEnabled(bool(self.selected_member_ids()))
@@ -449,7 +526,7 @@ class TrainingFilesPage(QWidget):
 
     def _table_menu(self, position: QPoint) -> None:
         if self.selected_file() is not None:
-            self.download_menu.popup(self.table.viewport().mapToGlobal(position))
+            self.manage_menu.popup(self.table.viewport().mapToGlobal(position))
 
     # --- background work -----------------------------------------------------------
 
@@ -467,25 +544,17 @@ class TrainingFilesPage(QWidget):
     def _default_folder(self) -> Path:
         return self.export_folder or Path.home()
 
-    def _save_copy(self, fmt: ExportFormat) -> None:
+    def _save_copy(self, download: Download) -> None:
         info = self.selected_file()
         if info is None:
             return
-        suffix, filters, title = {
-            ExportFormat.JSON: (".json", JSON_FILTER, "Save the full JSON"),
-            ExportFormat.JSONL: (".jsonl", JSONL_FILTER, "Save the JSONL"),
-            ExportFormat.MESSAGES_ONLY: (".messages.jsonl", JSONL_FILTER,
-                                         "Save the JSONL with messages only"),
-            ExportFormat.PER_REPLY: (".per-reply.jsonl", JSONL_FILTER,
-                                     "Save the JSONL with one line per reply"),
-            ExportFormat.NO_SESSION_CONTEXT: (".no-context.jsonl", JSONL_FILTER,
-                                              "Save the JSONL without session context"),
-        }[fmt]
+        filters = JSON_FILTER if download.fmt is ExportFormat.JSON else JSONL_FILTER
         target = self.dialogs.save_path(
-            self, title, self._default_folder() / f"{info.name}{suffix}", filters)
+            self, download.dialog_title,
+            self._default_folder() / f"{info.name}{download.suffix}", filters)
         if target is None:
             return
-        name = info.name
+        name, fmt = info.name, download.fmt
         self._run(f"Saving {target.name}…",
                   lambda _progress, _cancelled: export(self.library, name, fmt, target),
                   self._saved, "Could not save the copy")
@@ -493,7 +562,7 @@ class TrainingFilesPage(QWidget):
     def download(self, fmt: ExportFormat) -> None:
         """Ask where, then save a copy of the selected file in ``fmt`` (the menu's entries
         and the window's shortcuts end here)."""
-        self._save_copy(fmt)
+        self._save_copy(next(d for d in (*MAIN, *VARIANTS) if d.fmt is fmt))
 
     def _save_split(self) -> None:
         info = self.selected_file()
@@ -530,8 +599,8 @@ class TrainingFilesPage(QWidget):
         if not paths:
             return
         self.export_folder = paths[0].parent
-        names = " and ".join(path.name for path in paths)
-        self.status.emit(f"Saved {names} in {paths[0].parent}")
+        self.banner.show_saved(paths)
+        self.status.emit(saved_text(paths))
 
     def _show_in_folder(self) -> None:
         info = self.selected_file()
@@ -570,7 +639,8 @@ class TrainingFilesPage(QWidget):
             return
         question = (f"Delete training file '{info.name}'? Its JSON and JSONL are removed from "
                     "the library; copies you saved elsewhere are not touched.")
-        if not self.dialogs.confirm(self, "Delete training file", question):
+        if not self.dialogs.confirm_destructive(self, "Delete training file", question,
+                                                "Delete"):
             return
         try:
             delete_training_file(self.library, info.name)
@@ -588,7 +658,8 @@ class TrainingFilesPage(QWidget):
         question = (f"Remove {plural(len(ids), 'conversation')} from '{info.name}'? "
                     "Its JSON and JSONL are rebuilt without them; the conversations stay "
                     "in the library.")
-        if not self.dialogs.confirm(self, "Remove from training file", question):
+        if not self.dialogs.confirm_destructive(self, "Remove from training file", question,
+                                                f"Remove {len(ids)}"):
             return
         name = info.name
         self._run(f"Rebuilding {name}…",

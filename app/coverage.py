@@ -1,0 +1,75 @@
+"""How well a training file covers the combinations the library knows: persona × arc, or
+persona × topic, with a count per cell. An empty cell is a gap a person may want to fill.
+
+The rows and columns are every value the library holds, not only the file's, so a persona
+or arc the file lacks entirely shows up as a row or column of gaps.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from enum import StrEnum
+
+from sqlalchemy import select
+
+from app.library import Library
+from app.models import Conversation, Member
+from app.trainingfiles import get_training_file
+
+NONE = ""  # the key of conversations without a value (legacy files have no taxonomy)
+
+
+class Axis(StrEnum):
+    PERSONA = "persona"
+    ARC = "arc"
+    TOPIC = "topic"
+
+
+COLUMNS = {
+    Axis.PERSONA: Conversation.persona_archetype,
+    Axis.ARC: Conversation.emotional_arc_key,
+    Axis.TOPIC: Conversation.training_topic_key,
+}
+TITLES = {Axis.PERSONA: "Persona archetype", Axis.ARC: "Emotional arc",
+          Axis.TOPIC: "Training topic"}
+
+
+@dataclass(frozen=True)
+class Coverage:
+    rows: list[str]
+    columns: list[str]
+    counts: Counter[tuple[str, str]]
+
+    def count(self, row: str, column: str) -> int:
+        return self.counts.get((row, column), 0)
+
+    def gaps(self) -> list[tuple[str, str]]:
+        return [(r, c) for r in self.rows for c in self.columns if not self.count(r, c)]
+
+    def row_total(self, row: str) -> int:
+        return sum(self.count(row, c) for c in self.columns)
+
+    def column_total(self, column: str) -> int:
+        return sum(self.count(r, column) for r in self.rows)
+
+
+def _order(values: set[str]) -> list[str]:
+    """Alphabetical, with "no value" last."""
+    return sorted(v for v in values if v) + ([NONE] if NONE in values else [])
+
+
+def coverage(library: Library, name: str, rows: Axis = Axis.PERSONA,
+             columns: Axis = Axis.ARC) -> Coverage:
+    """Counts of the file's conversations per (row value, column value)."""
+    row_column, column_column = COLUMNS[rows], COLUMNS[columns]
+    file_id = get_training_file(library, name).file_id
+    with library.session() as session:
+        known = session.execute(select(row_column, column_column).distinct()).all()
+        members = session.execute(
+            select(row_column, column_column)
+            .join(Member, Member.conversation_pk == Conversation.pk)
+            .where(Member.file_id == file_id)).all()
+    counts = Counter((r or NONE, c or NONE) for r, c in members)
+    return Coverage(_order({r or NONE for r, _ in known}), _order({c or NONE for _, c in known}),
+                    counts)

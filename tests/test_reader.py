@@ -1,0 +1,216 @@
+"""The reader: what it derives from a record (no Qt), and the widget showing it, in colours
+that keep their contrast on a light and a dark palette."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QColor, QPalette
+
+from app.importer import import_paths
+from app.reading import arc_plan, client_intensity, reading_messages
+from app.review_marks import mark_reviewed
+from ui.conversation_view import ConversationView
+from ui.reader_colours import contrast, reader_colours
+from ui.themes import dark_palette, light_palette
+
+pytestmark = pytest.mark.qt_log_level_fail("WARNING")
+
+
+def record_from(filled_library, source_prefix: str) -> dict:
+    row = next(r for r in filled_library.summaries() if r.source_file.startswith(source_prefix))
+    return filled_library.record(row.conversation_id)
+
+
+# --- what the reader derives -----------------------------------------------------------------
+
+
+def test_legacy_pairs_get_one_turn_number_per_message(filled_library):
+    record = record_from(filled_library, "c-alpha-build_v3.4-LoRA-FP-convo-01")
+    messages, _ = reading_messages(record)
+    dialogue = [m for m in messages if m.role != "system"]
+    # The source gives a client message and its reply the same turn_number ...
+    assert dialogue[0].source_turn == dialogue[1].source_turn == 1
+    # ... the reader numbers them 1, 2, 3 … so no two messages share a number.
+    assert [m.number for m in dialogue] == list(range(1, len(dialogue) + 1))
+    # The client's emotion of a legacy pair is annotated on the reply's pair.
+    detected = record["messages"][2]["emotional_context"]["detected_emotions"]
+    assert dialogue[0].emotion is not None
+    assert dialogue[0].emotion.primary == detected["primary"] == "overwhelm"
+    assert dialogue[0].emotion.intensity == detected["intensity"]
+    assert dialogue[1].emotion is None  # chips are for the client
+
+
+def test_enriched_turn_numbers_are_the_source_numbers(filled_library):
+    record = record_from(filled_library, "enriched-1")
+    messages, _ = reading_messages(record)
+    dialogue = [m for m in messages if m.role != "system"]
+    assert [m.number for m in dialogue] == [m.source_turn for m in dialogue]
+    assert messages[0].role == "system" and messages[0].number is None
+
+
+def test_each_warning_sits_on_the_message_it_concerns(filled_library):
+    record = record_from(filled_library, "single-convo-file-1")
+    codes = {(w["code"], w["turn_number"]) for w in record["quality"]["warnings"]}
+    assert {("reply_cut_off", 2), ("client_cut_off", 3), ("unanswered_last_turn", 5)} <= codes
+    messages, loose = reading_messages(record)
+    by_number = {m.number: m for m in messages if m.number}
+    assert "reply_cut_off" in [w["code"] for w in by_number[2].warnings]
+    assert by_number[2].role == "assistant"
+    assert by_number[2].not_trained and "cut off" in by_number[2].not_trained
+    assert [w["code"] for w in by_number[3].warnings] == ["client_cut_off"]
+    assert by_number[3].role == "user"
+    assert [w["code"] for w in by_number[5].warnings] == ["unanswered_last_turn"]
+    assert by_number[5].role == "user" and "nobody answered" in by_number[5].not_trained
+    # The first reply is cut off, so under the default policy nothing of it is trained:
+    # even the opening client message is left out of the JSONL.
+    assert by_number[1].warnings == []
+    assert "left out of the JSONL" in by_number[1].not_trained
+    assert loose == []
+
+
+def test_a_clean_conversation_is_trained_throughout(filled_library):
+    record = record_from(filled_library, "enriched-1")
+    messages, _ = reading_messages(record)
+    replies = [m for m in messages if m.role == "assistant"]
+    assert replies and all(m.not_trained is None for m in replies)
+
+
+def test_the_planned_arc_and_the_intensities(filled_library):
+    record = record_from(filled_library, "enriched-1")
+    plan = arc_plan(record)
+    assert (plan.start, plan.start_intensity, plan.end, plan.end_intensity) == (
+        "fear", 0.8, "confidence", 0.8)
+    messages, _ = reading_messages(record)
+    assert client_intensity(messages) == [(1, 0.82), (3, 0.68), (5, 0.58), (7, 0.71)]
+    # Without a progression target, the arc's name still gives its two ends.
+    bare = {**record, "messages": [{**m, "training_metadata": None}
+                                   for m in record["messages"]]}
+    plan = arc_plan(bare)
+    assert (plan.start, plan.end, plan.start_intensity) == ("Fear", "Confidence", None)
+
+
+# --- the widget ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def view(qtbot) -> ConversationView:
+    widget = ConversationView()
+    qtbot.addWidget(widget)
+    widget.resize(640, 900)
+    return widget
+
+
+def test_bubbles_chips_chart_and_folded_system_prompt(view, filled_library):
+    record = record_from(filled_library, "single-convo-file-1")
+    view.show_record(record)
+    dialogue = [m for m in record["messages"] if m["role"] != "system"]
+    assert len(view.bubbles) == len(dialogue)
+    roles = [b.objectName() for b in view.bubbles]
+    assert roles[:2] == ["clientBubble", "consultantBubble"]
+    client, consultant = view.bubbles[0], view.bubbles[1]
+    assert client.styleSheet() != consultant.styleSheet()  # the two speakers look different
+    assert client.role_label.text() == f"{record['client']['name']} (client)"
+    assert consultant.role_label.text() == "Elena Morales (consultant)"
+    # The system prompt is folded until asked for.
+    assert not view.system_text.isVisibleTo(view)
+    assert view.system_text.text() == record["messages"][0]["content"]
+    view.system_toggle.click()
+    assert view.system_text.isVisibleTo(view)
+    # The chart has the client's intensities and the plan.
+    messages, _ = reading_messages(record)
+    assert view.chart.points() == client_intensity(messages)
+    assert view.chart.plan() == arc_plan(record)
+    # "not trained" sits on the cut-off reply, with the warning under it.
+    assert consultant.badge is not None and consultant.badge.text() == "not trained"
+    assert any(label.text().startswith("⚠ reply ends in a lone backslash")
+               for label in consultant.warning_labels)
+    assert client.badge is not None and "left out of the JSONL" in client.badge.toolTip()
+    assert "[not trained:" in view.toPlainText()
+
+
+def test_markdown_is_rendered_not_shown_raw(view, filled_library):
+    record = record_from(filled_library, "enriched-1")
+    with_bold = next(i for i, m in enumerate(record["messages"])
+                     if m["role"] != "system" and "**" in m["content"])
+    view.show_record(record)
+    bubble = view.bubbles[with_bold - 1]
+    assert all(b.badge is None for b in view.bubbles if b.objectName() == "consultantBubble")
+    html = bubble.body.text()
+    assert "**" not in html
+    assert "font-weight:700" in html.replace(" ", "")
+
+
+def test_html_in_a_message_stays_text(view, filled_library):
+    record = record_from(filled_library, "enriched-1")
+    record["messages"][1]["content"] = "I saved <b>$500</b> <script>x()</script> this month"
+    view.show_record(record)
+    html = view.bubbles[0].body.text()
+    assert "&lt;b&gt;" in html and "&lt;script&gt;" in html
+
+
+def test_review_and_as_trained_buttons_ask_for_their_conversation(qtbot, view, filled_library):
+    record = record_from(filled_library, "enriched-2")
+    view.show_record(record)
+    assert view.review_button.text() == "Mark reviewed"
+    assert view.review_label.text() == "Not reviewed yet"
+    with qtbot.waitSignal(view.review_requested) as asked:
+        qtbot.mouseClick(view.review_button, Qt.MouseButton.LeftButton)
+    assert asked.args == [record["conversation_id"], True]
+    with qtbot.waitSignal(view.as_trained_requested) as trained:
+        qtbot.mouseClick(view.as_trained_button, Qt.MouseButton.LeftButton)
+    assert trained.args == [record["conversation_id"]]
+
+    mark_reviewed(filled_library, [record["conversation_id"]], "Ana")
+    view.show_record(filled_library.record(record["conversation_id"]))
+    assert view.review_label.text().startswith("✓ Reviewed by Ana on ")
+    assert view.review_button.text() == "Undo review"
+    with qtbot.waitSignal(view.review_requested) as asked:
+        qtbot.mouseClick(view.review_button, Qt.MouseButton.LeftButton)
+    assert asked.args == [record["conversation_id"], False]
+
+
+def test_nothing_selected_shows_the_placeholder(view, filled_library):
+    view.show_record(record_from(filled_library, "enriched-1"))
+    view.show_record(None)
+    assert view.stack.currentIndex() == 0
+    assert view.bubbles == []
+    assert view.toPlainText() == ""
+
+
+# --- colours ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make_palette", [light_palette, dark_palette], ids=["light", "dark"])
+def test_every_text_colour_reaches_aa_contrast(make_palette):
+    colours = reader_colours(make_palette())
+    for name, (text, background) in colours.text_pairs().items():
+        assert contrast(text, background) >= 4.5, name
+
+
+def test_colours_follow_the_palette():
+    light, dark = reader_colours(light_palette()), reader_colours(dark_palette())
+    assert light.client_bubble.lightness() > 200 and dark.client_bubble.lightness() < 60
+    assert light.consultant_bubble != light.client_bubble
+    assert dark.consultant_bubble != dark.client_bubble
+    # The fixed grey the old reader used fails on a dark palette: why colours are derived.
+    base = dark_palette().color(QPalette.ColorRole.Base)
+    assert contrast(QColor("#6b7280"), base) < 4.5
+
+
+def test_a_palette_change_redraws_in_the_new_colours(qtbot, view, filled_library):
+    view.setPalette(light_palette())
+    view.show_record(record_from(filled_library, "enriched-1"))
+    before = view.bubbles[0].styleSheet()
+    view.setPalette(dark_palette())
+    assert view.bubbles[0].styleSheet() != before
+    assert reader_colours(dark_palette()).client_bubble.name() in view.bubbles[0].styleSheet()
+
+
+def test_samples_import_cleanly_for_the_reader(library):
+    """The samples the snapshots read have a planned arc on every conversation."""
+    from app.bundle import resources_dir
+
+    import_paths(library, [resources_dir() / "samples"])
+    for row in library.summaries():
+        assert arc_plan(library.record(row.conversation_id)) is not None

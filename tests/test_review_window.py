@@ -1,0 +1,143 @@
+"""Review marks end to end in the window: a click in the reader (or Edit ▸ Mark checked
+reviewed) → the library → the rebuilt training file's header and JSONL metadata."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import ENRICHED
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtTest import QTest
+from scripted_dialogs import ScriptedDialogs
+
+from app.trainingfiles import add_conversations, get_training_file, header
+from ui.main import MainWindow
+from ui.members_model import MEMBER_CLIENT
+
+WAIT_MS = 30_000
+
+
+@pytest.fixture
+def dialogs() -> ScriptedDialogs:
+    return ScriptedDialogs()
+
+
+@pytest.fixture
+def window(qtbot, filled_library, dialogs, tmp_path: Path) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    widget = MainWindow(filled_library, dialogs, settings)
+    qtbot.addWidget(widget)
+    widget.resize(1300, 800)
+    widget.show()
+    return widget
+
+
+@pytest.fixture
+def enriched_ids(filled_library) -> list[str]:
+    """Conversations whose source files do not say they were reviewed."""
+    names = {path.name for path in ENRICHED}
+    return [row.conversation_id for row in filled_library.summaries()
+            if row.source_file in names and row.trainable_replies]
+
+
+def settle(qtbot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=WAIT_MS)
+
+
+def jsonl_reviewed(library, name: str) -> dict[str, bool]:
+    path = get_training_file(library, name).jsonl_path
+    lines = [orjson.loads(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
+    return {line["metadata"]["conversation_id"]: line["metadata"]["human_reviewed"]
+            for line in lines}
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_mark_in_the_reader_reaches_the_header_and_the_jsonl(qtbot, window, dialogs,
+                                                             filled_library, enriched_ids):
+    first, second = enriched_ids[:2]
+    add_conversations(filled_library, "Reviewed set", [first, second], create=True)
+    window.changes.everything()
+    settle(qtbot, window)
+    assert header(filled_library, "Reviewed set")["quality_summary"][
+        "human_reviewed_conversations"] == 0
+
+    page = window.conversations
+    assert page.select_conversation(first)
+    reader = page.reader
+    assert reader.conversation_id() == first
+    dialogs.texts.append("Dana Reviewer")  # asked once: who is reviewing
+    with qtbot.waitSignal(window.changes.training_files_changed, timeout=WAIT_MS):
+        qtbot.mouseClick(reader.review_button, Qt.MouseButton.LeftButton)
+
+    head = header(filled_library, "Reviewed set")
+    assert head["quality_summary"]["human_reviewed_conversations"] == 1
+    assert jsonl_reviewed(filled_library, "Reviewed set") == {first: True, second: False}
+    full = orjson.loads(get_training_file(filled_library, "Reviewed set").json_path.read_bytes())
+    quality = {c["conversation_id"]: c["quality"] for c in full["conversations"]}
+    assert quality[first]["reviewed_by"] == "Dana Reviewer"
+    assert full["training_file_metadata"] == head
+    # The window follows: the reader, the page's header text, the remembered name.
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: reader.review_label.text().startswith("✓ Reviewed by Dana"))
+    assert reader.conversation_id() == first
+    assert "1 human-reviewed" in window.training_files.quality_label.text()
+    assert dialogs.texts == type(dialogs.texts)()  # the scripted name was used
+
+    # Taking the mark away (no name asked) rebuilds the file back.
+    with qtbot.waitSignal(window.changes.training_files_changed, timeout=WAIT_MS):
+        qtbot.mouseClick(reader.review_button, Qt.MouseButton.LeftButton)
+    assert jsonl_reviewed(filled_library, "Reviewed set") == {first: False, second: False}
+    assert header(filled_library, "Reviewed set")["quality_summary"][
+        "human_reviewed_conversations"] == 0
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_mark_checked_then_filter_by_review(qtbot, window, dialogs, filled_library,
+                                            enriched_ids):
+    page = window.conversations
+    model = page.model
+    wanted = set(enriched_ids[:3])
+    for row in range(model.rowCount()):
+        if model.row_at(row).conversation_id in wanted:
+            model.setData(model.index(row, 0), Qt.CheckState.Checked,
+                          Qt.ItemDataRole.CheckStateRole)
+    assert set(model.checked_ids()) == wanted
+    dialogs.texts.append("Lee")
+    with qtbot.waitSignal(window.reviews.status, timeout=WAIT_MS) as done:
+        window.mark_reviewed_action.trigger()
+    assert done.args[0] == "Marked 3 conversations reviewed by Lee"  # in no file: no rebuild
+    settle(qtbot, window)
+
+    page.review_filter.setCurrentIndex(page.review_filter.findData("reviewed"))
+    shown = {model.row_at(r).conversation_id for r in range(model.rowCount())}
+    assert shown == wanted
+    page.review_filter.setCurrentIndex(page.review_filter.findData("not"))
+    shown = {model.row_at(r).conversation_id for r in range(model.rowCount())}
+    assert shown and not shown & wanted
+    assert {r.conversation_id for r in filled_library.summaries() if r.reviewed_by} == wanted
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_double_click_on_a_member_opens_it_in_the_reader(qtbot, window, filled_library,
+                                                        enriched_ids):
+    target = enriched_ids[1]
+    add_conversations(filled_library, "Members", enriched_ids[:3], create=True)
+    window.changes.everything()
+    settle(qtbot, window)
+    files = window.training_files
+    window.pages.setCurrentWidget(files)
+    assert files.select_file("Members")
+    members = files.members
+    index = files.members_model.index(1, MEMBER_CLIENT)
+    qtbot.waitUntil(lambda: members.isVisible() and not members.visualRect(index).isEmpty())
+    point = members.visualRect(index).center()
+    # A double click is a click, then a second press that Qt reports as a double click.
+    QTest.mouseClick(members.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, point)
+    with qtbot.waitSignal(members.doubleClicked, timeout=WAIT_MS):
+        QTest.mouseDClick(members.viewport(), Qt.MouseButton.LeftButton,
+                          Qt.KeyboardModifier.NoModifier, point)
+    assert window.pages.currentIndex() == 0
+    assert window.conversations.reader.conversation_id() == target

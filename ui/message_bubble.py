@@ -1,0 +1,206 @@
+"""One message of the reader as a chat bubble: who and which turn, the client's emotion as
+chips, the text with its markdown rendered, and the warnings about it.
+
+Markdown goes through Qt's own reader (``QTextDocument.setMarkdown``, md4c inside Qt): it
+ships with PySide6, follows CommonMark with GitHub's tables and lists, and with
+``MarkdownNoHTML`` shows any HTML in a message as the text it is instead of obeying it. A
+separate Python markdown library would add a dependency and still need its HTML cleaned.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from PySide6.QtCore import QRectF, QSize, Qt
+from PySide6.QtGui import QFont, QPainter, QPaintEvent, QTextDocument
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
+
+from app.reading import Emotion, ReadingMessage
+from ui.reader_colours import ReaderColours
+
+ROLE_LABEL = {"system": "System", "user": "Client", "assistant": "Consultant"}
+
+
+def markdown_html(text: str, font: QFont) -> str:
+    """The message's markdown as the rich text a QLabel shows (raw HTML stays text)."""
+    document = QTextDocument()
+    document.setDefaultFont(font)
+    document.setMarkdown(text, QTextDocument.MarkdownFeature.MarkdownNoHTML)
+    return document.toHtml()
+
+
+def plain_words(code: str | None) -> str:
+    """``cautious_hope`` → ``cautious hope``."""
+    return (code or "").replace("_", " ").strip()
+
+
+def _css(colour: Any) -> str:
+    return colour.name()
+
+
+class IntensityBar(QWidget):
+    """A short bar filled to the emotion's intensity (0 to 1)."""
+
+    def __init__(self, intensity: float, colours: ReaderColours,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.intensity = max(0.0, min(intensity, 1.0))
+        self._colours = colours
+        self.setFixedSize(QSize(44, 8))
+        self.setToolTip(f"Intensity {intensity:.2f} of 1")
+        self.setAccessibleName(f"intensity {intensity:.2f}")
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        try:
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(self._colours.bar_track)
+            painter.drawRoundedRect(QRectF(self.rect()), 3, 3)
+            painter.setBrush(self._colours.bar_fill)
+            filled = QRectF(0, 0, max(self.width() * self.intensity, 2), self.height())
+            painter.drawRoundedRect(filled, 3, 3)
+        finally:
+            painter.end()
+
+
+def chip(text: str, colour: Any, background: Any, tip: str = "",
+         parent: QWidget | None = None) -> QLabel:
+    label = QLabel(text, parent)
+    label.setObjectName("chip")
+    label.setStyleSheet(f"QLabel#chip {{ color: {_css(colour)}; background-color: "
+                        f"{_css(background)}; border-radius: 8px; padding: 1px 7px; }}")
+    label.setToolTip(tip)
+    return label
+
+
+def emotion_row(emotion: Emotion, colours: ReaderColours) -> QWidget:
+    """Primary emotion with its intensity bar, the secondary one, and the valence."""
+    row = QWidget()
+    layout = QHBoxLayout(row)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(6)
+    if emotion.primary:
+        primary = QFrame(row)
+        primary.setObjectName("primaryChip")
+        primary.setStyleSheet(f"QFrame#primaryChip {{ background-color: {_css(colours.chip)};"
+                              " border-radius: 8px; }")
+        inner = QHBoxLayout(primary)
+        inner.setContentsMargins(7, 1, 7, 1)
+        inner.setSpacing(6)
+        name = QLabel(plain_words(emotion.primary), primary)
+        name.setStyleSheet(f"color: {_css(colours.chip_text)}; font-weight: 600;")
+        inner.addWidget(name)
+        if emotion.intensity is not None:
+            inner.addWidget(IntensityBar(emotion.intensity, colours, primary))
+            level = QLabel(f"{emotion.intensity:.2f}", primary)
+            level.setStyleSheet(f"color: {_css(colours.chip_text)};")
+            inner.addWidget(level)
+        primary.setToolTip("The client's main emotion and how strong it is (0 to 1)")
+        layout.addWidget(primary)
+    if emotion.secondary:
+        layout.addWidget(chip(f"also {plain_words(emotion.secondary)}", colours.chip_text,
+                              colours.chip, "Secondary emotion", row))
+    if emotion.valence:
+        layout.addWidget(chip(plain_words(emotion.valence), colours.valence(emotion.valence),
+                              colours.chip, "Valence: how the feeling leans", row))
+    layout.addStretch(1)
+    return row
+
+
+class MessageBubble(QFrame):
+    """A chat bubble; client bubbles and consultant bubbles differ in tint and label."""
+
+    def __init__(self, message: ReadingMessage, colours: ReaderColours,
+                 speaker: str | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.message = message
+        consultant = message.role == "assistant"
+        self.setObjectName("consultantBubble" if consultant else "clientBubble")
+        background = colours.consultant_bubble if consultant else colours.client_bubble
+        label_colour = colours.consultant_label if consultant else colours.client_label
+        muted = colours.muted_on(background)
+        self.setStyleSheet(
+            f"QFrame#{self.objectName()} {{ background-color: {_css(background)}; "
+            "border-radius: 10px; }"
+            f"QLabel {{ color: {_css(colours.text)}; background: transparent; }}")
+        self.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(12, 8, 12, 10)
+        layout.setSpacing(6)
+
+        head = QHBoxLayout()
+        head.setSpacing(8)
+        who = speaker or ROLE_LABEL[message.role]
+        self.role_label = QLabel(who, self)
+        self.role_label.setStyleSheet(f"color: {_css(label_colour)}; font-weight: 700;")
+        head.addWidget(self.role_label)
+        turn = QLabel(f"turn {message.number}", self)
+        turn.setStyleSheet(f"color: {_css(muted)};")
+        if message.source_turn is not None and message.source_turn != message.number:
+            turn.setToolTip(f"turn_number {message.source_turn} in the source file")
+        head.addWidget(turn)
+        if message.phase:
+            phase = QLabel(plain_words(message.phase), self)
+            phase.setStyleSheet(f"color: {_css(muted)};")
+            phase.setToolTip("Conversation phase")
+            phase.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+            head.addWidget(phase, 1)
+        else:
+            head.addStretch(1)
+        self.badge: QLabel | None = None
+        if message.not_trained:
+            self.badge = chip("not trained", colours.badge_text, colours.badge_bg,
+                              message.not_trained[:1].upper() + message.not_trained[1:], self)
+            head.addWidget(self.badge)
+        layout.addLayout(head)
+
+        if message.emotion is not None and message.role == "user":
+            layout.addWidget(emotion_row(message.emotion, colours))
+
+        self.body = QLabel(self)
+        self.body.setTextFormat(Qt.TextFormat.RichText)
+        self.body.setText(markdown_html(message.content, self.font()))
+        self.body.setWordWrap(True)
+        self.body.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.body.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Minimum)
+        layout.addWidget(self.body)
+
+        notes = []
+        if message.strategy:
+            notes.append(f"Strategy: {plain_words(message.strategy)}")
+        if message.quality_score is not None:
+            notes.append(f"Quality {message.quality_score:g}")
+        if notes:
+            footer = QLabel(" · ".join(notes), self)
+            footer.setWordWrap(True)
+            footer.setStyleSheet(f"color: {_css(muted)};")
+            layout.addWidget(footer)
+
+        self.warning_labels: list[QLabel] = []
+        for warning in message.warnings:
+            label = warning_label(warning, colours, self)
+            self.warning_labels.append(label)
+            layout.addWidget(label)
+
+    def plain_text(self) -> str:
+        parts = [f"{self.role_label.text()} · turn {self.message.number}"]
+        if self.message.not_trained:
+            parts.append(f"[not trained: {self.message.not_trained}]")
+        parts.append(self.message.content)
+        parts.extend(label.text() for label in self.warning_labels)
+        return "\n".join(parts)
+
+
+def warning_label(warning: Mapping[str, Any], colours: ReaderColours,
+                  parent: QWidget | None = None) -> QLabel:
+    label = QLabel(f"⚠ {warning.get('message', '')}", parent)
+    label.setObjectName("warning")
+    label.setWordWrap(True)
+    label.setTextFormat(Qt.TextFormat.PlainText)
+    label.setStyleSheet(f"QLabel#warning {{ color: {_css(colours.warning_text)}; "
+                        f"background-color: {_css(colours.warning_bg)}; border-radius: 6px; "
+                        "padding: 3px 6px; }")
+    label.setToolTip(str(warning.get("code", "")))
+    return label

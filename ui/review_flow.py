@@ -1,0 +1,112 @@
+"""Marking conversations reviewed from the window: who is asked once and remembered, the
+mark is stored at once, and the training files holding the conversations are rebuilt in
+the background so their ``human_reviewed`` and reviewed counts follow."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from PySide6.QtCore import QObject, QSettings, Signal
+from PySide6.QtWidgets import QWidget
+
+from app.errors import LibraryError
+from app.library import Library
+from app.review import clean_reviewer, default_reviewer
+from app.review_marks import ReviewChange, mark_reviewed
+from app.trainingfiles import rebuild_training_files
+from ui.changes import LibraryChanges
+from ui.dialogs import Dialogs
+from ui.tasks import run_with_progress
+
+REVIEWER_KEY = "review/name"
+
+
+class ReviewController(QObject):
+    status = Signal(str)
+    marks_changed = Signal(list)  # the conversation ids whose mark changed
+
+    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
+                 changes: LibraryChanges, settings: QSettings) -> None:
+        super().__init__(window)
+        self.window = window
+        self.library = library
+        self.dialogs = dialogs
+        self.changes = changes
+        self.settings = settings
+
+    def reviewer(self, ask: bool = False) -> str | None:
+        """The reviewer's name: remembered after the first time it is asked."""
+        saved = self.settings.value(REVIEWER_KEY)
+        if saved and not ask:
+            return str(saved)
+        answer = self.dialogs.text(self.window, "Reviewer",
+                                   "Your name, as review marks should record it:",
+                                   str(saved or default_reviewer()))
+        if answer is None:
+            return None
+        try:
+            name = clean_reviewer(answer)
+        except LibraryError as exc:
+            self.dialogs.warn(self.window, "Reviewer", str(exc))
+            return None
+        self.settings.setValue(REVIEWER_KEY, name)
+        return name
+
+    def change_reviewer(self) -> None:
+        if self.reviewer(ask=True) is not None:
+            self.status.emit(f"Review marks will say: reviewed by {self.reviewer()}")
+
+    def review(self, conversation_ids: Sequence[str], mark: bool = True) -> bool:
+        """Mark (or unmark) conversations; False when nothing was done."""
+        ids = list(conversation_ids)
+        if not ids:
+            self.dialogs.warn(self.window, "Review", "No conversations are checked: check "
+                              "the ones you reviewed first.")
+            return False
+        name = self.reviewer() if mark else None
+        if mark and name is None:
+            return False
+        try:
+            change = mark_reviewed(self.library, ids, name, undo=not mark)
+        except LibraryError as exc:
+            self.dialogs.warn(self.window, "Review", str(exc))
+            return False
+        self.marks_changed.emit(ids)
+        self.changes.conversations_changed.emit()
+        self._rebuild(change)
+        return True
+
+    def review_one(self, conversation_id: str, mark: bool) -> bool:
+        return self.review([conversation_id], mark)
+
+    def _message(self, change: ReviewChange) -> str:
+        count = change.conversations
+        what = "conversation" if count == 1 else "conversations"
+        if change.reviewed_by is None:
+            return f"Took the review mark from {count} {what}"
+        return f"Marked {count} {what} reviewed by {change.reviewed_by}"
+
+    def _rebuild(self, change: ReviewChange) -> None:
+        message = self._message(change)
+        names = change.stale_files
+        if not names:
+            self.status.emit(message)
+            return
+
+        def work(progress: object, cancelled: object) -> list[str]:
+            return rebuild_training_files(self.library, names, progress,  # type: ignore[arg-type]
+                                          cancelled)  # type: ignore[arg-type]
+
+        def done(rebuilt: list[str]) -> None:
+            self.changes.training_files_changed.emit()
+            self.status.emit(f"{message}; rebuilt " + ", ".join(f"'{n}'" for n in rebuilt))
+
+        def failed(why: str) -> None:
+            self.changes.training_files_changed.emit()  # some may have been rebuilt
+            self.dialogs.warn(self.window, "Training files not updated",
+                              f"{why}\nThe review marks are saved; "
+                              + ", ".join(f"'{n}'" for n in names)
+                              + " may still show the old review state until they are rebuilt "
+                              "(mark the conversations again to retry).")
+
+        run_with_progress(self.window, "Updating training files", work, done, failed)
