@@ -214,3 +214,30 @@ def test_samples_import_cleanly_for_the_reader(library):
     import_paths(library, [resources_dir() / "samples"])
     for row in library.summaries():
         assert arc_plan(library.record(row.conversation_id)) is not None
+
+
+def test_coverage_cells_follow_the_palette_and_stay_readable(qtbot, filled_library):
+    from app.coverage import coverage
+    from app.trainingfiles import add_conversations
+    from ui.coverage_grid import CoverageGrid
+
+    ids = [r.conversation_id for r in filled_library.summaries() if r.trainable_replies][:4]
+    add_conversations(filled_library, "Grid", ids, create=True)
+    grid = CoverageGrid()
+    qtbot.addWidget(grid)
+    grid.setPalette(light_palette())
+    grid.show_coverage(coverage(filled_library, "Grid"))
+    grid.setPalette(dark_palette())  # the desktop turns dark after the grid was filled
+    model = grid.model
+    base = dark_palette().color(QPalette.ColorRole.Base)
+    gaps = full = 0
+    for row in range(model.rowCount()):
+        for column in range(model.columnCount()):
+            index = model.index(row, column)
+            background = index.data(Qt.ItemDataRole.BackgroundRole) or base
+            text = index.data(Qt.ItemDataRole.ForegroundRole)
+            assert contrast(text, background) >= 4.5
+            assert background.lightness() < 110  # dark cells on a dark desktop
+            gaps += index.data(Qt.ItemDataRole.UserRole) == 0
+            full += index.data(Qt.ItemDataRole.UserRole) > 0
+    assert gaps and full

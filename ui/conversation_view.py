@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QScrollArea,
+    QScrollBar,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -143,6 +144,10 @@ class ConversationView(QWidget):
         self.setMinimumWidth(280)
 
     # --- showing -------------------------------------------------------------------
+
+    def verticalScrollBar(self) -> QScrollBar:
+        """The scroll bar of the messages (the reader scrolls like a text view)."""
+        return self.messages_scroll.verticalScrollBar()
 
     def conversation_id(self) -> str | None:
         return str(self.record["conversation_id"]) if self.record is not None else None

@@ -7,7 +7,13 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QEvent,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (
     QComboBox,
@@ -45,6 +51,15 @@ class CoverageModel(QAbstractTableModel):
         self.coverage, self.row_title, self.column_title = coverage, row_title, column_title
         self._palette = palette
         self.endResetModel()
+
+    def set_palette(self, palette: QPalette) -> None:
+        """Cell colours are worked out from the palette: a new one recolours every cell."""
+        self._palette = palette
+        if self.rowCount() and self.columnCount():
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(self.rowCount() - 1, self.columnCount() - 1),
+                                  [Qt.ItemDataRole.BackgroundRole,
+                                   Qt.ItemDataRole.ForegroundRole])
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.coverage.rows)
@@ -121,6 +136,11 @@ class CoverageGrid(QWidget):
         layout.setContentsMargins(0, 4, 0, 0)
         layout.addLayout(top)
         layout.addWidget(self.table, 1)
+
+    def changeEvent(self, event: QEvent) -> None:
+        super().changeEvent(event)
+        if event.type() == QEvent.Type.PaletteChange:
+            self.model.set_palette(self.palette())
 
     def column_axis(self) -> Axis:
         return Axis(self.columns_chooser.currentData())

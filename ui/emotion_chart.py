@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from PySide6.QtCore import QPointF, QRectF, QSize, Qt
-from PySide6.QtGui import QFont, QPainter, QPainterPath, QPaintEvent, QPen
+from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from app.reading import ArcPlan
@@ -98,11 +98,16 @@ class EmotionArcChart(QWidget):
         painter.setFont(small)
         if self._plan is not None:
             painter.setPen(colours.chart_plan)
+            room = self.width() - 3 * PAD - QFontMetrics(bold).horizontalAdvance(title)
+            planned = self._plan
+            # The full plan, else the two emotions alone, else as much as fits.
+            text = f"planned: {self.plan_text()}"
+            if metrics.horizontalAdvance(text) > room:
+                text = f"planned: {planned.start} → {planned.end}"
             painter.drawText(QRectF(PAD, PAD / 2, self.width() - 2 * PAD, line_height),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             metrics.elidedText(f"planned: {self.plan_text()}",
-                                                Qt.TextElideMode.ElideMiddle,
-                                                self.width() // 2))
+                             metrics.elidedText(text, Qt.TextElideMode.ElideRight,
+                                                max(room, 0)))
         top = PAD / 2 + line_height + line_height / 2 + 2  # the title, and half a label above 1.0
         plot = QRectF(PAD + AXIS_WIDTH, top, self.width() - 2 * PAD - AXIS_WIDTH - 4,
                       self.height() - top - line_height - PAD)

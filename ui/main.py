@@ -184,7 +184,8 @@ class MainWindow(QMainWindow):
         self.toggle_reader_action = self.conversations.toggle_reader_action
         self.mark_reviewed_action = self._action(
             "Mark checked reviewed", lambda: self.reviews.review(model.checked_ids(), True),
-            "Ctrl+R", "Record that you reviewed the checked conversations (kept in the library)")
+            "Ctrl+Shift+R",
+            "Record that you reviewed the checked conversations (kept in the library)")
         self.unmark_reviewed_action = self._action(
             "Take review mark from checked",
             lambda: self.reviews.review(model.checked_ids(), False), None,

@@ -78,10 +78,8 @@ from ui.download_menu import (
     menu_text,
 )
 from ui.members_model import (
-    MEMBER_ARC,
     MEMBER_CLIENT,
     MEMBER_TOKENS,
-    MEMBER_TOPIC,
     MembersModel,
 )
 from ui.saved_banner import SavedBanner, saved_text
@@ -102,7 +100,7 @@ EMPTY_TEXT = (
     "and appear here."
 )
 LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
-MEMBER_WIDTHS = {MEMBER_CLIENT: 170, MEMBER_ARC: 190, MEMBER_TOPIC: 220, MEMBER_TOKENS: 70}
+FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_TOKENS}
 CHART_KEYS = (
     ("persona_archetype", "Persona archetype"),
     ("emotional_arc", "Emotional arc"),
@@ -377,10 +375,13 @@ class TrainingFilesPage(QWidget):
         self.members.verticalHeader().setDefaultSectionSize(
             self.members.fontMetrics().height() + 8)
         heading = self.members.horizontalHeader()
-        heading.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-        for column, width in MEMBER_WIDTHS.items():
-            self.members.setColumnWidth(column, width)
-        heading.setStretchLastSection(True)
+        # Names and counts keep their width; arc, topic and warnings share the rest, so the
+        # list never needs a horizontal scroll bar.
+        for column in range(self.members_model.columnCount()):
+            mode = (QHeaderView.ResizeMode.ResizeToContents if column in FIT_MEMBER_COLUMNS
+                    else QHeaderView.ResizeMode.Stretch)
+            heading.setSectionResizeMode(column, mode)
+        self.members.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.members.selectionModel().selectionChanged.connect(
             self._members_selection_changed)
         self.members.doubleClicked.connect(self._open_member)
