@@ -222,6 +222,7 @@ def test_copies_are_byte_identical_to_the_stored_files(qtbot, demo, page, dialog
     text = page.banner.label.text()
     assert f"copy{suffix} ({human_size(stored.stat().st_size)})" in text
     assert str(target.parent) in text
+    assert f"with {target.name}.manifest.json" in text
     qtbot.mouseClick(page.banner.copy_button, Qt.MouseButton.LeftButton)
     assert QGuiApplication.clipboard().text() == str(target)
     qtbot.mouseClick(page.banner.close_button, Qt.MouseButton.LeftButton)

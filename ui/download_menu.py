@@ -1,4 +1,5 @@
-"""What the Download menu offers: each copy says what it is for, and its size when known.
+"""What the Download menu offers: each copy says in its label what it is for, and its size
+when known; the tooltip is the export registry's own description (``app.export.FORMATS``).
 
 The full JSON is for people to review; the JSONL is what a trainer reads. The variants
 reshape the JSONL for stricter trainers and are made on the way out.
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from app.export import ExportFormat
+from app.export import FORMATS, ExportFormat
 from app.trainingfiles import TrainingFileInfo
 from ui.training_files_model import human_size
 
@@ -22,33 +23,33 @@ class Download:
     fmt: ExportFormat
     title: str  # what it is
     purpose: str  # who it is for
-    tip: str
-    suffix: str  # added to the file name offered
     dialog_title: str
+
+    @property
+    def tip(self) -> str:
+        return FORMATS[self.fmt].description
+
+    @property
+    def suffix(self) -> str:
+        return FORMATS[self.fmt].suffix
 
 
 MAIN = (
-    Download("json", ExportFormat.JSON, "JSON", "for people to review",
-             "The full training file: header, consultant profile and every conversation with "
-             "its annotations", ".json", "Save the full JSON"),
-    Download("jsonl", ExportFormat.JSONL, "JSONL", "for the trainer",
-             "One line per conversation in chat format, exactly as stored: Axolotl, TRL, "
-             "LLaMA-Factory, Unsloth and OpenAI read it as it is", ".jsonl", "Save the JSONL"),
+    Download("json", ExportFormat.JSON, "JSON", "for people to review", "Save the full JSON"),
+    Download("jsonl", ExportFormat.JSONL, "JSONL", "for the trainer", "Save the JSONL"),
 )
 VARIANTS = (
     Download("messages", ExportFormat.MESSAGES_ONLY, "JSONL, messages only",
              "for trainers that reject extra keys (OpenAI, Together)",
-             "One line per conversation with only the messages key", ".messages.jsonl",
              "Save the JSONL with messages only"),
     Download("per_reply", ExportFormat.PER_REPLY, "JSONL, one line per reply",
              "for trainers that learn from the last message only",
-             "One line per trainable reply, with the conversation so far as its prompt",
-             ".per-reply.jsonl", "Save the JSONL with one line per reply"),
+             "Save the JSONL with one line per reply"),
     Download("no_context", ExportFormat.NO_SESSION_CONTEXT, "JSONL without session context",
              "for training on the bare system prompt",
-             "The system prompt without the client / arc / topic block",
-             ".no-context.jsonl", "Save the JSONL without session context"),
+             "Save the JSONL without session context"),
 )
+SPLIT = ExportFormat.SPLIT
 SPLIT_TEXT = "Train / validation split…"
 SPLIT_PURPOSE = "train.jsonl and valid.jsonl in a folder, for the trainer"
 

@@ -12,15 +12,28 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolBut
 from ui.reader_colours import POSITIVE_HUE, blend, readable
 from ui.training_files_model import human_size
 
+MANIFEST_ENDING = "manifest.json"
+
+
+def split_manifest(paths: list[Path]) -> tuple[list[Path], Path | None]:
+    """The files a person asked for, and the manifest written beside them (listed last)."""
+    if paths and paths[-1].name.endswith(MANIFEST_ENDING):
+        return paths[:-1], paths[-1]
+    return paths, None
+
 
 def saved_text(paths: list[Path]) -> str:
+    files, manifest = split_manifest(paths)
     sizes = []
-    for path in paths:
+    for path in files:
         try:
             sizes.append(f"{path.name} ({human_size(path.stat().st_size)})")
         except OSError:
             sizes.append(path.name)
-    return f"Saved {' and '.join(sizes)} in {paths[0].parent}"
+    text = f"Saved {' and '.join(sizes)} in {files[0].parent}"
+    if manifest is not None:
+        text += f", with {manifest.name} (what was exported, from what, with checksums)"
+    return text
 
 
 class SavedBanner(QFrame):
@@ -64,9 +77,10 @@ class SavedBanner(QFrame):
 
     def path_text(self) -> str:
         """One file: its path; several (a split): the folder holding them."""
-        if not self.paths:
+        files, _manifest = split_manifest(self.paths)
+        if not files:
             return ""
-        return str(self.paths[0] if len(self.paths) == 1 else self.paths[0].parent)
+        return str(files[0] if len(files) == 1 else files[0].parent)
 
     def copy_path(self) -> None:
         QGuiApplication.clipboard().setText(self.path_text())

@@ -49,7 +49,7 @@ from PySide6.QtWidgets import (
 
 from app.coverage import Axis, coverage
 from app.errors import LibraryError
-from app.export import DEFAULT_VALID_FRACTION, ExportFormat, export
+from app.export import DEFAULT_VALID_FRACTION, FORMATS, ExportFormat, export
 from app.labels import display_name
 from app.library import Library
 from app.trainingfiles import (
@@ -71,6 +71,7 @@ from ui.download_menu import (
     JSON_FILTER,
     JSONL_FILTER,
     MAIN,
+    SPLIT,
     SPLIT_PURPOSE,
     SPLIT_TEXT,
     VARIANTS,
@@ -254,7 +255,7 @@ class TrainingFilesPage(QWidget):
                 functools.partial(self._save_copy, download)))
         self.download_menu.addAction(self._action(
             "split", f"{SPLIT_TEXT} — {SPLIT_PURPOSE}",
-            "Hold some conversations out for validation, split by conversation",
+            FORMATS[SPLIT].description,
             self._save_split))
 
         self.download_button = QToolButton(parent)
