@@ -72,6 +72,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+import torch
 from datasets import load_dataset
 from transformers import AutoModelForCausalLM, AutoTokenizer
 from trl import SFTConfig, SFTTrainer
@@ -112,6 +113,7 @@ def main() -> None:
 
         peft_config = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
                                  target_modules="all-linear", task_type="CAUSAL_LM")
+    gpu = torch.cuda.is_available()
     config = SFTConfig(
         output_dir=args.output,
         assistant_only_loss=True,
@@ -124,6 +126,8 @@ def main() -> None:
         save_strategy="no",
         eval_strategy="epoch" if EVAL_FILE else "no",
         report_to=[],
+        use_cpu=not gpu,
+        bf16=gpu and torch.cuda.is_bf16_supported(),
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=data["train"],
                          eval_dataset=data["validation"] if EVAL_FILE else None,
