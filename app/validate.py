@@ -14,7 +14,7 @@ from jsonschema.exceptions import SchemaError
 from app.detect import Kind, detect_kind
 from app.errors import InputError, Problem
 from app.jsonio import open_regular, read_json_file
-from app.loader import record_from_bytes
+from app.loader import looks_like_jsonl, record_from_bytes
 from app.schemas import (
     FULL_SCHEMA,
     INDIVIDUAL_SCHEMA,
@@ -148,6 +148,16 @@ def _check_lines(path: Path, handle: IO[bytes], verdict: Verdict) -> None:
         verdict.problems.append(Problem(path.name, "the file has no lines"))
 
 
+def _jsonl_under_another_name(path: Path) -> bool:
+    """The start of the file is one JSON object per line (read only after a failed parse)."""
+    try:
+        with open_regular(path) as handle:
+            head = handle.read(1 << 20)
+    except (OSError, InputError):
+        return False
+    return looks_like_jsonl(head)
+
+
 def validate_path(path: Path) -> Verdict:
     """Validate one file of any of our kinds."""
     if path.suffix.lower() == ".jsonl":
@@ -155,6 +165,8 @@ def validate_path(path: Path) -> Verdict:
     try:
         document, raw = read_json_file(path, MAX_JSON_BYTES, JSON_LIMIT)
     except InputError as exc:
+        if _jsonl_under_another_name(path):
+            return _validate_jsonl(path)  # a JSONL named .json: check it as what it is
         return Verdict(path, "broken", exc.problems)
     if isinstance(document, dict) and "$schema" in document:
         return Verdict(path, "JSON Schema", _schema_file_problems(document, path.name))

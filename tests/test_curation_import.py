@@ -292,3 +292,14 @@ def test_full_files_go_through_the_worker_pool_when_they_are_big(
     report = import_paths(library, paths, workers=2, batch="both")
     assert report.imported == 6 and report.rejected == 0, report.verdicts
     assert {r.batch_id for r in library.summaries()} == {"both"}
+
+
+def test_validate_checks_a_jsonl_named_json_as_jsonl(tmp_path: Path) -> None:
+    from app.validate import validate_path
+
+    renamed = Path(shutil.copy(OUR_JSONL, tmp_path / "trainer-file.json"))
+    verdict = validate_path(renamed)
+    assert verdict.kind == "jsonl" and verdict.ok, verdict.problems
+    broken = tmp_path / "broken.json"
+    broken.write_text('{"a": 1', encoding="utf-8")
+    assert validate_path(broken).kind == "broken"
