@@ -161,6 +161,13 @@ class Library:
         """Conversations whose text had literal escape sequences repaired at import."""
         return self.count_with_warning("text_repaired")
 
+    def batch_assignments(self) -> dict[int, str]:
+        """Each conversation's batch (by conversation pk): what the table re-reads after
+        a batch is renamed or conversations move, instead of every summary row."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(select(Conversation.pk, Conversation.batch_id))
+            return {pk: batch for pk, batch in rows}
+
     def membership(self) -> dict[int, tuple[str, ...]]:
         """Which training files each conversation is in (by conversation pk)."""
         query = (

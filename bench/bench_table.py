@@ -10,6 +10,12 @@ column, select all of the filter, clear the filter, and type a search.
 The library also holds a training file of --file-size conversations, which the Training
 Files page shows when the window opens.
 Goals (issue 7): open <= 1.5 s, filter <= 100 ms, sort <= 300 ms.
+
+    python bench/bench_table.py --stalls [--n 100000] [--runs 3]
+
+measures instead how long the window freezes after an import, a build, a batch rename and a
+move (goal, issue 13: <= 100 ms each), in this code and, side by side in the same
+invocation, in the code before the change signal (bench/stall_child.py does each).
 """
 
 from __future__ import annotations
@@ -17,64 +23,26 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from _common import fmt, machine, median, print_machine, run_child  # noqa: E402
+from _table_library import build_library  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
-from sqlalchemy import text  # noqa: E402
 
-from app.importer import import_paths  # noqa: E402
-from app.library import Library  # noqa: E402
 from app.trainingfiles import add_conversations  # noqa: E402
 from ui.conversations_model import Column  # noqa: E402
 from ui.main import MainWindow  # noqa: E402
 from ui.snapshot import QuietDialogs  # noqa: E402
-
-FIXTURES = ROOT / "tests" / "fixtures"
-ARCS = ["fear_to_confidence", "confusion_to_clarity", "shame_to_acceptance",
-        "couple_conflict_to_alignment", "overwhelm_to_empowerment"]
-TOPICS = ["eldercare_costs", "grandparent_529", "mortgage_payoff_strategy",
-          "emergency_fund_building", "retirement_catch_up", "student_loan_payoff"]
-
-
-def build_library(root: Path, n: int) -> Library:
-    library = Library(root)
-    import_paths(library, [FIXTURES / "enriched", FIXTURES / "legacy"])
-    seeds = library.count()
-    columns = ("persona_name, persona_archetype, emotional_arc, emotional_arc_key, "
-               "training_topic, training_topic_key, turns, trainable_replies, quality_score, "
-               "quality_tier, warning_codes, warnings_text, created, imported_at, "
-               "source_file, profile_hash, estimated_tokens, digest")
-    with library.engine.begin() as conn:
-        for b in range(100):
-            conn.execute(text("INSERT OR IGNORE INTO batches VALUES (:b, '2026-01-01T00:00:00Z')"),
-                         {"b": f"batch-{b:03d}"})
-        conn.execute(text(
-            f"INSERT INTO conversations (conversation_id, batch_id, content_sha256, {columns}) "
-            "WITH RECURSIVE copies(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM copies "
-            "WHERE k < :copies) "
-            "SELECT 'clone-' || k || '-' || c.pk, "
-            "'batch-' || printf('%03d', (k * 17 + c.pk) % 100), 'hash-' || k || '-' || c.pk, "
-            f"{columns} FROM conversations c, copies LIMIT :extra"),
-            {"copies": n // max(seeds, 1) + 1, "extra": max(n - seeds, 0)})
-        conn.execute(text(
-            "INSERT INTO conversation_documents (pk, document) "
-            "SELECT c.pk, d.document FROM conversations c JOIN conversation_documents d "
-            "ON d.pk = ((c.pk - 1) % :seeds) + 1 WHERE c.pk > :seeds"), {"seeds": seeds})
-        for i, arc in enumerate(ARCS):
-            conn.execute(text("UPDATE conversations SET emotional_arc_key = :arc "
-                              "WHERE pk % 5 = :i"), {"arc": arc, "i": i})
-        for i, topic in enumerate(TOPICS):
-            conn.execute(text("UPDATE conversations SET training_topic_key = :t "
-                              "WHERE pk % 6 = :i"), {"t": topic, "i": i})
-    return library
 
 
 def timed(action: object) -> float:
@@ -84,13 +52,62 @@ def timed(action: object) -> float:
     return time.perf_counter() - start
 
 
+def stalls(args: argparse.Namespace) -> int:
+    """Each code tree in its own process (bench/stall_child.py), on the same machine in the
+    same invocation; the baseline is unpacked from git (git archive), not checked out."""
+    print_machine(machine())
+    with tempfile.TemporaryDirectory() as tmp:
+        baseline = Path(tmp) / "baseline-code"
+        baseline.mkdir()
+        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline_commit],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
+        trees = {f"before ({args.baseline_commit})": baseline, "now": ROOT}
+        found: dict[str, dict[str, Any]] = {}
+        for run in range(args.runs):
+            for name, code in trees.items():
+                result = run_child([str(Path(__file__).with_name("stall_child.py")), str(code),
+                                    str(Path(tmp) / f"{name.split()[0]}-{run}"),
+                                    "--n", str(args.n), "--file-size", str(args.file_size),
+                                    "--import-files", str(args.import_files)])
+                print(f"run {run + 1} {name}: " + ", ".join(
+                    f"{step} {result[step]['stall_ms']} ms" for step in STEPS), flush=True)
+                for step in STEPS:
+                    found.setdefault(name, {}).setdefault(step, []).append(result[step])
+    print(f"\nLongest GUI stall (ms), median of {args.runs} runs, {args.n:,} conversations, "
+          f"a {args.file_size:,}-conversation training file, {args.import_files} files "
+          "imported:")
+    names = list(trees)
+    print(f"  {'step':<22}" + "".join(f"{n:>22}" for n in names)
+          + "   until settled (s), now")
+    for step in STEPS:
+        cells = [median([r["stall_ms"] for r in found[n][step]]) for n in names]
+        settled = median([r["until_settled_s"] for r in found["now"][step]])
+        print(f"  {step:<22}" + "".join(f"{fmt(c, '.0f'):>22}" for c in cells)
+              + f"   {fmt(settled, '.1f')}")
+    return 0
+
+
+STEPS = ("idle 3 s", "import", "build", "rename batch", "move 100 checked")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--file-size", type=int, default=10_000,
                         help="conversations in the training file the window opens with")
+    parser.add_argument("--stalls", action="store_true",
+                        help="measure the longest GUI stall after import, build, rename and "
+                             "move instead, here and in --baseline-commit")
+    parser.add_argument("--baseline-commit", default="049c4f4",
+                        help="the code to compare with (default: the last commit before the "
+                             "change signal, when every change re-read the table on the GUI "
+                             "thread)")
+    parser.add_argument("--import-files", type=int, default=100)
     args = parser.parse_args()
+    if args.stalls:
+        return stalls(args)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     results: dict[str, list[float]] = {k: [] for k in (
         "open window (read rows + fill table)", "filter by batch", "sort by client (filtered)",

@@ -107,3 +107,56 @@ def test_a_rename_on_the_files_page_reaches_the_table(qtbot, window, recording):
     model = window.conversations.model
     names = {model.row_at(r).training_files for r in range(model.rowCount())}
     assert names == {(), ("new-name",)}
+
+
+def test_a_batch_change_reads_only_the_batches(qtbot, window, recording):
+    """A rename or a move re-reads one column, not every summary row, and the result is
+    the same table a full read gives."""
+    page = window.conversations
+    ids = [row.conversation_id for row in recording.summaries()][:3]
+    reads = len(recording.summary_threads)
+    recording.move_conversations(ids, "moved")
+    window.changes.batches_changed.emit()
+    settle(qtbot, window)
+    assert len(recording.summary_threads) == reads  # no full read
+    assert page.model.index_.rows == recording.summaries()
+    assert "moved" in [page.batch_filter.itemData(i) for i in range(page.batch_filter.count())]
+
+
+def test_a_training_file_change_reads_only_the_membership(qtbot, window, recording):
+    page = window.conversations
+    ids = [row.conversation_id for row in recording.summaries()][:4]
+    reads = len(recording.summary_threads)
+    add_conversations(recording, "four", ids, create=True)
+    window.changes.training_files_changed.emit()
+    settle(qtbot, window)
+    assert len(recording.summary_threads) == reads
+    assert page.model.index_.rows == recording.summaries()
+
+
+def test_changes_during_a_read_are_not_lost(qtbot, window, recording):
+    """A batch move announced while a membership read runs is read right after it."""
+    ids = [row.conversation_id for row in recording.summaries()][:2]
+    add_conversations(recording, "two", ids, create=True)
+    page = window.conversations
+    window.changes.training_files_changed.emit()
+    page._reload_timer.stop()
+    page._start_reload()  # the read starts now, before the move below is announced
+    assert page.loading and page._loader is not None
+    recording.move_conversations(ids, "late")
+    window.changes.batches_changed.emit()
+    settle(qtbot, window)
+    assert window.conversations.model.index_.rows == recording.summaries()
+
+
+def test_an_index_with_changes_shares_what_did_not_change(recording):
+    from ui.row_index import RowIndex
+
+    index = RowIndex(recording.summaries())
+    assert index.with_changes(batches=recording.batch_assignments()) is index  # nothing new
+    ids = [row.conversation_id for row in index.rows][:2]
+    recording.move_conversations(ids, "elsewhere")
+    moved = index.with_changes(batches=recording.batch_assignments())
+    assert moved.rows == recording.summaries()
+    assert moved.keys["arc"] is index.keys["arc"] and moved.files is index.files
+    assert moved.keys["batch_id"].count("elsewhere") == 2

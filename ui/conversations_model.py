@@ -307,10 +307,8 @@ class ConversationsModel(QAbstractTableModel):
 
     def row_of_id(self, conversation_id: str) -> int | None:
         """The table row showing this conversation, None when the filter hides it."""
-        for row in self._rows:
-            if row.conversation_id == conversation_id:
-                return self.row_of(row.pk)
-        return None
+        position = self._index.by_id.get(conversation_id)
+        return None if position is None else self.row_of(self._rows[position].pk)
 
     @property
     def total(self) -> int:

@@ -32,10 +32,11 @@ from ui.changes import LibraryChanges
 from ui.conversation_view import ConversationView
 from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel, sort_key
 from ui.flow_layout import FlowLayout
-from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, RowIndex
+from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, RowIndex
 from ui.tasks import Task, start
 
 ANY = "__any__"
+ROWS, BATCHES, FILES = "rows", "batches", "files"  # what a reload re-reads
 NO_FILE = "__in_no_file__"
 NO_MATCH_TEXT = "No conversations match the filters."
 # Shown unless the user chose otherwise; by column name, so a column added later (Tokens)
@@ -173,6 +174,8 @@ class ConversationsPage(QWidget):
         self.model = ConversationsModel(self)
         self._loader: Task | None = None
         self._reload_wanted = False
+        self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
+        self._loading_what: set[str] = set()
         self._follow_batch: tuple[str, str] | None = None
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
@@ -270,10 +273,10 @@ class ConversationsPage(QWidget):
         self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self.model.modelReset.connect(lambda: self.reader.show_record(None))
         self.model.shown_changed.connect(self._shown_changed)
-        # Every kind of change shows in the table: rows, their batch, their training files.
-        for signal in (self.changes.conversations_changed, self.changes.batches_changed,
-                       self.changes.training_files_changed):
-            signal.connect(self.request_reload)
+        # Every kind of change shows in the table; each reads only what it changed.
+        self.changes.conversations_changed.connect(lambda: self.request_reload(ROWS))
+        self.changes.batches_changed.connect(lambda: self.request_reload(BATCHES))
+        self.changes.training_files_changed.connect(lambda: self.request_reload(FILES))
         self.changes.batch_renamed.connect(self._batch_renamed)
 
     # --- construction ------------------------------------------------------------------
@@ -356,9 +359,9 @@ class ConversationsPage(QWidget):
 
     def _learn_values(self, index: RowIndex) -> None:
         """Every value each chooser can offer (whatever the other filters say)."""
-        self._all_values = {facet: sorted(set(index.keys[facet]))
-                            for facet in ("batch_id", "arc", "topic", "archetype")}
-        self._file_names = sorted({n for files in set(index.files) for n in files})
+        values = dict(index.choosable())
+        self._file_names = values.pop(FILE_FACET)
+        self._all_values = values
 
     # --- columns -----------------------------------------------------------------------
 
@@ -432,8 +435,10 @@ class ConversationsPage(QWidget):
         """Read the rows on this thread (when the window is made, before it is shown)."""
         self._show_rows(RowIndex(self.library.summaries()))
 
-    def request_reload(self) -> None:
-        """Re-read the rows in the background; several requests in a row make one read."""
+    def request_reload(self, what: str = ROWS) -> None:
+        """Re-read in the background what changed (ROWS: every summary row; BATCHES: each
+        row's batch; FILES: each row's training files); requests in a row make one read."""
+        self._pending.add(what)
         if self._loader is not None:
             self._reload_wanted = True  # read again when the running read ends
             return
@@ -447,12 +452,23 @@ class ConversationsPage(QWidget):
         library = self.library
         wanted = self._wanted_filter()
         sort_column = self.model.sort_column
+        what, self._pending = self._pending, set()
+        base = self.model.index_
+
+        def read(library: Library) -> RowIndex:
+            if ROWS in what or not what:
+                return RowIndex(library.summaries())
+            return base.with_changes(
+                batches=library.batch_assignments() if BATCHES in what else None,
+                files=library.membership() if FILES in what else None)
 
         def work(_progress: object, _cancelled: object) -> RowIndex:
-            """Read and index the rows, and do now what the swap would otherwise do on
-            the GUI thread: the masks of the current filter and the current sort keys."""
-            index = RowIndex(library.summaries())
-            index.select(wanted)
+            """Read and index what changed, and do now what the swap would otherwise do on
+            the GUI thread: the masks of the current filter, its counts, the sort keys."""
+            index = read(library)
+            shown, _mask = index.select(wanted)
+            index.counts(wanted, shown)
+            index.choosable()
             if sort_column > Column.CHECK:  # the check column's order is never cached
                 index.sort_keys(sort_column, sort_key(Column(sort_column)))
             return index
@@ -462,11 +478,14 @@ class ConversationsPage(QWidget):
         task.signals.failed.connect(self._load_failed)
         task.signals.done.connect(self._load_done)
         self._loader = task
+        self._loading_what = what
         self._reload_wanted = False
         start(task)
 
     def _loaded(self, index: RowIndex) -> None:
-        if not self._reload_wanted:  # a newer read is coming: skip this one's swap
+        if self._reload_wanted:  # a newer read is coming: it reads this one's changes too
+            self._pending |= self._loading_what
+        else:
             self._show_rows(index)
 
     def _load_failed(self, message: str) -> None:

@@ -111,9 +111,51 @@ class RowIndex:
             facet: list(map(key, rows)) for facet, key in VALUE_FACETS.items()}
         self.files: list[tuple[str, ...]] = list(map(attrgetter("training_files"), rows))
         self.position = {row.pk: n for n, row in enumerate(rows)}
+        self.by_id = {row.conversation_id: n for n, row in enumerate(rows)}
         self._masks: dict[tuple[str, Any], Mask] = {}
+        self._counts: tuple[Filter, dict[str, FacetCounts]] | None = None
+        self._choosable: dict[str, list[str]] | None = None
         self._haystacks: list[str] | None = None
         self._sort_keys: dict[Any, list[Any]] = {}
+
+    def with_changes(self, batches: dict[int, str] | None = None,
+                     files: dict[int, tuple[str, ...]] | None = None) -> RowIndex:
+        """A new index for the same conversations with new batches and/or training files
+        (by pk); only changed rows are rebuilt and the other facets' keys are shared."""
+        rows = self.rows
+        changed: dict[int, ConversationRow] = {}
+        if batches is not None:
+            for n, row in enumerate(rows):
+                batch = batches.get(row.pk, row.batch_id)
+                if batch != row.batch_id:
+                    changed[n] = row._replace(batch_id=batch)
+        if files is not None:
+            no_files: tuple[str, ...] = ()
+            for n, row in enumerate(rows):
+                held = files.get(row.pk, no_files)
+                if held != row.training_files:
+                    changed[n] = changed.get(n, row)._replace(training_files=held)
+        if not changed:
+            return self
+        new_rows = list(rows)
+        for n, row in changed.items():
+            new_rows[n] = row
+        index = RowIndex.__new__(RowIndex)
+        index.rows = new_rows
+        index.count = self.count
+        index.keys = dict(self.keys)
+        if batches is not None:
+            index.keys["batch_id"] = list(map(VALUE_FACETS["batch_id"], new_rows))
+        index.files = (list(map(attrgetter("training_files"), new_rows)) if files is not None
+                       else self.files)
+        index.position, index.by_id = self.position, self.by_id  # same rows, same order
+        index._masks = {key: mask for key, mask in self._masks.items()
+                        if key[0] in ("arc", "topic", "archetype", "warnings")}
+        index._haystacks = None
+        index._sort_keys = {}
+        index._counts = None
+        index._choosable = None
+        return index
 
     # --- masks -------------------------------------------------------------------------
 
@@ -170,7 +212,10 @@ class RowIndex:
         return self._indices(mask), mask
 
     def counts(self, wanted: Filter, shown: list[int] | None = None) -> dict[str, FacetCounts]:
-        """Per chooser facet, the split of the rows that pass every *other* filter."""
+        """Per chooser facet, the split of the rows that pass every *other* filter (the last
+        answer is kept: a worker works it out before the index reaches the GUI thread)."""
+        if self._counts is not None and self._counts[0] == wanted:
+            return self._counts[1]
         active = self.masks(wanted)
         if shown is None:
             shown = self._indices(self._combine(active.values()))
@@ -191,7 +236,18 @@ class RowIndex:
                 keys = self.keys[facet]
                 result[facet] = FacetCounts(len(rows), dict(Counter(map(keys.__getitem__,
                                                                         rows))))
+        self._counts = (wanted, result)
         return result
+
+    def choosable(self) -> dict[str, list[str]]:
+        """Every value each chooser can offer, whatever the filters say; training files
+        under ``FILE_FACET``."""
+        if self._choosable is None:
+            values = {facet: sorted(set(self.keys[facet]))
+                      for facet in ("batch_id", "arc", "topic", "archetype")}
+            values[FILE_FACET] = sorted({n for files in set(self.files) for n in files})
+            self._choosable = values
+        return self._choosable
 
     def hidden(self, positions: Iterable[int], mask: Mask | None) -> int:
         """How many of these row positions the mask leaves out."""

@@ -1,0 +1,56 @@
+"""Build a large library fast for the table benchmarks: the real fixtures imported once,
+then their rows cloned in SQL with fresh ids, batches and scaffolding.
+
+Imports ``app`` only inside the function, so a benchmark child can put another code tree
+(an older commit) first on ``sys.path`` before calling it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
+ARCS = ["fear_to_confidence", "confusion_to_clarity", "shame_to_acceptance",
+        "couple_conflict_to_alignment", "overwhelm_to_empowerment"]
+TOPICS = ["eldercare_costs", "grandparent_529", "mortgage_payoff_strategy",
+          "emergency_fund_building", "retirement_catch_up", "student_loan_payoff"]
+
+
+def build_library(root: Path, n: int) -> Any:
+    """A library of ``n`` conversations in 100 batches (``batch-000`` … ``batch-099``)."""
+    from sqlalchemy import text
+
+    from app.importer import import_paths
+    from app.library import Library
+
+    library = Library(root)
+    import_paths(library, [FIXTURES / "enriched", FIXTURES / "legacy"])
+    seeds = library.count()
+    with library.engine.connect() as conn:  # every column the schema has (it grows)
+        names = [row[1] for row in conn.execute(text("PRAGMA table_info(conversations)"))]
+    fresh = {"pk", "conversation_id", "batch_id", "content_sha256", "dialogue_sha256"}
+    columns = ", ".join(name for name in names if name not in fresh)
+    with library.engine.begin() as conn:
+        for b in range(100):
+            conn.execute(text("INSERT OR IGNORE INTO batches VALUES (:b, '2026-01-01T00:00:00Z')"),
+                         {"b": f"batch-{b:03d}"})
+        conn.execute(text(
+            f"INSERT INTO conversations (conversation_id, batch_id, content_sha256, {columns}) "
+            "WITH RECURSIVE copies(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM copies "
+            "WHERE k < :copies) "
+            "SELECT 'clone-' || k || '-' || c.pk, "
+            "'batch-' || printf('%03d', (k * 17 + c.pk) % 100), 'hash-' || k || '-' || c.pk, "
+            f"{columns} FROM conversations c, copies LIMIT :extra"),
+            {"copies": n // max(seeds, 1) + 1, "extra": max(n - seeds, 0)})
+        conn.execute(text(
+            "INSERT INTO conversation_documents (pk, document) "
+            "SELECT c.pk, d.document FROM conversations c JOIN conversation_documents d "
+            "ON d.pk = ((c.pk - 1) % :seeds) + 1 WHERE c.pk > :seeds"), {"seeds": seeds})
+        for i, arc in enumerate(ARCS):
+            conn.execute(text("UPDATE conversations SET emotional_arc_key = :arc "
+                              "WHERE pk % 5 = :i"), {"arc": arc, "i": i})
+        for i, topic in enumerate(TOPICS):
+            conn.execute(text("UPDATE conversations SET training_topic_key = :t "
+                              "WHERE pk % 6 = :i"), {"t": topic, "i": i})
+    return library

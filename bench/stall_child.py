@@ -1,0 +1,188 @@
+"""One code tree's side of the GUI-stall benchmark (run by ``bench_table.py --stalls``).
+
+    python bench/stall_child.py CODE_ROOT WORK_DIR --n 100000 --import-files 100
+
+Puts CODE_ROOT (this checkout, or an older commit unpacked elsewhere) first on
+``sys.path``, builds a library of N conversations with a 10,000-conversation training file,
+opens the real main window offscreen, and then does what a user does through the window's
+own controllers: import files, build a training file from checked rows, rename a batch
+(its training files are rebuilt) and move checked rows to another batch. A 5 ms timer on
+the GUI thread measures the longest gap between its ticks from the click until the
+window has settled: that gap is how long the window was frozen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+BENCH = Path(__file__).resolve().parent
+
+
+def start_watchdog(heartbeat: list[float]) -> None:
+    """Print where the GUI thread is when its timer has not ticked for 60 ms."""
+    import threading
+    import traceback
+
+    main_id = threading.main_thread().ident
+
+    def run() -> None:
+        reported = 0.0
+        while True:
+            time.sleep(0.02)
+            beat = heartbeat[0]
+            if time.monotonic() - beat > 0.06 and beat != reported:
+                reported = beat
+                frames = sys._current_frames()
+                me = threading.get_ident()
+                lines = [f"--- GUI frozen for {time.monotonic() - beat:.2f} s"]
+                for ident, frame in frames.items():
+                    if ident != me:
+                        who = "GUI thread" if ident == main_id else f"thread {ident}"
+                        lines.append(f"[{who}]\n" + "".join(
+                            traceback.format_stack(frame, limit=8)))
+                print("\n".join(lines), file=sys.stderr, flush=True)
+
+    threading.Thread(target=run, daemon=True).start()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("code_root", type=Path)
+    parser.add_argument("work", type=Path)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--file-size", type=int, default=10_000)
+    parser.add_argument("--import-files", type=int, default=100)
+    parser.add_argument("--trace", action="store_true",
+                        help="print the GUI thread's stack whenever it is frozen > 60 ms")
+    args = parser.parse_args()
+    sys.path[:0] = [str(args.code_root.resolve()), str(BENCH)]
+
+    from _common import emit
+    from _table_library import build_library
+    from make_corpus import batch_folders, make_corpus
+    from PySide6.QtCore import QElapsedTimer, QSettings, QThreadPool, QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from app.trainingfiles import add_conversations
+    from ui.main import MainWindow
+    from ui.snapshot import QuietDialogs
+
+    class Answers(QuietDialogs):
+        """Answers the window's questions from a queue (the batch names, the file name)."""
+
+        def __init__(self) -> None:
+            self.texts: deque[str] = deque()
+
+        def text(self, parent: Any, title: str, label: str, default: str = "") -> str | None:
+            return self.texts.popleft() if self.texts else default
+
+    heartbeat = [time.monotonic()]
+    if args.trace:
+        start_watchdog(heartbeat)
+
+    class StallMeter:
+        """The longest gap between ticks of a 5 ms timer on the GUI thread."""
+
+        def __init__(self) -> None:
+            self.clock = QElapsedTimer()
+            self.timer = QTimer(interval=5)
+            self.timer.timeout.connect(self._tick)
+            self.longest = 0
+            self.last = 0
+
+        def _tick(self) -> None:
+            heartbeat[0] = time.monotonic()
+            now = self.clock.elapsed()
+            self.longest = max(self.longest, now - self.last)
+            self.last = now
+
+        def start(self) -> None:
+            self.longest = 0
+            self.clock.start()
+            self.last = 0
+            self.timer.start()
+
+        def stop(self) -> int:
+            self._tick()
+            self.timer.stop()
+            return self.longest
+
+    app = QApplication.instance() or QApplication(sys.argv[:1])
+    args.work.mkdir(parents=True, exist_ok=True)
+    started = time.perf_counter()
+    library = build_library(args.work / "library", args.n)
+    ids = [row.conversation_id for row in library.summaries()]
+    add_conversations(library, "big file", ids[: args.file_size], create=True)
+    corpus = args.work / "corpus"
+    make_corpus(corpus, args.import_files, seed=7)
+    setup = time.perf_counter() - started
+
+    dialogs = Answers()
+    settings = QSettings(str(args.work / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(library, dialogs, settings)
+    window.resize(1400, 860)
+    window.show()
+    page = window.conversations
+    meter = StallMeter()
+
+    def settled() -> bool:
+        return (QThreadPool.globalInstance().activeThreadCount() == 0
+                and not getattr(page, "loading", False))
+
+    def measure(action: Any, until: Any = lambda: True) -> dict[str, float]:
+        for _ in range(20):
+            app.processEvents()
+        meter.start()
+        begun = time.perf_counter()
+        action()
+        quiet_since = None
+        while True:  # settled for 300 ms in a row: every follow-up has run
+            app.processEvents()
+            if settled() and until():
+                quiet_since = quiet_since or time.perf_counter()
+                if time.perf_counter() - quiet_since > 0.3:
+                    break
+            else:
+                quiet_since = None
+            time.sleep(0.001)
+        total = quiet_since - begun
+        return {"stall_ms": meter.stop(), "until_settled_s": total}
+
+    import ui.main
+
+    results: dict[str, Any] = {"setup_s": setup, "n": library.count(),
+                               "code": str(Path(ui.main.__file__).parents[1])}
+    # Nothing happening: what the machine alone (other processes, the OS) freezes the window.
+    idle_until = time.perf_counter() + 3
+    results["idle 3 s"] = measure(lambda: None, until=lambda: time.perf_counter() > idle_until)
+    results["import"] = measure(lambda: window.importer.start(
+        batch_folders(corpus), ask_batch=False))
+    batch = sorted({row.batch_id for row in library.summaries()})[42]
+    page.set_batch_filter(batch)
+    page.model.check_all_shown()
+    dialogs.texts.append("bench build")
+    results["build"] = measure(lambda: window.creator.add_checked(None))
+    window.pages.setCurrentIndex(0)
+    page.set_batch_filter(batch)
+    dialogs.texts.append(f"{batch}-renamed")
+    results["rename batch"] = measure(window.batches.rename_current)
+    page.set_batch_filter(None)
+    page.model.set_checked_ids(ids[:100])
+    dialogs.texts.append("moved-here")
+    results["move 100 checked"] = measure(window.batches.move_checked)
+    results["count_after"] = library.count()
+    window.close()
+    library.close()
+    emit(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
