@@ -26,6 +26,11 @@ from app.models import Batch, Conversation, ConversationDocument, Member, Profil
 from app.paths import DATABASE_NAME, TRAINING_FILES_DIR, library_dir
 from app.review import with_review
 
+# Large reads fetch this many rows at a time. Fetching 100,000 rows in one call keeps the
+# GIL in C for the whole read, and the window (GUI thread) cannot run meanwhile; between
+# chunks Python switches threads.
+READ_CHUNK = 2000
+
 
 def now_iso() -> str:
     """UTC time to the second, as written in headers and tables."""
@@ -165,8 +170,8 @@ class Library:
         """Each conversation's batch (by conversation pk): what the table re-reads after
         a batch is renamed or conversations move, instead of every summary row."""
         with self.engine.connect() as conn:
-            rows = conn.execute(select(Conversation.pk, Conversation.batch_id))
-            return {pk: batch for pk, batch in rows}
+            result = conn.execute(select(Conversation.pk, Conversation.batch_id))
+            return {pk: batch for part in result.partitions(READ_CHUNK) for pk, batch in part}
 
     def membership(self) -> dict[int, tuple[str, ...]]:
         """Which training files each conversation is in (by conversation pk)."""
@@ -176,9 +181,10 @@ class Library:
             .order_by(TrainingFile.name)
         )
         names: dict[int, list[str]] = defaultdict(list)
-        with self.session() as session:
-            for pk, name in session.execute(query):
-                names[pk].append(name)
+        with self.engine.connect() as conn:
+            for part in conn.execute(query).partitions(READ_CHUNK):
+                for pk, name in part:
+                    names[pk].append(name)
         return {pk: tuple(v) for pk, v in names.items()}
 
     def summaries(self, batch_id: str | None = None) -> list[ConversationRow]:
@@ -190,12 +196,11 @@ class Library:
         no_files: tuple[str, ...] = ()
         make = ConversationRow._make
         with self.engine.connect() as conn:
-            rows = conn.execute(query).fetchall()
-        return [
-            make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
-                  files.get(row[0], no_files), row[18], row[19]))
-            for row in rows
-        ]
+            return [
+                make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
+                      files.get(row[0], no_files), row[18], row[19]))
+                for part in conn.execute(query).partitions(READ_CHUNK) for row in part
+            ]
 
     def record(self, conversation_id: str) -> dict[str, Any]:
         """The canonical record, with the batch as the library has it now."""

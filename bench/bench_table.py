@@ -88,7 +88,8 @@ def stalls(args: argparse.Namespace) -> int:
     return 0
 
 
-STEPS = ("idle 3 s", "import", "build", "rename batch", "move 100 checked")
+STEPS = ("idle 3 s", "import", "build", "rename batch", "move 100 checked",
+         "GUI share of a reload")
 
 
 def main() -> int:

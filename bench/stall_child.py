@@ -59,10 +59,14 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--file-size", type=int, default=10_000)
     parser.add_argument("--import-files", type=int, default=100)
+    parser.add_argument("--switch-interval", type=float, default=None,
+                        help="sys.setswitchinterval for this run (CPython's default: 0.005 s)")
     parser.add_argument("--trace", action="store_true",
                         help="print the GUI thread's stack whenever it is frozen > 60 ms")
     args = parser.parse_args()
     sys.path[:0] = [str(args.code_root.resolve()), str(BENCH)]
+    if args.switch_interval:
+        sys.setswitchinterval(args.switch_interval)
 
     from _common import emit
     from _table_library import build_library
@@ -178,6 +182,20 @@ def main() -> int:
     dialogs.texts.append("moved-here")
     results["move 100 checked"] = measure(window.batches.move_checked)
     results["count_after"] = library.count()
+    # The GUI thread's own share of one full table reload, without any worker running:
+    # before, the whole reload (read + fill); now, the swap of rows a worker has read.
+    window.pages.setCurrentIndex(0)
+    if hasattr(page, "_show_rows"):
+        from ui.row_index import RowIndex
+
+        index = RowIndex(library.summaries())
+        shown, _mask = index.select(page.model.current_filter)
+        index.counts(page.model.current_filter, shown)
+        index.choosable()
+        swap = lambda: page._show_rows(index)  # noqa: E731
+    else:
+        swap = page.reload
+    results["GUI share of a reload"] = measure(swap)
     window.close()
     library.close()
     emit(results)
