@@ -592,6 +592,32 @@ def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
     return digests
 
 
+def _store_members(session: Session, file_id: int, new_members: list[int]) -> None:
+    """Make the membership rows say ``new_members``, in order.
+
+    Positions only order the rows (gaps are fine), so the usual changes touch only what
+    changed: a removal deletes its rows and an append adds rows after the last one. Any
+    other change (a new order) rewrites them all.
+    """
+    old = session.execute(select(Member.conversation_pk, Member.position)
+                          .where(Member.file_id == file_id).order_by(Member.position)).all()
+    wanted = set(new_members)
+    kept = [pk for pk, _ in old if pk in wanted]
+    if kept != new_members[: len(kept)]:
+        session.execute(delete(Member).where(Member.file_id == file_id))
+        old, kept = [], []
+    gone = [pk for pk, _ in old if pk not in wanted]
+    for start in range(0, len(gone), 500):
+        session.execute(delete(Member).where(Member.file_id == file_id,
+                                             Member.conversation_pk.in_(gone[start:start + 500])))
+    after = max((position for _, position in old), default=-1) + 1
+    added = new_members[len(kept):]
+    if added:
+        session.execute(insert(Member), [
+            {"file_id": file_id, "conversation_pk": pk, "position": after + i}
+            for i, pk in enumerate(added)])
+
+
 def _member_states(library: Library, pks: Sequence[int]) -> list[tuple[object, ...]]:
     """Per member, in order, the stored state its rendering depends on: row key, content,
     stored digest, batch and review mark."""
@@ -652,12 +678,7 @@ def _rebuild(
             row = session.get(TrainingFile, file_id)
             if row is None:
                 raise LibraryError(f"the training file '{name}' was deleted meanwhile")
-            session.execute(delete(Member).where(Member.file_id == file_id))
-            if new_members:
-                session.execute(insert(Member), [
-                    {"file_id": file_id, "conversation_pk": pk, "position": i}
-                    for i, pk in enumerate(new_members)
-                ])
+            _store_members(session, file_id, new_members)
             row.name, row.slug = final_name, final_name.casefold()
             row.revision, row.updated_at = revision, updated_at
             row.json_file = json_path.relative_to(library.files_dir).as_posix()
