@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -13,9 +14,19 @@ import orjson
 from app import FORMAT_VERSION, __version__
 from app.cutoff import DEFAULT_POLICY, DESCRIPTIONS, CutOffPolicy
 from app.errors import InputError, LibraryError
-from app.export import DEFAULT_SEED, DEFAULT_VALID_FRACTION, ExportFormat, export
+from app.export import (
+    DEFAULT_SEED,
+    DEFAULT_VALID_FRACTION,
+    ExportFormat,
+    export,
+    export_targets,
+)
+from app.exportguard import check_export_targets
+from app.failures import bug_report, known_failure
 from app.importer import import_paths
 from app.library import Library
+from app.paths import DATABASE_NAME, library_dir
+from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.review_marks import mark_reviewed
 from app.samples import sample_ids
@@ -115,11 +126,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--yes", action="store_true",
                    help="do not ask (needed when the input is not a terminal)")
 
+    p = sub.add_parser("rebuild", help="write a training file's JSON and JSONL again")
+    p.add_argument("name")
+
     p = sub.add_parser("export", help="save a copy of a training file")
     p.add_argument("name")
     p.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="file to write (a folder for --format split)")
+    p.add_argument("--force", action="store_true", help="replace files that already exist")
     p.add_argument("--valid-fraction", type=float, default=DEFAULT_VALID_FRACTION)
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--recipes", action="store_true",
@@ -302,11 +317,41 @@ def cmd_review(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
+def _finish_interrupted_work(args: argparse.Namespace, read_only: bool) -> None:
+    """Complete or roll back what a killed command left, before any command runs.
+
+    A reading command does it only when the library is free to change (no window holds
+    it, the folder is writable); otherwise it reads what is there.
+    """
+    if not read_only:
+        return
+    with Library.open(args.data_dir, read_only=True) as reader:
+        if not needs_recovery(reader):
+            return
+    try:
+        writer = Library.open(args.data_dir)
+    except LibraryError:
+        return  # held by a window (it recovers itself) or not writable: read as it is
+    with writer:
+        _report_recovery(writer)
+
+
+def _report_recovery(library: Library) -> None:
+    for sentence in finish_interrupted_work(library):
+        sys.stderr.write(f"note: {sentence}\n")
+
+
 def run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return cmd_validate(args)
     read_only = args.command in READ_ONLY_COMMANDS
+    if args.command == "export":
+        targets = export_targets(ExportFormat(args.format), args.output)
+        check_export_targets(library_dir(args.data_dir), targets, overwrite=args.force)
+    _finish_interrupted_work(args, read_only)
     with Library.open(args.data_dir, read_only=read_only) as library:
+        if not read_only:
+            _report_recovery(library)
         match args.command:
             case "import":
                 return cmd_import(args, library)
@@ -341,9 +386,13 @@ def run(args: argparse.Namespace) -> int:
             case "remove":
                 info = remove_conversations(library, args.name, args.conversation_ids)
                 _print(f"'{info.name}' now has {info.conversations} conversations")
+            case "rebuild":
+                for name in rebuild_training_files(library, [args.name], from_scratch=True):
+                    _print(f"rebuilt training file '{name}'")
             case "export":
                 written = export(library, args.name, ExportFormat(args.format), args.output,
-                                 args.valid_fraction, args.seed, recipes=args.recipes)
+                                 args.valid_fraction, args.seed, recipes=args.recipes,
+                                 overwrite=args.force)
                 for path in written:
                     _print(f"wrote {path}")
     return 0
@@ -364,7 +413,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command is None:
         return int(importlib.import_module(GUI_MODULE).run_gui(args.data_dir))
     try:
-        return run(args)
+        code = run(args)
+        sys.stdout.flush()  # a closed pipe shows here, not at exit
+        return code
     except (LibraryError, InputError) as exc:
         sys.stderr.write(f"error: {exc}\n")
+        return 1
+    except BrokenPipeError:
+        # The reader went away (``lora-studio conversations | head``): stop quietly.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except KeyboardInterrupt:
+        sys.stderr.write("stopped: finished work is kept\n")
+        return 130
+    except Exception as exc:
+        database = library_dir(args.data_dir) / DATABASE_NAME
+        known = known_failure(exc, database)
+        if known is not None:
+            sys.stderr.write(f"error: {known}\n")
+        else:
+            sys.stderr.write(f"error: {bug_report(exc)}\n")
         return 1

@@ -1,20 +1,27 @@
 """Open the library database, creating or upgrading it; the schema version lives in
-SQLite's ``user_version``.
+SQLite's ``user_version`` and shows in the tables themselves.
 
 Upgrades back the file up first and run in one transaction, so an interrupted upgrade
-leaves the old database as it was.
+leaves the old database as it was. A database whose ``user_version`` was lost or is wrong
+(SQLite's own ``.dump`` and ``.recover`` write 0) is recognised by its tables. A reader
+never changes the file: no upgrade, no backup, not even the journal mode.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
 
 from app.errors import LibraryError
+from app.failures import as_library_error, known_failure, sqlite_error_name
+from app.lock import LibraryLock, LibraryLocked
 from app.models import Base
 
 SCHEMA_VERSION = 5
@@ -85,6 +92,18 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _add_curation_columns,
     4: _add_dialogue_sketches,
 }
+# What each version added that the schema shows: (table, column or None for the table).
+# A database whose user_version was lost (SQLite's .dump and .recover write 0) or is wrong
+# is recognised by these instead.
+MARKERS: dict[int, tuple[str, str | None]] = {
+    2: ("conversations", "estimated_tokens"),
+    3: ("conversation_documents", None),
+    4: ("conversations", "token_count"),
+}
+OUR_TABLES = frozenset({"conversations", "training_files", "batches", "profiles",
+                        "training_file_members"})
+RESTORE = ("Restore library.sqlite3 from a backup (library.sqlite3.v*.bak beside it, or your "
+           "own), or move it away to start a new library.")
 
 
 def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
@@ -96,26 +115,112 @@ def _set_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
     cursor.close()
 
 
-def _inspect(path: Path) -> tuple[int, bool]:
-    """Return (user_version, has_our_tables); raise LibraryError for a foreign file."""
+def _set_reader_pragmas(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+    """A reader changes nothing, not even the journal mode in the file's header."""
+    dbapi_connection.execute("PRAGMA busy_timeout = 5000")
+    dbapi_connection.execute("PRAGMA query_only = ON")
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What an existing database file holds."""
+
+    user_version: int
+    version: int | None  # our schema version as the tables show it; None: not ours
+    empty: bool
+
+
+def _has(columns: dict[str, set[str]], marker: tuple[str, str | None]) -> bool:
+    table, column = marker
+    return table in columns and (column is None or column in columns[table])
+
+
+def schema_version(columns: dict[str, set[str]], user_version: int) -> int:
+    """Our schema version, from the tables; ``user_version`` when it agrees with them."""
+    shown = 1
+    for version in range(2, SCHEMA_VERSION + 1):
+        marker = MARKERS.get(version)
+        if marker is not None and not _has(columns, marker):
+            break
+        shown = version
+    if 1 <= user_version <= SCHEMA_VERSION and all(
+        _has(columns, m) for v, m in MARKERS.items() if v <= user_version
+    ) and not any(_has(columns, m) for v, m in MARKERS.items() if v > user_version):
+        return user_version
+    return shown
+
+
+def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
+    if not read_only:
+        return sqlite3.connect(path)
+    uri = path.resolve().as_uri()
     try:
-        conn = sqlite3.connect(path)
+        conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
+        conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        return conn
+    except sqlite3.OperationalError:
+        if os.access(path.parent, os.W_OK) and _writer_active(path.parent):
+            raise
+    # A WAL reader needs a shared-memory file beside the database. In a folder nobody may
+    # write to, or on a full disk, SQLite cannot make it; when no writer holds the library
+    # nobody changes the file meanwhile, so it is read as it is on disk.
+    return sqlite3.connect(f"{uri}?immutable=1", uri=True)
+
+
+def _writer_active(folder: Path) -> bool:
+    lock = LibraryLock(folder)
+    try:
+        lock.acquire()
+    except LibraryLocked:
+        return True
+    except OSError:
+        return False
+    lock.release()
+    return False
+
+
+def explain_open_error(path: Path, exc: sqlite3.Error) -> LibraryError:
+    """Why a library file could not be read, with what to do; damage only when it is."""
+    advice = known_failure(exc, path)
+    code = sqlite_error_name(exc)
+    if code in (None, "", "SQLITE_NOTADB", "SQLITE_CORRUPT"):
+        return LibraryError(
+            f"{path} is not a LoRA Studio library (the file is damaged or is not an SQLite "
+            f"database: {exc}). Choose another library folder, or move this file away.")
+    return LibraryError(advice or f"{path} cannot be read: {exc}")
+
+
+def inspect(path: Path, read_only: bool = False) -> Shape:
+    """Read what the file holds; raise ``LibraryError`` for one that is not our library."""
+    try:
+        conn = _connect(path, read_only)
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+            user_version = conn.execute("PRAGMA user_version").fetchone()[0]
+            tables = [r[0] for r in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            columns = {t: {r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')}
+                       for t in tables if t in OUR_TABLES or t == "conversation_documents"}
         finally:
             conn.close()
-    except sqlite3.DatabaseError as exc:
+    except sqlite3.Error as exc:
+        raise explain_open_error(path, exc) from None
+    user_tables = [t for t in tables if not t.startswith("sqlite_")]
+    if not user_tables:
+        return Shape(user_version, None, True)
+    if not {"conversations", "training_files"} <= set(tables):
         raise LibraryError(
-            f"{path} is not a LoRA Studio library (the file is damaged or is not an SQLite "
-            f"database: {exc}). Choose another library folder, or move this file away."
-        ) from None
-    ours = "conversations" in tables and "training_files" in tables
-    if tables and not ours:
+            f"{path} is an SQLite database of another program, not a LoRA Studio library. "
+            "Choose another library folder.")
+    missing = sorted(OUR_TABLES - set(tables))
+    if missing:
         raise LibraryError(
-            f"{path} is an SQLite database of another program, not a LoRA Studio library."
-        )
-    return version, ours
+            f"{path} is an incomplete LoRA Studio library: the table(s) {', '.join(missing)} "
+            f"are missing. {RESTORE}")
+    if user_version > SCHEMA_VERSION:
+        raise LibraryError(
+            f"{path} was written by a newer LoRA Studio (library version {user_version}; this "
+            f"program understands up to {SCHEMA_VERSION}). Update LoRA Studio to open it.")
+    return Shape(user_version, schema_version(columns, user_version), False)
 
 
 def _upgrade(path: Path, version: int) -> None:
@@ -140,25 +245,61 @@ def _upgrade(path: Path, version: int) -> None:
         conn.close()
 
 
-def open_engine(path: Path) -> Engine:
-    """Open (creating or upgrading) the database at ``path``."""
+def _stamp(path: Path) -> None:
+    """Write the version the tables show into a file whose user_version was lost."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    finally:
+        conn.close()
+
+
+def open_engine(path: Path, read_only: bool = False) -> Engine:
+    """Open the database at ``path``: a writer creates or upgrades it; a reader changes
+    nothing and refuses a library that would need an upgrade."""
+    if read_only:
+        return _open_reader(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    existed = path.exists() and path.stat().st_size > 0
-    if existed:
-        version, ours = _inspect(path)
-        if ours and version > SCHEMA_VERSION:
-            raise LibraryError(
-                f"{path} was written by a newer LoRA Studio (library version {version}; this "
-                f"program understands up to {SCHEMA_VERSION}). Update LoRA Studio to open it."
-            )
-        if ours and version < SCHEMA_VERSION:
-            _upgrade(path, version)
+    shape = inspect(path) if path.exists() and path.stat().st_size > 0 else None
+    try:
+        if shape is not None and shape.version is not None:
+            if shape.version < SCHEMA_VERSION:
+                _upgrade(path, shape.version)
+            elif shape.user_version != SCHEMA_VERSION:
+                _stamp(path)
+    except sqlite3.Error as exc:
+        raise explain_open_error(path, exc) from None
     # A pooled connection stays open between transactions: closing the last connection
     # checkpoints the whole WAL, which per import chunk cost seconds on large imports.
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _set_pragmas)
-    if not existed or not _inspect(path)[1]:
-        Base.metadata.create_all(engine)
-        with engine.begin() as conn:
-            conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+    if shape is None or shape.empty:
+        try:
+            Base.metadata.create_all(engine)
+            with engine.begin() as conn:
+                conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except DBAPIError as exc:
+            engine.dispose()
+            raise as_library_error(exc, path) or exc from None
+    return engine
+
+
+def _open_reader(path: Path) -> Engine:
+    if not path.exists():
+        raise LibraryError(f"there is no library in {path.parent} yet")
+    if path.stat().st_size == 0:
+        raise LibraryError(f"{path} is empty (0 bytes), so there is nothing to read. "
+                           f"{RESTORE}")
+    shape = inspect(path, read_only=True)
+    if shape.empty:
+        raise LibraryError(f"{path} holds no library yet: open it once in the window or "
+                           "import into it first")
+    if shape.version is not None and shape.version < SCHEMA_VERSION:
+        raise LibraryError(
+            f"{path} is a library of an older LoRA Studio (version {shape.version}) and must "
+            "be upgraded before it can be read; a command that only reads does not change "
+            "it. Open it once in the LoRA Studio window, or run a command that changes it "
+            "(for example an import), then try again.")
+    engine = create_engine("sqlite://", creator=lambda: _connect(path, read_only=True))
+    event.listen(engine, "connect", _set_reader_pragmas)
     return engine

@@ -30,6 +30,7 @@ from app import FORMAT_VERSION, __version__
 from app.build import BuildCancelled, Progress
 from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
+from app.exportguard import check_export_targets
 from app.jsonio import atomic_writer, dumps_line
 from app.library import Library, now_iso
 from app.models import TrainingFile
@@ -289,6 +290,7 @@ def export(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     recipes: bool = False,
+    overwrite: bool = False,
 ) -> list[Path]:
     """Write the chosen rendering to ``destination`` (a folder for SPLIT) and its manifest
     beside it; return the files written, manifest last. With ``recipes``, a TRL script and
@@ -296,15 +298,22 @@ def export(
     in the manifest.
 
     ``cancelled`` is asked once per line; a cancelled export raises ``ExportCancelled``
-    and leaves none of its files behind.
+    and leaves none of its files behind. Never inside the library folder; over an
+    existing file only with ``overwrite``.
     """
+    targets = export_targets(fmt, destination)
+    if recipes:
+        targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)
+    check_export_targets(library.root, targets, overwrite)
     info = get_training_file(library, name)
     if info.json_path is None or info.jsonl_path is None:
         raise LibraryError(f"'{name}' has not been built yet")
-    for stored in (info.json_path, info.jsonl_path):
-        if not stored.is_file():
-            raise LibraryError(f"the stored file {stored} of '{name}' is missing; "
-                               "add or remove a conversation to rebuild it")
+    recorded = {info.json_path: info.json_bytes, info.jsonl_path: info.jsonl_bytes}
+    for stored, size in recorded.items():
+        if not stored.is_file() or stored.stat().st_size != size:
+            raise LibraryError(
+                f"the stored file {stored} of '{name}' is missing or was changed outside "
+                f"LoRA Studio; run `lora-studio rebuild \"{name}\"` to write it again")
     spec = FORMATS[ExportFormat(fmt)]
     options = ExportOptions(valid_fraction, seed)
     if spec.writes_folder:
@@ -355,6 +364,12 @@ def export(
             raise LibraryError(f"cannot read the stored file {failed}: "
                                f"{exc.strerror or exc}") from None
         raise LibraryError(f"cannot write to {destination}: {exc.strerror or exc}") from None
+    except (orjson.JSONDecodeError, KeyError):
+        _remove(written)
+        raise LibraryError(
+            f"the stored file {info.jsonl_path} of '{name}' is damaged (it was changed "
+            f"outside LoRA Studio); run `lora-studio rebuild \"{name}\"` to write it "
+            "again. Nothing was exported.") from None
     except BaseException:
         _remove(written)
         raise

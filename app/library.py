@@ -6,6 +6,7 @@ importing lives in ``app.importer`` and training files in ``app.trainingfiles``.
 
 from __future__ import annotations
 
+import errno
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -15,15 +16,16 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app.db import open_engine
 from app.errors import LibraryError
+from app.failures import as_library_error, known_failure
 from app.idtext import id_problem
 from app.lock import LibraryLock
 from app.models import Batch, Conversation, ConversationDocument, Member, Profile, TrainingFile
-from app.paths import DATABASE_NAME, TRAINING_FILES_DIR, library_dir
+from app.paths import BUILD_FOLDER, DATABASE_NAME, TRAINING_FILES_DIR, library_dir
 from app.review import with_review
 
 # Large reads fetch this many rows at a time. Fetching 100,000 rows in one call keeps the
@@ -117,20 +119,53 @@ class Library:
         self.files_dir = root / TRAINING_FILES_DIR
         self.read_only = read_only
         self._lock = LibraryLock(root)
-        if read_only and not self.db_path.exists():
-            raise LibraryError(f"there is no library in {root} yet")
+        if read_only:
+            self.engine = open_engine(self.db_path, read_only=True)
+        else:
+            self.engine = self._open_writer()
+        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _open_writer(self) -> Engine:
         try:
-            root.mkdir(parents=True, exist_ok=True)
+            self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
-            raise LibraryError(f"cannot create the library folder {root}: {exc}") from None
-        if not read_only:
-            self._lock.acquire()
+            raise LibraryError(f"cannot create the library folder {self.root}: "
+                               f"{known_failure(exc) or exc}") from None
+        self._refuse_a_lost_database()
         try:
-            self.engine = open_engine(self.db_path)
+            self._lock.acquire()
+        except OSError as exc:
+            if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise LibraryError(
+                    f"the library in {self.root} cannot be changed: the folder is read-only "
+                    "for you. Commands that only read (conversations, batches, files, "
+                    "export) still work; to change it, make the folder writable or copy "
+                    "the library to a folder you may write to.") from None
+            raise as_library_error(exc, self.db_path) or exc from None
+        try:
+            return open_engine(self.db_path)
         except BaseException:
             self._lock.release()
             raise
-        self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _refuse_a_lost_database(self) -> None:
+        """An empty database beside built training files was lost, not new: opening it as
+        a new library would hide the builds (and once deleted them as orphans)."""
+        try:
+            empty = self.db_path.stat().st_size == 0
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            raise as_library_error(exc, self.db_path) or exc from None
+        builds = [p.name for p in self.files_dir.glob("*") if BUILD_FOLDER.match(p.name)] \
+            if self.files_dir.is_dir() else []
+        if empty and builds:
+            raise LibraryError(
+                f"{self.db_path} is empty (0 bytes), but {self.files_dir} holds "
+                f"{len(builds)} built training file folder(s): the database was lost (a "
+                "crash, a full disk or an interrupted copy), not new. Restore "
+                "library.sqlite3 from a backup (library.sqlite3.v*.bak beside it, or your "
+                "own), or move the whole folder away to start a new library.")
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, read_only: bool = False) -> Library:

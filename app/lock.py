@@ -56,10 +56,13 @@ class LibraryLock:
                 f"the library {self.path.parent} is already open in another LoRA Studio "
                 f"({holder}). Close it there first, or choose another library folder."
             )
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"process {os.getpid()} on {socket.gethostname()}")
-        handle.flush()
+        try:  # who holds it, for the message above; on a full disk the lock alone will do
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()} on {socket.gethostname()}")
+            handle.flush()
+        except OSError:
+            pass
         self._handle = handle
 
     def release(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from platformdirs import user_data_dir
@@ -21,3 +22,7 @@ def library_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     if env:
         return Path(env).expanduser().resolve()
     return Path(user_data_dir(APP_NAME, appauthor=False))
+
+
+# One folder per build of a training file: <file id>-r<revision>.
+BUILD_FOLDER = re.compile(r"^(?P<file_id>\d{5,})-r(?P<revision>\d+)$")

@@ -19,8 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import FORMAT_VERSION
@@ -30,6 +29,7 @@ from app.errors import LibraryError
 from app.fragments import Fragments, fragment_key, settings_key
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
+from app.paths import BUILD_FOLDER
 from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
 from app.samples import sample_hashes
@@ -219,12 +219,18 @@ def files_holding(
 
 def rebuild_training_files(
     library: Library, names: Sequence[str], progress: Progress | None = None,
-    cancelled: Callable[[], bool] | None = None,
+    cancelled: Callable[[], bool] | None = None, from_scratch: bool = False,
 ) -> list[str]:
-    """Rebuild files whose conversations changed batch, so headers and JSONL say so too."""
+    """Rebuild files whose conversations changed batch, so headers and JSONL say so too.
+
+    ``from_scratch`` renders every conversation again instead of reusing the previous
+    build's fragments: for stored files that may have been changed outside LoRA Studio.
+    """
     for name in names:
-        _rebuild(library, name, new_members=_member_pks(library, name), progress=progress,
-                 cancelled=cancelled)
+        with library.session() as session:
+            file_id = _row(session, name).file_id
+        _build(library, file_id, name, _member_pks(library, name), progress, cancelled,
+               reuse=not from_scratch)
     return list(names)
 
 
@@ -233,22 +239,8 @@ def create_training_file(
 ) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
     name = check_new_name(library, name)
-    _insert_file(library, name, _policy(cut_off_policy))
-    _rebuild(library, name, new_members=[])
+    _build(library, None, name, [], policy=_policy(cut_off_policy))
     return get_training_file(library, name)
-
-
-def _insert_file(library: Library, name: str,
-                 policy: CutOffPolicy = DEFAULT_POLICY) -> None:
-    """The training file's row, before its first build (names are checked by the caller)."""
-    try:
-        with library.session() as session, session.begin():
-            stamp = now_iso()
-            session.add(TrainingFile(name=name, slug=name.casefold(), created_at=stamp,
-                                     updated_at=stamp, revision=0,
-                                     cut_off_policy=policy.value))
-    except IntegrityError:
-        raise LibraryError(f"a training file named '{name}' already exists") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -410,20 +402,15 @@ def apply_addition(
     library: Library, plan: AddPlan, progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> TrainingFileInfo:
-    """Carry a plan out with one build: a new file is created and built once, and removed
-    again if the build does not finish, so a cancelled request leaves no trace."""
+    """Carry a plan out with one build: a new file is recorded only with its first complete
+    build, so a cancelled, failed or killed request leaves no trace."""
     pks = _still_stored(library, plan.adding_pks)  # removed since the plan: left out
     if not pks:
         why = plan.skipped_text()
         raise LibraryError("nothing to add" + (f": {why}" if why else ""))
     if plan.create:
-        _insert_file(library, plan.name, _policy(plan.cut_off_policy))
-        try:
-            _rebuild(library, plan.name, new_members=pks, progress=progress,
-                     cancelled=cancelled)
-        except BaseException:
-            delete_training_file(library, plan.name)
-            raise
+        _build(library, None, plan.name, pks, progress=progress, cancelled=cancelled,
+               policy=_policy(plan.cut_off_policy))
         return get_training_file(library, plan.name)
     current = _member_pks(library, plan.name)
     present = set(current)  # the file may have changed since the plan: never add twice
@@ -542,10 +529,21 @@ def file_replies_left_out(library: Library, name: str) -> dict[str, dict[str, in
 
 
 def delete_training_file(library: Library, name: str) -> None:
-    with library.session() as session, session.begin():
+    with library.session() as session:
         row = _row(session, name)
-        old_files = [row.json_file, row.jsonl_file]
-        session.delete(row)
+        file_id, old_files = row.file_id, [row.json_file, row.jsonl_file]
+    folders = _build_folders(library, old_files)
+    for folder in folders:  # says "delete me" should the process die after the commit
+        _mark(folder, DELETED)
+    try:
+        with library.session() as session, session.begin():
+            gone = session.get(TrainingFile, file_id)
+            if gone is not None:
+                session.delete(gone)
+    except BaseException:
+        for folder in folders:
+            _unmark(folder, DELETED)
+        raise
     _remove_build(library, old_files)
 
 
@@ -645,20 +643,83 @@ def _rebuild(
     new_policy: CutOffPolicy | None = None,
 ) -> None:
     with library.session() as session:
-        current = _row(session, name)
-        file_id, revision, created_at = current.file_id, current.revision + 1, current.created_at
-        old_files = [current.json_file, current.jsonl_file]
-        policy = new_policy or _policy(current.cut_off_policy)
-        max_seq_len = current.max_seq_len
+        file_id = _row(session, name).file_id
+    _build(library, file_id, new_name or name, new_members, progress, cancelled, new_policy)
+
+
+BUILDING = ".building"  # in a build folder until the database points at it
+DELETED = ".deleted"  # in the folder of a training file being deleted
+DEFAULT_MAX_SEQ_LEN = 4096  # the column's default, for a file being created
+
+
+def _mark(folder: Path, marker: str) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / marker).touch()
+
+
+def _unmark(folder: Path, marker: str) -> None:
+    with contextlib.suppress(OSError):
+        (folder / marker).unlink()
+
+
+def _on_disk(library: Library) -> list[tuple[Path, int, int]]:
+    """Build folders present: (folder, file id, revision)."""
+    if not library.files_dir.is_dir():
+        return []
+    found = []
+    for path in library.files_dir.iterdir():
+        match = BUILD_FOLDER.match(path.name)
+        if match and path.is_dir():
+            found.append((path, int(match["file_id"]), int(match["revision"])))
+    return found
+
+
+def _build(
+    library: Library,
+    file_id: int | None,
+    final_name: str,
+    new_members: list[int],
+    progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+    policy: CutOffPolicy | None = None,
+    reuse: bool = True,
+) -> None:
+    """Write a new revision and switch the database to it in one transaction.
+
+    ``file_id`` None creates the training file: its row and members are written in the
+    same transaction as its first build, so an interrupted creation leaves nothing. The
+    revision folder carries a ``.building`` mark until the switch, so the next command
+    can tell an unfinished build from one the database does not know.
+    """
+    disk = _on_disk(library)
+    creating = file_id is None
+    current_files: list[str | None] = [None, None]
+    with library.session() as session:
+        if file_id is None:
+            known = session.scalar(select(func.max(TrainingFile.file_id))) or 0
+            file_id = max([known, *(f for _, f, _ in disk)]) + 1
+            revision, created_at = 1, now_iso()
+            chosen = policy or DEFAULT_POLICY
+            max_seq_len = DEFAULT_MAX_SEQ_LEN
+        else:
+            current = session.get(TrainingFile, file_id)
+            if current is None:
+                raise LibraryError(f"the training file '{final_name}' was deleted meanwhile")
+            taken = [r for _, f, r in disk if f == file_id]
+            revision = max([current.revision, *taken]) + 1
+            created_at = current.created_at
+            current_files = [current.json_file, current.jsonl_file]
+            chosen = policy or _policy(current.cut_off_policy)
+            max_seq_len = current.max_seq_len
+    name, old_files, policy = final_name, current_files, chosen
     previous = None
-    if current.json_file and current.jsonl_file:
-        previous = Fragments.read(library.files_dir / current.json_file,
-                                  library.files_dir / current.jsonl_file)
-    final_name = new_name or name
+    if reuse and current_files[0] and current_files[1]:
+        previous = Fragments.read(library.files_dir / current_files[0],
+                                  library.files_dir / current_files[1])
     folder = library.files_dir / f"{file_id:05d}-r{revision}"
     json_path = folder / f"{final_name}.json"
     jsonl_path = folder / f"{final_name}.jsonl"
-    updated_at = now_iso()
+    updated_at = created_at if creating else now_iso()
     digests = _digests(library, new_members)
     # Everything a conversation's fragments depend on (app.fragments): the file's settings
     # and the conversation's stored state.
@@ -666,6 +727,7 @@ def _rebuild(
     keys = [fragment_key(settings, *state) for state in _member_states(library, new_members)]
     render = to_render(keys, digests, previous)
     try:
+        _mark(folder, BUILDING)
         result = write_training_files(
             json_path, jsonl_path, name=final_name, digests=digests,
             records=library.records_by_pk([new_members[i] for i in render]),
@@ -675,10 +737,17 @@ def _rebuild(
         )
         head = result.header
         with library.session() as session, session.begin():
-            row = session.get(TrainingFile, file_id)
-            if row is None:
-                raise LibraryError(f"the training file '{name}' was deleted meanwhile")
-            _store_members(session, file_id, new_members)
+            if creating:
+                if session.scalar(select(TrainingFile.file_id)
+                                  .where(TrainingFile.slug == final_name.casefold())):
+                    raise LibraryError(f"a training file named '{final_name}' already exists")
+                row = TrainingFile(file_id=file_id, created_at=created_at)
+                session.add(row)
+            else:
+                existing = session.get(TrainingFile, file_id)
+                if existing is None:
+                    raise LibraryError(f"the training file '{name}' was deleted meanwhile")
+                row = existing
             row.name, row.slug = final_name, final_name.casefold()
             row.revision, row.updated_at = revision, updated_at
             row.json_file = json_path.relative_to(library.files_dir).as_posix()
@@ -689,13 +758,20 @@ def _rebuild(
             row.json_bytes, row.jsonl_bytes = result.json_bytes, result.jsonl_bytes
             row.header = orjson.dumps(head)
             row.cut_off_policy = policy.value
+            session.flush()
+            _store_members(session, file_id, new_members)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    _unmark(folder, BUILDING)
     _remove_build(library, old_files)
 
 
-BUILD_FOLDER = re.compile(r"^\d{5}-r\d+$")  # one folder per build: <file id>-r<revision>
+def _build_folders(library: Library, files: Sequence[str | None]) -> set[Path]:
+    folders = {(library.files_dir / r).parent for r in files if r}
+    return {f for f in folders if f != library.files_dir and BUILD_FOLDER.match(f.name)}
+
+
 
 
 def _remove_build(library: Library, files: Sequence[str | None]) -> None:
@@ -704,28 +780,31 @@ def _remove_build(library: Library, files: Sequence[str | None]) -> None:
         if relative:
             with contextlib.suppress(OSError):
                 (library.files_dir / relative).unlink()
-    folders = {(library.files_dir / r).parent for r in files if r}
-    for folder in folders:
-        if folder != library.files_dir and BUILD_FOLDER.match(folder.name):
-            shutil.rmtree(folder, ignore_errors=True)
+    for folder in _build_folders(library, files):
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def remove_orphan_files(library: Library) -> list[Path]:
-    """Delete build folders no training file points at (left by a crash mid-rebuild).
+    """Delete the build folders the database positively knows to be left over.
 
-    Only folders named like our builds are touched; anything else a person puts in the
-    training-files folder is left alone.
+    That is: a folder still marked as an unfinished build or as deleted, or an older
+    revision of a training file the database has moved past. A folder the database does
+    not know (a lost or restored database, a folder copied in) is left alone, and so is
+    anything not named like our builds.
     """
-    if not library.files_dir.exists():
-        return []
     with library.session() as session:
-        keep = {
-            (library.files_dir / n).parent.name for pair in session.execute(
-                select(TrainingFile.json_file, TrainingFile.jsonl_file)) for n in pair if n
-        }
+        rows = session.execute(
+            select(TrainingFile.file_id, TrainingFile.revision, TrainingFile.json_file)).all()
+    revisions = {file_id: revision for file_id, revision, _ in rows}
+    current = {(library.files_dir / json_file).parent for _, _, json_file in rows if json_file}
     removed = []
-    for path in sorted(library.files_dir.iterdir()):
-        if path.is_dir() and BUILD_FOLDER.match(path.name) and path.name not in keep:
-            shutil.rmtree(path, ignore_errors=True)
-            removed.append(path)
+    for folder, file_id, revision in sorted(_on_disk(library)):
+        if folder in current:
+            _unmark(folder, BUILDING)  # the switch happened; the process died just after
+            _unmark(folder, DELETED)  # the delete did not happen
+            continue
+        marked = (folder / BUILDING).exists() or (folder / DELETED).exists()
+        if marked or revision < revisions.get(file_id, -1):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
     return removed

@@ -487,7 +487,9 @@ def test_a_killed_process_leaves_the_previous_files_intact(
     leftovers = set(folder_bytes(library)) - set(before["files"])
     assert leftovers, "the child should have left its half-written temporaries"
     names = [Path(n).name for n in leftovers]
-    assert all(n.startswith(".") and n.endswith(".tmp") for n in names), leftovers
+    assert ".building" in names, "the unfinished build is marked as such"
+    assert all(n == ".building" or (n.startswith(".") and n.endswith(".tmp"))
+               for n in names), leftovers
     (build_folder,) = {Path(n).parent.as_posix() for n in leftovers}  # the unfinished build
 
     # The killed child's lock died with it, so the library opens for writing at once.

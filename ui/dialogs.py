@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFileDialog,
     QInputDialog,
@@ -66,6 +67,8 @@ def message_box(icon: QMessageBox.Icon, title: str, message: str,
     """A message box whose text is plain sentences; JSON paths go under Show Details."""
     plain, details = plain_and_details(message)
     box = QMessageBox(icon, title, plain, parent=parent)
+    # Messages quote file names and file contents: never read them as HTML (<b>, <img>).
+    box.setTextFormat(Qt.TextFormat.PlainText)
     if details:
         box.setDetailedText(details)
     return box
@@ -104,8 +107,10 @@ class QtDialogs:
         return value if ok else None
 
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
-        answer = QMessageBox.question(parent, title, question)
-        return answer == QMessageBox.StandardButton.Yes
+        box = message_box(QMessageBox.Icon.Question, title, question, parent)
+        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+        box.setDefaultButton(QMessageBox.StandardButton.No)
+        return box.exec() == QMessageBox.StandardButton.Yes
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
                             action: str) -> bool:

@@ -32,7 +32,7 @@ from app.export import ExportFormat
 from app.importer import ImportReport
 from app.library import Library
 from app.paths import library_dir
-from app.trainingfiles import remove_orphan_files
+from app.recovery import finish_interrupted_work
 from ui.add_review import hidden_checked_ids
 from ui.as_trained_preview import AsTrainedDialog
 from ui.batch_flow import BatchController
@@ -506,7 +506,7 @@ def run_gui(data_dir: str | None = None) -> int:
     library = open_library_or_explain(data_dir, dialogs)
     if library is None:
         return 1
-    remove_orphan_files(library)
+    finish_interrupted_work(library)  # what a killed run left: completed or rolled back
     window = MainWindow(library, dialogs)
     window.show()
     try:

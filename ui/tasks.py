@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import threading
 import time
-import traceback
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +17,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
+from app.failures import bug_report, known_failure
 
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
@@ -66,11 +66,9 @@ class Task(QRunnable):
             self.signals.failed.emit("Cancelled: nothing was changed.")
         except (LibraryError, InputError) as exc:
             self.signals.failed.emit(str(exc))
-        except OSError as exc:
-            self.signals.failed.emit(f"{exc.strerror or exc}: {exc.filename or ''}".strip(": "))
         except Exception as exc:  # shown to the user rather than lost in a thread
-            detail = "".join(traceback.format_exception_only(type(exc), exc)).strip()
-            self.signals.failed.emit(f"Unexpected error: {detail}")
+            known = known_failure(exc)
+            self.signals.failed.emit(known if known is not None else bug_report(exc))
         else:
             self.signals.succeeded.emit(result)
         finally:

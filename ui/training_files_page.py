@@ -558,7 +558,8 @@ class TrainingFilesPage(QWidget):
             return
         name, fmt = info.name, download.fmt
         self._run(f"Saving {target.name}…",
-                  lambda _progress, _cancelled: export(self.library, name, fmt, target),
+                  lambda _progress, _cancelled: export(self.library, name, fmt, target,
+                                                       overwrite=True),  # the dialog asked
                   self._saved, "Could not save the copy")
 
     def download(self, fmt: ExportFormat) -> None:
@@ -594,7 +595,8 @@ class TrainingFilesPage(QWidget):
         name = info.name
         self._run(f"Splitting {name}…",
                   lambda _progress, _cancelled: export(
-                      self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share),
+                      self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share,
+                      overwrite=True),  # asked above
                   self._saved, "Could not save the split")
 
     def _saved(self, paths: list[Path]) -> None:

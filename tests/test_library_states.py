@@ -1,0 +1,373 @@
+"""Damaged, old, read-only, full and interrupted libraries, through the real command.
+
+Each state is made for real (a zero-length file, a dump without user_version, a folder
+another user may only read, a disk that is full, a process killed mid-build) and each
+command answers with a sentence and an exit code, never a traceback, losing nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from child_process import kill_hard, python_child, wait_for_marker
+from cli_process import NOBODY, can_switch_user, give_to, run_cli, shared_folder
+from conftest import ENRICHED
+
+from app.db import SCHEMA_VERSION
+from app.library import Library
+from app.paths import DATABASE_NAME
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX processes and permissions")
+
+
+def make_library(root: Path, scratch: Path, files: int = 3) -> Path:
+    folder = scratch / "batch-a"
+    folder.mkdir(parents=True, exist_ok=True)
+    for path in ENRICHED[:files]:
+        shutil.copy(path, folder)
+    assert run_cli("--data-dir", root, "import", folder).returncode == 0
+    assert run_cli("--data-dir", root, "add", "--new", "base", "--all").returncode == 0
+    return root
+
+
+@pytest.fixture
+def built(tmp_path: Path) -> Path:
+    return make_library(tmp_path / "lib", tmp_path)
+
+
+def tree(root: Path) -> dict[str, str]:
+    """Every file under the library folder with its hash (the lock file excepted)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file() and p.name != "library.lock"
+            and not p.name.endswith(("-wal", "-shm"))}
+
+
+def said(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    text = result.stdout + result.stderr
+    assert "Traceback" not in text, text
+    for word in words:
+        assert word in text, text
+
+
+# --- 4: nothing writes inside the library folder -------------------------------------
+
+
+def test_export_never_writes_into_the_library_folder(built: Path, tmp_path: Path) -> None:
+    before = tree(built)
+    stored = next((built / "training-files").glob("*/base.jsonl"))
+    for target in (built / DATABASE_NAME, stored, built / "copy.jsonl"):
+        result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o",
+                         target, "--force")
+        assert result.returncode == 1
+        said(result, "inside the library folder")
+    link = tmp_path / "innocent.jsonl"
+    link.symlink_to(built / DATABASE_NAME)
+    result = run_cli("--data-dir", built, "export", "base", "--format", "json", "-o", link)
+    said(result, "inside the library folder")
+    assert tree(built) == before
+
+
+def test_export_over_an_existing_file_needs_force(built: Path, tmp_path: Path) -> None:
+    target = tmp_path / "mine.jsonl"
+    target.write_text("precious", encoding="utf-8")
+    result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o", target)
+    assert result.returncode == 1
+    said(result, "already exists", "--force")
+    assert target.read_text(encoding="utf-8") == "precious"
+    result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o", target,
+                     "--force")
+    assert result.returncode == 0, result.stderr
+    assert target.read_text(encoding="utf-8") != "precious"
+
+
+# --- 6: a lost database is not a new library -------------------------------------------
+
+
+def test_a_zero_length_database_beside_builds_is_refused_and_builds_survive(
+    built: Path
+) -> None:
+    (built / DATABASE_NAME).write_bytes(b"")
+    builds = tree(built / "training-files")
+    for args in (("files",), ("import", ENRICHED[0]), ("add", "--new", "x", "--all")):
+        result = run_cli("--data-dir", built, *args)
+        assert result.returncode == 1
+        said(result, "0 bytes", "Restore")
+    with pytest.raises(Exception, match="0 bytes"):
+        Library(built)
+    assert tree(built / "training-files") == builds
+    assert (built / DATABASE_NAME).stat().st_size == 0
+
+
+def test_cleanup_never_deletes_a_build_the_database_does_not_know(built: Path) -> None:
+    from app.recovery import finish_interrupted_work
+
+    foreign = built / "training-files" / "00042-r7"
+    foreign.mkdir()
+    (foreign / "from-another-database.jsonl").write_text("{}\n", encoding="utf-8")
+    with Library(built) as library:
+        finish_interrupted_work(library)
+    assert (foreign / "from-another-database.jsonl").exists()
+
+
+# --- 7: user_version lost or wrong ---------------------------------------------------
+
+
+def dump_and_restore(database: Path) -> None:
+    """SQLite's .dump route: a new file from the SQL text, user_version 0."""
+    source = sqlite3.connect(database)
+    script = "\n".join(source.iterdump())
+    source.close()
+    database.unlink()
+    for extra in ("-wal", "-shm"):
+        Path(f"{database}{extra}").unlink(missing_ok=True)
+    target = sqlite3.connect(database)
+    target.executescript(script)
+    target.close()
+
+
+def user_version(database: Path) -> int:
+    conn = sqlite3.connect(database)
+    try:
+        return int(conn.execute("PRAGMA user_version").fetchone()[0])
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("stamp", [0, 1, 2])
+def test_a_library_with_a_lost_or_wrong_user_version_is_recognised(built: Path,
+                                                                   stamp: int) -> None:
+    database = built / DATABASE_NAME
+    dump_and_restore(database)
+    conn = sqlite3.connect(database)
+    conn.execute(f"PRAGMA user_version = {stamp}")
+    conn.commit()
+    conn.close()
+    before = database.read_bytes()
+    listed = run_cli("--data-dir", built, "conversations")  # a reader: changes nothing
+    said(listed, "3 conversations")
+    assert listed.returncode == 0
+    assert database.read_bytes() == before
+    assert not list(built.glob("*.bak")), "a reader wrote a backup"
+    result = run_cli("--data-dir", built, "add", "base", "--all")  # a writer: fixes the stamp
+    said(result, "already in 'base'")
+    assert user_version(database) == SCHEMA_VERSION
+
+
+def test_a_read_only_open_never_changes_an_older_library(built: Path) -> None:
+    database = built / DATABASE_NAME
+    conn = sqlite3.connect(database)
+    conn.execute("DROP INDEX ix_conversations_dialogue")
+    for column in ("token_count", "dialogue_sha256", "reviewed_by", "reviewed_at"):
+        conn.execute(f"ALTER TABLE conversations DROP COLUMN {column}")
+    for column in ("max_seq_len", "cut_off_policy"):
+        conn.execute(f"ALTER TABLE training_files DROP COLUMN {column}")
+    conn.execute("PRAGMA user_version = 3")
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    conn.close()
+    before = tree(built)
+    with pytest.raises(Exception, match="older LoRA Studio"):
+        Library(built, read_only=True)
+    result = run_cli("--data-dir", built, "files")
+    said(result, "older LoRA Studio", "window")
+    assert result.returncode == 1
+    assert tree(built) == before
+    upgraded = run_cli("--data-dir", built, "batches")
+    assert upgraded.returncode == 1  # still a reader
+    assert run_cli("--data-dir", built, "add", "base", "--all").returncode == 1  # a writer
+    assert user_version(database) == SCHEMA_VERSION
+    assert (built / f"{DATABASE_NAME}.v3.bak").exists()
+
+
+# --- 8: read-only folders and full disks ---------------------------------------------
+
+
+@pytest.mark.skipif(not can_switch_user(), reason="needs root and setpriv to act as nobody")
+def test_readers_work_on_a_library_another_user_may_only_read() -> None:
+    with shared_folder() as shared:
+        root = make_library(shared / "lib", shared / "input")
+        for path in [root, *root.rglob("*")]:
+            path.chmod(0o755 if path.is_dir() else 0o644)  # root's; nobody may only read
+        before = tree(root)
+        out = shared / "out"
+        out.mkdir()
+        give_to(out)
+        env = {"HOME": str(shared)}
+        for args in (("conversations",), ("batches",), ("files",),
+                     ("export", "base", "--format", "jsonl", "-o", out / "base.jsonl")):
+            result = run_cli("--data-dir", root, *args, user=NOBODY, env=env)
+            said(result)
+            assert result.returncode == 0, result.stderr
+        assert (out / "base.jsonl").stat().st_size > 0
+        result = run_cli("--data-dir", root, "import", ENRICHED[3], user=NOBODY, env=env)
+        assert result.returncode == 1
+        said(result, "read-only", "still work")
+        assert tree(root) == before
+
+
+@pytest.fixture
+def full_disk(tmp_path: Path) -> Iterator[Path]:
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("needs root to mount a small tmpfs")
+    mount = tmp_path / "small-disk"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)],
+                          capture_output=True, check=False)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs: {done.stderr!r}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> None:
+    with (disk / "filler").open("wb") as handle:
+        try:
+            while True:
+                handle.write(b"\0" * 65536)
+                handle.flush()
+        except OSError:
+            pass
+
+
+def test_a_full_disk_says_so_and_readers_still_work(full_disk: Path, tmp_path: Path) -> None:
+    root = make_library(full_disk / "lib", tmp_path, files=2)
+    fill(full_disk)
+    before = tree(root)
+    listed = run_cli("--data-dir", root, "conversations")
+    said(listed, "2 conversations")
+    for args in (("import", ENRICHED[3]), ("add", "--new", "more", "--all")):
+        result = run_cli("--data-dir", root, *args)
+        assert result.returncode == 1, result.stdout
+        said(result, "full")
+        assert "damaged" not in result.stdout + result.stderr
+    (full_disk / "filler").unlink()
+    assert {k: v for k, v in tree(root).items()} == before
+    assert run_cli("--data-dir", root, "files").stdout.count("\n") == 1
+
+
+# --- 9: interrupted work is completed or rolled back ----------------------------------
+
+SLOW_BUILD = r"""
+import sys, time
+from pathlib import Path
+from app.library import Library
+from app import trainingfiles
+
+root, marker, action = Path(sys.argv[1]), Path(sys.argv[2]), sys.argv[3]
+
+def progress(done, total, current):
+    if done == 2:
+        marker.write_text("building")
+        time.sleep(60)
+
+library = Library(root)
+ids = [row.conversation_id for row in library.summaries()]
+if action == "add-new":
+    trainingfiles.add_conversations(library, "fresh", ids, progress=progress, create=True)
+else:
+    stale = trainingfiles.files_holding(library, batch_id="batch-a")
+    library.rename_batch("batch-a", "renamed")
+    trainingfiles.rebuild_training_files(library, stale, progress=progress)
+"""
+
+
+def kill_mid_build(root: Path, marker: Path, action: str) -> None:
+    with python_child(SLOW_BUILD, str(root), str(marker), action) as child:
+        wait_for_marker(child, marker, 120, "started building")
+        kill_hard(child)
+
+
+def build_folders(root: Path) -> list[str]:
+    return sorted(p.name for p in (root / "training-files").iterdir())
+
+
+def test_killed_during_add_new_leaves_nothing_for_the_next_command(built: Path,
+                                                                   tmp_path: Path) -> None:
+    folders = build_folders(built)
+    kill_mid_build(built, tmp_path / "marker", "add-new")
+    assert len(build_folders(built)) == len(folders) + 1  # the unfinished build
+    listed = run_cli("--data-dir", built, "files")  # any command, even a reader
+    said(listed)
+    assert listed.stdout.splitlines()[0].startswith("base\t")
+    assert len(listed.stdout.splitlines()) == 1, "an empty leftover training file"
+    assert build_folders(built) == folders
+    again = run_cli("--data-dir", built, "add", "--new", "fresh", "--all")
+    assert again.returncode == 0, again.stderr
+
+
+def test_killed_during_the_rebuilds_after_rename_batch_the_next_command_finishes(
+    built: Path, tmp_path: Path
+) -> None:
+    kill_mid_build(built, tmp_path / "marker", "rename")
+    listed = run_cli("--data-dir", built, "conversations")
+    said(listed, "renamed")
+    assert "rebuilt the training file 'base'" in listed.stderr
+    jsonl = next((built / "training-files").glob("*/base.jsonl"))
+    assert "batch-a" not in jsonl.read_text(encoding="utf-8")
+    assert "renamed" in jsonl.read_text(encoding="utf-8")
+    assert len(build_folders(built)) == 1
+
+
+# --- also: a stored build changed by hand --------------------------------------------
+
+
+def test_a_hand_edited_stored_jsonl_is_rebuilt_before_it_is_exported(
+    built: Path, tmp_path: Path
+) -> None:
+    jsonl = next((built / "training-files").glob("*/base.jsonl"))
+    good = jsonl.read_bytes()
+    jsonl.write_bytes(good[: len(good) // 2])  # truncated by hand
+    result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl-messages",
+                     "-o", tmp_path / "messages.jsonl")
+    said(result, "rebuilt the training file 'base'")
+    assert result.returncode == 0, result.stderr
+    for line in (tmp_path / "messages.jsonl").read_text(encoding="utf-8").splitlines():
+        assert json.loads(line)["messages"]
+
+
+# --- also: a closed pipe, plain-text dialogs, the orjson floor ------------------------
+
+
+def test_a_closed_pipe_ends_the_listing_quietly(built: Path) -> None:
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader is gone before the first line, like "| head -0"
+    child = subprocess.run(
+        [sys.executable, "-m", "app", "--data-dir", str(built), "conversations"],
+        stdout=write_end, stderr=subprocess.PIPE, text=True, timeout=120, check=False)
+    os.close(write_end)
+    assert "Traceback" not in child.stderr and "BrokenPipe" not in child.stderr, child.stderr
+    assert child.returncode != 0
+
+
+def test_dialog_text_from_files_is_plain_text(qtbot) -> None:
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.dialogs import message_box
+
+    box = message_box(QMessageBox.Icon.Warning, "Refused",
+                      "evil<b>.json</b>: <img src='x'>", None)
+    qtbot.addWidget(box)
+    assert box.textFormat() == Qt.TextFormat.PlainText
+
+
+def test_orjson_has_the_nesting_limit_fix() -> None:
+    from importlib.metadata import requires, version
+
+    from packaging.version import Version
+
+    (wanted,) = [r for r in requires("lora-studio") or [] if r.startswith("orjson")]
+    floor = Version(wanted.split(">=")[1].split(",")[0].split(";")[0].strip())
+    assert floor >= Version("3.9.15")
+    assert Version(version("orjson")) >= floor
