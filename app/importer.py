@@ -13,7 +13,9 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import multiprocessing
+import multiprocessing.connection
 import os
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -85,6 +87,7 @@ class ImportReport:
     verdicts: list[FileVerdict] = field(default_factory=list)
     cancelled: bool = False
     batches_created: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # what went wrong around the files
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for v in self.verdicts if v.verdict is verdict)
@@ -288,9 +291,34 @@ def _row(
     }
 
 
+MAX_POOL_RESTARTS = 3
+
+
+def _watch_parent() -> None:
+    """Pool initializer: end this worker as soon as the process that started it is gone.
+
+    A killed parent cannot shut its pool down, and a worker waiting on the task queue
+    never sees it end (it holds that queue's write end itself), so without this the
+    workers, and the resource tracker that waits for them, would outlive it for ever.
+    """
+    parent = multiprocessing.parent_process()
+    if parent is None:
+        return
+    sentinel = parent.sentinel
+
+    def wait() -> None:
+        multiprocessing.connection.wait([sentinel])
+        os._exit(1)
+
+    threading.Thread(target=wait, name="watch-parent", daemon=True).start()
+
+
 def _prepared(
-    candidates: Sequence[Candidate], workers: int
+    candidates: Sequence[Candidate], workers: int, notes: list[str] | None = None
 ) -> Iterator[list[Prepared]]:
+    """Prepared rows in candidate order. A pool that breaks (a worker killed or out of
+    memory) is reported in ``notes`` and replaced; after a few breaks the rest is
+    prepared in this process."""
     args = ([str(c.path) for c in candidates], [c.default_batch for c in candidates],
             [c.named for c in candidates])
     if workers <= 1 or not _worth_a_pool(candidates):
@@ -299,20 +327,31 @@ def _prepared(
     # spawn, not fork: the caller may be a GUI with threads of its own.
     context = multiprocessing.get_context("spawn")
     delivered = 0
-    try:
-        with concurrent.futures.ProcessPoolExecutor(workers, mp_context=context) as pool:
-            # Small chunks when the files are few (and big), so both workers stay busy.
-            chunk = max(1, min(32, len(candidates) // (workers * 4)))
-            results = pool.map(prepare, *args, chunksize=chunk)
-            try:
-                for result in results:
-                    delivered += 1
-                    yield result
-            finally:
-                pool.shutdown(wait=True, cancel_futures=True)
-    except concurrent.futures.process.BrokenProcessPool:
-        # A worker died (out of memory, killed): finish the rest in this process.
-        yield from map(prepare, *(arg[delivered:] for arg in args))
+    for attempt in range(MAX_POOL_RESTARTS + 1):
+        try:
+            with concurrent.futures.ProcessPoolExecutor(
+                workers, mp_context=context, initializer=_watch_parent
+            ) as pool:
+                # Small chunks when the files are few (and big), so both workers stay busy.
+                chunk = max(1, min(32, (len(candidates) - delivered) // (workers * 4)))
+                results = pool.map(prepare, *(arg[delivered:] for arg in args),
+                                   chunksize=chunk)
+                try:
+                    for result in results:
+                        delivered += 1
+                        yield result
+                finally:
+                    pool.shutdown(wait=True, cancel_futures=True)
+            return
+        except concurrent.futures.process.BrokenProcessPool:
+            last = attempt == MAX_POOL_RESTARTS
+            if notes is not None:
+                notes.append(
+                    f"a worker process stopped unexpectedly after {delivered} of "
+                    f"{len(args[0])} files (out of memory, or ended by another program); "
+                    + ("the rest was read in the main process" if last else
+                       "new workers were started and the import went on"))
+    yield from map(prepare, *(arg[delivered:] for arg in args))
 
 
 def import_paths(
@@ -359,7 +398,8 @@ def import_paths(
         collisions.clear()
 
     count = workers if workers is not None else min(2, multiprocessing.cpu_count())
-    for done, prepared in enumerate(_prepared(candidates, count), start=1):
+    for done, prepared in enumerate(_prepared(candidates, count, report.notes),
+                                    start=1):
         for path, row, reason in prepared:
             if row is None:
                 pending_verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))

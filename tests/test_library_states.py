@@ -371,3 +371,19 @@ def test_orjson_has_the_nesting_limit_fix() -> None:
     floor = Version(wanted.split(">=")[1].split(",")[0].split(";")[0].strip())
     assert floor >= Version("3.9.15")
     assert Version(version("orjson")) >= floor
+
+
+def test_a_same_size_hand_edit_is_refused_with_the_way_out(built: Path, tmp_path: Path) -> None:
+    jsonl = next((built / "training-files").glob("*/base.jsonl"))
+    data = jsonl.read_bytes()
+    jsonl.write_bytes(b"x" + data[1:])  # the first line no longer parses; same size
+    target = tmp_path / "messages.jsonl"
+    result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl-messages",
+                     "-o", target)
+    assert result.returncode == 1
+    said(result, "damaged", "lora-studio rebuild")
+    assert not target.exists()
+    assert run_cli("--data-dir", built, "rebuild", "base").returncode == 0
+    result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl-messages",
+                     "-o", target)
+    assert result.returncode == 0, result.stderr

@@ -1,0 +1,127 @@
+"""The import's worker pool: a killed worker is reported and replaced; a killed parent
+takes its workers (and the resource tracker) with it. Real processes, real signals."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from hostile_corpus import conversation, dump
+
+import app.importer as importer
+from app.library import Library
+
+pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals and /proc")
+FILES = 120
+
+
+def corpus(folder: Path, count: int = FILES) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for index in range(count):
+        (folder / f"c{index:04d}.json").write_bytes(dump(conversation(f"pool_{index:04d}")))
+    return folder
+
+
+def test_a_killed_worker_is_reported_and_the_import_finishes(
+    library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(importer, "PARALLEL_FROM", 1)
+    folder = corpus(tmp_path / "batch")
+    killed: list[int] = []
+
+    def progress(done: int, total: int, current: str) -> None:
+        if not killed:
+            workers = multiprocessing.active_children()
+            assert workers, "the import should run in worker processes"
+            killed.append(workers[0].pid or 0)
+            os.kill(workers[0].pid or 0, signal.SIGKILL)
+
+    report = importer.import_paths(library, [folder], progress=progress, workers=2)
+    assert killed
+    assert report.imported == FILES, report.summary()
+    assert report.rejected == 0
+    assert report.notes and "stopped unexpectedly" in report.notes[0], report.notes
+    assert library.count() == FILES
+
+
+PARENT = r"""
+import sys, time
+from pathlib import Path
+import app.importer as importer
+from app.library import Library
+
+root, folder, marker = map(Path, sys.argv[1:])
+importer.PARALLEL_FROM = 1
+
+def progress(done, total, current):
+    if done == 1:
+        marker.write_text("importing")
+        time.sleep(120)
+
+if __name__ == "__main__":
+    with Library(root) as library:
+        importer.import_paths(library, [folder], progress=progress, workers=2)
+"""
+
+
+def children_of(pid: int) -> set[int]:
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[1]) == pid:
+                found.add(int(entry.name))
+    return found
+
+
+def alive(pid: int) -> bool:
+    try:
+        state = (Path("/proc") / str(pid) / "stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+def test_workers_never_outlive_a_killed_parent(tmp_path: Path) -> None:
+    folder = corpus(tmp_path / "batch")
+    marker = tmp_path / "marker"
+    script = tmp_path / "parent.py"  # a file, not -c: spawned workers re-import __main__
+    script.write_text(PARENT, encoding="utf-8")
+    parent = subprocess.Popen([sys.executable, str(script), str(tmp_path / "lib"),
+                               str(folder), str(marker)],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    helpers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists():
+            assert parent.poll() is None, parent.communicate()
+            assert time.monotonic() < deadline, "the import never started"
+            time.sleep(0.05)
+        helpers = children_of(parent.pid)
+        assert len(helpers) >= 2, "expected worker processes (and a resource tracker)"
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        deadline = time.monotonic() + 60
+        while any(alive(pid) for pid in helpers) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        survivors = [pid for pid in helpers if alive(pid)]
+        assert not survivors, f"processes outlived their parent: {survivors}"
+        # Nothing holds the caller's pipes any more: they reach their end.
+        assert parent.stdout is not None
+        parent.stdout.read()
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        for pid in helpers:  # this test's own grandchildren, should any have survived
+            if alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        parent.communicate(timeout=30)
