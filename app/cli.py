@@ -167,8 +167,6 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         _print(f"{item.verdict.value:<9} {item.path}: {detail}")
     if report.batches_created:
         _print("batches created: " + ", ".join(report.batches_created))
-    for note in report.notes:
-        sys.stderr.write(f"note: {note}\n")
     _print(report.summary())
     if report.changed:
         _print(f"{len(report.changed)} changed conversation(s) were kept as stored; "

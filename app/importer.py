@@ -119,7 +119,8 @@ class ImportReport:
             text += f", {len(self.changed)} changed (not replaced)"
         if self.replaced_ids:
             text += f", {len(self.replaced_ids)} replaced"
-        return text + (" (cancelled)" if self.cancelled else "")
+        text += " (cancelled)" if self.cancelled else ""
+        return " ".join([text, *(f"Note: {note}." for note in self.notes)])
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from app import FORMAT_VERSION, __version__
 from app.bundle import project_root, resources_dir
 from app.errors import LibraryError
 from app.export import ExportFormat
+from app.failures import bug_report, known_failure
 from app.importer import ImportReport
 from app.library import Library
 from app.paths import library_dir
@@ -497,6 +498,19 @@ def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,
             folder = chosen
 
 
+def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
+                                      parent: QWidget | None = None) -> None:
+    """Complete or roll back what a killed run left; if that fails (a full disk), say so
+    and open the library as it is: nothing stored is lost by waiting."""
+    try:
+        finish_interrupted_work(library)
+    except Exception as exc:
+        known = known_failure(exc, library.db_path)
+        dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
+                     f"{known or bug_report(exc)}\n\nThe library opens as it is; LoRA "
+                     "Studio tries again at the next start.")
+
+
 def run_gui(data_dir: str | None = None) -> int:
     """Start the desktop app (the ``lora-studio`` command without a sub-command)."""
     app = QApplication.instance() or QApplication(sys.argv)
@@ -506,7 +520,7 @@ def run_gui(data_dir: str | None = None) -> int:
     library = open_library_or_explain(data_dir, dialogs)
     if library is None:
         return 1
-    finish_interrupted_work(library)  # what a killed run left: completed or rolled back
+    finish_interrupted_work_or_explain(library, dialogs)
     window = MainWindow(library, dialogs)
     window.show()
     try:
