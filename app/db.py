@@ -99,6 +99,7 @@ MARKERS: dict[int, tuple[str, str | None]] = {
     2: ("conversations", "estimated_tokens"),
     3: ("conversation_documents", None),
     4: ("conversations", "token_count"),
+    5: ("conversations", "dialogue_sketch"),
 }
 OUR_TABLES = frozenset({"conversations", "training_files", "batches", "profiles",
                         "training_file_members"})

@@ -165,6 +165,8 @@ def test_a_library_with_a_lost_or_wrong_user_version_is_recognised(built: Path,
 def test_a_read_only_open_never_changes_an_older_library(built: Path) -> None:
     database = built / DATABASE_NAME
     conn = sqlite3.connect(database)
+    conn.execute("DROP TABLE dialogue_keys")  # what v5 added
+    conn.execute("ALTER TABLE conversations DROP COLUMN dialogue_sketch")
     conn.execute("DROP INDEX ix_conversations_dialogue")
     for column in ("token_count", "dialogue_sha256", "reviewed_by", "reviewed_at"):
         conn.execute(f"ALTER TABLE conversations DROP COLUMN {column}")
@@ -401,10 +403,19 @@ def test_the_window_finishes_interrupted_work_or_says_why(full_disk: Path, tmp_p
     dialogs = ScriptedDialogs()
     with Library(root) as library:
         finish_interrupted_work_or_explain(library, dialogs)  # the rebuild cannot be written
-        ((title, message),) = dialogs.warnings
+        ((_title, message),) = dialogs.warnings
         assert "full" in message and "Traceback" not in message, message
         (full_disk / "filler").unlink()
         finish_interrupted_work_or_explain(library, dialogs)  # the next start: space again
         assert len(dialogs.warnings) == 1
     jsonl = next((root / "training-files").glob("*/base.jsonl"))
     assert "renamed" in jsonl.read_text(encoding="utf-8")
+
+
+def test_every_schema_version_can_be_recognised_by_its_tables() -> None:
+    """A new migration must say what it adds (app.db.MARKERS), or a library whose
+    user_version was lost would be taken for an older one and upgraded twice."""
+    from app.db import MARKERS, MIGRATIONS
+
+    assert set(MARKERS) == set(range(2, SCHEMA_VERSION + 1))
+    assert set(MIGRATIONS) == set(range(1, SCHEMA_VERSION))
