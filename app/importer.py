@@ -120,7 +120,8 @@ class ImportReport:
         if self.replaced_ids:
             text += f", {len(self.replaced_ids)} replaced"
         text += " (cancelled)" if self.cancelled else ""
-        return " ".join([text, *(f"Note: {note}." for note in self.notes)])
+        return ". ".join([text, *(f"Note: {note}" for note in self.notes)]) + (
+            "." if self.notes else "")
 
 
 @dataclass(frozen=True)

@@ -419,3 +419,15 @@ def test_every_schema_version_can_be_recognised_by_its_tables() -> None:
 
     assert set(MARKERS) == set(range(2, SCHEMA_VERSION + 1))
     assert set(MIGRATIONS) == set(range(1, SCHEMA_VERSION))
+
+
+def test_a_healthy_library_needs_no_recovery(built: Path) -> None:
+    """The check runs before every command: it must not find work where there is none
+    (a header format change would otherwise rebuild every file at every command)."""
+    from app.recovery import needs_recovery, stale_training_files
+
+    with Library(built, read_only=True) as library:
+        assert stale_training_files(library) == []
+        assert not needs_recovery(library)
+    result = run_cli("--data-dir", built, "files")
+    assert result.stderr == ""
