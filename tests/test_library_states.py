@@ -185,7 +185,7 @@ def test_a_read_only_open_never_changes_an_older_library(built: Path) -> None:
     assert tree(built) == before
     upgraded = run_cli("--data-dir", built, "batches")
     assert upgraded.returncode == 1  # still a reader
-    assert run_cli("--data-dir", built, "add", "base", "--all").returncode == 1  # a writer
+    said(run_cli("--data-dir", built, "add", "base", "--all"), "nothing added")  # a writer
     assert user_version(database) == SCHEMA_VERSION
     assert (built / f"{DATABASE_NAME}.v3.bak").exists()
 
