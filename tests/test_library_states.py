@@ -391,27 +391,6 @@ def test_a_same_size_hand_edit_is_refused_with_the_way_out(built: Path, tmp_path
     assert result.returncode == 0, result.stderr
 
 
-def test_the_window_finishes_interrupted_work_or_says_why(full_disk: Path, tmp_path: Path,
-                                                          qtbot) -> None:
-    from scripted_dialogs import ScriptedDialogs
-
-    from ui.main import finish_interrupted_work_or_explain
-
-    root = make_library(full_disk / "lib", tmp_path, files=2)
-    kill_mid_build(root, tmp_path / "marker", "rename")  # 'base' now needs a rebuild
-    fill(full_disk)
-    dialogs = ScriptedDialogs()
-    with Library(root) as library:
-        finish_interrupted_work_or_explain(library, dialogs)  # the rebuild cannot be written
-        ((_title, message),) = dialogs.warnings
-        assert "full" in message and "Traceback" not in message, message
-        (full_disk / "filler").unlink()
-        finish_interrupted_work_or_explain(library, dialogs)  # the next start: space again
-        assert len(dialogs.warnings) == 1
-    jsonl = next((root / "training-files").glob("*/base.jsonl"))
-    assert "renamed" in jsonl.read_text(encoding="utf-8")
-
-
 def test_every_schema_version_can_be_recognised_by_its_tables() -> None:
     """A new migration must say what it adds (app.db.MARKERS), or a library whose
     user_version was lost would be taken for an older one and upgraded twice."""
