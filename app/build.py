@@ -21,6 +21,14 @@ from app.fullfile import build_header, file_record, shared_profile_hash
 from app.jsonio import atomic_writer, dumps_line
 from app.jsonl import jsonl_lines
 from app.records import Digest, TrainingFileHeader, digest_of, profile_hash, summarise
+from app.token_lines import (
+    CHUNK,
+    DEFAULT_MAX_SEQ_LEN,
+    CountCache,
+    count_lines,
+    token_summary,
+)
+from app.tokens import TokenCounter, default_counter
 
 Progress = Callable[[int, int, str], None]
 
@@ -41,13 +49,16 @@ class BuildResult:
     rendered: int = 0  # conversations rendered anew (the rest were copied: app.fragments)
 
 
+Records = Iterable[Mapping[str, Any]] | Callable[[], Iterable[Mapping[str, Any]]]
+
+
 def write_training_files(
     json_path: Path,
     jsonl_path: Path,
     *,
     name: str,
     digests: Sequence[Digest],
-    records: Iterable[Mapping[str, Any]],
+    records: Records,
     profile_of: Callable[[str], Any],
     created_at: str,
     updated_at: str,
@@ -57,6 +68,9 @@ def write_training_files(
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
     keys: Sequence[str] | None = None,
     previous: Fragments | None = None,
+    counter: TokenCounter | None = None,
+    cache: CountCache | None = None,
+    max_seq_len: int = DEFAULT_MAX_SEQ_LEN,
 ) -> BuildResult:
     """Write both renderings of one training file.
 
@@ -70,15 +84,31 @@ def write_training_files(
     files, and a conversation whose key ``previous`` holds is copied from there instead of
     rendered. ``records`` then yields only the conversations to render, in file order
     (``to_render`` tells which); without ``previous`` that is all of them.
+
+    Token counts (``counter``: the bundled tokenizer by default) go on every JSONL line and,
+    summed up, into the header at the top, so they are made first: ``records`` is read
+    twice when it is a callable returning a fresh iterable (the library's case), once to
+    count and once to write; a sequence is simply iterated twice. Reused fragments keep
+    the counts the previous build stored in its index.
     """
-    header = build_header(name, digests, created_at, updated_at, jsonl_name or jsonl_path.name,
-                          cut_off_policy)
+    counter = counter or default_counter()
     shared_hash = shared_profile_hash(digests)
     shared_profile = profile_of(shared_hash) if shared_hash else None
     total = len(digests)
     full_keys = _full_keys(keys, digests, shared_hash)
     reusable = reusable_spans(previous, full_keys or [])
-    pending = iter(records)
+    old_tokens = previous.tokens if previous is not None else {}
+
+    def read() -> Iterable[Mapping[str, Any]]:
+        return records() if callable(records) else records
+
+    line_tokens = _count_tokens(read(), digests, full_keys, reusable, old_tokens, name,
+                                cut_off_policy, counter, cache or CountCache(), shared_hash,
+                                progress, cancelled)
+    header = build_header(name, digests, created_at, updated_at, jsonl_name or jsonl_path.name,
+                          cut_off_policy)
+    header["tokens"] = token_summary(counter, [n for c in line_tokens for n in c], max_seq_len)
+    pending = iter(read())
     spans: dict[str, Span] = {}
     lines = rendered = 0
     with contextlib.ExitStack() as stack:
@@ -99,20 +129,23 @@ def write_training_files(
                     raise ValueError(f"{total} conversations were expected but only "
                                      f"{rendered} records came to render")
                 listed = file_record(record, shared_hash)
-                line = b"".join(dumps_line(x) for x in jsonl_lines(listed, name,
-                                                                    cut_off_policy))
+                objects = list(jsonl_lines(listed, name, cut_off_policy))
+                for line_object, count in zip(objects, line_tokens[index], strict=True):
+                    line_object["metadata"]["token_count"] = count
+                line = b"".join(dumps_line(x) for x in objects)
                 span = out.add(indented(listed, 2), line)
                 rendered += 1
             lines += span[3] > span[2]
             if key is not None:
                 spans[key] = span
             if progress:
-                progress(index + 1, total, str(item["conversation_id"]))
+                progress(total + index + 1, 2 * total, str(item["conversation_id"]))
         out.finish()
         if next(pending, None) is not None:
             raise ValueError(f"more records than the {total} conversations expected")
     if full_keys is not None:
-        Fragments(json_path, jsonl_path, spans).write()
+        Fragments(json_path, jsonl_path, spans,
+                  {key: line_tokens[i] for i, key in enumerate(full_keys)}).write()
     return BuildResult(
         json_path,
         jsonl_path,
@@ -123,6 +156,47 @@ def write_training_files(
         header,
         rendered,
     )
+
+
+def _count_tokens(
+    records: Iterable[Mapping[str, Any]], digests: Sequence[Digest],
+    full_keys: Sequence[str] | None, reusable: Mapping[str, Span],
+    old_tokens: Mapping[str, list[int]], name: str, cut_off_policy: CutOffPolicy | str,
+    counter: TokenCounter, cache: CountCache, shared_hash: str | None,
+    progress: Progress | None, cancelled: Callable[[], bool] | None,
+) -> list[list[int]]:
+    """Per conversation in file order: the exact tokens of each of its JSONL lines."""
+    result: list[list[int]] = [[] for _ in digests]
+    pending = iter(records)
+    batch: list[tuple[int, list[Any]]] = []  # (position, the messages of each line)
+
+    def flush() -> None:
+        counts = iter(count_lines(counter, [m for _, lines in batch for m in lines], cache))
+        for position, lines in batch:
+            result[position] = [next(counts) for _ in lines]
+        batch.clear()
+
+    total = len(digests)
+    for index, item in enumerate(digests):
+        if cancelled and cancelled():
+            raise BuildCancelled()
+        key = full_keys[index] if full_keys else None
+        if key is not None and key in reusable and key in old_tokens:
+            result[index] = list(old_tokens[key])
+        else:
+            record = next(pending, None)
+            if record is None:
+                raise ValueError(f"{total} conversations were expected but fewer records "
+                                 "came to render")
+            listed = file_record(record, shared_hash)
+            batch.append((index, [line["messages"]
+                                  for line in jsonl_lines(listed, name, cut_off_policy)]))
+            if len(batch) >= CHUNK:
+                flush()
+        if progress:
+            progress(index + 1, 2 * total, str(item["conversation_id"]))
+    flush()
+    return result
 
 
 def _full_keys(keys: Sequence[str] | None, digests: Sequence[Digest],
@@ -154,6 +228,8 @@ def write_records(
     created_at: str,
     updated_at: str,
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
+    counter: TokenCounter | None = None,
+    max_seq_len: int = DEFAULT_MAX_SEQ_LEN,
 ) -> BuildResult:
     """Write a training file from records already in memory (examples, tests, tools)."""
     profiles = {profile_hash(r.get("consultant_profile")): r.get("consultant_profile")
@@ -161,5 +237,6 @@ def write_records(
     return write_training_files(
         json_path, jsonl_path, name=name, digests=[digest_of(summarise(r)) for r in records],
         records=records, profile_of=profiles.__getitem__, created_at=created_at,
-        updated_at=updated_at, cut_off_policy=cut_off_policy,
+        updated_at=updated_at, cut_off_policy=cut_off_policy, counter=counter,
+        max_seq_len=max_seq_len,
     )

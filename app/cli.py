@@ -12,6 +12,7 @@ from pathlib import Path
 import orjson
 
 from app import FORMAT_VERSION, __version__
+from app.chat_templates import BUNDLED
 from app.cutoff import DEFAULT_POLICY, DESCRIPTIONS, CutOffPolicy
 from app.errors import InputError, LibraryError
 from app.export import (
@@ -30,6 +31,8 @@ from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.review_marks import mark_reviewed
 from app.samples import sample_ids
+from app.token_counts import ensure_counts
+from app.tokenizer_choice import choose, counter_for
 from app.trainingfiles import (
     apply_addition,
     files_holding,
@@ -39,6 +42,7 @@ from app.trainingfiles import (
     rebuild_training_files,
     remove_conversations,
     set_cut_off_policy,
+    set_max_seq_len,
 )
 from app.validate import validate_path
 
@@ -129,6 +133,17 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rebuild", help="write a training file's JSON and JSONL again")
     p.add_argument("name")
 
+    p = sub.add_parser("max-len", help="set a training file's maximum sequence length")
+    p.add_argument("name")
+    p.add_argument("tokens", type=int)
+
+    p = sub.add_parser("tokens", help="count tokens; choose the tokenizer and chat template")
+    p.add_argument("--tokenizer", type=Path, metavar="TOKENIZER_JSON",
+                   help="your base model's tokenizer.json ('bundled' for the bundled one)")
+    p.add_argument("--template", metavar="NAME_OR_FILE",
+                   help=f"chat template: {', '.join(BUNDLED)}, or a tokenizer_config.json "
+                        "or .jinja file")
+
     p = sub.add_parser("export", help="save a copy of a training file")
     p.add_argument("name")
     p.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
@@ -182,17 +197,20 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
     rows = library.summaries(args.batch)
     if args.reviewed or args.not_reviewed:
         rows = [row for row in rows if (row.reviewed_by is not None) == args.reviewed]
+    tokens = ensure_counts(library, [row.conversation_id for row in rows])
     if args.json:
         for row in rows:
             # The summary's own names (app.records.ConversationSummary), as the table has them.
             fields = row._asdict()
             del fields["pk"]
+            fields["token_count"] = tokens.get(row.conversation_id, row.token_count)
             _print(orjson.dumps(fields).decode())
         return 0
     for row in rows:
         _print(f"{row.batch_id}\t{row.conversation_id}\t{row.persona_name or ''}\t"
                f"{row.emotional_arc_key or ''}\t{row.training_topic_key or ''}\t"
-               f"{row.turns} turns\t{row.trainable_replies} replies"
+               f"{row.turns} turns\t{row.trainable_replies} replies\t"
+               f"{tokens.get(row.conversation_id, 0)} tokens"
                + (f"\treviewed by {row.reviewed_by}" if row.reviewed_by else ""))
     _print(f"{len(rows)} conversations")
     return 0
@@ -214,6 +232,7 @@ def cmd_files(args: argparse.Namespace, library: Library) -> int:
                 "estimated_tokens": info.estimated_tokens, "json_bytes": info.json_bytes,
                 "jsonl_bytes": info.jsonl_bytes, "created_at": info.created_at,
                 "updated_at": info.updated_at, "cut_off_policy": info.cut_off_policy,
+                "max_seq_len": info.max_seq_len,
             }).decode())
         else:
             _print(f"{info.name}\t{info.conversations} conversations\t"
@@ -296,6 +315,24 @@ def _drop_empty_batch(library: Library, batch_id: str) -> int:
     """``--batch`` of an empty batch removes the batch itself."""
     library.delete_empty_batch(batch_id)
     _print(f"removed the empty batch '{batch_id}'")
+    return 0
+
+
+def cmd_tokens(args: argparse.Namespace, library: Library) -> int:
+    template: str | None = args.template
+    template_file: Path | None = None
+    if template is not None and template not in BUNDLED:
+        template_file, template = Path(template), None
+    bundled = args.tokenizer is not None and str(args.tokenizer) == "bundled"
+    if args.tokenizer is not None or args.template is not None:
+        choose(library.root, tokenizer_file=None if bundled else args.tokenizer,
+               bundled_tokenizer=bundled, template=template, template_file=template_file)
+    counter = counter_for(library.root)
+    _print(f"tokenizer: {counter.tokenizer_name}; chat template: {counter.template.label}")
+    counts = ensure_counts(library)
+    total = sum(counts.values())
+    _print(f"{len(counts)} conversations, {total:,} tokens"
+           + (f", longest {max(counts.values()):,}" if counts else ""))
     return 0
 
 
@@ -389,6 +426,12 @@ def run(args: argparse.Namespace) -> int:
             case "rebuild":
                 for name in rebuild_training_files(library, [args.name], from_scratch=True):
                     _print(f"rebuilt training file '{name}'")
+            case "tokens":
+                return cmd_tokens(args, library)
+            case "max-len":
+                info = set_max_seq_len(library, args.name, args.tokens)
+                _print(f"'{info.name}' now has a maximum sequence length of "
+                       f"{info.max_seq_len:,} tokens")
             case "export":
                 written = export(library, args.name, ExportFormat(args.format), args.output,
                                  args.valid_fraction, args.seed, recipes=args.recipes,

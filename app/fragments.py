@@ -30,7 +30,7 @@ import orjson
 from app.jsonio import atomic_writer
 
 INDEX_NAME = ".fragments"
-INDEX_VERSION = 1
+INDEX_VERSION = 2  # 2: each key's JSONL token counts
 FIRST = b"\n    "  # before the first conversation of the full JSON
 BETWEEN = b",\n    "  # between two conversations
 COPY_CHUNK = 1 << 20
@@ -45,10 +45,10 @@ def _render_code_version() -> str:
     From the modules' source files where they exist (a source checkout); a bundle has no
     sources, so there the app's version stands in.
     """
-    from app import __version__, build, cutoff, fullfile, jsonl, records, review
+    from app import __version__, build, cutoff, fullfile, jsonl, records, review, token_lines
 
     digest = hashlib.sha256(__version__.encode())
-    for module in (build, cutoff, fullfile, jsonl, records, review):
+    for module in (build, cutoff, fullfile, jsonl, records, review, token_lines):
         try:
             digest.update(Path(str(module.__file__)).read_bytes())
         except OSError:
@@ -80,6 +80,7 @@ class Fragments:
     json_path: Path
     jsonl_path: Path
     spans: dict[str, Span]
+    tokens: dict[str, list[int]] = field(default_factory=dict)  # key -> each line's tokens
 
     @classmethod
     def read(cls, json_path: Path, jsonl_path: Path) -> Fragments | None:
@@ -93,15 +94,18 @@ class Fragments:
             sizes = (json_path.stat().st_size, jsonl_path.stat().st_size)
             if sizes != (data["json_bytes"], data["jsonl_bytes"]):
                 return None
-            return cls(json_path, jsonl_path,
-                       {key: (a, b, c, d) for key, (a, b, c, d) in data["spans"].items()})
+            tokens = {key: [int(n) for n in counts] for key, counts in data["tokens"].items()}
+            spans = {key: (a, b, c, d) for key, (a, b, c, d) in data["spans"].items()
+                     if key in tokens}  # a line is reused only with its counts
+            return cls(json_path, jsonl_path, spans, tokens)
         except (OSError, ValueError, KeyError, TypeError, AttributeError):
             return None
 
     def write(self) -> None:
         data = {"version": INDEX_VERSION, "json": self.json_path.name,
                 "jsonl": self.jsonl_path.name, "json_bytes": self.json_path.stat().st_size,
-                "jsonl_bytes": self.jsonl_path.stat().st_size, "spans": self.spans}
+                "jsonl_bytes": self.jsonl_path.stat().st_size, "spans": self.spans,
+                "tokens": self.tokens}
         path = self.json_path.parent / INDEX_NAME
         with atomic_writer(path) as handle:
             handle.write(orjson.dumps(data))

@@ -77,6 +77,7 @@ def line_metadata(
         "quality_score": _float(summary["quality_score"]),
         "human_reviewed": summary["human_reviewed"],
         "warnings": ",".join(summary["warning_codes"]),
+        "token_count": 0,  # the build fills in the exact count of the rendered line
         "replies": replies,
         "left_out_replies": left_out_replies,
     }

@@ -27,6 +27,7 @@ from app.lock import LibraryLock
 from app.models import Batch, Conversation, ConversationDocument, Member, Profile, TrainingFile
 from app.paths import BUILD_FOLDER, DATABASE_NAME, TRAINING_FILES_DIR, library_dir
 from app.review import with_review
+from app.token_lines import DEFAULT_MAX_SEQ_LEN
 
 # Large reads fetch this many rows at a time. Fetching 100,000 rows in one call keeps the
 # GIL in C for the whole read, and the window (GUI thread) cannot run meanwhile; between
@@ -45,6 +46,8 @@ def pack(document: Any) -> bytes:
 
 def unpack(blob: bytes) -> Any:
     return orjson.loads(zlib.decompress(blob))
+
+
 
 
 class ConversationRow(NamedTuple):
@@ -76,6 +79,10 @@ class ConversationRow(NamedTuple):
     training_files: tuple[str, ...]
     reviewed_by: str | None = None  # the library's review mark (see app.review)
     reviewed_at: str | None = None
+    # Exact tokens of the conversation's training line (0: not counted yet), and the
+    # smallest maximum sequence length of the training files holding it (else the default).
+    token_count: int = 0
+    token_budget: int = DEFAULT_MAX_SEQ_LEN
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,6 +113,7 @@ SUMMARY_COLUMNS = (
     Conversation.warnings_text,
     Conversation.reviewed_by,
     Conversation.reviewed_at,
+    Conversation.token_count,
 )
 
 
@@ -222,18 +230,29 @@ class Library:
                     names[pk].append(name)
         return {pk: tuple(v) for pk, v in names.items()}
 
+    def token_budgets(self) -> dict[int, int]:
+        """Per conversation pk in any training file: the smallest maximum sequence length."""
+        query = (select(Member.conversation_pk, func.min(TrainingFile.max_seq_len))
+                 .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+                 .group_by(Member.conversation_pk))
+        with self.session() as session:
+            return {pk: int(n) for pk, n in session.execute(query)}
+
     def summaries(self, batch_id: str | None = None) -> list[ConversationRow]:
         """Summary rows in import order, optionally of one batch."""
         query = select(*SUMMARY_COLUMNS).order_by(Conversation.pk)
         if batch_id is not None:
             query = query.where(Conversation.batch_id == batch_id)
         files = self.membership()
+        budgets = self.token_budgets()
         no_files: tuple[str, ...] = ()
         make = ConversationRow._make
+        default = DEFAULT_MAX_SEQ_LEN
         with self.engine.connect() as conn:
             return [
                 make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
-                      files.get(row[0], no_files), row[18], row[19]))
+                      files.get(row[0], no_files), row[18], row[19], row[20],
+                      budgets.get(row[0], default)))
                 for part in conn.execute(query).partitions(READ_CHUNK) for row in part
             ]
 

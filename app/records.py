@@ -253,6 +253,7 @@ class LineMetadata(TypedDict):
     quality_score: float
     human_reviewed: bool
     warnings: str
+    token_count: int  # exact tokens of the rendered line (app.token_lines)
     replies: list[ReplyContext]
     left_out_replies: int  # replies the file's cut-off policy does not train (app.cutoff)
 
@@ -289,6 +290,20 @@ class ScaffoldingDistribution(TypedDict):
     batch: dict[str, int]
 
 
+class TokenSummary(TypedDict):
+    """How the JSONL's tokens were counted and what they add up to (app.token_lines)."""
+
+    tokenizer: str
+    tokenizer_sha256: str
+    chat_template: str
+    counted: str
+    max_seq_len: int
+    total: int
+    max: int
+    p95: int
+    lines_over_max_seq_len: int
+
+
 class TrainingFileHeader(TypedDict):
     """``training_file_metadata``: the top of a full training file."""
 
@@ -303,3 +318,4 @@ class TrainingFileHeader(TypedDict):
     totals: Totals
     quality_summary: QualitySummary
     scaffolding_distribution: ScaffoldingDistribution
+    tokens: NotRequired[TokenSummary]  # added by the build once every line is counted

@@ -33,6 +33,9 @@ from app.paths import BUILD_FOLDER
 from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
 from app.samples import sample_hashes
+from app.token_counts import library_cache, over_budget
+from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
+from app.tokenizer_choice import counter_for
 
 # Device names Windows reserves in every folder, with any extension. Windows counts the
 # superscript digits ¹ ² ³ as digits here, so "COM¹" is a device too.
@@ -69,6 +72,7 @@ class TrainingFileInfo:
     json_path: Path | None
     jsonl_path: Path | None
     cut_off_policy: str = DEFAULT_POLICY.value
+    max_seq_len: int = DEFAULT_MAX_SEQ_LEN  # the trainer's maximum sequence length
 
 
 def check_name(name: str) -> str:
@@ -109,7 +113,7 @@ def _info(library: Library, row: TrainingFile) -> TrainingFileInfo:
     return TrainingFileInfo(
         row.file_id, row.name, row.conversations, row.trainable_replies, row.estimated_tokens,
         row.json_bytes, row.jsonl_bytes, row.created_at, row.updated_at,
-        path(row.json_file), path(row.jsonl_file), row.cut_off_policy,
+        path(row.json_file), path(row.jsonl_file), row.cut_off_policy, row.max_seq_len,
     )
 
 
@@ -332,10 +336,17 @@ class AddPlan:
 
 
 def over_budget_pks(library: Library, name: str | None, pks: Sequence[int]) -> set[int]:
-    """HOOK for the token budget: conversations longer than the training file's
-    ``max_seq_len``. The token counter (the ``tokens`` work on issue 12) fills this in;
-    until it lands no conversation counts as over budget."""
-    return set()
+    """Conversations whose training line is longer than the training file's
+    ``max_seq_len`` (a new file's default when ``name`` is None): a trainer would cut them.
+    Counts missing from the library are made now (``app.token_counts``)."""
+    ids: dict[int, str] = {}
+    with library.session() as session:
+        for start in range(0, len(pks), 500):
+            ids.update(session.execute(
+                select(Conversation.pk, Conversation.conversation_id)
+                .where(Conversation.pk.in_(list(pks[start : start + 500])))).tuples())
+    over = set(over_budget(library, name, list(ids.values())))
+    return {pk for pk, cid in ids.items() if cid in over}
 
 
 def plan_addition(
@@ -526,6 +537,25 @@ def file_replies_left_out(library: Library, name: str) -> dict[str, dict[str, in
     with library.session() as session:
         policy = _row(session, name).cut_off_policy
     return left_out_counts(_digests(library, _member_pks(library, name)), policy)
+
+
+def set_max_seq_len(
+    library: Library, name: str, value: int, progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> TrainingFileInfo:
+    """Change a file's maximum sequence length and rebuild it (its header reports it)."""
+    value = check_max_seq_len(value)
+    with library.session() as session, session.begin():
+        row = _row(session, name)
+        previous, row.max_seq_len = row.max_seq_len, value
+    try:
+        _rebuild(library, name, new_members=_member_pks(library, name), progress=progress,
+                 cancelled=cancelled)
+    except BaseException:
+        with library.session() as session, session.begin():
+            _row(session, name).max_seq_len = previous
+        raise
+    return get_training_file(library, name)
 
 
 def delete_training_file(library: Library, name: str) -> None:
@@ -723,17 +753,20 @@ def _build(
     digests = _digests(library, new_members)
     # Everything a conversation's fragments depend on (app.fragments): the file's settings
     # and the conversation's stored state.
-    settings = settings_key(final_name, policy.value, max_seq_len, FORMAT_VERSION)
+    counter = counter_for(library.root)  # its basis names the tokenizer and template
+    settings = settings_key(final_name, policy.value, max_seq_len, FORMAT_VERSION,
+                            counter.basis)
     keys = [fragment_key(settings, *state) for state in _member_states(library, new_members)]
     render = to_render(keys, digests, previous)
     try:
         _mark(folder, BUILDING)
         result = write_training_files(
             json_path, jsonl_path, name=final_name, digests=digests,
-            records=library.records_by_pk([new_members[i] for i in render]),
+            records=lambda: library.records_by_pk([new_members[i] for i in render]),
             profile_of=library.profile, created_at=created_at, updated_at=updated_at,
             jsonl_name=f"{final_name}.jsonl", progress=progress, cancelled=cancelled,
-            cut_off_policy=policy, keys=keys, previous=previous,
+            cut_off_policy=policy, keys=keys, previous=previous, counter=counter,
+            cache=library_cache(library), max_seq_len=max_seq_len,
         )
         head = result.header
         with library.session() as session, session.begin():

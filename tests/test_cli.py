@@ -25,7 +25,8 @@ CONVERSATION_KEYS = {
     "conversation_id", "batch_id", "persona_name", "persona_archetype", "emotional_arc",
     "emotional_arc_key", "training_topic", "training_topic_key", "turns", "trainable_replies",
     "quality_score", "quality_tier", "created", "imported_at", "source_file", "warning_codes",
-    "warnings_text", "training_files", "reviewed_by", "reviewed_at",
+    "warnings_text", "training_files", "reviewed_by", "reviewed_at", "token_count",
+    "token_budget",
 }
 
 

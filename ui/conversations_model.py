@@ -44,6 +44,7 @@ class Column(IntEnum):
     SOURCE = 12
     FILES = 13
     WARNINGS = 14
+    TOKENS = 15  # shown after Replies (the page moves the section)
 
 
 HEADERS = {
@@ -62,6 +63,7 @@ HEADERS = {
     Column.SOURCE: "Source file",
     Column.FILES: "In files",
     Column.WARNINGS: "Warnings",
+    Column.TOKENS: "Tokens",
 }
 # What each short heading stands for (its tooltip, and its name in the column chooser).
 HEADER_NAMES = {
@@ -76,7 +78,7 @@ HEADER_NAMES = {
     Column.TIER: "Quality tier",
     Column.FILES: "In training files",
 }
-NUMERIC = {Column.TURNS, Column.REPLIES, Column.QUALITY, Column.WARNINGS}
+NUMERIC = {Column.TURNS, Column.REPLIES, Column.QUALITY, Column.WARNINGS, Column.TOKENS}
 
 
 def _imported(row: ConversationRow) -> str:
@@ -99,7 +101,24 @@ DISPLAY: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.SOURCE: lambda r: r.source_file,
     Column.FILES: lambda r: ", ".join(r.training_files),
     Column.WARNINGS: lambda r: len(r.warning_codes) or "",
+    Column.TOKENS: lambda r: f"{r.token_count:,}" if r.token_count else "",
 }
+
+
+def over_budget(row: ConversationRow) -> bool:
+    """Longer than a training file holding it (or a new file) lets a trainer read."""
+    return row.token_count > row.token_budget
+
+
+def tokens_tooltip(row: ConversationRow) -> str:
+    if not row.token_count:
+        return "Not counted yet: tokens are counted in the background"
+    text = (f"{row.token_count:,} tokens in the training line, as the trainer reads it "
+            f"(chat template included)")
+    if over_budget(row):
+        return (f"{text}.\nOver the maximum sequence length of {row.token_budget:,}: a trainer "
+                "would cut this conversation and lose the replies at its end.")
+    return f"{text}; the maximum sequence length is {row.token_budget:,}."
 
 
 def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
@@ -108,6 +127,8 @@ def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
         return lambda r: (r.quality_score is None, r.quality_score or 0.0)
     if column is Column.WARNINGS:
         return lambda r: len(r.warning_codes)
+    if column is Column.TOKENS:
+        return lambda r: (r.token_count == 0, r.token_count)
     if column in NUMERIC:
         return DISPLAY[column]
     display = DISPLAY[column]
@@ -118,6 +139,8 @@ def tooltip(row: ConversationRow, column: Column) -> str | None:
     """The full text of a cell (cells elide at the end), with the codes behind names."""
     if column is Column.CHECK:
         return None
+    if column is Column.TOKENS:
+        return tokens_tooltip(row)
     if column is Column.WARNINGS:
         if not row.warning_codes:
             return None
@@ -194,6 +217,8 @@ class ConversationsModel(QAbstractTableModel):
             return Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
         if role == Qt.ItemDataRole.DecorationRole and column is Column.WARNINGS:
             return self._warning_icon if row.warning_codes else None
+        if role == Qt.ItemDataRole.DecorationRole and column is Column.TOKENS:
+            return self._warning_icon if over_budget(row) else None
         if role == Qt.ItemDataRole.ToolTipRole:
             return tooltip(row, column)
         if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:

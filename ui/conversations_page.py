@@ -241,6 +241,8 @@ class ConversationsPage(QWidget):
         self.table_stack = QStackedWidget()
         self.table_stack.addWidget(self.table)
         self.table_stack.addWidget(self.no_match)
+        header.moveSection(header.visualIndex(Column.TOKENS),
+                           header.visualIndex(Column.REPLIES) + 1)
 
         self.reader = ConversationView()
         self.reader.setMinimumWidth(260)
@@ -608,4 +610,5 @@ DEFAULT_WIDTHS = {
     Column.ARC: 150, Column.TOPIC: 170, Column.TURNS: 50, Column.REPLIES: 64,
     Column.QUALITY: 60, Column.TIER: 90, Column.CREATED: 90, Column.IMPORTED: 140,
     Column.SOURCE: 220, Column.FILES: 120, Column.WARNINGS: 76,
+    Column.TOKENS: 70,
 }

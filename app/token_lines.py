@@ -1,0 +1,131 @@
+"""Counting the lines a trainer reads: which lines, a cache of counts, the header summary.
+
+``conversation_lines`` is the one place that asks ``app.jsonl`` which lines a conversation
+yields, so whatever decides those lines (cut-off replies, repairs) is what gets counted.
+Counts are cached by the exact rendered text and the counting basis (tokenizer + chat
+template), so each distinct text is tokenized once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import sqlite3
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from app.errors import LibraryError
+from app.jsonl import jsonl_lines
+from app.records import TokenSummary
+from app.tokens import Messages, TokenCounter
+
+DEFAULT_MAX_SEQ_LEN = 4096  # a new training file's maximum sequence length
+MIN_MAX_SEQ_LEN, MAX_MAX_SEQ_LEN = 64, 1_048_576
+CHUNK = 64  # conversations tokenized together (one batch for the tokenizer's threads)
+
+
+def conversation_lines(record: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
+    """The messages of every JSONL line a conversation yields by default."""
+    return [line["messages"] for line in jsonl_lines(record, "")]
+
+
+class CountCache:
+    """Counts by rendered text and counting basis, in a small SQLite file (or in memory)."""
+
+    def __init__(self, path: Path | None = None) -> None:
+        self.path = path
+        self._memory: dict[bytes, int] = {}
+
+    def _connect(self) -> sqlite3.Connection | None:
+        if self.path is None:
+            return None
+        try:
+            conn = sqlite3.connect(self.path, timeout=5)
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("CREATE TABLE IF NOT EXISTS counts "
+                         "(key BLOB PRIMARY KEY, tokens INTEGER NOT NULL) WITHOUT ROWID")
+            return conn
+        except sqlite3.Error:
+            return None  # an unusable cache only means counting again
+
+    def get(self, keys: Sequence[bytes]) -> dict[bytes, int]:
+        found = {k: self._memory[k] for k in keys if k in self._memory}
+        wanted = [k for k in keys if k not in found]
+        conn = self._connect() if wanted else None
+        if conn is not None:
+            try:
+                for start in range(0, len(wanted), 500):
+                    part = wanted[start:start + 500]
+                    marks = ",".join("?" * len(part))
+                    found.update(conn.execute(
+                        f"SELECT key, tokens FROM counts WHERE key IN ({marks})", part))
+            except sqlite3.Error:
+                pass
+            finally:
+                conn.close()
+        return found
+
+    def put(self, counts: Mapping[bytes, int]) -> None:
+        if not counts:
+            return
+        self._memory.update(counts)
+        conn = self._connect()
+        if conn is None:
+            return
+        try:
+            with conn:
+                conn.executemany("INSERT OR REPLACE INTO counts VALUES (?, ?)", counts.items())
+        except sqlite3.Error:
+            pass
+        finally:
+            conn.close()
+
+
+def count_lines(counter: TokenCounter, lines: Sequence[Messages],
+                cache: CountCache | None = None) -> list[int]:
+    """Exact tokens of each line as rendered by the counter's chat template."""
+    texts = [counter.text(messages) for messages in lines]
+    prefix = counter.basis.encode("ascii")
+    keys = [hashlib.blake2b(prefix + t.encode("utf-8"), digest_size=16).digest()
+            for t in texts]
+    known = cache.get(keys) if cache is not None else {}
+    missing = [i for i, key in enumerate(keys) if key not in known]
+    if missing:
+        fresh = counter.count_texts([texts[i] for i in missing])
+        new = {keys[i]: n for i, n in zip(missing, fresh, strict=True)}
+        if cache is not None:
+            cache.put(new)
+        known = {**known, **new}
+    return [known[key] for key in keys]
+
+
+def percentile(values: Sequence[int], share: float) -> int:
+    """Nearest-rank percentile (0 for no values): the smallest value ≥ ``share`` of them."""
+    if not values:
+        return 0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(share * len(ordered)) - 1)]
+
+
+def token_summary(counter: TokenCounter, line_counts: Sequence[int],
+                  max_seq_len: int) -> TokenSummary:
+    """The header's ``tokens`` object: how they were counted and what they add up to."""
+    return {
+        "tokenizer": counter.tokenizer_name,
+        "tokenizer_sha256": counter.tokenizer_sha256,
+        "chat_template": counter.template.label,
+        "counted": "each JSONL line as the trainer reads it: rendered with the chat template",
+        "max_seq_len": max_seq_len,
+        "total": sum(line_counts),
+        "max": max(line_counts, default=0),
+        "p95": percentile(line_counts, 0.95),
+        "lines_over_max_seq_len": sum(1 for n in line_counts if n > max_seq_len),
+    }
+
+
+def check_max_seq_len(value: int) -> int:
+    if not MIN_MAX_SEQ_LEN <= int(value) <= MAX_MAX_SEQ_LEN:
+        raise LibraryError(f"the maximum sequence length must be between {MIN_MAX_SEQ_LEN:,} "
+                           f"and {MAX_MAX_SEQ_LEN:,} tokens (it is {value:,})")
+    return int(value)

@@ -1,0 +1,264 @@
+"""Exact token counts: the rendered chat template, counted by the real tokenizer library."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import orjson
+import pytest
+from conftest import ENRICHED, LEGACY
+from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers
+
+from app.build import write_records
+from app.chat_templates import BUNDLED, ChatTemplate, bundled_template
+from app.cli import main as cli_main
+from app.errors import LibraryError
+from app.jsonl import jsonl_lines
+from app.library import Library
+from app.loader import load_conversation_file
+from app.schemas import JSONL_SCHEMA, load_schema
+from app.token_counts import ensure_counts, over_budget
+from app.token_lines import percentile
+from app.tokenizer_choice import choose, counter_for, load_choice
+from app.tokens import TokenCounter, bundled_tokenizer_path, default_counter
+from app.trainingfiles import add_conversations, header, set_max_seq_len
+
+TEMPLATES = Path(__file__).resolve().parents[1] / "resources" / "chat_templates"
+
+
+def records() -> list[dict[str, Any]]:
+    return [load_conversation_file(p, "b") for p in ENRICHED + LEGACY]
+
+
+def line_messages() -> list[list[dict[str, Any]]]:
+    return [line["messages"] for r in records() for line in jsonl_lines(r, "t")]
+
+
+def independent_count(template_key: str, messages: list[dict[str, Any]]) -> tuple[str, int]:
+    """Render with plain Jinja (as transformers does) and count with a fresh tokenizer."""
+    spec = BUNDLED[template_key]
+    env = jinja2.Environment(trim_blocks=True, lstrip_blocks=True,
+                             extensions=["jinja2.ext.loopcontrols"])
+    source = (TEMPLATES / spec.file).read_text(encoding="utf-8")
+    source = re.sub(r"\{%-? *(end)?generation *-?%\}", "", source)
+    text = env.from_string(source).render(messages=messages, bos_token=spec.bos_token,
+                                          eos_token=spec.eos_token)
+    tokenizer = Tokenizer.from_file(str(bundled_tokenizer_path()))
+    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False)
+                                  for t in spec.special_tokens
+                                  if tokenizer.token_to_id(t) is None])
+    return text, len(tokenizer.encode(text, add_special_tokens=False).ids)
+
+
+@pytest.mark.parametrize("key", sorted(BUNDLED))
+def test_counts_equal_the_tokenizer_librarys_own_count(key: str) -> None:
+    counter = TokenCounter.from_file(bundled_tokenizer_path(), bundled_template(key))
+    lines = line_messages()
+    counts = counter.count_many(lines)
+    for messages, count in zip(lines, counts, strict=True):
+        text, expected = independent_count(key, messages)
+        assert counter.text(messages) == text
+        assert count == expected == counter.count(messages)
+        assert 200 < count < 10_000  # real conversations: hundreds to thousands of tokens
+
+
+def test_markers_are_single_tokens_and_every_message_is_rendered() -> None:
+    counter = default_counter()
+    messages = line_messages()[0]
+    text = counter.text(messages)
+    assert text.startswith("<s>[INST] " + messages[0]["content"][:40])
+    for message in messages:
+        assert message["content"] in text
+    ids = counter.tokenizer.encode(text, add_special_tokens=False).ids
+    users = sum(1 for m in messages if m["role"] == "user")
+    assert ids.count(counter.tokenizer.token_to_id("[INST]")) == users
+    assert ids.count(counter.tokenizer.token_to_id("</s>")) == sum(
+        1 for m in messages if m["role"] == "assistant")
+
+
+def test_percentile_is_nearest_rank() -> None:
+    assert percentile([], 0.95) == 0
+    assert percentile([7], 0.95) == 7
+    assert percentile(list(range(1, 101)), 0.95) == 95
+    assert percentile([5, 1, 3, 2, 4], 0.5) == 3
+
+
+def test_every_jsonl_line_and_the_header_carry_exact_counts(tmp_path: Path) -> None:
+    recs = records()
+    result = write_records(tmp_path / "f.json", tmp_path / "f.jsonl", name="f", records=recs,
+                           created_at="2026-01-01T00:00:00Z",
+                           updated_at="2026-01-01T00:00:00Z", max_seq_len=2000)
+    lines = [orjson.loads(raw) for raw in (tmp_path / "f.jsonl").read_bytes().splitlines()]
+    counter = default_counter()
+    counts = [line["metadata"]["token_count"] for line in lines]
+    assert counts == [independent_count("mistral", line["messages"])[1] for line in lines]
+    assert counts == [counter.count(line["messages"]) for line in lines]
+    tokens = orjson.loads((tmp_path / "f.json").read_bytes())["training_file_metadata"]["tokens"]
+    assert tokens == result.header["tokens"]
+    assert tokens["tokenizer"] == "Mistral 7B v0.3 (bundled)"
+    assert tokens["chat_template"] == "Mistral [INST]"
+    assert re.fullmatch(r"[0-9a-f]{64}", tokens["tokenizer_sha256"])
+    assert tokens["total"] == sum(counts)
+    assert tokens["max"] == max(counts)
+    assert tokens["p95"] == sorted(counts)[-1 if len(counts) < 20 else int(0.95 * len(counts))]
+    assert tokens["max_seq_len"] == 2000
+    assert tokens["lines_over_max_seq_len"] == sum(1 for n in counts if n > 2000) > 0
+    import jsonschema
+    line_schema = load_schema(JSONL_SCHEMA)
+    for line in lines:
+        jsonschema.validate(line, line_schema)
+
+
+def test_library_counts_fill_in_and_match_the_build(filled_library: Library) -> None:
+    with sqlite3.connect(filled_library.db_path) as conn:
+        assert {n for (n,) in conn.execute("SELECT token_count FROM conversations")} == {0}
+    counts = ensure_counts(filled_library)
+    with sqlite3.connect(filled_library.db_path) as conn:
+        stored = dict(conn.execute("SELECT conversation_id, token_count FROM conversations"))
+    assert stored == counts
+    with_replies = [row.conversation_id for row in filled_library.summaries()
+                    if row.trainable_replies]
+    info = add_conversations(filled_library, "T", with_replies, create=True)
+    assert info.jsonl_path is not None
+    for raw in info.jsonl_path.read_bytes().splitlines():
+        meta = orjson.loads(raw)["metadata"]
+        assert meta["token_count"] == counts[meta["conversation_id"]] > 0
+    rows = {row.conversation_id: row for row in filled_library.summaries()}
+    assert all(rows[cid].token_count == counts[cid] for cid in with_replies)
+
+
+def test_a_new_template_recounts_everything(filled_library: Library) -> None:
+    before = ensure_counts(filled_library)
+    choose(filled_library.root, template="chatml")
+    after = ensure_counts(filled_library)
+    assert load_choice(filled_library.root).counted_with == counter_for(
+        filled_library.root).basis
+    changed = [cid for cid in before if before[cid] and after[cid] != before[cid]]
+    assert changed  # ChatML writes different markup around every message
+    chatml = TokenCounter.from_file(bundled_tokenizer_path(), bundled_template("chatml"))
+    some = next(cid for cid in changed)
+    lines = [line["messages"] for line in jsonl_lines(filled_library.record(some), "t")]
+    assert after[some] == chatml.count(lines[0])
+
+
+def test_over_budget_names_the_conversations_a_trainer_would_cut(
+        filled_library: Library) -> None:
+    counts = ensure_counts(filled_library)
+    ids = [cid for cid, n in counts.items() if n]
+    add_conversations(filled_library, "T", ids[:2], create=True)
+    limit = sorted(counts[cid] for cid in ids)[len(ids) // 2]
+    set_max_seq_len(filled_library, "T", limit)
+    expected = [cid for cid in ids if counts[cid] > limit]
+    assert expected and over_budget(filled_library, "T", ids) == expected
+    assert over_budget(filled_library, None, ids) == [c for c in ids if counts[c] > 4096]
+    assert header(filled_library, "T")["tokens"]["max_seq_len"] == limit
+    with pytest.raises(LibraryError, match="between"):
+        set_max_seq_len(filled_library, "T", 3)
+
+
+def tiny_tokenizer(path: Path) -> Path:
+    """A word-level tokenizer: one token per word or punctuation run, ChatML markers special."""
+    tokenizer = Tokenizer(models.WordLevel({"[UNK]": 0, "the": 1}, unk_token="[UNK]"))
+    tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+    tokenizer.add_special_tokens(["<|im_start|>", "<|im_end|>"])
+    tokenizer.save(str(path))
+    return path
+
+
+def test_a_users_own_tokenizer_and_template_are_used(filled_library: Library,
+                                                      tmp_path: Path) -> None:
+    model_dir = tmp_path / "MyModel-7B"
+    model_dir.mkdir()
+    path = tiny_tokenizer(model_dir / "tokenizer.json")
+    config = model_dir / "tokenizer_config.json"
+    chatml = (TEMPLATES / "chatml.jinja").read_text(encoding="utf-8")
+    config.write_text(json.dumps({"chat_template": re.sub(
+        r"\{%-? *(end)?generation *-?%\}", "", chatml), "eos_token": "<|im_end|>"}))
+    choose(filled_library.root, tokenizer_file=path, template_file=config)
+    path.unlink()  # the library keeps its own copy
+    counter = counter_for(filled_library.root)
+    assert counter.tokenizer_name == "MyModel-7B/tokenizer.json"
+    assert counter.template.label == "tokenizer_config.json"
+    counts = ensure_counts(filled_library)
+    some = next(cid for cid, n in counts.items() if n)
+    (messages,) = [line["messages"] for line in jsonl_lines(filled_library.record(some), "t")]
+    text = "".join(f"<|im_start|>{m['role']}\n{m['content']}<|im_end|>\n" for m in messages)
+    words = re.findall(r"\w+|[^\w\s]+", text.replace("<|im_start|>", " ").replace(
+        "<|im_end|>", " "))
+    assert counts[some] == len(words) + 2 * len(messages)
+    info = add_conversations(filled_library, "Mine", [some], create=True)
+    assert header(filled_library, info.name)["tokens"]["tokenizer"] == "MyModel-7B/tokenizer.json"
+    # No generation blocks in this template: the assistant texts and their end token train.
+    shown = counter.as_trained(messages)
+    assert not shown.uses_generation_blocks
+    trained = [tok for tok, flag in zip(shown.token_texts, shown.trained, strict=True) if flag]
+    replies = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert trained.count("<|im_end|>") == len(replies)
+    assert len(trained) == sum(len(re.findall(r"\w+|[^\w\s]+", r)) for r in replies) + len(
+        replies)
+
+
+def test_a_file_that_is_not_a_tokenizer_is_refused_by_name(filled_library: Library,
+                                                           tmp_path: Path) -> None:
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text('{"not": "a tokenizer"}')
+    with pytest.raises(LibraryError, match=re.escape(str(bad))):
+        choose(filled_library.root, tokenizer_file=bad)
+    config = tmp_path / "tokenizer_config.json"
+    config.write_text('{"bos_token": "<s>"}')
+    with pytest.raises(LibraryError, match="has no chat_template"):
+        choose(filled_library.root, template_file=config)
+    assert load_choice(filled_library.root).tokenizer == "bundled"
+
+
+@pytest.mark.parametrize("key", sorted(BUNDLED))
+def test_as_trained_marks_exactly_the_replies(key: str) -> None:
+    counter = TokenCounter.from_file(bundled_tokenizer_path(), bundled_template(key))
+    messages = line_messages()[1]
+    shown = counter.as_trained(messages)
+    assert shown.uses_generation_blocks
+    assert shown.total == counter.count(messages)
+    assert sum(t.tokens for t in shown.turns) == shown.total
+    assert [t.message_index for t in shown.turns] == list(range(len(messages)))
+    assert all(t.trained_tokens == 0 for t in shown.turns if t.role != "assistant")
+    spans = shown.trained_spans()
+    replies = [m["content"] for m in messages if m["role"] == "assistant"]
+    assert len(spans) == len(replies)
+    eos = counter.template.eos_token
+    for (start, end), reply in zip(spans, replies, strict=True):
+        assert shown.text[start:end].strip() == reply.strip() + eos
+    assert shown.trained_total == sum(t.trained_tokens for t in shown.turns) > 0
+
+
+def test_a_template_that_raises_is_a_clear_error() -> None:
+    template = ChatTemplate("custom", "strict.jinja",
+                            "{{ raise_exception('only one message please') }}")
+    counter = TokenCounter.from_file(bundled_tokenizer_path(), template)
+    from app.chat_templates import ChatTemplateError
+    with pytest.raises(ChatTemplateError, match="only one message please"):
+        counter.count([{"role": "user", "content": "hi"}])
+
+
+def test_cli_conversations_json_and_tokens(filled_library: Library, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    root = str(filled_library.root)
+    filled_library.close()
+    assert cli_main(["--data-dir", root, "conversations", "--json"]) == 0
+    rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert all("token_count" in row for row in rows)
+    assert any(row["token_count"] > 1000 for row in rows)
+    assert cli_main(["--data-dir", root, "tokens", "--template", "llama3"]) == 0
+    out = capsys.readouterr().out
+    assert "chat template: Llama 3" in out
+    with Library(Path(root)) as library:
+        counts = ensure_counts(library)
+    llama = TokenCounter.from_file(bundled_tokenizer_path(), bundled_template("llama3"))
+    by_id = {row["conversation_id"]: row["token_count"] for row in rows}
+    changed = [cid for cid, n in counts.items() if n and n != by_id[cid]]
+    assert changed
+    assert llama.count_many([]) == []
