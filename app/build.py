@@ -99,16 +99,12 @@ def write_training_files(
     reusable = reusable_spans(previous, full_keys or [])
     old_tokens = previous.tokens if previous is not None else {}
 
+    if not callable(records) and not isinstance(records, Sequence):
+        records = list(records)  # a one-shot iterator (tools, tests): it is read twice
+
     def read() -> Iterable[Mapping[str, Any]]:
         return records() if callable(records) else records
 
-    line_tokens = _count_tokens(read(), digests, full_keys, reusable, old_tokens, name,
-                                cut_off_policy, counter, cache or CountCache(), shared_hash,
-                                progress, cancelled)
-    header = build_header(name, digests, created_at, updated_at, jsonl_name or jsonl_path.name,
-                          cut_off_policy)
-    header["tokens"] = token_summary(counter, [n for c in line_tokens for n in c], max_seq_len)
-    pending = iter(read())
     spans: dict[str, Span] = {}
     lines = rendered = 0
     with contextlib.ExitStack() as stack:
@@ -116,6 +112,14 @@ def write_training_files(
         json_handle = stack.enter_context(atomic_writer(json_path))
         out = stack.enter_context(FragmentWriter(json_handle, jsonl_handle,
                                                  previous if reusable else None))
+        line_tokens = _count_tokens(read(), digests, full_keys, reusable, old_tokens, name,
+                                    cut_off_policy, counter, cache or CountCache(),
+                                    shared_hash, progress, cancelled)
+        header = build_header(name, digests, created_at, updated_at,
+                              jsonl_name or jsonl_path.name, cut_off_policy)
+        header["tokens"] = token_summary(counter, [n for c in line_tokens for n in c],
+                                         max_seq_len)
+        pending = iter(read())
         out.head(indented(header, 1), indented(shared_profile, 1))
         for index, item in enumerate(digests):
             if cancelled and cancelled():

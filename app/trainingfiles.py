@@ -342,9 +342,9 @@ def over_budget_pks(library: Library, name: str | None, pks: Sequence[int]) -> s
     ids: dict[int, str] = {}
     with library.session() as session:
         for start in range(0, len(pks), 500):
-            ids.update(session.execute(
+            ids.update((pk, cid) for pk, cid in session.execute(
                 select(Conversation.pk, Conversation.conversation_id)
-                .where(Conversation.pk.in_(list(pks[start : start + 500])))).tuples())
+                .where(Conversation.pk.in_(list(pks[start : start + 500])))))
     over = set(over_budget(library, name, list(ids.values())))
     return {pk for pk, cid in ids.items() if cid in over}
 

@@ -22,6 +22,7 @@ from app.fragments import INDEX_NAME
 from app.importer import import_paths
 from app.library import Library
 from app.models import TrainingFile
+from app.token_counts import ensure_counts
 from app.trainingfiles import (
     add_conversations,
     apply_addition,
@@ -279,7 +280,9 @@ def test_the_plan_counts_hidden_and_flagged_and_leaves_them_out_when_asked(
     plan = plan_addition(library, name, candidates, hidden=hidden)
     assert plan.flagged == frozenset(flagged)
     assert plan.hidden == frozenset(hidden)
-    assert plan.over_budget == frozenset()  # the budget hook counts nothing yet
+    tokens = ensure_counts(library, candidates)  # exact tokens of each training line
+    assert plan.over_budget == frozenset(c for c in candidates if tokens[c] > 4096)
+    assert plan.over_budget, "one fixture conversation is longer than 4,096 tokens"
     assert plan.adding == candidates
     chosen = plan.choose(leave_out_flagged=True, leave_out_hidden=True)
     assert chosen.adding == [c for c in candidates if c not in flagged and c != clean[0]]
@@ -451,6 +454,7 @@ import sys, time
 from pathlib import Path
 
 from app.library import Library
+from app.token_counts import ensure_counts
 from app.trainingfiles import add_conversations
 
 root, name, marker, *ids = sys.argv[1:]
@@ -465,8 +469,10 @@ def slow(self, pks, chunk=500):
         yield record
 
 
+library = Library(Path(root))
+ensure_counts(library)  # token counts first, so only the build reads records slowly
 Library.records_by_pk = slow
-add_conversations(Library(Path(root)), name, ids)
+add_conversations(library, name, ids)
 print("finished, which it never should")
 """
 
