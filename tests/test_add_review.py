@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.importer import import_paths
 from app.library import Library
 from app.models import TrainingFile
+from app.token_counts import ensure_counts
 from app.trainingfiles import (
     add_conversations,
     get_training_file,
@@ -78,8 +79,11 @@ def test_the_review_counts_new_already_hidden_flagged_and_budget(qtbot, two_batc
     cut_off = counts.pop("cut_off", "0")
     assert cut_off == str(len(plan.cut_off))
     assert plan.cut_off <= flagged, "a conversation losing replies is flagged as cut off"
+    adding = ids[2:] + [r.conversation_id for r in enriched[:2]]
+    tokens = ensure_counts(two_batches, adding)  # exact tokens of each training line
+    over = sum(1 for cid in adding if tokens[cid] > 4096)
     assert counts == {"new": str(new), "already": "2", "hidden": "2",
-                      "flagged": str(len(flagged)), "over_budget": "0"}
+                      "flagged": str(len(flagged)), "over_budget": str(over)}
     assert review.add_button.text() == f"Add {new}"
     assert "2 already in 'seed'" in review.details.toPlainText()
 
