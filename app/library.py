@@ -230,6 +230,14 @@ class Library:
                     names[pk].append(name)
         return {pk: tuple(v) for pk, v in names.items()}
 
+    def token_facts(self) -> dict[int, tuple[int, int]]:
+        """Per conversation pk: (token count, token budget), as the summary rows have them
+        (counts change when they are filled in, budgets with training-file membership)."""
+        budgets = self.token_budgets()
+        with self.engine.connect() as conn:
+            return {pk: (int(n), budgets.get(pk, DEFAULT_MAX_SEQ_LEN)) for pk, n in
+                    conn.execute(select(Conversation.pk, Conversation.token_count))}
+
     def token_budgets(self) -> dict[int, int]:
         """Per conversation pk in any training file: the smallest maximum sequence length."""
         query = (select(Member.conversation_pk, func.min(TrainingFile.max_seq_len))

@@ -462,7 +462,8 @@ class ConversationsPage(QWidget):
                 return RowIndex(library.summaries())
             return base.with_changes(
                 batches=library.batch_assignments() if BATCHES in what else None,
-                files=library.membership() if FILES in what else None)
+                files=library.membership() if FILES in what else None,
+                tokens=library.token_facts() if FILES in what else None)
 
         def work(_progress: object, _cancelled: object) -> RowIndex:
             """Read and index what changed, and do now what the swap would otherwise do on

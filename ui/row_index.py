@@ -119,7 +119,8 @@ class RowIndex:
         self._sort_keys: dict[Any, list[Any]] = {}
 
     def with_changes(self, batches: dict[int, str] | None = None,
-                     files: dict[int, tuple[str, ...]] | None = None) -> RowIndex:
+                     files: dict[int, tuple[str, ...]] | None = None,
+                    tokens: dict[int, tuple[int, int]] | None = None) -> RowIndex:
         """A new index for the same conversations with new batches and/or training files
         (by pk); only changed rows are rebuilt and the other facets' keys are shared."""
         rows = self.rows
@@ -135,6 +136,12 @@ class RowIndex:
                 held = files.get(row.pk, no_files)
                 if held != row.training_files:
                     changed[n] = changed.get(n, row)._replace(training_files=held)
+        if tokens is not None:
+            for n, row in enumerate(rows):
+                facts = tokens.get(row.pk, (row.token_count, row.token_budget))
+                if facts != (row.token_count, row.token_budget):
+                    changed[n] = changed.get(n, row)._replace(token_count=facts[0],
+                                                              token_budget=facts[1])
         if not changed:
             return self
         new_rows = list(rows)
