@@ -22,6 +22,7 @@ from ui.conversations_model import Column
 from ui.conversations_page import DEFAULT_VISIBLE, NO_FILE, file_filter_of
 from ui.dialogs import message_box, plain_and_details
 from ui.main import MainWindow, first_window_size
+from ui.remove_flow import SamplesBanner
 from ui.row_index import FileFilter, FileRule, Filter, RowIndex
 
 
@@ -286,6 +287,18 @@ def test_a_window_remembered_from_a_bigger_screen_shrinks_to_this_one(qtbot, cur
     available = again.screen().availableGeometry()
     assert again.width() <= available.width() and again.height() <= available.height()
     assert available.contains(again.frameGeometry().topLeft())
+
+
+def test_the_samples_banner_wraps_instead_of_widening_the_window(qtbot, library, dialogs,
+                                                                settings):
+    from app.samples import samples_dir
+
+    import_paths(library, [samples_dir()])
+    window = open_window(qtbot, library, dialogs, settings, size=(1000, 600))
+    banners = window.findChildren(SamplesBanner)
+    assert banners and banners[0].isVisible()
+    assert window.minimumSizeHint().width() <= 1000
+    assert window.size() == QSize(1000, 600)
 
 
 @pytest.mark.parametrize("size", [(1000, 600), (1093, 614)])

@@ -135,6 +135,7 @@ class SamplesBanner(QFrame):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.label = QLabel()
+        self.label.setWordWrap(True)  # the banner must not set the window's minimum width
         self.remove_button = QPushButton("Remove sample conversations")
         layout = QHBoxLayout(self)
         layout.setContentsMargins(8, 4, 8, 4)
