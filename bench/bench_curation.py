@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from _common import machine, print_machine  # noqa: E402
+from _table_library import build_library  # noqa: E402
 from make_corpus import clone, load_templates  # noqa: E402
 
 from app.importer import import_paths  # noqa: E402
@@ -49,37 +50,7 @@ from app.trainingfiles import (  # noqa: E402
 )
 
 FIXTURES = ROOT / "tests" / "fixtures"
-
 # --- 1. removal ---------------------------------------------------------------------------
-
-
-def build_library(root: Path, n: int) -> Library:
-    """The real fixtures imported, then their rows cloned in SQL with fresh ids and 100
-    batches (each clone shares its original's document)."""
-    from sqlalchemy import text
-
-    library = Library(root)
-    import_paths(library, [FIXTURES / "enriched", FIXTURES / "legacy"])
-    seeds = library.count()
-    fixed = ("pk", "conversation_id", "batch_id", "content_sha256")
-    columns = ", ".join(c.name for c in Conversation.__table__.columns if c.name not in fixed)
-    with library.engine.begin() as conn:
-        for b in range(100):
-            conn.execute(text("INSERT OR IGNORE INTO batches VALUES (:b, '2026-01-01T00:00:00Z')"),
-                         {"b": f"batch-{b:03d}"})
-        conn.execute(text(
-            f"INSERT INTO conversations (conversation_id, batch_id, content_sha256, {columns}) "
-            "WITH RECURSIVE copies(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM copies "
-            "WHERE k < :copies) "
-            "SELECT 'clone-' || k || '-' || c.pk, "
-            "'batch-' || printf('%03d', (k * 17 + c.pk) % 100), 'hash-' || k || '-' || c.pk, "
-            f"{columns} FROM conversations c, copies LIMIT :extra"),
-            {"copies": n // max(seeds, 1) + 1, "extra": max(n - seeds, 0)})
-        conn.execute(text(
-            "INSERT INTO conversation_documents (pk, document) "
-            "SELECT c.pk, d.document FROM conversations c JOIN conversation_documents d "
-            "ON d.pk = ((c.pk - 1) % :seeds) + 1 WHERE c.pk > :seeds"), {"seeds": seeds})
-    return library
 
 
 def make_removal_library(root: Path, n: int, remove: int, file_size: int) -> list[str]:
