@@ -49,7 +49,6 @@ from app.trainingfiles import (  # noqa: E402
     remove_member_pks,
 )
 
-FIXTURES = ROOT / "tests" / "fixtures"
 # --- 1. removal ---------------------------------------------------------------------------
 
 
