@@ -36,7 +36,7 @@ from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, 
 from ui.tasks import Task, start
 
 ANY = "__any__"
-ROWS, BATCHES, FILES = "rows", "batches", "files"  # what a reload re-reads
+ROWS, BATCHES, FILES, TOKENS = "rows", "batches", "files", "tokens"  # what a reload re-reads
 NO_FILE = "__in_no_file__"
 NO_MATCH_TEXT = "No conversations match the filters."
 # Shown unless the user chose otherwise; by column name, so a column added later (Tokens)
@@ -280,6 +280,7 @@ class ConversationsPage(QWidget):
         self.changes.batches_changed.connect(lambda: self.request_reload(BATCHES))
         self.changes.training_files_changed.connect(lambda: self.request_reload(FILES))
         self.changes.batch_renamed.connect(self._batch_renamed)
+        self.changes.tokens_changed.connect(lambda: self.request_reload(TOKENS))
 
     # --- construction ------------------------------------------------------------------
 
@@ -439,7 +440,8 @@ class ConversationsPage(QWidget):
 
     def request_reload(self, what: str = ROWS) -> None:
         """Re-read in the background what changed (ROWS: every summary row; BATCHES: each
-        row's batch; FILES: each row's training files); requests in a row make one read."""
+        row's batch; FILES: each row's training files and token budget; TOKENS: each row's
+        token count and budget); requests in a row make one read."""
         self._pending.add(what)
         if self._loader is not None:
             self._reload_wanted = True  # read again when the running read ends
@@ -463,7 +465,7 @@ class ConversationsPage(QWidget):
             return base.with_changes(
                 batches=library.batch_assignments() if BATCHES in what else None,
                 files=library.membership() if FILES in what else None,
-                tokens=library.token_facts() if FILES in what else None)
+                tokens=library.token_facts() if what & {FILES, TOKENS} else None)
 
         def work(_progress: object, _cancelled: object) -> RowIndex:
             """Read and index what changed, and do now what the swap would otherwise do on

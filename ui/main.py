@@ -45,6 +45,7 @@ from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
+from ui.token_count_flow import TokenCountFlow
 from ui.training_files_page import TrainingFilesPage
 from ui.welcome import WelcomePanel
 
@@ -97,6 +98,11 @@ class MainWindow(QMainWindow):
         self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
         self.counts: QLabel = QLabel()
         self.statusBar().addPermanentWidget(self.counts)
+        # Token counts fill in behind the window: at start, after imports, after a
+        # tokenizer change (whoever changes it calls ``token_counts.start()``).
+        self.token_counts = TokenCountFlow(self, library, self.changes)
+        self.token_counts.status.connect(self.show_message)
+        self.changes.conversations_changed.connect(self.token_counts.start)
 
         page.model.checks_changed.connect(self._update_counts)
         page.model.shown_changed.connect(self._update_counts)
@@ -123,6 +129,7 @@ class MainWindow(QMainWindow):
 
         page.load_now()  # before the window shows: no stall a user could see
         self._restore_settings()
+        self.token_counts.start()
 
     # --- construction --------------------------------------------------------------
 
@@ -460,6 +467,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
+        self.token_counts.stop()  # the library closes after the window: nothing counts then
         super().closeEvent(event)
 
 

@@ -1,0 +1,123 @@
+"""Token counts fill in behind the window: after an import, at start, after a new template."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ENRICHED, LEGACY
+from PySide6.QtCore import QSettings, Qt
+from scripted_dialogs import ScriptedDialogs
+from tokenizers import AddedToken, Tokenizer
+
+from app.chat_templates import bundled_template
+from app.library import Library
+from app.token_lines import conversation_lines
+from app.tokenizer_choice import choose, folder
+from app.tokens import TokenCounter, bundled_tokenizer_path
+from ui.conversations_model import Column
+from ui.main import MainWindow
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def make_window(qtbot, library: Library, settings: QSettings) -> MainWindow:
+    window = MainWindow(library, ScriptedDialogs(), settings)
+    qtbot.addWidget(window)
+    window.resize(1300, 800)
+    window.show()
+    return window
+
+
+def tokenizer_counts(library: Library, template: str) -> dict[str, int]:
+    """Each conversation's longest line, rendered with ``template`` and counted by the
+    ``tokenizers`` library itself (not through the app's counter; the template's markers
+    added as special tokens where the base model lacks them, as trainers do)."""
+    chat_template = bundled_template(template)
+    tokenizer = Tokenizer.from_file(str(bundled_tokenizer_path()))
+    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False)
+                                  for t in chat_template.special_tokens])
+    renderer = TokenCounter(Tokenizer.from_file(str(bundled_tokenizer_path())),
+                            chat_template, tokenizer_name="x", tokenizer_sha256="x")
+    counts = {}
+    for row in library.summaries():
+        lines = conversation_lines(library.record(row.conversation_id))
+        counts[row.conversation_id] = max(
+            (len(tokenizer.encode(renderer.text(m), add_special_tokens=False).ids)
+             for m in lines), default=0)
+    return counts
+
+
+def shown_tokens(window: MainWindow) -> dict[str, str]:
+    model = window.conversations.model
+    return {model.row_at(r).conversation_id:
+            model.index(r, Column.TOKENS).data(Qt.ItemDataRole.DisplayRole)
+            for r in range(model.rowCount())}
+
+
+def wait_for_counts(qtbot, window: MainWindow, expected: dict[str, int]) -> None:
+    wanted = {cid: f"{n:,}" if n else "" for cid, n in expected.items()}
+    qtbot.waitUntil(lambda: shown_tokens(window) == wanted, timeout=60000)
+
+
+def test_an_import_in_the_window_fills_the_tokens_column(qtbot, library: Library,
+                                                          settings, tmp_path: Path) -> None:
+    window = make_window(qtbot, library, settings)
+    folder_ = tmp_path / "batch"
+    folder_.mkdir()
+    for path in ENRICHED + LEGACY:
+        shutil.copy(path, folder_ / path.name)
+    with qtbot.waitSignal(window.token_counts.finished, timeout=60000,
+                          check_params_cb=lambda n: n > 0) as counted:
+        assert window.importer.start([folder_], ask_batch=False)
+    assert counted.args == [len(ENRICHED) + len(LEGACY)]
+    expected = tokenizer_counts(library, "mistral")
+    assert sum(1 for n in expected.values() if n) >= len(ENRICHED)
+    wait_for_counts(qtbot, window, expected)
+    assert not window.token_counts.bar.isVisible()  # the progress goes when the count ends
+
+
+def test_a_window_opened_on_uncounted_conversations_counts_them(
+        qtbot, filled_library: Library, settings) -> None:
+    expected = tokenizer_counts(filled_library, "mistral")
+    window = make_window(qtbot, filled_library, settings)
+    assert set(shown_tokens(window).values()) == {""}  # made before counts existed
+    wait_for_counts(qtbot, window, expected)
+
+
+def test_a_new_template_is_counted_when_asked(qtbot, filled_library: Library,
+                                              settings) -> None:
+    window = make_window(qtbot, filled_library, settings)
+    wait_for_counts(qtbot, window, tokenizer_counts(filled_library, "mistral"))
+    choose(filled_library.root, template="chatml")
+    window.token_counts.start()
+    expected = tokenizer_counts(filled_library, "chatml")
+    assert expected != tokenizer_counts(filled_library, "mistral")
+    wait_for_counts(qtbot, window, expected)
+
+
+def test_a_tokenizer_that_cannot_load_is_a_sentence(qtbot, filled_library: Library,
+                                                    settings) -> None:
+    choose(filled_library.root, tokenizer_file=bundled_tokenizer_path())
+    (folder(filled_library.root) / "tokenizer.json").write_text("not a tokenizer")
+    window = make_window(qtbot, filled_library, settings)
+    qtbot.waitUntil(lambda: "Token counts could not be made" in
+                    window.statusBar().currentMessage(), timeout=30000)
+    message = window.statusBar().currentMessage()
+    assert "tokenizer.json" in message and "Traceback" not in message
+    assert set(shown_tokens(window).values()) == {""}
+
+
+def test_closing_the_window_stops_the_count_before_the_library_closes(
+        qtbot, filled_library: Library, settings) -> None:
+    window = make_window(qtbot, filled_library, settings)
+    qtbot.waitUntil(lambda: window.token_counts.running, timeout=30000)
+    window.close()
+    assert window.token_counts._idle.is_set()  # nothing runs against the library now
+    filled_library.close()
+    with Library(filled_library.root) as reopened:  # the lock was released, nothing held
+        assert reopened.count() == len(ENRICHED) + len(LEGACY)
