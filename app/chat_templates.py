@@ -15,6 +15,7 @@ plain rendering character for character, otherwise the positions are found by se
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -212,31 +213,47 @@ def _clean(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     return [{"role": m["role"], "content": scrub(str(m["content"]))} for m in messages]
 
 
+_MARKER = re.compile(f"{MESSAGE_OPEN}.?|[{MESSAGE_CLOSE}{TRAINED_OPEN}{TRAINED_CLOSE}]",
+                     re.DOTALL)
+
+
 def _strip_markers(marked: str) -> Rendered:
-    out: list[str] = []
+    """The text without markers, and where each marked part landed in it (only the
+    markers are visited: a line is tens of thousands of characters)."""
+    pieces: list[str] = []
     length = 0
+    position = 0
     open_messages: list[tuple[int, int]] = []
     open_trained: list[int] = []
     result = Rendered("")
-    i = 0
-    while i < len(marked):
-        ch = marked[i]
-        if ch == MESSAGE_OPEN and i + 1 < len(marked):
-            open_messages.append((ord(marked[i + 1]) - INDEX_BASE, length))
-            i += 2
-            continue
-        if ch == MESSAGE_CLOSE and open_messages:
-            index, start = open_messages.pop()
-            result.messages.append((index, start, length))
-        elif ch == TRAINED_OPEN:
+    for match in _MARKER.finditer(marked):
+        piece = marked[position:match.start()]
+        pieces.append(piece)
+        length += len(piece)
+        position = match.end()
+        token = match.group()
+        kept = ""  # a marker that opens or closes nothing stays as text
+        if token[0] == MESSAGE_OPEN:
+            if len(token) == 2:
+                open_messages.append((ord(token[1]) - INDEX_BASE, length))
+            else:
+                kept = token
+        elif token == MESSAGE_CLOSE:
+            if open_messages:
+                index, start = open_messages.pop()
+                result.messages.append((index, start, length))
+            else:
+                kept = token
+        elif token == TRAINED_OPEN:
             open_trained.append(length)
-        elif ch == TRAINED_CLOSE and open_trained:
+        elif open_trained:
             result.trained.append((open_trained.pop(), length))
         else:
-            out.append(ch)
-            length += 1
-        i += 1
-    result.text = "".join(out)
+            kept = token
+        pieces.append(kept)
+        length += len(kept)
+    pieces.append(marked[position:])
+    result.text = "".join(pieces)
     result.messages.sort(key=lambda item: item[1])
     result.trained.sort()
     return result

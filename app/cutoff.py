@@ -68,6 +68,9 @@ class TrainedView:
     messages: list[Mapping[str, Any]]  # system first, ends on a trained reply; [] if none
     trained: list[bool]  # per message: a training target
     left_out: Counter[str] = field(default_factory=Counter)  # reason → replies not trained
+    # per message of the whole conversation: why a reply is not trained (a ``REASONS``
+    # key), "" for trained replies and other roles
+    reasons: list[str] = field(default_factory=list)
 
     @property
     def trained_replies(self) -> int:
@@ -90,6 +93,7 @@ def trained_view(record: Mapping[str, Any], policy: CutOffPolicy | str,
     cut = cuts if cuts is not None else _cuts(messages)
     left_out: Counter[str] = Counter()
     trained = [False] * len(messages)
+    reasons = [""] * len(messages)
     cut_seen = False  # trim: a cut-off turn came earlier
     for index, message in enumerate(messages):
         if message["role"] == "user" and policy is CutOffPolicy.TRIM and cut[index]:
@@ -109,10 +113,11 @@ def trained_view(record: Mapping[str, Any], policy: CutOffPolicy | str,
                 reason = "answers_cut_off_client"
         if reason:
             left_out[reason] += 1
+            reasons[index] = reason
         else:
             trained[index] = True
     last = max((i for i, is_trained in enumerate(trained) if is_trained), default=-1)
-    return TrainedView(list(messages[: last + 1]), trained[: last + 1], left_out)
+    return TrainedView(list(messages[: last + 1]), trained[: last + 1], left_out, reasons)
 
 
 def policy_digest(record: Mapping[str, Any], chars_per_token: int) -> dict[str, Any]:

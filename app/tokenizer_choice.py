@@ -32,6 +32,7 @@ from app.tokens import (
     BUNDLED_TOKENIZER_NAME,
     TokenCounter,
     bundled_tokenizer_path,
+    file_sha256,
 )
 
 FOLDER = "tokenizer"
@@ -94,14 +95,18 @@ _cache_lock = threading.Lock()
 _counters: dict[tuple[str, ...], TokenCounter] = {}
 
 
+def tokenizer_in_use(root: Path, choice: TokenizerChoice | None = None) -> tuple[Path, str]:
+    """The tokenizer.json a library counts with, and the name it is shown under."""
+    choice = choice or load_choice(root)
+    if choice.tokenizer == CUSTOM_KEY:
+        return folder(root) / TOKENIZER_FILE, choice.tokenizer_name or "your tokenizer.json"
+    return bundled_tokenizer_path(), BUNDLED_TOKENIZER_NAME
+
+
 def counter_for(root: Path) -> TokenCounter:
     """The library's counter (built once per choice and reused: loading takes ~0.3 s)."""
     choice = load_choice(root)
-    if choice.tokenizer == CUSTOM_KEY:
-        tokenizer_path = folder(root) / TOKENIZER_FILE
-        name = choice.tokenizer_name or "your tokenizer.json"
-    else:
-        tokenizer_path, name = bundled_tokenizer_path(), BUNDLED_TOKENIZER_NAME
+    tokenizer_path, name = tokenizer_in_use(root, choice)
     try:
         stamp = str(tokenizer_path.stat().st_mtime_ns)
         template_path = folder(root) / TEMPLATE_FILE
@@ -122,6 +127,27 @@ def counter_for(root: Path) -> TokenCounter:
             except Exception as exc:  # the tokenizers library raises plain Exceptions
                 raise LibraryError(f"the tokenizer {tokenizer_path} cannot be loaded: {exc}"
                                    ) from None
+            _counters[key] = counter
+        return counter
+
+
+def counter_with_template(root: Path, template_key: str) -> TokenCounter:
+    """The library's tokenizer with one of the bundled templates (to compare templates);
+    built once per tokenizer and template."""
+    tokenizer_path, name = tokenizer_in_use(root)
+    try:
+        key = (str(tokenizer_path), str(tokenizer_path.stat().st_mtime_ns), template_key)
+    except OSError as exc:
+        raise LibraryError(f"the tokenizer {tokenizer_path} cannot be read ({exc}); choose "
+                           "it again in Settings ▸ Tokenizer and chat template") from None
+    with _cache_lock:
+        counter = _counters.get(key)
+        if counter is None:
+            try:
+                counter = TokenCounter.from_file(tokenizer_path, bundled_template(template_key),
+                                                 name)
+            except ChatTemplateError as exc:
+                raise LibraryError(str(exc)) from None
             _counters[key] = counter
         return counter
 
@@ -160,16 +186,92 @@ def read_template_file(path: Path) -> ChatTemplate:
         raise LibraryError(f"{path} is not a UTF-8 text file") from None
 
 
+SAMPLE_CONVERSATION = (
+    {"role": "system", "content": "You are a calm, precise financial planner."},
+    {"role": "user", "content": "Should I pay off my car loan early?"},
+    {"role": "assistant", "content": "First, let's look at the interest rate on the loan."},
+    {"role": "user", "content": "It is 6.9 percent."},
+    {"role": "assistant", "content": "Then paying it early is a good, safe return."},
+)
+
+
+def check_counter(counter: TokenCounter, source: str) -> None:
+    """A tokenizer + template pair must render a sample conversation like ours (a system
+    prompt, then client and consultant turns) and train on the consultant's replies;
+    ``source`` names the file the template came from in the message."""
+    try:
+        shown = counter.as_trained(SAMPLE_CONVERSATION)
+    except ChatTemplateError as exc:
+        raise LibraryError(f"{source}: {exc}. Choose a chat template that accepts a system "
+                           "message followed by user and assistant turns") from None
+    except Exception as exc:  # a template may fail in ways Jinja does not classify
+        raise LibraryError(f"{source}: the chat template cannot render a sample "
+                           f"conversation ({str(exc).strip()[:200]})") from None
+    replies = [str(m["content"]) for m in SAMPLE_CONVERSATION if m["role"] == "assistant"]
+    missing = [reply for reply in replies if reply not in shown.text]
+    if missing:
+        raise LibraryError(f"{source}: the chat template does not write the assistant's "
+                           "replies (no assistant role), so nothing would be trained")
+    if not shown.trained_total:
+        raise LibraryError(f"{source}: no token of the assistant's replies would be "
+                           "trained with this chat template")
+
+
+def candidate_counter(root: Path, *, tokenizer_file: Path | None = None,
+                      bundled_tokenizer: bool = False, template: str | None = None,
+                      template_file: Path | None = None) -> TokenCounter:
+    """The counter a change would give, checked on a sample conversation; nothing is
+    saved. Raises ``LibraryError`` naming the file and the reason."""
+    if template is not None and template not in BUNDLED:
+        raise LibraryError(f"unknown chat template '{template}': use one of "
+                           f"{', '.join(BUNDLED)} or your own file")
+    choice = load_choice(root)
+    if tokenizer_file is not None:
+        tokenizer = check_tokenizer_file(tokenizer_file)
+        path, name = tokenizer_file, tokenizer_file.name
+    else:
+        path, name = _tokenizer_file(root, choice, bundled_tokenizer)
+        tokenizer = _load_tokenizer(path)
+    if template_file is not None:
+        chosen, source = read_template_file(template_file), str(template_file)
+    elif template is not None:
+        chosen, source = bundled_template(template), f"the bundled {BUNDLED[template].label}"
+    else:
+        chosen, source = _template(root, choice), "the chat template in use"
+    try:
+        counter = TokenCounter(tokenizer, chosen, tokenizer_name=name,
+                               tokenizer_sha256=file_sha256(path))
+    except ChatTemplateError as exc:
+        raise LibraryError(f"{source}: {exc}") from None
+    check_counter(counter, source)
+    return counter
+
+
+def _tokenizer_file(root: Path, choice: TokenizerChoice, bundled: bool) -> tuple[Path, str]:
+    if bundled:
+        return bundled_tokenizer_path(), BUNDLED_TOKENIZER_NAME
+    return tokenizer_in_use(root, choice)
+
+
+def _load_tokenizer(path: Path) -> Tokenizer:
+    try:
+        return Tokenizer.from_file(str(path))
+    except Exception as exc:
+        raise LibraryError(f"the tokenizer {path} cannot be loaded ({str(exc).strip()[:200]});"
+                           " choose it again in Settings ▸ Tokenizer and chat template"
+                           ) from None
+
+
 def choose(root: Path, *, tokenizer_file: Path | None = None, bundled_tokenizer: bool = False,
            template: str | None = None, template_file: Path | None = None) -> TokenizerChoice:
-    """Change the library's choice; every file is checked before anything is replaced."""
+    """Change the library's choice; every file is checked (and the pair must render a sample
+    conversation) before anything is replaced."""
+    candidate_counter(root, tokenizer_file=tokenizer_file, bundled_tokenizer=bundled_tokenizer,
+                      template=template, template_file=template_file)
     choice = load_choice(root)
     changes: dict[str, str] = {}
     new_tokenizer = check_tokenizer_file(tokenizer_file) if tokenizer_file else None
     new_template = read_template_file(template_file) if template_file else None
-    if template is not None and template not in BUNDLED:
-        raise LibraryError(f"unknown chat template '{template}': use one of "
-                           f"{', '.join(BUNDLED)} or your own file")
     target = folder(root)
     target.mkdir(parents=True, exist_ok=True)
     if new_tokenizer is not None and tokenizer_file is not None:

@@ -68,6 +68,10 @@ class AsTrained:
     trained: list[bool]  # per token: does it carry the loss?
     turns: list[TurnTokens] = field(default_factory=list)
     uses_generation_blocks: bool = True
+    ids: list[int] = field(default_factory=list)  # per token: its id in the tokenizer
+    # (message index, start, end) of each message's own text in ``text``; the rest of the
+    # text is the chat template's markup
+    contents: list[tuple[int, int, int]] = field(default_factory=list)
 
     @property
     def total(self) -> int:
@@ -148,35 +152,77 @@ class TokenCounter:
         return [len(e.ids) for e in encode(list(texts), add_special_tokens=False)]
 
     def as_trained(self, messages: Messages) -> AsTrained:
-        """Render one line and mark every token the loss is computed on."""
+        """Render one line and mark every token the loss is computed on.
+
+        An assistant message with ``"weight": 0`` (the ``weight0`` cut-off policy) is
+        context, as in OpenAI fine-tuning and Axolotl's ``message_field_training``: none of
+        its tokens is trained, its end-of-turn token included."""
         rendered = self.renderer.render(messages)
         encoding = self.tokenizer.encode(rendered.text, add_special_tokens=False)
         offsets = [(int(start), int(end)) for start, end in encoding.offsets]
         roles = [str(m["role"]) for m in messages]
+        untrained = {i for i, m in enumerate(messages)
+                     if roles[i] == "assistant" and _weight(m) == 0}
         by_blocks = bool(rendered.trained)
         if by_blocks:
-            trained = [_overlaps(span, rendered.trained) for span in offsets]
+            blocks = _blocks_of_trained_messages(rendered, untrained)
+            trained = _overlapping(offsets, blocks)
         else:
-            trained = self._trained_without_blocks(rendered, roles, offsets, encoding.ids)
+            trained = self._trained_without_blocks(rendered, roles, untrained, offsets,
+                                                   encoding.ids)
         result = AsTrained(rendered.text, offsets, list(encoding.tokens), trained,
-                           uses_generation_blocks=by_blocks)
+                           uses_generation_blocks=by_blocks, ids=list(encoding.ids),
+                           contents=list(rendered.messages))
         result.turns = _turns(rendered, roles, offsets, trained)
         return result
 
     def _trained_without_blocks(self, rendered: Rendered, roles: list[str],
-                                offsets: list[tuple[int, int]], ids: list[int]) -> list[bool]:
+                                untrained: set[int], offsets: list[tuple[int, int]],
+                                ids: list[int]) -> list[bool]:
         """A template without ``{% generation %}``: the assistant texts, each followed by
         the special token that ends its turn, as trainers train on the end-of-turn token."""
         spans = [(start, end) for index, start, end in rendered.messages
-                 if roles[index] == "assistant"]
-        inside = [_overlaps(span, spans) for span in offsets]
+                 if roles[index] == "assistant" and index not in untrained]
+        inside = _overlapping(offsets, spans)
         return [flag or (i > 0 and inside[i - 1] and ids[i] in self._special_ids)
                 for i, flag in enumerate(inside)]
 
 
-def _overlaps(span: tuple[int, int], spans: Sequence[tuple[int, int]]) -> bool:
-    start, end = span
-    return any(start < s_end and end > s_start for s_start, s_end in spans)
+def _weight(message: Mapping[str, Any]) -> float:
+    """A message's training weight: 1 unless it says otherwise (``"weight": 0``)."""
+    value = message.get("weight", 1)
+    return float(value) if isinstance(value, int | float) else 1.0
+
+
+def _blocks_of_trained_messages(rendered: Rendered, untrained: set[int]
+                                ) -> list[tuple[int, int]]:
+    """The ``{% generation %}`` blocks, less those holding an untrained message's content."""
+    if not untrained:
+        return rendered.trained
+    context = [(start, end) for index, start, end in rendered.messages if index in untrained]
+    return [(b_start, b_end) for b_start, b_end in rendered.trained
+            if not any(b_start <= start and end <= b_end for start, end in context)]
+
+
+def _overlapping(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple[int, int]]
+                 ) -> list[bool]:
+    """Per token (offsets in text order): does it overlap one of ``spans``? One pass over
+    both, as tokens and spans both run left to right (a line has thousands of tokens)."""
+    ordered = sorted(spans)
+    flags = []
+    first = 0  # spans before this one end before the current token starts
+    for start, end in offsets:
+        while first < len(ordered) and ordered[first][1] <= start:
+            first += 1
+        hit = False
+        for s_start, s_end in ordered[first:]:
+            if s_start >= end:
+                break
+            if start < s_end:
+                hit = True
+                break
+        flags.append(hit)
+    return flags
 
 
 def _turns(rendered: Rendered, roles: list[str], offsets: list[tuple[int, int]],

@@ -42,6 +42,7 @@ class ConversationView(QWidget):
     PLACEHOLDER = "Select a conversation to read it here."
     as_trained_requested = Signal(str)  # conversation id: show what the trainer sees
     review_requested = Signal(str, bool)  # conversation id, True = mark, False = take away
+    record_shown = Signal(object)  # the record now shown, or None (the as-trained view follows)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -154,6 +155,7 @@ class ConversationView(QWidget):
 
     def show_record(self, record: Mapping[str, Any] | None) -> None:
         self.record = record
+        self.record_shown.emit(record)
         self._clear_messages()
         if record is None:
             self.stack.setCurrentIndex(0)

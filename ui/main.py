@@ -35,7 +35,7 @@ from app.library import Library
 from app.paths import library_dir
 from app.recovery import finish_interrupted_work
 from ui.add_review import hidden_checked_ids
-from ui.as_trained_preview import AsTrainedDialog
+from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
 from ui.conversations_model import Column
@@ -66,6 +66,7 @@ class MainWindow(QMainWindow):
         if icon_path.exists():
             self.setWindowIcon(QIcon(str(icon_path)))
         self.setAcceptDrops(True)
+        self.as_trained_window: AsTrainedWindow | None = None
 
         # Whoever changes the library says so here; every view reloads what it shows.
         self.changes = LibraryChanges(self)
@@ -190,6 +191,10 @@ class MainWindow(QMainWindow):
         self.show_files_action = self._action(
             FILES_PAGE_TITLE, lambda: self.pages.setCurrentIndex(1), "Ctrl+2")
         self.toggle_reader_action = self.conversations.toggle_reader_action
+        self.as_trained_action = self._action(
+            "As trained…", self.show_selected_as_trained, "Ctrl+T",
+            "Show exactly what the trainer reads for the selected conversation: the rendered "
+            "chat template, the trained tokens and the token budget")
         self.mark_reviewed_action = self._action(
             "Mark checked reviewed", lambda: self.reviews.review(model.checked_ids(), True),
             "Ctrl+Shift+R",
@@ -229,10 +234,13 @@ class MainWindow(QMainWindow):
         separator.setSeparator(True)
         review_separator = QAction(self)
         review_separator.setSeparator(True)
+        trained_separator = QAction(self)
+        trained_separator.setSeparator(True)
         table.addActions([self.select_all_action, self.select_none_action, self.invert_action,
                           separator, self.move_action, self.rename_batch_action,
                           review_separator, self.mark_reviewed_action,
-                          self.unmark_reviewed_action])
+                          self.unmark_reviewed_action, trained_separator,
+                          self.as_trained_action])
         training_menu = menu.addMenu("&Training files")
         training_menu.addAction(self.new_file_action)
         self.add_to_menu = training_menu.addMenu("Add checked to")
@@ -244,6 +252,7 @@ class MainWindow(QMainWindow):
         view_menu.addActions([self.show_conversations_action, self.show_files_action])
         view_menu.addSeparator()
         view_menu.addAction(self.toggle_reader_action)
+        view_menu.addAction(self.as_trained_action)
         self.columns_menu = view_menu.addMenu("Columns")
         self.columns_menu.aboutToShow.connect(self._fill_columns_menu)
         self.view_menu = view_menu
@@ -308,6 +317,7 @@ class MainWindow(QMainWindow):
                                             self.conversations.current_batch() is not None)
         self.find_action.setEnabled(has_rows)
         self.clear_filters_action.setEnabled(not model.current_filter.is_empty)
+        self.as_trained_action.setEnabled(self.conversations.reader.record is not None)
         selected = self.training_files.selected_file() is not None
         self.download_jsonl_action.setEnabled(selected)
         self.download_json_action.setEnabled(selected)
@@ -358,14 +368,38 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc))
 
     def show_as_trained(self, conversation_id: str) -> None:
-        try:
-            record = self.library.record(conversation_id)
-        except LibraryError as exc:
-            self.show_message(str(exc))
+        """Open (or bring forward) the as-trained window on a conversation."""
+        reader = self.conversations.reader
+        if reader.conversation_id() == conversation_id and reader.record is not None:
+            record = reader.record
+        else:
+            try:
+                record = self.library.record(conversation_id)
+            except LibraryError as exc:
+                self.show_message(str(exc))
+                return
+        window = self._as_trained()
+        window.show_record(record)
+        window.show()
+        window.raise_()
+        window.activateWindow()
+
+    def show_selected_as_trained(self) -> None:
+        conversation_id = self.conversations.reader.conversation_id()
+        if conversation_id is None:
+            self.show_message("Select a conversation to see it as the trainer reads it.")
             return
-        dialog = AsTrainedDialog(record, self)
-        dialog.setModal(False)
-        dialog.show()
+        self.show_as_trained(conversation_id)
+
+    def _as_trained(self) -> AsTrainedWindow:
+        """The one as-trained window; while open it follows the reader's conversation."""
+        if self.as_trained_window is None:
+            window = AsTrainedWindow(self.library, self)
+            self.conversations.reader.record_shown.connect(
+                lambda record: window.show_record(record) if window.isVisible() else None)
+            self.changes.training_files_changed.connect(window.reload_settings)
+            self.as_trained_window = window
+        return self.as_trained_window
 
     # --- import ----------------------------------------------------------------------
 
