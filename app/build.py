@@ -18,6 +18,7 @@ from typing import Any
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
 from app.fragments import Fragments, FragmentWriter, Span, indented, reusable_spans
 from app.fullfile import build_header, file_record, shared_profile_hash
+from app.integrity import HashingWriter
 from app.jsonio import atomic_writer, dumps_line
 from app.jsonl import jsonl_lines
 from app.records import Digest, TrainingFileHeader, digest_of, profile_hash, summarise
@@ -47,6 +48,8 @@ class BuildResult:
     jsonl_bytes: int
     header: TrainingFileHeader  # the training_file_metadata written at the top of the JSON
     rendered: int = 0  # conversations rendered anew (the rest were copied: app.fragments)
+    json_sha256: str = ""  # of the bytes written, hashed as they went out (app.integrity)
+    jsonl_sha256: str = ""
 
 
 Records = Iterable[Mapping[str, Any]] | Callable[[], Iterable[Mapping[str, Any]]]
@@ -106,10 +109,11 @@ def write_training_files(
         return records() if callable(records) else records
 
     spans: dict[str, Span] = {}
+    fragment_digests: dict[str, str] = {}
     lines = rendered = 0
     with contextlib.ExitStack() as stack:
-        jsonl_handle = stack.enter_context(atomic_writer(jsonl_path))
-        json_handle = stack.enter_context(atomic_writer(json_path))
+        jsonl_handle = HashingWriter(stack.enter_context(atomic_writer(jsonl_path)))
+        json_handle = HashingWriter(stack.enter_context(atomic_writer(json_path)))
         out = stack.enter_context(FragmentWriter(json_handle, jsonl_handle,
                                                  previous if reusable else None))
         line_tokens = _count_tokens(read(), digests, full_keys, reusable, old_tokens, name,
@@ -125,8 +129,8 @@ def write_training_files(
             if cancelled and cancelled():
                 raise BuildCancelled()
             key = full_keys[index] if full_keys else None
-            if key is not None and key in reusable:
-                span = out.reuse(reusable[key])
+            if key is not None and key in reusable and previous is not None:
+                span = out.reuse(reusable[key], previous.digests[key])
             else:
                 record = next(pending, None)
                 if record is None:
@@ -142,6 +146,7 @@ def write_training_files(
             lines += span[3] > span[2]
             if key is not None:
                 spans[key] = span
+                fragment_digests[key] = out.digests[-1]
             if progress:
                 progress(total + index + 1, 2 * total, str(item["conversation_id"]))
         out.finish()
@@ -149,7 +154,8 @@ def write_training_files(
             raise ValueError(f"more records than the {total} conversations expected")
     if full_keys is not None:
         Fragments(json_path, jsonl_path, spans,
-                  {key: line_tokens[i] for i, key in enumerate(full_keys)}).write()
+                  {key: line_tokens[i] for i, key in enumerate(full_keys)},
+                  fragment_digests).write()
     return BuildResult(
         json_path,
         jsonl_path,
@@ -159,6 +165,8 @@ def write_training_files(
         jsonl_path.stat().st_size,
         header,
         rendered,
+        json_handle.hexdigest(),
+        jsonl_handle.hexdigest(),
     )
 
 

@@ -16,7 +16,6 @@ training run can be traced and repeated.
 from __future__ import annotations
 
 import hashlib
-import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -31,6 +30,7 @@ from app.build import BuildCancelled, Progress
 from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.exportguard import check_export_targets
+from app.integrity import StoredFile, stored_file
 from app.jsonio import atomic_writer, dumps_line
 from app.library import Library, now_iso
 from app.models import TrainingFile
@@ -76,10 +76,11 @@ class Written:
 
 @dataclass(frozen=True)
 class Source:
-    """The stored pair an export reads, and the hooks it reports through."""
+    """The stored pair an export reads, and the hooks it reports through. Every read goes
+    through ``app.integrity``, so a stored file changed since it was built is never used."""
 
-    json_path: Path
-    jsonl_path: Path
+    json: StoredFile
+    jsonl: StoredFile
     conversation_ids: list[str]  # the training file's members, in file order
     tick: Callable[[], None]  # call once per line read: progress, and raises if cancelled
 
@@ -102,13 +103,21 @@ class ExportFormatSpec:
         return not self.suffix
 
 
-def _lines(path: Path, tick: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
-    with path.open("rb") as handle:
-        for raw in handle:
+def _lines(stored: StoredFile,
+           tick: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
+    """The stored JSONL's lines, parsed; the file's sha256 is checked at its end, and a
+    line that is not what LoRA Studio writes means the file was changed."""
+    with stored.open() as reader:
+        for number, raw in enumerate(reader.lines(), start=1):
             if raw.strip():
                 if tick:
                     tick()
-                yield orjson.loads(raw)
+                try:
+                    line = orjson.loads(raw)
+                except orjson.JSONDecodeError:
+                    raise stored.changed(f"was changed outside LoRA Studio: line {number} "
+                                         "is not JSON") from None
+                yield line
 
 
 def per_reply(line: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -141,27 +150,34 @@ def _ids(line: dict[str, Any]) -> str:
     return str(line["metadata"]["conversation_id"])
 
 
-def _copy(source_path: Path, destination: Path, source: Source) -> Written:
-    written = Written(destination, "copy")
-    if source_path.suffix == ".jsonl":
-        for line in _lines(source_path, source.tick):
-            written.conversation_ids.append(_ids(line))
-        written.lines = len(written.conversation_ids)
-    with atomic_writer(destination) as out, source_path.open("rb") as src:
-        shutil.copyfileobj(src, out, 1 << 20)
-    return written
-
-
 def _write_json(source: Source, destination: Path,
                 _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-    written = _copy(source.json_path, destination, source)
-    written.conversation_ids = list(source.conversation_ids)
+    """The stored full JSON byte for byte, checked against its sha256 while it is copied
+    (a changed file fails before the copy is moved into place)."""
+    written = Written(destination, "copy", list(source.conversation_ids))
+    with atomic_writer(destination) as out, source.json.open() as reader:
+        for chunk in reader.chunks():
+            out.write(chunk)
     return [written], {}
 
 
 def _write_jsonl(source: Source, destination: Path,
                  _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-    return [_copy(source.jsonl_path, destination, source)], {}
+    """The stored JSONL byte for byte; each line is read for the manifest's ids."""
+    written = Written(destination, "copy")
+    with atomic_writer(destination) as out, source.jsonl.open() as reader:
+        for number, raw in enumerate(reader.lines(), start=1):
+            out.write(raw)
+            if raw.strip():
+                source.tick()
+                try:
+                    written.conversation_ids.append(_ids(orjson.loads(raw)))
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    raise source.jsonl.changed(
+                        f"was changed outside LoRA Studio: line {number} is not a training "
+                        "line it wrote") from None
+    written.lines = len(written.conversation_ids)
+    return [written], {}
 
 
 def _reshaped(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]]) -> Writer:
@@ -169,7 +185,7 @@ def _reshaped(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]]) -> W
               _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
         written = Written(destination, "copy")
         with atomic_writer(destination) as out:
-            for line in _lines(source.jsonl_path, source.tick):
+            for line in _lines(source.jsonl, source.tick):
                 written.conversation_ids.append(_ids(line))
                 for item in render(line):
                     out.write(dumps_line(item))
@@ -192,12 +208,12 @@ def _facts(line: dict[str, Any]) -> LineFacts:
 
 def _write_split(source: Source, destination: Path,
                  options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-    facts = [_facts(line) for line in _lines(source.jsonl_path, source.tick)]
+    facts = [_facts(line) for line in _lines(source.jsonl, source.tick)]
     plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
     train = Written(destination / "train.jsonl", "train")
     valid = Written(destination / "valid.jsonl", "valid")
     with atomic_writer(train.path) as train_out, atomic_writer(valid.path) as valid_out:
-        for index, line in enumerate(_lines(source.jsonl_path, source.tick)):
+        for index, line in enumerate(_lines(source.jsonl, source.tick)):
             side, out = (valid, valid_out) if index in plan.valid else (train, train_out)
             out.write(dumps_line(line))
             side.conversation_ids.append(_ids(line))
@@ -306,14 +322,8 @@ def export(
         targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)
     check_export_targets(library.root, targets, overwrite)
     info = get_training_file(library, name)
-    if info.json_path is None or info.jsonl_path is None:
-        raise LibraryError(f"'{name}' has not been built yet")
-    recorded = {info.json_path: info.json_bytes, info.jsonl_path: info.jsonl_bytes}
-    for stored, size in recorded.items():
-        if not stored.is_file() or stored.stat().st_size != size:
-            raise LibraryError(
-                f"the stored file {stored} of '{name}' is missing or was changed outside "
-                f"LoRA Studio; run `lora-studio rebuild \"{name}\"` to write it again")
+    stored_json = stored_file(info.json_path, info.json_bytes, info.name)
+    stored_jsonl = stored_file(info.jsonl_path, info.jsonl_bytes, info.name)
     spec = FORMATS[ExportFormat(fmt)]
     options = ExportOptions(valid_fraction, seed)
     if spec.writes_folder:
@@ -331,7 +341,7 @@ def export(
 
     written: list[Written] = []
     try:
-        source = Source(info.json_path, info.jsonl_path, member_ids(library, name), tick)
+        source = Source(stored_json, stored_jsonl, member_ids(library, name), tick)
         written, details = spec.write(source, destination, options)
         if cancelled and cancelled():
             raise ExportCancelled()
@@ -348,7 +358,7 @@ def export(
             "export_format": spec.format.value,
             "export_description": spec.description,
             "cut_off_policy": head.get("cut_off_policy", info.cut_off_policy),
-            "source": {"json": _describe(info.json_path), "jsonl": _describe(info.jsonl_path)},
+            "source": {"json": stored_json.describe(), "jsonl": stored_jsonl.describe()},
             "files": [{**_describe(w.path), "role": w.role, "lines": w.lines,
                        "conversation_ids": w.conversation_ids} for w in written],
         }
@@ -364,12 +374,10 @@ def export(
             raise LibraryError(f"cannot read the stored file {failed}: "
                                f"{exc.strerror or exc}") from None
         raise LibraryError(f"cannot write to {destination}: {exc.strerror or exc}") from None
-    except (orjson.JSONDecodeError, KeyError):
+    except (KeyError, TypeError):
         _remove(written)
-        raise LibraryError(
-            f"the stored file {info.jsonl_path} of '{name}' is damaged (it was changed "
-            f"outside LoRA Studio); run `lora-studio rebuild \"{name}\"` to write it "
-            "again. Nothing was exported.") from None
+        raise stored_jsonl.changed("was changed outside LoRA Studio: a line lacks what "
+                                   "LoRA Studio writes in it") from None
     except BaseException:
         _remove(written)
         raise

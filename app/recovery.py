@@ -5,7 +5,9 @@ build folders of unfinished builds or deleted training files (see
 ``trainingfiles.remove_orphan_files``), training files created by an older version that
 never got their first build, and training files whose conversations changed batch while
 their rebuild was cut short (their header no longer matches their members), or whose
-stored files are missing or were changed outside LoRA Studio.
+stored files are missing, not the size they were built with, or without a recorded sha256
+(``app.integrity``; builds of older versions). A stored file edited without changing its
+size is caught when it is read.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 import orjson
 from sqlalchemy import delete, func, select
 
+from app.integrity import recorded_sha256
 from app.library import Library
 from app.models import Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
@@ -35,15 +38,17 @@ def unfinished_creations(library: Library) -> list[str]:
 
 
 def _stored_size(path: Path) -> int | None:
+    """The file's size, or None when it is missing or has no recorded sha256."""
     try:
-        return path.stat().st_size
+        size = path.stat().st_size
     except OSError:
         return None
+    return size if recorded_sha256(path) is not None else None
 
 
 def stale_training_files(library: Library) -> list[str]:
     """Files whose header names other batches than their members have now, or whose
-    stored JSON or JSONL is missing or not the size it was built with."""
+    stored JSON or JSONL is missing, not the size it was built with, or unrecorded."""
     with library.session() as session:
         rows = session.execute(select(
             TrainingFile.file_id, TrainingFile.name, TrainingFile.header,

@@ -23,10 +23,11 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import FORMAT_VERSION
-from app.build import Progress, to_render, write_training_files
+from app.build import BuildResult, Progress, to_render, write_training_files
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_policy
 from app.errors import LibraryError
-from app.fragments import Fragments, fragment_key, settings_key
+from app.fragments import FragmentChanged, Fragments, fragment_key, settings_key
+from app.integrity import write_record
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
@@ -757,10 +758,10 @@ def _build(
     settings = settings_key(final_name, policy.value, max_seq_len, FORMAT_VERSION,
                             counter.basis)
     keys = [fragment_key(settings, *state) for state in _member_states(library, new_members)]
-    render = to_render(keys, digests, previous)
-    try:
-        _mark(folder, BUILDING)
-        result = write_training_files(
+
+    def write(previous: Fragments | None) -> BuildResult:
+        render = to_render(keys, digests, previous)
+        return write_training_files(
             json_path, jsonl_path, name=final_name, digests=digests,
             records=lambda: library.records_by_pk([new_members[i] for i in render]),
             profile_of=library.profile, created_at=created_at, updated_at=updated_at,
@@ -768,6 +769,15 @@ def _build(
             cut_off_policy=policy, keys=keys, previous=previous, counter=counter,
             cache=library_cache(library), max_seq_len=max_seq_len,
         )
+
+    try:
+        _mark(folder, BUILDING)
+        try:
+            result = write(previous)
+        except FragmentChanged:  # the previous build was changed by hand: copy nothing
+            result = write(None)
+        write_record(folder, {json_path.name: result.json_sha256,
+                              jsonl_path.name: result.jsonl_sha256})
         head = result.header
         with library.session() as session, session.begin():
             if creating:

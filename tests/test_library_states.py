@@ -383,7 +383,7 @@ def test_a_same_size_hand_edit_is_refused_with_the_way_out(built: Path, tmp_path
     result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl-messages",
                      "-o", target)
     assert result.returncode == 1
-    said(result, "damaged", "lora-studio rebuild")
+    said(result, str(jsonl), "changed outside LoRA Studio", "lora-studio rebuild")
     assert not target.exists()
     assert run_cli("--data-dir", built, "rebuild", "base").returncode == 0
     result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl-messages",

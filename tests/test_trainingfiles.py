@@ -19,6 +19,7 @@ from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.export import ExportFormat, export
 from app.fragments import INDEX_NAME
+from app.integrity import RECORD_NAME
 from app.importer import import_paths
 from app.library import Library
 from app.models import TrainingFile
@@ -62,11 +63,12 @@ def revision(library: Library, name: str) -> int:
 
 def folder_bytes(library: Library) -> dict[str, bytes]:
     """Every file below the training-files folder (by relative path), temporaries included,
-    except the builds' fragment indexes (app.fragments), which come and go with their files."""
+    except the builds' fragment indexes (app.fragments) and sha256 records (app.integrity),
+    which come and go with their files."""
     if not library.files_dir.exists():
         return {}
     return {p.relative_to(library.files_dir).as_posix(): p.read_bytes()
-            for p in sorted(library.files_dir.rglob("*")) if p.is_file() and p.name != INDEX_NAME}
+            for p in sorted(library.files_dir.rglob("*")) if p.is_file() and p.name not in (INDEX_NAME, RECORD_NAME)}
 
 
 def snapshot(library: Library, name: str) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from PySide6.QtCore import (
     QItemSelection,
@@ -50,6 +50,7 @@ from PySide6.QtWidgets import (
 from app.coverage import Axis, coverage
 from app.errors import LibraryError
 from app.export import DEFAULT_VALID_FRACTION, FORMATS, ExportFormat, export
+from app.integrity import StoredBuildChanged
 from app.labels import display_name
 from app.library import Library
 from app.trainingfiles import (
@@ -60,6 +61,7 @@ from app.trainingfiles import (
     header,
     list_training_files,
     member_rows,
+    rebuild_training_files,
     remove_conversations,
     rename_training_file,
 )
@@ -557,10 +559,50 @@ class TrainingFilesPage(QWidget):
         if target is None:
             return
         name, fmt = info.name, download.fmt
-        self._run(f"Saving {target.name}…",
-                  lambda _progress, _cancelled: export(self.library, name, fmt, target,
-                                                       overwrite=True),  # the dialog asked
-                  self._saved, "Could not save the copy")
+        self._export(f"Saving {target.name}…", name,
+                     lambda progress, cancelled: export(
+                         self.library, name, fmt, target, overwrite=True,  # the dialog asked
+                         progress=progress, cancelled=cancelled),
+                     "Could not save the copy")
+
+    def _export(self, title: str, name: str, work: Work, failure_title: str) -> None:
+        """Run an export; when a stored file of ``name`` turns out to have been changed
+        outside LoRA Studio, nothing is saved and the person may rebuild it and go on."""
+
+        def checked(progress: Callable[[int, int, str], None],
+                    cancelled: Callable[[], bool]) -> object:
+            try:
+                return work(progress, cancelled)
+            except StoredBuildChanged as exc:
+                return exc
+
+        def done(result: object) -> None:
+            if isinstance(result, StoredBuildChanged):
+                self._offer_rebuild(result, title, name, work, failure_title)
+            else:
+                self._saved(cast(list[Path], result))
+
+        self._run(title, checked, done, failure_title)
+
+    def _offer_rebuild(self, changed: StoredBuildChanged, title: str, name: str, work: Work,
+                       failure_title: str) -> None:
+        question = (f"The stored file {changed.path} of '{name}' {changed.why}, so nothing "
+                    f"was saved.\n\nRebuild '{name}' from the library now and then save the "
+                    "copy? The changed file is replaced; the conversations in the library "
+                    "are not touched.")
+        if not self.dialogs.confirm_destructive(self, "Stored file changed", question,
+                                                "Rebuild and save"):
+            self.status.emit(f"Nothing was saved: the stored file of '{name}' was changed")
+            return
+
+        def rebuilt(_names: object) -> None:
+            self._announce(name)
+            self._run(title, work, self._saved, failure_title)
+
+        self._run(f"Rebuilding {name}…",
+                  lambda progress, cancelled: rebuild_training_files(
+                      self.library, [name], progress, cancelled, from_scratch=True),
+                  rebuilt, "Could not rebuild")
 
     def download(self, fmt: ExportFormat) -> None:
         """Ask where, then save a copy of the selected file in ``fmt`` (the menu's entries
@@ -587,17 +629,18 @@ class TrainingFilesPage(QWidget):
                               f"'{answer}' is not a number between 0 and 1 (for example 0.1).")
             return
         existing = [n for n in ("train.jsonl", "valid.jsonl") if (folder / n).exists()]
-        if existing and not self.dialogs.confirm(
+        if existing and not self.dialogs.confirm_destructive(
             self, "Replace files",
-            f"{' and '.join(existing)} already exist in {folder}. Replace them?",
+            f"{' and '.join(existing)} already exist in {folder}. Replace them?", "Replace",
         ):
             return
         name = info.name
-        self._run(f"Splitting {name}…",
-                  lambda _progress, _cancelled: export(
-                      self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share,
-                      overwrite=True),  # asked above
-                  self._saved, "Could not save the split")
+        self._export(f"Splitting {name}…", name,
+                     lambda progress, cancelled: export(
+                         self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share,
+                         overwrite=True,  # asked above
+                         progress=progress, cancelled=cancelled),
+                     "Could not save the split")
 
     def _saved(self, paths: list[Path]) -> None:
         if not paths:
