@@ -19,8 +19,8 @@ from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.export import ExportFormat, export
 from app.fragments import INDEX_NAME
-from app.integrity import RECORD_NAME
 from app.importer import import_paths
+from app.integrity import RECORD_NAME
 from app.library import Library
 from app.models import TrainingFile
 from app.token_counts import ensure_counts
@@ -68,7 +68,8 @@ def folder_bytes(library: Library) -> dict[str, bytes]:
     if not library.files_dir.exists():
         return {}
     return {p.relative_to(library.files_dir).as_posix(): p.read_bytes()
-            for p in sorted(library.files_dir.rglob("*")) if p.is_file() and p.name not in (INDEX_NAME, RECORD_NAME)}
+            for p in sorted(library.files_dir.rglob("*"))
+            if p.is_file() and p.name not in (INDEX_NAME, RECORD_NAME)}
 
 
 def snapshot(library: Library, name: str) -> dict[str, Any]:
