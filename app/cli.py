@@ -31,7 +31,7 @@ from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.review_marks import mark_reviewed
 from app.samples import sample_ids
-from app.token_counts import ensure_counts
+from app.token_counts import NO_LINE, ensure_counts
 from app.tokenizer_choice import choose, counter_for
 from app.trainingfiles import (
     apply_addition,
@@ -193,6 +193,10 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
     return 1 if report.rejected else 0
 
 
+def _tokens_text(count: int) -> str:
+    return "no training line" if count == NO_LINE else f"{count} tokens"
+
+
 def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
     rows = library.summaries(args.batch)
     if args.reviewed or args.not_reviewed:
@@ -203,14 +207,15 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
             # The summary's own names (app.records.ConversationSummary), as the table has them.
             fields = row._asdict()
             del fields["pk"]
-            fields["token_count"] = tokens.get(row.conversation_id, row.token_count)
+            count = tokens.get(row.conversation_id, row.token_count)
+            fields["token_count"] = None if count == NO_LINE else count  # None: no line
             _print(orjson.dumps(fields).decode())
         return 0
     for row in rows:
         _print(f"{row.batch_id}\t{row.conversation_id}\t{row.persona_name or ''}\t"
                f"{row.emotional_arc_key or ''}\t{row.training_topic_key or ''}\t"
                f"{row.turns} turns\t{row.trainable_replies} replies\t"
-               f"{tokens.get(row.conversation_id, 0)} tokens"
+               + _tokens_text(tokens.get(row.conversation_id, 0))
                + (f"\treviewed by {row.reviewed_by}" if row.reviewed_by else ""))
     _print(f"{len(rows)} conversations")
     return 0

@@ -1,6 +1,7 @@
 """Per-conversation token counts in the library, and the context budget of training files.
 
-The library's count (``conversations.token_count``, 0 = not counted yet) is filled in on
+The library's count (``conversations.token_count``: 0 = not counted yet, ``NO_LINE`` = the
+conversation yields no training line, having no reply to train on) is filled in on
 first need or by a background pass, and reset whenever the tokenizer or chat template
 changes. Counts are cached by exact rendered text in ``token-counts.sqlite3`` beside the
 library (a cache: deleting it only costs time).
@@ -28,9 +29,10 @@ from app.tokenizer_choice import counter_for, load_choice, save_choice
 from app.tokens import TokenCounter
 
 CACHE_NAME = "token-counts.sqlite3"
+NO_LINE = -1  # counted: no reply to train on, so no line (kept apart from 0, "not counted")
 
 Progress = Callable[[int, int, str], None]
-__all__ = ["DEFAULT_MAX_SEQ_LEN", "check_max_seq_len", "ensure_counts", "library_cache",
+__all__ = ["DEFAULT_MAX_SEQ_LEN", "NO_LINE", "check_max_seq_len", "ensure_counts", "library_cache",
            "max_seq_len", "over_budget", "uncounted"]
 
 
@@ -74,7 +76,7 @@ def ensure_counts(
             for start in range(0, len(wanted), 500):
                 rows += [(pk, cid, n) for pk, cid, n in session.execute(
                     query.where(Conversation.conversation_id.in_(wanted[start:start + 500])))]
-    counts = {cid: n for _pk, cid, n in rows if stored_valid and n > 0}
+    counts = {cid: n for _pk, cid, n in rows if stored_valid and n != 0}
     todo = [(pk, cid) for pk, cid, n in rows if cid not in counts]
     cache = library_cache(library)
     for start in range(0, len(todo), CHUNK):
@@ -89,7 +91,7 @@ def ensure_counts(
         for (pk, cid), lines in zip(part, per_record, strict=True):
             mine = flat[position:position + len(lines)]
             position += len(lines)
-            counts[cid] = found[pk] = max(mine, default=0)
+            counts[cid] = found[pk] = max(mine, default=NO_LINE)
         if not library.read_only:
             _store(library, found)
         if progress:

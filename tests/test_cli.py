@@ -303,3 +303,18 @@ def test_move_rebuilds_the_training_files_it_affects(tmp_path, capsys):
 def _conversation_lines(main, data, capsys):
     assert main([*data, "conversations", "--json"]) == 0
     return capsys.readouterr().out.splitlines()
+
+
+def test_conversations_say_which_have_no_training_line(imported: Cli) -> None:
+    """A conversation with no reply to train on has no line, so no token count (null in
+    JSON, "no training line" in text), never a count of 0 that reads as "not counted"."""
+    code, out, _ = imported("conversations", "--json")
+    assert code == 0
+    counts = {row["conversation_id"]: row["token_count"]
+              for row in map(orjson.loads, out.splitlines())}
+    no_line = {cid for cid, n in counts.items() if n is None}
+    assert no_line and all(n > 0 for cid, n in counts.items() if cid not in no_line)
+    code, out, _ = imported("conversations")
+    for line in out.splitlines()[:-1]:
+        cid = line.split("\t")[1]
+        assert ("no training line" in line) == (cid in no_line)

@@ -13,10 +13,11 @@ from tokenizers import AddedToken, Tokenizer
 
 from app.chat_templates import bundled_template
 from app.library import Library
+from app.token_counts import NO_LINE, uncounted
 from app.token_lines import conversation_lines
 from app.tokenizer_choice import choose, folder
 from app.tokens import TokenCounter, bundled_tokenizer_path
-from ui.conversations_model import Column
+from ui.conversations_model import Column, tokens_tooltip
 from ui.main import MainWindow
 
 
@@ -60,7 +61,7 @@ def shown_tokens(window: MainWindow) -> dict[str, str]:
 
 
 def wait_for_counts(qtbot, window: MainWindow, expected: dict[str, int]) -> None:
-    wanted = {cid: f"{n:,}" if n else "" for cid, n in expected.items()}
+    wanted = {cid: f"{n:,}" if n else "—" for cid, n in expected.items()}  # —: no line
     qtbot.waitUntil(lambda: shown_tokens(window) == wanted, timeout=60000)
 
 
@@ -121,3 +122,20 @@ def test_closing_the_window_stops_the_count_before_the_library_closes(
     filled_library.close()
     with Library(filled_library.root) as reopened:  # the lock was released, nothing held
         assert reopened.count() == len(ENRICHED) + len(LEGACY)
+
+
+def test_a_conversation_without_a_line_is_counted_once_and_says_so(
+        qtbot, filled_library: Library, settings) -> None:
+    expected = tokenizer_counts(filled_library, "mistral")
+    no_line = {cid for cid, n in expected.items() if n == 0}
+    assert no_line  # the real fixtures hold conversations with no reply to train on
+    window = make_window(qtbot, filled_library, settings)
+    wait_for_counts(qtbot, window, expected)
+    assert uncounted(filled_library) == 0  # nothing left for the next start to redo
+    rows = {row.conversation_id: row for row in filled_library.summaries()}
+    for cid in no_line:
+        assert rows[cid].token_count == NO_LINE
+        assert tokens_tooltip(rows[cid]).startswith("No training line")
+    with qtbot.waitSignal(window.token_counts.finished, timeout=30000) as again:
+        window.token_counts.start()
+    assert again.args == [0]

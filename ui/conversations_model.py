@@ -19,6 +19,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from app.labels import display_name
 from app.library import ConversationRow
+from app.token_counts import NO_LINE
 from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
 
 __all__ = ["Column", "ConversationsModel", "FileFilter", "FileRule", "Filter"]
@@ -101,8 +102,14 @@ DISPLAY: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.SOURCE: lambda r: r.source_file,
     Column.FILES: lambda r: ", ".join(r.training_files),
     Column.WARNINGS: lambda r: len(r.warning_codes) or "",
-    Column.TOKENS: lambda r: f"{r.token_count:,}" if r.token_count else "",
+    Column.TOKENS: lambda r: _tokens(r.token_count),
 }
+
+
+def _tokens(count: int) -> str:
+    if count == NO_LINE:
+        return "—"
+    return f"{count:,}" if count else ""
 
 
 def over_budget(row: ConversationRow) -> bool:
@@ -111,6 +118,8 @@ def over_budget(row: ConversationRow) -> bool:
 
 
 def tokens_tooltip(row: ConversationRow) -> str:
+    if row.token_count == NO_LINE:
+        return "No training line: this conversation has no consultant reply to train on"
     if not row.token_count:
         return "Not counted yet: tokens are counted in the background"
     text = (f"{row.token_count:,} tokens in the training line, as the trainer reads it "
