@@ -42,7 +42,7 @@ VARIANT_LABELS = {
 ROLE_LABELS = {"system": "system", "user": "user · client", "assistant": "assistant · consultant"}
 HISTORY = "history: this export trains only the last reply of each line"
 NOT_IN_THIS_LINE = "in a later line of this export"
-AFTER_LAST_TARGET = "left out: the line ends on its last trained reply"
+AFTER_LAST_TARGET = "left out: no trained reply follows it (a line ends on one)"
 
 
 @dataclass(frozen=True)

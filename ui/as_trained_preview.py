@@ -58,6 +58,7 @@ from app.trained_preview import (
 from ui.as_trained_bar import BudgetBar
 from ui.as_trained_colours import AsTrainedColours, as_trained_colours
 from ui.as_trained_text import TokenTextView
+from ui.reader_colours import NOT_TRAINED_HUE, readable
 from ui.tasks import Task
 
 LIBRARY_TEMPLATE = "library"  # the template combo's entry for the library's own choice
@@ -391,7 +392,8 @@ class AsTrainedWindow(QWidget):
                  f"max_seq_len <b>{limit:,}</b> ({preview.settings.name or 'default'}, "
                  f"{preview.settings.policy.value})"]
         if preview.cut_token is not None:
-            colour = self.colours.budget_line.name()
+            window = self.palette().color(self.backgroundRole())
+            colour = readable(NOT_TRAINED_HUE, window).name()
             parts.append(f"<span style='color:{colour}'><b>{preview.lost_tokens:,}</b> tokens "
                          f"past the limit are never read, <b>{preview.lost_trained:,}</b> of "
                          "them trained</span>")

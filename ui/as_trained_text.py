@@ -321,10 +321,14 @@ class TokenTextView(QPlainTextEdit):
         font.setBold(True)
         painter.setFont(font)
         metrics = painter.fontMetrics()
-        box = QRect(rect.left() + 2, rect.top() - metrics.height(),
-                    metrics.horizontalAdvance(label), metrics.height())
-        if box.top() < 0:
-            box.moveTop(rect.bottom() + 1)
+        # The tag sits on the lost text right after the cut (never over what is read),
+        # or at the start of the next line when the cut is near the end of a line.
+        width = metrics.horizontalAdvance(label)
+        box = QRect(rect.left() + 3, rect.center().y() - metrics.height() // 2, width,
+                    metrics.height())
+        if box.right() > self.viewport().width() - 4:
+            margin = int(self.document().documentMargin())
+            box.moveTo(margin, rect.bottom() + 2)
         painter.fillRect(box, colour)
         painter.setPen(QColor("white") if colour.lightnessF() < 0.6 else QColor("black"))
         painter.drawText(box, Qt.AlignmentFlag.AlignCenter, label)

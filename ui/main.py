@@ -46,6 +46,7 @@ from ui.import_flow import ImportController, paths_from_mime
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
 from ui.token_count_flow import TokenCountFlow
+from ui.tokenizer_settings import TokenizerDialog
 from ui.training_files_page import TrainingFilesPage
 from ui.welcome import WelcomePanel
 
@@ -206,6 +207,11 @@ class MainWindow(QMainWindow):
         self.reviewer_action = self._action(
             "Reviewer name…", self.reviews.change_reviewer, None,
             "The name review marks record")
+        self.tokenizer_action = self._action(
+            "Tokenizer and chat template…", self.choose_tokenizer, None,
+            "Choose the tokenizer and chat template that token counts and the as-trained "
+            "view use (the bundled Mistral 7B v0.3, or your base model's)")
+        self.tokenizer_action.setEnabled(not self.library.read_only)
         self.about_action = self._action("About LoRA Studio", self.show_about)
         self.open_library_action = self._action("Open library folder", self.open_library_folder)
         self.formats_action = self._action("Formats document", self.open_formats_document)
@@ -256,6 +262,9 @@ class MainWindow(QMainWindow):
         self.columns_menu = view_menu.addMenu("Columns")
         self.columns_menu.aboutToShow.connect(self._fill_columns_menu)
         self.view_menu = view_menu
+        settings_menu = menu.addMenu("&Settings")
+        settings_menu.addAction(self.tokenizer_action)
+        self.settings_menu = settings_menu
         help_menu = menu.addMenu("&Help")
         help_menu.addActions([self.open_library_action, self.formats_action])
         help_menu.addSeparator()
@@ -400,6 +409,18 @@ class MainWindow(QMainWindow):
             self.changes.training_files_changed.connect(window.reload_settings)
             self.as_trained_window = window
         return self.as_trained_window
+
+    def choose_tokenizer(self) -> None:
+        """Settings ▸ Tokenizer and chat template; after a change every count is made again
+        in the background and the as-trained view renders with the new choice."""
+        dialog = TokenizerDialog(self.library.root, self.dialogs, self)
+        if dialog.exec() != TokenizerDialog.DialogCode.Accepted or dialog.saved is None:
+            return
+        self.token_counts.start()
+        if self.as_trained_window is not None:
+            self.as_trained_window.reload_settings()
+        self.show_message("Tokenizer and chat template saved; token counts are being made "
+                          "again in the background.")
 
     # --- import ----------------------------------------------------------------------
 

@@ -153,6 +153,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         written += render_curation(window, out_dir)
         written += render_review_and_removal(window, library, out_dir)
         written += render_themes(window, library, out_dir)
+        written += render_as_trained(window, library, out_dir)
         window.close()
         library.close()
     return written
@@ -263,6 +264,53 @@ def render_themes(window: MainWindow, library: Library, out_dir: Path) -> list[P
         QApplication.setPalette(light_palette())
         QApplication.setStyle(original_style)
     window.resize(*SIZE)
+    return written
+
+
+def render_as_trained(window: MainWindow, library: Library, out_dir: Path) -> list[Path]:
+    """The as-trained view, light and dark (a training file with a short maximum length, so
+    the budget mark shows), with token boundaries, and the tokenizer settings dialog."""
+    from app.trainingfiles import set_max_seq_len
+    from ui.tokenizer_settings import TokenizerDialog
+
+    written: list[Path] = []
+    chosen = _reading_example(library)
+    set_max_seq_len(library, "all-samples", 1024)  # a common trainer default
+    announce_everything(window)
+    window.pages.setCurrentIndex(0)
+    window.open_conversation(chosen)
+    window.show_as_trained(chosen)
+    view = window.as_trained_window
+    if view is None:
+        return written
+    view.select_training_file("all-samples")
+    original_style = QApplication.style().name()
+    QApplication.setStyle("Fusion")
+    try:
+        for theme, palette in (("light", light_palette()), ("dark", dark_palette())):
+            QApplication.setPalette(palette)
+            view.boundaries_check.setChecked(False)
+            view.wait()
+            written.append(save(view, out_dir / f"23-as-trained-{theme}.png"))
+            if view.preview is not None and view.preview.cut_char is not None:
+                view.table.selectRow(next(
+                    (row for row, turn in enumerate(view.preview.rows) if turn.lost_tokens),
+                    0))
+                written.append(save(view, out_dir / f"24-as-trained-budget-{theme}.png"))
+                view.table.selectRow(0)
+            view.boundaries_check.setChecked(True)
+            written.append(save(view, out_dir / f"25-as-trained-tokens-{theme}.png"))
+        view.boundaries_check.setChecked(False)
+        QApplication.setPalette(light_palette())
+        dialog = TokenizerDialog(library.root, QuietDialogs(), window)
+        dialog.show()
+        dialog.wait()
+        written.append(save(dialog, out_dir / "26-tokenizer-settings.png"))
+        dialog.close()
+    finally:
+        QApplication.setPalette(light_palette())
+        QApplication.setStyle(original_style)
+    view.close()
     return written
 
 
