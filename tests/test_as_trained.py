@@ -431,3 +431,29 @@ def test_the_saved_json_of_a_record_is_unchanged_by_the_preview(filled_library: 
     build_preview(record, default_counter(), FileSettings("x", 512, CutOffPolicy.WEIGHT0),
                   Variant.PER_REPLY, 0)
     assert json.dumps(record, sort_keys=True, default=str) == before
+
+
+def test_the_per_reply_variant_shows_one_line_at_a_time(qtbot: Any,
+                                                        filled_library: Library) -> None:
+    row = next(r for r in filled_library.summaries()
+               if r.source_file.startswith("enriched-1"))
+    record = filled_library.record(row.conversation_id)
+    replies = [m["content"] for m in record["messages"] if m["role"] == "assistant"]
+    add_conversations(filled_library, "roomy", [row.conversation_id], create=True)
+    set_max_seq_len(filled_library, "roomy", 100_000)  # this line is longer than 4,096
+    window = open_window(qtbot, filled_library, row.conversation_id)
+    assert window.preview is not None and window.preview.cut_token == 4096
+    rerender(qtbot, window, lambda: window.select_training_file("roomy"))
+    assert not window.line_combo.isVisibleTo(window)
+    rerender(qtbot, window, lambda: window.select_variant(Variant.PER_REPLY))
+    assert window.line_combo.isVisibleTo(window)
+    assert window.line_combo.count() == len(replies)
+    assert window.line_combo.currentIndex() == len(replies) - 1  # the longest line first
+    trained = highlighted(window, window.colours.trained_bg)
+    assert [t.strip() for t in trained] == [replies[-1].strip() + "</s>"]
+    rerender(qtbot, window, lambda: window.line_combo.setCurrentIndex(0))
+    trained = highlighted(window, window.colours.trained_bg)
+    assert [t.strip() for t in trained] == [replies[0].strip() + "</s>"]
+    assert "line 1 of" in window.summary.text()
+    later = [r for r in window.preview.rows if not r.in_line]  # type: ignore[union-attr]
+    assert later and all(r.message_index > 2 for r in later)

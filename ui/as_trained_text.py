@@ -165,6 +165,9 @@ def char_formats(colours: AsTrainedColours) -> dict[Style, QTextCharFormat]:
                     fmt.setBackground(colours.lost_bg)
                     fmt.setForeground(colours.lost_text)
                     fmt.setFontStrikeOut(True)
+                    if look is Look.TRAINED:  # a target the trainer never reaches
+                        fmt.setFontUnderline(True)
+                        fmt.setUnderlineColor(colours.budget_line)
                 formats[Style(look, alternate, lost)] = fmt
     return formats
 
