@@ -40,7 +40,7 @@ VARIANT_LABELS = {
 }
 
 ROLE_LABELS = {"system": "system", "user": "user · client", "assistant": "assistant · consultant"}
-HISTORY = "history: this export trains only the last reply of each line"
+HISTORY = "history: only the last reply of each line is trained"
 NOT_IN_THIS_LINE = "in a later line of this export"
 AFTER_LAST_TARGET = "left out: no trained reply follows it (a line ends on one)"
 
@@ -139,11 +139,11 @@ class Preview:
 def _why_not(role: str, reason: str, weighted: bool) -> str:
     """Why a message of the line carries no loss."""
     if role == "system":
-        return "context: the system prompt"
+        return "context: system prompt"
     if role == "user":
-        return "context: the client's message"
+        return "context: client message"
     if reason:
-        prefix = "context, weight 0: " if weighted else "not trained: "
+        prefix = "context (weight 0): " if weighted else "not trained: "
         return prefix + REASONS[reason]
     return "not trained"
 

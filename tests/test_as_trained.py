@@ -154,7 +154,7 @@ def test_trim_shows_the_trimmed_tail_and_weight0_the_context_reply() -> None:
     assert "the reply itself is cut off" in trimmed.rows[CUT_AT].why_not
     weighted = build_preview(record, counter, FileSettings("w", 4096, CutOffPolicy.WEIGHT0))
     row = weighted.rows[CUT_AT]
-    assert row.in_line and not row.trained and row.why_not.startswith("context, weight 0")
+    assert row.in_line and not row.trained and row.why_not.startswith("context (weight 0)")
 
 
 def test_trim_keeps_the_clean_start_and_lists_what_it_left_out() -> None:

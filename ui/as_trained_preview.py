@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from PySide6.QtCore import QEvent, Qt, QThreadPool, Signal
+from PySide6.QtCore import QEvent, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QBrush, QColor, QFont, QGuiApplication, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -58,6 +58,7 @@ from app.trained_preview import (
 from ui.as_trained_bar import BudgetBar
 from ui.as_trained_colours import AsTrainedColours, as_trained_colours
 from ui.as_trained_text import TokenTextView
+from ui.flow_layout import FlowLayout
 from ui.reader_colours import NOT_TRAINED_HUE, readable
 from ui.tasks import Task
 
@@ -89,6 +90,7 @@ class AsTrainedWindow(QWidget):
         self._settings: list[FileSettings] = [DEFAULT_SETTINGS]
         self._generation = 0
         self._shown_key: Key | None = None
+        self._fitted = False
         self._tasks: dict[int, Task] = {}
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
@@ -127,18 +129,23 @@ class AsTrainedWindow(QWidget):
         self.copy_button = QPushButton("Copy text")
         self.copy_button.setToolTip("Copy the rendered line, exactly as the trainer reads it")
 
-        controls = QHBoxLayout()
-        controls.setSpacing(6)
+        for combo in (self.file_combo, self.template_combo, self.variant_combo,
+                      self.line_combo):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToContents)
+        controls_bar = QWidget()
+        controls = FlowLayout(controls_bar)  # wraps on a small screen
         for caption, widget in (("Training file", self.file_combo),
                                 ("Chat template", self.template_combo),
                                 ("Export", self.variant_combo)):
+            group = QWidget()
+            group_layout = QHBoxLayout(group)
+            group_layout.setContentsMargins(0, 0, 6, 0)
             caption_label = QLabel(caption)
             caption_label.setBuddy(widget)
-            controls.addWidget(caption_label)
-            controls.addWidget(widget)
-            controls.addSpacing(6)
+            group_layout.addWidget(caption_label)
+            group_layout.addWidget(widget)
+            controls.addWidget(group)
         controls.addWidget(self.line_combo)
-        controls.addStretch(1)
         controls.addWidget(self.boundaries_check)
         controls.addWidget(self.copy_button)
 
@@ -181,7 +188,7 @@ class AsTrainedWindow(QWidget):
         layout.setSpacing(6)
         layout.addWidget(self.title)
         layout.addWidget(self.counted_with)
-        layout.addLayout(controls)
+        layout.addWidget(controls_bar)
         rule = QFrame()
         rule.setFrameShape(QFrame.Shape.HLine)
         rule.setFrameShadow(QFrame.Shadow.Sunken)
@@ -343,6 +350,12 @@ class AsTrainedWindow(QWidget):
 
     def showEvent(self, event: Any) -> None:
         super().showEvent(event)
+        if not self._fitted:  # never larger than the screen it opens on
+            self._fitted = True
+            screen = self.screen()
+            if screen is not None:
+                free = screen.availableGeometry().size() - QSize(16, 40)
+                self.resize(self.size().boundedTo(free))
         self.request()
 
     def changeEvent(self, event: QEvent) -> None:
@@ -435,7 +448,7 @@ class AsTrainedWindow(QWidget):
         if preview.shown is not None:
             bold = QFont(table.font())
             bold.setBold(True)
-            total = ("", "Total", f"{preview.total:,}", f"{preview.trained_total:,} tokens",
+            total = ("", "Total", f"{preview.total:,}", f"{preview.trained_total:,}",
                      f"{preview.lost_tokens:,}" if preview.lost_tokens else "", "")
             for column, text in enumerate(total):
                 item = QTableWidgetItem(text)
