@@ -4,14 +4,18 @@ SQLite's ``user_version`` and shows in the tables themselves.
 Upgrades back the file up first and run in one transaction, so an interrupted upgrade
 leaves the old database as it was. A database whose ``user_version`` was lost or is wrong
 (SQLite's own ``.dump`` and ``.recover`` write 0) is recognised by its tables. A reader
-never changes the file: no upgrade, no backup, not even the journal mode.
+never changes the file: no upgrade, no backup, not even the journal mode. A reader of an
+older library reads an upgraded temporary copy instead (``_upgraded_copy``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import sqlite3
+import tempfile
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -296,11 +300,79 @@ def _open_reader(path: Path) -> Engine:
         raise LibraryError(f"{path} holds no library yet: open it once in the window or "
                            "import into it first")
     if shape.version is not None and shape.version < SCHEMA_VERSION:
-        raise LibraryError(
-            f"{path} is a library of an older LoRA Studio (version {shape.version}) and must "
-            "be upgraded before it can be read; a command that only reads does not change "
-            "it. Open it once in the LoRA Studio window, or run a command that changes it "
-            "(for example an import), then try again.")
+        return _upgraded_copy(path, shape.version)
     engine = create_engine("sqlite://", creator=lambda: _connect(path, read_only=True))
     event.listen(engine, "connect", _set_reader_pragmas)
     return engine
+
+
+# Temporary upgraded copies of older libraries, by the engine that reads them.
+_COPIES: weakref.WeakKeyDictionary[Engine, Path] = weakref.WeakKeyDictionary()
+
+
+def _discard(copy: Path) -> None:
+    for leftover in (copy, copy.with_name(copy.name + "-journal")):
+        with contextlib.suppress(OSError):
+            leftover.unlink(missing_ok=True)
+
+
+def _upgraded_copy(path: Path, version: int) -> Engine:
+    """A reader for a library of an older version, which it must not upgrade.
+
+    SQLite's backup copies the database (with what its write-ahead log holds) to a
+    temporary file; the copy is upgraded like a library would be and read in its place.
+    The library's own files are not written. The copy is removed by ``close_engine``
+    (or, failing that, when the engine is collected or the program ends).
+    """
+    copy: Path | None = None
+    try:
+        fd, name = tempfile.mkstemp(prefix="lora-studio-older-library-", suffix=".sqlite3")
+        os.close(fd)
+        copy = Path(name)
+        _copy_and_upgrade(path, copy, version)
+    except (sqlite3.Error, OSError) as exc:
+        if copy is not None:
+            _discard(copy)
+        reason = known_failure(exc) if isinstance(exc, OSError) else None
+        raise LibraryError(
+            f"{path} is a library of an older LoRA Studio (version {version}). To read it "
+            f"without changing it, an upgraded copy is made in {tempfile.gettempdir()}, and "
+            f"that failed: {reason or exc}. Free some space there (or set TMPDIR to another "
+            "folder), or open the library once in the LoRA Studio window to upgrade it."
+        ) from None
+    except BaseException:
+        if copy is not None:
+            _discard(copy)
+        raise
+    upgraded = copy
+    engine = create_engine("sqlite://", creator=lambda: sqlite3.connect(upgraded))
+    event.listen(engine, "connect", _set_reader_pragmas)
+    _COPIES[engine] = upgraded
+    weakref.finalize(engine, _discard, upgraded)
+    return engine
+
+
+def _copy_and_upgrade(path: Path, copy: Path, version: int) -> None:
+    source = _connect(path, read_only=True)
+    try:
+        target = sqlite3.connect(copy, isolation_level=None)
+        try:
+            source.backup(target)
+            target.execute("BEGIN IMMEDIATE")
+            for step in range(version, SCHEMA_VERSION):
+                MIGRATIONS[step](target)
+            target.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            target.execute("COMMIT")
+        finally:
+            target.close()
+    finally:
+        source.close()
+
+
+def close_engine(engine: Engine) -> None:
+    """Close every connection, and remove the temporary copy an older library's reader
+    read from."""
+    engine.dispose()
+    copy = _COPIES.pop(engine, None)
+    if copy is not None:
+        _discard(copy)

@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import open_engine
+from app.db import close_engine, open_engine
 from app.errors import LibraryError
 from app.failures import as_library_error, known_failure
 from app.idtext import id_problem
@@ -180,7 +180,7 @@ class Library:
         return cls(library_dir(data_dir), read_only=read_only)
 
     def close(self) -> None:
-        self.engine.dispose()
+        close_engine(self.engine)
         self._lock.release()
 
     def __enter__(self) -> Library:

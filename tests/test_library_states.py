@@ -21,6 +21,7 @@ import pytest
 from child_process import kill_hard, python_child, wait_for_marker
 from cli_process import NOBODY, can_switch_user, give_to, run_cli, shared_folder
 from conftest import ENRICHED
+from old_schema import downgrade
 
 from app.db import SCHEMA_VERSION
 from app.library import Library
@@ -162,32 +163,49 @@ def test_a_library_with_a_lost_or_wrong_user_version_is_recognised(built: Path,
     assert user_version(database) == SCHEMA_VERSION
 
 
-def test_a_read_only_open_never_changes_an_older_library(built: Path) -> None:
+@pytest.mark.parametrize("version", [1, 2, 3, 4])
+def test_readers_read_an_older_library_without_changing_it(
+        built: Path, tmp_path: Path, version: int) -> None:
     database = built / DATABASE_NAME
-    conn = sqlite3.connect(database)
-    conn.execute("DROP TABLE dialogue_keys")  # what v5 added
-    conn.execute("ALTER TABLE conversations DROP COLUMN dialogue_sketch")
-    conn.execute("DROP INDEX ix_conversations_dialogue")
-    for column in ("token_count", "dialogue_sha256", "reviewed_by", "reviewed_at"):
-        conn.execute(f"ALTER TABLE conversations DROP COLUMN {column}")
-    for column in ("max_seq_len", "cut_off_policy"):
-        conn.execute(f"ALTER TABLE training_files DROP COLUMN {column}")
-    conn.execute("PRAGMA user_version = 3")
-    conn.commit()
-    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-    conn.close()
+    downgrade(database, version)
     before = tree(built)
-    with pytest.raises(Exception, match="older LoRA Studio"):
-        Library(built, read_only=True)
-    result = run_cli("--data-dir", built, "files")
-    said(result, "older LoRA Studio", "window")
-    assert result.returncode == 1
-    assert tree(built) == before
-    upgraded = run_cli("--data-dir", built, "batches")
-    assert upgraded.returncode == 1  # still a reader
-    said(run_cli("--data-dir", built, "add", "base", "--all"), "nothing added")  # a writer
+    original = hashlib.sha256(database.read_bytes()).hexdigest()
+    temporary = tmp_path / "tmp"  # where the upgraded copy is made, and must go again
+    temporary.mkdir()
+    env = {"TMPDIR": str(temporary)}
+    with Library(built, read_only=True) as reader:
+        assert reader.count() == 3
+    listing = run_cli("--data-dir", built, "conversations", "--json", env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert len(listing.stdout.splitlines()) == 3
+    files = run_cli("--data-dir", built, "files", env=env)
+    assert files.returncode == 0 and files.stdout.startswith("base\t3 conversations")
+    target = tmp_path / "copy.jsonl"
+    exported = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o",
+                       target, env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert target.read_bytes() == next((built / "training-files").glob("*/base.jsonl")) \
+        .read_bytes()
+    assert hashlib.sha256(database.read_bytes()).hexdigest() == original
+    assert tree(built) == before  # no upgrade, no backup, nothing beside it
+    assert list(temporary.iterdir()) == []  # the copy was removed
+    assert user_version(database) == version
+    # A command that changes the library upgrades it, keeping a backup.
+    said(run_cli("--data-dir", built, "add", "base", "--all"), "nothing added")
     assert user_version(database) == SCHEMA_VERSION
-    assert (built / f"{DATABASE_NAME}.v3.bak").exists()
+    assert (built / f"{DATABASE_NAME}.v{version}.bak").exists()
+
+
+def test_an_older_library_that_cannot_be_copied_is_refused_with_a_sentence(
+        built: Path, tmp_path: Path) -> None:
+    database = built / DATABASE_NAME
+    downgrade(database, 3)
+    before = tree(built)
+    # The copy cannot be written: files may not grow past 4 KB (as on a full disk).
+    result = run_cli("--data-dir", built, "files", file_size=4096)
+    assert result.returncode == 1
+    said(result, str(database), "older LoRA Studio", "TMPDIR")
+    assert tree(built) == before
 
 
 # --- 8: read-only folders and full disks ---------------------------------------------

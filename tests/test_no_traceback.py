@@ -25,8 +25,9 @@ from pathlib import Path
 import pytest
 from conftest import ENRICHED, LEGACY
 from hostile_corpus import hold_library, hostile_cases, write_corpus
+from old_schema import downgrade
 
-from app.cli import main
+from app.cli import READ_ONLY_COMMANDS, main
 from app.paths import DATABASE_NAME
 
 State = Callable[[Path], None]
@@ -120,10 +121,21 @@ def library_is_a_file(root: Path) -> None:
     root.write_text("a file where the library folder should be", encoding="utf-8")
 
 
+def _older(version: int) -> State:
+    def make(root: Path) -> None:
+        downgrade(_database(root), version)
+    make.__name__ = f"older_v{version}"
+    return make
+
+
+OLDER = {f"older_v{version}" for version in (1, 2, 3, 4)}
+
+
 STATES: dict[str, State] = {f.__name__: f for f in (
     healthy, garbage, zero_length, zero_length_alone, newer, version_lost, version_wrong,
     a_table_missing, foreign, truncated_page, stored_jsonl_truncated, stored_build_missing,
-    files_folder_is_a_file, interrupted_build, library_is_a_file)}
+    files_folder_is_a_file, interrupted_build, library_is_a_file,
+    *(_older(version) for version in (1, 2, 3, 4)))}
 # Opening these must not change the database file at all.
 UNTOUCHABLE = {"garbage", "zero_length", "newer", "a_table_missing", "foreign",
                "truncated_page"}
@@ -206,6 +218,13 @@ def commands(inputs: dict[str, Path], root: Path) -> dict[str, list[str]]:
     }
 
 
+def readers(inputs: dict[str, Path]) -> set[str]:
+    """The commands that only read, each of which must read a library of any version
+    without changing it (the export into the library folder is refused on purpose)."""
+    return {label for label, argv in commands(inputs, Path()).items()
+            if argv[0] in READ_ONLY_COMMANDS} - {"export into library"}
+
+
 def digest(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest() if path.is_file() else None
 
@@ -255,6 +274,11 @@ def test_every_command_answers_with_a_sentence_and_loses_nothing(
                 problem = "succeeded on a library it should not open"
             elif state in UNTOUCHABLE and digest(_database(root)) != before_db:
                 problem = "changed a database it could not open"
+            elif state in OLDER and label in readers(inputs) and code != 0:
+                problem = "a reading command did not read an older library"
+            elif state in OLDER and label in readers(inputs) and (
+                    digest(_database(root)) != before_db or list(root.glob("*.bak"))):
+                problem = "a reading command changed an older library"
             elif label not in DELETES and not before_ids <= stored_ids(root):
                 problem = f"lost conversations {sorted(before_ids - stored_ids(root))}"
             if problem:
