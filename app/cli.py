@@ -27,6 +27,7 @@ from app.failures import bug_report, known_failure
 from app.importer import import_paths
 from app.library import Library
 from app.paths import DATABASE_NAME, library_dir
+from app.places import split_reason
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.review_marks import mark_reviewed
@@ -74,6 +75,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true",
                    help="replace stored conversations whose content changed (same id) and "
                         "rebuild the training files that hold them")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per file or conversation: its verdict, and for a "
+                        "refusal where in the file (a JSON path) and why")
 
     p = sub.add_parser("conversations", help="list the library")
     p.add_argument("--batch", metavar="ID")
@@ -177,19 +181,29 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_import(args: argparse.Namespace, library: Library) -> int:
     report = import_paths(library, args.paths, batch=args.batch, replace=args.replace)
+    # With --json, stdout holds only the verdicts (one JSON object a line); the rest of
+    # what is said goes to stderr.
+    say = _print if not args.json else (lambda text: sys.stderr.write(text + "\n"))
     for item in report.verdicts:
+        if args.json:
+            where, why = split_reason(item.reason)
+            _print(orjson.dumps({
+                "path": item.path, "verdict": item.verdict.value, "where": where or None,
+                "reason": why or None, "conversation_id": item.conversation_id,
+                "batch_id": item.batch_id}).decode())
+            continue
         detail = item.reason or f"{item.conversation_id} → batch {item.batch_id}"
         _print(f"{item.verdict.value:<9} {item.path}: {detail}")
     if report.batches_created:
-        _print("batches created: " + ", ".join(report.batches_created))
-    _print(report.summary())
+        say("batches created: " + ", ".join(report.batches_created))
+    say(report.summary())
     if report.changed:
-        _print(f"{len(report.changed)} changed conversation(s) were kept as stored; "
-               "run the import again with --replace to replace them")
+        say(f"{len(report.changed)} changed conversation(s) were kept as stored; "
+            "run the import again with --replace to replace them")
     if report.replaced_ids:
         stale = files_holding(library, conversation_ids=report.replaced_ids)
         for name in rebuild_training_files(library, stale):
-            _print(f"rebuilt training file '{name}' (it holds a replaced conversation)")
+            say(f"rebuilt training file '{name}' (it holds a replaced conversation)")
     return 1 if report.rejected else 0
 
 

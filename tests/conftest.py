@@ -54,3 +54,46 @@ def filled_library(library: object, fixture_folder: Path) -> object:
     report = import_paths(library, [fixture_folder])  # type: ignore[arg-type]
     assert report.imported == len(ENRICHED) + len(LEGACY)
     return library
+
+
+@pytest.fixture
+def dialogs() -> object:
+    """Scripted answers for the window's questions (``tests/scripted_dialogs.py``)."""
+    from scripted_dialogs import ScriptedDialogs
+
+    return ScriptedDialogs()
+
+
+@pytest.fixture
+def two_batches(library: object, tmp_path: Path) -> object:
+    """The library with the enriched fixtures in one batch and the legacy ones in another."""
+    import shutil
+
+    from app.importer import import_paths
+
+    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for path in files:
+            shutil.copy(path, folder / path.name)
+        import_paths(library, [folder])  # type: ignore[arg-type]
+    return library
+
+
+def ids_of(library: object, batch: str | None = None) -> list[str]:
+    """The library's conversation ids (of one batch), in table order."""
+    return [r.conversation_id for r in library.summaries(batch)]  # type: ignore[attr-defined]
+
+
+def open_window(qtbot: object, library: object, dialogs: object, tmp_path: Path) -> object:
+    """The real main window on ``library``, shown, with its settings in ``tmp_path``."""
+    from PySide6.QtCore import QSettings
+
+    from ui.main import MainWindow
+
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(library, dialogs, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(window)  # type: ignore[attr-defined]
+    window.resize(1200, 760)
+    window.show()
+    return window

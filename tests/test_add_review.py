@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-from pathlib import Path
-
-import pytest
-from conftest import ENRICHED, LEGACY
-from PySide6.QtCore import QSettings
-from scripted_dialogs import ScriptedDialogs
+from conftest import ENRICHED, LEGACY, open_window
 from sqlalchemy import select
 
 from app.importer import import_paths
@@ -21,32 +15,6 @@ from app.trainingfiles import (
     list_training_files,
     member_ids,
 )
-from ui.main import MainWindow
-
-
-@pytest.fixture
-def dialogs() -> ScriptedDialogs:
-    return ScriptedDialogs()
-
-
-@pytest.fixture
-def two_batches(library: Library, tmp_path: Path) -> Library:
-    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
-        folder = tmp_path / name
-        folder.mkdir()
-        for path in files:
-            shutil.copy(path, folder / path.name)
-        import_paths(library, [folder])
-    return library
-
-
-def open_window(qtbot, library: Library, dialogs: ScriptedDialogs, tmp_path: Path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(library, dialogs, settings)
-    qtbot.addWidget(window)
-    window.resize(1200, 760)
-    window.show()
-    return window
 
 
 def revision(library: Library, name: str) -> int:

@@ -5,53 +5,19 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
-import pytest
-from conftest import ENRICHED, LEGACY
-from PySide6.QtCore import QSettings
+from conftest import ENRICHED, LEGACY, ids_of, open_window
 from PySide6.QtWidgets import QMessageBox
-from scripted_dialogs import ScriptedDialogs
 
 from app.importer import import_paths
-from app.library import Library
 from app.samples import sample_ids
 from app.trainingfiles import add_conversations, get_training_file, member_ids
 from ui.dialogs import destructive_box
 from ui.main import MainWindow
 
 
-@pytest.fixture
-def dialogs() -> ScriptedDialogs:
-    return ScriptedDialogs()
-
-
-@pytest.fixture
-def two_batches(library: Library, tmp_path: Path) -> Library:
-    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
-        folder = tmp_path / name
-        folder.mkdir()
-        for path in files:
-            shutil.copy(path, folder / path.name)
-        import_paths(library, [folder])
-    return library
-
-
-def open_window(qtbot, library: Library, dialogs: ScriptedDialogs, tmp_path: Path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(library, dialogs, settings)
-    qtbot.addWidget(window)
-    window.resize(1200, 760)
-    window.show()
-    return window
-
-
 def settle(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: not window.conversations.loading, timeout=30000)
-
-
-def ids_of(library: Library, batch: str | None = None) -> list[str]:
-    return [r.conversation_id for r in library.summaries(batch)]
 
 
 # --- 2. remove from the library ---------------------------------------------------------

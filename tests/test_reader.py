@@ -241,3 +241,12 @@ def test_coverage_cells_follow_the_palette_and_stay_readable(qtbot, filled_libra
             gaps += index.data(Qt.ItemDataRole.UserRole) == 0
             full += index.data(Qt.ItemDataRole.UserRole) > 0
     assert gaps and full
+
+
+def test_the_planned_arc_and_emotions_read_as_display_names(view, filled_library):
+    """The codes read as everywhere else in the window (app.labels), not lower case."""
+    view.show_record(record_from(filled_library, "enriched-1"))
+    assert view.chart.plan_text() == "Fear 0.8 → Confidence 0.8"
+    assert "planned Fear 0.8 → Confidence 0.8" in view.chart.accessibleDescription()
+    tips = view.chart.toolTip().splitlines()
+    assert tips and all(line.split(": ", 1)[1][:1].isupper() for line in tips), tips

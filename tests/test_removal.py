@@ -3,13 +3,12 @@ rebuilds them first and then deletes; the command line asks unless told --yes.""
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
-from conftest import ENRICHED, LEGACY
+from conftest import ENRICHED, LEGACY, ids_of
 
 from app.build import BuildCancelled
 from app.bundle import resources_dir
@@ -21,21 +20,6 @@ from app.models import ConversationDocument, DialogueKey, Profile
 from app.removal import apply_removal, plan_removal
 from app.samples import sample_ids
 from app.trainingfiles import add_conversations, get_training_file, member_ids
-
-
-@pytest.fixture
-def two_batches(library: Library, tmp_path: Path) -> Library:
-    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
-        folder = tmp_path / name
-        folder.mkdir()
-        for path in files:
-            shutil.copy(path, folder / path.name)
-        import_paths(library, [folder])
-    return library
-
-
-def ids_of(library: Library, batch: str | None = None) -> list[str]:
-    return [r.conversation_id for r in library.summaries(batch)]
 
 
 def file_ids(library: Library, name: str) -> list[str]:

@@ -173,11 +173,6 @@ def test_a_changed_previous_build_is_not_copied_into_the_next(
 
 
 @pytest.fixture
-def dialogs() -> ScriptedDialogs:
-    return ScriptedDialogs()
-
-
-@pytest.fixture
 def page(qtbot, filled_library: Library, dialogs: ScriptedDialogs) -> TrainingFilesPage:
     ids = [row.conversation_id for row in filled_library.summaries()]
     create_training_file(filled_library, "Demo")

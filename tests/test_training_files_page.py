@@ -409,3 +409,22 @@ def test_members_model_passes_qt_model_tester(qtmodeltester, page, filled_librar
     page.refresh(select_name="Checked")
     assert page.members_model.rowCount() == 4
     qtmodeltester.check(page.members_model)
+
+
+def test_the_split_asks_before_replacing_and_declining_keeps_the_files(
+        demo, page, dialogs, tmp_path):
+    folder = tmp_path / "split"
+    folder.mkdir()
+    (folder / "train.jsonl").write_bytes(b"mine\n")
+    dialogs.folders.append(folder)
+    dialogs.texts.append("0.2")
+    dialogs.confirms.append(False)
+
+    page.file_actions["split"].trigger()
+
+    kind, title, question = dialogs.asked[-1]
+    # A question that replaces files is a destructive one: its default is Cancel.
+    assert (kind, title) == ("confirm_destructive", "Replace files")
+    assert "train.jsonl already exist" in question
+    assert (folder / "train.jsonl").read_bytes() == b"mine\n"
+    assert not (folder / "valid.jsonl").exists()

@@ -26,10 +26,11 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.labels import display_name
 from app.reading import arc_plan, client_intensity, reading_messages
 from app.review import review_mark
 from ui.emotion_chart import EmotionArcChart
-from ui.message_bubble import MessageBubble, plain_words, warning_label
+from ui.message_bubble import MessageBubble, warning_label
 from ui.reader_colours import ReaderColours, reader_colours
 from ui.training_files_model import local_time_text
 
@@ -167,7 +168,7 @@ class ConversationView(QWidget):
             label = warning_label(warning, self._colours)
             self.loose_warnings.addWidget(label)
         intensities = client_intensity(messages)
-        names = [plain_words(m.emotion.primary) if m.emotion else ""
+        names = [display_name(m.emotion.primary) if m.emotion else ""
                  for m in messages if m.role == "user" and m.emotion is not None
                  and m.emotion.intensity is not None]
         self.chart.set_colours(self._colours)
@@ -211,7 +212,7 @@ class ConversationView(QWidget):
         client = record.get("client") or {}
         scaffolding = record.get("scaffolding") or {}
         name = client.get("name") or client.get("persona") or record["conversation_id"]
-        archetype = client.get("archetype_name") or plain_words(
+        archetype = client.get("archetype_name") or display_name(
             scaffolding.get("persona_archetype"))
         self.title.setText(f"{name} — {archetype}" if archetype else str(name))
         about = [scaffolding.get("emotional_arc"), scaffolding.get("training_topic"),

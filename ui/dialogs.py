@@ -86,6 +86,17 @@ def destructive_box(title: str, question: str, action: str,
     return box, go
 
 
+def question_box(title: str, question: str, parent: QWidget | None) -> QMessageBox:
+    """A Yes / No question whose default (Enter, Escape) is No: nothing happens unless the
+    person says Yes. Questions that change or remove what is stored use ``destructive_box``
+    instead, whose button names the action."""
+    box = message_box(QMessageBox.Icon.Question, title, question, parent)
+    box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
+    box.setDefaultButton(QMessageBox.StandardButton.No)
+    box.setEscapeButton(QMessageBox.StandardButton.No)
+    return box
+
+
 class QtDialogs:
     """The real, native dialogs."""
 
@@ -107,10 +118,7 @@ class QtDialogs:
         return value if ok else None
 
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
-        box = message_box(QMessageBox.Icon.Question, title, question, parent)
-        box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
-        box.setDefaultButton(QMessageBox.StandardButton.No)
-        return box.exec() == QMessageBox.StandardButton.Yes
+        return question_box(title, question, parent).exec() == QMessageBox.StandardButton.Yes
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
                             action: str) -> bool:

@@ -11,6 +11,7 @@ from PySide6.QtCore import QPointF, QRectF, QSize, Qt
 from PySide6.QtGui import QFont, QFontMetrics, QPainter, QPainterPath, QPaintEvent, QPen
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.labels import display_name
 from app.reading import ArcPlan
 from ui.reader_colours import ReaderColours, reader_colours
 
@@ -58,7 +59,8 @@ class EmotionArcChart(QWidget):
             return ""
 
         def end(name: str, level: float | None) -> str:
-            return f"{name} {level:.1f}" if level is not None else name
+            shown = display_name(name)  # "fear" → "Fear", as the table and filters say it
+            return f"{shown} {level:.1f}" if level is not None else shown
 
         return f"{end(plan.start, plan.start_intensity)} → {end(plan.end, plan.end_intensity)}"
 

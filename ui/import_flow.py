@@ -17,6 +17,7 @@ from PySide6.QtWidgets import (
 
 from app.importer import ImportReport, Verdict, import_paths
 from app.library import Library
+from app.places import readable_reason
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.replace_flow import ReplaceController
@@ -49,7 +50,7 @@ def report_text(report: ImportReport) -> str:
         items = [v for v in report.verdicts if v.verdict is verdict]
         if items:
             lines.append(f"{title}: {len(items)}")
-            lines += [f"  {_short(v.path)}: {v.reason}" for v in items]
+            lines += [f"  {_short(v.path)}: {readable_reason(v.reason)}" for v in items]
             lines.append("")
     imported = [v for v in report.verdicts if v.verdict is Verdict.IMPORTED]
     if imported:
