@@ -377,13 +377,13 @@ def _finish_interrupted_work(args: argparse.Namespace, read_only: bool) -> None:
     """Complete or roll back what a killed command left, before any command runs.
 
     A reading command does it only when the library is free to change (no window holds
-    it, the folder is writable); otherwise it reads what is there.
+    it, the folder is writable) and of this version; otherwise it reads what is there.
     """
     if not read_only:
         return
     with Library.open(args.data_dir, read_only=True) as reader:
-        if not needs_recovery(reader):
-            return
+        if reader.older_version or not needs_recovery(reader):
+            return  # a reader never upgrades an older library: it reads what is there
     try:
         writer = Library.open(args.data_dir)
     except LibraryError:

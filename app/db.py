@@ -369,6 +369,11 @@ def _copy_and_upgrade(path: Path, copy: Path, version: int) -> None:
         source.close()
 
 
+def reads_a_copy(engine: Engine) -> bool:
+    """True for the reader of an older library (it reads an upgraded temporary copy)."""
+    return engine in _COPIES
+
+
 def close_engine(engine: Engine) -> None:
     """Close every connection, and remove the temporary copy an older library's reader
     read from."""

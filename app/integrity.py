@@ -133,7 +133,7 @@ def stored_file(path: Path | None, size: int, training_file: str) -> StoredFile:
     if digest is None:
         raise StoredBuildChanged(
             path, training_file, f"has no recorded sha256 ({path.parent / RECORD_NAME} is "
-            "missing or damaged), so it cannot be checked")
+            "missing or damaged, or an older LoRA Studio built it), so it cannot be checked")
     return StoredFile(path, size, digest, training_file)
 
 

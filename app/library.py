@@ -19,7 +19,7 @@ import orjson
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from app.db import close_engine, open_engine
+from app.db import close_engine, open_engine, reads_a_copy
 from app.errors import LibraryError
 from app.failures import as_library_error, known_failure
 from app.idtext import id_problem
@@ -178,6 +178,12 @@ class Library:
     @classmethod
     def open(cls, data_dir: str | Path | None = None, read_only: bool = False) -> Library:
         return cls(library_dir(data_dir), read_only=read_only)
+
+    @property
+    def older_version(self) -> bool:
+        """Opened read-only on a library of an older version (read through an upgraded
+        copy; the library itself is upgraded only by something that changes it)."""
+        return reads_a_copy(self.engine)
 
     def close(self) -> None:
         close_engine(self.engine)

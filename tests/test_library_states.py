@@ -196,6 +196,29 @@ def test_readers_read_an_older_library_without_changing_it(
     assert (built / f"{DATABASE_NAME}.v{version}.bak").exists()
 
 
+def test_an_older_versions_build_is_listed_but_never_exported_unchecked(
+        built: Path, tmp_path: Path) -> None:
+    """Builds of older versions carry no sha256 record: a reader lists them, refuses to
+    export them unchecked, and changes nothing; a changing command rebuilds them."""
+    database = built / DATABASE_NAME
+    downgrade(database, 4)
+    for record in (built / "training-files").glob("*/.sha256"):
+        record.unlink()
+    before = tree(built)
+    listed = run_cli("--data-dir", built, "files")
+    assert listed.returncode == 0 and listed.stdout.startswith("base\t"), listed.stderr
+    target = tmp_path / "copy.jsonl"
+    refused = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o", target)
+    assert refused.returncode == 1
+    said(refused, "no recorded sha256", "older LoRA Studio", 'lora-studio rebuild "base"')
+    assert not target.exists()
+    assert tree(built) == before  # not upgraded, not rebuilt: a reader changes nothing
+    assert run_cli("--data-dir", built, "rebuild", "base").returncode == 0
+    assert user_version(database) == SCHEMA_VERSION
+    exported = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o", target)
+    assert exported.returncode == 0, exported.stderr
+
+
 def test_an_older_library_that_cannot_be_copied_is_refused_with_a_sentence(
         built: Path, tmp_path: Path) -> None:
     database = built / DATABASE_NAME
