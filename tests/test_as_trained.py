@@ -457,3 +457,23 @@ def test_the_per_reply_variant_shows_one_line_at_a_time(qtbot: Any,
     assert "line 1 of" in window.summary.text()
     later = [r for r in window.preview.rows if not r.in_line]  # type: ignore[union-attr]
     assert later and all(r.message_index > 2 for r in later)
+
+
+def test_a_row_shows_its_turn_and_copy_gives_the_exact_text(qtbot: Any,
+                                                            filled_library: Library) -> None:
+    from PySide6.QtGui import QGuiApplication
+
+    some = next(row.conversation_id for row in filled_library.summaries()
+                if row.trainable_replies)
+    window = open_window(qtbot, filled_library, some)
+    preview = window.preview
+    assert preview is not None and preview.shown is not None
+    last = max(i for i, row in enumerate(preview.rows) if row.in_line)
+    window.table.selectRow(last)
+    span = preview.rows[last].span
+    assert span is not None and window.text.marked == (span[0], span[1])  # ASCII text
+    assert window.text.textCursor().position() == span[0]
+    window.copy_button.click()
+    assert QGuiApplication.clipboard().text() == preview.shown.text
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert not window.isVisible()

@@ -169,8 +169,8 @@ def test_a_new_template_recounts_and_the_view_follows(qtbot: Any, filled_library
     window.show()
     page = window.conversations
     qtbot.waitUntil(lambda: not window.token_counts.running
-                    and any(row.token_count for row in page.rows()), timeout=60_000)
-    some = next(row.conversation_id for row in page.rows() if row.token_count)
+                    and any(row.token_count > 0 for row in page.rows()), timeout=60_000)
+    some = next(row.conversation_id for row in page.rows() if row.token_count > 0)
     page.select_conversation(some)
     window.as_trained_action.trigger()
     preview_window = window.as_trained_window

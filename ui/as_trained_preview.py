@@ -209,6 +209,7 @@ class AsTrainedWindow(QWidget):
         self.table.currentCellChanged.connect(lambda row, _c, _pr, _pc: self.show_turn(row))
         self.bar.turn_clicked.connect(self.table.selectRow)
         QShortcut(QKeySequence(QKeySequence.StandardKey.Close), self, self.close)
+        QShortcut(QKeySequence(Qt.Key.Key_Escape), self, self.close)
         self.reload_settings()
         self.resize(1180, 760)
 
@@ -490,6 +491,7 @@ class AsTrainedWindow(QWidget):
         cursor.setPosition(self.text.utf16.to_qt(turn.span[0]))
         self.text.setTextCursor(cursor)
         self.text.centerCursor()
+        self.text.mark_span(*turn.span)
 
     def copy_text(self) -> None:
         if self.preview is not None and self.preview.shown is not None:

@@ -214,6 +214,8 @@ class TokenTextView(QPlainTextEdit):
         self.boundaries = False
         self.colours: AsTrainedColours | None = None
         self.line_length = 0  # UTF-16 length of the rendered line (left-out text follows)
+        self.marked: tuple[int, int] | None = None  # a turn's span (UTF-16), barred at left
+        self.document().setDocumentMargin(8)  # room for the turn bar
         self._token_starts: list[int] = []
 
     def show_preview(self, preview: Preview | None, colours: AsTrainedColours,
@@ -224,6 +226,7 @@ class TokenTextView(QPlainTextEdit):
         self.utf16 = Utf16(line)
         self._token_starts = ([start for start, _end in preview.shown.offsets]
                               if preview is not None and preview.shown else [])
+        self.marked = None
         self.highlighter.set_runs(Runs([], [], []), {})  # no formats while the text changes
         self.setPlainText(line + tail)
         self.line_length = self.utf16.to_qt(len(line))
@@ -309,8 +312,29 @@ class TokenTextView(QPlainTextEdit):
         cursor.setPosition(self.utf16.to_qt(self.preview.cut_char))
         return self.cursorRect(cursor)
 
+    def mark_span(self, start: int, end: int) -> None:
+        """Bar the lines of a span (code points in the line) in the left margin: the turn
+        chosen in the table or the bar."""
+        self.marked = (self.utf16.to_qt(start), self.utf16.to_qt(end))
+        self.viewport().update()
+
+    def _paint_mark(self, painter: QPainter) -> None:
+        if self.marked is None or self.colours is None:
+            return
+        cursor = QTextCursor(self.document())
+        cursor.setPosition(min(self.marked[0], self.document().characterCount() - 1))
+        top = self.cursorRect(cursor).top()
+        cursor.setPosition(min(self.marked[1], self.document().characterCount() - 1))
+        bottom = self.cursorRect(cursor).bottom()
+        if bottom >= 0 and top <= self.viewport().height():
+            painter.fillRect(QRect(1, top, 4, bottom - top + 1), self.colours.bar_trained)
+
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
+        if self.marked is not None:
+            painter = QPainter(self.viewport())
+            self._paint_mark(painter)
+            painter.end()
         rect = self.budget_rect()
         if rect is None or self.colours is None or not self.viewport().rect().intersects(
                 rect.adjusted(-60, -20, 200, 20)):

@@ -283,6 +283,7 @@ def render_as_trained(window: MainWindow, library: Library, out_dir: Path) -> li
     view = window.as_trained_window
     if view is None:
         return written
+    view.resize(1180, 760)  # the size it opens at on a roomy screen
     view.select_training_file("all-samples")
     original_style = QApplication.style().name()
     QApplication.setStyle("Fusion")
