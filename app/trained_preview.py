@@ -12,7 +12,7 @@ cuts. It is pure Python (no Qt) so the window, tests and benches read the same a
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
@@ -82,6 +82,7 @@ class TurnRow:
     first_token: int = 0  # the turn's tokens are [first_token, first_token + tokens)
     span: tuple[int, int] | None = None  # characters of the turn in the rendered text
     content: str = ""  # the message text (shown for messages left out of the line)
+    number: str = ""  # as the reader numbers it: the dialogue from 1, the system prompt none
 
     @property
     def trained(self) -> bool:
@@ -160,7 +161,7 @@ def build_preview(record: Mapping[str, Any], counter: TokenCounter,
         reasons = sorted({REASONS[r] for r in view.reasons if r})
         why = "; ".join(reasons) or "it has no consultant reply"
         return Preview(conversation_id, settings, variant, None,
-                       _left_out_rows(record, 0, view.reasons), note=(
+                       _numbered(record, _left_out_rows(record, 0, view.reasons)), note=(
                            "This conversation gives no training line under the "
                            f"{settings.policy.value} policy: {why}."))
     lines = [full]
@@ -202,7 +203,14 @@ def build_preview(record: Mapping[str, Any], counter: TokenCounter,
                          for i, m in enumerate(full["messages"][after:], after)]
         after = len(full["messages"])
     preview.rows += _left_out_rows(record, after, view.reasons)
+    preview.rows = _numbered(record, preview.rows)
     return preview
+
+
+def _numbered(record: Mapping[str, Any], rows: list[TurnRow]) -> list[TurnRow]:
+    dialogue = [i for i, m in enumerate(record["messages"]) if m["role"] != "system"]
+    numbers = {index: str(n) for n, index in enumerate(dialogue, 1)}
+    return [replace(row, number=numbers.get(row.message_index, "")) for row in rows]
 
 
 def _left_out_rows(record: Mapping[str, Any], start: int, reasons: Sequence[str]

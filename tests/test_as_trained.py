@@ -218,7 +218,11 @@ def highlighted(window: AsTrainedWindow, background: QColor) -> list[str]:
     """The texts on screen drawn on ``background``, neighbours (across lines, and empty
     lines, which have no character to colour) merged."""
     document = window.text.document()
-    text = document.toPlainText()
+    units = document.toPlainText().encode("utf-16-le")  # Qt's positions count UTF-16 units
+
+    def text_at(start: int, end: int) -> str:
+        return units[2 * start:2 * end].decode("utf-16-le")
+
     ranges: list[list[int]] = []
     block = document.begin()
     while block.isValid():
@@ -226,12 +230,12 @@ def highlighted(window: AsTrainedWindow, background: QColor) -> list[str]:
             if fmt.format.background().color() != background:
                 continue
             start = block.position() + fmt.start
-            if ranges and not text[ranges[-1][1]:start].strip("\n"):
+            if ranges and not text_at(ranges[-1][1], start).strip("\n"):
                 ranges[-1][1] = start + fmt.length
             else:
                 ranges.append([start, start + fmt.length])
         block = block.next()
-    return [text[start:end] for start, end in ranges]
+    return [text_at(start, end) for start, end in ranges]
 
 
 def struck_out(window: AsTrainedWindow) -> list[int]:
@@ -477,3 +481,45 @@ def test_a_row_shows_its_turn_and_copy_gives_the_exact_text(qtbot: Any,
     assert QGuiApplication.clipboard().text() == preview.shown.text
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert not window.isVisible()
+
+
+def test_characters_outside_the_bmp_do_not_shift_the_colours(qtbot: Any,
+                                                              filled_library: Library) -> None:
+    """Qt counts UTF-16 units and the tokenizer code points: an emoji early in the line
+    must not move any highlight (the text of every highlighted range is checked)."""
+    some = next(row.conversation_id for row in filled_library.summaries()
+                if row.source_file.startswith("enriched-2"))
+    record = filled_library.record(some)
+    for message in record["messages"]:
+        if message["role"] in ("user", "assistant"):
+            message["content"] = "🎉 " + message["content"].rstrip() + " 🙂👍"
+    window = AsTrainedWindow(filled_library)
+    qtbot.addWidget(window)
+    window.show()
+    rerender(qtbot, window, lambda: window.show_record(record))
+    rerender(qtbot, window, lambda: window.select_template("chatml"))
+    targets = [m["content"] for m in record["messages"] if m["role"] == "assistant"]
+    on_screen = highlighted(window, window.colours.trained_bg)
+    assert window.preview is not None and window.preview.cut_token is None
+    assert [t.strip() for t in on_screen] == [t.strip() + "<|im_end|>" for t in targets]
+    cursor = window.text.textCursor()
+    shown = window.preview.shown
+    assert shown is not None
+    last = shown.total - 1  # the last token: after dozens of emoji
+    cursor.setPosition(window.text.utf16.to_qt(shown.offsets[last][0]))
+    window.text.setTextCursor(cursor)
+    window.text.ensureCursorVisible()
+    rect = window.text.cursorRect(cursor)
+    position = window.text.character_under(QPoint(rect.left() + 2, rect.center().y()))
+    assert position is not None and window.text.token_at(position) == last
+
+
+def test_turns_are_numbered_as_the_reader_numbers_them() -> None:
+    from app.reading import reading_messages
+
+    record = load_conversation_file(ENRICHED[1], "b")
+    preview = build_preview(record, default_counter())
+    shown, _loose = reading_messages(record)
+    reader = [str(m.number) if m.number else "" for m in shown]
+    assert [row.number for row in preview.rows] == reader
+    assert preview.rows[0].number == "" and preview.rows[1].number == "1"

@@ -89,7 +89,7 @@ class BudgetBar(QWidget):
                 QToolTip.hideText()
             else:
                 turn = self.preview.rows[row]
-                text = (f"Message {turn.message_index + 1} · "
+                text = (f"{'Message ' + turn.number if turn.number else 'System prompt'} · "
                         f"{ROLE_LABELS.get(turn.role, turn.role)}\n{turn.tokens:,} tokens, "
                         f"{turn.trained_tokens:,} trained")
                 if turn.lost_tokens:

@@ -427,7 +427,7 @@ class AsTrainedWindow(QWidget):
         dim = QBrush(self.colours.context_text)
         for row, turn in enumerate(rows):
             trained = "yes" if turn.trained else "no"
-            cells = (str(turn.message_index + 1), turn.role,
+            cells = (turn.number, turn.role,
                      f"{turn.tokens:,}" if turn.tokens is not None else "—", trained,
                      f"{turn.lost_tokens:,}" if turn.lost_tokens else "", turn.why_not)
             for column, text in enumerate(cells):
