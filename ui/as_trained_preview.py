@@ -297,7 +297,9 @@ class AsTrainedWindow(QWidget):
 
     def _key(self) -> Key:
         line = self.line_combo.currentIndex() if self.line_combo.count() else None
-        record_id = id(self.record) if self.record is not None else None
+        # The id and the object's identity: a record read again is rendered again.
+        record_id = ((str(self.record.get("conversation_id")), id(self.record))
+                     if self.record is not None else None)
         return (record_id, self.current_settings(), self.template_combo.currentData(),
                 self.current_variant(), line)
 
