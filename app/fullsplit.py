@@ -203,7 +203,9 @@ def _check_messages(messages: Any, label: str, where: str, problems: list[Proble
         path = f"{where}[{i}]"
         expected = "user" if i % 2 == 1 else "assistant"
         if not isinstance(message, dict) or message.get("role") != expected:
-            _problem(problems, label, path, f"must be a {expected} message (roles alternate)")
+            article = "a" if expected == "user" else "an"
+            _problem(problems, label, path,
+                     f"must be {article} {expected} message (roles alternate)")
             continue
         if not isinstance(message.get("content"), str) or not message["content"].strip():
             _problem(problems, label, f"{path}.content", "must be non-empty text")

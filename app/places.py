@@ -1,5 +1,5 @@
 """Where in a file a problem is, in words a person reads: ``$.training_pairs[1].target_response``
-→ "training pair 2, consultant reply".
+→ "training pair 2, consultant reply"; ``$.messages[3].content`` → "message 4 (client), text".
 
 Reasons are stored and passed on as ``"<where>: <what>"`` (``app.errors.Problem``), where
 ``where`` is a JSON path or "line L, column C". Machine output (the command's ``--json``)
@@ -34,9 +34,18 @@ def place_words(where: str) -> str:
             continue
         listed = words.pop() if words and key else ""
         item = ITEMS.get(key) or (f"{listed} item" if listed else "item")
-        words.append(f"{item} {int(index) + 1}")
+        words.append(f"{item} {int(index) + 1}" + (_speaker(int(index)) if key == "messages"
+                                                   else ""))
         key = ""
     return ", ".join(words)
+
+
+def _speaker(index: int) -> str:
+    """Who writes message ``index``: in our format the roles alternate after the system
+    message (the check of a file says so when they do not)."""
+    if index == 0:
+        return " (system prompt)"
+    return " (client)" if index % 2 == 1 else " (consultant)"
 
 
 def split_reason(reason: str) -> tuple[str, str]:

@@ -23,7 +23,9 @@ pytestmark = pytest.mark.qt_log_level_fail("WARNING")
     ("$", ""),
     ("$.training_pairs[1].target_response", "training pair 2, consultant reply"),
     ("$.training_pairs[0].current_user_input", "training pair 1, client message"),
-    ("$.conversations[2].messages[3].content", "conversation 3, message 4, text"),
+    ("$.conversations[2].messages[3].content", "conversation 3, message 4 (client), text"),
+    ("$.conversations[1].messages[2]", "conversation 2, message 3 (consultant)"),
+    ("$.messages[0]", "message 1 (system prompt)"),
     ("$.consultant_profile", "consultant profile"),
     ("$.input_parameters.persona_key", "input parameters, persona key"),
     ("$.extra[4]", "extra item 5"),
@@ -77,3 +79,28 @@ def test_the_commands_json_keeps_the_machine_path(tmp_path: Path, refused: Path)
     assert wrong["where"] == "$.training_pairs[1].target_response"
     assert wrong["reason"].startswith("'target_response' must be")
     assert "rejected" in result.stderr  # the summary goes to stderr, stdout stays JSON
+
+
+def test_a_full_files_message_is_named_with_who_writes_it(qtbot, tmp_path: Path) -> None:
+    """A full training file (ours) whose conversation has a message in the wrong place."""
+    from conftest import ENRICHED
+
+    from app.trainingfiles import add_conversations, create_training_file, get_training_file
+
+    with Library(tmp_path / "source") as source:
+        import_paths(source, ENRICHED)
+        create_training_file(source, "x")
+        add_conversations(source, "x", [row.conversation_id for row in source.summaries()])
+        built = get_training_file(source, "x").json_path
+        assert built is not None
+        document = json.loads(built.read_bytes())
+    document["conversations"][1]["messages"][2]["role"] = "user"
+    full = tmp_path / "edited-full.json"
+    full.write_text(json.dumps(document), encoding="utf-8")
+    with Library(tmp_path / "lib") as library:
+        report = import_paths(library, [full])
+    dialog = ImportSummaryDialog(report)
+    qtbot.addWidget(dialog)
+    text = dialog.details.toPlainText()
+    assert ("conversation 2, message 3 (consultant): must be an assistant message "
+            "(roles alternate)") in text, text
