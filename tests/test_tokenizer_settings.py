@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import open_window
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 
@@ -18,8 +19,9 @@ from app.chat_templates import BUNDLED, bundled_template
 from app.jsonl import jsonl_lines
 from app.library import Library
 from app.token_counts import ensure_counts
-from app.tokenizer_choice import counter_for, load_choice
+from app.tokenizer_choice import choose, counter_for, load_choice
 from app.tokens import TokenCounter, bundled_tokenizer_path
+from app.trainingfiles import add_conversations, get_training_file, header
 from ui.tokenizer_settings import TokenizerDialog
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "resources" / "chat_templates"
@@ -202,3 +204,25 @@ def test_a_new_template_recounts_and_the_view_follows(qtbot: Any, filled_library
                     timeout=20_000)
     assert preview_window.preview is not None and preview_window.preview.total == expected
     assert preview_window.template_combo.itemText(0) == f"{BUNDLED['chatml'].label} (the library's)"
+
+
+def test_a_tokenizer_change_rebuilds_every_training_file_with_it(
+        qtbot: Any, filled_library: Library, dialogs: Any, tmp_path: Path) -> None:
+    """After Settings ▸ Tokenizer saves a new choice, each training file's header and its
+    lines' ``token_count`` are made again with it (not left naming the old tokenizer)."""
+    ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
+    add_conversations(filled_library, "tok-file", ids[:3], create=True)
+    before = header(filled_library, "tok-file")["tokens"]
+    assert before["chat_template"] == bundled_template("mistral").label
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    choose(filled_library.root, template="chatml")
+    window.after_tokenizer_change()
+    qtbot.waitUntil(lambda: header(filled_library, "tok-file")["tokens"]["chat_template"]
+                    == bundled_template("chatml").label, timeout=60_000)
+    counter = counter_for(filled_library.root)
+    info = get_training_file(filled_library, "tok-file")
+    assert info.jsonl_path is not None
+    for line in map(json.loads, info.jsonl_path.read_text(encoding="utf-8").splitlines()):
+        assert line["metadata"]["token_count"] == counter.count(line["messages"])
+    qtbot.waitUntil(lambda: "rebuilt with it" in window.statusBar().currentMessage(),
+                    timeout=30_000)

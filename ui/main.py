@@ -34,6 +34,7 @@ from app.importer import ImportReport
 from app.library import Library
 from app.paths import library_dir
 from app.recovery import finish_interrupted_work
+from app.trainingfiles import list_training_files, rebuild_training_files
 from ui.add_review import hidden_checked_ids
 from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
@@ -45,6 +46,7 @@ from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
+from ui.tasks import run_with_progress
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
 from ui.training_files_page import TrainingFilesPage
@@ -416,11 +418,39 @@ class MainWindow(QMainWindow):
         dialog = TokenizerDialog(self.library.root, self.dialogs, self)
         if dialog.exec() != TokenizerDialog.DialogCode.Accepted or dialog.saved is None:
             return
+        self.after_tokenizer_change()
+
+    def after_tokenizer_change(self) -> None:
+        """Counts are made again in the background, and every training file is rebuilt so
+        its lines' ``token_count`` and its header name the tokenizer now in use (a cancelled
+        rebuild leaves a file as it was: its header still names the old tokenizer)."""
         self.token_counts.start()
         if self.as_trained_window is not None:
             self.as_trained_window.reload_settings()
-        self.show_message("Tokenizer and chat template saved; token counts are being made "
-                          "again in the background.")
+        names = [info.name for info in list_training_files(self.library)]
+        saved = "Tokenizer and chat template saved; token counts are being made again"
+        if not names:
+            self.show_message(f"{saved} in the background.")
+            return
+
+        def work(progress: object, cancelled: object) -> list[str]:
+            return rebuild_training_files(self.library, names, progress,  # type: ignore[arg-type]
+                                          cancelled)  # type: ignore[arg-type]
+
+        def done(rebuilt: list[str]) -> None:
+            self.changes.training_files_changed.emit()
+            self.show_message(f"{saved}; {len(rebuilt)} of {len(names)} training file(s) "
+                              "rebuilt with it.")
+
+        def failed(why: str) -> None:
+            self.changes.training_files_changed.emit()  # some may have been rebuilt
+            self.dialogs.warn(self, "Training files not rebuilt",
+                              f"{why}\nThe new tokenizer is saved; a training file that was "
+                              "not rebuilt keeps the token counts of the old one until its "
+                              "next change.")
+
+        run_with_progress(self, "Rebuilding training files with the new tokenizer", work,
+                          done, failed)
 
     # --- import ----------------------------------------------------------------------
 
