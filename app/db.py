@@ -28,7 +28,7 @@ from app.failures import as_library_error, known_failure, sqlite_error_name
 from app.lock import LibraryLock, LibraryLocked
 from app.models import Base
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 
 
 def _add_token_estimates(conn: sqlite3.Connection) -> None:
@@ -89,12 +89,30 @@ def _add_dialogue_sketches(conn: sqlite3.Connection) -> None:
                  "ON dialogue_keys (conversation_pk)")
 
 
+def _add_build_fragments(conn: sqlite3.Connection) -> None:
+    """v5 → v6: stored builds become a head plus per-conversation fragments in the database.
+
+    Builds made before stay in their files on disk (``json_file``) until the library's
+    next writer moves them in (``app.recovery``): the files stay where they are until a
+    build in the database replaces them, so no training file is ever without one.
+    """
+    conn.execute(
+        "CREATE TABLE build_fragments (key VARCHAR NOT NULL PRIMARY KEY, sha256 BLOB NOT NULL, "
+        "tokens BLOB NOT NULL, json_size INTEGER NOT NULL, jsonl_size INTEGER NOT NULL, "
+        "jsonl BLOB NOT NULL, json BLOB NOT NULL)")
+    conn.execute("ALTER TABLE training_files ADD COLUMN head BLOB")
+    conn.execute("ALTER TABLE training_file_members ADD COLUMN fragment_key VARCHAR "
+                 "REFERENCES build_fragments (key)")
+    conn.execute("CREATE INDEX ix_members_fragment ON training_file_members (fragment_key)")
+
+
 # MIGRATIONS[n] upgrades a database at version n to version n + 1.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_token_estimates,
     2: _separate_documents,
     3: _add_curation_columns,
     4: _add_dialogue_sketches,
+    5: _add_build_fragments,
 }
 # What each version added that the schema shows: (table, column or None for the table).
 # A database whose user_version was lost (SQLite's .dump and .recover write 0) or is wrong
@@ -104,9 +122,11 @@ MARKERS: dict[int, tuple[str, str | None]] = {
     3: ("conversation_documents", None),
     4: ("conversations", "token_count"),
     5: ("conversations", "dialogue_sketch"),
+    6: ("build_fragments", None),
 }
 OUR_TABLES = frozenset({"conversations", "training_files", "batches", "profiles",
                         "training_file_members"})
+TABLES_BY_VERSION = {"conversation_documents", "build_fragments"}
 RESTORE = ("Restore library.sqlite3 from a backup (library.sqlite3.v*.bak beside it, or your "
            "own), or move it away to start a new library.")
 
@@ -204,7 +224,7 @@ def inspect(path: Path, read_only: bool = False) -> Shape:
             tables = [r[0] for r in conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table'")]
             columns = {t: {r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')}
-                       for t in tables if t in OUR_TABLES or t == "conversation_documents"}
+                       for t in tables if t in OUR_TABLES or t in TABLES_BY_VERSION}
         finally:
             conn.close()
     except sqlite3.Error as exc:

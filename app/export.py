@@ -1,7 +1,9 @@
 """Copies of a training file for the user: as stored, or reshaped for stricter trainers.
 
-Every variant is derived line by line from the stored JSONL, so memory stays bounded and
-the variants can never disagree with the file they come from. The variants are one
+The full JSON and the JSONL are put together from the stored build as they are written
+(``app.stored_builds``: every stored piece is checked against its sha256 on the way), and
+every variant is derived line by line from that JSONL, so memory stays bounded and the
+variants can never disagree with the file they come from. The variants are one
 registry (``FORMATS``): each entry says what it is for, which file name ending it
 suggests and which function writes it, so the window, the command line and the docs all
 read the same list.
@@ -16,7 +18,7 @@ training run can be traced and repeated.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -30,14 +32,14 @@ from app.build import BuildCancelled, Progress
 from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.exportguard import check_export_targets
-from app.integrity import StoredFile, stored_file
 from app.jsonio import atomic_writer, dumps_line
 from app.library import Library, now_iso
 from app.models import TrainingFile
 from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
 from app.similar import fingerprint
 from app.split import LineFacts, SplitPlan, plan_split, validation_size
-from app.trainingfiles import get_training_file, header, member_ids
+from app.stored_builds import BuildReader
+from app.trainingfiles import get_training_file, header, member_ids, read_build
 
 
 class ExportFormat(StrEnum):
@@ -76,13 +78,17 @@ class Written:
 
 @dataclass(frozen=True)
 class Source:
-    """The stored pair an export reads, and the hooks it reports through. Every read goes
-    through ``app.integrity``, so a stored file changed since it was built is never used."""
+    """The stored build an export reads, and the hooks it reports through."""
 
-    json: StoredFile
-    jsonl: StoredFile
+    build: BuildReader
     conversation_ids: list[str]  # the training file's members, in file order
     tick: Callable[[], None]  # call once per line read: progress, and raises if cancelled
+
+    def lines(self) -> Iterator[dict[str, Any]]:
+        """The JSONL's lines, parsed, one tick each."""
+        for raw in self.build.jsonl_lines():
+            self.tick()
+            yield orjson.loads(raw)
 
 
 Writer = Callable[[Source, Path, ExportOptions], tuple[list[Written], dict[str, Any]]]
@@ -101,23 +107,6 @@ class ExportFormatSpec:
     @property
     def writes_folder(self) -> bool:
         return not self.suffix
-
-
-def _lines(stored: StoredFile,
-           tick: Callable[[], None] | None = None) -> Iterator[dict[str, Any]]:
-    """The stored JSONL's lines, parsed; the file's sha256 is checked at its end, and a
-    line that is not what LoRA Studio writes means the file was changed."""
-    with stored.open() as reader:
-        for number, raw in enumerate(reader.lines(), start=1):
-            if raw.strip():
-                if tick:
-                    tick()
-                try:
-                    line = orjson.loads(raw)
-                except orjson.JSONDecodeError:
-                    raise stored.changed(f"was changed outside LoRA Studio: line {number} "
-                                         "is not JSON") from None
-                yield line
 
 
 def per_reply(line: dict[str, Any]) -> Iterator[dict[str, Any]]:
@@ -152,30 +141,21 @@ def _ids(line: dict[str, Any]) -> str:
 
 def _write_json(source: Source, destination: Path,
                 _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-    """The stored full JSON byte for byte, checked against its sha256 while it is copied
-    (a changed file fails before the copy is moved into place)."""
     written = Written(destination, "copy", list(source.conversation_ids))
-    with atomic_writer(destination) as out, source.json.open() as reader:
-        for chunk in reader.chunks():
+    with atomic_writer(destination) as out:
+        for chunk in source.build.json_chunks(source.tick):
             out.write(chunk)
     return [written], {}
 
 
 def _write_jsonl(source: Source, destination: Path,
                  _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-    """The stored JSONL byte for byte; each line is read for the manifest's ids."""
     written = Written(destination, "copy")
-    with atomic_writer(destination) as out, source.jsonl.open() as reader:
-        for number, raw in enumerate(reader.lines(), start=1):
+    with atomic_writer(destination) as out:
+        for raw in source.build.jsonl_lines():
+            source.tick()
+            written.conversation_ids.append(_ids(orjson.loads(raw)))
             out.write(raw)
-            if raw.strip():
-                source.tick()
-                try:
-                    written.conversation_ids.append(_ids(orjson.loads(raw)))
-                except (orjson.JSONDecodeError, KeyError, TypeError):
-                    raise source.jsonl.changed(
-                        f"was changed outside LoRA Studio: line {number} is not a training "
-                        "line it wrote") from None
     written.lines = len(written.conversation_ids)
     return [written], {}
 
@@ -185,7 +165,7 @@ def _reshaped(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]]) -> W
               _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
         written = Written(destination, "copy")
         with atomic_writer(destination) as out:
-            for line in _lines(source.jsonl, source.tick):
+            for line in source.lines():
                 written.conversation_ids.append(_ids(line))
                 for item in render(line):
                     out.write(dumps_line(item))
@@ -208,12 +188,12 @@ def _facts(line: dict[str, Any]) -> LineFacts:
 
 def _write_split(source: Source, destination: Path,
                  options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-    facts = [_facts(line) for line in _lines(source.jsonl, source.tick)]
+    facts = [_facts(line) for line in source.lines()]
     plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
     train = Written(destination / "train.jsonl", "train")
     valid = Written(destination / "valid.jsonl", "valid")
     with atomic_writer(train.path) as train_out, atomic_writer(valid.path) as valid_out:
-        for index, line in enumerate(_lines(source.jsonl, source.tick)):
+        for index, line in enumerate(source.lines()):
             side, out = (valid, valid_out) if index in plan.valid else (train, train_out)
             out.write(dumps_line(line))
             side.conversation_ids.append(_ids(line))
@@ -291,6 +271,18 @@ def _describe(path: Path) -> dict[str, Any]:
     return {"file": path.name, "bytes": path.stat().st_size, "sha256": sha256_of(path)}
 
 
+def _describe_stored(file_name: str, chunks: Iterable[bytes],
+                     check: Callable[[], None]) -> dict[str, Any]:
+    """Name, size and sha256 of a stored file, read through once (``check`` may cancel)."""
+    digest, size = hashlib.sha256(), 0
+    for count, chunk in enumerate(chunks):
+        if count % 256 == 0:
+            check()
+        digest.update(chunk)
+        size += len(chunk)
+    return {"file": file_name, "bytes": size, "sha256": digest.hexdigest()}
+
+
 def _write_manifest(handle: IO[bytes], document: dict[str, Any]) -> None:
     handle.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
@@ -322,15 +314,20 @@ def export(
         targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)
     check_export_targets(library.root, targets, overwrite)
     info = get_training_file(library, name)
-    stored_json = stored_file(info.json_path, info.json_bytes, info.name)
-    stored_jsonl = stored_file(info.jsonl_path, info.jsonl_bytes, info.name)
     spec = FORMATS[ExportFormat(fmt)]
     options = ExportOptions(valid_fraction, seed)
     if spec.writes_folder:
         validation_size(2, valid_fraction)  # a bad share fails before any work
     head = header(library, name)
-    total = head.get("totals", {}).get("jsonl_lines", 0) * (2 if spec.writes_folder else 1)
+    if spec.format is ExportFormat.JSON:
+        total = info.conversations
+    else:
+        total = head.get("totals", {}).get("jsonl_lines", 0) * (2 if spec.writes_folder else 1)
     seen = [0]
+
+    def check() -> None:
+        if cancelled and cancelled():
+            raise ExportCancelled()
 
     def tick() -> None:
         seen[0] += 1
@@ -341,8 +338,13 @@ def export(
 
     written: list[Written] = []
     try:
-        source = Source(stored_json, stored_jsonl, member_ids(library, name), tick)
-        written, details = spec.write(source, destination, options)
+        with read_build(library, info.name) as build:
+            source = Source(build, member_ids(library, name), tick)
+            written, details = spec.write(source, destination, options)
+            check()
+            described = {
+                "json": _describe_stored(f"{info.name}.json", build.json_chunks(), check),
+                "jsonl": _describe_stored(f"{info.name}.jsonl", build.jsonl_lines(), check)}
         if cancelled and cancelled():
             raise ExportCancelled()
         if recipes:
@@ -358,7 +360,7 @@ def export(
             "export_format": spec.format.value,
             "export_description": spec.description,
             "cut_off_policy": head.get("cut_off_policy", info.cut_off_policy),
-            "source": {"json": stored_json.describe(), "jsonl": stored_jsonl.describe()},
+            "source": described,
             "files": [{**_describe(w.path), "role": w.role, "lines": w.lines,
                        "conversation_ids": w.conversation_ids} for w in written],
         }
@@ -369,15 +371,13 @@ def export(
             _write_manifest(handle, document)
     except OSError as exc:
         _remove(written)
-        failed = Path(exc.filename) if exc.filename else destination
-        if failed in (info.json_path, info.jsonl_path):
-            raise LibraryError(f"cannot read the stored file {failed}: "
-                               f"{exc.strerror or exc}") from None
         raise LibraryError(f"cannot write to {destination}: {exc.strerror or exc}") from None
-    except (KeyError, TypeError):
+    except (orjson.JSONDecodeError, KeyError):
         _remove(written)
-        raise stored_jsonl.changed("was changed outside LoRA Studio: a line lacks what "
-                                   "LoRA Studio writes in it") from None
+        raise LibraryError(
+            f"the stored JSONL of '{info.name}' does not read as training lines; run "
+            f"`lora-studio rebuild \"{info.name}\"` to render it again. Nothing was "
+            "exported.") from None
     except BaseException:
         _remove(written)
         raise

@@ -1,58 +1,30 @@
-"""Incremental builds: each conversation's rendering is reused from the previous build.
+"""The pieces a training file is made of, and the keys that say when a piece is still good.
 
-A training file's full JSON is a header, the shared profile and one fragment per
-conversation; its JSONL is one line per conversation. Both are pure functions of the
-conversation's stored state and the file's render settings, so a rebuild copies every
-fragment whose inputs did not change straight from the previous build's files (with the
-runs of neighbouring fragments) and renders only the rest. The output is byte for byte
-what a full rebuild writes. Each fragment's sha256 is in the index and is checked as the
-fragment is copied: a previous build changed outside LoRA Studio is never copied from
-(``FragmentChanged``; the build then renders everything).
+A training file's full JSON is a head (the header and the shared consultant profile), one
+fragment per conversation and a tail; its JSONL is one line per conversation (none for a
+conversation without a trained reply). Both are pure functions of the conversation's
+stored state and the file's render settings, so each conversation's rendering is kept
+under a key naming everything that changes its bytes (``fragment_key``) and a build only
+renders the conversations whose key it has not got yet (``app.stored_builds``).
 
-Where the fragments sit is kept beside the files they describe, in ``.fragments`` in the
-build's own folder: it is written with them and deleted with them, so it can never point
-into files that are gone. A key names everything that changes a fragment's bytes (see
-``fragment_key``); a fragment is reused only under the same key.
+The layout is exactly ``orjson.dumps(document, OPT_INDENT_2)`` + newline; ``full_json``
+puts the pieces together and the tests hold it to a render of the whole document.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
 import hashlib
-import sys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any
 
 import orjson
 
-from app.jsonio import atomic_writer
-
-INDEX_NAME = ".fragments"
-INDEX_VERSION = 3  # 2: each key's JSONL token counts; 3: each fragment's sha256
 FIRST = b"\n    "  # before the first conversation of the full JSON
 BETWEEN = b",\n    "  # between two conversations
-FILE_ATTRIBUTE_HIDDEN = 2
-
-Span = tuple[int, int, int, int]  # json start, json end, jsonl start, jsonl end
-
-
-class FragmentChanged(Exception):
-    """A fragment of the previous build is not the bytes its index recorded."""
-
-
-class Sink(Protocol):
-    def write(self, data: bytes, /) -> int: ...
-
-
-def fragment_digest(json_fragment: bytes, jsonl_fragment: bytes) -> str:
-    """What a fragment's two parts hash to, as the index records it."""
-    digest = hashlib.sha256(json_fragment)
-    digest.update(b"\0")
-    digest.update(jsonl_fragment)
-    return digest.hexdigest()[:32]
+TAIL_EMPTY = b"]\n}\n"  # after the opening bracket of a file without conversations
+TAIL = b"\n  ]\n}\n"  # after the last conversation
 
 
 def _render_code_version() -> str:
@@ -89,174 +61,27 @@ def fragment_key(settings: str, *state: object) -> str:
     return hashlib.sha256(orjson.dumps([settings, *map(str, state)])).hexdigest()[:24]
 
 
-@dataclass(frozen=True)
-class Fragments:
-    """The fragments of a finished build: where each key's bytes sit in its two files."""
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    """One conversation as the full JSON lists it and as its JSONL line(s)."""
 
-    json_path: Path
-    jsonl_path: Path
-    spans: dict[str, Span]
-    tokens: dict[str, list[int]] = field(default_factory=dict)  # key -> each line's tokens
-    digests: dict[str, str] = field(default_factory=dict)  # key -> ``fragment_digest``
+    key: str
+    json: bytes
+    jsonl: bytes
+    tokens: tuple[int, ...]  # each JSONL line's exact token count
 
-    @classmethod
-    def read(cls, json_path: Path, jsonl_path: Path) -> Fragments | None:
-        """The index beside a build's files, or None when it is missing or unreadable
-        (a build from before incremental builds, or a damaged index: render everything)."""
-        try:
-            data = orjson.loads((json_path.parent / INDEX_NAME).read_bytes())
-            if data.get("version") != INDEX_VERSION or data.get("json") != json_path.name \
-                    or data.get("jsonl") != jsonl_path.name:
-                return None
-            sizes = (json_path.stat().st_size, jsonl_path.stat().st_size)
-            if sizes != (data["json_bytes"], data["jsonl_bytes"]):
-                return None
-            tokens = {key: [int(n) for n in counts] for key, counts in data["tokens"].items()}
-            digests = {key: str(value) for key, value in data["digests"].items()}
-            spans = {key: (a, b, c, d) for key, (a, b, c, d) in data["spans"].items()
-                     if key in tokens and key in digests}  # reused only with both
-            return cls(json_path, jsonl_path, spans, tokens, digests)
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            return None
-
-    def write(self) -> None:
-        data = {"version": INDEX_VERSION, "json": self.json_path.name,
-                "jsonl": self.jsonl_path.name, "json_bytes": self.json_path.stat().st_size,
-                "jsonl_bytes": self.jsonl_path.stat().st_size, "spans": self.spans,
-                "tokens": self.tokens, "digests": self.digests}
-        path = self.json_path.parent / INDEX_NAME
-        with atomic_writer(path) as handle:
-            handle.write(orjson.dumps(data))
-        if sys.platform == "win32":  # a dot does not hide a file there; "Show in folder" would
-            ctypes.windll.kernel32.SetFileAttributesW(str(path), FILE_ATTRIBUTE_HIDDEN)
+    @property
+    def sha256(self) -> bytes:
+        return fragment_sha256(self.json, self.jsonl)
 
 
-def _read_exactly(source: IO[bytes], start: int, length: int) -> bytes:
-    source.seek(start)
-    data = source.read(length)
-    if len(data) != length:
-        raise FragmentChanged(f"{source.name} ended early: the previous build is incomplete")
-    return data
+def fragment_sha256(json_bytes: bytes, jsonl_bytes: bytes) -> bytes:
+    """What a stored fragment must hash to when it is read back: the sha256 of its
+    full-JSON part, then that of its JSONL part (so either is checked without the other)."""
+    return hashlib.sha256(json_bytes).digest() + hashlib.sha256(jsonl_bytes).digest()
 
 
-@dataclass
-class _Run:
-    """Neighbouring fragments of the previous build, copied in one go."""
-
-    old: list[tuple[Span, str]] = field(default_factory=list)  # with each one's digest
-    new_json: int = 0  # where the run starts in the new files
-    new_jsonl: int = 0
-
-
-class FragmentWriter:
-    """Writes a full JSON and its JSONL fragment by fragment, copying reused ones.
-
-    The full JSON's layout is exactly ``orjson.dumps(document, OPT_INDENT_2)`` + newline
-    (see ``app.fullfile``); offsets are counted here rather than asked of the files. Every
-    byte goes through the sinks' ``write`` in file order (they may hash it on the way), and
-    ``digests`` holds each fragment's ``fragment_digest``, parallel to ``spans``.
-    """
-
-    def __init__(self, json_handle: Sink, jsonl_handle: Sink,
-                 previous: Fragments | None) -> None:
-        self.json, self.jsonl = json_handle, jsonl_handle
-        self.json_at = self.jsonl_at = 0
-        self.count = 0
-        self.spans: list[Span] = []
-        self.digests: list[str] = []
-        self._run = _Run()
-        self._stack = contextlib.ExitStack()
-        self._sources: tuple[IO[bytes], IO[bytes]] | None = None
-        if previous is not None:
-            self._sources = (self._stack.enter_context(previous.json_path.open("rb")),
-                             self._stack.enter_context(previous.jsonl_path.open("rb")))
-
-    def __enter__(self) -> FragmentWriter:
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self._stack.close()
-
-    def _json(self, data: bytes) -> None:
-        self.json.write(data)
-        self.json_at += len(data)
-
-    def head(self, header: bytes, profile: bytes) -> None:
-        self._json(b'{\n  "training_file_metadata": ' + header)
-        self._json(b',\n  "consultant_profile": ' + profile)
-        self._json(b',\n  "conversations": [')
-
-    def _separator(self) -> None:
-        self._json(FIRST if self.count == 0 else BETWEEN)
-        self.count += 1
-
-    def add(self, json_fragment: bytes, jsonl_fragment: bytes) -> Span:
-        """A freshly rendered conversation."""
-        self._flush_run()
-        self._separator()
-        start, line_start = self.json_at, self.jsonl_at
-        self._json(json_fragment)
-        self.jsonl.write(jsonl_fragment)
-        self.jsonl_at += len(jsonl_fragment)
-        span = (start, self.json_at, line_start, self.jsonl_at)
-        self.spans.append(span)
-        self.digests.append(fragment_digest(json_fragment, jsonl_fragment))
-        return span
-
-    def reuse(self, old: Span, digest: str) -> Span:
-        """A conversation whose fragments sit in the previous build at ``old``; ``digest``
-        is what the previous build's index recorded for them (checked when copied)."""
-        run = self._run
-        if run.old and (old[0] != run.old[-1][0][1] + len(BETWEEN)
-                        or old[2] != run.old[-1][0][3]):
-            self._flush_run()
-            run = self._run
-        if run.old:  # the separator sits between the two fragments in the old file too
-            self.count += 1
-            self.json_at += len(BETWEEN)
-        else:
-            self._separator()
-            run.new_json, run.new_jsonl = self.json_at, self.jsonl_at
-        first = run.old[0][0] if run.old else old
-        shift_json = run.new_json - first[0]
-        shift_jsonl = run.new_jsonl - first[2]
-        run.old.append((old, digest))
-        # The run's bytes are written later; count them now so the offsets stay right.
-        self.json_at = old[1] + shift_json
-        self.jsonl_at = old[3] + shift_jsonl
-        span = (old[0] + shift_json, old[1] + shift_json, old[2] + shift_jsonl,
-                old[3] + shift_jsonl)
-        self.spans.append(span)
-        self.digests.append(digest)
-        return span
-
-    def _flush_run(self) -> None:
-        """Copy the run's fragments (and the separators between them), each checked
-        against its recorded digest before it is written."""
-        run = self._run
-        if not run.old:
-            return
-        if self._sources is None:
-            raise RuntimeError("a fragment was reused without a previous build")
-        json_source, jsonl_source = self._sources
-        for position, (span, digest) in enumerate(run.old):
-            if position and _read_exactly(json_source, span[0] - len(BETWEEN),
-                                          len(BETWEEN)) != BETWEEN:
-                raise FragmentChanged(f"{json_source.name} was changed between fragments")
-            json_part = _read_exactly(json_source, span[0], span[1] - span[0])
-            jsonl_part = _read_exactly(jsonl_source, span[2], span[3] - span[2])
-            if fragment_digest(json_part, jsonl_part) != digest:
-                raise FragmentChanged(f"{json_source.name} or {jsonl_source.name} was changed "
-                                      "since it was built")
-            if position:
-                self.json.write(BETWEEN)
-            self.json.write(json_part)
-            self.jsonl.write(jsonl_part)
-        self._run = _Run()
-
-    def finish(self) -> None:
-        self._flush_run()
-        self._json(b"]\n}\n" if self.count == 0 else b"\n  ]\n}\n")
+SHA_SIZE = 32  # each half of ``fragment_sha256``
 
 
 def indented(document: Any, depth: int) -> bytes:
@@ -265,8 +90,30 @@ def indented(document: Any, depth: int) -> bytes:
     return text.replace(b"\n", b"\n" + b"  " * depth)
 
 
-def reusable_spans(previous: Fragments | None, keys: Sequence[str]) -> Mapping[str, Span]:
-    """The previous build's spans that this build can take over."""
-    if previous is None:
-        return {}
-    return {key: previous.spans[key] for key in keys if key in previous.spans}
+def head_bytes(header: Any, profile: Any) -> bytes:
+    """The full JSON up to (and including) the opening bracket of its conversations."""
+    return (b'{\n  "training_file_metadata": ' + indented(header, 1)
+            + b',\n  "consultant_profile": ' + indented(profile, 1)
+            + b',\n  "conversations": [')
+
+
+def full_json(head: bytes, fragments: Iterable[bytes]) -> Iterator[bytes]:
+    """The full JSON's bytes, piece by piece, from its head and its fragments in order."""
+    yield head
+    separator = FIRST
+    for fragment in fragments:
+        yield separator
+        yield fragment
+        separator = BETWEEN
+    yield TAIL_EMPTY if separator is FIRST else TAIL
+
+
+def full_json_size(head: int, fragment_sizes: Iterable[int]) -> int:
+    """The length of ``full_json`` without making it."""
+    count = total = 0
+    for size in fragment_sizes:
+        count += 1
+        total += size
+    if not count:
+        return head + len(TAIL_EMPTY)
+    return head + total + len(FIRST) + (count - 1) * len(BETWEEN) + len(TAIL)

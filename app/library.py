@@ -25,7 +25,13 @@ from app.failures import as_library_error, known_failure
 from app.idtext import id_problem
 from app.lock import LibraryLock
 from app.models import Batch, Conversation, ConversationDocument, Member, Profile, TrainingFile
-from app.paths import BUILD_FOLDER, DATABASE_NAME, TRAINING_FILES_DIR, library_dir
+from app.paths import (
+    BUILD_FOLDER,
+    DATABASE_NAME,
+    TOKEN_CACHE_NAME,
+    TRAINING_FILES_DIR,
+    library_dir,
+)
 from app.review import with_review
 from app.token_lines import DEFAULT_MAX_SEQ_LEN
 
@@ -157,23 +163,29 @@ class Library:
             raise
 
     def _refuse_a_lost_database(self) -> None:
-        """An empty database beside built training files was lost, not new: opening it as
-        a new library would hide the builds (and once deleted them as orphans)."""
+        """An empty database beside the library's other files was lost, not new: opening
+        it as a new library would hide everything it held."""
         try:
             empty = self.db_path.stat().st_size == 0
         except FileNotFoundError:
             return
         except OSError as exc:
             raise as_library_error(exc, self.db_path) or exc from None
-        builds = [p.name for p in self.files_dir.glob("*") if BUILD_FOLDER.match(p.name)] \
-            if self.files_dir.is_dir() else []
-        if empty and builds:
+        if not empty:
+            return
+        evidence = [p.name for p in self.root.glob(f"{DATABASE_NAME}.v*.bak")]
+        if (self.root / TOKEN_CACHE_NAME).exists():
+            evidence.append(TOKEN_CACHE_NAME)
+        if self.files_dir.is_dir():
+            evidence += [f"{TRAINING_FILES_DIR}/{p.name}" for p in self.files_dir.glob("*")
+                         if BUILD_FOLDER.match(p.name)]
+        if evidence:
             raise LibraryError(
-                f"{self.db_path} is empty (0 bytes), but {self.files_dir} holds "
-                f"{len(builds)} built training file folder(s): the database was lost (a "
-                "crash, a full disk or an interrupted copy), not new. Restore "
-                "library.sqlite3 from a backup (library.sqlite3.v*.bak beside it, or your "
-                "own), or move the whole folder away to start a new library.")
+                f"{self.db_path} is empty (0 bytes), but the library folder still holds "
+                f"{', '.join(sorted(evidence)[:3])}: the database was lost (a crash, a full "
+                "disk or an interrupted copy), not new. Restore library.sqlite3 from a "
+                "backup (library.sqlite3.v*.bak beside it, or your own), or move the whole "
+                "folder away to start a new library.")
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, read_only: bool = False) -> Library:

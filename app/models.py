@@ -113,6 +113,10 @@ class TrainingFile(Base):
     json_bytes: Mapped[int] = mapped_column(default=0)
     jsonl_bytes: Mapped[int] = mapped_column(default=0)
     header: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # v6: the full JSON's bytes before its first conversation (header and shared profile);
+    # with the members' fragments it is the whole stored build (``app.stored_builds``).
+    # None with ``json_file`` set: a build from before v6, still in files on disk.
+    head: Mapped[bytes | None] = mapped_column(LargeBinary)
     # v4: the trainer's maximum sequence length and what happens to cut-off replies.
     max_seq_len: Mapped[int] = mapped_column(default=4096)
     cut_off_policy: Mapped[str] = mapped_column(default="trim")
@@ -134,7 +138,29 @@ class Member(Base):
         ForeignKey("conversations.pk", ondelete="RESTRICT"), primary_key=True
     )
     position: Mapped[int]
+    # v6: the rendering of this conversation in this file's build (None: not built yet)
+    fragment_key: Mapped[str | None] = mapped_column(ForeignKey("build_fragments.key"))
 
     training_file: Mapped[TrainingFile] = relationship(back_populates="members")
 
-    __table_args__ = (Index("ix_members_conversation", "conversation_pk"),)
+    __table_args__ = (Index("ix_members_conversation", "conversation_pk"),
+                      Index("ix_members_fragment", "fragment_key"))
+
+
+class BuildFragment(Base):
+    """One conversation rendered for one training file: its full-JSON fragment and its
+    JSONL line(s), under a key naming everything the bytes depend on (``app.fragments``).
+
+    The small columns come first: SQLite then reads sizes and token counts without
+    walking the large values' overflow pages (and the JSONL without the full JSON's).
+    """
+
+    __tablename__ = "build_fragments"
+
+    key: Mapped[str] = mapped_column(String, primary_key=True)
+    sha256: Mapped[bytes] = mapped_column(LargeBinary)  # of json, then of jsonl: checked on reading
+    tokens: Mapped[bytes] = mapped_column(LargeBinary)  # each JSONL line's tokens (JSON)
+    json_size: Mapped[int]
+    jsonl_size: Mapped[int]
+    jsonl: Mapped[bytes] = mapped_column(LargeBinary)  # first: trainers' copies read only it
+    json: Mapped[bytes] = mapped_column(LargeBinary)

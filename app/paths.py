@@ -11,7 +11,8 @@ from platformdirs import user_data_dir
 APP_NAME = "LoRA Studio"
 ENV_HOME = "LORA_STUDIO_HOME"
 DATABASE_NAME = "library.sqlite3"
-TRAINING_FILES_DIR = "training-files"
+TRAINING_FILES_DIR = "training-files"  # builds of libraries from before v6 (now in the DB)
+TOKEN_CACHE_NAME = "token-counts.sqlite3"  # counts by rendered text (app.token_counts)
 
 
 def library_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:

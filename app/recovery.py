@@ -1,30 +1,30 @@
 """Finish or roll back work a killed process left behind, at the start of any command.
 
-Three kinds of leftovers are recognised from what the library positively records:
-build folders of unfinished builds or deleted training files (see
-``trainingfiles.remove_orphan_files``), training files created by an older version that
-never got their first build, and training files whose conversations changed batch while
-their rebuild was cut short (their header no longer matches their members), or whose
-stored files are missing, not the size they were built with, or without a recorded sha256
-(``app.integrity``; builds of older versions). A stored file edited without changing its
-size is caught when it is read.
+What is recognised, from what the library positively records: fragments that no training
+file uses (a large build killed before its switch: ``app.stored_builds``), build folders
+of libraries from before v6 (unfinished builds, deleted training files, builds since
+moved into the database: ``trainingfiles.remove_orphan_files``), training files created
+by an older version that never got their first build, training files whose conversations
+changed batch while their rebuild was cut short (their header no longer matches their
+members), and training files whose build is still in files from before v6: those are
+built into the database (the header keeps its dates) before their folders go.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from pathlib import Path
 
 import orjson
 from sqlalchemy import delete, func, select
 
-from app.integrity import recorded_sha256
 from app.library import Library
-from app.models import Conversation, Member, TrainingFile
+from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
+from app.stored_builds import drop_unreferenced, unreferenced_count
 from app.trainingfiles import (
     BUILDING,
     DELETED,
+    move_into_database,
     rebuild_training_files,
     remove_orphan_files,
 )
@@ -34,26 +34,30 @@ def unfinished_creations(library: Library) -> list[str]:
     """Training files recorded without any build (an older version's interrupted add)."""
     with library.session() as session:
         return list(session.scalars(
-            select(TrainingFile.name).where(TrainingFile.json_file.is_(None))))
+            select(TrainingFile.name).where(TrainingFile.json_file.is_(None),
+                                            TrainingFile.head.is_(None))))
 
 
-def _stored_size(path: Path) -> int | None:
-    """The file's size, or None when it is missing or has no recorded sha256."""
-    try:
-        size = path.stat().st_size
-    except OSError:
-        return None
-    return size if recorded_sha256(path) is not None else None
+def files_built_on_disk(library: Library) -> list[str]:
+    """Training files whose build is still in files from before v6."""
+    with library.session() as session:
+        return list(session.scalars(
+            select(TrainingFile.name).where(TrainingFile.json_file.is_not(None),
+                                            TrainingFile.head.is_(None))
+            .order_by(TrainingFile.name)))
 
 
 def stale_training_files(library: Library) -> list[str]:
-    """Files whose header names other batches than their members have now, or whose
-    stored JSON or JSONL is missing, not the size it was built with, or unrecorded."""
+    """Files whose header names other batches than their members have now, or with a
+    member that has no stored rendering."""
     with library.session() as session:
         rows = session.execute(select(
-            TrainingFile.file_id, TrainingFile.name, TrainingFile.header,
-            TrainingFile.json_file, TrainingFile.jsonl_file, TrainingFile.json_bytes,
-            TrainingFile.jsonl_bytes).where(TrainingFile.json_file.is_not(None))).all()
+            TrainingFile.file_id, TrainingFile.name, TrainingFile.header)
+            .where(TrainingFile.head.is_not(None))).all()
+        unrendered = set(session.scalars(  # a member without a stored rendering
+            select(Member.file_id).distinct()
+            .outerjoin(BuildFragment, BuildFragment.key == Member.fragment_key)
+            .where(BuildFragment.key.is_(None))))
         counts: dict[int, Counter[str]] = defaultdict(Counter)
         for file_id, batch_id, number in session.execute(
             select(Member.file_id, Conversation.batch_id, func.count())
@@ -62,21 +66,22 @@ def stale_training_files(library: Library) -> list[str]:
         ):
             counts[file_id][str(batch_id)] = number
     stale = []
-    for file_id, name, header, json_file, jsonl_file, json_bytes, jsonl_bytes in rows:
+    for file_id, name, header in rows:
         written = (orjson.loads(header).get("scaffolding_distribution") or {}).get("batch") \
             if header else None
-        sizes = (_stored_size(library.files_dir / (json_file or "")),
-                 _stored_size(library.files_dir / (jsonl_file or "")))
-        if written != dict(counts[file_id]) or sizes != (json_bytes, jsonl_bytes):
+        if written != dict(counts[file_id]) or file_id in unrendered:
             stale.append(name)
     return sorted(stale)
 
 
 def needs_recovery(library: Library) -> bool:
     """Cheap enough for every command, and works on a library opened read-only."""
-    if unfinished_creations(library) or stale_training_files(library):
+    if unfinished_creations(library) or stale_training_files(library) \
+            or files_built_on_disk(library):
         return True
     with library.session() as session:
+        if unreferenced_count(session):
+            return True
         rows = session.execute(select(TrainingFile.file_id, TrainingFile.revision)).all()
     revisions = dict(rows)
     files_dir = library.files_dir
@@ -103,10 +108,21 @@ def finish_interrupted_work(library: Library) -> list[str]:
         with library.session() as session, session.begin():
             session.execute(delete(TrainingFile).where(TrainingFile.name == name))
         done.append(f"removed the training file '{name}', whose creation was interrupted")
+    with library.session() as session, session.begin():
+        dropped = drop_unreferenced(session)
+    if dropped:
+        done.append(f"removed {dropped} stored conversation rendering(s) left over by an "
+                    "interrupted build")
+    for name in files_built_on_disk(library):
+        move_into_database(library, name)
+        done.append(f"moved the training file '{name}' into the library database (built "
+                    "again from its conversations; its files from the older version are "
+                    "removed)")
     for folder in remove_orphan_files(library):
-        done.append(f"removed {folder.name}, left over by an interrupted build")
+        done.append(f"removed {folder.name}, left over by an interrupted build or an "
+                    "older version")
     stale = stale_training_files(library)
     for name in rebuild_training_files(library, stale, from_scratch=True):
-        done.append(f"rebuilt the training file '{name}', whose last rebuild was interrupted "
-                    "or whose stored files were changed")
+        done.append(f"rebuilt the training file '{name}', whose last rebuild was "
+                    "interrupted")
     return done

@@ -17,6 +17,7 @@ from sqlalchemy import select, update
 from app.errors import LibraryError
 from app.library import Library
 from app.models import Conversation, TrainingFile
+from app.paths import TOKEN_CACHE_NAME
 from app.token_lines import (
     CHUNK,
     DEFAULT_MAX_SEQ_LEN,
@@ -28,7 +29,7 @@ from app.token_lines import (
 from app.tokenizer_choice import counter_for, load_choice, save_choice
 from app.tokens import TokenCounter
 
-CACHE_NAME = "token-counts.sqlite3"
+CACHE_NAME = TOKEN_CACHE_NAME
 NO_LINE = -1  # counted: no reply to train on, so no line (kept apart from 0, "not counted")
 
 Progress = Callable[[int, int, str], None]

@@ -1,9 +1,14 @@
 """Training files: named, ordered sets of conversations rendered as full JSON + JSONL.
 
-Every change rebuilds both renderings from the library under new revision-numbered file
-names; the database switches to them in one transaction only after both are complete on
-disk, and only then are the previous files removed. A failure at any point therefore
-leaves the previous JSON and JSONL exactly as they were, and they never disagree.
+A build is stored in the library database as a head plus one fragment per conversation
+(``app.stored_builds``); a change renders only the conversations whose fragment it has not
+got, and switches the file to its new build in one transaction. A failure or a kill at any
+point therefore leaves the previous build exactly as it was, and the JSON and JSONL never
+disagree. The two files are put together when they leave the library (``app.export``).
+
+Libraries from before v6 kept builds as files in ``training-files/<id>-r<revision>/``;
+those are moved into the database by ``app.recovery`` and their folders then removed
+(``remove_orphan_files``).
 """
 
 from __future__ import annotations
@@ -23,17 +28,25 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import FORMAT_VERSION
-from app.build import BuildResult, Progress, to_render, write_training_files
+from app.build import BuildCancelled, Progress, make_header, render_fragments
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_policy
 from app.errors import LibraryError
-from app.fragments import FragmentChanged, Fragments, fragment_key, settings_key
-from app.integrity import write_record
+from app.fragments import Fragment, fragment_key, full_json_size, head_bytes, settings_key
+from app.fullfile import shared_profile_hash
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
 from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
 from app.samples import sample_hashes
+from app.stored_builds import (
+    BuildReader,
+    StoredFragment,
+    drop_unreferenced,
+    file_fragments,
+    find_fragments,
+    save_fragments,
+)
 from app.token_counts import library_cache, over_budget
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
@@ -70,8 +83,7 @@ class TrainingFileInfo:
     jsonl_bytes: int
     created_at: str
     updated_at: str
-    json_path: Path | None
-    jsonl_path: Path | None
+    built: bool  # its build is in the database (False: not yet moved in from before v6)
     cut_off_policy: str = DEFAULT_POLICY.value
     max_seq_len: int = DEFAULT_MAX_SEQ_LEN  # the trainer's maximum sequence length
 
@@ -108,14 +120,25 @@ def check_name(name: str) -> str:
 
 
 def _info(library: Library, row: TrainingFile) -> TrainingFileInfo:
-    def path(name: str | None) -> Path | None:
-        return library.files_dir / name if name else None
-
     return TrainingFileInfo(
         row.file_id, row.name, row.conversations, row.trainable_replies, row.estimated_tokens,
         row.json_bytes, row.jsonl_bytes, row.created_at, row.updated_at,
-        path(row.json_file), path(row.jsonl_file), row.cut_off_policy, row.max_seq_len,
+        row.head is not None, row.cut_off_policy, row.max_seq_len,
     )
+
+
+def read_build(library: Library, name: str) -> BuildReader:
+    """The stored build of ``name``, to read its full JSON and JSONL (a context manager:
+    everything is read from one moment of the database)."""
+    with library.session() as session:
+        row = _row(session, name)
+        file_id, built, real_name = row.file_id, row.head is not None, row.name
+    if not built:
+        raise LibraryError(
+            f"the training file '{real_name}' is still stored as files from an older LoRA "
+            f"Studio and could not be moved into the library yet. Run `lora-studio rebuild "
+            f"\"{real_name}\"` to build it again.")
+    return BuildReader(library.engine, file_id, real_name)
 
 
 def list_training_files(library: Library) -> list[TrainingFileInfo]:
@@ -228,8 +251,8 @@ def rebuild_training_files(
 ) -> list[str]:
     """Rebuild files whose conversations changed batch, so headers and JSONL say so too.
 
-    ``from_scratch`` renders every conversation again instead of reusing the previous
-    build's fragments: for stored files that may have been changed outside LoRA Studio.
+    ``from_scratch`` renders every conversation again instead of reusing stored
+    fragments (and replaces them): for a stored build that does not read back right.
     """
     for name in names:
         with library.session() as session:
@@ -237,6 +260,16 @@ def rebuild_training_files(
         _build(library, file_id, name, _member_pks(library, name), progress, cancelled,
                reuse=not from_scratch)
     return list(names)
+
+
+def move_into_database(library: Library, name: str) -> None:
+    """Build a file whose build is still in files from before v6 into the database, with
+    the same dates, so its JSON and JSONL come out as before; its folder goes once the
+    database no longer points at it."""
+    with library.session() as session:
+        file_id = _row(session, name).file_id
+    _build(library, file_id, name, _member_pks(library, name), reuse=False,
+           keep_updated_at=True)
 
 
 def create_training_file(
@@ -560,22 +593,16 @@ def set_max_seq_len(
 
 
 def delete_training_file(library: Library, name: str) -> None:
-    with library.session() as session:
+    """Delete the file, its members and the fragments only it used, in one transaction."""
+    with library.session() as session, session.begin():
         row = _row(session, name)
-        file_id, old_files = row.file_id, [row.json_file, row.jsonl_file]
-    folders = _build_folders(library, old_files)
-    for folder in folders:  # says "delete me" should the process die after the commit
-        _mark(folder, DELETED)
-    try:
-        with library.session() as session, session.begin():
-            gone = session.get(TrainingFile, file_id)
-            if gone is not None:
-                session.delete(gone)
-    except BaseException:
-        for folder in folders:
-            _unmark(folder, DELETED)
-        raise
-    _remove_build(library, old_files)
+        old_files = [row.json_file, row.jsonl_file]
+        keys = list(session.scalars(select(Member.fragment_key)
+                                    .where(Member.file_id == row.file_id)))
+        session.delete(row)
+        session.flush()
+        drop_unreferenced(session, [k for k in keys if k])
+    _remove_build(library, old_files)  # files of a build from before v6
 
 
 def _member_pks(library: Library, name: str) -> list[int]:
@@ -588,20 +615,29 @@ def _member_pks(library: Library, name: str) -> list[int]:
 
 
 def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
-    """The members' stored digests, in order. A digest stored by an older version (without
-    the per-policy counts) is made again from its record and stored back."""
-    found: dict[int, tuple[bytes, str, str | None]] = {}
+    """The members' stored digests, in order (see ``_read_members``)."""
+    return _read_members(library, pks)[0]
+
+
+def _read_members(library: Library, pks: Sequence[int]
+                  ) -> tuple[list[Digest], list[tuple[object, ...]]]:
+    """Per member, in order: its digest, and the stored state its rendering depends on
+    (row key, content, stored digest, batch and review mark).
+
+    A digest stored by an older version (without the per-policy counts) is made again
+    from its record and stored back."""
+    found: dict[int, tuple[bytes, str, str | None, str, str | None]] = {}
     with library.session() as session:
         for start in range(0, len(pks), 900):
             part = list(pks[start : start + 900])
-            for pk, blob, batch, reviewer in session.execute(
+            for pk, blob, batch, reviewer, content, at in session.execute(
                 select(Conversation.pk, Conversation.digest, Conversation.batch_id,
-                       Conversation.reviewed_by)
+                       Conversation.reviewed_by, Conversation.content_sha256,
+                       Conversation.reviewed_at)
                 .where(Conversation.pk.in_(part))
             ):
-                found[pk] = (blob, batch, reviewer)
-    items: dict[int, Digest] = {
-        pk: orjson.loads(blob) for pk, (blob, _batch, _reviewer) in found.items()}
+                found[pk] = (blob, batch, reviewer, content, at)
+    items: dict[int, Digest] = {pk: orjson.loads(facts[0]) for pk, facts in found.items()}
     stale = [pk for pk, item in items.items() if "policies" not in item]
     if stale:
         refreshed = {pk: digest_of(summarise(record))
@@ -612,56 +648,50 @@ def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
                 session.execute(update(Conversation), [
                     {"pk": pk, "digest": orjson.dumps(item)} for pk, item in refreshed.items()])
     digests = []
+    states: list[tuple[object, ...]] = []
     for pk in pks:
-        _blob, batch, reviewer = found[pk]
+        blob, batch, reviewer, content, at = found[pk]
         item = items[pk].copy()
         item["batch_id"] = batch  # batches can be renamed after import
         item["human_reviewed"] = is_reviewed(item["human_reviewed"], reviewer)
         digests.append(item)
-    return digests
+        states.append((pk, content, hashlib.sha1(blob).hexdigest(), batch, reviewer, at))
+    return digests, states
 
 
-def _store_members(session: Session, file_id: int, new_members: list[int]) -> None:
-    """Make the membership rows say ``new_members``, in order.
+def _store_members(session: Session, file_id: int, new_members: list[int],
+                   keys: list[str]) -> set[str]:
+    """Make the membership rows say ``new_members``, in order, each with its fragment key;
+    return the keys the rows named before.
 
     Positions only order the rows (gaps are fine), so the usual changes touch only what
     changed: a removal deletes its rows and an append adds rows after the last one. Any
     other change (a new order) rewrites them all.
     """
-    old = session.execute(select(Member.conversation_pk, Member.position)
+    old = session.execute(select(Member.conversation_pk, Member.position, Member.fragment_key)
                           .where(Member.file_id == file_id).order_by(Member.position)).all()
+    old_keys = {key for _, _, key in old if key}
+    key_of = dict(zip(new_members, keys, strict=True))
     wanted = set(new_members)
-    kept = [pk for pk, _ in old if pk in wanted]
+    kept = [pk for pk, _, _ in old if pk in wanted]
     if kept != new_members[: len(kept)]:
         session.execute(delete(Member).where(Member.file_id == file_id))
         old, kept = [], []
-    gone = [pk for pk, _ in old if pk not in wanted]
+    gone = [pk for pk, _, _ in old if pk not in wanted]
     for start in range(0, len(gone), 500):
         session.execute(delete(Member).where(Member.file_id == file_id,
                                              Member.conversation_pk.in_(gone[start:start + 500])))
-    after = max((position for _, position in old), default=-1) + 1
+    changed = [{"file_id": file_id, "conversation_pk": pk, "fragment_key": key_of[pk]}
+               for pk, _, key in old if pk in wanted and key != key_of[pk]]
+    if changed:
+        session.execute(update(Member), changed)
+    after = max((position for _, position, _ in old), default=-1) + 1
     added = new_members[len(kept):]
     if added:
         session.execute(insert(Member), [
-            {"file_id": file_id, "conversation_pk": pk, "position": after + i}
-            for i, pk in enumerate(added)])
-
-
-def _member_states(library: Library, pks: Sequence[int]) -> list[tuple[object, ...]]:
-    """Per member, in order, the stored state its rendering depends on: row key, content,
-    stored digest, batch and review mark."""
-    found: dict[int, tuple[object, ...]] = {}
-    with library.session() as session:
-        for start in range(0, len(pks), 900):
-            part = list(pks[start : start + 900])
-            for pk, content, blob, batch, by, at in session.execute(
-                select(Conversation.pk, Conversation.content_sha256, Conversation.digest,
-                       Conversation.batch_id, Conversation.reviewed_by,
-                       Conversation.reviewed_at)
-                .where(Conversation.pk.in_(part))
-            ):
-                found[pk] = (pk, content, hashlib.sha1(blob).hexdigest(), batch, by, at)
-    return [found[pk] for pk in pks]
+            {"file_id": file_id, "conversation_pk": pk, "position": after + i,
+             "fragment_key": key_of[pk]} for i, pk in enumerate(added)])
+    return old_keys
 
 
 def _rebuild(
@@ -678,14 +708,11 @@ def _rebuild(
     _build(library, file_id, new_name or name, new_members, progress, cancelled, new_policy)
 
 
+# Marks in build folders of libraries from before v6 (builds were files on disk then).
 BUILDING = ".building"  # in a build folder until the database points at it
 DELETED = ".deleted"  # in the folder of a training file being deleted
 DEFAULT_MAX_SEQ_LEN = 4096  # the column's default, for a file being created
-
-
-def _mark(folder: Path, marker: str) -> None:
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / marker).touch()
+SPILL_BYTES = 64 << 20  # fragments rendered beyond this are stored before the switch
 
 
 def _unmark(folder: Path, marker: str) -> None:
@@ -694,7 +721,7 @@ def _unmark(folder: Path, marker: str) -> None:
 
 
 def _on_disk(library: Library) -> list[tuple[Path, int, int]]:
-    """Build folders present: (folder, file id, revision)."""
+    """Build folders present (from before v6): (folder, file id, revision)."""
     if not library.files_dir.is_dir():
         return []
     found = []
@@ -703,6 +730,31 @@ def _on_disk(library: Library) -> list[tuple[Path, int, int]]:
         if match and path.is_dir():
             found.append((path, int(match["file_id"]), int(match["revision"])))
     return found
+
+
+@dataclass
+class _Spill:
+    """Fragments rendered for a build, held until the switch unless there are too many."""
+
+    held: list[Fragment]
+    size: int = 0
+    stored_early: list[str] | None = None  # keys stored before the switch
+
+    def add(self, library: Library, fragment: Fragment) -> None:
+        self.held.append(fragment)
+        self.size += len(fragment.json) + len(fragment.jsonl)
+        if self.size > SPILL_BYTES:
+            with library.session() as session, session.begin():
+                save_fragments(session, self.held)
+            self.stored_early = [*(self.stored_early or []), *(f.key for f in self.held)]
+            self.held, self.size = [], 0
+
+    def take_back(self, library: Library) -> None:
+        """After a failed build: the fragments it stored early that nothing uses."""
+        if self.stored_early:
+            with contextlib.suppress(Exception), library.session() as session, \
+                    session.begin():
+                drop_unreferenced(session, self.stored_early)
 
 
 def _build(
@@ -714,72 +766,81 @@ def _build(
     cancelled: Callable[[], bool] | None = None,
     policy: CutOffPolicy | None = None,
     reuse: bool = True,
-) -> None:
-    """Write a new revision and switch the database to it in one transaction.
+    keep_updated_at: bool = False,
+) -> int:
+    """Render what is missing and switch the file to its new build in one transaction;
+    return how many conversations were rendered.
 
     ``file_id`` None creates the training file: its row and members are written in the
-    same transaction as its first build, so an interrupted creation leaves nothing. The
-    revision folder carries a ``.building`` mark until the switch, so the next command
-    can tell an unfinished build from one the database does not know.
+    same transaction as its first build, so an interrupted creation leaves nothing.
+    Without ``reuse`` every conversation is rendered again and its stored fragment
+    replaced. ``keep_updated_at``: the header keeps its date (moving a build from files
+    into the database changes nothing a person made).
     """
-    disk = _on_disk(library)
     creating = file_id is None
-    current_files: list[str | None] = [None, None]
+    old_files: list[str | None] = [None, None]
+    stored: dict[str, StoredFragment] = {}
     with library.session() as session:
         if file_id is None:
             known = session.scalar(select(func.max(TrainingFile.file_id))) or 0
-            file_id = max([known, *(f for _, f, _ in disk)]) + 1
+            file_id = max([known, *(f for _, f, _ in _on_disk(library))]) + 1
             revision, created_at = 1, now_iso()
+            updated_at = created_at
             chosen = policy or DEFAULT_POLICY
             max_seq_len = DEFAULT_MAX_SEQ_LEN
         else:
             current = session.get(TrainingFile, file_id)
             if current is None:
                 raise LibraryError(f"the training file '{final_name}' was deleted meanwhile")
-            taken = [r for _, f, r in disk if f == file_id]
+            taken = [r for _, f, r in _on_disk(library) if f == file_id]
             revision = max([current.revision, *taken]) + 1
             created_at = current.created_at
-            current_files = [current.json_file, current.jsonl_file]
+            updated_at = current.updated_at if keep_updated_at else now_iso()
+            old_files = [current.json_file, current.jsonl_file]
             chosen = policy or _policy(current.cut_off_policy)
             max_seq_len = current.max_seq_len
-    name, old_files, policy = final_name, current_files, chosen
-    previous = None
-    if reuse and current_files[0] and current_files[1]:
-        previous = Fragments.read(library.files_dir / current_files[0],
-                                  library.files_dir / current_files[1])
-    folder = library.files_dir / f"{file_id:05d}-r{revision}"
-    json_path = folder / f"{final_name}.json"
-    jsonl_path = folder / f"{final_name}.jsonl"
-    updated_at = created_at if creating else now_iso()
-    digests = _digests(library, new_members)
-    # Everything a conversation's fragments depend on (app.fragments): the file's settings
-    # and the conversation's stored state.
+            if reuse:
+                stored = file_fragments(session, file_id)
+    policy = chosen
+    digests, states = _read_members(library, new_members)
+    # Everything a conversation's fragments depend on (app.fragments): the file's settings,
+    # the conversation's stored state, and whether its profile is written with it (that
+    # changes when most of the file's conversations come to use another profile).
     counter = counter_for(library.root)  # its basis names the tokenizer and template
     settings = settings_key(final_name, policy.value, max_seq_len, FORMAT_VERSION,
                             counter.basis)
-    keys = [fragment_key(settings, *state) for state in _member_states(library, new_members)]
-
-    def write(previous: Fragments | None) -> BuildResult:
-        render = to_render(keys, digests, previous)
-        return write_training_files(
-            json_path, jsonl_path, name=final_name, digests=digests,
-            records=lambda: library.records_by_pk([new_members[i] for i in render]),
-            profile_of=library.profile, created_at=created_at, updated_at=updated_at,
-            jsonl_name=f"{final_name}.jsonl", progress=progress, cancelled=cancelled,
-            cut_off_policy=policy, keys=keys, previous=previous, counter=counter,
-            cache=library_cache(library), max_seq_len=max_seq_len,
-        )
-
+    shared_hash = shared_profile_hash(digests)
+    keys = [f"{fragment_key(settings, *state)}:"
+            f"{'shared' if item['profile_hash'] == shared_hash else 'own'}"
+            for state, item in zip(states, digests, strict=True)]
+    if len(set(keys)) != len(keys):
+        raise LibraryError(f"a conversation is listed twice in '{final_name}'")
+    if reuse:
+        with library.session() as session:
+            stored.update(find_fragments(session, [k for k in keys if k not in stored]))
+    else:
+        stored = {}
+    render = [i for i, key in enumerate(keys) if key not in stored]
+    spill = _Spill([])
     try:
-        _mark(folder, BUILDING)
-        try:
-            result = write(previous)
-        except FragmentChanged:  # the previous build was changed by hand: copy nothing
-            result = write(None)
-        write_record(folder, {json_path.name: result.json_sha256,
-                              jsonl_path.name: result.jsonl_sha256})
-        head = result.header
+        for fragment in render_fragments(
+                library.records_by_pk([new_members[i] for i in render]),
+                [keys[i] for i in render], name=final_name, shared_hash=shared_hash,
+                cut_off_policy=policy, counter=counter, cache=library_cache(library),
+                progress=progress, cancelled=cancelled):
+            stored[fragment.key] = StoredFragment(fragment.tokens, len(fragment.json),
+                                                  len(fragment.jsonl))
+            spill.add(library, fragment)
+        if cancelled and cancelled():
+            raise BuildCancelled()
+        parts = [stored[key] for key in keys]
+        head = make_header(final_name, digests, [n for part in parts for n in part.tokens],
+                           created_at=created_at, updated_at=updated_at,
+                           jsonl_name=f"{final_name}.jsonl", cut_off_policy=policy,
+                           counter=counter, max_seq_len=max_seq_len)
+        head_data = head_bytes(head, library.profile(shared_hash) if shared_hash else None)
         with library.session() as session, session.begin():
+            save_fragments(session, spill.held)
             if creating:
                 if session.scalar(select(TrainingFile.file_id)
                                   .where(TrainingFile.slug == final_name.casefold())):
@@ -789,25 +850,28 @@ def _build(
             else:
                 existing = session.get(TrainingFile, file_id)
                 if existing is None:
-                    raise LibraryError(f"the training file '{name}' was deleted meanwhile")
+                    raise LibraryError(f"the training file '{final_name}' was deleted "
+                                       "meanwhile")
                 row = existing
             row.name, row.slug = final_name, final_name.casefold()
             row.revision, row.updated_at = revision, updated_at
-            row.json_file = json_path.relative_to(library.files_dir).as_posix()
-            row.jsonl_file = jsonl_path.relative_to(library.files_dir).as_posix()
-            row.conversations = result.conversations
+            row.json_file = row.jsonl_file = None
+            row.head = head_data
+            row.conversations = len(new_members)
             row.trainable_replies = head["totals"]["trainable_replies"]
             row.estimated_tokens = head["totals"]["estimated_tokens"]
-            row.json_bytes, row.jsonl_bytes = result.json_bytes, result.jsonl_bytes
+            row.json_bytes = full_json_size(len(head_data), (p.json_size for p in parts))
+            row.jsonl_bytes = sum(p.jsonl_size for p in parts)
             row.header = orjson.dumps(head)
             row.cut_off_policy = policy.value
             session.flush()
-            _store_members(session, file_id, new_members)
+            old_keys = _store_members(session, file_id, new_members, keys)
+            drop_unreferenced(session, old_keys - set(keys))
     except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
+        spill.take_back(library)
         raise
-    _unmark(folder, BUILDING)
-    _remove_build(library, old_files)
+    _remove_build(library, old_files)  # a build from before v6, now in the database
+    return len(render)
 
 
 def _build_folders(library: Library, files: Sequence[str | None]) -> set[Path]:

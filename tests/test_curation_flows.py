@@ -8,6 +8,7 @@ import shutil
 
 from conftest import ENRICHED, LEGACY, ids_of, open_window
 from PySide6.QtWidgets import QMessageBox
+from stored import stored_files
 
 from app.importer import import_paths
 from app.samples import sample_ids
@@ -138,9 +139,8 @@ def test_a_changed_conversation_is_replaced_once_asked_and_its_file_rebuilt(
     result = blocker.args[0]
     assert result.report.replaced_ids == [cid] and result.rebuilt == ["holder"]
     info = get_training_file(library, "holder")
-    assert info.json_path is not None and info.jsonl_path is not None
-    assert "(Corrected.)" in info.json_path.read_text(encoding="utf-8")
-    assert "(Corrected.)" in info.jsonl_path.read_text(encoding="utf-8")
+    assert "(Corrected.)" in stored_files(library, info.name).json_path.read_text(encoding="utf-8")
+    assert "(Corrected.)" in stored_files(library, info.name).jsonl_path.read_text(encoding="utf-8")
     assert library.count() == 1
 
 

@@ -11,11 +11,12 @@ from typing import Any
 import orjson
 import pytest
 from conftest import ENRICHED, FIXTURES, LEGACY, ROOT
+from stored import stored_bytes, stored_files
 
 from app.cli import main
 from app.importer import Verdict, import_paths
 from app.library import Library
-from app.trainingfiles import add_conversations, get_training_file
+from app.trainingfiles import add_conversations
 
 USER_FULL = FIXTURES / "full" / "user-full-file-3-conversations.json"
 OUR_FULL = ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.json"
@@ -82,8 +83,7 @@ def test_our_own_full_file_is_split_and_its_conversations_build_again(
     info = add_conversations(library, "again", [c["conversation_id"] for c in
                                                 example["conversations"]], create=True)
     assert info.conversations == 4
-    assert info.json_path is not None
-    rebuilt = orjson.loads(info.json_path.read_bytes())
+    rebuilt = orjson.loads(stored_files(library, info.name).json_path.read_bytes())
     assert [c["messages"] for c in rebuilt["conversations"]] == [
         c["messages"] for c in example["conversations"]]
 
@@ -257,10 +257,9 @@ def test_cli_import_replace_rebuilds_the_training_files_holding_it(
     assert f"replaced  {fixed}" in out
     assert "rebuilt training file 'holder'" in out
     with Library(data) as library:
-        info = get_training_file(library, "holder")
-        assert info.json_path is not None and info.jsonl_path is not None
-        assert "(Corrected.)" in info.json_path.read_text(encoding="utf-8")
-        assert "(Corrected.)" in info.jsonl_path.read_text(encoding="utf-8")
+        json_bytes, jsonl_bytes = stored_bytes(library, "holder")
+        assert "(Corrected.)" in json_bytes.decode("utf-8")
+        assert "(Corrected.)" in jsonl_bytes.decode("utf-8")
 
 
 def test_cli_import_of_folders_lists_the_batches_created(

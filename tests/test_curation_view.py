@@ -13,6 +13,7 @@ from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
 from scripted_dialogs import ScriptedDialogs
+from stored import stored_bytes
 
 from app.importer import import_paths
 from app.labels import display_name
@@ -382,8 +383,7 @@ def test_download_shortcut_saves_the_selected_file(qtbot, curated, dialogs, sett
     dialogs.save_paths.append(target)
     with qtbot.waitSignal(window.training_files.status, timeout=30000):
         window.download_jsonl_action.trigger()
-    stored = window.training_files.selected_file().jsonl_path
-    assert target.read_bytes() == stored.read_bytes()
+    assert target.read_bytes() == stored_bytes(curated, "pilot")[1]
 
 
 def test_actions_that_cannot_apply_are_disabled(qtbot, library, dialogs, settings):

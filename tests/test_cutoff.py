@@ -9,6 +9,7 @@ import orjson
 import pytest
 from conftest import ENRICHED, LEGACY
 from hostile_corpus import conversation, dump
+from stored import stored_files
 
 from app.cli import main
 from app.cutoff import CutOffPolicy, trained_view
@@ -102,7 +103,7 @@ def test_keep_trains_cut_off_replies_as_before(all_in: Library, tmp_path: Path) 
 
 def test_weight0_keeps_cut_off_replies_as_untrained_context(all_in: Library) -> None:
     info = get_training_file(all_in, "weight0")
-    lines = _lines(info.jsonl_path)  # type: ignore[arg-type]
+    lines = _lines(stored_files(all_in, info.name).jsonl_path)
     weights = [m["weight"] for line in lines for m in line["messages"]
                if m["role"] == "assistant"]
     assert 0 in weights and 1 in weights
@@ -113,7 +114,7 @@ def test_weight0_keeps_cut_off_replies_as_untrained_context(all_in: Library) -> 
                 assert message["weight"] == 0
         listed = [r["message_index"] for r in line["metadata"]["replies"]]
         assert listed == [i for i, m in enumerate(line["messages"]) if m.get("weight") == 1]
-    assert validate_path(info.jsonl_path).ok  # type: ignore[arg-type]
+    assert validate_path(stored_files(all_in, info.name).jsonl_path).ok
 
 
 def test_headers_count_what_each_policy_leaves_out(all_in: Library) -> None:

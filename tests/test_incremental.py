@@ -1,6 +1,6 @@
-"""Incremental builds (app/fragments.py): after every kind of change, the files built by
-reusing fragments are byte for byte what a full rebuild writes, and only the conversations
-whose rendering changed are read and rendered again."""
+"""Incremental builds (app/fragments.py, app/stored_builds.py): after every kind of change,
+the files put together from the stored fragments are byte for byte what a full render
+writes, and only the conversations whose rendering changed are read and rendered again."""
 
 from __future__ import annotations
 
@@ -11,10 +11,10 @@ from typing import Any
 
 import orjson
 import pytest
+from stored import stored_bytes
 
 from app import trainingfiles
 from app.build import write_training_files
-from app.fragments import INDEX_NAME, Fragments
 from app.library import Library
 from app.review_marks import mark_reviewed
 from app.trainingfiles import (
@@ -57,19 +57,12 @@ def _pk(library: Library, cid: str) -> int:
     return library.resolve_ids([cid])[cid]
 
 
-def _files(library: Library, name: str) -> tuple[bytes, bytes]:
-    info = get_training_file(library, name)
-    assert info.json_path is not None and info.jsonl_path is not None
-    return info.json_path.read_bytes(), info.jsonl_path.read_bytes()
-
-
 def assert_same_as_full_rebuild(library: Library, name: str) -> None:
     """Render the file from scratch elsewhere (the library's own build, and its fragments,
     stay as they are, so incremental builds follow one another) and compare."""
-    incremental = _files(library, name)
+    incremental = stored_bytes(library, name)
     info = get_training_file(library, name)
-    assert info.json_path is not None
-    assert (info.json_path.parent / INDEX_NAME).exists()
+    assert (info.json_bytes, info.jsonl_bytes) == tuple(map(len, incremental))
     head = trainingfiles.header(library, name)
     pks = trainingfiles._member_pks(library, name)
     with tempfile.TemporaryDirectory() as folder:
@@ -81,8 +74,10 @@ def assert_same_as_full_rebuild(library: Library, name: str) -> None:
             jsonl_name=f"{name}.jsonl", cut_off_policy=head["cut_off_policy"])
         assert full.rendered == len(pks)
         assert (full.json_path.read_bytes(), full.jsonl_path.read_bytes()) == incremental
-    document = orjson.loads(incremental[0])  # and it is one valid JSON document
+    document = orjson.loads(incremental[0])  # and it is one valid JSON document,
     assert len(document["conversations"]) == info.conversations
+    # laid out exactly as orjson writes the whole document (app.fragments' promise)
+    assert orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n" == incremental[0]
 
 
 def test_each_change_rebuilds_only_what_it_touched(lib: Library) -> None:
@@ -150,23 +145,35 @@ def test_reordered_members_are_copied_not_rendered(lib: Library) -> None:
     assert_same_as_full_rebuild(lib, NAME)
 
 
-def test_a_damaged_index_means_a_full_render(lib: Library) -> None:
+def test_a_rebuild_from_scratch_renders_everything_to_the_same_bytes(lib: Library) -> None:
     ids = _ids(lib)
-    info = add_conversations(lib, NAME, ids[:4], create=True)
-    assert info.json_path is not None and info.jsonl_path is not None
-    index = info.json_path.parent / INDEX_NAME
-    assert Fragments.read(info.json_path, info.jsonl_path) is not None
-    index.write_bytes(b"{not json")
-    assert Fragments.read(info.json_path, info.jsonl_path) is None
+    add_conversations(lib, NAME, ids[:4], create=True)
+    before = stored_bytes(lib, NAME)
     watch = Rendered(lib)
-    add_conversations(lib, NAME, ids[4:5])
-    assert len(watch.pks) == 5
+    rebuild_training_files(lib, [NAME], from_scratch=True)
+    assert len(watch.pks) == 4
+    assert stored_bytes(lib, NAME) == before
+
+
+def test_a_build_too_large_to_hold_stores_its_renderings_first(
+    lib: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(trainingfiles, "SPILL_BYTES", 1)  # every rendering spills
+    ids = _ids(lib)
+    add_conversations(lib, NAME, ids[:6], create=True)
+    assert_same_as_full_rebuild(lib, NAME)
+    remove_conversations(lib, NAME, ids[1:3])
+    add_conversations(lib, NAME, ids[6:9])
     assert_same_as_full_rebuild(lib, NAME)
 
 
-def test_a_changed_file_beside_the_index_is_not_trusted(lib: Library, tmp_path: Path) -> None:
+def test_files_share_nothing_and_each_keeps_its_own(lib: Library) -> None:
+    """Two files holding the same conversations: their lines name their own file, and
+    deleting one leaves the other's build whole."""
     ids = _ids(lib)
-    info = add_conversations(lib, NAME, ids[:4], create=True)
-    assert info.json_path is not None and info.jsonl_path is not None
-    info.jsonl_path.write_bytes(info.jsonl_path.read_bytes() + b"\n")  # edited by hand
-    assert Fragments.read(info.json_path, info.jsonl_path) is None
+    add_conversations(lib, NAME, ids[:4], create=True)
+    add_conversations(lib, "Second", ids[:4], create=True)
+    before = stored_bytes(lib, "Second")
+    trainingfiles.delete_training_file(lib, NAME)
+    assert stored_bytes(lib, "Second") == before
+    assert_same_as_full_rebuild(lib, "Second")

@@ -8,7 +8,6 @@ command answers with a sentence and an exit code, never a traceback, losing noth
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 import shutil
 import sqlite3
@@ -64,8 +63,8 @@ def said(result: subprocess.CompletedProcess[str], *words: str) -> None:
 
 def test_export_never_writes_into_the_library_folder(built: Path, tmp_path: Path) -> None:
     before = tree(built)
-    stored = next((built / "training-files").glob("*/base.jsonl"))
-    for target in (built / DATABASE_NAME, stored, built / "copy.jsonl"):
+    for target in (built / DATABASE_NAME, built / "training-files" / "base.jsonl",
+                   built / "copy.jsonl"):
         result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o",
                          target, "--force")
         assert result.returncode == 1
@@ -93,26 +92,26 @@ def test_export_over_an_existing_file_needs_force(built: Path, tmp_path: Path) -
 # --- 6: a lost database is not a new library -------------------------------------------
 
 
-def test_a_zero_length_database_beside_builds_is_refused_and_builds_survive(
+def test_a_zero_length_database_beside_its_library_is_refused_and_nothing_changes(
     built: Path
 ) -> None:
     (built / DATABASE_NAME).write_bytes(b"")
-    builds = tree(built / "training-files")
+    others = tree(built)
     for args in (("files",), ("import", ENRICHED[0]), ("add", "--new", "x", "--all")):
         result = run_cli("--data-dir", built, *args)
         assert result.returncode == 1
         said(result, "0 bytes", "Restore")
     with pytest.raises(Exception, match="0 bytes"):
         Library(built)
-    assert tree(built / "training-files") == builds
+    assert tree(built) == others
     assert (built / DATABASE_NAME).stat().st_size == 0
 
 
 def test_cleanup_never_deletes_a_build_the_database_does_not_know(built: Path) -> None:
     from app.recovery import finish_interrupted_work
 
-    foreign = built / "training-files" / "00042-r7"
-    foreign.mkdir()
+    foreign = built / "training-files" / "00042-r7"  # a build folder from before v6
+    foreign.mkdir(parents=True)
     (foreign / "from-another-database.jsonl").write_text("{}\n", encoding="utf-8")
     with Library(built) as library:
         finish_interrupted_work(library)
@@ -198,8 +197,8 @@ def test_readers_read_an_older_library_without_changing_it(
 
 def test_an_older_versions_build_is_listed_but_never_exported_unchecked(
         built: Path, tmp_path: Path) -> None:
-    """Builds of older versions carry no sha256 record: a reader lists them, refuses to
-    export them unchecked, and changes nothing; a changing command rebuilds them."""
+    """Builds of older versions are files on disk: a reader lists them, refuses to export
+    them unchecked, and changes nothing; a changing command moves them into the library."""
     database = built / DATABASE_NAME
     downgrade(database, 4)
     for record in (built / "training-files").glob("*/.sha256"):
@@ -210,7 +209,7 @@ def test_an_older_versions_build_is_listed_but_never_exported_unchecked(
     target = tmp_path / "copy.jsonl"
     refused = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o", target)
     assert refused.returncode == 1
-    said(refused, "no recorded sha256", "older LoRA Studio", 'lora-studio rebuild "base"')
+    said(refused, "stored as files from an older LoRA Studio", 'lora-studio rebuild "base"')
     assert not target.exists()
     assert tree(built) == before  # not upgraded, not rebuilt: a reader changes nothing
     assert run_cli("--data-dir", built, "rebuild", "base").returncode == 0
@@ -331,20 +330,31 @@ def kill_mid_build(root: Path, marker: Path, action: str) -> None:
         kill_hard(child)
 
 
-def build_folders(root: Path) -> list[str]:
-    return sorted(p.name for p in (root / "training-files").iterdir())
+def fragments(root: Path) -> int:
+    """Stored conversation renderings (app.stored_builds), read without the app."""
+    conn = sqlite3.connect(root / DATABASE_NAME)
+    try:
+        return int(conn.execute("SELECT count(*) FROM build_fragments").fetchone()[0])
+    finally:
+        conn.close()
+
+
+def exported_jsonl(root: Path, name: str, target: Path) -> str:
+    result = run_cli("--data-dir", root, "export", name, "--format", "jsonl", "-o", target)
+    assert result.returncode == 0, result.stderr
+    return target.read_text(encoding="utf-8")
 
 
 def test_killed_during_add_new_leaves_nothing_for_the_next_command(built: Path,
                                                                    tmp_path: Path) -> None:
-    folders = build_folders(built)
+    stored = fragments(built)
     kill_mid_build(built, tmp_path / "marker", "add-new")
-    assert len(build_folders(built)) == len(folders) + 1  # the unfinished build
     listed = run_cli("--data-dir", built, "files")  # any command, even a reader
     said(listed)
     assert listed.stdout.splitlines()[0].startswith("base\t")
     assert len(listed.stdout.splitlines()) == 1, "an empty leftover training file"
-    assert build_folders(built) == folders
+    assert fragments(built) == stored
+    assert not (built / "training-files").exists()
     again = run_cli("--data-dir", built, "add", "--new", "fresh", "--all")
     assert again.returncode == 0, again.stderr
 
@@ -356,27 +366,31 @@ def test_killed_during_the_rebuilds_after_rename_batch_the_next_command_finishes
     listed = run_cli("--data-dir", built, "conversations")
     said(listed, "renamed")
     assert "rebuilt the training file 'base'" in listed.stderr
-    jsonl = next((built / "training-files").glob("*/base.jsonl"))
-    assert "batch-a" not in jsonl.read_text(encoding="utf-8")
-    assert "renamed" in jsonl.read_text(encoding="utf-8")
-    assert len(build_folders(built)) == 1
+    text = exported_jsonl(built, "base", tmp_path / "base.jsonl")
+    assert "batch-a" not in text
+    assert "renamed" in text
+    assert fragments(built) == 3  # one per member: the old renderings went with the switch
 
 
-# --- also: a stored build changed by hand --------------------------------------------
+# --- also: a stored build damaged outside LoRA Studio ----------------------------------
 
 
-def test_a_hand_edited_stored_jsonl_is_rebuilt_before_it_is_exported(
-    built: Path, tmp_path: Path
-) -> None:
-    jsonl = next((built / "training-files").glob("*/base.jsonl"))
-    good = jsonl.read_bytes()
-    jsonl.write_bytes(good[: len(good) // 2])  # truncated by hand
+def test_a_damaged_stored_rendering_is_refused_with_the_way_out(built: Path,
+                                                                tmp_path: Path) -> None:
+    good = exported_jsonl(built, "base", tmp_path / "good.jsonl")
+    conn = sqlite3.connect(built / DATABASE_NAME)
+    conn.execute("UPDATE build_fragments SET jsonl = CAST('x' || substr(CAST(jsonl AS TEXT), 2)"
+                 " AS BLOB) WHERE rowid = (SELECT min(rowid) FROM build_fragments)")
+    conn.commit()  # same size, one byte changed: only the checksum can tell
+    conn.close()
+    target = tmp_path / "messages.jsonl"
     result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl-messages",
-                     "-o", tmp_path / "messages.jsonl")
-    said(result, "rebuilt the training file 'base'")
-    assert result.returncode == 0, result.stderr
-    for line in (tmp_path / "messages.jsonl").read_text(encoding="utf-8").splitlines():
-        assert json.loads(line)["messages"]
+                     "-o", target)
+    assert result.returncode == 1
+    said(result, "damaged", "lora-studio rebuild")
+    assert not target.exists()
+    assert run_cli("--data-dir", built, "rebuild", "base").returncode == 0
+    assert exported_jsonl(built, "base", tmp_path / "again.jsonl") == good
 
 
 # --- also: a closed pipe, plain-text dialogs, the orjson floor ------------------------
@@ -414,22 +428,6 @@ def test_orjson_has_the_nesting_limit_fix() -> None:
     floor = Version(wanted.split(">=")[1].split(",")[0].split(";")[0].strip())
     assert floor >= Version("3.11.6")  # loads: CVE-2024-27454 (3.9.15); dumps: CVE-2025-67221
     assert Version(version("orjson")) >= floor
-
-
-def test_a_same_size_hand_edit_is_refused_with_the_way_out(built: Path, tmp_path: Path) -> None:
-    jsonl = next((built / "training-files").glob("*/base.jsonl"))
-    data = jsonl.read_bytes()
-    jsonl.write_bytes(b"x" + data[1:])  # the first line no longer parses; same size
-    target = tmp_path / "messages.jsonl"
-    result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl-messages",
-                     "-o", target)
-    assert result.returncode == 1
-    said(result, str(jsonl), "changed outside LoRA Studio", "lora-studio rebuild")
-    assert not target.exists()
-    assert run_cli("--data-dir", built, "rebuild", "base").returncode == 0
-    result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl-messages",
-                     "-o", target)
-    assert result.returncode == 0, result.stderr
 
 
 def test_every_schema_version_can_be_recognised_by_its_tables() -> None:

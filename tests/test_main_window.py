@@ -12,6 +12,7 @@ from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 from scripted_dialogs import ScriptedDialogs
+from stored import stored_bytes
 
 from app.library import Library
 from app.trainingfiles import (
@@ -357,10 +358,10 @@ def test_renaming_a_batch_rebuilds_the_training_files_that_hold_it(
     assert "rebuilt 'seed'" in blocker.args[0]
     assert header(two_batch_library, "seed")["scaffolding_distribution"]["batch"] == {
         "seed-conversations": 3}
-    after = get_training_file(two_batch_library, "seed")
-    lines = after.jsonl_path.read_text(encoding="utf-8").splitlines()
+    lines = stored_bytes(two_batch_library, "seed")[1].decode("utf-8").splitlines()
+    assert len(lines) == 3
     assert all('"batch_id":"seed-conversations"' in line for line in lines)
-    assert not info.json_path.exists()  # the old build was replaced
+    assert get_training_file(two_batch_library, "seed").conversations == info.conversations
 
 
 def test_load_sample_conversations_from_the_welcome_panel(qtbot, library, dialogs, settings):

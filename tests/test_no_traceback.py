@@ -52,8 +52,11 @@ def zero_length(root: Path) -> None:
 
 
 def zero_length_alone(root: Path) -> None:
+    """An empty database file and nothing else of a library beside it: a new library."""
     _database(root).write_bytes(b"")
-    shutil.rmtree(root / "training-files")
+    for path in root.iterdir():
+        if path != _database(root):
+            shutil.rmtree(path) if path.is_dir() else path.unlink()
 
 
 def _sql(root: Path, *statements: str) -> None:
@@ -85,7 +88,6 @@ def a_table_missing(root: Path) -> None:
 
 def foreign(root: Path) -> None:
     _database(root).unlink()
-    shutil.rmtree(root / "training-files")
     _sql(root, "CREATE TABLE notes (id INTEGER PRIMARY KEY, text TEXT)")
 
 
@@ -94,26 +96,30 @@ def truncated_page(root: Path) -> None:
     _database(root).write_bytes(data[: len(data) // 2])
 
 
-def stored_jsonl_truncated(root: Path) -> None:
-    jsonl = next((root / "training-files").glob("*/*.jsonl"))
-    jsonl.write_bytes(jsonl.read_bytes()[:100])
+def stored_rendering_damaged(root: Path) -> None:
+    _sql(root, "UPDATE build_fragments SET jsonl = substr(jsonl, 1, 100)")
 
 
 def stored_build_missing(root: Path) -> None:
-    for folder in (root / "training-files").iterdir():
-        shutil.rmtree(folder)
+    _sql(root, "PRAGMA foreign_keys = OFF", "DELETE FROM build_fragments")
 
 
 def files_folder_is_a_file(root: Path) -> None:
-    shutil.rmtree(root / "training-files")
     (root / "training-files").write_text("in the way", encoding="utf-8")
 
 
 def interrupted_build(root: Path) -> None:
-    folder = next((root / "training-files").iterdir())
-    unfinished = folder.with_name(folder.name.split("-r")[0] + "-r99")
-    shutil.copytree(folder, unfinished)
+    """An older version's build folder, killed before the database pointed at it."""
+    unfinished = root / "training-files" / "00001-r99"
+    unfinished.mkdir(parents=True)
+    (unfinished / "base.jsonl").write_text("{}\n", encoding="utf-8")
     (unfinished / ".building").touch()
+
+
+def leftover_renderings(root: Path) -> None:
+    """A large build killed before its switch: renderings that nothing uses."""
+    _sql(root, "INSERT INTO build_fragments SELECT key || ':left', sha256, tokens, json_size, "
+         "jsonl_size, jsonl, json FROM build_fragments")
 
 
 def library_is_a_file(root: Path) -> None:
@@ -133,8 +139,8 @@ OLDER = {f"older_v{version}" for version in (1, 2, 3, 4)}
 
 STATES: dict[str, State] = {f.__name__: f for f in (
     healthy, garbage, zero_length, zero_length_alone, newer, version_lost, version_wrong,
-    a_table_missing, foreign, truncated_page, stored_jsonl_truncated, stored_build_missing,
-    files_folder_is_a_file, interrupted_build, library_is_a_file,
+    a_table_missing, foreign, truncated_page, stored_rendering_damaged, stored_build_missing,
+    files_folder_is_a_file, interrupted_build, leftover_renderings, library_is_a_file,
     *(_older(version) for version in (1, 2, 3, 4)))}
 # Opening these must not change the database file at all.
 UNTOUCHABLE = {"garbage", "zero_length", "newer", "a_table_missing", "foreign",

@@ -11,6 +11,7 @@ import orjson
 import pytest
 from conftest import ENRICHED, LEGACY
 from sqlalchemy import select
+from stored import stored_files
 
 from app import records
 from app.jsonl import MISSING_NUMBER, MISSING_TEXT
@@ -99,8 +100,7 @@ def test_library_digest_and_jsonl_all_carry_the_summary(
     ids = [row.conversation_id for row in rows if row.trainable_replies]
     add_conversations(filled_library, "Everything", ids, create=True)
     info = get_training_file(filled_library, "Everything")
-    assert info.jsonl_path is not None
-    for line in info.jsonl_path.read_bytes().splitlines():
+    for line in stored_files(filled_library, info.name).jsonl_path.read_bytes().splitlines():
         meta = orjson.loads(line)["metadata"]
         summary = expected[meta["conversation_id"]]
         assert meta["persona_archetype"] == (summary["persona_archetype"] or MISSING_TEXT)

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 import pytest
 from conftest import ENRICHED, LEGACY, ids_of
+from stored import stored_bytes
 
 from app.build import BuildCancelled
 from app.bundle import resources_dir
@@ -23,10 +24,9 @@ from app.trainingfiles import add_conversations, get_training_file, member_ids
 
 
 def file_ids(library: Library, name: str) -> list[str]:
-    info = get_training_file(library, name)
-    assert info.json_path is not None and info.jsonl_path is not None
-    document = orjson.loads(info.json_path.read_bytes())
-    lines = [orjson.loads(x) for x in info.jsonl_path.read_bytes().splitlines()]
+    json_bytes, jsonl_bytes = stored_bytes(library, name)
+    document = orjson.loads(json_bytes)
+    lines = [orjson.loads(x) for x in jsonl_bytes.splitlines()]
     from_json = [c["conversation_id"] for c in document["conversations"]]
     in_jsonl = [line["metadata"]["conversation_id"] for line in lines]
     # The JSONL may leave out a conversation the cut-off policy empties; never adds one.

@@ -11,12 +11,13 @@ from conftest import FIXTURES
 from hostile_corpus import conversation, dump
 from hypothesis import assume, example, given
 from hypothesis import strategies as st
+from stored import stored_files
 
 from app.importer import import_paths
 from app.library import Library
 from app.loader import load_conversation_file, record_from_bytes
 from app.repair import WINDOWS_PATH, is_double_escaped, repair_text
-from app.trainingfiles import add_conversations, get_training_file, header
+from app.trainingfiles import add_conversations, header
 
 ESCAPED = FIXTURES / "enriched" / "single-convo-file-2.json"  # \n\n and \" throughout
 CLEAN = FIXTURES / "enriched" / "enriched-1.json"  # real newlines, no escapes
@@ -109,7 +110,7 @@ def test_repair_undoes_one_round_of_json_escaping(text: str) -> None:
 
 
 def info_lines(library: Library, name: str) -> list[dict]:
-    path = get_training_file(library, name).jsonl_path
+    path = stored_files(library, name).jsonl_path
     assert path is not None
     return [orjson.loads(raw) for raw in path.read_bytes().splitlines()]
 

@@ -8,6 +8,7 @@ from pathlib import Path
 import orjson
 import pytest
 from conftest import ENRICHED, LEGACY
+from stored import stored_files
 
 from app.cli import main
 from app.errors import LibraryError
@@ -69,16 +70,17 @@ def test_mark_flows_into_header_jsonl_and_full_json(filled_library, fixture_fold
     info = get_training_file(library, "Reviewed set")
     head = header(library, "Reviewed set")
     assert head["quality_summary"]["human_reviewed_conversations"] == 2
-    assert orjson.loads(info.json_path.read_bytes())["training_file_metadata"] == head
-    metadata = jsonl_by_id(info.jsonl_path)
+    files = stored_files(library, info.name)
+    assert orjson.loads(files.json_path.read_bytes())["training_file_metadata"] == head
+    metadata = jsonl_by_id(files.jsonl_path)
     assert [metadata[cid]["human_reviewed"] for cid in ids] == [True, True, False]
-    listed = full_json_by_id(info.json_path)
+    listed = full_json_by_id(files.json_path)
     assert listed[ids[0]]["quality"]["reviewed_by"] == "Dana Reviewer"
     assert listed[ids[0]]["quality"]["reviewed_at"] == change.reviewed_at
     assert "reviewed_by" not in listed[ids[2]]["quality"]
     # Both files still follow their schemas, and the imported files are untouched.
-    assert validate_path(info.json_path).ok, validate_path(info.json_path).problems
-    assert validate_path(info.jsonl_path).ok
+    assert validate_path(files.json_path).ok, validate_path(files.json_path).problems
+    assert validate_path(files.jsonl_path).ok
     assert {p.name: p.read_bytes() for p in fixture_folder.iterdir()} == sources
 
 
@@ -93,7 +95,7 @@ def test_undo_falls_back_to_what_the_source_says(filled_library):
     assert change.reviewed_by is None and change.stale_files == ["Both"]
     from app.trainingfiles import rebuild_training_files
     rebuild_training_files(library, change.stale_files)
-    metadata = jsonl_by_id(get_training_file(library, "Both").jsonl_path)
+    metadata = jsonl_by_id(stored_files(library, "Both").jsonl_path)
     assert metadata[fresh]["human_reviewed"] is False
     assert metadata[already]["human_reviewed"] is True  # the source file's own review
     assert "reviewed_by" not in library.record(fresh)["quality"]

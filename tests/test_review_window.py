@@ -11,8 +11,9 @@ from conftest import ENRICHED
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtTest import QTest
 from scripted_dialogs import ScriptedDialogs
+from stored import stored_files
 
-from app.trainingfiles import add_conversations, get_training_file, header
+from app.trainingfiles import add_conversations, header
 from ui.main import MainWindow
 from ui.members_model import MEMBER_CLIENT
 
@@ -47,7 +48,7 @@ def settle(qtbot, window: MainWindow) -> None:
 
 
 def jsonl_reviewed(library, name: str) -> dict[str, bool]:
-    path = get_training_file(library, name).jsonl_path
+    path = stored_files(library, name).jsonl_path
     lines = [orjson.loads(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
     return {line["metadata"]["conversation_id"]: line["metadata"]["human_reviewed"]
             for line in lines}
@@ -74,7 +75,7 @@ def test_mark_in_the_reader_reaches_the_header_and_the_jsonl(qtbot, window, dial
     head = header(filled_library, "Reviewed set")
     assert head["quality_summary"]["human_reviewed_conversations"] == 1
     assert jsonl_reviewed(filled_library, "Reviewed set") == {first: True, second: False}
-    full = orjson.loads(get_training_file(filled_library, "Reviewed set").json_path.read_bytes())
+    full = orjson.loads(stored_files(filled_library, "Reviewed set").json_path.read_bytes())
     quality = {c["conversation_id"]: c["quality"] for c in full["conversations"]}
     assert quality[first]["reviewed_by"] == "Dana Reviewer"
     assert full["training_file_metadata"] == head

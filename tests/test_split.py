@@ -13,6 +13,7 @@ import orjson
 import pytest
 from conftest import ENRICHED
 from hostile_corpus import conversation, dump
+from stored import stored_files
 
 from app import __version__
 from app.cli import main
@@ -20,7 +21,7 @@ from app.export import FORMATS, ExportCancelled, ExportFormat, export, export_ta
 from app.importer import import_paths
 from app.library import Library
 from app.split import INFORMATIONAL
-from app.trainingfiles import add_conversations, get_training_file
+from app.trainingfiles import add_conversations
 
 NEAR_SOURCE = ENRICHED[1]  # enriched-1.json
 
@@ -78,7 +79,7 @@ def test_split_properties(mixed: Library, tmp_path: Path, seed: int, share: floa
     train_path, valid_path, manifest_path = export(mixed, "Mixed", ExportFormat.SPLIT, folder,
                                                    share, seed)
     train, valid = _lines(train_path), _lines(valid_path)
-    stored = _lines(get_training_file(mixed, "Mixed").jsonl_path)  # type: ignore[arg-type]
+    stored = _lines(stored_files(mixed, "Mixed").jsonl_path)
     ids = [line["metadata"]["conversation_id"] for line in stored]
     train_ids = [line["metadata"]["conversation_id"] for line in train]
     valid_ids = [line["metadata"]["conversation_id"] for line in valid]
@@ -113,7 +114,7 @@ def test_split_properties(mixed: Library, tmp_path: Path, seed: int, share: floa
     for role, path in (("train", train_path), ("valid", valid_path)):
         assert files[role]["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert files[role]["file"] == path.name
-    stored_jsonl = get_training_file(mixed, "Mixed").jsonl_path
+    stored_jsonl = stored_files(mixed, "Mixed").jsonl_path
     assert manifest["source"]["jsonl"]["sha256"] == hashlib.sha256(
         stored_jsonl.read_bytes()).hexdigest()  # type: ignore[union-attr]
 

@@ -1,47 +1,53 @@
-"""Stored builds are used only as they were built: size and sha256, checked on every read.
+"""Stored builds are used only as they were built: every stored piece carries a sha256 that
+is checked each time the files are put together (``app.stored_builds``).
 
-Real libraries, real files edited on disk (one byte flipped without changing the size, or
-cut short), the real command in a child process and the real Training files page.
+Real libraries, real damage in the database file (one byte changed without changing the
+size, or a piece cut short), the real command in a child process and the real Training
+files page.
 """
 
 from __future__ import annotations
 
 import hashlib
 import shutil
-import subprocess
+import sqlite3
 from pathlib import Path
 
-import orjson
 import pytest
 from cli_process import run_cli
 from conftest import ENRICHED
 from scripted_dialogs import ScriptedDialogs
+from stored import stored_bytes
 
-from app.integrity import RECORD_NAME, read_record
+from app.fragments import SHA_SIZE
 from app.library import Library
 from app.lock import LibraryLock
-from app.trainingfiles import (
-    add_conversations,
-    create_training_file,
-    get_training_file,
-)
+from app.paths import DATABASE_NAME
+from app.trainingfiles import add_conversations, create_training_file
 from ui.training_files_page import TrainingFilesPage
 
 WAIT_MS = 30_000
 FORMATS = ["json", "jsonl", "jsonl-messages", "jsonl-per-reply", "jsonl-no-context", "split"]
 
 
-def flip_a_letter(path: Path, after: bytes = b'"content":') -> bytes:
-    """Change one letter inside the first text after ``after``: same size, still JSON.
-    Returns the bytes as they were."""
-    data = path.read_bytes()
-    at = data.index(after) + len(after)
-    while not data[at:at + 1].isalpha():
-        at += 1
-    changed = b"b" if data[at:at + 1] != b"b" else b"c"
-    path.write_bytes(data[:at] + changed + data[at + 1:])
-    assert path.stat().st_size == len(data)
-    return data
+def damage(root: Path, part: str, how: str = "flipped") -> None:
+    """Change the first stored piece's ``part`` ("json" or "jsonl") behind the app's back:
+    one letter (same size, still JSON) or cut short by 100 bytes."""
+    conn = sqlite3.connect(root / DATABASE_NAME)
+    try:
+        key, data = conn.execute(f"SELECT key, {part} FROM build_fragments "
+                                 "ORDER BY rowid LIMIT 1").fetchone()
+        if how == "flipped":
+            at = data.index(b'"content":') + len(b'"content":')
+            while not data[at:at + 1].isalpha():
+                at += 1
+            data = data[:at] + (b"b" if data[at:at + 1] != b"b" else b"c") + data[at + 1:]
+        else:
+            data = data[:-100]
+        conn.execute(f"UPDATE build_fragments SET {part} = ? WHERE key = ?", (data, key))
+        conn.commit()
+    finally:
+        conn.close()
 
 
 def tree(root: Path) -> dict[str, str]:
@@ -63,34 +69,29 @@ def built(tmp_path: Path) -> Path:
     return root
 
 
-def stored(root: Path, suffix: str) -> Path:
-    return next((root / "training-files").glob(f"*/base{suffix}"))
-
-
-def test_a_build_records_the_sha256_of_what_it_wrote(built: Path) -> None:
-    json_file, jsonl_file = stored(built, ".json"), stored(built, ".jsonl")
-    record = read_record(json_file.parent)
-    assert record == {
-        json_file.name: hashlib.sha256(json_file.read_bytes()).hexdigest(),
-        jsonl_file.name: hashlib.sha256(jsonl_file.read_bytes()).hexdigest(),
-    }
-    if shutil.which("sha256sum"):  # the record is in the format the standard tool checks
-        check = subprocess.run(["sha256sum", "-c", RECORD_NAME], cwd=json_file.parent,
-                               capture_output=True, text=True, timeout=60, check=False)
-        assert check.returncode == 0, check.stdout + check.stderr
+def test_every_stored_piece_records_the_sha256_of_its_bytes(built: Path) -> None:
+    conn = sqlite3.connect(built / DATABASE_NAME)
+    try:
+        rows = conn.execute("SELECT sha256, json, jsonl FROM build_fragments").fetchall()
+    finally:
+        conn.close()
+    assert len(rows) == 3
+    for sha, json_part, jsonl_part in rows:
+        assert sha[:SHA_SIZE] == hashlib.sha256(json_part).digest()
+        assert sha[SHA_SIZE:] == hashlib.sha256(jsonl_part).digest()
 
 
 @pytest.mark.parametrize("fmt", FORMATS)
-def test_a_flipped_byte_is_never_exported(built: Path, tmp_path: Path, fmt: str) -> None:
-    edited = stored(built, ".json" if fmt == "json" else ".jsonl")
-    flip_a_letter(edited)
+def test_a_changed_byte_is_never_exported(built: Path, tmp_path: Path, fmt: str) -> None:
+    damage(built, "json" if fmt == "json" else "jsonl")
     before = tree(built)
     target = tmp_path / ("out" if fmt == "split" else f"out.{fmt}")
     result = run_cli("--data-dir", built, "export", "base", "--format", fmt, "-o", target)
     text = result.stdout + result.stderr
     assert result.returncode == 1, text
     assert "Traceback" not in text
-    for words in (str(edited), "changed outside LoRA Studio", 'lora-studio rebuild "base"'):
+    for words in ("stored build of the training file 'base' is damaged", "checksum",
+                  'lora-studio rebuild "base"'):
         assert words in text, text
     written = [p for p in tmp_path.rglob("*") if p.is_file() and not p.is_relative_to(built)
                and p.parent.name != "batch-a"]
@@ -102,11 +103,12 @@ def test_a_flipped_byte_is_never_exported(built: Path, tmp_path: Path, fmt: str)
     assert again.returncode == 0, again.stderr
 
 
-def test_a_truncated_file_is_refused_while_a_window_holds_the_library(
+def test_a_cut_piece_is_refused_while_a_window_holds_the_library(
         built: Path, tmp_path: Path) -> None:
-    jsonl = stored(built, ".jsonl")
-    original = jsonl.read_bytes()
-    jsonl.write_bytes(original[: len(original) // 2])
+    good = tmp_path / "good.jsonl"
+    assert run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o",
+                   good).returncode == 0
+    damage(built, "jsonl", "cut")
     target = tmp_path / "copy.jsonl"
     lock = LibraryLock(built)  # what an open window holds: the command only reads
     lock.acquire()
@@ -117,56 +119,35 @@ def test_a_truncated_file_is_refused_while_a_window_holds_the_library(
         lock.release()
     text = result.stdout + result.stderr
     assert result.returncode == 1 and "Traceback" not in text
-    assert str(jsonl) in text and f"{len(original):,} were written" in text, text
+    assert "is damaged" in text and "lora-studio rebuild" in text, text
     assert not target.exists()
-    assert jsonl.read_bytes() == original[: len(original) // 2]
-
-    # Free to change, the next command rebuilds it from the library first and says so.
+    assert run_cli("--data-dir", built, "rebuild", "base").returncode == 0
     result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o", target)
     assert result.returncode == 0, result.stderr
-    assert "rebuilt the training file 'base'" in result.stderr
-    assert target.read_bytes() == original == stored(built, ".jsonl").read_bytes()
+    assert target.read_bytes() == good.read_bytes()
 
 
-def test_a_build_without_a_record_is_rebuilt_before_use(built: Path, tmp_path: Path) -> None:
-    """Builds of older versions have no sha256 record: the next command rebuilds them."""
-    jsonl = stored(built, ".jsonl")
-    original = jsonl.read_bytes()
-    (jsonl.parent / RECORD_NAME).unlink()
-    target = tmp_path / "copy.jsonl"
-    result = run_cli("--data-dir", built, "export", "base", "--format", "jsonl", "-o", target)
-    assert result.returncode == 0, result.stderr
-    assert target.read_bytes() == original
-    assert RECORD_NAME in {p.name for p in stored(built, ".jsonl").parent.iterdir()}
+# --- incremental builds keep checking ---------------------------------------------------
 
 
-# --- incremental builds never copy a changed fragment ---------------------------------
+@pytest.mark.parametrize("part", ["json", "jsonl"])
+def test_a_damaged_piece_is_still_caught_after_the_next_change(
+        filled_library: Library, part: str) -> None:
+    """An incremental build does not read the pieces it keeps, so it cannot spread damage
+    into anything new: the damaged piece stays caught until a rebuild renders it again."""
+    from test_incremental import assert_same_as_full_rebuild
 
+    from app.errors import LibraryError
+    from app.trainingfiles import rebuild_training_files
 
-@pytest.mark.parametrize("suffix", [".json", ".jsonl"])
-def test_a_changed_previous_build_is_not_copied_into_the_next(
-        filled_library: Library, suffix: str) -> None:
     ids = [row.conversation_id for row in filled_library.summaries()]
-    create_training_file(filled_library, "base")
-    add_conversations(filled_library, "base", ids[:4])
-    info = get_training_file(filled_library, "base")
-    path = info.json_path if suffix == ".json" else info.jsonl_path
-    assert path is not None
-    original = path.read_bytes()
-    flip_a_letter(path)
-
-    add_conversations(filled_library, "base", ids[4:5])  # would copy the first four
-    grown = get_training_file(filled_library, "base")
-    assert grown.json_path is not None and grown.jsonl_path is not None
-    if suffix == ".jsonl":  # the first four lines as built, not as edited
-        assert grown.jsonl_path.read_bytes().startswith(original)
-    else:
-        before = orjson.loads(original)["conversations"]
-        after = orjson.loads(grown.json_path.read_bytes())["conversations"]
-        assert after[:4] == before
-    record = read_record(grown.jsonl_path.parent)
-    for built_file in (grown.json_path, grown.jsonl_path):
-        assert record[built_file.name] == hashlib.sha256(built_file.read_bytes()).hexdigest()
+    add_conversations(filled_library, "base", ids[:4], create=True)
+    damage(filled_library.root, part)
+    add_conversations(filled_library, "base", ids[4:5])
+    with pytest.raises(LibraryError, match="is damaged"):
+        stored_bytes(filled_library, "base")
+    rebuild_training_files(filled_library, ["base"], from_scratch=True)
+    assert_same_as_full_rebuild(filled_library, "base")
 
 
 # --- the window's download paths -------------------------------------------------------
@@ -183,22 +164,11 @@ def page(qtbot, filled_library: Library, dialogs: ScriptedDialogs) -> TrainingFi
     return widget
 
 
-def _damage(path: Path, how: str) -> None:
-    if how == "flipped":
-        flip_a_letter(path)
-    else:
-        path.write_bytes(path.read_bytes()[:-100])
-
-
-@pytest.mark.parametrize("how", ["flipped", "truncated"])
-def test_the_window_saves_nothing_from_a_changed_file_and_offers_a_rebuild(
+@pytest.mark.parametrize("how", ["flipped", "cut"])
+def test_the_window_saves_nothing_from_a_damaged_build_and_offers_a_rebuild(
         qtbot, page: TrainingFilesPage, dialogs: ScriptedDialogs, filled_library: Library,
         tmp_path: Path, how: str) -> None:
-    info = get_training_file(filled_library, "Demo")
-    assert info.jsonl_path is not None
-    original = info.jsonl_path.read_bytes()
-    _damage(info.jsonl_path, how)
-    damaged = info.jsonl_path.read_bytes()
+    damage(filled_library.root, "jsonl", how)
     target = tmp_path / "messages.jsonl"
     dialogs.save_paths.append(target)
     dialogs.confirms.append(False)  # do not rebuild
@@ -207,22 +177,20 @@ def test_the_window_saves_nothing_from_a_changed_file_and_offers_a_rebuild(
         page.file_actions["messages"].trigger()
 
     kind, title, question = dialogs.asked[-1]
-    assert (kind, title) == ("confirm_destructive", "Stored file changed")
-    assert str(info.jsonl_path) in question and "Rebuild 'Demo'" in question
+    assert (kind, title) == ("confirm_destructive", "Stored build damaged")
+    assert "'Demo' is damaged" in question and "Rebuild 'Demo'" in question
     assert "Nothing was saved" in said.args[0]
     assert not target.exists()
-    assert info.jsonl_path.read_bytes() == damaged  # nothing stored changed unasked
-    assert original != damaged
+    with pytest.raises(Exception, match="is damaged"):  # nothing stored changed unasked
+        stored_bytes(filled_library, "Demo")
 
 
-@pytest.mark.parametrize("how", ["flipped", "truncated"])
+@pytest.mark.parametrize("how", ["flipped", "cut"])
 def test_the_window_rebuilds_then_saves_when_asked(
         qtbot, page: TrainingFilesPage, dialogs: ScriptedDialogs, filled_library: Library,
         tmp_path: Path, how: str) -> None:
-    info = get_training_file(filled_library, "Demo")
-    assert info.jsonl_path is not None
-    original = info.jsonl_path.read_bytes()
-    _damage(info.jsonl_path, how)
+    original = stored_bytes(filled_library, "Demo")[1]
+    damage(filled_library.root, "jsonl", how)
     target = tmp_path / "Demo.jsonl"
     dialogs.save_paths.append(target)
     dialogs.confirms.append(True)  # rebuild and save
@@ -231,6 +199,5 @@ def test_the_window_rebuilds_then_saves_when_asked(
     qtbot.waitUntil(target.exists, timeout=WAIT_MS)
 
     assert target.read_bytes() == original  # rebuilt from the library, then copied
-    rebuilt = get_training_file(filled_library, "Demo")
-    assert rebuilt.jsonl_path is not None and rebuilt.jsonl_path.read_bytes() == original
+    assert stored_bytes(filled_library, "Demo")[1] == original
     assert not dialogs.warnings

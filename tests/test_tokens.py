@@ -12,6 +12,7 @@ import jinja2
 import orjson
 import pytest
 from conftest import ENRICHED, LEGACY
+from stored import stored_files
 from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers
 
 from app.build import write_records
@@ -124,8 +125,7 @@ def test_library_counts_fill_in_and_match_the_build(filled_library: Library) -> 
     with_replies = [row.conversation_id for row in filled_library.summaries()
                     if row.trainable_replies]
     info = add_conversations(filled_library, "T", with_replies, create=True)
-    assert info.jsonl_path is not None
-    for raw in info.jsonl_path.read_bytes().splitlines():
+    for raw in stored_files(filled_library, info.name).jsonl_path.read_bytes().splitlines():
         meta = orjson.loads(raw)["metadata"]
         assert meta["token_count"] == counts[meta["conversation_id"]] > 0
     rows = {row.conversation_id: row for row in filled_library.summaries()}

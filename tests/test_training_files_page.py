@@ -11,7 +11,10 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QToolButton
 from scripted_dialogs import ScriptedDialogs
+from sqlalchemy import func, select
+from stored import stored_bytes
 
+from app.models import BuildFragment
 from app.trainingfiles import (
     TrainingFileInfo,
     add_conversations,
@@ -206,7 +209,7 @@ def test_refresh_keeps_the_selected_file(page, filled_library):
 
 @pytest.mark.parametrize(("key", "suffix"), [("json", ".json"), ("jsonl", ".jsonl")])
 def test_copies_are_byte_identical_to_the_stored_files(qtbot, demo, page, dialogs, tmp_path,
-                                                       key, suffix):
+                                                       filled_library, key, suffix):
     target = tmp_path / "out" / f"copy{suffix}"
     dialogs.save_paths.append(target)
 
@@ -215,12 +218,12 @@ def test_copies_are_byte_identical_to_the_stored_files(qtbot, demo, page, dialog
 
     assert saved.args[0].startswith("Saved ")
     assert dialogs.asked[0][2].name == f"Demo{suffix}"
-    stored = demo.json_path if key == "json" else demo.jsonl_path
-    assert target.read_bytes() == stored.read_bytes()
+    stored = stored_bytes(filled_library, "Demo")[0 if key == "json" else 1]
+    assert target.read_bytes() == stored
     # The message stays, with the path, its size, and what to do next.
     assert page.banner.isVisibleTo(page)
     text = page.banner.label.text()
-    assert f"copy{suffix} ({human_size(stored.stat().st_size)})" in text
+    assert f"copy{suffix} ({human_size(len(stored))})" in text
     assert str(target.parent) in text
     assert f"with {target.name}.manifest.json" in text
     qtbot.mouseClick(page.banner.copy_button, Qt.MouseButton.LeftButton)
@@ -230,7 +233,8 @@ def test_copies_are_byte_identical_to_the_stored_files(qtbot, demo, page, dialog
     assert not dialogs.warnings
 
 
-def test_messages_only_lines_have_only_messages(qtbot, demo, page, dialogs, tmp_path):
+def test_messages_only_lines_have_only_messages(qtbot, demo, page, dialogs, tmp_path,
+                                               filled_library):
     target = tmp_path / "messages.jsonl"
     dialogs.save_paths.append(target)
 
@@ -239,7 +243,7 @@ def test_messages_only_lines_have_only_messages(qtbot, demo, page, dialogs, tmp_
 
     assert dialogs.asked[0][2].name == "Demo.messages.jsonl"
     lines = jsonl_lines(target)
-    assert len(lines) == len(jsonl_lines(demo.jsonl_path))
+    assert len(lines) == len(stored_bytes(filled_library, "Demo")[1].splitlines())
     assert all(list(line) == ["messages"] for line in lines)
 
 
@@ -257,7 +261,8 @@ def test_per_reply_copy_has_a_line_per_trainable_reply(qtbot, demo, page, dialog
     assert all(len(line["metadata"]["replies"]) == 1 for line in lines)
 
 
-def test_split_writes_train_and_valid_that_add_up(qtbot, demo, page, dialogs, tmp_path):
+def test_split_writes_train_and_valid_that_add_up(qtbot, demo, page, dialogs, tmp_path,
+                                                 filled_library):
     folder = tmp_path / "split"
     dialogs.folders.append(folder)
     dialogs.texts.append("0.2")
@@ -269,7 +274,7 @@ def test_split_writes_train_and_valid_that_add_up(qtbot, demo, page, dialogs, tm
     assert page.banner.path_text() == str(folder)  # a split's path is its folder
     assert ("text", "Validation share", "0.1") in dialogs.asked
     train, valid = jsonl_lines(folder / "train.jsonl"), jsonl_lines(folder / "valid.jsonl")
-    assert len(train) + len(valid) == len(jsonl_lines(demo.jsonl_path))
+    assert len(train) + len(valid) == len(stored_bytes(filled_library, "Demo")[1].splitlines())
     assert len(valid) == 3  # a fifth of fifteen
     assert not dialogs.warnings
 
@@ -349,8 +354,8 @@ def test_delete_after_confirming_returns_to_the_empty_state(qtbot, demo, page, d
     assert question.startswith("Delete training file 'Demo'?")
     assert "copies you saved elsewhere are not touched" in question
     assert list_training_files(filled_library) == []
-    assert not demo.json_path.exists()
-    assert not demo.jsonl_path.exists()
+    with filled_library.session() as session:  # its stored renderings went with it
+        assert session.scalar(select(func.count()).select_from(BuildFragment)) == 0
     assert page.stack.currentWidget() is page.empty_state
 
 
@@ -377,7 +382,7 @@ def test_removing_a_member_rebuilds_the_file(qtbot, demo, page, dialogs, filled_
     assert page.members_model.rowCount() == 14
     assert "14 conversations" in page.totals_label.text()
     # 14 members; two are cut off in their first reply and get no line (cut-off policy trim)
-    assert len(jsonl_lines(get_training_file(filled_library, "Demo").jsonl_path)) == 12
+    assert len(stored_bytes(filled_library, "Demo")[1].splitlines()) == 12
 
 
 # --- the chart -----------------------------------------------------------------------------

@@ -13,16 +13,15 @@ import pytest
 from child_process import kill_hard, python_child, wait_for_marker
 from conftest import ENRICHED
 from hostile_corpus import with_own_dialogue
-from sqlalchemy import select
+from sqlalchemy import func, select
+from stored import stored_bytes, stored_files
 
 from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.export import ExportFormat, export
-from app.fragments import INDEX_NAME
 from app.importer import import_paths
-from app.integrity import RECORD_NAME
 from app.library import Library
-from app.models import TrainingFile
+from app.models import BuildFragment, TrainingFile
 from app.token_counts import ensure_counts
 from app.trainingfiles import (
     add_conversations,
@@ -47,12 +46,13 @@ def all_ids(library: Library) -> list[str]:
     return [row.conversation_id for row in library.summaries()]
 
 
-def json_ids(path: Path) -> list[str]:
-    return [c["conversation_id"] for c in orjson.loads(path.read_bytes())["conversations"]]
+def json_ids(data: bytes) -> list[str]:
+    return [c["conversation_id"] for c in orjson.loads(data)["conversations"]]
 
 
-def jsonl_lines(path: Path) -> list[dict[str, Any]]:
-    return [orjson.loads(raw) for raw in path.read_bytes().splitlines() if raw.strip()]
+def jsonl_lines(source: Path | bytes) -> list[dict[str, Any]]:
+    data = source.read_bytes() if isinstance(source, Path) else source
+    return [orjson.loads(raw) for raw in data.splitlines() if raw.strip()]
 
 
 def revision(library: Library, name: str) -> int:
@@ -62,20 +62,25 @@ def revision(library: Library, name: str) -> int:
 
 
 def folder_bytes(library: Library) -> dict[str, bytes]:
-    """Every file below the training-files folder (by relative path), temporaries included,
-    except the builds' fragment indexes (app.fragments) and sha256 records (app.integrity),
-    which come and go with their files."""
+    """Every file below the training-files folder (by relative path), temporaries included:
+    builds live in the database now, so nothing is written there."""
     if not library.files_dir.exists():
         return {}
     return {p.relative_to(library.files_dir).as_posix(): p.read_bytes()
-            for p in sorted(library.files_dir.rglob("*"))
-            if p.is_file() and p.name not in (INDEX_NAME, RECORD_NAME)}
+            for p in sorted(library.files_dir.rglob("*")) if p.is_file()}
+
+
+def fragment_count(library: Library) -> int:
+    with library.session() as session:
+        return session.scalar(select(func.count()).select_from(BuildFragment)) or 0
 
 
 def snapshot(library: Library, name: str) -> dict[str, Any]:
     info = get_training_file(library, name)
     return {
         "files": folder_bytes(library),
+        "stored": stored_bytes(library, name),
+        "fragments": fragment_count(library),
         "members": member_ids(library, name),
         "revision": revision(library, name),
         "header": header(library, name),
@@ -165,12 +170,13 @@ def test_duplicate_names_are_refused_case_insensitively(library: Library) -> Non
 def test_a_new_file_is_empty_but_has_both_renderings(library: Library) -> None:
     info = create_training_file(library, "Empty (v1)")
     assert info.conversations == 0
-    assert info.json_path is not None and info.jsonl_path is not None
-    document = orjson.loads(info.json_path.read_bytes())
+    files = stored_files(library, "Empty (v1)")
+    document = orjson.loads(files.json_path.read_bytes())
     assert document["conversations"] == []
     assert document["training_file_metadata"]["name"] == "Empty (v1)"
-    assert info.jsonl_path.read_bytes() == b""
-    assert validate_path(info.json_path).ok
+    assert files.jsonl_path.read_bytes() == b""
+    assert validate_path(files.json_path).ok
+    assert info.json_bytes == files.json_path.stat().st_size
 
 
 # --- add ---------------------------------------------------------------------------
@@ -179,22 +185,22 @@ def test_a_new_file_is_empty_but_has_both_renderings(library: Library) -> None:
 def assert_consistent(library: Library, name: str) -> None:
     """Both stored files are valid and list exactly the members, in order."""
     info = get_training_file(library, name)
-    assert info.json_path is not None and info.jsonl_path is not None
-    for path in (info.json_path, info.jsonl_path):
+    files = stored_files(library, name)
+    for path in (files.json_path, files.jsonl_path):
         verdict = validate_path(path)
         assert verdict.ok, [str(p) for p in verdict.problems]
     members = member_ids(library, name)
-    lines = jsonl_lines(info.jsonl_path)
-    assert json_ids(info.json_path) == members
+    lines = jsonl_lines(files.jsonl_path)
+    assert json_ids(files.json_path.read_bytes()) == members
     assert [line["metadata"]["conversation_id"] for line in lines] == members
-    head = orjson.loads(info.json_path.read_bytes())["training_file_metadata"]
+    head = orjson.loads(files.json_path.read_bytes())["training_file_metadata"]
     assert head == header(library, name)
     assert head["name"] == name
     assert head["totals"]["conversations"] == len(members) == info.conversations
     assert head["totals"]["jsonl_lines"] == len(lines)
     assert head["totals"]["trainable_replies"] == info.trainable_replies
-    assert info.json_bytes == info.json_path.stat().st_size
-    assert info.jsonl_bytes == info.jsonl_path.stat().st_size
+    assert info.json_bytes == files.json_path.stat().st_size
+    assert info.jsonl_bytes == files.jsonl_path.stat().st_size
     assert {line["metadata"]["training_file"] for line in lines} <= {name}
 
 
@@ -209,11 +215,9 @@ def test_add_keeps_the_order_given_and_appends(built: tuple[Library, str, list[s
     replies = {r.conversation_id: r.trainable_replies for r in library.summaries()}
     assert info.trainable_replies == sum(replies[cid] for cid in first + more)
     assert_consistent(library, name)
-    # Only the newest revision is on disk (with the index of its fragments).
-    assert info.json_path is not None and info.jsonl_path is not None
-    assert sorted(folder_bytes(library)) == sorted(
-        p.relative_to(library.files_dir).as_posix() for p in (info.json_path, info.jsonl_path))
-    assert (info.json_path.parent / INDEX_NAME).exists()
+    # The build is in the database: one fragment per member, nothing on disk.
+    assert fragment_count(library) == 9
+    assert folder_bytes(library) == {}
 
 
 def test_adding_present_ids_adds_only_the_new_ones_and_says_which_were_skipped(
@@ -305,9 +309,7 @@ def test_a_new_file_is_built_once(filled_library: Library) -> None:
     with filled_library.session() as session:
         (revision,) = session.scalars(select(TrainingFile.revision)).all()
     assert revision == 1, "one build: no empty revision before the real one"
-    assert sorted(folder_bytes(filled_library)) == sorted(
-        p.relative_to(filled_library.files_dir).as_posix()  # type: ignore[union-attr]
-        for p in (info.json_path, info.jsonl_path))
+    assert fragment_count(filled_library) == 3
 
 
 def test_add_to_a_missing_file_is_refused(filled_library: Library) -> None:
@@ -357,8 +359,10 @@ def test_remove_everything_leaves_an_empty_file(built: tuple[Library, str, list[
     library, name, ids = built
     info = remove_conversations(library, name, ids)
     assert info.conversations == 0
-    assert json_ids(info.json_path) == []  # type: ignore[arg-type]
-    assert info.jsonl_path.read_bytes() == b""  # type: ignore[union-attr]
+    json_bytes, jsonl_bytes = stored_bytes(library, name)
+    assert json_ids(json_bytes) == []
+    assert jsonl_bytes == b""
+    assert fragment_count(library) == 0  # nothing keeps the old renderings
 
 
 def test_rename(built: tuple[Library, str, list[str]]) -> None:
@@ -370,8 +374,9 @@ def test_rename(built: tuple[Library, str, list[str]]) -> None:
     head = header(library, "Renamed set")
     assert head["name"] == "Renamed set"
     assert head["jsonl_file"] == "Renamed set.jsonl"
-    lines = jsonl_lines(info.jsonl_path)  # type: ignore[arg-type]
+    lines = jsonl_lines(stored_bytes(library, info.name)[1])
     assert {line["metadata"]["training_file"] for line in lines} == {"Renamed set"}
+    assert fragment_count(library) == len(ids)  # the old name's renderings are gone
     assert_consistent(library, "Renamed set")
     with pytest.raises(LibraryError, match="no training file named"):
         get_training_file(library, name)
@@ -389,16 +394,18 @@ def test_rename_onto_another_file_is_refused(built: tuple[Library, str, list[str
     assert snapshot(library, name) == before
 
 
-def test_delete_removes_the_files(built: tuple[Library, str, list[str]]) -> None:
+def test_delete_removes_the_build(built: tuple[Library, str, list[str]]) -> None:
     library, name, ids = built
-    info = get_training_file(library, name)
+    other = all_ids(library)[5:7]
+    add_conversations(library, "Other", [*ids[:1], *other], create=True)
+    assert fragment_count(library) == 5 + 3
     delete_training_file(library, name)
-    assert list_training_files(library) == []
-    assert info.json_path is not None and not info.json_path.exists()
-    assert info.jsonl_path is not None and not info.jsonl_path.exists()
+    assert list_training_files(library)[0].name == "Other"
+    assert fragment_count(library) == 3  # the other file's stay
     assert folder_bytes(library) == {}
     assert library.count() == 15  # conversations stay in the library
-    assert all(r.training_files == () for r in library.summaries())
+    assert all(r.training_files == () for r in library.summaries()
+               if r.conversation_id not in [ids[0], *other])
     # The name is free again.
     create_training_file(library, name)
     add_conversations(library, name, ids[:1])
@@ -456,18 +463,21 @@ CHILD = r"""
 import sys, time
 from pathlib import Path
 
+from app import build, trainingfiles
 from app.library import Library
 from app.token_counts import ensure_counts
 from app.trainingfiles import add_conversations
 
 root, name, marker, *ids = sys.argv[1:]
 original = Library.records_by_pk
+trainingfiles.SPILL_BYTES = 1  # store each rendering at once, as a large build does
+build.CHUNK = 1  # tokenize one conversation at a time, so each is stored before the next
 
 
 def slow(self, pks, chunk=500):
     for index, record in enumerate(original(self, pks, chunk)):
         if index == 3:
-            Path(marker).write_text("writing")  # three records are out, mid-write now
+            Path(marker).write_text("writing")  # three renderings are stored by now
             time.sleep(120)
         yield record
 
@@ -481,9 +491,11 @@ print("finished, which it never should")
 
 
 @pytest.mark.skipif(os.name == "nt", reason="SIGKILL is POSIX-only")
-def test_a_killed_process_leaves_the_previous_files_intact(
+def test_a_killed_process_leaves_the_previous_build_intact(
     built: tuple[Library, str, list[str]], tmp_path: Path
 ) -> None:
+    from app.recovery import finish_interrupted_work, needs_recovery
+
     library, name, _ = built
     before = snapshot(library, name)
     adding = all_ids(library)[5:12]
@@ -493,25 +505,18 @@ def test_a_killed_process_leaves_the_previous_files_intact(
         wait_for_marker(child, marker, 60, "started writing")
         kill_hard(child)
 
-    leftovers = set(folder_bytes(library)) - set(before["files"])
-    assert leftovers, "the child should have left its half-written temporaries"
-    names = [Path(n).name for n in leftovers]
-    assert ".building" in names, "the unfinished build is marked as such"
-    assert all(n == ".building" or (n.startswith(".") and n.endswith(".tmp"))
-               for n in names), leftovers
-    (build_folder,) = {Path(n).parent.as_posix() for n in leftovers}  # the unfinished build
-
     # The killed child's lock died with it, so the library opens for writing at once.
     with Library(library.root) as reopened:
         after = snapshot(reopened, name)
-        assert after["members"] == before["members"]
-        assert after["revision"] == before["revision"]
-        assert after["header"] == before["header"]
-        for file_name, data in before["files"].items():
-            assert after["files"][file_name] == data
-        removed = remove_orphan_files(reopened)
-        assert [p.name for p in removed] == [build_folder]
-        assert folder_bytes(reopened) == before["files"]
+        assert after["fragments"] > before["fragments"], \
+            "the child should have stored renderings that nothing uses yet"
+        assert needs_recovery(reopened)
+        for key in ("stored", "members", "revision", "header", "info", "files"):
+            assert after[key] == before[key], key
+        done = finish_interrupted_work(reopened)
+        assert any("left over by an interrupted build" in sentence for sentence in done)
+        assert snapshot(reopened, name) == before
+        assert not needs_recovery(reopened)
         assert_consistent(reopened, name)
 
         info = add_conversations(reopened, name, adding)
@@ -520,10 +525,11 @@ def test_a_killed_process_leaves_the_previous_files_intact(
         assert_consistent(reopened, name)
 
 
-def test_remove_orphan_files_keeps_the_current_files(
+def test_remove_orphan_files_removes_only_superseded_build_folders(
     built: tuple[Library, str, list[str]],
 ) -> None:
     library = built[0]
+    library.files_dir.mkdir()  # builds are in the database; folders are from before v6
     own_file = library.files_dir / "my notes.txt"  # the user's, not ours: never touched
     own_file.write_text("keep me", encoding="utf-8")
     before = folder_bytes(library)
@@ -534,16 +540,27 @@ def test_remove_orphan_files_keeps_the_current_files(
     assert folder_bytes(library) == before
 
 
-def test_stored_files_carry_the_training_file_name(
-    built: tuple[Library, str, list[str]],
+def test_a_damaged_stored_rendering_is_refused_and_rebuild_repairs_it(
+    built: tuple[Library, str, list[str]], tmp_path: Path
 ) -> None:
+    from sqlalchemy import update
+
+    from app.trainingfiles import rebuild_training_files
+
     library, name, _ = built
-    info = get_training_file(library, name)
-    assert (info.json_path.name, info.jsonl_path.name) == (f"{name}.json", f"{name}.jsonl")
-    assert info.json_path.parent == info.jsonl_path.parent
-    renamed = rename_training_file(library, name, "Renamed set")
-    assert renamed.json_path.name == "Renamed set.json"
-    assert not info.json_path.parent.exists()  # the superseded build is gone
+    good = stored_bytes(library, name)
+    with library.session() as session, session.begin():
+        key = session.scalars(select(BuildFragment.key)).first()
+        damaged = session.get(BuildFragment, key).jsonl.replace(b"e", b"a", 1)  # type: ignore[union-attr]
+        session.execute(update(BuildFragment).where(BuildFragment.key == key)
+                        .values(jsonl=damaged))
+    target = tmp_path / "out.jsonl"
+    with pytest.raises(LibraryError, match=f"stored build of the training file '{name}' is "
+                       "damaged.*lora-studio rebuild"):
+        export(library, name, ExportFormat.JSONL, target)
+    assert not target.exists() and not list(tmp_path.glob("*.manifest.json"))
+    rebuild_training_files(library, [name], from_scratch=True)
+    assert stored_bytes(library, name) == good
 
 
 # --- export ------------------------------------------------------------------------
@@ -561,21 +578,22 @@ def test_export_as_stored_is_a_byte_identical_copy(
     everything: tuple[Library, str], tmp_path: Path, fmt: ExportFormat
 ) -> None:
     library, name = everything
-    info = get_training_file(library, name)
     target = tmp_path / "out" / f"copy.{fmt.value}"
     assert export(library, name, fmt, target) == [target, target.with_name(
         target.name + ".manifest.json")]
-    source = info.json_path if fmt is ExportFormat.JSON else info.jsonl_path
-    assert target.read_bytes() == source.read_bytes()  # type: ignore[union-attr]
+    json_bytes, jsonl_bytes = stored_bytes(library, name)
+    assert target.read_bytes() == (json_bytes if fmt is ExportFormat.JSON else jsonl_bytes)
+    manifest = orjson.loads(target.with_name(target.name + ".manifest.json").read_bytes())
+    assert manifest["source"]["json"]["bytes"] == len(json_bytes)
+    assert manifest["source"]["jsonl"]["bytes"] == len(jsonl_bytes)
 
 
 def test_export_messages_only(everything: tuple[Library, str], tmp_path: Path) -> None:
     library, name = everything
-    info = get_training_file(library, name)
     target = tmp_path / "messages.jsonl"
     export(library, name, ExportFormat.MESSAGES_ONLY, target)
     lines = jsonl_lines(target)
-    stored = jsonl_lines(info.jsonl_path)  # type: ignore[arg-type]
+    stored = jsonl_lines(stored_bytes(library, name)[1])
     assert len(lines) == len(stored) == header(library, name)["totals"]["jsonl_lines"] == 13
     assert all(set(line) == {"messages"} for line in lines)
     assert [line["messages"] for line in lines] == [line["messages"] for line in stored]
@@ -601,7 +619,6 @@ def test_export_split_is_reproducible_and_complete(
     everything: tuple[Library, str], tmp_path: Path
 ) -> None:
     library, name = everything
-    info = get_training_file(library, name)
     first = export(library, name, ExportFormat.SPLIT, tmp_path / "one", 0.2, seed=7)
     second = export(library, name, ExportFormat.SPLIT, tmp_path / "two", 0.2, seed=7)
     assert [p.name for p in first] == ["train.jsonl", "valid.jsonl", "manifest.json"]
@@ -610,7 +627,7 @@ def test_export_split_is_reproducible_and_complete(
     train, valid = (jsonl_lines(p) for p in first[:2])
     assert valid, "the validation file must not be empty"
     assert train
-    stored = jsonl_lines(info.jsonl_path)  # type: ignore[arg-type]
+    stored = jsonl_lines(stored_bytes(library, name)[1])
     key = [line["metadata"]["conversation_id"] for line in stored]
     got = [line["metadata"]["conversation_id"] for line in train + valid]
     assert sorted(got) == sorted(key)
@@ -661,7 +678,7 @@ def test_export_without_session_context_keeps_the_generators_prompt(
     library, name = everything
     target, _manifest = export(library, name, ExportFormat.NO_SESSION_CONTEXT,
                                tmp_path / "plain.jsonl")
-    stored = get_training_file(library, name).jsonl_path.read_bytes().splitlines()
+    stored = stored_bytes(library, name)[1].splitlines()
     plain = target.read_bytes().splitlines()
     assert len(plain) == len(stored)
     greeted = 0
@@ -705,3 +722,22 @@ def test_conversations_removed_after_the_plan_are_left_out(filled_library: Libra
     info = apply_addition(filled_library, plan)
     assert member_ids(filled_library, "Later") == [ids[0], ids[2], ids[3]]
     assert info.conversations == 3
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.JSON, ExportFormat.JSONL])
+def test_saving_a_copy_reports_progress_and_honours_cancel(
+    everything: tuple[Library, str], tmp_path: Path, fmt: ExportFormat
+) -> None:
+    library, name = everything
+    seen: list[tuple[int, int]] = []
+    target = tmp_path / "out" / f"copy.{fmt.value}"
+    target.parent.mkdir()
+    with pytest.raises(BuildCancelled):
+        export(library, name, fmt, target, progress=lambda done, total, _: seen.append(
+            (done, total)), cancelled=lambda: len(seen) > 0)
+    assert list(target.parent.iterdir()) == []  # nothing left behind, no temporary
+    assert seen and seen[0][1] > 0
+    seen.clear()
+    export(library, name, fmt, target, progress=lambda done, total, _: seen.append(
+        (done, total)))
+    assert seen[-1][0] == seen[-1][1]  # the last step is reported

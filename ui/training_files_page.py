@@ -50,9 +50,9 @@ from PySide6.QtWidgets import (
 from app.coverage import Axis, coverage
 from app.errors import LibraryError
 from app.export import DEFAULT_VALID_FRACTION, FORMATS, ExportFormat, export
-from app.integrity import StoredBuildChanged
 from app.labels import display_name
 from app.library import Library
+from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
     MemberRow,
     TrainingFileInfo,
@@ -279,7 +279,8 @@ class TrainingFilesPage(QWidget):
         self.manage_menu.addMenu(self.download_menu)
         self.manage_menu.addSeparator()
         self.manage_menu.addAction(self._action(
-            "show", "Show in folder", "Open the folder that holds this file's JSON and JSONL",
+            "show", "Show saved copies", "Open the folder of the last copy you saved (the "
+            "library keeps its builds in its database; Download makes the files)",
             self._show_in_folder))
         self.manage_menu.addAction(self._action(
             "rename", "Rename…", "Give the training file a new name", self._rename))
@@ -566,33 +567,33 @@ class TrainingFilesPage(QWidget):
                      "Could not save the copy")
 
     def _export(self, title: str, name: str, work: Work, failure_title: str) -> None:
-        """Run an export; when a stored file of ``name`` turns out to have been changed
-        outside LoRA Studio, nothing is saved and the person may rebuild it and go on."""
+        """Run an export; when the stored build of ``name`` turns out to be damaged
+        (``app.stored_builds``), nothing is saved and the person may rebuild it and go on."""
 
         def checked(progress: Callable[[int, int, str], None],
                     cancelled: Callable[[], bool]) -> object:
             try:
                 return work(progress, cancelled)
-            except StoredBuildChanged as exc:
+            except DamagedBuild as exc:
                 return exc
 
         def done(result: object) -> None:
-            if isinstance(result, StoredBuildChanged):
+            if isinstance(result, DamagedBuild):
                 self._offer_rebuild(result, title, name, work, failure_title)
             else:
                 self._saved(cast(list[Path], result))
 
         self._run(title, checked, done, failure_title)
 
-    def _offer_rebuild(self, changed: StoredBuildChanged, title: str, name: str, work: Work,
+    def _offer_rebuild(self, damaged: DamagedBuild, title: str, name: str, work: Work,
                        failure_title: str) -> None:
-        question = (f"The stored file {changed.path} of '{name}' {changed.why}, so nothing "
+        question = (f"The stored build of '{name}' is damaged ({damaged.why}), so nothing "
                     f"was saved.\n\nRebuild '{name}' from the library now and then save the "
-                    "copy? The changed file is replaced; the conversations in the library "
+                    "copy? The damaged build is replaced; the conversations in the library "
                     "are not touched.")
-        if not self.dialogs.confirm_destructive(self, "Stored file changed", question,
+        if not self.dialogs.confirm_destructive(self, "Stored build damaged", question,
                                                 "Rebuild and save"):
-            self.status.emit(f"Nothing was saved: the stored file of '{name}' was changed")
+            self.status.emit(f"Nothing was saved: the stored build of '{name}' is damaged")
             return
 
         def rebuilt(_names: object) -> None:
@@ -650,11 +651,7 @@ class TrainingFilesPage(QWidget):
         self.status.emit(saved_text(paths))
 
     def _show_in_folder(self) -> None:
-        info = self.selected_file()
-        folder = (info.json_path.parent if info is not None and info.json_path is not None
-                  else self.library.files_dir)
-        folder.mkdir(parents=True, exist_ok=True)
-        QDesktopServices.openUrl(QUrl.fromLocalFile(str(folder)))
+        QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._default_folder())))
 
     # --- managing ------------------------------------------------------------------
 

@@ -1,0 +1,227 @@
+"""Stored builds: a training file's head plus its members' fragments, in the library database.
+
+A build is not kept as two files: the training file's row holds the full JSON's head
+(``TrainingFile.head``), each member row names its conversation's fragment
+(``Member.fragment_key``), and ``build_fragments`` holds each fragment once: its full-JSON
+bytes, its JSONL line(s), their token counts and a sha256. The two files are put together
+only when they leave the library (``BuildReader``), by streaming concatenation; every
+fragment is checked against its sha256 on the way, so damaged storage is reported rather
+than copied.
+
+Switching a file to a new build is one transaction (``app.trainingfiles``), so there is
+never a half-built revision. Fragments are written before the switch when a build is too
+large to hold in memory; until the switch nothing refers to them, and a fragment nothing
+refers to is garbage (``drop_unreferenced``): the database is the only thing that can
+refer to one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from sqlalchemy import Engine, delete, exists, select, text
+from sqlalchemy.dialects.sqlite import insert
+from sqlalchemy.orm import Session
+
+from app.errors import LibraryError
+from app.fragments import SHA_SIZE, Fragment, full_json
+from app.models import BuildFragment, Member, TrainingFile
+
+READ_CHUNK = 256  # fragments fetched at a time when a build is read out
+IN_CHUNK = 900  # keys per IN (...) list (SQLite allows 999 variables in old builds)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredFragment:
+    """What a build needs to know of a stored fragment without reading its bytes."""
+
+    tokens: tuple[int, ...]
+    json_size: int
+    jsonl_size: int
+
+
+def _stored(tokens: bytes, json_size: int, jsonl_size: int) -> StoredFragment:
+    return StoredFragment(tuple(orjson.loads(tokens)), json_size, jsonl_size)
+
+
+def file_fragments(session: Session, file_id: int) -> dict[str, StoredFragment]:
+    """The fragments the file's current build uses, by key (one query, no large values)."""
+    return {key: _stored(tokens, json_size, jsonl_size)
+            for key, tokens, json_size, jsonl_size in session.execute(
+                select(BuildFragment.key, BuildFragment.tokens, BuildFragment.json_size,
+                       BuildFragment.jsonl_size)
+                .join(Member, Member.fragment_key == BuildFragment.key)
+                .where(Member.file_id == file_id))}
+
+
+def find_fragments(session: Session, keys: Sequence[str]) -> dict[str, StoredFragment]:
+    """Stored fragments among ``keys`` (whichever file they were made for)."""
+    found: dict[str, StoredFragment] = {}
+    for start in range(0, len(keys), IN_CHUNK):
+        part = list(keys[start:start + IN_CHUNK])
+        found.update((key, _stored(tokens, json_size, jsonl_size))
+                     for key, tokens, json_size, jsonl_size in session.execute(
+                         select(BuildFragment.key, BuildFragment.tokens,
+                                BuildFragment.json_size, BuildFragment.jsonl_size)
+                         .where(BuildFragment.key.in_(part))))
+    return found
+
+
+def save_fragments(session: Session, fragments: Sequence[Fragment]) -> None:
+    """Store freshly rendered fragments; a fragment stored under the same key before is
+    replaced (a render from scratch is how damaged storage gets repaired)."""
+    if not fragments:
+        return
+    statement = insert(BuildFragment)
+    statement = statement.on_conflict_do_update(
+        index_elements=[BuildFragment.key],
+        set_={column: statement.excluded[column]
+                for column in ("sha256", "tokens", "json_size", "jsonl_size", "jsonl", "json")})
+    session.execute(statement, [
+        {"key": f.key, "sha256": f.sha256, "tokens": orjson.dumps(list(f.tokens)),
+         "json_size": len(f.json), "jsonl_size": len(f.jsonl), "json": f.json,
+         "jsonl": f.jsonl} for f in fragments])
+
+
+def drop_unreferenced(session: Session, keys: Iterable[str] | None = None) -> int:
+    """Delete the fragments among ``keys`` (None: all) that no member refers to."""
+    unused = ~exists().where(Member.fragment_key == BuildFragment.key)
+    if keys is None:
+        return int(session.execute(  # type: ignore[attr-defined]
+            delete(BuildFragment).where(unused)).rowcount or 0)
+    wanted = list(dict.fromkeys(keys))
+    gone = 0
+    for start in range(0, len(wanted), IN_CHUNK):
+        gone += int(session.execute(delete(BuildFragment).where(  # type: ignore[attr-defined]
+            BuildFragment.key.in_(wanted[start:start + IN_CHUNK]), unused)).rowcount or 0)
+    return gone
+
+
+def unreferenced_count(session: Session) -> int:
+    """How many stored fragments no member refers to (leftovers of an interrupted build)."""
+    return int(session.scalar(text(
+        "SELECT count(*) FROM build_fragments f WHERE NOT EXISTS "
+        "(SELECT 1 FROM training_file_members m WHERE m.fragment_key = f.key)")) or 0)
+
+
+class DamagedBuild(LibraryError):
+    """A stored build does not read back as it was written."""
+
+    def __init__(self, training_file: str, why: str) -> None:
+        self.training_file, self.why = training_file, why
+        super().__init__(
+            f"the stored build of the training file '{training_file}' is damaged ({why}). "
+            f"Run `lora-studio rebuild \"{training_file}\"` (or Rebuild in the window) to "
+            "render it again from the library; nothing was written.")
+
+
+class BuildReader:
+    """Reads one training file's stored build inside one read transaction, so the head,
+    the member list and the fragments all come from the same moment.
+
+    Use as a context manager: ``json_chunks()`` yields the full JSON's bytes and
+    ``jsonl_lines()`` each JSONL line; both may be read any number of times.
+    """
+
+    def __init__(self, engine: Engine, file_id: int, name: str) -> None:
+        self.file_id, self.name = file_id, name
+        self._engine = engine
+        self._conn: Any = None
+        self.head = b""
+        self.conversations = 0
+
+    def __enter__(self) -> BuildReader:
+        self._conn = self._engine.raw_connection()
+        try:
+            if not self._conn.in_transaction:
+                self._conn.execute("BEGIN")  # one snapshot for every read below
+            row = self._conn.execute(
+                "SELECT head, conversations FROM training_files WHERE file_id = ?",
+                (self.file_id,)).fetchone()
+            if row is None or row[0] is None:
+                raise LibraryError(f"the training file '{self.name}' was deleted meanwhile "
+                                   "or has not been built yet")
+            self.head, self.conversations = bytes(row[0]), int(row[1])
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.rollback()
+            finally:
+                self._conn.close()
+                self._conn = None
+
+    def _damaged(self, why: str) -> DamagedBuild:
+        return DamagedBuild(self.name, why)
+
+    def _fragments(self, columns: str) -> Iterator[tuple[Any, ...]]:
+        """Each member's (sha256, json size, jsonl size, ``columns``…) in file order."""
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(
+                "SELECT m.fragment_key, f.sha256, f.json_size, f.jsonl_size, "
+                f"{columns} FROM training_file_members m "
+                "LEFT JOIN build_fragments f ON f.key = m.fragment_key "
+                "WHERE m.file_id = ? ORDER BY m.position", (self.file_id,))
+            count = 0
+            while rows := cursor.fetchmany(READ_CHUNK):
+                for row in rows:
+                    if row[1] is None:
+                        raise self._damaged(
+                            f"conversation {count + 1} has no stored rendering")
+                    count += 1
+                    yield row
+            if count != self.conversations:
+                raise self._damaged(f"{count} conversations stored, "
+                                    f"{self.conversations} recorded")
+        except sqlite3.DatabaseError as exc:
+            raise self._damaged(f"the database could not be read: {exc}") from None
+        finally:
+            cursor.close()
+
+    def _checked(self, part: str) -> Iterator[bytes]:
+        """Each member's ``part`` ("json" or "jsonl"), checked against its size and hash."""
+        jsonl = part == "jsonl"
+        for _key, sha, json_size, jsonl_size, data in self._fragments(f"f.{part}"):
+            size, half = (jsonl_size, sha[SHA_SIZE:]) if jsonl else (json_size, sha[:SHA_SIZE])
+            if len(data) != size or hashlib.sha256(data).digest() != half:
+                raise self._damaged("a conversation's stored rendering does not match its "
+                                    "checksum")
+            yield data
+
+    def json_chunks(self, tick: Callable[[], None] | None = None) -> Iterator[bytes]:
+        """The full JSON, in pieces (head, separators, fragments, tail); ``tick`` is
+        called once per conversation (progress, and it may raise to cancel)."""
+        fragments = self._checked("json")
+        if tick is not None:
+            fragments = _ticking(fragments, tick)
+        return full_json(self.head, fragments)
+
+    def jsonl_lines(self) -> Iterator[bytes]:
+        """The JSONL, one line (with its newline) at a time."""
+        for data in self._checked("jsonl"):
+            start = 0
+            while (end := data.find(b"\n", start)) >= 0:
+                yield data[start:end + 1]
+                start = end + 1
+
+
+def _ticking(items: Iterator[bytes], tick: Callable[[], None]) -> Iterator[bytes]:
+    for item in items:
+        tick()
+        yield item
+
+
+def built_ids(session: Session) -> list[int]:
+    """The training files whose build is stored in the database."""
+    return list(session.scalars(select(TrainingFile.file_id)
+                                .where(TrainingFile.head.is_not(None))))

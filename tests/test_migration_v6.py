@@ -1,0 +1,104 @@
+"""Libraries from before v6 kept each build as two files on disk; opening one moves every
+build into the database, byte for byte, and only then removes its folder.
+
+``tests/data/library-v5`` is a real v5 library made by the v5 code (LoRA Studio as of
+schema 5): its database as SQL text, its ``training-files/`` folders as written then (two
+training files, one with another cut-off policy, one rebuilt after a review mark).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+import pytest
+from cli_process import run_cli
+from old_libraries import FILES, make_v5_library
+from stored import stored_bytes
+
+from app import recovery
+from app.errors import LibraryError
+from app.export import ExportFormat, export
+from app.library import Library
+from app.paths import DATABASE_NAME
+from app.recovery import finish_interrupted_work, needs_recovery
+from app.trainingfiles import get_training_file, header, list_training_files
+
+ENRICHED_1 = Path(__file__).parent / "fixtures" / "enriched" / "enriched-1.json"
+
+
+def old_files(root: Path) -> dict[str, tuple[bytes, bytes]]:
+    return {name: ((root / "training-files" / folder / f"{name}.json").read_bytes(),
+                   (root / "training-files" / folder / f"{name}.jsonl").read_bytes())
+            for name, folder in FILES.items()}
+
+
+def test_opening_a_v5_library_moves_every_build_in_byte_for_byte(tmp_path: Path) -> None:
+    root = make_v5_library(tmp_path / "lib")
+    before = old_files(root)
+    with Library(root) as library:  # a writer: the schema becomes v6
+        assert [f.name for f in list_training_files(library)] == list(FILES)
+        assert not any(f.built for f in list_training_files(library))
+        assert needs_recovery(library)
+        done = finish_interrupted_work(library)
+        assert [s for s in done if s.startswith("moved")] == [
+            f"moved the training file '{name}' into the library database (built again from "
+            "its conversations; its files from the older version are removed)"
+            for name in FILES]
+        for name, (json_bytes, jsonl_bytes) in before.items():
+            assert stored_bytes(library, name) == (json_bytes, jsonl_bytes), name
+            info = get_training_file(library, name)
+            assert info.built
+            assert (info.json_bytes, info.jsonl_bytes) == (len(json_bytes), len(jsonl_bytes))
+            head = orjson.loads(json_bytes)["training_file_metadata"]
+            assert header(library, name) == head  # its dates too: nothing a person made
+        assert list((root / "training-files").iterdir()) == []
+        assert not needs_recovery(library)
+        assert finish_interrupted_work(library) == []
+    assert (root / f"{DATABASE_NAME}.v5.bak").is_file()
+
+
+def test_the_command_line_moves_the_builds_then_exports_the_same_files(
+    tmp_path: Path
+) -> None:
+    """Through the real command, in its own process: the first command that may change
+    the library (here an import of a file it holds already) upgrades it and says what it
+    did; the exports are the files the older version wrote."""
+    root = make_v5_library(tmp_path / "lib")
+    before = old_files(root)
+    result = run_cli("--data-dir", root, "import", ENRICHED_1)
+    assert result.returncode == 0, result.stderr
+    assert "duplicate" in result.stdout
+    assert "moved the training file 'base' into the library database" in result.stderr
+    target = tmp_path / "out" / "base.json"
+    result = run_cli("--data-dir", root, "export", "base", "--format", "json", "-o", target)
+    assert result.returncode == 0, result.stderr
+    assert target.read_bytes() == before["base"][0]
+    again = run_cli("--data-dir", root, "export", "second set", "--format", "jsonl", "-o",
+                    tmp_path / "out" / "second.jsonl")
+    assert again.returncode == 0 and again.stderr == "", again.stderr
+    assert (tmp_path / "out" / "second.jsonl").read_bytes() == before["second set"][1]
+
+
+def test_a_failed_move_keeps_the_old_files_until_the_database_has_the_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    root = make_v5_library(tmp_path / "lib")
+    before = old_files(root)
+    original = Library.records_by_pk
+
+    def failing(self: Library, pks: object, chunk: int = 500) -> object:
+        raise OSError("disk full")
+
+    with Library(root) as library:
+        monkeypatch.setattr(Library, "records_by_pk", failing)
+        with pytest.raises(OSError, match="disk full"):
+            finish_interrupted_work(library)
+        assert old_files(root) == before  # nothing on disk was touched
+        assert recovery.files_built_on_disk(library) == sorted(FILES)
+        with pytest.raises(LibraryError, match=r"still stored as files.*lora-studio rebuild"):
+            export(library, "base", ExportFormat.JSONL, tmp_path / "x.jsonl")
+        monkeypatch.setattr(Library, "records_by_pk", original)
+        finish_interrupted_work(library)  # the next start tries again
+        assert stored_bytes(library, "base") == before["base"]
+        assert stored_bytes(library, "second set") == before["second set"]
