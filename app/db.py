@@ -104,6 +104,8 @@ def _add_build_fragments(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE training_file_members ADD COLUMN fragment_key VARCHAR "
                  "REFERENCES build_fragments (key)")
     conn.execute("CREATE INDEX ix_members_fragment ON training_file_members (fragment_key)")
+    conn.execute("CREATE INDEX ix_members_order ON training_file_members "
+                 "(file_id, position, fragment_key)")
 
 
 # MIGRATIONS[n] upgrades a database at version n to version n + 1.

@@ -78,17 +78,45 @@ class Written:
 
 @dataclass(frozen=True)
 class Source:
-    """The stored build an export reads, and the hooks it reports through."""
+    """The stored build an export reads, and the hooks it reports through.
+
+    Whatever reads a whole stored file through ``json_chunks`` or ``jsonl_lines`` has its
+    size and sha256 taken on the way (``described``), for the manifest: a 1 GB file is
+    not read a second time just to be described.
+    """
 
     build: BuildReader
     conversation_ids: list[str]  # the training file's members, in file order
     tick: Callable[[], None]  # call once per line read: progress, and raises if cancelled
+    described: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def json_chunks(self) -> Iterator[bytes]:
+        """The full JSON, one tick per conversation."""
+        return self._described("json", self.build.json_chunks(self.tick))
+
+    def jsonl_lines(self) -> Iterator[bytes]:
+        """The JSONL's raw lines, one tick each."""
+        return self._described("jsonl", _ticking(self.build.jsonl_lines(), self.tick))
 
     def lines(self) -> Iterator[dict[str, Any]]:
         """The JSONL's lines, parsed, one tick each."""
-        for raw in self.build.jsonl_lines():
-            self.tick()
+        for raw in self.jsonl_lines():
             yield orjson.loads(raw)
+
+    def _described(self, part: str, chunks: Iterator[bytes]) -> Iterator[bytes]:
+        digest, size = hashlib.sha256(), 0
+        for chunk in chunks:
+            digest.update(chunk)
+            size += len(chunk)
+            yield chunk
+        self.described[part] = {"file": f"{self.build.name}.{part}", "bytes": size,
+                                "sha256": digest.hexdigest()}  # read to the end: whole
+
+
+def _ticking(items: Iterator[bytes], tick: Callable[[], None]) -> Iterator[bytes]:
+    for item in items:
+        tick()
+        yield item
 
 
 Writer = Callable[[Source, Path, ExportOptions], tuple[list[Written], dict[str, Any]]]
@@ -143,7 +171,7 @@ def _write_json(source: Source, destination: Path,
                 _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
     written = Written(destination, "copy", list(source.conversation_ids))
     with atomic_writer(destination) as out:
-        for chunk in source.build.json_chunks(source.tick):
+        for chunk in source.json_chunks():
             out.write(chunk)
     return [written], {}
 
@@ -152,8 +180,7 @@ def _write_jsonl(source: Source, destination: Path,
                  _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
     written = Written(destination, "copy")
     with atomic_writer(destination) as out:
-        for raw in source.build.jsonl_lines():
-            source.tick()
+        for raw in source.jsonl_lines():
             written.conversation_ids.append(_ids(orjson.loads(raw)))
             out.write(raw)
     written.lines = len(written.conversation_ids)
@@ -343,8 +370,10 @@ def export(
             written, details = spec.write(source, destination, options)
             check()
             described = {
-                "json": _describe_stored(f"{info.name}.json", build.json_chunks(), check),
-                "jsonl": _describe_stored(f"{info.name}.jsonl", build.jsonl_lines(), check)}
+                "json": source.described.get("json") or _describe_stored(
+                    f"{info.name}.json", build.json_chunks(), check),
+                "jsonl": source.described.get("jsonl") or _describe_stored(
+                    f"{info.name}.jsonl", build.jsonl_lines(), check)}
         if cancelled and cancelled():
             raise ExportCancelled()
         if recipes:

@@ -143,8 +143,10 @@ class Member(Base):
 
     training_file: Mapped[TrainingFile] = relationship(back_populates="members")
 
+    # ix_members_order: a build is read in file order without sorting its fragments (v6)
     __table_args__ = (Index("ix_members_conversation", "conversation_pk"),
-                      Index("ix_members_fragment", "fragment_key"))
+                      Index("ix_members_fragment", "fragment_key"),
+                      Index("ix_members_order", "file_id", "position", "fragment_key"))
 
 
 class BuildFragment(Base):

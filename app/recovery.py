@@ -114,10 +114,10 @@ def finish_interrupted_work(library: Library) -> list[str]:
         done.append(f"removed {dropped} stored conversation rendering(s) left over by an "
                     "interrupted build")
     for name in files_built_on_disk(library):
-        move_into_database(library, name)
-        done.append(f"moved the training file '{name}' into the library database (built "
-                    "again from its conversations; its files from the older version are "
-                    "removed)")
+        how = "" if move_into_database(library, name) else "built again from its " \
+            "conversations; "
+        done.append(f"moved the training file '{name}' into the library database ({how}its "
+                    "files from the older version are removed)")
     for folder in remove_orphan_files(library):
         done.append(f"removed {folder.name}, left over by an interrupted build or an "
                     "older version")

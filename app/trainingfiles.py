@@ -33,6 +33,7 @@ from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_poli
 from app.errors import LibraryError
 from app.fragments import Fragment, fragment_key, full_json_size, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
+from app.legacy_builds import read_legacy_build
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
@@ -262,14 +263,47 @@ def rebuild_training_files(
     return list(names)
 
 
-def move_into_database(library: Library, name: str) -> None:
-    """Build a file whose build is still in files from before v6 into the database, with
-    the same dates, so its JSON and JSONL come out as before; its folder goes once the
-    database no longer points at it."""
+def move_into_database(library: Library, name: str) -> bool:
+    """Move a build that is still in files from before v6 into the database, so its JSON
+    and JSONL come out exactly as before; its folder goes once the database no longer
+    points at it. True: cut from the files as they are (``app.legacy_builds``); False:
+    rendered again (no usable index), with the same dates.
+
+    Cut fragments are stored under keys no build ever makes, so the file's next change
+    renders every conversation with the current code rather than mixing the two.
+    """
     with library.session() as session:
-        file_id = _row(session, name).file_id
-    _build(library, file_id, name, _member_pks(library, name), reuse=False,
-           keep_updated_at=True)
+        row = _row(session, name)
+        file_id, revision, stored_header = row.file_id, row.revision, row.header
+        old_files = [row.json_file, row.jsonl_file]
+    pks = _member_pks(library, name)
+    legacy = None
+    if old_files[0] and old_files[1]:
+        legacy = read_legacy_build(library.files_dir / old_files[0],
+                                   library.files_dir / old_files[1], len(pks), stored_header)
+    if legacy is None:
+        _build(library, file_id, name, pks, reuse=False, keep_updated_at=True)
+        return False
+    keys = [f"v5:{file_id}:{revision}:{position}" for position in range(len(pks))]
+    spill = _Spill([])
+    try:
+        for key, (json_part, jsonl_part, tokens) in zip(keys, legacy.fragments(), strict=True):
+            spill.add(library, Fragment(key, json_part, jsonl_part, tokens))
+        with library.session() as session, session.begin():
+            save_fragments(session, spill.held)
+            current = session.get(TrainingFile, file_id)
+            if current is None or current.head is not None or current.revision != revision:
+                raise LibraryError(f"the training file '{name}' changed meanwhile")
+            current.head = legacy.head
+            current.json_file = current.jsonl_file = None
+            current.revision = revision + 1
+            session.flush()
+            _store_members(session, file_id, pks, keys)
+    except BaseException:
+        spill.take_back(library)
+        raise
+    _remove_build(library, old_files)
+    return True
 
 
 def create_training_file(

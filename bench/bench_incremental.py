@@ -1,23 +1,26 @@
 """Incremental-build benchmark: add or remove one conversation, or rebuild unchanged, in a
-large training file, each timed side by side with a full rebuild of the same change.
+large training file, each timed side by side with a full rebuild of the same change; and
+the downloads (the full JSON and the JSONL put together from the stored build).
 
 The library is made by importing a small synthetic corpus (``make_corpus.py``) and cloning
 its rows in SQL with fresh ids and hashes until it holds N conversations (importing 50,000
 files would take minutes and measures something else). A full rebuild is the same call with
-the previous build's fragment index removed first, so everything is rendered, as before
-incremental builds.
+no stored rendering found (``no_reuse``), so every conversation is rendered and stored
+again, as before incremental builds.
 
 Usage::
 
-    python bench/bench_incremental.py [--n 50000] [--rebuild-n 10000] [--runs 3]
+    python bench/bench_incremental.py [--n 50000] [--rebuild-n 10000] [--runs 3] [--full-runs 1]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -57,12 +60,18 @@ def fill(library: Any, corpus: Path, n: int) -> None:
     assert library.count() == n, library.count()
 
 
-def drop_index(library: Any, name: str) -> None:
-    from app.fragments import INDEX_NAME
-    from app.trainingfiles import get_training_file
+@contextlib.contextmanager
+def no_reuse() -> Iterator[None]:
+    """Builds inside find no stored rendering: everything is rendered (and stored) anew."""
+    from app import trainingfiles
 
-    info = get_training_file(library, name)
-    (info.json_path.parent / INDEX_NAME).unlink()
+    saved = trainingfiles.file_fragments, trainingfiles.find_fragments
+    trainingfiles.file_fragments = lambda *_args: {}  # type: ignore[assignment]
+    trainingfiles.find_fragments = lambda *_args: {}  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        trainingfiles.file_fragments, trainingfiles.find_fragments = saved
 
 
 def timed(step: Callable[[], Any]) -> float:
@@ -71,16 +80,17 @@ def timed(step: Callable[[], Any]) -> float:
     return timer.seconds
 
 
-def compare(library: Any, name: str, label: str, step: Callable[[], Any],
-            undo: Callable[[], Any], runs: int) -> dict[str, Any]:
+def compare(label: str, step: Callable[[], Any], undo: Callable[[], Any], runs: int,
+            full_runs: int) -> dict[str, Any]:
     """Median seconds of ``step`` done incrementally and as a full rebuild (undone after
     each run, incrementally, so every run starts from the same file)."""
     incremental, full = [], []
     for _ in range(runs):
         incremental.append(timed(step))
         undo()
-        drop_index(library, name)
-        full.append(timed(step))
+    for _ in range(full_runs):
+        with no_reuse():
+            full.append(timed(step))
         undo()
     result = {"step": label, "incremental_s": median(incremental), "full_s": median(full),
               "incremental_runs": incremental, "full_runs": full}
@@ -90,7 +100,23 @@ def compare(library: Any, name: str, label: str, step: Callable[[], Any],
     return result
 
 
-def bench_file(library: Any, ids: list[str], size: int, runs: int) -> list[dict[str, Any]]:
+def downloads(library: Any, name: str, out: Path) -> None:
+    """Seconds to save the full JSON and the JSONL (put together from the stored build)."""
+    from app.export import ExportFormat, export
+
+    for fmt in (ExportFormat.JSON, ExportFormat.JSONL):
+        target = out / f"{name}.{fmt.value}"
+        seconds = timed(lambda fmt=fmt, target=target: export(library, name, fmt, target,
+                                                                overwrite=True))
+        size = target.stat().st_size
+        print(f"download {fmt.value} of {name}: {seconds:.2f} s ({size / 1e6:.0f} MB, "
+              f"{size / 1e6 / seconds:.0f} MB/s, sha256 of both stored files included)",
+              flush=True)
+        target.unlink()
+
+
+def bench_file(library: Any, ids: list[str], size: int, runs: int,
+               full_runs: int, out: Path) -> list[dict[str, Any]]:
     from app.trainingfiles import (
         add_conversations,
         get_training_file,
@@ -106,15 +132,17 @@ def bench_file(library: Any, ids: list[str], size: int, runs: int) -> list[dict[
           flush=True)
     extra, inner = ids[size - 1], ids[size // 2]
     results = [
-        compare(library, name, f"add 1 to {size - 1}",
+        compare(f"add 1 to {size - 1}",
                 lambda: add_conversations(library, name, [extra]),
-                lambda: remove_conversations(library, name, [extra]), runs),
-        compare(library, name, f"remove 1 (from the middle) of {size - 1}",
+                lambda: remove_conversations(library, name, [extra]), runs, full_runs),
+        compare(f"remove 1 (from the middle) of {size - 1}",
                 lambda: remove_conversations(library, name, [inner]),
-                lambda: add_conversations(library, name, [inner]), runs),
-        compare(library, name, f"rebuild {size - 1}, nothing changed",
-                lambda: rebuild_training_files(library, [name]), lambda: None, runs),
+                lambda: add_conversations(library, name, [inner]), runs, full_runs),
+        compare(f"rebuild {size - 1}, nothing changed",
+                lambda: rebuild_training_files(library, [name]), lambda: None, runs,
+                full_runs),
     ]
+    downloads(library, name, out)
     return results
 
 
@@ -122,7 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Incremental-build benchmark (see docstring)")
     parser.add_argument("--n", type=int, default=50_000, help="conversations in the big file")
     parser.add_argument("--rebuild-n", type=int, default=10_000, help="a second, smaller file")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="incremental runs per step")
+    parser.add_argument("--full-runs", type=int, default=1, help="full rebuilds per step")
     parser.add_argument("--work", type=Path, help="where the library goes (default: temporary)")
     args = parser.parse_args(argv)
 
@@ -139,7 +168,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"library: {args.n + 1} conversations in {made.seconds:.1f} s", flush=True)
         ids = [row.conversation_id for row in library.summaries()]
         for size in sorted({args.rebuild_n, args.n}):
-            bench_file(library, ids, size + 1, args.runs)
+            bench_file(library, ids, size + 1, args.runs, args.full_runs, work)
+        folder = sum(p.stat().st_size for p in work.rglob("*") if p.is_file())
+        print(f"library folder: {folder / 1e6:.0f} MB; load average at end: "
+              f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}", flush=True)
         library.close()
     finally:
         if args.work is None:

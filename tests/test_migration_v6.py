@@ -14,15 +14,23 @@ import orjson
 import pytest
 from cli_process import run_cli
 from old_libraries import FILES, make_v5_library
+from sqlalchemy import func, select
 from stored import stored_bytes
 
-from app import recovery
+from app import recovery, trainingfiles
 from app.errors import LibraryError
 from app.export import ExportFormat, export
 from app.library import Library
+from app.models import BuildFragment
 from app.paths import DATABASE_NAME
 from app.recovery import finish_interrupted_work, needs_recovery
-from app.trainingfiles import get_training_file, header, list_training_files
+from app.trainingfiles import (
+    get_training_file,
+    header,
+    list_training_files,
+    member_ids,
+    remove_conversations,
+)
 
 ENRICHED_1 = Path(__file__).parent / "fixtures" / "enriched" / "enriched-1.json"
 
@@ -42,9 +50,8 @@ def test_opening_a_v5_library_moves_every_build_in_byte_for_byte(tmp_path: Path)
         assert needs_recovery(library)
         done = finish_interrupted_work(library)
         assert [s for s in done if s.startswith("moved")] == [
-            f"moved the training file '{name}' into the library database (built again from "
-            "its conversations; its files from the older version are removed)"
-            for name in FILES]
+            f"moved the training file '{name}' into the library database (its files from "
+            "the older version are removed)" for name in FILES]
         for name, (json_bytes, jsonl_bytes) in before.items():
             assert stored_bytes(library, name) == (json_bytes, jsonl_bytes), name
             info = get_training_file(library, name)
@@ -85,20 +92,62 @@ def test_a_failed_move_keeps_the_old_files_until_the_database_has_the_build(
 ) -> None:
     root = make_v5_library(tmp_path / "lib")
     before = old_files(root)
-    original = Library.records_by_pk
 
-    def failing(self: Library, pks: object, chunk: int = 500) -> object:
+    def failing(*_args: object) -> None:
         raise OSError("disk full")
 
     with Library(root) as library:
-        monkeypatch.setattr(Library, "records_by_pk", failing)
+        monkeypatch.setattr(trainingfiles, "save_fragments", failing)
         with pytest.raises(OSError, match="disk full"):
             finish_interrupted_work(library)
         assert old_files(root) == before  # nothing on disk was touched
         assert recovery.files_built_on_disk(library) == sorted(FILES)
         with pytest.raises(LibraryError, match=r"still stored as files.*lora-studio rebuild"):
             export(library, "base", ExportFormat.JSONL, tmp_path / "x.jsonl")
-        monkeypatch.setattr(Library, "records_by_pk", original)
+        monkeypatch.undo()
         finish_interrupted_work(library)  # the next start tries again
         assert stored_bytes(library, "base") == before["base"]
         assert stored_bytes(library, "second set") == before["second set"]
+
+
+@pytest.mark.parametrize("damage", ["no index", "index of other files"])
+def test_without_a_usable_index_the_build_is_rendered_again_the_same(
+    tmp_path: Path, damage: str
+) -> None:
+    root = make_v5_library(tmp_path / "lib")
+    before = old_files(root)
+    index = root / "training-files" / FILES["base"] / ".fragments"
+    if damage == "no index":
+        index.unlink()
+    else:  # the sizes still match, the places do not: the cut must not be trusted
+        data = orjson.loads(index.read_bytes())
+        spans = data["spans"]
+        first, second = sorted(spans, key=lambda key: spans[key][0])[:2]
+        spans[first][1] -= 1
+        spans[second][0] -= 1
+        index.write_bytes(orjson.dumps(data))
+    with Library(root) as library:
+        done = finish_interrupted_work(library)
+        assert ("moved the training file 'base' into the library database (built again from "
+                "its conversations; its files from the older version are removed)") in done
+        assert stored_bytes(library, "base") == before["base"]
+        assert stored_bytes(library, "second set") == before["second set"]
+
+
+def test_the_first_change_after_the_move_renders_with_the_current_code(
+    tmp_path: Path
+) -> None:
+    """Fragments cut from old files are never reused: the next change renders everything
+    and gives what a full render gives."""
+    from test_incremental import Rendered, assert_same_as_full_rebuild
+
+    root = make_v5_library(tmp_path / "lib")
+    with Library(root) as library:
+        finish_interrupted_work(library)
+        watch = Rendered(library)
+        members = member_ids(library, "second set")
+        remove_conversations(library, "second set", members[:1])
+        assert len(watch.pks) == len(members) - 1
+        assert_same_as_full_rebuild(library, "second set")
+        with library.session() as session:  # the cut fragments went with the change
+            assert session.scalar(select(func.count()).select_from(BuildFragment)) == 4 + 1
