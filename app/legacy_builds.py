@@ -5,11 +5,14 @@ bytes sit in both files, and each JSONL line's tokens). With it, a build is cut 
 head and fragments without rendering anything; the cut is accepted only when the pieces
 tile both files exactly (the head, then each fragment with the separators the layout puts
 between them, then the tail), so putting them together again gives the same bytes.
-Without a usable index the caller renders the file again instead.
+Without a usable index the caller renders the file again instead. Indexes of version 3
+also hold each fragment's sha256 (taken when it was built); a fragment that no longer
+matches stops the cut (``LegacyMismatch``), and the caller renders the file again.
 """
 
 from __future__ import annotations
 
+import hashlib
 import mmap
 from collections.abc import Iterator
 from contextlib import ExitStack
@@ -21,7 +24,19 @@ import orjson
 from app.fragments import BETWEEN, FIRST, TAIL, TAIL_EMPTY
 
 INDEX_NAME = ".fragments"
-INDEX_VERSION = 2
+INDEX_VERSIONS = (2, 3)  # 2: each key's JSONL token counts; 3: and each fragment's sha256
+
+
+class LegacyMismatch(Exception):
+    """A fragment of an old build is not the bytes its index recorded."""
+
+
+def fragment_digest(json_fragment: bytes, jsonl_fragment: bytes) -> str:
+    """What a version-3 index records for a fragment."""
+    digest = hashlib.sha256(json_fragment)
+    digest.update(b"\0")
+    digest.update(jsonl_fragment)
+    return digest.hexdigest()[:32]
 
 
 @dataclass(frozen=True)
@@ -31,6 +46,7 @@ class LegacyBuild:
     jsonl_path: Path
     spans: list[tuple[int, int, int, int]]  # json start, json end, jsonl start, jsonl end
     tokens: list[tuple[int, ...]]  # each conversation's JSONL line tokens
+    digests: list[str] | None  # each fragment's ``fragment_digest`` (version 3)
 
     def fragments(self) -> Iterator[tuple[bytes, bytes, tuple[int, ...]]]:
         """Each conversation's (full-JSON bytes, JSONL bytes, tokens), in file order."""
@@ -42,8 +58,14 @@ class LegacyBuild:
                 views.append(stack.enter_context(
                     mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)) if size else b"")
             json_view, jsonl_view = views
-            for (a, b, c, d), tokens in zip(self.spans, self.tokens, strict=True):
-                yield bytes(json_view[a:b]), bytes(jsonl_view[c:d]), tokens
+            for index, ((a, b, c, d), tokens) in enumerate(
+                    zip(self.spans, self.tokens, strict=True)):
+                json_part, jsonl_part = bytes(json_view[a:b]), bytes(jsonl_view[c:d])
+                if self.digests is not None and \
+                        fragment_digest(json_part, jsonl_part) != self.digests[index]:
+                    raise LegacyMismatch(f"conversation {index + 1} of {self.json_path} was "
+                                         "changed after it was built")
+                yield json_part, jsonl_part, tokens
 
 
 def _tiles(json_data: mmap.mmap | bytes, json_size: int, jsonl_size: int,
@@ -72,7 +94,7 @@ def read_legacy_build(json_path: Path, jsonl_path: Path, members: int,
     files, the member count or the stored header (render it again then)."""
     try:
         index = orjson.loads((json_path.parent / INDEX_NAME).read_bytes())
-        if index.get("version") != INDEX_VERSION:
+        if index.get("version") not in INDEX_VERSIONS:
             return None
         json_size, jsonl_size = json_path.stat().st_size, jsonl_path.stat().st_size
         if (json_size, jsonl_size) != (index["json_bytes"], index["jsonl_bytes"]):
@@ -82,6 +104,8 @@ def read_legacy_build(json_path: Path, jsonl_path: Path, members: int,
         if len(spans) != members:
             return None
         tokens = [tuple(int(n) for n in index["tokens"][key]) for *_, key in spans]
+        digests = [str(index["digests"][key]) for *_, key in spans] \
+            if index["version"] >= 3 else None
         plain = [(a, b, c, d) for a, b, c, d, _ in spans]
         with json_path.open("rb") as handle, \
                 mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
@@ -92,6 +116,6 @@ def read_legacy_build(json_path: Path, jsonl_path: Path, members: int,
         written = orjson.loads(head + b"]}")["training_file_metadata"]
         if header is None or written != orjson.loads(header):
             return None
-        return LegacyBuild(head, json_path, jsonl_path, plain, tokens)
+        return LegacyBuild(head, json_path, jsonl_path, plain, tokens, digests)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None

@@ -33,7 +33,7 @@ from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_poli
 from app.errors import LibraryError
 from app.fragments import Fragment, fragment_key, full_json_size, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
-from app.legacy_builds import read_legacy_build
+from app.legacy_builds import LegacyMismatch, read_legacy_build
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
@@ -299,6 +299,10 @@ def move_into_database(library: Library, name: str) -> bool:
             current.revision = revision + 1
             session.flush()
             _store_members(session, file_id, pks, keys)
+    except LegacyMismatch:  # changed since it was built: render it from the library
+        spill.take_back(library)
+        _build(library, file_id, name, pks, reuse=False, keep_updated_at=True)
+        return False
     except BaseException:
         spill.take_back(library)
         raise

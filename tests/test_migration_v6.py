@@ -151,3 +151,42 @@ def test_the_first_change_after_the_move_renders_with_the_current_code(
         assert_same_as_full_rebuild(library, "second set")
         with library.session() as session:  # the cut fragments went with the change
             assert session.scalar(select(func.count()).select_from(BuildFragment)) == 4 + 1
+
+
+def _index_with_digests(root: Path) -> None:
+    """Turn the v5 fixture's indexes into version 3 (the last v5 builds also recorded each
+    fragment's sha256 in them)."""
+    from app.legacy_builds import fragment_digest
+
+    for name, folder in FILES.items():
+        index_path = root / "training-files" / folder / ".fragments"
+        index = orjson.loads(index_path.read_bytes())
+        json_bytes = (root / "training-files" / folder / f"{name}.json").read_bytes()
+        jsonl_bytes = (root / "training-files" / folder / f"{name}.jsonl").read_bytes()
+        index["version"] = 3
+        index["digests"] = {key: fragment_digest(json_bytes[a:b], jsonl_bytes[c:d])
+                            for key, (a, b, c, d) in index["spans"].items()}
+        index_path.write_bytes(orjson.dumps(index))
+
+
+@pytest.mark.parametrize("edited", [False, True])
+def test_an_index_with_sha256s_is_cut_only_when_the_files_still_match_it(
+    tmp_path: Path, edited: bool
+) -> None:
+    root = make_v5_library(tmp_path / "lib")
+    _index_with_digests(root)
+    before = old_files(root)
+    if edited:  # one letter of a reply, by hand: same size, still JSON
+        jsonl = root / "training-files" / FILES["base"] / "base.jsonl"
+        data = jsonl.read_bytes()
+        at = data.index(b'"content":"') + len(b'"content":"')
+        jsonl.write_bytes(data[:at] + (b"Q" if data[at:at + 1] != b"Q" else b"R")
+                          + data[at + 1:])
+    with Library(root) as library:
+        done = finish_interrupted_work(library)
+        again = "built again from its conversations; " if edited else ""
+        assert (f"moved the training file 'base' into the library database ({again}its "
+                "files from the older version are removed)") in done
+        # Either way the file is what the library's conversations give: the edit is gone.
+        assert stored_bytes(library, "base") == before["base"]
+        assert stored_bytes(library, "second set") == before["second set"]
