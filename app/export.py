@@ -33,6 +33,7 @@ from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.exportguard import check_export_targets
 from app.jsonio import atomic_writer, dumps_line
+from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
 from app.models import TrainingFile
 from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
@@ -85,7 +86,7 @@ class Source:
     not read a second time just to be described.
     """
 
-    build: BuildReader
+    build: BuildReader | LegacyReader
     conversation_ids: list[str]  # the training file's members, in file order
     tick: Callable[[], None]  # call once per line read: progress, and raises if cancelled
     described: dict[str, dict[str, Any]] = field(default_factory=dict)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import mmap
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,3 +119,71 @@ def read_legacy_build(json_path: Path, jsonl_path: Path, members: int,
         return LegacyBuild(head, json_path, jsonl_path, plain, tokens, digests)
     except (OSError, ValueError, KeyError, TypeError, AttributeError, IndexError):
         return None
+
+
+RECORD_NAME = ".sha256"  # the last builds before v6 recorded both files' sha256 here
+READ_CHUNK = 1 << 20
+
+
+def recorded_sha256(path: Path) -> str | None:
+    """The sha256 recorded for ``path`` beside it (``sha256sum`` format), if any."""
+    try:
+        text = (path.parent / RECORD_NAME).read_bytes().decode("utf-8")
+    except (OSError, UnicodeDecodeError):
+        return None
+    for line in text.splitlines():
+        digest, _, name = line.partition("  ")
+        if name == path.name and len(digest) == 64:
+            return digest
+    return None
+
+
+class LegacyReader:
+    """Reads a build from before v6 as its files are, for a reader that may not move it
+    into the database: each file is checked against its recorded size and sha256 as it
+    is read (a copy made from a changed file fails before it is moved into place). A
+    build without a record cannot be checked and is refused."""
+
+    def __init__(self, name: str, json_path: Path, jsonl_path: Path, sizes: tuple[int, int],
+                 refuse: Callable[[str], Exception]) -> None:
+        self.name = name
+        self._files = {"json": (json_path, sizes[0]), "jsonl": (jsonl_path, sizes[1])}
+        self._refuse = refuse
+        self._digests: dict[str, str] = {}
+        for part, (path, _size) in self._files.items():
+            digest = recorded_sha256(path)
+            if digest is None:
+                raise refuse(f"{path} has no recorded sha256, so it cannot be checked")
+            self._digests[part] = digest
+
+    def __enter__(self) -> LegacyReader:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        return None
+
+    def _read(self, part: str, lines: bool) -> Iterator[bytes]:
+        path, size = self._files[part]
+        digest, seen = hashlib.sha256(), 0
+        try:
+            with path.open("rb") as handle:
+                pieces = iter(handle) if lines else iter(lambda: handle.read(READ_CHUNK), b"")
+                for piece in pieces:
+                    digest.update(piece)
+                    seen += len(piece)
+                    if seen > size:
+                        raise self._refuse(f"{path} grew after it was built")
+                    yield piece
+        except OSError as exc:
+            raise self._refuse(f"{path} cannot be read: {exc.strerror or exc}") from None
+        if seen != size or digest.hexdigest() != self._digests[part]:
+            raise self._refuse(f"{path} was changed after it was built")
+
+    def json_chunks(self, tick: Callable[[], None] | None = None) -> Iterator[bytes]:
+        for chunk in self._read("json", lines=False):
+            if tick is not None:
+                tick()
+            yield chunk
+
+    def jsonl_lines(self) -> Iterator[bytes]:
+        return self._read("jsonl", lines=True)

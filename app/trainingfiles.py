@@ -34,7 +34,7 @@ from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_poli
 from app.errors import LibraryError
 from app.fragments import Fragment, fragment_key, full_json_size, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
-from app.legacy_builds import LegacyMismatch, read_legacy_build
+from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
@@ -43,6 +43,7 @@ from app.review import is_reviewed
 from app.samples import sample_hashes
 from app.stored_builds import (
     BuildReader,
+    DamagedBuild,
     StoredFragment,
     drop_unreferenced,
     file_fragments,
@@ -129,18 +130,27 @@ def _info(library: Library, row: TrainingFile) -> TrainingFileInfo:
     )
 
 
-def read_build(library: Library, name: str) -> BuildReader:
+def read_build(library: Library, name: str) -> BuildReader | LegacyReader:
     """The stored build of ``name``, to read its full JSON and JSONL (a context manager:
-    everything is read from one moment of the database)."""
+    everything is read from one moment of the database). A build from before v6 that is
+    still in files (a reader may not move it in) is read from them, checked against the
+    sha256 recorded beside them."""
     with library.session() as session:
         row = _row(session, name)
-        file_id, built, real_name = row.file_id, row.head is not None, row.name
-    if not built:
-        raise LibraryError(
-            f"the training file '{real_name}' is still stored as files from an older LoRA "
-            f"Studio and could not be moved into the library yet. Run `lora-studio rebuild "
-            f"\"{real_name}\"` to build it again.")
-    return BuildReader(library.engine, file_id, real_name)
+        file_id, real_name = row.file_id, row.name
+        built, files = row.head is not None, (row.json_file, row.jsonl_file)
+        sizes = (row.json_bytes, row.jsonl_bytes)
+    if built:
+        return BuildReader(library.engine, file_id, real_name)
+    if files[0] is None or files[1] is None:
+        raise LibraryError(f"'{real_name}' has not been built yet")
+
+    def refuse(why: str) -> LibraryError:
+        return DamagedBuild(real_name, f"it is stored as files from an older LoRA Studio "
+                                       f"and {why}")
+
+    return LegacyReader(real_name, library.files_dir / files[0],
+                        library.files_dir / files[1], sizes, refuse)
 
 
 def list_training_files(library: Library) -> list[TrainingFileInfo]:

@@ -102,7 +102,8 @@ def test_a_failed_move_keeps_the_old_files_until_the_database_has_the_build(
             finish_interrupted_work(library)
         assert old_files(root) == before  # nothing on disk was touched
         assert recovery.files_built_on_disk(library) == sorted(FILES)
-        with pytest.raises(LibraryError, match=r"still stored as files.*lora-studio rebuild"):
+        with pytest.raises(LibraryError,
+                           match=r"stored as files from an older LoRA Studio.*lora-studio"):
             export(library, "base", ExportFormat.JSONL, tmp_path / "x.jsonl")
         monkeypatch.undo()
         finish_interrupted_work(library)  # the next start tries again
@@ -190,3 +191,32 @@ def test_an_index_with_sha256s_is_cut_only_when_the_files_still_match_it(
         # Either way the file is what the library's conversations give: the edit is gone.
         assert stored_bytes(library, "base") == before["base"]
         assert stored_bytes(library, "second set") == before["second set"]
+
+
+def test_a_reader_exports_an_older_build_from_its_files_only_as_built(
+    filled_library: Library, tmp_path: Path
+) -> None:
+    """A reader may not move builds in: it reads the old files, checked against the sha256
+    the last older version recorded beside them; a changed file gives no copy."""
+    from old_schema import downgrade
+
+    from app.trainingfiles import add_conversations
+
+    ids = [row.conversation_id for row in filled_library.summaries()][:4]
+    add_conversations(filled_library, "old", ids, create=True)
+    expected = stored_bytes(filled_library, "old")
+    root = filled_library.root
+    filled_library.close()
+    downgrade(root / "library.sqlite3", 5)
+    jsonl = next((root / "training-files").glob("*/old.jsonl"))
+    assert jsonl.read_bytes() == expected[1]
+    with Library(root, read_only=True) as reader:
+        target = tmp_path / "out" / "old.jsonl"
+        export(reader, "old", ExportFormat.JSONL, target)
+        assert target.read_bytes() == expected[1]
+        data = jsonl.read_bytes()
+        jsonl.write_bytes(data.replace(b'"role"', b'"rolE"', 1))  # same size
+        changed = tmp_path / "out" / "changed.jsonl"
+        with pytest.raises(LibraryError, match="was changed after it was built"):
+            export(reader, "old", ExportFormat.JSONL, changed)
+        assert not changed.exists()
