@@ -14,6 +14,7 @@ import pytest
 from conftest import open_window
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
+from stored import stored_bytes
 
 from app.chat_templates import BUNDLED, bundled_template
 from app.jsonl import jsonl_lines
@@ -21,7 +22,7 @@ from app.library import Library
 from app.token_counts import ensure_counts
 from app.tokenizer_choice import choose, counter_for, load_choice
 from app.tokens import TokenCounter, bundled_tokenizer_path
-from app.trainingfiles import add_conversations, get_training_file, header
+from app.trainingfiles import add_conversations, header
 from ui.tokenizer_settings import TokenizerDialog
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "resources" / "chat_templates"
@@ -220,9 +221,8 @@ def test_a_tokenizer_change_rebuilds_every_training_file_with_it(
     qtbot.waitUntil(lambda: header(filled_library, "tok-file")["tokens"]["chat_template"]
                     == bundled_template("chatml").label, timeout=60_000)
     counter = counter_for(filled_library.root)
-    info = get_training_file(filled_library, "tok-file")
-    assert info.jsonl_path is not None
-    for line in map(json.loads, info.jsonl_path.read_text(encoding="utf-8").splitlines()):
+    jsonl = stored_bytes(filled_library, "tok-file")[1]
+    for line in map(json.loads, jsonl.decode("utf-8").splitlines()):
         assert line["metadata"]["token_count"] == counter.count(line["messages"])
     qtbot.waitUntil(lambda: "rebuilt with it" in window.statusBar().currentMessage(),
                     timeout=30_000)
