@@ -84,16 +84,15 @@ def test_the_commands_json_keeps_the_machine_path(tmp_path: Path, refused: Path)
 def test_a_full_files_message_is_named_with_who_writes_it(qtbot, tmp_path: Path) -> None:
     """A full training file (ours) whose conversation has a message in the wrong place."""
     from conftest import ENRICHED
+    from stored import stored_bytes
 
-    from app.trainingfiles import add_conversations, create_training_file, get_training_file
+    from app.trainingfiles import add_conversations, create_training_file
 
     with Library(tmp_path / "source") as source:
         import_paths(source, ENRICHED)
         create_training_file(source, "x")
         add_conversations(source, "x", [row.conversation_id for row in source.summaries()])
-        built = get_training_file(source, "x").json_path
-        assert built is not None
-        document = json.loads(built.read_bytes())
+        document = json.loads(stored_bytes(source, "x")[0])
     document["conversations"][1]["messages"][2]["role"] = "user"
     full = tmp_path / "edited-full.json"
     full.write_text(json.dumps(document), encoding="utf-8")
