@@ -9,14 +9,18 @@ read the same list.
 Every export writes a *manifest* beside what it wrote (``<file>.manifest.json``, or
 ``manifest.json`` in a split's folder): the app and format versions, the training file,
 its cut-off policy, the sha256 of the stored files it came from and of every file written,
-and the conversation ids in each file (with the seed and share of a split), so that a
-training run can be traced and repeated.
+the conversation ids in each file (with the seed and share of a split) and each file's own
+token figures, so that a training run can be traced and repeated.
+
+A variant that changes a line's messages (one line per reply, no session context) counts
+each line it writes again, so its ``token_count`` is that of the line it sits on, and the
+manifest's figures are those of the lines in that file.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -37,6 +41,10 @@ from app.models import TrainingFile
 from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
 from app.similar import fingerprint
 from app.split import LineFacts, SplitPlan, plan_split, validation_size
+from app.token_counts import library_cache
+from app.token_lines import count_lines, percentile, token_summary
+from app.tokenizer_choice import counter_for
+from app.tokens import Messages, TokenCounter
 from app.trainingfiles import get_training_file, header, member_ids
 
 
@@ -72,6 +80,8 @@ class Written:
     role: str  # "copy", "train" or "valid"
     conversation_ids: list[str] = field(default_factory=list)
     lines: int = 0
+    token_counts: list[int] = field(default_factory=list)  # each line's tokens, in order
+    counted_by: TokenCounter | None = None  # None: counts of the stored file's own build
 
 
 @dataclass(frozen=True)
@@ -83,6 +93,8 @@ class Source:
     jsonl: StoredFile
     conversation_ids: list[str]  # the training file's members, in file order
     tick: Callable[[], None]  # call once per line read: progress, and raises if cancelled
+    counter: TokenCounter  # the library's tokenizer and chat template
+    count: Callable[[Sequence[Messages]], list[int]]  # exact tokens of rendered lines
 
 
 Writer = Callable[[Source, Path, ExportOptions], tuple[list[Written], dict[str, Any]]]
@@ -150,6 +162,10 @@ def _ids(line: dict[str, Any]) -> str:
     return str(line["metadata"]["conversation_id"])
 
 
+def _token_count(line: dict[str, Any]) -> int:
+    return int(line["metadata"].get("token_count") or 0)
+
+
 def _write_json(source: Source, destination: Path,
                 _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
     """The stored full JSON byte for byte, checked against its sha256 while it is copied
@@ -171,8 +187,10 @@ def _write_jsonl(source: Source, destination: Path,
             if raw.strip():
                 source.tick()
                 try:
-                    written.conversation_ids.append(_ids(orjson.loads(raw)))
-                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    line = orjson.loads(raw)
+                    written.conversation_ids.append(_ids(line))
+                    written.token_counts.append(_token_count(line))
+                except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                     raise source.jsonl.changed(
                         f"was changed outside LoRA Studio: line {number} is not a training "
                         "line it wrote") from None
@@ -180,16 +198,38 @@ def _write_jsonl(source: Source, destination: Path,
     return [written], {}
 
 
-def _reshaped(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]]) -> Writer:
+RECOUNT_CHUNK = 64  # lines counted together (one batch for the tokenizer's threads)
+
+
+def _reshaped(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]],
+              keep_metadata: bool = True) -> Writer:
+    """A writer of ``render``'s lines, each counted as it is written: its ``token_count``
+    (and the manifest's figures) are those of the line itself, not of the line it came
+    from. Without ``keep_metadata`` only the messages are written."""
     def write(source: Source, destination: Path,
               _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-        written = Written(destination, "copy")
+        written = Written(destination, "copy", counted_by=source.counter)
+        pending: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            counts = source.count([item["messages"] for item in pending])
+            for item, count in zip(pending, counts, strict=True):
+                if keep_metadata:
+                    item["metadata"] = {**item["metadata"], "token_count": count}
+                    out.write(dumps_line(item))
+                else:
+                    out.write(dumps_line({"messages": item["messages"]}))
+            written.token_counts += counts
+            written.lines += len(pending)
+            pending.clear()
+
         with atomic_writer(destination) as out:
             for line in _lines(source.jsonl, source.tick):
                 written.conversation_ids.append(_ids(line))
-                for item in render(line):
-                    out.write(dumps_line(item))
-                    written.lines += 1
+                pending.extend(render(line))
+                if len(pending) >= RECOUNT_CHUNK:
+                    flush()
+            flush()
         return [written], {}
     return write
 
@@ -217,6 +257,7 @@ def _write_split(source: Source, destination: Path,
             side, out = (valid, valid_out) if index in plan.valid else (train, train_out)
             out.write(dumps_line(line))
             side.conversation_ids.append(_ids(line))
+            side.token_counts.append(_token_count(line))
             side.lines += 1
     details = {
         "seed": options.seed,
@@ -244,7 +285,7 @@ FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
         ExportFormat.MESSAGES_ONLY, "Messages only",
         "Only the messages of each line, no metadata. For OpenAI fine-tuning and other "
         "readers that refuse unknown keys.",
-        ".messages.jsonl", _reshaped(lambda line: iter([{"messages": line["messages"]}]))),
+        ".messages.jsonl", _reshaped(lambda line: iter([line]), keep_metadata=False)),
     ExportFormatSpec(
         ExportFormat.PER_REPLY, "One line per reply",
         "One line per trained reply, ending at that reply, earlier replies as history. For "
@@ -339,9 +380,17 @@ def export(
         if progress and (seen[0] % 50 == 0 or seen[0] == total):
             progress(min(seen[0], total), total, name)
 
+    counter = counter_for(library.root)
+    cache = library_cache(library)
+
+    def count(lines: Sequence[Messages]) -> list[int]:
+        return count_lines(counter, lines, cache)
+
+    max_seq_len = _max_seq_len(library, name)
     written: list[Written] = []
     try:
-        source = Source(stored_json, stored_jsonl, member_ids(library, name), tick)
+        source = Source(stored_json, stored_jsonl, member_ids(library, name), tick,
+                        counter, count)
         written, details = spec.write(source, destination, options)
         if cancelled and cancelled():
             raise ExportCancelled()
@@ -359,8 +408,7 @@ def export(
             "export_description": spec.description,
             "cut_off_policy": head.get("cut_off_policy", info.cut_off_policy),
             "source": {"json": stored_json.describe(), "jsonl": stored_jsonl.describe()},
-            "files": [{**_describe(w.path), "role": w.role, "lines": w.lines,
-                       "conversation_ids": w.conversation_ids} for w in written],
+            "files": [_file_entry(w, head, max_seq_len) for w in written],
         }
         if details:
             document["split"] = details
@@ -383,6 +431,27 @@ def export(
         raise
     return ([w.path for w in written if w.role != "recipe"] + [manifest]
             + [w.path for w in written if w.role == "recipe"])
+
+
+def _file_entry(written: Written, head: dict[str, Any], max_seq_len: int) -> dict[str, Any]:
+    """A written file in the manifest; a JSONL file with the token figures of its own
+    lines (counted by the stored file's tokenizer, or by the export's when it recounted)."""
+    entry: dict[str, Any] = {**_describe(written.path), "role": written.role,
+                             "lines": written.lines,
+                             "conversation_ids": written.conversation_ids}
+    if written.path.suffix != ".jsonl":
+        return entry
+    counts = written.token_counts
+    if written.counted_by is not None:
+        entry["tokens"] = token_summary(written.counted_by, counts, max_seq_len)
+        return entry
+    stored = dict(head.get("tokens") or {})
+    entry["tokens"] = {**{k: stored.get(k, "") for k in
+                          ("tokenizer", "tokenizer_sha256", "chat_template", "counted")},
+                       "max_seq_len": max_seq_len, "total": sum(counts),
+                       "max": max(counts, default=0), "p95": percentile(counts, 0.95),
+                       "lines_over_max_seq_len": sum(1 for n in counts if n > max_seq_len)}
+    return entry
 
 
 def _max_seq_len(library: Library, name: str) -> int:
