@@ -251,7 +251,7 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
             continue
         try:
             source = Path(path).name + part if part else None
-            prepared.append((where, _row(record, default_batch, source), ""))
+            prepared.append((where, library_row(record, default_batch, source), ""))
         except LibraryError as exc:
             prepared.append((where, None, str(exc)))
         except Exception as exc:
@@ -272,7 +272,7 @@ def substance(record: Mapping[str, Any]) -> str:
         option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _row(
+def library_row(
     record: ConversationRecord, default_batch: str, source_file: str | None = None
 ) -> dict[str, Any]:
     """The library row of a record; ``source_file`` overrides the name the table shows
