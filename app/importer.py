@@ -228,7 +228,7 @@ def _json_files(folder: Path) -> tuple[list[Path], list[FileVerdict]]:
 
 
 Prepared = tuple[str, dict[str, Any] | None, str]  # where, row or None, reason
-NOT_COLUMNS = ("profile_document", "document", "substance")  # row keys stored elsewhere
+NOT_COLUMNS = ("profile_document", "document")  # row keys stored elsewhere
 
 
 def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared]:
@@ -289,7 +289,6 @@ def library_row(
         "dialogue_sha256": dialogue.dialogue_sha256,
         "dialogue_sketch": dialogue.sketch,
         "document": pack(record),
-        "substance": substance(record),
     }
 
 
@@ -453,7 +452,8 @@ def _settle_collisions(
     for slot, path, row in collisions:
         cid = row["conversation_id"]
         stored = _stored(library, cid)
-        if stored is None or stored[1] == row["substance"]:
+        # What the conversation is, worked out only here: most files never collide.
+        if stored is None or stored[1] == substance(unpack(row["document"])):
             verdicts[slot] = FileVerdict(path, Verdict.DUPLICATE,
                                          f"conversation {cid} is already in the library", cid)
         elif not replace:

@@ -77,10 +77,10 @@ def evenly_spaced(files: list[Path], count: int) -> list[Path]:
 # --- child steps ---------------------------------------------------------------------
 
 def use_code(code: Path | None) -> None:
-    """Import ``app`` from another code tree (an older commit), in this process and in
-    the import's spawned workers (they inherit ``sys.path`` and the environment)."""
-    if code is None:
-        return
+    """Import ``app`` from this benchmark's own tree, or from another one (an older
+    commit), in this process and in the import's spawned workers (they inherit
+    ``sys.path`` and the environment)."""
+    code = code or ROOT
     sys.path.insert(0, str(code))
     os.environ["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(code), os.environ.get("PYTHONPATH")]))
