@@ -1,9 +1,7 @@
 """Copies of a training file for the user: as stored, or reshaped for stricter trainers.
 
-The full JSON and the JSONL are put together from the stored build as they are written
-(``app.stored_builds``: every stored piece is checked against its sha256 on the way), and
-every variant is derived line by line from that JSONL, so memory stays bounded and the
-variants can never disagree with the file they come from. The variants are one
+Every variant is derived line by line from the stored JSONL, so memory stays bounded and
+the variants can never disagree with the file they come from. The variants are one
 registry (``FORMATS``): each entry says what it is for, which file name ending it
 suggests and which function writes it, so the window, the command line and the docs all
 read the same list.
@@ -11,14 +9,18 @@ read the same list.
 Every export writes a *manifest* beside what it wrote (``<file>.manifest.json``, or
 ``manifest.json`` in a split's folder): the app and format versions, the training file,
 its cut-off policy, the sha256 of the stored files it came from and of every file written,
-and the conversation ids in each file (with the seed and share of a split), so that a
-training run can be traced and repeated.
+the conversation ids in each file (with the seed and share of a split) and each file's own
+token figures, so that a training run can be traced and repeated.
+
+A variant that changes a line's messages (one line per reply, no session context) counts
+each line it writes again, so its ``token_count`` is that of the line it sits on, and the
+manifest's figures are those of the lines in that file.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -40,6 +42,10 @@ from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
 from app.similar import fingerprint
 from app.split import LineFacts, SplitPlan, plan_split, validation_size
 from app.stored_builds import BuildReader
+from app.token_counts import library_cache
+from app.token_lines import count_lines, percentile, token_summary
+from app.tokenizer_choice import counter_for
+from app.tokens import Messages, TokenCounter
 from app.trainingfiles import get_training_file, header, member_ids, read_build
 
 
@@ -75,11 +81,15 @@ class Written:
     role: str  # "copy", "train" or "valid"
     conversation_ids: list[str] = field(default_factory=list)
     lines: int = 0
+    token_counts: list[int] = field(default_factory=list)  # each line's tokens, in order
+    counted_by: TokenCounter | None = None  # None: counts of the stored file's own build
 
 
 @dataclass(frozen=True)
 class Source:
-    """The stored build an export reads, and the hooks it reports through.
+    """The stored build an export reads, and the hooks it reports through. Every piece is
+    checked against its sha256 as it is read (``app.stored_builds``), so a damaged build
+    is never used.
 
     Whatever reads a whole stored file through ``json_chunks`` or ``jsonl_lines`` has its
     size and sha256 taken on the way (``described``), for the manifest: a 1 GB file is
@@ -89,6 +99,8 @@ class Source:
     build: BuildReader | LegacyReader
     conversation_ids: list[str]  # the training file's members, in file order
     tick: Callable[[], None]  # call once per line read: progress, and raises if cancelled
+    counter: TokenCounter  # the library's tokenizer and chat template
+    count: Callable[[Sequence[Messages]], list[int]]  # exact tokens of rendered lines
     described: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def json_chunks(self) -> Iterator[bytes]:
@@ -168,8 +180,14 @@ def _ids(line: dict[str, Any]) -> str:
     return str(line["metadata"]["conversation_id"])
 
 
+def _token_count(line: dict[str, Any]) -> int:
+    return int(line["metadata"].get("token_count") or 0)
+
+
 def _write_json(source: Source, destination: Path,
                 _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
+    """The stored full JSON byte for byte, each piece checked while it is copied (a
+    damaged build fails before the copy is moved into place)."""
     written = Written(destination, "copy", list(source.conversation_ids))
     with atomic_writer(destination) as out:
         for chunk in source.json_chunks():
@@ -179,25 +197,50 @@ def _write_json(source: Source, destination: Path,
 
 def _write_jsonl(source: Source, destination: Path,
                  _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
+    """The stored JSONL byte for byte; each line is read for the manifest's ids."""
     written = Written(destination, "copy")
     with atomic_writer(destination) as out:
         for raw in source.jsonl_lines():
-            written.conversation_ids.append(_ids(orjson.loads(raw)))
             out.write(raw)
+            line = orjson.loads(raw)
+            written.conversation_ids.append(_ids(line))
+            written.token_counts.append(_token_count(line))
     written.lines = len(written.conversation_ids)
     return [written], {}
 
 
-def _reshaped(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]]) -> Writer:
+RECOUNT_CHUNK = 64  # lines counted together (one batch for the tokenizer's threads)
+
+
+def _reshaped(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]],
+              keep_metadata: bool = True) -> Writer:
+    """A writer of ``render``'s lines, each counted as it is written: its ``token_count``
+    (and the manifest's figures) are those of the line itself, not of the line it came
+    from. Without ``keep_metadata`` only the messages are written."""
     def write(source: Source, destination: Path,
               _options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-        written = Written(destination, "copy")
+        written = Written(destination, "copy", counted_by=source.counter)
+        pending: list[dict[str, Any]] = []
+
+        def flush() -> None:
+            counts = source.count([item["messages"] for item in pending])
+            for item, count in zip(pending, counts, strict=True):
+                if keep_metadata:
+                    item["metadata"] = {**item["metadata"], "token_count": count}
+                    out.write(dumps_line(item))
+                else:
+                    out.write(dumps_line({"messages": item["messages"]}))
+            written.token_counts += counts
+            written.lines += len(pending)
+            pending.clear()
+
         with atomic_writer(destination) as out:
             for line in source.lines():
                 written.conversation_ids.append(_ids(line))
-                for item in render(line):
-                    out.write(dumps_line(item))
-                    written.lines += 1
+                pending.extend(render(line))
+                if len(pending) >= RECOUNT_CHUNK:
+                    flush()
+            flush()
         return [written], {}
     return write
 
@@ -225,6 +268,7 @@ def _write_split(source: Source, destination: Path,
             side, out = (valid, valid_out) if index in plan.valid else (train, train_out)
             out.write(dumps_line(line))
             side.conversation_ids.append(_ids(line))
+            side.token_counts.append(_token_count(line))
             side.lines += 1
     details = {
         "seed": options.seed,
@@ -252,7 +296,7 @@ FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
         ExportFormat.MESSAGES_ONLY, "Messages only",
         "Only the messages of each line, no metadata. For OpenAI fine-tuning and other "
         "readers that refuse unknown keys.",
-        ".messages.jsonl", _reshaped(lambda line: iter([{"messages": line["messages"]}]))),
+        ".messages.jsonl", _reshaped(lambda line: iter([line]), keep_metadata=False)),
     ExportFormatSpec(
         ExportFormat.PER_REPLY, "One line per reply",
         "One line per trained reply, ending at that reply, earlier replies as history. For "
@@ -364,10 +408,17 @@ def export(
         if progress and (seen[0] % 50 == 0 or seen[0] == total):
             progress(min(seen[0], total), total, name)
 
+    counter = counter_for(library.root)
+    cache = library_cache(library)
+
+    def count(lines: Sequence[Messages]) -> list[int]:
+        return count_lines(counter, lines, cache)
+
+    max_seq_len = _max_seq_len(library, name)
     written: list[Written] = []
     try:
         with read_build(library, info.name) as build:
-            source = Source(build, member_ids(library, name), tick)
+            source = Source(build, member_ids(library, name), tick, counter, count)
             written, details = spec.write(source, destination, options)
             check()
             described = {
@@ -375,8 +426,6 @@ def export(
                     f"{info.name}.json", build.json_chunks(), check),
                 "jsonl": source.described.get("jsonl") or _describe_stored(
                     f"{info.name}.jsonl", build.jsonl_lines(), check)}
-        if cancelled and cancelled():
-            raise ExportCancelled()
         if recipes:
             written += _write_recipes(library, info.name, spec, destination, written,
                                       str(head.get("cut_off_policy", info.cut_off_policy)))
@@ -391,8 +440,7 @@ def export(
             "export_description": spec.description,
             "cut_off_policy": head.get("cut_off_policy", info.cut_off_policy),
             "source": described,
-            "files": [{**_describe(w.path), "role": w.role, "lines": w.lines,
-                       "conversation_ids": w.conversation_ids} for w in written],
+            "files": [_file_entry(w, head, max_seq_len) for w in written],
         }
         if details:
             document["split"] = details
@@ -402,7 +450,7 @@ def export(
     except OSError as exc:
         _remove(written)
         raise LibraryError(f"cannot write to {destination}: {exc.strerror or exc}") from None
-    except (orjson.JSONDecodeError, KeyError):
+    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         _remove(written)
         raise LibraryError(
             f"the stored JSONL of '{info.name}' does not read as training lines; run "
@@ -413,6 +461,27 @@ def export(
         raise
     return ([w.path for w in written if w.role != "recipe"] + [manifest]
             + [w.path for w in written if w.role == "recipe"])
+
+
+def _file_entry(written: Written, head: dict[str, Any], max_seq_len: int) -> dict[str, Any]:
+    """A written file in the manifest; a JSONL file with the token figures of its own
+    lines (counted by the stored file's tokenizer, or by the export's when it recounted)."""
+    entry: dict[str, Any] = {**_describe(written.path), "role": written.role,
+                             "lines": written.lines,
+                             "conversation_ids": written.conversation_ids}
+    if written.path.suffix != ".jsonl":
+        return entry
+    counts = written.token_counts
+    if written.counted_by is not None:
+        entry["tokens"] = token_summary(written.counted_by, counts, max_seq_len)
+        return entry
+    stored = dict(head.get("tokens") or {})
+    entry["tokens"] = {**{k: stored.get(k, "") for k in
+                          ("tokenizer", "tokenizer_sha256", "chat_template", "counted")},
+                       "max_seq_len": max_seq_len, "total": sum(counts),
+                       "max": max(counts, default=0), "p95": percentile(counts, 0.95),
+                       "lines_over_max_seq_len": sum(1 for n in counts if n > max_seq_len)}
+    return entry
 
 
 def _max_seq_len(library: Library, name: str) -> int:

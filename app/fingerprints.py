@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.library import Library, unpack
@@ -35,21 +34,24 @@ def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> No
     The warning lives in the row's warning columns (what the Conversations table shows and
     filters on), not in the stored record.
     """
-    wanted = sorted({key for row in rows for key in unpack_sketch(row["dialogue_sketch"])[:4]})
+    row_keys = [unpack_sketch(row["dialogue_sketch"])[:4] for row in rows]
+    wanted = sorted({key for keys in row_keys for key in keys})
     stored: dict[int, tuple[str, bytes]] = {}
+    connection = session.connection()
     for start in range(0, len(wanted), CHUNK):
         part = wanted[start : start + CHUNK]
-        for key, cid, sketch in session.execute(
-            select(DialogueKey.key, Conversation.conversation_id, Conversation.dialogue_sketch)
-            .join(Conversation, Conversation.pk == DialogueKey.conversation_pk)
-            .where(DialogueKey.key.in_(part))
-        ):
+        # Plain SQL through the driver: built once per chunk, rows come back as tuples.
+        for key, cid, sketch in connection.exec_driver_sql(
+            f"SELECT k.key, c.conversation_id, c.dialogue_sketch FROM "
+            f"{DialogueKey.__tablename__} k JOIN {Conversation.__tablename__} c "
+            f"ON c.pk = k.conversation_pk WHERE k.key IN ({','.join('?' * len(part))})",
+            tuple(part)):
             if sketch is not None:
                 stored[key] = (cid, sketch)
-    for row in rows:
-        keys = unpack_sketch(row["dialogue_sketch"])[:4]
+    sets: dict[bytes, set[int]] = {}
+    for row, keys in zip(rows, row_keys, strict=True):
         candidates = {stored[k] for k in keys if k in stored}
-        match = best_match(row["dialogue_sketch"], sorted(candidates))
+        match = best_match(row["dialogue_sketch"], sorted(candidates), sets)
         for key in keys:
             stored.setdefault(key, (row["conversation_id"], row["dialogue_sketch"]))
         if match is None:
@@ -63,11 +65,12 @@ def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> No
 def index_keys(session: Session, sketches: Sequence[tuple[int, bytes | None]]) -> None:
     """Record each conversation's smallest sentence hashes (the first stored with a hash
     keeps it) so that later imports find it as a candidate."""
-    values = [{"key": key, "conversation_pk": pk} for pk, sketch in sketches if sketch
+    values = [(key, pk) for pk, sketch in sketches if sketch
               for key in unpack_sketch(sketch)[:4]]
-    for start in range(0, len(values), CHUNK):
-        session.execute(sqlite_insert(DialogueKey).on_conflict_do_nothing(),
-                        values[start : start + CHUNK])
+    if values:  # one executemany in the driver: four rows per conversation add up
+        session.connection().exec_driver_sql(
+            f"INSERT OR IGNORE INTO {DialogueKey.__tablename__} (key, conversation_pk) "
+            "VALUES (?, ?)", values)
 
 
 def fill_missing(library: Library) -> int:

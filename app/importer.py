@@ -228,7 +228,7 @@ def _json_files(folder: Path) -> tuple[list[Path], list[FileVerdict]]:
 
 
 Prepared = tuple[str, dict[str, Any] | None, str]  # where, row or None, reason
-NOT_COLUMNS = ("profile_document", "document", "substance")  # row keys stored elsewhere
+NOT_COLUMNS = ("profile_document", "document")  # row keys stored elsewhere
 
 
 def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared]:
@@ -251,7 +251,7 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
             continue
         try:
             source = Path(path).name + part if part else None
-            prepared.append((where, _row(record, default_batch, source), ""))
+            prepared.append((where, library_row(record, default_batch, source), ""))
         except LibraryError as exc:
             prepared.append((where, None, str(exc)))
         except Exception as exc:
@@ -272,7 +272,7 @@ def substance(record: Mapping[str, Any]) -> str:
         option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-def _row(
+def library_row(
     record: ConversationRecord, default_batch: str, source_file: str | None = None
 ) -> dict[str, Any]:
     """The library row of a record; ``source_file`` overrides the name the table shows
@@ -289,7 +289,6 @@ def _row(
         "dialogue_sha256": dialogue.dialogue_sha256,
         "dialogue_sketch": dialogue.sketch,
         "document": pack(record),
-        "substance": substance(record),
     }
 
 
@@ -453,7 +452,8 @@ def _settle_collisions(
     for slot, path, row in collisions:
         cid = row["conversation_id"]
         stored = _stored(library, cid)
-        if stored is None or stored[1] == row["substance"]:
+        # What the conversation is, worked out only here: most files never collide.
+        if stored is None or stored[1] == substance(unpack(row["document"])):
             verdicts[slot] = FileVerdict(path, Verdict.DUPLICATE,
                                          f"conversation {cid} is already in the library", cid)
         elif not replace:

@@ -19,6 +19,7 @@ import orjson
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from app import upkeep
 from app.db import close_engine, open_engine, reads_a_copy
 from app.errors import LibraryError
 from app.failures import as_library_error, known_failure
@@ -156,8 +157,12 @@ class Library:
                     "export) still work; to change it, make the folder writable or copy "
                     "the library to a folder you may write to.") from None
             raise as_library_error(exc, self.db_path) or exc from None
+        new = not self.db_path.exists()
         try:
-            return open_engine(self.db_path)
+            engine = open_engine(self.db_path)
+            if new:  # nothing in a new library is old: it needs no one-time pass
+                upkeep.record(self.root)
+            return engine
         except BaseException:
             self._lock.release()
             raise

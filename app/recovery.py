@@ -17,10 +17,12 @@ from collections import Counter, defaultdict
 import orjson
 from sqlalchemy import delete, func, select
 
+from app import upkeep
 from app.library import Library
 from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
 from app.stored_builds import drop_unreferenced, unreferenced_count
+from app.stored_repair import repair_stored, repaired_files
 from app.trainingfiles import (
     BUILDING,
     DELETED,
@@ -76,6 +78,8 @@ def stale_training_files(library: Library) -> list[str]:
 
 def needs_recovery(library: Library) -> bool:
     """Cheap enough for every command, and works on a library opened read-only."""
+    if upkeep.due(library.root):
+        return True
     if unfinished_creations(library) or stale_training_files(library) \
             or files_built_on_disk(library):
         return True
@@ -125,4 +129,23 @@ def finish_interrupted_work(library: Library) -> list[str]:
     for name in rebuild_training_files(library, stale, from_scratch=True):
         done.append(f"rebuilt the training file '{name}', whose last rebuild was "
                     "interrupted")
+    return done + one_time_passes(library)
+
+
+def one_time_passes(library: Library) -> list[str]:
+    """Give conversations stored by older versions what an import does today, once
+    (``app.upkeep`` records it); training files holding a changed conversation are rebuilt."""
+    due = upkeep.due(library.root)
+    if library.read_only or not due:
+        return []
+    done = []
+    if upkeep.TEXT_REPAIR in due:
+        repaired = repair_stored(library)
+        if repaired:
+            done.append(f"repaired literal escape sequences in {len(repaired)} conversation(s) "
+                        "stored before text repair existed (warning text_repaired)")
+        for name in rebuild_training_files(library, repaired_files(library, repaired)):
+            done.append(f"rebuilt the training file '{name}', which holds repaired "
+                        "conversations")
+    upkeep.record(library.root, due)
     return done

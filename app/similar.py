@@ -71,11 +71,15 @@ def unpack(sketch: bytes) -> list[int]:
 
 def similarity(a: bytes, b: bytes) -> float:
     """Estimated share of sentences two dialogues have in common (0 to 1)."""
-    first, second = set(unpack(a)), set(unpack(b))
+    return set_similarity(set(unpack(a)), set(unpack(b)))
+
+
+def set_similarity(first: set[int], second: set[int]) -> float:
+    """``similarity`` of two sketches already unpacked into sets."""
     union = sorted(first | second)[:SKETCH_SIZE]
     if not union:
         return 0.0
-    return sum(1 for value in union if value in first and value in second) / len(union)
+    return len((first & second).intersection(union)) / len(union)
 
 
 @dataclass(frozen=True)
@@ -84,11 +88,27 @@ class Match:
     similarity: float
 
 
-def best_match(sketch: bytes, candidates: Iterable[tuple[str, bytes]]) -> Match | None:
-    """The most similar candidate at or above ``NEAR``, if any."""
+def best_match(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
+               sets: dict[bytes, set[int]] | None = None) -> Match | None:
+    """The most similar candidate at or above ``NEAR``, if any. ``sets`` keeps sketches
+    already unpacked (a chunk of an import compares against the same few many times)."""
+    memo = sets if sets is not None else {}
+
+    def unpacked(value: bytes) -> set[int]:
+        found = memo.get(value)
+        if found is None:
+            found = memo[value] = set(unpack(value))
+        return found
+
+    mine = unpacked(sketch)
     best: Match | None = None
     for cid, other in candidates:
-        score = similarity(sketch, other)
+        theirs = unpacked(other)
+        common = len(mine & theirs)
+        # The estimate is at most common / (its sample size): skip what cannot be near.
+        if common < NEAR * min(SKETCH_SIZE, len(mine) + len(theirs) - common):
+            continue
+        score = set_similarity(mine, theirs)
         if score >= NEAR and (best is None or score > best.similarity):
             best = Match(cid, score)
     return best

@@ -13,12 +13,14 @@ import math
 import sqlite3
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from app.errors import LibraryError
 from app.jsonl import jsonl_lines
 from app.records import TokenSummary
-from app.tokens import Messages, TokenCounter
+
+if TYPE_CHECKING:  # the tokenizer is loaded by whoever counts, not by every importer
+    from app.tokens import Messages, TokenCounter
 
 DEFAULT_MAX_SEQ_LEN = 4096  # a new training file's maximum sequence length
 MIN_MAX_SEQ_LEN, MAX_MAX_SEQ_LEN = 64, 1_048_576

@@ -10,6 +10,11 @@ same invocation:
     database, one commit at the end. The baseline can run on an evenly spaced subset
     (``--baseline-n``); its time is then extrapolated linearly to the full corpus.
 
+With ``--baseline-commit C`` each run also imports the same corpus with the app's code as
+it was at commit ``C`` (unpacked with ``git archive`` into a temporary folder and put
+first on ``sys.path``, not checked out), alternating with today's code, and prints both
+side by side: what a change cost or saved, measured in one invocation under the same load.
+
 Every step runs in its own child process, so peak RSS belongs to that step: ``ru_maxrss``
 of the process (RUSAGE_SELF) and of its largest finished child (RUSAGE_CHILDREN: a pool
 worker), plus the sampled peak of the whole process tree at once (Linux /proc).
@@ -17,7 +22,8 @@ worker), plus the sampled peak of the whole process tree at once (Linux /proc).
 Usage::
 
     python bench/bench_import.py [--n 10000] [--runs 3] [--baseline-n 2000]
-                                 [--corpus DIR] [--work DIR] [--workers W] [--seed S]
+                                 [--baseline-commit C] [--corpus DIR] [--work DIR]
+                                 [--workers W] [--seed S]
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ import os
 import resource
 import shutil
 import sqlite3
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -69,7 +76,27 @@ def evenly_spaced(files: list[Path], count: int) -> list[Path]:
 
 # --- child steps ---------------------------------------------------------------------
 
-def child_import(corpus: Path, library_dir: Path, workers: int | None) -> None:
+def use_code(code: Path | None) -> None:
+    """Import ``app`` from this benchmark's own tree, or from another one (an older
+    commit), in this process and in the import's spawned workers (they inherit
+    ``sys.path`` and the environment)."""
+    code = code or ROOT
+    sys.path.insert(0, str(code))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(code), os.environ.get("PYTHONPATH")]))
+
+
+def unpack_commit(commit: str, target: Path) -> Path:
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target
+
+
+def child_import(corpus: Path, library_dir: Path, workers: int | None,
+                 code: Path | None = None) -> None:
+    use_code(code)
     from app.importer import import_paths
     from app.library import Library
 
@@ -82,7 +109,10 @@ def child_import(corpus: Path, library_dir: Path, workers: int | None) -> None:
         parent_cpu = cpu_seconds() - cpu_before
         library.close()
     db = library_dir / "library.sqlite3"
+    import app.importer
+
     emit({
+        "code": str(Path(app.importer.__file__).resolve().parents[1]),
         "seconds": timer.seconds,
         "cpu_seconds": cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before,
         "parent_cpu_seconds": parent_cpu,
@@ -135,13 +165,16 @@ def main(argv: list[str] | None = None) -> int:
                         "the app's own choice)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--json-out", type=Path, help="also write all results here")
+    parser.add_argument("--baseline-commit", help="also import with the app as it was at "
+                        "this commit, alternating with today's code in every run")
+    parser.add_argument("--code", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child", choices=["import", "baseline"], help=argparse.SUPPRESS)
     parser.add_argument("--target", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
     corpus = corpus_dir(args.corpus, args.n, args.seed)
     if args.child == "import":
-        child_import(corpus, args.target, args.workers)
+        child_import(corpus, args.target, args.workers, args.code)
         return 0
     if args.child == "baseline":
         child_baseline(corpus, args.target, args.baseline_n)
@@ -163,8 +196,14 @@ def main(argv: list[str] | None = None) -> int:
         common += ["--workers", str(args.workers)]
     imports: list[dict[str, Any]] = []
     baselines: list[dict[str, Any]] = []
+    before: list[dict[str, Any]] = []
+    old_code = (unpack_commit(args.baseline_commit, work / "baseline-code")
+                if args.baseline_commit else None)
     try:
         for run in range(1, args.runs + 1):
+            if old_code is not None:
+                before.append(import_with(common, work / f"before-run{run}", old_code, run,
+                                          f"import_paths at {args.baseline_commit}"))
             library_dir = work / f"library-run{run}"
             shutil.rmtree(library_dir, ignore_errors=True)
             load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
@@ -218,6 +257,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{summary['import_parent_rss_mb']:.0f} MB, largest worker "
           f"{summary['import_worker_rss_mb']:.0f} MB, whole tree "
           f"{fmt(summary['import_tree_rss_mb'], '.0f')} MB")
+    if before:
+        summary |= compare(before, imports, args.baseline_commit)
     if baselines:
         base_seconds = median([b["extrapolated_seconds"] for b in baselines])
         measured = median([b["seconds"] for b in baselines])
@@ -242,9 +283,45 @@ def main(argv: list[str] | None = None) -> int:
           f"{'n/a' if goal_speed is None else ('met' if goal_speed else 'MISSED')}")
     if args.json_out:
         args.json_out.write_text(json.dumps({"machine": info, "summary": summary,
-                                             "imports": imports, "baselines": baselines},
-                                            indent=2))
+                                             "imports": imports, "baselines": baselines,
+                                             "before": before}, indent=2))
     return 0
+
+
+def import_with(common: list[str], library_dir: Path, code: Path, run: int,
+                label: str) -> dict[str, Any]:
+    """One import with another code tree, in its own process."""
+    shutil.rmtree(library_dir, ignore_errors=True)
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    result = run_child([*common, "--child", "import", "--target", str(library_dir),
+                        "--code", str(code)])
+    shutil.rmtree(library_dir, ignore_errors=True)
+    if not result["code"].startswith(str(code)):
+        raise SystemExit(f"the baseline run imported app from {result['code']}, not {code}")
+    result["load_before"] = load
+    print(f"run {run}: {label} {result['seconds']:.2f} s (CPU {result['cpu_seconds']:.1f} s, "
+          f"parent {result['parent_cpu_seconds']:.1f} s; 1-min load before "
+          f"{fmt(load, '.2f')}); imported {result['imported']}", flush=True)
+    return result
+
+
+def compare(before: list[dict[str, Any]], now: list[dict[str, Any]],
+            commit: str) -> dict[str, Any]:
+    """Today's import against the code at ``commit``: wall time and CPU, medians and the
+    median of each run's own ratio (the two imports of a run share the machine's load)."""
+    wall_before = median([r["seconds"] for r in before])
+    cpu_before = median([r["cpu_seconds"] for r in before])
+    wall_now = median([r["seconds"] for r in now])
+    cpu_now = median([r["cpu_seconds"] for r in now])
+    wall_ratio = median([n["seconds"] / b["seconds"] for b, n in zip(before, now, strict=True)])
+    cpu_ratio = median([n["cpu_seconds"] / b["cpu_seconds"]
+                        for b, n in zip(before, now, strict=True)])
+    print(f"  at {commit}: {fmt(wall_before, '.2f')} s, CPU {fmt(cpu_before)} s; now "
+          f"{fmt(wall_now, '.2f')} s, CPU {fmt(cpu_now)} s; now / before (median of the "
+          f"runs' ratios): wall {fmt(wall_ratio, '.3f')}, CPU {fmt(cpu_ratio, '.3f')}")
+    return {"baseline_commit": commit, "before_seconds": wall_before,
+            "before_cpu_seconds": cpu_before, "ratio_wall": wall_ratio,
+            "ratio_cpu": cpu_ratio}
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from stored import stored_files
 from app.importer import import_paths
 from app.library import Library
 from app.loader import load_conversation_file, record_from_bytes
-from app.repair import WINDOWS_PATH, is_double_escaped, repair_text
+from app.repair import PATH_START, WINDOWS_PATH, _may_hold_path, is_double_escaped, repair_text
 from app.trainingfiles import add_conversations, header
 
 ESCAPED = FIXTURES / "enriched" / "single-convo-file-2.json"  # \n\n and \" throughout
@@ -138,3 +138,13 @@ def test_import_never_touches_the_source_and_counts_repairs(library: Library,
     assert not any("\\" in m["content"] for m in stored["messages"])
     lines = info_lines(library, "All")
     assert not any("\\" in m["content"] for line in lines for m in line["messages"])
+
+
+@given(st.text(st.sampled_from(list('ab C:\\\\n."\t_1é')), max_size=40))
+@example("plan:\\nC:\\new \\\\server\\share")
+def test_the_quick_path_test_agrees_with_the_regex(text: str) -> None:
+    """``_may_hold_path`` tries PATH_START only where its fixed characters are; it must
+    say yes exactly when a search of the whole text would find a path's start."""
+    assert _may_hold_path(text) == (PATH_START.search(text) is not None)
+    if not _may_hold_path(text):
+        assert WINDOWS_PATH.search(text) is None

@@ -9,14 +9,13 @@ import pytest
 from conftest import ENRICHED, LEGACY
 from PySide6.QtCore import QSettings, Qt
 from scripted_dialogs import ScriptedDialogs
-from tokenizers import AddedToken, Tokenizer
+from token_reference import reference_counter
 
-from app.chat_templates import bundled_template
 from app.library import Library
 from app.token_counts import NO_LINE, uncounted
 from app.token_lines import conversation_lines
 from app.tokenizer_choice import choose, folder
-from app.tokens import TokenCounter, bundled_tokenizer_path
+from app.tokens import bundled_tokenizer_path
 from ui.conversations_model import Column, tokens_tooltip
 from ui.main import MainWindow
 
@@ -35,22 +34,11 @@ def make_window(qtbot, library: Library, settings: QSettings) -> MainWindow:
 
 
 def tokenizer_counts(library: Library, template: str) -> dict[str, int]:
-    """Each conversation's longest line, rendered with ``template`` and counted by the
-    ``tokenizers`` library itself (not through the app's counter; the template's markers
-    added as special tokens where the base model lacks them, as trainers do)."""
-    chat_template = bundled_template(template)
-    tokenizer = Tokenizer.from_file(str(bundled_tokenizer_path()))
-    tokenizer.add_special_tokens([AddedToken(t, special=True, normalized=False)
-                                  for t in chat_template.special_tokens])
-    renderer = TokenCounter(Tokenizer.from_file(str(bundled_tokenizer_path())),
-                            chat_template, tokenizer_name="x", tokenizer_sha256="x")
-    counts = {}
-    for row in library.summaries():
-        lines = conversation_lines(library.record(row.conversation_id))
-        counts[row.conversation_id] = max(
-            (len(tokenizer.encode(renderer.text(m), add_special_tokens=False).ids)
-             for m in lines), default=0)
-    return counts
+    """Each conversation's longest line, counted by the ``tokenizers`` library itself."""
+    count = reference_counter(template)
+    return {row.conversation_id: max(
+        (count(m) for m in conversation_lines(library.record(row.conversation_id))),
+        default=0) for row in library.summaries()}
 
 
 def shown_tokens(window: MainWindow) -> dict[str, str]:

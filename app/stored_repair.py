@@ -1,0 +1,163 @@
+"""Repair the text of conversations stored before import repaired it (``app.repair``).
+
+A library imported with an older version keeps literal escape sequences (``\\n``, ``\\"``)
+in its stored records, and every training file built from them teaches the model to print
+backslashes. This pass gives such records exactly what an import does today: the same
+conservative repair, one ``text_repaired`` warning per repaired message, the text-derived
+warnings (cut-off turns) judged again on the repaired text, new dialogue fingerprints, and
+its token count made again. Training files holding a repaired conversation are rebuilt.
+
+A record is repaired only if it has no ``text_repaired`` warning and shows the clear signs
+of double escaping: an import with repair would have repaired it then, so the pass is
+what that import would have done, and running it twice changes nothing. It runs once per
+library (``app.upkeep`` records that), from ``app.recovery`` before any command.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import select, update
+
+from app.canonical import render_system_message
+from app.fingerprints import index_keys
+from app.importer import NOT_COLUMNS, library_row
+from app.library import Library, unpack
+from app.models import Conversation, ConversationDocument
+from app.quality import Warning_, find_warnings, summarise_quality
+from app.repair import describe, is_double_escaped, repair_text
+from app.similar import NEAR_DUPLICATE
+
+REPAIRED = "text_repaired"
+CHUNK = 200
+# Warnings an import derives from the dialogue's text: judged again on the repaired text.
+FROM_TEXT = frozenset({"reply_cut_off", "client_cut_off", "unanswered_last_turn",
+                       "no_trainable_reply"})
+# Row columns the pass leaves as the library has them (the user's, or where it came from).
+KEPT = ("conversation_id", "batch_id", "source_file", "content_sha256", "imported_at")
+
+
+def repair_record(record: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The record as an import with repair would have stored it, or None if it needs none."""
+    warnings = (record.get("quality") or {}).get("warnings") or []
+    if any(w.get("code") == REPAIRED for w in warnings):
+        return None
+    messages = record["messages"]
+    prompt = str(record.get("system_prompt") or "")
+    dialogue = [m for m in messages if m["role"] != "system"]
+    if not is_double_escaped([prompt, *(str(m["content"]) for m in dialogue)]):
+        return None
+    memo: dict[str, tuple[str, Counter[str]]] = {}
+
+    def fix(text: str) -> tuple[str, Counter[str]]:
+        if text not in memo:
+            memo[text] = repair_text(text)
+        return memo[text]
+
+    repairs: list[Warning_] = []
+    new_prompt, counts = fix(prompt)
+    if counts:
+        repairs.append(Warning_(REPAIRED, None, f"system prompt: repaired {describe(counts)}"))
+    new_dialogue = []
+    for message in dialogue:
+        text, counts = fix(str(message["content"]))
+        if counts:
+            who = "reply" if message["role"] == "assistant" else "client message"
+            repairs.append(Warning_(REPAIRED, message.get("turn_number"),
+                                    f"{who}: repaired {describe(counts)}"))
+        new_dialogue.append({**message, "content": text})
+    if not repairs:
+        return None
+    new_messages = []
+    if messages and messages[0]["role"] == "system":
+        system = messages[0]
+        content = str(system["content"])
+        if new_prompt != prompt:  # the system message is the prompt plus the scaffolding
+            content = render_system_message(new_prompt, record.get("client") or {},
+                                            record.get("scaffolding") or {})
+        new_messages.append({**system, "content": content})
+    new_messages += new_dialogue
+    kept = [Warning_(str(w["code"]), w.get("turn_number"), str(w["message"]))
+            for w in warnings if w.get("code") not in FROM_TEXT]
+    judged = find_warnings([], new_dialogue)
+    replies = [m for m in new_dialogue if m["role"] == "assistant"]
+    quality = {**(record.get("quality") or {}),
+               **summarise_quality(replies, repairs + kept + judged)}
+    return {**record, "system_prompt": new_prompt, "messages": new_messages,
+            "quality": quality}
+
+
+def pending(library: Library) -> list[int]:
+    """Row keys of conversations without the repair warning: the ones to look at."""
+    codes = "," + Conversation.warning_codes + ","
+    with library.session() as session:
+        return list(session.scalars(
+            select(Conversation.pk).where(~codes.contains(f",{REPAIRED},"))
+            .order_by(Conversation.pk)))
+
+
+def repair_stored(library: Library, progress: Callable[[int, int, str], None] | None = None
+                  ) -> list[str]:
+    """Repair every stored record that needs it; return the conversation ids repaired.
+
+    Each chunk is one transaction, so an interrupted pass keeps what it did and the next
+    one finds only what is left.
+    """
+    todo = pending(library)
+    repaired: list[str] = []
+    for start in range(0, len(todo), CHUNK):
+        part = todo[start:start + CHUNK]
+        with library.session() as session, session.begin():
+            rows = session.execute(
+                select(Conversation.pk, Conversation.batch_id, Conversation.warning_codes,
+                       Conversation.warnings_text, ConversationDocument.document)
+                .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
+                .where(Conversation.pk.in_(part))).all()
+            for pk, batch, codes, text, blob in rows:
+                record = unpack(blob)
+                fixed = repair_record(record)
+                if fixed is None:
+                    continue
+                _store(session, pk, fixed, str(batch), codes, text,
+                       _record_lines(record))
+                repaired.append(str(record["conversation_id"]))
+        if progress:
+            progress(min(start + CHUNK, len(todo)), len(todo), "")
+    return repaired
+
+
+def _record_lines(record: Mapping[str, Any]) -> set[str]:
+    """The warning lines the record itself gave the row (others came from the library)."""
+    warnings = (record.get("quality") or {}).get("warnings") or []
+    return {(f"Turn {w['turn_number']}: " if w.get("turn_number") else "") + str(w["message"])
+            for w in warnings}
+
+
+def _store(session: Any, pk: int, record: dict[str, Any], batch: str, old_codes: str,
+           old_text: str, old_record_lines: set[str]) -> None:
+    """Write the repaired record and the row derived from it as an import would; the
+    library's own additions (a near-duplicate warning) stay, and the count is made again."""
+    record["batch_id"] = batch
+    row = library_row(record, batch)  # type: ignore[arg-type]
+    if NEAR_DUPLICATE in old_codes.split(","):
+        extra = [line for line in old_text.split("\n") if line and line not in
+                 old_record_lines]
+        row["warning_codes"] = ",".join(sorted(set(filter(
+            None, row["warning_codes"].split(","))) | {NEAR_DUPLICATE}))
+        row["warnings_text"] = "\n".join(filter(None, [row["warnings_text"], *extra]))
+    values = {k: v for k, v in row.items()
+              if k not in (*NOT_COLUMNS, *KEPT, "profile_hash")}
+    session.execute(update(Conversation).where(Conversation.pk == pk)
+                    .values(**values, token_count=0))
+    session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)
+                    .values(document=row["document"]))
+    index_keys(session, [(pk, row["dialogue_sketch"])])
+
+
+def repaired_files(library: Library, ids: Sequence[str]) -> list[str]:
+    """The training files to rebuild after ``ids`` were repaired."""
+    from app.trainingfiles import files_holding
+
+    return files_holding(library, conversation_ids=ids) if ids else []

@@ -1,0 +1,50 @@
+"""One-time passes over stored data, and the record that they ran.
+
+When a new version learns to store something better (repaired text, say), conversations
+stored by older versions get the same treatment once. Which passes a library has had is
+kept in ``upkeep.json`` in the library folder, so a pass runs once rather than at every
+start; a new library has had them all (nothing in it is old). The passes themselves are
+idempotent, so a lost record only costs one more look at the stored records.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import orjson
+
+from app.jsonio import atomic_writer
+
+FILE_NAME = "upkeep.json"
+TEXT_REPAIR = "text_repair"
+# Each pass and the version of it a library must have had (raise one to run it again).
+PASSES = {TEXT_REPAIR: 1}
+
+
+def _path(root: Path) -> Path:
+    return root / FILE_NAME
+
+
+def done(root: Path) -> dict[str, int]:
+    try:
+        data = orjson.loads(_path(root).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {str(k): v for k, v in data.items() if isinstance(v, int)}
+
+
+def due(root: Path) -> list[str]:
+    """The passes this library has not had (at their current version)."""
+    had = done(root)
+    return [name for name, version in PASSES.items() if had.get(name, 0) < version]
+
+
+def record(root: Path, names: list[str] | None = None) -> None:
+    """Say that ``names`` (all passes by default) ran; a writer's business."""
+    had = done(root)
+    for name in names if names is not None else list(PASSES):
+        had[name] = PASSES[name]
+    with atomic_writer(_path(root)) as handle:
+        handle.write(orjson.dumps(had, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS))
