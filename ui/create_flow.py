@@ -20,7 +20,7 @@ from app.trainingfiles import (
 from ui.add_review import AddReviewDialog
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import run_with_progress
+from ui.tasks import in_child, run_with_progress
 
 NEW_FILE_LABEL = "New training file…"
 
@@ -111,13 +111,10 @@ class CreateController(QObject):
 
     def apply(self, plan: AddPlan) -> None:
         """Build the file once, in the background, with the plan the user chose."""
-        def work(progress: object, cancelled: object) -> TrainingFileInfo:
-            return apply_addition(self.library, plan, progress=progress,  # type: ignore[arg-type]
-                                  cancelled=cancelled)  # type: ignore[arg-type]
-
         def done(info: TrainingFileInfo) -> None:
             self.changes.training_files_changed.emit()
             self.built.emit(info.name)
 
-        run_with_progress(self.window, f"Building '{plan.name}'", work, done,
+        run_with_progress(self.window, f"Building '{plan.name}'",
+                          in_child(apply_addition, self.library, plan), done,
                           lambda message: self.dialogs.warn(self.window, "Build failed", message))

@@ -9,8 +9,9 @@ chooser respect every *other* filter ("faceted" counts).
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
@@ -19,7 +20,7 @@ from operator import attrgetter
 from typing import Any
 
 from app.labels import display_name
-from app.library import ConversationRow
+from app.library import ConversationRow, Library
 
 Mask = list[bool]
 
@@ -105,18 +106,38 @@ class RowIndex:
     MASK_CACHE = 24  # each mask is one list of n booleans
 
     def __init__(self, rows: list[ConversationRow]) -> None:
-        self.rows = rows
-        self.count = len(rows)
-        self.keys: dict[str, list[Any]] = {
-            facet: list(map(key, rows)) for facet, key in VALUE_FACETS.items()}
-        self.files: list[tuple[str, ...]] = list(map(attrgetter("training_files"), rows))
-        self.position = {row.pk: n for n, row in enumerate(rows)}
-        self.by_id = {row.conversation_id: n for n, row in enumerate(rows)}
+        self.rows: list[ConversationRow] = []
+        self.count = 0
+        self.keys: dict[str, list[Any]] = {facet: [] for facet in VALUE_FACETS}
+        self.files: list[tuple[str, ...]] = []
+        self.position: dict[int, int] = {}
+        self.by_id: dict[str, int] = {}
+        self.extend(rows)
         self._masks: dict[tuple[str, Any], Mask] = {}
         self._counts: tuple[Filter, dict[str, FacetCounts]] | None = None
         self._choosable: dict[str, list[str]] | None = None
         self._haystacks: list[str] | None = None
         self._sort_keys: dict[Any, list[Any]] = {}
+
+    def extend(self, rows: list[ConversationRow]) -> None:
+        """Add rows at the end: only while the index is being built, before anyone reads
+        it (the window builds a large index a part at a time: see ``row_parts``)."""
+        start = self.count
+        self.rows.extend(rows)
+        self.count += len(rows)
+        for facet, key in VALUE_FACETS.items():
+            self.keys[facet].extend(map(key, rows))
+        self.files.extend(map(attrgetter("training_files"), rows))
+        self.position.update((row.pk, n) for n, row in enumerate(rows, start))
+        self.by_id.update((row.conversation_id, n) for n, row in enumerate(rows, start))
+
+    def extend_sort_keys(self, column: Any, key: Callable[[ConversationRow], Any],
+                         stop: int) -> bool:
+        """Make ``column``'s sort keys up to row ``stop`` (a part at a time, so the GUI
+        thread never spends long on them); True once every row has its key."""
+        keys = self._sort_keys.setdefault(column, [])
+        keys.extend(map(key, self.rows[len(keys) : stop]))
+        return len(keys) >= self.count
 
     def with_changes(self, batches: dict[int, str] | None = None,
                      files: dict[int, tuple[str, ...]] | None = None,
@@ -268,3 +289,18 @@ class RowIndex:
         if keys is None:
             keys = self._sort_keys[column] = list(map(key, self.rows))
         return keys
+
+
+PART_ROWS = 2000  # rows per part a child sends: unpacking one takes a few milliseconds
+
+
+def row_parts(library: Library) -> Iterator[bytes]:
+    """A child process's job (``app.job_process``): every summary row, ``PART_ROWS`` at a
+    time, as pickled plain tuples (cheaper to unpickle than named tuples)."""
+    for part in library.summary_parts(size=PART_ROWS):
+        yield pickle.dumps([tuple(row) for row in part], pickle.HIGHEST_PROTOCOL)
+
+
+def rows_of_part(part: bytes) -> list[ConversationRow]:
+    """The rows of one part ``row_parts`` made."""
+    return list(map(ConversationRow._make, pickle.loads(part)))
