@@ -65,7 +65,8 @@ def watch_parent() -> None:
 
 
 def _child(conn: multiprocessing.connection.Connection, stop: Any, root: str,
-           job: Callable[..., Any], args: tuple[Any, ...], streaming: bool) -> None:
+           job: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
+           streaming: bool) -> None:
     """The child's side: open the library, run the job, send back what it says."""
     watch_parent()
     from app.library import Library  # here, not at the top: the library imports this module
@@ -81,13 +82,14 @@ def _child(conn: multiprocessing.connection.Connection, stop: Any, root: str,
     try:
         with Library.under_parent_lock(Path(root)) as library:
             if streaming:
-                for part in job(library, *args):
+                for part in job(library, *args, **kwargs):
                     conn.send_bytes(PART + part)
                     if stop.is_set():
                         break
                 result = None
             else:
-                result = job(library, *args, progress=progress, cancelled=stop.is_set)
+                result = job(library, *args, **kwargs, progress=progress,
+                             cancelled=stop.is_set)
         conn.send_bytes(RESULT + pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
     except BaseException as exc:  # everything goes back to the caller, as itself if it can
         try:
@@ -110,9 +112,10 @@ def run_in_child(
     cancelled: Callable[[], bool] | None = None,
     on_part: Callable[[bytes], None] | None = None,
     grace: float = GRACE,
+    **kwargs: Any,
 ) -> Any:
-    """Run ``job(library, *args, progress=, cancelled=)`` on the library in ``root`` in a
-    child process and return what it returns (or raise what it raised).
+    """Run ``job(library, *args, **kwargs, progress=, cancelled=)`` on the library in
+    ``root`` in a child process and return what it returns (or raise what it raised).
 
     With ``on_part`` the job is a generator of ``bytes`` instead (called as
     ``job(library, *args)``): each part goes to ``on_part`` as it arrives, and the result
@@ -122,7 +125,7 @@ def run_in_child(
     receive, send = context.Pipe(duplex=False)
     stop = context.Event()
     child = context.Process(
-        target=_child, args=(send, stop, str(root), job, args, on_part is not None),
+        target=_child, args=(send, stop, str(root), job, args, kwargs, on_part is not None),
         name=f"lora-studio {getattr(job, '__name__', 'job')}", daemon=False)
     try:
         child.start()

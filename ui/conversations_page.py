@@ -550,6 +550,8 @@ class ConversationsPage(QWidget):
             wanted = replace(wanted, training_file=None)
         self._select_in_choosers(wanted)
         self.model.set_index(index, wanted)
+        if index.count >= row_reader.READ_IN_CHILD_FROM:
+            row_reader.spare_the_collector()
         if reading is not None:
             self.select_conversation(reading)
         self.reloaded.emit()

@@ -242,8 +242,15 @@ class RowIndex:
     def counts(self, wanted: Filter, shown: list[int] | None = None) -> dict[str, FacetCounts]:
         """Per chooser facet, the split of the rows that pass every *other* filter (the last
         answer is kept: a worker works it out before the index reaches the GUI thread)."""
-        if self._counts is not None and self._counts[0] == wanted:
-            return self._counts[1]
+        if self._counts is None or self._counts[0] != wanted:
+            for _facet in self.count_steps(wanted, shown):
+                pass
+        assert self._counts is not None
+        return self._counts[1]
+
+    def count_steps(self, wanted: Filter, shown: list[int] | None = None) -> Iterator[str]:
+        """``counts`` one facet at a time (yields each facet once it is counted), so the GUI
+        thread can count a large index between its own events."""
         active = self.masks(wanted)
         if shown is None:
             shown = self._indices(self._combine(active.values()))
@@ -264,8 +271,8 @@ class RowIndex:
                 keys = self.keys[facet]
                 result[facet] = FacetCounts(len(rows), dict(Counter(map(keys.__getitem__,
                                                                         rows))))
+            yield facet
         self._counts = (wanted, result)
-        return result
 
     def choosable(self) -> dict[str, list[str]]:
         """Every value each chooser can offer, whatever the filters say; training files
@@ -291,7 +298,7 @@ class RowIndex:
         return keys
 
 
-PART_ROWS = 2000  # rows per part a child sends: unpacking one takes a few milliseconds
+PART_ROWS = 1000  # rows per part a child sends: unpacking one takes a few milliseconds
 
 
 def row_parts(library: Library) -> Iterator[bytes]:

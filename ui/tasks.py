@@ -77,12 +77,13 @@ class Task(QRunnable):
             self.signals.done.emit()
 
 
-def in_child(job: Callable[..., Any], library: Library, *args: Any) -> Work:
-    """Work that runs ``job(library, *args, progress=, cancelled=)`` in a child process
-    (``app.job_process``): the worker thread only waits for it, so the window keeps the
-    interpreter to itself and never stalls while a long job runs."""
+def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: Any) -> Work:
+    """Work that runs ``job(library, *args, **kwargs, progress=, cancelled=)`` in a child
+    process (``app.job_process``): the worker thread only waits for it, so the window keeps
+    the interpreter to itself and never stalls while a long job runs."""
     def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
-        return run_in_child(job, library.root, *args, progress=progress, cancelled=cancelled)
+        return run_in_child(job, library.root, *args, progress=progress, cancelled=cancelled,
+                            **kwargs)
 
     return work
 
