@@ -448,7 +448,17 @@ class ConversationsPage(QWidget):
         if self._loader is not None:
             self._reload_wanted = True  # read again when the running read ends
             return
-        self._reload_timer.start()
+        self._start_reload_timer()
+
+    def _start_reload_timer(self) -> None:
+        """Read at once, but in a large library let token counts gather for a while: a
+        background count announces new counts every few seconds, and each read of a large
+        library re-reads every row (in a child process)."""
+        if self._pending == {TOKENS} and self.model.index_.count >= row_reader.READ_IN_CHILD_FROM:
+            if not self._reload_timer.isActive():
+                self._reload_timer.start(row_reader.TOKENS_PAUSE_MS)
+            return
+        self._reload_timer.start(0)
 
     @property
     def loading(self) -> bool:
@@ -526,7 +536,7 @@ class ConversationsPage(QWidget):
     def _load_done(self) -> None:
         self._loader = None
         if self._reload_wanted:
-            self._reload_timer.start()
+            self._start_reload_timer()
 
     def _batch_renamed(self, old: str, new: str) -> None:
         self._follow_batch = (old, new)

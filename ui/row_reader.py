@@ -26,6 +26,11 @@ from ui.tasks import Task, start
 SLICE = 0.012  # seconds of GUI-thread work before the event loop gets its turn again
 SORT_KEYS_PER_STEP = 10_000
 READ_IN_CHILD_FROM = 20_000  # rows; below this a thread reads faster than a child starts
+TOKENS_PAUSE_MS = 10_000  # new token counts alone wait this long before a large re-read
+
+
+def _done_already(_progress: object, _cancelled: object) -> None:
+    """The work of a read that has finished (see ``ChildRowRead._let_go``)."""
 
 
 class ChildRowRead(QObject):
@@ -80,8 +85,18 @@ class ChildRowRead(QObject):
 
     def _failed(self, message: str) -> None:
         self._timer.stop()
+        self._let_go()
         self.failed.emit(message)
         self.done.emit()
+
+    def _let_go(self) -> None:
+        """Drop what this read holds: the task's work refers back to this object, a cycle
+        that only the collector could free, and the rows it holds must not wait for that
+        (``spare_the_collector`` keeps such cycles for ever)."""
+        self._parts.clear()
+        self._index = RowIndex([])
+        self._steps = None
+        self.task.work = _done_already
 
     def _work(self) -> None:
         """One slice: unpack and index parts, then the finishing steps, until SLICE."""
@@ -98,7 +113,9 @@ class ChildRowRead(QObject):
                 self._steps = self._finish()
             if next(self._steps, StopIteration) is StopIteration:
                 self._timer.stop()
-                self.finished.emit(self._index)
+                index, self._index = self._index, RowIndex([])
+                self.finished.emit(index)
+                self._let_go()
                 self.done.emit()
                 return
 
@@ -133,4 +150,5 @@ def spare_the_collector() -> None:
     part of a large read, so the collector never meets more than one part of new rows, and
     after a large index is swapped in.
     """
+    gc.collect(1)  # the young generations (small, so quick): their garbage is not kept
     gc.freeze()
