@@ -33,12 +33,13 @@ def start_watchdog(heartbeat: list[float]) -> None:
     main_id = threading.main_thread().ident
 
     def run() -> None:
-        reported = 0.0
+        reported = last = 0.0
         while True:
             time.sleep(0.02)
             beat = heartbeat[0]
-            if time.monotonic() - beat > 0.06 and beat != reported:
-                reported = beat
+            if time.monotonic() - beat > 0.06 and (beat != reported
+                                                   or time.monotonic() - last > 0.25):
+                reported, last = beat, time.monotonic()  # again every 0.25 s of a freeze
                 frames = sys._current_frames()
                 me = threading.get_ident()
                 lines = [f"--- GUI frozen for {time.monotonic() - beat:.2f} s"]

@@ -278,11 +278,20 @@ class RowIndex:
         """Every value each chooser can offer, whatever the filters say; training files
         under ``FILE_FACET``."""
         if self._choosable is None:
-            values = {facet: sorted(set(self.keys[facet]))
-                      for facet in ("batch_id", "arc", "topic", "archetype")}
-            values[FILE_FACET] = sorted({n for files in set(self.files) for n in files})
-            self._choosable = values
+            for _facet in self.choosable_steps():
+                pass
+        assert self._choosable is not None
         return self._choosable
+
+    def choosable_steps(self) -> Iterator[str]:
+        """``choosable`` one facet at a time (see ``count_steps``)."""
+        values: dict[str, list[str]] = {}
+        for facet in ("batch_id", "arc", "topic", "archetype"):
+            values[facet] = sorted(set(self.keys[facet]))
+            yield facet
+        values[FILE_FACET] = sorted({n for files in set(self.files) for n in files})
+        self._choosable = values
+        yield FILE_FACET
 
     def hidden(self, positions: Iterable[int], mask: Mask | None) -> int:
         """How many of these row positions the mask leaves out."""

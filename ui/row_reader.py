@@ -134,8 +134,8 @@ class ChildRowRead(QObject):
         yield
         for _facet in index.count_steps(self._wanted, shown):
             yield
-        index.choosable()
-        yield
+        for _facet in index.choosable_steps():
+            yield
 
 
 def spare_the_collector() -> None:
