@@ -9,10 +9,10 @@ interpreter of its own; the caller's thread waits on a pipe without holding the 
 A job is a module-level function ``job(library, *args, progress=..., cancelled=...)``
 (spawned children import it by name). The child opens the same library folder under the
 caller's writer lock: the caller holds the lock while it waits, so there is still one
-writer at a time (``Library.under_parent_lock``). Cancel asks the job to stop through its
-``cancelled()``; a child that has not ended ``grace`` seconds later is killed (every job
-here writes atomically, so a killed job leaves the library as it was). A child ends as soon
-as the process that started it dies, and never outlives it.
+writer at a time (the caller passes ``Library.under_parent_lock`` to open it). Cancel asks
+the job to stop through its ``cancelled()``; a child that has not ended ``grace`` seconds
+later is killed (every job here writes atomically, so a killed job leaves the library as it
+was). A child ends as soon as the process that started it dies, and never outlives it.
 """
 
 from __future__ import annotations
@@ -64,13 +64,11 @@ def watch_parent() -> None:
     threading.Thread(target=wait, name="watch-parent", daemon=True).start()
 
 
-def _child(conn: multiprocessing.connection.Connection, stop: Any, root: str,
-           job: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any],
-           streaming: bool) -> None:
+def _child(conn: multiprocessing.connection.Connection, stop: Any,
+           opener: Callable[[Path], Any], root: str, job: Callable[..., Any],
+           args: tuple[Any, ...], kwargs: dict[str, Any], streaming: bool) -> None:
     """The child's side: open the library, run the job, send back what it says."""
     watch_parent()
-    from app.library import Library  # here, not at the top: the library imports this module
-
     last = [0.0]
 
     def progress(done: int, total: int, current: str) -> None:
@@ -80,7 +78,7 @@ def _child(conn: multiprocessing.connection.Connection, stop: Any, root: str,
             conn.send_bytes(PROGRESS + pickle.dumps((done, total, current)))
 
     try:
-        with Library.under_parent_lock(Path(root)) as library:
+        with opener(Path(root)) as library:
             if streaming:
                 for part in job(library, *args, **kwargs):
                     conn.send_bytes(PART + part)
@@ -108,6 +106,7 @@ def run_in_child(
     job: Callable[..., Any],
     root: Path,
     *args: Any,
+    opener: Callable[[Path], Any],
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     on_part: Callable[[bytes], None] | None = None,
@@ -116,6 +115,8 @@ def run_in_child(
 ) -> Any:
     """Run ``job(library, *args, **kwargs, progress=, cancelled=)`` on the library in
     ``root`` in a child process and return what it returns (or raise what it raised).
+    ``opener(root)`` opens the library there, as a context manager: normally
+    ``Library.under_parent_lock`` (passed in, as this module sits below the library's).
 
     With ``on_part`` the job is a generator of ``bytes`` instead (called as
     ``job(library, *args)``): each part goes to ``on_part`` as it arrives, and the result
@@ -125,7 +126,8 @@ def run_in_child(
     receive, send = context.Pipe(duplex=False)
     stop = context.Event()
     child = context.Process(
-        target=_child, args=(send, stop, str(root), job, args, kwargs, on_part is not None),
+        target=_child,
+        args=(send, stop, opener, str(root), job, args, kwargs, on_part is not None),
         name=f"lora-studio {getattr(job, '__name__', 'job')}", daemon=False)
     try:
         child.start()

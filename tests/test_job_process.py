@@ -28,6 +28,7 @@ from app.removal import apply_removal, plan_removal
 from app.trainingfiles import apply_addition, member_ids, plan_addition
 
 ROOT = Path(__file__).resolve().parents[1]
+OPEN = Library.under_parent_lock
 
 
 # --- jobs the children run (module level: a spawned child imports them by name) ----------
@@ -75,7 +76,7 @@ def test_a_build_in_a_child_writes_what_a_build_here_writes(filled_library: Libr
     ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
     plan = plan_addition(filled_library, "From a child", ids, create=True)
     seen: list[tuple[int, int, str]] = []
-    info = run_in_child(apply_addition, filled_library.root, plan,
+    info = run_in_child(apply_addition, filled_library.root, plan, opener=OPEN,
                         progress=lambda *step: seen.append(step))
     assert info.name == "From a child" and info.conversations == len(ids)
     assert seen and seen[-1][0] == seen[-1][1], "the child reports its progress"
@@ -85,7 +86,7 @@ def test_a_build_in_a_child_writes_what_a_build_here_writes(filled_library: Libr
 
 
 def test_the_child_runs_elsewhere_on_the_same_library(filled_library: Library) -> None:
-    pid, count = run_in_child(pid_and_count, filled_library.root)
+    pid, count = run_in_child(pid_and_count, filled_library.root, opener=OPEN)
     assert pid != os.getpid()
     assert count == filled_library.count() > 0
 
@@ -116,7 +117,8 @@ def test_cancel_stops_the_child(library: Library, tmp_path: Path) -> None:
         return asked[0]
 
     with pytest.raises(BuildCancelled):
-        run_in_child(wait_for_cancel, library.root, str(marker), cancelled=cancelled)
+        run_in_child(wait_for_cancel, library.root, str(marker), opener=OPEN,
+                     cancelled=cancelled)
     assert not alive(int(marker.read_text()))
     assert no_children_left()
 
@@ -124,7 +126,8 @@ def test_cancel_stops_the_child(library: Library, tmp_path: Path) -> None:
 def test_a_child_that_ignores_cancel_is_ended(library: Library, tmp_path: Path) -> None:
     marker = tmp_path / "started"
     with pytest.raises(BuildCancelled):
-        run_in_child(ignore_cancel, library.root, str(marker), cancelled=marker.exists,
+        run_in_child(ignore_cancel, library.root, str(marker), opener=OPEN,
+                     cancelled=marker.exists,
                      grace=0.5)
     assert not alive(int(marker.read_text()))
     assert no_children_left()
@@ -135,9 +138,9 @@ def test_errors_come_back_as_themselves(filled_library: Library) -> None:
     plan = plan_addition(filled_library, "Gone", ids[:1], create=True)
     apply_removal(filled_library, plan_removal(filled_library, ids[:1]))  # since the plan
     with pytest.raises(LibraryError, match="nothing to add"):
-        run_in_child(apply_addition, filled_library.root, plan)
+        run_in_child(apply_addition, filled_library.root, plan, opener=OPEN)
     with pytest.raises(ChildFailed, match="Unbuildable: one and two"):
-        run_in_child(raise_unbuildable, filled_library.root)
+        run_in_child(raise_unbuildable, filled_library.root, opener=OPEN)
 
 
 def test_a_child_killed_by_someone_else_is_a_sentence(library: Library, tmp_path: Path) -> None:
@@ -150,7 +153,8 @@ def test_a_child_killed_by_someone_else_is_a_sentence(library: Library, tmp_path
             os.kill(killed[0], signal.SIGKILL)
 
     with pytest.raises(LibraryError, match="stopped unexpectedly"):
-        run_in_child(wait_for_cancel, library.root, str(marker), progress=progress)
+        run_in_child(wait_for_cancel, library.root, str(marker), opener=OPEN,
+                     progress=progress)
     assert no_children_left()
 
 
@@ -164,7 +168,7 @@ from test_job_process import ignore_cancel
 root, marker = sys.argv[1:]
 if __name__ == "__main__":
     with Library(Path(root)) as library:
-        run_in_child(ignore_cancel, library.root, marker)
+        run_in_child(ignore_cancel, library.root, marker, opener=Library.under_parent_lock)
 """
 
 

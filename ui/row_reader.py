@@ -58,7 +58,8 @@ class ChildRowRead(QObject):
         root = library.root
 
         def read(_progress: object, cancelled: Callable[[], bool]) -> None:
-            run_in_child(row_parts, root, on_part=self._receive, cancelled=cancelled)
+            run_in_child(row_parts, root, opener=Library.under_parent_lock, on_part=self._receive,
+                         cancelled=cancelled)
 
         self.task = Task(read)
         self.task.signals.succeeded.connect(self._received_all)
