@@ -86,36 +86,28 @@ def check_structure(document: Any, file: str) -> None:
             file, "not an enriched conversation: the key 'training_pairs' is missing"
         )
     problems: list[Problem] = []
-    for key in ("dataset_metadata", "consultant_profile"):
-        _expect(
-            isinstance(document.get(key), dict),
-            file,
-            f"$.{key}",
-            f"'{key}' must be an object, found {_type_name(document.get(key))}",
-            problems,
-        )
+    for key in ("dataset_metadata", "consultant_profile"):  # messages only for what fails
+        if not isinstance(document.get(key), dict):
+            problems.append(Problem(file, f"'{key}' must be an object, found "
+                                          f"{_type_name(document.get(key))}", f"$.{key}"))
     params = document.get("input_parameters")
-    _expect(
-        params is None or isinstance(params, dict),
-        file,
-        "$.input_parameters",
-        f"'input_parameters' must be an object or null, found {_type_name(params)}",
-        problems,
-    )
+    if params is not None and not isinstance(params, dict):
+        problems.append(Problem(file, "'input_parameters' must be an object or null, found "
+                                      f"{_type_name(params)}", "$.input_parameters"))
     if isinstance(params, dict):
         _check_types(params, INPUT_PARAMETER_TYPES, "$.input_parameters", file, problems)
         for key in ("persona_key", "emotional_arc_key", "training_topic_key"):
             value = params.get(key)
-            if value is not None:
-                _expect(isinstance(value, str) and bool(SNAKE_CASE.match(value)), file,
-                        f"$.input_parameters.{key}",
-                        f"'{key}' must be a snake_case key, found {value!r}", problems)
+            if value is not None and not (isinstance(value, str) and SNAKE_CASE.match(value)):
+                problems.append(Problem(file, f"'{key}' must be a snake_case key, found "
+                                              f"{value!r}", f"$.input_parameters.{key}"))
     dataset = document.get("dataset_metadata")
     if isinstance(dataset, dict):
         for key in ("dataset_name", "quality_tier", "created_date"):
             value = dataset.get(key)
-            _expect(value is None or isinstance(value, str), file, f"$.dataset_metadata.{key}",
-                    f"'{key}' must be text, found {_type_name(value)}", problems)
+            if value is not None and not isinstance(value, str):
+                problems.append(Problem(file, f"'{key}' must be text, found "
+                                              f"{_type_name(value)}", f"$.dataset_metadata.{key}"))
     pairs = document["training_pairs"]
     _expect(len(pairs) > 0, file, "$.training_pairs", "there are no training pairs", problems)
     prompts = [p.get("system_prompt") for p in pairs if isinstance(p, dict)]
@@ -170,10 +162,11 @@ DETECTED_EMOTION_TYPES = {
 
 def _check_types(block: dict[str, Any], spec: Mapping[str, tuple[tuple[type, ...], str]],
                  path: str, file: str, problems: list[Problem]) -> None:
+    get = block.get
     for key, (types, wanted) in spec.items():
-        value = block.get(key)
-        if value is None:
-            continue
+        value = get(key)
+        if value is None or (type(value) in types and type(value) is not bool):
+            continue  # the common case, decided without isinstance
         wrong_bool = isinstance(value, bool) and bool not in types
         if wrong_bool or not isinstance(value, types):
             problems.append(Problem(file, f"'{key}' must be {wanted} or null, found "

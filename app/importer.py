@@ -15,7 +15,6 @@ import hashlib
 import multiprocessing
 import multiprocessing.connection
 import os
-import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -30,6 +29,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from app.errors import InputError, LibraryError
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
 from app.fullsplit import PART_MARK
+from app.job_process import watch_parent
 from app.library import Library, clean_batch_id, now_iso, pack, unpack
 from app.loader import load_file
 from app.models import Conversation, ConversationDocument, Profile
@@ -295,25 +295,6 @@ def library_row(
 MAX_POOL_RESTARTS = 3
 
 
-def _watch_parent() -> None:
-    """Pool initializer: end this worker as soon as the process that started it is gone.
-
-    A killed parent cannot shut its pool down, and a worker waiting on the task queue
-    never sees it end (it holds that queue's write end itself), so without this the
-    workers, and the resource tracker that waits for them, would outlive it for ever.
-    """
-    parent = multiprocessing.parent_process()
-    if parent is None:
-        return
-    sentinel = parent.sentinel
-
-    def wait() -> None:
-        multiprocessing.connection.wait([sentinel])
-        os._exit(1)
-
-    threading.Thread(target=wait, name="watch-parent", daemon=True).start()
-
-
 def _prepared(
     candidates: Sequence[Candidate], workers: int, notes: list[str] | None = None
 ) -> Iterator[list[Prepared]]:
@@ -331,7 +312,7 @@ def _prepared(
     for attempt in range(MAX_POOL_RESTARTS + 1):
         try:
             with concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=context, initializer=_watch_parent
+                workers, mp_context=context, initializer=watch_parent
             ) as pool:
                 # Small chunks when the files are few (and big), so both workers stay busy.
                 chunk = max(1, min(32, (len(candidates) - delivered) // (workers * 4)))

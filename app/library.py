@@ -7,6 +7,8 @@ importing lives in ``app.importer`` and training files in ``app.trainingfiles``.
 from __future__ import annotations
 
 import errno
+import multiprocessing
+import threading
 import zlib
 from collections import defaultdict
 from collections.abc import Iterable, Iterator, Sequence
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
+import zstandard
 from sqlalchemy import Engine, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -47,12 +50,34 @@ def now_iso() -> str:
     return datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# Stored documents are compressed with Zstandard at level 1: a third of zlib's time at
+# level 1 for a smaller result (measured on the bench corpus: 0.05 ms against 0.18 ms per
+# record to compress, 0.03 ms against 0.08 ms to read), and zlib was the largest single
+# cost of an import. Libraries written before hold zlib streams; every stored blob says
+# which it is by its first bytes (a Zstandard frame starts with its magic number, a zlib
+# stream never does), so both read without a migration.
+ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
+ZSTD_LEVEL = 1
+_codecs = threading.local()  # Zstandard contexts may not be shared between threads
+
+
+def _codec() -> tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor]:
+    pair: tuple[zstandard.ZstdCompressor, zstandard.ZstdDecompressor] | None = getattr(
+        _codecs, "pair", None)
+    if pair is None:
+        pair = _codecs.pair = (zstandard.ZstdCompressor(level=ZSTD_LEVEL),
+                               zstandard.ZstdDecompressor())
+    return pair
+
+
 def pack(document: Any) -> bytes:
-    return zlib.compress(orjson.dumps(document), 1)
+    return _codec()[0].compress(orjson.dumps(document))
 
 
 def unpack(blob: bytes) -> Any:
-    return orjson.loads(zlib.decompress(blob))
+    if blob[:4] == ZSTD_MAGIC:
+        return orjson.loads(_codec()[1].decompress(blob))
+    return orjson.loads(zlib.decompress(blob))  # stored by LoRA Studio before Zstandard
 
 
 
@@ -127,9 +152,12 @@ SUMMARY_COLUMNS = (
 class Library:
     """A library folder: ``library.sqlite3`` and ``training-files/``."""
 
-    def __init__(self, root: Path, read_only: bool = False) -> None:
-        """Open the library; unless ``read_only``, hold its writer lock while open."""
+    def __init__(self, root: Path, read_only: bool = False,
+                 lock_holder: int | None = None) -> None:
+        """Open the library; unless ``read_only``, hold its writer lock while open (or
+        write under the lock process ``lock_holder`` holds: see ``under_parent_lock``)."""
         self.root = root
+        self._lock_holder = lock_holder
         self.db_path = root / DATABASE_NAME
         self.files_dir = root / TRAINING_FILES_DIR
         self.read_only = read_only
@@ -148,7 +176,10 @@ class Library:
                                f"{known_failure(exc) or exc}") from None
         self._refuse_a_lost_database()
         try:
-            self._lock.acquire()
+            if self._lock_holder is None:
+                self._lock.acquire()
+            else:
+                self._lock.acquire_or_borrow(self._lock_holder)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise LibraryError(
@@ -191,6 +222,13 @@ class Library:
                 "disk or an interrupted copy), not new. Restore library.sqlite3 from a "
                 "backup (library.sqlite3.v*.bak beside it, or your own), or move the whole "
                 "folder away to start a new library.")
+
+    @classmethod
+    def under_parent_lock(cls, root: Path) -> Library:
+        """Open for writing in a child process doing one job for its parent, which holds
+        the writer lock and waits for the child (``app.job_process``)."""
+        parent = multiprocessing.parent_process()
+        return cls(root, lock_holder=parent.pid if parent is not None else None)
 
     @classmethod
     def open(cls, data_dir: str | Path | None = None, read_only: bool = False) -> Library:
@@ -271,6 +309,12 @@ class Library:
 
     def summaries(self, batch_id: str | None = None) -> list[ConversationRow]:
         """Summary rows in import order, optionally of one batch."""
+        return [row for part in self.summary_parts(batch_id) for row in part]
+
+    def summary_parts(self, batch_id: str | None = None,
+                      size: int = READ_CHUNK) -> Iterator[list[ConversationRow]]:
+        """``summaries`` a part of ``size`` rows at a time (a child process streams them to
+        the window this way: ``ui.row_index.row_parts``)."""
         query = select(*SUMMARY_COLUMNS).order_by(Conversation.pk)
         if batch_id is not None:
             query = query.where(Conversation.batch_id == batch_id)
@@ -280,12 +324,13 @@ class Library:
         make = ConversationRow._make
         default = DEFAULT_MAX_SEQ_LEN
         with self.engine.connect() as conn:
-            return [
-                make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
-                      files.get(row[0], no_files), row[18], row[19], row[20],
-                      budgets.get(row[0], default)))
-                for part in conn.execute(query).partitions(READ_CHUNK) for row in part
-            ]
+            for part in conn.execute(query).partitions(size):
+                yield [
+                    make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
+                          files.get(row[0], no_files), row[18], row[19], row[20],
+                          budgets.get(row[0], default)))
+                    for row in part
+                ]
 
     def record(self, conversation_id: str) -> dict[str, Any]:
         """The canonical record, with the batch as the library has it now."""

@@ -65,6 +65,20 @@ class LibraryLock:
             pass
         self._handle = handle
 
+    def acquire_or_borrow(self, holder_pid: int) -> None:
+        """Take the lock, or go on without it when process ``holder_pid`` holds it: a child
+        doing one job for the window writes under the window's lock (``app.job_process``)
+        while the window waits for it. Anyone else holding it refuses as ``acquire`` does."""
+        try:
+            self.acquire()
+        except LibraryLocked:
+            try:
+                holder = self.path.read_text(encoding="utf-8").split()
+            except OSError:
+                holder = []
+            if holder[:2] != ["process", str(holder_pid)]:
+                raise
+
     def release(self) -> None:
         if self._handle is not None:
             with contextlib.suppress(OSError):

@@ -107,6 +107,19 @@ def _store(library: Library, counts: Mapping[int, int]) -> None:
             [(n, pk) for pk, n in counts.items()])
 
 
+def count_missing(library: Library, progress: Progress | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> tuple[int, bool]:
+    """Count every conversation still uncounted, as the window does in the background (in
+    a child process): how many needed counting, and whether a cancel came before the end."""
+    todo = uncounted(library)
+    if not todo:
+        return 0, False
+    if progress:
+        progress(0, todo, "")
+    ensure_counts(library, None, progress, cancelled)
+    return todo, bool(cancelled and cancelled())
+
+
 def uncounted(library: Library) -> int:
     """How many conversations still need counting (all of them after a tokenizer change)."""
     if load_choice(library.root).counted_with != counter_for(library.root).basis:
@@ -128,11 +141,12 @@ def max_seq_len(library: Library, name: str | None) -> int:
     return int(value)
 
 
-def over_budget(library: Library, name: str | None,
-                conversation_ids: Sequence[str]) -> list[str]:
+def over_budget(library: Library, name: str | None, conversation_ids: Sequence[str],
+                progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> list[str]:
     """The conversations (in the order given) whose line is longer than the training file's
     maximum sequence length: a trainer would cut them. ``name`` None: a file about to be
     created, with the default length."""
     limit = max_seq_len(library, name)
-    counts = ensure_counts(library, conversation_ids)
+    counts = ensure_counts(library, conversation_ids, progress, cancelled)
     return [cid for cid in dict.fromkeys(conversation_ids) if counts.get(cid, 0) > limit]

@@ -418,28 +418,34 @@ class AddPlan:
             for why, ids in self.skipped().items())
 
 
-def over_budget_pks(library: Library, name: str | None, pks: Sequence[int]) -> set[int]:
+def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],
+                    progress: Progress | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> set[int]:
     """Conversations whose training line is longer than the training file's
     ``max_seq_len`` (a new file's default when ``name`` is None): a trainer would cut them.
-    Counts missing from the library are made now (``app.token_counts``)."""
+    Counts missing from the library are made now (``app.token_counts``), with progress."""
     ids: dict[int, str] = {}
     with library.session() as session:
         for start in range(0, len(pks), 500):
             ids.update((pk, cid) for pk, cid in session.execute(
                 select(Conversation.pk, Conversation.conversation_id)
                 .where(Conversation.pk.in_(list(pks[start : start + 500])))))
-    over = set(over_budget(library, name, list(ids.values())))
+    over = set(over_budget(library, name, list(ids.values()), progress, cancelled))
+    if cancelled and cancelled():
+        raise BuildCancelled()
     return {pk for pk, cid in ids.items() if cid in over}
 
 
 def plan_addition(
     library: Library, name: str, conversation_ids: Sequence[str], *, create: bool = False,
     hidden: Collection[str] = (), cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
+    progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
 ) -> AddPlan:
     """Work out what adding ``conversation_ids`` to ``name`` does; nothing is written.
 
     ``create``: ``name`` is a new file (the name is checked here, once). ``hidden``: the
-    ids the window's filter does not show, so the review can say so.
+    ids the window's filter does not show, so the review can say so. Missing token counts
+    are made here (the slow part: ``progress`` follows it, ``cancelled`` stops it).
     """
     if not conversation_ids:
         raise LibraryError("no conversations are checked: check the ones to add first")
@@ -471,7 +477,7 @@ def plan_addition(
         else:
             new.append(cid)
             new_pks.append(found[0])
-    over = over_budget_pks(library, None if create else name, new_pks)
+    over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled)
     samples = sample_hashes()
     if not create:
         with library.session() as session:

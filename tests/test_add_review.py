@@ -38,7 +38,8 @@ def test_the_review_counts_new_already_hidden_flagged_and_budget(qtbot, two_batc
     flagged = {r.conversation_id for r in legacy[2:] + enriched[:2] if r.warning_codes}
     assert flagged, "the legacy fixtures include conversations with quality warnings"
 
-    assert window.creator.add_checked("seed")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        assert window.creator.add_checked("seed")
     review = window.creator.review
     assert review is not None and review.isVisible()
     assert review.windowTitle() == "Add to 'seed'"
@@ -81,7 +82,8 @@ def test_cancel_in_the_review_writes_nothing(qtbot, two_batches, dialogs, tmp_pa
     before_bytes = stored_bytes(two_batches, "seed")
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     window.conversations.model.set_checked_ids(ids[:4])
-    assert window.creator.add_checked("seed")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        assert window.creator.add_checked("seed")
     review = window.creator.review
     assert review is not None
     review.cancel_button.click()
@@ -96,7 +98,8 @@ def test_all_already_in_the_file_shows_nothing_to_add(qtbot, two_batches, dialog
     add_conversations(two_batches, "seed", ids[:3], create=True)
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     window.conversations.model.set_checked_ids(ids[:3])
-    assert window.creator.add_checked("seed")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        assert window.creator.add_checked("seed")
     review = window.creator.review
     assert review is not None
     assert review.counts["already"].text() == "3"
@@ -109,7 +112,8 @@ def test_a_new_file_is_named_reviewed_and_built_once(qtbot, two_batches, dialogs
     window.conversations.set_batch_filter("enriched-batch")
     window.select_all_action.trigger()
     dialogs.texts.append("Fresh set")
-    window.create_button.chosen.emit(None)
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit(None)
     review = window.creator.review
     assert review is not None
     assert review.windowTitle() == "New training file 'Fresh set'"
@@ -136,7 +140,8 @@ def test_samples_mixed_with_real_conversations_are_left_out_unless_kept(
     window = open_window(qtbot, library, dialogs, tmp_path)
     window.select_all_action.trigger()
     dialogs.texts.append("real data")
-    window.create_button.chosen.emit(None)
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit(None)
     review = window.creator.review
     assert review is not None
     assert review.counts["samples"].text() == "8"

@@ -365,7 +365,8 @@ def test_create_and_download_are_in_menus_with_shortcuts(qtbot, curated, dialogs
     window.select_all_action.trigger()
     assert window.new_file_action.isEnabled() and window.create_button.isEnabled()
     dialogs.texts.append("from the menu")
-    QTest.keySequence(window, QKeySequence.StandardKey.New)
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        QTest.keySequence(window, QKeySequence.StandardKey.New)
     review = window.creator.review  # review, then add
     assert review is not None and review.isVisible()
     with qtbot.waitSignal(window.creator.built, timeout=30000):

@@ -214,7 +214,8 @@ def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, 
     page.set_batch_filter("enriched-batch")
     window.select_all_action.trigger()
     dialogs.texts.append("December enriched")
-    window.create_button.chosen.emit(None)
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit(None)
     review = window.creator.review
     assert review is not None and review.isVisible()
     assert review.add_button.text() == f"Add {len(ENRICHED)}"

@@ -67,7 +67,9 @@ def test_an_import_in_the_window_fills_the_tokens_column(qtbot, library: Library
     expected = tokenizer_counts(library, "mistral")
     assert sum(1 for n in expected.values() if n) >= len(ENRICHED)
     wait_for_counts(qtbot, window, expected)
-    assert not window.token_counts.bar.isVisible()  # the progress goes when the count ends
+    # The progress goes when the count ends (a second pass, asked for by the import while
+    # the first ran in its child process, may still be finishing).
+    qtbot.waitUntil(lambda: not window.token_counts.bar.isVisible(), timeout=60000)
 
 
 def test_a_window_opened_on_uncounted_conversations_counts_them(
@@ -124,6 +126,9 @@ def test_a_conversation_without_a_line_is_counted_once_and_says_so(
     for cid in no_line:
         assert rows[cid].token_count == NO_LINE
         assert tokens_tooltip(rows[cid]).startswith("No training line")
+    # The counts show while the pass that made them may still be ending (it announces as
+    # it goes, and its child process reports last): the next start comes after it.
+    qtbot.waitUntil(lambda: not window.token_counts.running, timeout=30000)
     with qtbot.waitSignal(window.token_counts.finished, timeout=30000) as again:
         window.token_counts.start()
     assert again.args == [0]

@@ -12,7 +12,7 @@ from app.library import Library
 from app.trainingfiles import files_holding, rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import run_with_progress
+from ui.tasks import in_child, run_with_progress
 
 
 class BatchController(QObject):
@@ -86,10 +86,6 @@ class BatchController(QObject):
             self.status.emit(message)
             return
 
-        def work(progress: object, cancelled: object) -> list[str]:
-            return rebuild_training_files(self.library, names, progress,  # type: ignore[arg-type]
-                                          cancelled)  # type: ignore[arg-type]
-
         def done(rebuilt: list[str]) -> None:
             self.changes.training_files_changed.emit()
             self.status.emit(f"{message}; rebuilt " + ", ".join(f"'{n}'" for n in rebuilt))
@@ -100,4 +96,5 @@ class BatchController(QObject):
                               f"{why}\nThe batch change is saved; the training files still "
                               "show the old batch until they are rebuilt.")
 
-        run_with_progress(self.window, "Updating training files", work, done, failed)
+        run_with_progress(self.window, "Updating training files",
+                          in_child(rebuild_training_files, self.library, names), done, failed)

@@ -277,7 +277,8 @@ class ConversationsModel(QAbstractTableModel):
         self._rows = index.rows
         if new_filter is not None:
             self._filter = new_filter
-        self._checked &= index.position.keys()
+        position = index.position  # checks are few; rows may be 100,000
+        self._checked = {pk for pk in self._checked if pk in position}
         self._select_shown()
         self.endResetModel()
         self.checks_changed.emit()

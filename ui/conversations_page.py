@@ -28,11 +28,13 @@ from PySide6.QtWidgets import (
 from app.errors import LibraryError
 from app.labels import display_name
 from app.library import ConversationRow, Library
+from ui import row_reader
 from ui.changes import LibraryChanges
 from ui.conversation_view import ConversationView
 from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel, sort_key
 from ui.flow_layout import FlowLayout
 from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, RowIndex
+from ui.row_reader import ChildRowRead
 from ui.tasks import Task, start
 
 ANY = "__any__"
@@ -172,7 +174,7 @@ class ConversationsPage(QWidget):
         self.library = library
         self.changes = changes or LibraryChanges(self)
         self.model = ConversationsModel(self)
-        self._loader: Task | None = None
+        self._loader: Task | ChildRowRead | None = None
         self._reload_wanted = False
         self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
         self._loading_what: set[str] = set()
@@ -446,18 +448,53 @@ class ConversationsPage(QWidget):
         if self._loader is not None:
             self._reload_wanted = True  # read again when the running read ends
             return
-        self._reload_timer.start()
+        self._start_reload_timer()
+
+    def _start_reload_timer(self) -> None:
+        """Read at once, but in a large library let token counts gather for a while: a
+        background count announces new counts every few seconds, and each read of a large
+        library re-reads every row (in a child process)."""
+        if self._pending == {TOKENS} and self.model.index_.count >= row_reader.READ_IN_CHILD_FROM:
+            if not self._reload_timer.isActive():
+                self._reload_timer.start(row_reader.TOKENS_PAUSE_MS)
+            return
+        self._reload_timer.start(0)
 
     @property
     def loading(self) -> bool:
         return self._loader is not None or self._reload_timer.isActive()
 
+    def _read_in_child(self) -> bool:
+        """A large library is read in a child process (``ui.row_reader``)."""
+        if self.model.index_.count >= row_reader.READ_IN_CHILD_FROM:
+            return True
+        try:
+            return self.library.count() >= row_reader.READ_IN_CHILD_FROM
+        except Exception:  # the read itself reports what is wrong
+            return False
+
     def _start_reload(self) -> None:
         library = self.library
         wanted = self._wanted_filter()
+        follow = self._follow_batch
+        if follow is not None and wanted.batch_id == follow[0]:  # as _show_rows will
+            wanted = replace(wanted, batch_id=follow[1])
         sort_column = self.model.sort_column
         what, self._pending = self._pending, set()
         base = self.model.index_
+        if self._read_in_child():
+            reader = row_reader.ChildRowRead(
+                library, wanted, sort_column,
+                sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self)
+            reader.finished.connect(self._loaded)
+            reader.failed.connect(self._load_failed)
+            reader.done.connect(self._load_done)
+            reader.done.connect(reader.deleteLater)
+            self._loader = reader
+            self._loading_what = what
+            self._reload_wanted = False
+            reader.start()
+            return
 
         def read(library: Library) -> RowIndex:
             if ROWS in what or not what:
@@ -499,7 +536,7 @@ class ConversationsPage(QWidget):
     def _load_done(self) -> None:
         self._loader = None
         if self._reload_wanted:
-            self._reload_timer.start()
+            self._start_reload_timer()
 
     def _batch_renamed(self, old: str, new: str) -> None:
         self._follow_batch = (old, new)
@@ -523,6 +560,8 @@ class ConversationsPage(QWidget):
             wanted = replace(wanted, training_file=None)
         self._select_in_choosers(wanted)
         self.model.set_index(index, wanted)
+        if index.count >= row_reader.READ_IN_CHILD_FROM:
+            row_reader.spare_the_collector()
         if reading is not None:
             self.select_conversation(reading)
         self.reloaded.emit()

@@ -14,13 +14,15 @@ from app.trainingfiles import (
     AddPlan,
     TrainingFileInfo,
     apply_addition,
+    check_new_name,
+    get_training_file,
     list_training_files,
     plan_addition,
 )
 from ui.add_review import AddReviewDialog
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import run_with_progress
+from ui.tasks import in_child, run_with_progress
 
 NEW_FILE_LABEL = "New training file…"
 
@@ -68,6 +70,7 @@ class CreateController(QObject):
     """Plans an add once, lets the user review it, then builds once in the background."""
 
     built = Signal(str)  # name of the training file that changed (after the change signal)
+    reviewing = Signal(object)  # the AddReviewDialog, once the plan is made and it opened
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, checked_ids: Callable[[], list[str]],
@@ -83,7 +86,9 @@ class CreateController(QObject):
 
     def add_checked(self, name: str | None) -> bool:
         """Review adding every checked conversation to ``name`` (None: a new file, whose
-        name is asked for here). True when the review opened."""
+        name is asked for here). True when the plan is being made: the review opens when
+        it is ready (``reviewing``). The plan counts missing tokens, which takes seconds
+        for thousands of conversations, so it is made in a child process."""
         ids = self.checked_ids()
         create = name is None
         if not ids:
@@ -97,27 +102,32 @@ class CreateController(QObject):
             if answer is None:
                 return False
             name = answer
-        try:
-            plan = plan_addition(self.library, str(name), ids, create=create,
-                                 hidden=self.hidden_ids())
+        title = "Cannot create the training file" if create else f"Cannot add to '{name}'"
+        try:  # the quick refusals here, at once; the plan checks again
+            name = check_new_name(self.library, str(name)) if create \
+                else get_training_file(self.library, str(name)).name
         except LibraryError as exc:
-            self.dialogs.warn(self.window, "Cannot create the training file" if create
-                              else f"Cannot add to '{name}'", str(exc))
+            self.dialogs.warn(self.window, title, str(exc))
             return False
+        run_with_progress(
+            self.window, f"Checking {len(ids):,} conversation(s) for '{name}'",
+            in_child(plan_addition, self.library, name, ids, create=create,
+                     hidden=frozenset(self.hidden_ids())),
+            self._review, lambda message: self.dialogs.warn(self.window, title, message))
+        return True
+
+    def _review(self, plan: AddPlan) -> None:
         self.review = AddReviewDialog(plan, self.window)
         self.review.confirmed.connect(self.apply)
         self.review.open()
-        return True
+        self.reviewing.emit(self.review)
 
     def apply(self, plan: AddPlan) -> None:
         """Build the file once, in the background, with the plan the user chose."""
-        def work(progress: object, cancelled: object) -> TrainingFileInfo:
-            return apply_addition(self.library, plan, progress=progress,  # type: ignore[arg-type]
-                                  cancelled=cancelled)  # type: ignore[arg-type]
-
         def done(info: TrainingFileInfo) -> None:
             self.changes.training_files_changed.emit()
             self.built.emit(info.name)
 
-        run_with_progress(self.window, f"Building '{plan.name}'", work, done,
+        run_with_progress(self.window, f"Building '{plan.name}'",
+                          in_child(apply_addition, self.library, plan), done,
                           lambda message: self.dialogs.warn(self.window, "Build failed", message))

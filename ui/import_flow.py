@@ -21,7 +21,7 @@ from app.places import readable_reason
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.replace_flow import ReplaceController
-from ui.tasks import run_with_progress
+from ui.tasks import in_child, run_with_progress
 
 
 def paths_from_mime(mime: QMimeData) -> list[Path]:
@@ -121,11 +121,8 @@ class ImportController(QObject):
         return True
 
     def _run(self, paths: list[Path], batch: str | None) -> None:
-        def work(progress: object, cancelled: object) -> ImportReport:
-            return import_paths(self.library, paths, batch=batch,
-                                progress=progress, cancelled=cancelled)  # type: ignore[arg-type]
-
-        run_with_progress(self.window, "Importing conversations", work, self._done,
+        run_with_progress(self.window, "Importing conversations",
+                          in_child(import_paths, self.library, paths, batch), self._done,
                           self._failed)
 
     def _failed(self, message: str) -> None:

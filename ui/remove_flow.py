@@ -17,7 +17,7 @@ from app.removal import RemovalPlan, RemovalResult, apply_removal, plan_removal
 from app.samples import sample_ids
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import run_with_progress
+from ui.tasks import in_child, run_with_progress
 
 MAX_LISTED = 12
 
@@ -105,10 +105,6 @@ class RemoveController(QObject):
         return True
 
     def run(self, plan: RemovalPlan) -> None:
-        def work(progress: object, cancelled: object) -> RemovalResult:
-            return apply_removal(self.library, plan, progress=progress,  # type: ignore[arg-type]
-                                 cancelled=cancelled)  # type: ignore[arg-type]
-
         def done(result: RemovalResult) -> None:
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()
@@ -124,7 +120,8 @@ class RemoveController(QObject):
             self.changes.training_files_changed.emit()  # some may have been rebuilt
             self.dialogs.warn(self.window, "Conversations not removed", message)
 
-        run_with_progress(self.window, "Removing conversations", work, done, failed)
+        run_with_progress(self.window, "Removing conversations",
+                          in_child(apply_removal, self.library, plan), done, failed)
 
 
 class SamplesBanner(QFrame):

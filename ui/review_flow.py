@@ -16,7 +16,7 @@ from app.review_marks import ReviewChange, mark_reviewed
 from app.trainingfiles import rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import run_with_progress
+from ui.tasks import in_child, run_with_progress
 
 REVIEWER_KEY = "review/name"
 
@@ -93,10 +93,6 @@ class ReviewController(QObject):
             self.status.emit(message)
             return
 
-        def work(progress: object, cancelled: object) -> list[str]:
-            return rebuild_training_files(self.library, names, progress,  # type: ignore[arg-type]
-                                          cancelled)  # type: ignore[arg-type]
-
         def done(rebuilt: list[str]) -> None:
             self.changes.training_files_changed.emit()
             self.status.emit(f"{message}; rebuilt " + ", ".join(f"'{n}'" for n in rebuilt))
@@ -109,4 +105,5 @@ class ReviewController(QObject):
                               + " may still show the old review state until they are rebuilt "
                               "(mark the conversations again to retry).")
 
-        run_with_progress(self.window, "Updating training files", work, done, failed)
+        run_with_progress(self.window, "Updating training files",
+                          in_child(rebuild_training_files, self.library, names), done, failed)

@@ -9,8 +9,9 @@ chooser respect every *other* filter ("faceted" counts).
 
 from __future__ import annotations
 
+import pickle
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
@@ -19,7 +20,7 @@ from operator import attrgetter
 from typing import Any
 
 from app.labels import display_name
-from app.library import ConversationRow
+from app.library import ConversationRow, Library
 
 Mask = list[bool]
 
@@ -105,18 +106,38 @@ class RowIndex:
     MASK_CACHE = 24  # each mask is one list of n booleans
 
     def __init__(self, rows: list[ConversationRow]) -> None:
-        self.rows = rows
-        self.count = len(rows)
-        self.keys: dict[str, list[Any]] = {
-            facet: list(map(key, rows)) for facet, key in VALUE_FACETS.items()}
-        self.files: list[tuple[str, ...]] = list(map(attrgetter("training_files"), rows))
-        self.position = {row.pk: n for n, row in enumerate(rows)}
-        self.by_id = {row.conversation_id: n for n, row in enumerate(rows)}
+        self.rows: list[ConversationRow] = []
+        self.count = 0
+        self.keys: dict[str, list[Any]] = {facet: [] for facet in VALUE_FACETS}
+        self.files: list[tuple[str, ...]] = []
+        self.position: dict[int, int] = {}
+        self.by_id: dict[str, int] = {}
+        self.extend(rows)
         self._masks: dict[tuple[str, Any], Mask] = {}
         self._counts: tuple[Filter, dict[str, FacetCounts]] | None = None
         self._choosable: dict[str, list[str]] | None = None
         self._haystacks: list[str] | None = None
         self._sort_keys: dict[Any, list[Any]] = {}
+
+    def extend(self, rows: list[ConversationRow]) -> None:
+        """Add rows at the end: only while the index is being built, before anyone reads
+        it (the window builds a large index a part at a time: see ``row_parts``)."""
+        start = self.count
+        self.rows.extend(rows)
+        self.count += len(rows)
+        for facet, key in VALUE_FACETS.items():
+            self.keys[facet].extend(map(key, rows))
+        self.files.extend(map(attrgetter("training_files"), rows))
+        self.position.update((row.pk, n) for n, row in enumerate(rows, start))
+        self.by_id.update((row.conversation_id, n) for n, row in enumerate(rows, start))
+
+    def extend_sort_keys(self, column: Any, key: Callable[[ConversationRow], Any],
+                         stop: int) -> bool:
+        """Make ``column``'s sort keys up to row ``stop`` (a part at a time, so the GUI
+        thread never spends long on them); True once every row has its key."""
+        keys = self._sort_keys.setdefault(column, [])
+        keys.extend(map(key, self.rows[len(keys) : stop]))
+        return len(keys) >= self.count
 
     def with_changes(self, batches: dict[int, str] | None = None,
                      files: dict[int, tuple[str, ...]] | None = None,
@@ -221,8 +242,15 @@ class RowIndex:
     def counts(self, wanted: Filter, shown: list[int] | None = None) -> dict[str, FacetCounts]:
         """Per chooser facet, the split of the rows that pass every *other* filter (the last
         answer is kept: a worker works it out before the index reaches the GUI thread)."""
-        if self._counts is not None and self._counts[0] == wanted:
-            return self._counts[1]
+        if self._counts is None or self._counts[0] != wanted:
+            for _facet in self.count_steps(wanted, shown):
+                pass
+        assert self._counts is not None
+        return self._counts[1]
+
+    def count_steps(self, wanted: Filter, shown: list[int] | None = None) -> Iterator[str]:
+        """``counts`` one facet at a time (yields each facet once it is counted), so the GUI
+        thread can count a large index between its own events."""
         active = self.masks(wanted)
         if shown is None:
             shown = self._indices(self._combine(active.values()))
@@ -243,18 +271,27 @@ class RowIndex:
                 keys = self.keys[facet]
                 result[facet] = FacetCounts(len(rows), dict(Counter(map(keys.__getitem__,
                                                                         rows))))
+            yield facet
         self._counts = (wanted, result)
-        return result
 
     def choosable(self) -> dict[str, list[str]]:
         """Every value each chooser can offer, whatever the filters say; training files
         under ``FILE_FACET``."""
         if self._choosable is None:
-            values = {facet: sorted(set(self.keys[facet]))
-                      for facet in ("batch_id", "arc", "topic", "archetype")}
-            values[FILE_FACET] = sorted({n for files in set(self.files) for n in files})
-            self._choosable = values
+            for _facet in self.choosable_steps():
+                pass
+        assert self._choosable is not None
         return self._choosable
+
+    def choosable_steps(self) -> Iterator[str]:
+        """``choosable`` one facet at a time (see ``count_steps``)."""
+        values: dict[str, list[str]] = {}
+        for facet in ("batch_id", "arc", "topic", "archetype"):
+            values[facet] = sorted(set(self.keys[facet]))
+            yield facet
+        values[FILE_FACET] = sorted({n for files in set(self.files) for n in files})
+        self._choosable = values
+        yield FILE_FACET
 
     def hidden(self, positions: Iterable[int], mask: Mask | None) -> int:
         """How many of these row positions the mask leaves out."""
@@ -268,3 +305,18 @@ class RowIndex:
         if keys is None:
             keys = self._sort_keys[column] = list(map(key, self.rows))
         return keys
+
+
+PART_ROWS = 1000  # rows per part a child sends: unpacking one takes a few milliseconds
+
+
+def row_parts(library: Library) -> Iterator[bytes]:
+    """A child process's job (``app.job_process``): every summary row, ``PART_ROWS`` at a
+    time, as pickled plain tuples (cheaper to unpickle than named tuples)."""
+    for part in library.summary_parts(size=PART_ROWS):
+        yield pickle.dumps([tuple(row) for row in part], pickle.HIGHEST_PROTOCOL)
+
+
+def rows_of_part(part: bytes) -> list[ConversationRow]:
+    """The rows of one part ``row_parts`` made."""
+    return list(map(ConversationRow._make, pickle.loads(part)))

@@ -18,6 +18,8 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
 from app.failures import bug_report, known_failure
+from app.job_process import run_in_child
+from app.library import Library
 
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
@@ -73,6 +75,17 @@ class Task(QRunnable):
             self.signals.succeeded.emit(result)
         finally:
             self.signals.done.emit()
+
+
+def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: Any) -> Work:
+    """Work that runs ``job(library, *args, **kwargs, progress=, cancelled=)`` in a child
+    process (``app.job_process``): the worker thread only waits for it, so the window keeps
+    the interpreter to itself and never stalls while a long job runs."""
+    def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
+        return run_in_child(job, library.root, *args, opener=Library.under_parent_lock,
+                            progress=progress, cancelled=cancelled, **kwargs)
+
+    return work
 
 
 def start(task: Task) -> None:

@@ -2,7 +2,7 @@
 
 A library's per-conversation counts (``app.token_counts.ensure_counts``) are missing after
 an import, after a tokenizer or chat template change and in libraries made before counts
-existed. ``TokenCountFlow`` counts them on the thread pool with a progress bar and a Cancel
+existed. ``TokenCountFlow`` counts them in a child process with a progress bar and a Cancel
 button in the status bar, and says ``tokens_changed`` through the change signal so the table
 re-reads only each row's count (not every summary row). The window never waits for it.
 """
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QToolButton
 
+from app.job_process import run_in_child
 from app.library import Library
-from app.token_counts import ensure_counts, uncounted
+from app.token_counts import count_missing
 from ui.changes import LibraryChanges
 from ui.tasks import Task, start
 
@@ -101,14 +103,15 @@ class TokenCountFlow(QObject):
         library = self.library
         idle = self._idle
 
-        def work(progress: object, cancelled: object) -> tuple[int, bool]:
+        def work(progress: Callable[[int, int, str], None],
+                 cancelled: Callable[[], bool]) -> tuple[int, bool]:
+            """In a child process: counting is Python work (templates) that would otherwise
+            share the interpreter with the window and freeze it (``app.job_process``)."""
             try:
-                todo = uncounted(library)
-                if not todo:
-                    return 0, False
-                progress(0, todo, "")  # type: ignore[operator]
-                ensure_counts(library, None, progress, cancelled)  # type: ignore[arg-type]
-                return todo, bool(cancelled())  # type: ignore[operator]
+                result: tuple[int, bool] = run_in_child(
+                    count_missing, library.root, opener=Library.under_parent_lock,
+                    progress=progress, cancelled=cancelled)
+                return result
             finally:
                 idle.set()
 

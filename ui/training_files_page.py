@@ -158,6 +158,9 @@ def quality_text(head: Mapping[str, Any]) -> str:
             + (f" ({codes})" if codes else ""))
 
 
+MEMBER_ROWS_SAMPLED = 100  # rows a fitted member column is measured on
+
+
 class TrainingFilesPage(QWidget):
     """Lists training files; shows the selected one's header and members; saves copies."""
 
@@ -385,6 +388,9 @@ class TrainingFilesPage(QWidget):
             mode = (QHeaderView.ResizeMode.ResizeToContents if column in FIT_MEMBER_COLUMNS
                     else QHeaderView.ResizeMode.Stretch)
             heading.setSectionResizeMode(column, mode)
+        # Fitted columns sample this many rows (Qt's default is 1,000: a data() call in Python
+        # per row and column, which froze the window after building a large file).
+        heading.setResizeContentsPrecision(MEMBER_ROWS_SAMPLED)
         self.members.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.members.selectionModel().selectionChanged.connect(
             self._members_selection_changed)
