@@ -20,6 +20,7 @@ from app.trainingfiles import (
     add_conversations,
     create_training_file,
     get_training_file,
+    header,
     list_training_files,
     member_ids,
 )
@@ -113,7 +114,12 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     totals = page.totals_label.text()
     assert "15 conversations" in totals
     assert f"{info.trainable_replies} trainable replies" in totals
-    assert f"~{info.estimated_tokens:,} tokens" in totals
+    tokens = header(filled_library, "Demo")["tokens"]
+    assert tokens["total"] > 0  # exact counts, not the characters ÷ 4 estimate
+    assert f"{tokens['total']:,} tokens (longest line {tokens['max']:,}" in totals
+    assert tokens["lines_over_max_seq_len"] == 1  # one real fixture is longer than 4,096
+    assert f"; 1 line over max_seq_len {tokens['max_seq_len']:,})" in totals
+    assert "~" not in totals
     assert "Reply scores: mean" in page.quality_label.text()
     assert page.charts["batch"].rows() == [("batch-2025-12", 15)]
     assert sum(count for _, count in page.charts["persona_archetype"].rows()) == 15

@@ -131,9 +131,22 @@ def totals_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
     return " · ".join((
         plural(info.conversations, "conversation"),
         plural(info.trainable_replies, "trainable reply", "trainable replies"),
-        f"~{info.estimated_tokens:,} tokens",
+        tokens_text(info, head),
         plural(lines, "JSONL line"),
     ))
+
+
+def tokens_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
+    """The exact count the header carries (as the trainer reads the lines); the old
+    characters ÷ 4 estimate, marked with ~, only for a file built before exact counts."""
+    tokens = head.get("tokens") or {}
+    if "total" not in tokens:
+        return f"~{info.estimated_tokens:,} tokens"
+    text = f"{tokens['total']:,} tokens (longest line {tokens.get('max', 0):,}"
+    over = tokens.get("lines_over_max_seq_len", 0)
+    if over:
+        text += f"; {plural(over, 'line')} over max_seq_len {tokens.get('max_seq_len', 0):,}"
+    return text + ")"
 
 
 def quality_text(head: Mapping[str, Any]) -> str:
