@@ -46,7 +46,7 @@ from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
-from ui.tasks import run_with_progress
+from ui.tasks import in_child, run_with_progress
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
 from ui.training_files_page import TrainingFilesPage
@@ -433,10 +433,6 @@ class MainWindow(QMainWindow):
             self.show_message(f"{saved} in the background.")
             return
 
-        def work(progress: object, cancelled: object) -> list[str]:
-            return rebuild_training_files(self.library, names, progress,  # type: ignore[arg-type]
-                                          cancelled)  # type: ignore[arg-type]
-
         def done(rebuilt: list[str]) -> None:
             self.changes.training_files_changed.emit()
             self.show_message(f"{saved}; {len(rebuilt)} of {len(names)} training file(s) "
@@ -449,8 +445,8 @@ class MainWindow(QMainWindow):
                               "not rebuilt keeps the token counts of the old one until its "
                               "next change.")
 
-        run_with_progress(self, "Rebuilding training files with the new tokenizer", work,
-                          done, failed)
+        run_with_progress(self, "Rebuilding training files with the new tokenizer",
+                          in_child(rebuild_training_files, self.library, names), done, failed)
 
     # --- import ----------------------------------------------------------------------
 
