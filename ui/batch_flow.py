@@ -9,10 +9,10 @@ from PySide6.QtWidgets import QWidget
 
 from app.errors import LibraryError
 from app.library import Library
-from app.trainingfiles import files_holding, rebuild_training_files
+from app.trainingfiles import files_holding
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import in_child, run_with_progress
+from ui.rebuild_flow import quoted, rebuild_in_background
 
 
 class BatchController(QObject):
@@ -85,16 +85,10 @@ class BatchController(QObject):
         if not names:
             self.status.emit(message)
             return
-
-        def done(rebuilt: list[str]) -> None:
-            self.changes.training_files_changed.emit()
-            self.status.emit(f"{message}; rebuilt " + ", ".join(f"'{n}'" for n in rebuilt))
-
-        def failed(why: str) -> None:
-            self.changes.training_files_changed.emit()  # some may have been rebuilt
-            self.dialogs.warn(self.window, "Training files not updated",
-                              f"{why}\nThe batch change is saved; the training files still "
-                              "show the old batch until they are rebuilt.")
-
-        run_with_progress(self.window, "Updating training files",
-                          in_child(rebuild_training_files, self.library, names), done, failed)
+        rebuild_in_background(
+            self.window, self.library, self.changes, self.dialogs, names,
+            title="Updating training files",
+            on_done=lambda rebuilt: self.status.emit(f"{message}; rebuilt {quoted(rebuilt)}"),
+            failure_title="Training files not updated",
+            failure_consequence=("The batch change is saved; the training files still show "
+                                 "the old batch until they are rebuilt."))

@@ -34,7 +34,7 @@ from app.importer import ImportReport
 from app.library import Library
 from app.paths import library_dir
 from app.recovery import finish_interrupted_work
-from app.trainingfiles import list_training_files, rebuild_training_files
+from app.trainingfiles import list_training_files
 from ui.add_review import hidden_checked_ids
 from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
@@ -44,9 +44,9 @@ from ui.conversations_page import ConversationsPage, column_key
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
+from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
-from ui.tasks import in_child, run_with_progress
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
 from ui.training_files_page import TrainingFilesPage
@@ -433,20 +433,15 @@ class MainWindow(QMainWindow):
             self.show_message(f"{saved} in the background.")
             return
 
-        def done(rebuilt: list[str]) -> None:
-            self.changes.training_files_changed.emit()
-            self.show_message(f"{saved}; {len(rebuilt)} of {len(names)} training file(s) "
-                              "rebuilt with it.")
-
-        def failed(why: str) -> None:
-            self.changes.training_files_changed.emit()  # some may have been rebuilt
-            self.dialogs.warn(self, "Training files not rebuilt",
-                              f"{why}\nThe new tokenizer is saved; a training file that was "
-                              "not rebuilt keeps the token counts of the old one until its "
-                              "next change.")
-
-        run_with_progress(self, "Rebuilding training files with the new tokenizer",
-                          in_child(rebuild_training_files, self.library, names), done, failed)
+        rebuild_in_background(
+            self, self.library, self.changes, self.dialogs, names,
+            title="Rebuilding training files with the new tokenizer",
+            on_done=lambda rebuilt: self.show_message(
+                f"{saved}; {len(rebuilt)} of {len(names)} training file(s) rebuilt with it."),
+            failure_title="Training files not rebuilt",
+            failure_consequence=(
+                "The new tokenizer is saved; a training file that was not rebuilt keeps the "
+                "token counts of the old one until its next change."))
 
     # --- import ----------------------------------------------------------------------
 

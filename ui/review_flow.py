@@ -13,10 +13,9 @@ from app.errors import LibraryError
 from app.library import Library
 from app.review import clean_reviewer, default_reviewer
 from app.review_marks import ReviewChange, mark_reviewed
-from app.trainingfiles import rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import in_child, run_with_progress
+from ui.rebuild_flow import quoted, rebuild_in_background
 
 REVIEWER_KEY = "review/name"
 
@@ -92,18 +91,11 @@ class ReviewController(QObject):
         if not names:
             self.status.emit(message)
             return
-
-        def done(rebuilt: list[str]) -> None:
-            self.changes.training_files_changed.emit()
-            self.status.emit(f"{message}; rebuilt " + ", ".join(f"'{n}'" for n in rebuilt))
-
-        def failed(why: str) -> None:
-            self.changes.training_files_changed.emit()  # some may have been rebuilt
-            self.dialogs.warn(self.window, "Training files not updated",
-                              f"{why}\nThe review marks are saved; "
-                              + ", ".join(f"'{n}'" for n in names)
-                              + " may still show the old review state until they are rebuilt "
-                              "(mark the conversations again to retry).")
-
-        run_with_progress(self.window, "Updating training files",
-                          in_child(rebuild_training_files, self.library, names), done, failed)
+        rebuild_in_background(
+            self.window, self.library, self.changes, self.dialogs, names,
+            title="Updating training files",
+            on_done=lambda rebuilt: self.status.emit(f"{message}; rebuilt {quoted(rebuilt)}"),
+            failure_title="Training files not updated",
+            failure_consequence=(
+                f"The review marks are saved; {quoted(names)} may still show the old review "
+                "state until they are rebuilt (mark the conversations again to retry)."))
