@@ -241,14 +241,21 @@ def dumps_line(document: Any) -> bytes:
     return orjson.dumps(document) + b"\n"
 
 
+# Characters of the target's name in its temporary file's name: at most 128 bytes.
+TEMPORARY_NAME_KEEPS = 32
+
+
 @contextlib.contextmanager
 def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     """Write to a temporary file beside ``path`` and move it into place only on success.
 
-    Readers see either the old file or the complete new one, never a partial write.
+    Readers see either the old file or the complete new one, never a partial write. The
+    temporary name keeps only the start of ``path``'s name, so a target whose name is
+    near the file system's 255-byte limit still has room for it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name[:TEMPORARY_NAME_KEEPS]}.",
+                                    suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:

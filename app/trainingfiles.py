@@ -63,9 +63,10 @@ NAME_PATTERN = re.compile(r"^[\w][\w .()+-]*$")
 MAX_NAME = 80
 # ext4, APFS and others allow 255 bytes of UTF-8 per file name; NTFS, FAT and exFAT 255
 # UTF-16 units; HFS+ stores names decomposed (NFD), which can take more of either. The
-# stored files add ".jsonl" and the atomic writer's temporary name ".<name>.jsonl.<8>.tmp".
+# longest name an export writes is the JSONL's manifest, "<name>.jsonl.manifest.json" (the
+# atomic writer's temporary names keep only the start of a name: app.jsonio).
 MAX_FILE_NAME = 255
-NAME_OVERHEAD = len(".x.jsonl.12345678.tmp") - 1
+NAME_OVERHEAD = len(".jsonl.manifest.json")
 MAX_NAME_UNITS = MAX_FILE_NAME - NAME_OVERHEAD
 
 

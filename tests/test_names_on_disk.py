@@ -36,17 +36,19 @@ def test_a_name_too_long_in_bytes_is_refused_and_leaves_no_ghost(cli_library: Pa
 
 def test_the_longest_accepted_name_really_builds_and_downloads(cli_library: Path,
                                                                tmp_path: Path) -> None:
-    """The byte limit is not a guess: a name right at it builds, and its copies save."""
+    """The byte limit is not a guess: a name right at it builds, and its copies save under
+    the names the window suggests (``<name>.json``, ``<name>.jsonl``), manifests beside."""
     name = "日" * (MAX_NAME_UNITS // 3)
     assert check_name(name) == name
     result = run_cli("--data-dir", cli_library, "add", "--new", name, "--all")
     assert result.returncode == 0, result.stderr
     for fmt, suffix in (("json", ".json"), ("jsonl", ".jsonl")):
-        target = tmp_path / "out" / f"copy{suffix}"
+        target = tmp_path / "out" / f"{name}{suffix}"
         saved = run_cli("--data-dir", cli_library, "export", name, "--format", fmt,
                         "-o", target)
         assert saved.returncode == 0, saved.stderr
         assert target.stat().st_size > 0
+        assert target.with_name(target.name + ".manifest.json").stat().st_size > 0
 
 
 @pytest.mark.parametrize("name", ["COM¹", "com²", "LPT³", "lpt¹.backup", "CON", "nul.x",
