@@ -176,6 +176,7 @@ class ConversationsPage(QWidget):
         self.model = ConversationsModel(self)
         self._loader: Task | ChildRowRead | None = None
         self._reload_wanted = False
+        self._stopped = False  # the window moved to another library: read this one no more
         self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
         self._loading_what: set[str] = set()
         self._follow_batch: tuple[str, str] | None = None
@@ -444,6 +445,8 @@ class ConversationsPage(QWidget):
         """Re-read in the background what changed (ROWS: every summary row; BATCHES: each
         row's batch; FILES: each row's training files and token budget; TOKENS: each row's
         token count and budget); requests in a row make one read."""
+        if self._stopped:
+            return
         self._pending.add(what)
         if self._loader is not None:
             self._reload_wanted = True  # read again when the running read ends
@@ -459,6 +462,16 @@ class ConversationsPage(QWidget):
                 self._reload_timer.start(row_reader.TOKENS_PAUSE_MS)
             return
         self._reload_timer.start(0)
+
+    def stop_reading(self) -> None:
+        """Read the library no more (it is about to close): no new read starts, a running
+        one is cancelled, and ``loading`` turns False when it has ended."""
+        self._stopped = True
+        self._reload_timer.stop()
+        self._reload_wanted = False
+        self._pending = set()
+        if self._loader is not None:
+            self._loader.cancel()
 
     @property
     def loading(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from PySide6.QtCore import QSettings, QSize, Qt, QUrl
+from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -44,6 +44,7 @@ from ui.conversations_page import ConversationsPage, column_key
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
+from ui.library_choice import label, recent
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
@@ -58,13 +59,19 @@ JSON_FILTER = "Conversation files (*.json);;All files (*)"
 
 
 class MainWindow(QMainWindow):
+    # File ▸ Open team library…, Open local library, Recent libraries: whoever owns the
+    # window (``ui.library_switch``) opens the library and puts a new window on it.
+    open_team_requested = Signal()
+    open_local_requested = Signal()
+    open_location_requested = Signal(str)  # a recent library, as the settings keep it
+
     def __init__(self, library: Library, dialogs: Dialogs | None = None,
                  settings: QSettings | None = None) -> None:
         super().__init__()
         self.library = library
         self.dialogs: Dialogs = dialogs or QtDialogs()
         self.settings = settings or QSettings(SETTINGS_ORG, "LoRA Studio")
-        self.setWindowTitle("LoRA Studio")
+        self.setWindowTitle(window_title(library))
         icon_path = resources_dir() / "icon.png"
         if icon_path.exists():
             self.setWindowIcon(QIcon(str(icon_path)))
@@ -101,6 +108,10 @@ class MainWindow(QMainWindow):
         self._build_menus_and_toolbar()
         self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
         self.counts: QLabel = QLabel()
+        self.where = QLabel(library_name(library))  # which library: local, or the team's
+        self.where.setToolTip(str(library.root))
+        self.where.setContentsMargins(0, 0, 12, 0)
+        self.statusBar().addPermanentWidget(self.where)
         self.statusBar().addPermanentWidget(self.counts)
         # Token counts fill in behind the window: at start, after imports, after a
         # tokenizer change (whoever changes it calls ``token_counts.start()``).
@@ -156,6 +167,12 @@ class MainWindow(QMainWindow):
             "Import folder…", self.import_folder, "Ctrl+Shift+O",
             "Import every .json file in a folder and its subfolders")
         self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.open_team_action = self._action(
+            "Open team library…", self.open_team_requested.emit, None,
+            "Open a library that a team shares in a PostgreSQL database")
+        self.open_local_action = self._action(
+            "Open local library", self.open_local_requested.emit, None,
+            "Go back to the library on this computer")
         self.find_action = self._action(
             "Find…", self.focus_search, QKeySequence.StandardKey.Find,
             "Search the conversations (the table's visible text and the codes behind it)")
@@ -222,6 +239,11 @@ class MainWindow(QMainWindow):
         menu = self.menuBar()
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.import_files_action, self.import_folder_action])
+        file_menu.addSeparator()
+        file_menu.addAction(self.open_team_action)
+        self.recent_menu = file_menu.addMenu("Recent libraries")
+        self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
+        file_menu.addAction(self.open_local_action)
         file_menu.addSeparator()
         file_menu.addAction(self.quit_action)
         self.file_menu = file_menu
@@ -293,6 +315,18 @@ class MainWindow(QMainWindow):
 
     def _fill_columns_menu(self) -> None:
         self.conversations.fill_column_menu(self.columns_menu)
+
+    def _fill_recent_menu(self) -> None:
+        """The libraries opened before, newest first (the open one greyed out)."""
+        self.recent_menu.clear()
+        here = library_key(self.library)
+        for text in recent(self.settings):
+            action = self.recent_menu.addAction(label(text))
+            action.setEnabled(text != here)
+            action.triggered.connect(
+                lambda _checked=False, text=text: self.open_location_requested.emit(text))
+        if self.recent_menu.isEmpty():
+            self.recent_menu.addAction("No other library opened yet").setEnabled(False)
 
     # --- state -----------------------------------------------------------------------
 
@@ -543,8 +577,36 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self.save_settings()
-        self.token_counts.stop()  # the library closes after the window: nothing counts then
+        self.release()
         super().closeEvent(event)
+
+    def release(self) -> None:
+        """Stop what reads the library in the background (token counts, a re-read, the
+        as-trained view): the library is closed after the window."""
+        self.token_counts.stop()  # waits for the pass to end
+        self.conversations.stop_reading()
+        if self.as_trained_window is not None:
+            self.as_trained_window.close()
+
+    @property
+    def reading(self) -> bool:
+        """A background read of the library is still running."""
+        return self.conversations.loading
+
+
+def library_key(library: Library) -> str:
+    """The library as the settings remember it (a folder's path, a team URL without
+    password)."""
+    return str(library.root.resolve())
+
+
+def library_name(library: Library) -> str:
+    """Which library the window shows, for the status bar (never with a password)."""
+    return "Local library"
+
+
+def window_title(library: Library) -> str:
+    return "LoRA Studio"
 
 
 def first_window_size(available: QSize) -> QSize:
@@ -595,19 +657,27 @@ def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
                      "Studio tries again at the next start.")
 
 
-def run_gui(data_dir: str | None = None) -> int:
-    """Start the desktop app (the ``lora-studio`` command without a sub-command)."""
+def run_gui(location: str | None = None) -> int:
+    """Start the desktop app (the ``lora-studio`` command without a sub-command) on
+    ``location`` (a folder or a team library's URL), else on the library open last."""
+    from ui.library_switch import LibrarySwitcher, start_location
+
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("LoRA Studio")
     app.setOrganizationName(SETTINGS_ORG)
     dialogs = QtDialogs()
-    library = open_library_or_explain(data_dir, dialogs)
+    settings = QSettings(SETTINGS_ORG, "LoRA Studio")
+    folder, team = start_location(location, settings)
+    library = open_library_or_explain(folder, dialogs)
     if library is None:
         return 1
     finish_interrupted_work_or_explain(library, dialogs)
-    window = MainWindow(library, dialogs)
-    window.show()
+    switcher = LibrarySwitcher(library, dialogs, settings, local_folder=library.root,
+                               remember=team is None)
+    switcher.window.show()
+    if team is not None:  # the window is usable on the local library meanwhile
+        QTimer.singleShot(0, lambda: switcher.open_location(team))
     try:
         return app.exec()
     finally:
-        library.close()
+        switcher.close()

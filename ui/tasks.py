@@ -88,6 +88,15 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
     return work
 
 
+# The jobs running behind a progress dialog, by title: switching libraries asks first.
+_jobs: dict[Task, str] = {}
+
+
+def running_jobs() -> dict[Task, str]:
+    """The long jobs (imports, builds, rebuilds…) running now, with their titles."""
+    return dict(_jobs)
+
+
 def start(task: Task) -> None:
     QThreadPool.globalInstance().start(task)
 
@@ -115,6 +124,7 @@ def run_with_progress(
         dialog.setLabelText(f"{title}\n{done} of {total}: {current}")
 
     def finish() -> None:
+        _jobs.pop(task, None)
         dialog.reset()
         dialog.close()
         dialog.deleteLater()
@@ -125,5 +135,6 @@ def run_with_progress(
     task.signals.done.connect(finish)
     dialog.canceled.connect(task.cancel)
     parent.setProperty("_running_task", task)  # keep a reference while it runs
+    _jobs[task] = title
     start(task)
     return task

@@ -1,0 +1,278 @@
+"""Moving the window to another library: a team's (PostgreSQL) or one on this computer.
+
+``LibrarySwitcher`` owns the open library and the one main window on it. The new library
+opens off the GUI thread (a server may take seconds to answer); only when it is open does a
+new window replace the old one, and only when the old window's background reads have ended
+is the old library closed. A failure is one sentence naming the library (never its
+password) and what to do, and the window stays on the library it had. A long job still
+running (an import, a build) is named and cancelled only if the person says so.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from sqlalchemy.engine import make_url
+
+from app import keychain
+from app.errors import LibraryError
+from app.failures import bug_report, known_failure
+from app.library import Library
+from app.paths import DATABASE_NAME, ENV_HOME, library_dir
+from app.recovery import finish_interrupted_work
+from ui.dialogs import Dialogs
+from ui.library_choice import (
+    current,
+    is_team,
+    remember_opened,
+    settings_form,
+    with_password,
+)
+from ui.main import MainWindow, library_key
+from ui.tasks import Task, run_with_progress, running_jobs, start
+from ui.team_dialog import TeamLibraryDialog
+
+QUIET_POLL_MS = 50
+QUIET_LIMIT_MS = 30_000  # the old library closes by then even if a read has not ended
+
+
+def open_library(text: str) -> Library:
+    """Open the library ``text`` names: a folder, or a team library's URL."""
+    if is_team(text):
+        raise LibraryError(
+            f"{settings_form(text)} is a team library, and this copy of LoRA Studio cannot "
+            "open team libraries yet: open it with a version that can.")
+    return Library.open(text)
+
+
+def start_location(given: str | None, settings: QSettings) -> tuple[str | None, str | None]:
+    """Where the app starts: (the folder to open first, a team library to open next).
+
+    ``given`` (``--library``/``--data-dir``) wins; else ``LORA_STUDIO_HOME``; else the
+    library open last (a remembered folder only while it still holds a library: a missing
+    one is not made anew); else the user-data folder."""
+    if given:
+        return (None, given) if is_team(given) else (given, None)
+    if os.environ.get(ENV_HOME):
+        return None, None
+    last = current(settings)
+    if last and is_team(last):
+        return None, last
+    if last and (Path(last) / DATABASE_NAME).is_file():
+        return last, None
+    return None, None
+
+
+Opened = tuple[Library, str | None]  # the library, and what finishing its interrupted work said
+
+
+def open_and_finish(text: str) -> Opened:
+    """In a worker thread: open, then complete or roll back what a killed run left (a
+    failure of that is reported, and the library opens as it is)."""
+    library = open_library(text)
+    try:
+        finish_interrupted_work(library)
+    except Exception as exc:
+        known = known_failure(exc, library.db_path)
+        return library, (f"{known or bug_report(exc)}\n\nThe library opens as it is; LoRA "
+                         "Studio tries again at the next start.")
+    return library, None
+
+
+class LibrarySwitcher(QObject):
+    """The open library and its window; ``switched`` carries each new window."""
+
+    switched = Signal(object)  # MainWindow
+
+    def __init__(self, library: Library, dialogs: Dialogs, settings: QSettings,
+                 local_folder: Path | None = None, remember: bool = True) -> None:
+        super().__init__()
+        self.library = library
+        self.dialogs = dialogs
+        self.settings = settings
+        self.local_folder = local_folder or library_dir(None)
+        self.team_dialog: TeamLibraryDialog | None = None
+        self._opening: Task | None = None
+        self.window = self._new_window(library)
+        if remember:  # (not when a team library is about to open instead)
+            remember_opened(settings, library_key(library))
+
+    def _new_window(self, library: Library) -> MainWindow:
+        window = MainWindow(library, self.dialogs, self.settings)
+        window.open_team_requested.connect(lambda: self.ask_team_library())
+        window.open_local_requested.connect(lambda: self.open_location(str(self.local_folder)))
+        window.open_location_requested.connect(self.open_location)
+        return window
+
+    @property
+    def opening(self) -> bool:
+        return self._opening is not None
+
+    # --- the questions -----------------------------------------------------------------
+
+    def ask_team_library(self, url: str | None = None, message: str = "") -> TeamLibraryDialog:
+        """File ▸ Open team library…: the dialog (filled from ``url``, a URL without
+        password, with the keyring's password for it) stays open until the library opens."""
+        if self.team_dialog is not None:
+            self.team_dialog.close()
+        key = settings_form(url) if url else None
+        dialog = TeamLibraryDialog(self.window, key,
+                                   keychain.recall(key) if key else None,
+                                   keychain.keyring_problem())
+        dialog.setWindowModality(Qt.WindowModality.WindowModal)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.open_requested.connect(
+            lambda text, remember: self._open_from_dialog(dialog, text, remember))
+        dialog.destroyed.connect(lambda: self._forget_dialog(dialog))
+        if message:
+            dialog.outcome.setText(message)
+        self.team_dialog = dialog
+        dialog.open()
+        return dialog
+
+    def _forget_dialog(self, dialog: TeamLibraryDialog) -> None:
+        if self.team_dialog is dialog:
+            self.team_dialog = None
+
+    def _jobs_may_stop(self, target: str) -> bool:
+        """No job runs, or the person agreed to cancel the ones that do."""
+        jobs = running_jobs()
+        if not jobs:
+            return True
+        titles = "; ".join(sorted(set(jobs.values())))
+        if not self.dialogs.confirm_destructive(
+                self.window, "A job is still running",
+                f"{titles}: still running in this library. Opening {target} cancels it "
+                "first (a cancelled job keeps what it had finished, or changes nothing).",
+                "Cancel the job and open"):
+            return False
+        for task in jobs:
+            task.cancel()
+        return True
+
+    def _refuse_the_same(self, text: str) -> bool:
+        if settings_form(text) == library_key(self.library):
+            self.window.show_message(f"{settings_form(text)} is the library open now.")
+            return True
+        if self._opening is not None:
+            self.window.show_message("Another library is being opened; wait for it.")
+            return True
+        return False
+
+    # --- opening -----------------------------------------------------------------------
+
+    def open_location(self, text: str) -> None:
+        """Open a remembered library (a folder, or a team URL without its password: the
+        keyring's is used). A team library that does not open shows the team dialog with
+        the reason, to correct the password or address there."""
+        if self._refuse_the_same(text) or not self._jobs_may_stop(settings_form(text)):
+            return
+        team = is_team(text)
+        shown = settings_form(text)
+
+        def opened(result: Opened) -> None:
+            self._opening = None
+            if task.is_cancelled():
+                result[0].close()
+                return
+            self._switch_to(result, text)
+
+        def failed(why: str) -> None:
+            self._opening = None
+            if team:
+                self.ask_team_library(shown, why)
+            else:
+                self.dialogs.warn(self.window, "Library not opened",
+                                  f"{why}\nThe window stays on {library_key(self.library)}.")
+
+        target = with_password(text)
+        task = run_with_progress(self.window, f"Opening {shown}",
+                                 lambda _progress, _cancelled: open_and_finish(target),
+                                 opened, failed)
+        self._opening = task
+
+    def _open_from_dialog(self, dialog: TeamLibraryDialog, text: str, remember: bool) -> None:
+        if self._refuse_the_same(text):
+            dialog.failed(f"{settings_form(text)} is the library open now.")
+            return
+        if not self._jobs_may_stop(settings_form(text)):
+            dialog.failed("Nothing was opened: a job is still running in this library.")
+            return
+        task = Task(lambda _progress, _cancelled: open_and_finish(text))
+
+        def opened(result: Opened) -> None:
+            self._opening = None
+            if self.team_dialog is not dialog or not dialog.isVisible():
+                result[0].close()  # the person gave up waiting: stay where we are
+                return
+            dialog.opened()
+            self._keep_password(text, remember)
+            self._switch_to(result, text)
+
+        def failed(why: str) -> None:
+            self._opening = None
+            if self.team_dialog is dialog:
+                dialog.failed(why)
+
+        task.signals.succeeded.connect(opened)
+        task.signals.failed.connect(failed)
+        self._opening = task
+        start(task)
+
+    def _keep_password(self, text: str, remember: bool) -> None:
+        key = settings_form(text)
+        password = make_url(text).password
+        if remember and password:
+            problem = keychain.remember(key, str(password))
+            if problem:
+                self.window.show_message(problem)
+        elif not remember:
+            keychain.forget(key)
+
+    # --- the switch ----------------------------------------------------------------------
+
+    def _switch_to(self, result: Opened, text: str) -> None:
+        """Put a new window on the opened library, then close the old window and, once
+        nothing reads it any more, the old library."""
+        library, problem = result
+        old_window, old_library = self.window, self.library
+        old_window.save_settings()
+        old_window.release()
+        self.library = library
+        self.window = self._new_window(library)
+        self.window.show()
+        old_window.close()
+        remember_opened(self.settings, text)
+        self.window.show_message(f"Opened {settings_form(text)}.")
+        if problem:
+            self.dialogs.warn(self.window, "Interrupted work not finished", problem)
+        self._when_quiet(old_window, lambda: self._let_go(old_window, old_library))
+        self.switched.emit(self.window)
+
+    @staticmethod
+    def _let_go(window: MainWindow, library: Library) -> None:
+        library.close()
+        window.deleteLater()
+
+    def _when_quiet(self, window: MainWindow, then: Callable[[], None]) -> None:
+        """Call ``then`` once no job and no background read of ``window`` runs (or after
+        QUIET_LIMIT_MS: a read that never reports its end must not keep a library open)."""
+        waited = [0]
+
+        def check() -> None:
+            if (running_jobs() or window.reading) and waited[0] < QUIET_LIMIT_MS:
+                waited[0] += QUIET_POLL_MS
+                QTimer.singleShot(QUIET_POLL_MS, check)
+                return
+            then()
+
+        check()
+
+    def close(self) -> None:
+        """At the end of the app: the last library closes."""
+        if self.team_dialog is not None:
+            self.team_dialog.close()
+        self.library.close()
