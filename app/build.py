@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
+from app.file_totals import FileTotals, contribution, contribution_of_lines
 from app.fragments import BETWEEN, FIRST, TAIL, TAIL_EMPTY, Fragment, head_bytes, indented
-from app.fullfile import build_header, file_record, shared_profile_hash
+from app.fullfile import file_record, header_from_totals, shared_profile_hash
 from app.jsonio import atomic_writer, dumps_line
 from app.jsonl import jsonl_lines
 from app.records import Digest, TrainingFileHeader, digest_of, profile_hash, summarise
@@ -28,7 +29,7 @@ from app.token_lines import (
     DEFAULT_MAX_SEQ_LEN,
     CountCache,
     count_lines,
-    token_summary,
+    token_summary_of,
 )
 from app.tokens import TokenCounter, default_counter
 
@@ -106,8 +107,23 @@ def make_header(
     counter: TokenCounter, max_seq_len: int,
 ) -> TrainingFileHeader:
     """The header of a build: totals from the digests, exact tokens from the lines."""
-    header = build_header(name, digests, created_at, updated_at, jsonl_name, cut_off_policy)
-    header["tokens"] = token_summary(counter, tokens, max_seq_len)
+    policy = CutOffPolicy(cut_off_policy)
+    totals = FileTotals.of([*(contribution(d, policy.value, (), 0, 0) for d in digests),
+                            contribution_of_lines(tokens)])
+    return header_of(name, totals, created_at=created_at, updated_at=updated_at,
+                     jsonl_name=jsonl_name, cut_off_policy=policy, counter=counter,
+                     max_seq_len=max_seq_len)
+
+
+def header_of(
+    name: str, totals: FileTotals, *, created_at: str, updated_at: str, jsonl_name: str,
+    cut_off_policy: CutOffPolicy | str, counter: TokenCounter, max_seq_len: int,
+) -> TrainingFileHeader:
+    """The header of a build from its totals (``app.file_totals``): what a library build
+    makes after a change without reading the members it kept."""
+    header = header_from_totals(name, totals, created_at, updated_at, jsonl_name,
+                                cut_off_policy)
+    header["tokens"] = token_summary_of(counter, totals.line_tokens(), max_seq_len)
     return header
 
 

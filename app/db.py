@@ -28,7 +28,7 @@ from app.failures import as_library_error, known_failure, sqlite_error_name
 from app.lock import LibraryLock, LibraryLocked
 from app.models import Base
 
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 
 
 def _add_token_estimates(conn: sqlite3.Connection) -> None:
@@ -108,6 +108,14 @@ def _add_build_fragments(conn: sqlite3.Connection) -> None:
                  "(file_id, position, fragment_key)")
 
 
+def _add_build_totals(conn: sqlite3.Connection) -> None:
+    """v6 → v7: a training file's header totals are stored with its build
+    (``app.file_totals``), so a change adds and subtracts the conversations it touches
+    instead of reading every member again. NULL (every file here): made at the next build.
+    """
+    conn.execute("ALTER TABLE training_files ADD COLUMN totals BLOB")
+
+
 # MIGRATIONS[n] upgrades a database at version n to version n + 1.
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     1: _add_token_estimates,
@@ -115,6 +123,7 @@ MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {
     3: _add_curation_columns,
     4: _add_dialogue_sketches,
     5: _add_build_fragments,
+    6: _add_build_totals,
 }
 # What each version added that the schema shows: (table, column or None for the table).
 # A database whose user_version was lost (SQLite's .dump and .recover write 0) or is wrong
@@ -125,6 +134,7 @@ MARKERS: dict[int, tuple[str, str | None]] = {
     4: ("conversations", "token_count"),
     5: ("conversations", "dialogue_sketch"),
     6: ("build_fragments", None),
+    7: ("training_files", "totals"),
 }
 OUR_TABLES = frozenset({"conversations", "training_files", "batches", "profiles",
                         "training_file_members"})

@@ -117,3 +117,10 @@ def full_json_size(head: int, fragment_sizes: Iterable[int]) -> int:
     if not count:
         return head + len(TAIL_EMPTY)
     return head + total + len(FIRST) + (count - 1) * len(BETWEEN) + len(TAIL)
+
+
+def full_json_size_of(head: int, fragments_size: int, count: int) -> int:
+    """``full_json_size`` from the fragments' total size and their number."""
+    if not count:
+        return head + len(TAIL_EMPTY)
+    return head + fragments_size + len(FIRST) + (count - 1) * len(BETWEEN) + len(TAIL)

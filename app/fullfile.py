@@ -6,21 +6,26 @@ file of any size can be written in one streaming pass without holding the record
 
 from __future__ import annotations
 
-import math
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app import FORMAT_VERSION
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
+from app.file_totals import (
+    ARC,
+    ARCHETYPE,
+    BATCH,
+    LEFT_OUT,
+    TIER,
+    TOPIC,
+    WARNING,
+    FileTotals,
+    contribution,
+)
 from app.records import Digest, TrainingFileHeader, profile_hash
 
 FORMAT_NAME = "c-alpha-build_v3.4_emotional-dataset-full"
-
-
-def _distribution(values: Iterable[Any]) -> dict[str, int]:
-    counts = Counter("(none)" if v is None else str(v) for v in values)
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 def build_header(
@@ -31,20 +36,30 @@ def build_header(
     jsonl_file: str,
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
 ) -> TrainingFileHeader:
-    """The ``training_file_metadata`` object.
+    """The ``training_file_metadata`` object of a file made of ``digests``.
 
     Reply counts and tokens are those of the JSONL under ``cut_off_policy``; the replies it
-    leaves out are counted by reason.
+    leaves out are counted by reason. Made from the digests' totals, as a library build
+    makes it from its stored ones (``header_from_totals``).
     """
     policy = CutOffPolicy(cut_off_policy)
-    trained = [d["policies"][policy.value] for d in digests]
-    # Libraries imported before infinite numbers were refused hold null scores: skip them.
-    scores = [s for d in digests for s in d["reply_scores"]
-              if isinstance(s, int | float) and math.isfinite(s)]
-    warning_counts = Counter(code for d in digests for code in d["warning_codes"])
-    left_out: Counter[str] = Counter()
-    for item in trained:
-        left_out.update(item["left_out"])
+    totals = FileTotals.of(contribution(d, policy.value, (), 0, 0) for d in digests)
+    return header_from_totals(name, totals, created_at, updated_at, jsonl_file, policy)
+
+
+def header_from_totals(
+    name: str,
+    totals: FileTotals,
+    created_at: str,
+    updated_at: str,
+    jsonl_file: str,
+    cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
+) -> TrainingFileHeader:
+    """The ``training_file_metadata`` object (without ``tokens``) from a file's totals."""
+    policy = CutOffPolicy(cut_off_policy)
+    left_out = totals.by_name(LEFT_OUT)
+    warnings = totals.by_name(WARNING)
+    mean, lowest, highest = totals.score_summary()
     return {
         "name": name,
         "format": FORMAT_NAME,
@@ -55,31 +70,30 @@ def build_header(
         "system_message": "system_prompt followed by the session's scaffolding",
         "cut_off_policy": policy.value,
         "totals": {
-            "conversations": len(digests),
-            "messages": sum(d["messages"] for d in digests),
-            "trainable_replies": sum(t["trainable_replies"] for t in trained),
-            "jsonl_lines": sum(1 for t in trained if t["trainable_replies"]),
-            "estimated_tokens": sum(t["estimated_tokens"] for t in trained),
+            "conversations": totals.n("conversations"),
+            "messages": totals.n("messages"),
+            "trainable_replies": totals.n("trainable_replies"),
+            "jsonl_lines": totals.n("jsonl_lines"),
+            "estimated_tokens": totals.n("estimated_tokens"),
             "replies_left_out": sum(left_out.values()),
         },
         "quality_summary": {
-            "mean_reply_score": round(sum(scores) / len(scores), 3) if scores else None,
-            "min_reply_score": min(scores) if scores else None,
-            "max_reply_score": max(scores) if scores else None,
-            "human_reviewed_conversations": sum(1 for d in digests if d["human_reviewed"]),
-            "conversations_with_warnings": sum(1 for d in digests if d["warning_codes"]),
-            "warnings_by_code": dict(sorted(warning_counts.items())),
-            "by_quality_tier": _distribution(d["quality_tier"] for d in digests),
-            "repaired_conversations": warning_counts.get("text_repaired", 0),
-            "replies_left_out_by_reason": dict(sorted(left_out.items())),
-            "conversations_without_trained_reply": sum(
-                1 for t in trained if not t["trainable_replies"]),
+            "mean_reply_score": mean,
+            "min_reply_score": lowest,
+            "max_reply_score": highest,
+            "human_reviewed_conversations": totals.n("human_reviewed"),
+            "conversations_with_warnings": totals.n("with_warnings"),
+            "warnings_by_code": warnings,
+            "by_quality_tier": totals.distribution(TIER),
+            "repaired_conversations": warnings.get("text_repaired", 0),
+            "replies_left_out_by_reason": left_out,
+            "conversations_without_trained_reply": totals.n("without_trained_reply"),
         },
         "scaffolding_distribution": {
-            "persona_archetype": _distribution(d["persona_archetype"] for d in digests),
-            "emotional_arc": _distribution(d["emotional_arc_key"] for d in digests),
-            "training_topic": _distribution(d["training_topic_key"] for d in digests),
-            "batch": _distribution(d["batch_id"] for d in digests),
+            "persona_archetype": totals.distribution(ARCHETYPE),
+            "emotional_arc": totals.distribution(ARC),
+            "training_topic": totals.distribution(TOPIC),
+            "batch": totals.distribution(BATCH),
         },
     }
 

@@ -117,6 +117,9 @@ class TrainingFile(Base):
     # with the members' fragments it is the whole stored build (``app.stored_builds``).
     # None with ``json_file`` set: a build from before v6, still in files on disk.
     head: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # v7: the header's totals with what they were made for (``app.file_totals``), so a
+    # change updates them by what it adds and removes. None: made again at the next build.
+    totals: Mapped[bytes | None] = mapped_column(LargeBinary)
     # v4: the trainer's maximum sequence length and what happens to cut-off replies.
     max_seq_len: Mapped[int] = mapped_column(default=4096)
     cut_off_policy: Mapped[str] = mapped_column(default="trim")

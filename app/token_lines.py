@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import math
 import sqlite3
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -113,17 +114,39 @@ def percentile(values: Sequence[int], share: float) -> int:
 def token_summary(counter: TokenCounter, line_counts: Sequence[int],
                   max_seq_len: int) -> TokenSummary:
     """The header's ``tokens`` object: how they were counted and what they add up to."""
+    return token_summary_of(counter, sorted(Counter(line_counts).items()), max_seq_len)
+
+
+def token_summary_of(counter: TokenCounter, histogram: Sequence[tuple[int, int]],
+                     max_seq_len: int) -> TokenSummary:
+    """``token_summary`` from (tokens of a line, how many lines), shortest first: what a
+    build keeps instead of every line's count (``app.file_totals``)."""
     return {
         "tokenizer": counter.tokenizer_name,
         "tokenizer_sha256": counter.tokenizer_sha256,
         "chat_template": counter.template.label,
         "counted": "each JSONL line as the trainer reads it: rendered with the chat template",
         "max_seq_len": max_seq_len,
-        "total": sum(line_counts),
-        "max": max(line_counts, default=0),
-        "p95": percentile(line_counts, 0.95),
-        "lines_over_max_seq_len": sum(1 for n in line_counts if n > max_seq_len),
+        "total": sum(value * count for value, count in histogram),
+        "max": histogram[-1][0] if histogram else 0,
+        "p95": histogram_percentile(histogram, 0.95),
+        "lines_over_max_seq_len": sum(count for value, count in histogram
+                                      if value > max_seq_len),
     }
+
+
+def histogram_percentile(histogram: Sequence[tuple[int, int]], share: float) -> int:
+    """``percentile`` of the values a histogram (value, count; values ascending) counts."""
+    total = sum(count for _, count in histogram)
+    if not total:
+        return 0
+    rank = max(0, math.ceil(share * total) - 1)  # index into the sorted values
+    seen = 0
+    for value, count in histogram:
+        seen += count
+        if seen > rank:
+            return value
+    raise AssertionError("a rank below the total is always reached")
 
 
 def check_max_seq_len(value: int) -> int:

@@ -15,11 +15,10 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import hashlib
 import re
 import shutil
 import unicodedata
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -29,10 +28,12 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from app import FORMAT_VERSION
-from app.build import BuildCancelled, Progress, make_header, render_fragments
+from app.build import BuildCancelled, Progress, header_of, render_fragments
+from app.build_delta import MemberState, Previous, delta_totals, full_key, plan_delta
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_policy
 from app.errors import LibraryError
-from app.fragments import Fragment, fragment_key, full_json_size, head_bytes, settings_key
+from app.file_totals import FileTotals, StoredTotals, contribution, members_hash
+from app.fragments import Fragment, full_json_size_of, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
 from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
 from app.library import Library, now_iso
@@ -307,6 +308,7 @@ def move_into_database(library: Library, name: str) -> bool:
             if current is None or current.head is not None or current.revision != revision:
                 raise LibraryError(f"the training file '{name}' changed meanwhile")
             current.head = legacy.head
+            current.totals = None  # made at the file's next build
             current.json_file = current.jsonl_file = None
             current.revision = revision + 1
             session.flush()
@@ -675,14 +677,9 @@ def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
     return _read_members(library, pks)[0]
 
 
-def _read_members(library: Library, pks: Sequence[int]
-                  ) -> tuple[list[Digest], list[tuple[object, ...]]]:
-    """Per member, in order: its digest, and the stored state its rendering depends on
-    (row key, content, stored digest, batch and review mark).
-
-    A digest stored by an older version (without the per-policy counts) is made again
-    from its record and stored back."""
-    found: dict[int, tuple[bytes, str, str | None, str, str | None]] = {}
+def _member_states(library: Library, pks: Sequence[int]) -> dict[int, MemberState]:
+    """The stored state of each conversation in ``pks`` that is in the library."""
+    found: dict[int, MemberState] = {}
     with library.session() as session:
         for start in range(0, len(pks), 900):
             part = list(pks[start : start + 900])
@@ -692,26 +689,36 @@ def _read_members(library: Library, pks: Sequence[int]
                        Conversation.reviewed_at)
                 .where(Conversation.pk.in_(part))
             ):
-                found[pk] = (blob, batch, reviewer, content, at)
-    items: dict[int, Digest] = {pk: orjson.loads(facts[0]) for pk, facts in found.items()}
-    stale = [pk for pk, item in items.items() if "policies" not in item]
+                found[pk] = MemberState(blob, batch, reviewer, content, at)
+    return found
+
+
+def _read_members(library: Library, pks: Sequence[int],
+                  found: Mapping[int, MemberState] | None = None,
+                  ) -> tuple[list[Digest], list[MemberState]]:
+    """Per member, in order: its digest (batch and review mark overlaid), and the stored
+    state its rendering depends on (``found``: already read).
+
+    A digest stored by an older version (without the per-policy counts) is made again
+    from its record and stored back; the state keeps the digest as it was read."""
+    if found is None:
+        found = _member_states(library, pks)
+    states = [found[pk] for pk in pks]
+    digests = [state.parsed() for state in states]
+    stale = [i for i, item in enumerate(digests) if "policies" not in item]
     if stale:
-        refreshed = {pk: digest_of(summarise(record))
-                     for pk, record in zip(stale, library.records_by_pk(stale), strict=True)}
-        items.update(refreshed)
+        stale_pks = [pks[i] for i in stale]
+        refreshed = {pk: digest_of(summarise(record)) for pk, record
+                     in zip(stale_pks, library.records_by_pk(stale_pks), strict=True)}
         if not library.read_only:
             with library.session() as session, session.begin():
                 session.execute(update(Conversation), [
                     {"pk": pk, "digest": orjson.dumps(item)} for pk, item in refreshed.items()])
-    digests = []
-    states: list[tuple[object, ...]] = []
-    for pk in pks:
-        blob, batch, reviewer, content, at = found[pk]
-        item = items[pk]  # loaded just now for this call: changed in place, not copied
-        item["batch_id"] = batch  # batches can be renamed after import
-        item["human_reviewed"] = is_reviewed(item["human_reviewed"], reviewer)
-        digests.append(item)
-        states.append((pk, content, hashlib.sha1(blob).hexdigest(), batch, reviewer, at))
+        for i, pk in zip(stale, stale_pks, strict=True):
+            item = refreshed[pk]
+            item["batch_id"] = states[i].batch
+            item["human_reviewed"] = is_reviewed(item["human_reviewed"], states[i].reviewer)
+            digests[i] = item
     return digests, states
 
 
@@ -867,7 +874,7 @@ def _switch_to_new_build(
     """``_build``'s work, with the cycle collector paused around it."""
     creating = file_id is None
     old_files: list[str | None] = [None, None]
-    stored: dict[str, StoredFragment] = {}
+    previous: Previous | None = None
     with library.session() as session:
         if file_id is None:
             known = session.scalar(select(func.max(TrainingFile.file_id))) or 0
@@ -887,28 +894,43 @@ def _switch_to_new_build(
             old_files = [current.json_file, current.jsonl_file]
             chosen = policy or _policy(current.cut_off_policy)
             max_seq_len = current.max_seq_len
-            if reuse:
-                stored = file_fragments(session, file_id)
+            if reuse and current.head is not None:
+                previous = Previous(_member_keys(session, file_id),
+                                    StoredTotals.loads(current.totals))
     policy = chosen
-    digests, states = _read_members(library, new_members)
     # Everything a conversation's fragments depend on (app.fragments): the file's settings,
     # the conversation's stored state, and whether its profile is written with it (that
     # changes when most of the file's conversations come to use another profile).
     counter = counter_for(library.root)  # its basis names the tokenizer and template
     settings = settings_key(final_name, policy.value, max_seq_len, FORMAT_VERSION,
                             counter.basis)
-    shared_hash = shared_profile_hash(digests)
-    keys = [f"{fragment_key(settings, *state)}:"
-            f"{'shared' if item['profile_hash'] == shared_hash else 'own'}"
-            for state, item in zip(states, digests, strict=True)]
-    if len(set(keys)) != len(keys):
-        raise LibraryError(f"a conversation is listed twice in '{final_name}'")
-    if reuse:
+    wanted = set(new_members)
+    removed = [pk for pk, _ in previous.members if pk not in wanted] if previous else []
+    states = _member_states(library, [*new_members, *removed])
+    delta = (plan_delta(previous, new_members, states, settings, policy.value)
+             if previous else None)
+    stored: dict[str, StoredFragment] = {}
+    digests: list[Digest] | None = None  # every member's: read only when there is no delta
+    if delta is not None:
+        keys, shared_hash = delta.keys, delta.shared_hash
         with library.session() as session:
-            stored.update(find_fragments(session, [k for k in keys if k not in stored]))
+            stored = find_fragments(session, [k for _, k in (*delta.added, *delta.removed)])
     else:
-        stored = {}
-    render = [i for i, key in enumerate(keys) if key not in stored]
+        digests, member_states = _read_members(library, new_members, states)
+        shared_hash = shared_profile_hash(digests)
+        keys = [full_key(state.key(settings, pk), item["profile_hash"], shared_hash)
+                for pk, state, item in zip(new_members, member_states, digests, strict=True)]
+        if len(set(keys)) != len(keys):
+            raise LibraryError(f"a conversation is listed twice in '{final_name}'")
+        if reuse:
+            with library.session() as session:
+                stored = file_fragments(session, file_id)
+                stored.update(find_fragments(session, [k for k in keys if k not in stored]))
+    if delta is None:
+        render = [i for i, key in enumerate(keys) if key not in stored]
+    else:
+        added = {key for _, key in delta.added if key not in stored}
+        render = [i for i, key in enumerate(keys) if key in added]
     spill = _Spill([])
     try:
         for fragment in render_fragments(
@@ -921,11 +943,24 @@ def _switch_to_new_build(
             spill.add(library, fragment)
         if cancelled and cancelled():
             raise BuildCancelled()
-        parts = [stored[key] for key in keys]
-        head = make_header(final_name, digests, [n for part in parts for n in part.tokens],
-                           created_at=created_at, updated_at=updated_at,
-                           jsonl_name=f"{final_name}.jsonl", cut_off_policy=policy,
-                           counter=counter, max_seq_len=max_seq_len)
+
+        def part_of(key: str) -> tuple[tuple[int, ...], int, int]:
+            part = stored[key]
+            return part.tokens, part.json_size, part.jsonl_size
+
+        totals = None
+        if delta is not None and previous is not None and previous.totals is not None:
+            totals = delta_totals(previous.totals.totals, delta, policy.value, part_of)
+        if totals is None:
+            if digests is None:  # the stored totals did not hold the removed members
+                digests = _read_members(library, new_members, states)[0]
+                with library.session() as session:
+                    stored.update(file_fragments(session, file_id))
+            totals = FileTotals.of(contribution(item, policy.value, *part_of(key))
+                                   for item, key in zip(digests, keys, strict=True))
+        head = header_of(final_name, totals, created_at=created_at, updated_at=updated_at,
+                         jsonl_name=f"{final_name}.jsonl", cut_off_policy=policy,
+                         counter=counter, max_seq_len=max_seq_len)
         head_data = head_bytes(head, library.profile(shared_hash) if shared_hash else None)
         with library.session() as session, session.begin():
             save_fragments(session, spill.held)
@@ -948,10 +983,13 @@ def _switch_to_new_build(
             row.conversations = len(new_members)
             row.trainable_replies = head["totals"]["trainable_replies"]
             row.estimated_tokens = head["totals"]["estimated_tokens"]
-            row.json_bytes = full_json_size(len(head_data), (p.json_size for p in parts))
-            row.jsonl_bytes = sum(p.jsonl_size for p in parts)
+            row.json_bytes = full_json_size_of(len(head_data), totals.n("json_size"),
+                                               len(new_members))
+            row.jsonl_bytes = totals.n("jsonl_size")
             row.header = orjson.dumps(head)
             row.cut_off_policy = policy.value
+            row.totals = StoredTotals(totals, settings, shared_hash, members_hash(
+                list(zip(new_members, keys, strict=True)))).dumps()
             session.flush()
             old_keys = _store_members(session, file_id, new_members, keys)
             drop_unreferenced(session, old_keys - set(keys))
@@ -960,6 +998,13 @@ def _switch_to_new_build(
         raise
     _remove_build(library, old_files)  # a build from before v6, now in the database
     return len(render)
+
+
+def _member_keys(session: Session, file_id: int) -> list[tuple[int, str | None]]:
+    """The file's member rows, in order: (row key, fragment key)."""
+    return [(pk, key) for pk, key in session.execute(
+        select(Member.conversation_pk, Member.fragment_key)
+        .where(Member.file_id == file_id).order_by(Member.position))]
 
 
 def _build_folders(library: Library, files: Sequence[str | None]) -> set[Path]:

@@ -1,4 +1,4 @@
-"""Turn a current library's database back into what an older version wrote (v1–v5).
+"""Turn a current library's database back into what an older version wrote (v1–v6).
 
 Each step undoes one migration of ``app.db`` on a real database, keeping its rows, so a
 test can hold an older library with real conversations and training files in it. Going
@@ -52,6 +52,10 @@ def _write_build_files(conn: sqlite3.Connection, root: Path) -> None:
                      (f"{folder.name}/{name}.json", f"{folder.name}/{name}.jsonl", file_id))
 
 
+def _to_v6(conn: sqlite3.Connection) -> None:
+    conn.execute("ALTER TABLE training_files DROP COLUMN totals")
+
+
 def _to_v5(conn: sqlite3.Connection) -> None:
     (database,) = [Path(row[2]) for row in conn.execute("PRAGMA database_list")
                    if row[1] == "main"]
@@ -96,7 +100,8 @@ def _to_v1(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE training_files DROP COLUMN estimated_tokens")
 
 
-STEPS = {5: _to_v5, 4: _to_v4, 3: _to_v3, 2: _to_v2, 1: _to_v1}  # STEPS[n] makes version n of n + 1
+# STEPS[n] makes version n of n + 1
+STEPS = {6: _to_v6, 5: _to_v5, 4: _to_v4, 3: _to_v3, 2: _to_v2, 1: _to_v1}
 
 
 def downgrade(database: Path, version: int) -> None:

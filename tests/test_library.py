@@ -175,7 +175,7 @@ def test_a_version_1_database_is_upgraded_in_place(tmp_path: Path) -> None:
 
     conn = sqlite3.connect(old_db)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 6
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION == 7
         assert "estimated_tokens" in _columns(conn, "training_files")
         assert "document" not in _columns(conn, "conversations")
         assert conn.execute("SELECT count(*) FROM conversation_documents").fetchone()[0] == 1
