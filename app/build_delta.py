@@ -6,12 +6,15 @@ conversations it adds and removes: the new totals are the old ones plus the adde
 minus the removed contributions. ``plan_delta`` decides whether that holds and returns
 what the build needs, or None, and then the build reads every member (``app.trainingfiles``).
 
-"Exactly as they were built" is checked, not assumed: every member's fragment key is made
-again from its stored state (row key, content hash, a hash of its stored digest, batch,
-review mark; no digest is parsed for it) and compared with the key stored on its row; the
-member list must be the one the totals were stored with, and the settings and shared
-profile the same. So a change made behind the build's back (a batch renamed, a review mark
-set, a record repaired, a member row deleted) takes the full way, as before.
+The member rows must be the ones the totals were stored with (``member_guard``), the
+settings and shared profile the same, and each removed member as it was built (its key is
+made again from its stored state: row key, content hash, a hash of its stored digest,
+batch, review mark). The kept members are either checked the same way (a rebuild: no
+digest parsed, but every member's state read and hashed) or trusted (adding and removing:
+nothing read but what changes). Trusting them holds because every change to a
+conversation a build depends on forgets the stored totals of the files holding it in the
+same transaction (``app.stored_builds.forget_totals``): the next build of those files
+reads every member.
 """
 
 from __future__ import annotations
@@ -29,7 +32,6 @@ from app.file_totals import (
     StoredTotals,
     TotalsMismatch,
     contribution,
-    members_hash,
 )
 from app.fragments import fragment_key
 from app.records import Digest
@@ -73,44 +75,38 @@ def full_key(key: str, profile: str, shared_hash: str | None) -> str:
 class Delta:
     """What a build needs when only the added and removed members are read."""
 
-    keys: list[str]  # every member's fragment key, in the new order
-    added: list[tuple[Digest, str]]  # digest and fragment key of each added member
+    added: dict[int, tuple[Digest, str]]  # row key -> digest and fragment key, when added
     removed: list[tuple[Digest, str]]  # digest and fragment key of each removed member
     shared_hash: str | None
 
 
-@dataclass(frozen=True, slots=True)
-class Previous:
-    """The build a change starts from: its member rows (row key, fragment key) in order
-    and its stored totals (None: none stored, or they do not read back)."""
-
-    members: list[tuple[int, str | None]]
-    totals: StoredTotals | None
-
-
 def plan_delta(
-    previous: Previous, new_members: Sequence[int], states: Mapping[int, MemberState],
-    settings: str, policy: str,
+    stored: StoredTotals | None, guard: str, settings: str,
+    added: Sequence[int], removed: Sequence[tuple[int, str | None]],
+    states: Mapping[int, MemberState], kept: Sequence[tuple[int, str | None]] | None = None,
 ) -> Delta | None:
-    """The delta from ``previous`` to ``new_members``, or None when the file must be read
-    whole (see the module docstring). ``states`` holds every new and removed member."""
-    stored = previous.totals
-    if stored is None or stored.settings != settings:
+    """The delta that adds ``added`` and removes ``removed`` (row key, fragment key) from
+    the build ``stored`` describes, or None when the file must be read whole (see the
+    module docstring). ``guard``: the member rows' ``member_guard`` now; ``states`` holds
+    every added and removed member (and every kept one when ``kept`` is given).
+
+    ``kept``: the members staying, each checked against its stored fragment key. None:
+    they are trusted to be as built, as every change to a conversation a build depends on
+    forgets the stored totals of the files holding it (``app.stored_builds.forget_totals``).
+    """
+    if stored is None or stored.settings != settings or stored.members != guard:
         return None
-    if members_hash(previous.members) != stored.members:
-        return None
-    if len(set(new_members)) != len(new_members):
-        return None  # a conversation listed twice: the full way says so
-    old_key = dict(previous.members)
-    if any(pk not in states for pk in (*new_members, *old_key)):
+    wanted = [*added, *(pk for pk, _ in removed), *(pk for pk, _ in kept or ())]
+    if any(pk not in states for pk in wanted):
         return None  # gone from the library: the full way says which
-    wanted = set(new_members)
-    removed = [pk for pk, _ in previous.members if pk not in wanted]
-    added = [pk for pk in new_members if pk not in old_key]
-    if any(states[pk].stale for pk in (*added, *removed)):
+    if any(states[pk].stale for pk in (*added, *(pk for pk, _ in removed))):
         return None
     added_digests = {pk: states[pk].parsed() for pk in added}
-    removed_digests = {pk: states[pk].parsed() for pk in removed}
+    removed_digests = {}
+    for pk, before in removed:
+        if before is None or before.rpartition(":")[0] != states[pk].key(settings, pk):
+            return None  # changed since it was built: what it added is not known
+        removed_digests[pk] = states[pk].parsed()
     profiles: Counter[str] = stored.totals.values(PROFILE)
     profiles.subtract(d["profile_hash"] for d in removed_digests.values())
     profiles.update(d["profile_hash"] for d in added_digests.values())
@@ -120,29 +116,20 @@ def plan_delta(
         best = max(profiles.values())
         leaders = [h for h, c in profiles.items() if c == best]
         # A tie is settled by the first member using one: the full way reads them in order.
-        if len(leaders) != 1 or leaders[0] != shared_hash:
+        if len(leaders) != 1:
             return None
-    keys: list[str] = []
-    added_parts: list[tuple[Digest, str]] = []
-    for pk in new_members:
-        state = states[pk]
-        key = state.key(settings, pk)
-        if pk not in old_key:
-            digest = added_digests[pk]
-            keys.append(full_key(key, digest["profile_hash"], shared_hash))
-            added_parts.append((digest, keys[-1]))
-            continue
-        before = old_key[pk]
-        if before is None or before.rpartition(":")[0] != key:
-            return None  # changed since the build (or built another way): read them all
-        keys.append(before)
-    removed_parts = []
-    for pk in removed:
-        before = old_key[pk]
+        if leaders[0] != shared_hash:
+            if stored.totals.n("conversations") > len(removed):
+                return None  # the kept members' renderings name the shared profile
+            shared_hash = leaders[0]  # none kept: the added ones are rendered with it
+    for pk, before in kept or ():
         if before is None or before.rpartition(":")[0] != states[pk].key(settings, pk):
-            return None
-        removed_parts.append((removed_digests[pk], before))
-    return Delta(keys, added_parts, removed_parts, shared_hash if profiles else None)
+            return None  # changed since the build (or built another way): read them all
+    return Delta(
+        {pk: (digest, full_key(states[pk].key(settings, pk), digest["profile_hash"],
+                               shared_hash)) for pk, digest in added_digests.items()},
+        [(removed_digests[pk], str(key)) for pk, key in removed],
+        shared_hash if profiles else None)
 
 
 def delta_totals(
@@ -152,7 +139,8 @@ def delta_totals(
     """The new totals: ``stored`` with the added members' contributions in and the removed
     ones' out; ``part_of(key)`` gives a fragment's (line tokens, json size, jsonl size).
     None when the removed members are not all counted in ``stored``."""
-    added = [contribution(digest, policy, *part_of(key)) for digest, key in delta.added]
+    added = [contribution(digest, policy, *part_of(key))
+             for digest, key in delta.added.values()]
     removed = [contribution(digest, policy, *part_of(key)) for digest, key in delta.removed]
     try:
         return stored.changed(added, removed)

@@ -11,14 +11,13 @@ equal totals give the same header, byte for byte: nothing here depends on the or
 members came in, and no float is ever added up before the header is made (the mean reply
 score is the exact sum of the multiset, rounded once).
 
-Stored with the build (``training_files.totals``, schema v7) with what it was made for:
-the settings key and shared profile, and a hash of the member list, so totals that do not
-describe the members in the database are never trusted (``StoredTotals.matches``).
+Stored with the build (``training_files.totals``, schema v7) with what they were made
+for: the settings key, the shared profile and a guard of the member rows, so totals that
+do not describe the members in the database are not used (``app.build_delta``).
 """
 
 from __future__ import annotations
 
-import hashlib
 import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -168,11 +167,6 @@ class FileTotals:
         return cls(Counter({(str(kind), value): int(count) for kind, value, count in items}))
 
 
-def members_hash(members: Iterable[tuple[int, str | None]]) -> str:
-    """A fingerprint of a file's member list: (row key, fragment key), in order."""
-    return hashlib.sha256(orjson.dumps(list(members))).hexdigest()
-
-
 @dataclass(frozen=True, slots=True)
 class StoredTotals:
     """Totals as stored with a build, with what they were made for."""
@@ -180,7 +174,7 @@ class StoredTotals:
     totals: FileTotals
     settings: str  # the settings part of the members' fragment keys
     shared_hash: str | None  # the profile the file lists once
-    members: str  # members_hash of the member rows written with them
+    members: str  # the member rows' guard when they were written (stored_builds)
 
     def dumps(self) -> bytes:
         return orjson.dumps({"settings": self.settings, "shared_hash": self.shared_hash,

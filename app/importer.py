@@ -35,6 +35,7 @@ from app.loader import load_file
 from app.models import Conversation, ConversationDocument, Profile
 from app.records import ConversationRecord, digest_of, summarise
 from app.similar import fingerprint
+from app.stored_builds import forget_totals
 
 CHUNK = 250  # files per commit
 PARALLEL_FROM = 400  # below this many files a process pool costs more than it saves
@@ -470,6 +471,7 @@ def _replace(library: Library, pk: int, row: dict[str, Any], imported_at: str) -
             [{"profile_hash": row["profile_hash"], "document": row["profile_document"]}])
         values = {k: v for k, v in row.items()
                   if k not in (*NOT_COLUMNS, "conversation_id", "batch_id")}
+        forget_totals(session, [pk])  # files holding it render it again
         session.execute(update(Conversation).where(Conversation.pk == pk)
                         .values(**values, imported_at=imported_at))
         session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)

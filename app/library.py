@@ -37,6 +37,7 @@ from app.paths import (
     library_dir,
 )
 from app.review import with_review
+from app.stored_builds import forget_totals
 from app.token_lines import DEFAULT_MAX_SEQ_LEN
 
 # Large reads fetch this many rows at a time. Fetching 100,000 rows in one call keeps the
@@ -425,6 +426,8 @@ class Library:
                 raise LibraryError(f"there is no batch '{old}'")
             if old == new:
                 return
+            # Every line names its batch: files holding these rebuild in full next time.
+            forget_totals(session, select(Conversation.pk).where(Conversation.batch_id == old))
             if session.get(Batch, new) is not None:
                 # Renaming onto an existing batch merges the two.
                 session.execute(
@@ -443,6 +446,7 @@ class Library:
         with self.session() as session, session.begin():
             self.ensure_batch(session, batch_id)
             pks = list(found.values())
+            forget_totals(session, pks)  # their lines name the batch
             for start in range(0, len(pks), 500):
                 session.execute(
                     update(Conversation)

@@ -11,6 +11,7 @@ from app.errors import LibraryError
 from app.library import Library, now_iso
 from app.models import Conversation
 from app.review import clean_reviewer, default_reviewer
+from app.stored_builds import forget_totals
 from app.trainingfiles import files_holding
 
 
@@ -47,6 +48,7 @@ def mark_reviewed(
     at = None if undo else now_iso()
     pks = list(found.values())
     with library.session() as session, session.begin():
+        forget_totals(session, pks)  # a header counts reviewed conversations
         for start in range(0, len(pks), 500):
             session.execute(
                 update(Conversation).where(Conversation.pk.in_(pks[start : start + 500]))

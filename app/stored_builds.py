@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, delete, exists, select, text
+from sqlalchemy import Engine, Select, delete, exists, func, select, text, update
 from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
@@ -100,6 +100,51 @@ def drop_unreferenced(session: Session, keys: Iterable[str] | None = None) -> in
         gone += int(session.execute(delete(BuildFragment).where(  # type: ignore[attr-defined]
             BuildFragment.key.in_(wanted[start:start + IN_CHUNK]), unused)).rowcount or 0)
     return gone
+
+
+def member_guard(session: Session, file_id: int) -> str:
+    """What the stored totals say about the file's member rows: their number and the sum
+    of their row keys (``guard_of``). A row deleted or added by anything but a build (a
+    conversation deleted from the library takes its rows along) shows here. One indexed
+    aggregate, no row read into Python."""
+    count, pk_sum = session.execute(
+        select(func.count(), func.coalesce(func.sum(Member.conversation_pk), 0))
+        .where(Member.file_id == file_id)).one()
+    return guard_of(int(count), int(pk_sum))
+
+
+def guard_of(count: int, pk_sum: int) -> str:
+    return f"{count}:{pk_sum}"
+
+
+def last_position(session: Session, file_id: int) -> int:
+    """The file's last member position (-1: none), from the index on positions."""
+    last = session.scalar(select(func.max(Member.position)).where(Member.file_id == file_id))
+    return -1 if last is None else int(last)
+
+
+def forget_totals(session: Session, conversations: Sequence[int] | Select[Any]) -> None:
+    """The training files holding any of ``conversations`` (row keys, or a query of them)
+    forget their stored totals, so their next change reads every member.
+
+    Call it in the same transaction as any change to what a conversation's rendering and
+    header part depend on (its record, digest, batch or review mark): adding to or removing
+    from a file trusts its other members to be as they were built
+    (``app.build_delta``)."""
+    def forget(holding: Any) -> None:
+        session.execute(
+            update(TrainingFile)
+            .where(TrainingFile.file_id.in_(
+                select(Member.file_id).where(Member.conversation_pk.in_(holding))))
+            .values(totals=None)
+            .execution_options(synchronize_session=False))
+
+    if isinstance(conversations, Select):
+        forget(conversations)
+        return
+    pks = list(conversations)
+    for start in range(0, len(pks), IN_CHUNK):
+        forget(pks[start:start + IN_CHUNK])
 
 
 def unreferenced_count(session: Session) -> int:

@@ -29,6 +29,7 @@ from app.models import Conversation, ConversationDocument
 from app.quality import Warning_, find_warnings, summarise_quality
 from app.repair import describe, is_double_escaped, repair_text
 from app.similar import NEAR_DUPLICATE
+from app.stored_builds import forget_totals
 
 REPAIRED = "text_repaired"
 CHUNK = 200
@@ -149,6 +150,7 @@ def _store(session: Any, pk: int, record: dict[str, Any], batch: str, old_codes:
         row["warnings_text"] = "\n".join(filter(None, [row["warnings_text"], *extra]))
     values = {k: v for k, v in row.items()
               if k not in (*NOT_COLUMNS, *KEPT, "profile_hash")}
+    forget_totals(session, [pk])  # files holding it render it again
     session.execute(update(Conversation).where(Conversation.pk == pk)
                     .values(**values, token_count=0))
     session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)

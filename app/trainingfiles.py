@@ -21,7 +21,7 @@ import unicodedata
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import delete, func, insert, select, update
@@ -29,10 +29,10 @@ from sqlalchemy.orm import Session
 
 from app import FORMAT_VERSION
 from app.build import BuildCancelled, Progress, header_of, render_fragments
-from app.build_delta import MemberState, Previous, delta_totals, full_key, plan_delta
+from app.build_delta import MemberState, delta_totals, full_key, plan_delta
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_policy
 from app.errors import LibraryError
-from app.file_totals import FileTotals, StoredTotals, contribution, members_hash
+from app.file_totals import FileTotals, StoredTotals, contribution
 from app.fragments import Fragment, full_json_size_of, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
 from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
@@ -49,11 +49,18 @@ from app.stored_builds import (
     drop_unreferenced,
     file_fragments,
     find_fragments,
+    forget_totals,
+    guard_of,
+    last_position,
+    member_guard,
     save_fragments,
 )
 from app.token_counts import library_cache, over_budget
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
+
+if TYPE_CHECKING:  # the tokenizer library is loaded by whoever counts
+    from app.tokens import TokenCounter
 
 # Device names Windows reserves in every folder, with any extension. Windows counts the
 # superscript digits ¹ ² ³ as digits here, so "COM¹" is a device too.
@@ -465,7 +472,11 @@ def plan_addition(
                        Conversation.trainable_replies, Conversation.warning_codes,
                        Conversation.content_sha256)
                 .where(Conversation.conversation_id.in_(wanted[start : start + 500]))))
-    present = set() if create else set(_member_pks(library, name))
+    present: Collection[int] = ()
+    if not create:  # only the asked-for rows are looked up, not the whole file
+        with library.session() as session:
+            present = _members_among(session, _row(session, name).file_id,
+                                     [facts[cid][0] for cid in wanted if cid in facts])
     new: list[str] = []
     new_pks: list[int] = []
     already, missing, without_reply = [], [], []
@@ -515,10 +526,8 @@ def apply_addition(
         _build(library, None, plan.name, pks, progress=progress, cancelled=cancelled,
                policy=_policy(plan.cut_off_policy))
         return get_training_file(library, plan.name)
-    current = _member_pks(library, plan.name)
-    present = set(current)  # the file may have changed since the plan: never add twice
-    _rebuild(library, plan.name, new_members=current + [pk for pk in pks if pk not in present],
-             progress=progress, cancelled=cancelled)
+    # The file may have changed since the plan: whatever is in it already is not added twice.
+    _change(library, plan.name, pks, (), progress, cancelled)
     return get_training_file(library, plan.name)
 
 
@@ -555,13 +564,12 @@ def remove_conversations(
     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
 ) -> TrainingFileInfo:
     found = library.resolve_ids(conversation_ids)
-    current = _member_pks(library, name)
-    absent = [cid for cid in conversation_ids if found.get(cid) not in current]
+    with library.session() as session:
+        present = _members_among(session, _row(session, name).file_id, list(found.values()))
+    absent = [cid for cid in conversation_ids if found.get(cid) not in present]
     if absent:
         raise LibraryError(f"not in '{name}': " + ", ".join(absent[:20]))
-    drop = set(found.values())
-    _rebuild(library, name, new_members=[pk for pk in current if pk not in drop],
-             progress=progress, cancelled=cancelled)
+    _change(library, name, (), set(found.values()), progress, cancelled)
     return get_training_file(library, name)
 
 
@@ -571,10 +579,7 @@ def remove_member_pks(
 ) -> TrainingFileInfo:
     """Rebuild ``name`` without the given conversations (by row key); the others keep
     their order. Used before conversations leave the library."""
-    drop = set(pks)
-    current = _member_pks(library, name)
-    _rebuild(library, name, new_members=[pk for pk in current if pk not in drop],
-             progress=progress, cancelled=cancelled)
+    _change(library, name, (), set(pks), progress, cancelled)
     return get_training_file(library, name)
 
 
@@ -714,6 +719,7 @@ def _read_members(library: Library, pks: Sequence[int],
             with library.session() as session, session.begin():
                 session.execute(update(Conversation), [
                     {"pk": pk, "digest": orjson.dumps(item)} for pk, item in refreshed.items()])
+                forget_totals(session, list(refreshed))  # other files holding them
         for i, pk in zip(stale, stale_pks, strict=True):
             item = refreshed[pk]
             item["batch_id"] = states[i].batch
@@ -860,6 +866,25 @@ def _build(
                                     cancelled, policy, reuse, keep_updated_at)
 
 
+class _NoDelta(Exception):
+    """The stored totals do not hold what a delta subtracts: read the whole file."""
+
+
+@dataclass
+class _Target:
+    """The file a build writes, and the settings it is rendered with."""
+
+    file_id: int
+    name: str
+    creating: bool
+    revision: int
+    created_at: str
+    updated_at: str
+    policy: CutOffPolicy
+    max_seq_len: int
+    old_files: list[str | None]
+
+
 def _switch_to_new_build(
     library: Library,
     file_id: int | None,
@@ -870,73 +895,135 @@ def _switch_to_new_build(
     policy: CutOffPolicy | None,
     reuse: bool,
     keep_updated_at: bool,
+    use_totals: bool = True,
 ) -> int:
     """``_build``'s work, with the cycle collector paused around it."""
-    creating = file_id is None
-    old_files: list[str | None] = [None, None]
-    previous: Previous | None = None
+    previous: list[tuple[int, str | None]] | None = None
+    states: dict[int, MemberState] = {}
+    stored_totals: StoredTotals | None = None
+    guard = ""
     with library.session() as session:
         if file_id is None:
             known = session.scalar(select(func.max(TrainingFile.file_id))) or 0
-            file_id = max([known, *(f for _, f, _ in _on_disk(library))]) + 1
-            revision, created_at = 1, now_iso()
-            updated_at = created_at
-            chosen = policy or DEFAULT_POLICY
-            max_seq_len = DEFAULT_MAX_SEQ_LEN
+            created_at = now_iso()
+            target = _Target(max([known, *(f for _, f, _ in _on_disk(library))]) + 1,
+                             final_name, True, 1, created_at, created_at,
+                             policy or DEFAULT_POLICY, DEFAULT_MAX_SEQ_LEN, [None, None])
         else:
             current = session.get(TrainingFile, file_id)
             if current is None:
                 raise LibraryError(f"the training file '{final_name}' was deleted meanwhile")
-            taken = [r for _, f, r in _on_disk(library) if f == file_id]
-            revision = max([current.revision, *taken]) + 1
-            created_at = current.created_at
-            updated_at = current.updated_at if keep_updated_at else now_iso()
-            old_files = [current.json_file, current.jsonl_file]
-            chosen = policy or _policy(current.cut_off_policy)
-            max_seq_len = current.max_seq_len
+            target = _target(library, current, final_name, policy, keep_updated_at)
             if reuse and current.head is not None:
-                previous = Previous(_member_keys(session, file_id),
-                                    StoredTotals.loads(current.totals))
-    policy = chosen
+                previous, states = _members_with_states(session, file_id)
+                if use_totals:
+                    stored_totals = _stored_totals(current.totals)
+                    guard = member_guard(session, file_id)
     # Everything a conversation's fragments depend on (app.fragments): the file's settings,
     # the conversation's stored state, and whether its profile is written with it (that
     # changes when most of the file's conversations come to use another profile).
     counter = counter_for(library.root)  # its basis names the tokenizer and template
-    settings = settings_key(final_name, policy.value, max_seq_len, FORMAT_VERSION,
-                            counter.basis)
+    settings = _settings(target, counter.basis)
     wanted = set(new_members)
-    removed = [pk for pk, _ in previous.members if pk not in wanted] if previous else []
-    states = _member_states(library, [*new_members, *removed])
-    delta = (plan_delta(previous, new_members, states, settings, policy.value)
-             if previous else None)
+    if len(wanted) != len(new_members):
+        raise LibraryError(f"a conversation is listed twice in '{final_name}'")
+    old_key = dict(previous or [])
+    removed = [(pk, key) for pk, key in previous or [] if pk not in wanted]
+    states.update(_member_states(library, [pk for pk in new_members if pk not in states]))
+    delta = None
+    if previous is not None:
+        delta = plan_delta(stored_totals, guard, settings,
+                           [pk for pk in new_members if pk not in old_key], removed, states,
+                           kept=[(pk, old_key[pk]) for pk in new_members if pk in old_key])
     stored: dict[str, StoredFragment] = {}
-    digests: list[Digest] | None = None  # every member's: read only when there is no delta
+    digests: list[Digest] = []  # every member's: read only when there is no delta
     if delta is not None:
-        keys, shared_hash = delta.keys, delta.shared_hash
+        keys = [delta.added[pk][1] if pk in delta.added else str(old_key[pk])
+                for pk in new_members]
+        shared_hash = delta.shared_hash
         with library.session() as session:
-            stored = find_fragments(session, [k for _, k in (*delta.added, *delta.removed)])
+            stored = find_fragments(session, [*(k for _, k in delta.added.values()),
+                                              *(k for _, k in delta.removed)])
     else:
         digests, member_states = _read_members(library, new_members, states)
         shared_hash = shared_profile_hash(digests)
         keys = [full_key(state.key(settings, pk), item["profile_hash"], shared_hash)
                 for pk, state, item in zip(new_members, member_states, digests, strict=True)]
-        if len(set(keys)) != len(keys):
-            raise LibraryError(f"a conversation is listed twice in '{final_name}'")
         if reuse:
             with library.session() as session:
-                stored = file_fragments(session, file_id)
+                if file_id is not None:
+                    stored = file_fragments(session, file_id)
                 stored.update(find_fragments(session, [k for k in keys if k not in stored]))
+
+    def totals_of(part_of: PartOf) -> FileTotals:
+        if delta is None:
+            return FileTotals.of(contribution(item, target.policy.value, *part_of(key))
+                                 for item, key in zip(digests, keys, strict=True))
+        assert stored_totals is not None  # a delta is planned from stored totals only
+        totals = delta_totals(stored_totals.totals, delta, target.policy.value, part_of)
+        if totals is None:
+            raise _NoDelta()
+        return totals
+
+    def write_members(session: Session) -> tuple[set[str], str]:
+        old_keys = _store_members(session, target.file_id, new_members, keys)
+        return old_keys - set(keys), guard_of(len(new_members), sum(new_members))
+
     if delta is None:
-        render = [i for i, key in enumerate(keys) if key not in stored]
-    else:
-        added = {key for _, key in delta.added if key not in stored}
-        render = [i for i, key in enumerate(keys) if key in added]
+        render = [(pk, key) for pk, key in zip(new_members, keys, strict=True)
+                  if key not in stored]
+    else:  # the kept members' fragments are stored: they were just checked
+        render = [(pk, key) for pk, (_, key) in delta.added.items() if key not in stored]
+    try:
+        return _finish(library, target, settings, counter, len(new_members), render,
+                       stored, shared_hash, totals_of, write_members, progress, cancelled)
+    except _NoDelta:
+        return _switch_to_new_build(library, file_id, final_name, new_members, progress,
+                                    cancelled, policy, reuse, keep_updated_at, False)
+
+
+PartOf = Callable[[str], tuple[tuple[int, ...], int, int]]
+
+
+def _target(library: Library, current: TrainingFile, final_name: str,
+            policy: CutOffPolicy | None, keep_updated_at: bool) -> _Target:
+    taken = [r for _, f, r in _on_disk(library) if f == current.file_id]
+    return _Target(current.file_id, final_name, False, max([current.revision, *taken]) + 1,
+                   current.created_at,
+                   current.updated_at if keep_updated_at else now_iso(),
+                   policy or _policy(current.cut_off_policy), current.max_seq_len,
+                   [current.json_file, current.jsonl_file])
+
+
+def _settings(target: _Target, basis: object) -> str:
+    """The settings part of every fragment key of the file (``app.fragments``)."""
+    return settings_key(target.name, target.policy.value, target.max_seq_len, FORMAT_VERSION,
+                        basis)
+
+
+def _stored_totals(data: bytes | None) -> StoredTotals | None:
+    """A file's stored totals (None: none, or unreadable; a build then reads every member)."""
+    return StoredTotals.loads(data)
+
+
+def _finish(
+    library: Library, target: _Target, settings: str, counter: TokenCounter, count: int,
+    render: list[tuple[int, str]], stored: dict[str, StoredFragment],
+    shared_hash: str | None,
+    totals_of: Callable[[PartOf], FileTotals],
+    write_members: Callable[[Session], tuple[set[str], str]],
+    progress: Progress | None, cancelled: Callable[[], bool] | None,
+) -> int:
+    """Render ``render`` (row key, fragment key), make the header from the totals and
+    switch the file (of ``count`` members) to the new build in one transaction
+    (``write_members`` writes the member rows and returns the fragment keys no longer
+    used and the rows' ``member_guard``); return how many were rendered."""
     spill = _Spill([])
     try:
         for fragment in render_fragments(
-                library.records_by_pk([new_members[i] for i in render]),
-                [keys[i] for i in render], name=final_name, shared_hash=shared_hash,
-                cut_off_policy=policy, counter=counter, cache=library_cache(library),
+                library.records_by_pk([pk for pk, _ in render]),
+                [key for _, key in render], name=target.name, shared_hash=shared_hash,
+                cut_off_policy=target.policy, counter=counter, cache=library_cache(library),
                 progress=progress, cancelled=cancelled):
             stored[fragment.key] = StoredFragment(fragment.tokens, len(fragment.json),
                                                   len(fragment.jsonl))
@@ -948,63 +1035,150 @@ def _switch_to_new_build(
             part = stored[key]
             return part.tokens, part.json_size, part.jsonl_size
 
-        totals = None
-        if delta is not None and previous is not None and previous.totals is not None:
-            totals = delta_totals(previous.totals.totals, delta, policy.value, part_of)
-        if totals is None:
-            if digests is None:  # the stored totals did not hold the removed members
-                digests = _read_members(library, new_members, states)[0]
-                with library.session() as session:
-                    stored.update(file_fragments(session, file_id))
-            totals = FileTotals.of(contribution(item, policy.value, *part_of(key))
-                                   for item, key in zip(digests, keys, strict=True))
-        head = header_of(final_name, totals, created_at=created_at, updated_at=updated_at,
-                         jsonl_name=f"{final_name}.jsonl", cut_off_policy=policy,
-                         counter=counter, max_seq_len=max_seq_len)
+        totals = totals_of(part_of)
+        head = header_of(target.name, totals, created_at=target.created_at,
+                         updated_at=target.updated_at, jsonl_name=f"{target.name}.jsonl",
+                         cut_off_policy=target.policy, counter=counter,
+                         max_seq_len=target.max_seq_len)
         head_data = head_bytes(head, library.profile(shared_hash) if shared_hash else None)
         with library.session() as session, session.begin():
             save_fragments(session, spill.held)
-            if creating:
+            if target.creating:
                 if session.scalar(select(TrainingFile.file_id)
-                                  .where(TrainingFile.slug == final_name.casefold())):
-                    raise LibraryError(f"a training file named '{final_name}' already exists")
-                row = TrainingFile(file_id=file_id, created_at=created_at)
+                                  .where(TrainingFile.slug == target.name.casefold())):
+                    raise LibraryError(f"a training file named '{target.name}' already exists")
+                row = TrainingFile(file_id=target.file_id, created_at=target.created_at)
                 session.add(row)
             else:
-                existing = session.get(TrainingFile, file_id)
+                existing = session.get(TrainingFile, target.file_id)
                 if existing is None:
-                    raise LibraryError(f"the training file '{final_name}' was deleted "
+                    raise LibraryError(f"the training file '{target.name}' was deleted "
                                        "meanwhile")
                 row = existing
-            row.name, row.slug = final_name, final_name.casefold()
-            row.revision, row.updated_at = revision, updated_at
+            row.name, row.slug = target.name, target.name.casefold()
+            row.revision, row.updated_at = target.revision, target.updated_at
             row.json_file = row.jsonl_file = None
             row.head = head_data
-            row.conversations = len(new_members)
+            row.conversations = count
             row.trainable_replies = head["totals"]["trainable_replies"]
             row.estimated_tokens = head["totals"]["estimated_tokens"]
-            row.json_bytes = full_json_size_of(len(head_data), totals.n("json_size"),
-                                               len(new_members))
+            row.json_bytes = full_json_size_of(len(head_data), totals.n("json_size"), count)
             row.jsonl_bytes = totals.n("jsonl_size")
             row.header = orjson.dumps(head)
-            row.cut_off_policy = policy.value
-            row.totals = StoredTotals(totals, settings, shared_hash, members_hash(
-                list(zip(new_members, keys, strict=True)))).dumps()
+            row.cut_off_policy = target.policy.value
             session.flush()
-            old_keys = _store_members(session, file_id, new_members, keys)
-            drop_unreferenced(session, old_keys - set(keys))
+            unused, guard = write_members(session)
+            row.totals = StoredTotals(totals, settings, shared_hash, guard).dumps()
+            drop_unreferenced(session, unused)
     except BaseException:
         spill.take_back(library)
         raise
-    _remove_build(library, old_files)  # a build from before v6, now in the database
+    _remove_build(library, target.old_files)  # a build from before v6, now in the database
     return len(render)
 
 
-def _member_keys(session: Session, file_id: int) -> list[tuple[int, str | None]]:
-    """The file's member rows, in order: (row key, fragment key)."""
-    return [(pk, key) for pk, key in session.execute(
-        select(Member.conversation_pk, Member.fragment_key)
-        .where(Member.file_id == file_id).order_by(Member.position))]
+def _change(library: Library, name: str, add: Sequence[int], remove: Collection[int],
+            progress: Progress | None, cancelled: Callable[[], bool] | None) -> None:
+    """Append ``add`` (those not in the file yet, in order) and drop ``remove``: only the
+    conversations changed are read and rendered when the file's stored totals allow
+    (``app.build_delta``), else the whole member list is built as any change is."""
+    with _collector_paused():
+        if _change_by_delta(library, name, list(dict.fromkeys(add)), set(remove), progress,
+                            cancelled):
+            return
+    current = _member_pks(library, name)
+    present = set(current)
+    _rebuild(library, name, new_members=[pk for pk in current if pk not in remove]
+             + [pk for pk in dict.fromkeys(add) if pk not in present],
+             progress=progress, cancelled=cancelled)
+
+
+def _change_by_delta(library: Library, name: str, add: list[int], remove: set[int],
+                     progress: Progress | None, cancelled: Callable[[], bool] | None) -> bool:
+    """``_change`` reading only the conversations it changes; False (nothing written)
+    when the stored totals cannot be trusted for it."""
+    with library.session() as session:
+        current = _row(session, name)
+        stored_totals = _stored_totals(current.totals)
+        if current.head is None or stored_totals is None:
+            return False
+        target = _target(library, current, current.name, None, False)
+        guard = member_guard(session, target.file_id)
+        present = _members_among(session, target.file_id, [*add, *remove])
+    counter = counter_for(library.root)
+    settings = _settings(target, counter.basis)
+    added = [pk for pk in add if pk not in present and pk not in remove]
+    removed = [(pk, present[pk]) for pk in sorted(remove) if pk in present]
+    states = _member_states(library, [*added, *(pk for pk, _ in removed)])
+    delta = plan_delta(stored_totals, guard, settings, added, removed, states)
+    if delta is None:
+        return False
+    with library.session() as session:
+        stored = find_fragments(session, [*(k for _, k in delta.added.values()),
+                                          *(k for _, k in delta.removed)])
+
+    def totals_of(part_of: PartOf) -> FileTotals:
+        totals = delta_totals(stored_totals.totals, delta, target.policy.value, part_of)
+        if totals is None:
+            raise _NoDelta()
+        return totals
+
+    count, pk_sum = map(int, guard.split(":"))
+    gone = [pk for pk, _ in removed]
+    count += len(added) - len(gone)
+
+    def write_members(session: Session) -> tuple[set[str], str]:
+        if member_guard(session, target.file_id) != guard:
+            raise LibraryError(f"the training file '{target.name}' changed meanwhile; "
+                               "try again")
+        for start in range(0, len(gone), 500):
+            session.execute(delete(Member).where(
+                Member.file_id == target.file_id,
+                Member.conversation_pk.in_(gone[start:start + 500])))
+        if added:
+            after = last_position(session, target.file_id) + 1
+            session.execute(insert(Member), [
+                {"file_id": target.file_id, "conversation_pk": pk, "position": after + i,
+                 "fragment_key": delta.added[pk][1]} for i, pk in enumerate(added)])
+        return ({key for _, key in delta.removed},
+                guard_of(count, pk_sum + sum(added) - sum(gone)))
+
+    try:
+        _finish(library, target, settings, counter, count,
+                [(pk, key) for pk, (_, key) in delta.added.items() if key not in stored],
+                stored, delta.shared_hash, totals_of, write_members, progress, cancelled)
+    except _NoDelta:
+        return False
+    return True
+
+
+def _members_among(session: Session, file_id: int, pks: Sequence[int]) -> dict[int, str | None]:
+    """Those of ``pks`` that are members of the file, with their fragment keys."""
+    found: dict[int, str | None] = {}
+    wanted = list(dict.fromkeys(pks))
+    for start in range(0, len(wanted), 500):
+        found.update((pk, key) for pk, key in session.execute(
+            select(Member.conversation_pk, Member.fragment_key).where(
+                Member.file_id == file_id,
+                Member.conversation_pk.in_(wanted[start:start + 500]))))
+    return found
+
+
+def _members_with_states(session: Session, file_id: int
+                         ) -> tuple[list[tuple[int, str | None]], dict[int, MemberState]]:
+    """The file's member rows in order, (row key, fragment key), and each member's stored
+    state, in one query (no list of row keys sent back to the database)."""
+    members: list[tuple[int, str | None]] = []
+    states: dict[int, MemberState] = {}
+    for pk, key, blob, batch, reviewer, content, at in session.execute(
+            select(Member.conversation_pk, Member.fragment_key, Conversation.digest,
+                   Conversation.batch_id, Conversation.reviewed_by,
+                   Conversation.content_sha256, Conversation.reviewed_at)
+            .join(Conversation, Conversation.pk == Member.conversation_pk)
+            .where(Member.file_id == file_id).order_by(Member.position)):
+        members.append((pk, key))
+        states[pk] = MemberState(blob, batch, reviewer, content, at)
+    return members, states
 
 
 def _build_folders(library: Library, files: Sequence[str | None]) -> set[Path]:

@@ -62,16 +62,20 @@ def fill(library: Any, corpus: Path, n: int) -> None:
 
 @contextlib.contextmanager
 def no_reuse() -> Iterator[None]:
-    """Builds inside find no stored rendering: everything is rendered (and stored) anew."""
+    """Builds inside find no stored rendering and no stored totals: everything is read,
+    rendered (and stored) anew."""
     from app import trainingfiles
 
-    saved = trainingfiles.file_fragments, trainingfiles.find_fragments
+    saved = (trainingfiles.file_fragments, trainingfiles.find_fragments,
+             trainingfiles._stored_totals)
     trainingfiles.file_fragments = lambda *_args: {}  # type: ignore[assignment]
     trainingfiles.find_fragments = lambda *_args: {}  # type: ignore[assignment]
+    trainingfiles._stored_totals = lambda *_args: None  # type: ignore[assignment]
     try:
         yield
     finally:
-        trainingfiles.file_fragments, trainingfiles.find_fragments = saved
+        (trainingfiles.file_fragments, trainingfiles.find_fragments,
+         trainingfiles._stored_totals) = saved
 
 
 def timed(step: Callable[[], Any]) -> float:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from old_schema import downgrade
 from stored import stored_bytes
@@ -27,6 +27,7 @@ from app.build_delta import Delta
 from app.cutoff import CutOffPolicy
 from app.file_totals import FileTotals, StoredTotals, contribution, contribution_of_lines
 from app.fullfile import FORMAT_NAME, build_header
+from app.importer import import_paths
 from app.library import Library
 from app.models import TrainingFile
 from app.review_marks import mark_reviewed
@@ -241,9 +242,10 @@ def assert_like_a_full_rebuild(library: Library, name: str) -> None:
         for d in digests)
 
 
-@settings(max_examples=6, deadline=None, suppress_health_check=[
-    HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(st.lists(st.tuples(st.booleans(), st.integers(0, 10_000)), min_size=1, max_size=6))
+@settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.generate],
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@example(steps=[(False, 0), (False, 0), (False, 0), (True, 0)])  # emptied, then one added
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 10_000)), min_size=1, max_size=5))
 def test_random_adds_and_removes_keep_the_build_a_full_rebuild(
     lib: Library, monkeypatch: pytest.MonkeyPatch, steps: list[tuple[bool, int]],
 ) -> None:
@@ -265,12 +267,21 @@ def test_random_adds_and_removes_keep_the_build_a_full_rebuild(
         assert_like_a_full_rebuild(lib, NAME)
 
 
-def test_a_change_behind_the_builds_back_takes_the_full_way(
+def _totals_forgotten(library: Library, name: str) -> bool:
+    with library.session() as session:
+        return session.query(TrainingFile).filter_by(name=name).one().totals is None
+
+
+def test_a_change_to_a_member_makes_the_next_change_read_the_whole_file(
         lib: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Adding and removing trust the kept members to be as built: every change to a
+    conversation forgets the totals of the files holding it, so that trust holds."""
     ids = _ids(lib)
     add_conversations(lib, NAME, ids[:5], create=True)
+    add_conversations(lib, "Other", ids[7:9], create=True)
     deltas = Deltas(monkeypatch)
     mark_reviewed(lib, [ids[1]], "Ana")  # and no rebuild follows
+    assert _totals_forgotten(lib, NAME) and not _totals_forgotten(lib, "Other")
     add_conversations(lib, NAME, [ids[5]])
     assert deltas.taken == [False]
     assert_like_a_full_rebuild(lib, NAME)
@@ -295,7 +306,7 @@ def test_a_member_row_gone_behind_the_builds_back_takes_the_full_way(
     conn.close()
     deltas = Deltas(monkeypatch)
     add_conversations(lib, NAME, [ids[5]])
-    assert deltas.taken == [False]
+    assert deltas.taken and not any(deltas.taken)
     assert_like_a_full_rebuild(lib, NAME)
 
 
@@ -331,3 +342,43 @@ def test_a_v6_library_gets_totals_at_its_first_change(
         remove_conversations(upgraded, NAME, [ids[1]])
         assert deltas.taken[-1]
         assert_like_a_full_rebuild(upgraded, NAME)
+
+
+def test_moving_renaming_and_replacing_forget_the_totals_of_the_files_holding_them(
+        lib: Library, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    ids = _ids(lib)
+    add_conversations(lib, NAME, ids[:4], create=True)
+    add_conversations(lib, "Other", ids[6:8], create=True)
+    deltas = Deltas(monkeypatch)
+    steps = [
+        lambda: lib.move_conversations([ids[1]], "moved"),
+        lambda: lib.rename_batch("moved", "renamed"),
+        lambda: import_paths(lib, [_corrected(lib, ids[2], tmp_path)], replace=True),
+    ]
+    for number, step in enumerate(steps):
+        step()
+        assert _totals_forgotten(lib, NAME), number
+        assert not _totals_forgotten(lib, "Other"), number
+        add_conversations(lib, NAME, [ids[4 + number % 2]]) if number < 2 else \
+            remove_conversations(lib, NAME, [ids[4]])
+        assert deltas.taken[-1] is False
+        assert_like_a_full_rebuild(lib, NAME)
+        assert not _totals_forgotten(lib, NAME)  # made again by that build
+    assert b"(Corrected.)" in stored_bytes(lib, NAME)[1]
+
+
+def _corrected(library: Library, cid: str, folder: Path) -> Path:
+    """The conversation ``cid`` as a file again, one reply corrected (same id)."""
+    from conftest import ENRICHED, LEGACY
+
+    for path in [*ENRICHED, *LEGACY]:
+        document = orjson.loads(path.read_bytes())
+        if cid in path.read_text(encoding="utf-8"):
+            for pair in document.get("training_pairs") or []:
+                if pair.get("target_response"):
+                    pair["target_response"] += " (Corrected.)"
+                    break
+            target = folder / f"corrected-{path.name}"
+            target.write_bytes(orjson.dumps(document))
+            return target
+    raise AssertionError(f"no fixture holds {cid}")
