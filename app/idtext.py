@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import re
 
+from app.errors import LibraryError
+
 MAX_ID_CHARS = 200
 # Control characters (Unicode category Cc), lone surrogates (Cs) and the characters that
 # reorder the text around them (bidirectional overrides and isolates).
@@ -24,3 +26,14 @@ def id_problem(text: str, what: str) -> str | None:
         return (f"{what} cannot contain control characters (it holds "
                 f"U+{ord(found.group()):04X}); use printable text")
     return None
+
+
+def clean_batch_id(value: str) -> str:
+    """Batch ids are free text, trimmed; empty ones and control characters are refused."""
+    text = " ".join(str(value).split())
+    if not text:
+        raise LibraryError("a batch id cannot be empty")
+    problem = id_problem(text, "a batch id")
+    if problem:
+        raise LibraryError(problem)
+    return text

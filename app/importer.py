@@ -26,15 +26,18 @@ import orjson
 from sqlalchemy import insert, select, update
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from app.errors import InputError, LibraryError
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
 from app.fullsplit import PART_MARK
+from app.idtext import clean_batch_id
 from app.job_process import watch_parent
-from app.library import Library, clean_batch_id, now_iso, pack, unpack
-from app.loader import load_file
+from app.library import Library, now_iso, unpack
 from app.models import Conversation, ConversationDocument, Profile
-from app.records import ConversationRecord, digest_of, summarise
-from app.similar import fingerprint
+
+# The per-file work lives in app.prepare (what the workers import); re-exported here.
+from app.prepare import NOT_COLUMNS as NOT_COLUMNS
+from app.prepare import Prepared as Prepared
+from app.prepare import library_row as library_row
+from app.prepare import prepare as prepare
 from app.stored_builds import forget_totals
 
 CHUNK = 250  # files per commit
@@ -228,42 +231,6 @@ def _json_files(folder: Path) -> tuple[list[Path], list[FileVerdict]]:
     return found, refused
 
 
-Prepared = tuple[str, dict[str, Any] | None, str]  # where, row or None, reason
-NOT_COLUMNS = ("profile_document", "document")  # row keys stored elsewhere
-
-
-def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared]:
-    """Parse one file into ready-to-insert rows (runs in worker processes too).
-
-    One entry per conversation: a full training file gives several, each named by the
-    file's path and its place in the file.
-    """
-    try:
-        loaded = load_file(Path(path), default_batch, named)
-    except InputError as exc:
-        return [(path, None, exc.reason)]
-    except Exception as exc:  # a bug or an unexpected shape must not stop the import
-        return [(path, None, f"could not be read: {type(exc).__name__}: {exc}")]
-    prepared: list[Prepared] = []
-    for part, record, error in loaded:
-        where = path + part
-        if record is None:
-            prepared.append((where, None, error.reason if error else "could not be read"))
-            continue
-        try:
-            source = Path(path).name + part if part else None
-            prepared.append((where, library_row(record, default_batch, source), ""))
-        except LibraryError as exc:
-            prepared.append((where, None, str(exc)))
-        except Exception as exc:
-            prepared.append((where, None, f"could not be read: {type(exc).__name__}: {exc}"))
-    return prepared
-
-
-# The summary fields the conversations table has a column of its own for.
-STORED_SUMMARY = frozenset(column.key for column in Conversation.__table__.columns)
-
-
 def substance(record: Mapping[str, Any]) -> str:
     """A fingerprint of what the conversation is (its messages, client and scaffolding),
     not of where it came from: the same conversation from its own file or from a full
@@ -271,26 +238,6 @@ def substance(record: Mapping[str, Any]) -> str:
     return hashlib.sha256(orjson.dumps(
         {k: record.get(k) for k in ("messages", "client", "scaffolding")},
         option=orjson.OPT_SORT_KEYS)).hexdigest()
-
-
-def library_row(
-    record: ConversationRecord, default_batch: str, source_file: str | None = None
-) -> dict[str, Any]:
-    """The library row of a record; ``source_file`` overrides the name the table shows
-    (a full training file's name and the conversation's place in it)."""
-    record["batch_id"] = clean_batch_id(record["batch_id"] or default_batch)
-    summary = summarise(record)
-    dialogue = fingerprint(record)
-    return {
-        **{key: value for key, value in summary.items() if key in STORED_SUMMARY},
-        **({"source_file": source_file} if source_file else {}),
-        "warning_codes": ",".join(summary["warning_codes"]),
-        "profile_document": orjson.dumps(record.get("consultant_profile")),
-        "digest": orjson.dumps(digest_of(summary)),
-        "dialogue_sha256": dialogue.dialogue_sha256,
-        "dialogue_sketch": dialogue.sketch,
-        "document": pack(record),
-    }
 
 
 MAX_POOL_RESTARTS = 3

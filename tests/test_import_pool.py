@@ -152,3 +152,46 @@ def test_workers_never_outlive_a_killed_parent(tmp_path: Path) -> None:
                 os.kill(pid, signal.SIGKILL)
         with contextlib.suppress(subprocess.TimeoutExpired, ValueError):
             parent.communicate(timeout=30)  # pipes already read, or held: never wait longer
+
+
+LIGHT_WORKER = r"""
+import sys
+from pathlib import Path
+
+
+def probe(path, batch, named=False):
+    # What a worker does (app.prepare.prepare), then which heavy modules it had to load.
+    from app.prepare import prepare
+    rows = prepare(path, batch, named)
+    heavy = sorted(m for m in ("sqlalchemy", "app.library", "app.importer", "app.db")
+                   if m in sys.modules)
+    return [(where, row and row["conversation_id"], heavy) for where, row, _ in rows]
+
+
+if __name__ == "__main__":
+    import orjson
+    import app.importer as importer
+    from app.prepare import prepare
+
+    folder = Path(sys.argv[1])
+    assert importer.prepare is prepare  # the pool maps the light module's function
+    importer.PARALLEL_FROM = 1
+    importer.prepare = probe  # looked up when the pool is made: the probe runs in workers
+    candidates, _ = importer.collect([folder])
+    found = [row for rows in importer._prepared(candidates, 2) for row in rows]
+    print(orjson.dumps(found).decode())
+"""
+
+
+def test_workers_start_without_the_library_code(tmp_path: Path) -> None:
+    """A spawned worker imports only the per-file code (no SQLAlchemy, no library): that
+    is most of a worker's start-up time, paid again at every pool restart."""
+    folder = corpus(tmp_path / "batch", 6)
+    script = tmp_path / "light_worker.py"  # a file, not -c: spawned workers re-import it
+    script.write_text(LIGHT_WORKER, encoding="utf-8")
+    code, out, err = run_bounded([sys.executable, str(script), str(folder)], 600,
+                                 "an import through light workers")
+    assert code == 0, err[-3000:]
+    found = json.loads(out.strip().splitlines()[-1])
+    assert [cid for _where, cid, _heavy in found] == [f"pool_{i:04d}" for i in range(6)]
+    assert all(heavy == [] for _where, _cid, heavy in found), found

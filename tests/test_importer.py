@@ -312,3 +312,12 @@ def test_process_pool_imports_hundreds_of_files(
     assert library.count() == count
     assert {v.batch_id for v in report.verdicts} == {"synthetic"}
     assert elapsed < 20, f"import of {count} files took {elapsed:.1f}s"
+
+
+def test_the_workers_list_of_stored_summary_fields_matches_the_table() -> None:
+    """``app.prepare`` names the conversations table's columns without importing the
+    models (workers start without SQLAlchemy); this holds the list to the table."""
+    from app.models import Conversation
+    from app.prepare import STORED_SUMMARY
+
+    assert {column.key for column in Conversation.__table__.columns} == STORED_SUMMARY
