@@ -170,27 +170,37 @@ def _too_large(name: str, size: int, max_bytes: int, limit: str) -> InputError:
         f"{limit}")
 
 
-@contextlib.contextmanager
-def open_regular(path: Path) -> Iterator[IO[bytes]]:
-    """Open ``path`` for reading only if it is an ordinary file.
+def _open_regular_fd(path: Path) -> tuple[int, int]:
+    """A read-only descriptor of ``path`` and its size, only if it is an ordinary file.
 
     Named pipes would block for ever and devices never end (``/dev/zero``), whatever the
     name says, so they are refused before and after opening (the non-blocking open cannot
     hang on a pipe, and ``fstat`` on the open file closes the race with a swap).
     """
+    fd = -1
     try:
         kind = _not_regular(os.stat(path).st_mode)
         if kind is None:
             fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)
                          | getattr(os, "O_BINARY", 0))
-            kind = _not_regular(os.fstat(fd).st_mode)
-            if kind is not None:
-                os.close(fd)
+            info = os.fstat(fd)
+            kind = _not_regular(info.st_mode)
     except OSError as exc:
+        if fd != -1:
+            os.close(fd)
         raise InputError.single(path.name, f"cannot be read: {exc.strerror or exc}") from None
     if kind is not None:
+        if fd != -1:
+            os.close(fd)
         raise InputError.single(path.name, f"is {kind}, not an ordinary file: only ordinary "
                                 "files are read")
+    return fd, info.st_size
+
+
+@contextlib.contextmanager
+def open_regular(path: Path) -> Iterator[IO[bytes]]:
+    """Open ``path`` for reading only if it is an ordinary file (see ``_open_regular_fd``)."""
+    fd, _size = _open_regular_fd(path)
     handle = os.fdopen(fd, "rb")
     try:
         yield handle
@@ -208,22 +218,26 @@ def read_input_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES,
     The size is checked before reading (a huge file is refused unread) and again while
     reading, so a file that grows, or reports a size of 0, is still cut off at the limit.
     """
-    with open_regular(path) as handle:
-        try:
-            size = os.fstat(handle.fileno()).st_size
-            if size > max_bytes:
-                raise _too_large(path.name, size, max_bytes, limit)
-            chunks, total = [], 0
-            want = size + 1  # one read for an honest file; the +1 sees the end at once
-            while total <= max_bytes:
-                chunk = os.read(handle.fileno(), min(max(want, 1 << 16), max_bytes + 1 - total))
-                if not chunk:
-                    break
-                chunks.append(chunk)
-                total += len(chunk)
-        except OSError as exc:
-            raise InputError.single(path.name, f"cannot be read: {exc.strerror or exc}") \
-                from None
+    fd, size = _open_regular_fd(path)  # a bare descriptor: a file object costs more
+    try:
+        if size > max_bytes:
+            raise _too_large(path.name, size, max_bytes, limit)
+        chunks, total = [], 0
+        # One read of the size it claims (+1, to see the end at once) for an honest file;
+        # then parts of 64 KB, for a file that grows or claims 0 bytes (/proc).
+        want = size + 1 if size else 1 << 16
+        while total <= max_bytes:
+            chunk = os.read(fd, min(want, max_bytes + 1 - total))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            total += len(chunk)
+            want = 1 << 16
+    except OSError as exc:
+        raise InputError.single(path.name, f"cannot be read: {exc.strerror or exc}") \
+            from None
+    finally:
+        os.close(fd)
     if total > max_bytes:
         raise _too_large(path.name, total, max_bytes, limit)
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
