@@ -56,6 +56,14 @@ def record_from_document(
     document: Any, data: bytes, file_name: str, default_batch: str | None = None
 ) -> ConversationRecord:
     """Check and normalise a parsed conversation file (``data``: its bytes, for the hash)."""
+    return _checked_record(document, data, file_name, default_batch)[0]
+
+
+def _checked_record(
+    document: Any, data: bytes, file_name: str, default_batch: str | None = None
+) -> tuple[ConversationRecord, bytes]:
+    """``record_from_document``, and the record as JSON (proving it can be stored, and
+    what the library stores unless its batch changes)."""
     check_structure(document, file_name)
     record = normalise(
         document,
@@ -67,10 +75,10 @@ def record_from_document(
         raise InputError.single(file_name, "no consultant reply to train on: every "
                                 "target_response is null or empty", "$.training_pairs")
     try:
-        orjson.dumps(record)
+        dumped = orjson.dumps(record)
     except orjson.JSONEncodeError as exc:
         raise InputError.single(file_name, _unstorable(str(exc))) from None
-    return record
+    return record, dumped
 
 
 def load_conversation_file(path: Path, default_batch: str | None = None) -> ConversationRecord:
@@ -88,7 +96,8 @@ def looks_like_jsonl(data: bytes) -> bool:
         return False
 
 
-Loaded = tuple[str, ConversationRecord | None, InputError | None]  # part, record, error
+# part, record, error, and the record as JSON when the loader made it (see ``_checked_record``)
+Loaded = tuple[str, ConversationRecord | None, InputError | None, bytes | None]
 
 
 def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list[Loaded]:
@@ -110,5 +119,7 @@ def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list
         raise
     if is_full(document):
         batch = default_batch if batch_named else path.stem
-        return list(split_full(document, path.name, batch))
-    return [("", record_from_document(document, data, path.name, default_batch), None)]
+        return [(part, record, error, None)
+                for part, record, error in split_full(document, path.name, batch)]
+    record, dumped = _checked_record(document, data, path.name, default_batch)
+    return [("", record, None, dumped)]

@@ -15,7 +15,7 @@ import orjson
 from app.errors import InputError, LibraryError
 from app.idtext import clean_batch_id
 from app.loader import load_file
-from app.packing import pack
+from app.packing import pack_json
 from app.records import ConversationRecord, digest_of, summarise
 from app.similar import fingerprint
 
@@ -47,14 +47,14 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
     except Exception as exc:  # a bug or an unexpected shape must not stop the import
         return [(path, None, f"could not be read: {type(exc).__name__}: {exc}")]
     prepared: list[Prepared] = []
-    for part, record, error in loaded:
+    for part, record, error, dumped in loaded:
         where = path + part
         if record is None:
             prepared.append((where, None, error.reason if error else "could not be read"))
             continue
         try:
             source = Path(path).name + part if part else None
-            prepared.append((where, library_row(record, default_batch, source), ""))
+            prepared.append((where, library_row(record, default_batch, source, dumped), ""))
         except LibraryError as exc:
             prepared.append((where, None, str(exc)))
         except Exception as exc:
@@ -63,11 +63,16 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
 
 
 def library_row(
-    record: ConversationRecord, default_batch: str, source_file: str | None = None
+    record: ConversationRecord, default_batch: str, source_file: str | None = None,
+    dumped: bytes | None = None,
 ) -> dict[str, Any]:
     """The library row of a record; ``source_file`` overrides the name the table shows
-    (a full training file's name and the conversation's place in it)."""
-    record["batch_id"] = clean_batch_id(record["batch_id"] or default_batch)
+    (a full training file's name and the conversation's place in it). ``dumped``: the
+    record as JSON already (``orjson.dumps``), made before its batch was settled here."""
+    batch = record["batch_id"]
+    record["batch_id"] = clean_batch_id(batch or default_batch)
+    if dumped is None or record["batch_id"] != batch:
+        dumped = orjson.dumps(record)
     summary = summarise(record)
     dialogue = fingerprint(record)
     return {
@@ -78,5 +83,5 @@ def library_row(
         "digest": orjson.dumps(digest_of(summary)),
         "dialogue_sha256": dialogue.dialogue_sha256,
         "dialogue_sketch": dialogue.sketch,
-        "document": pack(record),
+        "document": pack_json(dumped),
     }

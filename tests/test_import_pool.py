@@ -195,3 +195,14 @@ def test_workers_start_without_the_library_code(tmp_path: Path) -> None:
     found = json.loads(out.strip().splitlines()[-1])
     assert [cid for _where, cid, _heavy in found] == [f"pool_{i:04d}" for i in range(6)]
     assert all(heavy == [] for _where, _cid, heavy in found), found
+
+
+def test_the_entry_a_worker_re_runs_is_light() -> None:
+    """A spawned worker re-imports its parent's entry (the ``lora-studio`` script imports
+    ``app.__main__``; the bundle re-runs it): that must not load the application."""
+    probe = ("import sys, app.__main__; "
+             "print(sorted(m for m in ('app.cli', 'sqlalchemy', 'app.library') "
+             "if m in sys.modules))")
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                           timeout=300, check=True)
+    assert found.stdout.strip() == "[]", found

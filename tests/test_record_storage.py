@@ -4,15 +4,20 @@ before: both read back the same, row by row, with no migration (app/library.py).
 from __future__ import annotations
 
 import zlib
+from pathlib import Path
 
 import orjson
 import pytest
+from conftest import ENRICHED, LEGACY
 from sqlalchemy import select, update
 from stored import stored_bytes
 
 from app import trainingfiles
+from app.idtext import clean_batch_id
 from app.library import ZSTD_MAGIC, Library, pack, unpack
+from app.loader import batch_id_in, load_file, record_from_bytes
 from app.models import Conversation, ConversationDocument
+from app.prepare import prepare
 from app.trainingfiles import add_conversations, rebuild_training_files
 
 
@@ -54,3 +59,27 @@ def test_records_stored_with_zlib_before_still_read_and_build(
     assert {cid: filled_library.record(cid) for cid in ids} == records
     rebuild_training_files(filled_library, ["with zstd"], from_scratch=True)
     assert stored_bytes(filled_library, "with zstd") == expected
+
+
+@pytest.mark.parametrize("batch", ["fixtures", "  two   spaces ", None])
+def test_the_stored_record_is_the_checked_record_with_its_settled_batch(
+    batch: str | None,
+) -> None:
+    """The loader's JSON of a record is reused for storing it only while the record is
+    unchanged: a batch id that the library cleans (spaces), or one a file names itself,
+    gives the record with the batch it ends up in, whatever path the row took."""
+    for path in ENRICHED + LEGACY:
+        named = batch_id_in_file(path)
+        default = batch if batch is not None else "loose"
+        [(_where, row, reason)] = prepare(str(path), default)
+        assert row is not None, reason
+        record = record_from_bytes(path.read_bytes(), path.name, default)
+        record["batch_id"] = clean_batch_id(named or default)
+        assert unpack(row["document"]) == orjson.loads(orjson.dumps(record))
+        assert row["batch_id"] == record["batch_id"]
+        [(_part, loaded, _error, dumped)] = load_file(path, default)
+        assert dumped == orjson.dumps(loaded)  # what the loader checked is the record
+
+
+def batch_id_in_file(path: Path) -> str | None:
+    return batch_id_in(orjson.loads(path.read_bytes()))
