@@ -159,9 +159,21 @@ def collect(
     candidates: list[Candidate] = []
     problems: list[FileVerdict] = []
     seen: set[str] = set()  # real paths; a file reached twice is imported once
+    real_folders: dict[Path, str] = {}
+
+    def real(file: Path) -> str:
+        """``os.path.realpath(file)``, resolving each folder once (not every component
+        of every path: an lstat each, for 10,000 files a third of a second)."""
+        if file.is_symlink():
+            return os.path.realpath(file)
+        folder = file.parent
+        found = real_folders.get(folder)
+        if found is None:
+            found = real_folders[folder] = os.path.realpath(folder)
+        return os.path.join(found, file.name)
 
     def add(file: Path, default: str) -> None:
-        key = os.path.realpath(file)
+        key = real(file)
         if key not in seen:
             seen.add(key)
             candidates.append(Candidate(file, default, batch is not None))

@@ -321,3 +321,20 @@ def test_the_workers_list_of_stored_summary_fields_matches_the_table() -> None:
     from app.prepare import STORED_SUMMARY
 
     assert {column.key for column in Conversation.__table__.columns} == STORED_SUMMARY
+
+
+def test_a_file_reached_through_a_linked_folder_is_imported_once(
+    library: Library, tmp_path: Path
+) -> None:
+    """Files are told apart by their real path: the folder, and one of its files named
+    through a link to that folder (and through ``..``), are one file, not three."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    shutil.copy(ENRICHED[0], folder / "a.json")
+    shutil.copy(ENRICHED[1], folder / "b.json")
+    alias = tmp_path / "alias"
+    alias.symlink_to(folder, target_is_directory=True)
+    report = import_paths(library, [folder, alias / "a.json",
+                                    folder / ".." / "alias" / "b.json"])
+    assert sorted(Path(v.path).name for v in report.verdicts) == ["a.json", "b.json"]
+    assert report.imported == 2
