@@ -26,7 +26,8 @@ from app.exportguard import check_export_targets
 from app.failures import bug_report, known_failure
 from app.importer import import_paths
 from app.library import Library
-from app.paths import DATABASE_NAME, library_dir
+from app.location import parse_location
+from app.paths import DATABASE_NAME
 from app.places import split_reason
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
@@ -60,8 +61,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version",
                         version=f"LoRA Studio {__version__} (formats v{FORMAT_VERSION})")
-    parser.add_argument("--data-dir", metavar="DIR",
-                        help="library folder (default: $LORA_STUDIO_HOME or the user-data folder)")
+    parser.add_argument("--library", "--data-dir", dest="library", metavar="PATH_OR_URL",
+                        help="the library: a folder, or a team library's "
+                             "postgresql://user@host:port/database URL (default: "
+                             "$LORA_STUDIO_HOME or the user-data folder)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check files: individual, full JSON or JSONL")
@@ -381,11 +384,11 @@ def _finish_interrupted_work(args: argparse.Namespace, read_only: bool) -> None:
     """
     if not read_only:
         return
-    with Library.open(args.data_dir, read_only=True) as reader:
+    with Library.open(args.library, read_only=True) as reader:
         if reader.older_version or not needs_recovery(reader):
             return  # a reader never upgrades an older library: it reads what is there
     try:
-        writer = Library.open(args.data_dir)
+        writer = Library.open(args.library)
     except LibraryError:
         return  # held by a window (it recovers itself) or not writable: read as it is
     with writer:
@@ -403,9 +406,9 @@ def run(args: argparse.Namespace) -> int:
     read_only = args.command in READ_ONLY_COMMANDS
     if args.command == "export":
         targets = export_targets(ExportFormat(args.format), args.output)
-        check_export_targets(library_dir(args.data_dir), targets, overwrite=args.force)
+        check_export_targets(parse_location(args.library).folder, targets, overwrite=args.force)
     _finish_interrupted_work(args, read_only)
-    with Library.open(args.data_dir, read_only=read_only) as library:
+    with Library.open(args.library, read_only=read_only) as library:
         if not read_only:
             _report_recovery(library)
         match args.command:
@@ -460,6 +463,15 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _database(where: str | None) -> Path | str | None:
+    """What a failure message names: the library's database file or its team URL."""
+    try:
+        location = parse_location(where)
+    except LibraryError:
+        return None
+    return location.display if location.is_team else location.folder / DATABASE_NAME
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args, extra = parser.parse_known_args(argv)
@@ -473,7 +485,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if given != 1:
             parser.error("add takes exactly one of --batch ID, --all or CONVERSATION_IDs")
     if args.command is None:
-        return int(importlib.import_module(GUI_MODULE).run_gui(args.data_dir))
+        return int(importlib.import_module(GUI_MODULE).run_gui(args.library))
     try:
         code = run(args)
         sys.stdout.flush()  # a closed pipe shows here, not at exit
@@ -490,8 +502,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("stopped: finished work is kept\n")
         return 130
     except Exception as exc:
-        database = library_dir(args.data_dir) / DATABASE_NAME
-        known = known_failure(exc, database)
+        known = known_failure(exc, _database(args.library))
         if known is not None:
             sys.stderr.write(f"error: {known}\n")
         else:

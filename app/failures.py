@@ -81,10 +81,97 @@ def sqlite_error_name(exc: BaseException) -> str | None:
     return next((code for words, code in _SQLITE_BY_TEXT if words in text), name or "")
 
 
-def known_failure(exc: BaseException, database: Path | None = None) -> str | None:
-    """A sentence for a failure of the disk or the database; None when it is not one."""
+# A team library's server, by what went wrong. Errors while connecting carry no SQLSTATE
+# (libpq reports them as text), so those are recognised by their words; errors from a
+# working connection by their SQLSTATE class or code.
+_CONNECT_ADVICE = (
+    (("Connection refused", "could not connect", "timeout expired", "Connection timed out",
+      "No route to host", "Network is unreachable"),
+     "the team library {db} cannot be reached: its server is not running or not reachable "
+     "from here. Check the host and port, your network or VPN, and ask whoever runs the "
+     "server whether it is up."),
+    (("failed to resolve host", "could not translate host name", "Name or service not known"),
+     "the team library {db} cannot be reached: its host name is unknown. Check the host in "
+     "the URL, and your network or VPN."),
+    (("password authentication failed", "no password supplied", "authentication failed",
+      "no pg_hba.conf entry"),
+     "the server of the team library {db} did not accept your login. Check the user name "
+     "and password (a password can also come from your .pgpass file or PGPASSWORD), or ask "
+     "whoever runs the server for access."),
+    (("does not exist",),
+     "the team library {db} does not exist on its server (no such database, or no such "
+     "user). Check the database name in the URL, or ask whoever runs the server to create "
+     "it (an empty database becomes a library when LoRA Studio first opens it)."),
+    (("permission denied", "must be owner"),
+     "you may not use the team library {db}: your database user lacks the permission. Ask "
+     "whoever runs the server to grant it (CONNECT on the database, and the right to "
+     "create tables when the library is new)."),
+    (("too many connections", "remaining connection slots"),
+     "the server of the team library {db} has no free connections. Close LoRA Studio "
+     "windows you do not need, wait a moment and try again, or ask whoever runs the server "
+     "to allow more connections."),
+    (("server closed the connection", "terminating connection", "connection is lost",
+      "the connection is closed", "consuming input failed", "SSL SYSCALL error"),
+     "the connection to the team library {db} was lost (the server stopped or the network "
+     "dropped). Finished work is kept; check the network and try again."),
+)
+_SQLSTATE_ADVICE = {
+    "42501": _CONNECT_ADVICE[4][1],
+    "53100": "the disk of the team library's server is full ({db}). Ask whoever runs the "
+             "server to free space; the step that failed changed nothing.",
+    "53300": _CONNECT_ADVICE[5][1],
+    "25006": "the team library {db} was opened for reading only, so it cannot be changed "
+             "here. Open it for writing to change it.",
+    "57P01": _CONNECT_ADVICE[6][1],
+    "57P02": _CONNECT_ADVICE[6][1],
+    "57P03": "the server of the team library {db} is starting up or shutting down. Wait a "
+             "moment and try again.",
+    "3D000": _CONNECT_ADVICE[3][1],
+    "28P01": _CONNECT_ADVICE[2][1],
+    "28000": _CONNECT_ADVICE[2][1],
+    "40001": "another member changed the team library {db} at the same moment. Try again; "
+             "the step that failed changed nothing.",
+    "40P01": "another member changed the team library {db} at the same moment. Try again; "
+             "the step that failed changed nothing.",
+    "55P03": "another member is changing the same part of the team library {db}. Wait a "
+             "moment and try again; the step that failed changed nothing.",
+}
+
+
+def postgres_failure(exc: BaseException, database: str | None = None) -> str | None:
+    """A sentence for an error of a team library's server (psycopg, or SQLAlchemy around
+    it); None when it is not one we know. ``database`` is the URL shown (no password)."""
+    error = getattr(exc, "orig", exc)
+    module = type(error).__module__
+    if not module.startswith("psycopg"):
+        return None
+    db = database or "(the team library)"
+    sqlstate = getattr(error, "sqlstate", None)
+    if sqlstate in _SQLSTATE_ADVICE:
+        return _SQLSTATE_ADVICE[sqlstate].format(db=db)
+    text = str(error)
+    for words, advice in _CONNECT_ADVICE:
+        if any(word in text for word in words):
+            return advice.format(db=db)
+    if sqlstate is None and type(error).__name__ == "OperationalError":
+        first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+        return (f"the team library {db} cannot be used: {first}. Check the URL and that its "
+                "server is running, then try again.")
+    return None
+
+
+def known_failure(exc: BaseException, database: Path | str | None = None) -> str | None:
+    """A sentence for a failure of the disk or the database; None when it is not one.
+    ``database`` is the library database's file, or a team library's URL (no password)."""
     if isinstance(exc, LibraryError):
         return str(exc)
+    if isinstance(database, str) or type(getattr(exc, "orig", exc)).__module__.startswith(
+            "psycopg"):
+        advice = postgres_failure(exc, str(database) if database else None)
+        if advice is not None:
+            return advice
+        if isinstance(database, str):
+            database = None
     code = sqlite_error_name(exc)
     if code is not None:
         advice = _SQLITE_ADVICE.get(code)
@@ -101,7 +188,8 @@ def known_failure(exc: BaseException, database: Path | None = None) -> str | Non
     return None
 
 
-def as_library_error(exc: BaseException, database: Path | None = None) -> LibraryError | None:
+def as_library_error(exc: BaseException,
+                     database: Path | str | None = None) -> LibraryError | None:
     text = known_failure(exc, database)
     return LibraryError(text) if text is not None else None
 

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument, DialogueKey
+from app.portable import driver_sql
 from app.similar import NEAR_DUPLICATE, best_match, fingerprint, warning_text
 from app.similar import unpack as unpack_sketch
 
@@ -41,8 +42,8 @@ def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> No
     for start in range(0, len(wanted), CHUNK):
         part = wanted[start : start + CHUNK]
         # Plain SQL through the driver: built once per chunk, rows come back as tuples.
-        for key, cid, sketch in connection.exec_driver_sql(
-            f"SELECT k.key, c.conversation_id, c.dialogue_sketch FROM "
+        for key, cid, sketch in driver_sql(
+            connection, f"SELECT k.key, c.conversation_id, c.dialogue_sketch FROM "
             f"{DialogueKey.__tablename__} k JOIN {Conversation.__tablename__} c "
             f"ON c.pk = k.conversation_pk WHERE k.key IN ({','.join('?' * len(part))})",
             tuple(part)):
@@ -68,9 +69,9 @@ def index_keys(session: Session, sketches: Sequence[tuple[int, bytes | None]]) -
     values = [(key, pk) for pk, sketch in sketches if sketch
               for key in unpack_sketch(sketch)[:4]]
     if values:  # one executemany in the driver: four rows per conversation add up
-        session.connection().exec_driver_sql(
-            f"INSERT OR IGNORE INTO {DialogueKey.__tablename__} (key, conversation_pk) "
-            "VALUES (?, ?)", values)
+        driver_sql(session.connection(),
+                   f"INSERT INTO {DialogueKey.__tablename__} (key, conversation_pk) "
+                   "VALUES (?, ?) ON CONFLICT DO NOTHING", values)
 
 
 def fill_missing(library: Library) -> int:

@@ -24,7 +24,6 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert, select, update
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
 from app.fullsplit import PART_MARK
@@ -32,6 +31,7 @@ from app.idtext import clean_batch_id
 from app.job_process import watch_parent
 from app.library import Library, now_iso, unpack
 from app.models import Conversation, ConversationDocument, Profile
+from app.portable import insert_for
 
 # The per-file work lives in app.prepare (what the workers import); re-exported here.
 from app.prepare import NOT_COLUMNS as NOT_COLUMNS
@@ -426,7 +426,7 @@ def _replace(library: Library, pk: int, row: dict[str, Any], imported_at: str) -
     files keep it at its place; same batch, as the user may have moved it."""
     with library.session() as session, session.begin():
         session.execute(
-            sqlite_insert(Profile).on_conflict_do_nothing(),
+            insert_for(session, Profile).on_conflict_do_nothing(),
             [{"profile_hash": row["profile_hash"], "document": row["profile_document"]}])
         values = {k: v for k, v in row.items()
                   if k not in (*NOT_COLUMNS, "conversation_id", "batch_id")}
@@ -447,7 +447,7 @@ def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> li
                 created.append(batch_id)
         profiles = {r["profile_hash"]: r["profile_document"] for r in rows}
         session.execute(
-            sqlite_insert(Profile).on_conflict_do_nothing(),
+            insert_for(session, Profile).on_conflict_do_nothing(),
             [{"profile_hash": h, "document": d} for h, d in profiles.items()],
         )
         flag_near_duplicates(session, rows)

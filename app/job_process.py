@@ -26,7 +26,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 from app.errors import LibraryError
@@ -65,7 +64,7 @@ def watch_parent() -> None:
 
 
 def _child(conn: multiprocessing.connection.Connection, stop: Any,
-           opener: Callable[[Path], Any], root: str, job: Callable[..., Any],
+           opener: Callable[[Any], Any], where: Any, job: Callable[..., Any],
            args: tuple[Any, ...], kwargs: dict[str, Any], streaming: bool) -> None:
     """The child's side: open the library, run the job, send back what it says."""
     watch_parent()
@@ -78,7 +77,7 @@ def _child(conn: multiprocessing.connection.Connection, stop: Any,
             conn.send_bytes(PROGRESS + pickle.dumps((done, total, current)))
 
     try:
-        with opener(Path(root)) as library:
+        with opener(where) as library:
             if streaming:
                 for part in job(library, *args, **kwargs):
                     conn.send_bytes(PART + part)
@@ -104,19 +103,21 @@ def _child(conn: multiprocessing.connection.Connection, stop: Any,
 
 def run_in_child(
     job: Callable[..., Any],
-    root: Path,
+    where: Any,
     *args: Any,
-    opener: Callable[[Path], Any],
+    opener: Callable[[Any], Any],
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     on_part: Callable[[bytes], None] | None = None,
     grace: float = GRACE,
     **kwargs: Any,
 ) -> Any:
-    """Run ``job(library, *args, **kwargs, progress=, cancelled=)`` on the library in
-    ``root`` in a child process and return what it returns (or raise what it raised).
-    ``opener(root)`` opens the library there, as a context manager: normally
-    ``Library.under_parent_lock`` (passed in, as this module sits below the library's).
+    """Run ``job(library, *args, **kwargs, progress=, cancelled=)`` on the library at
+    ``where`` in a child process and return what it returns (or raise what it raised).
+    ``where`` is the library's ``LibraryLocation`` (a folder or a team library's URL; it
+    is pickled to the child); ``opener(where)`` opens the library there, as a context
+    manager: normally ``Library.under_parent_lock`` (passed in, as this module sits below
+    the library's).
 
     With ``on_part`` the job is a generator of ``bytes`` instead (called as
     ``job(library, *args)``): each part goes to ``on_part`` as it arrives, and the result
@@ -127,7 +128,7 @@ def run_in_child(
     stop = context.Event()
     child = context.Process(
         target=_child,
-        args=(send, stop, opener, str(root), job, args, kwargs, on_part is not None),
+        args=(send, stop, opener, where, job, args, kwargs, on_part is not None),
         name=f"lora-studio {getattr(job, '__name__', 'job')}", daemon=False)
     try:
         child.start()

@@ -24,20 +24,16 @@ from app.db import close_engine, open_engine, reads_a_copy
 from app.errors import LibraryError
 from app.failures import as_library_error, known_failure
 from app.idtext import clean_batch_id as clean_batch_id  # its home before app.prepare
+from app.location import LibraryLocation, parse_location
 from app.lock import LibraryLock
 from app.models import Batch, Conversation, ConversationDocument, Member, Profile, TrainingFile
 from app.packing import ZSTD_MAGIC as ZSTD_MAGIC  # re-exported: readers import them here
 from app.packing import pack as pack
 from app.packing import unpack as unpack
-from app.paths import (
-    BUILD_FOLDER,
-    DATABASE_NAME,
-    TOKEN_CACHE_NAME,
-    TRAINING_FILES_DIR,
-    library_dir,
-)
+from app.paths import BUILD_FOLDER, DATABASE_NAME, TOKEN_CACHE_NAME, TRAINING_FILES_DIR
 from app.review import with_review
 from app.stored_builds import forget_totals
+from app.team_db import open_team_engine
 from app.token_lines import DEFAULT_MAX_SEQ_LEN
 
 # Large reads fetch this many rows at a time. Fetching 100,000 rows in one call keeps the
@@ -119,23 +115,65 @@ SUMMARY_COLUMNS = (
 
 
 class Library:
-    """A library folder: ``library.sqlite3`` and ``training-files/``."""
+    """A library: a folder holding ``library.sqlite3`` (and, from before v6,
+    ``training-files/``), or a team's PostgreSQL database (``app.location``)."""
 
-    def __init__(self, root: Path, read_only: bool = False,
+    def __init__(self, root: Path | str | LibraryLocation, read_only: bool = False,
                  lock_holder: int | None = None) -> None:
         """Open the library; unless ``read_only``, hold its writer lock while open (or
-        write under the lock process ``lock_holder`` holds: see ``under_parent_lock``)."""
-        self.root = root
+        write under the lock process ``lock_holder`` holds: see ``under_parent_lock``).
+
+        A team library takes no lock: several people write to it at once, each change in
+        a transaction of its own."""
+        self.location = parse_location(root)
+        # The library folder; for a team library this computer's own folder for it (caches,
+        # upkeep record, tokenizer choice), never shared with the other members.
+        self.root = self.location.folder
         self._lock_holder = lock_holder
-        self.db_path = root / DATABASE_NAME
-        self.files_dir = root / TRAINING_FILES_DIR
+        self.db_path = self.root / DATABASE_NAME
+        self.files_dir = self.root / TRAINING_FILES_DIR
         self.read_only = read_only
-        self._lock = LibraryLock(root)
-        if read_only:
+        self._lock = LibraryLock(self.root)
+        if self.location.is_team:
+            self.engine = self._open_team()
+        elif read_only:
             self.engine = open_engine(self.db_path, read_only=True)
         else:
             self.engine = self._open_writer()
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        """The database's SQLAlchemy dialect: "sqlite" or "postgresql"."""
+        return self.location.dialect
+
+    @property
+    def is_team(self) -> bool:
+        """A team library (PostgreSQL): no OS lock, other members may write at any time."""
+        return self.location.is_team
+
+    @property
+    def display(self) -> str:
+        """Where the library is, as shown to people (a team URL without its password)."""
+        return self.location.display
+
+    @property
+    def database(self) -> Path | str:
+        """What failure messages name: the database file, or the team URL (no password)."""
+        return self.display if self.is_team else self.db_path
+
+    def _open_team(self) -> Engine:
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise LibraryError(f"cannot create this computer's folder for the team library "
+                               f"{self.display} ({self.root}): "
+                               f"{known_failure(exc) or exc}") from None
+        engine, new = open_team_engine(self.location, read_only=self.read_only)
+        if new:  # nothing in a new library is old: it needs no one-time pass
+            upkeep.record(self.root)
+        return engine
+
 
     def _open_writer(self) -> Engine:
         try:
@@ -193,15 +231,18 @@ class Library:
                 "folder away to start a new library.")
 
     @classmethod
-    def under_parent_lock(cls, root: Path) -> Library:
+    def under_parent_lock(cls, where: Path | LibraryLocation) -> Library:
         """Open for writing in a child process doing one job for its parent, which holds
         the writer lock and waits for the child (``app.job_process``)."""
         parent = multiprocessing.parent_process()
-        return cls(root, lock_holder=parent.pid if parent is not None else None)
+        return cls(where, lock_holder=parent.pid if parent is not None else None)
 
     @classmethod
-    def open(cls, data_dir: str | Path | None = None, read_only: bool = False) -> Library:
-        return cls(library_dir(data_dir), read_only=read_only)
+    def open(cls, where: str | Path | LibraryLocation | None = None,
+             read_only: bool = False) -> Library:
+        """Open the library at ``where``: a folder, a ``postgresql://`` URL, or a location
+        (None: ``LORA_STUDIO_HOME``, else the user-data folder)."""
+        return cls(parse_location(where), read_only=read_only)
 
     @property
     def older_version(self) -> bool:

@@ -6,18 +6,27 @@ canonical record, compressed, lives in ``conversation_documents``.
 
 from __future__ import annotations
 
-from sqlalchemy import ForeignKey, Index, LargeBinary, String
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Text compares and sorts by its bytes on both back ends: SQLite's BINARY collation, and
+# "C" on PostgreSQL, whose default follows the server's locale (case-blind, accents
+# ignored first, differing between servers). Names sort, and unique names clash, the same
+# way in a team library as in a library folder.
+TEXT = String().with_variant(String(collation="C"), "postgresql")
+# Numbers that may pass 2**31: unsigned 32-bit sentence hashes, byte sizes of large files.
+# SQLite's INTEGER is 64-bit already (and an INTEGER PRIMARY KEY is its fast rowid).
+BIG = BigInteger().with_variant(Integer(), "sqlite")
 
 
 class Base(DeclarativeBase):
-    pass
+    type_annotation_map = {str: TEXT}  # noqa: RUF012 (SQLAlchemy reads a plain dict)
 
 
 class Batch(Base):
     __tablename__ = "batches"
 
-    batch_id: Mapped[str] = mapped_column(String, primary_key=True)
+    batch_id: Mapped[str] = mapped_column(TEXT, primary_key=True)
     created_at: Mapped[str]
 
 
@@ -26,7 +35,7 @@ class Profile(Base):
 
     __tablename__ = "profiles"
 
-    profile_hash: Mapped[str] = mapped_column(String, primary_key=True)
+    profile_hash: Mapped[str] = mapped_column(TEXT, primary_key=True)
     document: Mapped[bytes] = mapped_column(LargeBinary)
 
 
@@ -75,7 +84,7 @@ class DialogueKey(Base):
 
     __tablename__ = "dialogue_keys"
 
-    key: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    key: Mapped[int] = mapped_column(BIG, primary_key=True, autoincrement=False)
     conversation_pk: Mapped[int] = mapped_column(
         ForeignKey("conversations.pk", ondelete="CASCADE"), index=True
     )
@@ -110,8 +119,8 @@ class TrainingFile(Base):
     conversations: Mapped[int] = mapped_column(default=0)
     trainable_replies: Mapped[int] = mapped_column(default=0)
     estimated_tokens: Mapped[int] = mapped_column(default=0)
-    json_bytes: Mapped[int] = mapped_column(default=0)
-    jsonl_bytes: Mapped[int] = mapped_column(default=0)
+    json_bytes: Mapped[int] = mapped_column(BIG, default=0)
+    jsonl_bytes: Mapped[int] = mapped_column(BIG, default=0)
     header: Mapped[bytes | None] = mapped_column(LargeBinary)
     # v6: the full JSON's bytes before its first conversation (header and shared profile);
     # with the members' fragments it is the whole stored build (``app.stored_builds``).
@@ -162,7 +171,7 @@ class BuildFragment(Base):
 
     __tablename__ = "build_fragments"
 
-    key: Mapped[str] = mapped_column(String, primary_key=True)
+    key: Mapped[str] = mapped_column(TEXT, primary_key=True)
     sha256: Mapped[bytes] = mapped_column(LargeBinary)  # of json, then of jsonl: checked on reading
     tokens: Mapped[bytes] = mapped_column(LargeBinary)  # each JSONL line's tokens (JSON)
     json_size: Mapped[int]

@@ -25,12 +25,12 @@ from typing import Any
 
 import orjson
 from sqlalchemy import Engine, Select, delete, exists, func, select, text, update
-from sqlalchemy.dialects.sqlite import insert
 from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
 from app.fragments import SHA_SIZE, Fragment, full_json
 from app.models import BuildFragment, Member, TrainingFile
+from app.portable import insert_for
 
 READ_CHUNK = 256  # fragments fetched at a time when a build is read out
 IN_CHUNK = 900  # keys per IN (...) list (SQLite allows 999 variables in old builds)
@@ -77,7 +77,7 @@ def save_fragments(session: Session, fragments: Sequence[Fragment]) -> None:
     replaced (a render from scratch is how damaged storage gets repaired)."""
     if not fragments:
         return
-    statement = insert(BuildFragment)
+    statement = insert_for(session, BuildFragment)
     statement = statement.on_conflict_do_update(
         index_elements=[BuildFragment.key],
         set_={column: statement.excluded[column]
@@ -177,17 +177,29 @@ class BuildReader:
         self.file_id, self.name = file_id, name
         self._engine = engine
         self._conn: Any = None
+        self._team = engine.dialect.name == "postgresql"
         self.head = b""
         self.conversations = 0
 
+    def _sql(self, statement: str) -> str:
+        return statement.replace("?", "%s") if self._team else statement
+
     def __enter__(self) -> BuildReader:
+        # The driver's own connection: fragments stream through its cursor a chunk at a
+        # time, where SQLAlchemy's result would hold them (on PostgreSQL all of them).
         self._conn = self._engine.raw_connection()
         try:
-            if not self._conn.in_transaction:
+            if self._team:  # one snapshot for every read below, changing nothing
+                self._conn.cursor().execute(
+                    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+            elif not self._conn.in_transaction:
                 self._conn.execute("BEGIN")  # one snapshot for every read below
-            row = self._conn.execute(
-                "SELECT head, conversations FROM training_files WHERE file_id = ?",
-                (self.file_id,)).fetchone()
+            cursor = self._conn.cursor()
+            cursor.execute(self._sql(
+                "SELECT head, conversations FROM training_files WHERE file_id = ?"),
+                (self.file_id,))
+            row = cursor.fetchone()
+            cursor.close()
             if row is None or row[0] is None:
                 raise LibraryError(f"the training file '{self.name}' was deleted meanwhile "
                                    "or has not been built yet")
@@ -208,15 +220,22 @@ class BuildReader:
     def _damaged(self, why: str) -> DamagedBuild:
         return DamagedBuild(self.name, why)
 
+    def _cursor(self) -> Any:
+        """A cursor that fetches as it is read: on PostgreSQL a server-side (named) one,
+        since the driver's plain cursor receives the whole result at once."""
+        if self._team:
+            return self._conn.driver_connection.cursor(name=f"build_{self.file_id}")
+        return self._conn.cursor()
+
     def _fragments(self, columns: str) -> Iterator[tuple[Any, ...]]:
         """Each member's (sha256, json size, jsonl size, ``columns``…) in file order."""
-        cursor = self._conn.cursor()
+        cursor = self._cursor()
         try:
-            cursor.execute(
+            cursor.execute(self._sql(
                 "SELECT m.fragment_key, f.sha256, f.json_size, f.jsonl_size, "
                 f"{columns} FROM training_file_members m "
                 "LEFT JOIN build_fragments f ON f.key = m.fragment_key "
-                "WHERE m.file_id = ? ORDER BY m.position", (self.file_id,))
+                "WHERE m.file_id = ? ORDER BY m.position"), (self.file_id,))
             count = 0
             while rows := cursor.fetchmany(READ_CHUNK):
                 for row in rows:
@@ -228,7 +247,7 @@ class BuildReader:
             if count != self.conversations:
                 raise self._damaged(f"{count} conversations stored, "
                                     f"{self.conversations} recorded")
-        except sqlite3.DatabaseError as exc:
+        except sqlite3.DatabaseError as exc:  # a team server's errors go up as they are
             raise self._damaged(f"the database could not be read: {exc}") from None
         finally:
             cursor.close()

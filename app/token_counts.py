@@ -18,6 +18,7 @@ from app.errors import LibraryError
 from app.library import Library
 from app.models import Conversation, TrainingFile
 from app.paths import TOKEN_CACHE_NAME
+from app.portable import driver_sql
 from app.token_lines import (
     CHUNK,
     DEFAULT_MAX_SEQ_LEN,
@@ -102,8 +103,8 @@ def ensure_counts(
 
 def _store(library: Library, counts: Mapping[int, int]) -> None:
     with library.session() as session, session.begin():
-        session.connection().exec_driver_sql(
-            "UPDATE conversations SET token_count = ? WHERE pk = ?",
+        driver_sql(
+            session.connection(), "UPDATE conversations SET token_count = ? WHERE pk = ?",
             [(n, pk) for pk, n in counts.items()])
 
 

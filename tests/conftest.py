@@ -24,13 +24,55 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[object]:
+    """The session's PostgreSQL server (``tests/pg_server.py``), started the first time a
+    test needs it and stopped when the session ends."""
+    from pg_server import PostgresServer
+
+    server = PostgresServer()
+    try:
+        server.start(prefer_wheel=os.environ.get("LORA_STUDIO_TEST_PGSERVER") == "wheel")
+        yield server
+    finally:
+        server.stop()
 
 
 @pytest.fixture
-def library(tmp_path: Path) -> Iterator[object]:
+def pg_url(pg_server: object) -> Iterator[str]:
+    """The URL of a fresh, empty database on the session's server, dropped afterwards."""
+    url = pg_server.create_database()  # type: ignore[attr-defined]
+    yield url
+    pg_server.drop_database(url)  # type: ignore[attr-defined]
+
+
+BACKENDS = ("sqlite", "postgresql")
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    """Which store a test runs on. A module about the store, not about SQLite files, runs
+    on both with ``pytestmark = pytest.mark.usefixtures("backend")``: its ``library``
+    fixtures then open the library where ``library_location`` says."""
+    return str(request.param)
+
+
+@pytest.fixture
+def library_location(request: pytest.FixtureRequest, tmp_path: Path) -> object:
+    """Where the test's library lives: a folder, or a team database under ``backend``."""
+    if "backend" in request.fixturenames and request.getfixturevalue("backend") == BACKENDS[1]:
+        return request.getfixturevalue("pg_url")
+    return tmp_path / "library"
+
+
+@pytest.fixture
+def library(library_location: object) -> Iterator[object]:
     from app.library import Library
 
-    lib = Library(tmp_path / "library")
+    lib = Library.open(library_location)  # type: ignore[arg-type]
     yield lib
     lib.close()
 

@@ -39,6 +39,8 @@ from app.trainingfiles import (
 )
 from app.validate import validate_path
 
+pytestmark = pytest.mark.usefixtures("backend")
+
 # --- helpers -----------------------------------------------------------------------
 
 
@@ -482,7 +484,7 @@ def slow(self, pks, chunk=500):
         yield record
 
 
-library = Library(Path(root))
+library = Library(root)  # a folder or a team library's URL
 ensure_counts(library)  # token counts first, so only the build reads records slowly
 Library.records_by_pk = slow
 add_conversations(library, name, ids)
@@ -501,12 +503,13 @@ def test_a_killed_process_leaves_the_previous_build_intact(
     adding = all_ids(library)[5:12]
     library.close()  # one writer at a time: the child takes the library's lock
     marker = tmp_path / "child-is-writing"
-    with python_child(CHILD, str(library.root), name, str(marker), *adding) as child:
+    where = library.location.url or str(library.root)
+    with python_child(CHILD, where, name, str(marker), *adding) as child:
         wait_for_marker(child, marker, 60, "started writing")
         kill_hard(child)
 
     # The killed child's lock died with it, so the library opens for writing at once.
-    with Library(library.root) as reopened:
+    with Library(where) as reopened:
         after = snapshot(reopened, name)
         assert after["fragments"] > before["fragments"], \
             "the child should have stored renderings that nothing uses yet"

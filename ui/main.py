@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
@@ -32,7 +33,6 @@ from app.export import ExportFormat
 from app.failures import bug_report, known_failure
 from app.importer import ImportReport
 from app.library import Library
-from app.paths import library_dir
 from app.recovery import finish_interrupted_work
 from app.trainingfiles import list_training_files
 from ui.add_review import hidden_checked_ids
@@ -629,10 +629,10 @@ def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,
                             parent: QWidget | None = None) -> Library | None:
     """Open the library; when it is damaged, foreign, newer or in use, say why (never a
     traceback) and offer to start a library in another folder."""
-    folder = library_dir(data_dir)
+    where: str | Path | None = data_dir  # a folder or a team library's URL
     while True:
         try:
-            return Library(folder)
+            return Library.open(where)
         except LibraryError as exc:
             question = (f"{exc}\n\nStart or open a library in another folder? "
                         "Nothing in the current folder is changed.")
@@ -641,7 +641,7 @@ def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,
             chosen = dialogs.folder(parent, "Choose a folder for the library")
             if chosen is None:
                 return None
-            folder = chosen
+            where = chosen
 
 
 def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
@@ -651,7 +651,7 @@ def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
     try:
         finish_interrupted_work(library)
     except Exception as exc:
-        known = known_failure(exc, library.db_path)
+        known = known_failure(exc, library.database)
         dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
                      f"{known or bug_report(exc)}\n\nThe library opens as it is; LoRA "
                      "Studio tries again at the next start.")

@@ -55,7 +55,7 @@ class ChildRowRead(QObject):
         self._timer = QTimer(self, interval=0)
         self._timer.timeout.connect(self._work)
         self._arrived.connect(self._wake)
-        root = library.root
+        root = library.location
 
         def read(_progress: object, cancelled: Callable[[], bool]) -> None:
             run_in_child(row_parts, root, opener=Library.under_parent_lock, on_part=self._receive,

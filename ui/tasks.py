@@ -82,7 +82,7 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
     process (``app.job_process``): the worker thread only waits for it, so the window keeps
     the interpreter to itself and never stalls while a long job runs."""
     def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
-        return run_in_child(job, library.root, *args, opener=Library.under_parent_lock,
+        return run_in_child(job, library.location, *args, opener=Library.under_parent_lock,
                             progress=progress, cancelled=cancelled, **kwargs)
 
     return work

@@ -109,7 +109,7 @@ class TokenCountFlow(QObject):
             share the interpreter with the window and freeze it (``app.job_process``)."""
             try:
                 result: tuple[int, bool] = run_in_child(
-                    count_missing, library.root, opener=Library.under_parent_lock,
+                    count_missing, library.location, opener=Library.under_parent_lock,
                     progress=progress, cancelled=cancelled)
                 return result
             finally:
