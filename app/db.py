@@ -1,5 +1,8 @@
 """Open the library database, creating or upgrading it; the schema version lives in
-SQLite's ``user_version`` and shows in the tables themselves.
+SQLite's ``user_version`` and shows in the tables themselves, up to version 6; after that
+in Alembic's revision (``app.migrations``): version 6 is Alembic's baseline, and a library
+of an older version goes up this module's chain to 6 and is then stamped with it. No new
+step is added here: schema changes are Alembic revisions now.
 
 Upgrades back the file up first and run in one transaction, so an interrupted upgrade
 leaves the old database as it was. A database whose ``user_version`` was lost or is wrong
@@ -19,10 +22,12 @@ import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
+from app import migrations
 from app.errors import LibraryError
 from app.failures import as_library_error, known_failure, sqlite_error_name
 from app.lock import LibraryLock, LibraryLocked
@@ -165,6 +170,7 @@ class Shape:
     user_version: int
     version: int | None  # our schema version as the tables show it; None: not ours
     empty: bool
+    revision: str | None = None  # Alembic's revision (None: none recorded, as before v6)
 
 
 def _has(columns: dict[str, set[str]], marker: tuple[str, str | None]) -> bool:
@@ -237,6 +243,7 @@ def inspect(path: Path, read_only: bool = False) -> Shape:
                 "SELECT name FROM sqlite_master WHERE type = 'table'")]
             columns = {t: {r[1] for r in conn.execute(f'PRAGMA table_info("{t}")')}
                        for t in tables if t in OUR_TABLES or t in TABLES_BY_VERSION}
+            revision = migrations.sqlite_revision(conn)
         finally:
             conn.close()
     except sqlite3.Error as exc:
@@ -257,7 +264,11 @@ def inspect(path: Path, read_only: bool = False) -> Shape:
         raise LibraryError(
             f"{path} was written by a newer LoRA Studio (library version {user_version}; this "
             f"program understands up to {SCHEMA_VERSION}). Update LoRA Studio to open it.")
-    return Shape(user_version, schema_version(columns, user_version), False)
+    if migrations.state(revision) == "newer":
+        raise LibraryError(
+            f"{path} was written by a newer LoRA Studio (schema revision {revision}; this "
+            f"program understands up to {migrations.HEAD}). Update LoRA Studio to open it.")
+    return Shape(user_version, schema_version(columns, user_version), False, revision)
 
 
 def _upgrade(path: Path, version: int) -> None:
@@ -274,6 +285,7 @@ def _upgrade(path: Path, version: int) -> None:
         for step in range(version, SCHEMA_VERSION):
             MIGRATIONS[step](conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        migrations.stamp_sqlite(conn)  # version 6 is Alembic's baseline
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
@@ -282,13 +294,58 @@ def _upgrade(path: Path, version: int) -> None:
         conn.close()
 
 
-def _stamp(path: Path) -> None:
-    """Write the version the tables show into a file whose user_version was lost."""
+def _stamp(path: Path, user_version: bool) -> None:
+    """Write the version the tables show into a file whose user_version was lost, and
+    Alembic's baseline into a version 6 library from before Alembic."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        conn.execute("BEGIN IMMEDIATE")
+        if user_version:
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if migrations.sqlite_revision(conn) is None:
+            migrations.stamp_sqlite(conn)
+        conn.execute("COMMIT")
     finally:
         conn.close()
+
+
+def _transactional_engine(path: Path) -> Engine:
+    """An engine whose transactions are real SQLite transactions, DDL included (the
+    driver's own handling would commit before each schema change): for migrations."""
+    engine = create_engine(f"sqlite:///{path}")
+
+    @event.listens_for(engine, "connect")
+    def _no_driver_transactions(dbapi_connection: sqlite3.Connection, _record: object) -> None:
+        dbapi_connection.isolation_level = None
+        dbapi_connection.execute("PRAGMA foreign_keys = ON")
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+def _migrate_file(path: Path) -> None:
+    """Run the Alembic revisions the file has not had, in one transaction."""
+    engine = _transactional_engine(path)
+    try:
+        with engine.begin() as conn:
+            migrations.upgrade(conn)
+    finally:
+        engine.dispose()
+
+
+def _revise(path: Path, revision: str | None) -> None:
+    """A writer's Alembic step: back the file up, then bring it to the newest revision."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the backup copy must be complete
+    finally:
+        conn.close()
+    shutil.copy2(path, path.with_name(f"{path.name}.v{SCHEMA_VERSION}-"
+                                      f"{revision or migrations.BASELINE}.bak"))
+    _migrate_file(path)
 
 
 def open_engine(path: Path, read_only: bool = False) -> Engine:
@@ -302,8 +359,10 @@ def open_engine(path: Path, read_only: bool = False) -> Engine:
         if shape is not None and shape.version is not None:
             if shape.version < SCHEMA_VERSION:
                 _upgrade(path, shape.version)
-            elif shape.user_version != SCHEMA_VERSION:
-                _stamp(path)
+            elif shape.user_version != SCHEMA_VERSION or shape.revision is None:
+                _stamp(path, shape.user_version != SCHEMA_VERSION)
+            if migrations.state(shape.revision) == "behind":
+                _revise(path, shape.revision)
     except sqlite3.Error as exc:
         raise explain_open_error(path, exc) from None
     # A pooled connection stays open between transactions: closing the last connection
@@ -311,10 +370,11 @@ def open_engine(path: Path, read_only: bool = False) -> Engine:
     engine = create_engine(f"sqlite:///{path}")
     event.listen(engine, "connect", _set_pragmas)
     if shape is None or shape.empty:
-        try:
+        try:  # a new library: the newest schema at once, stamped with the newest revision
             Base.metadata.create_all(engine)
             with engine.begin() as conn:
                 conn.exec_driver_sql(f"PRAGMA user_version = {SCHEMA_VERSION}")
+                migrations.stamp_connection(conn, migrations.HEAD)
         except DBAPIError as exc:
             engine.dispose()
             raise as_library_error(exc, path) or exc from None
@@ -331,7 +391,8 @@ def _open_reader(path: Path) -> Engine:
     if shape.empty:
         raise LibraryError(f"{path} holds no library yet: open it once in the window or "
                            "import into it first")
-    if shape.version is not None and shape.version < SCHEMA_VERSION:
+    if shape.version is not None and (shape.version < SCHEMA_VERSION
+                                      or migrations.state(shape.revision) == "behind"):
         return _upgraded_copy(path, shape.version)
     engine = create_engine("sqlite://", creator=lambda: _connect(path, read_only=True))
     event.listen(engine, "connect", _set_reader_pragmas)
@@ -394,11 +455,14 @@ def _copy_and_upgrade(path: Path, copy: Path, version: int) -> None:
             for step in range(version, SCHEMA_VERSION):
                 MIGRATIONS[step](target)
             target.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            if migrations.sqlite_revision(target) is None:
+                migrations.stamp_sqlite(target)
             target.execute("COMMIT")
         finally:
             target.close()
     finally:
         source.close()
+    _migrate_file(copy)
 
 
 def reads_a_copy(engine: Engine) -> bool:

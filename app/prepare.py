@@ -62,6 +62,14 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
     return prepared
 
 
+def _storable(value: Any) -> Any:
+    """A summary value as both back ends store it: PostgreSQL's text holds no NUL
+    character, so one shows as U+FFFD in the table (the stored record keeps it as it is)."""
+    if isinstance(value, str) and "\x00" in value:
+        return value.replace("\x00", "\ufffd")
+    return value
+
+
 def library_row(
     record: ConversationRecord, default_batch: str, source_file: str | None = None,
     dumped: bytes | None = None,
@@ -76,7 +84,7 @@ def library_row(
     summary = summarise(record)
     dialogue = fingerprint(record)
     return {
-        **{key: value for key, value in summary.items() if key in STORED_SUMMARY},
+        **{key: _storable(value) for key, value in summary.items() if key in STORED_SUMMARY},
         **({"source_file": source_file} if source_file else {}),
         "warning_codes": ",".join(summary["warning_codes"]),
         "profile_document": orjson.dumps(record.get("consultant_profile")),

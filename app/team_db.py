@@ -2,8 +2,9 @@
 
 A team library is a database the team's server keeps; LoRA Studio never creates the
 database itself (that is for whoever runs the server), only its tables, the first time it
-opens an empty one. A reader opens every transaction read-only (the server refuses any
-write), and never creates anything.
+opens an empty one, and upgrades them with Alembic (``app.migrations``) when a newer
+LoRA Studio opens it for writing. A reader opens every transaction read-only (the server
+refuses any write), and never creates or upgrades anything.
 
 Every failure to connect (server down, wrong password, unknown database, no permission)
 becomes one sentence naming the URL (without its password) and what to do
@@ -15,6 +16,7 @@ from __future__ import annotations
 from sqlalchemy import Engine, create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 
+from app import migrations
 from app.errors import LibraryError
 from app.failures import as_library_error
 from app.location import LibraryLocation
@@ -70,8 +72,10 @@ def _tables(connection: object) -> set[str]:
 def _prepare(engine: Engine, location: LibraryLocation, read_only: bool) -> bool:
     with engine.connect() as conn:
         tables = _tables(conn)
+        revision = migrations.current_revision(conn)
     if tables & OUR_TABLES:
         _check_ours(tables, location)
+        _bring_up_to_date(engine, location, revision, read_only)
         return False
     if tables:
         raise LibraryError(
@@ -86,8 +90,35 @@ def _prepare(engine: Engine, location: LibraryLocation, read_only: bool) -> bool
         conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
         if _tables(conn) & OUR_TABLES:  # another member created it meanwhile
             return False
+        # The newest schema at once, stamped with the newest revision (Alembic's way for
+        # a new database; a test checks it equals the baseline plus every revision).
         Base.metadata.create_all(conn)
+        migrations.stamp_connection(conn, migrations.HEAD)
     return True
+
+
+def _bring_up_to_date(engine: Engine, location: LibraryLocation, revision: str | None,
+                      read_only: bool) -> None:
+    """Refuse a library of a newer LoRA Studio; upgrade an older one (a writer, once,
+    under the schema lock, in one transaction: PostgreSQL changes schemas transactionally).
+    """
+    state = migrations.state(revision)
+    if state == "newer":
+        raise LibraryError(
+            f"the team library {location.display} was written by a newer LoRA Studio "
+            f"(schema revision {revision}; this program understands up to "
+            f"{migrations.HEAD}). Update LoRA Studio to open it.")
+    if state == "current" and revision is not None:
+        return
+    if read_only:
+        if state == "current":
+            return  # the baseline, not yet stamped: the same tables, readable as they are
+        raise LibraryError(
+            f"the team library {location.display} has an older schema ({revision}): open "
+            "it once for writing with this LoRA Studio to upgrade it, then read it.")
+    with engine.begin() as conn:
+        conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": SCHEMA_LOCK})
+        migrations.upgrade(conn)  # does nothing when another member did it meanwhile
 
 
 def _check_ours(tables: set[str], location: LibraryLocation) -> None:

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import psycopg
@@ -136,19 +137,29 @@ class PostgresServer:
         raise ServerUnavailable("postgres found no free port")
 
     def _start_wheel(self) -> None:
-        try:
-            import pgserver  # type: ignore[import-not-found,import-untyped,unused-ignore]
-        except ImportError:
-            raise ServerUnavailable(
-                "no PostgreSQL binaries (initdb, postgres) on this machine and the pgserver "
-                "wheel is not installed: install PostgreSQL or `pip install pgserver`"
-            ) from None
-        server = pgserver.get_server(self.folder / "pgserver", cleanup_mode="stop")
+        with warnings.catch_warnings():  # platformdirs warns of a missing XDG_RUNTIME_DIR
+            warnings.simplefilter("ignore")
+            try:
+                import pgserver  # type: ignore[import-not-found,import-untyped,unused-ignore]
+            except ImportError:
+                raise ServerUnavailable(
+                    "no PostgreSQL binaries (initdb, postgres) on this machine and the "
+                    "pgserver wheel is not installed: install PostgreSQL or `pip install "
+                    "pgserver`") from None
+            server = pgserver.get_server(self.folder / "pgserver", cleanup_mode="stop")
         self._pgserver = server
         # pgserver listens on a Unix socket (or a port on Windows); its URI says where.
         self._admin_url = server.get_uri()
         if not self._wait_until_up():
             raise ServerUnavailable("the pgserver wheel's server did not answer")
+        # Its server trusts everyone: make other roles give their password, as ours does.
+        (self.folder / "pgserver" / "pg_hba.conf").write_text(
+            f"local all {SUPERUSER} trust\nlocal all all scram-sha-256\n"
+            f"host all {SUPERUSER} 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
+            f"host all {SUPERUSER} ::1/128 trust\nhost all all ::1/128 scram-sha-256\n",
+            encoding="utf-8")
+        with psycopg.connect(self._admin_url, autocommit=True) as conn:
+            conn.execute("SELECT pg_reload_conf()")
 
     def _wait_until_up(self) -> bool:
         deadline = time.monotonic() + START_TIMEOUT

@@ -22,7 +22,7 @@ pytestmark = [
 VERSION = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["version"]
 
 
-def test_bundle_builds_and_runs_headless(tmp_path: Path) -> None:
+def test_bundle_builds_and_runs_headless(tmp_path: Path, pg_url: str) -> None:
     script = ROOT / "scripts" / "build_bundle.py"
     result = subprocess.run(
         [sys.executable, str(script), "--dist", str(tmp_path / "dist"),
@@ -47,3 +47,19 @@ def test_bundle_builds_and_runs_headless(tmp_path: Path) -> None:
     )
     assert imported.returncode == 0, imported.stdout + imported.stderr
     assert "8 imported, 0 duplicate, 0 rejected" in imported.stdout
+    # A team library on PostgreSQL: the bundle carries psycopg and its libpq.
+    team = subprocess.run(
+        [str(exe), "--library", pg_url, "import", str(internal / "resources" / "samples")],
+        capture_output=True, text=True, timeout=120, env=env,
+    )
+    assert team.returncode == 0, team.stdout + team.stderr
+    assert "8 imported, 0 duplicate, 0 rejected" in team.stdout
+    # A library of an older version is read through an upgraded copy: the bundle carries
+    # the schema migrations (Alembic's scripts are files) and runs them.
+    from old_libraries import make_v5_library
+
+    old = make_v5_library(tmp_path / "v5")
+    listed = subprocess.run([str(exe), "--library", str(old), "files"],
+                            capture_output=True, text=True, timeout=120, env=env)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert "base" in listed.stdout

@@ -20,6 +20,7 @@ from app.library import Library
 TRUNCATED = next(p for p in BAD if "truncated" in p.name)
 RAW = next(p for p in BAD if "raw" in p.name)
 LOOSE_BATCH = re.compile(r"^import-\d{4}-\d{2}-\d{2}-\d{6}$")
+pytestmark = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
 
 def load(path: Path) -> dict[str, Any]:
@@ -338,3 +339,21 @@ def test_a_file_reached_through_a_linked_folder_is_imported_once(
                                     folder / ".." / "alias" / "b.json"])
     assert sorted(Path(v.path).name for v in report.verdicts) == ["a.json", "b.json"]
     assert report.imported == 2
+
+
+def test_a_nul_character_in_a_summary_value_is_stored_on_every_back_end(
+    library: Library, tmp_path: Path
+) -> None:
+    """PostgreSQL's text cannot hold NUL: the table shows U+FFFD in its place (on both back
+    ends alike), the record keeps the character, and the file's neighbours import too."""
+    document = load(ENRICHED[0])
+    name = json.dumps(document).split('"persona_name": "', 1)[1].split('"', 1)[0]
+    odd = write(tmp_path / "odd" / "nul.json",
+                json.loads(json.dumps(document).replace(f'"{name}"', f'"{name}\\u0000x"')))
+    write(tmp_path / "odd" / "fine.json", load(ENRICHED[1]))
+    report = import_paths(library, [odd.parent])
+    assert report.imported == 2
+    by_file = {row.source_file: row for row in library.summaries()}
+    assert by_file["nul.json"].persona_name == f"{name}\ufffdx"
+    record = library.record(by_file["nul.json"].conversation_id)
+    assert f"{name}\\u0000x" in json.dumps(record)

@@ -27,6 +27,7 @@ from app.trainingfiles import (
 )
 
 NAME = "Incremental"
+pytestmark = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
 
 class Rendered:

@@ -29,6 +29,7 @@ from app.trainingfiles import apply_addition, member_ids, plan_addition
 
 ROOT = Path(__file__).resolve().parents[1]
 OPEN = Library.under_parent_lock
+ON_BOTH = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
 
 # --- jobs the children run (module level: a spawned child imports them by name) ----------
@@ -72,11 +73,12 @@ def no_children_left() -> bool:
 
 # --- tests ------------------------------------------------------------------------------
 
+@ON_BOTH
 def test_a_build_in_a_child_writes_what_a_build_here_writes(filled_library: Library) -> None:
     ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
     plan = plan_addition(filled_library, "From a child", ids, create=True)
     seen: list[tuple[int, int, str]] = []
-    info = run_in_child(apply_addition, filled_library.root, plan, opener=OPEN,
+    info = run_in_child(apply_addition, filled_library.location, plan, opener=OPEN,
                         progress=lambda *step: seen.append(step))
     assert info.name == "From a child" and info.conversations == len(ids)
     assert seen and seen[-1][0] == seen[-1][1], "the child reports its progress"
@@ -85,8 +87,9 @@ def test_a_build_in_a_child_writes_what_a_build_here_writes(filled_library: Libr
     assert no_children_left()
 
 
+@ON_BOTH
 def test_the_child_runs_elsewhere_on_the_same_library(filled_library: Library) -> None:
-    pid, count = run_in_child(pid_and_count, filled_library.root, opener=OPEN)
+    pid, count = run_in_child(pid_and_count, filled_library.location, opener=OPEN)
     assert pid != os.getpid()
     assert count == filled_library.count() > 0
 
@@ -133,14 +136,15 @@ def test_a_child_that_ignores_cancel_is_ended(library: Library, tmp_path: Path) 
     assert no_children_left()
 
 
+@ON_BOTH
 def test_errors_come_back_as_themselves(filled_library: Library) -> None:
     ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
     plan = plan_addition(filled_library, "Gone", ids[:1], create=True)
     apply_removal(filled_library, plan_removal(filled_library, ids[:1]))  # since the plan
     with pytest.raises(LibraryError, match="nothing to add"):
-        run_in_child(apply_addition, filled_library.root, plan, opener=OPEN)
+        run_in_child(apply_addition, filled_library.location, plan, opener=OPEN)
     with pytest.raises(ChildFailed, match="Unbuildable: one and two"):
-        run_in_child(raise_unbuildable, filled_library.root, opener=OPEN)
+        run_in_child(raise_unbuildable, filled_library.location, opener=OPEN)
 
 
 def test_a_child_killed_by_someone_else_is_a_sentence(library: Library, tmp_path: Path) -> None:

@@ -16,6 +16,7 @@ from app.library import Library
 from app.paths import DATABASE_NAME
 
 TOTAL = len(ENRICHED) + len(LEGACY)
+ON_BOTH = pytest.mark.usefixtures("backend")  # about the store: a folder and a team library
 
 
 def ids_of(library: Library, batch: str | None = None) -> list[str]:
@@ -29,6 +30,7 @@ def counts(library: Library) -> dict[str, int]:
 # --- batches -----------------------------------------------------------------------
 
 
+@ON_BOTH
 def test_batches_count_their_conversations(library: Library, tmp_path: Path) -> None:
     import_paths(library, ENRICHED[:2], batch="alpha")
     import_paths(library, LEGACY[:3], batch="beta")
@@ -37,6 +39,7 @@ def test_batches_count_their_conversations(library: Library, tmp_path: Path) -> 
         assert info.created_at.endswith("Z")
 
 
+@ON_BOTH
 def test_summaries_filter_by_batch(library: Library) -> None:
     import_paths(library, ENRICHED[:2], batch="alpha")
     import_paths(library, LEGACY[:3], batch="beta")
@@ -53,6 +56,7 @@ def test_summaries_filter_by_batch(library: Library) -> None:
     assert row.training_files == ()
 
 
+@ON_BOTH
 def test_rename_batch(filled_library: Library, fixture_folder: Path) -> None:
     library = filled_library
     old = fixture_folder.name
@@ -67,6 +71,7 @@ def test_rename_batch(filled_library: Library, fixture_folder: Path) -> None:
         library.rename_batch("renamed batch", "   ")
 
 
+@ON_BOTH
 def test_rename_onto_an_existing_batch_merges(library: Library) -> None:
     import_paths(library, ENRICHED[:2], batch="alpha")
     import_paths(library, LEGACY[:3], batch="beta")
@@ -76,6 +81,7 @@ def test_rename_onto_an_existing_batch_merges(library: Library) -> None:
     assert library.summaries("alpha") == []
 
 
+@ON_BOTH
 def test_move_conversations(filled_library: Library, fixture_folder: Path) -> None:
     library = filled_library
     chosen = ids_of(library)[:3]
@@ -86,6 +92,7 @@ def test_move_conversations(filled_library: Library, fixture_folder: Path) -> No
         assert library.record(cid)["batch_id"] == "picked"
 
 
+@ON_BOTH
 def test_move_of_an_unknown_id_names_it_and_moves_nothing(
     filled_library: Library, fixture_folder: Path
 ) -> None:
@@ -96,6 +103,7 @@ def test_move_of_an_unknown_id_names_it_and_moves_nothing(
     assert counts(library) == {fixture_folder.name: TOTAL}
 
 
+@ON_BOTH
 def test_record_is_the_canonical_record_with_the_current_batch(library: Library) -> None:
     (verdict,) = import_paths(library, [ENRICHED[0]], batch="first").verdicts
     cid = verdict.conversation_id

@@ -4,17 +4,20 @@ what a person is told when that fails, and the same bytes as a library folder gi
 from __future__ import annotations
 
 import pickle
+import re
 from pathlib import Path
 
 import psycopg
 import pytest
 from conftest import ENRICHED
 from sqlalchemy import inspect
+from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from stored import stored_bytes
 
 from app.cli import main
 from app.errors import LibraryError
+from app.export import ExportFormat, export
 from app.failures import known_failure
 from app.importer import import_paths
 from app.library import Library
@@ -123,7 +126,7 @@ def test_a_server_that_is_down_is_one_sentence(pg_server: object) -> None:
 
 
 def test_a_wrong_password_is_one_sentence(pg_server: object, pg_url: str) -> None:
-    url = pg_server.url(pg_url.rsplit("/", 1)[1], "curator", "wrong-password")  # type: ignore[attr-defined]
+    url = pg_server.url(make_url(pg_url).database, "curator", "wrong-password")  # type: ignore[attr-defined]
     text = _refused(url)
     assert "did not accept your login" in text and "password" in text
     assert "wrong-password" not in text
@@ -137,7 +140,7 @@ def test_an_unknown_database_is_one_sentence(pg_server: object) -> None:
 def test_no_permission_to_create_the_tables_is_one_sentence(pg_server: object,
                                                             pg_url: str) -> None:
     # PostgreSQL 15: only the owner may create tables in a new database's public schema.
-    url = pg_server.url(pg_url.rsplit("/", 1)[1], "curator", "curator-secret")  # type: ignore[attr-defined]
+    url = pg_server.url(make_url(pg_url).database, "curator", "curator-secret")  # type: ignore[attr-defined]
     text = _refused(url)
     assert "lacks the permission" in text and "curator-secret" not in text
 
@@ -174,19 +177,65 @@ def _build(library: Library, folder: Path) -> tuple[bytes, bytes]:
     return stored_bytes(library, "Team set")
 
 
-def test_a_team_library_builds_the_same_bytes_as_a_library_folder(
-        pg_url: str, fixture_folder: Path, tmp_path: Path) -> None:
-    with Library.open(tmp_path / "folder-library") as local:
-        local_json, local_jsonl = _build(local, fixture_folder)
-    with Library.open(pg_url) as team:
-        team_json, team_jsonl = _build(team, fixture_folder)
-    assert local_jsonl.count(b"\n") >= len(ENRICHED)
-    # The header says when each was built (this second): that aside, byte for byte.
-    import re
+STAMP = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
 
-    stamp = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ")
-    assert stamp.sub(b"T", team_json) == stamp.sub(b"T", local_json)
-    assert stamp.sub(b"T", team_jsonl) == stamp.sub(b"T", local_jsonl)
+
+def _same_but_for_build_times(one: bytes, two: bytes) -> bool:
+    """The header says when each was built (this second): that aside, byte for byte."""
+    return STAMP.sub(b"T", one) == STAMP.sub(b"T", two)
+
+
+def test_a_team_library_builds_and_exports_the_same_bytes_as_a_library_folder(
+        pg_url: str, fixture_folder: Path, tmp_path: Path) -> None:
+    with Library.open(tmp_path / "folder-library") as local, Library.open(pg_url) as team:
+        local_json, local_jsonl = _build(local, fixture_folder)
+        team_json, team_jsonl = _build(team, fixture_folder)
+        assert local_jsonl.count(b"\n") >= len(ENRICHED)
+        assert _same_but_for_build_times(team_json, local_json)
+        assert _same_but_for_build_times(team_jsonl, local_jsonl)
+        for fmt in ExportFormat:
+            written = {}
+            for kind, library in (("local", local), ("team", team)):
+                out = tmp_path / f"export-{kind}" / f"team-set.{fmt.value}"
+                out.parent.mkdir(exist_ok=True)
+                written[kind] = {p.relative_to(out.parent): p.read_bytes()
+                                 for p in export(library, "Team set", fmt, out)}
+            assert written["local"].keys() == written["team"].keys(), fmt
+            for path, data in written["local"].items():
+                if "manifest" in path.name:
+                    continue  # names its library and time; its hashes follow the files
+                assert _same_but_for_build_times(written["team"][path], data), (fmt, path)
+
+
+def test_the_window_s_child_process_jobs_work_on_a_team_library(
+        pg_url: str, fixture_folder: Path) -> None:
+    """Import, build, rebuild, token count and the table's row reading, each in a child
+    process handed the location (as the window runs them), against the server."""
+    from app.job_process import run_in_child
+    from app.token_counts import count_missing
+    from app.trainingfiles import apply_addition, plan_addition, rebuild_training_files
+    from ui.row_index import row_parts, rows_of_part
+
+    opener = Library.under_parent_lock
+    with Library.open(pg_url) as library:
+        where = library.location
+        report = run_in_child(import_paths, where, [fixture_folder], opener=opener)
+        assert report.imported == library.count() > 0
+        counted, stopped = run_in_child(count_missing, where, opener=opener)
+        assert counted == library.count() and not stopped
+        assert all(row.token_count != 0 for row in library.summaries())  # 0: not counted
+        ids = [row.conversation_id for row in library.summaries() if row.trainable_replies]
+        plan = plan_addition(library, "From a child", ids, create=True)
+        info = run_in_child(apply_addition, where, plan, opener=opener)
+        assert info.conversations == len(ids)
+        before = stored_bytes(library, "From a child")
+        assert run_in_child(rebuild_training_files, where, ["From a child"],
+                            opener=opener) == ["From a child"]
+        assert _same_but_for_build_times(stored_bytes(library, "From a child")[1], before[1])
+        parts: list[bytes] = []
+        run_in_child(row_parts, where, opener=opener, on_part=parts.append)
+        rows = [row for part in parts for row in rows_of_part(part)]
+        assert rows == library.summaries()
 
 
 def test_the_location_reaches_a_child_process(pg_url: str) -> None:

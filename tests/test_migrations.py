@@ -1,0 +1,195 @@
+"""Schema migrations from one Alembic history, on both back ends (``app.migrations``)."""
+
+from __future__ import annotations
+
+import hashlib
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+from old_libraries import make_v5_library
+from sqlalchemy import Connection, create_engine, inspect, text
+
+from app import migrations
+from app.errors import LibraryError
+from app.library import Library
+from app.location import parse_location
+from app.models import Base
+from app.paths import DATABASE_NAME
+
+ON_BOTH = pytest.mark.usefixtures("backend")  # a library folder and a team library
+
+
+def _schema_differences(connection: Connection) -> list[object]:
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    context = MigrationContext.configure(connection, opts={"compare_type": True})
+    return [d for d in compare_metadata(context, Base.metadata)
+            if not (isinstance(d, tuple) and d[0] == "remove_table"
+                    and d[1].name == migrations.VERSION_TABLE)]
+
+
+def _revision(library: Library) -> str | None:
+    with library.engine.connect() as conn:
+        return migrations.current_revision(conn)
+
+
+def test_head_names_the_newest_revision() -> None:
+    assert migrations.head_revision() == migrations.HEAD
+    assert migrations.BASELINE in migrations.known_revisions()
+
+
+def test_every_revision_from_nothing_gives_the_models_schema(
+        backend: str, library_location: object) -> None:
+    """A new library gets the models' schema at once; the history must end there too."""
+    if backend == "sqlite":
+        folder = Path(str(library_location))
+        folder.mkdir(parents=True)
+        engine = create_engine(f"sqlite:///{folder / 'from-history.sqlite3'}")
+    else:
+        engine = create_engine(parse_location(library_location).engine_url)  # type: ignore[arg-type]
+    try:
+        with engine.begin() as conn:
+            migrations.upgrade(conn)
+            assert migrations.current_revision(conn) == migrations.HEAD
+            assert _schema_differences(conn) == []
+    finally:
+        engine.dispose()
+
+
+@ON_BOTH
+def test_a_new_library_is_stamped_with_the_newest_revision(library: Library) -> None:
+    assert _revision(library) == migrations.HEAD
+    with library.engine.connect() as conn:
+        assert _schema_differences(conn) == []
+
+
+@ON_BOTH
+def test_a_library_at_an_unknown_revision_is_refused_unchanged(library: Library) -> None:
+    location = library.location
+    with library.engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0099_from_the_future'"))
+    library.close()
+    for read_only in (True, False):
+        with pytest.raises(LibraryError, match=r"newer LoRA Studio.*0099_from_the_future"):
+            Library(location, read_only=read_only)
+    engine = create_engine(location.engine_url if location.is_team
+                           else f"sqlite:///{location.folder / DATABASE_NAME}")
+    with engine.connect() as conn:
+        assert migrations.current_revision(conn) == "0099_from_the_future"
+    engine.dispose()
+
+
+# --- libraries from before Alembic (SQLite only: team libraries start with it) --------
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.fixture
+def v6_before_alembic(tmp_path: Path) -> Path:
+    root = tmp_path / "v6"
+    with Library(root):
+        pass
+    conn = sqlite3.connect(root / DATABASE_NAME)
+    conn.execute("DROP TABLE alembic_version")
+    conn.commit()
+    conn.close()
+    return root
+
+
+def test_a_reader_leaves_a_v6_library_from_before_alembic_as_it_is(
+        v6_before_alembic: Path) -> None:
+    database = v6_before_alembic / DATABASE_NAME
+    before = _sha(database)
+    with Library(v6_before_alembic, read_only=True) as reader:
+        assert reader.count() == 0 and not reader.older_version
+    assert _sha(database) == before
+
+
+def test_a_writer_stamps_a_v6_library_from_before_alembic_with_the_baseline(
+        v6_before_alembic: Path) -> None:
+    with Library(v6_before_alembic) as library:
+        assert _revision(library) == migrations.BASELINE
+
+
+def test_an_older_library_goes_up_the_old_chain_then_is_stamped(tmp_path: Path) -> None:
+    root = make_v5_library(tmp_path / "v5")
+    database = root / DATABASE_NAME
+    before = _sha(database)
+    with Library(root, read_only=True) as reader:  # reads an upgraded copy
+        assert reader.older_version and _revision(reader) == migrations.HEAD
+    assert _sha(database) == before
+    with Library(root) as library:
+        assert _revision(library) == migrations.BASELINE
+        with library.engine.connect() as conn:
+            assert migrations.sqlite_revision(conn.connection.dbapi_connection) \
+                == migrations.BASELINE  # type: ignore[arg-type]
+
+
+# --- a revision after the baseline (written here, for the test) ---------------------
+
+REVISION = '''"""Adds a column, as a later LoRA Studio would."""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0002_test_column"
+down_revision = "0001_baseline"
+branch_labels = None
+depends_on = None
+
+
+def upgrade():
+    with op.batch_alter_table("batches") as batch:
+        batch.add_column(sa.Column("note", sa.String(), nullable=False, server_default=""))
+'''
+
+
+def _columns(library: Library, table: str) -> set[str]:
+    with library.engine.connect() as conn:
+        return {c["name"] for c in inspect(conn).get_columns(table)}
+
+
+def test_a_writer_upgrades_a_library_to_a_later_revision(
+        backend: str, library_location: object, monkeypatch: pytest.MonkeyPatch,
+        tmp_path: Path) -> None:
+    with Library.open(library_location) as library:  # type: ignore[arg-type]
+        location = library.location
+        with library.session() as session, session.begin():
+            library.ensure_batch(session, "kept")
+    # Baseline-stamped, as this LoRA Studio leaves it.
+    engine = create_engine(location.engine_url if location.is_team
+                           else f"sqlite:///{location.folder / DATABASE_NAME}")
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
+    engine.dispose()
+
+    folder = tmp_path / "migrations"
+    shutil.copytree(migrations.FOLDER, folder,
+                    ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
+    (folder / "versions" / "0002_test_column.py").write_text(REVISION, encoding="utf-8")
+    migrations.known_revisions.cache_clear()
+    monkeypatch.setattr(migrations, "FOLDER", folder)
+    monkeypatch.setattr(migrations, "HEAD", "0002_test_column")
+    try:
+        if backend == "sqlite":
+            database = location.folder / DATABASE_NAME
+            before = _sha(database)
+            with Library(location, read_only=True) as reader:  # an upgraded copy
+                assert reader.older_version
+                assert "note" in _columns(reader, "batches")
+            assert _sha(database) == before
+        else:
+            with pytest.raises(LibraryError, match=r"older schema.*open it once for writing"):
+                Library(location, read_only=True)
+        with Library(location) as library:
+            assert _revision(library) == "0002_test_column"
+            assert "note" in _columns(library, "batches")
+            assert [b.batch_id for b in library.batches()] == ["kept"]
+        if backend == "sqlite":
+            assert (location.folder / f"{DATABASE_NAME}.v6-0001_baseline.bak").exists()
+    finally:
+        migrations.known_revisions.cache_clear()
