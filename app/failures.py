@@ -117,8 +117,8 @@ _CONNECT_ADVICE = (
 )
 _SQLSTATE_ADVICE = {
     "42501": _CONNECT_ADVICE[4][1],
-    "53100": "the disk of the team library's server is full ({db}). Ask whoever runs the "
-             "server to free space; the step that failed changed nothing.",
+    "53100": "the disk of the server of the team library {db} is full. Ask whoever runs "
+             "the server to free space; the step that failed changed nothing.",
     "53300": _CONNECT_ADVICE[5][1],
     "25006": "the team library {db} was opened for reading only, so it cannot be changed "
              "here. Open it for writing to change it.",
@@ -145,19 +145,23 @@ def postgres_failure(exc: BaseException, database: str | None = None) -> str | N
     module = type(error).__module__
     if not module.startswith("psycopg"):
         return None
-    db = database or "(the team library)"
     sqlstate = getattr(error, "sqlstate", None)
-    if sqlstate in _SQLSTATE_ADVICE:
-        return _SQLSTATE_ADVICE[sqlstate].format(db=db)
     text = str(error)
-    for words, advice in _CONNECT_ADVICE:
-        if any(word in text for word in words):
-            return advice.format(db=db)
-    if sqlstate is None and type(error).__name__ == "OperationalError":
+    advice: str | None = _SQLSTATE_ADVICE.get(sqlstate or "")
+    if advice is None:
+        advice = next((advice for words, advice in _CONNECT_ADVICE
+                       if any(word in text for word in words)), None)
+    if advice is None and sqlstate is None and type(error).__name__ == "OperationalError":
         first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
-        return (f"the team library {db} cannot be used: {first}. Check the URL and that its "
-                "server is running, then try again.")
-    return None
+        advice = ("the team library {db} cannot be used: " + first.replace("{", "(")
+                  .replace("}", ")") + ". Check the URL and that its server is running, "
+                  "then try again.")
+    if advice is None:
+        return None
+    if database:
+        return advice.format(db=database)
+    # Not told which library: "the team library" alone reads right in every sentence.
+    return advice.format(db="").replace(" .", ".").replace(" :", ":").replace("  ", " ")
 
 
 def known_failure(exc: BaseException, database: Path | str | None = None) -> str | None:

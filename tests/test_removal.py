@@ -22,6 +22,8 @@ from app.removal import apply_removal, plan_removal
 from app.samples import sample_ids
 from app.trainingfiles import add_conversations, get_training_file, member_ids
 
+ON_BOTH = pytest.mark.usefixtures("backend")  # a library folder and a team library
+
 
 def file_ids(library: Library, name: str) -> list[str]:
     json_bytes, jsonl_bytes = stored_bytes(library, name)
@@ -41,6 +43,7 @@ def count(library: Library, table: Any) -> int:
         return session.scalar(select(func.count()).select_from(table)) or 0
 
 
+@ON_BOTH
 def test_removing_checked_conversations_rebuilds_the_files_that_hold_them(two_batches):
     legacy = ids_of(two_batches, "legacy-batch")
     enriched = ids_of(two_batches, "enriched-batch")
@@ -70,6 +73,7 @@ def test_removing_checked_conversations_rebuilds_the_files_that_hold_them(two_ba
     assert keyed <= set(two_batches.resolve_ids(left).values())
 
 
+@ON_BOTH
 def test_removing_a_whole_batch_removes_the_batch(two_batches):
     enriched = ids_of(two_batches, "enriched-batch")
     add_conversations(two_batches, "holder", enriched[:2] + ids_of(two_batches)[-1:],
@@ -85,6 +89,7 @@ def test_removing_a_whole_batch_removes_the_batch(two_batches):
         plan_removal(two_batches, batch_id="enriched-batch")
 
 
+@ON_BOTH
 def test_a_cancelled_removal_removes_nothing_from_the_library(two_batches):
     ids = ids_of(two_batches)
     add_conversations(two_batches, "one", ids[:4], create=True)
@@ -100,6 +105,7 @@ def test_nothing_checked_is_refused(two_batches):
         plan_removal(two_batches, [])
 
 
+@ON_BOTH
 def test_samples_are_recognised_by_content_and_removed(library: Library, tmp_path: Path):
     samples = resources_dir() / "samples"
     import_paths(library, sorted(p for p in samples.iterdir() if p.is_dir()))

@@ -17,6 +17,8 @@ from app.review_marks import mark_reviewed
 from app.trainingfiles import add_conversations, get_training_file, header
 from app.validate import validate_path
 
+ON_BOTH = pytest.mark.usefixtures("backend")  # a library folder and a team library
+
 
 def unreviewed_ids(library) -> list[str]:
     """Conversations whose source file does not already say they were reviewed."""
@@ -44,6 +46,7 @@ def test_the_fixtures_hold_both_kinds(filled_library):
     assert reviewed
 
 
+@ON_BOTH
 def test_mark_flows_into_header_jsonl_and_full_json(filled_library, fixture_folder):
     library = filled_library
     ids = unreviewed_ids(library)[:3]
@@ -84,6 +87,7 @@ def test_mark_flows_into_header_jsonl_and_full_json(filled_library, fixture_fold
     assert {p.name: p.read_bytes() for p in fixture_folder.iterdir()} == sources
 
 
+@ON_BOTH
 def test_undo_falls_back_to_what_the_source_says(filled_library):
     library = filled_library
     fresh = unreviewed_ids(library)[0]
@@ -101,6 +105,7 @@ def test_undo_falls_back_to_what_the_source_says(filled_library):
     assert "reviewed_by" not in library.record(fresh)["quality"]
 
 
+@ON_BOTH
 def test_an_unknown_id_refuses_the_whole_request(filled_library):
     good = unreviewed_ids(filled_library)[0]
     with pytest.raises(LibraryError, match="not in the library: no-such-id"):

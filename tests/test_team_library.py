@@ -145,6 +145,18 @@ def test_no_permission_to_create_the_tables_is_one_sentence(pg_server: object,
     assert "lacks the permission" in text and "curator-secret" not in text
 
 
+def test_a_connection_lost_midway_is_one_sentence(pg_server: object, pg_url: str) -> None:
+    with psycopg.connect(pg_url) as conn:
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as admin:  # type: ignore[attr-defined]
+            admin.execute("SELECT pg_terminate_backend(%s)", (conn.info.backend_pid,))
+        with pytest.raises(psycopg.OperationalError) as caught:
+            conn.execute("SELECT 1")
+    shown = "postgresql://ann:***@db.example/team"
+    text = str(known_failure(caught.value, shown))
+    assert text.startswith(f"the connection to the team library {shown} was lost")
+    assert "Finished work is kept" in text
+
+
 def test_the_command_line_opens_a_team_library_by_url(
         pg_url: str, fixture_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--library", pg_url, "import", str(fixture_folder)]) == 0
@@ -249,3 +261,12 @@ def test_the_location_reaches_a_child_process(pg_url: str) -> None:
 def _count_job(library: Library, progress: object = None, cancelled: object = None) -> str:
     assert isinstance(library.location, LibraryLocation)
     return library.count()  # type: ignore[return-value]
+
+
+def test_a_failure_of_an_unnamed_team_library_still_reads_right(pg_server: object) -> None:
+    from pg_server import free_port
+
+    with pytest.raises(psycopg.OperationalError) as caught:
+        psycopg.connect(f"postgresql://ann@127.0.0.1:{free_port()}/team", connect_timeout=5)
+    text = str(known_failure(caught.value))
+    assert text.startswith("the team library cannot be reached: its server is not running")
