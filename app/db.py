@@ -1,7 +1,7 @@
 """Open the library database, creating or upgrading it; the schema version lives in
-SQLite's ``user_version`` and shows in the tables themselves, up to version 6; after that
-in Alembic's revision (``app.migrations``): version 6 is Alembic's baseline, and a library
-of an older version goes up this module's chain to 6 and is then stamped with it. No new
+SQLite's ``user_version`` and shows in the tables themselves, up to version 7; after that
+in Alembic's revision (``app.migrations``): version 7 is Alembic's baseline, and a library
+of an older version goes up this module's chain to 7 and is then stamped with it. No new
 step is added here: schema changes are Alembic revisions now.
 
 Upgrades back the file up first and run in one transaction, so an interrupted upgrade
@@ -285,7 +285,7 @@ def _upgrade(path: Path, version: int) -> None:
         for step in range(version, SCHEMA_VERSION):
             MIGRATIONS[step](conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        migrations.stamp_sqlite(conn)  # version 6 is Alembic's baseline
+        migrations.stamp_sqlite(conn)  # the last version of this chain is Alembic's baseline
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
@@ -296,7 +296,7 @@ def _upgrade(path: Path, version: int) -> None:
 
 def _stamp(path: Path, user_version: bool) -> None:
     """Write the version the tables show into a file whose user_version was lost, and
-    Alembic's baseline into a version 6 library from before Alembic."""
+    Alembic's baseline into a library of the last version from before Alembic."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("BEGIN IMMEDIATE")

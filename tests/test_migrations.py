@@ -12,6 +12,7 @@ from old_libraries import make_v5_library
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from app import migrations
+from app.db import SCHEMA_VERSION
 from app.errors import LibraryError
 from app.library import Library
 from app.location import parse_location
@@ -90,8 +91,8 @@ def _sha(path: Path) -> str:
 
 
 @pytest.fixture
-def v6_before_alembic(tmp_path: Path) -> Path:
-    root = tmp_path / "v6"
+def last_version_before_alembic(tmp_path: Path) -> Path:
+    root = tmp_path / "last-legacy-version"
     with Library(root):
         pass
     conn = sqlite3.connect(root / DATABASE_NAME)
@@ -102,17 +103,17 @@ def v6_before_alembic(tmp_path: Path) -> Path:
 
 
 def test_a_reader_leaves_a_v6_library_from_before_alembic_as_it_is(
-        v6_before_alembic: Path) -> None:
-    database = v6_before_alembic / DATABASE_NAME
+        last_version_before_alembic: Path) -> None:
+    database = last_version_before_alembic / DATABASE_NAME
     before = _sha(database)
-    with Library(v6_before_alembic, read_only=True) as reader:
+    with Library(last_version_before_alembic, read_only=True) as reader:
         assert reader.count() == 0 and not reader.older_version
     assert _sha(database) == before
 
 
 def test_a_writer_stamps_a_v6_library_from_before_alembic_with_the_baseline(
-        v6_before_alembic: Path) -> None:
-    with Library(v6_before_alembic) as library:
+        last_version_before_alembic: Path) -> None:
+    with Library(last_version_before_alembic) as library:
         assert _revision(library) == migrations.BASELINE
 
 
@@ -190,6 +191,7 @@ def test_a_writer_upgrades_a_library_to_a_later_revision(
             assert "note" in _columns(library, "batches")
             assert [b.batch_id for b in library.batches()] == ["kept"]
         if backend == "sqlite":
-            assert (location.folder / f"{DATABASE_NAME}.v6-0001_baseline.bak").exists()
+            backup = f"{DATABASE_NAME}.v{SCHEMA_VERSION}-{migrations.BASELINE}.bak"
+            assert (location.folder / backup).exists()
     finally:
         migrations.known_revisions.cache_clear()

@@ -1,8 +1,8 @@
 """Schema migrations for both back ends (SQLite and PostgreSQL), from one Alembic history.
 
 The history starts at ``0001_baseline``: the schema as it stood when migrations moved to
-Alembic (version 6 of the older chain in ``app.db``). Libraries older than that still go up
-that chain to version 6 first and are then stamped with the baseline; from there on every
+Alembic (version 7 of the older chain in ``app.db``). Libraries older than that still go up
+that chain to version 7 first and are then stamped with the baseline; from there on every
 schema change is an Alembic revision in ``versions/`` (how to add one: ``README.md``).
 
 The library opens its database and calls ``upgrade`` (a writer) or ``state`` (anyone); the
@@ -54,7 +54,7 @@ def head_revision() -> str:
 
 def state(revision: str | None) -> State:
     """Where a database at ``revision`` stands (None: stamped by nobody yet, which is the
-    baseline: the schema of version 6 before Alembic)."""
+    baseline: the schema of version 7 before Alembic)."""
     revision = revision or BASELINE
     if revision == HEAD:
         return "current"

@@ -1,6 +1,6 @@
 """Baseline: the library's schema as it stood when migrations moved to Alembic.
 
-It is schema version 6 of ``app.db``'s own chain (what a library of LoRA Studio before
+It is schema version 7 of ``app.db``'s own chain (what a library of LoRA Studio before
 Alembic upgrades to, and is then stamped with this revision), written out table by table
 so that later changes to ``app/models.py`` never change what it creates.
 
@@ -61,6 +61,7 @@ def upgrade() -> None:
     sa.Column('jsonl_bytes', BIG, nullable=False),
     sa.Column('header', sa.LargeBinary(), nullable=True),
     sa.Column('head', sa.LargeBinary(), nullable=True),
+    sa.Column('totals', sa.LargeBinary(), nullable=True),
     sa.Column('max_seq_len', sa.Integer(), nullable=False),
     sa.Column('cut_off_policy', TEXT, nullable=False),
     sa.PrimaryKeyConstraint('file_id'),
