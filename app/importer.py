@@ -24,6 +24,7 @@ from typing import Any
 
 import orjson
 from sqlalchemy import insert, select, update
+from sqlalchemy.orm import Session
 
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
 from app.fullsplit import PART_MARK
@@ -39,6 +40,7 @@ from app.prepare import Prepared as Prepared
 from app.prepare import library_row as library_row
 from app.prepare import prepare as prepare
 from app.stored_builds import forget_totals
+from app.team_locks import IMPORTING, lock_in_transaction
 
 CHUNK = 250  # files per commit
 PARALLEL_FROM = 400  # below this many files a process pool costs more than it saves
@@ -325,17 +327,31 @@ def import_paths(
     imported_at = now_iso()
     total = len(candidates)
     pending: list[dict[str, Any]] = []
+    pending_slots: list[int] = []  # each pending row's verdict slot
     pending_verdicts: list[FileVerdict | None] = []
     collisions: list[tuple[int, str, dict[str, Any]]] = []  # (verdict slot, where, row)
 
     def flush() -> None:
         if pending:
-            report.batches_created += _store(library, pending, imported_at)
+            created, taken = _store(library, pending, imported_at)
+            report.batches_created += created
+            for index, why in taken.items():  # stored meanwhile by another team member
+                slot, row = pending_slots[index], pending[index]
+                path = pending_verdicts[slot].path  # type: ignore[union-attr]
+                if why == "id":
+                    collisions.append((slot, path, row))
+                    pending_verdicts[slot] = None
+                else:
+                    pending_verdicts[slot] = FileVerdict(
+                        path, Verdict.DUPLICATE, "the same content is already in the library "
+                        "(stored meanwhile by another member of the team)",
+                        row["conversation_id"])
         if collisions:
             _settle_collisions(library, collisions, pending_verdicts, replace, imported_at,
                                known_hashes)
         report.verdicts.extend(v for v in pending_verdicts if v is not None)
         pending.clear()
+        pending_slots.clear()
         pending_verdicts.clear()
         collisions.clear()
 
@@ -368,6 +384,7 @@ def import_paths(
                 known_dialogues[row["dialogue_sha256"]] = row["conversation_id"]
                 here.add(row["dialogue_sha256"])
                 pending.append(row)
+                pending_slots.append(len(pending_verdicts))
                 pending_verdicts.append(FileVerdict(path, Verdict.IMPORTED, "",
                                                     row["conversation_id"], row["batch_id"]))
         if len(pending_verdicts) >= CHUNK:
@@ -438,10 +455,39 @@ def _replace(library: Library, pk: int, row: dict[str, Any], imported_at: str) -
         index_keys(session, [(pk, row["dialogue_sketch"])])
 
 
-def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> list[str]:
-    """Insert one chunk in one transaction; return the batches it created."""
-    created = []
+def _taken(session: Session, rows: Sequence[dict[str, Any]]) -> dict[int, str]:
+    """Rows (by index) whose content ("content") or id ("id") is stored already."""
+    ids = {r["conversation_id"] for r in rows}
+    hashes = {r["content_sha256"] for r in rows}
+    stored_ids = set(session.scalars(select(Conversation.conversation_id)
+                                     .where(Conversation.conversation_id.in_(ids))))
+    stored_hashes = set(session.scalars(select(Conversation.content_sha256)
+                                        .where(Conversation.content_sha256.in_(hashes))))
+    taken = {}
+    for index, row in enumerate(rows):
+        if row["content_sha256"] in stored_hashes:
+            taken[index] = "content"
+        elif row["conversation_id"] in stored_ids:
+            taken[index] = "id"
+    return taken
+
+
+def _store(library: Library, rows: list[dict[str, Any]], imported_at: str
+           ) -> tuple[list[str], dict[int, str]]:
+    """Insert one chunk in one transaction; return the batches it created, and the rows
+    (by index) not stored because another member of a team library stored them since
+    this import looked ("content": the same content; "id": the same id)."""
+    created: list[str] = []
+    taken: dict[int, str] = {}
     with library.session() as session, session.begin():
+        if library.is_team:
+            # One chunk at a time across the team: what the chunk finds stored now stays
+            # true until it commits (app.team_locks).
+            lock_in_transaction(session, IMPORTING)
+            taken = _taken(session, rows)
+            rows = [r for i, r in enumerate(rows) if i not in taken]
+            if not rows:
+                return created, taken
         for batch_id in sorted({r["batch_id"] for r in rows}):
             if library.ensure_batch(session, batch_id):
                 created.append(batch_id)
@@ -464,4 +510,4 @@ def _store(library: Library, rows: list[dict[str, Any]], imported_at: str) -> li
             insert(ConversationDocument),
             [{"pk": pk, "document": r["document"]} for pk, r in zip(pks, rows, strict=True)],
         )
-    return created
+    return created, taken

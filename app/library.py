@@ -31,6 +31,7 @@ from app.packing import ZSTD_MAGIC as ZSTD_MAGIC  # re-exported: readers import 
 from app.packing import pack as pack
 from app.packing import unpack as unpack
 from app.paths import BUILD_FOLDER, DATABASE_NAME, TOKEN_CACHE_NAME, TRAINING_FILES_DIR
+from app.portable import insert_for
 from app.review import with_review
 from app.stored_builds import forget_totals
 from app.team_db import open_team_engine
@@ -414,6 +415,10 @@ class Library:
 
     def ensure_batch(self, session: Session, batch_id: str) -> bool:
         """Create the batch unless it exists; True when it was created."""
+        if self.is_team:  # another member may be creating it at this very moment
+            return bool(session.execute(  # type: ignore[attr-defined]
+                insert_for(session, Batch).on_conflict_do_nothing()
+                .values(batch_id=batch_id, created_at=now_iso())).rowcount)
         if session.get(Batch, batch_id) is None:
             session.add(Batch(batch_id=batch_id, created_at=now_iso()))
             session.flush()

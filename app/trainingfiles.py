@@ -55,6 +55,7 @@ from app.stored_builds import (
     member_guard,
     save_fragments,
 )
+from app.team_locks import training_file_lock
 from app.token_counts import library_cache, over_budget
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
@@ -276,14 +277,21 @@ def rebuild_training_files(
     fragments (and replaces them): for a stored build that does not read back right.
     """
     for name in names:
-        with library.session() as session:
-            file_id = _row(session, name).file_id
-        _build(library, file_id, name, _member_pks(library, name), progress, cancelled,
-               reuse=not from_scratch)
+        with training_file_lock(library, name):
+            with library.session() as session:
+                file_id = _row(session, name).file_id
+            _build(library, file_id, name, _member_pks(library, name), progress, cancelled,
+                   reuse=not from_scratch)
     return list(names)
 
 
 def move_into_database(library: Library, name: str) -> bool:
+    """See ``_move_into_database`` (this holds the file's lock around it)."""
+    with training_file_lock(library, name):
+        return _move_into_database(library, name)
+
+
+def _move_into_database(library: Library, name: str) -> bool:
     """Move a build that is still in files from before v6 into the database, so its JSON
     and JSONL come out exactly as before; its folder goes once the database no longer
     points at it. True: cut from the files as they are (``app.legacy_builds``); False:
@@ -336,7 +344,8 @@ def create_training_file(
 ) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
     name = check_new_name(library, name)
-    _build(library, None, name, [], policy=_policy(cut_off_policy))
+    with training_file_lock(library, name, creating=True):
+        _build(library, None, name, [], policy=_policy(cut_off_policy))
     return get_training_file(library, name)
 
 
@@ -522,12 +531,14 @@ def apply_addition(
     if not pks:
         why = plan.skipped_text()
         raise LibraryError("nothing to add" + (f": {why}" if why else ""))
-    if plan.create:
-        _build(library, None, plan.name, pks, progress=progress, cancelled=cancelled,
-               policy=_policy(plan.cut_off_policy))
-        return get_training_file(library, plan.name)
-    # The file may have changed since the plan: whatever is in it already is not added twice.
-    _change(library, plan.name, pks, (), progress, cancelled)
+    with training_file_lock(library, plan.name, creating=plan.create):
+        if plan.create:
+            _build(library, None, plan.name, pks, progress=progress, cancelled=cancelled,
+                   policy=_policy(plan.cut_off_policy))
+            return get_training_file(library, plan.name)
+        # The file may have changed since the plan: whatever is in it already is not added
+        # twice; under the file's lock no other change to it runs meanwhile (team_locks).
+        _change(library, plan.name, pks, (), progress, cancelled)
     return get_training_file(library, plan.name)
 
 
@@ -564,12 +575,14 @@ def remove_conversations(
     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
 ) -> TrainingFileInfo:
     found = library.resolve_ids(conversation_ids)
-    with library.session() as session:
-        present = _members_among(session, _row(session, name).file_id, list(found.values()))
-    absent = [cid for cid in conversation_ids if found.get(cid) not in present]
-    if absent:
-        raise LibraryError(f"not in '{name}': " + ", ".join(absent[:20]))
-    _change(library, name, (), set(found.values()), progress, cancelled)
+    with training_file_lock(library, name):
+        with library.session() as session:
+            present = _members_among(session, _row(session, name).file_id,
+                                     list(found.values()))
+        absent = [cid for cid in conversation_ids if found.get(cid) not in present]
+        if absent:
+            raise LibraryError(f"not in '{name}': " + ", ".join(absent[:20]))
+        _change(library, name, (), set(found.values()), progress, cancelled)
     return get_training_file(library, name)
 
 
@@ -579,7 +592,8 @@ def remove_member_pks(
 ) -> TrainingFileInfo:
     """Rebuild ``name`` without the given conversations (by row key); the others keep
     their order. Used before conversations leave the library."""
-    _change(library, name, (), set(pks), progress, cancelled)
+    with training_file_lock(library, name):
+        _change(library, name, (), set(pks), progress, cancelled)
     return get_training_file(library, name)
 
 
@@ -588,13 +602,17 @@ def rename_training_file(
     cancelled: Callable[[], bool] | None = None,
 ) -> TrainingFileInfo:
     new = check_name(new)
-    with library.session() as session:
-        row = _row(session, old)
-        clash = session.scalar(select(TrainingFile).where(TrainingFile.slug == new.casefold()))
-        if clash is not None and clash.file_id != row.file_id:
-            raise LibraryError(f"a training file named '{clash.name}' already exists")
-    _rebuild(library, old, new_members=_member_pks(library, old), new_name=new,
-             progress=progress, cancelled=cancelled)
+    # The new name's lock and the creation lock too: nobody creates or renames another
+    # file to the same name meanwhile.
+    with training_file_lock(library, old, new, creating=True):
+        with library.session() as session:
+            row = _row(session, old)
+            clash = session.scalar(select(TrainingFile)
+                                   .where(TrainingFile.slug == new.casefold()))
+            if clash is not None and clash.file_id != row.file_id:
+                raise LibraryError(f"a training file named '{clash.name}' already exists")
+        _rebuild(library, old, new_members=_member_pks(library, old), new_name=new,
+                 progress=progress, cancelled=cancelled)
     return get_training_file(library, new)
 
 
@@ -614,8 +632,9 @@ def set_cut_off_policy(
     A failed or cancelled rebuild leaves the previous policy and files in place.
     """
     policy = _policy(cut_off_policy)
-    _rebuild(library, name, new_members=_member_pks(library, name), progress=progress,
-             cancelled=cancelled, new_policy=policy)
+    with training_file_lock(library, name):
+        _rebuild(library, name, new_members=_member_pks(library, name), progress=progress,
+                 cancelled=cancelled, new_policy=policy)
     return get_training_file(library, name)
 
 
@@ -642,22 +661,23 @@ def set_max_seq_len(
 ) -> TrainingFileInfo:
     """Change a file's maximum sequence length and rebuild it (its header reports it)."""
     value = check_max_seq_len(value)
-    with library.session() as session, session.begin():
-        row = _row(session, name)
-        previous, row.max_seq_len = row.max_seq_len, value
-    try:
-        _rebuild(library, name, new_members=_member_pks(library, name), progress=progress,
-                 cancelled=cancelled)
-    except BaseException:
+    with training_file_lock(library, name):
         with library.session() as session, session.begin():
-            _row(session, name).max_seq_len = previous
-        raise
+            row = _row(session, name)
+            previous, row.max_seq_len = row.max_seq_len, value
+        try:
+            _rebuild(library, name, new_members=_member_pks(library, name),
+                     progress=progress, cancelled=cancelled)
+        except BaseException:
+            with library.session() as session, session.begin():
+                _row(session, name).max_seq_len = previous
+            raise
     return get_training_file(library, name)
 
 
 def delete_training_file(library: Library, name: str) -> None:
     """Delete the file, its members and the fragments only it used, in one transaction."""
-    with library.session() as session, session.begin():
+    with training_file_lock(library, name), library.session() as session, session.begin():
         row = _row(session, name)
         old_files = [row.json_file, row.jsonl_file]
         keys = list(session.scalars(select(Member.fragment_key)
