@@ -13,6 +13,7 @@ import orjson
 
 from app import FORMAT_VERSION, __version__
 from app.chat_templates import BUNDLED
+from app.copy_library import copy_library
 from app.cutoff import DEFAULT_POLICY, DESCRIPTIONS, CutOffPolicy
 from app.errors import InputError, LibraryError
 from app.export import (
@@ -150,6 +151,13 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--template", metavar="NAME_OR_FILE",
                    help=f"chat template: {', '.join(BUNDLED)}, or a tokenizer_config.json "
                         "or .jinja file")
+
+    p = sub.add_parser("copy-library",
+                       help="copy the library (--library, default the local one) into an "
+                            "empty team library: conversations, batches, review marks and "
+                            "training files with their builds; the library is only read")
+    p.add_argument("--to", required=True, metavar="URL",
+                   help="the empty team library: postgresql://user@host:port/database")
 
     p = sub.add_parser("export", help="save a copy of a training file")
     p.add_argument("name")
@@ -400,9 +408,36 @@ def _report_recovery(library: Library) -> None:
         sys.stderr.write(f"note: {sentence}\n")
 
 
+def cmd_copy_library(args: argparse.Namespace) -> int:
+    """Copy without changing the source: no recovery pass, opened for reading only."""
+    if not parse_location(args.to).is_team:
+        raise LibraryError(
+            f"--to {args.to} is not a team library: give its URL, as in "
+            "postgresql://user@host:port/database (copy-library fills an empty team "
+            "library; to copy a library folder, copy the folder).")
+    shown = {"table": "", "step": -1}
+
+    def progress(done: int, total: int, table: str) -> None:
+        step = done * 10 // max(total, 1)  # a line per tenth and per table, not per chunk
+        if table != shown["table"] or step != shown["step"]:
+            shown["table"], shown["step"] = table, step
+            sys.stderr.write(f"copying {table}: {done:,} of {total:,} rows\n")
+
+    with Library.open(args.library, read_only=True) as source, \
+            Library.open(args.to) as target:
+        report = copy_library(source, target, progress=progress)
+        for table, rows in report.rows.items():
+            _print(f"{table}: {rows:,} rows")
+        _print(f"copied {source.display} into the team library {target.display} "
+               f"({report.total:,} rows)")
+    return 0
+
+
 def run(args: argparse.Namespace) -> int:
     if args.command == "validate":
         return cmd_validate(args)
+    if args.command == "copy-library":
+        return cmd_copy_library(args)
     read_only = args.command in READ_ONLY_COMMANDS
     if args.command == "export":
         targets = export_targets(ExportFormat(args.format), args.output)
