@@ -34,6 +34,7 @@ from app.paths import BUILD_FOLDER, DATABASE_NAME, TOKEN_CACHE_NAME, TRAINING_FI
 from app.portable import insert_for
 from app.review import with_review
 from app.stored_builds import forget_totals
+from app.team_changes import announce_changes
 from app.team_db import open_team_engine
 from app.token_lines import DEFAULT_MAX_SEQ_LEN
 
@@ -171,6 +172,8 @@ class Library:
                                f"{self.display} ({self.root}): "
                                f"{known_failure(exc) or exc}") from None
         engine, new = open_team_engine(self.location, read_only=self.read_only)
+        if not self.read_only:  # the other members' windows hear of each change
+            announce_changes(engine)
         if new:  # nothing in a new library is old: it needs no one-time pass
             upkeep.record(self.root)
         return engine

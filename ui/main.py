@@ -48,6 +48,7 @@ from ui.library_choice import label, recent
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
+from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
 from ui.training_files_page import TrainingFilesPage
@@ -80,6 +81,7 @@ class MainWindow(QMainWindow):
 
         # Whoever changes the library says so here; every view reloads what it shows.
         self.changes = LibraryChanges(self)
+        self.team_watch = TeamWatch(library, self.changes, self)  # others' changes (a team)
         self.conversations = ConversationsPage(library, self.changes)
         self.welcome = WelcomePanel()
         self.conversations_stack = QStackedWidget()
@@ -584,6 +586,7 @@ class MainWindow(QMainWindow):
         """Stop what reads the library in the background (token counts, a re-read, the
         as-trained view): the library is closed after the window."""
         self.token_counts.stop()  # waits for the pass to end
+        self.team_watch.stop()
         self.conversations.stop_reading()
         if self.as_trained_window is not None:
             self.as_trained_window.close()
