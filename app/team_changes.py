@@ -24,7 +24,6 @@ import time
 import uuid
 from typing import Any
 
-import psycopg
 from sqlalchemy import Connection, Engine, event
 
 from app.location import LibraryLocation
@@ -92,6 +91,12 @@ def _forget(conn: Connection) -> None:
     conn.info.pop(_PENDING, None)
 
 
+def _driver_errors() -> type[Exception]:
+    import psycopg
+
+    return psycopg.Error
+
+
 class ChangeListener:
     """Hears what other processes changed in a team library; ``poll`` never waits.
 
@@ -101,21 +106,28 @@ class ChangeListener:
     def __init__(self, location: LibraryLocation, origin: str | None = None) -> None:
         self.location = location
         self.origin = origin if origin is not None else _origin()
-        self._conn: psycopg.Connection[Any] | None = None
+        self._conn: Any = None  # a psycopg connection
         self._lost = False
         self._next_try = 0.0
 
     def _connect(self) -> None:
+        import psycopg  # only a team library needs the driver (imported by name here)
+
         url = self.location.engine_url.set(drivername="postgresql")
         conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True,
                                connect_timeout=3, application_name="LoRA Studio (changes)")
         conn.execute(f"LISTEN {CHANNEL}")
         self._conn = conn
 
-    def start(self) -> None:
-        """Listen from now on (what changed before is already on the screen)."""
+    def start(self) -> bool:
+        """Listen from now on (what changed before is already on the screen); False when
+        the server cannot be reached now (``poll`` tries again)."""
         if self._conn is None:
-            self._connect()
+            try:
+                self._connect()
+            except _driver_errors():
+                return False
+        return True
 
     def poll(self) -> set[str]:
         """The topics changed by others since the last poll (every topic after a lost
@@ -125,7 +137,7 @@ class ChangeListener:
                 return set()
             try:
                 self._connect()
-            except psycopg.Error:
+            except _driver_errors():
                 self._next_try = time.monotonic() + RETRY_SECONDS
                 return set()
             if self._lost:
@@ -138,7 +150,7 @@ class ChangeListener:
                 origin, _, named = note.payload.partition(" ")
                 if origin != self.origin:
                     topics.update(t for t in named.split() if t in TOPICS)
-        except psycopg.Error:
+        except _driver_errors():
             self.close()
             self._lost = True
             return topics

@@ -17,6 +17,7 @@ from app.importer import import_paths
 from app.library import Library
 from app.team_changes import (
     BATCHES,
+    CHANNEL,
     CONVERSATIONS,
     ORIGIN_ENV,
     TOPICS,
@@ -40,6 +41,25 @@ def elsewhere() -> dict[str, str]:
     return {ORIGIN_ENV: "another-member"}
 
 
+def _heard(listener: ChangeListener, wanted: set[str]) -> set[str]:
+    """Every topic heard until ``wanted`` all were (the server sends a notification a
+    moment after the commit), or a deadline passed."""
+    heard: set[str] = set()
+    for _ in range(600):
+        heard |= listener.poll()
+        if wanted <= heard:
+            break
+        time.sleep(0.05)
+    return heard
+
+
+def _marker(url: str, topic: str) -> None:
+    """A change announced by another member after everything before it (the server
+    delivers announcements in commit order): what is heard up to it came before it."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("SELECT pg_notify(%s, %s)", (CHANNEL, f"marker {topic}"))
+
+
 def _lora_studio(url: str, env: dict[str, str], *args: str | Path) -> str:
     done = run_cli("--library", url, *args, env=env, timeout=180)
     assert done.returncode == 0, done.stderr
@@ -55,12 +75,12 @@ def test_a_listener_hears_what_others_changed_and_not_its_own(
         listener.start()
         try:
             import_paths(library, [fixture_folder])  # this window's own change
-            assert listener.poll() == set()
+            _marker(pg_url, TRAINING_FILES)
+            assert _heard(listener, {TRAINING_FILES}) == {TRAINING_FILES}  # not its own
             _lora_studio(pg_url, elsewhere, "rename-batch", fixture_folder.name, "renamed")
-            assert listener.poll() >= {BATCHES, CONVERSATIONS}
+            assert _heard(listener, {BATCHES}) == {BATCHES, CONVERSATIONS}
             _lora_studio(pg_url, elsewhere, "add", "Their file", "--new", "--all")
-            assert TRAINING_FILES in listener.poll()
-            assert listener.poll() == set()  # each change is heard once
+            assert _heard(listener, {TRAINING_FILES}) >= {TRAINING_FILES, CONVERSATIONS}
         finally:
             listener.close()
 
@@ -134,8 +154,10 @@ def test_own_changes_stay_quiet_in_a_child_process_of_the_window(
                            timeout=180)  # the environment as this process has it
             assert done.returncode == 0, done.stderr
             assert library.count() == len(ENRICHED) + len(LEGACY)
-            assert listener.poll() == set()
+            _marker(pg_url, TRAINING_FILES)
+            assert _heard(listener, {TRAINING_FILES}) == {TRAINING_FILES}
             create_training_file(library, "Also mine")
-            assert listener.poll() == set()
+            _marker(pg_url, BATCHES)
+            assert _heard(listener, {BATCHES}) == {BATCHES}
         finally:
             listener.close()

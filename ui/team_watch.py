@@ -8,9 +8,6 @@ A library folder needs none of this: only this window changes it.
 
 from __future__ import annotations
 
-import contextlib
-
-import psycopg
 from PySide6.QtCore import QObject, QTimer
 
 from app.library import Library
@@ -35,8 +32,7 @@ class TeamWatch(QObject):
             # This window and the jobs it starts are one origin: what it changed itself
             # it has shown already.
             self.listener = ChangeListener(library.location, claim_origin())
-            with contextlib.suppress(psycopg.Error):  # else the first check connects
-                self.listener.start()
+            self.listener.start()  # if the server is away now, the first check connects
             self.timer.start()
 
     def check(self) -> None:
