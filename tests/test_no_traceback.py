@@ -221,6 +221,10 @@ def commands(inputs: dict[str, Path], root: Path) -> dict[str, list[str]]:
                          "--force"],
         "export into library": ["export", "base", "--format", "json", "-o",
                                 str(root / DATABASE_NAME), "--force"],
+        # The library is read first (in every state), then the team server is not there.
+        "copy-library to a server that is down": [
+            "copy-library", "--to", "postgresql://curator@127.0.0.1:1/team"],
+        "copy-library to a folder": ["copy-library", "--to", str(out / "a-folder")],
     }
 
 
