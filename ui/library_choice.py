@@ -51,7 +51,8 @@ def with_password(text: str) -> str:
     return make_url(text).set(password=password).render_as_string(hide_password=False)
 
 
-def _strings(value: object) -> list[str]:
+def settings_strings(value: object) -> list[str]:
+    """A QSettings list (an ini file gives a str for one item, None for none)."""
     if value is None:
         return []
     if isinstance(value, str):
@@ -60,7 +61,7 @@ def _strings(value: object) -> list[str]:
 
 
 def recent(settings: QSettings) -> list[str]:
-    return [text for text in _strings(settings.value(RECENT_KEY)) if text]
+    return [text for text in settings_strings(settings.value(RECENT_KEY)) if text]
 
 
 def current(settings: QSettings) -> str | None:

@@ -44,7 +44,7 @@ from ui.conversations_page import ConversationsPage, column_key
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
-from ui.library_choice import label, recent
+from ui.library_choice import label, recent, settings_strings
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
@@ -540,8 +540,8 @@ class MainWindow(QMainWindow):
             header.restoreState(header_state)
             # The header remembers the sort indicator; the rows must follow it.
             page.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
-        page.restore_columns(_strings(self.settings.value("conversations/visible_columns")),
-                             _strings(self.settings.value("conversations/hidden_columns")))
+        page.restore_columns(settings_strings(self.settings.value("conversations/visible_columns")),
+                             settings_strings(self.settings.value("conversations/hidden_columns")))
         splitter_state = self.settings.value("conversations/splitter")
         if splitter_state is not None:
             page.splitter.restoreState(splitter_state)
@@ -617,15 +617,6 @@ def first_window_size(available: QSize) -> QSize:
     laptop at 125 % leaves 1093×614); the title bar and frame need a few pixels."""
     preferred = QSize(1400, 860)
     return preferred.boundedTo(available - QSize(16, 40)).expandedTo(QSize(640, 400))
-
-
-def _strings(value: object) -> list[str]:
-    """A QSettings list (an ini file gives a str for one item, None for none)."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [value] if value else []
-    return [str(v) for v in value]  # type: ignore[attr-defined]
 
 
 def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,
