@@ -61,14 +61,17 @@ def _origin() -> str:
 def announce_changes(engine: Engine) -> None:
     """Make every committed write through ``engine`` announce its topics (a team library's
     engine: the SQL below is PostgreSQL's)."""
-    event.listen(engine, "before_cursor_execute", _note_write)
+    event.listen(engine, "after_cursor_execute", _note_write)
     event.listen(engine, "commit", _announce)
     event.listen(engine, "rollback", _forget)
 
 
-def _note_write(conn: Connection, _cursor: Any, statement: str, *_args: Any) -> None:
+def _note_write(conn: Connection, cursor: Any, statement: str, *_args: Any) -> None:
+    """Note the topics of a write that changed rows (an update matching none, such as
+    forgetting the totals of files that hold none of the changed conversations, changes
+    nothing another window shows; a row count the driver does not know counts as a change)."""
     match = _WRITE.match(statement)
-    if match is not None:
+    if match is not None and cursor.rowcount != 0:
         topics = TABLE_TOPICS.get(match[1].lower())
         if topics:
             conn.info.setdefault(_PENDING, set()).update(topics)
