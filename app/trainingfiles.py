@@ -222,7 +222,7 @@ class MemberRow:
     source_file: str
     emotional_arc_key: str | None = None
     training_topic_key: str | None = None
-    tokens: int = 0  # exact count when known, else the estimate
+    tokens: int = 0  # exact count when known (NO_LINE: no training line), else the estimate
     warning_codes: tuple[str, ...] = ()
     reviewed_by: str | None = None
 

@@ -12,12 +12,14 @@ from scripted_dialogs import ScriptedDialogs
 from token_reference import reference_counter
 
 from app.library import Library
-from app.token_counts import NO_LINE, uncounted
+from app.token_counts import NO_LINE, ensure_counts, uncounted
 from app.token_lines import conversation_lines
 from app.tokenizer_choice import choose, folder
 from app.tokens import bundled_tokenizer_path
+from app.trainingfiles import add_conversations, member_rows
 from ui.conversations_model import Column, tokens_tooltip
 from ui.main import MainWindow
+from ui.members_model import ID_ROLE, MEMBER_TOKENS, MembersModel
 
 
 @pytest.fixture
@@ -132,3 +134,25 @@ def test_a_conversation_without_a_line_is_counted_once_and_says_so(
     with qtbot.waitSignal(window.token_counts.finished, timeout=30000) as again:
         window.token_counts.start()
     assert again.args == [0]
+
+
+def test_a_member_without_a_line_shows_a_dash_in_the_files_page(
+        qtbot, filled_library: Library) -> None:
+    """The files page's member list reads the stored count: no line is a dash and says
+    why, never the stored marker (-1)."""
+    counts = ensure_counts(filled_library)
+    no_line = {cid for cid, n in counts.items() if n == NO_LINE}
+    assert no_line
+    every = [row.conversation_id for row in filled_library.summaries()]
+    add_conversations(filled_library, "Members", every, create=True)
+    members = MembersModel()
+    members.set_rows(member_rows(filled_library, "Members"))
+    shown = {members.index(r, 0).data(ID_ROLE): r for r in range(members.rowCount())}
+    assert no_line & shown.keys(), "the file holds no conversation without a line"
+    for cid, r in shown.items():
+        text = members.index(r, MEMBER_TOKENS).data(Qt.ItemDataRole.DisplayRole)
+        tip = members.index(r, MEMBER_TOKENS).data(Qt.ItemDataRole.ToolTipRole)
+        if cid in no_line:
+            assert text == "—" and "No training line" in tip
+        else:
+            assert text == f"{counts[cid]:,}" and "No training line" not in tip

@@ -102,11 +102,12 @@ DISPLAY: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.SOURCE: lambda r: r.source_file,
     Column.FILES: lambda r: ", ".join(r.training_files),
     Column.WARNINGS: lambda r: len(r.warning_codes) or "",
-    Column.TOKENS: lambda r: _tokens(r.token_count),
+    Column.TOKENS: lambda r: token_count_text(r.token_count),
 }
 
 
-def _tokens(count: int) -> str:
+def token_count_text(count: int) -> str:
+    """A stored count as shown: a dash for no training line, nothing when not counted yet."""
     if count == NO_LINE:
         return "—"
     return f"{count:,}" if count else ""

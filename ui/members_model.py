@@ -11,7 +11,9 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.labels import display_name as display
+from app.token_counts import NO_LINE
 from app.trainingfiles import MemberRow
+from ui.conversations_model import token_count_text
 
 Index = QModelIndex | QPersistentModelIndex
 MEMBER_CLIENT, MEMBER_ARC, MEMBER_TOPIC, MEMBER_TOKENS, MEMBER_WARNINGS = range(5)
@@ -55,7 +57,7 @@ class MembersModel(QAbstractTableModel):
         if column == MEMBER_TOPIC:
             return display(row.training_topic_key) or "—"
         if column == MEMBER_TOKENS:
-            return f"{row.tokens:,}"
+            return token_count_text(row.tokens)
         return ", ".join(display(code) for code in row.warning_codes)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -71,6 +73,8 @@ class MembersModel(QAbstractTableModel):
                 lines.insert(1, display(row.persona_archetype))
             if row.reviewed_by:
                 lines.append(f"reviewed by {row.reviewed_by}")
+            if row.tokens == NO_LINE:
+                lines.append("No training line: no consultant reply to train on")
             lines.append("Double-click to read it")
             return "\n".join(lines)
         if role == Qt.ItemDataRole.TextAlignmentRole and column == MEMBER_TOKENS:
