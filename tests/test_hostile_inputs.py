@@ -1,10 +1,12 @@
 """A generated corpus of hostile files: each is refused by import and validate with a clear
-reason, the library is left exactly as it was, and nothing hangs or prints a traceback."""
+reason, the library is left exactly as it was, and nothing prints a traceback.
+
+How long refusing takes is measured by ``bench/bench_hostile.py`` beside good files, not
+here; a hang fails through the suite's per-test timeout (pytest-timeout)."""
 
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -79,16 +81,13 @@ def test_import_rejects_each_hostile_file_with_a_clear_reason(
     library: Library, corpus: dict[str, Path], case: Hostile, read_spy: list[Path]
 ) -> None:
     path = file_of(corpus, case)
-    started = time.monotonic()
     report = import_paths(library, [path])
-    elapsed = time.monotonic() - started
     assert len(report.verdicts) == 1, report.verdicts
     (verdict,) = report.verdicts
     assert verdict.verdict is Verdict.REJECTED, (
         f"{case.name} was {verdict.verdict.value}: {verdict.conversation_id}")
     assert_names_the_problem(case, verdict.reason)
     assert library.count() == 0
-    assert elapsed < 2, f"{case.name} took {elapsed:.1f}s"
     if case.big:
         assert path not in read_spy, "the 200 MB file was read before being refused"
 
@@ -120,9 +119,7 @@ def test_the_whole_corpus_in_one_import_leaves_the_library_as_it_was(
     good.write_bytes(dump(conversation("good_neighbour")))
     folder = next(iter(corpus.values())).parent
 
-    started = time.monotonic()
     report = import_paths(library, [folder, good])
-    elapsed = time.monotonic() - started
 
     verdicts: dict[str, list[FileVerdict]] = {}
     for item in report.verdicts:
@@ -130,7 +127,6 @@ def test_the_whole_corpus_in_one_import_leaves_the_library_as_it_was(
     assert set(verdicts) == {*corpus, good.name}
     assert all(len(v) == 1 for v in verdicts.values()), "a file got more than one verdict"
     assert verdicts[good.name][0].verdict is Verdict.IMPORTED, verdicts[good.name]
-    assert elapsed < 10, f"the corpus took {elapsed:.1f}s"
     big = corpus.get(BIG_FILE_NAME)
     assert big is None or big not in read_spy, "the 200 MB file was read"
 
@@ -153,9 +149,7 @@ def test_the_cli_reports_one_line_per_hostile_file(
     corpus: dict[str, Path], tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     folder = next(iter(corpus.values())).parent
-    started = time.monotonic()
     code = main(["--data-dir", str(tmp_path / "cli-library"), "import", str(folder)])
-    elapsed = time.monotonic() - started
     out, err = capsys.readouterr()
     assert code == 1
     assert "Traceback" not in out + err
@@ -173,7 +167,6 @@ def test_the_cli_reports_one_line_per_hostile_file(
     assert set(words) <= {"imported", "duplicate", "rejected"}, words
     assert [int(n) for n in counts.groups()] == [
         words.count("imported"), words.count("duplicate"), words.count("rejected")]
-    assert elapsed < 10
 
 
 # --- values the parser accepts but the library cannot store -------------------------

@@ -6,7 +6,6 @@ import concurrent.futures
 import json
 import re
 import shutil
-import time
 from pathlib import Path
 from typing import Any
 
@@ -302,17 +301,14 @@ def test_process_pool_imports_hundreds_of_files(
         document["dataset_metadata"]["dataset_name"] = f"synthetic_conversation_{i:04d}"
         document["dataset_metadata"]["notes"] = f"synthetic copy number {i}"
         (folder / f"conv-{i:04d}.json").write_bytes(json.dumps(document).encode())
-    started = time.monotonic()
     done: list[int] = []
     report = import_paths(library, [folder], workers=2, progress=lambda d, t, c: done.append(d))
-    elapsed = time.monotonic() - started
     assert pools == [1], "the process pool was not used"
     assert report.rejected == 0, report.verdicts[:3]
     assert report.imported == count
     assert done[-1] == count
     assert library.count() == count
     assert {v.batch_id for v in report.verdicts} == {"synthetic"}
-    assert elapsed < 20, f"import of {count} files took {elapsed:.1f}s"
 
 
 def test_the_workers_list_of_stored_summary_fields_matches_the_table() -> None:
