@@ -18,14 +18,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from _common import per_item_ms
 from bench_import import corpus_dir, corpus_files
 from make_corpus import ensure_corpus
 
@@ -81,16 +79,6 @@ def overlapping_before(offsets: Sequence[tuple[int, int]], spans: Sequence[tuple
     """The trained flags as they were: every token against every trained block."""
     return [any(start < s_end and end > s_start for s_start, s_end in spans)
             for start, end in offsets]
-
-
-def per_item_ms(items: Sequence[Any], runs: int, step: Callable[[Any], object]) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.process_time()
-        for item in items:
-            step(item)
-        samples.append((time.process_time() - started) / len(items) * 1000)
-    return statistics.median(samples)
 
 
 def main() -> int:

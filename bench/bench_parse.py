@@ -11,10 +11,9 @@ disturb it less than wall time; the median of ``--runs`` passes over all files i
 from __future__ import annotations
 
 import argparse
-import statistics
-import time
 from pathlib import Path
 
+from _common import per_item_ms
 from bench_import import corpus_dir, corpus_files
 from make_corpus import ensure_corpus
 
@@ -24,17 +23,9 @@ from app.importer import prepare
 
 
 def per_file_ms(files: list[Path], datas: list[bytes], runs: int, step: str) -> float:
-    samples = []
-    for _ in range(runs):
-        started = time.process_time()
-        if step == "parse":
-            for data in datas:
-                loader.parse_json_bytes(data, "x.json")
-        else:
-            for path in files:
-                prepare(str(path), "bench")
-        samples.append((time.process_time() - started) / len(files) * 1000)
-    return statistics.median(samples)
+    if step == "parse":
+        return per_item_ms(datas, runs, lambda data: loader.parse_json_bytes(data, "x.json"))
+    return per_item_ms(files, runs, lambda path: prepare(str(path), "bench"))
 
 
 def main() -> int:
