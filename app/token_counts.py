@@ -111,14 +111,18 @@ def _store(library: Library, counts: Mapping[int, int]) -> None:
 def count_missing(library: Library, progress: Progress | None = None,
                   cancelled: Callable[[], bool] | None = None) -> tuple[int, bool]:
     """Count every conversation still uncounted, as the window does in the background (in
-    a child process): how many needed counting, and whether a cancel came before the end."""
+    a child process): how many it counted, and whether a cancel stopped it before the end
+    (a cancel that came after the last count stopped nothing)."""
     todo = uncounted(library)
     if not todo:
         return 0, False
     if progress:
         progress(0, todo, "")
     ensure_counts(library, None, progress, cancelled)
-    return todo, bool(cancelled and cancelled())
+    if not (cancelled and cancelled()):
+        return todo, False
+    left = uncounted(library)
+    return todo - left, left > 0
 
 
 def uncounted(library: Library) -> int:

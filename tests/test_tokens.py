@@ -23,7 +23,7 @@ from app.jsonl import jsonl_lines
 from app.library import Library
 from app.loader import load_conversation_file
 from app.schemas import JSONL_SCHEMA, load_schema
-from app.token_counts import ensure_counts, over_budget
+from app.token_counts import count_missing, ensure_counts, over_budget, uncounted
 from app.token_lines import percentile
 from app.tokenizer_choice import choose, counter_for, load_choice
 from app.tokens import TokenCounter, bundled_tokenizer_path, default_counter
@@ -262,3 +262,25 @@ def test_cli_conversations_json_and_tokens(filled_library: Library, tmp_path: Pa
     changed = [cid for cid, n in counts.items() if n and n != by_id[cid]]
     assert changed
     assert llama.count_many([]) == []
+
+
+def test_a_cancel_after_the_last_count_stopped_nothing(filled_library: Library) -> None:
+    """The window's count is cancelled when another is asked for; a cancel that arrives
+    once every conversation is counted must not make the finished pass read as stopped."""
+    todo = uncounted(filled_library)
+    assert todo == filled_library.count()
+    finished: list[bool] = []
+
+    def progress(done: int, total: int, _current: str) -> None:
+        if done and done == total:
+            finished.append(True)
+
+    counted, stopped = count_missing(filled_library, progress, lambda: bool(finished))
+    assert (counted, stopped) == (todo, False)
+    assert uncounted(filled_library) == 0
+
+
+def test_a_cancel_before_the_end_says_how_many_were_counted(filled_library: Library) -> None:
+    todo = uncounted(filled_library)
+    counted, stopped = count_missing(filled_library, None, lambda: True)
+    assert stopped and counted == todo - uncounted(filled_library) < todo

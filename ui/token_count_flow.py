@@ -31,7 +31,9 @@ class TokenCountFlow(QObject):
     missing (the window calls it at start, after imports and after a tokenizer change)."""
 
     status = Signal(str)  # a sentence for the status bar (cancelled, failed)
-    finished = Signal(int)  # how many conversations this pass counted
+    # Counting is complete: how many conversations were counted since the last time (a pass
+    # restarted by ``start`` hands on what it had counted).
+    finished = Signal(int)
 
     def __init__(self, window: QMainWindow, library: Library,
                  changes: LibraryChanges) -> None:
@@ -43,6 +45,7 @@ class TokenCountFlow(QObject):
         self._idle.set()
         self._again = False
         self._closing = False
+        self._carried = 0  # counted by passes that were restarted before they finished
         self._last_announce = 0.0
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
@@ -146,10 +149,14 @@ class TokenCountFlow(QObject):
         counted, cancelled = result
         if counted:
             self.changes.tokens_changed.emit()
-        if cancelled and not self._again and not self._closing:
+        if cancelled and self._again:
+            self._carried += counted  # the next pass goes on from here
+        elif cancelled and not self._closing:
+            self._carried = 0
             self.status.emit("Token count cancelled: the counts made so far are kept; the "
                              "rest are counted at the next start.")
         if not cancelled:
+            counted, self._carried = counted + self._carried, 0
             self.finished.emit(counted)
 
     def _failed(self, message: str) -> None:
