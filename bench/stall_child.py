@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import sys
 import time
 from collections import deque
@@ -23,10 +24,12 @@ from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 BENCH = Path(__file__).resolve().parent
+args_limit = [8]  # frames of each stack a trace prints (--trace-depth)
 
 
-def start_watchdog(heartbeat: list[float]) -> None:
-    """Print where the GUI thread is when its timer has not ticked for 60 ms."""
+def start_watchdog(heartbeat: list[float], step: list[str]) -> None:
+    """Print where the GUI thread is when its timer has not ticked for 60 ms, while a step
+    is measured (``step[0]`` names it; empty between steps)."""
     import threading
     import traceback
 
@@ -37,17 +40,17 @@ def start_watchdog(heartbeat: list[float]) -> None:
         while True:
             time.sleep(0.02)
             beat = heartbeat[0]
-            if time.monotonic() - beat > 0.06 and (beat != reported
+            if step[0] and time.monotonic() - beat > 0.06 and (beat != reported
                                                    or time.monotonic() - last > 0.25):
                 reported, last = beat, time.monotonic()  # again every 0.25 s of a freeze
                 frames = sys._current_frames()
                 me = threading.get_ident()
-                lines = [f"--- GUI frozen for {time.monotonic() - beat:.2f} s"]
+                lines = [f"--- GUI frozen for {time.monotonic() - beat:.2f} s in {step[0]}"]
                 for ident, frame in frames.items():
                     if ident != me:
                         who = "GUI thread" if ident == main_id else f"thread {ident}"
                         lines.append(f"[{who}]\n" + "".join(
-                            traceback.format_stack(frame, limit=8)))
+                            traceback.format_stack(frame, limit=args_limit[0])))
                 print("\n".join(lines), file=sys.stderr, flush=True)
 
     threading.Thread(target=run, daemon=True).start()
@@ -86,6 +89,11 @@ def main() -> int:
                         help="sys.setswitchinterval for this run (CPython's default: 0.005 s)")
     parser.add_argument("--trace", action="store_true",
                         help="print the GUI thread's stack whenever it is frozen > 60 ms")
+    parser.add_argument("--trace-depth", type=int, default=8,
+                        help="innermost frames of each stack a trace prints")
+    parser.add_argument("--library-cache", type=Path, default=None,
+                        help="a folder keeping the prepared library: copied from there when "
+                             "it exists, saved there after it is made (saves minutes a run)")
     args = parser.parse_args()
     sys.path[:0] = [str(args.code_root.resolve()), str(BENCH)]
     if args.switch_interval:
@@ -97,6 +105,7 @@ def main() -> int:
     from PySide6.QtCore import QElapsedTimer, QSettings, QThreadPool, QTimer
     from PySide6.QtWidgets import QApplication
 
+    from app.library import Library
     from app.trainingfiles import add_conversations
     from ui.main import MainWindow
     from ui.snapshot import QuietDialogs
@@ -111,8 +120,10 @@ def main() -> int:
             return self.texts.popleft() if self.texts else default
 
     heartbeat = [time.monotonic()]
+    args_limit[0] = args.trace_depth
+    step = [""]
     if args.trace:
-        start_watchdog(heartbeat)
+        start_watchdog(heartbeat, step)
 
     class StallMeter:
         """The longest gap between ticks of a 5 ms timer on the GUI thread."""
@@ -144,10 +155,23 @@ def main() -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    library = build_library(args.work / "library", args.n)
-    counted_like_a_used_library(library)
-    ids = [row.conversation_id for row in library.summaries()]
-    add_conversations(library, "big file", ids[: args.file_size], create=True)
+    cache = args.library_cache
+    if cache is not None and (cache / "ready").exists():
+        shutil.copytree(cache / "library", args.work / "library")
+        library = Library(args.work / "library")
+        ids = [row.conversation_id for row in library.summaries()]
+    else:
+        library = build_library(args.work / "library", args.n)
+        counted_like_a_used_library(library)
+        ids = [row.conversation_id for row in library.summaries()]
+        add_conversations(library, "big file", ids[: args.file_size], create=True)
+        if cache is not None:
+            library.close()
+            shutil.rmtree(cache, ignore_errors=True)
+            shutil.copytree(args.work / "library", cache / "library",
+                            ignore=shutil.ignore_patterns("*.lock", "lock"))
+            (cache / "ready").write_text("")
+            library = Library(args.work / "library")
     corpus = args.work / "corpus"
     make_corpus(corpus, args.import_files, seed=7)
     setup = time.perf_counter() - started
@@ -164,10 +188,11 @@ def main() -> int:
         return (QThreadPool.globalInstance().activeThreadCount() == 0
                 and not getattr(page, "loading", False))
 
-    def measure(action: Any, until: Any = lambda: True) -> dict[str, float]:
+    def measure(name: str, action: Any, until: Any = lambda: True) -> dict[str, float]:
         for _ in range(20):
             app.processEvents()
         meter.start()
+        step[0] = name
         begun = time.perf_counter()
         action()
         quiet_since = None
@@ -181,6 +206,7 @@ def main() -> int:
                 quiet_since = None
             time.sleep(0.001)
         total = quiet_since - begun
+        step[0] = ""
         return {"stall_ms": meter.stop(), "until_settled_s": total}
 
     import ui.main
@@ -189,8 +215,9 @@ def main() -> int:
                                "code": str(Path(ui.main.__file__).parents[1])}
     # Nothing happening: what the machine alone (other processes, the OS) freezes the window.
     idle_until = time.perf_counter() + 3
-    results["idle 3 s"] = measure(lambda: None, until=lambda: time.perf_counter() > idle_until)
-    results["import"] = measure(lambda: window.importer.start(
+    results["idle 3 s"] = measure("idle 3 s", lambda: None,
+                                  until=lambda: time.perf_counter() > idle_until)
+    results["import"] = measure("import", lambda: window.importer.start(
         batch_folders(corpus), ask_batch=False))
     batch = sorted({row.batch_id for row in library.summaries()})[42]
     page.set_batch_filter(batch)
@@ -209,16 +236,16 @@ def main() -> int:
 
     built: list[str] = []
     window.creator.built.connect(built.append)
-    results["build"] = measure(lambda: window.creator.add_checked(None),
+    results["build"] = measure("build", lambda: window.creator.add_checked(None),
                                until=reviewed_and_built)
     window.pages.setCurrentIndex(0)
     page.set_batch_filter(batch)
     dialogs.texts.append(f"{batch}-renamed")
-    results["rename batch"] = measure(window.batches.rename_current)
+    results["rename batch"] = measure("rename batch", window.batches.rename_current)
     page.set_batch_filter(None)
     page.model.set_checked_ids(ids[:100])
     dialogs.texts.append("moved-here")
-    results["move 100 checked"] = measure(window.batches.move_checked)
+    results["move 100 checked"] = measure("move 100 checked", window.batches.move_checked)
     results["count_after"] = library.count()
     # The GUI thread's own share of one full table reload, without any worker running:
     # before, the whole reload (read + fill); now, the swap of rows a worker has read.
@@ -233,7 +260,7 @@ def main() -> int:
         swap = lambda: page._show_rows(index)  # noqa: E731
     else:
         swap = page.reload
-    results["GUI share of a reload"] = measure(swap)
+    results["GUI share of a reload"] = measure("GUI share of a reload", swap)
     window.close()
     library.close()
     emit(results)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import orjson
 import pytest
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QThreadPool, Qt
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QToolButton
 from scripted_dialogs import ScriptedDialogs
@@ -24,6 +25,7 @@ from app.trainingfiles import (
     list_training_files,
     member_ids,
 )
+from ui import training_files_page
 from ui.distribution_chart import DistributionChart, top_counts
 from ui.members_model import ID_ROLE, MEMBER_CLIENT
 from ui.training_files_model import (
@@ -208,6 +210,69 @@ def test_refresh_keeps_the_selected_file(page, filled_library):
     page.refresh()
     assert page.selected_file().name == "Beta"
     assert page.members_model.rowCount() == 2
+
+
+def test_a_large_files_details_are_read_on_a_worker_and_show_the_same(
+        qtbot, page, filled_library, monkeypatch):
+    """From DETAILS_IN_WORKER_FROM members on, the header, members and coverage are read off
+    the GUI thread; what the page shows in the end is what a read on the GUI thread shows."""
+    ids = all_ids(filled_library)
+    make_file(filled_library, "Small", ids[:2])
+    make_file(filled_library, "Large", ids)
+    page.refresh(select_name="Large")
+    at_once = (page.totals_label.text(), page.quality_label.text(),
+               [page.members_model.row_at(r) for r in range(page.members_model.rowCount())],
+               page.charts["batch"].rows())
+    reads: list[str] = []
+    real = training_files_page.read_details
+
+    def noted(library, name, axis):
+        reads.append(threading.current_thread().name)
+        return real(library, name, axis)
+
+    monkeypatch.setattr(training_files_page, "read_details", noted)
+    monkeypatch.setattr(training_files_page, "DETAILS_IN_WORKER_FROM", 10)
+    page.refresh(select_name="Small")  # 2 members: read at once, here
+    assert reads == [threading.current_thread().name]
+    assert page.members_model.rowCount() == 2
+    page.refresh(select_name="Large")  # 15 members: on a worker
+    assert page.name_label.text() == "Large"
+    assert page.totals_label.text() == "Reading 15 conversations…"
+    assert page.members_model.rowCount() == 0, "the last file's members are not shown as its"
+    qtbot.waitUntil(lambda: page.members_model.rowCount() == 15, timeout=WAIT_MS)
+    assert reads[1] != threading.current_thread().name
+    assert (page.totals_label.text(), page.quality_label.text(),
+            [page.members_model.row_at(r) for r in range(page.members_model.rowCount())],
+            page.charts["batch"].rows()) == at_once
+    assert page.coverage.isEnabled() and page.details.isEnabled()
+
+
+def test_only_the_latest_read_of_the_details_is_shown(qtbot, page, filled_library,
+                                                      monkeypatch):
+    """Two files chosen one after the other: the first file's late answer never replaces
+    the second's."""
+    ids = all_ids(filled_library)
+    make_file(filled_library, "First", ids[:12])
+    make_file(filled_library, "Second", ids)
+    monkeypatch.setattr(training_files_page, "DETAILS_IN_WORKER_FROM", 10)
+    real = training_files_page.read_details
+    first_may_end = threading.Event()
+
+    def first_answers_last(library, name, axis):
+        if name == "First":
+            first_may_end.wait(WAIT_MS / 1000)
+        return real(library, name, axis)
+
+    monkeypatch.setattr(training_files_page, "read_details", first_answers_last)
+    page.refresh(select_name="First")
+    page.refresh(select_name="Second")
+    qtbot.waitUntil(lambda: page.members_model.rowCount() == 15, timeout=WAIT_MS)
+    first_may_end.set()
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0,
+                    timeout=WAIT_MS)
+    qtbot.wait(50)  # queued answers delivered
+    assert page.name_label.text() == "Second"
+    assert page.members_model.rowCount() == 15
 
 
 # --- copies --------------------------------------------------------------------------------

@@ -21,12 +21,24 @@ from app.labels import display_name
 from app.library import ConversationRow
 from app.token_counts import NO_LINE
 from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
+from ui.slow_release import SlowRelease
 
 __all__ = ["Column", "ConversationsModel", "FileFilter", "FileRule", "Filter"]
 
 Index = QModelIndex | QPersistentModelIndex
 SORT_ROLE = Qt.ItemDataRole.UserRole + 1
 ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+RELEASE_SLOWLY_FROM = 20_000  # rows; a smaller index is freed at once
+# Roles as plain ints (each ``Qt.ItemDataRole.X`` is a Python enum lookup, and the view asks
+# data() for every visible cell and role at each paint).
+_DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+_CHECK_STATE = int(Qt.ItemDataRole.CheckStateRole)
+_DECORATION = int(Qt.ItemDataRole.DecorationRole)
+_TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+_ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+_ANSWERED = frozenset({_DISPLAY, _CHECK_STATE, _DECORATION, _TOOLTIP, _ALIGNMENT,
+                       int(SORT_ROLE), int(ROW_ROLE)})
+_RIGHT = int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
 
 
 class Column(IntEnum):
@@ -80,6 +92,7 @@ HEADER_NAMES = {
     Column.FILES: "In training files",
 }
 NUMERIC = {Column.TURNS, Column.REPLIES, Column.QUALITY, Column.WARNINGS, Column.TOKENS}
+COLUMNS = tuple(Column)  # by number, without the enum's own lookup
 
 
 def _imported(row: ConversationRow) -> str:
@@ -185,6 +198,7 @@ class ConversationsModel(QAbstractTableModel):
         self._checked: set[int] = set()
         self._filter = Filter()
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
+        self._release = SlowRelease(self)
         style = QApplication.style()
         self._warning_icon: QIcon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
 
@@ -216,28 +230,30 @@ class ConversationsModel(QAbstractTableModel):
         return base
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid():
+        if role not in _ANSWERED or not index.isValid():
             return None
         row = self._rows[self._shown[index.row()]]
-        column = Column(index.column())
-        if role == Qt.ItemDataRole.DisplayRole:
+        column = COLUMNS[index.column()]
+        if role == _DISPLAY:
             return DISPLAY[column](row)
-        if role == Qt.ItemDataRole.CheckStateRole and column is Column.CHECK:
+        if role == _CHECK_STATE:
+            if column is not Column.CHECK:
+                return None
             checked = row.pk in self._checked
             return Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
-        if role == Qt.ItemDataRole.DecorationRole and column is Column.WARNINGS:
-            return self._warning_icon if row.warning_codes else None
-        if role == Qt.ItemDataRole.DecorationRole and column is Column.TOKENS:
-            return self._warning_icon if over_budget(row) else None
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == _DECORATION:
+            if column is Column.WARNINGS:
+                return self._warning_icon if row.warning_codes else None
+            if column is Column.TOKENS:
+                return self._warning_icon if over_budget(row) else None
+            return None
+        if role == _TOOLTIP:
             return tooltip(row, column)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column in NUMERIC:
-            return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        if role == _ALIGNMENT:
+            return _RIGHT if column in NUMERIC else None
         if role == SORT_ROLE:
             return sort_key(column)(row)
-        if role == ROW_ROLE:
-            return row
-        return None
+        return row  # ROW_ROLE
 
     def setData(self, index: Index, value: Any, role: int = Qt.ItemDataRole.EditRole) -> bool:
         if not index.isValid() or index.column() != Column.CHECK:
@@ -272,9 +288,13 @@ class ConversationsModel(QAbstractTableModel):
         self.set_index(RowIndex(rows))
 
     def set_index(self, index: RowIndex, new_filter: Filter | None = None) -> None:
-        """Swap in rows indexed elsewhere (a worker thread), optionally with a new filter."""
+        """Swap in rows indexed elsewhere (a worker thread), optionally with a new filter.
+        A large old index is freed a part at a time afterwards (``ui.slow_release``)."""
         self.beginResetModel()
-        self._index = index
+        old, self._index = self._index, index
+        if old.count >= RELEASE_SLOWLY_FROM:
+            self._release.release((*old.contents(), self._shown))
+        del old
         self._rows = index.rows
         if new_filter is not None:
             self._filter = new_filter
@@ -369,11 +389,31 @@ class ConversationsModel(QAbstractTableModel):
         """Checked conversation ids: shown ones in view order, then hidden ones."""
         checked = self._checked
         rows = self._rows
+        if len(checked) * 8 < len(self._shown) and self._sort[0] != Column.CHECK:
+            return self._few_checked_ids()
         ordered = [rows[i].conversation_id for i in self._shown if rows[i].pk in checked]
         mask = self._shown_mask
         if mask is not None:
             ordered += [row.conversation_id for n, row in enumerate(rows)
                         if not mask[n] and row.pk in checked]
+        return ordered
+
+    def _few_checked_ids(self) -> list[str]:
+        """``checked_ids`` without a walk over every shown row (100,000 of them, for 100
+        checks): the checked rows' positions, ordered as ``_shown`` orders its rows (by the
+        sort column's keys, a stable sort of positions in library order)."""
+        position = self._index.position
+        positions = sorted(position[pk] for pk in self._checked)
+        mask = self._shown_mask
+        shown = positions if mask is None else [n for n in positions if mask[n]]
+        column, order = self._sort
+        if column >= 0:
+            keys = self._index.sort_keys(column, sort_key(Column(column)))
+            shown.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+        rows = self._rows
+        ordered = [rows[n].conversation_id for n in shown]
+        if mask is not None:
+            ordered += [rows[n].conversation_id for n in positions if not mask[n]]
         return ordered
 
     def hidden_checked_ids(self) -> list[str]:
@@ -406,5 +446,5 @@ class ConversationsModel(QAbstractTableModel):
         self._set_checks((self._checked - shown) | (shown - self._checked))
 
     def set_checked_ids(self, conversation_ids: Iterable[str]) -> None:
-        wanted = set(conversation_ids)
-        self._set_checks(r.pk for r in self._rows if r.conversation_id in wanted)
+        rows, by_id = self._rows, self._index.by_id
+        self._set_checks(rows[by_id[c]].pk for c in set(conversation_ids) if c in by_id)

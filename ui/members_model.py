@@ -19,6 +19,15 @@ Index = QModelIndex | QPersistentModelIndex
 MEMBER_CLIENT, MEMBER_ARC, MEMBER_TOPIC, MEMBER_TOKENS, MEMBER_WARNINGS = range(5)
 HEADERS = ("Client", "Emotional arc", "Training topic", "Tokens", "Warnings")
 ID_ROLE = Qt.ItemDataRole.UserRole
+# The roles as plain ints: the view asks data() thousands of times when a file shows, and
+# each ``Qt.ItemDataRole.X`` is a Python enum lookup.
+DISPLAY = int(Qt.ItemDataRole.DisplayRole)
+TOOLTIP = int(Qt.ItemDataRole.ToolTipRole)
+ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
+ID = int(ID_ROLE)
+HORIZONTAL = Qt.Orientation.Horizontal
+RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
+ANSWERED = frozenset({DISPLAY, TOOLTIP, ALIGNMENT, ID})  # every other role is None
 
 
 class MembersModel(QAbstractTableModel):
@@ -42,11 +51,9 @@ class MembersModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole:
-            return HEADERS[section]
-        if orientation == Qt.Orientation.Vertical and role == Qt.ItemDataRole.DisplayRole:
-            return section + 1
-        return None
+        if role != DISPLAY:
+            return None
+        return HEADERS[section] if orientation == HORIZONTAL else section + 1
 
     @staticmethod
     def _text(row: MemberRow, column: int) -> str:
@@ -61,13 +68,13 @@ class MembersModel(QAbstractTableModel):
         return ", ".join(display(code) for code in row.warning_codes)
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or index.row() >= len(self._rows):
+        if role not in ANSWERED or not index.isValid() or index.row() >= len(self._rows):
             return None
         row = self._rows[index.row()]
         column = index.column()
-        if role == Qt.ItemDataRole.DisplayRole:
+        if role == DISPLAY:
             return self._text(row, column)
-        if role == Qt.ItemDataRole.ToolTipRole:
+        if role == TOOLTIP:
             lines = [row.conversation_id, f"from {row.source_file}", f"batch {row.batch_id}"]
             if row.persona_archetype:
                 lines.insert(1, display(row.persona_archetype))
@@ -77,8 +84,8 @@ class MembersModel(QAbstractTableModel):
                 lines.append("No training line: no consultant reply to train on")
             lines.append("Double-click to read it")
             return "\n".join(lines)
-        if role == Qt.ItemDataRole.TextAlignmentRole and column == MEMBER_TOKENS:
-            return Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-        if role == ID_ROLE:
+        if role == ALIGNMENT and column == MEMBER_TOKENS:
+            return RIGHT
+        if role == ID:
             return row.conversation_id
         return None

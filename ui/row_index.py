@@ -185,6 +185,19 @@ class RowIndex:
         index._choosable = None
         return index
 
+    def contents(self) -> Iterator[Iterable[Any]]:
+        """Every container this index holds many objects in (``ui.slow_release`` frees
+        them a part at a time instead of all at once when the index is let go)."""
+        yield self.rows
+        yield from self.keys.values()
+        yield self.files
+        yield self.position
+        yield self.position.values()
+        yield self.by_id.values()
+        yield from self._sort_keys.values()
+        if self._haystacks is not None:
+            yield self._haystacks
+
     # --- masks -------------------------------------------------------------------------
 
     def haystacks(self) -> list[str]:
