@@ -69,7 +69,9 @@ def stalls(args: argparse.Namespace) -> int:
                 result = run_child([str(Path(__file__).with_name("stall_child.py")), str(code),
                                     str(Path(tmp) / f"{name.split()[0]}-{run}"),
                                     "--n", str(args.n), "--file-size", str(args.file_size),
-                                    "--import-files", str(args.import_files)])
+                                    "--import-files", str(args.import_files),
+                                    *(["--library-cache", str(args.library_cache)]
+                                      if args.library_cache else [])])
                 print(f"run {run + 1} {name}: " + ", ".join(
                     f"{step} {result[step]['stall_ms']} ms" for step in STEPS), flush=True)
                 for step in STEPS:
@@ -106,6 +108,9 @@ def main() -> int:
                              "change signal, when every change re-read the table on the GUI "
                              "thread)")
     parser.add_argument("--import-files", type=int, default=100)
+    parser.add_argument("--library-cache", type=Path, default=None,
+                        help="--stalls: keep the prepared library here and copy it for each "
+                             "run (both trees must share the schema; saves minutes a run)")
     args = parser.parse_args()
     if args.stalls:
         return stalls(args)

@@ -91,8 +91,9 @@ def test_a_reload_in_a_child_gives_the_table_a_read_here_gives(
     ids = [row.conversation_id for row in recording.summaries()][:3]
     add_conversations(recording, "picked", ids, create=True)
     reads = len(recording.summary_threads)
+    # every row is read (a training-file change alone is patched: tests/test_table_patches)
     with qtbot.waitSignal(page.reloaded, timeout=60000):
-        window.changes.training_files_changed.emit()
+        window.changes.conversations_changed.emit()
     assert len(recording.summary_threads) == reads, "this process did not read the rows"
     assert page.model.current_filter.batch_id == batch
     here = RowIndex(recording.summaries())

@@ -5,13 +5,22 @@ move or a training-file change. Each path must give exactly what a full pass giv
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
-from PySide6.QtCore import Qt
+from hostile_corpus import conversation, dump
+from PySide6.QtCore import QSettings, Qt, QThreadPool
+from scripted_dialogs import ScriptedDialogs
+from test_changes import RecordingLibrary
 
+from app.importer import import_paths
 from app.library import ConversationRow, Library
-from ui.conversations_model import Column, ConversationsModel, Filter
-from ui.row_index import RowIndex
+from app.token_counts import ensure_counts
+from app.trainingfiles import add_conversations, remove_conversations
+from ui import row_reader
+from ui.conversations_model import Column, ConversationsModel, Filter, sort_key
+from ui.main import MainWindow
+from ui.row_index import FileFilter, FileRule, RowIndex
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -59,3 +68,183 @@ def test_few_checks_give_the_ids_a_walk_over_every_row_gives(big_model, column, 
     assert model.checked_ids() == scanned_checked_ids(model)
     assert model._few_checked_ids() == scanned_checked_ids(model)
     assert sorted(model.checked_ids()) == sorted(ids)
+
+
+# --- patches instead of re-reads ---------------------------------------------------------
+
+
+@pytest.fixture
+def recording(tmp_path: Path, fixture_folder: Path):
+    library = RecordingLibrary(tmp_path / "recording-library")
+    import_paths(library, [fixture_folder])
+    more = tmp_path / "batch-other"
+    more.mkdir()
+    for index in range(6):
+        (more / f"n{index}.json").write_bytes(dump(conversation(f"other_{index}")))
+    import_paths(library, [more])
+    # counted already, as in a library opened before: no background count re-reads the rows
+    ensure_counts(library, [row.conversation_id for row in library.summaries()])
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def child_reads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Every full re-read the page starts (in a child, as in a large library)."""
+    monkeypatch.setattr(row_reader, "READ_IN_CHILD_FROM", 1)
+    started: list[object] = []
+    real = row_reader.ChildRowRead
+
+    class Counted(real):  # type: ignore[misc, valid-type]
+        def start(self) -> None:
+            started.append(self)
+            super().start()
+
+    monkeypatch.setattr(row_reader, "ChildRowRead", Counted)
+    return started
+
+
+@pytest.fixture
+def window(qtbot, recording, child_reads, tmp_path: Path) -> MainWindow:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    made = MainWindow(recording, ScriptedDialogs(), settings)
+    qtbot.addWidget(made)
+    made.resize(1200, 760)
+    return made
+
+
+def settle(qtbot, window: MainWindow) -> None:
+    qtbot.waitUntil(lambda: not window.conversations.loading
+                    and QThreadPool.globalInstance().activeThreadCount() == 0, timeout=60000)
+
+
+def assert_as_read(page, library: Library) -> None:
+    """The table holds what a full read gives: rows, shown rows in view order, counts and
+    chooser values."""
+    model = page.model
+    fresh = RowIndex(library.summaries())
+    assert model.index_.rows == fresh.rows
+    shown, _mask = fresh.select(model.current_filter)
+    column, order = model._sort
+    if column > Column.CHECK:
+        keys = fresh.sort_keys(column, sort_key(Column(column)))
+        shown.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+    assert [model.row_at(r) for r in range(model.rowCount())] == [fresh.rows[n] for n in shown]
+    assert model.facet_counts() == fresh.counts(model.current_filter)
+    assert model.index_.choosable() == fresh.choosable()
+    for facet in ("batch_id", "arc", "topic", "archetype"):
+        chooser = page.choosers[facet]
+        offered = {chooser.itemData(i) for i in range(1, chooser.count())}
+        assert offered == set(fresh.choosable()[facet])
+
+
+def test_a_rename_patches_the_batch_keeps_checks_sort_and_filter(qtbot, window, recording,
+                                                                 child_reads) -> None:
+    page = window.conversations
+    page.table.sortByColumn(Column.CLIENT, Qt.SortOrder.DescendingOrder)
+    page.set_batch_filter("batch-other")
+    page.model.update_filter(text="other")  # a text mask, patched too
+    checked = [page.model.row_at(r).conversation_id for r in (0, 2)]
+    page.model.set_checked_ids(checked)
+    window.dialogs.texts.append("renamed-other")
+    assert window.batches.rename_current()
+    settle(qtbot, window)
+    assert child_reads == [], "no row was re-read"
+    assert page.batch_filter.value() == "renamed-other"  # the filter follows the batch
+    assert page.model.rowCount() == 6
+    assert {page.model.row_at(r).batch_id for r in range(6)} == {"renamed-other"}
+    assert page.model.checked_ids() == checked
+    assert_as_read(page, recording)
+
+
+def test_a_move_patches_the_moved_rows_only(qtbot, window, recording, child_reads) -> None:
+    page = window.conversations
+    page.table.sortByColumn(Column.BATCH, Qt.SortOrder.AscendingOrder)
+    moved = [row.conversation_id for row in recording.summaries()][3:6]
+    page.model.set_checked_ids(moved)
+    window.dialogs.texts.append("  moved   here ")
+    assert window.batches.move_checked()
+    settle(qtbot, window)
+    assert child_reads == []
+    assert {row.batch_id for row in page.model.index_.rows
+            if row.conversation_id in moved} == {"moved here"}
+    assert page.model.checked_ids() == [page.model.row_at(r).conversation_id
+                                        for r in range(page.model.rowCount())
+                                        if page.model.row_at(r).conversation_id in moved]
+    assert_as_read(page, recording)
+
+
+def test_a_training_file_change_patches_its_members(qtbot, window, recording,
+                                                   child_reads) -> None:
+    page = window.conversations
+    page.table.sortByColumn(Column.FILES, Qt.SortOrder.DescendingOrder)
+    ids = [row.conversation_id for row in recording.summaries()]
+    add_conversations(recording, "first", ids[:4], create=True)
+    window.changes.training_files_changed.emit()
+    settle(qtbot, window)
+    page.set_file_filter(FileFilter(FileRule.IN, "first"))
+    assert page.model.rowCount() == 4
+    add_conversations(recording, "second", ids[2:7], create=True)
+    remove_conversations(recording, "first", ids[:1])
+    window.changes.training_files_changed.emit()
+    settle(qtbot, window)
+    assert child_reads == []
+    assert page.model.rowCount() == 3
+    assert_as_read(page, recording)
+
+
+def test_an_unannounced_batch_change_is_read(qtbot, window, recording, child_reads) -> None:
+    """batches_changed without saying what changed (a script, a removal) reads every row."""
+    ids = [row.conversation_id for row in recording.summaries()][:2]
+    recording.move_conversations(ids, "elsewhere")
+    window.changes.batches_changed.emit()
+    settle(qtbot, window)
+    assert len(child_reads) == 1
+    assert_as_read(window.conversations, recording)
+
+
+def test_a_patch_during_a_read_waits_for_it_and_still_applies(qtbot, window, recording,
+                                                             child_reads) -> None:
+    page = window.conversations
+    window.changes.conversations_changed.emit()
+    page._reload_timer.stop()
+    page._start_reload()  # a full read runs now
+    assert len(child_reads) == 1
+    window.dialogs.texts.append("during")
+    page.set_batch_filter("batch-other")
+    assert window.batches.rename_current()
+    settle(qtbot, window)
+    assert "during" in page.model.index_.choosable()["batch_id"]
+    assert_as_read(page, recording)
+
+
+def test_a_patched_index_is_the_index_of_the_patched_rows(filled_library: Library,
+                                                          monkeypatch) -> None:
+    """Masks, sort keys and search texts are redone at the changed positions only, and
+    come out as an index built from scratch makes them; counts in parts add up."""
+    monkeypatch.setattr("ui.row_index.COUNT_PART", 7)
+    rows = cloned_rows(filled_library.summaries(), 60)
+    index = RowIndex(rows)
+    wanted = Filter(batch_id="batch-2", text="batch-2", training_file=FileFilter(
+        FileRule.NOT_IN, "x"))
+    index.select(wanted)
+    index.sort_keys(Column.BATCH, sort_key(Column.BATCH))
+    index.sort_keys(Column.FILES, sort_key(Column.FILES))
+    changed = {n: rows[n]._replace(batch_id="batch-2", training_files=("x",))
+               for n in (0, 5, 17, 59)}
+    patched = index.patched(changed)
+    fresh = RowIndex([changed.get(n, row) for n, row in enumerate(rows)])
+    assert patched.rows == fresh.rows
+    assert patched.keys == fresh.keys and patched.files == fresh.files
+    assert patched.keys["arc"] is index.keys["arc"], "what did not change is shared"
+    assert set(patched._masks) == set(index._masks), "every mask kept, redone in place"
+    assert patched.masks(wanted) == fresh.masks(wanted)
+    assert patched.select(wanted) == fresh.select(wanted)
+    for column in (Column.BATCH, Column.FILES):
+        assert patched._sort_keys[column] == fresh.sort_keys(column, sort_key(column))
+    assert patched.haystacks() == fresh.haystacks()
+    assert patched.counts(wanted) == fresh.counts(wanted) == RowIndex(fresh.rows).counts(wanted)
+    assert patched.choosable() == fresh.choosable()
+    assert index.rows == rows, "the old index is left as it was"
+    with pytest.raises(ValueError):
+        index.patched({1: rows[2]})

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from PySide6.QtCore import QThreadPool, Qt
+from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QToolButton
 from scripted_dialogs import ScriptedDialogs

@@ -51,6 +51,7 @@ class BatchController(QObject):
             self.dialogs.warn(self.window, "Move to batch", str(exc))
             return False
         target = " ".join(answer.split())
+        self.changes.conversations_moved.emit(list(ids), target)
         self.changes.batches_changed.emit()
         self._rebuild(stale, f"Moved {moved} conversation(s) to batch '{target}'")
         return True

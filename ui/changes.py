@@ -18,6 +18,8 @@ class LibraryChanges(QObject):
     training_files_changed = Signal()  # a training file was built, renamed, deleted
     batches_changed = Signal()  # batches created, renamed, merged or re-assigned
     batch_renamed = Signal(str, str)  # old, new: views showing the old batch follow it
+    # (conversation ids, new batch), said before batches_changed: views may patch just them
+    conversations_moved = Signal(object, str)
     tokens_changed = Signal()  # token counts filled in (a background count, a new tokenizer)
 
     def everything(self) -> None:

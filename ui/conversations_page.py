@@ -34,11 +34,13 @@ from ui.conversation_view import ConversationView
 from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel, sort_key
 from ui.flow_layout import FlowLayout
 from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, RowIndex
+from ui.row_patch import BatchPatch, BatchRenamed, ConversationsMoved, IndexPatch
 from ui.row_reader import ChildRowRead
 from ui.tasks import Task, start
 
 ANY = "__any__"
 ROWS, BATCHES, FILES, TOKENS = "rows", "batches", "files", "tokens"  # what a reload re-reads
+PATCH = "patch"  # renames and moves that said what they changed (``ConversationsPage._patches``)
 NO_FILE = "__in_no_file__"
 NO_MATCH_TEXT = "No conversations match the filters."
 # Shown unless the user chose otherwise; by column name, so a column added later (Tokens)
@@ -174,11 +176,16 @@ class ConversationsPage(QWidget):
         self.library = library
         self.changes = changes or LibraryChanges(self)
         self.model = ConversationsModel(self)
-        self._loader: Task | ChildRowRead | None = None
+        self._loader: Task | ChildRowRead | IndexPatch | None = None
+        # Renames and moves said exactly what they changed: the next batches_changed is
+        # applied as a patch instead of a read (``ui.row_patch``).
+        self._told: list[BatchPatch] = []
+        self._patches: list[BatchPatch] = []
         self._reload_wanted = False
         self._stopped = False  # the window moved to another library: read this one no more
         self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
         self._loading_what: set[str] = set()
+        self._loading_patches: list[BatchPatch] = []
         self._follow_batch: tuple[str, str] | None = None
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
@@ -280,9 +287,10 @@ class ConversationsPage(QWidget):
         self.model.shown_changed.connect(self._shown_changed)
         # Every kind of change shows in the table; each reads only what it changed.
         self.changes.conversations_changed.connect(lambda: self.request_reload(ROWS))
-        self.changes.batches_changed.connect(lambda: self.request_reload(BATCHES))
+        self.changes.batches_changed.connect(self._batches_changed)
         self.changes.training_files_changed.connect(lambda: self.request_reload(FILES))
         self.changes.batch_renamed.connect(self._batch_renamed)
+        self.changes.conversations_moved.connect(self._conversations_moved)
         self.changes.tokens_changed.connect(lambda: self.request_reload(TOKENS))
 
     # --- construction ------------------------------------------------------------------
@@ -494,8 +502,27 @@ class ConversationsPage(QWidget):
             wanted = replace(wanted, batch_id=follow[1])
         sort_column = self.model.sort_column
         what, self._pending = self._pending, set()
+        patches, self._patches = self._patches, []
         base = self.model.index_
-        if self._read_in_child():
+        large = self._read_in_child()
+        if large and what <= {PATCH, FILES}:  # no full read: patch the rows that changed
+            patch = IndexPatch(
+                library, base, patches, FILES in what, wanted, sort_column,
+                sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self)
+            patch.finished.connect(self._loaded)
+            patch.failed.connect(self._load_failed)
+            patch.done.connect(self._load_done)
+            patch.done.connect(patch.deleteLater)
+            self._loader = patch
+            self._loading_what = what
+            self._loading_patches = patches
+            self._reload_wanted = False
+            patch.start()
+            return
+        self._loading_patches = []
+        if PATCH in what:  # a read takes in whatever the patches would have changed
+            what = (what - {PATCH}) | {BATCHES}
+        if large:
             reader = row_reader.ChildRowRead(
                 library, wanted, sort_column,
                 sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self)
@@ -540,6 +567,7 @@ class ConversationsPage(QWidget):
     def _loaded(self, index: RowIndex) -> None:
         if self._reload_wanted:  # a newer read is coming: it reads this one's changes too
             self._pending |= self._loading_what
+            self._patches[:0] = self._loading_patches
         else:
             self._show_rows(index)
 
@@ -553,6 +581,20 @@ class ConversationsPage(QWidget):
 
     def _batch_renamed(self, old: str, new: str) -> None:
         self._follow_batch = (old, new)
+        self._told.append(BatchRenamed(old, new))
+
+    def _conversations_moved(self, conversation_ids: list[str], batch: str) -> None:
+        self._told.append(ConversationsMoved(tuple(conversation_ids), batch))
+
+    def _batches_changed(self) -> None:
+        """A rename or a move announced itself just before: patch the rows it names.
+        Anything else that changed batches is read."""
+        told, self._told = self._told, []
+        if told:
+            self._patches += told
+            self.request_reload(PATCH)
+        else:
+            self.request_reload(BATCHES)
 
     def _show_rows(self, index: RowIndex) -> None:
         """Swap rows in (GUI thread) and refresh the choosers; keep the row being read."""

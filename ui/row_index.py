@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pickle
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
@@ -23,6 +23,7 @@ from app.labels import display_name
 from app.library import ConversationRow, Library
 
 Mask = list[bool]
+COUNT_PART = 20_000  # rows counted between two yields of the step-wise counts
 
 
 class FileRule(Enum):
@@ -95,6 +96,22 @@ def haystack(row: ConversationRow) -> str:
         *row.warning_codes)).casefold()
 
 
+def _patched(values: list[Any], changed: Mapping[int, ConversationRow],
+             key: Callable[[ConversationRow], Any]) -> list[Any]:
+    """``values`` (one per row) with the changed rows' values redone; the same list when
+    none of them differs."""
+    return _with_values(values, {n: key(row) for n, row in changed.items()})
+
+
+def _with_values(values: list[Any], fresh: Mapping[int, Any]) -> list[Any]:
+    if all(values[n] == value for n, value in fresh.items()):
+        return values
+    copy = list(values)
+    for n, value in fresh.items():
+        copy[n] = value
+    return copy
+
+
 def _equal_to(keys: list[Any], value: Any) -> Mask:
     return [key == value for key in keys]
 
@@ -118,6 +135,7 @@ class RowIndex:
         self._choosable: dict[str, list[str]] | None = None
         self._haystacks: list[str] | None = None
         self._sort_keys: dict[Any, list[Any]] = {}
+        self._sort_key_fns: dict[Any, Callable[[ConversationRow], Any]] = {}
 
     def extend(self, rows: list[ConversationRow]) -> None:
         """Add rows at the end: only while the index is being built, before anyone reads
@@ -136,6 +154,7 @@ class RowIndex:
         """Make ``column``'s sort keys up to row ``stop`` (a part at a time, so the GUI
         thread never spends long on them); True once every row has its key."""
         keys = self._sort_keys.setdefault(column, [])
+        self._sort_key_fns[column] = key
         keys.extend(map(key, self.rows[len(keys) : stop]))
         return len(keys) >= self.count
 
@@ -181,6 +200,46 @@ class RowIndex:
                         if key[0] in ("arc", "topic", "archetype", "warnings")}
         index._haystacks = None
         index._sort_keys = {}
+        index._sort_key_fns = {}
+        index._counts = None
+        index._choosable = None
+        return index
+
+    def patched(self, changed: Mapping[int, ConversationRow]) -> RowIndex:
+        """A new index in which the rows at these positions are replaced (same pk and id:
+        a batch or training files changed). Lists nothing changed in are shared; masks and
+        sort keys are kept, redone only at the changed positions, so no filter or sort needs
+        a pass over every row afterwards. Counts and choosable values are made anew."""
+        if not changed:
+            return self
+        rows = list(self.rows)
+        for n, row in changed.items():
+            old = rows[n]
+            if row.pk != old.pk or row.conversation_id != old.conversation_id:
+                raise ValueError(f"a patch replaces row {n} by another conversation")
+            rows[n] = row
+        index = RowIndex.__new__(RowIndex)
+        index.rows, index.count = rows, self.count
+        index.position, index.by_id = self.position, self.by_id
+        index.keys = {facet: _patched(self.keys[facet], changed, key)
+                      for facet, key in VALUE_FACETS.items()}
+        index.files = _patched(self.files, changed, attrgetter("training_files"))
+        index._haystacks = (None if self._haystacks is None
+                            else _patched(self._haystacks, changed, haystack))
+        index._masks = {}
+        for (facet, value), mask in self._masks.items():
+            if facet == TEXT_FACET:
+                hay = index.haystacks()
+                fresh = {n: value in hay[n] for n in changed}
+            elif facet == FILE_FACET:
+                fresh = {n: value.accepts(index.files[n]) for n in changed}
+            else:
+                fresh = {n: index.keys[facet][n] == value for n in changed}
+            index._masks[(facet, value)] = _with_values(mask, fresh)
+        index._sort_key_fns = dict(self._sort_key_fns)
+        index._sort_keys = {column: _patched(keys, changed, self._sort_key_fns[column])
+                            for column, keys in self._sort_keys.items()
+                            if column in self._sort_key_fns}
         index._counts = None
         index._choosable = None
         return index
@@ -262,29 +321,38 @@ class RowIndex:
         return self._counts[1]
 
     def count_steps(self, wanted: Filter, shown: list[int] | None = None) -> Iterator[str]:
-        """``counts`` one facet at a time (yields each facet once it is counted), so the GUI
-        thread can count a large index between its own events."""
+        """``counts`` a part at a time (yields the facet being counted after each part of
+        ``COUNT_PART`` rows), so the GUI thread can count a large index between its own
+        events."""
         active = self.masks(wanted)
         if shown is None:
             shown = self._indices(self._combine(active.values()))
+            yield ""
         result: dict[str, FacetCounts] = {}
         for facet in (*VALUE_FACETS, FILE_FACET):
             if facet in active:
                 others = self._combine(m for f, m in active.items() if f != facet)
                 rows = self._indices(others)
+                yield facet
             else:
                 rows = shown
             if facet == FILE_FACET:
                 files = self.files
-                picked = list(map(files.__getitem__, rows))
-                in_files = Counter(chain.from_iterable(picked))
-                result[facet] = FacetCounts(len(rows), dict(in_files),
-                                            in_none=picked.count(()))
+                in_files: Counter[str] = Counter()
+                in_none = 0
+                for start in range(0, len(rows), COUNT_PART):
+                    picked = list(map(files.__getitem__, rows[start : start + COUNT_PART]))
+                    in_files.update(chain.from_iterable(picked))
+                    in_none += picked.count(())
+                    yield facet
+                result[facet] = FacetCounts(len(rows), dict(in_files), in_none=in_none)
             else:
                 keys = self.keys[facet]
-                result[facet] = FacetCounts(len(rows), dict(Counter(map(keys.__getitem__,
-                                                                        rows))))
-            yield facet
+                counted: Counter[Any] = Counter()
+                for start in range(0, len(rows), COUNT_PART):
+                    counted.update(map(keys.__getitem__, rows[start : start + COUNT_PART]))
+                    yield facet
+                result[facet] = FacetCounts(len(rows), dict(counted))
         self._counts = (wanted, result)
 
     def choosable(self) -> dict[str, list[str]]:
@@ -297,12 +365,20 @@ class RowIndex:
         return self._choosable
 
     def choosable_steps(self) -> Iterator[str]:
-        """``choosable`` one facet at a time (see ``count_steps``)."""
+        """``choosable`` a part at a time (see ``count_steps``)."""
         values: dict[str, list[str]] = {}
         for facet in ("batch_id", "arc", "topic", "archetype"):
-            values[facet] = sorted(set(self.keys[facet]))
-            yield facet
-        values[FILE_FACET] = sorted({n for files in set(self.files) for n in files})
+            keys = self.keys[facet]
+            found: set[str] = set()
+            for start in range(0, self.count, COUNT_PART):
+                found.update(keys[start : start + COUNT_PART])
+                yield facet
+            values[facet] = sorted(found)
+        names: set[str] = set()
+        for start in range(0, self.count, COUNT_PART):
+            names.update(chain.from_iterable(set(self.files[start : start + COUNT_PART])))
+            yield FILE_FACET
+        values[FILE_FACET] = sorted(names)
         self._choosable = values
         yield FILE_FACET
 
@@ -317,6 +393,7 @@ class RowIndex:
         keys = self._sort_keys.get(column)
         if keys is None:
             keys = self._sort_keys[column] = list(map(key, self.rows))
+            self._sort_key_fns[column] = key
         return keys
 
 

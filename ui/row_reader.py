@@ -122,21 +122,28 @@ class ChildRowRead(QObject):
 
     def _finish(self) -> Iterator[None]:
         """What the swap would otherwise do on the GUI thread at once, in steps."""
-        index = self._index
         column, key = self._sort
-        if key is not None:
-            stop = 0
-            while True:
-                stop += SORT_KEYS_PER_STEP
-                if index.extend_sort_keys(column, key, stop):
-                    break
-                yield
-        shown, _mask = index.select(self._wanted)
+        return prepare_steps(self._index, self._wanted, column, key)
+
+
+def prepare_steps(index: RowIndex, wanted: Filter, column: int,
+                  key: Callable[[ConversationRow], Any] | None) -> Iterator[None]:
+    """Make, a step of a few milliseconds at a time, what the swap of ``index`` into the
+    table asks for: the sort column's keys, the filter's masks, its counts and every
+    chooser's values (each is cached in the index)."""
+    if key is not None:
+        stop = 0
+        while True:
+            stop += SORT_KEYS_PER_STEP
+            if index.extend_sort_keys(column, key, stop):
+                break
+            yield
+    shown, _mask = index.select(wanted)
+    yield
+    for _facet in index.count_steps(wanted, shown):
         yield
-        for _facet in index.count_steps(self._wanted, shown):
-            yield
-        for _facet in index.choosable_steps():
-            yield
+    for _facet in index.choosable_steps():
+        yield
 
 
 def spare_the_collector() -> None:
