@@ -291,7 +291,8 @@ def test_move_checked_conversations_to_another_batch(qtbot, two_batch_library, d
     moving = [page.model.row_at(r).conversation_id for r in range(2)]
     page.model.set_checked_ids(moving)
     dialogs.texts.append("  reviewed  ")
-    window.move_action.trigger()
+    with qtbot.waitSignal(window.batches.status, timeout=60000):  # written in a child
+        window.move_action.trigger()
     settle(qtbot, window)
     assert dialogs.asked[-1] == ("text", "Move to batch", "legacy-batch")
     assert sorted(r.conversation_id for r in two_batch_library.summaries("reviewed")) == \
@@ -306,7 +307,8 @@ def test_rename_the_filtered_batch(qtbot, two_batch_library, dialogs, settings):
     page = window.conversations
     page.set_batch_filter("enriched-batch")
     dialogs.texts.append("december-enriched")
-    window.rename_batch_action.trigger()
+    with qtbot.waitSignal(window.batches.status, timeout=60000):
+        window.rename_batch_action.trigger()
     settle(qtbot, window)
     assert page.batch_filter.value() == "december-enriched"
     assert shown_batches(window) == {"december-enriched"}

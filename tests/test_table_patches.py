@@ -105,7 +105,10 @@ def child_reads(monkeypatch: pytest.MonkeyPatch) -> list[object]:
 
 
 @pytest.fixture
-def window(qtbot, recording, child_reads, tmp_path: Path) -> MainWindow:
+def window(qtbot, recording, child_reads, tmp_path: Path,
+           monkeypatch: pytest.MonkeyPatch) -> MainWindow:
+    monkeypatch.setattr("ui.row_index.ORDER_PART", 3)  # sorted and merged in many steps
+    monkeypatch.setattr("ui.row_index.COUNT_PART", 4)
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     made = MainWindow(recording, ScriptedDialogs(), settings)
     qtbot.addWidget(made)
@@ -147,7 +150,8 @@ def test_a_rename_patches_the_batch_keeps_checks_sort_and_filter(qtbot, window, 
     checked = [page.model.row_at(r).conversation_id for r in (0, 2)]
     page.model.set_checked_ids(checked)
     window.dialogs.texts.append("renamed-other")
-    assert window.batches.rename_current()
+    with qtbot.waitSignal(window.batches.status, timeout=60000):  # written in a child
+        assert window.batches.rename_current()
     settle(qtbot, window)
     assert child_reads == [], "no row was re-read"
     assert page.batch_filter.value() == "renamed-other"  # the filter follows the batch
@@ -163,7 +167,8 @@ def test_a_move_patches_the_moved_rows_only(qtbot, window, recording, child_read
     moved = [row.conversation_id for row in recording.summaries()][3:6]
     page.model.set_checked_ids(moved)
     window.dialogs.texts.append("  moved   here ")
-    assert window.batches.move_checked()
+    with qtbot.waitSignal(window.batches.status, timeout=60000):
+        assert window.batches.move_checked()
     settle(qtbot, window)
     assert child_reads == []
     assert {row.batch_id for row in page.model.index_.rows
@@ -212,7 +217,8 @@ def test_a_patch_during_a_read_waits_for_it_and_still_applies(qtbot, window, rec
     assert len(child_reads) == 1
     window.dialogs.texts.append("during")
     page.set_batch_filter("batch-other")
-    assert window.batches.rename_current()
+    with qtbot.waitSignal(window.batches.status, timeout=60000):
+        assert window.batches.rename_current()
     settle(qtbot, window)
     assert "during" in page.model.index_.choosable()["batch_id"]
     assert_as_read(page, recording)
@@ -248,3 +254,35 @@ def test_a_patched_index_is_the_index_of_the_patched_rows(filled_library: Librar
     assert index.rows == rows, "the old index is left as it was"
     with pytest.raises(ValueError):
         index.patched({1: rows[2]})
+
+
+@pytest.mark.parametrize("column", [Column.BATCH, Column.CLIENT, Column.QUALITY])
+@pytest.mark.parametrize("descending", [False, True])
+def test_sorting_in_steps_gives_the_order_of_one_sort(filled_library: Library, monkeypatch,
+                                                      column, descending) -> None:
+    monkeypatch.setattr("ui.row_index.ORDER_PART", 7)
+    index = RowIndex(cloned_rows(filled_library.summaries(), 100))
+    wanted = Filter(text="clone-0")
+    shown, _mask = index.select(wanted)
+    keys = index.sort_keys(column, sort_key(column))
+    steps = sum(1 for _ in index.order_steps(wanted, shown, column, descending))
+    assert steps > 10
+    assert index.take_order(Filter(), column, descending) is None  # another filter
+    for _ in index.order_steps(wanted, shown, column, descending):
+        pass
+    ordered = index.take_order(wanted, column, descending)
+    assert ordered == sorted(shown, key=keys.__getitem__, reverse=descending)
+    assert len(set(map(keys.__getitem__, ordered))) < len(ordered), "ties were ordered too"
+    assert index.take_order(wanted, column, descending) is None, "handed over once"
+
+
+def test_a_rename_refused_in_the_child_is_explained_and_changes_nothing(
+        qtbot, window, recording, child_reads) -> None:
+    page = window.conversations
+    page.set_batch_filter("batch-other")
+    recording.rename_batch("batch-other", "renamed-elsewhere")  # behind the window's back
+    window.dialogs.texts.append("mine")
+    with qtbot.waitSignal(window.batches.failed, timeout=60000):
+        assert window.batches.rename_current()
+    assert window.dialogs.warnings[-1] == ("Rename batch", "there is no batch 'batch-other'")
+    assert {b.batch_id for b in recording.batches()} == {"batch-2025-12", "renamed-elsewhere"}

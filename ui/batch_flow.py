@@ -7,12 +7,13 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from app import batch_jobs
 from app.errors import LibraryError
-from app.library import Library
-from app.trainingfiles import files_holding
+from app.library import Library, clean_batch_id
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted, rebuild_in_background
+from ui.tasks import in_child, run_with_progress
 
 
 class BatchController(QObject):
@@ -21,6 +22,7 @@ class BatchController(QObject):
     and never touches the page's widgets."""
 
     status = Signal(str)  # a message for the status bar, once everything is done
+    failed = Signal(str)  # the rename or move was refused (after the warning)
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, current_batch: Callable[[], str | None],
@@ -34,6 +36,8 @@ class BatchController(QObject):
         self.checked_ids = checked_ids
 
     def move_checked(self) -> bool:
+        """True when the move was started (it writes in a child process; ``status`` says
+        when everything, the rebuilt training files included, is done)."""
         ids = self.checked_ids()
         if not ids:
             self.dialogs.warn(self.window, "Move to batch",
@@ -45,18 +49,24 @@ class BatchController(QObject):
         if answer is None:
             return False
         try:
-            stale = files_holding(self.library, conversation_ids=ids)
-            moved = self.library.move_conversations(ids, answer)
+            target = clean_batch_id(answer)  # a bad name is refused at once
         except LibraryError as exc:
             self.dialogs.warn(self.window, "Move to batch", str(exc))
             return False
-        target = " ".join(answer.split())
-        self.changes.conversations_moved.emit(list(ids), target)
-        self.changes.batches_changed.emit()
-        self._rebuild(stale, f"Moved {moved} conversation(s) to batch '{target}'")
+
+        def moved(result: tuple[int, list[str]]) -> None:
+            count, stale = result
+            self.changes.conversations_moved.emit(list(ids), target)
+            self.changes.batches_changed.emit()
+            self._rebuild(stale, f"Moved {count} conversation(s) to batch '{target}'")
+
+        run_with_progress(self.window, f"Moving {len(ids):,} conversation(s)",
+                          in_child(batch_jobs.move_conversations, self.library, ids, target),
+                          moved, lambda why: self._failed("Move to batch", why))
         return True
 
     def rename_current(self) -> bool:
+        """True when the rename was started (see ``move_checked``)."""
         old = self.current_batch()
         if old is None:
             self.dialogs.warn(self.window, "Rename batch",
@@ -69,16 +79,25 @@ class BatchController(QObject):
         if answer is None or " ".join(answer.split()) == old:
             return False
         try:
-            stale = files_holding(self.library, batch_id=old)
-            self.library.rename_batch(old, answer)
+            new = clean_batch_id(answer)
         except LibraryError as exc:
             self.dialogs.warn(self.window, "Rename batch", str(exc))
             return False
-        new = " ".join(answer.split())
-        self.changes.batch_renamed.emit(old, new)
-        self.changes.batches_changed.emit()
-        self._rebuild(stale, f"Renamed batch '{old}' to '{new}'")
+
+        def renamed(stale: list[str]) -> None:
+            self.changes.batch_renamed.emit(old, new)
+            self.changes.batches_changed.emit()
+            self._rebuild(stale, f"Renamed batch '{old}' to '{new}'")
+
+        run_with_progress(self.window, f"Renaming batch '{old}'",
+                          in_child(batch_jobs.rename_batch, self.library, old, new),
+                          renamed, lambda why: self._failed("Rename batch", why))
         return True
+
+    def _failed(self, title: str, why: str) -> None:
+        """Nothing was changed: the write is one transaction."""
+        self.dialogs.warn(self.window, title, why)
+        self.failed.emit(why)
 
     def _rebuild(self, names: list[str], message: str) -> None:
         """Training files record each conversation's batch: bring those that changed up to

@@ -199,6 +199,7 @@ class ConversationsModel(QAbstractTableModel):
         self._filter = Filter()
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._release = SlowRelease(self)
+        self._prepared: list[int] | None = None  # the shown rows, sorted before a swap
         style = QApplication.style()
         self._warning_icon: QIcon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
 
@@ -300,7 +301,7 @@ class ConversationsModel(QAbstractTableModel):
             self._filter = new_filter
         position = index.position  # checks are few; rows may be 100,000
         self._checked = {pk for pk in self._checked if pk in position}
-        self._select_shown()
+        self._select_shown(index_is_new=True)
         self.endResetModel()
         self.checks_changed.emit()
         self.shown_changed.emit()
@@ -313,6 +314,10 @@ class ConversationsModel(QAbstractTableModel):
     @property
     def sort_column(self) -> int:
         return self._sort[0]
+
+    @property
+    def sort_descending(self) -> bool:
+        return self._sort[1] == Qt.SortOrder.DescendingOrder
 
     def set_filter(self, new_filter: Filter) -> None:
         if new_filter == self._filter:
@@ -334,8 +339,12 @@ class ConversationsModel(QAbstractTableModel):
         """Per filter chooser, the counts of the rows every other filter lets through."""
         return self._index.counts(self._filter, self._shown)  # order does not matter
 
-    def _select_shown(self) -> None:
+    def _select_shown(self, index_is_new: bool = False) -> None:
         self._shown, self._shown_mask = self._index.select(self._filter)
+        column, order = self._sort
+        if index_is_new and column > Column.CHECK:
+            self._prepared = self._index.take_order(
+                self._filter, column, order == Qt.SortOrder.DescendingOrder)
         self._order_shown()
 
     def _order_shown(self) -> None:
@@ -344,6 +353,9 @@ class ConversationsModel(QAbstractTableModel):
             self._shown.sort()
             return
         descending = order == Qt.SortOrder.DescendingOrder
+        if self._prepared is not None:  # sorted in steps before the swap (ui.row_reader)
+            self._shown, self._prepared = self._prepared, None
+            return
         if column == Column.CHECK:  # checks change all the time: never cached
             checked = self._checked
             rows = self._rows

@@ -508,7 +508,8 @@ class ConversationsPage(QWidget):
         if large and what <= {PATCH, FILES}:  # no full read: patch the rows that changed
             patch = IndexPatch(
                 library, base, patches, FILES in what, wanted, sort_column,
-                sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self)
+                sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self,
+                descending=self.model.sort_descending)
             patch.finished.connect(self._loaded)
             patch.failed.connect(self._load_failed)
             patch.done.connect(self._load_done)
@@ -525,7 +526,8 @@ class ConversationsPage(QWidget):
         if large:
             reader = row_reader.ChildRowRead(
                 library, wanted, sort_column,
-                sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self)
+                sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self,
+                descending=self.model.sort_descending)
             reader.finished.connect(self._loaded)
             reader.failed.connect(self._load_failed)
             reader.done.connect(self._load_done)

@@ -9,13 +9,14 @@ chooser respect every *other* filter ("faceted" counts).
 
 from __future__ import annotations
 
+import heapq
 import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from itertools import chain, compress
+from itertools import chain, compress, islice
 from operator import attrgetter
 from typing import Any
 
@@ -24,6 +25,7 @@ from app.library import ConversationRow, Library
 
 Mask = list[bool]
 COUNT_PART = 20_000  # rows counted between two yields of the step-wise counts
+ORDER_PART = 20_000  # rows sorted or merged between two yields of ``order_steps``
 
 
 class FileRule(Enum):
@@ -136,6 +138,7 @@ class RowIndex:
         self._haystacks: list[str] | None = None
         self._sort_keys: dict[Any, list[Any]] = {}
         self._sort_key_fns: dict[Any, Callable[[ConversationRow], Any]] = {}
+        self._order: tuple[Filter, Any, bool, list[int]] | None = None
 
     def extend(self, rows: list[ConversationRow]) -> None:
         """Add rows at the end: only while the index is being built, before anyone reads
@@ -201,6 +204,7 @@ class RowIndex:
         index._haystacks = None
         index._sort_keys = {}
         index._sort_key_fns = {}
+        index._order = None
         index._counts = None
         index._choosable = None
         return index
@@ -242,6 +246,7 @@ class RowIndex:
                             if column in self._sort_key_fns}
         index._counts = None
         index._choosable = None
+        index._order = None
         return index
 
     def contents(self) -> Iterator[Iterable[Any]]:
@@ -387,6 +392,41 @@ class RowIndex:
         if mask is None:
             return 0
         return sum(1 for n in positions if not mask[n])
+
+    def order_steps(self, wanted: Filter, shown: list[int], column: Any,
+                    descending: bool) -> Iterator[None]:
+        """Sort ``shown`` (the rows ``wanted`` shows, in row order) by ``column``'s sort
+        keys (made before) a part at a time: parts sorted one per step, then merged a part
+        per step. ``list.sort`` of the whole would hold the GUI thread 0.1-0.2 s at
+        100,000 rows. The order equals that sort's (both are stable: ties stay in row
+        order); ``take_order`` hands it over."""
+        get = self._sort_keys[column].__getitem__
+        runs = []
+        for start in range(0, len(shown), ORDER_PART):
+            run = shown[start : start + ORDER_PART]
+            run.sort(key=get, reverse=descending)
+            runs.append(run)
+            yield
+        if len(runs) == 1:
+            ordered = runs[0]
+        else:
+            merged = heapq.merge(*runs, key=get, reverse=descending)
+            ordered = []
+            while True:
+                part = list(islice(merged, ORDER_PART))
+                ordered += part
+                if len(part) < ORDER_PART:
+                    break
+                yield
+        self._order = (wanted, column, descending, ordered)
+
+    def take_order(self, wanted: Filter, column: Any, descending: bool) -> list[int] | None:
+        """The order ``order_steps`` made for this filter and sort, once (the caller owns
+        the list from then on); None when it made none for them."""
+        made, self._order = self._order, None
+        if made is None or made[:3] != (wanted, column, descending):
+            return None
+        return made[3]
 
     def sort_keys(self, column: Any, key: Callable[[ConversationRow], Any]) -> list[Any]:
         """One sort key per row for ``column``, made on first use."""

@@ -95,14 +95,14 @@ class IndexPatch(QObject):
     def __init__(self, library: Library, base: RowIndex, batches: Sequence[BatchPatch],
                  files: bool, wanted: Filter, sort_column: int,
                  sort_key: Callable[[ConversationRow], Any] | None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, descending: bool = False) -> None:
         super().__init__(parent)
         self._library = library
         self._base = base
         self._batches = list(batches)
         self._files = files
         self._wanted = wanted
-        self._sort = (sort_column, sort_key)
+        self._sort = (sort_column, sort_key, descending)
         self._membership: tuple[dict[int, tuple[str, ...]], dict[int, int]] | None = None
         self._steps: Iterator[None] | None = None
         self._result: RowIndex | None = None
@@ -160,6 +160,6 @@ class IndexPatch(QObject):
             yield
             index = index.patched(changed)
             yield
-        column, key = self._sort
-        yield from prepare_steps(index, self._wanted, column, key)
+        column, key, descending = self._sort
+        yield from prepare_steps(index, self._wanted, column, key, descending)
         self._result = index

@@ -44,14 +44,14 @@ class ChildRowRead(QObject):
 
     def __init__(self, library: Library, wanted: Filter, sort_column: int,
                  sort_key: Callable[[ConversationRow], Any] | None,
-                 parent: QObject | None = None) -> None:
+                 parent: QObject | None = None, descending: bool = False) -> None:
         super().__init__(parent)
         self._parts: deque[bytes] = deque()
         self._index = RowIndex([])
         self._all_received = False
         self._steps: Iterator[None] | None = None
         self._wanted = wanted
-        self._sort = (sort_column, sort_key)
+        self._sort = (sort_column, sort_key, descending)
         self._timer = QTimer(self, interval=0)
         self._timer.timeout.connect(self._work)
         self._arrived.connect(self._wake)
@@ -122,15 +122,16 @@ class ChildRowRead(QObject):
 
     def _finish(self) -> Iterator[None]:
         """What the swap would otherwise do on the GUI thread at once, in steps."""
-        column, key = self._sort
-        return prepare_steps(self._index, self._wanted, column, key)
+        column, key, descending = self._sort
+        return prepare_steps(self._index, self._wanted, column, key, descending)
 
 
 def prepare_steps(index: RowIndex, wanted: Filter, column: int,
-                  key: Callable[[ConversationRow], Any] | None) -> Iterator[None]:
+                  key: Callable[[ConversationRow], Any] | None,
+                  descending: bool = False) -> Iterator[None]:
     """Make, a step of a few milliseconds at a time, what the swap of ``index`` into the
-    table asks for: the sort column's keys, the filter's masks, its counts and every
-    chooser's values (each is cached in the index)."""
+    table asks for: the sort column's keys, the filter's masks, the shown rows in sort
+    order, its counts and every chooser's values (each is kept in the index)."""
     if key is not None:
         stop = 0
         while True:
@@ -142,6 +143,8 @@ def prepare_steps(index: RowIndex, wanted: Filter, column: int,
     yield
     for _facet in index.count_steps(wanted, shown):
         yield
+    if key is not None:
+        yield from index.order_steps(wanted, shown, column, descending)
     for _facet in index.choosable_steps():
         yield
 
