@@ -239,6 +239,7 @@ def test_a_large_files_details_are_read_on_a_worker_and_show_the_same(
     assert page.name_label.text() == "Large"
     assert page.totals_label.text() == "Reading 15 conversations…"
     assert page.members_model.rowCount() == 0, "the last file's members are not shown as its"
+    assert page.download_button.isEnabled() and page.rename_button.isEnabled()
     qtbot.waitUntil(lambda: page.members_model.rowCount() == 15, timeout=WAIT_MS)
     assert reads[1] != threading.current_thread().name
     assert (page.totals_label.text(), page.quality_label.text(),

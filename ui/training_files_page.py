@@ -530,7 +530,8 @@ class TrainingFilesPage(QWidget):
         # 10,000 member rows on the GUI thread froze the window after every build, and the
         # coverage reads every conversation's persona and arc (0.1-0.9 s at 100,000).
         if self.name_label.text() != info.name:  # another file: do not show the last one's
-            self._show_nothing()
+            self._clear_details()
+            self.details.setEnabled(True)  # its actions work while its details are read
             self.name_label.setText(info.name)
             self.totals_label.setText(f"Reading {plural(info.conversations, 'conversation')}…")
         ticket, library, axis = self._reading, self.library, self.coverage.column_axis()
@@ -586,14 +587,17 @@ class TrainingFilesPage(QWidget):
         self.coverage.show_coverage(grid)
 
     def _show_nothing(self) -> None:
+        self._clear_details()
         self.name_label.setText("Select a training file to see what is in it")
+        self.details.setEnabled(False)
+
+    def _clear_details(self) -> None:
         for label in (self.totals_label, self.dates_label, self.quality_label):
             label.clear()
         for chart in self.charts.values():
             chart.set_counts({})
         self._show_members([])
         self.coverage.show_coverage(None)
-        self.details.setEnabled(False)
 
     def _show_members(self, members: list[MemberRow]) -> None:
         self.members_model.set_rows(members)
