@@ -21,6 +21,7 @@ from ui import row_reader
 from ui.conversations_model import Column, ConversationsModel, Filter, sort_key
 from ui.main import MainWindow
 from ui.row_index import FileFilter, FileRule, RowIndex
+from ui.row_patch import BatchRenamed, IndexPatch
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -286,3 +287,18 @@ def test_a_rename_refused_in_the_child_is_explained_and_changes_nothing(
         assert window.batches.rename_current()
     assert window.dialogs.warnings[-1] == ("Rename batch", "there is no batch 'batch-other'")
     assert {b.batch_id for b in recording.batches()} == {"batch-2025-12", "renamed-elsewhere"}
+
+
+@pytest.mark.parametrize("files", [False, True])
+def test_a_cancelled_patch_ends_without_showing_anything(qtbot, recording, files) -> None:
+    """The window moving to another library stops a patch at once or after its read."""
+    index = RowIndex(recording.summaries())
+    patch = IndexPatch(recording, index, [BatchRenamed("batch-other", "x")], files, Filter(),
+                       -1, None)
+    finished: list[object] = []
+    patch.finished.connect(finished.append)
+    with qtbot.waitSignal(patch.done, timeout=30000):
+        patch.start()
+        patch.cancel()
+    qtbot.wait(50)
+    assert finished == []

@@ -107,6 +107,7 @@ class IndexPatch(QObject):
         self._steps: Iterator[None] | None = None
         self._result: RowIndex | None = None
         self._task: Task | None = None
+        self._cancelled = False
         self._timer = QTimer(self, interval=0)
         self._timer.timeout.connect(self._work)
 
@@ -121,17 +122,29 @@ class IndexPatch(QObject):
         start(self._task)
 
     def cancel(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        """Stop (the window moves to another library): ``done`` follows, ``finished``
+        never does."""
+        if self._cancelled:
+            return
+        self._cancelled = True
         self._timer.stop()
+        self._steps = None
+        if self._task is None:
+            QTimer.singleShot(0, self.done.emit)
+        else:
+            self._task.cancel()  # its answer, when it comes, ends this patch
 
     def _read(self, membership: tuple[dict[int, tuple[str, ...]], dict[int, int]]) -> None:
+        if self._cancelled:
+            self.done.emit()
+            return
         self._membership = membership
         self._timer.start()
 
     def _failed(self, message: str) -> None:
         self._timer.stop()
-        self.failed.emit(message)
+        if not self._cancelled:
+            self.failed.emit(message)
         self.done.emit()
 
     def _work(self) -> None:
