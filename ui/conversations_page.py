@@ -618,7 +618,7 @@ class ConversationsPage(QWidget):
         self._select_in_choosers(wanted)
         self.model.set_index(index, wanted)
         if index.count >= row_reader.READ_IN_CHILD_FROM:
-            row_reader.spare_the_collector()
+            row_reader.spare_the_collector(young=False)
         if reading is not None:
             self.select_conversation(reading)
         self.reloaded.emit()

@@ -12,6 +12,7 @@ few milliseconds at a time (``ui.row_reader.prepare_steps``).
 
 from __future__ import annotations
 
+import gc
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -166,12 +167,14 @@ class IndexPatch(QObject):
             changed = batch_changes(index, patch)
             yield
             index = index.patched(changed)
+            gc.freeze()  # its new lists, 100,000 entries each: see spare_the_collector
             yield
         if self._membership is not None:
             files, budgets = self._membership
             changed = membership_changes(index, files, budgets)
             yield
             index = index.patched(changed)
+            gc.freeze()
             yield
         column, key, descending = self._sort
         yield from prepare_steps(index, self._wanted, column, key, descending)
