@@ -19,13 +19,14 @@ from child_process import python_child
 from test_import_pool import alive, children_of
 from test_incremental import assert_same_as_full_rebuild
 
+from app import batch_jobs
 from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.job_process import ChildFailed, run_in_child
 from app.library import Library
 from app.lock import LibraryLock, LibraryLocked
 from app.removal import apply_removal, plan_removal
-from app.trainingfiles import apply_addition, member_ids, plan_addition
+from app.trainingfiles import apply_addition, member_ids, plan_addition, rebuild_training_files
 
 ROOT = Path(__file__).resolve().parents[1]
 OPEN = Library.under_parent_lock
@@ -92,6 +93,27 @@ def test_the_child_runs_elsewhere_on_the_same_library(filled_library: Library) -
     pid, count = run_in_child(pid_and_count, filled_library.location, opener=OPEN)
     assert pid != os.getpid()
     assert count == filled_library.count() > 0
+
+
+@ON_BOTH
+def test_a_batch_rename_and_a_move_in_a_child_name_the_files_to_rebuild(
+    filled_library: Library,
+) -> None:
+    ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
+    apply_addition(filled_library, plan_addition(filled_library, "Held", ids[:2], create=True))
+    (old,) = [info.batch_id for info in filled_library.batches()]
+    stale = run_in_child(batch_jobs.rename_batch, filled_library.location, old, "renamed",
+                         opener=OPEN)
+    assert stale == ["Held"]
+    assert [info.batch_id for info in filled_library.batches()] == ["renamed"]
+    moved, stale = run_in_child(batch_jobs.move_conversations, filled_library.location,
+                                ids[:1], "elsewhere", opener=OPEN)
+    assert (moved, stale) == (1, ["Held"])
+    batch_of = {row.conversation_id: row.batch_id for row in filled_library.summaries()}
+    assert (batch_of[ids[0]], batch_of[ids[1]]) == ("elsewhere", "renamed")
+    rebuild_training_files(filled_library, stale)
+    assert_same_as_full_rebuild(filled_library, "Held")
+    assert no_children_left()
 
 
 def test_only_the_lock_holders_own_children_may_write_under_its_lock(
