@@ -73,6 +73,9 @@ def window(qtbot, recording: RecordingLibrary, tmp_path: Path,
     made = MainWindow(recording, ScriptedDialogs(), settings)
     qtbot.addWidget(made)
     made.resize(1200, 760)
+    # As in a large library, the first read too runs in a child.
+    qtbot.waitUntil(lambda: not made.conversations.loading, timeout=60000)
+    assert made.conversations.model.total == recording.count()
     return made
 
 

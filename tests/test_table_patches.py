@@ -11,10 +11,12 @@ import pytest
 from hostile_corpus import conversation, dump
 from PySide6.QtCore import QSettings, Qt, QThreadPool
 from scripted_dialogs import ScriptedDialogs
+from sqlalchemy import update
 from test_changes import RecordingLibrary
 
 from app.importer import import_paths
 from app.library import ConversationRow, Library
+from app.models import Conversation
 from app.token_counts import ensure_counts
 from app.trainingfiles import add_conversations, remove_conversations
 from ui import row_reader
@@ -114,11 +116,15 @@ def window(qtbot, recording, child_reads, tmp_path: Path,
     made = MainWindow(recording, ScriptedDialogs(), settings)
     qtbot.addWidget(made)
     made.resize(1200, 760)
+    settle(qtbot, made)  # the first read, in a child as in a large library
+    assert len(child_reads) == 1
+    child_reads.clear()
     return made
 
 
 def settle(qtbot, window: MainWindow) -> None:
     qtbot.waitUntil(lambda: not window.conversations.loading
+                    and not window.token_counts.running
                     and QThreadPool.globalInstance().activeThreadCount() == 0, timeout=60000)
 
 
@@ -197,6 +203,68 @@ def test_a_training_file_change_patches_its_members(qtbot, window, recording,
     assert child_reads == []
     assert page.model.rowCount() == 3
     assert_as_read(page, recording)
+
+
+def test_new_token_counts_patch_the_counts_only(qtbot, window, recording, child_reads,
+                                               monkeypatch) -> None:
+    """Counts forgotten (as a tokenizer change does) and counted again in the background
+    reach the table as patches of those rows, not as a re-read of every row."""
+    monkeypatch.setattr(row_reader, "TOKENS_PAUSE_MS", 0)
+    page = window.conversations
+    page.table.sortByColumn(Column.TOKENS, Qt.SortOrder.DescendingOrder)
+    forgotten = [row.pk for row in recording.summaries()][2:5]
+    assert all(row.token_count for row in page.model.index_.rows)
+    with recording.engine.begin() as conn:
+        conn.execute(update(Conversation).where(Conversation.pk.in_(forgotten))
+                     .values(token_count=0))
+    window.changes.tokens_changed.emit()
+    settle(qtbot, window)
+    assert [row.pk for row in page.model.index_.rows if not row.token_count] == forgotten
+    assert_as_read(page, recording)
+    window.token_counts.start()  # counts them again in a child, then says tokens_changed
+    qtbot.waitUntil(lambda: window.token_counts.running, timeout=10000)
+    settle(qtbot, window)
+    assert all(row.token_count for row in page.model.index_.rows)
+    assert_as_read(page, recording)
+    assert child_reads == [], "no row was re-read"
+
+
+def test_a_large_library_opens_with_the_table_reading_in_the_background(
+        qtbot, recording, child_reads, tmp_path: Path) -> None:
+    """The first read of a large library runs in a child; meanwhile the table says it is
+    reading, and the filter and sort the window restores apply to the rows it shows."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("conversations/batch", "batch-other")
+    recording.summary_threads.clear()
+    made = MainWindow(recording, ScriptedDialogs(), settings)
+    qtbot.addWidget(made)
+    page = made.conversations
+    assert recording.summary_threads == [], "nothing read on this thread"
+    assert page.opening and page.loading and page.model.total == 0
+    assert page.table_stack.currentWidget() is page.reading_panel
+    assert made.conversations_stack.currentWidget() is page, "not the empty library's welcome"
+    assert page.reading_label.text() == f"Reading {recording.count():,} conversations…"
+    page.table.sortByColumn(Column.CLIENT, Qt.SortOrder.DescendingOrder)
+    settle(qtbot, made)
+    assert len(child_reads) == 1
+    assert not page.opening and page.table_stack.currentWidget() is page.table
+    assert page.batch_filter.value() == "batch-other"
+    assert page.model.rowCount() == 6
+    assert page.reading_bar.value() == recording.count()
+    assert_as_read(page, recording)
+
+
+def test_a_batch_remembered_but_gone_stops_filtering_after_the_first_read(
+        qtbot, recording, child_reads, tmp_path: Path) -> None:
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    settings.setValue("conversations/batch", "no-such-batch")
+    made = MainWindow(recording, ScriptedDialogs(), settings)
+    qtbot.addWidget(made)
+    settle(qtbot, made)
+    page = made.conversations
+    assert page.batch_filter.value() is None
+    assert page.model.rowCount() == recording.count()
+    assert page.batch_filter.findData("no-such-batch") < 0
 
 
 def test_an_unannounced_batch_change_is_read(qtbot, window, recording, child_reads) -> None:

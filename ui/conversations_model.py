@@ -293,10 +293,16 @@ class ConversationsModel(QAbstractTableModel):
         A large old index is freed a part at a time afterwards (``ui.slow_release``)."""
         self.beginResetModel()
         old, self._index = self._index, index
-        if old.count >= RELEASE_SLOWLY_FROM:
-            self._release.release((*old.contents(), self._shown))
-        del old
         self._rows = index.rows
+        if old.count >= RELEASE_SLOWLY_FROM:
+            # The old index's own containers are emptied as they are, without a copy: only
+            # the model reads its index on this thread, and readers elsewhere (a patch's)
+            # have finished before their index is swapped in. What the new index shares
+            # with it (a patch keeps the lists no row change touched) stays.
+            kept = {id(container) for container in index.contents()}
+            self._release.take([container for container in old.contents()
+                                if id(container) not in kept] + [self._shown])
+        del old
         if new_filter is not None:
             self._filter = new_filter
         position = index.position  # checks are few; rows may be 100,000
@@ -404,11 +410,7 @@ class ConversationsModel(QAbstractTableModel):
         if len(checked) * 8 < len(self._shown) and self._sort[0] != Column.CHECK:
             return self._few_checked_ids()
         ordered = [rows[i].conversation_id for i in self._shown if rows[i].pk in checked]
-        mask = self._shown_mask
-        if mask is not None:
-            ordered += [row.conversation_id for n, row in enumerate(rows)
-                        if not mask[n] and row.pk in checked]
-        return ordered
+        return ordered + self.hidden_checked_ids()
 
     def _few_checked_ids(self) -> list[str]:
         """``checked_ids`` without a walk over every shown row (100,000 of them, for 100
@@ -433,9 +435,9 @@ class ConversationsModel(QAbstractTableModel):
         mask = self._shown_mask
         if mask is None:
             return []
-        checked = self._checked
-        return [row.conversation_id for n, row in enumerate(self._rows)
-                if not mask[n] and row.pk in checked]
+        position, rows = self._index.position, self._rows
+        return [rows[n].conversation_id
+                for n in sorted(position[pk] for pk in self._checked) if not mask[n]]
 
     def _set_checks(self, pks: Iterable[int]) -> None:
         self._checked = set(pks)

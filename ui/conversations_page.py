@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMenu,
+    QProgressBar,
     QPushButton,
     QSizePolicy,
     QSplitter,
@@ -186,6 +187,7 @@ class ConversationsPage(QWidget):
         self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
         self._loading_what: set[str] = set()
         self._loading_patches: list[BatchPatch] = []
+        self._opening = False  # the first read of a large library runs (``open_rows``)
         self._follow_batch: tuple[str, str] | None = None
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
@@ -248,9 +250,11 @@ class ConversationsPage(QWidget):
         self.set_visible_columns(DEFAULT_VISIBLE)
 
         self.no_match = self._build_no_match()
+        self.reading_panel = self._build_reading_panel()
         self.table_stack = QStackedWidget()
         self.table_stack.addWidget(self.table)
         self.table_stack.addWidget(self.no_match)
+        self.table_stack.addWidget(self.reading_panel)
         header.moveSection(header.visualIndex(Column.TOKENS),
                            header.visualIndex(Column.REPLIES) + 1)
 
@@ -313,6 +317,26 @@ class ConversationsPage(QWidget):
         self.no_match_label = label
         return panel
 
+    def _build_reading_panel(self) -> QWidget:
+        """What the table shows while a large library's rows are first read."""
+        panel = QWidget()
+        self.reading_label = QLabel("Reading the library…")
+        self.reading_label.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.reading_bar = QProgressBar()
+        self.reading_bar.setMinimumWidth(240)
+        self.reading_bar.setMaximumWidth(320)
+        self.reading_bar.setTextVisible(False)
+        row = QHBoxLayout()
+        row.addStretch(1)
+        row.addWidget(self.reading_bar)
+        row.addStretch(1)
+        layout = QVBoxLayout(panel)
+        layout.addStretch(1)
+        layout.addWidget(self.reading_label)
+        layout.addLayout(row)
+        layout.addStretch(2)
+        return panel
+
     # --- filters -----------------------------------------------------------------------
 
     def _chooser_changed(self, facet: str, chooser: FilterChooser) -> None:
@@ -356,6 +380,8 @@ class ConversationsPage(QWidget):
 
     def _shown_changed(self) -> None:
         self.refresh_choices()
+        if self._opening:
+            return
         empty = self.model.shown_count == 0 and self.model.total > 0
         self.table_stack.setCurrentWidget(self.no_match if empty else self.table)
 
@@ -445,8 +471,34 @@ class ConversationsPage(QWidget):
 
     # --- loading ---------------------------------------------------------------------
 
+    def open_rows(self) -> None:
+        """The first read, when the window is made. A small library is read at once on this
+        thread, before the window shows; a large one in a child process like any re-read
+        (``ui.row_reader``), while the table says how far the reading has come: reading
+        100,000 rows here held the GUI thread for a second or more (docs/PERFORMANCE.md).
+        Filters and the sort chosen meanwhile (the window restores them) apply to it."""
+        try:
+            total = self.library.count()
+        except Exception:  # the read itself reports what is wrong
+            total = 0
+        if total < row_reader.READ_IN_CHILD_FROM:
+            self.load_now()
+            return
+        self._opening = True
+        self.reading_label.setText(f"Reading {total:,} conversations…")
+        self.reading_bar.setRange(0, total)
+        self.reading_bar.setValue(0)
+        self.table_stack.setCurrentWidget(self.reading_panel)
+        self.filter_bar.setEnabled(False)  # nothing to filter yet
+        self.request_reload(ROWS)
+
+    @property
+    def opening(self) -> bool:
+        """The first read of a large library has not reached the table yet."""
+        return self._opening
+
     def load_now(self) -> None:
-        """Read the rows on this thread (when the window is made, before it is shown)."""
+        """Read the rows on this thread (a small library, when the window is made)."""
         self._show_rows(RowIndex(self.library.summaries()))
 
     def request_reload(self, what: str = ROWS) -> None:
@@ -463,8 +515,8 @@ class ConversationsPage(QWidget):
 
     def _start_reload_timer(self) -> None:
         """Read at once, but in a large library let token counts gather for a while: a
-        background count announces new counts every few seconds, and each read of a large
-        library re-reads every row (in a child process)."""
+        background count announces new counts every few seconds, and each patch of a large
+        library compares every row's count on a worker thread."""
         if self._pending == {TOKENS} and self.model.index_.count >= row_reader.READ_IN_CHILD_FROM:
             if not self._reload_timer.isActive():
                 self._reload_timer.start(row_reader.TOKENS_PAUSE_MS)
@@ -505,11 +557,11 @@ class ConversationsPage(QWidget):
         patches, self._patches = self._patches, []
         base = self.model.index_
         large = self._read_in_child()
-        if large and what <= {PATCH, FILES}:  # no full read: patch the rows that changed
+        if large and what <= {PATCH, FILES, TOKENS}:  # no full read: patch what changed
             patch = IndexPatch(
                 library, base, patches, FILES in what, wanted, sort_column,
                 sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self,
-                descending=self.model.sort_descending)
+                descending=self.model.sort_descending, tokens=TOKENS in what)
             patch.finished.connect(self._loaded)
             patch.failed.connect(self._load_failed)
             patch.done.connect(self._load_done)
@@ -530,6 +582,7 @@ class ConversationsPage(QWidget):
                 descending=self.model.sort_descending)
             reader.finished.connect(self._loaded)
             reader.failed.connect(self._load_failed)
+            reader.indexed.connect(self.reading_bar.setValue)
             reader.done.connect(self._load_done)
             reader.done.connect(reader.deleteLater)
             self._loader = reader
@@ -574,6 +627,11 @@ class ConversationsPage(QWidget):
             self._show_rows(index)
 
     def _load_failed(self, message: str) -> None:
+        if self._opening:
+            self.reading_label.setText(f"Could not read the library: {message}")
+            self.reading_bar.hide()
+            self.status.emit(f"Could not read the library: {message}")
+            return
         self.status.emit(f"Could not re-read the library: {message}")
 
     def _load_done(self) -> None:
@@ -616,6 +674,8 @@ class ConversationsPage(QWidget):
                 and rule.name not in self._file_names:
             wanted = replace(wanted, training_file=None)
         self._select_in_choosers(wanted)
+        self._opening = False
+        self.filter_bar.setEnabled(True)
         self.model.set_index(index, wanted)
         if index.count >= row_reader.READ_IN_CHILD_FROM:
             row_reader.spare_the_collector(young=False)
@@ -659,6 +719,12 @@ class ConversationsPage(QWidget):
         return self.model.hidden_checked_count
 
     def set_batch_filter(self, batch_id: str | None) -> bool:
+        """Show one batch (None: all). While the first read runs the chooser knows no
+        batch yet: the choice is kept for the read (dropped there if no such batch)."""
+        if self._opening and batch_id is not None and self.batch_filter.findData(batch_id) < 0:
+            self.batch_filter.blockSignals(True)
+            self.batch_filter.addItem(batch_id, batch_id)
+            self.batch_filter.blockSignals(False)
         return self.batch_filter.select_value(batch_id)
 
     def set_file_filter(self, rule: FileFilter | None) -> bool:

@@ -144,7 +144,8 @@ class MainWindow(QMainWindow):
         self.reviews.marks_changed.connect(self._after_review_marks)
         self.training_files.open_conversation.connect(self.open_conversation)
 
-        page.load_now()  # before the window shows: no stall a user could see
+        page.open_rows()  # a small library now, a large one in the background
+        self._show_table_or_welcome()
         self._restore_settings()
         self.token_counts.start()
 
@@ -333,12 +334,18 @@ class MainWindow(QMainWindow):
     # --- state -----------------------------------------------------------------------
 
     def _show_table_or_welcome(self) -> None:
+        page = self.conversations
         self.conversations_stack.setCurrentWidget(
-            self.conversations if self.conversations.model.total else self.welcome)
+            page if page.model.total or page.opening else self.welcome)
         self._update_counts()
 
     def _update_counts(self) -> None:
         model = self.conversations.model
+        if self.conversations.opening:
+            self.counts.setText("Reading the library…")
+            self.counts.setToolTip("")
+            self._update_actions()
+            return
         hidden = model.hidden_checked_count
         checked = f"Checked {model.checked_count:,}"
         if hidden:

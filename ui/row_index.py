@@ -249,15 +249,15 @@ class RowIndex:
         index._order = None
         return index
 
-    def contents(self) -> Iterator[Iterable[Any]]:
+    def contents(self) -> Iterator[list[Any] | dict[Any, Any]]:
         """Every container this index holds many objects in (``ui.slow_release`` frees
-        them a part at a time instead of all at once when the index is let go)."""
+        them a part at a time instead of all at once when the index is let go). An index
+        made by ``patched`` or ``with_changes`` shares some of them with its source."""
         yield self.rows
         yield from self.keys.values()
         yield self.files
         yield self.position
-        yield self.position.values()
-        yield self.by_id.values()
+        yield self.by_id
         yield from self._sort_keys.values()
         if self._haystacks is not None:
             yield self._haystacks

@@ -26,7 +26,7 @@ from ui.tasks import Task, start
 SLICE = 0.012  # seconds of GUI-thread work before the event loop gets its turn again
 SORT_KEYS_PER_STEP = 10_000
 READ_IN_CHILD_FROM = 20_000  # rows; below this a thread reads faster than a child starts
-TOKENS_PAUSE_MS = 10_000  # new token counts alone wait this long before a large re-read
+TOKENS_PAUSE_MS = 10_000  # new token counts alone wait this long before a large patch
 
 
 def _done_already(_progress: object, _cancelled: object) -> None:
@@ -40,6 +40,7 @@ class ChildRowRead(QObject):
     finished = Signal(object)  # RowIndex
     failed = Signal(str)
     done = Signal()  # after finished or failed
+    indexed = Signal(int)  # rows indexed so far (after each slice that indexed some)
     _arrived = Signal()  # a part is waiting (emitted from the worker thread)
 
     def __init__(self, library: Library, wanted: Filter, sort_column: int,
@@ -102,11 +103,15 @@ class ChildRowRead(QObject):
     def _work(self) -> None:
         """One slice: unpack and index parts, then the finishing steps, until SLICE."""
         deadline = time.perf_counter() + SLICE
+        before = self._index.count
         while time.perf_counter() < deadline:
             if self._parts:
                 self._index.extend(rows_of_part(self._parts.popleft()))
                 spare_the_collector()  # before the next part: see there
                 continue
+            if self._index.count != before:
+                self.indexed.emit(self._index.count)
+                before = self._index.count
             if not self._all_received:
                 self._timer.stop()  # the next part wakes it
                 return
@@ -119,6 +124,8 @@ class ChildRowRead(QObject):
                 self._let_go()
                 self.done.emit()
                 return
+        if self._index.count != before:
+            self.indexed.emit(self._index.count)
 
     def _finish(self) -> Iterator[None]:
         """What the swap would otherwise do on the GUI thread at once, in steps."""
