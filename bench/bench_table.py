@@ -73,9 +73,11 @@ def stalls(args: argparse.Namespace) -> int:
                                     *(["--library-cache", str(args.library_cache)]
                                       if args.library_cache else [])])
                 print(f"run {run + 1} {name}: " + ", ".join(
-                    f"{step} {result[step]['stall_ms']} ms" for step in STEPS), flush=True)
+                    f"{step} {result[step]['stall_ms']} ms" for step in STEPS if step in result),
+                    flush=True)
                 for step in STEPS:
-                    found.setdefault(name, {}).setdefault(step, []).append(result[step])
+                    if step in result:  # older code may not have the step
+                        found.setdefault(name, {}).setdefault(step, []).append(result[step])
     print(f"\nLongest GUI stall (ms), median of {args.runs} runs, {args.n:,} conversations, "
           f"a {args.file_size:,}-conversation training file, {args.import_files} files "
           "imported:")
@@ -83,15 +85,15 @@ def stalls(args: argparse.Namespace) -> int:
     print(f"  {'step':<22}" + "".join(f"{n:>22}" for n in names)
           + "   until settled (s), now")
     for step in STEPS:
-        cells = [median([r["stall_ms"] for r in found[n][step]]) for n in names]
-        settled = median([r["until_settled_s"] for r in found["now"][step]])
+        cells = [median([r["stall_ms"] for r in found[n].get(step, [])]) for n in names]
+        settled = median([r["until_settled_s"] for r in found["now"].get(step, [])])
         print(f"  {step:<22}" + "".join(f"{fmt(c, '.0f'):>22}" for c in cells)
               + f"   {fmt(settled, '.1f')}")
     return 0
 
 
-STEPS = ("idle 3 s", "import", "build", "rename batch", "move 100 checked",
-         "GUI share of a reload")
+STEPS = ("idle 3 s", "open window", "import", "build", "rename batch", "move 100 checked",
+         "token counts", "GUI share of a reload")
 
 
 def main() -> int:

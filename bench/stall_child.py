@@ -4,11 +4,14 @@
 
 Puts CODE_ROOT (this checkout, or an older commit unpacked elsewhere) first on
 ``sys.path``, builds a library of N conversations with a 10,000-conversation training file,
-opens the real main window offscreen, and then does what a user does through the window's
-own controllers: import files, build a training file from checked rows, rename a batch
-(its training files are rebuilt) and move checked rows to another batch. A 5 ms timer on
-the GUI thread measures the longest gap between its ticks from the click until the
-window has settled: that gap is how long the window was frozen.
+opens the real main window offscreen (until its rows show), and then does what a user does
+through the window's own controllers: import files, build a training file from checked
+rows, rename a batch (its training files are rebuilt) and move checked rows to another
+batch; then 1,000 new token counts are announced as the background count announces them.
+A 5 ms timer on the GUI thread measures the longest gap between its ticks from the click
+until the window has settled: that gap is how long the window was frozen. ``--trace``
+prints where the GUI thread was during each freeze over 60 ms, and each event it took over
+30 ms to handle.
 """
 
 from __future__ import annotations
@@ -28,30 +31,62 @@ args_limit = [8]  # frames of each stack a trace prints (--trace-depth)
 
 
 def start_watchdog(heartbeat: list[float], step: list[str]) -> None:
-    """Print where the GUI thread is when its timer has not ticked for 60 ms, while a step
-    is measured (``step[0]`` names it; empty between steps)."""
+    """While a step is measured (``step[0]`` names it; empty between steps), sample every
+    thread's stack every 2 ms once the GUI thread's timer is 20 ms late, and after each
+    freeze of more than 60 ms print where the GUI thread was, stack by stack with how many
+    samples saw it, and what the other threads were doing. A sample that came more than
+    10 ms late was blocked by whoever held the interpreter lock (counted as "lock held")."""
     import threading
-    import traceback
+    from collections import Counter
 
     main_id = threading.main_thread().ident
 
+    def stack(frame: Any) -> str:
+        lines = []
+        while frame is not None and len(lines) < args_limit[0]:
+            code = frame.f_code
+            lines.append(f"    {Path(code.co_filename).name}:{frame.f_lineno} {code.co_name}")
+            frame = frame.f_back
+        return "\n".join(reversed(lines))
+
+    def report(beat: float, ended: float, gui: Counter[str], others: Counter[str],
+               late: int, name: str) -> None:
+        lines = [f"--- GUI frozen for {ended - beat:.3f} s in {name}: {sum(gui.values())} "
+                 f"samples, {late} of them late (lock held)"]
+        for where, count in gui.most_common(4):
+            lines.append(f"  [GUI thread] x{count}\n{where}")
+        for where, count in others.most_common(3):
+            lines.append(f"  [other thread] x{count}\n{where}")
+        print("\n".join(lines), file=sys.stderr, flush=True)
+
     def run() -> None:
-        reported = last = 0.0
+        me = threading.get_ident()
+        frozen_at = 0.0
+        gui: Counter[str] = Counter()
+        others: Counter[str] = Counter()
+        late = 0
+        name = ""
         while True:
-            time.sleep(0.02)
+            asked = time.monotonic()
+            time.sleep(0.002)
+            now = time.monotonic()
             beat = heartbeat[0]
-            if step[0] and time.monotonic() - beat > 0.06 and (beat != reported
-                                                   or time.monotonic() - last > 0.25):
-                reported, last = beat, time.monotonic()  # again every 0.25 s of a freeze
-                frames = sys._current_frames()
-                me = threading.get_ident()
-                lines = [f"--- GUI frozen for {time.monotonic() - beat:.2f} s in {step[0]}"]
-                for ident, frame in frames.items():
-                    if ident != me:
-                        who = "GUI thread" if ident == main_id else f"thread {ident}"
-                        lines.append(f"[{who}]\n" + "".join(
-                            traceback.format_stack(frame, limit=args_limit[0])))
-                print("\n".join(lines), file=sys.stderr, flush=True)
+            if frozen_at and beat != frozen_at:  # the freeze is over
+                if beat - frozen_at > 0.06:
+                    report(frozen_at, beat, gui, others, late, name)
+                frozen_at, late = 0.0, 0
+                gui.clear()
+                others.clear()
+            if not step[0] or now - beat < 0.02:
+                continue
+            if not frozen_at:
+                frozen_at, name = beat, step[0]
+            late += now - asked > 0.01
+            for ident, frame in sys._current_frames().items():
+                if ident == main_id:
+                    gui[stack(frame)] += 1
+                elif ident != me:
+                    others[stack(frame)] += 1
 
     threading.Thread(target=run, daemon=True).start()
 
@@ -142,6 +177,7 @@ def main() -> int:
             self.last = now
 
         def start(self) -> None:
+            heartbeat[0] = time.monotonic()
             self.longest = 0
             self.clock.start()
             self.last = 0
@@ -152,7 +188,30 @@ def main() -> int:
             self.timer.stop()
             return self.longest
 
-    app = QApplication.instance() or QApplication(sys.argv[:1])
+    app_class: Any = QApplication
+    if args.trace:
+        class TimedApplication(QApplication):
+            """Reports each event the GUI thread took over 30 ms to handle (by type and
+            receiver) during a measured step: C++ work the stack samples cannot see."""
+
+            depth = 0
+
+            def notify(self, receiver: Any, event: Any) -> bool:
+                TimedApplication.depth += 1
+                began = time.perf_counter()
+                try:
+                    return super().notify(receiver, event)
+                finally:
+                    TimedApplication.depth -= 1
+                    took = time.perf_counter() - began
+                    if took > 0.03 and step[0]:
+                        print(f"--- event {event.type().name} to {type(receiver).__name__} "
+                              f"{receiver.objectName()!r} took {took:.3f} s (depth "
+                              f"{TimedApplication.depth}) in {step[0]}",
+                              file=sys.stderr, flush=True)
+
+        app_class = TimedApplication
+    app = QApplication.instance() or app_class(sys.argv[:1])
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
     cache = args.library_cache
@@ -178,15 +237,18 @@ def main() -> int:
 
     dialogs = Answers()
     settings = QSettings(str(args.work / "settings.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(library, dialogs, settings)
-    window.resize(1400, 860)
-    window.show()
-    page = window.conversations
+    windows: list[Any] = []
     meter = StallMeter()
+
+    def open_window() -> None:
+        made = MainWindow(library, dialogs, settings)
+        made.resize(1400, 860)
+        made.show()
+        windows.append(made)
 
     def settled() -> bool:
         return (QThreadPool.globalInstance().activeThreadCount() == 0
-                and not getattr(page, "loading", False))
+                and not any(getattr(w.conversations, "loading", False) for w in windows))
 
     def measure(name: str, action: Any, until: Any = lambda: True) -> dict[str, float]:
         for _ in range(20):
@@ -213,10 +275,15 @@ def main() -> int:
 
     results: dict[str, Any] = {"setup_s": setup, "n": library.count(),
                                "code": str(Path(ui.main.__file__).parents[1])}
-    # Nothing happening: what the machine alone (other processes, the OS) freezes the window.
+    # Nothing happening: what the machine alone (other processes, the OS) freezes the timer.
     idle_until = time.perf_counter() + 3
     results["idle 3 s"] = measure("idle 3 s", lambda: None,
                                   until=lambda: time.perf_counter() > idle_until)
+    # From the window being made until its rows are shown (older code read them all while
+    # making the window, before it showed: the timer could not tick during that read).
+    results["open window"] = measure("open window", open_window)
+    window = windows[0]
+    page = window.conversations
     results["import"] = measure("import", lambda: window.importer.start(
         batch_folders(corpus), ask_batch=False))
     batch = sorted({row.batch_id for row in library.summaries()})[42]
@@ -246,6 +313,18 @@ def main() -> int:
     page.model.set_checked_ids(ids[:100])
     dialogs.texts.append("moved-here")
     results["move 100 checked"] = measure("move 100 checked", window.batches.move_checked)
+    # New token counts for 1,000 conversations, announced as the background count does
+    # (without its pause: both trees wait TOKENS_PAUSE_MS before acting on them).
+    if hasattr(window.changes, "tokens_changed"):
+        from sqlalchemy import text
+
+        import ui.row_reader
+
+        ui.row_reader.TOKENS_PAUSE_MS = 0
+        with library.engine.begin() as conn:
+            conn.execute(text("UPDATE conversations SET token_count = token_count + 1 "
+                              "WHERE pk % 100 = 7"))
+        results["token counts"] = measure("token counts", window.changes.tokens_changed.emit)
     results["count_after"] = library.count()
     # The GUI thread's own share of one full table reload, without any worker running:
     # before, the whole reload (read + fill); now, the swap of rows a worker has read.
