@@ -13,9 +13,10 @@ Goals (issue 7): open <= 1.5 s, filter <= 100 ms, sort <= 300 ms.
 
     python bench/bench_table.py --stalls [--n 100000] [--runs 3]
 
-measures instead how long the window freezes after an import, a build, a batch rename and a
-move (goal, issue 13: <= 100 ms each), in this code and, side by side in the same
-invocation, in the code before the change signal (bench/stall_child.py does each).
+measures instead how long the window freezes while it opens (until its rows show) and after
+an import, a build, a batch rename, a move and new token counts (goal, issue 13: <= 100 ms
+each), in this code and, side by side in the same invocation, in --baseline-commit
+(bench/stall_child.py does each).
 """
 
 from __future__ import annotations
