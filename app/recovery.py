@@ -13,11 +13,13 @@ built into the database (the header keeps its dates) before their folders go.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 
 import orjson
 from sqlalchemy import delete, func, select
 
 from app import upkeep
+from app.build import BuildCancelled
 from app.library import Library
 from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
@@ -30,6 +32,16 @@ from app.trainingfiles import (
     rebuild_training_files,
     remove_orphan_files,
 )
+
+Progress = Callable[[int, int, str], None]
+
+
+def _saying(progress: Progress | None, text: str) -> Progress | None:
+    """``progress`` with its words replaced by ``text`` (what the person is waiting for)."""
+    if progress is None:
+        return None
+    report = progress
+    return lambda done, total, _current: report(done, total, text)
 
 
 def unfinished_creations(library: Library) -> list[str]:
@@ -102,11 +114,22 @@ def needs_recovery(library: Library) -> bool:
     return False
 
 
-def finish_interrupted_work(library: Library) -> list[str]:
+def finish_interrupted_work(library: Library, progress: Progress | None = None,
+                            cancelled: Callable[[], bool] | None = None) -> list[str]:
     """Roll back unfinished creations, remove known leftovers, rebuild stale files.
 
-    Returns one sentence per thing done, for the person to read.
+    Returns one sentence per thing done, for the person to read. ``progress`` hears
+    (done, total, what is being done) as it goes (moving an older version's builds and
+    rebuilding can take minutes in a large library); ``cancelled`` stops it between and
+    inside rebuilds (``BuildCancelled``): every step is its own transaction, so what is
+    left is finished at the next start.
     """
+    def step(text: str, done: int = 0, total: int = 0) -> None:
+        if cancelled and cancelled():
+            raise BuildCancelled()
+        if progress:
+            progress(done, total, text)
+
     done = []
     for name in unfinished_creations(library):
         with library.session() as session, session.begin():
@@ -117,7 +140,10 @@ def finish_interrupted_work(library: Library) -> list[str]:
     if dropped:
         done.append(f"removed {dropped} stored conversation rendering(s) left over by an "
                     "interrupted build")
-    for name in files_built_on_disk(library):
+    on_disk = files_built_on_disk(library)
+    for number, name in enumerate(on_disk):
+        step(f"Moving the training file '{name}' into the library database", number,
+             len(on_disk))
         how = "" if move_into_database(library, name) else "built again from its " \
             "conversations; "
         done.append(f"moved the training file '{name}' into the library database ({how}its "
@@ -125,14 +151,17 @@ def finish_interrupted_work(library: Library) -> list[str]:
     for folder in remove_orphan_files(library):
         done.append(f"removed {folder.name}, left over by an interrupted build or an "
                     "older version")
-    stale = stale_training_files(library)
-    for name in rebuild_training_files(library, stale, from_scratch=True):
+    for name in stale_training_files(library):
+        step(f"Rebuilding the training file '{name}'")
+        rebuild_training_files(library, [name], _saying(progress, f"Rebuilding the "
+                               f"training file '{name}'"), cancelled, from_scratch=True)
         done.append(f"rebuilt the training file '{name}', whose last rebuild was "
                     "interrupted")
-    return done + one_time_passes(library)
+    return done + one_time_passes(library, progress, cancelled)
 
 
-def one_time_passes(library: Library) -> list[str]:
+def one_time_passes(library: Library, progress: Progress | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> list[str]:
     """Give conversations stored by older versions what an import does today, once
     (``app.upkeep`` records it); training files holding a changed conversation are rebuilt."""
     due = upkeep.due(library.root)
@@ -140,11 +169,16 @@ def one_time_passes(library: Library) -> list[str]:
         return []
     done = []
     if upkeep.TEXT_REPAIR in due:
-        repaired = repair_stored(library)
+        repaired = repair_stored(library, _saying(
+            progress, "Repairing text stored by an older version"))
         if repaired:
             done.append(f"repaired literal escape sequences in {len(repaired)} conversation(s) "
                         "stored before text repair existed (warning text_repaired)")
-        for name in rebuild_training_files(library, repaired_files(library, repaired)):
+        for name in repaired_files(library, repaired):
+            if cancelled and cancelled():
+                raise BuildCancelled()  # the pass is not recorded: it runs again
+            rebuild_training_files(library, [name], _saying(
+                progress, f"Rebuilding the training file '{name}'"), cancelled)
             done.append(f"rebuilt the training file '{name}', which holds repaired "
                         "conversations")
     upkeep.record(library.root, due)

@@ -220,3 +220,31 @@ def test_a_reader_exports_an_older_build_from_its_files_only_as_built(
         with pytest.raises(LibraryError, match="was changed after it was built"):
             export(reader, "old", ExportFormat.JSONL, changed)
         assert not changed.exists()
+
+
+def test_moving_the_builds_says_what_it_does_and_a_cancel_leaves_the_rest_for_later(
+        tmp_path: Path) -> None:
+    """At start the window shows this work's progress with a Cancel button: each step is
+    announced before it runs, and a cancel between steps keeps what was done."""
+    from app.build import BuildCancelled
+
+    root = make_v5_library(tmp_path / "lib")
+    before = old_files(root)
+    heard: list[tuple[int, int, str]] = []
+    with Library(root) as library:
+        with pytest.raises(BuildCancelled):  # cancelled once the first file is moved
+            finish_interrupted_work(library, lambda *said: heard.append(said),
+                                    lambda: bool(heard))
+        names = list(FILES)
+        assert heard == [(0, len(names), f"Moving the training file '{names[0]}' into the "
+                                         "library database")]
+        assert get_training_file(library, names[0]).built
+        assert not get_training_file(library, names[1]).built
+        assert needs_recovery(library)
+        done = finish_interrupted_work(library)  # the next start finishes it
+        assert [s for s in done if s.startswith("moved")] == [
+            f"moved the training file '{names[1]}' into the library database (its files "
+            "from the older version are removed)"]
+        for name, files in before.items():
+            assert stored_bytes(library, name) == files, name
+        assert not needs_recovery(library)
