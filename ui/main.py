@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
@@ -30,10 +31,9 @@ from app import FORMAT_VERSION, __version__
 from app.bundle import project_root, resources_dir
 from app.errors import LibraryError
 from app.export import ExportFormat
-from app.failures import bug_report, known_failure
 from app.importer import ImportReport
 from app.library import Library
-from app.recovery import finish_interrupted_work
+from app.recovery import finish_interrupted_work, needs_recovery
 from app.trainingfiles import list_training_files
 from ui.add_review import hidden_checked_ids
 from ui.as_trained_preview import AsTrainedWindow
@@ -48,6 +48,7 @@ from ui.library_choice import label, recent, settings_strings
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
+from ui.tasks import wait_behind_progress
 from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
@@ -379,6 +380,13 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
+    def say_what_was_finished(self, done: list[str]) -> None:
+        """What the start finished or rolled back for an earlier run (one sentence each),
+        in the status bar for longer than a passing message."""
+        if done:
+            text = "At start, LoRA Studio " + "; ".join(done) + "."
+            self.statusBar().showMessage(text, 30000)
+
     def _report_import(self, report: ImportReport) -> None:
         self.show_message(f"Import: {report.summary()}")
 
@@ -646,16 +654,30 @@ def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,
 
 
 def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
-                                      parent: QWidget | None = None) -> None:
-    """Complete or roll back what a killed run left; if that fails (a full disk), say so
-    and open the library as it is: nothing stored is lost by waiting."""
-    try:
-        finish_interrupted_work(library)
-    except Exception as exc:
-        known = known_failure(exc, library.database)
+                                      parent: QWidget | None = None) -> list[str]:
+    """Complete or roll back what a killed run or an older version left, before the window
+    opens: off the GUI thread behind a progress dialog with Cancel (moving an older
+    version's builds into the database can take minutes). Returns what was done, one
+    sentence each. If it fails (a full disk) or is cancelled, say so and open the library
+    as it is: nothing stored is lost by waiting, and the next start goes on from there."""
+    if not needs_recovery(library):
+        return []
+
+    def work(progress: Callable[[int, int, str], None],
+             cancelled: Callable[[], bool]) -> list[str]:
+        return finish_interrupted_work(library, progress, cancelled)
+
+    done, failure, cancelled = wait_behind_progress(
+        "Finishing work left by an earlier run or version", work, parent)
+    if cancelled:
+        return ["stopped finishing the work an earlier run left; the rest is finished at the "
+                "next start"]
+    if failure is not None:
         dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
-                     f"{known or bug_report(exc)}\n\nThe library opens as it is; LoRA "
-                     "Studio tries again at the next start.")
+                     f"{failure}\n\nThe library opens as it is; LoRA Studio tries again at "
+                     "the next start.")
+        return []
+    return list(done)
 
 
 def run_gui(location: str | None = None) -> int:
@@ -672,10 +694,11 @@ def run_gui(location: str | None = None) -> int:
     library = open_library_or_explain(folder, dialogs)
     if library is None:
         return 1
-    finish_interrupted_work_or_explain(library, dialogs)
+    finished = finish_interrupted_work_or_explain(library, dialogs)
     switcher = LibrarySwitcher(library, dialogs, settings, local_folder=library.root,
                                remember=team is None)
     switcher.window.show()
+    switcher.window.say_what_was_finished(finished)
     if team is not None:  # the window is usable on the local library meanwhile
         QTimer.singleShot(0, lambda: switcher.open_location(team))
     try:

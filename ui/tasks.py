@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from app.build import BuildCancelled
@@ -138,3 +138,56 @@ def run_with_progress(
     _jobs[task] = title
     start(task)
     return task
+
+
+def wait_behind_progress(title: str, work: Work,
+                         parent: QWidget | None = None) -> tuple[Any, str | None, bool]:
+    """Run ``work`` off the GUI thread and wait for it behind a modal progress dialog with
+    Cancel (shown only if it takes more than a moment), for work that must end before
+    what comes next can begin: at start, before the first window. Returns the result, the
+    sentence saying why it failed (None if it did not), and whether it was cancelled.
+
+    Events keep flowing while it waits (a nested event loop), so nothing freezes; Cancel
+    asks the work to stop at its next check and the wait goes on until it has."""
+    dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
+    dialog.setWindowTitle("LoRA Studio")
+    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
+    dialog.setMinimumDuration(300)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.setMinimumWidth(460)
+    task = Task(work)
+    outcome: dict[str, Any] = {}
+    loop = QEventLoop()
+
+    def show_progress(done: int, total: int, current: str) -> None:
+        if task.is_cancelled():
+            return
+        dialog.setMaximum(max(total, 0))
+        dialog.setValue(done)
+        counted = f" ({done:,} of {total:,} done)" if total else ""
+        dialog.setLabelText(f"{title}\n{current}{counted}…")
+
+    def cancel() -> None:
+        task.cancel()
+        dialog.setLabelText("Cancelling: the step under way ends first…")
+        dialog.setCancelButton(None)  # asked once is enough
+
+    task.signals.progress.connect(show_progress)
+    task.signals.succeeded.connect(lambda result: outcome.setdefault("result", result))
+    task.signals.failed.connect(lambda message: outcome.setdefault("failure", message))
+    task.signals.done.connect(loop.quit)
+    dialog.canceled.connect(cancel)
+    _jobs[task] = title
+    start(task)
+    try:
+        loop.exec()
+    finally:
+        _jobs.pop(task, None)
+        dialog.canceled.disconnect(cancel)
+        dialog.reset()
+        dialog.close()
+        dialog.deleteLater()
+    cancelled = task.is_cancelled() and "result" not in outcome
+    return (outcome.get("result"), None if cancelled else outcome.get("failure"),
+            cancelled)
