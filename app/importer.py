@@ -118,6 +118,13 @@ class ImportReport:
     def replaced_ids(self) -> list[str]:
         return [str(v.conversation_id) for v in self.verdicts if v.verdict is Verdict.REPLACED]
 
+    @property
+    def stored_ids(self) -> list[str]:
+        """The conversations this import stored: new ones and replaced ones."""
+        stored = (Verdict.IMPORTED, Verdict.REPLACED)
+        return [str(v.conversation_id) for v in self.verdicts
+                if v.verdict in stored and v.conversation_id is not None]
+
     def summary(self) -> str:
         text = (f"{self.imported} imported, {self.duplicates} duplicate, "
                 f"{self.rejected} rejected")

@@ -346,6 +346,41 @@ class Library:
                     for row in part
                 ]
 
+    def summaries_of(self, conversation_ids: Iterable[str],
+                     chunk: int = 500) -> list[ConversationRow]:
+        """The summary rows of these conversations in pk order (unknown ids are left out),
+        as ``summary_parts`` makes them: what the table reads after an import instead of
+        every row (its membership and budgets are read for these rows alone)."""
+        wanted = list(dict.fromkeys(conversation_ids))
+        found: list[Any] = []
+        with self.engine.connect() as conn:
+            for start in range(0, len(wanted), chunk):
+                part = wanted[start : start + chunk]
+                found += conn.execute(select(*SUMMARY_COLUMNS)
+                                      .where(Conversation.conversation_id.in_(part))).all()
+            pks = [row[0] for row in found]
+            names: dict[int, list[str]] = defaultdict(list)
+            budgets: dict[int, int] = {}
+            for start in range(0, len(pks), chunk):
+                part_pks = pks[start : start + chunk]
+                for pk, name in conn.execute(
+                        select(Member.conversation_pk, TrainingFile.name)
+                        .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+                        .where(Member.conversation_pk.in_(part_pks))
+                        .order_by(TrainingFile.name)):
+                    names[pk].append(name)
+                budgets.update((pk, int(n)) for pk, n in conn.execute(
+                    select(Member.conversation_pk, func.min(TrainingFile.max_seq_len))
+                    .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+                    .where(Member.conversation_pk.in_(part_pks))
+                    .group_by(Member.conversation_pk)))
+        found.sort(key=lambda row: int(row[0]))
+        make = ConversationRow._make
+        return [make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
+                      tuple(names.get(row[0], ())), row[18], row[19], row[20],
+                      budgets.get(row[0], DEFAULT_MAX_SEQ_LEN)))
+                for row in found]
+
     def record(self, conversation_id: str) -> dict[str, Any]:
         """The canonical record, with the batch as the library has it now."""
         with self.session() as session:

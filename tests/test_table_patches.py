@@ -370,3 +370,99 @@ def test_a_cancelled_patch_ends_without_showing_anything(qtbot, recording, files
         patch.cancel()
     qtbot.wait(50)
     assert finished == []
+
+
+# --- an import's rows appended instead of a re-read ------------------------------------
+
+
+def write_conversations(folder: Path, names: list[str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        (folder / f"{name}.json").write_bytes(dump(conversation(name)))
+    return folder
+
+
+def test_an_appended_index_is_the_index_of_all_the_rows(filled_library: Library,
+                                                        monkeypatch) -> None:
+    """Masks, sort keys and search texts get the new rows' values only, and come out as an
+    index built from scratch makes them."""
+    monkeypatch.setattr("ui.row_index.COUNT_PART", 7)
+    rows = cloned_rows(filled_library.summaries(), 80)
+    index = RowIndex(rows[:60])
+    wanted = Filter(batch_id="batch-2", text="clone-00", training_file=FileFilter(
+        FileRule.IN_NONE))
+    index.select(wanted)
+    index.sort_keys(Column.CLIENT, sort_key(Column.CLIENT))
+    index.sort_keys(Column.QUALITY, sort_key(Column.QUALITY))
+    new = [row._replace(training_files=("x",) if row.pk % 3 else ()) for row in rows[60:]]
+    appended = index.appended(new)
+    fresh = RowIndex(rows[:60] + new)
+    assert appended.rows == fresh.rows and appended.count == 80
+    assert appended.keys == fresh.keys and appended.files == fresh.files
+    assert appended.position == fresh.position and appended.by_id == fresh.by_id
+    assert set(appended._masks) == set(index._masks), "every mask kept, extended"
+    assert appended.masks(wanted) == fresh.masks(wanted)
+    assert appended.select(wanted) == fresh.select(wanted)
+    for column in (Column.CLIENT, Column.QUALITY):
+        assert appended._sort_keys[column] == fresh.sort_keys(column, sort_key(column))
+    assert appended.haystacks() == fresh.haystacks()
+    assert appended.counts(wanted) == fresh.counts(wanted)
+    assert appended.choosable() == fresh.choosable()
+    assert index.rows == rows[:60] and len(index.keys["arc"]) == 60, "the old index stays"
+    with pytest.raises(ValueError):
+        index.appended([rows[3]])  # a pk the index has
+
+
+def test_an_import_appends_its_rows_without_a_read(qtbot, window, recording, child_reads,
+                                                   tmp_path: Path, monkeypatch) -> None:
+    """The table learns an import's rows from the ids it stored: no child read, no read of
+    every summary row, and the table equals a full read under its sort and filter."""
+    monkeypatch.setattr(row_reader, "TOKENS_PAUSE_MS", 0)  # the new rows' counts follow
+    page = window.conversations
+    page.table.sortByColumn(Column.CLIENT, Qt.SortOrder.DescendingOrder)
+    page.search.setText("other")  # a text mask the new rows extend
+    qtbot.waitUntil(lambda: page.model.current_filter.text == "other", timeout=10000)
+    shown_before = page.model.rowCount()
+    checked = [page.model.row_at(0).conversation_id]
+    page.model.set_checked_ids(checked)
+    folder = write_conversations(tmp_path / "incoming", [f"other_new_{n}" for n in range(5)])
+    recording.summary_threads.clear()
+    window.dialogs.texts.append("fresh batch")
+    with qtbot.waitSignal(window.importer.finished, timeout=60000):
+        assert window.importer.start([folder])
+    settle(qtbot, window)
+    assert child_reads == [], "no child read"
+    assert recording.summary_threads == [], "no read of every summary row"
+    assert page.model.rowCount() == shown_before + 5
+    assert "fresh batch" in page.model.index_.choosable()["batch_id"]
+    assert page.model.checked_ids() == checked
+    assert_as_read(page, recording)
+
+
+def test_replaced_and_new_rows_patch_the_index(qtbot, recording, tmp_path: Path) -> None:
+    """Rows an import replaced take their old places; new ones come at the end."""
+    base = RowIndex(recording.summaries())
+    wanted = Filter(text="other")
+    base.select(wanted)
+    edited = conversation("other_0")
+    pair = next(p for p in edited["training_pairs"] if p.get("target_response"))
+    pair["target_response"] += " (Corrected.)"
+    folder = tmp_path / "edited"
+    folder.mkdir()
+    (folder / "other_0.json").write_bytes(dump(edited))
+    replaced = import_paths(recording, [folder], replace=True)
+    added = import_paths(recording, [write_conversations(tmp_path / "more", ["other_late"])])
+    stored = replaced.stored_ids + added.stored_ids
+    assert len(replaced.replaced_ids) == 1 and added.imported == 1
+    recording.summary_threads.clear()
+    patch = IndexPatch(recording, base, [], False, wanted, Column.BATCH,
+                       sort_key(Column.BATCH), stored=stored)
+    with qtbot.waitSignal(patch.finished, timeout=30000) as blocker:
+        patch.start()
+    index = blocker.args[0]
+    assert recording.summary_threads == []
+    fresh = RowIndex(recording.summaries())
+    assert index.rows == fresh.rows
+    assert index.select(wanted) == fresh.select(wanted)
+    assert index.counts(wanted) == fresh.counts(wanted)
+    assert index.rows[:-1] != base.rows, "the replaced row changed in place"

@@ -20,6 +20,9 @@ class LibraryChanges(QObject):
     batch_renamed = Signal(str, str)  # old, new: views showing the old batch follow it
     # (conversation ids, new batch), said before batches_changed: views may patch just them
     conversations_moved = Signal(object, str)
+    # conversation ids an import stored (new or replaced), said just before
+    # conversations_changed and batches_changed: views may read just these rows
+    conversations_stored = Signal(object)
     tokens_changed = Signal()  # token counts filled in (a background count, a new tokenizer)
 
     def everything(self) -> None:

@@ -42,6 +42,7 @@ from ui.tasks import Task, start
 ANY = "__any__"
 ROWS, BATCHES, FILES, TOKENS = "rows", "batches", "files", "tokens"  # what a reload re-reads
 PATCH = "patch"  # renames and moves that said what they changed (``ConversationsPage._patches``)
+STORED_PATCH_UPTO = 5_000  # stored rows read on a worker thread; more are read in a child
 NO_FILE = "__in_no_file__"
 NO_MATCH_TEXT = "No conversations match the filters."
 # Shown unless the user chose otherwise; by column name, so a column added later (Tokens)
@@ -182,6 +183,11 @@ class ConversationsPage(QWidget):
         # applied as a patch instead of a read (``ui.row_patch``).
         self._told: list[BatchPatch] = []
         self._patches: list[BatchPatch] = []
+        # An import said which conversations it stored: the next conversations_changed and
+        # batches_changed read just those rows (``ui.row_patch.read_stored``).
+        self._told_stored: list[str] | None = None
+        self._stored: list[str] = []
+        self._loading_stored: list[str] = []
         self._reload_wanted = False
         self._stopped = False  # the window moved to another library: read this one no more
         self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
@@ -290,7 +296,8 @@ class ConversationsPage(QWidget):
         self.model.modelReset.connect(lambda: self.reader.show_record(None))
         self.model.shown_changed.connect(self._shown_changed)
         # Every kind of change shows in the table; each reads only what it changed.
-        self.changes.conversations_changed.connect(lambda: self.request_reload(ROWS))
+        self.changes.conversations_stored.connect(self._conversations_stored)
+        self.changes.conversations_changed.connect(self._conversations_changed)
         self.changes.batches_changed.connect(self._batches_changed)
         self.changes.training_files_changed.connect(lambda: self.request_reload(FILES))
         self.changes.batch_renamed.connect(self._batch_renamed)
@@ -555,13 +562,14 @@ class ConversationsPage(QWidget):
         sort_column = self.model.sort_column
         what, self._pending = self._pending, set()
         patches, self._patches = self._patches, []
+        stored, self._stored = self._stored, []
         base = self.model.index_
         large = self._read_in_child()
-        if large and what <= {PATCH, FILES, TOKENS}:  # no full read: patch what changed
-            patch = IndexPatch(
+        if large and what <= {PATCH, FILES, TOKENS} and len(stored) <= STORED_PATCH_UPTO:
+            patch = IndexPatch(  # no full read: patch what changed
                 library, base, patches, FILES in what, wanted, sort_column,
                 sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self,
-                descending=self.model.sort_descending, tokens=TOKENS in what)
+                descending=self.model.sort_descending, tokens=TOKENS in what, stored=stored)
             patch.finished.connect(self._loaded)
             patch.failed.connect(self._load_failed)
             patch.done.connect(self._load_done)
@@ -569,10 +577,14 @@ class ConversationsPage(QWidget):
             self._loader = patch
             self._loading_what = what
             self._loading_patches = patches
+            self._loading_stored = stored
             self._reload_wanted = False
             patch.start()
             return
         self._loading_patches = []
+        self._loading_stored = []
+        if stored:  # a read of every row takes in the stored ones
+            what = (what - {PATCH}) | {ROWS}
         if PATCH in what:  # a read takes in whatever the patches would have changed
             what = (what - {PATCH}) | {BATCHES}
         if large:
@@ -623,6 +635,7 @@ class ConversationsPage(QWidget):
         if self._reload_wanted:  # a newer read is coming: it reads this one's changes too
             self._pending |= self._loading_what
             self._patches[:0] = self._loading_patches
+            self._stored[:0] = self._loading_stored
         else:
             self._show_rows(index)
 
@@ -639,6 +652,18 @@ class ConversationsPage(QWidget):
         if self._reload_wanted:
             self._start_reload_timer()
 
+    def _conversations_stored(self, conversation_ids: list[str]) -> None:
+        self._told_stored = list(conversation_ids)
+
+    def _conversations_changed(self) -> None:
+        """An import said just before which rows it stored: read those rows. Anything
+        else that changed conversations (a removal, a review) is read in full."""
+        if self._told_stored is None:
+            self.request_reload(ROWS)
+            return
+        self._stored += self._told_stored
+        self.request_reload(PATCH)
+
     def _batch_renamed(self, old: str, new: str) -> None:
         self._follow_batch = (old, new)
         self._told.append(BatchRenamed(old, new))
@@ -650,6 +675,11 @@ class ConversationsPage(QWidget):
         """A rename or a move announced itself just before: patch the rows it names.
         Anything else that changed batches is read."""
         told, self._told = self._told, []
+        if self._told_stored is not None:  # the import's batches: its rows carry them
+            self._told_stored = None
+            self._patches += told
+            self.request_reload(PATCH)
+            return
         if told:
             self._patches += told
             self.request_reload(PATCH)

@@ -133,6 +133,7 @@ class ImportController(QObject):
 
     def _done(self, report: ImportReport) -> None:
         if report.imported:
+            self.changes.conversations_stored.emit(report.stored_ids)
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()
         self.last_summary = ImportSummaryDialog(report, self.window)

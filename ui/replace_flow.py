@@ -73,7 +73,9 @@ class ReplaceController(QObject):
             return Replacement(again, rebuilt)
 
         def done(result: Replacement) -> None:
+            self.changes.conversations_stored.emit(result.report.replaced_ids)
             self.changes.conversations_changed.emit()
+            self.changes.batches_changed.emit()  # said after conversations_stored (never moved)
             if result.rebuilt:
                 self.changes.training_files_changed.emit()
             text = f"Replaced {len(result.report.replaced_ids)} conversation(s)"

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from itertools import chain, compress, islice
+from itertools import chain, compress, islice, pairwise
 from operator import attrgetter
 from typing import Any
 
@@ -244,6 +244,48 @@ class RowIndex:
         index._sort_keys = {column: _patched(keys, changed, self._sort_key_fns[column])
                             for column, keys in self._sort_keys.items()
                             if column in self._sort_key_fns}
+        index._counts = None
+        index._choosable = None
+        index._order = None
+        return index
+
+    def appended(self, new: list[ConversationRow]) -> RowIndex:
+        """A new index with these rows added at the end (an import's, in pk order, each pk
+        above every pk here, as a full read would place them). Every list is copied and
+        extended, never rebuilt: masks, search text and sort keys already made get only the
+        new rows' values, so no filter or sort needs a pass over every row afterwards.
+        Counts and choosable values are made anew (in steps: ``ui.row_reader``)."""
+        if not new:
+            return self
+        last = self.rows[-1].pk if self.rows else None
+        if (last is not None and new[0].pk <= last) or any(
+                a.pk >= b.pk for a, b in pairwise(new)):
+            raise ValueError("appended rows must come after every row, in pk order")
+        index = RowIndex.__new__(RowIndex)
+        index.rows = self.rows + new
+        index.count = self.count + len(new)
+        index.keys = {facet: self.keys[facet] + list(map(key, new))
+                      for facet, key in VALUE_FACETS.items()}
+        index.files = self.files + list(map(attrgetter("training_files"), new))
+        index.position = dict(self.position)
+        index.position.update((row.pk, n) for n, row in enumerate(new, self.count))
+        index.by_id = dict(self.by_id)
+        index.by_id.update((row.conversation_id, n) for n, row in enumerate(new, self.count))
+        index._haystacks = (None if self._haystacks is None
+                            else self._haystacks + list(map(haystack, new)))
+        index._masks = {}
+        for (facet, value), mask in self._masks.items():
+            if facet == TEXT_FACET:
+                fresh = [value in h for h in map(haystack, new)]
+            elif facet == FILE_FACET:
+                fresh = [value.accepts(row.training_files) for row in new]
+            else:
+                fresh = [key == value for key in map(VALUE_FACETS[facet], new)]
+            index._masks[(facet, value)] = mask + fresh
+        index._sort_key_fns = dict(self._sort_key_fns)
+        index._sort_keys = {column: keys + list(map(self._sort_key_fns[column], new))
+                            for column, keys in self._sort_keys.items()
+                            if column in self._sort_key_fns and len(keys) == self.count}
         index._counts = None
         index._choosable = None
         index._order = None

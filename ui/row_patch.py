@@ -1,10 +1,12 @@
-"""Bring a large table up to date after a batch rename, a move, a training-file change or new
-token counts by patching the rows that changed, instead of re-reading every row.
+"""Bring a large table up to date after an import, a batch rename, a move, a training-file
+change or new token counts by patching the rows that changed, instead of re-reading every row.
 
 In a 100,000-conversation library a re-read costs the GUI thread about a second of work in
 slices (unpacking and indexing every row) and then the old rows' release; a rename touches
 the rows of one batch, a move the rows moved, and a rebuilt training file the rows of its
-members. Whoever renames or moves says exactly what it did (``LibraryChanges``); what a
+members. Whoever imports, renames or moves says exactly what it did (``LibraryChanges``):
+an import's rows alone are read on a worker thread and appended (or put in place of the
+rows they replaced); what a
 training-file change did is read on a worker thread from the membership alone (the rows in
 any file, not the library); which rows a background token count changed is found on a
 worker thread from each row's count and budget (two numbers a row, not its summary). The
@@ -91,6 +93,28 @@ def read_membership(library: Library) -> Membership:
     return library.membership(), library.token_budgets()
 
 
+Stored = tuple[Changed, list[ConversationRow]] | RowIndex
+
+
+def read_stored(library: Library, base: RowIndex, conversation_ids: Sequence[str]) -> Stored:
+    """On a worker thread: the rows an import stored, as changes to the rows ``base`` has
+    (a replaced conversation keeps its pk and place) and rows to append (new pks come
+    after every stored one, as a full read orders them). Should the library say otherwise
+    (a conversation removed and stored again meanwhile), the answer is a full read."""
+    rows = library.summaries_of(conversation_ids)
+    by_id, held = base.by_id, base.rows
+    replaced = {by_id[row.conversation_id]: row for row in rows if row.conversation_id in by_id}
+    new = [row for row in rows if row.conversation_id not in by_id]
+    last = held[-1].pk if held else -1
+    if any(held[n].pk != row.pk for n, row in replaced.items()) or any(
+            row.pk <= last for row in new):
+        return RowIndex(library.summaries())
+    return replaced, new
+
+
+Found = tuple[Membership | None, TokenFacts | None, Stored | None]
+
+
 def read_token_changes(library: Library, base: RowIndex) -> TokenFacts:
     """On a worker thread: the rows of ``base`` whose token count or budget differ from the
     library's now (``base`` never changes, so reading it here is safe)."""
@@ -122,10 +146,12 @@ class IndexPatch(QObject):
                  files: bool, wanted: Filter, sort_column: int,
                  sort_key: Callable[[ConversationRow], Any] | None,
                  parent: QObject | None = None, descending: bool = False,
-                 tokens: bool = False) -> None:
+                 tokens: bool = False, stored: Sequence[str] = ()) -> None:
         super().__init__(parent)
         self._library = library
         self._base = base
+        self._stored_ids = tuple(stored)
+        self._stored: Stored | None = None
         self._batches = list(batches)
         self._files = files
         self._tokens = tokens
@@ -141,15 +167,16 @@ class IndexPatch(QObject):
         self._timer.timeout.connect(self._work)
 
     def start(self) -> None:
-        if not (self._files or self._tokens):
+        if not (self._files or self._tokens or self._stored_ids):
             self._timer.start()
             return
         library, base, files, tokens = self._library, self._base, self._files, self._tokens
+        stored = self._stored_ids
 
-        def read(_progress: object, _cancelled: object) -> tuple[Membership | None,
-                                                                 TokenFacts | None]:
+        def read(_progress: object, _cancelled: object) -> Found:
             return (read_membership(library) if files else None,
-                    read_token_changes(library, base) if tokens else None)
+                    read_token_changes(library, base) if tokens else None,
+                    read_stored(library, base, stored) if stored else None)
 
         self._task = Task(read)
         self._task.signals.succeeded.connect(self._read)
@@ -169,11 +196,11 @@ class IndexPatch(QObject):
         else:
             self._task.cancel()  # its answer, when it comes, ends this patch
 
-    def _read(self, found: tuple[Membership | None, TokenFacts | None]) -> None:
+    def _read(self, found: Found) -> None:
         if self._cancelled:
             self.done.emit()
             return
-        self._membership, self._token_facts = found
+        self._membership, self._token_facts, self._stored = found
         self._timer.start()
 
     def _failed(self, message: str) -> None:
@@ -197,6 +224,16 @@ class IndexPatch(QObject):
 
     def _patch(self) -> Iterator[None]:
         index = self._base
+        if isinstance(self._stored, RowIndex):  # read in full (see read_stored)
+            index = self._stored
+        elif self._stored is not None:
+            replaced, new = self._stored
+            index = index.patched(replaced)
+            yield
+            index = index.appended(new)
+            gc.freeze()
+            yield
+        self._stored = None
         for patch in self._batches:
             changed = batch_changes(index, patch)
             yield
