@@ -9,6 +9,8 @@ from __future__ import annotations
 import psycopg
 from sqlalchemy.engine import URL, make_url
 
+from app.failures import known_failure
+
 CONNECT_TIMEOUT = 8  # seconds: a server that does not answer by then is reported as such
 
 
@@ -35,6 +37,9 @@ def connect_arguments(url: str | URL) -> dict[str, object]:
 
 def _problem(exc: psycopg.Error, shown: str) -> str:
     """The failure as one sentence naming the (password-less) URL and what to do."""
+    known = known_failure(exc, shown)
+    if known is not None:
+        return known[:1].upper() + known[1:]
     first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
     return (f"Cannot connect to {shown}: {first}. Check the host, port, database, user "
             "and password, and that the server is running.")

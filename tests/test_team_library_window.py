@@ -113,7 +113,8 @@ def test_a_team_library_that_does_not_open_leaves_the_window_where_it_was(
     assert dialog.isVisible() and not dialog.open_button.isEnabled()  # opening
     qtbot.waitUntil(lambda: not switcher.opening, timeout=30000)
     said = dialog.outcome.text()
-    assert f"postgresql://ann@127.0.0.1:{port}/lora_team" in said
+    assert f"postgresql://ann:***@127.0.0.1:{port}/lora_team" in said  # password hidden
+    assert said.startswith("The team library ") and "cannot be reached" in said
     assert SECRET not in said and "Traceback" not in said
     assert dialog.isVisible() and dialog.open_button.isEnabled()  # to correct and retry
     assert switcher.window is window and switcher.library is library

@@ -530,15 +530,19 @@ class ConversationsPage(QWidget):
             return
         self._reload_timer.start(0)
 
-    def stop_reading(self) -> None:
-        """Read the library no more (it is about to close): no new read starts, a running
-        one is cancelled, and ``loading`` turns False when it has ended."""
+    def stop_reading(self, timeout: float = 30.0) -> None:
+        """Read the library no more (it is about to close): no new read starts, and a
+        running one is cancelled and waited for, so the library never closes under it (a
+        read on a closed library would open a new connection and leave it open)."""
         self._stopped = True
         self._reload_timer.stop()
         self._reload_wanted = False
         self._pending = set()
-        if self._loader is not None:
-            self._loader.cancel()
+        loader = self._loader
+        if loader is not None:
+            loader.cancel()
+            task = loader if isinstance(loader, Task) else loader.task
+            task.ended.wait(timeout)
 
     @property
     def loading(self) -> bool:

@@ -18,7 +18,6 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from sqlalchemy.engine import make_url
 
 from app import keychain
-from app.errors import LibraryError
 from app.failures import bug_report, known_failure
 from app.library import Library
 from app.paths import DATABASE_NAME, ENV_HOME, library_dir
@@ -41,10 +40,6 @@ QUIET_LIMIT_MS = 30_000  # the old library closes by then even if a read has not
 
 def open_library(text: str) -> Library:
     """Open the library ``text`` names: a folder, or a team library's URL."""
-    if is_team(text):
-        raise LibraryError(
-            f"{settings_form(text)} is a team library, and this copy of LoRA Studio cannot "
-            "open team libraries yet: open it with a version that can.")
     return Library.open(text)
 
 
@@ -76,7 +71,7 @@ def open_and_finish(text: str) -> Opened:
     try:
         finish_interrupted_work(library)
     except Exception as exc:
-        known = known_failure(exc, library.db_path)
+        known = known_failure(exc, library.database)
         return library, (f"{known or bug_report(exc)}\n\nThe library opens as it is; LoRA "
                          "Studio tries again at the next start.")
     return library, None
@@ -186,7 +181,8 @@ class LibrarySwitcher(QObject):
                 self.ask_team_library(shown, why)
             else:
                 self.dialogs.warn(self.window, "Library not opened",
-                                  f"{why}\nThe window stays on {library_key(self.library)}.")
+                                  f"{why[:1].upper()}{why[1:]}\nThe window stays on "
+                                  f"{library_key(self.library)}.")
 
         target = with_password(text)
         task = run_with_progress(self.window, f"Opening {shown}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -44,7 +45,7 @@ from ui.conversations_page import ConversationsPage, column_key
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
-from ui.library_choice import label, recent, settings_strings
+from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
@@ -112,7 +113,8 @@ class MainWindow(QMainWindow):
         self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
         self.counts: QLabel = QLabel()
         self.where = QLabel(library_name(library))  # which library: local, or the team's
-        self.where.setToolTip(str(library.root))
+        self.where.setToolTip(f"This computer's own files for it: {library.root}"
+                              if library.is_team else str(library.root))
         self.where.setContentsMargins(0, 0, 12, 0)
         self.statusBar().addPermanentWidget(self.where)
         self.statusBar().addPermanentWidget(self.counts)
@@ -532,7 +534,13 @@ class MainWindow(QMainWindow):
         QMessageBox.about(
             self, "About LoRA Studio",
             f"<b>LoRA Studio {__version__}</b><br>Training-file formats v{FORMAT_VERSION}"
-            f"<br><br>Library folder:<br>{self.library.root}")
+            f"<br><br>{self._where_text()}")
+
+    def _where_text(self) -> str:
+        if self.library.is_team:
+            return (f"Team library:<br>{html.escape(library_key(self.library))}<br><br>This "
+                    f"computer's own files for it:<br>{html.escape(str(self.library.root))}")
+        return f"Library folder:<br>{html.escape(str(self.library.root))}"
 
     def open_library_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.root)))
@@ -615,16 +623,19 @@ class MainWindow(QMainWindow):
 def library_key(library: Library) -> str:
     """The library as the settings remember it (a folder's path, a team URL without
     password)."""
+    if library.location.url is not None:
+        return settings_form(library.location.url)
     return str(library.root.resolve())
 
 
 def library_name(library: Library) -> str:
     """Which library the window shows, for the status bar (never with a password)."""
-    return "Local library"
+    return f"Team library {library_key(library)}" if library.is_team else "Local library"
 
 
 def window_title(library: Library) -> str:
-    return "LoRA Studio"
+    """A team library's window says which one (URL without password) in its title."""
+    return f"{library_key(library)} — LoRA Studio" if library.is_team else "LoRA Studio"
 
 
 def first_window_size(available: QSize) -> QSize:

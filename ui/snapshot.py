@@ -315,17 +315,83 @@ def render_as_trained(window: MainWindow, library: Library, out_dir: Path) -> li
     return written
 
 
+def with_title_bar(window: QWidget, path: Path) -> Path:
+    """The window under a plain strip with its title (offscreen windows have no frame, and
+    the title is what says which library is open)."""
+    settle()
+    body = window.grab()
+    strip = 30
+    picture = QPixmap(body.width(), body.height() + strip)
+    picture.fill(window.palette().window().color().darker(112))
+    painter = QPainter(picture)
+    painter.drawText(0, 0, body.width(), strip, Qt.AlignmentFlag.AlignCenter,
+                     window.windowTitle())
+    painter.drawPixmap(0, strip, body)
+    painter.end()
+    picture.save(str(path))
+    return path
+
+
+def render_team_library(out_dir: Path, team_url: str, samples: Path) -> list[Path]:
+    """File ▸ Open team library… (where no keyring works, and where one does), a failed
+    connection said in the dialog, and the window on the team library ``team_url`` (an
+    empty database there is filled with the samples)."""
+    from app import keychain
+    from ui.library_switch import LibrarySwitcher
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        library = Library(Path(tmp) / "library")
+        settings = QSettings(str(Path(tmp) / "snapshot.ini"), QSettings.Format.IniFormat)
+        switcher = LibrarySwitcher(library, QuietDialogs(), settings)
+        switcher.window.resize(*SIZE)
+        switcher.window.show()
+        dialog = switcher.ask_team_library()
+        dialog.fill_from("postgresql://ann@db.example.org:5432/lora_team")
+        if keychain.keyring_problem() is None:
+            dialog.remember.setChecked(True)
+        written.append(save(dialog, out_dir / "30-open-team-library.png"))
+        dialog.failed("the server of the team library postgresql://ann:***@db.example.org:"
+                      "5432/lora_team did not accept your login. Check the user name and "
+                      "password, or ask whoever runs the server for access.")
+        written.append(save(dialog, out_dir / "31-open-team-library-refused.png"))
+        dialog.reject()
+        menu = switcher.window.file_menu
+        written.append(save_with_menu(switcher.window, switcher.window.menuBar(), menu,
+                                      out_dir / "32-file-menu.png"))
+        team = Library.open(team_url)
+        if not team.count():
+            import_paths(team, [p for p in sorted(samples.iterdir()) if p.is_dir()]
+                         or [samples])
+        switcher.window.close()
+        window = make_window(team, Path(tmp))
+        written.append(with_title_bar(window, out_dir / "33-team-library-window.png"))
+        window.close()
+        team.close()
+        library.close()
+    return written
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m ui.snapshot", description=__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--samples", type=Path, default=resources_dir() / "samples")
+    parser.add_argument("--team", metavar="URL",
+                        help="also render the team-library views, on this PostgreSQL library "
+                             "(an empty database there is filled with the samples)")
+    parser.add_argument("--team-only", action="store_true",
+                        help="render the team-library views only")
     args = parser.parse_args(argv)
     if not args.samples.is_dir():
         sys.stderr.write(f"no sample folder at {args.samples}\n")
         return 1
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("LoRA Studio")
-    for path in render(args.out_dir, args.samples):
+    written = [] if args.team_only else render(args.out_dir, args.samples)
+    if args.team:
+        written += render_team_library(args.out_dir, args.team, args.samples)
+    for path in written:
         sys.stdout.write(f"wrote {path}\n")
     return 0
 

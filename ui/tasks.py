@@ -40,6 +40,7 @@ class Task(QRunnable):
         self.work = work
         self.signals = TaskSignals()
         self._cancel = threading.Event()
+        self.ended = threading.Event()  # set when ``run`` has returned (any thread may wait)
         self.setAutoDelete(False)
 
     def cancel(self) -> None:
@@ -75,6 +76,7 @@ class Task(QRunnable):
             self.signals.succeeded.emit(result)
         finally:
             self.signals.done.emit()
+            self.ended.set()
 
 
 def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: Any) -> Work:

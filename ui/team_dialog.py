@@ -209,7 +209,7 @@ class TeamLibraryDialog(QDialog):
     def failed(self, message: str) -> None:
         """The library did not open: say why here, and let the person try again."""
         self._busy = False
-        self.outcome.setText(message)
+        self.outcome.setText(message[:1].upper() + message[1:])
         self._update_buttons()
         self.password.setFocus()
 
