@@ -14,7 +14,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer, Signal
+from PySide6.QtWidgets import QProgressDialog
 from sqlalchemy.engine import make_url
 
 from app import keychain
@@ -30,7 +31,12 @@ from ui.library_choice import (
     settings_form,
     with_password,
 )
-from ui.main import MainWindow, library_key
+from ui.main import (
+    MainWindow,
+    finish_interrupted_work_or_explain,
+    library_key,
+    open_library_or_explain,
+)
 from ui.tasks import Task, run_with_progress, running_jobs, start
 from ui.team_dialog import TeamLibraryDialog
 
@@ -75,6 +81,87 @@ def open_and_finish(text: str) -> Opened:
         return library, (f"{known or bug_report(exc)}\n\nThe library opens as it is; LoRA "
                          "Studio tries again at the next start.")
     return library, None
+
+
+_abandoned: set[Task] = set()  # openings given up at start, until they end
+
+
+def open_before_window(text: str) -> Opened | str | None:
+    """At start, before any window: open the team library ``text`` (with the keyring's
+    password) off the GUI thread behind a progress dialog of its own, since a server may
+    take seconds to answer. The opened library, or the one sentence why not, or None when
+    the person cancelled (a library that opens after that is closed again)."""
+    shown = settings_form(text)
+    target = with_password(text)
+    task = Task(lambda _progress, _cancelled: open_and_finish(target))
+    outcome: list[Opened | str] = []
+    loop = QEventLoop()
+    dialog = QProgressDialog(f"Opening the team library {shown}…", "Cancel", 0, 0)
+    dialog.setWindowTitle("LoRA Studio")
+    dialog.setMinimumDuration(300)
+    dialog.setMinimumWidth(420)
+
+    def succeeded(result: Opened) -> None:
+        if task.is_cancelled():
+            result[0].close()  # too late: the person chose not to wait
+        else:
+            outcome.append(result)
+
+    def ended() -> None:
+        _abandoned.discard(task)
+        loop.quit()
+
+    def cancelled() -> None:
+        task.cancel()
+        _abandoned.add(task)  # kept alive until its thread ends
+        loop.quit()
+
+    task.signals.succeeded.connect(succeeded)
+    task.signals.failed.connect(outcome.append)
+    task.signals.done.connect(ended)
+    dialog.canceled.connect(cancelled)
+    start(task)
+    loop.exec()
+    dialog.canceled.disconnect(cancelled)
+    dialog.close()
+    dialog.deleteLater()
+    return outcome[0] if outcome and not task.is_cancelled() else None
+
+
+def start_app(location: str | None, dialogs: Dialogs,
+              settings: QSettings) -> LibrarySwitcher | None:
+    """The first window: on ``location`` (``--library``), else where the app was left.
+
+    A team library opens directly (no window on the local library first). One that does
+    not open leaves the window on the local library with the team dialog saying why, to
+    correct the address or password there; None when no library could be opened."""
+    folder, team = start_location(location, settings)
+    why: str | None = None
+    if team is not None:
+        outcome = open_before_window(team)
+        if isinstance(outcome, tuple):
+            team_library, problem = outcome
+            switcher = LibrarySwitcher(team_library, dialogs, settings)
+            switcher.window.show()
+            if problem:
+                dialogs.warn(switcher.window, "Interrupted work not finished", problem)
+            return switcher
+        why = outcome
+    library = open_library_or_explain(folder, dialogs)
+    if library is None:
+        return None
+    finished = finish_interrupted_work_or_explain(library, dialogs)
+    switcher = LibrarySwitcher(library, dialogs, settings, local_folder=library.root,
+                               remember=team is None)
+    switcher.window.show()
+    switcher.window.say_what_was_finished(finished)
+    if team is not None:
+        if why is None:
+            switcher.window.show_message(
+                f"Opening {settings_form(team)} was cancelled: this is the local library.")
+        else:
+            switcher.ask_team_library(settings_form(team), why)
+    return switcher
 
 
 class LibrarySwitcher(QObject):

@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QSettings, QSize, Qt, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -113,8 +113,7 @@ class MainWindow(QMainWindow):
         self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
         self.counts: QLabel = QLabel()
         self.where = QLabel(library_name(library))  # which library: local, or the team's
-        self.where.setToolTip(f"This computer's own files for it: {library.root}"
-                              if library.is_team else str(library.root))
+        self.where.setToolTip(where_tip(library))
         self.where.setContentsMargins(0, 0, 12, 0)
         self.statusBar().addPermanentWidget(self.where)
         self.statusBar().addPermanentWidget(self.counts)
@@ -238,7 +237,14 @@ class MainWindow(QMainWindow):
             "view use (the bundled Mistral 7B v0.3, or your base model's)")
         self.tokenizer_action.setEnabled(not self.library.read_only)
         self.about_action = self._action("About LoRA Studio", self.show_about)
+        # A library folder can be shown in the file manager; a team library is no folder
+        # (the one on this computer holds only caches): its address can be copied instead.
         self.open_library_action = self._action("Open library folder", self.open_library_folder)
+        self.open_library_action.setVisible(not self.library.is_team)
+        self.copy_address_action = self._action(
+            "Copy team library address", self.copy_library_address, None,
+            "Copy the team library's address (without password) to give to a teammate")
+        self.copy_address_action.setVisible(self.library.is_team)
         self.formats_action = self._action("Formats document", self.open_formats_document)
 
     def _build_menus_and_toolbar(self) -> None:
@@ -296,9 +302,11 @@ class MainWindow(QMainWindow):
         settings_menu.addAction(self.tokenizer_action)
         self.settings_menu = settings_menu
         help_menu = menu.addMenu("&Help")
-        help_menu.addActions([self.open_library_action, self.formats_action])
+        help_menu.addActions([self.open_library_action, self.copy_address_action,
+                              self.formats_action])
         help_menu.addSeparator()
         help_menu.addAction(self.about_action)
+        self.help_menu = help_menu
 
         toolbar = QToolBar("Main")
         toolbar.setObjectName("main-toolbar")
@@ -531,19 +539,30 @@ class MainWindow(QMainWindow):
     # --- help ------------------------------------------------------------------------
 
     def show_about(self) -> None:
-        QMessageBox.about(
-            self, "About LoRA Studio",
-            f"<b>LoRA Studio {__version__}</b><br>Training-file formats v{FORMAT_VERSION}"
-            f"<br><br>{self._where_text()}")
+        QMessageBox.about(self, "About LoRA Studio", self.about_text())
+
+    def about_text(self) -> str:
+        return (f"<b>LoRA Studio {__version__}</b><br>Training-file formats v{FORMAT_VERSION}"
+                f"<br><br>{self._where_text()}")
 
     def _where_text(self) -> str:
         if self.library.is_team:
-            return (f"Team library:<br>{html.escape(library_key(self.library))}<br><br>This "
-                    f"computer's own files for it:<br>{html.escape(str(self.library.root))}")
+            return (f"Team library (PostgreSQL):<br>{html.escape(library_key(self.library))}"
+                    "<br><br>This computer keeps only its own caches for it (token counts, "
+                    f"tokenizer choice) in:<br>{html.escape(str(self.library.root))}")
         return f"Library folder:<br>{html.escape(str(self.library.root))}"
 
     def open_library_folder(self) -> None:
+        """Help ▸ Open library folder (a library folder only: see ``_build_actions``)."""
+        if self.library.is_team:
+            return
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self.library.root)))
+
+    def copy_library_address(self) -> None:
+        """Help ▸ Copy team library address: the URL without password."""
+        address = library_key(self.library)
+        QApplication.clipboard().setText(address)
+        self.show_message(f"Copied {address} (without password).")
 
     def open_formats_document(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(project_root() / "docs" /
@@ -633,9 +652,27 @@ def library_name(library: Library) -> str:
     return f"Team library {library_key(library)}" if library.is_team else "Local library"
 
 
+def where_tip(library: Library) -> str:
+    """The status bar's word on where the library is (a team's: never as a folder)."""
+    if library.is_team:
+        return (f"A team library in a PostgreSQL database: {library_key(library)}. This "
+                f"computer keeps only its own caches for it in {library.root}.")
+    return f"Library folder: {library.root}"
+
+
 def window_title(library: Library) -> str:
-    """A team library's window says which one (URL without password) in its title."""
-    return f"{library_key(library)} — LoRA Studio" if library.is_team else "LoRA Studio"
+    """The window names its library: a team's URL (without password), or the folder (the
+    home folder as ~)."""
+    if library.is_team:
+        return f"{library_name(library)} — LoRA Studio"
+    return f"Local library {home_as_tilde(library.root)} — LoRA Studio"
+
+
+def home_as_tilde(path: Path) -> str:
+    try:
+        return str(Path("~") / path.resolve().relative_to(Path.home().resolve()))
+    except ValueError:  # (not under the home folder)
+        return str(path)
 
 
 def first_window_size(available: QSize) -> QSize:
@@ -694,24 +731,14 @@ def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
 def run_gui(location: str | None = None) -> int:
     """Start the desktop app (the ``lora-studio`` command without a sub-command) on
     ``location`` (a folder or a team library's URL), else on the library open last."""
-    from ui.library_switch import LibrarySwitcher, start_location
+    from ui.library_switch import start_app
 
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("LoRA Studio")
     app.setOrganizationName(SETTINGS_ORG)
-    dialogs = QtDialogs()
-    settings = QSettings(SETTINGS_ORG, "LoRA Studio")
-    folder, team = start_location(location, settings)
-    library = open_library_or_explain(folder, dialogs)
-    if library is None:
+    switcher = start_app(location, QtDialogs(), QSettings(SETTINGS_ORG, "LoRA Studio"))
+    if switcher is None:
         return 1
-    finished = finish_interrupted_work_or_explain(library, dialogs)
-    switcher = LibrarySwitcher(library, dialogs, settings, local_folder=library.root,
-                               remember=team is None)
-    switcher.window.show()
-    switcher.window.say_what_was_finished(finished)
-    if team is not None:  # the window is usable on the local library meanwhile
-        QTimer.singleShot(0, lambda: switcher.open_location(team))
     try:
         return app.exec()
     finally:

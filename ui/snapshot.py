@@ -18,7 +18,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from PySide6.QtCore import QPoint, QSettings, Qt
 from PySide6.QtGui import QPainter, QPixmap
-from PySide6.QtWidgets import QApplication, QMenu, QWidget
+from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from app.bundle import resources_dir
 from app.importer import import_paths
@@ -82,12 +82,14 @@ def save(widget: QWidget, path: Path) -> Path:
     return path
 
 
-def save_with_menu(window: QWidget, anchor: QWidget, menu: QWidget, path: Path) -> Path:
-    """The window with a drop-down menu drawn open below its button."""
+def save_with_menu(window: QWidget, anchor: QWidget, menu: QWidget, path: Path,
+                   left: int = 0) -> Path:
+    """The window with a drop-down menu drawn open below its button (``left``: where the
+    menu's title starts in ``anchor``, a menu bar)."""
     settle()
     picture: QPixmap = window.grab()
     menu.adjustSize()
-    below = anchor.mapTo(window, QPoint(0, anchor.height()))
+    below = anchor.mapTo(window, QPoint(left, anchor.height()))
     painter = QPainter(picture)
     painter.drawPixmap(below, menu.grab())
     painter.end()
@@ -367,6 +369,14 @@ def render_team_library(out_dir: Path, team_url: str, samples: Path) -> list[Pat
         switcher.window.close()
         window = make_window(team, Path(tmp))
         written.append(with_title_bar(window, out_dir / "33-team-library-window.png"))
+        written.append(save_with_menu(
+            window, window.menuBar(), window.help_menu, out_dir / "34-team-help-menu.png",
+            left=window.menuBar().actionGeometry(window.help_menu.menuAction()).left()))
+        about = QMessageBox(QMessageBox.Icon.Information, "About LoRA Studio",
+                            window.about_text(), parent=window)
+        about.show()
+        written.append(save(about, out_dir / "35-team-about.png"))
+        about.close()
         window.close()
         team.close()
         library.close()

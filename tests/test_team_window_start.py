@@ -1,0 +1,196 @@
+"""Starting on a team library, and a window on one saying where the library is, against
+the test session's real PostgreSQL server.
+
+``--library postgresql://…`` (or a team library open when the app was last closed) opens
+that library directly: the local library is never opened on the way. A team library is no
+folder: the window names its address (without password) and offers nothing that would
+show this computer's cache folder as if it were the library.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from pathlib import Path
+
+import keyring
+import keyring.backends.fail
+import pytest
+from conftest import ENRICHED
+from PySide6.QtCore import QSettings, QTimer
+from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton
+from scripted_dialogs import ScriptedDialogs
+from sqlalchemy.engine import make_url
+
+from app.importer import import_paths
+from app.library import Library
+from app.paths import DATABASE_NAME, library_dir
+from ui.library_choice import current, remember_opened, settings_form
+from ui.library_switch import start_app
+from ui.main import window_title
+
+SECRET = "s3cret-Pa55"
+
+
+@pytest.fixture(autouse=True)
+def _no_keyring() -> None:
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> QSettings:
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+@pytest.fixture
+def local_home() -> Path:
+    """The local library's folder (the test's LORA_STUDIO_HOME)."""
+    return Path(os.environ["LORA_STUDIO_HOME"])
+
+
+@pytest.fixture
+def started(qtbot):
+    """Close whatever ``start_app`` opened at the end of the test."""
+    switchers = []
+    yield switchers
+    for switcher in switchers:
+        switcher.window.close()
+        switcher.close()
+
+
+def _settings_text(settings: QSettings) -> str:
+    settings.sync()
+    path = Path(settings.fileName())
+    return path.read_text(encoding="utf-8") if path.exists() else ""  # (nothing kept yet)
+
+
+def test_starting_with_a_team_url_opens_it_without_opening_the_local_library(
+        qtbot, pg_url, settings, local_home, started):
+    with Library.open(pg_url) as team:
+        import_paths(team, ENRICHED[:3])
+    dialogs = ScriptedDialogs()
+    switcher = start_app(pg_url, dialogs, settings)
+    started.append(switcher)
+    assert switcher is not None and switcher.library.is_team
+    window = switcher.window
+    assert window.isVisible() and window.library is switcher.library
+    assert window.windowTitle() == f"Team library {settings_form(pg_url)} — LoRA Studio"
+    qtbot.waitUntil(lambda: window.conversations.model.total == 3, timeout=30000)
+    assert not (local_home / DATABASE_NAME).exists()  # the local library was never opened
+    assert dialogs.asked == [] and dialogs.warnings == []
+    assert current(settings) == settings_form(pg_url)
+
+
+def test_the_team_library_open_last_opens_directly_at_the_next_start(
+        qtbot, pg_url, settings, started, monkeypatch):
+    monkeypatch.delenv("LORA_STUDIO_HOME")  # (which would win over the one open last)
+    local_home = library_dir(None)
+    remember_opened(settings, pg_url)
+    switcher = start_app(None, ScriptedDialogs(), settings)
+    started.append(switcher)
+    assert switcher is not None and switcher.library.is_team
+    assert switcher.library.location.display == settings_form(pg_url)
+    assert not (local_home / DATABASE_NAME).exists()
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_team_url_that_does_not_open_at_start_leaves_the_local_library_and_says_why(
+        qtbot, settings, local_home, started):
+    port = _closed_port()
+    url = f"postgresql://ann:{SECRET}@127.0.0.1:{port}/lora_team"
+    switcher = start_app(url, ScriptedDialogs(), settings)
+    started.append(switcher)
+    assert switcher is not None and not switcher.library.is_team
+    assert switcher.library.root == local_home.resolve()
+    assert switcher.window.isVisible()
+    dialog = switcher.team_dialog
+    assert dialog is not None and dialog.isVisible()  # to correct the address there
+    said = dialog.outcome.text()
+    assert "cannot be reached" in said and f"127.0.0.1:{port}/lora_team" in said
+    assert SECRET not in said and "Traceback" not in said
+    assert (dialog.host.text(), dialog.port.value(), dialog.user.text()) == (
+        "127.0.0.1", port, "ann")
+    assert SECRET not in _settings_text(settings)
+    assert current(settings) is None  # neither library is remembered as the one to start on
+    dialog.reject()
+
+
+def test_cancelling_a_team_library_that_does_not_answer_starts_on_the_local_library(
+        qtbot, settings, local_home, started):
+    silent = socket.socket()  # a server that accepts the connection and never answers
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    port = silent.getsockname()[1]
+    cancelled = threading.Event()
+
+    def cancel_the_wait() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QProgressDialog) and "lora_team" in widget.labelText():
+                cancelled.set()
+                widget.findChild(QPushButton).click()  # its Cancel button
+                return
+        QTimer.singleShot(100, cancel_the_wait)
+
+    QTimer.singleShot(100, cancel_the_wait)
+    try:
+        switcher = start_app(f"postgresql://ann@127.0.0.1:{port}/lora_team",
+                             ScriptedDialogs(), settings)
+    finally:
+        silent.close()
+    started.append(switcher)
+    assert cancelled.is_set()
+    assert switcher is not None and not switcher.library.is_team
+    assert switcher.library.root == local_home.resolve()
+    assert switcher.window.windowTitle().startswith("Local library ")
+    assert switcher.team_dialog is None
+
+
+def test_a_team_library_window_says_where_the_library_is_and_never_shows_a_folder(
+        qtbot, pg_url, settings, started, monkeypatch):
+    # (the test server trusts local logins: a password in the URL is sent and ignored)
+    with_secret = make_url(pg_url).set(password=SECRET).render_as_string(hide_password=False)
+    switcher = start_app(with_secret, ScriptedDialogs(), settings)
+    started.append(switcher)
+    window = switcher.window
+    address = settings_form(pg_url)
+    assert window.windowTitle() == window_title(window.library)
+    assert window.where.text() == f"Team library {address}"
+    assert window.where.toolTip().startswith(f"A team library in a PostgreSQL database: "
+                                            f"{address}.")
+    assert "Library folder" not in window.where.toolTip()
+    shown = [a.text() for a in window.help_menu.actions() if a.isVisible() and a.text()]
+    assert "Open library folder" not in shown and "Copy team library address" in shown
+    window.copy_address_action.trigger()
+    assert QApplication.clipboard().text() == address
+    assert window.statusBar().currentMessage() == f"Copied {address} (without password)."
+    abouts = []
+    monkeypatch.setattr(QMessageBox, "about",
+                        lambda _parent, title, text: abouts.append((title, text)))
+    window.about_action.trigger()
+    about = abouts[0][1]
+    assert "Library folder" not in about and address in about
+    assert f"Team library (PostgreSQL):<br>{address}" in about
+    for said in (window.windowTitle(), window.where.text(), window.where.toolTip(), about,
+                 QApplication.clipboard().text(), _settings_text(settings)):
+        assert SECRET not in said
+
+
+def test_a_local_window_names_its_folder_and_offers_to_open_it(qtbot, tmp_path, settings):
+    folder = tmp_path / "my-library"
+    switcher = start_app(str(folder), ScriptedDialogs(), settings)
+    try:
+        window = switcher.window
+        assert window.windowTitle() == f"Local library {folder} — LoRA Studio"
+        assert window.where.text() == "Local library"
+        assert window.where.toolTip() == f"Library folder: {folder}"
+        assert window.open_library_action.isVisible()
+        assert not window.copy_address_action.isVisible()
+    finally:
+        switcher.window.close()
+        switcher.close()
