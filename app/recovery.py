@@ -25,6 +25,7 @@ from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
 from app.stored_builds import drop_unreferenced, unreferenced_count
 from app.stored_repair import repair_stored, repaired_files
+from app.team_locks import FRAGMENTS, try_lock_in_transaction
 from app.trainingfiles import (
     BUILDING,
     DELETED,
@@ -136,7 +137,10 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
             session.execute(delete(TrainingFile).where(TrainingFile.name == name))
         done.append(f"removed the training file '{name}', whose creation was interrupted")
     with library.session() as session, session.begin():
-        dropped = drop_unreferenced(session)
+        # On a team library only while no member's build runs: a build's fragments are
+        # unreferenced until its switch (``app.team_locks``); else at a later start.
+        dropped = drop_unreferenced(session) if try_lock_in_transaction(
+            session, FRAGMENTS) else 0
     if dropped:
         done.append(f"removed {dropped} stored conversation rendering(s) left over by an "
                     "interrupted build")

@@ -19,6 +19,7 @@ from app.build import BuildCancelled, Progress
 from app.errors import LibraryError
 from app.library import Library
 from app.models import Batch, Conversation, Member, Profile, TrainingFile
+from app.team_locks import REMOVING, lock_in_transaction
 from app.trainingfiles import files_holding, remove_member_pks
 
 CHUNK = 500  # ids per IN (...) list
@@ -98,17 +99,25 @@ def _delete(library: Library, pks: list[int], progress: Progress | None) -> list
     """Delete the rows (documents go with them) in one transaction; drop emptied batches
     and profiles no conversation uses any more. Returns the batches removed."""
     with library.session() as session, session.begin():
+        # A team library: no other member's build writes these into a file meanwhile (a
+        # build switching now is waited for, and then seen holding them).
+        lock_in_transaction(session, REMOVING)
         touched: set[str] = set()
         for start in range(0, len(pks), CHUNK):
             part = pks[start : start + CHUNK]
             touched.update(session.scalars(
                 select(Conversation.batch_id).distinct().where(Conversation.pk.in_(part))))
-            still_held = session.scalar(select(TrainingFile.name)
-                                        .join(Member, Member.file_id == TrainingFile.file_id)
-                                        .where(Member.conversation_pk.in_(part)).limit(1))
-            if still_held is not None:
-                raise LibraryError(f"the training file '{still_held}' still holds some of "
-                                   "these conversations; nothing was removed")
+            still_held = sorted(session.scalars(
+                select(TrainingFile.name).distinct()
+                .join(Member, Member.file_id == TrainingFile.file_id)
+                .where(Member.conversation_pk.in_(part))))
+            if still_held:
+                named = ", ".join(f"'{name}'" for name in still_held[:5])
+                raise LibraryError(
+                    f"nothing was removed from the library: the training file(s) {named} "
+                    "took some of these conversations meanwhile (another window or team "
+                    "member added them). Remove them again to take them out of those "
+                    "files too")
             session.execute(delete(Conversation).where(Conversation.pk.in_(part)))
             if progress:
                 progress(min(start + CHUNK, len(pks)), len(pks), "removing from the library")

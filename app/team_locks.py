@@ -10,8 +10,19 @@ someone else in between:
   is worked out from the current one, rendered, then switched to. Each runs under a
   transaction-level advisory lock named after the file (``training_file_lock``), held from
   before the current members are read until the new build is committed, so two members
-  adding to one file at once both end up in it. Creating a file also takes the creation
-  lock: a new file's id is the next free one.
+  adding to one file at once both end up in it (and two cannot create one name at once).
+  A new file's id is the next free one: it is taken in the switch's own transaction
+  under the creation lock (``lock_in_transaction(session, CREATING_FILES)``), so creating
+  two files at once waits only for the other's switch, never for its whole build.
+- a build stores fragments that no member refers to until its switch (a large build's
+  early ones; found ones it reuses): it holds ``FRAGMENTS`` shared (``fragments_in_use``)
+  while it runs, and the sweep of fragments nobody uses (``app.recovery``) runs only when
+  it gets that lock alone at once (``try_lock_in_transaction``), else waits for a later
+  start.
+- removing conversations from the library: the delete holds ``REMOVING`` in its
+  transaction, and a build's switch holds it shared in its own, so a conversation cannot
+  be deleted between a switch writing it into a file and that switch's commit (the delete
+  then sees the file holding it and says so; a switch after the delete leaves it out).
 - storing a chunk of an import (``lock_in_transaction(session, IMPORTING)``): the chunk
   checks again, under the lock, which of its conversations someone else stored meanwhile,
   so importing the same files twice at once stores each conversation once.
@@ -35,6 +46,8 @@ from sqlalchemy.orm import Session
 
 CREATING_FILES = "training-files:create"
 IMPORTING = "conversations:import"
+FRAGMENTS = "build-fragments"
+REMOVING = "conversations:remove"
 
 _held = threading.local()
 
@@ -65,8 +78,10 @@ def _held_keys() -> set[tuple[int, int]]:
 
 
 @contextlib.contextmanager
-def advisory_locks(library: _Team, names: Iterable[str]) -> Iterator[None]:
-    """Hold the named locks for the block (a team library only; a no-op on a folder).
+def advisory_locks(library: _Team, names: Iterable[str],
+                   shared: bool = False) -> Iterator[None]:
+    """Hold the named locks for the block (a team library only; a no-op on a folder);
+    ``shared``: in shared mode (others holding it shared do not wait).
 
     Keys are taken in sorted order, so two processes wanting the same two never wait for
     each other."""
@@ -79,9 +94,10 @@ def advisory_locks(library: _Team, names: Iterable[str]) -> Iterator[None]:
     if not wanted:
         yield
         return
+    take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
     with library.engine.connect() as conn, conn.begin():
         for key in wanted:
-            conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+            conn.execute(text(f"SELECT {take}(:key)"), {"key": key})
         mine = {(engine_id, key) for key in wanted}
         held.update(mine)
         try:
@@ -90,17 +106,34 @@ def advisory_locks(library: _Team, names: Iterable[str]) -> Iterator[None]:
             held.difference_update(mine)
 
 
-def training_file_lock(library: _Team, *names: str | None,
-                       creating: bool = False) -> contextlib.AbstractContextManager[None]:
-    """The lock of each named training file (and the creation lock with ``creating``)."""
-    wanted = [file_lock_name(n) for n in names if n]
-    if creating:
-        wanted.append(CREATING_FILES)
-    return advisory_locks(library, wanted)
+def training_file_lock(library: _Team,
+                       *names: str | None) -> contextlib.AbstractContextManager[None]:
+    """The lock of each named training file."""
+    return advisory_locks(library, [file_lock_name(n) for n in names if n])
 
 
-def lock_in_transaction(session: Session, name: str) -> None:
+def fragments_in_use(library: _Team) -> contextlib.AbstractContextManager[None]:
+    """Held (shared) by a build while fragments it stored or found are not referred to
+    yet: the sweep of unused fragments leaves them alone meanwhile."""
+    return advisory_locks(library, [FRAGMENTS], shared=True)
+
+
+def _is_team(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def lock_in_transaction(session: Session, name: str, shared: bool = False) -> None:
     """Take the named lock in ``session``'s transaction (a team library only): it is
     released when that transaction ends, committed or not."""
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+    if _is_team(session):
+        take = "pg_advisory_xact_lock_shared" if shared else "pg_advisory_xact_lock"
+        session.execute(text(f"SELECT {take}(:key)"), {"key": lock_key(name)})
+
+
+def try_lock_in_transaction(session: Session, name: str) -> bool:
+    """Take the named lock in ``session``'s transaction if nobody holds it (in any mode);
+    False: somebody does, and nothing was waited for. Always True on a folder."""
+    if not _is_team(session):
+        return True
+    return bool(session.scalar(text("SELECT pg_try_advisory_xact_lock(:key)"),
+                               {"key": lock_key(name)}))

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import FORMAT_VERSION
@@ -55,7 +56,13 @@ from app.stored_builds import (
     member_guard,
     save_fragments,
 )
-from app.team_locks import training_file_lock
+from app.team_locks import (
+    CREATING_FILES,
+    REMOVING,
+    fragments_in_use,
+    lock_in_transaction,
+    training_file_lock,
+)
 from app.token_counts import library_cache, over_budget
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
@@ -287,7 +294,7 @@ def rebuild_training_files(
 
 def move_into_database(library: Library, name: str) -> bool:
     """See ``_move_into_database`` (this holds the file's lock around it)."""
-    with training_file_lock(library, name):
+    with training_file_lock(library, name), fragments_in_use(library):
         return _move_into_database(library, name)
 
 
@@ -344,7 +351,7 @@ def create_training_file(
 ) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
     name = check_new_name(library, name)
-    with training_file_lock(library, name, creating=True):
+    with training_file_lock(library, name):
         _build(library, None, name, [], policy=_policy(cut_off_policy))
     return get_training_file(library, name)
 
@@ -531,15 +538,32 @@ def apply_addition(
     if not pks:
         why = plan.skipped_text()
         raise LibraryError("nothing to add" + (f": {why}" if why else ""))
-    with training_file_lock(library, plan.name, creating=plan.create):
+    with training_file_lock(library, plan.name):
         if plan.create:
-            _build(library, None, plan.name, pks, progress=progress, cancelled=cancelled,
-                   policy=_policy(plan.cut_off_policy))
+            _create_with(library, plan, pks, progress, cancelled)
             return get_training_file(library, plan.name)
         # The file may have changed since the plan: whatever is in it already is not added
         # twice; under the file's lock no other change to it runs meanwhile (team_locks).
         _change(library, plan.name, pks, (), progress, cancelled)
     return get_training_file(library, plan.name)
+
+
+def _create_with(library: Library, plan: AddPlan, pks: list[int], progress: Progress | None,
+                 cancelled: Callable[[], bool] | None) -> None:
+    """Create the plan's file with ``pks``; conversations another member removed from the
+    library meanwhile are left out (its first build is made again without them)."""
+    for _ in range(MEMBER_RETRIES):
+        try:
+            _build(library, None, plan.name, pks, progress=progress, cancelled=cancelled,
+                   policy=_policy(plan.cut_off_policy))
+            return
+        except ConversationsGone as gone:
+            pks = [pk for pk in pks if pk not in gone.pks]
+            if not pks:
+                raise LibraryError(f"nothing to add to '{plan.name}': its conversations "
+                                   "were removed from the library meanwhile") from None
+    raise LibraryError(f"'{plan.name}' was not created: its conversations keep being "
+                       "removed from the library meanwhile; try again")
 
 
 def _still_stored(library: Library, pks: Sequence[int]) -> list[int]:
@@ -602,9 +626,9 @@ def rename_training_file(
     cancelled: Callable[[], bool] | None = None,
 ) -> TrainingFileInfo:
     new = check_name(new)
-    # The new name's lock and the creation lock too: nobody creates or renames another
-    # file to the same name meanwhile.
-    with training_file_lock(library, old, new, creating=True):
+    # The new name's lock too: nobody creates or renames another file to the same name
+    # meanwhile.
+    with training_file_lock(library, old, new):
         with library.session() as session:
             row = _row(session, old)
             clash = session.scalar(select(TrainingFile)
@@ -776,11 +800,47 @@ def _store_members(session: Session, file_id: int, new_members: list[int],
         session.execute(update(Member), changed)
     after = max((position for _, position, _ in old), default=-1) + 1
     added = new_members[len(kept):]
-    if added:
-        session.execute(insert(Member), [
-            {"file_id": file_id, "conversation_pk": pk, "position": after + i,
-             "fragment_key": key_of[pk]} for i, pk in enumerate(added)])
+    _insert_members(session, [
+        {"file_id": file_id, "conversation_pk": pk, "position": after + i,
+         "fragment_key": key_of[pk]} for i, pk in enumerate(added)])
     return old_keys
+
+
+class ConversationsGone(LibraryError):
+    """Conversations written into a file at its switch were removed from the library by
+    another member meanwhile (a team library): the change is made again without them."""
+
+    def __init__(self, pks: Collection[int]) -> None:
+        super().__init__(f"{len(pks)} conversation(s) were removed from the library "
+                         "meanwhile")
+        self.pks = frozenset(pks)
+
+
+MEMBER_RETRIES = 3  # builds again without conversations removed meanwhile, at most
+
+
+def _insert_members(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert member rows. On a team library a conversation another member deleted before
+    this switch fails its foreign key: ``ConversationsGone`` then names the ones gone
+    (checked in a savepoint, so nothing is left half-written)."""
+    if not rows:
+        return
+    if session.get_bind().dialect.name != "postgresql":
+        session.execute(insert(Member), rows)  # one writer: nothing is deleted meanwhile
+        return
+    try:
+        with session.begin_nested():
+            session.execute(insert(Member), rows)
+    except IntegrityError:
+        pks = [int(row["conversation_pk"]) for row in rows]
+        present: set[int] = set()
+        for start in range(0, len(pks), 900):
+            present.update(session.scalars(select(Conversation.pk).where(
+                Conversation.pk.in_(pks[start:start + 900]))))
+        gone = [pk for pk in pks if pk not in present]
+        if not gone:
+            raise
+        raise ConversationsGone(gone) from None
 
 
 def _rebuild(
@@ -881,9 +941,18 @@ def _build(
     replaced. ``keep_updated_at``: the header keeps its date (moving a build from files
     into the database changes nothing a person made).
     """
-    with _collector_paused():
+    with _collector_paused(), fragments_in_use(library):
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at)
+
+
+def _next_file_id(library: Library, session: Session) -> int:
+    """A new file's id: the next free one (of the database's and of build folders from
+    before v6). Taken in the switch's transaction, under the creation lock on a team
+    library (``app.team_locks``), so two files created at once get two ids."""
+    lock_in_transaction(session, CREATING_FILES)
+    known = session.scalar(select(func.max(TrainingFile.file_id))) or 0
+    return max([known, *(f for _, f, _ in _on_disk(library))]) + 1
 
 
 class _NoDelta(Exception):
@@ -923,11 +992,9 @@ def _switch_to_new_build(
     stored_totals: StoredTotals | None = None
     guard = ""
     with library.session() as session:
-        if file_id is None:
-            known = session.scalar(select(func.max(TrainingFile.file_id))) or 0
+        if file_id is None:  # its id is taken at the switch (``_next_file_id``)
             created_at = now_iso()
-            target = _Target(max([known, *(f for _, f, _ in _on_disk(library))]) + 1,
-                             final_name, True, 1, created_at, created_at,
+            target = _Target(0, final_name, True, 1, created_at, created_at,
                              policy or DEFAULT_POLICY, DEFAULT_MAX_SEQ_LEN, [None, None])
         else:
             current = session.get(TrainingFile, file_id)
@@ -1062,11 +1129,15 @@ def _finish(
                          max_seq_len=target.max_seq_len)
         head_data = head_bytes(head, library.profile(shared_hash) if shared_hash else None)
         with library.session() as session, session.begin():
+            # No conversation is deleted from the library between this switch writing it
+            # into the file and the commit (``app.removal`` takes the lock alone).
+            lock_in_transaction(session, REMOVING, shared=True)
             save_fragments(session, spill.held)
             if target.creating:
                 if session.scalar(select(TrainingFile.file_id)
                                   .where(TrainingFile.slug == target.name.casefold())):
                     raise LibraryError(f"a training file named '{target.name}' already exists")
+                target.file_id = _next_file_id(library, session)
                 row = TrainingFile(file_id=target.file_id, created_at=target.created_at)
                 session.add(row)
             else:
@@ -1101,7 +1172,21 @@ def _change(library: Library, name: str, add: Sequence[int], remove: Collection[
             progress: Progress | None, cancelled: Callable[[], bool] | None) -> None:
     """Append ``add`` (those not in the file yet, in order) and drop ``remove``: only the
     conversations changed are read and rendered when the file's stored totals allow
-    (``app.build_delta``), else the whole member list is built as any change is."""
+    (``app.build_delta``), else the whole member list is built as any change is.
+    Conversations another member removed from the library meanwhile are left out."""
+    for _ in range(MEMBER_RETRIES):
+        try:
+            with fragments_in_use(library):
+                _change_once(library, name, add, remove, progress, cancelled)
+            return
+        except ConversationsGone as gone:
+            add = [pk for pk in add if pk not in gone.pks]
+    raise LibraryError(f"'{name}' was not changed: the conversations to add keep being "
+                       "removed from the library meanwhile; try again")
+
+
+def _change_once(library: Library, name: str, add: Sequence[int], remove: Collection[int],
+                 progress: Progress | None, cancelled: Callable[[], bool] | None) -> None:
     with _collector_paused():
         if _change_by_delta(library, name, list(dict.fromkeys(add)), set(remove), progress,
                             cancelled):
@@ -1157,7 +1242,7 @@ def _change_by_delta(library: Library, name: str, add: list[int], remove: set[in
                 Member.conversation_pk.in_(gone[start:start + 500])))
         if added:
             after = last_position(session, target.file_id) + 1
-            session.execute(insert(Member), [
+            _insert_members(session, [
                 {"file_id": target.file_id, "conversation_pk": pk, "position": after + i,
                  "fragment_key": delta.added[pk][1]} for i, pk in enumerate(added)])
         return ({key for _, key in delta.removed},
