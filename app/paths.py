@@ -20,7 +20,7 @@ def library_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     if data_dir:
         return Path(data_dir).expanduser().resolve()
     env = os.environ.get(ENV_HOME)
-    if env:
+    if env and "://" not in env:  # (a team library's URL names no folder: app.location)
         return Path(env).expanduser().resolve()
     return Path(user_data_dir(APP_NAME, appauthor=False))
 

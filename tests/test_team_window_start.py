@@ -94,6 +94,18 @@ def test_the_team_library_open_last_opens_directly_at_the_next_start(
     assert not (local_home / DATABASE_NAME).exists()
 
 
+def test_a_team_url_in_lora_studio_home_opens_directly_and_local_stays_the_user_folder(
+        qtbot, pg_url, settings, started, monkeypatch, tmp_path):
+    monkeypatch.setenv("LORA_STUDIO_HOME", pg_url)
+    switcher = start_app(None, ScriptedDialogs(), settings)
+    started.append(switcher)
+    assert switcher is not None and switcher.library.is_team
+    # File ▸ Open local library opens the user-data folder, not the team's cache folder
+    # nor a folder named after the URL.
+    assert switcher.local_folder == tmp_path / "data" / "LoRA Studio"
+    assert library_dir(None) == switcher.local_folder
+
+
 def _closed_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

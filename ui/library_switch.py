@@ -52,13 +52,15 @@ def open_library(text: str) -> Library:
 def start_location(given: str | None, settings: QSettings) -> tuple[str | None, str | None]:
     """Where the app starts: (the folder to open first, a team library to open next).
 
-    ``given`` (``--library``/``--data-dir``) wins; else ``LORA_STUDIO_HOME``; else the
+    ``given`` (``--library``/``--data-dir``) wins; else ``LORA_STUDIO_HOME`` (a folder or
+    a team library's URL); else the
     library open last (a remembered folder only while it still holds a library: a missing
     one is not made anew); else the user-data folder."""
     if given:
         return (None, given) if is_team(given) else (given, None)
-    if os.environ.get(ENV_HOME):
-        return None, None
+    home = os.environ.get(ENV_HOME)
+    if home:
+        return (None, home) if is_team(home) else (None, None)
     last = current(settings)
     if last and is_team(last):
         return None, last
