@@ -548,8 +548,8 @@ class MainWindow(QMainWindow):
     def _where_text(self) -> str:
         if self.library.is_team:
             return (f"Team library (PostgreSQL):<br>{html.escape(library_key(self.library))}"
-                    "<br><br>This computer keeps only its own caches for it (token counts, "
-                    f"tokenizer choice) in:<br>{html.escape(str(self.library.root))}")
+                    "<br><br>This computer keeps only its own caches for it (such as token "
+                    f"counts) in:<br>{html.escape(str(self.library.root))}")
         return f"Library folder:<br>{html.escape(str(self.library.root))}"
 
     def open_library_folder(self) -> None:
