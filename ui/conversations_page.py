@@ -542,7 +542,8 @@ class ConversationsPage(QWidget):
         if loader is not None:
             loader.cancel()
             task = loader if isinstance(loader, Task) else loader.task
-            task.ended.wait(timeout)
+            if task is not None:
+                task.ended.wait(timeout)
 
     @property
     def loading(self) -> bool:

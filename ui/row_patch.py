@@ -183,6 +183,12 @@ class IndexPatch(QObject):
         self._task.signals.failed.connect(self._failed)
         start(self._task)
 
+    @property
+    def task(self) -> Task | None:
+        """Its read of the library on a worker thread (None: it needs none, or not yet):
+        whoever closes the library waits for it to end."""
+        return self._task
+
     def cancel(self) -> None:
         """Stop (the window moves to another library): ``done`` follows, ``finished``
         never does."""

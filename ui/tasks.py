@@ -41,6 +41,9 @@ class Task(QRunnable):
         self.signals = TaskSignals()
         self._cancel = threading.Event()
         self.ended = threading.Event()  # set when ``run`` has returned (any thread may wait)
+        # Set when the work has returned, before its outcome is signalled: a job whose
+        # outcome is being handled no longer runs (``running_jobs``).
+        self.returned = threading.Event()
         self.setAutoDelete(False)
 
     def cancel(self) -> None:
@@ -64,7 +67,10 @@ class Task(QRunnable):
 
     def run(self) -> None:
         try:
-            result = self.work(self._throttled_progress(), self._cancel.is_set)
+            try:
+                result = self.work(self._throttled_progress(), self._cancel.is_set)
+            finally:
+                self.returned.set()
         except BuildCancelled:
             self.signals.failed.emit("Cancelled: nothing was changed.")
         except (LibraryError, InputError) as exc:
@@ -95,8 +101,9 @@ _jobs: dict[Task, str] = {}
 
 
 def running_jobs() -> dict[Task, str]:
-    """The long jobs (imports, builds, rebuilds…) running now, with their titles."""
-    return dict(_jobs)
+    """The long jobs (imports, builds, rebuilds…) running now, with their titles (one
+    whose work has returned is not: its ``done`` may simply not have been handled yet)."""
+    return {task: title for task, title in _jobs.items() if not task.returned.is_set()}
 
 
 def start(task: Task) -> None:
