@@ -119,7 +119,11 @@ class ChangeListener:
         url = self.location.engine_url.set(drivername="postgresql")
         conn = psycopg.connect(url.render_as_string(hide_password=False), autocommit=True,
                                connect_timeout=3, application_name="LoRA Studio (changes)")
-        conn.execute(f"LISTEN {CHANNEL}")
+        try:
+            conn.execute(f"LISTEN {CHANNEL}")
+        except BaseException:
+            conn.close()  # not left open for the collector
+            raise
         self._conn = conn
 
     def start(self) -> bool:
