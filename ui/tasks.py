@@ -110,6 +110,20 @@ def start(task: Task) -> None:
     QThreadPool.globalInstance().start(task)
 
 
+def _progress_dialog(label: str, window_title: str, parent: QWidget | None,
+                     modality: Qt.WindowModality, width: int) -> QProgressDialog:
+    """A progress dialog with Cancel, shown only once the work has taken a moment, that
+    stays up until closed (its owner closes it when the work ends)."""
+    dialog = QProgressDialog(label, "Cancel", 0, 0, parent)
+    dialog.setWindowTitle(window_title)
+    dialog.setWindowModality(modality)
+    dialog.setMinimumDuration(300)
+    dialog.setAutoClose(False)
+    dialog.setAutoReset(False)
+    dialog.setMinimumWidth(width)
+    return dialog
+
+
 def run_with_progress(
     parent: QWidget,
     title: str,
@@ -118,13 +132,7 @@ def run_with_progress(
     on_failure: Callable[[str], None],
 ) -> Task:
     """Start ``work`` in the background behind a window-modal progress dialog."""
-    dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
-    dialog.setWindowTitle(title)
-    dialog.setWindowModality(Qt.WindowModality.WindowModal)
-    dialog.setMinimumDuration(300)
-    dialog.setAutoClose(False)
-    dialog.setAutoReset(False)
-    dialog.setMinimumWidth(420)
+    dialog = _progress_dialog(title, title, parent, Qt.WindowModality.WindowModal, 420)
     task = Task(work)
 
     def show_progress(done: int, total: int, current: str) -> None:
@@ -158,13 +166,8 @@ def wait_behind_progress(title: str, work: Work,
 
     Events keep flowing while it waits (a nested event loop), so nothing freezes; Cancel
     asks the work to stop at its next check and the wait goes on until it has."""
-    dialog = QProgressDialog(title, "Cancel", 0, 0, parent)
-    dialog.setWindowTitle("LoRA Studio")
-    dialog.setWindowModality(Qt.WindowModality.ApplicationModal)
-    dialog.setMinimumDuration(300)
-    dialog.setAutoClose(False)
-    dialog.setAutoReset(False)
-    dialog.setMinimumWidth(460)
+    dialog = _progress_dialog(title, "LoRA Studio", parent,
+                              Qt.WindowModality.ApplicationModal, 460)
     task = Task(work)
     outcome: dict[str, Any] = {}
     loop = QEventLoop()
