@@ -145,7 +145,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("tokens", type=int)
 
-    p = sub.add_parser("tokens", help="count tokens; choose the tokenizer and chat template")
+    p = sub.add_parser("tokens", help="count tokens; choose the library's tokenizer and chat "
+                                      "template (a team library's: for every member)")
     p.add_argument("--tokenizer", type=Path, metavar="TOKENIZER_JSON",
                    help="your base model's tokenizer.json ('bundled' for the bundled one)")
     p.add_argument("--template", metavar="NAME_OR_FILE",
@@ -355,9 +356,9 @@ def cmd_tokens(args: argparse.Namespace, library: Library) -> int:
         template_file, template = Path(template), None
     bundled = args.tokenizer is not None and str(args.tokenizer) == "bundled"
     if args.tokenizer is not None or args.template is not None:
-        choose(library.root, tokenizer_file=None if bundled else args.tokenizer,
-               bundled_tokenizer=bundled, template=template, template_file=template_file)
-    counter = counter_for(library.root)
+        choose(library, tokenizer_file=None if bundled else args.tokenizer,
+          bundled_tokenizer=bundled, template=template, template_file=template_file)
+    counter = counter_for(library)
     _print(f"tokenizer: {counter.tokenizer_name}; chat template: {counter.template.label}")
     counts = ensure_counts(library)
     total = sum(counts.values())
@@ -404,6 +405,10 @@ def _finish_interrupted_work(args: argparse.Namespace, read_only: bool) -> None:
 
 
 def _report_recovery(library: Library) -> None:
+    """What opening for writing did first: the tokenizer choice carried into the library
+    (said once), work a killed command left finished or rolled back."""
+    if library.tokenizer_notice:
+        sys.stderr.write(f"note: {library.tokenizer_notice}\n")
     for sentence in finish_interrupted_work(library):
         sys.stderr.write(f"note: {sentence}\n")
 

@@ -14,7 +14,6 @@ The source is only read (one read transaction, so the copy is of one moment).
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,9 +22,9 @@ from sqlalchemy import Connection, Integer, func, insert, select, text
 from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.library import Library
-from app.models import Base, TrainingFile
+from app.models import Base, LibraryTokenizer, TrainingFile
 from app.team_locks import lock_key
-from app.tokenizer_choice import FOLDER as TOKENIZER_FOLDER
+from app.tokenizer_choice import load_choice, store_choice, tokenizer_json
 
 CHUNK = 1000  # rows per INSERT batch (and per progress report)
 COPYING = "library:copy-in"  # two copies into one empty database: the second waits, then refuses
@@ -48,9 +47,15 @@ class CopyReport:
         return sum(self.rows.values())
 
 
+# The library's data, copied row for row. The tokenizer choice is a setting, not data: the
+# target may hold its first writer's already, and takes the source's (``_copy_choice``).
+DATA_TABLES = [table for table in Base.metadata.sorted_tables
+               if table.name != LibraryTokenizer.__tablename__]
+
+
 def _counts(conn: Connection) -> dict[str, int]:
     return {table.name: int(conn.scalar(select(func.count()).select_from(table)) or 0)
-            for table in Base.metadata.sorted_tables}
+            for table in DATA_TABLES}
 
 
 def _refuse_builds_on_disk(source: Library, conn: Connection) -> None:
@@ -111,7 +116,7 @@ def copy_library(source: Library, target: Library, progress: Progress | None = N
         _refuse_a_full_target(target, writing)
         totals = _counts(reading)
         grand_total, done = sum(totals.values()), 0
-        for table in Base.metadata.sorted_tables:
+        for table in DATA_TABLES:
             copied = 0
             columns = list(table.columns)
             # Rows in key order: the server stores them as the library had them.
@@ -128,14 +133,13 @@ def copy_library(source: Library, target: Library, progress: Progress | None = N
                                         "empty")
             report.rows[table.name] = copied
         _advance_sequences(writing)
-    _copy_tokenizer_choice(source, target)
+        _copy_choice(source, writing)
     return report
 
 
-def _copy_tokenizer_choice(source: Library, target: Library) -> None:
-    """The stored builds were counted with the source's tokenizer and template: this
-    computer goes on with the same choice for the team library (its own folder for it)."""
-    chosen = source.root / TOKENIZER_FOLDER
-    mine = target.root / TOKENIZER_FOLDER
-    if chosen.is_dir() and not mine.exists():
-        shutil.copytree(chosen, mine)
+def _copy_choice(source: Library, writing: Connection) -> None:
+    """The counts copied were made with the source's tokenizer and template: the team
+    library counts with them too (for every member), and the counts stay valid."""
+    choice = load_choice(source)
+    store_choice(writing, choice, tokenizer_json(source, choice),
+                 old_counts_valid=not choice.stored and choice.counts_key == "")

@@ -408,7 +408,7 @@ def export(
         if progress and (seen[0] % 50 == 0 or seen[0] == total):
             progress(min(seen[0], total), total, name)
 
-    counter = counter_for(library.root)
+    counter = counter_for(library)
     cache = library_cache(library)
 
     def count(lines: Sequence[Messages]) -> list[int]:

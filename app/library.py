@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import Engine, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, case, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import upkeep
@@ -26,7 +26,15 @@ from app.failures import as_library_error, known_failure
 from app.idtext import clean_batch_id as clean_batch_id  # its home before app.prepare
 from app.location import LibraryLocation, parse_location
 from app.lock import LibraryLock
-from app.models import Batch, Conversation, ConversationDocument, Member, Profile, TrainingFile
+from app.models import (
+    Batch,
+    Conversation,
+    ConversationDocument,
+    LibraryTokenizer,
+    Member,
+    Profile,
+    TrainingFile,
+)
 from app.packing import ZSTD_MAGIC as ZSTD_MAGIC  # re-exported: readers import them here
 from app.packing import pack as pack
 from app.packing import unpack as unpack
@@ -112,8 +120,7 @@ SUMMARY_COLUMNS = (
     Conversation.warnings_text,
     Conversation.reviewed_by,
     Conversation.reviewed_at,
-    Conversation.token_count,
-)
+)  # then the token count, made with the library's tokenizer (``Library.counted``)
 
 
 class Library:
@@ -143,6 +150,38 @@ class Library:
         else:
             self.engine = self._open_writer()
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
+        # Said once, where it matters: the tokenizer choice this computer kept before it
+        # moved into the library was carried over now (``app.tokenizer_choice``).
+        self.tokenizer_notice = "" if read_only else self._carry_over_tokenizer()
+
+    def _carry_over_tokenizer(self) -> str:
+        try:
+            with self.engine.connect() as conn:
+                if conn.scalar(select(LibraryTokenizer.id)) is not None:
+                    return ""  # the usual case: no need to load the tokenizer code
+            from app.tokenizer_choice import carry_over
+
+            return carry_over(self)
+        except BaseException:
+            self.close()
+            raise
+
+    def counts_key(self) -> str:
+        """What the valid token counts carry in ``conversations.token_basis`` (made with
+        the library's tokenizer and template; others are not counts: 0)."""
+        with self.engine.connect() as conn:
+            basis = conn.scalar(select(LibraryTokenizer.basis))
+        if basis is not None:
+            return str(basis)
+        from app.tokenizer_choice import load_choice  # an old library read as it is
+
+        return load_choice(self).counts_key
+
+    def counted(self) -> ColumnElement[int]:
+        """``conversations.token_count`` where it was made with the library's choice, else
+        0 ("not counted yet"), for a query."""
+        return case((Conversation.token_basis == self.counts_key(), Conversation.token_count),
+                    else_=0)
 
     @property
     def dialect(self) -> str:
@@ -311,7 +350,7 @@ class Library:
         budgets = self.token_budgets()
         with self.engine.connect() as conn:
             return {pk: (int(n), budgets.get(pk, DEFAULT_MAX_SEQ_LEN)) for pk, n in
-                    conn.execute(select(Conversation.pk, Conversation.token_count))}
+                    conn.execute(select(Conversation.pk, self.counted()))}
 
     def token_budgets(self) -> dict[int, int]:
         """Per conversation pk in any training file: the smallest maximum sequence length."""
@@ -329,7 +368,7 @@ class Library:
                       size: int = READ_CHUNK) -> Iterator[list[ConversationRow]]:
         """``summaries`` a part of ``size`` rows at a time (a child process streams them to
         the window this way: ``ui.row_index.row_parts``)."""
-        query = select(*SUMMARY_COLUMNS).order_by(Conversation.pk)
+        query = select(*SUMMARY_COLUMNS, self.counted()).order_by(Conversation.pk)
         if batch_id is not None:
             query = query.where(Conversation.batch_id == batch_id)
         files = self.membership()

@@ -71,11 +71,36 @@ class Conversation(Base):
     reviewed_at: Mapped[str | None]
     # v5: the dialogue's sentence sketch, for near-duplicates (app.similar).
     dialogue_sketch: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # 0002: the counting basis ``token_count`` was made with (``LibraryTokenizer.basis``):
+    # a count made with another tokenizer or template is no count ("" = made before).
+    token_basis: Mapped[str] = mapped_column(TEXT, default="", server_default="")
 
     __table_args__ = (
         Index("ix_conversations_batch", "batch_id"),
         Index("ix_conversations_dialogue", "dialogue_sha256"),
     )
+
+
+class LibraryTokenizer(Base):
+    """The tokenizer and chat template the library counts with: one row, shared by every
+    member of a team library (``app.tokenizer_choice``). No row: the library was made
+    before the choice lived in it (it is carried over when it is next opened for writing).
+    """
+
+    __tablename__ = "library_tokenizer"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # always 1
+    tokenizer: Mapped[str]  # "bundled", or "custom": the tokenizer.json below
+    tokenizer_name: Mapped[str]
+    tokenizer_sha256: Mapped[str]
+    tokenizer_json: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    template: Mapped[str]  # a bundled template's key, or "custom": the source below
+    template_name: Mapped[str]
+    template_source: Mapped[str | None]
+    bos_token: Mapped[str]
+    eos_token: Mapped[str]
+    basis: Mapped[str]  # what counts made with this choice carry (``TokenCounter.basis``)
+    changed_at: Mapped[str]
 
 
 class DialogueKey(Base):

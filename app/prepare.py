@@ -29,8 +29,8 @@ STORED_SUMMARY = frozenset({
     "dialogue_sketch", "digest", "emotional_arc", "emotional_arc_key", "estimated_tokens",
     "imported_at", "persona_archetype", "persona_name", "pk", "profile_hash",
     "quality_score", "quality_tier", "reviewed_at", "reviewed_by", "source_file",
-    "token_count", "trainable_replies", "training_topic", "training_topic_key", "turns",
-    "warning_codes", "warnings_text",
+    "token_basis", "token_count", "trainable_replies", "training_topic", "training_topic_key",
+    "turns", "warning_codes", "warnings_text",
 })
 
 

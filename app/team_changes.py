@@ -31,7 +31,8 @@ from app.location import LibraryLocation
 CHANNEL = "lora_studio_changes"
 ORIGIN_ENV = "LORA_STUDIO_ORIGIN"
 CONVERSATIONS, TRAINING_FILES, BATCHES = "conversations", "training_files", "batches"
-TOPICS = frozenset({CONVERSATIONS, TRAINING_FILES, BATCHES})
+TOKENIZER = "tokenizer"  # the library's tokenizer or chat template (app.tokenizer_choice)
+TOPICS = frozenset({CONVERSATIONS, TRAINING_FILES, BATCHES, TOKENIZER})
 # Which kinds of data a write to each table changes (a table not named changes nothing a
 # page shows by itself: its rows go with a write to a table named here).
 TABLE_TOPICS: dict[str, frozenset[str]] = {
@@ -40,6 +41,7 @@ TABLE_TOPICS: dict[str, frozenset[str]] = {
     "batches": frozenset({BATCHES, CONVERSATIONS}),  # the table shows each row's batch
     "training_files": frozenset({TRAINING_FILES, CONVERSATIONS}),  # the "in files" column
     "training_file_members": frozenset({TRAINING_FILES, CONVERSATIONS}),
+    "library_tokenizer": frozenset({TOKENIZER}),  # every count is made again
 }
 _WRITE = re.compile(r'^\s*(?:INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+"?(\w+)', re.IGNORECASE)
 _PENDING = "lora_studio_topics"  # in a connection's info while its transaction runs

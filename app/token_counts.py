@@ -2,17 +2,19 @@
 
 The library's count (``conversations.token_count``: 0 = not counted yet, ``NO_LINE`` = the
 conversation yields no training line, having no reply to train on) is filled in on
-first need or by a background pass, and reset whenever the tokenizer or chat template
-changes. Counts are cached by exact rendered text in ``token-counts.sqlite3`` beside the
-library (a cache: deleting it only costs time).
+first need or by a background pass. Each count is stored with the basis it was made with
+(``token_basis``: the tokenizer and chat template, ``app.tokenizer_choice``); a count of
+another basis than the library's choice is no count, so after a change (by any member of
+a team library) everything is counted again and old and new counts never mix. Counts are
+cached by exact rendered text in ``token-counts.sqlite3`` beside the library (this
+computer's: a cache, deleting it only costs time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
-from sqlalchemy import select, update
+from sqlalchemy import func, or_, select
 
 from app.errors import LibraryError
 from app.library import Library
@@ -27,8 +29,7 @@ from app.token_lines import (
     conversation_lines,
     count_lines,
 )
-from app.tokenizer_choice import counter_for, load_choice, save_choice
-from app.tokens import TokenCounter
+from app.tokenizer_choice import counting
 
 CACHE_NAME = TOKEN_CACHE_NAME
 NO_LINE = -1  # counted: no reply to train on, so no line (kept apart from 0, "not counted")
@@ -42,19 +43,6 @@ def library_cache(library: Library) -> CountCache:
     return CountCache(library.root / CACHE_NAME)
 
 
-def _reset_if_basis_changed(library: Library, counter: TokenCounter) -> bool:
-    """Forget stored counts made with another tokenizer or template; True if they are valid."""
-    choice = load_choice(library.root)
-    if choice.counted_with == counter.basis:
-        return True
-    if library.read_only:
-        return False
-    with library.session() as session, session.begin():
-        session.execute(update(Conversation).values(token_count=0))
-    save_choice(library.root, replace(choice, counted_with=counter.basis))
-    return True
-
-
 def ensure_counts(
     library: Library,
     conversation_ids: Sequence[str] | None = None,
@@ -66,20 +54,21 @@ def ensure_counts(
     A conversation's count is its longest line (normally its only one): what must fit the
     trainer's maximum length. A read-only library is counted but not written to.
     """
-    counter = counter_for(library.root)
-    stored_valid = _reset_if_basis_changed(library, counter)
-    query = select(Conversation.pk, Conversation.conversation_id, Conversation.token_count)
-    rows: list[tuple[int, str, int]] = []
+    choice, counter = counting(library)
+    query = select(Conversation.pk, Conversation.conversation_id, Conversation.token_count,
+                   Conversation.token_basis)
+    rows: list[tuple[int, str, int, str]] = []
     with library.session() as session:
         if conversation_ids is None:
-            rows = [(pk, cid, n) for pk, cid, n in session.execute(query.order_by(Conversation.pk))]
+            rows = [(pk, cid, n, b) for pk, cid, n, b in session.execute(
+                query.order_by(Conversation.pk))]
         else:
             wanted = list(dict.fromkeys(conversation_ids))
             for start in range(0, len(wanted), 500):
-                rows += [(pk, cid, n) for pk, cid, n in session.execute(
+                rows += [(pk, cid, n, b) for pk, cid, n, b in session.execute(
                     query.where(Conversation.conversation_id.in_(wanted[start:start + 500])))]
-    counts = {cid: n for _pk, cid, n in rows if stored_valid and n != 0}
-    todo = [(pk, cid) for pk, cid, n in rows if cid not in counts]
+    counts = {cid: n for _pk, cid, n, basis in rows if basis == choice.counts_key and n != 0}
+    todo = [(pk, cid) for pk, cid, _n, _basis in rows if cid not in counts]
     cache = library_cache(library)
     for start in range(0, len(todo), CHUNK):
         if cancelled and cancelled():
@@ -95,17 +84,20 @@ def ensure_counts(
             position += len(lines)
             counts[cid] = found[pk] = max(mine, default=NO_LINE)
         if not library.read_only:
-            _store(library, found)
+            _store(library, found, counter.basis)
         if progress:
             progress(min(start + CHUNK, len(todo)), len(todo), part[-1][1])
     return counts
 
 
-def _store(library: Library, counts: Mapping[int, int]) -> None:
+def _store(library: Library, counts: Mapping[int, int], basis: str) -> None:
+    """Each count with the basis that made it: if another member changed the library's
+    choice meanwhile, these are simply not counts of the new one."""
     with library.session() as session, session.begin():
         driver_sql(
-            session.connection(), "UPDATE conversations SET token_count = ? WHERE pk = ?",
-            [(n, pk) for pk, n in counts.items()])
+            session.connection(),
+            "UPDATE conversations SET token_count = ?, token_basis = ? WHERE pk = ?",
+            [(n, basis, pk) for pk, n in counts.items()])
 
 
 def count_missing(library: Library, progress: Progress | None = None,
@@ -127,11 +119,10 @@ def count_missing(library: Library, progress: Progress | None = None,
 
 def uncounted(library: Library) -> int:
     """How many conversations still need counting (all of them after a tokenizer change)."""
-    if load_choice(library.root).counted_with != counter_for(library.root).basis:
-        return library.count()
+    key = library.counts_key()
     with library.session() as session:
-        return len(session.scalars(
-            select(Conversation.pk).where(Conversation.token_count == 0)).all())
+        return session.scalar(select(func.count()).select_from(Conversation).where(
+            or_(Conversation.token_basis != key, Conversation.token_count == 0))) or 0
 
 
 def max_seq_len(library: Library, name: str | None) -> int:

@@ -1,20 +1,31 @@
-"""Which tokenizer and chat template a library counts with, kept in the library folder.
+"""Which tokenizer and chat template a library counts with, kept in the library itself.
 
-The choice lives in ``<library>/tokenizer/`` (``settings.json`` plus copies of the user's
-``tokenizer.json`` and chat template), so the window and the command line count the same
-way and a chosen file may later move or vanish without breaking the library. With nothing
-chosen, the bundled Mistral 7B v0.3 tokenizer and its [INST] template are used.
+The choice is one row of the library's database (``library_tokenizer``, with a copy of a
+user's ``tokenizer.json`` and chat template), so every member of a team library counts the
+same way, the window and the command line agree, and a chosen file may later move or
+vanish without breaking the library. Each stored count names the basis it was made with
+(``conversations.token_basis``): after a change the old counts are simply not counts any
+more, never mixed with new ones. With nothing chosen, the bundled Mistral 7B v0.3
+tokenizer and its [INST] template are used.
+
+Before the choice lived in the library it was kept in a folder on each computer
+(``<library folder>/tokenizer/``; for a team library, this computer's own folder for it).
+The first writer to open such a library carries that choice over (``carry_over``); a
+reader never writes, and counts with the old folder's choice meanwhile.
 """
 
 from __future__ import annotations
 
-import contextlib
+import functools
+import hashlib
 import threading
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
+from sqlalchemy import Connection, select, update
 from tokenizers import Tokenizer
 
 from app.chat_templates import (
@@ -27,129 +38,323 @@ from app.chat_templates import (
     template_from_config,
 )
 from app.errors import LibraryError
-from app.jsonio import atomic_writer
+from app.models import Conversation, LibraryTokenizer
+from app.portable import insert_for
 from app.tokens import (
     BUNDLED_TOKENIZER_NAME,
     TokenCounter,
     bundled_tokenizer_path,
+    counter_basis,
     file_sha256,
 )
 
-FOLDER = "tokenizer"
+if TYPE_CHECKING:
+    from app.library import Library
+
+FOLDER = "tokenizer"  # the old per-computer folder (read only to carry its choice over)
 SETTINGS = "settings.json"
 TOKENIZER_FILE = "tokenizer.json"
 TEMPLATE_FILE = "chat_template.jinja"
 BUNDLED_KEY = "bundled"
 CUSTOM_KEY = "custom"
+ROW = 1  # the one row of library_tokenizer
+NO_COUNTS = "-"  # a counts key no count carries: none of the stored counts is valid
+CHOOSE_AGAIN = "choose it again in Settings ▸ Tokenizer and chat template"
 
 
 @dataclass(frozen=True)
 class TokenizerChoice:
-    tokenizer: str = BUNDLED_KEY  # "bundled" or "custom" (the copy in the folder)
+    """The library's choice, complete: what it is called and what its counts carry."""
+
+    tokenizer: str = BUNDLED_KEY  # "bundled" or "custom" (the copy in the library)
     tokenizer_name: str = BUNDLED_TOKENIZER_NAME
     template: str = DEFAULT_TEMPLATE  # a bundled template key, or "custom"
     template_name: str = ""
     bos_token: str = ""  # for a custom template
     eos_token: str = ""
-    counted_with: str = ""  # the counter basis that conversations.token_count was made with
+    tokenizer_sha256: str = ""
+    template_source: str = ""  # a custom template's text
+    basis: str = ""  # the counting basis of this choice (``TokenCounter.basis``)
+    # What the library's valid counts carry in ``token_basis``: the basis once the choice is
+    # stored; for an old library not carried over yet, "" (its old counts) or NO_COUNTS.
+    counts_key: str = ""
+    stored: bool = True  # False: not in the library yet (read from this computer's folder)
+
+    @property
+    def is_default(self) -> bool:
+        return self.tokenizer == BUNDLED_KEY and self.template == DEFAULT_TEMPLATE
+
+    @property
+    def template_label(self) -> str:
+        if self.template == CUSTOM_KEY:
+            return self.template_name or "your template"
+        return BUNDLED.get(self.template, BUNDLED[DEFAULT_TEMPLATE]).label
+
+    def describe(self) -> str:
+        """``tokenizer`` with ``template``, as sentences name the choice."""
+        return f"{self.tokenizer_name} with the {self.template_label} chat template"
 
 
-def folder(root: Path) -> Path:
-    return root / FOLDER
+@functools.cache
+def bundled_sha256() -> str:
+    return file_sha256(bundled_tokenizer_path())
 
 
-def load_choice(root: Path) -> TokenizerChoice:
-    path = folder(root) / SETTINGS
-    try:
-        data = orjson.loads(path.read_bytes())
-    except FileNotFoundError:
-        return TokenizerChoice()
-    except (OSError, orjson.JSONDecodeError):
-        return TokenizerChoice()  # a damaged settings file falls back to the bundled choice
-    known = TokenizerChoice.__dataclass_fields__
-    return TokenizerChoice(**{k: str(v) for k, v in data.items() if k in known})
-
-
-def save_choice(root: Path, choice: TokenizerChoice) -> None:
-    path = folder(root) / SETTINGS
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_writer(path) as handle:
-        handle.write(orjson.dumps(asdict(choice), option=orjson.OPT_INDENT_2))
-
-
-def _template(root: Path, choice: TokenizerChoice) -> ChatTemplate:
+def _template(choice: TokenizerChoice) -> ChatTemplate:
     if choice.template != CUSTOM_KEY:
         return bundled_template(choice.template if choice.template in BUNDLED
                                 else DEFAULT_TEMPLATE)
-    path = folder(root) / TEMPLATE_FILE
+    return ChatTemplate(CUSTOM_KEY, choice.template_name or "your template",
+                        choice.template_source, choice.bos_token, choice.eos_token)
+
+
+def _complete(choice: TokenizerChoice, tokenizer_json: bytes | None) -> TokenizerChoice:
+    """The choice with its tokenizer's digest and its counting basis filled in."""
+    sha = (hashlib.sha256(tokenizer_json).hexdigest() if choice.tokenizer == CUSTOM_KEY
+           and tokenizer_json is not None else bundled_sha256())
     try:
-        source = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise LibraryError(f"the chosen chat template {path} cannot be read ({exc}); choose "
-                           "it again in Settings ▸ Tokenizer and chat template") from None
-    return ChatTemplate(CUSTOM_KEY, choice.template_name or "your template", source,
-                        choice.bos_token, choice.eos_token)
+        basis = counter_basis(sha, _template(choice))
+    except ChatTemplateError as exc:
+        raise LibraryError(str(exc)) from None
+    return replace(choice, tokenizer_sha256=sha, basis=basis, counts_key=basis)
+
+
+# --- the old per-computer folder --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LegacyChoice:
+    """The choice this computer kept in ``<folder>/tokenizer/`` before it moved into the
+    library, with the basis the library's counts were made with then."""
+
+    choice: TokenizerChoice
+    tokenizer_json: bytes | None
+    counted_with: str
+    problem: str = ""  # why part of it could not be carried over ("" = all of it)
+
+
+def legacy_choice(root: Path) -> LegacyChoice:
+    folder = root / FOLDER
+    try:
+        data: Any = orjson.loads((folder / SETTINGS).read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        data = {}  # none (or a damaged one): the bundled choice
+    if not isinstance(data, dict):
+        data = {}
+    known = ("tokenizer", "tokenizer_name", "template", "template_name", "bos_token",
+             "eos_token")
+    choice = replace(TokenizerChoice(), **{k: str(data[k]) for k in known if k in data})  # type: ignore[arg-type]
+    problems: list[str] = []
+    tokenizer_json: bytes | None = None
+    if choice.tokenizer == CUSTOM_KEY:
+        try:
+            tokenizer_json = (folder / TOKENIZER_FILE).read_bytes()
+        except OSError as exc:
+            problems.append(f"the tokenizer {folder / TOKENIZER_FILE} cannot be read "
+                            f"({exc.strerror or exc})")
+            choice = replace(choice, tokenizer=BUNDLED_KEY,
+                             tokenizer_name=BUNDLED_TOKENIZER_NAME)
+    if choice.template == CUSTOM_KEY:
+        try:
+            choice = replace(choice, template_source=(folder / TEMPLATE_FILE).read_text(
+                encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(f"the chat template {folder / TEMPLATE_FILE} cannot be read "
+                            f"({getattr(exc, 'strerror', None) or exc})")
+            choice = replace(choice, template=DEFAULT_TEMPLATE, template_name="",
+                             bos_token="", eos_token="")
+    counted_with = str(data.get("counted_with", "")) if not problems else ""
+    try:
+        complete = _complete(choice, tokenizer_json)
+    except LibraryError as exc:
+        problems.append(str(exc))
+        complete, tokenizer_json, counted_with = _complete(TokenizerChoice(), None), None, ""
+    return LegacyChoice(complete, tokenizer_json, counted_with, "; ".join(problems))
+
+
+# --- the choice in the library ----------------------------------------------------------
+
+_COLUMNS = (LibraryTokenizer.tokenizer, LibraryTokenizer.tokenizer_name,
+            LibraryTokenizer.template, LibraryTokenizer.template_name,
+            LibraryTokenizer.bos_token, LibraryTokenizer.eos_token,
+            LibraryTokenizer.tokenizer_sha256, LibraryTokenizer.template_source,
+            LibraryTokenizer.basis)
+
+
+def load_choice(library: Library) -> TokenizerChoice:
+    """The library's choice (for an old library not carried over yet, this computer's)."""
+    with library.engine.connect() as conn:
+        row = conn.execute(select(*_COLUMNS).where(LibraryTokenizer.id == ROW)).first()
+    if row is None:
+        legacy = legacy_choice(library.root)
+        key = "" if legacy.counted_with == legacy.choice.basis else NO_COUNTS
+        return replace(legacy.choice, counts_key=key, stored=False)
+    (tokenizer, tokenizer_name, template, template_name, bos, eos, sha, source,
+     basis) = row
+    return TokenizerChoice(tokenizer, tokenizer_name, template, template_name, bos, eos, sha,
+                           source or "", basis, basis, True)
+
+
+def tokenizer_json(library: Library, choice: TokenizerChoice) -> bytes | None:
+    """A custom choice's tokenizer.json (None: the bundled one)."""
+    if choice.tokenizer != CUSTOM_KEY:
+        return None
+    if not choice.stored:
+        return legacy_choice(library.root).tokenizer_json
+    with library.engine.connect() as conn:
+        return conn.scalar(select(LibraryTokenizer.tokenizer_json)
+                           .where(LibraryTokenizer.id == ROW))
+
+
+def _values(choice: TokenizerChoice, tokenizer_json: bytes | None) -> dict[str, Any]:
+    now = datetime.now(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+    return {"id": ROW, "tokenizer": choice.tokenizer, "tokenizer_name": choice.tokenizer_name,
+            "tokenizer_sha256": choice.tokenizer_sha256, "tokenizer_json": tokenizer_json,
+            "template": choice.template, "template_name": choice.template_name,
+            "template_source": choice.template_source or None,
+            "bos_token": choice.bos_token, "eos_token": choice.eos_token,
+            "basis": choice.basis, "changed_at": now}
+
+
+def store_choice(conn: Connection, choice: TokenizerChoice, tokenizer_json: bytes | None,
+                 *, replace_existing: bool = True, old_counts_valid: bool = False) -> bool:
+    """Write ``choice`` as the library's, in the caller's transaction; False when one was
+    there already and ``replace_existing`` is off. ``old_counts_valid``: counts from before
+    the choice lived in the library (``token_basis`` "") were made with it."""
+    values = _values(choice, tokenizer_json)
+    insert = insert_for(conn, LibraryTokenizer).values(**values)
+    if replace_existing:
+        insert = insert.on_conflict_do_update(
+            index_elements=[LibraryTokenizer.id],
+            set_={k: v for k, v in values.items() if k != "id"})
+    else:
+        insert = insert.on_conflict_do_nothing()
+    if not conn.execute(insert).rowcount:
+        return False
+    if old_counts_valid:
+        conn.execute(update(Conversation)
+                     .where(Conversation.token_basis == "", Conversation.token_count != 0)
+                     .values(token_basis=choice.basis))
+    return True
+
+
+def carry_over(library: Library) -> str:
+    """Store this computer's old choice in a library that has none yet (the first writer to
+    open it after the upgrade); the sentence to show once when it matters, else ""."""
+    if library.read_only:
+        return ""
+    legacy = legacy_choice(library.root)
+    with library.engine.begin() as conn:
+        stored = store_choice(conn, legacy.choice, legacy.tokenizer_json,
+                              replace_existing=False,
+                              old_counts_valid=legacy.counted_with == legacy.choice.basis)
+    if not stored:
+        return ""  # another member carried theirs over first
+    notes = []
+    if legacy.problem:
+        notes.append(f"Your earlier tokenizer choice could not be carried over whole "
+                     f"({legacy.problem}).")
+    if library.is_team and (not legacy.choice.is_default or legacy.problem):
+        notes.append(f"This team library had no tokenizer choice yet: it now counts tokens "
+                     f"with {legacy.choice.describe()} (this computer's choice until now), "
+                     "for every member. Settings ▸ Tokenizer and chat template changes it "
+                     "for everyone.")
+    elif legacy.problem:
+        notes.append(f"The library counts tokens with {legacy.choice.describe()}; "
+                     f"{CHOOSE_AGAIN}.")
+    return " ".join(notes)
 
 
 _cache_lock = threading.Lock()
 _counters: dict[tuple[str, ...], TokenCounter] = {}
 
 
-def tokenizer_in_use(root: Path, choice: TokenizerChoice | None = None) -> tuple[Path, str]:
-    """The tokenizer.json a library counts with, and the name it is shown under."""
-    choice = choice or load_choice(root)
-    if choice.tokenizer == CUSTOM_KEY:
-        return folder(root) / TOKENIZER_FILE, choice.tokenizer_name or "your tokenizer.json"
-    return bundled_tokenizer_path(), BUNDLED_TOKENIZER_NAME
-
-
-def counter_for(root: Path) -> TokenCounter:
-    """The library's counter (built once per choice and reused: loading takes ~0.3 s)."""
-    choice = load_choice(root)
-    tokenizer_path, name = tokenizer_in_use(root, choice)
+def _load_tokenizer_bytes(tokenizer_json: bytes | None, where: str) -> Tokenizer:
     try:
-        stamp = str(tokenizer_path.stat().st_mtime_ns)
-        template_path = folder(root) / TEMPLATE_FILE
-        if choice.template == CUSTOM_KEY and template_path.exists():
-            stamp += f":{template_path.stat().st_mtime_ns}"
-    except OSError as exc:
-        raise LibraryError(f"the tokenizer {tokenizer_path} cannot be read ({exc}); choose "
-                           "it again in Settings ▸ Tokenizer and chat template") from None
-    key = (str(tokenizer_path), stamp, *(str(v) for v in asdict(choice).values()
-                                         if v != choice.counted_with))
+        if tokenizer_json is None:
+            return Tokenizer.from_file(str(bundled_tokenizer_path()))
+        return Tokenizer.from_buffer(tokenizer_json)
+    except Exception as exc:  # the tokenizers library raises plain Exceptions
+        raise LibraryError(f"the tokenizer {where} cannot be loaded "
+                           f"({str(exc).strip()[:200]}); {CHOOSE_AGAIN}") from None
+
+
+def _where(library: Library, choice: TokenizerChoice) -> str:
+    if choice.tokenizer != CUSTOM_KEY:
+        return str(bundled_tokenizer_path())
+    return f"{choice.tokenizer_name} (kept in {library.display})"
+
+
+def _cached(key: tuple[str, ...], make: Any) -> TokenCounter:
     with _cache_lock:
         counter = _counters.get(key)
         if counter is None:
             try:
-                counter = TokenCounter.from_file(tokenizer_path, _template(root, choice), name)
+                counter = make()
             except ChatTemplateError as exc:
                 raise LibraryError(str(exc)) from None
-            except Exception as exc:  # the tokenizers library raises plain Exceptions
-                raise LibraryError(f"the tokenizer {tokenizer_path} cannot be loaded: {exc}"
-                                   ) from None
             _counters[key] = counter
         return counter
 
 
-def counter_with_template(root: Path, template_key: str) -> TokenCounter:
+class _ChoiceChanged(Exception):
+    """The tokenizer read is not the one the choice read a moment before names."""
+
+
+def _matching_json(library: Library, choice: TokenizerChoice) -> bytes | None:
+    """``tokenizer_json``, checked against the digest the choice records: counts are
+    stored under the choice's basis, so they must be made with exactly that tokenizer."""
+    data = tokenizer_json(library, choice)
+    if data is not None and hashlib.sha256(data).hexdigest() != choice.tokenizer_sha256:
+        raise _ChoiceChanged
+    return data
+
+
+def counting(library: Library) -> tuple[TokenizerChoice, TokenCounter]:
+    """The library's choice and its counter, read together (a counter is built once per
+    choice and reused: loading a tokenizer takes ~0.3 s). If another member changes the
+    choice between the two reads, they are read again."""
+    for _attempt in range(3):
+        choice = load_choice(library)
+        key = ("library", choice.tokenizer_sha256, choice.basis, choice.tokenizer_name,
+               choice.template_label)
+
+        def make(choice: TokenizerChoice = choice) -> TokenCounter:
+            tokenizer = _load_tokenizer_bytes(_matching_json(library, choice),
+                                              _where(library, choice))
+            return TokenCounter(tokenizer, _template(choice),
+                                tokenizer_name=choice.tokenizer_name,
+                                tokenizer_sha256=choice.tokenizer_sha256)
+
+        try:
+            return choice, _cached(key, make)
+        except _ChoiceChanged:
+            continue
+    raise LibraryError(f"the tokenizer {choice.tokenizer_name} kept in {library.display} "
+                       "does not match what the library records for it (damaged, or another "
+                       f"member is changing it right now): try again in a moment, or "
+                       f"{CHOOSE_AGAIN}")
+
+
+def counter_for(library: Library) -> TokenCounter:
+    """The library's counter."""
+    return counting(library)[1]
+
+
+def counter_with_template(library: Library, template_key: str) -> TokenCounter:
     """The library's tokenizer with one of the bundled templates (to compare templates);
     built once per tokenizer and template."""
-    tokenizer_path, name = tokenizer_in_use(root)
-    try:
-        key = (str(tokenizer_path), str(tokenizer_path.stat().st_mtime_ns), template_key)
-    except OSError as exc:
-        raise LibraryError(f"the tokenizer {tokenizer_path} cannot be read ({exc}); choose "
-                           "it again in Settings ▸ Tokenizer and chat template") from None
-    with _cache_lock:
-        counter = _counters.get(key)
-        if counter is None:
-            try:
-                counter = TokenCounter.from_file(tokenizer_path, bundled_template(template_key),
-                                                 name)
-            except ChatTemplateError as exc:
-                raise LibraryError(str(exc)) from None
-            _counters[key] = counter
-        return counter
+    choice = load_choice(library)
+
+    def make() -> TokenCounter:
+        tokenizer = _load_tokenizer_bytes(tokenizer_json(library, choice),
+                                          _where(library, choice))
+        return TokenCounter(tokenizer, bundled_template(template_key),
+                            tokenizer_name=choice.tokenizer_name,
+                            tokenizer_sha256=choice.tokenizer_sha256)
+
+    return _cached(("template", choice.tokenizer_sha256, choice.tokenizer_name, template_key),
+                   make)
 
 
 def check_tokenizer_file(path: Path) -> Tokenizer:
@@ -217,82 +422,76 @@ def check_counter(counter: TokenCounter, source: str) -> None:
                            "trained with this chat template")
 
 
-def candidate_counter(root: Path, *, tokenizer_file: Path | None = None,
+def candidate_counter(library: Library, *, tokenizer_file: Path | None = None,
                       bundled_tokenizer: bool = False, template: str | None = None,
                       template_file: Path | None = None) -> TokenCounter:
     """The counter a change would give, checked on a sample conversation; nothing is
     saved. Raises ``LibraryError`` naming the file and the reason."""
+    return _candidate(library, tokenizer_file=tokenizer_file,
+                      bundled_tokenizer=bundled_tokenizer, template=template,
+                      template_file=template_file)[2]
+
+
+def _candidate(library: Library, *, tokenizer_file: Path | None, bundled_tokenizer: bool,
+               template: str | None, template_file: Path | None
+               ) -> tuple[TokenizerChoice, bytes | None, TokenCounter]:
+    """The choice a change gives (complete), its tokenizer.json, and its counter."""
     if template is not None and template not in BUNDLED:
         raise LibraryError(f"unknown chat template '{template}': use one of "
                            f"{', '.join(BUNDLED)} or your own file")
-    choice = load_choice(root)
+    current = load_choice(library)
+    changes: dict[str, Any] = {}
     if tokenizer_file is not None:
         tokenizer = check_tokenizer_file(tokenizer_file)
-        path, name = tokenizer_file, tokenizer_file.name
+        try:
+            data: bytes | None = tokenizer_file.read_bytes()
+        except OSError as exc:
+            raise LibraryError(f"{tokenizer_file} cannot be read: {exc.strerror or exc}"
+                               ) from None
+        name = (f"{tokenizer_file.parent.name}/{tokenizer_file.name}"
+                if tokenizer_file.parent.name else tokenizer_file.name)
+        changes |= {"tokenizer": CUSTOM_KEY, "tokenizer_name": name}
+    elif bundled_tokenizer or current.tokenizer != CUSTOM_KEY:
+        data = None
+        tokenizer = _load_tokenizer_bytes(None, str(bundled_tokenizer_path()))
+        changes |= {"tokenizer": BUNDLED_KEY, "tokenizer_name": BUNDLED_TOKENIZER_NAME}
     else:
-        path, name = _tokenizer_file(root, choice, bundled_tokenizer)
-        tokenizer = _load_tokenizer(path)
+        data = tokenizer_json(library, current)
+        tokenizer = _load_tokenizer_bytes(data, _where(library, current))
     if template_file is not None:
         chosen, source = read_template_file(template_file), str(template_file)
+        changes |= {"template": CUSTOM_KEY, "template_name": chosen.label,
+                    "template_source": chosen.source, "bos_token": chosen.bos_token,
+                    "eos_token": chosen.eos_token}
     elif template is not None:
         chosen, source = bundled_template(template), f"the bundled {BUNDLED[template].label}"
+        changes |= {"template": template, "template_name": "", "template_source": "",
+                    "bos_token": "", "eos_token": ""}
     else:
-        chosen, source = _template(root, choice), "the chat template in use"
+        chosen, source = _template(current), "the chat template in use"
+    choice = _complete(replace(current, **changes), data)
     try:
-        counter = TokenCounter(tokenizer, chosen, tokenizer_name=name,
-                               tokenizer_sha256=file_sha256(path))
+        counter = TokenCounter(tokenizer, chosen, tokenizer_name=choice.tokenizer_name,
+                               tokenizer_sha256=choice.tokenizer_sha256)
     except ChatTemplateError as exc:
         raise LibraryError(f"{source}: {exc}") from None
     check_counter(counter, source)
-    return counter
+    return choice, data, counter
 
 
-def _tokenizer_file(root: Path, choice: TokenizerChoice, bundled: bool) -> tuple[Path, str]:
-    if bundled:
-        return bundled_tokenizer_path(), BUNDLED_TOKENIZER_NAME
-    return tokenizer_in_use(root, choice)
-
-
-def _load_tokenizer(path: Path) -> Tokenizer:
-    try:
-        return Tokenizer.from_file(str(path))
-    except Exception as exc:
-        raise LibraryError(f"the tokenizer {path} cannot be loaded ({str(exc).strip()[:200]});"
-                           " choose it again in Settings ▸ Tokenizer and chat template"
-                           ) from None
-
-
-def choose(root: Path, *, tokenizer_file: Path | None = None, bundled_tokenizer: bool = False,
-           template: str | None = None, template_file: Path | None = None) -> TokenizerChoice:
-    """Change the library's choice; every file is checked (and the pair must render a sample
-    conversation) before anything is replaced."""
-    candidate_counter(root, tokenizer_file=tokenizer_file, bundled_tokenizer=bundled_tokenizer,
-                      template=template, template_file=template_file)
-    choice = load_choice(root)
-    changes: dict[str, str] = {}
-    new_tokenizer = check_tokenizer_file(tokenizer_file) if tokenizer_file else None
-    new_template = read_template_file(template_file) if template_file else None
-    target = folder(root)
-    target.mkdir(parents=True, exist_ok=True)
-    if new_tokenizer is not None and tokenizer_file is not None:
-        with atomic_writer(target / TOKENIZER_FILE) as handle:
-            handle.write(tokenizer_file.read_bytes())
-        changes |= {"tokenizer": CUSTOM_KEY, "tokenizer_name": tokenizer_file.parent.name
-                    + "/" + tokenizer_file.name if tokenizer_file.parent.name
-                    else tokenizer_file.name}
-    elif bundled_tokenizer:
-        changes |= {"tokenizer": BUNDLED_KEY, "tokenizer_name": BUNDLED_TOKENIZER_NAME}
-        with contextlib.suppress(OSError):
-            (target / TOKENIZER_FILE).unlink()
-    if new_template is not None:
-        with atomic_writer(target / TEMPLATE_FILE) as handle:
-            handle.write(new_template.source.encode("utf-8"))
-        changes |= {"template": CUSTOM_KEY, "template_name": new_template.label,
-                    "bos_token": new_template.bos_token, "eos_token": new_template.eos_token}
-    elif template is not None:
-        changes |= {"template": template, "template_name": "", "bos_token": "",
-                    "eos_token": ""}
-    updated = TokenizerChoice(**(asdict(choice) | changes))
-    save_choice(root, updated)
-    return updated
-
+def choose(library: Library, *, tokenizer_file: Path | None = None,
+           bundled_tokenizer: bool = False, template: str | None = None,
+           template_file: Path | None = None) -> TokenizerChoice:
+    """Change the library's choice (for every member of a team library): every file is
+    checked, and the pair must render a sample conversation, before anything is stored.
+    Counts made with the old choice stay stored but no longer count (``token_basis``)."""
+    if library.read_only:
+        raise LibraryError(f"{library.display} is open only for reading: its tokenizer and "
+                           "chat template can be changed only where it is opened for "
+                           "writing.")
+    choice, data, _counter = _candidate(
+        library, tokenizer_file=tokenizer_file, bundled_tokenizer=bundled_tokenizer,
+        template=template, template_file=template_file)
+    with library.engine.begin() as conn:
+        store_choice(conn, choice, data)
+    return replace(choice, stored=True)

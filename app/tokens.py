@@ -94,6 +94,14 @@ class AsTrained:
         return spans
 
 
+def counter_basis(tokenizer_sha256: str, template: ChatTemplate) -> str:
+    """What a count depends on (the tokenizer's bytes and the template), as a short key:
+    counts made with different bases are never mixed (known without loading anything)."""
+    basis = "\0".join((tokenizer_sha256, template.source, template.bos_token,
+                       template.eos_token, *template.special_tokens))
+    return hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+
+
 class TokenCounter:
     """A tokenizer plus a chat template: counts and explains rendered conversations."""
 
@@ -112,9 +120,7 @@ class TokenCounter:
         self._special_ids = {
             token_id for token_id, added in tokenizer.get_added_tokens_decoder().items()
             if added.special}
-        basis = "\0".join((tokenizer_sha256, template.source, template.bos_token,
-                           template.eos_token, *template.special_tokens))
-        self.basis = hashlib.sha256(basis.encode("utf-8")).hexdigest()[:16]
+        self.basis = counter_basis(tokenizer_sha256, template)
 
     @classmethod
     def from_file(cls, path: Path, template: ChatTemplate, name: str | None = None

@@ -245,7 +245,7 @@ def member_rows(library: Library, name: str) -> list[MemberRow]:
             select(Conversation.conversation_id, Conversation.persona_name,
                    Conversation.persona_archetype, Conversation.batch_id,
                    Conversation.source_file, Conversation.emotional_arc_key,
-                   Conversation.training_topic_key, Conversation.token_count,
+                   Conversation.training_topic_key, library.counted(),
                    Conversation.estimated_tokens, Conversation.warning_codes,
                    Conversation.reviewed_by)
             .join(Member, Member.conversation_pk == Conversation.pk)
@@ -1009,7 +1009,7 @@ def _switch_to_new_build(
     # Everything a conversation's fragments depend on (app.fragments): the file's settings,
     # the conversation's stored state, and whether its profile is written with it (that
     # changes when most of the file's conversations come to use another profile).
-    counter = counter_for(library.root)  # its basis names the tokenizer and template
+    counter = counter_for(library)  # its basis names the tokenizer and template
     settings = _settings(target, counter.basis)
     wanted = set(new_members)
     if len(wanted) != len(new_members):
@@ -1210,7 +1210,7 @@ def _change_by_delta(library: Library, name: str, add: list[int], remove: set[in
         target = _target(library, current, current.name, None, False)
         guard = member_guard(session, target.file_id)
         present = _members_among(session, target.file_id, [*add, *remove])
-    counter = counter_for(library.root)
+    counter = counter_for(library)
     settings = _settings(target, counter.basis)
     added = [pk for pk in add if pk not in present and pk not in remove]
     removed = [(pk, present[pk]) for pk in sorted(remove) if pk in present]

@@ -6,6 +6,9 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+from sqlalchemy import create_engine, text
+
+from app.location import LibraryLocation
 from app.paths import DATABASE_NAME
 
 V5 = Path(__file__).parent / "data" / "library-v5"
@@ -25,3 +28,24 @@ def make_v5_library(root: Path) -> Path:
     shutil.copytree(V5 / "training-files", root / "training-files")
     shutil.copytree(V5 / "tokenizer", root / "tokenizer")
     return root
+
+
+# What revision 0002 added: undone, a library made now is one of the baseline (schema v7).
+AFTER_BASELINE = ("DROP TABLE library_tokenizer",
+                  "ALTER TABLE conversations DROP COLUMN token_basis")
+
+
+def back_to_baseline(location: LibraryLocation, *, stamped: bool = True) -> None:
+    """Turn a closed library made by this LoRA Studio into one of the Alembic baseline
+    (``stamped``) or of schema v7 from before Alembic (not stamped: SQLite only)."""
+    url = location.engine_url if location.is_team else \
+        f"sqlite:///{location.folder / DATABASE_NAME}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in AFTER_BASELINE:
+            conn.execute(text(statement))
+        if stamped:
+            conn.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
+        else:
+            conn.execute(text("DROP TABLE alembic_version"))
+    engine.dispose()

@@ -100,6 +100,15 @@ def _to_v1(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE training_files DROP COLUMN estimated_tokens")
 
 
+def _to_baseline(conn: sqlite3.Connection) -> None:
+    """Undo the Alembic revisions after the baseline (schema version 7 as it was)."""
+    conn.execute("DROP TABLE IF EXISTS library_tokenizer")
+    if any(row[1] == "token_basis" for row in conn.execute("PRAGMA table_info(conversations)")):
+        conn.execute("ALTER TABLE conversations DROP COLUMN token_basis")
+    if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone():
+        conn.execute("UPDATE alembic_version SET version_num = '0001_baseline'")
+
+
 # STEPS[n] makes version n of n + 1
 STEPS = {6: _to_v6, 5: _to_v5, 4: _to_v4, 3: _to_v3, 2: _to_v2, 1: _to_v1}
 
@@ -111,6 +120,7 @@ def downgrade(database: Path, version: int) -> None:
         conn.execute("PRAGMA foreign_keys = OFF")
         conn.execute("BEGIN")
         current = conn.execute("PRAGMA user_version").fetchone()[0]
+        _to_baseline(conn)
         for step in range(current - 1, version - 1, -1):
             STEPS[step](conn)
         conn.execute(f"PRAGMA user_version = {version}")

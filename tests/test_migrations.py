@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
-from old_libraries import make_v5_library
+from old_libraries import back_to_baseline, make_v5_library
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from app import migrations
@@ -93,28 +92,28 @@ def _sha(path: Path) -> str:
 @pytest.fixture
 def last_version_before_alembic(tmp_path: Path) -> Path:
     root = tmp_path / "last-legacy-version"
-    with Library(root):
-        pass
-    conn = sqlite3.connect(root / DATABASE_NAME)
-    conn.execute("DROP TABLE alembic_version")
-    conn.commit()
-    conn.close()
+    with Library(root) as library:
+        location = library.location
+    back_to_baseline(location, stamped=False)
     return root
 
 
-def test_a_reader_leaves_a_v6_library_from_before_alembic_as_it_is(
+def test_a_reader_leaves_a_v7_library_from_before_alembic_as_it_is(
         last_version_before_alembic: Path) -> None:
     database = last_version_before_alembic / DATABASE_NAME
     before = _sha(database)
     with Library(last_version_before_alembic, read_only=True) as reader:
-        assert reader.count() == 0 and not reader.older_version
+        assert reader.count() == 0 and reader.older_version  # an upgraded copy
+        assert _revision(reader) == migrations.HEAD
     assert _sha(database) == before
 
 
-def test_a_writer_stamps_a_v6_library_from_before_alembic_with_the_baseline(
+def test_a_writer_stamps_a_v7_library_from_before_alembic_and_upgrades_it(
         last_version_before_alembic: Path) -> None:
     with Library(last_version_before_alembic) as library:
-        assert _revision(library) == migrations.BASELINE
+        assert _revision(library) == migrations.HEAD
+        with library.engine.connect() as conn:
+            assert _schema_differences(conn) == []
 
 
 def test_an_older_library_goes_up_the_old_chain_then_is_stamped(tmp_path: Path) -> None:
@@ -125,20 +124,22 @@ def test_an_older_library_goes_up_the_old_chain_then_is_stamped(tmp_path: Path) 
         assert reader.older_version and _revision(reader) == migrations.HEAD
     assert _sha(database) == before
     with Library(root) as library:
-        assert _revision(library) == migrations.BASELINE
+        assert _revision(library) == migrations.HEAD
         with library.engine.connect() as conn:
             assert migrations.sqlite_revision(conn.connection.dbapi_connection) \
-                == migrations.BASELINE  # type: ignore[arg-type]
+                == migrations.HEAD  # type: ignore[arg-type]
+            assert _schema_differences(conn) == []
 
 
 # --- a revision after the baseline (written here, for the test) ---------------------
 
-REVISION = '''"""Adds a column, as a later LoRA Studio would."""
+LATER = "0099_test_column"
+REVISION = f'''"""Adds a column, as a later LoRA Studio would."""
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002_test_column"
-down_revision = "0001_baseline"
+revision = "0099_test_column"
+down_revision = "{migrations.HEAD}"
 branch_labels = None
 depends_on = None
 
@@ -161,20 +162,14 @@ def test_a_writer_upgrades_a_library_to_a_later_revision(
         location = library.location
         with library.session() as session, session.begin():
             library.ensure_batch(session, "kept")
-    # Baseline-stamped, as this LoRA Studio leaves it.
-    engine = create_engine(location.engine_url if location.is_team
-                           else f"sqlite:///{location.folder / DATABASE_NAME}")
-    with engine.begin() as conn:
-        conn.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
-    engine.dispose()
-
+    previous = migrations.HEAD  # the newest revision, as this LoRA Studio leaves it
     folder = tmp_path / "migrations"
     shutil.copytree(migrations.FOLDER, folder,
                     ignore=shutil.ignore_patterns("__pycache__", "__init__.py"))
-    (folder / "versions" / "0002_test_column.py").write_text(REVISION, encoding="utf-8")
+    (folder / "versions" / f"{LATER}.py").write_text(REVISION, encoding="utf-8")
     migrations.known_revisions.cache_clear()
     monkeypatch.setattr(migrations, "FOLDER", folder)
-    monkeypatch.setattr(migrations, "HEAD", "0002_test_column")
+    monkeypatch.setattr(migrations, "HEAD", LATER)
     try:
         if backend == "sqlite":
             database = location.folder / DATABASE_NAME
@@ -187,11 +182,11 @@ def test_a_writer_upgrades_a_library_to_a_later_revision(
             with pytest.raises(LibraryError, match=r"older schema.*open it once for writing"):
                 Library(location, read_only=True)
         with Library(location) as library:
-            assert _revision(library) == "0002_test_column"
+            assert _revision(library) == LATER
             assert "note" in _columns(library, "batches")
             assert [b.batch_id for b in library.batches()] == ["kept"]
         if backend == "sqlite":
-            backup = f"{DATABASE_NAME}.v{SCHEMA_VERSION}-{migrations.BASELINE}.bak"
+            backup = f"{DATABASE_NAME}.v{SCHEMA_VERSION}-{previous}.bak"
             assert (location.folder / backup).exists()
     finally:
         migrations.known_revisions.cache_clear()

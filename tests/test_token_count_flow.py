@@ -9,12 +9,14 @@ import pytest
 from conftest import ENRICHED, LEGACY
 from PySide6.QtCore import QSettings, Qt
 from scripted_dialogs import ScriptedDialogs
+from sqlalchemy import update
 from token_reference import reference_counter
 
 from app.library import Library
+from app.models import LibraryTokenizer
 from app.token_counts import NO_LINE, ensure_counts, uncounted
 from app.token_lines import conversation_lines
-from app.tokenizer_choice import choose, folder
+from app.tokenizer_choice import choose
 from app.tokens import bundled_tokenizer_path
 from app.trainingfiles import add_conversations, member_rows
 from ui.conversations_model import Column, tokens_tooltip
@@ -86,7 +88,7 @@ def test_a_new_template_is_counted_when_asked(qtbot, filled_library: Library,
                                               settings) -> None:
     window = make_window(qtbot, filled_library, settings)
     wait_for_counts(qtbot, window, tokenizer_counts(filled_library, "mistral"))
-    choose(filled_library.root, template="chatml")
+    choose(filled_library, template="chatml")
     window.token_counts.start()
     expected = tokenizer_counts(filled_library, "chatml")
     assert expected != tokenizer_counts(filled_library, "mistral")
@@ -95,8 +97,9 @@ def test_a_new_template_is_counted_when_asked(qtbot, filled_library: Library,
 
 def test_a_tokenizer_that_cannot_load_is_a_sentence(qtbot, filled_library: Library,
                                                     settings) -> None:
-    choose(filled_library.root, tokenizer_file=bundled_tokenizer_path())
-    (folder(filled_library.root) / "tokenizer.json").write_text("not a tokenizer")
+    choose(filled_library, tokenizer_file=bundled_tokenizer_path())
+    with filled_library.engine.begin() as conn:  # the library's copy is damaged
+        conn.execute(update(LibraryTokenizer).values(tokenizer_json=b"not a tokenizer"))
     window = make_window(qtbot, filled_library, settings)
     qtbot.waitUntil(lambda: "Token counts could not be made" in
                     window.statusBar().currentMessage(), timeout=30000)

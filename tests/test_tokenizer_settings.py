@@ -51,7 +51,7 @@ def model_folder(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def make_dialog(qtbot: Any, library: Library) -> TokenizerDialog:
-    dialog = TokenizerDialog(library.root, PickNothing())  # type: ignore[arg-type]
+    dialog = TokenizerDialog(library, PickNothing())  # type: ignore[arg-type]
     qtbot.addWidget(dialog)
     dialog.show()
     settle(qtbot, dialog)
@@ -86,12 +86,12 @@ def test_a_valid_tokenizer_and_config_are_accepted_and_used(qtbot: Any, filled_l
     assert dialog.sample.toPlainText().startswith("<|im_start|>system\n")
     with qtbot.waitSignal(dialog.accepted, timeout=30_000):
         dialog.use_button.click()
-    choice = load_choice(filled_library.root)
+    choice = load_choice(filled_library)
     assert choice.tokenizer == "custom" and choice.tokenizer_name == "MyModel-7B/tokenizer.json"
     assert choice.template == "custom" and choice.template_name == "tokenizer_config.json"
     assert choice.eos_token == "<|im_end|>"
     # The command line and the counts use the same choice.
-    counter = counter_for(filled_library.root)
+    counter = counter_for(filled_library)
     some = next(row.conversation_id for row in filled_library.summaries()
                 if row.trainable_replies)
     (line,) = [item["messages"] for item in jsonl_lines(filled_library.record(some), "t")]
@@ -117,7 +117,7 @@ def test_a_broken_tokenizer_is_refused_by_name(qtbot: Any, library: Library, tmp
     assert "Traceback" not in dialog.problem
     assert not dialog.use_button.isEnabled()
     dialog.accept()  # even forced, nothing is saved
-    assert dialog.result() == 0 and load_choice(library.root).tokenizer == "bundled"
+    assert dialog.result() == 0 and load_choice(library).tokenizer == "bundled"
 
 
 @pytest.mark.parametrize(("name", "source", "words"), [
@@ -140,7 +140,7 @@ def test_a_template_that_cannot_train_our_conversations_is_refused(
     settle(qtbot, dialog)
     assert words in dialog.problem and name in dialog.problem
     assert not dialog.use_button.isEnabled()
-    assert load_choice(library.root).template == "mistral"
+    assert load_choice(library).template == "mistral"
 
 
 def test_a_config_without_a_template_is_refused(qtbot: Any, library: Library,
@@ -191,7 +191,7 @@ def test_a_new_template_recounts_and_the_view_follows(qtbot: Any, filled_library
 
     QTimer.singleShot(0, choose_chatml)
     window.tokenizer_action.trigger()
-    assert load_choice(filled_library.root).template == "chatml"
+    assert load_choice(filled_library).template == "chatml"
     chatml = TokenCounter.from_file(bundled_tokenizer_path(), bundled_template("chatml"))
     (line,) = [item["messages"] for item in jsonl_lines(filled_library.record(some), "t")]
     expected = chatml.count(line)
@@ -216,11 +216,11 @@ def test_a_tokenizer_change_rebuilds_every_training_file_with_it(
     before = header(filled_library, "tok-file")["tokens"]
     assert before["chat_template"] == bundled_template("mistral").label
     window = open_window(qtbot, filled_library, dialogs, tmp_path)
-    choose(filled_library.root, template="chatml")
+    choose(filled_library, template="chatml")
     window.after_tokenizer_change()
     qtbot.waitUntil(lambda: header(filled_library, "tok-file")["tokens"]["chat_template"]
                     == bundled_template("chatml").label, timeout=60_000)
-    counter = counter_for(filled_library.root)
+    counter = counter_for(filled_library)
     jsonl = stored_bytes(filled_library, "tok-file")[1]
     for line in map(json.loads, jsonl.decode("utf-8").splitlines()):
         assert line["metadata"]["token_count"] == counter.count(line["messages"])

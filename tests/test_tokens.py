@@ -12,6 +12,7 @@ import jinja2
 import orjson
 import pytest
 from conftest import ENRICHED, LEGACY
+from sqlalchemy import select
 from stored import stored_files
 from tokenizers import AddedToken, Tokenizer, models, pre_tokenizers
 
@@ -22,6 +23,7 @@ from app.errors import LibraryError
 from app.jsonl import jsonl_lines
 from app.library import Library
 from app.loader import load_conversation_file
+from app.models import Conversation
 from app.schemas import JSONL_SCHEMA, load_schema
 from app.token_counts import count_missing, ensure_counts, over_budget, uncounted
 from app.token_lines import percentile
@@ -134,10 +136,12 @@ def test_library_counts_fill_in_and_match_the_build(filled_library: Library) -> 
 
 def test_a_new_template_recounts_everything(filled_library: Library) -> None:
     before = ensure_counts(filled_library)
-    choose(filled_library.root, template="chatml")
+    choose(filled_library, template="chatml")
     after = ensure_counts(filled_library)
-    assert load_choice(filled_library.root).counted_with == counter_for(
-        filled_library.root).basis
+    choice = load_choice(filled_library)
+    assert choice.stored and choice.basis == counter_for(filled_library).basis
+    with filled_library.engine.connect() as conn:  # every count names what made it
+        assert set(conn.scalars(select(Conversation.token_basis))) == {choice.basis}
     changed = [cid for cid in before if before[cid] and after[cid] != before[cid]]
     assert changed  # ChatML writes different markup around every message
     chatml = TokenCounter.from_file(bundled_tokenizer_path(), bundled_template("chatml"))
@@ -179,9 +183,9 @@ def test_a_users_own_tokenizer_and_template_are_used(filled_library: Library,
     chatml = (TEMPLATES / "chatml.jinja").read_text(encoding="utf-8")
     config.write_text(json.dumps({"chat_template": re.sub(
         r"\{%-? *(end)?generation *-?%\}", "", chatml), "eos_token": "<|im_end|>"}))
-    choose(filled_library.root, tokenizer_file=path, template_file=config)
+    choose(filled_library, tokenizer_file=path, template_file=config)
     path.unlink()  # the library keeps its own copy
-    counter = counter_for(filled_library.root)
+    counter = counter_for(filled_library)
     assert counter.tokenizer_name == "MyModel-7B/tokenizer.json"
     assert counter.template.label == "tokenizer_config.json"
     counts = ensure_counts(filled_library)
@@ -208,12 +212,12 @@ def test_a_file_that_is_not_a_tokenizer_is_refused_by_name(filled_library: Libra
     bad = tmp_path / "tokenizer.json"
     bad.write_text('{"not": "a tokenizer"}')
     with pytest.raises(LibraryError, match=re.escape(str(bad))):
-        choose(filled_library.root, tokenizer_file=bad)
+        choose(filled_library, tokenizer_file=bad)
     config = tmp_path / "tokenizer_config.json"
     config.write_text('{"bos_token": "<s>"}')
     with pytest.raises(LibraryError, match="has no chat_template"):
-        choose(filled_library.root, template_file=config)
-    assert load_choice(filled_library.root).tokenizer == "bundled"
+        choose(filled_library, template_file=config)
+    assert load_choice(filled_library).tokenizer == "bundled"
 
 
 @pytest.mark.parametrize("key", sorted(BUNDLED))

@@ -230,7 +230,7 @@ class AsTrainedWindow(QWidget):
         self.file_combo.setCurrentIndex(max(0, index))
         self.file_combo.blockSignals(False)
 
-        choice = load_choice(self.library.root)
+        choice = load_choice(self.library)
         library_label = (choice.template_name or "your template"
                          if choice.template == CUSTOM_KEY
                          else BUNDLED.get(choice.template, BUNDLED["mistral"]).label)
@@ -266,7 +266,7 @@ class AsTrainedWindow(QWidget):
         """Render with a bundled template (``LIBRARY_TEMPLATE`` for the library's own)."""
         index = self.template_combo.findData(key)
         if index < 0:
-            choice = load_choice(self.library.root)
+            choice = load_choice(self.library)
             index = 0 if key == choice.template else -1
         if index >= 0:
             self.template_combo.setCurrentIndex(index)
@@ -313,15 +313,15 @@ class AsTrainedWindow(QWidget):
             return
         self._generation += 1
         generation = self._generation
-        record, root = self.record, self.library.root
+        record, library = self.record, self.library
         _record_id, settings, template, variant, line = key
 
         def work(_progress: object, _cancelled: object) -> tuple[int, Key, Any]:
             if generation != self._generation:
                 return generation, key, None  # a newer request came: skip this one
             try:
-                counter = (counter_for(root) if template in (None, LIBRARY_TEMPLATE)
-                           else counter_with_template(root, str(template)))
+                counter = (counter_for(library) if template in (None, LIBRARY_TEMPLATE)
+                           else counter_with_template(library, str(template)))
                 return generation, key, build_preview(record, counter, settings, variant,
                                                       line)
             except ChatTemplateError as exc:

@@ -24,6 +24,7 @@ class LibraryChanges(QObject):
     # conversations_changed and batches_changed: views may read just these rows
     conversations_stored = Signal(object)
     tokens_changed = Signal()  # token counts filled in (a background count, a new tokenizer)
+    tokenizer_changed = Signal()  # another member changed the library's tokenizer or template
 
     def everything(self) -> None:
         """Announce that anything may have changed (a library opened, a script ran)."""

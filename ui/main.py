@@ -35,6 +35,7 @@ from app.export import ExportFormat
 from app.importer import ImportReport
 from app.library import Library
 from app.recovery import finish_interrupted_work, needs_recovery
+from app.tokenizer_choice import load_choice
 from app.trainingfiles import list_training_files
 from ui.add_review import hidden_checked_ids
 from ui.as_trained_preview import AsTrainedWindow
@@ -122,6 +123,7 @@ class MainWindow(QMainWindow):
         self.token_counts = TokenCountFlow(self, library, self.changes)
         self.token_counts.status.connect(self.show_message)
         self.changes.conversations_changed.connect(self.token_counts.start)
+        self.changes.tokenizer_changed.connect(self._tokenizer_changed_elsewhere)
 
         page.model.checks_changed.connect(self._update_counts)
         page.model.shown_changed.connect(self._update_counts)
@@ -150,6 +152,9 @@ class MainWindow(QMainWindow):
         self._show_table_or_welcome()
         self._restore_settings()
         self.token_counts.start()
+        if library.tokenizer_notice:  # said once: the tokenizer choice moved into the library
+            QTimer.singleShot(0, lambda: self.dialogs.inform(
+                self, "Tokenizer and chat template", library.tokenizer_notice))
 
     # --- construction --------------------------------------------------------------
 
@@ -476,10 +481,21 @@ class MainWindow(QMainWindow):
     def choose_tokenizer(self) -> None:
         """Settings ▸ Tokenizer and chat template; after a change every count is made again
         in the background and the as-trained view renders with the new choice."""
-        dialog = TokenizerDialog(self.library.root, self.dialogs, self)
+        dialog = TokenizerDialog(self.library, self.dialogs, self)
         if dialog.exec() != TokenizerDialog.DialogCode.Accepted or dialog.saved is None:
             return
         self.after_tokenizer_change()
+
+    def _tokenizer_changed_elsewhere(self) -> None:
+        """Another member changed the team library's tokenizer: the counts shown are no
+        counts of it any more; they are made again (that member rebuilds the files)."""
+        choice = load_choice(self.library)
+        self.changes.tokens_changed.emit()
+        self.token_counts.start()
+        if self.as_trained_window is not None:
+            self.as_trained_window.reload_settings()
+        self.show_message(f"Another member changed the library's tokenizer: it counts with "
+                          f"{choice.describe()} now; token counts are being made again.")
 
     def after_tokenizer_change(self) -> None:
         """Counts are made again in the background, and every training file is rebuilt so

@@ -305,7 +305,7 @@ def render_as_trained(window: MainWindow, library: Library, out_dir: Path) -> li
             written.append(save(view, out_dir / f"25-as-trained-tokens-{theme}.png"))
         view.boundaries_check.setChecked(False)
         QApplication.setPalette(light_palette())
-        dialog = TokenizerDialog(library.root, QuietDialogs(), window)
+        dialog = TokenizerDialog(library, QuietDialogs(), window)
         dialog.show()
         dialog.wait()
         written.append(save(dialog, out_dir / "26-tokenizer-settings.png"))

@@ -11,7 +11,14 @@ from __future__ import annotations
 from PySide6.QtCore import QObject, QTimer
 
 from app.library import Library
-from app.team_changes import BATCHES, CONVERSATIONS, TRAINING_FILES, ChangeListener, claim_origin
+from app.team_changes import (
+    BATCHES,
+    CONVERSATIONS,
+    TOKENIZER,
+    TRAINING_FILES,
+    ChangeListener,
+    claim_origin,
+)
 from ui.changes import LibraryChanges
 
 POLL_MS = 1000  # how soon another member's change shows
@@ -45,6 +52,8 @@ class TeamWatch(QObject):
             self.changes.batches_changed.emit()
         if TRAINING_FILES in topics:
             self.changes.training_files_changed.emit()
+        if TOKENIZER in topics:
+            self.changes.tokenizer_changed.emit()
 
     def stop(self) -> None:
         self.timer.stop()

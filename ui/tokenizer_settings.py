@@ -7,7 +7,9 @@ The dialog shows what is in use, lets the user pick the bundled tokenizer or a H
 is made (the files load, the pair renders a sample conversation and trains its replies),
 with the sample shown; a failure is a sentence naming the file and the reason, and the
 dialog cannot be accepted until the choice is sound. Accepting saves through
-``app.tokenizer_choice.choose``, so the command line counts the same way.
+``app.tokenizer_choice.choose`` into the library itself, so the command line counts the
+same way; in a team library that changes it for every member, so the dialog says so and
+asks first (the other members' windows hear of it and count again).
 """
 
 from __future__ import annotations
@@ -34,8 +36,9 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.chat_templates import BUNDLED, DEFAULT_TEMPLATE
+from app.chat_templates import BUNDLED
 from app.errors import LibraryError
+from app.library import Library
 from app.tokenizer_choice import (
     CUSTOM_KEY,
     SAMPLE_CONVERSATION,
@@ -71,9 +74,13 @@ class Request:
 
 
 def in_use_text(choice: TokenizerChoice) -> str:
-    template = (choice.template_name or "your template" if choice.template == CUSTOM_KEY
-                else BUNDLED.get(choice.template, BUNDLED[DEFAULT_TEMPLATE]).label)
-    return f"Tokenizer: {choice.tokenizer_name}\nChat template: {template}"
+    return f"Tokenizer: {choice.tokenizer_name}\nChat template: {choice.template_label}"
+
+
+def team_note(library: Library) -> str:
+    return (f"This is a team library ({library.display}): its tokenizer and chat template "
+            "are the library's, shared by every member. A change here changes them for "
+            "everyone, and every member's token counts are made again.")
 
 
 class TokenizerDialog(QDialog):
@@ -81,11 +88,13 @@ class TokenizerDialog(QDialog):
 
     checked = Signal()  # a check of the current choice finished (tests wait on it)
 
-    def __init__(self, root: Path, dialogs: Dialogs, parent: QWidget | None = None) -> None:
+    def __init__(self, library: Library, dialogs: Dialogs,
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.root = root
+        self.library = library
         self.dialogs = dialogs
-        self.choice = load_choice(root)
+        self.choice = load_choice(library)
+        self._candidate = ""  # the checked choice, as the question before saving names it
         self.problem = ""  # why the current choice cannot be used ("" = fine or unchecked)
         self.saved: TokenizerChoice | None = None
         self._saving = False
@@ -103,7 +112,13 @@ class TokenizerDialog(QDialog):
         self.in_use = QLabel(in_use_text(self.choice))
         self.in_use.setWordWrap(True)
         in_use_box = QGroupBox("In use")
-        QVBoxLayout(in_use_box).addWidget(self.in_use)
+        in_use_layout = QVBoxLayout(in_use_box)
+        in_use_layout.addWidget(self.in_use)
+        self.team = QLabel(team_note(library) if library.is_team else "")
+        self.team.setWordWrap(True)
+        self.team.setObjectName("teamNote")
+        self.team.setVisible(library.is_team)
+        in_use_layout.addWidget(self.team)
 
         self.bundled_tokenizer = QRadioButton(
             f"Bundled: {BUNDLED_TOKENIZER_NAME.removesuffix(' (bundled)')} "
@@ -182,7 +197,7 @@ class TokenizerDialog(QDialog):
         (self.own_tokenizer if custom_tokenizer else self.bundled_tokenizer).setChecked(True)
         if custom_tokenizer:
             self.tokenizer_path.setPlaceholderText(f"in use: {self.choice.tokenizer_name} "
-                                                   "(the library keeps a copy)")
+                                                   "(kept in the library)")
         custom_template = self.choice.template == CUSTOM_KEY
         (self.own_template if custom_template else self.bundled_template).setChecked(True)
         if custom_template:
@@ -280,11 +295,11 @@ class TokenizerDialog(QDialog):
         """Load the files and render the sample, off the GUI thread (a tokenizer.json of
         a large vocabulary takes a second to load)."""
         generation = self._generation
-        request, root = self.request(), self.root
+        request, library = self.request(), self.library
 
         def work(_progress: object, _cancelled: object) -> tuple[int, str, str]:
             try:
-                counter = candidate_counter(root, **request.arguments())
+                counter = candidate_counter(library, **request.arguments())
                 shown = counter.as_trained(SAMPLE_CONVERSATION)
             except LibraryError as exc:
                 return generation, str(exc), ""
@@ -309,6 +324,7 @@ class TokenizerDialog(QDialog):
             self._show_result(problem, None)
         else:
             summary, _, text = sample.partition("\n")
+            self._candidate = summary.removeprefix("Fine: ").partition(" renders ")[0]
             self._show_result("", (summary, text))
         self.checked.emit()
 
@@ -337,17 +353,26 @@ class TokenizerDialog(QDialog):
 
     def accept(self) -> None:
         """Save the choice in the background (``choose`` checks the files again and copies
-        them into the library); on a problem say it and stay open."""
+        them into the library); on a problem say it and stay open. A team library's
+        choice is everyone's: the dialog asks first (Cancel keeps it open, unchanged)."""
         if self.checking or self.problem or self._saving:
+            return
+        if self.library.is_team and not self.dialogs.confirm_destructive(
+                self, "Change the tokenizer for every member?",
+                f"The team library {self.library.display} will count tokens with "
+                f"{self._candidate or 'this choice'} for every member: everyone's token "
+                f"counts of its {self.library.count():,} conversation(s) are made again, and "
+                "its training files are rebuilt with it. The other members' windows follow "
+                "within seconds.", "Change for everyone"):
             return
         self._saving = True
         self.use_button.setEnabled(False)
         self.status.setText("Saving…")
-        request, root = self.request(), self.root
+        request, library = self.request(), self.library
 
         def work(_progress: object, _cancelled: object) -> TokenizerChoice | str:
             try:
-                return choose(root, **request.arguments())
+                return choose(library, **request.arguments())
             except LibraryError as exc:
                 return str(exc)
 
