@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import ColumnElement, Engine, case, delete, func, select, update
+from sqlalchemy import ColumnElement, Engine, Select, case, delete, func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import upkeep
@@ -182,6 +182,11 @@ class Library:
         0 ("not counted yet"), for a query."""
         return case((Conversation.token_basis == self.counts_key(), Conversation.token_count),
                     else_=0)
+
+    def summary_query(self) -> Select[*tuple[Any, ...]]:
+        """The select of a table row's columns, ending with the valid token count: the
+        one place that pairs ``SUMMARY_COLUMNS`` with ``counted``, so no reader forgets it."""
+        return select(*SUMMARY_COLUMNS, self.counted())
 
     @property
     def dialect(self) -> str:
@@ -368,7 +373,7 @@ class Library:
                       size: int = READ_CHUNK) -> Iterator[list[ConversationRow]]:
         """``summaries`` a part of ``size`` rows at a time (a child process streams them to
         the window this way: ``ui.row_index.row_parts``)."""
-        query = select(*SUMMARY_COLUMNS, self.counted()).order_by(Conversation.pk)
+        query = self.summary_query().order_by(Conversation.pk)
         if batch_id is not None:
             query = query.where(Conversation.batch_id == batch_id)
         files = self.membership()
@@ -392,10 +397,11 @@ class Library:
         every row (its membership and budgets are read for these rows alone)."""
         wanted = list(dict.fromkeys(conversation_ids))
         found: list[Any] = []
+        query = self.summary_query()
         with self.engine.connect() as conn:
             for start in range(0, len(wanted), chunk):
                 part = wanted[start : start + chunk]
-                found += conn.execute(select(*SUMMARY_COLUMNS)
+                found += conn.execute(query
                                       .where(Conversation.conversation_id.in_(part))).all()
             pks = [row[0] for row in found]
             names: dict[int, list[str]] = defaultdict(list)

@@ -21,7 +21,7 @@ from token_reference import reference_counter
 from app import migrations, tokenizer_choice
 from app.errors import LibraryError
 from app.importer import import_paths
-from app.library import Library
+from app.library import ConversationRow, Library
 from app.location import LibraryLocation
 from app.models import Conversation, LibraryTokenizer
 from app.paths import DATABASE_NAME
@@ -60,6 +60,12 @@ def stored_bases(library: Library) -> set[str]:
                                 .where(Conversation.token_count != 0)))
 
 
+def rows_read_by_id(library: Library) -> list[ConversationRow]:
+    """The table rows as an import's patch reads them (``summaries_of``): they must show
+    the same counts as a full read."""
+    return library.summaries_of(row.conversation_id for row in library.summaries())
+
+
 @ON_BOTH
 def test_a_new_library_stores_the_bundled_choice(library: Library) -> None:
     choice = load_choice(library)
@@ -89,6 +95,7 @@ def test_one_members_change_is_seen_by_the_other_and_counts_never_mix(
         # Mistral counts are no counts of ChatML: none is shown, all are to be made.
         assert uncounted(member) == member.count()
         assert {r.token_count for r in member.summaries()} == {0}
+        assert rows_read_by_id(member) == list(member.summaries())  # the import patch's read
 
         # A count made with the old choice arriving late (a member's background count
         # that started before the change) is stored as what it is, and still not mixed.
@@ -103,6 +110,7 @@ def test_one_members_change_is_seen_by_the_other_and_counts_never_mix(
         assert {r.conversation_id: r.token_count for r in filled_library.summaries()} \
             == {r.conversation_id: r.token_count for r in member.summaries()} == chatml
         assert stored_bases(filled_library) == {seen.basis}
+        assert rows_read_by_id(member) == list(member.summaries())
         assert uncounted(filled_library) == uncounted(member) == 0
 
 
