@@ -9,6 +9,7 @@ gave, and nothing is rendered again.
 The copy is one transaction on the team's server: it is all there or, after a failure or
 a cancel, none of it (the database is empty again and the copy can simply be run again).
 The target must be empty: a copy never mixes two libraries or overwrites anybody's work.
+Members who write to the team library meanwhile wait for the copy (``SHUT_OUT``).
 The source is only read (one read transaction, so the copy is of one moment).
 """
 
@@ -23,7 +24,7 @@ from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.library import Library
 from app.models import Base, LibraryTokenizer, TrainingFile
-from app.team_locks import lock_key
+from app.team_locks import CREATING_FILES, FRAGMENTS, IMPORTING, REMOVING, lock_key
 from app.tokenizer_choice import load_choice, store_choice, tokenizer_json
 
 CHUNK = 1000  # rows per INSERT batch (and per progress report)
@@ -99,6 +100,20 @@ def _advance_sequences(conn: Connection) -> None:
                      {"s": sequence})
 
 
+# What the copy holds until it commits, in this order (a build takes the fragments lock
+# before the creation and removal locks; taking them the same way round never deadlocks).
+SHUT_OUT = (COPYING, FRAGMENTS, CREATING_FILES, REMOVING, IMPORTING)
+
+
+def _shut_out_other_writers(writing: Connection) -> None:
+    """Hold the team's locks for the whole copy: a member who imports, creates a training
+    file or removes conversations meanwhile waits until the copy is in, then finds it (an
+    import then stores only what the copy did not bring) instead of taking keys the copy
+    is writing and failing, or making the copy fail, at the commit."""
+    for name in SHUT_OUT:
+        writing.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(name)})
+
+
 def copy_library(source: Library, target: Library, progress: Progress | None = None,
                  cancelled: Callable[[], bool] | None = None) -> CopyReport:
     """Copy everything in ``source`` into ``target``, an empty team library."""
@@ -112,7 +127,7 @@ def copy_library(source: Library, target: Library, progress: Progress | None = N
     with source.engine.connect() as reading, reading.begin(), \
             target.engine.connect() as writing, writing.begin():
         _refuse_builds_on_disk(source, reading)
-        writing.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": lock_key(COPYING)})
+        _shut_out_other_writers(writing)
         _refuse_a_full_target(target, writing)
         totals = _counts(reading)
         grand_total, done = sum(totals.values()), 0

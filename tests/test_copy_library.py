@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import hashlib
 import shutil
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -134,3 +136,63 @@ def test_builds_still_in_files_from_an_older_version_are_not_copied(
         with pytest.raises(LibraryError, match=r"'Some' .* still kept in files"):
             copy_library(source, team)
         assert team.count() == 0
+
+
+def _someone_waits_on_a_lock(url: str) -> bool:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                           "current_database() AND wait_event_type = 'Lock'").fetchone()
+        return bool(row and row[0])
+
+
+def test_a_member_importing_during_a_copy_waits_for_it_and_loses_nothing(
+        local: Path, pg_url: str, tmp_path: Path, fixture_folder: Path) -> None:
+    """Another member imports into the team library while the copy runs: the import waits
+    until the copy is in, then stores only its new conversations (the copied ones are
+    found as duplicates); the copy neither fails nor mixes anything up."""
+    more = tmp_path / "meanwhile"
+    more.mkdir()
+    for name in ("meanwhile_one", "meanwhile_two"):
+        (more / f"{name}.json").write_bytes(dump(conversation(name)))
+    shutil.copytree(fixture_folder, more, dirs_exist_ok=True)  # the copied ones, again
+    paused, proceed = threading.Event(), threading.Event()
+    outcome: dict[str, object] = {}
+
+    def pause_once(_done: int, _total: int, table: str) -> None:
+        if table == "conversations" and not paused.is_set():
+            paused.set()
+            proceed.wait(120)
+
+    def copy() -> None:
+        with Library.open(local, read_only=True) as source, Library.open(pg_url) as team:
+            outcome["copy"] = copy_library(source, team, progress=pause_once)
+
+    def import_meanwhile() -> None:
+        with Library.open(pg_url) as member:
+            outcome["import"] = import_paths(member, [more])
+
+    copier = threading.Thread(target=copy)
+    copier.start()
+    assert paused.wait(120), "the copy reached its conversations"
+    importer = threading.Thread(target=import_meanwhile)
+    importer.start()
+    deadline = time.monotonic() + 60
+    while not _someone_waits_on_a_lock(pg_url):  # the import waits for the copy
+        assert importer.is_alive() and time.monotonic() < deadline, outcome
+        time.sleep(0.1)
+    proceed.set()
+    copier.join(120)
+    importer.join(120)
+    assert not copier.is_alive() and not importer.is_alive()
+    report = outcome["import"]
+    assert report.imported == 2, report.summary()  # type: ignore[attr-defined]
+    assert report.duplicates == len(ENRICHED) + len(LEGACY)  # type: ignore[attr-defined]
+    with Library.open(local, read_only=True) as source, \
+            Library.open(pg_url, read_only=True) as team:
+        copied = {row.conversation_id: row for row in source.summaries()}
+        in_team = {row.conversation_id: row for row in team.summaries()}
+        assert set(in_team) == set(copied) | {"meanwhile_one", "meanwhile_two"}
+        assert all(in_team[cid] == row for cid, row in copied.items())  # keys and all
+        assert _downloads(team) == _downloads(source)
