@@ -16,6 +16,7 @@ from pathlib import Path
 
 import keyring
 import keyring.backends.fail
+import psycopg
 import pytest
 from conftest import ENRICHED
 from PySide6.QtCore import QSettings, QTimer
@@ -26,9 +27,11 @@ from sqlalchemy.engine import make_url
 from app.importer import import_paths
 from app.library import Library
 from app.paths import DATABASE_NAME, library_dir
+from ui import library_switch
 from ui.library_choice import current, remember_opened, settings_form
 from ui.library_switch import start_app
 from ui.main import window_title
+from ui.tasks import running_jobs
 
 SECRET = "s3cret-Pa55"
 
@@ -161,6 +164,47 @@ def test_cancelling_a_team_library_that_does_not_answer_starts_on_the_local_libr
     assert switcher.library.root == local_home.resolve()
     assert switcher.window.windowTitle().startswith("Local library ")
     assert switcher.team_dialog is None
+
+
+def _connections_to(url: str) -> int:
+    """How many sessions other than this one the server has open on ``url``'s database."""
+    with psycopg.connect(url) as probe:
+        row = probe.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                            "current_database() AND pid <> pg_backend_pid()").fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def test_cancel_at_start_returns_at_once_and_a_library_that_opens_later_is_closed(
+        qtbot, pg_url, monkeypatch):
+    answer, answered = threading.Event(), threading.Event()
+    late: list[Library] = []
+    real = library_switch.open_and_finish
+
+    def slow_server(text: str) -> library_switch.Opened:
+        """The server answers only once the test lets it (or after a while)."""
+        answer.wait(15)
+        try:
+            opened = real(text)
+            late.append(opened[0])
+            return opened
+        finally:
+            answered.set()
+
+    def press_cancel() -> None:
+        for widget in QApplication.topLevelWidgets():
+            if isinstance(widget, QProgressDialog) and widget.isVisible():
+                widget.findChild(QPushButton).click()
+                return
+        QTimer.singleShot(50, press_cancel)
+
+    monkeypatch.setattr(library_switch, "open_and_finish", slow_server)
+    QTimer.singleShot(50, press_cancel)
+    assert library_switch.open_before_window(pg_url) is None
+    assert not answered.is_set()  # Cancel did not wait for the server
+    assert running_jobs() == {}  # nor is the given-up opening a job the window waits for
+    answer.set()
+    qtbot.waitUntil(lambda: bool(late) and _connections_to(pg_url) == 0, timeout=30000)
 
 
 def test_a_team_library_window_says_where_the_library_is_and_never_shows_a_folder(

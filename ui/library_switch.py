@@ -14,8 +14,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QObject, QSettings, Qt, QTimer, Signal
-from PySide6.QtWidgets import QProgressDialog
+from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from sqlalchemy.engine import make_url
 
 from app import keychain
@@ -37,7 +36,7 @@ from ui.main import (
     library_key,
     open_library_or_explain,
 )
-from ui.tasks import Task, run_with_progress, running_jobs, start
+from ui.tasks import Task, run_with_progress, running_jobs, start, wait_behind_progress
 from ui.team_dialog import TeamLibraryDialog
 
 QUIET_POLL_MS = 50
@@ -85,49 +84,20 @@ def open_and_finish(text: str) -> Opened:
     return library, None
 
 
-_abandoned: set[Task] = set()  # openings given up at start, until they end
-
-
 def open_before_window(text: str) -> Opened | str | None:
     """At start, before any window: open the team library ``text`` (with the keyring's
     password) off the GUI thread behind a progress dialog of its own, since a server may
     take seconds to answer. The opened library, or the one sentence why not, or None when
-    the person cancelled (a library that opens after that is closed again)."""
-    shown = settings_form(text)
+    the person cancelled: that returns at once, without waiting for a server that may not
+    answer (a library that opens after that is closed again)."""
     target = with_password(text)
-    task = Task(lambda _progress, _cancelled: open_and_finish(target))
-    outcome: list[Opened | str] = []
-    loop = QEventLoop()
-    dialog = QProgressDialog(f"Opening the team library {shown}…", "Cancel", 0, 0)
-    dialog.setWindowTitle("LoRA Studio")
-    dialog.setMinimumDuration(300)
-    dialog.setMinimumWidth(420)
-
-    def succeeded(result: Opened) -> None:
-        if task.is_cancelled():
-            result[0].close()  # too late: the person chose not to wait
-        else:
-            outcome.append(result)
-
-    def ended() -> None:
-        _abandoned.discard(task)
-        loop.quit()
-
-    def cancelled() -> None:
-        task.cancel()
-        _abandoned.add(task)  # kept alive until its thread ends
-        loop.quit()
-
-    task.signals.succeeded.connect(succeeded)
-    task.signals.failed.connect(outcome.append)
-    task.signals.done.connect(ended)
-    dialog.canceled.connect(cancelled)
-    start(task)
-    loop.exec()
-    dialog.canceled.disconnect(cancelled)
-    dialog.close()
-    dialog.deleteLater()
-    return outcome[0] if outcome and not task.is_cancelled() else None
+    opened, failure, cancelled = wait_behind_progress(
+        f"Opening the team library {settings_form(text)}",
+        lambda _progress, _cancelled: open_and_finish(target),
+        abandon=lambda late: late[0].close())
+    if cancelled:
+        return None
+    return opened if failure is None else failure
 
 
 def start_app(location: str | None, dialogs: Dialogs,

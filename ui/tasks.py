@@ -157,15 +157,28 @@ def run_with_progress(
     return task
 
 
-def wait_behind_progress(title: str, work: Work,
-                         parent: QWidget | None = None) -> tuple[Any, str | None, bool]:
+# Work whose wait was given up on Cancel (``wait_behind_progress(abandon=...)``), kept
+# alive until its thread ends.
+_abandoned: set[Task] = set()
+
+
+def wait_behind_progress(
+    title: str,
+    work: Work,
+    parent: QWidget | None = None,
+    *,
+    abandon: Callable[[Any], None] | None = None,
+) -> tuple[Any, str | None, bool]:
     """Run ``work`` off the GUI thread and wait for it behind a modal progress dialog with
     Cancel (shown only if it takes more than a moment), for work that must end before
     what comes next can begin: at start, before the first window. Returns the result, the
     sentence saying why it failed (None if it did not), and whether it was cancelled.
 
     Events keep flowing while it waits (a nested event loop), so nothing freezes; Cancel
-    asks the work to stop at its next check and the wait goes on until it has."""
+    asks the work to stop at its next check and the wait goes on until it has. With
+    ``abandon``, for work that cannot stop part-way (a server that does not answer),
+    Cancel returns at once instead: the work runs on, and a result it returns after that
+    is handed to ``abandon`` (to close what it opened)."""
     dialog = _progress_dialog(title, "LoRA Studio", parent,
                               Qt.WindowModality.ApplicationModal, 460)
     task = Task(work)
@@ -180,15 +193,29 @@ def wait_behind_progress(title: str, work: Work,
         counted = f" ({done:,} of {total:,} done)" if total else ""
         dialog.setLabelText(f"{title}\n{current}{counted}…")
 
+    def succeeded(result: Any) -> None:
+        if abandon is not None and task in _abandoned:
+            abandon(result)  # too late: the person chose not to wait
+        else:
+            outcome.setdefault("result", result)
+
+    def ended() -> None:
+        _abandoned.discard(task)
+        loop.quit()
+
     def cancel() -> None:
         task.cancel()
+        if abandon is not None:
+            _abandoned.add(task)
+            loop.quit()
+            return
         dialog.setLabelText("Cancelling: the step under way ends first…")
         dialog.setCancelButton(None)  # asked once is enough
 
     task.signals.progress.connect(show_progress)
-    task.signals.succeeded.connect(lambda result: outcome.setdefault("result", result))
+    task.signals.succeeded.connect(succeeded)
     task.signals.failed.connect(lambda message: outcome.setdefault("failure", message))
-    task.signals.done.connect(loop.quit)
+    task.signals.done.connect(ended)
     dialog.canceled.connect(cancel)
     _jobs[task] = title
     start(task)
