@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
@@ -32,7 +32,7 @@ from app.idtext import clean_batch_id
 from app.job_process import watch_parent
 from app.library import Library, now_iso, unpack
 from app.models import Conversation, ConversationDocument, Profile
-from app.portable import insert_for
+from app.portable import driver_sql, insert_for
 
 # The per-file work lives in app.prepare (what the workers import); re-exported here.
 from app.prepare import NOT_COLUMNS as NOT_COLUMNS
@@ -479,6 +479,45 @@ def _taken(session: Session, rows: Sequence[dict[str, Any]]) -> dict[int, str]:
     return taken
 
 
+# The conversations table's columns an import writes, and the value of each one a row may
+# leave out (the model's own defaults: SQLAlchemy applies them in Python, not the database).
+_COLUMNS = [column for column in Conversation.__table__.columns if column.key != "pk"]
+_INSERT_COLUMNS = tuple(column.key for column in _COLUMNS)
+_DEFAULTS = {column.key: None if column.default is None else column.default.arg
+             for column in _COLUMNS}
+if any(column.default is not None and not column.default.is_scalar for column in _COLUMNS):
+    raise TypeError("a conversations column has a computed default: _insert_conversations "
+                    "would need to compute it")
+_INSERT_CONVERSATION = (
+    f"INSERT INTO {Conversation.__tablename__} ({', '.join(_INSERT_COLUMNS)}) "
+    f"VALUES ({', '.join('?' * len(_INSERT_COLUMNS))})")
+
+
+def _insert_conversations(session: Session, rows: Sequence[dict[str, Any]],
+                          imported_at: str) -> list[int]:
+    """Insert the summary rows with one ``executemany`` in the driver and return their
+    row keys in the order of ``rows``.
+
+    Why not ``insert(...).returning(pk, sort_by_parameter_order=True)``: on SQLite that
+    sends one statement per row (its RETURNING order is not guaranteed), and the ORM's
+    per-row bookkeeping cost more than the rest of storing a chunk. The row keys are read
+    back by conversation id, which is unique, within the same transaction.
+    """
+    stamp = {"imported_at": imported_at}
+    connection = session.connection()
+    driver_sql(connection, _INSERT_CONVERSATION,
+               [tuple(map((_DEFAULTS | row | stamp).__getitem__, _INSERT_COLUMNS))
+                for row in rows])
+    ids = [row["conversation_id"] for row in rows]
+    found: dict[str, int] = {}
+    for start in range(0, len(ids), 500):
+        part = ids[start:start + 500]
+        found.update((cid, pk) for cid, pk in driver_sql(
+            connection, f"SELECT conversation_id, pk FROM {Conversation.__tablename__} "
+            f"WHERE conversation_id IN ({','.join('?' * len(part))})", tuple(part)))
+    return [found[cid] for cid in ids]
+
+
 def _store(library: Library, rows: list[dict[str, Any]], imported_at: str
            ) -> tuple[list[str], dict[int, str]]:
     """Insert one chunk in one transaction; return the batches it created, and the rows
@@ -504,17 +543,10 @@ def _store(library: Library, rows: list[dict[str, Any]], imported_at: str
             [{"profile_hash": h, "document": d} for h, d in profiles.items()],
         )
         flag_near_duplicates(session, rows)
-        pks = session.scalars(
-            insert(Conversation).returning(Conversation.pk, sort_by_parameter_order=True),
-            [
-                {k: v for k, v in r.items() if k not in NOT_COLUMNS}
-                | {"imported_at": imported_at}
-                for r in rows
-            ],
-        ).all()
+        pks = _insert_conversations(session, rows, imported_at)
         index_keys(session, [(pk, r["dialogue_sketch"]) for pk, r in zip(pks, rows, strict=True)])
-        session.execute(
-            insert(ConversationDocument),
-            [{"pk": pk, "document": r["document"]} for pk, r in zip(pks, rows, strict=True)],
-        )
+        driver_sql(session.connection(),
+                   f"INSERT INTO {ConversationDocument.__tablename__} (pk, document) "
+                   "VALUES (?, ?)",
+                   [(pk, r["document"]) for pk, r in zip(pks, rows, strict=True)])
     return created, taken

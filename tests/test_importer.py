@@ -353,3 +353,74 @@ def test_a_nul_character_in_a_summary_value_is_stored_on_every_back_end(
     assert by_file["nul.json"].persona_name == f"{name}\ufffdx"
     record = library.record(by_file["nul.json"].conversation_id)
     assert f"{name}\\u0000x" in json.dumps(record)
+
+
+# --- what is stored ------------------------------------------------------------------
+
+
+def test_the_stored_rows_are_exactly_the_prepared_rows(library: Library, tmp_path: Path) -> None:
+    """The parent stores what the per-file work (``prepare``) made, column for column and
+    byte for byte: summary row, record blob, profile and dialogue keys, each conversation
+    under its own row key, the keys given in import order, the defaults of the columns an
+    import leaves out as the model declares them. Includes a full training file (several
+    conversations from one file) and near-duplicates (whose warnings the parent adds)."""
+    from sqlalchemy import select
+
+    from app.fullsplit import PART_MARK
+    from app.models import Conversation, ConversationDocument, DialogueKey, Profile
+    from app.prepare import NOT_COLUMNS, prepare
+    from app.similar import INDEXED, NEAR_DUPLICATE, unpack
+
+    folder = tmp_path / "all"
+    (folder / "a-full").mkdir(parents=True)  # first: its conversations are fixtures too
+    for path in sorted((ENRICHED[0].parents[1] / "full").glob("*.json")):
+        shutil.copy(path, folder / "a-full" / path.name)
+    for path in [*ENRICHED, *LEGACY]:
+        shutil.copy(path, folder / path.name)
+    twin = load(ENRICHED[0])  # the same dialogue nearly: a near-duplicate under another id
+    twin["dataset_metadata"]["dataset_name"] += "_twin"
+    reply = next(p for p in reversed(twin["training_pairs"]) if p.get("target_response"))
+    reply["target_response"] += " One more sentence."
+    write(folder / "twin.json", twin)
+    report = import_paths(library, [folder], batch="fixed")
+    assert report.rejected == 0, [v for v in report.verdicts if v.reason]
+    expected: dict[str, dict[str, Any]] = {}
+    for path in sorted(folder.rglob("*.json")):  # in the importer's order
+        for _where, row, reason in prepare(str(path), "fixed", True):
+            assert row is not None, reason
+            expected.setdefault(row["conversation_id"], row)
+    imported = [v.conversation_id for v in report.verdicts if v.verdict is Verdict.IMPORTED]
+    assert len(imported) > len(ENRICHED)
+
+    with library.session() as session:
+        rows = session.execute(select(Conversation).order_by(Conversation.pk)).scalars().all()
+        documents = dict(session.execute(select(ConversationDocument.pk,
+                                                ConversationDocument.document)).all())
+        profiles = dict(session.execute(select(Profile.profile_hash, Profile.document)).all())
+        keys = dict(session.execute(select(DialogueKey.key, DialogueKey.conversation_pk)).all())
+    assert [row.conversation_id for row in rows] == imported  # row keys in import order
+    near = 0
+    first_with_key: dict[int, int] = {}
+    for row in rows:
+        want = expected[row.conversation_id]
+        stored = {column.key: getattr(row, column.key) for column in Conversation.__table__.columns}
+        codes = set(filter(None, want["warning_codes"].split(",")))
+        if NEAR_DUPLICATE in stored["warning_codes"].split(","):
+            near += 1
+            codes.add(NEAR_DUPLICATE)
+            assert stored["warnings_text"].startswith(want["warnings_text"])
+            want = {**want, "warnings_text": stored["warnings_text"]}
+        assert stored["warning_codes"] == ",".join(sorted(codes))
+        for key, value in want.items():
+            if key not in (*NOT_COLUMNS, "warning_codes"):
+                assert stored[key] == value, (row.conversation_id, key)
+        assert (stored["token_count"], stored["reviewed_by"], stored["reviewed_at"]) == (
+            0, None, None)
+        assert stored["imported_at"] == rows[0].imported_at
+        assert documents[row.pk] == want["document"]
+        assert profiles[row.profile_hash] == want["profile_document"]
+        for key in unpack(row.dialogue_sketch)[:INDEXED]:
+            first_with_key.setdefault(key, row.pk)
+    assert near >= 1  # the twin
+    assert any(PART_MARK in row.source_file for row in rows)  # the full file's
+    assert keys == first_with_key
