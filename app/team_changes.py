@@ -14,6 +14,11 @@ Each announcement carries the writer's origin: a window and the jobs it runs sha
 (``claim_origin``, inherited by child processes through the environment), so a window
 does not reload again for what it has just changed and shown itself. A listener that lost
 its connection cannot know what it missed: once connected again, it reports every topic.
+
+Every write goes through SQLAlchemy's connections, whose events these are. The one place
+that takes the driver's own connection, the streaming reader of a stored build
+(``app.stored_builds.BuildReader``), opens its transaction READ ONLY on the server, which
+refuses any write there: nothing can change the library unannounced that way.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ from app.team_changes import (
     TRAINING_FILES,
     ChangeListener,
 )
-from app.trainingfiles import create_training_file
+from app.trainingfiles import add_conversations, create_training_file, read_build
 
 WAIT_MS = 60_000  # a loaded machine: the other process starts Python and imports
 
@@ -161,3 +161,19 @@ def test_own_changes_stay_quiet_in_a_child_process_of_the_window(
             assert _heard(listener, {BATCHES}) == {BATCHES}
         finally:
             listener.close()
+
+
+def test_the_one_driver_connection_refuses_to_write_unannounced(
+        pg_url: str, fixture_folder: Path) -> None:
+    """Announcements come from SQLAlchemy's connection events; the one reader that takes
+    the driver's own connection (a stored build's) is read-only on the server, so no write
+    can slip past them there."""
+    with Library.open(pg_url) as library:
+        import_paths(library, [fixture_folder])
+        ids = [row.conversation_id for row in library.summaries()][:3]
+        add_conversations(library, "Read me", ids, create=True)
+        with read_build(library, "Read me") as reader:
+            assert b"".join(reader.json_chunks())  # it reads
+            cursor = reader._conn.cursor()
+            with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+                cursor.execute("UPDATE training_files SET name = name")
