@@ -11,7 +11,14 @@ from conftest import ENRICHED, LEGACY
 from PySide6.QtCore import QPoint, QSettings, QSize, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QApplication, QMenu, QMessageBox
+from PySide6.QtWidgets import (
+    QApplication,
+    QComboBox,
+    QMenu,
+    QMessageBox,
+    QStyle,
+    QStyleOptionComboBox,
+)
 from scripted_dialogs import ScriptedDialogs
 from stored import stored_bytes
 
@@ -320,6 +327,32 @@ def test_everything_is_reachable_on_a_small_screen(qtbot, curated, dialogs, sett
     # The filter bar wrapped onto more than one line rather than pushing the search off.
     assert page.search.mapTo(page, QPoint(0, 0)).y() > page.batch_filter.mapTo(
         page, QPoint(0, 0)).y()
+
+
+def whole_text_shows(combo: QComboBox) -> bool:
+    """The combo's current text fits where the style draws it (the edit field, less the
+    pixel the label keeps from each side)."""
+    option = QStyleOptionComboBox()
+    combo.initStyleOption(option)
+    field = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                         QStyle.SubControl.SC_ComboBoxEditField, combo)
+    return combo.fontMetrics().horizontalAdvance(combo.currentText()) <= field.width() - 2
+
+
+@pytest.mark.parametrize("size", [(1000, 600), (1093, 614), (1400, 860)])
+def test_each_filter_chooser_shows_its_whole_text(qtbot, curated, dialogs, settings, size):
+    add_conversations(curated, "Emotional support - second round",
+                      [row.conversation_id for row in curated.summaries()][:2], create=True)
+    window = open_window(qtbot, curated, dialogs, settings, size=size)
+    page = window.conversations
+    assert page.files_filter.currentText() == "Any training file (15)"
+    for chooser in page.choosers.values():
+        assert whole_text_shows(chooser), chooser.currentText()
+    # A longer choice widens its chooser (the filter bar wraps if it must).
+    assert page.set_file_filter(FileFilter(FileRule.NOT_IN, "Emotional support - second round"))
+    assert page.files_filter.currentText() == "Not in Emotional support - second round (13)"
+    qtbot.waitUntil(lambda: whole_text_shows(page.files_filter))  # (laid out anew)
+    assert window.size() == QSize(*size)
 
 
 def test_the_reader_collapses_and_comes_back(qtbot, curated, dialogs, settings):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any, cast
 
@@ -10,7 +10,6 @@ from PySide6.QtCore import QItemSelectionModel, QModelIndex, QPoint, Qt, QTimer,
 from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
-    QComboBox,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -33,13 +32,13 @@ from ui import row_reader
 from ui.changes import LibraryChanges
 from ui.conversation_view import ConversationView
 from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel, sort_key
+from ui.filter_chooser import ANY, FilterChooser
 from ui.flow_layout import FlowLayout
 from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, RowIndex
 from ui.row_patch import BatchPatch, BatchRenamed, ConversationsMoved, IndexPatch
 from ui.row_reader import ChildRowRead
 from ui.tasks import Task, start
 
-ANY = "__any__"
 ROWS, BATCHES, FILES, TOKENS = "rows", "batches", "files", "tokens"  # what a reload re-reads
 PATCH = "patch"  # renames and moves that said what they changed (``ConversationsPage._patches``)
 STORED_PATCH_UPTO = 5_000  # stored rows read on a worker thread; more are read in a child
@@ -75,53 +74,6 @@ class ConversationsTable(QTableView):
                               Qt.ItemDataRole.CheckStateRole)
             return
         super().keyPressEvent(event)
-
-
-class FilterChooser(QComboBox):
-    """A combo box of "All …" plus each value with how many rows it would show, given
-    the other filters; values that would show nothing stay listed but greyed out."""
-
-    def __init__(self, all_label: str, name: Callable[[str], str] = str,
-                 parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self.all_label = all_label
-        self.name = name
-        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        self.setMinimumContentsLength(12)
-
-    def set_choices(self, choices: Iterable[tuple[str, str, int]], total: int) -> None:
-        """``choices``: (data, label, count) in the order to list them."""
-        current = self.currentData()
-        self.blockSignals(True)
-        self.clear()
-        self.addItem(f"{self.all_label} ({total:,})", ANY)
-        model = self.model()
-        for data, label, count in choices:
-            self.addItem(f"{label} ({count:,})", data)
-            if not count and data != current:
-                model.item(self.count() - 1).setEnabled(False)  # type: ignore[attr-defined]
-        index = self.findData(current) if current is not None else 0
-        self.setCurrentIndex(max(index, 0))
-        self.setToolTip(self.currentText())
-        self.blockSignals(False)
-
-    def set_counts(self, values: Iterable[str], counts: FacetCounts) -> None:
-        """One entry per value (sorted by its display name), counted under the others."""
-        named = sorted(((self.name(v) or "(none)", v) for v in values),
-                       key=lambda item: item[0].casefold())
-        self.set_choices(((v, label, counts.values.get(v, 0)) for label, v in named),
-                         counts.total)
-
-    def value(self) -> str | None:
-        data = self.currentData()
-        return None if data in (ANY, None) else str(data)
-
-    def select_value(self, value: str | None) -> bool:
-        index = self.findData(ANY if value is None else value)
-        if index < 0:
-            return False
-        self.setCurrentIndex(index)
-        return True
 
 
 def _file_data(rule: FileFilter) -> str:

@@ -1,0 +1,81 @@
+"""The filter bar's choosers: "All …" and each value with how many rows it would show."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+from PySide6.QtCore import QSize
+from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox, QWidget
+
+from ui.row_index import FacetCounts
+
+ANY = "__any__"  # the data of the "All …" entry
+MAX_SHOWN_CHARS = 48  # a chooser grows to show its whole text up to about this many
+
+
+class FilterChooser(QComboBox):
+    """A combo box of "All …" plus each value with how many rows it would show, given
+    the other filters; values that would show nothing stay listed but greyed out."""
+
+    def __init__(self, all_label: str, name: Callable[[str], str] = str,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.all_label = all_label
+        self.name = name
+        self.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        self.setMinimumContentsLength(12)
+        self.currentIndexChanged.connect(self._text_changed)
+
+    def set_choices(self, choices: Iterable[tuple[str, str, int]], total: int) -> None:
+        """``choices``: (data, label, count) in the order to list them."""
+        current = self.currentData()
+        self.blockSignals(True)
+        self.clear()
+        self.addItem(f"{self.all_label} ({total:,})", ANY)
+        model = self.model()
+        for data, label, count in choices:
+            self.addItem(f"{label} ({count:,})", data)
+            if not count and data != current:
+                model.item(self.count() - 1).setEnabled(False)  # type: ignore[attr-defined]
+        index = self.findData(current) if current is not None else 0
+        self.setCurrentIndex(max(index, 0))
+        self.blockSignals(False)
+        self._text_changed()  # (the counts are in the text)
+
+    def set_counts(self, values: Iterable[str], counts: FacetCounts) -> None:
+        """One entry per value (sorted by its display name), counted under the others."""
+        named = sorted(((self.name(v) or "(none)", v) for v in values),
+                       key=lambda item: item[0].casefold())
+        self.set_choices(((v, label, counts.values.get(v, 0)) for label, v in named),
+                         counts.total)
+
+    def value(self) -> str | None:
+        data = self.currentData()
+        return None if data in (ANY, None) else str(data)
+
+    def select_value(self, value: str | None) -> bool:
+        index = self.findData(ANY if value is None else value)
+        if index < 0:
+            return False
+        self.setCurrentIndex(index)
+        return True
+
+    def _text_changed(self) -> None:
+        self.setToolTip(self.currentText())
+        self.updateGeometry()  # a new text may want a new width
+
+    def sizeHint(self) -> QSize:
+        """Wide enough for the whole current text, counts included ("Any training file
+        (15)"), not only for the minimum contents length; a very long name stops at
+        about MAX_SHOWN_CHARS characters (the tooltip holds all of it)."""
+        return super().sizeHint().expandedTo(self._fitting(self.currentText()))
+
+    def _fitting(self, text: str) -> QSize:
+        """The size the style needs around ``text`` (frame, margins, the arrow)."""
+        metrics = self.fontMetrics()
+        width = min(metrics.horizontalAdvance(text),
+                    metrics.averageCharWidth() * MAX_SHOWN_CHARS)
+        option = QStyleOptionComboBox()
+        self.initStyleOption(option)
+        return self.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option,
+                                             QSize(width, metrics.height()), self)
