@@ -99,6 +99,25 @@ def filled_library(library: object, fixture_folder: Path) -> object:
 
 
 @pytest.fixture
+def team(pg_url: str, fixture_folder: Path) -> str:
+    """A team library (PostgreSQL) holding the good fixtures; its URL."""
+    from app.importer import import_paths
+    from app.library import Library
+
+    with Library.open(pg_url) as library:
+        assert import_paths(library, [fixture_folder]).imported == len(ENRICHED) + len(LEGACY)
+    return pg_url
+
+
+def team_ids(url: str) -> list[str]:
+    """The conversation ids of the team library at ``url``, sorted."""
+    from app.library import Library
+
+    with Library.open(url, read_only=True) as library:
+        return sorted(row.conversation_id for row in library.summaries())
+
+
+@pytest.fixture
 def dialogs() -> object:
     """Scripted answers for the window's questions (``tests/scripted_dialogs.py``)."""
     from scripted_dialogs import ScriptedDialogs
@@ -127,8 +146,10 @@ def ids_of(library: object, batch: str | None = None) -> list[str]:
     return [r.conversation_id for r in library.summaries(batch)]  # type: ignore[attr-defined]
 
 
-def open_window(qtbot: object, library: object, dialogs: object, tmp_path: Path) -> object:
-    """The real main window on ``library``, shown, with its settings in ``tmp_path``."""
+def open_window(qtbot: object, library: object, dialogs: object, tmp_path: Path,
+                show: bool = True) -> object:
+    """The real main window on ``library``, with its settings in ``tmp_path``; shown unless
+    ``show`` is False (a test of what happens before a window shows)."""
     from PySide6.QtCore import QSettings
 
     from ui.main import MainWindow
@@ -137,5 +158,94 @@ def open_window(qtbot: object, library: object, dialogs: object, tmp_path: Path)
     window = MainWindow(library, dialogs, settings)  # type: ignore[arg-type]
     qtbot.addWidget(window)  # type: ignore[attr-defined]
     window.resize(1200, 760)
-    window.show()
+    if show:
+        window.show()
     return window
+
+
+@pytest.fixture
+def recording(tmp_path: Path, fixture_folder: Path) -> Iterator[object]:
+    """A real library holding the good fixtures that notes which thread reads the table's
+    rows (``tests/recording_library.py``)."""
+    from recording_library import RecordingLibrary
+
+    from app.importer import import_paths
+
+    library = RecordingLibrary(tmp_path / "recording-library")
+    import_paths(library, [fixture_folder])
+    yield library
+    library.close()
+
+
+# --- team-library windows ----------------------------------------------------------------
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> object:
+    """The window's settings: a real ini file in the test's folder."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
+def settings_text(settings: object) -> str:
+    """The settings file as written (nothing kept yet: empty)."""
+    settings.sync()  # type: ignore[attr-defined]
+    path = Path(settings.fileName())  # type: ignore[attr-defined]
+    return path.read_text(encoding="utf-8") if path.exists() else ""
+
+
+def closed_port() -> int:
+    """A local port where nothing listens (a server that is down)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture
+def no_keyring() -> None:
+    """No keyring works (as on the test machines): passwords are never kept."""
+    import keyring
+    import keyring.backends.fail
+
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+
+
+@pytest.fixture
+def memory_keyring() -> Iterator[object]:
+    """Passwords kept in memory (``tests/memory_keyring.py``), for the test's length."""
+    import keyring
+    import keyring.backends.fail
+    from memory_keyring import MemoryKeyring
+
+    backend = MemoryKeyring()
+    keyring.set_keyring(backend)
+    yield backend
+    keyring.set_keyring(keyring.backends.fail.Keyring())
+
+
+@pytest.fixture
+def window_keyring(no_keyring: None) -> object:
+    """The keyring of the ``switcher`` fixture's window: none works (a module whose
+    windows keep passwords overrides this fixture with ``memory_keyring``)."""
+    return None
+
+
+@pytest.fixture
+def switcher(qtbot: object, library: object, settings: object,
+             window_keyring: object) -> Iterator[object]:
+    """The window on ``library`` as the app has it (``LibrarySwitcher``), shown, its
+    library closed at the end if it switched to another."""
+    from scripted_dialogs import ScriptedDialogs
+
+    from ui.library_switch import LibrarySwitcher
+
+    switcher = LibrarySwitcher(library, ScriptedDialogs(), settings,  # type: ignore[arg-type]
+                               local_folder=library.root)  # type: ignore[attr-defined]
+    switcher.window.show()  # (an old window is deleted by the switch: qtbot must not hold it)
+    yield switcher
+    switcher.window.close()
+    if switcher.library is not library:
+        switcher.library.close()

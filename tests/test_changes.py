@@ -7,44 +7,20 @@ import threading
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QSettings
+from conftest import open_window
+from recording_library import RecordingLibrary
 from scripted_dialogs import ScriptedDialogs
 
-from app.importer import import_paths
-from app.library import ConversationRow, Library
 from app.trainingfiles import add_conversations, rename_training_file
 from ui.main import MainWindow
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
 
-class RecordingLibrary(Library):
-    """A real library that notes which thread reads the table's rows."""
-
-    def __init__(self, root: Path) -> None:
-        super().__init__(root)
-        self.summary_threads: list[threading.Thread] = []
-
-    def summaries(self, batch_id: str | None = None) -> list[ConversationRow]:
-        self.summary_threads.append(threading.current_thread())
-        return super().summaries(batch_id)
-
-
-@pytest.fixture
-def recording(tmp_path: Path, fixture_folder: Path):
-    library = RecordingLibrary(tmp_path / "recording-library")
-    import_paths(library, [fixture_folder])
-    yield library
-    library.close()
-
-
 @pytest.fixture
 def window(qtbot, recording: RecordingLibrary, tmp_path: Path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    made = MainWindow(recording, ScriptedDialogs(), settings)
-    qtbot.addWidget(made)
-    made.resize(1200, 760)  # not shown: the offscreen plugin warns when a window shows
-    return made
+    # not shown: the offscreen plugin warns when a window shows
+    return open_window(qtbot, recording, ScriptedDialogs(), tmp_path, show=False)
 
 
 def settle(qtbot, window: MainWindow) -> None:

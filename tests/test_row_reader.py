@@ -8,12 +8,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from conftest import open_window
 from hostile_corpus import conversation, dump
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import Qt
+from recording_library import RecordingLibrary
 from scripted_dialogs import ScriptedDialogs
-from test_changes import RecordingLibrary
 
-from app.importer import import_paths
 from app.library import Library
 from app.token_counts import ensure_counts
 from app.trainingfiles import add_conversations
@@ -55,24 +55,18 @@ def test_the_parts_a_child_sends_hold_every_row(filled_library: Library,
 
 
 @pytest.fixture
-def recording(tmp_path: Path, fixture_folder: Path):
-    library = RecordingLibrary(tmp_path / "recording-library")
-    import_paths(library, [fixture_folder])
+def recording(recording: RecordingLibrary) -> RecordingLibrary:
     # Counted now: a count filling in behind the window would change rows between the
     # table's read and the read the tests compare it with.
-    ensure_counts(library)
-    yield library
-    library.close()
+    ensure_counts(recording)
+    return recording
 
 
 @pytest.fixture
 def window(qtbot, recording: RecordingLibrary, tmp_path: Path,
            monkeypatch: pytest.MonkeyPatch) -> MainWindow:
     monkeypatch.setattr(row_reader, "READ_IN_CHILD_FROM", 1)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    made = MainWindow(recording, ScriptedDialogs(), settings)
-    qtbot.addWidget(made)
-    made.resize(1200, 760)
+    made = open_window(qtbot, recording, ScriptedDialogs(), tmp_path, show=False)
     # As in a large library, the first read too runs in a child.
     qtbot.waitUntil(lambda: not made.conversations.loading, timeout=60000)
     assert made.conversations.model.total == recording.count()

@@ -8,11 +8,12 @@ import random
 from pathlib import Path
 
 import pytest
+from conftest import open_window
 from hostile_corpus import conversation, dump
 from PySide6.QtCore import QSettings, Qt, QThreadPool
+from recording_library import RecordingLibrary
 from scripted_dialogs import ScriptedDialogs
 from sqlalchemy import update
-from test_changes import RecordingLibrary
 
 from app.importer import import_paths
 from app.library import ConversationRow, Library
@@ -77,18 +78,15 @@ def test_few_checks_give_the_ids_a_walk_over_every_row_gives(big_model, column, 
 
 
 @pytest.fixture
-def recording(tmp_path: Path, fixture_folder: Path):
-    library = RecordingLibrary(tmp_path / "recording-library")
-    import_paths(library, [fixture_folder])
+def recording(recording: RecordingLibrary, tmp_path: Path) -> RecordingLibrary:
     more = tmp_path / "batch-other"
     more.mkdir()
     for index in range(6):
         (more / f"n{index}.json").write_bytes(dump(conversation(f"other_{index}")))
-    import_paths(library, [more])
+    import_paths(recording, [more])
     # counted already, as in a library opened before: no background count re-reads the rows
-    ensure_counts(library, [row.conversation_id for row in library.summaries()])
-    yield library
-    library.close()
+    ensure_counts(recording, [row.conversation_id for row in recording.summaries()])
+    return recording
 
 
 @pytest.fixture
@@ -112,10 +110,7 @@ def window(qtbot, recording, child_reads, tmp_path: Path,
            monkeypatch: pytest.MonkeyPatch) -> MainWindow:
     monkeypatch.setattr("ui.row_index.ORDER_PART", 3)  # sorted and merged in many steps
     monkeypatch.setattr("ui.row_index.COUNT_PART", 4)
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-    made = MainWindow(recording, ScriptedDialogs(), settings)
-    qtbot.addWidget(made)
-    made.resize(1200, 760)
+    made = open_window(qtbot, recording, ScriptedDialogs(), tmp_path, show=False)
     settle(qtbot, made)  # the first read, in a child as in a large library
     assert len(child_reads) == 1
     child_reads.clear()

@@ -3,17 +3,21 @@ no lost update, no duplicate conversation, no half-built file (``app.team_locks`
 
 from __future__ import annotations
 
-import multiprocessing
 from pathlib import Path
-from typing import Any
 
 import orjson
-import pytest
-import team_writers
-from conftest import ENRICHED, LEGACY
+from conftest import ENRICHED, LEGACY, team_ids
 from stored import stored_bytes
+from team_racers import (
+    DEADLINE,
+    SPAWN,
+    add_one_by_one,
+    import_folder,
+    rebuild_back_and_forth,
+    run_together,
+    stop,
+)
 
-from app.importer import import_paths
 from app.library import Library
 from app.team_locks import lock_key
 from app.trainingfiles import (
@@ -24,42 +28,6 @@ from app.trainingfiles import (
     remove_conversations,
 )
 
-SPAWN = multiprocessing.get_context("spawn")
-DEADLINE = 300  # seconds for every writer to finish (under a loaded machine)
-
-
-def _run_together(jobs: list[tuple[Any, tuple[Any, ...]]]) -> list[tuple[str, Any]]:
-    """Start every job in its own process; they begin together (a barrier); return what
-    each reported. A writer that failed or never finished fails the test."""
-    start = SPAWN.Barrier(len(jobs))
-    results = SPAWN.Queue()
-    processes = [SPAWN.Process(target=target, args=(*args, start, results))
-                 for target, args in jobs]
-    for process in processes:
-        process.start()
-    try:
-        reports = [results.get(timeout=DEADLINE) for _ in processes]
-    finally:
-        for process in processes:
-            process.join(timeout=60)
-            if process.is_alive():
-                process.kill()
-    failed = [text for _, text in reports if isinstance(text, str)]
-    assert not failed, failed[0]
-    return reports
-
-
-@pytest.fixture
-def team(pg_url: str, fixture_folder: Path) -> str:
-    with Library.open(pg_url) as library:
-        assert import_paths(library, [fixture_folder]).imported == len(ENRICHED) + len(LEGACY)
-    return pg_url
-
-
-def _ids(url: str) -> list[str]:
-    with Library.open(url, read_only=True) as library:
-        return [row.conversation_id for row in library.summaries()]
-
 
 def test_lock_keys_are_stable_and_distinct() -> None:
     assert lock_key("training-file:a") == lock_key("training-file:a")
@@ -68,12 +36,11 @@ def test_lock_keys_are_stable_and_distinct() -> None:
 
 
 def test_three_writers_adding_to_one_training_file_at_once_lose_nothing(team: str) -> None:
-    ids = _ids(team)
+    ids = team_ids(team)
     with Library.open(team) as library:
         create_training_file(library, "Shared set")
     thirds = [ids[i::3] for i in range(3)]
-    _run_together([(team_writers.add_one_by_one, (team, "Shared set", part))
-                   for part in thirds])
+    run_together([(add_one_by_one, (team, "Shared set", part)) for part in thirds])
     with Library.open(team, read_only=True) as library:
         members = member_ids(library, "Shared set")
         assert sorted(members) == sorted(ids)  # every addition is in, none twice
@@ -88,19 +55,19 @@ def test_three_processes_importing_the_same_folder_at_once_store_each_conversati
         pg_url: str, fixture_folder: Path) -> None:
     with Library.open(pg_url):
         pass  # the tables exist before the importers start
-    reports = _run_together([(team_writers.import_folder, (pg_url, str(fixture_folder)))
-                             for _ in range(3)])
+    reports = run_together([(import_folder, (pg_url, str(fixture_folder)))
+                            for _ in range(3)])
     total = len(ENRICHED) + len(LEGACY)
     counts = [report for _, report in reports]
     assert sum(imported for imported, _, _ in counts) == total
     assert sum(duplicates for _, duplicates, _ in counts) == 2 * total
     assert all(rejected == 0 for _, _, rejected in counts)
-    ids = _ids(pg_url)
+    ids = team_ids(pg_url)
     assert len(ids) == len(set(ids)) == total
 
 
 def test_a_download_during_rebuilds_is_always_one_complete_build(team: str) -> None:
-    ids = _ids(team)
+    ids = team_ids(team)
     moving = ids[-5:]
     with Library.open(team) as library:
         add_conversations(library, "Moving set", ids, create=True)
@@ -111,7 +78,7 @@ def test_a_download_during_rebuilds_is_always_one_complete_build(team: str) -> N
     assert full_jsonl != short_jsonl
     start = SPAWN.Barrier(2)
     results = SPAWN.Queue()
-    writer = SPAWN.Process(target=team_writers.rebuild_back_and_forth,
+    writer = SPAWN.Process(target=rebuild_back_and_forth,
                            args=(team, "Moving set", moving, 6, start, results))
     writer.start()
     seen: set[int] = set()
@@ -128,7 +95,5 @@ def test_a_download_during_rebuilds_is_always_one_complete_build(team: str) -> N
         _, outcome = results.get(timeout=DEADLINE)
         assert outcome == 6, outcome
     finally:
-        writer.join(timeout=60)
-        if writer.is_alive():
-            writer.kill()
+        stop(writer)
     assert seen <= {len(ids), len(ids) - len(moving)}

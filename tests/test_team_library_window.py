@@ -7,14 +7,9 @@ real folders, and a server that does not answer is a real closed port.
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
-import pytest
-from memory_keyring import MemoryKeyring
-from PySide6.QtCore import QSettings
+from conftest import closed_port, settings_text
 from scripted_dialogs import ScriptedDialogs
 
 from app import keychain
@@ -25,47 +20,6 @@ from ui.main import MainWindow
 from ui.tasks import run_with_progress
 
 SECRET = "s3cret-Pa55"
-
-
-@pytest.fixture
-def no_keyring() -> None:
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-
-
-@pytest.fixture
-def memory_keyring() -> MemoryKeyring:
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def switcher(qtbot, library: Library, settings: QSettings, no_keyring):
-    dialogs = ScriptedDialogs()
-    switcher = LibrarySwitcher(library, dialogs, settings, local_folder=library.root)
-    switcher.window.show()  # (an old window is deleted by the switch: qtbot must not hold it)
-    yield switcher
-    switcher.window.close()
-    if switcher.library is not library:
-        switcher.library.close()
-
-
-def closed_port() -> int:
-    """A local port where nothing listens (a server that is down)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def settings_text(settings: QSettings) -> str:
-    settings.sync()
-    return Path(settings.fileName()).read_text(encoding="utf-8")
 
 
 def fill(dialog, host: str = "127.0.0.1", port: int = 5432, database: str = "lora_team",

@@ -12,22 +12,18 @@ processes at the exact moment that matters (``team_racers`` stops a child there)
 
 from __future__ import annotations
 
-import multiprocessing
 import threading
 import time
-from pathlib import Path
-from typing import Any
 
 import orjson
 import psycopg
-import pytest
 import team_racers
-from conftest import ENRICHED, LEGACY
+from conftest import team_ids
 from stored import stored_bytes
+from team_racers import DEADLINE, Paused, run_in_child, run_together
 
 from app.errors import LibraryError
 from app.fragments import Fragment
-from app.importer import import_paths
 from app.library import Library
 from app.recovery import finish_interrupted_work
 from app.removal import apply_removal, plan_removal
@@ -40,66 +36,6 @@ from app.trainingfiles import (
     member_ids,
 )
 
-SPAWN = multiprocessing.get_context("spawn")
-DEADLINE = 300  # seconds (a loaded machine: each child starts Python and imports)
-
-
-@pytest.fixture
-def team(pg_url: str, fixture_folder: Path) -> str:
-    with Library.open(pg_url) as library:
-        assert import_paths(library, [fixture_folder]).imported == len(ENRICHED) + len(LEGACY)
-    return pg_url
-
-
-def _ids(url: str) -> list[str]:
-    with Library.open(url, read_only=True) as library:
-        return sorted(row.conversation_id for row in library.summaries())
-
-
-class Paused:
-    """A child process stopped at a point of its build until ``go()``."""
-
-    def __init__(self, target: Any, *args: Any) -> None:
-        self.paused, self.proceed = SPAWN.Event(), SPAWN.Event()
-        self.results = SPAWN.Queue()
-        self.process = SPAWN.Process(target=target,
-                                     args=(*args, self.paused, self.proceed, self.results))
-        self.process.start()
-
-    def wait_paused(self) -> None:
-        while not self.paused.wait(1):
-            assert self.process.is_alive() or not self.results.empty(), "the child died"
-            if not self.results.empty():
-                raise AssertionError(f"the child ended before its pause: "
-                                     f"{self.results.get()}")
-
-    def go(self) -> Any:
-        """Let it finish; what it returned (a failure fails the test)."""
-        self.proceed.set()
-        _, outcome = self.results.get(timeout=DEADLINE)
-        assert not (isinstance(outcome, str) and outcome.startswith("failed")), outcome
-        return outcome
-
-    def end(self) -> None:
-        self.proceed.set()
-        self.process.join(timeout=60)
-        if self.process.is_alive():
-            self.process.kill()
-
-
-def _run_in_child(target: Any, *args: Any) -> Any:
-    results, start = SPAWN.Queue(), SPAWN.Barrier(1)  # (kept alive while the child starts)
-    process = SPAWN.Process(target=target, args=(*args, start, results))
-    process.start()
-    try:
-        _, outcome = results.get(timeout=DEADLINE)
-    finally:
-        process.join(timeout=60)
-        if process.is_alive():
-            process.kill()
-    assert not (isinstance(outcome, str) and outcome.startswith("failed")), outcome
-    return outcome
-
 
 def _waiting_on_a_lock(url: str) -> bool:
     """Some connection to the database waits for a lock held by another."""
@@ -111,13 +47,13 @@ def _waiting_on_a_lock(url: str) -> bool:
 
 def test_a_file_created_while_another_is_built_does_not_wait_and_gets_its_own_id(
         team: str) -> None:
-    ids = _ids(team)
+    ids = team_ids(team)
     first = Paused(team_racers.add_paused_rendering, team, "First", ids, True, 2, False)
     try:
         first.wait_paused()  # "First" is being built: it holds its own lock
         # Another member creates another file meanwhile, in another process: done while
         # "First" still renders (the creation lock is only taken for a switch).
-        assert _run_in_child(team_racers.create_file, team, "Second", ids[:3]) == ids[:3]
+        assert run_in_child(team_racers.create_file, team, "Second", ids[:3]) == ids[:3]
         assert first.go() == ids
     finally:
         first.end()
@@ -132,22 +68,10 @@ def test_a_file_created_while_another_is_built_does_not_wait_and_gets_its_own_id
 
 
 def test_files_created_at_once_by_four_processes_get_four_ids(team: str) -> None:
-    ids = _ids(team)
-    start = SPAWN.Barrier(4)
-    results = SPAWN.Queue()
+    ids = team_ids(team)
     parts = {f"Set {n}": ids[n::4] for n in range(4)}
-    processes = [SPAWN.Process(target=team_racers.create_file,
-                               args=(team, name, part, start, results))
-                 for name, part in parts.items()]
-    for process in processes:
-        process.start()
-    try:
-        outcomes = dict(results.get(timeout=DEADLINE) for _ in processes)
-    finally:
-        for process in processes:
-            process.join(timeout=60)
-            if process.is_alive():
-                process.kill()
+    outcomes = dict(run_together([(team_racers.create_file, (team, name, part))
+                                  for name, part in parts.items()]))
     assert outcomes == {f"creator of {name}": part for name, part in parts.items()}
     with Library.open(team, read_only=True) as library:
         infos = list_training_files(library)
@@ -161,7 +85,7 @@ def test_files_created_at_once_by_four_processes_get_four_ids(team: str) -> None
 
 def test_recovery_at_another_start_leaves_a_running_builds_stored_fragments(
         team: str) -> None:
-    ids = _ids(team)
+    ids = team_ids(team)
     builder = Paused(team_racers.add_paused_rendering, team, "Large set", ids, True, 4, True)
     try:
         builder.wait_paused()  # three fragments stored early, not referred to yet
@@ -193,7 +117,7 @@ def test_recovery_at_another_start_leaves_a_running_builds_stored_fragments(
 
 def test_a_conversation_removed_while_it_is_being_added_is_left_out_of_the_file(
         team: str) -> None:
-    ids = _ids(team)
+    ids = team_ids(team)
     gone, kept = ids[0], ids[1:4]
     with Library.open(team) as library:
         create_training_file(library, "Picks")
@@ -217,7 +141,7 @@ def test_a_conversation_removed_while_it_is_being_added_is_left_out_of_the_file(
 
 def test_a_removal_racing_an_addition_that_commits_first_names_the_file_and_removes_nothing(
         team: str) -> None:
-    ids = _ids(team)
+    ids = team_ids(team)
     target = ids[0]
     with Library.open(team) as library:
         create_training_file(library, "Picks")

@@ -10,15 +10,9 @@ team library. The window's flows themselves run on PostgreSQL in
 
 from __future__ import annotations
 
-from pathlib import Path
-
-import keyring
-import keyring.backends.fail
 import pytest
-from conftest import ENRICHED, open_window
+from conftest import ENRICHED, open_window, settings_text
 from memory_keyring import MemoryKeyring
-from PySide6.QtCore import QSettings
-from scripted_dialogs import ScriptedDialogs
 from sqlalchemy.engine import make_url
 
 from app import keychain
@@ -27,17 +21,14 @@ from app.library import Library
 from app.team_probe import probe
 from ui import row_reader
 from ui.library_choice import current, recent
-from ui.library_switch import LibrarySwitcher
 
 PASSWORD = "curator-secret"  # tests/pg_server.py gives the curator role this password
 
 
 @pytest.fixture
-def memory_keyring() -> MemoryKeyring:
-    backend = MemoryKeyring()
-    keyring.set_keyring(backend)
-    yield backend
-    keyring.set_keyring(keyring.backends.fail.Keyring())
+def window_keyring(memory_keyring: MemoryKeyring) -> MemoryKeyring:
+    """The windows here keep passwords (in memory)."""
+    return memory_keyring
 
 
 @pytest.fixture
@@ -49,21 +40,6 @@ def curator_db(pg_server) -> str:
     pg_server.drop_database(url)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
-def switcher(library, settings, memory_keyring):
-    switcher = LibrarySwitcher(library, ScriptedDialogs(), settings, local_folder=library.root)
-    switcher.window.show()
-    yield switcher
-    switcher.window.close()
-    if switcher.library is not library:
-        switcher.library.close()
-
-
 def fill(dialog, url: str, password: str) -> None:
     parsed = make_url(url)
     dialog.host.setText(parsed.host)
@@ -71,11 +47,6 @@ def fill(dialog, url: str, password: str) -> None:
     dialog.database.setText(parsed.database)
     dialog.user.setText(parsed.username)
     dialog.password.setText(password)
-
-
-def settings_text(settings: QSettings) -> str:
-    settings.sync()
-    return Path(settings.fileName()).read_text(encoding="utf-8")
 
 
 def test_test_connection_says_what_the_server_holds(qtbot, switcher, curator_db):

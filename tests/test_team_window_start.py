@@ -14,12 +14,10 @@ import socket
 import threading
 from pathlib import Path
 
-import keyring
-import keyring.backends.fail
 import psycopg
 import pytest
-from conftest import ENRICHED
-from PySide6.QtCore import QSettings, QTimer
+from conftest import ENRICHED, closed_port, settings_text
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QMessageBox, QProgressDialog, QPushButton
 from scripted_dialogs import ScriptedDialogs
 from sqlalchemy.engine import make_url
@@ -36,14 +34,7 @@ from ui.tasks import running_jobs
 SECRET = "s3cret-Pa55"
 
 
-@pytest.fixture(autouse=True)
-def _no_keyring() -> None:
-    keyring.set_keyring(keyring.backends.fail.Keyring())
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+pytestmark = pytest.mark.usefixtures("no_keyring")
 
 
 @pytest.fixture
@@ -60,12 +51,6 @@ def started(qtbot):
     for switcher in switchers:
         switcher.window.close()
         switcher.close()
-
-
-def _settings_text(settings: QSettings) -> str:
-    settings.sync()
-    path = Path(settings.fileName())
-    return path.read_text(encoding="utf-8") if path.exists() else ""  # (nothing kept yet)
 
 
 def test_starting_with_a_team_url_opens_it_without_opening_the_local_library(
@@ -109,15 +94,9 @@ def test_a_team_url_in_lora_studio_home_opens_directly_and_local_stays_the_user_
     assert library_dir(None) == switcher.local_folder
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_team_url_that_does_not_open_at_start_leaves_the_local_library_and_says_why(
         qtbot, settings, local_home, started):
-    port = _closed_port()
+    port = closed_port()
     url = f"postgresql://ann:{SECRET}@127.0.0.1:{port}/lora_team"
     switcher = start_app(url, ScriptedDialogs(), settings)
     started.append(switcher)
@@ -131,7 +110,7 @@ def test_a_team_url_that_does_not_open_at_start_leaves_the_local_library_and_say
     assert SECRET not in said and "Traceback" not in said
     assert (dialog.host.text(), dialog.port.value(), dialog.user.text()) == (
         "127.0.0.1", port, "ann")
-    assert SECRET not in _settings_text(settings)
+    assert SECRET not in settings_text(settings)
     assert current(settings) is None  # neither library is remembered as the one to start on
     dialog.reject()
 
@@ -233,7 +212,7 @@ def test_a_team_library_window_says_where_the_library_is_and_never_shows_a_folde
     assert "Library folder" not in about and address in about
     assert f"Team library (PostgreSQL):<br>{address}" in about
     for said in (window.windowTitle(), window.where.text(), window.where.toolTip(), about,
-                 QApplication.clipboard().text(), _settings_text(settings)):
+                 QApplication.clipboard().text(), settings_text(settings)):
         assert SECRET not in said
 
 
