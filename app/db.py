@@ -197,11 +197,16 @@ def _connect(path: Path, read_only: bool) -> sqlite3.Connection:
     if not read_only:
         return sqlite3.connect(path)
     uri = path.resolve().as_uri()
+    conn: sqlite3.Connection | None = None
     try:
         conn = sqlite3.connect(f"{uri}?mode=ro", uri=True)
         conn.execute("SELECT count(*) FROM sqlite_master").fetchone()
         return conn
-    except sqlite3.OperationalError:
+    except BaseException as exc:
+        if conn is not None:
+            conn.close()  # not left to the collector (Python 3.13 warns of it)
+        if not isinstance(exc, sqlite3.OperationalError):
+            raise
         if os.access(path.parent, os.W_OK) and _writer_active(path.parent):
             raise
     # A WAL reader needs a shared-memory file beside the database. In a folder nobody may

@@ -59,6 +59,10 @@ _AMBIGUOUS_FLOAT = 9.2e18
 
 
 MAX_FAST_DEPTH = 250  # deeper documents go to the strict parser, which says how deep
+# Deeper than this, a document is refused by the strict parser itself, on every Python:
+# how deep Python's own parser goes before it gives up differs by version (3.13 goes far
+# deeper than 3.11), and what it gives back could not be stored anyway (``app.loader``).
+MAX_DEPTH = 500
 
 
 def _keys_and_doubt(document: Any) -> tuple[int, bool]:
@@ -102,6 +106,28 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
     return document
 
 
+def _deeper_than(document: Any, limit: int) -> bool:
+    """Whether arrays and objects nest more than ``limit`` levels (level by level, so a
+    deep document costs no recursion here)."""
+    level, depth = [document], 0
+    while level:
+        depth += 1
+        if depth > limit:
+            return True
+        below: list[Any] = []
+        for value in level:
+            if type(value) is dict:
+                below.extend(value.values())
+            elif type(value) is list:
+                below.extend(value)
+        level = below
+    return False
+
+
+def _too_deep(file: str) -> InputError:
+    return InputError.single(file, "the JSON is nested too deeply to be a conversation file")
+
+
 def parse_json_strict(data: bytes, file: str) -> Any:
     """The strict parser alone: slower, and exact about every error's place."""
     if not data.strip():
@@ -118,8 +144,8 @@ def parse_json_strict(data: bytes, file: str) -> Any:
                                         "be decoded (save the file as UTF-8)", "$", line,
                                   column)]) from None
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys,
-                          parse_constant=_reject_constant, parse_float=_finite_float)
+        document = json.loads(text, object_pairs_hook=_unique_keys,
+                              parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         near = text[max(0, exc.pos - 30): exc.pos + 10].replace("\n", " ").strip()
         if exc.pos >= len(text.rstrip()):
@@ -144,8 +170,10 @@ def parse_json_strict(data: bytes, file: str) -> Any:
     except ValueError as exc:
         raise InputError.single(file, f"not valid JSON: {exc}") from None
     except RecursionError:
-        raise InputError.single(file, "the JSON is nested too deeply to be a conversation "
-                                "file") from None
+        raise _too_deep(file) from None
+    if _deeper_than(document, MAX_DEPTH):
+        raise _too_deep(file)
+    return document
 
 
 FILE_KINDS = (

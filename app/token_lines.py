@@ -45,12 +45,16 @@ class CountCache:
             return None
         try:
             conn = sqlite3.connect(self.path, timeout=5)
+        except sqlite3.Error:
+            return None  # an unusable cache only means counting again
+        try:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("CREATE TABLE IF NOT EXISTS counts "
                          "(key BLOB PRIMARY KEY, tokens INTEGER NOT NULL) WITHOUT ROWID")
             return conn
         except sqlite3.Error:
-            return None  # an unusable cache only means counting again
+            conn.close()
+            return None
 
     def get(self, keys: Sequence[bytes]) -> dict[bytes, int]:
         found = {k: self._memory[k] for k in keys if k in self._memory}

@@ -4,6 +4,7 @@ file-size limit, never longer than a deadline (a hang fails the test instead of 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import pwd
 import resource
@@ -47,9 +48,18 @@ def run_cli(*args: str | Path, user: str | None = None, timeout: float = 120,
                           env=full_env, preexec_fn=_limits(memory, file_size), check=False)
 
 
+@functools.cache
 def can_switch_user() -> bool:
-    """Permission tests need root (to become another user) and ``setpriv``."""
-    return os.geteuid() == 0 and shutil.which("setpriv") is not None
+    """Permission tests need root (to become another user), ``setpriv``, and a Python that
+    ``nobody`` may start (one built with its library under ``/root``, as pyenv builds it,
+    cannot be started by anybody else)."""
+    if os.name == "nt" or os.geteuid() != 0 or shutil.which("setpriv") is None:
+        return False
+    entry = pwd.getpwnam("nobody")
+    probe = subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+                            "--clear-groups", sys.executable, "-c", "pass"],
+                           capture_output=True, timeout=60, check=False)
+    return probe.returncode == 0
 
 
 @contextlib.contextmanager

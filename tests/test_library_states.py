@@ -233,7 +233,8 @@ def test_an_older_library_that_cannot_be_copied_is_refused_with_a_sentence(
 # --- 8: read-only folders and full disks ---------------------------------------------
 
 
-@pytest.mark.skipif(not can_switch_user(), reason="needs root and setpriv to act as nobody")
+@pytest.mark.skipif(not can_switch_user(),
+                    reason="needs root, setpriv and a Python that nobody may start")
 def test_readers_work_on_a_library_another_user_may_only_read() -> None:
     with shared_folder() as shared:
         root = make_library(shared / "lib", shared / "input")

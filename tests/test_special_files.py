@@ -114,7 +114,8 @@ def test_links_out_of_the_dropped_folder_are_reported_not_followed(
     assert [row.conversation_id for row in library.summaries()] == ["inside_the_folder"]
 
 
-@pytest.mark.skipif(not can_switch_user(), reason="needs root and setpriv to act as nobody")
+@pytest.mark.skipif(not can_switch_user(),
+                    reason="needs root, setpriv and a Python that nobody may start")
 def test_an_unreadable_subfolder_gets_a_verdict() -> None:
     with shared_folder() as shared:
         folder = shared / "batch"

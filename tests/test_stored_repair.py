@@ -12,6 +12,7 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from collections import Counter
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,7 @@ def old_library(tmp_path: Path) -> Path:
 
 
 def stored_records(root: Path) -> dict[str, dict[str, Any]]:
-    with sqlite3.connect(root / "library.sqlite3") as conn:
+    with closing(sqlite3.connect(root / "library.sqlite3")) as conn:
         return {cid: unpack(doc) for cid, doc in conn.execute(
             "SELECT c.conversation_id, d.document FROM conversations c "
             "JOIN conversation_documents d ON d.pk = c.pk")}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -118,10 +119,10 @@ def test_every_jsonl_line_and_the_header_carry_exact_counts(tmp_path: Path) -> N
 
 
 def test_library_counts_fill_in_and_match_the_build(filled_library: Library) -> None:
-    with sqlite3.connect(filled_library.db_path) as conn:
+    with closing(sqlite3.connect(filled_library.db_path)) as conn:
         assert {n for (n,) in conn.execute("SELECT token_count FROM conversations")} == {0}
     counts = ensure_counts(filled_library)
-    with sqlite3.connect(filled_library.db_path) as conn:
+    with closing(sqlite3.connect(filled_library.db_path)) as conn:
         stored = dict(conn.execute("SELECT conversation_id, token_count FROM conversations"))
     assert stored == counts
     with_replies = [row.conversation_id for row in filled_library.summaries()
