@@ -26,6 +26,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import ConnectionPoolEntry
 
 from app import migrations
 from app.errors import LibraryError
@@ -477,8 +478,19 @@ def reads_a_copy(engine: Engine) -> bool:
 
 def close_engine(engine: Engine) -> None:
     """Close every connection, and remove the temporary copy an older library's reader
-    read from."""
+    read from.
+
+    A connection still in use (a background read not ended yet) is closed when it is
+    given back, and so is any the engine opens after this: neither stays in a pool nobody
+    uses any more, where only the garbage collector would close it (psycopg warns then:
+    "connection ... was deleted while still open"). The listener is set before the pool
+    is replaced, so the new pool has it too."""
+    event.listen(engine.pool, "checkin", _close_when_given_back)
     engine.dispose()
     copy = _COPIES.pop(engine, None)
     if copy is not None:
         _discard(copy)
+
+
+def _close_when_given_back(_dbapi_connection: Any, entry: ConnectionPoolEntry) -> None:
+    entry.close()

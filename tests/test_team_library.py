@@ -10,7 +10,7 @@ from pathlib import Path
 import psycopg
 import pytest
 from conftest import ENRICHED
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from stored import stored_bytes
@@ -84,6 +84,23 @@ def test_an_empty_database_becomes_a_library(pg_url: str) -> None:
     # Two windows at once: a team library is not locked to one writer.
     with Library.open(pg_url) as one, Library.open(pg_url) as two:
         assert one.count() == two.count() == 0
+
+
+def test_a_connection_still_in_use_when_the_library_closes_is_closed_when_given_back(
+        pg_url: str) -> None:
+    """(A background read the window has not ended yet.) Back in the closed engine's old
+    pool it would stay open until the garbage collector closed it, with psycopg's
+    "deleted while still open" warning in whichever test that happened to be."""
+    library = Library.open(pg_url)
+    with library.engine.connect() as conn:
+        in_use = conn.connection.dbapi_connection
+        library.close()
+        assert conn.scalar(text("SELECT 1")) == 1  # the read under way ends as usual
+    assert in_use is not None and in_use.closed
+    # Nor does a use after closing leave a connection open.
+    with library.engine.connect() as conn:
+        late = conn.connection.dbapi_connection
+    assert late is not None and late.closed
 
 
 def test_a_reader_of_an_empty_database_creates_nothing(pg_url: str) -> None:
