@@ -28,6 +28,8 @@ from typing import Any
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 BENCH = Path(__file__).resolve().parent
 args_limit = [8]  # frames of each stack a trace prints (--trace-depth)
+event_limit = [0.03]  # events a trace reports: handled in more seconds than this
+step_began = [0.0]  # when the step being measured began (time.monotonic)
 
 
 def start_watchdog(heartbeat: list[float], step: list[str]) -> None:
@@ -51,8 +53,8 @@ def start_watchdog(heartbeat: list[float], step: list[str]) -> None:
 
     def report(beat: float, ended: float, gui: Counter[str], others: Counter[str],
                late: int, name: str) -> None:
-        lines = [f"--- GUI frozen for {ended - beat:.3f} s in {name}: {sum(gui.values())} "
-                 f"samples, {late} of them late (lock held)"]
+        lines = [f"--- {ended - step_began[0]:7.3f} GUI frozen for {ended - beat:.3f} s in "
+                 f"{name}: {sum(gui.values())} samples, {late} of them late (lock held)"]
         for where, count in gui.most_common(4):
             lines.append(f"  [GUI thread] x{count}\n{where}")
         for where, count in others.most_common(3):
@@ -91,6 +93,19 @@ def start_watchdog(heartbeat: list[float], step: list[str]) -> None:
     threading.Thread(target=run, daemon=True).start()
 
 
+def widget_path(receiver: Any) -> str:
+    """The receiver and up to three of its parents, innermost first, by class (and object
+    name where it has one): which viewport of which table a paint went to."""
+    names = []
+    while receiver is not None and len(names) < 4:
+        name = type(receiver).__name__
+        if receiver.objectName():
+            name += f" {receiver.objectName()!r}"
+        names.append(name)
+        receiver = receiver.parent()
+    return " < ".join(names)
+
+
 def counted_like_a_used_library(library: Any) -> None:
     """Token counts as a library that has been open before has them: the imported seeds
     counted for real, every clone given its seed's count. Without this the window would
@@ -124,8 +139,16 @@ def main() -> int:
                         help="sys.setswitchinterval for this run (CPython's default: 0.005 s)")
     parser.add_argument("--trace", action="store_true",
                         help="print the GUI thread's stack whenever it is frozen > 60 ms")
+    parser.add_argument("--trace-events-ms", type=float, default=30,
+                        help="--trace: report each event handled in more ms than this")
     parser.add_argument("--trace-depth", type=int, default=8,
                         help="innermost frames of each stack a trace prints")
+    parser.add_argument("--steps", default="",
+                        help="comma-separated steps to measure (default: all); the window "
+                             "is always opened, e.g. --steps build for a quick trace")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the GUI thread during each measured step (cProfile; "
+                             "the 25 costliest functions by own time go to stderr)")
     parser.add_argument("--library-cache", type=Path, default=None,
                         help="a folder keeping the prepared library: copied from there when "
                              "it exists, saved there after it is made (saves minutes a run)")
@@ -156,6 +179,7 @@ def main() -> int:
 
     heartbeat = [time.monotonic()]
     args_limit[0] = args.trace_depth
+    event_limit[0] = args.trace_events_ms / 1000
     step = [""]
     if args.trace:
         start_watchdog(heartbeat, step)
@@ -204,9 +228,10 @@ def main() -> int:
                 finally:
                     TimedApplication.depth -= 1
                     took = time.perf_counter() - began
-                    if took > 0.03 and step[0]:
-                        print(f"--- event {event.type().name} to {type(receiver).__name__} "
-                              f"{receiver.objectName()!r} took {took:.3f} s (depth "
+                    if took > event_limit[0] and step[0]:
+                        print(f"--- {time.monotonic() - step_began[0]:7.3f} event "
+                              f"{event.type().name} to {widget_path(receiver)} "
+                              f"took {took:.3f} s (depth "
                               f"{TimedApplication.depth}) in {step[0]}",
                               file=sys.stderr, flush=True)
 
@@ -250,10 +275,21 @@ def main() -> int:
         return (QThreadPool.globalInstance().activeThreadCount() == 0
                 and not any(getattr(w.conversations, "loading", False) for w in windows))
 
+    wanted = {name.strip() for name in args.steps.split(",") if name.strip()}
+
     def measure(name: str, action: Any, until: Any = lambda: True) -> dict[str, float]:
+        if wanted and name not in wanted and name != "open window":
+            return {"stall_ms": 0, "until_settled_s": 0.0, "skipped": 1}
         for _ in range(20):
             app.processEvents()
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         meter.start()
+        step_began[0] = time.monotonic()
         step[0] = name
         begun = time.perf_counter()
         action()
@@ -269,6 +305,15 @@ def main() -> int:
             time.sleep(0.001)
         total = quiet_since - begun
         step[0] = ""
+        if profiler is not None:
+            import io
+            import pstats
+
+            profiler.disable()
+            out = io.StringIO()
+            pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler, stream=out).sort_stats("cumtime").print_stats("/ui/", 30)
+            print(f"--- profile of {name} (GUI thread)\n{out.getvalue()}", file=sys.stderr)
         return {"stall_ms": meter.stop(), "until_settled_s": total}
 
     import ui.main

@@ -110,6 +110,7 @@ def window(qtbot, recording, child_reads, tmp_path: Path,
            monkeypatch: pytest.MonkeyPatch) -> MainWindow:
     monkeypatch.setattr("ui.row_index.ORDER_PART", 3)  # sorted and merged in many steps
     monkeypatch.setattr("ui.row_index.COUNT_PART", 4)
+    monkeypatch.setattr("ui.row_patch.MEMBERSHIP_PART", 2)  # members compared in parts
     made = open_window(qtbot, recording, ScriptedDialogs(), tmp_path, show=False)
     settle(qtbot, made)  # the first read, in a child as in a large library
     assert len(child_reads) == 1

@@ -133,6 +133,30 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
         Qt.ItemDataRole.ToolTipRole)
 
 
+def test_fitted_member_columns_are_as_wide_as_their_contents(qtbot, demo, page):
+    """The client and token columns are measured once per file from their texts: as wide
+    as Qt's ResizeToContents makes them (the view's own measure of every row, or the
+    heading), a pixel either way for rounding; the other columns share the rest."""
+    page.show()
+    qtbot.waitExposed(page)
+    heading = page.members.horizontalHeader()
+    for column in sorted(training_files_page.FIT_MEMBER_COLUMNS):
+        wanted = max(page.members.sizeHintForColumn(column), heading.sectionSizeHint(column))
+        assert abs(heading.sectionSize(column) - wanted) <= 1, column
+    stretched = [c for c in range(heading.count())
+                 if c not in training_files_page.FIT_MEMBER_COLUMNS]
+    assert sum(heading.sectionSize(c) for c in range(heading.count())) == \
+        page.members.viewport().width()
+    assert all(heading.sectionSize(c) > 0 for c in stretched)
+    page.refresh(select_name=None)  # the same file again: the same widths
+    before = [heading.sectionSize(c) for c in range(heading.count())]
+    page._show_nothing()
+    assert all(heading.sectionSize(c) == heading.sectionSizeHint(c)
+               for c in training_files_page.FIT_MEMBER_COLUMNS)  # headings only
+    page.refresh()
+    assert [heading.sectionSize(c) for c in range(heading.count())] == before
+
+
 def test_numbers_are_right_aligned(demo, page):
     index = page.model.index(0, CONVERSATIONS)
     alignment = index.data(Qt.ItemDataRole.TextAlignmentRole)

@@ -16,6 +16,10 @@ class LibraryChanges(QObject):
 
     conversations_changed = Signal()  # added, removed or replaced conversations
     training_files_changed = Signal()  # a training file was built, renamed, deleted
+    # the name of a training file just built or added to, said just before
+    # training_files_changed: the files page shows that file when it re-reads its list
+    # (instead of re-reading the details of the file it showed, then this one's)
+    training_file_built = Signal(str)
     batches_changed = Signal()  # batches created, renamed, merged or re-assigned
     batch_renamed = Signal(str, str)  # old, new: views showing the old batch follow it
     # (conversation ids, new batch), said before batches_changed: views may patch just them

@@ -125,6 +125,7 @@ class CreateController(QObject):
     def apply(self, plan: AddPlan) -> None:
         """Build the file once, in the background, with the plan the user chose."""
         def done(info: TrainingFileInfo) -> None:
+            self.changes.training_file_built.emit(info.name)
             self.changes.training_files_changed.emit()
             self.built.emit(info.name)
 

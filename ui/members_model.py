@@ -56,7 +56,8 @@ class MembersModel(QAbstractTableModel):
         return HEADERS[section] if orientation == HORIZONTAL else section + 1
 
     @staticmethod
-    def _text(row: MemberRow, column: int) -> str:
+    def text(row: MemberRow, column: int) -> str:
+        """What a cell shows (the page measures its fitted columns with it)."""
         if column == MEMBER_CLIENT:
             return row.persona_name or display(row.persona_archetype) or "—"
         if column == MEMBER_ARC:
@@ -73,7 +74,7 @@ class MembersModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == DISPLAY:
-            return self._text(row, column)
+            return self.text(row, column)
         if role == TOOLTIP:
             lines = [row.conversation_id, f"from {row.source_file}", f"batch {row.batch_id}"]
             if row.persona_archetype:

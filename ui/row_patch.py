@@ -68,20 +68,36 @@ def membership_changes(index: RowIndex, files: Mapping[int, tuple[str, ...]],
     (``Library.membership`` and ``token_budgets``, as ``Library.summary_parts`` reads
     them). Only rows in a file, before or now, can differ: a row in no file has no files
     and the default budget."""
+    changed: Changed = {}
+    for _ in membership_change_steps(index, files, budgets, changed):
+        pass
+    return changed
+
+
+MEMBERSHIP_PART = 2_000  # candidate rows compared in one step on the GUI thread
+
+
+def membership_change_steps(index: RowIndex, files: Mapping[int, tuple[str, ...]],
+                            budgets: Mapping[int, int], changed: Changed) -> Iterator[None]:
+    """``membership_changes`` a part at a time, into ``changed``: the rows of a
+    10,000-member file and its neighbours compared in one go took 0.05-0.15 s of the GUI
+    thread after every build in a large library."""
     position = index.position
     candidates = set(compress(range(index.count), index.files))
     candidates.update(position[pk] for pk in files if pk in position)
     candidates.update(position[pk] for pk in budgets if pk in position)
+    yield
     rows = index.rows
-    changed: Changed = {}
     no_files: tuple[str, ...] = ()
-    for n in candidates:
-        row = rows[n]
-        held = files.get(row.pk, no_files)
-        budget = budgets.get(row.pk, DEFAULT_MAX_SEQ_LEN)
-        if held != row.training_files or budget != row.token_budget:
-            changed[n] = row._replace(training_files=held, token_budget=budget)
-    return changed
+    ordered = sorted(candidates)
+    for first in range(0, len(ordered), MEMBERSHIP_PART):
+        for n in ordered[first:first + MEMBERSHIP_PART]:
+            row = rows[n]
+            held = files.get(row.pk, no_files)
+            budget = budgets.get(row.pk, DEFAULT_MAX_SEQ_LEN)
+            if held != row.training_files or budget != row.token_budget:
+                changed[n] = row._replace(training_files=held, token_budget=budget)
+        yield
 
 
 Membership = tuple[dict[int, tuple[str, ...]], dict[int, int]]
@@ -248,9 +264,9 @@ class IndexPatch(QObject):
             yield
         if self._membership is not None:
             files, budgets = self._membership
-            changed = membership_changes(index, files, budgets)
-            yield
-            index = index.patched(changed)
+            in_files: Changed = {}
+            yield from membership_change_steps(index, files, budgets, in_files)
+            index = index.patched(in_files)
             gc.freeze()
             yield
         if self._token_facts:

@@ -235,6 +235,7 @@ class TrainingFilesPage(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         self.refresh()
+        self.changes.training_file_built.connect(self._show_next)
         self.changes.training_files_changed.connect(self.refresh)
         self.changes.conversations_changed.connect(self._forget_library_size)
 
@@ -427,14 +428,15 @@ class TrainingFilesPage(QWidget):
             self.members.fontMetrics().height() + 8)
         heading = self.members.horizontalHeader()
         # Names and counts keep their width; arc, topic and warnings share the rest, so the
-        # list never needs a horizontal scroll bar.
+        # list never needs a horizontal scroll bar. The fitted widths are measured once per
+        # file (``_fit_member_columns``), not by Qt's ResizeToContents: that asks data() in
+        # Python for every sampled row at every resize of the page, several times in the
+        # layout that follows a build (0.05-0.1 s of frozen window each in a large library).
         for column in range(self.members_model.columnCount()):
-            mode = (QHeaderView.ResizeMode.ResizeToContents if column in FIT_MEMBER_COLUMNS
+            mode = (QHeaderView.ResizeMode.Fixed if column in FIT_MEMBER_COLUMNS
                     else QHeaderView.ResizeMode.Stretch)
             heading.setSectionResizeMode(column, mode)
-        # Fitted columns sample this many rows (Qt's default is 1,000: a data() call in Python
-        # per row and column, which froze the window after building a large file).
-        heading.setResizeContentsPrecision(MEMBER_ROWS_SAMPLED)
+        self._fit_member_columns([])
         self.members.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.members.selectionModel().selectionChanged.connect(
             self._members_selection_changed)
@@ -601,9 +603,29 @@ class TrainingFilesPage(QWidget):
 
     def _show_members(self, members: list[MemberRow]) -> None:
         self.members_model.set_rows(members)
+        self._fit_member_columns(members)
         self.tabs.setTabText(0, f"Conversations ({len(members):,})" if members
                              else "Conversations")
         self._members_selection_changed()
+
+    def _fit_member_columns(self, members: list[MemberRow]) -> None:
+        """Each fitted column as wide as its heading or its widest text in the first
+        ``MEMBER_ROWS_SAMPLED`` rows (what ResizeToContents with that precision gives a view
+        scrolled to the top), measured from the texts without asking the view."""
+        heading = self.members.horizontalHeader()
+        metrics = self.members.fontMetrics()
+        style = self.members.style()
+        # As Qt's item delegate sizes a text cell: a focus-frame margin and a pixel each
+        # side; the table adds one for its grid.
+        margin = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
+                                        self.members) + 1)
+        margin += int(self.members.showGrid())
+        sample = members[:MEMBER_ROWS_SAMPLED]
+        for column in sorted(FIT_MEMBER_COLUMNS):
+            widest = max((metrics.horizontalAdvance(MembersModel.text(row, column))
+                          for row in sample), default=0)
+            heading.resizeSection(column, max(widest + margin if sample else 0,
+                                              heading.sectionSizeHint(column)))
 
     def _open_member(self, index: QModelIndex) -> None:
         if index.isValid():
@@ -802,6 +824,10 @@ class TrainingFilesPage(QWidget):
     def _removed(self, count: int, info: TrainingFileInfo) -> None:
         self._announce(info.name)
         self.status.emit(f"Removed {plural(count, 'conversation')} from '{info.name}'")
+
+    def _show_next(self, name: str) -> None:
+        """The next refresh selects ``name`` (a file just built, announced next)."""
+        self._select_next = name
 
     def _announce(self, select_name: str | None) -> None:
         """Tell every view a training file changed; this page then shows ``select_name``."""
