@@ -110,7 +110,7 @@ def window(qtbot, recording, child_reads, tmp_path: Path,
            monkeypatch: pytest.MonkeyPatch) -> MainWindow:
     monkeypatch.setattr("ui.row_index.ORDER_PART", 3)  # sorted and merged in many steps
     monkeypatch.setattr("ui.row_index.COUNT_PART", 4)
-    monkeypatch.setattr("ui.row_patch.MEMBERSHIP_PART", 2)  # members compared in parts
+    monkeypatch.setattr("ui.row_patch.PART", 2)  # rows compared in parts
     made = open_window(qtbot, recording, ScriptedDialogs(), tmp_path, show=False)
     settle(qtbot, made)  # the first read, in a child as in a large library
     assert len(child_reads) == 1
@@ -319,6 +319,35 @@ def test_a_patched_index_is_the_index_of_the_patched_rows(filled_library: Librar
     assert index.rows == rows, "the old index is left as it was"
     with pytest.raises(ValueError):
         index.patched({1: rows[2]})
+
+
+def test_a_patch_in_steps_gives_the_patch_made_at_once(filled_library: Library) -> None:
+    """Between the steps of a patch the window goes on using the old index (a filter typed,
+    a column sorted fill its caches): the patch neither trips over that nor changes."""
+    rows = cloned_rows(filled_library.summaries(), 60)
+    index = RowIndex(rows)
+    wanted = Filter(batch_id="batch-2", text="clone-00")
+    index.select(wanted)
+    index.sort_keys(Column.BATCH, sort_key(Column.BATCH))
+    changed = {n: rows[n]._replace(batch_id="batch-2", training_files=("x",))
+               for n in (0, 5, 17, 59)}
+    made: list[RowIndex] = []
+    steps = 0
+    for _ in index.patch_steps(changed, made):
+        steps += 1
+        index.select(Filter(archetype=rows[steps % 60].persona_archetype or "",
+                            text=f"clone-{steps:02d}"))
+        index.sort_keys(Column.QUALITY, sort_key(Column.QUALITY))
+    assert steps > 10, "one list a step"
+    fresh = RowIndex([changed.get(n, row) for n, row in enumerate(rows)])
+    (patched,) = made
+    assert patched.rows == fresh.rows
+    assert patched.keys == fresh.keys and patched.files == fresh.files
+    assert patched.select(wanted) == fresh.select(wanted)
+    for column in patched._sort_keys:
+        assert patched._sort_keys[column] == fresh.sort_keys(column, sort_key(column))
+    assert patched.haystacks() == fresh.haystacks()
+    assert patched.counts(wanted) == fresh.counts(wanted)
 
 
 @pytest.mark.parametrize("column", [Column.BATCH, Column.CLIENT, Column.QUALITY])
