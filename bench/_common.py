@@ -15,6 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+ROOT = Path(__file__).resolve().parents[1]  # the checkout the benchmarks run from
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 RESULT_PREFIX = "BENCH-RESULT "
 
@@ -180,3 +181,13 @@ def per_item_ms(items: Sequence[Any], runs: int, step: Callable[[Any], object]) 
             step(item)
         samples.append((time.process_time() - started) / len(items) * 1000)
     return statistics.median(samples)
+
+
+def unpack_commit(commit: str, target: Path) -> Path:
+    """The files of ``commit`` in ``target`` (git archive, not a checkout): the baseline
+    code a benchmark runs beside this one in the same invocation."""
+    target.mkdir(parents=True, exist_ok=True)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit],
+                             capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+    return target

@@ -34,7 +34,6 @@ import os
 import resource
 import shutil
 import sqlite3
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -51,6 +50,7 @@ from _common import (
     median,
     print_machine,
     run_child,
+    unpack_commit,
 )
 from make_corpus import batch_folders, ensure_corpus
 
@@ -84,14 +84,6 @@ def use_code(code: Path | None) -> None:
     sys.path.insert(0, str(code))
     os.environ["PYTHONPATH"] = os.pathsep.join(
         filter(None, [str(code), os.environ.get("PYTHONPATH")]))
-
-
-def unpack_commit(commit: str, target: Path) -> Path:
-    target.mkdir(parents=True, exist_ok=True)
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit],
-                             capture_output=True, check=True).stdout
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
-    return target
 
 
 def child_import(corpus: Path, library_dir: Path, workers: int | None,

@@ -12,12 +12,11 @@ than wall time. The stored size is the sum of the compressed documents ``prepare
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-from _common import machine, print_machine, run_child
+from _common import machine, print_machine, run_child, unpack_commit
 from bench_import import corpus_dir, corpus_files
 from make_corpus import ensure_corpus
 
@@ -60,11 +59,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         listing = Path(tmp) / "files.txt"
         listing.write_text("\n".join(map(str, files)), encoding="utf-8")
-        baseline = Path(tmp) / "baseline"
-        baseline.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline_commit],
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
+        baseline = unpack_commit(args.baseline_commit, Path(tmp) / "baseline")
         script = Path(tmp) / "child.py"
         script.write_text(CHILD, encoding="utf-8")
         found = {}

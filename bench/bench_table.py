@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,7 +34,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from _common import fmt, machine, median, print_machine, run_child  # noqa: E402
+from _common import fmt, machine, median, print_machine, run_child, unpack_commit  # noqa: E402
 from _table_library import build_library  # noqa: E402
 from PySide6.QtCore import QSettings, Qt  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
@@ -58,11 +57,7 @@ def stalls(args: argparse.Namespace) -> int:
     same invocation; the baseline is unpacked from git (git archive), not checked out."""
     print_machine(machine())
     with tempfile.TemporaryDirectory() as tmp:
-        baseline = Path(tmp) / "baseline-code"
-        baseline.mkdir()
-        archive = subprocess.run(["git", "-C", str(ROOT), "archive", args.baseline_commit],
-                                 capture_output=True, check=True).stdout
-        subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
+        baseline = unpack_commit(args.baseline_commit, Path(tmp) / "baseline-code")
         trees = {f"before ({args.baseline_commit})": baseline, "now": ROOT}
         found: dict[str, dict[str, Any]] = {}
         for run in range(args.runs):
