@@ -34,15 +34,20 @@ def _limits(memory: int | None, file_size: int | None) -> Callable[[], None] | N
     return apply
 
 
+def as_user(user: str, command: list[str]) -> list[str]:
+    """``command`` run as ``user`` (through ``setpriv``; the caller is root)."""
+    entry = pwd.getpwnam(user)
+    return ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
+            "--clear-groups", *command]
+
+
 def run_cli(*args: str | Path, user: str | None = None, timeout: float = 120,
             memory: int | None = None, file_size: int | None = None,
             env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     """``python -m app ARGS`` in a child process; stdout and stderr as text."""
     command = [sys.executable, "-m", "app", *map(str, args)]
     if user is not None:
-        entry = pwd.getpwnam(user)
-        command = ["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
-                   "--clear-groups", *command]
+        command = as_user(user, command)
     full_env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", **(env or {})}
     return subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                           env=full_env, preexec_fn=_limits(memory, file_size), check=False)
@@ -55,9 +60,7 @@ def can_switch_user() -> bool:
     cannot be started by anybody else)."""
     if os.name == "nt" or os.geteuid() != 0 or shutil.which("setpriv") is None:
         return False
-    entry = pwd.getpwnam("nobody")
-    probe = subprocess.run(["setpriv", f"--reuid={entry.pw_uid}", f"--regid={entry.pw_gid}",
-                            "--clear-groups", sys.executable, "-c", "pass"],
+    probe = subprocess.run(as_user(NOBODY, [sys.executable, "-c", "pass"]),
                            capture_output=True, timeout=60, check=False)
     return probe.returncode == 0
 
