@@ -47,6 +47,13 @@ def build_library(root: Path, n: int) -> Any:
             "INSERT INTO conversation_documents (pk, document) "
             "SELECT c.pk, d.document FROM conversations c JOIN conversation_documents d "
             "ON d.pk = ((c.pk - 1) % :seeds) + 1 WHERE c.pk > :seeds"), {"seeds": seeds})
+        if {"dialogue_sha256", "dialogue_sketch"} <= set(names):
+            # Each clone its own dialogue and no sentence hashes: 100,000 copies of 15
+            # dialogues would make every imported file a near-duplicate of thousands (no
+            # library in use looks like that), and clones without a fingerprint would make
+            # the first import fill 100,000 of them (``fingerprints.fill_missing``).
+            conn.execute(text("UPDATE conversations SET dialogue_sha256 = 'clone-' || pk, "
+                              "dialogue_sketch = X'' WHERE pk > :seeds"), {"seeds": seeds})
         for i, arc in enumerate(ARCS):
             conn.execute(text("UPDATE conversations SET emotional_arc_key = :arc "
                               "WHERE pk % 5 = :i"), {"arc": arc, "i": i})
