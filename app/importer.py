@@ -10,17 +10,16 @@ so a cancel or a crash keeps every finished chunk and never half of one.
 
 from __future__ import annotations
 
-import concurrent.futures
 import hashlib
 import multiprocessing
-import multiprocessing.connection
 import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import orjson
 from sqlalchemy import select, update
@@ -29,7 +28,7 @@ from sqlalchemy.orm import Session
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
 from app.fullsplit import PART_MARK
 from app.idtext import clean_batch_id
-from app.job_process import watch_parent
+from app.import_pool import Workers
 from app.library import Library, now_iso, unpack
 from app.models import Conversation, ConversationDocument, Profile
 from app.portable import driver_sql, insert_for
@@ -163,34 +162,37 @@ def loose_batch_name(moment: datetime | None = None) -> str:
 
 
 def collect(
-    paths: Sequence[Path], batch: str | None = None
+    paths: Sequence[Path], batch: str | None = None,
+    counted: Callable[[int], None] | None = None,
 ) -> tuple[list[Candidate], list[FileVerdict]]:
     """Expand files and folders (recursively, ``*.json``) into candidates.
 
     Every folder holding files is a batch named after it (a dropped folder with 16 batch
     subfolders gives 16 batches); loose files share one timestamped batch. A batch given
     by the user overrides both defaults. Links that lead out of a dropped folder and
-    folders that cannot be read get a verdict, never silence.
+    folders that cannot be read get a verdict, never silence. ``counted`` hears how many
+    files the walk has found so far, after every folder (the import starts its workers
+    as soon as they will pay).
     """
     loose = loose_batch_name()
     candidates: list[Candidate] = []
     problems: list[FileVerdict] = []
     seen: set[str] = set()  # real paths; a file reached twice is imported once
-    real_folders: dict[Path, str] = {}
+    real_folders: dict[str, str] = {}
 
-    def real(file: Path) -> str:
+    def real(file: str, link: bool) -> str:
         """``os.path.realpath(file)``, resolving each folder once (not every component
         of every path: an lstat each, for 10,000 files a third of a second)."""
-        if file.is_symlink():
+        if link:
             return os.path.realpath(file)
-        folder = file.parent
+        folder, name = os.path.split(file)
         found = real_folders.get(folder)
         if found is None:
-            found = real_folders[folder] = os.path.realpath(folder)
-        return os.path.join(found, file.name)
+            found = real_folders[folder] = os.path.realpath(folder or os.curdir)
+        return os.path.join(found, name)
 
-    def add(file: Path, default: str) -> None:
-        key = real(file)
+    def add(file: Path, default: str, link: bool) -> None:
+        key = real(str(file), link)
         if key not in seen:
             seen.add(key)
             candidates.append(Candidate(file, default, batch is not None))
@@ -199,27 +201,50 @@ def collect(
         path = Path(raw)
         if path.is_dir():
             top = path.resolve().name or loose
-            found, refused = _json_files(path)
+            found, refused = _json_files(path, _offset(counted, len(candidates)))
             problems.extend(refused)
             if not found and not refused:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
                                             "the folder holds no .json files"))
-            for file in sorted(found):
-                add(file, batch or (top if file.parent == path else file.parent.name))
+            for file in sorted(found, key=attrgetter("order")):
+                add(Path(file.path), batch or file.folder or top, file.link)
         elif path.exists() or path.is_symlink():
             # Chosen by name: a file, or something that is not one (a pipe, a device, a
             # broken link), which the reader refuses with a verdict saying what it is.
-            add(path, batch or loose)
+            add(path, batch or loose, path.is_symlink())
         else:
             problems.append(FileVerdict(str(path), Verdict.REJECTED, "no such file or folder"))
     return candidates, problems
 
 
-def _json_files(folder: Path) -> tuple[list[Path], list[FileVerdict]]:
+def _offset(counted: Callable[[int], None] | None, before: int
+            ) -> Callable[[int], None] | None:
+    """``counted`` for one more folder, whose walk counts from nought."""
+    if counted is None:
+        return None
+    return lambda found: counted(before + found)
+
+
+class _Found(NamedTuple):
+    """A ``*.json`` file the walk found."""
+
+    order: tuple[str, ...]  # where ``pathlib`` sorts it among the folder's files
+    path: str
+    folder: str  # its folder's name; "" when it lies in the dropped folder itself
+    link: bool
+
+
+def _json_files(folder: Path, counted: Callable[[int], None] | None = None
+                ) -> tuple[list[_Found], list[FileVerdict]]:
     """``*.json`` files below ``folder`` (hidden ones skipped) and verdicts for what is not
-    read: folders that cannot be listed, and links that lead out of ``folder``."""
+    read: folders that cannot be listed, and links that lead out of ``folder``.
+
+    The walk is ``os.walk``'s (top-down, each folder's entries in the order the system
+    lists them, a folder that fails midway skipped), written out so that each entry's
+    type comes from the listing itself rather than from an ``lstat`` per file.
+    """
     inside = os.path.realpath(folder)
-    found: list[Path] = []
+    found: list[_Found] = []
     refused: list[FileVerdict] = []
 
     def unreadable(error: OSError) -> None:
@@ -228,36 +253,62 @@ def _json_files(folder: Path) -> tuple[list[Path], list[FileVerdict]]:
                                    f"this folder cannot be read ({error.strerror or error}); "
                                    "nothing in it was imported"))
 
-    def leaves(path: Path) -> bool:
+    def leaves(path: str) -> bool:
         target = os.path.realpath(path)
         return os.path.commonpath([inside, target]) != inside
 
-    for top, folders, files in os.walk(folder, onerror=unreadable):
+    stack: list[tuple[str, tuple[str, ...]]] = [(os.fspath(folder), ())]
+    while stack:
+        top, order = stack.pop()
+        try:
+            folders, files = _listing(top)
+        except OSError as error:
+            unreadable(error)
+            continue
         kept = []
-        for name in folders:
-            if name.startswith("."):
+        for entry in folders:
+            if entry.name.startswith("."):
                 continue
-            sub = Path(top, name)
-            if sub.is_symlink():  # os.walk does not enter linked folders: say so
+            if entry.is_symlink():  # like os.walk, do not enter linked folders: say so
                 refused.append(FileVerdict(
-                    str(sub), Verdict.REJECTED,
-                    f"a link to the folder {os.path.realpath(sub)}; links to folders are not "
-                    "followed: import that folder itself"))
+                    entry.path, Verdict.REJECTED,
+                    f"a link to the folder {os.path.realpath(entry.path)}; links to folders "
+                    "are not followed: import that folder itself"))
             else:
-                kept.append(name)
-        folders[:] = kept
-        for name in files:
+                kept.append((entry.path, (*order, os.path.normcase(entry.name))))
+        name_of_folder = os.path.basename(top) if order else ""
+        for entry in files:
+            name = entry.name
             if not name.lower().endswith(".json") or name.startswith("."):
                 continue
-            file = Path(top, name)
-            if file.is_symlink() and leaves(file):
+            link = entry.is_symlink()
+            if link and leaves(entry.path):
                 refused.append(FileVerdict(
-                    str(file), Verdict.REJECTED,
-                    f"a link to {os.path.realpath(file)}, outside the folder {folder}; not "
-                    "followed: copy the file into the folder, or import it by name"))
+                    entry.path, Verdict.REJECTED,
+                    f"a link to {os.path.realpath(entry.path)}, outside the folder {folder}; "
+                    "not followed: copy the file into the folder, or import it by name"))
             else:
-                found.append(file)
+                found.append(_Found((*order, os.path.normcase(name)), entry.path,
+                                    name_of_folder, link))
+        if counted:
+            counted(len(found))
+        stack.extend(reversed(kept))
     return found, refused
+
+
+def _listing(folder: str) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]]]:
+    """A folder's entries as ``os.walk`` splits them: folders (links to folders included)
+    and the rest. Raises ``OSError`` when the folder cannot be listed to its end."""
+    folders: list[os.DirEntry[str]] = []
+    files: list[os.DirEntry[str]] = []
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            try:
+                is_folder = entry.is_dir()
+            except OSError:
+                is_folder = False
+            (folders if is_folder else files).append(entry)
+    return folders, files
 
 
 def substance(record: Mapping[str, Any]) -> str:
@@ -269,48 +320,25 @@ def substance(record: Mapping[str, Any]) -> str:
         option=orjson.OPT_SORT_KEYS)).hexdigest()
 
 
-MAX_POOL_RESTARTS = 3
-
-
 def _prepared(
-    candidates: Sequence[Candidate], workers: int, notes: list[str] | None = None
+    candidates: Sequence[Candidate], pool: Workers, notes: list[str] | None = None
 ) -> Iterator[list[Prepared]]:
-    """Prepared rows in candidate order. A pool that breaks (a worker killed or out of
-    memory) is reported in ``notes`` and replaced; after a few breaks the rest is
-    prepared in this process."""
+    """Prepared rows in candidate order: from the worker processes when they were started
+    during the walk or are worth starting now (then every file is handed to them at once,
+    before the rows are read), else in this process as they are read."""
     args = ([str(c.path) for c in candidates], [c.default_batch for c in candidates],
             [c.named for c in candidates])
-    if workers <= 1 or not _worth_a_pool(candidates):
-        yield from map(prepare, *args)
-        return
-    # spawn, not fork: the caller may be a GUI with threads of its own.
-    context = multiprocessing.get_context("spawn")
-    delivered = 0
-    for attempt in range(MAX_POOL_RESTARTS + 1):
-        try:
-            with concurrent.futures.ProcessPoolExecutor(
-                workers, mp_context=context, initializer=watch_parent
-            ) as pool:
-                # Small chunks when the files are few (and big), so both workers stay busy.
-                chunk = max(1, min(32, (len(candidates) - delivered) // (workers * 4)))
-                results = pool.map(prepare, *(arg[delivered:] for arg in args),
-                                   chunksize=chunk)
-                try:
-                    for result in results:
-                        delivered += 1
-                        yield result
-                finally:
-                    pool.shutdown(wait=True, cancel_futures=True)
-            return
-        except concurrent.futures.process.BrokenProcessPool:
-            last = attempt == MAX_POOL_RESTARTS
-            if notes is not None:
-                notes.append(
-                    f"a worker process stopped unexpectedly after {delivered} of "
-                    f"{len(args[0])} files (out of memory, or ended by another program); "
-                    + ("the rest was read in the main process" if last else
-                       "new workers were started and the import went on"))
-    yield from map(prepare, *(arg[delivered:] for arg in args))
+    if pool.started or (pool.count > 1 and _worth_a_pool(candidates)):
+        return pool.map(args, notes)
+    return map(prepare, *args)
+
+
+def _start_when_worth(pool: Workers) -> Callable[[int], None]:
+    """What the walk tells as it finds files: the workers start once they will pay."""
+    def counted(found: int) -> None:
+        if found >= PARALLEL_FROM:
+            pool.start()
+    return counted
 
 
 def import_paths(
@@ -330,8 +358,21 @@ def import_paths(
     """
     if batch is not None:
         batch = clean_batch_id(batch)
-    candidates, problems = collect(paths, batch)
-    report = ImportReport(verdicts=list(problems))
+    count = workers if workers is not None else min(2, multiprocessing.cpu_count())
+    with Workers(count, prepare) as pool:
+        candidates, problems = collect(paths, batch, _start_when_worth(pool))
+        report = ImportReport(verdicts=list(problems))
+        rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
+        _import_rows(library, candidates, rows, report, replace, progress, cancelled)
+    return report
+
+
+def _import_rows(
+    library: Library, candidates: Sequence[Candidate], rows: Iterator[list[Prepared]],
+    report: ImportReport, replace: bool, progress: Progress | None,
+    cancelled: Callable[[], bool] | None,
+) -> None:
+    """Give every prepared row its verdict and store the new ones, chunk by chunk."""
     with library.session() as session:
         known_ids = set(session.scalars(select(Conversation.conversation_id)))
         known_hashes = set(session.scalars(select(Conversation.content_sha256)))
@@ -371,9 +412,7 @@ def import_paths(
         collisions.clear()
 
     chunk = TEAM_CHUNK if library.is_team else CHUNK
-    count = workers if workers is not None else min(2, multiprocessing.cpu_count())
-    for done, prepared in enumerate(_prepared(candidates, count, report.notes),
-                                    start=1):
+    for done, prepared in enumerate(rows, start=1):
         for path, row, reason in prepared:
             if row is None:
                 pending_verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
@@ -411,7 +450,6 @@ def import_paths(
             report.cancelled = done < total
             break
     flush()
-    return report
 
 
 def _settle_collisions(

@@ -160,6 +160,77 @@ def test_workers_never_outlive_a_killed_parent(tmp_path: Path) -> None:
             parent.communicate(timeout=30)  # pipes already read, or held: never wait longer
 
 
+def test_workers_start_during_the_walk_and_end_once_the_last_file_is_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The workers are started as soon as the walk has found enough files (their start-up
+    overlaps the rest of the walk) and let go when the last rows are in (their exit
+    overlaps the storing of those rows); none is left once the pool is closed."""
+    import multiprocessing
+
+    import app.importer as importer
+    from app.prepare import prepare
+
+    folder = corpus(tmp_path / "batch", 40)
+    monkeypatch.setattr(importer, "PARALLEL_FROM", 10)
+    before = set(multiprocessing.active_children())
+    with importer.Workers(2, prepare) as pool:
+        candidates, _ = importer.collect([folder], counted=importer._start_when_worth(pool))
+        assert pool.started  # before a single file was handed to it
+        workers = set(multiprocessing.active_children()) - before
+        assert len(workers) == 2
+        rows = iter(importer._prepared(candidates, pool))
+        found = [next(rows) for _ in candidates]
+        assert not pool.started  # the last rows are in: the workers are let go
+        assert next(rows, None) is None
+    assert [row["conversation_id"] for (_where, row, _), in found] == [
+        f"pool_{i:04d}" for i in range(40)]
+    assert not any(worker.is_alive() for worker in workers)
+
+
+KILL_BEFORE_THE_FIRST_FILE = r"""
+import multiprocessing, os, signal, sys
+from pathlib import Path
+
+if __name__ == "__main__":
+    import orjson
+    import app.importer as importer
+    from app.prepare import prepare
+
+    folder = Path(sys.argv[1])
+    candidates, _ = importer.collect([folder])
+    notes = []
+    with importer.Workers(2, prepare) as pool:
+        pool.start()
+        victim = multiprocessing.active_children()[0]  # a worker, still starting
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.join()
+        rows = [row for rows in importer._prepared(candidates, pool, notes) for row in rows]
+    print(orjson.dumps({"ids": [row["conversation_id"] for _w, row, _r in rows],
+                        "notes": notes}).decode())
+"""
+
+
+def test_a_worker_killed_before_the_first_file_is_reported_and_replaced(
+    tmp_path: Path
+) -> None:
+    """A worker that dies while the walk still goes on breaks the pool before any file
+    was handed to it: the break is told like any other and new workers do the files."""
+    folder = corpus(tmp_path / "batch", 30)
+    script = tmp_path / "kill_early.py"  # a file, not -c: spawned workers re-import it
+    script.write_text(KILL_BEFORE_THE_FIRST_FILE, encoding="utf-8")
+    code, out, err = run_bounded([sys.executable, str(script), str(folder)], 600,
+                                 "an import whose worker was killed at its start")
+    assert code == 0, err[-3000:]
+    result = json.loads(out.strip().splitlines()[-1])
+    assert result["ids"] == [f"pool_{i:04d}" for i in range(30)]
+    # "after 0 of 30 files", unless the other worker was quick enough to send some first
+    (note,) = result["notes"]
+    assert note.startswith("a worker process stopped unexpectedly after "), note
+    assert note.endswith("of 30 files (out of memory, or ended by another program); new "
+                         "workers were started and the import went on"), note
+
+
 LIGHT_WORKER = r"""
 import sys
 from pathlib import Path
@@ -184,7 +255,8 @@ if __name__ == "__main__":
     importer.PARALLEL_FROM = 1
     importer.prepare = probe  # looked up when the pool is made: the probe runs in workers
     candidates, _ = importer.collect([folder])
-    found = [row for rows in importer._prepared(candidates, 2) for row in rows]
+    with importer.Workers(2, probe) as pool:
+        found = [row for rows in importer._prepared(candidates, pool) for row in rows]
     print(orjson.dumps(found).decode())
 """
 

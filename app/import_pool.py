@@ -1,0 +1,138 @@
+"""The import's worker processes: started while the parent still walks the folders, fed
+every file at once, replaced when they break, and let go as soon as the last file is back.
+
+Why start early: a spawned worker needs a tenth of a second or more before its first file
+(a new interpreter, then the per-file code), and the walk of the folders and the reads of
+what the library already holds take about as long; done one after the other, both cores
+sat half idle for that time. Why let go early: the workers' exit then overlaps the
+parent's storing of the last rows instead of following it.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import multiprocessing
+import os
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures.process import BrokenProcessPool
+from types import TracebackType
+from typing import Any
+
+from app.job_process import watch_parent
+
+MAX_POOL_RESTARTS = 3
+Work = Callable[..., list[Any]]  # one file's arguments in, its rows out
+
+
+def _start_worker(work: Work) -> None:
+    """A worker's first step: end with the parent (``watch_parent``). ``work`` is not
+    called here: unpickling it has already imported its module, so the worker is ready
+    before its first file arrives rather than after."""
+    del work
+    watch_parent()
+
+
+class Workers:
+    """Up to ``count`` worker processes running ``work``, started on demand (``start``)."""
+
+    def __init__(self, count: int, work: Work) -> None:
+        self.count = count
+        self.work = work
+        self._pool: concurrent.futures.ProcessPoolExecutor | None = None
+        self._ending: threading.Thread | None = None
+
+    def __enter__(self) -> Workers:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None,
+                 trace: TracebackType | None) -> None:
+        self.close()
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> None:
+        """Start the processes now (no-op with one worker or when started). A process
+        pool starts its processes as work is submitted, so one no-op per worker is."""
+        if self.count <= 1 or self._pool is not None:
+            return
+        # spawn, not fork: the caller may be a GUI with threads of its own.
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            self.count, mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker, initargs=(self.work,))
+        for _ in range(self.count):
+            self._pool.submit(os.getpid)
+
+    def map(self, args: Sequence[Sequence[Any]], notes: list[str] | None = None
+            ) -> Iterator[list[Any]]:
+        """``work``'s results for every file, in order. Every file is handed to the pool
+        now (so the workers go on while the caller does other things before reading);
+        a pool that breaks is noted in ``notes`` and replaced, and after a few breaks
+        the rest is done in this process."""
+        self.start()
+        try:
+            first: Iterator[list[Any]] | BrokenProcessPool = self._submit(args, 0)
+        except BrokenProcessPool as error:  # a worker died while starting
+            first = error  # told and dealt with as the rows are read, as any break
+        return self._delivered(first, args, notes)
+
+    def _submit(self, args: Sequence[Sequence[Any]], delivered: int) -> Iterator[list[Any]]:
+        assert self._pool is not None
+        left = len(args[0]) - delivered
+        # Small chunks when the files are few (and big), so both workers stay busy.
+        chunk = max(1, min(32, left // (self.count * 4)))
+        return self._pool.map(self.work, *(arg[delivered:] for arg in args), chunksize=chunk)
+
+    def _delivered(self, results: Iterator[list[Any]] | BrokenProcessPool | None,
+                   args: Sequence[Sequence[Any]], notes: list[str] | None
+                   ) -> Iterator[list[Any]]:
+        total = len(args[0])
+        delivered = 0
+        for attempt in range(MAX_POOL_RESTARTS + 1):
+            try:
+                if isinstance(results, BrokenProcessPool):
+                    raise results
+                if results is None:
+                    self._replace()
+                    results = self._submit(args, delivered)
+                for result in results:
+                    delivered += 1
+                    if delivered == total:
+                        self._let_go()
+                    yield result
+                return
+            except BrokenProcessPool:
+                results = None
+                if notes is not None:
+                    notes.append(
+                        f"a worker process stopped unexpectedly after {delivered} of "
+                        f"{total} files (out of memory, or ended by another program); "
+                        + ("the rest was read in the main process"
+                           if attempt == MAX_POOL_RESTARTS
+                           else "new workers were started and the import went on"))
+        self.close()
+        yield from map(self.work, *(arg[delivered:] for arg in args))
+
+    def _replace(self) -> None:
+        """A new pool in place of a broken one."""
+        self.close()
+        self.start()
+
+    def _let_go(self) -> None:
+        """Every result is in: end the workers in a thread of their own while the caller
+        stores the last rows; ``close`` waits for it."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            self._ending = threading.Thread(target=pool.shutdown, name="import-workers-end")
+            self._ending.start()
+
+    def close(self) -> None:
+        """End the workers (files not started are dropped) and wait until they are gone."""
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if self._ending is not None:
+            self._ending.join()
+            self._ending = None
