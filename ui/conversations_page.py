@@ -485,7 +485,9 @@ class ConversationsPage(QWidget):
     def stop_reading(self, timeout: float = 30.0) -> None:
         """Read the library no more (it is about to close): no new read starts, and a
         running one is cancelled and waited for, so the library never closes under it (a
-        read on a closed library would open a new connection and leave it open)."""
+        read on a closed library would open a new connection and leave it open). What such
+        a read hands over after this is dropped: swapped in, it would set off reads of the
+        closed library (the samples banner's count on ``reloaded``)."""
         self._stopped = True
         self._reload_timer.stop()
         self._reload_wanted = False
@@ -589,6 +591,8 @@ class ConversationsPage(QWidget):
         start(task)
 
     def _loaded(self, index: RowIndex) -> None:
+        if self._stopped:  # read before the stop, handed over after: the library is closing
+            return
         if self._reload_wanted:  # a newer read is coming: it reads this one's changes too
             self._pending |= self._loading_what
             self._patches[:0] = self._loading_patches
@@ -597,6 +601,8 @@ class ConversationsPage(QWidget):
             self._show_rows(index)
 
     def _load_failed(self, message: str) -> None:
+        if self._stopped:
+            return
         if self._opening:
             self.reading_label.setText(f"Could not read the library: {message}")
             self.reading_bar.hide()

@@ -50,6 +50,7 @@ class ChildRowRead(QObject):
         self._parts: deque[bytes] = deque()
         self._index = RowIndex([])
         self._all_received = False
+        self._cancelled = False
         self._steps: Iterator[None] | None = None
         self._wanted = wanted
         self._sort = (sort_column, sort_key, descending)
@@ -70,25 +71,40 @@ class ChildRowRead(QObject):
         start(self.task)
 
     def cancel(self) -> None:
+        """Stop (the window closes): ``done`` follows once the child has ended,
+        ``finished`` never does; parts still arriving are not indexed."""
+        if self._cancelled:
+            return
+        self._cancelled = True
         self.task.cancel()
         self._timer.stop()
+        if self._all_received:  # the child has ended: only the indexing steps were left
+            self._let_go()
+            QTimer.singleShot(0, self.done.emit)
 
     def _receive(self, part: bytes) -> None:  # worker thread: keep it short
         self._parts.append(part)
         self._arrived.emit()
 
     def _wake(self) -> None:
+        if self._cancelled:
+            return
         if not self._timer.isActive():
             self._timer.start()
 
     def _received_all(self, _result: object) -> None:
         self._all_received = True
+        if self._cancelled:
+            self._let_go()
+            self.done.emit()
+            return
         self._wake()
 
     def _failed(self, message: str) -> None:
         self._timer.stop()
         self._let_go()
-        self.failed.emit(message)
+        if not self._cancelled:
+            self.failed.emit(message)
         self.done.emit()
 
     def _let_go(self) -> None:
