@@ -151,6 +151,15 @@ def ids_of(library: object, batch: str | None = None) -> list[str]:
     return [r.conversation_id for r in library.summaries(batch)]  # type: ignore[attr-defined]
 
 
+@pytest.fixture
+def settings(tmp_path: Path) -> object:
+    """A window's settings: a real ini file in the test's folder (the one ``open_window``
+    gives its window)."""
+    from PySide6.QtCore import QSettings
+
+    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+
+
 def open_window(qtbot: object, library: object, dialogs: object, tmp_path: Path,
                 show: bool = True) -> object:
     """The real main window on ``library``, with its settings in ``tmp_path``; shown unless
@@ -168,6 +177,12 @@ def open_window(qtbot: object, library: object, dialogs: object, tmp_path: Path,
     return window
 
 
+def settle(qtbot: object, window: object) -> None:
+    """Wait until the table has re-read the library after a change (it reads off-thread)."""
+    qtbot.waitUntil(lambda: not window.conversations.loading,  # type: ignore[attr-defined]
+                    timeout=30000)
+
+
 @pytest.fixture
 def recording(tmp_path: Path, fixture_folder: Path) -> Iterator[object]:
     """A real library holding the good fixtures that notes which thread reads the table's
@@ -183,14 +198,6 @@ def recording(tmp_path: Path, fixture_folder: Path) -> Iterator[object]:
 
 
 # --- team-library windows ----------------------------------------------------------------
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> object:
-    """The window's settings: a real ini file in the test's folder."""
-    from PySide6.QtCore import QSettings
-
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def settings_text(settings: object) -> str:

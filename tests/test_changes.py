@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import open_window
+from conftest import open_window, settle
 from recording_library import RecordingLibrary
 from scripted_dialogs import ScriptedDialogs
 
@@ -21,10 +21,6 @@ pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 def window(qtbot, recording: RecordingLibrary, tmp_path: Path) -> MainWindow:
     # not shown: the offscreen plugin warns when a window shows
     return open_window(qtbot, recording, ScriptedDialogs(), tmp_path, show=False)
-
-
-def settle(qtbot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=30000)
 
 
 def test_the_first_read_is_before_the_window_shows_and_later_ones_are_off_thread(

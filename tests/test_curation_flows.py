@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import shutil
 
-from conftest import ENRICHED, LEGACY, ids_of, open_window
+from conftest import ENRICHED, LEGACY, ids_of, open_window, settle
 from PySide6.QtWidgets import QMessageBox
 from stored import stored_files
 
@@ -14,12 +14,6 @@ from app.importer import import_paths
 from app.samples import sample_ids
 from app.trainingfiles import add_conversations, get_training_file, member_ids
 from ui.dialogs import destructive_box
-from ui.main import MainWindow
-
-
-def settle(qtbot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=30000)
-
 
 # --- 2. remove from the library ---------------------------------------------------------
 

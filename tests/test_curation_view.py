@@ -35,16 +35,6 @@ from ui.row_index import FileFilter, FileRule, Filter, RowIndex
 
 
 @pytest.fixture
-def dialogs() -> ScriptedDialogs:
-    return ScriptedDialogs()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
-
-
-@pytest.fixture
 def curated(library: Library, tmp_path: Path) -> Library:
     """Enriched fixtures in 'enriched-batch', legacy ones in 'legacy-batch', and a training
     file 'pilot' holding the first three enriched conversations."""

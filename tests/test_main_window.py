@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import BAD, ENRICHED, LEGACY
+from conftest import BAD, ENRICHED, LEGACY, settle
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
@@ -24,16 +24,6 @@ from app.trainingfiles import (
 from ui.conversations_model import Column
 from ui.create_flow import NEW_FILE_LABEL
 from ui.main import MainWindow
-
-
-@pytest.fixture
-def dialogs() -> ScriptedDialogs:
-    return ScriptedDialogs()
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def make_window(qtbot, library: Library, dialogs: ScriptedDialogs,
@@ -57,11 +47,6 @@ def two_batch_library(library: Library, tmp_path: Path) -> Library:
             shutil.copy(path, folder / path.name)
         import_paths(library, [folder])
     return library
-
-
-def settle(qtbot, window: MainWindow) -> None:
-    """Wait until the table has re-read the library after a change (it reads off-thread)."""
-    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=30000)
 
 
 def shown_batches(window: MainWindow) -> set[str]:

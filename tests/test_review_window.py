@@ -3,14 +3,11 @@ reviewed) → the library → the rebuilt training file's header and JSONL metad
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import orjson
 import pytest
-from conftest import ENRICHED
-from PySide6.QtCore import QSettings, Qt
+from conftest import ENRICHED, settle
+from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from scripted_dialogs import ScriptedDialogs
 from stored import stored_files
 
 from app.trainingfiles import add_conversations, header
@@ -21,13 +18,7 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture
-def dialogs() -> ScriptedDialogs:
-    return ScriptedDialogs()
-
-
-@pytest.fixture
-def window(qtbot, filled_library, dialogs, tmp_path: Path) -> MainWindow:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+def window(qtbot, filled_library, dialogs, settings) -> MainWindow:
     widget = MainWindow(filled_library, dialogs, settings)
     qtbot.addWidget(widget)
     widget.resize(1300, 800)
@@ -41,10 +32,6 @@ def enriched_ids(filled_library) -> list[str]:
     names = {path.name for path in ENRICHED}
     return [row.conversation_id for row in filled_library.summaries()
             if row.source_file in names and row.trainable_replies]
-
-
-def settle(qtbot, window: MainWindow) -> None:
-    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=WAIT_MS)
 
 
 def jsonl_reviewed(library, name: str) -> dict[str, bool]:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import open_window
 from hostile_corpus import conversation, dump
-from PySide6.QtCore import QSettings, Qt, QThreadPool
+from PySide6.QtCore import Qt, QThreadPool
 from recording_library import RecordingLibrary
 from scripted_dialogs import ScriptedDialogs
 from sqlalchemy import update
@@ -226,10 +226,9 @@ def test_new_token_counts_patch_the_counts_only(qtbot, window, recording, child_
 
 
 def test_a_large_library_opens_with_the_table_reading_in_the_background(
-        qtbot, recording, child_reads, tmp_path: Path) -> None:
+        qtbot, recording, child_reads, settings) -> None:
     """The first read of a large library runs in a child; meanwhile the table says it is
     reading, and the filter and sort the window restores apply to the rows it shows."""
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     settings.setValue("conversations/batch", "batch-other")
     recording.summary_threads.clear()
     made = MainWindow(recording, ScriptedDialogs(), settings)
@@ -251,8 +250,7 @@ def test_a_large_library_opens_with_the_table_reading_in_the_background(
 
 
 def test_a_batch_remembered_but_gone_stops_filtering_after_the_first_read(
-        qtbot, recording, child_reads, tmp_path: Path) -> None:
-    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        qtbot, recording, child_reads, settings) -> None:
     settings.setValue("conversations/batch", "no-such-batch")
     made = MainWindow(recording, ScriptedDialogs(), settings)
     qtbot.addWidget(made)

@@ -14,8 +14,6 @@ import pytest
 
 # Fixtures the imported tests ask for, by name (pytest finds them in this module).
 from test_main_window import (  # noqa: F401
-    dialogs,
-    settings,
     test_drop_of_files_and_folders_imports_them,
     test_filter_by_batch_and_select_all_of_filter,
     test_import_folder_from_menu_uses_typed_batch,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import pytest
 from conftest import ENRICHED, LEGACY
 from PySide6.QtCore import QSettings, Qt
 from scripted_dialogs import ScriptedDialogs
@@ -22,11 +21,6 @@ from app.trainingfiles import add_conversations, member_rows
 from ui.conversations_model import Column, tokens_tooltip
 from ui.main import MainWindow
 from ui.members_model import ID_ROLE, MEMBER_TOKENS, MembersModel
-
-
-@pytest.fixture
-def settings(tmp_path: Path) -> QSettings:
-    return QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
 
 
 def make_window(qtbot, library: Library, settings: QSettings) -> MainWindow:

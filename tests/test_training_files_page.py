@@ -11,7 +11,6 @@ import pytest
 from PySide6.QtCore import Qt, QThreadPool
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QToolButton
-from scripted_dialogs import ScriptedDialogs
 from sqlalchemy import func, select
 from stored import stored_bytes
 
@@ -53,11 +52,6 @@ def make_file(library, name: str, ids: list[str]) -> TrainingFileInfo:
     if ids:
         add_conversations(library, name, ids)
     return get_training_file(library, name)
-
-
-@pytest.fixture
-def dialogs() -> ScriptedDialogs:
-    return ScriptedDialogs()
 
 
 @pytest.fixture
