@@ -14,6 +14,7 @@ import concurrent.futures
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
@@ -22,7 +23,38 @@ from typing import Any
 from app.job_process import watch_parent
 
 MAX_POOL_RESTARTS = 3
+# Files a worker takes at a time, at most. Each task costs the parent about a third of a
+# millisecond of CPU to hand over and take back (10,000 files: 0.24 s in tasks of 32,
+# 0.16 s in tasks of 128); fewer as the end nears (``task_sizes``).
+FILES_PER_TASK = 128
 Work = Callable[..., list[Any]]  # one file's arguments in, its rows out
+
+
+def task_sizes(files: int, workers: int) -> list[int]:
+    """How many consecutive files each task gets: up to ``FILES_PER_TASK`` while much is
+    left, then fewer and fewer (a quarter of each worker's share of what is left), so
+    that the workers run out of files together instead of one finishing a big last task
+    alone, and a few big files still keep every worker busy."""
+    sizes = []
+    left = files
+    while left > 0:
+        size = max(1, min(FILES_PER_TASK, left // (workers * 4)))
+        sizes.append(size)
+        left -= size
+    return sizes
+
+
+def _run_task(work: Work, *args: Sequence[Any]) -> list[list[Any]]:
+    """A task in a worker: ``work`` over a run of consecutive files."""
+    return [work(*one) for one in zip(*args, strict=True)]
+
+
+def _in_order(futures: deque[concurrent.futures.Future[list[list[Any]]]]
+              ) -> Iterator[list[Any]]:
+    """The tasks' results, file by file, in order; a task is let go once read (a large
+    import would otherwise hold every row until the end)."""
+    while futures:
+        yield from futures.popleft().result()
 
 
 def _start_worker(work: Work) -> None:
@@ -79,11 +111,16 @@ class Workers:
         return self._delivered(first, args, notes)
 
     def _submit(self, args: Sequence[Sequence[Any]], delivered: int) -> Iterator[list[Any]]:
+        """Hand every file from ``delivered`` on to the pool, in tasks of consecutive files."""
         assert self._pool is not None
-        left = len(args[0]) - delivered
-        # Small chunks when the files are few (and big), so both workers stay busy.
-        chunk = max(1, min(32, left // (self.count * 4)))
-        return self._pool.map(self.work, *(arg[delivered:] for arg in args), chunksize=chunk)
+        futures: deque[concurrent.futures.Future[list[list[Any]]]] = deque()
+        start = delivered
+        for size in task_sizes(len(args[0]) - delivered, self.count):
+            end = start + size
+            futures.append(self._pool.submit(_run_task, self.work,
+                                             *(arg[start:end] for arg in args)))
+            start = end
+        return _in_order(futures)
 
     def _delivered(self, results: Iterator[list[Any]] | BrokenProcessPool | None,
                    args: Sequence[Sequence[Any]], notes: list[str] | None

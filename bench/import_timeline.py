@@ -1,13 +1,16 @@
 """Where an import's wall time goes: a timeline of the parent and of each worker.
 
     python bench/import_timeline.py [--n 10000] [--workers 2] [--code DIR]
+                                    [--files-per-task N]
 
 Imports the corpus's batch folders into a fresh library (as ``bench_import.py`` does) with
 ``import_paths`` wrapped, not changed: the parent notes when the folders are collected,
 when each file's rows come back from the pool and when each chunk is stored (with the
 main thread's own CPU time, so the pool's helper threads show as the rest of the
-process's CPU); each worker notes when it starts and ends every file. Prints the phases
-(seconds from the call) and what the parent and the workers did in each.
+process's CPU, and each thread's CPU is read from /proc); each worker notes when it
+starts and ends every file. Prints the phases (seconds from the call), what the parent's
+threads and the workers did, and how long the workers spent between files (handing
+results back, taking the next task, or waiting for a core).
 ``--code`` imports ``app`` from another tree (an older commit unpacked with ``git
 archive``), to put two timelines side by side.
 """
@@ -42,12 +45,52 @@ def timed_prepare(path: str, default_batch: str, named: bool = False) -> Any:
     return result
 
 
+class ThreadClock:
+    """The CPU seconds of each thread of this process, sampled from /proc until stopped
+    (the pool's threads end with the import, so their last sample is kept)."""
+
+    def __init__(self) -> None:
+        import threading
+
+        self.seen: dict[str, tuple[str, float]] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._tick = os.sysconf("SC_CLK_TCK")
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.02):
+            self.sample()
+
+    def sample(self) -> None:
+        import threading
+
+        names = {str(thread.native_id): thread.name for thread in threading.enumerate()}
+        for task in Path("/proc/self/task").iterdir():
+            try:
+                name = names.get(task.name, self.seen.get(task.name, ("?", 0))[0])
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            self.seen[task.name] = (name, (int(fields[11]) + int(fields[12])) / self._tick)
+
+    def __enter__(self) -> ThreadClock:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--workers", type=int)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--code", type=Path, default=ROOT)
+    parser.add_argument("--files-per-task", type=int,
+                        help="app.import_pool.FILES_PER_TASK (this tree only)")
     args = parser.parse_args()
     sys.path.insert(0, str(args.code))
     os.environ["PYTHONPATH"] = os.pathsep.join(
@@ -58,6 +101,11 @@ def main() -> int:
 
     from app import importer
     from app.library import Library
+
+    if args.files_per_task:
+        import app.import_pool
+
+        app.import_pool.FILES_PER_TASK = args.files_per_task
 
     folders = batch_folders(corpus_dir(None, args.n, args.seed))
     marks: list[tuple[str, float, float, float]] = []  # what, wall, main thread, process
@@ -97,9 +145,10 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["TIMELINE_DIR"] = tmp
         library = Library(Path(tmp) / "library")
-        mark("call")
-        report = importer.import_paths(library, folders, workers=args.workers)
-        mark("end")
+        with ThreadClock() as clock:
+            mark("call")
+            report = importer.import_paths(library, folders, workers=args.workers)
+            mark("end")
         library.close()
         workers = [Path(tmp, name).read_text().split("\n")
                    for name in sorted(os.listdir(tmp)) if name.startswith("worker-")]
@@ -113,7 +162,11 @@ def main() -> int:
               f"  whole parent {proc - proc0:5.2f}")
     spent = sum(stores[i + 1][2] - stores[i][2] for i in range(0, len(stores), 2))
     print(f"  {len(stores) // 2} chunks stored: first at {stores[0][1] - t0:.2f} s, last "
-          f"ends {stores[-1][1] - t0:.2f} s, main-thread CPU in _store {spent:.2f} s")
+          f"from {stores[-2][1] - t0:.2f} to {stores[-1][1] - t0:.2f} s, main-thread CPU in "
+          f"_store {spent:.2f} s")
+    threads = sorted(clock.seen.values(), key=lambda item: -item[1])
+    print("  parent threads' CPU (from the start of the process): " + ", ".join(
+        f"{name} {seconds:.2f} s" for name, seconds in threads if seconds >= 0.01))
     for lines in workers:
         ready = lines[0].split()
         spans = [tuple(map(float, line.split())) for line in lines[1:] if line]

@@ -160,6 +160,20 @@ def test_workers_never_outlive_a_killed_parent(tmp_path: Path) -> None:
             parent.communicate(timeout=30)  # pipes already read, or held: never wait longer
 
 
+@pytest.mark.parametrize("files", [1, 7, 120, 450, 10_000, 100_000])
+def test_tasks_cover_every_file_once_big_first_and_small_at_the_end(files: int) -> None:
+    from app.import_pool import FILES_PER_TASK, task_sizes
+
+    sizes = task_sizes(files, 2)
+    assert sum(sizes) == files
+    assert sizes == sorted(sizes, reverse=True)
+    assert max(sizes) <= FILES_PER_TASK
+    assert sizes[-1] == 1  # the workers run out of files together
+    if files >= 10_000:  # few tasks: each costs the parent CPU
+        assert sizes[0] == FILES_PER_TASK
+        assert len(sizes) < files / 64
+
+
 def test_workers_start_during_the_walk_and_end_once_the_last_file_is_back(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
