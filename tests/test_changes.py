@@ -112,9 +112,9 @@ def test_changes_during_a_read_are_not_lost(qtbot, window, recording):
     add_conversations(recording, "two", ids, create=True)
     page = window.conversations
     window.changes.training_files_changed.emit()
-    page._reload_timer.stop()
-    page._start_reload()  # the read starts now, before the move below is announced
-    assert page.loading and page._loader is not None
+    page.row_loading._reload_timer.stop()
+    page.row_loading._start_reload()  # the read starts now, before the move below is announced
+    assert page.loading and page.row_loading._loader is not None
     recording.move_conversations(ids, "late")
     window.changes.batches_changed.emit()
     settle(qtbot, window)

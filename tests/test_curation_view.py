@@ -26,8 +26,9 @@ from app.importer import import_paths
 from app.labels import display_name
 from app.library import Library
 from app.trainingfiles import add_conversations
+from ui.conversation_filters import NO_FILE, file_filter_of
 from ui.conversations_model import Column
-from ui.conversations_page import DEFAULT_VISIBLE, NO_FILE, file_filter_of
+from ui.conversations_table import DEFAULT_VISIBLE
 from ui.dialogs import message_box, plain_and_details
 from ui.main import MainWindow, first_window_size
 from ui.remove_flow import SamplesBanner

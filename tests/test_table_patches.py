@@ -275,8 +275,8 @@ def test_a_patch_during_a_read_waits_for_it_and_still_applies(qtbot, window, rec
                                                              child_reads) -> None:
     page = window.conversations
     window.changes.conversations_changed.emit()
-    page._reload_timer.stop()
-    page._start_reload()  # a full read runs now
+    page.row_loading._reload_timer.stop()
+    page.row_loading._start_reload()  # a full read runs now
     assert len(child_reads) == 1
     window.dialogs.texts.append("during")
     page.set_batch_filter("batch-other")

@@ -144,7 +144,7 @@ def test_the_table_reads_a_large_team_library_in_a_child_process(
         window = open_window(qtbot, team, dialogs, tmp_path)
         expected = sorted(row.conversation_id for row in team.summaries())
         window.changes.everything()
-        qtbot.waitUntil(lambda: isinstance(window.conversations._loader,
+        qtbot.waitUntil(lambda: isinstance(window.conversations.row_loading._loader,
                                            row_reader.ChildRowRead), timeout=30000)
         qtbot.waitUntil(lambda: not window.conversations.loading, timeout=60000)
         model = window.conversations.model

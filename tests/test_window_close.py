@@ -33,9 +33,9 @@ def used_after_close(library: Library) -> list[str]:
 def read_under_way(page: ConversationsPage) -> Task | ChildRowRead:
     """Start a re-read now (not on the reload timer) and return what runs it."""
     page.request_reload()
-    page._reload_timer.stop()
-    page._start_reload()
-    loader = page._loader
+    page.row_loading._reload_timer.stop()
+    page.row_loading._start_reload()
+    loader = page.row_loading._loader
     assert isinstance(loader, Task | ChildRowRead)
     return loader
 

@@ -42,7 +42,8 @@ from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
 from ui.conversations_model import Column
-from ui.conversations_page import ConversationsPage, column_key
+from ui.conversations_page import ConversationsPage
+from ui.conversations_table import column_key
 from ui.create_flow import CreateController, CreateTrainingFilesButton
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime

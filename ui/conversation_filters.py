@@ -1,0 +1,219 @@
+"""The Conversations page's filter bar: its choosers and search field, what they say as a
+``Filter``, and the counts each choice shows given the other filters."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
+from typing import Any
+
+from PySide6.QtCore import QTimer
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QWidget
+
+from app.labels import display_name
+from ui.conversations_model import ConversationsModel
+from ui.filter_chooser import ANY, FilterChooser
+from ui.flow_layout import FlowLayout
+from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, RowIndex
+
+NO_FILE = "__in_no_file__"
+
+
+def file_data(rule: FileFilter) -> str:
+    """A training-file filter as the chooser's item data."""
+    return NO_FILE if rule.rule is FileRule.IN_NONE else f"{rule.rule.value}\x1f{rule.name}"
+
+
+def file_filter_of(data: str | None) -> FileFilter | None:
+    """The chooser's item data back as a filter (None: any training file)."""
+    if data is None or data == ANY:
+        return None
+    if data == NO_FILE:
+        return FileFilter(FileRule.IN_NONE)
+    rule, _, name = data.partition("\x1f")
+    return FileFilter(FileRule(rule), name)
+
+
+def file_choices(names: Iterable[str], counts: FacetCounts) -> list[tuple[str, str, int]]:
+    """"In no training file", then "In X" and "Not in X" for each file."""
+    choices = [(NO_FILE, "In no training file", counts.in_none)]
+    for name in sorted(names, key=str.casefold):
+        inside = counts.values.get(name, 0)
+        choices.append((file_data(FileFilter(FileRule.IN, name)), f"In {name}", inside))
+        choices.append((file_data(FileFilter(FileRule.NOT_IN, name)), f"Not in {name}",
+                        counts.total - inside))
+    return choices
+
+
+def warning_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
+    return [("without", "Without warnings", counts.values.get(False, 0)),
+            ("with", "With warnings", counts.values.get(True, 0))]
+
+
+WARNING_VALUES: Mapping[str | None, bool | None] = {None: None, "without": False, "with": True}
+
+
+def review_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
+    return [("not", "Not reviewed", counts.values.get(False, 0)),
+            ("reviewed", "Reviewed", counts.values.get(True, 0))]
+
+
+REVIEW_VALUES: Mapping[str | None, bool | None] = {None: None, "not": False, "reviewed": True}
+
+
+class FilterBar(QWidget):
+    """The choosers and the search field above the table. A choice filters the model at
+    once; the search waits for a pause in typing, so 100,000 rows are not searched at
+    every key."""
+
+    def __init__(self, model: ConversationsModel, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.model = model
+        self._all_values: dict[str, list[str]] = {}
+        self._file_names: list[str] = []
+        self.batch_filter = FilterChooser("All batches")
+        self.arc_filter = FilterChooser("All arcs", display_name)
+        self.topic_filter = FilterChooser("All topics", display_name)
+        self.persona_filter = FilterChooser("All personas", display_name)
+        self.warnings_filter = FilterChooser("Any quality")
+        self.warnings_filter.setMinimumContentsLength(12)
+        self.review_filter = FilterChooser("Any review")
+        self.review_filter.setMinimumContentsLength(10)
+        self.review_filter.setToolTip("Conversations marked reviewed in LoRA Studio (Edit ▸ "
+                                      "Mark checked reviewed, or Mark reviewed in the reader)")
+        self.files_filter = FilterChooser("Any training file")
+        self.choosers: dict[str, FilterChooser] = {
+            "batch_id": self.batch_filter, "arc": self.arc_filter, "topic": self.topic_filter,
+            "archetype": self.persona_filter, "warnings": self.warnings_filter,
+            "reviewed": self.review_filter,
+            "training_file": self.files_filter,
+        }
+        self.search = QLineEdit(placeholderText="Search (Ctrl+F)…")
+        self.search.setClearButtonEnabled(True)
+        self.search.setMinimumWidth(200)
+        self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
+        self._search_timer = QTimer(self, singleShot=True, interval=150)
+        self._search_timer.timeout.connect(self._apply_search)
+
+        bar = FlowLayout(self)
+        for label, widget in (("Batch", self.batch_filter), ("Arc", self.arc_filter),
+                              ("Topic", self.topic_filter), ("Persona", self.persona_filter),
+                              ("Quality", self.warnings_filter),
+                              ("Review", self.review_filter),
+                              ("Training file", self.files_filter)):
+            bar.addWidget(_labelled(label, widget))
+        bar.addWidget(self.search)
+        for facet, chooser in self.choosers.items():
+            chooser.currentIndexChanged.connect(
+                lambda _i, f=facet, c=chooser: self._chooser_changed(f, c))
+        self.search.textChanged.connect(lambda _text: self._search_timer.start())
+
+    def _chooser_changed(self, facet: str, chooser: FilterChooser) -> None:
+        data = chooser.value()
+        value: Any
+        if facet == "warnings":
+            value = WARNING_VALUES[data]
+        elif facet == "reviewed":
+            value = REVIEW_VALUES[data]
+        elif facet == "training_file":
+            value = file_filter_of(data)
+        else:
+            value = data
+        chooser.setToolTip(chooser.currentText())
+        self.model.update_filter(**{facet: value})
+
+    def _apply_search(self) -> None:
+        self.model.update_filter(text=self.search.text().strip())
+
+    def wanted(self) -> Filter:
+        """The filter the widgets describe."""
+        return Filter(
+            batch_id=self.batch_filter.value(), arc=self.arc_filter.value(),
+            topic=self.topic_filter.value(), archetype=self.persona_filter.value(),
+            warnings=WARNING_VALUES[self.warnings_filter.value()],
+            reviewed=REVIEW_VALUES[self.review_filter.value()],
+            training_file=file_filter_of(self.files_filter.value()),
+            text=self.search.text().strip())
+
+    def clear(self) -> None:
+        """Every chooser back to "All", the search emptied: every conversation shows."""
+        for chooser in self.choosers.values():
+            chooser.blockSignals(True)
+            chooser.setCurrentIndex(0)
+            chooser.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.clear()
+        self.search.blockSignals(False)
+        self._search_timer.stop()
+        self.model.set_filter(Filter())
+
+    def refresh_choices(self) -> None:
+        """Each chooser's counts, given the other filters."""
+        counts = self.model.facet_counts()
+        for facet in ("batch_id", "arc", "topic", "archetype"):
+            self.choosers[facet].set_counts(self._all_values.get(facet, []), counts[facet])
+        self.warnings_filter.set_choices(warning_choices(counts["warnings"]),
+                                         counts["warnings"].total)
+        self.review_filter.set_choices(review_choices(counts["reviewed"]),
+                                       counts["reviewed"].total)
+        self.files_filter.set_choices(file_choices(self._file_names, counts["training_file"]),
+                                      counts["training_file"].total)
+
+    def learn_values(self, index: RowIndex) -> None:
+        """Every value each chooser can offer (whatever the other filters say)."""
+        values = dict(index.choosable())
+        self._file_names = values.pop(FILE_FACET)
+        self._all_values = values
+
+    def still_known(self, wanted: Filter) -> Filter:
+        """``wanted`` without the chosen values the library no longer has (a deleted file):
+        they stop filtering."""
+        for facet, known in self._all_values.items():
+            if getattr(wanted, facet) not in (None, *known):
+                cleared: dict[str, Any] = {facet: None}
+                wanted = replace(wanted, **cleared)
+        rule = wanted.training_file
+        if rule is not None and rule.rule is not FileRule.IN_NONE \
+                and rule.name not in self._file_names:
+            wanted = replace(wanted, training_file=None)
+        return wanted
+
+    def show_filter(self, wanted: Filter) -> None:
+        """Make the choosers show ``wanted`` before their counts are refreshed."""
+        values = {"batch_id": wanted.batch_id,
+                  "training_file": None if wanted.training_file is None
+                  else file_data(wanted.training_file)}
+        for facet, value in values.items():
+            chooser = self.choosers[facet]
+            if chooser.value() != value:
+                chooser.blockSignals(True)
+                if value is not None and chooser.findData(value) < 0:
+                    chooser.addItem(value, value)
+                chooser.select_value(value)
+                chooser.blockSignals(False)
+
+    def set_batch(self, batch_id: str | None, reading: bool) -> bool:
+        """Show one batch (None: all). While the first read runs (``reading``) the chooser
+        knows no batch yet: the choice is kept for the read (dropped there if no such
+        batch)."""
+        if reading and batch_id is not None and self.batch_filter.findData(batch_id) < 0:
+            self.batch_filter.blockSignals(True)
+            self.batch_filter.addItem(batch_id, batch_id)
+            self.batch_filter.blockSignals(False)
+        return self.batch_filter.select_value(batch_id)
+
+    def set_file(self, rule: FileFilter | None) -> bool:
+        return self.files_filter.select_value(None if rule is None else file_data(rule))
+
+
+def _labelled(text: str, widget: QWidget) -> QWidget:
+    """A label and its chooser, kept together when the filter bar wraps."""
+    box = QWidget()
+    layout = QHBoxLayout(box)
+    layout.setContentsMargins(0, 0, 0, 0)
+    layout.setSpacing(4)
+    label = QLabel(text)
+    label.setBuddy(widget)
+    layout.addWidget(label)
+    layout.addWidget(widget)
+    return box

@@ -1,0 +1,249 @@
+"""The Conversations page's re-reads: it listens to the library's changes and reads what
+changed in the background (a patch, a worker thread, or a child for a large library), so
+only the swap of the new rows into the model happens on the GUI thread."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from app.library import Library
+from ui import row_reader
+from ui.changes import LibraryChanges
+from ui.conversations_model import Column, ConversationsModel, sort_key
+from ui.row_index import Filter, RowIndex
+from ui.row_patch import BatchPatch, BatchRenamed, ConversationsMoved, IndexPatch
+from ui.row_reader import ChildRowRead
+from ui.tasks import Task, start
+
+ROWS, BATCHES, FILES, TOKENS = "rows", "batches", "files", "tokens"  # what a reload re-reads
+PATCH = "patch"  # renames and moves that said what they changed (``RowLoading._patches``)
+STORED_PATCH_UPTO = 5_000  # stored rows read on a worker thread; more are read in a child
+
+
+class RowLoading(QObject):
+    """Reads what changed into a new RowIndex for ``loaded``; requests that come while a
+    read runs make one read after it."""
+
+    loaded = Signal(object)  # RowIndex: the rows to swap in
+    failed = Signal(str)  # why a read failed
+    indexed = Signal(int)  # rows a child's read has indexed so far
+
+    def __init__(self, library: Library, model: ConversationsModel, changes: LibraryChanges,
+                 wanted: Callable[[], Filter], parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.library = library
+        self.model = model
+        self._wanted = wanted
+        self._loader: Task | ChildRowRead | IndexPatch | None = None
+        # Renames and moves said exactly what they changed: the next batches_changed is
+        # applied as a patch instead of a read (``ui.row_patch``).
+        self._told: list[BatchPatch] = []
+        self._patches: list[BatchPatch] = []
+        # An import said which conversations it stored: the next conversations_changed and
+        # batches_changed read just those rows (``ui.row_patch.read_stored``).
+        self._told_stored: list[str] | None = None
+        self._stored: list[str] = []
+        self._loading_stored: list[str] = []
+        self._reload_wanted = False
+        self._stopped = False  # the window moved to another library: read this one no more
+        self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
+        self._loading_what: set[str] = set()
+        self._loading_patches: list[BatchPatch] = []
+        # A batch renamed: the filter on its old name follows it to the new one.
+        self.follow_batch: tuple[str, str] | None = None
+        self._reload_timer = QTimer(self, singleShot=True, interval=0)
+        self._reload_timer.timeout.connect(self._start_reload)
+        # Every kind of change shows in the table; each reads only what it changed.
+        changes.conversations_stored.connect(self._conversations_stored)
+        changes.conversations_changed.connect(self._conversations_changed)
+        changes.batches_changed.connect(self._batches_changed)
+        changes.training_files_changed.connect(lambda: self.request_reload(FILES))
+        changes.batch_renamed.connect(self._batch_renamed)
+        changes.conversations_moved.connect(self._conversations_moved)
+        changes.tokens_changed.connect(lambda: self.request_reload(TOKENS))
+
+    def request_reload(self, what: str = ROWS) -> None:
+        """Re-read in the background what changed (ROWS: every summary row; BATCHES: each
+        row's batch; FILES: each row's training files and token budget; TOKENS: each row's
+        token count and budget); requests in a row make one read."""
+        if self._stopped:
+            return
+        self._pending.add(what)
+        if self._loader is not None:
+            self._reload_wanted = True  # read again when the running read ends
+            return
+        self._start_reload_timer()
+
+    def _start_reload_timer(self) -> None:
+        """Read at once, but in a large library let token counts gather for a while: a
+        background count announces new counts every few seconds, and each patch of a large
+        library compares every row's count on a worker thread."""
+        if self._pending == {TOKENS} and self.model.index_.count >= row_reader.READ_IN_CHILD_FROM:
+            if not self._reload_timer.isActive():
+                self._reload_timer.start(row_reader.TOKENS_PAUSE_MS)
+            return
+        self._reload_timer.start(0)
+
+    def stop(self, timeout: float = 30.0) -> None:
+        """Read the library no more (it is about to close): no new read starts, and a
+        running one is cancelled and waited for, so the library never closes under it (a
+        read on a closed library would open a new connection and leave it open). What such
+        a read hands over after this is dropped: swapped in, it would set off reads of the
+        closed library (the samples banner's count on the page's ``reloaded``)."""
+        self._stopped = True
+        self._reload_timer.stop()
+        self._reload_wanted = False
+        self._pending = set()
+        loader = self._loader
+        if loader is not None:
+            loader.cancel()
+            task = loader if isinstance(loader, Task) else loader.task
+            if task is not None:
+                task.ended.wait(timeout)
+
+    @property
+    def loading(self) -> bool:
+        return self._loader is not None or self._reload_timer.isActive()
+
+    def _read_in_child(self) -> bool:
+        """A large library is read in a child process (``ui.row_reader``)."""
+        if self.model.index_.count >= row_reader.READ_IN_CHILD_FROM:
+            return True
+        try:
+            return self.library.count() >= row_reader.READ_IN_CHILD_FROM
+        except Exception:  # the read itself reports what is wrong
+            return False
+
+    def _start_reload(self) -> None:
+        library = self.library
+        wanted = self._wanted()
+        follow = self.follow_batch
+        if follow is not None and wanted.batch_id == follow[0]:  # as the swap will
+            wanted = replace(wanted, batch_id=follow[1])
+        sort_column = self.model.sort_column
+        what, self._pending = self._pending, set()
+        patches, self._patches = self._patches, []
+        stored, self._stored = self._stored, []
+        base = self.model.index_
+        large = self._read_in_child()
+        if large and what <= {PATCH, FILES, TOKENS} and len(stored) <= STORED_PATCH_UPTO:
+            patch = IndexPatch(  # no full read: patch what changed
+                library, base, patches, FILES in what, wanted, sort_column,
+                sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self,
+                descending=self.model.sort_descending, tokens=TOKENS in what, stored=stored)
+            patch.finished.connect(self._loaded)
+            patch.failed.connect(self._load_failed)
+            patch.done.connect(self._load_done)
+            patch.done.connect(patch.deleteLater)
+            self._loader = patch
+            self._loading_what = what
+            self._loading_patches = patches
+            self._loading_stored = stored
+            self._reload_wanted = False
+            patch.start()
+            return
+        self._loading_patches = []
+        self._loading_stored = []
+        if stored:  # a read of every row takes in the stored ones
+            what = (what - {PATCH}) | {ROWS}
+        if PATCH in what:  # a read takes in whatever the patches would have changed
+            what = (what - {PATCH}) | {BATCHES}
+        if large:
+            reader = row_reader.ChildRowRead(
+                library, wanted, sort_column,
+                sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self,
+                descending=self.model.sort_descending)
+            reader.finished.connect(self._loaded)
+            reader.failed.connect(self._load_failed)
+            reader.indexed.connect(self.indexed)
+            reader.done.connect(self._load_done)
+            reader.done.connect(reader.deleteLater)
+            self._loader = reader
+            self._loading_what = what
+            self._reload_wanted = False
+            reader.start()
+            return
+
+        def read(library: Library) -> RowIndex:
+            if ROWS in what or not what:
+                return RowIndex(library.summaries())
+            return base.with_changes(
+                batches=library.batch_assignments() if BATCHES in what else None,
+                files=library.membership() if FILES in what else None,
+                tokens=library.token_facts() if what & {FILES, TOKENS} else None)
+
+        def work(_progress: object, _cancelled: object) -> RowIndex:
+            """Read and index what changed, and do now what the swap would otherwise do on
+            the GUI thread: the masks of the current filter, its counts, the sort keys."""
+            index = read(library)
+            shown, _mask = index.select(wanted)
+            index.counts(wanted, shown)
+            index.choosable()
+            if sort_column > Column.CHECK:  # the check column's order is never cached
+                index.sort_keys(sort_column, sort_key(Column(sort_column)))
+            return index
+
+        task = Task(work)
+        task.signals.succeeded.connect(self._loaded)
+        task.signals.failed.connect(self._load_failed)
+        task.signals.done.connect(self._load_done)
+        self._loader = task
+        self._loading_what = what
+        self._reload_wanted = False
+        start(task)
+
+    def _loaded(self, index: RowIndex) -> None:
+        if self._stopped:  # read before the stop, handed over after: the library is closing
+            return
+        if self._reload_wanted:  # a newer read is coming: it reads this one's changes too
+            self._pending |= self._loading_what
+            self._patches[:0] = self._loading_patches
+            self._stored[:0] = self._loading_stored
+        else:
+            self.loaded.emit(index)
+
+    def _load_failed(self, message: str) -> None:
+        if not self._stopped:
+            self.failed.emit(message)
+
+    def _load_done(self) -> None:
+        self._loader = None
+        if self._reload_wanted:
+            self._start_reload_timer()
+
+    def _conversations_stored(self, conversation_ids: list[str]) -> None:
+        self._told_stored = list(conversation_ids)
+
+    def _conversations_changed(self) -> None:
+        """An import said just before which rows it stored: read those rows. Anything
+        else that changed conversations (a removal, a review) is read in full."""
+        if self._told_stored is None:
+            self.request_reload(ROWS)
+            return
+        self._stored += self._told_stored
+        self.request_reload(PATCH)
+
+    def _batch_renamed(self, old: str, new: str) -> None:
+        self.follow_batch = (old, new)
+        self._told.append(BatchRenamed(old, new))
+
+    def _conversations_moved(self, conversation_ids: list[str], batch: str) -> None:
+        self._told.append(ConversationsMoved(tuple(conversation_ids), batch))
+
+    def _batches_changed(self) -> None:
+        """A rename or a move announced itself just before: patch the rows it names.
+        Anything else that changed batches is read."""
+        told, self._told = self._told, []
+        if self._told_stored is not None:  # the import's batches: its rows carry them
+            self._told_stored = None
+            self._patches += told
+            self.request_reload(PATCH)
+            return
+        if told:
+            self._patches += told
+            self.request_reload(PATCH)
+        else:
+            self.request_reload(BATCHES)
