@@ -5,48 +5,36 @@ The canonical record is what the library stores and what a full training file li
 carrying the annotation of the training pair it came from, so that the JSONL can be derived
 from it alone.
 
-Two pair conventions exist in the user's data and both give the same record:
-
-* enriched files: odd pairs are the client speaking (``target_response`` null), even pairs
-  repeat that client message as ``current_user_input`` and carry the consultant's reply;
-* legacy files: one pair per exchange (client message and reply together).
-
-A client message is therefore appended only when it is not already the last message, so no
-user message is ever duplicated.
+The pairs are walked twice: once in file order to check them and gather the conversation's
+own facts (``app.pairwalk``), once in turn order to repair, place and annotate their texts
+(``app.dialogue``); the warnings then read the messages.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any, cast
 
 from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind
+from app.dialogue import build_dialogue
 from app.errors import InputError, Problem
 from app.idtext import id_problem
-from app.quality import Warning_, find_warnings, summarise_quality
-from app.records import Client, ConversationRecord, Message, Quality, Scaffolding
-from app.repair import repair_pairs
-
-# Pair fields that become structure (message text, order, conversation-level facts).
-# Everything else a pair carries is annotation and is kept on the message it produced.
-STRUCTURAL_PAIR_FIELDS = frozenset(
-    {
-        "id",
-        "conversation_id",
-        "turn_number",
-        "conversation_metadata",
-        "system_prompt",
-        "conversation_history",
-        "current_user_input",
-        "target_response",
-        "emotional_context",
-        "training_metadata",
-    }
+from app.input_types import (
+    DETECTED_EMOTION_TYPES,
+    EMOTIONAL_CONTEXT_TYPES,
+    INPUT_PARAMETER_TYPES,
+    MAX_TURN,
+    METADATA_TEXT_TYPES,
+    PAIR_FIELD_TYPES,
+    SNAKE_CASE,
+    TAXONOMY_KEYS,
+    TRAINING_METADATA_TYPES,
 )
-MESSAGE_LEVEL_METADATA = ("conversation_phase", "expected_outcome")
-SNAKE_CASE = re.compile(r"^[a-z0-9]+(_[a-z0-9]+)*$")
-MAX_TURN = 10_000
+from app.pairwalk import PairFacts, gather_pairs, walk_pairs
+from app.quality import dialogue_warnings, history_warnings, summarise_quality
+from app.records import Client, ConversationRecord, Message, Quality, Scaffolding
+from app.repair import TextRepair
+
 SESSION_CONTEXT_HEADING = "\n\nSession context:\n"
 
 
@@ -56,11 +44,13 @@ def _expect(condition: bool, file: str, path: str, reason: str, problems: list[P
     return condition
 
 
-def check_structure(document: Any, file: str) -> None:
-    """Fast structural check of everything the normaliser relies on.
+def check_structure(document: Any, file: str) -> PairFacts:
+    """Fast structural check of everything the normaliser relies on; gives what the check's
+    walk over the pairs gathered for ``normalise``.
 
     Runs on every import; the complete JSON Schema check is ``app.validate``. Errors name the
-    JSON path of each problem.
+    JSON path of each problem: a file the walk refuses is checked again here, building a
+    message for each problem.
     """
     kind = detect_kind(document)
     if kind is Kind.RAW:
@@ -109,6 +99,15 @@ def check_structure(document: Any, file: str) -> None:
                 problems.append(Problem(file, f"'{key}' must be text, found "
                                               f"{_type_name(value)}", f"$.dataset_metadata.{key}"))
     pairs = document["training_pairs"]
+    facts = None if problems else walk_pairs(pairs, kind)
+    if facts is None:
+        _explain_pairs(pairs, file, problems)
+        facts = gather_pairs(pairs, kind)
+    return facts
+
+
+def _explain_pairs(pairs: list[Any], file: str, problems: list[Problem]) -> None:
+    """Add the pairs' problems to the document's and raise them, if there are any."""
     _expect(len(pairs) > 0, file, "$.training_pairs", "there are no training pairs", problems)
     prompts = [p.get("system_prompt") for p in pairs if isinstance(p, dict)]
     _expect(not pairs or any(isinstance(t, str) and t.strip() for t in prompts), file,
@@ -119,45 +118,6 @@ def check_structure(document: Any, file: str) -> None:
             break
     if problems:
         raise InputError(problems)
-
-
-PAIR_FIELD_TYPES: tuple[tuple[str, tuple[type, ...], str], ...] = (
-    ("id", (str,), "a string"),
-    ("conversation_id", (str,), "a string"),
-    ("turn_number", (int,), "a whole number"),
-    ("current_user_input", (str,), "a string"),
-    ("system_prompt", (str,), "a string"),
-    ("target_response", (str, type(None)), "a string or null"),
-    ("conversation_metadata", (dict,), "an object"),
-    ("emotional_context", (dict,), "an object"),
-    ("training_metadata", (dict,), "an object"),
-    ("conversation_history", (list,), "an array"),
-)
-TAXONOMY_KEYS = ("persona_archetype", "emotional_arc_key", "training_topic_key")
-
-# Optional fields whose values flow into the training files: when present they must have
-# these types (None allowed), so that what import accepts always builds valid outputs.
-TEXT = ((str,), "text")
-NUMBER = ((int, float), "a number")
-FLAG = ((bool,), "true or false")
-OBJECT = ((dict,), "an object")
-INPUT_PARAMETER_TYPES = {
-    key: TEXT for key in ("persona_id", "persona_name", "persona_key", "persona_archetype",
-                          "emotional_arc_id", "emotional_arc_name", "emotional_arc_key",
-                          "training_topic_id", "training_topic_name", "training_topic_key")
-}
-METADATA_TEXT_TYPES = {
-    key: TEXT for key in ("client_persona", "client_background", "session_context",
-                          "conversation_phase", "expected_outcome")
-}
-TRAINING_METADATA_TYPES = {"quality_score": NUMBER, "human_reviewed": FLAG,
-                           "quality_criteria": OBJECT}
-EMOTIONAL_CONTEXT_TYPES = {"detected_emotions": OBJECT}
-DETECTED_EMOTION_TYPES = {
-    "primary": TEXT, "secondary": TEXT, "tertiary": TEXT, "valence": TEXT,
-    "intensity": NUMBER, "primary_confidence": NUMBER, "secondary_confidence": NUMBER,
-    "tertiary_confidence": NUMBER,
-}
 
 
 def _check_types(block: dict[str, Any], spec: Mapping[str, tuple[tuple[type, ...], str]],
@@ -224,15 +184,8 @@ def _type_name(value: Any) -> str:
     }.get(type(value), type(value).__name__)
 
 
-def _first(values: list[Any]) -> Any:
-    return next((value for value in values if value not in (None, "")), None)
-
-
-def scaffolding_of(document: Mapping[str, Any]) -> Scaffolding:
+def _scaffolding(level: Mapping[str, Any], params: Mapping[str, Any]) -> Scaffolding:
     """The five v4 scaffolding fields, from the pairs or else from ``input_parameters``."""
-    pairs = document["training_pairs"]
-    metas = [pair.get("conversation_metadata") or {} for pair in pairs]
-    params = document.get("input_parameters") or {}
     from_params = {
         "persona_archetype": params.get("persona_key"),
         "emotional_arc": params.get("emotional_arc_name"),
@@ -240,16 +193,12 @@ def scaffolding_of(document: Mapping[str, Any]) -> Scaffolding:
         "training_topic": params.get("training_topic_name"),
         "training_topic_key": params.get("training_topic_key"),
     }
-    return cast(Scaffolding, {
-        key: _first([meta.get(key) for meta in metas]) or from_params[key]
-        for key in SCAFFOLDING_KEYS
-    })
+    return cast(Scaffolding, {key: level.get(key) or from_params[key]
+                              for key in SCAFFOLDING_KEYS})
 
 
-def _client(document: Mapping[str, Any]) -> Client:
-    metas = [pair.get("conversation_metadata") or {} for pair in document["training_pairs"]]
-    params = document.get("input_parameters") or {}
-    persona = _first([meta.get("client_persona") for meta in metas])
+def _client(level: Mapping[str, Any], params: Mapping[str, Any]) -> Client:
+    persona = level.get("client_persona")
     name = params.get("persona_name")
     archetype_name = None
     if isinstance(persona, str) and " - " in persona:
@@ -262,8 +211,8 @@ def _client(document: Mapping[str, Any]) -> Client:
         "persona": persona,
         "name": name,
         "archetype_name": archetype_name,
-        "background": _first([meta.get("client_background") for meta in metas]),
-        "session_context": _first([meta.get("session_context") for meta in metas]),
+        "background": level.get("client_background"),
+        "session_context": level.get("session_context"),
     }
 
 
@@ -290,122 +239,41 @@ def render_system_message(
     return system_prompt.rstrip() + SESSION_CONTEXT_HEADING + "\n".join(lines)
 
 
-def _annotation(pair: Mapping[str, Any], conversation_level: Mapping[str, Any]) -> dict[str, Any]:
-    """What a pair says beyond its text, for the message it produced.
-
-    Per-pair ``conversation_metadata`` values that differ from the conversation's own (a
-    legacy file whose client background changes mid-way, say) are kept under
-    ``annotations.conversation_metadata`` so nothing is silently dropped.
-    """
-    meta = pair.get("conversation_metadata") or {}
-    extra = {key: value for key, value in pair.items() if key not in STRUCTURAL_PAIR_FIELDS}
-    own = {
-        key: value for key, value in meta.items()
-        if key not in MESSAGE_LEVEL_METADATA and value is not None
-        and value != conversation_level.get(key)
-    }
-    if own:
-        extra["conversation_metadata"] = own
-    return {
-        "pair_id": pair.get("id"),
-        "conversation_phase": meta.get("conversation_phase"),
-        "expected_outcome": meta.get("expected_outcome"),
-        "emotional_context": pair.get("emotional_context"),
-        "training_metadata": pair.get("training_metadata"),
-        "annotations": extra or None,
-    }
-
-
-def _bare_user_message(text: str, turn: int) -> dict[str, Any]:
-    return {
-        "role": "user",
-        "content": text,
-        "turn_number": turn,
-        "pair_id": None,
-        "conversation_phase": None,
-        "expected_outcome": None,
-        "emotional_context": None,
-        "training_metadata": None,
-        "annotations": None,
-    }
-
-
-def build_messages(
-    pairs: list[Mapping[str, Any]], conversation_level: Mapping[str, Any] | None = None
-) -> tuple[list[dict[str, Any]], list[Warning_]]:
-    """Order the pairs' text into user/assistant messages, never duplicating a user turn.
-
-    ``conversation_level`` holds the conversation's own metadata values; per-pair values
-    that differ from them are kept on the message (see ``_annotation``).
-    """
-    level = conversation_level or {}
-    messages: list[dict[str, Any]] = []
-    notes: list[Warning_] = []
-    for pair in sorted(pairs, key=lambda p: p["turn_number"]):
-        turn = pair["turn_number"]
-        text = pair["current_user_input"]
-        reply = pair.get("target_response")  # absent is null, as the fast check reads it
-        last = messages[-1] if messages else None
-        repeats_last = last is not None and last["role"] == "user" and last["content"] == text
-        if not repeats_last and text.strip():
-            if last is not None and last["role"] == "user":
-                # Two client messages in a row: join them so roles keep alternating.
-                last["content"] = f"{last['content']}\n\n{text}"
-                notes.append(Warning_("merged_client_turns", turn,
-                                      "two client messages in a row were joined into one"))
-            elif reply is None:
-                messages.append({"role": "user", "content": text, "turn_number": turn,
-                                 **_annotation(pair, level)})
-                continue
-            else:
-                messages.append(_bare_user_message(text, turn))
-        elif reply is None:
-            if not text.strip():
-                notes.append(Warning_("empty_turn", turn, "a turn with no text was skipped"))
-            continue
-        if reply is not None:
-            if not messages or messages[-1]["role"] != "user":
-                notes.append(Warning_("reply_without_client_turn", turn,
-                                      "a reply with no client message before it was skipped"))
-                continue
-            if not reply.strip():
-                notes.append(Warning_("empty_reply", turn, "an empty reply was skipped"))
-                continue
-            messages.append({"role": "assistant", "content": reply, "turn_number": turn,
-                             **_annotation(pair, level)})
-    return messages, notes
-
-
 def normalise(
     document: Mapping[str, Any],
     *,
     file_name: str,
     content_sha256: str,
     batch_id: str | None = None,
+    facts: PairFacts | None = None,
 ) -> ConversationRecord:
-    """Build the canonical conversation record. ``check_structure`` must have passed."""
-    pairs = document["training_pairs"]
+    """Build the canonical conversation record. ``facts``: what ``check_structure`` gave
+    for this document (it runs here when they are not given)."""
+    if facts is None:
+        facts = check_structure(document, file_name)
     dataset = document.get("dataset_metadata") or {}
-    scaffolding = scaffolding_of(document)
-    client = _client(document)
-    system_prompt = _first([pair.get("system_prompt") for pair in pairs]) or ""
-    pairs, system_prompt, repairs = repair_pairs(pairs, system_prompt)
+    params = document.get("input_parameters") or {}
+    scaffolding = _scaffolding(facts.level, params)
+    client = _client(facts.level, params)
+    repair = TextRepair() if facts.double_escaped else None
+    system_prompt = repair.prompt(facts.system_prompt) if repair else facts.system_prompt
     conversation_level = {
         "client_persona": client["persona"],
         "client_background": client["background"],
         "session_context": client["session_context"],
         **scaffolding,
     }
-    dialogue, notes = build_messages(pairs, conversation_level)
+    built = build_dialogue(facts.in_order, conversation_level, repair)
+    dialogue = built.messages
     trailing_unanswered = bool(dialogue) and dialogue[-1]["role"] == "user"
     system = {"role": "system", "content": render_system_message(system_prompt, client,
                                                                   scaffolding)}
     messages = [system, *dialogue]
-    warnings = repairs + notes + find_warnings(pairs, dialogue)
+    warnings = [*(repair.warnings if repair else ()), *built.notes,
+                *dialogue_warnings(dialogue), *history_warnings(built.histories, dialogue)]
     replies = [m for m in dialogue if m["role"] == "assistant"]
-    pair_ids = {pair.get("conversation_id") for pair in pairs}
-    conversation_id = _first([dataset.get("dataset_name")]) or _first(sorted(
-        str(p) for p in pair_ids if p))
+    pair_conversation_id = min((str(p) for p in facts.conversation_ids if p), default=None)
+    conversation_id = dataset.get("dataset_name") or pair_conversation_id
     if not conversation_id:
         raise InputError.single(file_name, "no conversation id: dataset_metadata.dataset_name "
                                 "and the pairs' conversation_id are both missing")
@@ -421,8 +289,8 @@ def normalise(
         "source": {
             "file_name": file_name,
             "content_sha256": content_sha256,
-            "kind": detect_kind(document).value,
-            "pair_conversation_id": _first(sorted(str(p) for p in pair_ids if p)),
+            "kind": facts.kind.value,
+            "pair_conversation_id": pair_conversation_id,
             "dataset_metadata": dict(dataset),
         },
         "client": client,

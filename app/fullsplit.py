@@ -110,9 +110,9 @@ def _from_user_format(
     }
     if any(value is not None for value in params.values()):
         document["input_parameters"] = {k: v for k, v in params.items() if v is not None}
-    check_structure(document, label)
+    facts = check_structure(document, label)
     record = normalise(document, file_name=label, content_sha256=_fingerprint(item),
-                       batch_id=batch_id)
+                       batch_id=batch_id, facts=facts)
     record["source"]["file_name"] = str(meta.get("source_file") or label)
     if record["stats"]["trainable_replies"] == 0:
         raise InputError.single(label, "no consultant reply to train on", "$.training_pairs")

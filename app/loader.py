@@ -64,12 +64,13 @@ def _checked_record(
 ) -> tuple[ConversationRecord, bytes]:
     """``record_from_document``, and the record as JSON (proving it can be stored, and
     what the library stores unless its batch changes)."""
-    check_structure(document, file_name)
+    facts = check_structure(document, file_name)
     record = normalise(
         document,
         file_name=file_name,
         content_sha256=hashlib.sha256(data).hexdigest(),
         batch_id=batch_id_in(document) or default_batch,
+        facts=facts,
     )
     if record["stats"]["trainable_replies"] == 0:
         raise InputError.single(file_name, "no consultant reply to train on: every "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -74,6 +75,15 @@ def find_warnings(
     pairs: Sequence[Mapping[str, Any]], dialogue: Sequence[Mapping[str, Any]]
 ) -> list[Warning_]:
     """Inspect the conversation and return its quality warnings."""
+    in_order = sorted(pairs, key=lambda p: p["turn_number"])
+    histories = [(pair["turn_number"], pair.get("conversation_history") or [])
+                 for pair in in_order]
+    return dialogue_warnings(dialogue) + history_warnings(histories, dialogue)
+
+
+def dialogue_warnings(dialogue: Sequence[Mapping[str, Any]]) -> list[Warning_]:
+    """The warnings the messages alone show: cut-off texts, an unanswered last client
+    message, no reply at all."""
     warnings: list[Warning_] = []
     for message in dialogue:
         why = looks_cut_off(message["content"])
@@ -89,11 +99,24 @@ def find_warnings(
     if not any(m["role"] == "assistant" for m in dialogue):
         warnings.append(Warning_("no_trainable_reply", None,
                                  "the conversation has no consultant reply to train on"))
-    for pair in sorted(pairs, key=lambda p: p["turn_number"]):
-        turn = pair["turn_number"]
-        earlier = [m for m in dialogue if m["turn_number"] < turn]
+    return warnings
+
+
+def history_warnings(
+    histories: Sequence[tuple[int, Sequence[Any]]], dialogue: Sequence[Mapping[str, Any]]
+) -> list[Warning_]:
+    """A ``history_mismatch`` for each pair (its turn and history, in turn order) whose
+    history does not copy the messages before its turn."""
+    turns = [m["turn_number"] for m in dialogue]
+    # Messages built from pairs in turn order are in turn order: the messages before a
+    # turn are then a prefix, found by bisection instead of a scan per pair.
+    ordered = turns == sorted(turns)
+    warnings: list[Warning_] = []
+    for turn, history in histories:
         # In a legacy pair the client message shares the pair's turn number; it is not earlier.
-        problem = _history_problem(pair.get("conversation_history") or [], earlier)
+        earlier = (dialogue[: bisect_left(turns, turn)] if ordered
+                   else [m for m in dialogue if m["turn_number"] < turn])
+        problem = _history_problem(history, earlier)
         if problem:
             warnings.append(Warning_("history_mismatch", turn, problem))
     return warnings

@@ -44,7 +44,13 @@ SHOWN = {'"': '\\"', "\\": "\\\\", "n": "\\n", "t": "\\t"}  # how a sequence is 
 
 def is_double_escaped(texts: Iterable[str]) -> bool:
     """Whether any of the texts shows clear signs of literal escape sequences."""
-    return any("\\" in text and _evidence(text) for text in texts)
+    return any(shows_double_escaping(text) for text in texts)
+
+
+def shows_double_escaping(text: str) -> bool:
+    """Whether one text shows clear signs of literal escape sequences (checked text by
+    text while the import walks the pairs, see ``app.pairwalk``)."""
+    return "\\" in text and _evidence(text)
 
 
 def _evidence(text: str) -> bool:
@@ -111,53 +117,79 @@ def describe(counts: Counter[str]) -> str:
                      if counts[key])
 
 
+class TextRepair:
+    """Repairs a double-escaped conversation's texts one at a time, in turn order, and
+    keeps its ``text_repaired`` warnings: one per repaired message, a client message that
+    enriched files repeat in the next pair reported once, at the turn where it first
+    appears. Each distinct text is repaired once."""
+
+    def __init__(self) -> None:
+        self.warnings: list[Warning_] = []
+        self._memo: dict[str, tuple[str, Counter[str]]] = {}
+        self._reported: set[str] = set()
+
+    def _fix(self, text: str) -> tuple[str, Counter[str]]:
+        found = self._memo.get(text)
+        if found is None:
+            found = self._memo[text] = repair_text(text)
+        return found
+
+    def prompt(self, text: str) -> str:
+        """The repaired system prompt (its warning names no turn)."""
+        fixed, counts = self._fix(text)
+        if counts:
+            self.warnings.append(Warning_("text_repaired", None,
+                                          f"system prompt: repaired {describe(counts)}"))
+        return fixed
+
+    def message(self, text: str, turn: int, who: str) -> str:
+        """A repaired client message or reply (``who``: how the warning names it)."""
+        if not text:
+            return text
+        fixed, counts = self._fix(text)
+        if counts and text not in self._reported:
+            self._reported.add(text)
+            self.warnings.append(Warning_("text_repaired", turn,
+                                          f"{who}: repaired {describe(counts)}"))
+        return fixed
+
+    def history(self, history: list[Any]) -> list[Any]:
+        """A pair's ``conversation_history`` repaired silently, so that its copies still
+        compare equal to the messages they copy."""
+        return [
+            {**entry, "content": self._fix(entry["content"])[0]}
+            if isinstance(entry, dict) and isinstance(entry.get("content"), str) else entry
+            for entry in history
+        ]
+
+
+CLIENT_MESSAGE, REPLY = "client message", "reply"  # how a warning names a repaired text
+
+
 def repair_pairs(
     pairs: Sequence[Mapping[str, Any]], system_prompt: str
 ) -> tuple[list[Mapping[str, Any]], str, list[Warning_]]:
-    """Repaired copies of a conversation's pairs and system prompt, with one
-    ``text_repaired`` warning per repaired message (a client message that enriched files
-    repeat in the next pair is reported once, at the turn where it first appears).
-
-    The pairs' ``conversation_history`` copies are repaired too, silently, so that they
-    still compare equal to the messages they copy.
+    """Repaired copies of a conversation's pairs (in turn order) and system prompt, with
+    their ``text_repaired`` warnings (see ``TextRepair``); the pairs as they are when no
+    text shows double escaping. The import repairs while it builds the messages
+    (``app.dialogue``); this is the same repair on its own, for the bench and the tests.
     """
     texts = [system_prompt]
     for pair in pairs:
         texts += [pair["current_user_input"], pair.get("target_response") or ""]
     if not is_double_escaped(texts):
         return list(pairs), system_prompt, []
-    memo: dict[str, tuple[str, Counter[str]]] = {}
-
-    def fix(text: str) -> tuple[str, Counter[str]]:
-        if text not in memo:
-            memo[text] = repair_text(text)
-        return memo[text]
-
-    warnings: list[Warning_] = []
-    prompt, counts = fix(system_prompt)
-    if counts:
-        warnings.append(Warning_("text_repaired", None,
-                                 f"system prompt: repaired {describe(counts)}"))
-    reported: set[str] = set()
+    repair = TextRepair()
+    prompt = repair.prompt(system_prompt)
     repaired: list[Mapping[str, Any]] = []
     for pair in sorted(pairs, key=lambda p: p["turn_number"]):
         copy = dict(pair)
-        for key, who in (("current_user_input", "client message"),
-                         ("target_response", "reply")):
-            text = pair.get(key)
-            if not text:
-                continue
-            copy[key], counts = fix(text)
-            if counts and text not in reported:
-                reported.add(text)
-                warnings.append(Warning_("text_repaired", pair["turn_number"],
-                                         f"{who}: repaired {describe(counts)}"))
+        turn = pair["turn_number"]
+        for key, who in (("current_user_input", CLIENT_MESSAGE), ("target_response", REPLY)):
+            if pair.get(key):
+                copy[key] = repair.message(pair[key], turn, who)
         history = pair.get("conversation_history")
         if history:
-            copy["conversation_history"] = [
-                {**entry, "content": fix(entry["content"])[0]}
-                if isinstance(entry, dict) and isinstance(entry.get("content"), str) else entry
-                for entry in history
-            ]
+            copy["conversation_history"] = repair.history(history)
         repaired.append(copy)
-    return repaired, prompt, warnings
+    return repaired, prompt, repair.warnings
