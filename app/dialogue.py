@@ -48,8 +48,9 @@ class Dialogue:
     histories: list[tuple[int, list[Any]]]  # per pair in turn order: its history (repaired)
 
 
-def annotation(pair: Mapping[str, Any], conversation_level: Mapping[str, Any]) -> dict[str, Any]:
-    """What a pair says beyond its text, for the message it produced.
+def _message(role: str, text: str, turn: int, pair: Mapping[str, Any],
+             conversation_level: Mapping[str, Any]) -> dict[str, Any]:
+    """A message, with what its pair says beyond its text (its annotation).
 
     Per-pair ``conversation_metadata`` values that differ from the conversation's own (a
     legacy file whose client background changes mid-way, say) are kept under
@@ -67,6 +68,9 @@ def annotation(pair: Mapping[str, Any], conversation_level: Mapping[str, Any]) -
     if own:
         extra["conversation_metadata"] = own
     return {
+        "role": role,
+        "content": text,
+        "turn_number": turn,
         "pair_id": pair.get("id"),
         "conversation_phase": meta.get("conversation_phase"),
         "expected_outcome": meta.get("expected_outcome"),
@@ -74,11 +78,6 @@ def annotation(pair: Mapping[str, Any], conversation_level: Mapping[str, Any]) -
         "training_metadata": pair.get("training_metadata"),
         "annotations": extra or None,
     }
-
-
-def _message(role: str, text: str, turn: int, pair: Mapping[str, Any],
-             level: Mapping[str, Any]) -> dict[str, Any]:
-    return {"role": role, "content": text, "turn_number": turn, **annotation(pair, level)}
 
 
 def _bare_user_message(text: str, turn: int) -> dict[str, Any]:
@@ -102,7 +101,7 @@ def build_dialogue(
     """The messages of pairs already in turn order, never duplicating a user turn.
 
     ``conversation_level`` holds the conversation's own metadata values; per-pair values
-    that differ from them are kept on the message (see ``annotation``). ``repair``: given
+    that differ from them are kept on the message (see ``_message``). ``repair``: given
     when the conversation is double-escaped; it repairs each text as it is placed and
     keeps the warnings.
     """

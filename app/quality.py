@@ -9,6 +9,7 @@ from typing import Any
 
 TERMINAL = tuple('.!?…"\'”’)]*:;')
 SUMMARY_MARKS = ("...", "…")
+PLAIN_ENTRY = {dict}
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,15 @@ def looks_cut_off(text: str) -> str | None:
 def _ends_with_symbol(text: str) -> bool:
     """Emoji and similar symbols are a legitimate way to end a message."""
     return ord(text[-1]) > 0x2000 and not text[-1].isalnum()
+
+
+def _copies_exactly(history: Sequence[Any], roles: list[str], contents: list[str]) -> bool:
+    """Whether a history is plain copies of the earlier messages (their roles and texts):
+    the usual case, decided in a few list comparisons; ``_history_problem`` would find
+    nothing to say about it."""
+    return (len(history) == len(roles) and set(map(type, history)) <= PLAIN_ENTRY
+            and [entry.get("role") for entry in history] == roles
+            and [entry.get("content") for entry in history] == contents)
 
 
 def _history_problem(
@@ -111,11 +121,18 @@ def history_warnings(
     # Messages built from pairs in turn order are in turn order: the messages before a
     # turn are then a prefix, found by bisection instead of a scan per pair.
     ordered = turns == sorted(turns)
+    roles = [m["role"] for m in dialogue]
+    contents = [m["content"] for m in dialogue]
     warnings: list[Warning_] = []
     for turn, history in histories:
         # In a legacy pair the client message shares the pair's turn number; it is not earlier.
-        earlier = (dialogue[: bisect_left(turns, turn)] if ordered
-                   else [m for m in dialogue if m["turn_number"] < turn])
+        if ordered:
+            before = bisect_left(turns, turn)
+            if _copies_exactly(history, roles[:before], contents[:before]):
+                continue
+            earlier = dialogue[:before]
+        else:
+            earlier = [m for m in dialogue if m["turn_number"] < turn]
         problem = _history_problem(history, earlier)
         if problem:
             warnings.append(Warning_("history_mismatch", turn, problem))

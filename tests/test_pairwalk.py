@@ -13,8 +13,9 @@ import pytest
 from conftest import ENRICHED, LEGACY
 from hostile_corpus import hostile_cases
 
-from app import canonical, input_types
+from app import canonical, input_types, quality
 from app.detect import SCAFFOLDING_KEYS, detect_kind
+from app.dialogue import build_dialogue
 from app.errors import InputError, Problem
 from app.loader import record_from_bytes
 from app.pairwalk import _pair_fits, gather_pairs, walk_pairs
@@ -120,3 +121,40 @@ def test_objects_that_are_not_plain_dicts_still_normalise_the_same() -> None:
     document["training_pairs"] = [OrderedDict(p) for p in document["training_pairs"]]
     assert walk_pairs(document["training_pairs"], detect_kind(document)) is None
     assert canonical.normalise(document, file_name="f.json", content_sha256="0" * 64) == plain
+
+
+def _slow_history_problems(histories: list[tuple[int, list[Any]]],
+                           dialogue: list[dict[str, Any]]) -> list[str | None]:
+    return [quality._history_problem(history, [m for m in dialogue if m["turn_number"] < turn])
+            for turn, history in histories]
+
+
+def _history_variants(history: list[Any]) -> list[list[Any]]:
+    """A history as the file has it, and each way it can differ from the messages."""
+    found = [history, [], [*history, *history[-1:]], history[:-1], ["a summary"],
+             [{"summary": "earlier turns"}]]
+    for index, entry in enumerate(history):
+        swapped = "assistant" if entry.get("role") == "user" else "user"
+        for change in ({"role": swapped}, {"role": "system"}, {"role": None},
+                       {"content": "other text"}, {"content": f"{entry.get('content')} (edited)"},
+                       {"content": None}, {"content": entry.get("content", "")[:3] + "..."}):
+            variant = copy.deepcopy(history)
+            variant[index] = {**entry, **change}
+            found.append(variant)
+        found.append([*history[:index], "not an object", *history[index + 1:]])
+    return found
+
+
+@pytest.mark.parametrize("base", range(len(BASES)))
+def test_the_history_shortcut_says_what_the_full_comparison_says(base: int) -> None:
+    facts = canonical.check_structure(BASES[base], "f.json")
+    built = build_dialogue(facts.in_order, {})
+    compared = 0
+    for turn, history in built.histories:
+        for variant in _history_variants(history):
+            histories = [(turn, variant)]
+            problems = [w.message for w in quality.history_warnings(histories, built.messages)]
+            slow = [p for p in _slow_history_problems(histories, built.messages) if p]
+            assert problems == slow, (turn, variant)
+            compared += 1
+    assert compared > 10
