@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from app.quality import Warning_
@@ -164,32 +164,3 @@ class TextRepair:
 
 
 CLIENT_MESSAGE, REPLY = "client message", "reply"  # how a warning names a repaired text
-
-
-def repair_pairs(
-    pairs: Sequence[Mapping[str, Any]], system_prompt: str
-) -> tuple[list[Mapping[str, Any]], str, list[Warning_]]:
-    """Repaired copies of a conversation's pairs (in turn order) and system prompt, with
-    their ``text_repaired`` warnings (see ``TextRepair``); the pairs as they are when no
-    text shows double escaping. The import repairs while it builds the messages
-    (``app.dialogue``); this is the same repair on its own, for the bench and the tests.
-    """
-    texts = [system_prompt]
-    for pair in pairs:
-        texts += [pair["current_user_input"], pair.get("target_response") or ""]
-    if not is_double_escaped(texts):
-        return list(pairs), system_prompt, []
-    repair = TextRepair()
-    prompt = repair.prompt(system_prompt)
-    repaired: list[Mapping[str, Any]] = []
-    for pair in sorted(pairs, key=lambda p: p["turn_number"]):
-        copy = dict(pair)
-        turn = pair["turn_number"]
-        for key, who in (("current_user_input", CLIENT_MESSAGE), ("target_response", REPLY)):
-            if pair.get(key):
-                copy[key] = repair.message(pair[key], turn, who)
-        history = pair.get("conversation_history")
-        if history:
-            copy["conversation_history"] = repair.history(history)
-        repaired.append(copy)
-    return repaired, prompt, repair.warnings
