@@ -36,6 +36,11 @@ def _count(n: int) -> str:
     return f"{n:,}"
 
 
+def _are(ids: Collection[str]) -> str:
+    """"1 of the new ones is", "2 of the new ones are" (and "0 … are")."""
+    return "is" if len(ids) == 1 else "are"
+
+
 class AddReviewDialog(QDialog):
     """Counts by group; "Leave them out" for hidden and flagged ones; Add N or Cancel."""
 
@@ -54,6 +59,7 @@ class AddReviewDialog(QDialog):
         grid = QGridLayout()
         grid.setColumnStretch(2, 1)
         self.counts: dict[str, QLabel] = {}
+        self.texts: dict[str, QLabel] = {}  # the words after each count
         row = 0
 
         def line(key: str, text: str, n: int, choice: QCheckBox | None = None,
@@ -62,6 +68,7 @@ class AddReviewDialog(QDialog):
             if not n and not always:
                 return
             label = QLabel(text)
+            self.texts[key] = label
             number = QLabel(_count(n))
             number.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.counts[key] = number
@@ -79,17 +86,17 @@ class AddReviewDialog(QDialog):
             line("already", "already in the file: skipped", len(plan.already), always=True)
         line("missing", "no longer in the library: skipped", len(plan.missing))
         line("without_reply", "without a consultant reply: skipped", len(plan.without_reply))
-        line("hidden", "of the new ones are hidden by the current filter", len(plan.hidden),
-             self.leave_out_hidden, always=True)
-        line("flagged", "of the new ones are flagged with quality warnings",
+        line("hidden", f"of the new ones {_are(plan.hidden)} hidden by the current filter",
+             len(plan.hidden), self.leave_out_hidden, always=True)
+        line("flagged", f"of the new ones {_are(plan.flagged)} flagged with quality warnings",
              len(plan.flagged), self.leave_out_flagged, always=True)
-        line("over_budget", "of the new ones are over the file's token budget",
-             len(plan.over_budget), always=True)
+        line("over_budget", f"of the new ones {_are(plan.over_budget)} over the file's "
+             "token budget", len(plan.over_budget), always=True)
         replies = plan.replies_left_out
-        line("cut_off", f"of the new ones lose {replies:,} cut-off "
-             f"repl{'y' if replies == 1 else 'ies'} (the file's "
+        line("cut_off", f"of the new ones {'loses' if len(plan.cut_off) == 1 else 'lose'} "
+             f"{replies:,} cut-off repl{'y' if replies == 1 else 'ies'} (the file's "
              f"'{plan.cut_off_policy}' policy)", len(plan.cut_off))
-        line("samples", "of the new ones are the app's sample conversations",
+        line("samples", f"of the new ones {_are(plan.samples)} the app's sample conversations",
              len(plan.samples), self.leave_out_samples)
         # Samples never go in with real data unnoticed: mixed, they are left out unless
         # the user says otherwise.

@@ -166,6 +166,7 @@ class MainWindow(QMainWindow):
         if shortcut is not None:
             action.setShortcut(QKeySequence(shortcut))
         action.setStatusTip(tip)
+        action.setToolTip(tool_tip(text, tip, action.shortcut()))
         action.triggered.connect(slot)
         return action
 
@@ -381,6 +382,8 @@ class MainWindow(QMainWindow):
             action.setEnabled(shown)
         self.select_none_action.setEnabled(checked)
         self.move_action.setEnabled(checked)
+        self.mark_reviewed_action.setEnabled(checked)
+        self.unmark_reviewed_action.setEnabled(checked)
         self.new_file_action.setEnabled(checked)
         self.add_to_menu.setEnabled(checked)
         self.create_button.setEnabled(checked)
@@ -654,6 +657,14 @@ class MainWindow(QMainWindow):
     def reading(self) -> bool:
         """A background read of the library is still running."""
         return self.conversations.loading
+
+
+def tool_tip(text: str, tip: str, shortcut: QKeySequence) -> str:
+    """A toolbar button's tooltip: what the action does (not its label again) and its
+    key, so a mouse user learns the shortcut where the button is."""
+    said = tip or text.rstrip("…")
+    keys = shortcut.toString(QKeySequence.SequenceFormat.NativeText)
+    return f"{said} ({keys})" if keys else said
 
 
 def library_key(library: Library) -> str:

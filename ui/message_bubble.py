@@ -17,6 +17,7 @@ from PySide6.QtGui import QFont, QPainter, QPaintEvent, QTextDocument
 from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLayout, QWidget
 
 from app.reading import Emotion, ReadingMessage
+from ui.elided_label import ElidedLabel
 from ui.reader_colours import ReaderColours
 
 ROLE_LABEL = {"system": "System", "user": "Client", "assistant": "Consultant"}
@@ -141,12 +142,12 @@ class MessageBubble(QFrame):
         if message.source_turn is not None and message.source_turn != message.number:
             turn.setToolTip(f"turn_number {message.source_turn} in the source file")
         head.addWidget(turn)
-        if message.phase:
-            phase = QLabel(plain_words(message.phase), self)
+        self.phase_label: ElidedLabel | None = None
+        if message.phase:  # a long phase ends in "…" in a narrow bubble, whole on hover
+            phase = ElidedLabel(plain_words(message.phase), self, tip="Conversation phase")
             phase.setStyleSheet(f"color: {_css(muted)};")
-            phase.setToolTip("Conversation phase")
-            phase.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
             head.addWidget(phase, 1)
+            self.phase_label = phase
         else:
             head.addStretch(1)
         self.badge: QLabel | None = None

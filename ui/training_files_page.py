@@ -13,6 +13,7 @@ responsive, and every question to the user goes through the injected ``Dialogs``
 from __future__ import annotations
 
 import functools
+import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +28,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QDesktopServices, QFont
+from PySide6.QtGui import QAction, QDesktopServices, QFont, QFontMetricsF
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -613,7 +614,9 @@ class TrainingFilesPage(QWidget):
         ``MEMBER_ROWS_SAMPLED`` rows (what ResizeToContents with that precision gives a view
         scrolled to the top), measured from the texts without asking the view."""
         heading = self.members.horizontalHeader()
-        metrics = self.members.fontMetrics()
+        # Fractional widths, rounded up as Qt's delegate does: a width rounded down leaves
+        # the widest text a fraction of a pixel short, and Qt then draws it cut with "…".
+        metrics = QFontMetricsF(self.members.font())
         style = self.members.style()
         # As Qt's item delegate sizes a text cell: a focus-frame margin and a pixel each
         # side; the table adds one for its grid.
@@ -622,7 +625,7 @@ class TrainingFilesPage(QWidget):
         margin += int(self.members.showGrid())
         sample = members[:MEMBER_ROWS_SAMPLED]
         for column in sorted(FIT_MEMBER_COLUMNS):
-            widest = max((metrics.horizontalAdvance(MembersModel.text(row, column))
+            widest = max((math.ceil(metrics.horizontalAdvance(MembersModel.text(row, column)))
                           for row in sample), default=0)
             heading.resizeSection(column, max(widest + margin if sample else 0,
                                               heading.sectionSizeHint(column)))

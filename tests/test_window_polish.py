@@ -1,0 +1,97 @@
+"""What a person notices walking through the window: greyed-out actions that cannot
+apply, tooltips that add something to the label, words that agree with their number,
+labels that end in "…" rather than mid-letter. Real window, real library, real fixtures."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import open_window, settle
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QKeySequence
+
+from ui.conversation_view import ConversationView
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+def check_rows(model, count: int) -> None:
+    for row in range(count):
+        model.setData(model.index(row, 0), Qt.CheckState.Checked,
+                      Qt.ItemDataRole.CheckStateRole)
+
+
+def test_toolbar_tooltips_say_what_the_action_does_and_its_key(qtbot, two_batches, dialogs,
+                                                              tmp_path):
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    assert window.import_files_action.toolTip() == "Import enriched conversation files (" + \
+        QKeySequence(QKeySequence.StandardKey.Open).toString(
+            QKeySequence.SequenceFormat.NativeText) + ")"
+    for action in window.toolbar.actions():
+        if action.isSeparator() or not action.text():
+            continue
+        label = action.text().rstrip("…")
+        assert action.toolTip() != label, label  # not the button's own words again
+        assert action.statusTip() in action.toolTip(), label
+        keys = action.shortcut().toString(QKeySequence.SequenceFormat.NativeText)
+        assert keys and keys in action.toolTip(), label
+
+
+def test_review_marks_are_greyed_out_until_something_is_checked(qtbot, two_batches, dialogs,
+                                                                 tmp_path):
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    model = window.conversations.model
+    review_actions = (window.mark_reviewed_action, window.unmark_reviewed_action)
+    assert not any(action.isEnabled() for action in review_actions)
+    check_rows(model, 1)
+    assert all(action.isEnabled() for action in review_actions)
+    window.select_none_action.trigger()
+    assert not any(action.isEnabled() for action in review_actions)
+    assert dialogs.warnings == []  # nothing was refused after a click
+
+
+def test_the_add_review_counts_agree_with_their_words(qtbot, two_batches, dialogs, tmp_path):
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.conversations.set_batch_filter("enriched-batch")
+    window.select_all_action.trigger()
+    dialogs.texts.append("Agreement")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit(None)
+    review = window.creator.review
+    singular = {key for key, number in review.counts.items() if number.text() == "1"}
+    assert "over_budget" in singular  # one enriched fixture is longer than 4,096 tokens
+    for key, label in review.texts.items():
+        text = label.text()
+        if key in singular:
+            assert " are " not in text and not text.startswith("of the new ones lose "), text
+        elif text.startswith("of the new ones"):
+            assert " is " not in text and "loses" not in text, text
+    assert review.texts["over_budget"].text() == \
+        "of the new ones is over the file's token budget"
+    review.reject()
+
+
+def test_a_long_conversation_phase_ends_in_an_ellipsis_and_shows_whole_on_hover(
+        qtbot, filled_library):
+    view = ConversationView()
+    qtbot.addWidget(view)
+    view.resize(560, 800)
+    view.show()
+    qtbot.waitExposed(view)
+    row = next(r for r in filled_library.summaries()
+               if r.source_file.startswith("single-convo-file-1"))
+    view.show_record(filled_library.record(row.conversation_id))
+    labels = [b.phase_label for b in view.bubbles if b.phase_label is not None]
+    assert labels
+    cut = [label for label in labels
+           if label.fontMetrics().horizontalAdvance(label.full_text())
+           > label.contentsRect().width()]
+    assert cut  # the bubbles are too narrow for their phase: that is what is tested
+    for label in cut:
+        qtbot.waitUntil(lambda label=label: label.text().endswith("…"))
+        shown = label.text()
+        assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
+        assert label.full_text().startswith(shown[:-1])
+        assert label.toolTip() == f"Conversation phase: {label.full_text()}"
