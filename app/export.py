@@ -19,6 +19,7 @@ manifest's figures are those of the lines in that file.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from app.build import BuildCancelled, Progress
 from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.exportguard import check_export_targets
+from app.failures import os_advice
 from app.jsonio import atomic_writer, dumps_line
 from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
@@ -315,6 +317,22 @@ FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
 )}
 
 
+def why_not_written(destination: Path, exc: OSError) -> str:
+    """Why a copy could not be saved, and what to do, in words about the place the person
+    chose (the error itself names a temporary file beside it, or only says "File
+    exists" when a folder on the way is a file)."""
+    folder = destination.parent
+    in_the_way = next((place for place in (folder, *folder.parents)
+                       if place.exists() and not place.is_dir()), None)
+    if in_the_way is not None:
+        return f"{in_the_way} is a file, not a folder. Choose a folder to save the copy in."
+    if exc.errno == errno.ENOENT:
+        return (f"the folder {folder} does not exist and could not be made. Choose a "
+                "folder that exists.")
+    return os_advice(exc, str(folder)) or \
+        f"{exc.strerror or exc}. Choose another folder and try again."
+
+
 def manifest_path(fmt: ExportFormat, destination: Path) -> Path:
     """Where the manifest of an export to ``destination`` goes."""
     if FORMATS[fmt].writes_folder:
@@ -449,7 +467,8 @@ def export(
             _write_manifest(handle, document)
     except OSError as exc:
         _remove(written)
-        raise LibraryError(f"cannot write to {destination}: {exc.strerror or exc}") from None
+        raise LibraryError(f"cannot write to {destination}: "
+                           f"{why_not_written(destination, exc)}") from None
     except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
         _remove(written)
         raise LibraryError(

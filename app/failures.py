@@ -67,6 +67,13 @@ _OS_ADVICE = {
 }
 
 
+def os_advice(exc: OSError, file: str) -> str | None:
+    """What a known failure of the disk (full, read-only, no permission…) means for
+    ``file`` and what to do, in a sentence starting in lower case; None for other errors."""
+    advice = _OS_ADVICE.get(exc.errno or -1)
+    return advice.format(file=file) if advice else None
+
+
 def sqlite_error_name(exc: BaseException) -> str | None:
     """The SQLite result code of an error (SQLAlchemy wraps it in ``.orig``), if any."""
     error = getattr(exc, "orig", exc)
@@ -183,9 +190,8 @@ def known_failure(exc: BaseException, database: Path | str | None = None) -> str
         return advice.format(db=db) if advice else None
     if isinstance(exc, OSError):
         file = exc.filename or (str(database) if database else "a file")
-        advice = _OS_ADVICE.get(exc.errno or -1)
-        if advice:
-            sentence = advice.format(file=file)
+        sentence = os_advice(exc, file)
+        if sentence:
             return sentence[0].upper() + sentence[1:]
         if exc.strerror:
             return f"{file}: {exc.strerror}."

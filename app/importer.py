@@ -380,6 +380,7 @@ def _import_rows(
     with library.session() as session:
         known_dialogues = stored_dialogues(session)
     here: set[str] = set()  # dialogue hashes first seen in this import
+    here_content: set[str] = set()  # content hashes first seen in this import
     imported_at = now_iso()
     total = len(candidates)
     pending: list[dict[str, Any]] = []
@@ -417,9 +418,13 @@ def _import_rows(
             if row is None:
                 pending_verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
             elif row["content_sha256"] in known_hashes:
+                cid = row["conversation_id"]
                 pending_verdicts.append(FileVerdict(
-                    path, Verdict.DUPLICATE, "the same content is already in the library",
-                    row["conversation_id"]))
+                    path, Verdict.DUPLICATE,
+                    f"the same content as conversation {cid}, imported earlier in this import"
+                    if row["content_sha256"] in here_content else
+                    f"the same content is already in the library, as conversation {cid}",
+                    cid))
             elif row["conversation_id"] in known_ids:
                 # Same id: the same conversation (duplicate) or a corrected one (changed)?
                 # Decided against the stored row once this chunk is stored.
@@ -436,6 +441,7 @@ def _import_rows(
             else:
                 known_ids.add(row["conversation_id"])
                 known_hashes.add(row["content_sha256"])
+                here_content.add(row["content_sha256"])
                 known_dialogues[row["dialogue_sha256"]] = row["conversation_id"]
                 here.add(row["dialogue_sha256"])
                 pending.append(row)

@@ -95,3 +95,54 @@ def test_a_long_conversation_phase_ends_in_an_ellipsis_and_shows_whole_on_hover(
         assert label.fontMetrics().horizontalAdvance(shown) <= label.contentsRect().width()
         assert label.full_text().startswith(shown[:-1])
         assert label.toolTip() == f"Conversation phase: {label.full_text()}"
+
+
+def test_a_message_box_starts_its_sentence_with_a_capital(qtbot, two_batches, tmp_path):
+    """The library's refusals are written to follow a colon ("the name cannot be empty");
+    shown alone in a box they read as sentences. Names and ids stay as they are."""
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication, QMessageBox
+
+    from ui.dialogs import QtDialogs, message_box
+
+    for message, shown in (
+            ("the name cannot be empty", "The name cannot be empty"),
+            ("cannot write to /tmp/x.json: the disk is full", "Cannot write to /tmp/x.json: "
+             "the disk is full"),
+            ("fp_conversation_1 is already in 'December'", "fp_conversation_1 is already in "
+             "'December'"),
+            ("broken.json: not valid JSON", "broken.json: not valid JSON"),
+            ("lora-studio rebuild fixes it", "lora-studio rebuild fixes it"),
+            ("'../x' is not allowed", "'../x' is not allowed")):
+        box = message_box(QMessageBox.Icon.Warning, "Title", message, None)
+        qtbot.addWidget(box)
+        assert box.text() == shown
+
+    # The real flow: renaming a training file to nothing, with the real message box.
+    from app.trainingfiles import add_conversations
+
+    first = two_batches.summaries()[0].conversation_id
+    add_conversations(two_batches, "December", [first], create=True)
+    dialogs = QtDialogs()
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.pages.setCurrentWidget(window.training_files)
+    seen: list[str] = []
+
+    def answer() -> None:
+        modal = QApplication.activeModalWidget()
+        if modal is None:
+            QTimer.singleShot(20, answer)
+            return
+        if isinstance(modal, QMessageBox):
+            seen.append(modal.text())
+            modal.close()
+        else:  # the name asked for: leave it empty and press OK
+            modal.setTextValue("")  # type: ignore[attr-defined]
+            modal.accept()
+            QTimer.singleShot(20, answer)
+
+    QTimer.singleShot(20, answer)
+    window.training_files.rename_button.click()
+    qtbot.waitUntil(lambda: bool(seen), timeout=10000)
+    assert seen == ["The name cannot be empty"]

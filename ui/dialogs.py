@@ -62,11 +62,23 @@ def plain_and_details(message: str) -> tuple[str, str]:
     return plain, "Where in the file (JSON paths):\n" + message.replace("; ", "\n")
 
 
+# A first word in plain lower-case letters ("the name cannot be empty"): the library's
+# messages are written to follow a file name or a colon, so a box alone starts them with a
+# capital. A file name, an id or a command ("broken.json:", "fp_conversation_1",
+# "lora-studio …") is left exactly as it is.
+FIRST_WORD = re.compile(r"[a-z]+(?=[ ,;:])")
+
+
+def as_sentence(message: str) -> str:
+    """The message starting with a capital letter, when its first word is a plain word."""
+    return message[0].upper() + message[1:] if FIRST_WORD.match(message) else message
+
+
 def message_box(icon: QMessageBox.Icon, title: str, message: str,
                 parent: QWidget | None) -> QMessageBox:
     """A message box whose text is plain sentences; JSON paths go under Show Details."""
     plain, details = plain_and_details(message)
-    box = QMessageBox(icon, title, plain, parent=parent)
+    box = QMessageBox(icon, title, as_sentence(plain), parent=parent)
     # Messages quote file names and file contents: never read them as HTML (<b>, <img>).
     box.setTextFormat(Qt.TextFormat.PlainText)
     if details:

@@ -1,0 +1,108 @@
+"""Messages a person meets on the main journeys name the file and the reason, and say
+what to do: a copy that cannot be saved where they chose, a file skipped as a duplicate.
+Real window, real library, real fixtures, real files on disk."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import ENRICHED, open_window, settle
+from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtWidgets import QApplication
+
+from app.export import ExportFormat
+from app.importer import Verdict, import_paths
+from app.trainingfiles import add_conversations
+
+pytestmark = pytest.mark.qt_log_ignore("propagateSizeHints")
+
+
+@pytest.fixture
+def window_with_file(qtbot, filled_library, dialogs, tmp_path):
+    ids = [row.conversation_id for row in filled_library.summaries()]
+    add_conversations(filled_library, "December", ids[:3], create=True)
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    settle(qtbot, window)
+    assert window.training_files.selected_file().name == "December"
+    return window
+
+
+def save_copy(qtbot, window, dialogs, target: Path, fmt: ExportFormat) -> tuple[str, str]:
+    """Choose ``target`` in the save dialog; the warning shown."""
+    dialogs.save_paths.append(target)
+    action = (window.download_json_action if fmt is ExportFormat.JSON
+              else window.download_jsonl_action)
+    action.trigger()
+    qtbot.waitUntil(lambda: bool(dialogs.warnings), timeout=30000)
+    return dialogs.warnings[-1]
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.JSON, ExportFormat.JSONL])
+def test_saving_into_a_folder_that_is_a_file_says_so(qtbot, window_with_file, dialogs,
+                                                     tmp_path, fmt):
+    in_the_way = tmp_path / "exports"
+    in_the_way.write_text("a file where the person thought a folder was", encoding="utf-8")
+    target = in_the_way / f"December{'.json' if fmt is ExportFormat.JSON else '.jsonl'}"
+    title, message = save_copy(qtbot, window_with_file, dialogs, target, fmt)
+    assert title == "Could not save the copy"
+    assert str(target) in message
+    assert f"{in_the_way} is a file, not a folder" in message
+    assert "Choose a folder" in message
+    assert "File exists" not in message and "Not a directory" not in message
+    assert in_the_way.read_text(encoding="utf-8").startswith("a file where")
+
+
+@pytest.mark.skipif(sys.platform == "win32" or os.geteuid() == 0,
+                    reason="a folder's permissions bind neither root nor Windows' chmod")
+def test_saving_into_a_folder_without_write_permission_says_what_to_do(
+        qtbot, window_with_file, dialogs, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        _title, message = save_copy(qtbot, window_with_file, dialogs,
+                                    locked / "December.jsonl",
+                                    ExportFormat.JSONL)
+    finally:
+        locked.chmod(0o755)
+    assert str(locked / "December.jsonl") in message
+    assert f"you do not have permission to use {locked}" in message
+    assert "Choose another place" in message
+    assert list(locked.iterdir()) == []
+
+
+def test_a_duplicate_by_content_names_the_conversation_and_where_it_was_seen(
+        qtbot, library, dialogs, tmp_path):
+    folder = tmp_path / "with-a-copy"
+    folder.mkdir()
+    shutil.copy(ENRICHED[1], folder / "a-first.json")
+    shutil.copy(ENRICHED[1], folder / "b-copy-of-the-first.json")
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder))])
+    dialogs.texts.append("")
+    point, action = QPointF(40, 40), Qt.DropAction.CopyAction
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(point.toPoint(), action, mime, buttons, modifiers)
+    assert QApplication.sendEvent(window, enter) and enter.isAccepted()
+    with qtbot.waitSignal(window.importer.finished, timeout=30000) as blocker:
+        QApplication.sendEvent(window, QDropEvent(point, action, mime, buttons, modifiers))
+    report = blocker.args[0]
+    imported = next(v for v in report.verdicts if v.verdict is Verdict.IMPORTED)
+    duplicate = next(v for v in report.verdicts if v.verdict is Verdict.DUPLICATE)
+    cid = imported.conversation_id
+    assert Path(duplicate.path).name == "b-copy-of-the-first.json"
+    assert duplicate.reason == \
+        f"the same content as conversation {cid}, imported earlier in this import"
+    summary = window.importer.last_summary.details.toPlainText()
+    assert f"with-a-copy/b-copy-of-the-first.json: {duplicate.reason}" in summary
+
+    again = import_paths(library, [folder / "a-first.json"])
+    (verdict,) = again.verdicts
+    assert verdict.reason == \
+        f"the same content is already in the library, as conversation {cid}"
