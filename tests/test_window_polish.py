@@ -146,3 +146,59 @@ def test_a_message_box_starts_its_sentence_with_a_capital(qtbot, two_batches, tm
     window.training_files.rename_button.click()
     qtbot.waitUntil(lambda: bool(seen), timeout=10000)
     assert seen == ["The name cannot be empty"]
+
+
+def test_ctrl_a_on_the_files_page_selects_the_files_rows_not_hidden_checks(
+        qtbot, two_batches, dialogs, tmp_path):
+    """Select all / none / invert act on the Conversations page; on the files page they
+    are greyed out (they would change checks out of sight) and Ctrl+A in the list of a
+    file's conversations selects those rows, ready for Remove from file."""
+    from PySide6.QtTest import QTest
+
+    from app.trainingfiles import add_conversations
+
+    ids = [row.conversation_id for row in two_batches.summaries()]
+    add_conversations(two_batches, "December", ids[:4], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.pages.setCurrentWidget(window.training_files)
+    actions = (window.select_all_action, window.select_none_action, window.invert_action)
+    assert not any(action.isEnabled() for action in actions)
+    files = window.training_files
+    qtbot.waitUntil(lambda: files.members_model.rowCount() == 4)
+    files.members.setFocus()
+    QTest.keySequence(files.members, QKeySequence(QKeySequence.StandardKey.SelectAll))
+    assert window.conversations.model.checked_count == 0
+    assert sorted(files.selected_member_ids()) == sorted(ids[:4])
+    assert files.remove_button.isEnabled()
+
+    window.pages.setCurrentWidget(window.conversations_stack)
+    assert window.select_all_action.isEnabled() and window.invert_action.isEnabled()
+    window.select_all_action.trigger()
+    assert window.conversations.model.checked_count == len(ids)
+
+
+def test_tab_on_the_files_page_goes_from_the_list_to_the_files_actions(
+        qtbot, two_batches, dialogs, tmp_path):
+    """From the list of files, Tab reaches Download, Rename and Delete, then the file's
+    contents (the buttons were made first, so by creation they came last)."""
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    from app.trainingfiles import add_conversations
+
+    add_conversations(two_batches, "December",
+                      [two_batches.summaries()[0].conversation_id], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.activateWindow()
+    window.pages.setCurrentWidget(window.training_files)
+    files = window.training_files
+    files.table.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is files.table)
+    reached = []
+    for _ in range(4):
+        QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
+        reached.append(QApplication.focusWidget())
+    assert reached == [files.download_button, files.rename_button, files.delete_button,
+                       files.tabs.tabBar()]

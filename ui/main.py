@@ -98,6 +98,7 @@ class MainWindow(QMainWindow):
         self.pages.addTab(self.training_files, FILES_PAGE_TITLE)
         # The shown / checked / total counts are about the Conversations page only.
         self.pages.currentChanged.connect(lambda index: self.counts.setVisible(index == 0))
+        self.pages.currentChanged.connect(lambda _index: self._update_actions())
         self.setCentralWidget(self.pages)
 
         page = self.conversations
@@ -378,9 +379,12 @@ class MainWindow(QMainWindow):
         """Actions that cannot apply are greyed out rather than refused after the click."""
         model = self.conversations.model
         has_rows, shown, checked = model.total > 0, model.shown_count > 0, model.checked_count > 0
+        # Checking and unchecking act on the Conversations page: on the files page they would
+        # change checks out of sight, and Ctrl+A there selects the rows of the list in focus.
+        here = self.pages.currentIndex() == 0
         for action in (self.select_all_action, self.invert_action):
-            action.setEnabled(shown)
-        self.select_none_action.setEnabled(checked)
+            action.setEnabled(shown and here)
+        self.select_none_action.setEnabled(checked and here)
         self.move_action.setEnabled(checked)
         self.mark_reviewed_action.setEnabled(checked)
         self.unmark_reviewed_action.setEnabled(checked)

@@ -13,6 +13,7 @@ responsive, and every question to the user goes through the injected ``Dialogs``
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -279,6 +280,12 @@ class TrainingFilesPage(QWidget):
         self.splitter.setSizes([380, 950])  # Qt scales these to the real width
         self.splitter.setChildrenCollapsible(False)
         layout.addWidget(self.splitter, 1)
+        # Tab goes the way the eye reads: the list, what to do with the chosen file, then
+        # what is in it (the buttons are made first, so by creation they came last).
+        chain = (self.table, self.download_button, self.rename_button, self.delete_button,
+                 self.tabs)
+        for first, second in itertools.pairwise(chain):
+            QWidget.setTabOrder(first, second)
         return panel
 
     def _action(self, key: str, text: str, tip: str, handler: Callable[[], None]) -> QAction:
@@ -345,6 +352,7 @@ class TrainingFilesPage(QWidget):
         table.setSortingEnabled(True)
         table.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
         table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        table.setTabKeyNavigation(False)  # rows are chosen, not cells: Tab leaves the list
         table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         table.setAlternatingRowColors(True)
         table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -421,6 +429,7 @@ class TrainingFilesPage(QWidget):
         self.members = QTableView(box)
         self.members.setModel(self.members_model)
         self.members.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+        self.members.setTabKeyNavigation(False)
         self.members.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.members.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.members.setAlternatingRowColors(True)
