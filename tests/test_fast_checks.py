@@ -1,4 +1,7 @@
-"""The import's fast checks (``app.canonical``) agree with the input schema on types.
+"""The import's fast checks agree with the input schema on types.
+
+The checks (``app.pairwalk``, and ``app.canonical`` where it explains a refusal) read one set
+of type tables, ``app.input_types``; these tests hold those tables to the schema.
 
 The JSON Schema (schemas/…individual…v4.json) is the one definition of the input format; the
 fast checks are a quicker subset that runs on every import. They are deliberately more lenient
@@ -18,7 +21,7 @@ from conftest import ENRICHED, LEGACY
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from app import canonical
+from app import input_types
 from app.detect import SCAFFOLDING_KEYS
 from app.errors import InputError
 from app.loader import record_from_bytes
@@ -33,19 +36,19 @@ PAIR = ("training_pairs", "*")
 # the Python types the fast check accepts when the value is not null).
 CHECKED: list[tuple[tuple[str, ...], str, str, tuple[type, ...]]] = [
     *[((*PAIR, key), "training_pair", key, types)
-      for key, types, _ in canonical.PAIR_FIELD_TYPES],
+      for key, types, _ in input_types.PAIR_FIELD_TYPES],
     *[((*PAIR, "training_metadata", key), "training_metadata", key, types)
-      for key, (types, _) in canonical.TRAINING_METADATA_TYPES.items()],
+      for key, (types, _) in input_types.TRAINING_METADATA_TYPES.items()],
     *[((*PAIR, "emotional_context", key), "emotional_context", key, types)
-      for key, (types, _) in canonical.EMOTIONAL_CONTEXT_TYPES.items()],
+      for key, (types, _) in input_types.EMOTIONAL_CONTEXT_TYPES.items()],
     *[((*PAIR, "emotional_context", "detected_emotions", key), "detected_emotions", key, types)
-      for key, (types, _) in canonical.DETECTED_EMOTION_TYPES.items()],
+      for key, (types, _) in input_types.DETECTED_EMOTION_TYPES.items()],
     *[((*PAIR, "conversation_metadata", key), "conversation_metadata", key, types)
-      for key, (types, _) in canonical.METADATA_TEXT_TYPES.items()],
+      for key, (types, _) in input_types.METADATA_TEXT_TYPES.items()],
     *[((*PAIR, "conversation_metadata", key), "conversation_metadata", key, (str,))
       for key in SCAFFOLDING_KEYS],
     *[(("input_parameters", key), "input_parameters", key, types)
-      for key, (types, _) in canonical.INPUT_PARAMETER_TYPES.items()],
+      for key, (types, _) in input_types.INPUT_PARAMETER_TYPES.items()],
 ]
 
 
