@@ -17,6 +17,7 @@ class ScriptedDialogs:
         self.texts: deque[str | None] = deque()
         self.confirms: deque[bool] = deque()
         self.asked: list[tuple[str, str, Any]] = []
+        self.labels: list[str] = []  # the words of each text question
         self.warnings: list[tuple[str, str]] = []
         self.infos: list[tuple[str, str]] = []
 
@@ -40,6 +41,7 @@ class ScriptedDialogs:
 
     def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
         self.asked.append(("text", title, default))
+        self.labels.append(label)
         return self._next(self.texts, "text")
 
     def confirm(self, parent: QWidget, title: str, question: str) -> bool:

@@ -202,3 +202,45 @@ def test_tab_on_the_files_page_goes_from_the_list_to_the_files_actions(
         reached.append(QApplication.focusWidget())
     assert reached == [files.download_button, files.rename_button, files.delete_button,
                        files.tabs.tabBar()]
+
+
+def test_counts_in_menus_and_questions_agree_with_their_number(qtbot, two_batches, dialogs,
+                                                               tmp_path):
+    """"1 conversation", "2 conversations", "1 folder and 1 file": never "(s)"."""
+    import shutil
+
+    from conftest import ENRICHED
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDragEnterEvent, QDropEvent
+    from PySide6.QtWidgets import QApplication
+
+    from app.trainingfiles import add_conversations
+
+    ids = [row.conversation_id for row in two_batches.summaries()]
+    add_conversations(two_batches, "Solo", ids[:1], create=True)
+    add_conversations(two_batches, "Pair", ids[1:3], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.create_button.menu_.aboutToShow.emit()
+    labels = [action.text() for action in window.create_button.entries()]
+    assert "Solo.json  (1 conversation)" in labels
+    assert "Pair.json  (2 conversations)" in labels
+
+    check_rows(window.conversations.model, 1)
+    dialogs.texts.append(None)  # the name is asked, then cancelled
+    assert not window.creator.add_checked(None)
+    assert dialogs.labels[-1] == "Name of the new training file for 1 checked conversation:"
+
+    folder = tmp_path / "one-folder"
+    folder.mkdir()
+    shutil.copy(ENRICHED[0], folder / ENRICHED[0].name)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(folder)), QUrl.fromLocalFile(str(ENRICHED[1]))])
+    point, action = QPointF(30, 30), Qt.DropAction.CopyAction
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(point.toPoint(), action, mime, buttons, modifiers)
+    assert QApplication.sendEvent(window, enter) and enter.isAccepted()
+    dialogs.texts.append(None)  # the batch is asked, then cancelled: nothing imported
+    QApplication.sendEvent(window, QDropEvent(point, action, mime, buttons, modifiers))
+    assert dialogs.labels[-1].startswith("Importing 1 folder and 1 file.\n")
+    assert all("(s)" not in label for label in dialogs.labels)

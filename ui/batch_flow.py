@@ -14,6 +14,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted, rebuild_in_background
 from ui.tasks import in_child, run_with_progress
+from ui.wording import plural
 
 
 class BatchController(QObject):
@@ -44,7 +45,7 @@ class BatchController(QObject):
                               "No conversations are checked: check the ones to move first.")
             return False
         answer = self.dialogs.text(self.window, "Move to batch",
-                                   f"Move {len(ids)} checked conversation(s) to batch:",
+                                   f"Move {plural(len(ids), 'checked conversation')} to batch:",
                                    self.current_batch() or "")
         if answer is None:
             return False
@@ -58,9 +59,9 @@ class BatchController(QObject):
             count, stale = result
             self.changes.conversations_moved.emit(list(ids), target)
             self.changes.batches_changed.emit()
-            self._rebuild(stale, f"Moved {count} conversation(s) to batch '{target}'")
+            self._rebuild(stale, f"Moved {plural(count, 'conversation')} to batch '{target}'")
 
-        run_with_progress(self.window, f"Moving {len(ids):,} conversation(s)",
+        run_with_progress(self.window, f"Moving {plural(len(ids), 'conversation')}",
                           in_child(batch_jobs.move_conversations, self.library, ids, target),
                           moved, lambda why: self._failed("Move to batch", why))
         return True

@@ -23,6 +23,7 @@ from ui.add_review import AddReviewDialog
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.tasks import in_child, run_with_progress
+from ui.wording import plural
 
 NEW_FILE_LABEL = "New training file…"
 
@@ -63,7 +64,7 @@ class CreateTrainingFilesButton(QToolButton):
 
 
 def _label(info: TrainingFileInfo) -> str:
-    return f"{info.name}.json  ({info.conversations} conversations)"
+    return f"{info.name}.json  ({plural(info.conversations, 'conversation')})"
 
 
 class CreateController(QObject):
@@ -97,8 +98,8 @@ class CreateController(QObject):
             return False
         if create:
             answer = self.dialogs.text(self.window, "New training file",
-                                       f"Name of the new training file for {len(ids)} "
-                                       "checked conversation(s):")
+                                       "Name of the new training file for "
+                                       f"{plural(len(ids), 'checked conversation')}:")
             if answer is None:
                 return False
             name = answer
@@ -110,7 +111,7 @@ class CreateController(QObject):
             self.dialogs.warn(self.window, title, str(exc))
             return False
         run_with_progress(
-            self.window, f"Checking {len(ids):,} conversation(s) for '{name}'",
+            self.window, f"Checking {plural(len(ids), 'conversation')} for '{name}'",
             in_child(plan_addition, self.library, name, ids, create=create,
                      hidden=frozenset(self.hidden_ids())),
             self._review, lambda message: self.dialogs.warn(self.window, title, message))

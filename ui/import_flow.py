@@ -22,6 +22,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.replace_flow import ReplaceController
 from ui.tasks import in_child, run_with_progress
+from ui.wording import and_list, plural
 
 
 def paths_from_mime(mime: QMimeData) -> list[Path]:
@@ -29,6 +30,14 @@ def paths_from_mime(mime: QMimeData) -> list[Path]:
     if not mime.hasUrls():
         return []
     return [Path(url.toLocalFile()) for url in mime.urls() if url.isLocalFile()]
+
+
+def what_is_dropped(paths: list[Path]) -> str:
+    """"1 folder", "2 folders and 3 files": what an import was handed, in words."""
+    folders = sum(1 for path in paths if path.is_dir())
+    parts = [plural(count, noun) for count, noun in ((folders, "folder"),
+                                                     (len(paths) - folders, "file")) if count]
+    return and_list(parts)
 
 
 def _short(path: str) -> str:
@@ -110,7 +119,7 @@ class ImportController(QObject):
             return True
         answer = self.dialogs.text(
             self.window, "Import",
-            f"Importing {len(paths)} item(s).\nOne batch ID for everything that does not name "
+            f"Importing {what_is_dropped(paths)}.\nOne batch ID for everything that does not name "
             "its own batch.\nLeave it empty to make every folder its own batch (named after "
             "it), every full training file its own batch, and one timestamped batch for "
             "loose files.",

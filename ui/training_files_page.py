@@ -98,6 +98,7 @@ from ui.training_files_model import (
     TrainingFilesModel,
     local_time_text,
 )
+from ui.wording import plural
 
 EMPTY_HEADING = "No training files yet"
 EMPTY_TEXT = (
@@ -113,10 +114,6 @@ CHART_KEYS = (
     ("training_topic", "Training topic"),
     ("batch", "Batch"),
 )
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {nouns or noun + 's'}"
 
 
 def parse_share(text: str) -> float | None:
