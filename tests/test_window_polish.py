@@ -244,3 +244,79 @@ def test_counts_in_menus_and_questions_agree_with_their_number(qtbot, two_batche
     QApplication.sendEvent(window, QDropEvent(point, action, mime, buttons, modifiers))
     assert dialogs.labels[-1].startswith("Importing 1 folder and 1 file.\n")
     assert all("(s)" not in label for label in dialogs.labels)
+
+
+def test_the_status_bar_says_a_new_file_was_created_and_an_addition_updated_one(
+        qtbot, two_batches, dialogs, tmp_path):
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    model = window.conversations.model
+    check_rows(model, 1)
+    dialogs.texts.append("Fresh")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit(None)
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        window.creator.review.add_button.click()
+    assert window.statusBar().currentMessage() == \
+        "Training file 'Fresh' created: its full JSON and JSONL are ready to download"
+
+    window.pages.setCurrentWidget(window.conversations_stack)
+    settle(qtbot, window)
+    check_rows(model, 2)
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit("Fresh")
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        window.creator.review.add_button.click()
+    assert window.statusBar().currentMessage() == \
+        "Training file 'Fresh' updated: its full JSON and JSONL were built again"
+
+
+def test_batches_sort_and_list_as_people_count(qtbot, library, dialogs, tmp_path):
+    """A drop of numbered batch folders: batch-2 comes before batch-10, in the table's
+    Batch column and in the batch filter."""
+    import shutil
+
+    from conftest import ENRICHED
+
+    from app.importer import import_paths
+    from ui.conversations_model import Column
+
+    folders = []
+    for number, fixture in zip((10, 2, 1), ENRICHED, strict=False):
+        folder = tmp_path / f"batch-{number}"
+        folder.mkdir()
+        shutil.copy(fixture, folder / fixture.name)
+        folders.append(folder)
+    import_paths(library, folders)
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    settle(qtbot, window)
+    page = window.conversations
+    page.table.sortByColumn(Column.BATCH, Qt.SortOrder.AscendingOrder)
+    qtbot.waitUntil(lambda: [page.model.row_at(r).batch_id for r in range(3)] ==
+                    ["batch-1", "batch-2", "batch-10"])
+    page.table.sortByColumn(Column.BATCH, Qt.SortOrder.DescendingOrder)
+    qtbot.waitUntil(lambda: [page.model.row_at(r).batch_id for r in range(3)] ==
+                    ["batch-10", "batch-2", "batch-1"])
+    chooser = page.batch_filter
+    listed = [chooser.itemData(i) for i in range(1, chooser.count())]
+    assert listed == ["batch-1", "batch-2", "batch-10"]
+
+
+def test_the_replace_question_counts_in_words(two_batches, tmp_path):
+    import json
+
+    from conftest import ENRICHED
+
+    from app.importer import import_paths
+    from ui.replace_flow import replace_question
+
+    edited = tmp_path / "edited"
+    edited.mkdir()
+    document = json.loads(ENRICHED[1].read_text(encoding="utf-8"))
+    pair = next(p for p in document["training_pairs"] if p.get("target_response"))
+    pair["target_response"] += " Edited by hand."
+    (edited / ENRICHED[1].name).write_text(json.dumps(document), encoding="utf-8")
+    report = import_paths(two_batches, [edited])
+    assert len(report.changed) == 1
+    assert replace_question(report).startswith(
+        "1 conversation in this import is already in the library with different content:")

@@ -22,6 +22,7 @@ from app.library import ConversationRow
 from app.token_counts import NO_LINE
 from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
 from ui.slow_release import SlowRelease
+from ui.wording import natural_key
 
 __all__ = ["Column", "ConversationsModel", "FileFilter", "FileRule", "Filter"]
 
@@ -91,6 +92,9 @@ HEADER_NAMES = {
     Column.TIER: "Quality tier",
     Column.FILES: "In training files",
 }
+# Names that number their members (batch-2, batch-10; convo-9, convo-10): they sort as
+# people count.
+NAMED_IN_SEQUENCE = {Column.BATCH, Column.SOURCE}
 NUMERIC = {Column.TURNS, Column.REPLIES, Column.QUALITY, Column.WARNINGS, Column.TOKENS}
 COLUMNS = tuple(Column)  # by number, without the enum's own lookup
 
@@ -155,6 +159,8 @@ def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
     if column in NUMERIC:
         return DISPLAY[column]
     display = DISPLAY[column]
+    if column in NAMED_IN_SEQUENCE:  # batch-2 before batch-10
+        return lambda r: (display(r) == "", natural_key(str(display(r))))
     return lambda r: (display(r) == "", str(display(r)).casefold())
 
 

@@ -84,6 +84,7 @@ class CreateController(QObject):
         self.checked_ids = checked_ids
         self.hidden_ids = hidden_ids
         self.review: AddReviewDialog | None = None
+        self.last_created = False  # the last build made a new file (not an addition)
 
     def add_checked(self, name: str | None) -> bool:
         """Review adding every checked conversation to ``name`` (None: a new file, whose
@@ -126,6 +127,7 @@ class CreateController(QObject):
     def apply(self, plan: AddPlan) -> None:
         """Build the file once, in the background, with the plan the user chose."""
         def done(info: TrainingFileInfo) -> None:
+            self.last_created = plan.create
             self.changes.training_file_built.emit(info.name)
             self.changes.training_files_changed.emit()
             self.built.emit(info.name)

@@ -8,6 +8,7 @@ from PySide6.QtCore import QSize
 from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox, QWidget
 
 from ui.row_index import FacetCounts
+from ui.wording import natural_key
 
 ANY = "__any__"  # the data of the "All …" entry
 MAX_SHOWN_CHARS = 48  # a chooser grows to show its whole text up to about this many
@@ -45,7 +46,7 @@ class FilterChooser(QComboBox):
     def set_counts(self, values: Iterable[str], counts: FacetCounts) -> None:
         """One entry per value (sorted by its display name), counted under the others."""
         named = sorted(((self.name(v) or "(none)", v) for v in values),
-                       key=lambda item: item[0].casefold())
+                       key=lambda item: natural_key(item[0]))  # batch-2 before batch-10
         self.set_choices(((v, label, counts.values.get(v, 0)) for label, v in named),
                          counts.total)
 

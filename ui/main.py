@@ -429,7 +429,10 @@ class MainWindow(QMainWindow):
         """After a build the user wants to see the file: the files page shows it."""
         self.training_files.select_file(name)
         self.pages.setCurrentWidget(self.training_files)
-        self.show_message(f"Training file '{name}' updated: JSON and JSONL rebuilt")
+        self.show_message(
+            f"Training file '{name}' created: its full JSON and JSONL are ready to download"
+            if self.creator.last_created else
+            f"Training file '{name}' updated: its full JSON and JSONL were built again")
 
     # --- reading and reviewing ---------------------------------------------------------
 

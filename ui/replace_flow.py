@@ -16,6 +16,7 @@ from app.trainingfiles import files_holding, rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.tasks import run_with_progress
+from ui.wording import plural
 
 MAX_LISTED = 10
 
@@ -28,8 +29,9 @@ class Replacement:
 
 def replace_question(report: ImportReport) -> str:
     changed = report.changed
-    lines = [f"{len(changed)} conversation(s) in this import are already in the library "
-             "with different content:"]
+    lines = [f"{plural(len(changed), 'conversation')} in this import "
+             f"{'is' if len(changed) == 1 else 'are'} already in the library with different "
+             "content:"]
     lines += [f"  • {v.conversation_id} ({Path(v.file).name})" for v in changed[:MAX_LISTED]]
     if len(changed) > MAX_LISTED:
         lines.append(f"  … and {len(changed) - MAX_LISTED} more")
@@ -78,7 +80,7 @@ class ReplaceController(QObject):
             self.changes.batches_changed.emit()  # said after conversations_stored (never moved)
             if result.rebuilt:
                 self.changes.training_files_changed.emit()
-            text = f"Replaced {len(result.report.replaced_ids)} conversation(s)"
+            text = f"Replaced {plural(len(result.report.replaced_ids), 'conversation')}"
             if result.rebuilt:
                 text += "; rebuilt " + ", ".join(f"'{n}'" for n in result.rebuilt)
             self.status.emit(text)
