@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-DIGITS = re.compile(r"(\d+)")
+DIGITS = re.compile(r"\d+")
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
@@ -18,9 +18,15 @@ def and_list(parts: list[str]) -> str:
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
+def _counted(run: re.Match[str]) -> str:
+    """A run of digits written so that text order is number order: its length first."""
+    digits = run.group().lstrip("0") or "0"
+    return f"{len(digits):03d}{digits}"
+
+
 @lru_cache(maxsize=4096)  # batch ids repeat over thousands of rows
-def natural_key(text: str) -> tuple[str | int, ...]:
-    """Sorts names as people count: "batch-2" before "batch-10", case ignored. The parts
-    alternate text and number, so two keys always compare."""
-    parts = DIGITS.split(text.casefold())
-    return tuple(int(part) if n % 2 else part for n, part in enumerate(parts))
+def natural_key(text: str) -> str:
+    """Sorts names as people count: "batch-2" before "batch-10", case ignored. A text,
+    not a tuple of parts, because a table sorts 100,000 of them and texts compare
+    fastest ("batch-2" becomes "batch-0012", "batch-10" "batch-00210")."""
+    return DIGITS.sub(_counted, text.casefold())
