@@ -49,7 +49,7 @@ class ScriptedDialogs:
         return self._next(self.confirms, "a confirmation")
 
     def confirm_destructive(self, parent: QWidget, title: str, question: str,
-                            action: str) -> bool:
+                            action: str, keep: str = "Cancel") -> bool:
         self.asked.append(("confirm_destructive", title, question))
         return self._next(self.confirms, "a confirmation")
 

@@ -38,9 +38,10 @@ class Dialogs(Protocol):
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool: ...
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
-                            action: str) -> bool:
+                            action: str, keep: str = "Cancel") -> bool:
         """Ask before changing or removing what is stored; ``action`` labels the button
-        that goes ahead ("Remove 12"). The default answer is Cancel."""
+        that goes ahead ("Remove 12"), ``keep`` the default one, which changes nothing
+        ("Keep working" where "Cancel" could be read as cancelling the job)."""
         ...
 
     def inform(self, parent: QWidget, title: str, message: str) -> None: ...
@@ -86,13 +87,14 @@ def message_box(icon: QMessageBox.Icon, title: str, message: str,
     return box
 
 
-def destructive_box(title: str, question: str, action: str,
-                    parent: QWidget | None) -> tuple[QMessageBox, QPushButton]:
-    """A question whose default (Enter, Escape) is Cancel; returns the box and the button
-    that goes ahead."""
+def destructive_box(title: str, question: str, action: str, parent: QWidget | None,
+                    keep: str = "Cancel") -> tuple[QMessageBox, QPushButton]:
+    """A question whose default (Enter, Escape) is Cancel (or the ``keep`` button);
+    returns the box and the button that goes ahead."""
     box = QMessageBox(QMessageBox.Icon.Warning, title, question, parent=parent)
     go = box.addButton(action, QMessageBox.ButtonRole.DestructiveRole)
-    cancel = box.addButton(QMessageBox.StandardButton.Cancel)
+    cancel = (box.addButton(QMessageBox.StandardButton.Cancel) if keep == "Cancel"
+              else box.addButton(keep, QMessageBox.ButtonRole.RejectRole))
     box.setDefaultButton(cancel)
     box.setEscapeButton(cancel)
     return box, go
@@ -133,8 +135,8 @@ class QtDialogs:
         return question_box(title, question, parent).exec() == QMessageBox.StandardButton.Yes
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
-                            action: str) -> bool:
-        box, go = destructive_box(title, question, action, parent)
+                            action: str, keep: str = "Cancel") -> bool:
+        box, go = destructive_box(title, question, action, parent, keep)
         box.exec()
         return box.clickedButton() is go
 

@@ -22,6 +22,7 @@ from app.failures import bug_report, known_failure
 from app.library import Library
 from app.paths import DATABASE_NAME, ENV_HOME, library_dir
 from app.recovery import finish_interrupted_work
+from ui.close_guard import cancel_question
 from ui.dialogs import Dialogs
 from ui.library_choice import (
     current,
@@ -196,12 +197,9 @@ class LibrarySwitcher(QObject):
         jobs = running_jobs()
         if not jobs:
             return True
-        titles = "; ".join(sorted(set(jobs.values())))
         if not self.dialogs.confirm_destructive(
                 self.window, "A job is still running",
-                f"{titles}: still running in this library. Opening {target} cancels it "
-                "first (a cancelled job keeps what it had finished, or changes nothing).",
-                "Cancel the job and open"):
+                cancel_question(jobs, f"Opening {target}"), "Cancel the job and open"):
             return False
         for task in jobs:
             task.cancel()
@@ -246,7 +244,7 @@ class LibrarySwitcher(QObject):
         target = with_password(text)
         task = run_with_progress(self.window, f"Opening {shown}",
                                  lambda _progress, _cancelled: open_and_finish(target),
-                                 opened, failed)
+                                 opened, failed, abandon=lambda late: late[0].close())
         self._opening = task
 
     def _open_from_dialog(self, dialog: TeamLibraryDialog, text: str, remember: bool) -> None:
@@ -295,6 +293,7 @@ class LibrarySwitcher(QObject):
         library, problem = result
         old_window, old_library = self.window, self.library
         old_window.save_settings()
+        old_window.close_guard.let_go()  # its jobs were cancelled (``_jobs_may_stop``)
         old_window.release()
         self.library = library
         self.window = self._new_window(library)

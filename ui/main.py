@@ -41,6 +41,7 @@ from ui.add_review import hidden_checked_ids
 from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
+from ui.close_guard import CloseGuard, finish_app
 from ui.conversations_model import Column
 from ui.conversations_page import ConversationsPage
 from ui.conversations_table import column_key
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
             self.setWindowIcon(QIcon(str(icon_path)))
         self.setAcceptDrops(True)
         self.as_trained_window: AsTrainedWindow | None = None
+        self.close_guard = CloseGuard(self, self.dialogs)  # asks while a job runs
 
         # Whoever changes the library says so here; every view reloads what it shows.
         self.changes = LibraryChanges(self)
@@ -649,6 +651,9 @@ class MainWindow(QMainWindow):
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.close_guard.may_close():
+            event.ignore()
+            return
         self.save_settings()
         self.release()
         super().closeEvent(event)
@@ -776,7 +781,9 @@ def run_gui(location: str | None = None) -> int:
     switcher = start_app(location, QtDialogs(), QSettings(SETTINGS_ORG, "LoRA Studio"))
     if switcher is None:
         return 1
+    status = 1
     try:
-        return app.exec()
+        status = app.exec()
     finally:
-        switcher.close()
+        finish_app(status, switcher.close)
+    return status

@@ -53,7 +53,7 @@ class QuietDialogs:
         return False
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
-                            action: str) -> bool:
+                            action: str, keep: str = "Cancel") -> bool:
         return False
 
     def inform(self, parent: QWidget, title: str, message: str) -> None:
@@ -154,6 +154,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
                                           out_dir / "07-download-menu.png"))
         written += render_curation(window, out_dir)
         written += render_review_and_removal(window, library, out_dir)
+        written += render_closing_during_a_job(window, out_dir)
         written += render_themes(window, library, out_dir)
         written += render_as_trained(window, library, out_dir)
         window.close()
@@ -222,6 +223,28 @@ def render_review_and_removal(window: MainWindow, library: Library,
     box.show()
     written.append(save(box, out_dir / "16-remove-from-library.png"))
     box.close()
+    return written
+
+
+def render_closing_during_a_job(window: MainWindow, out_dir: Path) -> list[Path]:
+    """Closing the window while an import runs: the question, then the Stopping state."""
+    from ui.close_guard import cancel_question, stopping_dialog
+    from ui.dialogs import destructive_box
+    from ui.tasks import Task
+
+    jobs = {Task(lambda _progress, _cancelled: None): "Importing conversations"}
+    box, _go = destructive_box("A job is still running",
+                               cancel_question(jobs, "Closing the window"),
+                               "Cancel the job and close", window, "Keep working")
+    box.show()
+    written = [save(box, out_dir / "36-close-while-a-job-runs.png")]
+    box.close()
+    stopping = stopping_dialog(window, jobs)
+    stopping.show()
+    written.append(save(stopping, out_dir / "37-stopping-before-closing.png"))
+    stopping.reset()
+    stopping.close()
+    stopping.deleteLater()
     return written
 
 

@@ -12,6 +12,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
 
@@ -30,6 +31,7 @@ class TaskSignals(QObject):
     succeeded = Signal(object)
     failed = Signal(str)
     done = Signal()
+    cancelling = Signal()  # the first ``cancel``, on the thread that cancelled
 
 
 class Task(QRunnable):
@@ -44,10 +46,21 @@ class Task(QRunnable):
         # Set when the work has returned, before its outcome is signalled: a job whose
         # outcome is being handled no longer runs (``running_jobs``).
         self.returned = threading.Event()
+        # The window that started it (``run_with_progress``): closing it asks about it.
+        self.owner: QWidget | None = None
+        # Its outcome is no longer wanted (its window closed): only ``abandon`` hears it.
+        self.detached = False
         self.setAutoDelete(False)
 
     def cancel(self) -> None:
-        self._cancel.set()
+        if not self._cancel.is_set():
+            self._cancel.set()
+            self.signals.cancelling.emit()
+
+    def detach(self) -> None:
+        """From now on its outcome reaches no window (only ``run_with_progress``'s
+        ``abandon``): called on the GUI thread, before that window closes."""
+        self.detached = True
 
     def is_cancelled(self) -> bool:
         return self._cancel.is_set()
@@ -106,6 +119,17 @@ def running_jobs() -> dict[Task, str]:
     return {task: title for task, title in _jobs.items() if not task.returned.is_set()}
 
 
+def jobs_of(window: QWidget) -> dict[Task, str]:
+    """The jobs ``window`` started whose outcome it has not handled yet (running, or
+    returned with their outcome still queued for the GUI thread)."""
+    return {task: title for task, title in _jobs.items() if task.owner is window}
+
+
+def job_over(task: Task) -> bool:
+    """The job's thread (and child process) has ended and its outcome was handled."""
+    return task.ended.is_set() and task not in _jobs
+
+
 def start(task: Task) -> None:
     QThreadPool.globalInstance().start(task)
 
@@ -130,26 +154,50 @@ def run_with_progress(
     work: Work,
     on_success: Callable[[Any], None],
     on_failure: Callable[[str], None],
+    abandon: Callable[[Any], None] | None = None,
 ) -> Task:
-    """Start ``work`` in the background behind a window-modal progress dialog."""
+    """Start ``work`` in the background behind a window-modal progress dialog.
+
+    Once the task is detached (its window closes: ``ui.close_guard``) neither
+    ``on_success`` nor ``on_failure`` is called; a result it still returns goes to
+    ``abandon``, for work that opened something to close again."""
     dialog = _progress_dialog(title, title, parent, Qt.WindowModality.WindowModal, 420)
     task = Task(work)
+    task.owner = parent.window()
 
     def show_progress(done: int, total: int, current: str) -> None:
+        if task.is_cancelled() or not shiboken6.isValid(dialog):
+            return  # (it would show the hidden dialog again)
         dialog.setMaximum(max(total, 1))
         dialog.setValue(done)
         dialog.setLabelText(f"{title}\n{done} of {total}: {current}")
 
     def finish() -> None:
         _jobs.pop(task, None)
+        if not shiboken6.isValid(dialog):
+            return  # deleted with a window that was let go while the job ran
         dialog.reset()
         dialog.close()
         dialog.deleteLater()
 
+    def succeeded(result: Any) -> None:
+        if not task.detached:
+            on_success(result)
+        elif abandon is not None:
+            abandon(result)
+
+    def failed(message: str) -> None:
+        if not task.detached:
+            on_failure(message)
+
     task.signals.progress.connect(show_progress)
-    task.signals.succeeded.connect(on_success)
-    task.signals.failed.connect(on_failure)
+    task.signals.succeeded.connect(succeeded)
+    task.signals.failed.connect(failed)
     task.signals.done.connect(finish)
+    # Cancelled by whoever (its Cancel button, a library switch, the window closing): the
+    # dialog goes (QProgressDialog.cancel hides it for good) and whoever cancelled says
+    # what happens next.
+    task.signals.cancelling.connect(dialog.cancel)
     dialog.canceled.connect(task.cancel)
     parent.setProperty("_running_task", task)  # keep a reference while it runs
     _jobs[task] = title

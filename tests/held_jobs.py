@@ -1,0 +1,33 @@
+"""Jobs a test can hold part-way, deterministically, in a child process as in a thread.
+
+A child cannot wait on the test's ``threading.Event``, so these wait for a file: the job
+says where it stands by creating ``<gate>.held``, then waits until ``gate`` exists or it is
+cancelled, exactly where a real job would next look at its cancel flag.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from app.importer import ImportReport, import_paths
+from app.library import Library
+
+Progress = Callable[[int, int, str], None]
+
+
+def held_import(library: Library, paths: Sequence[Path], batch: str | None = None, *,
+                gate: str, progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> ImportReport:
+    """The real import, held after its first file until ``gate`` exists or it is
+    cancelled (``ui.import_flow`` calls it as ``import_paths``)."""
+    def held(done: int, total: int, current: str) -> None:
+        if progress is not None:
+            progress(done, total, current)
+        if done == 1:
+            Path(f"{gate}.held").touch()
+            while not Path(gate).exists() and not (cancelled and cancelled()):
+                time.sleep(0.01)
+
+    return import_paths(library, paths, batch, progress=held, cancelled=cancelled)
