@@ -326,7 +326,7 @@ def why_not_written(destination: Path, exc: OSError) -> str:
                        if place.exists() and not place.is_dir()), None)
     if in_the_way is not None:
         return f"{in_the_way} is a file, not a folder. Choose a folder to save the copy in."
-    if exc.errno == errno.ENOENT:
+    if exc.errno == errno.ENOENT and not folder.is_dir():
         return (f"the folder {folder} does not exist and could not be made. Choose a "
                 "folder that exists.")
     return os_advice(exc, str(folder)) or \

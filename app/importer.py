@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -381,6 +381,7 @@ def _import_rows(
         known_dialogues = stored_dialogues(session)
     here: set[str] = set()  # dialogue hashes first seen in this import
     here_content: set[str] = set()  # content hashes first seen in this import
+    here_ids: set[str] = set()  # conversation ids first stored by this import
     imported_at = now_iso()
     total = len(candidates)
     pending: list[dict[str, Any]] = []
@@ -395,6 +396,9 @@ def _import_rows(
             for index, why in taken.items():  # stored meanwhile by another team member
                 slot, row = pending_slots[index], pending[index]
                 path = pending_verdicts[slot].path  # type: ignore[union-attr]
+                # Not this import's after all: a later copy is a duplicate of theirs.
+                here_ids.discard(row["conversation_id"])
+                here_content.discard(row["content_sha256"])
                 if why == "id":
                     collisions.append((slot, path, row))
                     pending_verdicts[slot] = None
@@ -405,7 +409,7 @@ def _import_rows(
                         row["conversation_id"])
         if collisions:
             _settle_collisions(library, collisions, pending_verdicts, replace, imported_at,
-                               known_hashes)
+                               known_hashes, here_ids)
         report.verdicts.extend(v for v in pending_verdicts if v is not None)
         pending.clear()
         pending_slots.clear()
@@ -440,6 +444,7 @@ def _import_rows(
                     f"{row['conversation_id']}", row["conversation_id"]))
             else:
                 known_ids.add(row["conversation_id"])
+                here_ids.add(row["conversation_id"])
                 known_hashes.add(row["content_sha256"])
                 here_content.add(row["content_sha256"])
                 known_dialogues[row["dialogue_sha256"]] = row["conversation_id"]
@@ -465,15 +470,19 @@ def _settle_collisions(
     replace: bool,
     imported_at: str,
     known_hashes: set[str],
+    here_ids: Collection[str] = (),
 ) -> None:
-    """Give each conversation whose id is already stored its verdict; replace if asked."""
+    """Give each conversation whose id is already stored its verdict; replace if asked.
+    ``here_ids``: the ids this import stored first (a duplicate of one says so)."""
     for slot, path, row in collisions:
         cid = row["conversation_id"]
         stored = _stored(library, cid)
         # What the conversation is, worked out only here: most files never collide.
         if stored is None or stored[1] == substance(unpack(row["document"])):
-            verdicts[slot] = FileVerdict(path, Verdict.DUPLICATE,
-                                         f"conversation {cid} is already in the library", cid)
+            seen = "was imported earlier in this import" if cid in here_ids \
+                else "is already in the library"
+            verdicts[slot] = FileVerdict(path, Verdict.DUPLICATE, f"conversation {cid} {seen}",
+                                         cid)
         elif not replace:
             verdicts[slot] = FileVerdict(
                 path, Verdict.CHANGED,

@@ -106,3 +106,47 @@ def test_a_duplicate_by_content_names_the_conversation_and_where_it_was_seen(
     (verdict,) = again.verdicts
     assert verdict.reason == \
         f"the same content is already in the library, as conversation {cid}"
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
+def test_a_folder_that_exists_but_takes_no_files_is_not_called_missing(filled_library):
+    """/proc exists but takes no new files (the system answers "No such file"): the
+    message must not claim the folder does not exist."""
+    from app.errors import LibraryError
+    from app.export import export
+
+    ids = [row.conversation_id for row in filled_library.summaries()]
+    add_conversations(filled_library, "December", ids[:1], create=True)
+    with pytest.raises(LibraryError) as caught:
+        export(filled_library, "December", ExportFormat.JSON, Path("/proc/December.json"))
+    message = str(caught.value)
+    assert message.startswith("cannot write to /proc/December.json: ")
+    assert "does not exist" not in message
+    assert "Choose another folder" in message
+
+
+def test_a_duplicate_by_id_says_it_came_earlier_in_the_same_import(library, tmp_path):
+    """A conversation both alone and inside a full training file of the same drop: the
+    second is skipped, and the reason says the first came in this import (the library was
+    empty before), not that it "is already in the library"."""
+    from conftest import FIXTURES
+
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    single = next(path for path in ENRICHED if path.name == "single-convo-file-1.json")
+    shutil.copy(single, folder / "a-single.json")
+    shutil.copy(FIXTURES / "full" / "user-full-file-3-conversations.json",
+                folder / "b-full.json")
+    report = import_paths(library, [folder])
+    alone = next(v for v in report.verdicts if Path(v.path).name == "a-single.json")
+    assert alone.verdict is Verdict.IMPORTED
+    twice = [v for v in report.verdicts if v.conversation_id == alone.conversation_id
+             and v is not alone]
+    assert [v.verdict for v in twice] == [Verdict.DUPLICATE]
+    assert twice[0].reason == \
+        f"conversation {alone.conversation_id} was imported earlier in this import"
+
+    again = import_paths(library, [folder / "b-full.json"])
+    reasons = {v.conversation_id: v.reason for v in again.verdicts}
+    assert reasons[alone.conversation_id] == \
+        f"conversation {alone.conversation_id} is already in the library"
