@@ -320,3 +320,27 @@ def test_the_replace_question_counts_in_words(two_batches, tmp_path):
     assert len(report.changed) == 1
     assert replace_question(report).startswith(
         "1 conversation in this import is already in the library with different content:")
+
+
+def test_tab_leaves_the_conversations_table(qtbot, two_batches, dialogs, tmp_path):
+    """Rows are chosen, not cells: Tab from the table goes on to the reading panel's
+    buttons (Mark reviewed, As trained…) instead of walking the row's cells, and
+    Shift+Tab goes back to the table, then to the search field."""
+    from PySide6.QtTest import QTest
+    from PySide6.QtWidgets import QApplication
+
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.activateWindow()
+    table = window.conversations.table
+    table.setCurrentIndex(window.conversations.model.index(0, 1))
+    table.setFocus()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is table)
+    QTest.keyClick(table, Qt.Key.Key_Tab)
+    reached = QApplication.focusWidget()
+    assert reached is not table
+    assert window.conversations.reader.isAncestorOf(reached), reached
+    QTest.keyClick(reached, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is table
+    QTest.keyClick(table, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
+    assert QApplication.focusWidget() is window.conversations.search
