@@ -128,8 +128,10 @@ def test_a_changed_conversation_is_replaced_once_asked_and_its_file_rebuilt(
     kind, title, question = dialogs.asked[-1]
     assert (kind, title) == ("confirm_destructive", "Replace changed conversations")
     assert f"{cid} (enriched-1-fixed.json)" in question
-    summary = window.importer.last_summary
-    assert summary is not None and "Changed (kept as stored): 1" in summary.details.toPlainText()
+    summary = window.importer.last_summary  # still open: it now says what was done
+    assert summary is not None and "Replaced: 1" in summary.details.toPlainText()
+    assert "Changed" not in summary.details.toPlainText()
+    assert summary.headline.text() == "0 imported, 0 duplicate, 0 rejected, 1 replaced"
     result = blocker.args[0]
     assert result.report.replaced_ids == [cid] and result.rebuilt == ["holder"]
     info = get_training_file(library, "holder")

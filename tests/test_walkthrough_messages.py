@@ -150,3 +150,30 @@ def test_a_duplicate_by_id_says_it_came_earlier_in_the_same_import(library, tmp_
     reasons = {v.conversation_id: v.reason for v in again.verdicts}
     assert reasons[alone.conversation_id] == \
         f"conversation {alone.conversation_id} is already in the library"
+
+
+def test_a_changed_conversation_kept_says_how_to_replace_it_in_the_window(
+        qtbot, library, dialogs, tmp_path):
+    """The window has no "replace" option on import: it asks after the import. A person
+    who kept the stored version is told to import again and answer Replace."""
+    import json
+
+    original = next(p for p in ENRICHED if p.name == "enriched-1.json")
+    import_paths(library, [original])
+    document = json.loads(original.read_text(encoding="utf-8"))
+    pair = next(p for p in document["training_pairs"] if p.get("target_response"))
+    pair["target_response"] += " (Corrected.)"
+    fixed = tmp_path / "fixed" / "enriched-1.json"
+    fixed.parent.mkdir()
+    fixed.write_text(json.dumps(document), encoding="utf-8")
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.opened.append([fixed])
+    dialogs.texts.append("")
+    dialogs.confirms.append(False)  # keep the stored version
+    with qtbot.waitSignal(window.importer.finished, timeout=30000):
+        window.import_files_action.trigger()
+    details = window.importer.last_summary.details.toPlainText()
+    assert "Changed (kept as stored): 1" in details
+    assert "the stored version is kept (import the file again and answer Replace to use " \
+        "this one)" in details
+    assert "with replace" not in details

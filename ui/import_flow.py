@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, Qt, Signal
@@ -15,12 +16,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.importer import ImportReport, Verdict, import_paths
+from app.importer import FileVerdict, ImportReport, Verdict, import_paths
 from app.library import Library
 from app.places import readable_reason
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.replace_flow import ReplaceController
+from ui.replace_flow import ReplaceController, Replacement
 from ui.tasks import in_child, run_with_progress
 from ui.wording import and_list, plural
 
@@ -46,6 +47,16 @@ def _short(path: str) -> str:
     return f"{file.parent.name}/{file.name}" if file.parent.name else file.name
 
 
+def _reason(verdict: FileVerdict) -> str:
+    """Why a file got its verdict, in the window's words: a changed conversation is
+    replaced by answering Replace after the import (the command line's --replace)."""
+    if verdict.verdict is Verdict.CHANGED:
+        return (f"conversation {verdict.conversation_id} is already in the library with "
+                "different content; the stored version is kept (import the file again and "
+                "answer Replace to use this one)")
+    return readable_reason(verdict.reason)
+
+
 def report_text(report: ImportReport) -> str:
     lines = []
     if report.batches_created:
@@ -59,7 +70,7 @@ def report_text(report: ImportReport) -> str:
         items = [v for v in report.verdicts if v.verdict is verdict]
         if items:
             lines.append(f"{title}: {len(items)}")
-            lines += [f"  {_short(v.path)}: {readable_reason(v.reason)}" for v in items]
+            lines += [f"  {_short(v.path)}: {_reason(v)}" for v in items]
             lines.append("")
     imported = [v for v in report.verdicts if v.verdict is Verdict.IMPORTED]
     if imported:
@@ -73,6 +84,7 @@ class ImportSummaryDialog(QDialog):
 
     def __init__(self, report: ImportReport, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self.report = report
         self.setWindowTitle("Import finished" if not report.cancelled else "Import cancelled")
         self.headline = QLabel(report.summary())
         self.headline.setTextFormat(Qt.TextFormat.PlainText)  # never read as HTML
@@ -91,6 +103,16 @@ class ImportSummaryDialog(QDialog):
         layout.addWidget(buttons)
         self.resize(720, 420)
 
+    def show_replaced(self, again: ImportReport) -> None:
+        """The person chose to replace the changed conversations and they are replaced:
+        the summary, still open, says so instead of "changed (not replaced)"."""
+        done = {v.conversation_id: v for v in again.verdicts if v.verdict is Verdict.REPLACED}
+        verdicts = [done.get(v.conversation_id, v) if v.verdict is Verdict.CHANGED else v
+                    for v in self.report.verdicts]
+        self.report = replace(self.report, verdicts=verdicts)
+        self.headline.setText(self.report.summary())
+        self.details.setPlainText(report_text(self.report))
+
 
 class ImportController(QObject):
     """Asks for the batch, runs the import in the background, then shows the summary."""
@@ -106,6 +128,7 @@ class ImportController(QObject):
         self.changes = changes
         self.last_summary: ImportSummaryDialog | None = None
         self.replacer = ReplaceController(window, library, dialogs, changes)
+        self.replacer.replaced.connect(self._replaced)
 
     def start(self, paths: list[Path], ask_batch: bool = True) -> bool:
         """Begin importing ``paths``; False when there is nothing to do or the user cancels.
@@ -139,6 +162,10 @@ class ImportController(QObject):
         self.changes.conversations_changed.emit()
         self.changes.batches_changed.emit()
         self.dialogs.warn(self.window, "Import failed", message)
+
+    def _replaced(self, result: Replacement) -> None:
+        if self.last_summary is not None:
+            self.last_summary.show_replaced(result.report)
 
     def _done(self, report: ImportReport) -> None:
         if report.imported:
