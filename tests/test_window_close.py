@@ -93,11 +93,19 @@ def test_a_child_read_cancelled_after_its_child_ended_still_ends(
     and it never hands over rows."""
     from ui.row_index import Filter
 
-    reader = ChildRowRead(filled_library, Filter(), -1, None)
+    class CancelledOnceAllIsIn(ChildRowRead):
+        """Cancelled in the very slot that learns the child has ended: its parts may still
+        wait to be indexed, and the finishing steps have not run. (A second slot on the
+        task's ``succeeded`` is not enough: the worker thread posts the two calls one after
+        the other, and the GUI thread may run the first and finish the read in between.)"""
+
+        def _received_all(self, result: object) -> None:
+            super()._received_all(result)
+            self.cancel()
+
+    reader = CancelledOnceAllIsIn(filled_library, Filter(), -1, None)
     finished: list[object] = []
     reader.finished.connect(finished.append)
-    # Connected after the reader's own slot: the child has ended and every part is in.
-    reader.task.signals.succeeded.connect(lambda _result: reader.cancel())
     with qtbot.waitSignal(reader.done, timeout=60000):
         reader.start()
     assert finished == []
