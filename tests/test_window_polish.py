@@ -344,3 +344,20 @@ def test_tab_leaves_the_conversations_table(qtbot, two_batches, dialogs, tmp_pat
     assert QApplication.focusWidget() is table
     QTest.keyClick(table, Qt.Key.Key_Backtab, Qt.KeyboardModifier.ShiftModifier)
     assert QApplication.focusWidget() is window.conversations.search
+
+
+def test_the_batch_column_and_its_filter_are_called_batch_id(qtbot, two_batches, dialogs,
+                                                             tmp_path):
+    """The user's own name for the column ("a table … with a Batch ID column")."""
+    from PySide6.QtWidgets import QLabel
+
+    from ui.conversations_model import Column
+
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    page = window.conversations
+    heading = page.model.headerData(Column.BATCH, Qt.Orientation.Horizontal,
+                                    Qt.ItemDataRole.DisplayRole)
+    assert heading == "Batch ID"
+    labels = [label.text() for label in page.findChildren(QLabel)]
+    assert "Batch ID" in labels and "Batch" not in labels

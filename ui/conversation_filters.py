@@ -96,7 +96,7 @@ class FilterBar(QWidget):
         self._search_timer.timeout.connect(self._apply_search)
 
         bar = FlowLayout(self)
-        for label, widget in (("Batch", self.batch_filter), ("Arc", self.arc_filter),
+        for label, widget in (("Batch ID", self.batch_filter), ("Arc", self.arc_filter),
                               ("Topic", self.topic_filter), ("Persona", self.persona_filter),
                               ("Quality", self.warnings_filter),
                               ("Review", self.review_filter),

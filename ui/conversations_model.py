@@ -63,7 +63,7 @@ class Column(IntEnum):
 
 HEADERS = {
     Column.CHECK: "",
-    Column.BATCH: "Batch",
+    Column.BATCH: "Batch ID",  # the user's own name for it
     Column.CLIENT: "Client",
     Column.ARCHETYPE: "Persona",
     Column.ARC: "Arc",
@@ -83,7 +83,6 @@ HEADERS = {
 HEADER_NAMES = {
     **HEADERS,
     Column.CHECK: "Checked conversations go into training files",
-    Column.BATCH: "Batch ID",
     Column.ARCHETYPE: "Persona archetype",
     Column.ARC: "Emotional arc",
     Column.TOPIC: "Training topic",
