@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import threading
 
 from conftest import ENRICHED, LEGACY, ids_of, open_window, settle
 from PySide6.QtWidgets import QMessageBox
@@ -100,6 +101,70 @@ def test_samples_load_show_a_banner_and_go_in_one_click(qtbot, library, dialogs,
     assert not window.samples_banner.isVisible()
     assert [r.source_file for r in library.summaries()] == [ENRICHED[0].name]
     assert library.batches()[0].conversations == 1 and len(library.batches()) == 1
+
+
+
+def test_the_samples_are_counted_off_the_gui_thread(qtbot, library, dialogs, tmp_path,
+                                                     monkeypatch):
+    """The banner's count runs after every reload of the table: in a large library, on the
+    GUI thread, each one was a stall."""
+    from app.samples import samples_dir
+    from ui import remove_flow
+
+    import_paths(library, [samples_dir()])
+    threads: list[int] = []
+
+    def counted(lib):
+        threads.append(threading.get_ident())
+        return sample_ids(lib)
+
+    monkeypatch.setattr(remove_flow, "sample_ids", counted)
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.changes.conversations_changed.emit()  # a reload counts again
+    settle(qtbot, window)
+    assert len(threads) >= 2
+    assert threading.get_ident() not in threads
+    assert window.samples_banner.isVisible() and window.remove_samples_action.isEnabled()
+    assert "8 conversations that came with the app" in window.samples_banner.label.text()
+
+
+def test_a_count_overtaken_by_a_reload_is_never_shown(qtbot, library, dialogs, tmp_path,
+                                                      monkeypatch):
+    """Two reloads in quick succession: the first count (8 samples) is still running when
+    the samples are removed and the table reloads; only the newer count (none) is shown."""
+    from app.removal import apply_removal, plan_removal
+    from app.samples import samples_dir
+    from ui import remove_flow
+
+    import_paths(library, [samples_dir()])
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    settle(qtbot, window)
+    assert window.samples_banner.isVisible()
+    counting, go_on = threading.Event(), threading.Event()
+
+    def held_count(lib):
+        ids = sample_ids(lib)
+        if not counting.is_set():  # the first count: answer late, with what it read
+            counting.set()
+            assert go_on.wait(60)
+        return ids
+
+    monkeypatch.setattr(remove_flow, "sample_ids", held_count)
+    shown: list[int] = []
+    original_show = window.samples_banner.show_count
+    monkeypatch.setattr(window.samples_banner, "show_count",
+                        lambda count: (shown.append(count), original_show(count)))
+    window.changes.conversations_changed.emit()
+    qtbot.waitUntil(counting.is_set, timeout=30000)  # read 8, held
+    apply_removal(library, plan_removal(library, sample_ids(library)))
+    window.changes.conversations_changed.emit()
+    qtbot.waitUntil(lambda: not window.conversations.row_loading.loading, timeout=30000)
+    go_on.set()
+    settle(qtbot, window)
+    assert shown == [0]
+    assert not window.samples_banner.isVisible()
+    assert not window.remove_samples_action.isEnabled()
 
 
 # --- 3. replace after an import ---------------------------------------------------------

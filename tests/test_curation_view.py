@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ENRICHED, LEGACY
+from conftest import ENRICHED, LEGACY, settle
 from PySide6.QtCore import QPoint, QSettings, QSize, Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
@@ -294,6 +294,7 @@ def test_the_samples_banner_wraps_instead_of_widening_the_window(qtbot, library,
 
     import_paths(library, [samples_dir()])
     window = open_window(qtbot, library, dialogs, settings, size=(1000, 600))
+    settle(qtbot, window)  # the samples are counted off the GUI thread
     banners = window.findChildren(SamplesBanner)
     assert banners and banners[0].isVisible()
     assert window.minimumSizeHint().width() <= 1000

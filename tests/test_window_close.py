@@ -109,3 +109,24 @@ def test_a_child_read_cancelled_after_its_child_ended_still_ends(
     with qtbot.waitSignal(reader.done, timeout=60000):
         reader.start()
     assert finished == []
+
+
+def test_a_samples_count_that_ended_as_the_window_closed_is_not_delivered(
+        qtbot, filled_library: Library, tmp_path: Path) -> None:
+    """The samples banner's count (``ui.following_read``) answered on a worker thread just
+    as the window closed: the closed window neither shows it nor reads again."""
+    window: MainWindow = open_window(qtbot, filled_library, ScriptedDialogs(), tmp_path,
+                                     show=False)
+    page = window.conversations
+    qtbot.waitUntil(lambda: not page.loading, timeout=60000)
+    following = page._following[0]
+    answers: list[object] = []
+    following.answered.connect(answers.append)
+    following.request()
+    following.request()  # asked again while it runs: would read once more after it
+    task = following._task
+    assert task is not None and task.ended.wait(60)  # its answer waits in the queue
+    window.close()
+    taken = used_after_close(filled_library)
+    qtbot.waitUntil(lambda: not page.loading, timeout=30000)
+    assert taken == [] and answers == []

@@ -5,8 +5,9 @@ their own module; the page puts them together and swaps new rows in."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
+from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
@@ -30,6 +31,7 @@ from ui.conversation_filters import FilterBar
 from ui.conversation_view import ConversationView
 from ui.conversations_model import Column, ConversationsModel
 from ui.conversations_table import ConversationsTable
+from ui.following_read import FollowingRead
 from ui.row_index import FileFilter, RowIndex
 from ui.row_loading import ROWS, RowLoading
 
@@ -98,6 +100,7 @@ class ConversationsPage(QWidget):
         self.row_loading.loaded.connect(self._show_rows)
         self.row_loading.failed.connect(self._load_failed)
         self.row_loading.indexed.connect(self.reading_bar.setValue)
+        self._following: list[FollowingRead] = []
 
     # --- construction ------------------------------------------------------------------
 
@@ -229,13 +232,24 @@ class ConversationsPage(QWidget):
         """Re-read in the background what changed (``RowLoading.request_reload``)."""
         self.row_loading.request_reload(what)
 
+    def follow_reloads(self, read: Callable[[Library], Any]) -> FollowingRead:
+        """A small read of the library after each reload of the rows (the samples banner's
+        count), on a worker thread (``ui.following_read``): ``loading`` lasts until it has
+        answered, and ``stop_reading`` stops it with the rows' reads."""
+        following = FollowingRead(self.library, read, self)
+        self.reloaded.connect(following.request)
+        self._following.append(following)
+        return following
+
     def stop_reading(self, timeout: float = 30.0) -> None:
         """Read the library no more: it is about to close (``RowLoading.stop``)."""
         self.row_loading.stop(timeout)
+        for following in self._following:
+            following.stop(timeout)
 
     @property
     def loading(self) -> bool:
-        return self.row_loading.loading
+        return self.row_loading.loading or any(f.busy for f in self._following)
 
     def _load_failed(self, message: str) -> None:
         if self._opening:

@@ -180,21 +180,25 @@ def install_removal(window: Any) -> RemoveController:
     banner.remove_button.clicked.connect(remover.remove_samples)
     window.samples_banner = banner
 
-    def refresh() -> None:
-        count = len(sample_ids(window.library))
+    def show_samples(count: int) -> None:
         banner.show_count(count)
         window.remove_samples_action.setEnabled(count > 0)
+
+    # Counted off the GUI thread after every reload of the table: in a large library the
+    # query would stall the window each time. Until the first count, nothing to remove.
+    samples = page.follow_reloads(lambda library: len(sample_ids(library)))
+    samples.answered.connect(show_samples)
+    window.remove_samples_action.setEnabled(False)
 
     def update_enabled() -> None:
         window.remove_checked_action.setEnabled(page.model.checked_count > 0)
         window.remove_batch_action.setEnabled(page.current_batch() is not None)
 
-    page.reloaded.connect(refresh)
     page.reloaded.connect(update_enabled)
     page.model.checks_changed.connect(update_enabled)
     page.model.shown_changed.connect(update_enabled)
     page.table.selectionModel().currentRowChanged.connect(update_enabled)
     remover.status.connect(window.show_message)
-    refresh()
+    samples.request()  # now too, not only once the table has read its rows
     update_enabled()
     return remover
