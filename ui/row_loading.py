@@ -134,16 +134,9 @@ class RowLoading(QObject):
                 library, base, patches, FILES in what, wanted, sort_column,
                 sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self,
                 descending=self.model.sort_descending, tokens=TOKENS in what, stored=stored)
-            patch.finished.connect(self._loaded)
-            patch.failed.connect(self._load_failed)
-            patch.done.connect(self._load_done)
-            patch.done.connect(patch.deleteLater)
-            self._loader = patch
-            self._loading_what = what
-            self._loading_patches = patches
+            self._loading_patches = patches  # put back if a newer read overtakes it
             self._loading_stored = stored
-            self._reload_wanted = False
-            patch.start()
+            self._run(patch, what)
             return
         self._loading_patches = []
         self._loading_stored = []
@@ -156,15 +149,8 @@ class RowLoading(QObject):
                 library, wanted, sort_column,
                 sort_key(Column(sort_column)) if sort_column > Column.CHECK else None, self,
                 descending=self.model.sort_descending)
-            reader.finished.connect(self._loaded)
-            reader.failed.connect(self._load_failed)
-            reader.indexed.connect(self.indexed)
-            reader.done.connect(self._load_done)
-            reader.done.connect(reader.deleteLater)
-            self._loader = reader
-            self._loading_what = what
-            self._reload_wanted = False
-            reader.start()
+            reader.indexed.connect(self.indexed)  # the page's reading bar
+            self._run(reader, what)
             return
 
         def read(library: Library) -> RowIndex:
@@ -194,6 +180,18 @@ class RowLoading(QObject):
         self._loading_what = what
         self._reload_wanted = False
         start(task)
+
+    def _run(self, loader: IndexPatch | ChildRowRead, what: set[str]) -> None:
+        """Start a patch or a child's read of ``what``: its rows go to ``_loaded``, and it
+        deletes itself once done."""
+        loader.finished.connect(self._loaded)
+        loader.failed.connect(self._load_failed)
+        loader.done.connect(self._load_done)
+        loader.done.connect(loader.deleteLater)
+        self._loader = loader
+        self._loading_what = what
+        self._reload_wanted = False
+        loader.start()
 
     def _loaded(self, index: RowIndex) -> None:
         if self._stopped:  # read before the stop, handed over after: the library is closing
