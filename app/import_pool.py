@@ -25,9 +25,10 @@ from app.job_process import watch_parent
 MAX_POOL_RESTARTS = 3
 # Files a worker takes at a time, at most. Each task costs the parent about a third of a
 # millisecond of CPU to hand over and take back (10,000 files: 0.24 s in tasks of 32,
-# 0.16 s in tasks of 128); but a cancel waits for the tasks already running or queued
-# (up to five), so not more: fewer as the end nears (``task_sizes``).
+# 0.16 s in tasks of 128); fewer as the end nears (``task_sizes``). A cancel does not wait
+# for whole tasks: a task stops between files once the pool is closed early (``_stop``).
 FILES_PER_TASK = 64
+POLL = 0.05  # seconds between looks at the caller's cancel while a task's rows are awaited
 Work = Callable[..., list[Any]]  # one file's arguments in, its rows out
 
 
@@ -45,35 +46,44 @@ def task_sizes(files: int, workers: int) -> list[int]:
     return sizes
 
 
+# In a worker: set by the parent when it wants no more rows (a cancel, an error), so a
+# task stops between files instead of preparing files nobody will read.
+_stop: Any = None
+
+
 def _run_task(work: Work, *args: Sequence[Any]) -> list[list[Any]]:
-    """A task in a worker: ``work`` over a run of consecutive files."""
-    return [work(*one) for one in zip(*args, strict=True)]
+    """A task in a worker: ``work`` over a run of consecutive files, cut short once the
+    parent has stopped reading (what it returns then is never read)."""
+    rows = []
+    for one in zip(*args, strict=True):
+        if _stop is not None and _stop.is_set():
+            break
+        rows.append(work(*one))
+    return rows
 
 
-def _in_order(futures: deque[concurrent.futures.Future[list[list[Any]]]]
-              ) -> Iterator[list[Any]]:
-    """The tasks' results, file by file, in order; a task is let go once read (a large
-    import would otherwise hold every row until the end)."""
-    while futures:
-        yield from futures.popleft().result()
-
-
-def _start_worker(work: Work) -> None:
-    """A worker's first step: end with the parent (``watch_parent``). ``work`` is not
-    called here: unpickling it has already imported its module, so the worker is ready
-    before its first file arrives rather than after."""
+def _start_worker(work: Work, stop: Any) -> None:
+    """A worker's first step: end with the parent (``watch_parent``), and keep the
+    parent's stop event for the tasks. ``work`` is not called here: unpickling it has
+    already imported its module, so the worker is ready before its first file arrives
+    rather than after."""
+    global _stop
     del work
+    _stop = stop
     watch_parent()
 
 
 class Workers:
     """Up to ``count`` worker processes running ``work``, started on demand (``start``)."""
 
-    def __init__(self, count: int, work: Work) -> None:
+    def __init__(self, count: int, work: Work,
+                 cancelled: Callable[[], bool] | None = None) -> None:
         self.count = count
         self.work = work
+        self._cancelled = cancelled  # the caller's cancel, looked at while rows are awaited
         self._pool: concurrent.futures.ProcessPoolExecutor | None = None
         self._ending: threading.Thread | None = None
+        self._stop: Any = None  # the workers' stop event (``_run_task``), made with a pool
 
     def __enter__(self) -> Workers:
         return self
@@ -92,9 +102,11 @@ class Workers:
         if self.count <= 1 or self._pool is not None:
             return
         # spawn, not fork: the caller may be a GUI with threads of its own.
+        context = multiprocessing.get_context("spawn")
+        self._stop = context.Event()
         self._pool = concurrent.futures.ProcessPoolExecutor(
-            self.count, mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker, initargs=(self.work,))
+            self.count, mp_context=context,
+            initializer=_start_worker, initargs=(self.work, self._stop))
         for _ in range(self.count):
             self._pool.submit(os.getpid)
 
@@ -121,7 +133,31 @@ class Workers:
             futures.append(self._pool.submit(_run_task, self.work,
                                              *(arg[start:end] for arg in args)))
             start = end
-        return _in_order(futures)
+        return self._in_order(futures)
+
+    def _in_order(self, futures: deque[concurrent.futures.Future[list[list[Any]]]]
+                  ) -> Iterator[list[Any]]:
+        """The tasks' results, file by file, in order; a task is let go once read (a large
+        import would otherwise hold every row until the end). A cancel while a task's
+        rows are awaited ends the results there (the caller sees the cancel itself)."""
+        while futures:
+            rows = self._awaited(futures[0])
+            if rows is None:
+                return
+            futures.popleft()
+            yield from rows
+
+    def _awaited(self, future: concurrent.futures.Future[list[list[Any]]]
+                 ) -> list[list[Any]] | None:
+        """A task's rows once it has ended; None if the caller cancelled meanwhile."""
+        if self._cancelled is None:
+            return future.result()
+        while True:
+            try:
+                return future.result(POLL)
+            except concurrent.futures.TimeoutError:
+                if self._cancelled():
+                    return None
 
     def _delivered(self, results: Iterator[list[Any]] | BrokenProcessPool | None,
                    args: Sequence[Sequence[Any]], notes: list[str] | None
@@ -167,9 +203,11 @@ class Workers:
             self._ending.start()
 
     def close(self) -> None:
-        """End the workers (files not started are dropped) and wait until they are gone."""
+        """End the workers (files not started are dropped, a task under way stops after
+        its current file) and wait until they are gone."""
         pool, self._pool = self._pool, None
         if pool is not None:
+            self._stop.set()
             pool.shutdown(wait=True, cancel_futures=True)
         if self._ending is not None:
             self._ending.join()

@@ -359,7 +359,7 @@ def import_paths(
     if batch is not None:
         batch = clean_batch_id(batch)
     count = workers if workers is not None else min(2, multiprocessing.cpu_count())
-    with Workers(count, prepare) as pool:
+    with Workers(count, prepare, cancelled) as pool:
         candidates, problems = collect(paths, batch, _start_when_worth(pool))
         report = ImportReport(verdicts=list(problems))
         rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
@@ -417,6 +417,7 @@ def _import_rows(
         collisions.clear()
 
     chunk = TEAM_CHUNK if library.is_team else CHUNK
+    done = 0
     for done, prepared in enumerate(rows, start=1):
         for path, row, reason in prepared:
             if row is None:
@@ -460,6 +461,8 @@ def _import_rows(
         if cancelled and cancelled():
             report.cancelled = done < total
             break
+    else:  # every file's rows, or the workers' rows ended at a cancel (``Workers``)
+        report.cancelled = done < total
     flush()
 
 

@@ -16,6 +16,8 @@ import pytest
 from child_process import run_bounded
 from hostile_corpus import conversation, dump
 
+from app.library import Library
+
 pytestmark = pytest.mark.skipif(os.name == "nt", reason="POSIX signals and /proc")
 FILES = 120
 
@@ -200,6 +202,61 @@ def test_workers_start_during_the_walk_and_end_once_the_last_file_is_back(
     assert [row["conversation_id"] for (_where, row, _), in found] == [
         f"pool_{i:04d}" for i in range(40)]
     assert not any(worker.is_alive() for worker in workers)
+
+
+def test_a_cancel_stops_the_workers_between_files(
+    tmp_path: Path, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled after the first file's rows: the workers stop after the file each is in
+    (before, every task running or queued, up to five of 64 files, ran to its end), the
+    first file alone is stored, and an import again completes in the usual order."""
+    from gated_prepare import GATED_FROM, noted_prepare, prepared
+
+    import app.importer as importer
+    from app.import_pool import task_sizes
+    from app.prepare import prepare
+
+    folder = corpus(tmp_path / "batch", 400)
+    first_task = task_sizes(400, 2)[0]
+    monkeypatch.setenv(GATED_FROM, str(first_task))  # the second task on wait till the end
+    monkeypatch.setattr(importer, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(importer, "prepare", noted_prepare)
+    seen: list[str] = []
+    report = importer.import_paths(library, [folder], workers=2,
+                                   progress=lambda d, t, c: seen.append(c),
+                                   cancelled=lambda: bool(seen))
+    assert report.cancelled and "(cancelled)" in report.summary()
+    assert [v.conversation_id for v in report.verdicts] == ["pool_0000"]
+    assert library.count() == report.imported == 1
+    done = prepared(folder)
+    assert sorted(done[:first_task]) == [f"c{i:04d}.json" for i in range(first_task)]
+    assert len(done) == len(set(done))
+    assert len(done) <= first_task + 2, "after the cancel, one file at most per worker"
+
+    monkeypatch.setattr(importer, "prepare", prepare)
+    again = importer.import_paths(library, [folder], workers=2)
+    assert not again.cancelled and again.imported == 399 and again.duplicates == 1
+    assert [r.conversation_id for r in library.summaries()] == [
+        f"pool_{i:04d}" for i in range(400)]
+
+
+def test_a_cancel_while_the_parent_waits_for_rows_ends_the_import(
+    tmp_path: Path, library: Library, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Cancelled while the first task's rows are still awaited: the import ends without
+    waiting for them (before, it waited for the whole task, then stored its first file),
+    stores nothing and says it was cancelled."""
+    from gated_prepare import GATED_FROM, noted_prepare, prepared
+
+    import app.importer as importer
+
+    folder = corpus(tmp_path / "batch", 400)
+    monkeypatch.setenv(GATED_FROM, "0")  # every file waits for the pool to stop
+    monkeypatch.setattr(importer, "PARALLEL_FROM", 10)
+    monkeypatch.setattr(importer, "prepare", noted_prepare)
+    report = importer.import_paths(library, [folder], workers=2, cancelled=lambda: True)
+    assert report.cancelled and report.verdicts == [] and library.count() == 0
+    assert len(prepared(folder)) <= 2  # the file each worker was in
 
 
 KILL_BEFORE_THE_FIRST_FILE = r"""
