@@ -361,3 +361,18 @@ def test_the_batch_column_and_its_filter_are_called_batch_id(qtbot, two_batches,
     assert heading == "Batch ID"
     labels = [label.text() for label in page.findChildren(QLabel)]
     assert "Batch ID" in labels and "Batch" not in labels
+
+
+def test_escape_in_the_search_field_empties_it_and_shows_every_row_again(
+        qtbot, two_batches, dialogs, tmp_path):
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    page = window.conversations
+    total = page.model.rowCount()
+    search = page.filter_bar.search
+    search.setFocus()
+    qtbot.keyClicks(search, "legacy-batch")
+    qtbot.waitUntil(lambda: 0 < page.model.rowCount() < total)
+    qtbot.keyClick(search, Qt.Key.Key_Escape)
+    assert search.text() == ""
+    assert page.model.rowCount() == total

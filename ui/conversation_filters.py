@@ -7,7 +7,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QWidget
 
 from app.labels import display_name
@@ -107,6 +108,10 @@ class FilterBar(QWidget):
             chooser.currentIndexChanged.connect(
                 lambda _i, f=facet, c=chooser: self._chooser_changed(f, c))
         self.search.textChanged.connect(lambda _text: self._search_timer.start())
+        # Esc in the search field empties it, as in a browser's find bar.
+        clear_search = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search,
+                                 context=Qt.ShortcutContext.WidgetShortcut)
+        clear_search.activated.connect(self.clear_search)
 
     def _chooser_changed(self, facet: str, chooser: FilterChooser) -> None:
         data = chooser.value()
@@ -121,6 +126,13 @@ class FilterBar(QWidget):
             value = data
         chooser.setToolTip(chooser.currentText())
         self.model.update_filter(**{facet: value})
+
+    def clear_search(self) -> None:
+        """The search emptied and applied at once (the other filters stay)."""
+        if self.search.text():
+            self.search.clear()
+            self._search_timer.stop()
+            self._apply_search()
 
     def _apply_search(self) -> None:
         self.model.update_filter(text=self.search.text().strip())

@@ -529,7 +529,8 @@ class MainWindow(QMainWindow):
             self, self.library, self.changes, self.dialogs, names,
             title="Rebuilding training files with the new tokenizer",
             on_done=lambda rebuilt: self.show_message(
-                f"{saved}; {len(rebuilt)} of {len(names)} training file(s) rebuilt with it."),
+                f"{saved}; {len(rebuilt)} of {plural(len(names), 'training file')} rebuilt "
+                "with it."),
             failure_title="Training files not rebuilt",
             failure_consequence=(
                 "The new tokenizer is saved; a training file that was not rebuilt keeps the "

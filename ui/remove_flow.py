@@ -18,6 +18,7 @@ from app.samples import sample_ids
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.tasks import in_child, run_with_progress
+from ui.wording import plural
 
 MAX_LISTED = 12
 
@@ -26,7 +27,7 @@ def removal_question(plan: RemovalPlan, what: str) -> str:
     """The confirmation text: how many, from where, and which training files change."""
     lines = [f"Remove {what} from the library?", ""]
     if plan.training_files:
-        lines.append(f"They are in {len(plan.training_files)} training file(s), which will "
+        lines.append(f"They are in {plural(len(plan.training_files), 'training file')}, which will "
                      "be rebuilt without them (JSON and JSONL):")
         lines += [f"  • {name}" for name in plan.training_files[:MAX_LISTED]]
         if len(plan.training_files) > MAX_LISTED:

@@ -51,6 +51,7 @@ from app.tokens import BUNDLED_TOKENIZER_NAME
 from ui.dialogs import Dialogs
 from ui.reader_colours import NOT_TRAINED_HUE, POSITIVE_HUE, blend, readable
 from ui.tasks import Task
+from ui.wording import plural
 
 TOKENIZER_FILTER = "Hugging Face tokenizer (tokenizer.json);;JSON files (*.json);;All files (*)"
 TEMPLATE_FILTER = ("Chat templates (tokenizer_config.json *.jinja *.j2);;"
@@ -361,7 +362,7 @@ class TokenizerDialog(QDialog):
                 self, "Change the tokenizer for every member?",
                 f"The team library {self.library.display} will count tokens with "
                 f"{self._candidate or 'this choice'} for every member: everyone's token "
-                f"counts of its {self.library.count():,} conversation(s) are made again, and "
+                f"counts of its {plural(self.library.count(), 'conversation')} are made again, and "
                 "its training files are rebuilt with it. The other members' windows follow "
                 "within seconds.", "Change for everyone"):
             return
