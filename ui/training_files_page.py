@@ -101,10 +101,12 @@ from ui.training_files_model import (
 from ui.wording import plural
 
 EMPTY_HEADING = "No training files yet"
+# Said the same way whether the library is empty or not: the steps from the start.
 EMPTY_TEXT = (
-    "Check conversations on the Conversations page, then use Create training files ▸ "
-    "New training file… in the toolbar. The full JSON and its JSONL are built together "
-    "and appear here."
+    "Import conversation files (File ▸ Import files…, or drag files and folders onto the "
+    "window), check the ones you want on the Conversations page, then use Create training "
+    "files ▸ New training file… in the toolbar. The full JSON and its JSONL are built "
+    "together and appear here."
 )
 LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
 FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_TOKENS}
