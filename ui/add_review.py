@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 
 from app.trainingfiles import AddPlan
 from ui.conversations_model import ConversationsModel
+from ui.wording import agreeing, plural
 
 
 def hidden_checked_ids(model: ConversationsModel) -> set[str]:
@@ -38,7 +39,7 @@ def _count(n: int) -> str:
 
 def _are(ids: Collection[str]) -> str:
     """"1 of the new ones is", "2 of the new ones are" (and "0 … are")."""
-    return "is" if len(ids) == 1 else "are"
+    return agreeing(len(ids), "is", "are")
 
 
 class AddReviewDialog(QDialog):
@@ -93,8 +94,8 @@ class AddReviewDialog(QDialog):
         line("over_budget", f"of the new ones {_are(plan.over_budget)} over the file's "
              "token budget", len(plan.over_budget), always=True)
         replies = plan.replies_left_out
-        line("cut_off", f"of the new ones {'loses' if len(plan.cut_off) == 1 else 'lose'} "
-             f"{replies:,} cut-off repl{'y' if replies == 1 else 'ies'} (the file's "
+        line("cut_off", f"of the new ones {agreeing(len(plan.cut_off), 'loses', 'lose')} "
+             f"{plural(replies, 'cut-off reply', 'cut-off replies')} (the file's "
              f"'{plan.cut_off_policy}' policy)", len(plan.cut_off))
         line("samples", f"of the new ones {_are(plan.samples)} the app's sample conversations",
              len(plan.samples), self.leave_out_samples)

@@ -58,7 +58,7 @@ from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
 from ui.training_files_page import TrainingFilesPage
 from ui.welcome import WelcomePanel
-from ui.wording import plural
+from ui.wording import agreeing, plural
 
 SETTINGS_ORG = "LoRA Studio"
 FILES_PAGE_TITLE = "LoRA Training JSON Files"  # the user's own name for the page
@@ -375,7 +375,7 @@ class MainWindow(QMainWindow):
         self.counts.setText(f"Shown {model.shown_count:,} · {checked} · Total {model.total:,}")
         self.counts.setToolTip(
             f"{plural(hidden, 'checked conversation')} "
-            f"{'is' if hidden == 1 else 'are'} not shown by the current filter; adding "
+            f"{agreeing(hidden, 'is', 'are')} not shown by the current filter; adding "
             "to a training file includes them." if hidden else "")
         self._update_actions()
 

@@ -39,10 +39,6 @@ def removal_question(plan: RemovalPlan, what: str) -> str:
     return "\n".join(lines)
 
 
-def _plural(n: int) -> str:
-    return f"{n:,} conversation" + ("" if n == 1 else "s")
-
-
 class RemoveController(QObject):
     """Plans a removal, asks (naming the training files), removes in the background."""
 
@@ -67,7 +63,7 @@ class RemoveController(QObject):
                               "No conversations are checked: check the ones to remove first.")
             return False
         return self._plan_ask_run(lambda: plan_removal(self.library, ids),
-                                  lambda n: f"the {_plural(n)} you checked")
+                                  lambda n: f"the {plural(n, 'conversation')} you checked")
 
     def remove_batch(self) -> bool:
         batch = self.current_batch()
@@ -77,7 +73,8 @@ class RemoveController(QObject):
                               "conversations, first.")
             return False
         return self._plan_ask_run(lambda: plan_removal(self.library, batch_id=batch),
-                                  lambda n: f"the batch '{batch}' and its {_plural(n)}")
+                                  lambda n: f"the batch '{batch}' and its "
+                                            f"{plural(n, 'conversation')}")
 
     def remove_samples(self) -> bool:
         ids = sample_ids(self.library)
@@ -85,7 +82,8 @@ class RemoveController(QObject):
             self.status.emit("The library holds no sample conversations.")
             return False
         return self._plan_ask_run(lambda: plan_removal(self.library, ids),
-                                  lambda n: f"the {_plural(n)} that came with the app")
+                                  lambda n: f"the {plural(n, 'conversation')} that came "
+                                            "with the app")
 
     def _plan_ask_run(self, make_plan: Callable[[], RemovalPlan],
                       describe: Callable[[int], str]) -> bool:
@@ -111,7 +109,7 @@ class RemoveController(QObject):
             self.changes.batches_changed.emit()
             if result.rebuilt:
                 self.changes.training_files_changed.emit()
-            text = f"Removed {_plural(result.removed)} from the library"
+            text = f"Removed {plural(result.removed, 'conversation')} from the library"
             if result.rebuilt:
                 text += "; rebuilt " + ", ".join(f"'{n}'" for n in result.rebuilt)
             self.status.emit(text)
@@ -143,7 +141,7 @@ class SamplesBanner(QFrame):
 
     def show_count(self, count: int) -> None:
         self.label.setText(
-            f"The library holds the {_plural(count)} that came with the app, to try "
+            f"The library holds the {plural(count, 'conversation')} that came with the app, to try "
             "things out. Remove them before you build training files from your own.")
         self.setVisible(count > 0)
 

@@ -16,7 +16,7 @@ from app.trainingfiles import files_holding, rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.tasks import run_with_progress
-from ui.wording import plural
+from ui.wording import agreeing, plural
 
 MAX_LISTED = 10
 
@@ -30,7 +30,7 @@ class Replacement:
 def replace_question(report: ImportReport) -> str:
     changed = report.changed
     lines = [f"{plural(len(changed), 'conversation')} in this import "
-             f"{'is' if len(changed) == 1 else 'are'} already in the library with different "
+             f"{agreeing(len(changed), 'is', 'are')} already in the library with different "
              "content:"]
     lines += [f"  • {v.conversation_id} ({Path(v.file).name})" for v in changed[:MAX_LISTED]]
     if len(changed) > MAX_LISTED:
