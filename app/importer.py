@@ -52,6 +52,12 @@ CHUNK = 1000
 TEAM_CHUNK = 250
 PARALLEL_FROM = 400  # below this many files a process pool costs more than it saves
 PARALLEL_FROM_BYTES = 20_000_000  # ... unless they are big (full training files)
+# Entries the walk lists between two looks at the cancel (and one before each folder).
+# The window's cancel is a multiprocessing event, about 3 us a look: looked at for every
+# entry it made the walk of 10,000 files in 100 folders about 40% slower (best of 15
+# runs); every 64th entry costs nothing measurable, and 64 entries list in a fraction of
+# a millisecond on a local disk.
+LOOK_EVERY = 64
 
 
 def _worth_a_pool(candidates: Sequence[Candidate]) -> bool:
@@ -161,9 +167,14 @@ def loose_batch_name(moment: datetime | None = None) -> str:
     return (moment or datetime.now()).strftime("import-%Y-%m-%d-%H%M%S")
 
 
+class WalkCancelled(Exception):
+    """The walk of the folders was cancelled before it ended (``collect``)."""
+
+
 def collect(
     paths: Sequence[Path], batch: str | None = None,
     counted: Callable[[int], None] | None = None,
+    cancelled: Callable[[], bool] | None = None,
 ) -> tuple[list[Candidate], list[FileVerdict]]:
     """Expand files and folders (recursively, ``*.json``) into candidates.
 
@@ -172,7 +183,9 @@ def collect(
     by the user overrides both defaults. Links that lead out of a dropped folder and
     folders that cannot be read get a verdict, never silence. ``counted`` hears how many
     files the walk has found so far, after every folder (the import starts its workers
-    as soon as they will pay).
+    as soon as they will pay). ``cancelled`` is looked at between entries (a dropped tree
+    can take minutes to list on a slow disk): once it says yes the walk stops there and
+    raises ``WalkCancelled``.
     """
     loose = loose_batch_name()
     candidates: list[Candidate] = []
@@ -198,10 +211,11 @@ def collect(
             candidates.append(Candidate(file, default, batch is not None))
 
     for raw in paths:
+        _stop_if(cancelled)
         path = Path(raw)
         if path.is_dir():
             top = path.resolve().name or loose
-            found, refused = _json_files(path, _offset(counted, len(candidates)))
+            found, refused = _json_files(path, _offset(counted, len(candidates)), cancelled)
             problems.extend(refused)
             if not found and not refused:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
@@ -215,6 +229,11 @@ def collect(
         else:
             problems.append(FileVerdict(str(path), Verdict.REJECTED, "no such file or folder"))
     return candidates, problems
+
+
+def _stop_if(cancelled: Callable[[], bool] | None) -> None:
+    if cancelled is not None and cancelled():
+        raise WalkCancelled()
 
 
 def _offset(counted: Callable[[int], None] | None, before: int
@@ -234,10 +253,12 @@ class _Found(NamedTuple):
     link: bool
 
 
-def _json_files(folder: Path, counted: Callable[[int], None] | None = None
+def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
+                cancelled: Callable[[], bool] | None = None,
                 ) -> tuple[list[_Found], list[FileVerdict]]:
     """``*.json`` files below ``folder`` (hidden ones skipped) and verdicts for what is not
-    read: folders that cannot be listed, and links that lead out of ``folder``.
+    read: folders that cannot be listed, and links that lead out of ``folder``. Raises
+    ``WalkCancelled`` once ``cancelled`` says yes (looked at as the folders are listed).
 
     The walk is ``os.walk``'s (top-down, each folder's entries in the order the system
     lists them, a folder that fails midway skipped), written out so that each entry's
@@ -261,7 +282,7 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None
     while stack:
         top, order = stack.pop()
         try:
-            folders, files = _listing(top)
+            folders, files = _listing(top, cancelled)
         except OSError as error:
             unreadable(error)
             continue
@@ -296,13 +317,18 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None
     return found, refused
 
 
-def _listing(folder: str) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]]]:
+def _listing(folder: str, cancelled: Callable[[], bool] | None = None
+             ) -> tuple[list[os.DirEntry[str]], list[os.DirEntry[str]]]:
     """A folder's entries as ``os.walk`` splits them: folders (links to folders included)
-    and the rest. Raises ``OSError`` when the folder cannot be listed to its end."""
+    and the rest. Raises ``OSError`` when the folder cannot be listed to its end, and
+    ``WalkCancelled`` when ``cancelled`` says yes before an entry (or an empty folder)."""
     folders: list[os.DirEntry[str]] = []
     files: list[os.DirEntry[str]] = []
+    _stop_if(cancelled)
     with os.scandir(folder) as entries:
-        for entry in entries:
+        for number, entry in enumerate(entries, start=1):
+            if number % LOOK_EVERY == 0:
+                _stop_if(cancelled)
             try:
                 is_folder = entry.is_dir()
             except OSError:
@@ -354,13 +380,17 @@ def import_paths(
 
     With ``replace`` a conversation whose id is stored but whose content differs replaces
     the stored one (keeping its batch and its place in training files, which the caller
-    rebuilds: see ``ImportReport.replaced_ids``).
+    rebuilds: see ``ImportReport.replaced_ids``). A cancel during the walk of the folders
+    ends it there: nothing is imported and the report, cancelled, holds no verdict.
     """
     if batch is not None:
         batch = clean_batch_id(batch)
     count = workers if workers is not None else min(2, multiprocessing.cpu_count())
     with Workers(count, prepare, cancelled) as pool:
-        candidates, problems = collect(paths, batch, _start_when_worth(pool))
+        try:
+            candidates, problems = collect(paths, batch, _start_when_worth(pool), cancelled)
+        except WalkCancelled:
+            return ImportReport(cancelled=True)
         report = ImportReport(verdicts=list(problems))
         rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
         _import_rows(library, candidates, rows, report, replace, progress, cancelled)

@@ -6,9 +6,11 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import ENRICHED
 
-from app.importer import collect
+from app.importer import LOOK_EVERY, WalkCancelled, collect, import_paths
+from app.library import Library
 
 # Names whose order differs between plain text and pathlib, which compares part by part:
 # "a/z.json" < "a-b/x.json" < "a.json" part-wise, "a-b/x.json" < "a.json" < "a/z.json" as
@@ -62,3 +64,60 @@ def test_the_walk_tells_how_many_files_it_has_found_as_it_goes(tmp_path: Path) -
     # After every folder listed (one, one/x, two, two/y, two/y/z), counting on across the
     # dropped folders: not only once at the end.
     assert told == [2, 3, 4, 5, 6]
+
+
+# --- cancel during the walk ------------------------------------------------------------
+
+
+def test_a_cancel_during_the_walk_ends_it_at_the_next_folder(tmp_path: Path) -> None:
+    """A dropped tree of 40 folders, cancelled once the walk's own count reaches 30 files
+    (after the dropped folder and three of its own): no folder is listed after that."""
+    drop = tmp_path / "drop"
+    make(drop, [f"batch-{folder:02}/c{file}.json" for folder in range(40) for file in range(10)])
+    told: list[int] = []
+    with pytest.raises(WalkCancelled):
+        collect([drop], counted=told.append, cancelled=lambda: bool(told) and told[-1] >= 30)
+    assert told == [0, 10, 20, 30], "the walk went on listing folders after the cancel"
+
+
+def test_a_cancel_inside_a_large_folder_ends_the_walk_before_the_folder_is_listed(
+        tmp_path: Path) -> None:
+    """One folder of many files: the cancel is looked at between its entries, not only
+    once the whole folder is listed."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    for number in range(LOOK_EVERY * 5):
+        (drop / f"c{number}.json").write_bytes(b"{}")
+    looks: list[int] = []
+
+    def cancelled() -> bool:
+        looks.append(1)
+        return len(looks) >= 3  # before the listing, after 64 entries, after 128
+
+    told: list[int] = []
+    with pytest.raises(WalkCancelled):
+        collect([drop], counted=told.append, cancelled=cancelled)
+    assert told == [], "the folder was listed to its end"
+    assert len(looks) == 3
+
+
+def test_an_import_cancelled_during_the_walk_imports_nothing_and_says_so(
+        library: Library, tmp_path: Path) -> None:
+    """Through ``import_paths``, with the real fixtures in a tree of folders: the import
+    ends at the walk, stores nothing, and a second import brings every file."""
+    drop = tmp_path / "drop"
+    make(drop, [f"batch-{folder}/{path.name}" for folder in range(4) for path in ENRICHED])
+    looks: list[int] = []
+
+    def cancelled() -> bool:
+        looks.append(1)
+        return len(looks) >= 3  # the walk looks before each folder: a cancel at the third
+
+    report = import_paths(library, [drop], cancelled=cancelled, workers=1)
+    assert report.cancelled and report.verdicts == [] and report.batches_created == []
+    assert report.summary() == "0 imported, 0 duplicate, 0 rejected (cancelled)"
+    assert library.count() == 0
+    assert len(looks) == 3, "the import went on after the cancel"
+    again = import_paths(library, [drop], workers=1)
+    assert not again.cancelled and again.imported > 0
+    assert library.count() == again.imported
