@@ -27,7 +27,7 @@ from app.labels import display_name
 from app.library import Library
 from app.trainingfiles import add_conversations
 from ui.conversation_filters import NO_FILE, file_filter_of
-from ui.conversations_model import Column
+from ui.conversations_model import MISSING, Column
 from ui.conversations_table import DEFAULT_VISIBLE
 from ui.dialogs import message_box, plain_and_details
 from ui.main import MainWindow, first_window_size
@@ -253,7 +253,7 @@ def test_codes_read_as_names_in_the_table_filters_and_charts(qtbot, curated, dia
     model = page.model
     arcs_in_table = {model.data(model.index(r, Column.ARC)) for r in range(model.rowCount())}
     codes = {r.emotional_arc_key for r in curated.summaries() if r.emotional_arc_key}
-    assert arcs_in_table - {""} == {display_name(c) for c in codes}
+    assert arcs_in_table - {MISSING} == {display_name(c) for c in codes}
     assert not any("_" in text for text in arcs_in_table)
     chooser = item_texts(page.arc_filter)
     assert all("_" not in text for text in chooser)

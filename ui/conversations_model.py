@@ -104,7 +104,11 @@ def _imported(row: ConversationRow) -> str:
     return row.imported_at.replace("T", " ").removesuffix("Z")
 
 
-DISPLAY: dict[Column, Callable[[ConversationRow], Any]] = {
+MISSING = "—"  # what a cell shows for a value its file does not give (as the LoRA
+# Training JSON Files page does); sorting and filtering read the value itself, never this
+
+# Each cell's own text, "" where the file gives no value: what sorting reads.
+TEXT: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.CHECK: lambda r: None,
     Column.BATCH: lambda r: r.batch_id,
     Column.CLIENT: lambda r: r.persona_name or "",
@@ -121,6 +125,22 @@ DISPLAY: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.FILES: lambda r: ", ".join(r.training_files),
     Column.WARNINGS: lambda r: len(r.warning_codes) or "",
     Column.TOKENS: lambda r: token_count_text(r.token_count),
+}
+# Columns whose blank means "the file does not say" (older exports have no arc, topic,
+# persona...). Not Warnings or In files (blank there means none), nor Tokens (its blank
+# means not counted yet, its dash no training line).
+MAY_BE_MISSING = frozenset({Column.CLIENT, Column.ARCHETYPE, Column.ARC, Column.TOPIC,
+                            Column.QUALITY, Column.TIER, Column.CREATED})
+
+
+def _or_missing(text: Callable[[ConversationRow], Any]) -> Callable[[ConversationRow], Any]:
+    return lambda r: text(r) or MISSING
+
+
+# What each cell shows.
+DISPLAY: dict[Column, Callable[[ConversationRow], Any]] = {
+    column: _or_missing(text) if column in MAY_BE_MISSING else text
+    for column, text in TEXT.items()
 }
 
 
@@ -158,8 +178,8 @@ def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
     if column is Column.TOKENS:
         return lambda r: (r.token_count == 0, r.token_count)
     if column in NUMERIC:
-        return DISPLAY[column]
-    display = DISPLAY[column]
+        return TEXT[column]
+    display = TEXT[column]
     if column in NAMED_IN_SEQUENCE:  # batch-2 before batch-10
         return lambda r: (display(r) == "", natural_key(str(display(r))))
     return lambda r: (display(r) == "", str(display(r)).casefold())
@@ -178,7 +198,9 @@ def tooltip(row: ConversationRow, column: Column) -> str | None:
         return f"{names}\n{row.warnings_text}" if row.warnings_text else names
     if column is Column.CLIENT:
         return f"{row.persona_name or '(no name)'}\n{row.conversation_id}"
-    text = str(DISPLAY[column](row))
+    text = str(TEXT[column](row))
+    if not text and column in MAY_BE_MISSING:
+        return f"{MISSING}: not given in this conversation's file"
     code, own_name = {
         Column.ARC: (row.emotional_arc_key, row.emotional_arc),
         Column.TOPIC: (row.training_topic_key, row.training_topic),

@@ -13,7 +13,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from app.labels import display_name as display
 from app.token_counts import NO_LINE
 from app.trainingfiles import MemberRow
-from ui.conversations_model import token_count_text
+from ui.conversations_model import MISSING, token_count_text
 
 Index = QModelIndex | QPersistentModelIndex
 MEMBER_CLIENT, MEMBER_ARC, MEMBER_TOPIC, MEMBER_TOKENS, MEMBER_WARNINGS = range(5)
@@ -59,11 +59,11 @@ class MembersModel(QAbstractTableModel):
     def text(row: MemberRow, column: int) -> str:
         """What a cell shows (the page measures its fitted columns with it)."""
         if column == MEMBER_CLIENT:
-            return row.persona_name or display(row.persona_archetype) or "—"
+            return row.persona_name or display(row.persona_archetype) or MISSING
         if column == MEMBER_ARC:
-            return display(row.emotional_arc_key) or "—"
+            return display(row.emotional_arc_key) or MISSING
         if column == MEMBER_TOPIC:
-            return display(row.training_topic_key) or "—"
+            return display(row.training_topic_key) or MISSING
         if column == MEMBER_TOKENS:
             return token_count_text(row.tokens)
         return ", ".join(display(code) for code in row.warning_codes)
