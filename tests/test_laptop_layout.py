@@ -1,17 +1,123 @@
-"""What a person meets on a common laptop screen: values the file does not give shown as
-"—" on the Conversations page like on the LoRA Training JSON Files page; driven through
-the real window on a real library of the fixtures."""
+"""What a person meets on a common laptop screen: the Conversations table's columns beside
+the reader at 1366 and 1440 px, values the file does not give shown as "—" like on the
+LoRA Training JSON Files page; driven through the real window on a real library of the
+fixtures, with its settings in a real ini file."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from conftest import open_window
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QSettings, Qt
+from PySide6.QtWidgets import QApplication
 
 from app.library import Library
 from ui.conversations_model import MISSING, Column
+from ui.main import MainWindow
 from ui.members_model import MEMBER_ARC, MEMBER_TOPIC, MembersModel
+from ui.reader_splitter import READER_MIN
+
+LAPTOPS = [(1366, 768), (1440, 900)]
+
+
+def laptop_window(qtbot, library: Library, dialogs, tmp_path: Path,
+                  size: tuple[int, int]) -> MainWindow:
+    """The window as it opens on a laptop screen (settings in ``tmp_path``)."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(library, dialogs, settings)
+    qtbot.addWidget(window)
+    window.resize(*size)
+    window.show()
+    QApplication.processEvents()
+    return window
+
+
+def hidden_columns_sideways(window: MainWindow) -> list[str]:
+    """The shown columns the table's viewport cuts (scrolled to the left)."""
+    table = window.conversations.table
+    table.horizontalScrollBar().setValue(0)
+    width = table.viewport().width()
+    return [Column(c).name for c in range(len(Column)) if not table.isColumnHidden(c)
+            and table.columnViewportPosition(c) + table.columnWidth(c) > width]
+
+
+def reader_width(window: MainWindow) -> int:
+    return window.conversations.splitter.sizes()[1]
+
+
+@pytest.mark.parametrize("size", LAPTOPS)
+def test_on_a_laptop_every_column_shows_beside_the_reader(qtbot, two_batches: Library,
+                                                          dialogs, tmp_path: Path,
+                                                          size: tuple[int, int]) -> None:
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, size)
+    page = window.conversations
+    assert page.reader_visible() and reader_width(window) >= READER_MIN
+    assert hidden_columns_sideways(window) == []
+    assert page.table.horizontalScrollBar().maximum() == 0
+    page.select_conversation(page.model.row_at(0).conversation_id)  # reading one
+    QApplication.processEvents()
+    assert page.reader.record is not None and reader_width(window) >= READER_MIN
+    assert hidden_columns_sideways(window) == []
+
+
+def test_the_table_takes_what_the_window_gains_or_loses_once_the_person_chose(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1440, 900))
+    window.resize(1366, 768)  # e.g. moved to the laptop's own screen
+    QApplication.processEvents()
+    assert hidden_columns_sideways(window) == []
+    splitter = window.conversations.splitter
+    splitter.moveSplitter(splitter.width() - 500, 1)  # the person wants a wider reader
+    chosen = reader_width(window)
+    assert 490 <= chosen <= 510
+    table_before = splitter.sizes()[0]
+    window.resize(1440, 900)
+    QApplication.processEvents()
+    assert reader_width(window) == chosen
+    assert splitter.sizes()[0] > table_before
+
+
+def test_the_width_the_person_chose_is_remembered_and_so_is_a_hidden_reader(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
+    splitter = window.conversations.splitter
+    splitter.moveSplitter(splitter.width() - 520, 1)
+    chosen = reader_width(window)
+    window.close()
+    again = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
+    assert reader_width(again) == chosen
+    again.conversations.set_reader_visible(False)  # Ctrl+R
+    again.close()
+    third = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
+    assert not third.conversations.reader_visible() and reader_width(third) == 0
+    third.toggle_reader_action.trigger()
+    assert reader_width(third) == chosen
+
+
+def test_a_split_saved_before_is_fitted_anew_but_its_hidden_reader_stays_hidden(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """Settings saved every split, chosen or not: the 40 % reader of a first start came
+    back each time and hid the table's columns on a laptop."""
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
+    splitter = window.conversations.splitter
+    splitter.setSizes([775, 571])  # the split the window opened with before
+    old_split = splitter.saveState()
+    splitter.setSizes([1346, 0])
+    old_hidden = splitter.saveState()
+    window.close()
+    for state, shown in ((old_split, True), (old_hidden, False)):
+        settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+        for key in ("conversations/reader_width", "conversations/reader_shown"):
+            settings.remove(key)
+        settings.setValue("conversations/splitter", state)
+        settings.sync()
+        again = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
+        assert again.conversations.reader_visible() is shown
+        if shown:
+            assert READER_MIN <= reader_width(again) < 571
+            assert hidden_columns_sideways(again) == []
+        again.close()
 
 
 def _cells(model, column: Column) -> list[str]:

@@ -17,7 +17,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QProgressBar,
     QPushButton,
-    QSplitter,
     QStackedWidget,
     QVBoxLayout,
     QWidget,
@@ -32,6 +31,7 @@ from ui.conversation_view import ConversationView
 from ui.conversations_model import Column, ConversationsModel
 from ui.conversations_table import ConversationsTable
 from ui.following_read import FollowingRead
+from ui.reader_splitter import ReaderSplitter
 from ui.row_index import FileFilter, RowIndex
 from ui.row_loading import ROWS, RowLoading
 
@@ -70,15 +70,9 @@ class ConversationsPage(QWidget):
 
         self.reader = ConversationView()
         self.reader.setMinimumWidth(260)
-        splitter = QSplitter(Qt.Orientation.Horizontal)
-        splitter.addWidget(self.table_stack)
-        splitter.addWidget(self.reader)
-        splitter.setStretchFactor(0, 2)  # the table needs the width more than the reader
-        splitter.setStretchFactor(1, 1)
-        splitter.setCollapsible(0, False)
-        splitter.setCollapsible(1, True)
-        self.splitter = splitter
-        self._reader_width = 0
+        # The table has the width first; the reader gets what its columns leave.
+        self.splitter = ReaderSplitter(self.table_stack, self.reader, self.table.full_width)
+        splitter = self.splitter
         self.toggle_reader_action = QAction("Show reading panel", self, checkable=True,
                                             checked=True)
         self.toggle_reader_action.setShortcut(QKeySequence("Ctrl+R"))
@@ -174,18 +168,12 @@ class ConversationsPage(QWidget):
     # --- reading panel ---------------------------------------------------------------
 
     def reader_visible(self) -> bool:
-        return self.splitter.sizes()[1] > 0
+        return not self.splitter.reader_hidden
 
     def set_reader_visible(self, visible: bool) -> None:
         """Collapse the reading panel (the table takes the width) or bring it back."""
-        sizes = self.splitter.sizes()
-        total = sum(sizes)
-        if visible and sizes[1] == 0:
-            width = self._reader_width or total * 2 // 5
-            self.splitter.setSizes([max(total - width, 1), width])
-        elif not visible and sizes[1] > 0:
-            self._reader_width = sizes[1]
-            self.splitter.setSizes([total, 0])
+        if visible != self.reader_visible():
+            self.splitter.show_reader(visible)
         if self.toggle_reader_action.isChecked() != visible:
             self.toggle_reader_action.setChecked(visible)
 

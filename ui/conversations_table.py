@@ -8,7 +8,14 @@ from typing import cast
 
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QKeyEvent, QKeySequence
-from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QMenu, QTableView, QWidget
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QHeaderView,
+    QMenu,
+    QStyle,
+    QTableView,
+    QWidget,
+)
 
 from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel
 
@@ -75,6 +82,22 @@ class ConversationsTable(QTableView):
                               Qt.ItemDataRole.CheckStateRole)
             return
         super().keyPressEvent(event)
+
+    def full_width(self) -> int:
+        """How wide the table must be to show its shown columns without scrolling
+        sideways (the last one, which stretches, at its default width), with room for
+        the vertical scroll bar a long table has."""
+        header = self.horizontalHeader()
+        shown = [header.logicalIndex(v) for v in range(header.count())
+                 if not header.isSectionHidden(header.logicalIndex(v))]
+        if not shown:
+            return 0
+        *before, last = shown
+        columns = sum(header.sectionSize(c) for c in before) + DEFAULT_WIDTHS.get(
+            Column(last), header.defaultSectionSize())
+        scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent,
+                                              None, self)
+        return columns + scroll_bar + 2 * self.frameWidth()
 
     def visible_columns(self) -> list[str]:
         header = self.horizontalHeader()

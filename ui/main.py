@@ -7,7 +7,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import QSettings, QSize, Qt, QTimer, QUrl, Signal
+from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Signal
 from PySide6.QtGui import (
     QAction,
     QCloseEvent,
@@ -616,14 +616,26 @@ class MainWindow(QMainWindow):
             page.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
         page.restore_columns(settings_strings(self.settings.value("conversations/visible_columns")),
                              settings_strings(self.settings.value("conversations/hidden_columns")))
-        splitter_state = self.settings.value("conversations/splitter")
-        if splitter_state is not None:
-            page.splitter.restoreState(splitter_state)
-            page.toggle_reader_action.setChecked(page.splitter.sizes()[1] > 0
-                                                 or not page.splitter.sizes()[0])
+        self._restore_reader()
         batch = self.settings.value("conversations/batch")
         if batch:
             page.set_batch_filter(str(batch))
+
+    def _restore_reader(self) -> None:
+        """The reader's width if the person dragged it (else it is fitted beside the
+        table), and whether it shows. The old "conversations/splitter" state saved every
+        split, chosen or not (a 40 % reader hid the table's columns on a laptop): only
+        its hidden reader is still honoured."""
+        page = self.conversations
+        width = self.settings.value("conversations/reader_width")
+        if isinstance(width, (int, str)) and str(width).isdigit() and int(width) > 0:
+            page.splitter.chosen_width = int(width)
+        shown = self.settings.value("conversations/reader_shown")
+        if shown is None:
+            old = self.settings.value("conversations/splitter")
+            if isinstance(old, QByteArray) and page.splitter.restoreState(old):
+                shown = page.splitter.sizes()[1] > 0 or not page.splitter.sizes()[0]
+        page.set_reader_visible(shown in (None, True, "true"))
 
     def _fit_on_screen(self) -> None:
         """A window remembered from a bigger screen shrinks to this one and comes back
@@ -647,7 +659,12 @@ class MainWindow(QMainWindow):
         self.settings.setValue("conversations/visible_columns", visible)
         self.settings.setValue("conversations/hidden_columns",
                                [column_key(c) for c in Column if column_key(c) not in visible])
-        self.settings.setValue("conversations/splitter", page.splitter.saveState())
+        self.settings.setValue("conversations/reader_shown", page.reader_visible())
+        if page.splitter.chosen_width:
+            self.settings.setValue("conversations/reader_width", page.splitter.chosen_width)
+        else:
+            self.settings.remove("conversations/reader_width")
+        self.settings.remove("conversations/splitter")  # (read once, for its hidden reader)
         self.settings.setValue("conversations/batch", page.batch_filter.value() or "")
         self.settings.sync()
 

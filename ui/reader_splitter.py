@@ -1,0 +1,72 @@
+"""The splitter between the Conversations table and the reading panel. The table has the
+priority for width: until the person drags the splitter, the reader gets what the table's
+columns leave (within bounds), worked out again whenever the window changes size, so on a
+1366 or 1440 px laptop the table's columns show without scrolling sideways while the
+reader stays beside it. Once the person drags it, the reader keeps the width they chose
+(the window remembers it) and the table takes whatever the window gains or loses."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QResizeEvent
+from PySide6.QtWidgets import QSplitter, QWidget
+
+READER_MIN = 320  # px the reader gets however little the table's columns leave
+READER_MAX_SHARE = 0.4  # of the splitter's width: on a wide screen the table has the rest
+
+
+def fitted_reader_width(total: int, table_wants: int) -> int:
+    """The reader's width while the person has chosen none: what the table's columns
+    leave of ``total``, no less than ``READER_MIN`` (or half of a very narrow window) and
+    no more than ``READER_MAX_SHARE`` of it."""
+    leaves = min(total - table_wants, int(total * READER_MAX_SHARE))
+    return max(leaves, min(READER_MIN, total // 2))
+
+
+class ReaderSplitter(QSplitter):
+    """Table (takes the width) | reader (fitted, or as wide as the person chose).
+    ``table_wants`` says how wide the table would like to be to show every column."""
+
+    def __init__(self, table: QWidget, reader: QWidget, table_wants: Callable[[], int],
+                 parent: QWidget | None = None) -> None:
+        super().__init__(Qt.Orientation.Horizontal, parent)
+        self.addWidget(table)
+        self.addWidget(reader)
+        self.setStretchFactor(0, 1)  # the table takes what the window gains or loses
+        self.setStretchFactor(1, 0)
+        self.setCollapsible(0, False)
+        self.setCollapsible(1, True)
+        self._table_wants = table_wants
+        self.chosen_width: int | None = None  # dragged by the person; None: fitted
+        self.reader_hidden = False  # Ctrl+R, or dragged shut
+        self.splitterMoved.connect(self._moved)
+
+    def reader_width(self) -> int:
+        """How wide the reader is when it shows."""
+        if self.chosen_width:
+            return self.chosen_width
+        return fitted_reader_width(sum(self.sizes()), self._table_wants())
+
+    def show_reader(self, shown: bool) -> None:
+        """Bring the reader back at its width, or collapse it (the table takes it all)."""
+        self.reader_hidden = not shown
+        total = sum(self.sizes())
+        reader = min(self.reader_width(), total) if shown else 0
+        self.setSizes([total - reader, reader])
+
+    def fit(self) -> None:
+        """The reader at its width again (after the table's wanted width changed)."""
+        if not self.reader_hidden:
+            self.show_reader(True)
+
+    def _moved(self, _pos: int, _index: int) -> None:
+        reader = self.sizes()[1]
+        self.reader_hidden = reader == 0
+        if reader:
+            self.chosen_width = reader
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.fit()  # the table takes the difference
