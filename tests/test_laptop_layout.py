@@ -169,3 +169,32 @@ def test_missing_values_sort_as_one_group_at_the_end_and_filter_as_none(
     page.search.setText(MISSING)
     qtbot.waitUntil(lambda: model.rowCount() != len(given) + len(missing))
     assert model.rowCount() == 0
+
+
+def test_at_start_the_keyboard_is_on_the_table(qtbot, two_batches: Library, dialogs,
+                                               tmp_path: Path) -> None:
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
+    table = window.conversations.table
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is table)
+    table.clearSelection()
+    qtbot.keyClick(table, Qt.Key.Key_Down)  # the first key reads a conversation
+    assert window.conversations.reader.record is not None
+
+
+def test_in_an_empty_library_the_keyboard_is_on_import_then_on_the_table(
+        qtbot, library: Library, dialogs, tmp_path: Path) -> None:
+    from conftest import LEGACY
+
+    from app.importer import import_paths
+
+    window = laptop_window(qtbot, library, dialogs, tmp_path, (1366, 768))
+    button = window.welcome.files_button
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is button)
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    for path in LEGACY:
+        (folder / path.name).write_bytes(path.read_bytes())
+    import_paths(library, [folder])
+    window.changes.everything()  # (what an import through the window says)
+    qtbot.waitUntil(lambda: window.conversations.model.total > 0, timeout=30000)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.conversations.table)

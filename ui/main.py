@@ -156,6 +156,7 @@ class MainWindow(QMainWindow):
         page.open_rows()  # a small library now, a large one in the background
         self._show_table_or_welcome()
         self._restore_settings()
+        self._focus_where_work_starts()
         self.token_counts.start()
         if library.tokenizer_notice:  # said once: the tokenizer choice moved into the library
             QTimer.singleShot(0, lambda: self.dialogs.inform(
@@ -357,9 +358,23 @@ class MainWindow(QMainWindow):
 
     def _show_table_or_welcome(self) -> None:
         page = self.conversations
+        before = self.conversations_stack.currentWidget()
+        focus = QApplication.focusWidget()  # (read first: hiding a page moves the focus)
         self.conversations_stack.setCurrentWidget(
             page if page.model.total or page.opening else self.welcome)
         self._update_counts()
+        if self.conversations_stack.currentWidget() is not before and (
+                focus is None or (before is not None and before.isAncestorOf(focus))):
+            self._focus_where_work_starts()  # (the first import, the last removal)
+
+    def _focus_where_work_starts(self) -> None:
+        """The keyboard where a person starts, not on the tab bar: the table (arrows choose
+        a row to read, Space checks it, Ctrl+F searches), or in an empty library "Import
+        files…" on the welcome panel (there is no table or search field to use yet)."""
+        if self.conversations_stack.currentWidget() is self.welcome:
+            self.welcome.files_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        else:
+            self.conversations.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _update_counts(self) -> None:
         model = self.conversations.model
