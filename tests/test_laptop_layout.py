@@ -1,6 +1,7 @@
 """What a person meets on a common laptop screen: the Conversations table's columns beside
 the reader at 1366 and 1440 px, values the file does not give shown as "—" like on the
-LoRA Training JSON Files page; driven through the real window on a real library of the
+LoRA Training JSON Files page, the as-trained window's reasons at 850 px, the keyboard
+where a person starts; driven through the real window on a real library of the
 fixtures, with its settings in a real ini file."""
 
 from __future__ import annotations
@@ -9,10 +10,11 @@ from pathlib import Path
 
 import pytest
 from conftest import open_window
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QApplication
+from PySide6.QtCore import QRect, QSettings, Qt
+from PySide6.QtWidgets import QApplication, QStyle
 
 from app.library import Library
+from ui.as_trained_preview import WHY, AsTrainedWindow
 from ui.conversations_model import MISSING, Column
 from ui.main import MainWindow
 from ui.members_model import MEMBER_ARC, MEMBER_TOPIC, MembersModel
@@ -198,3 +200,43 @@ def test_in_an_empty_library_the_keyboard_is_on_import_then_on_the_table(
     window.changes.everything()  # (what an import through the window says)
     qtbot.waitUntil(lambda: window.conversations.model.total > 0, timeout=30000)
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.conversations.table)
+
+
+def reason_cut(window: AsTrainedWindow, row: int) -> bool:
+    """The row's "Why not trained" text does not show whole: its column runs past the
+    table's edge, or its wrapped lines are taller than the row."""
+    table = window.table
+    text = table.item(row, WHY).text()
+    if table.columnViewportPosition(WHY) + table.columnWidth(WHY) > table.viewport().width():
+        return True
+    margin = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
+                                            table) + 1)
+    lines = table.fontMetrics().boundingRect(
+        QRect(0, 0, table.columnWidth(WHY) - margin, 10_000), Qt.TextFlag.TextWordWrap, text)
+    return lines.width() > table.columnWidth(WHY) - margin or \
+        lines.height() > table.rowHeight(row)
+
+
+def test_at_850_px_the_reason_a_turn_is_not_trained_reads_in_full(
+        qtbot, filled_library: Library) -> None:
+    window = AsTrainedWindow(filled_library)
+    qtbot.addWidget(window)
+    window.resize(850, 650)
+    window.show()
+    longest = ""
+    for row in filled_library.summaries():  # until one has a long reason
+        with qtbot.waitSignal(window.rendered, timeout=20_000):
+            window.show_record(filled_library.record(row.conversation_id))
+        assert window.preview is not None
+        longest = max((turn.why_not for turn in window.preview.rows), key=len)
+        if len(longest) > 45:
+            break
+    assert len(longest) > 45, longest  # e.g. "left out: no trained reply follows it ..."
+    assert window.width() < 900  # (its title, a conversation id, keeps it at 852 px)
+    table = window.table
+    reasons = [r for r in range(table.rowCount())
+               if table.item(r, WHY) is not None and table.item(r, WHY).text()]
+    assert reasons
+    qtbot.waitUntil(lambda: not any(reason_cut(window, r) for r in reasons))
+    assert table.horizontalScrollBar().maximum() == 0
+    assert table.item(reasons[0], WHY).toolTip() == table.item(reasons[0], WHY).text()

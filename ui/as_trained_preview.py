@@ -30,6 +30,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QPushButton,
     QSplitter,
+    QStyle,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -64,6 +65,8 @@ from ui.tasks import Task
 
 LIBRARY_TEMPLATE = "library"  # the template combo's entry for the library's own choice
 COLUMNS = ("#", "Role", "Tokens", "Trained", "Past limit", "Why not trained")
+WHY = len(COLUMNS) - 1
+WHY_MIN = 180  # px the reason keeps however narrow the window: it wraps, it is never cut
 Key = tuple[Any, ...]
 
 
@@ -165,9 +168,10 @@ class AsTrainedWindow(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setWordWrap(False)
-        self.table.verticalHeader().setDefaultSectionSize(
-            self.table.fontMetrics().height() + 8)
+        self.table.setWordWrap(True)  # a long reason goes on over two or three lines
+        rows = self.table.verticalHeader()
+        rows.setMinimumSectionSize(self.table.fontMetrics().height() + 8)
+        rows.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header = self.table.horizontalHeader()
         for column in range(len(COLUMNS) - 1):
             header.setSectionResizeMode(column, QHeaderView.ResizeMode.ResizeToContents)
@@ -443,7 +447,7 @@ class AsTrainedWindow(QWidget):
                     item.setToolTip(f"{turn.trained_tokens:,} of its tokens carry the loss")
                 elif not turn.in_line:
                     item.setForeground(dim)
-                if column == 5 and text:
+                if column == WHY and text:
                     item.setToolTip(text)
                 if column == 1:
                     item.setToolTip(ROLE_LABELS.get(turn.role, turn.role))
@@ -462,6 +466,18 @@ class AsTrainedWindow(QWidget):
                                           | Qt.AlignmentFlag.AlignVCenter)
                 table.setItem(len(rows), column, item)
         table.setColumnHidden(4, not preview.lost_tokens)
+        self._keep_room_for_reasons()
+
+    def _keep_room_for_reasons(self) -> None:
+        """The table never narrower than its short columns plus ``WHY_MIN`` for the
+        reasons (at 850 px the splitter left the reason column 100 px, past the edge)."""
+        table = self.table
+        header = table.horizontalHeader()
+        short = sum(max(table.sizeHintForColumn(c), header.sectionSizeHint(c))
+                    for c in range(WHY) if not table.isColumnHidden(c))
+        scroll_bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent,
+                                               None, table)
+        table.setMinimumWidth(short + WHY_MIN + scroll_bar + 2 * table.frameWidth())
 
     def _build_legend(self) -> None:
         while self.legend.count():
