@@ -27,7 +27,7 @@ DEFAULT_WIDTHS = {
     Column.CHECK: 28, Column.BATCH: 120, Column.CLIENT: 130, Column.ARCHETYPE: 130,
     Column.ARC: 150, Column.TOPIC: 170, Column.TURNS: 50, Column.REPLIES: 64,
     Column.QUALITY: 60, Column.TIER: 90, Column.CREATED: 90, Column.IMPORTED: 140,
-    Column.SOURCE: 220, Column.FILES: 120, Column.WARNINGS: 76,
+    Column.SOURCE: 220, Column.FILES: 110, Column.WARNINGS: 76,
     Column.TOKENS: 70,
 }
 

@@ -13,7 +13,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSplitter, QWidget
 
-READER_MIN = 320  # px the reader gets however little the table's columns leave
+READER_MIN = 400  # px: the reader's messages need about this much (narrower, they are cut)
 READER_MAX_SHARE = 0.4  # of the splitter's width: on a wide screen the table has the rest
 
 

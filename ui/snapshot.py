@@ -318,6 +318,10 @@ def render_as_trained(window: MainWindow, library: Library, out_dir: Path) -> li
             view.boundaries_check.setChecked(False)
             view.wait()
             written.append(save(view, out_dir / f"23-as-trained-{theme}.png"))
+            if theme == "light":  # a narrow window: the reasons wrap, never cut
+                view.resize(850, 650)
+                written.append(save(view, out_dir / "27-as-trained-850-wide.png"))
+                view.resize(1180, 760)
             if view.preview is not None and view.preview.cut_char is not None:
                 view.table.selectRow(next(
                     (row for row, turn in enumerate(view.preview.rows) if turn.lost_tokens),
