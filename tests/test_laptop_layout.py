@@ -240,3 +240,16 @@ def test_at_850_px_the_reason_a_turn_is_not_trained_reads_in_full(
     qtbot.waitUntil(lambda: not any(reason_cut(window, r) for r in reasons))
     assert table.horizontalScrollBar().maximum() == 0
     assert table.item(reasons[0], WHY).toolTip() == table.item(reasons[0], WHY).text()
+
+
+def test_a_large_library_read_at_start_leaves_the_keyboard_on_the_table(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui import row_reader
+
+    monkeypatch.setattr(row_reader, "READ_IN_CHILD_FROM", 1)  # read as a large library is
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
+    assert window.conversations.opening
+    qtbot.waitUntil(lambda: not window.conversations.loading, timeout=60000)
+    assert window.conversations.model.total == two_batches.count()
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is window.conversations.table)

@@ -371,9 +371,20 @@ class MainWindow(QMainWindow):
         """The keyboard where a person starts, not on the tab bar: the table (arrows choose
         a row to read, Space checks it, Ctrl+F searches), or in an empty library "Import
         files…" on the welcome panel (there is no table or search field to use yet)."""
+        page = self.conversations
         if self.conversations_stack.currentWidget() is self.welcome:
             self.welcome.files_button.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif page.opening:  # the table shows when a large library's first read is in
+            page.reloaded.connect(self._focus_table_after_first_read,
+                                  Qt.ConnectionType.SingleShotConnection)
         else:
+            page.table.setFocus(Qt.FocusReason.OtherFocusReason)
+
+    def _focus_table_after_first_read(self) -> None:
+        """Unless the person put the keyboard somewhere meanwhile (not where Qt put it,
+        the tab bar, while the table was hidden)."""
+        focus = QApplication.focusWidget()
+        if focus is None or focus is self.pages.tabBar():
             self.conversations.table.setFocus(Qt.FocusReason.OtherFocusReason)
 
     def _update_counts(self) -> None:
