@@ -10,6 +10,7 @@ import multiprocessing
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 from conftest import ENRICHED, LEGACY, open_window
@@ -71,6 +72,27 @@ def thread_job(window: MainWindow, gate: threading.Event, *, stops: bool,
     return run_with_progress(window, "Rebuilding emotional-support-v1", work,
                              lambda result: outcomes.append(result),
                              lambda why: outcomes.append(why))
+
+
+class Stuck(NamedTuple):
+    window: MainWindow
+    dialogs: ScriptedDialogs
+    gate: threading.Event  # set: the job ends
+    outcomes: list[str]  # what reached the window from it
+    task: Task
+
+
+def stuck_job(qtbot, library: Library, tmp_path: Path,
+              monkeypatch: pytest.MonkeyPatch) -> Stuck:
+    """A window running a job that will not stop before ``gate`` is set, and a close guard
+    without patience: its second question (close anyway?) comes at once."""
+    monkeypatch.setattr(close_guard, "STOP_PATIENCE_S", 0.0)
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    gate = threading.Event()
+    outcomes: list[str] = []
+    task = thread_job(window, gate, stops=False, outcomes=outcomes)
+    return Stuck(window, dialogs, gate, outcomes, task)
 
 
 def test_closing_with_no_job_closes_at_once(qtbot, own_library: Library, tmp_path: Path) -> None:
@@ -140,12 +162,8 @@ def test_yes_closes_once_the_import_has_ended_and_keeps_what_it_finished(
 
 def test_a_job_that_will_not_stop_is_named_and_closing_anyway_leaves_it_nothing_to_touch(
         qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(close_guard, "STOP_PATIENCE_S", 0.0)
-    dialogs = ScriptedDialogs()
-    window = open_window(qtbot, own_library, dialogs, tmp_path)
-    gate = threading.Event()
-    outcomes: list[str] = []
-    task = thread_job(window, gate, stops=False, outcomes=outcomes)
+    window, dialogs, gate, outcomes, task = stuck_job(qtbot, own_library, tmp_path,
+                                                      monkeypatch)
     heard: list[str] = []
     for name in ("conversations_changed", "training_files_changed", "batches_changed"):
         getattr(window.changes, name).connect(lambda name=name: heard.append(name))
@@ -163,12 +181,8 @@ def test_a_job_that_will_not_stop_is_named_and_closing_anyway_leaves_it_nothing_
 
 def test_a_job_that_stops_late_is_waited_for_when_the_person_keeps_waiting(
         qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(close_guard, "STOP_PATIENCE_S", 0.0)
-    dialogs = ScriptedDialogs()
-    window = open_window(qtbot, own_library, dialogs, tmp_path)
-    gate = threading.Event()
-    outcomes: list[str] = []
-    task = thread_job(window, gate, stops=False, outcomes=outcomes)
+    window, dialogs, gate, outcomes, task = stuck_job(qtbot, own_library, tmp_path,
+                                                      monkeypatch)
     dialogs.confirms.extend([True, False])  # cancel it and close; then keep waiting
     window.close()
     qtbot.waitUntil(lambda: len(dialogs.asked) == 2, timeout=60000)

@@ -119,7 +119,8 @@ def test_a_samples_count_that_ended_as_the_window_closed_is_not_delivered(
                                      show=False)
     page = window.conversations
     qtbot.waitUntil(lambda: not page.loading, timeout=60000)
-    following = page._following[0]
+    following = page._following
+    assert following is not None
     answers: list[object] = []
     following.answered.connect(answers.append)
     following.request()

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 
 from app.job_process import GRACE
 from ui.dialogs import Dialogs
-from ui.tasks import Task, job_over, jobs_of, running_jobs
+from ui.tasks import Task, job_over, jobs_of, running_jobs, stop_jobs
 
 POLL_MS = 50
 # A child-process job is killed GRACE seconds after its cancel (``app.job_process``); a
@@ -97,9 +97,7 @@ class CloseGuard(QObject):
         self.let_go_done = True
 
     def _stop(self, jobs: dict[Task, str]) -> None:
-        for task in jobs:
-            task.detach()
-            task.cancel()
+        stop_jobs(jobs)
         self.stopping = dict(jobs)
         self.indicator = stopping_dialog(self.window, self.stopping)
         self.indicator.show()
@@ -137,9 +135,7 @@ def stop_jobs_before_exit() -> bool:
     wait for their threads, up to EXIT_PATIENCE_S in all (no window is left to freeze).
     False when one still runs: its library must not be closed under it."""
     jobs = running_jobs()
-    for task in jobs:
-        task.detach()
-        task.cancel()
+    stop_jobs(jobs)
     deadline = time.monotonic() + EXIT_PATIENCE_S
     return all(task.ended.wait(max(0.0, deadline - time.monotonic())) for task in jobs)
 

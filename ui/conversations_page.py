@@ -94,7 +94,7 @@ class ConversationsPage(QWidget):
         self.row_loading.loaded.connect(self._show_rows)
         self.row_loading.failed.connect(self._load_failed)
         self.row_loading.indexed.connect(self.reading_bar.setValue)
-        self._following: list[FollowingRead] = []
+        self._following: FollowingRead | None = None  # the samples banner's count
 
     # --- construction ------------------------------------------------------------------
 
@@ -226,18 +226,19 @@ class ConversationsPage(QWidget):
         answered, and ``stop_reading`` stops it with the rows' reads."""
         following = FollowingRead(self.library, read, self)
         self.reloaded.connect(following.request)
-        self._following.append(following)
+        self._following = following
         return following
 
     def stop_reading(self, timeout: float = 30.0) -> None:
         """Read the library no more: it is about to close (``RowLoading.stop``)."""
         self.row_loading.stop(timeout)
-        for following in self._following:
-            following.stop(timeout)
+        if self._following is not None:
+            self._following.stop(timeout)
 
     @property
     def loading(self) -> bool:
-        return self.row_loading.loading or any(f.busy for f in self._following)
+        return self.row_loading.loading or (self._following is not None
+                                            and self._following.busy)
 
     def _load_failed(self, message: str) -> None:
         if self._opening:

@@ -37,7 +37,14 @@ from ui.main import (
     library_key,
     open_library_or_explain,
 )
-from ui.tasks import Task, run_with_progress, running_jobs, start, wait_behind_progress
+from ui.tasks import (
+    Task,
+    run_with_progress,
+    running_jobs,
+    start,
+    stop_jobs,
+    wait_behind_progress,
+)
 from ui.team_dialog import TeamLibraryDialog
 
 QUIET_POLL_MS = 50
@@ -201,8 +208,9 @@ class LibrarySwitcher(QObject):
                 self.window, "A job is still running",
                 cancel_question(jobs, f"Opening {target}"), "Cancel the job and open"):
             return False
-        for task in jobs:
-            task.cancel()
+        # Not detached yet: if the other library does not open, this window stays and
+        # hears how they ended; ``_switch_to`` detaches them once it has opened.
+        stop_jobs(jobs, detach=False)
         return True
 
     def _refuse_the_same(self, text: str) -> bool:

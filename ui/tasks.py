@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import shiboken6
@@ -128,6 +128,15 @@ def jobs_of(window: QWidget) -> dict[Task, str]:
 def job_over(task: Task) -> bool:
     """The job's thread (and child process) has ended and its outcome was handled."""
     return task.ended.is_set() and task not in _jobs
+
+
+def stop_jobs(jobs: Iterable[Task], *, detach: bool = True) -> None:
+    """Cancel ``jobs``; with ``detach`` (their window is going: it closes, the app quits)
+    each is detached first, so that how it ends reaches no window."""
+    for task in jobs:
+        if detach:
+            task.detach()
+        task.cancel()
 
 
 def start(task: Task) -> None:
