@@ -6,7 +6,9 @@ of libraries from before v6 (unfinished builds, deleted training files, builds s
 moved into the database: ``trainingfiles.remove_orphan_files``), training files created
 by an older version that never got their first build, training files whose conversations
 changed batch while their rebuild was cut short (their header no longer matches their
-members), and training files whose build is still in files from before v6: those are
+members), training files that owe a rebuild after a change to their conversations
+(``stored_builds.REBUILD_DUE``: the window's rebuild was dropped as it closed, or
+cancelled), and training files whose build is still in files from before v6: those are
 built into the database (the header keeps its dates) before their folders go.
 """
 
@@ -23,7 +25,7 @@ from app.build import BuildCancelled
 from app.library import Library
 from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
-from app.stored_builds import drop_unreferenced, unreferenced_count
+from app.stored_builds import drop_unreferenced, rebuilds_due, unreferenced_count
 from app.stored_repair import repair_stored, repaired_files
 from app.team_locks import FRAGMENTS, try_lock_in_transaction
 from app.trainingfiles import (
@@ -97,7 +99,7 @@ def needs_recovery(library: Library) -> bool:
             or files_built_on_disk(library):
         return True
     with library.session() as session:
-        if unreferenced_count(session):
+        if unreferenced_count(session) or rebuilds_due(session):
             return True
         rows = session.execute(select(TrainingFile.file_id, TrainingFile.revision)).all()
     revisions = dict(rows)
@@ -155,12 +157,15 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
     for folder in remove_orphan_files(library):
         done.append(f"removed {folder.name}, left over by an interrupted build or an "
                     "older version")
-    for name in stale_training_files(library):
+    with library.session() as session:
+        owed = set(rebuilds_due(session))
+    for name in sorted(owed.union(stale_training_files(library))):
         step(f"Rebuilding the training file '{name}'")
         rebuild_training_files(library, [name], _saying(progress, f"Rebuilding the "
                                f"training file '{name}'"), cancelled, from_scratch=True)
-        done.append(f"rebuilt the training file '{name}', whose last rebuild was "
-                    "interrupted")
+        done.append(f"rebuilt the training file '{name}', whose " + (
+            "rebuild after its conversations changed did not finish" if name in owed else
+            "last rebuild was interrupted"))
     return done + one_time_passes(library, progress, cancelled)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Select, delete, exists, func, select, text, update
+from sqlalchemy import Engine, Select, delete, exists, func, or_, select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
@@ -123,21 +123,38 @@ def last_position(session: Session, file_id: int) -> int:
     return -1 if last is None else int(last)
 
 
-def forget_totals(session: Session, conversations: Sequence[int] | Select[Any]) -> None:
+# What a file's ``totals`` hold after a change to its conversations that its bytes must
+# follow (a batch move or rename, a replaced conversation, a review mark): no totals (a
+# build reads every member), and a rebuild owed. The window rebuilds right after such a
+# change; when that rebuild is dropped (the window closed, Cancel, a crash) the next open
+# of the library finishes it (``app.recovery``), on the command line too. Any build of
+# the file writes its totals again, and so pays the debt. Not readable as totals
+# (``StoredTotals.loads``), so a version before this one reads it as "no totals".
+REBUILD_DUE = b'"rebuild due"'
+
+
+def forget_totals(session: Session, conversations: Sequence[int] | Select[Any], *,
+                  rebuild_due: bool = True) -> None:
     """The training files holding any of ``conversations`` (row keys, or a query of them)
-    forget their stored totals, so their next change reads every member.
+    forget their stored totals, so their next change reads every member; with
+    ``rebuild_due`` they also owe a rebuild (``REBUILD_DUE``).
 
     Call it in the same transaction as any change to what a conversation's rendering and
     header part depend on (its record, digest, batch or review mark): adding to or removing
     from a file trusts its other members to be as they were built
-    (``app.build_delta``)."""
+    (``app.build_delta``). ``rebuild_due=False`` for a change the file's bytes do not show
+    (a digest made again); it leaves a rebuild already owed owed."""
     def forget(holding: Any) -> None:
-        session.execute(
-            update(TrainingFile)
-            .where(TrainingFile.file_id.in_(
-                select(Member.file_id).where(Member.conversation_pk.in_(holding))))
-            .values(totals=None)
-            .execution_options(synchronize_session=False))
+        change = (update(TrainingFile)
+                  .where(TrainingFile.file_id.in_(
+                      select(Member.file_id).where(Member.conversation_pk.in_(holding))))
+                  .execution_options(synchronize_session=False))
+        if rebuild_due:
+            session.execute(change.values(totals=REBUILD_DUE))
+        else:
+            session.execute(change.where(or_(TrainingFile.totals.is_(None),
+                                             TrainingFile.totals != REBUILD_DUE))
+                            .values(totals=None))
 
     if isinstance(conversations, Select):
         forget(conversations)
@@ -145,6 +162,13 @@ def forget_totals(session: Session, conversations: Sequence[int] | Select[Any]) 
     pks = list(conversations)
     for start in range(0, len(pks), IN_CHUNK):
         forget(pks[start:start + IN_CHUNK])
+
+
+def rebuilds_due(session: Session) -> list[str]:
+    """The training files that owe a rebuild (``REBUILD_DUE``), by name."""
+    return list(session.scalars(select(TrainingFile.name)
+                                .where(TrainingFile.totals == REBUILD_DUE)
+                                .order_by(TrainingFile.name)))
 
 
 def unreferenced_count(session: Session) -> int:

@@ -763,7 +763,8 @@ def _read_members(library: Library, pks: Sequence[int],
             with library.session() as session, session.begin():
                 session.execute(update(Conversation), [
                     {"pk": pk, "digest": orjson.dumps(item)} for pk, item in refreshed.items()])
-                forget_totals(session, list(refreshed))  # other files holding them
+                # Other files holding them: their bytes stay right, their totals not.
+                forget_totals(session, list(refreshed), rebuild_due=False)
         for i, pk in zip(stale, stale_pks, strict=True):
             item = refreshed[pk]
             item["batch_id"] = states[i].batch

@@ -111,5 +111,6 @@ class BatchController(QObject):
             title="Updating training files",
             on_done=lambda rebuilt: self.status.emit(f"{message}; rebuilt {quoted(rebuilt)}"),
             failure_title="Training files not updated",
-            failure_consequence=("The batch change is saved; the training files still show "
-                                 "the old batch until they are rebuilt."))
+            failure_consequence=("The batch change is saved; the training files show the old "
+                                 "batch until they are rebuilt, at the latest the next time "
+                                 "LoRA Studio opens this library."))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from sqlalchemy.engine import make_url
@@ -76,7 +77,12 @@ def start_location(given: str | None, settings: QSettings) -> tuple[str | None, 
     return None, None
 
 
-Opened = tuple[Library, str | None]  # the library, and what finishing its interrupted work said
+class Opened(NamedTuple):
+    """A library opened off the GUI thread, and what finishing its interrupted work said."""
+
+    library: Library
+    problem: str | None  # why that failed (the library opens as it is)
+    finished: list[str]  # what it did, one sentence each (``Window.say_what_was_finished``)
 
 
 def open_and_finish(text: str) -> Opened:
@@ -84,12 +90,12 @@ def open_and_finish(text: str) -> Opened:
     failure of that is reported, and the library opens as it is)."""
     library = open_library(text)
     try:
-        finish_interrupted_work(library)
+        finished = finish_interrupted_work(library)
     except Exception as exc:
         known = known_failure(exc, library.database)
-        return library, (f"{known or bug_report(exc)}\n\nThe library opens as it is; LoRA "
-                         "Studio tries again at the next start.")
-    return library, None
+        return Opened(library, f"{known or bug_report(exc)}\n\nThe library opens as it "
+                      "is; LoRA Studio tries again at the next start.", [])
+    return Opened(library, None, finished)
 
 
 def open_before_window(text: str) -> Opened | str | None:
@@ -120,9 +126,10 @@ def start_app(location: str | None, dialogs: Dialogs,
     if team is not None:
         outcome = open_before_window(team)
         if isinstance(outcome, tuple):
-            team_library, problem = outcome
+            team_library, problem, finished = outcome
             switcher = LibrarySwitcher(team_library, dialogs, settings)
             switcher.window.show()
+            switcher.window.say_what_was_finished(finished)
             if problem:
                 dialogs.warn(switcher.window, "Interrupted work not finished", problem)
             return switcher
@@ -298,7 +305,7 @@ class LibrarySwitcher(QObject):
     def _switch_to(self, result: Opened, text: str) -> None:
         """Put a new window on the opened library, then close the old window and, once
         nothing reads it any more, the old library."""
-        library, problem = result
+        library, problem, finished = result
         old_window, old_library = self.window, self.library
         old_window.save_settings()
         old_window.close_guard.let_go()  # its jobs were cancelled (``_jobs_may_stop``)
@@ -309,6 +316,7 @@ class LibrarySwitcher(QObject):
         old_window.close()
         remember_opened(self.settings, text)
         self.window.show_message(f"Opened {settings_form(text)}.")
+        self.window.say_what_was_finished(finished, f"On opening {settings_form(text)}")
         if problem:
             self.dialogs.warn(self.window, "Interrupted work not finished", problem)
         self._when_quiet(old_window, lambda: self._let_go(old_window, old_library))

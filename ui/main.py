@@ -433,11 +433,11 @@ class MainWindow(QMainWindow):
     def show_message(self, text: str) -> None:
         self.statusBar().showMessage(text, 8000)
 
-    def say_what_was_finished(self, done: list[str]) -> None:
-        """What the start finished or rolled back for an earlier run (one sentence each),
-        in the status bar for longer than a passing message."""
+    def say_what_was_finished(self, done: list[str], when: str = "At start") -> None:
+        """What opening the library (``when``) finished or rolled back for an earlier run
+        (one sentence each), in the status bar for longer than a passing message."""
         if done:
-            text = "At start, LoRA Studio " + "; ".join(done) + "."
+            text = f"{when}, LoRA Studio " + "; ".join(done) + "."
             self.statusBar().showMessage(text, 30000)
 
     def _report_import(self, report: ImportReport) -> None:

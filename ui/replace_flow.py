@@ -4,17 +4,19 @@ files that hold a replaced conversation are rebuilt in the same background task.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from app.build import BuildCancelled
 from app.importer import ImportReport, import_paths
 from app.library import Library
 from app.trainingfiles import files_holding, rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.rebuild_flow import quoted
 from ui.tasks import run_with_progress
 from ui.wording import agreeing, plural
 
@@ -25,6 +27,9 @@ MAX_LISTED = 10
 class Replacement:
     report: ImportReport  # the second import, with replace on
     rebuilt: list[str]  # training files rebuilt because they hold a replaced conversation
+    # Training files whose rebuild was cancelled: the library records that they owe one,
+    # and the next open of the library rebuilds them (``app.recovery``).
+    not_rebuilt: list[str] = field(default_factory=list)
 
 
 def replace_question(report: ImportReport) -> str:
@@ -70,19 +75,26 @@ class ReplaceController(QObject):
             again = import_paths(self.library, files, replace=True,
                                  progress=progress, cancelled=cancelled)  # type: ignore[arg-type]
             stale = files_holding(self.library, conversation_ids=again.replaced_ids)
-            rebuilt = rebuild_training_files(self.library, stale, progress,  # type: ignore[arg-type]
-                                             cancelled)  # type: ignore[arg-type]
+            try:
+                rebuilt = rebuild_training_files(self.library, stale, progress,  # type: ignore[arg-type]
+                                                 cancelled)  # type: ignore[arg-type]
+            except BuildCancelled:  # what was replaced stays replaced: say so, not failed
+                return Replacement(again, [], stale)
             return Replacement(again, rebuilt)
 
         def done(result: Replacement) -> None:
             self.changes.conversations_stored.emit(result.report.replaced_ids)
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()  # said after conversations_stored (never moved)
-            if result.rebuilt:
+            if result.rebuilt or result.not_rebuilt:
                 self.changes.training_files_changed.emit()
             text = f"Replaced {plural(len(result.report.replaced_ids), 'conversation')}"
             if result.rebuilt:
                 text += "; rebuilt " + ", ".join(f"'{n}'" for n in result.rebuilt)
+            if result.not_rebuilt:
+                them = agreeing(len(result.not_rebuilt), "it", "them")
+                text += (f"; rebuilding {quoted(result.not_rebuilt)} was cancelled: LoRA "
+                         f"Studio rebuilds {them} the next time it opens this library")
             self.status.emit(text)
             self.replaced.emit(result)
 

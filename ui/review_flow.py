@@ -98,4 +98,5 @@ class ReviewController(QObject):
             failure_title="Training files not updated",
             failure_consequence=(
                 f"The review marks are saved; {quoted(names)} may still show the old review "
-                "state until they are rebuilt (mark the conversations again to retry)."))
+                "state until they are rebuilt, at the latest the next time LoRA Studio opens "
+                "this library (mark the conversations again to retry now)."))

@@ -1,0 +1,206 @@
+"""A change that training files must follow (a replaced conversation, a batch move) is
+recorded with it in the library, so that when the rebuild after it is dropped (the window
+closed during it, Cancel) the next open rebuilds the files and says so: in the window at
+start and after a library switch, and on the command line. Real libraries and fixtures."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import orjson
+import pytest
+from conftest import ENRICHED, LEGACY, open_window
+from scripted_dialogs import ScriptedDialogs
+from stored import stored_bytes
+
+from app.build import BuildCancelled
+from app.cli import main
+from app.importer import Verdict, import_paths
+from app.library import Library
+from app.recovery import finish_interrupted_work, needs_recovery
+from app.trainingfiles import add_conversations, files_holding, rebuild_training_files
+from ui import replace_flow
+from ui.main import finish_interrupted_work_or_explain
+from ui.tasks import jobs_of
+
+NAME = "advice-v1"
+OWED = (f"rebuilt the training file '{NAME}', whose rebuild after its conversations "
+        "changed did not finish")
+
+
+def corrected(cid: str, folder: Path) -> Path:
+    """The conversation ``cid`` as a file again with one reply corrected (the same id)."""
+    for path in [*ENRICHED, *LEGACY]:
+        if cid not in path.read_text(encoding="utf-8"):
+            continue
+        document = orjson.loads(path.read_bytes())
+        for pair in document.get("training_pairs") or []:
+            if pair.get("target_response"):
+                pair["target_response"] += " (Corrected.)"
+                break
+        target = folder / f"corrected-{path.name}"
+        target.write_bytes(orjson.dumps(document))
+        return target
+    raise AssertionError(f"no fixture holds {cid}")
+
+
+def holding_four(library: Library) -> list[str]:
+    """A training file of four conversations; their ids."""
+    ids = [row.conversation_id for row in library.summaries()][:4]
+    add_conversations(library, NAME, ids, create=True)
+    return ids
+
+
+def batches_named(jsonl: bytes) -> dict[str, str]:
+    """The batch each conversation's JSONL lines name, by conversation id."""
+    named: dict[str, set[str]] = {}
+    for line in jsonl.splitlines():
+        metadata = orjson.loads(line)["metadata"]
+        named.setdefault(metadata["conversation_id"], set()).add(metadata["batch_id"])
+    assert all(len(batches) == 1 for batches in named.values())
+    return {cid: batches.pop() for cid, batches in named.items()}
+
+
+def replace_without_rebuild(library: Library, cid: str, folder: Path) -> None:
+    report = import_paths(library, [corrected(cid, folder)], replace=True)
+    assert report.replaced_ids == [cid]
+    assert files_holding(library, conversation_ids=[cid]) == [NAME]
+
+
+@pytest.mark.usefixtures("backend")
+def test_a_replace_whose_rebuild_was_dropped_is_finished_at_the_next_open(
+        filled_library: Library, tmp_path: Path) -> None:
+    ids = holding_four(filled_library)
+    replace_without_rebuild(filled_library, ids[2], tmp_path)
+    assert b"(Corrected.)" not in stored_bytes(filled_library, NAME)[1]
+    assert needs_recovery(filled_library)  # (it was not: the file stayed stale for good)
+    assert finish_interrupted_work(filled_library) == [OWED]
+    assert b"(Corrected.)" in stored_bytes(filled_library, NAME)[1]
+    assert not needs_recovery(filled_library) and finish_interrupted_work(filled_library) == []
+
+
+def test_two_moves_that_leave_the_batch_counts_as_they_were_are_still_rebuilt(
+        two_batches: Library) -> None:
+    """The header's batch counts alone do not tell: one conversation each way."""
+    one = next(r.conversation_id for r in two_batches.summaries("enriched-batch"))
+    other = next(r.conversation_id for r in two_batches.summaries("legacy-batch"))
+    add_conversations(two_batches, NAME, [one, other], create=True)
+    before = stored_bytes(two_batches, NAME)[1]
+    assert batches_named(before) == {one: "enriched-batch",
+                                                  other: "legacy-batch"}
+    two_batches.move_conversations([one], "legacy-batch")
+    two_batches.move_conversations([other], "enriched-batch")
+    assert needs_recovery(two_batches)
+    assert finish_interrupted_work(two_batches) == [OWED]
+    assert batches_named(stored_bytes(two_batches, NAME)[1]) == {
+        one: "legacy-batch", other: "enriched-batch"}
+
+
+def test_the_rebuild_after_the_change_pays_what_it_owed(filled_library: Library,
+                                                        tmp_path: Path) -> None:
+    """The window's own rebuild (or any build of the file) leaves nothing for the next
+    open: the files are not rebuilt twice."""
+    ids = holding_four(filled_library)
+    replace_without_rebuild(filled_library, ids[1], tmp_path)
+    filled_library.move_conversations([ids[0]], "moved")
+    assert needs_recovery(filled_library)
+    assert rebuild_training_files(filled_library, [NAME]) == [NAME]
+    assert not needs_recovery(filled_library)
+
+
+def test_the_next_command_finishes_it_and_says_so(tmp_path: Path, fixture_folder: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    with Library.open(tmp_path / "lib") as library:
+        import_paths(library, [fixture_folder])
+        ids = holding_four(library)
+        replace_without_rebuild(library, ids[3], tmp_path)
+    capsys.readouterr()
+    assert main(["--data-dir", str(tmp_path / "lib"), "files"]) == 0
+    assert f"note: {OWED}" in capsys.readouterr().err
+    assert main(["--data-dir", str(tmp_path / "lib"), "files"]) == 0
+    assert "note:" not in capsys.readouterr().err  # once
+
+
+@pytest.fixture
+def own_library(tmp_path: Path, fixture_folder: Path) -> Iterator[Library]:
+    """The fixtures in a library the test closes itself, to open it again."""
+    library = Library.open(tmp_path / "library")
+    import_paths(library, [fixture_folder])
+    yield library
+    library.close()
+
+
+def held_rebuild(entered: threading.Event):
+    """The rebuild after a replace, held until it is cancelled (where the real one would
+    next look at its cancel)."""
+    def rebuild(library, names, progress=None, cancelled=None):
+        entered.set()
+        while not cancelled():
+            threading.Event().wait(0.01)
+        raise BuildCancelled()
+
+    return rebuild
+
+
+def replace_in_window(qtbot, library: Library, tmp_path: Path,
+                      monkeypatch: pytest.MonkeyPatch) -> tuple[object, ScriptedDialogs]:
+    """A window whose replace of a changed conversation is held in its rebuild."""
+    entered = threading.Event()
+    monkeypatch.setattr(replace_flow, "rebuild_training_files", held_rebuild(entered))
+    ids = holding_four(library)
+    changed = import_paths(library, [corrected(ids[2], tmp_path)])
+    assert [v.verdict for v in changed.verdicts] == [Verdict.CHANGED]
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.confirms.append(True)  # replace
+    assert window.importer.replacer.offer(changed)
+    qtbot.waitUntil(entered.is_set, timeout=60000)
+    return window, dialogs
+
+
+@pytest.mark.qt_log_level_fail("WARNING")
+def test_closing_the_window_during_the_rebuild_after_a_replace_leaves_it_to_the_next_start(
+        qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    window, dialogs = replace_in_window(qtbot, own_library, tmp_path, monkeypatch)
+    dialogs.confirms.append(True)  # cancel the job and close
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
+    assert [asked[1] for asked in dialogs.asked] == ["Replace changed conversations",
+                                                      "A job is still running"]
+    assert dialogs.warnings == []  # nothing reached the closed window
+    own_library.close()
+
+    with Library.open(own_library.root) as again:
+        assert b"(Corrected.)" not in stored_bytes(again, NAME)[1]
+        assert finish_interrupted_work_or_explain(again, ScriptedDialogs()) == [OWED]
+        assert b"(Corrected.)" in stored_bytes(again, NAME)[1]
+
+
+@pytest.mark.qt_log_level_fail("WARNING")
+def test_cancelling_the_rebuild_after_a_replace_says_the_replace_stands_and_what_is_owed(
+        qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "Cancelled: nothing was changed": the conversation is replaced."""
+    window, dialogs = replace_in_window(qtbot, own_library, tmp_path, monkeypatch)
+    (task,) = jobs_of(window)
+    with qtbot.waitSignal(window.importer.replacer.status, timeout=60000) as status:
+        task.cancel()
+    assert status.args[0] == (f"Replaced 1 conversation; rebuilding '{NAME}' was cancelled: "
+                              "LoRA Studio rebuilds it the next time it opens this library")
+    assert dialogs.warnings == []
+    assert needs_recovery(own_library)
+
+
+def test_switching_to_a_library_that_owes_a_rebuild_finishes_it_and_says_so(
+        qtbot, switcher, tmp_path: Path, fixture_folder: Path) -> None:
+    other = tmp_path / "other"
+    with Library.open(other) as library:
+        import_paths(library, [fixture_folder])
+        ids = holding_four(library)
+        replace_without_rebuild(library, ids[0], tmp_path)
+    with qtbot.waitSignal(switcher.switched, timeout=30000) as switched:
+        switcher.window.open_location_requested.emit(str(other))
+    said = switched.args[0].statusBar().currentMessage()
+    assert said == f"On opening {other.resolve()}, LoRA Studio {OWED}."
+    assert b"(Corrected.)" in stored_bytes(switcher.library, NAME)[1]
