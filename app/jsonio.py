@@ -6,13 +6,13 @@ import contextlib
 import json
 import math
 import os
-import re
 import stat
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
+import jiter
 import orjson
 
 from app.errors import InputError, Problem
@@ -50,41 +50,28 @@ def _finite_float(literal: str) -> float:
     return value
 
 
-# The end of a key: a closing quote, maybe spaces, a colon. Counted in the raw bytes it is
-# at least the number of keys written (an escaped quote before a colon inside a text adds
-# one), so a count equal to the keys parsed proves that no object has a key twice.
-_KEY_END = re.compile(rb'"[ \t\r\n]*:')
-# orjson reads an integer beyond 64 bits as a float; the strict parser keeps it exact.
-_AMBIGUOUS_FLOAT = 9.2e18
-
-
-MAX_FAST_DEPTH = 250  # deeper documents go to the strict parser, which says how deep
 # Deeper than this, a document is refused by the strict parser itself, on every Python:
 # how deep Python's own parser goes before it gives up differs by version (3.13 goes far
 # deeper than 3.11), and what it gives back could not be stored anyway (``app.loader``).
 MAX_DEPTH = 500
 
 
-def _keys_and_doubt(document: Any) -> tuple[int, bool]:
-    """How many keys the parsed document has; True when the strict parser must decide
-    (a float that may be a huge integer, or nesting deeper than ``MAX_FAST_DEPTH``)."""
-    keys, depth, level = 0, 0, [document]
+def _has_infinity(document: Any) -> bool:
+    """Whether a number overflowed to infinity (``1e400``): jiter reads it so, where the
+    strict parser refuses it and says why (``allow_inf_nan`` covers only the words)."""
+    level = [document]
     while level:
-        depth += 1
-        if depth > MAX_FAST_DEPTH:
-            return keys, True
         below: list[Any] = []
         for value in level:
             kind = type(value)
             if kind is dict:
-                keys += len(value)
                 below.extend(value.values())
             elif kind is list:
                 below.extend(value)
-            elif kind is float and not -_AMBIGUOUS_FLOAT < value < _AMBIGUOUS_FLOAT:
-                return keys, True
+            elif kind is float and value - value != 0:
+                return True
         level = below
-    return keys, False
+    return False
 
 
 def parse_json_bytes(data: bytes, file: str) -> Any:
@@ -92,16 +79,18 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
 
     Stricter than most parsers on purpose: a key that appears twice in one object, NaN or
     Infinity, and bytes that are not UTF-8 are refused rather than silently resolved.
-    orjson parses first (several times faster); the strict parser runs only when orjson
-    refuses the file (to explain why, or to accept a byte-order mark it does not), when a
-    key may appear twice, or when a number may be an integer too large for orjson.
+    jiter parses first: it refuses a key written twice itself, keeps large integers
+    exact and is several times faster than Python's parser. The strict parser runs only
+    when jiter refuses the file (to explain why in the words of ``parse_json_strict``,
+    or to accept a byte-order mark or a lone surrogate escape, as Python does), or when a
+    number overflowed to infinity, which the strict parser refuses with its reason.
     """
     try:
-        document = orjson.loads(data)
-    except orjson.JSONDecodeError:
+        document = jiter.from_json(data, allow_inf_nan=False, catch_duplicate_keys=True,
+                                   cache_mode="none")
+    except ValueError:
         return parse_json_strict(data, file)
-    keys, doubt = _keys_and_doubt(document)
-    if doubt or keys != len(_KEY_END.findall(data)):
+    if _has_infinity(document):
         return parse_json_strict(data, file)
     return document
 

@@ -30,6 +30,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+import jiter
 import orjson
 from _common import machine, print_machine
 from bench_import import corpus_dir, corpus_files
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from app import importer
     from app.canonical import normalise
     from app.cutoff import policy_digest
-    from app.jsonio import _KEY_END, _keys_and_doubt, read_input_bytes
+    from app.jsonio import _has_infinity, read_input_bytes
     from app.library import Library
     from app.loader import load_file
     from app.packing import pack_json
@@ -97,10 +98,12 @@ def main(argv: list[str] | None = None) -> int:
         # bytes (their sum is the floor of prepare with today's checks and storage).
         "floor: read the file": best_us(lambda p: read_input_bytes(Path(p)), files,
                                         args.repeat),
-        "floor: parse (orjson)": best_us(orjson.loads, raw, args.repeat),
-        "floor: duplicate-key proof, raw key ends": best_us(
-            lambda d: len(_KEY_END.findall(d)), raw, args.repeat),
-        "floor: duplicate-key proof, keys parsed": best_us(_keys_and_doubt, documents,
+        "floor: parse, duplicate keys refused (jiter)": best_us(
+            lambda d: jiter.from_json(d, allow_inf_nan=False, catch_duplicate_keys=True,
+                                      cache_mode="none"), raw, args.repeat),
+        "floor: parse alone (orjson, for comparison)": best_us(orjson.loads, raw,
+                                                                args.repeat),
+        "floor: no number overflowed to infinity": best_us(_has_infinity, documents,
                                                            args.repeat),
         "floor: sha256 of the file": best_us(lambda d: hashlib.sha256(d).hexdigest(), raw,
                                              args.repeat),

@@ -1,5 +1,5 @@
 """Per-file CPU of reading a conversation file: the strict parser alone (before) against
-orjson with the strict parser as fallback (now), and the whole per-file preparation
+jiter with the strict parser as fallback (now), and the whole per-file preparation
 (``app.importer.prepare``) with each, side by side in one run on the same files.
 
     python bench/bench_parse.py [--n 1000] [--runs 5] [--corpus DIR]
@@ -42,7 +42,7 @@ def main() -> int:
     fast = jsonio.parse_json_bytes
     print(f"{len(files)} files, {sum(map(len, datas)) / len(datas) / 1000:.0f} KB on average, "
           f"median of {args.runs} runs, CPU ms per file")
-    print(f"{'step':<28}{'strict only (before)':>22}{'orjson first (now)':>22}")
+    print(f"{'step':<28}{'strict only (before)':>22}{'jiter first (now)':>22}")
     for step, label in (("parse", "parse"), ("prepare", "prepare (read..pack)")):
         loader.parse_json_bytes = jsonio.parse_json_strict
         before = per_file_ms(files, datas, args.runs, step)

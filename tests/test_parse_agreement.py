@@ -1,5 +1,6 @@
-"""The fast parse (orjson, then a key count) never accepts what the strict parser refuses,
-and gives the same document or the same message for every input we have."""
+"""The fast parse (jiter, which refuses a key written twice itself) never accepts what the
+strict parser refuses, and gives the same document or the same message for every input we
+have."""
 
 from __future__ import annotations
 
