@@ -107,6 +107,7 @@ class AsTrainedWindow(QWidget):
         font.setBold(True)
         self.title.setFont(font)
         self.title.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.title.setWordWrap(True)  # a long conversation id must not set the window's width
         self.counted_with = QLabel()
         self.counted_with.setWordWrap(True)
 
@@ -184,8 +185,8 @@ class AsTrainedWindow(QWidget):
         self.splitter.setChildrenCollapsible(False)
         self.splitter.setSizes([700, 460])
 
-        self.legend = QHBoxLayout()
-        self.legend.setSpacing(8)
+        legend_bar = QWidget()
+        self.legend = FlowLayout(legend_bar, spacing=8)  # wraps: 840 px in one line
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(10, 8, 10, 8)
@@ -201,7 +202,7 @@ class AsTrainedWindow(QWidget):
         layout.addWidget(self.bar)
         layout.addWidget(self.message)
         layout.addWidget(self.splitter, 1)
-        layout.addLayout(self.legend)
+        layout.addWidget(legend_bar)
         self._build_legend()
 
         self.file_combo.currentIndexChanged.connect(lambda _i: self.request())
@@ -496,7 +497,6 @@ class AsTrainedWindow(QWidget):
                                       colours.lost_text, strike=True))
         self.legend.addWidget(_swatch("not in the line", colours.left_out_bg,
                                       colours.left_out_text))
-        self.legend.addStretch(1)
 
     def show_turn(self, row: int) -> None:
         """Scroll the text to a turn (a row of the table)."""
