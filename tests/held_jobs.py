@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from app.build import BuildCancelled
 from app.importer import ImportReport, import_paths
 from app.library import Library
 
@@ -31,3 +32,18 @@ def held_import(library: Library, paths: Sequence[Path], batch: str | None = Non
                 time.sleep(0.01)
 
     return import_paths(library, paths, batch, progress=held, cancelled=cancelled)
+
+
+def held_rebuild(library: Library, names: Sequence[str], *, gate: str,
+                 progress: Progress | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> list[str]:
+    """A rebuild held before its first file until ``gate`` exists (then it rebuilds) or it
+    is cancelled (then it stops as the real one does at its next look: ``BuildCancelled``)."""
+    from app.trainingfiles import rebuild_training_files
+
+    Path(f"{gate}.held").touch()
+    while not Path(gate).exists():
+        if cancelled and cancelled():
+            raise BuildCancelled()
+        time.sleep(0.01)
+    return rebuild_training_files(library, names, progress, cancelled)

@@ -4,10 +4,17 @@ stale, and the training files page is told either way."""
 
 from __future__ import annotations
 
-from conftest import ids_of, open_window
+import functools
+from pathlib import Path
 
+from conftest import ids_of, open_window
+from held_jobs import held_rebuild
+
+from app.recovery import needs_recovery
 from app.trainingfiles import add_conversations
+from ui import rebuild_flow
 from ui.rebuild_flow import quoted, rebuild_in_background
+from ui.tasks import jobs_of
 
 
 def _run(qtbot, window, names):
@@ -36,6 +43,31 @@ def test_a_failed_rebuild_warns_with_the_reason_and_what_stays_stale(
     assert title == "Training files not updated"
     assert "gone" in message.splitlines()[0]
     assert message.endswith("The change is saved; 'gone' still shows the old state.")
+
+
+def test_a_cancelled_rebuild_says_so_not_that_nothing_was_changed(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    """The change before it (a batch move here) is saved: only the rebuild stopped, and
+    the library still owes it (``app.recovery`` finishes it at the next open)."""
+    ids = ids_of(filled_library)
+    add_conversations(filled_library, "seed", ids[:2], create=True)
+    filled_library.move_conversations([ids[0]], "moved")
+    gate = tmp_path / "gate"
+    monkeypatch.setattr(rebuild_flow, "rebuild_training_files",
+                        functools.partial(held_rebuild, gate=str(gate)))
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    with qtbot.waitSignal(window.changes.training_files_changed, timeout=60000):
+        rebuild_in_background(
+            window, window.library, window.changes, window.dialogs, ["seed"],
+            title="Updating training files", on_done=lambda _names: None,
+            failure_title="Training files not updated",
+            failure_consequence="The batch change is saved.")
+        qtbot.waitUntil(Path(f"{gate}.held").exists, timeout=60000)  # the child is in
+        (task,) = jobs_of(window)
+        task.cancel()
+    assert dialogs.warnings == [("Training files not updated",
+                                 "The rebuild was cancelled.\nThe batch change is saved.")]
+    assert needs_recovery(filled_library)
 
 
 def test_names_are_quoted_for_the_status_bar():

@@ -37,10 +37,12 @@ def rebuild_in_background(
 
     def failed(why: str) -> None:
         changes.training_files_changed.emit()
+        if task.is_cancelled():  # (not "nothing was changed": the change itself is saved)
+            why = "The rebuild was cancelled."
         dialogs.warn(window, failure_title, f"{why}\n{failure_consequence}")
 
-    run_with_progress(window, title, in_child(rebuild_training_files, library, names),
-                      done, failed)
+    task = run_with_progress(window, title,
+                             in_child(rebuild_training_files, library, names), done, failed)
 
 
 def quoted(names: list[str]) -> str:
