@@ -59,6 +59,8 @@ PARALLEL_FROM_BYTES = 20_000_000  # ... unless they are big (full training files
 # a millisecond on a local disk.
 LOOK_EVERY = 64
 
+NOT_JSON_FILE = "not a .json conversation file; only .json files are imported"
+
 
 def _worth_a_pool(candidates: Sequence[Candidate]) -> bool:
     """Enough work to pay for starting worker processes: many files, or a lot of bytes
@@ -176,7 +178,8 @@ def collect(
     counted: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
 ) -> tuple[list[Candidate], list[FileVerdict]]:
-    """Expand files and folders (recursively, ``*.json``) into candidates.
+    """Expand files and folders (recursively, ``*.json``) into candidates; a file named
+    on its own that is not a ``.json`` file gets a verdict saying so, unread.
 
     Every folder holding files is a batch named after it (a dropped folder with 16 batch
     subfolders gives 16 batches); loose files share one timestamped batch. A batch given
@@ -222,6 +225,10 @@ def collect(
                                             "the folder holds no .json files"))
             for file in sorted(found, key=attrgetter("order")):
                 add(Path(file.path), batch or file.folder or top, file.link)
+        elif not _read_by_name(path.name) and (path.exists() or path.is_symlink()):
+            # As the walk of a folder takes only *.json files, a file chosen by name is
+            # refused unread unless it is one (a .txt is not "invalid JSON").
+            problems.append(FileVerdict(str(path), Verdict.REJECTED, NOT_JSON_FILE))
         elif path.exists() or path.is_symlink():
             # Chosen by name: a file, or something that is not one (a pipe, a device, a
             # broken link), which the reader refuses with a verdict saying what it is.
@@ -234,6 +241,17 @@ def collect(
 def _stop_if(cancelled: Callable[[], bool] | None) -> None:
     if cancelled is not None and cancelled():
         raise WalkCancelled()
+
+
+def is_json_name(name: str) -> bool:
+    """A file name an import reads: one ending in ``.json`` (in any case)."""
+    return name.lower().endswith(".json")
+
+
+def _read_by_name(name: str) -> bool:
+    """A file chosen by name goes to the reader: a ``.json`` file, or a ``.jsonl`` one,
+    which the reader refuses unread with what to import instead (``app.loader``)."""
+    return is_json_name(name) or name.lower().endswith(".jsonl")
 
 
 def _offset(counted: Callable[[int], None] | None, before: int
@@ -300,7 +318,7 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
         name_of_folder = os.path.basename(top) if order else ""
         for entry in files:
             name = entry.name
-            if not name.lower().endswith(".json") or name.startswith("."):
+            if not is_json_name(name) or name.startswith("."):
                 continue
             link = entry.is_symlink()
             if link and leaves(entry.path):

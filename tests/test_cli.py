@@ -103,6 +103,18 @@ def test_import_of_a_missing_path(cli: Cli, tmp_path: Path) -> None:
     assert "no such file or folder" in out
 
 
+def test_import_refuses_a_named_file_that_is_not_json_as_such_and_imports_the_rest(
+        cli: Cli, tmp_path: Path) -> None:
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember to check batch 4", encoding="utf-8")
+    code, out, _ = cli("import", notes, ENRICHED[0])
+    assert code == 1
+    assert (f"rejected  {notes}: not a .json conversation file; only .json files are "
+            "imported") in out.splitlines()
+    assert "not valid JSON" not in out
+    assert out.splitlines()[-1] == "1 imported, 0 duplicate, 1 rejected"
+
+
 def test_conversations_json(imported: Cli, fixture_folder: Path) -> None:
     code, out, _ = imported("conversations", "--json")
     assert code == 0

@@ -108,6 +108,35 @@ def test_a_duplicate_by_content_names_the_conversation_and_where_it_was_seen(
         f"the same content is already in the library, as conversation {cid}"
 
 
+def test_a_dropped_text_file_is_refused_as_not_a_json_file_and_the_rest_imports(
+        qtbot, library, dialogs, tmp_path):
+    """Dropped by name, a .txt is refused for what it is, like the walk of a dropped folder
+    leaves it out: not "not valid JSON", even when what it holds is a conversation."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember to check batch 4", encoding="utf-8")
+    renamed = tmp_path / "conversation.json.txt"
+    shutil.copy(ENRICHED[1], renamed)
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(path)) for path in (notes, renamed, ENRICHED[0])])
+    dialogs.texts.append("")
+    point, action = QPointF(40, 40), Qt.DropAction.CopyAction
+    buttons, modifiers = Qt.MouseButton.LeftButton, Qt.KeyboardModifier.NoModifier
+    enter = QDragEnterEvent(point.toPoint(), action, mime, buttons, modifiers)
+    assert QApplication.sendEvent(window, enter) and enter.isAccepted()
+    with qtbot.waitSignal(window.importer.finished, timeout=30000) as blocker:
+        QApplication.sendEvent(window, QDropEvent(point, action, mime, buttons, modifiers))
+    report = blocker.args[0]
+    refused = {Path(v.path).name: v.reason for v in report.verdicts
+               if v.verdict is Verdict.REJECTED}
+    reason = "not a .json conversation file; only .json files are imported"
+    assert refused == {"notes.txt": reason, "conversation.json.txt": reason}
+    assert report.imported == 1 and library.count() == 1
+    summary = window.importer.last_summary.details.toPlainText()
+    assert f"{tmp_path.name}/notes.txt: {reason}" in summary
+    assert "not valid JSON" not in summary
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
 def test_a_folder_that_exists_but_takes_no_files_is_not_called_missing(filled_library):
     """/proc exists but takes no new files (the system answers "No such file"): the
