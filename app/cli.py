@@ -48,6 +48,7 @@ from app.trainingfiles import (
     set_max_seq_len,
 )
 from app.validate import validate_path
+from app.wording import agreeing, plural
 
 POLICIES = [policy.value for policy in CutOffPolicy]
 GUI_MODULE = "ui.main"  # found by name so that the core never imports Qt
@@ -210,8 +211,10 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         say("batches created: " + ", ".join(report.batches_created))
     say(report.summary())
     if report.changed:
-        say(f"{len(report.changed)} changed conversation(s) were kept as stored; "
-            "run the import again with --replace to replace them")
+        changed = len(report.changed)
+        say(f"{plural(changed, 'changed conversation')} {agreeing(changed, 'was', 'were')} "
+            "kept as stored; run the import again with --replace to replace "
+            f"{agreeing(changed, 'it', 'them')}")
     if report.replaced_ids:
         stale = files_holding(library, conversation_ids=report.replaced_ids)
         for name in rebuild_training_files(library, stale):
@@ -243,7 +246,7 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
                f"{row.turns} turns\t{row.trainable_replies} replies\t"
                + _tokens_text(tokens.get(row.conversation_id, 0))
                + (f"\treviewed by {row.reviewed_by}" if row.reviewed_by else ""))
-    _print(f"{len(rows)} conversations")
+    _print(plural(len(rows), "conversation"))
     return 0
 
 
@@ -266,8 +269,9 @@ def cmd_files(args: argparse.Namespace, library: Library) -> int:
                 "max_seq_len": info.max_seq_len,
             }).decode())
         else:
-            _print(f"{info.name}\t{info.conversations} conversations\t"
-                   f"{info.trainable_replies} replies\tupdated {info.updated_at}")
+            _print(f"{info.name}\t{plural(info.conversations, 'conversation')}\t"
+                   f"{plural(info.trainable_replies, 'reply', 'replies')}\t"
+                   f"updated {info.updated_at}")
     return 0
 
 
@@ -297,8 +301,9 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
         _print(f"nothing added to '{plan.name}'")
         return 0
     info = apply_addition(library, plan)
-    _print(f"added {len(plan.adding)} to '{info.name}': now {info.conversations} "
-           f"conversations, {info.trainable_replies} trainable replies")
+    _print(f"added {len(plan.adding)} to '{info.name}': now "
+           f"{plural(info.conversations, 'conversation')}, "
+           f"{plural(info.trainable_replies, 'trainable reply', 'trainable replies')}")
     return 0
 
 
@@ -320,23 +325,27 @@ def cmd_delete_conversations(args: argparse.Namespace, library: Library) -> int:
     if not plan.count:
         _print("nothing to remove")
         return 0 if plan.batch_id is None else _drop_empty_batch(library, plan.batch_id)
-    what = (f"batch '{plan.batch_id}' and its {plan.count} conversation(s)" if plan.batch_id
-            else f"{plan.count} conversation(s)")
+    what = (f"batch '{plan.batch_id}' and its {plural(plan.count, 'conversation')}"
+            if plan.batch_id else plural(plan.count, "conversation"))
     _print(f"this removes {what} from the library")
     if plan.training_files:
-        _print("these training files hold some of them and will be rebuilt without them: "
+        files = len(plan.training_files)
+        held = agreeing(plan.count, "it", "some of them")
+        _print(f"{agreeing(files, 'this training file holds', 'these training files hold')} "
+               f"{held} and will be rebuilt without {agreeing(plan.count, 'it', 'them')}: "
                + ", ".join(f"'{name}'" for name in plan.training_files))
     if not args.yes:
         if not sys.stdin.isatty():
             raise LibraryError("nothing was removed: add --yes to confirm")
-        answer = input("Remove them? [y/N] ").strip().casefold()
+        them = "them" if plan.batch_id else agreeing(plan.count, "it", "them")
+        answer = input(f"Remove {them}? [y/N] ").strip().casefold()
         if answer not in ("y", "yes"):
             _print("nothing was removed")
             return 1
     result = apply_removal(library, plan)
     for name in result.rebuilt:
         _print(f"rebuilt training file '{name}'")
-    _print(f"removed {result.removed} conversation(s) from the library"
+    _print(f"removed {plural(result.removed, 'conversation')} from the library"
            + (f"; batches removed: {', '.join(result.batches_removed)}"
               if result.batches_removed else ""))
     return 0
@@ -362,7 +371,7 @@ def cmd_tokens(args: argparse.Namespace, library: Library) -> int:
     _print(f"tokenizer: {counter.tokenizer_name}; chat template: {counter.template.label}")
     counts = ensure_counts(library)
     total = sum(counts.values())
-    _print(f"{len(counts)} conversations, {total:,} tokens"
+    _print(f"{plural(len(counts), 'conversation')}, {plural(total, 'token')}"
            + (f", longest {max(counts.values()):,}" if counts else ""))
     return 0
 
@@ -377,9 +386,9 @@ def _rebuild_stale(library: Library, names: list[str], why: str = "its batches c
 def cmd_review(args: argparse.Namespace, library: Library) -> int:
     change = mark_reviewed(library, args.conversation_ids, args.by, undo=args.undo)
     if args.undo:
-        _print(f"took the review mark from {change.conversations} conversation(s)")
+        _print(f"took the review mark from {plural(change.conversations, 'conversation')}")
     else:
-        _print(f"marked {change.conversations} conversation(s) reviewed by "
+        _print(f"marked {plural(change.conversations, 'conversation')} reviewed by "
                f"{change.reviewed_by} at {change.reviewed_at}")
     _rebuild_stale(library, change.stale_files, "its review marks changed")
     return 0
@@ -432,9 +441,9 @@ def cmd_copy_library(args: argparse.Namespace) -> int:
             Library.open(args.to) as target:
         report = copy_library(source, target, progress=progress)
         for table, rows in report.rows.items():
-            _print(f"{table}: {rows:,} rows")
+            _print(f"{table}: {plural(rows, 'row')}")
         _print(f"copied {source.display} into the team library {target.display} "
-               f"({report.total:,} rows)")
+               f"({plural(report.total, 'row')})")
     return 0
 
 
@@ -466,7 +475,7 @@ def run(args: argparse.Namespace) -> int:
             case "move":
                 stale = files_holding(library, conversation_ids=args.conversation_ids)
                 moved = library.move_conversations(args.conversation_ids, args.batch)
-                _print(f"moved {moved} conversations to batch '{args.batch}'")
+                _print(f"moved {plural(moved, 'conversation')} to batch '{args.batch}'")
                 _rebuild_stale(library, stale)
             case "review":
                 return cmd_review(args, library)
@@ -478,13 +487,14 @@ def run(args: argparse.Namespace) -> int:
                 info = set_cut_off_policy(library, args.name, args.cut_off_policy)
                 head = header(library, info.name)
                 _print(f"'{info.name}' now uses cut-off policy {info.cut_off_policy}: "
-                       f"{head['totals']['trainable_replies']} replies trained, "
+                       f"{plural(head['totals']['trainable_replies'], 'reply', 'replies')} "
+                       "trained, "
                        f"{head['totals']['replies_left_out']} left out")
             case "delete-conversations":
                 return cmd_delete_conversations(args, library)
             case "remove":
                 info = remove_conversations(library, args.name, args.conversation_ids)
-                _print(f"'{info.name}' now has {info.conversations} conversations")
+                _print(f"'{info.name}' now has {plural(info.conversations, 'conversation')}")
             case "rebuild":
                 for name in rebuild_training_files(library, [args.name], from_scratch=True):
                     _print(f"rebuilt training file '{name}'")

@@ -26,6 +26,7 @@ from app.library import Library
 from app.models import Base, LibraryTokenizer, TrainingFile
 from app.team_locks import CREATING_FILES, FRAGMENTS, IMPORTING, REMOVING, lock_key
 from app.tokenizer_choice import load_choice, store_choice, tokenizer_json
+from app.wording import plural
 
 CHUNK = 1000  # rows per INSERT batch (and per progress report)
 COPYING = "library:copy-in"  # two copies into one empty database: the second waits, then refuses
@@ -75,7 +76,7 @@ def _refuse_builds_on_disk(source: Library, conn: Connection) -> None:
 def _refuse_a_full_target(target: Library, conn: Connection) -> None:
     held = {name: n for name, n in _counts(conn).items() if n}
     if held:
-        what = ", ".join(f"{n:,} row(s) in {name}" for name, n in sorted(held.items())[:3])
+        what = ", ".join(f"{plural(n, 'row')} in {name}" for name, n in sorted(held.items())[:3])
         raise LibraryError(
             f"the team library {target.display} is not empty ({what}): copy-library only "
             "fills an empty database, so that no one's work is mixed up or overwritten. "

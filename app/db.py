@@ -33,6 +33,7 @@ from app.errors import LibraryError
 from app.failures import as_library_error, known_failure, sqlite_error_name
 from app.lock import LibraryLock, LibraryLocked
 from app.models import Base
+from app.wording import agreeing
 
 SCHEMA_VERSION = 7
 
@@ -264,8 +265,9 @@ def inspect(path: Path, read_only: bool = False) -> Shape:
     missing = sorted(OUR_TABLES - set(tables))
     if missing:
         raise LibraryError(
-            f"{path} is an incomplete LoRA Studio library: the table(s) {', '.join(missing)} "
-            f"are missing. {RESTORE}")
+            f"{path} is an incomplete LoRA Studio library: the "
+            f"{agreeing(len(missing), 'table', 'tables')} {', '.join(missing)} "
+            f"{agreeing(len(missing), 'is', 'are')} missing. {RESTORE}")
     if user_version > SCHEMA_VERSION:
         raise LibraryError(
             f"{path} was written by a newer LoRA Studio (library version {user_version}; this "

@@ -35,6 +35,7 @@ from app.trainingfiles import (
     rebuild_training_files,
     remove_orphan_files,
 )
+from app.wording import plural
 
 Progress = Callable[[int, int, str], None]
 
@@ -144,8 +145,8 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
         dropped = drop_unreferenced(session) if try_lock_in_transaction(
             session, FRAGMENTS) else 0
     if dropped:
-        done.append(f"removed {dropped} stored conversation rendering(s) left over by an "
-                    "interrupted build")
+        done.append(f"removed {plural(dropped, 'stored conversation rendering')} left over "
+                    "by an interrupted build")
     on_disk = files_built_on_disk(library)
     for number, name in enumerate(on_disk):
         step(f"Moving the training file '{name}' into the library database", number,
@@ -181,8 +182,9 @@ def one_time_passes(library: Library, progress: Progress | None = None,
         repaired = repair_stored(library, _saying(
             progress, "Repairing text stored by an older version"))
         if repaired:
-            done.append(f"repaired literal escape sequences in {len(repaired)} conversation(s) "
-                        "stored before text repair existed (warning text_repaired)")
+            done.append("repaired literal escape sequences in "
+                        f"{plural(len(repaired), 'conversation')} stored before text repair "
+                        "existed (warning text_repaired)")
         for name in repaired_files(library, repaired):
             if cancelled and cancelled():
                 raise BuildCancelled()  # the pass is not recorded: it runs again

@@ -21,6 +21,7 @@ from app.library import Library
 from app.models import Batch, Conversation, Member, Profile, TrainingFile
 from app.team_locks import REMOVING, lock_in_transaction
 from app.trainingfiles import files_holding, remove_member_pks
+from app.wording import agreeing
 
 CHUNK = 500  # ids per IN (...) list
 
@@ -114,7 +115,8 @@ def _delete(library: Library, pks: list[int], progress: Progress | None) -> list
             if still_held:
                 named = ", ".join(f"'{name}'" for name in still_held[:5])
                 raise LibraryError(
-                    f"nothing was removed from the library: the training file(s) {named} "
+                    "nothing was removed from the library: the "
+                    f"{agreeing(len(still_held), 'training file', 'training files')} {named} "
                     "took some of these conversations meanwhile (another window or team "
                     "member added them). Remove them again to take them out of those "
                     "files too")

@@ -21,6 +21,7 @@ from app.errors import LibraryError
 from app.failures import as_library_error
 from app.location import LibraryLocation
 from app.models import Base
+from app.wording import agreeing
 
 CONNECT_TIMEOUT = 10  # seconds before an unreachable server is reported
 OUR_TABLES = frozenset({"conversations", "training_files", "batches", "profiles",
@@ -125,6 +126,7 @@ def _check_ours(tables: set[str], location: LibraryLocation) -> None:
     missing = sorted(OUR_TABLES - tables)
     if missing:
         raise LibraryError(
-            f"the team library {location.display} is incomplete: the table(s) "
-            f"{', '.join(missing)} are missing. Ask whoever runs the server to restore the "
-            "database from a backup.")
+            f"the team library {location.display} is incomplete: the "
+            f"{agreeing(len(missing), 'table', 'tables')} {', '.join(missing)} "
+            f"{agreeing(len(missing), 'is', 'are')} missing. Ask whoever runs the server to "
+            "restore the database from a backup.")

@@ -10,6 +10,7 @@ import psycopg
 from sqlalchemy.engine import URL, make_url
 
 from app.failures import known_failure
+from app.wording import plural
 
 CONNECT_TIMEOUT = 8  # seconds: a server that does not answer by then is reported as such
 
@@ -63,6 +64,6 @@ def probe(url: str | URL) -> tuple[bool, str]:
     server = f"PostgreSQL {version // 10000}.{version % 10000}"
     if has_library:
         return True, (f"Connected to {shown} ({server}): it holds a LoRA Studio library of "
-                      f"{count:,} conversation(s).")
+                      f"{plural(count, 'conversation')}.")
     return True, (f"Connected to {shown} ({server}): it holds no LoRA Studio library yet; "
                   "opening it makes one there.")

@@ -66,6 +66,7 @@ from app.team_locks import (
 from app.token_counts import library_cache, over_budget
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
+from app.wording import agreeing, plural
 
 if TYPE_CHECKING:  # the tokenizer library is loaded by whoever counts
     from app.tokens import TokenCounter
@@ -812,7 +813,8 @@ class ConversationsGone(LibraryError):
     another member meanwhile (a team library): the change is made again without them."""
 
     def __init__(self, pks: Collection[int]) -> None:
-        super().__init__(f"{len(pks)} conversation(s) were removed from the library "
+        super().__init__(f"{plural(len(pks), 'conversation')} "
+                         f"{agreeing(len(pks), 'was', 'were')} removed from the library "
                          "meanwhile")
         self.pks = frozenset(pks)
 

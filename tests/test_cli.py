@@ -223,7 +223,10 @@ def test_a_refused_add_new_leaves_no_file(imported: Cli) -> None:
     assert imported("files")[1] == ""
     code, out, err = imported("add", "--new", "Ghost", ids[0])
     assert code == 0, err
-    assert "now 1 conversations" in out
+    assert "now 1 conversation, " in out
+    code, out, err = imported("files")
+    assert code == 0, err
+    assert out.startswith("Ghost\t1 conversation\t")
 
 
 def test_validate_examples_exit_0(cli: Cli) -> None:

@@ -250,7 +250,8 @@ def test_cli_import_replace_rebuilds_the_training_files_holding_it(
 
     code, out = run(data, capsys, "import", fixed)
     assert code == 0
-    assert "changed" in out and "--replace" in out
+    assert ("1 changed conversation was kept as stored; run the import again with --replace "
+            "to replace it") in out
 
     code, out = run(data, capsys, "import", "--replace", fixed)
     assert code == 0, out

@@ -133,3 +133,26 @@ def test_a_library_open_elsewhere_is_explained(dialogs: ScriptedDialogs, tmp_pat
     assert library is not None
     library.close()
     assert len(questions(dialogs)) == 1
+
+
+@pytest.mark.parametrize(("dropped", "said"), [
+    (["profiles"], "the table profiles is missing"),
+    (["batches", "profiles"], "the tables batches, profiles are missing"),
+])
+def test_an_incomplete_library_names_its_missing_tables_in_agreeing_words(
+        tmp_path: Path, dropped: list[str], said: str) -> None:
+    from app.errors import LibraryError
+
+    root = tmp_path / "library"
+    Library(root).close()
+    conn = sqlite3.connect(root / DATABASE_NAME)
+    try:
+        for table in dropped:
+            conn.execute(f"DROP TABLE {table}")
+        conn.commit()
+    finally:
+        conn.close()
+    with pytest.raises(LibraryError) as refused:
+        Library.open(root).close()
+    assert f"{root / DATABASE_NAME} is an incomplete LoRA Studio library: {said}." \
+        in str(refused.value)

@@ -141,7 +141,8 @@ def test_cli_delete_conversations_names_the_files_and_needs_yes(
         add_conversations(library, "holder", ids[:3], create=True)
     code, out, err = run(data, capsys, "delete-conversations", ids[0], ids[5])
     assert code == 1
-    assert "will be rebuilt without them: 'holder'" in out
+    assert "this training file holds some of them and will be rebuilt without them: 'holder'" \
+        in out
     assert "add --yes to confirm" in err
     with Library(data) as library:
         assert len(ids_of(library)) == len(ids)
@@ -149,10 +150,20 @@ def test_cli_delete_conversations_names_the_files_and_needs_yes(
     code, out, err = run(data, capsys, "delete-conversations", "--yes", ids[0], ids[5])
     assert code == 0, err
     assert "rebuilt training file 'holder'" in out
-    assert "removed 2 conversation(s) from the library" in out
+    assert "removed 2 conversations from the library" in out
     with Library(data) as library:
         assert file_ids(library, "holder") == ids[1:3]
         assert len(ids_of(library)) == len(ids) - 2
+
+    # One conversation: every word agrees with it.
+    code, out, err = run(data, capsys, "delete-conversations", "--yes", ids[1])
+    assert code == 0, err
+    assert out.splitlines()[:2] == [
+        "this removes 1 conversation from the library",
+        "this training file holds it and will be rebuilt without it: 'holder'"]
+    assert "removed 1 conversation from the library" in out
+    with Library(data) as library:
+        assert file_ids(library, "holder") == ids[2:3]
 
     code, out, err = run(data, capsys, "delete-conversations", "--yes", "--batch",
                          fixture_folder.name)

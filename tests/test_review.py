@@ -134,7 +134,7 @@ def test_cli_review_filter_and_undo(tmp_path, capsys, fixture_folder):
 
     assert main([*data, "review", first, "--by", "Lee"]) == 0
     out = capsys.readouterr().out
-    assert "marked 1 conversation(s) reviewed by Lee" in out
+    assert "marked 1 conversation reviewed by Lee" in out
     assert "rebuilt training file 'CLI file' (its review marks changed)" in out
 
     assert main([*data, "conversations", "--reviewed", "--json"]) == 0

@@ -79,7 +79,7 @@ def test_opening_repairs_once_as_an_import_would_and_rebuilds_the_file(
     with Library(old_library) as library:
         assert needs_recovery(library)
         done = finish_interrupted_work(library)
-        assert any("repaired literal escape sequences in 2 conversation(s)" in s
+        assert any("repaired literal escape sequences in 2 conversations stored" in s
                    for s in done), done
         assert any("before-repair" in s for s in done), done
         json_bytes, jsonl = stored_bytes(library, "before-repair")
@@ -129,7 +129,7 @@ def test_repair_is_idempotent_and_keeps_legitimate_backslashes() -> None:
 def test_the_first_command_repairs_and_says_so(old_library: Path, capsys) -> None:
     assert main(["--data-dir", str(old_library), "tokens"]) == 0
     err = capsys.readouterr().err
-    assert "note: repaired literal escape sequences in 2 conversation(s)" in err
+    assert "note: repaired literal escape sequences in 2 conversations stored" in err
     assert "note: rebuilt the training file 'before-repair'" in err
     assert upkeep.due(old_library) == []
     assert main(["--data-dir", str(old_library), "conversations", "--json"]) == 0

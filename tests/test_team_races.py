@@ -109,7 +109,7 @@ def test_recovery_at_another_start_leaves_a_running_builds_stored_fragments(
         with library.session() as session, session.begin():
             save_fragments(session, [Fragment("left-over", b"{}", b"{}\n", (1,))])
         said = finish_interrupted_work(library)
-        assert "removed 1 stored conversation rendering(s) left over by an interrupted " \
+        assert "removed 1 stored conversation rendering left over by an interrupted " \
                "build" in said
         with library.session() as session:
             assert unreferenced_count(session) == 0
@@ -174,7 +174,7 @@ def test_a_removal_racing_an_addition_that_commits_first_names_the_file_and_remo
     said = outcome[0]
     assert isinstance(said, LibraryError), repr(said)
     assert str(said).startswith("nothing was removed from the library: the training "
-                                "file(s) 'Picks' took some of these conversations meanwhile")
+                                "file 'Picks' took some of these conversations meanwhile")
     with Library.open(team, read_only=True) as library:
         assert target in library.resolve_ids([target])
         assert member_ids(library, "Picks") == [ids[5], target]

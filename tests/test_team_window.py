@@ -61,7 +61,7 @@ def test_test_connection_says_what_the_server_holds(qtbot, switcher, curator_db)
         import_paths(team, ENRICHED[:2])
     assert probe(make_url(curator_db).set(password=PASSWORD)) == (
         True, f"Connected to {curator_db} (PostgreSQL {_version(dialog)}): it holds a LoRA "
-              "Studio library of 2 conversation(s).")
+              "Studio library of 2 conversations.")
     dialog.reject()
 
 

@@ -1,21 +1,17 @@
-"""Counts in words: "1 conversation", "2 conversations", never "conversation(s)"."""
+"""Counts in words: "1 conversation", "2 conversations", never "conversation(s)".
+
+``plural`` and ``agreeing`` live in ``app.wording`` (the command line words counts too);
+lists and the order of names are the window's own."""
 
 from __future__ import annotations
 
 import re
 from functools import lru_cache
 
+from app.wording import agreeing as agreeing
+from app.wording import plural as plural
+
 DIGITS = re.compile(r"\d+")
-
-
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """``count`` with the noun that agrees with it (``nouns`` when adding an s is wrong)."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {nouns or noun + 's'}"
-
-
-def agreeing(count: int, one: str, many: str) -> str:
-    """The word that agrees with ``count``: ``agreeing(1, "is", "are")`` is "is"."""
-    return one if count == 1 else many
 
 
 def and_list(parts: list[str]) -> str:
