@@ -160,6 +160,33 @@ def test_yes_closes_once_the_import_has_ended_and_keeps_what_it_finished(
         assert rest.imported == ALL - len(stored) and rest.duplicates == len(stored)
 
 
+def test_two_jobs_are_asked_about_in_words_that_agree_with_two(
+        qtbot, own_library: Library, tmp_path: Path) -> None:
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, own_library, dialogs, tmp_path)
+    gate = threading.Event()
+    outcomes: list[str] = []
+    jobs = [thread_job(window, gate, stops=True, outcomes=outcomes) for _ in range(2)]
+    dialogs.confirms.extend([False, True])  # keep working; then cancel them and close
+    try:
+        window.close()
+        kind, title, question = dialogs.asked[-1]
+        assert (kind, title) == ("confirm_destructive", "2 jobs are still running")
+        assert question.startswith("Rebuilding emotional-support-v1: still running in this "
+                                   "library. Closing the window cancels them first")
+        assert window.isVisible() and not any(task.is_cancelled() for task in jobs)
+        window.close()
+        assert all(task.is_cancelled() for task in jobs)
+        indicator = window.close_guard.indicator
+        assert indicator is not None
+        assert indicator.labelText().endswith("The window closes when they have stopped.")
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
+    finally:
+        gate.set()  # (a failing test leaves no job behind)
+    qtbot.waitUntil(lambda: all(job_over(task) for task in jobs), timeout=60000)
+    assert outcomes == []
+
+
 def test_a_job_that_will_not_stop_is_named_and_closing_anyway_leaves_it_nothing_to_touch(
         qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     window, dialogs, gate, outcomes, task = stuck_job(qtbot, own_library, tmp_path,
@@ -177,6 +204,29 @@ def test_a_job_that_will_not_stop_is_named_and_closing_anyway_leaves_it_nothing_
     gate.set()  # it ends after its window closed
     qtbot.waitUntil(lambda: job_over(task), timeout=60000)
     assert outcomes == [] and heard == []
+
+
+def test_two_jobs_that_will_not_stop_are_named_in_words_that_agree_with_two(
+        qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(close_guard, "STOP_PATIENCE_S", 0.0)
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, own_library, dialogs, tmp_path)
+    gate = threading.Event()
+    outcomes: list[str] = []
+    jobs = [thread_job(window, gate, stops=False, outcomes=outcomes) for _ in range(2)]
+    dialogs.confirms.extend([True, True])  # cancel them and close; then close anyway
+    try:
+        window.close()
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
+        _kind, title, question = dialogs.asked[1]
+        assert title == "2 jobs have not stopped"
+        assert "Close anyway? The jobs are then ended when LoRA Studio quits, as if the " \
+               "computer had stopped: what they had saved stays, what they had not is " \
+               "rolled back." in question
+    finally:
+        gate.set()  # (a failing test leaves no job behind)
+    qtbot.waitUntil(lambda: all(job_over(task) for task in jobs), timeout=60000)
+    assert outcomes == []
 
 
 def test_a_job_that_stops_late_is_waited_for_when_the_person_keeps_waiting(

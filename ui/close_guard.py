@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QProgressDialog, QWidget
 from app.job_process import GRACE
 from ui.dialogs import Dialogs
 from ui.tasks import Task, job_over, jobs_of, running_jobs, stop_jobs
+from ui.wording import agreeing
 
 POLL_MS = 50
 # A child-process job is killed GRACE seconds after its cancel (``app.job_process``); a
@@ -39,14 +40,26 @@ def titles_of(jobs: dict[Task, str]) -> str:
 def cancel_question(jobs: dict[Task, str], what: str) -> str:
     """The question before ``what`` (a sentence's subject: "Closing the window") cancels
     the running ``jobs``."""
-    return (f"{titles_of(jobs)}: still running in this library. {what} cancels it first "
-            "(a cancelled job keeps what it had finished, or changes nothing).")
+    return (f"{titles_of(jobs)}: still running in this library. {what} cancels "
+            f"{agreeing(len(jobs), 'it', 'them')} first (a cancelled job keeps what it had "
+            "finished, or changes nothing).")
+
+
+def still_running(jobs: dict[Task, str]) -> str:
+    """The title of that question: "A job is still running", "2 jobs are still running"."""
+    return agreeing(len(jobs), "A job is", f"{len(jobs)} jobs are") + " still running"
+
+
+def the_jobs(jobs: dict[Task, str]) -> str:
+    """"the job" or "the jobs", for the button that cancels them."""
+    return agreeing(len(jobs), "the job", "the jobs")
 
 
 def stopping_dialog(parent: QWidget, jobs: dict[Task, str]) -> QProgressDialog:
     """A busy indicator without Cancel: the window stays alive but takes no new work."""
-    dialog = QProgressDialog(f"Stopping {titles_of(jobs)}…\nThe window closes when it has "
-                             "stopped.", "", 0, 0, parent)
+    dialog = QProgressDialog(f"Stopping {titles_of(jobs)}…\nThe window closes when "
+                             f"{agreeing(len(jobs), 'it has', 'they have')} stopped.", "", 0,
+                             0, parent)
     dialog.setWindowTitle("Stopping")
     dialog.setCancelButton(None)  # no Cancel: it is stopping already
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -83,9 +96,9 @@ class CloseGuard(QObject):
             return True
         asked = {task: title for task, title in running.items() if not task.is_cancelled()}
         if asked and not self.dialogs.confirm_destructive(
-                self.window, "A job is still running",
-                cancel_question(asked, "Closing the window"), "Cancel the job and close",
-                keep="Keep working"):
+                self.window, still_running(asked),
+                cancel_question(asked, "Closing the window"),
+                f"Cancel {the_jobs(asked)} and close", keep="Keep working"):
             return False
         self._stop(jobs)
         return False
@@ -107,13 +120,17 @@ class CloseGuard(QObject):
     def _check(self) -> None:
         left = {task: title for task, title in self.stopping.items() if not job_over(task)}
         if left and time.monotonic() >= self._patience_ends:
+            many = len(left)
             if self.dialogs.confirm_destructive(
-                    self.window, "A job has not stopped",
+                    self.window, agreeing(many, "A job has", f"{many} jobs have") + " not stopped",
                     f"{titles_of(left)}: asked to stop {STOP_PATIENCE_S:.0f} seconds ago and "
                     "still running (a step that cannot be interrupted, or a library that does "
-                    "not answer). Close anyway? The job is then ended when LoRA Studio quits, "
-                    "as if the computer had stopped: what it had saved stays, what it had "
-                    "not is rolled back.", "Close anyway", keep="Keep waiting"):
+                    f"not answer). Close anyway? {the_jobs(left).capitalize()} "
+                    f"{agreeing(many, 'is', 'are')} then ended when LoRA Studio quits, as if "
+                    "the computer had stopped: what "
+                    f"{agreeing(many, 'it', 'they')} had saved stays, what "
+                    f"{agreeing(many, 'it', 'they')} had not is rolled back.", "Close anyway",
+                    keep="Keep waiting"):
                 left = {}
             else:
                 self._patience_ends = time.monotonic() + STOP_PATIENCE_S

@@ -23,7 +23,7 @@ from app.failures import bug_report, known_failure
 from app.library import Library
 from app.paths import DATABASE_NAME, ENV_HOME, library_dir
 from app.recovery import finish_interrupted_work
-from ui.close_guard import cancel_question
+from ui.close_guard import cancel_question, still_running, the_jobs
 from ui.dialogs import Dialogs
 from ui.library_choice import (
     current,
@@ -212,8 +212,8 @@ class LibrarySwitcher(QObject):
         if not jobs:
             return True
         if not self.dialogs.confirm_destructive(
-                self.window, "A job is still running",
-                cancel_question(jobs, f"Opening {target}"), "Cancel the job and open"):
+                self.window, still_running(jobs),
+                cancel_question(jobs, f"Opening {target}"), f"Cancel {the_jobs(jobs)} and open"):
             return False
         # Not detached yet: if the other library does not open, this window stays and
         # hears how they ended; ``_switch_to`` detaches them once it has opened.
