@@ -7,9 +7,12 @@ real folders, and a server that does not answer is a real closed port.
 
 from __future__ import annotations
 
+import socket
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
 from conftest import closed_port, settings_text
 from scripted_dialogs import ScriptedDialogs
 
@@ -18,7 +21,7 @@ from app.library import Library
 from ui.library_choice import current, recent, remember_opened, settings_form
 from ui.library_switch import LibrarySwitcher, start_location
 from ui.main import MainWindow
-from ui.tasks import run_with_progress
+from ui.tasks import job_over, jobs_of, run_with_progress
 
 SECRET = "s3cret-Pa55"
 
@@ -197,3 +200,63 @@ def test_the_app_starts_where_it_was_left(tmp_path, settings, monkeypatch):
     assert start_location(None, settings) == (str(gone.resolve()), None)
     monkeypatch.setenv("LORA_STUDIO_HOME", str(tmp_path / "home-library"))
     assert start_location(None, settings) == (None, None)
+
+
+@pytest.fixture
+def silent_port() -> Iterator[tuple[int, socket.socket]]:
+    """A server that accepts connections and never answers (closing it ends them)."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(4)
+    yield silent.getsockname()[1], silent
+    silent.close()
+
+
+def start_opening(switcher, port: int) -> str:
+    """Open the team library at ``port`` from the dialog, then give up waiting there (the
+    opening goes on behind); the job's title."""
+    dialog = switcher.ask_team_library()
+    fill(dialog, port=port)
+    dialog.open_button.click()
+    assert switcher.opening
+    dialog.reject()
+    return f"Opening the team library postgresql://ann@127.0.0.1:{port}/lora_team"
+
+
+def test_closing_the_window_while_a_team_library_opens_asks_first(
+        qtbot, switcher, library, silent_port):
+    port, silent = silent_port
+    window, dialogs = switcher.window, switcher.dialogs
+    title = start_opening(switcher, port)
+    dialogs.confirms.append(False)  # keep working
+    window.close()
+    assert window.isVisible() and len(dialogs.asked) == 1
+    kind, asked_title, question = dialogs.asked[0]
+    assert (kind, asked_title) == ("confirm_destructive", "A job is still running")
+    assert question.startswith(f"{title}: still running in this library. Closing the "
+                               "window cancels it first")
+    assert SECRET not in question
+    assert window.isVisible() and switcher.opening
+    silent.close()  # the server goes: the opening fails and ends
+    qtbot.waitUntil(lambda: not switcher.opening, timeout=30000)
+    assert switcher.library is library and switcher.window is window
+    window.close()  # nothing runs now: no second question
+    assert not window.isVisible() and len(dialogs.asked) == 1
+
+
+def test_a_yes_closes_the_window_once_the_team_library_opening_has_ended(
+        qtbot, switcher, library, silent_port):
+    port, silent = silent_port
+    window, dialogs = switcher.window, switcher.dialogs
+    title = start_opening(switcher, port)
+    (task,) = jobs_of(window)  # the opening is one of the window's jobs
+    dialogs.confirms.append(True)  # cancel it and close
+    window.close()
+    assert task.is_cancelled() and task.detached
+    assert window.isVisible()  # not before the opening has ended
+    indicator = window.close_guard.indicator
+    assert indicator is not None and indicator.labelText().startswith(f"Stopping {title}…")
+    silent.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=30000)
+    assert job_over(task) and switcher.library is library
+    assert dialogs.warnings == []  # what the ended opening said reached no one

@@ -137,6 +137,24 @@ def test_a_dropped_text_file_is_refused_as_not_a_json_file_and_the_rest_imports(
     assert "not valid JSON" not in summary
 
 
+def test_a_text_file_chosen_in_import_files_is_refused_as_not_a_json_file(
+        qtbot, library, dialogs, tmp_path):
+    """File ▸ Import files… offers "All files (*)" too: a .txt chosen there is refused like
+    a dropped one, and the other file imports."""
+    notes = tmp_path / "notes.txt"
+    notes.write_text("remember to check batch 4", encoding="utf-8")
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.opened.append([notes, ENRICHED[0]])
+    dialogs.texts.append("")
+    with qtbot.waitSignal(window.importer.finished, timeout=30000) as blocker:
+        window.import_files_action.trigger()
+    report = blocker.args[0]
+    (refused,) = [v for v in report.verdicts if v.verdict is Verdict.REJECTED]
+    assert (refused.path, refused.reason) == (
+        str(notes), "not a .json conversation file; only .json files are imported")
+    assert report.imported == 1 and library.count() == 1
+
+
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="/proc is Linux's")
 def test_a_folder_that_exists_but_takes_no_files_is_not_called_missing(filled_library):
     """/proc exists but takes no new files (the system answers "No such file"): the

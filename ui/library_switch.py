@@ -42,7 +42,7 @@ from ui.tasks import (
     Task,
     run_with_progress,
     running_jobs,
-    start,
+    start_as_job,
     stop_jobs,
     wait_behind_progress,
 )
@@ -273,8 +273,9 @@ class LibrarySwitcher(QObject):
 
         def opened(result: Opened) -> None:
             self._opening = None
-            if self.team_dialog is not dialog or not dialog.isVisible():
-                result[0].close()  # the person gave up waiting: stay where we are
+            if task.detached or self.team_dialog is not dialog or not dialog.isVisible():
+                # The person gave up waiting, or closed the window: stay where we are.
+                result[0].close()
                 return
             dialog.opened()
             self._keep_password(text, remember)
@@ -282,13 +283,14 @@ class LibrarySwitcher(QObject):
 
         def failed(why: str) -> None:
             self._opening = None
-            if self.team_dialog is dialog:
+            if not task.detached and self.team_dialog is dialog:
                 dialog.failed(why)
 
         task.signals.succeeded.connect(opened)
         task.signals.failed.connect(failed)
         self._opening = task
-        start(task)
+        # A job of the window like an import: closing the window asks about it first.
+        start_as_job(self.window, f"Opening the team library {settings_form(text)}", task)
 
     def _keep_password(self, text: str, remember: bool) -> None:
         key = settings_form(text)

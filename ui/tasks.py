@@ -143,6 +143,18 @@ def start(task: Task) -> None:
     QThreadPool.globalInstance().start(task)
 
 
+def start_as_job(window: QWidget, title: str, task: Task) -> Task:
+    """Start ``task`` as one of ``window``'s jobs without a progress dialog of its own (it
+    says how it goes where it was asked for, as the team library dialog does): closing
+    ``window`` or quitting asks about it, cancels it and waits for it like any other job
+    (``ui.close_guard``); once it is detached its outcome is for its handlers to drop."""
+    task.owner = window
+    _jobs[task] = title
+    task.signals.done.connect(lambda: _jobs.pop(task, None))
+    start(task)
+    return task
+
+
 def _progress_dialog(label: str, window_title: str, parent: QWidget | None,
                      modality: Qt.WindowModality, width: int) -> QProgressDialog:
     """A progress dialog with Cancel, shown only once the work has taken a moment, that
