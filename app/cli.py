@@ -223,7 +223,8 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
 
 
 def _tokens_text(count: int) -> str:
-    return "no training line" if count == NO_LINE else f"{count} tokens"
+    return "no training line" if count == NO_LINE else \
+        f"{count} {agreeing(count, 'token', 'tokens')}"
 
 
 def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
@@ -243,7 +244,8 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
     for row in rows:
         _print(f"{row.batch_id}\t{row.conversation_id}\t{row.persona_name or ''}\t"
                f"{row.emotional_arc_key or ''}\t{row.training_topic_key or ''}\t"
-               f"{row.turns} turns\t{row.trainable_replies} replies\t"
+               f"{row.turns} {agreeing(row.turns, 'turn', 'turns')}\t"
+               f"{row.trainable_replies} {agreeing(row.trainable_replies, 'reply', 'replies')}\t"
                + _tokens_text(tokens.get(row.conversation_id, 0))
                + (f"\treviewed by {row.reviewed_by}" if row.reviewed_by else ""))
     _print(plural(len(rows), "conversation"))
@@ -296,8 +298,9 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
         _print(f"skipped {len(skipped)} {why}: {shown}")
     if not plan.adding:
         if plan.create:
-            raise LibraryError(f"'{plan.name}' was not created: none of the "
-                               f"{plan.requested} conversations can be added")
+            none = agreeing(plan.requested, "the conversation cannot",
+                            f"none of the {plan.requested:,} conversations can")
+            raise LibraryError(f"'{plan.name}' was not created: {none} be added")
         _print(f"nothing added to '{plan.name}'")
         return 0
     info = apply_addition(library, plan)

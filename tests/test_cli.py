@@ -135,6 +135,25 @@ def test_conversations_text_and_batch_filter(imported: Cli, fixture_folder: Path
     assert out.splitlines() == ["0 conversations"]
 
 
+def test_counts_of_one_are_singular_in_the_conversation_list_and_a_refused_add(
+        cli: Cli, tmp_path: Path) -> None:
+    document = json.loads(ENRICHED[0].read_text(encoding="utf-8"))
+    replies = [pair for pair in document["training_pairs"] if pair["target_response"]]
+    for pair in replies[1:]:
+        pair["target_response"] = None  # one consultant reply left to train on
+    one = tmp_path / "one-reply.json"
+    one.write_text(json.dumps(document), encoding="utf-8")
+    code, _, err = cli("import", one)
+    assert code == 0, err
+    code, out, err = cli("conversations")
+    assert code == 0, err
+    row, total = out.splitlines()
+    assert "\t1 reply\t" in row and total == "1 conversation"
+    code, _, err = cli("add", "--new", "Ghost", "no-such-conversation")
+    assert code == 1
+    assert "'Ghost' was not created: the conversation cannot be added" in err
+
+
 def test_batches_rename_and_move(imported: Cli, fixture_folder: Path) -> None:
     code, out, _ = imported("batches")
     assert code == 0
