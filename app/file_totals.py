@@ -187,6 +187,8 @@ class StoredTotals:
             return None
         try:
             item = orjson.loads(data)
+            if not isinstance(item, dict):  # e.g. ``stored_builds.REBUILD_DUE``: no totals
+                return None
             return cls(FileTotals.from_json(item["facts"]), str(item["settings"]),
                        item["shared_hash"], str(item["members"]))
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):

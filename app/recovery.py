@@ -32,6 +32,7 @@ from app.trainingfiles import (
     BUILDING,
     DELETED,
     move_into_database,
+    rebuild_if_owed,
     rebuild_training_files,
     remove_orphan_files,
 )
@@ -160,10 +161,14 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
                     "older version")
     with library.session() as session:
         owed = set(rebuilds_due(session))
-    for name in sorted(owed.union(stale_training_files(library))):
+    stale = set(stale_training_files(library))
+    for name in sorted(owed | stale):
         step(f"Rebuilding the training file '{name}'")
-        rebuild_training_files(library, [name], _saying(progress, f"Rebuilding the "
-                               f"training file '{name}'"), cancelled, from_scratch=True)
+        saying = _saying(progress, f"Rebuilding the training file '{name}'")
+        if name in stale:  # its stored build may not read back right: render it all
+            rebuild_training_files(library, [name], saying, cancelled, from_scratch=True)
+        elif rebuild_if_owed(library, name, saying, cancelled) is None:
+            continue  # paid meanwhile by another member's rebuild, or the file is gone
         done.append(f"rebuilt the training file '{name}', whose " + (
             "rebuild after its conversations changed did not finish" if name in owed else
             "last rebuild was interrupted"))

@@ -44,6 +44,7 @@ from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
 from app.samples import sample_hashes
 from app.stored_builds import (
+    REBUILD_DUE,
     BuildReader,
     DamagedBuild,
     StoredFragment,
@@ -293,6 +294,25 @@ def rebuild_training_files(
     return list(names)
 
 
+def rebuild_if_owed(library: Library, name: str, progress: Progress | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> int | None:
+    """Rebuild ``name`` if it still owes a rebuild (``stored_builds.REBUILD_DUE``), looked
+    at under the file's lock: on a team library another member's rebuild may have paid it
+    (or the file gone) since the list of files owing one was read. Stored renderings are
+    reused, as the window's own rebuild after the change does: their keys hold each
+    conversation's state, so only what changed is rendered again. How many conversations
+    were rendered; None when nothing was owed any more."""
+    with training_file_lock(library, name):
+        with library.session() as session:
+            row = session.scalar(select(TrainingFile)
+                                 .where(TrainingFile.slug == name.casefold()))
+            if row is None or row.totals != REBUILD_DUE:
+                return None
+            file_id = row.file_id
+        return _build(library, file_id, name, _member_pks(library, name), progress,
+                      cancelled)
+
+
 def move_into_database(library: Library, name: str) -> bool:
     """See ``_move_into_database`` (this holds the file's lock around it)."""
     with training_file_lock(library, name), fragments_in_use(library):
@@ -331,7 +351,9 @@ def _move_into_database(library: Library, name: str) -> bool:
             if current is None or current.head is not None or current.revision != revision:
                 raise LibraryError(f"the training file '{name}' changed meanwhile")
             current.head = legacy.head
-            current.totals = None  # made at the file's next build
+            # Made at the file's next build; a rebuild owed stays owed (these bytes are
+            # the old build's, from before the change that owes it).
+            current.totals = REBUILD_DUE if current.totals == REBUILD_DUE else None
             current.json_file = current.jsonl_file = None
             current.revision = revision + 1
             session.flush()

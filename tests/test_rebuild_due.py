@@ -8,19 +8,30 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 from conftest import ENRICHED, LEGACY, open_window
+from old_libraries import make_v5_library
 from scripted_dialogs import ScriptedDialogs
+from sqlalchemy import update
 from stored import stored_bytes
 
+from app import recovery, trainingfiles
 from app.build import BuildCancelled
 from app.cli import main
 from app.importer import Verdict, import_paths
 from app.library import Library
+from app.models import TrainingFile
 from app.recovery import finish_interrupted_work, needs_recovery
-from app.trainingfiles import add_conversations, files_holding, rebuild_training_files
+from app.stored_builds import REBUILD_DUE, rebuilds_due
+from app.trainingfiles import (
+    add_conversations,
+    files_holding,
+    rebuild_if_owed,
+    rebuild_training_files,
+)
 from ui import replace_flow
 from ui.main import finish_interrupted_work_or_explain
 from ui.tasks import jobs_of
@@ -204,3 +215,51 @@ def test_switching_to_a_library_that_owes_a_rebuild_finishes_it_and_says_so(
     said = switched.args[0].statusBar().currentMessage()
     assert said == f"On opening {other.resolve()}, LoRA Studio {OWED}."
     assert b"(Corrected.)" in stored_bytes(switcher.library, NAME)[1]
+
+
+def test_an_owed_rebuild_renders_again_only_what_changed(
+        filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    ids = holding_four(filled_library)
+    replace_without_rebuild(filled_library, ids[2], tmp_path)
+    rendered: list[int] = []
+    build = trainingfiles._build
+
+    def counting(*args: Any, **kwargs: Any) -> int:
+        rendered.append(build(*args, **kwargs))
+        return rendered[-1]
+
+    monkeypatch.setattr(trainingfiles, "_build", counting)
+    assert finish_interrupted_work(filled_library) == [OWED]
+    assert rendered == [1]  # the replaced conversation (it rendered all four, from scratch)
+    assert b"(Corrected.)" in stored_bytes(filled_library, NAME)[1]
+
+
+def test_a_rebuild_is_done_only_while_it_is_owed(filled_library: Library,
+                                                 tmp_path: Path) -> None:
+    ids = holding_four(filled_library)
+    replace_without_rebuild(filled_library, ids[2], tmp_path)
+    assert rebuild_if_owed(filled_library, NAME) == 1
+    assert rebuild_if_owed(filled_library, NAME) is None  # paid
+    assert rebuild_if_owed(filled_library, "no-such-file") is None
+    assert not needs_recovery(filled_library)
+
+
+def test_a_rebuild_another_member_paid_meanwhile_is_neither_done_nor_claimed(
+        filled_library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    holding_four(filled_library)
+    # The list of files owing a rebuild, as read before another member's rebuild paid it.
+    monkeypatch.setattr(recovery, "rebuilds_due", lambda session: [NAME])
+    before = stored_bytes(filled_library, NAME)
+    assert finish_interrupted_work(filled_library) == []
+    assert stored_bytes(filled_library, NAME) == before
+
+
+def test_moving_an_old_build_into_the_database_keeps_a_rebuild_owed(tmp_path: Path) -> None:
+    root = make_v5_library(tmp_path / "lib")
+    with Library(root) as library:  # a writer: the schema becomes v6, builds stay on disk
+        with library.session() as session, session.begin():
+            session.execute(update(TrainingFile).where(TrainingFile.name == "base")
+                            .values(totals=REBUILD_DUE))
+        assert trainingfiles.move_into_database(library, "base")  # cut from the old files
+        with library.session() as session:
+            assert rebuilds_due(session) == ["base"]  # (the move forgot it)
