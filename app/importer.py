@@ -30,6 +30,8 @@ from app.fullsplit import PART_MARK
 from app.idtext import clean_batch_id
 from app.import_pool import Workers
 from app.library import Library, now_iso, unpack
+from app.loader import NOT_JSON_FILE as NOT_JSON_FILE
+from app.loader import is_json_name as is_json_name
 from app.models import Conversation, ConversationDocument, Profile
 from app.portable import driver_sql, insert_for
 
@@ -59,7 +61,6 @@ PARALLEL_FROM_BYTES = 20_000_000  # ... unless they are big (full training files
 # a millisecond on a local disk.
 LOOK_EVERY = 64
 
-NOT_JSON_FILE = "not a .json conversation file; only .json files are imported"
 
 
 def _worth_a_pool(candidates: Sequence[Candidate]) -> bool:
@@ -241,11 +242,6 @@ def collect(
 def _stop_if(cancelled: Callable[[], bool] | None) -> None:
     if cancelled is not None and cancelled():
         raise WalkCancelled()
-
-
-def is_json_name(name: str) -> bool:
-    """A file name an import reads: one ending in ``.json`` (in any case)."""
-    return name.lower().endswith(".json")
 
 
 def _read_by_name(name: str) -> bool:

@@ -15,6 +15,15 @@ from app.fullsplit import is_full, split_full
 from app.jsonio import parse_json_bytes, read_input_bytes
 from app.records import ConversationRecord
 
+NOT_JSON_FILE = "not a .json conversation file; only .json files are imported"
+
+
+def is_json_name(name: str) -> bool:
+    """A file name an import reads: one ending in ``.json`` (in any case). Here, with the
+    reader, so that import and validate judge a file's name alike."""
+    return name.lower().endswith(".json")
+
+
 JSONL_REASON = ("this is a JSONL training file (one conversation per line, for trainers); "
                 "import its full JSON instead, the .json file of the same name")
 

@@ -14,7 +14,7 @@ from jsonschema.exceptions import SchemaError
 from app.detect import Kind, detect_kind
 from app.errors import InputError, Problem
 from app.jsonio import open_regular, read_json_file
-from app.loader import looks_like_jsonl, record_from_bytes
+from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
 from app.schemas import (
     FULL_SCHEMA,
     INDIVIDUAL_SCHEMA,
@@ -187,4 +187,8 @@ def validate_path(path: Path) -> Verdict:
     if kind is Kind.RAW:
         problems = [Problem(path.name, "a raw conversation (turns, no training_pairs): "
                                        "it must be enriched before it can be used")]
+    if kind in label and not is_json_name(path.name):
+        # import refuses such a file unread, whatever it holds: say so, as import would
+        problems.append(Problem(path.name, f"{NOT_JSON_FILE}; rename it to "
+                                           f"{path.stem}.json to import it"))
     return Verdict(path, label.get(kind, kind.value), problems)

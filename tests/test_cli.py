@@ -273,6 +273,22 @@ def test_validate_mixed_reports_each_file(cli: Cli) -> None:
     assert [line.split()[0] for line in verdicts] == ["valid"] + ["INVALID"] * len(BAD)
 
 
+def test_validate_says_import_refuses_a_conversation_not_named_json(
+        cli: Cli, tmp_path: Path) -> None:
+    """import refuses a .txt unread however good its conversation: validate agrees."""
+    renamed = tmp_path / "conv.txt"
+    shutil.copyfile(ENRICHED[0], renamed)
+    code, out, _ = cli("validate", renamed, ENRICHED[0])
+    assert code == 1
+    lines = out.splitlines()
+    assert lines[0].startswith(f"INVALID  {renamed}  [individual")
+    assert lines[1] == ("    $: not a .json conversation file; only .json files are "
+                        "imported; rename it to conv.json to import it")
+    assert lines[2].startswith(f"valid    {ENRICHED[0]}  [individual")
+    code, out, _ = cli("import", renamed)
+    assert code == 1 and "only .json files are imported" in out
+
+
 def test_version(capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as caught:
         main(["--version"])
