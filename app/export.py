@@ -43,12 +43,18 @@ from app.models import TrainingFile
 from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
 from app.similar import fingerprint
 from app.split import LineFacts, SplitPlan, plan_split, validation_size
-from app.stored_builds import BuildReader
+from app.stored_builds import BuildReader, rebuilds_due
 from app.token_counts import library_cache
 from app.token_lines import count_lines, percentile, token_summary
 from app.tokenizer_choice import counter_for
 from app.tokens import Messages, TokenCounter
-from app.trainingfiles import get_training_file, header, member_ids, read_build
+from app.trainingfiles import (
+    get_training_file,
+    header,
+    member_ids,
+    read_build,
+    rebuild_if_owed,
+)
 
 
 class ExportFormat(StrEnum):
@@ -377,6 +383,31 @@ def _write_manifest(handle: IO[bytes], document: dict[str, Any]) -> None:
     handle.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
 
+def owes_rebuild(library: Library, name: str) -> bool:
+    """Whether ``name`` owes a rebuild after a change to its conversations
+    (``app.stored_builds.REBUILD_DUE``: the rebuild after it was cancelled or dropped)."""
+    with library.session() as session:
+        return name.casefold() in {owed.casefold() for owed in rebuilds_due(session)}
+
+
+def pay_owed_rebuild(library: Library, name: str, progress: Progress | None = None,
+                     cancelled: Callable[[], bool] | None = None) -> bool:
+    """Rebuild ``name`` first if it owes a rebuild, so a copy never holds what its
+    conversations no longer say; True when it was rebuilt. A library opened only to read
+    cannot rebuild: the export is refused, saying what to do."""
+    if not owes_rebuild(library, name):
+        return False
+    if library.read_only:
+        raise LibraryError(
+            f"the training file '{name}' must be rebuilt first: its conversations changed "
+            "and its rebuild did not finish. Save the copy from LoRA Studio's window, which "
+            "rebuilds it first, or run this command again once no window holds the library")
+    try:
+        return rebuild_if_owed(library, name, progress, cancelled) is not None
+    except BuildCancelled:
+        raise ExportCancelled() from None
+
+
 def export(
     library: Library,
     name: str,
@@ -403,6 +434,7 @@ def export(
     if recipes:
         targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)
     check_export_targets(library.root, targets, overwrite)
+    pay_owed_rebuild(library, name, progress, cancelled)
     info = get_training_file(library, name)
     spec = FORMATS[ExportFormat(fmt)]
     options = ExportOptions(valid_fraction, seed)

@@ -21,6 +21,8 @@ from stored import stored_bytes
 from app import recovery, trainingfiles
 from app.build import BuildCancelled
 from app.cli import main
+from app.errors import LibraryError
+from app.export import ExportFormat, export, owes_rebuild
 from app.importer import Verdict, import_paths
 from app.library import Library
 from app.models import TrainingFile
@@ -263,3 +265,27 @@ def test_moving_an_old_build_into_the_database_keeps_a_rebuild_owed(tmp_path: Pa
         assert trainingfiles.move_into_database(library, "base")  # cut from the old files
         with library.session() as session:
             assert rebuilds_due(session) == ["base"]  # (the move forgot it)
+
+
+def test_a_copy_saved_of_a_file_owing_a_rebuild_is_rebuilt_first(
+        filled_library: Library, tmp_path: Path) -> None:
+    ids = holding_four(filled_library)
+    replace_without_rebuild(filled_library, ids[2], tmp_path)
+    target = tmp_path / "out" / "copy.jsonl"
+    target.parent.mkdir()
+    export(filled_library, NAME, ExportFormat.JSONL, target)
+    assert b"(Corrected.)" in target.read_bytes()  # (it saved the build from before)
+    assert not owes_rebuild(filled_library, NAME)
+    assert target.read_bytes() == stored_bytes(filled_library, NAME)[1]
+
+
+def test_a_reader_refuses_to_save_a_file_owing_a_rebuild(
+        filled_library: Library, tmp_path: Path) -> None:
+    ids = holding_four(filled_library)
+    replace_without_rebuild(filled_library, ids[2], tmp_path)
+    target = tmp_path / "out" / "copy.json"
+    target.parent.mkdir()
+    with Library(filled_library.root, read_only=True) as reader, \
+            pytest.raises(LibraryError, match=f"'{NAME}' must be rebuilt first"):
+        export(reader, NAME, ExportFormat.JSON, target)
+    assert not target.exists()

@@ -52,7 +52,7 @@ from PySide6.QtWidgets import (
 
 from app.coverage import Axis, Coverage, coverage
 from app.errors import LibraryError
-from app.export import DEFAULT_VALID_FRACTION, FORMATS, ExportFormat, export
+from app.export import DEFAULT_VALID_FRACTION, FORMATS, ExportFormat, export, owes_rebuild
 from app.labels import display_name
 from app.library import Library
 from app.stored_builds import DamagedBuild
@@ -691,8 +691,11 @@ class TrainingFilesPage(QWidget):
         """Run an export; when the stored build of ``name`` turns out to be damaged
         (``app.stored_builds``), nothing is saved and the person may rebuild it and go on."""
 
+        owed: list[bool] = []  # whether the export rebuilt the file first (app.export)
+
         def checked(progress: Callable[[int, int, str], None],
                     cancelled: Callable[[], bool]) -> object:
+            owed.append(owes_rebuild(self.library, name))
             try:
                 return work(progress, cancelled)
             except DamagedBuild as exc:
@@ -701,8 +704,10 @@ class TrainingFilesPage(QWidget):
         def done(result: object) -> None:
             if isinstance(result, DamagedBuild):
                 self._offer_rebuild(result, title, name, work, failure_title)
-            else:
-                self._saved(cast(list[Path], result))
+                return
+            if owed and owed[0]:  # its header and dates changed: every view shows them
+                self._announce(name)
+            self._saved(cast(list[Path], result))
 
         self._run(title, checked, done, failure_title)
 
