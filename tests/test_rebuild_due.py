@@ -289,3 +289,50 @@ def test_a_reader_refuses_to_save_a_file_owing_a_rebuild(
             pytest.raises(LibraryError, match=f"'{NAME}' must be rebuilt first"):
         export(reader, NAME, ExportFormat.JSON, target)
     assert not target.exists()
+
+
+def held_in_the_second_file(entered: threading.Event):
+    """The real rebuild, held once the first of its files is rebuilt (no longer owed) until
+    it is cancelled; then it goes on and stops at its own next look at the cancel."""
+    def rebuild(library, names, progress=None, cancelled=None):
+        def held(done: int, total: int, current: str) -> None:
+            if progress is not None:
+                progress(done, total, current)
+            with library.session() as session:
+                owed = rebuilds_due(session)
+            if len(owed) < len(names):
+                entered.set()
+                while not cancelled():
+                    threading.Event().wait(0.01)
+
+        return rebuild_training_files(library, names, held, cancelled)
+
+    return rebuild
+
+
+@pytest.mark.qt_log_level_fail("WARNING")
+def test_cancelling_during_the_second_file_says_the_first_was_rebuilt(
+        qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not "rebuilding 'A' and 'B' was cancelled": 'A' was rebuilt and owes nothing."""
+    entered = threading.Event()
+    monkeypatch.setattr(replace_flow, "rebuild_training_files",
+                        held_in_the_second_file(entered))
+    ids = holding_four(own_library)
+    add_conversations(own_library, "other-v1", ids[:2], create=True)
+    changed = import_paths(own_library, [corrected(ids[1], tmp_path)])
+    assert [v.verdict for v in changed.verdicts] == [Verdict.CHANGED]
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, own_library, dialogs, tmp_path)
+    dialogs.confirms.append(True)  # replace
+    assert window.importer.replacer.offer(changed)
+    qtbot.waitUntil(entered.is_set, timeout=60000)
+    (task,) = jobs_of(window)
+    with qtbot.waitSignal(window.importer.replacer.status, timeout=60000) as status:
+        task.cancel()
+    first, second = sorted([NAME, "other-v1"])
+    assert status.args[0] == (f"Replaced 1 conversation; rebuilt '{first}'; rebuilding "
+                              f"'{second}' was cancelled: LoRA Studio rebuilds it the next "
+                              "time it opens this library")
+    with own_library.session() as session:
+        assert rebuilds_due(session) == [second]
+    assert dialogs.warnings == []

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QWidget
 from app.build import BuildCancelled
 from app.importer import ImportReport, import_paths
 from app.library import Library
+from app.stored_builds import rebuilds_due
 from app.trainingfiles import files_holding, rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
@@ -79,7 +80,11 @@ class ReplaceController(QObject):
                 rebuilt = rebuild_training_files(self.library, stale, progress,  # type: ignore[arg-type]
                                                  cancelled)  # type: ignore[arg-type]
             except BuildCancelled:  # what was replaced stays replaced: say so, not failed
-                return Replacement(again, [], stale)
+                # Files are rebuilt one by one: those done before the cancel owe nothing.
+                with self.library.session() as session:
+                    owed = set(rebuilds_due(session))
+                return Replacement(again, [n for n in stale if n not in owed],
+                                   [n for n in stale if n in owed])
             return Replacement(again, rebuilt)
 
         def done(result: Replacement) -> None:
