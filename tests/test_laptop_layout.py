@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import open_window
 from PySide6.QtCore import QRect, QSettings, Qt
-from PySide6.QtWidgets import QApplication, QStyle
+from PySide6.QtWidgets import QApplication, QMenu, QStyle
 
 from app.library import Library
 from ui.as_trained_preview import WHY, AsTrainedWindow
@@ -78,6 +78,29 @@ def test_the_table_takes_what_the_window_gains_or_loses_once_the_person_chose(
     QApplication.processEvents()
     assert reader_width(window) == chosen
     assert splitter.sizes()[0] > table_before
+
+
+def test_a_column_shown_or_hidden_with_the_chooser_fits_the_reader_again(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """Showing a column leaves it beside the reader (no scrolling sideways until the window
+    is resized); hiding one gives the reader the width it frees, up to its share."""
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1440, 900))
+    page = window.conversations
+    fitted = reader_width(window)
+    menu = QMenu()
+    page.fill_column_menu(menu)
+    entries = {a.text(): a for a in menu.actions() if a.isCheckable()}
+    entries["Turns"].setChecked(True)
+    QApplication.processEvents()
+    assert not page.table.isColumnHidden(Column.TURNS)
+    assert hidden_columns_sideways(window) == []
+    assert READER_MIN <= reader_width(window) < fitted
+    entries["Turns"].setChecked(False)
+    entries["Training topic"].setChecked(False)
+    QApplication.processEvents()
+    assert page.table.isColumnHidden(Column.TOPIC)
+    assert reader_width(window) > fitted
+    assert hidden_columns_sideways(window) == []
 
 
 def test_the_width_the_person_chose_is_remembered_and_so_is_a_hidden_reader(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import cast
 
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import QPoint, Qt, Signal
 from PySide6.QtGui import QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -40,6 +40,10 @@ class ConversationsTable(QTableView):
     """The table; Space toggles the checks of the selected rows, and Ctrl+A checks the
     rows the filter shows (the same as Edit ▸ Select all) instead of highlighting them.
     Its header's context menu chooses the columns."""
+
+    # The shown columns changed (chosen, restored or reset): the width the table wants
+    # to show them all (full_width) changed with them.
+    shown_columns_changed = Signal()
 
     def __init__(self, model: ConversationsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -107,6 +111,12 @@ class ConversationsTable(QTableView):
         wanted = set(keys) | {"check"}
         for column in Column:
             self.setColumnHidden(column, column_key(column) not in wanted)
+        self.shown_columns_changed.emit()
+
+    def show_column(self, column: Column, shown: bool) -> None:
+        """Show or hide one column (the header menu's entries)."""
+        self.setColumnHidden(column, not shown)
+        self.shown_columns_changed.emit()
 
     def _header_menu(self, position: QPoint) -> None:
         menu = QMenu(self)
@@ -125,7 +135,7 @@ class ConversationsTable(QTableView):
             action.setCheckable(True)
             action.setChecked(column_key(column) in shown)
             action.toggled.connect(
-                lambda on, c=column: self.setColumnHidden(c, not on))
+                lambda on, c=column: self.show_column(c, on))
         menu.addSeparator()
         menu.addAction("Default columns", lambda: self.set_visible_columns(DEFAULT_VISIBLE))
 
@@ -137,3 +147,4 @@ class ConversationsTable(QTableView):
             key = column_key(column)
             if key in shown or key in gone:
                 self.setColumnHidden(column, key in gone and column is not Column.CHECK)
+        self.shown_columns_changed.emit()
