@@ -35,6 +35,7 @@ from app.trainingfiles import (
     rebuild_training_files,
 )
 from ui import replace_flow
+from ui.library_switch import FINISH_CANCELLED, open_and_finish
 from ui.main import finish_interrupted_work_or_explain
 from ui.tasks import jobs_of
 
@@ -336,3 +337,57 @@ def test_cancelling_during_the_second_file_says_the_first_was_rebuilt(
     with own_library.session() as session:
         assert rebuilds_due(session) == [second]
     assert dialogs.warnings == []
+
+
+def test_a_cancelled_open_leaves_the_owed_rebuild_recorded_and_says_so(
+        own_library: Library, tmp_path: Path) -> None:
+    """The cancel reaches the rebuilds of ``finish_interrupted_work``; its BuildCancelled is
+    no failure (no bug report): the library opens as it is and still owes the rebuild."""
+    ids = holding_four(own_library)
+    replace_without_rebuild(own_library, ids[2], tmp_path)
+    own_library.close()
+    opened = open_and_finish(str(own_library.root), None, lambda: True)
+    with opened.library as again:
+        assert (opened.problem, opened.finished) == (FINISH_CANCELLED, [])
+        assert "bug" not in FINISH_CANCELLED.lower()
+        with again.session() as session:
+            assert rebuilds_due(session) == [NAME]
+        assert b"(Corrected.)" not in stored_bytes(again, NAME)[1]
+
+
+def test_closing_the_window_while_a_team_library_opening_rebuilds_cancels_the_rebuild(
+        qtbot, switcher, library: Library, pg_url: str, fixture_folder: Path,
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before, the opening's rebuilds did not hear the cancel: "Stopping…", then "has not
+    stopped" while they ran to the end."""
+    with Library.open(pg_url) as team:
+        import_paths(team, [fixture_folder])
+        ids = holding_four(team)
+        replace_without_rebuild(team, ids[2], tmp_path)
+    entered, released = threading.Event(), threading.Event()
+    real = recovery.rebuild_if_owed
+
+    def held(library, name, progress=None, cancelled=None):
+        entered.set()
+        while not (cancelled and cancelled()) and not released.is_set():
+            threading.Event().wait(0.01)
+        return real(library, name, progress, cancelled)
+
+    monkeypatch.setattr(recovery, "rebuild_if_owed", held)
+    window, dialogs = switcher.window, switcher.dialogs
+    dialog = switcher.ask_team_library()
+    dialog.host.setText(pg_url)  # the dialog reads a pasted address
+    dialog.open_button.click()
+    try:
+        qtbot.waitUntil(entered.is_set, timeout=60000)
+        assert len(jobs_of(window)) == 1  # the opening, one of the window's jobs
+        dialogs.confirms.append(True)  # cancel it and close
+        window.close()
+        qtbot.waitUntil(lambda: not window.isVisible(), timeout=20000)
+    finally:
+        released.set()
+        qtbot.waitUntil(lambda: not switcher.opening, timeout=60000)
+    assert switcher.library is library
+    assert dialogs.warnings == []
+    with Library.open(pg_url) as team, team.session() as session:
+        assert rebuilds_due(session) == [NAME]  # finished at the next open

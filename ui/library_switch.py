@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import NamedTuple
 
@@ -19,10 +20,11 @@ from PySide6.QtCore import QObject, QSettings, Qt, QTimer, Signal
 from sqlalchemy.engine import make_url
 
 from app import keychain
+from app.build import BuildCancelled
 from app.failures import bug_report, known_failure
 from app.library import Library
 from app.paths import DATABASE_NAME, ENV_HOME, library_dir
-from app.recovery import finish_interrupted_work
+from app.recovery import Progress, finish_interrupted_work
 from ui.close_guard import cancel_question, still_running, the_jobs
 from ui.dialogs import Dialogs
 from ui.library_choice import (
@@ -50,6 +52,9 @@ from ui.team_dialog import TeamLibraryDialog
 
 QUIET_POLL_MS = 50
 QUIET_LIMIT_MS = 30_000  # the old library closes by then even if a read has not ended
+FINISH_CANCELLED = ("Finishing the work a previous run left was cancelled: the library "
+                    "opens as it is, and LoRA Studio finishes that work the next time it "
+                    "opens this library.")
 
 
 def open_library(text: str) -> Library:
@@ -85,12 +90,16 @@ class Opened(NamedTuple):
     finished: list[str]  # what it did, one sentence each (``Window.say_what_was_finished``)
 
 
-def open_and_finish(text: str) -> Opened:
+def open_and_finish(text: str, progress: Progress | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> Opened:
     """In a worker thread: open, then complete or roll back what a killed run left (a
-    failure of that is reported, and the library opens as it is)."""
+    failure of that is reported, and the library opens as it is). ``progress`` and
+    ``cancelled`` are the task's: the rebuilds this may do can take minutes."""
     library = open_library(text)
     try:
-        finished = finish_interrupted_work(library)
+        finished = finish_interrupted_work(library, progress, cancelled)
+    except BuildCancelled:  # not a failure: what is left stays recorded in the library
+        return Opened(library, FINISH_CANCELLED, [])
     except Exception as exc:
         known = known_failure(exc, library.database)
         return Opened(library, f"{known or bug_report(exc)}\n\nThe library opens as it "
@@ -107,7 +116,7 @@ def open_before_window(text: str) -> Opened | str | None:
     target = with_password(text)
     opened, failure, cancelled = wait_behind_progress(
         f"Opening the team library {settings_form(text)}",
-        lambda _progress, _cancelled: open_and_finish(target),
+        partial(open_and_finish, target),
         abandon=lambda late: late[0].close())
     if cancelled:
         return None
@@ -258,7 +267,7 @@ class LibrarySwitcher(QObject):
 
         target = with_password(text)
         task = run_with_progress(self.window, f"Opening {shown}",
-                                 lambda _progress, _cancelled: open_and_finish(target),
+                                 partial(open_and_finish, target),
                                  opened, failed, abandon=lambda late: late[0].close())
         self._opening = task
 
@@ -269,7 +278,7 @@ class LibrarySwitcher(QObject):
         if not self._jobs_may_stop(settings_form(text)):
             dialog.failed("Nothing was opened: a job is still running in this library.")
             return
-        task = Task(lambda _progress, _cancelled: open_and_finish(text))
+        task = Task(partial(open_and_finish, text))
 
         def opened(result: Opened) -> None:
             self._opening = None
