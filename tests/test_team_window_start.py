@@ -160,11 +160,11 @@ def test_cancel_at_start_returns_at_once_and_a_library_that_opens_later_is_close
     late: list[Library] = []
     real = library_switch.open_and_finish
 
-    def slow_server(text: str) -> library_switch.Opened:
+    def slow_server(text: str, progress=None, cancelled=None) -> library_switch.Opened:
         """The server answers only once the test lets it (or after a while)."""
         answer.wait(15)
         try:
-            opened = real(text)
+            opened = real(text, progress, cancelled)
             late.append(opened[0])
             return opened
         finally:
