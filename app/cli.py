@@ -37,6 +37,7 @@ from app.samples import sample_ids
 from app.token_counts import NO_LINE, ensure_counts
 from app.tokenizer_choice import choose, counter_for
 from app.trainingfiles import (
+    TrainingFileInfo,
     apply_addition,
     files_holding,
     header,
@@ -248,7 +249,7 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
                f"{row.trainable_replies} {agreeing(row.trainable_replies, 'reply', 'replies')}\t"
                + _tokens_text(tokens.get(row.conversation_id, 0))
                + (f"\treviewed by {row.reviewed_by}" if row.reviewed_by else ""))
-    _print(plural(len(rows), "conversation"))
+    _print(plural(len(rows), "conversation", grouped=False))  # the list's end: plain too
     return 0
 
 
@@ -271,10 +272,21 @@ def cmd_files(args: argparse.Namespace, library: Library) -> int:
                 "max_seq_len": info.max_seq_len,
             }).decode())
         else:
-            _print(f"{info.name}\t{plural(info.conversations, 'conversation')}\t"
-                   f"{plural(info.trainable_replies, 'reply', 'replies')}\t"
-                   f"updated {info.updated_at}")
+            _print(file_line(info))
     return 0
+
+
+def file_line(info: TrainingFileInfo) -> str:
+    """One line of ``files``: tab-separated, read by scripts, so its numbers are plain."""
+    return (f"{info.name}\t{plural(info.conversations, 'conversation', grouped=False)}\t"
+            f"{plural(info.trainable_replies, 'reply', 'replies', grouped=False)}\t"
+            f"updated {info.updated_at}")
+
+
+def policy_line(name: str, policy: str, trained: int, left_out: int) -> str:
+    """What ``set`` says: a sentence, its two numbers written alike (grouped)."""
+    return (f"'{name}' now uses cut-off policy {policy}: "
+            f"{plural(trained, 'reply', 'replies')} trained, {left_out:,} left out")
 
 
 def cmd_add(args: argparse.Namespace, library: Library) -> int:
@@ -293,9 +305,9 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     plan = plan_addition(library, args.name, ids, create=args.new,
                          cut_off_policy=args.cut_off_policy or DEFAULT_POLICY)
     for why, skipped in plan.skipped().items():
-        shown = ", ".join(skipped[:20]) + (f" and {len(skipped) - 20} more"
+        shown = ", ".join(skipped[:20]) + (f" and {len(skipped) - 20:,} more"
                                            if len(skipped) > 20 else "")
-        _print(f"skipped {len(skipped)} {why}: {shown}")
+        _print(f"skipped {len(skipped):,} {why}: {shown}")
     if not plan.adding:
         if plan.create:
             none = agreeing(plan.requested, "the conversation cannot",
@@ -304,7 +316,7 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
         _print(f"nothing added to '{plan.name}'")
         return 0
     info = apply_addition(library, plan)
-    _print(f"added {len(plan.adding)} to '{info.name}': now "
+    _print(f"added {len(plan.adding):,} to '{info.name}': now "
            f"{plural(info.conversations, 'conversation')}, "
            f"{plural(info.trainable_replies, 'trainable reply', 'trainable replies')}")
     return 0
@@ -489,10 +501,9 @@ def run(args: argparse.Namespace) -> int:
             case "set":
                 info = set_cut_off_policy(library, args.name, args.cut_off_policy)
                 head = header(library, info.name)
-                _print(f"'{info.name}' now uses cut-off policy {info.cut_off_policy}: "
-                       f"{plural(head['totals']['trainable_replies'], 'reply', 'replies')} "
-                       "trained, "
-                       f"{head['totals']['replies_left_out']} left out")
+                totals = head["totals"]
+                _print(policy_line(info.name, info.cut_off_policy,
+                                   totals["trainable_replies"], totals["replies_left_out"]))
             case "delete-conversations":
                 return cmd_delete_conversations(args, library)
             case "remove":

@@ -1,14 +1,20 @@
 """Counts in words: "1 conversation", "2 conversations", never "conversation(s)".
 
 Here in ``app`` so that the command line and the core's messages agree with their numbers
-as the window does (``ui.wording`` re-uses these: one definition)."""
+as the window does (``ui.wording`` re-uses these: one definition).
+
+The rule for numbers: a sentence writes them with thousands separators ("1,234 files"),
+every number in it alike; output a script reads (the command line's tab-separated lists)
+writes them plain ("1234 files"), with ``grouped=False``."""
 
 from __future__ import annotations
 
 
-def plural(count: int, noun: str, nouns: str | None = None) -> str:
-    """``count`` with the noun that agrees with it (``nouns`` when adding an s is wrong)."""
-    return f"{count:,} {noun}" if count == 1 else f"{count:,} {nouns or noun + 's'}"
+def plural(count: int, noun: str, nouns: str | None = None, *, grouped: bool = True) -> str:
+    """``count`` with the noun that agrees with it (``nouns`` when adding an s is wrong);
+    ``grouped=False`` writes the number plain, for output a script reads."""
+    number = f"{count:,}" if grouped else str(count)
+    return f"{number} {noun}" if count == 1 else f"{number} {nouns or noun + 's'}"
 
 
 def agreeing(count: int, one: str, many: str) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -14,7 +15,9 @@ import pytest
 from conftest import BAD, ENRICHED, LEGACY, ROOT
 
 from app import FORMAT_VERSION, __version__
-from app.cli import main
+from app.cli import file_line, main, policy_line
+from app.library import Library
+from app.trainingfiles import TrainingFileInfo, list_training_files
 
 EXAMPLES = [
     ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.json",
@@ -246,6 +249,27 @@ def test_a_refused_add_new_leaves_no_file(imported: Cli) -> None:
     code, out, err = imported("files")
     assert code == 0, err
     assert out.startswith("Ghost\t1 conversation\t")
+
+
+def test_files_lines_keep_plain_numbers_and_a_sentence_writes_its_numbers_alike(
+        imported: Cli) -> None:
+    """``files`` is tab-separated for scripts: 1234, never 1,234; ``set``'s sentence
+    groups both its numbers (it mixed "1,234 replies trained, 5678 left out")."""
+    code, _, err = imported("add", "--new", "Big", *imported.ids()[:2])
+    assert code == 0, err
+    code, out, err = imported("files")
+    assert code == 0, err
+    info = next(i for i in list_training_files_of(imported) if i.name == "Big")
+    assert out.splitlines()[0] == file_line(info)
+    big = dataclasses.replace(info, conversations=1234, trainable_replies=5678)
+    assert file_line(big).split("\t")[1:3] == ["1234 conversations", "5678 replies"]
+    assert policy_line("Big", "drop", 1234, 5678) == (
+        "'Big' now uses cut-off policy drop: 1,234 replies trained, 5,678 left out")
+
+
+def list_training_files_of(cli: Cli) -> list[TrainingFileInfo]:
+    with Library.open(cli.data_dir, read_only=True) as library:
+        return list_training_files(library)
 
 
 def test_validate_examples_exit_0(cli: Cli) -> None:

@@ -17,3 +17,8 @@ def test_a_count_agrees_with_its_number() -> None:
         "0 files", "1 file", "2 files", "1,200 files"]
     assert core.plural(2, "reply", "replies") == "2 replies"
     assert [core.agreeing(n, "is", "are") for n in (0, 1, 2)] == ["are", "is", "are"]
+
+
+def test_a_count_for_a_script_is_written_plain() -> None:
+    assert core.plural(1234, "file", grouped=False) == "1234 files"
+    assert core.plural(1, "reply", "replies", grouped=False) == "1 reply"
