@@ -20,7 +20,9 @@ from ui.main import MainWindow
 from ui.members_model import MEMBER_ARC, MEMBER_TOPIC, MembersModel
 from ui.reader_splitter import READER_MIN
 
-LAPTOPS = [(1366, 768), (1440, 900)]
+# 1350×728: the first window on a 1366×768 screen (``first_window_size``); 1350×480: the
+# same width with a table too long for its height (a vertical scroll bar takes its part).
+LAPTOPS = [(1350, 728), (1350, 480), (1366, 768), (1440, 900)]
 
 
 def laptop_window(qtbot, library: Library, dialogs, tmp_path: Path,
@@ -54,6 +56,8 @@ def test_on_a_laptop_every_column_shows_beside_the_reader(qtbot, two_batches: Li
                                                           size: tuple[int, int]) -> None:
     window = laptop_window(qtbot, two_batches, dialogs, tmp_path, size)
     page = window.conversations
+    if size[1] < 600:
+        assert page.table.verticalScrollBar().isVisible()
     assert page.reader_visible() and reader_width(window) >= READER_MIN
     assert hidden_columns_sideways(window) == []
     assert page.table.horizontalScrollBar().maximum() == 0
@@ -201,9 +205,12 @@ def test_at_start_the_keyboard_is_on_the_table(qtbot, two_batches: Library, dial
     window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
     table = window.conversations.table
     qtbot.waitUntil(lambda: QApplication.focusWidget() is table)
-    table.clearSelection()
-    qtbot.keyClick(table, Qt.Key.Key_Down)  # the first key reads a conversation
-    assert window.conversations.reader.record is not None
+    page = window.conversations
+    assert page.reader.record is None  # nobody chose a row yet: nothing is read
+    assert not table.currentIndex().isValid() and page.current_batch() is None
+    qtbot.keyClick(table, Qt.Key.Key_Down)  # the first key chooses the first row
+    assert page.reader.conversation_id() == page.model.row_at(0).conversation_id
+    assert table.selectionModel().isRowSelected(0)
 
 
 def test_in_an_empty_library_the_keyboard_is_on_import_then_on_the_table(

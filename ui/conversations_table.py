@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from typing import cast
 
 from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QKeyEvent, QKeySequence
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -24,7 +24,7 @@ from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel
 DEFAULT_VISIBLE = ("check", "batch", "client", "arc", "topic", "replies", "tokens",
                    "warnings", "files")
 DEFAULT_WIDTHS = {
-    Column.CHECK: 28, Column.BATCH: 120, Column.CLIENT: 130, Column.ARCHETYPE: 130,
+    Column.CHECK: 28, Column.BATCH: 112, Column.CLIENT: 130, Column.ARCHETYPE: 130,
     Column.ARC: 150, Column.TOPIC: 170, Column.TURNS: 50, Column.REPLIES: 64,
     Column.QUALITY: 60, Column.TIER: 90, Column.CREATED: 90, Column.IMPORTED: 140,
     Column.SOURCE: 220, Column.FILES: 110, Column.WARNINGS: 76,
@@ -86,6 +86,16 @@ class ConversationsTable(QTableView):
                               Qt.ItemDataRole.CheckStateRole)
             return
         super().keyPressEvent(event)
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        """Qt makes the first row current when a view without one gets the keyboard: the
+        reader would then show a conversation nobody chose (and Move or Rename would take
+        its batch). The first key (Down, Space) or click chooses a row instead."""
+        had_current = self.currentIndex().isValid()
+        super().focusInEvent(event)
+        if not had_current and self.currentIndex().isValid() \
+                and not self.selectionModel().hasSelection():
+            self.selectionModel().clearCurrentIndex()
 
     def full_width(self) -> int:
         """How wide the table must be to show its shown columns without scrolling
