@@ -18,6 +18,25 @@ LEGACY = sorted((FIXTURES / "legacy").glob("*.json"))
 BAD = sorted((FIXTURES / "bad").glob("*.json"))
 
 
+def corrected(cid: str, folder: Path) -> Path:
+    """The fixture conversation ``cid`` as a file again, in ``folder``, with one reply
+    corrected (the same id): what a replace imports."""
+    import orjson
+
+    for path in [*ENRICHED, *LEGACY]:
+        if cid not in path.read_text(encoding="utf-8"):
+            continue
+        document = orjson.loads(path.read_bytes())
+        for pair in document.get("training_pairs") or []:
+            if pair.get("target_response"):
+                pair["target_response"] += " (Corrected.)"
+                break
+        target = folder / f"corrected-{path.name}"
+        target.write_bytes(orjson.dumps(document))
+        return target
+    raise AssertionError(f"no fixture holds {cid}")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """No test touches the real user-data folder or QSettings."""

@@ -16,6 +16,7 @@ from typing import Any
 
 import orjson
 import pytest
+from conftest import corrected
 from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 from old_schema import downgrade
@@ -355,7 +356,7 @@ def test_moving_renaming_and_replacing_forget_the_totals_of_the_files_holding_th
     steps = [
         lambda: lib.move_conversations([ids[1]], "moved"),
         lambda: lib.rename_batch("moved", "renamed"),
-        lambda: import_paths(lib, [_corrected(lib, ids[2], tmp_path)], replace=True),
+        lambda: import_paths(lib, [corrected(ids[2], tmp_path)], replace=True),
     ]
     for number, step in enumerate(steps):
         step()
@@ -369,18 +370,3 @@ def test_moving_renaming_and_replacing_forget_the_totals_of_the_files_holding_th
     assert b"(Corrected.)" in stored_bytes(lib, NAME)[1]
 
 
-def _corrected(library: Library, cid: str, folder: Path) -> Path:
-    """The conversation ``cid`` as a file again, one reply corrected (same id)."""
-    from conftest import ENRICHED, LEGACY
-
-    for path in [*ENRICHED, *LEGACY]:
-        document = orjson.loads(path.read_bytes())
-        if cid in path.read_text(encoding="utf-8"):
-            for pair in document.get("training_pairs") or []:
-                if pair.get("target_response"):
-                    pair["target_response"] += " (Corrected.)"
-                    break
-            target = folder / f"corrected-{path.name}"
-            target.write_bytes(orjson.dumps(document))
-            return target
-    raise AssertionError(f"no fixture holds {cid}")

@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import ENRICHED, LEGACY, open_window
+from conftest import corrected, open_window
 from old_libraries import make_v5_library
 from scripted_dialogs import ScriptedDialogs
 from sqlalchemy import update
@@ -42,22 +42,6 @@ from ui.tasks import jobs_of
 NAME = "advice-v1"
 OWED = (f"rebuilt the training file '{NAME}', whose rebuild after its conversations "
         "changed did not finish")
-
-
-def corrected(cid: str, folder: Path) -> Path:
-    """The conversation ``cid`` as a file again with one reply corrected (the same id)."""
-    for path in [*ENRICHED, *LEGACY]:
-        if cid not in path.read_text(encoding="utf-8"):
-            continue
-        document = orjson.loads(path.read_bytes())
-        for pair in document.get("training_pairs") or []:
-            if pair.get("target_response"):
-                pair["target_response"] += " (Corrected.)"
-                break
-        target = folder / f"corrected-{path.name}"
-        target.write_bytes(orjson.dumps(document))
-        return target
-    raise AssertionError(f"no fixture holds {cid}")
 
 
 def holding_four(library: Library) -> list[str]:
@@ -164,7 +148,14 @@ def replace_in_window(qtbot, library: Library, tmp_path: Path,
     entered = threading.Event()
     monkeypatch.setattr(replace_flow, "rebuild_training_files", held_rebuild(entered))
     ids = holding_four(library)
-    changed = import_paths(library, [corrected(ids[2], tmp_path)])
+    return offer_replace(qtbot, library, tmp_path, ids[2], entered)
+
+
+def offer_replace(qtbot, library: Library, tmp_path: Path, cid: str,
+                  entered: threading.Event) -> tuple[object, ScriptedDialogs]:
+    """A window that replaces ``cid`` with a corrected copy, once its rebuild (held by
+    the caller, who sets ``entered`` there) has begun."""
+    changed = import_paths(library, [corrected(cid, tmp_path)])
     assert [v.verdict for v in changed.verdicts] == [Verdict.CHANGED]
     dialogs = ScriptedDialogs()
     window = open_window(qtbot, library, dialogs, tmp_path)
@@ -320,13 +311,7 @@ def test_cancelling_during_the_second_file_says_the_first_was_rebuilt(
                         held_in_the_second_file(entered))
     ids = holding_four(own_library)
     add_conversations(own_library, "other-v1", ids[:2], create=True)
-    changed = import_paths(own_library, [corrected(ids[1], tmp_path)])
-    assert [v.verdict for v in changed.verdicts] == [Verdict.CHANGED]
-    dialogs = ScriptedDialogs()
-    window = open_window(qtbot, own_library, dialogs, tmp_path)
-    dialogs.confirms.append(True)  # replace
-    assert window.importer.replacer.offer(changed)
-    qtbot.waitUntil(entered.is_set, timeout=60000)
+    window, dialogs = offer_replace(qtbot, own_library, tmp_path, ids[1], entered)
     (task,) = jobs_of(window)
     with qtbot.waitSignal(window.importer.replacer.status, timeout=60000) as status:
         task.cancel()
