@@ -385,7 +385,7 @@ def _write_manifest(handle: IO[bytes], document: dict[str, Any]) -> None:
 
 def owes_rebuild(library: Library, name: str) -> bool:
     """Whether ``name`` owes a rebuild after a change to its conversations
-    (``app.stored_builds.REBUILD_DUE``: the rebuild after it was cancelled or dropped)."""
+    (``app.stored_builds.OWED``: the rebuild after it was cancelled or dropped)."""
     with library.session() as session:
         return name.casefold() in {owed.casefold() for owed in rebuilds_due(session)}
 

@@ -187,7 +187,7 @@ class StoredTotals:
             return None
         try:
             item = orjson.loads(data)
-            if not isinstance(item, dict):  # e.g. ``stored_builds.REBUILD_DUE``: no totals
+            if not isinstance(item, dict):  # e.g. the "rebuild due" of revisions before 0003
                 return None
             return cls(FileTotals.from_json(item["facts"]), str(item["settings"]),
                        item["shared_hash"], str(item["members"]))

@@ -154,6 +154,12 @@ class TrainingFile(Base):
     # v7: the header's totals with what they were made for (``app.file_totals``), so a
     # change updates them by what it adds and removes. None: made again at the next build.
     totals: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # 0003: a rebuild owed (``app.stored_builds``). ``changes`` counts the changes to the
+    # file's conversations (or to the tokenizer) its bytes must follow; ``changes_built`` is
+    # the count its current build read before reading its members. Owed while the first is
+    # larger: a change made while a build runs stays owed after that build's switch.
+    changes: Mapped[int] = mapped_column(default=0, server_default="0")
+    changes_built: Mapped[int] = mapped_column(default=0, server_default="0")
     # v4: the trainer's maximum sequence length and what happens to cut-off replies.
     max_seq_len: Mapped[int] = mapped_column(default=4096)
     cut_off_policy: Mapped[str] = mapped_column(default="trim")

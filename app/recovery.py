@@ -7,7 +7,7 @@ moved into the database: ``trainingfiles.remove_orphan_files``), training files 
 by an older version that never got their first build, training files whose conversations
 changed batch while their rebuild was cut short (their header no longer matches their
 members), training files that owe a rebuild after a change to their conversations
-(``stored_builds.REBUILD_DUE``: the window's rebuild was dropped as it closed, or
+(``stored_builds.OWED``: the window's rebuild was dropped as it closed, or
 cancelled), and training files whose build is still in files from before v6: those are
 built into the database (the header keeps its dates) before their folders go.
 """

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Engine, Select, delete, exists, func, or_, select, text, update
+from sqlalchemy import Connection, Engine, Select, delete, exists, func, select, text, update
 from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
@@ -123,21 +123,23 @@ def last_position(session: Session, file_id: int) -> int:
     return -1 if last is None else int(last)
 
 
-# What a file's ``totals`` hold after a change to its conversations that its bytes must
-# follow (a batch move or rename, a replaced conversation, a review mark): no totals (a
-# build reads every member), and a rebuild owed. The window rebuilds right after such a
-# change; when that rebuild is dropped (the window closed, Cancel, a crash) the next open
-# of the library finishes it (``app.recovery``), on the command line too. Any build of
-# the file writes its totals again, and so pays the debt. Not readable as totals
-# (``StoredTotals.loads``), so a version before this one reads it as "no totals".
-REBUILD_DUE = b'"rebuild due"'
+# A rebuild owed: a change to a file's conversations that its bytes must follow (a batch
+# move or rename, a replaced conversation, a review mark) or a new tokenizer counts one more
+# of the file's ``changes``; a build records in ``changes_built`` the count it read before
+# it read its members. The window rebuilds right after such a change; when that rebuild is
+# dropped (the window closed, Cancel, a crash) the next open of the library finishes it
+# (``app.recovery``), on the command line too. A change made while a build runs (another
+# member's, on a team library) is counted after that build's read, so it stays owed after
+# the build's switch. While a rebuild is owed the file's stored totals are not trusted:
+# the build that pays it reads every member.
+OWED = TrainingFile.changes > TrainingFile.changes_built
 
 
 def forget_totals(session: Session, conversations: Sequence[int] | Select[Any], *,
                   rebuild_due: bool = True) -> None:
     """The training files holding any of ``conversations`` (row keys, or a query of them)
     forget their stored totals, so their next change reads every member; with
-    ``rebuild_due`` they also owe a rebuild (``REBUILD_DUE``).
+    ``rebuild_due`` they also owe a rebuild (``OWED``).
 
     Call it in the same transaction as any change to what a conversation's rendering and
     header part depend on (its record, digest, batch or review mark): adding to or removing
@@ -149,12 +151,10 @@ def forget_totals(session: Session, conversations: Sequence[int] | Select[Any], 
                   .where(TrainingFile.file_id.in_(
                       select(Member.file_id).where(Member.conversation_pk.in_(holding))))
                   .execution_options(synchronize_session=False))
-        if rebuild_due:
-            session.execute(change.values(totals=REBUILD_DUE))
+        if rebuild_due:  # counted in the database: no other change's count is lost
+            session.execute(change.values(totals=None, changes=TrainingFile.changes + 1))
         else:
-            session.execute(change.where(or_(TrainingFile.totals.is_(None),
-                                             TrainingFile.totals != REBUILD_DUE))
-                            .values(totals=None))
+            session.execute(change.values(totals=None))
 
     if isinstance(conversations, Select):
         forget(conversations)
@@ -164,10 +164,22 @@ def forget_totals(session: Session, conversations: Sequence[int] | Select[Any], 
         forget(pks[start:start + IN_CHUNK])
 
 
+def every_file_owes_a_rebuild(connection: Connection | Session) -> None:
+    """Every training file owes a rebuild (``OWED``): what all of them depend on changed
+    (the tokenizer their token counts and headers come from). In the caller's transaction,
+    with that change."""
+    connection.execute(update(TrainingFile).values(changes=TrainingFile.changes + 1)
+                       .execution_options(synchronize_session=False))
+
+
+def owes_a_rebuild(row: TrainingFile) -> bool:
+    """Whether the file (its row as read) owes a rebuild (``OWED``)."""
+    return row.changes > row.changes_built
+
+
 def rebuilds_due(session: Session) -> list[str]:
-    """The training files that owe a rebuild (``REBUILD_DUE``), by name."""
-    return list(session.scalars(select(TrainingFile.name)
-                                .where(TrainingFile.totals == REBUILD_DUE)
+    """The training files that owe a rebuild (``OWED``), by name."""
+    return list(session.scalars(select(TrainingFile.name).where(OWED)
                                 .order_by(TrainingFile.name)))
 
 

@@ -40,6 +40,7 @@ from app.chat_templates import (
 from app.errors import LibraryError
 from app.models import Conversation, LibraryTokenizer
 from app.portable import insert_for
+from app.stored_builds import every_file_owes_a_rebuild
 from app.tokens import (
     BUNDLED_TOKENIZER_NAME,
     TokenCounter,
@@ -484,7 +485,9 @@ def choose(library: Library, *, tokenizer_file: Path | None = None,
            template_file: Path | None = None) -> TokenizerChoice:
     """Change the library's choice (for every member of a team library): every file is
     checked, and the pair must render a sample conversation, before anything is stored.
-    Counts made with the old choice stay stored but no longer count (``token_basis``)."""
+    Counts made with the old choice stay stored but no longer count (``token_basis``);
+    every training file owes a rebuild with the new one, recorded with it
+    (``app.stored_builds.OWED``), so a rebuild cancelled or dropped is finished later."""
     if library.read_only:
         raise LibraryError(f"{library.display} is open only for reading: its tokenizer and "
                            "chat template can be changed only where it is opened for "
@@ -493,5 +496,8 @@ def choose(library: Library, *, tokenizer_file: Path | None = None,
         library, tokenizer_file=tokenizer_file, bundled_tokenizer=bundled_tokenizer,
         template=template, template_file=template_file)
     with library.engine.begin() as conn:
+        before = conn.scalar(select(LibraryTokenizer.basis).where(LibraryTokenizer.id == ROW))
         store_choice(conn, choice, data)
+        if before != choice.basis:  # their token counts and headers name the old one
+            every_file_owes_a_rebuild(conn)
     return replace(choice, stored=True)

@@ -44,7 +44,6 @@ from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
 from app.samples import sample_hashes
 from app.stored_builds import (
-    REBUILD_DUE,
     BuildReader,
     DamagedBuild,
     StoredFragment,
@@ -55,6 +54,7 @@ from app.stored_builds import (
     guard_of,
     last_position,
     member_guard,
+    owes_a_rebuild,
     save_fragments,
 )
 from app.team_locks import (
@@ -296,7 +296,7 @@ def rebuild_training_files(
 
 def rebuild_if_owed(library: Library, name: str, progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None) -> int | None:
-    """Rebuild ``name`` if it still owes a rebuild (``stored_builds.REBUILD_DUE``), looked
+    """Rebuild ``name`` if it still owes a rebuild (``stored_builds.OWED``), looked
     at under the file's lock: on a team library another member's rebuild may have paid it
     (or the file gone) since the list of files owing one was read. Stored renderings are
     reused, as the window's own rebuild after the change does: their keys hold each
@@ -306,7 +306,7 @@ def rebuild_if_owed(library: Library, name: str, progress: Progress | None = Non
         with library.session() as session:
             row = session.scalar(select(TrainingFile)
                                  .where(TrainingFile.slug == name.casefold()))
-            if row is None or row.totals != REBUILD_DUE:
+            if row is None or not owes_a_rebuild(row):
                 return None
             file_id = row.file_id
         return _build(library, file_id, name, _member_pks(library, name), progress,
@@ -352,8 +352,9 @@ def _move_into_database(library: Library, name: str) -> bool:
                 raise LibraryError(f"the training file '{name}' changed meanwhile")
             current.head = legacy.head
             # Made at the file's next build; a rebuild owed stays owed (these bytes are
-            # the old build's, from before the change that owes it).
-            current.totals = REBUILD_DUE if current.totals == REBUILD_DUE else None
+            # the old build's, from before the change that owes it: ``changes_built`` is
+            # left as it was).
+            current.totals = None
             current.json_file = current.jsonl_file = None
             current.revision = revision + 1
             session.flush()
@@ -997,6 +998,9 @@ class _Target:
     policy: CutOffPolicy
     max_seq_len: int
     old_files: list[str | None]
+    # The file's ``changes`` as read before its members were: what the build pays
+    # (``app.stored_builds.OWED``); a change counted after that stays owed.
+    changes: int = 0
 
 
 def _switch_to_new_build(
@@ -1028,7 +1032,7 @@ def _switch_to_new_build(
             target = _target(library, current, final_name, policy, keep_updated_at)
             if reuse and current.head is not None:
                 previous, states = _members_with_states(session, file_id)
-                if use_totals:
+                if use_totals and not owes_a_rebuild(current):  # else: read them all
                     stored_totals = _stored_totals(current.totals)
                     guard = member_guard(session, file_id)
     # Everything a conversation's fragments depend on (app.fragments): the file's settings,
@@ -1104,7 +1108,7 @@ def _target(library: Library, current: TrainingFile, final_name: str,
                    current.created_at,
                    current.updated_at if keep_updated_at else now_iso(),
                    policy or _policy(current.cut_off_policy), current.max_seq_len,
-                   [current.json_file, current.jsonl_file])
+                   [current.json_file, current.jsonl_file], current.changes)
 
 
 def _settings(target: _Target, basis: object) -> str:
@@ -1185,6 +1189,9 @@ def _finish(
             session.flush()
             unused, guard = write_members(session)
             row.totals = StoredTotals(totals, settings, shared_hash, guard).dumps()
+            # Paid up to the changes counted before this build read its members; one
+            # counted since (another member's) stays owed, and its totals untrusted.
+            row.changes_built = max(row.changes_built or 0, target.changes)
             drop_unreferenced(session, unused)
     except BaseException:
         spill.take_back(library)
@@ -1230,7 +1237,7 @@ def _change_by_delta(library: Library, name: str, add: list[int], remove: set[in
     with library.session() as session:
         current = _row(session, name)
         stored_totals = _stored_totals(current.totals)
-        if current.head is None or stored_totals is None:
+        if current.head is None or stored_totals is None or owes_a_rebuild(current):
             return False
         target = _target(library, current, current.name, None, False)
         guard = member_guard(session, target.file_id)

@@ -30,22 +30,37 @@ def make_v5_library(root: Path) -> Path:
     return root
 
 
-# What revision 0002 added: undone, a library made now is one of the baseline (schema v7).
-AFTER_BASELINE = ("DROP TABLE library_tokenizer",
+# What revision 0003 added: undone, a library made now is one of revision 0002.
+AFTER_0002 = ("ALTER TABLE training_files DROP COLUMN changes",
+              "ALTER TABLE training_files DROP COLUMN changes_built")
+# What revisions 0002 and 0003 added: undone, a library made now is one of the baseline
+# (schema v7).
+AFTER_BASELINE = (*AFTER_0002, "DROP TABLE library_tokenizer",
                   "ALTER TABLE conversations DROP COLUMN token_basis")
 
 
 def back_to_baseline(location: LibraryLocation, *, stamped: bool = True) -> None:
     """Turn a closed library made by this LoRA Studio into one of the Alembic baseline
     (``stamped``) or of schema v7 from before Alembic (not stamped: SQLite only)."""
+    _undo(location, AFTER_BASELINE, "0001_baseline" if stamped else None)
+
+
+def back_to_0002(location: LibraryLocation) -> None:
+    """Turn a closed library made by this LoRA Studio into one of revision 0002 (a rebuild
+    owed was a sentinel in ``totals`` then)."""
+    _undo(location, AFTER_0002, "0002_tokenizer_in_library")
+
+
+def _undo(location: LibraryLocation, statements: tuple[str, ...], stamp: str | None) -> None:
     url = location.engine_url if location.is_team else \
         f"sqlite:///{location.folder / DATABASE_NAME}"
     engine = create_engine(url)
     with engine.begin() as conn:
-        for statement in AFTER_BASELINE:
+        for statement in statements:
             conn.execute(text(statement))
-        if stamped:
-            conn.execute(text("UPDATE alembic_version SET version_num = '0001_baseline'"))
+        if stamp is not None:
+            conn.execute(text("UPDATE alembic_version SET version_num = :stamp"),
+                         {"stamp": stamp})
         else:
             conn.execute(text("DROP TABLE alembic_version"))
     engine.dispose()

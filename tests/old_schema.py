@@ -105,6 +105,10 @@ def _to_baseline(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS library_tokenizer")
     if any(row[1] == "token_basis" for row in conn.execute("PRAGMA table_info(conversations)")):
         conn.execute("ALTER TABLE conversations DROP COLUMN token_basis")
+    owed = ("changes", "changes_built")  # revision 0003
+    for row in conn.execute("PRAGMA table_info(training_files)").fetchall():
+        if row[1] in owed:
+            conn.execute(f"ALTER TABLE training_files DROP COLUMN {row[1]}")
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone():
         conn.execute("UPDATE alembic_version SET version_num = '0001_baseline'")
 

@@ -269,7 +269,7 @@ def test_random_adds_and_removes_keep_the_build_a_full_rebuild(
 
 
 def _totals_forgotten(library: Library, name: str) -> bool:
-    """No totals a build could use (none, or a rebuild owed: ``REBUILD_DUE``)."""
+    """No totals a build could use (none: a rebuild owed forgets them too)."""
     with library.session() as session:
         totals = session.query(TrainingFile).filter_by(name=name).one().totals
     return StoredTotals.loads(totals) is None

@@ -7,16 +7,20 @@ import shutil
 from pathlib import Path
 
 import pytest
-from old_libraries import back_to_baseline, make_v5_library
+from old_libraries import back_to_0002, back_to_baseline, make_v5_library
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from app import migrations
 from app.db import SCHEMA_VERSION
 from app.errors import LibraryError
+from app.importer import import_paths
 from app.library import Library
-from app.location import parse_location
+from app.location import LibraryLocation, parse_location
 from app.models import Base
 from app.paths import DATABASE_NAME
+from app.recovery import finish_interrupted_work
+from app.stored_builds import rebuilds_due
+from app.trainingfiles import add_conversations
 
 ON_BOTH = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
@@ -190,3 +194,63 @@ def test_a_writer_upgrades_a_library_to_a_later_revision(
             assert (location.folder / backup).exists()
     finally:
         migrations.known_revisions.cache_clear()
+
+
+# --- 0003: a rebuild owed moves out of the totals -----------------------------------
+
+SENTINEL = b'"rebuild due"'  # what a file owing a rebuild held in ``totals`` until 0002
+
+
+def _owed_state(location: LibraryLocation) -> dict[str, tuple[object, ...]]:
+    """Per training file: what its row holds of a rebuild owed, read with plain SQL."""
+    engine = create_engine(_url(location))
+    try:
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("training_files")}
+            owed = ", changes, changes_built" if "changes" in columns else ""
+            return {name: tuple(rest) for name, *rest in conn.execute(text(
+                f"SELECT name, totals{owed} FROM training_files"))}
+    finally:
+        engine.dispose()
+
+
+def _url(location: LibraryLocation) -> str:
+    return location.engine_url if location.is_team else \
+        f"sqlite:///{location.folder / DATABASE_NAME}"
+
+
+def test_a_rebuild_owed_in_the_totals_of_revision_0002_moves_to_its_own_columns(
+        backend: str, library_location: object, fixture_folder: Path) -> None:
+    with Library.open(library_location) as library:  # type: ignore[arg-type]
+        import_paths(library, [fixture_folder])
+        ids = [row.conversation_id for row in library.summaries()]
+        add_conversations(library, "owed", ids[:3], create=True)
+        add_conversations(library, "paid", ids[3:5], create=True)
+        location = library.location
+    back_to_0002(location)
+    engine = create_engine(_url(location))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE training_files SET totals = :owed WHERE name = 'owed'"),
+                     {"owed": SENTINEL})
+    engine.dispose()
+    before = _owed_state(location)
+    assert before["owed"] == (SENTINEL,) and before["paid"][0] is not None
+    if backend == "sqlite":
+        database = location.folder / DATABASE_NAME
+        sha = _sha(database)
+        with Library(location, read_only=True) as reader:  # an upgraded copy
+            assert reader.older_version
+            with reader.session() as session:
+                assert rebuilds_due(session) == ["owed"]
+        assert _sha(database) == sha
+    with Library(location) as library:
+        assert _revision(library) == migrations.HEAD
+        assert _owed_state(location) == {"owed": (None, 1, 0),
+                                         "paid": (before["paid"][0], 0, 0)}
+        assert finish_interrupted_work(library) == [
+            "rebuilt the training file 'owed', whose rebuild after its conversations "
+            "changed did not finish"]
+        with library.session() as session:
+            assert rebuilds_due(session) == []
+    after = _owed_state(location)
+    assert after["owed"][0] is not None and after["owed"][1:] == (1, 1)

@@ -5,6 +5,7 @@ start and after a library switch, and on the command line. Real libraries and fi
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,7 +16,7 @@ import pytest
 from conftest import corrected, open_window
 from old_libraries import make_v5_library
 from scripted_dialogs import ScriptedDialogs
-from sqlalchemy import update
+from sqlalchemy import select, update
 from stored import stored_bytes
 
 from app import recovery, trainingfiles
@@ -27,7 +28,8 @@ from app.importer import Verdict, import_paths
 from app.library import Library
 from app.models import TrainingFile
 from app.recovery import finish_interrupted_work, needs_recovery
-from app.stored_builds import REBUILD_DUE, rebuilds_due
+from app.stored_builds import rebuilds_due
+from app.tokenizer_choice import choose, load_choice
 from app.trainingfiles import (
     add_conversations,
     files_holding,
@@ -253,7 +255,7 @@ def test_moving_an_old_build_into_the_database_keeps_a_rebuild_owed(tmp_path: Pa
     with Library(root) as library:  # a writer: the schema becomes v6, builds stay on disk
         with library.session() as session, session.begin():
             session.execute(update(TrainingFile).where(TrainingFile.name == "base")
-                            .values(totals=REBUILD_DUE))
+                            .values(changes=TrainingFile.changes + 1))
         assert trainingfiles.move_into_database(library, "base")  # cut from the old files
         with library.session() as session:
             assert rebuilds_due(session) == ["base"]  # (the move forgot it)
@@ -376,3 +378,99 @@ def test_closing_the_window_while_a_team_library_opening_rebuilds_cancels_the_re
     assert dialogs.warnings == []
     with Library.open(pg_url) as team, team.session() as session:
         assert rebuilds_due(session) == [NAME]  # finished at the next open
+
+
+# --- a change made while a build runs (a team library; a window's job on a folder) ----
+
+
+def other_member(library: Library) -> contextlib.AbstractContextManager[Library]:
+    """Who changes the library while a build of ``library`` runs: another member of a team
+    library (a Library of its own); on a folder, the window whose job the build is."""
+    if library.is_team:
+        return Library.open(library.location)
+    return contextlib.nullcontext(library)
+
+
+def build_with_a_move_meanwhile(library: Library, cid: str) -> str:
+    """The rebuild an earlier change owes, with ``cid`` moved to another batch by another
+    member once the build has read its members (while it renders), before its switch;
+    the batch ``cid`` was in."""
+    batch = batches_named(stored_bytes(library, NAME)[1])[cid]
+    moved: list[int] = []
+
+    def meanwhile(_done: int, _total: int, _current: str) -> None:
+        if not moved:
+            with other_member(library) as other:
+                moved.append(other.move_conversations([cid], "moved"))
+
+    assert rebuild_if_owed(library, NAME, meanwhile) == 1
+    assert moved == [1]
+    assert batches_named(stored_bytes(library, NAME)[1])[cid] == batch  # built as read
+    return batch
+
+
+@pytest.mark.usefixtures("backend")
+def test_a_change_made_while_a_build_runs_stays_owed_after_its_switch(
+        filled_library: Library, tmp_path: Path) -> None:
+    """Before, the build's switch wrote its totals over the mark: the debt was lost and the
+    file stayed stale unnoticed."""
+    ids = holding_four(filled_library)
+    replace_without_rebuild(filled_library, ids[2], tmp_path)  # the build renders it again
+    build_with_a_move_meanwhile(filled_library, ids[0])
+    with filled_library.session() as session:
+        assert rebuilds_due(session) == [NAME]
+    assert finish_interrupted_work(filled_library) == [OWED]
+    assert batches_named(stored_bytes(filled_library, NAME)[1])[ids[0]] == "moved"
+    assert b"(Corrected.)" in stored_bytes(filled_library, NAME)[1]
+    assert not needs_recovery(filled_library)
+
+
+@pytest.mark.usefixtures("backend")
+def test_an_add_after_such_a_build_reads_every_member_and_pays_the_debt(
+        filled_library: Library, tmp_path: Path) -> None:
+    """The totals that build stored were made before the change: an add trusting them (and
+    its other members) would have paid the debt and kept the stale rendering."""
+    ids = holding_four(filled_library)
+    replace_without_rebuild(filled_library, ids[2], tmp_path)
+    batch = build_with_a_move_meanwhile(filled_library, ids[0])
+    fifth = [row.conversation_id for row in filled_library.summaries()][4]
+    add_conversations(filled_library, NAME, [fifth])
+    assert batches_named(stored_bytes(filled_library, NAME)[1]) == {
+        **dict.fromkeys([*ids, fifth], batch), ids[0]: "moved"}
+    assert not needs_recovery(filled_library)
+
+
+# --- a tokenizer change ---------------------------------------------------------------
+
+
+def template_named(library: Library, name: str) -> str:
+    """The chat template the file's header says its token counts were made with."""
+    with library.session() as session:
+        header = session.scalar(select(TrainingFile.header).where(TrainingFile.name == name))
+    assert header is not None
+    return str(orjson.loads(header)["tokens"]["chat_template"])
+
+
+def test_a_tokenizer_change_whose_rebuild_was_cancelled_is_finished_at_the_next_open(
+        filled_library: Library) -> None:
+    """Before, nothing recorded it: the files kept the old tokenizer's counts for good."""
+    ids = holding_four(filled_library)
+    add_conversations(filled_library, "other-v1", ids[:2], create=True)
+    before = template_named(filled_library, NAME)
+    choose(filled_library, template="chatml")
+    with pytest.raises(BuildCancelled):  # the window's rebuild after the change, cancelled
+        rebuild_training_files(filled_library, [NAME, "other-v1"], cancelled=lambda: True)
+    assert template_named(filled_library, NAME) == before != "ChatML"
+    with filled_library.session() as session:
+        assert rebuilds_due(session) == [NAME, "other-v1"]
+    assert owes_rebuild(filled_library, NAME)
+    assert len(finish_interrupted_work(filled_library)) == 2
+    assert template_named(filled_library, NAME) == template_named(
+        filled_library, "other-v1") == "ChatML"
+    assert not needs_recovery(filled_library)
+
+
+def test_choosing_the_tokenizer_in_use_again_owes_no_rebuild(filled_library: Library) -> None:
+    holding_four(filled_library)
+    choose(filled_library, template=load_choice(filled_library).template)
+    assert not needs_recovery(filled_library)
