@@ -187,6 +187,21 @@ def test_two_jobs_are_asked_about_in_words_that_agree_with_two(
     assert outcomes == []
 
 
+def test_a_job_here_and_the_opening_of_another_library_are_each_said_where_they_run() -> None:
+    importing = Task(lambda _progress, _cancelled: None)
+    opening = Task(lambda _progress, _cancelled: None)
+    opening.in_this_library = False
+    question = close_guard.cancel_question(
+        {importing: "Importing conversations",
+         opening: "Opening the team library postgresql://ann@db.example.org/lora_team"},
+        "Closing the window")
+    assert question == (
+        "Importing conversations: still running in this library. Opening the team library "
+        "postgresql://ann@db.example.org/lora_team: still running. Closing the window "
+        "cancels them first (a cancelled job keeps what it had finished, or changes "
+        "nothing).")
+
+
 def test_a_job_that_will_not_stop_is_named_and_closing_anyway_leaves_it_nothing_to_touch(
         qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     window, dialogs, gate, outcomes, task = stuck_job(qtbot, own_library, tmp_path,

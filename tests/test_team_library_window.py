@@ -233,8 +233,10 @@ def test_closing_the_window_while_a_team_library_opens_asks_first(
     assert window.isVisible() and len(dialogs.asked) == 1
     kind, asked_title, question = dialogs.asked[0]
     assert (kind, asked_title) == ("confirm_destructive", "A job is still running")
-    assert question.startswith(f"{title}: still running in this library. Closing the "
-                               "window cancels it first")
+    # The library being opened is not "this library" yet: the question does not say so.
+    assert question.startswith(f"{title}: still running. Closing the window cancels it "
+                               "first")
+    assert "this library" not in question
     assert SECRET not in question
     assert window.isVisible() and switcher.opening
     silent.close()  # the server goes: the opening fails and ends
@@ -242,6 +244,24 @@ def test_closing_the_window_while_a_team_library_opens_asks_first(
     assert switcher.library is library and switcher.window is window
     window.close()  # nothing runs now: no second question
     assert not window.isVisible() and len(dialogs.asked) == 1
+
+
+def test_closing_while_a_remembered_team_library_opens_does_not_place_it_in_this_library(
+        qtbot, switcher, library, silent_port):
+    port, silent = silent_port
+    window, dialogs = switcher.window, switcher.dialogs
+    address = f"postgresql://ann@127.0.0.1:{port}/lora_team"
+    window.open_location_requested.emit(address)  # Recent libraries: behind a progress dialog
+    assert switcher.opening
+    dialogs.confirms.append(False)  # keep working
+    window.close()
+    kind, _title, question = dialogs.asked[-1]
+    assert kind == "confirm_destructive"
+    assert question.startswith(f"Opening {address}: still running. Closing the window "
+                               "cancels it first")
+    silent.close()  # the server goes: the opening fails and ends
+    qtbot.waitUntil(lambda: not switcher.opening, timeout=30000)
+    assert switcher.library is library and switcher.window is window
 
 
 def test_a_yes_closes_the_window_once_the_team_library_opening_has_ended(

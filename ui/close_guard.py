@@ -39,10 +39,14 @@ def titles_of(jobs: dict[Task, str]) -> str:
 
 def cancel_question(jobs: dict[Task, str], what: str) -> str:
     """The question before ``what`` (a sentence's subject: "Closing the window") cancels
-    the running ``jobs``."""
-    return (f"{titles_of(jobs)}: still running in this library. {what} cancels "
-            f"{agreeing(len(jobs), 'it', 'them')} first (a cancelled job keeps what it had "
-            "finished, or changes nothing).")
+    the running ``jobs``. Only the jobs that work in this library are said to run "in this
+    library": the opening of another one is not there yet."""
+    here = {task: title for task, title in jobs.items() if task.in_this_library}
+    elsewhere = {task: title for task, title in jobs.items() if not task.in_this_library}
+    running = ([f"{titles_of(here)}: still running in this library."] if here else []) + (
+        [f"{titles_of(elsewhere)}: still running."] if elsewhere else [])
+    return (f"{' '.join(running)} {what} cancels {agreeing(len(jobs), 'it', 'them')} "
+            "first (a cancelled job keeps what it had finished, or changes nothing).")
 
 
 def still_running(jobs: dict[Task, str]) -> str:

@@ -269,6 +269,7 @@ class LibrarySwitcher(QObject):
         task = run_with_progress(self.window, f"Opening {shown}",
                                  partial(open_and_finish, target),
                                  opened, failed, abandon=lambda late: late[0].close())
+        task.in_this_library = False  # it opens another library
         self._opening = task
 
     def _open_from_dialog(self, dialog: TeamLibraryDialog, text: str, remember: bool) -> None:
@@ -299,7 +300,8 @@ class LibrarySwitcher(QObject):
         task.signals.failed.connect(failed)
         self._opening = task
         # A job of the window like an import: closing the window asks about it first.
-        start_as_job(self.window, f"Opening the team library {settings_form(text)}", task)
+        start_as_job(self.window, f"Opening the team library {settings_form(text)}", task,
+                     in_this_library=False)
 
     def _keep_password(self, text: str, remember: bool) -> None:
         key = settings_form(text)

@@ -50,6 +50,9 @@ class Task(QRunnable):
         self.owner: QWidget | None = None
         # Its outcome is no longer wanted (its window closed): only ``abandon`` hears it.
         self.detached = False
+        # False for the opening of another library: the question before closing the window
+        # must not say it runs "in this library" (``ui.close_guard.cancel_question``).
+        self.in_this_library = True
         self.setAutoDelete(False)
 
     def cancel(self) -> None:
@@ -143,12 +146,15 @@ def start(task: Task) -> None:
     QThreadPool.globalInstance().start(task)
 
 
-def start_as_job(window: QWidget, title: str, task: Task) -> Task:
+def start_as_job(window: QWidget, title: str, task: Task, *,
+                 in_this_library: bool = True) -> Task:
     """Start ``task`` as one of ``window``'s jobs without a progress dialog of its own (it
     says how it goes where it was asked for, as the team library dialog does): closing
     ``window`` or quitting asks about it, cancels it and waits for it like any other job
-    (``ui.close_guard``); once it is detached its outcome is for its handlers to drop."""
+    (``ui.close_guard``); once it is detached its outcome is for its handlers to drop.
+    ``in_this_library=False`` for a job that opens another library."""
     task.owner = window
+    task.in_this_library = in_this_library
     _jobs[task] = title
     task.signals.done.connect(lambda: _jobs.pop(task, None))
     start(task)
