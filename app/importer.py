@@ -42,6 +42,7 @@ from app.prepare import library_row as library_row
 from app.prepare import prepare as prepare
 from app.stored_builds import forget_totals
 from app.team_locks import IMPORTING, lock_in_transaction
+from app.wording import plural
 
 # Files per commit. Each commit writes every page the chunk touched, and the indexes on
 # random keys (ids, content hashes, dialogue keys) are touched nearly everywhere by a few
@@ -142,15 +143,19 @@ class ImportReport:
                 if v.verdict in stored and v.conversation_id is not None]
 
     def summary(self) -> str:
-        text = (f"{self.imported} imported, {self.duplicates} duplicate, "
-                f"{self.rejected} rejected")
+        """The counts as one sentence whose nouns agree with them ("1 duplicate skipped",
+        "2 duplicates skipped"), for the window and the command line alike, then the
+        notes."""
+        counts = [f"{plural(self.imported, 'conversation')} imported",
+                  f"{plural(self.duplicates, 'duplicate')} skipped",
+                  f"{self.rejected:,} rejected"]
         if self.changed:
-            text += f", {len(self.changed)} changed (not replaced)"
+            counts.append(f"{len(self.changed):,} changed (not replaced)")
         if self.replaced_ids:
-            text += f", {len(self.replaced_ids)} replaced"
-        text += " (cancelled)" if self.cancelled else ""
-        return ". ".join([text, *(f"Note: {note}" for note in self.notes)]) + (
-            "." if self.notes else "")
+            counts.append(f"{len(self.replaced_ids):,} replaced")
+        text = ", ".join(counts) + (" before the import was cancelled" if self.cancelled
+                                    else "")
+        return " ".join([f"{text}.", *(f"Note: {note}." for note in self.notes)])
 
 
 @dataclass(frozen=True)

@@ -42,7 +42,7 @@ def main() -> int:
         library.close()
     finally:
         shutil.rmtree(work, ignore_errors=True)
-    print(f"{report.summary()}: wall {timer.seconds:.2f} s, CPU parent "
+    print(f"{report.summary()} Wall {timer.seconds:.2f} s, CPU parent "
           f"{cpu_seconds():.2f} s, workers {cpu_seconds(resource.RUSAGE_CHILDREN):.2f} s",
           file=sys.stderr)
     return 0

@@ -91,7 +91,7 @@ def download_with_recipes(work: Path) -> Path:
 
     with Library(work / "library") as library:
         report = import_paths(library, [FIXTURES / "enriched", FIXTURES / "legacy"])
-        print(f"imported: {report.summary()}")
+        print(report.summary())
         ids = [row.conversation_id for row in library.summaries()]
         add_conversations(library, "Elena", ids, create=True)
         written = export(library, "Elena", ExportFormat.JSONL, work / "out" / "elena.jsonl",

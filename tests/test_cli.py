@@ -73,13 +73,13 @@ def test_import_prints_a_line_per_file_and_a_summary(cli: Cli, fixture_folder: P
         assert line.startswith("imported ")
         assert f"→ batch {fixture_folder.name}" in line
     assert lines[-2] == f"batches created: {fixture_folder.name}"
-    assert lines[-1] == f"{TOTAL} imported, 0 duplicate, 0 rejected"
+    assert lines[-1] == f"{TOTAL} conversations imported, 0 duplicates skipped, 0 rejected."
 
     code, out, _ = cli("import", fixture_folder)
     assert code == 0, "duplicates alone are not a failure"
     lines = out.splitlines()
     assert all(line.startswith("duplicate ") for line in lines[:-1])
-    assert lines[-1] == f"0 imported, {TOTAL} duplicate, 0 rejected"
+    assert lines[-1] == f"0 conversations imported, {TOTAL} duplicates skipped, 0 rejected."
 
 
 def test_import_exits_1_when_something_was_rejected(cli: Cli, tmp_path: Path) -> None:
@@ -97,7 +97,7 @@ def test_import_exits_1_when_something_was_rejected(cli: Cli, tmp_path: Path) ->
     assert any("line" in line and "column" in line for line in rejected)
     assert any("raw" in line for line in rejected)
     assert next(line for line in lines if line.startswith("imported ")).endswith("batch chosen")
-    assert lines[-1] == f"1 imported, 0 duplicate, {len(BAD)} rejected"
+    assert lines[-1] == f"1 conversation imported, 0 duplicates skipped, {len(BAD)} rejected."
 
 
 def test_import_of_a_missing_path(cli: Cli, tmp_path: Path) -> None:
@@ -115,7 +115,7 @@ def test_import_refuses_a_named_file_that_is_not_json_as_such_and_imports_the_re
     assert (f"rejected  {notes}: not a .json conversation file; only .json files are "
             "imported") in out.splitlines()
     assert "not valid JSON" not in out
-    assert out.splitlines()[-1] == "1 imported, 0 duplicate, 1 rejected"
+    assert out.splitlines()[-1] == "1 conversation imported, 0 duplicates skipped, 1 rejected."
 
 
 def test_conversations_json(imported: Cli, fixture_folder: Path) -> None:

@@ -196,7 +196,8 @@ def test_a_changed_conversation_is_replaced_once_asked_and_its_file_rebuilt(
     summary = window.importer.last_summary  # still open: it now says what was done
     assert summary is not None and "Replaced: 1" in summary.details.toPlainText()
     assert "Changed" not in summary.details.toPlainText()
-    assert summary.headline.text() == "0 imported, 0 duplicate, 0 rejected, 1 replaced"
+    assert summary.headline.text() == ("0 conversations imported, 0 duplicates skipped, "
+                                       "0 rejected, 1 replaced.")
     result = blocker.args[0]
     assert result.report.replaced_ids == [cid] and result.rebuilt == ["holder"]
     info = get_training_file(library, "holder")

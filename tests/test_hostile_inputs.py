@@ -156,7 +156,8 @@ def test_the_cli_reports_one_line_per_hostile_file(
     assert err == ""
     lines = out.splitlines()
     summary, verdict_lines = lines[-1], lines[:-1]
-    counts = re.fullmatch(r"(\d+) imported, (\d+) duplicate, (\d+) rejected", summary)
+    counts = re.fullmatch(
+        r"(\d+) conversations? imported, (\d+) duplicates? skipped, (\d+) rejected\.", summary)
     assert counts, summary
     assert len(verdict_lines) == len(corpus), "\n".join(verdict_lines)
     for path in corpus.values():
@@ -224,6 +225,7 @@ def test_the_cli_imports_unusual_names(tmp_path: Path, capsys: pytest.CaptureFix
     code = main(["--data-dir", str(tmp_path / "cli-library"), "import", str(folder)])
     out, err = capsys.readouterr()
     assert code == 0, out + err
-    assert out.splitlines()[-1] == f"{len(paths)} imported, 0 duplicate, 0 rejected"
+    assert out.splitlines()[-1] == (f"{len(paths)} conversations imported, 0 duplicates "
+                                    "skipped, 0 rejected.")
     for path in paths:
         assert f"imported  {path}:" in out

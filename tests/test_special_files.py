@@ -43,7 +43,8 @@ def test_a_named_pipe_in_a_folder_gets_a_verdict_and_the_rest_imports(tmp_path: 
     result = run_cli("--data-dir", tmp_path / "lib", "import", folder, timeout=60)
     no_traceback(result)
     assert "x.json" in result.stdout and "named pipe" in result.stdout, result.stdout
-    assert "1 imported" in result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        "1 conversation imported, 0 duplicates skipped, 1 rejected.")
     assert result.returncode == 1  # a rejection is reported in the exit code
 
 
@@ -67,7 +68,8 @@ def test_a_link_to_dev_zero_is_refused_without_reading_it(tmp_path: Path) -> Non
                      memory=2 * GIGABYTE)
     no_traceback(result)
     assert "zero.json: a link to /dev/zero" in result.stdout, result.stdout
-    assert "1 imported" in result.stdout
+    assert result.stdout.splitlines()[-1] == (
+        "1 conversation imported, 0 duplicates skipped, 1 rejected.")
     # Named on purpose, the link is followed, and what it leads to is refused unread.
     for args in (("--data-dir", tmp_path / "lib", "import", folder / "zero.json"),
                  ("validate", folder / "zero.json")):
@@ -128,7 +130,8 @@ def test_an_unreadable_subfolder_gets_a_verdict() -> None:
                          timeout=120, env={"HOME": str(shared)})
         no_traceback(result)
         assert "locked" in result.stdout and "cannot be read" in result.stdout, result.stdout
-        assert "1 imported" in result.stdout, result.stdout
+        assert result.stdout.splitlines()[-1] == (
+            "1 conversation imported, 0 duplicates skipped, 1 rejected."), result.stdout
 
 
 # --- numbers that overflow ------------------------------------------------------------
