@@ -96,6 +96,18 @@ def apply_removal(
     return RemovalResult(len(pks), tuple(rebuilt), tuple(batches))
 
 
+def taken_meanwhile(files: list[str], removing: int) -> str:
+    """Why nothing was removed: ``files`` took some of the ``removing`` conversations
+    after the removal was planned. Every "them" and "those" agrees with its number."""
+    named = ", ".join(f"'{name}'" for name in files[:5])
+    them = agreeing(removing, "it", "them")
+    return ("nothing was removed from the library: the "
+            f"{agreeing(len(files), 'training file', 'training files')} {named} took "
+            f"{agreeing(removing, 'this conversation', 'some of these conversations')} "
+            f"meanwhile (another window or team member added {them}). Remove {them} again "
+            f"to take {them} out of {agreeing(len(files), 'that file', 'those files')} too")
+
+
 def _delete(library: Library, pks: list[int], progress: Progress | None) -> list[str]:
     """Delete the rows (documents go with them) in one transaction; drop emptied batches
     and profiles no conversation uses any more. Returns the batches removed."""
@@ -113,13 +125,7 @@ def _delete(library: Library, pks: list[int], progress: Progress | None) -> list
                 .join(Member, Member.file_id == TrainingFile.file_id)
                 .where(Member.conversation_pk.in_(part))))
             if still_held:
-                named = ", ".join(f"'{name}'" for name in still_held[:5])
-                raise LibraryError(
-                    "nothing was removed from the library: the "
-                    f"{agreeing(len(still_held), 'training file', 'training files')} {named} "
-                    "took some of these conversations meanwhile (another window or team "
-                    "member added them). Remove them again to take them out of those "
-                    "files too")
+                raise LibraryError(taken_meanwhile(still_held, len(pks)))
             session.execute(delete(Conversation).where(Conversation.pk.in_(part)))
             if progress:
                 progress(min(start + CHUNK, len(pks)), len(pks), "removing from the library")

@@ -100,6 +100,30 @@ def test_a_cancelled_removal_removes_nothing_from_the_library(two_batches):
     assert file_ids(two_batches, "one") == ids[:4]
 
 
+@ON_BOTH
+def test_files_that_took_the_conversations_after_the_plan_are_named_in_words_that_agree(
+        two_batches):
+    ids = ids_of(two_batches)
+    plan = plan_removal(two_batches, ids[:1])
+    add_conversations(two_batches, "Picks", ids[:1], create=True)  # meanwhile
+    with pytest.raises(LibraryError) as one:
+        apply_removal(two_batches, plan)
+    assert str(one.value) == (
+        "nothing was removed from the library: the training file 'Picks' took this "
+        "conversation meanwhile (another window or team member added it). Remove it again "
+        "to take it out of that file too")
+    plan = plan_removal(two_batches, ids[1:3])
+    add_conversations(two_batches, "More picks", ids[1:2], create=True)
+    add_conversations(two_batches, "Others", ids[2:3], create=True)
+    with pytest.raises(LibraryError) as two:
+        apply_removal(two_batches, plan)
+    assert str(two.value) == (
+        "nothing was removed from the library: the training files 'More picks', 'Others' "
+        "took some of these conversations meanwhile (another window or team member added "
+        "them). Remove them again to take them out of those files too")
+    assert set(ids) == set(ids_of(two_batches))
+
+
 def test_nothing_checked_is_refused(two_batches):
     with pytest.raises(LibraryError, match="no conversations are checked"):
         plan_removal(two_batches, [])

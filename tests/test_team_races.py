@@ -173,8 +173,9 @@ def test_a_removal_racing_an_addition_that_commits_first_names_the_file_and_remo
     assert len(outcome) == 1
     said = outcome[0]
     assert isinstance(said, LibraryError), repr(said)
-    assert str(said).startswith("nothing was removed from the library: the training "
-                                "file 'Picks' took some of these conversations meanwhile")
+    assert str(said) == ("nothing was removed from the library: the training file 'Picks' "
+                         "took this conversation meanwhile (another window or team member "
+                         "added it). Remove it again to take it out of that file too")
     with Library.open(team, read_only=True) as library:
         assert target in library.resolve_ids([target])
         assert member_ids(library, "Picks") == [ids[5], target]
