@@ -38,9 +38,14 @@ WARNING, LEFT_OUT, TIER, ARCHETYPE, ARC, TOPIC, BATCH, PROFILE = (
 Fact = tuple[str, Any]
 
 
+# How a file's distributions name a missing value (docs/FORMATS.md): part of the file's
+# format, so it stays words; the window shows its own mark instead (ui.wording.MISSING).
+NOT_GIVEN = "(none)"
+
+
 def _shown(value: Any) -> str:
-    """How a distribution names a value (None is "(none)")."""
-    return "(none)" if value is None else str(value)
+    """How a distribution names a value (None is NOT_GIVEN)."""
+    return NOT_GIVEN if value is None else str(value)
 
 
 def contribution(digest: Digest, policy: str, line_tokens: Sequence[int], json_size: int,

@@ -14,6 +14,7 @@ from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QStyle
 
 from app.library import Library
+from app.trainingfiles import add_conversations, header
 from ui.as_trained_preview import WHY, AsTrainedWindow
 from ui.conversations_model import MISSING, Column
 from ui.main import MainWindow
@@ -170,6 +171,28 @@ def test_a_value_the_file_does_not_give_shows_as_a_dash_like_on_the_files_page(
     assert MembersModel.text(row, MEMBER_TOPIC) == MISSING  # type: ignore[arg-type]
 
 
+def test_the_files_page_charts_and_coverage_grid_mark_a_missing_value_as_the_table_does(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    legacy = [r.conversation_id for r in two_batches.summaries("legacy-batch")]
+    add_conversations(two_batches, "Older exports", legacy, create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    page = window.training_files
+    page.refresh()
+    assert page.select_file("Older exports")
+    qtbot.waitUntil(lambda: page.members_model.rowCount() == len(legacy), timeout=15_000)
+    for key in ("persona_archetype", "emotional_arc", "training_topic"):
+        assert page.charts[key].rows() == [(MISSING, len(legacy))], key
+    grid = page.coverage.model  # every value the library knows, the missing one last
+    for orientation, last in ((Qt.Orientation.Horizontal, grid.columnCount() - 1),
+                              (Qt.Orientation.Vertical, grid.rowCount() - 1)):
+        assert grid.headerData(last, orientation) == MISSING
+        assert grid.headerData(last, orientation, Qt.ItemDataRole.ToolTipRole) == (
+            f"{MISSING} (not given): {len(legacy)} in this file")
+    # the file itself keeps its format's word for them
+    distribution = header(two_batches, "Older exports")["scaffolding_distribution"]
+    assert distribution["emotional_arc"] == {"(none)": len(legacy)}
+
+
 def test_missing_values_sort_as_one_group_at_the_end_and_filter_as_none(
         qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
@@ -187,10 +210,11 @@ def test_missing_values_sort_as_one_group_at_the_end_and_filter_as_none(
     arcs = _cells(model, Column.ARC)
     assert arcs[: len(missing)] == [MISSING] * len(missing)  # the same group, reversed
     assert MISSING not in arcs[len(missing):]
-    # the arc chooser's "(none)" shows exactly the rows the table marks missing
+    # the arc chooser's MISSING shows exactly the rows the table marks missing
     chooser = page.arc_filter
     chooser.setCurrentIndex(chooser.findData(""))
-    assert chooser.currentText().startswith("(none)")
+    assert chooser.currentText() == f"{MISSING} ({len(missing)})"
+    assert "not given" in chooser.itemData(chooser.currentIndex(), Qt.ItemDataRole.ToolTipRole)
     assert model.rowCount() == len(missing)
     assert set(_cells(model, Column.ARC)) == {MISSING}
     # the search reads the values, not the mark: a dash finds nothing

@@ -22,6 +22,7 @@ from app.library import ConversationRow
 from app.token_counts import NO_LINE
 from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
 from ui.slow_release import SlowRelease
+from ui.wording import MISSING as MISSING
 from ui.wording import natural_key
 
 __all__ = ["Column", "ConversationsModel", "FileFilter", "FileRule", "Filter"]
@@ -104,8 +105,8 @@ def _imported(row: ConversationRow) -> str:
     return row.imported_at.replace("T", " ").removesuffix("Z")
 
 
-MISSING = "—"  # what a cell shows for a value its file does not give (as the LoRA
-# Training JSON Files page does); sorting and filtering read the value itself, never this
+# A cell shows MISSING for a value its file does not give (as the LoRA Training JSON Files
+# page does); sorting and filtering read the value itself, never this.
 
 # Each cell's own text, "" where the file gives no value: what sorting reads.
 TEXT: dict[Column, Callable[[ConversationRow], Any]] = {

@@ -28,13 +28,14 @@ from PySide6.QtWidgets import (
 from app.coverage import NONE, TITLES, Axis, Coverage
 from app.labels import display_name as display
 from ui.reader_colours import WARNING_HUE, blend, readable
+from ui.wording import MISSING
 
 Index = QModelIndex | QPersistentModelIndex
 COUNT_ROLE = Qt.ItemDataRole.UserRole
 
 
 def axis_label(key: str) -> str:
-    return "(none)" if key == NONE else display(key)
+    return MISSING if key == NONE else display(key)
 
 
 class CoverageModel(QAbstractTableModel):
@@ -79,7 +80,7 @@ class CoverageModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             total = (self.coverage.column_total(key) if orientation == Qt.Orientation.Horizontal
                      else self.coverage.row_total(key))
-            return f"{axis_label(key)} ({key or 'no value'}): {total} in this file"
+            return f"{axis_label(key)} ({key or 'not given'}): {total} in this file"
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:

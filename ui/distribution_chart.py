@@ -23,6 +23,9 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
+from app.file_totals import NOT_GIVEN
+from ui.wording import MISSING
+
 MAX_BARS = 8  # longer tails are folded into one "others" bar
 MARGIN = 6
 BAR_GAP = 4
@@ -38,6 +41,12 @@ def top_counts(counts: Mapping[str, int], limit: int = MAX_BARS) -> list[tuple[s
         return ordered
     kept, rest = ordered[: limit - 1], ordered[limit - 1 :]
     return [*kept, (f"{len(rest)} others", sum(count for _, count in rest))]
+
+
+def shown_label(name: str) -> str:
+    """A key's read name, or the window's mark for a missing value (the file's header
+    counts those under NOT_GIVEN), as the members table beside the chart shows it."""
+    return MISSING if name in ("", NOT_GIVEN) else name
 
 
 class DistributionChart(QWidget):
@@ -66,7 +75,7 @@ class DistributionChart(QWidget):
     def set_counts(self, counts: Mapping[str, int]) -> None:
         named: dict[str, int] = {}
         for key, count in counts.items():
-            label = self._name(key) or "(none)"
+            label = shown_label(self._name(key))
             named[label] = named.get(label, 0) + count
         self._rows = top_counts(named)
         self._folded = len(named) > len(self._rows)

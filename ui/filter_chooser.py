@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from PySide6.QtCore import QSize
+from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox, QWidget
 
 from ui.row_index import FacetCounts
-from ui.wording import natural_key
+from ui.wording import MISSING, natural_key
 
 ANY = "__any__"  # the data of the "All …" entry
 MAX_SHOWN_CHARS = 48  # a chooser grows to show its whole text up to about this many
+NOT_GIVEN_TIP = f"{MISSING}: not given in the conversation's file"
 
 
 class FilterChooser(QComboBox):
@@ -36,6 +37,8 @@ class FilterChooser(QComboBox):
         model = self.model()
         for data, label, count in choices:
             self.addItem(f"{label} ({count:,})", data)
+            if label == MISSING:  # the mark says what it means when pointed at, as in the table
+                self.setItemData(self.count() - 1, NOT_GIVEN_TIP, Qt.ItemDataRole.ToolTipRole)
             if not count and data != current:
                 model.item(self.count() - 1).setEnabled(False)  # type: ignore[attr-defined]
         index = self.findData(current) if current is not None else 0
@@ -44,9 +47,11 @@ class FilterChooser(QComboBox):
         self._text_changed()  # (the counts are in the text)
 
     def set_counts(self, values: Iterable[str], counts: FacetCounts) -> None:
-        """One entry per value (sorted by its display name), counted under the others."""
-        named = sorted(((self.name(v) or "(none)", v) for v in values),
-                       key=lambda item: natural_key(item[0]))  # batch-2 before batch-10
+        """One entry per value (sorted by its display name, the missing value last as in
+        the table), counted under the others."""
+        named = sorted(((self.name(v) or MISSING, v) for v in values),
+                       key=lambda item: (item[0] == MISSING,
+                                         natural_key(item[0])))  # batch-2 before batch-10
         self.set_choices(((v, label, counts.values.get(v, 0)) for label, v in named),
                          counts.total)
 

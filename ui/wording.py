@@ -1,7 +1,7 @@
 """Counts in words: "1 conversation", "2 conversations", never "conversation(s)".
 
 ``plural`` and ``agreeing`` live in ``app.wording`` (the command line words counts too);
-lists and the order of names are the window's own."""
+lists, the order of names and the mark of a missing value are the window's own."""
 
 from __future__ import annotations
 
@@ -12,6 +12,9 @@ from app.wording import agreeing as agreeing
 from app.wording import plural as plural
 
 DIGITS = re.compile(r"\d+")
+# What the window shows for a value a conversation's file does not give: the same mark in
+# the table's cells, the filter choosers, the charts and the coverage grid.
+MISSING = "—"
 
 
 def and_list(parts: list[str]) -> str:
