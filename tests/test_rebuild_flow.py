@@ -52,9 +52,7 @@ def test_a_cancelled_rebuild_says_so_not_that_nothing_was_changed(
     ids = ids_of(filled_library)
     add_conversations(filled_library, "seed", ids[:2], create=True)
     filled_library.move_conversations([ids[0]], "moved")
-    gate = tmp_path / "gate"
-    monkeypatch.setattr(rebuild_flow, "rebuild_training_files",
-                        functools.partial(held_rebuild, gate=str(gate)))
+    gate = hold_the_window_rebuilds(monkeypatch, tmp_path)
     window = open_window(qtbot, filled_library, dialogs, tmp_path)
     with qtbot.waitSignal(window.changes.training_files_changed, timeout=60000):
         rebuild_in_background(
@@ -68,6 +66,74 @@ def test_a_cancelled_rebuild_says_so_not_that_nothing_was_changed(
     assert dialogs.warnings == [("Training files not updated",
                                  "The rebuild was cancelled.\nThe batch change is saved.")]
     assert needs_recovery(filled_library)
+
+
+def hold_the_window_rebuilds(monkeypatch, tmp_path: Path) -> Path:
+    """The window's background rebuilds are held before their first file (in their child)
+    until the returned gate exists or they are cancelled."""
+    gate = tmp_path / "gate"
+    monkeypatch.setattr(rebuild_flow, "rebuild_training_files",
+                        functools.partial(held_rebuild, gate=str(gate)))
+    return gate
+
+
+def cancel_the_held_rebuild(qtbot, window, dialogs, gate: Path) -> str:
+    """Cancel the rebuild once its child is held; what the person is then told."""
+    qtbot.waitUntil(Path(f"{gate}.held").exists, timeout=60000)
+    Path(f"{gate}.held").unlink()  # (for the next rebuild the test holds)
+    (task,) = [task for task, title in jobs_of(window).items()
+               if title == "Updating training files"]
+    told = len(dialogs.warnings)
+    task.cancel()
+    qtbot.waitUntil(lambda: len(dialogs.warnings) > told, timeout=60000)
+    title, message = dialogs.warnings[-1]
+    assert title == "Training files not updated"
+    return message
+
+
+def test_a_cancelled_rebuild_after_a_batch_move_or_rename_says_the_change_is_saved(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    ids = ids_of(filled_library)
+    add_conversations(filled_library, "seed", ids[:2], create=True)
+    add_conversations(filled_library, "other", ids[:1], create=True)
+    gate = hold_the_window_rebuilds(monkeypatch, tmp_path)
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    page = window.conversations
+    page.model.set_checked_ids(ids[1:2])  # held by 'seed' only
+    dialogs.texts.append("moved")
+    assert window.batches.move_checked()
+    assert cancel_the_held_rebuild(qtbot, window, dialogs, gate) == (
+        "The rebuild was cancelled.\nThe batch change is saved; 'seed' shows the old batch "
+        "until it is rebuilt, at the latest the next time LoRA Studio opens this library.")
+    assert needs_recovery(filled_library)  # what that next open finishes
+    page.set_batch_filter("batch-2025-12")  # holds ids[0], in both files
+    dialogs.texts.append("renamed")
+    assert window.batches.rename_current()
+    assert cancel_the_held_rebuild(qtbot, window, dialogs, gate) == (
+        "The rebuild was cancelled.\nThe batch change is saved; 'other', 'seed' show the old "
+        "batch until they are rebuilt, at the latest the next time LoRA Studio opens this "
+        "library.")
+
+
+def test_a_cancelled_rebuild_after_a_review_mark_says_the_marks_are_saved(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    ids = ids_of(filled_library)
+    add_conversations(filled_library, "seed", ids[:2], create=True)
+    add_conversations(filled_library, "other", ids[:1], create=True)
+    gate = hold_the_window_rebuilds(monkeypatch, tmp_path)
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    dialogs.texts.append("Ann")  # the reviewer, asked once
+    assert window.reviews.review(ids[1:2])
+    assert cancel_the_held_rebuild(qtbot, window, dialogs, gate) == (
+        "The rebuild was cancelled.\nThe review marks are saved; 'seed' may still show the "
+        "old review state until it is rebuilt, at the latest the next time LoRA Studio "
+        "opens this library (mark the conversations again to retry now).")
+    assert needs_recovery(filled_library)
+    assert window.reviews.review(ids[:1], mark=True)
+    assert cancel_the_held_rebuild(qtbot, window, dialogs, gate) == (
+        "The rebuild was cancelled.\nThe review marks are saved; 'other', 'seed' may still "
+        "show the old review state until they are rebuilt, at the latest the next time "
+        "LoRA Studio opens this library (mark the conversations again to retry now).")
 
 
 def test_names_are_quoted_for_the_status_bar():

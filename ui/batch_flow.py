@@ -14,7 +14,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted, rebuild_in_background
 from ui.tasks import in_child, run_with_progress
-from ui.wording import plural
+from ui.wording import agreeing, plural
 
 
 class BatchController(QObject):
@@ -111,6 +111,8 @@ class BatchController(QObject):
             title="Updating training files",
             on_done=lambda rebuilt: self.status.emit(f"{message}; rebuilt {quoted(rebuilt)}"),
             failure_title="Training files not updated",
-            failure_consequence=("The batch change is saved; the training files show the old "
-                                 "batch until they are rebuilt, at the latest the next time "
-                                 "LoRA Studio opens this library."))
+            failure_consequence=(
+                f"The batch change is saved; {quoted(names)} "
+                f"{agreeing(len(names), 'shows', 'show')} the old batch until "
+                f"{agreeing(len(names), 'it is', 'they are')} rebuilt, at the latest the next "
+                "time LoRA Studio opens this library."))

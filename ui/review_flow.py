@@ -16,6 +16,7 @@ from app.review_marks import ReviewChange, mark_reviewed
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted, rebuild_in_background
+from ui.wording import agreeing
 
 REVIEWER_KEY = "review/name"
 
@@ -98,5 +99,6 @@ class ReviewController(QObject):
             failure_title="Training files not updated",
             failure_consequence=(
                 f"The review marks are saved; {quoted(names)} may still show the old review "
-                "state until they are rebuilt, at the latest the next time LoRA Studio opens "
-                "this library (mark the conversations again to retry now)."))
+                f"state until {agreeing(len(names), 'it is', 'they are')} rebuilt, at the "
+                "latest the next time LoRA Studio opens this library (mark the conversations "
+                "again to retry now)."))
