@@ -132,9 +132,10 @@ def own_library(tmp_path: Path, fixture_folder: Path) -> Iterator[Library]:
     library.close()
 
 
-def held_rebuild(entered: threading.Event):
-    """The rebuild after a replace, held until it is cancelled (where the real one would
-    next look at its cancel)."""
+def held_until_cancelled(entered: threading.Event):
+    """The rebuild after a replace, in its thread, held until it is cancelled (where the
+    real one would next look at its cancel); it never rebuilds. Not ``held_jobs``'
+    ``held_rebuild``, which a gate file lets go on to rebuild in a child process."""
     def rebuild(library, names, progress=None, cancelled=None):
         entered.set()
         while not cancelled():
@@ -148,7 +149,7 @@ def replace_in_window(qtbot, library: Library, tmp_path: Path,
                       monkeypatch: pytest.MonkeyPatch) -> tuple[object, ScriptedDialogs]:
     """A window whose replace of a changed conversation is held in its rebuild."""
     entered = threading.Event()
-    monkeypatch.setattr(replace_flow, "rebuild_training_files", held_rebuild(entered))
+    monkeypatch.setattr(replace_flow, "rebuild_training_files", held_until_cancelled(entered))
     ids = holding_four(library)
     return offer_replace(qtbot, library, tmp_path, ids[2], entered)
 
