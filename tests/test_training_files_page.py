@@ -520,6 +520,46 @@ def test_the_split_asks_before_replacing_and_declining_keeps_the_files(
     kind, title, question = dialogs.asked[-1]
     # A question that replaces files is a destructive one: its default is Cancel.
     assert (kind, title) == ("confirm_destructive", "Replace files")
-    assert "train.jsonl already exist" in question
+    assert f"train.jsonl already exists in {folder}. Replace it?" in question
     assert (folder / "train.jsonl").read_bytes() == b"mine\n"
     assert not (folder / "valid.jsonl").exists()
+
+
+def test_the_split_asks_before_replacing_a_manifest_alone(demo, page, dialogs, tmp_path):
+    """The split writes manifest.json too (app.export.export_targets): a folder holding
+    only someone's manifest.json is asked about, and No leaves it and writes nothing."""
+    folder = tmp_path / "split"
+    folder.mkdir()
+    (folder / "manifest.json").write_bytes(b'{"mine": true}')
+    dialogs.folders.append(folder)
+    dialogs.texts.append("0.2")
+    dialogs.confirms.append(False)
+
+    page.file_actions["split"].trigger()
+
+    kind, title, question = dialogs.asked[-1]
+    assert (kind, title) == ("confirm_destructive", "Replace files")
+    assert f"manifest.json already exists in {folder}. Replace it?" in question
+    assert (folder / "manifest.json").read_bytes() == b'{"mine": true}'
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
+
+
+def test_the_split_names_every_file_it_would_replace_and_replaces_them_on_yes(
+        qtbot, demo, page, dialogs, tmp_path):
+    folder = tmp_path / "split"
+    folder.mkdir()
+    for name in ("train.jsonl", "valid.jsonl", "manifest.json"):
+        (folder / name).write_bytes(b"mine\n")
+    dialogs.folders.append(folder)
+    dialogs.texts.append("0.2")
+    dialogs.confirms.append(True)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.file_actions["split"].trigger()
+
+    question = dialogs.asked[-1][2]
+    assert ("train.jsonl, valid.jsonl and manifest.json already exist in "
+            f"{folder}. Replace them?") in question
+    assert not dialogs.warnings
+    assert orjson.loads((folder / "manifest.json").read_bytes())["manifest_version"]
+    assert len(jsonl_lines(folder / "valid.jsonl")) == 3

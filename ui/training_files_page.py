@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import math
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,7 +53,14 @@ from PySide6.QtWidgets import (
 
 from app.coverage import Axis, Coverage, coverage
 from app.errors import LibraryError
-from app.export import DEFAULT_VALID_FRACTION, FORMATS, ExportFormat, export, owes_rebuild
+from app.export import (
+    DEFAULT_VALID_FRACTION,
+    FORMATS,
+    ExportFormat,
+    export,
+    export_targets,
+    owes_rebuild,
+)
 from app.labels import display_name
 from app.library import Library
 from app.stored_builds import DamagedBuild
@@ -98,7 +106,7 @@ from ui.training_files_model import (
     TrainingFilesModel,
     local_time_text,
 )
-from ui.wording import plural
+from ui.wording import agreeing, and_list, plural
 
 EMPTY_HEADING = "No training files yet"
 # Said the same way whether the library is empty or not: the steps from the start.
@@ -755,11 +763,15 @@ class TrainingFilesPage(QWidget):
             self.dialogs.warn(self, "Validation share",
                               f"'{answer}' is not a number between 0 and 1 (for example 0.1).")
             return
-        existing = [n for n in ("train.jsonl", "valid.jsonl") if (folder / n).exists()]
+        existing = [t.name for t in export_targets(ExportFormat.SPLIT, folder)
+                    if os.path.lexists(t)]  # every file the split writes, its manifest too
         if existing and not self.dialogs.confirm_destructive(
             self, "Replace files",
-            f"{' and '.join(existing)} already exist in {folder}. Replace them?", "Replace",
+            f"{and_list(existing)} already {agreeing(len(existing), 'exists', 'exist')} in "
+            f"{folder}. Replace {agreeing(len(existing), 'it', 'them')}? Nothing else in "
+            "the folder is touched.", "Replace",
         ):
+            self.status.emit(f"Nothing was saved to {folder}: its files were kept")
             return
         name = info.name
         self._export(f"Splitting {name}…", name,
