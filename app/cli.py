@@ -20,6 +20,7 @@ from app.export import (
     DEFAULT_SEED,
     DEFAULT_VALID_FRACTION,
     ExportFormat,
+    check_split_folder,
     export,
     export_targets,
 )
@@ -469,6 +470,7 @@ def run(args: argparse.Namespace) -> int:
         return cmd_copy_library(args)
     read_only = args.command in READ_ONLY_COMMANDS
     if args.command == "export":
+        check_split_folder(ExportFormat(args.format), args.output)
         targets = export_targets(ExportFormat(args.format), args.output)
         check_export_targets(parse_location(args.library).folder, targets, overwrite=args.force)
     _finish_interrupted_work(args, read_only)

@@ -355,6 +355,21 @@ def export_targets(fmt: ExportFormat, destination: Path) -> list[Path]:
     return [*files, manifest_path(fmt, destination)]
 
 
+FILE_SUFFIXES = (".json", ".jsonl")  # what a destination meant as a single file ends in
+
+
+def check_split_folder(fmt: ExportFormat, destination: Path) -> None:
+    """Refuse a split to a name that reads as a file (``-o train.jsonl``): the split writes
+    a folder, and quietly making a folder named ``train.jsonl`` surprises whoever then
+    looks for that file. A folder that already exists is taken as the person chose it."""
+    if (FORMATS[fmt].writes_folder and destination.suffix.lower() in FILE_SUFFIXES
+            and not destination.is_dir()):
+        raise LibraryError(
+            f"cannot write the split to {destination}: the split format writes a folder "
+            "(train.jsonl, valid.jsonl and manifest.json inside it), and that name reads as "
+            f"a file. Name a folder instead, for example {destination.with_suffix('')}.")
+
+
 def sha256_of(path: Path) -> str:
     digest = hashlib.sha256()
     with path.open("rb") as handle:
@@ -430,6 +445,7 @@ def export(
     and leaves none of its files behind. Never inside the library folder; over an
     existing file only with ``overwrite``.
     """
+    check_split_folder(fmt, destination)
     targets = export_targets(fmt, destination)
     if recipes:
         targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)

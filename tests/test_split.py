@@ -166,7 +166,8 @@ def test_a_cancelled_export_leaves_nothing(mixed: Library, tmp_path: Path,
         asked.append(1)
         return len(asked) > 5
 
-    target = tmp_path / "out" / "cancelled.jsonl"
+    # a split writes a folder and refuses a file's name (below)
+    target = tmp_path / "out" / ("cancelled" if fmt is ExportFormat.SPLIT else "cancelled.jsonl")
     with pytest.raises(ExportCancelled):
         export(mixed, "Mixed", fmt, target, 0.2, cancelled=cancelled)
     assert not target.parent.exists() or not any(target.parent.rglob("*"))
@@ -185,3 +186,31 @@ def test_cli_split_writes_the_manifest(mixed: Library, tmp_path: Path,
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
     assert manifest["split"]["seed"] == 5
     assert {f["file"] for f in manifest["files"]} == {"train.jsonl", "valid.jsonl"}
+
+
+@pytest.mark.parametrize("name", ["x.jsonl", "x.JSON"])
+def test_cli_split_to_a_file_name_is_refused(mixed: Library, tmp_path: Path, name: str,
+                                             capsys: pytest.CaptureFixture[str]) -> None:
+    """``-o x.jsonl`` means a file: the split writes a folder, so it says so and makes none
+    (before, a folder named x.jsonl appeared)."""
+    mixed.close()
+    target = tmp_path / name
+    capsys.readouterr()
+    code = main(["--data-dir", str(mixed.root), "export", "Mixed", "--format", "split",
+                 "-o", str(target)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"cannot write the split to {target}: the split format writes a folder" in err
+    assert f"Name a folder instead, for example {tmp_path / 'x'}." in err
+    assert not target.exists()
+
+
+def test_split_into_an_existing_folder_named_like_a_file_is_kept(mixed: Library,
+                                                                 tmp_path: Path) -> None:
+    """A folder the person already made (a folder dialog can only pick those) is theirs
+    to name: the split goes into it."""
+    folder = tmp_path / "runs.json"
+    folder.mkdir()
+    written = export(mixed, "Mixed", ExportFormat.SPLIT, folder, 0.2)
+    assert [p.name for p in written] == ["train.jsonl", "valid.jsonl", "manifest.json"]
+    assert written[0].parent == folder
