@@ -65,21 +65,32 @@ def check_structure(document: Any, file: str) -> PairFacts:
         )
     if not isinstance(document, dict):
         raise InputError.single(
-            file, f"expected a JSON object at the top level, found {_type_name(document)}"
-        )
+            file, f"expected a JSON object at the top level, found {_type_name(document)}; "
+            "a conversation file holds one conversation as an object: import each "
+            "conversation's own file")
     if kind is Kind.UNKNOWN:
         if "training_pairs" in document:
             raise InputError.single(
                 file, "'training_pairs' must be an array, found "
                 f"{_type_name(document['training_pairs'])}", "$.training_pairs")
+        if is_export_manifest(document):
+            raise InputError.single(file, _manifest_reason(document))
         raise InputError.single(
-            file, "not an enriched conversation: the key 'training_pairs' is missing"
-        )
+            file, "not an enriched conversation: the key 'training_pairs' is missing; "
+            "import the enriched file the conversation generator wrote")
     problems: list[Problem] = []
-    for key in ("dataset_metadata", "consultant_profile"):  # messages only for what fails
-        if not isinstance(document.get(key), dict):
+    missing = [key for key in TOP_LEVEL_OBJECTS if key not in document]
+    if missing:
+        one = len(missing) == 1
+        names = " and ".join(f"'{key}'" for key in missing)
+        problems.append(Problem(
+            file, f"the {'key' if one else 'keys'} {names} {'is' if one else 'are'} missing; "
+            f"every enriched conversation has {'it' if one else 'them'}: import the file as "
+            "the generator wrote it"))
+    for key in TOP_LEVEL_OBJECTS:  # messages only for what fails
+        if key in document and not isinstance(document[key], dict):
             problems.append(Problem(file, f"'{key}' must be an object, found "
-                                          f"{_type_name(document.get(key))}", f"$.{key}"))
+                                          f"{_type_name(document[key])}", f"$.{key}"))
     params = document.get("input_parameters")
     if params is not None and not isinstance(params, dict):
         problems.append(Problem(file, "'input_parameters' must be an object or null, found "
@@ -104,6 +115,23 @@ def check_structure(document: Any, file: str) -> PairFacts:
         _explain_pairs(pairs, file, problems)
         facts = gather_pairs(pairs, kind)
     return facts
+
+
+TOP_LEVEL_OBJECTS = ("dataset_metadata", "consultant_profile")
+
+
+def is_export_manifest(document: dict[str, Any]) -> bool:
+    """Whether ``document`` is the manifest an export writes beside its copy
+    (``app.export``): people drop the export folder back in."""
+    return "manifest_version" in document and document.get("app") == "LoRA Studio"
+
+
+def _manifest_reason(document: dict[str, Any]) -> str:
+    name = document.get("training_file")
+    of = f" of the training file '{name}'" if isinstance(name, str) else ""
+    return (f"this is the manifest LoRA Studio writes beside an exported copy{of} (what was "
+            "exported, with sizes and checksums), not a conversation; leave it out of the "
+            "import")
 
 
 def _explain_pairs(pairs: list[Any], file: str, problems: list[Problem]) -> None:

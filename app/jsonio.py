@@ -120,7 +120,8 @@ def _too_deep(file: str) -> InputError:
 def parse_json_strict(data: bytes, file: str) -> Any:
     """The strict parser alone: slower, and exact about every error's place."""
     if not data.strip():
-        raise InputError.single(file, "the file is empty")
+        raise InputError.single(file, "the file is empty; save the conversation into it again, "
+                                "or leave it out")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -137,12 +138,14 @@ def parse_json_strict(data: bytes, file: str) -> Any:
                               parse_constant=_reject_constant, parse_float=_finite_float)
     except json.JSONDecodeError as exc:
         near = text[max(0, exc.pos - 30): exc.pos + 10].replace("\n", " ").strip()
+        whole = "; copy or save the whole file again"
         if exc.pos >= len(text.rstrip()):
-            reason = f"the JSON ends too early (truncated file?): {exc.msg}"
+            reason = f"the JSON ends too early (truncated file?): {exc.msg}{whole}"
         elif exc.msg.startswith("Unterminated string"):
-            reason = f"a text value starts here and never ends (truncated file?), near «{near}»"
+            reason = (f"a text value starts here and never ends (truncated file?), near "
+                      f"«{near}»{whole}")
         else:
-            reason = f"{exc.msg}, near «{near}»"
+            reason = f"{exc.msg}, near «{near}»; correct the file at that place or save it again"
         raise InputError([Problem(file, f"not valid JSON: {reason}", "$", exc.lineno,
                                   exc.colno)]) from None
     except NotFinite as exc:
@@ -157,7 +160,8 @@ def parse_json_strict(data: bytes, file: str) -> Any:
         raise InputError.single(file, f"the key '{exc}' appears twice in one object; "
                                 "remove one of them") from None
     except ValueError as exc:
-        raise InputError.single(file, f"not valid JSON: {exc}") from None
+        raise InputError.single(file, f"not valid JSON: {exc}; correct the file or save it "
+                                "again") from None
     except RecursionError:
         raise _too_deep(file) from None
     if _deeper_than(document, MAX_DEPTH):

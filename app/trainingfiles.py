@@ -210,13 +210,19 @@ def member_ids(library: Library, name: str) -> list[str]:
         ))
 
 
+def name_taken(name: str) -> str:
+    """Said when a name is taken (names are compared ignoring case)."""
+    return (f"a training file named '{name}' already exists; choose another name (names "
+            "that differ only in capitals count as the same)")
+
+
 def check_new_name(library: Library, name: str) -> str:
     """A valid name that no training file has yet (names are case-insensitive)."""
     name = check_name(name)
     with library.session() as session:
         taken = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
     if taken is not None:
-        raise LibraryError(f"a training file named '{taken.name}' already exists")
+        raise LibraryError(name_taken(taken.name))
     return name
 
 
@@ -658,7 +664,7 @@ def rename_training_file(
             clash = session.scalar(select(TrainingFile)
                                    .where(TrainingFile.slug == new.casefold()))
             if clash is not None and clash.file_id != row.file_id:
-                raise LibraryError(f"a training file named '{clash.name}' already exists")
+                raise LibraryError(name_taken(clash.name))
         _rebuild(library, old, new_members=_member_pks(library, old), new_name=new,
                  progress=progress, cancelled=cancelled)
     return get_training_file(library, new)
@@ -1165,7 +1171,7 @@ def _finish(
             if target.creating:
                 if session.scalar(select(TrainingFile.file_id)
                                   .where(TrainingFile.slug == target.name.casefold())):
-                    raise LibraryError(f"a training file named '{target.name}' already exists")
+                    raise LibraryError(name_taken(target.name))
                 target.file_id = _next_file_id(library, session)
                 row = TrainingFile(file_id=target.file_id, created_at=target.created_at)
                 session.add(row)
