@@ -209,6 +209,8 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
             continue
         detail = item.reason or f"{item.conversation_id} → batch {item.batch_id}"
         _print(f"{item.verdict.value:<9} {item.path}: {detail}")
+    for kind in report.skipped:  # a line a kind of file, not a line a file
+        say(f"not read  {kind.sentence()}")
     if report.batches_created:
         say("batches created: " + ", ".join(report.batches_created))
     say(report.summary())

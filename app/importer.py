@@ -40,6 +40,7 @@ from app.prepare import NOT_COLUMNS as NOT_COLUMNS
 from app.prepare import Prepared as Prepared
 from app.prepare import library_row as library_row
 from app.prepare import prepare as prepare
+from app.skipped_files import SkippedFiles, SkippedKind
 from app.stored_builds import forget_totals
 from app.team_locks import IMPORTING, lock_in_transaction
 from app.wording import plural
@@ -111,6 +112,7 @@ class ImportReport:
     cancelled: bool = False
     batches_created: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what went wrong around the files
+    skipped: list[SkippedKind] = field(default_factory=list)  # not read: not .json, hidden
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for v in self.verdicts if v.verdict is verdict)
@@ -153,6 +155,8 @@ class ImportReport:
             counts.append(f"{len(self.changed):,} changed (not replaced)")
         if self.replaced_ids:
             counts.append(f"{len(self.replaced_ids):,} replaced")
+        if self.skipped:
+            counts.append(f"{plural(sum(k.count for k in self.skipped), 'file')} not read")
         text = ", ".join(counts) + (" before the import was cancelled" if self.cancelled
                                     else "")
         return " ".join([f"{text}.", *(f"Note: {note}." for note in self.notes)])
@@ -183,6 +187,7 @@ def collect(
     paths: Sequence[Path], batch: str | None = None,
     counted: Callable[[int], None] | None = None,
     cancelled: Callable[[], bool] | None = None,
+    skipped: SkippedFiles | None = None,
 ) -> tuple[list[Candidate], list[FileVerdict]]:
     """Expand files and folders (recursively, ``*.json``) into candidates; a file named
     on its own that is not a ``.json`` file gets a verdict saying so, unread.
@@ -194,7 +199,8 @@ def collect(
     files the walk has found so far, after every folder (the import starts its workers
     as soon as they will pay). ``cancelled`` is looked at between entries (a dropped tree
     can take minutes to list on a slow disk): once it says yes the walk stops there and
-    raises ``WalkCancelled``.
+    raises ``WalkCancelled``. Files in a folder that are not read (not ``.json``, or
+    hidden) are told to ``skipped``, by kind (``app.skipped_files``).
     """
     loose = loose_batch_name()
     candidates: list[Candidate] = []
@@ -224,7 +230,8 @@ def collect(
         path = Path(raw)
         if path.is_dir():
             top = path.resolve().name or loose
-            found, refused = _json_files(path, _offset(counted, len(candidates)), cancelled)
+            found, refused = _json_files(path, _offset(counted, len(candidates)), cancelled,
+                                         skipped)
             problems.extend(refused)
             if not found and not refused:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
@@ -274,9 +281,11 @@ class _Found(NamedTuple):
 
 def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
                 cancelled: Callable[[], bool] | None = None,
+                skipped: SkippedFiles | None = None,
                 ) -> tuple[list[_Found], list[FileVerdict]]:
     """``*.json`` files below ``folder`` (hidden ones skipped) and verdicts for what is not
-    read: folders that cannot be listed, and links that lead out of ``folder``. Raises
+    read: folders that cannot be listed, and links that lead out of ``folder``; the other
+    files go to ``skipped``. Raises
     ``WalkCancelled`` once ``cancelled`` says yes (looked at as the folders are listed).
 
     The walk is ``os.walk``'s (top-down, each folder's entries in the order the system
@@ -320,6 +329,8 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
         for entry in files:
             name = entry.name
             if not is_json_name(name) or name.startswith("."):
+                if skipped is not None:
+                    skipped.add(name, entry.path)
                 continue
             link = entry.is_symlink()
             if link and leaves(entry.path):
@@ -405,12 +416,14 @@ def import_paths(
     if batch is not None:
         batch = clean_batch_id(batch)
     count = workers if workers is not None else min(2, multiprocessing.cpu_count())
+    skipped = SkippedFiles()
     with Workers(count, prepare, cancelled) as pool:
         try:
-            candidates, problems = collect(paths, batch, _start_when_worth(pool), cancelled)
+            candidates, problems = collect(paths, batch, _start_when_worth(pool), cancelled,
+                                           skipped)
         except WalkCancelled:
             return ImportReport(cancelled=True)
-        report = ImportReport(verdicts=list(problems))
+        report = ImportReport(verdicts=list(problems), skipped=skipped.kinds())
         rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
         _import_rows(library, candidates, rows, report, replace, progress, cancelled)
     return report

@@ -72,6 +72,11 @@ def report_text(report: ImportReport) -> str:
             lines.append(f"{title}: {len(items)}")
             lines += [f"  {_short(v.path)}: {_reason(v)}" for v in items]
             lines.append("")
+        if verdict is Verdict.REJECTED and report.skipped:
+            # one line a kind: a dropped folder may hold thousands of other files
+            lines.append(f"Not read: {sum(kind.count for kind in report.skipped):,}")
+            lines += [f"  {kind.sentence(_short)}" for kind in report.skipped]
+            lines.append("")
     imported = [v for v in report.verdicts if v.verdict is Verdict.IMPORTED]
     if imported:
         lines.append(f"Imported: {len(imported)}")
