@@ -54,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
     from app import importer
     from app.canonical import normalise
     from app.cutoff import policy_digest
-    from app.jsonio import _has_infinity, read_input_bytes
+    from app.jsonio import JITER_CACHE, _has_infinity, read_input_bytes
     from app.library import Library
     from app.loader import load_file
     from app.packing import pack_json
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                                         args.repeat),
         "floor: parse, duplicate keys refused (jiter)": best_us(
             lambda d: jiter.from_json(d, allow_inf_nan=False, catch_duplicate_keys=True,
-                                      cache_mode="none"), raw, args.repeat),
+                                      cache_mode=JITER_CACHE), raw, args.repeat),
         "floor: parse alone (orjson, for comparison)": best_us(orjson.loads, raw,
                                                                 args.repeat),
         "floor: no number overflowed to infinity": best_us(_has_infinity, documents,

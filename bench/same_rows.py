@@ -26,7 +26,7 @@ from make_corpus import ensure_corpus
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 CHILD = r"""
-import hashlib, json, pickle, sys
+import hashlib, json, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from app.prepare import prepare
@@ -35,9 +35,11 @@ digests = {}
 for path in files:
     for named in (False, True):
         rows = prepare(path, "bench-batch", named)
-        digests[f"{path} {named}"] = hashlib.sha256(pickle.dumps(
-            [(where, sorted(row.items()) if row else None, why) for where, row, why in rows],
-            protocol=4)).hexdigest()
+        # repr, not pickle: pickle writes a string seen twice as a reference to the first,
+        # so equal rows whose equal strings are one object or two would differ.
+        digests[f"{path} {named}"] = hashlib.sha256(repr(
+            [(where, sorted(row.items()) if row else None, why) for where, row, why in rows]
+        ).encode()).hexdigest()
 print("BENCH-RESULT " + json.dumps({"digests": digests,
                                     "code": str(Path(prepare.__code__.co_filename).parents[1])}))
 """
