@@ -8,11 +8,13 @@ or arc the file lacks entirely shows up as a row or column of gaps.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from sqlalchemy import select
 
+from app.labels import OwnNames, display_name
 from app.library import Library
 from app.models import Conversation, Member
 from app.trainingfiles import get_training_file
@@ -31,6 +33,12 @@ COLUMNS = {
     Axis.ARC: Conversation.emotional_arc_key,
     Axis.TOPIC: Conversation.training_topic_key,
 }
+# The files' own name of each axis's codes (a persona archetype has only its code).
+NAMES = {
+    Axis.PERSONA: Conversation.persona_archetype,
+    Axis.ARC: Conversation.emotional_arc,
+    Axis.TOPIC: Conversation.training_topic,
+}
 TITLES = {Axis.PERSONA: "Persona archetype", Axis.ARC: "Emotional arc",
           Axis.TOPIC: "Training topic"}
 
@@ -40,6 +48,12 @@ class Coverage:
     rows: list[str]
     columns: list[str]
     counts: Counter[tuple[str, str]]
+    # What each row and column key reads as: the files' own name, else one made from the
+    # code (``app.labels.OwnNames``); "no value" is the view's to word.
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+    def label(self, key: str) -> str:
+        return self.labels.get(key) or display_name(key)
 
     def count(self, row: str, column: str) -> int:
         return self.counts.get((row, column), 0)
@@ -65,11 +79,25 @@ def coverage(library: Library, name: str, rows: Axis = Axis.PERSONA,
     row_column, column_column = COLUMNS[rows], COLUMNS[columns]
     file_id = get_training_file(library, name).file_id
     with library.session() as session:
-        known = session.execute(select(row_column, column_column).distinct()).all()
+        known = session.execute(select(row_column, column_column, NAMES[rows],
+                                       NAMES[columns]).distinct()).all()
         members = session.execute(
             select(row_column, column_column)
             .join(Member, Member.conversation_pk == Conversation.pk)
             .where(Member.file_id == file_id)).all()
     counts = Counter((r or NONE, c or NONE) for r, c in members)
-    return Coverage(_order({r or NONE for r, _ in known}), _order({c or NONE for _, c in known}),
-                    counts)
+    labels = {**_labels(rows, [(r, rn) for r, _, rn, _ in known]),
+              **_labels(columns, [(c, cn) for _, c, _, cn in known])}
+    return Coverage(_order({r or NONE for r, *_ in known}),
+                    _order({c or NONE for _, c, *_ in known}), counts, labels)
+
+
+def _labels(axis: Axis, named: list[tuple[str | None, str | None]]) -> dict[str, str]:
+    """What each code of ``axis`` reads as, from (code, the file's name for it) pairs."""
+    if axis is Axis.PERSONA:
+        return {code: display_name(code) for code, _ in named if code}
+    own = (OwnNames.gather((code, name, None, None) for code, name in named)
+           if axis is Axis.ARC else
+           OwnNames.gather((None, None, code, name) for code, name in named))
+    name_of = own.arc if axis is Axis.ARC else own.topic
+    return {code: name_of(code) for code, _ in named if code}

@@ -240,6 +240,8 @@ class MemberRow:
     tokens: int = 0  # exact count when known (NO_LINE: no training line), else the estimate
     warning_codes: tuple[str, ...] = ()
     reviewed_by: str | None = None
+    emotional_arc: str | None = None  # the file's own names of the arc and topic codes
+    training_topic: str | None = None
 
 
 def member_rows(library: Library, name: str) -> list[MemberRow]:
@@ -247,15 +249,17 @@ def member_rows(library: Library, name: str) -> list[MemberRow]:
     with library.session() as session:
         row = _row(session, name)
         return [MemberRow(cid, persona, archetype, batch, source, arc, topic,
-                          exact or estimate, tuple(codes.split(",")) if codes else (), reviewer)
+                          exact or estimate, tuple(codes.split(",")) if codes else (), reviewer,
+                          arc_name, topic_name)
                 for cid, persona, archetype, batch, source, arc, topic, exact, estimate, codes,
-                reviewer in session.execute(
+                reviewer, arc_name, topic_name in session.execute(
             select(Conversation.conversation_id, Conversation.persona_name,
                    Conversation.persona_archetype, Conversation.batch_id,
                    Conversation.source_file, Conversation.emotional_arc_key,
                    Conversation.training_topic_key, library.counted(),
                    Conversation.estimated_tokens, Conversation.warning_codes,
-                   Conversation.reviewed_by)
+                   Conversation.reviewed_by, Conversation.emotional_arc,
+                   Conversation.training_topic)
             .join(Member, Member.conversation_pk == Conversation.pk)
             .where(Member.file_id == row.file_id)
             .order_by(Member.position)

@@ -22,15 +22,17 @@ from PySide6.QtWidgets import (
 from scripted_dialogs import ScriptedDialogs
 from stored import stored_bytes
 
+from app.coverage import Axis
 from app.importer import import_paths
-from app.labels import display_name
+from app.labels import OwnNames, display_name, topic_display
 from app.library import Library
-from app.trainingfiles import add_conversations
+from app.trainingfiles import add_conversations, member_rows
 from ui.conversation_filters import NO_FILE, file_filter_of
 from ui.conversations_model import MISSING, Column
 from ui.conversations_table import DEFAULT_VISIBLE
 from ui.dialogs import message_box, plain_and_details
 from ui.main import MainWindow, first_window_size
+from ui.members_model import MEMBER_TOPIC
 from ui.remove_flow import SamplesBanner
 from ui.row_index import FileFilter, FileRule, Filter, RowIndex
 
@@ -241,7 +243,7 @@ def test_cells_elide_at_the_end_and_show_the_full_text_on_hover(qtbot, curated, 
     row = next(r for r in range(model.rowCount()) if model.row_at(r).training_topic_key)
     data = model.row_at(row)
     tip = model.data(model.index(row, Column.TOPIC), Qt.ItemDataRole.ToolTipRole)
-    assert tip.splitlines()[0] == display_name(data.training_topic_key)
+    assert tip.splitlines()[0] == data.training_topic  # the file's own name
     assert f"code: {data.training_topic_key}" in tip
     source = model.data(model.index(row, Column.SOURCE), Qt.ItemDataRole.ToolTipRole)
     assert source == data.source_file
@@ -265,6 +267,58 @@ def test_codes_read_as_names_in_the_table_filters_and_charts(qtbot, curated, dia
     assert chart.rows() and all("_" not in label for label, _count in chart.rows())
     batch_chart = window.training_files.charts["batch"]
     assert [label for label, _count in batch_chart.rows()] == ["enriched-batch"]
+
+
+def test_topics_read_as_their_files_name_them_everywhere(qtbot, curated, dialogs, settings):
+    """A file names ``mortgage_payoff_strategy`` "Accelerated Mortgage Payoff": the table,
+    the chooser, the members, the chart and the coverage grid all say so, not a name made
+    up from the code."""
+    own = {r.training_topic_key: r.training_topic for r in curated.summaries()
+           if r.training_topic_key and r.training_topic}
+    assert own["mortgage_payoff_strategy"] == "Accelerated Mortgage Payoff"  # the fixture
+    made_up = {key: display_name(key) for key in own}
+    assert made_up["mortgage_payoff_strategy"] == "Mortgage Payoff Strategy"
+    window = open_window(qtbot, curated, dialogs, settings)
+    settle(qtbot, window)
+    page = window.conversations
+    model = page.model
+    for r in range(model.rowCount()):
+        row = model.row_at(r)
+        if row.training_topic_key in own:
+            assert model.data(model.index(r, Column.TOPIC)) == row.training_topic
+    chooser = " | ".join(item_texts(page.topic_filter))
+    for key, name in own.items():
+        assert name in chooser
+        if made_up[key] not in name:
+            assert made_up[key] not in chooser
+    window.pages.setCurrentWidget(window.training_files)
+    files = window.training_files
+    files.select_file("pilot")
+    settle(qtbot, window)
+    members = files.members.model()
+    topics_listed = {members.data(members.index(r, MEMBER_TOPIC))
+                     for r in range(members.rowCount())}
+    pilot_keys = {m.training_topic_key for m in member_rows(curated, "pilot")}
+    assert topics_listed == {own[key] for key in pilot_keys}
+    charted = {label for label, _count in files.charts["training_topic"].rows()}
+    assert charted == {own[key] for key in pilot_keys}
+    files.coverage.columns_chooser.setCurrentIndex(
+        files.coverage.columns_chooser.findData(Axis.TOPIC.value))
+    grid = files.coverage.model
+    headers = {grid.headerData(c, Qt.Orientation.Horizontal)
+               for c in range(grid.columnCount())}
+    assert {own[key] for key in own} <= headers
+
+
+def test_a_topic_code_is_a_subject_not_a_journey():
+    assert topic_display("cash_to_investing") == "Cash to Investing"
+    assert display_name("fear_to_confidence") == "Fear → Confidence"
+    names = OwnNames.gather([(None, None, "cash_to_investing", None),
+                             (None, None, "eldercare_costs", "Planning for Eldercare Expenses"),
+                             (None, None, "eldercare_costs", "Another Name")])
+    assert names.topic("cash_to_investing") == "Cash to Investing"
+    assert names.topic("eldercare_costs") == "Planning for Eldercare Expenses"  # first wins
+    assert names.topic(None) == "" and names.arc("") == ""
 
 
 def test_the_first_window_fits_the_screen(qtbot, curated, dialogs, settings):

@@ -11,7 +11,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
 from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QWidget
 
-from app.labels import display_name
+from app.labels import OwnNames, display_name
 from ui.conversations_model import ConversationsModel
 from ui.filter_chooser import ANY, FilterChooser
 from ui.flow_layout import FlowLayout
@@ -73,8 +73,9 @@ class FilterBar(QWidget):
         self._all_values: dict[str, list[str]] = {}
         self._file_names: list[str] = []
         self.batch_filter = FilterChooser("All batches")
-        self.arc_filter = FilterChooser("All arcs", display_name)
-        self.topic_filter = FilterChooser("All topics", display_name)
+        self._names = OwnNames()  # the files' own names of arc and topic codes
+        self.arc_filter = FilterChooser("All arcs", lambda code: self._names.arc(code))
+        self.topic_filter = FilterChooser("All topics", lambda code: self._names.topic(code))
         self.persona_filter = FilterChooser("All personas", display_name)
         self.warnings_filter = FilterChooser("Any quality")
         self.warnings_filter.setMinimumContentsLength(12)
@@ -174,6 +175,7 @@ class FilterBar(QWidget):
     def learn_values(self, index: RowIndex) -> None:
         """Every value each chooser can offer (whatever the other filters say)."""
         values = dict(index.choosable())
+        self._names = index.own_names()
         self._file_names = values.pop(FILE_FACET)
         self._all_values = values
 

@@ -17,7 +17,7 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-from app.labels import display_name
+from app.labels import display_name, topic_display
 from app.library import ConversationRow
 from app.token_counts import NO_LINE
 from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
@@ -114,8 +114,9 @@ TEXT: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.BATCH: lambda r: r.batch_id,
     Column.CLIENT: lambda r: r.persona_name or "",
     Column.ARCHETYPE: lambda r: display_name(r.persona_archetype),
-    Column.ARC: lambda r: display_name(r.emotional_arc_key) or r.emotional_arc or "",
-    Column.TOPIC: lambda r: display_name(r.training_topic_key) or r.training_topic or "",
+    # The file's own name first: a name made up from the code only where it gives none.
+    Column.ARC: lambda r: r.emotional_arc or display_name(r.emotional_arc_key),
+    Column.TOPIC: lambda r: r.training_topic or topic_display(r.training_topic_key),
     Column.TURNS: lambda r: r.turns,
     Column.REPLIES: lambda r: r.trainable_replies,
     Column.QUALITY: lambda r: "" if r.quality_score is None else f"{r.quality_score:.1f}",

@@ -62,6 +62,10 @@ class CoverageModel(QAbstractTableModel):
                                   [Qt.ItemDataRole.BackgroundRole,
                                    Qt.ItemDataRole.ForegroundRole])
 
+    def _label(self, key: str) -> str:
+        """The files' own name of a code where they give one (``Coverage.labels``)."""
+        return axis_label(key) if key == NONE else self.coverage.label(key)
+
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.coverage.rows)
 
@@ -76,11 +80,11 @@ class CoverageModel(QAbstractTableModel):
             return None
         key = keys[section]
         if role == Qt.ItemDataRole.DisplayRole:
-            return axis_label(key)
+            return self._label(key)
         if role == Qt.ItemDataRole.ToolTipRole:
             total = (self.coverage.column_total(key) if orientation == Qt.Orientation.Horizontal
                      else self.coverage.row_total(key))
-            return f"{axis_label(key)} ({key or 'not given'}): {total} in this file"
+            return f"{self._label(key)} ({key or 'not given'}): {total} in this file"
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -103,7 +107,7 @@ class CoverageModel(QAbstractTableModel):
             text = self._palette.color(QPalette.ColorRole.Text)
             return readable(text, gap if not count else base)
         if role == Qt.ItemDataRole.ToolTipRole:
-            what = f"{axis_label(row_key)} × {axis_label(column_key)}"
+            what = f"{self._label(row_key)} × {self._label(column_key)}"
             return (f"{what}: {count} conversation{'s' if count != 1 else ''}" if count
                     else f"{what}: none in this file — a gap")
         return None

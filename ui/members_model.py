@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
 
 from app.labels import display_name as display
+from app.labels import topic_display
 from app.token_counts import NO_LINE
 from app.trainingfiles import MemberRow
 from ui.conversations_model import MISSING, token_count_text
@@ -61,9 +62,9 @@ class MembersModel(QAbstractTableModel):
         if column == MEMBER_CLIENT:
             return row.persona_name or display(row.persona_archetype) or MISSING
         if column == MEMBER_ARC:
-            return display(row.emotional_arc_key) or MISSING
+            return row.emotional_arc or display(row.emotional_arc_key) or MISSING
         if column == MEMBER_TOPIC:
-            return display(row.training_topic_key) or MISSING
+            return row.training_topic or topic_display(row.training_topic_key) or MISSING
         if column == MEMBER_TOKENS:
             return token_count_text(row.tokens)
         return ", ".join(display(code) for code in row.warning_codes)

@@ -20,10 +20,12 @@ from itertools import chain, compress, islice, pairwise
 from operator import attrgetter
 from typing import Any
 
-from app.labels import display_name
+from app.labels import OwnNames, display_name
 from app.library import ConversationRow, Library
 
 Mask = list[bool]
+_NAMES_OF = attrgetter("emotional_arc_key", "emotional_arc", "training_topic_key",
+                       "training_topic")
 COUNT_PART = 20_000  # rows counted between two yields of the step-wise counts
 ORDER_PART = 20_000  # rows sorted or merged between two yields of ``order_steps``
 
@@ -135,6 +137,7 @@ class RowIndex:
         self._masks: dict[tuple[str, Any], Mask] = {}
         self._counts: tuple[Filter, dict[str, FacetCounts]] | None = None
         self._choosable: dict[str, list[str]] | None = None
+        self._own_names: OwnNames | None = None  # read with ``_choosable``
         self._haystacks: list[str] | None = None
         self._sort_keys: dict[Any, list[Any]] = {}
         self._sort_key_fns: dict[Any, Callable[[ConversationRow], Any]] = {}
@@ -207,6 +210,7 @@ class RowIndex:
         index._order = None
         index._counts = None
         index._choosable = None
+        index._own_names = None
         return index
 
     def patched(self, changed: Mapping[int, ConversationRow]) -> RowIndex:
@@ -268,6 +272,7 @@ class RowIndex:
                 yield
         index._counts = None
         index._choosable = None
+        index._own_names = None
         index._order = None
         made.append(index)
 
@@ -310,6 +315,7 @@ class RowIndex:
                             if column in self._sort_key_fns and len(keys) == self.count}
         index._counts = None
         index._choosable = None
+        index._own_names = None
         index._order = None
         return index
 
@@ -448,8 +454,19 @@ class RowIndex:
             names.update(chain.from_iterable(set(self.files[start : start + COUNT_PART])))
             yield FILE_FACET
         values[FILE_FACET] = sorted(names)
+        own_names: list[tuple[str | None, str | None, str | None, str | None]] = []
+        for start in range(0, self.count, COUNT_PART):
+            own_names.extend(map(_NAMES_OF, self.rows[start : start + COUNT_PART]))
+            yield FILE_FACET
+        self._own_names = OwnNames.gather(own_names)
         self._choosable = values
         yield FILE_FACET
+
+    def own_names(self) -> OwnNames:
+        """The names the conversations' files give their arc and topic codes."""
+        self.choosable()
+        assert self._own_names is not None
+        return self._own_names
 
     def hidden(self, positions: Iterable[int], mask: Mask | None) -> int:
         """How many of these row positions the mask leaves out."""

@@ -61,7 +61,7 @@ from app.export import (
     export_targets,
     owes_rebuild,
 )
-from app.labels import display_name
+from app.labels import OwnNames, display_name
 from app.library import Library
 from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
@@ -473,9 +473,12 @@ class TrainingFilesPage(QWidget):
         self.charts: dict[str, DistributionChart] = {}
         grid = QGridLayout(summary)
         grid.setHorizontalSpacing(16)
+        self._names = OwnNames()  # the members' files' own names of arc and topic codes
+        namers: dict[str, Callable[[str], str]] = {
+            "batch": str, "emotional_arc": lambda code: self._names.arc(code),
+            "training_topic": lambda code: self._names.topic(code)}
         for position, (key, title) in enumerate(CHART_KEYS):
-            chart = DistributionChart(title, summary,
-                                      name=str if key == "batch" else display_name)
+            chart = DistributionChart(title, summary, name=namers.get(key, display_name))
             self.charts[key] = chart
             grid.addWidget(chart, position // 2, position % 2, Qt.AlignmentFlag.AlignTop)
         grid.setRowStretch(2, 1)
@@ -590,6 +593,9 @@ class TrainingFilesPage(QWidget):
             f"Created {local_time_text(info.created_at)} · "
             f"last updated {local_time_text(info.updated_at)}")
         self.quality_label.setText(quality_text(head))
+        self._names = OwnNames.gather(
+            (m.emotional_arc_key, m.emotional_arc, m.training_topic_key, m.training_topic)
+            for m in details.members)
         distributions = head.get("scaffolding_distribution") or {}
         for key, chart in self.charts.items():
             chart.set_counts(distributions.get(key) or {})
