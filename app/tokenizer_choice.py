@@ -421,6 +421,14 @@ def check_counter(counter: TokenCounter, source: str) -> None:
     if not shown.trained_total:
         raise LibraryError(f"{source}: no token of the assistant's replies would be "
                            "trained with this chat template")
+    if str(SAMPLE_CONVERSATION[0]["content"]) not in shown.text:
+        # Mistral 7B v0.3's own template is one: it writes the system message only before
+        # the last client turn, and a training line always ends on a reply.
+        raise LibraryError(f"{source}: the chat template leaves the system message out of a "
+                           "conversation that ends on a reply, so the system prompt (the "
+                           "persona, arc and session) would never reach the trainer. Choose "
+                           "a template that writes it at the start, such as the bundled "
+                           "Mistral [INST] one, and train with that same template")
 
 
 def candidate_counter(library: Library, *, tokenizer_file: Path | None = None,

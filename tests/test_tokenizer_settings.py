@@ -129,6 +129,13 @@ def test_a_broken_tokenizer_is_refused_by_name(qtbot: Any, library: Library, tmp
      "{% endif %}{% for m in messages %}{{ m.content }}{% endfor %}",
      "System role not supported"),
     ("broken.jinja", "{% for m in messages %}{{ m.content }", "is not valid Jinja"),
+    # As Mistral 7B v0.3's own template does: the system message only before the last
+    # client turn, which a training line (it ends on a reply) never has.
+    ("system-on-last-turn.jinja",
+     "{% set rest = messages[1:] %}{% for m in rest %}{% if m.role == 'user' %}[INST] "
+     "{% if loop.last %}{{ messages[0].content }}\n\n{% endif %}{{ m.content }}[/INST]"
+     "{% else %} {{ m.content }}</s>{% endif %}{% endfor %}",
+     "leaves the system message out"),
 ])
 def test_a_template_that_cannot_train_our_conversations_is_refused(
         qtbot: Any, library: Library, tmp_path: Path, name: str, source: str,
