@@ -689,11 +689,8 @@ def set_cut_off_policy(
 
     A failed or cancelled rebuild leaves the previous policy and files in place.
     """
-    policy = _policy(cut_off_policy)
-    with training_file_lock(library, name):
-        _rebuild(library, name, new_members=_member_pks(library, name), progress=progress,
-                 cancelled=cancelled, new_policy=policy)
-    return get_training_file(library, name)
+    return change_settings(library, name, cut_off_policy=cut_off_policy, progress=progress,
+                           cancelled=cancelled)
 
 
 def replies_left_out(
@@ -718,17 +715,35 @@ def set_max_seq_len(
     cancelled: Callable[[], bool] | None = None,
 ) -> TrainingFileInfo:
     """Change a file's maximum sequence length and rebuild it (its header reports it)."""
-    value = check_max_seq_len(value)
+    return change_settings(library, name, max_seq_len=value, progress=progress,
+                           cancelled=cancelled)
+
+
+def change_settings(
+    library: Library, name: str, *, cut_off_policy: CutOffPolicy | str | None = None,
+    max_seq_len: int | None = None, progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> TrainingFileInfo:
+    """Change the file's cut-off policy and/or maximum sequence length with one rebuild.
+
+    Both are checked before anything changes; a failed or cancelled rebuild leaves the
+    previous settings and files in place.
+    """
+    policy = _policy(cut_off_policy) if cut_off_policy is not None else None
+    value = check_max_seq_len(max_seq_len) if max_seq_len is not None else None
     with training_file_lock(library, name):
-        with library.session() as session, session.begin():
-            row = _row(session, name)
-            previous, row.max_seq_len = row.max_seq_len, value
+        previous = None
+        if value is not None:
+            with library.session() as session, session.begin():
+                row = _row(session, name)
+                previous, row.max_seq_len = row.max_seq_len, value
         try:
             _rebuild(library, name, new_members=_member_pks(library, name),
-                     progress=progress, cancelled=cancelled)
+                     progress=progress, cancelled=cancelled, new_policy=policy)
         except BaseException:
-            with library.session() as session, session.begin():
-                _row(session, name).max_seq_len = previous
+            if previous is not None:
+                with library.session() as session, session.begin():
+                    _row(session, name).max_seq_len = previous
             raise
     return get_training_file(library, name)
 

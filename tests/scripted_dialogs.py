@@ -20,6 +20,7 @@ class ScriptedDialogs:
         self.labels: list[str] = []  # the words of each text question
         self.warnings: list[tuple[str, str]] = []
         self.infos: list[tuple[str, str]] = []
+        self.settings: deque[Any] = deque()  # ui.file_settings.FileSettings or None
 
     @staticmethod
     def _next(queue: deque, what: str) -> Any:
@@ -58,3 +59,7 @@ class ScriptedDialogs:
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         self.warnings.append((title, message))
+
+    def training_settings(self, parent: QWidget, info: Any) -> Any:
+        self.asked.append(("training_settings", info.name, info))
+        return self._next(self.settings, "training settings")

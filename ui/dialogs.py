@@ -12,6 +12,7 @@ from typing import Protocol
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
+    QDialog,
     QFileDialog,
     QInputDialog,
     QLineEdit,
@@ -19,6 +20,9 @@ from PySide6.QtWidgets import (
     QPushButton,
     QWidget,
 )
+
+from app.trainingfiles import TrainingFileInfo
+from ui.file_settings import FileSettings, FileSettingsDialog
 
 
 class Dialogs(Protocol):
@@ -47,6 +51,12 @@ class Dialogs(Protocol):
     def inform(self, parent: QWidget, title: str, message: str) -> None: ...
 
     def warn(self, parent: QWidget, title: str, message: str) -> None: ...
+
+    def training_settings(self, parent: QWidget,
+                          info: TrainingFileInfo) -> FileSettings | None:
+        """Ask for a training file's cut-off policy and maximum sequence length; None
+        when the user cancels."""
+        ...
 
 
 # "$", "$.training_pairs[3].target_response", "$.input_parameters.persona_key" and the like,
@@ -145,3 +155,8 @@ class QtDialogs:
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         message_box(QMessageBox.Icon.Warning, title, message, parent).exec()
+
+    def training_settings(self, parent: QWidget,
+                          info: TrainingFileInfo) -> FileSettings | None:
+        dialog = FileSettingsDialog(info, parent)
+        return dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None

@@ -24,8 +24,14 @@ from app.bundle import resources_dir
 from app.importer import import_paths
 from app.library import Library
 from app.review_marks import mark_reviewed
-from app.trainingfiles import add_conversations, rebuild_training_files
+from app.trainingfiles import (
+    TrainingFileInfo,
+    add_conversations,
+    get_training_file,
+    rebuild_training_files,
+)
 from ui.conversations_model import Column
+from ui.file_settings import FileSettingsDialog
 from ui.import_flow import ImportSummaryDialog
 from ui.main import MainWindow
 from ui.row_index import FileFilter, FileRule
@@ -61,6 +67,9 @@ class QuietDialogs:
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         pass
+
+    def training_settings(self, parent: QWidget, info: TrainingFileInfo) -> None:
+        return None
 
 
 def settle() -> None:
@@ -337,6 +346,11 @@ def render_as_trained(window: MainWindow, library: Library, out_dir: Path) -> li
         dialog.wait()
         written.append(save(dialog, out_dir / "26-tokenizer-settings.png"))
         dialog.close()
+        settings = FileSettingsDialog(get_training_file(library, "emotional-support-v1"), window)
+        settings.budget.setValue(2048)
+        settings.show()
+        written.append(save(settings, out_dir / "38-training-file-settings.png"))
+        settings.close()
     finally:
         QApplication.setPalette(light_palette())
         QApplication.setStyle(original_style)

@@ -67,6 +67,7 @@ from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
     MemberRow,
     TrainingFileInfo,
+    change_settings,
     check_name,
     delete_training_file,
     header,
@@ -91,6 +92,7 @@ from ui.download_menu import (
     Download,
     menu_text,
 )
+from ui.file_settings import settings_line, settings_of, settings_text
 from ui.members_model import (
     MEMBER_CLIENT,
     MEMBER_TOKENS,
@@ -289,8 +291,8 @@ class TrainingFilesPage(QWidget):
         layout.addWidget(self.splitter, 1)
         # Tab goes the way the eye reads: the list, what to do with the chosen file, then
         # what is in it (the buttons are made first, so by creation they came last).
-        chain = (self.table, self.download_button, self.rename_button, self.delete_button,
-                 self.tabs)
+        chain = (self.table, self.download_button, self.rename_button, self.settings_button,
+                 self.delete_button, self.tabs)
         for first, second in itertools.pairwise(chain):
             QWidget.setTabOrder(first, second)
         return panel
@@ -335,6 +337,11 @@ class TrainingFilesPage(QWidget):
         self.rename_button = QPushButton("Rename…", parent)
         self.rename_button.setToolTip("Give the training file a new name")
         self.rename_button.clicked.connect(self._rename)
+        self.settings_button = QPushButton("Settings…", parent)
+        self.settings_button.setToolTip(
+            "What the file does with cut-off replies, and the longest line the trainer takes "
+            "(changing them rebuilds the file)")
+        self.settings_button.clicked.connect(self._change_settings)
         self.delete_button = QPushButton("Delete…", parent)
         self.delete_button.setToolTip("Remove the training file from the library (asks first)")
         self.delete_button.clicked.connect(self._delete)
@@ -347,6 +354,9 @@ class TrainingFilesPage(QWidget):
             self._show_in_folder))
         self.manage_menu.addAction(self._action(
             "rename", "Rename…", "Give the training file a new name", self._rename))
+        self.manage_menu.addAction(self._action(
+            "settings", "Settings…", "Cut-off replies and maximum sequence length (changing "
+            "them rebuilds the file)", self._change_settings))
         self.manage_menu.addSeparator()
         self.manage_menu.addAction(self._action(
             "delete", "Delete…", "Remove the training file from the library", self._delete))
@@ -403,6 +413,7 @@ class TrainingFilesPage(QWidget):
         actions = QHBoxLayout()
         actions.addWidget(self.download_button)
         actions.addWidget(self.rename_button)
+        actions.addWidget(self.settings_button)
         actions.addStretch(1)
         actions.addWidget(self.delete_button)  # apart from the others, at the far end
 
@@ -536,7 +547,8 @@ class TrainingFilesPage(QWidget):
     def _show_selected(self) -> None:
         info = self.selected_file()
         self.selection_changed.emit()
-        for widget in (self.download_button, self.rename_button, self.delete_button):
+        for widget in (self.download_button, self.rename_button, self.settings_button,
+                       self.delete_button):
             widget.setEnabled(info is not None)
         for action in self.file_actions.values():
             action.setEnabled(info is not None)
@@ -591,7 +603,7 @@ class TrainingFilesPage(QWidget):
         self.totals_label.setText(totals_text(info, head))
         self.dates_label.setText(
             f"Created {local_time_text(info.created_at)} · "
-            f"last updated {local_time_text(info.updated_at)}")
+            f"last updated {local_time_text(info.updated_at)} · {settings_line(info)}")
         self.quality_label.setText(quality_text(head))
         self._names = OwnNames.gather(
             (m.emotional_arc_key, m.emotional_arc, m.training_topic_key, m.training_topic)
@@ -820,6 +832,33 @@ class TrainingFilesPage(QWidget):
     def _renamed(self, old_name: str, info: TrainingFileInfo) -> None:
         self._announce(info.name)
         self.status.emit(f"Renamed training file '{old_name}' to '{info.name}'")
+
+    def _change_settings(self) -> None:
+        info = self.selected_file()
+        if info is None:
+            return
+        wanted = self.dialogs.training_settings(self, info)
+        if wanted is None or wanted == settings_of(info):
+            return
+        name = info.name
+        policy = (wanted.cut_off_policy if wanted.cut_off_policy != info.cut_off_policy
+                  else None)
+        budget = wanted.max_seq_len if wanted.max_seq_len != info.max_seq_len else None
+
+        def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> tuple[
+                TrainingFileInfo, dict[str, Any]]:
+            changed = change_settings(self.library, name, cut_off_policy=policy,
+                                      max_seq_len=budget, progress=progress,
+                                      cancelled=cancelled)
+            return changed, header(self.library, name)
+
+        self._run(f"Rebuilding {name} with its new settings…", work,
+                  self._settings_changed, "Cannot change the settings")
+
+    def _settings_changed(self, outcome: tuple[TrainingFileInfo, dict[str, Any]]) -> None:
+        info, head = outcome
+        self._announce(info.name)
+        self.status.emit(settings_text(info, head))
 
     def _delete(self) -> None:
         info = self.selected_file()

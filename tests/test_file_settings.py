@@ -1,0 +1,92 @@
+"""A training file's settings from the window: cut-off policy and maximum sequence length,
+changed with one rebuild, on a real library, through the real page and dialog."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtWidgets import QDialogButtonBox
+from stored import stored_bytes
+
+from app.cutoff import CutOffPolicy
+from app.trainingfiles import (
+    TrainingFileInfo,
+    add_conversations,
+    get_training_file,
+    header,
+)
+from ui.file_settings import FileSettings, FileSettingsDialog, settings_of
+from ui.training_files_page import TrainingFilesPage
+
+pytestmark = pytest.mark.qt_log_level_fail("WARNING")
+
+
+def jsonl_bytes(library, name: str) -> bytes:
+    return stored_bytes(library, name)[1]
+
+WAIT_MS = 15_000
+
+
+@pytest.fixture
+def page(qtbot, filled_library, dialogs) -> TrainingFilesPage:
+    widget = TrainingFilesPage(filled_library, dialogs)
+    qtbot.addWidget(widget)
+    widget.resize(1200, 750)
+    return widget
+
+
+@pytest.fixture
+def pilot(page, filled_library) -> TrainingFileInfo:
+    ids = [row.conversation_id for row in filled_library.summaries()]
+    add_conversations(filled_library, "Pilot", ids, create=True)
+    page.refresh()
+    assert page.selected_file().name == "Pilot"
+    return get_training_file(filled_library, "Pilot")
+
+
+def test_the_dialog_offers_a_rebuild_only_for_a_change(qtbot, pilot):
+    dialog = FileSettingsDialog(pilot)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert dialog.chosen() == settings_of(pilot) == FileSettings("trim", 4096)
+    assert not ok.isEnabled()
+    trim_note = dialog.policy_note.text()
+    dialog.policy.setCurrentIndex(dialog.policy.findData(CutOffPolicy.WEIGHT0.value))
+    assert ok.isEnabled() and dialog.policy_note.text() != trim_note
+    assert '"weight": 0' in dialog.policy_note.text()
+    dialog.policy.setCurrentIndex(dialog.policy.findData(CutOffPolicy.TRIM.value))
+    dialog.budget.setValue(1024)
+    assert ok.isEnabled() and dialog.chosen() == FileSettings("trim", 1024)
+
+
+def test_new_settings_rebuild_the_file_and_say_what_the_budget_cuts(
+        qtbot, page, pilot, dialogs, filled_library):
+    assert b'"weight"' not in jsonl_bytes(filled_library, "Pilot")
+    dialogs.settings.append(FileSettings("weight0", 256))
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as done:
+        page.settings_button.click()
+
+    info = get_training_file(filled_library, "Pilot")
+    assert (info.cut_off_policy, info.max_seq_len) == ("weight0", 256)
+    head = header(filled_library, "Pilot")
+    assert head["tokens"]["max_seq_len"] == 256
+    over = head["tokens"]["lines_over_max_seq_len"]
+    assert over > 0
+    assert b'"weight"' in jsonl_bytes(filled_library, "Pilot")  # rebuilt under weight0
+    message = done.args[0]
+    assert message.startswith("Rebuilt 'Pilot': cut-off replies: Keep as context, weight 0; "
+                              "maximum sequence length 256 tokens.")
+    assert f"{over} lines are longer than that" in message
+    assert "Raise the length" in message
+    qtbot.waitUntil(lambda: "max_seq_len 256" in page.dates_label.text(), timeout=WAIT_MS)
+    assert "cut-off replies: Keep as context, weight 0" in page.dates_label.text()
+
+
+def test_cancelling_the_dialog_changes_nothing(page, pilot, dialogs, filled_library):
+    before = jsonl_bytes(filled_library, "Pilot")
+    dialogs.settings.append(None)
+    page.file_actions["settings"].trigger()
+    assert dialogs.asked[-1][:2] == ("training_settings", "Pilot")
+    info = get_training_file(filled_library, "Pilot")
+    assert (info.cut_off_policy, info.max_seq_len) == ("trim", 4096)
+    assert jsonl_bytes(filled_library, "Pilot") == before

@@ -1,0 +1,120 @@
+"""A training file's training settings: what it does with cut-off replies, and the longest
+line the trainer takes. Both change what the JSONL holds, so changing them rebuilds the
+file (the page runs that as a job)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QLabel,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from app.cutoff import DESCRIPTIONS, CutOffPolicy
+from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
+from app.trainingfiles import TrainingFileInfo
+from app.wording import agreeing, plural
+
+POLICY_NAMES = {
+    CutOffPolicy.TRIM: "Trim: stop before the first cut-off turn",
+    CutOffPolicy.WEIGHT0: "Keep as context, weight 0",
+    CutOffPolicy.KEEP: "Train every reply",
+}
+BUDGET_NOTE = ("A line longer than this is cut by TRL (its last reply ends mid-sentence) and "
+               "left out by Axolotl. The Tokens column on the Conversations page shows which "
+               "conversations are over it.")
+
+
+@dataclass(frozen=True)
+class FileSettings:
+    cut_off_policy: str
+    max_seq_len: int
+
+
+def settings_of(info: TrainingFileInfo) -> FileSettings:
+    return FileSettings(info.cut_off_policy, info.max_seq_len)
+
+
+class FileSettingsDialog(QDialog):
+    """The two settings of one training file, each with what it means for the trainer."""
+
+    def __init__(self, info: TrainingFileInfo, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(f"Training settings of {info.name}")
+        self._before = settings_of(info)
+        self.policy = QComboBox(self)
+        for policy in CutOffPolicy:
+            self.policy.addItem(POLICY_NAMES[policy], policy.value)
+        self.policy.setCurrentIndex(self.policy.findData(info.cut_off_policy))
+        self.policy_note = QLabel(self)
+        self.policy_note.setWordWrap(True)
+        self.budget = QSpinBox(self)
+        self.budget.setRange(MIN_MAX_SEQ_LEN, MAX_MAX_SEQ_LEN)
+        self.budget.setSingleStep(256)
+        self.budget.setGroupSeparatorShown(True)
+        self.budget.setSuffix(" tokens")
+        self.budget.setValue(info.max_seq_len)
+        budget_note = QLabel(BUDGET_NOTE, self)
+        budget_note.setWordWrap(True)
+
+        form = QFormLayout()
+        form.addRow("Cut-off replies:", self.policy)
+        form.addRow("", self.policy_note)
+        form.addRow("Maximum sequence length:", self.budget)
+        form.addRow("", budget_note)
+        self.buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Rebuild with these")
+        self.buttons.accepted.connect(self.accept)
+        self.buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        intro = QLabel("Both settings change what the JSONL holds: the file is rebuilt when "
+                       "you change them. The full JSON always keeps every turn.", self)
+        intro.setWordWrap(True)
+        layout.addWidget(intro)
+        layout.addLayout(form)
+        layout.addWidget(self.buttons)
+        self.setMinimumWidth(520)
+        self.policy.currentIndexChanged.connect(self._changed)
+        self.budget.valueChanged.connect(self._changed)
+        self._changed()
+
+    def chosen(self) -> FileSettings:
+        return FileSettings(str(self.policy.currentData()), self.budget.value())
+
+    def _changed(self) -> None:
+        policy = CutOffPolicy(self.policy.currentData())
+        text = DESCRIPTIONS[policy]
+        self.policy_note.setText(text[:1].upper() + text[1:] + ".")
+        # Nothing to rebuild until something differs from what the file has.
+        self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
+            self.chosen() != self._before)
+
+
+def settings_line(info: TrainingFileInfo) -> str:
+    """The file's settings in a few words, for its details (Settings… changes them)."""
+    policy = POLICY_NAMES[CutOffPolicy(info.cut_off_policy)].split(":")[0]
+    return f"cut-off replies: {policy} · max_seq_len {info.max_seq_len:,}"
+
+
+def settings_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
+    """After a change: the file's settings, and how many lines the budget now cuts."""
+    policy = POLICY_NAMES[CutOffPolicy(info.cut_off_policy)].split(":")[0]
+    text = (f"Rebuilt '{info.name}': cut-off replies: {policy}; maximum sequence length "
+            f"{info.max_seq_len:,} tokens")
+    over = int((head.get("tokens") or {}).get("lines_over_max_seq_len", 0))
+    if not over:
+        return text + "; every line fits."
+    return (f"{text}. {plural(over, 'line')} {agreeing(over, 'is', 'are')} longer than "
+            f"that: TRL cuts {agreeing(over, 'it', 'them')} and Axolotl leaves "
+            f"{agreeing(over, 'it', 'them')} out. Raise the length, or take the longest "
+            "conversations out.")
