@@ -64,6 +64,18 @@ class EmotionArcChart(QWidget):
 
         return f"{end(plan.start, plan.start_intensity)} → {end(plan.end, plan.end_intensity)}"
 
+    def plan_label(self, room: float) -> str:
+        """The plan line in ``room`` pixels: the full plan, else the two emotions alone
+        (named as everywhere else, never as codes), else as much as fits."""
+        if self._plan is None:
+            return ""
+        metrics = self.fontMetrics()
+        text = f"planned: {self.plan_text()}"
+        if metrics.horizontalAdvance(text) > room:
+            text = (f"planned: {display_name(self._plan.start)} → "
+                    f"{display_name(self._plan.end)}")
+        return metrics.elidedText(text, Qt.TextElideMode.ElideRight, int(max(room, 0)))
+
     def _padded_labels(self) -> list[str]:
         return (self._labels + [""] * len(self._points))[: len(self._points)]
 
@@ -101,15 +113,9 @@ class EmotionArcChart(QWidget):
         if self._plan is not None:
             painter.setPen(colours.chart_plan)
             room = self.width() - 3 * PAD - QFontMetrics(bold).horizontalAdvance(title)
-            planned = self._plan
-            # The full plan, else the two emotions alone, else as much as fits.
-            text = f"planned: {self.plan_text()}"
-            if metrics.horizontalAdvance(text) > room:
-                text = f"planned: {planned.start} → {planned.end}"
             painter.drawText(QRectF(PAD, PAD / 2, self.width() - 2 * PAD, line_height),
                              Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
-                             metrics.elidedText(text, Qt.TextElideMode.ElideRight,
-                                                max(room, 0)))
+                             self.plan_label(room))
         top = PAD / 2 + line_height + line_height / 2 + 2  # the title, and half a label above 1.0
         plot = QRectF(PAD + AXIS_WIDTH, top, self.width() - 2 * PAD - AXIS_WIDTH - 4,
                       self.height() - top - line_height - PAD)
