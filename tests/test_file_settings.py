@@ -90,3 +90,31 @@ def test_cancelling_the_dialog_changes_nothing(page, pilot, dialogs, filled_libr
     info = get_training_file(filled_library, "Pilot")
     assert (info.cut_off_policy, info.max_seq_len) == ("trim", 4096)
     assert jsonl_bytes(filled_library, "Pilot") == before
+
+
+def test_the_conversations_table_learns_the_new_budget(qtbot, filled_library, dialogs,
+                                                       settings):
+    from conftest import settle
+
+    from ui.main import MainWindow
+
+    ids = [row.conversation_id for row in filled_library.summaries()][:3]
+    add_conversations(filled_library, "Pilot", ids, create=True)
+    window = MainWindow(filled_library, dialogs, settings)
+    qtbot.addWidget(window)
+    window.show()
+    settle(qtbot, window)
+    model = window.conversations.model
+
+    def budgets() -> dict[str, int]:
+        return {model.row_at(r).conversation_id: model.row_at(r).token_budget
+                for r in range(model.rowCount())}
+
+    assert {budgets()[cid] for cid in ids} == {4096}
+    window.pages.setCurrentWidget(window.training_files)
+    window.training_files.select_file("Pilot")
+    dialogs.settings.append(FileSettings("trim", 512))
+    with qtbot.waitSignal(window.training_files.status, timeout=WAIT_MS):
+        window.training_files.settings_button.click()
+    qtbot.waitUntil(lambda: {budgets()[cid] for cid in ids} == {512}, timeout=WAIT_MS)
+    assert {b for cid, b in budgets().items() if cid not in ids} == {4096}
