@@ -46,7 +46,7 @@ from app.split import LineFacts, SplitPlan, plan_split, validation_size
 from app.stored_builds import BuildReader, rebuilds_due
 from app.token_counts import library_cache
 from app.token_lines import count_lines, percentile, token_summary
-from app.tokenizer_choice import counter_for
+from app.tokenizer_choice import chosen_template, counter_for
 from app.tokens import Messages, TokenCounter
 from app.trainingfiles import (
     get_training_file,
@@ -564,11 +564,13 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
     held_out = [w for w in written if w.role == "valid"]
     if spec.format is ExportFormat.JSON or not data:
         return []  # the full JSON is for people, not trainers
+    template = chosen_template(library)
     recipe = RecipeInput(
         training_file=name, train_file=data[0].path.name,
         eval_file=held_out[0].path.name if held_out else None,
         max_seq_len=_max_seq_len(library, name), cut_off_policy=policy,
-        last_reply_only=spec.format is ExportFormat.PER_REPLY)
+        last_reply_only=spec.format is ExportFormat.PER_REPLY,
+        chat_template=template.source, chat_template_label=template.label)
     trl_path, axolotl_path = recipe_paths(destination, spec.writes_folder)
     made = []
     for path, text in ((trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe))):

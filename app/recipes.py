@@ -28,6 +28,10 @@ class RecipeInput:
     max_seq_len: int
     cut_off_policy: str
     last_reply_only: bool  # the one-line-per-reply export
+    # The chat template the library counts tokens with, and its name; "" leaves the choice
+    # to the model's own template.
+    chat_template: str = ""
+    chat_template_label: str = ""
 
 
 def recipe_paths(destination: Path, writes_folder: bool) -> tuple[Path, Path]:
@@ -80,6 +84,9 @@ from trl import SFTConfig, SFTTrainer
 HERE = Path(__file__).resolve().parent
 TRAIN_FILE = {json.dumps(spec.train_file)}
 {eval_line}MAX_LENGTH = {spec.max_seq_len}
+# The chat template LoRA Studio counted tokens with ({spec.chat_template_label or "none"}); it
+# marks the replies with {{% generation %}} for assistant_only_loss. --chat-template overrides it.
+CHAT_TEMPLATE = {json.dumps(spec.chat_template)}
 
 
 def main() -> None:
@@ -103,6 +110,8 @@ def main() -> None:
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     if args.chat_template:
         tokenizer.chat_template = args.chat_template.read_text(encoding="utf-8")
+    elif CHAT_TEMPLATE:  # what LoRA Studio counted tokens with
+        tokenizer.chat_template = CHAT_TEMPLATE
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
     model = AutoModelForCausalLM.from_pretrained(args.model)
@@ -141,6 +150,23 @@ if __name__ == "__main__":
 '''
 
 
+def _axolotl_template(spec: RecipeInput) -> str:
+    """The chat template lines: the library's own template, inline, so that Axolotl trains
+    with what the token counts and the as-trained view assumed (a model's own template may
+    differ: Mistral 7B v0.3's writes the system prompt only before the last client turn,
+    which a training line never has)."""
+    if not spec.chat_template:
+        return "chat_template: tokenizer_default   # or a named template for your base model\n"
+    # An explicit indentation (|2-): a template whose first line starts with spaces would
+    # otherwise set the block's indentation itself.
+    body = "".join(f"  {line}\n" for line in spec.chat_template.splitlines())
+    return (f"# The chat template LoRA Studio counted tokens with ({spec.chat_template_label}); "
+            "it must match your base model's\n# special tokens: change the tokenizer in "
+            "LoRA Studio's settings, not here, to keep the counts true.\n"
+            "chat_template: jinja\n"
+            f"chat_template_jinja: |2-\n{body}")
+
+
 def axolotl_config(spec: RecipeInput) -> str:
     """An Axolotl YAML config for the file (``axolotl train <file>.axolotl.yml``)."""
     notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec)
@@ -156,7 +182,7 @@ def axolotl_config(spec: RecipeInput) -> str:
         "# Set base_model, then: axolotl train this-file.yml\n"
         f"{notes}"
         "base_model: REPLACE_WITH_YOUR_BASE_MODEL\n"
-        "chat_template: tokenizer_default   # or a named template for your base model\n"
+        f"{_axolotl_template(spec)}"
         "datasets:\n"
         f"  - path: ./{spec.train_file}\n"
         "    ds_type: json\n"

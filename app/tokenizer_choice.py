@@ -109,6 +109,12 @@ def _template(choice: TokenizerChoice) -> ChatTemplate:
                         choice.template_source, choice.bos_token, choice.eos_token)
 
 
+def chosen_template(library: Library) -> ChatTemplate:
+    """The chat template the library counts tokens with (the trainer recipes train with it
+    too, so what is trained is what was counted)."""
+    return _template(load_choice(library))
+
+
 def _complete(choice: TokenizerChoice, tokenizer_json: bytes | None) -> TokenizerChoice:
     """The choice with its tokenizer's digest and its counting basis filled in."""
     sha = (hashlib.sha256(tokenizer_json).hexdigest() if choice.tokenizer == CUSTOM_KEY

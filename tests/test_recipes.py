@@ -9,10 +9,13 @@ import orjson
 import pytest
 import yaml
 
+from app.chat_templates import BUNDLED, bundled_template
 from app.cli import main
 from app.export import ExportFormat, export
 from app.library import Library
 from app.models import TrainingFile
+from app.recipes import RecipeInput, axolotl_config
+from app.tokenizer_choice import chosen_template
 from app.trainingfiles import add_conversations
 
 
@@ -88,3 +91,32 @@ def test_cli_recipes(two_files: Library, tmp_path: Path,
                  "-o", str(target), "--recipes"]) == 0
     out = capsys.readouterr().out
     assert f"wrote {target}.trl.py" in out and f"wrote {target}.axolotl.yml" in out
+
+
+def test_recipes_train_with_the_template_the_counts_assumed(two_files: Library,
+                                                             tmp_path: Path) -> None:
+    """A model's own template may differ from the one the library counted with (Mistral
+    7B v0.3's writes the system prompt only before the last client turn, which a training
+    line never has): both recipes carry the library's template itself."""
+    template = chosen_template(two_files)
+    assert template.key == "mistral" and "system" in template.source
+    target = tmp_path / "trim.jsonl"
+    export(two_files, "Trim", ExportFormat.JSONL, target, recipes=True)
+    config = yaml.safe_load((tmp_path / "trim.jsonl.axolotl.yml").read_text(encoding="utf-8"))
+    assert config["chat_template"] == "jinja"
+    assert config["chat_template_jinja"] == template.source.rstrip("\n")
+    script = (tmp_path / "trim.jsonl.trl.py").read_text(encoding="utf-8")
+    assert _constants(script)["CHAT_TEMPLATE"] == template.source
+    assert "tokenizer.chat_template = CHAT_TEMPLATE" in script
+    compile(script, "trim.jsonl.trl.py", "exec")
+
+
+@pytest.mark.parametrize("source", [
+    *(bundled_template(key).source for key in sorted(BUNDLED)),
+    "   {{- bos_token }}\n\n      \n{% for m in messages %}{{ m['content'] }}: {% endfor %}\n",
+])
+def test_the_axolotl_config_holds_any_template_exactly(source: str) -> None:
+    spec = RecipeInput("F", "f.jsonl", None, 4096, "trim", False, source, "test")
+    config = yaml.safe_load(axolotl_config(spec))
+    assert config["chat_template_jinja"] == source.rstrip("\n")
+    assert config["sequence_len"] == 4096
