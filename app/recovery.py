@@ -6,8 +6,8 @@ of libraries from before v6 (unfinished builds, deleted training files, builds s
 moved into the database: ``trainingfiles.remove_orphan_files``), training files created
 by an older version that never got their first build, training files whose conversations
 changed batch while their rebuild was cut short (their header no longer matches their
-members), training files that owe a rebuild after a change to their conversations
-(``stored_builds.OWED``: the window's rebuild was dropped as it closed, or
+members), training files that owe a rebuild after a change to their conversations or to
+the tokenizer (``stored_builds.OWED``: the window's rebuild was dropped as it closed, or
 cancelled), and training files whose build is still in files from before v6: those are
 built into the database (the header keeps its dates) before their folders go.
 """
@@ -15,7 +15,7 @@ built into the database (the header keeps its dates) before their folders go.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 import orjson
 from sqlalchemy import delete, func, select
@@ -28,6 +28,7 @@ from app.paths import BUILD_FOLDER
 from app.stored_builds import drop_unreferenced, rebuilds_due, unreferenced_count
 from app.stored_repair import repair_stored, repaired_files
 from app.team_locks import FRAGMENTS, try_lock_in_transaction
+from app.tokenizer_choice import load_choice
 from app.trainingfiles import (
     BUILDING,
     DELETED,
@@ -91,6 +92,26 @@ def stale_training_files(library: Library) -> list[str]:
         if written != dict(counts[file_id]) or file_id in unrendered:
             stale.append(name)
     return sorted(stale)
+
+
+def tokenizer_behind(library: Library, names: Collection[str]) -> set[str]:
+    """Of ``names``, the training files whose header names another tokenizer or chat
+    template than the library counts with now: the rebuild they owe is the one after a
+    tokenizer change, and finishing it says so."""
+    if not names:
+        return set()
+    choice = load_choice(library)
+    now = (choice.tokenizer_sha256, choice.template_label)
+    with library.session() as session:
+        rows = session.execute(select(TrainingFile.name, TrainingFile.header)
+                               .where(TrainingFile.name.in_(sorted(names)))).all()
+    behind = set()
+    for name, header in rows:
+        tokens = orjson.loads(header).get("tokens") if header else None
+        if isinstance(tokens, dict) and \
+                (tokens.get("tokenizer_sha256"), tokens.get("chat_template")) != now:
+            behind.add(name)
+    return behind
 
 
 def needs_recovery(library: Library) -> bool:
@@ -161,6 +182,7 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
                     "older version")
     with library.session() as session:
         owed = set(rebuilds_due(session))
+    retokenized = tokenizer_behind(library, owed)
     stale = set(stale_training_files(library))
     for name in sorted(owed | stale):
         step(f"Rebuilding the training file '{name}'")
@@ -170,8 +192,9 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
         elif rebuild_if_owed(library, name, saying, cancelled) is None:
             continue  # paid meanwhile by another member's rebuild, or the file is gone
         done.append(f"rebuilt the training file '{name}', whose " + (
-            "rebuild after its conversations changed did not finish" if name in owed else
-            "last rebuild was interrupted"))
+            "last rebuild was interrupted" if name not in owed else
+            "rebuild after the tokenizer changed did not finish" if name in retokenized else
+            "rebuild after its conversations changed did not finish"))
     return done + one_time_passes(library, progress, cancelled)
 
 

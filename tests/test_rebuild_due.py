@@ -465,7 +465,9 @@ def test_a_tokenizer_change_whose_rebuild_was_cancelled_is_finished_at_the_next_
     with filled_library.session() as session:
         assert rebuilds_due(session) == [NAME, "other-v1"]
     assert owes_rebuild(filled_library, NAME)
-    assert len(finish_interrupted_work(filled_library)) == 2
+    assert finish_interrupted_work(filled_library) == [
+        f"rebuilt the training file '{name}', whose rebuild after the tokenizer changed did "
+        "not finish" for name in (NAME, "other-v1")]
     assert template_named(filled_library, NAME) == template_named(
         filled_library, "other-v1") == "ChatML"
     assert not needs_recovery(filled_library)

@@ -4,6 +4,7 @@ as-trained view follow the new choice."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import shutil
@@ -12,6 +13,7 @@ from typing import Any
 
 import pytest
 from conftest import open_window
+from held_jobs import held_rebuild
 from PySide6.QtCore import QSettings, QTimer
 from PySide6.QtWidgets import QApplication
 from stored import stored_bytes
@@ -19,10 +21,13 @@ from stored import stored_bytes
 from app.chat_templates import BUNDLED, bundled_template
 from app.jsonl import jsonl_lines
 from app.library import Library
+from app.recovery import finish_interrupted_work
 from app.token_counts import ensure_counts
 from app.tokenizer_choice import choose, counter_for, load_choice
 from app.tokens import TokenCounter, bundled_tokenizer_path
 from app.trainingfiles import add_conversations, header
+from ui import rebuild_flow
+from ui.tasks import jobs_of
 from ui.tokenizer_settings import TokenizerDialog
 
 TEMPLATES = Path(__file__).resolve().parents[1] / "resources" / "chat_templates"
@@ -233,3 +238,35 @@ def test_a_tokenizer_change_rebuilds_every_training_file_with_it(
         assert line["metadata"]["token_count"] == counter.count(line["messages"])
     qtbot.waitUntil(lambda: "rebuilt with it" in window.statusBar().currentMessage(),
                     timeout=30_000)
+
+
+def test_a_cancelled_rebuild_after_a_tokenizer_change_is_finished_at_the_next_open(
+        qtbot: Any, filled_library: Library, dialogs: Any, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Before, nothing recorded that the files owed it: they kept the old tokenizer's
+    counts and header until some later change to them."""
+    ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
+    add_conversations(filled_library, "tok-file", ids[:3], create=True)
+    gate = tmp_path / "gate"
+    monkeypatch.setattr(rebuild_flow, "rebuild_training_files",
+                        functools.partial(held_rebuild, gate=str(gate)))
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    choose(filled_library, template="chatml")
+    with qtbot.waitSignal(window.changes.training_files_changed, timeout=60_000):
+        window.after_tokenizer_change()
+        qtbot.waitUntil(Path(f"{gate}.held").exists, timeout=60_000)  # the child is in
+        (task,) = jobs_of(window)
+        task.cancel()
+    assert dialogs.warnings == [(
+        "Training files not rebuilt",
+        "The rebuild was cancelled.\nThe new tokenizer is saved; a training file that was "
+        "not rebuilt keeps the token counts of the old one until LoRA Studio rebuilds it "
+        "the next time it opens this library.")]
+    assert header(filled_library, "tok-file")["tokens"]["chat_template"] \
+        == bundled_template("mistral").label
+    window.token_counts.stop()
+    assert finish_interrupted_work(filled_library) == [
+        "rebuilt the training file 'tok-file', whose rebuild after the tokenizer changed did "
+        "not finish"]
+    assert header(filled_library, "tok-file")["tokens"]["chat_template"] \
+        == bundled_template("chatml").label

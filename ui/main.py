@@ -560,7 +560,8 @@ class MainWindow(QMainWindow):
             failure_title="Training files not rebuilt",
             failure_consequence=(
                 "The new tokenizer is saved; a training file that was not rebuilt keeps the "
-                "token counts of the old one until its next change."))
+                "token counts of the old one until LoRA Studio rebuilds it the next time it "
+                "opens this library."))
 
     # --- import ----------------------------------------------------------------------
 
