@@ -204,7 +204,7 @@ def test_download_holds_only_downloads_each_saying_what_it_is_for(qtbot, demo, p
     assert not any("Rename" in t or "Delete" in t for t in texts)
     assert set(page.file_actions) == {
         "json", "jsonl", "messages", "per_reply", "no_context", "split", "show", "rename",
-        "delete"}
+        "settings", "delete"}
     # Rename and Delete are buttons of their own, Delete set apart at the far end.
     assert page.rename_button.isVisibleTo(page) and page.delete_button.isVisibleTo(page)
     assert page.delete_button.x() - page.rename_button.x() > 3 * page.rename_button.width()

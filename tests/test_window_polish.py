@@ -197,11 +197,11 @@ def test_tab_on_the_files_page_goes_from_the_list_to_the_files_actions(
     files.table.setFocus()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is files.table)
     reached = []
-    for _ in range(4):
+    for _ in range(5):
         QTest.keyClick(QApplication.focusWidget(), Qt.Key.Key_Tab)
         reached.append(QApplication.focusWidget())
-    assert reached == [files.download_button, files.rename_button, files.delete_button,
-                       files.tabs.tabBar()]
+    assert reached == [files.download_button, files.rename_button, files.settings_button,
+                       files.delete_button, files.tabs.tabBar()]
 
 
 def test_counts_in_menus_and_questions_agree_with_their_number(qtbot, two_batches, dialogs,
