@@ -6,12 +6,14 @@ import argparse
 import importlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from app import FORMAT_VERSION, __version__
+from app.budget_words import over_budget_sentence
 from app.chat_templates import BUNDLED
 from app.copy_library import copy_library
 from app.cutoff import DEFAULT_POLICY, DESCRIPTIONS, CutOffPolicy
@@ -23,6 +25,7 @@ from app.export import (
     check_split_folder,
     export,
     export_targets,
+    nothing_to_train,
 )
 from app.exportguard import check_export_targets
 from app.failures import bug_report, known_failure
@@ -38,6 +41,7 @@ from app.samples import sample_ids
 from app.token_counts import NO_LINE, ensure_counts
 from app.tokenizer_choice import choose, counter_for
 from app.trainingfiles import (
+    AddPlan,
     TrainingFileInfo,
     apply_addition,
     files_holding,
@@ -322,7 +326,51 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     _print(f"added {len(plan.adding):,} to '{info.name}': now "
            f"{plural(info.conversations, 'conversation')}, "
            f"{plural(info.trainable_replies, 'trainable reply', 'trainable replies')}")
+    for line in added_notes(plan, header(library, info.name)):
+        _print(line)
     return 0
+
+
+def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
+    """What the add review of the window shows beside the counts: replies the file's
+    cut-off policy leaves out, conversations over its token budget, and what that means."""
+    notes = []
+    added = set(plan.adding)
+    cut = [cid for cid in plan.cut_off if cid in added]
+    if cut:
+        notes.append(
+            f"{plural(len(cut), 'added conversation')} "
+            f"{agreeing(len(cut), 'loses', 'lose')} "
+            f"{plural(plan.replies_left_out, 'cut-off reply', 'cut-off replies')} to the "
+            f"'{plan.cut_off_policy}' cut-off policy of '{plan.name}' (they are not trained; "
+            "the full JSON keeps them for review)")
+    over = [cid for cid in plan.over_budget if cid in added]
+    if over:
+        notes.append(f"{plural(len(over), 'added conversation')} "
+                     f"{agreeing(len(over), 'is', 'are')} over the token budget of "
+                     f"'{plan.name}'")
+    sentence = over_budget_sentence(plan.name, head)
+    if sentence:
+        notes.append(sentence)
+    return notes
+
+
+def set_notes(name: str, head: Mapping[str, Any]) -> list[str]:
+    """After a policy change: the members that no longer give a training line, and a
+    file whose JSONL is now empty (an export for a trainer is then refused)."""
+    totals = head.get("totals") or {}
+    policy = head.get("cut_off_policy", "")
+    quality = head.get("quality_summary") or {}
+    lost = int(quality.get("conversations_without_trained_reply") or 0)
+    if not totals.get("jsonl_lines"):
+        return [nothing_to_train(name, int(totals.get("conversations") or 0), policy)
+                + " Until then an export for a trainer is refused."]
+    if lost:
+        return [f"{plural(lost, 'conversation')} of '{name}' "
+                f"{agreeing(lost, 'gives', 'give')} no training line under the '{policy}' "
+                "cut-off policy: a cut-off turn leaves nothing to train (the full JSON "
+                "keeps them for review)"]
+    return []
 
 
 def cmd_delete_conversations(args: argparse.Namespace, library: Library) -> int:
@@ -508,6 +556,8 @@ def run(args: argparse.Namespace) -> int:
                 totals = head["totals"]
                 _print(policy_line(info.name, info.cut_off_policy,
                                    totals["trainable_replies"], totals["replies_left_out"]))
+                for line in set_notes(info.name, head):
+                    _print(line)
             case "delete-conversations":
                 return cmd_delete_conversations(args, library)
             case "remove":
@@ -522,6 +572,8 @@ def run(args: argparse.Namespace) -> int:
                 info = set_max_seq_len(library, args.name, args.tokens)
                 _print(f"'{info.name}' now has a maximum sequence length of "
                        f"{info.max_seq_len:,} tokens")
+                sentence = over_budget_sentence(info.name, header(library, info.name))
+                _print(sentence or f"every line of '{info.name}' fits in it")
             case "export":
                 written = export(library, args.name, ExportFormat(args.format), args.output,
                                  args.valid_fraction, args.seed, recipes=args.recipes,

@@ -52,6 +52,22 @@ REASONS = {
 }
 
 
+# Why a conversation with replies gives no line under a policy, and what to do about it.
+_NOTHING_TRAINED = {
+    CutOffPolicy.TRIM: "a cut-off turn comes before its first clean reply",
+    CutOffPolicy.WEIGHT0: "every reply is cut off or answers a cut-off client message",
+    CutOffPolicy.KEEP: "it has no consultant reply",
+}
+
+
+def untrainable_reason(policy: CutOffPolicy | str) -> str:
+    """How an add report names the conversations ``policy`` trains nothing of."""
+    policy = CutOffPolicy(policy)
+    return (f"with no reply to train under the file's '{policy.value}' cut-off policy "
+            f"({_NOTHING_TRAINED[policy]}; repair the source file and import it again, "
+            "replacing the stored copy)")
+
+
 def parse_policy(value: str) -> CutOffPolicy:
     """The policy named by ``value``; a clear message when there is none of that name."""
     try:

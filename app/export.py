@@ -457,6 +457,10 @@ def export(
     if spec.writes_folder:
         validation_size(2, valid_fraction)  # a bad share fails before any work
     head = header(library, name)
+    policy = str(head.get("cut_off_policy", info.cut_off_policy))
+    if spec.format is not ExportFormat.JSON and not head.get("totals", {}).get("jsonl_lines"):
+        raise LibraryError(nothing_to_train(info.name, info.conversations, policy)
+                           + " Nothing was exported.")
     if spec.format is ExportFormat.JSON:
         total = info.conversations
     else:
@@ -486,6 +490,7 @@ def export(
         with read_build(library, info.name) as build:
             source = Source(build, member_ids(library, name), tick, counter, count)
             written, details = spec.write(source, destination, options)
+            _refuse_empty(info.name, info.conversations, policy, written)
             check()
             described = {
                 "json": source.described.get("json") or _describe_stored(
@@ -493,8 +498,7 @@ def export(
                 "jsonl": source.described.get("jsonl") or _describe_stored(
                     f"{info.name}.jsonl", build.jsonl_lines(), check)}
         if recipes:
-            written += _write_recipes(library, info.name, spec, destination, written,
-                                      str(head.get("cut_off_policy", info.cut_off_policy)))
+            written += _write_recipes(library, info.name, spec, destination, written, policy)
         document = {
             "manifest_version": MANIFEST_VERSION,
             "app": "LoRA Studio",
@@ -528,6 +532,28 @@ def export(
         raise
     return ([w.path for w in written if w.role != "recipe"] + [manifest]
             + [w.path for w in written if w.role == "recipe"])
+
+
+def nothing_to_train(name: str, conversations: int, policy: str) -> str:
+    """Why a training file with no JSONL line cannot be saved for a trainer (an empty file
+    is no dataset: trainers and ``datasets.load_dataset`` fail on it)."""
+    trains = f"a reply its '{policy}' cut-off policy trains"
+    held = ("it holds no conversations" if not conversations
+            else f"its one conversation has no {trains.removeprefix('a ')}"
+            if conversations == 1
+            else f"none of its {conversations:,} conversations has {trains}")
+    return (f"the training file '{name}' has no line to train on: {held}, so its JSONL is "
+            "empty. Add conversations with clean replies to it; the full JSON can still be "
+            "saved for review.")
+
+
+def _refuse_empty(name: str, conversations: int, policy: str, written: list[Written]) -> None:
+    """A JSONL export without a single line is never handed to a trainer (the header said
+    there were lines: the stored build says otherwise); the caller takes its files back."""
+    jsonl = [item for item in written if item.path.suffix == ".jsonl"]
+    if jsonl and not sum(item.lines for item in jsonl):
+        raise LibraryError(nothing_to_train(name, conversations, policy)
+                           + " Nothing was exported.")
 
 
 def _file_entry(written: Written, head: dict[str, Any], max_seq_len: int) -> dict[str, Any]:

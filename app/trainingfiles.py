@@ -31,7 +31,13 @@ from sqlalchemy.orm import Session
 from app import FORMAT_VERSION
 from app.build import BuildCancelled, Progress, header_of, render_fragments
 from app.build_delta import MemberState, delta_totals, full_key, plan_delta
-from app.cutoff import DEFAULT_POLICY, CutOffPolicy, left_out_counts, parse_policy
+from app.cutoff import (
+    DEFAULT_POLICY,
+    CutOffPolicy,
+    left_out_counts,
+    parse_policy,
+    untrainable_reason,
+)
 from app.errors import LibraryError
 from app.file_totals import FileTotals, StoredTotals, contribution
 from app.fragments import Fragment, full_json_size_of, head_bytes, settings_key
@@ -410,6 +416,8 @@ class AddPlan:
     already: tuple[str, ...] = ()
     missing: tuple[str, ...] = ()
     without_reply: tuple[str, ...] = ()
+    # have replies, but the file's cut-off policy trains none of them (no JSONL line)
+    untrainable: tuple[str, ...] = ()
     hidden: frozenset[str] = frozenset()
     flagged: frozenset[str] = frozenset()
     over_budget: frozenset[str] = frozenset()
@@ -459,6 +467,7 @@ class AddPlan:
             f"already in '{self.name}'": list(self.already),
             "not in the library": list(self.missing),
             "without a single trainable reply": list(self.without_reply),
+            untrainable_reason(self.cut_off_policy): list(self.untrainable),
             "hidden by the current filter (left out)":
                 [c for c in self.new if self.leave_out_hidden and c in self.hidden],
             "flagged with quality warnings (left out)":
@@ -525,10 +534,11 @@ def plan_addition(
     present: Collection[int] = ()
     if not create:  # only the asked-for rows are looked up, not the whole file
         with library.session() as session:
-            present = _members_among(session, _row(session, name).file_id,
+            row = _row(session, name)
+            policy = _policy(row.cut_off_policy)
+            present = _members_among(session, row.file_id,
                                      [facts[cid][0] for cid in wanted if cid in facts])
-    new: list[str] = []
-    new_pks: list[int] = []
+    candidates: list[str] = []
     already, missing, without_reply = [], [], []
     for cid in wanted:
         found = facts.get(cid)
@@ -539,19 +549,23 @@ def plan_addition(
         elif found[1] == 0:
             without_reply.append(cid)
         else:
-            new.append(cid)
-            new_pks.append(found[0])
+            candidates.append(cid)
+    # The stored count is the policy's own: a conversation whose replies the file's policy
+    # all leaves out would give no JSONL line (the digest has the counts per policy).
+    digests = _digests(library, [facts[cid][0] for cid in candidates])
+    trained = [item["policies"][policy.value]["trainable_replies"] > 0 for item in digests]
+    new = [cid for cid, ok in zip(candidates, trained, strict=True) if ok]
+    new_pks = [facts[cid][0] for cid in new]
+    untrainable = [cid for cid, ok in zip(candidates, trained, strict=True) if not ok]
     over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled)
     samples = sample_hashes()
-    if not create:
-        with library.session() as session:
-            policy = _policy(_row(session, name).cut_off_policy)
-    left_out = left_out_counts(_digests(library, new_pks), policy)
+    left_out = left_out_counts([item for item, ok in zip(digests, trained, strict=True) if ok],
+                               policy)
     hidden_set = set(hidden)
     return AddPlan(
         name=name, create=create, requested=len(wanted), new=tuple(new),
         new_pks=tuple(new_pks), already=tuple(already), missing=tuple(missing),
-        without_reply=tuple(without_reply),
+        without_reply=tuple(without_reply), untrainable=tuple(untrainable),
         hidden=frozenset(c for c in new if c in hidden_set),
         flagged=frozenset(c for c in new if facts[c][2]),
         over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),

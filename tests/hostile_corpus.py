@@ -73,6 +73,17 @@ def dump(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
+def cut_in_the_middle(folder: Path) -> Path:
+    """A real conversation whose second reply stops mid-sentence, the others intact: every
+    cut-off policy trains some of it and leaves some out."""
+    document = conversation("fp_conversation_cut_in_the_middle")
+    reply = document["training_pairs"][1]["target_response"]
+    document["training_pairs"][1]["target_response"] = reply[: reply.index(" ", 200)]
+    path = folder / "cut-in-the-middle.json"
+    path.write_bytes(dump(document))
+    return path
+
+
 @dataclass(frozen=True)
 class Hostile:
     """One bad file: what it is called and what its rejection must say."""

@@ -118,11 +118,19 @@ def test_a_new_file_is_named_reviewed_and_built_once(qtbot, two_batches, dialogs
     assert review is not None
     assert review.windowTitle() == "New training file 'Fresh set'"
     assert "already" not in review.counts  # a new file holds nothing yet
+    # two fixtures are cut off in their first reply: the new file's policy (trim) would
+    # train nothing of them, so the review skips them and says why
+    assert review.counts["untrainable"].text() == "2"
+    assert review.texts["untrainable"].text() == (
+        "with no reply to train under the file's 'trim' policy: skipped")
+    assert review.add_button.text() == f"Add {len(ENRICHED) - 2}"
+    assert ("2 with no reply to train under the file's 'trim' cut-off policy (a cut-off turn "
+            "comes before its first clean reply;") in review.details.toPlainText()
     assert list_training_files(two_batches) == [], "nothing exists before Add"
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         review.add_button.click()
     info = get_training_file(two_batches, "Fresh set")
-    assert info.conversations == len(ENRICHED)
+    assert info.conversations == len(ENRICHED) - 2
     assert revision(two_batches, "Fresh set") == 1, "built once: no empty revision first"
 
 

@@ -203,7 +203,10 @@ class Deltas:
 
 
 def _ids(library: Library) -> list[str]:
-    return [row.conversation_id for row in library.summaries() if row.trainable_replies]
+    """The conversations an add to a file of the default policy takes (trim trains nothing
+    of a conversation cut off in its first reply: an add skips it)."""
+    ids = [row.conversation_id for row in library.summaries() if row.trainable_replies]
+    return list(trainingfiles.plan_addition(library, "any name", ids, create=True).new)
 
 
 def _stored_totals(library: Library, name: str) -> StoredTotals:

@@ -17,7 +17,7 @@ from conftest import BAD, ENRICHED, LEGACY, ROOT
 from app import FORMAT_VERSION, __version__
 from app.cli import file_line, main, policy_line
 from app.library import Library
-from app.trainingfiles import TrainingFileInfo, list_training_files
+from app.trainingfiles import TrainingFileInfo, header, list_training_files
 
 EXAMPLES = [
     ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.json",
@@ -392,3 +392,29 @@ def test_conversations_say_which_have_no_training_line(imported: Cli) -> None:
     for line in out.splitlines()[:-1]:
         cid = line.split("\t")[1]
         assert ("no training line" in line) == (cid in no_line)
+
+
+def test_max_len_says_how_many_lines_the_budget_cuts(imported: Cli) -> None:
+    """The recipes give the trainer this length: TRL cuts longer lines, Axolotl drops them."""
+    code, _, err = imported("add", "Pilot Run", "--new", "--cut-off-policy", "keep", "--all")
+    assert code == 0, err
+    code, out, err = imported("max-len", "Pilot Run", "1024")
+    assert code == 0, err
+    with Library.open(imported.data_dir, read_only=True) as library:
+        tokens = header(library, "Pilot Run")["tokens"]
+    over, longest = tokens["lines_over_max_seq_len"], tokens["max"]
+    assert 1 < over < TOTAL and longest > 1024
+    assert out.splitlines() == [
+        "'Pilot Run' now has a maximum sequence length of 1,024 tokens",
+        f"{over} of the {TOTAL} lines of 'Pilot Run' are longer than its maximum sequence "
+        "length of 1,024 tokens. The trainer recipes pass that length on: TRL would cut "
+        "those lines at 1,024 tokens (nothing after that point is learned) and Axolotl would "
+        "leave them out. "
+        f"Raise the length (its longest line has {longest:,} tokens: lora-studio max-len "
+        f"\"Pilot Run\" {longest}) or remove the longest conversations from it."]
+    code, out, err = imported("max-len", "Pilot Run", str(longest))
+    assert code == 0, err
+    assert out.splitlines()[1] == "every line of 'Pilot Run' fits in it"
+    code, out, err = imported("max-len", "Pilot Run", str(longest - 1))
+    assert code == 0, err
+    assert out.splitlines()[1].startswith(f"1 of the {TOTAL} lines of 'Pilot Run' is longer")

@@ -8,7 +8,7 @@ from typing import Any
 import orjson
 import pytest
 from conftest import ENRICHED, LEGACY
-from hostile_corpus import conversation, dump
+from hostile_corpus import cut_in_the_middle
 from stored import stored_files
 
 from app.cli import main
@@ -62,22 +62,16 @@ def _assert_alternates_and_ends_on_a_target(line: dict[str, Any]) -> None:
     assert line["messages"][-1].get("weight", 1) == 1
 
 
-def _cut_in_the_middle(folder: Path) -> Path:
-    """A real conversation whose first reply stops mid-sentence, later replies intact."""
-    document = conversation("fp_conversation_cut_in_the_middle")
-    reply = document["training_pairs"][1]["target_response"]
-    document["training_pairs"][1]["target_response"] = reply[: reply.index(" ", 200)]
-    path = folder / "cut-in-the-middle.json"
-    path.write_bytes(dump(document))
-    return path
-
-
 @pytest.fixture
 def all_in(filled_library: Library, tmp_path: Path) -> Library:
-    assert import_paths(filled_library, [_cut_in_the_middle(tmp_path)]).imported == 1
+    assert import_paths(filled_library, [cut_in_the_middle(tmp_path)]).imported == 1
     ids = [row.conversation_id for row in filled_library.summaries()]
     for policy in CutOffPolicy:
-        add_conversations(filled_library, policy.value, ids, create=True, cut_off_policy=policy)
+        # Every conversation in each file: an add leaves out those the policy trains
+        # nothing of, a later policy change keeps them (the full JSON shows them).
+        add_conversations(filled_library, policy.value, ids, create=True,
+                          cut_off_policy=CutOffPolicy.KEEP)
+        set_cut_off_policy(filled_library, policy.value, policy)
     return filled_library
 
 
@@ -194,3 +188,4 @@ def _cli_out(data_dir: str, capsys: pytest.CaptureFixture[str], *args: str) -> l
     capsys.readouterr()
     assert main(["--data-dir", data_dir, *args]) == 0
     return capsys.readouterr().out.splitlines()
+

@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from child_process import python_child
+from conftest import addable
 from test_import_pool import alive, children_of
 from test_incremental import assert_same_as_full_rebuild
 
@@ -76,7 +77,8 @@ def no_children_left() -> bool:
 
 @ON_BOTH
 def test_a_build_in_a_child_writes_what_a_build_here_writes(filled_library: Library) -> None:
-    ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
+    ids = addable([row.conversation_id for row in filled_library.summaries()
+                   if row.trainable_replies])
     plan = plan_addition(filled_library, "From a child", ids, create=True)
     seen: list[tuple[int, int, str]] = []
     info = run_in_child(apply_addition, filled_library.location, plan, opener=OPEN,

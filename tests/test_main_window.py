@@ -6,7 +6,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import BAD, ENRICHED, LEGACY, settle
+from conftest import BAD, ENRICHED, FIRST_REPLY_CUT, LEGACY, addable, settle
 from PySide6.QtCore import QMimeData, QPointF, QSettings, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtTest import QTest
@@ -203,26 +203,30 @@ def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, 
         window.create_button.chosen.emit(None)
     review = window.creator.review
     assert review is not None and review.isVisible()
-    assert review.add_button.text() == f"Add {len(ENRICHED)}"
+    # two of them are cut off in their first reply: the new file (trim) skips them
+    assert review.add_button.text() == f"Add {len(ENRICHED) - 2}"
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         review.add_button.click()
     settle(qtbot, window)
     info = get_training_file(two_batch_library, "December enriched")
-    assert info.conversations == len(ENRICHED)
-    assert member_ids(two_batch_library, "December enriched") == page.model.checked_ids()
+    assert info.conversations == len(ENRICHED) - 2
+    assert member_ids(two_batch_library, "December enriched") == addable(
+        page.model.checked_ids())
     assert window.pages.currentWidget() is window.training_files
     files_page = window.training_files
     assert files_page.stack.currentWidget() is files_page.content
     assert files_page.model.rowCount() == 1
     assert files_page.selected_file().name == "December enriched"
-    assert f"{len(ENRICHED)} conversations" in files_page.totals_label.text()
+    assert f"{len(ENRICHED) - 2} conversations" in files_page.totals_label.text()
     window.create_button.menu_.aboutToShow.emit()
     entries = window.create_button.entries()
     assert any(a.text().startswith("December enriched.json") for a in entries)
     # The table now shows which training file each conversation is in.
     model = page.model
-    files = {model.row_at(r).training_files for r in range(model.rowCount())}
-    assert files == {("December enriched",)}
+    files = {model.row_at(r).conversation_id: model.row_at(r).training_files
+             for r in range(model.rowCount())}
+    assert {cid: held for cid, held in files.items() if cid not in FIRST_REPLY_CUT} == {
+        cid: ("December enriched",) for cid in addable(list(files))}
 
 
 def test_a_built_file_is_shown_without_reading_the_one_shown_before(
@@ -252,7 +256,7 @@ def test_a_built_file_is_shown_without_reading_the_one_shown_before(
     settle(qtbot, window)
     assert read == ["Fresh"]
     assert window.training_files.selected_file().name == "Fresh"
-    assert window.training_files.members_model.rowCount() == len(ids)
+    assert window.training_files.members_model.rowCount() == len(addable(ids))
 
 
 def test_nothing_checked_is_refused(qtbot, two_batch_library, dialogs, settings):

@@ -17,7 +17,7 @@ from app.importer import import_paths
 from app.library import Library
 from app.loader import load_conversation_file, record_from_bytes
 from app.repair import PATH_START, WINDOWS_PATH, _may_hold_path, is_double_escaped, repair_text
-from app.trainingfiles import add_conversations, header
+from app.trainingfiles import add_conversations, header, set_cut_off_policy
 
 ESCAPED = FIXTURES / "enriched" / "single-convo-file-2.json"  # \n\n and \" throughout
 CLEAN = FIXTURES / "enriched" / "enriched-1.json"  # real newlines, no escapes
@@ -130,7 +130,11 @@ def test_import_never_touches_the_source_and_counts_repairs(library: Library,
     assert "text_repaired" in rows[ESCAPED.name].warning_codes
     assert "text_repaired" not in rows[CLEAN.name].warning_codes
     assert library.repaired_count() == 2
-    add_conversations(library, "All", [r.conversation_id for r in rows.values()], create=True)
+    # single-convo-file-3 is cut off in its first reply: an add under trim leaves it out,
+    # a later change of policy keeps it as a member
+    add_conversations(library, "All", [r.conversation_id for r in rows.values()], create=True,
+                      cut_off_policy="keep")
+    set_cut_off_policy(library, "All", "trim")
     head = header(library, "All")
     assert head["quality_summary"]["repaired_conversations"] == 2
     assert head["quality_summary"]["warnings_by_code"]["text_repaired"] == 2

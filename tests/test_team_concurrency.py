@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import orjson
-from conftest import ENRICHED, LEGACY, team_ids
+from conftest import ENRICHED, LEGACY, addable, team_ids
 from stored import stored_bytes
 from team_racers import (
     DEADLINE,
@@ -36,7 +36,7 @@ def test_lock_keys_are_stable_and_distinct() -> None:
 
 
 def test_three_writers_adding_to_one_training_file_at_once_lose_nothing(team: str) -> None:
-    ids = team_ids(team)
+    ids = addable(team_ids(team))
     with Library.open(team) as library:
         create_training_file(library, "Shared set")
     thirds = [ids[i::3] for i in range(3)]
@@ -67,7 +67,7 @@ def test_three_processes_importing_the_same_folder_at_once_store_each_conversati
 
 
 def test_a_download_during_rebuilds_is_always_one_complete_build(team: str) -> None:
-    ids = team_ids(team)
+    ids = addable(team_ids(team))
     moving = ids[-5:]
     with Library.open(team) as library:
         add_conversations(library, "Moving set", ids, create=True)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from conftest import ENRICHED
+from conftest import ENRICHED, addable
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
@@ -253,7 +253,8 @@ def test_the_window_s_child_process_jobs_work_on_a_team_library(
         counted, stopped = run_in_child(count_missing, where, opener=opener)
         assert counted == library.count() and not stopped
         assert all(row.token_count != 0 for row in library.summaries())  # 0: not counted
-        ids = [row.conversation_id for row in library.summaries() if row.trainable_replies]
+        ids = addable([row.conversation_id for row in library.summaries()
+                       if row.trainable_replies])
         plan = plan_addition(library, "From a child", ids, create=True)
         info = run_in_child(apply_addition, where, plan, opener=opener)
         assert info.conversations == len(ids)

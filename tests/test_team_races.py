@@ -18,7 +18,7 @@ import time
 import orjson
 import psycopg
 import team_racers
-from conftest import team_ids
+from conftest import addable, team_ids
 from stored import stored_bytes
 from team_racers import DEADLINE, Paused, run_in_child, run_together
 
@@ -47,7 +47,7 @@ def _waiting_on_a_lock(url: str) -> bool:
 
 def test_a_file_created_while_another_is_built_does_not_wait_and_gets_its_own_id(
         team: str) -> None:
-    ids = team_ids(team)
+    ids = addable(team_ids(team))
     first = Paused(team_racers.add_paused_rendering, team, "First", ids, True, 2, False)
     try:
         first.wait_paused()  # "First" is being built: it holds its own lock
@@ -68,7 +68,7 @@ def test_a_file_created_while_another_is_built_does_not_wait_and_gets_its_own_id
 
 
 def test_files_created_at_once_by_four_processes_get_four_ids(team: str) -> None:
-    ids = team_ids(team)
+    ids = addable(team_ids(team))
     parts = {f"Set {n}": ids[n::4] for n in range(4)}
     outcomes = dict(run_together([(team_racers.create_file, (team, name, part))
                                   for name, part in parts.items()]))
@@ -85,7 +85,7 @@ def test_files_created_at_once_by_four_processes_get_four_ids(team: str) -> None
 
 def test_recovery_at_another_start_leaves_a_running_builds_stored_fragments(
         team: str) -> None:
-    ids = team_ids(team)
+    ids = addable(team_ids(team))
     builder = Paused(team_racers.add_paused_rendering, team, "Large set", ids, True, 4, True)
     try:
         builder.wait_paused()  # three fragments stored early, not referred to yet

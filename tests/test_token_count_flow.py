@@ -17,7 +17,7 @@ from app.token_counts import NO_LINE, ensure_counts, uncounted
 from app.token_lines import conversation_lines
 from app.tokenizer_choice import choose
 from app.tokens import bundled_tokenizer_path
-from app.trainingfiles import add_conversations, member_rows
+from app.trainingfiles import add_conversations, member_rows, set_cut_off_policy
 from ui.conversations_model import Column, tokens_tooltip
 from ui.main import MainWindow
 from ui.members_model import ID_ROLE, MEMBER_TOKENS, MembersModel
@@ -141,7 +141,9 @@ def test_a_member_without_a_line_shows_a_dash_in_the_files_page(
     no_line = {cid for cid, n in counts.items() if n == NO_LINE}
     assert no_line
     every = [row.conversation_id for row in filled_library.summaries()]
-    add_conversations(filled_library, "Members", every, create=True)
+    # an add under trim leaves them out; a later change of policy keeps them as members
+    add_conversations(filled_library, "Members", every, create=True, cut_off_policy="keep")
+    set_cut_off_policy(filled_library, "Members", "trim")
     members = MembersModel()
     members.set_rows(member_rows(filled_library, "Members"))
     shown = {members.index(r, 0).data(ID_ROLE): r for r in range(members.rowCount())}

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QToolButton
 from sqlalchemy import func, select
 from stored import stored_bytes
 
+from app.budget_words import over_budget_sentence
 from app.models import BuildFragment
 from app.trainingfiles import (
     TrainingFileInfo,
@@ -47,7 +48,9 @@ def all_ids(library) -> list[str]:
 
 
 def make_file(library, name: str, ids: list[str]) -> TrainingFileInfo:
-    create_training_file(library, name)
+    """A file holding every conversation given: under 'keep', which trains the two fixtures
+    cut off in their first reply too (trim would leave them out of an add)."""
+    create_training_file(library, name, cut_off_policy="keep")
     if ids:
         add_conversations(library, name, ids)
     return get_training_file(library, name)
@@ -114,6 +117,10 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     assert f"{tokens['total']:,} tokens (longest line {tokens['max']:,}" in totals
     assert tokens["lines_over_max_seq_len"] == 1  # one real fixture is longer than 4,096
     assert f"; 1 line over max_seq_len {tokens['max_seq_len']:,})" in totals
+    # what the trainer does with it, and what to do, where the count is shown
+    assert page.totals_label.toolTip() == over_budget_sentence("Demo", header(filled_library,
+                                                                              "Demo"))
+    assert "TRL would cut that line at 4,096 tokens" in page.totals_label.toolTip()
     assert "~" not in totals
     assert "Reply scores: mean" in page.quality_label.text()
     assert page.charts["batch"].rows() == [("batch-2025-12", 15)]
@@ -471,8 +478,8 @@ def test_removing_a_member_rebuilds_the_file(qtbot, demo, page, dialogs, filled_
     assert page.model.index(0, CONVERSATIONS).data() == "14"
     assert page.members_model.rowCount() == 14
     assert "14 conversations" in page.totals_label.text()
-    # 14 members; two are cut off in their first reply and get no line (cut-off policy trim)
-    assert len(stored_bytes(filled_library, "Demo")[1].splitlines()) == 12
+    # 14 members, each a line (cut-off policy keep)
+    assert len(stored_bytes(filled_library, "Demo")[1].splitlines()) == 14
 
 
 # --- the chart -----------------------------------------------------------------------------

@@ -281,7 +281,12 @@ def test_the_plan_counts_hidden_and_flagged_and_leaves_them_out_when_asked(
 ) -> None:
     library, name, first = built
     rows = {r.conversation_id: r for r in library.summaries()}
-    candidates = [cid for cid in all_ids(library) if cid not in first]
+    asked = [cid for cid in all_ids(library) if cid not in first]
+    # two fixtures are cut off in their first reply: the file's policy (trim) trains
+    # nothing of them, so they are skipped, not new
+    lineless = plan_addition(library, name, asked).untrainable
+    assert len(lineless) == 2
+    candidates = [cid for cid in asked if cid not in lineless]
     flagged = [cid for cid in candidates if rows[cid].warning_codes]
     clean = [cid for cid in candidates if not rows[cid].warning_codes]
     assert flagged and len(clean) >= 2, "the fixtures hold conversations with warnings"
@@ -613,7 +618,8 @@ def test_export_per_reply(everything: tuple[Library, str], tmp_path: Path) -> No
     target = tmp_path / "per-reply.jsonl"
     export(library, name, ExportFormat.PER_REPLY, target)
     lines = jsonl_lines(target)
-    every = sum(r.trainable_replies for r in library.summaries())
+    members = set(member_ids(library, name))
+    every = sum(r.trainable_replies for r in library.summaries() if r.conversation_id in members)
     total = header(library, name)["totals"]["trainable_replies"]
     assert len(lines) == total == info.trainable_replies
     assert total + header(library, name)["totals"]["replies_left_out"] == every
@@ -711,12 +717,17 @@ def test_export_without_session_context_keeps_the_generators_prompt(
 
 
 def test_the_plan_counts_replies_the_files_cut_off_policy_leaves_out(
-    filled_library: Library,
+    filled_library: Library, tmp_path: Path,
 ) -> None:
+    from hostile_corpus import cut_in_the_middle
+
     from app.trainingfiles import replies_left_out
 
+    # the fixtures' cut-off replies are in conversations weight0 trains nothing of (not
+    # added); this one loses one reply and keeps the others
+    assert import_paths(filled_library, [cut_in_the_middle(tmp_path)]).imported == 1
     ids = all_ids(filled_library)
-    plan = plan_addition(filled_library, "Budget", ids, create=True)
+    plan = plan_addition(filled_library, "Budget", ids, create=True, cut_off_policy="weight0")
     expected = replies_left_out(filled_library, plan.new, plan.cut_off_policy)
     assert expected, "the fixtures hold replies that are cut off"
     assert plan.cut_off == frozenset(expected)

@@ -87,6 +87,8 @@ class AddReviewDialog(QDialog):
             line("already", "already in the file: skipped", len(plan.already), always=True)
         line("missing", "no longer in the library: skipped", len(plan.missing))
         line("without_reply", "without a consultant reply: skipped", len(plan.without_reply))
+        line("untrainable", "with no reply to train under the file's "
+             f"'{plan.cut_off_policy}' policy: skipped", len(plan.untrainable))
         line("hidden", f"of the new ones {_are(plan.hidden)} hidden by the current filter",
              len(plan.hidden), self.leave_out_hidden, always=True)
         line("flagged", f"of the new ones {_are(plan.flagged)} flagged with quality warnings",

@@ -51,6 +51,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.budget_words import over_budget_sentence
 from app.coverage import Axis, Coverage, coverage
 from app.errors import LibraryError
 from app.export import (
@@ -601,6 +602,8 @@ class TrainingFilesPage(QWidget):
         for download in (*MAIN, *VARIANTS):
             self.file_actions[download.key].setText(menu_text(download, info))
         self.totals_label.setText(totals_text(info, head))
+        # lines over the budget: what the trainer does with them and what to do
+        self.totals_label.setToolTip(over_budget_sentence(info.name, head) or "")
         self.dates_label.setText(
             f"Created {local_time_text(info.created_at)} · "
             f"last updated {local_time_text(info.updated_at)} · {settings_line(info)}")
@@ -631,6 +634,7 @@ class TrainingFilesPage(QWidget):
     def _clear_details(self) -> None:
         for label in (self.totals_label, self.dates_label, self.quality_label):
             label.clear()
+        self.totals_label.setToolTip("")
         for chart in self.charts.values():
             chart.set_counts({})
         self._show_members([])

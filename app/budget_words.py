@@ -1,0 +1,36 @@
+"""What a training file's token budget (``max_seq_len``) means for a trainer, in words.
+
+The recipes hand the budget to the trainer (TRL ``max_length``, Axolotl ``sequence_len``),
+and a line longer than it is not trained as written: TRL cuts it at the budget, so nothing after
+that point is learned, and Axolotl leaves the whole line out (its default
+``excess_length_strategy``). Nothing here drops or cuts a line: the person is told, with
+what to do, wherever the budget is set or lines are added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from app.wording import agreeing, plural
+
+
+def over_budget_sentence(name: str, head: Mapping[str, Any]) -> str | None:
+    """How many of the file's lines are over its budget and what that means, or None when
+    every line fits (or the header has no exact counts)."""
+    tokens = head.get("tokens") or {}
+    over = int(tokens.get("lines_over_max_seq_len") or 0)
+    if not over:
+        return None
+    limit = int(tokens.get("max_seq_len") or 0)
+    lines = int((head.get("totals") or {}).get("jsonl_lines") or over)
+    longest = int(tokens.get("max") or 0)
+    those = agreeing(over, "that line", "those lines")
+    which = (f"{over:,} of the {plural(lines, 'line')}" if over < lines
+             else "the only line" if over == 1 else f"all {over:,} lines")
+    return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
+            f"sequence length of {limit:,} tokens. The trainer recipes pass that length on: "
+            f"TRL would cut {those} at {limit:,} tokens (nothing after that point is learned) and "
+            f"Axolotl would leave {agreeing(over, 'it', 'them')} out. Raise the length "
+            f"(its longest line has {longest:,} tokens: lora-studio max-len \"{name}\" "
+            f"{longest}) or remove the longest conversations from it.")
