@@ -159,11 +159,18 @@ class ExportFormatSpec:
 
 
 def per_reply(line: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """Split a conversation line into one line per trained reply (same metadata shape)."""
+    """Split a conversation line into one line per trained reply (same metadata shape).
+
+    Only a line's last reply is its target: every earlier assistant message carries
+    ``"weight": 0`` and the last ``"weight": 1``, so a trainer that reads the weight (OpenAI,
+    Axolotl with ``message_field_training: weight``) learns each reply once, not once per
+    later line."""
     for reply in line["metadata"]["replies"]:
         end = reply["message_index"] + 1
-        yield {"messages": line["messages"][:end],
-               "metadata": {**line["metadata"], "replies": [reply]}}
+        messages = [{**message, "weight": int(index == end - 1)}
+                    if message["role"] == "assistant" else message
+                    for index, message in enumerate(line["messages"][:end])]
+        yield {"messages": messages, "metadata": {**line["metadata"], "replies": [reply]}}
 
 
 def client_name(line: dict[str, Any]) -> str:
@@ -307,8 +314,9 @@ FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
         ".messages.jsonl", _reshaped(lambda line: iter([line]), keep_metadata=False)),
     ExportFormatSpec(
         ExportFormat.PER_REPLY, "One line per reply",
-        "One line per trained reply, ending at that reply, earlier replies as history. For "
-        "trainers set to learn only the last message (LLaMA-Factory mask_history).",
+        "One line per trained reply, ending at that reply; earlier replies are history with "
+        "\"weight\": 0. For trainers that learn only the last message or read the weight "
+        "(Axolotl message_field_training: weight, OpenAI, LLaMA-Factory mask_history).",
         ".per-reply.jsonl", _reshaped(per_reply)),
     ExportFormatSpec(
         ExportFormat.NO_SESSION_CONTEXT, "Without session context",

@@ -1,7 +1,9 @@
 """Trainer recipes written beside a download: a TRL script and an Axolotl config.
 
 Both use the downloaded file as it is, train only the consultant's replies (TRL's
-``assistant_only_loss``, Axolotl's ``roles_to_train``), and take the maximum sequence
+``assistant_only_loss``, Axolotl's ``roles_to_train``; for the one-line-per-reply export only
+the reply a line ends on: TRL's ``completion_only_loss`` on a prompt and completion made
+from the line, Axolotl's ``message_field_training: weight``), and take the maximum sequence
 length from the training file's own budget (``training_files.max_seq_len``), so a run does
 not silently cut conversations at a trainer's default length. They are starting points:
 the base model, LoRA rank and learning rate are the user's to choose.
@@ -43,15 +45,47 @@ def recipe_paths(destination: Path, writes_folder: bool) -> tuple[Path, Path]:
 
 def _warnings(spec: RecipeInput) -> list[str]:
     notes = []
-    if spec.cut_off_policy == CutOffPolicy.WEIGHT0.value:
+    # One line per reply trains only the reply a line ends on (always weight 1), in TRL too.
+    if spec.cut_off_policy == CutOffPolicy.WEIGHT0.value and not spec.last_reply_only:
         notes.append("This file keeps cut-off replies as context with \"weight\": 0. TRL "
                      "ignores that key and would train them: use the Axolotl config, or "
                      "set the training file's cut-off policy to trim.")
-    if spec.last_reply_only:
-        notes.append("This is the one-line-per-reply export: only the LAST reply of each "
-                     "line should be trained. TRL's assistant_only_loss trains every reply; "
-                     "prefer the default JSONL for TRL.")
     return notes
+
+
+def _trl_parts(spec: RecipeInput) -> tuple[str, str, str, str]:
+    """What differs in the TRL script for the one-line-per-reply export: its docstring's
+    sentence on what is trained, a helper, how the data is prepared and the loss setting.
+
+    There only the reply a line ends on is trained: each line becomes TRL's conversational
+    prompt and completion (everything before the reply, and the reply), and
+    ``completion_only_loss`` keeps the loss on the completion. ``assistant_only_loss``
+    would train every earlier reply again in each later line."""
+    if not spec.last_reply_only:
+        return (
+            "Only the consultant's replies are trained (assistant_only_loss), which needs a "
+            "chat template\nthat marks assistant turns with {% generation %}; pass "
+            "--chat-template FILE (a Jinja\ntemplate) when the model's own template has no "
+            "such marks.",
+            "",
+            'data = data.select_columns(["messages"])  # trainers need only the chat',
+            "assistant_only_loss=True,")
+    helper = """
+
+def as_prompt_and_completion(row: dict) -> dict:
+    \"\"\"A line as a prompt and a completion: the reply it ends on (its only reply with
+    weight 1) is the completion, everything before it the prompt.\"\"\"
+    chat = [{"role": m["role"], "content": m["content"]} for m in row["messages"]]
+    return {"prompt": chat[:-1], "completion": chat[-1:]}
+"""
+    return (
+        "Each line trains only the reply it ends on: the line becomes a prompt (everything "
+        "before\nthat reply) and a completion (the reply), and the loss is on the completion "
+        "only\n(completion_only_loss). Earlier replies are history, never trained again.",
+        helper,
+        "data = data.map(as_prompt_and_completion,\n"
+        "                    remove_columns=data[\"train\"].column_names)",
+        "completion_only_loss=True,")
 
 
 def trl_script(spec: RecipeInput) -> str:
@@ -59,16 +93,15 @@ def trl_script(spec: RecipeInput) -> str:
     notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec))
     eval_line = (f"EVAL_FILE = {json.dumps(spec.eval_file)}\n" if spec.eval_file
                  else "EVAL_FILE = None\n")
+    trained, helper, prepare, loss = _trl_parts(spec)
     return f'''"""Fine-tune a LoRA adapter with TRL on {spec.training_file!r}.
 
 Written by LoRA Studio {__version__} beside the file it trains on. Run:
 
     python {{this file}} --model <a Hugging Face model name or a local model folder>
 
-Only the consultant's replies are trained (assistant_only_loss), which needs a chat template
-that marks assistant turns with {{% generation %}}; pass --chat-template FILE (a Jinja
-template) when the model's own template has no such marks. Sequences are at most
-MAX_LENGTH tokens, the training file's own budget.
+{trained}
+Sequences are at most MAX_LENGTH tokens, the training file's own budget.
 """
 {notes}
 from __future__ import annotations
@@ -87,7 +120,7 @@ TRAIN_FILE = {json.dumps(spec.train_file)}
 # The chat template LoRA Studio counted tokens with ({spec.chat_template_label or "none"}); it
 # marks the replies with {{% generation %}} for assistant_only_loss. --chat-template overrides it.
 CHAT_TEMPLATE = {json.dumps(spec.chat_template)}
-
+{helper}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -105,7 +138,7 @@ def main() -> None:
     if EVAL_FILE:
         files["validation"] = str(HERE / EVAL_FILE)
     data = load_dataset("json", data_files=files)
-    data = data.select_columns(["messages"])  # trainers need only the chat
+    {prepare}
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
     if args.chat_template:
@@ -125,7 +158,7 @@ def main() -> None:
     gpu = torch.cuda.is_available()
     config = SFTConfig(
         output_dir=args.output,
-        assistant_only_loss=True,
+        {loss}
         max_length=MAX_LENGTH,
         num_train_epochs=args.epochs,
         max_steps=args.max_steps,
@@ -171,9 +204,14 @@ def axolotl_config(spec: RecipeInput) -> str:
     """An Axolotl YAML config for the file (``axolotl train <file>.axolotl.yml``)."""
     notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec)
                     if not note.startswith("This file keeps"))  # Axolotl honours weight
+    weighted = spec.last_reply_only or spec.cut_off_policy == CutOffPolicy.WEIGHT0.value
     weight = ("    message_field_training: weight   # weight 0 = context, 1 = trained\n"
-              if spec.cut_off_policy == CutOffPolicy.WEIGHT0.value else "")
-    roles = "    roles_to_train: [\"assistant\"]\n"
+              if weighted else "")
+    # One line per reply: only what the line marks with weight 1 (the reply it ends on) is
+    # trained; unmarked messages (system, client) fall back to roles_to_train: none.
+    roles = ("    roles_to_train: []   # only messages with weight 1 are trained\n"
+             "    train_on_eos: turn   # and the end-of-turn token after them\n"
+             if spec.last_reply_only else "    roles_to_train: [\"assistant\"]\n")
     evaluation = (f"test_datasets:\n  - path: ./{spec.eval_file}\n    ds_type: json\n"
                   "    split: train\n    type: chat_template\n    field_messages: messages\n"
                   if spec.eval_file else "val_set_size: 0\n")

@@ -172,11 +172,9 @@ def build_preview(record: Mapping[str, Any], counter: TokenCounter,
     chosen = len(lines) - 1 if line is None else max(0, min(line, len(lines) - 1))
     messages: list[dict[str, Any]] = [dict(m) for m in lines[chosen]["messages"]]
     history: set[int] = set()
-    if variant is Variant.PER_REPLY:  # the trainer learns the last message only
-        for index, message in enumerate(messages[:-1]):
-            if message["role"] == "assistant" and message.get("weight", 1) != 0:
-                message["weight"] = 0
-                history.add(index)
+    if variant is Variant.PER_REPLY:  # the line marks only its last reply as trained
+        history = {index for index, message in enumerate(full["messages"][: len(messages) - 1])
+                   if message["role"] == "assistant" and message.get("weight", 1) != 0}
     shown = counter.as_trained(messages)
     preview = Preview(conversation_id, settings, variant, shown, lines=len(lines), line=chosen)
     weighted = settings.policy is CutOffPolicy.WEIGHT0

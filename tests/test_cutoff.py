@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -189,3 +190,23 @@ def _cli_out(data_dir: str, capsys: pytest.CaptureFixture[str], *args: str) -> l
     assert main(["--data-dir", data_dir, *args]) == 0
     return capsys.readouterr().out.splitlines()
 
+
+@pytest.mark.parametrize("policy", list(CutOffPolicy))
+def test_a_per_reply_line_marks_only_its_last_reply_as_trained(
+    all_in: Library, tmp_path: Path, policy: CutOffPolicy
+) -> None:
+    """A trainer that reads the weight learns each reply once, not once per later line."""
+    target = tmp_path / f"{policy.value}.per-reply.jsonl"
+    export(all_in, policy.value, ExportFormat.PER_REPLY, target)
+    learned: Counter[tuple[str, int]] = Counter()
+    for line in _lines(target):
+        messages = line["messages"]
+        replies = [i for i, m in enumerate(messages) if m["role"] == "assistant"]
+        assert [messages[i]["weight"] for i in replies] == [0] * (len(replies) - 1) + [1]
+        assert all("weight" not in m for m in messages if m["role"] != "assistant")
+        (reply,) = line["metadata"]["replies"]
+        assert reply["message_index"] == replies[-1] == len(messages) - 1
+        learned[(line["metadata"]["conversation_id"], replies[-1])] += 1
+    assert set(learned.values()) == {1}
+    assert len(learned) == header(all_in, policy.value)["totals"]["trainable_replies"]
+    assert validate_path(target).ok

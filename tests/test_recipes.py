@@ -120,3 +120,30 @@ def test_the_axolotl_config_holds_any_template_exactly(source: str) -> None:
     config = yaml.safe_load(axolotl_config(spec))
     assert config["chat_template_jinja"] == source.rstrip("\n")
     assert config["sequence_len"] == 4096
+@pytest.mark.parametrize("name", ["Trim", "Weighted"])
+def test_per_reply_recipes_train_only_the_reply_each_line_ends_on(
+        two_files: Library, tmp_path: Path, name: str) -> None:
+    target = tmp_path / "p.per-reply.jsonl"
+    export(two_files, name, ExportFormat.PER_REPLY, target, recipes=True)
+    config = yaml.safe_load((tmp_path / "p.per-reply.jsonl.axolotl.yml").read_text("utf-8"))
+    (dataset,) = config["datasets"]
+    # only what a line marks with weight 1; system and client messages carry no weight
+    assert dataset["message_field_training"] == "weight"
+    assert dataset["roles_to_train"] == [] and dataset["train_on_eos"] == "turn"
+    script = (tmp_path / "p.per-reply.jsonl.trl.py").read_text(encoding="utf-8")
+    assert "completion_only_loss=True" in script and "assistant_only_loss" not in script
+    assert "NOTE" not in script  # TRL trains only the completion: no weight to ignore
+    # the script's own helper turns each real line into a prompt and its one reply
+    tree = ast.parse(script)
+    (helper,) = [node for node in tree.body if isinstance(node, ast.FunctionDef)
+                 and node.name == "as_prompt_and_completion"]
+    space: dict[str, object] = {}
+    exec(compile(ast.Module([helper], []), "recipe", "exec"), space)
+    lines = [orjson.loads(raw) for raw in target.read_bytes().splitlines()]
+    assert lines
+    for line in lines:
+        row = space["as_prompt_and_completion"](line)  # type: ignore[operator]
+        trained = [m for m in line["messages"] if m.get("weight") == 1]
+        assert row["completion"] == [{"role": "assistant", "content": trained[0]["content"]}]
+        assert row["prompt"] == [{"role": m["role"], "content": m["content"]}
+                                 for m in line["messages"][:-1]]
