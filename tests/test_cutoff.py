@@ -210,3 +210,19 @@ def test_a_per_reply_line_marks_only_its_last_reply_as_trained(
     assert set(learned.values()) == {1}
     assert len(learned) == header(all_in, policy.value)["totals"]["trainable_replies"]
     assert validate_path(target).ok
+
+
+def test_trainable_replies_count_the_assistant_messages_not_weighted_0(
+    all_in: Library,
+) -> None:
+    """What schemas/README.md says of the header's totals, under every policy."""
+    for policy in CutOffPolicy:
+        info = get_training_file(all_in, policy.value)
+        lines = _lines(stored_files(all_in, info.name).jsonl_path)
+        assistant = [m for line in lines for m in line["messages"] if m["role"] == "assistant"]
+        trained = [m for m in assistant if m.get("weight", 1) != 0]
+        totals = header(all_in, policy.value)["totals"]
+        assert (totals["jsonl_lines"], totals["trainable_replies"]) == (
+            len(lines), len(trained)), policy
+        # under weight0 a line may hold more assistant messages than it trains
+        assert (len(assistant) > len(trained)) == (policy is CutOffPolicy.WEIGHT0), policy
