@@ -94,6 +94,9 @@ def trl_script(spec: RecipeInput) -> str:
     eval_line = (f"EVAL_FILE = {json.dumps(spec.eval_file)}\n" if spec.eval_file
                  else "EVAL_FILE = None\n")
     trained, helper, prepare, loss = _trl_parts(spec)
+    marks = (". --chat-template overrides it." if spec.last_reply_only else
+             "; it\n# marks the replies with {% generation %} for assistant_only_loss. "
+             "--chat-template overrides it.")
     return f'''"""Fine-tune a LoRA adapter with TRL on {spec.training_file!r}.
 
 Written by LoRA Studio {__version__} beside the file it trains on. Run:
@@ -117,8 +120,7 @@ from trl import SFTConfig, SFTTrainer
 HERE = Path(__file__).resolve().parent
 TRAIN_FILE = {json.dumps(spec.train_file)}
 {eval_line}MAX_LENGTH = {spec.max_seq_len}
-# The chat template LoRA Studio counted tokens with ({spec.chat_template_label or "none"}); it
-# marks the replies with {{% generation %}} for assistant_only_loss. --chat-template overrides it.
+# The chat template LoRA Studio counted tokens with ({spec.chat_template_label or "none"}){marks}
 CHAT_TEMPLATE = {json.dumps(spec.chat_template)}
 {helper}
 
