@@ -15,9 +15,11 @@ from typing import Any
 from app.wording import agreeing, plural
 
 
-def over_budget_sentence(name: str, head: Mapping[str, Any]) -> str | None:
+def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | None = None
+                         ) -> str | None:
     """How many of the file's lines are over its budget and what that means, or None when
-    every line fits (or the header has no exact counts)."""
+    every line fits (or the header has no exact counts). ``raise_with`` says where the
+    person raises the length (the window's words); by default, the command that does."""
     tokens = head.get("tokens") or {}
     over = int(tokens.get("lines_over_max_seq_len") or 0)
     if not over:
@@ -28,9 +30,10 @@ def over_budget_sentence(name: str, head: Mapping[str, Any]) -> str | None:
     those = agreeing(over, "that line", "those lines")
     which = (f"{over:,} of the {plural(lines, 'line')}" if over < lines
              else "the only line" if over == 1 else f"all {over:,} lines")
+    how = raise_with or f"lora-studio max-len \"{name}\" {longest}"
     return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
             f"sequence length of {limit:,} tokens. The trainer recipes pass that length on: "
             f"TRL would cut {those} at {limit:,} tokens (nothing after that point is learned) and "
             f"Axolotl would leave {agreeing(over, 'it', 'them')} out. Raise the length "
-            f"(its longest line has {longest:,} tokens: lora-studio max-len \"{name}\" "
-            f"{longest}) or remove the longest conversations from it.")
+            f"(its longest line has {longest:,} tokens: {how}) or remove the longest "
+            "conversations from it.")

@@ -161,6 +161,18 @@ def dialogs() -> object:
 
 
 @pytest.fixture
+def page(qtbot: object, filled_library: object, dialogs: object) -> object:
+    """The Training files page on the filled library, with scripted answers, at a size
+    where every part of it is laid out (a test module may define a ``page`` of its own)."""
+    from ui.training_files_page import TrainingFilesPage
+
+    widget = TrainingFilesPage(filled_library, dialogs)  # type: ignore[arg-type]
+    qtbot.addWidget(widget)  # type: ignore[attr-defined]
+    widget.resize(1200, 750)
+    return widget
+
+
+@pytest.fixture
 def two_batches(library: object, tmp_path: Path) -> object:
     """The library with the enriched fixtures in one batch and the legacy ones in another."""
     import shutil

@@ -15,7 +15,6 @@ from app.trainingfiles import (
     header,
 )
 from ui.file_settings import FileSettings, FileSettingsDialog, settings_of
-from ui.training_files_page import TrainingFilesPage
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -24,14 +23,6 @@ def jsonl_bytes(library, name: str) -> bytes:
     return stored_bytes(library, name)[1]
 
 WAIT_MS = 15_000
-
-
-@pytest.fixture
-def page(qtbot, filled_library, dialogs) -> TrainingFilesPage:
-    widget = TrainingFilesPage(filled_library, dialogs)
-    qtbot.addWidget(widget)
-    widget.resize(1200, 750)
-    return widget
 
 
 @pytest.fixture
@@ -76,8 +67,11 @@ def test_new_settings_rebuild_the_file_and_say_what_the_budget_cuts(
     message = done.args[0]
     assert message.startswith("Rebuilt 'Pilot': cut-off replies: Keep as context, weight 0; "
                               "maximum sequence length 256 tokens.")
-    assert f"{over} lines are longer than that" in message
-    assert "Raise the length" in message
+    lines = head["totals"]["jsonl_lines"]
+    which = f"All {over} lines" if over == lines else f"{over} of the {lines} lines"
+    assert f". {which} of 'Pilot' are longer than its maximum sequence length of 256" in message
+    assert "Raise the length (its longest line has" in message
+    assert "tokens: Settings… on the Training files page)" in message
     qtbot.waitUntil(lambda: "max_seq_len 256" in page.dates_label.text(), timeout=WAIT_MS)
     assert "cut-off replies: Keep as context, weight 0" in page.dates_label.text()
 

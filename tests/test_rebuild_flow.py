@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import functools
 from pathlib import Path
+from typing import Any
 
 from conftest import ids_of, open_window
 from held_jobs import held_rebuild
@@ -91,13 +92,22 @@ def cancel_the_held_rebuild(qtbot, window, dialogs, gate: Path) -> str:
     return message
 
 
+def window_with_held_rebuilds(qtbot, library, dialogs, tmp_path: Path, monkeypatch
+                              ) -> tuple[Any, Path, list[str]]:
+    """The window on a library with two files: 'seed' holding the first two conversations
+    and 'other' the first; its rebuilds held (``hold_the_window_rebuilds``). Returns the
+    window, the gate and the library's conversation ids."""
+    ids = ids_of(library)
+    add_conversations(library, "seed", ids[:2], create=True)
+    add_conversations(library, "other", ids[:1], create=True)
+    gate = hold_the_window_rebuilds(monkeypatch, tmp_path)
+    return open_window(qtbot, library, dialogs, tmp_path), gate, ids
+
+
 def test_a_cancelled_rebuild_after_a_batch_move_or_rename_says_the_change_is_saved(
         qtbot, filled_library, dialogs, tmp_path, monkeypatch):
-    ids = ids_of(filled_library)
-    add_conversations(filled_library, "seed", ids[:2], create=True)
-    add_conversations(filled_library, "other", ids[:1], create=True)
-    gate = hold_the_window_rebuilds(monkeypatch, tmp_path)
-    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    window, gate, ids = window_with_held_rebuilds(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch)
     page = window.conversations
     page.model.set_checked_ids(ids[1:2])  # held by 'seed' only
     dialogs.texts.append("moved")
@@ -117,11 +127,8 @@ def test_a_cancelled_rebuild_after_a_batch_move_or_rename_says_the_change_is_sav
 
 def test_a_cancelled_rebuild_after_a_review_mark_says_the_marks_are_saved(
         qtbot, filled_library, dialogs, tmp_path, monkeypatch):
-    ids = ids_of(filled_library)
-    add_conversations(filled_library, "seed", ids[:2], create=True)
-    add_conversations(filled_library, "other", ids[:1], create=True)
-    gate = hold_the_window_rebuilds(monkeypatch, tmp_path)
-    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    window, gate, ids = window_with_held_rebuilds(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch)
     dialogs.texts.append("Ann")  # the reviewer, asked once
     assert window.reviews.review(ids[1:2])
     assert cancel_the_held_rebuild(qtbot, window, dialogs, gate) == (

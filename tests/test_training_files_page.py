@@ -13,7 +13,6 @@ from PySide6.QtWidgets import QToolButton
 from sqlalchemy import func, select
 from stored import stored_bytes
 
-from app.budget_words import over_budget_sentence
 from app.models import BuildFragment
 from app.trainingfiles import (
     TrainingFileInfo,
@@ -26,6 +25,7 @@ from app.trainingfiles import (
 )
 from ui import training_files_page
 from ui.distribution_chart import DistributionChart, top_counts
+from ui.file_settings import over_budget_text
 from ui.members_model import ID_ROLE, MEMBER_CLIENT
 from ui.training_files_model import (
     CONVERSATIONS,
@@ -54,14 +54,6 @@ def make_file(library, name: str, ids: list[str]) -> TrainingFileInfo:
     if ids:
         add_conversations(library, name, ids)
     return get_training_file(library, name)
-
-
-@pytest.fixture
-def page(qtbot, filled_library, dialogs) -> TrainingFilesPage:
-    widget = TrainingFilesPage(filled_library, dialogs)
-    qtbot.addWidget(widget)
-    widget.resize(1200, 750)
-    return widget
 
 
 @pytest.fixture
@@ -118,9 +110,11 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     assert tokens["lines_over_max_seq_len"] == 1  # one real fixture is longer than 4,096
     assert f"; 1 line over max_seq_len {tokens['max_seq_len']:,})" in totals
     # what the trainer does with it, and what to do, where the count is shown
-    assert page.totals_label.toolTip() == over_budget_sentence("Demo", header(filled_library,
-                                                                              "Demo"))
-    assert "TRL would cut that line at 4,096 tokens" in page.totals_label.toolTip()
+    tip = page.totals_label.toolTip()
+    assert tip == over_budget_text("Demo", header(filled_library, "Demo"))
+    assert tip.startswith("1 of the 15 lines of 'Demo' is longer than its maximum sequence ")
+    assert "TRL would cut that line at 4,096 tokens" in tip
+    assert f"(its longest line has {tokens['max']:,} tokens: Settings… on the Training " in tip
     assert "~" not in totals
     assert "Reply scores: mean" in page.quality_label.text()
     assert page.charts["batch"].rows() == [("batch-2025-12", 15)]
@@ -513,11 +507,15 @@ def test_members_model_passes_qt_model_tester(qtmodeltester, page, filled_librar
     qtmodeltester.check(page.members_model)
 
 
+@pytest.mark.parametrize("present", ["train.jsonl", "manifest.json"])
 def test_the_split_asks_before_replacing_and_declining_keeps_the_files(
-        demo, page, dialogs, tmp_path):
+        demo, page, dialogs, tmp_path, present):
+    """The split writes train.jsonl, valid.jsonl and manifest.json
+    (app.export.export_targets): a folder holding any one of them, even someone's lone
+    manifest.json, is asked about, and No leaves it as it was and writes nothing."""
     folder = tmp_path / "split"
     folder.mkdir()
-    (folder / "train.jsonl").write_bytes(b"mine\n")
+    (folder / present).write_bytes(b"mine\n")
     dialogs.folders.append(folder)
     dialogs.texts.append("0.2")
     dialogs.confirms.append(False)
@@ -527,28 +525,9 @@ def test_the_split_asks_before_replacing_and_declining_keeps_the_files(
     kind, title, question = dialogs.asked[-1]
     # A question that replaces files is a destructive one: its default is Cancel.
     assert (kind, title) == ("confirm_destructive", "Replace files")
-    assert f"train.jsonl already exists in {folder}. Replace it?" in question
-    assert (folder / "train.jsonl").read_bytes() == b"mine\n"
-    assert not (folder / "valid.jsonl").exists()
-
-
-def test_the_split_asks_before_replacing_a_manifest_alone(demo, page, dialogs, tmp_path):
-    """The split writes manifest.json too (app.export.export_targets): a folder holding
-    only someone's manifest.json is asked about, and No leaves it and writes nothing."""
-    folder = tmp_path / "split"
-    folder.mkdir()
-    (folder / "manifest.json").write_bytes(b'{"mine": true}')
-    dialogs.folders.append(folder)
-    dialogs.texts.append("0.2")
-    dialogs.confirms.append(False)
-
-    page.file_actions["split"].trigger()
-
-    kind, title, question = dialogs.asked[-1]
-    assert (kind, title) == ("confirm_destructive", "Replace files")
-    assert f"manifest.json already exists in {folder}. Replace it?" in question
-    assert (folder / "manifest.json").read_bytes() == b'{"mine": true}'
-    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json"]
+    assert f"{present} already exists in {folder}. Replace it?" in question
+    assert (folder / present).read_bytes() == b"mine\n"
+    assert [p.name for p in folder.iterdir()] == [present]
 
 
 def test_the_split_names_every_file_it_would_replace_and_replaces_them_on_yes(

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.budget_words import over_budget_sentence
 from app.cutoff import DESCRIPTIONS, CutOffPolicy
 from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
 from app.trainingfiles import TrainingFileInfo
-from app.wording import agreeing, plural
 
 POLICY_NAMES = {
     CutOffPolicy.TRIM: "Trim: stop before the first cut-off turn",
@@ -100,21 +100,30 @@ class FileSettingsDialog(QDialog):
             self.chosen() != self._before)
 
 
+# Where the window raises a file's maximum sequence length.
+RAISE_WITH = "Settings… on the Training files page"
+
+
+def policy_name(policy: str) -> str:
+    """A cut-off policy's name without its explanation ("Trim", not "Trim: stop …")."""
+    return POLICY_NAMES[CutOffPolicy(policy)].split(":")[0]
+
+
 def settings_line(info: TrainingFileInfo) -> str:
     """The file's settings in a few words, for its details (Settings… changes them)."""
-    policy = POLICY_NAMES[CutOffPolicy(info.cut_off_policy)].split(":")[0]
-    return f"cut-off replies: {policy} · max_seq_len {info.max_seq_len:,}"
+    return f"cut-off replies: {policy_name(info.cut_off_policy)} · max_seq_len {info.max_seq_len:,}"
+
+
+def over_budget_text(name: str, head: Mapping[str, Any]) -> str | None:
+    """``app.budget_words``' sentence in the window's words: it starts a sentence, and
+    the length is raised with Settings…."""
+    sentence = over_budget_sentence(name, head, RAISE_WITH)
+    return sentence[:1].upper() + sentence[1:] if sentence else None
 
 
 def settings_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
     """After a change: the file's settings, and how many lines the budget now cuts."""
-    policy = POLICY_NAMES[CutOffPolicy(info.cut_off_policy)].split(":")[0]
-    text = (f"Rebuilt '{info.name}': cut-off replies: {policy}; maximum sequence length "
-            f"{info.max_seq_len:,} tokens")
-    over = int((head.get("tokens") or {}).get("lines_over_max_seq_len", 0))
-    if not over:
-        return text + "; every line fits."
-    return (f"{text}. {plural(over, 'line')} {agreeing(over, 'is', 'are')} longer than "
-            f"that: TRL cuts {agreeing(over, 'it', 'them')} and Axolotl leaves "
-            f"{agreeing(over, 'it', 'them')} out. Raise the length, or take the longest "
-            "conversations out.")
+    text = (f"Rebuilt '{info.name}': cut-off replies: {policy_name(info.cut_off_policy)}; "
+            f"maximum sequence length {info.max_seq_len:,} tokens")
+    over = over_budget_text(info.name, head)
+    return f"{text}. {over}" if over else f"{text}; every line fits."

@@ -51,7 +51,6 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.budget_words import over_budget_sentence
 from app.coverage import Axis, Coverage, coverage
 from app.errors import LibraryError
 from app.export import (
@@ -93,7 +92,7 @@ from ui.download_menu import (
     Download,
     menu_text,
 )
-from ui.file_settings import settings_line, settings_of, settings_text
+from ui.file_settings import over_budget_text, settings_line, settings_of, settings_text
 from ui.members_model import (
     MEMBER_CLIENT,
     MEMBER_TOKENS,
@@ -603,7 +602,7 @@ class TrainingFilesPage(QWidget):
             self.file_actions[download.key].setText(menu_text(download, info))
         self.totals_label.setText(totals_text(info, head))
         # lines over the budget: what the trainer does with them and what to do
-        self.totals_label.setToolTip(over_budget_sentence(info.name, head) or "")
+        self.totals_label.setToolTip(over_budget_text(info.name, head) or "")
         self.dates_label.setText(
             f"Created {local_time_text(info.created_at)} · "
             f"last updated {local_time_text(info.updated_at)} · {settings_line(info)}")
