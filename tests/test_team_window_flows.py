@@ -34,7 +34,6 @@ from test_token_count_flow import (  # noqa: F401
 )
 from test_training_files_page import (  # noqa: F401
     demo,
-    page,
     test_copies_are_byte_identical_to_the_stored_files,
     test_removing_a_member_rebuilds_the_file,
     test_rename_shows_the_new_name,
