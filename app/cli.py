@@ -25,6 +25,7 @@ from app.export import (
     check_split_folder,
     export,
     export_targets,
+    manifest_path,
     nothing_to_train,
 )
 from app.exportguard import check_export_targets
@@ -522,7 +523,8 @@ def run(args: argparse.Namespace) -> int:
     if args.command == "export":
         check_split_folder(ExportFormat(args.format), args.output)
         targets = export_targets(ExportFormat(args.format), args.output)
-        check_export_targets(parse_location(args.library).folder, targets, overwrite=args.force)
+        check_export_targets(parse_location(args.library).folder, targets, overwrite=args.force,
+                             manifest=manifest_path(ExportFormat(args.format), args.output))
     _finish_interrupted_work(args, read_only)
     with Library.open(args.library, read_only=read_only) as library:
         if not read_only:

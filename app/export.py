@@ -457,7 +457,7 @@ def export(
     targets = export_targets(fmt, destination)
     if recipes:
         targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)
-    check_export_targets(library.root, targets, overwrite)
+    check_export_targets(library.root, targets, overwrite, manifest_path(fmt, destination))
     pay_owed_rebuild(library, name, progress, cancelled)
     info = get_training_file(library, name)
     spec = FORMATS[ExportFormat(fmt)]

@@ -23,8 +23,9 @@ def _inside(folder: str, path: str) -> bool:
 
 
 def check_export_targets(library_root: Path, targets: Sequence[Path],
-                         overwrite: bool) -> None:
-    """Raise ``LibraryError`` naming the file when any target may not be written."""
+                         overwrite: bool, manifest: Path | None = None) -> None:
+    """Raise ``LibraryError`` naming the file when any target may not be written;
+    ``manifest``, one of them, is said to be the manifest (a person named only the copy)."""
     root = os.path.realpath(library_root)
     for target in targets:
         real = os.path.realpath(target)  # links are resolved: a link into the library counts
@@ -35,5 +36,10 @@ def check_export_targets(library_root: Path, targets: Sequence[Path],
         if os.path.isdir(target):
             raise LibraryError(f"cannot write {target}: it is a folder. Give a file name.")
         if not overwrite and os.path.lexists(target):
+            if target == manifest:
+                raise LibraryError(
+                    f"{target} already exists: the copy's manifest (what was exported, with "
+                    "checksums) is written there. Save the copy under another name or in "
+                    "another folder, or add --force to replace it.")
             raise LibraryError(f"{target} already exists. Choose another name, or add "
                                "--force to replace it.")

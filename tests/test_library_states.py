@@ -89,6 +89,25 @@ def test_export_over_an_existing_file_needs_force(built: Path, tmp_path: Path) -
     assert target.read_text(encoding="utf-8") != "precious"
 
 
+def test_export_over_an_existing_manifest_alone_needs_force_and_says_what_it_is(
+        built: Path, tmp_path: Path) -> None:
+    """The copy is new, but the manifest written beside it is not: the command refuses,
+    naming the manifest as such, as for any file it would replace."""
+    target = tmp_path / "mine.json"
+    manifest = tmp_path / "mine.json.manifest.json"
+    manifest.write_text("precious", encoding="utf-8")
+    result = run_cli("--data-dir", built, "export", "base", "--format", "json", "-o", target)
+    assert result.returncode == 1
+    said(result, f"{manifest} already exists: the copy's manifest (what was exported, with "
+                 "checksums) is written there. Save the copy under another name or in "
+                 "another folder, or add --force to replace it.")
+    assert manifest.read_text(encoding="utf-8") == "precious" and not target.exists()
+    result = run_cli("--data-dir", built, "export", "base", "--format", "json", "-o", target,
+                     "--force")
+    assert result.returncode == 0, result.stderr
+    assert manifest.read_text(encoding="utf-8") != "precious" and target.exists()
+
+
 # --- 6: a lost database is not a new library -------------------------------------------
 
 

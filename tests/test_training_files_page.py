@@ -549,3 +549,48 @@ def test_the_split_names_every_file_it_would_replace_and_replaces_them_on_yes(
     assert not dialogs.warnings
     assert orjson.loads((folder / "manifest.json").read_bytes())["manifest_version"]
     assert len(jsonl_lines(folder / "valid.jsonl")) == 3
+
+
+@pytest.mark.parametrize(("key", "suffix"), [("json", ".json"), ("jsonl", ".jsonl")])
+def test_a_single_copy_asks_before_replacing_the_manifest_beside_it(
+        demo, page, dialogs, tmp_path, key, suffix):
+    """The save dialog asks about the copy; the manifest it writes beside it may be
+    someone's own too: named and asked about, and No writes nothing."""
+    target = tmp_path / "out" / f"copy{suffix}"
+    target.parent.mkdir()
+    manifest = target.with_name(f"copy{suffix}.manifest.json")
+    manifest.write_bytes(b'{"mine": true}')
+    dialogs.save_paths.append(target)
+    dialogs.confirms.append(False)
+
+    page.file_actions[key].trigger()
+
+    kind, title, question = dialogs.asked[-1]
+    assert (kind, title) == ("confirm_destructive", "Replace files")
+    assert question == (
+        f"copy{suffix}.manifest.json already exists in {target.parent}. Replace it? "
+        f"copy{suffix}.manifest.json is the manifest saved beside every copy (what was "
+        "exported, with checksums). Nothing else in the folder is touched.")
+    assert manifest.read_bytes() == b'{"mine": true}'
+    assert not target.exists()
+
+
+def test_a_single_copy_replaces_the_manifest_on_yes_and_asks_nothing_without_one(
+        qtbot, demo, page, dialogs, tmp_path):
+    target = tmp_path / "copy.jsonl"
+    manifest = tmp_path / "copy.jsonl.manifest.json"
+    manifest.write_bytes(b'{"mine": true}')
+    dialogs.save_paths.append(target)
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.file_actions["jsonl"].trigger()
+    assert orjson.loads(manifest.read_bytes())["training_file"] == "Demo"
+    assert target.exists() and not dialogs.warnings
+
+    asked = len(dialogs.asked)
+    other = tmp_path / "other.jsonl"
+    dialogs.save_paths.append(other)
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.file_actions["jsonl"].trigger()
+    assert [a[0] for a in dialogs.asked[asked:]] == ["save_path"]  # nothing there to ask about
+    assert other.exists()

@@ -709,6 +709,8 @@ class TrainingFilesPage(QWidget):
             self._default_folder() / f"{info.name}{download.suffix}", filters)
         if target is None:
             return
+        if not self._may_replace(download.fmt, target, asked=target):
+            return
         name, fmt = info.name, download.fmt
         self._export(f"Saving {target.name}…", name,
                      lambda progress, cancelled: export(
@@ -765,6 +767,30 @@ class TrainingFilesPage(QWidget):
         and the window's shortcuts end here)."""
         self._save_copy(next(d for d in (*MAIN, *VARIANTS) if d.fmt is fmt))
 
+    def _may_replace(self, fmt: ExportFormat, destination: Path,
+                     asked: Path | None = None) -> bool:
+        """Whether the files an export to ``destination`` writes (``export_targets``: its
+        manifest too, which may be someone's own) may replace those already there: the
+        person is asked, naming each; True at once when none is there. ``asked``: the file
+        the save dialog already asked about."""
+        *files, manifest = export_targets(fmt, destination)
+        existing = [t for t in (*files, manifest) if t != asked and os.path.lexists(t)]
+        folder = manifest.parent
+        if not existing:
+            return True
+        names = [t.name for t in existing]
+        why = (f" {manifest.name} is the manifest saved beside every copy (what was "
+               "exported, with checksums)." if manifest in existing else "")
+        if self.dialogs.confirm_destructive(
+            self, "Replace files",
+            f"{and_list(names)} already {agreeing(len(names), 'exists', 'exist')} in "
+            f"{folder}. Replace {agreeing(len(names), 'it', 'them')}?{why} Nothing else in "
+            "the folder is touched.", "Replace",
+        ):
+            return True
+        self.status.emit(f"Nothing was saved to {folder}: its files were kept")
+        return False
+
     def _save_split(self) -> None:
         info = self.selected_file()
         if info is None:
@@ -784,15 +810,7 @@ class TrainingFilesPage(QWidget):
             self.dialogs.warn(self, "Validation share",
                               f"'{answer}' is not a number between 0 and 1 (for example 0.1).")
             return
-        existing = [t.name for t in export_targets(ExportFormat.SPLIT, folder)
-                    if os.path.lexists(t)]  # every file the split writes, its manifest too
-        if existing and not self.dialogs.confirm_destructive(
-            self, "Replace files",
-            f"{and_list(existing)} already {agreeing(len(existing), 'exists', 'exist')} in "
-            f"{folder}. Replace {agreeing(len(existing), 'it', 'them')}? Nothing else in "
-            "the folder is touched.", "Replace",
-        ):
-            self.status.emit(f"Nothing was saved to {folder}: its files were kept")
+        if not self._may_replace(ExportFormat.SPLIT, folder):
             return
         name = info.name
         self._export(f"Splitting {name}…", name,
