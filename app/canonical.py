@@ -61,8 +61,10 @@ def check_structure(document: Any, file: str) -> PairFacts:
         )
     if kind is Kind.FULL:
         raise InputError.single(
-            file, "this is a full training file, not a single conversation file"
-        )
+            file, "this is a full training file (many conversations in one file), not a "
+            "single conversation file; give the file of one conversation here, or import "
+            "this one (File ▸ Import files…, or lora-studio import), which reads each of "
+            "its conversations")
     if not isinstance(document, dict):
         raise InputError.single(
             file, f"expected a JSON object at the top level, found {_type_name(document)}; "

@@ -374,6 +374,11 @@ def check_tokenizer_file(path: Path) -> Tokenizer:
             "the tokenizer.json that comes with your base model.") from None
 
 
+# What to do when a chosen template file cannot be one.
+TEMPLATE_FILE_ADVICE = ("Choose the tokenizer_config.json that comes with your base model or "
+                        "a .jinja chat template file, or use a bundled template.")
+
+
 def read_template_file(path: Path) -> ChatTemplate:
     """A chat template from a ``tokenizer_config.json`` or a Jinja file."""
     try:
@@ -385,9 +390,11 @@ def read_template_file(path: Path) -> ChatTemplate:
             try:
                 config: Any = orjson.loads(raw)
             except orjson.JSONDecodeError as exc:
-                raise LibraryError(f"{path} is not valid JSON: {exc}") from None
+                raise LibraryError(f"{path} is not valid JSON ({exc}), so no chat template "
+                                   f"can be read from it. {TEMPLATE_FILE_ADVICE}") from None
             if not isinstance(config, dict):
-                raise LibraryError(f"{path} is not a tokenizer_config.json")
+                raise LibraryError(f"{path} is not a tokenizer_config.json (that holds a JSON "
+                                   f"object). {TEMPLATE_FILE_ADVICE}")
             return template_from_config(config, path.name)
         template = ChatTemplate(CUSTOM_KEY, path.name, raw.decode("utf-8"))
         compile_template(template)
@@ -395,7 +402,8 @@ def read_template_file(path: Path) -> ChatTemplate:
     except ChatTemplateError as exc:
         raise LibraryError(f"{path}: {exc}") from None
     except UnicodeDecodeError:
-        raise LibraryError(f"{path} is not a UTF-8 text file") from None
+        raise LibraryError(f"{path} is not a UTF-8 text file, so it is not a chat "
+                           f"template. {TEMPLATE_FILE_ADVICE}") from None
 
 
 SAMPLE_CONVERSATION = (

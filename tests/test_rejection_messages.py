@@ -8,10 +8,11 @@ from pathlib import Path
 import pytest
 from conftest import FIXTURES
 
-from app.errors import LibraryError
+from app.errors import InputError, LibraryError
 from app.export import ExportFormat, export
 from app.importer import Verdict, import_paths
 from app.library import Library
+from app.loader import load_conversation_file
 from app.trainingfiles import add_conversations
 
 REFUSED = FIXTURES / "refused"
@@ -72,3 +73,14 @@ def test_a_taken_training_file_name_says_to_choose_another(filled_library: Libra
     assert str(caught.value) == (
         "a training file named 'Pilot Run' already exists; choose another name (names that "
         "differ only in capitals count as the same)")
+
+
+def test_a_full_training_file_given_for_one_conversation_says_what_to_do() -> None:
+    full = FIXTURES / "full" / "user-full-file-3-conversations.json"
+    with pytest.raises(InputError) as caught:
+        load_conversation_file(full)
+    assert str(caught.value) == (
+        "user-full-file-3-conversations.json: $: this is a full training file (many "
+        "conversations in one file), not a single conversation file; give the file of one "
+        "conversation here, or import this one (File ▸ Import files…, or lora-studio "
+        "import), which reads each of its conversations")

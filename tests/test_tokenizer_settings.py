@@ -165,6 +165,26 @@ def test_a_config_without_a_template_is_refused(qtbot: Any, library: Library,
     assert str(config) in dialog.problem and "has no chat_template" in dialog.problem
 
 
+@pytest.mark.parametrize(("content", "words"), [
+    (b'{"chat_template": "{{ m }}",', "is not valid JSON ("),
+    (b'["not", "a", "config"]', "is not a tokenizer_config.json (that holds a JSON object)."),
+])
+def test_a_config_that_cannot_be_read_names_it_and_says_what_to_choose(
+        qtbot: Any, library: Library, tmp_path: Path, content: bytes, words: str) -> None:
+    config = tmp_path / "MyModel" / "tokenizer_config.json"
+    config.parent.mkdir()
+    config.write_bytes(content)
+    dialog = make_dialog(qtbot, library)
+    dialog.set_template_file(config)
+    settle(qtbot, dialog)
+    assert dialog.problem.startswith(f"{config} {words}")
+    assert dialog.problem.endswith(
+        "Choose the tokenizer_config.json that comes with your base model or a .jinja chat "
+        "template file, or use a bundled template.")
+    assert not dialog.use_button.isEnabled()
+    assert load_choice(library).template == "mistral"
+
+
 def test_choosing_an_own_file_without_one_asks_for_it(qtbot: Any, library: Library) -> None:
     dialog = make_dialog(qtbot, library)
     dialog.own_tokenizer.setChecked(True)
