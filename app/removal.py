@@ -14,6 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
 
 from app.build import BuildCancelled, Progress
 from app.errors import LibraryError
@@ -21,7 +22,7 @@ from app.library import Library
 from app.models import Batch, Conversation, Member, Profile, TrainingFile
 from app.team_locks import REMOVING, lock_in_transaction
 from app.trainingfiles import files_holding, remove_member_pks
-from app.wording import agreeing
+from app.wording import agreeing, and_list, plural
 
 CHUNK = 500  # ids per IN (...) list
 
@@ -96,16 +97,33 @@ def apply_removal(
     return RemovalResult(len(pks), tuple(rebuilt), tuple(batches))
 
 
+NAMED_AT_MOST = 5  # files a refusal names; the rest are counted
+
+
 def taken_meanwhile(files: list[str], removing: int) -> str:
     """Why nothing was removed: ``files`` took some of the ``removing`` conversations
-    after the removal was planned. Every "them" and "those" agrees with its number."""
-    named = ", ".join(f"'{name}'" for name in files[:5])
+    after the removal was planned. Every "them" and "those" agrees with its number; past
+    the first files, the rest are counted ("and 3 other files")."""
+    named = [f"'{name}'" for name in files[:NAMED_AT_MOST]]
+    if len(files) > NAMED_AT_MOST:
+        named.append(f"{plural(len(files) - NAMED_AT_MOST, 'other file')}")
     them = agreeing(removing, "it", "them")
     return ("nothing was removed from the library: the "
-            f"{agreeing(len(files), 'training file', 'training files')} {named} took "
-            f"{agreeing(removing, 'this conversation', 'some of these conversations')} "
+            f"{agreeing(len(files), 'training file', 'training files')} {and_list(named)} "
+            f"took {agreeing(removing, 'this conversation', 'some of these conversations')} "
             f"meanwhile (another window or team member added {them}). Remove {them} again "
             f"to take {them} out of {agreeing(len(files), 'that file', 'those files')} too")
+
+
+def _holding(session: Session, pks: Sequence[int]) -> list[str]:
+    """The training files holding any of ``pks``, by name, read CHUNK ids at a time."""
+    names: set[str] = set()
+    for start in range(0, len(pks), CHUNK):
+        names.update(session.scalars(
+            select(TrainingFile.name).distinct()
+            .join(Member, Member.file_id == TrainingFile.file_id)
+            .where(Member.conversation_pk.in_(pks[start : start + CHUNK]))))
+    return sorted(names)
 
 
 def _delete(library: Library, pks: list[int], progress: Progress | None) -> list[str]:
@@ -120,12 +138,8 @@ def _delete(library: Library, pks: list[int], progress: Progress | None) -> list
             part = pks[start : start + CHUNK]
             touched.update(session.scalars(
                 select(Conversation.batch_id).distinct().where(Conversation.pk.in_(part))))
-            still_held = sorted(session.scalars(
-                select(TrainingFile.name).distinct()
-                .join(Member, Member.file_id == TrainingFile.file_id)
-                .where(Member.conversation_pk.in_(part))))
-            if still_held:
-                raise LibraryError(taken_meanwhile(still_held, len(pks)))
+            if _holding(session, part):  # every file is named, those of later parts too
+                raise LibraryError(taken_meanwhile(_holding(session, pks[start:]), len(pks)))
             session.execute(delete(Conversation).where(Conversation.pk.in_(part)))
             if progress:
                 progress(min(start + CHUNK, len(pks)), len(pks), "removing from the library")

@@ -20,3 +20,8 @@ def plural(count: int, noun: str, nouns: str | None = None, *, grouped: bool = T
 def agreeing(count: int, one: str, many: str) -> str:
     """The word that agrees with ``count``: ``agreeing(1, "is", "are")`` is "is"."""
     return one if count == 1 else many
+
+
+def and_list(parts: list[str]) -> str:
+    """"a", "a and b", "a, b and c"."""
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -11,6 +11,7 @@ import pytest
 from conftest import ENRICHED, LEGACY, addable, ids_of
 from stored import stored_bytes
 
+from app import removal
 from app.build import BuildCancelled
 from app.bundle import resources_dir
 from app.cli import main
@@ -119,9 +120,41 @@ def test_files_that_took_the_conversations_after_the_plan_are_named_in_words_tha
     with pytest.raises(LibraryError) as two:
         apply_removal(two_batches, plan)
     assert str(two.value) == (
-        "nothing was removed from the library: the training files 'More picks', 'Others' "
+        "nothing was removed from the library: the training files 'More picks' and 'Others' "
         "took some of these conversations meanwhile (another window or team member added "
         "them). Remove them again to take them out of those files too")
+    assert set(ids) == set(ids_of(two_batches))
+
+
+@pytest.mark.parametrize(("files", "rest"), [(6, "1 other file"), (8, "3 other files")])
+def test_more_files_than_are_named_are_counted(two_batches, files, rest):
+    ids = ids_of(two_batches)
+    plan = plan_removal(two_batches, ids[:1])
+    names = [f"Picks {number}" for number in range(1, files + 1)]
+    for name in names:
+        add_conversations(two_batches, name, ids[:1], create=True)  # meanwhile
+    with pytest.raises(LibraryError) as refused:
+        apply_removal(two_batches, plan)
+    assert str(refused.value) == (
+        "nothing was removed from the library: the training files 'Picks 1', 'Picks 2', "
+        f"'Picks 3', 'Picks 4', 'Picks 5' and {rest} took this conversation meanwhile "
+        "(another window or team member added it). Remove it again to take it out of "
+        "those files too")
+    assert ids[0] in two_batches.resolve_ids(ids[:1])
+
+
+def test_files_holding_conversations_of_a_later_part_are_named_too(
+        two_batches, monkeypatch):
+    """The library is read CHUNK ids at a time: files that took a conversation of a later
+    part than the first one held are named (and counted) too."""
+    monkeypatch.setattr(removal, "CHUNK", 1)
+    ids = ids_of(two_batches)
+    plan = plan_removal(two_batches, ids[:3])
+    for cid, name in zip(ids[:3], ("First", "Second", "Third"), strict=True):
+        add_conversations(two_batches, name, [cid], create=True)  # meanwhile
+    with pytest.raises(LibraryError) as refused:
+        apply_removal(two_batches, plan)
+    assert "the training files 'First', 'Second' and 'Third' took" in str(refused.value)
     assert set(ids) == set(ids_of(two_batches))
 
 

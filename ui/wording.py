@@ -1,7 +1,8 @@
 """Counts in words: "1 conversation", "2 conversations", never "conversation(s)".
 
-``plural`` and ``agreeing`` live in ``app.wording`` (the command line words counts too);
-lists, the order of names and the mark of a missing value are the window's own."""
+``plural``, ``agreeing`` and ``and_list`` live in ``app.wording`` (the command line and
+the core's messages word counts and lists too); the order of names and the mark of a
+missing value are the window's own."""
 
 from __future__ import annotations
 
@@ -9,17 +10,13 @@ import re
 from functools import lru_cache
 
 from app.wording import agreeing as agreeing
+from app.wording import and_list as and_list
 from app.wording import plural as plural
 
 DIGITS = re.compile(r"\d+")
 # What the window shows for a value a conversation's file does not give: the same mark in
 # the table's cells, the filter choosers, the charts and the coverage grid.
 MISSING = "—"
-
-
-def and_list(parts: list[str]) -> str:
-    """"a", "a and b", "a, b and c"."""
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _counted(run: re.Match[str]) -> str:
