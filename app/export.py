@@ -41,6 +41,7 @@ from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
 from app.models import TrainingFile
 from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
+from app.recovery import tokenizer_behind
 from app.similar import fingerprint
 from app.split import LineFacts, SplitPlan, plan_split, validation_size
 from app.stored_builds import BuildReader, rebuilds_due
@@ -421,10 +422,14 @@ def pay_owed_rebuild(library: Library, name: str, progress: Progress | None = No
     if not owes_rebuild(library, name):
         return False
     if library.read_only:
+        name = get_training_file(library, name).name  # as stored: the name may differ in case
+        why = ("the tokenizer changed and its rebuild with the new one did not finish"
+               if tokenizer_behind(library, [name]) else
+               "its conversations changed and its rebuild did not finish")
         raise LibraryError(
-            f"the training file '{name}' must be rebuilt first: its conversations changed "
-            "and its rebuild did not finish. Save the copy from LoRA Studio's window, which "
-            "rebuilds it first, or run this command again once no window holds the library")
+            f"the training file '{name}' must be rebuilt first: {why}. Save the copy from "
+            "LoRA Studio's window, which rebuilds it first, or run this command again once "
+            "no window holds the library")
     try:
         return rebuild_if_owed(library, name, progress, cancelled) is not None
     except BuildCancelled:

@@ -281,8 +281,28 @@ def test_a_reader_refuses_to_save_a_file_owing_a_rebuild(
     target = tmp_path / "out" / "copy.json"
     target.parent.mkdir()
     with Library(filled_library.root, read_only=True) as reader, \
-            pytest.raises(LibraryError, match=f"'{NAME}' must be rebuilt first"):
+            pytest.raises(LibraryError, match=f"'{NAME}' must be rebuilt first: its "
+                          "conversations changed"):
         export(reader, NAME, ExportFormat.JSON, target)
+    assert not target.exists()
+
+
+def test_a_reader_refusing_a_file_owing_the_rebuild_after_a_tokenizer_change_says_so(
+        filled_library: Library, tmp_path: Path) -> None:
+    """Not "its conversations changed": they did not, the tokenizer did."""
+    holding_four(filled_library)
+    choose(filled_library, template="chatml")
+    with pytest.raises(BuildCancelled):  # the window's rebuild after the change, cancelled
+        rebuild_training_files(filled_library, [NAME], cancelled=lambda: True)
+    target = tmp_path / "copy.jsonl"
+    with Library(filled_library.root, read_only=True) as reader, \
+            pytest.raises(LibraryError) as refused:
+        export(reader, NAME.upper(), ExportFormat.JSONL, target)
+    assert str(refused.value) == (
+        f"the training file '{NAME}' must be rebuilt first: the tokenizer changed and its "
+        "rebuild with the new one did not finish. Save the copy from LoRA Studio's window, "
+        "which rebuilds it first, or run this command again once no window holds the "
+        "library")
     assert not target.exists()
 
 
