@@ -13,10 +13,12 @@ from conftest import open_window
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QStyle
 
+from app.coverage import coverage
 from app.library import Library
 from app.trainingfiles import add_conversations, header
 from ui.as_trained_preview import WHY, AsTrainedWindow
 from ui.conversations_model import MISSING, Column
+from ui.coverage_grid import COUNT_ROLE, CoverageGrid
 from ui.main import MainWindow
 from ui.members_model import MEMBER_ARC, MEMBER_TOPIC, MembersModel
 from ui.reader_splitter import READER_MIN
@@ -191,6 +193,36 @@ def test_the_files_page_charts_and_coverage_grid_mark_a_missing_value_as_the_tab
     # the file itself keeps its format's word for them
     distribution = header(two_batches, "Older exports")["scaffolding_distribution"]
     assert distribution["emotional_arc"] == {"(none)": len(legacy)}
+
+
+def test_the_coverage_grids_gaps_cannot_be_taken_for_a_missing_value(
+        qtbot, two_batches: Library) -> None:
+    """A gap (no conversation for a combination) and a value the files do not give are
+    different things: the gap shows its count on a shaded cell, never a dash beside "—"."""
+    legacy = [r.conversation_id for r in two_batches.summaries("legacy-batch")]
+    enriched = [r.conversation_id for r in two_batches.summaries("enriched-batch")]
+    add_conversations(two_batches, "Mixed", legacy[:2] + enriched[:3], create=True)
+    grid = CoverageGrid()
+    qtbot.addWidget(grid)
+    grid.show_coverage(coverage(two_batches, "Mixed"))
+    model = grid.model
+    cells = [model.index(row, column) for row in range(model.rowCount())
+             for column in range(model.columnCount())]
+    gaps = [cell for cell in cells if cell.data(COUNT_ROLE) == 0]
+    assert gaps and len(gaps) < len(cells)
+    assert MISSING in {model.headerData(model.rowCount() - 1, Qt.Orientation.Vertical),
+                       model.headerData(model.columnCount() - 1, Qt.Orientation.Horizontal)}
+    assert {cell.data() for cell in gaps} == {"0"}  # not "–", not "—"
+    assert not any(dash in cell.data() for cell in cells for dash in "–—-")
+    assert all(cell.data(Qt.ItemDataRole.ToolTipRole).endswith(
+        ": no conversations in this file, a gap (0, shaded)") for cell in gaps)
+    assert f"are gaps (0, shaded). {MISSING} stands for a value the files do not give." \
+        in grid.summary.text()
+    add_conversations(two_batches, "Older", legacy, create=True)  # all in the — × — cell
+    grid.show_coverage(coverage(two_batches, "Older"))
+    assert grid.summary.text().startswith(
+        f"1 of {model.rowCount() * model.columnCount()} persona × arc combinations has "
+        "conversations; ")
 
 
 def test_missing_values_sort_as_one_group_at_the_end_and_filter_as_none(

@@ -28,10 +28,14 @@ from PySide6.QtWidgets import (
 from app.coverage import NONE, TITLES, Axis, Coverage
 from app.labels import display_name as display
 from ui.reader_colours import WARNING_HUE, blend, readable
-from ui.wording import MISSING
+from ui.wording import MISSING, agreeing, plural
 
 Index = QModelIndex | QPersistentModelIndex
 COUNT_ROLE = Qt.ItemDataRole.UserRole
+# A gap is a combination with no conversation: its count, on a shaded cell. Not a dash,
+# which beside MISSING ("—", a value the files do not give) could not be told from it.
+GAP_MARK = "0"
+GAP_LEGEND = f"{GAP_MARK}, shaded"
 
 
 def axis_label(key: str) -> str:
@@ -94,7 +98,7 @@ class CoverageModel(QAbstractTableModel):
         column_key = self.coverage.columns[index.column()]
         count = self.coverage.count(row_key, column_key)
         if role == Qt.ItemDataRole.DisplayRole:
-            return str(count) if count else "–"
+            return str(count) if count else GAP_MARK
         if role == COUNT_ROLE:
             return count
         if role == Qt.ItemDataRole.TextAlignmentRole:
@@ -108,8 +112,8 @@ class CoverageModel(QAbstractTableModel):
             return readable(text, gap if not count else base)
         if role == Qt.ItemDataRole.ToolTipRole:
             what = f"{self._label(row_key)} × {self._label(column_key)}"
-            return (f"{what}: {count} conversation{'s' if count != 1 else ''}" if count
-                    else f"{what}: none in this file — a gap")
+            return (f"{what}: {plural(count, 'conversation')}" if count
+                    else f"{what}: no conversations in this file, a gap ({GAP_LEGEND})")
         return None
 
 
@@ -158,7 +162,10 @@ class CoverageGrid(QWidget):
         cells = len(coverage.rows) * len(coverage.columns)
         gaps = len(coverage.gaps())
         noun = "arc" if axis is Axis.ARC else "topic"
+        missing = NONE in coverage.rows or NONE in coverage.columns
         self.summary.setText(
-            f"{cells - gaps} of {cells} persona × {noun} combinations have conversations; "
-            f"{gaps} {'is a gap' if gaps == 1 else 'are gaps'} (marked –)." if cells
-            else "No conversations to count.")
+            f"{cells - gaps} of {cells} persona × {noun} combinations "
+            f"{agreeing(cells - gaps, 'has', 'have')} conversations; "
+            f"{gaps} {'is a gap' if gaps == 1 else 'are gaps'} ({GAP_LEGEND})."
+            + (f" {MISSING} stands for a value the files do not give." if missing else "")
+            if cells else "No conversations to count.")
