@@ -202,10 +202,10 @@ def _axolotl_template(spec: RecipeInput) -> str:
             f"chat_template_jinja: |2-\n{body}")
 
 
-def axolotl_config(spec: RecipeInput) -> str:
-    """An Axolotl YAML config for the file (``axolotl train <file>.axolotl.yml``)."""
-    notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec)
-                    if not note.startswith("This file keeps"))  # Axolotl honours weight
+def _axolotl_dataset(spec: RecipeInput, path: str, split: str | None = None) -> str:
+    """One entry of ``datasets`` or ``test_datasets``: the same keys for both, so that
+    evaluation scores exactly the messages training learns (with ``"weight": 0`` replies
+    left out of both, not only of training)."""
     weighted = spec.last_reply_only or spec.cut_off_policy == CutOffPolicy.WEIGHT0.value
     weight = ("    message_field_training: weight   # weight 0 = context, 1 = trained\n"
               if weighted else "")
@@ -214,8 +214,22 @@ def axolotl_config(spec: RecipeInput) -> str:
     roles = ("    roles_to_train: []   # only messages with weight 1 are trained\n"
              "    train_on_eos: turn   # and the end-of-turn token after them\n"
              if spec.last_reply_only else "    roles_to_train: [\"assistant\"]\n")
-    evaluation = (f"test_datasets:\n  - path: ./{spec.eval_file}\n    ds_type: json\n"
-                  "    split: train\n    type: chat_template\n    field_messages: messages\n"
+    return (f"  - path: ./{path}\n"
+            "    ds_type: json\n"
+            + (f"    split: {split}\n" if split else "")
+            + "    type: chat_template\n"
+            "    field_messages: messages\n"
+            "    message_property_mappings:\n"
+            "      role: role\n"
+            "      content: content\n"
+            f"{roles}{weight}")
+
+
+def axolotl_config(spec: RecipeInput) -> str:
+    """An Axolotl YAML config for the file (``axolotl train <file>.axolotl.yml``)."""
+    notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec)
+                    if not note.startswith("This file keeps"))  # Axolotl honours weight
+    evaluation = ("test_datasets:\n" + _axolotl_dataset(spec, spec.eval_file, "train")
                   if spec.eval_file else "val_set_size: 0\n")
     return (
         f"# Axolotl config for {spec.training_file!r}, written by LoRA Studio {__version__}.\n"
@@ -224,14 +238,7 @@ def axolotl_config(spec: RecipeInput) -> str:
         "base_model: REPLACE_WITH_YOUR_BASE_MODEL\n"
         f"{_axolotl_template(spec)}"
         "datasets:\n"
-        f"  - path: ./{spec.train_file}\n"
-        "    ds_type: json\n"
-        "    type: chat_template\n"
-        "    field_messages: messages\n"
-        "    message_property_mappings:\n"
-        "      role: role\n"
-        "      content: content\n"
-        f"{roles}{weight}"
+        f"{_axolotl_dataset(spec, spec.train_file)}"
         f"{evaluation}"
         f"sequence_len: {spec.max_seq_len}   # the training file's own budget\n"
         "train_on_inputs: false\n"

@@ -82,6 +82,23 @@ def test_split_recipes_evaluate_on_the_validation_file(two_files: Library,
     assert config["test_datasets"][0]["path"] == "./valid.jsonl"
 
 
+@pytest.mark.parametrize("name", ["Trim", "Weighted"])
+def test_evaluation_scores_exactly_what_training_learns(two_files: Library, tmp_path: Path,
+                                                        name: str) -> None:
+    """The validation set is read as the training set is: the same roles and, for a file
+    whose cut-off replies carry "weight": 0, the same weight key, so evaluation never scores
+    a reply that training leaves out (today's split keeps flagged conversations, those with
+    cut-off replies, in training; the config must not depend on that)."""
+    folder = tmp_path / "split"
+    export(two_files, name, ExportFormat.SPLIT, folder, 0.3, recipes=True)
+    config = yaml.safe_load((folder / "train.axolotl.yml").read_text(encoding="utf-8"))
+    (trained,), (evaluated,) = config["datasets"], config["test_datasets"]
+    assert (trained.pop("path"), evaluated.pop("path")) == ("./train.jsonl", "./valid.jsonl")
+    assert evaluated.pop("split") == "train"  # a local JSON file loads as one "train" split
+    assert evaluated == trained
+    assert ("message_field_training" in evaluated) == (name == "Weighted")
+
+
 def test_cli_recipes(two_files: Library, tmp_path: Path,
                      capsys: pytest.CaptureFixture[str]) -> None:
     two_files.close()
