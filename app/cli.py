@@ -24,6 +24,7 @@ from app.export import (
     ExportFormat,
     check_split_folder,
     export,
+    export_notes,
     export_targets,
     manifest_path,
     nothing_to_train,
@@ -46,6 +47,7 @@ from app.trainingfiles import (
     TrainingFileInfo,
     apply_addition,
     files_holding,
+    get_training_file,
     header,
     list_training_files,
     plan_addition,
@@ -582,6 +584,9 @@ def run(args: argparse.Namespace) -> int:
                                  overwrite=args.force)
                 for path in written:
                     _print(f"wrote {path}")
+                name = get_training_file(library, args.name).name  # as the manifest has it
+                for note in export_notes(ExportFormat(args.format), name, written):
+                    _print(note)
     return 0
 
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import errno
 import hashlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -43,7 +44,13 @@ from app.models import TrainingFile
 from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
 from app.recovery import tokenizer_behind
 from app.similar import fingerprint
-from app.split import LineFacts, SplitPlan, plan_split, validation_size
+from app.split import (
+    LineFacts,
+    SplitPlan,
+    no_validation_sentence,
+    plan_split,
+    validation_size,
+)
 from app.stored_builds import BuildReader, rebuilds_due
 from app.token_counts import library_cache
 from app.token_lines import count_lines, percentile, token_summary
@@ -68,6 +75,7 @@ class ExportFormat(StrEnum):
 
 
 DEFAULT_VALID_FRACTION = 0.1
+TRAIN_FILE, VALID_FILE = "train.jsonl", "valid.jsonl"  # a split's files, in its folder
 DEFAULT_SEED = 42
 MANIFEST_VERSION = 1
 
@@ -277,12 +285,15 @@ def _write_split(source: Source, destination: Path,
                  options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
     facts = [_facts(line) for line in source.lines()]
     plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
-    train = Written(destination / "train.jsonl", "train")
-    valid = Written(destination / "valid.jsonl", "valid")
-    with atomic_writer(train.path) as train_out, atomic_writer(valid.path) as valid_out:
+    train = Written(destination / TRAIN_FILE, "train")
+    valid = Written(destination / VALID_FILE, "valid")
+    # No line held out: no valid.jsonl (an empty JSONL does not load; ``export_notes``).
+    sides = [train, valid] if plan.valid else [train]
+    with ExitStack() as stack:
+        outs = {side.role: stack.enter_context(atomic_writer(side.path)) for side in sides}
         for index, line in enumerate(source.lines()):
-            side, out = (valid, valid_out) if index in plan.valid else (train, train_out)
-            out.write(dumps_line(line))
+            side = valid if index in plan.valid else train
+            outs[side.role].write(dumps_line(line))
             side.conversation_ids.append(_ids(line))
             side.token_counts.append(_token_count(line))
             side.lines += 1
@@ -294,7 +305,7 @@ def _write_split(source: Source, destination: Path,
         "flagged_lines_in_training": plan.flagged,
         "by_emotional_arc": plan.arcs,
     }
-    return [train, valid], details
+    return sides, details
 
 
 FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
@@ -358,7 +369,7 @@ def manifest_path(fmt: ExportFormat, destination: Path) -> Path:
 def export_targets(fmt: ExportFormat, destination: Path) -> list[Path]:
     """Every file an export to ``destination`` writes (recipes aside), manifest last."""
     if FORMATS[fmt].writes_folder:
-        files = [destination / "train.jsonl", destination / "valid.jsonl"]
+        files = [destination / TRAIN_FILE, destination / VALID_FILE]
     else:
         files = [destination]
     return [*files, manifest_path(fmt, destination)]
@@ -527,9 +538,14 @@ def export(
         }
         if details:
             document["split"] = details
+        notes = export_notes(spec.format, info.name, [w.path for w in written])
+        if notes:
+            document["notes"] = notes
         manifest = manifest_path(spec.format, destination)
         with atomic_writer(manifest) as handle:
             _write_manifest(handle, document)
+        if notes and spec.writes_folder:  # replaced (asked) by a split without one
+            (destination / VALID_FILE).unlink(missing_ok=True)
     except OSError as exc:
         _remove(written)
         raise LibraryError(f"cannot write to {destination}: "
@@ -545,6 +561,16 @@ def export(
         raise
     return ([w.path for w in written if w.role != "recipe"] + [manifest]
             + [w.path for w in written if w.role == "recipe"])
+
+
+def export_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> list[str]:
+    """What a person must know about the files an export of ``name`` wrote, beyond their
+    names: a split that held no line out wrote no valid.jsonl (``app.split``). The
+    manifest keeps these sentences; the command line prints them, the window shows them."""
+    if (FORMATS[fmt].writes_folder and written
+            and not any(path.name == VALID_FILE for path in written)):
+        return [no_validation_sentence(name, str(written[0].parent))]
+    return []
 
 
 def nothing_to_train(name: str, conversations: int, policy: str) -> str:

@@ -15,7 +15,9 @@ Rules, in order of precedence:
    so the same lines and seed always give the same split.
 
 If the rules leave fewer eligible conversations than the share asks for, validation is
-smaller; the manifest says how many lines each side has.
+smaller; the manifest says how many lines each side has. When they leave none at all (a
+file of one conversation, or of arcs of one, or of flagged ones), no validation file is
+written: an empty JSONL does not load in ``datasets``, so a trainer would fail on it.
 """
 
 from __future__ import annotations
@@ -55,6 +57,16 @@ class SplitPlan:
     groups: int  # near-duplicate groups of more than one conversation
     flagged: int  # flagged lines (all in training)
     arcs: dict[str, dict[str, int]] = field(default_factory=dict)  # arc → train/valid counts
+
+
+def no_validation_sentence(name: str, folder: str) -> str:
+    """Why a split wrote no validation file, and what to do (the export's note: the
+    command line prints it, the window shows it, the manifest keeps it)."""
+    return (f"No valid.jsonl was written in {folder}: not one conversation of '{name}' could "
+            "be held out for validation (it takes only unflagged conversations, from "
+            "emotional arcs that have at least two, near-duplicates together), and an empty "
+            "file would not load in a trainer. Train on train.jsonl alone, as the recipes "
+            f"beside it do, or add conversations to '{name}' and split again.")
 
 
 def validation_size(count: int, valid_fraction: float) -> int:

@@ -3,6 +3,7 @@ does next (open the folder, copy the path). It stays until closed or the next do
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QUrl, Signal
@@ -22,7 +23,8 @@ def split_manifest(paths: list[Path]) -> tuple[list[Path], Path | None]:
     return paths, None
 
 
-def saved_text(paths: list[Path]) -> str:
+def saved_text(paths: list[Path], notes: Sequence[str] = ()) -> str:
+    """What was saved and where; then ``notes``, what else the export has to say."""
     files, manifest = split_manifest(paths)
     sizes = []
     for path in files:
@@ -33,7 +35,7 @@ def saved_text(paths: list[Path]) -> str:
     text = f"Saved {' and '.join(sizes)} in {files[0].parent}"
     if manifest is not None:
         text += f", with {manifest.name} (what was exported, from what, with checksums)"
-    return text
+    return " ".join([f"{text}.", *notes]) if notes else text
 
 
 class SavedBanner(QFrame):
@@ -64,9 +66,9 @@ class SavedBanner(QFrame):
         layout.addWidget(self.close_button)
         self.hide()
 
-    def show_saved(self, paths: list[Path]) -> None:
+    def show_saved(self, paths: list[Path], notes: Sequence[str] = ()) -> None:
         self.paths = list(paths)
-        self.label.setText(saved_text(self.paths))
+        self.label.setText(saved_text(self.paths, notes))
         base = self.palette().color(QPalette.ColorRole.Base)
         background = blend(base, POSITIVE_HUE, 0.18)
         text = readable(self.palette().color(QPalette.ColorRole.Text), background)

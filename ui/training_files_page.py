@@ -58,6 +58,7 @@ from app.export import (
     FORMATS,
     ExportFormat,
     export,
+    export_notes,
     export_targets,
     owes_rebuild,
 )
@@ -712,13 +713,14 @@ class TrainingFilesPage(QWidget):
         if not self._may_replace(download.fmt, target, asked=target):
             return
         name, fmt = info.name, download.fmt
-        self._export(f"Saving {target.name}…", name,
+        self._export(f"Saving {target.name}…", name, fmt,
                      lambda progress, cancelled: export(
                          self.library, name, fmt, target, overwrite=True,  # the dialog asked
                          progress=progress, cancelled=cancelled),
                      "Could not save the copy")
 
-    def _export(self, title: str, name: str, work: Work, failure_title: str) -> None:
+    def _export(self, title: str, name: str, fmt: ExportFormat, work: Work,
+                failure_title: str) -> None:
         """Run an export; when the stored build of ``name`` turns out to be damaged
         (``app.stored_builds``), nothing is saved and the person may rebuild it and go on."""
 
@@ -734,16 +736,16 @@ class TrainingFilesPage(QWidget):
 
         def done(result: object) -> None:
             if isinstance(result, DamagedBuild):
-                self._offer_rebuild(result, title, name, work, failure_title)
+                self._offer_rebuild(result, title, name, fmt, work, failure_title)
                 return
             if owed and owed[0]:  # its header and dates changed: every view shows them
                 self._announce(name)
-            self._saved(cast(list[Path], result))
+            self._saved(fmt, name, cast(list[Path], result))
 
         self._run(title, checked, done, failure_title)
 
-    def _offer_rebuild(self, damaged: DamagedBuild, title: str, name: str, work: Work,
-                       failure_title: str) -> None:
+    def _offer_rebuild(self, damaged: DamagedBuild, title: str, name: str, fmt: ExportFormat,
+                       work: Work, failure_title: str) -> None:
         question = (f"The stored build of '{name}' is damaged ({damaged.why}), so nothing "
                     f"was saved.\n\nRebuild '{name}' from the library now and then save the "
                     "copy? The damaged build is replaced; the conversations in the library "
@@ -755,7 +757,7 @@ class TrainingFilesPage(QWidget):
 
         def rebuilt(_names: object) -> None:
             self._announce(name)
-            self._run(title, work, self._saved, failure_title)
+            self._run(title, work, functools.partial(self._saved, fmt, name), failure_title)
 
         self._run(f"Rebuilding {name}…",
                   lambda progress, cancelled: rebuild_training_files(
@@ -813,19 +815,22 @@ class TrainingFilesPage(QWidget):
         if not self._may_replace(ExportFormat.SPLIT, folder):
             return
         name = info.name
-        self._export(f"Splitting {name}…", name,
+        self._export(f"Splitting {name}…", name, ExportFormat.SPLIT,
                      lambda progress, cancelled: export(
                          self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share,
                          overwrite=True,  # asked above
                          progress=progress, cancelled=cancelled),
                      "Could not save the split")
 
-    def _saved(self, paths: list[Path]) -> None:
+    def _saved(self, fmt: ExportFormat, name: str, paths: list[Path]) -> None:
+        """Say what was saved, and what else a person must know (``app.export.export_notes``:
+        a split that held nothing out wrote no valid.jsonl), as the command line does."""
         if not paths:
             return
+        notes = export_notes(fmt, name, paths)
         self.export_folder = paths[0].parent
-        self.banner.show_saved(paths)
-        self.status.emit(saved_text(paths))
+        self.banner.show_saved(paths, notes)
+        self.status.emit(saved_text(paths, notes))
 
     def _show_in_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._default_folder())))

@@ -1,0 +1,102 @@
+"""A split that can hold no line out writes no valid.jsonl (an empty JSONL does not load in
+``datasets``) and says so, the same way on the command line, in the window and in the
+manifest; its recipes then train without evaluation."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import orjson
+import pytest
+import yaml
+
+from app.cli import main
+from app.export import ExportFormat, export
+from app.library import Library
+from app.split import no_validation_sentence
+from app.trainingfiles import add_conversations, member_ids
+from ui.training_files_page import TrainingFilesPage
+
+# Two clean conversations of two different emotional arcs: each arc keeps its only one in
+# training, so the share asks for a line that no rule lets go.
+FEAR = "fp_conversation_2e6e3685-eb74-46c9-b11d-13a3e162a4b5"
+COUPLE = "fp_conversation_2ecd51bd-8dd9-478a-9fb4-de20f69bd441"
+TOO_FEW = {"one conversation": [FEAR], "two arcs of one": [FEAR, COUPLE]}
+
+
+@pytest.fixture(params=sorted(TOO_FEW))
+def tiny(request: pytest.FixtureRequest, filled_library: Library) -> Library:
+    add_conversations(filled_library, "Tiny", TOO_FEW[request.param], create=True)
+    return filled_library
+
+
+def _eval_file(script: str) -> object:
+    (value,) = [node.value for node in ast.parse(script).body if isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "EVAL_FILE"]
+    return ast.literal_eval(value)
+
+
+def test_no_empty_validation_file_and_the_manifest_and_recipes_agree(
+        tiny: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "split"
+    written = export(tiny, "Tiny", ExportFormat.SPLIT, folder, 0.3, recipes=True)
+    assert [p.name for p in written] == ["train.jsonl", "manifest.json", "train.trl.py",
+                                         "train.axolotl.yml"]
+    assert not (folder / "valid.jsonl").exists()
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    assert [entry["role"] for entry in manifest["files"]] == ["train", "recipe", "recipe"]
+    assert manifest["files"][0]["conversation_ids"] == member_ids(tiny, "Tiny")
+    assert manifest["notes"] == [no_validation_sentence("Tiny", str(folder))]
+    config = yaml.safe_load((folder / "train.axolotl.yml").read_text(encoding="utf-8"))
+    assert "test_datasets" not in config and config["val_set_size"] == 0
+    assert _eval_file((folder / "train.trl.py").read_text(encoding="utf-8")) is None
+
+
+def test_the_sentence_names_the_file_and_what_to_do(tmp_path: Path) -> None:
+    sentence = no_validation_sentence("Tiny", str(tmp_path))
+    assert sentence.startswith(f"No valid.jsonl was written in {tmp_path}: ")
+    assert "Train on train.jsonl alone" in sentence
+    assert "add conversations to 'Tiny' and split again." in sentence
+
+
+def test_a_replaced_split_leaves_no_earlier_validation_file_behind(
+        tiny: Library, tmp_path: Path) -> None:
+    """valid.jsonl of an earlier split would pair lines of another split with this one's
+    train.jsonl: replacing the split (asked for) takes it away too."""
+    folder = tmp_path / "split"
+    folder.mkdir()
+    (folder / "valid.jsonl").write_text('{"messages": []}\n', encoding="utf-8")
+    export(tiny, "Tiny", ExportFormat.SPLIT, folder, 0.3, overwrite=True)
+    assert sorted(p.name for p in folder.iterdir()) == ["manifest.json", "train.jsonl"]
+
+
+def test_the_command_line_says_what_it_did_not_write(
+        tiny: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tiny.close()
+    folder = tmp_path / "cli-split"
+    capsys.readouterr()
+    code = main(["--data-dir", str(tiny.root), "export", "tiny", "--format", "split",
+                 "-o", str(folder)])
+    out, err = capsys.readouterr()
+    assert code == 0, err
+    assert out.splitlines() == [f"wrote {folder / 'train.jsonl'}",
+                                f"wrote {folder / 'manifest.json'}",
+                                no_validation_sentence("Tiny", str(folder))]
+    assert not (folder / "valid.jsonl").exists()
+
+
+def test_the_window_says_what_it_did_not_write(qtbot, tiny: Library, dialogs,
+                                              tmp_path: Path) -> None:
+    page = TrainingFilesPage(tiny, dialogs)
+    qtbot.addWidget(page)
+    page.refresh()
+    folder = tmp_path / "window-split"
+    dialogs.folders.append(folder)
+    dialogs.texts.append("0.3")
+    with qtbot.waitSignal(page.status, timeout=15_000) as saved:
+        page.file_actions["split"].trigger()
+    sentence = no_validation_sentence("Tiny", str(folder))
+    assert saved.args[0].endswith(f"(what was exported, from what, with checksums). {sentence}")
+    assert page.banner.label.text() == saved.args[0]
+    assert not (folder / "valid.jsonl").exists() and not dialogs.warnings
