@@ -315,9 +315,11 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     plan = plan_addition(library, args.name, ids, create=args.new,
                          cut_off_policy=args.cut_off_policy or DEFAULT_POLICY)
     for why, skipped in plan.skipped().items():
-        shown = ", ".join(skipped[:20]) + (f" and {len(skipped) - 20:,} more"
-                                           if len(skipped) > 20 else "")
-        _print(f"skipped {len(skipped):,} {why}: {shown}")
+        _print(f"skipped {len(skipped):,} {why}: {_shown(skipped)}")
+    # As the window's add review: samples asked for with one's own data are left out.
+    plan = plan.choose(leave_out_samples=plan.mixes_samples)
+    if plan.leave_out_samples:
+        _print(samples_left_out(plan))
     if not plan.adding:
         if plan.create:
             none = agreeing(plan.requested, "the conversation cannot",
@@ -332,6 +334,22 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     for line in added_notes(plan, header(library, info.name)):
         _print(line)
     return 0
+
+
+def _shown(ids: Sequence[str], limit: int = 20) -> str:
+    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit:,} more" if len(ids) > limit
+                                     else "")
+
+
+def samples_left_out(plan: AddPlan) -> str:
+    """Why the app's sample conversations asked for with the user's own were not added, and
+    how to add them all the same (on their own, a request is not mixed)."""
+    ids = [cid for cid in plan.new if cid in plan.samples]
+    them = agreeing(len(ids), "it", "them")
+    return (f"left out {plural(len(ids), 'sample conversation')} that came with the app, as "
+            "the window's add does when samples come with your own conversations; to add "
+            f"{them} all the same, add {them} on {agreeing(len(ids), 'its', 'their')} own: "
+            f"lora-studio add \"{plan.name}\" " + " ".join(ids))
 
 
 def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
@@ -352,6 +370,11 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
         notes.append(f"{plural(len(over), 'added conversation')} "
                      f"{agreeing(len(over), 'is', 'are')} over the token budget of "
                      f"'{plan.name}'")
+    samples = [cid for cid in plan.samples if cid in added]
+    if samples:  # asked for alone: added, and said, as the window's add review does
+        kind = agreeing(len(samples), "is a sample conversation", "are sample conversations")
+        notes.append(f"{plural(len(samples), 'added conversation')} {kind} that came with "
+                     "the app")
     sentence = over_budget_sentence(plan.name, head)
     if sentence:
         notes.append(sentence)
