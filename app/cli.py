@@ -14,6 +14,7 @@ import orjson
 
 from app import FORMAT_VERSION, __version__
 from app.budget_words import over_budget_sentence
+from app.build import Progress
 from app.chat_templates import BUNDLED
 from app.copy_library import copy_library
 from app.cutoff import DEFAULT_POLICY, DESCRIPTIONS, CutOffPolicy
@@ -40,6 +41,7 @@ from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.review_marks import mark_reviewed
 from app.samples import sample_ids
+from app.stored_builds import rebuilds_due
 from app.token_counts import NO_LINE, ensure_counts
 from app.tokenizer_choice import choose, counter_for
 from app.trainingfiles import (
@@ -51,6 +53,7 @@ from app.trainingfiles import (
     header,
     list_training_files,
     plan_addition,
+    rebuild_if_owed,
     rebuild_training_files,
     remove_conversations,
     set_cut_off_policy,
@@ -456,7 +459,8 @@ def cmd_tokens(args: argparse.Namespace, library: Library) -> int:
     if template is not None and template not in BUNDLED:
         template_file, template = Path(template), None
     bundled = args.tokenizer is not None and str(args.tokenizer) == "bundled"
-    if args.tokenizer is not None or args.template is not None:
+    changing = args.tokenizer is not None or args.template is not None
+    if changing:
         choose(library, tokenizer_file=None if bundled else args.tokenizer,
           bundled_tokenizer=bundled, template=template, template_file=template_file)
     counter = counter_for(library)
@@ -465,7 +469,33 @@ def cmd_tokens(args: argparse.Namespace, library: Library) -> int:
     total = sum(counts.values())
     _print(f"{plural(len(counts), 'conversation')}, {plural(total, 'token')}"
            + (f", longest {max(counts.values()):,}" if counts else ""))
+    if changing:
+        _pay_owed_rebuilds(library, "the library's tokenizer and chat template changed")
     return 0
+
+
+def _pay_owed_rebuilds(library: Library, why: str) -> None:
+    """Rebuild now what a change left owed (``app.stored_builds.OWED``), as the window
+    does after it, instead of at the next writing open: a file's header and its lines'
+    ``token_count`` name the choice in use once the command ends."""
+    with library.session() as session:
+        owed = rebuilds_due(session)
+    for name in owed:
+        progress = _tenths(f"rebuilding '{name}'", "conversation")
+        if rebuild_if_owed(library, name, progress) is not None:
+            _print(f"rebuilt training file '{name}' ({why})")
+
+
+def _tenths(label: str, unit: str) -> Progress:
+    """Progress on stderr, a line per tenth of the work (not per item), as copy-library."""
+    shown = [-1]
+
+    def progress(done: int, total: int, _item: str) -> None:
+        step = done * 10 // max(total, 1)
+        if step != shown[0]:
+            shown[0] = step
+            sys.stderr.write(f"{label}: {done:,} of {plural(total, unit)}\n")
+    return progress
 
 
 def _rebuild_stale(library: Library, names: list[str], why: str = "its batches changed") -> None:
