@@ -65,8 +65,8 @@ def no_validation_sentence(name: str, folder: str) -> str:
     return (f"No valid.jsonl was written in {folder}: not one conversation of '{name}' could "
             "be held out for validation (it takes only unflagged conversations, from "
             "emotional arcs that have at least two, near-duplicates together), and an empty "
-            "file would not load in a trainer. Train on train.jsonl alone, as the recipes "
-            f"beside it do, or add conversations to '{name}' and split again.")
+            "file would not load in a trainer. Train on train.jsonl alone, without an "
+            f"evaluation set, or add conversations to '{name}' and split again.")
 
 
 def validation_size(count: int, valid_fraction: float) -> int:
