@@ -16,7 +16,6 @@ from app.export import ExportFormat, export
 from app.library import Library
 from app.split import no_validation_sentence
 from app.trainingfiles import add_conversations, member_ids
-from ui.training_files_page import TrainingFilesPage
 
 # Two clean conversations of two different emotional arcs: each arc keeps its only one in
 # training, so the share asks for a line that no rule lets go.
@@ -86,10 +85,8 @@ def test_the_command_line_says_what_it_did_not_write(
     assert not (folder / "valid.jsonl").exists()
 
 
-def test_the_window_says_what_it_did_not_write(qtbot, tiny: Library, dialogs,
+def test_the_window_says_what_it_did_not_write(qtbot, tiny: Library, page, dialogs,
                                               tmp_path: Path) -> None:
-    page = TrainingFilesPage(tiny, dialogs)
-    qtbot.addWidget(page)
     page.refresh()
     folder = tmp_path / "window-split"
     dialogs.folders.append(folder)
