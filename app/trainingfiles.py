@@ -805,6 +805,24 @@ def _member_states(library: Library, pks: Sequence[int]) -> dict[int, MemberStat
     return found
 
 
+def _changed_since_read(session: Session, read: Mapping[int, MemberState]) -> bool:
+    """Whether any of the conversations ``read`` (row key → state as a build read it) has
+    been replaced, moved to another batch or marked since: a change the build may have
+    missed, as it read the state before the record and renders from what it read."""
+    pks = list(read)
+    for start in range(0, len(pks), 900):
+        for pk, batch, reviewer, content, at in session.execute(
+            select(Conversation.pk, Conversation.batch_id, Conversation.reviewed_by,
+                   Conversation.content_sha256, Conversation.reviewed_at)
+            .where(Conversation.pk.in_(pks[start : start + 900]))
+        ):
+            was = read[pk]
+            if (was.batch, was.reviewer, was.content, was.reviewed_at) != (
+                    batch, reviewer, content, at):
+                return True
+    return False
+
+
 def _read_members(library: Library, pks: Sequence[int],
                   found: Mapping[int, MemberState] | None = None,
                   ) -> tuple[list[Digest], list[MemberState]]:
@@ -1131,7 +1149,9 @@ def _switch_to_new_build(
         render = [(pk, key) for pk, (_, key) in delta.added.items() if key not in stored]
     try:
         return _finish(library, target, settings, counter, len(new_members), render,
-                       stored, shared_hash, totals_of, write_members, progress, cancelled)
+                       stored, shared_hash, totals_of, write_members, progress, cancelled,
+                       {pk: states[pk] for pk in new_members
+                        if pk not in old_key and pk in states})
     except _NoDelta:
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at, False)
@@ -1168,11 +1188,13 @@ def _finish(
     totals_of: Callable[[PartOf], FileTotals],
     write_members: Callable[[Session], tuple[set[str], str]],
     progress: Progress | None, cancelled: Callable[[], bool] | None,
+    added: Mapping[int, MemberState],
 ) -> int:
     """Render ``render`` (row key, fragment key), make the header from the totals and
     switch the file (of ``count`` members) to the new build in one transaction
     (``write_members`` writes the member rows and returns the fragment keys no longer
-    used and the rows' ``member_guard``); return how many were rendered."""
+    used and the rows' ``member_guard``); return how many were rendered. ``added``: the
+    states this build read of the conversations it adds to the file."""
     spill = _Spill([])
     try:
         for fragment in render_fragments(
@@ -1231,6 +1253,10 @@ def _finish(
             # Paid up to the changes counted before this build read its members; one
             # counted since (another member's) stays owed, and its totals untrusted.
             row.changes_built = max(row.changes_built or 0, target.changes)
+            if _changed_since_read(session, added):
+                # Changed by another window's job or team member after this build read
+                # it: the file did not hold it then, so nothing counted the change for it.
+                row.changes = TrainingFile.changes + 1
             drop_unreferenced(session, unused)
     except BaseException:
         spill.take_back(library)
@@ -1322,7 +1348,8 @@ def _change_by_delta(library: Library, name: str, add: list[int], remove: set[in
     try:
         _finish(library, target, settings, counter, count,
                 [(pk, key) for pk, (_, key) in delta.added.items() if key not in stored],
-                stored, delta.shared_hash, totals_of, write_members, progress, cancelled)
+                stored, delta.shared_hash, totals_of, write_members, progress, cancelled,
+                {pk: states[pk] for pk in added if pk in states})
     except _NoDelta:
         return False
     return True

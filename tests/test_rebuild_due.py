@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from stored import stored_bytes
 
 from app import recovery, trainingfiles
-from app.build import BuildCancelled
+from app.build import BuildCancelled, Progress
 from app.cli import main
 from app.errors import LibraryError
 from app.export import ExportFormat, export, owes_rebuild
@@ -459,6 +459,50 @@ def test_an_add_after_such_a_build_reads_every_member_and_pays_the_debt(
     assert batches_named(stored_bytes(filled_library, NAME)[1]) == {
         **dict.fromkeys([*ids, fifth], batch), ids[0]: "moved"}
     assert not needs_recovery(filled_library)
+
+
+def moved_while_added(library: Library, cid: str) -> Progress:
+    """A progress callback that has another member move ``cid`` to the batch 'moved' the
+    first time the build reports (it has read its members' states then)."""
+    moved: list[int] = []
+
+    def meanwhile(_done: int, _total: int, _current: str) -> None:
+        if not moved:
+            with other_member(library) as other:
+                moved.append(other.move_conversations([cid], "moved"))
+
+    return meanwhile
+
+
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize("into", ["a new file", "an existing file"])
+def test_a_conversation_changed_while_a_build_adds_it_leaves_the_file_owing_a_rebuild(
+        filled_library: Library, into: str) -> None:
+    """Before, the file did not hold the conversation when the change was made, so nothing
+    counted the change for it: the file kept the old batch with no rebuild owed."""
+    ids = [row.conversation_id for row in filled_library.summaries()][:5]
+    if into == "an existing file":
+        add_conversations(filled_library, NAME, ids[:4], create=True)
+    added = ids[:4] if into == "a new file" else ids[4:]
+    batch = filled_library.summaries()[0].batch_id
+    add_conversations(filled_library, NAME, added, moved_while_added(filled_library, added[0]),
+                      create=into == "a new file")
+    assert batches_named(stored_bytes(filled_library, NAME)[1])[added[0]] == batch
+    with filled_library.session() as session:
+        assert rebuilds_due(session) == [NAME]
+    assert finish_interrupted_work(filled_library) == [OWED]
+    assert batches_named(stored_bytes(filled_library, NAME)[1])[added[0]] == "moved"
+    assert not needs_recovery(filled_library)
+
+
+@pytest.mark.usefixtures("backend")
+def test_a_build_that_adds_conversations_nobody_changed_owes_nothing(
+        filled_library: Library) -> None:
+    ids = [row.conversation_id for row in filled_library.summaries()][:5]
+    add_conversations(filled_library, NAME, ids[:4], create=True)
+    add_conversations(filled_library, NAME, ids[4:])
+    with filled_library.session() as session:
+        assert rebuilds_due(session) == []
 
 
 # --- a tokenizer change ---------------------------------------------------------------
