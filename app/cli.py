@@ -236,6 +236,13 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
     return 1 if report.rejected else 0
 
 
+def _replies_text(trained: int, every: int) -> str:
+    """A conversation's replies in the list: "3 replies", or "0 of 3 replies trained" when
+    the default cut-off policy leaves some out (the Replies column's count)."""
+    replies = agreeing(every, "reply", "replies")
+    return f"{every} {replies}" if trained >= every else f"{trained} of {every} {replies} trained"
+
+
 def _tokens_text(count: int) -> str:
     return "no training line" if count == NO_LINE else \
         f"{count} {agreeing(count, 'token', 'tokens')}"
@@ -259,7 +266,7 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
         _print(f"{row.batch_id}\t{row.conversation_id}\t{row.persona_name or ''}\t"
                f"{row.emotional_arc_key or ''}\t{row.training_topic_key or ''}\t"
                f"{row.turns} {agreeing(row.turns, 'turn', 'turns')}\t"
-               f"{row.trainable_replies} {agreeing(row.trainable_replies, 'reply', 'replies')}\t"
+               f"{_replies_text(row.replies_trained, row.trainable_replies)}\t"
                + _tokens_text(tokens.get(row.conversation_id, 0))
                + (f"\treviewed by {row.reviewed_by}" if row.reviewed_by else ""))
     _print(plural(len(rows), "conversation", grouped=False))  # the list's end: plain too

@@ -76,6 +76,7 @@ class ConversationRow(NamedTuple):
     training_topic_key: str | None
     turns: int
     trainable_replies: int
+    replies_trained: int
     quality_score: float | None
     quality_tier: str | None
     created: str | None
@@ -111,6 +112,7 @@ SUMMARY_COLUMNS = (
     Conversation.training_topic_key,
     Conversation.turns,
     Conversation.trainable_replies,
+    Conversation.replies_trained,
     Conversation.quality_score,
     Conversation.quality_tier,
     Conversation.created,
@@ -384,8 +386,8 @@ class Library:
         with self.engine.connect() as conn:
             for part in conn.execute(query).partitions(size):
                 yield [
-                    make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
-                          files.get(row[0], no_files), row[18], row[19], row[20],
+                    make((*row[:17], tuple(row[17].split(",")) if row[17] else (), row[18],
+                          files.get(row[0], no_files), row[19], row[20], row[21],
                           budgets.get(row[0], default)))
                     for row in part
                 ]
@@ -421,8 +423,8 @@ class Library:
                     .group_by(Member.conversation_pk)))
         found.sort(key=lambda row: int(row[0]))
         make = ConversationRow._make
-        return [make((*row[:16], tuple(row[16].split(",")) if row[16] else (), row[17],
-                      tuple(names.get(row[0], ())), row[18], row[19], row[20],
+        return [make((*row[:17], tuple(row[17].split(",")) if row[17] else (), row[18],
+                      tuple(names.get(row[0], ())), row[19], row[20], row[21],
                       budgets.get(row[0], DEFAULT_MAX_SEQ_LEN)))
                 for row in found]
 

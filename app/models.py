@@ -74,6 +74,8 @@ class Conversation(Base):
     # 0002: the counting basis ``token_count`` was made with (``LibraryTokenizer.basis``):
     # a count made with another tokenizer or template is no count ("" = made before).
     token_basis: Mapped[str] = mapped_column(TEXT, default="", server_default="")
+    # 0004: the replies the default cut-off policy trains (``ConversationSummary``).
+    replies_trained: Mapped[int] = mapped_column(default=0, server_default="0")
 
     __table_args__ = (
         Index("ix_conversations_batch", "batch_id"),

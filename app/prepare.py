@@ -28,7 +28,8 @@ STORED_SUMMARY = frozenset({
     "batch_id", "content_sha256", "conversation_id", "created", "dialogue_sha256",
     "dialogue_sketch", "digest", "emotional_arc", "emotional_arc_key", "estimated_tokens",
     "imported_at", "persona_archetype", "persona_name", "pk", "profile_hash",
-    "quality_score", "quality_tier", "reviewed_at", "reviewed_by", "source_file",
+    "quality_score", "quality_tier", "replies_trained", "reviewed_at", "reviewed_by",
+    "source_file",
     "token_basis", "token_count", "trainable_replies", "training_topic", "training_topic_key",
     "turns", "warning_codes", "warnings_text",
 })

@@ -15,7 +15,7 @@ from typing import Any, NotRequired, TypedDict, cast
 
 import orjson
 
-from app.cutoff import policy_digest
+from app.cutoff import DEFAULT_POLICY, policy_digest
 from app.quality import reply_score
 
 CHARS_PER_TOKEN = 4  # the usual rough estimate for English text with BPE tokenizers
@@ -147,6 +147,9 @@ class ConversationSummary(Digest):
     emotional_arc: str | None
     training_topic: str | None
     turns: int
+    # The replies a file of the default cut-off policy (trim) trains (``policies`` has
+    # every policy's count; ``trainable_replies`` counts every consultant reply).
+    replies_trained: int
     quality_score: float | None
     warnings_text: str
     created: str | None
@@ -186,6 +189,7 @@ def summarise(record: Mapping[str, Any]) -> ConversationSummary:
     trained = trainable_messages(record)
     replies = [m for m in trained if m["role"] == "assistant"]
     scores = [s for s in map(reply_score, replies) if s is not None]
+    policies = policy_digest(record, CHARS_PER_TOKEN)
     return {
         "conversation_id": record["conversation_id"],
         "batch_id": record.get("batch_id"),
@@ -201,12 +205,13 @@ def summarise(record: Mapping[str, Any]) -> ConversationSummary:
         "warning_codes": sorted({str(w["code"]) for w in warnings}),
         "estimated_tokens": sum(len(m["content"]) for m in trained) // CHARS_PER_TOKEN,
         "profile_hash": profile_hash(record.get("consultant_profile")),
-        "policies": policy_digest(record, CHARS_PER_TOKEN),
+        "policies": policies,
         "persona_name": client.get("name"),
         "client_persona": client.get("persona"),
         "emotional_arc": scaffolding.get("emotional_arc"),
         "training_topic": scaffolding.get("training_topic"),
         "turns": max(len(record["messages"]) - 1, 0),
+        "replies_trained": policies[DEFAULT_POLICY.value]["trainable_replies"],
         "quality_score": quality.get("mean_score"),
         "warnings_text": "\n".join(_warning_line(w) for w in warnings),
         "created": (source.get("dataset_metadata") or {}).get("created_date"),

@@ -30,8 +30,10 @@ def make_v5_library(root: Path) -> Path:
     return root
 
 
-# What revision 0003 added: undone, a library made now is one of revision 0002.
-AFTER_0002 = ("ALTER TABLE training_files DROP COLUMN changes",
+# What revision 0004 added: undone, a library made now is one of revision 0003.
+AFTER_0003 = ("ALTER TABLE conversations DROP COLUMN replies_trained",)
+# What revisions 0003 and 0004 added: undone, a library made now is one of revision 0002.
+AFTER_0002 = (*AFTER_0003, "ALTER TABLE training_files DROP COLUMN changes",
               "ALTER TABLE training_files DROP COLUMN changes_built")
 # What revisions 0002 and 0003 added: undone, a library made now is one of the baseline
 # (schema v7).
@@ -49,6 +51,12 @@ def back_to_0002(location: LibraryLocation) -> None:
     """Turn a closed library made by this LoRA Studio into one of revision 0002 (a rebuild
     owed was a sentinel in ``totals`` then)."""
     _undo(location, AFTER_0002, "0002_tokenizer_in_library")
+
+
+def back_to_0003(location: LibraryLocation) -> None:
+    """Turn a closed library made by this LoRA Studio into one of revision 0003 (the
+    Replies column counted every consultant reply then)."""
+    _undo(location, AFTER_0003, "0003_rebuild_owed_column")
 
 
 def _undo(location: LibraryLocation, statements: tuple[str, ...], stamp: str | None) -> None:

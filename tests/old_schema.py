@@ -109,6 +109,9 @@ def _to_baseline(conn: sqlite3.Connection) -> None:
     for row in conn.execute("PRAGMA table_info(training_files)").fetchall():
         if row[1] in owed:
             conn.execute(f"ALTER TABLE training_files DROP COLUMN {row[1]}")
+    if any(row[1] == "replies_trained"  # revision 0004
+           for row in conn.execute("PRAGMA table_info(conversations)")):
+        conn.execute("ALTER TABLE conversations DROP COLUMN replies_trained")
     if conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'alembic_version'").fetchone():
         conn.execute("UPDATE alembic_version SET version_num = '0001_baseline'")
 

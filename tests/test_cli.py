@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import BAD, ENRICHED, LEGACY, ROOT
+from conftest import BAD, ENRICHED, FIRST_REPLY_CUT, LEGACY, ROOT
 
 from app import FORMAT_VERSION, __version__
 from app.cli import file_line, main, policy_line
@@ -27,9 +28,9 @@ TOTAL = len(ENRICHED) + len(LEGACY)
 CONVERSATION_KEYS = {
     "conversation_id", "batch_id", "persona_name", "persona_archetype", "emotional_arc",
     "emotional_arc_key", "training_topic", "training_topic_key", "turns", "trainable_replies",
-    "quality_score", "quality_tier", "created", "imported_at", "source_file", "warning_codes",
-    "warnings_text", "training_files", "reviewed_by", "reviewed_at", "token_count",
-    "token_budget",
+    "replies_trained", "quality_score", "quality_tier", "created", "imported_at",
+    "source_file", "warning_codes", "warnings_text", "training_files", "reviewed_by",
+    "reviewed_at", "token_count", "token_budget",
 }
 
 
@@ -127,6 +128,10 @@ def test_conversations_json(imported: Cli, fixture_folder: Path) -> None:
         assert set(row) == CONVERSATION_KEYS
         assert row["batch_id"] == fixture_folder.name
         assert row["turns"] > 0 and row["trainable_replies"] > 0
+        # what the default cut-off policy trains: none of a first reply that is cut off
+        cut_first = row["conversation_id"] in FIRST_REPLY_CUT
+        assert (row["replies_trained"] == 0) == cut_first
+        assert row["replies_trained"] <= row["trainable_replies"]
     assert len({row["conversation_id"] for row in rows}) == TOTAL
 
 
@@ -134,6 +139,9 @@ def test_conversations_text_and_batch_filter(imported: Cli, fixture_folder: Path
     code, out, _ = imported("conversations")
     assert code == 0
     assert out.splitlines()[-1] == f"{TOTAL} conversations"
+    cut_first = [line for line in out.splitlines() if any(c in line for c in FIRST_REPLY_CUT)]
+    assert len(cut_first) == 2
+    assert all(re.search(r"\t0 of \d+ replies trained\t", line) for line in cut_first), cut_first
     code, out, _ = imported("conversations", "--batch", "nobody")
     assert out.splitlines() == ["0 conversations"]
 

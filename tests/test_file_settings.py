@@ -71,7 +71,7 @@ def test_new_settings_rebuild_the_file_and_say_what_the_budget_cuts(
     which = f"All {over} lines" if over == lines else f"{over} of the {lines} lines"
     assert f". {which} of 'Pilot' are longer than its maximum sequence length of 256" in message
     assert "Raise the length (its longest line has" in message
-    assert "tokens: Settings… on the Training files page)" in message
+    assert "tokens: Settings… on the LoRA Training JSON Files page)" in message
     qtbot.waitUntil(lambda: "max_seq_len 256" in page.dates_label.text(), timeout=WAIT_MS)
     assert "cut-off replies: Keep as context, weight 0" in page.dates_label.text()
 

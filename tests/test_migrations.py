@@ -7,7 +7,8 @@ import shutil
 from pathlib import Path
 
 import pytest
-from old_libraries import back_to_0002, back_to_baseline, make_v5_library
+from conftest import FIRST_REPLY_CUT
+from old_libraries import back_to_0002, back_to_0003, back_to_baseline, make_v5_library
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from app import migrations
@@ -254,3 +255,61 @@ def test_a_rebuild_owed_in_the_totals_of_revision_0002_moves_to_its_own_columns(
             assert rebuilds_due(session) == []
     after = _owed_state(location)
     assert after["owed"][0] is not None and after["owed"][1:] == (1, 1)
+
+
+# --- 0004: the replies the default cut-off policy trains, per conversation -------------
+
+
+def _replies(location: LibraryLocation) -> dict[str, tuple[int, ...]]:
+    """Per conversation id: its reply counts, read with plain SQL."""
+    engine = create_engine(_url(location))
+    try:
+        with engine.connect() as conn:
+            columns = {c["name"] for c in inspect(conn).get_columns("conversations")}
+            trained = ", replies_trained" if "replies_trained" in columns else ""
+            return {cid: tuple(rest) for cid, *rest in conn.execute(text(
+                f"SELECT conversation_id, trainable_replies{trained} FROM conversations"))}
+    finally:
+        engine.dispose()
+
+
+def test_revision_0004_fills_in_the_replies_the_default_policy_trains(
+        backend: str, library_location: object, fixture_folder: Path) -> None:
+    with Library.open(library_location) as library:  # type: ignore[arg-type]
+        import_paths(library, [fixture_folder])
+        location = library.location
+    made_now = _replies(location)
+    # the two real fixtures cut off in their first reply train nothing by default
+    assert {cid for cid, (_, trained) in made_now.items() if trained == 0} == FIRST_REPLY_CUT
+    assert all(every > 0 for every, _ in made_now.values())
+    back_to_0003(location)
+    assert _replies(location) == {cid: (every,) for cid, (every, _) in made_now.items()}
+    if backend == "sqlite":
+        database = location.folder / DATABASE_NAME
+        sha = _sha(database)
+        with Library(location, read_only=True) as reader:  # an upgraded copy
+            assert reader.older_version
+            assert {row.conversation_id: (row.trainable_replies, row.replies_trained)
+                    for row in reader.summaries()} == made_now
+        assert _sha(database) == sha
+    with Library(location) as library:
+        assert _revision(library) == migrations.HEAD
+    assert _replies(location) == made_now
+
+
+def test_revision_0004_keeps_the_count_of_every_reply_where_a_digest_has_no_policies(
+        library_location: object, fixture_folder: Path) -> None:
+    """A digest stored before the per-policy counts existed says nothing of the default
+    policy: the conversation keeps the count it showed until now."""
+    with Library.open(library_location) as library:  # type: ignore[arg-type]
+        import_paths(library, [fixture_folder])
+        location = library.location
+    back_to_0003(location)
+    engine = create_engine(_url(location))
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE conversations SET digest = :old"),
+                     {"old": b'{"trainable_replies": 3}'})
+    engine.dispose()
+    with Library(location):
+        pass
+    assert {trained == every for every, trained in _replies(location).values()} == {True}

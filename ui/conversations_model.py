@@ -17,9 +17,11 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
+from app.cutoff import DEFAULT_POLICY
 from app.labels import display_name, topic_display
 from app.library import ConversationRow
 from app.token_counts import NO_LINE
+from app.wording import plural
 from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
 from ui.slow_release import SlowRelease
 from ui.wording import MISSING as MISSING
@@ -87,7 +89,8 @@ HEADER_NAMES = {
     Column.ARCHETYPE: "Persona archetype",
     Column.ARC: "Emotional arc",
     Column.TOPIC: "Training topic",
-    Column.REPLIES: "Trainable replies (consultant replies the trainer learns from)",
+    Column.REPLIES: "Trained replies (the consultant replies a training file of the default "
+                    f"cut-off policy, {DEFAULT_POLICY.value}, learns from)",
     Column.QUALITY: "Mean quality score of the replies",
     Column.TIER: "Quality tier",
     Column.FILES: "In training files",
@@ -118,7 +121,7 @@ TEXT: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.ARC: lambda r: r.emotional_arc or display_name(r.emotional_arc_key),
     Column.TOPIC: lambda r: r.training_topic or topic_display(r.training_topic_key),
     Column.TURNS: lambda r: r.turns,
-    Column.REPLIES: lambda r: r.trainable_replies,
+    Column.REPLIES: lambda r: r.replies_trained,
     Column.QUALITY: lambda r: "" if r.quality_score is None else f"{r.quality_score:.1f}",
     Column.TIER: lambda r: display_name(r.quality_tier),
     Column.CREATED: lambda r: r.created or "",
@@ -160,6 +163,10 @@ def over_budget(row: ConversationRow) -> bool:
 
 def tokens_tooltip(row: ConversationRow) -> str:
     if row.token_count == NO_LINE:
+        if row.trainable_replies:
+            return (f"No training line under the default cut-off policy "
+                    f"({DEFAULT_POLICY.value}): a cut-off turn comes before its first clean "
+                    "reply")
         return "No training line: this conversation has no consultant reply to train on"
     if not row.token_count:
         return "Not counted yet: tokens are counted in the background"
@@ -169,6 +176,18 @@ def tokens_tooltip(row: ConversationRow) -> str:
         return (f"{text}.\nOver the maximum sequence length of {row.token_budget:,}: a trainer "
                 "would cut this conversation and lose the replies at its end.")
     return f"{text}; the maximum sequence length is {row.token_budget:,}."
+
+
+def replies_tooltip(row: ConversationRow) -> str:
+    """How many replies are trained, and why the others are not."""
+    every, trained = row.trainable_replies, row.replies_trained
+    replies = plural(every, "consultant reply", "consultant replies")
+    if trained >= every:
+        return f"{replies}, all trained"
+    return (f"{trained:,} of {replies} trained under the default cut-off policy "
+            f"({DEFAULT_POLICY.value}): the others are cut off or come after a cut-off "
+            "turn. A training file set to train every reply (Settings… on the LoRA Training "
+            f"JSON Files page) trains all {every:,}.")
 
 
 def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
@@ -193,6 +212,8 @@ def tooltip(row: ConversationRow, column: Column) -> str | None:
         return None
     if column is Column.TOKENS:
         return tokens_tooltip(row)
+    if column is Column.REPLIES:
+        return replies_tooltip(row)
     if column is Column.WARNINGS:
         if not row.warning_codes:
             return None

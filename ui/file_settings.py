@@ -101,7 +101,7 @@ class FileSettingsDialog(QDialog):
 
 
 # Where the window raises a file's maximum sequence length.
-RAISE_WITH = "Settings… on the Training files page"
+RAISE_WITH = "Settings… on the LoRA Training JSON Files page"
 
 
 def policy_name(policy: str) -> str:

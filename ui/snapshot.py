@@ -142,7 +142,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
             page.select_conversation(page.model.row_at(0).conversation_id)
         written.append(save(window, out_dir / "04-filtered-checked-reading.png"))
 
-        ids = [row.conversation_id for row in library.summaries() if row.trainable_replies]
+        ids = [row.conversation_id for row in library.summaries() if row.replies_trained]
         add_conversations(library, "emotional-support-v1", ids[: max(1, len(ids) // 2)],
                           create=True)
         add_conversations(library, "all-samples", ids, create=True)
@@ -262,7 +262,7 @@ THEME_SIZES = ((1440, 900), (1093, 614))
 
 def _reading_example(library: Library) -> str:
     """A conversation worth showing: warnings on its turns and a planned arc, if any has."""
-    rows = [row for row in library.summaries() if row.trainable_replies]
+    rows = [row for row in library.summaries() if row.replies_trained]
     flagged = [row for row in rows if row.warning_codes]
     return (flagged or rows)[0].conversation_id
 
