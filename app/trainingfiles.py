@@ -18,6 +18,7 @@ import gc
 import re
 import shutil
 import unicodedata
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -420,6 +421,8 @@ class AddPlan:
     untrainable: tuple[str, ...] = ()
     hidden: frozenset[str] = frozenset()
     flagged: frozenset[str] = frozenset()
+    # warning code -> how many of ``flagged`` carry it (one may carry several)
+    flagged_by_code: tuple[tuple[str, int], ...] = ()
     over_budget: frozenset[str] = frozenset()
     samples: frozenset[str] = frozenset()
     cut_off: frozenset[str] = frozenset()  # lose replies to the file's cut-off policy
@@ -568,6 +571,9 @@ def plan_addition(
         without_reply=tuple(without_reply), untrainable=tuple(untrainable),
         hidden=frozenset(c for c in new if c in hidden_set),
         flagged=frozenset(c for c in new if facts[c][2]),
+        flagged_by_code=tuple(sorted(
+            Counter(code for c in new for code in facts[c][2].split(",") if code).items(),
+            key=lambda item: (-item[1], item[0]))),
         over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),
         samples=frozenset(c for c in new if facts[c][3] in samples),
         cut_off=frozenset(left_out),

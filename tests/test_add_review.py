@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from conftest import ENRICHED, LEGACY, open_window
 from sqlalchemy import select
 from stored import stored_bytes
 
 from app.importer import import_paths
+from app.labels import display_name
 from app.library import Library
 from app.models import TrainingFile
+from app.similar import NEAR_DUPLICATE
 from app.token_counts import ensure_counts
 from app.trainingfiles import (
     add_conversations,
     get_training_file,
     list_training_files,
     member_ids,
+    plan_addition,
 )
+from ui.add_review import AddReviewDialog
 
 
 def revision(library: Library, name: str) -> int:
@@ -159,3 +165,29 @@ def test_samples_mixed_with_real_conversations_are_left_out_unless_kept(
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         review.add_button.click()
     assert member_ids(library, "real data") == own
+
+
+def test_leave_them_out_names_every_kind_of_warning_it_counts(qtbot, filled_library,
+                                                              tmp_path):
+    """The count beside "Leave them out" holds near-duplicates and repaired text too: its
+    tooltip lists each kind with its count (it named three kinds, whatever was counted)."""
+    from test_duplicates import _one_sentence_changed, _variant
+
+    import_paths(filled_library, [_variant(tmp_path / "in", "near", _one_sentence_changed)])
+    rows = filled_library.summaries()
+    plan = plan_addition(filled_library, "Everything", [r.conversation_id for r in rows],
+                         create=True)
+    kinds = Counter(code for r in rows if r.conversation_id in plan.new
+                    for code in r.warning_codes)
+    assert kinds[NEAR_DUPLICATE] == 1 and len(kinds) > 1
+    review = AddReviewDialog(plan)
+    qtbot.addWidget(review)
+    tip = review.leave_out_flagged.toolTip()
+    assert tip.splitlines()[0] == (
+        f"Leave out the {len(plan.flagged)} new conversations with any quality warning "
+        "(one may have several):")
+    listed = dict(line.strip().rsplit(": ", 1) for line in tip.splitlines()[1:]
+                  if line.startswith("  "))
+    assert listed == {display_name(code): f"{n} conversation{'s' * (n != 1)}"
+                      for code, n in kinds.items()}
+    assert "Near Duplicate is the library's own flag" in tip

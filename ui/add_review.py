@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.labels import display_name
+from app.similar import NEAR_DUPLICATE
 from app.trainingfiles import AddPlan
 from ui.conversations_model import ConversationsModel
 from ui.wording import agreeing, plural
@@ -40,6 +42,22 @@ def _count(n: int) -> str:
 def _are(ids: Collection[str]) -> str:
     """"1 of the new ones is", "2 of the new ones are" (and "0 … are")."""
     return agreeing(len(ids), "is", "are")
+
+
+def flagged_tooltip(plan: AddPlan) -> str:
+    """What "Leave them out" leaves out of the flagged ones: every kind of warning counted,
+    so the count beside it never reads as fewer kinds than it holds."""
+    if not plan.flagged:
+        return "None of the new ones has a quality warning"
+    kinds = "\n".join(f"  {display_name(code)}: {plural(count, 'conversation')}"
+                      for code, count in plan.flagged_by_code)
+    text = (f"Leave out the {plural(len(plan.flagged), 'new conversation')} with any quality "
+            f"warning (one may have several):\n{kinds}")
+    if any(code == NEAR_DUPLICATE for code, _ in plan.flagged_by_code):
+        text += ("\nNear Duplicate is the library's own flag (another conversation reads "
+                 "almost the same): a training file's warning counts and its JSONL lines "
+                 "carry only the warnings of the conversations' own files.")
+    return text
 
 
 class AddReviewDialog(QDialog):
@@ -107,9 +125,7 @@ class AddReviewDialog(QDialog):
         self.leave_out_hidden.setEnabled(bool(plan.hidden))
         self.leave_out_flagged.setEnabled(bool(plan.flagged))
         self.leave_out_hidden.setToolTip("Add only the checked conversations the filter shows")
-        self.leave_out_flagged.setToolTip(
-            "Leave out conversations with cut-off replies, unanswered last turns or an "
-            "inconsistent history")
+        self.leave_out_flagged.setToolTip(flagged_tooltip(plan))
 
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
