@@ -21,6 +21,7 @@ from app.library import Library
 from app.places import readable_reason
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.import_report_lines import duplicates_group, grouped_lines, imported_group
 from ui.replace_flow import ReplaceController, Replacement
 from ui.tasks import in_child, run_with_progress
 from ui.wording import and_list, plural
@@ -57,6 +58,10 @@ def _reason(verdict: FileVerdict) -> str:
     return readable_reason(verdict.reason)
 
 
+def _reason_line(verdict: FileVerdict) -> str:
+    return f"{_short(verdict.path)}: {_reason(verdict)}"
+
+
 def report_text(report: ImportReport) -> str:
     lines = []
     if report.batches_created:
@@ -69,8 +74,11 @@ def report_text(report: ImportReport) -> str:
                            ("Duplicates (skipped)", Verdict.DUPLICATE)):
         items = [v for v in report.verdicts if v.verdict is verdict]
         if items:
-            lines.append(f"{title}: {len(items)}")
-            lines += [f"  {_short(v.path)}: {_reason(v)}" for v in items]
+            lines.append(f"{title}: {len(items):,}")
+            if verdict is Verdict.DUPLICATE:  # the same thing said of many: grouped
+                lines += grouped_lines(items, _reason_line, duplicates_group, _short)
+            else:  # each one needs its own reason read
+                lines += [f"  {_reason_line(v)}" for v in items]
             lines.append("")
         if verdict is Verdict.REJECTED and report.skipped:
             # one line a kind: a dropped folder may hold thousands of other files
@@ -79,8 +87,9 @@ def report_text(report: ImportReport) -> str:
             lines.append("")
     imported = [v for v in report.verdicts if v.verdict is Verdict.IMPORTED]
     if imported:
-        lines.append(f"Imported: {len(imported)}")
-        lines += [f"  {_short(v.path)} → batch {v.batch_id}" for v in imported]
+        lines.append(f"Imported: {len(imported):,}")
+        lines += grouped_lines(imported, lambda v: f"{_short(v.path)} → batch {v.batch_id}",
+                               imported_group, _short)
     return "\n".join(lines).strip()
 
 

@@ -1,0 +1,61 @@
+"""The import summary groups what one place gives many of (a full training file's
+conversations, a folder's files) when they are duplicates or imported, and still lists
+every rejected file with its own reason. Real files, a real library, the real dialog."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import ENRICHED, LEGACY, ROOT
+
+from app.importer import import_paths
+from ui import import_report_lines
+from ui.import_flow import ImportSummaryDialog
+
+FULL = ROOT / "tests" / "fixtures" / "full" / "user-full-file-3-conversations.json"
+
+
+def sections(qtbot, report) -> dict[str, list[str]]:
+    """The summary dialog's details by section: its title line, then its lines."""
+    dialog = ImportSummaryDialog(report)
+    qtbot.addWidget(dialog)
+    found: dict[str, list[str]] = {}
+    for block in dialog.details.toPlainText().split("\n\n"):
+        title, *lines = block.strip("\n").splitlines()
+        found[title] = lines
+    return found
+
+
+def test_a_full_training_files_conversations_are_one_line_each_section(qtbot, library):
+    found = sections(qtbot, import_paths(library, [FULL]))
+    assert found["Imported: 3"] == [f"  {FULL.parent.name}/{FULL.name}: 3 conversations → batch "
+                                    f"{library.summaries()[0].batch_id}"]
+    again = sections(qtbot, import_paths(library, [FULL]))
+    assert again == {"Duplicates (skipped): 3": [
+        f"  {FULL.parent.name}/{FULL.name}: 3 conversations are already in the library or "
+        "earlier in this import: skipped"]}
+
+
+def test_a_folders_many_files_are_one_line_and_a_few_are_listed(
+        qtbot, library, fixture_folder: Path, monkeypatch: pytest.MonkeyPatch):
+    count = len(ENRICHED) + len(LEGACY)
+    monkeypatch.setattr(import_report_lines, "GROUP_FROM", count)  # this folder is "many"
+    (line,) = sections(qtbot, import_paths(library, [fixture_folder]))[f"Imported: {count}"]
+    assert line.startswith(f"  {fixture_folder.name}/: {count} files (")
+    assert line.endswith(f" and {count - 3} more) → batch {fixture_folder.name}")
+
+    # A few from another folder, below the threshold, are listed one by one; a rejected
+    # file always is, with its reason.
+    few = fixture_folder.parent / "few"
+    few.mkdir()
+    shutil.copy(ENRICHED[0], few / ENRICHED[0].name)
+    (few / "broken.json").write_text("{", encoding="utf-8")
+    found = sections(qtbot, import_paths(library, [fixture_folder, few]))
+    (rejected,) = found["Rejected: 1"]
+    assert rejected.startswith("  few/broken.json: ")
+    grouped, one = found[f"Duplicates (skipped): {count + 1}"]
+    assert grouped.startswith(f"  {fixture_folder.name}/: {count} files (")
+    assert grouped.endswith("are already in the library or earlier in this import: skipped")
+    assert one.startswith(f"  few/{ENRICHED[0].name}: ")

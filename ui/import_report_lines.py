@@ -1,0 +1,60 @@
+"""The import summary's lists of duplicates and imported files, grouped where one place
+gives many: a full training file's conversations, or a folder's files.
+
+Re-dropping a library's folders lists every file again, and a full training file holds
+thousands of conversations: one line each buries the rejected files (listed one by one,
+as each needs its own reason) under thousands of lines that say the same.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from app.importer import FileVerdict
+from ui.wording import and_list, plural
+
+GROUP_FROM = 20  # one place's verdicts in a section are grouped from this many
+EXAMPLES = 3  # file names a folder's line shows
+
+
+def _place(verdict: FileVerdict) -> tuple[str, bool]:
+    """Where a verdict comes from: its full training file, else its folder; and which."""
+    if verdict.path != verdict.file:
+        return verdict.file, True
+    return str(Path(verdict.path).parent), False
+
+
+def grouped_lines(items: list[FileVerdict], line: Callable[[FileVerdict], str],
+                  group: Callable[[str, list[FileVerdict]], str],
+                  short: Callable[[str], str]) -> list[str]:
+    """One line a verdict (``line``), except where a place gives ``GROUP_FROM`` or more, or
+    a full training file more than one: then one line (``group`` of what follows the
+    place's name and count), where the place's first verdict stood."""
+    places: dict[tuple[str, bool], list[FileVerdict]] = {}
+    for verdict in items:
+        places.setdefault(_place(verdict), []).append(verdict)
+    lines: list[str] = []
+    for (place, whole_file), verdicts in places.items():
+        if len(verdicts) < (2 if whole_file else GROUP_FROM):
+            lines += [f"  {line(verdict)}" for verdict in verdicts]
+            continue
+        if whole_file:
+            head = f"{short(place)}: {plural(len(verdicts), 'conversation')}"
+        else:
+            names = [Path(v.path).name for v in verdicts[:EXAMPLES]]
+            more = len(verdicts) - len(names)
+            listed = and_list([*names, f"{more:,} more"] if more else names)
+            head = f"{Path(place).name or place}/: {plural(len(verdicts), 'file')} ({listed})"
+        lines.append(f"  {head} {group(place, verdicts)}")
+    return lines
+
+
+def imported_group(_place: str, verdicts: list[FileVerdict]) -> str:
+    batches = sorted({str(v.batch_id) for v in verdicts})
+    return f"→ {'batch' if len(batches) == 1 else 'batches'} {and_list(batches)}"
+
+
+def duplicates_group(_place: str, verdicts: list[FileVerdict]) -> str:
+    return (f"{'is' if len(verdicts) == 1 else 'are'} already in the library or earlier in "
+            "this import: skipped")
