@@ -20,6 +20,9 @@ class LibraryChanges(QObject):
     # training_files_changed: the files page shows that file when it re-reads its list
     # (instead of re-reading the details of the file it showed, then this one's)
     training_file_built = Signal(str)
+    # old, new: a training file renamed, said just before training_files_changed, so a
+    # filter on the old name follows the file instead of being dropped as unknown
+    training_file_renamed = Signal(str, str)
     batches_changed = Signal()  # batches created, renamed, merged or re-assigned
     batch_renamed = Signal(str, str)  # old, new: views showing the old batch follow it
     # (conversation ids, new batch), said before batches_changed: views may patch just them

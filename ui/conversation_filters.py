@@ -46,6 +46,14 @@ def file_choices(names: Iterable[str], counts: FacetCounts) -> list[tuple[str, s
     return choices
 
 
+def gone_file_text(rule: FileFilter, shown: int) -> str:
+    """What the status bar says when the training file a filter named was deleted."""
+    label = f"{'In' if rule.rule is FileRule.IN else 'Not in'} {rule.name}"
+    return (f"The training-file filter '{label}' was cleared because '{rule.name}' no longer "
+            f"exists (deleted): the table now shows {shown:,} conversations in any training "
+            "file; choose a filter again before Select all.")
+
+
 def warning_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
     return [("without", "Without warnings", counts.values.get(False, 0)),
             ("with", "With warnings", counts.values.get(True, 0))]

@@ -6,7 +6,6 @@ their own module; the page puts them together and swaps new rows in."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
@@ -26,14 +25,14 @@ from app.errors import LibraryError
 from app.library import ConversationRow, Library
 from ui import row_reader
 from ui.changes import LibraryChanges
-from ui.conversation_filters import FilterBar
+from ui.conversation_filters import FilterBar, gone_file_text
 from ui.conversation_view import ConversationView
 from ui.conversations_model import Column, ConversationsModel
 from ui.conversations_table import ConversationsTable
 from ui.following_read import FollowingRead
 from ui.reader_splitter import ReaderSplitter
 from ui.row_index import FileFilter, RowIndex
-from ui.row_loading import ROWS, RowLoading
+from ui.row_loading import ROWS, RowLoading, followed
 
 NO_MATCH_TEXT = "No conversations match the filters."
 
@@ -255,15 +254,18 @@ class ConversationsPage(QWidget):
         """Swap rows in (GUI thread) and refresh the choosers; keep the row being read."""
         reading = self.reader_conversation_id()
         self.filter_bar.learn_values(index)
-        follow, self.row_loading.follow_batch = self.row_loading.follow_batch, None
-        wanted = self.filter_bar.wanted()
-        if follow is not None and wanted.batch_id == follow[0]:
-            wanted = replace(wanted, batch_id=follow[1])
-        wanted = self.filter_bar.still_known(wanted)
+        loading = self.row_loading
+        wanted = followed(self.filter_bar.wanted(), loading.follow_batch, loading.follow_file)
+        loading.follow_batch = loading.follow_file = None
+        known = self.filter_bar.still_known(wanted)
+        gone = wanted.training_file if known.training_file != wanted.training_file else None
+        wanted = known
         self.filter_bar.show_filter(wanted)
         self._opening = False
         self.filter_bar.setEnabled(True)
         self.model.set_index(index, wanted)
+        if gone is not None:  # said, never a silent widening of what Select all checks
+            self.status.emit(gone_file_text(gone, self.model.rowCount()))
         if index.count >= row_reader.READ_IN_CHILD_FROM:
             row_reader.spare_the_collector(young=False)
         if reading is not None:

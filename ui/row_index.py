@@ -13,7 +13,7 @@ import heapq
 import pickle
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 from functools import partial
 from itertools import chain, compress, islice, pairwise
@@ -47,6 +47,12 @@ class FileFilter:
         if self.rule is FileRule.IN_NONE:
             return not files
         return (self.name in files) == (self.rule is FileRule.IN)
+
+    def renamed(self, old: str, new: str) -> FileFilter:
+        """This rule on file ``new`` if it was on ``old`` (the file was renamed): a rename
+        must not widen what the filter shows."""
+        return replace(self, name=new) if self.rule is not FileRule.IN_NONE \
+            and self.name == old else self
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,18 @@ PATCH = "patch"  # renames and moves that said what they changed (``RowLoading._
 STORED_PATCH_UPTO = 5_000  # stored rows read on a worker thread; more are read in a child
 
 
+def followed(wanted: Filter, batch: tuple[str, str] | None,
+             file: tuple[str, str] | None) -> Filter:
+    """``wanted`` on the new names of a renamed batch and a renamed training file (old,
+    new): dropped as unknown, the filter would silently show, and Select all check, every
+    conversation."""
+    if batch is not None and wanted.batch_id == batch[0]:
+        wanted = replace(wanted, batch_id=batch[1])
+    if file is not None and wanted.training_file is not None:
+        wanted = replace(wanted, training_file=wanted.training_file.renamed(*file))
+    return wanted
+
+
 class RowLoading(QObject):
     """Reads what changed into a new RowIndex for ``loaded``; requests that come while a
     read runs make one read after it."""
@@ -52,8 +64,10 @@ class RowLoading(QObject):
         self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
         self._loading_what: set[str] = set()
         self._loading_patches: list[BatchPatch] = []
-        # A batch renamed: the filter on its old name follows it to the new one.
+        # A batch or a training file renamed: the filter on its old name follows it to the
+        # new one (``followed``).
         self.follow_batch: tuple[str, str] | None = None
+        self.follow_file: tuple[str, str] | None = None
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
         # Every kind of change shows in the table; each reads only what it changed.
@@ -62,6 +76,7 @@ class RowLoading(QObject):
         changes.batches_changed.connect(self._batches_changed)
         changes.training_files_changed.connect(lambda: self.request_reload(FILES))
         changes.batch_renamed.connect(self._batch_renamed)
+        changes.training_file_renamed.connect(self._file_renamed)
         changes.conversations_moved.connect(self._conversations_moved)
         changes.tokens_changed.connect(lambda: self.request_reload(TOKENS))
 
@@ -119,10 +134,7 @@ class RowLoading(QObject):
 
     def _start_reload(self) -> None:
         library = self.library
-        wanted = self._wanted()
-        follow = self.follow_batch
-        if follow is not None and wanted.batch_id == follow[0]:  # as the swap will
-            wanted = replace(wanted, batch_id=follow[1])
+        wanted = followed(self._wanted(), self.follow_batch, self.follow_file)  # as the swap
         sort_column = self.model.sort_column
         what, self._pending = self._pending, set()
         patches, self._patches = self._patches, []
@@ -227,6 +239,9 @@ class RowLoading(QObject):
     def _batch_renamed(self, old: str, new: str) -> None:
         self.follow_batch = (old, new)
         self._told.append(BatchRenamed(old, new))
+
+    def _file_renamed(self, old: str, new: str) -> None:
+        self.follow_file = (old, new)
 
     def _conversations_moved(self, conversation_ids: list[str], batch: str) -> None:
         self._told.append(ConversationsMoved(tuple(conversation_ids), batch))

@@ -856,6 +856,7 @@ class TrainingFilesPage(QWidget):
                   functools.partial(self._renamed, old_name), "Cannot rename")
 
     def _renamed(self, old_name: str, info: TrainingFileInfo) -> None:
+        self.changes.training_file_renamed.emit(old_name, info.name)
         self._announce(info.name)
         self.status.emit(f"Renamed training file '{old_name}' to '{info.name}'")
 

@@ -1,0 +1,69 @@
+"""The Conversations page's training-file filter after the file it names is renamed or
+deleted on the Training files page: a rename keeps the filter (on the new name), a deletion
+clears it and says so, so Select all never silently checks the whole library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import open_window, settle
+
+from app.trainingfiles import add_conversations, create_training_file
+from ui.row_index import FileFilter, FileRule
+
+WAIT_MS = 60_000
+
+
+@pytest.fixture
+def window(qtbot, filled_library, dialogs, tmp_path: Path):
+    """The window on the fixtures, with 'fixt' holding five of them, shown on its page."""
+    ids = [row.conversation_id for row in filled_library.summaries()][:5]
+    create_training_file(filled_library, "fixt", cut_off_policy="keep")
+    add_conversations(filled_library, "fixt", ids)
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.training_files.refresh()
+    assert window.training_files.select_file("fixt")
+    return window
+
+
+@pytest.mark.parametrize("rule", [FileRule.IN, FileRule.NOT_IN])
+def test_a_renamed_file_keeps_the_filter_on_its_new_name(qtbot, window, dialogs, rule):
+    page = window.conversations
+    assert page.set_file_filter(FileFilter(rule, "fixt"))
+    shown = {page.model.row_at(r).conversation_id for r in range(page.model.rowCount())}
+    total = page.model.index_.count
+    assert len(shown) == (5 if rule is FileRule.IN else total - 5)
+
+    dialogs.texts.append("fixtures-renamed")
+    with qtbot.waitSignal(window.training_files.status, timeout=WAIT_MS):
+        window.training_files.file_actions["rename"].trigger()
+    settle(qtbot, window)
+
+    assert page.filter_bar.wanted().training_file == FileFilter(rule, "fixtures-renamed")
+    assert page.filter_bar.files_filter.currentText().startswith(
+        f"{'In' if rule is FileRule.IN else 'Not in'} fixtures-renamed")
+    window.select_all_action.trigger()
+    assert set(page.model.checked_ids()) == shown  # Select all checks the same rows
+
+
+def test_a_deleted_file_clears_its_filter_and_says_so(qtbot, window, dialogs):
+    page = window.conversations
+    assert page.set_file_filter(FileFilter(FileRule.IN, "fixt"))
+    assert page.model.rowCount() == 5
+    messages: list[str] = []
+    page.status.connect(messages.append)
+
+    dialogs.confirms.append(True)
+    window.training_files.delete_button.click()
+    settle(qtbot, window)
+
+    assert page.filter_bar.wanted().training_file is None
+    total = page.model.rowCount()
+    assert total == page.model.index_.count
+    assert messages == [
+        "The training-file filter 'In fixt' was cleared because 'fixt' no longer exists "
+        f"(deleted): the table now shows {total:,} conversations in any training file; "
+        "choose a filter again before Select all."]
+    assert window.statusBar().currentMessage() == messages[0]
