@@ -7,7 +7,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from PySide6.QtCore import Qt, QThreadPool
+from PySide6.QtCore import QItemSelectionModel, QPoint, Qt, QThreadPool
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QToolButton
 from sqlalchemy import func, select
@@ -26,7 +26,14 @@ from app.trainingfiles import (
 from ui import training_files_page
 from ui.distribution_chart import DistributionChart, top_counts
 from ui.file_settings import over_budget_text
-from ui.members_model import ID_ROLE, MEMBER_CLIENT
+from ui.members_model import (
+    ID_ROLE,
+    MEMBER_ARC,
+    MEMBER_BATCH,
+    MEMBER_CLIENT,
+    MEMBER_TOKENS,
+    MEMBER_WARNINGS,
+)
 from ui.training_files_model import (
     CONVERSATIONS,
     JSON_SIZE,
@@ -37,6 +44,7 @@ from ui.training_files_model import (
     human_size,
 )
 from ui.training_files_page import EMPTY_HEADING, TrainingFilesPage
+from ui.wording import MISSING
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -505,6 +513,81 @@ def test_members_model_passes_qt_model_tester(qtmodeltester, page, filled_librar
     page.refresh(select_name="Checked")
     assert page.members_model.rowCount() == 4
     qtmodeltester.check(page.members_model)
+    page.members.sortByColumn(MEMBER_TOKENS, Qt.SortOrder.DescendingOrder)
+    qtmodeltester.check(page.members_model)
+
+
+def click_heading(qtbot, page, column: int) -> None:
+    heading = page.members.horizontalHeader()
+    where = QPoint(heading.sectionViewportPosition(column) + 4, heading.height() // 2)
+    qtbot.mouseClick(heading.viewport(), Qt.MouseButton.LeftButton, pos=where)
+
+
+def shown(page, column: int, role=Qt.ItemDataRole.DisplayRole) -> list:
+    model = page.members_model
+    return [model.index(r, column).data(role) for r in range(model.rowCount())]
+
+
+def test_members_sort_on_their_values_with_missing_ones_last(qtbot, demo, page,
+                                                            filled_library):
+    """A click on a heading sorts the list (a second reverses it, a third gives the file's
+    order back): counts as numbers, names ignoring case, a dash last either way."""
+    page.show()
+    qtbot.waitExposed(page)
+    model = page.members_model
+    assert page.members.isSortingEnabled()
+    assert shown(page, 0, ID_ROLE) == all_ids(filled_library)  # file order at first
+    assert model.headerData(MEMBER_BATCH, Qt.Orientation.Horizontal) == "Batch"
+    assert set(shown(page, MEMBER_BATCH)) == {"batch-2025-12"}
+
+    click_heading(qtbot, page, MEMBER_TOKENS)
+    click_heading(qtbot, page, MEMBER_TOKENS)  # longest first
+    counts = [model.row_at(r).tokens for r in range(model.rowCount())]
+    counted = [count for count in counts if count > 0]
+    assert counted == sorted(counted, reverse=True)
+    assert counts[:len(counted)] == counted  # not counted and no line: last
+    assert int(shown(page, MEMBER_TOKENS)[0].replace(",", "")) == max(counted)
+
+    for order in (Qt.SortOrder.AscendingOrder, Qt.SortOrder.DescendingOrder):
+        page.members.sortByColumn(MEMBER_ARC, order)
+        texts = shown(page, MEMBER_ARC)
+        named = [text for text in texts if text != MISSING]
+        assert texts == named + [MISSING] * (len(texts) - len(named))
+        assert named == sorted(named, key=str.casefold,
+                               reverse=order == Qt.SortOrder.DescendingOrder)
+
+    page.members.sortByColumn(MEMBER_WARNINGS, Qt.SortOrder.DescendingOrder)
+    flagged = [len(model.row_at(r).warning_codes) for r in range(model.rowCount())]
+    assert flagged == sorted(flagged, reverse=True)
+
+    page.members.sortByColumn(MEMBER_TOKENS, Qt.SortOrder.AscendingOrder)
+    click_heading(qtbot, page, MEMBER_TOKENS)
+    click_heading(qtbot, page, MEMBER_TOKENS)  # the third click: the file's order
+    assert shown(page, 0, ID_ROLE) == all_ids(filled_library)
+
+
+def test_removing_after_a_sort_removes_the_rows_selected(qtbot, demo, page, dialogs,
+                                                        filled_library):
+    page.members.sortByColumn(MEMBER_TOKENS, Qt.SortOrder.DescendingOrder)
+    model = page.members_model
+    longest = [model.row_at(r).conversation_id for r in (0, 1)]
+    assert longest != all_ids(filled_library)[:2]
+    page.members.selectRow(0)
+    page.members.selectionModel().select(
+        model.index(1, 0), QItemSelectionModel.SelectionFlag.Select
+        | QItemSelectionModel.SelectionFlag.Rows)
+    assert set(page.selected_member_ids()) == set(longest)
+    dialogs.confirms.append(True)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as done:
+        qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+
+    assert done.args[0] == "Removed 2 conversations from 'Demo'"
+    assert member_ids(filled_library, "Demo") == [
+        cid for cid in all_ids(filled_library) if cid not in longest]
+    assert model.rowCount() == 13
+    counts = [model.row_at(r).tokens for r in range(13)]
+    assert counts == sorted(counts, reverse=True)  # the list keeps its order
 
 
 @pytest.mark.parametrize("present", ["train.jsonl", "manifest.json"])

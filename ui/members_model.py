@@ -1,24 +1,42 @@
 """The conversations of one training file, as a table model.
 
 A model rather than a QTableWidget: a file of 10,000 conversations would otherwise make
-tens of thousands of item objects each time it is shown. Rows stay in file order.
+tens of thousands of item objects each time it is shown. Rows are in file order until a
+heading is clicked (``ui.member_sort``); the model sorts itself, so a row number is the row
+the person sees and selections follow their rows through a sort.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    Qt,
+)
 
 from app.labels import display_name as display
 from app.labels import topic_display
 from app.token_counts import NO_LINE
 from app.trainingfiles import MemberRow
 from ui.conversations_model import MISSING, token_count_text
+from ui.member_sort import (
+    FILE_ORDER,
+    MEMBER_ARC,
+    MEMBER_BATCH,
+    MEMBER_CLIENT,
+    MEMBER_TOKENS,
+    MEMBER_TOPIC,
+    MEMBER_WARNINGS,
+    sorted_positions,
+)
 
 Index = QModelIndex | QPersistentModelIndex
-MEMBER_CLIENT, MEMBER_ARC, MEMBER_TOPIC, MEMBER_TOKENS, MEMBER_WARNINGS = range(5)
-HEADERS = ("Client", "Emotional arc", "Training topic", "Tokens", "Warnings")
+__all__ = ["MEMBER_ARC", "MEMBER_BATCH", "MEMBER_CLIENT", "MEMBER_TOKENS", "MEMBER_TOPIC",
+           "MEMBER_WARNINGS", "MembersModel"]
+HEADERS = ("Client", "Emotional arc", "Training topic", "Batch", "Tokens", "Warnings")
 ID_ROLE = Qt.ItemDataRole.UserRole
 # The roles as plain ints: the view asks data() thousands of times when a file shows, and
 # each ``Qt.ItemDataRole.X`` is a Python enum lookup.
@@ -34,15 +52,43 @@ ANSWERED = frozenset({DISPLAY, TOOLTIP, ALIGNMENT, ID})  # every other role is N
 class MembersModel(QAbstractTableModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._rows: list[MemberRow] = []
+        self._file_rows: list[MemberRow] = []  # file order
+        self._order: list[int] = []  # the file position shown in each row
+        self._rows: list[MemberRow] = []  # as shown
+        self._sorted_by = (FILE_ORDER, False)  # column, descending
 
     def set_rows(self, rows: list[MemberRow]) -> None:
+        """A file's members, in the order the person chose last."""
         self.beginResetModel()
-        self._rows = rows
+        self._file_rows = rows
+        self._arrange(*self._sorted_by)
         self.endResetModel()
+
+    def _arrange(self, column: int, descending: bool) -> None:
+        self._sorted_by = (column, descending)
+        self._order = sorted_positions(self._file_rows, column, descending, self.text)
+        self._rows = [self._file_rows[n] for n in self._order]
+
+    def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
+        """Rows in the order of ``column`` (-1: file order); selections and other held
+        indexes move with their rows."""
+        self.layoutAboutToBeChanged.emit()
+        held = self.persistentIndexList()
+        positions = [self._order[index.row()] for index in held]
+        self._arrange(column if 0 <= column < len(HEADERS) else FILE_ORDER,
+                      order == Qt.SortOrder.DescendingOrder)
+        row_of = {position: row for row, position in enumerate(self._order)}
+        self.changePersistentIndexList(
+            held, [self.index(row_of[position], index.column())
+                   for index, position in zip(held, positions, strict=True)])
+        self.layoutChanged.emit()
 
     def row_at(self, row: int) -> MemberRow:
         return self._rows[row]
+
+    def file_position(self, row: int) -> int:
+        """Where the shown ``row`` stands in the file (0: first)."""
+        return self._order[row]
 
     def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
@@ -65,6 +111,8 @@ class MembersModel(QAbstractTableModel):
             return row.emotional_arc or display(row.emotional_arc_key) or MISSING
         if column == MEMBER_TOPIC:
             return row.training_topic or topic_display(row.training_topic_key) or MISSING
+        if column == MEMBER_BATCH:
+            return row.batch_id
         if column == MEMBER_TOKENS:
             return token_count_text(row.tokens)
         return ", ".join(display(code) for code in row.warning_codes)

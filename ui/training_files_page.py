@@ -467,6 +467,10 @@ class TrainingFilesPage(QWidget):
             heading.setSectionResizeMode(column, mode)
         self._fit_member_columns([])
         self.members.setTextElideMode(Qt.TextElideMode.ElideRight)
+        # File order until a heading is clicked; a third click returns to it.
+        heading.setSortIndicator(-1, Qt.SortOrder.AscendingOrder)
+        heading.setSortIndicatorClearable(True)
+        self.members.setSortingEnabled(True)
         self.members.selectionModel().selectionChanged.connect(
             self._members_selection_changed)
         self.members.doubleClicked.connect(self._open_member)
@@ -677,8 +681,10 @@ class TrainingFilesPage(QWidget):
 
     def selected_member_ids(self) -> list[str]:
         """Selected members in file order."""
-        rows = sorted({index.row() for index in self.members.selectionModel().selectedRows()})
-        return [self.members_model.row_at(row).conversation_id for row in rows]
+        model = self.members_model
+        rows = sorted({index.row() for index in self.members.selectionModel().selectedRows()},
+                      key=model.file_position)
+        return [model.row_at(row).conversation_id for row in rows]
 
     def _table_menu(self, position: QPoint) -> None:
         if self.selected_file() is not None:
