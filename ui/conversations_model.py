@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import replace
 from enum import IntEnum
+from operator import attrgetter
 from typing import Any
 
 from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
@@ -190,8 +191,41 @@ def replies_tooltip(row: ConversationRow) -> str:
             f"JSON Files page) trains all {every:,}.")
 
 
+# Columns whose text is made from a code (``display_name``: a regular expression and some
+# string work, about 10 µs a row) and whose codes are few: their sort keys are made once per
+# code, not once per row. Per row, the first sort by Persona or Tier of 10,000 rows held the
+# GUI thread 150-360 ms; the other columns' keys took 1-65 ms.
+CODED: dict[Column, Callable[[ConversationRow], Any]] = {
+    Column.ARCHETYPE: attrgetter("persona_archetype"),
+    Column.TIER: attrgetter("quality_tier"),
+    Column.ARC: attrgetter("emotional_arc", "emotional_arc_key"),
+    Column.TOPIC: attrgetter("training_topic", "training_topic_key"),
+}
+
+
+def _text_key(text: Any) -> tuple[bool, str]:
+    return text == "", str(text).casefold()
+
+
+def _once_per_code(column: Column) -> Callable[[ConversationRow], Any]:
+    """``column``'s key, made from a row the first time its code is seen."""
+    code_of, text = CODED[column], TEXT[column]
+    made: dict[Any, tuple[bool, str]] = {}
+
+    def key(row: ConversationRow) -> tuple[bool, str]:
+        code = code_of(row)
+        known = made.get(code)
+        if known is None:
+            known = made[code] = _text_key(text(row))
+        return known
+
+    return key
+
+
 def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
     """Native values (numbers as numbers), with blanks last in ascending order."""
+    if column in CODED:
+        return _once_per_code(column)
     if column is Column.QUALITY:
         return lambda r: (r.quality_score is None, r.quality_score or 0.0)
     if column is Column.WARNINGS:
@@ -203,7 +237,7 @@ def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
     display = TEXT[column]
     if column in NAMED_IN_SEQUENCE:  # batch-2 before batch-10
         return lambda r: (display(r) == "", natural_key(str(display(r))))
-    return lambda r: (display(r) == "", str(display(r)).casefold())
+    return lambda r: _text_key(display(r))
 
 
 def tooltip(row: ConversationRow, column: Column) -> str | None:
