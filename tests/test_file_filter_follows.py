@@ -62,8 +62,6 @@ def test_a_deleted_file_clears_its_filter_and_says_so(qtbot, window, dialogs):
     assert page.filter_bar.wanted().training_file is None
     total = page.model.rowCount()
     assert total == page.model.index_.count
-    assert messages == [
-        "The training-file filter 'In fixt' was cleared because 'fixt' no longer exists "
-        f"(deleted): the table now shows {total:,} conversations in any training file; "
-        "choose a filter again before Select all."]
+    assert messages == [f"Filter 'In fixt' cleared: training file 'fixt' was deleted. "
+                        f"{total:,} conversations shown."]
     assert window.statusBar().currentMessage() == messages[0]

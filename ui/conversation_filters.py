@@ -49,9 +49,8 @@ def file_choices(names: Iterable[str], counts: FacetCounts) -> list[tuple[str, s
 def gone_file_text(rule: FileFilter, shown: int) -> str:
     """What the status bar says when the training file a filter named was deleted."""
     label = f"{'In' if rule.rule is FileRule.IN else 'Not in'} {rule.name}"
-    return (f"The training-file filter '{label}' was cleared because '{rule.name}' no longer "
-            f"exists (deleted): the table now shows {shown:,} conversations in any training "
-            "file; choose a filter again before Select all.")
+    return (f"Filter '{label}' cleared: training file '{rule.name}' was deleted. "
+            f"{shown:,} conversations shown.")
 
 
 def warning_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:

@@ -95,6 +95,7 @@ from ui.download_menu import (
 )
 from ui.file_settings import over_budget_text, settings_line, settings_of, settings_text
 from ui.members_model import (
+    MEMBER_BATCH,
     MEMBER_CLIENT,
     MEMBER_TOKENS,
     MembersModel,
@@ -120,7 +121,7 @@ EMPTY_TEXT = (
     "together and appear here."
 )
 LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
-FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_TOKENS}
+FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_BATCH, MEMBER_TOKENS}
 CHART_KEYS = (
     ("persona_archetype", "Persona archetype"),
     ("emotional_arc", "Emotional arc"),
@@ -456,11 +457,12 @@ class TrainingFilesPage(QWidget):
         self.members.verticalHeader().setDefaultSectionSize(
             self.members.fontMetrics().height() + 8)
         heading = self.members.horizontalHeader()
-        # Names and counts keep their width; arc, topic and warnings share the rest, so the
-        # list never needs a horizontal scroll bar. The fitted widths are measured once per
-        # file (``_fit_member_columns``), not by Qt's ResizeToContents: that asks data() in
-        # Python for every sampled row at every resize of the page, several times in the
-        # layout that follows a build (0.05-0.1 s of frozen window each in a large library).
+        # Names, batches and counts keep their width; arc, topic and warnings share the
+        # rest, so the list never needs a horizontal scroll bar. The fitted widths are
+        # measured once per file (``_fit_member_columns``), not by Qt's ResizeToContents:
+        # that asks data() in Python for every sampled row at every resize of the page,
+        # several times in the layout that follows a build (0.05-0.1 s of frozen window
+        # each in a large library).
         for column in range(self.members_model.columnCount()):
             mode = (QHeaderView.ResizeMode.Fixed if column in FIT_MEMBER_COLUMNS
                     else QHeaderView.ResizeMode.Stretch)
