@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from conftest import open_window, settle
 
-from app.trainingfiles import add_conversations, create_training_file
-from ui.row_index import FileFilter, FileRule
+from app.trainingfiles import add_conversations, create_training_file, rename_training_file
+from ui.row_index import FileFilter, FileRule, RowIndex
 
 WAIT_MS = 60_000
 
@@ -65,3 +65,27 @@ def test_a_deleted_file_clears_its_filter_and_says_so(qtbot, window, dialogs):
     assert messages == [f"Filter 'In fixt' cleared: training file 'fixt' was deleted. "
                         f"{total:,} conversations shown."]
     assert window.statusBar().currentMessage() == messages[0]
+
+
+def test_rows_read_before_a_rename_keep_the_filter_for_the_read_after_it(qtbot, window,
+                                                                        filled_library):
+    """A read that started before the rename hands over rows that know only the old name:
+    the filter stays on it, then follows the file when the rows with the new name come."""
+    page = window.conversations
+    assert page.set_file_filter(FileFilter(FileRule.IN, "fixt"))
+    read_before = RowIndex(filled_library.summaries())
+    messages: list[str] = []
+    page.status.connect(messages.append)
+
+    rename_training_file(filled_library, "fixt", "fixtures-renamed")
+    window.changes.training_file_renamed.emit("fixt", "fixtures-renamed")
+    page.row_loading.loaded.emit(read_before)  # the earlier read ends now
+    assert page.filter_bar.wanted().training_file == FileFilter(FileRule.IN, "fixt")
+    assert page.model.rowCount() == 5
+    window.changes.training_files_changed.emit()
+    settle(qtbot, window)
+
+    assert page.filter_bar.wanted().training_file == FileFilter(FileRule.IN,
+                                                                "fixtures-renamed")
+    assert page.model.rowCount() == 5
+    assert messages == []

@@ -186,6 +186,10 @@ class FilterBar(QWidget):
         self._file_names = values.pop(FILE_FACET)
         self._all_values = values
 
+    def knows_file(self, name: str) -> bool:
+        """The rows last learnt hold a training file of this name."""
+        return name in self._file_names
+
     def still_known(self, wanted: Filter) -> Filter:
         """``wanted`` without the chosen values the library no longer has (a deleted file):
         they stop filtering."""

@@ -255,8 +255,13 @@ class ConversationsPage(QWidget):
         reading = self.reader_conversation_id()
         self.filter_bar.learn_values(index)
         loading = self.row_loading
-        wanted = followed(self.filter_bar.wanted(), loading.follow_batch, loading.follow_file)
-        loading.follow_batch = loading.follow_file = None
+        follow_file = loading.follow_file
+        if follow_file is not None and not self.filter_bar.knows_file(follow_file[1]):
+            follow_file = None  # rows read before the rename: the next read has the new name
+        else:
+            loading.follow_file = None
+        wanted = followed(self.filter_bar.wanted(), loading.follow_batch, follow_file)
+        loading.follow_batch = None
         known = self.filter_bar.still_known(wanted)
         gone = wanted.training_file if known.training_file != wanted.training_file else None
         wanted = known
