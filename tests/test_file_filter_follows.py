@@ -10,13 +10,23 @@ import pytest
 from conftest import open_window, settle
 
 from app.trainingfiles import add_conversations, create_training_file, rename_training_file
+from ui import row_reader
 from ui.row_index import FileFilter, FileRule, RowIndex
 
 WAIT_MS = 60_000
 
 
+@pytest.fixture(params=["small", "large"])
+def size(request, monkeypatch) -> str:
+    """As in a small library (rows re-read on a thread), or a large one (rows patched,
+    ``ui.row_patch``, or read in a child)."""
+    if request.param == "large":
+        monkeypatch.setattr(row_reader, "READ_IN_CHILD_FROM", 1)
+    return request.param
+
+
 @pytest.fixture
-def window(qtbot, filled_library, dialogs, tmp_path: Path):
+def window(qtbot, size, filled_library, dialogs, tmp_path: Path):
     """The window on the fixtures, with 'fixt' holding five of them, shown on its page."""
     ids = [row.conversation_id for row in filled_library.summaries()][:5]
     create_training_file(filled_library, "fixt", cut_off_policy="keep")
