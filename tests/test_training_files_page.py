@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QToolButton
 from sqlalchemy import func, select
 from stored import stored_bytes
 
+from app import labels
 from app.models import BuildFragment
 from app.trainingfiles import (
     TrainingFileInfo,
@@ -23,7 +24,7 @@ from app.trainingfiles import (
     list_training_files,
     member_ids,
 )
-from ui import training_files_page
+from ui import members_model, training_files_page
 from ui.distribution_chart import DistributionChart, top_counts
 from ui.file_settings import over_budget_text
 from ui.members_model import (
@@ -32,6 +33,7 @@ from ui.members_model import (
     MEMBER_BATCH,
     MEMBER_CLIENT,
     MEMBER_TOKENS,
+    MEMBER_TOPIC,
     MEMBER_WARNINGS,
 )
 from ui.training_files_model import (
@@ -564,6 +566,28 @@ def test_members_sort_on_their_values_with_missing_ones_last(qtbot, demo, page,
     click_heading(qtbot, page, MEMBER_TOKENS)
     click_heading(qtbot, page, MEMBER_TOKENS)  # the third click: the file's order
     assert shown(page, 0, ID_ROLE) == all_ids(filled_library)
+
+
+@pytest.mark.parametrize("column", [MEMBER_ARC, MEMBER_TOPIC])
+def test_an_arc_or_topic_sort_names_each_code_once(demo, page, monkeypatch, column):
+    """Named once a row, 10,000 members took 0.1 s to sort by arc on the GUI thread."""
+    model = page.members_model
+    codes = {(row.emotional_arc, row.emotional_arc_key, row.training_topic,
+              row.training_topic_key) for row in map(model.row_at, range(model.rowCount()))}
+    assert len(codes) < model.rowCount()
+    named: list[str | None] = []
+
+    def counted(show):
+        def name(code: str | None) -> str:
+            named.append(code)
+            return show(code)
+        return name
+
+    monkeypatch.setattr(members_model, "display", counted(labels.display_name))
+    monkeypatch.setattr(members_model, "topic_display", counted(labels.topic_display))
+    page.members.sortByColumn(column, Qt.SortOrder.AscendingOrder)
+    monkeypatch.undo()
+    assert 0 < len(named) <= len(codes)
 
 
 def test_removing_after_a_sort_removes_the_rows_selected(qtbot, demo, page, dialogs,

@@ -6,6 +6,7 @@ come to the top."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from operator import attrgetter
 from typing import Any
 
 from app.trainingfiles import MemberRow
@@ -17,8 +18,26 @@ FILE_ORDER = -1  # no heading chosen: the file's own order
 Key = Callable[[MemberRow], Any]
 
 
-def _text_key(text: Callable[[MemberRow], str | None]) -> Key:
-    return lambda row: (text(row) or "").casefold() or None
+# What the arc and topic texts are made from (few codes): each text is made
+# (``display_name``, about 10 µs) once per code, not once a row (an arc sort of 10,000 rows
+# took 0.12 s). Client names differ row by row: made per row, as cheaply.
+MADE_FROM: dict[int, Callable[[MemberRow], Any]] = {
+    MEMBER_ARC: attrgetter("emotional_arc", "emotional_arc_key"),
+    MEMBER_TOPIC: attrgetter("training_topic", "training_topic_key"),
+}
+
+
+def _text_key(column: int, text: Callable[[MemberRow, int], str]) -> Key:
+    made_from = MADE_FROM[column]
+    made: dict[Any, str | None] = {}
+
+    def key(row: MemberRow) -> str | None:
+        value = made_from(row)
+        if value not in made:
+            made[value] = text(row, column).replace(MISSING, "").casefold() or None
+        return made[value]
+
+    return key
 
 
 def _tokens(row: MemberRow) -> int | None:
@@ -38,7 +57,9 @@ def sort_key(column: int, text: Callable[[MemberRow, int], str]) -> Key:
         return _warnings
     if column == MEMBER_BATCH:
         return lambda row: natural_key(row.batch_id) or None
-    return _text_key(lambda row: text(row, column).replace(MISSING, ""))
+    if column in MADE_FROM:
+        return _text_key(column, text)
+    return lambda row: text(row, column).replace(MISSING, "").casefold() or None
 
 
 def sorted_positions(rows: list[MemberRow], column: int, descending: bool,
