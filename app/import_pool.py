@@ -181,8 +181,8 @@ class Workers:
                 results = None
                 if notes is not None:
                     notes.append(
-                        f"a worker process stopped unexpectedly after {delivered} of "
-                        f"{total} files (out of memory, or ended by another program); "
+                        f"a worker process stopped unexpectedly after {delivered:,} of "
+                        f"{total:,} files (out of memory, or ended by another program); "
                         + ("the rest was read in the main process"
                            if attempt == MAX_POOL_RESTARTS
                            else "new workers were started and the import went on"))

@@ -84,7 +84,10 @@ if TYPE_CHECKING:  # the tokenizer library is loaded by whoever counts
 WINDOWS_DIGITS = "0123456789\u00b9\u00b2\u00b3"
 WINDOWS_RESERVED = {"con", "prn", "aux", "nul", *(f"com{d}" for d in WINDOWS_DIGITS),
                     *(f"lpt{d}" for d in WINDOWS_DIGITS)}
-NAME_PATTERN = re.compile(r"^[\w][\w .()+-]*$")
+# The en and em dashes too: autocorrect types them for " - ", and every file system we ship
+# to takes them in a file name (the slug is the casefolded name, the files are named after it).
+TYPOGRAPHIC_DASHES = "\u2013\u2014"
+NAME_PATTERN = re.compile(rf"^[\w][\w .()+{TYPOGRAPHIC_DASHES}-]*$")
 MAX_NAME = 80
 # ext4, APFS and others allow 255 bytes of UTF-8 per file name; NTFS, FAT and exFAT 255
 # UTF-16 units; HFS+ stores names decomposed (NFD), which can take more of either. The
@@ -123,7 +126,8 @@ def check_name(name: str) -> str:
     if not text:
         raise LibraryError("the name cannot be empty")
     if len(text) > MAX_NAME:
-        raise LibraryError(f"the name can have at most {MAX_NAME} characters")
+        raise LibraryError(f"the name can have at most {MAX_NAME} characters "
+                           f"(this one has {len(text)})")
     units = _name_units(text)
     if units > MAX_NAME_UNITS:
         over = units - MAX_NAME_UNITS
@@ -136,7 +140,7 @@ def check_name(name: str) -> str:
         raise LibraryError(f"'{text}' is not allowed: a name cannot contain /, \\ or '..'")
     if not NAME_PATTERN.match(text) or text.endswith("."):
         raise LibraryError(
-            f"'{text}' is not allowed: use letters, digits, spaces and - _ . ( ) +, "
+            f"'{text}' is not allowed: use letters, digits, spaces and - – — _ . ( ) +, "
             "starting with a letter or digit and not ending with a dot"
         )
     stem = text.split(".")[0].strip().casefold()
@@ -231,6 +235,17 @@ def check_new_name(library: Library, name: str) -> str:
     if taken is not None:
         raise LibraryError(name_taken(taken.name))
     return name
+
+
+def check_rename(library: Library, old: str, new: str) -> str:
+    """A valid name for ``old`` that no other training file has (the same name in other
+    capitals is ``old``'s own); the rename checks again under its lock."""
+    new = check_name(new)
+    with library.session() as session:
+        taken = session.scalar(select(TrainingFile).where(TrainingFile.slug == new.casefold()))
+    if taken is not None and taken.slug != old.casefold():
+        raise LibraryError(name_taken(taken.name))
+    return new
 
 
 @dataclass(frozen=True, slots=True)

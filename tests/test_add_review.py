@@ -111,6 +111,32 @@ def test_all_already_in_the_file_shows_nothing_to_add(qtbot, two_batches, dialog
     assert review.counts["already"].text() == "3"
     assert review.counts["new"].text() == "0"
     assert not review.add_button.isEnabled()
+    assert review.add_button.text() == "Nothing to add", "as a new file's review says it"
+
+
+def test_a_long_name_in_the_review_heading_is_cut_with_an_ellipsis(qtbot, two_batches,
+                                                                  dialogs, tmp_path):
+    """A name as long as names go (80 characters) does not fit the review's heading: it
+    ends with "…" within the heading's width, and the tooltip has the whole name."""
+    from PySide6.QtWidgets import QLabel
+
+    name = "Elena Q4 – emotional set for the winter review of every long conversation WWWWWW"
+    assert len(name) == 80
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.select_all_action.trigger()
+    dialogs.texts.append(name)
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit(None)
+    review = window.creator.review
+    assert review is not None
+    qtbot.waitExposed(review)
+    heading = next(label for label in review.findChildren(QLabel)
+                   if label.text().startswith("New training file '"))
+    shown = heading.text()
+    assert shown.endswith("…"), shown
+    assert heading.fontMetrics().horizontalAdvance(shown) <= heading.contentsRect().width()
+    assert name in heading.toolTip()
+    review.reject()
 
 
 def test_a_new_file_is_named_reviewed_and_built_once(qtbot, two_batches, dialogs, tmp_path):

@@ -271,9 +271,15 @@ def test_unsafe_or_empty_names_are_refused(qtbot, two_batch_library, dialogs, se
                                            bad_name):
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     window.select_all_action.trigger()
-    dialogs.texts.append(bad_name)
+    dialogs.texts.extend([bad_name, None])  # refused, then asked again: Cancel
     assert not window.creator.add_checked(None)
-    assert dialogs.warnings, "a refused name must be explained"
+    asked = [(title, default) for kind, title, default in dialogs.asked if kind == "text"]
+    assert asked == [("New training file", ""), ("New training file", bad_name)], \
+        "a refused name is offered again as typed"
+    reason, question = dialogs.labels[1].split("\n\n")
+    assert reason.endswith("."), "the reason is shown as a sentence"
+    assert question == dialogs.labels[0]
+    assert dialogs.warnings == [], "the reason is in the question, not a box that ends it"
     assert list(two_batch_library.files_dir.glob("*")) == []
 
 
@@ -281,9 +287,12 @@ def test_duplicate_name_is_refused(qtbot, two_batch_library, dialogs, settings):
     create_training_file(two_batch_library, "Existing")
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     window.select_all_action.trigger()
-    dialogs.texts.append("existing")
-    assert not window.creator.add_checked(None)
-    assert "already exists" in dialogs.warnings[-1][1]
+    dialogs.texts.extend(["existing", "Fresh – set"])  # taken; then a new name, en dash
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        assert window.creator.add_checked(None)
+    assert "already exists" in dialogs.labels[1]
+    assert dialogs.asked[1] == ("text", "New training file", "existing")
+    assert window.creator.review.plan.name == "Fresh – set"
 
 
 def test_settings_remember_batch_filter_and_columns(qtbot, two_batch_library, dialogs,
@@ -413,3 +422,16 @@ def test_quality_filter_leaves_out_conversations_with_warnings(qtbot, two_batch_
     assert clean and flagged and len(clean) + len(flagged) == model.total
     assert not any(row.warning_codes for row in clean)
     assert all(row.warning_codes for row in flagged)
+
+
+def test_download_jsonl_is_greyed_out_while_the_file_has_no_line(qtbot, two_batch_library,
+                                                                 dialogs, settings):
+    """Ctrl+S would only be refused after the save dialog: it is greyed out, saying why."""
+    create_training_file(two_batch_library, "Empty")
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    window.pages.setCurrentWidget(window.training_files)
+    assert window.training_files.select_file("Empty")
+    assert window.download_json_action.isEnabled()
+    assert not window.download_jsonl_action.isEnabled()
+    assert window.download_jsonl_action.toolTip().startswith(
+        "The training file 'Empty' has no line to train on: it holds no conversations")

@@ -230,6 +230,61 @@ def test_download_is_disabled_without_a_selection(demo, page):
     assert page.download_button.isEnabled()
 
 
+def test_every_reply_score_and_warning_count_is_written_one_way(demo, page, filled_library):
+    """Two decimals for every score ("min 3.0" beside "mean 3.00" read as two kinds of
+    number); thousands separators for every count, the warnings' "×N" too."""
+    import re
+
+    scores = page.quality_label.text().splitlines()[0]
+    assert re.fullmatch(r"Reply scores: mean \d+\.\d\d · min \d+\.\d\d · max \d+\.\d\d"
+                        r" · [\d,]+ human-reviewed", scores), scores
+    head = header(filled_library, "Demo")
+    quality = head["quality_summary"]
+    code = next(iter(quality["warnings_by_code"]))
+    big = {**head, "quality_summary": {**quality, "conversations_with_warnings": 4503,
+                                       "warnings_by_code": {code: 4503}}}
+    warnings = training_files_page.quality_text(big).splitlines()[1]
+    assert warnings.startswith("Warnings: 4,503 conversations with warnings (")
+    assert warnings.endswith("×4,503)"), warnings
+
+
+def test_removing_every_conversation_says_so_and_greys_out_the_jsonl(
+        qtbot, demo, page, dialogs, filled_library):
+    """Emptying a file is said before it is done; then the downloads an export would
+    refuse (every JSONL: no line to train on) are greyed out, saying why, and the full
+    JSON still downloads."""
+    page.members.selectAll()
+    dialogs.confirms.append(True)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+
+    question = dialogs.asked[0][2]
+    assert question.startswith("Remove 15 conversations from 'Demo'?")
+    assert "This leaves 'Demo' with no conversations: its JSONL will have no line to " \
+        "train on" in question
+    assert get_training_file(filled_library, "Demo").conversations == 0
+    assert page.selected_file().name == "Demo"
+    assert page.file_actions["json"].isEnabled()
+    for key in ("jsonl", "messages", "per_reply", "no_context", "split"):
+        action = page.file_actions[key]
+        assert not action.isEnabled(), key
+        assert action.toolTip().startswith(
+            "The training file 'Demo' has no line to train on: it holds no conversations"), key
+    assert page.why_no_lines() == page.file_actions["jsonl"].toolTip()
+    assert page.download_button.toolTip().endswith(page.why_no_lines())
+
+
+def test_removing_some_conversations_does_not_warn_of_an_empty_file(demo, page, dialogs):
+    page.members.selectRow(0)
+    dialogs.confirms.append(False)
+    page.remove_button.click()
+    assert "no conversations" not in dialogs.asked[0][2]
+    assert page.file_actions["jsonl"].isEnabled()
+    assert page.why_no_lines() is None
+    assert "no line to train on" not in page.file_actions["jsonl"].toolTip()
+
+
 def test_refresh_keeps_the_selected_file(page, filled_library):
     ids = all_ids(filled_library)
     make_file(filled_library, "Alpha", ids[:1])
@@ -422,15 +477,33 @@ def test_cancelled_save_dialog_writes_nothing(demo, page, dialogs, tmp_path):
 
 
 def test_rename_refuses_a_path_like_name(demo, page, dialogs, filled_library):
-    dialogs.texts.append("../x")
+    dialogs.texts.extend(["../x", None])  # refused, asked again as typed: Cancel
 
     page.file_actions["rename"].trigger()
 
-    assert ("text", "Rename training file", "Demo") in dialogs.asked
-    assert len(dialogs.warnings) == 1
-    assert "not allowed" in dialogs.warnings[0][1]
+    assert dialogs.asked == [("text", "Rename training file", "Demo"),
+                             ("text", "Rename training file", "../x")]
+    assert "not allowed" in dialogs.labels[1] and dialogs.labels[1].endswith("New name:")
+    assert dialogs.warnings == []
     assert [info.name for info in list_training_files(filled_library)] == ["Demo"]
     assert page.selected_file().name == "Demo"
+
+
+def test_rename_to_a_taken_or_too_long_name_asks_again_until_one_is_taken(
+        qtbot, demo, page, dialogs, filled_library):
+    make_file(filled_library, "Other", [])
+    page.refresh("Demo")
+    long_name = "x" * 93
+    dialogs.texts.extend(["other", long_name, "Demo — v2"])
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as renamed:
+        page.file_actions["rename"].trigger()
+
+    assert [default for _kind, _title, default in dialogs.asked] == ["Demo", "other", long_name]
+    assert "already exists" in dialogs.labels[1]
+    assert "at most 80 characters (this one has 93)" in dialogs.labels[2]
+    assert renamed.args[0] == "Renamed training file 'Demo' to 'Demo — v2'"
+    assert sorted(i.name for i in list_training_files(filled_library)) == ["Demo — v2", "Other"]
 
 
 def test_rename_shows_the_new_name(qtbot, demo, page, dialogs, filled_library):

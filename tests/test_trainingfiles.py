@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -151,13 +152,29 @@ def test_import_refuses_a_conversation_without_replies(library: Library, tmp_pat
         ("x.JSONL", "without .json or .jsonl"),
         (".hidden", "not allowed"),
         ("ends with dot.", "not allowed"),
-        ("x" * 81, "at most 80 characters"),
+        ("x" * 93, "at most 80 characters (this one has 93)"),
+        ("– leading dash", "not allowed"),
+        ("a/b – c", "cannot contain"),
+        ("CON", "reserved device name"),
+        ("nul.txt", "reserved device name"),
     ],
 )
 def test_bad_names_are_refused_clearly(library: Library, name: str, message: str) -> None:
-    with pytest.raises(LibraryError, match=message.replace(".", r"\.")):
+    with pytest.raises(LibraryError, match=re.escape(message)):
         create_training_file(library, name)
     assert list_training_files(library) == []
+
+
+@pytest.mark.parametrize("name", ["Elena Q4 – emotional set", "Elena Q4 — emotional set",
+                                  "CON – backup"])
+def test_typographic_dashes_are_taken_and_name_the_saved_files(
+        library: Library, tmp_path: Path, name: str) -> None:
+    """Autocorrect turns " - " into an en dash: such a name is a safe file name on Windows,
+    macOS and Linux alike, and the saved copies are named after it as typed."""
+    assert create_training_file(library, name).name == name
+    written = export(library, name.upper(), ExportFormat.JSON, tmp_path / f"{name}.json")
+    assert [path.name for path in written] == [f"{name}.json", f"{name}.json.manifest.json"]
+    assert (tmp_path / f"{name}.json").is_file()
 
 
 def test_duplicate_names_are_refused_case_insensitively(library: Library) -> None:

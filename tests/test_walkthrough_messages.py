@@ -201,8 +201,9 @@ def test_a_duplicate_by_id_says_it_came_earlier_in_the_same_import(library, tmp_
 
 def test_a_changed_conversation_kept_says_how_to_replace_it_in_the_window(
         qtbot, library, dialogs, tmp_path):
-    """The window has no "replace" option on import: it asks after the import. A person
-    who kept the stored version is told to import again and answer Replace."""
+    """The window has no "replace" option on import: it asks after the import, with the
+    summary open. While it asks, the summary says the answer decides; once the person
+    kept the stored version, it says so and how to replace it later."""
     import json
 
     original = next(p for p in ENRICHED if p.name == "enriched-1.json")
@@ -217,10 +218,22 @@ def test_a_changed_conversation_kept_says_how_to_replace_it_in_the_window(
     dialogs.opened.append([fixed])
     dialogs.texts.append("")
     dialogs.confirms.append(False)  # keep the stored version
+    while_asked: list[str] = []
+    ask = dialogs.confirm_destructive
+
+    def summary_while_asked(*args: object, **kwargs: object) -> bool:
+        while_asked.append(window.importer.last_summary.details.toPlainText())
+        return ask(*args, **kwargs)
+
+    dialogs.confirm_destructive = summary_while_asked
     with qtbot.waitSignal(window.importer.finished, timeout=30000):
         window.import_files_action.trigger()
+    assert len(while_asked) == 1, "the Replace question was asked once"
+    assert "different content; the stored version stays unless you answer Replace to the " \
+        "question about changed conversations" in while_asked[0]
+    assert "import the file again" not in while_asked[0]
     details = window.importer.last_summary.details.toPlainText()
     assert "Changed (kept as stored): 1" in details
-    assert "the stored version is kept (import the file again and answer Replace to use " \
-        "this one)" in details
+    assert "different content; you kept the stored version (to use this one, import the " \
+        "file again and answer Replace)" in details
     assert "with replace" not in details

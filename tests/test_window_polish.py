@@ -137,15 +137,20 @@ def test_a_message_box_starts_its_sentence_with_a_capital(qtbot, two_batches, tm
         if isinstance(modal, QMessageBox):
             seen.append(modal.text())
             modal.close()
-        else:  # the name asked for: leave it empty and press OK
+        elif not asked:  # the name asked for: leave it empty and press OK
+            asked.append(modal.labelText())  # type: ignore[attr-defined]
             modal.setTextValue("")  # type: ignore[attr-defined]
             modal.accept()
             QTimer.singleShot(20, answer)
+        else:  # asked again, saying why: cancel
+            seen.append(modal.labelText())  # type: ignore[attr-defined]
+            modal.reject()
 
+    asked: list[str] = []
     QTimer.singleShot(20, answer)
     window.training_files.rename_button.click()
     qtbot.waitUntil(lambda: bool(seen), timeout=10000)
-    assert seen == ["The name cannot be empty"]
+    assert seen == ["The name cannot be empty.\n\nNew name:"]
 
 
 def test_ctrl_a_on_the_files_page_selects_the_files_rows_not_hidden_checks(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -26,6 +27,7 @@ from app.labels import display_name
 from app.similar import NEAR_DUPLICATE
 from app.trainingfiles import AddPlan
 from ui.conversations_model import ConversationsModel
+from ui.elided_label import ElidedLabel
 from ui.wording import agreeing, plural
 
 
@@ -71,9 +73,12 @@ class AddReviewDialog(QDialog):
         title = (f"New training file '{plan.name}'" if plan.create
                  else f"Add to '{plan.name}'")
         self.setWindowTitle(title)
-        heading = QLabel(f"<b>{title}</b><br>{_count(plan.requested)} checked "
-                         f"conversation{'s' if plan.requested != 1 else ''}")
-        heading.setTextFormat(Qt.TextFormat.RichText)
+        # A long name is cut with "…" to the dialog's width; the tooltip has all of it.
+        self.heading = ElidedLabel(title, self)
+        bold = QFont(self.heading.font())
+        bold.setBold(True)
+        self.heading.setFont(bold)
+        requested = QLabel(plural(plan.requested, "checked conversation"))
 
         grid = QGridLayout()
         grid.setColumnStretch(2, 1)
@@ -141,7 +146,8 @@ class AddReviewDialog(QDialog):
         self.add_button.clicked.connect(self._confirm)
 
         layout = QVBoxLayout(self)
-        layout.addWidget(heading)
+        layout.addWidget(self.heading)
+        layout.addWidget(requested)
         layout.addLayout(grid)
         layout.addWidget(QLabel("Skipped or left out:"))
         layout.addWidget(self.details)
@@ -160,8 +166,7 @@ class AddReviewDialog(QDialog):
     def _update(self) -> None:
         plan = self.chosen()
         n = len(plan.adding)
-        self.add_button.setText(f"Add {n:,}" if not plan.create or n
-                                else "Nothing to add")
+        self.add_button.setText(f"Add {n:,}" if n else "Nothing to add")
         self.add_button.setEnabled(n > 0)
         self.details.setPlainText("\n".join(
             f"{len(ids):,} {why}: " + ", ".join(_first(ids)) for why, ids in

@@ -88,7 +88,7 @@ class CoverageModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole:
             total = (self.coverage.column_total(key) if orientation == Qt.Orientation.Horizontal
                      else self.coverage.row_total(key))
-            return f"{self._label(key)} ({key or 'not given'}): {total} in this file"
+            return f"{self._label(key)} ({key or 'not given'}): {total:,} in this file"
         return None
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
@@ -164,8 +164,8 @@ class CoverageGrid(QWidget):
         noun = "arc" if axis is Axis.ARC else "topic"
         missing = NONE in coverage.rows or NONE in coverage.columns
         self.summary.setText(
-            f"{cells - gaps} of {cells} persona × {noun} combinations "
+            f"{cells - gaps:,} of {cells:,} persona × {noun} combinations "
             f"{agreeing(cells - gaps, 'has', 'have')} conversations; "
-            f"{gaps} {'is a gap' if gaps == 1 else 'are gaps'} ({GAP_LEGEND})."
+            f"{gaps:,} {'is a gap' if gaps == 1 else 'are gaps'} ({GAP_LEGEND})."
             + (f" {MISSING} stands for a value the files do not give." if missing else "")
             if cells else "No conversations to count.")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection
 
 from PySide6.QtCore import QObject, Signal
@@ -22,6 +23,7 @@ from app.trainingfiles import (
 from ui.add_review import AddReviewDialog
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.name_prompt import ask_name
 from ui.tasks import in_child, run_with_progress
 from ui.wording import plural
 
@@ -97,20 +99,20 @@ class CreateController(QObject):
             self.dialogs.warn(self.window, "Nothing checked",
                               "No conversations are checked: check the ones to add first.")
             return False
-        if create:
-            answer = self.dialogs.text(self.window, "New training file",
-                                       "Name of the new training file for "
-                                       f"{plural(len(ids), 'checked conversation')}:")
-            if answer is None:
+        if create:  # a bad or taken name is asked again, as typed; the plan checks again
+            name = ask_name(self.dialogs, self.window, "New training file",
+                            "Name of the new training file for "
+                            f"{plural(len(ids), 'checked conversation')}:", "",
+                            functools.partial(check_new_name, self.library))
+            if name is None:
                 return False
-            name = answer
         title = "Cannot create the training file" if create else f"Cannot add to '{name}'"
-        try:  # the quick refusals here, at once; the plan checks again
-            name = check_new_name(self.library, str(name)) if create \
-                else get_training_file(self.library, str(name)).name
-        except LibraryError as exc:
-            self.dialogs.warn(self.window, title, str(exc))
-            return False
+        if not create:
+            try:
+                name = get_training_file(self.library, str(name)).name
+            except LibraryError as exc:
+                self.dialogs.warn(self.window, title, str(exc))
+                return False
         run_with_progress(
             self.window, f"Checking {plural(len(ids), 'conversation')} for '{name}'",
             in_child(plan_addition, self.library, name, ids, create=create,

@@ -40,7 +40,7 @@ def top_counts(counts: Mapping[str, int], limit: int = MAX_BARS) -> list[tuple[s
     if len(ordered) <= limit:
         return ordered
     kept, rest = ordered[: limit - 1], ordered[limit - 1 :]
-    return [*kept, (f"{len(rest)} others", sum(count for _, count in rest))]
+    return [*kept, (f"{len(rest):,} others", sum(count for _, count in rest))]
 
 
 def shown_label(name: str) -> str:
@@ -81,10 +81,10 @@ class DistributionChart(QWidget):
         self._folded = len(named) > len(self._rows)
         total = sum(counts.values())
         every = sorted(named.items(), key=lambda item: (-item[1], item[0]))
-        self.setToolTip("\n".join(f"{label}: {count}" for label, count in every)
+        self.setToolTip("\n".join(f"{label}: {count:,}" for label, count in every)
                         if total else "")
         self.setAccessibleDescription(
-            ", ".join(f"{label} {count}" for label, count in self._rows) or "No data"
+            ", ".join(f"{label} {count:,}" for label, count in self._rows) or "No data"
         )
         self.updateGeometry()
         self.update()

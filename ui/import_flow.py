@@ -48,24 +48,32 @@ def _short(path: str) -> str:
     return f"{file.parent.name}/{file.name}" if file.parent.name else file.name
 
 
-def _reason(verdict: FileVerdict) -> str:
+# What happens to a changed conversation, said while the Replace question is on screen
+# beside the summary, and after the person answered Cancel to it.
+CHANGED_ASKED = ("the stored version stays unless you answer Replace to the question "
+                 "about changed conversations")
+CHANGED_KEPT = ("you kept the stored version (to use this one, import the file again and "
+                "answer Replace)")
+
+
+def _reason(verdict: FileVerdict, kept: bool) -> str:
     """Why a file got its verdict, in the window's words: a changed conversation is
     replaced by answering Replace after the import (the command line's --replace)."""
     if verdict.verdict is Verdict.CHANGED:
         return (f"conversation {verdict.conversation_id} is already in the library with "
-                "different content; the stored version is kept (import the file again and "
-                "answer Replace to use this one)")
+                f"different content; {CHANGED_KEPT if kept else CHANGED_ASKED}")
     return readable_reason(verdict.reason)
 
 
-def _reason_line(verdict: FileVerdict) -> str:
-    return f"{_short(verdict.path)}: {_reason(verdict)}"
+def _reason_line(verdict: FileVerdict, kept: bool = False) -> str:
+    return f"{_short(verdict.path)}: {_reason(verdict, kept)}"
 
 
-def report_text(report: ImportReport) -> str:
+def report_text(report: ImportReport, kept: bool = False) -> str:
+    """Every file's verdict; ``kept``: the person declined to replace the changed ones."""
     lines = []
     if report.batches_created:
-        lines.append(f"Batches created: {len(report.batches_created)}")
+        lines.append(f"Batches created: {len(report.batches_created):,}")
         lines += [f"  {batch}" for batch in report.batches_created]
         lines.append("")
     for title, verdict in (("Rejected", Verdict.REJECTED),
@@ -78,7 +86,7 @@ def report_text(report: ImportReport) -> str:
             if verdict is Verdict.DUPLICATE:  # the same thing said of many: grouped
                 lines += grouped_lines(items, _reason_line, duplicates_group, _short)
             else:  # each one needs its own reason read
-                lines += [f"  {_reason_line(v)}" for v in items]
+                lines += [f"  {_reason_line(v, kept)}" for v in items]
             lines.append("")
         if verdict is Verdict.REJECTED and report.skipped:
             # one line a kind: a dropped folder may hold thousands of other files
@@ -116,6 +124,11 @@ class ImportSummaryDialog(QDialog):
         layout.addWidget(self.details, 1)
         layout.addWidget(buttons)
         self.resize(720, 420)
+
+    def show_kept(self) -> None:
+        """The person answered Cancel to replacing the changed conversations: the summary,
+        still open, says they were kept and how to replace them later."""
+        self.details.setPlainText(report_text(self.report, kept=True))
 
     def show_replaced(self, again: ImportReport) -> None:
         """The person chose to replace the changed conversations and they are replaced:
@@ -189,4 +202,6 @@ class ImportController(QObject):
         self.last_summary = ImportSummaryDialog(report, self.window)
         self.last_summary.open()
         self.finished.emit(report)
-        self.replacer.offer(report)  # changed conversations: asked once, for all of them
+        # changed conversations: asked once, for all of them
+        if not self.replacer.offer(report) and report.changed:
+            self.last_summary.show_kept()

@@ -63,6 +63,7 @@ from ui.wording import agreeing, plural
 SETTINGS_ORG = "LoRA Studio"
 FILES_PAGE_TITLE = "LoRA Training JSON Files"  # the user's own name for the page
 JSON_FILTER = "Conversation files (*.json);;All files (*)"
+JSONL_TIP = "Save a copy of the selected training file's JSONL for the trainer"
 
 
 class MainWindow(QMainWindow):
@@ -219,7 +220,7 @@ class MainWindow(QMainWindow):
         self.download_jsonl_action = self._action(
             "Download JSONL…", lambda: self._download(ExportFormat.JSONL),
             QKeySequence.StandardKey.Save,
-            "Save a copy of the selected training file's JSONL for the trainer")
+            JSONL_TIP)
         self.download_json_action = self._action(
             "Download full JSON…", lambda: self._download(ExportFormat.JSON), "Ctrl+Shift+S",
             "Save a copy of the selected training file's full JSON")
@@ -427,7 +428,11 @@ class MainWindow(QMainWindow):
         self.clear_filters_action.setEnabled(not model.current_filter.is_empty)
         self.as_trained_action.setEnabled(self.conversations.reader.record is not None)
         selected = self.training_files.selected_file() is not None
-        self.download_jsonl_action.setEnabled(selected)
+        why = self.training_files.why_no_lines()  # an empty JSONL is never saved
+        self.download_jsonl_action.setEnabled(selected and why is None)
+        jsonl = self.download_jsonl_action
+        jsonl.setToolTip(tool_tip(jsonl.text(), why or JSONL_TIP, jsonl.shortcut()))
+        jsonl.setStatusTip(why or JSONL_TIP)
         self.download_json_action.setEnabled(selected)
 
     def show_message(self, text: str) -> None:
@@ -555,7 +560,7 @@ class MainWindow(QMainWindow):
             self, self.library, self.changes, self.dialogs, names,
             title="Rebuilding training files with the new tokenizer",
             on_done=lambda rebuilt: self.show_message(
-                f"{saved}; {len(rebuilt)} of {plural(len(names), 'training file')} rebuilt "
+                f"{saved}; {len(rebuilt):,} of {plural(len(names), 'training file')} rebuilt "
                 "with it."),
             failure_title="Training files not rebuilt",
             failure_consequence=(

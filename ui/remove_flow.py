@@ -31,7 +31,7 @@ def removal_question(plan: RemovalPlan, what: str) -> str:
                      "be rebuilt without them (JSON and JSONL):")
         lines += [f"  • {name}" for name in plan.training_files[:MAX_LISTED]]
         if len(plan.training_files) > MAX_LISTED:
-            lines.append(f"  … and {len(plan.training_files) - MAX_LISTED} more")
+            lines.append(f"  … and {len(plan.training_files) - MAX_LISTED:,} more")
     else:
         lines.append("No training file holds them.")
     lines += ["", "The files they were imported from are not touched; importing them again "

@@ -40,7 +40,7 @@ def replace_question(report: ImportReport) -> str:
              "content:"]
     lines += [f"  • {v.conversation_id} ({Path(v.file).name})" for v in changed[:MAX_LISTED]]
     if len(changed) > MAX_LISTED:
-        lines.append(f"  … and {len(changed) - MAX_LISTED} more")
+        lines.append(f"  … and {len(changed) - MAX_LISTED:,} more")
     lines += ["", "Replace the stored versions with these? Each keeps its batch and its place "
               "in training files; the training files that hold them are rebuilt.",
               "Cancel keeps the stored versions."]
@@ -68,7 +68,7 @@ class ReplaceController(QObject):
             return False
         if not self.dialogs.confirm_destructive(self.window, "Replace changed conversations",
                                                 replace_question(report),
-                                                f"Replace {len(changed)}"):
+                                                f"Replace {len(changed):,}"):
             return False
         files = [Path(f) for f in dict.fromkeys(v.file for v in changed)]
 

@@ -83,8 +83,8 @@ class ReviewController(QObject):
         count = change.conversations
         what = "conversation" if count == 1 else "conversations"
         if change.reviewed_by is None:
-            return f"Took the review mark from {count} {what}"
-        return f"Marked {count} {what} reviewed by {change.reviewed_by}"
+            return f"Took the review mark from {count:,} {what}"
+        return f"Marked {count:,} {what} reviewed by {change.reviewed_by}"
 
     def _rebuild(self, change: ReviewChange) -> None:
         message = self._message(change)

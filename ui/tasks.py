@@ -197,7 +197,7 @@ def run_with_progress(
             return  # (it would show the hidden dialog again)
         dialog.setMaximum(max(total, 1))
         dialog.setValue(done)
-        dialog.setLabelText(f"{title}\n{done} of {total}: {current}")
+        dialog.setLabelText(f"{title}\n{done:,} of {total:,}: {current}")
 
     def finish() -> None:
         _jobs.pop(task, None)

@@ -305,7 +305,7 @@ class TokenizerDialog(QDialog):
             except LibraryError as exc:
                 return generation, str(exc), ""
             summary = (f"Fine: {counter.tokenizer_name} with {counter.template.label} renders "
-                       f"the sample below in {shown.total} tokens, {shown.trained_total} of "
+                       f"the sample below in {shown.total:,} tokens, {shown.trained_total:,} of "
                        "them trained (the assistant's replies).")
             return generation, "", f"{summary}\n{shown.text}"
 

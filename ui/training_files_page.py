@@ -60,6 +60,7 @@ from app.export import (
     export,
     export_notes,
     export_targets,
+    nothing_to_train,
     owes_rebuild,
 )
 from app.labels import OwnNames, display_name
@@ -69,7 +70,7 @@ from app.trainingfiles import (
     MemberRow,
     TrainingFileInfo,
     change_settings,
-    check_name,
+    check_rename,
     delete_training_file,
     header,
     list_training_files,
@@ -80,7 +81,7 @@ from app.trainingfiles import (
 )
 from ui.changes import LibraryChanges
 from ui.coverage_grid import CoverageGrid
-from ui.dialogs import Dialogs
+from ui.dialogs import Dialogs, as_sentence
 from ui.distribution_chart import DistributionChart
 from ui.download_menu import (
     JSON_FILTER,
@@ -100,6 +101,7 @@ from ui.members_model import (
     MEMBER_TOKENS,
     MembersModel,
 )
+from ui.name_prompt import ask_name
 from ui.saved_banner import SavedBanner, saved_text
 from ui.tasks import Task, Work, run_with_progress, start
 from ui.training_files_model import (
@@ -163,6 +165,11 @@ def tokens_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
     return text + ")"
 
 
+def score_text(score: object) -> str:
+    """One format for every reply score on the page: two decimals ("3.00")."""
+    return f"{score:.2f}" if isinstance(score, int | float) else "not given"
+
+
 def quality_text(head: Mapping[str, Any]) -> str:
     """Reply scores and warnings from the header's ``quality_summary``, in two lines."""
     quality = head.get("quality_summary") or {}
@@ -170,8 +177,9 @@ def quality_text(head: Mapping[str, Any]) -> str:
     if mean is None:
         scores = "Reply scores: none of the replies is scored"
     else:
-        scores = (f"Reply scores: mean {mean:.2f} · min {quality.get('min_reply_score')}"
-                  f" · max {quality.get('max_reply_score')}")
+        scores = " · ".join(f"{what} {score_text(quality.get(key))}" for what, key in (
+            ("Reply scores: mean", "mean_reply_score"), ("min", "min_reply_score"),
+            ("max", "max_reply_score")))
     reviewed = quality.get("human_reviewed_conversations")
     if reviewed is not None:
         scores += f" · {reviewed:,} human-reviewed"
@@ -179,10 +187,16 @@ def quality_text(head: Mapping[str, Any]) -> str:
     flagged = quality.get("conversations_with_warnings") or 0
     if not flagged:
         return scores + "\nWarnings: none"
-    codes = ", ".join(f"{display_name(code)} ×{count}" for code, count in
+    codes = ", ".join(f"{display_name(code)} ×{count:,}" for code, count in
                       sorted(by_code.items(), key=lambda item: (-item[1], item[0])))
     return (scores + f"\nWarnings: {plural(flagged, 'conversation')} with warnings"
             + (f" ({codes})" if codes else ""))
+
+
+DOWNLOAD_TIP = "Save a copy: the JSON for people to review, the JSONL for the trainer"
+# The downloads that write a JSONL: none of them can be saved from a file with no line.
+NEEDS_LINES = (*(d.key for d in (*MAIN, *VARIANTS) if d.fmt is not ExportFormat.JSON),
+               "split")
 
 
 MEMBER_ROWS_SAMPLED = 100  # rows a fitted member column is measured on
@@ -305,11 +319,13 @@ class TrainingFilesPage(QWidget):
         action.setToolTip(tip)
         action.triggered.connect(handler)
         self.file_actions[key] = action
+        self._tips[key] = tip
         return action
 
     def _build_actions(self, parent: QWidget) -> None:
         """Download (only downloads), Rename and Delete, kept apart."""
         self.file_actions: dict[str, QAction] = {}
+        self._tips: dict[str, str] = {}  # each action's own tip, while it can act
         self.download_menu = QMenu("Download", parent)
         self.download_menu.setToolTipsVisible(True)
         self.download_menu.addSection("The training file")
@@ -334,8 +350,7 @@ class TrainingFilesPage(QWidget):
         self.download_button.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         self.download_button.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.download_button.setMenu(self.download_menu)
-        self.download_button.setToolTip(
-            "Save a copy: the JSON for people to review, the JSONL for the trainer")
+        self.download_button.setToolTip(DOWNLOAD_TIP)
         self.rename_button = QPushButton("Rename…", parent)
         self.rename_button.setToolTip("Give the training file a new name")
         self.rename_button.clicked.connect(self._rename)
@@ -553,12 +568,13 @@ class TrainingFilesPage(QWidget):
 
     def _show_selected(self) -> None:
         info = self.selected_file()
-        self.selection_changed.emit()
         for widget in (self.download_button, self.rename_button, self.settings_button,
                        self.delete_button):
             widget.setEnabled(info is not None)
         for action in self.file_actions.values():
             action.setEnabled(info is not None)
+        self._grey_out_what_needs_lines(info)
+        self.selection_changed.emit()  # (after the actions: the window's follow them)
         self._reading += 1  # an older read still running is no longer wanted
         if info is None:
             self._show_nothing()
@@ -585,6 +601,26 @@ class TrainingFilesPage(QWidget):
         task.signals.done.connect(lambda: self._readers.discard(task))
         self._readers.add(task)  # kept until it is done
         start(task)
+
+    def why_no_lines(self) -> str | None:
+        """Why the selected file's JSONL cannot be saved (it has no line to train on), or
+        None when it can (or no file is selected)."""
+        info = self.selected_file()
+        if info is None or info.trainable_replies:
+            return None
+        return as_sentence(nothing_to_train(info.name, info.conversations, info.cut_off_policy))
+
+    def _grey_out_what_needs_lines(self, info: TrainingFileInfo | None) -> None:
+        """A file with no line to train on has an empty JSONL, which an export refuses:
+        its JSONL downloads are greyed out, saying why, rather than refused after the
+        save dialog."""
+        why = self.why_no_lines()
+        for key in NEEDS_LINES:
+            action = self.file_actions[key]
+            action.setEnabled(info is not None and why is None)
+            action.setToolTip(why or self._tips[key])
+            action.setStatusTip(why or self._tips[key])
+        self.download_button.setToolTip(f"{DOWNLOAD_TIP}.\n{why}" if why else DOWNLOAD_TIP)
 
     def _large_library(self) -> bool:
         """Holds enough conversations that the coverage's scan of them all is slow."""
@@ -849,15 +885,12 @@ class TrainingFilesPage(QWidget):
         info = self.selected_file()
         if info is None:
             return
-        answer = self.dialogs.text(self, "Rename training file", "New name:", info.name)
-        if answer is None or answer == info.name:
-            return
-        try:
-            new_name = check_name(answer)  # refuse bad names before any rebuild starts
-        except LibraryError as exc:
-            self.dialogs.warn(self, "Cannot rename", str(exc))
-            return
         old_name = info.name
+        # bad or taken names are refused here, before any rebuild starts
+        new_name = ask_name(self.dialogs, self, "Rename training file", "New name:", old_name,
+                            functools.partial(check_rename, self.library, old_name))
+        if new_name is None or new_name == old_name:
+            return
         self._run(f"Renaming {old_name}…",
                   lambda progress, cancelled: rename_training_file(
                       self.library, old_name, new_name, progress, cancelled),
@@ -920,8 +953,12 @@ class TrainingFilesPage(QWidget):
         question = (f"Remove {plural(len(ids), 'conversation')} from '{info.name}'? "
                     "Its JSON and JSONL are rebuilt without them; the conversations stay "
                     "in the library.")
+        if len(ids) >= info.conversations:
+            question += (f"\n\nThis leaves '{info.name}' with no conversations: its JSONL "
+                         "will have no line to train on, and cannot be downloaded until you "
+                         "add conversations to it again.")
         if not self.dialogs.confirm_destructive(self, "Remove from training file", question,
-                                                f"Remove {len(ids)}"):
+                                                f"Remove {len(ids):,}"):
             return
         name = info.name
         self._run(f"Rebuilding {name}…",
