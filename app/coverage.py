@@ -2,7 +2,9 @@
 persona × topic, with a count per cell. An empty cell is a gap a person may want to fill.
 
 The rows and columns are every value the library holds, not only the file's, so a persona
-or arc the file lacks entirely shows up as a row or column of gaps.
+or arc the file lacks entirely shows up as a row or column of gaps. "No value" (``NONE``) is
+no value to cover: it is a row or column only when some of the file's conversations lack
+that value, to show where they are, and its cells are never gaps.
 """
 
 from __future__ import annotations
@@ -58,8 +60,19 @@ class Coverage:
     def count(self, row: str, column: str) -> int:
         return self.counts.get((row, column), 0)
 
+    def combinations(self) -> list[tuple[str, str]]:
+        """The cells a file can fill: a value on both axes, not "no value"."""
+        return [(r, c) for r in self.rows if r != NONE for c in self.columns if c != NONE]
+
     def gaps(self) -> list[tuple[str, str]]:
-        return [(r, c) for r in self.rows for c in self.columns if not self.count(r, c)]
+        return [cell for cell in self.combinations() if not self.count(*cell)]
+
+    def is_gap(self, row: str, column: str) -> bool:
+        return NONE not in (row, column) and not self.count(row, column)
+
+    def without_value(self) -> int:
+        """How many of the file's conversations lack the row's or the column's value."""
+        return sum(n for (row, column), n in self.counts.items() if NONE in (row, column))
 
     def row_total(self, row: str) -> int:
         return sum(self.count(row, c) for c in self.columns)
@@ -88,8 +101,11 @@ def coverage(library: Library, name: str, rows: Axis = Axis.PERSONA,
     counts = Counter((r or NONE, c or NONE) for r, c in members)
     labels = {**_labels(rows, [(r, rn) for r, _, rn, _ in known]),
               **_labels(columns, [(c, cn) for _, c, _, cn in known])}
-    return Coverage(_order({r or NONE for r, *_ in known}),
-                    _order({c or NONE for _, c, *_ in known}), counts, labels)
+    # The library's values, and "no value" only where a member lacks one: the library's
+    # other conversations lacking it is no reason to show it (nor a combination to fill).
+    return Coverage(_order({r for r, *_ in known if r} | {r for r, _ in counts}),
+                    _order({c for _, c, *_ in known if c} | {c for _, c in counts}),
+                    counts, labels)
 
 
 def _labels(axis: Axis, named: list[tuple[str | None, str | None]]) -> dict[str, str]:

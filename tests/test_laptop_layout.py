@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import open_window
+from conftest import addable, open_window
 from PySide6.QtCore import QRect, QSettings, Qt
 from PySide6.QtWidgets import QApplication, QMenu, QStyle
 
@@ -208,18 +208,19 @@ def test_the_coverage_grids_gaps_cannot_be_taken_for_a_missing_value(
     model = grid.model
     cells = [model.index(row, column) for row in range(model.rowCount())
              for column in range(model.columnCount())]
-    gaps = [cell for cell in cells if cell.data(COUNT_ROLE) == 0]
+    gaps = [cell for cell in cells if cell.data(Qt.ItemDataRole.BackgroundRole) is not None]
     assert gaps and len(gaps) < len(cells)
+    assert all(cell.data(COUNT_ROLE) == 0 for cell in gaps)
     assert MISSING in {model.headerData(model.rowCount() - 1, Qt.Orientation.Vertical),
                        model.headerData(model.columnCount() - 1, Qt.Orientation.Horizontal)}
     assert {cell.data() for cell in gaps} == {"0"}  # not "–", not "—"
     assert not any(dash in cell.data() for cell in cells for dash in "–—-")
     assert all(cell.data(Qt.ItemDataRole.ToolTipRole).endswith(
         ": no conversations in this file, a gap (0, shaded)") for cell in gaps)
-    assert f"are gaps (0, shaded). {MISSING} stands for a value the files do not give." \
-        in grid.summary.text()
-    add_conversations(two_batches, "Older", legacy, create=True)  # all in the — × — cell
-    grid.show_coverage(coverage(two_batches, "Older"))
+    assert f"are gaps (0, shaded). {MISSING} stands for a value the files do not give " \
+        "(2 conversations here), not a combination to fill." in grid.summary.text()
+    add_conversations(two_batches, "One", addable(enriched)[:1], create=True)
+    grid.show_coverage(coverage(two_batches, "One"))
     assert grid.summary.text().startswith(
         f"1 of {model.rowCount() * model.columnCount()} persona × arc combinations has "
         "conversations; ")

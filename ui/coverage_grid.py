@@ -1,5 +1,7 @@
 """The coverage grid: persona archetypes down, emotional arcs (or training topics) across,
-how many of the file's conversations fall in each cell, and the empty cells marked as gaps.
+how many of the file's conversations fall in each cell, and the empty combinations marked as
+gaps. MISSING's row and column (conversations whose files do not give the value) are no
+combinations: their cells show counts, blank when none, never as gaps.
 """
 
 from __future__ import annotations
@@ -97,24 +99,57 @@ class CoverageModel(QAbstractTableModel):
         row_key = self.coverage.rows[index.row()]
         column_key = self.coverage.columns[index.column()]
         count = self.coverage.count(row_key, column_key)
+        gap = self.coverage.is_gap(row_key, column_key)
         if role == Qt.ItemDataRole.DisplayRole:
-            return str(count) if count else GAP_MARK
+            # A cell of MISSING's row or column is no combination: blank when empty.
+            return str(count) if count else GAP_MARK if gap else ""
         if role == COUNT_ROLE:
             return count
         if role == Qt.ItemDataRole.TextAlignmentRole:
             return Qt.AlignmentFlag.AlignCenter
         base = self._palette.color(QPalette.ColorRole.Base)
-        gap = blend(base, WARNING_HUE, 0.22)
-        if role == Qt.ItemDataRole.BackgroundRole and not count:
-            return gap
+        shade = blend(base, WARNING_HUE, 0.22)
+        if role == Qt.ItemDataRole.BackgroundRole and gap:
+            return shade
         if role == Qt.ItemDataRole.ForegroundRole:
             text = self._palette.color(QPalette.ColorRole.Text)
-            return readable(text, gap if not count else base)
+            return readable(text, shade if gap else base)
         if role == Qt.ItemDataRole.ToolTipRole:
-            what = f"{self._label(row_key)} × {self._label(column_key)}"
-            return (f"{what}: {plural(count, 'conversation')}" if count
-                    else f"{what}: no conversations in this file, a gap ({GAP_LEGEND})")
+            return self._tip(row_key, column_key, count, gap)
         return None
+
+    def _tip(self, row_key: str, column_key: str, count: int, gap: bool) -> str:
+        what = f"{self._label(row_key)} × {self._label(column_key)}"
+        if gap:
+            return f"{what}: no conversations in this file, a gap ({GAP_LEGEND})"
+        held = plural(count, "conversation") if count else "no conversations"
+        if NONE in (row_key, column_key):
+            return (f"{what}: {held} in this file ({MISSING}: a value the files do not give, "
+                    "not a combination to fill)")
+        return f"{what}: {held}"
+
+
+def summary_text(coverage: Coverage, noun: str) -> str:
+    """How many combinations the file fills and how many are gaps; MISSING's row and
+    column count conversations, not combinations to fill, and the line says how many."""
+    combinations = len(coverage.combinations())
+    gaps = len(coverage.gaps())
+    lacking = coverage.without_value()
+    missing = (f" {MISSING} stands for a value the files do not give "
+               f"({plural(lacking, 'conversation')} here), not a combination to fill."
+               if lacking else "")
+    if not combinations:
+        article = "an" if noun[0] in "aeiou" else "a"
+        return (f"No persona × {noun} combinations to fill: the library's conversations "
+                f"do not give both a persona and {article} {noun}.{missing}"
+                if lacking else "No conversations to count.")
+    filled = combinations - gaps
+    return (f"{filled:,} of {combinations:,} persona × {noun} "
+            f"{agreeing(combinations, 'combination', 'combinations')} "
+            f"{agreeing(filled, 'has', 'have')} conversations; "
+            + (f"{gaps:,} {agreeing(gaps, 'is a gap', 'are gaps')} ({GAP_LEGEND})."
+               if gaps else "none is a gap.")
+            + missing)
 
 
 class CoverageGrid(QWidget):
@@ -159,13 +194,4 @@ class CoverageGrid(QWidget):
             coverage = Coverage([], [], Counter())
         axis = self.column_axis()
         self.model.set_coverage(coverage, TITLES[Axis.PERSONA], TITLES[axis], self.palette())
-        cells = len(coverage.rows) * len(coverage.columns)
-        gaps = len(coverage.gaps())
-        noun = "arc" if axis is Axis.ARC else "topic"
-        missing = NONE in coverage.rows or NONE in coverage.columns
-        self.summary.setText(
-            f"{cells - gaps:,} of {cells:,} persona × {noun} combinations "
-            f"{agreeing(cells - gaps, 'has', 'have')} conversations; "
-            f"{gaps:,} {'is a gap' if gaps == 1 else 'are gaps'} ({GAP_LEGEND})."
-            + (f" {MISSING} stands for a value the files do not give." if missing else "")
-            if cells else "No conversations to count.")
+        self.summary.setText(summary_text(coverage, "arc" if axis is Axis.ARC else "topic"))
