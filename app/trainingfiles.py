@@ -491,7 +491,7 @@ class AddPlan:
             "flagged with quality warnings (left out)":
                 [c for c in self.new if self.leave_out_flagged and c in self.flagged
                  and not (self.leave_out_hidden and c in self.hidden)],
-            "sample conversations (left out)":
+            "of the app's sample conversations (left out)":
                 [c for c in self.new if self.leave_out_samples and c in self.samples
                  and not (self.leave_out_hidden and c in self.hidden)
                  and not (self.leave_out_flagged and c in self.flagged)],

@@ -187,7 +187,7 @@ def test_samples_mixed_with_real_conversations_are_left_out_unless_kept(
     assert review.counts["samples"].text() == "8"
     assert review.leave_out_samples.isChecked(), "mixed: samples are left out by default"
     assert review.add_button.text() == f"Add {len(own)}"
-    assert "8 sample conversations (left out)" in review.details.toPlainText()
+    assert "8 of the app's sample conversations (left out)" in review.details.toPlainText()
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         review.add_button.click()
     assert member_ids(library, "real data") == own
