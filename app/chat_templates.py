@@ -97,7 +97,10 @@ def template_from_config(config: Mapping[str, Any], label: str) -> ChatTemplate:
                  if isinstance(item, Mapping)}
         raw = named.get("default") or next(iter(named.values()), None)
     if not isinstance(raw, str) or not raw.strip():
-        raise ChatTemplateError(f"{label} has no chat_template")
+        raise ChatTemplateError(
+            f"{label} has no chat_template (a base model's tokenizer_config.json often has "
+            "none): choose the tokenizer_config.json of the instruct or chat model, a .jinja "
+            "template file, or one of the bundled templates")
     template = ChatTemplate("custom", label, raw, _token_text(config.get("bos_token")),
                             _token_text(config.get("eos_token")))
     compile_template(template)

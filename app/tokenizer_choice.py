@@ -384,7 +384,9 @@ def read_template_file(path: Path) -> ChatTemplate:
     try:
         raw = path.read_bytes()
     except OSError as exc:
-        raise LibraryError(f"{path} cannot be read: {exc.strerror or exc}") from None
+        raise LibraryError(f"{path} cannot be read: {exc.strerror or exc}; check that the "
+                           "file is there and that you may read it, or choose another "
+                           "template file") from None
     try:
         if path.suffix.lower() == ".json":
             try:

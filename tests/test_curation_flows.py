@@ -63,6 +63,11 @@ def test_remove_a_whole_batch(qtbot, two_batches, dialogs, tmp_path):
     assert [b.batch_id for b in two_batches.batches()] == ["legacy-batch"]
     settle(qtbot, window)
     assert window.conversations.model.total == len(LEGACY)
+    # The filter on the removed batch is cleared, and said: Select all now checks more.
+    assert window.conversations.filter_bar.wanted().batch_id is None
+    assert window.statusBar().currentMessage() == (
+        "Filter on batch 'enriched-batch' cleared: the batch has no conversations any more. "
+        f"{len(LEGACY):,} conversations shown.")
 
 
 def test_the_question_defaults_to_cancel(qtbot):

@@ -216,8 +216,15 @@ def test_a_file_that_is_not_a_tokenizer_is_refused_by_name(filled_library: Libra
         choose(filled_library, tokenizer_file=bad)
     config = tmp_path / "tokenizer_config.json"
     config.write_text('{"bos_token": "<s>"}')
-    with pytest.raises(LibraryError, match="has no chat_template"):
+    with pytest.raises(LibraryError, match="has no chat_template") as refused:
         choose(filled_library, template_file=config)
+    assert str(refused.value).endswith(  # and what to do
+        "choose the tokenizer_config.json of the instruct or chat model, a .jinja template "
+        "file, or one of the bundled templates")
+    gone = tmp_path / "gone.jinja"
+    with pytest.raises(LibraryError, match=re.escape(str(gone))) as unreadable:
+        choose(filled_library, template_file=gone)
+    assert "or choose another template file" in str(unreadable.value)
     assert load_choice(filled_library).tokenizer == "bundled"
 
 

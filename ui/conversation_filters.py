@@ -53,6 +53,13 @@ def gone_file_text(rule: FileFilter, shown: int) -> str:
             f"{shown:,} conversations shown.")
 
 
+def gone_batch_text(batch: str, shown: int) -> str:
+    """What the status bar says when the batch a filter named has no conversations left
+    (its conversations were removed or moved away)."""
+    return (f"Filter on batch '{batch}' cleared: the batch has no conversations any more. "
+            f"{shown:,} conversations shown.")
+
+
 def warning_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
     return [("without", "Without warnings", counts.values.get(False, 0)),
             ("with", "With warnings", counts.values.get(True, 0))]

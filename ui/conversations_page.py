@@ -25,7 +25,7 @@ from app.errors import LibraryError
 from app.library import ConversationRow, Library
 from ui import row_reader
 from ui.changes import LibraryChanges
-from ui.conversation_filters import FilterBar, gone_file_text
+from ui.conversation_filters import FilterBar, gone_batch_text, gone_file_text
 from ui.conversation_view import ConversationView
 from ui.conversations_model import Column, ConversationsModel
 from ui.conversations_table import ConversationsTable
@@ -264,6 +264,7 @@ class ConversationsPage(QWidget):
         loading.follow_batch = None
         known = self.filter_bar.still_known(wanted)
         gone = wanted.training_file if known.training_file != wanted.training_file else None
+        gone_batch = wanted.batch_id if known.batch_id != wanted.batch_id else None
         wanted = known
         self.filter_bar.show_filter(wanted)
         self._opening = False
@@ -271,6 +272,8 @@ class ConversationsPage(QWidget):
         self.model.set_index(index, wanted)
         if gone is not None:  # said, never a silent widening of what Select all checks
             self.status.emit(gone_file_text(gone, self.model.rowCount()))
+        if gone_batch is not None:
+            self.status.emit(gone_batch_text(gone_batch, self.model.rowCount()))
         if index.count >= row_reader.READ_IN_CHILD_FROM:
             row_reader.spare_the_collector(young=False)
         if reading is not None:
