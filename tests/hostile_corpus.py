@@ -73,13 +73,15 @@ def dump(document: Any) -> bytes:
     return json.dumps(document, ensure_ascii=False, indent=2).encode("utf-8")
 
 
-def cut_in_the_middle(folder: Path) -> Path:
-    """A real conversation whose second reply stops mid-sentence, the others intact: every
-    cut-off policy trains some of it and leaves some out."""
-    document = conversation("fp_conversation_cut_in_the_middle")
+def cut_in_the_middle(folder: Path, name: str = "cut_in_the_middle",
+                      file_name: str = "cut-in-the-middle.json") -> Path:
+    """A real conversation (``fp_conversation_`` + ``name``) whose second reply stops
+    mid-sentence, the others intact: every cut-off policy trains some of it and leaves some
+    out, and it is flagged with a warning."""
+    document = conversation(f"fp_conversation_{name}")
     reply = document["training_pairs"][1]["target_response"]
     document["training_pairs"][1]["target_response"] = reply[: reply.index(" ", 200)]
-    path = folder / "cut-in-the-middle.json"
+    path = folder / file_name
     path.write_bytes(dump(document))
     return path
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FIRST_REPLY_CUT
@@ -202,17 +203,25 @@ def test_a_writer_upgrades_a_library_to_a_later_revision(
 SENTINEL = b'"rebuild due"'  # what a file owing a rebuild held in ``totals`` until 0002
 
 
-def _owed_state(location: LibraryLocation) -> dict[str, tuple[object, ...]]:
-    """Per training file: what its row holds of a rebuild owed, read with plain SQL."""
+def _plain_rows(location: LibraryLocation, table: str, columns: str, added: str,
+                added_by: str) -> dict[Any, tuple[Any, ...]]:
+    """``table``'s rows read with plain SQL, by their first column: ``columns``, then
+    ``added`` when the library has its column ``added_by`` (a revision added them)."""
     engine = create_engine(_url(location))
     try:
         with engine.connect() as conn:
-            columns = {c["name"] for c in inspect(conn).get_columns("training_files")}
-            owed = ", changes, changes_built" if "changes" in columns else ""
-            return {name: tuple(rest) for name, *rest in conn.execute(text(
-                f"SELECT name, totals{owed} FROM training_files"))}
+            there = {c["name"] for c in inspect(conn).get_columns(table)}
+            read = f"{columns}, {added}" if added_by in there else columns
+            return {key: tuple(rest) for key, *rest in conn.execute(text(
+                f"SELECT {read} FROM {table}"))}
     finally:
         engine.dispose()
+
+
+def _owed_state(location: LibraryLocation) -> dict[str, tuple[object, ...]]:
+    """Per training file: what its row holds of a rebuild owed."""
+    return _plain_rows(location, "training_files", "name, totals", "changes, changes_built",
+                       "changes")
 
 
 def _url(location: LibraryLocation) -> str:
@@ -261,16 +270,9 @@ def test_a_rebuild_owed_in_the_totals_of_revision_0002_moves_to_its_own_columns(
 
 
 def _replies(location: LibraryLocation) -> dict[str, tuple[int, ...]]:
-    """Per conversation id: its reply counts, read with plain SQL."""
-    engine = create_engine(_url(location))
-    try:
-        with engine.connect() as conn:
-            columns = {c["name"] for c in inspect(conn).get_columns("conversations")}
-            trained = ", replies_trained" if "replies_trained" in columns else ""
-            return {cid: tuple(rest) for cid, *rest in conn.execute(text(
-                f"SELECT conversation_id, trainable_replies{trained} FROM conversations"))}
-    finally:
-        engine.dispose()
+    """Per conversation id: its reply counts."""
+    return _plain_rows(location, "conversations", "conversation_id, trainable_replies",
+                       "replies_trained", "replies_trained")
 
 
 def test_revision_0004_fills_in_the_replies_the_default_policy_trains(

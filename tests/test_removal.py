@@ -103,26 +103,26 @@ def test_a_cancelled_removal_removes_nothing_from_the_library(two_batches):
 
 
 @ON_BOTH
+@pytest.mark.parametrize(("taken", "message"), [
+    ({"Picks": [0]},
+     "nothing was removed from the library: the training file 'Picks' took this "
+     "conversation meanwhile (another window or team member added it). Remove it again "
+     "to take it out of that file too"),
+    ({"More picks": [0], "Others": [1]},
+     "nothing was removed from the library: the training files 'More picks' and 'Others' "
+     "took some of these conversations meanwhile (another window or team member added "
+     "them). Remove them again to take them out of those files too"),
+])
 def test_files_that_took_the_conversations_after_the_plan_are_named_in_words_that_agree(
-        two_batches):
+        two_batches, taken, message):
     ids = ids_of(two_batches)
-    plan = plan_removal(two_batches, ids[:1])
-    add_conversations(two_batches, "Picks", ids[:1], create=True)  # meanwhile
-    with pytest.raises(LibraryError) as one:
+    planned = ids[: len(taken)]
+    plan = plan_removal(two_batches, planned)
+    for name, which in taken.items():  # meanwhile
+        add_conversations(two_batches, name, [planned[i] for i in which], create=True)
+    with pytest.raises(LibraryError) as refused:
         apply_removal(two_batches, plan)
-    assert str(one.value) == (
-        "nothing was removed from the library: the training file 'Picks' took this "
-        "conversation meanwhile (another window or team member added it). Remove it again "
-        "to take it out of that file too")
-    plan = plan_removal(two_batches, ids[1:3])
-    add_conversations(two_batches, "More picks", ids[1:2], create=True)
-    add_conversations(two_batches, "Others", ids[2:3], create=True)
-    with pytest.raises(LibraryError) as two:
-        apply_removal(two_batches, plan)
-    assert str(two.value) == (
-        "nothing was removed from the library: the training files 'More picks' and 'Others' "
-        "took some of these conversations meanwhile (another window or team member added "
-        "them). Remove them again to take them out of those files too")
+    assert str(refused.value) == message
     assert set(ids) == set(ids_of(two_batches))
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 from conftest import ENRICHED
-from hostile_corpus import conversation, dump
+from hostile_corpus import cut_in_the_middle
 from stored import stored_files
 
 from app import __version__
@@ -46,12 +46,7 @@ def _near_copies(folder: Path, count: int) -> list[Path]:
 
 
 def _flagged(folder: Path) -> Path:
-    document = conversation("fp_conversation_history_off")
-    reply = document["training_pairs"][1]["target_response"]
-    document["training_pairs"][1]["target_response"] = reply[: reply.index(" ", 200)]
-    path = folder / "flagged.json"
-    path.write_bytes(dump(document))
-    return path
+    return cut_in_the_middle(folder, "history_off", "flagged.json")
 
 
 @pytest.fixture
