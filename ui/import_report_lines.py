@@ -26,7 +26,7 @@ def _place(verdict: FileVerdict) -> tuple[str, bool]:
 
 
 def grouped_lines(items: list[FileVerdict], line: Callable[[FileVerdict], str],
-                  group: Callable[[str, list[FileVerdict]], str],
+                  group: Callable[[list[FileVerdict]], str],
                   short: Callable[[str], str]) -> list[str]:
     """One line a verdict (``line``), except where a place gives ``GROUP_FROM`` or more, or
     a full training file more than one: then one line (``group`` of what follows the
@@ -46,15 +46,15 @@ def grouped_lines(items: list[FileVerdict], line: Callable[[FileVerdict], str],
             more = len(verdicts) - len(names)
             listed = and_list([*names, f"{more:,} more"] if more else names)
             head = f"{Path(place).name or place}/: {plural(len(verdicts), 'file')} ({listed})"
-        lines.append(f"  {head} {group(place, verdicts)}")
+        lines.append(f"  {head} {group(verdicts)}")
     return lines
 
 
-def imported_group(_place: str, verdicts: list[FileVerdict]) -> str:
+def imported_group(verdicts: list[FileVerdict]) -> str:
     batches = sorted({str(v.batch_id) for v in verdicts})
     return f"→ {'batch' if len(batches) == 1 else 'batches'} {and_list(batches)}"
 
 
-def duplicates_group(_place: str, verdicts: list[FileVerdict]) -> str:
+def duplicates_group(verdicts: list[FileVerdict]) -> str:
     return (f"{'is' if len(verdicts) == 1 else 'are'} already in the library or earlier in "
             "this import: skipped")
