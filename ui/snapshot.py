@@ -12,6 +12,7 @@ import argparse
 import os
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -85,6 +86,18 @@ def announce_everything(window: MainWindow) -> None:
     settle()
 
 
+def wait_for_token_counts(window: MainWindow, limit: float = 120.0) -> None:
+    """Let the background count fill the Tokens column, as a person sees it a moment after
+    an import (the screenshots showed the column blank)."""
+    give_up = time.monotonic() + limit
+    while window.token_counts.pending and time.monotonic() < give_up:
+        QApplication.processEvents()
+        time.sleep(0.01)
+    while window.conversations.loading:
+        QApplication.processEvents()
+    settle()
+
+
 def save(widget: QWidget, path: Path) -> Path:
     settle()
     widget.grab().save(str(path))
@@ -127,6 +140,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         broken.write_text('{"dataset_metadata": {"dataset_name": "cut off', encoding="utf-8")
         report = import_paths(library, [*folders, broken])
         announce_everything(window)
+        wait_for_token_counts(window)
         dialog = ImportSummaryDialog(report, window)
         dialog.show()
         written.append(save(dialog, out_dir / "02-import-summary.png"))

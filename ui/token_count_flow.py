@@ -73,6 +73,11 @@ class TokenCountFlow(QObject):
     def running(self) -> bool:
         return self._task is not None
 
+    @property
+    def pending(self) -> bool:
+        """A pass is running or about to start."""
+        return self._task is not None or self._timer.isActive()
+
     def start(self) -> None:
         """Count what is missing, soon; a pass already running ends and a new one begins
         (after a tokenizer change the running pass counts with the old one)."""
