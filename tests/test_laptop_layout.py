@@ -270,6 +270,33 @@ def test_at_start_the_keyboard_is_on_the_table(qtbot, two_batches: Library, dial
     assert table.selectionModel().isRowSelected(0)
 
 
+def test_the_table_taking_the_keyboard_reads_no_conversation(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """Qt's passing current row, cleared again at once, must not have the reader read and
+    lay out a conversation (it did: a few hundred milliseconds as the window first showed)."""
+    settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
+    window = MainWindow(two_batches, dialogs, settings)
+    qtbot.addWidget(window)
+    reader = window.conversations.reader
+    shown: list[object] = []
+    real_show = reader.show_record
+
+    def show_record(record: object) -> None:
+        shown.append(record)
+        real_show(record)
+
+    reader.show_record = show_record  # type: ignore[method-assign]
+    window.resize(1366, 768)
+    window.show()
+    table = window.conversations.table
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is table)
+    assert [record for record in shown if record is not None] == []
+    assert not table.currentIndex().isValid()
+    qtbot.keyClick(table, Qt.Key.Key_Down)  # a chosen row is read, once
+    assert [r["conversation_id"] for r in shown if r is not None] == [  # type: ignore[index]
+        window.conversations.model.row_at(0).conversation_id]
+
+
 def test_in_an_empty_library_the_keyboard_is_on_import_then_on_the_table(
         qtbot, library: Library, dialogs, tmp_path: Path) -> None:
     from conftest import LEGACY

@@ -90,12 +90,21 @@ class ConversationsTable(QTableView):
     def focusInEvent(self, event: QFocusEvent) -> None:
         """Qt makes the first row current when a view without one gets the keyboard: the
         reader would then show a conversation nobody chose (and Move or Rename would take
-        its batch). The first key (Down, Space) or click chooses a row instead."""
-        had_current = self.currentIndex().isValid()
-        super().focusInEvent(event)
-        if not had_current and self.currentIndex().isValid() \
-                and not self.selectionModel().hasSelection():
-            self.selectionModel().clearCurrentIndex()
+        its batch). The first key (Down, Space) or click chooses a row instead. The
+        selection model is silent meanwhile: a row made current and cleared again would
+        have the reader read and lay out a whole conversation for nothing (0.3–0.4 s on
+        the GUI thread as the window first shows)."""
+        selection = self.selectionModel()
+        if self.currentIndex().isValid() or selection.hasSelection():
+            super().focusInEvent(event)
+            return
+        was_blocked = selection.blockSignals(True)
+        try:
+            super().focusInEvent(event)
+            if not selection.hasSelection():
+                selection.clearCurrentIndex()
+        finally:
+            selection.blockSignals(was_blocked)
 
     def full_width(self) -> int:
         """How wide the table must be to show its shown columns without scrolling
