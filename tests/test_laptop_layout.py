@@ -356,6 +356,27 @@ def test_at_850_px_the_reason_a_turn_is_not_trained_reads_in_full(
     assert table.item(reasons[0], WHY).toolTip() == table.item(reasons[0], WHY).text()
 
 
+def test_a_midsize_library_is_read_at_start_by_a_thread(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """From READ_AT_START_FROM rows (10,000 held the window 0.3–0.6 s before it showed) the
+    first read leaves the GUI thread; below READ_IN_CHILD_FROM a thread reads, whose bar can
+    only say it is busy."""
+    from ui import row_reader
+
+    monkeypatch.setattr(row_reader, "READ_AT_START_FROM", 1)
+    assert two_batches.count() < row_reader.READ_IN_CHILD_FROM
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1366, 768))
+    page = window.conversations
+    assert page.opening and page.model.rowCount() == 0
+    assert page.table_stack.currentWidget() is page.reading_panel
+    assert page.reading_bar.maximum() == 0  # busy, no count to show
+    assert page.reading_label.text() == f"Reading {two_batches.count():,} conversations…"
+    qtbot.waitUntil(lambda: not page.loading, timeout=60000)
+    assert not page.opening and page.model.total == two_batches.count()
+    assert page.table_stack.currentWidget() is not page.reading_panel
+
+
 def test_a_large_library_read_at_start_leaves_the_keyboard_on_the_table(
         qtbot, two_batches: Library, dialogs, tmp_path: Path,
         monkeypatch: pytest.MonkeyPatch) -> None:

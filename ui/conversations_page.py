@@ -190,20 +190,23 @@ class ConversationsPage(QWidget):
 
     def open_rows(self) -> None:
         """The first read, when the window is made. A small library is read at once on this
-        thread, before the window shows; a large one in a child process like any re-read
-        (``ui.row_reader``), while the table says how far the reading has come: reading
-        100,000 rows here held the GUI thread for a second or more (docs/PERFORMANCE.md).
-        Filters and the sort chosen meanwhile (the window restores them) apply to it."""
+        thread, before the window shows; a larger one in the background like any re-read
+        (a thread, or from ``READ_IN_CHILD_FROM`` rows a child process: ``ui.row_reader``),
+        while the table says it is reading (and, from a child, how far it has come):
+        reading 100,000 rows here held the GUI thread for a second or more
+        (docs/PERFORMANCE.md). Filters and the sort chosen meanwhile (the window restores
+        them) apply to it."""
         try:
             total = self.library.count()
         except Exception:  # the read itself reports what is wrong
             total = 0
-        if total < row_reader.READ_IN_CHILD_FROM:
+        if total < min(row_reader.READ_AT_START_FROM, row_reader.READ_IN_CHILD_FROM):
             self.load_now()
             return
         self._opening = True
         self.reading_label.setText(f"Reading {total:,} conversations…")
-        self.reading_bar.setRange(0, total)
+        # a thread's read says nothing until it ends: the bar then only shows it is busy
+        self.reading_bar.setRange(0, total if total >= row_reader.READ_IN_CHILD_FROM else 0)
         self.reading_bar.setValue(0)
         self.table_stack.setCurrentWidget(self.reading_panel)
         self.filter_bar.setEnabled(False)  # nothing to filter yet
