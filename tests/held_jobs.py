@@ -47,3 +47,18 @@ def held_rebuild(library: Library, names: Sequence[str], *, gate: str,
             raise BuildCancelled()
         time.sleep(0.01)
     return rebuild_training_files(library, names, progress, cancelled)
+
+
+def held_batch_rename(library: Library, old: str, new: str, *, gate: str,
+                      progress: Progress | None = None,
+                      cancelled: Callable[[], bool] | None = None) -> list[str]:
+    """The real batch rename, held after its write (committed: other readers see the new
+    name) until ``gate`` exists, so its announcement comes after whatever a test does
+    meanwhile (``ui.batch_flow`` calls it as ``batch_jobs.rename_batch``)."""
+    from app.batch_jobs import rename_batch
+
+    stale = rename_batch(library, old, new, progress, cancelled)
+    Path(f"{gate}.held").touch()
+    while not Path(gate).exists() and not (cancelled and cancelled()):
+        time.sleep(0.01)
+    return stale

@@ -24,6 +24,9 @@ class BatchController(QObject):
 
     status = Signal(str)  # a message for the status bar, once everything is done
     failed = Signal(str)  # the rename or move was refused (after the warning)
+    # (old, new) as a rename starts writing, None once it was refused: rows read after the
+    # write reach the page before ``batch_renamed`` can, and already lack the old batch.
+    renaming = Signal(object)
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, current_batch: Callable[[], str | None],
@@ -90,9 +93,14 @@ class BatchController(QObject):
             self.changes.batches_changed.emit()
             self._rebuild(stale, f"Renamed batch '{old}' to '{new}'")
 
+        def refused(why: str) -> None:
+            self.renaming.emit(None)
+            self._failed("Rename batch", why)
+
+        self.renaming.emit((old, new))
         run_with_progress(self.window, f"Renaming batch '{old}'",
                           in_child(batch_jobs.rename_batch, self.library, old, new),
-                          renamed, lambda why: self._failed("Rename batch", why))
+                          renamed, refused)
         return True
 
     def _failed(self, title: str, why: str) -> None:

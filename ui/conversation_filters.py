@@ -193,6 +193,10 @@ class FilterBar(QWidget):
         self._file_names = values.pop(FILE_FACET)
         self._all_values = values
 
+    def knows_batch(self, batch_id: str) -> bool:
+        """The rows last learnt hold conversations in this batch."""
+        return batch_id in self._all_values.get("batch_id", [])
+
     def knows_file(self, name: str) -> bool:
         """The rows last learnt hold a training file of this name."""
         return name in self._file_names

@@ -263,8 +263,12 @@ class ConversationsPage(QWidget):
             follow_file = None  # rows read before the rename: the next read has the new name
         else:
             loading.follow_file = None
-        wanted = followed(self.filter_bar.wanted(), loading.follow_batch, follow_file)
-        loading.follow_batch = None
+        follow_batch = loading.batch_to_follow
+        if follow_batch is not None and self.filter_bar.knows_batch(follow_batch[0]):
+            follow_batch = None  # rows read before the rename: the next read lacks the old name
+        else:
+            loading.follow_batch = None
+        wanted = followed(self.filter_bar.wanted(), follow_batch, follow_file)
         known = self.filter_bar.still_known(wanted)
         gone = wanted.training_file if known.training_file != wanted.training_file else None
         gone_batch = wanted.batch_id if known.batch_id != wanted.batch_id else None

@@ -142,6 +142,7 @@ class MainWindow(QMainWindow):
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._show_built_file)
         self.batches.status.connect(self.show_message)
+        self.batches.renaming.connect(page.row_loading.expect_batch_rename)
         self.importer.replacer.status.connect(self.show_message)
         self.importer.finished.connect(self._report_import)
         self.welcome.import_files.connect(self.import_files)

@@ -65,8 +65,10 @@ class RowLoading(QObject):
         self._loading_what: set[str] = set()
         self._loading_patches: list[BatchPatch] = []
         # A batch or a training file renamed: the filter on its old name follows it to the
-        # new one (``followed``).
+        # new one (``followed``). A batch rename being written, not announced yet, is
+        # followed too (``batch_to_follow``).
         self.follow_batch: tuple[str, str] | None = None
+        self.renaming_batch: tuple[str, str] | None = None
         self.follow_file: tuple[str, str] | None = None
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
@@ -236,8 +238,20 @@ class RowLoading(QObject):
         self._stored += self._told_stored
         self.request_reload(PATCH)
 
+    def expect_batch_rename(self, rename: tuple[str, str] | None) -> None:
+        """A batch rename (old, new) is being written, or None: it was refused. A read
+        that ends between the write and its announcement already has the new name."""
+        self.renaming_batch = rename
+
+    @property
+    def batch_to_follow(self) -> tuple[str, str] | None:
+        """The batch rename (old, new) a filter on the old name follows: announced, or
+        still being written."""
+        return self.follow_batch or self.renaming_batch
+
     def _batch_renamed(self, old: str, new: str) -> None:
         self.follow_batch = (old, new)
+        self.renaming_batch = None
         self._told.append(BatchRenamed(old, new))
 
     def _file_renamed(self, old: str, new: str) -> None:
