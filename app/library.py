@@ -51,6 +51,10 @@ from app.token_lines import DEFAULT_MAX_SEQ_LEN
 # chunks Python switches threads.
 READ_CHUNK = 2000
 
+# What a conversation's rendering depends on besides its document: its batch, reviewer,
+# content hash and review time (``Library.records_with_states``).
+RecordState = tuple[str, str | None, str, str | None]
+
 
 def now_iso() -> str:
     """UTC time to the second, as written in headers and tables."""
@@ -445,24 +449,32 @@ class Library:
 
     def records_by_pk(self, pks: Sequence[int], chunk: int = 500) -> Iterator[dict[str, Any]]:
         """Stream records in the order given, a chunk at a time (bounded memory)."""
+        for record, _state in self.records_with_states(pks, chunk):
+            yield record
+
+    def records_with_states(self, pks: Sequence[int], chunk: int = 500,
+                            ) -> Iterator[tuple[dict[str, Any], RecordState]]:
+        """``records_by_pk``, each with the state it was read in (batch, reviewer, content
+        hash, review time), from the same query: a build checks the state its fragment key
+        was made from against it."""
         for start in range(0, len(pks), chunk):
             part = list(pks[start : start + chunk])
             with self.session() as session:
                 found = {
-                    pk: (doc, batch, by, at)
-                    for pk, doc, batch, by, at in session.execute(
+                    pk: (doc, (batch, by, content, at))
+                    for pk, doc, batch, by, content, at in session.execute(
                         select(Conversation.pk, ConversationDocument.document,
                                Conversation.batch_id, Conversation.reviewed_by,
-                               Conversation.reviewed_at)
+                               Conversation.content_sha256, Conversation.reviewed_at)
                         .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
                         .where(Conversation.pk.in_(part))
                     )
                 }
             for pk in part:
-                doc, batch, by, at = found[pk]
+                doc, state = found[pk]
                 record = unpack(doc)
-                record["batch_id"] = batch
-                yield with_review(record, by, at)
+                record["batch_id"] = state[0]
+                yield with_review(record, state[1], state[3]), state
 
     def profile(self, profile_hash: str) -> Any:
         with self.session() as session:

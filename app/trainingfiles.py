@@ -1063,6 +1063,23 @@ class _NoDelta(Exception):
     """The stored totals do not hold what a delta subtracts: read the whole file."""
 
 
+class _ChangedBeforeRendering(Exception):
+    """A conversation was replaced, moved or marked after the build read the state its
+    fragment key is made from, before its record was read to render: the rendering would
+    be stored under the old state's key. The build starts again from the states."""
+
+
+def _records_as_keyed(library: Library, pks: Sequence[int],
+                      states: Mapping[int, MemberState]) -> Iterator[dict[str, Any]]:
+    """The records of ``pks`` to render, each checked against the state its key was made
+    from (``_ChangedBeforeRendering``)."""
+    for pk, (record, now) in zip(pks, library.records_with_states(pks), strict=True):
+        was = states[pk]
+        if (was.batch, was.reviewer, was.content, was.reviewed_at) != now:
+            raise _ChangedBeforeRendering()
+        yield record
+
+
 @dataclass
 class _Target:
     """The file a build writes, and the settings it is rendered with."""
@@ -1092,8 +1109,10 @@ def _switch_to_new_build(
     reuse: bool,
     keep_updated_at: bool,
     use_totals: bool = True,
+    tries: int = MEMBER_RETRIES,
 ) -> int:
-    """``_build``'s work, with the cycle collector paused around it."""
+    """``_build``'s work, with the cycle collector paused around it (``tries``: builds
+    started again after a conversation changed under it, at most)."""
     previous: list[tuple[int, str | None]] | None = None
     states: dict[int, MemberState] = {}
     stored_totals: StoredTotals | None = None
@@ -1171,11 +1190,18 @@ def _switch_to_new_build(
     try:
         return _finish(library, target, settings, counter, len(new_members), render,
                        stored, shared_hash, totals_of, write_members, progress, cancelled,
-                       {pk: states[pk] for pk in new_members
-                        if pk not in old_key and pk in states})
+                       states, [pk for pk in new_members if pk not in old_key and pk in states])
     except _NoDelta:
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
-                                    cancelled, policy, reuse, keep_updated_at, False)
+                                    cancelled, policy, reuse, keep_updated_at, False, tries)
+    except _ChangedBeforeRendering:
+        if tries <= 1:
+            raise LibraryError(
+                f"'{final_name}' was not built: its conversations keep being replaced, moved "
+                "or marked reviewed meanwhile; try again once that work is done") from None
+        return _switch_to_new_build(library, file_id, final_name, new_members, progress,
+                                    cancelled, policy, reuse, keep_updated_at, use_totals,
+                                    tries - 1)
 
 
 PartOf = Callable[[str], tuple[tuple[int, ...], int, int]]
@@ -1209,17 +1235,18 @@ def _finish(
     totals_of: Callable[[PartOf], FileTotals],
     write_members: Callable[[Session], tuple[set[str], str]],
     progress: Progress | None, cancelled: Callable[[], bool] | None,
-    added: Mapping[int, MemberState],
+    states: Mapping[int, MemberState], added: Collection[int],
 ) -> int:
     """Render ``render`` (row key, fragment key), make the header from the totals and
     switch the file (of ``count`` members) to the new build in one transaction
     (``write_members`` writes the member rows and returns the fragment keys no longer
-    used and the rows' ``member_guard``); return how many were rendered. ``added``: the
-    states this build read of the conversations it adds to the file."""
+    used and the rows' ``member_guard``); return how many were rendered. ``states``: the
+    state this build read of each conversation it renders or adds; ``added``: those it
+    adds to the file."""
     spill = _Spill([])
     try:
         for fragment in render_fragments(
-                library.records_by_pk([pk for pk, _ in render]),
+                _records_as_keyed(library, [pk for pk, _ in render], states),
                 [key for _, key in render], name=target.name, shared_hash=shared_hash,
                 cut_off_policy=target.policy, counter=counter, cache=library_cache(library),
                 progress=progress, cancelled=cancelled):
@@ -1274,7 +1301,7 @@ def _finish(
             # Paid up to the changes counted before this build read its members; one
             # counted since (another member's) stays owed, and its totals untrusted.
             row.changes_built = max(row.changes_built or 0, target.changes)
-            if _changed_since_read(session, added):
+            if _changed_since_read(session, {pk: states[pk] for pk in added}):
                 # Changed by another window's job or team member after this build read
                 # it: the file did not hold it then, so nothing counted the change for it.
                 row.changes = TrainingFile.changes + 1
@@ -1370,8 +1397,8 @@ def _change_by_delta(library: Library, name: str, add: list[int], remove: set[in
         _finish(library, target, settings, counter, count,
                 [(pk, key) for pk, (_, key) in delta.added.items() if key not in stored],
                 stored, delta.shared_hash, totals_of, write_members, progress, cancelled,
-                {pk: states[pk] for pk in added if pk in states})
-    except _NoDelta:
+                states, [pk for pk in added if pk in states])
+    except (_NoDelta, _ChangedBeforeRendering):  # the full way reads every state again
         return False
     return True
 

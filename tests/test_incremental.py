@@ -15,7 +15,7 @@ from stored import stored_bytes
 
 from app import trainingfiles
 from app.build import write_training_files
-from app.library import Library
+from app.library import Library, RecordState
 from app.review_marks import mark_reviewed
 from app.trainingfiles import (
     add_conversations,
@@ -35,10 +35,11 @@ class Rendered:
 
     def __init__(self, library: Library) -> None:
         self.pks: list[int] = []
-        self._read = library.records_by_pk
-        library.records_by_pk = self._watch  # type: ignore[method-assign]
+        self._read = library.records_with_states
+        library.records_with_states = self._watch  # type: ignore[method-assign]
 
-    def _watch(self, pks: Sequence[int], chunk: int = 500) -> Iterator[dict[str, Any]]:
+    def _watch(self, pks: Sequence[int], chunk: int = 500,
+               ) -> Iterator[tuple[dict[str, Any], RecordState]]:
         self.pks = list(pks)
         return self._read(pks, chunk)
 

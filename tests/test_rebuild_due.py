@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 from stored import stored_bytes
 
 from app import recovery, trainingfiles
-from app.build import BuildCancelled, Progress
+from app.build import BuildCancelled, Progress, render_fragments
 from app.cli import main
 from app.errors import LibraryError
 from app.export import ExportFormat, export, owes_rebuild
@@ -541,3 +541,93 @@ def test_choosing_the_tokenizer_in_use_again_owes_no_rebuild(filled_library: Lib
     holding_four(filled_library)
     choose(filled_library, template=load_choice(filled_library).template)
     assert not needs_recovery(filled_library)
+
+
+# --- a conversation replaced between a build's read of its state and of its record -------
+
+
+def replaced_before_rendering(library: Library, cid: str, folder: Path,
+                              monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Have another member replace ``cid`` (a reply corrected) once the next build has read
+    its members' states, just before it reads their records to render them."""
+    real = trainingfiles.render_fragments
+    replaced: list[str] = []
+
+    def render(records: Any, keys: Any, **settings: Any) -> Iterator[Any]:
+        if not replaced:
+            with other_member(library) as other:
+                replaced.extend(import_paths(other, [corrected(cid, folder)],
+                                             replace=True).replaced_ids)
+        yield from real(records, keys, **settings)
+
+    monkeypatch.setattr(trainingfiles, "render_fragments", render)
+    return replaced
+
+
+def kept_renderings(library: Library, pk: int) -> list[tuple[bool, bool]]:
+    """For each rendering of conversation ``pk`` the file's members refer to: whether it
+    holds the corrected reply, and whether its key is that of the conversation's stored
+    state now (the key names the state a rendering was made from)."""
+    from app.file_totals import StoredTotals
+    from app.models import BuildFragment, Member
+
+    with library.session() as session:
+        row = session.scalar(select(TrainingFile).where(TrainingFile.name == NAME))
+        assert row is not None
+        stored = StoredTotals.loads(row.totals)
+        assert stored is not None
+        state_key = trainingfiles._member_states(library, [pk])[pk].key(stored.settings, pk)
+        return [(b"(Corrected.)" in json, key.rpartition(":")[0] == state_key)
+                for key, json in session.execute(
+                    select(BuildFragment.key, BuildFragment.json)
+                    .join(Member, Member.fragment_key == BuildFragment.key)
+                    .where(Member.conversation_pk == pk))]
+
+
+@pytest.mark.usefixtures("backend")
+@pytest.mark.parametrize("into", ["a new file", "an existing file"])
+def test_a_rendering_is_kept_under_the_key_of_the_state_it_was_rendered_from(
+        filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        into: str) -> None:
+    """Rendered from the corrected record, the fragment was stored under the key of the
+    state the build had read before the replace (the original's): a later build of that
+    state would have taken the corrected bytes for it."""
+    ids = [row.conversation_id for row in filled_library.summaries()][:5]
+    if into == "an existing file":
+        add_conversations(filled_library, NAME, ids[:4], create=True)
+    added = ids[:4] if into == "a new file" else ids[4:]
+    replaced = replaced_before_rendering(filled_library, added[0], tmp_path, monkeypatch)
+    add_conversations(filled_library, NAME, added, create=into == "a new file")
+    assert replaced == [added[0]]
+    pk = filled_library.resolve_ids([added[0]])[added[0]]
+    assert [corrected == current for corrected, current
+            in kept_renderings(filled_library, pk)] == [True]
+    monkeypatch.setattr(trainingfiles, "render_fragments", render_fragments)
+    finish_interrupted_work(filled_library)  # whatever rebuild is still owed
+    assert kept_renderings(filled_library, pk) == [(True, True)]
+    assert not needs_recovery(filled_library)
+
+
+@pytest.mark.usefixtures("backend")
+def test_a_build_whose_conversations_keep_changing_before_rendering_says_so(
+        filled_library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each start again reads the states anew; a conversation moved before every render
+    ends the build with a sentence instead of a loop (nothing is written)."""
+    ids = [row.conversation_id for row in filled_library.summaries()][:4]
+    real = trainingfiles.render_fragments
+    moves: list[int] = []
+
+    def render(records: Any, keys: Any, **settings: Any) -> Iterator[Any]:
+        with other_member(filled_library) as other:
+            moves.append(other.move_conversations([ids[0]], f"moved-{len(moves)}"))
+        yield from real(records, keys, **settings)
+
+    monkeypatch.setattr(trainingfiles, "render_fragments", render)
+    with pytest.raises(LibraryError) as refused:
+        add_conversations(filled_library, NAME, ids, create=True)
+    assert str(refused.value) == (
+        f"'{NAME}' was not built: its conversations keep being replaced, moved or marked "
+        "reviewed meanwhile; try again once that work is done")
+    assert len(moves) == trainingfiles.MEMBER_RETRIES
+    assert NAME not in [info.name for info in trainingfiles.list_training_files(
+        filled_library)]

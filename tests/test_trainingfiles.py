@@ -21,7 +21,7 @@ from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.export import ExportFormat, export
 from app.importer import import_paths
-from app.library import Library
+from app.library import Library, RecordState
 from app.models import BuildFragment, TrainingFile
 from app.token_counts import ensure_counts
 from app.trainingfiles import (
@@ -462,15 +462,16 @@ def test_a_failing_record_stream_leaves_everything_as_it_was(
 ) -> None:
     library, name, _ = built
     before = snapshot(library, name)
-    original = Library.records_by_pk
+    original = Library.records_with_states
 
-    def failing(self: Library, pks: Sequence[int], chunk: int = 500) -> Iterator[dict[str, Any]]:
+    def failing(self: Library, pks: Sequence[int], chunk: int = 500,
+                ) -> Iterator[tuple[dict[str, Any], RecordState]]:
         records = original(self, pks, chunk)
         yield next(records)
         yield next(records)
         raise OSError("disk full")
 
-    monkeypatch.setattr(Library, "records_by_pk", failing)
+    monkeypatch.setattr(Library, "records_with_states", failing)
     with pytest.raises(OSError, match="disk full"):
         add_conversations(library, name, all_ids(library)[5:10])
     with pytest.raises(OSError, match="disk full"):
@@ -493,22 +494,22 @@ from app.token_counts import ensure_counts
 from app.trainingfiles import add_conversations
 
 root, name, marker, *ids = sys.argv[1:]
-original = Library.records_by_pk
+original = Library.records_with_states
 trainingfiles.SPILL_BYTES = 1  # store each rendering at once, as a large build does
 build.CHUNK = 1  # tokenize one conversation at a time, so each is stored before the next
 
 
 def slow(self, pks, chunk=500):
-    for index, record in enumerate(original(self, pks, chunk)):
+    for index, read in enumerate(original(self, pks, chunk)):
         if index == 3:
             Path(marker).write_text("writing")  # three renderings are stored by now
             time.sleep(120)
-        yield record
+        yield read
 
 
 library = Library(root)  # a folder or a team library's URL
 ensure_counts(library)  # token counts first, so only the build reads records slowly
-Library.records_by_pk = slow
+Library.records_with_states = slow
 add_conversations(library, name, ids)
 print("finished, which it never should")
 """
