@@ -61,6 +61,13 @@ class MemberState:
         return item
 
     @property
+    def rendered(self) -> tuple[str, str | None, str, str | None]:
+        """What its rendering depends on besides the document its content hash names (the
+        digest is made from the document and not rendered: ``Library.records_with_states``
+        reads the same four)."""
+        return self.batch, self.reviewer, self.content, self.reviewed_at
+
+    @property
     def stale(self) -> bool:
         """Stored by a version without per-policy counts (made again before use)."""
         return b'"policies"' not in self.digest

@@ -810,38 +810,31 @@ def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
     return _read_members(library, pks)[0]
 
 
+def _state_rows(session: Session, pks: Sequence[int]) -> Iterator[tuple[int, MemberState]]:
+    """The stored state of each conversation in ``pks`` that is in the library, 900 row
+    keys a query (under the databases' limits on bound parameters)."""
+    for start in range(0, len(pks), 900):
+        for pk, blob, batch, reviewer, content, at in session.execute(
+            select(Conversation.pk, Conversation.digest, Conversation.batch_id,
+                   Conversation.reviewed_by, Conversation.content_sha256,
+                   Conversation.reviewed_at)
+            .where(Conversation.pk.in_(list(pks[start : start + 900])))
+        ):
+            yield pk, MemberState(blob, batch, reviewer, content, at)
+
+
 def _member_states(library: Library, pks: Sequence[int]) -> dict[int, MemberState]:
     """The stored state of each conversation in ``pks`` that is in the library."""
-    found: dict[int, MemberState] = {}
     with library.session() as session:
-        for start in range(0, len(pks), 900):
-            part = list(pks[start : start + 900])
-            for pk, blob, batch, reviewer, content, at in session.execute(
-                select(Conversation.pk, Conversation.digest, Conversation.batch_id,
-                       Conversation.reviewed_by, Conversation.content_sha256,
-                       Conversation.reviewed_at)
-                .where(Conversation.pk.in_(part))
-            ):
-                found[pk] = MemberState(blob, batch, reviewer, content, at)
-    return found
+        return dict(_state_rows(session, pks))
 
 
 def _changed_since_read(session: Session, read: Mapping[int, MemberState]) -> bool:
     """Whether any of the conversations ``read`` (row key → state as a build read it) has
     been replaced, moved to another batch or marked since: a change the build may have
     missed, as it read the state before the record and renders from what it read."""
-    pks = list(read)
-    for start in range(0, len(pks), 900):
-        for pk, batch, reviewer, content, at in session.execute(
-            select(Conversation.pk, Conversation.batch_id, Conversation.reviewed_by,
-                   Conversation.content_sha256, Conversation.reviewed_at)
-            .where(Conversation.pk.in_(pks[start : start + 900]))
-        ):
-            was = read[pk]
-            if (was.batch, was.reviewer, was.content, was.reviewed_at) != (
-                    batch, reviewer, content, at):
-                return True
-    return False
+    return any(read[pk].rendered != now.rendered
+               for pk, now in _state_rows(session, list(read)))
 
 
 def _read_members(library: Library, pks: Sequence[int],
@@ -1074,8 +1067,7 @@ def _records_as_keyed(library: Library, pks: Sequence[int],
     """The records of ``pks`` to render, each checked against the state its key was made
     from (``_ChangedBeforeRendering``)."""
     for pk, (record, now) in zip(pks, library.records_with_states(pks), strict=True):
-        was = states[pk]
-        if (was.batch, was.reviewer, was.content, was.reviewed_at) != now:
+        if states[pk].rendered != now:
             raise _ChangedBeforeRendering()
         yield record
 
