@@ -42,7 +42,7 @@ from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
 from app.models import TrainingFile
 from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
-from app.recovery import tokenizer_behind
+from app.recovery import BOTH_CHANGED, TOKENIZER_CHANGED, owed_because
 from app.similar import fingerprint
 from app.split import (
     LineFacts,
@@ -434,9 +434,11 @@ def pay_owed_rebuild(library: Library, name: str, progress: Progress | None = No
         return False
     if library.read_only:
         name = get_training_file(library, name).name  # as stored: the name may differ in case
-        why = ("the tokenizer changed and its rebuild with the new one did not finish"
-               if tokenizer_behind(library, [name]) else
-               "its conversations changed and its rebuild did not finish")
+        because = owed_because(library, [name])[name]
+        why = (f"{because} and its rebuild with the new one did not finish"
+               if because == TOKENIZER_CHANGED else
+               f"{because}, and its rebuild did not finish" if because == BOTH_CHANGED else
+               f"{because} and its rebuild did not finish")
         raise LibraryError(
             f"the training file '{name}' must be rebuilt first: {why}. Save the copy from "
             "LoRA Studio's window, which rebuilds it first, or run this command again once "

@@ -114,6 +114,36 @@ def tokenizer_behind(library: Library, names: Collection[str]) -> set[str]:
     return behind
 
 
+def conversations_changed_too(library: Library, names: Collection[str]) -> set[str]:
+    """Of ``names`` (files owing the rebuild after a tokenizer change), those that owe one
+    for a change to their conversations as well: such a change forgets the file's stored
+    totals (``stored_builds.forget_totals``), a tokenizer change does not, and each counts
+    one change owed (``stored_builds.OWED``)."""
+    if not names:
+        return set()
+    with library.session() as session:
+        return set(session.scalars(
+            select(TrainingFile.name).where(
+                TrainingFile.name.in_(sorted(names)), TrainingFile.totals.is_(None),
+                TrainingFile.changes - TrainingFile.changes_built > 1)))
+
+
+# Why a file owes a rebuild (``owed_because``), as the words that follow "the rebuild after".
+CONVERSATIONS_CHANGED = "its conversations changed"
+TOKENIZER_CHANGED = "the tokenizer changed"
+BOTH_CHANGED = "its conversations and the tokenizer both changed"
+
+
+def owed_because(library: Library, names: Collection[str]) -> dict[str, str]:
+    """Why each of ``names`` (files owing a rebuild) owes it: its conversations changed,
+    the tokenizer did, or both (one of the three wordings above)."""
+    retokenized = tokenizer_behind(library, names)
+    both = conversations_changed_too(library, retokenized)
+    return {name: BOTH_CHANGED if name in both else
+            TOKENIZER_CHANGED if name in retokenized else
+            CONVERSATIONS_CHANGED for name in names}
+
+
 def needs_recovery(library: Library) -> bool:
     """Cheap enough for every command, and works on a library opened read-only."""
     if upkeep.due(library.root):
@@ -182,7 +212,7 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
                     "older version")
     with library.session() as session:
         owed = set(rebuilds_due(session))
-    retokenized = tokenizer_behind(library, owed)
+    because = owed_because(library, owed)
     stale = set(stale_training_files(library))
     for name in sorted(owed | stale):
         step(f"Rebuilding the training file '{name}'")
@@ -193,8 +223,7 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
             continue  # paid meanwhile by another member's rebuild, or the file is gone
         done.append(f"rebuilt the training file '{name}', whose " + (
             "last rebuild was interrupted" if name not in owed else
-            "rebuild after the tokenizer changed did not finish" if name in retokenized else
-            "rebuild after its conversations changed did not finish"))
+            f"rebuild after {because[name]} did not finish"))
     return done + one_time_passes(library, progress, cancelled)
 
 

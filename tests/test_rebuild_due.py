@@ -631,3 +631,81 @@ def test_a_build_whose_conversations_keep_changing_before_rendering_says_so(
     assert len(moves) == trainingfiles.MEMBER_RETRIES
     assert NAME not in [info.name for info in trainingfiles.list_training_files(
         filled_library)]
+
+
+# --- a rebuild owed for changed conversations and for a tokenizer change, both ---------
+
+BOTH = (f"rebuilt the training file '{NAME}', whose rebuild after its conversations and the "
+        "tokenizer both changed did not finish")
+
+
+def owing_both(library: Library, folder: Path) -> None:
+    """A file whose conversation was replaced and then the tokenizer changed, neither
+    rebuild done (the window closed, Cancel)."""
+    ids = holding_four(library)
+    replace_without_rebuild(library, ids[2], folder)
+    choose(library, template="chatml")
+
+
+def test_the_next_command_names_both_changes_the_rebuild_followed(
+        tmp_path: Path, fixture_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, it named only the tokenizer: the replaced conversation went unmentioned."""
+    with Library.open(tmp_path / "lib") as library:
+        import_paths(library, [fixture_folder])
+        owing_both(library, tmp_path)
+    capsys.readouterr()
+    assert main(["--data-dir", str(tmp_path / "lib"), "files"]) == 0
+    assert f"note: {BOTH}\n" in capsys.readouterr().err
+    with Library.open(tmp_path / "lib") as library:
+        assert b"(Corrected.)" in stored_bytes(library, NAME)[1]
+        assert template_named(library, NAME) == "ChatML"
+
+
+def test_switching_to_a_library_owing_both_rebuilds_names_both(
+        qtbot, switcher, tmp_path: Path, fixture_folder: Path) -> None:
+    other = tmp_path / "other"
+    with Library.open(other) as library:
+        import_paths(library, [fixture_folder])
+        owing_both(library, tmp_path)
+    with qtbot.waitSignal(switcher.switched, timeout=30000) as switched:
+        switcher.window.open_location_requested.emit(str(other))
+    said = switched.args[0].statusBar().currentMessage()
+    assert said == f"On opening {other.resolve()}, LoRA Studio {BOTH}."
+
+
+def test_a_reader_refusing_a_file_owing_both_rebuilds_names_both(
+        filled_library: Library, tmp_path: Path) -> None:
+    """What the files page and the command line say when a copy cannot be saved yet."""
+    owing_both(filled_library, tmp_path)
+    target = tmp_path / "copy.jsonl"
+    with Library(filled_library.root, read_only=True) as reader, \
+            pytest.raises(LibraryError) as refused:
+        export(reader, NAME, ExportFormat.JSONL, target)
+    assert str(refused.value) == (
+        f"the training file '{NAME}' must be rebuilt first: its conversations and the "
+        "tokenizer both changed, and its rebuild did not finish. Save the copy from LoRA "
+        "Studio's window, which rebuilds it first, or run this command again once no window "
+        "holds the library")
+    assert not target.exists()
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_the_files_page_of_a_reader_names_both_changes_when_a_copy_must_wait(
+        qtbot, own_library: Library, tmp_path: Path) -> None:
+    """A window on a library it may only read (another window holds it): Save a copy of a
+    file owing both rebuilds is refused, naming both changes."""
+    owing_both(own_library, tmp_path)
+    dialogs = ScriptedDialogs()
+    with Library(own_library.root, read_only=True) as reader:
+        window = open_window(qtbot, reader, dialogs, tmp_path)
+        assert window.training_files.select_file(NAME)
+        target = tmp_path / "copy.jsonl"
+        dialogs.save_paths.append(target)
+        window.download_jsonl_action.trigger()
+        qtbot.waitUntil(lambda: bool(dialogs.warnings), timeout=30000)
+        title, message = dialogs.warnings[-1]
+        window.close()
+    assert title == "Could not save the copy"
+    assert "its conversations and the tokenizer both changed, and its rebuild did not " \
+        "finish" in message
+    assert not target.exists()
