@@ -46,6 +46,7 @@ from app.fullfile import shared_profile_hash
 from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
 from app.library import Library, now_iso
 from app.models import Conversation, Member, TrainingFile
+from app.near_in_file import near_duplicates_on_add
 from app.paths import BUILD_FOLDER
 from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
@@ -420,8 +421,13 @@ class AddPlan:
 
     ``new`` and ``new_pks`` are the conversations not in the file yet, in the order asked
     for; the frozensets say which of them are hidden by the window's filter, flagged with
-    quality warnings, over the file's token budget, or sample conversations that came with
-    the app (so samples never go into a file of real data unnoticed).
+    quality warnings, near-duplicates, over the file's token budget, or sample conversations
+    that came with the app (so samples never go into a file of real data unnoticed).
+
+    "Flagged" reads the quality warnings of each conversation's own record, the ones a
+    training file's header counts and its JSONL lines carry, so the review's count is the
+    built file's. Near-duplicates are their own group: a conversation that nearly repeats
+    one already in the file or earlier in the request (``app.near_in_file``).
     """
 
     name: str
@@ -438,17 +444,21 @@ class AddPlan:
     flagged: frozenset[str] = frozenset()
     # warning code -> how many of ``flagged`` carry it (one may carry several)
     flagged_by_code: tuple[tuple[str, int], ...] = ()
+    # new id -> the id of the conversation (in the file or earlier in ``new``) it repeats
+    near_duplicates: tuple[tuple[str, str], ...] = ()
     over_budget: frozenset[str] = frozenset()
     samples: frozenset[str] = frozenset()
     cut_off: frozenset[str] = frozenset()  # lose replies to the file's cut-off policy
     replies_left_out: int = 0  # how many replies, over all of ``new``
     leave_out_hidden: bool = False
     leave_out_flagged: bool = False
+    leave_out_near_duplicates: bool = False
     leave_out_samples: bool = False
     cut_off_policy: str = DEFAULT_POLICY.value  # the file's (a new one is created with it)
 
     def choose(self, *, leave_out_hidden: bool | None = None,
                leave_out_flagged: bool | None = None,
+               leave_out_near_duplicates: bool | None = None,
                leave_out_samples: bool | None = None) -> AddPlan:
         """The same plan with other choices (the plan itself is never changed)."""
         return replace(
@@ -457,18 +467,33 @@ class AddPlan:
             else leave_out_hidden,
             leave_out_flagged=self.leave_out_flagged if leave_out_flagged is None
             else leave_out_flagged,
+            leave_out_near_duplicates=self.leave_out_near_duplicates
+            if leave_out_near_duplicates is None else leave_out_near_duplicates,
             leave_out_samples=self.leave_out_samples if leave_out_samples is None
             else leave_out_samples)
+
+    @property
+    def near_duplicate_ids(self) -> frozenset[str]:
+        return frozenset(cid for cid, _twin in self.near_duplicates)
 
     @property
     def mixes_samples(self) -> bool:
         """Sample conversations and the user's own in one request."""
         return bool(self.samples) and len(self.samples) < len(self.new)
 
+    def _left_out_by(self, cid: str) -> str | None:
+        """The first choice that leaves ``cid`` out (each is said once, in this order)."""
+        for chosen, group, key in (
+                (self.leave_out_hidden, self.hidden, "hidden"),
+                (self.leave_out_flagged, self.flagged, "flagged"),
+                (self.leave_out_near_duplicates, self.near_duplicate_ids, "near"),
+                (self.leave_out_samples, self.samples, "samples")):
+            if chosen and cid in group:
+                return key
+        return None
+
     def _kept(self, cid: str) -> bool:
-        return not ((self.leave_out_hidden and cid in self.hidden)
-                    or (self.leave_out_flagged and cid in self.flagged)
-                    or (self.leave_out_samples and cid in self.samples))
+        return self._left_out_by(cid) is None
 
     @property
     def adding(self) -> list[str]:
@@ -486,15 +511,8 @@ class AddPlan:
             "not in the library": list(self.missing),
             "without a single trainable reply": list(self.without_reply),
             untrainable_reason(self.cut_off_policy): list(self.untrainable),
-            "hidden by the current filter (left out)":
-                [c for c in self.new if self.leave_out_hidden and c in self.hidden],
-            "flagged with quality warnings (left out)":
-                [c for c in self.new if self.leave_out_flagged and c in self.flagged
-                 and not (self.leave_out_hidden and c in self.hidden)],
-            "of the app's sample conversations (left out)":
-                [c for c in self.new if self.leave_out_samples and c in self.samples
-                 and not (self.leave_out_hidden and c in self.hidden)
-                 and not (self.leave_out_flagged and c in self.flagged)],
+            **{why: [c for c in self.new if self._left_out_by(c) == key]
+               for key, why in LEFT_OUT_REASONS.items()},
         }
         return {why: ids for why, ids in reasons.items() if ids}
 
@@ -503,6 +521,16 @@ class AddPlan:
             f"{len(ids)} {why}: " + ", ".join(ids[:limit])
             + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
             for why, ids in self.skipped().items())
+
+
+# Why a choice in the review left a new conversation out, by ``AddPlan._left_out_by``.
+LEFT_OUT_REASONS = {
+    "hidden": "hidden by the current filter (left out)",
+    "flagged": "flagged with quality warnings (left out)",
+    "near": "nearly repeating a conversation already in the file or earlier in the "
+            "selection (left out)",
+    "samples": "of the app's sample conversations (left out)",
+}
 
 
 def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],
@@ -539,15 +567,14 @@ def plan_addition(
     policy = _policy(cut_off_policy)
     name = check_new_name(library, name) if create else get_training_file(library, name).name
     wanted = list(dict.fromkeys(conversation_ids))
-    # id -> (pk, trainable replies, warnings, content hash)
-    facts: dict[str, tuple[int, int, str, str]] = {}
+    # id -> (pk, trainable replies, content hash)
+    facts: dict[str, tuple[int, int, str]] = {}
     with library.session() as session:
         for start in range(0, len(wanted), 500):
-            facts.update((cid, (pk, replies, codes, sha)) for cid, pk, replies, codes, sha in
+            facts.update((cid, (pk, replies, sha)) for cid, pk, replies, sha in
                          session.execute(
                 select(Conversation.conversation_id, Conversation.pk,
-                       Conversation.trainable_replies, Conversation.warning_codes,
-                       Conversation.content_sha256)
+                       Conversation.trainable_replies, Conversation.content_sha256)
                 .where(Conversation.conversation_id.in_(wanted[start : start + 500]))))
     present: Collection[int] = ()
     if not create:  # only the asked-for rows are looked up, not the whole file
@@ -573,6 +600,9 @@ def plan_addition(
     digests = _digests(library, [facts[cid][0] for cid in candidates])
     trained = [item["policies"][policy.value]["trainable_replies"] > 0 for item in digests]
     new = [cid for cid, ok in zip(candidates, trained, strict=True) if ok]
+    # The record's own quality warnings, as the header counts them (the row's codes also
+    # hold the library's near-duplicate flag, which is no warning of the conversation's file)
+    own = {cid: item["warning_codes"] for cid, item in zip(candidates, digests, strict=True)}
     new_pks = [facts[cid][0] for cid in new]
     untrainable = [cid for cid, ok in zip(candidates, trained, strict=True) if not ok]
     over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled)
@@ -585,12 +615,14 @@ def plan_addition(
         new_pks=tuple(new_pks), already=tuple(already), missing=tuple(missing),
         without_reply=tuple(without_reply), untrainable=tuple(untrainable),
         hidden=frozenset(c for c in new if c in hidden_set),
-        flagged=frozenset(c for c in new if facts[c][2]),
+        flagged=frozenset(c for c in new if own[c]),
         flagged_by_code=tuple(sorted(
-            Counter(code for c in new for code in facts[c][2].split(",") if code).items(),
+            Counter(code for c in new for code in own[c]).items(),
             key=lambda item: (-item[1], item[0]))),
+        near_duplicates=tuple(near_duplicates_on_add(
+            library, None if create else name, list(zip(new, new_pks, strict=True))).items()),
         over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),
-        samples=frozenset(c for c in new if facts[c][3] in samples),
+        samples=frozenset(c for c in new if facts[c][2] in samples),
         cut_off=frozenset(left_out),
         replies_left_out=sum(n for reasons in left_out.values() for n in reasons.values()),
         cut_off_policy=policy.value,

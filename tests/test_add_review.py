@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
+from typing import Any
 
+import orjson
 from conftest import ENRICHED, LEGACY, open_window
 from sqlalchemy import select
-from stored import stored_bytes
+from stored import stored_bytes, stored_files
 
 from app.importer import import_paths
 from app.labels import display_name
@@ -16,6 +20,7 @@ from app.similar import NEAR_DUPLICATE
 from app.token_counts import ensure_counts
 from app.trainingfiles import (
     add_conversations,
+    apply_addition,
     get_training_file,
     list_training_files,
     member_ids,
@@ -195,8 +200,9 @@ def test_samples_mixed_with_real_conversations_are_left_out_unless_kept(
 
 def test_leave_them_out_names_every_kind_of_warning_it_counts(qtbot, filled_library,
                                                               tmp_path):
-    """The count beside "Leave them out" holds near-duplicates and repaired text too: its
-    tooltip lists each kind with its count (it named three kinds, whatever was counted)."""
+    """The count beside "Leave them out" holds repaired text too: its tooltip lists each
+    kind with its count (it named three kinds, whatever was counted). The library's
+    near-duplicate flag is not one of them (it has its own line)."""
     from test_duplicates import _one_sentence_changed, _variant
 
     import_paths(filled_library, [_variant(tmp_path / "in", "near", _one_sentence_changed)])
@@ -204,8 +210,8 @@ def test_leave_them_out_names_every_kind_of_warning_it_counts(qtbot, filled_libr
     plan = plan_addition(filled_library, "Everything", [r.conversation_id for r in rows],
                          create=True)
     kinds = Counter(code for r in rows if r.conversation_id in plan.new
-                    for code in r.warning_codes)
-    assert kinds[NEAR_DUPLICATE] == 1 and len(kinds) > 1
+                    for code in r.warning_codes if code != NEAR_DUPLICATE)
+    assert len(kinds) > 1
     review = AddReviewDialog(plan)
     qtbot.addWidget(review)
     tip = review.leave_out_flagged.toolTip()
@@ -216,4 +222,97 @@ def test_leave_them_out_names_every_kind_of_warning_it_counts(qtbot, filled_libr
                   if line.startswith("  "))
     assert listed == {display_name(code): f"{n} conversation{'s' * (n != 1)}"
                       for code, n in kinds.items()}
-    assert "Near Duplicate is the library's own flag" in tip
+    assert tip.splitlines()[-1] == ("These are the warnings the training file's header "
+                                    "counts and its JSONL lines carry.")
+
+
+def _near_twin(library: Library, folder: Path) -> tuple[str, str]:
+    """Import a near-duplicate of a real fixture (one sentence added to a reply): its id and
+    the id of the conversation it repeats. The twin has no quality warning of its own."""
+    from test_duplicates import SOURCE, _variant
+
+    def last_reply_longer(pairs: list[dict[str, Any]]) -> None:
+        # the last reply: no later pair's history repeats it (no history_mismatch warning)
+        reply = [p for p in pairs if p["target_response"]][-1]
+        reply["target_response"] += " That is a fair question to ask."
+
+    import_paths(library, [_variant(folder, "near", last_reply_longer)])
+    rows = {r.conversation_id: r for r in library.summaries()}
+    twin = rows["fp_conversation_near"]
+    original = json.loads(SOURCE.read_text(encoding="utf-8"))["dataset_metadata"][
+        "dataset_name"]
+    assert twin.warning_codes == (NEAR_DUPLICATE,), "only the library's flag"
+    return twin.conversation_id, original
+
+
+def test_the_reviews_warning_count_is_the_built_files_header_count(qtbot, filled_library,
+                                                                   tmp_path):
+    """"N flagged with quality warnings" in the review is what the header of the file built
+    from exactly those conversations counts, and what its JSONL lines carry: the library's
+    near-duplicate flag is no warning of the conversation's file (it was counted too)."""
+    twin, _original = _near_twin(filled_library, tmp_path / "in")
+    ids = [r.conversation_id for r in filled_library.summaries()]
+    plan = plan_addition(filled_library, "Everything", ids, create=True)
+    assert twin in plan.new
+    review = AddReviewDialog(plan)
+    qtbot.addWidget(review)
+    shown = int(review.counts["flagged"].text())
+
+    apply_addition(filled_library, review.chosen())
+    files = stored_files(filled_library, "Everything")
+    quality = orjson.loads(files.json_path.read_bytes())["training_file_metadata"][
+        "quality_summary"]
+    assert shown == len(plan.flagged) == quality["conversations_with_warnings"] > 0
+    assert dict(plan.flagged_by_code) == quality["warnings_by_code"]
+    lines = [orjson.loads(line) for line in files.jsonl_path.read_bytes().splitlines()]
+    carried = {line["metadata"]["conversation_id"] for line in lines
+               if line["metadata"]["warnings"]}
+    assert carried == plan.flagged
+    assert twin not in review.leave_out_flagged.toolTip()
+    assert "Near Duplicate" not in review.leave_out_flagged.toolTip()
+
+
+def test_a_near_duplicate_is_its_own_line_with_its_own_choice(qtbot, filled_library,
+                                                              tmp_path):
+    """A near-duplicate without other warnings is counted on the near-duplicates line only;
+    "Leave them out" there leaves it out of the file and keeps the conversation it repeats."""
+    twin, original = _near_twin(filled_library, tmp_path / "in")
+    others = [r.conversation_id for r in filled_library.summaries()
+              if r.conversation_id not in (twin, original)]
+    plan = plan_addition(filled_library, "Pair", [original, twin, *others[:3]], create=True)
+    assert plan.near_duplicates == ((twin, original),)
+    assert twin not in plan.flagged
+    review = AddReviewDialog(plan)
+    qtbot.addWidget(review)
+    assert review.counts["near_duplicates"].text() == "1"
+    assert review.texts["near_duplicates"].text() == (
+        "of the new ones is a near-duplicate of a conversation already in the file or "
+        "earlier in the selection: near-identical lines give one conversation extra weight "
+        "in training")
+    flagged = int(review.counts["flagged"].text())
+    review.leave_out_flagged.setChecked(True)
+    assert review.add_button.text() == f"Add {5 - flagged}"
+    review.leave_out_flagged.setChecked(False)
+    review.leave_out_near_duplicates.setChecked(True)
+    assert review.add_button.text() == "Add 4"
+    assert ("1 nearly repeating a conversation already in the file or earlier in the "
+            f"selection (left out): {twin}") in review.details.toPlainText()
+    chosen: list[object] = []
+    review.confirmed.connect(chosen.append)
+    review.add_button.click()
+    apply_addition(filled_library, chosen[0])  # type: ignore[arg-type]
+    assert member_ids(filled_library, "Pair") == [original, *others[:3]]
+
+
+def test_near_duplicates_are_judged_against_the_file_and_the_selection(filled_library,
+                                                                       tmp_path):
+    """The twin of a conversation already in the file is a near-duplicate there; the twin
+    of one in neither the file nor the selection is not (the library's flag alone says
+    nothing about what the file would hold)."""
+    twin, original = _near_twin(filled_library, tmp_path / "in")
+    add_conversations(filled_library, "Has it", [original], create=True)
+    assert plan_addition(filled_library, "Has it", [twin]).near_duplicates == (
+        (twin, original),)
+    add_conversations(filled_library, "Without it", [twin], create=True)
+    lone = plan_addition(filled_library, "Lone", [twin], create=True)
+    assert lone.near_duplicates == () and lone.flagged == frozenset()

@@ -24,7 +24,6 @@ from PySide6.QtWidgets import (
 )
 
 from app.labels import display_name
-from app.similar import NEAR_DUPLICATE
 from app.trainingfiles import AddPlan
 from ui.conversations_model import ConversationsModel
 from ui.elided_label import ElidedLabel
@@ -53,17 +52,32 @@ def flagged_tooltip(plan: AddPlan) -> str:
         return "None of the new ones has a quality warning"
     kinds = "\n".join(f"  {display_name(code)}: {plural(count, 'conversation')}"
                       for code, count in plan.flagged_by_code)
-    text = (f"Leave out the {plural(len(plan.flagged), 'new conversation')} with any quality "
-            f"warning (one may have several):\n{kinds}")
-    if any(code == NEAR_DUPLICATE for code, _ in plan.flagged_by_code):
-        text += ("\nNear Duplicate is the library's own flag (another conversation reads "
-                 "almost the same): a training file's warning counts and its JSONL lines "
-                 "carry only the warnings of the conversations' own files.")
-    return text
+    return (f"Leave out the {plural(len(plan.flagged), 'new conversation')} with any quality "
+            f"warning (one may have several):\n{kinds}\nThese are the warnings the training "
+            "file's header counts and its JSONL lines carry.")
+
+
+def near_duplicates_line(plan: AddPlan) -> str:
+    """The words after the near-duplicates' count: what they repeat, and why it matters."""
+    near = len(plan.near_duplicates)
+    return (f"of the new ones {agreeing(near, 'is a near-duplicate', 'are near-duplicates')} "
+            "of a conversation already in the file or earlier in the selection: "
+            "near-identical lines give one conversation extra weight in training")
+
+
+def near_duplicates_tooltip(plan: AddPlan) -> str:
+    """What "Leave them out" on the near-duplicates line does, and what it keeps."""
+    if not plan.near_duplicates:
+        return "None of the new ones nearly repeats a conversation of the file or selection"
+    return (f"Leave out the {plural(len(plan.near_duplicates), 'new conversation')} that "
+            "nearly repeat another (most of their sentences are the same). The one they "
+            "repeat stays: the conversation already in the file, or the first of the "
+            "selection.")
 
 
 class AddReviewDialog(QDialog):
-    """Counts by group; "Leave them out" for hidden and flagged ones; Add N or Cancel."""
+    """Counts by group; "Leave them out" for hidden, flagged and near-duplicate ones, and
+    for samples mixed with one's own; Add N or Cancel."""
 
     confirmed = Signal(object)  # the chosen AddPlan
 
@@ -92,6 +106,7 @@ class AddReviewDialog(QDialog):
             if not n and not always:
                 return
             label = QLabel(text)
+            label.setWordWrap(True)
             self.texts[key] = label
             number = QLabel(_count(n))
             number.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -104,6 +119,7 @@ class AddReviewDialog(QDialog):
 
         self.leave_out_hidden = QCheckBox("Leave them out")
         self.leave_out_flagged = QCheckBox("Leave them out")
+        self.leave_out_near_duplicates = QCheckBox("Leave them out")
         self.leave_out_samples = QCheckBox("Leave them out")
         line("new", "new: not in the file yet", len(plan.new), always=True)
         if not plan.create:
@@ -116,6 +132,8 @@ class AddReviewDialog(QDialog):
              len(plan.hidden), self.leave_out_hidden, always=True)
         line("flagged", f"of the new ones {_are(plan.flagged)} flagged with quality warnings",
              len(plan.flagged), self.leave_out_flagged, always=True)
+        line("near_duplicates", near_duplicates_line(plan), len(plan.near_duplicates),
+             self.leave_out_near_duplicates)
         line("over_budget", f"of the new ones {_are(plan.over_budget)} over the file's "
              "token budget", len(plan.over_budget), always=True)
         replies = plan.replies_left_out
@@ -129,6 +147,7 @@ class AddReviewDialog(QDialog):
         self.leave_out_samples.setChecked(plan.mixes_samples)
         self.leave_out_hidden.setEnabled(bool(plan.hidden))
         self.leave_out_flagged.setEnabled(bool(plan.flagged))
+        self.leave_out_near_duplicates.setToolTip(near_duplicates_tooltip(plan))
         self.leave_out_hidden.setToolTip("Add only the checked conversations the filter shows")
         self.leave_out_flagged.setToolTip(flagged_tooltip(plan))
 
@@ -154,13 +173,16 @@ class AddReviewDialog(QDialog):
         layout.addWidget(self.buttons)
         self.setMinimumWidth(520)
 
-        for box in (self.leave_out_hidden, self.leave_out_flagged, self.leave_out_samples):
+        for box in (self.leave_out_hidden, self.leave_out_flagged,
+                    self.leave_out_near_duplicates, self.leave_out_samples):
             box.toggled.connect(self._update)
         self._update()
 
     def chosen(self) -> AddPlan:
         return self.plan.choose(leave_out_hidden=self.leave_out_hidden.isChecked(),
                                 leave_out_flagged=self.leave_out_flagged.isChecked(),
+                                leave_out_near_duplicates=(
+                                    self.leave_out_near_duplicates.isChecked()),
                                 leave_out_samples=self.leave_out_samples.isChecked())
 
     def _update(self) -> None:

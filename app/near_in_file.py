@@ -1,0 +1,70 @@
+"""Near-duplicates within one training file, asked before an add.
+
+The library flags a conversation ``near_duplicate`` when it was imported after a very
+similar one: a relation to other conversations of the library, not a quality warning of the
+conversation's own file, and one that says nothing about a given training file (its twin
+may be in no file at all). What matters for training is whether a training file would hold
+two near-identical lines, which would give one conversation extra weight. This module
+answers that for an add: which of the new conversations nearly repeat one already in the
+file or one earlier in the same request (the first of each group is never one of them).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select
+
+from app.library import Library
+from app.models import Conversation, Member, TrainingFile
+from app.similar import INDEXED, best_match, unpack
+
+CHUNK = 500
+
+
+def _file_sketches(library: Library, name: str) -> list[tuple[str, bytes]]:
+    """The file's members' dialogue sketches (members stored without one are left out)."""
+    with library.session() as session:
+        return [(cid, sketch) for cid, sketch in session.execute(
+            select(Conversation.conversation_id, Conversation.dialogue_sketch)
+            .join(Member, Member.conversation_pk == Conversation.pk)
+            .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+            .where(TrainingFile.name == name)) if sketch]
+
+
+def _sketches_of(library: Library, pks: Sequence[int]) -> dict[int, bytes]:
+    found: dict[int, bytes] = {}
+    with library.session() as session:
+        for start in range(0, len(pks), CHUNK):
+            found.update((pk, sketch) for pk, sketch in session.execute(
+                select(Conversation.pk, Conversation.dialogue_sketch)
+                .where(Conversation.pk.in_(list(pks[start : start + CHUNK])))) if sketch)
+    return found
+
+
+def near_duplicates_on_add(library: Library, name: str | None,
+                           new: Sequence[tuple[str, int]]) -> dict[str, str]:
+    """Of ``new`` (conversation id, row key; in the order asked for), those that nearly
+    repeat a member of the training file ``name`` (None: a new, empty file) or an earlier
+    one of ``new``: conversation id -> the id of the conversation it repeats."""
+    by_key: dict[int, list[tuple[str, bytes]]] = {}
+
+    def index(cid: str, sketch: bytes) -> None:
+        for key in unpack(sketch)[:INDEXED]:
+            by_key.setdefault(key, []).append((cid, sketch))
+
+    for member, sketch in (_file_sketches(library, name) if name is not None else []):
+        index(member, sketch)
+    sketches = _sketches_of(library, [pk for _cid, pk in new])
+    unpacked: dict[bytes, set[int]] = {}
+    found: dict[str, str] = {}
+    for cid, pk in new:
+        mine = sketches.get(pk)
+        if mine is None:
+            continue
+        candidates = {pair for key in unpack(mine)[:INDEXED] for pair in by_key.get(key, ())}
+        match = best_match(mine, sorted(candidates), unpacked)
+        if match is not None:
+            found[cid] = match.conversation_id
+        index(cid, mine)
+    return found
