@@ -6,6 +6,7 @@ import argparse
 import importlib
 import os
 import sys
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from app.export import (
 from app.exportguard import check_export_targets
 from app.failures import bug_report, known_failure
 from app.importer import import_paths
+from app.labels import display_name
 from app.library import Library
 from app.location import parse_location
 from app.paths import DATABASE_NAME
@@ -131,6 +133,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("conversation_ids", nargs="*", default=[], metavar="CONVERSATION_ID")
     p.add_argument("--cut-off-policy", choices=POLICIES,
                    help="with --new: what the file does with cut-off turns (default: trim)")
+    p.add_argument("--leave-out-flagged", action="store_true",
+                   help="leave out conversations with quality warnings (the ones the file's "
+                        "header counts)")
+    p.add_argument("--leave-out-near-duplicates", action="store_true",
+                   help="leave out conversations that nearly repeat one already in the file "
+                        "or earlier in this add")
 
     p = sub.add_parser("set", help="change a training file's settings (rebuilds it)")
     p.add_argument("name")
@@ -323,7 +331,9 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
                            f"file use: lora-studio set '{args.name}' --cut-off-policy "
                            f"{args.cut_off_policy}")
     plan = plan_addition(library, args.name, ids, create=args.new,
-                         cut_off_policy=args.cut_off_policy or DEFAULT_POLICY)
+                         cut_off_policy=args.cut_off_policy or DEFAULT_POLICY
+                         ).choose(leave_out_flagged=args.leave_out_flagged,
+                                  leave_out_near_duplicates=args.leave_out_near_duplicates)
     for why, skipped in plan.skipped().items():
         _print(f"skipped {len(skipped):,} {why}: {_shown(skipped)}")
     # As the window's add review: samples asked for with one's own data are left out.
@@ -364,7 +374,8 @@ def samples_left_out(plan: AddPlan) -> str:
 
 def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
     """What the add review of the window shows beside the counts: replies the file's
-    cut-off policy leaves out, conversations over its token budget, and what that means."""
+    cut-off policy leaves out, conversations over its token budget, quality warnings and
+    near-duplicates (each with the option that leaves them out), and what that means."""
     notes = []
     added = set(plan.adding)
     cut = [cid for cid in plan.cut_off if cid in added]
@@ -380,6 +391,25 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
         notes.append(f"{plural(len(over), 'added conversation')} "
                      f"{agreeing(len(over), 'is', 'are')} over the token budget of "
                      f"'{plan.name}'")
+    # the record's own warnings: what the header's quality summary counts
+    flagged = {cid: codes for cid, codes in plan.flagged_codes if cid in added}
+    if flagged:
+        kinds = Counter(code for codes in flagged.values() for code in codes)
+        notes.append(
+            f"{plural(len(flagged), 'added conversation')} {agreeing(len(flagged), 'has', 'have')}"
+            " quality warnings (" + ", ".join(
+                f"{display_name(code)} {n:,}" for code, n in
+                sorted(kinds.items(), key=lambda item: (-item[1], item[0])))
+            + f"), counted in the header of '{plan.name}'; --leave-out-flagged leaves "
+            f"{agreeing(len(flagged), 'it', 'them')} out")
+    near = [cid for cid, _twin in plan.near_duplicates if cid in added]
+    if near:
+        notes.append(
+            f"{plural(len(near), 'added conversation')} "
+            f"{agreeing(len(near), 'is a near-duplicate', 'are near-duplicates')} of a "
+            f"conversation already in '{plan.name}' or earlier in this add: near-identical "
+            "lines give one conversation extra weight in training; "
+            f"--leave-out-near-duplicates leaves {agreeing(len(near), 'it', 'them')} out")
     samples = [cid for cid in plan.samples if cid in added]
     if samples:  # asked for alone: added, and said, as the window's add review does
         kind = agreeing(len(samples), "is a sample conversation", "are sample conversations")

@@ -442,8 +442,8 @@ class AddPlan:
     untrainable: tuple[str, ...] = ()
     hidden: frozenset[str] = frozenset()
     flagged: frozenset[str] = frozenset()
-    # warning code -> how many of ``flagged`` carry it (one may carry several)
-    flagged_by_code: tuple[tuple[str, int], ...] = ()
+    # each of ``flagged`` with its warning codes (its record's own)
+    flagged_codes: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # new id -> the id of the conversation (in the file or earlier in ``new``) it repeats
     near_duplicates: tuple[tuple[str, str], ...] = ()
     over_budget: frozenset[str] = frozenset()
@@ -471,6 +471,14 @@ class AddPlan:
             if leave_out_near_duplicates is None else leave_out_near_duplicates,
             leave_out_samples=self.leave_out_samples if leave_out_samples is None
             else leave_out_samples)
+
+    @property
+    def flagged_by_code(self) -> tuple[tuple[str, int], ...]:
+        """Warning code -> how many of ``flagged`` carry it (one may carry several), the
+        most frequent first."""
+        return tuple(sorted(
+            Counter(code for _cid, codes in self.flagged_codes for code in codes).items(),
+            key=lambda item: (-item[1], item[0])))
 
     @property
     def near_duplicate_ids(self) -> frozenset[str]:
@@ -616,9 +624,7 @@ def plan_addition(
         without_reply=tuple(without_reply), untrainable=tuple(untrainable),
         hidden=frozenset(c for c in new if c in hidden_set),
         flagged=frozenset(c for c in new if own[c]),
-        flagged_by_code=tuple(sorted(
-            Counter(code for c in new for code in own[c]).items(),
-            key=lambda item: (-item[1], item[0]))),
+        flagged_codes=tuple((c, tuple(own[c])) for c in new if own[c]),
         near_duplicates=tuple(near_duplicates_on_add(
             library, None if create else name, list(zip(new, new_pks, strict=True))).items()),
         over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),

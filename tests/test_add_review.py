@@ -226,17 +226,23 @@ def test_leave_them_out_names_every_kind_of_warning_it_counts(qtbot, filled_libr
                                     "counts and its JSONL lines carry.")
 
 
-def _near_twin(library: Library, folder: Path) -> tuple[str, str]:
-    """Import a near-duplicate of a real fixture (one sentence added to a reply): its id and
-    the id of the conversation it repeats. The twin has no quality warning of its own."""
-    from test_duplicates import SOURCE, _variant
+def near_twin_file(folder: Path) -> Path:
+    """A near-duplicate of a real fixture as a file (one sentence added to its last reply,
+    which no later pair's history repeats): it has no quality warning of its own."""
+    from test_duplicates import _variant
 
     def last_reply_longer(pairs: list[dict[str, Any]]) -> None:
-        # the last reply: no later pair's history repeats it (no history_mismatch warning)
         reply = [p for p in pairs if p["target_response"]][-1]
         reply["target_response"] += " That is a fair question to ask."
 
-    import_paths(library, [_variant(folder, "near", last_reply_longer)])
+    return _variant(folder, "near", last_reply_longer)
+
+
+def _near_twin(library: Library, folder: Path) -> tuple[str, str]:
+    """Import ``near_twin_file``: its id and the id of the conversation it repeats."""
+    from test_duplicates import SOURCE
+
+    import_paths(library, [near_twin_file(folder)])
     rows = {r.conversation_id: r for r in library.summaries()}
     twin = rows["fp_conversation_near"]
     original = json.loads(SOURCE.read_text(encoding="utf-8"))["dataset_metadata"][

@@ -17,6 +17,7 @@ from conftest import BAD, ENRICHED, FIRST_REPLY_CUT, LEGACY, ROOT
 
 from app import FORMAT_VERSION, __version__
 from app.cli import file_line, main, policy_line
+from app.labels import display_name
 from app.library import Library
 from app.trainingfiles import TrainingFileInfo, header, list_training_files
 
@@ -426,3 +427,38 @@ def test_max_len_says_how_many_lines_the_budget_cuts(imported: Cli) -> None:
     code, out, err = imported("max-len", "Pilot Run", str(longest - 1))
     assert code == 0, err
     assert out.splitlines()[1].startswith(f"1 of the {TOTAL} lines of 'Pilot Run' is longer")
+
+
+def test_add_says_the_warnings_the_header_counts_and_the_near_duplicates_apart(
+        imported: Cli, tmp_path: Path) -> None:
+    """The add's text counts the quality warnings the built file's header counts (not the
+    library's near-duplicate flag), and near-duplicates on their own line; each has the
+    option that leaves them out."""
+    from test_add_review import near_twin_file
+
+    code, _, err = imported("import", near_twin_file(tmp_path / "twin"))
+    assert code == 0, err
+    code, out, err = imported("add", "Everything", "--new", "--all")
+    assert code == 0, err
+    with Library.open(imported.data_dir, read_only=True) as library:
+        quality = header(library, "Everything")["quality_summary"]
+    added = re.search(r"^added (\d+) to 'Everything'", out, re.M)
+    assert added is not None
+    flagged = quality["conversations_with_warnings"]
+    kinds = ", ".join(f"{name} {n}" for name, n in sorted(
+        ((display_name(code), n) for code, n in quality["warnings_by_code"].items()),
+        key=lambda item: (-item[1], item[0])))
+    assert (f"{flagged} added conversations have quality warnings ({kinds}), counted in the "
+            "header of 'Everything'; --leave-out-flagged leaves them out") in out.splitlines()
+    assert ("1 added conversation is a near-duplicate of a conversation already in "
+            "'Everything' or earlier in this add: near-identical lines give one conversation "
+            "extra weight in training; --leave-out-near-duplicates leaves it out"
+            ) in out.splitlines()
+
+    code, out, err = imported("add", "Without twins", "--new", "--all",
+                              "--leave-out-near-duplicates")
+    assert code == 0, err
+    assert ("skipped 1 nearly repeating a conversation already in the file or earlier in the "
+            "selection (left out): fp_conversation_near") in out.splitlines()
+    assert "near-duplicate" not in out
+    assert f"added {int(added[1]) - 1} to 'Without twins'" in out
