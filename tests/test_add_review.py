@@ -64,7 +64,8 @@ def test_the_review_counts_new_already_hidden_flagged_and_budget(qtbot, two_batc
     tokens = ensure_counts(two_batches, adding)  # exact tokens of each training line
     over = sum(1 for cid in adding if tokens[cid] > 4096)
     assert counts == {"new": str(new), "already": "2", "hidden": "2",
-                      "flagged": str(len(flagged)), "over_budget": str(over)}
+                      "flagged": str(len(flagged)), "near_duplicates": "0",
+                      "over_budget": str(over)}
     assert review.add_button.text() == f"Add {new}"
     assert "2 already in 'seed'" in review.details.toPlainText()
 

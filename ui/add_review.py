@@ -69,10 +69,11 @@ def near_duplicates_tooltip(plan: AddPlan) -> str:
     """What "Leave them out" on the near-duplicates line does, and what it keeps."""
     if not plan.near_duplicates:
         return "None of the new ones nearly repeats a conversation of the file or selection"
-    return (f"Leave out the {plural(len(plan.near_duplicates), 'new conversation')} that "
-            "nearly repeat another (most of their sentences are the same). The one they "
-            "repeat stays: the conversation already in the file, or the first of the "
-            "selection.")
+    n = len(plan.near_duplicates)
+    return (f"Leave out the {plural(n, 'new conversation')} that "
+            f"{agreeing(n, 'nearly repeats', 'nearly repeat')} another (most of "
+            f"{agreeing(n, 'its', 'their')} sentences are the same). The conversation "
+            "repeated stays: the one already in the file, or the first of the selection.")
 
 
 class AddReviewDialog(QDialog):
@@ -106,7 +107,6 @@ class AddReviewDialog(QDialog):
             if not n and not always:
                 return
             label = QLabel(text)
-            label.setWordWrap(True)
             self.texts[key] = label
             number = QLabel(_count(n))
             number.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
@@ -133,7 +133,9 @@ class AddReviewDialog(QDialog):
         line("flagged", f"of the new ones {_are(plan.flagged)} flagged with quality warnings",
              len(plan.flagged), self.leave_out_flagged, always=True)
         line("near_duplicates", near_duplicates_line(plan), len(plan.near_duplicates),
-             self.leave_out_near_duplicates)
+             self.leave_out_near_duplicates, always=True)
+        # The one line with a reason: it wraps to the width the other lines give the column.
+        self.texts["near_duplicates"].setWordWrap(True)
         line("over_budget", f"of the new ones {_are(plan.over_budget)} over the file's "
              "token budget", len(plan.over_budget), always=True)
         replies = plan.replies_left_out
@@ -147,6 +149,7 @@ class AddReviewDialog(QDialog):
         self.leave_out_samples.setChecked(plan.mixes_samples)
         self.leave_out_hidden.setEnabled(bool(plan.hidden))
         self.leave_out_flagged.setEnabled(bool(plan.flagged))
+        self.leave_out_near_duplicates.setEnabled(bool(plan.near_duplicates))
         self.leave_out_near_duplicates.setToolTip(near_duplicates_tooltip(plan))
         self.leave_out_hidden.setToolTip("Add only the checked conversations the filter shows")
         self.leave_out_flagged.setToolTip(flagged_tooltip(plan))
