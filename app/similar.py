@@ -33,6 +33,7 @@ SKETCH_SIZE = 64  # sentence hashes kept per dialogue
 INDEXED = 4  # of which this many smallest are indexed for candidate lookup
 NEAR = 0.7  # estimated share of sentences in common from which two dialogues are "near"
 NEAR_DUPLICATE = "near_duplicate"  # the warning code
+NEAR_TEXT = "very similar to conversation"  # how its line in a row's warnings text starts
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,15 @@ def best_match(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
 
 
 def warning_text(match: Match) -> str:
-    return (f"very similar to conversation {match.conversation_id} (about "
+    return (f"{NEAR_TEXT} {match.conversation_id} (about "
             f"{round(match.similarity * 100)} % of their sentences are the same)")
+
+
+def own_warnings(codes: Iterable[str]) -> tuple[str, ...]:
+    """A row's warning codes without the library's near-duplicate flag: the quality warnings
+    of the conversation's own record, the ones a training file's header counts and its
+    JSONL lines carry. "Warnings" means these wherever a count is shown."""
+    return tuple(code for code in codes if code != NEAR_DUPLICATE)
 
 
 def groups(sketches: Sequence[tuple[str, bytes]]) -> list[list[str]]:

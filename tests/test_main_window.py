@@ -15,10 +15,12 @@ from scripted_dialogs import ScriptedDialogs
 from stored import stored_bytes
 
 from app.library import Library
+from app.similar import own_warnings
 from app.trainingfiles import (
     add_conversations,
     create_training_file,
     get_training_file,
+    header,
     member_ids,
 )
 from ui.conversations_model import Column
@@ -420,8 +422,48 @@ def test_quality_filter_leaves_out_conversations_with_warnings(qtbot, two_batch_
     page.warnings_filter.select_value("with")
     flagged = [model.row_at(r) for r in range(model.rowCount())]
     assert clean and flagged and len(clean) + len(flagged) == model.total
-    assert not any(row.warning_codes for row in clean)
-    assert all(row.warning_codes for row in flagged)
+    assert not any(own_warnings(row.warning_codes) for row in clean)
+    assert all(own_warnings(row.warning_codes) for row in flagged)
+
+
+def test_the_page_counts_the_warnings_a_training_file_counts(qtbot, filled_library, dialogs,
+                                                             settings, tmp_path):
+    """"With warnings" and the Warnings column count the quality warnings of the records,
+    as the header of a file built from the same conversations does; a near-duplicate (the
+    library's flag) shows "≈" apart, with its line in the tooltip, and is no warning."""
+    from test_add_review import _near_twin
+
+    twin, original = _near_twin(filled_library, tmp_path / "in")
+    window = make_window(qtbot, filled_library, dialogs, settings)
+    page = window.conversations
+    model = page.model
+    page.warnings_filter.select_value("with")
+    flagged = {model.row_at(r).conversation_id for r in range(model.rowCount())}
+    every = [r.conversation_id for r in filled_library.summaries()]
+    info = add_conversations(filled_library, "Everything", every, create=True)
+    quality = header(filled_library, info.name)["quality_summary"]
+    in_file = set(member_ids(filled_library, info.name))
+    assert twin in in_file
+    assert len(flagged & in_file) == quality["conversations_with_warnings"]
+    assert twin not in flagged
+
+    page.warnings_filter.select_value("without")
+    row = model.row_of_id(twin)
+    assert row is not None
+    cell = model.index(row, Column.WARNINGS)
+    assert cell.data() == "≈"
+    assert cell.data(Qt.ItemDataRole.DecorationRole) is None
+    tip = cell.data(Qt.ItemDataRole.ToolTipRole).splitlines()
+    assert tip[0] == ("≈ Near-duplicate: the library's flag, not a warning of the "
+                      "conversation's file")
+    assert tip[1].startswith(f"very similar to conversation {original} (about ")
+    assert len(tip) == 2
+
+    page.warnings_filter.select_value("with")
+    warned = model.row_at(0)
+    cell = model.index(0, Column.WARNINGS)
+    assert cell.data() == str(len(warned.warning_codes))
+    assert cell.data(Qt.ItemDataRole.DecorationRole) is not None
 
 
 def test_download_jsonl_is_greyed_out_while_the_file_has_no_line(qtbot, two_batch_library,

@@ -774,3 +774,21 @@ def test_a_single_copy_replaces_the_manifest_on_yes_and_asks_nothing_without_one
         page.file_actions["jsonl"].trigger()
     assert [a[0] for a in dialogs.asked[asked:]] == ["save_path"]  # nothing there to ask about
     assert other.exists()
+
+
+def test_the_members_warnings_are_the_ones_the_header_counts(page, filled_library, tmp_path):
+    """The Warnings column of a file's conversations lists the quality warnings of their
+    records, the ones the header above counts; the library's near-duplicate flag is not one
+    of them (a near-duplicate without other warnings shows none)."""
+    from test_add_review import _near_twin
+
+    twin, _original = _near_twin(filled_library, tmp_path / "in")
+    make_file(filled_library, "With twin", all_ids(filled_library))
+    page.refresh()
+    assert page.select_file("With twin")
+    warned = dict(zip(shown(page, 0, ID_ROLE), shown(page, MEMBER_WARNINGS), strict=True))
+    assert warned[twin] == ""
+    quality = header(filled_library, "With twin")["quality_summary"]
+    assert sum(1 for text in warned.values() if text) == quality["conversations_with_warnings"]
+    assert f"Warnings: {quality['conversations_with_warnings']} conversations with warnings" in (
+        page.quality_label.text())

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 from app.cutoff import DEFAULT_POLICY
 from app.labels import display_name, topic_display
 from app.library import ConversationRow
+from app.similar import NEAR_DUPLICATE, NEAR_TEXT, own_warnings
 from app.token_counts import NO_LINE
 from app.wording import plural
 from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
@@ -129,7 +130,7 @@ TEXT: dict[Column, Callable[[ConversationRow], Any]] = {
     Column.IMPORTED: _imported,
     Column.SOURCE: lambda r: r.source_file,
     Column.FILES: lambda r: ", ".join(r.training_files),
-    Column.WARNINGS: lambda r: len(r.warning_codes) or "",
+    Column.WARNINGS: lambda r: warnings_cell(r),
     Column.TOKENS: lambda r: token_count_text(r.token_count),
 }
 # Columns whose blank means "the file does not say" (older exports have no arc, topic,
@@ -222,6 +223,30 @@ def _once_per_code(column: Column) -> Callable[[ConversationRow], Any]:
     return key
 
 
+def warnings_cell(row: ConversationRow) -> str:
+    """The count of the record's own quality warnings (what a training file's header
+    counts), then "≈" for a near-duplicate: the library's flag, shown apart."""
+    count = len(own_warnings(row.warning_codes))
+    near = NEAR_DUPLICATE in row.warning_codes
+    return " ".join(filter(None, (str(count) if count else "", "≈" if near else "")))
+
+
+def warnings_tooltip(row: ConversationRow) -> str | None:
+    """The warnings by name with their lines, and a near-duplicate in a paragraph of its
+    own (it is no warning of the conversation's file, and no training file counts it)."""
+    own = own_warnings(row.warning_codes)
+    lines = row.warnings_text.split("\n") if row.warnings_text else []
+    near = [line for line in lines if line.startswith(NEAR_TEXT)]
+    parts = []
+    if own:
+        parts.append("\n".join([", ".join(display_name(code) for code in own),
+                                *(line for line in lines if line not in near)]))
+    if NEAR_DUPLICATE in row.warning_codes:
+        parts.append("\n".join(["≈ Near-duplicate: the library's flag, not a warning of the "
+                                "conversation's file", *near]))
+    return "\n\n".join(parts) or None
+
+
 def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
     """Native values (numbers as numbers), with blanks last in ascending order."""
     if column in CODED:
@@ -229,7 +254,7 @@ def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
     if column is Column.QUALITY:
         return lambda r: (r.quality_score is None, r.quality_score or 0.0)
     if column is Column.WARNINGS:
-        return lambda r: len(r.warning_codes)
+        return lambda r: (len(own_warnings(r.warning_codes)), NEAR_DUPLICATE in r.warning_codes)
     if column is Column.TOKENS:
         return lambda r: (r.token_count == 0, r.token_count)
     if column in NUMERIC:
@@ -249,10 +274,7 @@ def tooltip(row: ConversationRow, column: Column) -> str | None:
     if column is Column.REPLIES:
         return replies_tooltip(row)
     if column is Column.WARNINGS:
-        if not row.warning_codes:
-            return None
-        names = ", ".join(display_name(code) for code in row.warning_codes)
-        return f"{names}\n{row.warnings_text}" if row.warnings_text else names
+        return warnings_tooltip(row)
     if column is Column.CLIENT:
         return f"{row.persona_name or '(no name)'}\n{row.conversation_id}"
     text = str(TEXT[column](row))
@@ -330,7 +352,7 @@ class ConversationsModel(QAbstractTableModel):
             return Qt.CheckState.Checked if checked else Qt.CheckState.Unchecked
         if role == _DECORATION:
             if column is Column.WARNINGS:
-                return self._warning_icon if row.warning_codes else None
+                return self._warning_icon if own_warnings(row.warning_codes) else None
             if column is Column.TOKENS:
                 return self._warning_icon if over_budget(row) else None
             return None

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from operator import attrgetter
 from typing import Any
 
+from app.similar import own_warnings
 from app.trainingfiles import MemberRow
 from ui.wording import MISSING, natural_key
 
@@ -45,7 +46,8 @@ def _tokens(row: MemberRow) -> int | None:
 
 
 def _warnings(row: MemberRow) -> tuple[int, tuple[str, ...]]:
-    return len(row.warning_codes), row.warning_codes
+    own = own_warnings(row.warning_codes)
+    return len(own), own
 
 
 def sort_key(column: int, text: Callable[[MemberRow, int], str]) -> Key:

@@ -19,6 +19,7 @@ from PySide6.QtCore import (
 
 from app.labels import display_name as display
 from app.labels import topic_display
+from app.similar import own_warnings
 from app.token_counts import NO_LINE
 from app.trainingfiles import MemberRow
 from ui.conversations_model import MISSING, token_count_text
@@ -115,7 +116,7 @@ class MembersModel(QAbstractTableModel):
             return row.batch_id
         if column == MEMBER_TOKENS:
             return token_count_text(row.tokens)
-        return ", ".join(display(code) for code in row.warning_codes)
+        return ", ".join(display(code) for code in own_warnings(row.warning_codes))
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in ANSWERED or not index.isValid() or index.row() >= len(self._rows):

@@ -22,6 +22,7 @@ from typing import Any
 
 from app.labels import OwnNames, display_name
 from app.library import ConversationRow, Library
+from app.similar import own_warnings
 
 Mask = list[bool]
 _NAMES_OF = attrgetter("emotional_arc_key", "emotional_arc", "training_topic_key",
@@ -79,7 +80,7 @@ VALUE_FACETS: dict[str, Callable[[ConversationRow], Any]] = {
     "arc": lambda r: r.emotional_arc_key or "",
     "topic": lambda r: r.training_topic_key or "",
     "archetype": lambda r: r.persona_archetype or "",
-    "warnings": lambda r: bool(r.warning_codes),
+    "warnings": lambda r: bool(own_warnings(r.warning_codes)),  # the record's own
     "reviewed": lambda r: r.reviewed_by is not None,
 }
 FILE_FACET = "training_file"
