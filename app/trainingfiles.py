@@ -481,45 +481,50 @@ class AddPlan:
             key=lambda item: (-item[1], item[0])))
 
     @property
-    def near_duplicate_ids(self) -> frozenset[str]:
-        return frozenset(cid for cid, _twin in self.near_duplicates)
-
-    @property
     def mixes_samples(self) -> bool:
         """Sample conversations and the user's own in one request."""
         return bool(self.samples) and len(self.samples) < len(self.new)
 
-    def _left_out_by(self, cid: str) -> str | None:
-        """The first choice that leaves ``cid`` out (each is said once, in this order)."""
-        for chosen, group, key in (
-                (self.leave_out_hidden, self.hidden, "hidden"),
-                (self.leave_out_flagged, self.flagged, "flagged"),
-                (self.leave_out_near_duplicates, self.near_duplicate_ids, "near"),
-                (self.leave_out_samples, self.samples, "samples")):
-            if chosen and cid in group:
-                return key
-        return None
-
-    def _kept(self, cid: str) -> bool:
-        return self._left_out_by(cid) is None
+    def left_out(self) -> dict[str, str]:
+        """Each new conversation the choices leave out, with the first choice that does
+        (a key of ``LEFT_OUT_REASONS``). A near-duplicate is left out only while the one it
+        repeats stays (in the file, or added before it): a pair is never lost whole."""
+        twins = dict(self.near_duplicates)
+        new = set(self.new)
+        out: dict[str, str] = {}
+        for cid in self.new:
+            twin = twins.get(cid)
+            for chosen, key in (
+                    (self.leave_out_hidden and cid in self.hidden, "hidden"),
+                    (self.leave_out_flagged and cid in self.flagged, "flagged"),
+                    (self.leave_out_near_duplicates and twin is not None
+                     and (twin not in new or twin not in out), "near"),
+                    (self.leave_out_samples and cid in self.samples, "samples")):
+                if chosen:
+                    out[cid] = key
+                    break
+        return out
 
     @property
     def adding(self) -> list[str]:
         """The conversation ids that will be added, in order."""
-        return [cid for cid in self.new if self._kept(cid)]
+        out = self.left_out()
+        return [cid for cid in self.new if cid not in out]
 
     @property
     def adding_pks(self) -> list[int]:
-        return [pk for cid, pk in zip(self.new, self.new_pks, strict=True) if self._kept(cid)]
+        out = self.left_out()
+        return [pk for cid, pk in zip(self.new, self.new_pks, strict=True) if cid not in out]
 
     def skipped(self) -> dict[str, list[str]]:
         """Why each conversation that is not added is left out, with the ids."""
+        left_out = self.left_out()
         reasons = {
             f"already in '{self.name}'": list(self.already),
             "not in the library": list(self.missing),
             "without a single trainable reply": list(self.without_reply),
             untrainable_reason(self.cut_off_policy): list(self.untrainable),
-            **{why: [c for c in self.new if self._left_out_by(c) == key]
+            **{why: [c for c, by in left_out.items() if by == key]
                for key, why in LEFT_OUT_REASONS.items()},
         }
         return {why: ids for why, ids in reasons.items() if ids}
@@ -531,7 +536,7 @@ class AddPlan:
             for why, ids in self.skipped().items())
 
 
-# Why a choice in the review left a new conversation out, by ``AddPlan._left_out_by``.
+# Why a choice in the review left a new conversation out (``AddPlan.left_out``).
 LEFT_OUT_REASONS = {
     "hidden": "hidden by the current filter (left out)",
     "flagged": "flagged with quality warnings (left out)",

@@ -323,3 +323,16 @@ def test_near_duplicates_are_judged_against_the_file_and_the_selection(filled_li
     add_conversations(filled_library, "Without it", [twin], create=True)
     lone = plan_addition(filled_library, "Lone", [twin], create=True)
     assert lone.near_duplicates == () and lone.flagged == frozenset()
+
+
+def test_a_near_duplicate_stays_when_the_one_it_repeats_is_left_out(filled_library,
+                                                                    tmp_path):
+    """Leaving out near-duplicates never loses a pair whole: when the conversation repeated
+    is left out for another reason (here hidden by the filter), its twin is added."""
+    twin, original = _near_twin(filled_library, tmp_path / "in")
+    plan = plan_addition(filled_library, "Pair", [original, twin], create=True,
+                         hidden=[original])
+    assert plan.choose(leave_out_near_duplicates=True).adding == [original]
+    both = plan.choose(leave_out_hidden=True, leave_out_near_duplicates=True)
+    assert both.adding == [twin]
+    assert both.skipped() == {"hidden by the current filter (left out)": [original]}
