@@ -9,6 +9,7 @@ Fills a temporary library with the sample conversations that ship in ``resources
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -180,6 +181,8 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         written += render_closing_during_a_job(window, out_dir)
         written += render_themes(window, library, out_dir)
         written += render_as_trained(window, library, out_dir)
+        # last: it adds a conversation to the library the views above show
+        written += render_near_duplicate_review(window, library, samples, Path(tmp), out_dir)
         window.close()
         library.close()
     return written
@@ -246,6 +249,32 @@ def render_review_and_removal(window: MainWindow, library: Library,
     box.show()
     written.append(save(box, out_dir / "16-remove-from-library.png"))
     box.close()
+    return written
+
+
+def render_near_duplicate_review(window: MainWindow, library: Library, samples: Path,
+                                 tmp: Path, out_dir: Path) -> list[Path]:
+    """The review before an add with a near-duplicate in it: a sample conversation
+    re-generated with one sentence added to its last reply, imported, then added with the
+    others to a file that holds the original (its "Leave them out" checked)."""
+    from app.trainingfiles import plan_addition
+    from ui.add_review import AddReviewDialog
+
+    source = sorted(samples.rglob("*.json"))[0]
+    document = json.loads(source.read_text(encoding="utf-8"))
+    document["dataset_metadata"]["dataset_name"] += "-regenerated"
+    reply = [pair for pair in document["training_pairs"] if pair.get("target_response")][-1]
+    reply["target_response"] += " That is a fair question to ask."
+    folder = tmp / "regenerated"
+    folder.mkdir()
+    (folder / source.name).write_text(json.dumps(document), encoding="utf-8")
+    import_paths(library, [folder])
+    ids = [row.conversation_id for row in library.summaries()]
+    review = AddReviewDialog(plan_addition(library, "all-samples", ids), window)
+    review.leave_out_near_duplicates.setChecked(True)
+    review.show()
+    written = [save(review, out_dir / "15b-review-with-a-near-duplicate.png")]
+    review.close()
     return written
 
 
