@@ -391,6 +391,14 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
         notes.append(f"{plural(len(over), 'added conversation')} "
                      f"{agreeing(len(over), 'is', 'are')} over the token budget of "
                      f"'{plan.name}'")
+    samples = [cid for cid in plan.samples if cid in added]
+    if samples:  # asked for alone: added, and said, as the window's add review does
+        kind = agreeing(len(samples), "is a sample conversation", "are sample conversations")
+        notes.append(f"{plural(len(samples), 'added conversation')} {kind} that came with "
+                     "the app")
+    sentence = over_budget_sentence(plan.name, head)
+    if sentence:
+        notes.append(sentence)
     # the record's own warnings: what the header's quality summary counts
     flagged = {cid: codes for cid, codes in plan.flagged_codes if cid in added}
     if flagged:
@@ -410,14 +418,6 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
             f"conversation already in '{plan.name}' or earlier in this add: near-identical "
             "lines give one conversation extra weight in training; "
             f"--leave-out-near-duplicates leaves {agreeing(len(near), 'it', 'them')} out")
-    samples = [cid for cid in plan.samples if cid in added]
-    if samples:  # asked for alone: added, and said, as the window's add review does
-        kind = agreeing(len(samples), "is a sample conversation", "are sample conversations")
-        notes.append(f"{plural(len(samples), 'added conversation')} {kind} that came with "
-                     "the app")
-    sentence = over_budget_sentence(plan.name, head)
-    if sentence:
-        notes.append(sentence)
     return notes
 
 
