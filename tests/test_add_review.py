@@ -293,9 +293,8 @@ def test_a_near_duplicate_is_its_own_line_with_its_own_choice(qtbot, filled_libr
     qtbot.addWidget(review)
     assert review.counts["near_duplicates"].text() == "1"
     assert review.texts["near_duplicates"].text() == (
-        "of the new ones is a near-duplicate of a conversation already in the file or "
-        "earlier in the selection: near-identical lines give one conversation extra weight "
-        "in training")
+        "of the new ones nearly repeats one in the file or the selection")
+    assert "extra weight in training" in review.leave_out_near_duplicates.toolTip()
     flagged = int(review.counts["flagged"].text())
     review.leave_out_flagged.setChecked(True)
     assert review.add_button.text() == f"Add {5 - flagged}"

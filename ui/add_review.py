@@ -60,20 +60,22 @@ def flagged_tooltip(plan: AddPlan) -> str:
 def near_duplicates_line(plan: AddPlan) -> str:
     """The words after the near-duplicates' count: what they repeat, and why it matters."""
     near = len(plan.near_duplicates)
-    return (f"of the new ones {agreeing(near, 'is a near-duplicate', 'are near-duplicates')} "
-            "of a conversation already in the file or earlier in the selection: "
-            "near-identical lines give one conversation extra weight in training")
+    return (f"of the new ones {agreeing(near, 'nearly repeats', 'nearly repeat')} one in "
+            "the file or the selection")
 
 
 def near_duplicates_tooltip(plan: AddPlan) -> str:
     """What "Leave them out" on the near-duplicates line does, and what it keeps."""
+    why = "Near-identical lines give one conversation extra weight in training."
     if not plan.near_duplicates:
-        return "None of the new ones nearly repeats a conversation of the file or selection"
+        return ("None of the new ones nearly repeats a conversation already in the file or "
+                f"earlier in the selection. {why}")
     n = len(plan.near_duplicates)
     return (f"Leave out the {plural(n, 'new conversation')} that "
             f"{agreeing(n, 'nearly repeats', 'nearly repeat')} another (most of "
-            f"{agreeing(n, 'its', 'their')} sentences are the same). The conversation "
-            "repeated stays: the one already in the file, or the first of the selection.")
+            f"{agreeing(n, 'its', 'their')} sentences are the same): {why[0].lower()}"
+            f"{why[1:]} The conversation repeated stays: the one already in the file, or the "
+            "first of the selection.")
 
 
 class AddReviewDialog(QDialog):
@@ -134,8 +136,6 @@ class AddReviewDialog(QDialog):
              len(plan.flagged), self.leave_out_flagged, always=True)
         line("near_duplicates", near_duplicates_line(plan), len(plan.near_duplicates),
              self.leave_out_near_duplicates, always=True)
-        # The one line with a reason: it wraps to the width the other lines give the column.
-        self.texts["near_duplicates"].setWordWrap(True)
         line("over_budget", f"of the new ones {_are(plan.over_budget)} over the file's "
              "token budget", len(plan.over_budget), always=True)
         replies = plan.replies_left_out
