@@ -1,8 +1,10 @@
 """Which consultant replies a training file trains on when some turns were cut off.
 
 About one reply in twelve in generated conversations ends mid-word (the generator stopped
-at an escape sequence). Trained on, it teaches the model to stop mid-sentence. A training
-file therefore has a *cut-off policy* (stored per file, ``training_files.cut_off_policy``):
+at an escape sequence). Trained on, it teaches the model to stop mid-sentence. Which turns
+are cut off is ``app.cut_off_rule``'s call: a reply must end like a finished sentence, a
+client message (informal) is cut off only on a clear sign. A training file has a *cut-off
+policy* (stored per file, ``training_files.cut_off_policy``):
 
 * ``trim`` (the default): each conversation is trained up to its last clean reply before the
   first cut-off turn (a cut-off reply or a cut-off client message); the rest is left out of
@@ -25,7 +27,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from app.quality import is_cut_off
+from app.cut_off_rule import is_cut_off
 
 
 class CutOffPolicy(StrEnum):
@@ -94,7 +96,7 @@ class TrainedView:
 
 
 def _cuts(messages: Sequence[Mapping[str, Any]]) -> list[bool]:
-    return [m["role"] != "system" and is_cut_off(str(m["content"])) for m in messages]
+    return [m["role"] != "system" and is_cut_off(str(m["content"]), m["role"]) for m in messages]
 
 
 def trained_view(record: Mapping[str, Any], policy: CutOffPolicy | str,

@@ -33,10 +33,20 @@ def _render_code_version() -> str:
     From the modules' source files where they exist (a source checkout); a bundle has no
     sources, so there the app's version stands in.
     """
-    from app import __version__, build, cutoff, fullfile, jsonl, records, review, token_lines
+    from app import (
+        __version__,
+        build,
+        cut_off_rule,
+        cutoff,
+        fullfile,
+        jsonl,
+        records,
+        review,
+        token_lines,
+    )
 
     digest = hashlib.sha256(__version__.encode())
-    for module in (build, cutoff, fullfile, jsonl, records, review, token_lines):
+    for module in (build, cut_off_rule, cutoff, fullfile, jsonl, records, review, token_lines):
         try:
             digest.update(Path(str(module.__file__)).read_bytes())
         except OSError:

@@ -7,7 +7,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-TERMINAL = tuple('.!?…"\'”’)]*:;')
+from app.cut_off_rule import looks_cut_off
+
 SUMMARY_MARKS = ("...", "…")
 PLAIN_ENTRY = {dict}
 
@@ -24,29 +25,6 @@ class Warning_:
         # Spelled out: dataclasses.asdict deep-copies and costs more than the rest of a
         # warning's life in an import.
         return {"code": self.code, "turn_number": self.turn_number, "message": self.message}
-
-
-def is_cut_off(text: str) -> bool:
-    """``looks_cut_off`` as a yes/no, without building the explanation (runs per message
-    per policy in every import)."""
-    stripped = text[-64:].rstrip() or text.rstrip()  # the end is all that matters
-    return bool(stripped) and (stripped.endswith("\\") or (
-        not stripped.endswith(TERMINAL) and not _ends_with_symbol(stripped)))
-
-
-def looks_cut_off(text: str) -> str | None:
-    """Why a message looks truncated, or None when it ends like a finished sentence."""
-    stripped = text.rstrip()
-    if stripped.endswith("\\"):
-        return "ends in a lone backslash (the generator cut it off)"
-    if stripped and not stripped.endswith(TERMINAL) and not _ends_with_symbol(stripped):
-        return f"ends mid-sentence: …{stripped[-40:]!r}"
-    return None
-
-
-def _ends_with_symbol(text: str) -> bool:
-    """Emoji and similar symbols are a legitimate way to end a message."""
-    return ord(text[-1]) > 0x2000 and not text[-1].isalnum()
 
 
 def _copies_exactly(history: Sequence[Any], roles: list[str], contents: list[str]) -> bool:
@@ -96,7 +74,7 @@ def dialogue_warnings(dialogue: Sequence[Mapping[str, Any]]) -> list[Warning_]:
     message, no reply at all."""
     warnings: list[Warning_] = []
     for message in dialogue:
-        why = looks_cut_off(message["content"])
+        why = looks_cut_off(message["content"], message["role"])
         if why and message["role"] == "assistant":
             warnings.append(Warning_("reply_cut_off", message["turn_number"], f"reply {why}"))
         elif why:

@@ -19,8 +19,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from app.cut_off_rule import looks_cut_off
 from app.cutoff import DEFAULT_POLICY, trained_view
-from app.quality import looks_cut_off
 
 # Warning codes about a reply, and about a client message; others go on the last message
 # of their turn.

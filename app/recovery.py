@@ -26,6 +26,7 @@ from app.library import Library
 from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
 from app.stored_builds import drop_unreferenced, rebuilds_due, unreferenced_count
+from app.stored_cut_offs import rejudge_stored
 from app.stored_repair import repair_stored, repaired_files
 from app.team_locks import FRAGMENTS, try_lock_in_transaction
 from app.tokenizer_choice import load_choice
@@ -37,7 +38,7 @@ from app.trainingfiles import (
     rebuild_training_files,
     remove_orphan_files,
 )
-from app.wording import plural
+from app.wording import agreeing, plural
 
 Progress = Callable[[int, int, str], None]
 
@@ -249,5 +250,28 @@ def one_time_passes(library: Library, progress: Progress | None = None,
                 progress, f"Rebuilding the training file '{name}'"), cancelled)
             done.append(f"rebuilt the training file '{name}', which holds repaired "
                         "conversations")
+    if upkeep.CUT_OFF_RULE in due:
+        done += _rejudge_cut_offs(library, progress)
     upkeep.record(library.root, due)
     return done
+
+
+def _rejudge_cut_offs(library: Library, progress: Progress | None) -> list[str]:
+    """The cut-off turns judged again under this version's rule; the files holding a
+    changed conversation are left owing a rebuild (the person starts it, or the next
+    open of the library pays it)."""
+    changed = rejudge_stored(library, _saying(
+        progress, "Judging cut-off turns again under this version's rule"))
+    if not changed:
+        return []
+    owed = repaired_files(library, changed)
+    said = (f"judged the cut-off turns of {plural(len(changed), 'conversation')} again "
+            "under this version's rule (an informal client message without a full stop is "
+            "no longer cut off; a reply ending on a dash, comma or colon is)")
+    if owed:
+        names = ", ".join(f"'{name}'" for name in owed)
+        said += (f"; the {agreeing(len(owed), 'training file', 'training files')} {names} "
+                 f"{agreeing(len(owed), 'holds', 'hold')} them and "
+                 f"{agreeing(len(owed), 'owes', 'owe')} a rebuild: Rebuild in the window, "
+                 "or `lora-studio rebuild NAME`")
+    return [said]

@@ -121,25 +121,26 @@ def repair_stored(library: Library, progress: Callable[[int, int, str], None] | 
                 fixed = repair_record(record)
                 if fixed is None:
                     continue
-                _store(session, pk, fixed, str(batch), codes, text,
-                       _record_lines(record))
+                store_again(session, pk, fixed, str(batch), codes, text,
+                            record_lines(record))
                 repaired.append(str(record["conversation_id"]))
         if progress:
             progress(min(start + CHUNK, len(todo)), len(todo), "")
     return repaired
 
 
-def _record_lines(record: Mapping[str, Any]) -> set[str]:
+def record_lines(record: Mapping[str, Any]) -> set[str]:
     """The warning lines the record itself gave the row (others came from the library)."""
     warnings = (record.get("quality") or {}).get("warnings") or []
     return {(f"Turn {w['turn_number']}: " if w.get("turn_number") else "") + str(w["message"])
             for w in warnings}
 
 
-def _store(session: Any, pk: int, record: dict[str, Any], batch: str, old_codes: str,
-           old_text: str, old_record_lines: set[str]) -> None:
-    """Write the repaired record and the row derived from it as an import would; the
-    library's own additions (a near-duplicate warning) stay, and the count is made again."""
+def store_again(session: Any, pk: int, record: dict[str, Any], batch: str, old_codes: str,
+                old_text: str, old_record_lines: set[str]) -> None:
+    """Write a changed record and the row derived from it as an import would; the
+    library's own additions (a near-duplicate warning) stay, the count is made again, and
+    the training files holding it owe a rebuild (``forget_totals``)."""
     record["batch_id"] = batch
     row = library_row(record, batch)  # type: ignore[arg-type]
     if NEAR_DUPLICATE in old_codes.split(","):

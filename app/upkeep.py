@@ -17,8 +17,10 @@ from app.jsonio import atomic_writer
 
 FILE_NAME = "upkeep.json"
 TEXT_REPAIR = "text_repair"
-# Each pass and the version of it a library must have had (raise one to run it again).
-PASSES = {TEXT_REPAIR: 1}
+CUT_OFF_RULE = "cut_off_rule"  # stored cut-off judgements made again (app.stored_cut_offs)
+# Each pass and the version of it a library must have had (raise one to run it again:
+# CUT_OFF_RULE whenever app.cut_off_rule decides differently). In the order they run.
+PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1}
 
 
 def _path(root: Path) -> Path:

@@ -16,12 +16,12 @@ from PySide6.QtGui import QColor
 from tokenizers import AddedToken, Tokenizer
 
 from app.chat_templates import BUNDLED, ChatTemplate, bundled_template
+from app.cut_off_rule import looks_cut_off
 from app.cutoff import CutOffPolicy
 from app.importer import import_paths
 from app.jsonl import jsonl_lines
 from app.library import Library
 from app.loader import load_conversation_file
-from app.quality import looks_cut_off
 from app.tokens import TokenCounter, bundled_tokenizer_path, default_counter
 from app.trained_preview import (
     DEFAULT_SETTINGS,

@@ -13,12 +13,12 @@ from hostile_corpus import cut_in_the_middle
 from stored import stored_files
 
 from app.cli import main
+from app.cut_off_rule import looks_cut_off
 from app.cutoff import CutOffPolicy, trained_view
 from app.export import ExportFormat, export
 from app.importer import import_paths
 from app.library import Library
 from app.loader import load_conversation_file
-from app.quality import looks_cut_off
 from app.trainingfiles import (
     add_conversations,
     file_replies_left_out,

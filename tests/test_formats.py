@@ -23,9 +23,9 @@ from jsonschema import Draft202012Validator
 from schema_walk import property_schemas
 
 from app.build import write_records
+from app.cut_off_rule import looks_cut_off
 from app.example import build_example
 from app.loader import load_conversation_file, record_from_bytes
-from app.quality import looks_cut_off
 from app.schemas import EXAMPLE_FULL, EXAMPLE_JSONL, FULL_SCHEMA, JSONL_SCHEMA
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -300,12 +300,14 @@ def _expected_chat(record: dict[str, Any], policy: str) -> list[dict[str, Any]]:
     chat: list[dict[str, Any]] = [
         {"role": m["role"], "content": m["content"]} for m in record["messages"]]
     if policy == "trim":
-        cut = next((i for i, m in enumerate(chat) if i and looks_cut_off(m["content"])), None)
+        cut = next((i for i, m in enumerate(chat)
+                    if i and looks_cut_off(m["content"], m["role"])), None)
         chat = chat[:cut]
     if policy == "weight0":
         for index, message in enumerate(chat):
             if message["role"] == "assistant":
-                bad = looks_cut_off(message["content"]) or looks_cut_off(chat[index - 1]["content"])
+                bad = looks_cut_off(message["content"]) or looks_cut_off(
+                    chat[index - 1]["content"], chat[index - 1]["role"])
                 message["weight"] = 0 if bad else 1
     while len(chat) > 1 and (chat[-1]["role"] == "user" or chat[-1].get("weight") == 0):
         chat.pop()
