@@ -4,7 +4,9 @@ For the test fixtures (``tests/fixtures/enriched`` and ``legacy``, the user's re
 and for a synthetic corpus made by ``make_corpus.py`` from the enriched fixtures, counts:
 replies, cut-off replies, conversations whose very first reply is cut off, and per policy
 (``app.cutoff``) how many clean replies are trained, how many cut-off replies are trained
-(should be 0), how many clean replies are lost, and how many lines the JSONL gets.
+(should be 0), how many clean replies are lost, and how many lines the JSONL gets; then the
+same for a stress variant of the corpus (``informal``) whose clients leave out full stops and
+whose replies are sometimes cut at a dash, the endings the cut-off rule must tell apart.
 
 Usage: ``python bench/measure_cut_off.py [--corpus-n 500]``
 """
@@ -23,9 +25,9 @@ import orjson
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from app.cut_off_rule import looks_cut_off  # noqa: E402
 from app.cutoff import CutOffPolicy, trained_view  # noqa: E402
 from app.loader import record_from_bytes  # noqa: E402
-from app.quality import looks_cut_off  # noqa: E402
 from bench.make_corpus import clone, load_templates  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures"
@@ -48,6 +50,28 @@ def corpus_records(n: int) -> list[dict[str, Any]]:
     return records
 
 
+def informal(records: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A stress variant of ``records``: clients drop a final full stop (as informal
+    writers do) and every 12th reply not already cut stops at an em dash mid-sentence."""
+    varied = []
+    replies = 0
+    for record in records:
+        messages = []
+        for message in record["messages"]:
+            text = message["content"].rstrip()
+            if message["role"] == "user" and text.endswith("."):
+                text = text[:-1]
+            elif message["role"] == "assistant" and not text.endswith("\\"):
+                replies += 1
+                if replies % 12 == 0:
+                    text = text[: text.index(" ", len(text) // 2)] + "—"
+            else:
+                text = message["content"]
+            messages.append({**message, "content": text})
+        varied.append({**record, "messages": messages})
+    return varied
+
+
 def measure(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     records = list(records)
     replies = [m for r in records for m in r["messages"] if m["role"] == "assistant"]
@@ -59,7 +83,7 @@ def measure(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     result: dict[str, Any] = {
         "conversations": len(records), "replies": len(replies), "cut_off_replies": len(cut),
         "first_reply_cut_off": first_cut, "client_messages": len(clients),
-        "cut_off_client_messages": sum(1 for m in clients if looks_cut_off(m["content"])),
+        "cut_off_client_messages": sum(1 for m in clients if looks_cut_off(m["content"], "user")),
         "clean_replies": len(replies) - len(cut), "policies": {},
     }
     for policy in CutOffPolicy:
@@ -101,8 +125,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus-n", type=int, default=500)
     args = parser.parse_args(argv)
     show("fixtures (tests/fixtures/enriched + legacy)", measure(fixture_records()))
-    show(f"synthetic corpus (make_corpus.py, n={args.corpus_n})",
-         measure(corpus_records(args.corpus_n)))
+    corpus = corpus_records(args.corpus_n)
+    show(f"synthetic corpus (make_corpus.py, n={args.corpus_n})", measure(corpus))
+    show("the same corpus, informal clients and replies cut at a dash (informal())",
+         measure(informal(corpus)))
     return 0
 
 
