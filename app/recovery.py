@@ -251,17 +251,18 @@ def one_time_passes(library: Library, progress: Progress | None = None,
             done.append(f"rebuilt the training file '{name}', which holds repaired "
                         "conversations")
     if upkeep.CUT_OFF_RULE in due:
-        done += _rejudge_cut_offs(library, progress)
+        done += _rejudge_cut_offs(library, progress, cancelled)  # cancelled: not recorded
     upkeep.record(library.root, due)
     return done
 
 
-def _rejudge_cut_offs(library: Library, progress: Progress | None) -> list[str]:
+def _rejudge_cut_offs(library: Library, progress: Progress | None,
+                      cancelled: Callable[[], bool] | None) -> list[str]:
     """The cut-off turns judged again under this version's rule; the files holding a
     changed conversation are left owing a rebuild (the person starts it, or the next
     open of the library pays it)."""
     changed = rejudge_stored(library, _saying(
-        progress, "Judging cut-off turns again under this version's rule"))
+        progress, "Judging cut-off turns again under this version's rule"), cancelled)
     if not changed:
         return []
     owed = repaired_files(library, changed)

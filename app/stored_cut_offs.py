@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from app.build import BuildCancelled
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument
 from app.quality import dialogue_warnings
@@ -50,15 +51,18 @@ def rejudge_record(record: Mapping[str, Any]) -> dict[str, Any] | None:
     return {**record, "quality": {**quality, "warnings": rest[:at] + judged + rest[at:]}}
 
 
-def rejudge_stored(library: Library, progress: Callable[[int, int, str], None] | None = None
-                   ) -> list[str]:
+def rejudge_stored(library: Library, progress: Callable[[int, int, str], None] | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> list[str]:
     """Judge every stored conversation's cut-off turns again; return the ids of those
     whose turns changed (stored again). Each chunk is one transaction, so an interrupted
-    pass keeps what it did and the next one finds only what is left."""
+    pass (``cancelled`` between chunks raises ``BuildCancelled``) keeps what it did and
+    the next one finds only what is left; the files it left owing a rebuild still owe it."""
     with library.session() as session:
         todo = list(session.scalars(select(Conversation.pk).order_by(Conversation.pk)))
     changed: list[str] = []
     for start in range(0, len(todo), CHUNK):
+        if cancelled and cancelled():
+            raise BuildCancelled()
         part = todo[start:start + CHUNK]
         with library.session() as session, session.begin():
             rows = session.execute(

@@ -23,6 +23,7 @@ from sqlalchemy import select
 from stored import stored_bytes
 
 from app import upkeep
+from app.build import BuildCancelled
 from app.cli import main
 from app.cut_off_rule import is_cut_off, looks_cut_off
 from app.export import owes_rebuild
@@ -195,3 +196,14 @@ def test_the_first_command_judges_again_and_says_so(old_library: Path, capsys) -
     assert rows[INFORMAL]["replies_trained"] == 3
     assert "client_cut_off" not in rows[INFORMAL]["warning_codes"]
     assert "reply_cut_off" in rows[DASH_CUT]["warning_codes"]
+
+
+def test_a_cancelled_pass_is_not_recorded_and_runs_again(old_library: Path) -> None:
+    with Library(old_library) as library:
+        with pytest.raises(BuildCancelled):
+            finish_interrupted_work(library, cancelled=lambda: True)
+        assert upkeep.due(library.root) == [upkeep.CUT_OFF_RULE]
+        assert not owes_rebuild(library, "affected")  # stopped before its first chunk
+        done = finish_interrupted_work(library)
+        assert any("judged the cut-off turns of 2 conversations" in s for s in done), done
+        assert owes_rebuild(library, "affected") and upkeep.due(library.root) == []
