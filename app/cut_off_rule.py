@@ -6,8 +6,8 @@ must end like a finished sentence. Client messages are informal ("ok thanks", "t
 sense"), and under the default cut-off policy a cut-off client message drops every later
 reply of its conversation from the JSONL, so a client message counts as cut off only on a
 clear sign: a lone backslash or an unfinished escape, a trailing comma, colon, semicolon or
-dash, a dangling article, possessive, conjunction or preposition ("the", "my", "and",
-"to"), or a quotation mark or bracket it opens and never closes.
+dash, a dangling article, possessive or conjunction ("the", "my", "and", "because"), or a
+quotation mark or bracket it opens and never closes.
 
 ``is_cut_off`` runs per message per policy in every import, so it reads only the end of
 the text (its last 64 characters; for a client message with no end mark, the last 256 for
@@ -28,17 +28,17 @@ TRAILING = {",": "a comma", ":": "a colon", ";": "a semicolon",
             **{dash: "a dash" for dash in DASHES}}
 # Openers: never the end of a message, even though they sit above U+2000 like emoji.
 OPENERS = frozenset("“‘«‹([{")
-# Words a sentence never ends on: articles, possessives, conjunctions, prepositions that
-# need what follows. Words that can end an informal sentence ("so", "that", "with", "for",
-# "up", "her") are left out on purpose: a false cut costs a client message's every later
-# reply under the default policy.
+# Words a sentence never ends on: articles, possessives and conjunctions, which need what
+# follows. Prepositions are left out on purpose, as are other words that can end an
+# informal sentence ("so", "that", "up", "her"): English ends sentences on them ("what I'm
+# worried about", "I'd love to", "who do I talk to"), and a false cut costs a client
+# message's every later reply under the default policy.
 DANGLING = frozenset({
     "a", "an", "the", "my", "your", "our", "their", "its",
     "and", "or", "but", "nor", "because", "although", "unless", "whereas", "whether", "than",
-    "to", "of", "about", "into", "onto", "between", "despite", "including",
 })
 # Two-word endings that finish an informal answer although their last word dangles.
-FINISHED_PAIRS = frozenset({"kind of", "sort of", "oh my"})
+FINISHED_PAIRS = frozenset({"oh my"})
 UNFINISHED_ESCAPE = re.compile(r"\\u[0-9A-Fa-f]{0,3}\Z")
 WORD_START = "([{\"'“‘«"
 TAIL = 40  # characters of the text quoted in an explanation

@@ -54,7 +54,9 @@ def _cut_warnings(record: dict[str, Any]) -> list[tuple[str, int, str]]:
 
 @pytest.mark.parametrize("ending", [
     "ok thanks", "that makes sense", "Or is there some middle ground I'm not seeing",
-    "I guess kind of", "we went with Plan A", "that is a lot to take in :("])
+    "I guess kind of", "we went with Plan A", "that is a lot to take in :(",
+    "that's exactly what I'm worried about", "I'd love to", "who should I even talk to",
+    "it's hard to know what it's all made of", "oh my"])
 def test_informal_client_endings_are_finished(ending: str) -> None:
     assert looks_cut_off(ending, "user") is None
     assert not is_cut_off(ending, "user")
