@@ -38,7 +38,7 @@ from app.trainingfiles import (
     rebuild_training_files,
     remove_orphan_files,
 )
-from app.wording import agreeing, plural
+from app.wording import plural
 
 Progress = Callable[[int, int, str], None]
 
@@ -243,36 +243,33 @@ def one_time_passes(library: Library, progress: Progress | None = None,
             done.append("repaired literal escape sequences in "
                         f"{plural(len(repaired), 'conversation')} stored before text repair "
                         "existed (warning text_repaired)")
-        for name in repaired_files(library, repaired):
-            if cancelled and cancelled():
-                raise BuildCancelled()  # the pass is not recorded: it runs again
-            rebuild_training_files(library, [name], _saying(
-                progress, f"Rebuilding the training file '{name}'"), cancelled)
-            done.append(f"rebuilt the training file '{name}', which holds repaired "
-                        "conversations")
+        done += _rebuild_holding(library, repaired, "repaired conversations", progress,
+                                 cancelled)
     if upkeep.CUT_OFF_RULE in due:
-        done += _rejudge_cut_offs(library, progress, cancelled)  # cancelled: not recorded
+        changed = rejudge_stored(library, _saying(
+            progress, "Judging cut-off turns again under this version's rule"), cancelled)
+        if changed:
+            done.append(
+                f"judged the cut-off turns of {plural(len(changed), 'conversation')} again "
+                "under this version's rule (an informal client message without a full stop "
+                "is no longer cut off; a reply ending on a dash, comma or colon is)")
+        done += _rebuild_holding(library, changed, "conversations whose cut-off turns were "
+                                 "judged again", progress, cancelled)
     upkeep.record(library.root, due)
     return done
 
 
-def _rejudge_cut_offs(library: Library, progress: Progress | None,
-                      cancelled: Callable[[], bool] | None) -> list[str]:
-    """The cut-off turns judged again under this version's rule; the files holding a
-    changed conversation are left owing a rebuild (the person starts it, or the next
-    open of the library pays it)."""
-    changed = rejudge_stored(library, _saying(
-        progress, "Judging cut-off turns again under this version's rule"), cancelled)
-    if not changed:
-        return []
-    owed = repaired_files(library, changed)
-    said = (f"judged the cut-off turns of {plural(len(changed), 'conversation')} again "
-            "under this version's rule (an informal client message without a full stop is "
-            "no longer cut off; a reply ending on a dash, comma or colon is)")
-    if owed:
-        names = ", ".join(f"'{name}'" for name in owed)
-        said += (f"; the {agreeing(len(owed), 'training file', 'training files')} {names} "
-                 f"{agreeing(len(owed), 'holds', 'hold')} them and "
-                 f"{agreeing(len(owed), 'owes', 'owe')} a rebuild: Rebuild in the window, "
-                 "or `lora-studio rebuild NAME`")
-    return [said]
+def _rebuild_holding(library: Library, changed: Collection[str], holding: str,
+                     progress: Progress | None,
+                     cancelled: Callable[[], bool] | None) -> list[str]:
+    """Rebuild the training files holding ``changed`` conversations (a pass changed what
+    is stored of them), one sentence each. Cancelled, the pass is not recorded and runs
+    again; the files it did not reach still owe their rebuild, paid at the next start."""
+    done = []
+    for name in repaired_files(library, list(changed)):
+        if cancelled and cancelled():
+            raise BuildCancelled()
+        rebuild_training_files(library, [name], _saying(
+            progress, f"Rebuilding the training file '{name}'"), cancelled)
+        done.append(f"rebuilt the training file '{name}', which holds {holding}")
+    return done

@@ -160,15 +160,16 @@ def test_a_library_stored_under_the_earlier_rule_is_judged_again_once(
         assert done == [
             "judged the cut-off turns of 2 conversations again under this version's rule (an "
             "informal client message without a full stop is no longer cut off; a reply "
-            "ending on a dash, comma or colon is); the training file 'affected' holds them "
-            "and owes a rebuild: Rebuild in the window, or `lora-studio rebuild NAME`"]
+            "ending on a dash, comma or colon is)",
+            "rebuilt the training file 'affected', which holds conversations whose cut-off "
+            "turns were judged again"]
         assert upkeep.due(library.root) == []
-        assert owes_rebuild(library, "affected")
+        assert not owes_rebuild(library, "affected")  # rebuilt in the same start-up work
         assert not owes_rebuild(library, "unaffected")
         after = _stored_state(library)
         assert after[LEGACY_ONE] == before[LEGACY_ONE]  # nothing changed: untouched
         assert stored_bytes(library, "unaffected") == unaffected_bytes
-        assert rebuild_if_owed(library, "affected") is not None
+        assert rebuild_if_owed(library, "affected") is None  # nothing left owing
         lines = _jsonl(library, "affected")
         assert [_trained(lines[cid]) for cid in (INFORMAL, DASH_CUT, LEGACY_ONE)] == [3, 1, 3]
         assert header(library, "affected")["totals"]["trainable_replies"] == 7
@@ -190,7 +191,8 @@ def test_the_first_command_judges_again_and_says_so(old_library: Path, capsys) -
     assert main(["--library", str(old_library), "files"]) == 0
     err = capsys.readouterr().err
     assert "note: judged the cut-off turns of 2 conversations again" in err
-    assert "'affected' holds them and owes a rebuild" in err
+    assert ("rebuilt the training file 'affected', which holds conversations whose cut-off "
+            "turns were judged again") in err
     assert main(["--library", str(old_library), "conversations", "--json"]) == 0
     out, err = capsys.readouterr()
     assert "judged the cut-off turns" not in err  # once only
@@ -208,4 +210,21 @@ def test_a_cancelled_pass_is_not_recorded_and_runs_again(old_library: Path) -> N
         assert not owes_rebuild(library, "affected")  # stopped before its first chunk
         done = finish_interrupted_work(library)
         assert any("judged the cut-off turns of 2 conversations" in s for s in done), done
-        assert owes_rebuild(library, "affected") and upkeep.due(library.root) == []
+        assert not owes_rebuild(library, "affected") and upkeep.due(library.root) == []
+
+
+def test_a_pass_cancelled_before_its_rebuilds_leaves_them_owed_for_the_next_start(
+        old_library: Path) -> None:
+    """Cancelled after judging, the pass is not recorded; the file it changed still owes
+    its rebuild, which the next start pays (the judging finds nothing left to change)."""
+    with Library(old_library) as library:
+        def after_the_judging() -> bool:  # stop once the judging has stored its change
+            return owes_rebuild(library, "affected")
+
+        with pytest.raises(BuildCancelled):
+            finish_interrupted_work(library, cancelled=after_the_judging)
+        assert upkeep.due(library.root) == [upkeep.CUT_OFF_RULE]
+        assert owes_rebuild(library, "affected")
+        done = finish_interrupted_work(library)
+        assert not owes_rebuild(library, "affected") and upkeep.due(library.root) == []
+        assert any("rebuilt the training file 'affected'" in s for s in done), done
