@@ -13,11 +13,19 @@ writer at a time (the caller passes ``Library.under_parent_lock`` to open it). C
 the job to stop through its ``cancelled()``; a child that has not ended ``grace`` seconds
 later is killed (every job here writes atomically, so a killed job leaves the library as it
 was). A child ends as soon as the process that started it dies, and never outlives it.
+
+The warm spare (``keep_spare``, the window only): starting a child and importing the app
+took a second or more of every add's plan and build (docs/PERFORMANCE.md), so one child
+is kept started, its job modules imported, waiting on a pipe for its job. It opens no
+library until it has one (so it is the same for any library the window switches to), runs
+that one job and ends like any other child; the next spare starts as it takes its job.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import importlib
 import multiprocessing
 import multiprocessing.connection
 import os
@@ -25,7 +33,7 @@ import pickle
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from app.errors import LibraryError
@@ -36,7 +44,8 @@ GRACE = 5.0  # seconds a cancelled job gets to stop by itself before it is kille
 POLL = 0.05  # seconds between looks at the caller's cancel flag
 
 # One byte in front of every message says what follows (pickled unless it is a part).
-PROGRESS, RESULT, ERROR, PART = b"P", b"R", b"E", b"C"
+# ACCEPTED (alone) says the child has the job: from then on it may have run part of it.
+PROGRESS, RESULT, ERROR, PART, ACCEPTED = b"P", b"R", b"E", b"C", b"A"
 
 
 class ChildFailed(Exception):
@@ -63,11 +72,30 @@ def watch_parent() -> None:
     threading.Thread(target=wait, name="watch-parent", daemon=True).start()
 
 
-def _child(conn: multiprocessing.connection.Connection, stop: Any,
-           opener: Callable[[Any], Any], where: Any, job: Callable[..., Any],
-           args: tuple[Any, ...], kwargs: dict[str, Any], streaming: bool) -> None:
-    """The child's side: open the library, run the job, send back what it says."""
+def _wait_for_job(jobs: multiprocessing.connection.Connection,
+                  conn: multiprocessing.connection.Connection, stop: Any,
+                  modules: tuple[str, ...]) -> None:
+    """The child's side: import ``modules`` ahead (a spare's whole point), wait for one job,
+    say it was taken, run it, end. A spare the parent lets go (the app quits) sees the end
+    of its pipe and ends without having opened anything."""
     watch_parent()
+    for name in modules:
+        with contextlib.suppress(Exception):  # the job's own import then says what is wrong
+            importlib.import_module(name)
+    try:
+        payload = jobs.recv_bytes()
+    except (EOFError, OSError):
+        conn.close()
+        return
+    finally:
+        jobs.close()
+    with contextlib.suppress(OSError):
+        conn.send_bytes(ACCEPTED)
+    _run_job(conn, stop, payload)
+
+
+def _run_job(conn: multiprocessing.connection.Connection, stop: Any, payload: bytes) -> None:
+    """Open the library, run the job, send back what it says."""
     last = [0.0]
 
     def progress(done: int, total: int, current: str) -> None:
@@ -77,6 +105,7 @@ def _child(conn: multiprocessing.connection.Connection, stop: Any,
             conn.send_bytes(PROGRESS + pickle.dumps((done, total, current)))
 
     try:
+        opener, where, job, args, kwargs, streaming = pickle.loads(payload)
         with opener(where) as library:
             if streaming:
                 for part in job(library, *args, **kwargs):
@@ -101,6 +130,125 @@ def _child(conn: multiprocessing.connection.Connection, stop: Any,
         conn.close()
 
 
+class _Child:
+    """A child process waiting for (or running) its one job, and the parent's ends of its
+    pipes: ``jobs`` to hand it the job, ``receive`` for what it says."""
+
+    def __init__(self, modules: tuple[str, ...], name: str) -> None:
+        context = multiprocessing.get_context("spawn")  # never fork a process with threads
+        jobs_there, self.jobs = context.Pipe(duplex=False)
+        self.receive, send = context.Pipe(duplex=False)
+        self.stop = context.Event()
+        self.process = context.Process(target=_wait_for_job,
+                                       args=(jobs_there, send, self.stop, modules),
+                                       name=name, daemon=False)
+        try:
+            self.process.start()
+        except BaseException:
+            self.jobs.close()
+            self.receive.close()
+            raise
+        finally:
+            send.close()  # the child holds its own ends now: EOF means it has gone
+            jobs_there.close()
+
+    def end(self, grace: float) -> None:
+        """Close the pipes and wait ``grace`` seconds for the child to end, then kill it."""
+        self.jobs.close()
+        self.receive.close()
+        if self.process.is_alive():
+            self.process.join(grace)
+        if self.process.is_alive():
+            self.process.kill()
+        self.process.join()
+        self.process.close()
+
+
+class _NotTaken(Exception):
+    """The child ended (with this exit code) before it took the job: nothing of it ran."""
+
+
+# The warm spare: one child already spawned with the job modules imported, waiting for its
+# job. Kept only once ``keep_spare`` is called (the window, not the command line or tests).
+_spare_lock = threading.Lock()
+_spare: _Child | None = None
+_spare_modules: tuple[str, ...] | None = None  # None: no spare is kept
+_starting: threading.Thread | None = None
+
+
+def keep_spare(modules: Sequence[str]) -> None:
+    """From now on keep one spare child ready, with ``modules`` (the jobs' own) imported:
+    a job then waits only for its own work, not for a new interpreter to start and import
+    the app (about a second). The first spare starts now, in the background."""
+    global _spare_modules
+    with _spare_lock:
+        _spare_modules = tuple(modules)
+    _start_spare_soon()
+
+
+def end_spare() -> None:
+    """Keep no spare any more and let the one waiting go (it ends at the end of its pipe)."""
+    global _spare, _spare_modules
+    with _spare_lock:
+        _spare_modules = None
+        spare, _spare = _spare, None
+        starting = _starting
+    if starting is not None:
+        starting.join()
+    if spare is not None:
+        spare.end(0)  # killed if it has not gone at once: it holds nothing
+
+
+def spare_pid() -> int | None:
+    """The process id of the spare waiting now (once the one being started is), if any."""
+    with _spare_lock:
+        starting = _starting
+    if starting is not None:
+        starting.join()
+    with _spare_lock:
+        return _spare.process.pid if _spare is not None else None
+
+
+def _start_spare_soon() -> None:
+    """Start the next spare on a thread of its own: starting a process takes the caller's
+    time (and here the caller may be about to wait for its own job)."""
+    global _starting
+    with _spare_lock:
+        if _spare_modules is None or _spare is not None or _starting is not None:
+            return
+        _starting = threading.Thread(target=_start_spare, name="start-spare", daemon=True)
+        _starting.start()
+
+
+def _start_spare() -> None:
+    global _spare, _starting
+    try:  # (failing, there is no spare: the next job starts its own child, as before)
+        with _spare_lock, contextlib.suppress(Exception):
+            if _spare_modules is not None and _spare is None:
+                _spare = _Child(_spare_modules, "lora-studio spare")
+    finally:
+        with _spare_lock:
+            _starting = None
+
+
+def _take_spare() -> _Child | None:
+    """The spare, if one is alive, for one job (no one else gets it)."""
+    global _spare
+    with _spare_lock:
+        spare, _spare = _spare, None
+    if spare is not None and spare.process.exitcode is not None:
+        spare.end(0)
+        return None
+    return spare
+
+
+@atexit.register
+def _end_spare_at_exit() -> None:
+    """Before multiprocessing's own exit handler waits for every child (a spare would
+    wait for its job for ever)."""
+    end_spare()
+
+
 def run_in_child(
     job: Callable[..., Any],
     where: Any,
@@ -122,41 +270,63 @@ def run_in_child(
     With ``on_part`` the job is a generator of ``bytes`` instead (called as
     ``job(library, *args)``): each part goes to ``on_part`` as it arrives, and the result
     is None. Cancelling then stops after the current part.
+
+    The job goes to the spare when one is alive (then the next spare starts), else to a
+    child started for it; a spare that ends before it takes the job is replaced by one.
     """
-    context = multiprocessing.get_context("spawn")  # never fork a process with threads
-    receive, send = context.Pipe(duplex=False)
-    stop = context.Event()
-    child = context.Process(
-        target=_child,
-        args=(send, stop, opener, where, job, args, kwargs, on_part is not None),
-        name=f"lora-studio {getattr(job, '__name__', 'job')}", daemon=False)
+    payload = pickle.dumps((opener, where, job, args, kwargs, on_part is not None),
+                           pickle.HIGHEST_PROTOCOL)
+    spare = _take_spare()
+    if spare is not None:
+        _start_spare_soon()
+        try:
+            return _follow(spare, payload, progress, cancelled, on_part, grace)
+        except _NotTaken:
+            pass
+    child = _Child((), f"lora-studio {getattr(job, '__name__', 'job')}")
     try:
-        child.start()
-    finally:
-        send.close()  # the child holds its own end now: EOF means it has gone
+        return _follow(child, payload, progress, cancelled, on_part, grace)
+    except _NotTaken as ended:
+        raise _died(ended.args[0]) from None
+
+
+def _follow(child: _Child, payload: bytes, progress: Progress | None,
+            cancelled: Callable[[], bool] | None, on_part: Callable[[bytes], None] | None,
+            grace: float) -> Any:
+    """Hand ``child`` its job and relay what it says until its result or error; raises
+    ``_NotTaken`` if it ended before it took the job."""
+    taken = False
     stop_by: float | None = None
+    receive, process = child.receive, child.process
     try:
+        try:
+            child.jobs.send_bytes(payload)
+        except OSError:
+            process.join()
+            raise _NotTaken(process.exitcode) from None
         while True:
             if stop_by is None and cancelled is not None and cancelled():
-                stop.set()
+                child.stop.set()
                 stop_by = time.monotonic() + grace
             if stop_by is not None and time.monotonic() > stop_by:
-                child.kill()
-                child.join()
+                process.kill()
+                process.join()
                 from app.build import BuildCancelled
 
                 raise BuildCancelled()
             if not receive.poll(POLL):
-                if child.exitcode is not None and not receive.poll(0):
-                    raise _died(child.exitcode)
+                if process.exitcode is not None and not receive.poll(0):
+                    raise _died(process.exitcode) if taken else _NotTaken(process.exitcode)
                 continue
             try:
                 message = receive.recv_bytes()
             except EOFError:
-                child.join()
-                raise _died(child.exitcode) from None
+                process.join()
+                raise _died(process.exitcode) if taken else _NotTaken(process.exitcode) from None
             kind, body = message[:1], message[1:]
-            if kind == PROGRESS:
+            if kind == ACCEPTED:
+                taken = True
+            elif kind == PROGRESS:
                 if progress is not None:
                     progress(*pickle.loads(body))
             elif kind == PART:
@@ -167,13 +337,7 @@ def run_in_child(
             else:
                 raise pickle.loads(body)
     finally:
-        receive.close()
-        if child.is_alive():
-            child.join(grace)
-        if child.is_alive():
-            child.kill()
-        child.join()
-        child.close()
+        child.end(grace)
 
 
 def _died(exitcode: int | None) -> LibraryError:

@@ -33,6 +33,7 @@ from app.bundle import project_root, resources_dir
 from app.errors import LibraryError
 from app.export import ExportFormat
 from app.importer import ImportReport
+from app.job_process import end_spare, keep_spare
 from app.library import Library
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.tokenizer_choice import load_choice
@@ -52,7 +53,7 @@ from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
-from ui.tasks import wait_behind_progress
+from ui.tasks import JOB_MODULES, wait_behind_progress
 from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
@@ -63,6 +64,10 @@ from ui.wording import agreeing, plural
 SETTINGS_ORG = "LoRA Studio"
 FILES_PAGE_TITLE = "LoRA Training JSON Files"  # the user's own name for the page
 JSON_FILTER = "Conversation files (*.json);;All files (*)"
+# The spare child for jobs starts this long after the window shows (a small library), or
+# once the first read is in (a large one), at the latest after the backstop.
+SPARE_AFTER_MS = 500
+SPARE_BACKSTOP_MS = 20_000
 JSONL_TIP = "Save a copy of the selected training file's JSONL for the trainer"
 
 
@@ -821,6 +826,21 @@ def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
     return list(done)
 
 
+def keep_spare_once_settled(window: MainWindow, after_ms: int = SPARE_AFTER_MS) -> None:
+    """Start keeping a spare child for the jobs (``app.job_process.keep_spare``) once the
+    window has painted and, in a large library, its first read is in: the spare's start-up
+    (a second or two of a core) then takes nothing from either. (A first read that fails
+    starts it ``SPARE_BACKSTOP_MS`` later all the same.)"""
+    def keep() -> None:
+        keep_spare(JOB_MODULES)
+
+    if window.conversations.opening:
+        window.conversations.reloaded.connect(keep, Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(SPARE_BACKSTOP_MS, keep)
+    else:
+        QTimer.singleShot(after_ms, keep)
+
+
 def run_gui(location: str | None = None) -> int:
     """Start the desktop app (the ``lora-studio`` command without a sub-command) on
     ``location`` (a folder or a team library's URL), else on the library open last."""
@@ -832,9 +852,11 @@ def run_gui(location: str | None = None) -> int:
     switcher = start_app(location, QtDialogs(), QSettings(SETTINGS_ORG, "LoRA Studio"))
     if switcher is None:
         return 1
+    keep_spare_once_settled(switcher.window)
     status = 1
     try:
         status = app.exec()
     finally:
+        end_spare()  # (it holds no library: nothing to wait for)
         finish_app(status, switcher.close)
     return status

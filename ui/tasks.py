@@ -23,6 +23,10 @@ from app.job_process import run_in_child
 from app.library import Library
 
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
+# Where the jobs run in child processes live (``in_child``, the row read, token counts): the
+# spare child imports them ahead (``app.job_process.keep_spare``).
+JOB_MODULES = ("app.trainingfiles", "app.batch_jobs", "app.importer", "app.removal",
+               "app.token_counts", "ui.row_index")
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
 
 

@@ -1,0 +1,198 @@
+"""The warm spare child (app/job_process.py ``keep_spare``): a job handed to it runs there
+and comes back as from any child, Cancel still ends it, a dead spare is replaced by a
+fresh child, a new spare waits after each job, it holds no library file while it waits,
+and it never outlives the app (killed or quitting). Real processes, a real library."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from child_process import run_bounded
+from test_import_pool import alive
+from test_job_process import (
+    ROOT,
+    ignore_cancel,
+    no_children_left,
+    pid_and_count,
+    raise_unbuildable,
+    wait_for_cancel,
+)
+
+from app import job_process
+from app.build import BuildCancelled
+from app.errors import LibraryError
+from app.job_process import ChildFailed, end_spare, keep_spare, run_in_child, spare_pid
+from app.library import Library
+from app.removal import apply_removal, plan_removal
+from app.trainingfiles import apply_addition, plan_addition
+
+OPEN = Library.under_parent_lock
+POSIX = pytest.mark.skipif(os.name == "nt", reason="POSIX signals and /proc")
+
+
+@pytest.fixture
+def spare() -> Iterator[int]:
+    """A spare kept for the test (the pid of the first); none left after it."""
+    keep_spare(("app.trainingfiles",))
+    try:
+        first = spare_pid()
+        assert first is not None
+        yield first
+    finally:
+        end_spare()
+    assert no_children_left()
+
+
+def wait_dead(pid: int) -> None:
+    deadline = time.monotonic() + 60
+    while alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert not alive(pid), f"process {pid} is still alive"
+
+
+def test_a_job_runs_on_the_spare_and_a_new_spare_waits_after_it(
+    filled_library: Library, spare: int
+) -> None:
+    pid, count = run_in_child(pid_and_count, filled_library.location, opener=OPEN)
+    assert pid == spare, "the job ran on the spare"
+    assert count == filled_library.count() > 0
+    wait_dead(spare)  # one job per process
+    following = spare_pid()
+    assert following is not None and alive(following) and following != spare
+    pid, _count = run_in_child(pid_and_count, filled_library.location, opener=OPEN)
+    assert pid == following
+
+
+def test_errors_on_the_spare_come_back_as_themselves(filled_library: Library,
+                                                     spare: int) -> None:
+    ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
+    plan = plan_addition(filled_library, "Gone", ids[:1], create=True)
+    apply_removal(filled_library, plan_removal(filled_library, ids[:1]))  # since the plan
+    with pytest.raises(LibraryError, match="nothing to add"):
+        run_in_child(apply_addition, filled_library.location, plan, opener=OPEN)
+    with pytest.raises(ChildFailed, match="Unbuildable: one and two"):
+        run_in_child(raise_unbuildable, filled_library.location, opener=OPEN)
+
+
+def test_cancel_ends_a_job_on_the_spare(library: Library, tmp_path: Path,
+                                        spare: int) -> None:
+    marker = tmp_path / "started"
+    with pytest.raises(BuildCancelled):
+        run_in_child(wait_for_cancel, library.root, str(marker), opener=OPEN,
+                     cancelled=marker.exists)
+    assert int(marker.read_text()) == spare
+    wait_dead(spare)
+    marker.unlink()
+    following = spare_pid()
+    assert following is not None
+    with pytest.raises(BuildCancelled):  # one that does not listen is killed
+        run_in_child(ignore_cancel, library.root, str(marker), opener=OPEN,
+                     cancelled=marker.exists, grace=0.5)
+    assert int(marker.read_text()) == following
+    wait_dead(following)
+
+
+@POSIX
+def test_a_spare_killed_before_its_job_is_replaced_by_a_fresh_child(
+    filled_library: Library, spare: int
+) -> None:
+    os.kill(spare, signal.SIGKILL)
+    wait_dead(spare)
+    pid, count = run_in_child(pid_and_count, filled_library.location, opener=OPEN)
+    assert pid not in (spare, os.getpid()) and count == filled_library.count()
+
+
+def test_a_spare_that_dies_before_taking_its_job_is_replaced_by_a_fresh_child(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gate = tmp_path / "gate"
+    monkeypatch.setenv("LORA_TEST_SPARE_GATE", str(gate))  # spares die once it exists
+    keep_spare(("spare_dies",))
+    try:
+        doomed = spare_pid()
+        assert doomed is not None and alive(doomed)
+        gate.touch()
+        pid, count = run_in_child(pid_and_count, filled_library.location, opener=OPEN)
+        assert pid != doomed and count == filled_library.count()
+    finally:
+        end_spare()
+    assert no_children_left()
+
+
+@POSIX
+def test_an_idle_spare_holds_no_library_file(filled_library: Library, spare: int) -> None:
+    run_in_child(pid_and_count, filled_library.location, opener=OPEN)  # a library known
+    idle = spare_pid()
+    assert idle is not None
+    held = [os.readlink(f"/proc/{idle}/fd/{fd}") for fd in os.listdir(f"/proc/{idle}/fd")]
+    root = str(filled_library.root.resolve())
+    assert held and not [path for path in held if path.startswith(root)], held
+
+
+def test_ending_the_spare_ends_its_process(spare: int) -> None:
+    end_spare()
+    wait_dead(spare)
+    assert spare_pid() is None
+    assert job_process._spare is None
+
+
+PARENT = r"""
+import sys, time
+from pathlib import Path
+from app.job_process import keep_spare, spare_pid
+
+marker, how = sys.argv[1:]
+if __name__ == "__main__":
+    keep_spare(("app.trainingfiles",))
+    Path(marker).write_text(str(spare_pid()))
+    if how == "wait":
+        time.sleep(600)
+"""
+
+
+def _parent(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    script = tmp_path / "parent.py"  # a file: the spawned child re-imports __main__
+    script.write_text(PARENT, encoding="utf-8")
+    return script, {**os.environ,
+                    "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
+
+
+@POSIX
+def test_a_killed_parent_leaves_no_spare(tmp_path: Path) -> None:
+    marker = tmp_path / "spare"
+    script, env = _parent(tmp_path)
+    parent = subprocess.Popen([sys.executable, str(script), str(marker), "wait"],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    try:
+        deadline = time.monotonic() + 120
+        while not marker.exists() or not marker.read_text():
+            assert parent.poll() is None, parent.communicate()
+            assert time.monotonic() < deadline, "no spare was started"
+            time.sleep(0.05)
+        spare = int(marker.read_text())
+        assert alive(spare)
+        parent.send_signal(signal.SIGKILL)
+        parent.wait(timeout=30)
+        wait_dead(spare)
+    finally:
+        if parent.poll() is None:
+            parent.kill()
+        parent.communicate(timeout=30)
+
+
+@POSIX
+def test_a_quitting_app_ends_its_spare(tmp_path: Path) -> None:
+    marker = tmp_path / "spare"
+    script, env = _parent(tmp_path)
+    code, _out, err = run_bounded(
+        ["env", *[f"{key}={value}" for key, value in env.items() if key == "PYTHONPATH"],
+         sys.executable, str(script), str(marker), "quit"], 120, "an app quitting with a spare")
+    assert code == 0, err
+    wait_dead(int(marker.read_text()))
