@@ -12,9 +12,11 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from child_process import run_bounded
+from conftest import open_window
 from test_import_pool import alive
 from test_job_process import (
     ROOT,
@@ -114,7 +116,7 @@ def test_a_spare_that_dies_before_taking_its_job_is_replaced_by_a_fresh_child(
 ) -> None:
     gate = tmp_path / "gate"
     monkeypatch.setenv("LORA_TEST_SPARE_GATE", str(gate))  # spares die once it exists
-    keep_spare(("spare_dies",))
+    keep_spare(("spare_import",))
     try:
         doomed = spare_pid()
         assert doomed is not None and alive(doomed)
@@ -144,14 +146,16 @@ def test_ending_the_spare_ends_its_process(spare: int) -> None:
 
 
 PARENT = r"""
-import sys, time
+import os, sys, time
 from pathlib import Path
-from app.job_process import keep_spare, spare_pid
+from app.job_process import keep_spare
 
-marker, how = sys.argv[1:]
+ready, how = sys.argv[1:]
 if __name__ == "__main__":
-    keep_spare(("app.trainingfiles",))
-    Path(marker).write_text(str(spare_pid()))
+    os.environ["LORA_TEST_SPARE_READY"] = ready  # (the spare inherits it)
+    keep_spare(("app.trainingfiles", "spare_import"))
+    while not Path(ready).exists():  # the spare has imported all and waits for a job
+        time.sleep(0.01)
     if how == "wait":
         time.sleep(600)
 """
@@ -166,17 +170,17 @@ def _parent(tmp_path: Path) -> tuple[Path, dict[str, str]]:
 
 @POSIX
 def test_a_killed_parent_leaves_no_spare(tmp_path: Path) -> None:
-    marker = tmp_path / "spare"
+    ready = tmp_path / "ready"
     script, env = _parent(tmp_path)
-    parent = subprocess.Popen([sys.executable, str(script), str(marker), "wait"],
+    parent = subprocess.Popen([sys.executable, str(script), str(ready), "wait"],
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
     try:
         deadline = time.monotonic() + 120
-        while not marker.exists() or not marker.read_text():
+        while not ready.exists():
             assert parent.poll() is None, parent.communicate()
             assert time.monotonic() < deadline, "no spare was started"
             time.sleep(0.05)
-        spare = int(marker.read_text())
+        spare = int(ready.read_text())
         assert alive(spare)
         parent.send_signal(signal.SIGKILL)
         parent.wait(timeout=30)
@@ -188,11 +192,30 @@ def test_a_killed_parent_leaves_no_spare(tmp_path: Path) -> None:
 
 
 @POSIX
-def test_a_quitting_app_ends_its_spare(tmp_path: Path) -> None:
-    marker = tmp_path / "spare"
+def test_a_quitting_app_ends_its_waiting_spare(tmp_path: Path) -> None:
+    ready = tmp_path / "ready"
     script, env = _parent(tmp_path)
     code, _out, err = run_bounded(
-        ["env", *[f"{key}={value}" for key, value in env.items() if key == "PYTHONPATH"],
-         sys.executable, str(script), str(marker), "quit"], 120, "an app quitting with a spare")
+        ["env", f"PYTHONPATH={env['PYTHONPATH']}", sys.executable, str(script), str(ready),
+         "quit"], 120, "an app quitting with a spare")
     assert code == 0, err
-    wait_dead(int(marker.read_text()))
+    wait_dead(int(ready.read_text()))
+
+
+def test_the_window_keeps_a_spare_for_its_jobs_once_shown(
+    qtbot: Any, filled_library: Library, dialogs: Any, tmp_path: Path
+) -> None:
+    from ui.main import keep_spare_once_settled
+    from ui.tasks import JOB_MODULES, in_child
+
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    try:
+        keep_spare_once_settled(window, after_ms=0)  # type: ignore[arg-type]
+        qtbot.waitUntil(lambda: job_process._spare_modules == JOB_MODULES, timeout=30000)
+        spare = spare_pid()
+        assert spare is not None
+        work = in_child(pid_and_count, filled_library)
+        assert work(lambda *_: None, lambda: False)[0] == spare
+    finally:
+        end_spare()
+    assert no_children_left()
