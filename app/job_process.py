@@ -74,14 +74,17 @@ def watch_parent() -> None:
 
 def _wait_for_job(jobs: multiprocessing.connection.Connection,
                   conn: multiprocessing.connection.Connection, stop: Any,
-                  modules: tuple[str, ...]) -> None:
-    """The child's side: import ``modules`` ahead (a spare's whole point), wait for one job,
-    say it was taken, run it, end. A spare the parent lets go (the app quits) sees the end
-    of its pipe and ends without having opened anything."""
+                  modules: tuple[str, ...], warm: tuple[Callable[[], object], ...]) -> None:
+    """The child's side: import ``modules`` and call ``warm`` ahead (a spare's whole point),
+    wait for one job, say it was taken, run it, end. A spare the parent lets go (the app
+    quits) sees the end of its pipe and ends without having opened anything."""
     watch_parent()
     for name in modules:
         with contextlib.suppress(Exception):  # the job's own import then says what is wrong
             importlib.import_module(name)
+    for step in warm:
+        with contextlib.suppress(Exception):  # the job does it again, and says what is wrong
+            step()
     try:
         payload = jobs.recv_bytes()
     except (EOFError, OSError):
@@ -134,13 +137,14 @@ class _Child:
     """A child process waiting for (or running) its one job, and the parent's ends of its
     pipes: ``jobs`` to hand it the job, ``receive`` for what it says."""
 
-    def __init__(self, modules: tuple[str, ...], name: str) -> None:
+    def __init__(self, modules: tuple[str, ...], warm: tuple[Callable[[], object], ...],
+                 name: str) -> None:
         context = multiprocessing.get_context("spawn")  # never fork a process with threads
         jobs_there, self.jobs = context.Pipe(duplex=False)
         self.receive, send = context.Pipe(duplex=False)
         self.stop = context.Event()
         self.process = context.Process(target=_wait_for_job,
-                                       args=(jobs_there, send, self.stop, modules),
+                                       args=(jobs_there, send, self.stop, modules, warm),
                                        name=name, daemon=False)
         try:
             self.process.start()
@@ -173,16 +177,20 @@ class _NotTaken(Exception):
 _spare_lock = threading.Lock()
 _spare: _Child | None = None
 _spare_modules: tuple[str, ...] | None = None  # None: no spare is kept
+_spare_warm: tuple[Callable[[], object], ...] = ()
 _starting: threading.Thread | None = None
 
 
-def keep_spare(modules: Sequence[str]) -> None:
-    """From now on keep one spare child ready, with ``modules`` (the jobs' own) imported:
-    a job then waits only for its own work, not for a new interpreter to start and import
-    the app (about a second). The first spare starts now, in the background."""
-    global _spare_modules
+def keep_spare(modules: Sequence[str],
+               warm: Sequence[Callable[[], object]] = ()) -> None:
+    """From now on keep one spare child ready, with ``modules`` (the jobs' own) imported
+    and each of ``warm`` called (module-level functions that fill a cache the jobs use,
+    without opening a library): a job then waits only for its own work, not for a new
+    interpreter to start and import the app (a second or more). The first spare starts
+    now, in the background."""
+    global _spare_modules, _spare_warm
     with _spare_lock:
-        _spare_modules = tuple(modules)
+        _spare_modules, _spare_warm = tuple(modules), tuple(warm)
     _start_spare_soon()
 
 
@@ -225,15 +233,20 @@ def _start_spare() -> None:
     try:  # (failing, there is no spare: the next job starts its own child, as before)
         with _spare_lock, contextlib.suppress(Exception):
             if _spare_modules is not None and _spare is None:
-                _spare = _Child(_spare_modules, "lora-studio spare")
+                _spare = _Child(_spare_modules, _spare_warm, "lora-studio spare")
     finally:
         with _spare_lock:
             _starting = None
 
 
 def _take_spare() -> _Child | None:
-    """The spare, if one is alive, for one job (no one else gets it)."""
+    """The spare, if one is alive, for one job (no one else gets it). One being started
+    is waited for: starting a process takes milliseconds, a fresh child a second."""
     global _spare
+    with _spare_lock:
+        starting = _starting
+    if starting is not None:
+        starting.join()
     with _spare_lock:
         spare, _spare = _spare, None
     if spare is not None and spare.process.exitcode is not None:
@@ -283,7 +296,7 @@ def run_in_child(
             return _follow(spare, payload, progress, cancelled, on_part, grace)
         except _NotTaken:
             pass
-    child = _Child((), f"lora-studio {getattr(job, '__name__', 'job')}")
+    child = _Child((), (), f"lora-studio {getattr(job, '__name__', 'job')}")
     try:
         return _follow(child, payload, progress, cancelled, on_part, grace)
     except _NotTaken as ended:

@@ -304,6 +304,27 @@ def _cached(key: tuple[str, ...], make: Any) -> TokenCounter:
         return counter
 
 
+def _counter_key(choice: TokenizerChoice) -> tuple[str, ...]:
+    return ("library", choice.tokenizer_sha256, choice.basis, choice.tokenizer_name,
+            choice.template_label)
+
+
+def _counter(choice: TokenizerChoice, tokenizer_json: bytes | None, where: str) -> TokenCounter:
+    return TokenCounter(_load_tokenizer_bytes(tokenizer_json, where), _template(choice),
+                        tokenizer_name=choice.tokenizer_name,
+                        tokenizer_sha256=choice.tokenizer_sha256)
+
+
+def warm_default_counter() -> None:
+    """Build the default choice's counter ahead, as the spare child does while it waits
+    for a job (``app.job_process.keep_spare``): loading the bundled tokenizer and compiling
+    the template took most of a job's first count (an add's plan counts). Only the
+    default's: another choice is kept in its library, which a waiting spare never opens."""
+    choice = _complete(TokenizerChoice(), None)
+    _cached(_counter_key(choice),
+            lambda: _counter(choice, None, str(bundled_tokenizer_path())))
+
+
 class _ChoiceChanged(Exception):
     """The tokenizer read is not the one the choice read a moment before names."""
 
@@ -323,18 +344,12 @@ def counting(library: Library) -> tuple[TokenizerChoice, TokenCounter]:
     choice between the two reads, they are read again."""
     for _attempt in range(3):
         choice = load_choice(library)
-        key = ("library", choice.tokenizer_sha256, choice.basis, choice.tokenizer_name,
-               choice.template_label)
 
         def make(choice: TokenizerChoice = choice) -> TokenCounter:
-            tokenizer = _load_tokenizer_bytes(_matching_json(library, choice),
-                                              _where(library, choice))
-            return TokenCounter(tokenizer, _template(choice),
-                                tokenizer_name=choice.tokenizer_name,
-                                tokenizer_sha256=choice.tokenizer_sha256)
+            return _counter(choice, _matching_json(library, choice), _where(library, choice))
 
         try:
-            return choice, _cached(key, make)
+            return choice, _cached(_counter_key(choice), make)
         except _ChoiceChanged:
             continue
     raise LibraryError(f"the tokenizer {choice.tokenizer_name} kept in {library.display} "

@@ -31,7 +31,7 @@ sys.path.insert(0, str(ROOT))
 from app.job_process import end_spare, keep_spare, run_in_child, spare_pid
 from app.library import Library
 from app.trainingfiles import apply_addition, plan_addition
-from ui.tasks import JOB_MODULES
+from ui.tasks import JOB_MODULES, JOB_WARM_UP
 
 OPEN = Library.under_parent_lock
 
@@ -94,7 +94,7 @@ def main() -> None:
             for run in range(args.runs):
                 end_spare()
                 times["cold"].append(one_run(library, ids, f"cold {run}", warm=False))
-                keep_spare(JOB_MODULES)
+                keep_spare(JOB_MODULES, JOB_WARM_UP)
                 times["warm"].append(one_run(library, ids, f"warm {run}", warm=True))
         finally:
             end_spare()

@@ -27,7 +27,7 @@ from test_job_process import (
     wait_for_cancel,
 )
 
-from app import job_process
+from app import job_process, tokenizer_choice
 from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.job_process import ChildFailed, end_spare, keep_spare, run_in_child, spare_pid
@@ -36,6 +36,14 @@ from app.removal import apply_removal, plan_removal
 from app.trainingfiles import apply_addition, plan_addition
 
 OPEN = Library.under_parent_lock
+
+
+def counters_before_and_after(library: Library, progress: Any,
+                              cancelled: Any) -> tuple[list[Any], list[Any]]:
+    """The tokenizer counters this process had made, before and after the library's."""
+    before = list(tokenizer_choice._counters)
+    tokenizer_choice.counting(library)
+    return before, list(tokenizer_choice._counters)
 POSIX = pytest.mark.skipif(os.name == "nt", reason="POSIX signals and /proc")
 
 
@@ -216,6 +224,17 @@ def test_the_window_keeps_a_spare_for_its_jobs_once_shown(
         assert spare is not None
         work = in_child(pid_and_count, filled_library)
         assert work(lambda *_: None, lambda: False)[0] == spare
+    finally:
+        end_spare()
+    assert no_children_left()
+
+
+def test_a_spare_has_the_default_tokenizer_counter_ready(filled_library: Library) -> None:
+    keep_spare(("app.trainingfiles",), (tokenizer_choice.warm_default_counter,))
+    try:
+        before, after = run_in_child(counters_before_and_after, filled_library.location,
+                                     opener=OPEN)
+        assert before and after == before, "the library's counter was the one made ahead"
     finally:
         end_spare()
     assert no_children_left()

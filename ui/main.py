@@ -53,7 +53,7 @@ from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
-from ui.tasks import JOB_MODULES, wait_behind_progress
+from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
 from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
@@ -832,7 +832,7 @@ def keep_spare_once_settled(window: MainWindow, after_ms: int = SPARE_AFTER_MS) 
     (a second or two of a core) then takes nothing from either. (A first read that fails
     starts it ``SPARE_BACKSTOP_MS`` later all the same.)"""
     def keep() -> None:
-        keep_spare(JOB_MODULES)
+        keep_spare(JOB_MODULES, JOB_WARM_UP)
 
     if window.conversations.opening:
         window.conversations.reloaded.connect(keep, Qt.ConnectionType.SingleShotConnection)

@@ -21,12 +21,15 @@ from app.errors import InputError, LibraryError
 from app.failures import bug_report, known_failure
 from app.job_process import run_in_child
 from app.library import Library
+from app.tokenizer_choice import warm_default_counter
 
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
 # Where the jobs run in child processes live (``in_child``, the row read, token counts): the
 # spare child imports them ahead (``app.job_process.keep_spare``).
 JOB_MODULES = ("app.trainingfiles", "app.batch_jobs", "app.importer", "app.removal",
                "app.token_counts", "ui.row_index")
+# What the spare does ahead besides: the default tokenizer's counter (a plan counts tokens).
+JOB_WARM_UP = (warm_default_counter,)
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
 
 
