@@ -30,6 +30,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import sys
 import threading
 import time
 import traceback
@@ -95,6 +96,17 @@ def _wait_for_job(jobs: multiprocessing.connection.Connection,
     with contextlib.suppress(OSError):
         conn.send_bytes(ACCEPTED)
     _run_job(conn, stop, payload)
+    _end_now()
+
+
+def _end_now() -> None:
+    """End at once after the job's last word: its library is closed, and the caller waits
+    for this process to be gone before it hands on the result; an interpreter's orderly
+    teardown (every module's objects freed) only added 0.1–0.5 s to that wait."""
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):  # (None in a windowed frozen app)
+            stream.flush()
+    os._exit(0)
 
 
 def _run_job(conn: multiprocessing.connection.Connection, stop: Any, payload: bytes) -> None:

@@ -66,6 +66,7 @@ def stalls(args: argparse.Namespace) -> int:
                                     str(Path(tmp) / f"{name.split()[0]}-{run}"),
                                     "--n", str(args.n), "--file-size", str(args.file_size),
                                     "--import-files", str(args.import_files),
+                                    *(["--steps", args.steps] if args.steps else []),
                                     *(["--library-cache", str(args.library_cache)]
                                       if args.library_cache else [])])
                 print(f"run {run + 1} {name}: " + ", ".join(
@@ -89,7 +90,7 @@ def stalls(args: argparse.Namespace) -> int:
 
 
 STEPS = ("idle 3 s", "open window", "import", "build", "rename batch", "move 100 checked",
-         "token counts", "GUI share of a reload")
+         "token counts", "count tokens", "GUI share of a reload")
 
 
 def main() -> int:
@@ -106,6 +107,9 @@ def main() -> int:
                              "change signal, when every change re-read the table on the GUI "
                              "thread)")
     parser.add_argument("--import-files", type=int, default=100)
+    parser.add_argument("--steps", default="",
+                        help="--stalls: only these steps (comma-separated, see stall_child.py); "
+                             '"count tokens" runs only when named')
     parser.add_argument("--library-cache", type=Path, default=None,
                         help="--stalls: keep the prepared library here and copy it for each "
                              "run (both trees must share the schema; saves minutes a run)")

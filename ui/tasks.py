@@ -15,6 +15,7 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
+from sqlalchemy.orm import configure_mappers
 
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
@@ -28,8 +29,9 @@ PROGRESS_INTERVAL = 0.05  # seconds between progress signals
 # spare child imports them ahead (``app.job_process.keep_spare``).
 JOB_MODULES = ("app.trainingfiles", "app.batch_jobs", "app.importer", "app.removal",
                "app.token_counts", "ui.row_index")
-# What the spare does ahead besides: the default tokenizer's counter (a plan counts tokens).
-JOB_WARM_UP = (warm_default_counter,)
+# What the spare does ahead besides: the default tokenizer's counter (a plan counts tokens)
+# and the database mappings' set-up (done on a job's first query otherwise).
+JOB_WARM_UP = (warm_default_counter, configure_mappers)
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
 
 
