@@ -207,7 +207,7 @@ def keep_spare(modules: Sequence[str],
 
 
 def end_spare() -> None:
-    """Keep no spare any more and let the one waiting go (it ends at the end of its pipe)."""
+    """Keep no spare any more and end the one waiting (killed at once: it holds nothing)."""
     global _spare, _spare_modules
     with _spare_lock:
         _spare_modules = None
@@ -302,8 +302,8 @@ def run_in_child(
     payload = pickle.dumps((opener, where, job, args, kwargs, on_part is not None),
                            pickle.HIGHEST_PROTOCOL)
     spare = _take_spare()
+    _start_spare_soon()  # the next job's, if spares are kept (one that failed to start too)
     if spare is not None:
-        _start_spare_soon()
         try:
             return _follow(spare, payload, progress, cancelled, on_part, grace)
         except _NotTaken:

@@ -117,6 +117,8 @@ def test_a_spare_killed_before_its_job_is_replaced_by_a_fresh_child(
     wait_dead(spare)
     pid, count = run_in_child(pid_and_count, filled_library.location, opener=OPEN)
     assert pid not in (spare, os.getpid()) and count == filled_library.count()
+    following = spare_pid()
+    assert following is not None and following not in (spare, pid) and alive(following)
 
 
 def test_a_spare_that_dies_before_taking_its_job_is_replaced_by_a_fresh_child(
