@@ -17,6 +17,7 @@ from app.coverage import coverage
 from app.library import Library
 from app.trainingfiles import add_conversations, header
 from ui.as_trained_preview import WHY, AsTrainedWindow
+from ui.column_fit import FITTED_LIMITS
 from ui.conversations_model import MISSING, Column
 from ui.coverage_grid import COUNT_ROLE, CoverageGrid
 from ui.main import MainWindow
@@ -150,6 +151,95 @@ def test_a_split_saved_before_is_fitted_anew_but_its_hidden_reader_stays_hidden(
             assert READER_MIN <= reader_width(again) < 571
             assert hidden_columns_sideways(again) == []
         again.close()
+
+
+def cut(table, column: Column, text: str) -> bool:
+    """``text`` would not show whole in ``column``'s cells (Qt's delegate: a focus-frame
+    margin and a pixel each side, one for the grid)."""
+    margin = 2 * (table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
+                                            table) + 1) + 1
+    return table.fontMetrics().horizontalAdvance(text) + margin > table.columnWidth(column)
+
+
+def widest_fixture_text(window: MainWindow, column: Column) -> str:
+    model = window.conversations.model
+    return max(_cells(model, column), key=window.conversations.table.fontMetrics()
+               .horizontalAdvance)
+
+
+def test_at_1440_the_arc_and_topic_show_their_longest_value_whole_beside_the_reader(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """The empty reader took 500 px while "Couple Conflict → Ali…" was cut: the text
+    columns are as wide as their values, and the reader has what is left."""
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1440, 880))
+    page = window.conversations
+    table = page.table
+    for column in (Column.ARC, Column.TOPIC, Column.CLIENT, Column.BATCH):
+        longest = widest_fixture_text(window, column)
+        assert not cut(table, column, longest), (column.name, longest)
+    assert widest_fixture_text(window, Column.ARC) == "Couple Conflict → Alignment"
+    assert hidden_columns_sideways(window) == []
+    assert reader_width(window) >= READER_MIN
+    # choosing the first row moves nothing: no column, no splitter
+    widths = [table.columnWidth(c) for c in Column]
+    split = page.splitter.sizes()
+    page.select_conversation(page.model.row_at(0).conversation_id)
+    QApplication.processEvents()
+    assert page.reader.record is not None
+    assert [table.columnWidth(c) for c in Column] == widths
+    assert page.splitter.sizes() == split
+
+
+def test_a_wider_reader_narrows_the_text_columns_shows_cut_text_on_hover_and_is_restored(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1440, 880))
+    page = window.conversations
+    splitter = page.splitter
+    splitter.moveSplitter(splitter.width() - 620, 1)  # the person widens the reader
+    QApplication.processEvents()
+    chosen = reader_width(window)
+    assert 610 <= chosen <= 630
+    table = page.table
+    assert hidden_columns_sideways(window) == []  # the text columns gave up the width
+    arc = widest_fixture_text(window, Column.ARC)
+    assert cut(table, Column.ARC, arc)  # narrower than its values, no narrower than its floor
+    for column in (Column.ARC, Column.TOPIC):
+        assert table.columnWidth(column) >= FITTED_LIMITS[column][0]
+    row = next(r for r in range(page.model.rowCount()) if _cells(page.model, Column.ARC)[r]
+               == arc)
+    tip = page.model.data(page.model.index(row, Column.ARC), Qt.ItemDataRole.ToolTipRole)
+    assert tip.splitlines()[0] == arc
+    window.close()
+    again = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1440, 880))
+    assert reader_width(again) == chosen
+    assert again.conversations.table.columnWidth(Column.ARC) == table.columnWidth(Column.ARC)
+    again.conversations.splitter.setSizes([1, 1])  # (to be sure the restart set it back)
+    again.close()
+
+
+def test_a_column_the_person_sized_keeps_its_width_the_others_follow_the_library(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    from app.batch_jobs import rename_batch
+
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1440, 880))
+    page = window.conversations
+    table = page.table
+    table.horizontalHeader().resizeSection(Column.TOPIC, 150)  # dragged by the person
+    batch_width = table.columnWidth(Column.BATCH)
+    rename_batch(two_batches, "enriched-batch", "November enriched exports")
+    window.changes.everything()
+    qtbot.waitUntil(lambda: not page.loading, timeout=30_000)
+    assert not cut(table, Column.BATCH, "November enriched exports")
+    assert table.columnWidth(Column.BATCH) > batch_width
+    assert table.columnWidth(Column.TOPIC) == 150
+    window.close()
+    again = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1440, 880))
+    table = again.conversations.table
+    assert table.columnWidth(Column.TOPIC) == 150
+    # a double-click on its edge fits it to the library's topics again
+    table.horizontalHeader().sectionHandleDoubleClicked.emit(Column.TOPIC)
+    assert not cut(table, Column.TOPIC, widest_fixture_text(again, Column.TOPIC))
+    assert Column.TOPIC not in table.chosen
 
 
 def _cells(model, column: Column) -> list[str]:

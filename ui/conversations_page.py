@@ -73,9 +73,9 @@ class ConversationsPage(QWidget):
         # The table has the width first; the reader gets what its columns leave.
         self.splitter = ReaderSplitter(self.table_stack, self.reader, self.table.full_width)
         splitter = self.splitter
-        # Columns shown or hidden change what the table wants: fit the reader beside it
-        # again, as a change of the window's size does.
-        self.table.shown_columns_changed.connect(splitter.fit)
+        # Columns shown, hidden or fitted to new rows change what the table wants: fit the
+        # reader beside it again, as a change of the window's size does.
+        self.table.wanted_width_changed.connect(splitter.fit)
         self.toggle_reader_action = QAction("Show reading panel", self, checkable=True,
                                             checked=True)
         self.toggle_reader_action.setShortcut(QKeySequence("Ctrl+R"))

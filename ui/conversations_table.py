@@ -1,13 +1,17 @@
-"""The Conversations page's table: checks from the keyboard, and which columns show (by
-column name, so the choice survives columns added later)."""
+"""The Conversations page's table: checks from the keyboard, which columns show (by
+column name, so the choice survives columns added later) and how wide they are: the text
+columns fitted to the library's values (``ui.column_fit``) unless the person dragged them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from typing import cast
 
-from PySide6.QtCore import QPoint, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence
+from PySide6.QtCore import QByteArray, QPoint, Qt, Signal
+from PySide6.QtGui import QFocusEvent, QFontMetricsF, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -17,7 +21,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.column_fit import (
+    FITTED_LIMITS,
+    GIVES_FIRST,
+    column_texts,
+    squeezed,
+    within_limits,
+)
 from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel
+from ui.row_index import RowIndex
 
 # Shown unless the user chose otherwise; by column name, so a column added later (Tokens)
 # is shown as soon as it exists.
@@ -41,12 +53,16 @@ class ConversationsTable(QTableView):
     rows the filter shows (the same as Edit ▸ Select all) instead of highlighting them.
     Its header's context menu chooses the columns."""
 
-    # The shown columns changed (chosen, restored or reset): the width the table wants
-    # to show them all (full_width) changed with them.
-    shown_columns_changed = Signal()
+    # The width the table wants to show its columns whole (full_width) changed: columns
+    # shown, hidden or restored, or fitted to new rows.
+    wanted_width_changed = Signal()
 
     def __init__(self, model: ConversationsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._laying_out = False  # the table sizes its columns: no width the person chose
+        self._content = {column: DEFAULT_WIDTHS[column] for column in FITTED_LIMITS}
+        self.chosen: dict[Column, int] = {}  # widths the person dragged columns to
+        self._fitted_for: weakref.ref[RowIndex] | None = None
         self.setModel(model)
         self.setSortingEnabled(True)
         self.sortByColumn(-1, Qt.SortOrder.AscendingOrder)
@@ -64,11 +80,16 @@ class ConversationsTable(QTableView):
         header.setHighlightSections(False)
         header.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         header.customContextMenuRequested.connect(self._header_menu)
-        for column, width in DEFAULT_WIDTHS.items():
-            self.setColumnWidth(column, width)
+        with self._sizing():
+            for column, width in DEFAULT_WIDTHS.items():
+                self.setColumnWidth(column, width)
         self.set_visible_columns(DEFAULT_VISIBLE)
         header.moveSection(header.visualIndex(Column.TOKENS),
                            header.visualIndex(Column.REPLIES) + 1)
+        header.sectionResized.connect(self._section_resized)
+        header.sectionHandleDoubleClicked.connect(self._fit_again)
+        model.modelReset.connect(self._rows_changed)
+        self._rows_changed()
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.SelectAll):
@@ -106,21 +127,127 @@ class ConversationsTable(QTableView):
         finally:
             selection.blockSignals(was_blocked)
 
-    def full_width(self) -> int:
-        """How wide the table must be to show its shown columns without scrolling
-        sideways (the last one, which stretches, at its default width), with room for
-        the vertical scroll bar a long table has."""
+    # --- widths ----------------------------------------------------------------------
+
+    @contextmanager
+    def _sizing(self) -> Iterator[None]:
+        """Column sizes the table sets itself (not the person's choice)."""
+        was, self._laying_out = self._laying_out, True
+        try:
+            yield
+        finally:
+            self._laying_out = was
+
+    def _shown(self) -> list[int]:
+        """The shown columns, left to right."""
         header = self.horizontalHeader()
-        shown = [header.logicalIndex(v) for v in range(header.count())
-                 if not header.isSectionHidden(header.logicalIndex(v))]
-        if not shown:
-            return 0
-        *before, last = shown
-        columns = sum(header.sectionSize(c) for c in before) + DEFAULT_WIDTHS.get(
-            Column(last), header.defaultSectionSize())
+        return [header.logicalIndex(v) for v in range(header.count())
+                if not header.isSectionHidden(header.logicalIndex(v))]
+
+    def wanted_width(self, column: Column) -> int:
+        """The person's width, else the content's (within limits), else the default."""
+        if column in self.chosen:
+            return self.chosen[column]
+        return self._content.get(column, DEFAULT_WIDTHS.get(
+            column, self.horizontalHeader().defaultSectionSize()))
+
+    def _chrome(self) -> int:
+        """What the table's frame and a long table's vertical scroll bar take."""
         scroll_bar = self.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent,
                                               None, self)
-        return columns + scroll_bar + 2 * self.frameWidth()
+        return scroll_bar + 2 * self.frameWidth()
+
+    def full_width(self) -> int:
+        """How wide the table must be to show its shown columns without cutting or
+        scrolling sideways (the last one, which stretches, at its wanted width), with room
+        for the vertical scroll bar a long table has."""
+        shown = self._shown()
+        if not shown:
+            return 0
+        return sum(self.wanted_width(Column(c)) for c in shown) + self._chrome()
+
+    def lay_out_columns(self) -> None:
+        """Each shown column at its wanted width; where the table is narrower than that,
+        the fitted columns the person did not size give up the difference (In files first,
+        each down to its narrowest; beyond that the table scrolls sideways)."""
+        shown = [Column(c) for c in self._shown()]
+        if not shown:
+            return
+        *before, _last = shown  # the last one stretches over what is left
+        wants = {column: self.wanted_width(column) for column in shown}
+        floors = {column: FITTED_LIMITS[column][0] for column in before
+                  if column in FITTED_LIMITS and column not in self.chosen}
+        widths = squeezed(wants, floors, self.width() - self._chrome(), GIVES_FIRST)
+        header = self.horizontalHeader()
+        with self._sizing():
+            for column in before:
+                if header.sectionSize(column) != widths[column]:
+                    header.resizeSection(column, widths[column])
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self.lay_out_columns()
+
+    def _rows_changed(self) -> None:
+        """New rows (not a new filter): fit the text columns to what they now hold."""
+        index = cast(ConversationsModel, self.model()).index_
+        if self._fitted_for is not None and self._fitted_for() is index:
+            return
+        self._fitted_for = weakref.ref(index)
+        self.fit_to_texts(column_texts(index))
+
+    def fit_to_texts(self, texts: dict[Column, list[str]]) -> None:
+        """Each fitted column as wide as its widest text or its heading, within limits."""
+        metrics = QFontMetricsF(self.font())
+        # As Qt's item delegate sizes a text cell: a focus-frame margin and a pixel each
+        # side, and one for the grid; fractions rounded up (else Qt cuts the text by one).
+        margin = 2 * (self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin,
+                                               None, self) + 1) + int(self.showGrid())
+        header = self.horizontalHeader()
+        content = {}
+        for column, values in texts.items():
+            widest = max((math.ceil(metrics.horizontalAdvance(text)) for text in values),
+                         default=0)
+            heading = header.sectionSizeFromContents(column).width()
+            content[column] = within_limits(column, max(widest + margin, heading))
+        if content == self._content:
+            return
+        self._content.update(content)
+        self.lay_out_columns()
+        self.wanted_width_changed.emit()
+
+    def _section_resized(self, column: int, old: int, new: int) -> None:
+        """A width the table did not set: the person dragged the column's edge (hiding
+        or showing a column, and stretching the last one, are not choices)."""
+        shown = self._shown()
+        if self._laying_out or not old or not new or not shown or column == shown[-1]:
+            return
+        self.chosen[Column(column)] = new
+
+    def _fit_again(self, column: int) -> None:
+        """A double-click on a fitted column's edge fits it to the library's values again."""
+        if Column(column) in FITTED_LIMITS:
+            self.chosen.pop(Column(column), None)
+            self.lay_out_columns()
+            self.wanted_width_changed.emit()
+
+    def chosen_widths(self) -> list[str]:
+        """The widths the person chose, as "column=width" for the settings."""
+        return [f"{column_key(column)}={width}" for column, width in self.chosen.items()]
+
+    def restore_widths(self, header_state: QByteArray | None, chosen: Iterable[str]) -> None:
+        """The header as saved (order, sort, hidden columns) and the widths the person
+        chose, by column name; every other column is fitted again."""
+        if header_state is not None:
+            with self._sizing():
+                self.horizontalHeader().restoreState(header_state)
+        keys = {column_key(column): column for column in Column}
+        for item in chosen:
+            key, _, width = item.partition("=")
+            if key in keys and width.isdigit() and int(width) > 0:
+                self.chosen[keys[key]] = int(width)
+        self.lay_out_columns()
+        self.wanted_width_changed.emit()
 
     def visible_columns(self) -> list[str]:
         header = self.horizontalHeader()
@@ -128,14 +255,24 @@ class ConversationsTable(QTableView):
 
     def set_visible_columns(self, keys: Iterable[str]) -> None:
         wanted = set(keys) | {"check"}
-        for column in Column:
-            self.setColumnHidden(column, column_key(column) not in wanted)
-        self.shown_columns_changed.emit()
+        with self._sizing():
+            for column in Column:
+                self.setColumnHidden(column, column_key(column) not in wanted)
+        self.lay_out_columns()
+        self.wanted_width_changed.emit()
+
+    def default_columns(self) -> None:
+        """The columns shown at first, at their fitted widths (what the person chose,
+        forgotten)."""
+        self.chosen.clear()
+        self.set_visible_columns(DEFAULT_VISIBLE)
 
     def show_column(self, column: Column, shown: bool) -> None:
         """Show or hide one column (the header menu's entries)."""
-        self.setColumnHidden(column, not shown)
-        self.shown_columns_changed.emit()
+        with self._sizing():
+            self.setColumnHidden(column, not shown)
+        self.lay_out_columns()
+        self.wanted_width_changed.emit()
 
     def _header_menu(self, position: QPoint) -> None:
         menu = QMenu(self)
@@ -156,14 +293,16 @@ class ConversationsTable(QTableView):
             action.toggled.connect(
                 lambda on, c=column: self.show_column(c, on))
         menu.addSeparator()
-        menu.addAction("Default columns", lambda: self.set_visible_columns(DEFAULT_VISIBLE))
+        menu.addAction("Default columns", self.default_columns)
 
     def restore_columns(self, visible: Iterable[str], hidden: Iterable[str]) -> None:
         """Apply remembered choices by column name; a column named in neither list (one
         added since) keeps its default."""
         shown, gone = set(visible), set(hidden)
-        for column in Column:
-            key = column_key(column)
-            if key in shown or key in gone:
-                self.setColumnHidden(column, key in gone and column is not Column.CHECK)
-        self.shown_columns_changed.emit()
+        with self._sizing():
+            for column in Column:
+                key = column_key(column)
+                if key in shown or key in gone:
+                    self.setColumnHidden(column, key in gone and column is not Column.CHECK)
+        self.lay_out_columns()
+        self.wanted_width_changed.emit()

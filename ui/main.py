@@ -647,9 +647,11 @@ class MainWindow(QMainWindow):
         self._fit_on_screen()
         page = self.conversations
         header_state = self.settings.value("conversations/header")
+        page.table.restore_widths(
+            header_state if isinstance(header_state, QByteArray) else None,
+            settings_strings(self.settings.value("conversations/column_widths")))
         if header_state is not None:
             header = page.table.horizontalHeader()
-            header.restoreState(header_state)
             # The header remembers the sort indicator; the rows must follow it.
             page.table.sortByColumn(header.sortIndicatorSection(), header.sortIndicatorOrder())
         page.restore_columns(settings_strings(self.settings.value("conversations/visible_columns")),
@@ -693,6 +695,7 @@ class MainWindow(QMainWindow):
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("conversations/header",
                                page.table.horizontalHeader().saveState())
+        self.settings.setValue("conversations/column_widths", page.table.chosen_widths())
         visible = page.visible_columns()
         self.settings.setValue("conversations/visible_columns", visible)
         self.settings.setValue("conversations/hidden_columns",

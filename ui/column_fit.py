@@ -1,0 +1,92 @@
+"""How wide the Conversations table's text columns are. Each fitted column is as wide as
+the widest value the library holds for it, within limits (one very long topic must not
+take the screen); when the table has less room than they want, they give it up in
+proportion to what they have over their narrowest, and a cell still cut shows its full
+text on hover. A column the person dragged keeps the width they gave it. The arithmetic
+and the texts are here; ``ui.conversations_table`` applies them."""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Iterable, Mapping
+from operator import attrgetter
+from typing import TypeVar
+
+from app.labels import display_name
+from ui.conversations_model import MISSING, Column
+from ui.row_index import FILE_FACET, RowIndex
+
+# (narrowest, widest) in px, text and cell margins included.
+FITTED_LIMITS: dict[Column, tuple[int, int]] = {
+    Column.BATCH: (80, 200),
+    Column.CLIENT: (90, 200),
+    Column.ARCHETYPE: (100, 220),
+    Column.ARC: (110, 260),
+    Column.TOPIC: (120, 320),
+    Column.FILES: (70, 240),
+}
+# Given up first when the table is short of room: a training file's name is also on the
+# LoRA Training JSON Files page and in the filter, the arc and topic are what is curated.
+GIVES_FIRST = (Column.FILES, Column.ARCHETYPE)
+MEASURED = 24  # the longest texts (in characters) of a column that are measured in pixels
+
+Key = TypeVar("Key")
+
+
+def longest(texts: Iterable[str], count: int = MEASURED) -> list[str]:
+    """The texts worth measuring: a proportional font makes the widest one almost always
+    one of the longest in characters, and measuring 100,000 client names would hold the
+    window up."""
+    return heapq.nlargest(count, set(texts), key=len)
+
+
+def column_texts(index: RowIndex) -> dict[Column, list[str]]:
+    """The values each fitted column shows for the library's rows (the longest of them),
+    read from what the index already gathered for the filter choosers."""
+    choosable = index.choosable()
+    names = index.own_names()
+    clients = {name or MISSING for name in map(attrgetter("persona_name"), index.rows)}
+    files = {", ".join(combination) for combination in set(index.files)}
+    files.update(choosable[FILE_FACET])
+    return {
+        Column.BATCH: longest(choosable["batch_id"]),
+        Column.CLIENT: longest(clients),
+        Column.ARCHETYPE: longest(display_name(code) or MISSING
+                                  for code in choosable["archetype"]),
+        Column.ARC: longest([*(names.arc(code) or MISSING for code in choosable["arc"]),
+                             *names.arcs.values()]),
+        Column.TOPIC: longest([*(names.topic(code) or MISSING
+                                 for code in choosable["topic"]), *names.topics.values()]),
+        Column.FILES: longest(files),
+    }
+
+
+def within_limits(column: Column, width: int) -> int:
+    narrowest, widest = FITTED_LIMITS[column]
+    return min(max(width, narrowest), widest)
+
+
+def squeezed(wants: Mapping[Key, int], floors: Mapping[Key, int], room: int,
+             first: Iterable[Key] = ()) -> dict[Key, int]:
+    """``wants`` (column: width) made to fit ``room``: the columns in ``first`` give up
+    the excess first, in turn, down to their floor; then the others in ``floors``, in
+    proportion to what they have over their floor, never going under it. Columns without
+    a floor keep their width. Returns every column's width."""
+    widths = dict(wants)
+    excess = sum(wants.values()) - room
+    for key in first:
+        if excess <= 0:
+            return widths
+        if key in floors:
+            taken = min(excess, max(0, widths[key] - floors[key]))
+            widths[key] -= taken
+            excess -= taken
+    spare = {key: widths[key] - floor for key, floor in floors.items() if widths[key] > floor}
+    total_spare = sum(spare.values())
+    if excess <= 0 or not total_spare:
+        return widths
+    share = min(1.0, excess / total_spare)
+    for key, over in spare.items():
+        widths[key] -= min(over, math.ceil(over * share))
+    return widths
