@@ -205,6 +205,7 @@ def test_a_wider_reader_narrows_the_text_columns_shows_cut_text_on_hover_and_is_
     assert cut(table, Column.ARC, arc)  # narrower than its values, no narrower than its floor
     for column in (Column.ARC, Column.TOPIC):
         assert table.columnWidth(column) >= FITTED_LIMITS[column][0]
+    assert not cut(table, Column.BATCH, "enriched-batch")  # its end tells batches apart
     row = next(r for r in range(page.model.rowCount()) if _cells(page.model, Column.ARC)[r]
                == arc)
     tip = page.model.data(page.model.index(row, Column.ARC), Qt.ItemDataRole.ToolTipRole)

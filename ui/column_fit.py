@@ -26,6 +26,9 @@ FITTED_LIMITS: dict[Column, tuple[int, int]] = {
     Column.TOPIC: (120, 320),
     Column.FILES: (70, 240),
 }
+# Fitted but never narrowed for room: a batch id's end tells batches apart (sample-batch-a,
+# sample-batch-b), and a cut one reads the same for both.
+KEPT_WHOLE = frozenset({Column.BATCH})
 # Given up first when the table is short of room: a training file's name is also on the
 # LoRA Training JSON Files page and in the filter, the arc and topic are what is curated.
 GIVES_FIRST = (Column.FILES, Column.ARCHETYPE)

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from ui.column_fit import (
     FITTED_LIMITS,
     GIVES_FIRST,
+    KEPT_WHOLE,
     column_texts,
     squeezed,
     within_limits,
@@ -176,7 +177,8 @@ class ConversationsTable(QTableView):
         *before, _last = shown  # the last one stretches over what is left
         wants = {column: self.wanted_width(column) for column in shown}
         floors = {column: FITTED_LIMITS[column][0] for column in before
-                  if column in FITTED_LIMITS and column not in self.chosen}
+                  if column in FITTED_LIMITS and column not in KEPT_WHOLE
+                  and column not in self.chosen}
         widths = squeezed(wants, floors, self.width() - self._chrome(), GIVES_FIRST)
         header = self.horizontalHeader()
         with self._sizing():
