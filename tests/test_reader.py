@@ -250,3 +250,25 @@ def test_the_planned_arc_and_emotions_read_as_display_names(view, filled_library
     assert "planned Fear 0.8 → Confidence 0.8" in view.chart.accessibleDescription()
     tips = view.chart.toolTip().splitlines()
     assert tips and all(line.split(": ", 1)[1][:1].isupper() for line in tips), tips
+
+
+def test_at_its_narrowest_the_reader_cuts_no_bubble(qtbot, filled_library):
+    """Three emotion chips on one line made a client bubble 400 px wide: in a reader of
+    ``READER_MIN`` its right side (and the valence) was cut. The chips wrap instead."""
+    from PySide6.QtWidgets import QApplication
+
+    from ui.message_bubble import MessageBubble
+    from ui.reader_splitter import READER_MIN
+
+    view = ConversationView()
+    qtbot.addWidget(view)
+    view.resize(READER_MIN, 800)
+    view.show()
+    viewport = view.messages_scroll.viewport()
+    for row in filled_library.summaries():
+        view.show_record(filled_library.record(row.conversation_id))
+        QApplication.processEvents()
+        assert view.messages_scroll.widget().width() <= viewport.width(), row.source_file
+        for bubble in view.findChildren(MessageBubble):
+            right = bubble.mapTo(viewport, bubble.rect().topRight()).x()
+            assert right < viewport.width(), (row.source_file, bubble.message.number)

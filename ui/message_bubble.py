@@ -18,6 +18,7 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QSizePolicy, QVBoxLay
 
 from app.reading import Emotion, ReadingMessage
 from ui.elided_label import ElidedLabel
+from ui.flow_layout import FlowLayout
 from ui.reader_colours import ReaderColours
 
 ROLE_LABEL = {"system": "System", "user": "Client", "assistant": "Consultant"}
@@ -79,9 +80,9 @@ def chip(text: str, colour: Any, background: Any, tip: str = "",
 def emotion_row(emotion: Emotion, colours: ReaderColours) -> QWidget:
     """Primary emotion with its intensity bar, the secondary one, and the valence."""
     row = QWidget()
-    layout = QHBoxLayout(row)
-    layout.setContentsMargins(0, 0, 0, 0)
-    layout.setSpacing(6)
+    # Wraps: three chips on one line made a bubble 400 px wide, wider than the reader at
+    # its narrowest (its right side was cut).
+    layout = FlowLayout(row)
     if emotion.primary:
         primary = QFrame(row)
         primary.setObjectName("primaryChip")
@@ -106,7 +107,6 @@ def emotion_row(emotion: Emotion, colours: ReaderColours) -> QWidget:
     if emotion.valence:
         layout.addWidget(chip(plain_words(emotion.valence), colours.valence(emotion.valence),
                               colours.chip, "Valence: how the feeling leans", row))
-    layout.addStretch(1)
     return row
 
 
