@@ -37,3 +37,22 @@ def test_the_columns_named_first_give_up_their_width_before_the_others() -> None
         "files": 120, "arc": 180, "topic": 220}
     widths = squeezed(wants, floors, 400, first=["files"])  # files at its floor, then the rest
     assert widths["files"] == 70 and sum(widths.values()) <= 400
+
+
+def test_the_texts_measured_are_the_ones_the_table_shows_after_a_change(filled_library) -> None:
+    """The clients and training-file combinations are gathered with the choosers' values
+    (a step at a time), and gathered anew for an index patched with new training files."""
+    from ui.column_fit import column_texts
+    from ui.conversations_model import DISPLAY, Column
+    from ui.row_index import RowIndex
+
+    rows = filled_library.summaries()
+    index = RowIndex(rows)
+    texts = column_texts(index)
+    for column in (Column.BATCH, Column.CLIENT, Column.ARC, Column.TOPIC):
+        shown = {str(DISPLAY[column](row)) for row in rows}
+        assert max(shown, key=len) in texts[column], column.name
+    assert "Couple Conflict → Alignment" in texts[Column.ARC]
+    patched = index.with_changes(files={rows[0].pk: ("emotional-support-v1", "all-samples")})
+    assert "emotional-support-v1, all-samples" in column_texts(patched)[Column.FILES]
+    assert "emotional-support-v1, all-samples" not in column_texts(index)[Column.FILES]

@@ -10,12 +10,11 @@ from __future__ import annotations
 import heapq
 import math
 from collections.abc import Iterable, Mapping
-from operator import attrgetter
 from typing import TypeVar
 
 from app.labels import display_name
 from ui.conversations_model import MISSING, Column
-from ui.row_index import FILE_FACET, RowIndex
+from ui.row_index import RowIndex
 
 # (narrowest, widest) in px, text and cell margins included.
 FITTED_LIMITS: dict[Column, tuple[int, int]] = {
@@ -49,9 +48,9 @@ def column_texts(index: RowIndex) -> dict[Column, list[str]]:
     read from what the index already gathered for the filter choosers."""
     choosable = index.choosable()
     names = index.own_names()
-    clients = {name or MISSING for name in map(attrgetter("persona_name"), index.rows)}
-    files = {", ".join(combination) for combination in set(index.files)}
-    files.update(choosable[FILE_FACET])
+    shown = index.shown_sets()
+    clients = {name or MISSING for name in shown.clients}
+    files = {", ".join(combination) for combination in shown.file_combinations}
     return {
         Column.BATCH: longest(choosable["batch_id"]),
         Column.CLIENT: longest(clients),

@@ -27,6 +27,7 @@ from app.similar import own_warnings
 Mask = list[bool]
 _NAMES_OF = attrgetter("emotional_arc_key", "emotional_arc", "training_topic_key",
                        "training_topic")
+_CLIENT_OF = attrgetter("persona_name")
 COUNT_PART = 20_000  # rows counted between two yields of the step-wise counts
 ORDER_PART = 20_000  # rows sorted or merged between two yields of ``order_steps``
 
@@ -96,6 +97,16 @@ class FacetCounts:
     in_none: int = 0  # training files only: rows in no file
 
 
+@dataclass(frozen=True)
+class ShownSets:
+    """Values the table's columns show that no chooser offers, each once (the table fits
+    its columns to them): made a part at a time with the choosers' values, since a set of
+    100,000 client names took 15 ms, too long for one step of the window's thread."""
+
+    clients: frozenset[str | None]
+    file_combinations: frozenset[tuple[str, ...]]
+
+
 def haystack(row: ConversationRow) -> str:
     """What the text search looks in: the visible columns' text and the codes behind them."""
     codes = (row.persona_archetype, row.emotional_arc_key, row.training_topic_key)
@@ -145,6 +156,7 @@ class RowIndex:
         self._counts: tuple[Filter, dict[str, FacetCounts]] | None = None
         self._choosable: dict[str, list[str]] | None = None
         self._own_names: OwnNames | None = None  # read with ``_choosable``
+        self._shown_sets: ShownSets | None = None  # read with ``_choosable``
         self._haystacks: list[str] | None = None
         self._sort_keys: dict[Any, list[Any]] = {}
         self._sort_key_fns: dict[Any, Callable[[ConversationRow], Any]] = {}
@@ -218,6 +230,7 @@ class RowIndex:
         index._counts = None
         index._choosable = None
         index._own_names = None
+        index._shown_sets = None
         return index
 
     def patched(self, changed: Mapping[int, ConversationRow]) -> RowIndex:
@@ -280,6 +293,7 @@ class RowIndex:
         index._counts = None
         index._choosable = None
         index._own_names = None
+        index._shown_sets = None
         index._order = None
         made.append(index)
 
@@ -323,6 +337,7 @@ class RowIndex:
         index._counts = None
         index._choosable = None
         index._own_names = None
+        index._shown_sets = None
         index._order = None
         return index
 
@@ -457,10 +472,18 @@ class RowIndex:
                 yield facet
             values[facet] = sorted(found)
         names: set[str] = set()
+        combinations: set[tuple[str, ...]] = set()
         for start in range(0, self.count, COUNT_PART):
-            names.update(chain.from_iterable(set(self.files[start : start + COUNT_PART])))
+            part = set(self.files[start : start + COUNT_PART])
+            combinations.update(part)
+            names.update(chain.from_iterable(part))
             yield FILE_FACET
         values[FILE_FACET] = sorted(names)
+        clients: set[str | None] = set()
+        for start in range(0, self.count, COUNT_PART):
+            clients.update(map(_CLIENT_OF, self.rows[start : start + COUNT_PART]))
+            yield FILE_FACET
+        self._shown_sets = ShownSets(frozenset(clients), frozenset(combinations))
         own_names: list[tuple[str | None, str | None, str | None, str | None]] = []
         for start in range(0, self.count, COUNT_PART):
             own_names.extend(map(_NAMES_OF, self.rows[start : start + COUNT_PART]))
@@ -468,6 +491,12 @@ class RowIndex:
         self._own_names = OwnNames.gather(own_names)
         self._choosable = values
         yield FILE_FACET
+
+    def shown_sets(self) -> ShownSets:
+        """The different client names and training-file combinations the rows hold."""
+        self.choosable()
+        assert self._shown_sets is not None
+        return self._shown_sets
 
     def own_names(self) -> OwnNames:
         """The names the conversations' files give their arc and topic codes."""
