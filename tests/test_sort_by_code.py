@@ -50,5 +50,5 @@ def test_a_coded_column_names_each_code_once_when_it_sorts(qtbot, filled_library
     named_texts = [text for text in texts if text != MISSING]
     blanks = [MISSING] * (len(texts) - len(named_texts))
     descending = order == Qt.SortOrder.DescendingOrder
-    assert texts == (blanks + named_texts if descending else named_texts + blanks)
+    assert texts == named_texts + blanks  # blanks last either way, as spreadsheets do
     assert named_texts == sorted(named_texts, key=str.casefold, reverse=descending)

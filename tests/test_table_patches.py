@@ -25,6 +25,7 @@ from ui.conversations_model import Column, ConversationsModel, Filter, sort_key
 from ui.main import MainWindow
 from ui.row_index import FileFilter, FileRule, RowIndex
 from ui.row_patch import BatchRenamed, IndexPatch
+from ui.sort_rule import blanks_last
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -134,7 +135,9 @@ def assert_as_read(page, library: Library) -> None:
     column, order = model._sort
     if column > Column.CHECK:
         keys = fresh.sort_keys(column, sort_key(Column(column)))
-        shown.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+        descending = order == Qt.SortOrder.DescendingOrder
+        shown = blanks_last(sorted(shown, key=keys.__getitem__, reverse=descending), keys,
+                            descending)
     assert [model.row_at(r) for r in range(model.rowCount())] == [fresh.rows[n] for n in shown]
     assert model.facet_counts() == fresh.counts(model.current_filter)
     assert model.index_.choosable() == fresh.choosable()

@@ -26,6 +26,7 @@ from app.token_counts import NO_LINE
 from app.wording import plural
 from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
 from ui.slow_release import SlowRelease
+from ui.sort_rule import blanks_last
 from ui.wording import MISSING as MISSING
 from ui.wording import natural_key
 
@@ -248,7 +249,8 @@ def warnings_tooltip(row: ConversationRow) -> str | None:
 
 
 def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
-    """Native values (numbers as numbers), with blanks last in ascending order."""
+    """Native values (numbers as numbers); a value that may be missing as ``(missing,
+    value)``, so missing ones come last in either direction (``ui.sort_rule``)."""
     if column in CODED:
         return _once_per_code(column)
     if column is Column.QUALITY:
@@ -256,7 +258,8 @@ def sort_key(column: Column) -> Callable[[ConversationRow], Any]:
     if column is Column.WARNINGS:
         return lambda r: (len(own_warnings(r.warning_codes)), NEAR_DUPLICATE in r.warning_codes)
     if column is Column.TOKENS:
-        return lambda r: (r.token_count == 0, r.token_count)
+        # Missing: not counted yet (0) or no training line (the dash), as on the files page.
+        return lambda r: (r.token_count <= 0, r.token_count)
     if column in NUMERIC:
         return TEXT[column]
     display = TEXT[column]
@@ -477,6 +480,7 @@ class ConversationsModel(QAbstractTableModel):
             return
         keys = self._index.sort_keys(column, sort_key(Column(column)))
         self._shown.sort(key=keys.__getitem__, reverse=descending)
+        self._shown = blanks_last(self._shown, keys, descending)
 
     def row_at(self, row: int) -> ConversationRow:
         return self._rows[self._shown[row]]
@@ -531,7 +535,9 @@ class ConversationsModel(QAbstractTableModel):
         column, order = self._sort
         if column >= 0:
             keys = self._index.sort_keys(column, sort_key(Column(column)))
-            shown.sort(key=keys.__getitem__, reverse=order == Qt.SortOrder.DescendingOrder)
+            descending = order == Qt.SortOrder.DescendingOrder
+            shown.sort(key=keys.__getitem__, reverse=descending)
+            shown = blanks_last(shown, keys, descending)
         rows = self._rows
         ordered = [rows[n].conversation_id for n in shown]
         if mask is not None:

@@ -1,7 +1,7 @@
 """The order of a training file's conversation list when a heading is clicked: sorted on
 the values (token counts as numbers, batch-2 before batch-10), with what is missing (a
-dash, a count not made yet) last in either direction, so the longest or most flagged lines
-come to the top."""
+dash, a count not made yet) last in either direction (``ui.sort_rule``, the Conversations
+table's rule too), so the longest or most flagged lines come to the top."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from typing import Any
 
 from app.similar import own_warnings
 from app.trainingfiles import MemberRow
+from ui.sort_rule import blanks_last, with_blank
 from ui.wording import MISSING, natural_key
 
 MEMBER_CLIENT, MEMBER_ARC, MEMBER_TOPIC, MEMBER_BATCH, MEMBER_TOKENS, MEMBER_WARNINGS = range(6)
@@ -30,19 +31,19 @@ MADE_FROM: dict[int, Callable[[MemberRow], Any]] = {
 
 def _text_key(column: int, text: Callable[[MemberRow, int], str]) -> Key:
     made_from = MADE_FROM[column]
-    made: dict[Any, str | None] = {}
+    made: dict[Any, tuple[bool, str | None]] = {}
 
-    def key(row: MemberRow) -> str | None:
+    def key(row: MemberRow) -> tuple[bool, str | None]:
         value = made_from(row)
         if value not in made:
-            made[value] = text(row, column).replace(MISSING, "").casefold() or None
+            made[value] = with_blank(text(row, column).replace(MISSING, "").casefold() or None)
         return made[value]
 
     return key
 
 
-def _tokens(row: MemberRow) -> int | None:
-    return row.tokens if row.tokens > 0 else None  # 0: not counted; NO_LINE: no line
+def _tokens(row: MemberRow) -> tuple[bool, int | None]:
+    return with_blank(row.tokens if row.tokens > 0 else None)  # 0: not counted; NO_LINE: no line
 
 
 def _warnings(row: MemberRow) -> tuple[int, tuple[str, ...]]:
@@ -51,17 +52,17 @@ def _warnings(row: MemberRow) -> tuple[int, tuple[str, ...]]:
 
 
 def sort_key(column: int, text: Callable[[MemberRow, int], str]) -> Key:
-    """A row's value in ``column``, None when missing; ``text`` is what the cell shows
-    (the key of names)."""
+    """A row's value in ``column`` (``with_blank``: it may be missing); ``text`` is what
+    the cell shows (the key of names)."""
     if column == MEMBER_TOKENS:
         return _tokens
     if column == MEMBER_WARNINGS:
         return _warnings
     if column == MEMBER_BATCH:
-        return lambda row: natural_key(row.batch_id) or None
+        return lambda row: with_blank(natural_key(row.batch_id) or None)
     if column in MADE_FROM:
         return _text_key(column, text)
-    return lambda row: text(row, column).replace(MISSING, "").casefold() or None
+    return lambda row: with_blank(text(row, column).replace(MISSING, "").casefold() or None)
 
 
 def sorted_positions(rows: list[MemberRow], column: int, descending: bool,
@@ -70,9 +71,6 @@ def sorted_positions(rows: list[MemberRow], column: int, descending: bool,
     keep file order); missing values last."""
     if column == FILE_ORDER:
         return list(range(len(rows)))
-    key = sort_key(column, text)
-    keys = [key(row) for row in rows]
-    present = [n for n, value in enumerate(keys) if value is not None]
-    missing = [n for n, value in enumerate(keys) if value is None]
-    present.sort(key=keys.__getitem__, reverse=descending)
-    return present + missing
+    keys = list(map(sort_key(column, text), rows))
+    order = sorted(range(len(rows)), key=keys.__getitem__, reverse=descending)
+    return blanks_last(order, keys, descending)

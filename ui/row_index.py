@@ -23,6 +23,7 @@ from typing import Any
 from app.labels import OwnNames, display_name
 from app.library import ConversationRow, Library
 from app.similar import own_warnings
+from ui.sort_rule import blanks_last
 
 Mask = list[bool]
 _NAMES_OF = attrgetter("emotional_arc_key", "emotional_arc", "training_topic_key",
@@ -535,6 +536,7 @@ class RowIndex:
                 if len(part) < ORDER_PART:
                     break
                 yield
+        ordered = blanks_last(ordered, self._sort_keys[column], descending)
         self._order = (wanted, column, descending, ordered)
 
     def take_order(self, wanted: Filter, column: Any, descending: bool) -> list[int] | None:
