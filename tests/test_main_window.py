@@ -26,6 +26,7 @@ from app.trainingfiles import (
 from ui.conversations_model import Column
 from ui.create_flow import NEW_FILE_LABEL
 from ui.main import MainWindow
+from ui.name_prompt import refused_label
 
 
 def make_window(qtbot, library: Library, dialogs: ScriptedDialogs,
@@ -358,9 +359,37 @@ def test_batch_actions_wait_for_what_they_need(qtbot, two_batch_library, dialogs
     assert window.rename_batch_action.isEnabled()
     window.select_all_action.trigger()
     assert window.move_action.isEnabled()
-    dialogs.texts.append("   ")
+    dialogs.texts.extend(["   ", None])  # refused, asked again: cancelled
+    warned = len(dialogs.warnings)
     window.move_action.trigger()
-    assert "cannot be empty" in dialogs.warnings[-1][1]
+    assert dialogs.labels[-1].startswith("A batch id cannot be empty.\n\n")
+    assert len(dialogs.warnings) == warned  # said in the question, not in a box after it
+
+
+@pytest.mark.parametrize("action", ["move", "rename"])
+def test_a_refused_batch_name_is_asked_again_as_typed_with_the_reason_above(
+        qtbot, two_batch_library, dialogs, settings, action):
+    """The batch dialogs ended at a refused name (the typed text lost); they ask again as
+    the training file's name prompt does."""
+    window = make_window(qtbot, two_batch_library, dialogs, settings)
+    page = window.conversations
+    page.set_batch_filter("legacy-batch")
+    window.select_all_action.trigger()
+    typed = "legacy\x07batch"  # a control character (a bell pasted with the name)
+    dialogs.texts.extend([typed, "legacy, checked"])
+    trigger = window.move_action if action == "move" else window.rename_batch_action
+    with qtbot.waitSignal(window.batches.status, timeout=60000):
+        trigger.trigger()
+    settle(qtbot, window)
+    title = "Move to batch" if action == "move" else "Rename batch"
+    first, again = dialogs.labels[-2:]
+    assert dialogs.asked[-1] == ("text", title, typed)  # the text as typed, to correct
+    assert again == refused_label(first, "a batch id cannot contain control characters (it "
+                                         "holds U+0007); use printable text")
+    assert again.startswith("A batch id cannot contain control characters")
+    assert dialogs.warnings == []
+    assert len(two_batch_library.summaries("legacy, checked")) == len(LEGACY)
+    assert not two_batch_library.summaries("legacy-batch")
 
 
 def test_sorting_by_the_check_column_groups_checked_rows(qtbot, two_batch_library, dialogs,

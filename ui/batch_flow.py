@@ -8,10 +8,10 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app import batch_jobs
-from app.errors import LibraryError
 from app.library import Library, clean_batch_id
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.name_prompt import ask_name
 from ui.rebuild_flow import quoted, rebuild_in_background
 from ui.tasks import in_child, run_with_progress
 from ui.wording import agreeing, plural
@@ -47,15 +47,12 @@ class BatchController(QObject):
             self.dialogs.warn(self.window, "Move to batch",
                               "No conversations are checked: check the ones to move first.")
             return False
-        answer = self.dialogs.text(self.window, "Move to batch",
-                                   f"Move {plural(len(ids), 'checked conversation')} to batch:",
-                                   self.current_batch() or "")
-        if answer is None:
-            return False
-        try:
-            target = clean_batch_id(answer)  # a bad name is refused at once
-        except LibraryError as exc:
-            self.dialogs.warn(self.window, "Move to batch", str(exc))
+        # A name refused (empty, control characters, too long) is asked again as typed,
+        # with the reason above the question.
+        target = ask_name(self.dialogs, self.window, "Move to batch",
+                          f"Move {plural(len(ids), 'checked conversation')} to batch:",
+                          self.current_batch() or "", clean_batch_id)
+        if target is None:
             return False
 
         def moved(result: tuple[int, list[str]]) -> None:
@@ -77,15 +74,10 @@ class BatchController(QObject):
                               "Choose a batch in the Batch ID filter, or select one of its "
                               "conversations, first.")
             return False
-        answer = self.dialogs.text(self.window, "Rename batch",
-                                   f"New name for batch '{old}' (an existing name merges the "
-                                   "two batches):", old)
-        if answer is None or " ".join(answer.split()) == old:
-            return False
-        try:
-            new = clean_batch_id(answer)
-        except LibraryError as exc:
-            self.dialogs.warn(self.window, "Rename batch", str(exc))
+        new = ask_name(self.dialogs, self.window, "Rename batch",
+                       f"New name for batch '{old}' (an existing name merges the two "
+                       "batches):", old, clean_batch_id)
+        if new is None or new == old:
             return False
 
         def renamed(stale: list[str]) -> None:
