@@ -85,13 +85,12 @@ def apply_removal(
             remove_member_pks(library, name, pks, progress=progress, cancelled=cancelled)
         except BuildCancelled:
             if rebuilt:
-                raise LibraryError(
-                    "Cancelled: no conversation was removed from the library, but "
-                    + ", ".join(f"'{n}'" for n in rebuilt)
-                    + " had already been rebuilt without them.") from None
+                raise LibraryError(cancelled_part_way(rebuilt, plan)) from None
             raise
         rebuilt.append(name)
     if cancelled and cancelled():
+        if rebuilt:  # every file was rebuilt: "nothing was changed" would be wrong
+            raise LibraryError(cancelled_part_way(rebuilt, plan))
         raise BuildCancelled()
     batches = _delete(library, pks, progress)
     return RemovalResult(len(pks), tuple(rebuilt), tuple(batches))
@@ -100,16 +99,37 @@ def apply_removal(
 NAMED_AT_MOST = 5  # files a refusal names; the rest are counted
 
 
+def _named(files: Sequence[str]) -> str:
+    """The first files by name, the rest counted: "'a', 'b' and 3 other files"."""
+    named = [f"'{name}'" for name in files[:NAMED_AT_MOST]]
+    if len(files) > NAMED_AT_MOST:
+        named.append(f"{plural(len(files) - NAMED_AT_MOST, 'other file')}")
+    return and_list(named)
+
+
+def cancelled_part_way(rebuilt: Sequence[str], plan: RemovalPlan) -> str:
+    """Why a cancelled removal changed something after all: the training files rebuilt
+    without the conversations before the cancel, named (past five, counted); the files it
+    did not reach, counted; and how to finish or undo it."""
+    them = agreeing(plan.count, "it", "them")
+    left = len(plan.training_files) - len(rebuilt)
+    text = (f"Cancelled: no conversation was removed from the library, but "
+            f"{_named(rebuilt)} {agreeing(len(rebuilt), 'was', 'were')} already rebuilt "
+            f"without {them}")
+    if left:
+        others = "other training file" if left == 1 else f"other {left:,} training files"
+        text += f"; the {others} still {agreeing(left, 'holds', 'hold')} {them}"
+    return (f"{text}. Remove {them} again to finish, or add {them} back to "
+            f"{agreeing(len(rebuilt), 'that file', 'those files')}.")
+
+
 def taken_meanwhile(files: list[str], removing: int) -> str:
     """Why nothing was removed: ``files`` took some of the ``removing`` conversations
     after the removal was planned. Every "them" and "those" agrees with its number; past
     the first files, the rest are counted ("and 3 other files")."""
-    named = [f"'{name}'" for name in files[:NAMED_AT_MOST]]
-    if len(files) > NAMED_AT_MOST:
-        named.append(f"{plural(len(files) - NAMED_AT_MOST, 'other file')}")
     them = agreeing(removing, "it", "them")
     return ("nothing was removed from the library: the "
-            f"{agreeing(len(files), 'training file', 'training files')} {and_list(named)} "
+            f"{agreeing(len(files), 'training file', 'training files')} {_named(files)} "
             f"took {agreeing(removing, 'this conversation', 'some of these conversations')} "
             f"meanwhile (another window or team member added {them}). Remove {them} again "
             f"to take {them} out of {agreeing(len(files), 'that file', 'those files')} too")

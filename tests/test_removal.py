@@ -235,3 +235,42 @@ def test_cli_delete_conversations_names_the_files_and_needs_yes(
     assert code == 1 and "exactly one of" in err
     code, out, _ = run(data, capsys, "delete-conversations", "--samples", "--yes")
     assert code == 0 and "no sample conversations" in out
+
+
+@pytest.mark.parametrize(("files", "reached", "message"), [
+    (3, 1, "Cancelled: no conversation was removed from the library, but 'File 1' was "
+           "already rebuilt without them; the other 2 training files still hold them. "
+           "Remove them again to finish, or add them back to that file."),
+    (7, 6, "Cancelled: no conversation was removed from the library, but 'File 1', "
+           "'File 2', 'File 3', 'File 4', 'File 5' and 1 other file were already rebuilt "
+           "without them; the other training file still holds them. Remove them again to "
+           "finish, or add them back to those files."),
+    (2, 2, "Cancelled: no conversation was removed from the library, but 'File 1' and "
+           "'File 2' were already rebuilt without them. Remove them again to finish, or "
+           "add them back to those files."),
+])
+def test_a_removal_cancelled_part_way_names_the_files_it_rebuilt_and_counts_the_rest(
+        two_batches, monkeypatch, files, reached, message):
+    """The message named every file the removal was to rebuild; a cancel after the last
+    one said "nothing was changed" though every file had been rebuilt."""
+    ids = addable(ids_of(two_batches))[:2]
+    names = [f"File {number}" for number in range(1, files + 1)]
+    for name in names:
+        add_conversations(two_batches, name, ids, create=True)
+    plan = plan_removal(two_batches, ids)
+    assert list(plan.training_files) == names
+    done: list[str] = []
+    rebuild = removal.remove_member_pks
+
+    def counted(library, name, pks, **kwargs):
+        rebuild(library, name, pks, **kwargs)
+        done.append(name)
+
+    monkeypatch.setattr(removal, "remove_member_pks", counted)
+    with pytest.raises(LibraryError) as stopped:
+        apply_removal(two_batches, plan, cancelled=lambda: len(done) >= reached)
+    assert str(stopped.value) == message
+    assert done == names[:reached]
+    assert set(ids) <= set(ids_of(two_batches))  # nothing removed from the library
+    for name in names[reached:]:
+        assert file_ids(two_batches, name) == ids  # not reached: still holds them
