@@ -7,7 +7,7 @@ import json
 import shutil
 import threading
 
-from conftest import ENRICHED, LEGACY, ids_of, open_window, settle
+from conftest import ENRICHED, LEGACY, addable, ids_of, open_window, settle
 from PySide6.QtWidgets import QMessageBox
 from stored import stored_files
 
@@ -52,6 +52,8 @@ def test_cancel_removes_nothing(qtbot, two_batches, dialogs, tmp_path):
 
 def test_remove_a_whole_batch(qtbot, two_batches, dialogs, tmp_path):
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    shown: list[str] = []  # (read as shown: the bar forgets a message after 8 s)
+    window.statusBar().messageChanged.connect(shown.append)
     window.conversations.set_batch_filter("enriched-batch")
     assert window.remove_batch_action.isEnabled()
     dialogs.confirms.append(True)
@@ -63,11 +65,61 @@ def test_remove_a_whole_batch(qtbot, two_batches, dialogs, tmp_path):
     assert [b.batch_id for b in two_batches.batches()] == ["legacy-batch"]
     settle(qtbot, window)
     assert window.conversations.model.total == len(LEGACY)
-    # The filter on the removed batch is cleared, and said: Select all now checks more.
+    # The filter on the removed batch is cleared, and said (Select all now checks more)
+    # after what the removal did, which stays in view.
     assert window.conversations.filter_bar.wanted().batch_id is None
-    assert window.statusBar().currentMessage() == (
-        "Filter on batch 'enriched-batch' cleared: the batch has no conversations any more. "
+    assert [text for text in shown if text][-1] == (
+        f"Removed {len(ENRICHED)} conversations from the library. Filter on batch "
+        "'enriched-batch' cleared: the batch has no conversations any more. "
         f"{len(LEGACY):,} conversations shown.")
+
+
+def test_a_removal_that_empties_the_filtered_batch_says_what_it_rebuilt_and_the_filter(
+        qtbot, two_batches, dialogs, tmp_path):
+    """The batch filter's notice replaced the removal's own line ("Removed N
+    conversations…; rebuilt …"): both show, whichever is said first."""
+    held = addable([row.conversation_id for row in two_batches.summaries("legacy-batch")])
+    add_conversations(two_batches, "Legacy picks", held[:2], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    shown: list[str] = []  # (read as shown: the bar forgets a message after 8 s)
+    window.statusBar().messageChanged.connect(shown.append)
+    page = window.conversations
+    page.set_batch_filter("legacy-batch")
+    window.select_all_action.trigger()
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(window.remover.removed, timeout=30000):
+        window.remover.remove_checked()
+    settle(qtbot, window)
+    qtbot.waitUntil(lambda: page.filter_bar.wanted().batch_id is None, timeout=30000)
+    assert [text for text in shown if text][-1] == (
+        f"Removed {len(LEGACY)} conversations from the library; rebuilt 'Legacy picks'. "
+        "Filter on batch 'legacy-batch' cleared: the batch has no conversations any more. "
+        f"{len(ENRICHED)} conversations shown.")
+
+
+def test_a_notice_follows_the_message_before_it_and_stays_beside_the_next(qtbot):
+    """A batch move's line comes after its rebuild, so after the filter's notice: the
+    notice stays beside it; a second notice replaces the first, never repeats it."""
+    from PySide6.QtWidgets import QStatusBar
+
+    from ui.status_line import StatusLine
+
+    bar = QStatusBar()
+    qtbot.addWidget(bar)
+    line = StatusLine(bar)
+    line.say("Removed 2 conversations from the library; rebuilt 'Picks'")
+    line.notice("Filter on batch 'b' cleared: the batch has no conversations any more.")
+    assert bar.currentMessage() == (
+        "Removed 2 conversations from the library; rebuilt 'Picks'. Filter on batch 'b' "
+        "cleared: the batch has no conversations any more.")
+    line.say("Moved 3 conversations to batch 'c'; rebuilt 'Picks'")
+    assert bar.currentMessage() == (
+        "Moved 3 conversations to batch 'c'; rebuilt 'Picks'. Filter on batch 'b' "
+        "cleared: the batch has no conversations any more.")
+    line.notice("Filter on batch 'c' cleared: the batch has no conversations any more.")
+    assert bar.currentMessage() == (
+        "Moved 3 conversations to batch 'c'; rebuilt 'Picks'. Filter on batch 'c' "
+        "cleared: the batch has no conversations any more.")
 
 
 def test_the_question_defaults_to_cancel(qtbot):

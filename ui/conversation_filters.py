@@ -16,6 +16,7 @@ from ui.conversations_model import ConversationsModel
 from ui.filter_chooser import ANY, FilterChooser
 from ui.flow_layout import FlowLayout
 from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, RowIndex
+from ui.wording import plural
 
 NO_FILE = "__in_no_file__"
 
@@ -50,14 +51,14 @@ def gone_file_text(rule: FileFilter, shown: int) -> str:
     """What the status bar says when the training file a filter named was deleted."""
     label = f"{'In' if rule.rule is FileRule.IN else 'Not in'} {rule.name}"
     return (f"Filter '{label}' cleared: training file '{rule.name}' was deleted. "
-            f"{shown:,} conversations shown.")
+            f"{plural(shown, 'conversation')} shown.")
 
 
 def gone_batch_text(batch: str, shown: int) -> str:
     """What the status bar says when the batch a filter named has no conversations left
     (its conversations were removed or moved away)."""
     return (f"Filter on batch '{batch}' cleared: the batch has no conversations any more. "
-            f"{shown:,} conversations shown.")
+            f"{plural(shown, 'conversation')} shown.")
 
 
 def warning_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:

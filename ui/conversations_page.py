@@ -42,6 +42,7 @@ class ConversationsPage(QWidget):
     100,000-row read happens on a worker, only the swap into the model on the GUI thread."""
 
     status = Signal(str)
+    notice = Signal(str)  # a filter the library's change cleared: said beside the change
     reloaded = Signal()  # new rows are in the model (after a background reload)
 
     def __init__(self, library: Library, changes: LibraryChanges | None = None,
@@ -286,9 +287,9 @@ class ConversationsPage(QWidget):
             self._swapping = False
         self._show_current(self.table.currentIndex(), QModelIndex())
         if gone is not None:  # said, never a silent widening of what Select all checks
-            self.status.emit(gone_file_text(gone, self.model.rowCount()))
+            self.notice.emit(gone_file_text(gone, self.model.rowCount()))
         if gone_batch is not None:
-            self.status.emit(gone_batch_text(gone_batch, self.model.rowCount()))
+            self.notice.emit(gone_batch_text(gone_batch, self.model.rowCount()))
         if index.count >= row_reader.READ_IN_CHILD_FROM:
             row_reader.spare_the_collector(young=False)
         self.reloaded.emit()

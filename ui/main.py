@@ -53,6 +53,7 @@ from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
+from ui.status_line import StatusLine
 from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
 from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
@@ -129,6 +130,7 @@ class MainWindow(QMainWindow):
         self.where.setContentsMargins(0, 0, 12, 0)
         self.statusBar().addPermanentWidget(self.where)
         self.statusBar().addPermanentWidget(self.counts)
+        self.status_line = StatusLine(self.statusBar())
         # Token counts fill in behind the window: at start, after imports, after a
         # tokenizer change (whoever changes it calls ``token_counts.start()``).
         self.token_counts = TokenCountFlow(self, library, self.changes)
@@ -142,6 +144,7 @@ class MainWindow(QMainWindow):
         page.table.selectionModel().currentRowChanged.connect(self._update_actions)
         self.training_files.selection_changed.connect(self._update_actions)
         page.status.connect(self.show_message)
+        page.notice.connect(self.status_line.notice)
         self.training_files.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
@@ -442,7 +445,7 @@ class MainWindow(QMainWindow):
         self.download_json_action.setEnabled(selected)
 
     def show_message(self, text: str) -> None:
-        self.statusBar().showMessage(text, 8000)
+        self.status_line.say(text)
 
     def say_what_was_finished(self, done: list[str], when: str = "At start") -> None:
         """What opening the library (``when``) finished or rolled back for an earlier run
