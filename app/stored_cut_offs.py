@@ -4,12 +4,13 @@ What the rule (``app.cut_off_rule``) decided is stored with each conversation: i
 ``reply_cut_off`` and ``client_cut_off`` warnings, its digest's per-policy counts
 (``app.cutoff.policy_digest``, which training-file headers add up) and the replies the
 default policy trains (``conversations.replies_trained``). A conversation whose cut-off
-turns differ under today's rule gets what an import does today: those warnings judged
-again (the others stay as they are) and the row made again from the record. The training
-files holding it owe a rebuild (``app.stored_builds.forget_totals``), which the same
-start-up work pays (``app.recovery``), so no JSONL stays silently stale; a file none of
-whose conversations changed owes nothing and keeps its bytes. A conversation whose cut-off turns are the same is left untouched, explanations
-and all. Runs once per version of the rule (``app.upkeep``), from ``app.recovery``.
+turns differ under today's rule gets what an import does today: those warnings judged again
+(the others stay as they are) and the row made again from the record. The training files
+holding it owe a rebuild (``app.stored_builds.forget_totals``), which the same start-up work
+pays (``app.recovery``), so no JSONL stays silently stale; a file none of whose
+conversations changed owes nothing and keeps its bytes. A conversation whose cut-off turns
+are the same is left untouched, explanations and all. Runs once per version of the rule
+(``app.upkeep``), from ``app.recovery``.
 """
 
 from __future__ import annotations
