@@ -18,7 +18,7 @@ The warm spare (``keep_spare``, the window only): starting a child and importing
 took a second or more of every add's plan and build (docs/PERFORMANCE.md), so one child
 is kept started, its job modules imported, waiting on a pipe for its job. It opens no
 library until it has one (so it is the same for any library the window switches to), runs
-that one job and ends like any other child; the next spare starts as it takes its job.
+that one job and ends like any other child; the next spare starts once that job is over.
 """
 
 from __future__ import annotations
@@ -120,7 +120,11 @@ def _run_job(conn: multiprocessing.connection.Connection, stop: Any, payload: by
             conn.send_bytes(PROGRESS + pickle.dumps((done, total, current)))
 
     try:
-        opener, where, job, args, kwargs, streaming = pickle.loads(payload)
+        opener, where, job, args, kwargs, streaming, environment = pickle.loads(payload)
+        # A spare was started earlier: the job sees the caller's environment as it is now
+        # (a team library's window names its origin there after the spare started).
+        os.environ.clear()
+        os.environ.update(environment)
         with opener(where) as library:
             if streaming:
                 for part in job(library, *args, **kwargs):
@@ -296,23 +300,28 @@ def run_in_child(
     ``job(library, *args)``): each part goes to ``on_part`` as it arrives, and the result
     is None. Cancelling then stops after the current part.
 
-    The job goes to the spare when one is alive (then the next spare starts), else to a
+    The job goes to the spare when one is alive (the next spare starts after the job), else to a
     child started for it; a spare that ends before it takes the job is replaced by one.
     """
-    payload = pickle.dumps((opener, where, job, args, kwargs, on_part is not None),
-                           pickle.HIGHEST_PROTOCOL)
+    payload = pickle.dumps((opener, where, job, args, kwargs, on_part is not None,
+                            dict(os.environ)), pickle.HIGHEST_PROTOCOL)
     spare = _take_spare()
-    _start_spare_soon()  # the next job's, if spares are kept (one that failed to start too)
-    if spare is not None:
-        try:
-            return _follow(spare, payload, progress, cancelled, on_part, grace)
-        except _NotTaken:
-            pass
-    child = _Child((), (), f"lora-studio {getattr(job, '__name__', 'job')}")
     try:
-        return _follow(child, payload, progress, cancelled, on_part, grace)
-    except _NotTaken as ended:
-        raise _died(ended.args[0]) from None
+        if spare is not None:
+            try:
+                return _follow(spare, payload, progress, cancelled, on_part, grace)
+            except _NotTaken:
+                pass
+        child = _Child((), (), f"lora-studio {getattr(job, '__name__', 'job')}")
+        try:
+            return _follow(child, payload, progress, cancelled, on_part, grace)
+        except _NotTaken as ended:
+            raise _died(ended.args[0]) from None
+    finally:
+        # The next job's spare (if spares are kept; also after one that failed to start),
+        # once this job is over: started beside it, its imports and tokenizer took a core
+        # of the two from the job itself.
+        _start_spare_soon()
 
 
 def _follow(child: _Child, payload: bytes, progress: Progress | None,

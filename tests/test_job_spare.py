@@ -109,6 +109,43 @@ def test_cancel_ends_a_job_on_the_spare(library: Library, tmp_path: Path,
     wait_dead(following)
 
 
+def pid_and_variable(library: Library, name: str, progress: Any,
+                     cancelled: Any) -> tuple[int, str | None]:
+    return os.getpid(), os.environ.get(name)
+
+
+def test_a_job_on_the_spare_sees_the_environment_as_it_is_when_the_job_starts(
+    library: Library, spare: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A team library's window names its origin in the environment after the spare was
+    started; a job of the window must announce its changes under that origin."""
+    monkeypatch.setenv("LORA_TEST_LATE_VARIABLE", "set after the spare started")
+    pid, seen = run_in_child(pid_and_variable, library.location, "LORA_TEST_LATE_VARIABLE",
+                             opener=OPEN)
+    assert pid == spare and seen == "set after the spare started"
+
+
+def test_the_next_spare_starts_once_the_job_is_over(library: Library, tmp_path: Path,
+                                                    spare: int) -> None:
+    """Started beside the job, the next spare's imports took a core from the job."""
+    marker = tmp_path / "started"
+    spares_during_the_job: list[int | None] = []
+
+    def cancelled() -> bool:
+        if not marker.exists():
+            return False
+        spares_during_the_job.append(spare_pid())
+        return True
+
+    with pytest.raises(BuildCancelled):
+        run_in_child(wait_for_cancel, library.root, str(marker), opener=OPEN,
+                     cancelled=cancelled)
+    assert int(marker.read_text()) == spare
+    assert spares_during_the_job[:1] == [None]
+    following = spare_pid()
+    assert following is not None and following != spare
+
+
 @POSIX
 def test_a_spare_killed_before_its_job_is_replaced_by_a_fresh_child(
     filled_library: Library, spare: int
