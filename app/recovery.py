@@ -252,7 +252,8 @@ def one_time_passes(library: Library, progress: Progress | None = None,
             done.append(
                 f"judged the cut-off turns of {plural(len(changed), 'conversation')} again "
                 "under this version's rule (an informal client message without a full stop "
-                "is no longer cut off; a reply ending on a dash, comma or colon is)")
+                "is no longer cut off; a reply ending on a colon, a semicolon or a long dash "
+                "now is)")
         done += _rebuild_holding(library, changed, "conversations whose cut-off turns were "
                                  "judged again", progress, cancelled)
     upkeep.record(library.root, due)

@@ -160,7 +160,7 @@ def test_a_library_stored_under_the_earlier_rule_is_judged_again_once(
         assert done == [
             "judged the cut-off turns of 2 conversations again under this version's rule (an "
             "informal client message without a full stop is no longer cut off; a reply "
-            "ending on a dash, comma or colon is)",
+            "ending on a colon, a semicolon or a long dash now is)",
             "rebuilt the training file 'affected', which holds conversations whose cut-off "
             "turns were judged again"]
         assert upkeep.due(library.root) == []
