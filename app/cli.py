@@ -410,7 +410,7 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
                 sorted(kinds.items(), key=lambda item: (-item[1], item[0])))
             + f"), counted in the header of '{plan.name}'; --leave-out-flagged leaves "
             f"{agreeing(len(flagged), 'it', 'them')} out")
-    near = [cid for cid, _twin in plan.near_duplicates if cid in added]
+    near = plan.near_duplicates_added()
     if near:
         notes.append(
             f"{plural(len(near), 'added conversation')} "

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.library import Library
 from app.models import Conversation, Member, TrainingFile
-from app.similar import INDEXED, best_match, unpack
+from app.similar import INDEXED, near_matches, unpack
 
 CHUNK = 500
 
@@ -43,10 +43,12 @@ def _sketches_of(library: Library, pks: Sequence[int]) -> dict[int, bytes]:
 
 
 def near_duplicates_on_add(library: Library, name: str | None,
-                           new: Sequence[tuple[str, int]]) -> dict[str, str]:
+                           new: Sequence[tuple[str, int]]) -> dict[str, tuple[str, ...]]:
     """Of ``new`` (conversation id, row key; in the order asked for), those that nearly
     repeat a member of the training file ``name`` (None: a new, empty file) or an earlier
-    one of ``new``: conversation id -> the id of the conversation it repeats."""
+    one of ``new``: conversation id -> every conversation it nearly repeats, the closest
+    first (all of them: leaving it out is right while any of them stays, and the closest
+    one may itself be left out)."""
     by_key: dict[int, list[tuple[str, bytes]]] = {}
 
     def index(cid: str, sketch: bytes) -> None:
@@ -57,14 +59,15 @@ def near_duplicates_on_add(library: Library, name: str | None,
         index(member, sketch)
     sketches = _sketches_of(library, [pk for _cid, pk in new])
     unpacked: dict[bytes, set[int]] = {}
-    found: dict[str, str] = {}
+    found: dict[str, tuple[str, ...]] = {}
     for cid, pk in new:
         mine = sketches.get(pk)
         if mine is None:
             continue
         candidates = {pair for key in unpack(mine)[:INDEXED] for pair in by_key.get(key, ())}
-        match = best_match(mine, sorted(candidates), unpacked)
-        if match is not None:
-            found[cid] = match.conversation_id
+        matches = near_matches(mine, sorted(candidates), unpacked)
+        if matches:
+            closest_first = sorted(matches, key=lambda match: -match.similarity)
+            found[cid] = tuple(match.conversation_id for match in closest_first)
         index(cid, mine)
     return found

@@ -91,8 +91,19 @@ class Match:
 
 def best_match(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
                sets: dict[bytes, set[int]] | None = None) -> Match | None:
-    """The most similar candidate at or above ``NEAR``, if any. ``sets`` keeps sketches
-    already unpacked (a chunk of an import compares against the same few many times)."""
+    """The most similar candidate at or above ``NEAR``, if any (the first of equals).
+    ``sets`` keeps sketches already unpacked (a chunk of an import compares against the
+    same few many times)."""
+    return max(near_matches(sketch, candidates, sets), key=_similarity, default=None)
+
+
+def _similarity(match: Match) -> float:
+    return match.similarity
+
+
+def near_matches(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
+                 sets: dict[bytes, set[int]] | None = None) -> list[Match]:
+    """Every candidate at or above ``NEAR``, in the candidates' order."""
     memo = sets if sets is not None else {}
 
     def unpacked(value: bytes) -> set[int]:
@@ -102,7 +113,7 @@ def best_match(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
         return found
 
     mine = unpacked(sketch)
-    best: Match | None = None
+    found: list[Match] = []
     for cid, other in candidates:
         theirs = unpacked(other)
         common = len(mine & theirs)
@@ -110,9 +121,9 @@ def best_match(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
         if common < NEAR * min(SKETCH_SIZE, len(mine) + len(theirs) - common):
             continue
         score = set_similarity(mine, theirs)
-        if score >= NEAR and (best is None or score > best.similarity):
-            best = Match(cid, score)
-    return best
+        if score >= NEAR:
+            found.append(Match(cid, score))
+    return found
 
 
 def warning_text(match: Match) -> str:

@@ -444,8 +444,9 @@ class AddPlan:
     flagged: frozenset[str] = frozenset()
     # each of ``flagged`` with its warning codes (its record's own)
     flagged_codes: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # new id -> the id of the conversation (in the file or earlier in ``new``) it repeats
-    near_duplicates: tuple[tuple[str, str], ...] = ()
+    # new id -> the conversations (in the file or earlier in ``new``) it nearly repeats,
+    # the closest first
+    near_duplicates: tuple[tuple[str, tuple[str, ...]], ...] = ()
     over_budget: frozenset[str] = frozenset()
     samples: frozenset[str] = frozenset()
     cut_off: frozenset[str] = frozenset()  # lose replies to the file's cut-off policy
@@ -487,23 +488,39 @@ class AddPlan:
 
     def left_out(self) -> dict[str, str]:
         """Each new conversation the choices leave out, with the first choice that does
-        (a key of ``LEFT_OUT_REASONS``). A near-duplicate is left out only while the one it
-        repeats stays (in the file, or added before it): a pair is never lost whole."""
-        twins = dict(self.near_duplicates)
-        new = set(self.new)
+        (a key of ``LEFT_OUT_REASONS``). A near-duplicate is left out only while one it
+        repeats stays (in the file, or added before it): a pair is never lost whole, and
+        the file never keeps two of a group."""
         out: dict[str, str] = {}
+        repeats = self._repeating_one_kept()
         for cid in self.new:
-            twin = twins.get(cid)
             for chosen, key in (
                     (self.leave_out_hidden and cid in self.hidden, "hidden"),
                     (self.leave_out_flagged and cid in self.flagged, "flagged"),
-                    (self.leave_out_near_duplicates and twin is not None
-                     and (twin not in new or twin not in out), "near"),
+                    (self.leave_out_near_duplicates and repeats(cid, out), "near"),
                     (self.leave_out_samples and cid in self.samples, "samples")):
                 if chosen:
                     out[cid] = key
                     break
         return out
+
+    def _repeating_one_kept(self) -> Callable[[str, Mapping[str, str]], bool]:
+        """Whether a new conversation nearly repeats one that stays: one in the file, or
+        one of the new ones (all before it) that the given choices do not leave out."""
+        twins = dict(self.near_duplicates)
+        new = frozenset(self.new)
+
+        def repeats(cid: str, out: Mapping[str, str]) -> bool:
+            return any(twin not in new or twin not in out for twin in twins.get(cid, ()))
+
+        return repeats
+
+    def near_duplicates_added(self) -> list[str]:
+        """The conversations this add puts in the file although they nearly repeat one
+        that stays in it (what leaving out near-duplicates would leave out)."""
+        out = self.left_out()
+        repeats = self._repeating_one_kept()
+        return [cid for cid in self.new if cid not in out and repeats(cid, out)]
 
     @property
     def adding(self) -> list[str]:

@@ -12,6 +12,7 @@ from conftest import ENRICHED, LEGACY, open_window
 from sqlalchemy import select
 from stored import stored_bytes, stored_files
 
+from app.cli import added_notes
 from app.importer import import_paths
 from app.labels import display_name
 from app.library import Library
@@ -287,7 +288,7 @@ def test_a_near_duplicate_is_its_own_line_with_its_own_choice(qtbot, filled_libr
     others = [r.conversation_id for r in filled_library.summaries()
               if r.conversation_id not in (twin, original)]
     plan = plan_addition(filled_library, "Pair", [original, twin, *others[:3]], create=True)
-    assert plan.near_duplicates == ((twin, original),)
+    assert plan.near_duplicates == ((twin, (original,)),)
     assert twin not in plan.flagged
     review = AddReviewDialog(plan)
     qtbot.addWidget(review)
@@ -318,10 +319,48 @@ def test_near_duplicates_are_judged_against_the_file_and_the_selection(filled_li
     twin, original = _near_twin(filled_library, tmp_path / "in")
     add_conversations(filled_library, "Has it", [original], create=True)
     assert plan_addition(filled_library, "Has it", [twin]).near_duplicates == (
-        (twin, original),)
+        (twin, (original,)),)
     add_conversations(filled_library, "Without it", [twin], create=True)
     lone = plan_addition(filled_library, "Lone", [twin], create=True)
     assert lone.near_duplicates == () and lone.flagged == frozenset()
+
+
+def test_leaving_out_near_duplicates_never_keeps_two_of_a_group(filled_library, tmp_path):
+    """C is in the file; A nearly repeats C; B nearly repeats A most closely, and C too.
+    Leaving out near-duplicates leaves out A (C stays) and B as well (C stays): judged by
+    its closest twin alone, B was kept because A was out, and the file held B beside C."""
+    from test_duplicates import _variant
+
+    first, second = " That is a fair question to ask.", " Let us take it one step at a time."
+
+    def with_sentences(*sentences: str) -> Any:
+        def change(pairs: list[dict[str, Any]]) -> None:
+            reply = [p for p in pairs if p["target_response"]][-1]
+            reply["target_response"] += "".join(sentences)
+        return change
+
+    folder = tmp_path / "group"
+    import_paths(filled_library, [_variant(folder, "near_a", with_sentences(first)),
+                                  _variant(folder, "near_b", with_sentences(first, second))])
+    a, b = "fp_conversation_near_a", "fp_conversation_near_b"
+    c = _near_twin_source()
+    add_conversations(filled_library, "Has C", [c], create=True)
+    plan = plan_addition(filled_library, "Has C", [a, b])
+    twins = dict(plan.near_duplicates)
+    assert twins[a] == (c,) and twins[b][0] == a and c in twins[b]
+    assert plan.near_duplicates_added() == [a, b]
+    chosen = plan.choose(leave_out_near_duplicates=True)
+    assert chosen.adding == [] and chosen.near_duplicates_added() == []
+    hidden_a = plan_addition(filled_library, "Has C", [a, b], hidden=[a]).choose(
+        leave_out_hidden=True, leave_out_near_duplicates=True)
+    assert hidden_a.adding == []  # B still repeats C, which stays
+
+
+def _near_twin_source() -> str:
+    from test_duplicates import SOURCE
+
+    return str(json.loads(SOURCE.read_text(encoding="utf-8"))["dataset_metadata"][
+        "dataset_name"])
 
 
 def test_a_near_duplicate_stays_when_the_one_it_repeats_is_left_out(filled_library,
@@ -334,4 +373,9 @@ def test_a_near_duplicate_stays_when_the_one_it_repeats_is_left_out(filled_libra
     assert plan.choose(leave_out_near_duplicates=True).adding == [original]
     both = plan.choose(leave_out_hidden=True, leave_out_near_duplicates=True)
     assert both.adding == [twin]
+    # the twin added is no near-duplicate of the file: nothing it repeats stays in it (the
+    # CLI's note said "--leave-out-near-duplicates leaves it out", which it did not)
+    assert both.near_duplicates_added() == []
+    assert not any("near-duplicate" in note for note in added_notes(both, {}))
+    assert plan.near_duplicates_added() == [twin]
     assert both.skipped() == {"hidden by the current filter (left out)": [original]}

@@ -74,8 +74,9 @@ def near_duplicates_tooltip(plan: AddPlan) -> str:
     return (f"Leave out the {plural(n, 'new conversation')} that "
             f"{agreeing(n, 'nearly repeats', 'nearly repeat')} another (most of "
             f"{agreeing(n, 'its', 'their')} sentences are the same): {why[0].lower()}"
-            f"{why[1:]} The conversation repeated stays: the one already in the file, or the "
-            "first of the selection.")
+            f"{why[1:]} One is left out only while a conversation it repeats stays (one "
+            "already in the file, or an earlier one of the selection that is added), so a "
+            "pair is never lost whole.")
 
 
 class AddReviewDialog(QDialog):
