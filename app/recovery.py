@@ -238,7 +238,7 @@ def one_time_passes(library: Library, progress: Progress | None = None,
     done = []
     if upkeep.TEXT_REPAIR in due:
         repaired = repair_stored(library, _saying(
-            progress, "Repairing text stored by an older version"))
+            progress, "Repairing text stored by an older version"), cancelled)
         if repaired:
             done.append("repaired literal escape sequences in "
                         f"{plural(len(repaired), 'conversation')} stored before text repair "

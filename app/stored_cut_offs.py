@@ -20,17 +20,15 @@ from typing import Any
 
 from sqlalchemy import select
 
-from app.build import BuildCancelled
-from app.library import Library, unpack
-from app.models import Conversation, ConversationDocument
+from app.library import Library
+from app.models import Conversation
 from app.quality import dialogue_warnings
-from app.stored_repair import record_lines, store_again
+from app.stored_repair import store_changed
 
 CUT_CODES = frozenset({"reply_cut_off", "client_cut_off"})
 # Warnings an import lists after the cut-off ones (``app.canonical``): new cut-off
 # warnings go before the first of them, where an import puts them.
 AFTER_CUTS = frozenset({"unanswered_last_turn", "no_trainable_reply", "history_mismatch"})
-CHUNK = 200
 
 
 def _cut_turns(warnings: Sequence[Mapping[str, Any]]) -> list[tuple[str, Any]]:
@@ -60,25 +58,4 @@ def rejudge_stored(library: Library, progress: Callable[[int, int, str], None] |
     the next one finds only what is left; the files it left owing a rebuild still owe it."""
     with library.session() as session:
         todo = list(session.scalars(select(Conversation.pk).order_by(Conversation.pk)))
-    changed: list[str] = []
-    for start in range(0, len(todo), CHUNK):
-        if cancelled and cancelled():
-            raise BuildCancelled()
-        part = todo[start:start + CHUNK]
-        with library.session() as session, session.begin():
-            rows = session.execute(
-                select(Conversation.pk, Conversation.batch_id, Conversation.warning_codes,
-                       Conversation.warnings_text, ConversationDocument.document)
-                .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
-                .where(Conversation.pk.in_(part))).all()
-            for pk, batch, codes, text, blob in rows:
-                record = unpack(blob)
-                judged = rejudge_record(record)
-                if judged is None:
-                    continue
-                store_again(session, pk, judged, str(batch), codes, text,
-                            record_lines(record))
-                changed.append(str(record["conversation_id"]))
-        if progress:
-            progress(min(start + CHUNK, len(todo)), len(todo), "")
-    return changed
+    return store_changed(library, todo, rejudge_record, progress, cancelled)

@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
+from app.build import BuildCancelled
 from app.canonical import render_system_message
 from app.fingerprints import index_keys
 from app.importer import NOT_COLUMNS, library_row
@@ -99,17 +100,27 @@ def pending(library: Library) -> list[int]:
             .order_by(Conversation.pk)))
 
 
-def repair_stored(library: Library, progress: Callable[[int, int, str], None] | None = None
-                  ) -> list[str]:
-    """Repair every stored record that needs it; return the conversation ids repaired.
+def repair_stored(library: Library, progress: Callable[[int, int, str], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> list[str]:
+    """Repair every stored record that needs it; return the conversation ids repaired
+    (``store_changed``: chunk by chunk, so a cancelled pass keeps what it did, and the
+    files holding what it repaired owe their rebuild)."""
+    return store_changed(library, pending(library), repair_record, progress, cancelled)
 
-    Each chunk is one transaction, so an interrupted pass keeps what it did and the next
-    one finds only what is left.
-    """
-    todo = pending(library)
-    repaired: list[str] = []
-    for start in range(0, len(todo), CHUNK):
-        part = todo[start:start + CHUNK]
+
+def store_changed(library: Library, pks: Sequence[int],
+                  change: Callable[[dict[str, Any]], dict[str, Any] | None],
+                  progress: Callable[[int, int, str], None] | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> list[str]:
+    """Give each stored record of ``pks`` to ``change``, and store again (``store_again``)
+    what it returns instead of None; return those conversations' ids. Each chunk is one
+    transaction, so an interrupted pass (``cancelled``, asked between chunks, raises
+    ``BuildCancelled``) keeps what it did and the next one finds only what is left."""
+    done: list[str] = []
+    for start in range(0, len(pks), CHUNK):
+        if cancelled and cancelled():
+            raise BuildCancelled()
+        part = pks[start:start + CHUNK]
         with library.session() as session, session.begin():
             rows = session.execute(
                 select(Conversation.pk, Conversation.batch_id, Conversation.warning_codes,
@@ -118,15 +129,15 @@ def repair_stored(library: Library, progress: Callable[[int, int, str], None] | 
                 .where(Conversation.pk.in_(part))).all()
             for pk, batch, codes, text, blob in rows:
                 record = unpack(blob)
-                fixed = repair_record(record)
-                if fixed is None:
+                changed = change(record)
+                if changed is None:
                     continue
-                store_again(session, pk, fixed, str(batch), codes, text,
+                store_again(session, pk, changed, str(batch), codes, text,
                             record_lines(record))
-                repaired.append(str(record["conversation_id"]))
+                done.append(str(record["conversation_id"]))
         if progress:
-            progress(min(start + CHUNK, len(todo)), len(todo), "")
-    return repaired
+            progress(min(start + CHUNK, len(pks)), len(pks), "")
+    return done
 
 
 def record_lines(record: Mapping[str, Any]) -> set[str]:

@@ -103,6 +103,21 @@ def test_opening_repairs_once_as_an_import_would_and_rebuilds_the_file(
         assert codes == Counter(w["code"] for w in fresh[cid]["quality"]["warnings"])
 
 
+def test_a_cancelled_repair_stops_between_chunks_and_the_next_finds_what_is_left(
+        old_library: Path) -> None:
+    """As the cut-off pass does (one chunk loop serves both): a Cancel of the start-up work
+    stops the repair before its next chunk."""
+    from app.build import BuildCancelled
+    from app.stored_repair import repair_stored
+
+    with Library(old_library) as library:
+        with pytest.raises(BuildCancelled):
+            repair_stored(library, cancelled=lambda: True)
+        assert library.repaired_count() == 0
+        assert sorted(repair_stored(library, cancelled=lambda: False)) == sorted(ESCAPED)
+        assert library.repaired_count() == 2
+
+
 def test_repair_is_idempotent_and_keeps_legitimate_backslashes() -> None:
     record = {
         "conversation_id": "x", "system_prompt": "You help.",
