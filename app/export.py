@@ -418,6 +418,18 @@ def _write_manifest(handle: IO[bytes], document: dict[str, Any]) -> None:
     handle.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
 
+class RebuildFirst(LibraryError):
+    """A copy refused because its file owes a rebuild that a library opened only to read
+    cannot do. The message gives the command line's advice; ``reason`` is the refusal
+    without it, so the window can give advice that fits a window."""
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(
+            f"{reason}. Save the copy from LoRA Studio's window, which rebuilds it first, "
+            "or run this command again once no window holds the library")
+
+
 def owes_rebuild(library: Library, name: str) -> bool:
     """Whether ``name`` owes a rebuild after a change to its conversations
     (``app.stored_builds.OWED``: the rebuild after it was cancelled or dropped)."""
@@ -439,10 +451,7 @@ def pay_owed_rebuild(library: Library, name: str, progress: Progress | None = No
                if because == TOKENIZER_CHANGED else
                f"{because}, and its rebuild did not finish" if because == BOTH_CHANGED else
                f"{because} and its rebuild did not finish")
-        raise LibraryError(
-            f"the training file '{name}' must be rebuilt first: {why}. Save the copy from "
-            "LoRA Studio's window, which rebuilds it first, or run this command again once "
-            "no window holds the library")
+        raise RebuildFirst(f"the training file '{name}' must be rebuilt first: {why}")
     try:
         return rebuild_if_owed(library, name, progress, cancelled) is not None
     except BuildCancelled:

@@ -57,6 +57,7 @@ from app.export import (
     DEFAULT_VALID_FRACTION,
     FORMATS,
     ExportFormat,
+    RebuildFirst,
     export,
     export_notes,
     export_targets,
@@ -122,6 +123,12 @@ EMPTY_TEXT = (
     "files ▸ New training file… in the toolbar. The full JSON and its JSONL are built "
     "together and appear here."
 )
+# After a refusal to copy a file owing a rebuild (``app.export.RebuildFirst``): what a
+# window that may only read its library can do, instead of the command line's advice.
+REBUILD_FIRST_ADVICE = (
+    "This window opened the library only to read it, so it cannot rebuild the file: close "
+    "the other window or app that holds the library, then open the library here again and "
+    "save the copy, which rebuilds the file first.")
 LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
 FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_BATCH, MEMBER_TOKENS}
 CHART_KEYS = (
@@ -777,6 +784,8 @@ class TrainingFilesPage(QWidget):
                 return work(progress, cancelled)
             except DamagedBuild as exc:
                 return exc
+            except RebuildFirst as exc:
+                raise LibraryError(f"{exc.reason}. {REBUILD_FIRST_ADVICE}") from None
 
         def done(result: object) -> None:
             if isinstance(result, DamagedBuild):
