@@ -40,6 +40,12 @@ class BuildCancelled(Exception):
     """The user cancelled; nothing was replaced."""
 
 
+class StoppedByForce(BuildCancelled):
+    """Cancelled, but the job's child process did not stop in time and was killed
+    (``app.job_process``): a job of several steps, each written atomically, may have
+    finished some of them, so "nothing was changed" may not be true."""
+
+
 @dataclass(frozen=True)
 class BuildResult:
     json_path: Path

@@ -11,8 +11,10 @@ A job is a module-level function ``job(library, *args, progress=..., cancelled=.
 caller's writer lock: the caller holds the lock while it waits, so there is still one
 writer at a time (the caller passes ``Library.under_parent_lock`` to open it). Cancel asks
 the job to stop through its ``cancelled()``; a child that has not ended ``grace`` seconds
-later is killed (every job here writes atomically, so a killed job leaves the library as it
-was). A child ends as soon as the process that started it dies, and never outlives it.
+later is killed, and ``app.build.StoppedByForce`` raised (every job here writes atomically,
+so a killed job leaves whatever it was writing as it was; a job of several steps may have
+finished some, which its caller can say). A child ends as soon as the process that started
+it dies, and never outlives it.
 
 The warm spare (``keep_spare``, the window only): starting a child and importing the app
 took a second or more of every add's plan and build (docs/PERFORMANCE.md), so one child
@@ -345,9 +347,9 @@ def _follow(child: _Child, payload: bytes, progress: Progress | None,
             if stop_by is not None and time.monotonic() > stop_by:
                 process.kill()
                 process.join()
-                from app.build import BuildCancelled
+                from app.build import StoppedByForce
 
-                raise BuildCancelled()
+                raise StoppedByForce()
             if not receive.poll(POLL):
                 if process.exitcode is not None and not receive.poll(0):
                     raise _died(process.exitcode) if taken else _NotTaken(process.exitcode)

@@ -123,6 +123,23 @@ def cancelled_part_way(rebuilt: Sequence[str], plan: RemovalPlan) -> str:
             f"{agreeing(len(rebuilt), 'that file', 'those files')}.")
 
 
+def stopped_by_force(plan: RemovalPlan) -> str:
+    """What a removal killed after Cancel (``app.build.StoppedByForce``) did: it deleted
+    nothing (the deletion is one transaction, its last step), but it may have rebuilt
+    training files holding the conversations, named (past five, counted)."""
+    them = agreeing(plan.count, "it", "them")
+    still = agreeing(plan.count, "The conversation is", f"All {plan.count:,} conversations are")
+    text = (f"Stopped: the removal did not stop in time after Cancel, so it was ended. "
+            f"{still} still in the library.")
+    if not plan.training_files:
+        return text
+    files = agreeing(len(plan.training_files), "training file", "training files")
+    return (f"{text} The {files} {_named(plan.training_files)}, which held {them}, may "
+            f"already have been rebuilt without {them}. That is harmless: remove {them} "
+            f"again to finish, or add {them} back to "
+            f"{agreeing(len(plan.training_files), 'that file', 'those files')}.")
+
+
 def taken_meanwhile(files: list[str], removing: int) -> str:
     """Why nothing was removed: ``files`` took some of the ``removing`` conversations
     after the removal was planned. Every "them" and "those" agrees with its number; past

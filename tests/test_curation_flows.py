@@ -3,9 +3,12 @@ replace changed conversations after an import, folders as batches in the summary
 
 from __future__ import annotations
 
+import functools
 import json
 import shutil
 import threading
+import time
+from pathlib import Path
 
 from conftest import ENRICHED, LEGACY, addable, ids_of, open_window, settle
 from PySide6.QtWidgets import QMessageBox
@@ -13,8 +16,10 @@ from stored import stored_files
 
 from app.importer import import_paths
 from app.samples import sample_ids
-from app.trainingfiles import add_conversations, get_training_file, member_ids
+from app.trainingfiles import add_conversations, get_training_file, member_ids, remove_member_pks
+from ui import remove_flow
 from ui.dialogs import destructive_box
+from ui.tasks import in_child, jobs_of
 
 # --- 2. remove from the library ---------------------------------------------------------
 
@@ -95,6 +100,44 @@ def test_a_removal_that_empties_the_filtered_batch_says_what_it_rebuilt_and_the_
         f"Removed {len(LEGACY)} conversations from the library; rebuilt 'Legacy picks'. "
         "Filter on batch 'legacy-batch' cleared: the batch has no conversations any more. "
         f"{len(ENRICHED)} conversations shown.")
+
+
+def rebuild_the_first_then_ignore_cancel(library, plan, progress=None, cancelled=None, *,
+                                         marker: str):
+    """A removal (run in the window's child) that rebuilds the first file holding the
+    conversations, then never looks at Cancel: it is killed after its grace."""
+    remove_member_pks(library, plan.training_files[0], plan.pks, progress=progress)
+    Path(marker).write_text("rebuilt")
+    while True:
+        time.sleep(0.02)
+
+
+def test_a_removal_killed_after_cancel_says_files_may_be_rebuilt(
+        qtbot, two_batches, dialogs, tmp_path, monkeypatch):
+    """Not "Cancelled: nothing was changed": 'First' was rebuilt before the kill."""
+    legacy = ids_of(two_batches, "legacy-batch")
+    add_conversations(two_batches, "First", legacy[:3], create=True)
+    add_conversations(two_batches, "Second", legacy[1:4], create=True)
+    marker = tmp_path / "rebuilt"
+    monkeypatch.setattr(remove_flow, "apply_removal", functools.partial(
+        rebuild_the_first_then_ignore_cancel, marker=str(marker)))
+    monkeypatch.setattr(remove_flow, "in_child", functools.partial(in_child, grace=0.5))
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(legacy[1:3])
+    dialogs.confirms.append(True)
+    window.remove_checked_action.trigger()
+    qtbot.waitUntil(marker.exists, timeout=60000)
+    (task,) = jobs_of(window)
+    task.cancel()
+    qtbot.waitUntil(lambda: bool(dialogs.warnings), timeout=60000)
+    assert dialogs.warnings == [("Conversations not removed", (
+        "Stopped: the removal did not stop in time after Cancel, so it was ended. All 2 "
+        "conversations are still in the library. The training files 'First' and 'Second', "
+        "which held them, may already have been rebuilt without them. That is harmless: "
+        "remove them again to finish, or add them back to those files."))]
+    assert two_batches.count() == len(ENRICHED) + len(LEGACY)
+    assert member_ids(two_batches, "First") == [legacy[0]]  # what the message allows for
+    settle(qtbot, window)
 
 
 def test_a_notice_follows_the_message_before_it_and_stays_beside_the_next(qtbot):

@@ -19,7 +19,7 @@ from app.errors import LibraryError
 from app.importer import import_paths
 from app.library import Library
 from app.models import ConversationDocument, DialogueKey, Profile
-from app.removal import apply_removal, plan_removal
+from app.removal import RemovalPlan, apply_removal, plan_removal, stopped_by_force
 from app.samples import sample_ids
 from app.trainingfiles import add_conversations, get_training_file, member_ids
 
@@ -274,3 +274,18 @@ def test_a_removal_cancelled_part_way_names_the_files_it_rebuilt_and_counts_the_
     assert set(ids) <= set(ids_of(two_batches))  # nothing removed from the library
     for name in names[reached:]:
         assert file_ids(two_batches, name) == ids  # not reached: still holds them
+
+
+@pytest.mark.parametrize(("count", "files", "message"), [
+    (1, ("Picks",), "Stopped: the removal did not stop in time after Cancel, so it was ended. "
+                    "The conversation is still in the library. The training file 'Picks', "
+                    "which held it, may already have been rebuilt without it. That is "
+                    "harmless: remove it again to finish, or add it back to that file."),
+    (3, (), "Stopped: the removal did not stop in time after Cancel, so it was ended. All 3 "
+            "conversations are still in the library."),
+])
+def test_a_removal_stopped_by_force_says_what_may_have_changed(count, files, message):
+    """Its words agree with how many conversations and files (the window test in
+    test_curation_flows.py kills a real one)."""
+    plan = RemovalPlan(tuple(f"c{n}" for n in range(count)), tuple(range(count)), (), files)
+    assert stopped_by_force(plan) == message

@@ -11,9 +11,16 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
+from app.build import StoppedByForce
 from app.errors import LibraryError
 from app.library import Library
-from app.removal import RemovalPlan, RemovalResult, apply_removal, plan_removal
+from app.removal import (
+    RemovalPlan,
+    RemovalResult,
+    apply_removal,
+    plan_removal,
+    stopped_by_force,
+)
 from app.samples import sample_ids
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
@@ -119,8 +126,16 @@ class RemoveController(QObject):
             self.changes.training_files_changed.emit()  # some may have been rebuilt
             self.dialogs.warn(self.window, "Conversations not removed", message)
 
-        run_with_progress(self.window, "Removing conversations",
-                          in_child(apply_removal, self.library, plan), done, failed)
+        def work(progress: Callable[[int, int, str], None],
+                 cancelled: Callable[[], bool]) -> RemovalResult:
+            try:
+                result: RemovalResult = in_child(apply_removal, self.library, plan)(
+                    progress, cancelled)
+            except StoppedByForce:  # not "nothing was changed": files may be rebuilt
+                raise LibraryError(stopped_by_force(plan)) from None
+            return result
+
+        run_with_progress(self.window, "Removing conversations", work, done, failed)
 
 
 class SamplesBanner(QFrame):
