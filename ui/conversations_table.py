@@ -4,14 +4,13 @@ columns fitted to the library's values (``ui.column_fit``) unless the person dra
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import cast
 
 from PySide6.QtCore import QByteArray, QPoint, Qt, Signal
-from PySide6.QtGui import QFocusEvent, QFontMetricsF, QKeyEvent, QKeySequence, QResizeEvent
+from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QHeaderView,
@@ -21,6 +20,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ui.cell_width import widest_cell
 from ui.column_fit import (
     FITTED_LIMITS,
     GIVES_FIRST,
@@ -200,18 +200,11 @@ class ConversationsTable(QTableView):
 
     def fit_to_texts(self, texts: dict[Column, list[str]]) -> None:
         """Each fitted column as wide as its widest text or its heading, within limits."""
-        metrics = QFontMetricsF(self.font())
-        # As Qt's item delegate sizes a text cell: a focus-frame margin and a pixel each
-        # side, and one for the grid; fractions rounded up (else Qt cuts the text by one).
-        margin = 2 * (self.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin,
-                                               None, self) + 1) + int(self.showGrid())
         header = self.horizontalHeader()
         content = {}
         for column, values in texts.items():
-            widest = max((math.ceil(metrics.horizontalAdvance(text)) for text in values),
-                         default=0)
             heading = header.sectionSizeFromContents(column).width()
-            content[column] = within_limits(column, max(widest + margin, heading))
+            content[column] = within_limits(column, max(widest_cell(self, values), heading))
         if content == self._content:
             return
         self._content.update(content)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,7 +29,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QDesktopServices, QFont, QFontMetricsF
+from PySide6.QtGui import QAction, QDesktopServices, QFont
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -80,6 +79,7 @@ from app.trainingfiles import (
     remove_conversations,
     rename_training_file,
 )
+from ui.cell_width import widest_cell
 from ui.changes import LibraryChanges
 from ui.coverage_grid import CoverageGrid
 from ui.dialogs import Dialogs, as_sentence
@@ -701,21 +701,11 @@ class TrainingFilesPage(QWidget):
         ``MEMBER_ROWS_SAMPLED`` rows (what ResizeToContents with that precision gives a view
         scrolled to the top), measured from the texts without asking the view."""
         heading = self.members.horizontalHeader()
-        # Fractional widths, rounded up as Qt's delegate does: a width rounded down leaves
-        # the widest text a fraction of a pixel short, and Qt then draws it cut with "…".
-        metrics = QFontMetricsF(self.members.font())
-        style = self.members.style()
-        # As Qt's item delegate sizes a text cell: a focus-frame margin and a pixel each
-        # side; the table adds one for its grid.
-        margin = 2 * (style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None,
-                                        self.members) + 1)
-        margin += int(self.members.showGrid())
         sample = members[:MEMBER_ROWS_SAMPLED]
         for column in sorted(FIT_MEMBER_COLUMNS):
-            widest = max((math.ceil(metrics.horizontalAdvance(MembersModel.text(row, column)))
-                          for row in sample), default=0)
-            heading.resizeSection(column, max(widest + margin if sample else 0,
-                                              heading.sectionSizeHint(column)))
+            texts = [MembersModel.text(row, column) for row in sample]
+            heading.resizeSection(column, max(widest_cell(self.members, texts) if sample
+                                              else 0, heading.sectionSizeHint(column)))
 
     def _open_member(self, index: QModelIndex) -> None:
         if index.isValid():
