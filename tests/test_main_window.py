@@ -495,6 +495,41 @@ def test_the_page_counts_the_warnings_a_training_file_counts(qtbot, filled_libra
     assert cell.data(Qt.ItemDataRole.DecorationRole) is not None
 
 
+def test_the_quality_filter_shows_the_near_duplicates_for_review(qtbot, filled_library,
+                                                                dialogs, settings, tmp_path):
+    """"Near-duplicates" in the Quality chooser shows the conversations the library flagged
+    (≈), counted like the other choices, so they can be looked at together; Select all then
+    checks exactly them."""
+    from test_add_review import _near_twin
+
+    twin, original = _near_twin(filled_library, tmp_path / "in")
+    window = make_window(qtbot, filled_library, dialogs, settings)
+    page = window.conversations
+    chooser = page.warnings_filter
+    total = filled_library.count()
+    texts = [chooser.itemText(i) for i in range(chooser.count())]
+    assert texts[0] == f"Any quality ({total})"
+    assert texts[-1] == "Near-duplicates (1)"
+    near = chooser.findData("near")
+    tip = chooser.itemData(near, Qt.ItemDataRole.ToolTipRole)
+    assert "very similar to another conversation imported earlier" in tip
+    assert "≈" in tip
+
+    assert chooser.select_value("near")
+    model = page.model
+    assert [model.row_at(r).conversation_id for r in range(model.rowCount())] == [twin]
+    assert original != twin
+    # The other choices keep their counts under this one, as every chooser does.
+    assert [chooser.itemText(i) for i in range(chooser.count())] == texts
+    window.select_all_action.trigger()
+    assert model.checked_ids() == [twin]
+    assert window.counts.text() == f"Shown 1 · Checked 1 · Total {total}"
+
+    chooser.select_value(None)
+    assert model.rowCount() == total
+    assert model.checked_ids() == [twin]
+
+
 def test_download_jsonl_is_greyed_out_while_the_file_has_no_line(qtbot, two_batch_library,
                                                                  dialogs, settings):
     """Ctrl+S would only be refused after the save dialog: it is greyed out, saying why."""

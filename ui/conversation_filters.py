@@ -61,12 +61,26 @@ def gone_batch_text(batch: str, shown: int) -> str:
             f"{plural(shown, 'conversation')} shown.")
 
 
-def warning_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
+NEAR = "near"  # the Quality chooser's data for the near-duplicates
+NEAR_TIP = ("Conversations the library flagged (≈ in the Warnings column): very similar to "
+            "another conversation imported earlier. Not a warning of the conversation's file")
+
+
+def warning_choices(counts: FacetCounts, near: FacetCounts) -> list[tuple[str, str, int]]:
+    """The Quality chooser: the records' own warnings, then the library's near-duplicate
+    flag (a row can be both, so the counts may add up to more than the total)."""
     return [("without", "Without warnings", counts.values.get(False, 0)),
-            ("with", "With warnings", counts.values.get(True, 0))]
+            ("with", "With warnings", counts.values.get(True, 0)),
+            (NEAR, "Near-duplicates", near.values.get(True, 0))]
 
 
-WARNING_VALUES: Mapping[str | None, bool | None] = {None: None, "without": False, "with": True}
+# The Quality chooser's data as the Filter fields it sets (warnings, near_duplicate).
+QUALITY_VALUES: Mapping[str | None, dict[str, bool | None]] = {
+    None: {"warnings": None, "near_duplicate": None},
+    "without": {"warnings": False, "near_duplicate": None},
+    "with": {"warnings": True, "near_duplicate": None},
+    NEAR: {"warnings": None, "near_duplicate": True},
+}
 
 
 def review_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
@@ -131,10 +145,12 @@ class FilterBar(QWidget):
 
     def _chooser_changed(self, facet: str, chooser: FilterChooser) -> None:
         data = chooser.value()
-        value: Any
+        chooser.setToolTip(chooser.currentText())
         if facet == "warnings":
-            value = WARNING_VALUES[data]
-        elif facet == "reviewed":
+            self.model.update_filter(**QUALITY_VALUES[data])
+            return
+        value: Any
+        if facet == "reviewed":
             value = REVIEW_VALUES[data]
         elif facet == "training_file":
             value = file_filter_of(data)
@@ -158,7 +174,7 @@ class FilterBar(QWidget):
         return Filter(
             batch_id=self.batch_filter.value(), arc=self.arc_filter.value(),
             topic=self.topic_filter.value(), archetype=self.persona_filter.value(),
-            warnings=WARNING_VALUES[self.warnings_filter.value()],
+            **QUALITY_VALUES[self.warnings_filter.value()],
             reviewed=REVIEW_VALUES[self.review_filter.value()],
             training_file=file_filter_of(self.files_filter.value()),
             text=self.search.text().strip())
@@ -180,8 +196,9 @@ class FilterBar(QWidget):
         counts = self.model.facet_counts()
         for facet in ("batch_id", "arc", "topic", "archetype"):
             self.choosers[facet].set_counts(self._all_values.get(facet, []), counts[facet])
-        self.warnings_filter.set_choices(warning_choices(counts["warnings"]),
-                                         counts["warnings"].total)
+        self.warnings_filter.set_choices(
+            warning_choices(counts["warnings"], counts["near_duplicate"]),
+            counts["warnings"].total, tips={NEAR: NEAR_TIP})
         self.review_filter.set_choices(review_choices(counts["reviewed"]),
                                        counts["reviewed"].total)
         self.files_filter.set_choices(file_choices(self._file_names, counts["training_file"]),

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 
 from PySide6.QtCore import QSize, Qt
 from PySide6.QtWidgets import QComboBox, QStyle, QStyleOptionComboBox, QWidget
@@ -28,8 +28,10 @@ class FilterChooser(QComboBox):
         self.setMinimumContentsLength(12)
         self.currentIndexChanged.connect(self._text_changed)
 
-    def set_choices(self, choices: Iterable[tuple[str, str, int]], total: int) -> None:
-        """``choices``: (data, label, count) in the order to list them."""
+    def set_choices(self, choices: Iterable[tuple[str, str, int]], total: int,
+                    tips: Mapping[str, str] | None = None) -> None:
+        """``choices``: (data, label, count) in the order to list them; ``tips``: what a
+        choice means, by its data, where its label alone does not say."""
         current = self.currentData()
         self.blockSignals(True)
         self.clear()
@@ -39,6 +41,8 @@ class FilterChooser(QComboBox):
             self.addItem(f"{label} ({count:,})", data)
             if label == MISSING:  # the mark says what it means when pointed at, as in the table
                 self.setItemData(self.count() - 1, NOT_GIVEN_TIP, Qt.ItemDataRole.ToolTipRole)
+            if tips and data in tips:
+                self.setItemData(self.count() - 1, tips[data], Qt.ItemDataRole.ToolTipRole)
             if not count and data != current:
                 model.item(self.count() - 1).setEnabled(False)  # type: ignore[attr-defined]
         index = self.findData(current) if current is not None else 0

@@ -22,7 +22,7 @@ from typing import Any
 
 from app.labels import OwnNames, display_name
 from app.library import ConversationRow, Library
-from app.similar import own_warnings
+from app.similar import NEAR_DUPLICATE, own_warnings
 from ui.sort_rule import blanks_last
 
 Mask = list[bool]
@@ -70,6 +70,7 @@ class Filter:
     training_file: FileFilter | None = None
     text: str = ""
     reviewed: bool | None = None  # True: only marked reviewed; False: only not marked
+    near_duplicate: bool | None = None  # True: only those the library flagged as near
 
     @property
     def is_empty(self) -> bool:
@@ -84,7 +85,15 @@ VALUE_FACETS: dict[str, Callable[[ConversationRow], Any]] = {
     "archetype": lambda r: r.persona_archetype or "",
     "warnings": lambda r: bool(own_warnings(r.warning_codes)),  # the record's own
     "reviewed": lambda r: r.reviewed_by is not None,
+    "near_duplicate": lambda r: NEAR_DUPLICATE in r.warning_codes,  # the library's flag
 }
+# Facets one chooser offers together (the Quality chooser: warnings, near-duplicates): each
+# is counted without the other's filter too, as a chooser's counts leave out its own choice.
+SAME_CHOOSER: dict[str, str] = {"near_duplicate": "warnings"}
+
+
+def chooser_of(facet: str) -> str:
+    return SAME_CHOOSER.get(facet, facet)
 FILE_FACET = "training_file"
 TEXT_FACET = "text"
 
@@ -223,7 +232,8 @@ class RowIndex:
                        else self.files)
         index.position, index.by_id = self.position, self.by_id  # same rows, same order
         index._masks = {key: mask for key, mask in self._masks.items()
-                        if key[0] in ("arc", "topic", "archetype", "warnings")}
+                        if key[0] in ("arc", "topic", "archetype", "warnings",
+                                      "near_duplicate")}
         index._haystacks = None
         index._sort_keys = {}
         index._sort_key_fns = {}
@@ -428,8 +438,10 @@ class RowIndex:
             yield ""
         result: dict[str, FacetCounts] = {}
         for facet in (*VALUE_FACETS, FILE_FACET):
-            if facet in active:
-                others = self._combine(m for f, m in active.items() if f != facet)
+            chooser = chooser_of(facet)
+            if any(chooser_of(f) == chooser for f in active):
+                others = self._combine(m for f, m in active.items()
+                                       if chooser_of(f) != chooser)
                 rows = self._indices(others)
                 yield facet
             else:
