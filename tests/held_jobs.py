@@ -14,6 +14,7 @@ from pathlib import Path
 from app.build import BuildCancelled
 from app.importer import ImportReport, import_paths
 from app.library import Library
+from app.trainingfiles import TrainingFileInfo
 
 Progress = Callable[[int, int, str], None]
 
@@ -62,3 +63,18 @@ def held_batch_rename(library: Library, old: str, new: str, *, gate: str,
     while not Path(gate).exists() and not (cancelled and cancelled()):
         time.sleep(0.01)
     return stale
+
+
+def held_file_rename(library: Library, old: str, new: str, progress: Progress | None = None,
+                     cancelled: Callable[[], bool] | None = None, *,
+                     gate: str) -> TrainingFileInfo:
+    """The real training-file rename, held after its write (committed: a read of the rows
+    sees the new name) until ``gate`` exists, so its announcement comes after whatever a
+    test does meanwhile (``ui.training_files_page`` calls it as ``rename_training_file``)."""
+    from app.trainingfiles import rename_training_file
+
+    info = rename_training_file(library, old, new, progress, cancelled)
+    Path(f"{gate}.held").touch()
+    while not Path(gate).exists() and not (cancelled and cancelled()):
+        time.sleep(0.01)
+    return info

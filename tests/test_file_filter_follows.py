@@ -4,13 +4,16 @@ clears it and says so, so Select all never silently checks the whole library."""
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import pytest
 from conftest import open_window, settle
+from held_jobs import held_file_rename
 
+from app.errors import LibraryError
 from app.trainingfiles import add_conversations, create_training_file, rename_training_file
-from ui import row_reader
+from ui import row_reader, training_files_page
 from ui.row_index import FileFilter, FileRule, RowIndex
 
 WAIT_MS = 60_000
@@ -103,3 +106,55 @@ def test_rows_read_before_a_rename_keep_the_filter_for_the_read_after_it(qtbot, 
                                                                 "fixtures-renamed")
     assert page.model.rowCount() == 5
     assert messages == []
+
+
+def test_rows_read_after_the_write_but_before_the_announcement_follow_the_rename(
+        qtbot, window, dialogs, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rows read while the rename is written but not yet announced no longer hold the old
+    name: the filter follows the rename being written instead of being cleared as if the
+    file had been deleted."""
+    page = window.conversations
+    assert page.set_file_filter(FileFilter(FileRule.IN, "fixt"))
+    shown = {page.model.row_at(r).conversation_id for r in range(page.model.rowCount())}
+    messages: list[str] = []
+    page.notice.connect(messages.append)
+    gate = tmp_path / "rename-gate"
+    monkeypatch.setattr(training_files_page, "rename_training_file",
+                        functools.partial(held_file_rename, gate=str(gate)))
+
+    dialogs.texts.append("fixtures-renamed")
+    window.training_files.file_actions["rename"].trigger()
+    qtbot.waitUntil(Path(f"{gate}.held").exists, timeout=WAIT_MS)  # written, not announced
+    window.changes.conversations_changed.emit()  # a read of the rows, with the new name
+    qtbot.waitUntil(lambda: not page.row_loading.loading, timeout=WAIT_MS)
+    before_announcement = page.filter_bar.wanted().training_file, page.model.rowCount()
+    with qtbot.waitSignal(window.training_files.status, timeout=WAIT_MS):
+        gate.touch()  # now the rename is announced
+    settle(qtbot, window)
+
+    renamed = FileFilter(FileRule.IN, "fixtures-renamed")
+    assert before_announcement == (renamed, 5)
+    assert page.filter_bar.wanted().training_file == renamed
+    window.select_all_action.trigger()
+    assert set(page.model.checked_ids()) == shown
+    assert messages == []
+
+
+def test_a_refused_rename_is_not_followed(qtbot, window, dialogs, monkeypatch) -> None:
+    """A rename refused (or cancelled) leaves no rename for a later read to follow: a file
+    later created under the refused name would otherwise take the filter off the old file,
+    which is still there."""
+    page = window.conversations
+    assert page.set_file_filter(FileFilter(FileRule.IN, "fixt"))
+
+    def refused(*_args: object) -> None:
+        raise LibraryError("the training file is locked by another window")
+
+    monkeypatch.setattr(training_files_page, "rename_training_file", refused)
+    dialogs.texts.append("fixtures-renamed")
+    with qtbot.waitSignal(window.training_files.status, timeout=WAIT_MS):
+        window.training_files.file_actions["rename"].trigger()
+    settle(qtbot, window)
+
+    assert page.row_loading.file_rename.current is None
+    assert page.filter_bar.wanted().training_file == FileFilter(FileRule.IN, "fixt")

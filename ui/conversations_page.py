@@ -260,16 +260,12 @@ class ConversationsPage(QWidget):
         reading = self.reader_conversation_id()
         self.filter_bar.learn_values(index)
         loading = self.row_loading
-        follow_file = loading.follow_file
-        if follow_file is not None and not self.filter_bar.knows_file(follow_file[1]):
-            follow_file = None  # rows read before the rename: the next read has the new name
-        else:
-            loading.follow_file = None
-        follow_batch = loading.batch_to_follow
-        if follow_batch is not None and self.filter_bar.knows_batch(follow_batch[0]):
-            follow_batch = None  # rows read before the rename: the next read lacks the old name
-        else:
-            loading.follow_batch = None
+        # Rows read before a rename lack a file's new name, or still hold the batch's old
+        # one: the rename is followed by the read after them.
+        follow_file = loading.file_rename.for_rows(
+            lambda rename: self.filter_bar.knows_file(rename[1]))
+        follow_batch = loading.batch_rename.for_rows(
+            lambda rename: not self.filter_bar.knows_batch(rename[0]))
         wanted = followed(self.filter_bar.wanted(), follow_batch, follow_file)
         known = self.filter_bar.still_known(wanted)
         gone = wanted.training_file if known.training_file != wanted.training_file else None

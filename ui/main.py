@@ -151,6 +151,7 @@ class MainWindow(QMainWindow):
         self.creator.built.connect(self._show_built_file)
         self.batches.status.connect(self.show_message)
         self.batches.renaming.connect(page.row_loading.expect_batch_rename)
+        self.training_files.renaming.connect(page.row_loading.expect_file_rename)
         self.importer.replacer.status.connect(self.show_message)
         self.importer.finished.connect(self._report_import)
         self.welcome.import_files.connect(self.import_files)

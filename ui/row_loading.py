@@ -35,6 +35,41 @@ def followed(wanted: Filter, batch: tuple[str, str] | None,
     return wanted
 
 
+Rename = tuple[str, str]  # (old, new)
+
+
+class FollowedRename:
+    """The latest rename of a batch, or of a training file, that a filter on the old name
+    follows: announced, or still being written. Rows read after the write reach the page
+    before its announcement can, and already lack the old name; rows read before it may
+    be handed over after the announcement, and know only the old name."""
+
+    def __init__(self) -> None:
+        self.announced: Rename | None = None
+        self.writing: Rename | None = None
+
+    def expect(self, rename: Rename | None) -> None:
+        """A rename is being written (None: it was refused, nothing to follow)."""
+        self.writing = rename
+
+    def announce(self, old: str, new: str) -> None:
+        self.announced, self.writing = (old, new), None
+
+    @property
+    def current(self) -> Rename | None:
+        return self.announced or self.writing
+
+    def for_rows(self, read_after: Callable[[Rename], bool]) -> Rename | None:
+        """The rename the rows just read follow: None when ``read_after`` says they were
+        read before it (the announced rename waits for the read after them); otherwise an
+        announced rename is done with."""
+        rename = self.current
+        if rename is not None and not read_after(rename):
+            return None
+        self.announced = None
+        return rename
+
+
 class RowLoading(QObject):
     """Reads what changed into a new RowIndex for ``loaded``; requests that come while a
     read runs make one read after it."""
@@ -64,12 +99,10 @@ class RowLoading(QObject):
         self._pending: set[str] = set()  # what changed since the last read: rows, batches, files
         self._loading_what: set[str] = set()
         self._loading_patches: list[BatchPatch] = []
-        # A batch or a training file renamed: the filter on its old name follows it to the
-        # new one (``followed``). A batch rename being written, not announced yet, is
-        # followed too (``batch_to_follow``).
-        self.follow_batch: tuple[str, str] | None = None
-        self.renaming_batch: tuple[str, str] | None = None
-        self.follow_file: tuple[str, str] | None = None
+        # A batch or a training file renamed, or its rename being written: the filter on
+        # its old name follows it to the new one (``followed``).
+        self.batch_rename = FollowedRename()
+        self.file_rename = FollowedRename()
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
         # Every kind of change shows in the table; each reads only what it changed.
@@ -78,7 +111,7 @@ class RowLoading(QObject):
         changes.batches_changed.connect(self._batches_changed)
         changes.training_files_changed.connect(lambda: self.request_reload(FILES))
         changes.batch_renamed.connect(self._batch_renamed)
-        changes.training_file_renamed.connect(self._file_renamed)
+        changes.training_file_renamed.connect(self.file_rename.announce)
         changes.conversations_moved.connect(self._conversations_moved)
         changes.tokens_changed.connect(lambda: self.request_reload(TOKENS))
 
@@ -136,7 +169,8 @@ class RowLoading(QObject):
 
     def _start_reload(self) -> None:
         library = self.library
-        wanted = followed(self._wanted(), self.follow_batch, self.follow_file)  # as the swap
+        wanted = followed(self._wanted(), self.batch_rename.current,
+                          self.file_rename.current)  # as the swap
         sort_column = self.model.sort_column
         what, self._pending = self._pending, set()
         patches, self._patches = self._patches, []
@@ -238,24 +272,20 @@ class RowLoading(QObject):
         self._stored += self._told_stored
         self.request_reload(PATCH)
 
-    def expect_batch_rename(self, rename: tuple[str, str] | None) -> None:
+    def expect_batch_rename(self, rename: Rename | None) -> None:
         """A batch rename (old, new) is being written, or None: it was refused. A read
         that ends between the write and its announcement already has the new name."""
-        self.renaming_batch = rename
+        self.batch_rename.expect(rename)
 
-    @property
-    def batch_to_follow(self) -> tuple[str, str] | None:
-        """The batch rename (old, new) a filter on the old name follows: announced, or
-        still being written."""
-        return self.follow_batch or self.renaming_batch
+    def expect_file_rename(self, rename: Rename | None) -> None:
+        """A training-file rename (old, new) is being written, or None: it was refused
+        (or cancelled). A read that ends between the write and its announcement already
+        has the new name."""
+        self.file_rename.expect(rename)
 
     def _batch_renamed(self, old: str, new: str) -> None:
-        self.follow_batch = (old, new)
-        self.renaming_batch = None
+        self.batch_rename.announce(old, new)
         self._told.append(BatchRenamed(old, new))
-
-    def _file_renamed(self, old: str, new: str) -> None:
-        self.follow_file = (old, new)
 
     def _conversations_moved(self, conversation_ids: list[str], batch: str) -> None:
         self._told.append(ConversationsMoved(tuple(conversation_ids), batch))

@@ -241,6 +241,10 @@ class TrainingFilesPage(QWidget):
     status = Signal(str)
     selection_changed = Signal()  # another file (or none) is selected
     open_conversation = Signal(str)  # a member was double-clicked: read it
+    # (old, new) as a rename starts writing, None once it was refused: rows read after the
+    # write reach the Conversations page before ``training_file_renamed`` can, without the
+    # old name.
+    renaming = Signal(object)
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -890,10 +894,15 @@ class TrainingFilesPage(QWidget):
                             functools.partial(check_rename, self.library, old_name))
         if new_name is None or new_name == old_name:
             return
-        self._run(f"Renaming {old_name}…",
-                  lambda progress, cancelled: rename_training_file(
-                      self.library, old_name, new_name, progress, cancelled),
-                  functools.partial(self._renamed, old_name), "Cannot rename")
+        def refused(why: str) -> None:  # or cancelled: the filter stops following it
+            self.renaming.emit(None)
+            self._failed("Cannot rename", why)
+
+        self.renaming.emit((old_name, new_name))
+        run_with_progress(self, f"Renaming {old_name}…",
+                          lambda progress, cancelled: rename_training_file(
+                              self.library, old_name, new_name, progress, cancelled),
+                          functools.partial(self._renamed, old_name), refused)
 
     def _renamed(self, old_name: str, info: TrainingFileInfo) -> None:
         self.changes.training_file_renamed.emit(old_name, info.name)
