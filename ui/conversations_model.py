@@ -24,7 +24,15 @@ from app.library import ConversationRow
 from app.similar import NEAR_DUPLICATE, NEAR_TEXT, own_warnings
 from app.token_counts import NO_LINE
 from app.wording import plural
-from ui.row_index import FacetCounts, FileFilter, FileRule, Filter, Mask, RowIndex
+from ui.row_index import (
+    FacetCounts,
+    FileFilter,
+    FileRule,
+    Filter,
+    Mask,
+    RowIndex,
+    counts_alone_changed,
+)
 from ui.slow_release import SlowRelease
 from ui.sort_rule import blanks_last
 from ui.wording import MISSING as MISSING
@@ -310,7 +318,6 @@ class ConversationsModel(QAbstractTableModel):
         self._filter = Filter()
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._release = SlowRelease(self)
-        self._prepared: list[int] | None = None  # the shown rows, sorted before a swap
         style = QApplication.style()
         self._warning_icon: QIcon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
 
@@ -399,12 +406,55 @@ class ConversationsModel(QAbstractTableModel):
         """Replace the rows; checks on rows that remain stay."""
         self.set_index(RowIndex(rows))
 
-    def set_index(self, index: RowIndex, new_filter: Filter | None = None) -> None:
+    def set_index(self, index: RowIndex, new_filter: Filter | None = None) -> bool:
         """Swap in rows indexed elsewhere (a worker thread), optionally with a new filter.
-        A large old index is freed a part at a time afterwards (``ui.slow_release``)."""
+        A large old index is freed a part at a time afterwards (``ui.slow_release``).
+
+        When only token counts (and budgets) changed and the table shows the same rows in
+        the same order, the rows are swapped in place and only the Tokens column is said to
+        change: a model reset made the view repaint every visible cell and forget its
+        selection, every two seconds while a background count ran. Returns whether the
+        model was reset (False: in place, selection and scroll untouched)."""
+        wanted = self._filter if new_filter is None else new_filter
+        counted = counts_alone_changed(self._index, index) if wanted == self._filter else None
+        chosen = None
+        if counted is not None:
+            chosen = self._shown_of(index, wanted, self._checked, index_is_new=True)
+            if chosen[0] == self._shown:
+                self._swap_counts(index, counted, chosen)
+                return False
         self.beginResetModel()
+        self._let_go(index)
+        self._filter = wanted
+        position = index.position  # checks are few; rows may be 100,000
+        self._checked = {pk for pk in self._checked if pk in position}
+        if chosen is None:
+            chosen = self._shown_of(index, wanted, self._checked, index_is_new=True)
+        self._shown, self._shown_mask = chosen
+        self.endResetModel()
+        self.checks_changed.emit()
+        self.shown_changed.emit()
+        return True
+
+    def _swap_counts(self, index: RowIndex, counted: list[int],
+                     chosen: tuple[list[int], Mask | None]) -> None:
+        """``index`` in place of one that differs from it in token counts alone, showing
+        the same rows in the same order: the Tokens column (text, warning icon, tooltip)
+        is all that changes on screen."""
+        self._let_go(index)
+        self._shown, self._shown_mask = chosen
+        if counted and self._shown:
+            self.dataChanged.emit(self.index(0, Column.TOKENS),
+                                  self.index(len(self._shown) - 1, Column.TOKENS))
+        self.checks_changed.emit()
+        self.shown_changed.emit()
+
+    def _let_go(self, index: RowIndex) -> None:
+        """Make ``index`` the model's, and free the old one (a large one a part at a time)."""
         old, self._index = self._index, index
         self._rows = index.rows
+        if old is index:
+            return
         if old.count >= RELEASE_SLOWLY_FROM:
             # The old index's own containers are emptied as they are, without a copy: only
             # the model reads its index on this thread, and readers elsewhere (a patch's)
@@ -414,14 +464,6 @@ class ConversationsModel(QAbstractTableModel):
             self._release.take([container for container in old.contents()
                                 if id(container) not in kept] + [self._shown])
         del old
-        if new_filter is not None:
-            self._filter = new_filter
-        position = index.position  # checks are few; rows may be 100,000
-        self._checked = {pk for pk in self._checked if pk in position}
-        self._select_shown(index_is_new=True)
-        self.endResetModel()
-        self.checks_changed.emit()
-        self.shown_changed.emit()
 
     @property
     def index_(self) -> RowIndex:
@@ -456,31 +498,40 @@ class ConversationsModel(QAbstractTableModel):
         """Per filter chooser, the counts of the rows every other filter lets through."""
         return self._index.counts(self._filter, self._shown)  # order does not matter
 
-    def _select_shown(self, index_is_new: bool = False) -> None:
-        self._shown, self._shown_mask = self._index.select(self._filter)
+    def _select_shown(self) -> None:
+        self._shown, self._shown_mask = self._shown_of(self._index, self._filter,
+                                                       self._checked)
+
+    def _shown_of(self, index: RowIndex, wanted: Filter, checked: set[int],
+                  index_is_new: bool = False) -> tuple[list[int], Mask | None]:
+        """The positions of the rows ``wanted`` shows in ``index``, in the table's order,
+        and the mask behind them. A new index may bring that order, made before the swap
+        (``ui.row_reader``)."""
+        shown, mask = index.select(wanted)
         column, order = self._sort
         if index_is_new and column > Column.CHECK:
-            self._prepared = self._index.take_order(
-                self._filter, column, order == Qt.SortOrder.DescendingOrder)
-        self._order_shown()
+            prepared = index.take_order(wanted, column, order == Qt.SortOrder.DescendingOrder)
+            if prepared is not None:
+                return prepared, mask
+        return self._ordered(index, shown, checked), mask
 
     def _order_shown(self) -> None:
+        self._shown = self._ordered(self._index, self._shown, self._checked)
+
+    def _ordered(self, index: RowIndex, shown: list[int], checked: set[int]) -> list[int]:
+        """``shown`` (positions in ``index``) sorted as the table is."""
         column, order = self._sort
         if column < 0:
-            self._shown.sort()
-            return
+            shown.sort()
+            return shown
         descending = order == Qt.SortOrder.DescendingOrder
-        if self._prepared is not None:  # sorted in steps before the swap (ui.row_reader)
-            self._shown, self._prepared = self._prepared, None
-            return
         if column == Column.CHECK:  # checks change all the time: never cached
-            checked = self._checked
-            rows = self._rows
-            self._shown.sort(key=lambda i: rows[i].pk in checked, reverse=descending)
-            return
-        keys = self._index.sort_keys(column, sort_key(Column(column)))
-        self._shown.sort(key=keys.__getitem__, reverse=descending)
-        self._shown = blanks_last(self._shown, keys, descending)
+            rows = index.rows
+            shown.sort(key=lambda i: rows[i].pk in checked, reverse=descending)
+            return shown
+        keys = index.sort_keys(column, sort_key(Column(column)))
+        shown.sort(key=keys.__getitem__, reverse=descending)
+        return blanks_last(shown, keys, descending)
 
     def row_at(self, row: int) -> ConversationRow:
         return self._rows[self._shown[row]]

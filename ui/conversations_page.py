@@ -276,8 +276,9 @@ class ConversationsPage(QWidget):
         self.filter_bar.setEnabled(True)
         self._swapping = True
         try:
-            self.model.set_index(index, wanted)
-            if reading is not None:
+            # Token counts alone changed in place: the view kept its selection and
+            # scroll, and re-selecting would scroll the row being read back into view.
+            if self.model.set_index(index, wanted) and reading is not None:
                 self.select_conversation(reading)
         finally:
             self._swapping = False

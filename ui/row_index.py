@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from enum import Enum
 from functools import partial
 from itertools import chain, compress, islice, pairwise
-from operator import attrgetter
+from operator import attrgetter, is_not
 from typing import Any
 
 from app.labels import OwnNames, display_name
@@ -126,6 +126,33 @@ def haystack(row: ConversationRow) -> str:
         *(display_name(c) for c in codes), row.quality_tier or "", row.created or "",
         row.imported_at, row.source_file, row.conversation_id, *row.training_files,
         *row.warning_codes)).casefold()
+
+
+# A row's token facts (its count and budget) are its last fields: a row whose fields before
+# them are unchanged changed in its counts alone.
+TOKEN_FACTS_FROM = ConversationRow._fields.index("token_count")
+assert ConversationRow._fields[TOKEN_FACTS_FROM:] == ("token_count", "token_budget")
+
+
+def counts_alone_changed(old: RowIndex, new: RowIndex) -> list[int] | None:
+    """The positions whose token counts or budgets differ between two indexes, when
+    nothing else does (same conversations in the same order); None when anything
+    else changed. Rows a patch did not touch are the same objects, so only the touched
+    ones are compared field by field."""
+    if new is old:
+        return []
+    if new.count != old.count:
+        return None
+    old_rows, new_rows = old.rows, new.rows
+    cut = TOKEN_FACTS_FROM
+    counted = []
+    for n in compress(range(new.count), map(is_not, old_rows, new_rows)):
+        before, after = old_rows[n], new_rows[n]
+        if before[:cut] != after[:cut]:
+            return None
+        if before[cut:] != after[cut:]:
+            counted.append(n)
+    return counted
 
 
 def _patched(values: list[Any], changed: Mapping[int, ConversationRow],
