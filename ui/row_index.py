@@ -138,11 +138,12 @@ def counts_alone_changed(old: RowIndex, new: RowIndex) -> list[int] | None:
     """The positions whose token counts or budgets differ between two indexes, when
     nothing else does (same conversations in the same order); None when anything
     else changed. Rows a patch did not touch are the same objects, so only the touched
-    ones are compared field by field."""
+    ones are compared field by field. An empty index (the window's first) counts as
+    changed: its first rows are new rows."""
+    if not old.count or new.count != old.count:
+        return None
     if new is old:
         return []
-    if new.count != old.count:
-        return None
     old_rows, new_rows = old.rows, new.rows
     cut = TOKEN_FACTS_FROM
     counted = []
