@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 from conftest import open_window, settle
 from hostile_corpus import conversation, dump
-from PySide6.QtCore import QModelIndex, Qt
+from PySide6.QtCore import QEvent, QModelIndex, QObject, QRect, Qt
+from PySide6.QtWidgets import QApplication
 from sqlalchemy import update
 
 from app.importer import import_paths
@@ -20,6 +21,7 @@ from app.library import Library
 from app.models import Conversation
 from app.token_counts import ensure_counts
 from ui.conversations_model import Column, ConversationsModel
+from ui.conversations_table import ConversationsTable
 from ui.row_index import RowIndex
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
@@ -150,3 +152,47 @@ def test_new_counts_in_a_table_sorted_by_tokens_re_order_it(
     assert [model.row_at(row) for row in range(model.rowCount())] \
         == [fresh.row_at(row) for row in range(fresh.rowCount())]
     assert cells(model) == cells(fresh)
+
+
+class Paints(QObject):
+    """The rectangles a widget is asked to paint."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.rects: list[QRect] = []
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Paint:
+            self.rects.append(event.rect())  # type: ignore[attr-defined]
+        return False
+
+
+def test_new_counts_repaint_the_tokens_cells_on_screen_alone(
+    qtbot: Any, filled_library: Library
+) -> None:
+    """Qt repaints the whole table for a change over a few hundred rows or more; the
+    Tokens column of every row is clipped to the rows on screen."""
+    seeds = filled_library.summaries()
+    rows = [seeds[k % len(seeds)]._replace(pk=k + 1, conversation_id=f"clone-{k:04d}")
+            for k in range(2000)]
+    model = ConversationsModel()
+    table = ConversationsTable(model)
+    qtbot.addWidget(table)
+    table.resize(1200, 600)
+    model.set_index(RowIndex(rows))
+    table.show()
+    qtbot.waitExposed(table)
+    table.scrollTo(model.index(1000, Column.CLIENT))  # rows above and below the screen
+    QApplication.processEvents()
+    paints = Paints()
+    table.viewport().installEventFilter(paints)
+    counts = {row.pk: (1000 + row.pk, row.token_budget) for row in rows[::3]}
+    assert not model.set_index(model.index_.with_changes(tokens=counts)), "in place"
+    QApplication.processEvents()
+    header = table.horizontalHeader()
+    left = header.sectionViewportPosition(Column.TOKENS)
+    # the column and the grid line at its right
+    tokens = QRect(left, 0, header.sectionSize(Column.TOKENS) + 1, table.viewport().height())
+    assert paints.rects, "the new counts are painted"
+    assert all(tokens.contains(rect) for rect in paints.rects), \
+        f"{paints.rects} outside the Tokens column {tokens}"

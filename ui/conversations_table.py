@@ -5,11 +5,11 @@ columns fitted to the library's values (``ui.column_fit``) unless the person dra
 from __future__ import annotations
 
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import cast
 
-from PySide6.QtCore import QByteArray, QPoint, Qt, Signal
+from PySide6.QtCore import QByteArray, QModelIndex, QPersistentModelIndex, QPoint, Qt, Signal
 from PySide6.QtGui import QFocusEvent, QKeyEvent, QKeySequence, QResizeEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -91,6 +91,25 @@ class ConversationsTable(QTableView):
         header.sectionHandleDoubleClicked.connect(self._fit_again)
         model.modelReset.connect(self._rows_changed)
         self._rows_changed()
+
+    def dataChanged(self, top_left: QModelIndex | QPersistentModelIndex,
+                    bottom_right: QModelIndex | QPersistentModelIndex,
+                    roles: Sequence[int] = ()) -> None:
+        """A change of one column over many rows (new token counts: the Tokens column of
+        every row) repaints only that column's cells on screen: given the whole range, Qt
+        repaints the whole table from a few hundred rows on (measured with Qt 6.11)."""
+        if top_left.isValid() and top_left.column() == bottom_right.column():
+            on_screen = self.rowAt(0)
+            last_on_screen = self.rowAt(self.viewport().height() - 1)
+            first = max(top_left.row(), on_screen)
+            last = bottom_right.row() if last_on_screen < 0 \
+                else min(bottom_right.row(), last_on_screen)
+            if on_screen < 0 or first > last:
+                return  # none of the changed cells is on screen
+            model = self.model()
+            top_left = model.index(first, top_left.column())
+            bottom_right = model.index(last, bottom_right.column())
+        super().dataChanged(top_left, bottom_right, list(roles))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.SelectAll):
