@@ -129,6 +129,17 @@ SUMMARY_COLUMNS = (
 )  # then the token count, made with the library's tokenizer (``Library.counted``)
 
 
+
+class RecordsGone(LibraryError):
+    """Conversations asked for by row key were removed from the library meanwhile (by
+    another member of a team library, or another job)."""
+
+    def __init__(self, pks: Sequence[int]) -> None:
+        super().__init__(f"{len(pks):,} of the conversations asked for "
+                         f"{'was' if len(pks) == 1 else 'were'} removed from the library "
+                         "meanwhile; try again")
+        self.pks = frozenset(pks)
+
 class Library:
     """A library: a folder holding ``library.sqlite3`` (and, from before v6,
     ``training-files/``), or a team's PostgreSQL database (``app.location``)."""
@@ -456,7 +467,7 @@ class Library:
                             ) -> Iterator[tuple[dict[str, Any], RecordState]]:
         """``records_by_pk``, each with the state it was read in (batch, reviewer, content
         hash, review time), from the same query: a build checks the state its fragment key
-        was made from against it."""
+        was made from against it. ``RecordsGone`` when some were removed meanwhile."""
         for start in range(0, len(pks), chunk):
             part = list(pks[start : start + chunk])
             with self.session() as session:
@@ -470,6 +481,9 @@ class Library:
                         .where(Conversation.pk.in_(part))
                     )
                 }
+            gone = [pk for pk in part if pk not in found]
+            if gone:
+                raise RecordsGone(gone)
             for pk in part:
                 doc, state = found[pk]
                 record = unpack(doc)

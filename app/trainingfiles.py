@@ -44,7 +44,7 @@ from app.file_totals import FileTotals, StoredTotals, contribution
 from app.fragments import Fragment, full_json_size_of, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
 from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
-from app.library import Library, now_iso
+from app.library import Library, RecordsGone, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.near_in_file import near_duplicates_on_add
 from app.paths import BUILD_FOLDER
@@ -1126,10 +1126,13 @@ def _records_as_keyed(library: Library, pks: Sequence[int],
                       states: Mapping[int, MemberState]) -> Iterator[dict[str, Any]]:
     """The records of ``pks`` to render, each checked against the state its key was made
     from (``_ChangedBeforeRendering``)."""
-    for pk, (record, now) in zip(pks, library.records_with_states(pks), strict=True):
-        if states[pk].rendered != now:
-            raise _ChangedBeforeRendering()
-        yield record
+    try:
+        for pk, (record, now) in zip(pks, library.records_with_states(pks), strict=True):
+            if states[pk].rendered != now:
+                raise _ChangedBeforeRendering()
+            yield record
+    except RecordsGone as gone:  # the build is made again without them
+        raise ConversationsGone(gone.pks) from None
 
 
 @dataclass

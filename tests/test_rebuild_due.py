@@ -633,6 +633,35 @@ def test_a_build_whose_conversations_keep_changing_before_rendering_says_so(
         filled_library)]
 
 
+@pytest.mark.usefixtures("backend")
+def test_a_conversation_removed_before_rendering_is_left_out_not_a_bug_report(
+        filled_library: Library, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Removed by another member after the build read its state, before its record was
+    read to render: the record read failed with a KeyError (a bug report); the file is now
+    made again without it, as a removal found at the switch already was."""
+    from app.removal import apply_removal, plan_removal
+
+    ids = [row.conversation_id for row in filled_library.summaries()][:4]
+    real = trainingfiles.render_fragments
+    removed: list[str] = []
+
+    def render(records: Any, keys: Any, **settings: Any) -> Iterator[Any]:
+        if not removed:
+            with other_member(filled_library) as other:
+                apply_removal(other, plan_removal(other, [ids[0]]))
+            removed.append(ids[0])
+        yield from real(records, keys, **settings)
+
+    monkeypatch.setattr(trainingfiles, "render_fragments", render)
+    add_conversations(filled_library, NAME, ids, create=True)
+    assert removed == [ids[0]]
+    lines = stored_bytes(filled_library, NAME)[1].splitlines()
+    held = {orjson.loads(line)["metadata"]["conversation_id"] for line in lines}
+    assert ids[0] not in held and held <= set(ids[1:])
+    assert [info.conversations for info in trainingfiles.list_training_files(
+        filled_library) if info.name == NAME] == [3]
+
+
 # --- a rebuild owed for changed conversations and for a tokenizer change, both ---------
 
 BOTH = (f"rebuilt the training file '{NAME}', whose rebuild after its conversations and the "
