@@ -160,15 +160,21 @@ def test_a_child_that_ignores_cancel_is_ended(library: Library, tmp_path: Path) 
     assert no_children_left()
 
 
+def errors_come_back_as_themselves(library: Library) -> None:
+    """A library error a job raises comes back as itself; one that cannot be rebuilt
+    comes back as ChildFailed with its text (the spare's tests call this too)."""
+    ids = [row.conversation_id for row in library.summaries() if row.trainable_replies]
+    plan = plan_addition(library, "Gone", ids[:1], create=True)
+    apply_removal(library, plan_removal(library, ids[:1]))  # since the plan
+    with pytest.raises(LibraryError, match="nothing to add"):
+        run_in_child(apply_addition, library.location, plan, opener=OPEN)
+    with pytest.raises(ChildFailed, match="Unbuildable: one and two"):
+        run_in_child(raise_unbuildable, library.location, opener=OPEN)
+
+
 @ON_BOTH
 def test_errors_come_back_as_themselves(filled_library: Library) -> None:
-    ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
-    plan = plan_addition(filled_library, "Gone", ids[:1], create=True)
-    apply_removal(filled_library, plan_removal(filled_library, ids[:1]))  # since the plan
-    with pytest.raises(LibraryError, match="nothing to add"):
-        run_in_child(apply_addition, filled_library.location, plan, opener=OPEN)
-    with pytest.raises(ChildFailed, match="Unbuildable: one and two"):
-        run_in_child(raise_unbuildable, filled_library.location, opener=OPEN)
+    errors_come_back_as_themselves(filled_library)
 
 
 def test_a_child_killed_by_someone_else_is_a_sentence(library: Library, tmp_path: Path) -> None:

@@ -20,20 +20,17 @@ from conftest import open_window
 from test_import_pool import alive
 from test_job_process import (
     ROOT,
+    errors_come_back_as_themselves,
     ignore_cancel,
     no_children_left,
     pid_and_count,
-    raise_unbuildable,
     wait_for_cancel,
 )
 
 from app import job_process, tokenizer_choice
 from app.build import BuildCancelled
-from app.errors import LibraryError
-from app.job_process import ChildFailed, end_spare, keep_spare, run_in_child, spare_pid
+from app.job_process import end_spare, keep_spare, run_in_child, spare_pid
 from app.library import Library
-from app.removal import apply_removal, plan_removal
-from app.trainingfiles import apply_addition, plan_addition
 
 OPEN = Library.under_parent_lock
 
@@ -82,13 +79,7 @@ def test_a_job_runs_on_the_spare_and_a_new_spare_waits_after_it(
 
 def test_errors_on_the_spare_come_back_as_themselves(filled_library: Library,
                                                      spare: int) -> None:
-    ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
-    plan = plan_addition(filled_library, "Gone", ids[:1], create=True)
-    apply_removal(filled_library, plan_removal(filled_library, ids[:1]))  # since the plan
-    with pytest.raises(LibraryError, match="nothing to add"):
-        run_in_child(apply_addition, filled_library.location, plan, opener=OPEN)
-    with pytest.raises(ChildFailed, match="Unbuildable: one and two"):
-        run_in_child(raise_unbuildable, filled_library.location, opener=OPEN)
+    errors_come_back_as_themselves(filled_library)
 
 
 def test_cancel_ends_a_job_on_the_spare(library: Library, tmp_path: Path,
