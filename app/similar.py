@@ -25,12 +25,16 @@ from __future__ import annotations
 import hashlib
 import zlib
 from array import array
+from bisect import bisect_right
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 SKETCH_SIZE = 64  # sentence hashes kept per dialogue
 INDEXED = 4  # of which this many smallest are indexed for candidate lookup
+CONTAINMENT_SAMPLE = 8  # fewest hashes in the range two sketches share to estimate from
+COMMON_BUCKET = 16  # a hash opening more sketches than this is a common sentence
 NEAR = 0.7  # estimated share of sentences in common from which two dialogues are "near"
 NEAR_DUPLICATE = "near_duplicate"  # the warning code
 NEAR_TEXT = "very similar to conversation"  # how its line in a row's warnings text starts
@@ -81,6 +85,29 @@ def set_similarity(first: set[int], second: set[int]) -> float:
     if not union:
         return 0.0
     return len((first & second).intersection(union)) / len(union)
+
+
+def containment(a: bytes, b: bytes) -> float:
+    """Estimated share of the smaller dialogue's sentences that the other one holds too
+    (0 to 1). A conversation cut short, or re-generated with fewer turns, scores high here
+    while ``similarity`` (shared over both) stays low: the longer one's extra turns count
+    against it there."""
+    first, second = unpack(a), unpack(b)
+    return _containment(first, second, len(set(first) & set(second)))
+
+
+def _containment(first: list[int], second: list[int], common: int) -> float:
+    """``containment`` of two unpacked (ascending) sketches that share ``common`` hashes."""
+    if not common:
+        return 0.0
+    # A full sketch holds every hash of its dialogue up to its largest one (a shorter sketch
+    # holds them all): count each side's sample only in the range both cover. A shared
+    # hash is in both sketches, so it is within that range.
+    limit = min(sketch[-1] if len(sketch) >= SKETCH_SIZE else 0xFFFFFFFF
+                for sketch in (first, second))
+    smaller = min(bisect_right(first, limit), bisect_right(second, limit))
+    # Too few hashes in the range say nothing (a few common sentences would pass).
+    return common / smaller if smaller >= CONTAINMENT_SAMPLE else 0.0
 
 
 @dataclass(frozen=True)
@@ -138,9 +165,25 @@ def own_warnings(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(code for code in codes if code != NEAR_DUPLICATE)
 
 
+def is_near_in_split(a: bytes, b: bytes) -> bool:
+    """Whether two lines must stay on one side of a split: they share most sentences, or
+    most of the shorter one's sentences are in the longer one (a copy cut short), which
+    would have validation score replies the model trained on word for word."""
+    first, second = unpack(a), unpack(b)
+    mine, theirs = set(first), set(second)
+    common = len(mine & theirs)
+    if _containment(first, second, common) >= NEAR:
+        return True
+    # The overall estimate is at most common / (its sample size): skip what cannot be near.
+    if common < NEAR * min(SKETCH_SIZE, len(mine) + len(theirs) - common):
+        return False
+    return set_similarity(mine, theirs) >= NEAR
+
+
 def groups(sketches: Sequence[tuple[str, bytes]]) -> list[list[str]]:
-    """Conversations linked by near-duplicate pairs, as groups (singletons included), in
-    the order given; used to keep near-duplicates on one side of a split."""
+    """Conversations linked by near-duplicate pairs (``is_near_in_split``), as groups
+    (singletons included), in the order given; used to keep near-duplicates on one side
+    of a split."""
     parent = list(range(len(sketches)))
 
     def root(i: int) -> int:
@@ -159,9 +202,23 @@ def groups(sketches: Sequence[tuple[str, bytes]]) -> list[list[str]]:
             for earlier in members[max(0, position - 8) : position]:
                 if root(earlier) == root(index):
                     break
-                if similarity(sketches[earlier][1], sketches[index][1]) >= NEAR:
+                if is_near_in_split(sketches[earlier][1], sketches[index][1]):
                     parent[root(index)] = root(earlier)
                     break
+    # A copy cut short shares its own smallest hashes with the longer dialogue, but those
+    # are not always among the longer one's smallest few: look them up from every hash of
+    # each sketch. Two of them found make a pair worth comparing; a hash that opens many
+    # sketches is a common sentence, not a sign of a copy.
+    for index, (_cid, sketch) in enumerate(sketches):
+        hits: Counter[int] = Counter()
+        for key in unpack(sketch):
+            members = by_key.get(key, [])
+            if len(members) <= COMMON_BUCKET:
+                hits.update(members)
+        for other, count in sorted(hits.items()):
+            if count >= 2 and root(other) != root(index) and is_near_in_split(
+                    sketches[other][1], sketch):
+                parent[root(index)] = root(other)
     found: dict[int, list[str]] = {}
     for index, (cid, _sketch) in enumerate(sketches):
         found.setdefault(root(index), []).append(cid)
