@@ -3,8 +3,9 @@
 Rules, in order of precedence:
 
 1. By conversation: a line is one conversation, so no conversation is on both sides.
-2. Near-duplicates (``app.similar``) travel together: a group of very similar dialogues goes
-   wholly to one side, so validation never scores the model on what it trained on.
+2. Near-duplicates (``app.similar``) travel together: a group of very similar dialogues, or
+   of a conversation and a shorter copy of it, goes wholly to one side, so validation never
+   scores the model on what it trained on.
 3. Flagged conversations (a quality warning other than the informational ones below) stay
    in training: validation measures the model on clean examples.
 4. Every emotional arc with at least two conversations keeps at least one in training; an
