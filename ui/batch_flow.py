@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
@@ -9,11 +10,12 @@ from PySide6.QtWidgets import QWidget
 
 from app import batch_jobs
 from app.library import Library, clean_batch_id
+from app.stopped_jobs import move_stopped, rename_stopped
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
 from ui.rebuild_flow import quoted, rebuild_in_background
-from ui.tasks import in_child, run_with_progress
+from ui.tasks import in_child, run_with_progress, saying_if_killed
 from ui.wording import agreeing, plural
 
 
@@ -61,9 +63,11 @@ class BatchController(QObject):
             self.changes.batches_changed.emit()
             self._rebuild(stale, f"Moved {plural(count, 'conversation')} to batch '{target}'")
 
-        run_with_progress(self.window, f"Moving {plural(len(ids), 'conversation')}",
-                          in_child(batch_jobs.move_conversations, self.library, ids, target),
-                          moved, lambda why: self._failed("Move to batch", why))
+        task = run_with_progress(
+            self.window, f"Moving {plural(len(ids), 'conversation')}",
+            saying_if_killed(in_child(batch_jobs.move_conversations, self.library, ids, target),
+                             functools.partial(move_stopped, len(ids), target)),
+            moved, lambda why: self._failed("Move to batch", why, task.is_cancelled()))
         return True
 
     def rename_current(self) -> bool:
@@ -87,16 +91,24 @@ class BatchController(QObject):
 
         def refused(why: str) -> None:
             self.renaming.emit(None)
-            self._failed("Rename batch", why)
+            self._failed("Rename batch", why, task.is_cancelled())
 
         self.renaming.emit((old, new))
-        run_with_progress(self.window, f"Renaming batch '{old}'",
-                          in_child(batch_jobs.rename_batch, self.library, old, new),
-                          renamed, refused)
+        task = run_with_progress(
+            self.window, f"Renaming batch '{old}'",
+            saying_if_killed(in_child(batch_jobs.rename_batch, self.library, old, new),
+                             functools.partial(rename_stopped, old, new)),
+            renamed, refused)
         return True
 
-    def _failed(self, title: str, why: str) -> None:
-        """Nothing was changed: the write is one transaction."""
+    def _failed(self, title: str, why: str, cancelled: bool) -> None:
+        """The write is one transaction: refused, nothing was changed; but after Cancel its
+        child may have been killed with the change saved (``app.stopped_jobs``), so then
+        the views read the library again."""
+        if cancelled:
+            self.changes.conversations_changed.emit()
+            self.changes.batches_changed.emit()
+            self.changes.training_files_changed.emit()
         self.dialogs.warn(self.window, title, why)
         self.failed.emit(why)
 

@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
 from app.errors import LibraryError
 from app.library import Library
+from app.stopped_jobs import build_stopped, check_stopped
 from app.trainingfiles import (
     AddPlan,
     TrainingFileInfo,
@@ -24,7 +25,7 @@ from ui.add_review import AddReviewDialog
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
-from ui.tasks import in_child, run_with_progress
+from ui.tasks import in_child, run_with_progress, saying_if_killed
 from ui.wording import plural
 
 NEW_FILE_LABEL = "New training file…"
@@ -115,8 +116,9 @@ class CreateController(QObject):
                 return False
         run_with_progress(
             self.window, f"Checking {plural(len(ids), 'conversation')} for '{name}'",
-            in_child(plan_addition, self.library, name, ids, create=create,
-                     hidden=frozenset(self.hidden_ids())),
+            saying_if_killed(in_child(plan_addition, self.library, name, ids, create=create,
+                                      hidden=frozenset(self.hidden_ids())),
+                             functools.partial(check_stopped, str(name), create=create)),
             self._review, lambda message: self.dialogs.warn(self.window, title, message))
         return True
 
@@ -134,6 +136,15 @@ class CreateController(QObject):
             self.changes.training_files_changed.emit()
             self.built.emit(info.name)
 
-        run_with_progress(self.window, f"Building '{plan.name}'",
-                          in_child(apply_addition, self.library, plan), done,
-                          lambda message: self.dialogs.warn(self.window, "Build failed", message))
+        def failed(message: str) -> None:
+            if task.is_cancelled():  # killed after Cancel, it may be built: the page shows
+                self.changes.training_file_built.emit(plan.name)
+                self.changes.training_files_changed.emit()
+            self.dialogs.warn(self.window, "Build failed", message)
+
+        task = run_with_progress(
+            self.window, f"Building '{plan.name}'",
+            saying_if_killed(in_child(apply_addition, self.library, plan),
+                             lambda: build_stopped(plan.name, len(plan.adding_pks),
+                                                   create=plan.create)),
+            done, failed)

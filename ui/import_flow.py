@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import replace
 from pathlib import Path
 
@@ -19,11 +20,12 @@ from PySide6.QtWidgets import (
 from app.importer import FileVerdict, ImportReport, Verdict, import_paths
 from app.library import Library
 from app.places import readable_reason
+from app.stopped_jobs import import_stopped
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.import_report_lines import duplicates_group, grouped_lines, imported_group
 from ui.replace_flow import ReplaceController, Replacement
-from ui.tasks import in_child, run_with_progress
+from ui.tasks import in_child, run_with_progress, saying_if_killed
 from ui.wording import and_list, plural
 
 
@@ -181,8 +183,9 @@ class ImportController(QObject):
 
     def _run(self, paths: list[Path], batch: str | None) -> None:
         run_with_progress(self.window, "Importing conversations",
-                          in_child(import_paths, self.library, paths, batch), self._done,
-                          self._failed)
+                          saying_if_killed(in_child(import_paths, self.library, paths, batch),
+                                           functools.partial(import_stopped, batch)),
+                          self._done, self._failed)
 
     def _failed(self, message: str) -> None:
         # Files stored before the failure stay in the library: show them.

@@ -17,7 +17,7 @@ from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Sign
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from sqlalchemy.orm import configure_mappers
 
-from app.build import BuildCancelled
+from app.build import BuildCancelled, StoppedByForce
 from app.errors import InputError, LibraryError
 from app.failures import bug_report, known_failure
 from app.job_process import run_in_child
@@ -32,6 +32,9 @@ JOB_MODULES = ("app.trainingfiles", "app.batch_jobs", "app.importer", "app.remov
 # What the spare does ahead besides: the default tokenizer's counter (a plan counts tokens)
 # and the database mappings' set-up (done on a job's first query otherwise).
 JOB_WARM_UP = (warm_default_counter, configure_mappers)
+# Said of a job killed after Cancel whose flow does not say more (``saying_if_killed``).
+STOPPED_BY_FORCE = ("Stopped: the job did not stop in time after Cancel, so it was ended; "
+                    "what it had finished before that is kept.")
 Work = Callable[[Callable[[int, int, str], None], Callable[[], bool]], Any]
 
 
@@ -96,6 +99,8 @@ class Task(QRunnable):
                 result = self.work(self._throttled_progress(), self._cancel.is_set)
             finally:
                 self.returned.set()
+        except StoppedByForce:  # (a job of several steps may have finished some)
+            self.signals.failed.emit(STOPPED_BY_FORCE)
         except BuildCancelled:
             self.signals.failed.emit("Cancelled: nothing was changed.")
         except (LibraryError, InputError) as exc:
@@ -119,6 +124,19 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
                             progress=progress, cancelled=cancelled, **kwargs)
 
     return work
+
+
+def saying_if_killed(work: Work, words: Callable[[], str]) -> Work:
+    """``work`` (an ``in_child`` job) whose failure after a kill (``StoppedByForce``) is
+    ``words()``: what the job may have done, naming its file or batch, and what to do
+    (``app.stopped_jobs``), instead of "nothing was changed"."""
+    def said(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
+        try:
+            return work(progress, cancelled)
+        except StoppedByForce:
+            raise LibraryError(words()) from None
+
+    return said
 
 
 # The jobs running behind a progress dialog, by title: switching libraries asks first.

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QToolButton
 
+from app.build import StoppedByForce
 from app.job_process import run_in_child
 from app.library import Library
 from app.token_counts import count_missing
@@ -120,6 +121,8 @@ class TokenCountFlow(QObject):
                     count_missing, library.location, opener=Library.under_parent_lock,
                     progress=progress, cancelled=cancelled)
                 return result
+            except StoppedByForce:  # ended after Cancel: the chunks it stored are kept
+                return 0, True
             finally:
                 idle.set()
 
@@ -152,7 +155,7 @@ class TokenCountFlow(QObject):
 
     def _succeeded(self, result: tuple[int, bool]) -> None:
         counted, cancelled = result
-        if counted:
+        if counted or cancelled:  # (a pass killed after Cancel does not say how many)
             self.changes.tokens_changed.emit()
         if cancelled and self._again:
             self._carried += counted  # the next pass goes on from here
