@@ -71,6 +71,26 @@ def test_on_a_laptop_every_column_shows_beside_the_reader(qtbot, two_batches: Li
     assert hidden_columns_sideways(window) == []
 
 
+def test_on_a_full_hd_screen_the_spare_width_goes_to_the_reader(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """At 1920×1080 the reader was held to 40 % of the window and the table's last
+    column, Warnings (a short count), stretched over the rest: the reader has it now,
+    and every column keeps the width it wants."""
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1920, 1080))
+    page = window.conversations
+    table = page.table
+    header = table.horizontalHeader()
+    shown = [Column(header.logicalIndex(v)) for v in range(header.count())
+             if not header.isSectionHidden(header.logicalIndex(v))]  # left to right
+    assert shown[-1] is Column.WARNINGS
+    assert hidden_columns_sideways(window) == []
+    # (the last one also has the room kept for a long table's vertical scroll bar)
+    bar = table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent, None, table)
+    for column in shown:
+        assert table.columnWidth(column) - table.wanted_width(column) <= bar + 2, column.name
+    assert reader_width(window) > 0.4 * sum(page.splitter.sizes())
+
+
 def test_the_table_takes_what_the_window_gains_or_loses_once_the_person_chose(
         qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
     window = laptop_window(qtbot, two_batches, dialogs, tmp_path, (1440, 900))

@@ -2,8 +2,10 @@
 priority for width: until the person drags the splitter, the reader gets what the table's
 columns leave (within bounds), worked out again whenever the window changes size, so on a
 1366 or 1440 px laptop the table's columns show without scrolling sideways while the
-reader stays beside it. Once the person drags it, the reader keeps the width they chose
-(the window remembers it) and the table takes whatever the window gains or loses."""
+reader stays beside it; on a wide screen the reader has everything the columns do not
+need (not the table's last column, which would stretch over it). Once the person drags
+it, the reader keeps the width they chose (the window remembers it) and the table takes
+whatever the window gains or loses."""
 
 from __future__ import annotations
 
@@ -14,15 +16,15 @@ from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSplitter, QWidget
 
 READER_MIN = 400  # px: the reader's messages need about this much (narrower, they are cut)
-READER_MAX_SHARE = 0.4  # of the splitter's width: on a wide screen the table has the rest
 
 
 def fitted_reader_width(total: int, table_wants: int) -> int:
-    """The reader's width while the person has chosen none: what the table's columns
-    leave of ``total``, no less than ``READER_MIN`` (or half of a very narrow window) and
-    no more than ``READER_MAX_SHARE`` of it."""
-    leaves = min(total - table_wants, int(total * READER_MAX_SHARE))
-    return max(leaves, min(READER_MIN, total // 2))
+    """The reader's width while the person has chosen none: all that the table's columns
+    leave of ``total``, no less than ``READER_MIN`` (or half of a very narrow window). (It
+    was at most 40 % of the window: on a 1920 px screen the rest went to the table's last
+    column, a Warnings column of short counts stretched to twice its width, while the
+    reader's messages wrapped short.)"""
+    return max(total - table_wants, min(READER_MIN, total // 2))
 
 
 class ReaderSplitter(QSplitter):

@@ -190,7 +190,8 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
 
 def render_curation(window: MainWindow, out_dir: Path) -> list[Path]:
     """Filters that match nothing, checked rows hidden by a filter, the column chooser,
-    the collapsed reader, and the window on a small laptop (1093×614) and at 1000×600."""
+    the collapsed reader, and the window on a small laptop (1093×614), at 1000×600 and on a
+    full-HD screen (1920×1080)."""
     written: list[Path] = []
     page = window.conversations
     window.pages.setCurrentIndex(0)
@@ -215,7 +216,8 @@ def render_curation(window: MainWindow, out_dir: Path) -> list[Path]:
     written.append(save(window, out_dir / "11-reader-collapsed.png"))
     page.set_reader_visible(True)
     for width, height, name in ((1093, 614, "12-laptop-1093x614.png"),
-                                (1000, 600, "14-smallest-1000x600.png")):
+                                (1000, 600, "14-smallest-1000x600.png"),
+                                (1920, 1080, "15-full-hd-1920x1080.png")):
         window.resize(width, height)
         written.append(save(window, out_dir / name))
         if width == 1093:
