@@ -62,6 +62,14 @@ def start_watchdog(heartbeat: list[float], step: list[str]) -> None:
             lines.append(f"  [other thread] x{count}\n{where}")
         print("\n".join(lines), file=sys.stderr, flush=True)
 
+    def sampled() -> list[tuple[int, str]]:
+        """Every thread's stack as text. No frame may outlive this call: a frame kept
+        (the loop's last ``frame`` stayed bound until the next freeze) keeps its locals,
+        and a PySide wrapper kept past its C++ object's end stays in shiboken's map of
+        addresses, so a new object at that address came back as it: an event as the
+        receiver of ``notify`` (TypeError), a QMenu as a QWidget (AttributeError)."""
+        return [(ident, stack(frame)) for ident, frame in sys._current_frames().items()]
+
     def run() -> None:
         me = threading.get_ident()
         frozen_at = 0.0
@@ -85,11 +93,11 @@ def start_watchdog(heartbeat: list[float], step: list[str]) -> None:
             if not frozen_at:
                 frozen_at, name = beat, step[0]
             late += now - asked > 0.01
-            for ident, frame in sys._current_frames().items():
+            for ident, where in sampled():
                 if ident == main_id:
-                    gui[stack(frame)] += 1
+                    gui[where] += 1
                 elif ident != me:
-                    others[stack(frame)] += 1
+                    others[where] += 1
 
     threading.Thread(target=run, daemon=True).start()
 
@@ -184,6 +192,7 @@ def main() -> int:
     if args.switch_interval:
         sys.setswitchinterval(args.switch_interval)
 
+    import shiboken6
     from _common import emit
     from _table_library import build_library
     from make_corpus import batch_folders, make_corpus
@@ -240,8 +249,7 @@ def main() -> int:
             return self.longest
 
     app_class: Any = QApplication
-    if args.trace and args.trace_events_ms > 0:  # (0: stacks only; PySide6 6.x sometimes
-        # hands an override of notify an event as its receiver, and fails there)
+    if args.trace and args.trace_events_ms > 0:  # (0: stacks only)
         class TimedApplication(QApplication):
             """Reports each event the GUI thread took over 30 ms to handle (by type and
             receiver) during a measured step: C++ work the stack samples cannot see."""
@@ -257,11 +265,16 @@ def main() -> int:
                     TimedApplication.depth -= 1
                     took = time.perf_counter() - began
                     if took > event_limit[0] and step[0]:
+                        # (a DeferredDelete has deleted its receiver by now)
+                        to = (widget_path(receiver) if shiboken6.isValid(receiver)
+                              else "a deleted object")
                         print(f"--- {time.monotonic() - step_began[0]:7.3f} event "
-                              f"{event.type().name} to {widget_path(receiver)} "
-                              f"took {took:.3f} s (depth "
+                              f"{event.type().name} to {to} took {took:.3f} s (depth "
                               f"{TimedApplication.depth}) in {step[0]}",
                               file=sys.stderr, flush=True)
+                    # Neither wrapper may outlive the call, even in a frame the watchdog
+                    # sampled: see ``start_watchdog``'s ``sampled``.
+                    del receiver, event
 
         app_class = TimedApplication
     app = QApplication.instance() or app_class(sys.argv[:1])

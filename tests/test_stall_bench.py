@@ -1,0 +1,64 @@
+"""The GUI-stall bench's ``--trace`` (``bench/stall_child.py``) runs to its result.
+
+With events timed (``--trace-events-ms`` > 0, its default) it failed while the window
+opened: the watchdog kept the last stack frame it sampled until the next freeze, so the
+PySide wrappers in it (``notify``'s receiver and event) outlived their C++ objects, and a
+new object at the same address came back as one of them (an event handed to ``notify`` as
+its receiver, a QMenu as a QWidget).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+from child_process import run_bounded
+
+ROOT = Path(__file__).resolve().parent.parent
+
+# In a child (the watchdog's thread never ends): a frame the watchdog sampled while it
+# held an object, and whether that object outlives the frame's return.
+KEPT_AFTER_SAMPLING = """
+import sys, time, weakref
+sys.path.insert(0, sys.argv[1])
+from stall_child import start_watchdog
+
+class Held:
+    pass
+
+def hold():
+    held = Held()
+    time.sleep(0.3)  # the GUI thread is "frozen" here: the watchdog samples this frame
+    return weakref.ref(held)
+
+step = ["held"]
+start_watchdog([time.monotonic() - 1.0], step)
+ref = hold()
+step[0] = ""  # the step is over: no more samples
+time.sleep(0.1)
+print("kept" if ref() is not None else "freed")
+"""
+
+
+def test_the_watchdog_keeps_no_sampled_frame_alive(tmp_path: Path) -> None:
+    """What a sampled frame held (in the window: a PySide wrapper) ends with its call."""
+    code, out, err = run_bounded([sys.executable, "-c", KEPT_AFTER_SAMPLING,
+                                  str(ROOT / "bench")], 120, "the watchdog check")
+    assert code == 0, err
+    assert out.split() == ["freed"]
+
+
+def test_a_trace_with_event_times_prints_and_ends_with_the_result(tmp_path: Path) -> None:
+    command = [sys.executable, str(ROOT / "bench" / "stall_child.py"), str(ROOT),
+               str(tmp_path / "work"), "--n", "2000", "--file-size", "200",
+               "--import-files", "2", "--trace", "--trace-events-ms", "1",
+               "--steps", "count tokens"]
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    code, out, err = run_bounded(command, 600, "the stall bench with --trace")
+    assert code == 0, err[-4000:]
+    assert "Error" not in err, err[-4000:]
+    assert " event " in err  # events over 1 ms are reported
+    (result,) = [line for line in out.splitlines() if line.startswith("BENCH-RESULT ")]
+    assert json.loads(result.removeprefix("BENCH-RESULT "))["count tokens"]["stall_ms"] >= 0
