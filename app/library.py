@@ -335,7 +335,10 @@ class Library:
             return session.scalar(select(func.count()).select_from(Conversation)) or 0
 
     def count_with_warning(self, code: str) -> int:
-        """How many conversations have the warning ``code``."""
+        """How many conversations carry ``code`` in their row's warning codes, which hold
+        the record's own quality warnings and also the library's ``near_duplicate`` flag:
+        ask for one code by name (the Conversations table's "Warnings" are the record's
+        own only, ``app.similar.own_warnings``)."""
         codes = "," + Conversation.warning_codes + ","
         with self.session() as session:
             return session.scalar(select(func.count()).select_from(Conversation)
