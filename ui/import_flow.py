@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QDialogButtonBox,
     QLabel,
     QPlainTextEdit,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -103,8 +104,20 @@ def report_text(report: ImportReport, kept: bool = False) -> str:
     return "\n".join(lines).strip()
 
 
+def the_one_batch(report: ImportReport) -> str | None:
+    """The batch every conversation this import stored went into, when there is one: the
+    usual import of one generated batch, whose next step is reading that batch."""
+    batches = {v.batch_id for v in report.verdicts
+               if v.verdict in (Verdict.IMPORTED, Verdict.REPLACED) and v.batch_id}
+    return batches.pop() if len(batches) == 1 else None
+
+
 class ImportSummaryDialog(QDialog):
-    """Counts at the top, every file's verdict below as selectable, copyable text."""
+    """Counts at the top, every file's verdict below as selectable, copyable text; when
+    everything stored went into one batch, a button that shows that batch (in a library of
+    thousands it was a trip to the Batch ID chooser's long list after every import)."""
+
+    show_batch = Signal(str)  # the batch to show, once the dialog has closed
 
     def __init__(self, report: ImportReport, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -121,11 +134,25 @@ class ImportSummaryDialog(QDialog):
         self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
         buttons.accepted.connect(self.accept)
+        self.batch = the_one_batch(report)
+        self.show_batch_button: QPushButton | None = None
+        if self.batch is not None:
+            self.show_batch_button = buttons.addButton(
+                f"Show batch '{self.batch}'", QDialogButtonBox.ButtonRole.ActionRole)
+            self.show_batch_button.setToolTip(
+                "Close this summary and show only this batch's conversations (the other "
+                "filters cleared)")
+            self.show_batch_button.clicked.connect(self._show_batch)
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
         layout.addWidget(self.details, 1)
         layout.addWidget(buttons)
         self.resize(720, 420)
+
+    def _show_batch(self) -> None:
+        self.accept()
+        if self.batch is not None:
+            self.show_batch.emit(self.batch)
 
     def show_kept(self) -> None:
         """The person answered Cancel to replacing the changed conversations: the summary,
@@ -147,6 +174,7 @@ class ImportController(QObject):
     """Asks for the batch, runs the import in the background, then shows the summary."""
 
     finished = Signal(object)  # ImportReport, after the change signal
+    show_batch = Signal(str)  # the summary's "Show batch" was pressed
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges) -> None:
@@ -203,6 +231,7 @@ class ImportController(QObject):
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()
         self.last_summary = ImportSummaryDialog(report, self.window)
+        self.last_summary.show_batch.connect(self.show_batch)
         self.last_summary.open()
         self.finished.emit(report)
         # changed conversations: asked once, for all of them

@@ -154,6 +154,7 @@ class MainWindow(QMainWindow):
         self.training_files.renaming.connect(page.row_loading.expect_file_rename)
         self.importer.replacer.status.connect(self.show_message)
         self.importer.finished.connect(self._report_import)
+        self.importer.show_batch.connect(self.show_batch)
         self.welcome.import_files.connect(self.import_files)
         self.welcome.import_folder.connect(self.import_folder)
         self.welcome.load_samples.connect(self.load_samples)
@@ -457,6 +458,26 @@ class MainWindow(QMainWindow):
 
     def _report_import(self, report: ImportReport) -> None:
         self.show_message(f"Import: {report.summary()}")
+
+    def show_batch(self, batch_id: str) -> None:
+        """Only this batch on the Conversations page, every other filter cleared (they would
+        hide some of it), the keyboard on the table: the import summary's "Show batch".
+        Rows still being read again after the import may not hold the batch yet: it is
+        shown once they do."""
+        self.pages.setCurrentIndex(0)
+        page = self.conversations
+        if not page.filter_bar.knows_batch(batch_id):
+            if page.loading or page.opening:
+                page.reloaded.connect(lambda: self.show_batch(batch_id),
+                                      Qt.ConnectionType.SingleShotConnection)
+            else:
+                self.show_message(f"Batch '{batch_id}' has no conversations any more.")
+            return
+        page.clear_filters()
+        page.set_batch_filter(batch_id)
+        page.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        if page.model.rowCount() and not page.table.currentIndex().isValid():
+            page.table.selectRow(0)  # (the reader shows its first conversation)
 
     def focus_search(self) -> None:
         self.pages.setCurrentIndex(0)
