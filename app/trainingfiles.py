@@ -455,12 +455,14 @@ class AddPlan:
     leave_out_flagged: bool = False
     leave_out_near_duplicates: bool = False
     leave_out_samples: bool = False
+    leave_out_over_budget: bool = False
     cut_off_policy: str = DEFAULT_POLICY.value  # the file's (a new one is created with it)
 
     def choose(self, *, leave_out_hidden: bool | None = None,
                leave_out_flagged: bool | None = None,
                leave_out_near_duplicates: bool | None = None,
-               leave_out_samples: bool | None = None) -> AddPlan:
+               leave_out_samples: bool | None = None,
+               leave_out_over_budget: bool | None = None) -> AddPlan:
         """The same plan with other choices (the plan itself is never changed)."""
         return replace(
             self,
@@ -471,7 +473,9 @@ class AddPlan:
             leave_out_near_duplicates=self.leave_out_near_duplicates
             if leave_out_near_duplicates is None else leave_out_near_duplicates,
             leave_out_samples=self.leave_out_samples if leave_out_samples is None
-            else leave_out_samples)
+            else leave_out_samples,
+            leave_out_over_budget=self.leave_out_over_budget if leave_out_over_budget is None
+            else leave_out_over_budget)
 
     @property
     def flagged_by_code(self) -> tuple[tuple[str, int], ...]:
@@ -498,7 +502,8 @@ class AddPlan:
                     (self.leave_out_hidden and cid in self.hidden, "hidden"),
                     (self.leave_out_flagged and cid in self.flagged, "flagged"),
                     (self.leave_out_near_duplicates and repeats(cid, out), "near"),
-                    (self.leave_out_samples and cid in self.samples, "samples")):
+                    (self.leave_out_samples and cid in self.samples, "samples"),
+                    (self.leave_out_over_budget and cid in self.over_budget, "over_budget")):
                 if chosen:
                     out[cid] = key
                     break
@@ -560,6 +565,7 @@ LEFT_OUT_REASONS = {
     "near": "nearly repeating a conversation already in the file or earlier in the "
             "selection (left out)",
     "samples": "of the app's sample conversations (left out)",
+    "over_budget": "longer than the file's maximum sequence length (left out)",
 }
 
 

@@ -379,3 +379,36 @@ def test_a_near_duplicate_stays_when_the_one_it_repeats_is_left_out(filled_libra
     assert not any("near-duplicate" in note for note in added_notes(both, {}))
     assert plan.near_duplicates_added() == [twin]
     assert both.skipped() == {"hidden by the current filter (left out)": [original]}
+
+
+def test_over_budget_ones_can_be_left_out_and_the_review_says_what_a_trainer_does_to_them(
+        qtbot, two_batches, dialogs, tmp_path):
+    """A line over max_seq_len is cut (TRL) or dropped (Axolotl) by the trainer: the review
+    said only how many there were, with no way to keep them out of the file."""
+    ids = [r.conversation_id for r in two_batches.summaries()]
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(ids)
+    dialogs.texts.append("fits")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        assert window.creator.add_checked(None)
+    review = window.creator.review
+    assert review is not None
+    plan = review.plan
+    over = set(plan.over_budget)
+    assert over, "an enriched fixture's line is longer than the default 4,096 tokens"
+    tip = review.leave_out_over_budget.toolTip()
+    assert "TRL would cut" in tip and "Axolotl would leave" in tip and "Settings…" in tip
+    assert review.texts["over_budget"].toolTip() == tip
+    before = len(plan.adding)
+    assert review.leave_out_over_budget.isEnabled()
+    assert not review.leave_out_over_budget.isChecked(), "kept unless the person says so"
+
+    review.leave_out_over_budget.setChecked(True)
+    assert review.add_button.text() == f"Add {before - len(over)}"
+    assert "longer than the file's maximum sequence length (left out)" in (
+        review.details.toPlainText())
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        review.add_button.click()
+    added = member_ids(two_batches, "fits")
+    assert len(added) == before - len(over)
+    assert not set(added) & over

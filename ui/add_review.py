@@ -79,9 +79,22 @@ def near_duplicates_tooltip(plan: AddPlan) -> str:
             "pair is never lost whole.")
 
 
+def over_budget_tooltip(plan: AddPlan) -> str:
+    """What being over the budget does to a line in a trainer, and the two ways out."""
+    if not plan.over_budget:
+        return "Every new one fits the file's maximum sequence length"
+    n = len(plan.over_budget)
+    them = agreeing(n, "it", "them")
+    return (f"{plural(n, 'new conversation')} {agreeing(n, 'is', 'are')} longer than the "
+            "file's maximum sequence length (max_seq_len): TRL would cut "
+            f"{them} there (nothing after that point is learned) and Axolotl would leave "
+            f"{them} out. Leave {them} out here, or keep {them} and raise the length in the "
+            "file's Settings… on the LoRA Training JSON Files page.")
+
+
 class AddReviewDialog(QDialog):
-    """Counts by group; "Leave them out" for hidden, flagged and near-duplicate ones, and
-    for samples mixed with one's own; Add N or Cancel."""
+    """Counts by group; "Leave them out" for hidden, flagged, near-duplicate and
+    over-budget ones, and for samples mixed with one's own; Add N or Cancel."""
 
     confirmed = Signal(object)  # the chosen AddPlan
 
@@ -124,6 +137,7 @@ class AddReviewDialog(QDialog):
         self.leave_out_flagged = QCheckBox("Leave them out")
         self.leave_out_near_duplicates = QCheckBox("Leave them out")
         self.leave_out_samples = QCheckBox("Leave them out")
+        self.leave_out_over_budget = QCheckBox("Leave them out")
         line("new", "new: not in the file yet", len(plan.new), always=True)
         if not plan.create:
             line("already", "already in the file: skipped", len(plan.already), always=True)
@@ -138,7 +152,7 @@ class AddReviewDialog(QDialog):
         line("near_duplicates", near_duplicates_line(plan), len(plan.near_duplicates),
              self.leave_out_near_duplicates, always=True)
         line("over_budget", f"of the new ones {_are(plan.over_budget)} over the file's "
-             "token budget", len(plan.over_budget), always=True)
+             "token budget", len(plan.over_budget), self.leave_out_over_budget, always=True)
         replies = plan.replies_left_out
         line("cut_off", f"of the new ones {agreeing(len(plan.cut_off), 'loses', 'lose')} "
              f"{plural(replies, 'cut-off reply', 'cut-off replies')} (the file's "
@@ -154,6 +168,9 @@ class AddReviewDialog(QDialog):
         self.leave_out_near_duplicates.setToolTip(near_duplicates_tooltip(plan))
         self.leave_out_hidden.setToolTip("Add only the checked conversations the filter shows")
         self.leave_out_flagged.setToolTip(flagged_tooltip(plan))
+        self.leave_out_over_budget.setEnabled(bool(plan.over_budget))
+        self.leave_out_over_budget.setToolTip(over_budget_tooltip(plan))
+        self.texts["over_budget"].setToolTip(over_budget_tooltip(plan))
 
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
@@ -178,7 +195,8 @@ class AddReviewDialog(QDialog):
         self.setMinimumWidth(520)
 
         for box in (self.leave_out_hidden, self.leave_out_flagged,
-                    self.leave_out_near_duplicates, self.leave_out_samples):
+                    self.leave_out_near_duplicates, self.leave_out_samples,
+                    self.leave_out_over_budget):
             box.toggled.connect(self._update)
         self._update()
 
@@ -187,7 +205,8 @@ class AddReviewDialog(QDialog):
                                 leave_out_flagged=self.leave_out_flagged.isChecked(),
                                 leave_out_near_duplicates=(
                                     self.leave_out_near_duplicates.isChecked()),
-                                leave_out_samples=self.leave_out_samples.isChecked())
+                                leave_out_samples=self.leave_out_samples.isChecked(),
+                                leave_out_over_budget=self.leave_out_over_budget.isChecked())
 
     def _update(self) -> None:
         plan = self.chosen()
