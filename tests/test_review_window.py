@@ -108,6 +108,34 @@ def test_mark_checked_then_filter_by_review(qtbot, window, dialogs, filled_libra
 
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_enter_on_a_member_reads_it_and_delete_asks_to_remove_the_selected_ones(
+        qtbot, window, dialogs, filled_library, enriched_ids):
+    """The files page's list of members answered only the mouse: Enter did not open a
+    conversation and Delete did nothing, where the Conversations table has both keys."""
+    add_conversations(filled_library, "Members", enriched_ids[:3], create=True)
+    window.changes.everything()
+    settle(qtbot, window)
+    files = window.training_files
+    window.pages.setCurrentWidget(files)
+    assert files.select_file("Members")
+    members = files.members
+    members.setFocus()
+    members.setCurrentIndex(files.members_model.index(1, MEMBER_CLIENT))
+    QTest.keyClick(members, Qt.Key.Key_Return)
+    assert window.pages.currentIndex() == 0
+    assert window.conversations.reader.conversation_id() == enriched_ids[1]
+
+    window.pages.setCurrentWidget(files)
+    members.setFocus()
+    members.selectRow(0)
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(window.changes.training_files_changed, timeout=WAIT_MS):
+        QTest.keyClick(members, Qt.Key.Key_Delete)
+    assert dialogs.asked[-1][:2] == ("confirm_destructive", "Remove from training file")
+    assert header(filled_library, "Members")["totals"]["conversations"] == 2
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
 def test_double_click_on_a_member_opens_it_in_the_reader(qtbot, window, filled_library,
                                                         enriched_ids):
     target = enriched_ids[1]

@@ -29,7 +29,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QDesktopServices, QFont
+from PySide6.QtGui import QAction, QDesktopServices, QFont, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -465,10 +465,12 @@ class TrainingFilesPage(QWidget):
 
     def _build_members(self, parent: QWidget) -> QWidget:
         box = QWidget(parent)
-        self.members_label = QLabel("Double-click a conversation to read it", box)
+        self.members_label = QLabel("Double-click a conversation, or press Enter, to read it",
+                                    box)
         self.remove_button = QPushButton("Remove from file", box)
         self.remove_button.setToolTip(
-            "Rebuild the file without the selected conversations (they stay in the library)")
+            "Rebuild the file without the selected conversations (they stay in the library); "
+            "Delete in the list does the same, after the same question")
         self.remove_button.setEnabled(False)
         self.remove_button.clicked.connect(self._remove_selected_members)
         self.members_model = MembersModel(self)
@@ -501,7 +503,14 @@ class TrainingFilesPage(QWidget):
         self.members.setSortingEnabled(True)
         self.members.selectionModel().selectionChanged.connect(
             self._members_selection_changed)
-        self.members.doubleClicked.connect(self._open_member)
+        # Enter opens the current one as a double click does (``activated`` is both), and
+        # Delete asks to remove the selected ones: the keys the Conversations table has.
+        self.members.activated.connect(self._open_member)
+        remove_key = QAction("Remove from file", self.members)
+        remove_key.setShortcut(QKeySequence(Qt.Key.Key_Delete))
+        remove_key.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        remove_key.triggered.connect(self._remove_selected_members)
+        self.members.addAction(remove_key)
         header_row = QHBoxLayout()
         header_row.addWidget(self.members_label)
         header_row.addStretch(1)
