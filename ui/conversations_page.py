@@ -258,6 +258,7 @@ class ConversationsPage(QWidget):
     def _show_rows(self, index: RowIndex) -> None:
         """Swap rows in (GUI thread) and refresh the choosers; keep the row being read."""
         reading = self.reader_conversation_id()
+        reading_row = self.table.currentIndex().row()
         self.filter_bar.learn_values(index)
         loading = self.row_loading
         # Rows read before a rename lack a file's new name, or still hold the batch's old
@@ -278,8 +279,9 @@ class ConversationsPage(QWidget):
         try:
             # Token counts alone changed in place: the view kept its selection and
             # scroll, and re-selecting would scroll the row being read back into view.
-            if self.model.set_index(index, wanted) and reading is not None:
-                self.select_conversation(reading)
+            if (self.model.set_index(index, wanted) and reading is not None
+                    and not self.select_conversation(reading)):
+                self._read_the_row_in_its_place(reading_row)
         finally:
             self._swapping = False
         self._show_current(self.table.currentIndex(), QModelIndex())
@@ -290,6 +292,14 @@ class ConversationsPage(QWidget):
         if index.count >= row_reader.READ_IN_CHILD_FROM:
             row_reader.spare_the_collector(young=False)
         self.reloaded.emit()
+
+    def _read_the_row_in_its_place(self, row: int) -> None:
+        """The conversation being read left the rows shown (removed, or moved out of the
+        filter): read the one now in its place (the last, when it was at the end), as a
+        mail client does, so the keyboard goes on from there instead of from nowhere."""
+        if row >= 0 and self.model.rowCount():
+            in_its_place = self.model.row_at(min(row, self.model.rowCount() - 1))
+            self.select_conversation(in_its_place.conversation_id)
 
     def reader_conversation_id(self) -> str | None:
         index = self.table.currentIndex()
