@@ -166,6 +166,12 @@ class FilterBar(QWidget):
             self._search_timer.stop()
             self._apply_search()
 
+    def apply_search_now(self) -> None:
+        """The text typed so far applied without waiting for the pause (Enter)."""
+        if self._search_timer.isActive():
+            self._search_timer.stop()
+            self._apply_search()
+
     def _apply_search(self) -> None:
         self.model.update_filter(text=self.search.text().strip())
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
-from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
@@ -90,6 +90,11 @@ class ConversationsPage(QWidget):
         layout.addWidget(self.filter_bar)
         layout.addWidget(splitter, 1)
 
+        # Enter or Down in the search field goes on to the rows it found.
+        self.search.returnPressed.connect(self.go_to_results)
+        down = QShortcut(QKeySequence(Qt.Key.Key_Down), self.search,
+                         context=Qt.ShortcutContext.WidgetShortcut)
+        down.activated.connect(self.go_to_results)
         self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self.model.modelReset.connect(self._reader_after_reset)
         self.model.shown_changed.connect(self._shown_changed)
@@ -141,6 +146,15 @@ class ConversationsPage(QWidget):
         return panel
 
     # --- filters -----------------------------------------------------------------------
+
+    def go_to_results(self) -> None:
+        """The keyboard from the search field to the table, on the first row found unless a
+        row shown is being read already: Enter and the arrows stayed in the field, so the
+        keyboard could not reach what it had found."""
+        self.filter_bar.apply_search_now()
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        if self.model.rowCount() and not self.table.currentIndex().isValid():
+            self.select_conversation(self.model.row_at(0).conversation_id)
 
     def clear_filters(self) -> None:
         """Every chooser back to "All", the search emptied: every conversation shows."""
