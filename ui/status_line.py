@@ -31,6 +31,10 @@ class StatusLine(QObject):
         self._forget = QTimer(self)
         self._forget.setSingleShot(True)
         self._forget.timeout.connect(self._forget_notice)
+        # A message longer than the room the permanent widgets leave (a laptop's 1093 px
+        # holds about 60 characters beside the counts) is cut mid-word, with no "…": the
+        # whole of it is the bar's tooltip while it shows.
+        bar.messageChanged.connect(self._whole_in_tooltip)
 
     def say(self, text: str) -> None:
         """A message; a notice still fresh follows it."""
@@ -44,6 +48,9 @@ class StatusLine(QObject):
         self._notice = text
         self._forget.start(SHOWN_MS)
         self.bar.showMessage(joined(current, text), SHOWN_MS)
+
+    def _whole_in_tooltip(self, message: str) -> None:
+        self.bar.setToolTip(message)
 
     def _forget_notice(self) -> None:
         self._notice = ""

@@ -1,0 +1,28 @@
+"""A passing message too long for the status bar beside its permanent widgets is cut
+mid-word; pointing at the bar shows all of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import open_window
+
+from app.library import Library
+
+LONG = ("Removed 5 conversations from the library; rebuilt 'curated-v1'. Filter on batch "
+        "'rejects' cleared: the batch has no conversations any more. 5,995 conversations "
+        "shown.")
+
+
+def test_a_message_cut_on_a_laptop_is_whole_in_the_status_bars_tooltip(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path) -> None:
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    window.resize(1093, 614)
+    bar = window.statusBar()
+    room = bar.width() - window.where.width() - window.counts.width()
+    assert bar.fontMetrics().horizontalAdvance(LONG) > room, "the message does not fit"
+    window.show_message(LONG)
+    assert bar.currentMessage() == LONG
+    assert bar.toolTip() == LONG
+    bar.clearMessage()
+    assert bar.toolTip() == "", "no tooltip of a message gone"
