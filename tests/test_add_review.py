@@ -412,3 +412,26 @@ def test_over_budget_ones_can_be_left_out_and_the_review_says_what_a_trainer_doe
     added = member_ids(two_batches, "fits")
     assert len(added) == before - len(over)
     assert not set(added) & over
+
+
+def test_enter_in_the_review_adds_and_the_keyboard_starts_on_add(qtbot, two_batches, dialogs,
+                                                                 tmp_path):
+    """The review's "Add N" is its default button: Enter adds. Cancel had become the default
+    (the button was made default before it was in the dialog), so Enter cancelled, and the
+    keyboard started on the first "Leave them out", which Space would tick."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    ids = [r.conversation_id for r in two_batches.summaries("legacy-batch")]
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(ids)
+    dialogs.texts.append("by-enter")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        assert window.creator.add_checked(None)
+    review = window.creator.review
+    assert review is not None and review.isVisible()
+    assert review.add_button.isDefault() and not review.cancel_button.isDefault()
+    assert review.focusWidget() is review.add_button
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        QTest.keyClick(review, Qt.Key.Key_Return)
+    assert len(member_ids(two_batches, "by-enter")) == len(review.plan.adding)

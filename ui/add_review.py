@@ -181,7 +181,6 @@ class AddReviewDialog(QDialog):
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.add_button: QPushButton = self.buttons.addButton(
             "Add", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.add_button.setDefault(True)
         self.buttons.rejected.connect(self.reject)
         self.add_button.clicked.connect(self._confirm)
 
@@ -193,12 +192,17 @@ class AddReviewDialog(QDialog):
         layout.addWidget(self.details)
         layout.addWidget(self.buttons)
         self.setMinimumWidth(520)
+        # Made default only once it is in the dialog (before, the dialog never learnt it and
+        # Cancel became the default: Enter cancelled); the keyboard starts on it, not on the
+        # first "Leave them out", which Space would tick.
+        self.add_button.setDefault(True)
 
         for box in (self.leave_out_hidden, self.leave_out_flagged,
                     self.leave_out_near_duplicates, self.leave_out_samples,
                     self.leave_out_over_budget):
             box.toggled.connect(self._update)
         self._update()
+        (self.add_button if self.add_button.isEnabled() else self.cancel_button).setFocus()
 
     def chosen(self) -> AddPlan:
         return self.plan.choose(leave_out_hidden=self.leave_out_hidden.isChecked(),
