@@ -99,7 +99,6 @@ class TeamLibraryDialog(QDialog):
         test_row.addWidget(self.address, 1)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.open_button = self.buttons.addButton("Open", QDialogButtonBox.ButtonRole.AcceptRole)
-        self.open_button.setDefault(True)
         self.buttons.accepted.connect(self._ask_to_open)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
@@ -108,6 +107,9 @@ class TeamLibraryDialog(QDialog):
         layout.addLayout(test_row)
         layout.addWidget(self.outcome)
         layout.addWidget(self.buttons)
+        # Default only once it is in the dialog (before, the dialog never learnt it: Enter
+        # after the password did nothing).
+        self.open_button.setDefault(True)
         self.setMinimumWidth(560)
         for field in (self.host, self.database, self.user, self.password):
             field.textChanged.connect(self._changed)
