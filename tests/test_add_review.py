@@ -435,3 +435,20 @@ def test_enter_in_the_review_adds_and_the_keyboard_starts_on_add(qtbot, two_batc
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         QTest.keyClick(review, Qt.Key.Key_Return)
     assert len(member_ids(two_batches, "by-enter")) == len(review.plan.adding)
+
+
+def test_no_line_of_the_review_is_cut_with_five_digit_counts(qtbot):
+    """6,000 checked conversations: the count column grows, and the dialog, held at its own
+    minimum width, cut the near-duplicates line ("…or the select") at its right edge."""
+    from app.trainingfiles import AddPlan
+
+    ids = [f"conversation-{i}" for i in range(12_000)]
+    plan = AddPlan(name="everything", create=True, requested=len(ids), new=tuple(ids),
+                   new_pks=tuple(range(len(ids))), flagged=frozenset(ids[:1_600]),
+                   over_budget=frozenset(ids[:10_400]))
+    review = AddReviewDialog(plan)
+    qtbot.addWidget(review)
+    review.show()
+    qtbot.waitExposed(review)
+    for key, label in review.texts.items():
+        assert label.width() >= label.sizeHint().width(), f"the {key} line is cut"

@@ -191,7 +191,9 @@ class AddReviewDialog(QDialog):
         layout.addWidget(QLabel("Skipped or left out:"))
         layout.addWidget(self.details)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(520)
+        # At least as wide as its lines: a minimum width of its own stops the layout from
+        # setting one, and with five-digit counts the lines were cut at the right edge.
+        self.setMinimumWidth(max(520, layout.minimumSize().width()))
         # Made default only once it is in the dialog (before, the dialog never learnt it and
         # Cancel became the default: Enter cancelled); the keyboard starts on it, not on the
         # first "Leave them out", which Space would tick.
