@@ -95,6 +95,7 @@ class ConversationsPage(QWidget):
         down = QShortcut(QKeySequence(Qt.Key.Key_Down), self.search,
                          context=Qt.ShortcutContext.WidgetShortcut)
         down.activated.connect(self.go_to_results)
+        self.table.hint.connect(self.status)
         self.table.selectionModel().currentRowChanged.connect(self._show_current)
         self.model.modelReset.connect(self._reader_after_reset)
         self.model.shown_changed.connect(self._shown_changed)

@@ -57,6 +57,7 @@ class ConversationsTable(QTableView):
     # The width the table wants to show its columns whole (full_width) changed: columns
     # shown, hidden or restored, or fitted to new rows.
     wanted_width_changed = Signal()
+    hint = Signal(str)  # a key that did nothing, and why (for the status bar)
 
     def __init__(self, model: ConversationsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -125,6 +126,12 @@ class ConversationsTable(QTableView):
             for row in rows:
                 model.setData(model.index(row, Column.CHECK), target,
                               Qt.ItemDataRole.CheckStateRole)
+            return
+        if (event.key() == Qt.Key.Key_Delete
+                and not cast(ConversationsModel, self.model()).checked_count):
+            # (with rows checked, Edit ▸ Remove checked… takes the key before it gets here)
+            self.hint.emit("Delete removes the checked conversations, and none is checked: "
+                           "Space checks the selected rows.")
             return
         super().keyPressEvent(event)
 
