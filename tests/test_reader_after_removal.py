@@ -43,3 +43,18 @@ def test_removing_the_last_row_being_read_reads_the_new_last_one(
     assert page.select_conversation(before[-1])
     remove_checked_with_delete(qtbot, window, dialogs, before[-1:])
     assert page.reader_conversation_id() == before[-2]
+
+
+def test_removing_a_whole_filtered_batch_reads_nothing_in_the_rows_the_cleared_filter_shows(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """The filter's batch is gone, so the filter is cleared and every batch shows: the row
+    now at that place is no neighbour of the one being read, and is not read."""
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    page = window.conversations
+    assert page.set_batch_filter("legacy-batch")
+    ids = [row.conversation_id for row in page.rows()]
+    page.table.setFocus()
+    assert page.select_conversation(ids[1])
+    remove_checked_with_delete(qtbot, window, dialogs, ids)
+    assert page.batch_filter.value() is None
+    assert page.reader_conversation_id() is None

@@ -294,8 +294,10 @@ class ConversationsPage(QWidget):
         try:
             # Token counts alone changed in place: the view kept its selection and
             # scroll, and re-selecting would scroll the row being read back into view.
+            # (a filter cleared for a gone batch or file shows other rows: no neighbour)
             if (self.model.set_index(index, wanted) and reading is not None
-                    and not self.select_conversation(reading)):
+                    and not self.select_conversation(reading)
+                    and gone is None and gone_batch is None):
                 self._read_the_row_in_its_place(reading_row)
         finally:
             self._swapping = False
