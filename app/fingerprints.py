@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument, DialogueKey
 from app.portable import driver_sql
-from app.similar import NEAR_DUPLICATE, best_match, fingerprint, warning_text
+from app.similar import INDEXED, NEAR_DUPLICATE, Unpacked, best_match, fingerprint, warning_text
 from app.similar import unpack as unpack_sketch
 
 CHUNK = 500
@@ -29,13 +29,14 @@ def stored_dialogues(session: Session) -> dict[str, str]:
 
 
 def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    """Add the ``near_duplicate`` warning to rows about to be stored that are very similar
-    to a stored conversation or to an earlier row of the same chunk.
+    """Add the ``near_duplicate`` warning to rows about to be stored that are near
+    (``app.similar.is_near``: most sentences the same, or a shorter copy of one or the
+    other) a stored conversation or an earlier row of the same chunk.
 
     The warning lives in the row's warning columns (what the Conversations table shows and
     filters on), not in the stored record.
     """
-    row_keys = [unpack_sketch(row["dialogue_sketch"])[:4] for row in rows]
+    row_keys = [unpack_sketch(row["dialogue_sketch"])[:INDEXED] for row in rows]
     wanted = sorted({key for keys in row_keys for key in keys})
     stored: dict[int, tuple[str, bytes]] = {}
     connection = session.connection()
@@ -49,7 +50,7 @@ def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> No
             tuple(part)):
             if sketch is not None:
                 stored[key] = (cid, sketch)
-    sets: dict[bytes, set[int]] = {}
+    sets: dict[bytes, Unpacked] = {}
     for row, keys in zip(rows, row_keys, strict=True):
         candidates = {stored[k] for k in keys if k in stored}
         match = best_match(row["dialogue_sketch"], sorted(candidates), sets)
@@ -67,8 +68,8 @@ def index_keys(session: Session, sketches: Sequence[tuple[int, bytes | None]]) -
     """Record each conversation's smallest sentence hashes (the first stored with a hash
     keeps it) so that later imports find it as a candidate."""
     values = [(key, pk) for pk, sketch in sketches if sketch
-              for key in unpack_sketch(sketch)[:4]]
-    if values:  # one executemany in the driver: four rows per conversation add up
+              for key in unpack_sketch(sketch)[:INDEXED]]
+    if values:  # one executemany in the driver: sixteen rows per conversation add up
         driver_sql(session.connection(),
                    f"INSERT INTO {DialogueKey.__tablename__} (key, conversation_pk) "
                    "VALUES (?, ?) ON CONFLICT DO NOTHING", values)

@@ -1,12 +1,14 @@
 """Near-duplicates within one training file, asked before an add.
 
 The library flags a conversation ``near_duplicate`` when it was imported after a very
-similar one: a relation to other conversations of the library, not a quality warning of the
-conversation's own file, and one that says nothing about a given training file (its twin
-may be in no file at all). What matters for training is whether a training file would hold
-two near-identical lines, which would give one conversation extra weight. This module
-answers that for an add: which of the new conversations nearly repeat one already in the
-file or one earlier in the same request (the first of each group is never one of them).
+similar one (``app.similar.is_near``: most sentences the same, or a shorter copy of it or
+one that holds it): a relation to other conversations of the library, not a quality warning
+of the conversation's own file, and one that says nothing about a given training file (its
+twin may be in no file at all). What matters for training is whether a training file would
+hold two near-identical lines, or a shorter copy beside its original, which would give one
+conversation's replies extra weight. This module answers that for an add: which of the new
+conversations nearly repeat one already in the file or one earlier in the same request (the
+first of each group is never one of them).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from sqlalchemy import select
 
 from app.library import Library
 from app.models import Conversation, Member, TrainingFile
-from app.similar import INDEXED, near_matches, unpack
+from app.similar import INDEXED, Unpacked, closeness, near_matches, unpack
 
 CHUNK = 500
 
@@ -58,7 +60,7 @@ def near_duplicates_on_add(library: Library, name: str | None,
     for member, sketch in (_file_sketches(library, name) if name is not None else []):
         index(member, sketch)
     sketches = _sketches_of(library, [pk for _cid, pk in new])
-    unpacked: dict[bytes, set[int]] = {}
+    unpacked: dict[bytes, Unpacked] = {}
     found: dict[str, tuple[str, ...]] = {}
     for cid, pk in new:
         mine = sketches.get(pk)
@@ -67,7 +69,7 @@ def near_duplicates_on_add(library: Library, name: str | None,
         candidates = {pair for key in unpack(mine)[:INDEXED] for pair in by_key.get(key, ())}
         matches = near_matches(mine, sorted(candidates), unpacked)
         if matches:
-            closest_first = sorted(matches, key=lambda match: -match.similarity)
+            closest_first = sorted(matches, key=closeness, reverse=True)
             found[cid] = tuple(match.conversation_id for match in closest_first)
         index(cid, mine)
     return found

@@ -9,11 +9,20 @@ Near-duplicates (a conversation re-generated with a few sentences changed) are f
 *bottom-k sketch* of the dialogue's sentences: each sentence is hashed (CRC-32) and the 64
 smallest hashes are kept. The share of sentences two dialogues have in common (their
 Jaccard similarity) is estimated from their sketches alone (Broder's bottom-k estimator). To
-find candidates without comparing against every stored conversation, the few smallest
-hashes of each sketch are indexed (``dialogue_keys``, one representative conversation per
-hash): two dialogues that share most sentences almost always share one of their smallest
-hashes. Everything here runs in C-level string and hash calls; it adds well under a
-millisecond per conversation to an import.
+find candidates without comparing against every stored conversation, the smallest hashes
+of each sketch are indexed (``dialogue_keys``, one representative conversation per hash):
+two dialogues that share most sentences almost always share one of their smallest hashes.
+
+Two dialogues are *near* (``is_near``) when they share most sentences, or when most of the
+shorter one's sentences are in the other (a copy cut short, or re-generated with fewer
+turns, trains the same replies twice though the longer one's extra turns keep the share
+over both low). The shorter one's smallest hashes are among the longer one's, but not
+always among its few smallest: eight are indexed, so that a copy of about a quarter of a
+conversation or more shares some with it (the split, which has every sketch at hand, looks
+up all of them instead).
+
+Everything here runs in C-level string and hash calls; it adds well under a millisecond per
+conversation to an import.
 
 Why not a library: ``datasketch`` (MinHash LSH) would need numpy and many hash permutations
 per sentence, several times the cost of this and a heavy addition to the desktop bundle;
@@ -32,10 +41,12 @@ from dataclasses import dataclass
 from typing import Any
 
 SKETCH_SIZE = 64  # sentence hashes kept per dialogue
-INDEXED = 4  # of which this many smallest are indexed for candidate lookup
+INDEXED = 8  # of which this many smallest are indexed for candidate lookup
+BUCKETED = 4  # of which this many smallest put a line in a split's buckets (``groups``)
 CONTAINMENT_SAMPLE = 8  # fewest hashes in the range two sketches share to estimate from
 COMMON_BUCKET = 16  # a hash opening more sketches than this is a common sentence
-NEAR = 0.7  # estimated share of sentences in common from which two dialogues are "near"
+NEAR = 0.7  # estimated share of sentences (over both, or of the shorter one) from which
+# two dialogues are "near"
 NEAR_DUPLICATE = "near_duplicate"  # the warning code
 NEAR_TEXT = "very similar to conversation"  # how its line in a row's warnings text starts
 
@@ -103,59 +114,96 @@ def _containment(first: list[int], second: list[int], common: int) -> float:
     # A full sketch holds every hash of its dialogue up to its largest one (a shorter sketch
     # holds them all): count each side's sample only in the range both cover. A shared
     # hash is in both sketches, so it is within that range.
-    limit = min(sketch[-1] if len(sketch) >= SKETCH_SIZE else 0xFFFFFFFF
-                for sketch in (first, second))
+    limit = min(first[-1] if len(first) >= SKETCH_SIZE else 0xFFFFFFFF,
+                second[-1] if len(second) >= SKETCH_SIZE else 0xFFFFFFFF)
     smaller = min(bisect_right(first, limit), bisect_right(second, limit))
     # Too few hashes in the range say nothing (a few common sentences would pass).
     return common / smaller if smaller >= CONTAINMENT_SAMPLE else 0.0
+
+
+Unpacked = tuple[list[int], set[int]]  # a sketch's hashes, ascending and as a set
+
+
+def _unpacked(sketch: bytes) -> Unpacked:
+    values = unpack(sketch)
+    return values, set(values)
+
+
+def _shares(mine: Unpacked, theirs: Unpacked) -> tuple[float, bool]:
+    """The shorter one's share in the other (``containment``), and whether the share over
+    both can reach ``NEAR`` at all: that estimate is at most common / (its sample size), so
+    what cannot be near skips the costlier ``set_similarity``."""
+    common = len(mine[1] & theirs[1])
+    return (_containment(mine[0], theirs[0], common),
+            common >= NEAR * min(SKETCH_SIZE, len(mine[1]) + len(theirs[1]) - common))
+
+
+def is_near(a: bytes, b: bytes) -> bool:
+    """Whether two dialogues are near: they share most sentences (``similarity``), or most
+    of the shorter one's sentences are in the longer one (``containment``: a copy cut
+    short, whose replies would be trained twice, or scored by validation after training on
+    them word for word). The one test of the import's flag, the add review and the split."""
+    mine, theirs = _unpacked(a), _unpacked(b)
+    contained, may_be_similar = _shares(mine, theirs)
+    return contained >= NEAR or (may_be_similar and set_similarity(mine[1], theirs[1]) >= NEAR)
+
+
+def _near(mine: Unpacked, theirs: Unpacked) -> tuple[float, float] | None:
+    """(similarity, containment) of two dialogues that are near (``is_near``), else None."""
+    contained, may_be_similar = _shares(mine, theirs)
+    if contained < NEAR and not may_be_similar:
+        return None
+    similar = set_similarity(mine[1], theirs[1])
+    return (similar, contained) if similar >= NEAR or contained >= NEAR else None
 
 
 @dataclass(frozen=True)
 class Match:
     conversation_id: str
     similarity: float
+    containment: float = 0.0  # of the shorter one's sentences, in the other
+
+
+def closeness(match: Match) -> tuple[float, float]:
+    """How close a match is, to sort by: the share over both first (a conversation nearly
+    repeated as a whole before one that holds a shorter copy)."""
+    return match.similarity, match.containment
 
 
 def best_match(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
-               sets: dict[bytes, set[int]] | None = None) -> Match | None:
-    """The most similar candidate at or above ``NEAR``, if any (the first of equals).
-    ``sets`` keeps sketches already unpacked (a chunk of an import compares against the
-    same few many times)."""
-    return max(near_matches(sketch, candidates, sets), key=_similarity, default=None)
-
-
-def _similarity(match: Match) -> float:
-    return match.similarity
+               sets: dict[bytes, Unpacked] | None = None) -> Match | None:
+    """The closest near candidate, if any (the first of equals). ``sets`` keeps sketches
+    already unpacked (a chunk of an import compares against the same few many times)."""
+    return max(near_matches(sketch, candidates, sets), key=closeness, default=None)
 
 
 def near_matches(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
-                 sets: dict[bytes, set[int]] | None = None) -> list[Match]:
-    """Every candidate at or above ``NEAR``, in the candidates' order."""
+                 sets: dict[bytes, Unpacked] | None = None) -> list[Match]:
+    """Every near candidate (``is_near``), in the candidates' order."""
     memo = sets if sets is not None else {}
 
-    def unpacked(value: bytes) -> set[int]:
+    def unpacked(value: bytes) -> Unpacked:
         found = memo.get(value)
         if found is None:
-            found = memo[value] = set(unpack(value))
+            found = memo[value] = _unpacked(value)
         return found
 
     mine = unpacked(sketch)
     found: list[Match] = []
     for cid, other in candidates:
-        theirs = unpacked(other)
-        common = len(mine & theirs)
-        # The estimate is at most common / (its sample size): skip what cannot be near.
-        if common < NEAR * min(SKETCH_SIZE, len(mine) + len(theirs) - common):
-            continue
-        score = set_similarity(mine, theirs)
-        if score >= NEAR:
-            found.append(Match(cid, score))
+        scores = _near(mine, unpacked(other))
+        if scores is not None:
+            found.append(Match(cid, *scores))
     return found
 
 
 def warning_text(match: Match) -> str:
+    if match.similarity >= NEAR:
+        return (f"{NEAR_TEXT} {match.conversation_id} (about "
+                f"{round(match.similarity * 100)} % of their sentences are the same)")
     return (f"{NEAR_TEXT} {match.conversation_id} (about "
-            f"{round(match.similarity * 100)} % of their sentences are the same)")
+            f"{round(match.containment * 100)} % of the shorter one's sentences are in the "
+            "other: a copy cut short trains its replies twice)")
 
 
 def own_warnings(codes: Iterable[str]) -> tuple[str, ...]:
@@ -165,23 +213,8 @@ def own_warnings(codes: Iterable[str]) -> tuple[str, ...]:
     return tuple(code for code in codes if code != NEAR_DUPLICATE)
 
 
-def is_near_in_split(a: bytes, b: bytes) -> bool:
-    """Whether two lines must stay on one side of a split: they share most sentences, or
-    most of the shorter one's sentences are in the longer one (a copy cut short), which
-    would have validation score replies the model trained on word for word."""
-    first, second = unpack(a), unpack(b)
-    mine, theirs = set(first), set(second)
-    common = len(mine & theirs)
-    if _containment(first, second, common) >= NEAR:
-        return True
-    # The overall estimate is at most common / (its sample size): skip what cannot be near.
-    if common < NEAR * min(SKETCH_SIZE, len(mine) + len(theirs) - common):
-        return False
-    return set_similarity(mine, theirs) >= NEAR
-
-
 def groups(sketches: Sequence[tuple[str, bytes]]) -> list[list[str]]:
-    """Conversations linked by near-duplicate pairs (``is_near_in_split``), as groups
+    """Conversations linked by near-duplicate pairs (``is_near``), as groups
     (singletons included), in the order given; used to keep near-duplicates on one side
     of a split."""
     parent = list(range(len(sketches)))
@@ -194,7 +227,7 @@ def groups(sketches: Sequence[tuple[str, bytes]]) -> list[list[str]]:
 
     by_key: dict[int, list[int]] = {}
     for index, (_cid, sketch) in enumerate(sketches):
-        for key in unpack(sketch)[:INDEXED]:
+        for key in unpack(sketch)[:BUCKETED]:
             by_key.setdefault(key, []).append(index)
     for members in by_key.values():
         for position, index in enumerate(members[1:], start=1):
@@ -202,7 +235,7 @@ def groups(sketches: Sequence[tuple[str, bytes]]) -> list[list[str]]:
             for earlier in members[max(0, position - 8) : position]:
                 if root(earlier) == root(index):
                     break
-                if is_near_in_split(sketches[earlier][1], sketches[index][1]):
+                if is_near(sketches[earlier][1], sketches[index][1]):
                     parent[root(index)] = root(earlier)
                     break
     # A copy cut short shares its own smallest hashes with the longer dialogue, but those
@@ -216,7 +249,7 @@ def groups(sketches: Sequence[tuple[str, bytes]]) -> list[list[str]]:
             if len(members) <= COMMON_BUCKET:
                 hits.update(members)
         for other, count in sorted(hits.items()):
-            if count >= 2 and root(other) != root(index) and is_near_in_split(
+            if count >= 2 and root(other) != root(index) and is_near(
                     sketches[other][1], sketch):
                 parent[root(index)] = root(other)
     found: dict[int, list[str]] = {}

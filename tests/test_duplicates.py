@@ -12,7 +12,7 @@ from conftest import ENRICHED, LEGACY
 from app.importer import Verdict, import_paths
 from app.library import Library
 from app.paths import DATABASE_NAME
-from app.similar import NEAR, best_match, fingerprint, similarity
+from app.similar import NEAR, best_match, containment, fingerprint, similarity
 
 SOURCE = ENRICHED[1]  # enriched-1.json
 
@@ -107,8 +107,8 @@ def test_a_library_stored_before_fingerprints_gets_them(library: Library,
 
 
 def test_best_match_skips_only_what_cannot_be_near() -> None:
-    """The quick bound in best_match never drops a candidate at or above NEAR, and the
-    score it reports is the estimate itself."""
+    """The quick bound in best_match never drops a candidate at or above NEAR (over both,
+    or of the shorter one), and the scores it reports are the estimates themselves."""
     import random
     from array import array
 
@@ -117,16 +117,17 @@ def test_best_match_skips_only_what_cannot_be_near() -> None:
     def sketch(values: list[int]) -> bytes:
         return array("I", sorted(set(values))[:64]).tobytes()
 
-    near = 0
+    near = shorter = 0
     for _ in range(2000):
         base = [rng.getrandbits(32) for _ in range(rng.randint(1, 120))]
         other = base[: rng.randint(0, len(base))] + [rng.getrandbits(32)
                                                       for _ in range(rng.randint(0, 60))]
         a, b = sketch(base), sketch(other)
         match = best_match(a, [("other", b)])
-        score = similarity(a, b)
-        assert (match is not None) == (score >= NEAR)
+        score, contained = similarity(a, b), containment(a, b)
+        assert (match is not None) == (max(score, contained) >= NEAR)
         if match is not None:
             near += 1
-            assert match.similarity == score
-    assert near > 100  # both outcomes were exercised
+            shorter += score < NEAR
+            assert (match.similarity, match.containment) == (score, contained)
+    assert near > 100 and shorter > 100  # both outcomes, and both kinds, were exercised

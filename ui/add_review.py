@@ -73,7 +73,8 @@ def near_duplicates_tooltip(plan: AddPlan) -> str:
     n = len(plan.near_duplicates)
     return (f"Leave out the {plural(n, 'new conversation')} that "
             f"{agreeing(n, 'nearly repeats', 'nearly repeat')} another (most of "
-            f"{agreeing(n, 'its', 'their')} sentences are the same): {why[0].lower()}"
+            f"{agreeing(n, 'its', 'their')} sentences are the same, or one of the two is a "
+            f"shorter copy of the other): {why[0].lower()}"
             f"{why[1:]} One is left out only while a conversation it repeats stays (one "
             "already in the file, or an earlier one of the selection that is added), so a "
             "pair is never lost whole.")

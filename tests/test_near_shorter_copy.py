@@ -1,0 +1,86 @@
+"""A shorter copy of a conversation (the same opening turns, fewer of them) is a
+near-duplicate: flagged at import whichever of the two came first, and named by an add to a
+training file that holds the other, since its replies would be trained twice."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+from conftest import ENRICHED, LEGACY
+from shorter_copy import LONG_ID, LONG_SOURCE, SHORT_ID, shorter_copy
+
+from app.cli import main
+from app.importer import import_paths
+from app.library import Library
+from app.loader import record_from_bytes
+from app.similar import NEAR_DUPLICATE, fingerprint, is_near, near_matches
+from app.trainingfiles import add_conversations, plan_addition
+
+
+def _row(library: Library, cid: str) -> tuple[str, str]:
+    row = next(row for row in library.summaries() if row.conversation_id == cid)
+    return row.warning_codes, row.warnings_text
+
+
+@pytest.mark.parametrize("pairs", [2, 3, 4, 5, 6, 7])
+def test_a_shorter_copy_imported_after_its_original_is_flagged(
+        filled_library: Library, tmp_path: Path, pairs: int) -> None:
+    report = import_paths(filled_library, [shorter_copy(tmp_path / "later", pairs)])
+    assert report.imported == 1, report.verdicts
+    codes, text = _row(filled_library, SHORT_ID)
+    assert NEAR_DUPLICATE in codes
+    assert f"very similar to conversation {LONG_ID} (about " in text
+    assert NEAR_DUPLICATE not in _row(filled_library, LONG_ID)[0]
+    assert filled_library.count_with_warning(NEAR_DUPLICATE) == 1
+
+
+def test_the_original_imported_after_its_shorter_copy_is_flagged(
+        library: Library, tmp_path: Path) -> None:
+    assert import_paths(library, [shorter_copy(tmp_path / "first", 3)]).imported == 1
+    assert import_paths(library, [LONG_SOURCE]).imported == 1
+    codes, text = _row(library, LONG_ID)
+    assert NEAR_DUPLICATE in codes
+    assert (f"very similar to conversation {SHORT_ID} (about 95 % of the shorter one's "
+            "sentences are in the other: a copy cut short trains its replies twice)") in text
+    assert NEAR_DUPLICATE not in _row(library, SHORT_ID)[0]
+
+
+def test_an_add_to_a_file_holding_the_original_names_the_copy(
+        filled_library: Library, tmp_path: Path) -> None:
+    add_conversations(filled_library, "Originals", [LONG_ID], create=True)
+    import_paths(filled_library, [shorter_copy(tmp_path / "later", 6)])
+    plan = plan_addition(filled_library, "Originals", [SHORT_ID])
+    assert dict(plan.near_duplicates) == {SHORT_ID: (LONG_ID,)}
+    assert plan.near_duplicates_added() == [SHORT_ID]
+    assert plan.choose(leave_out_near_duplicates=True).adding == []
+
+
+def test_the_command_says_so_and_can_leave_the_copy_out(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = ["--data-dir", str(tmp_path / "lib")]
+    assert main([*data, "import", str(LONG_SOURCE)]) == 0
+    assert main([*data, "import", str(shorter_copy(tmp_path / "later", 6))]) == 0
+    assert main([*data, "add", "Both", "--new", LONG_ID, SHORT_ID]) == 0
+    out = capsys.readouterr().out
+    assert ("1 added conversation is a near-duplicate of a conversation already in 'Both' "
+            "or earlier in this add") in out
+    assert main([*data, "add", "One", "--new", "--leave-out-near-duplicates",
+                 LONG_ID, SHORT_ID]) == 0
+    out = capsys.readouterr().out
+    assert ("skipped 1 nearly repeating a conversation already in the file or earlier in "
+            f"the selection (left out): {SHORT_ID}") in out
+
+
+def test_no_two_real_conversations_are_near() -> None:
+    """A guard on the wider definition: every pair of different real conversations."""
+    prints = {}
+    for path in ENRICHED + LEGACY:
+        record = record_from_bytes(path.read_bytes(), path.name)
+        prints[record["conversation_id"]] = fingerprint(record).sketch
+    assert len(prints) == len(ENRICHED) + len(LEGACY)
+    for (first, a), (second, b) in itertools.combinations(prints.items(), 2):
+        assert not is_near(a, b), (first, second)
+        assert near_matches(a, [(second, b)]) == []
+
