@@ -27,6 +27,7 @@ from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
 from app.stored_builds import drop_unreferenced, rebuilds_due, unreferenced_count
 from app.stored_cut_offs import rejudge_stored
+from app.stored_near import flag_stored_copies
 from app.stored_repair import repair_stored, repaired_files
 from app.team_locks import FRAGMENTS, try_lock_in_transaction
 from app.tokenizer_choice import load_choice
@@ -256,6 +257,14 @@ def one_time_passes(library: Library, progress: Progress | None = None,
                 "now is)")
         done += _rebuild_holding(library, changed, "conversations whose cut-off turns were "
                                  "judged again", progress, cancelled)
+    if upkeep.SHORTER_COPIES in due:
+        flagged = flag_stored_copies(library, _saying(
+            progress, "Looking for shorter copies among the stored conversations"), cancelled)
+        if flagged:
+            done.append(
+                f"flagged {plural(len(flagged), 'conversation')} near_duplicate: each nearly "
+                "repeats one stored before it, or is a shorter copy of it or holds one (their "
+                "replies would be trained twice); an add can leave them out")
     upkeep.record(library.root, due)
     return done
 
