@@ -1,0 +1,156 @@
+"""What finding near-duplicates costs, per conversation, and the same on another checkout.
+
+Times (CPU, best of ``--repeat``) the three places that look for near-duplicates:
+
+* the import's check and keys in the parent (``flag_near_duplicates`` and ``index_keys``,
+  inside ``_store``, chunk after chunk as an import stores them);
+* the add review's check (``near_duplicates_on_add``: every stored conversation added to a
+  new training file, each compared with the ones before it);
+* the split's grouping (``similar.groups`` over every sketch).
+
+on two libraries of ``--files`` rows: clones of the fixtures (``make_corpus.py``: nearly
+every conversation nearly repeats an earlier one, the worst case of the checks) and the same
+rows with random sentence sketches (unrelated conversations, the usual case).
+
+``--compare TREE`` runs this script on the ``app`` of TREE (an older checkout, say
+``git archive OLD app | tar -x -C TREE``) and on this one in turn, ``--rounds`` times each,
+in fresh processes, and prints the best figures side by side.
+
+Usage: ``python bench/bench_near.py [--files 2000] [--repeat 3] [--compare TREE]``
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from array import array
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+
+
+def _measure(args: argparse.Namespace) -> dict[str, float]:
+    from bench_import import corpus_dir, corpus_files
+    from make_corpus import ensure_corpus
+
+    from app import importer
+    from app.library import Library
+    from app.near_in_file import near_duplicates_on_add
+    from app.similar import groups
+
+    corpus = corpus_dir(None, args.n, 0)
+    ensure_corpus(corpus, args.n, 0)
+    files = [str(p) for p in corpus_files(corpus)[: args.files]]
+    clones = [row for p in files for (_, row, _) in importer.prepare(p, "b") if row]
+    rng = random.Random(0)
+    unrelated = [{**row, "dialogue_sketch": array("I", sorted(
+        rng.sample(range(1 << 32), 64))).tobytes()} for row in clones]
+    figures: dict[str, float] = {}
+    for kind, rows in (("clones", clones), ("unrelated", unrelated)):
+        per_row = 1e6 / len(rows)
+        best: dict[str, float] = {}
+        for _ in range(args.repeat):
+            spent: dict[str, float] = {}
+
+            def timed(name: str, fn: Any, spent: dict[str, float] = spent) -> Any:
+                def inner(*a: Any, **k: Any) -> Any:
+                    start = time.process_time()
+                    try:
+                        return fn(*a, **k)
+                    finally:
+                        spent[name] = spent.get(name, 0.0) + time.process_time() - start
+                return inner
+
+            flag, keys = importer.flag_near_duplicates, importer.index_keys
+            importer.flag_near_duplicates = timed("flag", flag)
+            importer.index_keys = timed("keys", keys)
+            with tempfile.TemporaryDirectory() as tmp:
+                library = Library(Path(tmp) / "library")
+                try:
+                    for first in range(0, len(rows), importer.CHUNK):
+                        importer._store(library, [dict(r) for r in
+                                                  rows[first:first + importer.CHUNK]],
+                                        "2026-01-01T00:00:00Z")
+                    spent["flagged"] = library.count_with_warning("near_duplicate")
+                    stored = [(row.conversation_id, row.pk) for row in library.summaries()]
+                    start = time.process_time()
+                    near_duplicates_on_add(library, None, stored)
+                    spent["add"] = time.process_time() - start
+                finally:
+                    library.close()
+                    importer.flag_near_duplicates, importer.index_keys = flag, keys
+            sketches = [(r["conversation_id"], r["dialogue_sketch"]) for r in rows]
+            start = time.process_time()
+            spent["groups"] = len(groups(sketches))
+            spent["split"] = time.process_time() - start
+            for name in ("flag", "keys", "add", "split"):
+                best[name] = min(best.get(name, float("inf")), spent[name] * per_row)
+            best["flagged"], best["groups"] = spent["flagged"], spent["groups"]
+        figures |= {f"{kind}: {name}": value for name, value in best.items()}
+    return figures
+
+
+LABELS = {
+    "flag": "import: near-duplicate check (µs/row)",
+    "keys": "import: dialogue keys (µs/row)",
+    "add": "add review: near-duplicates (µs/row)",
+    "split": "split: groups (µs/row)",
+    "flagged": "rows flagged near_duplicate at import",
+    "groups": "split groups",
+}
+
+
+def _compare(args: argparse.Namespace) -> int:
+    common = ["--files", str(args.files), "--repeat", str(args.repeat), "--n", str(args.n),
+              "--json"]
+    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    for _ in range(args.rounds):
+        for label, tree in (("before", args.compare), ("after", str(ROOT))):
+            out = subprocess.run([sys.executable, __file__, "--tree", tree, *common],
+                                 check=True, capture_output=True).stdout
+            runs[label].append(orjson.loads(out))
+    best = {label: {key: min(run[key] for run in found) for key in found[0]}
+            for label, found in runs.items()}
+    print(f"{args.files} rows, best of {args.repeat} × {args.rounds} rounds "
+          f"(before: {args.compare}; after: {ROOT})")
+    print(f"  {'':52} {'before':>10} {'after':>10}")
+    for key in best["before"]:
+        kind, name = key.split(": ")
+        print(f"  {kind + ', ' + LABELS[name]:52} {best['before'][key]:10.1f} "
+              f"{best['after'][key]:10.1f}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=2000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--n", type=int, default=10_000, help="corpus size (files)")
+    parser.add_argument("--tree", help="the checkout whose app to measure (default: this)")
+    parser.add_argument("--compare", help="an older checkout to measure beside this one")
+    parser.add_argument("--json", action="store_true", help="print the figures as JSON")
+    args = parser.parse_args(argv)
+    if args.compare:
+        return _compare(args)
+    sys.path[:0] = [args.tree or str(ROOT), str(HERE)]
+    figures = _measure(args)
+    if args.json:
+        sys.stdout.buffer.write(orjson.dumps(figures))
+    else:
+        for key, value in figures.items():
+            kind, name = key.split(": ")
+            print(f"  {kind + ', ' + LABELS[name]:52} {value:10.1f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
