@@ -83,6 +83,15 @@ def line_metadata(
     }
 
 
+def line_text(message: Mapping[str, Any]) -> str:
+    """A message's text as a line holds it: a client message or reply without whitespace
+    around it (inner text untouched). A reply ending in "…exists?  \\n\\n" would teach the
+    model to emit that whitespace before it ends its turn; the stored record keeps the text
+    as the file had it, so the full JSON still shows it."""
+    content = str(message["content"])
+    return content if message["role"] == "system" else content.strip()
+
+
 def jsonl_lines(
     record: Mapping[str, Any],
     training_file: str,
@@ -99,7 +108,7 @@ def jsonl_lines(
     weighted = CutOffPolicy(policy) is CutOffPolicy.WEIGHT0
     chat: list[dict[str, Any]] = []
     for message, trained in zip(messages, view.trained, strict=True):
-        item: dict[str, Any] = {"role": message["role"], "content": message["content"]}
+        item: dict[str, Any] = {"role": message["role"], "content": line_text(message)}
         if weighted and message["role"] == "assistant":
             item["weight"] = 1 if trained else 0
         chat.append(item)

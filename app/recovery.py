@@ -29,6 +29,7 @@ from app.stored_builds import drop_unreferenced, rebuilds_due, unreferenced_coun
 from app.stored_cut_offs import rejudge_stored
 from app.stored_near import flag_stored_copies
 from app.stored_repair import repair_stored, repaired_files
+from app.stored_whitespace import forget_padded
 from app.team_locks import FRAGMENTS, try_lock_in_transaction
 from app.tokenizer_choice import load_choice
 from app.trainingfiles import (
@@ -265,6 +266,11 @@ def one_time_passes(library: Library, progress: Progress | None = None,
                 f"flagged {plural(len(flagged), 'conversation')} near_duplicate: each nearly "
                 "repeats one stored before it, or is a shorter copy of it or holds one (their "
                 "replies would be trained twice); an add can leave them out")
+    if upkeep.LINE_WHITESPACE in due:
+        padded = forget_padded(library, _saying(
+            progress, "Looking for whitespace around messages"), cancelled)
+        done += _rebuild_holding(library, padded, "conversations whose lines no longer "
+                                 "keep the whitespace around a message", progress, cancelled)
     upkeep.record(library.root, due)
     return done
 

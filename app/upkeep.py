@@ -19,10 +19,11 @@ FILE_NAME = "upkeep.json"
 TEXT_REPAIR = "text_repair"
 CUT_OFF_RULE = "cut_off_rule"  # stored cut-off judgements made again (app.stored_cut_offs)
 SHORTER_COPIES = "shorter_copies"  # stored shorter copies flagged (app.stored_near)
+LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around messages
 # Each pass and the version of it a library must have had (raise one to run it again:
 # CUT_OFF_RULE whenever app.cut_off_rule decides differently, SHORTER_COPIES whenever
 # app.similar.is_near or INDEXED does). In the order they run.
-PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SHORTER_COPIES: 1}
+PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SHORTER_COPIES: 1, LINE_WHITESPACE: 1}
 
 
 def _path(root: Path) -> Path:
