@@ -1,9 +1,11 @@
 """Repair escape sequences that a generator left in message text as literal characters.
 
 Some generated conversations were escaped twice: a paragraph break arrives as the two
-characters ``\\`` ``n`` instead of a newline, a quote as ``\\"``. Trained as they are, they
-teach the model to print backslashes. This module turns them back into what was meant, in
-the canonical record only (the source file is never touched), and says what it changed.
+characters ``\\`` ``n`` instead of a newline, a quote as ``\\"``, a curly apostrophe as
+``\\u2019``. Trained as they are, they teach the model to print backslashes. This module
+turns them back into what was meant, in the canonical record only (the source file is never
+touched), and says what it changed. Half a surrogate pair (a ``\\ud83d`` without its low
+half) means nothing on its own and is left as it is.
 
 It is deliberately conservative. A conversation is repaired only when it shows clear signs
 of double escaping somewhere (an escaped quote, an escaped blank line, or an escaped line
@@ -24,8 +26,10 @@ from typing import Any
 from app.quality import Warning_
 
 # One escape sequence, read left to right so that "\\n" (an escaped backslash, then n)
-# becomes a backslash followed by n, never a newline.
-ESCAPE = re.compile(r'\\(["\\nt])')
+# becomes a backslash followed by n, never a newline. A UTF-16 surrogate pair written as two
+# \\u sequences is one character; it is tried before a single \\u sequence.
+ESCAPE = re.compile(r'\\(["\\nt]|u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}'
+                    r'|u[0-9a-fA-F]{4})')
 # Clear signs that a text was escaped twice: an escaped quote or blank line anywhere, or an
 # escaped line break right after a sentence's end (checked outside Windows paths).
 EVIDENCE = re.compile(r'\\"|\\n\\n|\\n\\t')
@@ -39,7 +43,8 @@ WINDOWS_PATH = re.compile(rf'(?<![\w\\])[A-Za-z]:(?:\\{_SEGMENT})+'
 # look-behind): a cheap test that spares the path search in most texts.
 PATH_START = re.compile(r'(?<![\w\\])[A-Za-z]:\\|(?<!\S)\\\\')
 MEANING = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
-SHOWN = {'"': '\\"', "\\": "\\\\", "n": "\\n", "t": "\\t"}  # how a sequence is named to people
+# How a sequence is named to people ("u": any \\uXXXX, a surrogate pair counted once).
+SHOWN = {'"': '\\"', "\\": "\\\\", "n": "\\n", "t": "\\t", "u": "\\uXXXX"}
 
 
 def is_double_escaped(texts: Iterable[str]) -> bool:
@@ -69,9 +74,27 @@ def _unescape(segment: str, counts: Counter[str]) -> str:
     letters = parts[1::2]
     if not letters:
         return segment
-    counts.update(letters)
-    parts[1::2] = [MEANING[letter] for letter in letters]
+    if "\\u" in segment:  # rare: a \\u sequence may be half a pair, left as it is
+        parts[1::2] = [_meaning(letter, counts) for letter in letters]
+    else:
+        counts.update(letters)
+        parts[1::2] = [MEANING[letter] for letter in letters]
     return "".join(parts)
+
+
+def _meaning(sequence: str, counts: Counter[str]) -> str:
+    """What one escape sequence (without its backslash) stands for, counted; half a
+    surrogate pair means nothing on its own and is left as it is, uncounted."""
+    if len(sequence) == 1:
+        counts[sequence] += 1
+        return MEANING[sequence]
+    code = int(sequence[1:5], 16)
+    if len(sequence) > 5:  # a surrogate pair: high, then "\\u", then low
+        code = 0x10000 + ((code - 0xD800) << 10) + (int(sequence[7:], 16) - 0xDC00)
+    elif 0xD800 <= code <= 0xDFFF:
+        return "\\" + sequence
+    counts["u"] += 1
+    return chr(code)
 
 
 def _may_hold_path(text: str) -> bool:
@@ -113,7 +136,7 @@ def repair_text(text: str) -> tuple[str, Counter[str]]:
 
 def describe(counts: Counter[str]) -> str:
     """Say what was repaired, e.g. ``4 × \\n, 2 × \\"``."""
-    return ", ".join(f"{counts[key]} × {SHOWN[key]}" for key in ("n", '"', "t", "\\")
+    return ", ".join(f"{counts[key]} × {SHOWN[key]}" for key in ("n", '"', "t", "\\", "u")
                      if counts[key])
 
 

@@ -109,6 +109,50 @@ def test_repair_undoes_one_round_of_json_escaping(text: str) -> None:
     assert repair_text(escaped)[0] == text + ' "end"'
 
 
+def test_unicode_escapes_are_decoded_where_the_conversation_is_escaped_twice() -> None:
+    """\\uXXXX in a conversation that shows the other signs: decoded, a surrogate pair as
+    one character; half a pair, or too few digits, is left as it is."""
+    document = json.loads(ESCAPED.read_text(encoding="utf-8"))
+    pair = document["training_pairs"][1]
+    reply = pair["target_response"]
+    pair["target_response"] = ("It\\u2019s a start \\ud83d\\ude00, not \\ud83d alone "
+                               "or \\u20ac5 but \\u20.\\n\\n" + reply)
+    record = record_from_bytes(dump(document), ESCAPED.name)
+    repaired = record["messages"][2]["content"]
+    assert repaired.startswith("It\u2019s a start \U0001f600, not \\ud83d alone or "
+                               "\u20ac5 but \\u20.\n\n")
+    note = next(w["message"] for w in record["quality"]["warnings"]
+                if w["code"] == "text_repaired" and w["turn_number"] == pair["turn_number"]
+                and w["message"].startswith("reply:"))
+    newline, quote = "\\n", '\\"'
+    assert note == (f"reply: repaired {reply.count(newline) + 2} × {newline}, "
+                    f"{reply.count(quote)} × {quote}, 3 × \\uXXXX")
+    orjson.dumps(record)  # no lone surrogate made it into the record
+
+
+def test_unicode_escapes_stay_where_nothing_else_is_escaped() -> None:
+    """A conversation with no other sign may talk about \\u2019 on purpose."""
+    document = json.loads(CLEAN.read_text(encoding="utf-8"))
+    text = "My export shows \\u2019 where the apostrophes were, and \\ud83d\\ude00 too."
+    for pair in document["training_pairs"][:2]:
+        pair["current_user_input"] = text
+    record = record_from_bytes(dump(document), CLEAN.name)
+    assert text in _texts(record)
+    assert "text_repaired" not in {w["code"] for w in record["quality"]["warnings"]}
+
+
+@given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc"),
+                             exclude_characters=":") | st.sampled_from(["\n", "\t", '"', "\\"]),
+               max_size=80))
+def test_repair_undoes_one_round_of_ascii_json_escaping(text: str) -> None:
+    """The same with every other character written as \\uXXXX (a surrogate pair beyond
+    the first plane), as ``json.dumps`` does by default."""
+    escaped = json.dumps(text)[1:-1] + ' \\"end\\"'
+    assume(WINDOWS_PATH.search(escaped) is None)
+    assert is_double_escaped([escaped])
+    assert repair_text(escaped)[0] == text + ' "end"'
+
+
 def info_lines(library: Library, name: str) -> list[dict]:
     path = stored_files(library, name).jsonl_path
     assert path is not None
