@@ -194,7 +194,7 @@ def test_jsonl_lines_and_the_full_file_pass_our_checks_and_schemas(
         errors = [e.message for e in validator(JSONL_SCHEMA).iter_errors(line)]
         assert errors == []
         assert [m["content"] for m in line["messages"] if m["role"] == "user"] == [
-            c for c, _ in dialogue.exchanges]
+            c.strip() for c, _ in dialogue.exchanges]  # a line trims the whitespace around
 
     with tempfile.TemporaryDirectory() as folder:
         json_path, jsonl_path = Path(folder) / "Generated.json", Path(folder) / "Generated.jsonl"
