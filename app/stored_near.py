@@ -132,8 +132,15 @@ def flag_stored_copies(library: Library, progress: Progress | None = None,
                 had = set(filter(None, codes.split(",")))
                 if NEAR_DUPLICATE in had:
                     continue
-                session.execute(update(Conversation).where(Conversation.pk == pk).values(
-                    warning_codes=",".join(sorted(had | {NEAR_DUPLICATE})),
-                    warnings_text="\n".join(filter(None, [text, warning_text(flags[pk])]))))
-                flagged.append(cid)
+                # Only while still unflagged: another member of a team library may be
+                # running the same pass (the condition is checked again after its commit).
+                done = session.execute(update(Conversation).where(  # type: ignore[attr-defined]
+                    Conversation.pk == pk,
+                    ~("," + Conversation.warning_codes + ",").contains(f",{NEAR_DUPLICATE},"))
+                    .values(warning_codes=",".join(sorted(had | {NEAR_DUPLICATE})),
+                            warnings_text="\n".join(filter(None, [text,
+                                                                  warning_text(flags[pk])])))
+                    .execution_options(synchronize_session=False)).rowcount
+                if done:
+                    flagged.append(cid)
     return flagged
