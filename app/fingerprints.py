@@ -69,7 +69,7 @@ def index_keys(session: Session, sketches: Sequence[tuple[int, bytes | None]]) -
     keeps it) so that later imports find it as a candidate."""
     values = [(key, pk) for pk, sketch in sketches if sketch
               for key in unpack_sketch(sketch)[:INDEXED]]
-    if values:  # one executemany in the driver: sixteen rows per conversation add up
+    if values:  # one executemany in the driver: eight rows per conversation add up
         driver_sql(session.connection(),
                    f"INSERT INTO {DialogueKey.__tablename__} (key, conversation_pk) "
                    "VALUES (?, ?) ON CONFLICT DO NOTHING", values)
