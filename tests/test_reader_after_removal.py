@@ -58,3 +58,17 @@ def test_removing_a_whole_filtered_batch_reads_nothing_in_the_rows_the_cleared_f
     remove_checked_with_delete(qtbot, window, dialogs, ids)
     assert page.batch_filter.value() is None
     assert page.reader_conversation_id() is None
+
+
+def test_removing_rows_above_and_the_one_being_read_reads_its_next_neighbour(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path) -> None:
+    """Rows removed above the one being read move its neighbour up: the next row read is
+    the one that followed it, not the one at its old row number (which skipped rows)."""
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    page = window.conversations
+    before = [row.conversation_id for row in page.rows()]
+    assert len(before) >= 6
+    page.table.setFocus()
+    assert page.select_conversation(before[3])
+    remove_checked_with_delete(qtbot, window, dialogs, before[1:4])
+    assert page.reader_conversation_id() == before[4]

@@ -8,9 +8,10 @@ Checks are kept by conversation key, so they survive sorting, filtering and relo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from enum import IntEnum
+from itertools import islice
 from operator import attrgetter
 from typing import Any
 
@@ -535,6 +536,13 @@ class ConversationsModel(QAbstractTableModel):
 
     def row_at(self, row: int) -> ConversationRow:
         return self._rows[self._shown[row]]
+
+    def ids_after(self, row: int) -> Iterator[str]:
+        """The conversation ids of the rows after ``row``, in table order, as the rows are
+        now, even after new rows are swapped in: read them in the same turn of the GUI
+        thread (a large old index is freed from its next turn, ``_let_go``)."""
+        rows, shown = self._rows, self._shown
+        return (rows[position].conversation_id for position in islice(shown, row + 1, None))
 
     def row_of(self, pk: int) -> int | None:
         position = self._index.position.get(pk)

@@ -274,6 +274,7 @@ class ConversationsPage(QWidget):
         """Swap rows in (GUI thread) and refresh the choosers; keep the row being read."""
         reading = self.reader_conversation_id()
         reading_row = self.table.currentIndex().row()
+        after_it = self.model.ids_after(reading_row)  # (read below, before this returns)
         self.filter_bar.learn_values(index)
         loading = self.row_loading
         # Rows read before a rename lack a file's new name, or still hold the batch's old
@@ -298,7 +299,7 @@ class ConversationsPage(QWidget):
             if (self.model.set_index(index, wanted) and reading is not None
                     and not self.select_conversation(reading)
                     and gone is None and gone_batch is None):
-                self._read_the_row_in_its_place(reading_row)
+                self._read_the_row_in_its_place(reading_row, after_it)
         finally:
             self._swapping = False
         self._show_current(self.table.currentIndex(), QModelIndex())
@@ -310,13 +311,18 @@ class ConversationsPage(QWidget):
             row_reader.spare_the_collector(young=False)
         self.reloaded.emit()
 
-    def _read_the_row_in_its_place(self, row: int) -> None:
+    def _read_the_row_in_its_place(self, row: int, after_it: Iterable[str]) -> None:
         """The conversation being read left the rows shown (removed, or moved out of the
-        filter): read the one now in its place (the last, when it was at the end), as a
-        mail client does, so the keyboard goes on from there instead of from nowhere."""
-        if row >= 0 and self.model.rowCount():
-            in_its_place = self.model.row_at(min(row, self.model.rowCount() - 1))
-            self.select_conversation(in_its_place.conversation_id)
+        filter): read the one that followed it and is still shown (the new last one, when
+        none is), as a mail client does, so the keyboard goes on from there instead of from
+        nowhere. (Its old row number would skip a row for every one removed above it.)"""
+        if row < 0 or not self.model.rowCount():
+            return
+        for conversation_id in after_it:
+            if self.select_conversation(conversation_id):
+                return
+        self.select_conversation(
+            self.model.row_at(self.model.rowCount() - 1).conversation_id)
 
     def reader_conversation_id(self) -> str | None:
         index = self.table.currentIndex()
