@@ -7,9 +7,11 @@ import shutil
 from pathlib import Path
 
 from conftest import ENRICHED, LEGACY, open_window, settle
+from PySide6.QtGui import QKeySequence
 
 from app.importer import import_paths
 from app.library import Library
+from ui.import_flow import ImportSummaryDialog
 
 
 def folder_of(files: list[Path], folder: Path) -> Path:
@@ -60,3 +62,16 @@ def test_no_show_batch_button_when_the_import_made_several_batches(
     assert window.importer.last_summary.show_batch_button is None
     assert {b.batch_id for b in library.batches()} == {"run-a", "run-b"}
     window.importer.last_summary.close()
+
+
+def test_an_ampersand_in_the_batch_name_shows_on_the_button(qtbot, library: Library,
+                                                           tmp_path: Path) -> None:
+    """A button's '&' marks its Alt key and is not shown: a folder 'Q&A' read 'Show batch
+    'QA'' with Alt+A taken."""
+    report = import_paths(library, [folder_of(ENRICHED, tmp_path / "Q&A")])
+    summary = ImportSummaryDialog(report)
+    qtbot.addWidget(summary)
+    button = summary.show_batch_button
+    assert button is not None
+    assert QKeySequence.mnemonic(button.text()).isEmpty()
+    assert button.text().replace("&&", "&") == "Show batch 'Q&A'"

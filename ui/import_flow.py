@@ -137,8 +137,10 @@ class ImportSummaryDialog(QDialog):
         self.batch = the_one_batch(report)
         self.show_batch_button: QPushButton | None = None
         if self.batch is not None:
+            # (a button's "&" marks its Alt key and is not shown: a batch "Q&A" read "QA")
             self.show_batch_button = buttons.addButton(
-                f"Show batch '{self.batch}'", QDialogButtonBox.ButtonRole.ActionRole)
+                f"Show batch '{self.batch.replace('&', '&&')}'",
+                QDialogButtonBox.ButtonRole.ActionRole)
             self.show_batch_button.setToolTip(
                 "Close this summary and show only this batch's conversations (the other "
                 "filters cleared)")
