@@ -139,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--leave-out-near-duplicates", action="store_true",
                    help="leave out conversations that nearly repeat one already in the file "
                         "or earlier in this add")
+    p.add_argument("--leave-out-over-budget", action="store_true",
+                   help="leave out conversations longer than the file's maximum sequence "
+                        "length (a trainer would cut or drop their lines)")
 
     p = sub.add_parser("set", help="change a training file's settings (rebuilds it)")
     p.add_argument("name")
@@ -333,7 +336,8 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     plan = plan_addition(library, args.name, ids, create=args.new,
                          cut_off_policy=args.cut_off_policy or DEFAULT_POLICY
                          ).choose(leave_out_flagged=args.leave_out_flagged,
-                                  leave_out_near_duplicates=args.leave_out_near_duplicates)
+                                  leave_out_near_duplicates=args.leave_out_near_duplicates,
+                                  leave_out_over_budget=args.leave_out_over_budget)
     for why, skipped in plan.skipped().items():
         _print(f"skipped {len(skipped):,} {why}: {_shown(skipped)}")
     # As the window's add review: samples asked for with one's own data are left out.
@@ -390,7 +394,8 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
     if over:
         notes.append(f"{plural(len(over), 'added conversation')} "
                      f"{agreeing(len(over), 'is', 'are')} over the token budget of "
-                     f"'{plan.name}'")
+                     f"'{plan.name}'; --leave-out-over-budget leaves "
+                     f"{agreeing(len(over), 'it', 'them')} out")
     samples = [cid for cid in plan.samples if cid in added]
     if samples:  # asked for alone: added, and said, as the window's add review does
         kind = agreeing(len(samples), "is a sample conversation", "are sample conversations")

@@ -92,9 +92,31 @@ def test_add_says_what_the_policy_and_the_budget_leave_out(
     assert lines[1] == ("1 added conversation loses 1 cut-off reply to the 'weight0' cut-off "
                         "policy of 'Noted' (they are not trained; the full JSON keeps them "
                         "for review)")
-    assert lines[2] == "1 added conversation is over the token budget of 'Noted'"
+    assert lines[2] == ("1 added conversation is over the token budget of 'Noted'; "
+                        "--leave-out-over-budget leaves it out")
     assert lines[3].startswith("1 of the 2 lines of 'Noted' is longer than its maximum "
                                "sequence length of 4,096 tokens.")
+
+
+def test_add_leaves_out_the_ones_over_the_budget_as_the_window_can(
+        filled_library: Library, capsys: pytest.CaptureFixture[str]) -> None:
+    """The window's add review leaves them out on request ('Leave them out'): so does the
+    command line, with the same reason."""
+    long_one = "fp_conversation_2e6e3685-eb74-46c9-b11d-13a3e162a4b5"  # 5,000+ tokens
+    ids = [row.conversation_id for row in filled_library.summaries()
+           if row.conversation_id not in FIRST_REPLY_CUT]
+    window = plan_addition(filled_library, "Fits", ids, create=True).choose(
+        leave_out_over_budget=True)
+    assert window.left_out() == {long_one: "over_budget"}
+    filled_library.close()
+    code, out, err = run(filled_library, capsys, "add", "Fits", "--new",
+                         "--leave-out-over-budget", *ids)
+    assert code == 0, err
+    assert out.splitlines()[0] == ("skipped 1 longer than the file's maximum sequence length "
+                                   f"(left out): {long_one}")
+    assert "over the token budget" not in out
+    with Library.open(filled_library.root) as library:
+        assert member_ids(library, "Fits") == window.adding
 
 
 def test_a_policy_change_that_leaves_no_line_is_said_and_no_export_is_empty(
