@@ -8,6 +8,7 @@ import pytest
 from conftest import ENRICHED, settle
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QProxyStyle, QStyle
 from stored import stored_files
 
 from app.trainingfiles import add_conversations, header
@@ -157,3 +158,39 @@ def test_double_click_on_a_member_opens_it_in_the_reader(qtbot, window, filled_l
                           Qt.KeyboardModifier.NoModifier, point)
     assert window.pages.currentIndex() == 0
     assert window.conversations.reader.conversation_id() == target
+
+
+class SingleClickActivates(QProxyStyle):
+    """A desktop set to open items with one click (KDE's setting; the platform's style
+    says so): Qt then reports a plain click on an item as ``activated``."""
+
+    def styleHint(self, hint, option=None, widget=None, returnData=None):
+        if hint == QStyle.StyleHint.SH_ItemView_ActivateItemOnSingleClick:
+            return 1
+        return super().styleHint(hint, option, widget, returnData)
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_a_click_on_a_member_selects_it_where_one_click_activates(
+        qtbot, window, filled_library, enriched_ids):
+    """Where the desktop activates items with one click, a click on a member selects it
+    (to remove it, say) and stays on the page; only Enter or a double click reads it."""
+    add_conversations(filled_library, "Members", enriched_ids[:3], create=True)
+    window.changes.everything()
+    settle(qtbot, window)
+    files = window.training_files
+    window.pages.setCurrentWidget(files)
+    files_page = window.pages.currentIndex()
+    assert files_page != 0 and files.select_file("Members")
+    members = files.members
+    style = SingleClickActivates()
+    members.setStyle(style)
+    index = files.members_model.index(1, MEMBER_CLIENT)
+    qtbot.waitUntil(lambda: members.isVisible() and not members.visualRect(index).isEmpty())
+    QTest.mouseClick(members.viewport(), Qt.MouseButton.LeftButton,
+                     Qt.KeyboardModifier.NoModifier, members.visualRect(index).center())
+    assert window.pages.currentIndex() == files_page
+    assert files.selected_member_ids() == [enriched_ids[1]]
+    QTest.keyClick(members, Qt.Key.Key_Return)
+    assert window.pages.currentIndex() == 0
+    assert window.conversations.reader.conversation_id() == enriched_ids[1]

@@ -503,9 +503,15 @@ class TrainingFilesPage(QWidget):
         self.members.setSortingEnabled(True)
         self.members.selectionModel().selectionChanged.connect(
             self._members_selection_changed)
-        # Enter opens the current one as a double click does (``activated`` is both), and
-        # Delete asks to remove the selected ones: the keys the Conversations table has.
-        self.members.activated.connect(self._open_member)
+        # Enter opens the current one as a double click does, and Delete asks to remove the
+        # selected ones. (Not ``activated``: where the desktop opens items with one click,
+        # it is a plain click, which then left the page; and on macOS Enter is not it.)
+        self.members.doubleClicked.connect(self._open_member)
+        open_key = QAction("Read", self.members)
+        open_key.setShortcuts([QKeySequence(Qt.Key.Key_Return), QKeySequence(Qt.Key.Key_Enter)])
+        open_key.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        open_key.triggered.connect(lambda: self._open_member(self.members.currentIndex()))
+        self.members.addAction(open_key)
         remove_key = QAction("Remove from file", self.members)
         remove_key.setShortcut(QKeySequence(Qt.Key.Key_Delete))
         remove_key.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
