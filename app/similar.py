@@ -38,6 +38,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import chain
 from typing import Any
 
 SKETCH_SIZE = 64  # sentence hashes kept per dialogue
@@ -242,12 +243,13 @@ def groups(sketches: Sequence[tuple[str, bytes]]) -> list[list[str]]:
     # are not always among the longer one's smallest few: look them up from every hash of
     # each sketch. Two of them found make a pair worth comparing; a hash that opens many
     # sketches is a common sentence, not a sign of a copy.
+    # (Only hashes some sketch indexes can find anything: one set intersection and one
+    # Counter a sketch, not a Counter update for each of its 64 hashes.)
+    indexed = by_key.keys()
     for index, (_cid, sketch) in enumerate(sketches):
-        hits: Counter[int] = Counter()
-        for key in unpack(sketch):
-            members = by_key.get(key, [])
-            if len(members) <= COMMON_BUCKET:
-                hits.update(members)
+        hits = Counter(chain.from_iterable(
+            members for members in map(by_key.__getitem__, indexed & set(unpack(sketch)))
+            if len(members) <= COMMON_BUCKET))
         for other, count in sorted(hits.items()):
             if count >= 2 and root(other) != root(index) and is_near(
                     sketches[other][1], sketch):
