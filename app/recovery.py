@@ -269,8 +269,8 @@ def one_time_passes(library: Library, progress: Progress | None = None,
     if upkeep.LINE_WHITESPACE in due:
         padded = forget_padded(library, _saying(
             progress, "Looking for whitespace around messages"), cancelled)
-        done += _rebuild_holding(library, padded, "conversations whose lines no longer "
-                                 "keep the whitespace around a message", progress, cancelled)
+        done += _rebuild_files(library, padded, "conversations whose lines no longer "
+                               "keep the whitespace around a message", progress, cancelled)
     upkeep.record(library.root, due)
     return done
 
@@ -281,8 +281,16 @@ def _rebuild_holding(library: Library, changed: Collection[str], holding: str,
     """Rebuild the training files holding ``changed`` conversations (a pass changed what
     is stored of them), one sentence each. Cancelled, the pass is not recorded and runs
     again; the files it did not reach still owe their rebuild, paid at the next start."""
+    return _rebuild_files(library, repaired_files(library, list(changed)), holding, progress,
+                          cancelled)
+
+
+def _rebuild_files(library: Library, names: Collection[str], holding: str,
+                   progress: Progress | None,
+                   cancelled: Callable[[], bool] | None) -> list[str]:
+    """Rebuild the training files ``names`` (they hold ``holding``), one sentence each."""
     done = []
-    for name in repaired_files(library, list(changed)):
+    for name in sorted(names):
         if cancelled and cancelled():
             raise BuildCancelled()
         rebuild_training_files(library, [name], _saying(

@@ -124,3 +124,19 @@ def test_files_built_before_are_rebuilt_once_those_that_change_only(
         assert header(library, "padded")["totals"] == old_head["totals"]
         count_missing(library)
         assert {row.conversation_id: row.token_count for row in library.summaries()} == counted
+
+
+def test_the_pass_run_again_rebuilds_nothing_already_trimmed(old_library: Path) -> None:
+    """A second member of a team library (each has its own upkeep record), a lost record or
+    a pass cancelled after its rebuilds runs it again: files whose lines are already
+    trimmed keep their bytes (a rebuild would change their updated_at for nothing)."""
+    with Library(old_library) as library:
+        finish_interrupted_work(library)
+        built = stored_bytes(library, "padded"), stored_bytes(library, "clean")
+    record = orjson.loads((old_library / upkeep.FILE_NAME).read_bytes())
+    del record[upkeep.LINE_WHITESPACE]
+    (old_library / upkeep.FILE_NAME).write_bytes(orjson.dumps(record))
+    with Library(old_library) as library:
+        assert finish_interrupted_work(library) == []
+        assert (stored_bytes(library, "padded"), stored_bytes(library, "clean")) == built
+        assert not needs_recovery(library)
