@@ -296,9 +296,11 @@ def test_line_schema_requires_every_metadata_key(
 
 def _expected_chat(record: dict[str, Any], policy: str) -> list[dict[str, Any]]:
     """What a line should hold, worked out here independently of app.cutoff: under trim the
-    conversation stops before its first cut-off turn; it always ends on a reply."""
+    conversation stops before its first cut-off turn; it always ends on a reply; a client
+    message or reply is without the whitespace around it (the system message as it is)."""
     chat: list[dict[str, Any]] = [
-        {"role": m["role"], "content": m["content"]} for m in record["messages"]]
+        {"role": m["role"], "content": m["content"] if m["role"] == "system"
+         else m["content"].strip()} for m in record["messages"]]
     if policy == "trim":
         cut = next((i for i, m in enumerate(chat)
                     if i and looks_cut_off(m["content"], m["role"])), None)
@@ -368,6 +370,9 @@ def test_all_fixtures_build_a_consistent_pair(
     policy: str,
 ) -> None:
     records = [load_conversation_file(path, "batch-all") for path in ALL_FILES]
+    padded = records[0]["messages"]  # whitespace around a client message and a reply
+    padded[1]["content"] = f"  {padded[1]['content']}\n"
+    padded[2]["content"] = f"{padded[2]['content']}  \n\n"
     json_path, jsonl_path = _write(tmp_path, records, policy=policy)
     full = _read_json(json_path)
     lines = _read_jsonl(jsonl_path)
