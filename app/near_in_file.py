@@ -22,6 +22,15 @@ from app.models import Conversation, Member, TrainingFile
 from app.similar import INDEXED, Unpacked, closeness, near_matches, unpack
 
 CHUNK = 500
+# The hash of the empty piece after a dialogue's final full stop (or inside an ellipsis):
+# not a sentence, and the smallest hash there is, so it leads almost every sketch. Looked
+# up like a sentence it would make every member a candidate of every new conversation.
+EMPTY_PIECE = 0
+
+
+def lookup_keys(sketch: bytes) -> list[int]:
+    """The ``INDEXED`` smallest sentence hashes of a sketch, the empty piece left out."""
+    return [key for key in unpack(sketch)[:INDEXED + 1] if key != EMPTY_PIECE][:INDEXED]
 
 
 def _file_sketches(library: Library, name: str) -> list[tuple[str, bytes]]:
@@ -54,7 +63,7 @@ def near_duplicates_on_add(library: Library, name: str | None,
     by_key: dict[int, list[tuple[str, bytes]]] = {}
 
     def index(cid: str, sketch: bytes) -> None:
-        for key in unpack(sketch)[:INDEXED]:
+        for key in lookup_keys(sketch):
             by_key.setdefault(key, []).append((cid, sketch))
 
     for member, sketch in (_file_sketches(library, name) if name is not None else []):
@@ -66,7 +75,7 @@ def near_duplicates_on_add(library: Library, name: str | None,
         mine = sketches.get(pk)
         if mine is None:
             continue
-        candidates = {pair for key in unpack(mine)[:INDEXED] for pair in by_key.get(key, ())}
+        candidates = {pair for key in lookup_keys(mine) for pair in by_key.get(key, ())}
         matches = near_matches(mine, sorted(candidates), unpacked)
         if matches:
             closest_first = sorted(matches, key=closeness, reverse=True)

@@ -1,0 +1,54 @@
+"""An add's near-duplicate review compares a new conversation only with the members that
+share one of its smallest *sentence* hashes. The empty piece after a dialogue's final full
+stop (or inside an ellipsis) hashes to 0, the smallest value there is, so it leads almost
+every sketch: looked up like a sentence, it made every member a candidate of every new
+conversation (adding 3,000 unrelated conversations compared about 4.5 million pairs)."""
+
+from __future__ import annotations
+
+import zlib
+from typing import Any
+
+import pytest
+from conftest import ENRICHED, LEGACY
+from shorter_copy import LONG_ID, SHORT_ID, shorter_copy
+from sqlalchemy import select
+
+from app import near_in_file
+from app.importer import import_paths
+from app.library import Library
+from app.models import Conversation
+from app.similar import unpack
+
+
+def _compared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many candidates each call of ``near_matches`` was given."""
+    sizes: list[int] = []
+    real = near_in_file.near_matches
+
+    def counting(sketch: bytes, candidates: Any, *rest: Any) -> Any:
+        candidates = list(candidates)
+        sizes.append(len(candidates))
+        return real(sketch, candidates, *rest)
+
+    monkeypatch.setattr(near_in_file, "near_matches", counting)
+    return sizes
+
+
+def test_unrelated_conversations_are_not_compared(library: Library,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import_paths(library, [*ENRICHED, *LEGACY])
+    rows = [(row.conversation_id, row.pk) for row in library.summaries()]
+    with library.session() as session:
+        sketches = list(session.scalars(select(Conversation.dialogue_sketch)))
+    assert zlib.crc32(b"") == 0
+    assert sum(unpack(sketch)[0] == 0 for sketch in sketches) > len(sketches) // 2
+    sizes = _compared(monkeypatch)
+    assert near_in_file.near_duplicates_on_add(library, None, rows) == {}
+    assert sum(sizes) < len(rows)  # not every earlier one for each
+
+
+def test_a_shorter_copy_is_still_found(library: Library, tmp_path: Any) -> None:
+    import_paths(library, [ENRICHED[1], shorter_copy(tmp_path / "copy", 3)])
+    rows = [(row.conversation_id, row.pk) for row in library.summaries()]
+    assert near_in_file.near_duplicates_on_add(library, None, rows) == {SHORT_ID: (LONG_ID,)}
