@@ -17,7 +17,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any
 
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy, trained_view
-from app.records import ConversationSummary, LineMetadata, ReplyContext, summarise
+from app.records import LineMetadata, LineSummary, ReplyContext, line_summary
 
 MISSING_NUMBER = -1.0
 MISSING_TEXT = ""
@@ -58,10 +58,11 @@ def reply_context(
 
 
 def line_metadata(
-    summary: ConversationSummary, training_file: str, replies: list[ReplyContext],
+    summary: LineSummary, training_file: str, replies: list[ReplyContext],
     left_out_replies: int = 0,
 ) -> LineMetadata:
-    """The conversation's summary (``app.records.summarise``) with the JSONL's fixed types."""
+    """The conversation's summary (``app.records.line_summary``) with the JSONL's fixed
+    types."""
     return {
         "conversation_id": summary["conversation_id"],
         "batch_id": _str(summary["batch_id"]),
@@ -118,4 +119,4 @@ def jsonl_lines(
     replies = [reply_context(messages[i], i, messages[i - 1]) for i in reply_indexes]
     left_out = sum(view.left_out.values())
     yield {"messages": chat,
-           "metadata": line_metadata(summarise(record), training_file, replies, left_out)}
+           "metadata": line_metadata(line_summary(record), training_file, replies, left_out)}

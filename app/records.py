@@ -157,6 +157,24 @@ class ConversationSummary(Digest):
     content_sha256: str
 
 
+class LineSummary(TypedDict):
+    """The part of the summary a JSONL line's metadata repeats (``app.jsonl``)."""
+
+    conversation_id: str
+    batch_id: str | None
+    source_file: str
+    client_persona: str | None
+    persona_archetype: str | None
+    emotional_arc: str | None
+    emotional_arc_key: str | None
+    training_topic: str | None
+    training_topic_key: str | None
+    quality_tier: str | None
+    quality_score: float | None
+    human_reviewed: bool
+    warning_codes: list[str]
+
+
 def profile_hash(profile: Any) -> str:
     """A stable fingerprint of a consultant profile (key order does not matter)."""
     return hashlib.sha256(orjson.dumps(profile, option=orjson.OPT_SORT_KEYS)).hexdigest()[:16]
@@ -181,42 +199,65 @@ def summarise(record: Mapping[str, Any]) -> ConversationSummary:
     Tolerant of missing blocks (a record from an older library, or a test's minimal one):
     what is absent is None, zero or empty.
     """
-    scaffolding = record.get("scaffolding") or {}
+    line = line_summary(record)
     quality = record.get("quality") or {}
     client = record.get("client") or {}
     source = record.get("source") or {}
-    warnings = quality.get("warnings") or []
     trained = trainable_messages(record)
     replies = [m for m in trained if m["role"] == "assistant"]
     scores = [s for s in map(reply_score, replies) if s is not None]
     policies = policy_digest(record, CHARS_PER_TOKEN)
     return {
-        "conversation_id": record["conversation_id"],
-        "batch_id": record.get("batch_id"),
-        "quality_tier": record.get("quality_tier"),
-        "persona_archetype": scaffolding.get("persona_archetype"),
-        "emotional_arc_key": scaffolding.get("emotional_arc_key"),
-        "training_topic_key": scaffolding.get("training_topic_key"),
+        "conversation_id": line["conversation_id"],
+        "batch_id": line["batch_id"],
+        "quality_tier": line["quality_tier"],
+        "persona_archetype": line["persona_archetype"],
+        "emotional_arc_key": line["emotional_arc_key"],
+        "training_topic_key": line["training_topic_key"],
         "messages": len(record["messages"]),
         "trained_messages": len(trained),
         "trainable_replies": len(replies),
         "reply_scores": scores,
-        "human_reviewed": bool(quality.get("human_reviewed")),
-        "warning_codes": sorted({str(w["code"]) for w in warnings}),
+        "human_reviewed": line["human_reviewed"],
+        "warning_codes": line["warning_codes"],
         "estimated_tokens": sum(len(m["content"]) for m in trained) // CHARS_PER_TOKEN,
         "profile_hash": profile_hash(record.get("consultant_profile")),
         "policies": policies,
         "persona_name": client.get("name"),
-        "client_persona": client.get("persona"),
-        "emotional_arc": scaffolding.get("emotional_arc"),
-        "training_topic": scaffolding.get("training_topic"),
+        "client_persona": line["client_persona"],
+        "emotional_arc": line["emotional_arc"],
+        "training_topic": line["training_topic"],
         "turns": max(len(record["messages"]) - 1, 0),
         "replies_trained": policies[DEFAULT_POLICY.value]["trainable_replies"],
-        "quality_score": quality.get("mean_score"),
-        "warnings_text": "\n".join(_warning_line(w) for w in warnings),
+        "quality_score": line["quality_score"],
+        "warnings_text": "\n".join(_warning_line(w) for w in quality.get("warnings") or []),
         "created": (source.get("dataset_metadata") or {}).get("created_date"),
-        "source_file": source.get("file_name") or "",
+        "source_file": line["source_file"],
         "content_sha256": source.get("content_sha256") or "",
+    }
+
+
+def line_summary(record: Mapping[str, Any]) -> LineSummary:
+    """The summary's fields a JSONL line repeats, without the rest: a build writes one
+    line per conversation, and the policy digest and profile hash ``summarise`` works
+    out were a third of a line's cost."""
+    scaffolding = record.get("scaffolding") or {}
+    quality = record.get("quality") or {}
+    warnings = quality.get("warnings") or []
+    return {
+        "conversation_id": record["conversation_id"],
+        "batch_id": record.get("batch_id"),
+        "source_file": (record.get("source") or {}).get("file_name") or "",
+        "client_persona": (record.get("client") or {}).get("persona"),
+        "persona_archetype": scaffolding.get("persona_archetype"),
+        "emotional_arc": scaffolding.get("emotional_arc"),
+        "emotional_arc_key": scaffolding.get("emotional_arc_key"),
+        "training_topic": scaffolding.get("training_topic"),
+        "training_topic_key": scaffolding.get("training_topic_key"),
+        "quality_tier": record.get("quality_tier"),
+        "quality_score": quality.get("mean_score"),
+        "human_reviewed": bool(quality.get("human_reviewed")),
+        "warning_codes": sorted({str(w["code"]) for w in warnings}),
     }
 
 
