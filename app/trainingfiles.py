@@ -20,6 +20,7 @@ import shutil
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -378,6 +379,7 @@ def _move_into_database(library: Library, name: str) -> bool:
     try:
         for key, (json_part, jsonl_part, tokens) in zip(keys, legacy.fragments(), strict=True):
             spill.add(library, Fragment(key, json_part, jsonl_part, tokens))
+        spill.settled()
         with library.session() as session, session.begin():
             save_fragments(session, spill.held)
             current = session.get(TrainingFile, file_id)
@@ -1046,27 +1048,61 @@ def _on_disk(library: Library) -> list[tuple[Path, int, int]]:
 
 @dataclass
 class _Spill:
-    """Fragments rendered for a build, held until the switch unless there are too many."""
+    """Fragments rendered for a build, held until the switch unless there are too many.
+
+    Too many are stored before the switch by a thread of their own while the build renders
+    on: storing them is mostly SQLite writing and a WAL checkpoint, which let go of the
+    interpreter, so on two cores it takes next to no time off the rendering (it was a
+    fifth of a large first build's wait). At most one batch is being stored at a time, and
+    a batch is half of ``SPILL_BYTES``, so the two together hold no more than one did.
+    ``settled`` before the switch: the switch's transaction waits for none of it."""
 
     held: list[Fragment]
     size: int = 0
-    stored_early: list[str] | None = None  # keys stored before the switch
+    stored_early: list[str] | None = None  # keys stored (or being stored) before the switch
+    storing: Future[None] | None = None
+    writer: ThreadPoolExecutor | None = None
 
     def add(self, library: Library, fragment: Fragment) -> None:
         self.held.append(fragment)
         self.size += len(fragment.json) + len(fragment.jsonl)
-        if self.size > SPILL_BYTES:
-            with library.session() as session, session.begin():
-                save_fragments(session, self.held)
-            self.stored_early = [*(self.stored_early or []), *(f.key for f in self.held)]
-            self.held, self.size = [], 0
+        if self.size > SPILL_BYTES // 2:
+            self._wait()  # one batch in flight at most: memory stays bounded
+            batch, self.held, self.size = self.held, [], 0
+            self.stored_early = [*(self.stored_early or []), *(f.key for f in batch)]
+            if self.writer is None:
+                self.writer = ThreadPoolExecutor(1, thread_name_prefix="build-spill")
+            self.storing = self.writer.submit(_store_early, library, batch)
+
+    def _wait(self) -> None:
+        storing, self.storing = self.storing, None
+        if storing is not None:
+            storing.result()  # a failure to store is the build's failure
+
+    def settled(self) -> None:
+        """Every batch stored (its error raised here), the thread gone."""
+        try:
+            self._wait()
+        finally:
+            if self.writer is not None:
+                self.writer.shutdown()
+                self.writer = None
 
     def take_back(self, library: Library) -> None:
-        """After a failed build: the fragments it stored early that nothing uses."""
+        """After a failed build: the fragments it stored early that nothing uses (once
+        the batch being stored is in, so none lands after the clean-up)."""
+        with contextlib.suppress(Exception):
+            self.settled()
         if self.stored_early:
             with contextlib.suppress(Exception), library.session() as session, \
                     session.begin():
                 drop_unreferenced(session, self.stored_early)
+
+
+def _store_early(library: Library, fragments: list[Fragment]) -> None:
+    """One batch of ``_Spill``'s, in its own transaction (its thread's own connection)."""
+    with library.session() as session, session.begin():
+        save_fragments(session, fragments)
 
 
 @contextlib.contextmanager
@@ -1314,6 +1350,7 @@ def _finish(
             stored[fragment.key] = StoredFragment(fragment.tokens, len(fragment.json),
                                                   len(fragment.jsonl))
             spill.add(library, fragment)
+        spill.settled()
         if cancelled and cancelled():
             raise BuildCancelled()
 
