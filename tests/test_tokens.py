@@ -247,6 +247,23 @@ def test_as_trained_marks_exactly_the_replies(key: str) -> None:
     assert shown.trained_total == sum(t.trained_tokens for t in shown.turns) > 0
 
 
+def test_what_a_generation_block_sets_stays_inside_it_when_counting() -> None:
+    """The text counted (no marks) is the marked render's text: a ``set`` inside a
+    generation block stays inside it, as in the call block the marking render makes."""
+    from app.chat_templates import Renderer
+
+    source = ("{% set tag = 'out' %}{% set seen = namespace(n=0) %}{% for m in messages %}"
+              "{% if m['role'] == 'assistant' %}{% generation %}{% set tag = 'in' %}"
+              "{% set seen.n = seen.n + 1 %}{{ m['content'] }}/{{ tag }}/{{ loop.index }}"
+              "{% endgeneration %}{{ tag }}{% else %}{{ m['content'] }}{% endif %}"
+              "{% endfor %}|{{ tag }}|{{ seen.n }}")
+    renderer = Renderer(ChatTemplate("custom", "scoped.jinja", source))
+    messages = [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"},
+                {"role": "user", "content": "r"}, {"role": "assistant", "content": "b"}]
+    assert renderer.text(messages) == "qa/in/2outrb/in/4out|out|2"
+    assert renderer.render(messages).text == renderer.text(messages)
+
+
 def test_a_template_that_raises_is_a_clear_error() -> None:
     template = ChatTemplate("custom", "strict.jinja",
                             "{{ raise_exception('only one message please') }}")
