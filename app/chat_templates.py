@@ -14,11 +14,14 @@ plain rendering character for character, otherwise the positions are found by se
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 import jinja2
@@ -191,7 +194,21 @@ class Renderer:
 
     def text(self, messages: Sequence[Mapping[str, Any]]) -> str:
         """What the trainer tokenizes."""
-        return _render(self._plain, self.template, _clean(messages))
+        return self.text_of(self.inputs(messages))
+
+    def inputs(self, messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        """All a render reads of ``messages``: their roles and contents, cleaned."""
+        return _clean(messages)
+
+    def text_of(self, inputs: list[dict[str, Any]]) -> str:
+        """``text`` of messages already made ``inputs``."""
+        return _render(self._plain, self.template, inputs)
+
+    @property
+    def reads_the_clock(self) -> bool:
+        """Whether the text can change with the date (``strftime_now``): then the same
+        inputs do not always render the same text."""
+        return "strftime_now" in self.template.source
 
     def render(self, messages: Sequence[Mapping[str, Any]]) -> Rendered:
         """The text plus the positions of every message and every trained block."""
@@ -206,6 +223,23 @@ class Renderer:
         # The template changed the content (trimmed it, say): find the texts instead.
         trained = _strip_markers(_render(self._marking, self.template, clean)).trained
         return Rendered(plain, _search(plain, clean), trained)
+
+
+_RENDER_VERSION: list[bytes] = []
+
+
+def render_version() -> bytes:
+    """A fingerprint of what turns inputs into text besides the template: this module's
+    source (or, in a bundle without sources, the app's version) and Jinja's version. A
+    count known by its inputs (``app.token_lines``) is one of this version only."""
+    if not _RENDER_VERSION:
+        from app import __version__
+
+        digest = hashlib.sha256(f"{__version__}\0{jinja2.__version__}".encode())
+        with contextlib.suppress(OSError):  # a bundle: the app's version stands in
+            digest.update(Path(__file__).read_bytes())
+        _RENDER_VERSION.append(digest.digest()[:16])
+    return _RENDER_VERSION[0]
 
 
 _ANY_MARKER = re.compile(f"[{''.join(sorted(MARKERS))}]").search  # one pass, not four

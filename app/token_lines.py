@@ -16,6 +16,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from app.errors import LibraryError
 from app.jsonl import jsonl_lines
 from app.records import TokenSummary
@@ -91,20 +93,56 @@ class CountCache:
 
 def count_lines(counter: TokenCounter, lines: Sequence[Messages],
                 cache: CountCache | None = None) -> list[int]:
-    """Exact tokens of each line as rendered by the counter's chat template."""
-    texts = [counter.text(messages) for messages in lines]
+    """Exact tokens of each line as rendered by the counter's chat template.
+
+    A line counted before is found by its inputs (what the template reads of it) without
+    rendering it again: rendering was a third of a large build, and a conversation's line
+    is counted when it is imported, then again when a file is built. The text stays the
+    key of the count; the inputs only lead to it, and only where the same inputs always
+    render the same text (``input_keys``).
+    """
+    renderer = counter.renderer
+    inputs = [renderer.inputs(messages) for messages in lines]
+    by_input = input_keys(counter, inputs) if cache is not None else None
+    known_input = cache.get(by_input) if cache is not None and by_input else {}
+    todo = [i for i in range(len(lines))
+            if by_input is None or by_input[i] not in known_input]
+    texts = {i: renderer.text_of(inputs[i]) for i in todo}
     prefix = counter.basis.encode("ascii")
-    keys = [hashlib.blake2b(prefix + t.encode("utf-8"), digest_size=16).digest()
-            for t in texts]
-    known = cache.get(keys) if cache is not None else {}
-    missing = [i for i, key in enumerate(keys) if key not in known]
+    keys = {i: hashlib.blake2b(prefix + text.encode("utf-8"), digest_size=16).digest()
+            for i, text in texts.items()}
+    known = cache.get(list(keys.values())) if cache is not None and keys else {}
+    missing = [i for i in todo if keys[i] not in known]
+    new: dict[bytes, int] = {}
     if missing:
         fresh = counter.count_texts([texts[i] for i in missing])
         new = {keys[i]: n for i, n in zip(missing, fresh, strict=True)}
-        if cache is not None:
-            cache.put(new)
         known = {**known, **new}
-    return [known[key] for key in keys]
+    if cache is not None:
+        learned = dict(new)
+        if by_input is not None:
+            learned.update({by_input[i]: known[keys[i]] for i in todo})
+        cache.put(learned)
+    return [known[keys[i]] if i in keys else known_input[(by_input or [])[i]]
+            for i in range(len(lines))]
+
+
+def input_keys(counter: TokenCounter, inputs: Sequence[list[dict[str, Any]]]
+               ) -> list[bytes] | None:
+    """Each line's key by its inputs, in the count cache beside the keys by text: the
+    counting basis (tokenizer and template), the render code's version and the inputs.
+    None where the text may differ for the same inputs (a template that reads the date)
+    or the inputs cannot be written as JSON."""
+    from app.chat_templates import render_version  # Jinja: loaded by whoever counts
+
+    if counter.renderer.reads_the_clock:
+        return None
+    head = b"inputs\0" + render_version() + counter.basis.encode("ascii")
+    try:
+        return [hashlib.blake2b(head + orjson.dumps(item), digest_size=16).digest()
+                for item in inputs]
+    except orjson.JSONEncodeError:
+        return None
 
 
 def percentile(values: Sequence[int], share: float) -> int:

@@ -247,6 +247,42 @@ def test_as_trained_marks_exactly_the_replies(key: str) -> None:
     assert shown.trained_total == sum(t.trained_tokens for t in shown.turns) > 0
 
 
+def test_a_line_counted_before_is_found_by_its_inputs_without_rendering(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A build counts again what the import counted: the cache knows the line by its
+    inputs (basis, render code, roles and contents), so the template is not run again;
+    one that reads the date is, every time."""
+    from app.chat_templates import Renderer
+    from app.token_lines import CountCache, count_lines
+
+    counter = default_counter()
+    lines = line_messages()
+    expected = [counter.count(messages) for messages in lines]
+    assert count_lines(counter, lines, CountCache(tmp_path / "counts.sqlite3")) == expected
+    dated = TokenCounter.from_file(bundled_tokenizer_path(), ChatTemplate(
+        "custom", "dated.jinja",
+        "{{ strftime_now('%Y') }}{% for m in messages %}{{ m['content'] }}{% endfor %}"))
+    count_lines(dated, lines, CountCache(tmp_path / "counts.sqlite3"))
+    rendered: list[str] = []
+    original = Renderer.text_of
+
+    def watched(self: Renderer, inputs: list[dict[str, Any]]) -> str:
+        rendered.append(self.template.label)
+        return original(self, inputs)
+
+    monkeypatch.setattr(Renderer, "text_of", watched)
+    again = CountCache(tmp_path / "counts.sqlite3")  # as a later process reads it
+    assert count_lines(counter, lines, again) == expected
+    assert rendered == []
+    changed = [[*messages[:-1], {**messages[-1], "content": messages[-1]["content"] + "!"}]
+               for messages in lines[:1]]
+    count_lines(counter, changed, again)
+    assert rendered == [counter.template.label]
+    count_lines(dated, lines, again)
+    assert rendered.count("dated.jinja") == len(lines)
+
+
 def test_what_a_generation_block_sets_stays_inside_it_when_counting() -> None:
     """The text counted (no marks) is the marked render's text: a ``set`` inside a
     generation block stays inside it, as in the call block the marking render makes."""
