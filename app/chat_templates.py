@@ -242,13 +242,11 @@ def render_version() -> bytes:
     return _RENDER_VERSION[0]
 
 
-_ANY_MARKER = re.compile(f"[{''.join(sorted(MARKERS))}]").search  # one pass, not four
-
-
 def _clean(messages: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
     """Messages as plain role/content dicts, with our marker characters removed."""
     def scrub(text: str) -> str:
-        if _ANY_MARKER(text):
+        if (MESSAGE_OPEN in text or MESSAGE_CLOSE in text or TRAINED_OPEN in text
+                or TRAINED_CLOSE in text):  # four plain scans: faster than a regex or any()
             return "".join(ch for ch in text if ch not in MARKERS)
         return text
     return [{"role": m["role"], "content": scrub(str(m["content"]))} for m in messages]
