@@ -452,3 +452,20 @@ def test_no_line_of_the_review_is_cut_with_five_digit_counts(qtbot):
     qtbot.waitExposed(review)
     for key, label in review.texts.items():
         assert label.width() >= label.sizeHint().width(), f"the {key} line is cut"
+
+
+def test_the_over_budget_advice_for_a_new_file_says_its_settings_come_once_it_is_made():
+    """A new file has no Settings… to raise its length in until it is built: the advice
+    said to go there as if it already existed."""
+    from app.trainingfiles import AddPlan
+    from ui.add_review import over_budget_tooltip
+
+    ids = ("long-one", "short-one")
+    def plan(create: bool) -> AddPlan:
+        return AddPlan(name="file", create=create, requested=2, new=ids, new_pks=(1, 2),
+                       over_budget=frozenset(ids[:1]))
+
+    assert over_budget_tooltip(plan(create=True)).endswith(
+        "Settings… on the LoRA Training JSON Files page once the file is made.")
+    assert over_budget_tooltip(plan(create=False)).endswith(
+        "Settings… on the LoRA Training JSON Files page.")

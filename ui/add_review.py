@@ -90,7 +90,8 @@ def over_budget_tooltip(plan: AddPlan) -> str:
             "file's maximum sequence length (max_seq_len): TRL would cut "
             f"{them} there (nothing after that point is learned) and Axolotl would leave "
             f"{them} out. Leave {them} out here, or keep {them} and raise the length in the "
-            "file's Settings… on the LoRA Training JSON Files page.")
+            "file's Settings… on the LoRA Training JSON Files page"
+            + (" once the file is made." if plan.create else "."))
 
 
 class AddReviewDialog(QDialog):
