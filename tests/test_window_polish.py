@@ -51,6 +51,23 @@ def test_review_marks_are_greyed_out_until_something_is_checked(qtbot, two_batch
     assert dialogs.warnings == []  # nothing was refused after a click
 
 
+def test_create_training_files_greyed_out_says_what_it_waits_for(qtbot, two_batches, dialogs,
+                                                                tmp_path):
+    """Greyed out with nothing checked, the toolbar button kept its usual tooltip, so a
+    person pointing at it learnt nothing about why it would not open."""
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    button = window.create_button
+    assert not button.isEnabled()
+    assert "Check the conversations to add first" in button.toolTip()
+    assert "Space" in button.toolTip() and "Ctrl+A" in button.toolTip()
+    check_rows(window.conversations.model, 1)
+    assert button.isEnabled()
+    assert button.toolTip() == "Add the checked conversations to a training file"
+    window.select_none_action.trigger()
+    assert "Check the conversations to add first" in button.toolTip()
+
+
 def test_the_add_review_counts_agree_with_their_words(qtbot, two_batches, dialogs, tmp_path):
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     settle(qtbot, window)

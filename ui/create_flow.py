@@ -31,6 +31,12 @@ from ui.wording import plural
 NEW_FILE_LABEL = "New training file…"
 
 
+CREATE_TIP = "Add the checked conversations to a training file"
+# Greyed out, the button says what it waits for (a disabled button shows its tooltip).
+NOTHING_CHECKED_TIP = ("Check the conversations to add first: Space checks the selected "
+                       "rows, Ctrl+A every row shown")
+
+
 class CreateTrainingFilesButton(QToolButton):
     """A drop-down listing the full JSON training files (never the JSONL) and "New…"."""
 
@@ -40,7 +46,7 @@ class CreateTrainingFilesButton(QToolButton):
         super().__init__(parent)
         self.library = library
         self.setText("Create training files")
-        self.setToolTip("Add the checked conversations to a training file")
+        self.setToolTip(CREATE_TIP)
         self.setPopupMode(QToolButton.ToolButtonPopupMode.InstantPopup)
         self.menu_ = QMenu(self)
         self.menu_.aboutToShow.connect(self.rebuild_menu)

@@ -46,7 +46,12 @@ from ui.close_guard import CloseGuard, finish_app
 from ui.conversations_model import Column
 from ui.conversations_page import ConversationsPage
 from ui.conversations_table import column_key
-from ui.create_flow import CreateController, CreateTrainingFilesButton
+from ui.create_flow import (
+    CREATE_TIP,
+    NOTHING_CHECKED_TIP,
+    CreateController,
+    CreateTrainingFilesButton,
+)
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
 from ui.library_choice import label, recent, settings_form, settings_strings
@@ -433,6 +438,7 @@ class MainWindow(QMainWindow):
         self.new_file_action.setEnabled(checked)
         self.add_to_menu.setEnabled(checked)
         self.create_button.setEnabled(checked)
+        self.create_button.setToolTip(CREATE_TIP if checked else NOTHING_CHECKED_TIP)
         self.rename_batch_action.setEnabled(has_rows and
                                             self.conversations.current_batch() is not None)
         self.find_action.setEnabled(has_rows)
