@@ -26,3 +26,13 @@ def test_a_message_cut_on_a_laptop_is_whole_in_the_status_bars_tooltip(
     assert bar.toolTip() == LONG
     bar.clearMessage()
     assert bar.toolTip() == "", "no tooltip of a message gone"
+
+
+def test_the_counts_never_show_the_passing_message_as_their_own_tooltip(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path) -> None:
+    """A widget without a tooltip shows its parent's: the counts, with nothing hidden by
+    the filter, showed the status bar's (the passing message) as if it were theirs."""
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    window.show_message(LONG)
+    assert window.counts.toolTip(), "the counts have a tooltip of their own"
+    assert window.counts.toolTip() != LONG

@@ -75,6 +75,8 @@ JSON_FILTER = "Conversation files (*.json);;All files (*)"
 SPARE_AFTER_MS = 500
 SPARE_BACKSTOP_MS = 20_000
 JSONL_TIP = "Save a copy of the selected training file's JSONL for the trainer"
+COUNTS_TIP = ("Conversations shown by the filters · checked (what Create training files "
+              "adds) · in the library")
 
 
 class MainWindow(QMainWindow):
@@ -408,7 +410,7 @@ class MainWindow(QMainWindow):
         model = self.conversations.model
         if self.conversations.opening:
             self.counts.setText("Reading the library…")
-            self.counts.setToolTip("")
+            self.counts.setToolTip(COUNTS_TIP)
             self._update_actions()
             return
         hidden = model.hidden_checked_count
@@ -416,10 +418,11 @@ class MainWindow(QMainWindow):
         if hidden:
             checked += f" ({hidden:,} hidden by the filter)"
         self.counts.setText(f"Shown {model.shown_count:,} · {checked} · Total {model.total:,}")
+        # Never empty: the label would show the status bar's tooltip (the passing message).
         self.counts.setToolTip(
             f"{plural(hidden, 'checked conversation')} "
             f"{agreeing(hidden, 'is', 'are')} not shown by the current filter; adding "
-            "to a training file includes them." if hidden else "")
+            "to a training file includes them." if hidden else COUNTS_TIP)
         self._update_actions()
 
     def _update_actions(self) -> None:
