@@ -420,8 +420,9 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
         notes.append(
             f"{plural(len(near), 'added conversation')} "
             f"{agreeing(len(near), 'is a near-duplicate', 'are near-duplicates')} of a "
-            f"conversation already in '{plan.name}' or earlier in this add: near-identical "
-            "lines give one conversation extra weight in training; "
+            f"conversation already in '{plan.name}' or earlier in this add (most sentences "
+            "the same, or a shorter copy): a repeated conversation gets extra weight in "
+            "training; "
             f"--leave-out-near-duplicates leaves {agreeing(len(near), 'it', 'them')} out")
     return notes
 

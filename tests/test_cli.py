@@ -451,8 +451,9 @@ def test_add_says_the_warnings_the_header_counts_and_the_near_duplicates_apart(
     assert (f"{flagged} added conversations have quality warnings ({kinds}), counted in the "
             "header of 'Everything'; --leave-out-flagged leaves them out") in out.splitlines()
     assert ("1 added conversation is a near-duplicate of a conversation already in "
-            "'Everything' or earlier in this add: near-identical lines give one conversation "
-            "extra weight in training; --leave-out-near-duplicates leaves it out"
+            "'Everything' or earlier in this add (most sentences the same, or a shorter copy): "
+            "a repeated conversation gets extra weight in training; "
+            "--leave-out-near-duplicates leaves it out"
             ) in out.splitlines()
 
     code, out, err = imported("add", "Without twins", "--new", "--all",
