@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -11,7 +12,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -191,3 +192,28 @@ def unpack_commit(commit: str, target: Path) -> Path:
                              capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
     return target
+
+
+@contextlib.contextmanager
+def cpu_timing(owner: Any, spent: dict[str, float], **functions: str) -> Iterator[None]:
+    """While the block runs, add to ``spent[label]`` the CPU seconds that each function
+    ``owner.<attribute>`` (``label=attribute``) spends; callers that look it up on
+    ``owner`` (a module's own calls do) go through the timing. Put back afterwards."""
+    originals = {label: getattr(owner, attribute) for label, attribute in functions.items()}
+
+    def timed(label: str, fn: Callable[..., Any]) -> Callable[..., Any]:
+        def inner(*a: Any, **k: Any) -> Any:
+            start = time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                spent[label] = spent.get(label, 0.0) + time.process_time() - start
+        return inner
+
+    for label, attribute in functions.items():
+        setattr(owner, attribute, timed(label, originals[label]))
+    try:
+        yield
+    finally:
+        for label, attribute in functions.items():
+            setattr(owner, attribute, originals[label])

@@ -32,7 +32,7 @@ from typing import Any
 
 import jiter
 import orjson
-from _common import machine, print_machine
+from _common import cpu_timing, machine, print_machine
 from bench_import import corpus_dir, corpus_files
 from make_corpus import ensure_corpus
 
@@ -117,20 +117,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     rows = [row for p in files for (_, row, _) in importer.prepare(p, "b") if row]
     spent: dict[str, float] = {}
-
-    def timed(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
-        def inner(*a: Any, **k: Any) -> Any:
-            start = time.process_time()
-            try:
-                return fn(*a, **k)
-            finally:
-                spent[name] = spent.get(name, 0.0) + time.process_time() - start
-        return inner
-
-    flag, keys = importer.flag_near_duplicates, importer.index_keys
-    importer.flag_near_duplicates = timed("flag", flag)  # type: ignore[assignment]
-    importer.index_keys = timed("keys", keys)  # type: ignore[assignment]
-    with tempfile.TemporaryDirectory() as tmp:
+    with (tempfile.TemporaryDirectory() as tmp,
+          cpu_timing(importer, spent, flag="flag_near_duplicates", keys="index_keys")):
         library = Library(Path(tmp) / "library")
         start = time.process_time()
         for first in range(0, len(rows), importer.CHUNK):
@@ -139,7 +127,6 @@ def main(argv: list[str] | None = None) -> int:
         store = time.process_time() - start
         flagged = library.count_with_warning("near_duplicate")
         library.close()
-    importer.flag_near_duplicates, importer.index_keys = flag, keys
     per_row = 1e6 / max(len(rows), 1)
     stages |= {
         "parent: store the rows (_store, all of it)": store * per_row,

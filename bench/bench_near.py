@@ -29,7 +29,6 @@ import tempfile
 import time
 from array import array
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -38,6 +37,7 @@ ROOT = HERE.parent
 
 
 def _measure(args: argparse.Namespace) -> dict[str, float]:
+    from _common import cpu_timing
     from bench_import import corpus_dir, corpus_files
     from make_corpus import ensure_corpus
 
@@ -59,20 +59,9 @@ def _measure(args: argparse.Namespace) -> dict[str, float]:
         best: dict[str, float] = {}
         for _ in range(args.repeat):
             spent: dict[str, float] = {}
-
-            def timed(name: str, fn: Any, spent: dict[str, float] = spent) -> Any:
-                def inner(*a: Any, **k: Any) -> Any:
-                    start = time.process_time()
-                    try:
-                        return fn(*a, **k)
-                    finally:
-                        spent[name] = spent.get(name, 0.0) + time.process_time() - start
-                return inner
-
-            flag, keys = importer.flag_near_duplicates, importer.index_keys
-            importer.flag_near_duplicates = timed("flag", flag)
-            importer.index_keys = timed("keys", keys)
-            with tempfile.TemporaryDirectory() as tmp:
+            with (tempfile.TemporaryDirectory() as tmp,
+                  cpu_timing(importer, spent, flag="flag_near_duplicates",
+                             keys="index_keys")):
                 library = Library(Path(tmp) / "library")
                 try:
                     for first in range(0, len(rows), importer.CHUNK):
@@ -86,7 +75,6 @@ def _measure(args: argparse.Namespace) -> dict[str, float]:
                     spent["add"] = time.process_time() - start
                 finally:
                     library.close()
-                    importer.flag_near_duplicates, importer.index_keys = flag, keys
             sketches = [(r["conversation_id"], r["dialogue_sketch"]) for r in rows]
             start = time.process_time()
             spent["groups"] = len(groups(sketches))
