@@ -14,12 +14,11 @@ lines or header change, so nothing is rebuilt.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.build import BuildCancelled
 from app.fingerprints import index_keys
 from app.library import Library
 from app.models import Conversation, DialogueKey
@@ -34,22 +33,10 @@ from app.similar import (
     unpack,
     warning_text,
 )
+from app.upkeep import in_chunks
 
 CHUNK = 500
 Progress = Callable[[int, int, str], None]
-
-
-def _chunks(pks: Sequence[int], progress: Progress | None,
-            cancelled: Callable[[], bool] | None, step: int, steps: int
-            ) -> Iterator[Sequence[int]]:
-    """``pks`` in chunks, asking ``cancelled`` before each and saying how far it got
-    (``step`` of ``steps`` walks over them)."""
-    for start in range(0, len(pks), CHUNK):
-        if cancelled and cancelled():
-            raise BuildCancelled()
-        if progress:
-            progress(step * len(pks) + start, steps * len(pks), "")
-        yield pks[start:start + CHUNK]
 
 
 def _representatives(session: Session, keys: Sequence[int]) -> dict[int, tuple[int, str, bytes]]:
@@ -79,7 +66,7 @@ def _later_flags(library: Library, pks: Sequence[int], progress: Progress | None
             flags[pk] = match
 
     unpacked: dict[bytes, Unpacked] = {}
-    for part in _chunks(pks, progress, cancelled, 1, 2):
+    for part in in_chunks(pks, progress, cancelled, 1, 2):
         with library.session() as session:
             rows = [(pk, cid, sketch) for pk, cid, sketch in session.execute(
                 select(Conversation.pk, Conversation.conversation_id,
@@ -113,7 +100,7 @@ def flag_stored_copies(library: Library, progress: Progress | None = None,
         pks = list(session.scalars(
             select(Conversation.pk).where(Conversation.dialogue_sketch.is_not(None))
             .order_by(Conversation.pk)))
-    for part in _chunks(pks, progress, cancelled, 0, 2):
+    for part in in_chunks(pks, progress, cancelled, 0, 2):
         with library.session() as session, session.begin():
             index_keys(session, [(pk, sketch) for pk, sketch in session.execute(
                 select(Conversation.pk, Conversation.dialogue_sketch)

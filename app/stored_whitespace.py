@@ -22,11 +22,9 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from app.build import BuildCancelled
 from app.library import Library, unpack
 from app.models import BuildFragment, Conversation, ConversationDocument, Member, TrainingFile
-
-CHUNK = 500
+from app.upkeep import in_chunks
 
 
 def has_padded_message(record: Mapping[str, Any]) -> bool:
@@ -60,12 +58,7 @@ def forget_padded(library: Library, progress: Callable[[int, int, str], None] | 
     with library.session() as session:
         pks = list(session.scalars(select(Conversation.pk).order_by(Conversation.pk)))
     found: dict[int, str] = {}
-    for start in range(0, len(pks), CHUNK):
-        if cancelled and cancelled():
-            raise BuildCancelled()
-        if progress:
-            progress(start, len(pks), "")
-        part = pks[start:start + CHUNK]
+    for part in in_chunks(pks, progress, cancelled):
         with library.session() as session, session.begin():
             padded = [pk for pk, blob in session.execute(
                 select(Conversation.pk, ConversationDocument.document)

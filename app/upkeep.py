@@ -9,10 +9,12 @@ idempotent, so a lost record only costs one more look at the stored records.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import orjson
 
+from app.build import BuildCancelled
 from app.jsonio import atomic_writer
 
 FILE_NAME = "upkeep.json"
@@ -24,6 +26,21 @@ LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around m
 # CUT_OFF_RULE whenever app.cut_off_rule decides differently, SHORTER_COPIES whenever
 # app.similar.is_near or INDEXED does). In the order they run.
 PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SHORTER_COPIES: 1, LINE_WHITESPACE: 1}
+CHUNK = 500  # stored conversations a pass handles in one transaction
+
+
+def in_chunks(pks: Sequence[int], progress: Callable[[int, int, str], None] | None,
+              cancelled: Callable[[], bool] | None, step: int = 0, steps: int = 1
+              ) -> Iterator[Sequence[int]]:
+    """A pass's walk over stored conversations: ``pks`` in chunks, asking ``cancelled``
+    before each (``BuildCancelled``) and saying how far it got (``step`` of ``steps``
+    walks over them)."""
+    for start in range(0, len(pks), CHUNK):
+        if cancelled and cancelled():
+            raise BuildCancelled()
+        if progress:
+            progress(step * len(pks) + start, steps * len(pks), "")
+        yield pks[start:start + CHUNK]
 
 
 def _path(root: Path) -> Path:
