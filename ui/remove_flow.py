@@ -11,7 +11,6 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButton, QWidget
 
-from app.build import StoppedByForce
 from app.errors import LibraryError
 from app.library import Library
 from app.removal import (
@@ -24,7 +23,7 @@ from app.removal import (
 from app.samples import sample_ids
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import in_child, run_with_progress
+from ui.tasks import in_child, run_with_progress, saying_if_killed
 from ui.wording import plural
 
 MAX_LISTED = 12
@@ -126,15 +125,9 @@ class RemoveController(QObject):
             self.changes.training_files_changed.emit()  # some may have been rebuilt
             self.dialogs.warn(self.window, "Conversations not removed", message)
 
-        def work(progress: Callable[[int, int, str], None],
-                 cancelled: Callable[[], bool]) -> RemovalResult:
-            try:
-                result: RemovalResult = in_child(apply_removal, self.library, plan)(
-                    progress, cancelled)
-            except StoppedByForce:  # not "nothing was changed": files may be rebuilt
-                raise LibraryError(stopped_by_force(plan)) from None
-            return result
-
+        # Killed after Cancel, not "nothing was changed": files may be rebuilt.
+        work = saying_if_killed(in_child(apply_removal, self.library, plan),
+                                lambda: stopped_by_force(plan))
         run_with_progress(self.window, "Removing conversations", work, done, failed)
 
 
