@@ -144,9 +144,7 @@ def is_near(a: bytes, b: bytes) -> bool:
     of the shorter one's sentences are in the longer one (``containment``: a copy cut
     short, whose replies would be trained twice, or scored by validation after training on
     them word for word). The one test of the import's flag, the add review and the split."""
-    mine, theirs = _unpacked(a), _unpacked(b)
-    contained, may_be_similar = _shares(mine, theirs)
-    return contained >= NEAR or (may_be_similar and set_similarity(mine[1], theirs[1]) >= NEAR)
+    return _near(_unpacked(a), _unpacked(b)) is not None
 
 
 def _near(mine: Unpacked, theirs: Unpacked) -> tuple[float, float] | None:
