@@ -166,14 +166,40 @@ def test_a_spare_that_dies_before_taking_its_job_is_replaced_by_a_fresh_child(
     assert no_children_left()
 
 
+def open_files(pid: int) -> list[str]:
+    """What ``pid`` holds open now; a descriptor closed while they are listed is left out."""
+    held = []
+    for fd in os.listdir(f"/proc/{pid}/fd"):
+        try:
+            held.append(os.readlink(f"/proc/{pid}/fd/{fd}"))
+        except FileNotFoundError:
+            continue
+    return held
+
+
 @POSIX
-def test_an_idle_spare_holds_no_library_file(filled_library: Library, spare: int) -> None:
-    run_in_child(pid_and_count, filled_library.location, opener=OPEN)  # a library known
-    idle = spare_pid()
-    assert idle is not None
-    held = [os.readlink(f"/proc/{idle}/fd/{fd}") for fd in os.listdir(f"/proc/{idle}/fd")]
-    root = str(filled_library.root.resolve())
-    assert held and not [path for path in held if path.startswith(root)], held
+def test_an_idle_spare_holds_no_library_file(filled_library: Library, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """Looked at only once the spare says it has imported all and waits: while it still
+    imports, it opens and closes module files under our feet."""
+    ready = tmp_path / "ready"
+    monkeypatch.setenv("LORA_TEST_SPARE_READY", str(ready))  # (each spare inherits it)
+    keep_spare(("app.trainingfiles", "spare_import"))
+    try:
+        run_in_child(pid_and_count, filled_library.location, opener=OPEN)  # a library known
+        idle = spare_pid()
+        assert idle is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not (
+                ready.exists() and ready.read_text() == str(idle)):
+            time.sleep(0.01)
+        assert ready.read_text() == str(idle), "the spare never said it waits"
+        held = open_files(idle)
+        root = str(filled_library.root.resolve())
+        assert held and not [path for path in held if path.startswith(root)], held
+    finally:
+        end_spare()
+    assert no_children_left()
 
 
 def test_ending_the_spare_ends_its_process(spare: int) -> None:
