@@ -138,6 +138,20 @@ def trained_view(record: Mapping[str, Any], policy: CutOffPolicy | str,
     return TrainedView(list(messages[: last + 1]), trained[: last + 1], left_out, reasons)
 
 
+def line_text(message: Mapping[str, Any]) -> str:
+    """A message's text as a line holds it: a client message or reply without whitespace
+    around it (inner text untouched). A reply ending in "…exists?  \\n\\n" would teach the
+    model to emit that whitespace before it ends its turn; the stored record keeps the text
+    as the file had it, so the full JSON still shows it."""
+    content = str(message["content"])
+    return content if message["role"] == "system" else content.strip()
+
+
+def trained_characters(messages: Sequence[Mapping[str, Any]]) -> int:
+    """The characters of ``messages`` as a line holds them (the token estimate's basis)."""
+    return sum(len(line_text(message)) for message in messages)
+
+
 def policy_digest(record: Mapping[str, Any], chars_per_token: int) -> dict[str, Any]:
     """Per policy, the numbers a header needs (stored in the conversation's digest)."""
     result = {}
@@ -149,8 +163,7 @@ def policy_digest(record: Mapping[str, Any], chars_per_token: int) -> dict[str, 
         result[policy.value] = {
             "trained_messages": len(view.messages),
             "trainable_replies": view.trained_replies,
-            "estimated_tokens": sum(len(m["content"]) for m in view.messages)
-            // chars_per_token,
+            "estimated_tokens": trained_characters(view.messages) // chars_per_token,
             "left_out": dict(sorted(view.left_out.items())),
         }
     for policy in CutOffPolicy:

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from app.cutoff import DEFAULT_POLICY, CutOffPolicy, trained_view
+from app.cutoff import DEFAULT_POLICY, CutOffPolicy, line_text, trained_view
 from app.records import LineMetadata, LineSummary, ReplyContext, line_summary
 
 MISSING_NUMBER = -1.0
@@ -82,15 +82,6 @@ def line_metadata(
         "replies": replies,
         "left_out_replies": left_out_replies,
     }
-
-
-def line_text(message: Mapping[str, Any]) -> str:
-    """A message's text as a line holds it: a client message or reply without whitespace
-    around it (inner text untouched). A reply ending in "…exists?  \\n\\n" would teach the
-    model to emit that whitespace before it ends its turn; the stored record keeps the text
-    as the file had it, so the full JSON still shows it."""
-    content = str(message["content"])
-    return content if message["role"] == "system" else content.strip()
 
 
 def jsonl_lines(

@@ -15,7 +15,7 @@ from typing import Any, NotRequired, TypedDict, cast
 
 import orjson
 
-from app.cutoff import DEFAULT_POLICY, policy_digest
+from app.cutoff import DEFAULT_POLICY, policy_digest, trained_characters
 from app.quality import reply_score
 
 CHARS_PER_TOKEN = 4  # the usual rough estimate for English text with BPE tokenizers
@@ -220,7 +220,7 @@ def summarise(record: Mapping[str, Any]) -> ConversationSummary:
         "reply_scores": scores,
         "human_reviewed": line["human_reviewed"],
         "warning_codes": line["warning_codes"],
-        "estimated_tokens": sum(len(m["content"]) for m in trained) // CHARS_PER_TOKEN,
+        "estimated_tokens": trained_characters(trained) // CHARS_PER_TOKEN,
         "profile_hash": profile_hash(record.get("consultant_profile")),
         "policies": policies,
         "persona_name": client.get("name"),

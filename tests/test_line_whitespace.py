@@ -19,11 +19,13 @@ from typing import Any
 import orjson
 import pytest
 from conftest import ENRICHED
+from sqlalchemy import select
 from stored import stored_bytes
 
 from app import upkeep
 from app.importer import import_paths
 from app.library import Library
+from app.models import Conversation
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.token_counts import count_missing
 from app.trainingfiles import add_conversations, header, rebuild_training_files
@@ -140,3 +142,29 @@ def test_the_pass_run_again_rebuilds_nothing_already_trimmed(old_library: Path) 
         assert finish_interrupted_work(library) == []
         assert (stored_bytes(library, "padded"), stored_bytes(library, "clean")) == built
         assert not needs_recovery(library)
+
+
+def _estimates(library: Library) -> dict[str, tuple[int, Any]]:
+    """Per conversation, its stored estimate and its digest's per-policy numbers."""
+    with library.session() as session:
+        return {cid: (tokens, orjson.loads(digest)["policies"]) for cid, tokens, digest in
+                session.execute(select(Conversation.conversation_id,
+                                       Conversation.estimated_tokens, Conversation.digest))}
+
+
+def test_the_token_estimates_count_the_text_a_line_holds(library: Library,
+                                                         tmp_path: Path) -> None:
+    """The padded copy trains the same text as enriched-2, so it is estimated the same, in
+    the library and in a training file's header (each in a library of its own: the same
+    dialogue twice is one conversation)."""
+    path, _client, _reply = padded_copy(tmp_path / "conversations")
+    import_paths(library, [path])
+    add_conversations(library, "padded", [PADDED_ID], create=True)
+    original = "fp_conversation_2ecd51bd-8dd9-478a-9fb4-de20f69bd441"  # enriched-2.json
+    with Library(tmp_path / "other") as other:
+        import_paths(other, [ENRICHED[2]])
+        add_conversations(other, "original", [original], create=True)
+        assert _estimates(library)[PADDED_ID] == _estimates(other)[original]
+        assert _estimates(other)[original][0] > 0
+        assert (header(library, "padded")["totals"]["estimated_tokens"]
+                == header(other, "original")["totals"]["estimated_tokens"])
