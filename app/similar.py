@@ -6,12 +6,13 @@ and annotations do not count) is hashed into ``dialogue_sha256``: equal hashes m
 same conversation, whatever its id.
 
 Near-duplicates (a conversation re-generated with a few sentences changed) are found with a
-*bottom-k sketch* of the dialogue's sentences: each sentence is hashed (CRC-32) and the 64
-smallest hashes are kept. The share of sentences two dialogues have in common (their
-Jaccard similarity) is estimated from their sketches alone (Broder's bottom-k estimator). To
-find candidates without comparing against every stored conversation, the smallest hashes
-of each sketch are indexed (``dialogue_keys``, one representative conversation per hash):
-two dialogues that share most sentences almost always share one of their smallest hashes.
+*bottom-k sketch* of the dialogue's sentences: each sentence (a non-empty piece between full
+stops, whitespace taken out) is hashed (CRC-32) and the 64 smallest hashes are kept. The
+share of sentences two dialogues have in common (their Jaccard similarity) is estimated
+from their sketches alone (Broder's bottom-k estimator). To find candidates without
+comparing against every stored conversation, the smallest hashes of each sketch are indexed
+(``dialogue_keys``, one representative conversation per hash): two dialogues that share
+most sentences almost always share one of their smallest hashes.
 
 Two dialogues are *near* (``is_near``) when they share most sentences, or when most of the
 shorter one's sentences are in the other (a copy cut short, or re-generated with fewer
@@ -76,7 +77,10 @@ def _normalised(messages: Iterable[Mapping[str, Any]]) -> bytes:
 def fingerprint(record: Mapping[str, Any]) -> Fingerprint:
     """The dialogue hash and sentence sketch of a canonical record."""
     text = _normalised(record["messages"])
-    hashes = sorted(set(map(zlib.crc32, text.split(b"."))))[:SKETCH_SIZE]
+    # Not the empty pieces (after the final full stop, inside an ellipsis): no sentence,
+    # and hashed they gave 0, which would lead almost every sketch and be shared by any
+    # two dialogues ending on a full stop.
+    hashes = sorted(set(map(zlib.crc32, filter(None, text.split(b".")))))[:SKETCH_SIZE]
     return Fingerprint(hashlib.sha256(text).hexdigest(), array("I", hashes).tobytes())
 
 

@@ -60,7 +60,7 @@ def test_the_original_imported_after_its_shorter_copy_is_flagged(
     assert import_paths(library, [LONG_SOURCE]).imported == 1
     codes, text = _row(library, LONG_ID)
     assert NEAR_DUPLICATE in codes
-    assert (f"very similar to conversation {SHORT_ID} (about 95 % of the shorter one's "
+    assert (f"very similar to conversation {SHORT_ID} (about 100 % of the shorter one's "
             "sentences are in the other: a copy cut short trains its replies twice)") in text
     assert NEAR_DUPLICATE not in _row(library, SHORT_ID)[0]
 
