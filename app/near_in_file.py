@@ -22,14 +22,19 @@ from app.models import Conversation, Member, TrainingFile
 from app.similar import INDEXED, Unpacked, closeness, near_matches, unpack
 
 CHUNK = 500
-# The hash of the empty piece after a dialogue's final full stop (or inside an ellipsis):
-# not a sentence, and the smallest hash there is, so it leads almost every sketch. Looked
-# up like a sentence it would make every member a candidate of every new conversation.
+# The hash of the empty piece after a dialogue's final full stop (or inside an ellipsis),
+# which versions before ``app.stored_sketches`` sketched: not a sentence, and the smallest
+# hash there is, so it leads almost every sketch they stored. Looked up like a sentence it
+# would make every member a candidate of every new conversation. Today's sketches never
+# hold it, and the one-time pass sketches the stored ones again, but a library whose pass
+# was cancelled (or failed) at start opens as it is: until the pass has run, the review
+# still meets it.
 EMPTY_PIECE = 0
 
 
 def lookup_keys(sketch: bytes) -> list[int]:
-    """The ``INDEXED`` smallest sentence hashes of a sketch, the empty piece left out."""
+    """The ``INDEXED`` smallest sentence hashes of a sketch, the empty piece of a sketch
+    stored by an older version left out."""
     return [key for key in unpack(sketch)[:INDEXED + 1] if key != EMPTY_PIECE][:INDEXED]
 
 

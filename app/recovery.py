@@ -29,6 +29,7 @@ from app.stored_builds import drop_unreferenced, rebuilds_due, unreferenced_coun
 from app.stored_cut_offs import rejudge_stored
 from app.stored_near import flag_stored_copies
 from app.stored_repair import repair_stored, repaired_files
+from app.stored_sketches import sketch_again
 from app.stored_whitespace import forget_padded
 from app.team_locks import FRAGMENTS, try_lock_in_transaction
 from app.tokenizer_choice import load_choice
@@ -258,6 +259,9 @@ def one_time_passes(library: Library, progress: Progress | None = None,
                 "now is)")
         done += _rebuild_holding(library, changed, "conversations whose cut-off turns were "
                                  "judged again", progress, cancelled)
+    if upkeep.SENTENCE_SKETCHES in due:  # nothing a person sees: no sentence
+        sketch_again(library, _saying(
+            progress, "Indexing the stored conversations' sentences again"), cancelled)
     if upkeep.SHORTER_COPIES in due:
         flagged = flag_stored_copies(library, _saying(
             progress, "Looking for shorter copies among the stored conversations"), cancelled)

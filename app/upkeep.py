@@ -20,12 +20,16 @@ from app.jsonio import atomic_writer
 FILE_NAME = "upkeep.json"
 TEXT_REPAIR = "text_repair"
 CUT_OFF_RULE = "cut_off_rule"  # stored cut-off judgements made again (app.stored_cut_offs)
+SENTENCE_SKETCHES = "sentence_sketches"  # stored sketches without the empty piece
+# (app.stored_sketches)
 SHORTER_COPIES = "shorter_copies"  # stored shorter copies flagged (app.stored_near)
 LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around messages
 # Each pass and the version of it a library must have had (raise one to run it again:
 # CUT_OFF_RULE whenever app.cut_off_rule decides differently, SHORTER_COPIES whenever
-# app.similar.is_near or INDEXED does). In the order they run.
-PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SHORTER_COPIES: 1, LINE_WHITESPACE: 1}
+# app.similar.is_near, INDEXED or the sketch does: version 2 after SENTENCE_SKETCHES, whose
+# sketches share no empty piece and index one more sentence). In the order they run.
+PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 1, SHORTER_COPIES: 2,
+          LINE_WHITESPACE: 1}
 CHUNK = 500  # stored conversations a pass handles in one transaction
 
 
