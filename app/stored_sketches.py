@@ -8,7 +8,7 @@ conversation was stored first with it, and it counted as a sentence shared with 
 dialogue ending on a full stop. This pass, run once (``app.upkeep``, from
 ``app.recovery``), makes the sketch of every stored conversation whose sketch starts with 0
 again from its stored record, indexes its smallest hashes as an import does today, and
-drops the index rows of the empty piece. The dialogue hash, the record and every training
+drops the index row of the empty piece. The dialogue hash, the record and every training
 file stay as they are (no JSONL line carries the sketch), so nothing is rebuilt; the
 near-duplicate flags are looked for again by the shorter-copies pass, which runs after it.
 """
@@ -61,8 +61,20 @@ def sketch_again(library: Library, progress: Callable[[int, int, str], None] | N
                 continue
             session.execute(update(Conversation), [
                 {"pk": pk, "dialogue_sketch": sketches[pk]} for pk in fresh])
-            session.execute(delete(DialogueKey).where(
-                DialogueKey.key == 0, DialogueKey.conversation_pk.in_(fresh)))
             index_keys(session, [(pk, sketches[pk]) for pk in fresh])
             changed += len(fresh)
+    _drop_empty_piece_key(library)
     return changed
+
+
+def _drop_empty_piece_key(library: Library) -> None:
+    """Drop the index row of 0 (one at most: a hash leads to one conversation) unless its
+    conversation's sketch still starts with it. Its conversation may also have been
+    sketched again by a repair (``app.stored_repair``), which adds index rows only."""
+    with library.session() as session, session.begin():
+        owner = session.execute(
+            select(Conversation.dialogue_sketch)
+            .join(DialogueKey, DialogueKey.conversation_pk == Conversation.pk)
+            .where(DialogueKey.key == 0)).one_or_none()
+        if owner is not None and not holds_empty_piece(owner[0]):
+            session.execute(delete(DialogueKey).where(DialogueKey.key == 0))
