@@ -4,12 +4,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QLineEdit, QSizePolicy, QWidget
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QSizePolicy,
+    QWidget,
+)
 
 from app.labels import OwnNames, display_name
 from ui.conversations_model import ConversationsModel
@@ -91,6 +98,19 @@ def review_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
 REVIEW_VALUES: Mapping[str | None, bool | None] = {None: None, "not": False, "reviewed": True}
 
 
+@dataclass(frozen=True)
+class EarlierFilters:
+    """What the choosers and the search said before a set of conversations was shown
+    alone (``FilterBar.show_only``): its way back puts them back."""
+
+    values: dict[str, str | None]
+    search: str
+
+    @property
+    def any(self) -> bool:
+        return bool(self.search) or any(v is not None for v in self.values.values())
+
+
 class FilterBar(QWidget):
     """The choosers and the search field above the table. A choice filters the model at
     once; the search waits for a pause in typing, so 100,000 rows are not searched at
@@ -125,6 +145,9 @@ class FilterBar(QWidget):
         self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._search_timer = QTimer(self, singleShot=True, interval=150)
         self._search_timer.timeout.connect(self._apply_search)
+        self._only: frozenset[str] | None = None  # ``show_only``'s set, while it filters
+        self._earlier = EarlierFilters({}, "")
+        self.only_box, self.only_label, self.only_back = self._build_only_box()
 
         bar = FlowLayout(self)
         for label, widget in (("Batch ID", self.batch_filter), ("Arc", self.arc_filter),
@@ -134,6 +157,7 @@ class FilterBar(QWidget):
                               ("Training file", self.files_filter)):
             bar.addWidget(_labelled(label, widget))
         bar.addWidget(self.search)
+        bar.addWidget(self.only_box)
         for facet, chooser in self.choosers.items():
             chooser.currentIndexChanged.connect(
                 lambda _i, f=facet, c=chooser: self._chooser_changed(f, c))
@@ -142,6 +166,74 @@ class FilterBar(QWidget):
         clear_search = QShortcut(QKeySequence(Qt.Key.Key_Escape), self.search,
                                  context=Qt.ShortcutContext.WidgetShortcut)
         clear_search.activated.connect(self.clear_search)
+
+    def _build_only_box(self) -> tuple[QWidget, QLabel, QPushButton]:
+        """Says which set ``show_only`` shows, with the way back; hidden otherwise."""
+        box = QWidget()
+        box.setObjectName("onlyBox")
+        layout = QHBoxLayout(box)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(6)
+        label = QLabel()
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        back = QPushButton()
+        back.clicked.connect(self.back_from_only)
+        layout.addWidget(label)
+        layout.addWidget(back)
+        box.hide()
+        return box, label, back
+
+    def show_only(self, ids: Iterable[str], what: str) -> None:
+        """Only these conversations, every other filter cleared (they would hide some of
+        them): the add review's "Show in the table". ``what`` says which they are ("the
+        3 already in 'seed'"); the bar says it beside a button back to the filters that
+        were on before."""
+        if self._only is None:  # a second set replaces the first, back goes further
+            self._earlier = EarlierFilters(
+                {facet: chooser.value() for facet, chooser in self.choosers.items()},
+                self.search.text())
+        self._set_widgets({}, "")
+        self._only = frozenset(ids)
+        self.only_label.setText(f"Only {what}")
+        self.only_label.setToolTip(f"The table shows only {what}; other filters are off")
+        earlier = self._earlier.any
+        self.only_back.setText("Back to the earlier filters" if earlier else "Show all")
+        self.only_back.setToolTip(
+            "Show the conversations the filters before showed" if earlier
+            else "Show every conversation again")
+        self.only_box.show()
+        self.model.set_filter(self.wanted())
+
+    @property
+    def only(self) -> frozenset[str] | None:
+        """The set ``show_only`` shows (None: no such set)."""
+        return self._only
+
+    def back_from_only(self) -> None:
+        """The filters from before ``show_only``, the set no longer filtering."""
+        earlier = self._earlier
+        self._drop_only()
+        self._set_widgets(earlier.values, earlier.search)
+        self.model.set_filter(self.wanted())
+
+    def _drop_only(self) -> None:
+        self._only = None
+        self._earlier = EarlierFilters({}, "")
+        self.only_box.hide()
+
+    def _set_widgets(self, values: Mapping[str, str | None], search: str) -> None:
+        """Choosers and search as given (absent: "All"), without filtering at each."""
+        for facet, chooser in self.choosers.items():
+            chooser.blockSignals(True)
+            value = values.get(facet)
+            if not chooser.select_value(value):
+                chooser.setCurrentIndex(0)  # a value the library no longer has
+            chooser.setToolTip(chooser.currentText())
+            chooser.blockSignals(False)
+        self.search.blockSignals(True)
+        self.search.setText(search)
+        self.search.blockSignals(False)
+        self._search_timer.stop()
 
     def _chooser_changed(self, facet: str, chooser: FilterChooser) -> None:
         data = chooser.value()
@@ -183,18 +275,13 @@ class FilterBar(QWidget):
             **QUALITY_VALUES[self.warnings_filter.value()],
             reviewed=REVIEW_VALUES[self.review_filter.value()],
             training_file=file_filter_of(self.files_filter.value()),
-            text=self.search.text().strip())
+            text=self.search.text().strip(), only=self._only)
 
     def clear(self) -> None:
-        """Every chooser back to "All", the search emptied: every conversation shows."""
-        for chooser in self.choosers.values():
-            chooser.blockSignals(True)
-            chooser.setCurrentIndex(0)
-            chooser.blockSignals(False)
-        self.search.blockSignals(True)
-        self.search.clear()
-        self.search.blockSignals(False)
-        self._search_timer.stop()
+        """Every chooser back to "All", the search emptied, a set shown alone dropped:
+        every conversation shows."""
+        self._drop_only()
+        self._set_widgets({}, "")
         self.model.set_filter(Filter())
 
     def refresh_choices(self) -> None:

@@ -353,6 +353,14 @@ class ConversationsPage(QWidget):
     def set_file_filter(self, rule: FileFilter | None) -> bool:
         return self.filter_bar.set_file(rule)
 
+    def show_only(self, ids: Iterable[str], what: str) -> None:
+        """Only these conversations, the keyboard on the table and the reader on the first
+        (``FilterBar.show_only``: the bar says which they are and the way back)."""
+        self.filter_bar.show_only(ids, what)
+        self.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        if self.model.rowCount():
+            self.table.selectRow(0)
+
     def _reader_after_reset(self) -> None:
         if not self._swapping:
             self.reader.show_record(None)

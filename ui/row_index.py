@@ -71,6 +71,9 @@ class Filter:
     text: str = ""
     reviewed: bool | None = None  # True: only marked reviewed; False: only not marked
     near_duplicate: bool | None = None  # True: only those the library flagged as near
+    # Only these conversations (by id): a set another window named, such as the add
+    # review's "Show in the table" (``ui.add_review``); the filter bar says so.
+    only: frozenset[str] | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -96,6 +99,7 @@ def chooser_of(facet: str) -> str:
     return SAME_CHOOSER.get(facet, facet)
 FILE_FACET = "training_file"
 TEXT_FACET = "text"
+ONLY_FACET = "only"
 
 
 @dataclass(frozen=True)
@@ -325,6 +329,8 @@ class RowIndex:
                 fresh = {n: value in hay[n] for n in changed}
             elif facet == FILE_FACET:
                 fresh = {n: value.accepts(index.files[n]) for n in changed}
+            elif facet == ONLY_FACET:
+                fresh = {n: index.rows[n].conversation_id in value for n in changed}
             else:
                 fresh = {n: index.keys[facet][n] == value for n in changed}
             index._masks[(facet, value)] = _with_values(mask, fresh)
@@ -373,6 +379,8 @@ class RowIndex:
                 fresh = [value in h for h in map(haystack, new)]
             elif facet == FILE_FACET:
                 fresh = [value.accepts(row.training_files) for row in new]
+            elif facet == ONLY_FACET:
+                fresh = [row.conversation_id in value for row in new]
             else:
                 fresh = [key == value for key in map(VALUE_FACETS[facet], new)]
             index._masks[(facet, value)] = mask + fresh
@@ -427,11 +435,25 @@ class RowIndex:
         if rule is not None:
             active[FILE_FACET] = self._cached(
                 (FILE_FACET, rule), lambda: list(map(rule.accepts, self.files)))
+        only = wanted.only
+        if only is not None:
+            active[ONLY_FACET] = self._cached((ONLY_FACET, only),
+                                              partial(self._mask_of_ids, only))
         text = wanted.text.casefold()
         if text:
             active[TEXT_FACET] = self._cached(
                 (TEXT_FACET, text), lambda: [text in h for h in self.haystacks()])
         return active
+
+    def _mask_of_ids(self, ids: frozenset[str]) -> Mask:
+        """Rows whose conversation is one of ``ids`` (looked up, not a pass of every row
+        against the set)."""
+        mask = [False] * self.count
+        for cid in ids:
+            n = self.by_id.get(cid)
+            if n is not None:
+                mask[n] = True
+        return mask
 
     @staticmethod
     def _combine(masks: Iterable[Mask]) -> Mask | None:
