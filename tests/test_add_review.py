@@ -303,7 +303,7 @@ def test_a_near_duplicate_is_its_own_line_with_its_own_choice(qtbot, filled_libr
     review.leave_out_near_duplicates.setChecked(True)
     assert review.add_button.text() == "Add 4"
     assert ("1 nearly repeating a conversation already in the file or earlier in the "
-            f"selection (left out): {twin}") in review.details.toPlainText()
+            f"selection (left out):\n    {twin}") in review.details.toPlainText()
     chosen: list[object] = []
     review.confirmed.connect(chosen.append)
     review.add_button.click()

@@ -7,7 +7,7 @@ the dialog only chooses among its groups and hands the chosen plan back.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
@@ -16,7 +16,9 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QGridLayout,
+    QHBoxLayout,
     QLabel,
+    QMenu,
     QPlainTextEdit,
     QPushButton,
     QVBoxLayout,
@@ -34,6 +36,35 @@ def hidden_checked_ids(model: ConversationsModel) -> set[str]:
     """Checked conversations the current filter does not show."""
     shown = {model.row_at(row).conversation_id for row in range(model.rowCount())}
     return {cid for cid in model.checked_ids() if cid not in shown}
+
+
+def conversation_names(model: ConversationsModel) -> Callable[[str], str]:
+    """How the review names a conversation: as the table shows it (client, batch, source
+    file), so a person knows which it is; an id the table does not hold stays an id."""
+    def name(conversation_id: str) -> str:
+        index = model.index_
+        n = index.by_id.get(conversation_id)
+        if n is None:
+            return f"{conversation_id} (not in the library)"
+        row = index.rows[n]
+        return " · ".join((row.persona_name or "—", row.batch_id, row.source_file))
+
+    return name
+
+
+SHOW_TIP = ("Close this review without adding anything and show exactly these "
+            "conversations in the table (the filter bar has the way back)")
+NOTHING_TO_SHOW_TIP = "No conversation is skipped or left out"
+
+
+def shown_as(why: str, n: int, name: str) -> str:
+    """Which conversations a group is, as the table's filter bar says it: "the 3
+    conversations already in 'seed'", "the 2 conversations flagged with quality warnings,
+    left out of 'seed'"."""
+    left_out = " (left out)"
+    if why.endswith(left_out):
+        why = f"{why.removesuffix(left_out)}, left out of '{name}'"
+    return f"the {plural(n, 'conversation')} {why}"
 
 
 def _count(n: int) -> str:
@@ -99,10 +130,14 @@ class AddReviewDialog(QDialog):
     over-budget ones, and for samples mixed with one's own; Add N or Cancel."""
 
     confirmed = Signal(object)  # the chosen AddPlan
+    # (conversation ids, which they are): "Show in the table" closed the review
+    show_in_table = Signal(object, str)
 
-    def __init__(self, plan: AddPlan, parent: QWidget | None = None) -> None:
+    def __init__(self, plan: AddPlan, parent: QWidget | None = None,
+                 names: Callable[[str], str] = str) -> None:
         super().__init__(parent)
         self.plan = plan
+        self.names = names  # a conversation as the person knows it (``conversation_names``)
         title = (f"New training file '{plan.name}'" if plan.create
                  else f"Add to '{plan.name}'")
         self.setWindowTitle(title)
@@ -176,8 +211,17 @@ class AddReviewDialog(QDialog):
 
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
-        self.details.setMaximumHeight(110)
+        self.details.setMaximumHeight(150)
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.details.setPlaceholderText("Nothing is skipped.")
+        self.show_menu = QMenu(self)
+        self.show_button = QPushButton("Show in the table")
+        self.show_button.setAutoDefault(False)  # Enter stays on Add
+        self.show_button.setMenu(self.show_menu)
+        skipped_row = QHBoxLayout()
+        skipped_row.addWidget(QLabel("Skipped or left out:"))
+        skipped_row.addStretch(1)
+        skipped_row.addWidget(self.show_button)
 
         self.buttons = QDialogButtonBox()
         self.cancel_button = self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
@@ -190,7 +234,7 @@ class AddReviewDialog(QDialog):
         layout.addWidget(self.heading)
         layout.addWidget(requested)
         layout.addLayout(grid)
-        layout.addWidget(QLabel("Skipped or left out:"))
+        layout.addLayout(skipped_row)
         layout.addWidget(self.details)
         layout.addWidget(self.buttons)
         # At least as wide as its lines: a minimum width of its own stops the layout from
@@ -221,9 +265,42 @@ class AddReviewDialog(QDialog):
         n = len(plan.adding)
         self.add_button.setText(f"Add {n:,}" if n else "Nothing to add")
         self.add_button.setEnabled(n > 0)
+        skipped = plan.skipped()
         self.details.setPlainText("\n".join(
-            f"{len(ids):,} {why}: " + ", ".join(_first(ids)) for why, ids in
-            plan.skipped().items()))
+            f"{len(ids):,} {why}:\n" + "\n".join(f"    {line}" for line in _first(
+                [self.names(cid) for cid in ids[:LISTED]], len(ids)))
+            for why, ids in skipped.items()))
+        self._fill_show_menu(plan, skipped)
+
+    def _fill_show_menu(self, plan: AddPlan, skipped: dict[str, list[str]]) -> None:
+        """One entry per group the table can show (not those gone from the library), and
+        all of them together when there are several."""
+        self.show_menu.clear()
+        gone = set(plan.missing)
+        groups = [(why, [cid for cid in ids if cid not in gone])
+                  for why, ids in skipped.items()]
+        groups = [(why, ids) for why, ids in groups if ids]
+        if len(groups) > 1:
+            every = [cid for _why, ids in groups for cid in ids]
+            what = (f"the {plural(len(every), 'conversation')} skipped or left out of "
+                    f"'{plan.name}'")
+            self._add_show_entry(f"All {len(every):,} skipped or left out", every, what)
+            self.show_menu.addSeparator()
+        for why, ids in groups:
+            self._add_show_entry(f"The {len(ids):,} {why}", ids,
+                                 shown_as(why, len(ids), plan.name))
+        self.show_button.setEnabled(bool(groups))
+        self.show_button.setToolTip(SHOW_TIP if groups else NOTHING_TO_SHOW_TIP)
+
+    def _add_show_entry(self, text: str, ids: list[str], what: str) -> None:
+        action = self.show_menu.addAction(text)
+        action.setToolTip(SHOW_TIP)
+        action.triggered.connect(lambda _=False: self._show(ids, what))
+
+    def _show(self, ids: list[str], what: str) -> None:
+        """Nothing is added: the review closes and the table shows these."""
+        self.reject()
+        self.show_in_table.emit(tuple(ids), what)
 
     def _confirm(self) -> None:
         plan = self.chosen()
@@ -231,7 +308,10 @@ class AddReviewDialog(QDialog):
         self.confirmed.emit(plan)
 
 
-def _first(ids: Collection[str], limit: int = 30) -> list[str]:
-    listed = list(ids)
-    return listed[:limit] + ([f"… and {len(listed) - limit:,} more"]
-                             if len(listed) > limit else [])
+LISTED = 30  # conversations a group lists by name; "Show in the table" shows every one
+
+
+def _first(lines: list[str], total: int) -> list[str]:
+    """The lines of the first ``LISTED`` of a group of ``total``, and how many more."""
+    return lines[:LISTED] + ([f"… and {total - LISTED:,} more (Show in the table shows "
+                              "every one)"] if total > LISTED else [])

@@ -81,10 +81,12 @@ class CreateController(QObject):
 
     built = Signal(str)  # name of the training file that changed (after the change signal)
     reviewing = Signal(object)  # the AddReviewDialog, once the plan is made and it opened
+    show_in_table = Signal(object, str)  # the review's "Show in the table": ids, which
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, checked_ids: Callable[[], list[str]],
-                 hidden_ids: Callable[[], Collection[str]] = frozenset) -> None:
+                 hidden_ids: Callable[[], Collection[str]] = frozenset,
+                 names: Callable[[str], str] = str) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
@@ -92,6 +94,7 @@ class CreateController(QObject):
         self.changes = changes
         self.checked_ids = checked_ids
         self.hidden_ids = hidden_ids
+        self.names = names  # a conversation as the review lists it
         self.review: AddReviewDialog | None = None
         self.last_created = False  # the last build made a new file (not an addition)
 
@@ -129,8 +132,9 @@ class CreateController(QObject):
         return True
 
     def _review(self, plan: AddPlan) -> None:
-        self.review = AddReviewDialog(plan, self.window)
+        self.review = AddReviewDialog(plan, self.window, self.names)
         self.review.confirmed.connect(self.apply)
+        self.review.show_in_table.connect(self.show_in_table)
         self.review.open()
         self.reviewing.emit(self.review)
 

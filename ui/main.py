@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import html
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings, QSize, Qt, QTimer, QUrl, Signal
@@ -38,7 +38,7 @@ from app.library import Library
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.tokenizer_choice import load_choice
 from app.trainingfiles import list_training_files
-from ui.add_review import hidden_checked_ids
+from ui.add_review import conversation_names, hidden_checked_ids
 from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
@@ -122,7 +122,8 @@ class MainWindow(QMainWindow):
         self.importer = ImportController(self, library, self.dialogs, self.changes)
         self.creator = CreateController(self, library, self.dialogs, self.changes,
                                         page.checked_ids,
-                                        lambda: hidden_checked_ids(page.model))
+                                        lambda: hidden_checked_ids(page.model),
+                                        conversation_names(page.model))
         self.create_button = CreateTrainingFilesButton(library)
         self.batches = BatchController(self, library, self.dialogs, self.changes,
                                        page.current_batch, page.checked_ids)
@@ -156,6 +157,7 @@ class MainWindow(QMainWindow):
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._show_built_file)
+        self.creator.show_in_table.connect(self.show_only)
         self.batches.status.connect(self.show_message)
         self.batches.renaming.connect(page.row_loading.expect_batch_rename)
         self.training_files.renaming.connect(page.row_loading.expect_file_rename)
@@ -487,6 +489,12 @@ class MainWindow(QMainWindow):
         page.table.setFocus(Qt.FocusReason.OtherFocusReason)
         if page.model.rowCount() and not page.table.currentIndex().isValid():
             page.table.selectRow(0)  # (the reader shows its first conversation)
+
+    def show_only(self, ids: Iterable[str], what: str) -> None:
+        """Only these conversations on the Conversations page (the add review's "Show in
+        the table"); the filter bar says which they are and has the way back."""
+        self.pages.setCurrentIndex(0)
+        self.conversations.show_only(ids, what)
 
     def focus_search(self) -> None:
         self.pages.setCurrentIndex(0)

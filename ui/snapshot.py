@@ -233,17 +233,26 @@ def render_review_and_removal(window: MainWindow, library: Library,
     """The review before an add, and the question before a removal (issue 11)."""
     from app.removal import plan_removal
     from app.trainingfiles import plan_addition
-    from ui.add_review import AddReviewDialog
+    from ui.add_review import AddReviewDialog, conversation_names
     from ui.dialogs import destructive_box
     from ui.remove_flow import removal_question
 
     written: list[Path] = []
     ids = [row.conversation_id for row in library.summaries()]
+    window.pages.setCurrentIndex(0)
     review = AddReviewDialog(plan_addition(library, "emotional-support-v1", ids,
-                                           hidden=ids[-2:]), window)
+                                           hidden=ids[-2:]), window,
+                             conversation_names(window.conversations.model))
     review.show()
     written.append(save(review, out_dir / "15-review-before-adding.png"))
-    review.close()
+    review.show_in_table.connect(window.show_only)
+    written.append(save_with_menu(review, review.show_button, review.show_menu,
+                                  out_dir / "15c-review-show-in-table-menu.png"))
+    # "Show in the table" on the ones already in the file: the review closes, the table
+    # shows exactly them, the filter bar says so beside the way back
+    [entry for entry in review.show_menu.actions() if entry.text()][-1].trigger()
+    written.append(save(window, out_dir / "15d-skipped-shown-in-the-table.png"))
+    window.conversations.filter_bar.back_from_only()
     plan = plan_removal(library, ids[:3])
     box, _go = destructive_box("Remove from library",
                                removal_question(plan, "the 3 conversations you checked"),
