@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
@@ -395,6 +395,25 @@ def _start_when_worth(pool: Workers) -> Callable[[int], None]:
         if found >= PARALLEL_FROM:
             pool.start()
     return counted
+
+
+def last_stored_pk(library: Library) -> int:
+    """The highest conversation key stored so far (0: none): whatever an import started
+    now stores gets a higher one."""
+    with library.session() as session:
+        return session.scalar(select(func.max(Conversation.pk))) or 0
+
+
+def batches_stored_after(library: Library, last_pk: int) -> list[tuple[str, int]]:
+    """Each batch holding conversations stored after ``last_pk`` (``last_stored_pk``,
+    taken before an import started), with how many, by name: what an import killed
+    part-way stored (it stores chunk by chunk, each chunk all or nothing). In a team
+    library another member's import of the same minutes counts too."""
+    with library.session() as session:
+        return [(batch, count) for batch, count in session.execute(
+            select(Conversation.batch_id, func.count(Conversation.pk))
+            .where(Conversation.pk > last_pk)
+            .group_by(Conversation.batch_id).order_by(Conversation.batch_id))]
 
 
 def import_paths(

@@ -10,7 +10,9 @@ batch it names, and how to see which and finish. (A removal says its own:
 
 from __future__ import annotations
 
-from app.wording import agreeing, plural
+from collections.abc import Sequence
+
+from app.wording import agreeing, and_list, plural
 
 ENDED = "did not stop in time after Cancel, so it was ended."
 FILES_PAGE = "the LoRA Training JSON Files page"
@@ -41,12 +43,36 @@ def build_stopped(name: str, count: int, *, create: bool) -> str:
             "not in it.")
 
 
-def import_stopped(batch: str | None) -> str:
-    """An import stores what it has read chunk by chunk, each chunk one transaction."""
-    where = f" (in batch '{batch}')" if batch else ""
-    return (f"Stopped: the import {ENDED} Conversations from the files it had read may "
-            f"already be in the library{where}. Import the same files again to add the "
-            "rest: conversations already in the library are not added twice.")
+AGAIN = ("Import the same files again to add the rest: conversations already in the "
+         "library are not added twice.")
+
+
+def import_stopped(batch: str | None, stored: Sequence[tuple[str, int]] | None = None) -> str:
+    """An import stores what it has read chunk by chunk, each chunk one transaction.
+
+    ``stored``: each batch with how many conversations it received since the import
+    started (``app.importer.batches_stored_after``, read after the kill), so the
+    sentence names the batches even when the import chose them itself (after the folders
+    and files, or a timestamped one for loose files). None: they could not be read; the
+    batch typed, or how the import names batches, is said instead."""
+    head = f"Stopped: the import {ENDED}"
+    if stored is not None and not stored:
+        return (f"{head} No conversation of it was stored before it ended: import the "
+                "files again.")
+    if stored:
+        total = sum(count for _batch, count in stored)
+        places = and_list([f"'{name}' ({count:,})" for name, count in stored])
+        what = agreeing(len(stored), "batch", "batches")
+        check = (f"filter on batch '{stored[0][0]}'" if len(stored) == 1
+                 else "choose each in the Batch ID filter")
+        return (f"{head} It had stored {plural(total, 'conversation')} from the files it "
+                f"had read, in {what} {places}: {check} to see which. {AGAIN}")
+    where = (f" (in batch '{batch}')" if batch else
+             " (in batches named after the folders it read, each full training file's own "
+             "batch, or a batch 'import-' and the date and time for loose files: look in "
+             "the Batch ID filter)")
+    return (f"{head} Conversations from the files it had read may already be in the "
+            f"library{where}. {AGAIN}")
 
 
 def move_stopped(count: int, batch: str) -> str:

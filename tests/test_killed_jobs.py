@@ -122,11 +122,74 @@ def test_an_import_killed_after_cancel_says_what_may_be_in(qtbot, library, dialo
     dialogs.texts.append("picked")
     assert window.importer.start([folder])
     assert kill_it(qtbot, window, dialogs, marker) == ("Import failed", (
-        "Stopped: the import did not stop in time after Cancel, so it was ended. "
-        "Conversations from the files it had read may already be in the library (in batch "
-        "'picked'). Import the same files again to add the rest: conversations already in "
-        "the library are not added twice."))
+        "Stopped: the import did not stop in time after Cancel, so it was ended. It had "
+        f"stored {len(LEGACY)} conversations from the files it had read, in batch 'picked' "
+        f"({len(LEGACY)}): filter on batch 'picked' to see which. Import the same files "
+        "again to add the rest: conversations already in the library are not added twice."))
     assert window.conversations.model.total == library.count() == len(LEGACY)
+
+
+def test_an_import_killed_after_cancel_names_the_batches_it_chose(
+        qtbot, library, dialogs, tmp_path, monkeypatch):
+    """No batch typed: every folder became its own batch, and the message names each
+    (read from the library after the kill), with how many it holds."""
+    import_paths(library, [ENRICHED[0]], "before")  # stored earlier: not this import's
+    folders = []
+    for name, files in (("march-calls", ENRICHED[1:]), ("april-calls", LEGACY)):
+        folder = tmp_path / "drop" / name
+        folder.mkdir(parents=True)
+        for path in files:
+            shutil.copy(path, folder / path.name)
+        folders.append(folder)
+    marker = tmp_path / "imported"
+    deaf(monkeypatch, import_flow, "import_paths", import_paths, marker)
+    monkeypatch.setattr(import_flow, "in_child", functools.partial(in_child, grace=0.5))
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.texts.append("")  # every folder its own batch
+    assert window.importer.start(folders)
+    warning = kill_it(qtbot, window, dialogs, marker)
+    march, april = len(ids_of(library, "march-calls")), len(LEGACY)
+    assert warning == ("Import failed", (
+        "Stopped: the import did not stop in time after Cancel, so it was ended. It had "
+        f"stored {march + april} conversations from the files it had read, in batches "
+        f"'april-calls' ({april}) and 'march-calls' ({march}): choose each in the Batch ID "
+        "filter to see which. Import the same files again to add the rest: conversations "
+        "already in the library are not added twice."))
+    assert march > 0 and len(ids_of(library, "april-calls")) == april
+
+
+def never_stores(library: Any, *args: Any, marker: str, **kwargs: Any) -> None:
+    """In the window's child: an import that reads and never stores, deaf to Cancel."""
+    Path(marker).write_text("reading")
+    while True:
+        time.sleep(0.02)
+
+
+def test_an_import_killed_before_it_stored_anything_says_so(
+        qtbot, library, dialogs, tmp_path, monkeypatch):
+    folder = tmp_path / "drop"
+    folder.mkdir()
+    shutil.copy(LEGACY[0], folder / LEGACY[0].name)
+    marker = tmp_path / "reading"
+    monkeypatch.setattr(import_flow, "import_paths",
+                        functools.partial(never_stores, marker=str(marker)))
+    monkeypatch.setattr(import_flow, "in_child", functools.partial(in_child, grace=0.5))
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.texts.append("")
+    assert window.importer.start([folder])
+    assert kill_it(qtbot, window, dialogs, marker) == ("Import failed", (
+        "Stopped: the import did not stop in time after Cancel, so it was ended. No "
+        "conversation of it was stored before it ended: import the files again."))
+    assert library.count() == 0
+
+
+def test_an_import_whose_batches_cannot_be_read_says_where_to_look():
+    from app.stopped_jobs import import_stopped
+
+    assert "(in batch 'picked')" in import_stopped("picked", None)
+    assert ("(in batches named after the folders it read, each full training file's own "
+            "batch, or a batch 'import-' and the date and time for loose files: look in the "
+            "Batch ID filter)") in import_stopped(None, None)
 
 
 def test_a_batch_move_killed_after_cancel_says_it_is_all_or_none(

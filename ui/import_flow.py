@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 from dataclasses import replace
 from pathlib import Path
@@ -17,8 +18,17 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from sqlalchemy.exc import SQLAlchemyError
 
-from app.importer import FileVerdict, ImportReport, Verdict, import_paths
+from app.errors import LibraryError
+from app.importer import (
+    FileVerdict,
+    ImportReport,
+    Verdict,
+    batches_stored_after,
+    import_paths,
+    last_stored_pk,
+)
 from app.library import Library
 from app.places import readable_reason
 from app.stopped_jobs import import_stopped
@@ -212,10 +222,23 @@ class ImportController(QObject):
         return True
 
     def _run(self, paths: list[Path], batch: str | None) -> None:
+        try:  # what the import stores gets a higher key (one indexed look-up)
+            last_pk: int | None = last_stored_pk(self.library)
+        except (LibraryError, SQLAlchemyError):
+            last_pk = None  # the import itself says what is wrong
         run_with_progress(self.window, "Importing conversations",
                           saying_if_killed(in_child(import_paths, self.library, paths, batch),
-                                           functools.partial(import_stopped, batch)),
+                                           functools.partial(self._stopped, batch, last_pk)),
                           self._done, self._failed)
+
+    def _stopped(self, batch: str | None, last_pk: int | None) -> str:
+        """What a killed import may have stored, naming the batches that hold it (read
+        from the library: the import may have chosen them itself)."""
+        stored: list[tuple[str, int]] | None = None  # unknown: it says where to look
+        if last_pk is not None:
+            with contextlib.suppress(LibraryError, SQLAlchemyError):
+                stored = batches_stored_after(self.library, last_pk)
+        return import_stopped(batch, stored)
 
     def _failed(self, message: str) -> None:
         # Files stored before the failure stay in the library: show them.
