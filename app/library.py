@@ -547,16 +547,22 @@ class Library:
                 raise LibraryError(f"the batch '{batch_id}' still holds conversations")
             session.execute(delete(Batch).where(Batch.batch_id == batch_id))
 
-    def rename_batch(self, old: str, new: str) -> None:
+    def rename_batch(self, old: str, new: str) -> tuple[bool, list[int]]:
+        """Rename batch ``old`` (an existing ``new`` merges the two); whether it merged,
+        and the row keys of the conversations it renamed, read in the same transaction
+        (what an undo needs: ``app.batch_undo``)."""
         new = clean_batch_id(new)
         with self.session() as session, session.begin():
             if session.get(Batch, old) is None:
                 raise LibraryError(f"there is no batch '{old}'")
             if old == new:
-                return
+                return False, []
+            pks = list(session.scalars(select(Conversation.pk)
+                                       .where(Conversation.batch_id == old)))
             # Every line names its batch: files holding these rebuild in full next time.
             forget_totals(session, select(Conversation.pk).where(Conversation.batch_id == old))
-            if session.get(Batch, new) is not None:
+            merged = session.get(Batch, new) is not None
+            if merged:
                 # Renaming onto an existing batch merges the two.
                 session.execute(
                     update(Conversation).where(Conversation.batch_id == old).values(batch_id=new)
@@ -564,21 +570,34 @@ class Library:
                 session.execute(delete(Batch).where(Batch.batch_id == old))
             else:
                 session.execute(update(Batch).where(Batch.batch_id == old).values(batch_id=new))
+            return merged, pks
 
     def move_conversations(self, conversation_ids: Sequence[str], batch_id: str) -> int:
+        return len(self.move_recorded(conversation_ids, batch_id)[1])
+
+    def move_recorded(self, conversation_ids: Sequence[str], batch_id: str
+                      ) -> tuple[bool, list[tuple[int, str, str]]]:
+        """Give these conversations ``batch_id``; whether the batch was created for them,
+        and each one moved as (row key, id, its batch before), read in the same
+        transaction (what an undo needs: ``app.batch_undo``)."""
         batch_id = clean_batch_id(batch_id)
         found = self.resolve_ids(conversation_ids)
         missing = [cid for cid in conversation_ids if cid not in found]
         if missing:
             raise LibraryError("not in the library: " + ", ".join(missing[:10]))
+        before: list[tuple[int, str, str]] = []
         with self.session() as session, session.begin():
-            self.ensure_batch(session, batch_id)
+            created = self.ensure_batch(session, batch_id)
             pks = list(found.values())
             forget_totals(session, pks)  # their lines name the batch
             for start in range(0, len(pks), 500):
+                part = pks[start : start + 500]
+                before += [(pk, cid, batch) for pk, cid, batch in session.execute(
+                    select(Conversation.pk, Conversation.conversation_id,
+                           Conversation.batch_id).where(Conversation.pk.in_(part)))]
                 session.execute(
                     update(Conversation)
-                    .where(Conversation.pk.in_(pks[start : start + 500]))
+                    .where(Conversation.pk.in_(part))
                     .values(batch_id=batch_id)
                 )
-        return len(found)
+        return created, before

@@ -85,6 +85,17 @@ def move_stopped(count: int, batch: str) -> str:
             + OWED.format(them=agreeing(count, "it", "them")))
 
 
+def move_back_stopped(count: int, batch: str) -> str:
+    """The undo of a move is one transaction: all of them went back, or none did."""
+    all_of = agreeing(count, "it is", f"all {count:,} are")
+    return (f"Stopped: moving {plural(count, 'conversation')} back from batch '{batch}' "
+            f"{ENDED} An undo is saved all at once, so either {all_of} back in the "
+            f"batches {agreeing(count, 'it', 'they')} came from or "
+            f"{agreeing(count, 'it is', 'all are')} still in batch '{batch}': filter on "
+            f"batch '{batch}' to see. If {agreeing(count, 'it', 'they')} went back, "
+            + OWED.format(them=agreeing(count, "it", "them")))
+
+
 def rename_stopped(old: str, new: str) -> str:
     """A batch rename is one transaction: done in full, or not at all."""
     return (f"Stopped: renaming batch '{old}' to '{new}' {ENDED} A rename is saved all at "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from app.build import BuildCancelled
 from app.importer import ImportReport, import_paths
@@ -52,17 +53,17 @@ def held_rebuild(library: Library, names: Sequence[str], *, gate: str,
 
 def held_batch_rename(library: Library, old: str, new: str, *, gate: str,
                       progress: Progress | None = None,
-                      cancelled: Callable[[], bool] | None = None) -> list[str]:
+                      cancelled: Callable[[], bool] | None = None) -> tuple[list[str], Any]:
     """The real batch rename, held after its write (committed: other readers see the new
     name) until ``gate`` exists, so its announcement comes after whatever a test does
     meanwhile (``ui.batch_flow`` calls it as ``batch_jobs.rename_batch``)."""
     from app.batch_jobs import rename_batch
 
-    stale = rename_batch(library, old, new, progress, cancelled)
+    result = rename_batch(library, old, new, progress, cancelled)
     Path(f"{gate}.held").touch()
     while not Path(gate).exists() and not (cancelled and cancelled()):
         time.sleep(0.01)
-    return stale
+    return result
 
 
 def held_file_rename(library: Library, old: str, new: str, progress: Progress | None = None,

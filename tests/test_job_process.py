@@ -104,12 +104,13 @@ def test_a_batch_rename_and_a_move_in_a_child_name_the_files_to_rebuild(
     ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
     apply_addition(filled_library, plan_addition(filled_library, "Held", ids[:2], create=True))
     (old,) = [info.batch_id for info in filled_library.batches()]
-    stale = run_in_child(batch_jobs.rename_batch, filled_library.location, old, "renamed",
-                         opener=OPEN)
+    stale, _undo = run_in_child(batch_jobs.rename_batch, filled_library.location, old,
+                                "renamed", opener=OPEN)
     assert stale == ["Held"]
     assert [info.batch_id for info in filled_library.batches()] == ["renamed"]
-    moved, stale = run_in_child(batch_jobs.move_conversations, filled_library.location,
-                                ids[:1], "elsewhere", opener=OPEN)
+    moved, stale, _undo = run_in_child(batch_jobs.move_conversations,
+                                       filled_library.location, ids[:1], "elsewhere",
+                                       opener=OPEN)
     assert (moved, stale) == (1, ["Held"])
     batch_of = {row.conversation_id: row.batch_id for row in filled_library.summaries()}
     assert (batch_of[ids[0]], batch_of[ids[1]]) == ("elsewhere", "renamed")

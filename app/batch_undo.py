@@ -1,0 +1,143 @@
+"""Undo of the last batch rename or move of conversations, exactly or not at all.
+
+A rename or a move records, in its own transaction, what it changed (``Library.
+rename_batch``, ``Library.move_recorded``). Its undo is a job like the change itself: it
+checks, in one transaction, that the library still holds exactly what the change left
+(the same conversations in the renamed batch and the old name free; every moved one still
+in the batch it was moved to), then puts everything back; otherwise it changes nothing
+and says why. A rename that merged into an existing batch has no exact undo: which
+conversations came from where is recorded, but the old batch itself (its creation time)
+is gone, and the undo is refused before it is offered.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select, update
+
+from app.errors import LibraryError
+from app.library import Library
+from app.models import Batch, Conversation
+from app.stored_builds import forget_totals
+from app.trainingfiles import files_holding
+from app.wording import plural
+
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class RenameUndo:
+    """Batch ``old`` was renamed ``new`` (merged into an existing ``new`` when
+    ``merged``); ``pks``: the conversations it held."""
+
+    old: str
+    new: str
+    pks: frozenset[int]
+    merged: bool
+
+    @property
+    def label(self) -> str:
+        return f"Undo rename of batch '{self.old}' to '{self.new}'"
+
+    @property
+    def refused(self) -> str | None:
+        """Why it cannot be undone exactly (None: it can)."""
+        if self.merged:
+            return (f"Renaming batch '{self.old}' to '{self.new}' merged it into the "
+                    f"existing batch '{self.new}': that cannot be undone exactly. Move "
+                    "its conversations back with Move checked to batch… instead.")
+        return None
+
+
+@dataclass(frozen=True)
+class MoveUndo:
+    """Conversations were moved to ``target`` (created for them when ``created``);
+    ``before``: each one as (row key, id, its batch before)."""
+
+    target: str
+    created: bool
+    before: tuple[tuple[int, str, str], ...]
+
+    @property
+    def label(self) -> str:
+        return (f"Undo move of {plural(len(self.before), 'conversation')} to batch "
+                f"'{self.target}'")
+
+    @property
+    def refused(self) -> str | None:
+        return None
+
+    def back_to(self) -> dict[str, list[str]]:
+        """Each batch they came from, with the ids going back to it."""
+        groups: dict[str, list[str]] = defaultdict(list)
+        for _pk, cid, batch in self.before:
+            groups[batch].append(cid)
+        return dict(groups)
+
+
+Undo = RenameUndo | MoveUndo
+
+
+def changed_since(what: str) -> LibraryError:
+    return LibraryError(f"{what} cannot be undone exactly: the library changed since "
+                        "(another rename, move, import or removal, here or by a team "
+                        "member). Nothing was changed.")
+
+
+def undo_rename(library: Library, undo: RenameUndo, progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> list[str]:
+    """Name batch ``undo.new`` ``undo.old`` again, if it still holds exactly the
+    conversations the rename renamed and ``old`` is free; the training files holding them
+    (they record each conversation's batch: rebuilt next)."""
+    what = f"Renaming batch '{undo.old}' to '{undo.new}'"
+    if undo.refused is not None:
+        raise LibraryError(undo.refused)
+    stale = files_holding(library, batch_id=undo.new)
+    with library.session() as session, session.begin():
+        held = set(session.scalars(select(Conversation.pk)
+                                   .where(Conversation.batch_id == undo.new)))
+        if (session.get(Batch, undo.new) is None or session.get(Batch, undo.old) is not None
+                or held != undo.pks):
+            raise changed_since(what)
+        forget_totals(session, list(held))
+        session.execute(update(Batch).where(Batch.batch_id == undo.new)
+                        .values(batch_id=undo.old))
+    return stale
+
+
+def undo_move(library: Library, undo: MoveUndo, progress: Progress | None = None,
+              cancelled: Callable[[], bool] | None = None) -> list[str]:
+    """Put every moved conversation back in the batch it came from, if each is still in
+    the batch it was moved to; the batch the move created goes again once empty. The
+    training files holding them (rebuilt next)."""
+    what = f"Moving {plural(len(undo.before), 'conversation')} to batch '{undo.target}'"
+    ids = [cid for _pk, cid, _batch in undo.before]
+    stale = files_holding(library, conversation_ids=ids)
+    pks = [pk for pk, _cid, _batch in undo.before]
+    with library.session() as session, session.begin():
+        still = 0
+        for start in range(0, len(pks), 500):
+            still += session.scalar(
+                select(func.count()).select_from(Conversation)
+                .where(Conversation.pk.in_(pks[start : start + 500]),
+                       Conversation.batch_id == undo.target)) or 0
+        if still != len(pks):
+            raise changed_since(what)
+        forget_totals(session, pks)
+        by_batch: dict[str, list[int]] = defaultdict(list)
+        for pk, _cid, batch in undo.before:
+            by_batch[batch].append(pk)
+        for batch, group in by_batch.items():
+            library.ensure_batch(session, batch)  # kept by the move; gone only if removed
+            for start in range(0, len(group), 500):
+                session.execute(update(Conversation)
+                                .where(Conversation.pk.in_(group[start : start + 500]))
+                                .values(batch_id=batch))
+        if undo.created and not session.scalar(
+                select(func.count()).select_from(Conversation)
+                .where(Conversation.batch_id == undo.target)):
+            session.execute(delete(Batch).where(Batch.batch_id == undo.target))
+    return stale
