@@ -16,7 +16,7 @@ from typing import Any
 
 from conftest import ENRICHED, LEGACY, addable, ids_of, open_window, settle
 
-from app import batch_jobs
+from app import batch_jobs, batch_undo
 from app.build import StoppedByForce
 from app.importer import import_paths
 from app.trainingfiles import apply_addition, list_training_files, member_ids, plan_addition
@@ -236,6 +236,29 @@ def test_a_batch_rename_killed_after_cancel_names_both_names(
         "latest the next time LoRA Studio opens this library."))
     assert sorted(b.batch_id for b in two_batches.batches()) == ["enriched-batch", "old-ones"]
     assert len(ENRICHED) == len(ids_of(two_batches, "enriched-batch"))
+
+
+def test_an_undo_of_a_move_killed_after_cancel_says_it_is_all_or_none(
+        qtbot, two_batches, dialogs, tmp_path, monkeypatch):
+    ids = ids_of(two_batches, "legacy-batch")[:2]
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(ids)
+    dialogs.texts.append("elsewhere")
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS):
+        assert window.batches.move_checked()
+    marker = tmp_path / "moved back"
+    deaf(monkeypatch, batch_flow, "undo_move", batch_undo.undo_move, marker)
+    monkeypatch.setattr(batch_flow, "in_child", functools.partial(in_child, grace=0.5))
+    assert window.batches.undo_last()
+    assert kill_it(qtbot, window, dialogs, marker) == ("Undo", (
+        "Stopped: moving 2 conversations back from batch 'elsewhere' did not stop in time "
+        "after Cancel, so it was ended. An undo is saved all at once, so either all 2 are "
+        "back in the batches they came from or all are still in batch 'elsewhere': filter "
+        "on batch 'elsewhere' to see. If they went back, the training files holding them "
+        "show the old batch until they are rebuilt, at the latest the next time LoRA "
+        "Studio opens this library."))
+    assert ids_of(two_batches, "legacy-batch")[:2] == ids
+    assert "elsewhere" not in {b.batch_id for b in two_batches.batches()}
 
 
 def test_any_other_job_killed_after_cancel_does_not_say_nothing_changed(qtbot):

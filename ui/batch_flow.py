@@ -6,17 +6,23 @@ import functools
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from app import batch_jobs
+from app.batch_undo import MoveUndo, RenameUndo, Undo, undo_move, undo_rename
 from app.library import Library, clean_batch_id
-from app.stopped_jobs import move_stopped, rename_stopped
+from app.stopped_jobs import move_back_stopped, move_stopped, rename_stopped
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
 from ui.rebuild_flow import quoted, rebuild_in_background
 from ui.tasks import in_child, run_with_progress, saying_if_killed
 from ui.wording import agreeing, plural
+
+UNDO = "Undo"
+NOTHING_TO_UNDO = ("Nothing to undo: Undo reverses the last batch rename or move of "
+                   "conversations to a batch")
 
 
 class BatchController(QObject):
@@ -40,6 +46,14 @@ class BatchController(QObject):
         self.changes = changes
         self.current_batch = current_batch
         self.checked_ids = checked_ids
+        # Edit ▸ Undo: the last rename or move, while the batches are as it left them
+        self.last: Undo | None = None
+        self.changed_since = False  # the batches changed after ``last`` was done
+        self.undo_action = QAction(UNDO, self)
+        self.undo_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
+        self.undo_action.triggered.connect(self.undo_last)
+        changes.batches_changed.connect(self._batches_changed)
+        self._show_undo()
 
     def move_checked(self) -> bool:
         """True when the move was started (it writes in a child process; ``status`` says
@@ -57,10 +71,11 @@ class BatchController(QObject):
         if target is None:
             return False
 
-        def moved(result: tuple[int, list[str]]) -> None:
-            count, stale = result
+        def moved(result: tuple[int, list[str], MoveUndo]) -> None:
+            count, stale, undo = result
             self.changes.conversations_moved.emit(list(ids), target)
             self.changes.batches_changed.emit()
+            self._record(undo)
             self._rebuild(stale, f"Moved {plural(count, 'conversation')} to batch '{target}'")
 
         task = run_with_progress(
@@ -84,9 +99,11 @@ class BatchController(QObject):
         if new is None or new == old:
             return False
 
-        def renamed(stale: list[str]) -> None:
+        def renamed(result: tuple[list[str], RenameUndo]) -> None:
+            stale, undo = result
             self.changes.batch_renamed.emit(old, new)
             self.changes.batches_changed.emit()
+            self._record(undo)
             self._rebuild(stale, f"Renamed batch '{old}' to '{new}'")
 
         def refused(why: str) -> None:
@@ -100,6 +117,102 @@ class BatchController(QObject):
                              functools.partial(rename_stopped, old, new)),
             renamed, refused)
         return True
+
+    # --- undo ----------------------------------------------------------------------------
+
+    def _record(self, undo: Undo) -> None:
+        """The change just announced is the one Undo reverses (said after its own
+        ``batches_changed``, which therefore does not count as a later change)."""
+        self.last = undo
+        self.changed_since = False
+        self._show_undo()
+
+    def _batches_changed(self) -> None:
+        if self.last is not None:
+            self.changed_since = True
+            self._show_undo()
+
+    def undo_refused(self) -> str | None:
+        """Why Undo is greyed out now (None: it is not)."""
+        if self.last is None:
+            return NOTHING_TO_UNDO
+        if self.last.refused is not None:
+            return self.last.refused
+        if self.changed_since:
+            return ("The batches changed after this (an import, a removal, another "
+                    "rename or move): it can no longer be undone exactly.")
+        return None
+
+    def _show_undo(self) -> None:
+        action = self.undo_action
+        action.setText(UNDO if self.last is None else self.last.label.replace("&", "&&"))
+        refused = self.undo_refused()
+        action.setEnabled(refused is None)
+        tip = refused or self._undo_tip()
+        action.setToolTip(tip)
+        action.setStatusTip(tip)
+
+    def _undo_tip(self) -> str:
+        last = self.last
+        if isinstance(last, RenameUndo):
+            return (f"Name batch '{last.new}' '{last.old}' again "
+                    f"({plural(len(last.pks), 'conversation')}); the training files "
+                    "holding them are rebuilt")
+        assert last is not None
+        back = last.back_to()
+        places = (f"batch '{next(iter(back))}'" if len(back) == 1
+                  else f"the {len(back)} batches they came from")
+        count = len(last.before)
+        them = "the conversation" if count == 1 else f"the {count:,} conversations"
+        return f"Put {them} back in {places}; the training files holding them are rebuilt"
+
+    def undo_last(self) -> bool:
+        """Reverse the last rename or move as a job like it (in the child, with progress);
+        True when it was started. The job itself checks that it is still exact, and changes
+        nothing when it is not."""
+        last = self.last
+        if last is None or self.undo_refused() is not None:
+            return False
+        self.last = None  # one step: no redo, and never twice
+        self._show_undo()
+        if isinstance(last, RenameUndo):
+            self._undo_rename(last)
+        else:
+            self._undo_move(last)
+        return True
+
+    def _undo_rename(self, undo: RenameUndo) -> None:
+        def done(stale: list[str]) -> None:
+            self.changes.batch_renamed.emit(undo.new, undo.old)
+            self.changes.batches_changed.emit()
+            self._rebuild(stale, f"Undone: batch '{undo.new}' is '{undo.old}' again")
+
+        def refused(why: str) -> None:
+            self.renaming.emit(None)
+            self._failed("Undo", why, task.is_cancelled())
+
+        self.renaming.emit((undo.new, undo.old))
+        task = run_with_progress(
+            self.window, f"Undoing the rename of batch '{undo.old}'",
+            saying_if_killed(in_child(undo_rename, self.library, undo),
+                             functools.partial(rename_stopped, undo.new, undo.old)),
+            done, refused)
+
+    def _undo_move(self, undo: MoveUndo) -> None:
+        count = len(undo.before)
+
+        def done(stale: list[str]) -> None:
+            for batch, ids in undo.back_to().items():
+                self.changes.conversations_moved.emit(ids, batch)
+            self.changes.batches_changed.emit()
+            self._rebuild(stale, f"Undone: {plural(count, 'conversation')} moved back from "
+                                 f"batch '{undo.target}'")
+
+        task = run_with_progress(
+            self.window, f"Moving {plural(count, 'conversation')} back",
+            saying_if_killed(in_child(undo_move, self.library, undo),
+                             functools.partial(move_back_stopped, count, undo.target)),
+            done, lambda why: self._failed("Undo", why, task.is_cancelled()))
 
     def _failed(self, title: str, why: str, cancelled: bool) -> None:
         """The write is one transaction: refused, nothing was changed; but after Cancel its

@@ -293,6 +293,10 @@ class MainWindow(QMainWindow):
         file_menu.addAction(self.quit_action)
         self.file_menu = file_menu
         edit_menu = menu.addMenu("&Edit")
+        # A greyed-out Undo says why on hover (nothing to undo, or not exactly any more).
+        edit_menu.setToolTipsVisible(True)
+        edit_menu.addAction(self.batches.undo_action)
+        edit_menu.addSeparator()
         edit_menu.addActions([self.find_action, self.clear_filters_action])
         edit_menu.addSeparator()
         edit_menu.addActions([self.select_all_action, self.select_none_action,
