@@ -111,8 +111,9 @@ def undo_rename(library: Library, undo: RenameUndo, progress: Progress | None = 
 def undo_move(library: Library, undo: MoveUndo, progress: Progress | None = None,
               cancelled: Callable[[], bool] | None = None) -> list[str]:
     """Put every moved conversation back in the batch it came from, if each is still in
-    the batch it was moved to; the batch the move created goes again once empty. The
-    training files holding them (rebuilt next)."""
+    the batch it was moved to and every batch they came from is still there; the batch
+    the move created goes again once empty. The training files holding them (rebuilt
+    next)."""
     what = f"Moving {plural(len(undo.before), 'conversation')} to batch '{undo.target}'"
     ids = [cid for _pk, cid, _batch in undo.before]
     stale = files_holding(library, conversation_ids=ids)
@@ -124,14 +125,18 @@ def undo_move(library: Library, undo: MoveUndo, progress: Progress | None = None
                 select(func.count()).select_from(Conversation)
                 .where(Conversation.pk.in_(pks[start : start + 500]),
                        Conversation.batch_id == undo.target)) or 0
-        if still != len(pks):
+        back = {batch for _pk, _cid, batch in undo.before}
+        kept = set(session.scalars(select(Batch.batch_id)
+                                   .where(Batch.batch_id.in_(sorted(back)))))
+        # The move keeps the batches it empties: one gone was renamed or removed since,
+        # and making it again under its old name would not be the library before the move.
+        if still != len(pks) or kept != back:
             raise changed_since(what)
         forget_totals(session, pks)
         by_batch: dict[str, list[int]] = defaultdict(list)
         for pk, _cid, batch in undo.before:
             by_batch[batch].append(pk)
         for batch, group in by_batch.items():
-            library.ensure_batch(session, batch)  # kept by the move; gone only if removed
             for start in range(0, len(group), 500):
                 session.execute(update(Conversation)
                                 .where(Conversation.pk.in_(group[start : start + 500]))
