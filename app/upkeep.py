@@ -27,9 +27,11 @@ LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around m
 # Each pass and the version of it a library must have had (raise one to run it again:
 # CUT_OFF_RULE whenever app.cut_off_rule decides differently, SHORTER_COPIES whenever
 # app.similar.is_near, INDEXED or the sketch does: version 2 after SENTENCE_SKETCHES, whose
-# sketches share no empty piece and index one more sentence). In the order they run.
+# sketches share no empty piece and index one more sentence; LINE_WHITESPACE version 2
+# makes the token estimates again, which version 1 left counting the untrimmed text). In
+# the order they run.
 PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 1, SHORTER_COPIES: 2,
-          LINE_WHITESPACE: 1}
+          LINE_WHITESPACE: 2}
 CHUNK = 500  # stored conversations a pass handles in one transaction
 
 

@@ -168,3 +168,25 @@ def test_the_token_estimates_count_the_text_a_line_holds(library: Library,
         assert _estimates(other)[original][0] > 0
         assert (header(library, "padded")["totals"]["estimated_tokens"]
                 == header(other, "original")["totals"]["estimated_tokens"])
+
+
+def test_a_library_that_had_the_first_pass_has_its_estimates_made_again(
+        old_library: Path, tmp_path: Path) -> None:
+    """Version 1 of the pass (before the estimates counted the trimmed text) trimmed the
+    lines but left the estimates of the untrimmed text: a library that had it runs the pass
+    again, so its estimates and its files' headers are what today's import writes."""
+    (old_library / upkeep.FILE_NAME).write_bytes(orjson.dumps(
+        {upkeep.TEXT_REPAIR: 1, upkeep.CUT_OFF_RULE: 1, upkeep.SHORTER_COPIES: 1,
+         upkeep.LINE_WHITESPACE: 1}))
+    with Library(old_library) as library:
+        finish_interrupted_work(library)
+        assert upkeep.due(library.root) == []
+        estimates = _estimates(library)[PADDED_ID]
+        totals = header(library, "padded")["totals"]["estimated_tokens"]
+    with Library(tmp_path / "fresh") as library:
+        path, _client, _reply = padded_copy(tmp_path / "again" / "conversations")
+        shutil.copy(ENRICHED[1], path.parent)
+        import_paths(library, [path.parent])
+        add_conversations(library, "padded", [PADDED_ID], create=True)
+        assert _estimates(library)[PADDED_ID] == estimates
+        assert header(library, "padded")["totals"]["estimated_tokens"] == totals
