@@ -97,6 +97,11 @@ def undo_rename(library: Library, undo: RenameUndo, progress: Progress | None = 
         raise LibraryError(undo.refused)
     stale = files_holding(library, batch_id=undo.new)
     with library.session() as session, session.begin():
+        # Locked first on a team library: a member's write into the batch, committed or
+        # not, is waited for and then seen; none can start until the undo commits (its
+        # conversations would otherwise go along under the old name).
+        session.execute(select(Batch.batch_id).where(Batch.batch_id == undo.new)
+                        .with_for_update())
         held = set(session.scalars(select(Conversation.pk)
                                    .where(Conversation.batch_id == undo.new)))
         if (session.get(Batch, undo.new) is None or session.get(Batch, undo.old) is not None
@@ -119,15 +124,19 @@ def undo_move(library: Library, undo: MoveUndo, progress: Progress | None = None
     stale = files_holding(library, conversation_ids=ids)
     pks = [pk for pk, _cid, _batch in undo.before]
     with library.session() as session, session.begin():
+        # Locked on a team library: a member's move of one of them, committed or not, is
+        # waited for and then seen (it is no longer in the target), and the batches they
+        # go back to cannot be renamed or removed until the undo commits.
         still = 0
         for start in range(0, len(pks), 500):
-            still += session.scalar(
-                select(func.count()).select_from(Conversation)
+            still += len(session.scalars(
+                select(Conversation.pk)
                 .where(Conversation.pk.in_(pks[start : start + 500]),
-                       Conversation.batch_id == undo.target)) or 0
+                       Conversation.batch_id == undo.target).with_for_update()).all())
         back = {batch for _pk, _cid, batch in undo.before}
         kept = set(session.scalars(select(Batch.batch_id)
-                                   .where(Batch.batch_id.in_(sorted(back)))))
+                                   .where(Batch.batch_id.in_(sorted(back)))
+                                   .with_for_update(read=True)))
         # The move keeps the batches it empties: one gone was renamed or removed since,
         # and making it again under its old name would not be the library before the move.
         if still != len(pks) or kept != back:

@@ -1,15 +1,22 @@
 """The undo jobs themselves (``app.batch_undo``), on both back ends: a move's undo puts
 conversations back only into the batches they came from as the move left them; when one
 of those was renamed or removed since (here, or by a team member), recreating it under its
-old name would not be the library before the move, so the undo changes nothing."""
+old name would not be the library before the move, so the undo changes nothing. On a
+team library a member's write committed while the undo runs is waited for and seen: the
+undo refuses rather than carry the member's conversation along or overwrite its move."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Callable
+
+import psycopg
 import pytest
 from conftest import ids_of
 
 from app import batch_jobs
-from app.batch_undo import undo_move
+from app.batch_undo import undo_move, undo_rename
 from app.errors import LibraryError
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -40,3 +47,68 @@ def test_a_move_is_undone_while_its_batches_are_as_it_left_them(two_batches):
     _count, _stale, undo = batch_jobs.move_conversations(two_batches, legacy[:2], "elsewhere")
     undo_move(two_batches, undo)
     assert state(two_batches) == before
+
+
+def _waiting_on_a_lock(url: str) -> bool:
+    """Some connection to the database waits for a lock held by another."""
+    with psycopg.connect(url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+            "AND wait_event_type = 'Lock'").fetchone()
+        return bool(row and row[0])
+
+
+def _undo_while_a_member_writes(url: str, undo: Callable[[], object], change: str,
+                                *args: str) -> list[object]:
+    """``change`` made by another member in a transaction still open while ``undo``
+    runs (a thread), committed once ``undo`` waits for it; what ``undo`` returned or
+    raised."""
+    outcome: list[object] = []
+
+    def run() -> None:
+        try:
+            outcome.append(undo())
+        except Exception as exc:  # what the person would be told
+            outcome.append(exc)
+
+    worker = threading.Thread(target=run)
+    with psycopg.connect(url) as member:
+        member.execute(change, args)  # its transaction stays open
+        worker.start()
+        deadline = time.monotonic() + 300
+        while not _waiting_on_a_lock(url):  # the undo reached the member's lock
+            assert worker.is_alive() and time.monotonic() < deadline, outcome
+            time.sleep(0.05)
+        member.commit()
+    worker.join(300)
+    assert len(outcome) == 1
+    return outcome
+
+
+MOVE_ONE = "UPDATE conversations SET batch_id = %s WHERE conversation_id = %s"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_rename_is_not_undone_over_a_move_into_it_a_member_commits_meanwhile(
+        two_batches, pg_url):
+    """The member's conversation would go along to the old name: the undo refuses."""
+    enriched = ids_of(two_batches, "enriched-batch")
+    _stale, undo = batch_jobs.rename_batch(two_batches, "legacy-batch", "renamed")
+    [said] = _undo_while_a_member_writes(pg_url, lambda: undo_rename(two_batches, undo),
+                                         MOVE_ONE, "renamed", enriched[0])
+    assert isinstance(said, LibraryError), repr(said)
+    assert state(two_batches)[0][enriched[0]] == "renamed"
+    assert "legacy-batch" not in state(two_batches)[1]
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_move_is_not_undone_over_a_member_moving_one_of_them_meanwhile(two_batches,
+                                                                         pg_url):
+    """Putting it back would overwrite the member's move: the undo refuses."""
+    legacy = ids_of(two_batches, "legacy-batch")
+    _count, _stale, undo = batch_jobs.move_conversations(two_batches, legacy[:2], "elsewhere")
+    [said] = _undo_while_a_member_writes(pg_url, lambda: undo_move(two_batches, undo),
+                                         MOVE_ONE, "enriched-batch", legacy[0])
+    assert isinstance(said, LibraryError), repr(said)
+    assert state(two_batches)[0][legacy[0]] == "enriched-batch"
+    assert state(two_batches)[0][legacy[1]] == "elsewhere"
