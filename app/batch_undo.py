@@ -81,10 +81,14 @@ class MoveUndo:
 Undo = RenameUndo | MoveUndo
 
 
+BY_HAND = ("to put them back anyway, filter on the batch and use Edit ▸ Rename batch… "
+           "or Move checked to batch… yourself.")
+
+
 def changed_since(what: str) -> LibraryError:
     return LibraryError(f"{what} cannot be undone exactly: the library changed since "
                         "(another rename, move, import or removal, here or by a team "
-                        "member). Nothing was changed.")
+                        "member). Nothing was changed: " + BY_HAND)
 
 
 def undo_rename(library: Library, undo: RenameUndo, progress: Progress | None = None,

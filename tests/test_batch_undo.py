@@ -121,7 +121,9 @@ def test_undo_is_greyed_out_once_the_batches_changed_since(qtbot, two_batches, d
         assert window.importer.start(samples[:1], ask_batch=False)  # a batch is new
     assert not undo.isEnabled()
     assert undo.toolTip() == ("The batches changed after this (an import, a removal, "
-                              "another rename or move): it can no longer be undone exactly.")
+                              "another rename or move): it can no longer be undone "
+                              "exactly. To put them back anyway, filter on the batch and "
+                              "use Rename batch… or Move checked to batch… yourself.")
 
 
 def test_the_undo_job_changes_nothing_when_the_library_changed_behind_the_window(
@@ -142,7 +144,8 @@ def test_the_undo_job_changes_nothing_when_the_library_changed_behind_the_window
     assert dialogs.warnings == [("Undo", (
         "Renaming batch 'legacy-batch' to 'renamed' cannot be undone exactly: the library "
         "changed since (another rename, move, import or removal, here or by a team member). "
-        "Nothing was changed."))]
+        "Nothing was changed: to put them back anyway, filter on the batch and use Edit ▸ "
+        "Rename batch… or Move checked to batch… yourself."))]
     assert (batch_of(two_batches), batches(two_batches)) == after
     assert not window.batches.undo_action.isEnabled()
     try:

@@ -140,7 +140,9 @@ class BatchController(QObject):
             return self.last.refused
         if self.changed_since:
             return ("The batches changed after this (an import, a removal, another "
-                    "rename or move): it can no longer be undone exactly.")
+                    "rename or move): it can no longer be undone exactly. To put "
+                    "them back anyway, filter on the batch and use Rename batch… or Move "
+                    "checked to batch… yourself.")
         return None
 
     def _show_undo(self) -> None:
