@@ -36,8 +36,17 @@ ON_BOTH = pytest.mark.usefixtures("backend")  # a library folder and a team libr
 
 # --- jobs the children run (module level: a spawned child imports them by name) ----------
 
+def say_pid(marker: str) -> None:
+    """Write this process's id to ``marker`` whole (a new file, then renamed): a test sees
+    the marker exist and reads it at once, and a child that lost its core between making
+    the file and writing it was read as '' (``int('')``: ValueError)."""
+    part = Path(f"{marker}.part")
+    part.write_text(str(os.getpid()))
+    part.replace(marker)
+
+
 def wait_for_cancel(library: Library, marker: str, progress: Any, cancelled: Any) -> None:
-    Path(marker).write_text(str(os.getpid()))
+    say_pid(marker)
     while not cancelled():
         progress(1, 2, "waiting")
         time.sleep(0.02)
@@ -45,7 +54,7 @@ def wait_for_cancel(library: Library, marker: str, progress: Any, cancelled: Any
 
 
 def ignore_cancel(library: Library, marker: str, progress: Any, cancelled: Any) -> None:
-    Path(marker).write_text(str(os.getpid()))
+    say_pid(marker)
     while True:
         progress(1, 2, "not listening")
         time.sleep(0.02)
