@@ -61,14 +61,20 @@ def _files_holding(session: Session, pks: list[int]) -> dict[int, str]:
 
 def _estimate_again(session: Session, pk: int, record: Mapping[str, Any],
                     stored_digest: bytes) -> bool:
-    """Store the conversation's token estimates made from the trimmed text; whether they
-    changed (a team library's other member may have made them already)."""
-    summary = summarise(record)
-    digest = orjson.dumps(digest_of(summary))
-    if digest == stored_digest:
+    """Store the conversation's token estimates made from the trimmed text (only those:
+    the rest of the stored digest stays as it is, its batch as recorded included); whether
+    they changed (a team library's other member may have made them already)."""
+    fresh = digest_of(summarise(record))
+    digest = orjson.loads(stored_digest)
+    estimates = {"estimated_tokens": fresh["estimated_tokens"],
+                 "policies": {name: {**numbers, "estimated_tokens":
+                                     fresh["policies"][name]["estimated_tokens"]}
+                              for name, numbers in digest["policies"].items()}}
+    if all(digest[key] == value for key, value in estimates.items()):
         return False
     session.execute(update(Conversation).where(Conversation.pk == pk).values(
-        digest=digest, estimated_tokens=summary["estimated_tokens"]))
+        digest=orjson.dumps({**digest, **estimates}),
+        estimated_tokens=fresh["estimated_tokens"]))
     return True
 
 
