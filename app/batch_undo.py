@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from app.errors import LibraryError
 from app.library import Library
@@ -112,8 +113,11 @@ def undo_rename(library: Library, undo: RenameUndo, progress: Progress | None = 
                 or held != undo.pks):
             raise changed_since(what)
         forget_totals(session, list(held))
-        session.execute(update(Batch).where(Batch.batch_id == undo.new)
-                        .values(batch_id=undo.old))
+        try:
+            session.execute(update(Batch).where(Batch.batch_id == undo.new)
+                            .values(batch_id=undo.old))
+        except IntegrityError:  # a team member made a batch of the old name meanwhile
+            raise changed_since(what) from None
     return stale
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 import psycopg
 import pytest
 from conftest import ids_of
+from sqlalchemy import event
 
 from app import batch_jobs
 from app.batch_undo import undo_move, undo_rename
@@ -112,3 +113,28 @@ def test_a_move_is_not_undone_over_a_member_moving_one_of_them_meanwhile(two_bat
     assert isinstance(said, LibraryError), repr(said)
     assert state(two_batches)[0][legacy[0]] == "enriched-batch"
     assert state(two_batches)[0][legacy[1]] == "elsewhere"
+
+
+@pytest.mark.parametrize("backend", ["postgresql"], indirect=True)
+def test_a_rename_is_not_undone_onto_a_name_a_member_takes_as_it_writes(two_batches, pg_url):
+    """A member makes a batch of the old name after the undo checked the name was free
+    and before it takes it: the person is told the undo could not be exact (not the
+    database's duplicate key), and nothing changed."""
+    _stale, undo = batch_jobs.rename_batch(two_batches, "legacy-batch", "renamed")
+    taken: list[bool] = []
+
+    def member_takes_the_old_name(conn, cursor, statement, *args) -> None:
+        if statement.lstrip().upper().startswith("UPDATE BATCHES") and not taken:
+            taken.append(True)
+            with psycopg.connect(pg_url, autocommit=True) as member:
+                member.execute("INSERT INTO batches (batch_id, created_at) VALUES (%s, %s)",
+                               ("legacy-batch", "2026-11-27T00:00:00"))
+
+    event.listen(two_batches.engine, "before_cursor_execute", member_takes_the_old_name)
+    try:
+        with pytest.raises(LibraryError, match="cannot be undone exactly"):
+            undo_rename(two_batches, undo)
+    finally:
+        event.remove(two_batches.engine, "before_cursor_execute", member_takes_the_old_name)
+    assert taken
+    assert state(two_batches)[1]["renamed"] > 0 and state(two_batches)[1]["legacy-batch"] == 0
