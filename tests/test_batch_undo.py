@@ -154,3 +154,23 @@ def test_the_undo_job_changes_nothing_when_the_library_changed_behind_the_window
         pass
     else:
         raise AssertionError("the job refuses on its own too")
+
+
+def test_undo_is_greyed_out_as_soon_as_the_next_change_starts(qtbot, two_batches, dialogs,
+                                                             tmp_path):
+    """Before the next move's progress dialog shows, Ctrl+Z must not undo the change
+    before it under the running one."""
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    undo = window.batches.undo_action
+    window.conversations.set_batch_filter("legacy-batch")
+    dialogs.texts.append("renamed")
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS):
+        assert window.batches.rename_current()
+    assert undo.isEnabled()
+    settle(qtbot, window)
+    window.conversations.model.set_checked_ids(ids_of(two_batches, "renamed")[:2])
+    dialogs.texts.append("elsewhere")
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS):
+        assert window.batches.move_checked()
+        assert not undo.isEnabled(), "greyed out while the move runs"
+    assert undo.text().startswith("Undo move of")

@@ -78,6 +78,7 @@ class BatchController(QObject):
             self._record(undo)
             self._rebuild(stale, f"Moved {plural(count, 'conversation')} to batch '{target}'")
 
+        self._forget_undo()
         task = run_with_progress(
             self.window, f"Moving {plural(len(ids), 'conversation')}",
             saying_if_killed(in_child(batch_jobs.move_conversations, self.library, ids, target),
@@ -111,6 +112,7 @@ class BatchController(QObject):
             self._failed("Rename batch", why, task.is_cancelled())
 
         self.renaming.emit((old, new))
+        self._forget_undo()
         task = run_with_progress(
             self.window, f"Renaming batch '{old}'",
             saying_if_killed(in_child(batch_jobs.rename_batch, self.library, old, new),
@@ -125,6 +127,12 @@ class BatchController(QObject):
         ``batches_changed``, which therefore does not count as a later change)."""
         self.last = undo
         self.changed_since = False
+        self._show_undo()
+
+    def _forget_undo(self) -> None:
+        """A new change starts: the one before it is no longer the last (Ctrl+Z in the
+        moment before the progress dialog shows must not undo it under the new one)."""
+        self.last = None
         self._show_undo()
 
     def _batches_changed(self) -> None:
