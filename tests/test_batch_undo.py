@@ -14,7 +14,7 @@ from app.errors import LibraryError
 from app.trainingfiles import add_conversations
 from ui.batch_flow import NOTHING_TO_UNDO
 
-WAIT_MS = 30000
+WAIT_MS = 60000  # a job in a child process: a new Python that imports the app, slow when loaded
 
 
 def batches(library) -> dict[str, tuple[int, str]]:

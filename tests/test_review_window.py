@@ -15,7 +15,7 @@ from app.trainingfiles import add_conversations, header
 from ui.main import MainWindow
 from ui.members_model import MEMBER_CLIENT
 
-WAIT_MS = 30_000
+WAIT_MS = 60_000  # a job in a child process: a new Python that imports the app, slow when loaded
 
 
 @pytest.fixture

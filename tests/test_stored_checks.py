@@ -26,7 +26,7 @@ from app.paths import DATABASE_NAME
 from app.trainingfiles import add_conversations, create_training_file
 from ui.training_files_page import TrainingFilesPage
 
-WAIT_MS = 30_000
+WAIT_MS = 60_000  # a job in a child process: a new Python that imports the app, slow when loaded
 FORMATS = ["json", "jsonl", "jsonl-messages", "jsonl-per-reply", "jsonl-no-context", "split"]
 
 
