@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import shutil
+import threading
 from pathlib import Path
 
 from conftest import ENRICHED, LEGACY
-from PySide6.QtCore import QSettings, Qt
+from PySide6.QtCore import QSettings, Qt, QThreadPool
 from scripted_dialogs import ScriptedDialogs
 from sqlalchemy import update
 from token_reference import reference_counter
@@ -21,6 +22,7 @@ from app.trainingfiles import add_conversations, member_rows, set_cut_off_policy
 from ui.conversations_model import Column, tokens_tooltip
 from ui.main import MainWindow
 from ui.members_model import ID_ROLE, MEMBER_TOKENS, MembersModel
+from ui.tasks import Task, start
 
 
 def make_window(qtbot, library: Library, settings: QSettings) -> MainWindow:
@@ -155,3 +157,34 @@ def test_a_member_without_a_line_shows_a_dash_in_the_files_page(
             assert text == "—" and "No training line" in tip
         else:
             assert text == f"{counts[cid]:,}" and "No training line" not in tip
+
+
+def test_closing_does_not_wait_for_a_count_still_queued_behind_other_jobs(
+        qtbot, filled_library: Library, settings) -> None:
+    """With every thread of Qt's pool taken by other jobs (two on a 2-core machine), the
+    count waits in the queue; closing takes it out instead of waiting up to 30 s for a
+    pass that never started."""
+    window = make_window(qtbot, filled_library, settings)
+    qtbot.waitUntil(lambda: not window.token_counts.pending, timeout=60000)  # its first
+    pool = QThreadPool.globalInstance()
+    release = threading.Event()
+    busy = [Task(lambda progress, cancelled: release.wait(60))
+            for _ in range(pool.maxThreadCount())]
+    try:
+        for task in busy:
+            start(task)
+        qtbot.waitUntil(lambda: pool.activeThreadCount() == pool.maxThreadCount(),
+                        timeout=30000)
+        window.token_counts.start()
+        qtbot.waitUntil(lambda: window.token_counts.running, timeout=30000)  # queued
+        queued = window.token_counts._task
+        assert queued is not None
+        window.token_counts.stop(timeout=0)
+        assert window.token_counts._idle.is_set(), "nothing left to wait for"
+        assert not window.token_counts.running
+    finally:
+        release.set()
+        for task in busy:
+            task.ended.wait(60)
+    assert pool.waitForDone(60000)
+    assert not queued.ended.is_set(), "the queued pass never ran"

@@ -13,7 +13,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtCore import QObject, QThreadPool, QTimer, Signal
 from PySide6.QtWidgets import QLabel, QMainWindow, QProgressBar, QToolButton
 
 from app.build import StoppedByForce
@@ -104,6 +104,11 @@ class TokenCountFlow(QObject):
         self._closing = True
         self._timer.stop()
         self.cancel()
+        if self._task is not None and QThreadPool.globalInstance().tryTake(self._task):
+            # Still queued behind other jobs (Qt's pool has a thread per core): it never
+            # started, so nothing runs against the library and nothing is waited for.
+            self._task = None
+            self._idle.set()
         self._idle.wait(timeout)
 
     def _begin(self) -> None:
