@@ -29,6 +29,7 @@ from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, sto
 from app.fullsplit import PART_MARK
 from app.idtext import clean_batch_id
 from app.import_pool import Workers
+from app.jsonio import unreadable_advice
 from app.library import Library, now_iso, unpack
 from app.loader import NOT_JSON_FILE as NOT_JSON_FILE
 from app.loader import is_json_name as is_json_name
@@ -247,8 +248,12 @@ def collect(
             # broken link), which the reader refuses with a verdict saying what it is.
             add(path, batch or loose, path.is_symlink())
         else:
-            problems.append(FileVerdict(str(path), Verdict.REJECTED, "no such file or folder"))
+            problems.append(FileVerdict(str(path), Verdict.REJECTED, NO_SUCH_PATH))
     return candidates, problems
+
+
+NO_SUCH_PATH = ("no such file or folder: check the path, or choose the file again where it "
+                "is now")
 
 
 def _stop_if(cancelled: Callable[[], bool] | None) -> None:
@@ -299,8 +304,8 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
     def unreadable(error: OSError) -> None:
         where = error.filename or str(folder)
         refused.append(FileVerdict(str(where), Verdict.REJECTED,
-                                   f"this folder cannot be read ({error.strerror or error}); "
-                                   "nothing in it was imported"))
+                                   f"this folder cannot be read ({error.strerror or error}), "
+                                   f"so nothing in it was imported; {unreadable_advice(error)}"))
 
     def leaves(path: str) -> bool:
         target = os.path.realpath(path)

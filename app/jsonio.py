@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import math
 import os
@@ -191,6 +192,32 @@ def _not_regular(mode: int) -> str | None:
     return next((words for test, words in FILE_KINDS if test(mode)), "a special file")
 
 
+# What to do about a file that cannot be opened, by the reason the system gives.
+_UNREADABLE_ADVICE: Final = {
+    errno.ENOENT: "it was moved or deleted (or it is a link to a file that is gone): "
+                  "choose it again where it is now",
+    errno.EACCES: "you may not read it: give yourself permission to read it, or copy it to "
+                  "a folder of yours, and try again",
+    errno.EPERM: "you may not read it: give yourself permission to read it, or copy it to "
+                 "a folder of yours, and try again",
+    errno.ELOOP: "it is a link that leads back to itself: choose the file it should point "
+                 "to instead",
+}
+_UNREADABLE_OTHERWISE: Final = ("check that its disk or network drive is still there, "
+                                "then try again")
+
+
+def unreadable_advice(exc: OSError) -> str:
+    """What to do about a file or folder the system would not open (``exc`` says why)."""
+    return _UNREADABLE_ADVICE.get(exc.errno or -1, _UNREADABLE_OTHERWISE)
+
+
+def cannot_be_read(exc: OSError) -> str:
+    """Why a file could not be read, and what to do about it: the reason alone ("No such
+    file or directory") leaves a person guessing."""
+    return f"cannot be read ({exc.strerror or exc}); {unreadable_advice(exc)}"
+
+
 def _too_large(name: str, size: int, max_bytes: int, limit: str) -> InputError:
     return InputError.single(
         name, f"the file is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
@@ -215,7 +242,7 @@ def _open_regular_fd(path: Path) -> tuple[int, int]:
     except OSError as exc:
         if fd != -1:
             os.close(fd)
-        raise InputError.single(path.name, f"cannot be read: {exc.strerror or exc}") from None
+        raise InputError.single(path.name, cannot_be_read(exc)) from None
     if kind is not None:
         if fd != -1:
             os.close(fd)
@@ -261,7 +288,7 @@ def read_input_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES,
             total += len(chunk)
             want = 1 << 16
     except OSError as exc:
-        raise InputError.single(path.name, f"cannot be read: {exc.strerror or exc}") \
+        raise InputError.single(path.name, cannot_be_read(exc)) \
             from None
     finally:
         os.close(fd)
@@ -309,3 +336,4 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+

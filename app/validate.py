@@ -13,7 +13,7 @@ from jsonschema.exceptions import SchemaError
 
 from app.detect import Kind, detect_kind
 from app.errors import InputError, Problem
-from app.jsonio import open_regular, read_json_file
+from app.jsonio import cannot_be_read, open_regular, read_json_file
 from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
 from app.schemas import (
     FULL_SCHEMA,
@@ -114,7 +114,7 @@ def _validate_jsonl(path: Path) -> Verdict:
     except InputError as exc:
         verdict.problems += exc.problems
     except OSError as exc:
-        verdict.problems.append(Problem(path.name, f"cannot be read: {exc.strerror or exc}"))
+        verdict.problems.append(Problem(path.name, cannot_be_read(exc)))
     return verdict
 
 

@@ -235,3 +235,46 @@ def test_validate_reads_a_jsonl_file_line_by_line_with_a_bounded_line(tmp_path: 
     result = run_cli("validate", lines, memory=GIGABYTE, timeout=120)
     no_traceback(result)
     assert "line 1 is longer than" in result.stdout, result.stdout
+
+
+# --- files the system will not open: the reason and what to do -----------------------
+
+
+def test_a_file_gone_before_it_is_read_says_what_to_do(library: Library,
+                                                       tmp_path: Path) -> None:
+    """A file deleted while the import runs fails as a link to nothing does (the open finds
+    no file): "No such file or directory" alone leaves a person guessing."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    good_file(folder, "beside_the_gone_ones")
+    (folder / "gone.json").symlink_to(tmp_path / "deleted.json")
+    (folder / "loop.json").symlink_to("loop.json")
+    report = import_paths(library, [folder, tmp_path / "never-there.json"])
+    reasons = {Path(v.path).name: v.reason for v in report.verdicts
+               if v.verdict is Verdict.REJECTED}
+    assert "moved or deleted" in reasons["gone.json"]
+    assert "choose it again where it is now" in reasons["gone.json"]
+    assert "leads back to itself" in reasons["loop.json"]
+    assert "check the path" in reasons["never-there.json"]
+    assert report.imported == 1  # the rest of the folder goes on
+    for name in ("gone.json", "loop.json"):
+        verdict = validate_path(folder / name)
+        assert any("try again" in p.reason or "choose" in p.reason
+                   for p in verdict.problems), verdict.problems
+
+
+@pytest.mark.skipif(not can_switch_user(),
+                    reason="needs root, setpriv and a Python that nobody may start")
+def test_an_unreadable_file_says_how_to_read_it() -> None:
+    with shared_folder() as shared:
+        folder = shared / "batch"
+        folder.mkdir(parents=True)
+        good_file(folder, "readable_one")
+        good_file(folder, "unreadable_one")
+        give_to(shared)
+        (folder / "unreadable_one.json").chmod(0)
+        result = run_cli("--data-dir", shared / "lib", "import", folder, user=NOBODY,
+                         timeout=120, env={"HOME": str(shared)})
+        no_traceback(result)
+        line = next(line for line in result.stdout.splitlines() if "unreadable_one" in line)
+        assert "give yourself permission to read it" in line, result.stdout
