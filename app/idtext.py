@@ -7,6 +7,7 @@ megabyte makes every list unreadable.
 
 from __future__ import annotations
 
+import os
 import re
 
 from app.errors import LibraryError
@@ -37,3 +38,15 @@ def clean_batch_id(value: str) -> str:
     if problem:
         raise LibraryError(problem)
     return text
+
+
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def readable_name(name: str) -> str:
+    """A file or folder name as storable text. Python keeps the bytes of a name that are
+    not UTF-8 (a Latin-1 "café" made on another system) as lone surrogates, which no
+    database or JSON holds: such bytes become U+FFFD, as a file browser shows them."""
+    if not LONE_SURROGATE.search(name):
+        return name
+    return os.fsencode(name).decode("utf-8", "replace")

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
 from app.fullsplit import PART_MARK
-from app.idtext import clean_batch_id
+from app.idtext import clean_batch_id, readable_name
 from app.import_pool import Workers
 from app.jsonio import unreadable_advice
 from app.library import Library, now_iso, unpack
@@ -224,7 +224,7 @@ def collect(
         key = real(str(file), link)
         if key not in seen:
             seen.add(key)
-            candidates.append(Candidate(file, default, batch is not None))
+            candidates.append(Candidate(file, readable_name(default), batch is not None))
 
     for raw in paths:
         _stop_if(cancelled)

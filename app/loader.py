@@ -12,6 +12,7 @@ import orjson
 from app.canonical import check_structure, normalise
 from app.errors import InputError
 from app.fullsplit import is_full, split_full
+from app.idtext import readable_name
 from app.jsonio import parse_json_bytes, read_input_bytes
 from app.records import ConversationRecord
 
@@ -121,15 +122,16 @@ def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list
     if path.suffix.lower() == ".jsonl":
         raise InputError.single(path.name, JSONL_REASON)
     data = read_input_bytes(path)
+    shown = Path(readable_name(path.name))  # the name as it is stored and shown
     try:
-        document = parse_json_bytes(data, path.name)
+        document = parse_json_bytes(data, shown.name)
     except InputError:
         if looks_like_jsonl(data):
-            raise InputError.single(path.name, JSONL_REASON) from None
+            raise InputError.single(shown.name, JSONL_REASON) from None
         raise
     if is_full(document):
-        batch = default_batch if batch_named else path.stem
+        batch = default_batch if batch_named else shown.stem
         return [(part, record, error, None)
-                for part, record, error in split_full(document, path.name, batch)]
-    record, dumped = _checked_record(document, data, path.name, default_batch)
+                for part, record, error in split_full(document, shown.name, batch)]
+    record, dumped = _checked_record(document, data, shown.name, default_batch)
     return [("", record, None, dumped)]

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from app.errors import InputError, LibraryError
-from app.idtext import clean_batch_id
+from app.idtext import clean_batch_id, readable_name
 from app.loader import load_file
 from app.packing import pack_json
 from app.records import ConversationRecord, digest_of, summarise
@@ -54,7 +54,7 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
             prepared.append((where, None, error.reason if error else "could not be read"))
             continue
         try:
-            source = Path(path).name + part if part else None
+            source = readable_name(Path(path).name) + part if part else None
             prepared.append((where, library_row(record, default_batch, source, dumped), ""))
         except LibraryError as exc:
             prepared.append((where, None, str(exc)))

@@ -6,7 +6,9 @@ here; a hang fails through the suite's per-test timeout (pytest-timeout)."""
 
 from __future__ import annotations
 
+import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -229,3 +231,26 @@ def test_the_cli_imports_unusual_names(tmp_path: Path, capsys: pytest.CaptureFix
                                     "skipped, 0 rejected.")
     for path in paths:
         assert f"imported  {path}:" in out
+
+
+@pytest.mark.skipif(os.name == "nt" or sys.platform == "darwin",
+                    reason="only Linux keeps file names that are not UTF-8")
+def test_a_file_and_folder_named_in_latin_1_import_under_a_readable_name(
+    library: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A name made on an older system ("café" in Latin-1) is bytes Python keeps as a lone
+    surrogate: the file itself is good, so it imports, its name stored with U+FFFD."""
+    root = os.fsencode(tmp_path / "drop")
+    os.makedirs(root + b"/d\xe9sir")
+    Path(os.fsdecode(root + b"/caf\xe9.json")).write_bytes(dump(conversation("latin_1_file")))
+    Path(os.fsdecode(root + b"/d\xe9sir/x.json")).write_bytes(
+        dump(conversation("latin_1_folder")))
+    report = import_paths(library, [Path(os.fsdecode(root))])
+    assert [v.verdict for v in report.verdicts] == [Verdict.IMPORTED] * 2, [
+        (v.path, v.reason) for v in report.verdicts]
+    assert library.record("latin_1_file")["source"]["file_name"] == "caf\ufffd.json"
+    assert library.record("latin_1_folder")["batch_id"] == "d\ufffdsir"
+    code = main(["--data-dir", str(tmp_path / "cli-library"), "import", os.fsdecode(root)])
+    out, err = capsys.readouterr()
+    assert code == 0, out + err
+    assert "Traceback" not in out + err
