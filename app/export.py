@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import os
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -37,7 +38,7 @@ from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.exportguard import check_export_targets
 from app.failures import os_advice
-from app.jsonio import atomic_writer, dumps_line
+from app.jsonio import atomic_writer, dumps_line, put_back_on_failure
 from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
 from app.models import TrainingFile
@@ -355,6 +356,15 @@ def why_not_written(destination: Path, exc: OSError) -> str:
     if exc.errno == errno.ENOENT and not folder.is_dir():
         return (f"the folder {folder} does not exist and could not be made. Choose a "
                 "folder that exists.")
+    held = exc.filename2 if exc.filename2 is not None else exc.filename
+    if (exc.errno in (errno.EACCES, errno.EPERM) and held is not None
+            and os.path.lexists(held) and os.access(folder, os.W_OK)):
+        # The folder may be written: the file in the way is held open by another program
+        # (Windows), locked or read-only. Any file of the export's that it had replaced
+        # is back as it was.
+        return (f"{held} cannot be replaced: another program has it open, or it is "
+                "locked or read-only. Close it in that program (or unlock it), or choose "
+                "another name, and try again; your earlier files are as they were.")
     return os_advice(exc, str(folder)) or \
         f"{exc.strerror or exc}. Choose another folder and try again."
 
@@ -520,58 +530,61 @@ def export(
         return count_lines(counter, lines, cache)
 
     max_seq_len = _max_seq_len(library, name)
-    written: list[Written] = []
-    try:
-        with read_build(library, info.name) as build:
-            source = Source(build, member_ids(library, name), tick, counter, count)
-            written, details = spec.write(source, destination, options)
-            _refuse_empty(info.name, info.conversations, policy, written)
-            check()
-            described = {
-                "json": source.described.get("json") or _describe_stored(
-                    f"{info.name}.json", build.json_chunks(), check),
-                "jsonl": source.described.get("jsonl") or _describe_stored(
-                    f"{info.name}.jsonl", build.jsonl_lines(), check)}
-        if recipes:
-            written += _write_recipes(library, info.name, spec, destination, written, policy)
-        document = {
-            "manifest_version": MANIFEST_VERSION,
-            "app": "LoRA Studio",
-            "app_version": __version__,
-            "format_version": FORMAT_VERSION,
-            "created_at": now_iso(),
-            "training_file": info.name,
-            "export_format": spec.format.value,
-            "export_description": spec.description,
-            "cut_off_policy": head.get("cut_off_policy", info.cut_off_policy),
-            "source": described,
-            "files": [_file_entry(w, head, max_seq_len) for w in written],
-        }
-        if details:
-            document["split"] = details
-        notes = export_notes(spec.format, info.name, [w.path for w in written])
-        if notes:
-            document["notes"] = notes
-        manifest = manifest_path(spec.format, destination)
-        with atomic_writer(manifest) as handle:
-            _write_manifest(handle, document)
-        if notes and spec.writes_folder:  # replaced (asked) by a split without one
-            (destination / VALID_FILE).unlink(missing_ok=True)
-    except OSError as exc:
-        _remove(written)
-        raise LibraryError(f"cannot write to {destination}: "
-                           f"{why_not_written(destination, exc)}") from None
-    except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-        _remove(written)
-        raise LibraryError(
-            f"the stored JSONL of '{info.name}' does not read as training lines; run "
-            f"`lora-studio rebuild \"{info.name}\"` to render it again. Nothing was "
-            "exported.") from None
-    except BaseException:
-        _remove(written)
-        raise
-    return ([w.path for w in written if w.role != "recipe"] + [manifest]
-            + [w.path for w in written if w.role == "recipe"])
+    # Asked to replace a file, the export must not take it away when it fails or is
+    # cancelled after replacing it (the JSONL written, its manifest refused).
+    with put_back_on_failure(targets):
+        written: list[Written] = []
+        try:
+            with read_build(library, info.name) as build:
+                source = Source(build, member_ids(library, name), tick, counter, count)
+                written, details = spec.write(source, destination, options)
+                _refuse_empty(info.name, info.conversations, policy, written)
+                check()
+                described = {
+                    "json": source.described.get("json") or _describe_stored(
+                        f"{info.name}.json", build.json_chunks(), check),
+                    "jsonl": source.described.get("jsonl") or _describe_stored(
+                        f"{info.name}.jsonl", build.jsonl_lines(), check)}
+            if recipes:
+                written += _write_recipes(library, info.name, spec, destination, written, policy)
+            document = {
+                "manifest_version": MANIFEST_VERSION,
+                "app": "LoRA Studio",
+                "app_version": __version__,
+                "format_version": FORMAT_VERSION,
+                "created_at": now_iso(),
+                "training_file": info.name,
+                "export_format": spec.format.value,
+                "export_description": spec.description,
+                "cut_off_policy": head.get("cut_off_policy", info.cut_off_policy),
+                "source": described,
+                "files": [_file_entry(w, head, max_seq_len) for w in written],
+            }
+            if details:
+                document["split"] = details
+            notes = export_notes(spec.format, info.name, [w.path for w in written])
+            if notes:
+                document["notes"] = notes
+            manifest = manifest_path(spec.format, destination)
+            with atomic_writer(manifest) as handle:
+                _write_manifest(handle, document)
+            if notes and spec.writes_folder:  # replaced (asked) by a split without one
+                (destination / VALID_FILE).unlink(missing_ok=True)
+        except OSError as exc:
+            _remove(written)
+            raise LibraryError(f"cannot write to {destination}: "
+                               f"{why_not_written(destination, exc)}") from None
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            _remove(written)
+            raise LibraryError(
+                f"the stored JSONL of '{info.name}' does not read as training lines; run "
+                f"`lora-studio rebuild \"{info.name}\"` to render it again. Nothing was "
+                "exported.") from None
+        except BaseException:
+            _remove(written)
+            raise
+        return ([w.path for w in written if w.role != "recipe"] + [manifest]
+                + [w.path for w in written if w.role == "recipe"])
 
 
 def export_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> list[str]:

@@ -7,9 +7,11 @@ import errno
 import json
 import math
 import os
+import secrets
+import shutil
 import stat
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -337,3 +339,58 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
             tmp.unlink()
         raise
 
+
+@contextlib.contextmanager
+def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
+    """The files among ``paths`` that exist now are as they were if the work inside fails
+    or is cancelled: an export asked to replace a file takes back what it wrote when it
+    does not finish, and must not take the person's earlier file with it.
+
+    Each is kept as a hard link (a copy where links are refused) under a hidden name
+    beside it until the work ends. One that cannot be put back stays under that name; one
+    that cannot be kept (no room for a copy) is not: the work's own writes fail there too,
+    before they replace anything.
+    """
+    kept: list[tuple[Path, Path, tuple[int, int]]] = []
+    for path in paths:
+        if os.path.lexists(path) and not path.is_dir():
+            was = os.lstat(path)
+            copy = _keep(path)
+            if copy is not None:
+                kept.append((path, copy, (was.st_dev, was.st_ino)))
+    try:
+        yield
+    except BaseException:
+        for path, copy, identity in kept:
+            with contextlib.suppress(OSError):
+                if _identity(path) == identity:  # never replaced: nothing to put back
+                    copy.unlink()
+                else:
+                    os.replace(copy, path)
+        raise
+    else:
+        for _path, copy, _identity_was in kept:
+            with contextlib.suppress(OSError):
+                copy.unlink()
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return None
+    return now.st_dev, now.st_ino
+
+
+def _keep(path: Path) -> Path | None:
+    copy = path.with_name(f".{path.name[:TEMPORARY_NAME_KEEPS]}.{secrets.token_hex(4)}.kept")
+    try:
+        os.link(path, copy, follow_symlinks=False)
+    except OSError:
+        try:
+            shutil.copy2(path, copy, follow_symlinks=False)
+        except OSError:
+            with contextlib.suppress(OSError):
+                copy.unlink()
+            return None
+    return copy

@@ -3,9 +3,13 @@ writes a manifest that lets a run be traced back and repeated."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import shutil
+import subprocess
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -209,3 +213,60 @@ def test_split_into_an_existing_folder_named_like_a_file_is_kept(mixed: Library,
     written = export(mixed, "Mixed", ExportFormat.SPLIT, folder, 0.2)
     assert [p.name for p in written] == ["train.jsonl", "valid.jsonl", "manifest.json"]
     assert written[0].parent == folder
+
+
+# --- an export asked to replace files never takes them away ---------------------------
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.JSONL, ExportFormat.SPLIT])
+def test_a_cancelled_export_over_earlier_files_puts_them_back(
+        mixed: Library, tmp_path: Path, fmt: ExportFormat) -> None:
+    """The person answered Replace, then Cancel once the first file was replaced: the
+    export takes back what it wrote, and the files that were there come back as they were."""
+    target = tmp_path / "mine" / ("split" if fmt is ExportFormat.SPLIT else "mine.jsonl")
+    export(mixed, "Mixed", fmt, target, 0.2)  # the earlier copy, then edited by hand
+    earlier = {path: f"my own {path.name}\n".encode() for path in export_targets(fmt, target)}
+    for path, data in earlier.items():
+        path.write_bytes(data)
+    first = export_targets(fmt, target)[0]
+
+    def cancelled() -> bool:  # once the first file is replaced
+        return first.read_bytes() != earlier[first]
+
+    with pytest.raises(ExportCancelled):
+        export(mixed, "Mixed", fmt, target, 0.2, cancelled=cancelled, overwrite=True)
+    assert {path: path.read_bytes() for path in earlier} == earlier
+    assert sorted(p.name for p in first.parent.iterdir()) == sorted(p.name for p in earlier)
+
+
+@contextlib.contextmanager
+def immutable(path: Path) -> Iterator[None]:
+    """``path`` may not be replaced, even by root (a file another program holds on
+    Windows refuses the same way); skips where the file system has no such flag."""
+    if subprocess.run(["chattr", "+i", str(path)], capture_output=True,
+                      check=False).returncode:
+        pytest.skip("chattr +i is not available here")
+    try:
+        yield
+    finally:
+        subprocess.run(["chattr", "-i", str(path)], check=True)
+
+
+@pytest.mark.skipif(shutil.which("chattr") is None, reason="needs chattr")
+def test_a_manifest_that_cannot_be_replaced_keeps_the_earlier_jsonl(
+        mixed: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    target = tmp_path / "mine.jsonl"
+    target.write_bytes(b"my own lines\n")
+    manifest = export_targets(ExportFormat.JSONL, target)[-1]
+    manifest.write_bytes(b"my own manifest\n")
+    mixed.close()
+    with immutable(manifest):
+        code = main(["--data-dir", str(mixed.root), "export", "Mixed", "--format", "jsonl",
+                     "-o", str(target), "--force"])
+    out, err = capsys.readouterr()
+    assert code == 1
+    assert target.read_bytes() == b"my own lines\n"
+    assert manifest.read_bytes() == b"my own manifest\n"
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "mine.jsonl", "mine.jsonl.manifest.json"]
+    assert f"{manifest} cannot be replaced: another program has it open" in err, out + err
