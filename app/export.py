@@ -38,6 +38,7 @@ from app.canonical import SESSION_CONTEXT_HEADING
 from app.errors import LibraryError
 from app.exportguard import check_export_targets
 from app.failures import os_advice
+from app.idtext import readable_name
 from app.jsonio import atomic_writer, dumps_line, put_back_on_failure
 from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
@@ -593,7 +594,7 @@ def export_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> list[
     manifest keeps these sentences; the command line prints them, the window shows them."""
     if (FORMATS[fmt].writes_folder and written
             and not any(path.name == VALID_FILE for path in written)):
-        return [no_validation_sentence(name, str(written[0].parent))]
+        return [no_validation_sentence(name, readable_name(str(written[0].parent)))]
     return []
 
 

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from app.errors import LibraryError
+from app.idtext import LONE_SURROGATE, readable_name
 
 
 def _inside(folder: str, path: str) -> bool:
@@ -28,6 +29,11 @@ def check_export_targets(library_root: Path, targets: Sequence[Path],
     ``manifest``, one of them, is said to be the manifest (a person named only the copy)."""
     root = os.path.realpath(library_root)
     for target in targets:
+        if LONE_SURROGATE.search(target.name):
+            raise LibraryError(
+                f"cannot write {readable_name(str(target))}: its name holds bytes that are "
+                "not UTF-8 text, which its manifest and a trainer's config cannot name. "
+                "Choose a name in plain text.")
         real = os.path.realpath(target)  # links are resolved: a link into the library counts
         if _inside(root, real):
             raise LibraryError(

@@ -5,6 +5,8 @@ manifest; its recipes then train without evaluation."""
 from __future__ import annotations
 
 import ast
+import os
+import sys
 from pathlib import Path
 
 import orjson
@@ -12,6 +14,7 @@ import pytest
 import yaml
 
 from app.cli import main
+from app.errors import LibraryError
 from app.export import ExportFormat, export
 from app.library import Library
 from app.split import no_validation_sentence
@@ -97,3 +100,20 @@ def test_the_window_says_what_it_did_not_write(qtbot, tiny: Library, page, dialo
     assert saved.args[0].endswith(f"(what was exported, from what, with checksums). {sentence}")
     assert page.banner.label.text() == saved.args[0]
     assert not (folder / "valid.jsonl").exists() and not dialogs.warnings
+
+
+@pytest.mark.skipif(os.name == "nt" or sys.platform == "darwin",
+                    reason="only Linux keeps file names that are not UTF-8")
+def test_a_folder_named_in_latin_1_takes_the_split_and_a_file_so_named_is_refused(
+        tiny: Library, tmp_path: Path) -> None:
+    """A folder made on an older system ("désir" in Latin-1): the note in the manifest
+    names it readably. A file so named is refused before anything is written: its
+    manifest and recipes could not name it (before, both failed as a damaged build)."""
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/d\xe9sir"))
+    export(tiny, "Tiny", ExportFormat.SPLIT, folder, 0.3, recipes=True)
+    manifest = orjson.loads((folder / "manifest.json").read_bytes())
+    assert manifest["notes"] == [no_validation_sentence("Tiny", f"{tmp_path}/d\ufffdsir")]
+    target = Path(os.fsdecode(os.fsencode(tmp_path) + b"/caf\xe9.jsonl"))
+    with pytest.raises(LibraryError, match="its name holds bytes that are not UTF-8 text"):
+        export(tiny, "Tiny", ExportFormat.JSONL, target, recipes=True)
+    assert not target.exists()
