@@ -245,7 +245,7 @@ class Library:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
             raise LibraryError(f"cannot create the library folder {self.root}: "
-                               f"{known_failure(exc) or exc}") from None
+                               f"{_why_no_folder(self.root, exc)}") from None
         self._refuse_a_lost_database()
         try:
             if self._lock_holder is None:
@@ -601,3 +601,14 @@ class Library:
                     .values(batch_id=batch_id)
                 )
         return created, before
+
+
+def _why_no_folder(root: Path, exc: OSError) -> str:
+    """Why a library folder could not be made: a file in its place (or on its way) is
+    named as such; "File exists" alone does not say what to do."""
+    in_the_way = next((place for place in (root, *root.parents)
+                       if place.exists() and not place.is_dir()), None)
+    if in_the_way is not None:
+        return (f"{in_the_way} is a file, not a folder. Choose a library folder (a new one "
+                "is made for you), not a file.")
+    return known_failure(exc) or str(exc)

@@ -7,10 +7,12 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from child_process import python_child, wait_for_marker
 from cli_process import run_cli
 from conftest import ENRICHED
 
+from app.cli import main
 from app.failures import bug_report, known_failure
 
 
@@ -75,3 +77,16 @@ def test_a_database_another_program_writes_says_busy(tmp_path: Path) -> None:
     assert result.returncode == 1
     assert "Traceback" not in result.stdout + result.stderr
     assert "busy" in result.stderr, result.stderr
+
+
+def test_a_file_where_the_library_folder_should_be_is_named_as_a_file(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Before, the person read only "File exists" (or "Not a directory")."""
+    in_the_way = tmp_path / "library.json"
+    in_the_way.write_text("{}", encoding="utf-8")
+    for library in (in_the_way, in_the_way / "below"):
+        code = main(["--library", str(library), "import", str(ENRICHED[0])])
+        err = capsys.readouterr().err
+        assert code == 1
+        assert f"{in_the_way} is a file, not a folder. Choose a library folder" in err, err
+    assert in_the_way.read_text(encoding="utf-8") == "{}"
