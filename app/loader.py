@@ -83,13 +83,23 @@ def _checked_record(
         facts=facts,
     )
     if record["stats"]["trainable_replies"] == 0:
-        raise InputError.single(file_name, "no consultant reply to train on: every "
-                                "target_response is null or empty", "$.training_pairs")
+        raise InputError.single(file_name, _no_reply_reason(document), "$.training_pairs")
     try:
         dumped = orjson.dumps(record)
     except orjson.JSONEncodeError as exc:
         raise InputError.single(file_name, _unstorable(str(exc))) from None
     return record, dumped
+
+
+def _no_reply_reason(document: dict[str, Any]) -> str:
+    """Why nothing in a conversation trains: empty replies, or no reply under the name the
+    generator writes (a file whose fields were renamed reads as one without replies)."""
+    pairs = [pair for pair in document["training_pairs"] if isinstance(pair, dict)]
+    if any("target_response" in pair for pair in pairs):
+        return "no consultant reply to train on: every target_response is null or empty"
+    return ("no consultant reply to train on: no training pair has the key "
+            "'target_response' (the consultant's reply; was it renamed?); import the file "
+            "as the generator wrote it")
 
 
 def load_conversation_file(path: Path, default_batch: str | None = None) -> ConversationRecord:

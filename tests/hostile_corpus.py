@@ -223,6 +223,14 @@ def _nan() -> bytes:
     return data
 
 
+def _renamed_replies() -> bytes:
+    """The reply under another name in every pair: it reads as a file without replies."""
+    document = conversation("hostile_renamed_replies")
+    for pair in document["training_pairs"]:
+        pair["response"] = pair.pop("target_response")
+    return dump(document)
+
+
 def _no_replies() -> bytes:
     document = conversation("hostile_no_replies")
     document["training_pairs"] = [
@@ -295,6 +303,9 @@ def hostile_cases() -> list[Hostile]:
         Hostile("no-trainable-replies.json", _no_replies, ("no consultant reply",),
                 ("no consultant reply",)),
         Hostile("raw-not-enriched.json", _raw, ("raw",), ("raw",)),
+        Hostile("renamed-target-response.json", _renamed_replies,
+                ("no training pair has the key 'target_response'", "import the file as"),
+                ("target_response",), forbidden=("null or empty",)),
     ]
 
 
