@@ -49,4 +49,7 @@ def readable_name(name: str) -> str:
     database or JSON holds: such bytes become U+FFFD, as a file browser shows them."""
     if not LONE_SURROGATE.search(name):
         return name
-    return os.fsencode(name).decode("utf-8", "replace")
+    try:
+        return os.fsencode(name).decode("utf-8", "replace")
+    except UnicodeEncodeError:  # a surrogate no file name gives (text from elsewhere)
+        return LONE_SURROGATE.sub("\ufffd", name)

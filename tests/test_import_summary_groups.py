@@ -4,7 +4,9 @@ every rejected file with its own reason. Real files, a real library, the real di
 
 from __future__ import annotations
 
+import os
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -59,3 +61,18 @@ def test_a_folders_many_files_are_one_line_and_a_few_are_listed(
     assert grouped.startswith(f"  {fixture_folder.name}/: {count} files (")
     assert grouped.endswith("are already in the library or earlier in this import: skipped")
     assert one.startswith(f"  few/{ENRICHED[0].name}: ")
+
+
+@pytest.mark.skipif(os.name == "nt" or sys.platform == "darwin",
+                    reason="only Linux keeps file names that are not UTF-8")
+def test_names_that_are_not_utf8_show_their_odd_bytes(qtbot, library, tmp_path: Path):
+    """Qt drops a name's bytes that are not UTF-8 ("caf.json", a file that is not there):
+    the summary shows them as U+FFFD, as the table and the command line do."""
+    root = os.fsencode(tmp_path / "drop")
+    os.makedirs(root)
+    shutil.copy(ENRICHED[0], os.fsdecode(root + b"/caf\xe9.json"))
+    Path(os.fsdecode(root + b"/bad\xe9.json")).write_text("{", encoding="utf-8")
+    found = sections(qtbot, import_paths(library, [Path(os.fsdecode(root))]))
+    (rejected,) = found["Rejected: 1"]
+    assert rejected.startswith("  drop/bad\ufffd.json: "), rejected
+    assert found["Imported: 1"] == ["  drop/caf\ufffd.json → batch drop"]

@@ -21,6 +21,7 @@ from PySide6.QtWidgets import (
 from sqlalchemy.exc import SQLAlchemyError
 
 from app.errors import LibraryError
+from app.idtext import readable_name
 from app.importer import (
     FileVerdict,
     ImportReport,
@@ -111,7 +112,8 @@ def report_text(report: ImportReport, kept: bool = False) -> str:
         lines.append(f"Imported: {len(imported):,}")
         lines += grouped_lines(imported, lambda v: f"{_short(v.path)} → batch {v.batch_id}",
                                imported_group, _short)
-    return "\n".join(lines).strip()
+    # Qt drops the bytes of a file name that are not UTF-8: they show as U+FFFD instead.
+    return readable_name("\n".join(lines).strip())
 
 
 def the_one_batch(report: ImportReport) -> str | None:
