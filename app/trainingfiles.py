@@ -147,7 +147,9 @@ def check_name(name: str) -> str:
         )
     stem = text.split(".")[0].strip().casefold()
     if stem in WINDOWS_RESERVED:
-        raise LibraryError(f"'{text}' is a reserved device name on Windows")
+        raise LibraryError(f"'{text}' is a reserved device name on Windows, where no file "
+                           "can be called so: choose another name (a word added to it will "
+                           "do)")
     lowered = text.casefold()
     if lowered.endswith((".json", ".jsonl")):
         raise LibraryError("give the name without .json or .jsonl; both files are made for you")
