@@ -349,10 +349,12 @@ def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
     Each is kept as a hard link (a copy where links are refused) under a hidden name
     beside it until the work ends. One that cannot be put back stays under that name; one
     that cannot be kept (no room for a copy) is not: the work's own writes fail there too,
-    before they replace anything.
+    before they replace anything. Folders made on the way are taken back when empty.
     """
     kept: list[tuple[Path, Path, tuple[int, int]]] = []
+    missing: set[Path] = set()  # folders the work may make on the way to its files
     for path in paths:
+        missing.update(folder for folder in path.parents if not folder.exists())
         if os.path.lexists(path) and not path.is_dir():
             was = os.lstat(path)
             copy = _keep(path)
@@ -367,6 +369,9 @@ def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
                     copy.unlink()
                 else:
                     os.replace(copy, path)
+        for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: never what someone else put there
         raise
     else:
         for _path, copy, _identity_was in kept:

@@ -169,7 +169,7 @@ def test_a_cancelled_export_leaves_nothing(mixed: Library, tmp_path: Path,
     target = tmp_path / "out" / ("cancelled" if fmt is ExportFormat.SPLIT else "cancelled.jsonl")
     with pytest.raises(ExportCancelled):
         export(mixed, "Mixed", fmt, target, 0.2, cancelled=cancelled)
-    assert not target.parent.exists() or not any(target.parent.rglob("*"))
+    assert not target.parent.exists()  # nor the folders it made on the way
 
 
 def test_cli_split_writes_the_manifest(mixed: Library, tmp_path: Path,
