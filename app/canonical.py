@@ -13,6 +13,7 @@ own facts (``app.pairwalk``), once in turn order to repair, place and annotate t
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any, cast
 
 from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind
@@ -74,7 +75,7 @@ def check_structure(document: Any, file: str) -> PairFacts:
         if "training_pairs" in document:
             raise InputError.single(
                 file, "'training_pairs' must be an array, found "
-                f"{_type_name(document['training_pairs'])}", "$.training_pairs")
+                f"{_type_name(document['training_pairs'])}; {FIX_IT}", "$.training_pairs")
         if is_export_manifest(document):
             raise InputError.single(file, _manifest_reason(document))
         raise InputError.single(
@@ -147,7 +148,18 @@ def _explain_pairs(pairs: list[Any], file: str, problems: list[Problem]) -> None
         if len(problems) >= 20:
             break
     if problems:
-        raise InputError(problems)
+        raise InputError([_with_next_step(problem) for problem in problems])
+
+
+FIX_IT = "correct it in the file, or import the file as the generator wrote it"
+
+
+def _with_next_step(problem: Problem) -> Problem:
+    """A problem that says only what is wrong ("'turns' must be an object, found null")
+    with what to do about it."""
+    if "import " in problem.reason or "save " in problem.reason:
+        return problem  # it says what to do already
+    return replace(problem, reason=f"{problem.reason}; {FIX_IT}")
 
 
 def _check_types(block: dict[str, Any], spec: Mapping[str, tuple[tuple[type, ...], str]],

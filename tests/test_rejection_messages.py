@@ -3,10 +3,11 @@ next: real fixture files (tests/fixtures/refused) imported into a real SQLite li
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import ENRICHED, FIXTURES
 
 from app.errors import InputError, LibraryError
 from app.export import ExportFormat, export
@@ -84,3 +85,22 @@ def test_a_full_training_file_given_for_one_conversation_says_what_to_do() -> No
         "conversations in one file), not a single conversation file; give the file of one "
         "conversation here, or import this one (File ▸ Import files…, or lora-studio "
         "import), which reads each of its conversations")
+
+
+@pytest.mark.parametrize(("key", "value", "reason"), [
+    ("dataset_metadata", [], "$.dataset_metadata: 'dataset_metadata' must be an object, "
+                             "found an array"),
+    ("training_pairs", {}, "$.training_pairs: 'training_pairs' must be an array, found an "
+                           "object"),
+])
+def test_a_value_of_the_wrong_kind_says_what_to_do(library: Library, tmp_path: Path,
+                                                   key: str, value: object,
+                                                   reason: str) -> None:
+    """Before, the reason said only what was wrong."""
+    document = json.loads(ENRICHED[0].read_text(encoding="utf-8"))
+    document[key] = value
+    path = tmp_path / "wrong-kind.json"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    (verdict,) = import_paths(library, [path]).verdicts
+    assert verdict.reason == (f"{reason}; correct it in the file, or import the file as the "
+                              "generator wrote it")
