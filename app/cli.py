@@ -33,6 +33,7 @@ from app.export import (
 )
 from app.exportguard import check_export_targets
 from app.failures import bug_report, known_failure
+from app.idtext import readable_name
 from app.importer import import_paths
 from app.labels import display_name
 from app.library import Library
@@ -198,7 +199,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _print(text: str) -> None:
-    sys.stdout.write(text + "\n")
+    # A file name that is not UTF-8 would stop a strict UTF-8 output (a pipe, Windows,
+    # most locales) in the middle of a report: its odd bytes show as U+FFFD.
+    sys.stdout.write(readable_name(text) + "\n")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -224,7 +227,8 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         if args.json:
             where, why = split_reason(item.reason)
             _print(orjson.dumps({
-                "path": item.path, "verdict": item.verdict.value, "where": where or None,
+                "path": readable_name(item.path), "verdict": item.verdict.value,
+                "where": where or None,
                 "reason": why or None, "conversation_id": item.conversation_id,
                 "batch_id": item.batch_id}).decode())
             continue

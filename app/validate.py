@@ -13,6 +13,7 @@ from jsonschema.exceptions import SchemaError
 
 from app.detect import Kind, detect_kind
 from app.errors import InputError, Problem
+from app.idtext import readable_name
 from app.jsonio import cannot_be_read, open_regular, read_json_file
 from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
 from app.schemas import (
@@ -176,7 +177,7 @@ def validate_path(path: Path) -> Verdict:
     problems = _schema_problems(document, INDIVIDUAL_SCHEMA, path.name)
     if not problems:
         try:  # the same checks import makes, so both commands agree
-            record_from_bytes(raw, path.name)
+            record_from_bytes(raw, readable_name(path.name))
         except InputError as exc:
             problems = exc.problems
     label = {Kind.ENRICHED: "individual (enriched)", Kind.LEGACY: "individual (legacy)"}

@@ -250,7 +250,11 @@ def test_a_file_and_folder_named_in_latin_1_import_under_a_readable_name(
         (v.path, v.reason) for v in report.verdicts]
     assert library.record("latin_1_file")["source"]["file_name"] == "caf\ufffd.json"
     assert library.record("latin_1_folder")["batch_id"] == "d\ufffdsir"
-    code = main(["--data-dir", str(tmp_path / "cli-library"), "import", os.fsdecode(root)])
-    out, err = capsys.readouterr()
-    assert code == 0, out + err
-    assert "Traceback" not in out + err
+    assert validate_path(Path(os.fsdecode(root + b"/caf\xe9.json"))).ok
+    # The command line says so on a strict UTF-8 output too (as pytest's), plain or JSON.
+    for json_lines in ([], ["--json"]):
+        code = main(["--data-dir", str(tmp_path / "cli-library"), "import", *json_lines,
+                     os.fsdecode(root)])
+        out, err = capsys.readouterr()
+        assert code == 0, out + err
+        assert "caf\ufffd.json" in out, out + err

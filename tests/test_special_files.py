@@ -247,7 +247,7 @@ def test_a_file_gone_before_it_is_read_says_what_to_do(library: Library,
     folder = tmp_path / "batch"
     folder.mkdir()
     good_file(folder, "beside_the_gone_ones")
-    (folder / "gone.json").symlink_to(tmp_path / "deleted.json")
+    (folder / "gone.json").symlink_to(folder / "deleted.json")
     (folder / "loop.json").symlink_to("loop.json")
     report = import_paths(library, [folder, tmp_path / "never-there.json"])
     reasons = {Path(v.path).name: v.reason for v in report.verdicts
