@@ -389,13 +389,14 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 def _keep(path: Path) -> Path | None:
     copy = path.with_name(f".{path.name[:TEMPORARY_NAME_KEEPS]}.{secrets.token_hex(4)}.kept")
+    if not path.is_symlink():  # a link is copied as a link: os.link would take its target
+        with contextlib.suppress(OSError):
+            os.link(path, copy)
+            return copy
     try:
-        os.link(path, copy, follow_symlinks=False)
+        shutil.copy2(path, copy, follow_symlinks=False)
     except OSError:
-        try:
-            shutil.copy2(path, copy, follow_symlinks=False)
-        except OSError:
-            with contextlib.suppress(OSError):
-                copy.unlink()
-            return None
+        with contextlib.suppress(OSError):
+            copy.unlink()
+        return None
     return copy
