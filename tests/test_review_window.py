@@ -71,7 +71,11 @@ def test_mark_in_the_reader_reaches_the_header_and_the_jsonl(qtbot, window, dial
     settle(qtbot, window)
     qtbot.waitUntil(lambda: reader.review_label.text().startswith("✓ Reviewed by Dana"))
     assert reader.conversation_id() == first
-    assert "1 human-reviewed" in window.training_files.quality_label.text()
+    # The files page, behind its tab, reads the rebuilt file's details once it is shown.
+    window.pages.setCurrentWidget(window.training_files)
+    qtbot.waitUntil(lambda: "1 human-reviewed" in window.training_files.quality_label.text(),
+                    timeout=WAIT_MS)
+    window.pages.setCurrentWidget(window.conversations_stack)
     assert dialogs.texts == type(dialogs.texts)()  # the scripted name was used
 
     # Taking the mark away (no name asked) rebuilds the file back.

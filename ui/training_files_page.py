@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, cast
 
 from PySide6.QtCore import (
+    QEvent,
     QItemSelection,
     QModelIndex,
     QPoint,
@@ -257,6 +258,7 @@ class TrainingFilesPage(QWidget):
         self._reading = 0  # which read of the details is the latest (older ones are dropped)
         self._readers: set[Task] = set()  # details being read on worker threads
         self._library_size: int | None = None  # conversations, once counted
+        self._details_owed = False  # the selected file changed while the page was hidden
         self.export_folder: Path | None = None  # where the last copy went; offered next time
         self.model = TrainingFilesModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -605,6 +607,13 @@ class TrainingFilesPage(QWidget):
         if info is None:
             self._show_nothing()
             return
+        if self.isHidden() and self.parentWidget() is not None:
+            # Behind the other tab, the details wait until the page shows: after a rename or
+            # a move on the Conversations page, reading a rebuilt 10,000-member file here
+            # took the GIL from the window's own update for nothing anyone could see.
+            self._details_owed = True
+            return
+        self._details_owed = False
         if info.conversations < DETAILS_IN_WORKER_FROM and not self._large_library():
             self._show_details(info, read_details(self.library, info.name,
                                                   self.coverage.column_axis()))
@@ -627,6 +636,13 @@ class TrainingFilesPage(QWidget):
         task.signals.done.connect(lambda: self._readers.discard(task))
         self._readers.add(task)  # kept until it is done
         start(task)
+
+    def event(self, event: QEvent) -> bool:
+        # ShowToParent, not showEvent: it comes when the tab is chosen even in a window not
+        # (yet) on screen, so the owed details never wait for a show that does not come.
+        if event.type() == QEvent.Type.ShowToParent and self._details_owed:
+            self._show_selected()
+        return super().event(event)
 
     def why_no_lines(self) -> str | None:
         """Why the selected file's JSONL cannot be saved (it has no line to train on), or
