@@ -269,7 +269,7 @@ def test_counts_in_menus_and_questions_agree_with_their_number(qtbot, two_batche
     assert all("(s)" not in label for label in dialogs.labels)
 
 
-def test_the_status_bar_says_a_new_file_was_created_and_an_addition_updated_one(
+def test_the_status_bar_says_how_many_a_new_file_got_and_an_addition_added(
         qtbot, two_batches, dialogs, tmp_path):
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     settle(qtbot, window)
@@ -280,8 +280,9 @@ def test_the_status_bar_says_a_new_file_was_created_and_an_addition_updated_one(
         window.create_button.chosen.emit(None)
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         window.creator.review.add_button.click()
-    assert window.statusBar().currentMessage() == \
-        "Training file 'Fresh' created: its full JSON and JSONL are ready to download"
+    assert window.statusBar().currentMessage() == (
+        "Training file 'Fresh' created with 1 conversation: its full JSON and JSONL are "
+        "ready to download")
 
     window.pages.setCurrentWidget(window.conversations_stack)
     settle(qtbot, window)
@@ -290,8 +291,12 @@ def test_the_status_bar_says_a_new_file_was_created_and_an_addition_updated_one(
         window.create_button.chosen.emit("Fresh")
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         window.creator.review.add_button.click()
-    assert window.statusBar().currentMessage() == \
-        "Training file 'Fresh' updated: its full JSON and JSONL were built again"
+    # Two checked, one of them in the file already: the review said so and closed; the
+    # status bar says what went in and what the file holds now (it said only "updated").
+    assert window.statusBar().currentMessage() == (
+        "Added 1 conversation to training file 'Fresh' (now 2): its full JSON and JSONL "
+        "were built again")
+    assert window.training_files.selected_file().conversations == 2
 
 
 def test_batches_sort_and_list_as_people_count(qtbot, library, dialogs, tmp_path):

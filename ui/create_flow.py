@@ -97,6 +97,10 @@ class CreateController(QObject):
         self.names = names  # a conversation as the review lists it
         self.review: AddReviewDialog | None = None
         self.last_created = False  # the last build made a new file (not an addition)
+        # What the last build put in, and the file's size after it: the status bar says
+        # both (the review's counts are gone once it closes; skipped ones are not added).
+        self.last_added = 0
+        self.last_total = 0
 
     def add_checked(self, name: str | None) -> bool:
         """Review adding every checked conversation to ``name`` (None: a new file, whose
@@ -142,6 +146,7 @@ class CreateController(QObject):
         """Build the file once, in the background, with the plan the user chose."""
         def done(info: TrainingFileInfo) -> None:
             self.last_created = plan.create
+            self.last_added, self.last_total = info.conversations - before, info.conversations
             self.changes.training_file_built.emit(info.name)
             self.changes.training_files_changed.emit()
             self.built.emit(info.name)
@@ -152,6 +157,10 @@ class CreateController(QObject):
                 self.changes.training_files_changed.emit()
             self.dialogs.warn(self.window, "Build failed", message)
 
+        try:  # (the file as it is now: the review's counts may be minutes old)
+            before = 0 if plan.create else get_training_file(self.library, plan.name).conversations
+        except LibraryError:
+            before = 0  # gone meanwhile: the build says so
         task = run_with_progress(
             self.window, f"Building '{plan.name}'",
             saying_if_killed(in_child(apply_addition, self.library, plan),

@@ -514,10 +514,12 @@ class MainWindow(QMainWindow):
         """After a build the user wants to see the file: the files page shows it."""
         self.training_files.select_file(name)
         self.pages.setCurrentWidget(self.training_files)
+        added = plural(self.creator.last_added, "conversation")
         self.show_message(
-            f"Training file '{name}' created: its full JSON and JSONL are ready to download"
-            if self.creator.last_created else
-            f"Training file '{name}' updated: its full JSON and JSONL were built again")
+            f"Training file '{name}' created with {added}: its full JSON and JSONL are "
+            "ready to download" if self.creator.last_created else
+            f"Added {added} to training file '{name}' (now "
+            f"{self.creator.last_total:,}): its full JSON and JSONL were built again")
 
     # --- reading and reviewing ---------------------------------------------------------
 
