@@ -272,3 +272,36 @@ def test_at_its_narrowest_the_reader_cuts_no_bubble(qtbot, filled_library):
         for bubble in view.findChildren(MessageBubble):
             right = bubble.mapTo(viewport, bubble.rect().topRight()).x()
             assert right < viewport.width(), (row.source_file, bubble.message.number)
+
+
+def _wrapped_lines(label, width: int) -> list[str]:
+    """The lines a word-wrapped label of ``width`` pixels shows its text in (Qt's own
+    line breaking, as the label lays its text out)."""
+    from PySide6.QtGui import QTextLayout, QTextOption
+
+    lines = []
+    for paragraph in label.text().split("\n"):
+        layout = QTextLayout(paragraph, label.font())
+        option = QTextOption()
+        option.setWrapMode(QTextOption.WrapMode.WrapAtWordBoundaryOrAnywhere)
+        layout.setTextOption(option)
+        layout.beginLayout()
+        while (line := layout.createLine()).isValid():
+            line.setLineWidth(width)
+            lines.append(paragraph[line.textStart():line.textStart() + line.textLength()])
+        layout.endLayout()
+    return lines
+
+
+def test_a_narrow_reader_never_puts_batch_and_its_name_on_two_lines(view, filled_library):
+    """At 1093 px the header read "… Eldercare Expenses · batch" and "batch-009" below it:
+    the word and the name it introduces stay together, and so do "from" and the file."""
+    for row in filled_library.summaries():
+        record = filled_library.record(row.conversation_id)
+        view.show_record(record)
+        batch = record["batch_id"]
+        for width in range(200, 640, 3):  # (the reader's narrowest is 260)
+            for line in _wrapped_lines(view.facts, width):
+                words = line.split()
+                assert not words or words[-1] not in ("batch", "from"), (width, line)
+                assert not line.lstrip().startswith(batch) or "batch" in line, (width, line)

@@ -215,12 +215,14 @@ class ConversationView(QWidget):
         archetype = client.get("archetype_name") or display_name(
             scaffolding.get("persona_archetype"))
         self.title.setText(f"{name} — {archetype}" if archetype else str(name))
+        # (a no-break space keeps "batch" and "from" on the line of what they name: a
+        # narrow reader put "batch" at a line's end and the batch's name below it)
         about = [scaffolding.get("emotional_arc"), scaffolding.get("training_topic"),
-                 f"batch {record['batch_id']}" if record.get("batch_id") else None]
+                 f"batch\u00a0{record['batch_id']}" if record.get("batch_id") else None]
         source = (record.get("source") or {}).get("file_name")
         self.facts.setText(" · ".join(str(v) for v in about if v)
                            + f"\n{record['conversation_id']}"
-                           + (f" · from {source}" if source else ""))
+                           + (f" · from\u00a0{source}" if source else ""))
         self.facts.setStyleSheet(f"color: {self._colours.muted.name()};")
         session = client.get("session_context")
         self.session_label.setText(f"Session: {session}" if session else "")
