@@ -165,6 +165,9 @@ def test_a_new_file_is_named_reviewed_and_built_once(qtbot, two_batches, dialogs
     assert review.add_button.text() == f"Add {len(ENRICHED) - 2}"
     assert ("2 with no reply to train under the file's 'trim' cut-off policy (a cut-off turn "
             "comes before its first clean reply;") in review.details.toPlainText()
+    # that long reason reads in full without scrolling sideways: the lines wrap
+    qtbot.waitUntil(review.details.isVisible)
+    assert review.details.horizontalScrollBar().maximum() == 0
     assert list_training_files(two_batches) == [], "nothing exists before Add"
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         review.add_button.click()

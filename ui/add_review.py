@@ -212,7 +212,9 @@ class AddReviewDialog(QDialog):
         self.details = QPlainTextEdit()
         self.details.setReadOnly(True)
         self.details.setMaximumHeight(150)
-        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
+        # Wrapped: a reason runs to a sentence or two, read in full without scrolling
+        # sideways (each name still starts a line of its own).
+        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
         self.details.setPlaceholderText("Nothing is skipped.")
         self.show_menu = QMenu(self)
         self.show_button = QPushButton("Show in the table")
