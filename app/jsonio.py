@@ -349,13 +349,18 @@ def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
     Each is kept as a hard link (a copy where links are refused) under a hidden name
     beside it until the work ends. One that cannot be put back stays under that name; one
     that cannot be kept (no room for a copy) is not: the work's own writes fail there too,
-    before they replace anything. Folders made on the way are taken back when empty.
+    before they replace anything. One that was not there is not there after either: the
+    work may fail after writing it and before it could list it for taking back. Folders
+    made on the way are taken back when empty.
     """
     kept: list[tuple[Path, Path, tuple[int, int]]] = []
+    absent: list[Path] = []  # files the work may make: none of them stays if it fails
     missing: set[Path] = set()  # folders the work may make on the way to its files
     for path in paths:
         missing.update(folder for folder in path.parents if not folder.exists())
-        if os.path.lexists(path) and not path.is_dir():
+        if not os.path.lexists(path):
+            absent.append(path)
+        elif not path.is_dir():
             was = os.lstat(path)
             copy = _keep(path)
             if copy is not None:
@@ -369,6 +374,10 @@ def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
                     copy.unlink()
                 else:
                     os.replace(copy, path)
+        for path in absent:
+            with contextlib.suppress(OSError):
+                if not path.is_dir():
+                    path.unlink()
         for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: never what someone else put there

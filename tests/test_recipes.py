@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 from pathlib import Path
 
 import orjson
@@ -11,6 +12,7 @@ import yaml
 
 from app.chat_templates import BUNDLED, bundled_template
 from app.cli import main
+from app.errors import LibraryError
 from app.export import ExportFormat, export
 from app.library import Library
 from app.models import TrainingFile
@@ -164,3 +166,17 @@ def test_per_reply_recipes_train_only_the_reply_each_line_ends_on(
         assert row["completion"] == [{"role": "assistant", "content": trained[0]["content"]}]
         assert row["prompt"] == [{"role": m["role"], "content": m["content"]}
                                  for m in line["messages"][:-1]]
+
+
+def test_a_failed_export_takes_back_the_recipe_it_wrote(two_files: Library,
+                                                        tmp_path: Path) -> None:
+    """The TRL script is written, then the Axolotl config is refused (its name is 5 bytes
+    longer, past the file system's limit): the export fails before it has listed the
+    script, which must not stay behind naming a JSONL that was taken back."""
+    limit = os.pathconf(tmp_path, "PC_NAME_MAX")
+    name = "t" * (limit - len(".jsonl.trl.py")) + ".jsonl"  # its script fits, its config not
+    target = tmp_path / "out" / name
+    target.parent.mkdir()
+    with pytest.raises(LibraryError, match="too long"):
+        export(two_files, "Trim", ExportFormat.JSONL, target, recipes=True)
+    assert list(target.parent.iterdir()) == []
