@@ -345,11 +345,12 @@ FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
 )}
 
 
-def why_not_written(destination: Path, exc: OSError) -> str:
+def why_not_written(destination: Path, exc: OSError, writes_folder: bool = False) -> str:
     """Why a copy could not be saved, and what to do, in words about the place the person
     chose (the error itself names a temporary file beside it, or only says "File
-    exists" when a folder on the way is a file)."""
-    folder = destination.parent
+    exists" when a folder on the way is a file). ``writes_folder``: ``destination`` is
+    the folder the files go in (a split), not a file."""
+    folder = destination if writes_folder else destination.parent
     in_the_way = next((place for place in (folder, *folder.parents)
                        if place.exists() and not place.is_dir()), None)
     if in_the_way is not None:
@@ -574,7 +575,7 @@ def export(
         except OSError as exc:
             _remove(written)
             raise LibraryError(f"cannot write to {destination}: "
-                               f"{why_not_written(destination, exc)}") from None
+                               f"{why_not_written(destination, exc, spec.writes_folder)}") from None
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             _remove(written)
             raise LibraryError(

@@ -270,3 +270,19 @@ def test_a_manifest_that_cannot_be_replaced_keeps_the_earlier_jsonl(
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
         "mine.jsonl", "mine.jsonl.manifest.json"]
     assert f"{manifest} cannot be replaced: another program has it open" in err, out + err
+
+
+def test_a_split_to_a_file_names_that_file(mixed: Library, tmp_path: Path,
+                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The split's folder is the destination itself, not its parent: before, a file named
+    like the folder read only "File exists"."""
+    mixed.close()
+    in_the_way = tmp_path / "runs"
+    in_the_way.write_bytes(b"my notes\n")
+    capsys.readouterr()
+    code = main(["--data-dir", str(mixed.root), "export", "Mixed", "--format", "split",
+                 "-o", str(in_the_way)])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert f"{in_the_way} is a file, not a folder. Choose a folder" in err, err
+    assert in_the_way.read_bytes() == b"my notes\n"
