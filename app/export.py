@@ -533,7 +533,8 @@ def export(
 
     max_seq_len = _max_seq_len(library, name)
     # Asked to replace a file, the export must not take it away when it fails or is
-    # cancelled after replacing it (the JSONL written, its manifest refused).
+    # cancelled after replacing it (the JSONL written, its manifest refused); what it
+    # wrote is taken back there too, and only what it wrote.
     with put_back_on_failure(targets):
         written: list[Written] = []
         try:
@@ -573,18 +574,13 @@ def export(
             if notes and spec.writes_folder:  # replaced (asked) by a split without one
                 (destination / VALID_FILE).unlink(missing_ok=True)
         except OSError as exc:
-            _remove(written)
-            raise LibraryError(f"cannot write to {destination}: "
-                               f"{why_not_written(destination, exc, spec.writes_folder)}") from None
+            why = why_not_written(destination, exc, spec.writes_folder)
+            raise LibraryError(f"cannot write to {destination}: {why}") from None
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            _remove(written)
             raise LibraryError(
                 f"the stored JSONL of '{info.name}' does not read as training lines; run "
                 f"`lora-studio rebuild \"{info.name}\"` to render it again. Nothing was "
                 "exported.") from None
-        except BaseException:
-            _remove(written)
-            raise
         return ([w.path for w in written if w.role != "recipe"] + [manifest]
                 + [w.path for w in written if w.role == "recipe"])
 
@@ -671,7 +667,3 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
     return made
 
 
-def _remove(written: list[Written]) -> None:
-    """Take back the files of an export that did not finish."""
-    for item in written:
-        item.path.unlink(missing_ok=True)

@@ -12,6 +12,7 @@ import shutil
 import stat
 import tempfile
 from collections.abc import Iterable, Iterator
+from contextvars import ContextVar
 from pathlib import Path
 from typing import IO, Any, Final
 
@@ -334,10 +335,19 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; finished files are ordinary documents
         os.replace(tmp, path)
+        wrote = _WRITTEN_HERE.get()
+        if wrote is not None:  # inside put_back_on_failure: what this work put there
+            wrote[path] = _identity(path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+# The files atomic_writer moved into place inside put_back_on_failure, by their identity:
+# only those are taken back (another export may have replaced the same file meanwhile).
+_WRITTEN_HERE: ContextVar[dict[Path, tuple[int, int] | None] | None] = ContextVar(
+    "_WRITTEN_HERE", default=None)
 
 
 @contextlib.contextmanager
@@ -351,7 +361,9 @@ def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
     that cannot be kept (no room for a copy) is not: the work's own writes fail there too,
     before they replace anything. One that was not there is not there after either: the
     work may fail after writing it and before it could list it for taking back. Folders
-    made on the way are taken back when empty.
+    made on the way are taken back when empty. Only this work's own files are taken
+    back: one another export (another window, the command line) wrote there meanwhile
+    stays, and the earlier file is not put back over it.
     """
     kept: list[tuple[Path, Path, tuple[int, int]]] = []
     absent: list[Path] = []  # files the work may make: none of them stays if it fails
@@ -365,18 +377,21 @@ def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
             copy = _keep(path)
             if copy is not None:
                 kept.append((path, copy, (was.st_dev, was.st_ino)))
+    ours: dict[Path, tuple[int, int] | None] = {}
+    token = _WRITTEN_HERE.set(ours)
     try:
         yield
     except BaseException:
-        for path, copy, identity in kept:
+        for path, copy, _was in kept:
             with contextlib.suppress(OSError):
-                if _identity(path) == identity:  # never replaced: nothing to put back
-                    copy.unlink()
+                now = _identity(path)
+                if now is None or (path in ours and now == ours[path]):
+                    os.replace(copy, path)  # this work's own file is there, or none
                 else:
-                    os.replace(copy, path)
+                    copy.unlink()  # never replaced, or replaced by another export since
         for path in absent:
             with contextlib.suppress(OSError):
-                if not path.is_dir():
+                if path in ours and _identity(path) == ours[path]:
                     path.unlink()
         for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
             with contextlib.suppress(OSError):
@@ -386,6 +401,8 @@ def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
         for _path, copy, _identity_was in kept:
             with contextlib.suppress(OSError):
                 copy.unlink()
+    finally:
+        _WRITTEN_HERE.reset(token)
 
 
 def _identity(path: Path) -> tuple[int, int] | None:

@@ -286,3 +286,30 @@ def test_a_split_to_a_file_names_that_file(mixed: Library, tmp_path: Path,
     assert code == 1
     assert f"{in_the_way} is a file, not a folder. Choose a folder" in err, err
     assert in_the_way.read_bytes() == b"my notes\n"
+
+
+def test_a_cancelled_export_leaves_another_exports_files(mixed: Library,
+                                                         tmp_path: Path) -> None:
+    """Two exports of one file (another window, the command line): the other finishes and
+    says so while this one runs, then this one is cancelled. It takes back only its own
+    writes: before, it put the earlier file back over the other's finished JSONL, whose
+    manifest then described a file that was not there."""
+    target = tmp_path / "mine.jsonl"
+    target.write_bytes(b"my own lines\n")
+    manifest = export_targets(ExportFormat.JSONL, target)[-1]
+    other: list[Path] = []
+
+    def cancelled() -> bool:  # the other export runs to its end at this one's first look
+        if not other:
+            other.extend(export(mixed, "Mixed", ExportFormat.JSONL, target, overwrite=True))
+            return False
+        return True
+
+    with pytest.raises(ExportCancelled):
+        export(mixed, "Mixed", ExportFormat.JSONL, target, cancelled=cancelled,
+               overwrite=True)
+    assert other == [target, manifest]
+    listed = orjson.loads(manifest.read_bytes())["files"]
+    assert [f["sha256"] for f in listed] == [hashlib.sha256(target.read_bytes()).hexdigest()]
+    assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
+        "mine.jsonl", "mine.jsonl.manifest.json"]
