@@ -90,7 +90,8 @@ def as_prompt_and_completion(row: dict) -> dict:
 
 def trl_script(spec: RecipeInput) -> str:
     """A runnable TRL script for the file (``python <file>.trl.py --model NAME``)."""
-    notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec))
+    warnings = _warnings(spec)
+    notes = "".join(f"# NOTE: {note}\n" for note in warnings)
     eval_line = (f"EVAL_FILE = {json.dumps(spec.eval_file)}\n" if spec.eval_file
                  else "EVAL_FILE = None\n")
     trained, helper, prepare, loss = _trl_parts(spec)
@@ -110,6 +111,7 @@ Sequences are at most MAX_LENGTH tokens, the training file's own budget.
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 import torch
@@ -120,6 +122,8 @@ from trl import SFTConfig, SFTTrainer
 HERE = Path(__file__).resolve().parent
 TRAIN_FILE = {json.dumps(spec.train_file)}
 {eval_line}MAX_LENGTH = {spec.max_seq_len}
+# Said again when the script runs: a comment at the top is easily missed.
+NOTES = {json.dumps(warnings, ensure_ascii=False)}
 # The chat template LoRA Studio counted tokens with ({spec.chat_template_label or "none"}){marks}
 CHAT_TEMPLATE = {json.dumps(spec.chat_template)}
 {helper}
@@ -135,6 +139,8 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--no-lora", action="store_true", help="train all weights")
     args = parser.parse_args()
+    for note in NOTES:
+        print(f"NOTE: {{note}}", file=sys.stderr)
 
     files = {{"train": str(HERE / TRAIN_FILE)}}
     if EVAL_FILE:

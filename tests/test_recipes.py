@@ -39,6 +39,20 @@ def _constants(script: str) -> dict[str, object]:
             and node.targets[0].id.isupper() and isinstance(node.value, ast.Constant)}
 
 
+def _notes(script: str) -> list[str]:
+    """What the script prints as it starts (its NOTES), checked to be printed in main."""
+    tree = ast.parse(script)
+    (value,) = [node.value for node in tree.body if isinstance(node, ast.Assign)
+                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "NOTES"]
+    main_source = next(ast.get_source_segment(script, node) for node in tree.body
+                       if isinstance(node, ast.FunctionDef) and node.name == "main")
+    assert main_source is not None and "for note in NOTES:" in main_source
+    assert 'print(f"NOTE: {note}", file=sys.stderr)' in main_source
+    notes = ast.literal_eval(value)
+    assert isinstance(notes, list)
+    return notes
+
+
 def test_jsonl_download_with_recipes(two_files: Library, tmp_path: Path) -> None:
     target = tmp_path / "trim.jsonl"
     written = export(two_files, "Trim", ExportFormat.JSONL, target, recipes=True)
@@ -50,7 +64,7 @@ def test_jsonl_download_with_recipes(two_files: Library, tmp_path: Path) -> None
     assert constants["EVAL_FILE"] is None
     assert constants["MAX_LENGTH"] == 3072  # the file's own budget
     assert "assistant_only_loss=True" in script and "max_length=MAX_LENGTH" in script
-    assert "NOTE" not in script
+    assert "# NOTE" not in script and _notes(script) == []
     config = yaml.safe_load(axolotl.read_text(encoding="utf-8"))
     assert config["sequence_len"] == 3072
     (dataset,) = config["datasets"]
@@ -68,6 +82,10 @@ def test_weight0_recipes_use_the_weight_and_warn_about_trl(two_files: Library,
     export(two_files, "Weighted", ExportFormat.JSONL, tmp_path / "w.jsonl", recipes=True)
     script = (tmp_path / "w.jsonl.trl.py").read_text(encoding="utf-8")
     assert "TRL ignores that key" in script
+    # A real run (TRL 1.16) trained the weight-0 reply: the user is told when it starts,
+    # not only in a comment at the top of the script.
+    (note,) = _notes(script)
+    assert note.startswith("This file keeps cut-off replies") and "TRL ignores" in note
     config = yaml.safe_load((tmp_path / "w.jsonl.axolotl.yml").read_text(encoding="utf-8"))
     assert config["datasets"][0]["message_field_training"] == "weight"
     assert config["sequence_len"] == 4096
@@ -151,7 +169,7 @@ def test_per_reply_recipes_train_only_the_reply_each_line_ends_on(
     assert dataset["roles_to_train"] == [] and dataset["train_on_eos"] == "turn"
     script = (tmp_path / "p.per-reply.jsonl.trl.py").read_text(encoding="utf-8")
     assert "completion_only_loss=True" in script and "assistant_only_loss" not in script
-    assert "NOTE" not in script  # TRL trains only the completion: no weight to ignore
+    assert "# NOTE" not in script and _notes(script) == []  # only the completion: no weight
     # the script's own helper turns each real line into a prompt and its one reply
     tree = ast.parse(script)
     (helper,) = [node for node in tree.body if isinstance(node, ast.FunctionDef)
