@@ -182,6 +182,14 @@ def main() -> None:
     trainer = SFTTrainer(model=model, args=config, train_dataset=data["train"],
                          eval_dataset=data["validation"] if EVAL_FILE else None,
                          processing_class=tokenizer, peft_config=peft_config)
+    # TRL drops, without a word, a line with no trained token within MAX_LENGTH (a
+    # one-line-per-reply line whose history alone fills it): say how many.
+    left_out = len(data["train"]) - len(trainer.train_dataset)
+    if left_out:
+        print(f"NOTE: TRL left out {{left_out}} of {{len(data['train'])}} lines: none of their "
+              f"trained replies starts within MAX_LENGTH ({{MAX_LENGTH}}) tokens. Raise the "
+              "training file's maximum sequence length in LoRA Studio (lora-studio max-len) "
+              "and download it again to train them.", file=sys.stderr)
     result = trainer.train()
     print(f"trained {{result.global_step}} steps, final loss {{result.training_loss:.4f}}")
 

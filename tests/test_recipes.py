@@ -48,6 +48,9 @@ def _notes(script: str) -> list[str]:
                        if isinstance(node, ast.FunctionDef) and node.name == "main")
     assert main_source is not None and "for note in NOTES:" in main_source
     assert 'print(f"NOTE: {note}", file=sys.stderr)' in main_source
+    # and how many lines TRL left out for having no trained token within MAX_LENGTH
+    assert 'left_out = len(data["train"]) - len(trainer.train_dataset)' in main_source
+    assert "NOTE: TRL left out {left_out} of" in main_source
     notes = ast.literal_eval(value)
     assert isinstance(notes, list)
     return notes
