@@ -48,7 +48,9 @@ def test_same_dialogue_under_a_new_id_is_a_duplicate(library: Library, tmp_path:
     report = import_paths(library, [copy])
     (verdict,) = report.verdicts
     assert verdict.verdict is Verdict.DUPLICATE
-    assert f"the same dialogue as conversation {original} (already in the library)" in (
+    batch = library.summaries()[0].batch_id
+    assert (f"the same dialogue as conversation {original} (already in the library: batch "
+            f"'{batch}', from {SOURCE.name})") in (
         verdict.reason)
     assert "fp_conversation_respaced" in verdict.reason
     assert library.count() == 1

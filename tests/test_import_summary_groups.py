@@ -30,14 +30,20 @@ def sections(qtbot, report) -> dict[str, list[str]]:
     return found
 
 
+def stored_id(library, source_file: str) -> str:
+    (row,) = [r for r in library.summaries() if r.source_file == source_file]
+    return row.conversation_id
+
+
 def test_a_full_training_files_conversations_are_one_line_each_section(qtbot, library):
     found = sections(qtbot, import_paths(library, [FULL]))
     assert found["Imported: 3"] == [f"  {FULL.parent.name}/{FULL.name}: 3 conversations → batch "
                                     f"{library.summaries()[0].batch_id}"]
     again = sections(qtbot, import_paths(library, [FULL]))
+    batch = library.summaries()[0].batch_id  # where they are: what a person knows them by
     assert again == {"Duplicates (skipped): 3": [
-        f"  {FULL.parent.name}/{FULL.name}: 3 conversations are already in the library or "
-        "earlier in this import: skipped"]}
+        f"  {FULL.parent.name}/{FULL.name}: 3 conversations are already in the library (in "
+        f"batch '{batch}') or earlier in this import: skipped"]}
 
 
 def test_a_folders_many_files_are_one_line_and_a_few_are_listed(
@@ -59,8 +65,11 @@ def test_a_folders_many_files_are_one_line_and_a_few_are_listed(
     assert rejected.startswith("  few/broken.json: ")
     grouped, one = found[f"Duplicates (skipped): {count + 1}"]
     assert grouped.startswith(f"  {fixture_folder.name}/: {count} files (")
-    assert grouped.endswith("are already in the library or earlier in this import: skipped")
-    assert one.startswith(f"  few/{ENRICHED[0].name}: ")
+    assert grouped.endswith(f"are already in the library (in batch '{fixture_folder.name}') "
+                            "or earlier in this import: skipped")
+    assert one == (f"  few/{ENRICHED[0].name}: the same content as conversation "
+                   f"{stored_id(library, ENRICHED[0].name)} (already in the library: batch "
+                   f"'{fixture_folder.name}', from {ENRICHED[0].name})")
 
 
 @pytest.mark.skipif(os.name == "nt" or sys.platform == "darwin",

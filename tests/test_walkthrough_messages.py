@@ -104,8 +104,8 @@ def test_a_duplicate_by_content_names_the_conversation_and_where_it_was_seen(
 
     again = import_paths(library, [folder / "a-first.json"])
     (verdict,) = again.verdicts
-    assert verdict.reason == \
-        f"the same content is already in the library, as conversation {cid}"
+    assert verdict.reason == (f"the same content as conversation {cid} (already in the "
+                              "library: batch 'with-a-copy', from a-first.json)")
 
 
 def test_a_dropped_text_file_is_refused_as_not_a_json_file_and_the_rest_imports(

@@ -56,5 +56,12 @@ def imported_group(verdicts: list[FileVerdict]) -> str:
 
 
 def duplicates_group(verdicts: list[FileVerdict]) -> str:
-    return (f"{'is' if len(verdicts) == 1 else 'are'} already in the library or earlier in "
-            "this import: skipped")
+    """Where the stored copies are, by batch (what a person knows a conversation by)."""
+    batches = sorted({v.stored_batch for v in verdicts if v.stored_batch})
+    shown = [f"'{b}'" for b in batches[:EXAMPLES]]
+    if len(batches) > EXAMPLES:
+        shown.append(f"{len(batches) - EXAMPLES:,} more")
+    where = (f" (in {'batch' if len(batches) == 1 else 'batches'} {and_list(shown)})"
+             if batches else "")
+    return (f"{'is' if len(verdicts) == 1 else 'are'} already in the library{where} or "
+            "earlier in this import: skipped")
