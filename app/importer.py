@@ -315,7 +315,10 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
 
     def leaves(path: str) -> bool:
         target = os.path.realpath(path)
-        return os.path.commonpath([inside, target]) != inside
+        try:
+            return os.path.commonpath([inside, target]) != inside
+        except ValueError:  # on Windows, another drive: outside by any measure
+            return True
 
     stack: list[tuple[str, tuple[str, ...]]] = [(os.fspath(folder), ())]
     while stack:
@@ -329,7 +332,11 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
         for entry in folders:
             if entry.name.startswith("."):
                 continue
-            if entry.is_symlink():  # like os.walk, do not enter linked folders: say so
+            if entry.is_symlink() and not leaves(entry.path):
+                # back into the folder (or to a folder within it): read where it is
+                if skipped is not None:
+                    skipped.add_link_inside(entry.path)
+            elif entry.is_symlink():  # like os.walk, do not enter linked folders: say so
                 refused.append(FileVerdict(
                     entry.path, Verdict.REJECTED,
                     f"a link to the folder {os.path.realpath(entry.path)}; links to folders "

@@ -25,6 +25,7 @@ from app.wording import plural
 
 EXAMPLES = 3  # names listed for a kind; the rest are counted
 HIDDEN_JSON = "hidden .json"
+LINK_INSIDE = "link inside"  # a link to a folder within the one imported
 NO_ENDING = ""
 WINDOWS_LITTER = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini"})
 REASONS = {
@@ -32,6 +33,8 @@ REASONS = {
                  "imported; rename a conversation file without the dot to import it",
     ".jsonl": "JSONL training files are not imported; import the .json file of the same "
               "name instead",
+    LINK_INSIDE: "each leads to a folder within the one imported, whose files are read once, "
+                 "where they are; nothing to do",
 }
 OTHER_REASON = ("only .json files are imported; give a conversation file the .json ending "
                 "to import it")
@@ -50,6 +53,8 @@ class SkippedKind:
         """"3 .txt files", "1 file without an ending", "2 hidden .json files"."""
         if self.kind == NO_ENDING:
             return plural(self.count, "file") + " without an ending"
+        if self.kind == LINK_INSIDE:
+            return plural(self.count, "link") + " to a folder read already"
         return plural(self.count, f"{self.kind} file")
 
     @property
@@ -84,6 +89,14 @@ class SkippedFiles:
             kind = name[dot:].lower() if dot > 0 else NO_ENDING
             if kind in (".db", ".ini") and name.lower() in WINDOWS_LITTER:
                 return
+        self._count(kind, path)
+
+    def add_link_inside(self, path: str) -> None:
+        """A link to a folder inside the imported one (``loop/self -> ../loop``): not a
+        problem, as what it leads to is read anyway, but said, as the walk left it."""
+        self._count(LINK_INSIDE, path)
+
+    def _count(self, kind: str, path: str) -> None:
         count = self._counts.get(kind, 0)
         self._counts[kind] = count + 1
         if count < EXAMPLES:

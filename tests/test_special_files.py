@@ -19,6 +19,7 @@ from hostile_corpus import conversation, dump
 
 from app.importer import Verdict, import_paths
 from app.library import Library
+from app.skipped_files import LINK_INSIDE
 from app.validate import validate_path
 
 GIGABYTE = 1 << 30
@@ -114,6 +115,30 @@ def test_links_out_of_the_dropped_folder_are_reported_not_followed(
     assert "not followed" in by_name["linked-folder"].reason
     assert report.imported == 1
     assert [row.conversation_id for row in library.summaries()] == ["inside_the_folder"]
+
+
+def test_links_back_into_the_dropped_folder_are_read_once_and_not_rejected(
+    library: Library, tmp_path: Path
+) -> None:
+    """A link to the dropped folder itself, or from a subfolder up to it, leads to files the
+    walk reads anyway: said under "not read" (nothing to do), not rejected with advice to
+    import a folder the person just imported."""
+    folder = tmp_path / "loop"
+    (folder / "sub").mkdir(parents=True)
+    good_file(folder, "in_the_folder")
+    good_file(folder / "sub", "in_the_subfolder")
+    (folder / "self").symlink_to(folder, target_is_directory=True)
+    (folder / "sub" / "up").symlink_to("..", target_is_directory=True)
+    (folder / "gone-out").symlink_to(tmp_path, target_is_directory=True)  # up and out
+    report = import_paths(library, [folder])
+    assert report.imported == 2
+    (rejected,) = [v for v in report.verdicts if v.verdict is Verdict.REJECTED]
+    assert Path(rejected.path).name == "gone-out"
+    assert "not followed" in rejected.reason
+    (kind,) = report.skipped
+    assert kind.kind == LINK_INSIDE and kind.count == 2
+    assert kind.sentence().startswith("2 links to a folder read already: each leads to a "
+                                      "folder within the one imported")
 
 
 @pytest.mark.skipif(not can_switch_user(),
