@@ -486,9 +486,12 @@ def _say_where_stored(library: Library, report: ImportReport) -> None:
         if verdict.stored_as in where:
             batch, source = where[verdict.stored_as]
             named = f"batch '{batch}', from {source}" if source else f"batch '{batch}'"
-            report.verdicts[n] = replace_field(
-                verdict, stored_batch=batch, reason=verdict.reason.replace(
-                    STORED_MARK, f"(already in the library: {named})", 1))
+            # "… as conversation X (already in the library)", or, by id, "conversation X is
+            # already in the library", which takes the place after it.
+            reason = (verdict.reason.replace(STORED_MARK, f"(already in the library: {named})",
+                                             1) if STORED_MARK in verdict.reason
+                      else f"{verdict.reason} ({named})")
+            report.verdicts[n] = replace_field(verdict, stored_batch=batch, reason=reason)
 
 
 # Where a duplicate's reason names the stored copy's batch and file, once they are read.
@@ -611,10 +614,11 @@ def _settle_collisions(
         stored = _stored(library, cid)
         # What the conversation is, worked out only here: most files never collide.
         if stored is None or stored[1] == substance(unpack(row["document"])):
-            seen = "was imported earlier in this import" if cid in here_ids \
+            earlier = cid in here_ids
+            seen = "was imported earlier in this import" if earlier \
                 else "is already in the library"
             verdicts[slot] = FileVerdict(path, Verdict.DUPLICATE, f"conversation {cid} {seen}",
-                                         cid)
+                                         cid, stored_as=None if earlier else cid)
         elif not replace:
             verdicts[slot] = FileVerdict(
                 path, Verdict.CHANGED,

@@ -133,3 +133,20 @@ def test_best_match_skips_only_what_cannot_be_near() -> None:
             shorter += score < NEAR
             assert (match.similarity, match.containment) == (score, contained)
     assert near > 100 and shorter > 100  # both outcomes, and both kinds, were exercised
+
+
+def test_the_same_conversation_under_its_own_id_names_where_it_is_stored(
+        library: Library, tmp_path: Path) -> None:
+    """A conversation stored from its own file, then met again inside a full training file
+    (other bytes, the same id and substance): its duplicate names the stored one's batch
+    and file too, as a duplicate by content or by dialogue does."""
+    from conftest import FIXTURES
+
+    single = next(path for path in ENRICHED if path.name == "single-convo-file-1.json")
+    (stored,) = import_paths(library, [single], batch="first-batch").verdicts
+    again = import_paths(library, [FIXTURES / "full" / "user-full-file-3-conversations.json"])
+    (twice,) = [v for v in again.verdicts if v.conversation_id == stored.conversation_id]
+    assert twice.verdict is Verdict.DUPLICATE
+    assert twice.stored_batch == "first-batch"
+    assert twice.reason == (f"conversation {stored.conversation_id} is already in the "
+                            f"library (batch 'first-batch', from {single.name})")

@@ -196,7 +196,8 @@ def test_a_duplicate_by_id_says_it_came_earlier_in_the_same_import(library, tmp_
     again = import_paths(library, [folder / "b-full.json"])
     reasons = {v.conversation_id: v.reason for v in again.verdicts}
     assert reasons[alone.conversation_id] == \
-        f"conversation {alone.conversation_id} is already in the library"
+        f"conversation {alone.conversation_id} is already in the library (batch 'drop', " \
+        "from a-single.json)"
 
 
 def test_a_changed_conversation_kept_says_how_to_replace_it_in_the_window(
