@@ -534,10 +534,12 @@ def _import_rows(
                     collisions.append((slot, path, row))
                     pending_verdicts[slot] = None
                 else:
+                    # The same content is the same file, so the same conversation id.
+                    cid = row["conversation_id"]
                     pending_verdicts[slot] = FileVerdict(
-                        path, Verdict.DUPLICATE, "the same content is already in the library "
-                        "(stored meanwhile by another member of the team)",
-                        row["conversation_id"])
+                        path, Verdict.DUPLICATE, f"the same content as conversation {cid} "
+                        f"{STORED_MARK}, stored meanwhile by another member of the team",
+                        cid, stored_as=cid)
         if collisions:
             _settle_collisions(library, collisions, pending_verdicts, replace, imported_at,
                                known_hashes, here_ids)

@@ -150,3 +150,29 @@ def test_the_same_conversation_under_its_own_id_names_where_it_is_stored(
     assert twice.stored_batch == "first-batch"
     assert twice.reason == (f"conversation {stored.conversation_id} is already in the "
                             f"library (batch 'first-batch', from {single.name})")
+
+
+def test_content_stored_meanwhile_by_another_member_names_where_it_is(
+        pg_url: str, tmp_path: Path) -> None:
+    """A team library: another member stores the same file while this import reads it (a
+    content duplicate found only as the chunk is stored). Its reason names the batch and
+    file the other member stored it under, as any duplicate of a stored conversation does."""
+    first, second = tmp_path / "mine", tmp_path / "theirs"
+    first.mkdir()
+    second.mkdir()
+    mine = first / SOURCE.name
+    mine.write_bytes(SOURCE.read_bytes())
+    theirs = second / "theirs.json"
+    theirs.write_bytes(SOURCE.read_bytes())
+
+    def another_member_imports(done: int, total: int, name: str) -> None:
+        with Library.open(pg_url) as other:
+            assert import_paths(other, [theirs], batch="their-batch", workers=1).imported == 1
+
+    with Library.open(pg_url) as library:
+        report = import_paths(library, [mine], progress=another_member_imports, workers=1)
+    (verdict,) = report.verdicts
+    assert verdict.verdict is Verdict.DUPLICATE
+    assert verdict.stored_batch == "their-batch"
+    assert "(already in the library: batch 'their-batch', from theirs.json)" in verdict.reason
+    assert "stored meanwhile by another member of the team" in verdict.reason
