@@ -673,6 +673,22 @@ def apply_addition(
 ) -> TrainingFileInfo:
     """Carry a plan out with one build: a new file is recorded only with its first complete
     build, so a cancelled, failed or killed request leaves no trace."""
+    return apply_addition_counted(library, plan, progress, cancelled).info
+
+
+@dataclass(frozen=True)
+class Addition:
+    info: TrainingFileInfo  # the file after the addition
+    # How many of the plan's conversations it put in: the file's growth may hold another
+    # member's (or window's) addition made meanwhile.
+    added: int
+
+
+def apply_addition_counted(
+    library: Library, plan: AddPlan, progress: Progress | None = None,
+    cancelled: Callable[[], bool] | None = None,
+) -> Addition:
+    """``apply_addition``, with how many conversations of the plan it put in."""
     pks = _still_stored(library, plan.adding_pks)  # removed since the plan: left out
     if not pks:
         why = plan.skipped_text()
@@ -680,11 +696,20 @@ def apply_addition(
     with training_file_lock(library, plan.name):
         if plan.create:
             _create_with(library, plan, pks, progress, cancelled)
-            return get_training_file(library, plan.name)
+            info = get_training_file(library, plan.name)
+            return Addition(info, info.conversations)
         # The file may have changed since the plan: whatever is in it already is not added
         # twice; under the file's lock no other change to it runs meanwhile (team_locks).
+        before = _plan_members(library, plan.name, pks)
         _change(library, plan.name, pks, (), progress, cancelled)
-    return get_training_file(library, plan.name)
+        return Addition(get_training_file(library, plan.name),
+                        _plan_members(library, plan.name, pks) - before)
+
+
+def _plan_members(library: Library, name: str, pks: Sequence[int]) -> int:
+    """How many of ``pks`` the file holds."""
+    with library.session() as session:
+        return len(_members_among(session, _row(session, name).file_id, pks))
 
 
 def _create_with(library: Library, plan: AddPlan, pks: list[int], progress: Progress | None,

@@ -404,3 +404,30 @@ def test_escape_in_the_search_field_empties_it_and_shows_every_row_again(
     qtbot.keyClick(search, Qt.Key.Key_Escape)
     assert search.text() == ""
     assert page.model.rowCount() == total
+
+
+def test_the_status_bar_counts_only_what_this_addition_put_in(
+        qtbot, two_batches, dialogs, tmp_path):
+    """Another window (or team member) adds to the same file while this addition's build
+    starts: the status bar's "Added N" is what this addition put in, not the file's growth
+    (it was the file's count after the build less its count when Add was clicked)."""
+    from conftest import ids_of
+
+    from app.trainingfiles import add_conversations
+
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    check_rows(window.conversations.model, 1)
+    checked = window.creator.checked_ids()
+    other = next(cid for cid in addable(ids_of(two_batches)) if cid not in checked)
+    add_conversations(two_batches, "Shared", [other], create=True)
+    window.training_files.refresh()
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit("Shared")
+    another = next(cid for cid in addable(ids_of(two_batches))
+                   if cid not in checked and cid != other)
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        window.creator.review.add_button.click()  # the build starts in a child process
+        add_conversations(two_batches, "Shared", [another])  # meanwhile, from elsewhere
+    assert window.statusBar().currentMessage().startswith(
+        "Added 1 conversation to training file 'Shared' (now ")

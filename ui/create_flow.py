@@ -13,9 +13,10 @@ from app.errors import LibraryError
 from app.library import Library
 from app.stopped_jobs import build_stopped, check_stopped
 from app.trainingfiles import (
+    Addition,
     AddPlan,
     TrainingFileInfo,
-    apply_addition,
+    apply_addition_counted,
     check_new_name,
     get_training_file,
     list_training_files,
@@ -144,9 +145,11 @@ class CreateController(QObject):
 
     def apply(self, plan: AddPlan) -> None:
         """Build the file once, in the background, with the plan the user chose."""
-        def done(info: TrainingFileInfo) -> None:
+        def done(addition: Addition) -> None:
+            info = addition.info
             self.last_created = plan.create
-            self.last_added, self.last_total = info.conversations - before, info.conversations
+            # (what this addition put in: the file may also hold another's made meanwhile)
+            self.last_added, self.last_total = addition.added, info.conversations
             self.changes.training_file_built.emit(info.name)
             self.changes.training_files_changed.emit()
             self.built.emit(info.name)
@@ -157,13 +160,9 @@ class CreateController(QObject):
                 self.changes.training_files_changed.emit()
             self.dialogs.warn(self.window, "Build failed", message)
 
-        try:  # (the file as it is now: the review's counts may be minutes old)
-            before = 0 if plan.create else get_training_file(self.library, plan.name).conversations
-        except LibraryError:
-            before = 0  # gone meanwhile: the build says so
         task = run_with_progress(
             self.window, f"Building '{plan.name}'",
-            saying_if_killed(in_child(apply_addition, self.library, plan),
+            saying_if_killed(in_child(apply_addition_counted, self.library, plan),
                              lambda: build_stopped(plan.name, len(plan.adding_pks),
                                                    create=plan.create)),
             done, failed)
