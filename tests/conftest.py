@@ -161,6 +161,23 @@ def dialogs() -> object:
 
 
 @pytest.fixture
+def details_reads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The names of the training files whose details the files page reads (each read still
+    done): for tests of which reads happen, and when. Clear it where counting starts."""
+    from ui import training_files_page
+
+    reads: list[str] = []
+    real = training_files_page.read_details
+
+    def recorded(library: object, name: str, axis: object) -> object:
+        reads.append(name)
+        return real(library, name, axis)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(training_files_page, "read_details", recorded)
+    return reads
+
+
+@pytest.fixture
 def page(qtbot: object, filled_library: object, dialogs: object) -> object:
     """The Training files page on the filled library, with scripted answers, at a size
     where every part of it is laid out (a test module may define a ``page`` of its own)."""

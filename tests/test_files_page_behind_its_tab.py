@@ -7,7 +7,6 @@ from __future__ import annotations
 import pytest
 from conftest import settle
 
-import ui.training_files_page as files_page
 from app.trainingfiles import add_conversations
 from ui.main import MainWindow
 
@@ -30,20 +29,14 @@ def _members_tab(window: MainWindow) -> str:
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")
 @pytest.mark.parametrize("shown", [True, False])
-def test_details_are_read_when_the_page_shows(qtbot, window, filled_library, monkeypatch,
+def test_details_are_read_when_the_page_shows(qtbot, window, filled_library, details_reads,
                                               shown) -> None:
     if not shown:  # the same in a window not on screen: the tab's choice is enough
         window.hide()
     page = window.training_files
     assert window.pages.currentWidget() is not page
-    reads: list[str] = []
-    real_read = files_page.read_details
-
-    def counted(library, name, axis):
-        reads.append(name)
-        return real_read(library, name, axis)
-
-    monkeypatch.setattr(files_page, "read_details", counted)
+    reads = details_reads
+    reads.clear()
     ids = [row.conversation_id for row in filled_library.summaries()]
     add_conversations(filled_library, "Set", ids[2:5])
     window.changes.training_files_changed.emit()

@@ -233,23 +233,14 @@ def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, 
 
 
 def test_a_built_file_is_shown_without_reading_the_one_shown_before(
-        qtbot, two_batch_library, dialogs, settings, monkeypatch):
+        qtbot, two_batch_library, dialogs, settings, details_reads):
     """After a build the files page reads the new file's details only: re-reading the file
     it showed first (a large one is read on a worker) only competed with the new one."""
-    from ui import training_files_page
-
     ids = [row.conversation_id for row in two_batch_library.summaries()]
     add_conversations(two_batch_library, "Shown before", ids[:2], create=True)
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     assert window.training_files.selected_file().name == "Shown before"
-    read: list[str] = []
-    real = training_files_page.read_details
-
-    def recorded(library, name, axis):
-        read.append(name)
-        return real(library, name, axis)
-
-    monkeypatch.setattr(training_files_page, "read_details", recorded)
+    details_reads.clear()
     window.select_all_action.trigger()
     dialogs.texts.append("Fresh")
     with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
@@ -257,7 +248,7 @@ def test_a_built_file_is_shown_without_reading_the_one_shown_before(
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         window.creator.review.add_button.click()
     settle(qtbot, window)
-    assert read == ["Fresh"]
+    assert details_reads == ["Fresh"]
     assert window.training_files.selected_file().name == "Fresh"
     assert window.training_files.members_model.rowCount() == len(addable(ids))
 
