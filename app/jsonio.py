@@ -196,13 +196,13 @@ def _not_regular(mode: int) -> str | None:
 
 
 # What to do about a file that cannot be opened, by the reason the system gives.
+_NOT_YOURS: Final = ("you may not read it: give yourself permission to read it, or copy it "
+                     "to a folder of yours, and try again")
 _UNREADABLE_ADVICE: Final = {
     errno.ENOENT: "it was moved or deleted (or it is a link to a file that is gone): "
                   "choose it again where it is now",
-    errno.EACCES: "you may not read it: give yourself permission to read it, or copy it to "
-                  "a folder of yours, and try again",
-    errno.EPERM: "you may not read it: give yourself permission to read it, or copy it to "
-                 "a folder of yours, and try again",
+    errno.EACCES: _NOT_YOURS,
+    errno.EPERM: _NOT_YOURS,
     errno.ELOOP: "it is a link that leads back to itself: choose the file it should point "
                  "to instead",
 }
