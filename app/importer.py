@@ -6,6 +6,11 @@ import), changed (its id is stored but the conversation differs; with ``replace`
 replaced instead) or rejected (with the engine's reason). A full training file gives one
 verdict per conversation. One bad file never stops the rest. Work is committed in chunks,
 so a cancel or a crash keeps every finished chunk and never half of one.
+
+A verdict that depends on what the library holds is given in the transaction that stores
+its chunk, against what the library holds then: a conversation someone else stored
+meanwhile (another member of a team library) is a duplicate of their copy, named with its
+batch and file, and a duplicate whose stored copy was removed meanwhile is stored after all.
 """
 
 from __future__ import annotations
@@ -13,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_field
 from datetime import datetime
@@ -44,7 +49,7 @@ from app.prepare import library_row as library_row
 from app.prepare import prepare as prepare
 from app.skipped_files import SkippedFiles, SkippedKind
 from app.stored_builds import forget_totals
-from app.team_locks import IMPORTING, lock_in_transaction
+from app.team_locks import IMPORTING, REMOVING, lock_in_transaction
 from app.wording import plural
 
 # Files per commit. Each commit writes every page the chunk touched, and the indexes on
@@ -100,7 +105,7 @@ class FileVerdict:
     reason: str = ""
     conversation_id: str | None = None
     batch_id: str | None = None
-    # A duplicate of a conversation stored before this import: that one's id, so that the
+    # A duplicate of a conversation this import did not store: that one's id, so that the
     # reason can say where it is (its batch and file), which a person knows; an id alone
     # says nothing they can act on.
     stored_as: str | None = None
@@ -503,92 +508,50 @@ def _import_rows(
     report: ImportReport, replace: bool, progress: Progress | None,
     cancelled: Callable[[], bool] | None,
 ) -> None:
-    """Give every prepared row its verdict and store the new ones, chunk by chunk."""
+    """Give every prepared row its verdict and store the new ones, chunk by chunk.
+
+    What the library held when the import began only routes a row: one with no id,
+    content or dialogue seen before is stored with its chunk; any other is judged as the
+    chunk is stored, in the same transaction, against what the library holds then
+    (``_store``)."""
     with library.session() as session:
         known_ids = set(session.scalars(select(Conversation.conversation_id)))
         known_hashes = set(session.scalars(select(Conversation.content_sha256)))
     fill_missing(library)  # conversations stored before dialogue fingerprints existed
     with library.session() as session:
-        known_dialogues = stored_dialogues(session)
-    here: set[str] = set()  # dialogue hashes first seen in this import
-    here_content: set[str] = set()  # content hashes first seen in this import
-    here_ids: set[str] = set()  # conversation ids first stored by this import
+        known_dialogues = set(stored_dialogues(session))
+    mine = _Mine()
     imported_at = now_iso()
     total = len(candidates)
-    pending: list[dict[str, Any]] = []
-    pending_slots: list[int] = []  # each pending row's verdict slot
-    pending_verdicts: list[FileVerdict | None] = []
-    collisions: list[tuple[int, str, dict[str, Any]]] = []  # (verdict slot, where, row)
+    chunk_rows: list[_Row] = []
+    verdicts: list[FileVerdict | None] = []  # None: given as the chunk is stored
 
     def flush() -> None:
-        if pending:
-            created, taken = _store(library, pending, imported_at)
-            report.batches_created += created
-            for index, why in taken.items():  # stored meanwhile by another team member
-                slot, row = pending_slots[index], pending[index]
-                path = pending_verdicts[slot].path  # type: ignore[union-attr]
-                # Not this import's after all: a later copy is a duplicate of theirs.
-                here_ids.discard(row["conversation_id"])
-                here_content.discard(row["content_sha256"])
-                if why == "id":
-                    collisions.append((slot, path, row))
-                    pending_verdicts[slot] = None
-                else:
-                    # The same content is the same file, so the same conversation id.
-                    cid = row["conversation_id"]
-                    pending_verdicts[slot] = FileVerdict(
-                        path, Verdict.DUPLICATE, f"the same content as conversation {cid} "
-                        f"{STORED_MARK}, stored meanwhile by another member of the team",
-                        cid, stored_as=cid)
-        if collisions:
-            _settle_collisions(library, collisions, pending_verdicts, replace, imported_at,
-                               known_hashes, here_ids)
-        report.verdicts.extend(v for v in pending_verdicts if v is not None)
-        pending.clear()
-        pending_slots.clear()
-        pending_verdicts.clear()
-        collisions.clear()
+        if chunk_rows:
+            report.batches_created += _store(library, chunk_rows, verdicts, mine, replace,
+                                             imported_at)
+        report.verdicts.extend(v for v in verdicts if v is not None)
+        chunk_rows.clear()
+        verdicts.clear()
 
     chunk = TEAM_CHUNK if library.is_team else CHUNK
     done = 0
     for done, prepared in enumerate(rows, start=1):
         for path, row, reason in prepared:
             if row is None:
-                pending_verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
-            elif row["content_sha256"] in known_hashes:
-                cid = row["conversation_id"]
-                pending_verdicts.append(FileVerdict(
-                    path, Verdict.DUPLICATE,
-                    f"the same content as conversation {cid}, imported earlier in this import"
-                    if row["content_sha256"] in here_content else
-                    f"the same content as conversation {cid} {STORED_MARK}", cid,
-                    stored_as=None if row["content_sha256"] in here_content else cid))
-            elif row["conversation_id"] in known_ids:
-                # Same id: the same conversation (duplicate) or a corrected one (changed)?
-                # Decided against the stored row once this chunk is stored.
-                collisions.append((len(pending_verdicts), path, row))
-                pending_verdicts.append(None)
-            elif row["dialogue_sha256"] in known_dialogues:
-                same = known_dialogues[row["dialogue_sha256"]]
-                earlier = row["dialogue_sha256"] in here
-                where = "(earlier in this import)" if earlier else STORED_MARK
-                pending_verdicts.append(FileVerdict(
-                    path, Verdict.DUPLICATE,
-                    f"the same dialogue as conversation {same} {where}, under the id "
-                    f"{row['conversation_id']}", row["conversation_id"],
-                    stored_as=None if earlier else same))
-            else:
-                known_ids.add(row["conversation_id"])
-                here_ids.add(row["conversation_id"])
-                known_hashes.add(row["content_sha256"])
-                here_content.add(row["content_sha256"])
-                known_dialogues[row["dialogue_sha256"]] = row["conversation_id"]
-                here.add(row["dialogue_sha256"])
-                pending.append(row)
-                pending_slots.append(len(pending_verdicts))
-                pending_verdicts.append(FileVerdict(path, Verdict.IMPORTED, "",
-                                                    row["conversation_id"], row["batch_id"]))
-        if len(pending_verdicts) >= chunk:
+                verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
+                continue
+            keys = (row["conversation_id"], row["content_sha256"], row["dialogue_sha256"])
+            new = (keys[0] not in known_ids and keys[1] not in known_hashes
+                   and keys[2] not in known_dialogues)
+            chunk_rows.append(_Row(len(verdicts), path, row, new, new or mine.shares(row)))
+            verdicts.append(None)
+            if new:
+                known_ids.add(keys[0])
+                known_hashes.add(keys[1])
+                known_dialogues.add(keys[2])
+                mine.add(row)  # until the chunk finds it stored by someone else
+        if len(verdicts) >= chunk:
             flush()
         if progress:
             progress(done, total, candidates[done - 1].path.name)
@@ -600,83 +563,82 @@ def _import_rows(
     flush()
 
 
-def _settle_collisions(
-    library: Library,
-    collisions: list[tuple[int, str, dict[str, Any]]],
-    verdicts: list[FileVerdict | None],
-    replace: bool,
-    imported_at: str,
-    known_hashes: set[str],
-    here_ids: Collection[str] = (),
-) -> None:
-    """Give each conversation whose id is already stored its verdict; replace if asked.
-    ``here_ids``: the ids this import stored first (a duplicate of one says so)."""
-    for slot, path, row in collisions:
+class _Row(NamedTuple):
+    """A conversation of the chunk in hand, waiting for the chunk to be stored."""
+
+    slot: int  # its place among the chunk's verdicts
+    path: str
+    row: dict[str, Any]
+    new: bool  # nothing the library held when the import began had its id, content or dialogue
+    # It was new, or met something of this import's: a copy held by anyone else was
+    # stored meanwhile (by another member of a team library).
+    expected_mine: bool
+
+
+class _Mine:
+    """The ids, contents and dialogues this import stored, or holds in the chunk in hand."""
+
+    def __init__(self) -> None:
+        self.ids: set[str] = set()
+        self.contents: set[str] = set()
+        self.dialogues: set[str] = set()
+
+    def add(self, row: dict[str, Any]) -> None:
+        self.ids.add(row["conversation_id"])
+        self.contents.add(row["content_sha256"])
+        self.dialogues.add(row["dialogue_sha256"])
+
+    def discard(self, row: dict[str, Any]) -> None:
+        self.ids.discard(row["conversation_id"])
+        self.contents.discard(row["content_sha256"])
+        self.dialogues.discard(row["dialogue_sha256"])
+
+    def shares(self, row: dict[str, Any]) -> bool:
+        return (row["conversation_id"] in self.ids or row["content_sha256"] in self.contents
+                or row["dialogue_sha256"] in self.dialogues)
+
+
+class _Held:
+    """What the library holds, in the transaction storing a chunk, of the ids, contents and
+    dialogues the chunk's conversations carry; kept up to date as the chunk is stored."""
+
+    def __init__(self, session: Session, rows: Sequence[dict[str, Any]]) -> None:
+        self.by_id: dict[str, tuple[int, str, str, str | None]] = {}  # pk, batch, content, dialogue
+        self.by_content: dict[str, str] = {}  # content hash → conversation id
+        self.by_dialogue: dict[str, str] = {}  # dialogue hash → a conversation id
+        columns = (Conversation.conversation_id, Conversation.pk, Conversation.batch_id,
+                   Conversation.content_sha256, Conversation.dialogue_sha256)
+        for column, key in ((Conversation.conversation_id, "conversation_id"),
+                            (Conversation.content_sha256, "content_sha256"),
+                            (Conversation.dialogue_sha256, "dialogue_sha256")):
+            wanted = sorted({r[key] for r in rows if r[key] is not None})
+            for start in range(0, len(wanted), 500):
+                for cid, pk, batch, content, dialogue in session.execute(
+                        select(*columns).where(column.in_(wanted[start:start + 500]))):
+                    self._hold(cid, pk, batch, content, dialogue)
+
+    def _hold(self, cid: str, pk: int, batch: str, content: str,
+              dialogue: str | None) -> None:
+        self.by_id[cid] = (pk, batch, content, dialogue)
+        self.by_content[content] = cid
+        if dialogue is not None:
+            self.by_dialogue.setdefault(dialogue, cid)
+
+    def holds_any(self, row: dict[str, Any]) -> bool:
+        return (row["conversation_id"] in self.by_id or row["content_sha256"] in self.by_content
+                or row["dialogue_sha256"] in self.by_dialogue)
+
+    def stored(self, row: dict[str, Any], pk: int) -> None:
+        """``row`` was stored (or replaced the conversation of its id) under ``pk``."""
         cid = row["conversation_id"]
-        stored = _stored(library, cid)
-        # What the conversation is, worked out only here: most files never collide.
-        if stored is None or stored[1] == substance(unpack(row["document"])):
-            earlier = cid in here_ids
-            seen = "was imported earlier in this import" if earlier \
-                else "is already in the library"
-            verdicts[slot] = FileVerdict(path, Verdict.DUPLICATE, f"conversation {cid} {seen}",
-                                         cid, stored_as=None if earlier else cid)
-        elif not replace:
-            verdicts[slot] = FileVerdict(
-                path, Verdict.CHANGED,
-                f"conversation {cid} is already in the library with different content; "
-                "import it again with replace to use this version", cid)
-        else:
-            _replace(library, stored[0], row, imported_at)
-            known_hashes.add(row["content_sha256"])
-            verdicts[slot] = FileVerdict(path, Verdict.REPLACED,
-                                         "replaced the stored version", cid, stored[2])
-
-
-def _stored(library: Library, conversation_id: str) -> tuple[int, str, str] | None:
-    """(row key, substance, batch) of a stored conversation."""
-    with library.session() as session:
-        found = session.execute(
-            select(Conversation.pk, ConversationDocument.document, Conversation.batch_id)
-            .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
-            .where(Conversation.conversation_id == conversation_id)).one_or_none()
-    if found is None:
-        return None
-    return found[0], substance(unpack(found[1])), found[2]
-
-
-def _replace(library: Library, pk: int, row: dict[str, Any], imported_at: str) -> None:
-    """Put a new version in place of a stored conversation: same row key, so training
-    files keep it at its place; same batch, as the user may have moved it."""
-    with library.session() as session, session.begin():
-        session.execute(
-            insert_for(session, Profile).on_conflict_do_nothing(),
-            [{"profile_hash": row["profile_hash"], "document": row["profile_document"]}])
-        values = {k: v for k, v in row.items()
-                  if k not in (*NOT_COLUMNS, "conversation_id", "batch_id")}
-        forget_totals(session, [pk])  # files holding it render it again
-        session.execute(update(Conversation).where(Conversation.pk == pk)
-                        .values(**values, imported_at=imported_at))
-        session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)
-                        .values(document=row["document"]))
-        index_keys(session, [(pk, row["dialogue_sketch"])])
-
-
-def _taken(session: Session, rows: Sequence[dict[str, Any]]) -> dict[int, str]:
-    """Rows (by index) whose content ("content") or id ("id") is stored already."""
-    ids = {r["conversation_id"] for r in rows}
-    hashes = {r["content_sha256"] for r in rows}
-    stored_ids = set(session.scalars(select(Conversation.conversation_id)
-                                     .where(Conversation.conversation_id.in_(ids))))
-    stored_hashes = set(session.scalars(select(Conversation.content_sha256)
-                                        .where(Conversation.content_sha256.in_(hashes))))
-    taken = {}
-    for index, row in enumerate(rows):
-        if row["content_sha256"] in stored_hashes:
-            taken[index] = "content"
-        elif row["conversation_id"] in stored_ids:
-            taken[index] = "id"
-    return taken
+        before = self.by_id.get(cid)
+        if before is not None:  # replaced: its old content and dialogue are gone
+            if self.by_content.get(before[2]) == cid:
+                del self.by_content[before[2]]
+            if before[3] is not None and self.by_dialogue.get(before[3]) == cid:
+                del self.by_dialogue[before[3]]
+        batch = before[1] if before is not None else row["batch_id"]
+        self._hold(cid, pk, batch, row["content_sha256"], row["dialogue_sha256"])
 
 
 # The conversations table's columns an import writes, and the value of each one a row may
@@ -718,35 +680,140 @@ def _insert_conversations(session: Session, rows: Sequence[dict[str, Any]],
     return [found[cid] for cid in ids]
 
 
-def _store(library: Library, rows: list[dict[str, Any]], imported_at: str
-           ) -> tuple[list[str], dict[int, str]]:
-    """Insert one chunk in one transaction; return the batches it created, and the rows
-    (by index) not stored because another member of a team library stored them since
-    this import looked ("content": the same content; "id": the same id)."""
+def _store(library: Library, rows: Sequence[_Row], verdicts: list[FileVerdict | None],
+           mine: _Mine, replace: bool, imported_at: str) -> list[str]:
+    """Store one chunk in one transaction and give each of its conversations its verdict
+    there, against what the library holds at that moment; return the batches it created.
+
+    A new conversation is stored unless someone stored its id, content or dialogue since
+    the import began (another member of a team library): then it is judged like the rest.
+    The rest (their id, content or dialogue was stored, or met earlier in this import) are
+    judged in order, by ``_judge``: a duplicate of a conversation removed meanwhile is
+    stored after all."""
     created: list[str] = []
-    taken: dict[int, str] = {}
     with library.session() as session, session.begin():
-        if library.is_team:
-            # One chunk at a time across the team: what the chunk finds stored now stays
-            # true until it commits (app.team_locks).
-            lock_in_transaction(session, IMPORTING)
-            taken = _taken(session, rows)
-            rows = [r for i, r in enumerate(rows) if i not in taken]
-            if not rows:
-                return created, taken
-        for batch_id in sorted({r["batch_id"] for r in rows}):
-            if library.ensure_batch(session, batch_id):
-                created.append(batch_id)
-        profiles = {r["profile_hash"]: r["profile_document"] for r in rows}
-        session.execute(
-            insert_for(session, Profile).on_conflict_do_nothing(),
-            [{"profile_hash": h, "document": d} for h, d in profiles.items()],
-        )
-        flag_near_duplicates(session, rows)
-        pks = _insert_conversations(session, rows, imported_at)
-        index_keys(session, [(pk, r["dialogue_sketch"]) for pk, r in zip(pks, rows, strict=True)])
-        driver_sql(session.connection(),
-                   f"INSERT INTO {ConversationDocument.__tablename__} (pk, document) "
-                   "VALUES (?, ?)",
-                   [(pk, r["document"]) for pk, r in zip(pks, rows, strict=True)])
-    return created, taken
+        # A team library: what the chunk finds stored now stays so until it commits, as
+        # removals wait for it and other imports store one chunk at a time (taken in the
+        # order a copy of the library takes them, app.copy_library). A library folder has
+        # one writer already.
+        lock_in_transaction(session, REMOVING, shared=True)
+        lock_in_transaction(session, IMPORTING)
+        held = _Held(session, [r.row for r in rows])
+        storing = []
+        for r in rows:
+            if r.new and not held.holds_any(r.row):
+                storing.append(r)
+            elif r.new:
+                mine.discard(r.row)  # someone else stored it meanwhile: judged below
+        if storing:
+            pks = _insert(library, session, [r.row for r in storing], imported_at, created)
+            for r, pk in zip(storing, pks, strict=True):
+                held.stored(r.row, pk)
+                verdicts[r.slot] = FileVerdict(r.path, Verdict.IMPORTED, "",
+                                               r.row["conversation_id"], r.row["batch_id"])
+        for r in rows:
+            if verdicts[r.slot] is None:
+                verdicts[r.slot] = _judge(library, session, r, held, mine, replace,
+                                          imported_at, created)
+    return created
+
+
+MEANWHILE = ", stored meanwhile by another member of the team"
+
+
+def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _Mine,
+           replace: bool, imported_at: str, created: list[str]) -> FileVerdict:
+    """The verdict of a conversation whose id, content or dialogue was met before, against
+    what the library holds now: a duplicate (by content, id or dialogue, naming the copy
+    held), changed or replaced (the id held with other content), or imported when
+    nothing of it is held any more."""
+    path, row = item.path, item.row
+    cid = row["conversation_id"]
+
+    def meanwhile(other: str) -> str:
+        return MEANWHILE if library.is_team and item.expected_mine and other not in mine.ids \
+            else ""
+
+    same = held.by_content.get(row["content_sha256"])
+    if same is not None:
+        if same in mine.ids:
+            return FileVerdict(path, Verdict.DUPLICATE, f"the same content as conversation "
+                               f"{same}, imported earlier in this import", cid)
+        return FileVerdict(path, Verdict.DUPLICATE, f"the same content as conversation {same} "
+                           f"{STORED_MARK}{meanwhile(same)}", cid, stored_as=same)
+    stored = held.by_id.get(cid)
+    if stored is not None:
+        pk, batch = stored[0], stored[1]
+        # What the conversation is, worked out only here: most files never collide.
+        if _substance(session, pk) == substance(unpack(row["document"])):
+            if cid in mine.ids:
+                return FileVerdict(path, Verdict.DUPLICATE,
+                                   f"conversation {cid} was imported earlier in this import", cid)
+            seen = ("was stored meanwhile by another member of the team" if meanwhile(cid)
+                    else "is already in the library")
+            return FileVerdict(path, Verdict.DUPLICATE, f"conversation {cid} {seen}", cid,
+                               stored_as=cid)
+        if not replace:
+            return FileVerdict(
+                path, Verdict.CHANGED,
+                f"conversation {cid} is already in the library with different content; "
+                "import it again with replace to use this version", cid)
+        _replace(session, pk, row, imported_at)
+        held.stored(row, pk)
+        return FileVerdict(path, Verdict.REPLACED, "replaced the stored version", cid, batch)
+    same = held.by_dialogue.get(row["dialogue_sha256"])
+    if same is not None:
+        where = ("(earlier in this import)" if same in mine.ids
+                 else f"{STORED_MARK}{meanwhile(same)}")
+        return FileVerdict(path, Verdict.DUPLICATE,
+                           f"the same dialogue as conversation {same} {where}, under the id "
+                           f"{cid}", cid, stored_as=None if same in mine.ids else same)
+    # Nothing of it is held (what it repeated was removed meanwhile): stored after all.
+    (pk,) = _insert(library, session, [row], imported_at, created)
+    held.stored(row, pk)
+    mine.add(row)
+    return FileVerdict(path, Verdict.IMPORTED, "", cid, row["batch_id"])
+
+
+def _substance(session: Session, pk: int) -> str:
+    """What a stored conversation is (``substance``)."""
+    return substance(unpack(session.scalars(select(ConversationDocument.document)
+                                            .where(ConversationDocument.pk == pk)).one()))
+
+
+def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str) -> None:
+    """Put a new version in place of a stored conversation: same row key, so training
+    files keep it at its place; same batch, as the user may have moved it."""
+    session.execute(
+        insert_for(session, Profile).on_conflict_do_nothing(),
+        [{"profile_hash": row["profile_hash"], "document": row["profile_document"]}])
+    values = {k: v for k, v in row.items()
+              if k not in (*NOT_COLUMNS, "conversation_id", "batch_id")}
+    forget_totals(session, [pk])  # files holding it render it again
+    session.execute(update(Conversation).where(Conversation.pk == pk)
+                    .values(**values, imported_at=imported_at))
+    session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)
+                    .values(document=row["document"]))
+    index_keys(session, [(pk, row["dialogue_sketch"])])
+
+
+def _insert(library: Library, session: Session, rows: list[dict[str, Any]],
+            imported_at: str, created: list[str]) -> list[int]:
+    """Insert new conversations in ``session``'s transaction; return their row keys, in
+    order. Batches it had to create are added to ``created``."""
+    for batch_id in sorted({r["batch_id"] for r in rows}):
+        if library.ensure_batch(session, batch_id):
+            created.append(batch_id)
+    profiles = {r["profile_hash"]: r["profile_document"] for r in rows}
+    session.execute(
+        insert_for(session, Profile).on_conflict_do_nothing(),
+        [{"profile_hash": h, "document": d} for h, d in profiles.items()],
+    )
+    flag_near_duplicates(session, rows)
+    pks = _insert_conversations(session, rows, imported_at)
+    index_keys(session, [(pk, r["dialogue_sketch"]) for pk, r in zip(pks, rows, strict=True)])
+    driver_sql(session.connection(),
+               f"INSERT INTO {ConversationDocument.__tablename__} (pk, document) "
+               "VALUES (?, ?)",
+               [(pk, r["document"]) for pk, r in zip(pks, rows, strict=True)])
+    return pks

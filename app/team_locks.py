@@ -23,9 +23,10 @@ someone else in between:
   transaction, and a build's switch holds it shared in its own, so a conversation cannot
   be deleted between a switch writing it into a file and that switch's commit (the delete
   then sees the file holding it and says so; a switch after the delete leaves it out).
-- storing a chunk of an import (``lock_in_transaction(session, IMPORTING)``): the chunk
-  checks again, under the lock, which of its conversations someone else stored meanwhile,
-  so importing the same files twice at once stores each conversation once.
+- storing a chunk of an import (``REMOVING`` shared, then ``IMPORTING``, in the chunk's
+  transaction): the chunk gives its verdicts there, against what is stored then, which
+  stays so until it commits: importing the same files twice at once stores each
+  conversation once, and a duplicate of a conversation removed meanwhile is stored.
 
 The lock is held by a transaction of its own on a connection of its own (the work itself
 runs in several shorter transactions); a process that dies loses its connection, and the

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import ENRICHED, LEGACY
 
+from app import importer
 from app.importer import Verdict, import_paths
 from app.library import Library
 from app.paths import DATABASE_NAME
@@ -176,3 +179,40 @@ def test_content_stored_meanwhile_by_another_member_names_where_it_is(
     assert verdict.stored_batch == "their-batch"
     assert "(already in the library: batch 'their-batch', from theirs.json)" in verdict.reason
     assert "stored meanwhile by another member of the team" in verdict.reason
+
+
+@pytest.mark.parametrize("chunk", [2, importer.TEAM_CHUNK], ids=["next chunk", "same chunk"])
+def test_a_dialogue_another_member_stored_meanwhile_is_a_duplicate_of_their_copy(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk: int) -> None:
+    """A team library: another member stores file a while this import reads it, so this
+    import skips its own a. Its later file b, the same dialogue under another id, repeats
+    their copy (named with their batch and file), not one "earlier in this import": this
+    import stored none. Chunks of 2 put b in the chunk after a's."""
+    mine, theirs = tmp_path / "mine", tmp_path / "theirs"
+    first = _variant(mine, "a", lambda pairs: None)
+    shutil.copy(ENRICHED[0], mine / "a2.json")  # another conversation, between a and b
+    _variant(mine, "b", _respace)
+    theirs.mkdir()
+    shutil.copy(first, theirs / "a.json")
+    monkeypatch.setattr(importer, "TEAM_CHUNK", chunk)
+
+    def another_member_imports(done: int, total: int, name: str) -> None:
+        if done == 1:  # this import has read a, and not stored it yet
+            with Library.open(pg_url) as other:
+                assert import_paths(other, [theirs], batch="their-batch",
+                                    workers=1).imported == 1
+
+    with Library.open(pg_url) as library:
+        report = import_paths(library, [mine], progress=another_member_imports, workers=1)
+        stored = sorted((r.conversation_id, r.batch_id) for r in library.summaries())
+    a, a2, b = report.verdicts
+    assert (a.verdict, a.stored_batch) == (Verdict.DUPLICATE, "their-batch")
+    assert a2.verdict is Verdict.IMPORTED
+    assert b.verdict is Verdict.DUPLICATE
+    assert "earlier in this import" not in b.reason
+    assert b.reason.startswith("the same dialogue as conversation fp_conversation_a (already "
+                               "in the library: batch 'their-batch', from a.json)"), b.reason
+    assert b.reason.endswith("under the id fp_conversation_b")
+    assert b.stored_batch == "their-batch"
+    assert stored == sorted([("fp_conversation_a", "their-batch"),
+                             (a2.conversation_id, "mine")])

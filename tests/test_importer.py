@@ -15,6 +15,7 @@ from hostile_corpus import with_own_dialogue
 
 from app.importer import PARALLEL_FROM, Verdict, import_paths
 from app.library import Library
+from app.removal import apply_removal, plan_removal
 
 TRUNCATED = next(p for p in BAD if "truncated" in p.name)
 RAW = next(p for p in BAD if "raw" in p.name)
@@ -127,6 +128,40 @@ def test_same_conversation_id_with_other_content_is_a_duplicate_by_id(
     assert verdict.conversation_id == cid
     assert cid in verdict.reason and "same content" not in verdict.reason, verdict.reason
     assert library.count() == 1
+
+
+@pytest.mark.parametrize("again", ["the same file", "the same conversation, edited"])
+def test_a_duplicate_whose_stored_copy_is_removed_meanwhile_is_stored(
+    library: Library, tmp_path: Path, again: str
+) -> None:
+    """The file's conversation is stored when the import looks, then removed from the
+    library (another window, a member of the team) before the import stores its chunk: the
+    import stores it, rather than skip it as a duplicate of what is no longer there."""
+    source = ENRICHED[0]
+    document = load(source)
+    cid = document["dataset_metadata"]["dataset_name"]
+    if again == "the same file":  # a duplicate by content
+        copy = tmp_path / "again" / source.name
+        copy.parent.mkdir()
+        shutil.copy(source, copy)
+    else:  # by id: other bytes, the same conversation
+        document["dataset_metadata"]["notes"] = "edited by hand afterwards"
+        copy = write(tmp_path / "again" / source.name, document)
+    assert import_paths(library, [source], batch="first").imported == 1
+
+    def removed_meanwhile(done: int, total: int, name: str) -> None:
+        apply_removal(library, plan_removal(library, [cid]))
+
+    report = import_paths(library, [copy], batch="second", progress=removed_meanwhile,
+                          workers=1)
+    (verdict,) = report.verdicts
+    assert (verdict.verdict, verdict.reason, verdict.batch_id) == (
+        Verdict.IMPORTED, "", "second"), verdict.reason
+    assert report.summary() == "1 conversation imported, 0 duplicates skipped, 0 rejected."
+    assert report.batches_created == ["second"]
+    assert [(row.conversation_id, row.batch_id) for row in library.summaries()] == [
+        (cid, "second")]
+    assert library.record(cid)["source"]["file_name"] == source.name
 
 
 def test_duplicates_inside_one_import_are_caught(library: Library, tmp_path: Path) -> None:
