@@ -5,7 +5,9 @@ Both use the downloaded file as it is, train only the consultant's replies (TRL'
 the reply a line ends on: TRL's ``completion_only_loss`` on a prompt and completion made
 from the line, Axolotl's ``message_field_training: weight``), and take the maximum sequence
 length from the training file's own budget (``training_files.max_seq_len``), so a run does
-not silently cut conversations at a trainer's default length. They are starting points:
+not silently cut conversations at a trainer's default length; the TRL script says how many
+training and validation lines TRL leaves out (none of their trained tokens within that
+length), which it does without a word. They are starting points:
 the base model, LoRA rank and learning rate are the user's to choose.
 """
 
@@ -183,13 +185,18 @@ def main() -> None:
                          eval_dataset=data["validation"] if EVAL_FILE else None,
                          processing_class=tokenizer, peft_config=peft_config)
     # TRL drops, without a word, a line with no trained token within MAX_LENGTH (a
-    # one-line-per-reply line whose history alone fills it): say how many.
-    left_out = len(data["train"]) - len(trainer.train_dataset)
-    if left_out:
-        print(f"NOTE: TRL left out {{left_out}} of {{len(data['train'])}} lines: none of their "
-              f"trained replies starts within MAX_LENGTH ({{MAX_LENGTH}}) tokens. Raise the "
-              "training file's maximum sequence length in LoRA Studio (lora-studio max-len) "
-              "and download it again to train them.", file=sys.stderr)
+    # one-line-per-reply line whose history alone fills it), from the validation lines as
+    # from the training lines (the evaluation then scores fewer): say how many of each.
+    kept = {{"train": trainer.train_dataset, "validation": trainer.eval_dataset}}
+    for split, what in (("train", "training"), ("validation", "validation")):
+        if split not in data:
+            continue
+        left_out = len(data[split]) - len(kept[split])
+        if left_out:
+            print(f"NOTE: TRL left out {{left_out}} of {{len(data[split])}} {{what}} lines: none "
+                  f"of their trained replies starts within MAX_LENGTH ({{MAX_LENGTH}}) tokens. "
+                  "Raise the training file's maximum sequence length in LoRA Studio "
+                  "(lora-studio max-len) and download it again to use them.", file=sys.stderr)
     result = trainer.train()
     print(f"trained {{result.global_step}} steps, final loss {{result.training_loss:.4f}}")
 

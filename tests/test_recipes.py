@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ast
 import os
+import sys
+import types
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
@@ -49,7 +52,7 @@ def _notes(script: str) -> list[str]:
     assert main_source is not None and "for note in NOTES:" in main_source
     assert 'print(f"NOTE: {note}", file=sys.stderr)' in main_source
     # and how many lines TRL left out for having no trained token within MAX_LENGTH
-    assert 'left_out = len(data["train"]) - len(trainer.train_dataset)' in main_source
+    assert 'left_out = len(data[split]) - len(kept[split])' in main_source
     assert "NOTE: TRL left out {left_out} of" in main_source
     notes = ast.literal_eval(value)
     assert isinstance(notes, list)
@@ -92,6 +95,90 @@ def test_weight0_recipes_use_the_weight_and_warn_about_trl(two_files: Library,
     config = yaml.safe_load((tmp_path / "w.jsonl.axolotl.yml").read_text(encoding="utf-8"))
     assert config["datasets"][0]["message_field_training"] == "weight"
     assert config["sequence_len"] == 4096
+
+
+class _Splits(dict[str, list[dict[str, Any]]]):
+    """What ``datasets.load_dataset`` gives the script: the lines of each split."""
+
+    def select_columns(self, columns: list[str]) -> _Splits:
+        return _Splits({k: [{c: line[c] for c in columns} for line in lines]
+                        for k, lines in self.items()})
+
+    def map(self, change: Any, remove_columns: Any = None) -> _Splits:
+        return _Splits({k: [change(line) for line in lines] for k, lines in self.items()})
+
+
+def _run_with_a_trl_that_drops_the_first_line(script: Path, monkeypatch: pytest.MonkeyPatch
+                                              ) -> None:
+    """Run the TRL script's ``main`` on its real files, with stand-ins for torch, datasets,
+    transformers and trl whose trainer keeps all but the first line of each dataset it is
+    given, as TRL 1.16 keeps only lines with a trained token within ``max_length``."""
+    def load_dataset(kind: str, data_files: dict[str, str]) -> _Splits:
+        assert kind == "json"
+        return _Splits({split: [orjson.loads(line) for line in Path(path).read_bytes()
+                                .splitlines()] for split, path in data_files.items()})
+
+    class Trainer:
+        def __init__(self, train_dataset: list[Any], eval_dataset: list[Any] | None,
+                     **_: object) -> None:
+            self.train_dataset = train_dataset[1:]
+            self.eval_dataset = None if eval_dataset is None else eval_dataset[1:]
+
+        def train(self) -> object:
+            return types.SimpleNamespace(global_step=1, training_loss=0.5)
+
+    def pretrained(*_: object) -> object:
+        return types.SimpleNamespace(chat_template="", pad_token=None, eos_token="</s>")
+
+    stand_ins = {
+        "torch": {"cuda": types.SimpleNamespace(is_available=lambda: False)},
+        "datasets": {"load_dataset": load_dataset},
+        "transformers": {"AutoModelForCausalLM": types.SimpleNamespace(from_pretrained=pretrained),
+                         "AutoTokenizer": types.SimpleNamespace(from_pretrained=pretrained)},
+        "trl": {"SFTConfig": types.SimpleNamespace, "SFTTrainer": Trainer},
+    }
+    for name, members in stand_ins.items():
+        module = types.ModuleType(name)
+        module.__dict__.update(members)
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(sys, "argv", [str(script), "--model", "stand-in", "--no-lora"])
+    space: dict[str, Any] = {"__name__": "recipe", "__file__": str(script)}
+    exec(compile(script.read_text(encoding="utf-8"), str(script), "exec"), space)
+    space["main"]()
+
+
+def _lines(path: Path) -> int:
+    return len(path.read_bytes().splitlines())
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.SPLIT, ExportFormat.JSONL])
+def test_the_trl_script_says_how_many_lines_trl_left_out_of_each_file(
+        two_files: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], fmt: ExportFormat) -> None:
+    """TRL drops, without a word, a line with no trained token within max_length: from the
+    validation file of a split as from the training file, where it shrinks the evaluation
+    set. The script says how many of each it left out."""
+    out = tmp_path / "out"
+    if fmt is ExportFormat.SPLIT:
+        export(two_files, "Trim", fmt, out, 0.3, recipes=True)
+        script, train = out / "train.trl.py", out / "train.jsonl"
+    else:
+        out.mkdir()
+        train = out / "trim.jsonl"
+        export(two_files, "Trim", fmt, train, recipes=True)
+        script = out / "trim.jsonl.trl.py"
+    capsys.readouterr()
+    _run_with_a_trl_that_drops_the_first_line(script, monkeypatch)
+    said = capsys.readouterr().err.splitlines()
+    advice = ("none of their trained replies starts within MAX_LENGTH (3072) tokens. Raise "
+              "the training file's maximum sequence length in LoRA Studio (lora-studio "
+              "max-len) and download it again to use them.")
+    expected = [f"NOTE: TRL left out 1 of {_lines(train)} training lines: {advice}"]
+    if fmt is ExportFormat.SPLIT:
+        assert _lines(out / "valid.jsonl") > 1
+        expected.append(f"NOTE: TRL left out 1 of {_lines(out / 'valid.jsonl')} "
+                        f"validation lines: {advice}")
+    assert said == expected
 
 
 def test_split_recipes_evaluate_on_the_validation_file(two_files: Library,
