@@ -305,3 +305,29 @@ def test_a_narrow_reader_never_puts_batch_and_its_name_on_two_lines(view, filled
                 words = line.split()
                 assert not words or words[-1] not in ("batch", "from"), (width, line)
                 assert not line.lstrip().startswith(batch) or "batch" in line, (width, line)
+
+
+def test_the_header_names_the_conversation_as_a_person_knows_it_the_id_small_below(
+        qtbot, view, filled_library):
+    """The header's second line was the raw id (fp_…): it names the batch and the source
+    file now, and the id sits below in a smaller font, selectable and copied whole by its
+    Copy id action (messages such as a duplicate's name conversations by id)."""
+    from PySide6.QtWidgets import QApplication
+
+    record = record_from(filled_library, "single-convo-file-1")
+    view.show_record(record)
+    conversation_id = record["conversation_id"]
+    source = record["source"]["file_name"]
+    facts = view.facts.text().split("\n")
+    assert not any(conversation_id in line for line in facts)
+    assert facts[-1] == f"batch\u00a0{record['batch_id']} · from\u00a0{source}"
+    label = view.id_label
+    assert label.text() == f"id {conversation_id}"
+    assert label.font().pointSizeF() < view.facts.font().pointSizeF()
+    assert label.textInteractionFlags() & Qt.TextInteractionFlag.TextSelectableByMouse
+    assert conversation_id in label.toolTip()
+    copy = next(a for a in label.actions() if a.text() == "Copy id")
+    QApplication.clipboard().clear()
+    copy.trigger()
+    assert QApplication.clipboard().text() == conversation_id
+    assert conversation_id in view.toPlainText()  # still there for copying the whole text

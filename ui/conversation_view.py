@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import QEvent, Qt, Signal
-from PySide6.QtGui import QFont, QPalette
+from PySide6.QtGui import QAction, QFont, QGuiApplication, QPalette
 from PySide6.QtWidgets import (
     QFrame,
     QHBoxLayout,
@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QScrollArea,
     QScrollBar,
+    QSizePolicy,
     QStackedWidget,
     QToolButton,
     QVBoxLayout,
@@ -66,6 +67,7 @@ class ConversationView(QWidget):
         self.facts = QLabel()
         self.facts.setWordWrap(True)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.id_label = self._build_id_label()
         self.review_label = QLabel()
         self.review_label.setWordWrap(True)
         self.review_button = QPushButton("Mark reviewed")
@@ -81,6 +83,7 @@ class ConversationView(QWidget):
         head_layout.setSpacing(3)
         head_layout.addWidget(self.title)
         head_layout.addWidget(self.facts)
+        head_layout.addWidget(self.id_label)
         actions = QHBoxLayout()
         actions.addWidget(self.review_label, 1)
         actions.addWidget(self.review_button)
@@ -144,6 +147,31 @@ class ConversationView(QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
         self.setMinimumWidth(280)
+
+    def _build_id_label(self) -> QLabel:
+        """The conversation's id, small under what a person knows it by: messages (a
+        duplicate's, the command line's) name conversations by id, so it can be selected
+        and copied, but it is no name to read (it was the header's second line)."""
+        label = QLabel()
+        small = QFont(label.font())
+        small.setPointSizeF(small.pointSizeF() * 0.85)
+        label.setFont(small)
+        label.setTextFormat(Qt.TextFormat.PlainText)
+        label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        # (an id has no space to wrap at: in a narrow reader its end is cut, never the
+        # reader made wider; Copy id copies all of it)
+        label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        label.setContextMenuPolicy(Qt.ContextMenuPolicy.ActionsContextMenu)
+        self.copy_id_action = QAction("Copy id", label)
+        self.copy_id_action.triggered.connect(self.copy_id)
+        label.addAction(self.copy_id_action)
+        return label
+
+    def copy_id(self) -> None:
+        """The conversation's id on the clipboard (whole: a double-click selects a part)."""
+        conversation_id = self.conversation_id()
+        if conversation_id is not None:
+            QGuiApplication.clipboard().setText(conversation_id)
 
     # --- showing -------------------------------------------------------------------
 
@@ -211,19 +239,25 @@ class ConversationView(QWidget):
     def _show_head(self, record: Mapping[str, Any]) -> None:
         client = record.get("client") or {}
         scaffolding = record.get("scaffolding") or {}
-        name = client.get("name") or client.get("persona") or record["conversation_id"]
+        source = (record.get("source") or {}).get("file_name")
+        name = (client.get("name") or client.get("persona") or source
+                or record["conversation_id"])
         archetype = client.get("archetype_name") or display_name(
             scaffolding.get("persona_archetype"))
         self.title.setText(f"{name} — {archetype}" if archetype else str(name))
         # (a no-break space keeps "batch" and "from" on the line of what they name: a
         # narrow reader put "batch" at a line's end and the batch's name below it)
-        about = [scaffolding.get("emotional_arc"), scaffolding.get("training_topic"),
-                 f"batch\u00a0{record['batch_id']}" if record.get("batch_id") else None]
-        source = (record.get("source") or {}).get("file_name")
-        self.facts.setText(" · ".join(str(v) for v in about if v)
-                           + f"\n{record['conversation_id']}"
-                           + (f" · from\u00a0{source}" if source else ""))
+        what = [scaffolding.get("emotional_arc"), scaffolding.get("training_topic")]
+        where = [f"batch\u00a0{record['batch_id']}" if record.get("batch_id") else None,
+                 f"from\u00a0{source}" if source else None]
+        self.facts.setText("\n".join(line for line in (
+            " · ".join(str(v) for v in what if v), " · ".join(v for v in where if v)) if line))
         self.facts.setStyleSheet(f"color: {self._colours.muted.name()};")
+        self.id_label.setText(f"id {record['conversation_id']}")
+        self.id_label.setToolTip(f"{record['conversation_id']}\nThe conversation's id, as "
+                                 "messages and the command line name it (right-click: "
+                                 "Copy id)")
+        self.id_label.setStyleSheet(f"color: {self._colours.muted.name()};")
         session = client.get("session_context")
         self.session_label.setText(f"Session: {session}" if session else "")
         self.session_label.setVisible(bool(session))
@@ -296,7 +330,8 @@ class ConversationView(QWidget):
         """Everything the reader shows, as text (for tests, copying and screen readers)."""
         if self.record is None:
             return ""
-        parts = [self.title.text(), self.facts.text(), self.review_label.text()]
+        parts = [self.title.text(), self.facts.text(), self.id_label.text(),
+                 self.review_label.text()]
         for index in range(self.loose_warnings.count()):
             item = self.loose_warnings.itemAt(index)
             if item is not None and isinstance(item.widget(), QLabel):
