@@ -9,6 +9,7 @@ from typing import Any
 
 import orjson
 from conftest import ENRICHED, LEGACY, open_window
+from PySide6.QtGui import QTextCursor
 from sqlalchemy import select
 from stored import stored_bytes, stored_files
 
@@ -472,3 +473,39 @@ def test_the_over_budget_advice_for_a_new_file_says_its_settings_come_once_it_is
         "Settings… on the LoRA Training JSON Files page once the file is made.")
     assert over_budget_tooltip(plan(create=False)).endswith(
         "Settings… on the LoRA Training JSON Files page.")
+
+
+def test_a_wrapped_reason_or_name_continues_further_in_than_any_entry_starts(
+        qtbot, two_batches, dialogs, tmp_path):
+    """The skipped list wraps its long reasons: the wrapped lines started at the left edge,
+    where the next group's reason starts, so one entry ran into the next. They hang now:
+    every wrapped line starts right of where its entry's text starts."""
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.set_batch_filter("enriched-batch")
+    window.select_all_action.trigger()
+    dialogs.texts.append("Hanging")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit(None)
+    review = window.creator.review
+    assert review is not None
+    qtbot.waitUntil(review.details.isVisible)
+    details = review.details
+    document = details.document()
+    wrapped = 0
+    block = document.begin()
+    while block.isValid():
+        text = block.text()
+        layout = block.layout()
+        starts = QTextCursor(block)
+        starts.setPosition(block.position() + len(text) - len(text.lstrip()))
+        first = details.cursorRect(starts).left()
+        for number in range(1, layout.lineCount()):
+            wrapped += 1
+            line = QTextCursor(block)
+            line.setPosition(block.position() + layout.lineAt(number).textStart())
+            assert details.cursorRect(line).left() > first, (text, number)
+        block = block.next()
+    assert wrapped, "the untrainable ones' reason runs to two lines at least"
+    assert "\n    " in details.toPlainText()  # a listed one still starts further in
+    assert details.verticalScrollBar().value() == 0  # read from the top
+    review.reject()

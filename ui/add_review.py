@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QFont
+from PySide6.QtGui import QFont, QFontMetricsF, QTextBlockFormat, QTextCursor
 from PySide6.QtWidgets import (
     QCheckBox,
     QDialog,
@@ -19,8 +19,8 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QMenu,
-    QPlainTextEdit,
     QPushButton,
+    QTextEdit,
     QVBoxLayout,
     QWidget,
 )
@@ -209,12 +209,14 @@ class AddReviewDialog(QDialog):
         self.leave_out_over_budget.setToolTip(over_budget_tooltip(plan))
         self.texts["over_budget"].setToolTip(over_budget_tooltip(plan))
 
-        self.details = QPlainTextEdit()
+        self.details = QTextEdit()
         self.details.setReadOnly(True)
+        self.details.setAcceptRichText(False)
         self.details.setMaximumHeight(150)
         # Wrapped: a reason runs to a sentence or two, read in full without scrolling
-        # sideways (each name still starts a line of its own).
-        self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
+        # sideways (each name still starts a line of its own, and its wrapped lines start
+        # further in: ``show_hanging``).
+        self.details.setLineWrapMode(QTextEdit.LineWrapMode.WidgetWidth)
         self.details.setPlaceholderText("Nothing is skipped.")
         self.show_menu = QMenu(self)
         self.show_button = QPushButton("Show in the table")
@@ -268,10 +270,10 @@ class AddReviewDialog(QDialog):
         self.add_button.setText(f"Add {n:,}" if n else "Nothing to add")
         self.add_button.setEnabled(n > 0)
         skipped = plan.skipped()
-        self.details.setPlainText("\n".join(
-            f"{len(ids):,} {why}:\n" + "\n".join(f"    {line}" for line in _first(
-                [self.names(cid) for cid in ids[:LISTED]], len(ids)))
-            for why, ids in skipped.items()))
+        show_hanging(self.details, [
+            line for why, ids in skipped.items()
+            for line in (f"{len(ids):,} {why}:", *(f"{ENTRY}{name}" for name in _first(
+                [self.names(cid) for cid in ids[:LISTED]], len(ids))))])
         self._fill_show_menu(plan, skipped)
 
     def _fill_show_menu(self, plan: AddPlan, skipped: dict[str, list[str]]) -> None:
@@ -311,6 +313,28 @@ class AddReviewDialog(QDialog):
 
 
 LISTED = 30  # conversations a group lists by name; "Show in the table" shows every one
+ENTRY = "    "  # what a listed conversation's line starts with, under its group's reason
+
+
+def show_hanging(view: QTextEdit, lines: list[str]) -> None:
+    """``lines`` as paragraphs whose wrapped lines start further in than any line's first
+    (a hanging indent): a long reason or name that wraps reads as one entry, and where the
+    next one starts shows at the left. (Wrapped lines started at the left edge, where the
+    next group's reason starts too.) Each line's own leading spaces indent its first line,
+    so the text copied keeps its layout."""
+    hang = 2 * QFontMetricsF(view.document().defaultFont()).horizontalAdvance(ENTRY)
+    paragraph = QTextBlockFormat()
+    paragraph.setLeftMargin(hang)
+    paragraph.setTextIndent(-hang)
+    view.clear()
+    cursor = QTextCursor(view.document())
+    cursor.setBlockFormat(paragraph)
+    for number, line in enumerate(lines):
+        if number:
+            cursor.insertBlock(paragraph)
+        cursor.insertText(line)
+    view.moveCursor(QTextCursor.MoveOperation.Start)  # read from the top (the edit's own
+    # cursor, at the start of the empty text, moved on with every line put before it)
 
 
 def _first(lines: list[str], total: int) -> list[str]:
