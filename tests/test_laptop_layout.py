@@ -267,6 +267,37 @@ def _cells(model, column: Column) -> list[str]:
     return [model.data(model.index(r, column)) for r in range(model.rowCount())]
 
 
+SMALL_LAPTOP = (1093, 614)  # a 1366×768 screen at 125 %, as the window has it free
+
+
+def test_on_a_small_laptop_the_text_columns_give_way_before_any_column_is_out_of_sight(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """At 1093×614 the columns after Tokens were reached only by scrolling sideways: the
+    text columns, already at their narrowest, kept the width Warnings needed. They go
+    narrower now (cut with "…", whole on hover), never narrower than their heading, and the
+    short numeric columns keep their widths; a width the person chose is kept."""
+    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, SMALL_LAPTOP)
+    page = window.conversations
+    table = page.table
+    header = table.horizontalHeader()
+    assert page.reader_visible() and reader_width(window) >= READER_MIN
+    assert hidden_columns_sideways(window) == []
+    assert table.horizontalScrollBar().maximum() == 0
+    for column in (Column.REPLIES, Column.TOKENS):
+        assert table.columnWidth(column) == table.wanted_width(column), column.name
+    for column in (Column.CLIENT, Column.ARC, Column.TOPIC, Column.FILES):
+        assert table.columnWidth(column) >= header.sectionSizeFromContents(column).width()
+    arc = widest_fixture_text(window, Column.ARC)
+    assert cut(table, Column.ARC, arc)  # given way: whole on hover
+    row = _cells(page.model, Column.ARC).index(arc)
+    tip = page.model.data(page.model.index(row, Column.ARC), Qt.ItemDataRole.ToolTipRole)
+    assert tip.splitlines()[0] == arc
+    table.horizontalHeader().resizeSection(Column.TOPIC, 180)  # dragged by the person
+    window.resize(1100, 620)
+    QApplication.processEvents()
+    assert table.columnWidth(Column.TOPIC) == 180
+
+
 def test_a_value_the_file_does_not_give_shows_as_a_dash_like_on_the_files_page(
         qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
     window = open_window(qtbot, two_batches, dialogs, tmp_path)

@@ -31,6 +31,18 @@ KEPT_WHOLE = frozenset({Column.BATCH})
 # Given up first when the table is short of room: a training file's name is also on the
 # LoRA Training JSON Files page and in the filter, the arc and topic are what is curated.
 GIVES_FIRST = (Column.FILES, Column.ARCHETYPE)
+# Narrower still, when the table has too little room for every shown column at its
+# narrowest above (a 1093 px laptop screen with the reader beside the table): a cell cut
+# with "…" and read whole on hover is better than the short numeric columns at the right
+# (Tokens, Warnings) out of sight behind a sideways scroll. The table never takes one
+# narrower than its heading.
+LAST_RESORT: dict[Column, int] = {
+    Column.CLIENT: 64,
+    Column.ARCHETYPE: 64,
+    Column.ARC: 64,
+    Column.TOPIC: 64,
+    Column.FILES: 56,
+}
 MEASURED = 24  # the longest texts (in characters) of a column that are measured in pixels
 
 Key = TypeVar("Key")

@@ -25,6 +25,7 @@ from ui.column_fit import (
     FITTED_LIMITS,
     GIVES_FIRST,
     KEPT_WHOLE,
+    LAST_RESORT,
     column_texts,
     squeezed,
     within_limits,
@@ -196,16 +197,24 @@ class ConversationsTable(QTableView):
     def lay_out_columns(self) -> None:
         """Each shown column at its wanted width; where the table is narrower than that,
         the fitted columns the person did not size give up the difference (In files first,
-        each down to its narrowest; beyond that the table scrolls sideways)."""
+        each down to its narrowest; then, if that is not enough, down to their last
+        resort, no narrower than their heading; beyond that the table scrolls sideways)."""
         shown = [Column(c) for c in self._shown()]
         if not shown:
             return
         *before, _last = shown  # the last one stretches over what is left
         wants = {column: self.wanted_width(column) for column in shown}
-        floors = {column: FITTED_LIMITS[column][0] for column in before
-                  if column in FITTED_LIMITS and column not in KEPT_WHOLE
-                  and column not in self.chosen}
-        widths = squeezed(wants, floors, self.width() - self._chrome(), GIVES_FIRST)
+        giving = [column for column in before if column in FITTED_LIMITS
+                  and column not in KEPT_WHOLE and column not in self.chosen]
+        room = self.width() - self._chrome()
+        widths = squeezed(wants, {column: FITTED_LIMITS[column][0] for column in giving},
+                          room, GIVES_FIRST)
+        if sum(widths.values()) > room:
+            header = self.horizontalHeader()
+            last_resort = {column: max(LAST_RESORT[column],
+                                       header.sectionSizeFromContents(column).width())
+                           for column in giving}
+            widths = squeezed(widths, last_resort, room, GIVES_FIRST)
         header = self.horizontalHeader()
         with self._sizing():
             for column in before:
