@@ -121,11 +121,12 @@ def test_chooser_counts_follow_the_other_filters_in_the_window(qtbot, curated, d
     page.set_batch_filter("legacy-batch")
     arcs = item_texts(page.arc_filter)
     assert arcs[0] == "All arcs (9)"
-    # The missing value is listed last, as the table sorts it, with the table's mark.
+    # The missing value is listed last, as the table sorts it, with the table's mark
+    # said in words.
     assert arcs[1:] == [
         f"{display_name(code)} (0)" for code in sorted(
             {r.emotional_arc_key for r in curated.summaries() if r.emotional_arc_key},
-            key=lambda c: display_name(c).casefold())] + [f"{MISSING} (9)"]
+            key=lambda c: display_name(c).casefold())] + [f"{MISSING} not given (9)"]
     # A value that would show nothing is listed but cannot be chosen.
     model = page.arc_filter.model()
     assert not model.item(1).isEnabled() and model.item(len(arcs) - 1).isEnabled()

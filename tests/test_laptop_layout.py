@@ -388,7 +388,7 @@ def test_missing_values_sort_as_one_group_at_the_end_and_filter_as_none(
     # the arc chooser's MISSING shows exactly the rows the table marks missing
     chooser = page.arc_filter
     chooser.setCurrentIndex(chooser.findData(""))
-    assert chooser.currentText() == f"{MISSING} ({len(missing)})"
+    assert chooser.currentText() == f"{MISSING} not given ({len(missing)})"
     assert "not given" in chooser.itemData(chooser.currentIndex(), Qt.ItemDataRole.ToolTipRole)
     assert model.rowCount() == len(missing)
     assert set(_cells(model, Column.ARC)) == {MISSING}
@@ -397,6 +397,33 @@ def test_missing_values_sort_as_one_group_at_the_end_and_filter_as_none(
     page.search.setText(MISSING)
     qtbot.waitUntil(lambda: model.rowCount() != len(given) + len(missing))
     assert model.rowCount() == 0
+
+
+def test_a_chooser_offers_no_value_that_would_show_nothing_and_names_the_missing_one(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """The Arc chooser listed "— (0)": the missing value, while the other filters left it
+    no rows. It is offered only with rows to show, named in words with its count; named
+    values that would show nothing stay listed, greyed out."""
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    page = window.conversations
+    missing = {facet: sum(1 for r in two_batches.summaries() if not key(r))
+               for facet, key in (("arc", lambda r: r.emotional_arc_key),
+                                  ("topic", lambda r: r.training_topic_key),
+                                  ("archetype", lambda r: r.persona_archetype))}
+    assert all(missing.values())
+    page.set_batch_filter("enriched-batch")  # every one gives an arc, topic and persona
+    for facet in missing:
+        chooser = page.choosers[facet]
+        entries = [chooser.itemText(i) for i in range(chooser.count())]
+        assert chooser.findData("") < 0, (facet, entries)
+        assert not any(text.startswith(MISSING) for text in entries), (facet, entries)
+    for facet, chooser in page.choosers.items():  # no bare mark in any chooser
+        entries = [chooser.itemText(i) for i in range(chooser.count())]
+        assert not any(text.startswith(f"{MISSING} (") for text in entries), (facet, entries)
+    page.set_batch_filter(None)
+    for facet, count in missing.items():
+        chooser = page.choosers[facet]
+        assert chooser.itemText(chooser.findData("")) == f"{MISSING} not given ({count})"
 
 
 def test_at_start_the_keyboard_is_on_the_table(qtbot, two_batches: Library, dialogs,

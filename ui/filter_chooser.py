@@ -13,6 +13,9 @@ from ui.wording import MISSING, natural_key
 ANY = "__any__"  # the data of the "All …" entry
 MAX_SHOWN_CHARS = 48  # a chooser grows to show its whole text up to about this many
 NOT_GIVEN_TIP = f"{MISSING}: not given in the conversation's file"
+# The entry for conversations whose files give no value: the table's mark, said in words
+# (a bare "— (3)" read as a value named "—").
+NOT_GIVEN = f"{MISSING} not given"
 
 
 class FilterChooser(QComboBox):
@@ -39,7 +42,7 @@ class FilterChooser(QComboBox):
         model = self.model()
         for data, label, count in choices:
             self.addItem(f"{label} ({count:,})", data)
-            if label == MISSING:  # the mark says what it means when pointed at, as in the table
+            if label == NOT_GIVEN:  # what it means when pointed at, as in the table
                 self.setItemData(self.count() - 1, NOT_GIVEN_TIP, Qt.ItemDataRole.ToolTipRole)
             if tips and data in tips:
                 self.setItemData(self.count() - 1, tips[data], Qt.ItemDataRole.ToolTipRole)
@@ -52,11 +55,15 @@ class FilterChooser(QComboBox):
 
     def set_counts(self, values: Iterable[str], counts: FacetCounts) -> None:
         """One entry per value (sorted by its display name, the missing value last as in
-        the table), counted under the others."""
-        named = sorted(((self.name(v) or MISSING, v) for v in values),
-                       key=lambda item: (item[0] == MISSING,
+        the table), counted under the others. The missing value is offered only while
+        the other filters leave it some rows (or it is the choice): "— (0)" named no value
+        and could show nothing."""
+        current = self.currentData()
+        named = sorted(((self.name(v) or NOT_GIVEN, v) for v in values),
+                       key=lambda item: (item[0] == NOT_GIVEN,
                                          natural_key(item[0])))  # batch-2 before batch-10
-        self.set_choices(((v, label, counts.values.get(v, 0)) for label, v in named),
+        self.set_choices(((v, label, counts.values.get(v, 0)) for label, v in named
+                          if label != NOT_GIVEN or counts.values.get(v, 0) or v == current),
                          counts.total)
 
     def value(self) -> str | None:
