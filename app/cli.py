@@ -681,7 +681,7 @@ def run(args: argparse.Namespace) -> int:
             case "export":
                 written = export(library, args.name, ExportFormat(args.format), args.output,
                                  args.valid_fraction, args.seed, recipes=args.recipes,
-                                 overwrite=args.force)
+                                 overwrite=args.force, tell=_print)
                 for path in written:
                     _print(f"wrote {path}")
                 name = get_training_file(library, args.name).name  # as the manifest has it

@@ -35,11 +35,12 @@ from sqlalchemy import select
 from app import FORMAT_VERSION, __version__
 from app.build import BuildCancelled, Progress
 from app.canonical import SESSION_CONTEXT_HEADING
+from app.earlier_files import put_back_on_failure, tidy_stopped_exports
 from app.errors import LibraryError
 from app.exportguard import check_export_targets
 from app.failures import os_advice
 from app.idtext import readable_name
-from app.jsonio import atomic_writer, dumps_line, put_back_on_failure
+from app.jsonio import atomic_writer, dumps_line
 from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
 from app.models import TrainingFile
@@ -482,6 +483,7 @@ def export(
     cancelled: Callable[[], bool] | None = None,
     recipes: bool = False,
     overwrite: bool = False,
+    tell: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the chosen rendering to ``destination`` (a folder for SPLIT) and its manifest
     beside it; return the files written, manifest last. With ``recipes``, a TRL script and
@@ -491,12 +493,17 @@ def export(
     ``cancelled`` is asked once per line; a cancelled export raises ``ExportCancelled``
     and leaves none of its files behind. Never inside the library folder; over an
     existing file only with ``overwrite``.
+
+    What an earlier export to the same folder left when it was stopped without finishing
+    is tidied first (``app.earlier_files``); ``tell`` hears what was done, in a sentence
+    naming each file.
     """
     check_split_folder(fmt, destination)
     targets = export_targets(fmt, destination)
     if recipes:
         targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)
     check_export_targets(library.root, targets, overwrite, manifest_path(fmt, destination))
+    tidy_first(targets, tell)
     pay_owed_rebuild(library, name, progress, cancelled)
     info = get_training_file(library, name)
     spec = FORMATS[ExportFormat(fmt)]
@@ -583,6 +590,21 @@ def export(
                 "exported.") from None
         return ([w.path for w in written if w.role != "recipe"] + [manifest]
                 + [w.path for w in written if w.role == "recipe"])
+
+
+def tidy_first(targets: Sequence[Path], tell: Callable[[str], None] | None) -> None:
+    """Tidy what stopped exports left beside ``targets`` (``app.earlier_files``) and tell
+    it. An earlier file put back among ``targets`` stops this export: the person has not
+    seen it, and replacing it at once would lose it after all."""
+    tidied = tidy_stopped_exports(dict.fromkeys(target.parent for target in targets))
+    back = [path for path in tidied.put_back if path in targets]
+    if back:
+        raise LibraryError(" ".join([
+            *tidied.sentences, f"Nothing was exported, so that {back[0].name} is not replaced "
+            "unseen: look at it, then export again to replace it."]))
+    for sentence in tidied.sentences:
+        if tell:
+            tell(sentence)
 
 
 def export_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> list[str]:

@@ -7,14 +7,12 @@ import errno
 import json
 import math
 import os
-import secrets
-import shutil
 import stat
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from contextvars import ContextVar
 from pathlib import Path
-from typing import IO, Any, Final
+from typing import IO, Any, Final, Protocol
 
 import jiter
 import orjson
@@ -312,8 +310,32 @@ def dumps_line(document: Any) -> bytes:
     return orjson.dumps(document) + b"\n"
 
 
-# Characters of the target's name in its temporary file's name: at most 128 bytes.
+# Characters of the target's name in the hidden names beside it (its temporary file here, the
+# earlier file an export keeps in app.earlier_files): at most 128 bytes.
 TEMPORARY_NAME_KEEPS = 32
+
+
+class WriteWatch(Protocol):
+    """Who wants to know what ``atomic_writer`` does (``app.earlier_files``: an export)."""
+
+    def temporary_tag(self, folder: Path) -> str:
+        """A tag for the temporary file's name in ``folder``, asked before it is made."""
+
+    def moved_into_place(self, path: Path) -> None:
+        """``path`` is now the file just written."""
+
+
+_WATCH: ContextVar[WriteWatch | None] = ContextVar("_WATCH", default=None)
+
+
+@contextlib.contextmanager
+def watching_writes(watch: WriteWatch) -> Iterator[None]:
+    """``watch`` hears of every ``atomic_writer`` in this thread (or task) for the block."""
+    token = _WATCH.set(watch)
+    try:
+        yield
+    finally:
+        _WATCH.reset(token)
 
 
 @contextlib.contextmanager
@@ -322,10 +344,14 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
 
     Readers see either the old file or the complete new one, never a partial write. The
     temporary name keeps only the start of ``path``'s name, so a target whose name is
-    near the file system's 255-byte limit still has room for it.
+    near the file system's 255-byte limit still has room for it; inside
+    ``watching_writes`` it carries the watch's tag (an export's run, so that what a
+    killed export left can be told from what a running one is writing).
     """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name[:TEMPORARY_NAME_KEEPS]}.",
+    watch = _WATCH.get()
+    tag = f"{watch.temporary_tag(path.parent)}." if watch is not None else ""
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name[:TEMPORARY_NAME_KEEPS]}.{tag}",
                                     suffix=".tmp", dir=path.parent)
     tmp = Path(tmp_name)
     try:
@@ -335,94 +361,9 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
             os.fsync(handle.fileno())
         os.chmod(tmp, 0o644)  # mkstemp creates 0600; finished files are ordinary documents
         os.replace(tmp, path)
-        wrote = _WRITTEN_HERE.get()
-        if wrote is not None:  # inside put_back_on_failure: what this work put there
-            wrote[path] = _identity(path)
+        if watch is not None:
+            watch.moved_into_place(path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
-
-
-# The files atomic_writer moved into place inside put_back_on_failure, by their identity:
-# only those are taken back (another export may have replaced the same file meanwhile).
-_WRITTEN_HERE: ContextVar[dict[Path, tuple[int, int] | None] | None] = ContextVar(
-    "_WRITTEN_HERE", default=None)
-
-
-@contextlib.contextmanager
-def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
-    """The files among ``paths`` that exist now are as they were if the work inside fails
-    or is cancelled: an export asked to replace a file takes back what it wrote when it
-    does not finish, and must not take the person's earlier file with it.
-
-    Each is kept as a hard link (a copy where links are refused) under a hidden name
-    beside it until the work ends. One that cannot be put back stays under that name; one
-    that cannot be kept (no room for a copy) is not: the work's own writes fail there too,
-    before they replace anything. One that was not there is not there after either: the
-    work may fail after writing it and before it could list it for taking back. Folders
-    made on the way are taken back when empty. Only this work's own files are taken
-    back: one another export (another window, the command line) wrote there meanwhile
-    stays, and the earlier file is not put back over it.
-    """
-    kept: list[tuple[Path, Path, tuple[int, int]]] = []
-    absent: list[Path] = []  # files the work may make: none of them stays if it fails
-    missing: set[Path] = set()  # folders the work may make on the way to its files
-    for path in paths:
-        missing.update(folder for folder in path.parents if not folder.exists())
-        if not os.path.lexists(path):
-            absent.append(path)
-        elif not path.is_dir():
-            was = os.lstat(path)
-            copy = _keep(path)
-            if copy is not None:
-                kept.append((path, copy, (was.st_dev, was.st_ino)))
-    ours: dict[Path, tuple[int, int] | None] = {}
-    token = _WRITTEN_HERE.set(ours)
-    try:
-        yield
-    except BaseException:
-        for path, copy, _was in kept:
-            with contextlib.suppress(OSError):
-                now = _identity(path)
-                if now is None or (path in ours and now == ours[path]):
-                    os.replace(copy, path)  # this work's own file is there, or none
-                else:
-                    copy.unlink()  # never replaced, or replaced by another export since
-        for path in absent:
-            with contextlib.suppress(OSError):
-                if path in ours and _identity(path) == ours[path]:
-                    path.unlink()
-        for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
-            with contextlib.suppress(OSError):
-                folder.rmdir()  # only if empty: never what someone else put there
-        raise
-    else:
-        for _path, copy, _identity_was in kept:
-            with contextlib.suppress(OSError):
-                copy.unlink()
-    finally:
-        _WRITTEN_HERE.reset(token)
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        now = os.lstat(path)
-    except OSError:
-        return None
-    return now.st_dev, now.st_ino
-
-
-def _keep(path: Path) -> Path | None:
-    copy = path.with_name(f".{path.name[:TEMPORARY_NAME_KEEPS]}.{secrets.token_hex(4)}.kept")
-    if not path.is_symlink():  # a link is copied as a link: os.link would take its target
-        with contextlib.suppress(OSError):
-            os.link(path, copy)
-            return copy
-    try:
-        shutil.copy2(path, copy, follow_symlinks=False)
-    except OSError:
-        with contextlib.suppress(OSError):
-            copy.unlink()
-        return None
-    return copy

@@ -15,7 +15,7 @@ from __future__ import annotations
 import functools
 import itertools
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -130,6 +130,9 @@ REBUILD_FIRST_ADVICE = (
     "This window opened the library only to read it, so it cannot rebuild the file: close "
     "the other window or app that holds the library, then open the library here again and "
     "save the copy, which rebuilds the file first.")
+# An export the page runs: its progress, its Cancel, and what it tells (``app.export``).
+ExportWork = Callable[[Callable[[int, int, str], None], Callable[[], bool], Callable[[str], None]],
+                      object]
 LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
 FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_BATCH, MEMBER_TOKENS}
 CHART_KEYS = (
@@ -790,40 +793,51 @@ class TrainingFilesPage(QWidget):
             return
         name, fmt = info.name, download.fmt
         self._export(f"Saving {target.name}…", name, fmt,
-                     lambda progress, cancelled: export(
+                     lambda progress, cancelled, tell: export(
                          self.library, name, fmt, target, overwrite=True,  # the dialog asked
-                         progress=progress, cancelled=cancelled),
+                         progress=progress, cancelled=cancelled, tell=tell),
                      "Could not save the copy")
 
-    def _export(self, title: str, name: str, fmt: ExportFormat, work: Work,
+    def _export(self, title: str, name: str, fmt: ExportFormat, work: ExportWork,
                 failure_title: str) -> None:
         """Run an export; when the stored build of ``name`` turns out to be damaged
-        (``app.stored_builds``), nothing is saved and the person may rebuild it and go on."""
+        (``app.stored_builds``), nothing is saved and the person may rebuild it and go on.
+        What the export tidied first (``app.earlier_files``: what an export stopped without
+        finishing left there) is said with its outcome."""
 
         owed: list[bool] = []  # whether the export rebuilt the file first (app.export)
+        told: list[str] = []
+
+        def telling(progress: Callable[[int, int, str], None],
+                    cancelled: Callable[[], bool]) -> object:
+            return work(progress, cancelled, told.append)
 
         def checked(progress: Callable[[int, int, str], None],
                     cancelled: Callable[[], bool]) -> object:
             owed.append(owes_rebuild(self.library, name))
             try:
-                return work(progress, cancelled)
+                return telling(progress, cancelled)
             except DamagedBuild as exc:
                 return exc
             except RebuildFirst as exc:
                 raise LibraryError(f"{exc.reason}. {REBUILD_FIRST_ADVICE}") from None
+            except LibraryError as exc:
+                if told:
+                    raise LibraryError(" ".join([str(exc), *told])) from None
+                raise
 
         def done(result: object) -> None:
             if isinstance(result, DamagedBuild):
-                self._offer_rebuild(result, title, name, fmt, work, failure_title)
+                self._offer_rebuild(result, title, name, fmt, telling, failure_title, told)
                 return
             if owed and owed[0]:  # its header and dates changed: every view shows them
                 self._announce(name)
-            self._saved(fmt, name, cast(list[Path], result))
+            self._saved(fmt, name, cast(list[Path], result), told)
 
         self._run(title, checked, done, failure_title)
 
     def _offer_rebuild(self, damaged: DamagedBuild, title: str, name: str, fmt: ExportFormat,
-                       work: Work, failure_title: str) -> None:
+                       work: Work, failure_title: str, told: Sequence[str] = ()) -> None:
         question = (f"The stored build of '{name}' is damaged ({damaged.why}), so nothing "
                     f"was saved.\n\nRebuild '{name}' from the library now and then save the "
                     "copy? The damaged build is replaced; the conversations in the library "
@@ -835,7 +849,8 @@ class TrainingFilesPage(QWidget):
 
         def rebuilt(_names: object) -> None:
             self._announce(name)
-            self._run(title, work, functools.partial(self._saved, fmt, name), failure_title)
+            self._run(title, work, functools.partial(self._saved, fmt, name, told=told),
+                      failure_title)
 
         self._run(f"Rebuilding {name}…",
                   lambda progress, cancelled: rebuild_training_files(
@@ -894,18 +909,20 @@ class TrainingFilesPage(QWidget):
             return
         name = info.name
         self._export(f"Splitting {name}…", name, ExportFormat.SPLIT,
-                     lambda progress, cancelled: export(
+                     lambda progress, cancelled, tell: export(
                          self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share,
                          overwrite=True,  # asked above
-                         progress=progress, cancelled=cancelled),
+                         progress=progress, cancelled=cancelled, tell=tell),
                      "Could not save the split")
 
-    def _saved(self, fmt: ExportFormat, name: str, paths: list[Path]) -> None:
+    def _saved(self, fmt: ExportFormat, name: str, paths: list[Path],
+               told: Sequence[str] = ()) -> None:
         """Say what was saved, and what else a person must know (``app.export.export_notes``:
-        a split that held nothing out wrote no valid.jsonl), as the command line does."""
+        a split that held nothing out wrote no valid.jsonl; ``told``: what the export
+        tidied first), as the command line does."""
         if not paths:
             return
-        notes = export_notes(fmt, name, paths)
+        notes = [*export_notes(fmt, name, paths), *told]
         self.export_folder = paths[0].parent
         self.banner.show_saved(paths, notes)
         self.status.emit(saved_text(paths, notes))

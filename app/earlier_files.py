@@ -1,0 +1,371 @@
+"""The files an export replaces are kept until it has finished; what a stopped one left is
+tidied by the next export to the same folder.
+
+An export asked to replace a file keeps the earlier one beside it under a hidden name (a
+hard link, or a copy on drives without links: FAT, exFAT, some network shares) and puts
+it back if the export fails or is cancelled (``put_back_on_failure``). A process that is
+killed, or a computer that goes off, runs no cleanup: its kept files and unfinished
+temporary files would stay beside the person's files for ever, unexplained.
+
+So an export holds an OS lock, for its whole run, on a small hidden record in each folder
+it writes in (``.lora-studio-export.<run>.lock``); the record lists what it kept there,
+and the run's hidden files carry the same ``<run>``. The operating system drops the lock
+when the process ends, however it ends. The next export to that folder
+(``tidy_stopped_exports``) takes up records nobody holds: a kept file whose original is
+there is removed, one whose original is missing is put back, unfinished temporary files
+go, and each is said in a sentence naming the file. A record another export holds is never
+touched: that export is still running (in another window, or on the command line), and a
+lock, unlike a process id, cannot be mistaken for a new process that got the same number.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import secrets
+import shutil
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+from app.jsonio import TEMPORARY_NAME_KEEPS, watching_writes
+
+RECORD_PREFIX: Final = ".lora-studio-export."
+RECORD_SUFFIX: Final = ".lock"
+_RECORD: Final = re.compile(re.escape(RECORD_PREFIX) + r"([0-9a-f]{16})" + re.escape(RECORD_SUFFIX))
+RECORD_READ_LIMIT: Final = 1 << 20  # a record lists a few names; more is not ours
+STOPPED: Final = ("an export that stopped before it finished (LoRA Studio was stopped, or the "
+                  "computer went off)")
+
+
+def kept_name(name: str, run: str) -> str:
+    """The hidden name the earlier file ``name`` is kept under by export ``run``."""
+    return f".{name[:TEMPORARY_NAME_KEEPS]}.{run}.kept"
+
+
+def _unfinished(name: str, run: str) -> bool:
+    """A temporary file of ``run``'s: a file being written (``app.jsonio.atomic_writer``
+    names it ``.<name>.<run>.<random>.tmp`` inside a run)."""
+    return name.startswith(".") and name.endswith(".tmp") and f".{run}." in name
+
+
+# --- the lock that dies with its process ----------------------------------------------
+
+
+def _lock(fd: int, wait: bool) -> bool:
+    """Take the exclusive lock on an open record; without ``wait``, False when held."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        os.lseek(fd, 0, os.SEEK_SET)
+        try:
+            msvcrt.locking(fd, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError:
+        return False
+    return True
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    """Whether ``path`` still names the open record (a tidy may have removed it between
+    its making and its locking)."""
+    try:
+        now = os.stat(path)
+    except OSError:
+        return False
+    held = os.fstat(fd)
+    return (now.st_dev, now.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _let_go(fd: int, path: Path) -> None:
+    """Remove a record whose lock is held, then close it. Where the system allows it is
+    removed while still locked, so nobody can take it for a stopped export's; Windows
+    removes no open file, so there it is closed first (and a running export's record,
+    open, cannot be removed by anyone)."""
+    if sys.platform == "win32":
+        os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+    os.close(fd)
+
+
+def _folder_key(folder: Path) -> tuple[int, int]:
+    info = os.stat(folder)
+    return info.st_dev, info.st_ino
+
+
+# --- one export's run ---------------------------------------------------------------
+
+
+class _Run:
+    """One export while it runs: its name (``token``), the record it holds locked in each
+    folder it writes in, and what it moved into place (``app.jsonio.WriteWatch``)."""
+
+    HOLD_ATTEMPTS: Final = 5
+
+    def __init__(self) -> None:
+        self.token = secrets.token_hex(8)
+        self.records: dict[tuple[int, int], tuple[int, Path]] = {}
+        self.written: dict[Path, tuple[int, int] | None] = {}
+
+    def hold(self, folder: Path) -> int:
+        """This run's record in ``folder``, made and locked before anything of the run's is
+        put there."""
+        key = _folder_key(folder)
+        if key in self.records:
+            return self.records[key][0]
+        path = folder / f"{RECORD_PREFIX}{self.token}{RECORD_SUFFIX}"
+        for _attempt in range(self.HOLD_ATTEMPTS):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                         0o644)
+            if _lock(fd, wait=True) and _same_file(fd, path):
+                self.records[key] = (fd, path)
+                return fd
+            os.close(fd)  # taken for a stopped export's before it was locked: make it again
+        raise OSError(f"could not hold the export's record {path}")
+
+    def note_kept(self, folder: Path, kept: str, original: str) -> None:
+        """Write down (to the disk) that ``original`` is kept as ``kept``, before it is."""
+        fd = self.hold(folder)
+        os.write(fd, json.dumps([kept, original]).encode("ascii") + b"\n")
+        os.fsync(fd)
+
+    def release(self) -> None:
+        for fd, path in self.records.values():
+            _let_go(fd, path)
+        self.records.clear()
+
+    # app.jsonio.WriteWatch
+    def temporary_tag(self, folder: Path) -> str:
+        self.hold(folder)
+        return self.token
+
+    def moved_into_place(self, path: Path) -> None:
+        self.written[path] = _identity(path)
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        now = os.lstat(path)
+    except OSError:
+        return None
+    return now.st_dev, now.st_ino
+
+
+@contextlib.contextmanager
+def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
+    """The files among ``paths`` that exist now are as they were if the work inside fails
+    or is cancelled: an export asked to replace a file takes back what it wrote when it
+    does not finish, and must not take the person's earlier file with it.
+
+    Each is kept as a hard link (a copy where links are refused) under a hidden name
+    beside it until the work ends. One that cannot be put back stays under that name;
+    one that cannot be kept (no room for a copy) is not: the work's own writes fail there
+    too, before they replace anything. One that was not there is not there after either:
+    the work may fail after writing it and before it could list it for taking back.
+    Folders made on the way are taken back when empty. Only this work's own files are
+    taken back: one another export (another window, the command line) wrote there
+    meanwhile stays, and the earlier file is not put back over it.
+    """
+    run = _Run()
+    kept: list[tuple[Path, Path]] = []
+    absent: list[Path] = []  # files the work may make: none of them stays if it fails
+    missing: set[Path] = set()  # folders the work may make on the way to its files
+    try:
+        for path in paths:
+            missing.update(folder for folder in path.parents if not folder.exists())
+            if not os.path.lexists(path):
+                absent.append(path)
+            elif not path.is_dir():
+                copy = _keep(run, path)
+                if copy is not None:
+                    kept.append((path, copy))
+        with watching_writes(run):
+            yield
+    except BaseException:
+        _take_back(run.written, kept, absent)
+        run.release()
+        for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
+            with contextlib.suppress(OSError):
+                folder.rmdir()  # only if empty: never what someone else put there
+        raise
+    else:
+        for _path, copy in kept:
+            with contextlib.suppress(OSError):
+                copy.unlink()
+        run.release()
+
+
+def _take_back(ours: dict[Path, tuple[int, int] | None], kept: list[tuple[Path, Path]],
+               absent: list[Path]) -> None:
+    for path, copy in kept:
+        with contextlib.suppress(OSError):
+            now = _identity(path)
+            if now is None or (path in ours and now == ours[path]):
+                os.replace(copy, path)  # this work's own file is there, or none
+            else:
+                copy.unlink()  # never replaced, or replaced by another export since
+    for path in absent:
+        with contextlib.suppress(OSError):
+            if path in ours and _identity(path) == ours[path]:
+                path.unlink()
+
+
+def _keep(run: _Run, path: Path) -> Path | None:
+    copy = path.with_name(kept_name(path.name, run.token))
+    try:
+        run.note_kept(path.parent, copy.name, path.name)
+    except OSError:
+        return None  # nothing may be written in its folder: the work's writes fail too
+    if path.is_symlink() or not path.is_file():  # a link is kept as a link
+        try:
+            shutil.copy2(path, copy, follow_symlinks=False)
+        except OSError:
+            with contextlib.suppress(OSError):
+                copy.unlink()
+            return None
+        return copy
+    with contextlib.suppress(OSError):
+        os.link(path, copy)
+        return copy
+    try:
+        shutil.copy2(path, copy)
+    except OSError:
+        with contextlib.suppress(OSError):
+            copy.unlink()
+        return None
+    return copy
+
+
+# --- what a stopped export left -----------------------------------------------------
+
+
+@dataclass
+class Tidied:
+    """What ``tidy_stopped_exports`` did, in sentences naming each file, and the files it
+    put back."""
+
+    sentences: list[str] = field(default_factory=list)
+    put_back: list[Path] = field(default_factory=list)
+
+
+def tidy_stopped_exports(folders: Iterable[Path]) -> Tidied:
+    """Take up what exports that stopped without finishing left in ``folders``: only
+    records no running export holds (see the module's docstring). What cannot be removed
+    now stays listed for the next export to try again."""
+    tidied = Tidied()
+    seen: set[tuple[int, int]] = set()
+    for folder in folders:
+        try:
+            key = _folder_key(folder)
+            names = [entry.name for entry in os.scandir(folder)]
+        except OSError:
+            continue  # not there yet, or not readable: the export says so if it matters
+        if key in seen:
+            continue
+        seen.add(key)
+        for name in names:
+            found = _RECORD.fullmatch(name)
+            if found:
+                _take_up(folder, name, found.group(1), names, tidied)
+    return tidied
+
+
+def _take_up(folder: Path, name: str, run: str, names: list[str], tidied: Tidied) -> None:
+    path = folder / name
+    try:
+        fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
+    except OSError:
+        return
+    done = False
+    try:
+        if _lock(fd, wait=False) and _same_file(fd, path):  # else it is running
+            done = _tidy(folder, run, _records(fd, run), names, tidied)
+    finally:
+        if done:
+            _let_go(fd, path)
+        else:
+            os.close(fd)
+
+
+def _records(fd: int, run: str) -> list[tuple[str, str]]:
+    """The (kept, original) names a record lists; a line cut short by the end of its
+    process, or not in the names ``run`` gives, is not one."""
+    os.lseek(fd, 0, os.SEEK_SET)
+    found = []
+    for line in os.read(fd, RECORD_READ_LIMIT).splitlines():
+        with contextlib.suppress(ValueError, TypeError):
+            kept, original = json.loads(line)
+            if (isinstance(original, str) and kept == kept_name(original, run)
+                    and os.sep not in original and "/" not in original
+                    and original not in ("", ".", "..")):
+                found.append((kept, original))
+    return found
+
+
+def _tidy(folder: Path, run: str, records: list[tuple[str, str]], names: list[str],
+          tidied: Tidied) -> bool:
+    """Deal with one stopped export's files in ``folder``; True when nothing of it stays."""
+    whole = True
+    for kept, original in records:
+        copy, path = folder / kept, folder / original
+        if not os.path.lexists(copy):
+            continue
+        try:
+            if os.path.lexists(path):
+                copy.unlink()
+                tidied.sentences.append(f"Removed the earlier copy of {path} kept by "
+                                        f"{STOPPED}; {original} itself is there.")
+            elif _put_back(copy, path):
+                tidied.put_back.append(path)
+                tidied.sentences.append(
+                    f"{path} was missing after {STOPPED}: the earlier file it had kept is "
+                    "put back.")
+            else:  # the file appeared meanwhile: the copy is stale after all
+                copy.unlink()
+        except OSError:
+            whole = False
+    leftovers = [folder / name for name in names if _unfinished(name, run)]
+    removed = 0
+    for leftover in leftovers:
+        try:
+            leftover.unlink()
+            removed += 1
+        except FileNotFoundError:
+            pass
+        except OSError:
+            whole = False
+    if removed:
+        tidied.sentences.append(
+            f"Removed {removed} unfinished temporary file{'s' if removed > 1 else ''} left "
+            f"in {folder} by {STOPPED}.")
+    return whole
+
+
+def _put_back(copy: Path, path: Path) -> bool:
+    """Move ``copy`` back to ``path`` unless a file appeared there meanwhile (False)."""
+    if not copy.is_symlink():
+        try:
+            os.link(copy, path)  # never over a file another export just wrote
+        except FileExistsError:
+            return False
+        except OSError:
+            pass  # no hard links on this drive
+        else:
+            copy.unlink()
+            return True
+    os.replace(copy, path)
+    return True

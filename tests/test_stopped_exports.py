@@ -1,0 +1,174 @@
+"""An export keeps the files it replaces until it has finished (``app.earlier_files``).
+
+One stopped without finishing (its process killed, the computer off) runs no cleanup: the
+next export to the same folder, in the window or on the command line, removes what it
+left, puts back an earlier file that went missing, and says so naming the file; a running
+export's kept files are never touched.
+
+Real processes are killed here (SIGKILL: no cleanup runs, as in a crash), and the files
+are real files on disk.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from child_process import kill_hard, python_child, wait_for_marker
+
+from app.cli import main
+from app.export import ExportFormat, export_targets
+from app.library import Library
+from app.trainingfiles import add_conversations
+
+EARLIER = b"my own lines\n"
+EARLIER_MANIFEST = b"my own manifest\n"
+STOPPED = "an export that stopped before it finished"
+
+# An export in another process that keeps the earlier files, writes half of the new
+# JSONL, says so (the marker) and waits there until it is killed.
+CHILD = """
+import sys, threading
+from pathlib import Path
+from app.earlier_files import put_back_on_failure
+from app.jsonio import atomic_writer
+target, marker = Path(sys.argv[1]), Path(sys.argv[2])
+with put_back_on_failure([target, target.with_name(target.name + ".manifest.json")]):
+    with atomic_writer(target) as out:
+        out.write(b"half a li")
+        out.flush()
+        marker.write_text("kept")
+        threading.Event().wait()
+"""
+
+
+@pytest.fixture
+def small(filled_library: Library) -> Iterator[Path]:
+    """A training file, the library closed (the command opens it itself); its folder."""
+    ids = [row.conversation_id for row in filled_library.summaries()][:3]
+    add_conversations(filled_library, "Small", ids, create=True, cut_off_policy="keep")
+    filled_library.close()
+    yield filled_library.root
+
+
+@pytest.fixture
+def earlier(tmp_path: Path) -> Path:
+    """A JSONL and its manifest a person exported before (and edited): the target."""
+    target = tmp_path / "out" / "mine.jsonl"
+    target.parent.mkdir()
+    target.write_bytes(EARLIER)
+    target.with_name("mine.jsonl.manifest.json").write_bytes(EARLIER_MANIFEST)
+    return target
+
+
+def _export(root: Path, target: Path, capsys: pytest.CaptureFixture[str],
+            *more: str) -> tuple[int, str, str]:
+    code = main(["--data-dir", str(root), "export", "Small", "--format", "jsonl",
+                 "-o", str(target), *more])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@contextlib.contextmanager
+def _running(target: Path, tmp_path: Path) -> Iterator[subprocess.Popen[bytes]]:
+    marker = tmp_path / "kept"
+    with python_child(CHILD, str(target), str(marker)) as child:
+        wait_for_marker(child, marker, 60, "kept the earlier files")
+        yield child
+
+
+def _names(folder: Path) -> list[str]:
+    return sorted(path.name for path in folder.iterdir())
+
+
+def _killed_while_exporting(target: Path, tmp_path: Path) -> None:
+    with _running(target, tmp_path) as child:
+        kill_hard(child)
+    hidden = [name for name in _names(target.parent) if name.startswith(".")]
+    assert len(hidden) == 4, hidden  # two kept files, the half JSONL, the record
+
+
+def test_the_next_export_removes_what_a_killed_export_left(
+        small: Path, earlier: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Killed after keeping both earlier files and writing half the JSONL: the person's
+    files are whole (the half JSONL never replaced anything), so what it left is stale."""
+    _killed_while_exporting(earlier, tmp_path)
+    assert earlier.read_bytes() == EARLIER
+
+    code, out, err = _export(small, earlier, capsys, "--force")
+    assert code == 0, err
+    manifest = export_targets(ExportFormat.JSONL, earlier)[-1]
+    assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in out, out
+    assert f"Removed the earlier copy of {manifest} kept by {STOPPED}" in out, out
+    assert f"Removed 1 unfinished temporary file left in {earlier.parent} by {STOPPED}" in out
+    assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
+    assert earlier.read_bytes() != EARLIER  # and the export itself was done
+
+
+def test_a_file_gone_after_a_killed_export_is_put_back_before_anything_replaces_it(
+        small: Path, earlier: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    _killed_while_exporting(earlier, tmp_path)
+    earlier.unlink()  # gone: the only copy of it is the one the killed export kept
+
+    code, out, err = _export(small, earlier, capsys, "--force")
+    assert code == 1
+    assert f"{earlier} was missing after {STOPPED}" in err, err
+    assert "the earlier file it had kept is put back" in err
+    assert "Nothing was exported, so that mine.jsonl is not replaced unseen" in err
+    assert earlier.read_bytes() == EARLIER
+    assert earlier.with_name("mine.jsonl.manifest.json").read_bytes() == EARLIER_MANIFEST
+    assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
+
+    code, out, err = _export(small, earlier, capsys, "--force")  # seen: now replace it
+    assert code == 0, err
+    assert "Removed" not in out
+    assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
+
+
+def test_a_running_exports_kept_files_are_never_touched(
+        small: Path, earlier: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Another export of the same file runs (another window, the command line) while this
+    one replaces it: its kept files stay, for it to put back if it fails."""
+    with _running(earlier, tmp_path) as child:
+        theirs = sorted(name for name in _names(earlier.parent) if name.startswith("."))
+        code, out, err = _export(small, earlier, capsys, "--force")
+        assert code == 0, err
+        assert "Removed" not in out
+        assert sorted(name for name in _names(earlier.parent)
+                      if name.startswith(".")) == theirs
+        kept = [earlier.parent / name for name in theirs if name.endswith(".kept")
+                and not name.startswith(".mine.jsonl.manifest.json.")]
+        assert [path.read_bytes() for path in kept] == [EARLIER]
+        kill_hard(child)
+
+    code, out, err = _export(small, earlier, capsys, "--force")  # now it is a stopped one
+    assert code == 0, err
+    assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in out, out
+    assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
+
+
+def test_the_window_says_what_it_tidied(qtbot, page, filled_library: Library, dialogs,
+                                        earlier: Path, tmp_path: Path) -> None:
+    ids = [row.conversation_id for row in filled_library.summaries()][:3]
+    add_conversations(filled_library, "Small", ids, create=True, cut_off_policy="keep")
+    page.refresh(select_name="Small")
+    _killed_while_exporting(earlier, tmp_path)
+    dialogs.save_paths.append(earlier)
+    dialogs.confirms.append(True)  # replace the manifest too
+
+    with qtbot.waitSignal(page.status, timeout=60000) as saved:
+        page.file_actions["jsonl"].trigger()
+
+    said = saved.args[0]
+    assert said.startswith("Saved "), said
+    assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in said
+    assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in \
+        page.banner.label.text()
+    assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
+    assert not dialogs.warnings
