@@ -27,16 +27,19 @@ import re
 import secrets
 import shutil
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 
 from app.jsonio import TEMPORARY_NAME_KEEPS, watching_writes
 
+Progress = Callable[[int, int, str], None]
+
 RECORD_PREFIX: Final = ".lora-studio-export."
 RECORD_SUFFIX: Final = ".lock"
 _RECORD: Final = re.compile(re.escape(RECORD_PREFIX) + r"([0-9a-f]{16})" + re.escape(RECORD_SUFFIX))
+MB: Final = 1 << 20  # a copy is made, checked for Cancel and reported in parts of this size
 RECORD_READ_LIMIT: Final = 1 << 20  # a record lists a few names; more is not ours
 STOPPED: Final = ("an export that stopped before it finished (LoRA Studio was stopped, or the "
                   "computer went off)")
@@ -47,10 +50,16 @@ def kept_name(name: str, run: str) -> str:
     return f".{name[:TEMPORARY_NAME_KEEPS]}.{run}.kept"
 
 
+def _copying_name(name: str, run: str) -> str:
+    """Where a copy is made before it becomes the kept file: a kept file is always whole."""
+    return f".{name[:TEMPORARY_NAME_KEEPS]}.{run}.keeping"
+
+
 def _unfinished(name: str, run: str) -> bool:
-    """A temporary file of ``run``'s: a file being written (``app.jsonio.atomic_writer``
-    names it ``.<name>.<run>.<random>.tmp`` inside a run)."""
-    return name.startswith(".") and name.endswith(".tmp") and f".{run}." in name
+    """A temporary file of ``run``'s: a copy being made, or a file being written
+    (``app.jsonio.atomic_writer`` names it ``.<name>.<run>.<random>.tmp`` inside a run)."""
+    return name.startswith(".") and (name.endswith(f".{run}.keeping")
+                                     or (name.endswith(".tmp") and f".{run}." in name))
 
 
 # --- the lock that dies with its process ----------------------------------------------
@@ -166,13 +175,15 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 
 @contextlib.contextmanager
-def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
+def put_back_on_failure(paths: Iterable[Path], progress: Progress | None = None,
+                        check: Callable[[], None] | None = None) -> Iterator[None]:
     """The files among ``paths`` that exist now are as they were if the work inside fails
     or is cancelled: an export asked to replace a file takes back what it wrote when it
     does not finish, and must not take the person's earlier file with it.
 
-    Each is kept as a hard link (a copy where links are refused) under a hidden name
-    beside it until the work ends. One that cannot be put back stays under that name;
+    Each is kept as a hard link (a copy where links are refused, reported to ``progress``
+    as it is made; ``check`` raises to cancel it, and nothing of it stays) under a hidden
+    name beside it until the work ends. One that cannot be put back stays under that name;
     one that cannot be kept (no room for a copy) is not: the work's own writes fail there
     too, before they replace anything. One that was not there is not there after either:
     the work may fail after writing it and before it could list it for taking back.
@@ -190,7 +201,7 @@ def put_back_on_failure(paths: Iterable[Path]) -> Iterator[None]:
             if not os.path.lexists(path):
                 absent.append(path)
             elif not path.is_dir():
-                copy = _keep(run, path)
+                copy = _keep(run, path, progress, check)
                 if copy is not None:
                     kept.append((path, copy))
         with watching_writes(run):
@@ -224,7 +235,8 @@ def _take_back(ours: dict[Path, tuple[int, int] | None], kept: list[tuple[Path, 
                 path.unlink()
 
 
-def _keep(run: _Run, path: Path) -> Path | None:
+def _keep(run: _Run, path: Path, progress: Progress | None,
+          check: Callable[[], None] | None) -> Path | None:
     copy = path.with_name(kept_name(path.name, run.token))
     try:
         run.note_kept(path.parent, copy.name, path.name)
@@ -241,12 +253,42 @@ def _keep(run: _Run, path: Path) -> Path | None:
     with contextlib.suppress(OSError):
         os.link(path, copy)
         return copy
+    return _copied(path, copy, run.token, progress, check)
+
+
+def _copied(path: Path, copy: Path, run: str, progress: Progress | None,
+            check: Callable[[], None] | None) -> Path | None:
+    """``path`` copied to ``copy`` part by part (a drive without hard links: a 2 GB file
+    takes a minute there), saying so to ``progress`` and stopping when ``check`` raises;
+    an unfinished copy never stays."""
+    part = path.with_name(_copying_name(path.name, run))
+    words = (f"keeping a copy of the earlier {path.name} (MB copied), in case this save "
+             "does not finish")
     try:
-        shutil.copy2(path, copy)
+        total = max(1, -(-os.stat(path).st_size // MB))
+        if progress:
+            progress(0, total, words)
+        with path.open("rb") as source, part.open("xb") as out:
+            done = 0
+            while block := source.read(MB):
+                if check:
+                    check()
+                out.write(block)
+                done += len(block)
+                if progress:
+                    progress(min(-(-done // MB), total), total, words)
+            out.flush()
+            os.fsync(out.fileno())  # put back after a power cut, it must be whole
+        shutil.copystat(path, part)
+        os.replace(part, copy)
     except OSError:
         with contextlib.suppress(OSError):
-            copy.unlink()
+            part.unlink()
         return None
+    except BaseException:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        raise
     return copy
 
 

@@ -542,7 +542,7 @@ def export(
     # Asked to replace a file, the export must not take it away when it fails or is
     # cancelled after replacing it (the JSONL written, its manifest refused); what it
     # wrote is taken back there too, and only what it wrote.
-    with put_back_on_failure(targets):
+    with put_back_on_failure(targets, progress, check):
         written: list[Written] = []
         try:
             with read_build(library, info.name) as build:

@@ -3,7 +3,8 @@
 One stopped without finishing (its process killed, the computer off) runs no cleanup: the
 next export to the same folder, in the window or on the command line, removes what it
 left, puts back an earlier file that went missing, and says so naming the file; a running
-export's kept files are never touched.
+export's kept files are never touched. On drives without hard links the earlier file is
+copied, with progress and Cancel.
 
 Real processes are killed here (SIGKILL: no cleanup runs, as in a crash), and the files
 are real files on disk.
@@ -12,6 +13,8 @@ are real files on disk.
 from __future__ import annotations
 
 import contextlib
+import errno
+import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +23,7 @@ import pytest
 from child_process import kill_hard, python_child, wait_for_marker
 
 from app.cli import main
-from app.export import ExportFormat, export_targets
+from app.export import ExportCancelled, ExportFormat, export, export_targets
 from app.library import Library
 from app.trainingfiles import add_conversations
 
@@ -172,3 +175,65 @@ def test_the_window_says_what_it_tidied(qtbot, page, filled_library: Library, di
         page.banner.label.text()
     assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
     assert not dialogs.warnings
+
+
+# --- drives without hard links (FAT, exFAT, some network shares) ----------------------
+
+
+MB = 1 << 20
+
+
+@pytest.fixture(params=[errno.EXDEV, errno.EPERM])
+def no_links(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Hard links are refused, as FAT and exFAT refuse them."""
+    def refuse(*_args: object, **_kwargs: object) -> None:
+        raise OSError(request.param, os.strerror(request.param))
+
+    monkeypatch.setattr(os, "link", refuse)
+
+
+def _big_earlier(tmp_path: Path) -> Path:
+    target = tmp_path / "out" / "mine.json"
+    target.parent.mkdir()
+    target.write_bytes(b"my own earlier copy\n" * (3 * MB // 20))  # 3 MB
+    return target
+
+
+@pytest.mark.usefixtures("no_links")
+def test_without_links_keeping_the_earlier_file_shows_progress_and_stops_on_cancel(
+        filled_library: Library, tmp_path: Path) -> None:
+    ids = [row.conversation_id for row in filled_library.summaries()][:3]
+    add_conversations(filled_library, "Small", ids, create=True, cut_off_policy="keep")
+    target = _big_earlier(tmp_path)
+    before = target.read_bytes()
+    reported: list[tuple[int, int, str]] = []
+
+    def progress(done: int, total: int, what: str) -> None:
+        reported.append((done, total, what))
+
+    def cancelled() -> bool:  # once a part of the copy is made
+        return any(0 < done < total and "keeping a copy" in what
+                   for done, total, what in reported)
+
+    with pytest.raises(ExportCancelled):
+        export(filled_library, "Small", ExportFormat.JSON, target, overwrite=True,
+               progress=progress, cancelled=cancelled)
+    assert reported[0] == (0, 3, "keeping a copy of the earlier mine.json (MB copied), in "
+                                 "case this save does not finish")
+    assert target.read_bytes() == before
+    assert _names(target.parent) == ["mine.json"]
+
+
+@pytest.mark.usefixtures("no_links")
+def test_without_links_the_earlier_file_is_copied_and_the_copy_goes_after(
+        filled_library: Library, tmp_path: Path) -> None:
+    ids = [row.conversation_id for row in filled_library.summaries()][:3]
+    add_conversations(filled_library, "Small", ids, create=True, cut_off_policy="keep")
+    target = _big_earlier(tmp_path)
+    reported: list[tuple[int, int, str]] = []
+
+    export(filled_library, "Small", ExportFormat.JSON, target, overwrite=True,
+           progress=lambda done, total, what: reported.append((done, total, what)))
+    keeping = [(done, total) for done, total, what in reported if "keeping a copy" in what]
+    assert keeping == [(0, 3), (1, 3), (2, 3), (3, 3)]
+    assert _names(target.parent) == ["mine.json", "mine.json.manifest.json"]
