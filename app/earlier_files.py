@@ -21,6 +21,7 @@ lock, unlike a process id, cannot be mistaken for a new process that got the sam
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -46,8 +47,11 @@ STOPPED: Final = ("an export that stopped before it finished (LoRA Studio was st
 
 
 def kept_name(name: str, run: str) -> str:
-    """The hidden name the earlier file ``name`` is kept under by export ``run``."""
-    return f".{name[:TEMPORARY_NAME_KEEPS]}.{run}.kept"
+    """The hidden name the earlier file ``name`` is kept under by export ``run``. It keeps
+    only the start of ``name``, so it ends with a digest of the whole name: a long JSONL's
+    name and its manifest's begin alike, and one kept file must not take the other's place."""
+    whole = hashlib.sha256(name.encode("utf-8", "surrogatepass")).hexdigest()[:8]
+    return f".{name[:TEMPORARY_NAME_KEEPS]}.{run}.{whole}.kept"
 
 
 def _copying_name(name: str, run: str) -> str:

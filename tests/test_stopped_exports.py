@@ -23,7 +23,9 @@ import pytest
 from child_process import kill_hard, python_child, wait_for_marker
 
 from app.cli import main
+from app.earlier_files import put_back_on_failure
 from app.export import ExportCancelled, ExportFormat, export, export_targets
+from app.jsonio import atomic_writer
 from app.library import Library
 from app.trainingfiles import add_conversations
 
@@ -237,3 +239,23 @@ def test_without_links_the_earlier_file_is_copied_and_the_copy_goes_after(
     keeping = [(done, total) for done, total, what in reported if "keeping a copy" in what]
     assert keeping == [(0, 3), (1, 3), (2, 3), (3, 3)]
     assert _names(target.parent) == ["mine.json", "mine.json.manifest.json"]
+
+
+def test_earlier_files_whose_names_start_alike_are_each_put_back(tmp_path: Path) -> None:
+    """A name of 32 characters or more and its manifest's name begin alike for as far as
+    the hidden names keep them: each earlier file is still kept under a name of its own,
+    and a failed export puts each one back, not the manifest in place of the JSONL."""
+    target = tmp_path / "counselling-sessions-november-2026-full.jsonl"
+    manifest = export_targets(ExportFormat.JSONL, target)[-1]
+    target.write_bytes(EARLIER)
+    manifest.write_bytes(EARLIER_MANIFEST)
+
+    with pytest.raises(ExportCancelled), put_back_on_failure([target, manifest]):
+        for path in (target, manifest):
+            with atomic_writer(path) as out:
+                out.write(b"new\n")
+        raise ExportCancelled()
+
+    assert target.read_bytes() == EARLIER
+    assert manifest.read_bytes() == EARLIER_MANIFEST
+    assert _names(tmp_path) == sorted([target.name, manifest.name])
