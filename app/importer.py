@@ -700,11 +700,15 @@ def _store(library: Library, rows: Sequence[_Row], verdicts: list[FileVerdict | 
         lock_in_transaction(session, IMPORTING)
         held = _Held(session, [r.row for r in rows])
         storing = []
+        before: set[str] = set()  # ids of the rows judged in order, so far in the chunk
         for r in rows:
-            if r.new and not held.holds_any(r.row):
-                storing.append(r)
-            elif r.new:
+            if not r.new:
+                before.add(r.row["conversation_id"])
+            elif held.holds_any(r.row):
                 mine.discard(r.row)  # someone else stored it meanwhile: judged below
+            elif r.row["conversation_id"] not in before:
+                storing.append(r)
+            # else an earlier row of the chunk carries its id: judged (and stored) after it
         if storing:
             pks = _insert(library, session, [r.row for r in storing], imported_at, created)
             for r, pk in zip(storing, pks, strict=True):

@@ -216,3 +216,28 @@ def test_a_dialogue_another_member_stored_meanwhile_is_a_duplicate_of_their_copy
     assert b.stored_batch == "their-batch"
     assert stored == sorted([("fp_conversation_a", "their-batch"),
                              (a2.conversation_id, "mine")])
+
+
+@pytest.mark.parametrize("replace", [False, True], ids=["keep", "replace"])
+def test_a_dialogue_duplicate_is_judged_before_a_later_file_under_its_id(
+        library: Library, tmp_path: Path, replace: bool) -> None:
+    """File a repeats a stored dialogue under the id fp_conversation_x; file b, later in
+    the same import (the same chunk), is another conversation under that id. a is a
+    duplicate of the stored one and b is imported, as the files come: a is not judged
+    against b as if b had been stored first (a 'changed' a, or with replace b's content
+    quietly replaced by a's while b's verdict says imported)."""
+    assert import_paths(library, [SOURCE]).imported == 1
+    original = library.summaries()[0].conversation_id
+    a = _variant(tmp_path / "first", "x", _respace)
+    b = _variant(tmp_path / "second", "x", _one_sentence_changed)
+
+    report = import_paths(library, [a, b], replace=replace, workers=1)
+
+    first, second = report.verdicts
+    assert first.verdict is Verdict.DUPLICATE, first.reason
+    assert first.reason.startswith(f"the same dialogue as conversation {original} (already "
+                                   "in the library"), first.reason
+    assert second.verdict is Verdict.IMPORTED, second.reason
+    replies = [m["content"] for m in library.record("fp_conversation_x")["messages"]]
+    assert any(r.startswith("That is a fair question to ask. ") for r in replies)  # b's
+    assert library.count() == 2
