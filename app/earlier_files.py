@@ -115,6 +115,13 @@ def _let_go(fd: int, path: Path) -> None:
     os.close(fd)
 
 
+# The records this process's running exports hold, by identity. Where the system keeps a
+# lock per process rather than per open file (Linux grants flock on NFS as an fcntl lock),
+# a look from this process gets a running export's lock at once, and closing that look
+# drops it: so a record held here is never opened by a tidy in this process.
+_HELD_HERE: set[tuple[int, int]] = set()
+
+
 def _folder_key(folder: Path) -> tuple[int, int]:
     info = os.stat(folder)
     return info.st_dev, info.st_ino
@@ -146,6 +153,7 @@ class _Run:
                          0o644)
             if _lock(fd, wait=True) and _same_file(fd, path):
                 self.records[key] = (fd, path)
+                _HELD_HERE.add(_identity_of(fd))
                 return fd
             os.close(fd)  # taken for a stopped export's before it was locked: make it again
         raise OSError(f"could not hold the export's record {path}")
@@ -158,7 +166,9 @@ class _Run:
 
     def release(self) -> None:
         for fd, path in self.records.values():
+            held = _identity_of(fd)
             _let_go(fd, path)
+            _HELD_HERE.discard(held)
         self.records.clear()
 
     # app.jsonio.WriteWatch
@@ -168,6 +178,11 @@ class _Run:
 
     def moved_into_place(self, path: Path) -> None:
         self.written[path] = _identity(path)
+
+
+def _identity_of(fd: int) -> tuple[int, int]:
+    info = os.fstat(fd)
+    return info.st_dev, info.st_ino
 
 
 def _identity(path: Path) -> tuple[int, int] | None:
@@ -332,6 +347,8 @@ def tidy_stopped_exports(folders: Iterable[Path]) -> Tidied:
 
 def _take_up(folder: Path, name: str, run: str, names: list[str], tidied: Tidied) -> None:
     path = folder / name
+    if _identity(path) in _HELD_HERE:
+        return  # a running export of this process's
     try:
         fd = os.open(path, os.O_RDWR | getattr(os, "O_BINARY", 0))
     except OSError:

@@ -22,6 +22,7 @@ from pathlib import Path
 import pytest
 from child_process import kill_hard, python_child, wait_for_marker
 
+from app import earlier_files
 from app.cli import main
 from app.earlier_files import put_back_on_failure
 from app.export import ExportCancelled, ExportFormat, export, export_targets
@@ -38,6 +39,7 @@ STOPPED = "an export that stopped before it finished"
 CHILD = """
 import sys, threading
 from pathlib import Path
+from app import earlier_files
 from app.earlier_files import put_back_on_failure
 from app.jsonio import atomic_writer
 target, marker = Path(sys.argv[1]), Path(sys.argv[2])
@@ -259,3 +261,23 @@ def test_earlier_files_whose_names_start_alike_are_each_put_back(tmp_path: Path)
     assert target.read_bytes() == EARLIER
     assert manifest.read_bytes() == EARLIER_MANIFEST
     assert _names(tmp_path) == sorted([target.name, manifest.name])
+
+
+def test_an_export_running_in_this_process_is_never_taken_for_a_stopped_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where the system's lock belongs to the process (Linux grants flock on NFS as a
+    process's fcntl lock: a second look from the same process gets it at once, and closing
+    that look drops the running export's lock), an export in another window of the same
+    process still leaves a running export's kept files alone."""
+    monkeypatch.setattr(earlier_files, "_lock", lambda fd, wait: True)
+    target = tmp_path / "mine.jsonl"
+    target.write_bytes(EARLIER)
+
+    with put_back_on_failure([target]):
+        hidden = _names(tmp_path)
+        assert len(hidden) == 3, hidden  # the file, its kept copy, the record
+        tidied = earlier_files.tidy_stopped_exports([tmp_path])
+        assert tidied.sentences == []
+        assert _names(tmp_path) == hidden
+
+    assert _names(tmp_path) == ["mine.jsonl"]
