@@ -582,6 +582,7 @@ class _Mine:
         self.ids: set[str] = set()
         self.contents: set[str] = set()
         self.dialogues: set[str] = set()
+        self.replaced: set[str] = set()  # ids whose stored conversation this import replaced
 
     def add(self, row: dict[str, Any]) -> None:
         self.ids.add(row["conversation_id"])
@@ -735,8 +736,8 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
     cid = row["conversation_id"]
 
     def meanwhile(other: str) -> str:
-        return MEANWHILE if library.is_team and item.expected_mine and other not in mine.ids \
-            else ""
+        ours = other in mine.ids or other in mine.replaced
+        return MEANWHILE if library.is_team and item.expected_mine and not ours else ""
 
     same = held.by_content.get(row["content_sha256"])
     if same is not None:
@@ -764,6 +765,7 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
                 "import it again with replace to use this version", cid)
         _replace(session, pk, row, imported_at)
         held.stored(row, pk)
+        mine.replaced.add(cid)  # what it holds now is this import's, not another member's
         return FileVerdict(path, Verdict.REPLACED, "replaced the stored version", cid, batch)
     same = held.by_dialogue.get(row["dialogue_sha256"])
     if same is not None:

@@ -241,3 +241,28 @@ def test_a_dialogue_duplicate_is_judged_before_a_later_file_under_its_id(
     replies = [m["content"] for m in library.record("fp_conversation_x")["messages"]]
     assert any(r.startswith("That is a fair question to ask. ") for r in replies)  # b's
     assert library.count() == 2
+
+
+def test_a_duplicate_of_what_this_import_replaced_is_not_said_to_be_anothers(
+        pg_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A team library: this import replaces a stored conversation (a corrected reply), and
+    a later file repeats the corrected dialogue under another id. It is a duplicate of the
+    replaced one, which this import put there: no other member of the team stored it."""
+    corrected = json.loads(SOURCE.read_text(encoding="utf-8"))
+    _one_sentence_changed(corrected["training_pairs"])
+    first = tmp_path / "first" / SOURCE.name
+    first.parent.mkdir()
+    first.write_text(json.dumps(corrected), encoding="utf-8")
+    again = _variant(tmp_path / "second", "again", _one_sentence_changed)
+    monkeypatch.setattr(importer, "TEAM_CHUNK", 1)  # the later file in a chunk of its own
+
+    with Library.open(pg_url) as library:
+        assert import_paths(library, [SOURCE], batch="stored", workers=1).imported == 1
+        original = library.summaries()[0].conversation_id
+        report = import_paths(library, [first, again], replace=True, workers=1)
+    replaced, repeated = report.verdicts
+    assert replaced.verdict is Verdict.REPLACED, replaced.reason
+    assert repeated.verdict is Verdict.DUPLICATE, repeated.reason
+    assert repeated.reason.startswith(f"the same dialogue as conversation {original} "
+                                      "(already in the library: batch 'stored'"), repeated.reason
+    assert "another member" not in repeated.reason, repeated.reason
