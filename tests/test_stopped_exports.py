@@ -29,6 +29,7 @@ from app.export import ExportCancelled, ExportFormat, export, export_targets
 from app.jsonio import atomic_writer
 from app.library import Library
 from app.trainingfiles import add_conversations
+from ui.tasks import job_over
 
 EARLIER = b"my own lines\n"
 EARLIER_MANIFEST = b"my own manifest\n"
@@ -281,3 +282,50 @@ def test_an_export_running_in_this_process_is_never_taken_for_a_stopped_one(
         assert _names(tmp_path) == hidden
 
     assert _names(tmp_path) == ["mine.jsonl"]
+
+
+def _cancel_after_the_tidy(page) -> None:
+    """Cancel the window's export as a person would, once its tidy is done (the export
+    asks ``cancelled`` before it writes anything)."""
+    page.property("_running_task").cancel()
+
+
+def _disk_full_after_the_tidy(page) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(page.library.root))
+
+
+@pytest.mark.parametrize("end", [_cancel_after_the_tidy, _disk_full_after_the_tidy])
+def test_the_window_says_what_it_tidied_when_the_export_does_not_finish(
+        qtbot, page, filled_library: Library, dialogs, earlier: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch, end) -> None:
+    """Cancelled, or failed with something other than a LibraryError (a full disk): what
+    the tidy removed is said all the same, in the failure's message and status line."""
+    ids = [row.conversation_id for row in filled_library.summaries()][:3]
+    add_conversations(filled_library, "Small", ids, create=True, cut_off_policy="keep")
+    page.refresh(select_name="Small")
+    _killed_while_exporting(earlier, tmp_path)
+    from app import export as export_module
+
+    paying = export_module.pay_owed_rebuild
+
+    def then_end(*args: object, **kwargs: object) -> None:
+        paying(*args, **kwargs)
+        end(page)
+
+    monkeypatch.setattr(export_module, "pay_owed_rebuild", then_end)
+    dialogs.save_paths.append(earlier)
+    dialogs.confirms.append(True)  # replace the manifest too
+
+    with qtbot.waitSignal(page.status, timeout=60000) as ended:
+        page.file_actions["jsonl"].trigger()
+    task = page.property("_running_task")
+    qtbot.waitUntil(lambda: job_over(task), timeout=60000)  # its reads closed, the library not
+
+    said = ended.args[0]
+    assert said.startswith("Could not save the copy: "), said
+    assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in said, said
+    [(title, message)] = dialogs.warnings
+    assert title == "Could not save the copy"
+    assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in message, message
+    assert earlier.read_bytes() == EARLIER
+    assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]

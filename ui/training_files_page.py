@@ -766,9 +766,13 @@ class TrainingFilesPage(QWidget):
     # --- background work -----------------------------------------------------------
 
     def _run(self, title: str, work: Work, on_success: Callable[[Any], None],
-             failure_title: str) -> None:
-        run_with_progress(self, title, work, on_success,
-                          functools.partial(self._failed, failure_title))
+             failure_title: str, told: Sequence[str] = ()) -> None:
+        """Run ``work`` behind a progress dialog. ``told``: sentences the work adds to as it
+        goes (an export's tidy), said after any failure's own (a cancel too)."""
+        def failed(message: str) -> None:
+            self._failed(failure_title, " ".join([message, *told]))
+
+        run_with_progress(self, title, work, on_success, failed)
 
     def _failed(self, title: str, message: str) -> None:
         self.dialogs.warn(self, title, message)
@@ -803,7 +807,8 @@ class TrainingFilesPage(QWidget):
         """Run an export; when the stored build of ``name`` turns out to be damaged
         (``app.stored_builds``), nothing is saved and the person may rebuild it and go on.
         What the export tidied first (``app.earlier_files``: what an export stopped without
-        finishing left there) is said with its outcome."""
+        finishing left there) is said with its outcome, whatever it is: saved, failed,
+        cancelled, or stopped on a damaged build."""
 
         owed: list[bool] = []  # whether the export rebuilt the file first (app.export)
         told: list[str] = []
@@ -821,10 +826,6 @@ class TrainingFilesPage(QWidget):
                 return exc
             except RebuildFirst as exc:
                 raise LibraryError(f"{exc.reason}. {REBUILD_FIRST_ADVICE}") from None
-            except LibraryError as exc:
-                if told:
-                    raise LibraryError(" ".join([str(exc), *told])) from None
-                raise
 
         def done(result: object) -> None:
             if isinstance(result, DamagedBuild):
@@ -834,28 +835,29 @@ class TrainingFilesPage(QWidget):
                 self._announce(name)
             self._saved(fmt, name, cast(list[Path], result), told)
 
-        self._run(title, checked, done, failure_title)
+        self._run(title, checked, done, failure_title, told)
 
     def _offer_rebuild(self, damaged: DamagedBuild, title: str, name: str, fmt: ExportFormat,
-                       work: Work, failure_title: str, told: Sequence[str] = ()) -> None:
+                       work: Work, failure_title: str, told: Sequence[str]) -> None:
         question = (f"The stored build of '{name}' is damaged ({damaged.why}), so nothing "
                     f"was saved.\n\nRebuild '{name}' from the library now and then save the "
                     "copy? The damaged build is replaced; the conversations in the library "
                     "are not touched.")
         if not self.dialogs.confirm_destructive(self, "Stored build damaged", question,
                                                 "Rebuild and save"):
-            self.status.emit(f"Nothing was saved: the stored build of '{name}' is damaged")
+            self.status.emit(" ".join([f"Nothing was saved: the stored build of '{name}' is "
+                                       "damaged", *told]))
             return
 
         def rebuilt(_names: object) -> None:
             self._announce(name)
             self._run(title, work, functools.partial(self._saved, fmt, name, told=told),
-                      failure_title)
+                      failure_title, told)
 
         self._run(f"Rebuilding {name}…",
                   lambda progress, cancelled: rebuild_training_files(
                       self.library, [name], progress, cancelled, from_scratch=True),
-                  rebuilt, "Could not rebuild")
+                  rebuilt, "Could not rebuild", told)
 
     def download(self, fmt: ExportFormat) -> None:
         """Ask where, then save a copy of the selected file in ``fmt`` (the menu's entries
