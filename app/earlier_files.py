@@ -8,14 +8,15 @@ killed, or a computer that goes off, runs no cleanup: its kept files and unfinis
 temporary files would stay beside the person's files for ever, unexplained.
 
 So an export holds an OS lock, for its whole run, on a small hidden record in each folder
-it writes in (``.lora-studio-export.<run>.lock``); the record lists what it kept there,
-and the run's hidden files carry the same ``<run>``. The operating system drops the lock
-when the process ends, however it ends. The next export to that folder
-(``tidy_stopped_exports``) takes up records nobody holds: a kept file whose original is
-there is removed, one whose original is missing is put back, unfinished temporary files
-go, and each is said in a sentence naming the file. A record another export holds is never
-touched: that export is still running (in another window, or on the command line), and a
-lock, unlike a process id, cannot be mistaken for a new process that got the same number.
+it writes in (``.lora-studio-export.<run>.lock``, ``<run>`` new for each record); the
+record lists what it kept there, and the run's hidden files there carry the same ``<run>``.
+The operating system drops the lock when the process ends, however it ends. The next
+export to that folder (``tidy_stopped_exports``) takes up records nobody holds: a kept file
+whose original is there is removed, one whose original is missing is put back, unfinished
+temporary files go, and each is said in a sentence naming the file. A record another
+export holds is never touched: that export is still running (in another window, or on the
+command line), and a lock, unlike a process id, cannot be mistaken for a new process that
+got the same number. No lock is ever waited for: a record is held, or it is not.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ RECORD_SUFFIX: Final = ".lock"
 _RECORD: Final = re.compile(re.escape(RECORD_PREFIX) + r"([0-9a-f]{16})" + re.escape(RECORD_SUFFIX))
 MB: Final = 1 << 20  # a copy is made, checked for Cancel and reported in parts of this size
 RECORD_READ_LIMIT: Final = 1 << 20  # a record lists a few names; more is not ours
+HOLD_ATTEMPTS: Final = 5
 STOPPED: Final = ("an export that stopped before it finished (LoRA Studio was stopped, or the "
                   "computer went off)")
 
@@ -69,21 +71,22 @@ def _unfinished(name: str, run: str) -> bool:
 # --- the lock that dies with its process ----------------------------------------------
 
 
-def _lock(fd: int, wait: bool) -> bool:
-    """Take the exclusive lock on an open record; without ``wait``, False when held."""
+def _lock(fd: int) -> bool:
+    """Take the exclusive lock on an open record, or False at once when someone holds it
+    (never a wait: Windows' waiting lock gives up after 10 seconds, with an error)."""
     if sys.platform == "win32":
         import msvcrt
 
         os.lseek(fd, 0, os.SEEK_SET)
         try:
-            msvcrt.locking(fd, msvcrt.LK_LOCK if wait else msvcrt.LK_NBLCK, 1)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
         except OSError:
             return False
         return True
     import fcntl
 
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
         return False
     return True
@@ -130,51 +133,65 @@ def _folder_key(folder: Path) -> tuple[int, int]:
 # --- one export's run ---------------------------------------------------------------
 
 
-class _Run:
-    """One export while it runs: its name (``token``), the record it holds locked in each
-    folder it writes in, and what it moved into place (``app.jsonio.WriteWatch``)."""
+@dataclass(frozen=True)
+class _Record:
+    """A record an export holds locked: its open file, its path, and the ``<run>`` its
+    name gives (the run's hidden files in its folder carry it too)."""
 
-    HOLD_ATTEMPTS: Final = 5
+    fd: int
+    path: Path
+    token: str
+
+
+def _new_record(folder: Path) -> _Record:
+    """A record made and locked in ``folder``. One someone holds the moment it is made was
+    taken up by a tidy (empty, it removes it): another name is made, without waiting, since
+    the name stays taken while that tidy holds it."""
+    for _attempt in range(HOLD_ATTEMPTS):
+        token = secrets.token_hex(8)
+        path = folder / f"{RECORD_PREFIX}{token}{RECORD_SUFFIX}"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o644)
+        if _lock(fd) and _same_file(fd, path):
+            return _Record(fd, path, token)
+        os.close(fd)
+    raise OSError(f"could not hold an export's record in {folder}")
+
+
+class _Run:
+    """One export while it runs: the record it holds locked in each folder it writes in,
+    and what it moved into place (``app.jsonio.WriteWatch``)."""
 
     def __init__(self) -> None:
-        self.token = secrets.token_hex(8)
-        self.records: dict[tuple[int, int], tuple[int, Path]] = {}
+        self.records: dict[tuple[int, int], _Record] = {}
         self.written: dict[Path, tuple[int, int] | None] = {}
 
-    def hold(self, folder: Path) -> int:
+    def hold(self, folder: Path) -> _Record:
         """This run's record in ``folder``, made and locked before anything of the run's is
         put there."""
         key = _folder_key(folder)
-        if key in self.records:
-            return self.records[key][0]
-        path = folder / f"{RECORD_PREFIX}{self.token}{RECORD_SUFFIX}"
-        for _attempt in range(self.HOLD_ATTEMPTS):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                         0o644)
-            if _lock(fd, wait=True) and _same_file(fd, path):
-                self.records[key] = (fd, path)
-                _HELD_HERE.add(_identity_of(fd))
-                return fd
-            os.close(fd)  # taken for a stopped export's before it was locked: make it again
-        raise OSError(f"could not hold the export's record {path}")
+        if key not in self.records:
+            record = _new_record(folder)
+            self.records[key] = record
+            _HELD_HERE.add(_identity_of(record.fd))
+        return self.records[key]
 
     def note_kept(self, folder: Path, kept: str, original: str) -> None:
         """Write down (to the disk) that ``original`` is kept as ``kept``, before it is."""
-        fd = self.hold(folder)
+        fd = self.hold(folder).fd
         os.write(fd, json.dumps([kept, original]).encode("ascii") + b"\n")
         os.fsync(fd)
 
     def release(self) -> None:
-        for fd, path in self.records.values():
-            held = _identity_of(fd)
-            _let_go(fd, path)
+        for record in self.records.values():
+            held = _identity_of(record.fd)
+            _let_go(record.fd, record.path)
             _HELD_HERE.discard(held)
         self.records.clear()
 
     # app.jsonio.WriteWatch
     def temporary_tag(self, folder: Path) -> str:
-        self.hold(folder)
-        return self.token
+        return self.hold(folder).token
 
     def moved_into_place(self, path: Path) -> None:
         self.written[path] = _identity(path)
@@ -256,8 +273,9 @@ def _take_back(ours: dict[Path, tuple[int, int] | None], kept: list[tuple[Path, 
 
 def _keep(run: _Run, path: Path, progress: Progress | None,
           check: Callable[[], None] | None) -> Path | None:
-    copy = path.with_name(kept_name(path.name, run.token))
     try:
+        token = run.hold(path.parent).token
+        copy = path.with_name(kept_name(path.name, token))
         run.note_kept(path.parent, copy.name, path.name)
     except OSError:
         return None  # nothing may be written in its folder: the work's writes fail too
@@ -272,7 +290,7 @@ def _keep(run: _Run, path: Path, progress: Progress | None,
     with contextlib.suppress(OSError):
         os.link(path, copy)
         return copy
-    return _copied(path, copy, run.token, progress, check)
+    return _copied(path, copy, token, progress, check)
 
 
 def _copied(path: Path, copy: Path, run: str, progress: Progress | None,
@@ -355,7 +373,7 @@ def _take_up(folder: Path, name: str, run: str, names: list[str], tidied: Tidied
         return
     done = False
     try:
-        if _lock(fd, wait=False) and _same_file(fd, path):  # else it is running
+        if _lock(fd) and _same_file(fd, path):  # else it is running
             done = _tidy(folder, run, _records(fd, run), names, tidied)
     finally:
         if done:

@@ -270,7 +270,7 @@ def test_an_export_running_in_this_process_is_never_taken_for_a_stopped_one(
     process's fcntl lock: a second look from the same process gets it at once, and closing
     that look drops the running export's lock), an export in another window of the same
     process still leaves a running export's kept files alone."""
-    monkeypatch.setattr(earlier_files, "_lock", lambda fd, wait: True)
+    monkeypatch.setattr(earlier_files, "_lock", lambda *_args, **_kwargs: True)
     target = tmp_path / "mine.jsonl"
     target.write_bytes(EARLIER)
 
@@ -329,3 +329,35 @@ def test_the_window_says_what_it_tidied_when_the_export_does_not_finish(
     assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in message, message
     assert earlier.read_bytes() == EARLIER
     assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
+
+
+def test_a_record_taken_up_the_moment_it_is_made_is_left_for_another_without_waiting(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tidy in another export took up this export's new record before it could lock it
+    (it found no lock on it): the export never waits for that lock (on Windows the wait
+    gives up after 10 s) and makes its record under another name, and the earlier file
+    is still kept and put back when the export is cancelled."""
+    target = tmp_path / "mine.jsonl"
+    target.write_bytes(EARLIER)
+    locking = earlier_files._lock
+    waits: list[bool] = []
+
+    def taken_at_first(fd: int, *args: object, **kwargs: object) -> bool:
+        waits.append(bool(kwargs.get("wait", args[0] if args else False)))
+        if len(waits) == 1:
+            return False  # held by that tidy
+        return locking(fd, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(earlier_files, "_lock", taken_at_first)
+    with pytest.raises(ExportCancelled), put_back_on_failure([target]):
+        with atomic_writer(target) as out:
+            out.write(b"new\n")
+        raise ExportCancelled()
+
+    assert waits == [False, False]
+    assert target.read_bytes() == EARLIER
+    monkeypatch.undo()
+    # The name given up stays (in life, the tidy that held it removes it, empty): the next
+    # tidy removes it, with nothing to say.
+    assert earlier_files.tidy_stopped_exports([tmp_path]).sentences == []
+    assert _names(tmp_path) == ["mine.jsonl"]
