@@ -17,6 +17,10 @@ temporary files go, and each is said in a sentence naming the file. A record ano
 export holds is never touched: that export is still running (in another window, or on the
 command line), and a lock, unlike a process id, cannot be mistaken for a new process that
 got the same number. No lock is ever waited for: a record is held, or it is not.
+
+An export that finished but could not remove a kept file (on Windows, another program has
+it open) leaves its record, marked finished, for the next export to remove that file
+quietly: nothing stopped, and the file was replaced as the person asked.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ RECORD_SUFFIX: Final = ".lock"
 _RECORD: Final = re.compile(re.escape(RECORD_PREFIX) + r"([0-9a-f]{16})" + re.escape(RECORD_SUFFIX))
 MB: Final = 1 << 20  # a copy is made, checked for Cancel and reported in parts of this size
 RECORD_READ_LIMIT: Final = 1 << 20  # a record lists a few names; more is not ours
+FINISHED: Final = b'"finished"\n'  # a record's last line when its export finished
 HOLD_ATTEMPTS: Final = 5
 STOPPED: Final = ("an export that stopped before it finished (LoRA Studio was stopped, or the "
                   "computer went off)")
@@ -182,10 +187,22 @@ class _Run:
         os.write(fd, json.dumps([kept, original]).encode("ascii") + b"\n")
         os.fsync(fd)
 
-    def release(self) -> None:
-        for record in self.records.values():
+    def release(self, staying: Iterable[Path] = ()) -> None:
+        """Let go of every record; one whose folder holds a kept file that ``staying``
+        names (it could not be removed) stays, marked finished, for the next export."""
+        left = set()
+        for copy in staying:
+            with contextlib.suppress(OSError):
+                left.add(_folder_key(copy.parent))
+        for key, record in self.records.items():
             held = _identity_of(record.fd)
-            _let_go(record.fd, record.path)
+            if key in left:
+                with contextlib.suppress(OSError):
+                    os.write(record.fd, FINISHED)
+                    os.fsync(record.fd)
+                os.close(record.fd)
+            else:
+                _let_go(record.fd, record.path)
             _HELD_HERE.discard(held)
         self.records.clear()
 
@@ -219,7 +236,8 @@ def put_back_on_failure(paths: Iterable[Path], progress: Progress | None = None,
 
     Each is kept as a hard link (a copy where links are refused, reported to ``progress``
     as it is made; ``check`` raises to cancel it, and nothing of it stays) under a hidden
-    name beside it until the work ends. One that cannot be put back stays under that name;
+    name beside it until the work ends (one that cannot be removed then is left to the next
+    export's tidy, its record kept). One that cannot be put back stays under that name;
     one that cannot be kept (no room for a copy) is not: the work's own writes fail there
     too, before they replace anything. One that was not there is not there after either:
     the work may fail after writing it and before it could list it for taking back.
@@ -250,10 +268,17 @@ def put_back_on_failure(paths: Iterable[Path], progress: Progress | None = None,
                 folder.rmdir()  # only if empty: never what someone else put there
         raise
     else:
-        for _path, copy in kept:
-            with contextlib.suppress(OSError):
-                copy.unlink()
-        run.release()
+        run.release([copy for _path, copy in kept if not _removed(copy)])
+
+
+def _removed(path: Path) -> bool:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+    except OSError:
+        return False  # on Windows, another program has it open
+    return True
 
 
 def _take_back(ours: dict[Path, tuple[int, int] | None], kept: list[tuple[Path, Path]],
@@ -374,7 +399,8 @@ def _take_up(folder: Path, name: str, run: str, names: list[str], tidied: Tidied
     done = False
     try:
         if _lock(fd) and _same_file(fd, path):  # else it is running
-            done = _tidy(folder, run, _records(fd, run), names, tidied)
+            records, finished = _records(fd, run)
+            done = _tidy(folder, run, records, finished, names, tidied)
     finally:
         if done:
             _let_go(fd, path)
@@ -382,31 +408,35 @@ def _take_up(folder: Path, name: str, run: str, names: list[str], tidied: Tidied
             os.close(fd)
 
 
-def _records(fd: int, run: str) -> list[tuple[str, str]]:
-    """The (kept, original) names a record lists; a line cut short by the end of its
-    process, or not in the names ``run`` gives, is not one."""
+def _records(fd: int, run: str) -> tuple[list[tuple[str, str]], bool]:
+    """The (kept, original) names a record lists, and whether its export finished; a line
+    cut short by the end of its process, or not in the names ``run`` gives, is not one."""
     os.lseek(fd, 0, os.SEEK_SET)
     found = []
-    for line in os.read(fd, RECORD_READ_LIMIT).splitlines():
+    lines = os.read(fd, RECORD_READ_LIMIT).splitlines(keepends=True)
+    for line in lines:
         with contextlib.suppress(ValueError, TypeError):
             kept, original = json.loads(line)
             if (isinstance(original, str) and kept == kept_name(original, run)
                     and os.sep not in original and "/" not in original
                     and original not in ("", ".", "..")):
                 found.append((kept, original))
-    return found
+    return found, FINISHED in lines
 
 
-def _tidy(folder: Path, run: str, records: list[tuple[str, str]], names: list[str],
-          tidied: Tidied) -> bool:
-    """Deal with one stopped export's files in ``folder``; True when nothing of it stays."""
+def _tidy(folder: Path, run: str, records: list[tuple[str, str]], finished: bool,
+          names: list[str], tidied: Tidied) -> bool:
+    """Deal with one stopped export's files in ``folder`` (or what one that ``finished``
+    could not remove: quietly); True when nothing of it stays."""
     whole = True
     for kept, original in records:
         copy, path = folder / kept, folder / original
         if not os.path.lexists(copy):
             continue
         try:
-            if os.path.lexists(path):
+            if finished:
+                copy.unlink()  # the file it kept was replaced, as the person asked
+            elif os.path.lexists(path):
                 copy.unlink()
                 tidied.sentences.append(f"Removed the earlier copy of {path} kept by "
                                         f"{STOPPED}; {original} itself is there.")
@@ -429,7 +459,7 @@ def _tidy(folder: Path, run: str, records: list[tuple[str, str]], names: list[st
             pass
         except OSError:
             whole = False
-    if removed:
+    if removed and not finished:
         tidied.sentences.append(
             f"Removed {removed} unfinished temporary file{'s' if removed > 1 else ''} left "
             f"in {folder} by {STOPPED}.")

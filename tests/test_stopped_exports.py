@@ -331,6 +331,34 @@ def test_the_window_says_what_it_tidied_when_the_export_does_not_finish(
     assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
 
 
+def test_a_kept_copy_another_program_holds_open_is_removed_by_the_next_export(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The export finished, but its kept earlier file could not be removed (on Windows,
+    another program has it open): its record stays, and the next export removes the copy,
+    saying nothing (nothing stopped; the file was replaced as asked)."""
+    target = tmp_path / "mine.jsonl"
+    target.write_bytes(EARLIER)
+    unlink = Path.unlink
+
+    def held_open(path: Path, missing_ok: bool = False) -> None:
+        if path.name.endswith(".kept"):
+            raise PermissionError(errno.EACCES, "being used by another process", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", held_open)
+    with put_back_on_failure([target]), atomic_writer(target) as out:
+        out.write(b"new\n")
+    monkeypatch.undo()  # the other program has closed it
+    assert len([name for name in _names(tmp_path) if name.endswith(".kept")]) == 1
+
+    tidied = earlier_files.tidy_stopped_exports([tmp_path])
+
+    assert tidied.sentences == []
+    assert tidied.put_back == []
+    assert _names(tmp_path) == ["mine.jsonl"]
+    assert target.read_bytes() == b"new\n"
+
+
 def test_a_record_taken_up_the_moment_it_is_made_is_left_for_another_without_waiting(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A tidy in another export took up this export's new record before it could lock it
