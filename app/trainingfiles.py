@@ -785,6 +785,21 @@ def remove_member_pks(
     return get_training_file(library, name)
 
 
+def restore_members(
+    library: Library, name: str, members: Sequence[int], updated_at: str,
+    progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+) -> TrainingFileInfo:
+    """Rebuild ``name`` with exactly ``members`` (row keys, in this order) and the header
+    date ``updated_at``: an undo putting the file back as it was (``app.member_undo``,
+    which checks first, under this file's lock, that doing so is exact)."""
+    with training_file_lock(library, name):
+        with library.session() as session:
+            file_id = _row(session, name).file_id
+        _build(library, file_id, name, list(members), progress, cancelled,
+               updated_at=updated_at)
+    return get_training_file(library, name)
+
+
 def rename_training_file(
     library: Library, old: str, new: str, progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
@@ -1157,6 +1172,7 @@ def _build(
     policy: CutOffPolicy | None = None,
     reuse: bool = True,
     keep_updated_at: bool = False,
+    updated_at: str | None = None,
 ) -> int:
     """Render what is missing and switch the file to its new build in one transaction;
     return how many conversations were rendered.
@@ -1165,11 +1181,13 @@ def _build(
     same transaction as its first build, so an interrupted creation leaves nothing.
     Without ``reuse`` every conversation is rendered again and its stored fragment
     replaced. ``keep_updated_at``: the header keeps its date (moving a build from files
-    into the database changes nothing a person made).
+    into the database changes nothing a person made); ``updated_at``: the date the header
+    says instead (an undo puts back the date from before the change it undoes).
     """
     with _collector_paused(), fragments_in_use(library):
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
-                                    cancelled, policy, reuse, keep_updated_at)
+                                    cancelled, policy, reuse, keep_updated_at,
+                                    updated_at=updated_at)
 
 
 def _next_file_id(library: Library, session: Session) -> int:
@@ -1234,6 +1252,7 @@ def _switch_to_new_build(
     keep_updated_at: bool,
     use_totals: bool = True,
     tries: int = MEMBER_RETRIES,
+    updated_at: str | None = None,
 ) -> int:
     """``_build``'s work, with the cycle collector paused around it (``tries``: builds
     started again after a conversation changed under it, at most)."""
@@ -1251,6 +1270,8 @@ def _switch_to_new_build(
             if current is None:
                 raise LibraryError(f"the training file '{final_name}' was deleted meanwhile")
             target = _target(library, current, final_name, policy, keep_updated_at)
+            if updated_at is not None:
+                target.updated_at = updated_at
             if reuse and current.head is not None:
                 previous, states = _members_with_states(session, file_id)
                 if use_totals and not owes_a_rebuild(current):  # else: read them all
@@ -1317,7 +1338,8 @@ def _switch_to_new_build(
                        states, [pk for pk in new_members if pk not in old_key and pk in states])
     except _NoDelta:
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
-                                    cancelled, policy, reuse, keep_updated_at, False, tries)
+                                    cancelled, policy, reuse, keep_updated_at, False, tries,
+                                    updated_at)
     except _ChangedBeforeRendering:
         if tries <= 1:
             raise LibraryError(
@@ -1325,7 +1347,7 @@ def _switch_to_new_build(
                 "or marked reviewed meanwhile; try again once that work is done") from None
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at, use_totals,
-                                    tries - 1)
+                                    tries - 1, updated_at)
 
 
 PartOf = Callable[[str], tuple[tuple[int, ...], int, int]]

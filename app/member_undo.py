@@ -1,0 +1,177 @@
+"""Undo of the last removal of conversations from a training file, exactly or not at all.
+
+The removal records, under the file's lock, the member list before it, the conversations
+it took out (each with the state it was rendered from) and the file as it left it
+(``remove_recorded``). Its undo is a job like the removal: under the same lock it checks,
+in one transaction, that the file is still the one the removal left (same id, name and
+creation time, not rebuilt or owing a rebuild since) and that every conversation taken out
+is still in the library as it was and not back in the file; then it rebuilds the file with
+the old member list and the old header date, so its bytes are the ones from before the
+removal. Otherwise it changes nothing and says why.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import LibraryError
+from app.library import Library
+from app.models import Conversation, Member, TrainingFile
+from app.team_locks import training_file_lock
+from app.trainingfiles import (
+    ConversationsGone,
+    TrainingFileInfo,
+    remove_conversations,
+    restore_members,
+)
+from app.wording import plural
+
+Progress = Callable[[int, int, str], None]
+# What a conversation's rendering depends on: batch, reviewer, content hash, review date.
+State = tuple[str, str | None, str, str | None]
+
+
+@dataclass(frozen=True)
+class RemovalUndo:
+    """``removed`` (row key, id, state) were taken out of the training file ``file_id``,
+    named ``name``; ``before``: its members' row keys in order before; ``updated_at``: its
+    header date before; ``revision`` and ``changes``: its row as the removal left it."""
+
+    file_id: int
+    name: str
+    created_at: str
+    updated_at: str
+    before: tuple[int, ...]
+    removed: tuple[tuple[int, str, State], ...]
+    revision: int
+    changes: int
+
+    @property
+    def label(self) -> str:
+        return (f"Undo removal of {plural(len(self.removed), 'conversation')} from "
+                f"'{self.name}'")
+
+    @property
+    def tip(self) -> str:
+        count = len(self.removed)
+        them = "the conversation" if count == 1 else f"the {count:,} conversations"
+        where = "it was" if count == 1 else "they were"
+        return (f"Put {them} back into '{self.name}' where {where}; its JSON and JSONL "
+                "are rebuilt")
+
+    def after(self) -> list[int]:
+        """The member list the removal left."""
+        gone = {pk for pk, _cid, _state in self.removed}
+        return [pk for pk in self.before if pk not in gone]
+
+
+BY_HAND = ("Nothing was changed. To put them back anyway, check them on the Conversations "
+           "page and add them to the file with Create training files (they go at its end).")
+
+
+def _cannot(undo: RemovalUndo, why: str) -> str:
+    return (f"Removing {plural(len(undo.removed), 'conversation')} from '{undo.name}' "
+            f"cannot be undone exactly: {why}. {BY_HAND}")
+
+
+def _named(ids: Sequence[str]) -> str:
+    shown = ", ".join(f"'{cid}'" for cid in ids[:3])
+    return shown + (f" and {len(ids) - 3:,} more" if len(ids) > 3 else "")
+
+
+def _states(session: Session, pks: Sequence[int]) -> dict[int, tuple[str, State]]:
+    """Each of ``pks`` still in the library: its id and rendered state."""
+    found: dict[int, tuple[str, State]] = {}
+    for start in range(0, len(pks), 500):
+        for pk, cid, batch, reviewer, content, at in session.execute(
+                select(Conversation.pk, Conversation.conversation_id, Conversation.batch_id,
+                       Conversation.reviewed_by, Conversation.content_sha256,
+                       Conversation.reviewed_at)
+                .where(Conversation.pk.in_(list(pks[start : start + 500])))):
+            found[pk] = (cid, (batch, reviewer, content, at))
+    return found
+
+
+def _members(session: Session, file_id: int) -> list[int]:
+    return list(session.scalars(select(Member.conversation_pk)
+                                .where(Member.file_id == file_id).order_by(Member.position)))
+
+
+def refused(session: Session, undo: RemovalUndo) -> str | None:
+    """Why ``undo`` cannot be done exactly now, as a sentence (None: it can)."""
+    row = session.get(TrainingFile, undo.file_id)
+    if row is None or row.created_at != undo.created_at:
+        return _cannot(undo, f"'{undo.name}' was deleted since")
+    if row.name != undo.name:
+        return _cannot(undo, f"'{undo.name}' was renamed '{row.name}' since")
+    members = set(_members(session, undo.file_id)) if row.revision != undo.revision else None
+    if members is not None:
+        back = [cid for pk, cid, _state in undo.removed if pk in members]
+        if back:
+            return _cannot(undo, f"{_named(back)} "
+                                 f"{'is' if len(back) == 1 else 'are'} already back in "
+                                 f"'{undo.name}'")
+    now = _states(session, [pk for pk, _cid, _state in undo.removed])
+    gone = [cid for pk, cid, _state in undo.removed if now.get(pk, ("", None))[0] != cid]
+    if gone:
+        return _cannot(undo, f"{_named(gone)} {'is' if len(gone) == 1 else 'are'} no "
+                             "longer in the library")
+    changed = [cid for pk, cid, state in undo.removed if now[pk][1] != state]
+    if changed:
+        return _cannot(undo, f"{_named(changed)} changed since (replaced, moved to another "
+                             "batch or marked reviewed)")
+    if members is not None or row.changes != undo.changes:
+        return _cannot(undo, f"'{undo.name}' was changed or rebuilt since")
+    return None
+
+
+def _recorded(session: Session, name: str) -> TrainingFile:
+    row = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
+    if row is None:
+        raise LibraryError(f"there is no training file named '{name}'")
+    return row
+
+
+def remove_recorded(
+    library: Library, name: str, conversation_ids: Sequence[str],
+    progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+) -> tuple[TrainingFileInfo, RemovalUndo]:
+    """``trainingfiles.remove_conversations``, with what its undo needs, read under the
+    file's lock before and after it (no other change to the file runs in between)."""
+    with training_file_lock(library, name):
+        with library.session() as session:
+            row = _recorded(session, name)
+            file_id, created_at, updated_at = row.file_id, row.created_at, row.updated_at
+            before = _members(session, file_id)
+        info = remove_conversations(library, name, conversation_ids, progress, cancelled)
+        with library.session() as session:
+            row = _recorded(session, info.name)
+            kept = set(_members(session, file_id))
+            out = [pk for pk in before if pk not in kept]
+            states = _states(session, out)
+            undo = RemovalUndo(
+                file_id, info.name, created_at, updated_at, tuple(before),
+                tuple((pk, *states[pk]) for pk in out if pk in states),
+                row.revision, row.changes)
+    return info, undo
+
+
+def undo_removal(library: Library, undo: RemovalUndo, progress: Progress | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> TrainingFileInfo:
+    """Put the removed conversations back where they were (see the module's docstring);
+    raise ``LibraryError`` saying why, with nothing changed, when that is not exact."""
+    with training_file_lock(library, undo.name):
+        with library.session() as session, session.begin():
+            why = refused(session, undo)
+        if why is not None:
+            raise LibraryError(why)
+        try:
+            return restore_members(library, undo.name, undo.before, undo.updated_at,
+                                   progress, cancelled)
+        except ConversationsGone:  # a team member removed one from the library meanwhile
+            raise LibraryError(_cannot(undo, "a team member removed some of them from the "
+                                             "library meanwhile")) from None
