@@ -6,7 +6,6 @@ import functools
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QWidget
 
 from app import batch_jobs
@@ -18,11 +17,8 @@ from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
 from ui.rebuild_flow import quoted, rebuild_in_background
 from ui.tasks import in_child, run_with_progress, saying_if_killed
+from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
 from ui.wording import agreeing, plural
-
-UNDO = "Undo"
-NOTHING_TO_UNDO = ("Nothing to undo: Undo reverses the last batch rename or move of "
-                   "conversations to a batch")
 
 
 class BatchController(QObject):
@@ -38,7 +34,7 @@ class BatchController(QObject):
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, current_batch: Callable[[], str | None],
-                 checked_ids: Callable[[], list[str]]) -> None:
+                 checked_ids: Callable[[], list[str]], undo: UndoSlot | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
@@ -49,9 +45,9 @@ class BatchController(QObject):
         # Edit ▸ Undo: the last rename or move, while the batches are as it left them
         self.last: Undo | None = None
         self.changed_since = False  # the batches changed after ``last`` was done
-        self.undo_action = QAction(UNDO, self)
-        self.undo_action.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
-        self.undo_action.triggered.connect(self.undo_last)
+        # The window's one Undo, shared with the other changes it can undo (``undo``).
+        self.undo = undo or UndoSlot(self)
+        self.undo_action = self.undo.action
         changes.batches_changed.connect(self._batches_changed)
         self._show_undo()
 
@@ -127,13 +123,19 @@ class BatchController(QObject):
         ``batches_changed``, which therefore does not count as a later change)."""
         self.last = undo
         self.changed_since = False
+        self.undo.take(self)
         self._show_undo()
 
     def _forget_undo(self) -> None:
         """A new change starts: the one before it is no longer the last (Ctrl+Z in the
         moment before the progress dialog shows must not undo it under the new one)."""
         self.last = None
+        self.undo.take(self)
         self._show_undo()
+
+    def forget_undo(self) -> None:
+        """A change of another kind came after ``last``: Undo offers that one now."""
+        self.last = None
 
     def _batches_changed(self) -> None:
         if self.last is not None:
@@ -154,13 +156,9 @@ class BatchController(QObject):
         return None
 
     def _show_undo(self) -> None:
-        action = self.undo_action
-        action.setText(UNDO if self.last is None else self.last.label.replace("&", "&&"))
         refused = self.undo_refused()
-        action.setEnabled(refused is None)
-        tip = refused or self._undo_tip()
-        action.setToolTip(tip)
-        action.setStatusTip(tip)
+        self.undo.show(self, None if self.last is None else self.last.label, refused,
+                       "" if refused else self._undo_tip())
 
     def _undo_tip(self) -> str:
         last = self.last

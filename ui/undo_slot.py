@@ -1,0 +1,60 @@
+"""The window's one Edit ▸ Undo (Ctrl+Z), shared by every kind of change it can undo.
+
+Each kind (a batch rename or move: ``ui.batch_flow``; a removal from a training file:
+``ui.member_undo_flow``) keeps its own last change and says how Undo should read. Only the
+last change of all is offered: the controller starting a change takes the slot, and the
+one that had it forgets its own, so one level of undo reaches across kinds.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from PySide6.QtCore import QObject
+from PySide6.QtGui import QAction, QKeySequence
+
+UNDO = "Undo"
+NOTHING_TO_UNDO = ("Nothing to undo: Undo reverses the last batch rename, move of "
+                   "conversations to a batch, or removal of conversations from a "
+                   "training file")
+
+
+class UndoOwner(Protocol):
+    def undo_last(self) -> bool: ...
+
+    def forget_undo(self) -> None: ...
+
+
+class UndoSlot(QObject):
+    """The Undo action, and which controller's last change it offers."""
+
+    def __init__(self, parent: QObject) -> None:
+        super().__init__(parent)
+        self.owner: UndoOwner | None = None
+        self.action = QAction(UNDO, self)
+        self.action.setShortcut(QKeySequence(QKeySequence.StandardKey.Undo))
+        self.action.triggered.connect(self._undo)
+        self.show(None, None, NOTHING_TO_UNDO, "")
+
+    def take(self, owner: UndoOwner) -> None:
+        """``owner`` starts a change: what another controller offered is forgotten."""
+        previous, self.owner = self.owner, owner
+        if previous is not None and previous is not owner:
+            previous.forget_undo()
+
+    def show(self, owner: UndoOwner | None, label: str | None, refused: str | None,
+             tip: str) -> None:
+        """How Undo reads for ``owner``'s last change (``label`` None: it has none;
+        ``refused``: why it is greyed out); ignored unless ``owner`` holds the slot, or
+        nobody does."""
+        if self.owner is not None and owner is not self.owner:
+            return
+        action = self.action
+        action.setText(UNDO if label is None else label.replace("&", "&&"))
+        action.setEnabled(refused is None)
+        action.setToolTip(refused or tip)
+        action.setStatusTip(refused or tip)
+
+    def _undo(self) -> None:
+        if self.owner is not None:
+            self.owner.undo_last()
