@@ -55,6 +55,7 @@ from ui.create_flow import (
 from ui.dialogs import Dialogs, QtDialogs
 from ui.import_flow import ImportController, paths_from_mime
 from ui.library_choice import label, recent, settings_form, settings_strings
+from ui.member_undo_flow import RemovalUndoController
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
@@ -64,6 +65,7 @@ from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
 from ui.training_files_page import TrainingFilesPage
+from ui.undo_slot import UndoSlot
 from ui.welcome import WelcomePanel
 from ui.wording import agreeing, plural
 
@@ -125,8 +127,12 @@ class MainWindow(QMainWindow):
                                         lambda: hidden_checked_ids(page.model),
                                         conversation_names(page.model))
         self.create_button = CreateTrainingFilesButton(library)
+        # Edit ▸ Undo: the last batch rename or move, or removal from a training file.
+        self.undo = UndoSlot(self)
         self.batches = BatchController(self, library, self.dialogs, self.changes,
-                                       page.current_batch, page.checked_ids)
+                                       page.current_batch, page.checked_ids, self.undo)
+        self.removal_undo = RemovalUndoController(self, library, self.dialogs, self.changes,
+                                                  self.undo)
         self.reviews = ReviewController(self, library, self.dialogs, self.changes,
                                         self.settings)
         self._build_actions()
@@ -154,6 +160,9 @@ class MainWindow(QMainWindow):
         page.status.connect(self.show_message)
         page.notice.connect(self.status_line.notice)
         self.training_files.status.connect(self.show_message)
+        self.training_files.removal_starts.connect(self.removal_undo.starting)
+        self.training_files.members_removed.connect(self.removal_undo.record)
+        self.removal_undo.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._show_built_file)
@@ -295,7 +304,9 @@ class MainWindow(QMainWindow):
         edit_menu = menu.addMenu("&Edit")
         # A greyed-out Undo says why on hover (nothing to undo, or not exactly any more).
         edit_menu.setToolTipsVisible(True)
-        edit_menu.addAction(self.batches.undo_action)
+        edit_menu.addAction(self.undo.action)
+        # Read again as the menu opens: a team member's change is announced only later.
+        edit_menu.aboutToShow.connect(self.removal_undo.check)
         edit_menu.addSeparator()
         edit_menu.addActions([self.find_action, self.clear_filters_action])
         edit_menu.addSeparator()

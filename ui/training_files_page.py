@@ -66,6 +66,7 @@ from app.export import (
 )
 from app.labels import OwnNames, display_name
 from app.library import Library
+from app.member_undo import RemovalUndo, remove_recorded
 from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
     MemberRow,
@@ -77,7 +78,6 @@ from app.trainingfiles import (
     list_training_files,
     member_rows,
     rebuild_training_files,
-    remove_conversations,
     rename_training_file,
 )
 from ui.cell_width import widest_cell
@@ -249,6 +249,11 @@ class TrainingFilesPage(QWidget):
     # write reach the Conversations page before ``training_file_renamed`` can, without the
     # old name.
     renaming = Signal(object)
+    # Edit ▸ Undo (``ui.member_undo_flow``): a removal from a file starts (what Undo
+    # offered before goes), then is done, with what puts it back (an ``app.member_undo.
+    # RemovalUndo``), said after the views were told.
+    removal_starts = Signal()
+    members_removed = Signal(object)
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -1019,13 +1024,16 @@ class TrainingFilesPage(QWidget):
                                                 f"Remove {len(ids):,}"):
             return
         name = info.name
+        self.removal_starts.emit()
         self._run(f"Rebuilding {name}…",
-                  lambda progress, cancelled: remove_conversations(
+                  lambda progress, cancelled: remove_recorded(
                       self.library, name, ids, progress=progress, cancelled=cancelled),
                   functools.partial(self._removed, len(ids)), "Cannot remove")
 
-    def _removed(self, count: int, info: TrainingFileInfo) -> None:
+    def _removed(self, count: int, outcome: tuple[TrainingFileInfo, RemovalUndo]) -> None:
+        info, undo = outcome
         self._announce(info.name)
+        self.members_removed.emit(undo)
         self.status.emit(f"Removed {plural(count, 'conversation')} from '{info.name}'")
 
     def _show_next(self, name: str) -> None:
