@@ -10,6 +10,7 @@ import pytest
 from stored import stored_bytes
 
 from app import trainingfiles
+from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded, undo_removal
@@ -23,6 +24,7 @@ from app.trainingfiles import (
 
 NAME = "Undo set"
 REMOVED_AT = (1, 4, 6)  # from the middle, apart from each other
+pytestmark = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
 
 @pytest.fixture
@@ -136,3 +138,14 @@ def test_no_undo_of_a_conversation_changed_since(lib):
     lib.move_conversations(out[:1], "elsewhere")
     assert (f"'{out[0]}' changed since (replaced, moved to another batch or marked "
             "reviewed)") in _refused(lib, undo)
+
+
+def test_a_cancelled_undo_changes_nothing_and_can_be_done_after(lib):
+    ids, out, before, undo = _removed(lib)
+    kept = stored_bytes(lib, NAME)
+    with pytest.raises(BuildCancelled):
+        undo_removal(lib, undo, cancelled=lambda: True)
+    assert stored_bytes(lib, NAME) == kept
+    assert member_ids(lib, NAME) == [cid for cid in ids if cid not in out]
+    undo_removal(lib, undo)
+    assert stored_bytes(lib, NAME) == before
