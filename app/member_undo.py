@@ -164,14 +164,19 @@ def undo_removal(library: Library, undo: RemovalUndo, progress: Progress | None 
                  cancelled: Callable[[], bool] | None = None) -> TrainingFileInfo:
     """Put the removed conversations back where they were (see the module's docstring);
     raise ``LibraryError`` saying why, with nothing changed, when that is not exact."""
-    with training_file_lock(library, undo.name):
-        with library.session() as session, session.begin():
-            why = refused(session, undo)
+    def still_exact(session: Session) -> None:
+        """Checked again in the transaction that writes: a change made while the undo
+        rendered (another window's job, a team member) stops it with nothing changed."""
+        why = refused(session, undo)
         if why is not None:
             raise LibraryError(why)
+
+    with training_file_lock(library, undo.name):
+        with library.session() as session, session.begin():
+            still_exact(session)
         try:
             return restore_members(library, undo.name, undo.before, undo.updated_at,
-                                   progress, cancelled)
+                                   progress, cancelled, verify=still_exact)
         except ConversationsGone:  # a team member removed one from the library meanwhile
             raise LibraryError(_cannot(undo, "a team member removed some of them from the "
                                              "library meanwhile")) from None

@@ -788,15 +788,18 @@ def remove_member_pks(
 def restore_members(
     library: Library, name: str, members: Sequence[int], updated_at: str,
     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+    verify: Callable[[Session], None] | None = None,
 ) -> TrainingFileInfo:
     """Rebuild ``name`` with exactly ``members`` (row keys, in this order) and the header
     date ``updated_at``: an undo putting the file back as it was (``app.member_undo``,
-    which checks first, under this file's lock, that doing so is exact)."""
+    which checks first, under this file's lock, that doing so is exact). ``verify`` runs
+    in the transaction that switches the file, before it writes: it raises to change
+    nothing (the check holds at the write, not only before the rendering)."""
     with training_file_lock(library, name):
         with library.session() as session:
             file_id = _row(session, name).file_id
         _build(library, file_id, name, list(members), progress, cancelled,
-               updated_at=updated_at)
+               updated_at=updated_at, verify=verify)
     return get_training_file(library, name)
 
 
@@ -1173,6 +1176,7 @@ def _build(
     reuse: bool = True,
     keep_updated_at: bool = False,
     updated_at: str | None = None,
+    verify: Callable[[Session], None] | None = None,
 ) -> int:
     """Render what is missing and switch the file to its new build in one transaction;
     return how many conversations were rendered.
@@ -1182,12 +1186,13 @@ def _build(
     Without ``reuse`` every conversation is rendered again and its stored fragment
     replaced. ``keep_updated_at``: the header keeps its date (moving a build from files
     into the database changes nothing a person made); ``updated_at``: the date the header
-    says instead (an undo puts back the date from before the change it undoes).
+    says instead (an undo puts back the date from before the change it undoes);
+    ``verify``: run in the switch's transaction before it writes (see ``restore_members``).
     """
     with _collector_paused(), fragments_in_use(library):
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at,
-                                    updated_at=updated_at)
+                                    updated_at=updated_at, verify=verify)
 
 
 def _next_file_id(library: Library, session: Session) -> int:
@@ -1253,6 +1258,7 @@ def _switch_to_new_build(
     use_totals: bool = True,
     tries: int = MEMBER_RETRIES,
     updated_at: str | None = None,
+    verify: Callable[[Session], None] | None = None,
 ) -> int:
     """``_build``'s work, with the cycle collector paused around it (``tries``: builds
     started again after a conversation changed under it, at most)."""
@@ -1335,11 +1341,12 @@ def _switch_to_new_build(
     try:
         return _finish(library, target, settings, counter, len(new_members), render,
                        stored, shared_hash, totals_of, write_members, progress, cancelled,
-                       states, [pk for pk in new_members if pk not in old_key and pk in states])
+                       states, [pk for pk in new_members if pk not in old_key and pk in states],
+                       verify)
     except _NoDelta:
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at, False, tries,
-                                    updated_at)
+                                    updated_at, verify)
     except _ChangedBeforeRendering:
         if tries <= 1:
             raise LibraryError(
@@ -1347,7 +1354,7 @@ def _switch_to_new_build(
                 "or marked reviewed meanwhile; try again once that work is done") from None
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at, use_totals,
-                                    tries - 1, updated_at)
+                                    tries - 1, updated_at, verify)
 
 
 PartOf = Callable[[str], tuple[tuple[int, ...], int, int]]
@@ -1382,13 +1389,14 @@ def _finish(
     write_members: Callable[[Session], tuple[set[str], str]],
     progress: Progress | None, cancelled: Callable[[], bool] | None,
     states: Mapping[int, MemberState], added: Collection[int],
+    verify: Callable[[Session], None] | None = None,
 ) -> int:
     """Render ``render`` (row key, fragment key), make the header from the totals and
     switch the file (of ``count`` members) to the new build in one transaction
     (``write_members`` writes the member rows and returns the fragment keys no longer
     used and the rows' ``member_guard``); return how many were rendered. ``states``: the
     state this build read of each conversation it renders or adds; ``added``: those it
-    adds to the file."""
+    adds to the file; ``verify``: run first in that transaction (it raises to write nothing)."""
     spill = _Spill([])
     try:
         for fragment in render_fragments(
@@ -1417,6 +1425,8 @@ def _finish(
             # No conversation is deleted from the library between this switch writing it
             # into the file and the commit (``app.removal`` takes the lock alone).
             lock_in_transaction(session, REMOVING, shared=True)
+            if verify is not None:
+                verify(session)
             save_fragments(session, spill.held)
             if target.creating:
                 if session.scalar(select(TrainingFile.file_id)

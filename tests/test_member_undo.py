@@ -149,3 +149,22 @@ def test_a_cancelled_undo_changes_nothing_and_can_be_done_after(lib):
     assert member_ids(lib, NAME) == [cid for cid in ids if cid not in out]
     undo_removal(lib, undo)
     assert stored_bytes(lib, NAME) == before
+
+
+def test_a_conversation_changed_while_the_undo_runs_stops_it_with_nothing_changed(lib):
+    """The check is made again in the transaction that writes the file: a change after
+    the first check (another window's job, a team member) is not put back as if exact."""
+    ids, out, _before, undo = _removed(lib)
+    kept = stored_bytes(lib, NAME)
+    moved: list[str] = []
+
+    def progress(_done: int, _total: int, _what: str) -> None:
+        if not moved:  # while the undo renders: after its first check
+            moved.append(out[0])
+            lib.move_conversations(out[:1], "elsewhere")
+
+    with pytest.raises(LibraryError, match=rf"'{out[0]}' changed since"):
+        undo_removal(lib, undo, progress=progress)
+    assert moved, "the undo rendered"
+    assert stored_bytes(lib, NAME) == kept
+    assert member_ids(lib, NAME) == [cid for cid in ids if cid not in out]
