@@ -124,7 +124,11 @@ def refused(session: Session, undo: RemovalUndo) -> str | None:
     if changed:
         return _cannot(undo, f"{_named(changed)} changed since (replaced, moved to another "
                              "batch or marked reviewed)")
-    if members is not None or row.changes != undo.changes:
+    # The member list too, not only the revision: on a library folder the file's lock
+    # holds nobody off, so another writer (the command line) may have changed it while
+    # the removal ran, and its ``before`` would drop that change.
+    if (members is not None or row.changes != undo.changes
+            or _members(session, undo.file_id) != undo.after()):
         return _cannot(undo, f"'{undo.name}' was changed or rebuilt since")
     return None
 

@@ -9,7 +9,7 @@ import itertools
 import pytest
 from stored import stored_bytes
 
-from app import trainingfiles
+from app import member_undo, trainingfiles
 from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.library import Library
@@ -168,3 +168,23 @@ def test_a_conversation_changed_while_the_undo_runs_stops_it_with_nothing_change
     assert moved, "the undo rendered"
     assert stored_bytes(lib, NAME) == kept
     assert member_ids(lib, NAME) == [cid for cid in ids if cid not in out]
+
+
+def test_no_undo_when_the_file_changed_while_it_was_being_removed_from(lib, monkeypatch):
+    """Another writer (the command line on the same folder, which the file's lock does not
+    hold off there) added a conversation after the removal read the member list: putting
+    back that list would drop it from the file, so the undo refuses."""
+    ids, out = _made(lib)
+    other = [row.conversation_id for row in lib.summaries()][len(ids)]
+    removing = member_undo.remove_conversations
+
+    def added_meanwhile(*args, **kwargs):
+        add_conversations(lib, NAME, [other])
+        return removing(*args, **kwargs)
+
+    monkeypatch.setattr(member_undo, "remove_conversations", added_meanwhile)
+    _info, undo = remove_recorded(lib, NAME, out)
+    assert member_ids(lib, NAME) == [cid for cid in ids if cid not in out] + [other]
+
+    assert "'Undo set' was changed or rebuilt since" in _refused(lib, undo)
+    assert other in member_ids(lib, NAME)
