@@ -157,9 +157,13 @@ def remove_recorded(
             kept = set(_members(session, file_id))
             out = [pk for pk in before if pk not in kept]
             states = _states(session, out)
+            # Only the ones asked for: one another writer removed meanwhile (the lock holds
+            # nobody off on a library folder) is not this removal's to put back.
+            asked = set(conversation_ids)
             undo = RemovalUndo(
                 file_id, info.name, created_at, updated_at, tuple(before),
-                tuple((pk, *states[pk]) for pk in out if pk in states),
+                tuple((pk, *states[pk]) for pk in out
+                      if pk in states and states[pk][0] in asked),
                 row.revision, row.changes)
     return info, undo
 

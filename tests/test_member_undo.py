@@ -188,3 +188,24 @@ def test_no_undo_when_the_file_changed_while_it_was_being_removed_from(lib, monk
 
     assert "'Undo set' was changed or rebuilt since" in _refused(lib, undo)
     assert other in member_ids(lib, NAME)
+
+
+def test_the_undo_never_puts_back_a_conversation_another_writer_removed(lib, monkeypatch):
+    """Another writer removed a conversation from the file after this removal read the
+    member list: the undo is of this removal's conversations only, and refuses, since the
+    file is not as this removal left it; the other removal stays done."""
+    ids, out = _made(lib)
+    theirs = ids[0]
+    removing = member_undo.remove_conversations
+
+    def removed_meanwhile(*args, **kwargs):
+        removing(lib, NAME, [theirs])
+        return removing(*args, **kwargs)
+
+    monkeypatch.setattr(member_undo, "remove_conversations", removed_meanwhile)
+    _info, undo = remove_recorded(lib, NAME, out)
+    assert [cid for _pk, cid, _state in undo.removed] == out
+    assert undo.label == "Undo removal of 3 conversations from 'Undo set'"
+
+    assert "'Undo set' was changed or rebuilt since" in _refused(lib, undo)
+    assert theirs not in member_ids(lib, NAME)
