@@ -15,6 +15,7 @@ from app.errors import LibraryError
 from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded, undo_removal
 from app.removal import apply_removal, plan_removal
+from app.stored_builds import unreferenced_count
 from app.trainingfiles import (
     add_conversations,
     delete_training_file,
@@ -167,6 +168,8 @@ def test_a_conversation_changed_while_the_undo_runs_stops_it_with_nothing_change
         undo_removal(lib, undo, progress=progress)
     assert moved, "the undo rendered"
     assert stored_bytes(lib, NAME) == kept
+    with lib.session() as session:
+        assert unreferenced_count(session) == 0, "what it rendered is not left behind"
     assert member_ids(lib, NAME) == [cid for cid in ids if cid not in out]
 
 
