@@ -101,14 +101,20 @@ def _members(session: Session, file_id: int) -> list[int]:
                                 .where(Member.file_id == file_id).order_by(Member.position)))
 
 
-def refused(session: Session, undo: RemovalUndo) -> str | None:
-    """Why ``undo`` cannot be done exactly now, as a sentence (None: it can)."""
+def refused(session: Session, undo: RemovalUndo, whole: bool = True) -> str | None:
+    """Why ``undo`` cannot be done exactly now, as a sentence (None: it can).
+
+    ``whole=False`` leaves out the one check that reads every member of the file (a file
+    changed by another writer while the removal ran), for the window's greying of Undo on
+    each change: a 50,000-member read there would stall the window, and the undo itself
+    always checks the whole of it again."""
     row = session.get(TrainingFile, undo.file_id)
     if row is None or row.created_at != undo.created_at:
         return _cannot(undo, f"'{undo.name}' was deleted since")
     if row.name != undo.name:
         return _cannot(undo, f"'{undo.name}' was renamed '{row.name}' since")
-    members = set(_members(session, undo.file_id)) if row.revision != undo.revision else None
+    rebuilt = row.revision != undo.revision
+    members = set(_members(session, undo.file_id)) if whole and rebuilt else None
     if members is not None:
         back = [cid for pk, cid, _state in undo.removed if pk in members]
         if back:
@@ -127,8 +133,8 @@ def refused(session: Session, undo: RemovalUndo) -> str | None:
     # The member list too, not only the revision: on a library folder the file's lock
     # holds nobody off, so another writer (the command line) may have changed it while
     # the removal ran, and its ``before`` would drop that change.
-    if (members is not None or row.changes != undo.changes
-            or _members(session, undo.file_id) != undo.after()):
+    if (rebuilt or row.changes != undo.changes
+            or (whole and _members(session, undo.file_id) != undo.after())):
         return _cannot(undo, f"'{undo.name}' was changed or rebuilt since")
     return None
 

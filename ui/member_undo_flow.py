@@ -66,7 +66,7 @@ class RemovalUndoController(QObject):
             return
         try:
             with self.library.session() as session:
-                self.why_not = refused(session, self.last)
+                self.why_not = refused(session, self.last, whole=False)  # no stall
         except SQLAlchemyError:  # unreadable now: the job checks (and says) again
             self.why_not = None
         self._show()
