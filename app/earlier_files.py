@@ -445,6 +445,8 @@ def _tidy(folder: Path, run: str, records: list[tuple[str, str]], finished: bool
                 tidied.sentences.append(
                     f"{path} was missing after {STOPPED}: the earlier file it had kept is "
                     "put back.")
+                if os.path.lexists(copy):
+                    whole = False  # its record stays, for the next export to remove it
             else:  # the file appeared meanwhile: the copy is stale after all
                 copy.unlink()
         except OSError:
@@ -476,7 +478,8 @@ def _put_back(copy: Path, path: Path) -> bool:
         except OSError:
             pass  # no hard links on this drive
         else:
-            copy.unlink()
+            with contextlib.suppress(OSError):  # held open elsewhere: it is back all the same
+                copy.unlink()
             return True
     os.replace(copy, path)
     return True

@@ -389,3 +389,32 @@ def test_a_record_taken_up_the_moment_it_is_made_is_left_for_another_without_wai
     # tidy removes it, with nothing to say.
     assert earlier_files.tidy_stopped_exports([tmp_path]).sentences == []
     assert _names(tmp_path) == ["mine.jsonl"]
+
+
+def test_a_file_put_back_while_its_kept_copy_is_held_open_still_stops_the_export(
+        small: Path, earlier: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The earlier file is put back (a hard link made), but its kept name cannot be removed
+    (on Windows, another program has it open): it is put back all the same, so it is said
+    and the export stops, rather than replacing it unseen at once."""
+    _killed_while_exporting(earlier, tmp_path)
+    earlier.unlink()  # gone: the only copy of it is the one the killed export kept
+    unlink = Path.unlink
+
+    def held_open(path: Path, missing_ok: bool = False) -> None:
+        if path.name.endswith(".kept"):
+            raise PermissionError(errno.EACCES, "being used by another process", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", held_open)
+    code, out, err = _export(small, earlier, capsys, "--force")
+
+    assert code == 1
+    assert f"{earlier} was missing after {STOPPED}" in err, err
+    assert "Nothing was exported, so that mine.jsonl is not replaced unseen" in err
+    assert earlier.read_bytes() == EARLIER
+    monkeypatch.undo()  # the other program has closed it: the next export removes the copy
+    code, out, err = _export(small, earlier, capsys, "--force")
+    assert code == 0, err
+    assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in out, out
+    assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
