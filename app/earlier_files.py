@@ -187,13 +187,18 @@ class _Run:
         os.write(fd, json.dumps([kept, original]).encode("ascii") + b"\n")
         os.fsync(fd)
 
-    def release(self, staying: Iterable[Path] = ()) -> None:
+    def release(self, staying: Iterable[Path] = (), needed: Iterable[Path] = ()) -> None:
         """Let go of every record; one whose folder holds a kept file that ``staying``
-        names (it could not be removed) stays, marked finished, for the next export."""
+        names (it could not be removed) stays, marked finished, for the next export. Never
+        one whose folder holds a kept file ``needed`` names (an earlier file that could not
+        be put back): the next export would remove it as finished."""
         left = set()
         for copy in staying:
             with contextlib.suppress(OSError):
                 left.add(_folder_key(copy.parent))
+        for copy in needed:
+            with contextlib.suppress(OSError):
+                left.discard(_folder_key(copy.parent))
         for key, record in self.records.items():
             held = _identity_of(record.fd)
             if key in left:
@@ -261,8 +266,8 @@ def put_back_on_failure(paths: Iterable[Path], progress: Progress | None = None,
         with watching_writes(run):
             yield
     except BaseException:
-        _take_back(run.written, kept, absent)
-        run.release()
+        stale, needed = _take_back(run.written, kept, absent)
+        run.release(stale, needed)
         for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: never what someone else put there
@@ -282,18 +287,25 @@ def _removed(path: Path) -> bool:
 
 
 def _take_back(ours: dict[Path, tuple[int, int] | None], kept: list[tuple[Path, Path]],
-               absent: list[Path]) -> None:
+               absent: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Put back what this work replaced; the kept copies that stay (on Windows, another
+    program has a file open): stale ones, and ones still holding an earlier file."""
+    stale: list[Path] = []
+    needed: list[Path] = []
     for path, copy in kept:
-        with contextlib.suppress(OSError):
-            now = _identity(path)
-            if now is None or (path in ours and now == ours[path]):
+        now = _identity(path)
+        if now is None or (path in ours and now == ours[path]):
+            try:
                 os.replace(copy, path)  # this work's own file is there, or none
-            else:
-                copy.unlink()  # never replaced, or replaced by another export since
+            except OSError:
+                needed.append(copy)
+        elif not _removed(copy):  # never replaced, or replaced by another export since
+            stale.append(copy)
     for path in absent:
         with contextlib.suppress(OSError):
             if path in ours and _identity(path) == ours[path]:
                 path.unlink()
+    return stale, needed
 
 
 def _keep(run: _Run, path: Path, progress: Progress | None,

@@ -418,3 +418,68 @@ def test_a_file_put_back_while_its_kept_copy_is_held_open_still_stops_the_export
     assert code == 0, err
     assert f"Removed the earlier copy of {earlier} kept by {STOPPED}" in out, out
     assert _names(earlier.parent) == ["mine.jsonl", "mine.jsonl.manifest.json"]
+
+
+def test_a_kept_copy_held_open_when_an_export_is_cancelled_is_removed_by_the_next_export(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancelled before it replaced anything, the export cannot remove its kept copy (on
+    Windows, another program has the file open: likely, when that is why it failed): its
+    record stays, marked finished, and the next export removes the copy quietly, instead
+    of it staying hidden for ever with no record of it."""
+    target = tmp_path / "mine.jsonl"
+    target.write_bytes(EARLIER)
+    unlink = Path.unlink
+
+    def held_open(path: Path, missing_ok: bool = False) -> None:
+        if path.name.endswith(".kept"):
+            raise PermissionError(errno.EACCES, "being used by another process", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", held_open)
+    with pytest.raises(ExportCancelled), put_back_on_failure([target]):
+        raise ExportCancelled()
+    monkeypatch.undo()  # the other program has closed it
+    assert len([name for name in _names(tmp_path) if name.endswith(".kept")]) == 1
+
+    tidied = earlier_files.tidy_stopped_exports([tmp_path])
+
+    assert tidied.sentences == []
+    assert _names(tmp_path) == ["mine.jsonl"]
+    assert target.read_bytes() == EARLIER
+
+
+def test_an_earlier_file_not_put_back_is_never_taken_for_a_finished_exports_copy(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failed after replacing one file, the export cannot put that earlier file back (on
+    Windows, another program has the new one open), and cannot remove its stale copy of
+    a second: the record is not marked finished, so no later export removes the only copy
+    of the first earlier file quietly."""
+    first, second = tmp_path / "mine.jsonl", tmp_path / "other.jsonl"
+    first.write_bytes(EARLIER)
+    second.write_bytes(EARLIER_MANIFEST)
+    replace, unlink = os.replace, Path.unlink
+
+    def held_open_replace(source: object, destination: object) -> None:
+        if str(source).endswith(".kept"):
+            raise PermissionError(errno.EACCES, "being used by another process")
+        replace(source, destination)  # type: ignore[arg-type]
+
+    def held_open_unlink(path: Path, missing_ok: bool = False) -> None:
+        if path.name.endswith(".kept"):
+            raise PermissionError(errno.EACCES, "being used by another process", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(earlier_files.os, "replace", held_open_replace)
+    monkeypatch.setattr(Path, "unlink", held_open_unlink)
+    with pytest.raises(ExportCancelled), put_back_on_failure([first, second]):
+        with atomic_writer(first) as out:
+            out.write(b"new\n")
+        raise ExportCancelled()
+    monkeypatch.undo()
+    kept = [name for name in _names(tmp_path) if name.endswith(".kept")]
+    assert len(kept) == 2
+    [mine] = [tmp_path / name for name in kept if name.startswith(".mine.jsonl.")]
+
+    earlier_files.tidy_stopped_exports([tmp_path])
+
+    assert mine.read_bytes() == EARLIER  # still there for someone to find
