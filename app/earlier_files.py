@@ -160,6 +160,8 @@ def _new_record(folder: Path) -> _Record:
         if _lock(fd) and _same_file(fd, path):
             return _Record(fd, path, token)
         os.close(fd)
+        with contextlib.suppress(OSError):  # empty, and nothing carries its name: never left
+            os.unlink(path)  # behind where no lock can be had (a share without locks)
     raise OSError(f"could not hold an export's record in {folder}")
 
 

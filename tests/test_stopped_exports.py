@@ -385,8 +385,8 @@ def test_a_record_taken_up_the_moment_it_is_made_is_left_for_another_without_wai
     assert waits == [False, False]
     assert target.read_bytes() == EARLIER
     monkeypatch.undo()
-    # The name given up stays (in life, the tidy that held it removes it, empty): the next
-    # tidy removes it, with nothing to say.
+    # The name given up is removed (or, on Windows while that tidy has it open, by the
+    # tidy): nothing is left for the next tidy, and it has nothing to say.
     assert earlier_files.tidy_stopped_exports([tmp_path]).sentences == []
     assert _names(tmp_path) == ["mine.jsonl"]
 
@@ -483,3 +483,20 @@ def test_an_earlier_file_not_put_back_is_never_taken_for_a_finished_exports_copy
     earlier_files.tidy_stopped_exports([tmp_path])
 
     assert mine.read_bytes() == EARLIER  # still there for someone to find
+
+
+def test_a_folder_where_no_record_can_be_locked_is_left_without_records(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where no lock can be had (a network share without locks), the export fails before
+    it replaces anything, and the records it tried are not left in the person's folder:
+    no tidy could ever lock them either, and each export would add more."""
+    target = tmp_path / "mine.jsonl"
+    target.write_bytes(EARLIER)
+    monkeypatch.setattr(earlier_files, "_lock", lambda _fd: False)
+
+    with (pytest.raises(OSError), put_back_on_failure([target]),
+          atomic_writer(target) as out):
+        out.write(b"new\n")
+
+    assert _names(tmp_path) == ["mine.jsonl"]
+    assert target.read_bytes() == EARLIER
