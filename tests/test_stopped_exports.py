@@ -92,6 +92,19 @@ def _names(folder: Path) -> list[str]:
     return sorted(path.name for path in folder.iterdir())
 
 
+def _hold_kept_files_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Kept earlier files cannot be removed, as on Windows while another program has one
+    open; every other file can."""
+    unlink = Path.unlink
+
+    def held_open(path: Path, missing_ok: bool = False) -> None:
+        if path.name.endswith(".kept"):
+            raise PermissionError(errno.EACCES, "being used by another process", str(path))
+        unlink(path, missing_ok=missing_ok)
+
+    monkeypatch.setattr(Path, "unlink", held_open)
+
+
 def _killed_while_exporting(target: Path, tmp_path: Path) -> None:
     with _running(target, tmp_path) as child:
         kill_hard(child)
@@ -338,14 +351,7 @@ def test_a_kept_copy_another_program_holds_open_is_removed_by_the_next_export(
     saying nothing (nothing stopped; the file was replaced as asked)."""
     target = tmp_path / "mine.jsonl"
     target.write_bytes(EARLIER)
-    unlink = Path.unlink
-
-    def held_open(path: Path, missing_ok: bool = False) -> None:
-        if path.name.endswith(".kept"):
-            raise PermissionError(errno.EACCES, "being used by another process", str(path))
-        unlink(path, missing_ok=missing_ok)
-
-    monkeypatch.setattr(Path, "unlink", held_open)
+    _hold_kept_files_open(monkeypatch)
     with put_back_on_failure([target]), atomic_writer(target) as out:
         out.write(b"new\n")
     monkeypatch.undo()  # the other program has closed it
@@ -399,14 +405,7 @@ def test_a_file_put_back_while_its_kept_copy_is_held_open_still_stops_the_export
     and the export stops, rather than replacing it unseen at once."""
     _killed_while_exporting(earlier, tmp_path)
     earlier.unlink()  # gone: the only copy of it is the one the killed export kept
-    unlink = Path.unlink
-
-    def held_open(path: Path, missing_ok: bool = False) -> None:
-        if path.name.endswith(".kept"):
-            raise PermissionError(errno.EACCES, "being used by another process", str(path))
-        unlink(path, missing_ok=missing_ok)
-
-    monkeypatch.setattr(Path, "unlink", held_open)
+    _hold_kept_files_open(monkeypatch)
     code, out, err = _export(small, earlier, capsys, "--force")
 
     assert code == 1
@@ -428,14 +427,7 @@ def test_a_kept_copy_held_open_when_an_export_is_cancelled_is_removed_by_the_nex
     of it staying hidden for ever with no record of it."""
     target = tmp_path / "mine.jsonl"
     target.write_bytes(EARLIER)
-    unlink = Path.unlink
-
-    def held_open(path: Path, missing_ok: bool = False) -> None:
-        if path.name.endswith(".kept"):
-            raise PermissionError(errno.EACCES, "being used by another process", str(path))
-        unlink(path, missing_ok=missing_ok)
-
-    monkeypatch.setattr(Path, "unlink", held_open)
+    _hold_kept_files_open(monkeypatch)
     with pytest.raises(ExportCancelled), put_back_on_failure([target]):
         raise ExportCancelled()
     monkeypatch.undo()  # the other program has closed it
@@ -457,20 +449,15 @@ def test_an_earlier_file_not_put_back_is_never_taken_for_a_finished_exports_copy
     first, second = tmp_path / "mine.jsonl", tmp_path / "other.jsonl"
     first.write_bytes(EARLIER)
     second.write_bytes(EARLIER_MANIFEST)
-    replace, unlink = os.replace, Path.unlink
+    replace = os.replace
 
     def held_open_replace(source: object, destination: object) -> None:
         if str(source).endswith(".kept"):
             raise PermissionError(errno.EACCES, "being used by another process")
         replace(source, destination)  # type: ignore[arg-type]
 
-    def held_open_unlink(path: Path, missing_ok: bool = False) -> None:
-        if path.name.endswith(".kept"):
-            raise PermissionError(errno.EACCES, "being used by another process", str(path))
-        unlink(path, missing_ok=missing_ok)
-
     monkeypatch.setattr(earlier_files.os, "replace", held_open_replace)
-    monkeypatch.setattr(Path, "unlink", held_open_unlink)
+    _hold_kept_files_open(monkeypatch)
     with pytest.raises(ExportCancelled), put_back_on_failure([first, second]):
         with atomic_writer(first) as out:
             out.write(b"new\n")
