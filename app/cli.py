@@ -63,7 +63,7 @@ from app.trainingfiles import (
     set_max_seq_len,
 )
 from app.validate import validate_path
-from app.wording import agreeing, plural
+from app.wording import agreeing, first_few, plural
 
 POLICIES = [policy.value for policy in CutOffPolicy]
 GUI_MODULE = "ui.main"  # found by name so that the core never imports Qt
@@ -343,7 +343,7 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
                                   leave_out_near_duplicates=args.leave_out_near_duplicates,
                                   leave_out_over_budget=args.leave_out_over_budget)
     for why, skipped in plan.skipped().items():
-        _print(f"skipped {len(skipped):,} {why}: {_shown(skipped)}")
+        _print(f"skipped {len(skipped):,} {why}: {first_few(skipped, 20)}")
     # As the window's add review: samples asked for with one's own data are left out.
     plan = plan.choose(leave_out_samples=plan.mixes_samples)
     if plan.leave_out_samples:
@@ -363,10 +363,6 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
         _print(line)
     return 0
 
-
-def _shown(ids: Sequence[str], limit: int = 20) -> str:
-    return ", ".join(ids[:limit]) + (f" and {len(ids) - limit:,} more" if len(ids) > limit
-                                     else "")
 
 
 def samples_left_out(plan: AddPlan) -> str:

@@ -28,7 +28,7 @@ from app.trainingfiles import (
     remove_conversations,
     restore_members,
 )
-from app.wording import plural
+from app.wording import agreeing, first_few, plural
 
 Progress = Callable[[int, int, str], None]
 # What a conversation's rendering depends on: batch, reviewer, content hash, review date.
@@ -79,8 +79,7 @@ def _cannot(undo: RemovalUndo, why: str) -> str:
 
 
 def _named(ids: Sequence[str]) -> str:
-    shown = ", ".join(f"'{cid}'" for cid in ids[:3])
-    return shown + (f" and {len(ids) - 3:,} more" if len(ids) > 3 else "")
+    return first_few([f"'{cid}'" for cid in ids], 3)
 
 
 def _states(session: Session, pks: Sequence[int]) -> dict[int, tuple[str, State]]:
@@ -119,12 +118,12 @@ def refused(session: Session, undo: RemovalUndo, whole: bool = True) -> str | No
         back = [cid for pk, cid, _state in undo.removed if pk in members]
         if back:
             return _cannot(undo, f"{_named(back)} "
-                                 f"{'is' if len(back) == 1 else 'are'} already back in "
+                                 f"{agreeing(len(back), 'is', 'are')} already back in "
                                  f"'{undo.name}'")
     now = _states(session, [pk for pk, _cid, _state in undo.removed])
     gone = [cid for pk, cid, _state in undo.removed if now.get(pk, ("", None))[0] != cid]
     if gone:
-        return _cannot(undo, f"{_named(gone)} {'is' if len(gone) == 1 else 'are'} no "
+        return _cannot(undo, f"{_named(gone)} {agreeing(len(gone), 'is', 'are')} no "
                              "longer in the library")
     changed = [cid for pk, cid, state in undo.removed if now[pk][1] != state]
     if changed:

@@ -25,3 +25,9 @@ def agreeing(count: int, one: str, many: str) -> str:
 def and_list(parts: list[str]) -> str:
     """"a", "a and b", "a, b and c"."""
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def first_few(items: list[str], limit: int) -> str:
+    """The first ``limit`` of ``items``, then how many more: "a, b, c and 1,234 more"."""
+    shown = ", ".join(items[:limit])
+    return shown + (f" and {len(items) - limit:,} more" if len(items) > limit else "")
