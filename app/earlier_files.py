@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Final
 
 from app.jsonio import TEMPORARY_NAME_KEEPS, watching_writes
+from app.os_lock import try_lock, unlock
 
 Progress = Callable[[int, int, str], None]
 
@@ -76,25 +77,15 @@ def _unfinished(name: str, run: str) -> bool:
 # --- the lock that dies with its process ----------------------------------------------
 
 
-def _lock(fd: int) -> bool:
-    """Take the exclusive lock on an open record, or False at once when someone holds it
-    (never a wait: Windows' waiting lock gives up after 10 seconds, with an error)."""
-    if sys.platform == "win32":
-        import msvcrt
+# A record is locked on its byte 0 where locks are byte ranges (Windows): nobody reads a
+# record without holding its lock (``_take_up``), so the lock may cover what it lists.
+RECORD_BYTE: Final = 0
 
-        os.lseek(fd, 0, os.SEEK_SET)
-        try:
-            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
 
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True
+def _close_held(fd: int) -> None:
+    """Close a record, letting go of its lock first if this process holds it."""
+    unlock(fd, at=RECORD_BYTE)
+    os.close(fd)
 
 
 def _same_file(fd: int, path: Path) -> bool:
@@ -114,13 +105,13 @@ def _let_go(fd: int, path: Path) -> None:
     removes no open file, so there it is closed first (and a running export's record,
     open, cannot be removed by anyone)."""
     if sys.platform == "win32":
-        os.close(fd)
+        _close_held(fd)
         with contextlib.suppress(OSError):
             os.unlink(path)
         return
     with contextlib.suppress(OSError):
         os.unlink(path)
-    os.close(fd)
+    _close_held(fd)
 
 
 # The records this process's running exports hold, by identity. Where the system keeps a
@@ -157,9 +148,9 @@ def _new_record(folder: Path) -> _Record:
         path = folder / f"{RECORD_PREFIX}{token}{RECORD_SUFFIX}"
         fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
                      0o644)
-        if _lock(fd) and _same_file(fd, path):
+        if try_lock(fd, at=RECORD_BYTE) and _same_file(fd, path):
             return _Record(fd, path, token)
-        os.close(fd)
+        _close_held(fd)
         with contextlib.suppress(OSError):  # empty, and nothing carries its name: never left
             os.unlink(path)  # behind where no lock can be had (a share without locks)
     raise OSError(f"could not hold an export's record in {folder}")
@@ -207,7 +198,7 @@ class _Run:
                 with contextlib.suppress(OSError):
                     os.write(record.fd, FINISHED)
                     os.fsync(record.fd)
-                os.close(record.fd)
+                _close_held(record.fd)
             else:
                 _let_go(record.fd, record.path)
             _HELD_HERE.discard(held)
@@ -412,14 +403,14 @@ def _take_up(folder: Path, name: str, run: str, names: list[str], tidied: Tidied
         return
     done = False
     try:
-        if _lock(fd) and _same_file(fd, path):  # else it is running
+        if try_lock(fd, at=RECORD_BYTE) and _same_file(fd, path):  # else it is running
             records, finished = _records(fd, run)
             done = _tidy(folder, run, records, finished, names, tidied)
     finally:
         if done:
             _let_go(fd, path)
         else:
-            os.close(fd)
+            _close_held(fd)
 
 
 def _records(fd: int, run: str) -> tuple[list[tuple[str, str]], bool]:

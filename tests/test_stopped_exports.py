@@ -283,7 +283,7 @@ def test_an_export_running_in_this_process_is_never_taken_for_a_stopped_one(
     process's fcntl lock: a second look from the same process gets it at once, and closing
     that look drops the running export's lock), an export in another window of the same
     process still leaves a running export's kept files alone."""
-    monkeypatch.setattr(earlier_files, "_lock", lambda *_args, **_kwargs: True)
+    monkeypatch.setattr(earlier_files, "try_lock", lambda *_args, **_kwargs: True)
     target = tmp_path / "mine.jsonl"
     target.write_bytes(EARLIER)
 
@@ -373,22 +373,22 @@ def test_a_record_taken_up_the_moment_it_is_made_is_left_for_another_without_wai
     is still kept and put back when the export is cancelled."""
     target = tmp_path / "mine.jsonl"
     target.write_bytes(EARLIER)
-    locking = earlier_files._lock
-    waits: list[bool] = []
+    locking = earlier_files.try_lock
+    tries: list[int] = []
 
-    def taken_at_first(fd: int, *args: object, **kwargs: object) -> bool:
-        waits.append(bool(kwargs.get("wait", args[0] if args else False)))
-        if len(waits) == 1:
+    def taken_at_first(fd: int, at: int = 0) -> bool:
+        tries.append(fd)
+        if len(tries) == 1:
             return False  # held by that tidy
-        return locking(fd, *args, **kwargs)  # type: ignore[arg-type]
+        return locking(fd, at)
 
-    monkeypatch.setattr(earlier_files, "_lock", taken_at_first)
+    monkeypatch.setattr(earlier_files, "try_lock", taken_at_first)
     with pytest.raises(ExportCancelled), put_back_on_failure([target]):
         with atomic_writer(target) as out:
             out.write(b"new\n")
         raise ExportCancelled()
 
-    assert waits == [False, False]
+    assert len(tries) == 2  # tried again at once, under another name
     assert target.read_bytes() == EARLIER
     monkeypatch.undo()
     # The name given up is removed (or, on Windows while that tidy has it open, by the
@@ -479,7 +479,7 @@ def test_a_folder_where_no_record_can_be_locked_is_left_without_records(
     no tidy could ever lock them either, and each export would add more."""
     target = tmp_path / "mine.jsonl"
     target.write_bytes(EARLIER)
-    monkeypatch.setattr(earlier_files, "_lock", lambda _fd: False)
+    monkeypatch.setattr(earlier_files, "try_lock", lambda *_args, **_kwargs: False)
 
     with (pytest.raises(OSError), put_back_on_failure([target]),
           atomic_writer(target) as out):
