@@ -719,6 +719,8 @@ class MainWindow(QMainWindow):
         batch = self.settings.value("conversations/batch")
         if batch:
             page.set_batch_filter(str(batch))
+        self.training_files.recipes_action.setChecked(
+            self.settings.value("training_files/recipes") in (True, "true"))
 
     def _restore_reader(self) -> None:
         """The reader's width if the person dragged it (else it is fitted beside the
@@ -766,6 +768,8 @@ class MainWindow(QMainWindow):
             self.settings.remove("conversations/reader_width")
         self.settings.remove("conversations/splitter")  # (read once, for its hidden reader)
         self.settings.setValue("conversations/batch", page.batch_filter.value() or "")
+        self.settings.setValue("training_files/recipes",
+                               self.training_files.recipes_action.isChecked())
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

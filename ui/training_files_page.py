@@ -67,6 +67,7 @@ from app.export import (
 from app.labels import OwnNames, display_name
 from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
+from app.recipes import recipe_paths
 from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
     MemberRow,
@@ -89,6 +90,8 @@ from ui.download_menu import (
     JSON_FILTER,
     JSONL_FILTER,
     MAIN,
+    RECIPES_TEXT,
+    RECIPES_TIP,
     SPLIT,
     SPLIT_PURPOSE,
     SPLIT_TEXT,
@@ -363,6 +366,11 @@ class TrainingFilesPage(QWidget):
             "split", f"{SPLIT_TEXT} — {SPLIT_PURPOSE}",
             FORMATS[SPLIT].description,
             self._save_split))
+        self.download_menu.addSeparator()
+        self.recipes_action = QAction(RECIPES_TEXT, parent)  # a choice, kept while it lasts
+        self.recipes_action.setCheckable(True)
+        self.recipes_action.setToolTip(RECIPES_TIP)
+        self.download_menu.addAction(self.recipes_action)
 
         self.download_button = QToolButton(parent)
         self.download_button.setText("Download")
@@ -800,12 +808,17 @@ class TrainingFilesPage(QWidget):
             return
         if not self._may_replace(download.fmt, target, asked=target):
             return
-        name, fmt = info.name, download.fmt
+        name, fmt, recipes = info.name, download.fmt, self._recipes_with(download.fmt)
         self._export(f"Saving {target.name}…", name, fmt,
                      lambda progress, cancelled, tell: export(
                          self.library, name, fmt, target, overwrite=True,  # the dialog asked
-                         progress=progress, cancelled=cancelled, tell=tell),
+                         progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
                      "Could not save the copy")
+
+    def _recipes_with(self, fmt: ExportFormat) -> bool:
+        """Whether trainer recipes go with a copy in ``fmt``: when the person asked for them,
+        and never with the full JSON (it is for people; ``app.export`` writes none)."""
+        return self.recipes_action.isChecked() and fmt is not ExportFormat.JSON
 
     def _export(self, title: str, name: str, fmt: ExportFormat, work: ExportWork,
                 failure_title: str) -> None:
@@ -876,6 +889,8 @@ class TrainingFilesPage(QWidget):
         person is asked, naming each; True at once when none is there. ``asked``: the file
         the save dialog already asked about."""
         *files, manifest = export_targets(fmt, destination)
+        if self._recipes_with(fmt):
+            files += recipe_paths(destination, FORMATS[fmt].writes_folder)
         existing = [t for t in (*files, manifest) if t != asked and os.path.lexists(t)]
         folder = manifest.parent
         if not existing:
@@ -914,12 +929,12 @@ class TrainingFilesPage(QWidget):
             return
         if not self._may_replace(ExportFormat.SPLIT, folder):
             return
-        name = info.name
+        name, recipes = info.name, self._recipes_with(ExportFormat.SPLIT)
         self._export(f"Splitting {name}…", name, ExportFormat.SPLIT,
                      lambda progress, cancelled, tell: export(
                          self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share,
                          overwrite=True,  # asked above
-                         progress=progress, cancelled=cancelled, tell=tell),
+                         progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
                      "Could not save the split")
 
     def _saved(self, fmt: ExportFormat, name: str, paths: list[Path],
