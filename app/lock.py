@@ -8,50 +8,48 @@ system even when the holder crashes or is killed, so it never needs clearing by 
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import socket
-import sys
 from pathlib import Path
-from typing import IO
+from typing import Final
 
 from app.errors import LibraryError
+from app.os_lock import try_lock, unlock
 
 LOCK_NAME = "library.lock"
+# The byte held where locks are byte ranges (Windows): far past the holder's name at the
+# start of the file, which Windows would keep a refused process from reading if the lock
+# covered it (the refusal names the holder, and a job's child reads it to borrow its
+# window's lock). Below 2 GiB, where every Windows C runtime's locking reaches.
+HELD_BYTE: Final = 1 << 30
 
 
 class LibraryLocked(LibraryError):
     """Another process is using the library for writing."""
 
 
-def _try_lock(handle: IO[str]) -> bool:
-    if sys.platform == "win32":
-        import msvcrt
-
-        try:
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
+def _named_holder(handle: io.FileIO) -> str:
+    """Who holds the lock, as the holder wrote it at the start of the file."""
     try:
-        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        handle.seek(0)
+        return handle.read().decode("utf-8", "replace").strip() or "another process"
     except OSError:
-        return False
-    return True
+        return "another process"
 
 
 class LibraryLock:
     def __init__(self, folder: Path) -> None:
         self.path = folder / LOCK_NAME
-        self._handle: IO[str] | None = None
+        self._handle: io.FileIO | None = None
 
     def acquire(self) -> None:
-        handle = self.path.open("a+", encoding="utf-8")
-        if not _try_lock(handle):
-            handle.seek(0)
-            holder = handle.read().strip() or "another process"
-            handle.close()
+        # Unbuffered: nothing of the holder's name is left to be written after the lock
+        # is let go of.
+        handle = io.FileIO(self.path, "a+")
+        if not try_lock(handle.fileno(), at=HELD_BYTE):
+            with handle:
+                holder = _named_holder(handle)
             raise LibraryLocked(
                 f"the library {self.path.parent} is already open in another LoRA Studio "
                 f"({holder}). Close it there first, or choose another library folder."
@@ -59,8 +57,7 @@ class LibraryLock:
         try:  # who holds it, for the message above; on a full disk the lock alone will do
             handle.seek(0)
             handle.truncate()
-            handle.write(f"process {os.getpid()} on {socket.gethostname()}")
-            handle.flush()
+            handle.write(f"process {os.getpid()} on {socket.gethostname()}".encode())
         except OSError:
             pass
         self._handle = handle
@@ -81,6 +78,7 @@ class LibraryLock:
 
     def release(self) -> None:
         if self._handle is not None:
+            unlock(self._handle.fileno(), at=HELD_BYTE)
             with contextlib.suppress(OSError):
                 self._handle.close()
             self._handle = None
