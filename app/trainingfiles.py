@@ -76,7 +76,7 @@ from app.team_locks import (
 from app.token_counts import library_cache, over_budget
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
-from app.wording import agreeing, plural
+from app.wording import agreeing, first_few, plural
 
 if TYPE_CHECKING:  # the tokenizer library is loaded by whoever counts
     from app.tokens import TokenCounter
@@ -556,10 +556,10 @@ class AddPlan:
         return {why: ids for why, ids in reasons.items() if ids}
 
     def skipped_text(self, limit: int = 10) -> str:
-        return "; ".join(
-            f"{len(ids)} {why}: " + ", ".join(ids[:limit])
-            + (f" and {len(ids) - limit} more" if len(ids) > limit else "")
-            for why, ids in self.skipped().items())
+        """Each reason with its count and first ids, numbers written as every sentence
+        writes them ("1,240 not in the library: a, b and 1,238 more")."""
+        return "; ".join(f"{len(ids):,} {why}: {first_few(ids, limit)}"
+                         for why, ids in self.skipped().items())
 
 
 # Why a choice in the review left a new conversation out (``AddPlan.left_out``).

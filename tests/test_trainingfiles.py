@@ -273,6 +273,16 @@ def test_unknown_ids_are_skipped_and_named(built: tuple[Library, str, list[str]]
     assert member_ids(library, name) == [*first, all_ids(library)[7]]
 
 
+def test_many_skipped_ids_are_counted_with_thousands_separators(
+    built: tuple[Library, str, list[str]],
+) -> None:
+    """The wording rule: every number in a sentence has its separators, the more too."""
+    library, name, _first = built
+    plan = plan_addition(library, name, [f"nope-{n}" for n in range(1240)])
+    listed = ", ".join(f"nope-{n}" for n in range(10))
+    assert plan.skipped_text() == f"1,240 not in the library: {listed} and 1,230 more"
+
+
 def test_a_conversation_without_trainable_replies_is_skipped(
     built: tuple[Library, str, list[str]], tmp_path: Path
 ) -> None:
