@@ -5,9 +5,10 @@ rename_batch``, ``Library.move_recorded``). Its undo is a job like the change it
 checks, in one transaction, that the library still holds exactly what the change left
 (the same conversations in the renamed batch and the old name free; every moved one still
 in the batch it was moved to), then puts everything back; otherwise it changes nothing
-and says why. A rename that merged into an existing batch has no exact undo: which
-conversations came from where is recorded, but the old batch itself (its creation time)
-is gone, and the undo is refused before it is offered.
+and says why. Cancel, seen before the commit, changes nothing too. A rename that merged
+into an existing batch has no exact undo: which conversations came from where is
+recorded, but the old batch itself (its creation time) is gone, and the undo is refused
+before it is offered.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
+from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.library import Library
 from app.models import Batch, Conversation
@@ -118,6 +120,7 @@ def undo_rename(library: Library, undo: RenameUndo, progress: Progress | None = 
                             .values(batch_id=undo.old))
         except IntegrityError:  # a team member made a batch of the old name meanwhile
             raise changed_since(what) from None
+        stop_if_cancelled(cancelled)
     return stale
 
 
@@ -162,4 +165,12 @@ def undo_move(library: Library, undo: MoveUndo, progress: Progress | None = None
                 select(func.count()).select_from(Conversation)
                 .where(Conversation.batch_id == undo.target)):
             session.execute(delete(Batch).where(Batch.batch_id == undo.target))
+        stop_if_cancelled(cancelled)
     return stale
+
+
+def stop_if_cancelled(cancelled: Callable[[], bool] | None) -> None:
+    """Cancel pressed while the undo ran: its one transaction is rolled back, so
+    nothing was changed and the same undo can be offered again (``ui.batch_flow``)."""
+    if cancelled is not None and cancelled():
+        raise BuildCancelled()

@@ -18,6 +18,7 @@ from sqlalchemy import event
 
 from app import batch_jobs
 from app.batch_undo import undo_move, undo_rename
+from app.build import BuildCancelled
 from app.errors import LibraryError
 
 pytestmark = pytest.mark.usefixtures("backend")
@@ -47,6 +48,25 @@ def test_a_move_is_undone_while_its_batches_are_as_it_left_them(two_batches):
     before = state(two_batches)
     _count, _stale, undo = batch_jobs.move_conversations(two_batches, legacy[:2], "elsewhere")
     undo_move(two_batches, undo)
+    assert state(two_batches) == before
+
+
+@pytest.mark.parametrize("kind", ["rename", "move"])
+def test_a_cancelled_undo_changes_nothing_and_can_be_done_after(two_batches, kind):
+    """Cancel is looked at after the writes, before the commit: they are rolled back."""
+    legacy = ids_of(two_batches, "legacy-batch")
+    before = state(two_batches)
+    if kind == "rename":
+        job, (_stale, undo) = undo_rename, batch_jobs.rename_batch(
+            two_batches, "legacy-batch", "renamed")
+    else:
+        job, (_count, _stale, undo) = undo_move, batch_jobs.move_conversations(
+            two_batches, legacy[:2], "elsewhere")
+    after = state(two_batches)
+    with pytest.raises(BuildCancelled):
+        job(two_batches, undo, cancelled=lambda: True)
+    assert state(two_batches) == after, "nothing was changed"
+    job(two_batches, undo, cancelled=lambda: False)
     assert state(two_batches) == before
 
 

@@ -16,7 +16,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
 from ui.rebuild_flow import quoted, rebuild_in_background
-from ui.tasks import in_child, run_with_progress, saying_if_killed
+from ui.tasks import CANCELLED, in_child, run_with_progress, saying_if_killed
 from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
 from ui.wording import agreeing, plural
 
@@ -197,7 +197,9 @@ class BatchController(QObject):
 
         def refused(why: str) -> None:
             self.renaming.emit(None)
-            self._failed("Undo", why, task.is_cancelled())
+            if not self._offered_again(undo, why, task.is_cancelled(),
+                                       f"batch '{undo.new}' was not changed"):
+                self._failed("Undo", why, task.is_cancelled())
 
         self.renaming.emit((undo.new, undo.old))
         task = run_with_progress(
@@ -216,11 +218,28 @@ class BatchController(QObject):
             self._rebuild(stale, f"Undone: {plural(count, 'conversation')} moved back from "
                                  f"batch '{undo.target}'")
 
+        def refused(why: str) -> None:
+            them = "the conversation" if count == 1 else f"the {count:,} conversations"
+            if not self._offered_again(
+                    undo, why, task.is_cancelled(),
+                    f"{them} {agreeing(count, 'is', 'are')} still in batch '{undo.target}'"):
+                self._failed("Undo", why, task.is_cancelled())
+
         task = run_with_progress(
             self.window, f"Moving {plural(count, 'conversation')} back",
             saying_if_killed(in_child(undo_move, self.library, undo),
                              functools.partial(move_back_stopped, count, undo.target)),
-            done, lambda why: self._failed("Undo", why, task.is_cancelled()))
+            done, refused)
+
+    def _offered_again(self, undo: Undo, why: str, cancelled: bool, unchanged: str) -> bool:
+        """An undo that stopped on Cancel changed nothing (its one transaction was rolled
+        back): Undo offers it again, as before. Not after a kill (it may be saved) or a
+        refusal (it is no longer exact): those are said as any failure is."""
+        if not (cancelled and why == CANCELLED):
+            return False
+        self._record(undo)
+        self.status.emit(f"Undo cancelled: {unchanged}")
+        return True
 
     def _failed(self, title: str, why: str, cancelled: bool) -> None:
         """The write is one transaction: refused, nothing was changed; but after Cancel its

@@ -102,7 +102,7 @@ class Task(QRunnable):
         except StoppedByForce:  # (a job of several steps may have finished some)
             self.signals.failed.emit(STOPPED_BY_FORCE)
         except BuildCancelled:
-            self.signals.failed.emit("Cancelled: nothing was changed.")
+            self.signals.failed.emit(CANCELLED)
         except (LibraryError, InputError) as exc:
             self.signals.failed.emit(str(exc))
         except Exception as exc:  # shown to the user rather than lost in a thread
@@ -113,6 +113,11 @@ class Task(QRunnable):
         finally:
             self.signals.done.emit()
             self.ended.set()
+
+
+# How a job that stopped on Cancel (``BuildCancelled``) fails: a flow that can offer the
+# same step again (Edit ▸ Undo) tells it from a refusal or a kill by these words.
+CANCELLED = "Cancelled: nothing was changed."
 
 
 def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: Any) -> Work:

@@ -1,0 +1,140 @@
+"""Edit ▸ Undo cancelled with the progress dialog's Cancel, as a person does it: nothing
+changes, and Undo is offered again as before (same words, enabled), for each kind it
+undoes (a batch rename, a batch move, a removal from a training file).
+
+The undo job here waits for Cancel before it runs the real undo (with that Cancel), so the
+Cancel always comes while the job runs, however slow the machine.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import time
+from typing import Any
+
+from conftest import ids_of, open_window, settle
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QProgressDialog, QPushButton
+from stored import stored_bytes
+from test_member_undo_window import NAME, _on_page, _remove_picked, _undo
+
+from app import batch_undo, member_undo
+from app.trainingfiles import add_conversations, member_ids
+from ui import batch_flow, member_undo_flow
+from ui.tasks import job_over, jobs_of
+
+WAIT_MS = 60000
+HOLDER = "holder"  # a training file holding conversations the batch change touched
+
+
+def after_cancel(library: Any, undo: Any, progress: Any = None, cancelled: Any = None, *,
+                 job: str) -> Any:
+    """The undo job named ``job`` (its module's own, not the patched name), started only
+    once Cancel was pressed (in the window's child or on its worker thread)."""
+    give_up = time.monotonic() + WAIT_MS / 1000  # (a test that never cancels ends)
+    while not cancelled() and time.monotonic() < give_up:
+        time.sleep(0.02)
+    module, name = job.rsplit(".", 1)
+    return getattr(importlib.import_module(module), name)(library, undo, progress, cancelled)
+
+
+def started_after_cancel(monkeypatch: Any, module: Any, job: Any) -> None:
+    monkeypatch.setattr(module, job.__name__, functools.partial(
+        after_cancel, job=f"{job.__module__}.{job.__name__}"))
+
+
+def cancel_the_undo(qtbot: Any, window: Any, undo: Any) -> None:
+    """Edit ▸ Undo, then Cancel on its progress dialog once it shows; back when the job
+    has ended and its outcome was handled."""
+    undo.trigger()
+    (task,) = jobs_of(window)
+
+    def progress_dialog() -> QProgressDialog | None:
+        shown = [d for d in window.findChildren(QProgressDialog) if d.isVisible()]
+        return shown[0] if shown else None
+
+    qtbot.waitUntil(lambda: progress_dialog() is not None, timeout=WAIT_MS)
+    dialog = progress_dialog()
+    assert dialog is not None
+    cancel = dialog.findChild(QPushButton)
+    assert cancel.text() == "Cancel"
+    qtbot.mouseClick(cancel, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: job_over(task), timeout=WAIT_MS)
+
+
+def offered(undo: Any) -> tuple[str, bool, str]:
+    return undo.text(), undo.isEnabled(), undo.toolTip()
+
+
+def batch_of(library: Any) -> dict[str, str]:
+    return {row.conversation_id: row.batch_id for row in library.summaries()}
+
+
+def test_a_cancelled_undo_of_a_batch_move_changes_nothing_and_is_offered_again(
+        qtbot, two_batches, dialogs, tmp_path, monkeypatch):
+    legacy = ids_of(two_batches, "legacy-batch")
+    add_conversations(two_batches, HOLDER, legacy[:3], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(legacy[:2])
+    dialogs.texts.append("elsewhere")
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS):
+        assert window.batches.move_checked()
+    undo = window.edit_menu.actions()[0]
+    before = offered(undo)
+    assert before[:2] == ("Undo move of 2 conversations to batch 'elsewhere'", True)
+    moved = batch_of(two_batches), stored_bytes(two_batches, HOLDER)
+    started_after_cancel(monkeypatch, batch_flow, batch_undo.undo_move)
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS) as said:
+        cancel_the_undo(qtbot, window, undo)
+    assert said.args == ["Undo cancelled: the 2 conversations are still in batch "
+                         "'elsewhere'"]
+    assert (batch_of(two_batches), stored_bytes(two_batches, HOLDER)) == moved
+    assert offered(undo) == before
+    assert dialogs.warnings == []
+    settle(qtbot, window)
+    assert offered(undo) == before, "the table read again: still offered"
+
+
+def test_a_cancelled_undo_of_a_batch_rename_changes_nothing_and_is_offered_again(
+        qtbot, two_batches, dialogs, tmp_path, monkeypatch):
+    add_conversations(two_batches, HOLDER, ids_of(two_batches, "legacy-batch")[:3],
+                      create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.set_batch_filter("legacy-batch")
+    dialogs.texts.append("renamed")
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS):
+        assert window.batches.rename_current()
+    undo = window.edit_menu.actions()[0]
+    before = offered(undo)
+    assert before[:2] == ("Undo rename of batch 'legacy-batch' to 'renamed'", True)
+    renamed = batch_of(two_batches), stored_bytes(two_batches, HOLDER)
+    started_after_cancel(monkeypatch, batch_flow, batch_undo.undo_rename)
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS) as said:
+        cancel_the_undo(qtbot, window, undo)
+    assert said.args == ["Undo cancelled: batch 'renamed' was not changed"]
+    assert (batch_of(two_batches), stored_bytes(two_batches, HOLDER)) == renamed
+    assert offered(undo) == before
+    assert dialogs.warnings == []
+    settle(qtbot, window)
+    assert window.conversations.batch_filter.value() == "renamed", "the filter stays"
+    assert offered(undo) == before
+
+
+def test_a_cancelled_undo_of_a_removal_changes_nothing_and_is_offered_again(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    window, page, _ids = _on_page(qtbot, filled_library, dialogs, tmp_path)
+    _remove_picked(qtbot, page, dialogs)
+    undo = _undo(window)
+    before = offered(undo)
+    assert before[:2] == ("Undo removal of 2 conversations from 'Kept'", True)
+    removed = stored_bytes(filled_library, NAME), member_ids(filled_library, NAME)
+    started_after_cancel(monkeypatch, member_undo_flow, member_undo.undo_removal)
+    with qtbot.waitSignal(window.removal_undo.status, timeout=WAIT_MS) as said:
+        cancel_the_undo(qtbot, window, undo)
+    assert said.args == ["Undo cancelled: 'Kept' was not changed"]
+    assert (stored_bytes(filled_library, NAME), member_ids(filled_library, NAME)) == removed
+    assert offered(undo) == before
+    assert dialogs.warnings == []
+    settle(qtbot, window)
+    assert offered(undo) == before
