@@ -43,6 +43,15 @@ LAST_RESORT: dict[Column, int] = {
     Column.TOPIC: 64,
     Column.FILES: 56,
 }
+# Narrower only when the text columns at their last resort still leave the table short
+# (a 1000 px window with the reader beside the table): a count column down to its heading
+# (``ui.cell_width.heading_width``) or the widest number it must show whole, whichever is
+# wider. A conversation has nowhere near 10,000 trained replies, and a million tokens is
+# beyond any trainer's sequence length.
+WHOLE_NUMBERS: dict[Column, str] = {
+    Column.REPLIES: "9,999",
+    Column.TOKENS: "999,999",
+}
 MEASURED = 24  # the longest texts (in characters) of a column that are measured in pixels
 
 Key = TypeVar("Key")

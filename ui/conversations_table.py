@@ -20,12 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.cell_width import widest_cell
+from ui.cell_width import heading_width, widest_cell
 from ui.column_fit import (
     FITTED_LIMITS,
     GIVES_FIRST,
     KEPT_WHOLE,
     LAST_RESORT,
+    WHOLE_NUMBERS,
     column_texts,
     squeezed,
     within_limits,
@@ -198,7 +199,8 @@ class ConversationsTable(QTableView):
         """Each shown column at its wanted width; where the table is narrower than that,
         the fitted columns the person did not size give up the difference (In files first,
         each down to its narrowest; then, if that is not enough, down to their last
-        resort, no narrower than their heading; beyond that the table scrolls sideways)."""
+        resort, no narrower than their heading; then Replies and Tokens, keeping their
+        heading and numbers whole; beyond that the table scrolls sideways)."""
         shown = [Column(c) for c in self._shown()]
         if not shown:
             return
@@ -209,13 +211,17 @@ class ConversationsTable(QTableView):
         room = self.width() - self._chrome()
         widths = squeezed(wants, {column: FITTED_LIMITS[column][0] for column in giving},
                           room, GIVES_FIRST)
+        header = self.horizontalHeader()
         if sum(widths.values()) > room:
-            header = self.horizontalHeader()
-            last_resort = {column: max(LAST_RESORT[column],
-                                       header.sectionSizeFromContents(column).width())
+            last_resort = {column: max(LAST_RESORT[column], heading_width(header, column))
                            for column in giving}
             widths = squeezed(widths, last_resort, room, GIVES_FIRST)
-        header = self.horizontalHeader()
+        if sum(widths.values()) > room:
+            counts = {column: max(heading_width(header, column),
+                                  widest_cell(self, [WHOLE_NUMBERS[column]]))
+                      for column in before
+                      if column in WHOLE_NUMBERS and column not in self.chosen}
+            widths = squeezed(widths, counts, room)
         with self._sizing():
             for column in before:
                 if header.sectionSize(column) != widths[column]:
