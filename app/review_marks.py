@@ -13,6 +13,7 @@ from app.models import Conversation
 from app.review import clean_reviewer, default_reviewer
 from app.stored_builds import forget_totals
 from app.trainingfiles import files_holding
+from app.wording import first_few
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,9 +42,8 @@ def mark_reviewed(
     found = library.resolve_ids(wanted)
     missing = [cid for cid in wanted if cid not in found]
     if missing:
-        shown = ", ".join(missing[:20]) + (f" and {len(missing) - 20} more"
-                                           if len(missing) > 20 else "")
-        raise LibraryError(f"nothing was marked; not in the library: {shown}")
+        raise LibraryError("nothing was marked; not in the library: "
+                           + first_few(missing, 20))
     by = None if undo else clean_reviewer(reviewed_by or default_reviewer())
     at = None if undo else now_iso()
     pks = list(found.values())

@@ -113,6 +113,13 @@ def test_an_unknown_id_refuses_the_whole_request(filled_library):
     assert all(row.reviewed_by is None for row in filled_library.summaries())
 
 
+def test_many_unknown_ids_are_counted_with_a_thousands_separator(filled_library):
+    unknown = [f"nope-{n:04}" for n in range(1_025)]
+    with pytest.raises(LibraryError) as refused:
+        mark_reviewed(filled_library, unknown, "Sam")
+    assert str(refused.value).endswith("nope-0019 and 1,005 more")
+
+
 @pytest.mark.parametrize("name", ["", "   ", "x" * 81])
 def test_a_reviewer_needs_a_sensible_name(name):
     with pytest.raises(LibraryError):
