@@ -548,6 +548,33 @@ def _rebuild_stale(library: Library, names: list[str], why: str = "its batches c
         _print(f"rebuilt training file '{name}' ({why})")
 
 
+def cmd_export(args: argparse.Namespace, library: Library) -> int:
+    """Export, saying with its outcome what the export told (``app.export.export``: what
+    it tidied first, an earlier file it could not put back), as the window does: a failed
+    export's error holds it, where whoever reads only the error sees it."""
+    told: list[str] = []
+    try:
+        written = export(library, args.name, ExportFormat(args.format), args.output,
+                         args.valid_fraction, args.seed, recipes=args.recipes,
+                         overwrite=args.force, tell=told.append)
+    except LibraryError as exc:
+        if told:
+            raise LibraryError(" ".join([str(exc), *told])) from None
+        raise
+    except BaseException:  # stopped (Ctrl+C), or a failure that is not the library's
+        for sentence in told:
+            sys.stderr.write(readable_name(sentence) + "\n")
+        raise
+    for sentence in told:
+        _print(sentence)
+    for path in written:
+        _print(f"wrote {path}")
+    name = get_training_file(library, args.name).name  # as the manifest has it
+    for note in export_notes(ExportFormat(args.format), name, written):
+        _print(note)
+    return 0
+
+
 def cmd_review(args: argparse.Namespace, library: Library) -> int:
     change = mark_reviewed(library, args.conversation_ids, args.by, undo=args.undo)
     if args.undo:
@@ -675,14 +702,7 @@ def run(args: argparse.Namespace) -> int:
                 sentence = over_budget_sentence(info.name, header(library, info.name))
                 _print(sentence or f"every line of '{info.name}' fits in it")
             case "export":
-                written = export(library, args.name, ExportFormat(args.format), args.output,
-                                 args.valid_fraction, args.seed, recipes=args.recipes,
-                                 overwrite=args.force, tell=_print)
-                for path in written:
-                    _print(f"wrote {path}")
-                name = get_training_file(library, args.name).name  # as the manifest has it
-                for note in export_notes(ExportFormat(args.format), name, written):
-                    _print(note)
+                return cmd_export(args, library)
     return 0
 
 

@@ -227,7 +227,8 @@ def _identity(path: Path) -> tuple[int, int] | None:
 
 @contextlib.contextmanager
 def put_back_on_failure(paths: Iterable[Path], progress: Progress | None = None,
-                        check: Callable[[], None] | None = None) -> Iterator[None]:
+                        check: Callable[[], None] | None = None,
+                        tell: Callable[[str], None] | None = None) -> Iterator[None]:
     """The files among ``paths`` that exist now are as they were if the work inside fails
     or is cancelled: an export asked to replace a file takes back what it wrote when it
     does not finish, and must not take the person's earlier file with it.
@@ -235,13 +236,15 @@ def put_back_on_failure(paths: Iterable[Path], progress: Progress | None = None,
     Each is kept as a hard link (a copy where links are refused, reported to ``progress``
     as it is made; ``check`` raises to cancel it, and nothing of it stays) under a hidden
     name beside it until the work ends (one that cannot be removed then is left to the next
-    export's tidy, its record kept). One that cannot be put back stays under that name;
-    one that cannot be kept (no room for a copy) is not: the work's own writes fail there
-    too, before they replace anything. One that was not there is not there after either:
-    the work may fail after writing it and before it could list it for taking back.
-    Folders made on the way are taken back when empty. Only this work's own files are
-    taken back: one another export (another window, the command line) wrote there
-    meanwhile stays, and the earlier file is not put back over it.
+    export's tidy, its record kept). One that cannot be put back stays under that name,
+    and ``tell`` hears it in a sentence naming both (``not_put_back``): nothing else would
+    find it, hidden and without a record. One that cannot be kept (no room for a copy) is
+    not: the work's own writes fail there too, before they replace anything. One that was
+    not there is not there after either: the work may fail after writing it and before it
+    could list it for taking back. Folders made on the way are taken back when empty.
+    Only this work's own files are taken back: one another export (another window, the
+    command line) wrote there meanwhile stays, and the earlier file is not put back over
+    it.
     """
     run = _Run()
     kept: list[tuple[Path, Path]] = []
@@ -260,7 +263,10 @@ def put_back_on_failure(paths: Iterable[Path], progress: Progress | None = None,
             yield
     except BaseException:
         stale, needed = _take_back(run.written, kept, absent)
-        run.release(stale, needed)
+        run.release(stale, [copy for _path, copy in needed])
+        for path, copy in needed:
+            if tell:
+                tell(not_put_back(path, copy))
         for folder in sorted(missing, key=lambda f: len(f.parts), reverse=True):
             with contextlib.suppress(OSError):
                 folder.rmdir()  # only if empty: never what someone else put there
@@ -279,19 +285,29 @@ def _removed(path: Path) -> bool:
     return True
 
 
+def not_put_back(path: Path, copy: Path) -> str:
+    """What a person must do for an earlier file a failed or cancelled export could not
+    put back (on Windows, another program has the new file open): it is only under the
+    hidden name ``copy``."""
+    return (f"Your earlier {path} could not be put back: it is kept as {copy.name} (a hidden "
+            f"file) in that folder; rename it back to {path.name} once no program has "
+            f"{path.name} open.")
+
+
 def _take_back(ours: dict[Path, tuple[int, int] | None], kept: list[tuple[Path, Path]],
-               absent: list[Path]) -> tuple[list[Path], list[Path]]:
+               absent: list[Path]) -> tuple[list[Path], list[tuple[Path, Path]]]:
     """Put back what this work replaced; the kept copies that stay (on Windows, another
-    program has a file open): stale ones, and ones still holding an earlier file."""
+    program has a file open): stale ones, and (with their file) ones still holding an
+    earlier file."""
     stale: list[Path] = []
-    needed: list[Path] = []
+    needed: list[tuple[Path, Path]] = []
     for path, copy in kept:
         now = _identity(path)
         if now is None or (path in ours and now == ours[path]):
             try:
                 os.replace(copy, path)  # this work's own file is there, or none
             except OSError:
-                needed.append(copy)
+                needed.append((path, copy))
         elif not _removed(copy):  # never replaced, or replaced by another export since
             stale.append(copy)
     for path in absent:

@@ -496,7 +496,8 @@ def export(
 
     What an earlier export to the same folder left when it was stopped without finishing
     is tidied first (``app.earlier_files``); ``tell`` hears what was done, in a sentence
-    naming each file.
+    naming each file, and, when this export fails or is cancelled, each earlier file it
+    could not put back (``app.earlier_files.not_put_back``).
     """
     check_split_folder(fmt, destination)
     targets = export_targets(fmt, destination)
@@ -542,7 +543,7 @@ def export(
     # Asked to replace a file, the export must not take it away when it fails or is
     # cancelled after replacing it (the JSONL written, its manifest refused); what it
     # wrote is taken back there too, and only what it wrote.
-    with put_back_on_failure(targets, progress, check):
+    with put_back_on_failure(targets, progress, check, tell):
         written: list[Written] = []
         try:
             with read_build(library, info.name) as build:

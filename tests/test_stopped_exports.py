@@ -105,6 +105,19 @@ def _hold_kept_files_open(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(Path, "unlink", held_open)
 
 
+def _new_files_held_open(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An earlier file cannot be put back, as on Windows while another program has the new
+    file open: moving its kept copy back over it is refused."""
+    replace = os.replace
+
+    def held_open_replace(source: object, destination: object) -> None:
+        if str(source).endswith(".kept"):
+            raise PermissionError(errno.EACCES, "being used by another process")
+        replace(source, destination)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(earlier_files.os, "replace", held_open_replace)
+
+
 def _killed_while_exporting(target: Path, tmp_path: Path) -> None:
     with _running(target, tmp_path) as child:
         kill_hard(child)
@@ -449,14 +462,7 @@ def test_an_earlier_file_not_put_back_is_never_taken_for_a_finished_exports_copy
     first, second = tmp_path / "mine.jsonl", tmp_path / "other.jsonl"
     first.write_bytes(EARLIER)
     second.write_bytes(EARLIER_MANIFEST)
-    replace = os.replace
-
-    def held_open_replace(source: object, destination: object) -> None:
-        if str(source).endswith(".kept"):
-            raise PermissionError(errno.EACCES, "being used by another process")
-        replace(source, destination)  # type: ignore[arg-type]
-
-    monkeypatch.setattr(earlier_files.os, "replace", held_open_replace)
+    _new_files_held_open(monkeypatch)
     _hold_kept_files_open(monkeypatch)
     with pytest.raises(ExportCancelled), put_back_on_failure([first, second]):
         with atomic_writer(first) as out:
@@ -487,3 +493,80 @@ def test_a_folder_where_no_record_can_be_locked_is_left_without_records(
 
     assert _names(tmp_path) == ["mine.jsonl"]
     assert target.read_bytes() == EARLIER
+
+
+# --- an earlier file that cannot be put back --------------------------------------------
+
+
+def _not_put_back(earlier: Path) -> tuple[Path, str]:
+    """The hidden copy still holding ``earlier``, and the sentence that must name it."""
+    [kept] = [earlier.parent / name for name in _names(earlier.parent)
+              if name.startswith(f".{earlier.name}.") and name.endswith(".kept")]
+    return kept, (f"Your earlier {earlier} could not be put back: it is kept as {kept.name} "
+                  "(a hidden file) in that folder; rename it back to mine.jsonl once no "
+                  "program has mine.jsonl open.")
+
+
+def _manifest_refused(*_args: object) -> None:
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+def test_the_command_line_names_an_earlier_file_it_could_not_put_back(
+        small: Path, earlier: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """The export replaced mine.jsonl, then failed on its manifest (a full disk), and the
+    earlier mine.jsonl cannot be put back (on Windows, another program has the new one
+    open): it stays under its hidden name only, so the error says where and what to do."""
+    from app import export as export_module
+
+    _new_files_held_open(monkeypatch)
+    monkeypatch.setattr(export_module, "_write_manifest", _manifest_refused)
+    code, _out, err = _export(small, earlier, capsys, "--force")
+    monkeypatch.undo()
+
+    assert code == 1
+    assert err.startswith(f"error: cannot write to {earlier}: "), err
+    kept, sentence = _not_put_back(earlier)
+    assert sentence in err, err
+    assert kept.read_bytes() == EARLIER
+
+
+def _cancelled_at_the_manifest(page) -> None:
+    page.property("_running_task").cancel()
+    raise ExportCancelled()
+
+
+def _disk_full_at_the_manifest(page) -> None:
+    _manifest_refused()
+
+
+@pytest.mark.parametrize("end", [_cancelled_at_the_manifest, _disk_full_at_the_manifest])
+def test_the_window_names_an_earlier_file_it_could_not_put_back(
+        qtbot, page, filled_library: Library, dialogs, earlier: Path,
+        monkeypatch: pytest.MonkeyPatch, end) -> None:
+    """Cancelled or failed after replacing mine.jsonl, which cannot be put back: the
+    warning and the status line say where the earlier file is and what to do."""
+    ids = [row.conversation_id for row in filled_library.summaries()][:3]
+    add_conversations(filled_library, "Small", ids, create=True, cut_off_policy="keep")
+    page.refresh(select_name="Small")
+    from app import export as export_module
+
+    _new_files_held_open(monkeypatch)
+    monkeypatch.setattr(export_module, "_write_manifest", lambda *_args: end(page))
+    dialogs.save_paths.append(earlier)
+    dialogs.confirms.append(True)  # replace the manifest too
+
+    with qtbot.waitSignal(page.status, timeout=60000) as ended:
+        page.file_actions["jsonl"].trigger()
+    task = page.property("_running_task")
+    qtbot.waitUntil(lambda: job_over(task), timeout=60000)
+    monkeypatch.undo()
+
+    kept, sentence = _not_put_back(earlier)
+    said = ended.args[0]
+    assert said.startswith("Could not save the copy: "), said
+    assert sentence in said, said
+    [(title, message)] = dialogs.warnings
+    assert title == "Could not save the copy"
+    assert sentence in message, message
+    assert kept.read_bytes() == EARLIER
