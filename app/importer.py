@@ -689,8 +689,8 @@ def _store(library: Library, rows: Sequence[_Row], verdicts: list[FileVerdict | 
     A new conversation is stored unless someone stored its id, content or dialogue since
     the import began (another member of a team library): then it is judged like the rest.
     The rest (their id, content or dialogue was stored, or met earlier in this import) are
-    judged in order, by ``_judge``: a duplicate of a conversation removed meanwhile is
-    stored after all."""
+    judged in order, by ``_judge``, and so is a new one repeating one of them earlier in the
+    chunk, after it: a duplicate of a conversation removed meanwhile is stored after all."""
     created: list[str] = []
     with library.session() as session, session.begin():
         # A team library: what the chunk finds stored now stays so until it commits, as
@@ -701,15 +701,17 @@ def _store(library: Library, rows: Sequence[_Row], verdicts: list[FileVerdict | 
         lock_in_transaction(session, IMPORTING)
         held = _Held(session, [r.row for r in rows])
         storing = []
-        before: set[str] = set()  # ids of the rows judged in order, so far in the chunk
+        before = _Mine()  # what the rows judged in order carry, so far in the chunk
         for r in rows:
             if not r.new:
-                before.add(r.row["conversation_id"])
+                before.add(r.row)
             elif held.holds_any(r.row):
                 mine.discard(r.row)  # someone else stored it meanwhile: judged below
-            elif r.row["conversation_id"] not in before:
+            elif not before.shares(r.row):
                 storing.append(r)
-            # else an earlier row of the chunk carries its id: judged (and stored) after it
+            # else an earlier row of the chunk judged in order carries its id, content or
+            # dialogue (a stored id's new version carries a new dialogue): judged after it,
+            # against what it left held
         if storing:
             pks = _insert(library, session, [r.row for r in storing], imported_at, created)
             for r, pk in zip(storing, pks, strict=True):

@@ -15,6 +15,7 @@ from app import importer
 from app.importer import Verdict, import_paths
 from app.library import Library
 from app.paths import DATABASE_NAME
+from app.removal import apply_removal, plan_removal
 from app.similar import NEAR, best_match, containment, fingerprint, similarity
 
 SOURCE = ENRICHED[1]  # enriched-1.json
@@ -266,3 +267,67 @@ def test_a_duplicate_of_what_this_import_replaced_is_not_said_to_be_anothers(
     assert repeated.reason.startswith(f"the same dialogue as conversation {original} "
                                       "(already in the library: batch 'stored'"), repeated.reason
     assert "another member" not in repeated.reason, repeated.reason
+
+
+def _corrected(folder: Path) -> Path:
+    """The stored SOURCE under its own id, one reply corrected: another dialogue."""
+    document = json.loads(SOURCE.read_text(encoding="utf-8"))
+    _one_sentence_changed(document["training_pairs"])
+    folder.mkdir(parents=True)
+    path = folder / SOURCE.name
+    path.write_text(json.dumps(document), encoding="utf-8")
+    return path
+
+
+def _corrected_and_respaced(pairs: list[dict[str, Any]]) -> None:
+    _one_sentence_changed(pairs)
+    _respace(pairs)
+
+
+def test_a_file_stored_after_all_is_judged_before_a_later_file_of_its_dialogue(
+        library: Library, tmp_path: Path) -> None:
+    """File a corrects a reply of a stored conversation, under its id; that conversation
+    is removed meanwhile (another window), so a is stored after all. File b, later in the
+    same chunk, repeats a's corrected dialogue under a new id: b is the duplicate, of a,
+    earlier in this import. b was stored first (nothing held its dialogue when the import
+    began) and a was said to repeat "conversation fp_conversation_b (earlier in this
+    import)", a file after it."""
+    assert import_paths(library, [SOURCE]).imported == 1
+    original = library.summaries()[0].conversation_id
+    a = _corrected(tmp_path / "first")
+    b = _variant(tmp_path / "second", "b", _corrected_and_respaced)
+
+    def removed_meanwhile(done: int, total: int, name: str) -> None:
+        if done == 1:  # a is read, the chunk not stored yet
+            apply_removal(library, plan_removal(library, [original]))
+
+    report = import_paths(library, [a, b], progress=removed_meanwhile, workers=1)
+
+    first, second = report.verdicts
+    assert (first.verdict, first.reason) == (Verdict.IMPORTED, ""), first.reason
+    assert second.verdict is Verdict.DUPLICATE, second.reason
+    assert second.reason == (f"the same dialogue as conversation {original} (earlier in this "
+                             "import), under the id fp_conversation_b"), second.reason
+    assert [row.conversation_id for row in library.summaries()] == [original]
+
+
+def test_a_later_file_repeating_what_this_import_replaced_in_its_chunk_is_a_duplicate(
+        library: Library, tmp_path: Path) -> None:
+    """File a replaces a stored conversation (a corrected reply); file b, later in the same
+    chunk, repeats the corrected dialogue under a new id. b is a duplicate of the replaced
+    one, as it is when b comes in a later chunk: it was stored first, as new, leaving two
+    conversations with one dialogue."""
+    assert import_paths(library, [SOURCE], batch="stored").imported == 1
+    original = library.summaries()[0].conversation_id
+    a = _corrected(tmp_path / "first")
+    b = _variant(tmp_path / "second", "b", _corrected_and_respaced)
+
+    report = import_paths(library, [a, b], replace=True, workers=1)
+
+    replaced, repeated = report.verdicts
+    assert replaced.verdict is Verdict.REPLACED, replaced.reason
+    assert repeated.verdict is Verdict.DUPLICATE, repeated.reason
+    assert repeated.reason.startswith(f"the same dialogue as conversation {original} "
+                                      "(already in the library: batch 'stored'"), repeated.reason
+    assert library.count() == 1
+
