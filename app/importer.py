@@ -625,6 +625,17 @@ class _Held:
         if dialogue is not None:
             self.by_dialogue.setdefault(dialogue, cid)
 
+    def _carried_by_another(self, dialogue: str, gone: str) -> None:
+        """``gone`` no longer carries ``dialogue``: another held conversation may (a library
+        can hold two with one dialogue, stored before the dialogue check existed; every
+        conversation carrying a dialogue of the chunk's is held), and it is a repeat of
+        that one still."""
+        del self.by_dialogue[dialogue]
+        for cid, (_pk, _batch, _content, carried) in self.by_id.items():
+            if carried == dialogue and cid != gone:
+                self.by_dialogue[dialogue] = cid
+                return
+
     def holds_any(self, row: dict[str, Any]) -> bool:
         return (row["conversation_id"] in self.by_id or row["content_sha256"] in self.by_content
                 or row["dialogue_sha256"] in self.by_dialogue)
@@ -637,7 +648,7 @@ class _Held:
             if self.by_content.get(before[2]) == cid:
                 del self.by_content[before[2]]
             if before[3] is not None and self.by_dialogue.get(before[3]) == cid:
-                del self.by_dialogue[before[3]]
+                self._carried_by_another(before[3], cid)
         batch = before[1] if before is not None else row["batch_id"]
         self._hold(cid, pk, batch, row["content_sha256"], row["dialogue_sha256"])
 

@@ -10,10 +10,12 @@ from typing import Any
 
 import pytest
 from conftest import ENRICHED, LEGACY
+from sqlalchemy import update
 
 from app import importer
 from app.importer import Verdict, import_paths
 from app.library import Library
+from app.models import Conversation
 from app.paths import DATABASE_NAME
 from app.removal import apply_removal, plan_removal
 from app.similar import NEAR, best_match, containment, fingerprint, similarity
@@ -331,3 +333,40 @@ def test_a_later_file_repeating_what_this_import_replaced_in_its_chunk_is_a_dupl
                                       "(already in the library: batch 'stored'"), repeated.reason
     assert library.count() == 1
 
+
+def _two_with_one_dialogue(library: Library, tmp_path: Path,
+                           monkeypatch: pytest.MonkeyPatch) -> str:
+    """SOURCE, and a copy of its dialogue under the id fp_conversation_z, both stored as
+    before the dialogue check existed (the copy without its fingerprint when SOURCE came,
+    as such libraries were); the next import gives the copy its fingerprint. SOURCE's id."""
+    twin = _variant(tmp_path / "twin", "z", _respace)
+    assert import_paths(library, [twin], batch="twin").imported == 1
+    with library.session() as session, session.begin():
+        session.execute(update(Conversation).values(dialogue_sha256=None,
+                                                    dialogue_sketch=None))
+    monkeypatch.setattr(importer, "fill_missing", lambda _library: 0)
+    assert import_paths(library, [SOURCE], batch="stored").imported == 1
+    monkeypatch.undo()
+    return next(row.conversation_id for row in library.summaries()
+                if row.batch_id == "stored")
+
+
+def test_a_dialogue_two_stored_conversations_carry_stays_known_when_one_is_replaced(
+        library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The library holds two conversations with one dialogue. This import replaces one
+    (a corrected reply), and a later file of the same chunk repeats that dialogue under a
+    new id: the other stored conversation still carries it, so the file is its duplicate
+    (it was stored, the replaced one having taken the dialogue out of the look-up)."""
+    original = _two_with_one_dialogue(library, tmp_path, monkeypatch)
+    a = _corrected(tmp_path / "first")
+    b = _variant(tmp_path / "second", "again", _respace)
+
+    report = import_paths(library, [a, b], replace=True, workers=1)
+
+    replaced, repeated = report.verdicts
+    assert (replaced.verdict, replaced.conversation_id) == (Verdict.REPLACED, original)
+    assert repeated.verdict is Verdict.DUPLICATE, repeated.reason
+    assert repeated.reason.startswith("the same dialogue as conversation fp_conversation_z "
+                                      "(already in the library: batch 'twin'"), repeated.reason
+    assert sorted(row.conversation_id for row in library.summaries()) == sorted(
+        [original, "fp_conversation_z"])
