@@ -288,10 +288,11 @@ def _removed(path: Path) -> bool:
 def not_put_back(path: Path, copy: Path) -> str:
     """What a person must do for an earlier file a failed or cancelled export could not
     put back (on Windows, another program has the new file open): it is only under the
-    hidden name ``copy``."""
-    return (f"Your earlier {path} could not be put back: it is kept as {copy.name} (a hidden "
-            f"file) in that folder; rename it back to {path.name} once no program has "
-            f"{path.name} open.")
+    hidden name ``copy``. Said after the failure's own words, which were written before the
+    put-back was tried ("nothing was changed"), so it begins by saying what did."""
+    return (f"One file did change: the new {path.name} could not be taken away, so your "
+            f"earlier {path} is kept as {copy.name} (a hidden file) in that folder; rename "
+            f"it back to {path.name} once no program has {path.name} open.")
 
 
 def _take_back(ours: dict[Path, tuple[int, int] | None], kept: list[tuple[Path, Path]],

@@ -502,9 +502,9 @@ def _not_put_back(earlier: Path) -> tuple[Path, str]:
     """The hidden copy still holding ``earlier``, and the sentence that must name it."""
     [kept] = [earlier.parent / name for name in _names(earlier.parent)
               if name.startswith(f".{earlier.name}.") and name.endswith(".kept")]
-    return kept, (f"Your earlier {earlier} could not be put back: it is kept as {kept.name} "
-                  "(a hidden file) in that folder; rename it back to mine.jsonl once no "
-                  "program has mine.jsonl open.")
+    return kept, ("One file did change: the new mine.jsonl could not be taken away, so your "
+                  f"earlier {earlier} is kept as {kept.name} (a hidden file) in that folder; "
+                  "rename it back to mine.jsonl once no program has mine.jsonl open.")
 
 
 def _manifest_refused(*_args: object) -> None:
