@@ -557,7 +557,8 @@ def export(
                     "jsonl": source.described.get("jsonl") or _describe_stored(
                         f"{info.name}.jsonl", build.jsonl_lines(), check)}
             if recipes:
-                written += _write_recipes(library, info.name, spec, destination, written, policy)
+                written += _write_recipes(library, info.name, spec, destination, written, policy,
+                                          head)
             document = {
                 "manifest_version": MANIFEST_VERSION,
                 "app": "LoRA Studio",
@@ -668,8 +669,15 @@ def _max_seq_len(library: Library, name: str) -> int:
     return int(value or 4096)
 
 
+def _counted_with(written: Written, head: dict[str, Any]) -> str:
+    """The tokenizer that counted a JSONL file's lines (its ``metadata.token_count``)."""
+    if written.counted_by is not None:
+        return written.counted_by.tokenizer_name
+    return str((head.get("tokens") or {}).get("tokenizer", ""))
+
+
 def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destination: Path,
-                   written: list[Written], policy: str) -> list[Written]:
+                   written: list[Written], policy: str, head: dict[str, Any]) -> list[Written]:
     data = [w for w in written if w.role in ("copy", "train")]
     held_out = [w for w in written if w.role == "valid"]
     if spec.format is ExportFormat.JSON or not data:
@@ -680,7 +688,8 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
         eval_file=held_out[0].path.name if held_out else None,
         max_seq_len=_max_seq_len(library, name), cut_off_policy=policy,
         last_reply_only=spec.format is ExportFormat.PER_REPLY,
-        chat_template=template.source, chat_template_label=template.label)
+        chat_template=template.source, chat_template_label=template.label,
+        tokenizer_label=_counted_with(data[0], head))
     trl_path, axolotl_path = recipe_paths(destination, spec.writes_folder)
     made = []
     for path, text in ((trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe))):

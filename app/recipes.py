@@ -8,7 +8,10 @@ length from the training file's own budget (``training_files.max_seq_len``), so 
 not silently cut conversations at a trainer's default length; the TRL script says how many
 training and validation lines TRL leaves out (none of their trained tokens within that
 length), which it does without a word. They are starting points:
-the base model, LoRA rank and learning rate are the user's to choose.
+the base model, LoRA rank and learning rate are the user's to choose. The TRL script saves
+the adapter and the tokenizer it trained with, loads the model in bfloat16 where the GPU has
+it, honours ``"weight": 0`` through its chat template's ``{% generation %}`` marks, and says
+when the model's tokenizer counts the file's lines otherwise than LoRA Studio did.
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class RecipeInput:
     # to the model's own template.
     chat_template: str = ""
     chat_template_label: str = ""
+    # The tokenizer the file's token counts (metadata.token_count) were made with.
+    tokenizer_label: str = ""
 
 
 def recipe_paths(destination: Path, writes_folder: bool) -> tuple[Path, Path]:
@@ -45,14 +50,19 @@ def recipe_paths(destination: Path, writes_folder: bool) -> tuple[Path, Path]:
             destination.with_name(destination.name + AXOLOTL_SUFFIX))
 
 
-def _warnings(spec: RecipeInput) -> list[str]:
-    notes = []
-    # One line per reply trains only the reply a line ends on (always weight 1), in TRL too.
-    if spec.cut_off_policy == CutOffPolicy.WEIGHT0.value and not spec.last_reply_only:
-        notes.append("This file keeps cut-off replies as context with \"weight\": 0. TRL "
-                     "ignores that key and would train them: use the Axolotl config, or "
-                     "set the training file's cut-off policy to trim.")
-    return notes
+def _honours_weights(spec: RecipeInput) -> bool:
+    """Whether the file marks cut-off replies with ``"weight": 0`` for the TRL script to
+    leave untrained (one line per reply trains only the reply a line ends on, always
+    weight 1, in TRL too)."""
+    return spec.cut_off_policy == CutOffPolicy.WEIGHT0.value and not spec.last_reply_only
+
+
+# What the TRL script says when the template it trains with cannot leave weight-0 replies
+# untrained (it has no {% generation %} marks inside a loop over the messages).
+WEIGHTS_IGNORED = ("This file keeps cut-off replies as context with \"weight\": 0, but the "
+                   "chat template has no {% generation %} marks inside a loop over the "
+                   "messages, so TRL would train them: use the Axolotl config, or set the "
+                   "training file's cut-off policy to trim.")
 
 
 def _trl_parts(spec: RecipeInput) -> tuple[str, str, str, str]:
@@ -90,13 +100,114 @@ def as_prompt_and_completion(row: dict) -> dict:
         "completion_only_loss=True,")
 
 
+# Pure Python, so that it can be tried without torch: a weight-0 reply written outside the
+# template's {% generation %} marks, which assistant_only_loss then leaves untrained.
+_WEIGHT_HELPER = r'''
+# A Jinja comment (left as it is: it may name the marks) or a {% generation %} block.
+GENERATION = re.compile(r"(?P<comment>\{#.*?#\})|(?P<opening>\{%-?\s*generation\s*-?%\})"
+                        r"(?P<body>.*?)(?P<closing>\{%-?\s*endgeneration\s*-?%\})", re.DOTALL)
+# The start of a for loop (what it names, what it loops over) or its end.
+LOOP = re.compile(r"\{%-?\s*(?:for\s+([\w\s,]+?)\s+in\s+(\w+)|(endfor))\b")
+COMMENT = re.compile(r"\{#.*?#\}", re.DOTALL)
+
+
+def open_message_loop(before: str) -> str | None:
+    """The name of the innermost loop over the messages still open at the end of
+    ``before`` (a template's text up to a block), if any."""
+    names: list[str] = []
+    for name, over, end in LOOP.findall(COMMENT.sub("", before)):
+        if end:
+            if names:
+                names.pop()
+        else:
+            names.append(name if over == "messages" and name.isidentifier() else "")
+    return next((name for name in reversed(names) if name), None)
+
+
+def honouring_weights(template: str) -> str | None:
+    """The template with each {% generation %} block written twice: plain for a message
+    whose "weight" is 0, marked (trained) otherwise; the text is the same either way. None
+    when there is no block, or one is not inside a loop over the messages (no message to
+    read the weight of)."""
+    blocks = []
+
+    def either(match: re.Match) -> str:
+        if match["comment"]:
+            return match["comment"]
+        message = open_message_loop(template[:match.start()])
+        if message is None:
+            raise LookupError
+        blocks.append(match)
+        opening, body, closing = match["opening"], match["body"], match["closing"]
+        left, right = "-" * opening.startswith("{%-"), "-" * opening.endswith("-%}")
+        close_left, close_right = "-" * closing.startswith("{%-"), "-" * closing.endswith("-%}")
+        return (f"{{%{left} if {message}['weight'] == 0 {right}%}}{body}"
+                f"{{%{close_left} else %}}{opening}{body}{closing}{{% endif {close_right}%}}")
+
+    try:
+        weighted = GENERATION.sub(either, template)
+    except LookupError:
+        return None
+    return weighted if blocks else None
+'''
+
+# Pure Python too: whether the model's tokenizer counts the file's lines as LoRA Studio did.
+_TOKENIZER_HELPER = r'''
+
+def counted_otherwise(tokenizer, lines, model: str) -> str:
+    """A sentence when the model's tokenizer gives any of the first CHECKED_LINES lines
+    another length than the line's metadata.token_count (what LoRA Studio counted, with
+    TOKENIZER and CHAT_TEMPLATE); "" when they all agree."""
+    checked, differing, first = 0, 0, None
+    for number in range(min(len(lines), CHECKED_LINES)):
+        row = lines[number]
+        counted = (row.get("metadata") or {}).get("token_count")
+        if not CHAT_TEMPLATE or not isinstance(counted, int):
+            continue
+        text = tokenizer.apply_chat_template(row["messages"], chat_template=CHAT_TEMPLATE,
+                                             tokenize=False)
+        length = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        checked += 1
+        if length != counted:
+            differing += 1
+            first = first or (number + 1, length, counted)
+    if not differing:
+        return ""
+    line, length, counted = first
+    return (f"The tokenizer of {model} gives {differing} of the first {checked} lines another "
+            f"length than LoRA Studio counted with {TOKENIZER} (line {line}: {length:,} "
+            f"tokens, not {counted:,}), so the file's token counts and its budget "
+            f"(MAX_LENGTH, {MAX_LENGTH:,}) were made with another tokenizer: they are not "
+            "this model's, and lines LoRA Studio showed within the budget may be cut; if you "
+            "did not mean that, choose this model's tokenizer in LoRA Studio (lora-studio "
+            "tokens) and download the file again.")
+'''
+
+
+def _weights_steps(spec: RecipeInput) -> str:
+    """The lines of ``main`` that make the template leave weight-0 replies untrained."""
+    if not _honours_weights(spec):
+        return ""
+    return f"""
+    # Cut-off replies carry "weight": 0; TRL trains what the template marks with
+    # {{% generation %}}, so a weight-0 reply is written outside those marks.
+    weighted = honouring_weights(tokenizer.chat_template or "")
+    if weighted is None:
+        print("NOTE: " + {json.dumps(WEIGHTS_IGNORED)}, file=sys.stderr)
+    else:
+        tokenizer.chat_template = weighted"""
+
+
 def trl_script(spec: RecipeInput) -> str:
     """A runnable TRL script for the file (``python <file>.trl.py --model NAME``)."""
-    warnings = _warnings(spec)
-    notes = "".join(f"# NOTE: {note}\n" for note in warnings)
     eval_line = (f"EVAL_FILE = {json.dumps(spec.eval_file)}\n" if spec.eval_file
                  else "EVAL_FILE = None\n")
     trained, helper, prepare, loss = _trl_parts(spec)
+    weighted = _honours_weights(spec)
+    if weighted:
+        trained += ("\nA cut-off reply kept as context (\"weight\": 0) is written outside "
+                    "the template's\n{% generation %} marks, so it is not trained.")
+    helpers = (_WEIGHT_HELPER if weighted else "") + _TOKENIZER_HELPER + helper
     marks = (". --chat-template overrides it." if spec.last_reply_only else
              "; it\n# marks the replies with {% generation %} for assistant_only_loss. "
              "--chat-template overrides it.")
@@ -107,13 +218,14 @@ Written by LoRA Studio {__version__} beside the file it trains on. Run:
     python {{this file}} --model <a Hugging Face model name or a local model folder>
 
 {trained}
-Sequences are at most MAX_LENGTH tokens, the training file's own budget.
+Sequences are at most MAX_LENGTH tokens, the training file's own budget. The adapter and
+the tokenizer (with the chat template it trained with) are saved in --output.
 """
-{notes}
+
 from __future__ import annotations
 
 import argparse
-import sys
+{"import re" + chr(10) if weighted else ""}import sys
 from pathlib import Path
 
 import torch
@@ -124,11 +236,13 @@ from trl import SFTConfig, SFTTrainer
 HERE = Path(__file__).resolve().parent
 TRAIN_FILE = {json.dumps(spec.train_file)}
 {eval_line}MAX_LENGTH = {spec.max_seq_len}
-# Said again when the script runs: a comment at the top is easily missed.
-NOTES = {json.dumps(warnings, ensure_ascii=False)}
+# The tokenizer LoRA Studio counted each line's metadata.token_count with; the script
+# checks that --model's tokenizer gives the first CHECKED_LINES lines the same lengths.
+TOKENIZER = {json.dumps(spec.tokenizer_label or "LoRA Studio's tokenizer", ensure_ascii=False)}
+CHECKED_LINES = 20
 # The chat template LoRA Studio counted tokens with ({spec.chat_template_label or "none"}){marks}
 CHAT_TEMPLATE = {json.dumps(spec.chat_template)}
-{helper}
+{helpers}
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -141,23 +255,31 @@ def main() -> None:
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--no-lora", action="store_true", help="train all weights")
     args = parser.parse_args()
-    for note in NOTES:
-        print(f"NOTE: {{note}}", file=sys.stderr)
 
     files = {{"train": str(HERE / TRAIN_FILE)}}
     if EVAL_FILE:
         files["validation"] = str(HERE / EVAL_FILE)
     data = load_dataset("json", data_files=files)
-    {prepare}
 
     tokenizer = AutoTokenizer.from_pretrained(args.model)
+    differs = counted_otherwise(tokenizer, data["train"], args.model)
+    if differs:
+        print(f"NOTE: {{differs}}", file=sys.stderr)
+    {prepare}
     if args.chat_template:
         tokenizer.chat_template = args.chat_template.read_text(encoding="utf-8")
     elif CHAT_TEMPLATE:  # what LoRA Studio counted tokens with
         tokenizer.chat_template = CHAT_TEMPLATE
+    chosen_template = tokenizer.chat_template  # saved with the adapter{_weights_steps(spec)}
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    model = AutoModelForCausalLM.from_pretrained(args.model)
+    # 32-bit weights would not fit a 7B model in 24 GB: bfloat16 where the GPU has it.
+    gpu = torch.cuda.is_available()
+    bf16 = gpu and torch.cuda.is_bf16_supported()
+    print("loading the model in " + ("bfloat16 (the GPU supports it)" if bf16 else
+          "float32 (" + ("this GPU has no bfloat16" if gpu else "no GPU: on the CPU") + ")"))
+    model = AutoModelForCausalLM.from_pretrained(
+        args.model, dtype=torch.bfloat16 if bf16 else torch.float32)
 
     peft_config = None
     if not args.no_lora:
@@ -165,7 +287,6 @@ def main() -> None:
 
         peft_config = LoraConfig(r=16, lora_alpha=32, lora_dropout=0.05,
                                  target_modules="all-linear", task_type="CAUSAL_LM")
-    gpu = torch.cuda.is_available()
     config = SFTConfig(
         output_dir=args.output,
         {loss}
@@ -179,7 +300,7 @@ def main() -> None:
         eval_strategy="epoch" if EVAL_FILE else "no",
         report_to=[],
         use_cpu=not gpu,
-        bf16=gpu and torch.cuda.is_bf16_supported(),
+        bf16=bf16,
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=data["train"],
                          eval_dataset=data["validation"] if EVAL_FILE else None,
@@ -199,6 +320,11 @@ def main() -> None:
                   "(lora-studio max-len) and download it again to use them.", file=sys.stderr)
     result = trainer.train()
     print(f"trained {{result.global_step}} steps, final loss {{result.training_loss:.4f}}")
+    trainer.save_model(args.output)
+    tokenizer.chat_template = chosen_template
+    tokenizer.save_pretrained(args.output)
+    saved = "the model" if args.no_lora else "the LoRA adapter"
+    print(f"saved {{saved}} and the tokenizer with its chat template in {{args.output}}")
 
 
 if __name__ == "__main__":
@@ -248,14 +374,11 @@ def _axolotl_dataset(spec: RecipeInput, path: str, split: str | None = None) -> 
 
 def axolotl_config(spec: RecipeInput) -> str:
     """An Axolotl YAML config for the file (``axolotl train <file>.axolotl.yml``)."""
-    notes = "".join(f"# NOTE: {note}\n" for note in _warnings(spec)
-                    if not note.startswith("This file keeps"))  # Axolotl honours weight
     evaluation = ("test_datasets:\n" + _axolotl_dataset(spec, spec.eval_file, "train")
                   if spec.eval_file else "val_set_size: 0\n")
     return (
         f"# Axolotl config for {spec.training_file!r}, written by LoRA Studio {__version__}.\n"
         "# Set base_model, then: axolotl train this-file.yml\n"
-        f"{notes}"
         "base_model: REPLACE_WITH_YOUR_BASE_MODEL\n"
         f"{_axolotl_template(spec)}"
         "datasets:\n"

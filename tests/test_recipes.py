@@ -6,6 +6,7 @@ import ast
 import os
 import sys
 import types
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -13,14 +14,22 @@ import orjson
 import pytest
 import yaml
 
-from app.chat_templates import BUNDLED, bundled_template
+from app.chat_templates import (
+    BUNDLED,
+    TRAINED_CLOSE,
+    TRAINED_OPEN,
+    ChatTemplate,
+    bundled_template,
+    compile_template,
+)
 from app.cli import main
 from app.errors import LibraryError
 from app.export import ExportFormat, export
 from app.library import Library
 from app.models import TrainingFile
-from app.recipes import RecipeInput, axolotl_config
+from app.recipes import WEIGHTS_IGNORED, RecipeInput, axolotl_config
 from app.tokenizer_choice import chosen_template
+from app.tokens import default_counter
 from app.trainingfiles import add_conversations
 
 
@@ -42,23 +51,6 @@ def _constants(script: str) -> dict[str, object]:
             and node.targets[0].id.isupper() and isinstance(node.value, ast.Constant)}
 
 
-def _notes(script: str) -> list[str]:
-    """What the script prints as it starts (its NOTES), checked to be printed in main."""
-    tree = ast.parse(script)
-    (value,) = [node.value for node in tree.body if isinstance(node, ast.Assign)
-                and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "NOTES"]
-    main_source = next(ast.get_source_segment(script, node) for node in tree.body
-                       if isinstance(node, ast.FunctionDef) and node.name == "main")
-    assert main_source is not None and "for note in NOTES:" in main_source
-    assert 'print(f"NOTE: {note}", file=sys.stderr)' in main_source
-    # and how many lines TRL left out for having no trained token within MAX_LENGTH
-    assert 'left_out = len(data[split]) - len(kept[split])' in main_source
-    assert "NOTE: TRL left out {left_out} of" in main_source
-    notes = ast.literal_eval(value)
-    assert isinstance(notes, list)
-    return notes
-
-
 def test_jsonl_download_with_recipes(two_files: Library, tmp_path: Path) -> None:
     target = tmp_path / "trim.jsonl"
     written = export(two_files, "Trim", ExportFormat.JSONL, target, recipes=True)
@@ -70,7 +62,7 @@ def test_jsonl_download_with_recipes(two_files: Library, tmp_path: Path) -> None
     assert constants["EVAL_FILE"] is None
     assert constants["MAX_LENGTH"] == 3072  # the file's own budget
     assert "assistant_only_loss=True" in script and "max_length=MAX_LENGTH" in script
-    assert "# NOTE" not in script and _notes(script) == []
+    assert "# NOTE" not in script
     config = yaml.safe_load(axolotl.read_text(encoding="utf-8"))
     assert config["sequence_len"] == 3072
     (dataset,) = config["datasets"]
@@ -83,15 +75,13 @@ def test_jsonl_download_with_recipes(two_files: Library, tmp_path: Path) -> None
         trl.name, axolotl.name]
 
 
-def test_weight0_recipes_use_the_weight_and_warn_about_trl(two_files: Library,
-                                                          tmp_path: Path) -> None:
+def test_weight0_recipes_use_the_weight(two_files: Library, tmp_path: Path) -> None:
     export(two_files, "Weighted", ExportFormat.JSONL, tmp_path / "w.jsonl", recipes=True)
     script = (tmp_path / "w.jsonl.trl.py").read_text(encoding="utf-8")
-    assert "TRL ignores that key" in script
-    # A real run (TRL 1.16) trained the weight-0 reply: the user is told when it starts,
-    # not only in a comment at the top of the script.
-    (note,) = _notes(script)
-    assert note.startswith("This file keeps cut-off replies") and "TRL ignores" in note
+    # TRL 1.16 trained a weight-0 reply when the script only warned about it: the script
+    # now writes such a reply outside the template's {% generation %} marks.
+    assert "TRL ignores" not in script and "# NOTE" not in script
+    assert "weighted = honouring_weights(tokenizer.chat_template" in script
     config = yaml.safe_load((tmp_path / "w.jsonl.axolotl.yml").read_text(encoding="utf-8"))
     assert config["datasets"][0]["message_field_training"] == "weight"
     assert config["sequence_len"] == 4096
@@ -108,11 +98,50 @@ class _Splits(dict[str, list[dict[str, Any]]]):
         return _Splits({k: [change(line) for line in lines] for k, lines in self.items()})
 
 
-def _run_with_a_trl_that_drops_the_first_line(script: Path, monkeypatch: pytest.MonkeyPatch
-                                              ) -> None:
+class _CountingTokenizer:
+    """What ``AutoTokenizer`` gives the script for the model LoRA Studio counted with: the
+    bundled tokenizer and chat template the library's counts came from."""
+
+    def __init__(self) -> None:
+        self.counter = default_counter()
+        self.chat_template: str | None = "the model's own template"
+        self.pad_token: str | None = None
+        self.eos_token = "</s>"
+        self.saved: list[tuple[str, str | None]] = []  # (folder, chat template)
+
+    def apply_chat_template(self, messages: list[dict[str, Any]], chat_template: str,
+                            tokenize: bool) -> str:
+        assert chat_template == self.counter.template.source and not tokenize
+        return self.counter.text(messages)
+
+    def __call__(self, text: str, add_special_tokens: bool) -> dict[str, list[int]]:
+        assert not add_special_tokens  # the template writes BOS itself
+        return {"input_ids": self.counter.tokenizer.encode(text, add_special_tokens=False).ids}
+
+    def save_pretrained(self, folder: str) -> None:
+        self.saved.append((folder, self.chat_template))
+
+
+class _WordTokenizer(_CountingTokenizer):
+    """Another model's tokenizer: one token per word."""
+
+    def __call__(self, text: str, add_special_tokens: bool) -> dict[str, list[int]]:
+        return {"input_ids": list(range(len(text.split())))}
+
+
+class _Run(types.SimpleNamespace):
+    """What the script did with the stand-ins: how it loaded the model, which chat template
+    the trainer got, what it saved."""
+
+
+def _run_script(script: Path, monkeypatch: pytest.MonkeyPatch, *, gpu: bool = False,
+                bf16: bool = False, tokenizer: _CountingTokenizer | None = None,
+                args: tuple[str, ...] = ("--no-lora",)) -> _Run:
     """Run the TRL script's ``main`` on its real files, with stand-ins for torch, datasets,
     transformers and trl whose trainer keeps all but the first line of each dataset it is
     given, as TRL 1.16 keeps only lines with a trained token within ``max_length``."""
+    run = _Run(tokenizer=tokenizer or _CountingTokenizer(), saved_model=[])
+
     def load_dataset(kind: str, data_files: dict[str, str]) -> _Splits:
         assert kind == "json"
         return _Splits({split: [orjson.loads(line) for line in Path(path).read_bytes()
@@ -120,31 +149,40 @@ def _run_with_a_trl_that_drops_the_first_line(script: Path, monkeypatch: pytest.
 
     class Trainer:
         def __init__(self, train_dataset: list[Any], eval_dataset: list[Any] | None,
-                     **_: object) -> None:
+                     processing_class: _CountingTokenizer, **_: object) -> None:
             self.train_dataset = train_dataset[1:]
             self.eval_dataset = None if eval_dataset is None else eval_dataset[1:]
+            run.trained_with = processing_class.chat_template
 
         def train(self) -> object:
             return types.SimpleNamespace(global_step=1, training_loss=0.5)
 
-    def pretrained(*_: object) -> object:
-        return types.SimpleNamespace(chat_template="", pad_token=None, eos_token="</s>")
+        def save_model(self, folder: str) -> None:
+            run.saved_model.append(folder)
 
+    def model(name: str, **options: object) -> object:
+        run.model_options = options
+        return object()
+
+    cuda = types.SimpleNamespace(is_available=lambda: gpu, is_bf16_supported=lambda: bf16)
     stand_ins = {
-        "torch": {"cuda": types.SimpleNamespace(is_available=lambda: False)},
+        "torch": {"cuda": cuda, "bfloat16": "bfloat16", "float32": "float32"},
         "datasets": {"load_dataset": load_dataset},
-        "transformers": {"AutoModelForCausalLM": types.SimpleNamespace(from_pretrained=pretrained),
-                         "AutoTokenizer": types.SimpleNamespace(from_pretrained=pretrained)},
+        "transformers": {"AutoModelForCausalLM": types.SimpleNamespace(from_pretrained=model),
+                         "AutoTokenizer": types.SimpleNamespace(
+                             from_pretrained=lambda name: run.tokenizer)},
         "trl": {"SFTConfig": types.SimpleNamespace, "SFTTrainer": Trainer},
+        "peft": {"LoraConfig": types.SimpleNamespace},
     }
     for name, members in stand_ins.items():
         module = types.ModuleType(name)
         module.__dict__.update(members)
         monkeypatch.setitem(sys.modules, name, module)
-    monkeypatch.setattr(sys, "argv", [str(script), "--model", "stand-in", "--no-lora"])
+    monkeypatch.setattr(sys, "argv", [str(script), "--model", "stand-in", *args])
     space: dict[str, Any] = {"__name__": "recipe", "__file__": str(script)}
     exec(compile(script.read_text(encoding="utf-8"), str(script), "exec"), space)
     space["main"]()
+    return run
 
 
 def _lines(path: Path) -> int:
@@ -168,7 +206,7 @@ def test_the_trl_script_says_how_many_lines_trl_left_out_of_each_file(
         export(two_files, "Trim", fmt, train, recipes=True)
         script = out / "trim.jsonl.trl.py"
     capsys.readouterr()
-    _run_with_a_trl_that_drops_the_first_line(script, monkeypatch)
+    _run_script(script, monkeypatch)
     said = capsys.readouterr().err.splitlines()
     advice = ("none of their trained replies starts within MAX_LENGTH (3072) tokens. Raise "
               "the training file's maximum sequence length in LoRA Studio (lora-studio "
@@ -259,7 +297,7 @@ def test_per_reply_recipes_train_only_the_reply_each_line_ends_on(
     assert dataset["roles_to_train"] == [] and dataset["train_on_eos"] == "turn"
     script = (tmp_path / "p.per-reply.jsonl.trl.py").read_text(encoding="utf-8")
     assert "completion_only_loss=True" in script and "assistant_only_loss" not in script
-    assert "# NOTE" not in script and _notes(script) == []  # only the completion: no weight
+    assert "# NOTE" not in script and "honouring_weights" not in script  # no weight 0
     # the script's own helper turns each real line into a prompt and its one reply
     tree = ast.parse(script)
     (helper,) = [node for node in tree.body if isinstance(node, ast.FunctionDef)
@@ -288,3 +326,164 @@ def test_a_failed_export_takes_back_the_recipe_it_wrote(two_files: Library,
     with pytest.raises(LibraryError, match="too long"):
         export(two_files, "Trim", ExportFormat.JSONL, target, recipes=True)
     assert list(target.parent.iterdir()) == []
+
+
+def _script_of(library: Library, name: str, folder: Path) -> Path:
+    export(library, name, ExportFormat.JSONL, folder / "f.jsonl", recipes=True)
+    return folder / "f.jsonl.trl.py"
+
+
+@pytest.mark.parametrize(("args", "what"), [((), "the LoRA adapter"),
+                                            (("--no-lora",), "the model")])
+def test_the_trl_script_saves_what_it_trained(
+        two_files: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], args: tuple[str, ...], what: str) -> None:
+    """Training without saving lost the adapter: the script saves it, and the tokenizer
+    with the chat template it trained with, in --output, and says where."""
+    script = _script_of(two_files, "Trim", tmp_path)
+    output = str(tmp_path / "adapter")
+    run = _run_script(script, monkeypatch, args=("--output", output, *args))
+    assert run.saved_model == [output]
+    assert run.tokenizer.saved == [(output, chosen_template(two_files).source)]
+    assert (f"saved {what} and the tokenizer with its chat template in {output}"
+            in capsys.readouterr().out.splitlines())
+
+
+def _weight_helper(script: str) -> Any:
+    """The script's own ``honouring_weights``, run without torch."""
+    wanted = {"re", "GENERATION", "LOOP", "COMMENT", "open_message_loop", "honouring_weights"}
+
+    def names(node: ast.stmt) -> set[str]:
+        if isinstance(node, ast.Import):
+            return {alias.name for alias in node.names}
+        if isinstance(node, ast.Assign):
+            return {t.id for t in node.targets if isinstance(t, ast.Name)}
+        return {node.name} if isinstance(node, ast.FunctionDef) else set()
+
+    needed = [node for node in ast.parse(script).body if names(node) & wanted]
+    space: dict[str, Any] = {}
+    exec(compile(ast.Module(needed, []), "recipe", "exec"), space)
+    return space["honouring_weights"]
+
+
+def _trained_texts(source: str, template: ChatTemplate, messages: list[dict[str, Any]]
+                   ) -> tuple[str, list[str]]:
+    """The rendered text and the text of each {% generation %} block in it."""
+    plain, marking = compile_template(replace(template, source=source))
+    tokens = {"bos_token": template.bos_token, "eos_token": template.eos_token}
+    text = plain.render(messages=messages, add_generation_prompt=False, **tokens)
+    marked = marking.render(messages=messages, add_generation_prompt=False, **tokens)
+    blocks = [part.split(TRAINED_CLOSE)[0] for part in marked.split(TRAINED_OPEN)[1:]]
+    return text, blocks
+
+
+@pytest.mark.parametrize("key", sorted(BUNDLED))
+def test_a_weight0_reply_is_written_outside_the_generation_marks(
+        two_files: Library, tmp_path: Path, key: str) -> None:
+    """TRL trains what a template marks with {% generation %} (assistant_only_loss) and
+    passes the messages to the template as the file has them, "weight" included: the
+    script's template marks a reply only when its weight is not 0, and writes the same
+    text as the template LoRA Studio counted with."""
+    honouring_weights = _weight_helper(_script_of(two_files, "Weighted", tmp_path)
+                                       .read_text(encoding="utf-8"))
+    line = orjson.loads((tmp_path / "f.jsonl").read_bytes().splitlines()[0])
+    messages = line["messages"]
+    replies = [m for m in messages if m["role"] == "assistant"]
+    assert len(replies) > 1 and all(m["weight"] == 1 for m in replies)
+    replies[0]["weight"] = 0  # a cut-off reply kept as context
+    template = bundled_template(key)
+    weighted = honouring_weights(template.source)
+    text, blocks = _trained_texts(weighted, template, messages)
+    original_text, original_blocks = _trained_texts(template.source, template, messages)
+    assert text == original_text
+    assert len(original_blocks) == len(replies) and len(blocks) == len(replies) - 1
+    assert not any(replies[0]["content"] in block for block in blocks)
+    assert all(any(m["content"] in block for block in blocks) for m in replies[1:])
+
+
+def test_templates_the_weights_cannot_be_honoured_with(two_files: Library,
+                                                      tmp_path: Path) -> None:
+    honouring_weights = _weight_helper(_script_of(two_files, "Weighted", tmp_path)
+                                       .read_text(encoding="utf-8"))
+    assert honouring_weights("{% for m in messages %}{{ m['content'] }}{% endfor %}") is None
+    # a block outside any loop over the messages has no message to read the weight of
+    assert honouring_weights("{% generation %}{{ messages[-1]['content'] }}"
+                             "{% endgeneration %}") is None
+    # nor one after the loop has ended, nor one in a loop over something else
+    assert honouring_weights("{% for m in messages %}{{ m['content'] }}{% endfor %}"
+                             "{% generation %}{{ messages[-1]['content'] }}"
+                             "{% endgeneration %}") is None
+    assert honouring_weights("{% for m in messages %}{% for i, part in m['parts'] %}"
+                             "{% endfor %}{% endfor %}{% for part in parts %}"
+                             "{% generation %}{{ part }}{% endgeneration %}{% endfor %}") is None
+    # in a loop nested in the loop over the messages, the message's weight is read
+    assert "{% if m['weight'] == 0 %}" in honouring_weights(
+        "{% for m in messages %}{% for part in m['parts'] %}{% generation %}{{ part }}"
+        "{% endgeneration %}{% endfor %}{% endfor %}")
+    # a comment naming the marks is left as it is; the block in the loop is weighed
+    source = ("{#- {% generation %} marks what is trained -#}{% for turn in messages %}"
+              "{%- generation -%} {{ turn['content'] }} {% endgeneration %}{% endfor %}")
+    assert honouring_weights(source) == (
+        "{#- {% generation %} marks what is trained -#}{% for turn in messages %}"
+        "{%- if turn['weight'] == 0 -%} {{ turn['content'] }} {% else %}"
+        "{%- generation -%} {{ turn['content'] }} {% endgeneration %}{% endif %}{% endfor %}")
+
+
+def test_the_weight0_script_trains_with_the_weighted_template_and_saves_the_plain_one(
+        two_files: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    script = _script_of(two_files, "Weighted", tmp_path)
+    source = chosen_template(two_files).source
+    run = _run_script(script, monkeypatch)
+    assert run.trained_with == _weight_helper(script.read_text(encoding="utf-8"))(source)
+    assert run.trained_with != source and "['weight'] == 0" in run.trained_with
+    assert [template for _, template in run.tokenizer.saved] == [source]
+    assert "weight" not in capsys.readouterr().err
+    # a template of the person's own without the marks: TRL would train every reply
+    own = tmp_path / "own.jinja"
+    own.write_text("{% for m in messages %}{{ m['content'] }}{% endfor %}", encoding="utf-8")
+    run = _run_script(script, monkeypatch, args=("--no-lora", "--chat-template", str(own)))
+    assert run.trained_with == own.read_text(encoding="utf-8")
+    assert f"NOTE: {WEIGHTS_IGNORED}" in capsys.readouterr().err.splitlines()
+
+
+@pytest.mark.parametrize(("gpu", "bf16", "dtype", "said"), [
+    (True, True, "bfloat16", "bfloat16 (the GPU supports it)"),
+    (True, False, "float32", "float32 (this GPU has no bfloat16)"),
+    (False, False, "float32", "float32 (no GPU: on the CPU)"),
+])
+def test_the_trl_script_loads_the_model_in_bfloat16_where_the_gpu_has_it(
+        two_files: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str], gpu: bool, bf16: bool, dtype: str,
+        said: str) -> None:
+    """Loaded without a dtype, transformers before 5 gives 32-bit weights (a 7B model
+    does not fit 24 GB) and 5 gives the checkpoint's, whatever the device: the script
+    chooses, and says which."""
+    run = _run_script(_script_of(two_files, "Trim", tmp_path), monkeypatch, gpu=gpu,
+                      bf16=bf16)
+    assert run.model_options == {"dtype": dtype}
+    assert f"loading the model in {said}" in capsys.readouterr().out.splitlines()
+
+
+def test_the_trl_script_says_when_the_model_counts_tokens_otherwise(
+        two_files: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Each line's metadata.token_count is what LoRA Studio counted; another model's
+    tokenizer gives other lengths, so the budget means something else: said, not refused."""
+    script = _script_of(two_files, "Trim", tmp_path)
+    _run_script(script, monkeypatch)  # the tokenizer LoRA Studio counted with
+    assert "tokenizer" not in capsys.readouterr().err
+    run = _run_script(script, monkeypatch, tokenizer=_WordTokenizer())
+    lines = [orjson.loads(raw) for raw in (tmp_path / "f.jsonl").read_bytes().splitlines()]
+    first = len(run.tokenizer.counter.text(lines[0]["messages"]).split())
+    counted = lines[0]["metadata"]["token_count"]
+    assert first != counted and run.saved_model  # it trained all the same
+    (note,) = [said for said in capsys.readouterr().err.splitlines() if "tokenizer" in said]
+    assert note == (
+        f"NOTE: The tokenizer of stand-in gives {len(lines)} of the first {len(lines)} lines "
+        "another length than LoRA Studio counted with Mistral 7B v0.3 (bundled) (line 1: "
+        f"{first:,} tokens, not {counted:,}), so the file's token counts and its budget "
+        "(MAX_LENGTH, 3,072) were made with another tokenizer: they are not this model's, "
+        "and lines LoRA Studio showed within the budget may be cut; if you did not mean "
+        "that, choose this model's tokenizer in LoRA Studio (lora-studio tokens) and "
+        "download the file again.")
