@@ -9,7 +9,9 @@
    ``tokenizers`` library (ChatML markers, a chat template that marks assistant turns for
    ``assistant_only_loss``) and a tiny randomly initialised Llama-shaped model is built
    from a config: nothing is downloaded from a model hub.
-4. The generated recipe runs with that model for two steps, LoRA included.
+4. The generated recipe runs with that model for two steps, LoRA included, and the adapter
+   it saves must be in its output folder. (The tiny tokenizer is not the one LoRA Studio
+   counted with, so the recipe says so as it starts.)
 
 Not part of the test command. Usage::
 
@@ -125,9 +127,15 @@ def main(argv: list[str] | None = None) -> int:
                    "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
         run([str(python), str(builder), str(data), str(model)], env=offline)
         recipe = data.with_name(data.name + ".trl.py")
+        output = work / "lora-output"
         run([str(python), str(recipe), "--model", str(model), "--max-steps", "2",
-             "--output", str(work / "lora-output")], env=offline)
-        print("the TRL recipe ran for two steps")
+             "--output", str(output)], env=offline)
+        missing = [name for name in ("adapter_model.safetensors", "adapter_config.json",
+                                     "tokenizer.json") if not (output / name).exists()]
+        if missing:
+            print(f"the TRL recipe ran but did not save {', '.join(missing)} in {output}")
+            return 1
+        print(f"the TRL recipe ran for two steps and saved its adapter in {output}")
     finally:
         if args.keep:
             print(f"kept {work}")
