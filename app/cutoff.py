@@ -12,7 +12,8 @@ policy* (stored per file, ``training_files.cut_off_policy``):
 * ``weight0``: cut-off replies, and replies that answer a cut-off client message, stay in the
   line as context with ``"weight": 0``; every other reply has ``"weight": 1``. OpenAI
   fine-tuning honours it, and so does Axolotl with ``message_field_training: weight``;
-  trainers that ignore the key (TRL, LLaMA-Factory, Unsloth) would train those replies.
+  trainers that ignore the key (TRL, LLaMA-Factory, Unsloth) would train those replies;
+  the TRL script ``export --recipes`` writes leaves them out through its chat template.
 * ``keep``: the behaviour before policies existed: every reply is a target.
 
 Whatever the policy, a line keeps strict role alternation and ends on a trained reply. The
