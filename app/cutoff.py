@@ -43,7 +43,8 @@ DESCRIPTIONS = {
     CutOffPolicy.TRIM: "train each conversation up to its last clean reply before a cut-off "
                        "turn (works the same in every trainer)",
     CutOffPolicy.WEIGHT0: "keep cut-off replies as untrained context with \"weight\": 0 "
-                          "(OpenAI; Axolotl with message_field_training: weight)",
+                          "(OpenAI; Axolotl with message_field_training: weight; the TRL "
+                          "script LoRA Studio saves)",
     CutOffPolicy.KEEP: "train every reply, cut off or not (the behaviour before policies)",
 }
 
