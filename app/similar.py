@@ -7,7 +7,14 @@ same conversation, whatever its id.
 
 Near-duplicates (a conversation re-generated with a few sentences changed) are found with a
 *bottom-k sketch* of the dialogue's sentences: each sentence (a non-empty piece between full
-stops, whitespace taken out) is hashed (CRC-32) and the 64 smallest hashes are kept. The
+stops, in its *sketch form*) is hashed (CRC-32) and the 64 smallest hashes are kept. The
+sketch form (``sketch_text``) is the dialogue in Unicode NFKC (an ellipsis is three full
+stops), casefolded, with whitespace and every punctuation mark but the full stop taken out:
+a re-generation that only changes quote or dash style, capitals or the spacing around
+punctuation gives the same sentences, so it is near (it would otherwise escape the sketch
+whole, as such an edit touches most sentences). The dialogue hash keeps the exact text
+(whitespace aside): such a copy is near, not the same conversation, and stays importable.
+The
 share of sentences two dialogues have in common (their Jaccard similarity) is estimated
 from their sketches alone (Broder's bottom-k estimator). To find candidates without
 comparing against every stored conversation, the smallest hashes of each sketch are indexed
@@ -23,7 +30,8 @@ conversation or more shares some with it (the split, which has every sketch at h
 up all of them instead).
 
 Everything here runs in C-level string and hash calls; it adds well under a millisecond per
-conversation to an import.
+conversation to an import (the sketch form costs a few C-level passes over the text:
+``sketch_text``).
 
 Why not a library: ``datasketch`` (MinHash LSH) would need numpy and many hash permutations
 per sentence, several times the cost of this and a heavy addition to the desktop bundle;
@@ -33,6 +41,8 @@ the bottom-k sketch is one sort.
 from __future__ import annotations
 
 import hashlib
+import string
+import unicodedata
 import zlib
 from array import array
 from bisect import bisect_right
@@ -66,22 +76,101 @@ class Fingerprint:
 WHITESPACE = b" \t\n\r\x0b\x0c"
 
 
+def _dialogue(messages: Iterable[Mapping[str, Any]]) -> str:
+    return "".join(f"\0{m['role']}\0{m['content']}" for m in messages if m["role"] != "system")
+
+
 def _normalised(messages: Iterable[Mapping[str, Any]]) -> bytes:
     """The dialogue as bytes with all whitespace taken out (one C call, no word list):
-    texts that differ only in spacing or line breaks give the same bytes."""
-    text = "".join(f"\0{m['role']}\0{m['content']}" for m in messages
-                   if m["role"] != "system")
-    return text.encode("utf-8").translate(None, WHITESPACE)
+    texts that differ only in spacing or line breaks give the same bytes. What the
+    dialogue hash is made of (changing it would change stored verdicts)."""
+    return _without_whitespace(_dialogue(messages))
+
+
+def _without_whitespace(dialogue: str) -> bytes:
+    return dialogue.encode("utf-8").translate(None, WHITESPACE)
+
+
+SENTENCE_END = "."
+# Non-ASCII characters of the sketch form's blocks taken out (punctuation of every kind:
+# quotes, apostrophes, dashes, guillemets, inverted marks; spaces and invisible format
+# characters) or made a full stop (the ideographic one). Listed by Unicode category over
+# the blocks that hold such marks, once at import (under a millisecond, where a scan of all
+# of Unicode would take a tenth of a second). Fullwidth forms and ellipses need no row:
+# NFKC makes them ASCII.
+_BLOCKS = ((0x80, 0x250), (0x2000, 0x2070), (0x2E00, 0x2E80), (0x3000, 0x3040),
+           (0xFE10, 0xFE70), (0xFF00, 0xFF70))
+_APOSTROPHE_LETTERS = "\u02b9\u02bb\u02bc\u02bd"  # modifier letters written as apostrophes
+
+
+def _taken_out(char: str) -> bool:
+    """Punctuation (but the full stop), the backtick written as a quote, whitespace and
+    invisible format characters; not symbols (a currency sign or an arrow says something)."""
+    category = unicodedata.category(char)
+    return char != SENTENCE_END and (category[0] in "PZ" or category == "Cf"
+                                     or char.isspace() or char == "`")
+
+
+_WIDE = {char.encode("utf-8"): b"" for start, end in _BLOCKS
+         for char in map(chr, range(start, end)) if _taken_out(char)} | {
+    char.encode("utf-8"): b"" for char in _APOSTROPHE_LETTERS} | {
+    "\u3002".encode("utf-8"): SENTENCE_END.encode()}
+# ASCII: capitals made small and, in the same pass, what ``_taken_out`` says taken out.
+_LOWER = bytes.maketrans(string.ascii_uppercase.encode(), string.ascii_lowercase.encode())
+_ASCII_OUT = bytes(code for code in range(128) if _taken_out(chr(code)))
+_ASCII = bytes(range(128))
+_NFKC_STABLE: dict[str, bool] = {}  # non-ASCII character met -> ``_stable``
+
+
+def _stable(char: str) -> bool:
+    """Whether NFKC leaves ``char`` as it is wherever it stands: it has no decomposition
+    of any kind and is not one that may be reordered or composed with the character
+    before it (a mark, a Hangul vowel or final jamo). Worked out once per character."""
+    found = _NFKC_STABLE.get(char)
+    if found is None:
+        found = _NFKC_STABLE[char] = not (
+            unicodedata.decomposition(char) or unicodedata.category(char)[0] == "M"
+            or "\u1160" <= char <= "\u11ff")
+    return found
+
+
+def _non_ascii(data: bytes) -> set[str]:
+    """The non-ASCII characters of UTF-8 ``data`` (its ASCII bytes deleted in one pass)."""
+    return set(data.translate(None, _ASCII).decode("utf-8"))
+
+
+def sketch_text(text: str) -> bytes:
+    """``text`` in its sketch form, as UTF-8: NFKC, casefolded, without whitespace or any
+    punctuation but the full stop. The ASCII is done in one ``bytes.translate``; only the
+    few non-ASCII characters present are looked at one by one, and NFKC or casefolding
+    runs over the whole text only when one of them needs it."""
+    data = text.encode("utf-8")
+    if not data.isascii():
+        present = _non_ascii(data)
+        if not all(map(_stable, present)):
+            text = unicodedata.normalize("NFKC", text)
+            data = text.encode("utf-8")
+            present = _non_ascii(data)
+        if any(char.casefold() != char for char in present):
+            data = text.casefold().encode("utf-8")
+        # (casefolding leaves punctuation as it is; UTF-8 cannot match a character's bytes
+        # anywhere but at that character)
+        for char in present:
+            wide = char.encode("utf-8")
+            if wide in _WIDE:
+                data = data.replace(wide, _WIDE[wide])
+    return data.translate(_LOWER, _ASCII_OUT)
 
 
 def fingerprint(record: Mapping[str, Any]) -> Fingerprint:
     """The dialogue hash and sentence sketch of a canonical record."""
-    text = _normalised(record["messages"])
+    dialogue = _dialogue(record["messages"])
     # Not the empty pieces (after the final full stop, inside an ellipsis): no sentence,
     # and hashed they gave 0, which would lead almost every sketch and be shared by any
     # two dialogues ending on a full stop.
-    hashes = sorted(set(map(zlib.crc32, filter(None, text.split(b".")))))[:SKETCH_SIZE]
-    return Fingerprint(hashlib.sha256(text).hexdigest(), array("I", hashes).tobytes())
+    hashes = sorted(set(map(zlib.crc32, filter(None, sketch_text(dialogue).split(b".")))))
+    return Fingerprint(hashlib.sha256(_without_whitespace(dialogue)).hexdigest(),
+                       array("I", hashes[:SKETCH_SIZE]).tobytes())
 
 
 def unpack(sketch: bytes) -> list[int]:
