@@ -1,16 +1,24 @@
-"""Sketch again the stored dialogues whose sketch holds the empty piece.
+"""Sketch the stored dialogues again as this version sketches them.
 
-Versions before this one hashed the empty piece after a dialogue's final full stop (and
-inside an ellipsis) as if it were a sentence (``app.similar.fingerprint``). Its hash is 0,
-the smallest there is, so it led almost every stored sketch: it took one of the
-conversation's indexed hashes (``dialogue_keys``), its index row led to whichever
-conversation was stored first with it, and it counted as a sentence shared with any other
-dialogue ending on a full stop. This pass, run once (``app.upkeep``, from
-``app.recovery``), makes the sketch of every stored conversation whose sketch starts with 0
-again from its stored record, indexes its smallest hashes as an import does today, and
-drops the index row of the empty piece. The dialogue hash, the record and every training
-file stay as they are (no JSONL line carries the sketch), so nothing is rebuilt; the
-near-duplicate flags are looked for again by the shorter-copies pass, which runs after it.
+A stored sketch is made at import (``app.similar.fingerprint``) and kept; when a version
+sketches differently, the stored ones no longer match what a new import makes, and a
+near-duplicate of a stored conversation goes unnoticed. Two such changes so far:
+
+- versions before this pass's version 1 hashed the empty piece after a dialogue's final
+  full stop (and inside an ellipsis) as a sentence: its hash, 0, led almost every sketch,
+  took one of the indexed hashes (``dialogue_keys``) and counted as a sentence shared by
+  any two dialogues ending on a full stop;
+- versions before its version 2 hashed each sentence as written (whitespace aside), so a
+  copy with other quotes, dashes or capitals shared almost no sentence with its original;
+  today's sketch hashes each sentence's sketch form (``app.similar.sketch_text``).
+
+This pass, run once (``app.upkeep``, from ``app.recovery``), makes the sketch of every stored
+conversation again from its stored record and stores it where it differs, drops every index
+row that no longer leads to one of its conversation's indexed hashes, and indexes the
+conversations again in the order they were stored (the first stored with a hash keeps it,
+as at import). The dialogue hash, the record and every training file stay as they are (no
+JSONL line or header carries the sketch), so nothing is rebuilt; the near-duplicate flags
+are looked for again by the shorter-copies pass, which runs after it.
 """
 
 from __future__ import annotations
@@ -18,14 +26,17 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import Session
 
 from app.fingerprints import index_keys
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument, DialogueKey
-from app.similar import fingerprint
-from app.upkeep import in_chunks
+from app.similar import INDEXED, fingerprint
+from app.similar import unpack as unpack_sketch
+from app.upkeep import CHUNK, in_chunks
 
 EMPTY_PIECE = bytes(4)  # the hash of the empty piece (0) as the first value of a sketch
+WALKS = 2  # sketching again and dropping stale index rows, then indexing
 
 
 def holds_empty_piece(sketch: bytes | None) -> bool:
@@ -36,45 +47,46 @@ def holds_empty_piece(sketch: bytes | None) -> bool:
 
 def sketch_again(library: Library, progress: Callable[[int, int, str], None] | None = None,
                  cancelled: Callable[[], bool] | None = None) -> int:
-    """Sketch again every stored conversation whose sketch starts with the empty piece's
-    hash, index it anew, and return how many sketches changed. Each chunk is one
+    """Sketch every stored conversation again from its record, store the sketches that
+    changed, index all of them anew, and return how many changed. Each chunk is one
     transaction, asked ``cancelled`` before it (``BuildCancelled``); a chunk done stays
-    done, and a second run finds nothing to change."""
+    done, and a second run changes nothing."""
     with library.session() as session:
         pks = list(session.scalars(
             select(Conversation.pk).where(Conversation.dialogue_sketch.is_not(None))
             .order_by(Conversation.pk)))
     changed = 0
-    for part in in_chunks(pks, progress, cancelled):
+    for part in in_chunks(pks, progress, cancelled, 0, WALKS):
         with library.session() as session, session.begin():
-            old = [pk for pk, sketch in session.execute(
+            stored: dict[int, bytes | None] = {pk: sketch for pk, sketch in session.execute(
                 select(Conversation.pk, Conversation.dialogue_sketch)
-                .where(Conversation.pk.in_(part))) if holds_empty_piece(sketch)]
-            if not old:
-                continue
-            sketches = {pk: fingerprint(unpack(blob)).sketch for pk, blob in session.execute(
+                .where(Conversation.pk.in_(part)))}
+            today = {pk: fingerprint(unpack(blob)).sketch for pk, blob in session.execute(
                 select(ConversationDocument.pk, ConversationDocument.document)
-                .where(ConversationDocument.pk.in_(old)))}
-            fresh = sorted(pk for pk, sketch in sketches.items()
-                           if not holds_empty_piece(sketch))
-            if not fresh:
-                continue
-            session.execute(update(Conversation), [
-                {"pk": pk, "dialogue_sketch": sketches[pk]} for pk in fresh])
-            index_keys(session, [(pk, sketches[pk]) for pk in fresh])
-            changed += len(fresh)
-    _drop_empty_piece_key(library)
+                .where(ConversationDocument.pk.in_(part)))}
+            fresh = sorted(pk for pk, sketch in today.items() if stored.get(pk) != sketch)
+            if fresh:
+                session.execute(update(Conversation), [
+                    {"pk": pk, "dialogue_sketch": today[pk]} for pk in fresh])
+                changed += len(fresh)
+            _drop_stale_keys(session, {pk: today.get(pk, stored[pk]) for pk in part})
+    for part in in_chunks(pks, progress, cancelled, 1, WALKS):
+        with library.session() as session, session.begin():
+            index_keys(session, [(pk, sketch) for pk, sketch in session.execute(
+                select(Conversation.pk, Conversation.dialogue_sketch)
+                .where(Conversation.pk.in_(part)).order_by(Conversation.pk))])
     return changed
 
 
-def _drop_empty_piece_key(library: Library) -> None:
-    """Drop the index row of 0 (one at most: a hash leads to one conversation) unless its
-    conversation's sketch still starts with it. Its conversation may also have been
-    sketched again by a repair (``app.stored_repair``), which adds index rows only."""
-    with library.session() as session, session.begin():
-        owner = session.execute(
-            select(Conversation.dialogue_sketch)
-            .join(DialogueKey, DialogueKey.conversation_pk == Conversation.pk)
-            .where(DialogueKey.key == 0)).one_or_none()
-        if owner is not None and not holds_empty_piece(owner[0]):
-            session.execute(delete(DialogueKey).where(DialogueKey.key == 0))
+def _drop_stale_keys(session: Session, sketches: dict[int, bytes | None]) -> None:
+    """Drop the index rows of these conversations that are not among their sketch's
+    ``INDEXED`` smallest hashes (left by an older sketch, or by a repair, which adds index
+    rows only: ``app.stored_repair``)."""
+    keys = {pk: set(unpack_sketch(sketch or b"")[:INDEXED]) for pk, sketch in sketches.items()}
+    stale = sorted(key for key, pk in session.execute(
+        select(DialogueKey.key, DialogueKey.conversation_pk)
+        .where(DialogueKey.conversation_pk.in_(list(sketches))))
+        if key not in keys[pk])
+    for start in range(0, len(stale), CHUNK):
+        session.execute(delete(DialogueKey).where(
+            DialogueKey.key.in_(stale[start:start + CHUNK])))

@@ -20,17 +20,19 @@ from app.jsonio import atomic_writer
 FILE_NAME = "upkeep.json"
 TEXT_REPAIR = "text_repair"
 CUT_OFF_RULE = "cut_off_rule"  # stored cut-off judgements made again (app.stored_cut_offs)
-SENTENCE_SKETCHES = "sentence_sketches"  # stored sketches without the empty piece
-# (app.stored_sketches)
+SENTENCE_SKETCHES = "sentence_sketches"  # stored sketches made as today's import makes
+# them (app.stored_sketches: version 1 without the empty piece, 2 of the sentences' sketch
+# form, app.similar.sketch_text)
 SHORTER_COPIES = "shorter_copies"  # stored shorter copies flagged (app.stored_near)
 LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around messages
 # Each pass and the version of it a library must have had (raise one to run it again:
 # CUT_OFF_RULE whenever app.cut_off_rule decides differently, SHORTER_COPIES whenever
 # app.similar.is_near, INDEXED or the sketch does: version 2 after SENTENCE_SKETCHES, whose
-# sketches share no empty piece and index one more sentence; LINE_WHITESPACE version 2
+# sketches share no empty piece and index one more sentence, 3 after SENTENCE_SKETCHES
+# version 2, whose sketch form finds copies differing in punctuation; LINE_WHITESPACE version 2
 # makes the token estimates again, which version 1 left counting the untrimmed text). In
 # the order they run.
-PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 1, SHORTER_COPIES: 2,
+PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 2, SHORTER_COPIES: 3,
           LINE_WHITESPACE: 2}
 CHUNK = 500  # stored conversations a pass handles in one transaction
 
