@@ -25,7 +25,9 @@ def _lines(path: Path) -> list[dict[str, Any]]:
 @pytest.fixture
 def with_copy(filled_library: Library, tmp_path: Path) -> Library:
     folder = tmp_path / "extra"
-    report = import_paths(filled_library, [shorter_copy(folder, 6)])
+    # Five of eight pairs: about 42 % of the sentences over both, clear of NEAR whatever
+    # the sketch's hashes (six share about 68 %, within the estimate's spread of it).
+    report = import_paths(filled_library, [shorter_copy(folder, 5)])
     assert report.imported == 1, report.verdicts
     ids = [row.conversation_id for row in filled_library.summaries()]
     add_conversations(filled_library, "Copies", ids, create=True)
