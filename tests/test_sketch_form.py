@@ -123,7 +123,8 @@ def test_the_dialogue_hash_still_tells_the_copy_apart(copies: list[Path]) -> Non
 
 def test_quotes_dashes_capitals_and_spacing_make_the_same_sketch_form() -> None:
     plain = "Don't worry - it's fine. Really... \"Yes\", she said."
-    for variant in ["Don\u2019t worry \u2014 it\u2019s fine. Really\u2026 \u201cYes\u201d, she said.",
+    for variant in ["Don\u2019t worry \u2014 it\u2019s fine. Really\u2026 \u201cYes\u201d, she "
+                    "said.",
                     "DON'T WORRY-IT'S FINE.REALLY ... \u00abYes\u00bb , she said .",
                     "Don\u02bct  worry \u2013 it\u2019s\u00a0fine. Really...\u201eYes\u201c, she "
                     "said."]:
