@@ -2,8 +2,10 @@
 
 A library written by a version before ``app.stored_sketches`` holds sketches that start
 with the empty piece's hash (0) and indexes it. Opened by this version, the start-up work
-runs two passes over every stored conversation: ``sketch_again`` (read each sketch, and
-for those starting with 0 the stored record, sketch it, write it and index it) and, after
+runs two passes over every stored conversation: ``sketch_again`` (read each stored
+record, sketch it, write the sketches that changed, drop index rows of old sketches, then
+index every conversation again; its version 2 reads every record, as a sketch made before
+the sketch form cannot be told from today's without it) and, after
 it, the shorter-copies pass again (``flag_stored_copies``: index and look up every
 conversation's smallest hashes). This script writes such a library of ``--rows``
 conversations, then times both passes (CPU and wall) and the second, idle run of
@@ -92,7 +94,10 @@ def measure(count: int) -> None:
     with tempfile.TemporaryDirectory() as tmp, Library(Path(tmp) / "library") as library:
         start = time.perf_counter()
         for chunk in rows_of(count):
-            importer._store(library, chunk, "2026-01-01T00:00:00Z")
+            rows = [importer._Row(slot, row["conversation_id"], row, True, True)
+                    for slot, row in enumerate(chunk)]
+            importer._store(library, rows, [None] * len(rows), importer._Mine(), False,
+                            "2026-01-01T00:00:00Z")
         made = time.perf_counter() - start
         with library.session() as session:
             from sqlalchemy import select
