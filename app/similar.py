@@ -14,8 +14,9 @@ a re-generation that only changes quote or dash style, capitals or the spacing a
 punctuation gives the same sentences, so it is near (it would otherwise escape the sketch
 whole, as such an edit touches most sentences). The dialogue hash keeps the exact text
 (whitespace aside): such a copy is near, not the same conversation, and stays importable.
-The
-share of sentences two dialogues have in common (their Jaccard similarity) is estimated
+Libraries sketched before are sketched again once (``app.stored_sketches``).
+
+The share of sentences two dialogues have in common (their Jaccard similarity) is estimated
 from their sketches alone (Broder's bottom-k estimator). To find candidates without
 comparing against every stored conversation, the smallest hashes of each sketch are indexed
 (``dialogue_keys``, one representative conversation per hash): two dialogues that share
