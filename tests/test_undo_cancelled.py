@@ -46,7 +46,10 @@ def started_after_cancel(monkeypatch: Any, module: Any, job: Any) -> None:
 
 def cancel_the_undo(qtbot: Any, window: Any, undo: Any) -> None:
     """Edit ▸ Undo, then Cancel on its progress dialog once it shows; back when the job
-    has ended and its outcome was handled."""
+    has ended and its outcome was handled. Only once the change's own jobs are over (the
+    rebuild of the training files it touched: its status can come before its end is
+    handled), so that the one job then is the undo."""
+    qtbot.waitUntil(lambda: not jobs_of(window), timeout=WAIT_MS)
     undo.trigger()
     (task,) = jobs_of(window)
 
