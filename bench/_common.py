@@ -217,3 +217,16 @@ def cpu_timing(owner: Any, spent: dict[str, float], **functions: str) -> Iterato
     finally:
         for label, attribute in functions.items():
             setattr(owner, attribute, originals[label])
+
+
+def store_new_rows(importer: Any, library: Any, rows: Sequence[dict[str, Any]],
+                   imported_at: str = "2026-01-01T00:00:00Z") -> None:
+    """Store prepared rows in the library chunk by chunk, as an import stores conversations
+    it found new (``importer._store``), so a bench times the parent's storing alone."""
+    mine = importer._Mine()
+    for first in range(0, len(rows), importer.CHUNK):
+        chunk = [importer._Row(slot, f"bench-{first + slot}.json", dict(row), True, True)
+                 for slot, row in enumerate(rows[first:first + importer.CHUNK])]
+        for held in chunk:
+            mine.add(held.row)
+        importer._store(library, chunk, [None] * len(chunk), mine, False, imported_at)

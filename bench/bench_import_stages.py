@@ -32,7 +32,7 @@ from typing import Any
 
 import jiter
 import orjson
-from _common import cpu_timing, machine, print_machine
+from _common import cpu_timing, machine, print_machine, store_new_rows
 from bench_import import corpus_dir, corpus_files
 from make_corpus import ensure_corpus
 
@@ -121,9 +121,7 @@ def main(argv: list[str] | None = None) -> int:
           cpu_timing(importer, spent, flag="flag_near_duplicates", keys="index_keys")):
         library = Library(Path(tmp) / "library")
         start = time.process_time()
-        for first in range(0, len(rows), importer.CHUNK):
-            importer._store(library, [dict(r) for r in rows[first:first + importer.CHUNK]],
-                            "2026-01-01T00:00:00Z")
+        store_new_rows(importer, library, rows)
         store = time.process_time() - start
         flagged = library.count_with_warning("near_duplicate")
         library.close()

@@ -37,7 +37,7 @@ ROOT = HERE.parent
 
 
 def _measure(args: argparse.Namespace) -> dict[str, float]:
-    from _common import cpu_timing
+    from _common import cpu_timing, store_new_rows
     from bench_import import corpus_dir, corpus_files
     from make_corpus import ensure_corpus
 
@@ -64,10 +64,7 @@ def _measure(args: argparse.Namespace) -> dict[str, float]:
                              keys="index_keys")):
                 library = Library(Path(tmp) / "library")
                 try:
-                    for first in range(0, len(rows), importer.CHUNK):
-                        importer._store(library, [dict(r) for r in
-                                                  rows[first:first + importer.CHUNK]],
-                                        "2026-01-01T00:00:00Z")
+                    store_new_rows(importer, library, rows)
                     spent["flagged"] = library.count_with_warning("near_duplicate")
                     stored = [(row.conversation_id, row.pk) for row in library.summaries()]
                     start = time.process_time()
