@@ -7,7 +7,7 @@ import importlib
 import os
 import sys
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from app.library import Library
 from app.location import parse_location
 from app.paths import DATABASE_NAME
 from app.places import split_reason
+from app.quality import harmful_warnings, informational_names
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.review_marks import mark_reviewed
@@ -135,8 +136,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cut-off-policy", choices=POLICIES,
                    help="with --new: what the file does with cut-off turns (default: trim)")
     p.add_argument("--leave-out-flagged", action="store_true",
-                   help="leave out conversations with quality warnings (the ones the file's "
-                        "header counts)")
+                   help="leave out conversations with quality warnings that would harm "
+                        f"training (any but {informational_names()}, which the JSONL "
+                        "already handles)")
     p.add_argument("--leave-out-near-duplicates", action="store_true",
                    help="leave out conversations that nearly repeat one already in the file "
                         "or earlier in this add")
@@ -404,17 +406,23 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
     sentence = over_budget_sentence(plan.name, head)
     if sentence:
         notes.append(sentence)
-    # the record's own warnings: what the header's quality summary counts
-    flagged = {cid: codes for cid, codes in plan.flagged_codes if cid in added}
+    # the record's own warnings (what the header's quality summary counts), told apart:
+    # those that would harm training, and those the JSONL already handles
+    flagged = {cid: harmful_warnings(codes) for cid, codes in plan.warned
+               if cid in added and cid in plan.flagged}
     if flagged:
-        kinds = Counter(code for codes in flagged.values() for code in codes)
         notes.append(
             f"{plural(len(flagged), 'added conversation')} {agreeing(len(flagged), 'has', 'have')}"
-            " quality warnings (" + ", ".join(
-                f"{display_name(code)} {n:,}" for code, n in
-                sorted(kinds.items(), key=lambda item: (-item[1], item[0])))
-            + f"), counted in the header of '{plan.name}'; --leave-out-flagged leaves "
+            f" quality warnings that would harm training ({_kinds(flagged.values())}), "
+            f"counted in the header of '{plan.name}'; --leave-out-flagged leaves "
             f"{agreeing(len(flagged), 'it', 'them')} out")
+    handled = [codes for cid, codes in plan.warned if cid in added and cid not in plan.flagged]
+    if handled:
+        notes.append(
+            f"{plural(len(handled), 'added conversation')} {agreeing(len(handled), 'has', 'have')}"
+            f" only warnings the JSONL already handles ({_kinds(handled)}), counted in the "
+            f"header of '{plan.name}' too; --leave-out-flagged keeps "
+            f"{agreeing(len(handled), 'it', 'them')}")
     near = plan.near_duplicates_added()
     if near:
         notes.append(
@@ -425,6 +433,14 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
             "training; "
             f"--leave-out-near-duplicates leaves {agreeing(len(near), 'it', 'them')} out")
     return notes
+
+
+def _kinds(codes_of_each: Iterable[Sequence[str]]) -> str:
+    """"Reply Cut Off 2, Text Repaired 1": each code's name and how many carry it, the most
+    frequent first."""
+    kinds = Counter(code for codes in codes_of_each for code in codes)
+    return ", ".join(f"{display_name(code)} {n:,}" for code, n in
+                     sorted(kinds.items(), key=lambda item: (-item[1], item[0])))
 
 
 def set_notes(name: str, head: Mapping[str, Any]) -> list[str]:

@@ -3,13 +3,20 @@
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from app.cut_off_rule import looks_cut_off
+from app.labels import display_name
+from app.wording import and_list
 
 SUMMARY_MARKS = ("...", "…")
+# Warnings that say something was handled, not that the conversation is doubtful: the JSONL
+# trains on the repaired text and leaves the unanswered last turn out. Only the others make
+# a conversation "flagged" (kept out of validation by a split, left out by an add that
+# leaves out flagged ones).
+INFORMATIONAL = frozenset({"text_repaired", "unanswered_last_turn"})
 PLAIN_ENTRY = {dict}
 
 
@@ -25,6 +32,18 @@ class Warning_:
         # Spelled out: dataclasses.asdict deep-copies and costs more than the rest of a
         # warning's life in an import.
         return {"code": self.code, "turn_number": self.turn_number, "message": self.message}
+
+
+def harmful_warnings(codes: Iterable[str]) -> tuple[str, ...]:
+    """The codes among ``codes`` that would harm training (every one not informational),
+    in the order given: a conversation with any of them is flagged."""
+    return tuple(code for code in codes if code not in INFORMATIONAL)
+
+
+def informational_names() -> str:
+    """The informational warnings as a person reads them: "Text Repaired and Unanswered
+    Last Turn" (the command line's help and the window's add review name them)."""
+    return and_list(sorted(display_name(code) for code in INFORMATIONAL))
 
 
 def _copies_exactly(history: Sequence[Any], roles: list[str], contents: list[str]) -> bool:

@@ -6,8 +6,8 @@ Rules, in order of precedence:
 2. Near-duplicates (``app.similar``) travel together: a group of very similar dialogues, or
    of a conversation and a shorter copy of it, goes wholly to one side, so validation never
    scores the model on what it trained on.
-3. Flagged conversations (a quality warning other than the informational ones below) stay
-   in training: validation measures the model on clean examples.
+3. Flagged conversations (a quality warning other than the informational ones of
+   ``app.quality.INFORMATIONAL``) stay in training: validation measures clean examples.
 4. Every emotional arc with at least two conversations keeps at least one in training; an
    arc with a single conversation trains on it.
 5. Validation takes its share from each arc in proportion to the arc's size (largest
@@ -29,10 +29,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from app.errors import LibraryError
+from app.quality import harmful_warnings
 from app.similar import groups
-
-# Warnings that say something was handled, not that the conversation is doubtful.
-INFORMATIONAL = frozenset({"text_repaired", "unanswered_last_turn"})
 
 
 @dataclass(frozen=True)
@@ -48,7 +46,7 @@ class LineFacts:
 
     @property
     def flagged(self) -> bool:
-        return bool(self.warnings - INFORMATIONAL)
+        return bool(harmful_warnings(self.warnings))
 
 
 @dataclass

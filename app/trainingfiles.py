@@ -19,7 +19,7 @@ import re
 import shutil
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -49,6 +49,7 @@ from app.library import Library, RecordsGone, now_iso
 from app.models import Conversation, Member, TrainingFile
 from app.near_in_file import near_duplicates_on_add
 from app.paths import BUILD_FOLDER
+from app.quality import harmful_warnings
 from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
 from app.samples import sample_hashes
@@ -425,13 +426,16 @@ class AddPlan:
 
     ``new`` and ``new_pks`` are the conversations not in the file yet, in the order asked
     for; the frozensets say which of them are hidden by the window's filter, flagged with
-    quality warnings, near-duplicates, over the file's token budget, or sample conversations
-    that came with the app (so samples never go into a file of real data unnoticed).
+    warnings that would harm training, near-duplicates, over the file's token budget, or
+    sample conversations that came with the app (so samples never go into a file of real
+    data unnoticed).
 
-    "Flagged" reads the quality warnings of each conversation's own record, the ones a
-    training file's header counts and its JSONL lines carry, so the review's count is the
-    built file's. Near-duplicates are their own group: a conversation that nearly repeats
-    one already in the file or earlier in the request (``app.near_in_file``).
+    ``warned`` reads the quality warnings of each conversation's own record, the ones a
+    training file's header counts and its JSONL lines carry. "Flagged" are those of them
+    with a warning that would harm training; one whose warnings are all informational
+    (``app.quality.INFORMATIONAL``: the JSONL already handles them) is no reason to leave
+    it out. Near-duplicates are their own group: a conversation that nearly repeats one
+    already in the file or earlier in the request (``app.near_in_file``).
     """
 
     name: str
@@ -445,9 +449,9 @@ class AddPlan:
     # have replies, but the file's cut-off policy trains none of them (no JSONL line)
     untrainable: tuple[str, ...] = ()
     hidden: frozenset[str] = frozenset()
-    flagged: frozenset[str] = frozenset()
-    # each of ``flagged`` with its warning codes (its record's own)
-    flagged_codes: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    flagged: frozenset[str] = frozenset()  # of ``warned``: with a harmful warning
+    # each new conversation with quality warnings, with all its codes (its record's own)
+    warned: tuple[tuple[str, tuple[str, ...]], ...] = ()
     # new id -> the conversations (in the file or earlier in ``new``) it nearly repeats,
     # the closest first
     near_duplicates: tuple[tuple[str, tuple[str, ...]], ...] = ()
@@ -483,11 +487,21 @@ class AddPlan:
 
     @property
     def flagged_by_code(self) -> tuple[tuple[str, int], ...]:
-        """Warning code -> how many of ``flagged`` carry it (one may carry several), the
-        most frequent first."""
-        return tuple(sorted(
-            Counter(code for _cid, codes in self.flagged_codes for code in codes).items(),
-            key=lambda item: (-item[1], item[0])))
+        """Harmful warning code -> how many of ``flagged`` carry it (one may carry
+        several), the most frequent first: what makes them flagged."""
+        return _by_code(harmful_warnings(codes) for cid, codes in self.warned
+                        if cid in self.flagged)
+
+    @property
+    def handled(self) -> tuple[str, ...]:
+        """The new conversations with warnings, all informational: kept when flagged ones
+        are left out."""
+        return tuple(cid for cid, _codes in self.warned if cid not in self.flagged)
+
+    @property
+    def handled_by_code(self) -> tuple[tuple[str, int], ...]:
+        """Warning code -> how many of ``handled`` carry it, the most frequent first."""
+        return _by_code(codes for cid, codes in self.warned if cid not in self.flagged)
 
     @property
     def mixes_samples(self) -> bool:
@@ -562,10 +576,16 @@ class AddPlan:
                          for why, ids in self.skipped().items())
 
 
+def _by_code(codes_of_each: Iterable[Sequence[str]]) -> tuple[tuple[str, int], ...]:
+    """Code -> how many carry it, the most frequent first (then by code)."""
+    counts = Counter(code for codes in codes_of_each for code in codes)
+    return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 # Why a choice in the review left a new conversation out (``AddPlan.left_out``).
 LEFT_OUT_REASONS = {
     "hidden": "hidden by the current filter (left out)",
-    "flagged": "flagged with quality warnings (left out)",
+    "flagged": "flagged with warnings that would harm training (left out)",
     "near": "nearly repeating a conversation already in the file or earlier in the "
             "selection (left out)",
     "samples": "of the app's sample conversations (left out)",
@@ -655,8 +675,8 @@ def plan_addition(
         new_pks=tuple(new_pks), already=tuple(already), missing=tuple(missing),
         without_reply=tuple(without_reply), untrainable=tuple(untrainable),
         hidden=frozenset(c for c in new if c in hidden_set),
-        flagged=frozenset(c for c in new if own[c]),
-        flagged_codes=tuple((c, tuple(own[c])) for c in new if own[c]),
+        flagged=frozenset(c for c in new if harmful_warnings(own[c])),
+        warned=tuple((c, tuple(own[c])) for c in new if own[c]),
         near_duplicates=tuple(near_duplicates_on_add(
             library, None if create else name, list(zip(new, new_pks, strict=True))).items()),
         over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),

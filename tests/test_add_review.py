@@ -30,6 +30,10 @@ from app.trainingfiles import (
 )
 from ui.add_review import AddReviewDialog
 
+# The warnings the JSONL already handles (the repaired text is trained, the unanswered last
+# turn left out): spelled out, so the tests say what they mean.
+HANDLED = {"text_repaired", "unanswered_last_turn"}
+
 
 def revision(library: Library, name: str) -> int:
     with library.session() as session:
@@ -48,8 +52,11 @@ def test_the_review_counts_new_already_hidden_flagged_and_budget(qtbot, two_batc
     # enriched rows are checked but hidden.
     page.model.set_checked_ids(ids + [r.conversation_id for r in enriched[:2]])
     page.set_batch_filter("legacy-batch")
-    flagged = {r.conversation_id for r in legacy[2:] + enriched[:2] if r.warning_codes}
-    assert flagged, "the legacy fixtures include conversations with quality warnings"
+    warned = {r.conversation_id: set(r.warning_codes) for r in legacy[2:] + enriched[:2]
+              if r.warning_codes}
+    assert warned, "the fixtures include conversations with quality warnings"
+    # only a warning that would harm training flags one (the JSONL handles the others)
+    flagged = {cid for cid, codes in warned.items() if codes - HANDLED}
 
     with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
         assert window.creator.add_checked("seed")
@@ -206,30 +213,36 @@ def test_samples_mixed_with_real_conversations_are_left_out_unless_kept(
 
 def test_leave_them_out_names_every_kind_of_warning_it_counts(qtbot, filled_library,
                                                               tmp_path):
-    """The count beside "Leave them out" holds repaired text too: its tooltip lists each
-    kind with its count (it named three kinds, whatever was counted). The library's
-    near-duplicate flag is not one of them (it has its own line)."""
+    """The count beside "Leave them out" holds every kind of warning that would harm
+    training: its tooltip lists each kind with its count (it named three kinds, whatever
+    was counted), and says which it keeps. The library's near-duplicate flag is not one of
+    them (it has its own line). A file that keeps cut-off turns adds the fixtures with
+    cut-off replies."""
     from test_duplicates import _one_sentence_changed, _variant
 
     import_paths(filled_library, [_variant(tmp_path / "in", "near", _one_sentence_changed)])
     rows = filled_library.summaries()
     plan = plan_addition(filled_library, "Everything", [r.conversation_id for r in rows],
-                         create=True)
+                         create=True, cut_off_policy="keep")
     kinds = Counter(code for r in rows if r.conversation_id in plan.new
-                    for code in r.warning_codes if code != NEAR_DUPLICATE)
+                    for code in r.warning_codes if code not in {NEAR_DUPLICATE, *HANDLED})
     assert len(kinds) > 1
+    only_handled = [r for r in rows if r.conversation_id in plan.new
+                    and r.warning_codes and set(r.warning_codes) <= HANDLED]
+    assert only_handled
     review = AddReviewDialog(plan)
     qtbot.addWidget(review)
     tip = review.leave_out_flagged.toolTip()
     assert tip.splitlines()[0] == (
-        f"Leave out the {len(plan.flagged)} new conversations with any quality warning "
-        "(one may have several):")
+        f"Leave out the {len(plan.flagged)} new conversations with a warning that would "
+        "harm training (one may have several):")
     listed = dict(line.strip().rsplit(": ", 1) for line in tip.splitlines()[1:]
                   if line.startswith("  "))
     assert listed == {display_name(code): f"{n} conversation{'s' * (n != 1)}"
                       for code, n in kinds.items()}
-    assert tip.splitlines()[-1] == ("These are the warnings the training file's header "
-                                    "counts and its JSONL lines carry.")
+    assert tip.splitlines()[-1] == (
+        "Kept: Text Repaired and Unanswered Last Turn, which the JSONL already handles "
+        f"({len(only_handled)} new conversations have only those).")
 
 
 def near_twin_file(folder: Path) -> Path:
@@ -259,12 +272,15 @@ def _near_twin(library: Library, folder: Path) -> tuple[str, str]:
 
 def test_the_reviews_warning_count_is_the_built_files_header_count(qtbot, filled_library,
                                                                    tmp_path):
-    """"N flagged with quality warnings" in the review is what the header of the file built
-    from exactly those conversations counts, and what its JSONL lines carry: the library's
-    near-duplicate flag is no warning of the conversation's file (it was counted too)."""
+    """"N flagged with warnings that would harm training" in the review is what the header
+    of the file built from exactly those conversations counts of those warnings, and what
+    its JSONL lines carry; the conversations with warnings, harmful or not, are the
+    header's count: the library's near-duplicate flag is no warning of the conversation's
+    file (it was counted too)."""
     twin, _original = _near_twin(filled_library, tmp_path / "in")
     ids = [r.conversation_id for r in filled_library.summaries()]
-    plan = plan_addition(filled_library, "Everything", ids, create=True)
+    plan = plan_addition(filled_library, "Everything", ids, create=True,
+                         cut_off_policy="keep")
     assert twin in plan.new
     review = AddReviewDialog(plan)
     qtbot.addWidget(review)
@@ -274,12 +290,16 @@ def test_the_reviews_warning_count_is_the_built_files_header_count(qtbot, filled
     files = stored_files(filled_library, "Everything")
     quality = orjson.loads(files.json_path.read_bytes())["training_file_metadata"][
         "quality_summary"]
-    assert shown == len(plan.flagged) == quality["conversations_with_warnings"] > 0
-    assert dict(plan.flagged_by_code) == quality["warnings_by_code"]
+    assert len(plan.warned) == quality["conversations_with_warnings"] > shown > 0
+    assert shown == len(plan.flagged)
+    assert dict(plan.flagged_by_code) == {code: n for code, n in
+                                          quality["warnings_by_code"].items()
+                                          if code not in HANDLED}
     lines = [orjson.loads(line) for line in files.jsonl_path.read_bytes().splitlines()]
-    carried = {line["metadata"]["conversation_id"] for line in lines
-               if line["metadata"]["warnings"]}
-    assert carried == plan.flagged
+    carried = {line["metadata"]["conversation_id"]: set(line["metadata"]["warnings"].split(","))
+               for line in lines if line["metadata"]["warnings"]}
+    assert set(carried) == {cid for cid, _codes in plan.warned}
+    assert {cid for cid, codes in carried.items() if codes - HANDLED} == plan.flagged
     assert twin not in review.leave_out_flagged.toolTip()
     assert "Near Duplicate" not in review.leave_out_flagged.toolTip()
 

@@ -19,13 +19,18 @@ from app import FORMAT_VERSION, __version__
 from app.cli import file_line, main, policy_line
 from app.labels import display_name
 from app.library import Library
-from app.trainingfiles import TrainingFileInfo, header, list_training_files
+from app.trainingfiles import TrainingFileInfo, header, list_training_files, member_ids
 
 EXAMPLES = [
     ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.json",
     ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.jsonl",
 ]
 TOTAL = len(ENRICHED) + len(LEGACY)
+
+# What the JSONL already handles: the repaired text is trained, the unanswered last turn is
+# left out of the line. Spelled out here, not imported, so the test says what it means.
+HANDLED = {"text_repaired", "unanswered_last_turn"}
+
 CONVERSATION_KEYS = {
     "conversation_id", "batch_id", "persona_name", "persona_archetype", "emotional_arc",
     "emotional_arc_key", "training_topic", "training_topic_key", "turns", "trainable_replies",
@@ -432,24 +437,35 @@ def test_max_len_says_how_many_lines_the_budget_cuts(imported: Cli) -> None:
 def test_add_says_the_warnings_the_header_counts_and_the_near_duplicates_apart(
         imported: Cli, tmp_path: Path) -> None:
     """The add's text counts the quality warnings the built file's header counts (not the
-    library's near-duplicate flag), and near-duplicates on their own line; each has the
-    option that leaves them out."""
+    library's near-duplicate flag): those that would harm training, with the option that
+    leaves them out, and those the JSONL already handles apart; near-duplicates on their
+    own line, with their option. (A file that keeps cut-off turns adds the fixtures with
+    cut-off replies.)"""
     from test_add_review import near_twin_file
 
     code, _, err = imported("import", near_twin_file(tmp_path / "twin"))
     assert code == 0, err
-    code, out, err = imported("add", "Everything", "--new", "--all")
+    code, out, err = imported("add", "Everything", "--new", "--all", "--cut-off-policy", "keep")
     assert code == 0, err
     with Library.open(imported.data_dir, read_only=True) as library:
         quality = header(library, "Everything")["quality_summary"]
     added = re.search(r"^added (\d+) to 'Everything'", out, re.M)
     assert added is not None
-    flagged = quality["conversations_with_warnings"]
+    harmful = {code: n for code, n in quality["warnings_by_code"].items() if code not in HANDLED}
     kinds = ", ".join(f"{name} {n}" for name, n in sorted(
-        ((display_name(code), n) for code, n in quality["warnings_by_code"].items()),
+        ((display_name(code), n) for code, n in harmful.items()),
         key=lambda item: (-item[1], item[0])))
-    assert (f"{flagged} added conversations have quality warnings ({kinds}), counted in the "
-            "header of 'Everything'; --leave-out-flagged leaves them out") in out.splitlines()
+    flagged = re.search(r"^(\d+) added conversations have quality warnings that would harm "
+                        r"training \((.*)\), counted in the header of 'Everything'; "
+                        "--leave-out-flagged leaves them out$", out, re.M)
+    assert flagged is not None and flagged[2] == kinds
+    handled = re.search(r"^(\d+) added conversations have only warnings the JSONL already "
+                        r"handles \((.*)\), counted in the header of 'Everything' too; "
+                        "--leave-out-flagged keeps them$", out, re.M)
+    assert handled is not None
+    assert {name for name, _n in (kind.rsplit(" ", 1) for kind in handled[2].split(", "))} == {
+        display_name(code) for code in HANDLED}
+    assert int(flagged[1]) + int(handled[1]) == quality["conversations_with_warnings"]
     assert ("1 added conversation is a near-duplicate of a conversation already in "
             "'Everything' or earlier in this add (most sentences the same, or a shorter copy): "
             "a repeated conversation gets extra weight in training; "
@@ -457,9 +473,47 @@ def test_add_says_the_warnings_the_header_counts_and_the_near_duplicates_apart(
             ) in out.splitlines()
 
     code, out, err = imported("add", "Without twins", "--new", "--all",
-                              "--leave-out-near-duplicates")
+                              "--leave-out-near-duplicates", "--cut-off-policy", "keep")
     assert code == 0, err
     assert ("skipped 1 nearly repeating a conversation already in the file or earlier in the "
             "selection (left out): fp_conversation_near") in out.splitlines()
     assert "near-duplicate" not in out
     assert f"added {int(added[1]) - 1} to 'Without twins'" in out
+
+
+
+def test_leaving_out_flagged_keeps_the_conversations_whose_warnings_the_jsonl_handles(
+        cli: Cli) -> None:
+    """A clean file of the real enriched fixtures kept 2 of the 4 trainable conversations:
+    the 2 whose only warnings were Unanswered Last Turn and Text Repaired were left out as
+    flagged, though their JSONL lines are sound. Only warnings that harm training (here the
+    cut-off replies) flag a conversation."""
+    code, _, err = cli("import", ROOT / "tests" / "fixtures" / "enriched")
+    assert code == 0, err
+    code, out, _ = cli("conversations", "--json")
+    warnings = {row["conversation_id"]: set(row["warning_codes"])
+                for row in map(json.loads, out.splitlines())}
+    handled = sorted(cid for cid, codes in warnings.items() if codes and codes <= HANDLED)
+    assert len(handled) == 2, "two fixtures have only warnings the JSONL handles"
+    clean = sorted(cid for cid, codes in warnings.items() if not codes - HANDLED)
+
+    code, out, err = cli("add", "clean", "--new", "--batch", "enriched", "--leave-out-flagged")
+    assert code == 0, err
+    with Library.open(cli.data_dir, read_only=True) as library:
+        added = sorted(member_ids(library, "clean"))
+    assert added == clean and len(added) == 4
+    assert "flagged" not in "".join(line for line in out.splitlines()
+                                    if line.startswith("skipped"))
+    assert ("2 added conversations have only warnings the JSONL already handles (Unanswered "
+            "Last Turn 2, Text Repaired 1), counted in the header of 'clean' too; "
+            "--leave-out-flagged keeps them") in out.splitlines()
+
+
+def test_the_help_of_leave_out_flagged_names_the_warnings_it_keeps(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        main(["add", "--help"])
+    help_text = " ".join(capsys.readouterr().out.split())
+    assert ("--leave-out-flagged leave out conversations with quality warnings that would "
+            "harm training (any but Text Repaired and Unanswered Last Turn, which the JSONL "
+            "already handles)") in help_text

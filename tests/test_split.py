@@ -24,7 +24,7 @@ from app.cli import main
 from app.export import FORMATS, ExportCancelled, ExportFormat, export, export_targets
 from app.importer import import_paths
 from app.library import Library
-from app.split import INFORMATIONAL
+from app.quality import INFORMATIONAL
 from app.trainingfiles import add_conversations
 
 NEAR_SOURCE = ENRICHED[1]  # enriched-1.json

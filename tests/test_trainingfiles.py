@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 import pytest
 from child_process import kill_hard, python_child, wait_for_marker
-from conftest import ENRICHED
+from conftest import ENRICHED, FIXTURES
 from hostile_corpus import with_own_dialogue
 from sqlalchemy import func, select
 from stored import stored_bytes, stored_files
@@ -314,25 +314,51 @@ def test_the_plan_counts_hidden_and_flagged_and_leaves_them_out_when_asked(
     lineless = plan_addition(library, name, asked).untrainable
     assert len(lineless) == 2
     candidates = [cid for cid in asked if cid not in lineless]
-    flagged = [cid for cid in candidates if rows[cid].warning_codes]
+    warned = [cid for cid in candidates if rows[cid].warning_codes]
     clean = [cid for cid in candidates if not rows[cid].warning_codes]
-    assert flagged and len(clean) >= 2, "the fixtures hold conversations with warnings"
-    hidden = [clean[0], flagged[0]]
+    assert warned and len(clean) >= 2, "the fixtures hold conversations with warnings"
+    hidden = [clean[0], warned[0]]
     plan = plan_addition(library, name, candidates, hidden=hidden)
-    assert plan.flagged == frozenset(flagged)
+    # Their warnings are all ones the JSONL handles (the fixtures with cut-off replies give
+    # no line under trim): none is flagged.
+    assert [cid for cid, _codes in plan.warned] == warned
+    assert plan.flagged == frozenset()
     assert plan.hidden == frozenset(hidden)
     tokens = ensure_counts(library, candidates)  # exact tokens of each training line
     assert plan.over_budget == frozenset(c for c in candidates if tokens[c] > 4096)
     assert plan.over_budget, "one fixture conversation is longer than 4,096 tokens"
     assert plan.adding == candidates
     chosen = plan.choose(leave_out_flagged=True, leave_out_hidden=True)
-    assert chosen.adding == [c for c in candidates if c not in flagged and c != clean[0]]
+    assert chosen.adding == [c for c in candidates if c not in hidden]
     assert plan.adding == candidates, "choosing makes a new plan"
-    skipped = chosen.skipped()
-    assert skipped["hidden by the current filter (left out)"] == hidden
-    assert skipped["flagged with quality warnings (left out)"] == flagged[1:]
+    assert chosen.skipped() == {"hidden by the current filter (left out)": hidden}
     apply_addition(library, chosen)
     assert member_ids(library, name) == first + chosen.adding
+
+
+def test_leaving_out_flagged_keeps_the_ones_whose_warnings_the_jsonl_handles(
+        library: Library) -> None:
+    """Of the real enriched fixtures, two carry only Unanswered Last Turn or Text Repaired
+    (the JSONL leaves the last turn out and trains the repaired text): they were flagged
+    like the two with cut-off replies, and leaving out flagged ones left them out too. A
+    file that keeps cut-off turns makes all six addable."""
+    import_paths(library, [FIXTURES / "enriched"])
+    rows = {r.conversation_id: set(r.warning_codes) for r in library.summaries()}
+    handled = {"text_repaired", "unanswered_last_turn"}
+    harmed = {cid for cid, codes in rows.items() if codes - handled}
+    only_handled = {cid for cid, codes in rows.items() if codes and codes <= handled}
+    assert len(harmed) == 2 and len(only_handled) == 2
+
+    plan = plan_addition(library, "Clean", list(rows), create=True, cut_off_policy="keep")
+    assert plan.flagged == harmed
+    assert set(plan.handled) == only_handled
+    assert {cid for cid, _codes in plan.warned} == harmed | only_handled
+    assert dict(plan.flagged_by_code) == {"reply_cut_off": 2, "client_cut_off": 1}
+    chosen = plan.choose(leave_out_flagged=True)
+    assert set(chosen.adding) == set(rows) - harmed
+    assert chosen.skipped() == {
+        "flagged with warnings that would harm training (left out)":
+            [cid for cid in plan.new if cid in harmed]}
 
 
 def test_a_new_file_is_built_once(filled_library: Library) -> None:

@@ -26,6 +26,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.labels import display_name
+from app.quality import informational_names
 from app.trainingfiles import AddPlan
 from ui.conversations_model import ConversationsModel
 from ui.elided_label import ElidedLabel
@@ -59,8 +60,8 @@ NOTHING_TO_SHOW_TIP = "No conversation is skipped or left out"
 
 def shown_as(why: str, n: int, name: str) -> str:
     """Which conversations a group is, as the table's filter bar says it: "the 3
-    conversations already in 'seed'", "the 2 conversations flagged with quality warnings,
-    left out of 'seed'"."""
+    conversations already in 'seed'", "the 2 conversations flagged with warnings that would
+    harm training, left out of 'seed'"."""
     left_out = " (left out)"
     if why.endswith(left_out):
         why = f"{why.removesuffix(left_out)}, left out of '{name}'"
@@ -77,15 +78,19 @@ def _are(ids: Collection[str]) -> str:
 
 
 def flagged_tooltip(plan: AddPlan) -> str:
-    """What "Leave them out" leaves out of the flagged ones: every kind of warning counted,
-    so the count beside it never reads as fewer kinds than it holds."""
+    """What "Leave them out" leaves out of the flagged ones: every kind of harmful warning
+    counted, so the count beside it never reads as fewer kinds than it holds; and what it
+    keeps (the warnings the JSONL already handles)."""
+    kept = (f"Kept: {informational_names()}, which the JSONL already handles"
+            + (f" ({plural(len(plan.handled), 'new conversation')} "
+               f"{agreeing(len(plan.handled), 'has', 'have')} only those)."
+               if plan.handled else "."))
     if not plan.flagged:
-        return "None of the new ones has a quality warning"
+        return f"None of the new ones has a warning that would harm training.\n{kept}"
     kinds = "\n".join(f"  {display_name(code)}: {plural(count, 'conversation')}"
                       for code, count in plan.flagged_by_code)
-    return (f"Leave out the {plural(len(plan.flagged), 'new conversation')} with any quality "
-            f"warning (one may have several):\n{kinds}\nThese are the warnings the training "
-            "file's header counts and its JSONL lines carry.")
+    return (f"Leave out the {plural(len(plan.flagged), 'new conversation')} with a warning "
+            f"that would harm training (one may have several):\n{kinds}\n{kept}")
 
 
 def near_duplicates_line(plan: AddPlan) -> str:
@@ -184,7 +189,8 @@ class AddReviewDialog(QDialog):
              f"'{plan.cut_off_policy}' policy: skipped", len(plan.untrainable))
         line("hidden", f"of the new ones {_are(plan.hidden)} hidden by the current filter",
              len(plan.hidden), self.leave_out_hidden, always=True)
-        line("flagged", f"of the new ones {_are(plan.flagged)} flagged with quality warnings",
+        line("flagged", f"of the new ones {_are(plan.flagged)} flagged with warnings that "
+             "would harm training",
              len(plan.flagged), self.leave_out_flagged, always=True)
         line("near_duplicates", near_duplicates_line(plan), len(plan.near_duplicates),
              self.leave_out_near_duplicates, always=True)
