@@ -215,8 +215,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
         else:
             bad += 1
             _print(f"INVALID  {path}  [{verdict.kind}]")
-            for problem in verdict.problems:
-                _print(f"    {problem.where}: {problem.reason}")
+        if verdict.note:
+            _print(f"    {verdict.note}")
+        for problem in verdict.problems:
+            _print(f"    {problem.where}: {problem.reason}")
     return 1 if bad else 0
 
 

@@ -23,6 +23,23 @@ SCAFFOLDING_KEYS = (
 )
 
 
+def earlier_format_conversation(item: Any) -> bool:
+    """A conversation of a full file in the earlier format (the user's own, made before
+    LoRA Studio): ``conversation_metadata`` and ``training_pairs``, not the ``messages``
+    of our canonical records. Import turns it back into the enriched document it was made
+    from (``app.fullsplit``)."""
+    return isinstance(item, dict) and "training_pairs" in item
+
+
+def is_earlier_full(document: Any) -> bool:
+    """A full training file holding conversations of the earlier format: import splits it
+    into its conversations, so ``validate`` checks each as import does, not against the
+    schema of our own full files."""
+    conversations = document.get("conversations") if isinstance(document, dict) else None
+    return (detect_kind(document) is Kind.FULL and isinstance(conversations, list)
+            and any(earlier_format_conversation(item) for item in conversations))
+
+
 def detect_kind(document: Any) -> Kind:
     """Classify a parsed JSON document by its shape."""
     if not isinstance(document, dict):

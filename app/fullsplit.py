@@ -23,7 +23,7 @@ from typing import Any, cast
 import orjson
 
 from app.canonical import check_structure, normalise
-from app.detect import SCAFFOLDING_KEYS
+from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind, earlier_format_conversation
 from app.errors import InputError, Problem
 from app.records import ConversationRecord
 
@@ -32,8 +32,7 @@ ItemResult = tuple[str, ConversationRecord | None, InputError | None]  # part, r
 
 
 def is_full(document: Any) -> bool:
-    return (isinstance(document, dict) and "training_file_metadata" in document
-            and "conversations" in document)
+    return detect_kind(document) is Kind.FULL
 
 
 def split_full(
@@ -54,7 +53,7 @@ def split_full(
         label = file_name + part
         where = f"$.conversations[{index}]"
         try:
-            if isinstance(item, dict) and "training_pairs" in item:
+            if earlier_format_conversation(item):
                 record = _from_user_format(item, shared, label, batch_id)
             elif isinstance(item, dict) and "messages" in item:
                 record = _from_our_format(item, shared, label, where, batch_id)

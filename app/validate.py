@@ -11,8 +11,9 @@ import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from app.detect import Kind, detect_kind
+from app.detect import Kind, detect_kind, is_earlier_full
 from app.errors import InputError, Problem
+from app.fullsplit import split_full
 from app.idtext import readable_name
 from app.jsonio import cannot_be_read, open_regular, read_json_file
 from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
@@ -24,6 +25,7 @@ from app.schemas import (
     json_path,
     validator,
 )
+from app.wording import plural
 
 MAX_PROBLEMS = 20
 # A full training file is parsed whole; past this size that needs gigabytes of memory.
@@ -39,6 +41,7 @@ class Verdict:
     path: Path
     kind: str
     problems: list[Problem] = field(default_factory=list)
+    note: str = ""  # one sentence on what the file is, where its kind needs it
 
     @property
     def ok(self) -> bool:
@@ -159,6 +162,25 @@ def _jsonl_under_another_name(path: Path) -> bool:
     return looks_like_jsonl(head)
 
 
+def _validate_earlier_full(path: Path, document: dict[str, Any]) -> Verdict:
+    """Each conversation of an earlier-format full file, checked as import checks it (the
+    same split), and a sentence on how many of them import takes."""
+    name = readable_name(path.name)
+    problems: list[Problem] = []
+    results = list(split_full(document, name, path.stem))
+    for part, _record, error in results:
+        for problem in error.problems if error else ():
+            problems.append(Problem(name, problem.reason,
+                                    f"[{part.strip(' []')}] {problem.where}"))
+    taken = sum(1 for _part, record, _error in results if record is not None)
+    what = "an earlier-format full training file"
+    note = (f"{what}, which LoRA Studio imports as {plural(taken, 'conversation')} (each "
+            "checked here as import checks it)" if taken == len(results) else
+            f"{what}: LoRA Studio imports {taken:,} of its {plural(len(results), 'conversation')} "
+            "and refuses the others for the problems below")
+    return Verdict(path, "full, earlier format", problems[:MAX_PROBLEMS], note)
+
+
 def validate_path(path: Path) -> Verdict:
     """Validate one file of any of our kinds."""
     if path.suffix.lower() == ".jsonl":
@@ -172,6 +194,8 @@ def validate_path(path: Path) -> Verdict:
     if isinstance(document, dict) and "$schema" in document:
         return Verdict(path, "JSON Schema", _schema_file_problems(document, path.name))
     kind = detect_kind(document)
+    if is_earlier_full(document):
+        return _validate_earlier_full(path, document)
     if kind is Kind.FULL:
         return Verdict(path, "full", _schema_problems(document, FULL_SCHEMA, path.name))
     problems = _schema_problems(document, INDIVIDUAL_SCHEMA, path.name)
