@@ -14,7 +14,9 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
@@ -23,6 +25,7 @@ from PySide6.QtGui import QPainter, QPixmap
 from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from app.bundle import resources_dir
+from app.detect import Kind, detect_kind
 from app.importer import import_paths
 from app.library import Library
 from app.review_marks import mark_reviewed
@@ -263,18 +266,49 @@ def render_review_and_removal(window: MainWindow, library: Library,
     return written
 
 
+def _answered(pair: Any) -> bool:
+    """A training pair with a reply to add a sentence to."""
+    return isinstance(pair, dict) and isinstance(pair.get("target_response"), str) and bool(
+        pair["target_response"].strip())
+
+
+def _conversation_files(samples: Path) -> Iterator[tuple[Path, dict[str, Any]]]:
+    """The conversation files under ``samples`` (enriched or legacy, with a reply), parsed;
+    the others a folder of real files may hold (full training files, raw conversations,
+    broken JSON) are passed over."""
+    for path in sorted(samples.rglob("*.json")):
+        try:
+            document = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, ValueError):
+            continue
+        if (detect_kind(document) in (Kind.ENRICHED, Kind.LEGACY)
+                and isinstance(document.get("dataset_metadata", {}), dict)
+                and any(map(_answered, document["training_pairs"]))):
+            yield path, document
+
+
 def render_near_duplicate_review(window: MainWindow, library: Library, samples: Path,
                                  tmp: Path, out_dir: Path) -> list[Path]:
     """The review before an add with a near-duplicate in it: a sample conversation
     re-generated with one sentence added to its last reply, imported, then added with the
-    others to a file that holds the original (its "Leave them out" checked)."""
-    from app.trainingfiles import plan_addition
+    others to a file that holds the original (its "Leave them out" checked). The original
+    is the first conversation file whose conversation is in that file, else the first."""
+    from app.trainingfiles import member_ids, plan_addition
     from ui.add_review import AddReviewDialog
 
-    source = sorted(samples.rglob("*.json"))[0]
-    document = json.loads(source.read_text(encoding="utf-8"))
-    document["dataset_metadata"]["dataset_name"] += "-regenerated"
-    reply = [pair for pair in document["training_pairs"] if pair.get("target_response")][-1]
+    found = list(_conversation_files(samples))
+    if not found:
+        sys.stderr.write(f"no conversation file in {samples} to make a near-duplicate of, "
+                         "so 15b-review-with-a-near-duplicate.png is not rendered: give "
+                         "--samples a folder holding enriched or legacy conversation files\n")
+        return []
+    in_file = set(member_ids(library, "all-samples"))
+    source, document = next(
+        ((path, doc) for path, doc in found
+         if (doc.get("dataset_metadata") or {}).get("dataset_name") in in_file), found[0])
+    meta = document.setdefault("dataset_metadata", {})
+    meta["dataset_name"] = f"{meta.get('dataset_name') or source.stem}-regenerated"
+    reply = [pair for pair in document["training_pairs"] if _answered(pair)][-1]
     reply["target_response"] += " That is a fair question to ask."
     folder = tmp / "regenerated"
     folder.mkdir()
