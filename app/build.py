@@ -17,6 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from app.budget_fit import (
+    FOR_EARLIER_FILES,
+    NOT_FITTED,
+    OverBudget,
+    budget_of,
+    fit_lines,
+)
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
 from app.file_totals import FileTotals, contribution, contribution_of_lines
 from app.fragments import BETWEEN, FIRST, TAIL, TAIL_EMPTY, Fragment, head_bytes, indented
@@ -69,11 +76,14 @@ def render_fragments(
     cache: CountCache | None = None,
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
+    fit_budget: int | None = None,
 ) -> Iterator[Fragment]:
     """Render each record (one per key, in order) as its full-JSON fragment and JSONL line.
 
     Records are tokenized ``CHUNK`` at a time (one batch for the tokenizer); the exact
-    count of each line goes into the line's metadata and onto the fragment. ``progress``
+    count of each line goes into the line's metadata and onto the fragment. ``fit_budget``:
+    a line longer than it ends at its last whole reply that fits (``app.budget_fit``; None:
+    lines are written whole). ``progress``
     hears of every conversation rendered; ``cancelled`` is asked before each.
     """
     cache = cache or CountCache()
@@ -91,18 +101,27 @@ def render_fragments(
                                  f"{done + len(batch)} records came to render")
             listed = file_record(record, shared_hash)
             batch.append((key, listed, list(jsonl_lines(listed, name, cut_off_policy))))
-        counts = iter(count_lines(counter, [line["messages"] for _, _, lines in batch
-                                            for line in lines], cache))
+        chats = [line["messages"] for _, _, lines in batch for line in lines]
+        counted = count_lines(counter, chats, cache)
+        fits = (fit_lines(counter, chats, counted, fit_budget, cache)
+                if fit_budget is not None else [None] * len(chats))
+        counts, fitted = iter(counted), iter(fits)
         for key, listed, lines in batch:
             tokens = []
-            for line_object in lines:
-                line_object["metadata"]["token_count"] = count = next(counts)
+            left_out = NOT_FITTED
+            for position, line_object in enumerate(lines):
+                count, fit = next(counts), next(fitted)
+                if fit is not None:  # ended at its last whole reply that fits
+                    line_object = lines[position] = next(jsonl_lines(
+                        listed, name, cut_off_policy, end=fit.end))
+                    count, left_out = fit.tokens, fit.totals
+                line_object["metadata"]["token_count"] = count
                 tokens.append(count)
             done += 1
             if progress:
                 progress(done, total, str(listed.get("conversation_id", "")))
             yield Fragment(key, indented(listed, 2), b"".join(dumps_line(x) for x in lines),
-                           tuple(tokens))
+                           tuple(tokens), left_out)
     if next(pending, None) is not None:
         raise ValueError(f"more records than the {total} conversations expected")
 
@@ -111,10 +130,14 @@ def make_header(
     name: str, digests: Sequence[Digest], tokens: Sequence[int], *, created_at: str,
     updated_at: str, jsonl_name: str, cut_off_policy: CutOffPolicy | str,
     counter: TokenCounter, max_seq_len: int,
+    fitted: Sequence[tuple[int, int]] | None = None,
 ) -> TrainingFileHeader:
-    """The header of a build: totals from the digests, exact tokens from the lines."""
+    """The header of a build: totals from the digests, exact tokens from the lines;
+    ``fitted``: per digest, what its line left out to fit the budget (``Fragment.fitted``)."""
     policy = CutOffPolicy(cut_off_policy)
-    totals = FileTotals.of([*(contribution(d, policy.value, (), 0, 0) for d in digests),
+    fits = fitted if fitted is not None else [NOT_FITTED] * len(digests)
+    totals = FileTotals.of([*(contribution(d, policy.value, (), 0, 0, fit)
+                              for d, fit in zip(digests, fits, strict=True)),
                             contribution_of_lines(tokens)])
     return header_of(name, totals, created_at=created_at, updated_at=updated_at,
                      jsonl_name=jsonl_name, cut_off_policy=policy, counter=counter,
@@ -150,6 +173,7 @@ def write_training_files(
     counter: TokenCounter | None = None,
     cache: CountCache | None = None,
     max_seq_len: int = DEFAULT_MAX_SEQ_LEN,
+    over_budget: OverBudget | str = FOR_EARLIER_FILES,
 ) -> BuildResult:
     """Render a whole training file into two files, every conversation anew.
 
@@ -167,6 +191,7 @@ def write_training_files(
     shared_profile = profile_of(shared_hash) if shared_hash else None
     total = len(digests)
     tokens: list[int] = []
+    fitted: list[tuple[int, int]] = []
     lines = 0
     with contextlib.ExitStack() as stack:
         jsonl_handle = stack.enter_context(atomic_writer(jsonl_path))
@@ -176,16 +201,18 @@ def write_training_files(
         for fragment in render_fragments(
                 records, [str(i) for i in range(total)], name=name, shared_hash=shared_hash,
                 cut_off_policy=cut_off_policy, counter=counter, cache=cache,
-                progress=progress, cancelled=cancelled):
+                progress=progress, cancelled=cancelled,
+                fit_budget=budget_of(over_budget, max_seq_len)):
             body.write(separator + fragment.json)
             separator = BETWEEN
             jsonl_handle.write(fragment.jsonl)
             tokens.extend(fragment.tokens)
+            fitted.append(fragment.fitted)
             lines += len(fragment.tokens)
         header = make_header(name, digests, tokens, created_at=created_at,
                              updated_at=updated_at, jsonl_name=jsonl_name or jsonl_path.name,
                              cut_off_policy=cut_off_policy, counter=counter,
-                             max_seq_len=max_seq_len)
+                             max_seq_len=max_seq_len, fitted=fitted)
         json_handle.write(head_bytes(header, shared_profile))
         body.seek(0)
         shutil.copyfileobj(body, json_handle, 1 << 20)
@@ -205,6 +232,7 @@ def write_records(
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
     counter: TokenCounter | None = None,
     max_seq_len: int = DEFAULT_MAX_SEQ_LEN,
+    over_budget: OverBudget | str = FOR_EARLIER_FILES,
 ) -> BuildResult:
     """Write a training file from records already in memory (examples, tests, tools)."""
     profiles = {profile_hash(r.get("consultant_profile")): r.get("consultant_profile")
@@ -213,5 +241,5 @@ def write_records(
         json_path, jsonl_path, name=name, digests=[digest_of(summarise(r)) for r in records],
         records=records, profile_of=profiles.__getitem__, created_at=created_at,
         updated_at=updated_at, cut_off_policy=cut_off_policy, counter=counter,
-        max_seq_len=max_seq_len,
+        max_seq_len=max_seq_len, over_budget=over_budget,
     )

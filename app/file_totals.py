@@ -27,6 +27,7 @@ from typing import Any
 
 import orjson
 
+from app.budget_fit import REASON as OVER_BUDGET_REASON
 from app.records import Digest
 
 # The kinds of fact counted. ("n", name) are plain sums: the count is the sum.
@@ -49,17 +50,19 @@ def _shown(value: Any) -> str:
 
 
 def contribution(digest: Digest, policy: str, line_tokens: Sequence[int], json_size: int,
-                 jsonl_size: int) -> Counter[Fact]:
+                 jsonl_size: int, fitted: tuple[int, int] = (0, 0)) -> Counter[Fact]:
     """What one member adds to its file's totals under ``policy``: its digest (with the
     library's batch and review mark overlaid), its lines' token counts and its fragment's
-    sizes."""
+    sizes. ``fitted``: the replies and estimated tokens its line left out to fit the token
+    budget (``app.budget_fit``; its first reply always stays, so it still has a line)."""
     trained = digest["policies"][policy]
+    replies_fitted, estimate_fitted = fitted
     facts: Counter[Fact] = Counter({
         ("n", "conversations"): 1,
         ("n", "messages"): digest["messages"],
-        ("n", "trainable_replies"): trained["trainable_replies"],
+        ("n", "trainable_replies"): trained["trainable_replies"] - replies_fitted,
         ("n", "jsonl_lines"): 1 if trained["trainable_replies"] else 0,
-        ("n", "estimated_tokens"): trained["estimated_tokens"],
+        ("n", "estimated_tokens"): trained["estimated_tokens"] - estimate_fitted,
         ("n", "human_reviewed"): 1 if digest["human_reviewed"] else 0,
         ("n", "with_warnings"): 1 if digest["warning_codes"] else 0,
         ("n", "without_trained_reply"): 0 if trained["trainable_replies"] else 1,
@@ -79,6 +82,7 @@ def contribution(digest: Digest, policy: str, line_tokens: Sequence[int], json_s
     facts.update((WARNING, code) for code in digest["warning_codes"])
     for reason, count in trained["left_out"].items():
         facts[(LEFT_OUT, reason)] += count
+    facts[(LEFT_OUT, OVER_BUDGET_REASON)] += replies_fitted
     facts.update((TOKENS, count) for count in line_tokens)
     facts.update([(TIER, _shown(digest["quality_tier"])),
                   (ARCHETYPE, _shown(digest["persona_archetype"])),

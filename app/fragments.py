@@ -35,6 +35,7 @@ def _render_code_version() -> str:
     """
     from app import (
         __version__,
+        budget_fit,
         build,
         cut_off_rule,
         cutoff,
@@ -46,7 +47,8 @@ def _render_code_version() -> str:
     )
 
     digest = hashlib.sha256(__version__.encode())
-    for module in (build, cut_off_rule, cutoff, fullfile, jsonl, records, review, token_lines):
+    for module in (budget_fit, build, cut_off_rule, cutoff, fullfile, jsonl, records, review,
+                   token_lines):
         try:
             digest.update(Path(str(module.__file__)).read_bytes())
         except OSError:
@@ -79,6 +81,9 @@ class Fragment:
     json: bytes
     jsonl: bytes
     tokens: tuple[int, ...]  # each JSONL line's exact token count
+    # (replies, estimated tokens) its line leaves out to fit the token budget
+    # (``app.budget_fit``): taken off the totals the conversation's digest gives
+    fitted: tuple[int, int] = (0, 0)
 
     @property
     def sha256(self) -> bytes:

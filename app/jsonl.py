@@ -88,26 +88,31 @@ def jsonl_lines(
     record: Mapping[str, Any],
     training_file: str,
     policy: CutOffPolicy | str = DEFAULT_POLICY,
+    end: int | None = None,
 ) -> Iterator[dict[str, Any]]:
     """Yield the JSONL line of one conversation (none if it has no trained reply).
 
     ``policy`` decides what happens to cut-off turns (see ``app.cutoff``); under
     ``weight0`` every assistant message carries ``weight`` 1 (trained) or 0 (context).
-    Exports that want one line per reply split these lines (``app.export.per_reply``).
+    ``end``: the line keeps only its first ``end`` messages (a line ended early to fit the
+    token budget, ``app.budget_fit``; it must end on a trained reply); the replies after
+    them count as left out. Exports that want one line per reply split these lines
+    (``app.export.per_reply``).
     """
     view = trained_view(record, policy)
-    messages = view.messages
+    messages = view.messages[:end]
+    after_end = sum(view.trained[len(messages):])
     weighted = CutOffPolicy(policy) is CutOffPolicy.WEIGHT0
     chat: list[dict[str, Any]] = []
-    for message, trained in zip(messages, view.trained, strict=True):
+    for message, trained in zip(messages, view.trained[:len(messages)], strict=True):
         item: dict[str, Any] = {"role": message["role"], "content": line_text(message)}
         if weighted and message["role"] == "assistant":
             item["weight"] = 1 if trained else 0
         chat.append(item)
-    reply_indexes = [i for i, trained in enumerate(view.trained) if trained]
+    reply_indexes = [i for i, trained in enumerate(view.trained[:len(messages)]) if trained]
     if not reply_indexes:
         return
     replies = [reply_context(messages[i], i, messages[i - 1]) for i in reply_indexes]
-    left_out = sum(view.left_out.values())
+    left_out = sum(view.left_out.values()) + after_end
     yield {"messages": chat,
            "metadata": line_metadata(line_summary(record), training_file, replies, left_out)}
