@@ -3,8 +3,10 @@
 The recipes hand the budget to the trainer (TRL ``max_length``, Axolotl ``sequence_len``),
 and a line longer than it is not trained as written: TRL cuts it at the budget, so nothing after
 that point is learned, and Axolotl leaves the whole line out (its default
-``excess_length_strategy``). Nothing here drops or cuts a line: the person is told, with
-what to do, wherever the budget is set or lines are added.
+``excess_length_strategy``). A file set to ``fit`` ends such a line at its last whole reply
+that fits (``app.budget_fit``); what is still over the budget (a first reply alone too long,
+or a ``keep`` file's lines) is told to the person, with what to do, wherever the budget is
+set or lines are added.
 """
 
 from __future__ import annotations

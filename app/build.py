@@ -131,6 +131,7 @@ def make_header(
     updated_at: str, jsonl_name: str, cut_off_policy: CutOffPolicy | str,
     counter: TokenCounter, max_seq_len: int,
     fitted: Sequence[tuple[int, int]] | None = None,
+    over_budget: OverBudget | str = FOR_EARLIER_FILES,
 ) -> TrainingFileHeader:
     """The header of a build: totals from the digests, exact tokens from the lines;
     ``fitted``: per digest, what its line left out to fit the budget (``Fragment.fitted``)."""
@@ -141,17 +142,18 @@ def make_header(
                             contribution_of_lines(tokens)])
     return header_of(name, totals, created_at=created_at, updated_at=updated_at,
                      jsonl_name=jsonl_name, cut_off_policy=policy, counter=counter,
-                     max_seq_len=max_seq_len)
+                     max_seq_len=max_seq_len, over_budget=over_budget)
 
 
 def header_of(
     name: str, totals: FileTotals, *, created_at: str, updated_at: str, jsonl_name: str,
     cut_off_policy: CutOffPolicy | str, counter: TokenCounter, max_seq_len: int,
+    over_budget: OverBudget | str = FOR_EARLIER_FILES,
 ) -> TrainingFileHeader:
     """The header of a build from its totals (``app.file_totals``): what a library build
     makes after a change without reading the members it kept."""
     header = header_from_totals(name, totals, created_at, updated_at, jsonl_name,
-                                cut_off_policy)
+                                cut_off_policy, over_budget)
     header["tokens"] = token_summary_of(counter, totals.line_tokens(), max_seq_len)
     return header
 
@@ -212,7 +214,8 @@ def write_training_files(
         header = make_header(name, digests, tokens, created_at=created_at,
                              updated_at=updated_at, jsonl_name=jsonl_name or jsonl_path.name,
                              cut_off_policy=cut_off_policy, counter=counter,
-                             max_seq_len=max_seq_len, fitted=fitted)
+                             max_seq_len=max_seq_len, fitted=fitted,
+                             over_budget=over_budget)
         json_handle.write(head_bytes(header, shared_profile))
         body.seek(0)
         shutil.copyfileobj(body, json_handle, 1 << 20)

@@ -141,10 +141,10 @@ def plan_delta(
 
 def delta_totals(
     stored: FileTotals, delta: Delta, policy: str,
-    part_of: Callable[[str], tuple[Sequence[int], int, int]],
+    part_of: Callable[[str], tuple[Sequence[int], int, int, tuple[int, int]]],
 ) -> FileTotals | None:
     """The new totals: ``stored`` with the added members' contributions in and the removed
-    ones' out; ``part_of(key)`` gives a fragment's (line tokens, json size, jsonl size).
+    ones' out; ``part_of(key)`` gives a fragment's (line tokens, json size, jsonl size, fitted).
     None when the removed members are not all counted in ``stored``."""
     added = [contribution(digest, policy, *part_of(key))
              for digest, key in delta.added.values()]

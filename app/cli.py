@@ -14,6 +14,9 @@ from typing import Any
 import orjson
 
 from app import FORMAT_VERSION, __version__
+from app.budget_fit import DESCRIPTIONS as OVER_BUDGET_DESCRIPTIONS
+from app.budget_fit import FOR_NEW_FILES, OverBudget
+from app.budget_fit import REASON as OVER_BUDGET_REASON
 from app.budget_words import over_budget_sentence
 from app.build import Progress
 from app.chat_templates import BUNDLED
@@ -52,6 +55,7 @@ from app.trainingfiles import (
     AddPlan,
     TrainingFileInfo,
     apply_addition,
+    change_settings,
     files_holding,
     get_training_file,
     header,
@@ -60,13 +64,13 @@ from app.trainingfiles import (
     rebuild_if_owed,
     rebuild_training_files,
     remove_conversations,
-    set_cut_off_policy,
     set_max_seq_len,
 )
 from app.validate import validate_path
 from app.wording import agreeing, first_few, plural
 
 POLICIES = [policy.value for policy in CutOffPolicy]
+OVER_BUDGET = [setting.value for setting in OverBudget]
 GUI_MODULE = "ui.main"  # found by name so that the core never imports Qt
 # These only read, so they work while a LoRA Studio window has the library open.
 READ_ONLY_COMMANDS = frozenset({"conversations", "batches", "files", "export"})
@@ -135,6 +139,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("conversation_ids", nargs="*", default=[], metavar="CONVERSATION_ID")
     p.add_argument("--cut-off-policy", choices=POLICIES,
                    help="with --new: what the file does with cut-off turns (default: trim)")
+    p.add_argument("--over-budget", choices=OVER_BUDGET,
+                   help="with --new: what the file does with a line longer than its maximum "
+                        f"sequence length (default: {FOR_NEW_FILES.value})")
     p.add_argument("--leave-out-flagged", action="store_true",
                    help="leave out conversations with quality warnings that would harm "
                         f"training (any but {informational_names()}, which the JSONL "
@@ -148,8 +155,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("set", help="change a training file's settings (rebuilds it)")
     p.add_argument("name")
-    p.add_argument("--cut-off-policy", choices=POLICIES, required=True,
+    p.add_argument("--cut-off-policy", choices=POLICIES,
                    help="; ".join(f"{p.value}: {text}" for p, text in DESCRIPTIONS.items()))
+    p.add_argument("--over-budget", choices=OVER_BUDGET,
+                   help="a line longer than the maximum sequence length: " + "; ".join(
+                       f"{p.value}: {text}" for p, text in OVER_BUDGET_DESCRIPTIONS.items()))
 
     p = sub.add_parser("remove", help="remove conversations from a training file")
     p.add_argument("name")
@@ -308,7 +318,7 @@ def cmd_files(args: argparse.Namespace, library: Library) -> int:
                 "estimated_tokens": info.estimated_tokens, "json_bytes": info.json_bytes,
                 "jsonl_bytes": info.jsonl_bytes, "created_at": info.created_at,
                 "updated_at": info.updated_at, "cut_off_policy": info.cut_off_policy,
-                "max_seq_len": info.max_seq_len,
+                "max_seq_len": info.max_seq_len, "over_budget": info.over_budget,
             }).decode())
         else:
             _print(file_line(info))
@@ -328,6 +338,37 @@ def policy_line(name: str, policy: str, trained: int, left_out: int) -> str:
             f"{plural(trained, 'reply', 'replies')} trained, {left_out:,} left out")
 
 
+def over_budget_line(name: str, setting: str, head: Mapping[str, Any]) -> str:
+    """What ``set --over-budget`` says: the setting, and what it did to the lines."""
+    fitted = int((head.get("quality_summary") or {}).get("replies_left_out_by_reason", {})
+                 .get(OVER_BUDGET_REASON, 0))
+    if setting == OverBudget.FIT:
+        return (f"'{name}' now ends a line longer than its maximum sequence length at its "
+                f"last whole reply that fits: {plural(fitted, 'reply', 'replies')} left "
+                "out of lines to fit (the full JSON keeps them)")
+    return f"'{name}' now writes every line whole, however long"
+
+
+def cmd_set(args: argparse.Namespace, library: Library) -> int:
+    if args.cut_off_policy is None and args.over_budget is None:
+        raise LibraryError("set needs a setting to change: --cut-off-policy or --over-budget")
+    info = change_settings(library, args.name, cut_off_policy=args.cut_off_policy,
+                           over_budget=args.over_budget)
+    head = header(library, info.name)
+    totals = head["totals"]
+    if args.cut_off_policy is not None:
+        _print(policy_line(info.name, info.cut_off_policy,
+                           totals["trainable_replies"], totals["replies_left_out"]))
+    if args.over_budget is not None:
+        _print(over_budget_line(info.name, info.over_budget, head))
+    for line in set_notes(info.name, head):
+        _print(line)
+    sentence = over_budget_sentence(info.name, head) if args.over_budget else None
+    if sentence:
+        _print(sentence)
+    return 0
+
+
 def cmd_add(args: argparse.Namespace, library: Library) -> int:
     if args.all:
         ids = [row.conversation_id for row in library.summaries()]
@@ -337,12 +378,14 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
             raise LibraryError(f"the batch '{args.batch}' has no conversations")
     else:
         ids = args.conversation_ids
-    if args.cut_off_policy is not None and not args.new:
-        raise LibraryError("--cut-off-policy with add needs --new; to change an existing "
-                           f"file use: lora-studio set '{args.name}' --cut-off-policy "
-                           f"{args.cut_off_policy}")
+    for option, value in (("--cut-off-policy", args.cut_off_policy),
+                          ("--over-budget", args.over_budget)):
+        if value is not None and not args.new:
+            raise LibraryError(f"{option} with add needs --new; to change an existing "
+                               f"file use: lora-studio set '{args.name}' {option} {value}")
     plan = plan_addition(library, args.name, ids, create=args.new,
-                         cut_off_policy=args.cut_off_policy or DEFAULT_POLICY
+                         cut_off_policy=args.cut_off_policy or DEFAULT_POLICY,
+                         over_budget=args.over_budget or FOR_NEW_FILES,
                          ).choose(leave_out_flagged=args.leave_out_flagged,
                                   leave_out_near_duplicates=args.leave_out_near_duplicates,
                                   leave_out_over_budget=args.leave_out_over_budget)
@@ -696,13 +739,7 @@ def run(args: argparse.Namespace) -> int:
             case "add":
                 return cmd_add(args, library)
             case "set":
-                info = set_cut_off_policy(library, args.name, args.cut_off_policy)
-                head = header(library, info.name)
-                totals = head["totals"]
-                _print(policy_line(info.name, info.cut_off_policy,
-                                   totals["trainable_replies"], totals["replies_left_out"]))
-                for line in set_notes(info.name, head):
-                    _print(line)
+                return cmd_set(args, library)
             case "delete-conversations":
                 return cmd_delete_conversations(args, library)
             case "remove":

@@ -569,6 +569,8 @@ def export(
                 "export_format": spec.format.value,
                 "export_description": spec.description,
                 "cut_off_policy": head.get("cut_off_policy", info.cut_off_policy),
+                # what a line over max_seq_len became (app.budget_fit)
+                "over_budget": info.over_budget,
                 "source": described,
                 "files": [_file_entry(w, head, max_seq_len) for w in written],
             }

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app import FORMAT_VERSION
+from app.budget_fit import FOR_EARLIER_FILES, OverBudget
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
 from app.file_totals import (
     ARC,
@@ -54,13 +55,18 @@ def header_from_totals(
     updated_at: str,
     jsonl_file: str,
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
+    over_budget: OverBudget | str = FOR_EARLIER_FILES,
 ) -> TrainingFileHeader:
-    """The ``training_file_metadata`` object (without ``tokens``) from a file's totals."""
+    """The ``training_file_metadata`` object (without ``tokens``) from a file's totals.
+
+    ``over_budget`` is recorded only when it is ``fit`` (lines over the budget end early):
+    a file that writes every line whole has the header it had before the setting existed,
+    byte for byte."""
     policy = CutOffPolicy(cut_off_policy)
     left_out = totals.by_name(LEFT_OUT)
     warnings = totals.by_name(WARNING)
     mean, lowest, highest = totals.score_summary()
-    return {
+    header: TrainingFileHeader = {
         "name": name,
         "format": FORMAT_NAME,
         "format_version": FORMAT_VERSION,
@@ -96,6 +102,17 @@ def header_from_totals(
             "batch": totals.distribution(BATCH),
         },
     }
+    if OverBudget(over_budget) is OverBudget.FIT:
+        return _after_policy(header, "over_budget", OverBudget.FIT.value)
+    return header
+
+
+def _after_policy(header: TrainingFileHeader, key: str, value: str) -> TrainingFileHeader:
+    """``header`` with ``key`` written right after ``cut_off_policy`` (the settings
+    together, as the header is read top to bottom)."""
+    items = list(header.items())
+    at = [k for k, _ in items].index("cut_off_policy") + 1
+    return dict([*items[:at], (key, value), *items[at:]])  # type: ignore[return-value]
 
 
 def shared_profile_hash(digests: Sequence[Digest]) -> str | None:

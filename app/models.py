@@ -165,6 +165,9 @@ class TrainingFile(Base):
     # v4: the trainer's maximum sequence length and what happens to cut-off replies.
     max_seq_len: Mapped[int] = mapped_column(default=4096)
     cut_off_policy: Mapped[str] = mapped_column(default="trim")
+    # 0005: what happens to a line over max_seq_len (``app.budget_fit``); the files that
+    # existed before it keep their lines whole
+    over_budget: Mapped[str] = mapped_column(default="fit", server_default="keep")
 
     members: Mapped[list[Member]] = relationship(
         back_populates="training_file", cascade="all, delete-orphan", order_by="Member.position"

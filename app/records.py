@@ -361,6 +361,7 @@ class TrainingFileHeader(TypedDict):
     jsonl_file: str
     system_message: str
     cut_off_policy: str  # app.cutoff.CutOffPolicy
+    over_budget: NotRequired[str]  # app.budget_fit.OverBudget: written only when "fit"
     totals: Totals
     quality_summary: QualitySummary
     scaffolding_distribution: ScaffoldingDistribution

@@ -43,10 +43,24 @@ class StoredFragment:
     tokens: tuple[int, ...]
     json_size: int
     jsonl_size: int
+    fitted: tuple[int, int] = (0, 0)  # what its line left out to fit (Fragment.fitted)
 
 
 def _stored(tokens: bytes, json_size: int, jsonl_size: int) -> StoredFragment:
-    return StoredFragment(tuple(orjson.loads(tokens)), json_size, jsonl_size)
+    """The ``tokens`` column holds the lines' counts, or, for a line ended early to fit
+    the token budget, ``{"lines": counts, "fitted": [replies, estimated tokens]}``."""
+    item = orjson.loads(tokens)
+    if isinstance(item, dict):
+        replies, estimate = item["fitted"]
+        return StoredFragment(tuple(item["lines"]), json_size, jsonl_size,
+                              (int(replies), int(estimate)))
+    return StoredFragment(tuple(item), json_size, jsonl_size)
+
+
+def _tokens_column(fragment: Fragment) -> bytes:
+    if fragment.fitted == (0, 0):
+        return orjson.dumps(list(fragment.tokens))
+    return orjson.dumps({"lines": list(fragment.tokens), "fitted": list(fragment.fitted)})
 
 
 def file_fragments(session: Session, file_id: int) -> dict[str, StoredFragment]:
@@ -83,7 +97,7 @@ def save_fragments(session: Session, fragments: Sequence[Fragment]) -> None:
         set_={column: statement.excluded[column]
                 for column in ("sha256", "tokens", "json_size", "jsonl_size", "jsonl", "json")})
     session.execute(statement, [
-        {"key": f.key, "sha256": f.sha256, "tokens": orjson.dumps(list(f.tokens)),
+        {"key": f.key, "sha256": f.sha256, "tokens": _tokens_column(f),
          "json_size": len(f.json), "jsonl_size": len(f.jsonl), "json": f.json,
          "jsonl": f.jsonl} for f in fragments])
 

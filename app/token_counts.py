@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from sqlalchemy import func, or_, select
 
+from app.budget_fit import reply_ends
 from app.errors import LibraryError
 from app.library import Library
 from app.models import Conversation, TrainingFile
@@ -35,8 +36,8 @@ CACHE_NAME = TOKEN_CACHE_NAME
 NO_LINE = -1  # counted: no reply to train on, so no line (kept apart from 0, "not counted")
 
 Progress = Callable[[int, int, str], None]
-__all__ = ["DEFAULT_MAX_SEQ_LEN", "NO_LINE", "check_max_seq_len", "ensure_counts", "library_cache",
-           "max_seq_len", "over_budget", "uncounted"]
+__all__ = ["DEFAULT_MAX_SEQ_LEN", "NO_LINE", "check_max_seq_len", "ensure_counts",
+           "first_reply_over", "library_cache", "max_seq_len", "over_budget", "uncounted"]
 
 
 def library_cache(library: Library) -> CountCache:
@@ -146,3 +147,22 @@ def over_budget(library: Library, name: str | None, conversation_ids: Sequence[s
     limit = max_seq_len(library, name)
     counts = ensure_counts(library, conversation_ids, progress, cancelled)
     return [cid for cid in dict.fromkeys(conversation_ids) if counts.get(cid, 0) > limit]
+
+
+def first_reply_over(library: Library, conversation_ids: Sequence[str], limit: int
+                     ) -> set[str]:
+    """Those of ``conversation_ids`` whose line is longer than ``limit`` even when it ends
+    at its first reply: a file that fits its lines (``app.budget_fit``) still writes them
+    whole, so only they stay over its budget."""
+    _choice, counter = counting(library)
+    found = library.resolve_ids(list(conversation_ids))
+    pks = [found[cid] for cid in dict.fromkeys(conversation_ids) if cid in found]
+    ids = {pk: cid for cid, pk in found.items()}
+    starts: list[tuple[str, list[dict[str, object]]]] = []
+    for start in range(0, len(pks), CHUNK):
+        part = pks[start:start + CHUNK]
+        for pk, record in zip(part, library.records_by_pk(part), strict=True):
+            for line in conversation_lines(record):
+                starts.append((ids[pk], line[:reply_ends(line)[0]]))
+    counts = count_lines(counter, [messages for _, messages in starts], library_cache(library))
+    return {cid for (cid, _), n in zip(starts, counts, strict=True) if n > limit}

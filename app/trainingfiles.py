@@ -31,6 +31,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app import FORMAT_VERSION
+from app.budget_fit import (
+    FOR_EARLIER_FILES,
+    FOR_NEW_FILES,
+    OverBudget,
+    budget_of,
+    parse_over_budget,
+)
 from app.build import BuildCancelled, Progress, header_of, render_fragments
 from app.build_delta import MemberState, delta_totals, full_key, plan_delta
 from app.cutoff import (
@@ -74,7 +81,7 @@ from app.team_locks import (
     lock_in_transaction,
     training_file_lock,
 )
-from app.token_counts import library_cache, over_budget
+from app.token_counts import first_reply_over, library_cache, max_seq_len, over_budget
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
 from app.wording import agreeing, first_few, plural
@@ -121,6 +128,7 @@ class TrainingFileInfo:
     built: bool  # its build is in the database (False: not yet moved in from before v6)
     cut_off_policy: str = DEFAULT_POLICY.value
     max_seq_len: int = DEFAULT_MAX_SEQ_LEN  # the trainer's maximum sequence length
+    over_budget: str = FOR_EARLIER_FILES.value  # a longer line: fitted or whole (budget_fit)
 
 
 def check_name(name: str) -> str:
@@ -161,7 +169,7 @@ def _info(library: Library, row: TrainingFile) -> TrainingFileInfo:
     return TrainingFileInfo(
         row.file_id, row.name, row.conversations, row.trainable_replies, row.estimated_tokens,
         row.json_bytes, row.jsonl_bytes, row.created_at, row.updated_at,
-        row.head is not None, row.cut_off_policy, row.max_seq_len,
+        row.head is not None, row.cut_off_policy, row.max_seq_len, row.over_budget,
     )
 
 
@@ -409,12 +417,14 @@ def _move_into_database(library: Library, name: str) -> bool:
 
 
 def create_training_file(
-    library: Library, name: str, cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY
+    library: Library, name: str, cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
+    over_budget: OverBudget | str = FOR_NEW_FILES,
 ) -> TrainingFileInfo:
     """Create an empty training file (its JSON has no conversations, its JSONL no lines)."""
     name = check_new_name(library, name)
     with training_file_lock(library, name):
-        _build(library, None, name, [], policy=_policy(cut_off_policy))
+        _build(library, None, name, [], policy=_policy(cut_off_policy),
+               over_budget=_over_budget(over_budget))
     return get_training_file(library, name)
 
 
@@ -465,6 +475,7 @@ class AddPlan:
     leave_out_samples: bool = False
     leave_out_over_budget: bool = False
     cut_off_policy: str = DEFAULT_POLICY.value  # the file's (a new one is created with it)
+    over_budget_setting: str = FOR_NEW_FILES.value  # likewise (``app.budget_fit``)
 
     def choose(self, *, leave_out_hidden: bool | None = None,
                leave_out_flagged: bool | None = None,
@@ -595,10 +606,13 @@ LEFT_OUT_REASONS = {
 
 def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],
                     progress: Progress | None = None,
-                    cancelled: Callable[[], bool] | None = None) -> set[int]:
+                    cancelled: Callable[[], bool] | None = None,
+                    fit: bool = False) -> set[int]:
     """Conversations whose training line is longer than the training file's
     ``max_seq_len`` (a new file's default when ``name`` is None): a trainer would cut them.
-    Counts missing from the library are made now (``app.token_counts``), with progress."""
+    Counts missing from the library are made now (``app.token_counts``), with progress.
+    ``fit``: the file ends such lines at their last whole reply that fits
+    (``app.budget_fit``), so only those whose first reply alone is too long stay over."""
     ids: dict[int, str] = {}
     with library.session() as session:
         for start in range(0, len(pks), 500):
@@ -608,6 +622,8 @@ def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],
     over = set(over_budget(library, name, list(ids.values()), progress, cancelled))
     if cancelled and cancelled():
         raise BuildCancelled()
+    if fit and over:
+        over = first_reply_over(library, sorted(over), max_seq_len(library, name))
     return {pk for pk, cid in ids.items() if cid in over}
 
 
@@ -615,6 +631,7 @@ def plan_addition(
     library: Library, name: str, conversation_ids: Sequence[str], *, create: bool = False,
     hidden: Collection[str] = (), cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+    over_budget: OverBudget | str = FOR_NEW_FILES,
 ) -> AddPlan:
     """Work out what adding ``conversation_ids`` to ``name`` does; nothing is written.
 
@@ -625,6 +642,7 @@ def plan_addition(
     if not conversation_ids:
         raise LibraryError("no conversations are checked: check the ones to add first")
     policy = _policy(cut_off_policy)
+    setting = _over_budget(over_budget)
     name = check_new_name(library, name) if create else get_training_file(library, name).name
     wanted = list(dict.fromkeys(conversation_ids))
     # id -> (pk, trainable replies, content hash)
@@ -640,7 +658,7 @@ def plan_addition(
     if not create:  # only the asked-for rows are looked up, not the whole file
         with library.session() as session:
             row = _row(session, name)
-            policy = _policy(row.cut_off_policy)
+            policy, setting = _policy(row.cut_off_policy), _over_budget(row.over_budget)
             present = _members_among(session, row.file_id,
                                      [facts[cid][0] for cid in wanted if cid in facts])
     candidates: list[str] = []
@@ -665,7 +683,8 @@ def plan_addition(
     own = {cid: item["warning_codes"] for cid, item in zip(candidates, digests, strict=True)}
     new_pks = [facts[cid][0] for cid in new]
     untrainable = [cid for cid, ok in zip(candidates, trained, strict=True) if not ok]
-    over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled)
+    over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled,
+                           fit=setting is OverBudget.FIT)
     samples = sample_hashes()
     left_out = left_out_counts([item for item, ok in zip(digests, trained, strict=True) if ok],
                                policy)
@@ -683,7 +702,7 @@ def plan_addition(
         samples=frozenset(c for c in new if facts[c][2] in samples),
         cut_off=frozenset(left_out),
         replies_left_out=sum(n for reasons in left_out.values() for n in reasons.values()),
-        cut_off_policy=policy.value,
+        cut_off_policy=policy.value, over_budget_setting=setting.value,
     )
 
 
@@ -739,7 +758,8 @@ def _create_with(library: Library, plan: AddPlan, pks: list[int], progress: Prog
     for _ in range(MEMBER_RETRIES):
         try:
             _build(library, None, plan.name, pks, progress=progress, cancelled=cancelled,
-                   policy=_policy(plan.cut_off_policy))
+                   policy=_policy(plan.cut_off_policy),
+                   over_budget=_over_budget(plan.over_budget_setting))
             return
         except ConversationsGone as gone:
             pks = [pk for pk in pks if pk not in gone.pks]
@@ -768,13 +788,14 @@ def add_conversations(
     cancelled: Callable[[], bool] | None = None,
     create: bool = False,
     cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
+    over_budget: OverBudget | str = FOR_NEW_FILES,
 ) -> TrainingFileInfo:
     """Plan and apply in one go: the new conversations are appended in the order given,
     those already in the file (or unusable) are skipped; see ``plan_addition``.
-    ``cut_off_policy`` applies to a file created here; an existing file keeps its own
-    (see ``set_cut_off_policy``)."""
+    ``cut_off_policy`` and ``over_budget`` apply to a file created here; an existing file
+    keeps its own (see ``change_settings``)."""
     plan = plan_addition(library, name, conversation_ids, create=create,
-                         cut_off_policy=cut_off_policy)
+                         cut_off_policy=cut_off_policy, over_budget=over_budget)
     return apply_addition(library, plan, progress=progress, cancelled=cancelled)
 
 
@@ -849,6 +870,13 @@ def _policy(value: CutOffPolicy | str) -> CutOffPolicy:
         raise LibraryError(str(exc)) from None
 
 
+def _over_budget(value: OverBudget | str) -> OverBudget:
+    try:
+        return parse_over_budget(str(value))
+    except ValueError as exc:
+        raise LibraryError(str(exc)) from None
+
+
 def set_cut_off_policy(
     library: Library, name: str, cut_off_policy: CutOffPolicy | str,
     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
@@ -889,29 +917,34 @@ def set_max_seq_len(
 
 def change_settings(
     library: Library, name: str, *, cut_off_policy: CutOffPolicy | str | None = None,
-    max_seq_len: int | None = None, progress: Progress | None = None,
-    cancelled: Callable[[], bool] | None = None,
+    max_seq_len: int | None = None, over_budget: OverBudget | str | None = None,
+    progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
 ) -> TrainingFileInfo:
-    """Change the file's cut-off policy and/or maximum sequence length with one rebuild.
+    """Change the file's cut-off policy, maximum sequence length and/or what happens to a
+    line longer than it (``app.budget_fit``) with one rebuild.
 
-    Both are checked before anything changes; a failed or cancelled rebuild leaves the
+    All are checked before anything changes; a failed or cancelled rebuild leaves the
     previous settings and files in place.
     """
     policy = _policy(cut_off_policy) if cut_off_policy is not None else None
     value = check_max_seq_len(max_seq_len) if max_seq_len is not None else None
+    setting = _over_budget(over_budget) if over_budget is not None else None
     with training_file_lock(library, name):
-        previous = None
-        if value is not None:
+        previous: tuple[int, str] | None = None
+        if value is not None or setting is not None:
             with library.session() as session, session.begin():
                 row = _row(session, name)
-                previous, row.max_seq_len = row.max_seq_len, value
+                previous = row.max_seq_len, row.over_budget
+                row.max_seq_len = value if value is not None else row.max_seq_len
+                row.over_budget = setting.value if setting is not None else row.over_budget
         try:
             _rebuild(library, name, new_members=_member_pks(library, name),
                      progress=progress, cancelled=cancelled, new_policy=policy)
         except BaseException:
             if previous is not None:
                 with library.session() as session, session.begin():
-                    _row(session, name).max_seq_len = previous
+                    row = _row(session, name)
+                    row.max_seq_len, row.over_budget = previous
             raise
     return get_training_file(library, name)
 
@@ -1197,6 +1230,7 @@ def _build(
     keep_updated_at: bool = False,
     updated_at: str | None = None,
     verify: Callable[[Session], None] | None = None,
+    over_budget: OverBudget = FOR_NEW_FILES,
 ) -> int:
     """Render what is missing and switch the file to its new build in one transaction;
     return how many conversations were rendered.
@@ -1207,12 +1241,14 @@ def _build(
     replaced. ``keep_updated_at``: the header keeps its date (moving a build from files
     into the database changes nothing a person made); ``updated_at``: the date the header
     says instead (an undo puts back the date from before the change it undoes);
-    ``verify``: run in the switch's transaction before it writes (see ``restore_members``).
+    ``verify``: run in the switch's transaction before it writes (see ``restore_members``);
+    ``over_budget``: the setting of a file created here (an existing file keeps its own).
     """
     with _collector_paused(), fragments_in_use(library):
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at,
-                                    updated_at=updated_at, verify=verify)
+                                    updated_at=updated_at, verify=verify,
+                                    over_budget=over_budget)
 
 
 def _next_file_id(library: Library, session: Session) -> int:
@@ -1263,6 +1299,12 @@ class _Target:
     # The file's ``changes`` as read before its members were: what the build pays
     # (``app.stored_builds.OWED``); a change counted after that stays owed.
     changes: int = 0
+    over_budget: OverBudget = FOR_EARLIER_FILES  # what a line over max_seq_len becomes
+
+    @property
+    def fit_budget(self) -> int | None:
+        """The budget lines are fitted to (None: written whole)."""
+        return budget_of(self.over_budget, self.max_seq_len)
 
 
 def _switch_to_new_build(
@@ -1279,6 +1321,7 @@ def _switch_to_new_build(
     tries: int = MEMBER_RETRIES,
     updated_at: str | None = None,
     verify: Callable[[Session], None] | None = None,
+    over_budget: OverBudget = FOR_NEW_FILES,
 ) -> int:
     """``_build``'s work, with the cycle collector paused around it (``tries``: builds
     started again after a conversation changed under it, at most)."""
@@ -1290,7 +1333,8 @@ def _switch_to_new_build(
         if file_id is None:  # its id is taken at the switch (``_next_file_id``)
             created_at = now_iso()
             target = _Target(0, final_name, True, 1, created_at, created_at,
-                             policy or DEFAULT_POLICY, DEFAULT_MAX_SEQ_LEN, [None, None])
+                             policy or DEFAULT_POLICY, DEFAULT_MAX_SEQ_LEN, [None, None],
+                             over_budget=over_budget)
         else:
             current = session.get(TrainingFile, file_id)
             if current is None:
@@ -1366,7 +1410,7 @@ def _switch_to_new_build(
     except _NoDelta:
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at, False, tries,
-                                    updated_at, verify)
+                                    updated_at, verify, target.over_budget)
     except _ChangedBeforeRendering:
         if tries <= 1:
             raise LibraryError(
@@ -1374,10 +1418,11 @@ def _switch_to_new_build(
                 "or marked reviewed meanwhile; try again once that work is done") from None
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at, use_totals,
-                                    tries - 1, updated_at, verify)
+                                    tries - 1, updated_at, verify, target.over_budget)
 
 
-PartOf = Callable[[str], tuple[tuple[int, ...], int, int]]
+# a fragment's (line tokens, json size, jsonl size, what its line left out to fit)
+PartOf = Callable[[str], tuple[tuple[int, ...], int, int, tuple[int, int]]]
 
 
 def _target(library: Library, current: TrainingFile, final_name: str,
@@ -1387,13 +1432,14 @@ def _target(library: Library, current: TrainingFile, final_name: str,
                    current.created_at,
                    current.updated_at if keep_updated_at else now_iso(),
                    policy or _policy(current.cut_off_policy), current.max_seq_len,
-                   [current.json_file, current.jsonl_file], current.changes)
+                   [current.json_file, current.jsonl_file], current.changes,
+                   _over_budget(current.over_budget))
 
 
 def _settings(target: _Target, basis: object) -> str:
     """The settings part of every fragment key of the file (``app.fragments``)."""
     return settings_key(target.name, target.policy.value, target.max_seq_len, FORMAT_VERSION,
-                        basis)
+                        basis, target.over_budget.value)
 
 
 def _stored_totals(data: bytes | None) -> StoredTotals | None:
@@ -1423,23 +1469,23 @@ def _finish(
                 _records_as_keyed(library, [pk for pk, _ in render], states),
                 [key for _, key in render], name=target.name, shared_hash=shared_hash,
                 cut_off_policy=target.policy, counter=counter, cache=library_cache(library),
-                progress=progress, cancelled=cancelled):
+                progress=progress, cancelled=cancelled, fit_budget=target.fit_budget):
             stored[fragment.key] = StoredFragment(fragment.tokens, len(fragment.json),
-                                                  len(fragment.jsonl))
+                                                  len(fragment.jsonl), fragment.fitted)
             spill.add(library, fragment)
         spill.settled()
         if cancelled and cancelled():
             raise BuildCancelled()
 
-        def part_of(key: str) -> tuple[tuple[int, ...], int, int]:
+        def part_of(key: str) -> tuple[tuple[int, ...], int, int, tuple[int, int]]:
             part = stored[key]
-            return part.tokens, part.json_size, part.jsonl_size
+            return part.tokens, part.json_size, part.jsonl_size, part.fitted
 
         totals = totals_of(part_of)
         head = header_of(target.name, totals, created_at=target.created_at,
                          updated_at=target.updated_at, jsonl_name=f"{target.name}.jsonl",
                          cut_off_policy=target.policy, counter=counter,
-                         max_seq_len=target.max_seq_len)
+                         max_seq_len=target.max_seq_len, over_budget=target.over_budget)
         head_data = head_bytes(head, library.profile(shared_hash) if shared_hash else None)
         with library.session() as session, session.begin():
             # No conversation is deleted from the library between this switch writing it
@@ -1472,6 +1518,7 @@ def _finish(
             row.jsonl_bytes = totals.n("jsonl_size")
             row.header = orjson.dumps(head)
             row.cut_off_policy = target.policy.value
+            row.over_budget = target.over_budget.value
             session.flush()
             unused, guard = write_members(session)
             row.totals = StoredTotals(totals, settings, shared_hash, guard).dumps()

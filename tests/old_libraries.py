@@ -30,8 +30,10 @@ def make_v5_library(root: Path) -> Path:
     return root
 
 
-# What revision 0004 added: undone, a library made now is one of revision 0003.
-AFTER_0003 = ("ALTER TABLE conversations DROP COLUMN replies_trained",)
+# What revision 0005 added: undone, a library made now is one of revision 0004.
+AFTER_0004 = ("ALTER TABLE training_files DROP COLUMN over_budget",)
+# What revisions 0004 and 0005 added: undone, a library made now is one of revision 0003.
+AFTER_0003 = (*AFTER_0004, "ALTER TABLE conversations DROP COLUMN replies_trained")
 # What revisions 0003 and 0004 added: undone, a library made now is one of revision 0002.
 AFTER_0002 = (*AFTER_0003, "ALTER TABLE training_files DROP COLUMN changes",
               "ALTER TABLE training_files DROP COLUMN changes_built")
@@ -57,6 +59,12 @@ def back_to_0003(location: LibraryLocation) -> None:
     """Turn a closed library made by this LoRA Studio into one of revision 0003 (the
     Replies column counted every consultant reply then)."""
     _undo(location, AFTER_0003, "0003_rebuild_owed_column")
+
+
+def back_to_0004(location: LibraryLocation) -> None:
+    """Turn a closed library made by this LoRA Studio into one of revision 0004 (every
+    line over the token budget was written whole then)."""
+    _undo(location, AFTER_0004, "0004_replies_trained_column")
 
 
 def _undo(location: LibraryLocation, statements: tuple[str, ...], stamp: str | None) -> None:

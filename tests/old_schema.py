@@ -105,7 +105,7 @@ def _to_baseline(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS library_tokenizer")
     if any(row[1] == "token_basis" for row in conn.execute("PRAGMA table_info(conversations)")):
         conn.execute("ALTER TABLE conversations DROP COLUMN token_basis")
-    owed = ("changes", "changes_built")  # revision 0003
+    owed = ("changes", "changes_built", "over_budget")  # revisions 0003 and 0005
     for row in conn.execute("PRAGMA table_info(training_files)").fetchall():
         if row[1] in owed:
             conn.execute(f"ALTER TABLE training_files DROP COLUMN {row[1]}")

@@ -45,7 +45,8 @@ def test_the_review_counts_new_already_hidden_flagged_and_budget(qtbot, two_batc
     legacy = two_batches.summaries("legacy-batch")
     enriched = two_batches.summaries("enriched-batch")
     ids = [r.conversation_id for r in legacy]
-    add_conversations(two_batches, "seed", ids[:2], create=True)
+    # Lines written whole, so the review counts every line over the budget.
+    add_conversations(two_batches, "seed", ids[:2], create=True, over_budget="keep")
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     page = window.conversations
     # Check every legacy row and two enriched ones, then filter to the legacy batch: the two
@@ -410,11 +411,15 @@ def test_over_budget_ones_can_be_left_out_and_the_review_says_what_a_trainer_doe
     """A line over max_seq_len is cut (TRL) or dropped (Axolotl) by the trainer: the review
     said only how many there were, with no way to keep them out of the file."""
     ids = [r.conversation_id for r in two_batches.summaries()]
+    # A new file ends a longer line at its last whole reply that fits: none is over.
+    assert not plan_addition(two_batches, "fits", ids, create=True).over_budget
+    # One that writes its lines whole (made before the setting existed, or set so).
+    add_conversations(two_batches, "fits", ids[:1], create=True, over_budget="keep")
+    ids = ids[1:]
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     window.conversations.model.set_checked_ids(ids)
-    dialogs.texts.append("fits")
     with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
-        assert window.creator.add_checked(None)
+        assert window.creator.add_checked("fits")
     review = window.creator.review
     assert review is not None
     plan = review.plan
@@ -433,7 +438,7 @@ def test_over_budget_ones_can_be_left_out_and_the_review_says_what_a_trainer_doe
         review.details.toPlainText())
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         review.add_button.click()
-    added = member_ids(two_batches, "fits")
+    added = member_ids(two_batches, "fits")[1:]
     assert len(added) == before - len(over)
     assert not set(added) & over
 

@@ -8,12 +8,27 @@ from pathlib import Path
 from typing import Any
 
 import orjson
+import pytest
 from conftest import ENRICHED
+from stored import stored_bytes
 from test_tokens import independent_count
 
+from app.budget_fit import reply_ends
 from app.build import BuildResult, write_records
+from app.cli import main
 from app.cutoff import trained_view
+from app.jsonl import jsonl_lines
+from app.library import Library
 from app.loader import load_conversation_file
+from app.schemas import FULL_SCHEMA, JSONL_SCHEMA, validator
+from app.tokens import default_counter
+from app.trainingfiles import (
+    add_conversations,
+    change_settings,
+    header,
+    plan_addition,
+    set_max_seq_len,
+)
 
 WHEN = "2026-01-01T00:00:00Z"
 ENRICHED_1 = next(p for p in ENRICHED if p.name == "enriched-1.json")  # 5,252 tokens
@@ -65,6 +80,11 @@ def test_a_line_over_the_budget_ends_at_its_last_whole_reply_that_fits(
     chars = sum(len(m["content"]) for m in line["messages"])
     assert head["totals"]["estimated_tokens"] == chars // 4
     assert trained_view(record, "trim").trained_replies == 4  # nothing was cut off
+    # Both files are what the schemas describe, the setting recorded in the header.
+    assert head["over_budget"] == "fit" and "over_budget" not in kept_head
+    assert list(head)[list(head).index("cut_off_policy") + 1] == "over_budget"
+    assert [e.message for e in validator(FULL_SCHEMA).iter_errors(fitted_full)] == []
+    assert [e.message for e in validator(JSONL_SCHEMA).iter_errors(line)] == []
 
 
 def test_a_small_budget_fits_each_line_and_leaves_one_whose_first_reply_does_not_fit(
@@ -95,3 +115,68 @@ def test_keep_writes_every_line_whole_as_before(tmp_path: Path) -> None:
                             created_at=WHEN, updated_at=WHEN, max_seq_len=1024)
     kept, _lines, _ = _write(tmp_path, "keep", 1024, [ENRICHED_1])
     assert default.jsonl_path.read_bytes() == kept.jsonl_path.read_bytes()
+
+
+def _enriched_1_id(library: Library) -> str:
+    return next(row.conversation_id for row in library.summaries()
+                if row.source_file.startswith("enriched-1"))
+
+
+def test_a_new_file_fits_its_lines_and_the_command_line_sets_it(
+        filled_library: Library, capsys: pytest.CaptureFixture[str]) -> None:
+    cid = _enriched_1_id(filled_library)
+    info = add_conversations(filled_library, "Fitted", [cid], create=True)
+    assert info.over_budget == "fit"  # new files: what trains well
+    head = header(filled_library, "Fitted")
+    assert head["tokens"]["max"] == 3909 and head["tokens"]["lines_over_max_seq_len"] == 0
+    assert info.trainable_replies == 3
+    line, = stored_bytes(filled_library, "Fitted")[1].splitlines()
+    assert orjson.loads(line)["metadata"]["left_out_replies"] == 1
+    filled_library.close()
+    data = ["--data-dir", str(filled_library.root)]
+    capsys.readouterr()
+    assert main([*data, "set", "Fitted", "--over-budget", "keep"]) == 0
+    out = capsys.readouterr().out
+    assert "'Fitted' now writes every line whole" in out
+    assert "longer than its maximum sequence length of 4,096 tokens" in out  # reported
+    assert main([*data, "add", "Whole", "--new", "--over-budget", "keep", cid]) == 0
+    assert main([*data, "add", "Whole", "--over-budget", "fit", cid]) == 1
+    assert "--over-budget with add needs --new" in capsys.readouterr().err
+    assert main([*data, "set", "Whole", "--over-budget", "fit"]) == 0
+    assert ("'Whole' now ends a line longer than its maximum sequence length at its last "
+            "whole reply that fits: 1 reply left out of lines to fit") in capsys.readouterr().out
+    assert main([*data, "set", "Whole"]) == 1
+    assert "set needs a setting to change" in capsys.readouterr().err
+    capsys.readouterr()
+    assert main([*data, "files", "--json"]) == 0
+    rows = [orjson.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert {r["name"]: r["over_budget"] for r in rows} == {"Fitted": "keep", "Whole": "fit"}
+
+
+def test_the_add_review_names_only_the_lines_that_stay_over_the_budget(
+        filled_library: Library) -> None:
+    """Under fit a conversation is over the budget only when its first reply alone does
+    not fit: the others' lines end early and fit."""
+    ids = [row.conversation_id for row in filled_library.summaries()]
+    cid = _enriched_1_id(filled_library)
+    fitting = plan_addition(filled_library, "New", ids, create=True)
+    whole = plan_addition(filled_library, "New", ids, create=True, over_budget="keep")
+    assert fitting.over_budget_setting == "fit" and whole.over_budget_setting == "keep"
+    assert cid in whole.over_budget and fitting.over_budget == frozenset()
+    add_conversations(filled_library, "Small", [cid], create=True)
+    set_max_seq_len(filled_library, "Small", 1024)
+    others = [i for i in ids if i != cid]
+    plan = plan_addition(filled_library, "Small", others)
+    assert plan.over_budget == frozenset()  # each first reply fits in 1,024 tokens
+    change_settings(filled_library, "Small", over_budget="keep")
+    assert plan_addition(filled_library, "Small", others).over_budget  # whole: over
+    change_settings(filled_library, "Small", max_seq_len=700, over_budget="fit")
+    counter = default_counter()  # the library's: the bundled tokenizer and template
+    first_over = set()
+    for other in plan.new:
+        record = filled_library.record(other)
+        line, = (line["messages"] for line in jsonl_lines(record, "Small"))
+        if counter.count(line[:reply_ends(line)[0]]) > 700:
+            first_over.add(other)
+    assert 0 < len(first_over) < len(plan.new)  # some first replies fit in 700, some not
+    assert plan_addition(filled_library, "Small", others).over_budget == first_over

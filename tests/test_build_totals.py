@@ -224,13 +224,15 @@ def assert_like_a_full_rebuild(library: Library, name: str) -> None:
     head = trainingfiles.header(library, name)
     pks = trainingfiles._member_pks(library, name)
     digests = trainingfiles._digests(library, pks)
+    info = trainingfiles.get_training_file(library, name)
     with tempfile.TemporaryDirectory() as folder:
         full = write_training_files(
             Path(folder, "full.json"), Path(folder, "full.jsonl"), name=name,
             digests=digests, records=Library.records_by_pk(library, pks),
             profile_of=library.profile, created_at=head["created_at"],
             updated_at=head["updated_at"], jsonl_name=f"{name}.jsonl",
-            cut_off_policy=head["cut_off_policy"])
+            cut_off_policy=head["cut_off_policy"], max_seq_len=info.max_seq_len,
+            over_budget=info.over_budget)
         assert (full.json_path.read_bytes(), full.jsonl_path.read_bytes()) == incremental
     stored = _stored_totals(library, name)
     jsonl = incremental[1].splitlines()
@@ -241,8 +243,20 @@ def assert_like_a_full_rebuild(library: Library, name: str) -> None:
     without_sizes = FileTotals(Counter({fact: n for fact, n in stored.totals.facts.items()
                                         if fact[0] not in ("n", "tokens")}))
     policy = head["cut_off_policy"]
+    lines = {line["metadata"]["conversation_id"]: line for line in map(orjson.loads, jsonl)}
+
+    def fitted(digest: Any) -> tuple[int, int]:
+        """The replies a line left out to fit the token budget (app.budget_fit): those
+        its metadata leaves out beyond the cut-off policy's."""
+        line = lines.get(digest["conversation_id"])
+        if line is None:
+            return 0, 0
+        policy_left_out = sum(digest["policies"][policy]["left_out"].values())
+        return line["metadata"]["left_out_replies"] - policy_left_out, 0
+
     assert without_sizes == FileTotals.of(
-        Counter({f: n for f, n in contribution(d, policy, (), 0, 0).items() if f[0] != "n"})
+        Counter({f: n for f, n in contribution(d, policy, (), 0, 0, fitted(d)).items()
+                 if f[0] != "n"})
         for d in digests)
 
 

@@ -410,7 +410,9 @@ def test_conversations_say_which_have_no_training_line(imported: Cli) -> None:
 
 def test_max_len_says_how_many_lines_the_budget_cuts(imported: Cli) -> None:
     """The recipes give the trainer this length: TRL cuts longer lines, Axolotl drops them."""
-    code, _, err = imported("add", "Pilot Run", "--new", "--cut-off-policy", "keep", "--all")
+    # Lines written whole (a file that fits them keeps only a first reply too long over)
+    code, _, err = imported("add", "Pilot Run", "--new", "--cut-off-policy", "keep",
+                            "--over-budget", "keep", "--all")
     assert code == 0, err
     code, out, err = imported("max-len", "Pilot Run", "1024")
     assert code == 0, err

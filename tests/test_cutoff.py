@@ -70,8 +70,9 @@ def all_in(filled_library: Library, tmp_path: Path) -> Library:
     for policy in CutOffPolicy:
         # Every conversation in each file: an add leaves out those the policy trains
         # nothing of, a later policy change keeps them (the full JSON shows them).
+        # Lines written whole: only the cut-off policy leaves replies out here.
         add_conversations(filled_library, policy.value, ids, create=True,
-                          cut_off_policy=CutOffPolicy.KEEP)
+                          cut_off_policy=CutOffPolicy.KEEP, over_budget="keep")
         set_cut_off_policy(filled_library, policy.value, policy)
     return filled_library
 

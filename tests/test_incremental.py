@@ -14,16 +14,20 @@ import pytest
 from stored import stored_bytes
 
 from app import trainingfiles
+from app.budget_fit import reply_ends
 from app.build import write_training_files
 from app.library import Library, RecordState
 from app.review_marks import mark_reviewed
+from app.tokens import default_counter
 from app.trainingfiles import (
     add_conversations,
+    change_settings,
     get_training_file,
     rebuild_training_files,
     remove_conversations,
     rename_training_file,
     set_cut_off_policy,
+    set_max_seq_len,
 )
 
 NAME = "Incremental"
@@ -73,7 +77,8 @@ def assert_same_as_full_rebuild(library: Library, name: str) -> None:
             digests=trainingfiles._digests(library, pks),
             records=Library.records_by_pk(library, pks), profile_of=library.profile,
             created_at=head["created_at"], updated_at=head["updated_at"],
-            jsonl_name=f"{name}.jsonl", cut_off_policy=head["cut_off_policy"])
+            jsonl_name=f"{name}.jsonl", cut_off_policy=head["cut_off_policy"],
+            max_seq_len=info.max_seq_len, over_budget=info.over_budget)
         assert full.rendered == len(pks)
         assert (full.json_path.read_bytes(), full.jsonl_path.read_bytes()) == incremental
     document = orjson.loads(incremental[0])  # and it is one valid JSON document,
@@ -123,6 +128,38 @@ def test_each_change_rebuilds_only_what_it_touched(lib: Library) -> None:
     rebuild_training_files(lib, ["Renamed"])  # nothing changed: nothing is rendered
     assert watch.pks == []
     assert_same_as_full_rebuild(lib, "Renamed")
+
+
+def test_lines_fitted_to_a_small_token_budget_build_as_a_full_rebuild_does(
+        lib: Library) -> None:
+    """A new file ends each line over its budget at its last whole reply that fits
+    (app.budget_fit); every change keeps the stored build what a full render writes."""
+    ids = _ids(lib)
+    add_conversations(lib, NAME, ids[:4], create=True)
+    assert get_training_file(lib, NAME).over_budget == "fit"
+    set_max_seq_len(lib, NAME, 1024)
+    assert_same_as_full_rebuild(lib, NAME)
+    add_conversations(lib, NAME, ids[4:])
+    assert_same_as_full_rebuild(lib, NAME)
+    remove_conversations(lib, NAME, [ids[1]])
+    assert_same_as_full_rebuild(lib, NAME)
+    head = trainingfiles.header(lib, NAME)
+    fitted = head["quality_summary"]["replies_left_out_by_reason"]["over_token_budget"]
+    assert fitted > 0
+    lines = [orjson.loads(line) for line in stored_bytes(lib, NAME)[1].splitlines()]
+    over = [line for line in lines if line["metadata"]["token_count"] > 1024]
+    assert len(over) == head["tokens"]["lines_over_max_seq_len"]
+    counter = default_counter()  # the library's (the bundled tokenizer)
+    for line in over:  # left whole: its first reply alone does not fit
+        first = reply_ends(line["messages"])[0]
+        assert counter.count(line["messages"][:first]) > 1024
+    change_settings(lib, NAME, over_budget="keep")  # every line whole again
+    assert_same_as_full_rebuild(lib, NAME)
+    head = trainingfiles.header(lib, NAME)
+    assert "over_token_budget" not in head["quality_summary"]["replies_left_out_by_reason"]
+    assert head["totals"]["trainable_replies"] == sum(
+        len(line["metadata"]["replies"]) for line in
+        map(orjson.loads, stored_bytes(lib, NAME)[1].splitlines()))
 
 
 def test_all_members_removed_and_added_back(lib: Library) -> None:

@@ -9,7 +9,13 @@ from typing import Any
 
 import pytest
 from conftest import FIRST_REPLY_CUT
-from old_libraries import back_to_0002, back_to_0003, back_to_baseline, make_v5_library
+from old_libraries import (
+    back_to_0002,
+    back_to_0003,
+    back_to_0004,
+    back_to_baseline,
+    make_v5_library,
+)
 from sqlalchemy import Connection, create_engine, inspect, text
 
 from app import migrations
@@ -22,7 +28,7 @@ from app.models import Base
 from app.paths import DATABASE_NAME
 from app.recovery import finish_interrupted_work
 from app.stored_builds import rebuilds_due
-from app.trainingfiles import add_conversations
+from app.trainingfiles import add_conversations, get_training_file
 
 ON_BOTH = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
@@ -315,3 +321,23 @@ def test_revision_0004_keeps_the_count_of_every_reply_where_a_digest_has_no_poli
     with Library(location):
         pass
     assert {trained == every for every, trained in _replies(location).values()} == {True}
+
+
+# --- 0005: what a file does with a line over its token budget --------------------------
+
+
+def test_revision_0005_keeps_the_lines_of_every_earlier_file_whole(
+        library_location: object, fixture_folder: Path) -> None:
+    """A file made before the setting existed writes every line whole, as it did (its
+    bytes do not change under the person); a file made after the upgrade fits them."""
+    with Library.open(library_location) as library:  # type: ignore[arg-type]
+        import_paths(library, [fixture_folder])
+        cid = library.summaries()[0].conversation_id
+        add_conversations(library, "Earlier", [cid], create=True)
+        location = library.location
+    back_to_0004(location)
+    with Library(location) as library:
+        assert _revision(library) == migrations.HEAD
+        assert get_training_file(library, "Earlier").over_budget == "keep"
+        add_conversations(library, "Later", [cid], create=True)
+        assert get_training_file(library, "Later").over_budget == "fit"

@@ -84,8 +84,8 @@ def test_add_says_what_the_policy_and_the_budget_leave_out(
     long_one = "fp_conversation_2e6e3685-eb74-46c9-b11d-13a3e162a4b5"  # 5,000+ tokens
     filled_library.close()
     code, out, err = run(filled_library, capsys, "add", "Noted", "--new",
-                         "--cut-off-policy", "weight0", "fp_conversation_cut_in_the_middle",
-                         long_one)
+                         "--cut-off-policy", "weight0", "--over-budget", "keep",
+                         "fp_conversation_cut_in_the_middle", long_one)
     assert code == 0, err
     lines = out.splitlines()
     assert lines[0] == "added 2 to 'Noted': now 2 conversations, 6 trainable replies"
@@ -105,12 +105,14 @@ def test_add_leaves_out_the_ones_over_the_budget_as_the_window_can(
     long_one = "fp_conversation_2e6e3685-eb74-46c9-b11d-13a3e162a4b5"  # 5,000+ tokens
     ids = [row.conversation_id for row in filled_library.summaries()
            if row.conversation_id not in FIRST_REPLY_CUT]
-    window = plan_addition(filled_library, "Fits", ids, create=True).choose(
-        leave_out_over_budget=True)
+    # A file that fits its lines has none over the budget here (tests/test_budget_fit.py)
+    assert not plan_addition(filled_library, "Fits", ids, create=True).over_budget
+    window = plan_addition(filled_library, "Fits", ids, create=True,
+                           over_budget="keep").choose(leave_out_over_budget=True)
     assert window.left_out() == {long_one: "over_budget"}
     filled_library.close()
-    code, out, err = run(filled_library, capsys, "add", "Fits", "--new",
-                         "--leave-out-over-budget", *ids)
+    code, out, err = run(filled_library, capsys, "add", "Fits", "--new", "--over-budget",
+                         "keep", "--leave-out-over-budget", *ids)
     assert code == 0, err
     assert out.splitlines()[0] == ("skipped 1 longer than the file's maximum sequence length "
                                    f"(left out): {long_one}")

@@ -49,8 +49,10 @@ def test_replies_show_what_the_default_policy_trains_and_say_why_the_rest_are_no
         assert replies[cid] == (str(count), f"{count} consultant replies, all trained")
     assert "default cut-off policy, trim" in HEADER_NAMES[Column.REPLIES]
 
-    # What the column shows adds up to what a file of the default policy trains.
-    add_conversations(filled_library, "Everything", list(rows), create=True)
+    # What the column shows adds up to what a file of the default policy trains (its lines
+    # written whole: the column counts whole conversations, not a token budget's ends).
+    add_conversations(filled_library, "Everything", list(rows), create=True,
+                      over_budget="keep")
     trained = header(filled_library, "Everything")["totals"]["trainable_replies"]
     assert trained == sum(int(text) for text, _ in replies.values())
 

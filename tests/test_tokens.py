@@ -127,7 +127,9 @@ def test_library_counts_fill_in_and_match_the_build(filled_library: Library) -> 
     assert stored == counts
     with_replies = [row.conversation_id for row in filled_library.summaries()
                     if row.trainable_replies]
-    info = add_conversations(filled_library, "T", with_replies, create=True)
+    # Lines written whole, so each is the conversation's line the library counted.
+    info = add_conversations(filled_library, "T", with_replies, create=True,
+                             over_budget="keep")
     for raw in stored_files(filled_library, info.name).jsonl_path.read_bytes().splitlines():
         meta = orjson.loads(raw)["metadata"]
         assert meta["token_count"] == counts[meta["conversation_id"]] > 0

@@ -27,6 +27,7 @@ from app.token_counts import ensure_counts
 from app.trainingfiles import (
     add_conversations,
     apply_addition,
+    change_settings,
     create_training_file,
     delete_training_file,
     get_training_file,
@@ -318,6 +319,9 @@ def test_the_plan_counts_hidden_and_flagged_and_leaves_them_out_when_asked(
     clean = [cid for cid in candidates if not rows[cid].warning_codes]
     assert warned and len(clean) >= 2, "the fixtures hold conversations with warnings"
     hidden = [clean[0], warned[0]]
+    # The file ends a longer line at its last whole reply that fits: none stays over.
+    assert not plan_addition(library, name, candidates, hidden=hidden).over_budget
+    change_settings(library, name, over_budget="keep")  # lines whole: the long one is over
     plan = plan_addition(library, name, candidates, hidden=hidden)
     # Their warnings are all ones the JSONL handles (the fixtures with cut-off replies give
     # no line under trim): none is flagged.

@@ -69,13 +69,17 @@ def test_create_training_files_greyed_out_says_what_it_waits_for(qtbot, two_batc
 
 
 def test_the_add_review_counts_agree_with_their_words(qtbot, two_batches, dialogs, tmp_path):
+    from app.trainingfiles import create_training_file
+
+    # Lines written whole, so the long enriched fixture is over the budget (a file that
+    # fits its lines ends it at its last whole reply under 4,096 tokens).
+    create_training_file(two_batches, "Agreement", over_budget="keep")
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     settle(qtbot, window)
     window.conversations.set_batch_filter("enriched-batch")
     window.select_all_action.trigger()
-    dialogs.texts.append("Agreement")
     with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
-        window.create_button.chosen.emit(None)
+        window.create_button.chosen.emit("Agreement")
     review = window.creator.review
     singular = {key for key, number in review.counts.items() if number.text() == "1"}
     assert "over_budget" in singular  # one enriched fixture is longer than 4,096 tokens
