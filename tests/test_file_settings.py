@@ -112,3 +112,32 @@ def test_the_conversations_table_learns_the_new_budget(qtbot, filled_library, di
         window.training_files.settings_button.click()
     qtbot.waitUntil(lambda: {budgets()[cid] for cid in ids} == {512}, timeout=WAIT_MS)
     assert {b for cid, b in budgets().items() if cid not in ids} == {4096}
+
+
+def test_a_line_over_the_budget_ends_at_its_last_whole_reply_or_stays_whole(
+        qtbot, page, pilot, dialogs, filled_library):
+    """The new file fits its lines (enriched-1's 5,252 tokens end at 3,909); the dialog
+    says what each choice does, and choosing to write lines whole rebuilds the file so."""
+    assert pilot.over_budget == "fit"
+    assert "longer lines: end at the last reply that fits" in page.dates_label.text()
+    dialog = FileSettingsDialog(pilot)
+    qtbot.addWidget(dialog)
+    ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
+    assert dialog.over_budget.currentData() == "fit" and not ok.isEnabled()
+    assert "last whole reply that fits" in dialog.over_budget_note.text()
+    dialog.over_budget.setCurrentIndex(dialog.over_budget.findData("keep"))
+    assert ok.isEnabled() and dialog.chosen() == FileSettings("trim", 4096, "keep")
+    assert "drops it (Axolotl)" in dialog.over_budget_note.text()
+    assert header(filled_library, "Pilot")["tokens"]["lines_over_max_seq_len"] == 0
+
+    dialogs.settings.append(FileSettings("trim", 4096, "keep"))
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as done:
+        page.settings_button.click()
+    assert get_training_file(filled_library, "Pilot").over_budget == "keep"
+    head = header(filled_library, "Pilot")
+    assert head["tokens"]["lines_over_max_seq_len"] == 1 and head["tokens"]["max"] == 5252
+    assert "over_token_budget" not in head["quality_summary"]["replies_left_out_by_reason"]
+    assert "Longer lines are written whole. The only line" not in done.args[0]
+    assert "Longer lines are written whole. 1 of the" in done.args[0]
+    qtbot.waitUntil(lambda: "longer lines: written whole" in page.dates_label.text(),
+                    timeout=WAIT_MS)

@@ -1,6 +1,6 @@
-"""A training file's training settings: what it does with cut-off replies, and the longest
-line the trainer takes. Both change what the JSONL holds, so changing them rebuilds the
-file (the page runs that as a job)."""
+"""A training file's training settings: what it does with cut-off replies, the longest
+line the trainer takes, and what a longer line becomes. Each changes what the JSONL holds,
+so changing them rebuilds the file (the page runs that as a job)."""
 
 from __future__ import annotations
 
@@ -19,6 +19,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.budget_fit import DESCRIPTIONS as OVER_BUDGET_DESCRIPTIONS
+from app.budget_fit import FOR_NEW_FILES, OverBudget
 from app.budget_words import over_budget_sentence
 from app.cutoff import DESCRIPTIONS, CutOffPolicy
 from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
@@ -29,23 +31,30 @@ POLICY_NAMES = {
     CutOffPolicy.WEIGHT0: "Keep as context, weight 0",
     CutOffPolicy.KEEP: "Train every reply",
 }
+OVER_BUDGET_NAMES = {
+    OverBudget.FIT: "End it at its last whole reply that fits",
+    OverBudget.KEEP: "Write it whole",
+}
+OVER_BUDGET_SHORT = {OverBudget.FIT: "end at the last reply that fits",
+                     OverBudget.KEEP: "written whole"}
 BUDGET_NOTE = ("A line longer than this is cut by TRL (its last reply ends mid-sentence) and "
-               "left out by Axolotl. The Tokens column on the Conversations page shows which "
-               "conversations are over it.")
+               "left out by Axolotl, unless the file ends it early (below). The Tokens column "
+               "on the Conversations page shows which conversations are over it.")
 
 
 @dataclass(frozen=True)
 class FileSettings:
     cut_off_policy: str
     max_seq_len: int
+    over_budget: str = FOR_NEW_FILES.value  # app.budget_fit.OverBudget
 
 
 def settings_of(info: TrainingFileInfo) -> FileSettings:
-    return FileSettings(info.cut_off_policy, info.max_seq_len)
+    return FileSettings(info.cut_off_policy, info.max_seq_len, info.over_budget)
 
 
 class FileSettingsDialog(QDialog):
-    """The two settings of one training file, each with what it means for the trainer."""
+    """The settings of one training file, each with what it means for the trainer."""
 
     def __init__(self, info: TrainingFileInfo, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,19 +74,27 @@ class FileSettingsDialog(QDialog):
         self.budget.setValue(info.max_seq_len)
         budget_note = QLabel(BUDGET_NOTE, self)
         budget_note.setWordWrap(True)
+        self.over_budget = QComboBox(self)
+        for setting in OverBudget:
+            self.over_budget.addItem(OVER_BUDGET_NAMES[setting], setting.value)
+        self.over_budget.setCurrentIndex(self.over_budget.findData(info.over_budget))
+        self.over_budget_note = QLabel(self)
+        self.over_budget_note.setWordWrap(True)
 
         form = QFormLayout()
         form.addRow("Cut-off replies:", self.policy)
         form.addRow("", self.policy_note)
         form.addRow("Maximum sequence length:", self.budget)
         form.addRow("", budget_note)
+        form.addRow("A longer line:", self.over_budget)
+        form.addRow("", self.over_budget_note)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setText("Rebuild with these")
         self.buttons.accepted.connect(self.accept)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        intro = QLabel("Both settings change what the JSONL holds: the file is rebuilt when "
+        intro = QLabel("These settings change what the JSONL holds: the file is rebuilt when "
                        "you change them. The full JSON always keeps every turn.", self)
         intro.setWordWrap(True)
         layout.addWidget(intro)
@@ -86,15 +103,19 @@ class FileSettingsDialog(QDialog):
         self.setMinimumWidth(520)
         self.policy.currentIndexChanged.connect(self._changed)
         self.budget.valueChanged.connect(self._changed)
+        self.over_budget.currentIndexChanged.connect(self._changed)
         self._changed()
 
     def chosen(self) -> FileSettings:
-        return FileSettings(str(self.policy.currentData()), self.budget.value())
+        return FileSettings(str(self.policy.currentData()), self.budget.value(),
+                            str(self.over_budget.currentData()))
 
     def _changed(self) -> None:
         policy = CutOffPolicy(self.policy.currentData())
         text = DESCRIPTIONS[policy]
         self.policy_note.setText(text[:1].upper() + text[1:] + ".")
+        fit = OVER_BUDGET_DESCRIPTIONS[OverBudget(self.over_budget.currentData())]
+        self.over_budget_note.setText(fit[:1].upper() + fit[1:] + ".")
         # Nothing to rebuild until something differs from what the file has.
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
             self.chosen() != self._before)
@@ -111,7 +132,13 @@ def policy_name(policy: str) -> str:
 
 def settings_line(info: TrainingFileInfo) -> str:
     """The file's settings in a few words, for its details (Settings… changes them)."""
-    return f"cut-off replies: {policy_name(info.cut_off_policy)} · max_seq_len {info.max_seq_len:,}"
+    return (f"cut-off replies: {policy_name(info.cut_off_policy)} · max_seq_len "
+            f"{info.max_seq_len:,} · longer lines: {over_budget_name(info.over_budget)}")
+
+
+def over_budget_name(setting: str) -> str:
+    """What a line over the budget becomes, in a few words."""
+    return OVER_BUDGET_SHORT[OverBudget(setting)]
 
 
 def over_budget_text(name: str, head: Mapping[str, Any]) -> str | None:
@@ -125,5 +152,7 @@ def settings_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
     """After a change: the file's settings, and how many lines the budget now cuts."""
     text = (f"Rebuilt '{info.name}': cut-off replies: {policy_name(info.cut_off_policy)}; "
             f"maximum sequence length {info.max_seq_len:,} tokens")
+    fitted = ("Longer lines end at their last whole reply that fits"
+              if info.over_budget == OverBudget.FIT else "Longer lines are written whole")
     over = over_budget_text(info.name, head)
-    return f"{text}. {over}" if over else f"{text}; every line fits."
+    return f"{text}. {fitted}. {over}" if over else f"{text}; every line fits."

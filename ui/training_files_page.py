@@ -990,12 +990,13 @@ class TrainingFilesPage(QWidget):
         policy = (wanted.cut_off_policy if wanted.cut_off_policy != info.cut_off_policy
                   else None)
         budget = wanted.max_seq_len if wanted.max_seq_len != info.max_seq_len else None
+        fit = wanted.over_budget if wanted.over_budget != info.over_budget else None
 
         def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> tuple[
                 TrainingFileInfo, dict[str, Any]]:
             changed = change_settings(self.library, name, cut_off_policy=policy,
-                                      max_seq_len=budget, progress=progress,
-                                      cancelled=cancelled)
+                                      max_seq_len=budget, over_budget=fit,
+                                      progress=progress, cancelled=cancelled)
             return changed, header(self.library, name)
 
         self._run(f"Rebuilding {name} with its new settings…", work,
