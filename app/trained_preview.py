@@ -16,6 +16,9 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from typing import Any
 
+from app.budget_fit import FOR_NEW_FILES, OverBudget, budget_of, fit_lines
+from app.budget_fit import REASON as OVER_BUDGET
+from app.budget_fit import REASON_TEXT as OVER_BUDGET_TEXT
 from app.cutoff import DEFAULT_POLICY, REASONS, CutOffPolicy, trained_view
 from app.export import per_reply, without_session_context
 from app.jsonl import jsonl_lines
@@ -43,6 +46,7 @@ ROLE_LABELS = {"system": "system", "user": "user · client", "assistant": "assis
 HISTORY = "history: only the last reply of each line is trained"
 NOT_IN_THIS_LINE = "in a later line of this export"
 AFTER_LAST_TARGET = "left out: no trained reply follows it (a line ends on one)"
+WHY_NOT = {**REASONS, OVER_BUDGET: OVER_BUDGET_TEXT}  # why a reply is not trained
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class FileSettings:
     name: str | None  # None: the defaults a new training file gets
     max_seq_len: int = DEFAULT_MAX_SEQ_LEN
     policy: CutOffPolicy = DEFAULT_POLICY
+    over_budget: OverBudget = OverBudget.KEEP  # a longer line: whole, or ended (budget_fit)
 
     @property
     def label(self) -> str:
@@ -59,13 +64,14 @@ class FileSettings:
         return f"Default ({settings})" if self.name is None else f"{self.name} ({settings})"
 
 
-DEFAULT_SETTINGS = FileSettings(None)
+DEFAULT_SETTINGS = FileSettings(None, over_budget=FOR_NEW_FILES)
 
 
 def file_settings(library: Library) -> list[FileSettings]:
     """The defaults, then every training file's own settings (by name)."""
     return [DEFAULT_SETTINGS, *(
-        FileSettings(info.name, info.max_seq_len, CutOffPolicy(info.cut_off_policy))
+        FileSettings(info.name, info.max_seq_len, CutOffPolicy(info.cut_off_policy),
+                     OverBudget(info.over_budget))
         for info in list_training_files(library))]
 
 
@@ -145,7 +151,7 @@ def _why_not(role: str, reason: str, weighted: bool) -> str:
         return "context: client message"
     if reason:
         prefix = "context (weight 0): " if weighted else "not trained: "
-        return prefix + REASONS[reason]
+        return prefix + WHY_NOT[reason]
     return "not trained"
 
 
@@ -157,6 +163,17 @@ def build_preview(record: Mapping[str, Any], counter: TokenCounter,
     conversation_id = str(record.get("conversation_id", ""))
     view = trained_view(record, settings.policy)
     full = next(iter(jsonl_lines(record, "", settings.policy)), None)
+    reasons = view.reasons
+    budget = budget_of(settings.over_budget, settings.max_seq_len)
+    if full is not None and budget is not None:  # the file ends a longer line early
+        fitted, = fit_lines(counter, [full["messages"]], [counter.count(full["messages"])],
+                            budget)
+        if fitted is not None:
+            full = next(jsonl_lines(record, "", settings.policy, end=fitted.end))
+            reasons = list(reasons)  # the replies after its end: left out to fit
+            for index in range(fitted.end, len(view.trained)):
+                if view.trained[index]:
+                    reasons[index] = OVER_BUDGET
     if full is None:
         reasons = sorted({REASONS[r] for r in view.reasons if r})
         why = "; ".join(reasons) or "it has no consultant reply"
@@ -188,7 +205,7 @@ def build_preview(record: Mapping[str, Any], counter: TokenCounter,
         why = ""
         if not trained_tokens:
             why = HISTORY if index in history else _why_not(
-                message["role"], view.reasons[index], weighted)
+                message["role"], reasons[index], weighted)
         lost = max(0, first + tokens - max(first, limit))
         preview.rows.append(TurnRow(
             index, str(message["role"]), tokens, trained_tokens, lost, why, first,
@@ -200,7 +217,7 @@ def build_preview(record: Mapping[str, Any], counter: TokenCounter,
                                  content=str(m["content"]))
                          for i, m in enumerate(full["messages"][after:], after)]
         after = len(full["messages"])
-    preview.rows += _left_out_rows(record, after, view.reasons)
+    preview.rows += _left_out_rows(record, after, reasons)
     preview.rows = _numbered(record, preview.rows)
     return preview
 
@@ -218,7 +235,7 @@ def _left_out_rows(record: Mapping[str, Any], start: int, reasons: Sequence[str]
     rows = []
     for index, message in enumerate(record["messages"][start:], start):
         reason = reasons[index] if index < len(reasons) else ""
-        why = f"left out: {REASONS[reason]}" if reason else AFTER_LAST_TARGET
+        why = f"left out: {WHY_NOT[reason]}" if reason else AFTER_LAST_TARGET
         rows.append(TurnRow(index, str(message["role"]), None, why_not=why,
                             content=str(message["content"])))
     return rows

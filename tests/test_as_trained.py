@@ -15,6 +15,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
 from tokenizers import AddedToken, Tokenizer
 
+from app.budget_fit import OverBudget
 from app.chat_templates import BUNDLED, ChatTemplate, bundled_template
 from app.cut_off_rule import looks_cut_off
 from app.cutoff import CutOffPolicy
@@ -177,7 +178,8 @@ def test_per_reply_trains_only_the_last_reply_of_each_line() -> None:
     counter = default_counter()
     replies = [m["content"] for m in record["messages"] if m["role"] == "assistant"]
     for line in range(len(replies)):
-        preview = build_preview(record, counter, variant=Variant.PER_REPLY, line=line)
+        # lines written whole (the default ends this 5,252-token line at its third reply)
+        preview = build_preview(record, counter, FileSettings(None), Variant.PER_REPLY, line)
         assert preview.lines == len(replies) and preview.line == line
         assert preview.shown is not None
         (span,) = preview.shown.trained_spans()
@@ -207,7 +209,7 @@ def test_file_settings_list_the_defaults_then_each_file(filled_library: Library)
     settings = file_settings(filled_library)
     assert settings[0] == DEFAULT_SETTINGS
     assert settings[0].label == "Default (4,096, trim)"
-    assert settings[1] == FileSettings("Weighted", 2048, CutOffPolicy.WEIGHT0)
+    assert settings[1] == FileSettings("Weighted", 2048, CutOffPolicy.WEIGHT0, OverBudget.FIT)
     assert settings[1].label == "Weighted (2,048, weight0)"
 
 
@@ -261,7 +263,7 @@ def cut_library(filled_library: Library, tmp_path: Path) -> Library:
     assert import_paths(filled_library, [path]).imported == 1
     ids = [row.conversation_id for row in filled_library.summaries()]
     add_conversations(filled_library, "weighted", ids, create=True,
-                      cut_off_policy=CutOffPolicy.WEIGHT0)
+                      cut_off_policy=CutOffPolicy.WEIGHT0, over_budget="keep")
     return filled_library
 
 
@@ -446,7 +448,9 @@ def test_the_per_reply_variant_shows_one_line_at_a_time(qtbot: Any,
     add_conversations(filled_library, "roomy", [row.conversation_id], create=True)
     set_max_seq_len(filled_library, "roomy", 100_000)  # this line is longer than 4,096
     window = open_window(qtbot, filled_library, row.conversation_id)
-    assert window.preview is not None and window.preview.cut_token == 4096
+    # a new file's defaults end this line at its last whole reply under 4,096: no cut
+    assert window.preview is not None and window.preview.cut_token is None
+    assert window.preview.total == 3909
     rerender(qtbot, window, lambda: window.select_training_file("roomy"))
     assert not window.line_combo.isVisibleTo(window)
     rerender(qtbot, window, lambda: window.select_variant(Variant.PER_REPLY))
@@ -523,3 +527,18 @@ def test_turns_are_numbered_as_the_reader_numbers_them() -> None:
     reader = [str(m.number) if m.number else "" for m in shown]
     assert [row.number for row in preview.rows] == reader
     assert preview.rows[0].number == "" and preview.rows[1].number == "1"
+
+
+def test_a_line_over_the_budget_is_shown_ended_at_its_last_whole_reply_that_fits() -> None:
+    """Under a new file's defaults (over_budget fit) the preview is the line the file
+    writes: enriched-1's 5,252 tokens end after its third reply (3,909 tokens)."""
+    record = load_conversation_file(ENRICHED[1], "b")
+    counter = default_counter()
+    preview = build_preview(record, counter, DEFAULT_SETTINGS)
+    assert preview.shown is not None and preview.total == 3909 and preview.cut_token is None
+    whole = build_preview(record, counter, FileSettings(None))  # written whole: cut at 4,096
+    assert whole.total == 5252 and whole.cut_token == 4096
+    left = [row for row in preview.rows if not row.in_line]
+    assert [row.message_index for row in left] == [7, 8]
+    assert left[1].why_not == ("left out: it comes after the last whole reply that fits the "
+                               "token budget")
