@@ -326,6 +326,7 @@ def test_revision_0004_keeps_the_count_of_every_reply_where_a_digest_has_no_poli
 # --- 0005: what a file does with a line over its token budget --------------------------
 
 
+@ON_BOTH
 def test_revision_0005_keeps_the_lines_of_every_earlier_file_whole(
         library_location: object, fixture_folder: Path) -> None:
     """A file made before the setting existed writes every line whole, as it did (its
