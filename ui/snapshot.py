@@ -392,12 +392,14 @@ def render_themes(window: MainWindow, library: Library, out_dir: Path) -> list[P
 def render_as_trained(window: MainWindow, library: Library, out_dir: Path) -> list[Path]:
     """The as-trained view, light and dark (a training file with a short maximum length, so
     the budget mark shows), with token boundaries, and the tokenizer settings dialog."""
-    from app.trainingfiles import set_max_seq_len
+    from app.trainingfiles import change_settings
     from ui.tokenizer_settings import TokenizerDialog
 
     written: list[Path] = []
     chosen = _reading_example(library)
-    set_max_seq_len(library, "all-samples", 1024)  # a common trainer default
+    # A common trainer default, with longer lines written whole: what the view shows of a
+    # line the trainer cuts (a file that ends such lines early has none to show).
+    change_settings(library, "all-samples", max_seq_len=1024, over_budget="keep")
     announce_everything(window)
     window.pages.setCurrentIndex(0)
     window.open_conversation(chosen)
