@@ -11,6 +11,7 @@ from app.cutoff import CutOffPolicy
 from app.trainingfiles import (
     TrainingFileInfo,
     add_conversations,
+    change_settings,
     get_training_file,
     header,
 )
@@ -141,3 +142,23 @@ def test_a_line_over_the_budget_ends_at_its_last_whole_reply_or_stays_whole(
     assert "Longer lines are written whole. 1 of the" in done.args[0]
     qtbot.waitUntil(lambda: "longer lines: written whole" in page.dates_label.text(),
                     timeout=WAIT_MS)
+
+
+def test_choosing_to_fit_lines_says_how_many_replies_that_left_out(
+        qtbot, page, pilot, dialogs, filled_library):
+    """A file switched to ``fit`` whose lines then all fit is told what the switch did:
+    "every line fits" alone hides the replies the window just left out of the JSONL."""
+    change_settings(filled_library, "Pilot", over_budget="keep")
+    page.refresh()
+    qtbot.waitUntil(lambda: page.selected_file() is not None
+                    and page.selected_file().over_budget == "keep", timeout=WAIT_MS)
+    dialogs.settings.append(FileSettings("trim", 4096, "fit"))
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as done:
+        page.settings_button.click()
+    head = header(filled_library, "Pilot")
+    fitted = head["quality_summary"]["replies_left_out_by_reason"]["over_token_budget"]
+    assert fitted >= 1 and head["tokens"]["lines_over_max_seq_len"] == 0
+    reply = "reply" if fitted == 1 else "replies"
+    assert done.args[0].endswith(
+        f"every line fits. Longer lines end at their last whole reply that fits: {fitted:,} "
+        f"{reply} left out of them (the full JSON keeps every reply)."), done.args[0]

@@ -21,10 +21,12 @@ from PySide6.QtWidgets import (
 
 from app.budget_fit import DESCRIPTIONS as OVER_BUDGET_DESCRIPTIONS
 from app.budget_fit import FOR_NEW_FILES, OverBudget
+from app.budget_fit import REASON as OVER_BUDGET_REASON
 from app.budget_words import over_budget_sentence
 from app.cutoff import DESCRIPTIONS, CutOffPolicy
 from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
 from app.trainingfiles import TrainingFileInfo
+from app.wording import plural
 
 POLICY_NAMES = {
     CutOffPolicy.TRIM: "Trim: stop before the first cut-off turn",
@@ -148,11 +150,37 @@ def over_budget_text(name: str, head: Mapping[str, Any]) -> str | None:
     return sentence[:1].upper() + sentence[1:] if sentence else None
 
 
+def fitted_replies(info: TrainingFileInfo, head: Mapping[str, Any]) -> int:
+    """The replies the file left out of its JSONL to end longer lines early (0: none, or
+    a file that writes every line whole)."""
+    if info.over_budget != OverBudget.FIT:
+        return 0
+    by_reason = (head.get("quality_summary") or {}).get("replies_left_out_by_reason") or {}
+    return int(by_reason.get(OVER_BUDGET_REASON, 0))
+
+
+def fitted_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
+    """What the file does with a longer line and, when it ends such lines early, how many
+    replies that left out (the person chose it: "every line fits" alone would hide them)."""
+    if info.over_budget != OverBudget.FIT:
+        return "Longer lines are written whole"
+    text = "Longer lines end at their last whole reply that fits"
+    left_out = fitted_replies(info, head)
+    if left_out:
+        text += (f": {plural(left_out, 'reply', 'replies')} left out of them (the full JSON "
+                 "keeps every reply)")
+    return text
+
+
 def settings_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
-    """After a change: the file's settings, and how many lines the budget now cuts."""
+    """After a change: the file's settings, what became of longer lines, and how many
+    lines the budget now cuts."""
     text = (f"Rebuilt '{info.name}': cut-off replies: {policy_name(info.cut_off_policy)}; "
             f"maximum sequence length {info.max_seq_len:,} tokens")
-    fitted = ("Longer lines end at their last whole reply that fits"
-              if info.over_budget == OverBudget.FIT else "Longer lines are written whole")
+    fitted = fitted_text(info, head)
     over = over_budget_text(info.name, head)
-    return f"{text}. {fitted}. {over}" if over else f"{text}; every line fits."
+    if over:
+        return f"{text}. {fitted}. {over}"
+    if fitted_replies(info, head):  # lines were ended early: say so, with how many replies
+        return f"{text}; every line fits. {fitted}."
+    return f"{text}; every line fits."
