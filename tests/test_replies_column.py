@@ -64,3 +64,17 @@ def test_sorting_by_replies_puts_the_conversations_that_train_nothing_first(
     page.table.sortByColumn(Column.REPLIES, Qt.SortOrder.AscendingOrder)
     first = {page.model.row_at(r).conversation_id for r in range(len(FIRST_REPLY_CUT))}
     assert first == FIRST_REPLY_CUT
+
+
+def test_the_tokens_tooltip_of_a_longer_conversation_says_what_each_file_setting_does(
+        filled_library):
+    """New files end a line over the budget at its last whole reply that fits
+    (``app.budget_fit``): "a trainer would cut this conversation" is true only of a file
+    that writes its lines whole, so the tooltip names both."""
+    row = filled_library.summaries()[0]._replace(token_count=5252, token_budget=4096)
+    assert tokens_tooltip(row) == (
+        "5,252 tokens in the training line, as the trainer reads it (chat template "
+        "included).\nOver the maximum sequence length of 4,096: a training file set to "
+        "end a longer line at its last whole reply that fits (new files are) leaves out the "
+        "replies after it; one set to write it whole has a trainer cut it there and lose "
+        "the replies at its end.")

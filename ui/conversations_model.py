@@ -185,8 +185,10 @@ def tokens_tooltip(row: ConversationRow) -> str:
     text = (f"{row.token_count:,} tokens in the training line, as the trainer reads it "
             f"(chat template included)")
     if over_budget(row):
-        return (f"{text}.\nOver the maximum sequence length of {row.token_budget:,}: a trainer "
-                "would cut this conversation and lose the replies at its end.")
+        return (f"{text}.\nOver the maximum sequence length of {row.token_budget:,}: a "
+                "training file set to end a longer line at its last whole reply that fits "
+                "(new files are) leaves out the replies after it; one set to write it whole "
+                "has a trainer cut it there and lose the replies at its end.")
     return f"{text}; the maximum sequence length is {row.token_budget:,}."
 
 
