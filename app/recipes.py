@@ -9,9 +9,11 @@ not silently cut conversations at a trainer's default length; the TRL script say
 training and validation lines TRL leaves out (none of their trained tokens within that
 length), which it does without a word. They are starting points:
 the base model, LoRA rank and learning rate are the user's to choose. The TRL script saves
-the adapter and the tokenizer it trained with, loads the model in bfloat16 where the GPU has
-it, honours ``"weight": 0`` through its chat template's ``{% generation %}`` marks, and says
-when the model's tokenizer counts the file's lines otherwise than LoRA Studio did.
+the adapter and the tokenizer it trained with (and a checkpoint at each epoch's end, to go on
+from with ``--resume``), loads the model in bfloat16 where the GPU has it (float16 with mixed
+precision for LoRA on an older GPU), honours ``"weight": 0`` through its chat template's
+``{% generation %}`` marks, and says when the model's tokenizer counts the file's lines
+otherwise than LoRA Studio did.
 """
 
 from __future__ import annotations
@@ -254,6 +256,9 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float, default=2e-4)
     parser.add_argument("--batch-size", type=int, default=1)
     parser.add_argument("--no-lora", action="store_true", help="train all weights")
+    parser.add_argument("--resume", action="store_true",
+                        help="go on from the last checkpoint in --output (one is saved at "
+                             "the end of each epoch)")
     args = parser.parse_args()
 
     files = {{"train": str(HERE / TRAIN_FILE)}}
@@ -273,13 +278,23 @@ def main() -> None:
     chosen_template = tokenizer.chat_template  # saved with the adapter{_weights_steps(spec)}
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
-    # 32-bit weights would not fit a 7B model in 24 GB: bfloat16 where the GPU has it.
+    # 32-bit weights would not fit a 7B model in 24 GB: bfloat16 where the GPU has it; an
+    # older GPU trains a LoRA adapter in float16 with mixed precision (the adapter itself
+    # stays float32); all weights in float16 would not train, so --no-lora stays float32.
     gpu = torch.cuda.is_available()
     bf16 = gpu and torch.cuda.is_bf16_supported()
-    print("loading the model in " + ("bfloat16 (the GPU supports it)" if bf16 else
-          "float32 (" + ("this GPU has no bfloat16" if gpu else "no GPU: on the CPU") + ")"))
+    fp16 = gpu and not bf16 and not args.no_lora
+    if bf16:
+        print("loading the model in bfloat16 (the GPU supports it)")
+    elif fp16:
+        print("loading the model in float16, training with mixed precision "
+              "(this GPU has no bfloat16)")
+    else:
+        print("loading the model in float32 (" + (
+            "no GPU: on the CPU" if not gpu else
+            "this GPU has no bfloat16, and all weights do not train in float16") + ")")
     model = AutoModelForCausalLM.from_pretrained(
-        args.model, dtype=torch.bfloat16 if bf16 else torch.float32)
+        args.model, dtype=torch.bfloat16 if bf16 else torch.float16 if fp16 else torch.float32)
 
     peft_config = None
     if not args.no_lora:
@@ -296,11 +311,14 @@ def main() -> None:
         learning_rate=args.learning_rate,
         per_device_train_batch_size=args.batch_size,
         logging_steps=1,
-        save_strategy="no",
+        # a checkpoint at each epoch's end (the last two kept): --resume goes on from it
+        save_strategy="epoch",
+        save_total_limit=2,
         eval_strategy="epoch" if EVAL_FILE else "no",
         report_to=[],
         use_cpu=not gpu,
         bf16=bf16,
+        fp16=fp16,
     )
     trainer = SFTTrainer(model=model, args=config, train_dataset=data["train"],
                          eval_dataset=data["validation"] if EVAL_FILE else None,
@@ -318,7 +336,14 @@ def main() -> None:
                   f"of their trained replies starts within MAX_LENGTH ({{MAX_LENGTH}}) tokens. "
                   "Raise the training file's maximum sequence length in LoRA Studio "
                   "(lora-studio max-len) and download it again to use them.", file=sys.stderr)
-    result = trainer.train()
+    steps = {{int(folder.name[len("checkpoint-"):]): folder
+              for folder in Path(args.output).glob("checkpoint-*")
+              if folder.name[len("checkpoint-"):].isdigit()}}
+    resume_from = str(steps[max(steps)]) if args.resume and steps else None
+    if args.resume:
+        print(f"going on from {{resume_from}}" if resume_from else
+              f"no checkpoint in {{args.output}} yet: training from the start")
+    result = trainer.train(resume_from_checkpoint=resume_from)
     print(f"trained {{result.global_step}} steps, final loss {{result.training_loss:.4f}}")
     trainer.save_model(args.output)
     tokenizer.chat_template = chosen_template

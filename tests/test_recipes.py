@@ -149,12 +149,15 @@ def _run_script(script: Path, monkeypatch: pytest.MonkeyPatch, *, gpu: bool = Fa
 
     class Trainer:
         def __init__(self, train_dataset: list[Any], eval_dataset: list[Any] | None,
-                     processing_class: _CountingTokenizer, **_: object) -> None:
+                     processing_class: _CountingTokenizer, args: object,
+                     **_: object) -> None:
             self.train_dataset = train_dataset[1:]
             self.eval_dataset = None if eval_dataset is None else eval_dataset[1:]
             run.trained_with = processing_class.chat_template
+            run.config = args
 
-        def train(self) -> object:
+        def train(self, resume_from_checkpoint: str | None = None) -> object:
+            run.resumed_from = resume_from_checkpoint
             return types.SimpleNamespace(global_step=1, training_loss=0.5)
 
         def save_model(self, folder: str) -> None:
@@ -166,7 +169,8 @@ def _run_script(script: Path, monkeypatch: pytest.MonkeyPatch, *, gpu: bool = Fa
 
     cuda = types.SimpleNamespace(is_available=lambda: gpu, is_bf16_supported=lambda: bf16)
     stand_ins = {
-        "torch": {"cuda": cuda, "bfloat16": "bfloat16", "float32": "float32"},
+        "torch": {"cuda": cuda, "bfloat16": "bfloat16", "float16": "float16",
+                  "float32": "float32"},
         "datasets": {"load_dataset": load_dataset},
         "transformers": {"AutoModelForCausalLM": types.SimpleNamespace(from_pretrained=model),
                          "AutoTokenizer": types.SimpleNamespace(
@@ -447,22 +451,51 @@ def test_the_weight0_script_trains_with_the_weighted_template_and_saves_the_plai
     assert f"NOTE: {WEIGHTS_IGNORED}" in capsys.readouterr().err.splitlines()
 
 
-@pytest.mark.parametrize(("gpu", "bf16", "dtype", "said"), [
-    (True, True, "bfloat16", "bfloat16 (the GPU supports it)"),
-    (True, False, "float32", "float32 (this GPU has no bfloat16)"),
-    (False, False, "float32", "float32 (no GPU: on the CPU)"),
+@pytest.mark.parametrize(("gpu", "bf16", "lora", "dtype", "mixed", "said"), [
+    (True, True, True, "bfloat16", "bf16", "bfloat16 (the GPU supports it)"),
+    (True, True, False, "bfloat16", "bf16", "bfloat16 (the GPU supports it)"),
+    (True, False, True, "float16", "fp16",
+     "float16, training with mixed precision (this GPU has no bfloat16)"),
+    (True, False, False, "float32", None,
+     "float32 (this GPU has no bfloat16, and all weights do not train in float16)"),
+    (False, False, True, "float32", None, "float32 (no GPU: on the CPU)"),
 ])
 def test_the_trl_script_loads_the_model_in_bfloat16_where_the_gpu_has_it(
         two_files: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-        capsys: pytest.CaptureFixture[str], gpu: bool, bf16: bool, dtype: str,
-        said: str) -> None:
+        capsys: pytest.CaptureFixture[str], gpu: bool, bf16: bool, lora: bool, dtype: str,
+        mixed: str | None, said: str) -> None:
     """Loaded without a dtype, transformers before 5 gives 32-bit weights (a 7B model
     does not fit 24 GB) and 5 gives the checkpoint's, whatever the device: the script
-    chooses, and says which."""
+    chooses, and says which. A LoRA adapter on a GPU without bfloat16 trains in float16
+    with mixed precision (all weights would not: their gradients cannot be unscaled)."""
     run = _run_script(_script_of(two_files, "Trim", tmp_path), monkeypatch, gpu=gpu,
-                      bf16=bf16)
+                      bf16=bf16, args=() if lora else ("--no-lora",))
     assert run.model_options == {"dtype": dtype}
+    assert (run.config.bf16, run.config.fp16) == (mixed == "bf16", mixed == "fp16")
     assert f"loading the model in {said}" in capsys.readouterr().out.splitlines()
+
+
+def test_the_trl_script_saves_checkpoints_and_goes_on_from_the_last(
+        two_files: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """A run of hours lost to a closed laptop lid starts again from nothing unless the
+    script keeps checkpoints and can go on from them."""
+    script = _script_of(two_files, "Trim", tmp_path)
+    output = tmp_path / "run"
+    run = _run_script(script, monkeypatch, args=("--output", str(output)))
+    assert (run.config.save_strategy, run.config.save_total_limit) == ("epoch", 2)
+    assert run.resumed_from is None
+    run = _run_script(script, monkeypatch, args=("--output", str(output), "--resume"))
+    assert run.resumed_from is None
+    assert (f"no checkpoint in {output} yet: training from the start"
+            in capsys.readouterr().out.splitlines())
+    for name in ("checkpoint-9", "checkpoint-120", "checkpoint-40", "checkpoint-x"):
+        (output / name).mkdir(parents=True)
+    run = _run_script(script, monkeypatch, args=("--output", str(output)))
+    assert run.resumed_from is None  # only when asked
+    run = _run_script(script, monkeypatch, args=("--output", str(output), "--resume"))
+    assert run.resumed_from == str(output / "checkpoint-120")
+    assert f"going on from {output / 'checkpoint-120'}" in capsys.readouterr().out.splitlines()
 
 
 def test_the_trl_script_says_when_the_model_counts_tokens_otherwise(
