@@ -10,8 +10,9 @@
    ``assistant_only_loss``) and a tiny randomly initialised Llama-shaped model is built
    from a config: nothing is downloaded from a model hub.
 4. The generated recipe runs with that model for two steps, LoRA included, and the adapter
-   it saves must be in its output folder. (The tiny tokenizer is not the one LoRA Studio
-   counted with, so the recipe says so as it starts.)
+   it saves must be in its output folder with a checkpoint; run again with ``--resume`` and
+   ``--max-steps 4``, it must go on from that checkpoint to step 4. (The tiny tokenizer is
+   not the one LoRA Studio counted with, so the recipe says so as it starts.)
 
 Not part of the test command. Usage::
 
@@ -135,7 +136,21 @@ def main(argv: list[str] | None = None) -> int:
         if missing:
             print(f"the TRL recipe ran but did not save {', '.join(missing)} in {output}")
             return 1
-        print(f"the TRL recipe ran for two steps and saved its adapter in {output}")
+        checkpoint = output / "checkpoint-2"
+        if not checkpoint.is_dir():
+            print(f"the TRL recipe saved no checkpoint {checkpoint.name} in {output}")
+            return 1
+        resumed = subprocess.run(
+            [str(python), str(recipe), "--model", str(model), "--max-steps", "4",
+             "--output", str(output), "--resume"],
+            env=offline, check=True, capture_output=True, text=True).stdout
+        print(resumed)
+        if (f"going on from {checkpoint}" not in resumed.splitlines()
+                or "trained 4 steps" not in resumed):
+            print("--resume did not go on from the checkpoint to step 4")
+            return 1
+        print(f"the TRL recipe ran for two steps, saved its adapter and a checkpoint in "
+              f"{output}, and --resume went on from the checkpoint to step 4")
     finally:
         if args.keep:
             print(f"kept {work}")
