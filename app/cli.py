@@ -48,6 +48,7 @@ from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.review_marks import mark_reviewed
 from app.samples import sample_ids
+from app.split import parse_valid_share
 from app.stored_builds import rebuilds_due
 from app.token_counts import NO_LINE, ensure_counts
 from app.tokenizer_choice import choose, counter_for
@@ -74,6 +75,14 @@ OVER_BUDGET = [setting.value for setting in OverBudget]
 GUI_MODULE = "ui.main"  # found by name so that the core never imports Qt
 # These only read, so they work while a LoRA Studio window has the library open.
 READ_ONLY_COMMANDS = frozenset({"conversations", "batches", "files", "export"})
+
+
+def _valid_share(text: str) -> float:
+    """``--valid-fraction`` as the window takes it: 0.1 or 10%."""
+    try:
+        return parse_valid_share(text)
+    except LibraryError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -203,7 +212,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True, type=Path,
                    help="file to write (a folder for --format split)")
     p.add_argument("--force", action="store_true", help="replace files that already exist")
-    p.add_argument("--valid-fraction", type=float, default=DEFAULT_VALID_FRACTION)
+    p.add_argument("--valid-fraction", type=_valid_share, default=DEFAULT_VALID_FRACTION,
+                   help="share held out for validation: a fraction (0.1) or a percentage "
+                        "(10%%)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--recipes", action="store_true",
                    help="also write a TRL script and an Axolotl config for the file")

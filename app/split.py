@@ -68,6 +68,24 @@ def no_validation_sentence(name: str, folder: str) -> str:
             f"evaluation set, or add conversations to '{name}' and split again.")
 
 
+def parse_valid_share(text: str) -> float:
+    """The validation share as a person types it: a fraction ("0.1", "0,1") or a percentage
+    ("10", "10%", "12.5 %"); a number of 1 or more is read as a percentage, as nobody holds
+    out more than everything. Raises ``LibraryError`` saying what it takes."""
+    typed = text.strip().replace(",", ".")
+    percent = typed.endswith("%")
+    try:
+        value = float(typed.removesuffix("%").strip())
+    except ValueError:
+        value = float("nan")
+    if percent or 1 <= value < 100:
+        value /= 100
+    if not 0 < value < 1:  # also NaN
+        raise LibraryError(f"'{text.strip()}' is not a validation share: type a fraction "
+                           "between 0 and 1 (0.1) or a percentage below 100 (10%)")
+    return value
+
+
 def validation_size(count: int, valid_fraction: float) -> int:
     if not 0 < valid_fraction < 1:
         raise LibraryError("the validation share must be between 0 and 1 (for example 0.1)")

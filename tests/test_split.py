@@ -21,10 +21,12 @@ from stored import stored_files
 
 from app import __version__
 from app.cli import main
+from app.errors import LibraryError
 from app.export import FORMATS, ExportCancelled, ExportFormat, export, export_targets
 from app.importer import import_paths
 from app.library import Library
 from app.quality import INFORMATIONAL
+from app.split import parse_valid_share
 from app.trainingfiles import add_conversations
 
 NEAR_SOURCE = ENRICHED[1]  # enriched-1.json
@@ -185,6 +187,33 @@ def test_cli_split_writes_the_manifest(mixed: Library, tmp_path: Path,
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
     assert manifest["split"]["seed"] == 5
     assert {f["file"] for f in manifest["files"]} == {"train.jsonl", "valid.jsonl"}
+
+
+@pytest.mark.parametrize(("typed", "share"), [
+    ("0.1", 0.1), (" 0,25 ", 0.25), ("10", 0.1), ("10%", 0.1), ("12.5 %", 0.125),
+    ("1", 0.01), ("99.5", 0.995), (".5", 0.5)])
+def test_a_share_is_a_fraction_or_a_percentage(typed: str, share: float) -> None:
+    assert parse_valid_share(typed) == pytest.approx(share)
+
+
+@pytest.mark.parametrize("typed", ["0", "100", "100%", "1%%", "-0.1", "ten", "", "nan", "inf"])
+def test_a_share_the_split_cannot_use_says_what_it_takes(typed: str) -> None:
+    with pytest.raises(LibraryError, match="is not a validation share: type a fraction"):
+        parse_valid_share(typed)
+
+
+def test_cli_split_takes_a_percentage(mixed: Library, tmp_path: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    mixed.close()
+    folder = tmp_path / "cli-split"
+    assert main(["--data-dir", str(mixed.root), "export", "Mixed", "--format", "split",
+                 "-o", str(folder), "--valid-fraction", "20%", "--seed", "5"]) == 0
+    assert orjson.loads((folder / "manifest.json").read_bytes())["split"]["valid_fraction"] \
+        == 0.2
+    with pytest.raises(SystemExit):
+        main(["--data-dir", str(mixed.root), "export", "Mixed", "--format", "split",
+              "-o", str(folder), "--valid-fraction", "half"])
+    assert "'half' is not a validation share" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("name", ["x.jsonl", "x.JSON"])

@@ -440,17 +440,34 @@ def test_split_writes_train_and_valid_that_add_up(qtbot, demo, page, dialogs, tm
     assert not dialogs.warnings
 
 
-@pytest.mark.parametrize("answer", ["1.5", "0", "ten percent"])
-def test_split_refuses_a_share_outside_zero_and_one(demo, page, dialogs, tmp_path, answer):
+@pytest.mark.parametrize("answer", ["100", "0", "ten percent", "-5%"])
+def test_a_refused_share_is_asked_again_and_the_folder_kept(qtbot, demo, page, dialogs,
+                                                            tmp_path, answer):
+    """A share typed as the person thinks of it ("10%") is taken; one the split cannot use
+    is offered again as typed, with the reason, and the chosen folder is not lost."""
     folder = tmp_path / "split"
     dialogs.folders.append(folder)
-    dialogs.texts.append(answer)
+    dialogs.texts.extend([answer, "20%"])
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.file_actions["split"].trigger()
+
+    asked = [a for a in dialogs.asked if a[0] == "text"]
+    assert asked == [("text", "Validation share", "0.1"), ("text", "Validation share", answer)]
+    assert f"'{answer}' is not a validation share" in dialogs.labels[1]
+    assert "percentage below 100 (10%)" in dialogs.labels[1]
+    assert not dialogs.warnings
+    assert len(jsonl_lines(folder / "valid.jsonl")) == 3  # a fifth of fifteen
+
+
+def test_a_cancelled_share_saves_nothing(demo, page, dialogs, tmp_path):
+    folder = tmp_path / "split"
+    dialogs.folders.append(folder)
+    dialogs.texts.append(None)
 
     page.file_actions["split"].trigger()
 
-    assert len(dialogs.warnings) == 1
-    assert "between 0 and 1" in dialogs.warnings[0][1]
-    assert not folder.exists()
+    assert not folder.exists() and not dialogs.warnings
 
 
 def test_unwritable_destination_shows_the_reason(qtbot, demo, page, dialogs, tmp_path):

@@ -1,16 +1,20 @@
-"""Asking for a training file's name until it is one the library takes, or the person
-cancels: a refused name is offered again as typed, with the reason above it, so a typo
-costs one edit rather than the whole flow."""
+"""Asking for a training file's name (or any typed answer, such as a validation share)
+until it is one the library takes, or the person cancels: a refused answer is offered
+again as typed, with the reason above it, so a typo costs one edit rather than the whole
+flow."""
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Callable
+from typing import TypeVar
 
 from PySide6.QtWidgets import QWidget
 
 from app.errors import LibraryError
 from ui.dialogs import Dialogs, as_sentence
+
+T = TypeVar("T")
 
 REASON_WIDTH = 72  # characters a line: the question's box does not wrap its words
 
@@ -21,9 +25,10 @@ def refused_label(label: str, reason: str) -> str:
 
 
 def ask_name(dialogs: Dialogs, parent: QWidget, title: str, label: str, default: str,
-             check: Callable[[str], str]) -> str | None:
-    """The name ``check`` accepts (its cleaned form), or None when the person cancels.
-    ``check`` raises ``LibraryError`` with the reason for a name it refuses."""
+             check: Callable[[str], T]) -> T | None:
+    """What ``check`` makes of the answer it accepts (a name's cleaned form, a share's
+    value), or None when the person cancels. ``check`` raises ``LibraryError`` with the
+    reason for an answer it refuses."""
     typed, question = default, label
     while True:
         answer = dialogs.text(parent, title, question, typed)

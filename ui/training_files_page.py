@@ -68,6 +68,7 @@ from app.labels import OwnNames, display_name
 from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
 from app.recipes import recipe_paths
+from app.split import parse_valid_share
 from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
     MemberRow,
@@ -144,15 +145,6 @@ CHART_KEYS = (
     ("training_topic", "Training topic"),
     ("batch", "Batch"),
 )
-
-
-def parse_share(text: str) -> float | None:
-    """The validation share typed by the user, or None unless strictly between 0 and 1."""
-    try:
-        value = float(text.strip().replace(",", "."))
-    except ValueError:
-        return None
-    return value if 0 < value < 1 else None
 
 
 def totals_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
@@ -916,16 +908,11 @@ class TrainingFilesPage(QWidget):
             self, "Choose a folder for train.jsonl and valid.jsonl", self._default_folder())
         if folder is None:
             return
-        answer = self.dialogs.text(
-            self, "Validation share",
-            "Share of the conversations to hold out for validation (between 0 and 1):",
-            str(DEFAULT_VALID_FRACTION))
-        if answer is None:
-            return
-        share = parse_share(answer)
+        share = ask_name(self.dialogs, self, "Validation share",
+                         "Share of the conversations to hold out for validation (a fraction "
+                         "such as 0.1, or a percentage such as 10%):",
+                         str(DEFAULT_VALID_FRACTION), parse_valid_share)
         if share is None:
-            self.dialogs.warn(self, "Validation share",
-                              f"'{answer}' is not a number between 0 and 1 (for example 0.1).")
             return
         if not self._may_replace(ExportFormat.SPLIT, folder):
             return
