@@ -499,6 +499,8 @@ def export(
     naming each file, and, when this export fails or is cancelled, each earlier file it
     could not put back (``app.earlier_files.not_put_back``).
     """
+    # "saved/../x.jsonl" is written, and named in every message, as the "x.jsonl" it is
+    destination = Path(os.path.abspath(destination))
     check_split_folder(fmt, destination)
     targets = export_targets(fmt, destination)
     if recipes:

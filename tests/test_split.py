@@ -342,3 +342,17 @@ def test_a_cancelled_export_leaves_another_exports_files(mixed: Library,
     assert [f["sha256"] for f in listed] == [hashlib.sha256(target.read_bytes()).hexdigest()]
     assert sorted(p.name for p in tmp_path.iterdir() if p.is_file()) == [
         "mine.jsonl", "mine.jsonl.manifest.json"]
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.JSONL, ExportFormat.SPLIT])
+def test_a_destination_through_dot_dot_is_written_and_named_as_the_place_it_is(
+        mixed: Library, tmp_path: Path, fmt: ExportFormat) -> None:
+    """A name typed as "../x.jsonl" lands beside the folder; the saved message names that
+    place, not "saved/../x.jsonl", which a person cannot find in a file manager."""
+    (tmp_path / "saved").mkdir()
+    typed = tmp_path / "saved" / ".." / ("x" if fmt is ExportFormat.SPLIT else "x.jsonl")
+    written = export(mixed, "Mixed", fmt, typed, 0.2)
+    assert all(".." not in path.parts for path in written)
+    assert all(path.parent == (tmp_path / "x" if fmt is ExportFormat.SPLIT else tmp_path)
+               for path in written)
+    assert all(path.exists() for path in written)
