@@ -32,6 +32,7 @@ import multiprocessing
 import multiprocessing.connection
 import os
 import pickle
+import signal
 import sys
 import threading
 import time
@@ -376,11 +377,26 @@ def _follow(child: _Child, payload: bytes, progress: Progress | None,
         child.end(grace)
 
 
+def _how_it_ended(exitcode: int | None) -> str:
+    """Why a child most likely ended, from what its exit code can tell: on Linux and macOS
+    a kill (the system's when memory runs out) is a negative code; an exit code of its own
+    (Windows' "End task" gives 1) says only that it failed or was ended."""
+    if exitcode is not None and exitcode < 0:
+        try:
+            name = signal.Signals(-exitcode).name
+        except ValueError:
+            name = f"signal {-exitcode}"
+        if -exitcode == getattr(signal, "SIGKILL", None):
+            return f"{name}: killed, by the system when memory ran out or by another program"
+        return f"{name}: ended by another program or the system"
+    return f"exit code {exitcode}: it failed, or another program ended it"
+
+
 def _died(exitcode: int | None) -> LibraryError:
     return LibraryError(
-        f"the background process doing this stopped unexpectedly (exit code {exitcode}: out "
-        "of memory, or ended by another program). Nothing it had not finished was kept; "
-        "try again, and close other programs if it happens again.")
+        f"the background process doing this stopped unexpectedly ({_how_it_ended(exitcode)})."
+        " Nothing it had not finished was kept; try again, and close other programs if it "
+        "happens again.")
 
 
 def parts(items: Iterator[Any]) -> Iterator[bytes]:

@@ -20,7 +20,7 @@ from conftest import addable
 from test_import_pool import alive, children_of
 from test_incremental import assert_same_as_full_rebuild
 
-from app import batch_jobs
+from app import batch_jobs, job_process
 from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.job_process import ChildFailed, run_in_child
@@ -196,10 +196,23 @@ def test_a_child_killed_by_someone_else_is_a_sentence(library: Library, tmp_path
             killed.append(int(marker.read_text()))
             os.kill(killed[0], signal.SIGKILL)
 
-    with pytest.raises(LibraryError, match="stopped unexpectedly"):
+    with pytest.raises(LibraryError, match="stopped unexpectedly") as raised:
         run_in_child(wait_for_cancel, library.root, str(marker), opener=OPEN,
                      progress=progress)
     assert no_children_left()
+    assert ("(SIGKILL: killed, by the system when memory ran out or by another program)"
+            in str(raised.value))
+
+
+@pytest.mark.parametrize(("exitcode", "said"), [
+    (-signal.SIGTERM, "(SIGTERM: ended by another program or the system)"),
+    (1, "(exit code 1: it failed, or another program ended it)"),
+    (None, "(exit code None: it failed, or another program ended it)"),
+])
+def test_how_a_child_ended_is_told_by_what_its_exit_code_can_say(
+        exitcode: int | None, said: str) -> None:
+    """Exit code 1 (an error of its own, or Windows' End task) is not "out of memory"."""
+    assert said in str(job_process._died(exitcode))
 
 
 PARENT = r"""
