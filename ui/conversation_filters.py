@@ -352,6 +352,56 @@ class FilterBar(QWidget):
     def set_file(self, rule: FileFilter | None) -> bool:
         return self.files_filter.select_value(None if rule is None else file_data(rule))
 
+    def state(self) -> dict[str, str]:
+        """What the choosers and the search say (each only when it filters), to be
+        remembered for the next run."""
+        saved = {facet: value for facet, chooser in self.choosers.items()
+                 if (value := chooser.value()) is not None}
+        if self.search.text().strip():
+            saved[SEARCH_KEY] = self.search.text().strip()
+        return saved
+
+    def restore(self, saved: Mapping[str, object], reading: bool) -> None:
+        """The choosers and the search as ``state`` gave them. While the first read of
+        the library runs (``reading``) the choosers know none of its values: each
+        remembered one is kept for the read, which drops those the library no longer has
+        (as ``set_batch``); after it, a value no chooser offers is dropped here."""
+        for facet, chooser in self.choosers.items():
+            value = saved.get(facet)
+            if not isinstance(value, str) or not _choosable(facet, value):
+                continue
+            chooser.blockSignals(True)
+            if reading and chooser.findData(value) < 0:
+                chooser.addItem(value, value)
+            chooser.select_value(value)
+            chooser.setToolTip(chooser.currentText())
+            chooser.blockSignals(False)
+        search = saved.get(SEARCH_KEY)
+        if isinstance(search, str) and search.strip():
+            self.search.blockSignals(True)
+            self.search.setText(search.strip())
+            self.search.blockSignals(False)
+        if not reading:
+            self.model.set_filter(self.wanted())
+
+
+SEARCH_KEY = "search"  # the search field's text among ``FilterBar.state``'s choosers
+
+
+def _choosable(facet: str, value: str) -> bool:
+    """A remembered value this chooser could hold (a quality or review choice of another
+    version of the app, or a damaged setting, is not)."""
+    if facet == "warnings":
+        return value in QUALITY_VALUES
+    if facet == "reviewed":
+        return value in REVIEW_VALUES
+    if facet == "training_file":
+        try:
+            return file_filter_of(value) is not None
+        except ValueError:  # not a rule this chooser writes
+            return False
+    return True
+
 
 def _labelled(text: str, widget: QWidget) -> QWidget:
     """A label and its chooser, kept together when the filter bar wraps."""

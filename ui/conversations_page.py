@@ -5,7 +5,7 @@ their own module; the page puts them together and swaps new rows in."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
@@ -352,6 +352,10 @@ class ConversationsPage(QWidget):
 
     def set_file_filter(self, rule: FileFilter | None) -> bool:
         return self.filter_bar.set_file(rule)
+
+    def restore_filter(self, saved: Mapping[str, object]) -> None:
+        """The filter a previous run closed with (``FilterBar.state``)."""
+        self.filter_bar.restore(saved, self._opening)
 
     def show_only(self, ids: Iterable[str], what: str) -> None:
         """Only these conversations, the keyboard on the table and the reader on the first

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+import json
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -716,9 +717,10 @@ class MainWindow(QMainWindow):
         page.restore_columns(settings_strings(self.settings.value("conversations/visible_columns")),
                              settings_strings(self.settings.value("conversations/hidden_columns")))
         self._restore_reader()
-        batch = self.settings.value("conversations/batch")
-        if batch:
-            page.set_batch_filter(str(batch))
+        page.restore_filter(remembered_filter(self.settings))
+        folder = self.settings.value("training_files/export_folder")
+        if isinstance(folder, str) and folder and Path(folder).is_dir():
+            self.training_files.export_folder = Path(folder)
         self.training_files.recipes_action.setChecked(
             self.settings.value("training_files/recipes") in (True, "true"))
 
@@ -767,7 +769,12 @@ class MainWindow(QMainWindow):
         else:
             self.settings.remove("conversations/reader_width")
         self.settings.remove("conversations/splitter")  # (read once, for its hidden reader)
-        self.settings.setValue("conversations/batch", page.batch_filter.value() or "")
+        self.settings.setValue("conversations/filter",
+                               json.dumps(page.filter_bar.state(), ensure_ascii=False))
+        self.settings.remove("conversations/batch")  # (read once, by remembered_filter)
+        if self.training_files.export_folder is not None:
+            self.settings.setValue("training_files/export_folder",
+                                   str(self.training_files.export_folder))
         self.settings.setValue("training_files/recipes",
                                self.training_files.recipes_action.isChecked())
         self.settings.sync()
@@ -793,6 +800,21 @@ class MainWindow(QMainWindow):
     def reading(self) -> bool:
         """A background read of the library is still running."""
         return self.conversations.loading
+
+
+def remembered_filter(settings: QSettings) -> dict[str, object]:
+    """The filter the last run closed with; a setting from before the whole filter was
+    remembered holds its batch alone."""
+    text = settings.value("conversations/filter")
+    if isinstance(text, str) and text:
+        try:
+            saved = json.loads(text)
+        except ValueError:
+            saved = None
+        if isinstance(saved, dict):
+            return saved
+    batch = settings.value("conversations/batch")
+    return {"batch_id": str(batch)} if batch else {}
 
 
 def tool_tip(text: str, tip: str, shortcut: QKeySequence) -> str:
