@@ -20,9 +20,12 @@ from stored import stored_bytes
 from test_member_undo_window import NAME, _on_page, _remove_picked, _undo
 
 from app import batch_undo, member_undo
+from app.build import StoppedByForce
+from app.removal import apply_removal, plan_removal
 from app.trainingfiles import add_conversations, member_ids
 from ui import batch_flow, member_undo_flow
-from ui.tasks import job_over, jobs_of
+from ui.tasks import STOPPED_BY_FORCE, job_over, jobs_of
+from ui.undo_slot import NOTHING_TO_UNDO
 
 WAIT_MS = 60000
 HOLDER = "holder"  # a training file holding conversations the batch change touched
@@ -141,3 +144,65 @@ def test_a_cancelled_undo_of_a_removal_changes_nothing_and_is_offered_again(
     assert dialogs.warnings == []
     settle(qtbot, window)
     assert offered(undo) == before
+
+
+def refused_after_cancel(library: Any, undo: Any, progress: Any = None,
+                         cancelled: Any = None) -> Any:
+    """The removal's undo, started once Cancel was pressed, after a team member (here the
+    library used directly, unannounced) removed one of its conversations from the
+    library: the real job refuses, in its own words, with nothing changed."""
+    give_up = time.monotonic() + WAIT_MS / 1000
+    while not cancelled() and time.monotonic() < give_up:
+        time.sleep(0.02)
+    gone = undo.removed[0][1]
+    apply_removal(library, plan_removal(library, [gone]))
+    return member_undo.undo_removal(library, undo, progress, cancelled)
+
+
+def saved_then_killed(library: Any, undo: Any, progress: Any = None,
+                      cancelled: Any = None) -> Any:
+    """The removal's undo past its grace after Cancel: its write was saved, then it was
+    ended (what ``ui.tasks`` hears of a job killed after Cancel)."""
+    give_up = time.monotonic() + WAIT_MS / 1000
+    while not cancelled() and time.monotonic() < give_up:
+        time.sleep(0.02)
+    member_undo.undo_removal(library, undo, progress, lambda: False)
+    raise StoppedByForce()
+
+
+def test_an_undo_of_a_removal_refused_while_cancel_was_pressed_says_why_and_is_not_offered(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    """Cancel pressed is not "nothing was changed, undo it later": the job's own refusal
+    reaches the person, and the undo is not offered again as if it had been cancelled."""
+    window, page, _ids = _on_page(qtbot, filled_library, dialogs, tmp_path)
+    _remove_picked(qtbot, page, dialogs)
+    undo = _undo(window)
+    gone = window.removal_undo.last.removed[0][1]
+    monkeypatch.setattr(member_undo_flow, "undo_removal", refused_after_cancel)
+    said: list[str] = []
+    window.removal_undo.status.connect(said.append)
+    cancel_the_undo(qtbot, window, undo)  # (its outcome handled: said or warned)
+    assert dialogs.warnings == [("Undo", (
+        f"Removing 2 conversations from 'Kept' cannot be undone exactly: '{gone}' is no "
+        "longer in the library. Nothing was changed. To put them back anyway, check them "
+        "on the Conversations page and add them to the file with Create training files "
+        "(they go at its end)."))]
+    assert said == []
+    assert offered(undo) == ("Undo", False, NOTHING_TO_UNDO)
+
+
+def test_an_undo_of_a_removal_killed_after_cancel_is_not_offered_again(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    """Killed after Cancel, the undo may have been saved (here it was): not "'Kept' was
+    not changed", and no second undo of it."""
+    window, page, ids = _on_page(qtbot, filled_library, dialogs, tmp_path)
+    _remove_picked(qtbot, page, dialogs)
+    undo = _undo(window)
+    monkeypatch.setattr(member_undo_flow, "undo_removal", saved_then_killed)
+    said: list[str] = []
+    window.removal_undo.status.connect(said.append)
+    cancel_the_undo(qtbot, window, undo)  # (its outcome handled: said or warned)
+    assert member_ids(filled_library, NAME) == ids, "the undo was saved before the kill"
+    assert dialogs.warnings == [("Undo", STOPPED_BY_FORCE)]
+    assert said == []
+    assert offered(undo) == ("Undo", False, NOTHING_TO_UNDO)

@@ -16,7 +16,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
 from ui.rebuild_flow import quoted, rebuild_in_background
-from ui.tasks import CANCELLED, in_child, run_with_progress, saying_if_killed
+from ui.tasks import in_child, run_with_progress, saying_if_killed, stopped_unchanged
 from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
 from ui.wording import agreeing, plural
 
@@ -197,7 +197,7 @@ class BatchController(QObject):
 
         def refused(why: str) -> None:
             self.renaming.emit(None)
-            if not self._offered_again(undo, why, task.is_cancelled(),
+            if not self._offered_again(undo, stopped_unchanged(task, why),
                                        f"batch '{undo.new}' was not changed"):
                 self._failed("Undo", why, task.is_cancelled())
 
@@ -221,7 +221,7 @@ class BatchController(QObject):
         def refused(why: str) -> None:
             them = "the conversation" if count == 1 else f"the {count:,} conversations"
             if not self._offered_again(
-                    undo, why, task.is_cancelled(),
+                    undo, stopped_unchanged(task, why),
                     f"{them} {agreeing(count, 'is', 'are')} still in batch '{undo.target}'"):
                 self._failed("Undo", why, task.is_cancelled())
 
@@ -231,11 +231,12 @@ class BatchController(QObject):
                              functools.partial(move_back_stopped, count, undo.target)),
             done, refused)
 
-    def _offered_again(self, undo: Undo, why: str, cancelled: bool, unchanged: str) -> bool:
+    def _offered_again(self, undo: Undo, unchanged_by_cancel: bool, unchanged: str) -> bool:
         """An undo that stopped on Cancel changed nothing (its one transaction was rolled
         back): Undo offers it again, as before. Not after a kill (it may be saved) or a
-        refusal (it is no longer exact): those are said as any failure is."""
-        if not (cancelled and why == CANCELLED):
+        refusal (it is no longer exact): those are said as any failure is
+        (``ui.tasks.stopped_unchanged``)."""
+        if not unchanged_by_cancel:
             return False
         self._record(undo)
         self.status.emit(f"Undo cancelled: {unchanged}")

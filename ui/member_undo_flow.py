@@ -19,7 +19,7 @@ from app.member_undo import RemovalUndo, refused, undo_removal
 from app.trainingfiles import TrainingFileInfo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.tasks import run_with_progress
+from ui.tasks import run_with_progress, stopped_unchanged
 from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
 from ui.wording import plural
 
@@ -95,10 +95,13 @@ class RemovalUndoController(QObject):
             self.status.emit(f"Undone: {count} put back into '{info.name}'")
 
         def failed(why: str) -> None:
-            if task.is_cancelled():  # nothing was changed: it can still be undone
+            if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
                 self.record(last)
                 self.status.emit(f"Undo cancelled: '{last.name}' was not changed")
                 return
+            if task.is_cancelled():  # ended after Cancel: it may have been saved
+                self.changes.training_files_changed.emit()
+                self.changes.conversations_changed.emit()
             self.dialogs.warn(self.window, "Undo", why)
             self.failed.emit(why)
 

@@ -120,6 +120,14 @@ class Task(QRunnable):
 CANCELLED = "Cancelled: nothing was changed."
 
 
+def stopped_unchanged(task: Task, why: str) -> bool:
+    """``task`` failed with ``why`` because Cancel stopped it before its commit, so nothing
+    was changed: an undo may be offered again. Cancel pressed is not enough: a job killed
+    after Cancel past its grace may have committed, and one refused or failing while Cancel
+    was pressed says so in its own words (``why``), which must reach the person."""
+    return task.is_cancelled() and why == CANCELLED
+
+
 def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: Any) -> Work:
     """Work that runs ``job(library, *args, **kwargs, progress=, cancelled=)`` in a child
     process (``app.job_process``): the worker thread only waits for it, so the window keeps
