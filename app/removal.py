@@ -10,8 +10,10 @@ library no longer has.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
@@ -20,7 +22,7 @@ from app.build import BuildCancelled, Progress
 from app.errors import LibraryError
 from app.library import Library
 from app.models import Batch, Conversation, Member, Profile, TrainingFile
-from app.team_locks import REMOVING, lock_in_transaction
+from app.team_locks import REMOVING, lock_in_transaction, training_file_lock
 from app.trainingfiles import files_holding, remove_member_pks
 from app.wording import agreeing, and_list, plural
 
@@ -73,16 +75,35 @@ def plan_removal(
                        tuple(cid for cid in wanted if cid not in found), tuple(files))
 
 
+class RemovalWatcher(Protocol):
+    """Told what a removal is about to change, as it goes (``app.library_undo`` keeps
+    what its undo puts back): each training file just before and after its rebuild, under
+    the file's lock; each part of the conversations in the deleting transaction, just
+    before it is deleted."""
+
+    def file_before(self, name: str) -> None: ...
+
+    def file_after(self, name: str) -> None: ...
+
+    def deleting(self, session: Session, pks: Sequence[int]) -> None: ...
+
+
 def apply_removal(
     library: Library, plan: RemovalPlan, progress: Progress | None = None,
-    cancelled: Callable[[], bool] | None = None,
+    cancelled: Callable[[], bool] | None = None, watcher: RemovalWatcher | None = None,
 ) -> RemovalResult:
     """Rebuild the training files without the conversations, then delete them."""
     pks = list(plan.pks)
     rebuilt: list[str] = []
     for name in plan.training_files:
         try:
-            remove_member_pks(library, name, pks, progress=progress, cancelled=cancelled)
+            with (training_file_lock(library, name) if watcher is not None
+                  else contextlib.nullcontext()):
+                if watcher is not None:
+                    watcher.file_before(name)
+                remove_member_pks(library, name, pks, progress=progress, cancelled=cancelled)
+                if watcher is not None:
+                    watcher.file_after(name)
         except BuildCancelled:
             if rebuilt:
                 raise LibraryError(cancelled_part_way(rebuilt, plan)) from None
@@ -92,7 +113,7 @@ def apply_removal(
         if rebuilt:  # every file was rebuilt: "nothing was changed" would be wrong
             raise LibraryError(cancelled_part_way(rebuilt, plan))
         raise BuildCancelled()
-    batches = _delete(library, pks, progress)
+    batches = _delete(library, pks, progress, watcher)
     return RemovalResult(len(pks), tuple(rebuilt), tuple(batches))
 
 
@@ -163,7 +184,8 @@ def _holding(session: Session, pks: Sequence[int]) -> list[str]:
     return sorted(names)
 
 
-def _delete(library: Library, pks: list[int], progress: Progress | None) -> list[str]:
+def _delete(library: Library, pks: list[int], progress: Progress | None,
+            watcher: RemovalWatcher | None = None) -> list[str]:
     """Delete the rows (documents go with them) in one transaction; drop emptied batches
     and profiles no conversation uses any more. Returns the batches removed."""
     with library.session() as session, session.begin():
@@ -177,6 +199,8 @@ def _delete(library: Library, pks: list[int], progress: Progress | None) -> list
                 select(Conversation.batch_id).distinct().where(Conversation.pk.in_(part))))
             if _holding(session, part):  # every file is named, those of later parts too
                 raise LibraryError(taken_meanwhile(_holding(session, pks[start:]), len(pks)))
+            if watcher is not None:
+                watcher.deleting(session, part)
             session.execute(delete(Conversation).where(Conversation.pk.in_(part)))
             if progress:
                 progress(min(start + CHUNK, len(pks)), len(pks), "removing from the library")
