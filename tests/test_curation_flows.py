@@ -119,7 +119,7 @@ def test_a_removal_killed_after_cancel_says_files_may_be_rebuilt(
     add_conversations(two_batches, "First", legacy[:3], create=True)
     add_conversations(two_batches, "Second", legacy[1:4], create=True)
     marker = tmp_path / "rebuilt"
-    monkeypatch.setattr(remove_flow, "apply_removal", functools.partial(
+    monkeypatch.setattr(remove_flow, "remove_recorded", functools.partial(
         rebuild_the_first_then_ignore_cancel, marker=str(marker)))
     monkeypatch.setattr(remove_flow, "in_child", functools.partial(in_child, grace=0.5))
     window = open_window(qtbot, two_batches, dialogs, tmp_path)

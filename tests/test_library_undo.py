@@ -56,6 +56,10 @@ def revisions(library: Any) -> dict[str, int]:
 
 @pytest.fixture
 def with_files(two_batches: Any) -> Any:
+    return hold_in_files(two_batches)
+
+
+def hold_in_files(two_batches: Any) -> Any:
     """Three training files: one mixing both batches (legacy ones in the middle), one of
     legacy ones and an enriched one, one of enriched ones only; one legacy conversation
     marked reviewed."""

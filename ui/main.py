@@ -128,7 +128,8 @@ class MainWindow(QMainWindow):
                                         lambda: hidden_checked_ids(page.model),
                                         conversation_names(page.model))
         self.create_button = CreateTrainingFilesButton(library)
-        # Edit ▸ Undo: the last batch rename or move, or removal from a training file.
+        # Edit ▸ Undo: the last batch rename or move, or removal from a training file or
+        # (``install_removal``) from the library.
         self.undo = UndoSlot(self)
         self.batches = BatchController(self, library, self.dialogs, self.changes,
                                        page.current_batch, page.checked_ids, self.undo)

@@ -13,16 +13,12 @@ from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButt
 
 from app.errors import LibraryError
 from app.library import Library
-from app.removal import (
-    RemovalPlan,
-    RemovalResult,
-    apply_removal,
-    plan_removal,
-    stopped_by_force,
-)
+from app.library_undo import LibraryRemovalUndo, remove_recorded
+from app.removal import RemovalPlan, RemovalResult, plan_removal, stopped_by_force
 from app.samples import sample_ids
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.library_undo_flow import LibraryRemovalUndoController
 from ui.tasks import in_child, run_with_progress, saying_if_killed
 from ui.wording import plural
 
@@ -40,8 +36,8 @@ def removal_question(plan: RemovalPlan, what: str) -> str:
             lines.append(f"  … and {len(plan.training_files) - MAX_LISTED:,} more")
     else:
         lines.append("No training file holds them.")
-    lines += ["", "The files they were imported from are not touched; importing them again "
-              "brings the conversations back."]
+    lines += ["", "You can undo this with Edit ▸ Undo (Ctrl+Z) until your next change; "
+              "the files they were imported from are not touched."]
     return "\n".join(lines)
 
 
@@ -53,8 +49,10 @@ class RemoveController(QObject):
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, checked_ids: Callable[[], list[str]],
-                 current_batch: Callable[[], str | None]) -> None:
+                 current_batch: Callable[[], str | None],
+                 undo: LibraryRemovalUndoController | None = None) -> None:
         super().__init__(window)
+        self.undo = undo  # Edit ▸ Undo of the last removal (None: none is kept)
         self.window = window
         self.library = library
         self.dialogs = dialogs
@@ -110,7 +108,10 @@ class RemoveController(QObject):
         return True
 
     def run(self, plan: RemovalPlan) -> None:
-        def done(result: RemovalResult) -> None:
+        def done(outcome: tuple[RemovalResult, LibraryRemovalUndo]) -> None:
+            result, undo = outcome
+            if self.undo is not None:
+                self.undo.record(undo)  # (before the change signals: they check it)
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()
             if result.rebuilt:
@@ -126,7 +127,9 @@ class RemoveController(QObject):
             self.dialogs.warn(self.window, "Conversations not removed", message)
 
         # Killed after Cancel, not "nothing was changed": files may be rebuilt.
-        work = saying_if_killed(in_child(apply_removal, self.library, plan),
+        if self.undo is not None:
+            self.undo.starting()
+        work = saying_if_killed(in_child(remove_recorded, self.library, plan),
                                 lambda: stopped_by_force(plan))
         run_with_progress(self.window, "Removing conversations", work, done, failed)
 
@@ -158,8 +161,12 @@ def install_removal(window: Any) -> RemoveController:
     """Give the main window its removal actions (Edit menu, the table's context menu), the
     samples banner above the table, and keep them up to date. One call from the window."""
     page = window.conversations
+    window.library_undo = LibraryRemovalUndoController(
+        window, window.library, window.dialogs, window.changes, window.undo)
+    window.library_undo.status.connect(window.show_message)
+    window.edit_menu.aboutToShow.connect(window.library_undo.check)
     remover = RemoveController(window, window.library, window.dialogs, window.changes,
-                               page.checked_ids, page.current_batch)
+                               page.checked_ids, page.current_batch, window.library_undo)
     window.remove_checked_action = window._action(
         "Remove checked from library…", remover.remove_checked,
         QKeySequence(Qt.Key.Key_Delete),

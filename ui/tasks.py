@@ -27,7 +27,7 @@ from app.tokenizer_choice import warm_default_counter
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
 # Where the jobs run in child processes live (``in_child``, the row read, token counts): the
 # spare child imports them ahead (``app.job_process.keep_spare``).
-JOB_MODULES = ("app.trainingfiles", "app.batch_jobs", "app.importer", "app.removal",
+JOB_MODULES = ("app.trainingfiles", "app.batch_jobs", "app.importer", "app.library_undo",
                "app.token_counts", "ui.row_index")
 # What the spare does ahead besides: the default tokenizer's counter (a plan counts tokens)
 # and the database mappings' set-up (done on a job's first query otherwise).

@@ -1,0 +1,133 @@
+"""Edit ▸ Undo after Remove batch from library, in the real window: Ctrl+Z brings the
+batch, its conversations and the training files that held them back exactly (every
+table's rows, every file's bytes); Cancel on the undo's progress changes nothing and
+offers it again; a change in the way greys it out with the reason."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ids_of, open_window, settle
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+from test_library_undo import LEGACY_PART, MIXED, every_file, every_row, hold_in_files
+from test_undo_cancelled import cancel_the_undo, offered, started_after_cancel
+
+from app import library_undo
+from app.trainingfiles import rename_training_file
+from ui import library_undo_flow
+from ui.tasks import jobs_of
+from ui.undo_slot import NOTHING_TO_UNDO
+
+WAIT_MS = 60000
+BATCH = "legacy-batch"
+
+
+@pytest.fixture
+def with_files(two_batches):
+    return hold_in_files(two_batches)
+
+
+def quiet(qtbot, window) -> None:
+    """The window's own work behind it is over: its jobs, the table's read, and the token
+    counts it fills in (they write the conversations' rows)."""
+    counts = window.token_counts
+    qtbot.waitUntil(lambda: not jobs_of(window) and not counts.running and not counts.pending,
+                    timeout=WAIT_MS)
+    settle(qtbot, window)
+
+
+def _opened(qtbot, library, dialogs, tmp_path):
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    quiet(qtbot, window)
+    return window
+
+
+def _remove_batch(qtbot, window, dialogs) -> None:
+    """Remove batch from library… on ``BATCH``, answered yes."""
+    assert window.conversations.set_batch_filter(BATCH)
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(window.remover.status, timeout=WAIT_MS):
+        window.remove_batch_action.trigger()
+    quiet(qtbot, window)
+
+
+def _removed_batch(qtbot, library, dialogs, tmp_path):
+    """The window, once Remove batch from library… took ``BATCH`` away."""
+    window = _opened(qtbot, library, dialogs, tmp_path)
+    _remove_batch(qtbot, window, dialogs)
+    return window
+
+
+def _table_ids(window) -> list[str]:
+    model = window.conversations.model
+    return sorted(model.row_at(row).conversation_id for row in range(model.rowCount()))
+
+
+def test_ctrl_z_brings_a_removed_batch_back_exactly(qtbot, with_files, dialogs, tmp_path):
+    library = with_files
+    legacy = ids_of(library, BATCH)
+    assert NOTHING_TO_UNDO.endswith("or removal of conversations from the library")
+    window = _opened(qtbot, library, dialogs, tmp_path)
+    rows, files = every_row(library), every_file(library)
+    _remove_batch(qtbot, window, dialogs)
+    (_kind, _title, question) = dialogs.asked[-1]
+    assert "You can undo this with Edit ▸ Undo (Ctrl+Z)" in question
+    assert ids_of(library, BATCH) == []
+    undo = window.edit_menu.actions()[0]
+    assert undo.isEnabled()
+    assert undo.text() == f"Undo removal of {len(legacy)} conversations from the library"
+    assert undo.toolTip() == (
+        f"Put the {len(legacy)} conversations back in the library as they were, and into "
+        f"'{LEGACY_PART}' and '{MIXED}' where they were (rebuilt as before)")
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    window.conversations.table.setFocus()
+    with qtbot.waitSignal(window.library_undo.status, timeout=WAIT_MS) as said:
+        qtbot.keyClick(window.conversations.table, Qt.Key.Key_Z,
+                       Qt.KeyboardModifier.ControlModifier)
+    assert said.args == [f"Undone: {len(legacy)} conversations back in the library; "
+                         f"'{LEGACY_PART}', '{MIXED}' as before"]
+    quiet(qtbot, window)
+    assert every_row(library) == rows, "every row of every table as before"
+    assert every_file(library) == files, "the full JSON and the JSONL, byte for byte"
+    settle(qtbot, window)
+    assert set(legacy) <= set(_table_ids(window)), "the table shows them again"
+    assert not undo.isEnabled() and undo.toolTip() == NOTHING_TO_UNDO, "one step, no redo"
+    assert dialogs.warnings == []
+
+
+def test_a_cancelled_undo_changes_nothing_and_is_offered_again(qtbot, with_files, dialogs,
+                                                             tmp_path, monkeypatch):
+    library = with_files
+    window = _removed_batch(qtbot, library, dialogs, tmp_path)
+    undo = window.edit_menu.actions()[0]
+    before = offered(undo)
+    assert before[1]
+    removed = every_row(library), every_file(library)
+    started_after_cancel(monkeypatch, library_undo_flow, library_undo.undo_library_removal)
+    with qtbot.waitSignal(window.library_undo.status, timeout=WAIT_MS) as said:
+        cancel_the_undo(qtbot, window, undo)
+    count = before[0].split()[3]
+    assert said.args == [f"Undo cancelled: the {count} conversations are still removed"]
+    quiet(qtbot, window)
+    assert (every_row(library), every_file(library)) == removed
+    assert offered(undo) == before
+    assert dialogs.warnings == []
+
+
+def test_undo_is_greyed_out_with_the_reason_once_a_file_was_renamed(qtbot, with_files,
+                                                                   dialogs, tmp_path):
+    library = with_files
+    window = _removed_batch(qtbot, library, dialogs, tmp_path)
+    undo = window.edit_menu.actions()[0]
+    count = undo.text().split()[3]
+    rename_training_file(library, MIXED, "Renamed")
+    window.changes.training_files_changed.emit()
+    assert not undo.isEnabled()
+    assert undo.text() == f"Undo removal of {count} conversations from the library"
+    assert undo.toolTip() == (
+        f"Removing {count} conversations from the library cannot be undone exactly: the "
+        f"training file '{MIXED}' was renamed 'Renamed' since. Nothing was changed. To "
+        "bring them back anyway, import their files again.")
+    assert not window.library_undo.undo_last()

@@ -1,0 +1,130 @@
+"""Edit ▸ Undo for the last Remove from library.
+
+The removal (``ui.remove_flow``) runs as a job in a child process and hands back what it
+took away (``app.library_undo``); this controller keeps it, offers it in the window's one
+Undo (``ui.undo_slot``), and runs the undo as the removal ran: in a child, with progress
+and Cancel. Whether it is still exact is read again each time the library is said to have
+changed, so a greyed-out Undo says why on hover; the job checks again, in the transaction
+that writes, before it changes anything.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+from sqlalchemy.exc import SQLAlchemyError
+
+from app.library import Library
+from app.library_undo import LibraryRemovalUndo, refused, undo_library_removal
+from ui.changes import LibraryChanges
+from ui.dialogs import Dialogs
+from ui.tasks import in_child, run_with_progress, saying_if_killed, stopped_unchanged
+from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
+from ui.wording import plural
+
+
+def stopped_undo(undo: LibraryRemovalUndo) -> str:
+    """What an undo killed after Cancel did: all of it or nothing (one transaction)."""
+    them = "the conversation is" if undo.count == 1 else f"the {undo.count:,} conversations are"
+    return ("Stopped: the undo did not stop in time after Cancel, so it was ended. It is "
+            f"one change: either {them} back in the library, with the training files that "
+            "held them as before, or nothing was changed; the pages show which.")
+
+
+class LibraryRemovalUndoController(QObject):
+    """Keeps the last removal from the library and undoes it on Edit ▸ Undo."""
+
+    status = Signal(str)  # the undo is done, or was cancelled
+    failed = Signal(str)  # the undo was refused (after the warning) or failed
+
+    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
+                 changes: LibraryChanges, undo: UndoSlot) -> None:
+        super().__init__(window)
+        self.window = window
+        self.library = library
+        self.dialogs = dialogs
+        self.changes = changes
+        self.undo = undo
+        self.last: LibraryRemovalUndo | None = None
+        self.why_not: str | None = None  # why ``last`` cannot be undone exactly now
+        for signal in (changes.training_files_changed, changes.conversations_changed,
+                       changes.batches_changed):
+            signal.connect(self.check)
+
+    def starting(self) -> None:
+        """A removal starts: the change before it is no longer the last."""
+        self.last = None
+        self.undo.take(self)
+        self._show()
+
+    def record(self, undo: LibraryRemovalUndo) -> None:
+        """The removal just announced is the one Undo reverses."""
+        self.last = undo
+        self.undo.take(self)
+        self.check()
+
+    def forget_undo(self) -> None:
+        """A change of another kind came after ``last``: Undo offers that one now."""
+        self.last = None
+
+    def check(self) -> None:
+        """Read again whether ``last`` can still be undone exactly."""
+        if self.last is None:
+            return
+        try:
+            with self.library.session() as session:
+                self.why_not = refused(session, self.last, whole=False)  # no stall
+        except SQLAlchemyError:  # unreadable now: the job checks (and says) again
+            self.why_not = None
+        self._show()
+
+    def undo_refused(self) -> str | None:
+        """Why Undo is greyed out now (None: it is not)."""
+        return NOTHING_TO_UNDO if self.last is None else self.why_not
+
+    def _show(self) -> None:
+        last, why = self.last, self.undo_refused()
+        self.undo.show(self, None if last is None else last.label, why,
+                       "" if last is None else last.tip)
+
+    def undo_last(self) -> bool:
+        """Put the removed conversations back, as a job; True when it was started."""
+        last = self.last
+        if last is None or self.undo_refused() is not None:
+            return False
+        self.last = None  # one step: no redo, and never twice
+        self._show()
+        count = plural(last.count, "conversation")
+
+        def announce() -> None:
+            self.changes.conversations_changed.emit()
+            self.changes.batches_changed.emit()
+            self.changes.training_files_changed.emit()
+
+        def done(names: tuple[str, ...]) -> None:
+            for name in names:
+                self.changes.training_file_built.emit(name)
+            announce()
+            text = f"Undone: {count} back in the library"
+            if names:
+                text += "; " + ", ".join(f"'{n}'" for n in names) + " as before"
+            self.status.emit(text)
+
+        def failed(why: str) -> None:
+            if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
+                self.record(last)
+                self.status.emit(f"Undo cancelled: the {count} are still removed"
+                                 if last.count != 1 else
+                                 "Undo cancelled: the conversation is still removed")
+                return
+            if task.is_cancelled():  # ended after Cancel: it may have been saved
+                announce()
+            self.dialogs.warn(self.window, "Undo", why)
+            self.failed.emit(why)
+
+        task = run_with_progress(
+            self.window, f"Putting {count} back in the library",
+            saying_if_killed(in_child(undo_library_removal, self.library, last),
+                             lambda: stopped_undo(last)),
+            done, failed)
+        return True
