@@ -195,6 +195,11 @@ class _Recorder:
                                        changes=row.changes, refused=refused)
 
     def deleting(self, session: Session, pks: Sequence[int]) -> None:
+        if not self.conversations:  # the first part: profiles no conversation used
+            # already go with theirs (the removal drops every unused one)
+            for orphan in session.execute(select(_table(Profile)).where(
+                    Profile.profile_hash.not_in(select(Conversation.profile_hash)))):
+                self.profiles[str(orphan.profile_hash)] = dict(orphan._mapping)
         rows = _rows(session, _table(Conversation), Conversation.pk, pks)
         self.conversations.extend(rows)
         self.documents.extend(_rows(session, _table(ConversationDocument),

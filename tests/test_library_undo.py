@@ -1,15 +1,18 @@
 """Undo of Remove from library (``app.library_undo``), on a real library of the real
 fixtures: every table's rows and every training file's bytes are as before the removal
 (a training file's revision goes on: it was rebuilt twice), or, when the library changed
-in the way, nothing changes and the refusal names what is in the way."""
+in the way, nothing changes and the refusal names what is in the way. On a library folder
+and on a team library."""
 
 from __future__ import annotations
 
 import shutil
+from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
-from conftest import LEGACY, addable, ids_of
+from conftest import ENRICHED, LEGACY, addable, ids_of
 from sqlalchemy import select
 from stored import stored_bytes
 
@@ -26,6 +29,8 @@ from app.trainingfiles import (
     rebuild_training_files,
     rename_training_file,
 )
+
+pytestmark = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
 MIXED, LEGACY_PART, OTHER = "Mixed", "Legacy part", "Enriched only"
 
@@ -162,3 +167,40 @@ def test_refused_when_the_batch_name_was_taken(with_files):
         f"Removing {undo.count} conversations from the library cannot be undone exactly: "
         "the batch name 'legacy-batch' was taken since by a new batch. Nothing was "
         "changed. To bring them back anyway, import their files again.")
+
+
+def _with_other_profile(source: Path, folder: Path, number: int) -> None:
+    """The fixture ``source`` as another consultant's conversation (its own id, profile
+    and one reply corrected), written into ``folder``."""
+    document = orjson.loads(source.read_bytes())
+    document["dataset_metadata"]["dataset_name"] += f"-other-{number}"
+    document["consultant_profile"]["name"] = "Another Consultant, CFP"
+    for pair in document["training_pairs"]:
+        if pair.get("target_response"):
+            pair["target_response"] += " (Said by another consultant.)"
+            break
+    (folder / f"other-{number}-{source.name}").write_bytes(orjson.dumps(document))
+
+
+def test_undo_puts_back_a_profile_and_the_file_lines_its_removal_wrote_anew(two_batches,
+                                                                             tmp_path):
+    """Most of 'Shared' uses the other consultant's profile: removing those conversations
+    makes the one left share the file's profile instead (its line is written anew) and
+    deletes the profile, which no conversation uses any more. The undo puts back both."""
+    library = two_batches
+    folder = tmp_path / "other-profile"
+    folder.mkdir()
+    for number, source in enumerate(ENRICHED[:2]):
+        _with_other_profile(source, folder, number)
+    assert import_paths(library, [folder]).imported == 2
+    others = ids_of(library, "other-profile")
+    add_conversations(library, "Shared", [*others, addable(ids_of(library, "enriched-batch"))[0]],
+                      create=True)
+    rows, files = every_row(library), every_file(library)
+    result, undo = remove_recorded(library, plan_removal(library, batch_id="other-profile"))
+    assert result.rebuilt == ("Shared",)
+    assert len(every_row(library)["profiles"]) == len(rows["profiles"]) - 1
+    assert [len(f.fragments) for f in undo.files] == [3], "the kept line's old rendering too"
+    undo_library_removal(library, undo)
+    assert every_row(library) == rows
+    assert every_file(library) == files
