@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import shutil
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from old_libraries import (
     make_v5_library,
 )
 from sqlalchemy import Connection, create_engine, inspect, text
+from stored import stored_bytes
 
 from app import migrations
 from app.db import SCHEMA_VERSION
@@ -28,7 +31,7 @@ from app.models import Base
 from app.paths import DATABASE_NAME
 from app.recovery import finish_interrupted_work
 from app.stored_builds import rebuilds_due
-from app.trainingfiles import add_conversations, get_training_file
+from app.trainingfiles import add_conversations, get_training_file, rebuild_training_files
 
 ON_BOTH = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
@@ -342,3 +345,39 @@ def test_revision_0005_keeps_the_lines_of_every_earlier_file_whole(
         assert get_training_file(library, "Earlier").over_budget == "keep"
         add_conversations(library, "Later", [cid], create=True)
         assert get_training_file(library, "Later").over_budget == "fit"
+
+
+# ``tests/data/library-before-sentence-sketches`` is a library LoRA Studio stored at
+# revision 0004 (see tests/test_sentence_sketch.py): its one training file, 'copies', has a
+# line of 5,252 tokens over its max_seq_len of 4,096.
+STORED_0004 = Path(__file__).parent / "data" / "library-before-sentence-sketches"
+
+
+def _stored_revision(root: Path) -> str:
+    with sqlite3.connect(root / DATABASE_NAME) as conn:
+        (revision,) = conn.execute("SELECT version_num FROM alembic_version").fetchone()
+    return str(revision)
+
+
+def test_a_stored_0004_library_opened_for_writing_keeps_its_file_and_its_long_line_whole(
+        tmp_path: Path) -> None:
+    """The upgrade of a real library stored at 0004 gives its file ``keep``: its bytes
+    are those it had, and built again from scratch its JSONL still writes the line over
+    the budget whole (``fit`` would end it at its last whole reply that fits)."""
+    root = tmp_path / "stored-0004"
+    shutil.copytree(STORED_0004, root)
+    assert _stored_revision(root) == "0004_replies_trained_column"
+    with sqlite3.connect(root / DATABASE_NAME) as conn:
+        longest = max(max(json.loads(tokens)) for (tokens,) in conn.execute(
+            "SELECT tokens FROM build_fragments"))
+    assert longest > 4096
+    with Library(root, read_only=True) as reader:  # reads an upgraded copy
+        before = stored_bytes(reader, "copies")
+    assert _stored_revision(root) == "0004_replies_trained_column"
+    with Library(root) as library:
+        assert _revision(library) == migrations.HEAD
+        info = get_training_file(library, "copies")
+        assert (info.over_budget, info.max_seq_len) == ("keep", 4096)
+        assert stored_bytes(library, "copies") == before, "not rebuilt by the upgrade"
+        rebuild_training_files(library, ["copies"], from_scratch=True)
+        assert stored_bytes(library, "copies")[1] == before[1], "the long line whole"
