@@ -265,9 +265,10 @@ def _file_refused(session: Session, before: FileBefore, whole: bool) -> str | No
     return None
 
 
-def _stored_since(session: Session, undo: LibraryRemovalUndo) -> str | None:
-    """A conversation stored since in their place, or with one of their ids, contents
-    or dialogues, or sharing their sentence keys (a near-duplicate of one)."""
+def _stored_since(session: Session, undo: LibraryRemovalUndo, whole: bool) -> str | None:
+    """A conversation stored since with one of their ids or in their place, or (``whole``)
+    with one of their contents or dialogues, or sharing their sentence keys (a
+    near-duplicate of one)."""
     rows = undo.conversations
     by_pk = {int(r["pk"]): str(r["conversation_id"]) for r in rows}
     checks: list[tuple[Any, Sequence[Any], Callable[[str, Any], str]]] = [
@@ -283,6 +284,8 @@ def _stored_since(session: Session, undo: LibraryRemovalUndo) -> str | None:
                                   .where(column.in_(part)).limit(1)).first()
             if hit is not None:
                 return why(hit[0], hit[1])
+    if not whole:
+        return None
     for name, column in (("content", Conversation.content_sha256),
                          ("dialogue", Conversation.dialogue_sha256)):
         owner = {r[column.key]: str(r["conversation_id"]) for r in rows if r[column.key]}
@@ -318,13 +321,16 @@ def _batch_refused(session: Session, undo: LibraryRemovalUndo) -> str | None:
 
 def refused(session: Session, undo: LibraryRemovalUndo, whole: bool = True) -> str | None:
     """Why ``undo`` cannot be done exactly now, as a sentence (None: it can).
-    ``whole=False`` leaves out reading every member of each file (the window's greying
-    of Undo on each change; the undo itself always reads them)."""
+    ``whole=False``, for the window's greying of Undo on each change, reads the files'
+    rows, the batches and the conversations' ids and row keys only: not every member of
+    each file, nor every conversation's content, dialogue and sentence keys (up to eight
+    each), whose reading would stall the window after a removal of 50,000. The undo
+    itself always checks all of it."""
     for before in undo.files:
         why = _file_refused(session, before, whole)
         if why is not None:
             return _cannot(undo, why)
-    why = _stored_since(session, undo) or _batch_refused(session, undo)
+    why = _stored_since(session, undo, whole) or _batch_refused(session, undo)
     return None if why is None else _cannot(undo, why)
 
 

@@ -169,13 +169,14 @@ def test_refused_when_the_batch_name_was_taken(with_files):
         "changed. To bring them back anyway, import their files again.")
 
 
-def _with_other_profile(source: Path, folder: Path, number: int) -> None:
-    """The fixture ``source`` as another consultant's conversation (its own id, profile
-    and one reply corrected), written into ``folder``."""
+def _with_other_profile(source: Path, folder: Path, number: int,
+                        corrected: bool = True) -> None:
+    """The fixture ``source`` as another consultant's conversation (its own id and
+    profile; one reply ``corrected``), written into ``folder``."""
     document = orjson.loads(source.read_bytes())
     document["dataset_metadata"]["dataset_name"] += f"-other-{number}"
     document["consultant_profile"]["name"] = "Another Consultant, CFP"
-    for pair in document["training_pairs"]:
+    for pair in document["training_pairs"] if corrected else []:
         if pair.get("target_response"):
             pair["target_response"] += " (Said by another consultant.)"
             break
@@ -204,3 +205,28 @@ def test_undo_puts_back_a_profile_and_the_file_lines_its_removal_wrote_anew(two_
     undo_library_removal(library, undo)
     assert every_row(library) == rows
     assert every_file(library) == files
+
+
+
+@pytest.mark.parametrize(("corrected", "said"), [
+    (False, "was imported since, with the same dialogue as"),
+    (True, "was imported since, a near-duplicate of one of them"),
+])
+def test_refused_when_a_copy_of_one_of_them_was_imported(with_files, tmp_path, corrected,
+                                                        said):
+    """Another consultant's copy of one of them (its own id and profile; the same
+    dialogue, or one reply corrected): put back, the library would hold the dialogue, or
+    its sentences' index entries, twice."""
+    library = with_files
+    # (the batch imported first: on a library folder a later import may take the row
+    # keys of the last ones imported, and the refusal would name that first)
+    _result, undo = remove_recorded(library, plan_removal(library, batch_id="enriched-batch"))
+    folder = tmp_path / "copy"
+    folder.mkdir()
+    _with_other_profile(ENRICHED[0], folder, 0, corrected=corrected)
+    assert import_paths(library, [folder]).imported == 1
+    (copy,) = ids_of(library, "copy")
+    original = copy.removesuffix("-other-0")
+    why = _refusal(library, undo)
+    expected = f"'{copy}' {said}" + ("" if corrected else f" '{original}'")
+    assert f"cannot be undone exactly: {expected}. Nothing was changed." in why
