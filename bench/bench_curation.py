@@ -4,9 +4,10 @@
    one training file of ``--file-size`` conversations holding ``--file-size // 2`` of them:
    ``plan_removal`` + ``apply_removal`` (the file rebuilt first, then one transaction of
    chunked deletes) against the straightforward way (the same file rebuilt, then one ORM
-   ``session.delete`` per conversation, one commit). Each runs on its own copy of the same
-   database. The library is built as ``bench_table.py`` builds it (real fixtures imported,
-   then cloned in SQL).
+   ``session.delete`` per conversation, one commit); and ours keeping what Edit ▸ Undo puts
+   back (``app.library_undo``), with that undo's time and what it keeps (pickled, MB).
+   Each runs on its own copy of the same database. The library is built as
+   ``bench_table.py`` builds it (real fixtures imported, then cloned in SQL).
 2. Import 100 full training files (``--files``) of 100 conversations each (``--per-file``),
    in the user's full format, against importing the same conversations as single files
    (the usual import, ten batch folders), each into a fresh library. The conversations are
@@ -41,6 +42,7 @@ from make_corpus import clone, load_templates  # noqa: E402
 
 from app.importer import import_paths  # noqa: E402
 from app.library import Library  # noqa: E402
+from app.library_undo import remove_recorded, undo_library_removal  # noqa: E402
 from app.models import Conversation  # noqa: E402
 from app.removal import apply_removal, plan_removal  # noqa: E402
 from app.trainingfiles import (  # noqa: E402
@@ -76,6 +78,28 @@ def ours(root: Path, doomed: list[str]) -> float:
     return seconds
 
 
+def recorded(root: Path, doomed: list[str], undone: list[float],
+             kept: list[float]) -> float:
+    """``ours`` keeping what Edit ▸ Undo puts back (``app.library_undo``); the undo's
+    own time goes to ``undone``, the size of what is kept (pickled, as it leaves the
+    removal's child) in MB to ``kept``."""
+    import pickle
+
+    library = Library(root)
+    count = library.count()
+    start = time.perf_counter()
+    result, undo = remove_recorded(library, plan_removal(library, doomed))
+    seconds = time.perf_counter() - start
+    assert result.removed == len(doomed), result
+    kept.append(len(pickle.dumps(undo, pickle.HIGHEST_PROTOCOL)) / 1e6)
+    start = time.perf_counter()
+    undo_library_removal(library, undo)
+    undone.append(time.perf_counter() - start)
+    assert library.count() == count
+    library.close()
+    return seconds
+
+
 def baseline(root: Path, doomed: list[str]) -> float:
     """What one would write first: rebuild the files, then delete row by row via the ORM."""
     from sqlalchemy import select
@@ -103,9 +127,14 @@ def bench_removal(args: argparse.Namespace, work: Path) -> dict[str, list[float]
     print(f"library of {args.n:,} conversations, training file of {args.file_size:,} "
           f"({args.file_size // 2:,} of them to be removed), built in "
           f"{time.perf_counter() - started:.1f} s")
-    times: dict[str, list[float]] = {"ours": [], "baseline": []}
+    times: dict[str, list[float]] = {"ours": [], "baseline": [], "ours, undo kept": [],
+                                     "its undo": [], "undo kept (MB)": []}
+
+    def keeping(root: Path, doomed: list[str]) -> float:
+        return recorded(root, doomed, times["its undo"], times["undo kept (MB)"])
+
     for run in range(args.runs):
-        order = [("ours", ours), ("baseline", baseline)]
+        order = [("ours", ours), ("baseline", baseline), ("ours, undo kept", keeping)]
         if run % 2:
             order.reverse()
         for label, step in order:
@@ -114,7 +143,9 @@ def bench_removal(args: argparse.Namespace, work: Path) -> dict[str, list[float]
             times[label].append(step(copy, doomed))
             shutil.rmtree(copy)
         print(f"  run {run + 1}: ours {times['ours'][-1]:.2f} s, "
-              f"baseline {times['baseline'][-1]:.2f} s")
+              f"baseline {times['baseline'][-1]:.2f} s, undo kept "
+              f"{times['ours, undo kept'][-1]:.2f} s (its undo {times['its undo'][-1]:.2f} s, "
+              f"{times['undo kept (MB)'][-1]:.0f} MB kept)")
     # The same removal without any training file involved (ours only).
     bare = work / "bare"
     shutil.copytree(master, bare)
@@ -237,7 +268,8 @@ def main() -> int:
     print("\nmedians:")
     for part, times in results.items():
         for label, values in times.items():
-            print(f"  {part:<7} {label:<28} {statistics.median(values):7.2f} s  "
+            unit = "MB" if "MB" in label else "s"
+            print(f"  {part:<7} {label:<28} {statistics.median(values):7.2f} {unit}  "
                   f"({' / '.join(f'{v:.2f}' for v in values)})")
     return 0
 
