@@ -5,6 +5,8 @@ offers it again; a change in the way greys it out with the reason."""
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from conftest import ids_of, open_window, settle
 from PySide6.QtCore import Qt
@@ -13,8 +15,10 @@ from test_library_undo import LEGACY_PART, MIXED, every_file, every_row, hold_in
 from test_undo_cancelled import cancel_the_undo, offered, started_after_cancel
 
 from app import library_undo
+from app.build import StoppedByForce
 from app.trainingfiles import rename_training_file
 from ui import library_undo_flow
+from ui.library_undo_flow import stopped_undo
 from ui.tasks import jobs_of
 from ui.undo_slot import NOTHING_TO_UNDO
 
@@ -131,3 +135,33 @@ def test_undo_is_greyed_out_with_the_reason_once_a_file_was_renamed(qtbot, with_
         f"training file '{MIXED}' was renamed 'Renamed' since. Nothing was changed. To "
         "bring them back anyway, import their files again.")
     assert not window.library_undo.undo_last()
+
+
+def saved_then_killed(library, undo, progress=None, cancelled=None):
+    """The undo past its grace after Cancel (in the window's child): its transaction was
+    committed, then it was ended (what the window hears of a child killed after Cancel)."""
+    give_up = time.monotonic() + WAIT_MS / 1000
+    while not cancelled() and time.monotonic() < give_up:
+        time.sleep(0.02)
+    library_undo.undo_library_removal(library, undo, progress, lambda: False)
+    raise StoppedByForce()
+
+
+def test_an_undo_killed_after_cancel_says_so_and_is_not_offered_again(
+        qtbot, with_files, dialogs, tmp_path, monkeypatch):
+    library = with_files
+    window = _opened(qtbot, library, dialogs, tmp_path)
+    rows, files = every_row(library), every_file(library)
+    _remove_batch(qtbot, window, dialogs)
+    undo = window.edit_menu.actions()[0]
+    last = window.library_undo.last
+    monkeypatch.setattr(library_undo_flow, "undo_library_removal", saved_then_killed)
+    said: list[str] = []
+    window.library_undo.status.connect(said.append)
+    cancel_the_undo(qtbot, window, undo)
+    assert dialogs.warnings == [("Undo", stopped_undo(last))]
+    assert said == []
+    assert offered(undo) == ("Undo", False, NOTHING_TO_UNDO)
+    quiet(qtbot, window)
+    assert (every_row(library), every_file(library)) == (rows, files), "it was saved"
+    assert set(ids_of(library, BATCH)) <= set(_table_ids(window)), "and the table says so"
