@@ -240,11 +240,25 @@ class _Recorder:
             tuple(self.files[name] for name in result.rebuilt if name in self.files))
 
 
+# What a removal keeps for its undo is held in the window's memory (about 15 KB a
+# conversation): beyond this many, a removal is not kept, and its question says so.
+UNDO_KEPT_UP_TO = 20_000
+
+
+def undo_kept(plan: RemovalPlan) -> bool:
+    """Whether Edit ▸ Undo will be able to bring this removal back."""
+    return plan.count <= UNDO_KEPT_UP_TO
+
+
 def remove_recorded(
     library: Library, plan: RemovalPlan, progress: Progress | None = None,
-    cancelled: Callable[[], bool] | None = None,
-) -> tuple[RemovalResult, LibraryRemovalUndo]:
-    """``app.removal.apply_removal``, with what its undo puts back."""
+    cancelled: Callable[[], bool] | None = None, *, keep: bool = True,
+) -> tuple[RemovalResult, LibraryRemovalUndo | None]:
+    """``app.removal.apply_removal``, with what its undo puts back (None: not ``keep``,
+    for a removal too large to keep: ``undo_kept``, which the window asks, as it says so
+    before the removal)."""
+    if not keep:
+        return apply_removal(library, plan, progress, cancelled), None
     recorder = _Recorder(library, plan)
     result = apply_removal(library, plan, progress, cancelled, recorder)
     return result, recorder.undo(result)

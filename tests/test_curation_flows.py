@@ -103,7 +103,7 @@ def test_a_removal_that_empties_the_filtered_batch_says_what_it_rebuilt_and_the_
 
 
 def rebuild_the_first_then_ignore_cancel(library, plan, progress=None, cancelled=None, *,
-                                         marker: str):
+                                         marker: str, keep: bool = True):
     """A removal (run in the window's child) that rebuilds the first file holding the
     conversations, then never looks at Cancel: it is killed after its grace."""
     remove_member_pks(library, plan.training_files[0], plan.pks, progress=progress)

@@ -101,6 +101,25 @@ def test_ctrl_z_brings_a_removed_batch_back_exactly(qtbot, with_files, dialogs, 
     assert dialogs.warnings == []
 
 
+def test_a_removal_too_large_to_keep_says_so_first_and_leaves_nothing_to_undo(
+        qtbot, with_files, dialogs, tmp_path, monkeypatch):
+    """What an undo keeps is held in memory: a removal beyond the limit is not kept, the
+    question says so before anything is removed, and Undo offers nothing older."""
+    library = with_files
+    legacy = ids_of(library, BATCH)
+    monkeypatch.setattr(library_undo, "UNDO_KEPT_UP_TO", len(legacy) - 1)
+    monkeypatch.setattr("ui.remove_flow.UNDO_KEPT_UP_TO", len(legacy) - 1)
+    window = _opened(qtbot, library, dialogs, tmp_path)
+    _remove_batch(qtbot, window, dialogs)
+    (_kind, _title, question) = dialogs.asked[-1]
+    assert "You can undo" not in question
+    assert (f"This cannot be undone: Edit ▸ Undo keeps a removal of up to {len(legacy) - 1:,} "
+            "conversations." in question)
+    assert ids_of(library, BATCH) == []
+    undo = window.edit_menu.actions()[0]
+    assert not undo.isEnabled() and undo.toolTip() == NOTHING_TO_UNDO
+
+
 def test_a_cancelled_undo_changes_nothing_and_is_offered_again(qtbot, with_files, dialogs,
                                                              tmp_path, monkeypatch):
     library = with_files

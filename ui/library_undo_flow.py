@@ -57,10 +57,13 @@ class LibraryRemovalUndoController(QObject):
         self.undo.take(self)
         self._show()
 
-    def record(self, undo: LibraryRemovalUndo) -> None:
-        """The removal just announced is the one Undo reverses."""
+    def record(self, undo: LibraryRemovalUndo | None) -> None:
+        """The removal just announced is the one Undo reverses (None: it was too large
+        to keep, and nothing before it can be undone any more)."""
         self.last = undo
         self.undo.take(self)
+        if undo is None:
+            self._show()
         self.check()
 
     def forget_undo(self) -> None:

@@ -13,7 +13,12 @@ from PySide6.QtWidgets import QBoxLayout, QFrame, QHBoxLayout, QLabel, QPushButt
 
 from app.errors import LibraryError
 from app.library import Library
-from app.library_undo import LibraryRemovalUndo, remove_recorded
+from app.library_undo import (
+    UNDO_KEPT_UP_TO,
+    LibraryRemovalUndo,
+    remove_recorded,
+    undo_kept,
+)
 from app.removal import RemovalPlan, RemovalResult, plan_removal, stopped_by_force
 from app.samples import sample_ids
 from ui.changes import LibraryChanges
@@ -36,8 +41,14 @@ def removal_question(plan: RemovalPlan, what: str) -> str:
             lines.append(f"  … and {len(plan.training_files) - MAX_LISTED:,} more")
     else:
         lines.append("No training file holds them.")
-    lines += ["", "You can undo this with Edit ▸ Undo (Ctrl+Z) until your next change; "
-              "the files they were imported from are not touched."]
+    if undo_kept(plan):
+        lines += ["", "You can undo this with Edit ▸ Undo (Ctrl+Z) until your next change; "
+                  "the files they were imported from are not touched."]
+    else:
+        lines += ["", f"This cannot be undone: Edit ▸ Undo keeps a removal of up to "
+                  f"{UNDO_KEPT_UP_TO:,} conversations. The files they were imported from are "
+                  "not touched: importing them again brings the conversations back (not "
+                  "their place in the training files)."]
     return "\n".join(lines)
 
 
@@ -108,7 +119,7 @@ class RemoveController(QObject):
         return True
 
     def run(self, plan: RemovalPlan) -> None:
-        def done(outcome: tuple[RemovalResult, LibraryRemovalUndo]) -> None:
+        def done(outcome: tuple[RemovalResult, LibraryRemovalUndo | None]) -> None:
             result, undo = outcome
             if self.undo is not None:
                 self.undo.record(undo)  # (before the change signals: they check it)
@@ -129,7 +140,8 @@ class RemoveController(QObject):
         # Killed after Cancel, not "nothing was changed": files may be rebuilt.
         if self.undo is not None:
             self.undo.starting()
-        work = saying_if_killed(in_child(remove_recorded, self.library, plan),
+        work = saying_if_killed(in_child(remove_recorded, self.library, plan,
+                                         keep=undo_kept(plan)),
                                 lambda: stopped_by_force(plan))
         run_with_progress(self.window, "Removing conversations", work, done, failed)
 
