@@ -89,27 +89,72 @@ def fit_lines(counter: TokenCounter, lines: Sequence[Sequence[Mapping[str, Any]]
               counts: Sequence[int], budget: int,
               cache: CountCache | None = None) -> list[Fitted | None]:
     """Per line (its messages and exact count): where it ends to fit ``budget``, or None
-    when it fits already or its first reply alone does not fit. Every shorter ending of
-    every over-budget line is counted in one batch (a template may add tokens anywhere,
-    so each is counted as rendered, never estimated)."""
+    when it fits already or its first reply alone does not fit.
+
+    A line's count grows as replies are added (each ending holds the shorter ones' messages
+    and more; ``tests/test_budget_fit_search.py`` checks it on every fixture and corpus),
+    so the last ending that fits is found by bisecting the endings: about log2(replies)
+    endings of a line are counted, not all of them. A template may add tokens anywhere, so
+    each ending tried is counted as rendered, never estimated; each round counts the tried
+    ending of every over-budget line in one batch (the tokenizer's threads)."""
     from app.token_lines import count_lines  # keeps the tokenizer out of plain importers
 
-    candidates: list[tuple[int, int]] = []  # (line, end)
-    for index, (messages, count) in enumerate(zip(lines, counts, strict=True)):
-        if count > budget:
-            candidates += [(index, end) for end in reply_ends(messages)[:-1]]
+    searches = [_Search.of(index, messages) for index, (messages, count)
+                in enumerate(zip(lines, counts, strict=True)) if count > budget]
+    searches = [search for search in searches if search.ends]
+    while open_searches := [search for search in searches if search.open]:
+        tried = [search.middle for search in open_searches]
+        tokens = count_lines(counter, [list(lines[search.index][:search.ends[middle]])
+                                       for search, middle in zip(open_searches, tried,
+                                                                 strict=True)], cache)
+        for search, middle, count in zip(open_searches, tried, tokens, strict=True):
+            search.learn(middle, count, budget)
     found: list[Fitted | None] = [None] * len(lines)
-    if not candidates:
-        return found
-    tokens = count_lines(counter, [list(lines[i][:end]) for i, end in candidates], cache)
-    for (index, end), count in zip(candidates, tokens, strict=True):
-        if count > budget:
-            continue
-        messages = lines[index]
-        best = found[index]
-        if best is None or end > best.end:
-            found[index] = Fitted(
-                end, count, len(reply_ends(messages)) - len(reply_ends(messages[:end])),
-                trained_characters(messages) // CHARS_PER_TOKEN
-                - trained_characters(messages[:end]) // CHARS_PER_TOKEN)
+    for search in searches:
+        found[search.index] = search.fitted()
     return found
+
+
+@dataclass
+class _Search:
+    """One over-budget line's bisection over its shorter endings (``reply_ends`` but the
+    last, which is the whole line). Invariant: the ending at ``fits`` fits the budget (-1:
+    none known to), the one at ``over`` does not (``len(ends)``: the whole line)."""
+
+    index: int  # the line's place in the batch
+    ends: list[int]  # its shorter endings, ascending
+    characters: list[int]  # characters of the line's first k messages, for every k
+    replies: int  # trained replies of the whole line
+    fits: int = -1
+    over: int = 0
+    fits_tokens: int = 0
+
+    @classmethod
+    def of(cls, index: int, messages: Sequence[Mapping[str, Any]]) -> _Search:
+        ends = reply_ends(messages)
+        characters = [0]
+        for message in messages:
+            characters.append(characters[-1] + trained_characters([message]))
+        return cls(index, ends[:-1], characters, len(ends), over=len(ends) - 1)
+
+    @property
+    def open(self) -> bool:
+        return self.over - self.fits > 1
+
+    @property
+    def middle(self) -> int:
+        return (self.fits + self.over) // 2
+
+    def learn(self, tried: int, tokens: int, budget: int) -> None:
+        if tokens <= budget:
+            self.fits, self.fits_tokens = tried, tokens
+        else:
+            self.over = tried
+
+    def fitted(self) -> Fitted | None:
+        if self.fits < 0:  # its first reply alone does not fit: the line stays whole
+            return None
+        end = self.ends[self.fits]
+        whole, kept = self.characters[-1], self.characters[end]
+        return Fitted(end, self.fits_tokens, self.replies - (self.fits + 1),
+                      whole // CHARS_PER_TOKEN - kept // CHARS_PER_TOKEN)
