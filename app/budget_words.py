@@ -17,11 +17,13 @@ from typing import Any
 from app.wording import agreeing, plural
 
 
-def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | None = None
-                         ) -> str | None:
+def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | None = None,
+                         fit_with: str | None = None) -> str | None:
     """How many of the file's lines are over its budget and what that means, or None when
     every line fits (or the header has no exact counts). ``raise_with`` says where the
-    person raises the length (the window's words); by default, the command that does."""
+    person raises the length, ``fit_with`` where a file that writes its lines whole is set
+    to end them at their last whole reply that fits (the window's words); by default, the
+    commands that do."""
     tokens = head.get("tokens") or {}
     over = int(tokens.get("lines_over_max_seq_len") or 0)
     if not over:
@@ -33,9 +35,13 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
     which = (f"{over:,} of the {plural(lines, 'line')}" if over < lines
              else "the only line" if over == 1 else f"all {over:,} lines")
     how = raise_with or f"lora-studio max-len \"{name}\" {longest}"
+    # A file that fits its lines is over only where a first reply alone is too long.
+    fit = "" if head.get("over_budget") == "fit" else (
+        ", end each such line at its last whole reply that fits ("
+        + (fit_with or f"lora-studio set \"{name}\" --over-budget fit") + "),")
     return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
             f"sequence length of {limit:,} tokens. The trainer recipes pass that length on: "
             f"TRL would cut {those} at {limit:,} tokens (nothing after that point is learned) and "
             f"Axolotl would leave {agreeing(over, 'it', 'them')} out. Raise the length "
-            f"(its longest line has {longest:,} tokens: {how}) or remove the longest "
+            f"(its longest line has {longest:,} tokens: {how}){fit} or remove the longest "
             "conversations from it.")

@@ -14,6 +14,7 @@ from stored import stored_bytes
 from test_tokens import independent_count
 
 from app.budget_fit import reply_ends
+from app.budget_words import over_budget_sentence
 from app.build import BuildResult, write_records
 from app.cli import main
 from app.cutoff import trained_view
@@ -139,6 +140,8 @@ def test_a_new_file_fits_its_lines_and_the_command_line_sets_it(
     out = capsys.readouterr().out
     assert "'Fitted' now writes every line whole" in out
     assert "longer than its maximum sequence length of 4,096 tokens" in out  # reported
+    assert ('end each such line at its last whole reply that fits (lora-studio set "Fitted" '
+            "--over-budget fit), or remove") in out  # and the one command that fixes it
     assert main([*data, "add", "Whole", "--new", "--over-budget", "keep", cid]) == 0
     assert main([*data, "add", "Whole", "--over-budget", "fit", cid]) == 1
     assert "--over-budget with add needs --new" in capsys.readouterr().err
@@ -180,3 +183,18 @@ def test_the_add_review_names_only_the_lines_that_stay_over_the_budget(
             first_over.add(other)
     assert 0 < len(first_over) < len(plan.new)  # some first replies fit in 700, some not
     assert plan_addition(filled_library, "Small", others).over_budget == first_over
+
+
+def test_the_fit_advice_is_given_only_to_a_file_that_writes_its_lines_whole() -> None:
+    head = {"tokens": {"lines_over_max_seq_len": 1, "max_seq_len": 1024, "max": 2000},
+            "totals": {"jsonl_lines": 3}}
+    kept = over_budget_sentence("Mine", head)
+    assert kept is not None and ('lora-studio max-len "Mine" 2000), end each such line at '
+                                 'its last whole reply that fits (lora-studio set "Mine" '
+                                 "--over-budget fit), or remove the longest") in kept
+    fitted = over_budget_sentence("Mine", {**head, "over_budget": "fit"})
+    assert fitted is not None and "--over-budget" not in fitted  # a first reply too long
+    assert "2000) or remove the longest" in fitted
+    window = over_budget_sentence("Mine", head, "Settings…", "A longer line")
+    assert window is not None and "tokens: Settings…), end each such line" in window
+    assert "fits (A longer line), or remove" in window

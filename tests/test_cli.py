@@ -427,7 +427,9 @@ def test_max_len_says_how_many_lines_the_budget_cuts(imported: Cli) -> None:
         "those lines at 1,024 tokens (nothing after that point is learned) and Axolotl would "
         "leave them out. "
         f"Raise the length (its longest line has {longest:,} tokens: lora-studio max-len "
-        f"\"Pilot Run\" {longest}) or remove the longest conversations from it."]
+        f"\"Pilot Run\" {longest}), end each such line at its last whole reply that fits "
+        "(lora-studio set \"Pilot Run\" --over-budget fit), or remove the longest "
+        "conversations from it."]
     code, out, err = imported("max-len", "Pilot Run", str(longest))
     assert code == 0, err
     assert out.splitlines()[1] == "every line of 'Pilot Run' fits in it"

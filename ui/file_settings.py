@@ -125,6 +125,8 @@ class FileSettingsDialog(QDialog):
 
 # Where the window raises a file's maximum sequence length.
 RAISE_WITH = "Settings… on the LoRA Training JSON Files page"
+# Where the window sets a file to end a longer line at its last whole reply that fits.
+FIT_WITH = "A longer line, in the same Settings…"
 
 
 def policy_name(policy: str) -> str:
@@ -146,7 +148,7 @@ def over_budget_name(setting: str) -> str:
 def over_budget_text(name: str, head: Mapping[str, Any]) -> str | None:
     """``app.budget_words``' sentence in the window's words: it starts a sentence, and
     the length is raised with Settings…."""
-    sentence = over_budget_sentence(name, head, RAISE_WITH)
+    sentence = over_budget_sentence(name, head, RAISE_WITH, FIT_WITH)
     return sentence[:1].upper() + sentence[1:] if sentence else None
 
 
