@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import multiprocessing
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_field
@@ -110,6 +111,9 @@ class FileVerdict:
     # says nothing they can act on.
     stored_as: str | None = None
     stored_batch: str | None = None  # and its batch, once read
+    # That stored copy came from a file of this name: the file was imported before (a
+    # folder dropped again after a cancelled import), which is no problem to look into.
+    imported_before: bool = False
 
     @property
     def file(self) -> str:
@@ -123,6 +127,10 @@ class ImportReport:
     verdicts: list[FileVerdict] = field(default_factory=list)
     cancelled: bool = False
     batches_created: list[str] = field(default_factory=list)
+    # Batches the library held before, that this import added to: (name, conversations it
+    # held before, and now). A later delivery's "batch-000" joins the stored one; the
+    # summary says so rather than letting it pass as created.
+    batches_joined: list[tuple[str, int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what went wrong around the files
     skipped: list[SkippedKind] = field(default_factory=list)  # not read: not .json, hidden
 
@@ -171,6 +179,11 @@ class ImportReport:
             counts.append(f"{plural(sum(k.count for k in self.skipped), 'file')} not read")
         text = ", ".join(counts) + (" before the import was cancelled" if self.cancelled
                                     else "")
+        joined = [f"{name}' ({before:,} → {after:,})"
+                  for name, before, after in self.batches_joined]
+        if joined:
+            text += (". Added to batches already in the library: '"
+                     + ", '".join(joined))
         return " ".join([f"{text}.", *(f"Note: {note}." for note in self.notes)])
 
 
@@ -237,19 +250,21 @@ def collect(
             seen.add(key)
             candidates.append(Candidate(file, readable_name(default), batch is not None))
 
+    walked: list[tuple[str, list[_Found]]] = []  # each dropped folder's name and files
+    listed = 0  # files found in them
     for raw in paths:
         _stop_if(cancelled)
         path = Path(raw)
         if path.is_dir():
             top = path.resolve().name or loose
-            found, refused = _json_files(path, _offset(counted, len(candidates)), cancelled,
-                                         skipped)
+            found, refused = _json_files(path, _offset(counted, listed + len(candidates)),
+                                         cancelled, skipped)
+            listed += len(found)
             problems.extend(refused)
             if not found and not refused:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
                                             "the folder holds no .json files"))
-            for file in sorted(found, key=attrgetter("order")):
-                add(Path(file.path), batch or file.folder or top, file.link)
+            walked.append((top, sorted(found, key=attrgetter("order"))))
         elif not _read_by_name(path.name) and (path.exists() or path.is_symlink()):
             # As the walk of a folder takes only *.json files, a file chosen by name is
             # refused unread unless it is one (a .txt is not "invalid JSON").
@@ -260,7 +275,30 @@ def collect(
             add(path, batch or loose, path.is_symlink())
         else:
             problems.append(FileVerdict(str(path), Verdict.REJECTED, NO_SUCH_PATH))
+    names = folder_batch_names([(top, *file.below) for top, files in walked for file in files])
+    for top, files in walked:
+        for file in files:
+            add(Path(file.path), batch or names[(top, *file.below)], file.link)
     return candidates, problems
+
+
+def folder_batch_names(folders: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
+    """The batch each folder of a drop gets: its own name, or, when another folder of the
+    drop has that name too (``batch-000`` in two deliveries), its path below the dropped
+    folder ("delivery-B/batch-000"), as few folders up as tell them apart. Two deliveries'
+    same-named folders merged into one batch without a word, and the Batch ID filter then
+    mixed them. A folder is its dropped folder's name and then the names below it."""
+    names: dict[tuple[str, ...], str] = {}
+    left = set(folders)
+    size = 1
+    while left:
+        tails = Counter(folder[-size:] for folder in left)
+        for folder in list(left):
+            if tails[folder[-size:]] == 1 or size >= len(folder):
+                names[folder] = "/".join(folder[-size:])
+                left.discard(folder)
+        size += 1
+    return names
 
 
 NO_SUCH_PATH = ("no such file or folder: check the path, or choose the file again where it "
@@ -291,7 +329,7 @@ class _Found(NamedTuple):
 
     order: tuple[str, ...]  # where ``pathlib`` sorts it among the folder's files
     path: str
-    folder: str  # its folder's name; "" when it lies in the dropped folder itself
+    below: tuple[str, ...]  # its folder's path below the dropped folder; () when in it
     link: bool
 
 
@@ -325,9 +363,9 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
         except ValueError:  # on Windows, another drive: outside by any measure
             return True
 
-    stack: list[tuple[str, tuple[str, ...]]] = [(os.fspath(folder), ())]
+    stack: list[tuple[str, tuple[str, ...], tuple[str, ...]]] = [(os.fspath(folder), (), ())]
     while stack:
-        top, order = stack.pop()
+        top, order, below = stack.pop()
         try:
             folders, files = _listing(top, cancelled)
         except OSError as error:
@@ -347,8 +385,8 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
                     f"a link to the folder {os.path.realpath(entry.path)}; links to folders "
                     "are not followed: import that folder itself"))
             else:
-                kept.append((entry.path, (*order, os.path.normcase(entry.name))))
-        name_of_folder = os.path.basename(top) if order else ""
+                kept.append((entry.path, (*order, os.path.normcase(entry.name)),
+                             (*below, entry.name)))
         for entry in files:
             name = entry.name
             if not is_json_name(name) or name.startswith("."):
@@ -363,7 +401,7 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
                     "not followed: copy the file into the folder, or import it by name"))
             else:
                 found.append(_Found((*order, os.path.normcase(name)), entry.path,
-                                    name_of_folder, link))
+                                    below, link))
         if counted:
             counted(len(found))
         stack.extend(reversed(kept))
@@ -469,7 +507,26 @@ def import_paths(
         rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
         _import_rows(library, candidates, rows, report, replace, progress, cancelled)
     _say_where_stored(library, report)
+    _say_batches_joined(library, report)
     return report
+
+
+def _say_batches_joined(library: Library, report: ImportReport) -> None:
+    """Fill ``report.batches_joined``: each batch this import stored new conversations in
+    that it did not create, with how many it holds now and held before them."""
+    added = Counter(v.batch_id for v in report.verdicts
+                    if v.verdict is Verdict.IMPORTED and v.batch_id is not None)
+    for name in report.batches_created:
+        added.pop(name, None)
+    if not added:
+        return
+    with library.session() as session:
+        now: dict[str, int] = {name: count for name, count in session.execute(
+            select(Conversation.batch_id, func.count(Conversation.pk))
+            .where(Conversation.batch_id.in_(sorted(added)))
+            .group_by(Conversation.batch_id))}
+    report.batches_joined = [(name, max(now.get(name, 0) - count, 0), now.get(name, 0))
+                             for name, count in sorted(added.items())]
 
 
 def _say_where_stored(library: Library, report: ImportReport) -> None:
@@ -496,7 +553,9 @@ def _say_where_stored(library: Library, report: ImportReport) -> None:
             reason = (verdict.reason.replace(STORED_MARK, f"(already in the library: {named})",
                                              1) if STORED_MARK in verdict.reason
                       else f"{verdict.reason} ({named})")
-            report.verdicts[n] = replace_field(verdict, stored_batch=batch, reason=reason)
+            report.verdicts[n] = replace_field(
+                verdict, stored_batch=batch, reason=reason,
+                imported_before=bool(source) and source == Path(verdict.file).name)
 
 
 # Where a duplicate's reason names the stored copy's batch and file, once they are read.

@@ -90,6 +90,12 @@ def report_text(report: ImportReport, kept: bool = False) -> str:
         lines.append(f"Batches created: {len(report.batches_created):,}")
         lines += [f"  {batch}" for batch in report.batches_created]
         lines.append("")
+    if report.batches_joined:
+        lines.append(f"Added to batches already in the library: {len(report.batches_joined):,}")
+        lines += [f"  {name}: {plural(after - before, 'conversation')} joined the "
+                  f"{before:,} it held (now {after:,})"
+                  for name, before, after in report.batches_joined]
+        lines.append("")
     for title, verdict in (("Rejected", Verdict.REJECTED),
                            ("Changed (kept as stored)", Verdict.CHANGED),
                            ("Replaced", Verdict.REPLACED),
@@ -213,10 +219,11 @@ class ImportController(QObject):
             return True
         answer = self.dialogs.text(
             self.window, "Import",
-            f"Importing {what_is_dropped(paths)}.\nOne batch ID for everything that does not name "
-            "its own batch.\nLeave it empty to make every folder its own batch (named after "
-            "it), every full training file its own batch, and one timestamped batch for "
-            "loose files.",
+            f"Importing {what_is_dropped(paths)}.\nBatch ID: leave it empty to give each "
+            "folder (and full training file) its own batch, named after it (two folders "
+            "of the same name by their path, e.g. delivery-A/batch-000).\nType a batch ID "
+            "to put everything into that one batch (conversations whose file names a "
+            "batch keep it).",
         )
         if answer is None:
             return False

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from app.importer import FileVerdict
+from app.importer import FileVerdict, folder_batch_names
 from ui.wording import and_list, plural
 
 GROUP_FROM = 20  # one place's verdicts in a section are grouped from this many
@@ -34,6 +34,7 @@ def grouped_lines(items: list[FileVerdict], line: Callable[[FileVerdict], str],
     places: dict[tuple[str, bool], list[FileVerdict]] = {}
     for verdict in items:
         places.setdefault(_place(verdict), []).append(verdict)
+    folders = folder_labels([place for place, whole_file in places if not whole_file])
     lines: list[str] = []
     for (place, whole_file), verdicts in places.items():
         if len(verdicts) < (2 if whole_file else GROUP_FROM):
@@ -45,9 +46,17 @@ def grouped_lines(items: list[FileVerdict], line: Callable[[FileVerdict], str],
             names = [Path(v.path).name for v in verdicts[:EXAMPLES]]
             more = len(verdicts) - len(names)
             listed = and_list([*names, f"{more:,} more"] if more else names)
-            head = f"{Path(place).name or place}/: {plural(len(verdicts), 'file')} ({listed})"
+            head = f"{folders[place]}/: {plural(len(verdicts), 'file')} ({listed})"
         lines.append(f"  {head} {group(verdicts)}")
     return lines
+
+
+def folder_labels(folders: list[str]) -> dict[str, str]:
+    """Each folder by its name, or by as many folders above it as tell it from another of
+    the same name ("delivery-A/batch-000", "delivery-B/batch-000"): five lines
+    "batch-000/: 200 files" from five deliveries could not be told apart."""
+    named = folder_batch_names([Path(folder).parts or (folder,) for folder in folders])
+    return {folder: named[Path(folder).parts or (folder,)] for folder in folders}
 
 
 def imported_group(verdicts: list[FileVerdict]) -> str:
@@ -63,5 +72,7 @@ def duplicates_group(verdicts: list[FileVerdict]) -> str:
         shown.append(f"{len(batches) - EXAMPLES:,} more")
     where = (f" (in {'batch' if len(batches) == 1 else 'batches'} {and_list(shown)})"
              if batches else "")
+    if all(v.imported_before for v in verdicts):
+        return f"{'was' if len(verdicts) == 1 else 'were'} imported before{where}: skipped"
     return (f"{'is' if len(verdicts) == 1 else 'are'} already in the library{where} or "
             "earlier in this import: skipped")
