@@ -105,7 +105,8 @@ def _parser() -> argparse.ArgumentParser:
                        "folders (each folder of files becomes a batch named after it)")
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--batch", metavar="ID",
-                   help="one batch for everything that does not name its own")
+                   help=("one batch for everything; without it each folder is its own batch, "
+                         "named after it (or by its path when two share a name)"))
     p.add_argument("--replace", action="store_true",
                    help="replace stored conversations whose content changed (same id) and "
                         "rebuild the training files that hold them")

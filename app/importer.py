@@ -244,27 +244,32 @@ def collect(
             found = real_folders[folder] = os.path.realpath(folder or os.curdir)
         return os.path.join(found, name)
 
-    def add(file: Path, default: str, link: bool) -> None:
+    def add(file: Path, default: str, link: bool) -> bool:
+        """Add the file unless it was reached before; True when it was added."""
         key = real(str(file), link)
-        if key not in seen:
-            seen.add(key)
-            candidates.append(Candidate(file, readable_name(default), batch is not None))
+        if key in seen:
+            return False
+        seen.add(key)
+        candidates.append(Candidate(file, readable_name(default), batch is not None))
+        return True
 
-    walked: list[tuple[str, list[_Found]]] = []  # each dropped folder's name and files
-    listed = 0  # files found in them
+    # Each candidate from a dropped folder: its folder, as the dropped folder's name and
+    # the names below it; named once every folder is known (``folder_batch_names``).
+    folder_of: dict[int, tuple[str, ...]] = {}
     for raw in paths:
         _stop_if(cancelled)
         path = Path(raw)
         if path.is_dir():
             top = path.resolve().name or loose
-            found, refused = _json_files(path, _offset(counted, listed + len(candidates)),
-                                         cancelled, skipped)
-            listed += len(found)
+            found, refused = _json_files(path, _offset(counted, len(candidates)), cancelled,
+                                         skipped)
             problems.extend(refused)
             if not found and not refused:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
                                             "the folder holds no .json files"))
-            walked.append((top, sorted(found, key=attrgetter("order"))))
+            for file in sorted(found, key=attrgetter("order")):
+                if add(Path(file.path), batch or top, file.link) and batch is None:
+                    folder_of[len(candidates) - 1] = (top, *file.below)
         elif not _read_by_name(path.name) and (path.exists() or path.is_symlink()):
             # As the walk of a folder takes only *.json files, a file chosen by name is
             # refused unread unless it is one (a .txt is not "invalid JSON").
@@ -275,10 +280,10 @@ def collect(
             add(path, batch or loose, path.is_symlink())
         else:
             problems.append(FileVerdict(str(path), Verdict.REJECTED, NO_SUCH_PATH))
-    names = folder_batch_names([(top, *file.below) for top, files in walked for file in files])
-    for top, files in walked:
-        for file in files:
-            add(Path(file.path), batch or names[(top, *file.below)], file.link)
+    names = folder_batch_names(list(folder_of.values()))
+    for n, folder in folder_of.items():
+        candidates[n] = replace_field(candidates[n],
+                                      default_batch=readable_name(names[folder]))
     return candidates, problems
 
 

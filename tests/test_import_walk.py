@@ -28,6 +28,7 @@ def make(root: Path, names: list[str]) -> None:
 
 
 def test_files_come_in_pathlib_order_with_their_folder_as_batch(tmp_path: Path) -> None:
+    """Two folders 'deeper' are told apart by the folder above each."""
     drop = tmp_path / "drop"
     make(drop, LAYOUT + SKIPPED)
     candidates, problems = collect([drop])
@@ -38,8 +39,8 @@ def test_files_come_in_pathlib_order_with_their_folder_as_batch(tmp_path: Path) 
     batches = {c.path.relative_to(drop).as_posix(): c.default_batch for c in candidates}
     assert batches == {"b.json": "drop", "a.json": "drop", "C.json": "drop",
                        "a/z.json": "a", "a/y.JSON": "a", "a-b/x.json": "a-b",
-                       "a.b/w.json": "a.b", "a/deeper/v.json": "deeper",
-                       "sub/deeper/d.json": "deeper", "sub/e.json": "sub", "Tub/f.json": "Tub"}
+                       "a.b/w.json": "a.b", "a/deeper/v.json": "a/deeper",
+                       "sub/deeper/d.json": "sub/deeper", "sub/e.json": "sub", "Tub/f.json": "Tub"}
 
 
 def test_several_dropped_folders_keep_the_order_they_were_given_in(tmp_path: Path) -> None:

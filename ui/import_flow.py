@@ -101,6 +101,8 @@ def report_text(report: ImportReport, kept: bool = False) -> str:
                            ("Replaced", Verdict.REPLACED),
                            ("Duplicates (skipped)", Verdict.DUPLICATE)):
         items = [v for v in report.verdicts if v.verdict is verdict]
+        if items and verdict is Verdict.DUPLICATE and all(v.imported_before for v in items):
+            title = "Already imported (skipped)"  # a folder dropped again: no problem
         if items:
             lines.append(f"{title}: {len(items):,}")
             if verdict is Verdict.DUPLICATE:  # the same thing said of many: grouped
