@@ -67,6 +67,8 @@ def test_dropping_two_deliveries_in_the_window_keeps_them_apart(
         window.import_folder_action.trigger()
     text = window.importer.last_summary.details.toPlainText()
     assert "delivery-A/batch-000" in text and "delivery-B/batch-000" in text
+    # each file's line says which of the two folders it came from
+    assert f"  delivery-B/batch-000/{LEGACY[0].name} → batch delivery-B/batch-000" in text
     page = window.conversations
     qtbot.waitUntil(lambda: page.model.rowCount() == len(ENRICHED) + len(LEGACY),
                     timeout=30000)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -35,7 +36,12 @@ from app.places import readable_reason
 from app.stopped_jobs import import_stopped
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.import_report_lines import duplicates_group, grouped_lines, imported_group
+from ui.import_report_lines import (
+    duplicates_group,
+    folder_labels,
+    grouped_lines,
+    imported_group,
+)
 from ui.replace_flow import ReplaceController, Replacement
 from ui.tasks import in_child, run_with_progress, saying_if_killed
 from ui.wording import and_list, plural
@@ -79,13 +85,27 @@ def _reason(verdict: FileVerdict, kept: bool) -> str:
     return readable_reason(verdict.reason)
 
 
-def _reason_line(verdict: FileVerdict, kept: bool = False) -> str:
-    return f"{_short(verdict.path)}: {_reason(verdict, kept)}"
+def _reason_line(verdict: FileVerdict, kept: bool = False,
+                 short: Callable[[str], str] = _short) -> str:
+    return f"{short(verdict.path)}: {_reason(verdict, kept)}"
+
+
+def _shortener(report: ImportReport) -> Callable[[str], str]:
+    """``_short``, but a folder whose name another folder of the report shares is shown
+    with the folders above it that tell them apart (delivery-A/batch-000/x.json)."""
+    labels = folder_labels(sorted({str(Path(v.file).parent) for v in report.verdicts}))
+
+    def short(path: str) -> str:
+        file = Path(path)
+        label = labels.get(str(file.parent))
+        return f"{label}/{file.name}" if label else _short(path)
+    return short
 
 
 def report_text(report: ImportReport, kept: bool = False) -> str:
     """Every file's verdict; ``kept``: the person declined to replace the changed ones."""
     lines = []
+    short = _shortener(report)
     if report.batches_created:
         lines.append(f"Batches created: {len(report.batches_created):,}")
         lines += [f"  {batch}" for batch in report.batches_created]
@@ -106,9 +126,10 @@ def report_text(report: ImportReport, kept: bool = False) -> str:
         if items:
             lines.append(f"{title}: {len(items):,}")
             if verdict is Verdict.DUPLICATE:  # the same thing said of many: grouped
-                lines += grouped_lines(items, _reason_line, duplicates_group, _short)
+                lines += grouped_lines(items, lambda v: _reason_line(v, short=short),
+                                       duplicates_group, short)
             else:  # each one needs its own reason read
-                lines += [f"  {_reason_line(v, kept)}" for v in items]
+                lines += [f"  {_reason_line(v, kept, short)}" for v in items]
             lines.append("")
         if verdict is Verdict.REJECTED and report.skipped:
             # one line a kind: a dropped folder may hold thousands of other files
@@ -118,8 +139,8 @@ def report_text(report: ImportReport, kept: bool = False) -> str:
     imported = [v for v in report.verdicts if v.verdict is Verdict.IMPORTED]
     if imported:
         lines.append(f"Imported: {len(imported):,}")
-        lines += grouped_lines(imported, lambda v: f"{_short(v.path)} → batch {v.batch_id}",
-                               imported_group, _short)
+        lines += grouped_lines(imported, lambda v: f"{short(v.path)} → batch {v.batch_id}",
+                               imported_group, short)
     # Qt drops the bytes of a file name that are not UTF-8: they show as U+FFFD instead.
     return readable_name("\n".join(lines).strip())
 
