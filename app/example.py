@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.budget_fit import FOR_NEW_FILES
 from app.build import BuildResult, write_records
 from app.loader import load_conversation_file
 from app.schemas import EXAMPLE_FULL, EXAMPLE_JSONL
@@ -18,7 +19,9 @@ EXAMPLE_TIME = "2026-01-01T00:00:00Z"
 
 
 def build_example(sources: Sequence[tuple[Path, str]], out_dir: Path) -> BuildResult:
-    """Write the example pair into ``out_dir`` from ``(file, batch id)`` sources."""
+    """Write the example pair into ``out_dir`` from ``(file, batch id)`` sources, built as a
+    new training file is (its over-budget setting included)."""
     records = [load_conversation_file(path, batch) for path, batch in sources]
     return write_records(out_dir / EXAMPLE_FULL, out_dir / EXAMPLE_JSONL, name=EXAMPLE_NAME,
-                         records=records, created_at=EXAMPLE_TIME, updated_at=EXAMPLE_TIME)
+                         records=records, created_at=EXAMPLE_TIME, updated_at=EXAMPLE_TIME,
+                         over_budget=FOR_NEW_FILES)

@@ -335,8 +335,17 @@ def _check_projection(full: dict[str, Any], lines: list[dict[str, Any]]) -> None
     assert replies + totals["replies_left_out"] == every_reply
     assert head["quality_summary"]["conversations_without_trained_reply"] == (
         len(conversations) - len(with_lines))
+    fits = head.get("over_budget") == "fit"  # a longer line ends at its last whole reply
+    ended_early = 0
     for line, (record, chat) in zip(lines, with_lines, strict=True):
-        assert line["messages"] == chat, record["conversation_id"]
+        if fits and len(line["messages"]) < len(chat):
+            assert line["messages"] == chat[:len(line["messages"])], record["conversation_id"]
+            assert line["messages"][-1]["role"] == "assistant"
+            assert line["metadata"]["token_count"] <= head["tokens"]["max_seq_len"]
+            ended_early += sum(1 for m in chat[len(line["messages"]):]
+                               if m["role"] == "assistant" and m.get("weight", 1))
+        else:
+            assert line["messages"] == chat, record["conversation_id"]
         if policy != "keep":  # keep trains cut-off replies, as before policies existed
             assert not looks_cut_off(line["messages"][-1]["content"])
         meta = line["metadata"]
@@ -347,15 +356,21 @@ def _check_projection(full: dict[str, Any], lines: list[dict[str, Any]]) -> None
         codes = sorted({w["code"] for w in record["quality"]["warnings"]})
         assert meta["warnings"] == ",".join(codes)
         indexes = [r["message_index"] for r in meta["replies"]]
-        assert indexes == [i for i, m in enumerate(chat)
+        assert indexes == [i for i, m in enumerate(line["messages"])
                            if m["role"] == "assistant" and m.get("weight", 1)]
         assert meta["left_out_replies"] == record["stats"]["trainable_replies"] - len(indexes)
+    by_reason = head["quality_summary"]["replies_left_out_by_reason"]
+    assert by_reason.get("over_token_budget", 0) == ended_early
 
 
 def test_example_jsonl_is_projection_of_full_json(
     example_full: dict[str, Any], example_lines: list[dict[str, Any]]
 ) -> None:
     assert example_full["training_file_metadata"]["jsonl_file"] == EXAMPLE_JSONL
+    # built as a new file is: it shows a longer line ended at its last whole reply
+    assert example_full["training_file_metadata"]["over_budget"] == "fit"
+    assert example_full["training_file_metadata"]["quality_summary"][
+        "replies_left_out_by_reason"]["over_token_budget"] > 0
     _check_projection(example_full, example_lines)
 
 
