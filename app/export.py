@@ -584,7 +584,8 @@ def export(
             manifest = manifest_path(spec.format, destination)
             with atomic_writer(manifest) as handle:
                 _write_manifest(handle, document)
-            if notes and spec.writes_folder:  # replaced (asked) by a split without one
+            if spec.writes_folder and not any(w.path.name == VALID_FILE for w in written):
+                # replaced (asked) by a split without one
                 (destination / VALID_FILE).unlink(missing_ok=True)
         except OSError as exc:
             why = why_not_written(destination, exc, spec.writes_folder)
@@ -613,14 +614,36 @@ def tidy_first(targets: Sequence[Path], tell: Callable[[str], None] | None) -> N
             tell(sentence)
 
 
+def weight_ignored_sentence(name: str) -> str:
+    """A line with ``"weight": 0`` replies (the ``weight0`` cut-off policy) trains as meant
+    only where the trainer reads the key: the others train those replies, cut-off endings
+    included, which the policy exists to prevent."""
+    return (f"'{name}' keeps cut-off replies in its lines as context with \"weight\": 0. "
+            "OpenAI, Axolotl (message_field_training: weight) and LoRA Studio's TRL script "
+            "leave them untrained; LLaMA-Factory and Unsloth ignore \"weight\" and would "
+            "train them, cut-off endings included. For those, set the file's cut-off policy "
+            f"to trim (lora-studio set \"{name}\" --cut-off-policy trim, or Settings… in the "
+            "window) and save it again.")
+
+
+def _holds_weight_zero(paths: Sequence[Path]) -> bool:
+    return any(path.suffix == ".jsonl" and path.exists() and b'"weight":0' in path.read_bytes()
+               for path in paths)
+
+
 def export_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> list[str]:
     """What a person must know about the files an export of ``name`` wrote, beyond their
-    names: a split that held no line out wrote no valid.jsonl (``app.split``). The
+    names: a split that held no line out wrote no valid.jsonl (``app.split``); lines with
+    ``"weight": 0`` replies are not read as meant by every trainer (not said of the
+    one-line-per-reply export, whose weights are for trainers that read them). The
     manifest keeps these sentences; the command line prints them, the window shows them."""
+    notes = []
     if (FORMATS[fmt].writes_folder and written
             and not any(path.name == VALID_FILE for path in written)):
-        return [no_validation_sentence(name, readable_name(str(written[0].parent)))]
-    return []
+        notes.append(no_validation_sentence(name, readable_name(str(written[0].parent))))
+    if fmt not in (ExportFormat.JSON, ExportFormat.PER_REPLY) and _holds_weight_zero(written):
+        notes.append(weight_ignored_sentence(name))
+    return notes
 
 
 def nothing_to_train(name: str, conversations: int, policy: str) -> str:

@@ -13,6 +13,7 @@ from typing import Any
 import orjson
 import pytest
 import yaml
+from hostile_corpus import cut_in_the_middle
 
 from app.chat_templates import (
     BUNDLED,
@@ -24,7 +25,8 @@ from app.chat_templates import (
 )
 from app.cli import main
 from app.errors import LibraryError
-from app.export import ExportFormat, export
+from app.export import ExportFormat, export, weight_ignored_sentence
+from app.importer import import_paths
 from app.library import Library
 from app.models import TrainingFile
 from app.recipes import WEIGHTS_IGNORED, RecipeInput, axolotl_config
@@ -520,3 +522,37 @@ def test_the_trl_script_says_when_the_model_counts_tokens_otherwise(
         "and lines LoRA Studio showed within the budget may be cut; if you did not mean "
         "that, choose this model's tokenizer in LoRA Studio (lora-studio tokens) and "
         "download the file again.")
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.JSONL, ExportFormat.MESSAGES_ONLY,
+                                 ExportFormat.NO_SESSION_CONTEXT, ExportFormat.SPLIT,
+                                 ExportFormat.PER_REPLY])
+def test_a_weight0_export_says_which_trainers_would_train_its_cut_off_replies(
+        two_files: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        fmt: ExportFormat) -> None:
+    """LLaMA-Factory and Unsloth ignore "weight": a weight0 file's lines would teach them
+    the cut-off endings the policy keeps untrained. The export says so where the person
+    reads (the manifest, the command line), not only in FORMATS.md; the one-line-per-reply
+    export's weights are meant for trainers that read them, and a trim file has none."""
+    extra = tmp_path / "extra"
+    extra.mkdir()
+    import_paths(two_files, [cut_in_the_middle(extra)])
+    add_conversations(two_files, "Weighted", ["fp_conversation_cut_in_the_middle"])
+    two_files.close()
+    folder = tmp_path / fmt.value
+    target = folder if fmt is ExportFormat.SPLIT else folder / f"w.{fmt.value}.jsonl"
+    for name in ("Weighted", "Trim"):
+        capsys.readouterr()
+        out = folder / name
+        where = out if fmt is ExportFormat.SPLIT else out / target.name
+        assert main(["--data-dir", str(two_files.root), "export", name, "--format",
+                     fmt.value, "-o", str(where), "--valid-fraction", "0.3"]) == 0
+        said = capsys.readouterr().out
+        manifest = orjson.loads(next(out.glob("*manifest.json")).read_bytes())
+        warned = name == "Weighted" and fmt is not ExportFormat.PER_REPLY
+        assert (weight_ignored_sentence(name) in said) is warned, said
+        assert (weight_ignored_sentence(name) in manifest.get("notes", [])) is warned
+        if fmt is ExportFormat.SPLIT:
+            assert (out / "valid.jsonl").exists()  # a note is no reason to take it away
+    assert "LLaMA-Factory and Unsloth ignore \"weight\" and would train them" in \
+        weight_ignored_sentence("Weighted")
