@@ -13,15 +13,18 @@ first of each group is never one of them).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
 from app.library import Library
 from app.models import Conversation, Member, TrainingFile
-from app.similar import INDEXED, Unpacked, closeness, near_matches, unpack
+from app.similar import INDEXED, Unpacked, any_near, closeness, near_matches, unpack
 
 CHUNK = 500
+PROGRESS_EVERY = 100  # conversations between two progress reports
+Progress = Callable[[int, int, str], None]  # done, total, what (as ``app.build.Progress``)
 # The hash of the empty piece after a dialogue's final full stop (or inside an ellipsis),
 # which versions before ``app.stored_sketches`` sketched: not a sentence, and the smallest
 # hash there is, so it leads almost every sketch they stored. Looked up like a sentence it
@@ -87,3 +90,109 @@ def near_duplicates_on_add(library: Library, name: str | None,
             found[cid] = tuple(match.conversation_id for match in closest_first)
         index(cid, mine)
     return found
+
+
+class NearCheckCancelled(Exception):
+    """The person cancelled the near-duplicate check of an add."""
+
+
+Index = dict[int, list[tuple[str, bytes]]]
+
+
+def _index(by_key: Index, cid: str, sketch: bytes) -> None:
+    for key in lookup_keys(sketch):
+        by_key.setdefault(key, []).append((cid, sketch))
+
+
+def _candidates(by_key: Index, sketch: bytes) -> Iterator[tuple[str, bytes]]:
+    """The indexed ones sharing a lookup key with ``sketch``, each once, made as they are
+    asked for (the first near one usually ends the search)."""
+    seen: set[str] = set()
+    for key in lookup_keys(sketch):
+        for pair in by_key.get(key, ()):
+            if pair[0] not in seen:
+                seen.add(pair[0])
+                yield pair
+
+
+@dataclass(frozen=True)
+class NearOnAdd:
+    """Which new conversations of an add nearly repeat a member of the file or an earlier
+    new one, and what answers "does it repeat one that stays?" for any choices of the
+    review. Not the list of every pair: in a library of one template's re-generations each
+    conversation nearly repeats thousands, and the review needs one that stays, so each
+    question stops at the first near one (``app.similar.any_near``)."""
+
+    near: tuple[str, ...] = ()  # the new ids that nearly repeat one, in the order asked
+    with_member_twin: frozenset[str] = frozenset()  # of ``near``: one in the file
+    order: tuple[str, ...] = ()  # the new ids with a sketch, in the order asked for
+    sketches: Mapping[str, bytes] = field(default_factory=dict)
+    unpacked: dict[bytes, Unpacked] = field(default_factory=dict, compare=False, repr=False)
+
+    def repeating_one_kept(self) -> Callable[[str, Mapping[str, str]], bool]:
+        """``repeats(cid, out)``: whether ``cid`` nearly repeats a member of the file or an
+        earlier new one that ``out`` does not leave out. Asked in the order of the add with
+        the earlier ones decided (as ``AddPlan.left_out`` does): the ones that stay are
+        indexed as the questions move on, so each is compared only with those."""
+        near = frozenset(self.near)
+        position = {cid: index for index, cid in enumerate(self.order)}
+        kept: Index = {}
+        state = {"next": 0}
+
+        def repeats(cid: str, out: Mapping[str, str]) -> bool:
+            if cid not in near:
+                return False
+            if cid in self.with_member_twin:
+                return True
+            mine = position[cid]
+            if mine < state["next"]:  # asked out of order: start again
+                kept.clear()
+                state["next"] = 0
+            for earlier in self.order[state["next"] : mine]:
+                if earlier not in out:
+                    _index(kept, earlier, self.sketches[earlier])
+            state["next"] = mine
+            return any_near(self.sketches[cid], _candidates(kept, self.sketches[cid]),
+                            self.unpacked)
+
+        return repeats
+
+
+def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int]],
+                progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> NearOnAdd:
+    """Of ``new`` (conversation id, row key; in the order asked for), those that nearly
+    repeat a member of the training file ``name`` (None: a new, empty file) or an earlier
+    one of ``new`` (``NearOnAdd``). ``progress`` follows the conversations checked;
+    ``cancelled`` stops the check (``NearCheckCancelled``)."""
+    members: Index = {}
+    for member, sketch in (_file_sketches(library, name) if name is not None else []):
+        _index(members, member, sketch)
+    sketches = _sketches_of(library, [pk for _cid, pk in new])
+    earlier: Index = {}
+    unpacked: dict[bytes, Unpacked] = {}
+    near: list[str] = []
+    with_member: set[str] = set()
+    order: list[str] = []
+    by_id: dict[str, bytes] = {}
+    total = len(new)
+    for done, (cid, pk) in enumerate(new):
+        if done % PROGRESS_EVERY == 0:
+            if cancelled is not None and cancelled():
+                raise NearCheckCancelled()
+            if progress is not None:
+                progress(done, total, "Looking for near-duplicates")
+        mine = sketches.get(pk)
+        if mine is None:
+            continue
+        if any_near(mine, _candidates(members, mine), unpacked):
+            with_member.add(cid)
+            near.append(cid)
+        elif any_near(mine, _candidates(earlier, mine), unpacked):
+            near.append(cid)
+        _index(earlier, cid, mine)
+        order.append(cid)
+        by_id[cid] = mine
+    if progress is not None:
+        progress(total, total, "Looking for near-duplicates")
+    return NearOnAdd(tuple(near), frozenset(with_member), tuple(order), by_id, unpacked)

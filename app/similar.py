@@ -273,6 +273,19 @@ def best_match(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
 def near_matches(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
                  sets: dict[bytes, Unpacked] | None = None) -> list[Match]:
     """Every near candidate (``is_near``), in the candidates' order."""
+    return list(_near_ones(sketch, candidates, sets))
+
+
+def any_near(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
+             sets: dict[bytes, Unpacked] | None = None) -> bool:
+    """Whether any candidate is near (``is_near``): stops at the first one, where
+    ``near_matches`` compares with all (thousands, in a library of one template's
+    re-generations)."""
+    return any(True for _match in _near_ones(sketch, candidates, sets))
+
+
+def _near_ones(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
+               sets: dict[bytes, Unpacked] | None) -> Iterable[Match]:
     memo = sets if sets is not None else {}
 
     def unpacked(value: bytes) -> Unpacked:
@@ -282,12 +295,10 @@ def near_matches(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
         return found
 
     mine = unpacked(sketch)
-    found: list[Match] = []
     for cid, other in candidates:
         scores = _near(mine, unpacked(other))
         if scores is not None:
-            found.append(Match(cid, *scores))
-    return found
+            yield Match(cid, *scores)
 
 
 def warning_text(match: Match) -> str:

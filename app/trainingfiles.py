@@ -21,7 +21,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,7 +54,7 @@ from app.fullfile import shared_profile_hash
 from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
 from app.library import Library, RecordsGone, now_iso
 from app.models import Conversation, Member, TrainingFile
-from app.near_in_file import near_duplicates_on_add
+from app.near_in_file import NearCheckCancelled, NearOnAdd, near_on_add
 from app.paths import BUILD_FOLDER
 from app.quality import harmful_warnings
 from app.records import Digest, digest_of, summarise
@@ -462,9 +462,10 @@ class AddPlan:
     flagged: frozenset[str] = frozenset()  # of ``warned``: with a harmful warning
     # each new conversation with quality warnings, with all its codes (its record's own)
     warned: tuple[tuple[str, tuple[str, ...]], ...] = ()
-    # new id -> the conversations (in the file or earlier in ``new``) it nearly repeats,
-    # the closest first
-    near_duplicates: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # the new ids that nearly repeat one in the file or earlier in ``new``, in order
+    near_duplicates: tuple[str, ...] = ()
+    # answers whether one of them repeats one that stays, for any choices
+    near_check: NearOnAdd = field(default_factory=NearOnAdd)
     over_budget: frozenset[str] = frozenset()
     samples: frozenset[str] = frozenset()
     cut_off: frozenset[str] = frozenset()  # lose replies to the file's cut-off policy
@@ -541,13 +542,7 @@ class AddPlan:
     def _repeating_one_kept(self) -> Callable[[str, Mapping[str, str]], bool]:
         """Whether a new conversation nearly repeats one that stays: one in the file, or
         one of the new ones (all before it) that the given choices do not leave out."""
-        twins = dict(self.near_duplicates)
-        new = frozenset(self.new)
-
-        def repeats(cid: str, out: Mapping[str, str]) -> bool:
-            return any(twin not in new or twin not in out for twin in twins.get(cid, ()))
-
-        return repeats
+        return self.near_check.repeating_one_kept()
 
     def near_duplicates_added(self) -> list[str]:
         """The conversations this add puts in the file although they nearly repeat one
@@ -685,6 +680,11 @@ def plan_addition(
     untrainable = [cid for cid, ok in zip(candidates, trained, strict=True) if not ok]
     over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled,
                            fit=setting is OverBudget.FIT)
+    try:
+        near = near_on_add(library, None if create else name,
+                           list(zip(new, new_pks, strict=True)), progress, cancelled)
+    except NearCheckCancelled:
+        raise BuildCancelled() from None
     samples = sample_hashes()
     left_out = left_out_counts([item for item, ok in zip(digests, trained, strict=True) if ok],
                                policy)
@@ -696,8 +696,7 @@ def plan_addition(
         hidden=frozenset(c for c in new if c in hidden_set),
         flagged=frozenset(c for c in new if harmful_warnings(own[c])),
         warned=tuple((c, tuple(own[c])) for c in new if own[c]),
-        near_duplicates=tuple(near_duplicates_on_add(
-            library, None if create else name, list(zip(new, new_pks, strict=True))).items()),
+        near_duplicates=near.near, near_check=near,
         over_budget=frozenset(c for c, pk in zip(new, new_pks, strict=True) if pk in over),
         samples=frozenset(c for c in new if facts[c][2] in samples),
         cut_off=frozenset(left_out),

@@ -313,7 +313,7 @@ def test_a_near_duplicate_is_its_own_line_with_its_own_choice(qtbot, filled_libr
     others = [r.conversation_id for r in filled_library.summaries()
               if r.conversation_id not in (twin, original)]
     plan = plan_addition(filled_library, "Pair", [original, twin, *others[:3]], create=True)
-    assert plan.near_duplicates == ((twin, (original,)),)
+    assert plan.near_duplicates == (twin,)
     assert twin not in plan.flagged
     review = AddReviewDialog(plan)
     qtbot.addWidget(review)
@@ -343,8 +343,9 @@ def test_near_duplicates_are_judged_against_the_file_and_the_selection(filled_li
     nothing about what the file would hold)."""
     twin, original = _near_twin(filled_library, tmp_path / "in")
     add_conversations(filled_library, "Has it", [original], create=True)
-    assert plan_addition(filled_library, "Has it", [twin]).near_duplicates == (
-        (twin, (original,)),)
+    has_it = plan_addition(filled_library, "Has it", [twin])
+    assert has_it.near_duplicates == (twin,)
+    assert has_it.near_check.with_member_twin == {twin}
     add_conversations(filled_library, "Without it", [twin], create=True)
     lone = plan_addition(filled_library, "Lone", [twin], create=True)
     assert lone.near_duplicates == () and lone.flagged == frozenset()
@@ -371,8 +372,8 @@ def test_leaving_out_near_duplicates_never_keeps_two_of_a_group(filled_library, 
     c = _near_twin_source()
     add_conversations(filled_library, "Has C", [c], create=True)
     plan = plan_addition(filled_library, "Has C", [a, b])
-    twins = dict(plan.near_duplicates)
-    assert twins[a] == (c,) and twins[b][0] == a and c in twins[b]
+    assert plan.near_duplicates == (a, b)
+    assert plan.near_check.with_member_twin == {a, b}
     assert plan.near_duplicates_added() == [a, b]
     chosen = plan.choose(leave_out_near_duplicates=True)
     assert chosen.adding == [] and chosen.near_duplicates_added() == []

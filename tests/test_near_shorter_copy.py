@@ -70,7 +70,7 @@ def test_an_add_to_a_file_holding_the_original_names_the_copy(
     add_conversations(filled_library, "Originals", [LONG_ID], create=True)
     import_paths(filled_library, [shorter_copy(tmp_path / "later", 6)])
     plan = plan_addition(filled_library, "Originals", [SHORT_ID])
-    assert dict(plan.near_duplicates) == {SHORT_ID: (LONG_ID,)}
+    assert plan.near_duplicates == (SHORT_ID,)
     assert plan.near_duplicates_added() == [SHORT_ID]
     assert plan.choose(leave_out_near_duplicates=True).adding == []
 
