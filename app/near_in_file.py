@@ -8,7 +8,8 @@ twin may be in no file at all). What matters for training is whether a training 
 hold two near-identical lines, or a shorter copy beside its original, which would give one
 conversation's replies extra weight. This module answers that for an add: which of the new
 conversations nearly repeat one already in the file or one earlier in the same request (the
-first of each group is never one of them).
+first of each group is never one of them). Each question stops at the first near one
+(``NearOnAdd``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from sqlalchemy import select
 
 from app.library import Library
 from app.models import Conversation, Member, TrainingFile
-from app.similar import INDEXED, Unpacked, any_near, closeness, near_matches, unpack
+from app.similar import INDEXED, Unpacked, any_near, unpack
 
 CHUNK = 500
 PROGRESS_EVERY = 100  # conversations between two progress reports
@@ -58,37 +59,6 @@ def _sketches_of(library: Library, pks: Sequence[int]) -> dict[int, bytes]:
             found.update((pk, sketch) for pk, sketch in session.execute(
                 select(Conversation.pk, Conversation.dialogue_sketch)
                 .where(Conversation.pk.in_(list(pks[start : start + CHUNK])))) if sketch)
-    return found
-
-
-def near_duplicates_on_add(library: Library, name: str | None,
-                           new: Sequence[tuple[str, int]]) -> dict[str, tuple[str, ...]]:
-    """Of ``new`` (conversation id, row key; in the order asked for), those that nearly
-    repeat a member of the training file ``name`` (None: a new, empty file) or an earlier
-    one of ``new``: conversation id -> every conversation it nearly repeats, the closest
-    first (all of them: leaving it out is right while any of them stays, and the closest
-    one may itself be left out)."""
-    by_key: dict[int, list[tuple[str, bytes]]] = {}
-
-    def index(cid: str, sketch: bytes) -> None:
-        for key in lookup_keys(sketch):
-            by_key.setdefault(key, []).append((cid, sketch))
-
-    for member, sketch in (_file_sketches(library, name) if name is not None else []):
-        index(member, sketch)
-    sketches = _sketches_of(library, [pk for _cid, pk in new])
-    unpacked: dict[bytes, Unpacked] = {}
-    found: dict[str, tuple[str, ...]] = {}
-    for cid, pk in new:
-        mine = sketches.get(pk)
-        if mine is None:
-            continue
-        candidates = {pair for key in lookup_keys(mine) for pair in by_key.get(key, ())}
-        matches = near_matches(mine, sorted(candidates), unpacked)
-        if matches:
-            closest_first = sorted(matches, key=closeness, reverse=True)
-            found[cid] = tuple(match.conversation_id for match in closest_first)
-        index(cid, mine)
     return found
 
 
@@ -176,12 +146,13 @@ def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int
     order: list[str] = []
     by_id: dict[str, bytes] = {}
     total = len(new)
+    doing = "looking for near-duplicates among the ones to add"
     for done, (cid, pk) in enumerate(new):
         if done % PROGRESS_EVERY == 0:
             if cancelled is not None and cancelled():
                 raise NearCheckCancelled()
             if progress is not None:
-                progress(done, total, "Looking for near-duplicates")
+                progress(done, total, doing)
         mine = sketches.get(pk)
         if mine is None:
             continue
@@ -194,5 +165,5 @@ def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int
         order.append(cid)
         by_id[cid] = mine
     if progress is not None:
-        progress(total, total, "Looking for near-duplicates")
+        progress(total, total, doing)
     return NearOnAdd(tuple(near), frozenset(with_member), tuple(order), by_id, unpacked)

@@ -4,7 +4,7 @@ Times (CPU, best of ``--repeat``) the three places that look for near-duplicates
 
 * the import's check and keys in the parent (``flag_near_duplicates`` and ``index_keys``,
   inside ``_store``, chunk after chunk as an import stores them);
-* the add review's check (``near_duplicates_on_add``: every stored conversation added to a
+* the add review's check (``near_on_add``: every stored conversation added to a
   new training file, each compared with the ones before it);
 * the split's grouping (``similar.groups`` over every sketch).
 
@@ -43,7 +43,7 @@ def _measure(args: argparse.Namespace) -> dict[str, float]:
 
     from app import importer
     from app.library import Library
-    from app.near_in_file import near_duplicates_on_add
+    from app.near_in_file import near_on_add
     from app.similar import groups
 
     corpus = corpus_dir(None, args.n, 0)
@@ -68,7 +68,7 @@ def _measure(args: argparse.Namespace) -> dict[str, float]:
                     spent["flagged"] = library.count_with_warning("near_duplicate")
                     stored = [(row.conversation_id, row.pk) for row in library.summaries()]
                     start = time.process_time()
-                    near_duplicates_on_add(library, None, stored)
+                    near_on_add(library, None, stored)
                     spent["add"] = time.process_time() - start
                 finally:
                     library.close()

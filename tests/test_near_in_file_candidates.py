@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from conftest import ENRICHED, LEGACY
-from shorter_copy import LONG_ID, SHORT_ID, shorter_copy
+from shorter_copy import SHORT_ID, shorter_copy
 from sqlalchemy import select
 
 from app import near_in_file
@@ -26,16 +26,16 @@ from app.similar import unpack
 
 
 def _compared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many candidates each call of ``near_matches`` was given."""
+    """How many candidates each call of ``any_near`` was given."""
     sizes: list[int] = []
-    real = near_in_file.near_matches
+    real = near_in_file.any_near
 
     def counting(sketch: bytes, candidates: Any, *rest: Any) -> Any:
         candidates = list(candidates)
         sizes.append(len(candidates))
         return real(sketch, candidates, *rest)
 
-    monkeypatch.setattr(near_in_file, "near_matches", counting)
+    monkeypatch.setattr(near_in_file, "any_near", counting)
     return sizes
 
 
@@ -47,14 +47,14 @@ def test_unrelated_conversations_are_not_compared(library: Library,
         sketches = list(session.scalars(select(Conversation.dialogue_sketch)))
     assert all(0 not in unpack(sketch) for sketch in sketches)  # today's imports
     sizes = _compared(monkeypatch)
-    assert near_in_file.near_duplicates_on_add(library, None, rows) == {}
+    assert near_in_file.near_on_add(library, None, rows).near == ()
     assert sum(sizes) < len(rows)  # not every earlier one for each
 
 
 def test_a_shorter_copy_is_still_found(library: Library, tmp_path: Any) -> None:
     import_paths(library, [ENRICHED[1], shorter_copy(tmp_path / "copy", 3)])
     rows = [(row.conversation_id, row.pk) for row in library.summaries()]
-    assert near_in_file.near_duplicates_on_add(library, None, rows) == {SHORT_ID: (LONG_ID,)}
+    assert near_in_file.near_on_add(library, None, rows).near == (SHORT_ID,)
 
 
 def test_sketches_stored_before_are_not_all_compared(tmp_path: Path,
@@ -69,6 +69,5 @@ def test_sketches_stored_before_are_not_all_compared(tmp_path: Path,
             sketches = list(session.scalars(select(Conversation.dialogue_sketch)))
         assert sum(unpack(sketch)[0] == 0 for sketch in sketches) == 4
         sizes = _compared(monkeypatch)
-        assert near_in_file.near_duplicates_on_add(library, None, rows) == {
-            SHORT_ID: (LONG_ID,)}
+        assert near_in_file.near_on_add(library, None, rows).near == (SHORT_ID,)
         assert sum(sizes) == 1  # the copy with its original only
