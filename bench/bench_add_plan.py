@@ -9,7 +9,7 @@ best and all wall times are printed, with how many near-duplicates each found an
 conversations "Leave them out" leaves out (they must agree).
 
 Usage: ``python bench/bench_add_plan.py --library LIB [--before TREE] [--rounds 1]``
-(TREE: an older checkout's ``app``, say ``git archive main app | tar -x -C TREE``).
+(TREE: an older checkout's ``app``, say ``git archive main app resources | tar -x -C TREE``).
 """
 
 from __future__ import annotations
