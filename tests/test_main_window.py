@@ -532,3 +532,33 @@ def test_download_jsonl_is_greyed_out_while_the_file_has_no_line(qtbot, two_batc
     assert not window.download_jsonl_action.isEnabled()
     assert window.download_jsonl_action.toolTip().startswith(
         "The training file 'Empty' has no line to train on: it holds no conversations")
+
+
+def test_the_quality_filter_offers_clean_conversations_that_train_well(
+        qtbot, filled_library, dialogs, settings, tmp_path):
+    """"Clean" in the Quality chooser leaves out what the add review flags: harmful
+    warnings and near-duplicates (≈), which "Without warnings" still shows; informational
+    warnings (the JSONL handles them) stay. Its count is beside it, as the others' are."""
+    from test_add_review import _near_twin
+
+    from app.quality import harmful_warnings
+
+    twin, _original = _near_twin(filled_library, tmp_path / "in")
+    window = make_window(qtbot, filled_library, dialogs, settings)
+    page = window.conversations
+    model = page.model
+    chooser = page.warnings_filter
+    every = [model.row_at(r) for r in range(model.rowCount())]
+    expected = {row.conversation_id for row in every if not harmful_warnings(row.warning_codes)}
+    assert twin not in expected and expected
+    texts = [chooser.itemText(i) for i in range(chooser.count())]
+    assert f"Clean: no harmful warning, not a near-duplicate ({len(expected)})" in texts
+    clean = chooser.findData("clean")
+    tip = chooser.itemData(clean, Qt.ItemDataRole.ToolTipRole)
+    assert "near-duplicate" in tip and "Unanswered Last Turn" in tip
+
+    assert chooser.select_value("clean")
+    shown = {model.row_at(r).conversation_id for r in range(model.rowCount())}
+    assert shown == expected
+    chooser.select_value("without")
+    assert twin in {model.row_at(r).conversation_id for r in range(model.rowCount())}

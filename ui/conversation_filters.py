@@ -73,20 +73,31 @@ NEAR_TIP = ("Conversations the library flagged (≈ in the Warnings column): ver
             "another conversation imported earlier. Not a warning of the conversation's file")
 
 
-def warning_choices(counts: FacetCounts, near: FacetCounts) -> list[tuple[str, str, int]]:
-    """The Quality chooser: the records' own warnings, then the library's near-duplicate
-    flag (a row can be both, so the counts may add up to more than the total)."""
-    return [("without", "Without warnings", counts.values.get(False, 0)),
+CLEAN = "clean"  # the Quality chooser's data for what trains well
+CLEAN_TIP = ("Conversations the add review would not flag: no warning that harms training "
+             "(Text Repaired and Unanswered Last Turn are allowed: the JSONL handles them) "
+             "and not a near-duplicate (≈)")
+
+
+def warning_choices(counts: FacetCounts, near: FacetCounts,
+                    clean: FacetCounts) -> list[tuple[str, str, int]]:
+    """The Quality chooser: what trains well (nothing the add review flags), the records'
+    own warnings, then the library's near-duplicate flag (a row can be in several, so the
+    counts may add up to more than the total)."""
+    return [(CLEAN, "Clean: no harmful warning, not a near-duplicate",
+             clean.values.get(True, 0)),
+            ("without", "Without warnings", counts.values.get(False, 0)),
             ("with", "With warnings", counts.values.get(True, 0)),
             (NEAR, "Near-duplicates", near.values.get(True, 0))]
 
 
 # The Quality chooser's data as the Filter fields it sets (warnings, near_duplicate).
 QUALITY_VALUES: Mapping[str | None, dict[str, bool | None]] = {
-    None: {"warnings": None, "near_duplicate": None},
-    "without": {"warnings": False, "near_duplicate": None},
-    "with": {"warnings": True, "near_duplicate": None},
-    NEAR: {"warnings": None, "near_duplicate": True},
+    None: {"warnings": None, "near_duplicate": None, "clean": None},
+    CLEAN: {"warnings": None, "near_duplicate": None, "clean": True},
+    "without": {"warnings": False, "near_duplicate": None, "clean": None},
+    "with": {"warnings": True, "near_duplicate": None, "clean": None},
+    NEAR: {"warnings": None, "near_duplicate": True, "clean": None},
 }
 
 
@@ -290,8 +301,8 @@ class FilterBar(QWidget):
         for facet in ("batch_id", "arc", "topic", "archetype"):
             self.choosers[facet].set_counts(self._all_values.get(facet, []), counts[facet])
         self.warnings_filter.set_choices(
-            warning_choices(counts["warnings"], counts["near_duplicate"]),
-            counts["warnings"].total, tips={NEAR: NEAR_TIP})
+            warning_choices(counts["warnings"], counts["near_duplicate"], counts["clean"]),
+            counts["warnings"].total, tips={NEAR: NEAR_TIP, CLEAN: CLEAN_TIP})
         self.review_filter.set_choices(review_choices(counts["reviewed"]),
                                        counts["reviewed"].total)
         self.files_filter.set_choices(file_choices(self._file_names, counts["training_file"]),

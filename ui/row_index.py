@@ -22,6 +22,7 @@ from typing import Any
 
 from app.labels import OwnNames, display_name
 from app.library import ConversationRow, Library
+from app.quality import harmful_warnings
 from app.similar import NEAR_DUPLICATE, own_warnings
 from ui.sort_rule import blanks_last
 
@@ -71,6 +72,9 @@ class Filter:
     text: str = ""
     reviewed: bool | None = None  # True: only marked reviewed; False: only not marked
     near_duplicate: bool | None = None  # True: only those the library flagged as near
+    # True: only those that train well: no warning that harms training (informational ones
+    # allowed, as the add review's "flagged" line counts) and not a near-duplicate.
+    clean: bool | None = None
     # Only these conversations (by id): a set another window named, such as the add
     # review's "Show in the table" (``ui.add_review``); the filter bar says so.
     only: frozenset[str] | None = None
@@ -89,10 +93,13 @@ VALUE_FACETS: dict[str, Callable[[ConversationRow], Any]] = {
     "warnings": lambda r: bool(own_warnings(r.warning_codes)),  # the record's own
     "reviewed": lambda r: r.reviewed_by is not None,
     "near_duplicate": lambda r: NEAR_DUPLICATE in r.warning_codes,  # the library's flag
+    # Nothing the add review would flag: the near-duplicate flag is not informational, so
+    # harmful_warnings keeps it.
+    "clean": lambda r: not harmful_warnings(r.warning_codes),
 }
 # Facets one chooser offers together (the Quality chooser: warnings, near-duplicates): each
 # is counted without the other's filter too, as a chooser's counts leave out its own choice.
-SAME_CHOOSER: dict[str, str] = {"near_duplicate": "warnings"}
+SAME_CHOOSER: dict[str, str] = {"near_duplicate": "warnings", "clean": "warnings"}
 
 
 def chooser_of(facet: str) -> str:
@@ -272,7 +279,7 @@ class RowIndex:
         index.position, index.by_id = self.position, self.by_id  # same rows, same order
         index._masks = {key: mask for key, mask in self._masks.items()
                         if key[0] in ("arc", "topic", "archetype", "warnings",
-                                      "near_duplicate")}
+                                      "near_duplicate", "clean")}
         index._haystacks = None
         index._sort_keys = {}
         index._sort_key_fns = {}
