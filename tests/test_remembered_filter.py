@@ -89,3 +89,18 @@ def test_a_setting_of_the_batch_alone_is_still_read(qtbot, filled_library,
     written = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     assert written.value("conversations/batch") is None
     assert written.value("conversations/filter") == '{"batch_id": "batch-2025-12"}'
+
+
+def test_a_remembered_clean_filter_comes_back(qtbot, filled_library, tmp_path: Path) -> None:
+    window = open_window(qtbot, filled_library, ScriptedDialogs(), tmp_path, show=False)
+    settle(qtbot, window)
+    bar = window.conversations.filter_bar
+    assert bar.warnings_filter.select_value("clean")
+    shown = _shown(window)
+    assert 0 < len(shown) < len(filled_library.summaries())
+    window.save_settings()
+    window.close()
+    again = open_window(qtbot, filled_library, ScriptedDialogs(), tmp_path, show=False)
+    settle(qtbot, again)
+    assert again.conversations.filter_bar.state() == {"warnings": "clean"}
+    assert _shown(again) == shown
