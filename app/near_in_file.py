@@ -85,7 +85,7 @@ def _candidates(by_key: Index, sketch: bytes) -> Iterator[tuple[str, bytes]]:
                 yield pair
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # one per plan, shared by its copies: by identity, hashable
 class NearOnAdd:
     """Which new conversations of an add nearly repeat a member of the file or an earlier
     new one, and what answers "does it repeat one that stays?" for any choices of the

@@ -129,3 +129,12 @@ def test_cancel_stops_the_near_duplicate_check(library: Library, tmp_path: Path)
                       cancelled=cancelled)
     near = [(done, total) for done, total, what in seen if what.startswith("looking for near")]
     assert near and 0 < near[-1][0] < near[-1][1]
+
+
+def test_a_plan_stays_hashable_and_its_copies_equal() -> None:
+    """A plan is a frozen value the window may keep in a set or a cache: its near-duplicate
+    check (which holds the sketches) is shared by its copies and compared by identity."""
+    plan = AddPlan(name="x", create=True, requested=0, new=(), new_pks=(), already=(),
+                   missing=(), without_reply=(), untrainable=())
+    copy = replace(plan, requested=0)
+    assert hash(plan) == hash(copy) and plan == copy
