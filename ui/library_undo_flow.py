@@ -10,16 +10,15 @@ that writes, before it changes anything.
 
 from __future__ import annotations
 
-from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
-from sqlalchemy.exc import SQLAlchemyError
 
 from app.library import Library
 from app.library_undo import LibraryRemovalUndo, refused, undo_library_removal
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.kept_undo import KeptUndoController
 from ui.tasks import in_child, run_with_progress, saying_if_killed, stopped_unchanged
-from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
+from ui.undo_slot import UndoSlot
 from ui.wording import plural
 
 
@@ -31,64 +30,12 @@ def stopped_undo(undo: LibraryRemovalUndo) -> str:
             "held them as before, or nothing was changed; the pages show which.")
 
 
-class LibraryRemovalUndoController(QObject):
+class LibraryRemovalUndoController(KeptUndoController[LibraryRemovalUndo]):
     """Keeps the last removal from the library and undoes it on Edit ▸ Undo."""
-
-    status = Signal(str)  # the undo is done, or was cancelled
-    failed = Signal(str)  # the undo was refused (after the warning) or failed
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, undo: UndoSlot) -> None:
-        super().__init__(window)
-        self.window = window
-        self.library = library
-        self.dialogs = dialogs
-        self.changes = changes
-        self.undo = undo
-        self.last: LibraryRemovalUndo | None = None
-        self.why_not: str | None = None  # why ``last`` cannot be undone exactly now
-        for signal in (changes.training_files_changed, changes.conversations_changed,
-                       changes.batches_changed):
-            signal.connect(self.check)
-
-    def starting(self) -> None:
-        """A removal starts: the change before it is no longer the last."""
-        self.last = None
-        self.undo.take(self)
-        self._show()
-
-    def record(self, undo: LibraryRemovalUndo | None) -> None:
-        """The removal just announced is the one Undo reverses (None: it was too large
-        to keep, and nothing before it can be undone any more)."""
-        self.last = undo
-        self.undo.take(self)
-        if undo is None:
-            self._show()
-        self.check()
-
-    def forget_undo(self) -> None:
-        """A change of another kind came after ``last``: Undo offers that one now."""
-        self.last = None
-
-    def check(self) -> None:
-        """Read again whether ``last`` can still be undone exactly."""
-        if self.last is None:
-            return
-        try:
-            with self.library.session() as session:
-                self.why_not = refused(session, self.last, whole=False)  # no stall
-        except SQLAlchemyError:  # unreadable now: the job checks (and says) again
-            self.why_not = None
-        self._show()
-
-    def undo_refused(self) -> str | None:
-        """Why Undo is greyed out now (None: it is not)."""
-        return NOTHING_TO_UNDO if self.last is None else self.why_not
-
-    def _show(self) -> None:
-        last, why = self.last, self.undo_refused()
-        self.undo.show(self, None if last is None else last.label, why,
-                       "" if last is None else last.tip)
+        super().__init__(window, library, dialogs, changes, undo, refused)
 
     def undo_last(self) -> bool:
         """Put the removed conversations back, as a job; True when it was started."""

@@ -1,0 +1,96 @@
+"""What the two kinds of removal undo share: the last removal kept, offered in the window's
+one Undo (``ui.undo_slot``), and read again each time the library is said to have changed
+whether it is still exact, so a greyed-out Undo says why on hover. Each kind (a removal
+from a training file, ``ui.member_undo_flow``; from the library, ``ui.library_undo_flow``)
+says how its undo runs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Generic, Protocol, TypeVar
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtWidgets import QWidget
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from app.library import Library
+from ui.changes import LibraryChanges
+from ui.dialogs import Dialogs
+from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
+
+
+class Undoable(Protocol):
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def tip(self) -> str: ...
+
+
+U = TypeVar("U", bound=Undoable)
+
+
+class KeptUndoController(QObject, Generic[U]):
+    """Keeps the last removal of one kind; ``undo_last`` (each kind's own) undoes it."""
+
+    status = Signal(str)  # the undo is done, or was cancelled
+    failed = Signal(str)  # the undo was refused (after the warning) or failed
+
+    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
+                 changes: LibraryChanges, undo: UndoSlot,
+                 refused: Callable[[Session, U, bool], str | None]) -> None:
+        super().__init__(window)
+        self.window = window
+        self.library = library
+        self.dialogs = dialogs
+        self.changes = changes
+        self.undo = undo
+        self._refused = refused
+        self.last: U | None = None
+        self.why_not: str | None = None  # why ``last`` cannot be undone exactly now
+        for signal in (changes.training_files_changed, changes.conversations_changed,
+                       changes.batches_changed):
+            signal.connect(self.check)
+
+    def starting(self) -> None:
+        """A removal starts: the change before it is no longer the last."""
+        self.last = None
+        self.undo.take(self)
+        self._show()
+
+    def record(self, undo: U | None) -> None:
+        """The removal just announced is the one Undo reverses (None: none is kept, and
+        nothing before it can be undone any more)."""
+        self.last = undo
+        self.undo.take(self)
+        if undo is None:
+            self._show()
+        self.check()
+
+    def forget_undo(self) -> None:
+        """A change of another kind came after ``last``: Undo offers that one now."""
+        self.last = None
+
+    def check(self) -> None:
+        """Read again whether ``last`` can still be undone exactly."""
+        if self.last is None:
+            return
+        try:
+            with self.library.session() as session:
+                self.why_not = self._refused(session, self.last, False)  # no stall
+        except SQLAlchemyError:  # unreadable now: the job checks (and says) again
+            self.why_not = None
+        self._show()
+
+    def undo_refused(self) -> str | None:
+        """Why Undo is greyed out now (None: it is not)."""
+        return NOTHING_TO_UNDO if self.last is None else self.why_not
+
+    def _show(self) -> None:
+        last, why = self.last, self.undo_refused()
+        self.undo.show(self, None if last is None else last.label, why,
+                       "" if last is None else last.tip)
+
+    def undo_last(self) -> bool:
+        raise NotImplementedError
