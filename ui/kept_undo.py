@@ -92,5 +92,15 @@ class KeptUndoController(QObject, Generic[U]):
         self.undo.show(self, None if last is None else last.label, why,
                        "" if last is None else last.tip)
 
+    def _taken(self) -> U | None:
+        """The kept removal, taken for its undo (one step: no redo, and never twice); None
+        when Undo has nothing it can do exactly."""
+        last = self.last
+        if last is None or self.undo_refused() is not None:
+            return None
+        self.last = None
+        self._show()
+        return last
+
     def undo_last(self) -> bool:
         raise NotImplementedError

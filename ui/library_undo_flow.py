@@ -39,11 +39,9 @@ class LibraryRemovalUndoController(KeptUndoController[LibraryRemovalUndo]):
 
     def undo_last(self) -> bool:
         """Put the removed conversations back, as a job; True when it was started."""
-        last = self.last
-        if last is None or self.undo_refused() is not None:
+        last = self._taken()
+        if last is None:
             return False
-        self.last = None  # one step: no redo, and never twice
-        self._show()
         count = plural(last.count, "conversation")
 
         def announce() -> None:

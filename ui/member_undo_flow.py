@@ -32,11 +32,9 @@ class RemovalUndoController(KeptUndoController[RemovalUndo]):
 
     def undo_last(self) -> bool:
         """Put the removed conversations back, as a job; True when it was started."""
-        last = self.last
-        if last is None or self.undo_refused() is not None:
+        last = self._taken()
+        if last is None:
             return False
-        self.last = None  # one step: no redo, and never twice
-        self._show()
         count = plural(len(last.removed), "conversation")
 
         def done(info: TrainingFileInfo) -> None:
