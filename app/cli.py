@@ -58,7 +58,6 @@ from app.trainingfiles import (
     apply_addition,
     change_settings,
     files_holding,
-    get_training_file,
     header,
     list_training_files,
     plan_addition,
@@ -642,8 +641,7 @@ def cmd_export(args: argparse.Namespace, library: Library) -> int:
         _print(sentence)
     for path in written:
         _print(f"wrote {path}")
-    name = get_training_file(library, args.name).name  # as the manifest has it
-    for note in export_notes(ExportFormat(args.format), name, written):
+    for note in export_notes(ExportFormat(args.format), written):
         _print(note)
     return 0
 

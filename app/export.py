@@ -290,7 +290,7 @@ def _write_split(source: Source, destination: Path,
     plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
     train = Written(destination / TRAIN_FILE, "train")
     valid = Written(destination / VALID_FILE, "valid")
-    # No line held out: no valid.jsonl (an empty JSONL does not load; ``export_notes``).
+    # No line held out: no valid.jsonl (an empty JSONL does not load; ``manifest_notes``).
     sides = [train, valid] if plan.valid else [train]
     with ExitStack() as stack:
         outs = {side.role: stack.enter_context(atomic_writer(side.path)) for side in sides}
@@ -578,7 +578,7 @@ def export(
             }
             if details:
                 document["split"] = details
-            notes = export_notes(spec.format, info.name, [w.path for w in written])
+            notes = manifest_notes(spec.format, info.name, [w.path for w in written])
             if notes:
                 document["notes"] = notes
             manifest = manifest_path(spec.format, destination)
@@ -614,6 +614,19 @@ def tidy_first(targets: Sequence[Path], tell: Callable[[str], None] | None) -> N
             tell(sentence)
 
 
+def export_notes(fmt: ExportFormat, written: Sequence[Path]) -> list[str]:
+    """The notes of an export (``manifest_notes``) as its manifest keeps them: read back,
+    not worked out again, which would read every line of the files once more (on the
+    window's thread, for the saved banner). ``written``: what ``export`` returned."""
+    if not written:
+        return []
+    destination = written[0].parent if FORMATS[fmt].writes_folder else written[0]
+    manifest = manifest_path(fmt, destination)
+    if not manifest.exists():
+        return []
+    return [str(note) for note in orjson.loads(manifest.read_bytes()).get("notes", [])]
+
+
 def weight_ignored_sentence(name: str) -> str:
     """A line with ``"weight": 0`` replies (the ``weight0`` cut-off policy) trains as meant
     only where the trainer reads the key: the others train those replies, cut-off endings
@@ -631,12 +644,13 @@ def _holds_weight_zero(paths: Sequence[Path]) -> bool:
                for path in paths)
 
 
-def export_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> list[str]:
+def manifest_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> list[str]:
     """What a person must know about the files an export of ``name`` wrote, beyond their
     names: a split that held no line out wrote no valid.jsonl (``app.split``); lines with
     ``"weight": 0`` replies are not read as meant by every trainer (not said of the
     one-line-per-reply export, whose weights are for trainers that read them). The
-    manifest keeps these sentences; the command line prints them, the window shows them."""
+    manifest keeps these sentences (``export_notes`` reads them back for the command line
+    and the window)."""
     notes = []
     if (FORMATS[fmt].writes_folder and written
             and not any(path.name == VALID_FILE for path in written)):

@@ -843,7 +843,7 @@ class TrainingFilesPage(QWidget):
                 return
             if owed and owed[0]:  # its header and dates changed: every view shows them
                 self._announce(name)
-            self._saved(fmt, name, cast(list[Path], result), told)
+            self._saved(fmt, cast(list[Path], result), told)
 
         self._run(title, checked, done, failure_title, told)
 
@@ -861,7 +861,7 @@ class TrainingFilesPage(QWidget):
 
         def rebuilt(_names: object) -> None:
             self._announce(name)
-            self._run(title, work, functools.partial(self._saved, fmt, name, told=told),
+            self._run(title, work, functools.partial(self._saved, fmt, told=told),
                       failure_title, told)
 
         self._run(f"Rebuilding {name}…",
@@ -924,14 +924,14 @@ class TrainingFilesPage(QWidget):
                          progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
                      "Could not save the split")
 
-    def _saved(self, fmt: ExportFormat, name: str, paths: list[Path],
+    def _saved(self, fmt: ExportFormat, paths: list[Path],
                told: Sequence[str] = ()) -> None:
         """Say what was saved, and what else a person must know (``app.export.export_notes``:
         a split that held nothing out wrote no valid.jsonl; ``told``: what the export
         tidied first), as the command line does."""
         if not paths:
             return
-        notes = [*export_notes(fmt, name, paths), *told]
+        notes = [*export_notes(fmt, paths), *told]
         self.export_folder = paths[0].parent
         self.banner.show_saved(paths, notes)
         self.status.emit(saved_text(paths, notes))
