@@ -633,8 +633,8 @@ def weight_ignored_sentence(name: str) -> str:
     included, which the policy exists to prevent."""
     return (f"'{name}' keeps cut-off replies in its lines as context with \"weight\": 0. "
             "OpenAI, Axolotl (message_field_training: weight) and LoRA Studio's TRL script "
-            "leave them untrained; LLaMA-Factory and Unsloth ignore \"weight\" and would "
-            "train them, cut-off endings included. For those, set the file's cut-off policy "
+            "leave them untrained; LLaMA-Factory, Unsloth and MLX-LM ignore \"weight\" and "
+            "would train them, cut-off endings included. For those, set the file's cut-off policy "
             f"to trim (lora-studio set \"{name}\" --cut-off-policy trim, or Settings… in the "
             "window) and save it again.")
 
@@ -717,6 +717,14 @@ def _counted_with(written: Written, head: dict[str, Any]) -> str:
     return str((head.get("tokens") or {}).get("tokenizer", ""))
 
 
+def _data_digest(written: Sequence[Written]) -> str:
+    """One sha256 over the data files a recipe trains and evaluates with, in order."""
+    digest = hashlib.sha256()
+    for item in written:
+        digest.update(sha256_of(item.path).encode("ascii"))
+    return digest.hexdigest()
+
+
 def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destination: Path,
                    written: list[Written], policy: str, head: dict[str, Any]) -> list[Written]:
     data = [w for w in written if w.role in ("copy", "train")]
@@ -730,7 +738,8 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
         max_seq_len=_max_seq_len(library, name), cut_off_policy=policy,
         last_reply_only=spec.format is ExportFormat.PER_REPLY,
         chat_template=template.source, chat_template_label=template.label,
-        tokenizer_label=_counted_with(data[0], head))
+        tokenizer_label=_counted_with(data[0], head),
+        data_digest=_data_digest([*data, *held_out]))
     trl_path, axolotl_path = recipe_paths(destination, spec.writes_folder)
     made = []
     for path, text in ((trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe))):

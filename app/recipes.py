@@ -43,6 +43,10 @@ class RecipeInput:
     chat_template_label: str = ""
     # The tokenizer the file's token counts (metadata.token_count) were made with.
     tokenizer_label: str = ""
+    # A digest of the data files' bytes: Axolotl names its cache of the tokenized data after
+    # the config and the file's path only, so a newer download under the same name would
+    # otherwise train from the older one's cache without a word.
+    data_digest: str = ""
 
 
 def recipe_paths(destination: Path, writes_folder: bool) -> tuple[Path, Path]:
@@ -397,18 +401,30 @@ def _axolotl_dataset(spec: RecipeInput, path: str, split: str | None = None) -> 
             f"{roles}{weight}")
 
 
+def _axolotl_prepared_path(spec: RecipeInput) -> str:
+    """Where Axolotl keeps the tokenized data: a folder named after the data's bytes, so a
+    download that replaced the file is tokenized again, never trained from a stale cache."""
+    if not spec.data_digest:
+        return ""
+    return ("# Named after the data's contents: Axolotl would otherwise reuse the tokenized\n"
+            "# data of an older download of the same name and train on that.\n"
+            f"dataset_prepared_path: ./last_run_prepared/{spec.data_digest[:16]}\n")
+
+
 def axolotl_config(spec: RecipeInput) -> str:
     """An Axolotl YAML config for the file (``axolotl train <file>.axolotl.yml``)."""
     evaluation = ("test_datasets:\n" + _axolotl_dataset(spec, spec.eval_file, "train")
                   if spec.eval_file else "val_set_size: 0\n")
     return (
         f"# Axolotl config for {spec.training_file!r}, written by LoRA Studio {__version__}.\n"
-        "# Set base_model, then: axolotl train this-file.yml\n"
+        "# Set base_model, then run from this folder (the data's path is relative to it):\n"
+        "#   axolotl train this-file.yml\n"
         "base_model: REPLACE_WITH_YOUR_BASE_MODEL\n"
         f"{_axolotl_template(spec)}"
         "datasets:\n"
         f"{_axolotl_dataset(spec, spec.train_file)}"
         f"{evaluation}"
+        f"{_axolotl_prepared_path(spec)}"
         f"sequence_len: {spec.max_seq_len}   # the training file's own budget\n"
         "train_on_inputs: false\n"
         "adapter: lora\n"
@@ -418,6 +434,7 @@ def axolotl_config(spec: RecipeInput) -> str:
         "lora_target_linear: true\n"
         "micro_batch_size: 1\n"
         "gradient_accumulation_steps: 8\n"
+        "gradient_checkpointing: true   # long lines: activations recomputed, not all kept\n"
         "num_epochs: 2\n"
         "learning_rate: 0.0002\n"
         "optimizer: adamw_torch\n"

@@ -554,5 +554,31 @@ def test_a_weight0_export_says_which_trainers_would_train_its_cut_off_replies(
         assert (weight_ignored_sentence(name) in manifest.get("notes", [])) is warned
         if fmt is ExportFormat.SPLIT:
             assert (out / "valid.jsonl").exists()  # a note is no reason to take it away
-    assert "LLaMA-Factory and Unsloth ignore \"weight\" and would train them" in \
+    assert "LLaMA-Factory, Unsloth and MLX-LM ignore \"weight\" and would train them" in \
         weight_ignored_sentence("Weighted")
+
+
+def test_axolotl_tokenizes_a_newer_download_again(two_files: Library, tmp_path: Path) -> None:
+    """Axolotl names its tokenized-data cache after the config and the data's path: the
+    config names it after the data's bytes, so a download that replaced the file under the
+    same name is never trained from the older one's cache."""
+    target = tmp_path / "trim.jsonl"
+    export(two_files, "Trim", ExportFormat.JSONL, target, recipes=True)
+    config_path = tmp_path / "trim.jsonl.axolotl.yml"
+    first = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    assert first["gradient_checkpointing"] is True
+    some = [row.conversation_id for row in two_files.summaries()][:3]
+    add_conversations(two_files, "Fewer", some, create=True)
+    with two_files.session() as session, session.begin():
+        session.query(TrainingFile).filter_by(name="Fewer").one().max_seq_len = 3072
+    export(two_files, "Fewer", ExportFormat.JSONL, target, recipes=True, overwrite=True)
+    second = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    assert first["dataset_prepared_path"].startswith("./last_run_prepared/")
+    assert second["dataset_prepared_path"].startswith("./last_run_prepared/")
+    assert first["dataset_prepared_path"] != second["dataset_prepared_path"]
+    # The same bytes, the same cache: a second download of an unchanged file reuses it.
+    export(two_files, "Fewer", ExportFormat.JSONL, target, recipes=True, overwrite=True)
+    third = yaml.safe_load(config_path.read_text(encoding="utf-8"))
+    assert third["dataset_prepared_path"] == second["dataset_prepared_path"]
+    assert {k: v for k, v in first.items() if k != "dataset_prepared_path"} == {
+        k: v for k, v in second.items() if k != "dataset_prepared_path"}
