@@ -180,6 +180,10 @@ def main() -> int:
     parser.add_argument("--busy", type=int, default=0,
                         help="this many other processes keep a CPU busy while the steps are "
                              "measured (a loaded machine, as the audits measured on)")
+    parser.add_argument("--read-in-child-from", type=int, default=None,
+                        help="rows from which the window re-reads them in a child process "
+                             "rather than a thread (ui.row_reader.READ_IN_CHILD_FROM), to "
+                             "measure another threshold")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for this run (CPython's default: 0.005 s)")
     parser.add_argument("--trace", action="store_true",
@@ -388,6 +392,10 @@ def main() -> int:
 
     import ui.main
 
+    if args.read_in_child_from is not None:
+        import ui.row_reader
+
+        ui.row_reader.READ_IN_CHILD_FROM = args.read_in_child_from
     results: dict[str, Any] = {"setup_s": setup, "n": library.count(),
                                "code": str(Path(ui.main.__file__).parents[1])}
     # Nothing happening: what the machine alone (other processes, the OS) freezes the timer.
