@@ -66,25 +66,30 @@ def stalls(args: argparse.Namespace) -> int:
                                     str(Path(tmp) / f"{name.split()[0]}-{run}"),
                                     "--n", str(args.n), "--file-size", str(args.file_size),
                                     "--import-files", str(args.import_files),
+                                    "--busy", str(args.busy),
                                     *(["--steps", args.steps] if args.steps else []),
                                     *(["--library-cache", str(args.library_cache)]
                                       if args.library_cache else [])])
                 print(f"run {run + 1} {name}: " + ", ".join(
-                    f"{step} {result[step]['stall_ms']} ms" for step in STEPS if step in result),
-                    flush=True)
+                    f"{step} {result[step]['stall_ms']} ms"
+                    f" ({result[step].get('stall_gui_cpu_ms', '?')} ms GUI CPU)"
+                    for step in STEPS if step in result), flush=True)
                 for step in STEPS:
                     if step in result:  # older code may not have the step
                         found.setdefault(name, {}).setdefault(step, []).append(result[step])
     print(f"\nLongest GUI stall (ms), median of {args.runs} runs, {args.n:,} conversations, "
           f"a {args.file_size:,}-conversation training file, {args.import_files} files "
-          "imported:")
+          f"imported, {args.busy} busy processes beside; in brackets the GUI thread's own "
+          "CPU during the run's longest stall (median):")
     names = list(trees)
-    print(f"  {'step':<22}" + "".join(f"{n:>22}" for n in names)
+    print(f"  {'step':<22}" + "".join(f"{n:>26}" for n in names)
           + "   until settled (s), now")
     for step in STEPS:
-        cells = [median([r["stall_ms"] for r in found[n].get(step, [])]) for n in names]
+        cells = [f"{fmt(median([r['stall_ms'] for r in runs]), '.0f')} "
+                 f"({fmt(median([r.get('stall_gui_cpu_ms') for r in runs]), '.0f')})"
+                 for runs in (found[n].get(step, []) for n in names)]
         settled = median([r["until_settled_s"] for r in found["now"].get(step, [])])
-        print(f"  {step:<22}" + "".join(f"{fmt(c, '.0f'):>22}" for c in cells)
+        print(f"  {step:<22}" + "".join(f"{c:>26}" for c in cells)
               + f"   {fmt(settled, '.1f')}")
     return 0
 
@@ -106,7 +111,11 @@ def main() -> int:
                         help="the code to compare with (default: the last commit before the "
                              "change signal, when every change re-read the table on the GUI "
                              "thread)")
-    parser.add_argument("--import-files", type=int, default=100)
+    parser.add_argument("--import-files", type=int, default=100,
+                        help="--stalls: files the import step imports (10000 with --n 0: a "
+                             "person's first large import)")
+    parser.add_argument("--busy", type=int, default=0,
+                        help="--stalls: processes keeping a CPU busy meanwhile (a loaded machine)")
     parser.add_argument("--steps", default="",
                         help="--stalls: only these steps (comma-separated, see stall_child.py); "
                              '"count tokens" runs only when named')

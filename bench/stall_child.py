@@ -1,6 +1,11 @@
 """One code tree's side of the GUI-stall benchmark (run by ``bench_table.py --stalls``).
 
     python bench/stall_child.py CODE_ROOT WORK_DIR --n 100000 --import-files 100
+    python bench/stall_child.py CODE_ROOT WORK_DIR --n 0 --import-files 10000 --steps import
+
+(the second: a 10,000-file import into a library of the 15 fixtures, as a person's first
+large import; below ``READ_IN_CHILD_FROM`` rows the window re-reads them in a thread, and the
+background token count of the 10,000 follows within the step.)
 
 Puts CODE_ROOT (this checkout, or an older commit unpacked elsewhere) first on
 ``sys.path``, builds a library of N conversations with a 10,000-conversation training file,
@@ -10,9 +15,11 @@ rows, rename a batch (its training files are rebuilt) and move checked rows to a
 batch; then 1,000 new token counts are announced as the background count announces them
 (and with ``--steps "count tokens"`` the background count of every conversation runs).
 A 5 ms timer on the GUI thread measures the longest gap between its ticks from the click
-until the window has settled: that gap is how long the window was frozen. ``--trace``
-prints where the GUI thread was during each freeze over 60 ms, and each event it took over
-30 ms to handle.
+until the window has settled: that gap is how long the window was frozen; beside it, the
+GUI thread's own CPU time during that gap (``stall_gui_cpu_ms``), which tells the window
+working from the window waiting (``--busy N`` loads the machine with N spinning processes).
+``--trace`` prints where the GUI thread was during each freeze over 60 ms, and each event
+it took over 30 ms to handle.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
+import subprocess
 import sys
 import time
 from collections import deque
@@ -169,6 +177,13 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--file-size", type=int, default=10_000)
     parser.add_argument("--import-files", type=int, default=100)
+    parser.add_argument("--busy", type=int, default=0,
+                        help="this many other processes keep a CPU busy while the steps are "
+                             "measured (a loaded machine, as the audits measured on)")
+    parser.add_argument("--read-in-child-from", type=int, default=None,
+                        help="rows from which the window re-reads them in a child process "
+                             "rather than a thread (ui.row_reader.READ_IN_CHILD_FROM), to "
+                             "measure another threshold")
     parser.add_argument("--switch-interval", type=float, default=None,
                         help="sys.setswitchinterval for this run (CPython's default: 0.005 s)")
     parser.add_argument("--trace", action="store_true",
@@ -221,32 +236,44 @@ def main() -> int:
         start_watchdog(heartbeat, step)
 
     class StallMeter:
-        """The longest gap between ticks of a 5 ms timer on the GUI thread."""
+        """The longest gap between ticks of a 5 ms timer on the GUI thread, and the CPU
+        time the GUI thread itself used during that gap (``time.thread_time`` read at each
+        tick, on the GUI thread): a long gap with little CPU is the GUI thread waiting (for
+        a CPU on a busy machine, or for the interpreter lock a worker thread holds), one
+        with CPU close to the gap is the window working."""
 
         def __init__(self) -> None:
             self.clock = QElapsedTimer()
             self.timer = QTimer(interval=5)
             self.timer.timeout.connect(self._tick)
             self.longest = 0
+            self.longest_cpu = 0.0  # ms of GUI-thread CPU during the longest gap
             self.last = 0
+            self.last_cpu = 0.0
 
         def _tick(self) -> None:
             heartbeat[0] = time.monotonic()
             now = self.clock.elapsed()
-            self.longest = max(self.longest, now - self.last)
+            cpu = time.thread_time()
+            if now - self.last > self.longest:
+                self.longest = now - self.last
+                self.longest_cpu = (cpu - self.last_cpu) * 1000
             self.last = now
+            self.last_cpu = cpu
 
         def start(self) -> None:
             heartbeat[0] = time.monotonic()
             self.longest = 0
+            self.longest_cpu = 0.0
             self.clock.start()
             self.last = 0
+            self.last_cpu = time.thread_time()
             self.timer.start()
 
-        def stop(self) -> int:
+        def stop(self) -> tuple[int, float]:
             self._tick()
             self.timer.stop()
-            return self.longest
+            return self.longest, round(self.longest_cpu, 1)
 
     app_class: Any = QApplication
     if args.trace and args.trace_events_ms > 0:  # (0: stacks only)
@@ -304,6 +331,8 @@ def main() -> int:
     make_corpus(corpus, args.import_files, seed=7)
     setup = time.perf_counter() - started
 
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            for _ in range(args.busy)]
     dialogs = Answers()
     settings = QSettings(str(args.work / "settings.ini"), QSettings.Format.IniFormat)
     windows: list[Any] = []
@@ -358,10 +387,15 @@ def main() -> int:
             pstats.Stats(profiler, stream=out).sort_stats("tottime").print_stats(25)
             pstats.Stats(profiler, stream=out).sort_stats("cumtime").print_stats("/ui/", 30)
             print(f"--- profile of {name} (GUI thread)\n{out.getvalue()}", file=sys.stderr)
-        return {"stall_ms": meter.stop(), "until_settled_s": total}
+        longest, cpu = meter.stop()
+        return {"stall_ms": longest, "stall_gui_cpu_ms": cpu, "until_settled_s": total}
 
     import ui.main
 
+    if args.read_in_child_from is not None:
+        import ui.row_reader
+
+        ui.row_reader.READ_IN_CHILD_FROM = args.read_in_child_from
     results: dict[str, Any] = {"setup_s": setup, "n": library.count(),
                                "code": str(Path(ui.main.__file__).parents[1])}
     # Nothing happening: what the machine alone (other processes, the OS) freezes the timer.
@@ -375,7 +409,8 @@ def main() -> int:
     page = window.conversations
     results["import"] = measure("import", lambda: window.importer.start(
         batch_folders(corpus), ask_batch=False))
-    batch = sorted({row.batch_id for row in library.summaries()})[42]
+    batches = sorted({row.batch_id for row in library.summaries()})
+    batch = batches[min(42, len(batches) - 1)]  # (--n 0: the few batches there are)
     page.set_batch_filter(batch)
     page.model.check_all_shown()
     dialogs.texts.append("bench build")
@@ -450,6 +485,10 @@ def main() -> int:
     results["GUI share of a reload"] = measure("GUI share of a reload", swap)
     window.close()
     library.close()
+    for process in busy:
+        process.kill()
+        process.wait()
+    results["busy"] = args.busy
     emit(results)
     return 0
 

@@ -66,3 +66,21 @@ def test_a_trace_with_event_times_prints_and_ends_with_the_result(tmp_path: Path
     assert " event " in err  # events over 1 ms are reported
     (result,) = [line for line in out.splitlines() if line.startswith("BENCH-RESULT ")]
     assert json.loads(result.removeprefix("BENCH-RESULT "))["count tokens"]["stall_ms"] >= 0
+
+
+def test_each_step_says_the_gui_threads_own_cpu_in_its_longest_stall(tmp_path: Path) -> None:
+    """A stall with little GUI-thread CPU is the window waiting (the machine, a worker
+    holding the interpreter lock), not working. Also: an import into a library of the
+    fixtures alone (``--n 0``), as a person's first large import is measured."""
+    command = [sys.executable, str(ROOT / "bench" / "stall_child.py"), str(ROOT),
+               str(tmp_path / "work"), "--n", "0", "--file-size", "5",
+               "--import-files", "30", "--steps", "import"]
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    code, out, err = run_bounded(command, 600, "the stall bench")
+    assert code == 0, err[-4000:]
+    (line,) = [line for line in out.splitlines() if line.startswith("BENCH-RESULT ")]
+    result = json.loads(line.removeprefix("BENCH-RESULT "))
+    assert result["count_after"] == result["n"] + 30
+    for step in ("open window", "import"):
+        stall, cpu = result[step]["stall_ms"], result[step]["stall_gui_cpu_ms"]
+        assert 0 <= cpu <= stall + 1, (step, stall, cpu)  # (the gap is in whole ms)

@@ -38,6 +38,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.import_report_lines import (
     duplicates_group,
+    folder_and_name,
     folder_labels,
     grouped_lines,
     imported_group,
@@ -64,8 +65,9 @@ def what_is_dropped(paths: list[Path]) -> str:
 
 def _short(path: str) -> str:
     """The file with its folder: enough to find it, short enough to read."""
-    file = Path(path)
-    return f"{file.parent.name}/{file.name}" if file.parent.name else file.name
+    folder, name = folder_and_name(path)
+    above = folder_and_name(folder)[1]
+    return f"{above}/{name}" if above else name
 
 
 # What happens to a changed conversation, said while the Replace question is on screen
@@ -93,12 +95,12 @@ def _reason_line(verdict: FileVerdict, kept: bool = False,
 def _shortener(report: ImportReport) -> Callable[[str], str]:
     """``_short``, but a folder whose name another folder of the report shares is shown
     with the folders above it that tell them apart (delivery-A/batch-000/x.json)."""
-    labels = folder_labels(sorted({str(Path(v.file).parent) for v in report.verdicts}))
+    labels = folder_labels(sorted({folder_and_name(v.file)[0] for v in report.verdicts}))
 
     def short(path: str) -> str:
-        file = Path(path)
-        label = labels.get(str(file.parent))
-        return f"{label}/{file.name}" if label else _short(path)
+        folder, name = folder_and_name(path)
+        label = labels.get(folder)
+        return f"{label}/{name}" if label else _short(path)
     return short
 
 
