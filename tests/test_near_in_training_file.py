@@ -165,3 +165,35 @@ def test_a_large_files_near_duplicates_are_counted_on_a_worker(qtbot, page, near
                                    "in this file (≈ in the Warnings column)")
     qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0,
                     timeout=WAIT_MS)
+
+
+def test_a_count_nobody_waits_for_is_stopped(qtbot, page, near_library, monkeypatch):
+    """Choosing another large file stops the count of the one before (it would keep a
+    worker busy for nothing); the file chosen gets its own."""
+    rest = others(near_library)
+    make_file(near_library, "First", [LONG_ID, TWIN, *rest])
+    make_file(near_library, "Second", [*rest, LONG_ID, SHORT_ID])
+    monkeypatch.setattr(training_files_page, "DETAILS_IN_WORKER_FROM", 10)
+    may_count = threading.Event()
+    asked: list[tuple[str, object]] = []
+    real = training_files_page.near_members
+
+    def held(library, name, cancelled):
+        asked.append((name, cancelled))
+        may_count.wait(WAIT_MS / 1000)
+        return real(library, name, cancelled=cancelled)
+
+    monkeypatch.setattr(training_files_page, "near_members", held)
+    page.refresh(select_name="First")
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT_MS)
+    page.refresh(select_name="Second")
+    qtbot.waitUntil(lambda: len(asked) == 2, timeout=WAIT_MS)
+    assert [(name, cancelled()) for name, cancelled in asked] == [("First", True),
+                                                                  ("Second", False)]
+    may_count.set()
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0,
+                    timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: COUNTING_NEAR not in page.quality_label.text(), timeout=WAIT_MS)
+    assert page.members_model.near_ids() == [SHORT_ID]
+    assert warnings_line(page).endswith("1 conversation is a near-duplicate of another in "
+                                        "this file (≈ in the Warnings column)")

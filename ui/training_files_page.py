@@ -68,7 +68,7 @@ from app.export import (
 from app.labels import OwnNames, display_name
 from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
-from app.near_in_file import NearInFile, near_members
+from app.near_in_file import NearCheckCancelled, NearInFile, near_members
 from app.recipes import recipe_paths
 from app.split import parse_valid_share
 from app.stored_builds import DamagedBuild
@@ -293,6 +293,7 @@ class TrainingFilesPage(QWidget):
         # the members they were counted over, and the file and members the details show.
         self._near: dict[tuple[str, tuple[str, ...]], Mapping[str, str]] = {}
         self._shown: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
+        self._near_task: Task | None = None  # the latest count on a worker
         self.export_folder: Path | None = None  # where the last copy went; offered next time
         self.model = TrainingFilesModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -689,10 +690,23 @@ class TrainingFilesPage(QWidget):
     def _count_near(self, name: str, ticket: int) -> None:
         """Count the near-duplicates within ``name`` on a worker (a 10,000-member file of
         re-generations takes about 0.3 s); they are shown with the details they belong to,
-        whichever comes first."""
+        whichever comes first. A count still running for the file shown before is stopped:
+        nobody waits for it any more."""
+        if self._near_task is not None:
+            self._near_task.cancel()
         library = self.library
-        task = Task(lambda _progress, _cancelled: near_members(library, name))
-        task.signals.succeeded.connect(lambda found: self._near_counted(name, found))
+
+        def count(_progress: Callable[[int, int, str], None],
+                  cancelled: Callable[[], bool]) -> NearInFile | None:
+            try:
+                return near_members(library, name, cancelled=cancelled)
+            except NearCheckCancelled:
+                return None
+
+        task = Task(count)
+        self._near_task = task
+        task.signals.succeeded.connect(
+            lambda found: self._near_counted(name, found) if found is not None else None)
         task.signals.failed.connect(
             lambda message: self._near_failed(name, ticket, message))
         task.signals.done.connect(lambda: self._readers.discard(task))
