@@ -197,3 +197,28 @@ def test_a_count_nobody_waits_for_is_stopped(qtbot, page, near_library, monkeypa
     assert page.members_model.near_ids() == [SHORT_ID]
     assert warnings_line(page).endswith("1 conversation is a near-duplicate of another in "
                                         "this file (≈ in the Warnings column)")
+
+
+def test_a_medium_files_near_duplicates_are_counted_on_a_worker(qtbot, page, near_library,
+                                                                monkeypatch):
+    """From NEAR_AT_ONCE_BELOW members on, the details are still read at once but the
+    count runs on a worker: "looking for …" until it comes."""
+    make_file(near_library, "Medium", [LONG_ID, *others(near_library), TWIN])
+    monkeypatch.setattr(training_files_page, "NEAR_AT_ONCE_BELOW", 10)
+    may_count = threading.Event()
+    counted_on: list[str] = []
+    real = training_files_page.near_members
+
+    def held(library, name, **kwargs):
+        counted_on.append(threading.current_thread().name)
+        may_count.wait(WAIT_MS / 1000)
+        return real(library, name, **kwargs)
+
+    monkeypatch.setattr(training_files_page, "near_members", held)
+    page.refresh(select_name="Medium")
+    assert page.members_model.rowCount() == 16, "the details at once"
+    assert warnings_line(page).endswith(f" · {COUNTING_NEAR}")
+    may_count.set()
+    qtbot.waitUntil(lambda: COUNTING_NEAR not in page.quality_label.text(), timeout=WAIT_MS)
+    assert page.members_model.near_ids() == [TWIN]
+    assert counted_on and threading.current_thread().name not in counted_on

@@ -235,6 +235,11 @@ NEEDS_LINES = (*(d.key for d in (*MAIN, *VARIANTS) if d.fmt is not ExportFormat.
 MEMBER_ROWS_SAMPLED = 100  # rows a fitted member column is measured on
 DETAILS_IN_WORKER_FROM = 2_000  # members; a smaller file's details are read at once ...
 LIBRARY_READ_IN_WORKER_FROM = 20_000  # conversations: ... unless the library is this large
+# Members from which a file's near-duplicates are counted on a worker, even when its details
+# are read at once: the count compares each member with the earlier ones sharing a lookup
+# hash, and in a file whose members all hold one common sentence with a small hash that is
+# every earlier one (2,000 such members took 14 s, 200 about 0.1 s, on a loaded machine).
+NEAR_AT_ONCE_BELOW = 100
 
 
 @dataclass(frozen=True)
@@ -665,7 +670,9 @@ class TrainingFilesPage(QWidget):
         if info.conversations < DETAILS_IN_WORKER_FROM and not self._large_library():
             self._show_details(info, read_details(self.library, info.name,
                                                   self.coverage.column_axis()),
-                               count_here=True)
+                               count_here=info.conversations < NEAR_AT_ONCE_BELOW)
+            if self._shown is not None and self._shown[:2] not in self._near:
+                self._count_near(info.name, self._reading)
             return
         # A large file's members, header and coverage are read on a worker thread: reading
         # 10,000 member rows on the GUI thread froze the window after every build, and the
