@@ -218,7 +218,10 @@ def test_a_medium_files_near_duplicates_are_counted_on_a_worker(qtbot, page, nea
     page.refresh(select_name="Medium")
     assert page.members_model.rowCount() == 16, "the details at once"
     assert warnings_line(page).endswith(f" · {COUNTING_NEAR}")
+    page.members.sortByColumn(MEMBER_WARNINGS, Qt.SortOrder.DescendingOrder)
+    assert page.members_model.row_at(0).conversation_id != TWIN
     may_count.set()
     qtbot.waitUntil(lambda: COUNTING_NEAR not in page.quality_label.text(), timeout=WAIT_MS)
     assert page.members_model.near_ids() == [TWIN]
+    assert page.members_model.row_at(0).conversation_id == TWIN, "a sort by Warnings takes it in"
     assert counted_on and threading.current_thread().name not in counted_on

@@ -80,8 +80,10 @@ class MembersModel(QAbstractTableModel):
         """The members that nearly repeat an earlier one, counted after the rows were
         shown: their marks appear, and a sort by Warnings takes them in."""
         self._near = near
-        self.sort(self._sorted_by[0], Qt.SortOrder.DescendingOrder if self._sorted_by[1]
-                  else Qt.SortOrder.AscendingOrder)
+        column, descending = self._sorted_by
+        if column == MEMBER_WARNINGS:
+            self.sort(column, Qt.SortOrder.DescendingOrder if descending
+                      else Qt.SortOrder.AscendingOrder)
         if self._rows:
             self.dataChanged.emit(self.index(0, MEMBER_WARNINGS),
                                   self.index(len(self._rows) - 1, MEMBER_WARNINGS))
