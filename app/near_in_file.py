@@ -10,6 +10,10 @@ conversation's replies extra weight. This module answers that for an add: which 
 conversations nearly repeat one already in the file or one earlier in the same request (the
 first of each group is never one of them). Each question stops at the first near one
 (``NearOnAdd``).
+
+The same check answers it for a file as it stands (``near_members``): its members asked in
+file order as if added to an empty file, so each one that nearly repeats an earlier member
+is counted once, and leaving those out keeps one of each group and no two near ones.
 """
 
 from __future__ import annotations
@@ -21,7 +25,7 @@ from sqlalchemy import select
 
 from app.library import Library
 from app.models import Conversation, Member, TrainingFile
-from app.similar import INDEXED, Unpacked, any_near, unpack
+from app.similar import INDEXED, Unpacked, any_near, first_near, unpack
 
 CHUNK = 500
 PROGRESS_EVERY = 100  # conversations between two progress reports
@@ -98,6 +102,9 @@ class NearOnAdd:
     order: tuple[str, ...] = ()  # the new ids with a sketch, in the order asked for
     sketches: Mapping[str, bytes] = field(default_factory=dict)
     unpacked: dict[bytes, Unpacked] = field(default_factory=dict, compare=False, repr=False)
+    # Of ``near``: the one each nearly repeats (the first near one found: a member, else
+    # an earlier new one), to name it to the person.
+    twins: Mapping[str, str] = field(default_factory=dict)
 
     def repeating_one_kept(self) -> Callable[[str, Mapping[str, str]], bool]:
         """``repeats(cid, out)``: whether ``cid`` nearly repeats a member of the file or an
@@ -130,7 +137,8 @@ class NearOnAdd:
 
 def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int]],
                 progress: Progress | None = None,
-                cancelled: Callable[[], bool] | None = None) -> NearOnAdd:
+                cancelled: Callable[[], bool] | None = None,
+                doing: str = "looking for near-duplicates among the ones to add") -> NearOnAdd:
     """Of ``new`` (conversation id, row key; in the order asked for), those that nearly
     repeat a member of the training file ``name`` (None: a new, empty file) or an earlier
     one of ``new`` (``NearOnAdd``). ``progress`` follows the conversations checked;
@@ -145,8 +153,8 @@ def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int
     with_member: set[str] = set()
     order: list[str] = []
     by_id: dict[str, bytes] = {}
+    twins: dict[str, str] = {}
     total = len(new)
-    doing = "looking for near-duplicates among the ones to add"
     for done, (cid, pk) in enumerate(new):
         if done % PROGRESS_EVERY == 0:
             if cancelled is not None and cancelled():
@@ -156,14 +164,51 @@ def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int
         mine = sketches.get(pk)
         if mine is None:
             continue
-        if any_near(mine, _candidates(members, mine), unpacked):
+        twin = first_near(mine, _candidates(members, mine), unpacked)
+        if twin is not None:
             with_member.add(cid)
+        else:
+            twin = first_near(mine, _candidates(earlier, mine), unpacked)
+        if twin is not None:
             near.append(cid)
-        elif any_near(mine, _candidates(earlier, mine), unpacked):
-            near.append(cid)
+            twins[cid] = twin.conversation_id
         _index(earlier, cid, mine)
         order.append(cid)
         by_id[cid] = mine
     if progress is not None:
         progress(total, total, doing)
-    return NearOnAdd(tuple(near), frozenset(with_member), tuple(order), by_id, unpacked)
+    return NearOnAdd(tuple(near), frozenset(with_member), tuple(order), by_id, unpacked,
+                     twins)
+
+
+def _members_in_order(library: Library, name: str) -> list[tuple[str, int]]:
+    """(conversation id, row key) of the file's members, in file order."""
+    with library.session() as session:
+        return [(cid, pk) for cid, pk in session.execute(
+            select(Conversation.conversation_id, Conversation.pk)
+            .join(Member, Member.conversation_pk == Conversation.pk)
+            .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+            .where(TrainingFile.name == name)
+            .order_by(Member.position))]
+
+
+@dataclass(frozen=True)
+class NearInFile:
+    """The near-duplicates within a training file as it stood when counted."""
+
+    members: tuple[str, ...]  # the members counted over, in file order
+    repeats: Mapping[str, str]  # member -> the earlier member it nearly repeats
+
+
+def near_members(library: Library, name: str, progress: Progress | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> NearInFile:
+    """The members of the training file ``name`` that nearly repeat an earlier member, in
+    file order, each with the member it repeats: the add's check (``near_on_add``) of the
+    members in file order, so that no second rule of what is near exists. Each repeat gives
+    one dialogue extra weight in training; leaving all of them out keeps the first of each
+    group. Nothing for a file that is gone. Reads only: safe on a worker thread."""
+    members = _members_in_order(library, name)
+    check = near_on_add(library, None, members, progress, cancelled,
+                        f"looking for near-duplicates in '{name}'")
+    return NearInFile(tuple(cid for cid, _pk in members),
+                      {cid: check.twins[cid] for cid in check.near})

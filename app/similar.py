@@ -281,7 +281,14 @@ def any_near(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
     """Whether any candidate is near (``is_near``): stops at the first one, where
     ``near_matches`` compares with all (thousands, in a library of one template's
     re-generations)."""
-    return any(True for _match in _near_ones(sketch, candidates, sets))
+    return first_near(sketch, candidates, sets) is not None
+
+
+def first_near(sketch: bytes, candidates: Iterable[tuple[str, bytes]],
+               sets: dict[bytes, Unpacked] | None = None) -> Match | None:
+    """The first near candidate (``is_near``), in the candidates' order, or None: what
+    ``any_near`` asks, with the one it found (to name it to the person)."""
+    return next(iter(_near_ones(sketch, candidates, sets)), None)
 
 
 def _near_ones(sketch: bytes, candidates: Iterable[tuple[str, bytes]],

@@ -26,16 +26,16 @@ from app.similar import unpack
 
 
 def _compared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many candidates each call of ``any_near`` was given."""
+    """How many candidates each call of ``first_near`` was given."""
     sizes: list[int] = []
-    real = near_in_file.any_near
+    real = near_in_file.first_near
 
     def counting(sketch: bytes, candidates: Any, *rest: Any) -> Any:
         candidates = list(candidates)
         sizes.append(len(candidates))
         return real(sketch, candidates, *rest)
 
-    monkeypatch.setattr(near_in_file, "any_near", counting)
+    monkeypatch.setattr(near_in_file, "first_near", counting)
     return sizes
 
 

@@ -1,11 +1,13 @@
 """The order of a training file's conversation list when a heading is clicked: sorted on
 the values (token counts as numbers, batch-2 before batch-10), with what is missing (a
 dash, a count not made yet) last in either direction (``ui.sort_rule``, the Conversations
-table's rule too), so the longest or most flagged lines come to the top."""
+table's rule too), so the longest or most flagged lines come to the top. A member that
+nearly repeats an earlier one of the file (``app.near_in_file.near_members``) sorts by
+Warnings ahead of the rest, so that a descending sort brings those repeats together."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from operator import attrgetter
 from typing import Any
 
@@ -46,18 +48,24 @@ def _tokens(row: MemberRow) -> tuple[bool, int | None]:
     return with_blank(row.tokens if row.tokens > 0 else None)  # 0: not counted; NO_LINE: no line
 
 
-def _warnings(row: MemberRow) -> tuple[int, tuple[str, ...]]:
-    own = own_warnings(row.warning_codes)
-    return len(own), own
+def _warnings(near: Collection[str]) -> Key:
+    def key(row: MemberRow) -> tuple[int, int, tuple[str, ...]]:
+        own = own_warnings(row.warning_codes)
+        # 1 or 0, not True: a key opening with True is a blank one (``ui.sort_rule``)
+        return int(row.conversation_id in near), len(own), own
+
+    return key
 
 
-def sort_key(column: int, text: Callable[[MemberRow, int], str]) -> Key:
+def sort_key(column: int, text: Callable[[MemberRow, int], str],
+             near: Collection[str] = frozenset()) -> Key:
     """A row's value in ``column`` (``with_blank``: it may be missing); ``text`` is what
-    the cell shows (the key of names)."""
+    the cell shows (the key of names); ``near``: the members that nearly repeat an earlier
+    one of the file."""
     if column == MEMBER_TOKENS:
         return _tokens
     if column == MEMBER_WARNINGS:
-        return _warnings
+        return _warnings(near)
     if column == MEMBER_BATCH:
         return lambda row: with_blank(natural_key(row.batch_id) or None)
     if column in MADE_FROM:
@@ -66,11 +74,12 @@ def sort_key(column: int, text: Callable[[MemberRow, int], str]) -> Key:
 
 
 def sorted_positions(rows: list[MemberRow], column: int, descending: bool,
-                     text: Callable[[MemberRow, int], str]) -> list[int]:
+                     text: Callable[[MemberRow, int], str],
+                     near: Collection[str] = frozenset()) -> list[int]:
     """The rows' file positions in the order ``column`` sorts them (stable: equal values
     keep file order); missing values last."""
     if column == FILE_ORDER:
         return list(range(len(rows)))
-    keys = list(map(sort_key(column, text), rows))
+    keys = list(map(sort_key(column, text, near), rows))
     order = sorted(range(len(rows)), key=keys.__getitem__, reverse=descending)
     return blanks_last(order, keys, descending)

@@ -4,10 +4,15 @@ A model rather than a QTableWidget: a file of 10,000 conversations would otherwi
 tens of thousands of item objects each time it is shown. Rows are in file order until a
 heading is clicked (``ui.member_sort``); the model sorts itself, so a row number is the row
 the person sees and selections follow their rows through a sort.
+
+A member that nearly repeats an earlier one of the file (``app.near_in_file.near_members``,
+counted when the file is shown) is marked ≈ in the Warnings column, its tooltip naming the
+one it repeats: the mark the Conversations table gives the library's own flag.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -48,6 +53,7 @@ ID = int(ID_ROLE)
 HORIZONTAL = Qt.Orientation.Horizontal
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 ANSWERED = frozenset({DISPLAY, TOOLTIP, ALIGNMENT, ID})  # every other role is None
+NEAR_MARK = "≈"  # a member nearly repeating an earlier one of the file
 
 
 class MembersModel(QAbstractTableModel):
@@ -57,17 +63,40 @@ class MembersModel(QAbstractTableModel):
         self._order: list[int] = []  # the file position shown in each row
         self._rows: list[MemberRow] = []  # as shown
         self._sorted_by = (FILE_ORDER, False)  # column, descending
+        self._near: Mapping[str, str] = {}  # member -> the earlier one it nearly repeats
+        self._by_id: dict[str, MemberRow] | None = None  # made for the first tooltip
 
-    def set_rows(self, rows: list[MemberRow]) -> None:
-        """A file's members, in the order the person chose last."""
+    def set_rows(self, rows: list[MemberRow], near: Mapping[str, str] | None = None) -> None:
+        """A file's members, in the order the person chose last; ``near``: those that
+        nearly repeat an earlier member, each with that member (None: not counted yet)."""
         self.beginResetModel()
         self._file_rows = rows
+        self._near = near or {}
+        self._by_id = None
         self._arrange(*self._sorted_by)
         self.endResetModel()
 
+    def set_near(self, near: Mapping[str, str]) -> None:
+        """The members that nearly repeat an earlier one, counted after the rows were
+        shown: their marks appear, and a sort by Warnings takes them in."""
+        self._near = near
+        column, descending = self._sorted_by
+        if column == MEMBER_WARNINGS:
+            self.sort(column, Qt.SortOrder.DescendingOrder if descending
+                      else Qt.SortOrder.AscendingOrder)
+        if self._rows:
+            self.dataChanged.emit(self.index(0, MEMBER_WARNINGS),
+                                  self.index(len(self._rows) - 1, MEMBER_WARNINGS))
+
+    def near_ids(self) -> list[str]:
+        """The members that nearly repeat an earlier one, in file order."""
+        return [row.conversation_id for row in self._file_rows
+                if row.conversation_id in self._near]
+
     def _arrange(self, column: int, descending: bool) -> None:
         self._sorted_by = (column, descending)
-        self._order = sorted_positions(self._file_rows, column, descending, self.text)
+        self._order = sorted_positions(self._file_rows, column, descending, self.text,
+                                       self._near)
         self._rows = [self._file_rows[n] for n in self._order]
 
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
@@ -124,6 +153,8 @@ class MembersModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == DISPLAY:
+            if column == MEMBER_WARNINGS and row.conversation_id in self._near:
+                return " ".join(filter(None, (self.text(row, column), NEAR_MARK)))
             return self.text(row, column)
         if role == TOOLTIP:
             lines = [row.conversation_id, f"from {row.source_file}", f"batch {row.batch_id}"]
@@ -133,6 +164,8 @@ class MembersModel(QAbstractTableModel):
                 lines.append(f"reviewed by {row.reviewed_by}")
             if row.tokens == NO_LINE:
                 lines.append("No training line: no consultant reply to train on")
+            if row.conversation_id in self._near:
+                lines.append(self._near_line(self._near[row.conversation_id]))
             lines.append("Double-click to read it")
             return "\n".join(lines)
         if role == ALIGNMENT and column == MEMBER_TOKENS:
@@ -140,3 +173,12 @@ class MembersModel(QAbstractTableModel):
         if role == ID:
             return row.conversation_id
         return None
+
+    def _near_line(self, twin: str) -> str:
+        if self._by_id is None:
+            self._by_id = {row.conversation_id: row for row in self._file_rows}
+        earlier = self._by_id.get(twin)
+        name = self.text(earlier, MEMBER_CLIENT) if earlier is not None else None
+        named = f"{twin} ({name})" if name and name != MISSING else twin
+        return (f"{NEAR_MARK} Near-duplicate in this file: nearly repeats {named}, earlier "
+                "in the file, so that dialogue is trained twice")

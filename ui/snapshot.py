@@ -186,6 +186,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         written += render_as_trained(window, library, out_dir)
         # last: it adds a conversation to the library the views above show
         written += render_near_duplicate_review(window, library, samples, Path(tmp), out_dir)
+        written += render_near_duplicates_in_a_file(window, library, out_dir)
         window.close()
         library.close()
     return written
@@ -321,6 +322,28 @@ def render_near_duplicate_review(window: MainWindow, library: Library, samples: 
     written = [save(review, out_dir / "15b-review-with-a-near-duplicate.png")]
     review.close()
     return written
+
+
+def render_near_duplicates_in_a_file(window: MainWindow, library: Library,
+                                     out_dir: Path) -> list[Path]:
+    """A training file holding a near-duplicate of another of its conversations (the
+    re-generation ``render_near_duplicate_review`` imported, added after all): its warnings
+    count it, and Select near-duplicates has selected it at the top of the list."""
+    from app.trainingfiles import member_ids
+
+    held = set(member_ids(library, "all-samples"))
+    added = [row.conversation_id for row in library.summaries()
+             if row.replies_trained and row.conversation_id not in held]
+    if not added:
+        return []
+    add_conversations(library, "all-samples", added)
+    announce_everything(window)
+    window.pages.setCurrentWidget(window.training_files)
+    page = window.training_files
+    page.refresh(select_name="all-samples")
+    settle()
+    page.select_near_duplicates()
+    return [save(window, out_dir / "06b-training-file-with-near-duplicates.png")]
 
 
 def render_closing_during_a_job(window: MainWindow, out_dir: Path) -> list[Path]:
