@@ -338,7 +338,8 @@ def test_at_the_smallest_size_every_column_fits_beside_the_reader_with_its_headi
     table = page.table
     header = table.horizontalHeader()
     assert window.size().width() == SMALLEST[0]
-    assert page.reader_visible() and reader_width(window) >= READER_MIN
+    # (3/8 of the window there, 367 px: the messages show whole down to about 340 px)
+    assert page.reader_visible() and reader_width(window) >= 360
     assert table.horizontalScrollBar().maximum() == 0
     assert hidden_columns_sideways(window) == []
     shown = [Column(header.logicalIndex(v)) for v in range(header.count())

@@ -19,6 +19,7 @@ from ui.main import MainWindow
 from ui.reader_splitter import READER_MIN
 
 SMALLEST = (1000, 600)  # the smallest window the app is laid out for
+READER_NARROWEST = 360  # px: the reader on the smallest window (its messages whole from 340)
 
 
 def window_at(qtbot, library: Library, dialogs, tmp_path: Path,
@@ -70,7 +71,7 @@ def test_at_1000x600_the_reader_stays_shut_until_a_conversation_is_read(
     assert table.horizontalScrollBar().maximum() == 0
     read_row(window, 0)
     assert page.reader.record is not None
-    assert reader_width(window) >= READER_MIN  # opened at its width
+    assert reader_width(window) >= READER_NARROWEST  # opened at its width (3/8 of the window)
     assert page.reader.isVisible() and page.reader.bubbles
     assert table.horizontalScrollBar().maximum() == 0  # every column still beside it
 
@@ -83,7 +84,7 @@ def test_esc_and_the_close_button_give_the_room_back_until_another_is_read(
     table.setFocus()
     read_row(window, 0)
     opened = reader_width(window)
-    assert opened >= READER_MIN
+    assert opened >= READER_NARROWEST
     QTest.keyClick(table, Qt.Key.Key_Escape)
     assert reader_width(window) == 0
     assert page.reader.record is not None  # still the row being read, the room given back
@@ -130,3 +131,30 @@ def test_on_a_full_hd_screen_the_empty_reader_shows_and_reading_moves_nothing(
     read_row(window, 0)
     assert page.splitter.sizes() == split
     assert [table.columnWidth(c) for c in Column] == widths
+
+
+def test_reading_on_a_small_window_the_client_column_gives_way_last(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """With the reader open a row's client (the reader's title) was cut to "Jennife…" at
+    1093 px and "David …" at 1000 px while Arc and Topic kept more: the arc, topic and
+    batch of the conversation read are in the reader's head. Client gives way last now,
+    after the other text columns and the counts; Batch and Tokens stay whole."""
+    window = window_at(qtbot, two_batches, dialogs, tmp_path, (1093, 614))
+    read_row(window, 0)
+    page = window.conversations
+    table = page.table
+    assert reader_width(window) >= READER_MIN
+    assert table.horizontalScrollBar().maximum() == 0
+    for column in (Column.CLIENT, Column.BATCH, Column.TOKENS):
+        for text in cells(window, column):
+            assert not cut(table, column, text), (column.name, text)
+    window.resize(*SMALLEST)
+    QApplication.processEvents()
+    assert READER_NARROWEST <= reader_width(window) < READER_MIN
+    assert table.horizontalScrollBar().maximum() == 0
+    names = set(cells(window, Column.CLIENT))
+    for name in ("David Chen", "Marcus Chen", "Jennifer Park"):  # ("Marcus Th…" on hover)
+        assert name in names and not cut(table, Column.CLIENT, name), name
+    for column in (Column.BATCH, Column.TOKENS):
+        for text in cells(window, column):
+            assert not cut(table, column, text), (column.name, text)

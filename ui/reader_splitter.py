@@ -22,16 +22,20 @@ from PySide6.QtCore import Qt
 from PySide6.QtGui import QResizeEvent
 from PySide6.QtWidgets import QSplitter, QWidget
 
-READER_MIN = 400  # px: the reader's messages need about this much (narrower, they are cut)
+READER_MIN = 400  # px: the reader's width beside a table that wants more, where there is room
+# On a smaller window the reader has this share of it (367 px at 1000 px): its messages show
+# whole down to about 340 px, and the 33 px make the table's Client column show a name.
+SMALL_WINDOW_SHARE = (3, 8)
 
 
 def fitted_reader_width(total: int, table_wants: int) -> int:
     """The reader's width while the person has chosen none: all that the table's columns
-    leave of ``total``, no less than ``READER_MIN`` (or half of a very narrow window). (It
-    was at most 40 % of the window: on a 1920 px screen the rest went to the table's last
-    column, a Warnings column of short counts stretched to twice its width, while the
-    reader's messages wrapped short.)"""
-    return max(total - table_wants, min(READER_MIN, total // 2))
+    leave of ``total``, no less than ``READER_MIN`` (or 3/8 of a window too small for
+    that). (It was at most 40 % of the window: on a 1920 px screen the rest went to the
+    table's last column, a Warnings column of short counts stretched to twice its width,
+    while the reader's messages wrapped short.)"""
+    share, of = SMALL_WINDOW_SHARE
+    return max(total - table_wants, min(READER_MIN, total * share // of))
 
 
 class ReaderSplitter(QSplitter):
