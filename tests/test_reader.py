@@ -252,17 +252,22 @@ def test_the_planned_arc_and_emotions_read_as_display_names(view, filled_library
     assert tips and all(line.split(": ", 1)[1][:1].isupper() for line in tips), tips
 
 
-def test_at_its_narrowest_the_reader_cuts_no_bubble(qtbot, filled_library):
+@pytest.mark.parametrize("window_width", [1440, 1000])
+def test_at_its_narrowest_the_reader_cuts_no_bubble(qtbot, filled_library, window_width):
     """Three emotion chips on one line made a client bubble 400 px wide: in a reader of
-    ``READER_MIN`` its right side (and the valence) was cut. The chips wrap instead."""
+    ``READER_MIN`` its right side (and the valence) was cut. The chips wrap instead; so
+    they do in the reader of the smallest window (3/8 of it, 367 px)."""
     from PySide6.QtWidgets import QApplication
 
     from ui.message_bubble import MessageBubble
-    from ui.reader_splitter import READER_MIN
+    from ui.reader_splitter import READER_MIN, fitted_reader_width
 
+    splitter = window_width - 20  # (the page's margins)
+    width = fitted_reader_width(splitter, table_wants=splitter)  # the table wants it all
+    assert width == READER_MIN if window_width == 1440 else 360 <= width < READER_MIN
     view = ConversationView()
     qtbot.addWidget(view)
-    view.resize(READER_MIN, 800)
+    view.resize(width, 800)
     view.show()
     viewport = view.messages_scroll.viewport()
     for row in filled_library.summaries():

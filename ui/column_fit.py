@@ -31,6 +31,11 @@ KEPT_WHOLE = frozenset({Column.BATCH})
 # Given up first when the table is short of room: a training file's name is also on the
 # LoRA Training JSON Files page and in the filter, the arc and topic are what is curated.
 GIVES_FIRST = (Column.FILES, Column.ARCHETYPE)
+# Given up last, after every other text column and the counts: a client's name is what a
+# row is known by (the reader's title), while the arc, topic and batch of the conversation
+# being read are in the reader's head beside the table. At 1093 px with the reader open it
+# was cut to "Jennife…" and at 1000 px to "David …" while Arc and Topic kept more.
+GIVES_LAST = frozenset({Column.CLIENT})
 # Narrower still, when the table has too little room for every shown column at its
 # narrowest above (a 1093 px laptop screen with the reader beside the table): a cell cut
 # with "…" and read whole on hover is better than the short numeric columns at the right

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QScrollBar,
     QSizePolicy,
     QStackedWidget,
+    QStyle,
     QToolButton,
     QVBoxLayout,
     QWidget,
@@ -45,6 +46,7 @@ class ConversationView(QWidget):
     as_trained_requested = Signal(str)  # conversation id: show what the trainer sees
     review_requested = Signal(str, bool)  # conversation id, True = mark, False = take away
     record_shown = Signal(object)  # the record now shown, or None (the as-trained view follows)
+    close_requested = Signal()  # the person closed the reader (its Close button)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -77,11 +79,24 @@ class ConversationView(QWidget):
             "Show exactly what the trainer reads for this conversation")
         self.as_trained_button.clicked.connect(self._as_trained_clicked)
 
+        self.close_button = QToolButton()
+        self.close_button.setIcon(self.style().standardIcon(
+            QStyle.StandardPixmap.SP_TitleBarCloseButton))
+        self.close_button.setAutoRaise(True)
+        self.close_button.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # (Esc from the keyboard)
+        self.close_button.setToolTip("Close the reader (Esc): the table has its width "
+                                     "until you read another conversation")
+        self.close_button.setAccessibleName("Close the reader")
+        self.close_button.clicked.connect(self.close_requested)
+
         head = QWidget()
         head_layout = QVBoxLayout(head)
         head_layout.setContentsMargins(10, 8, 10, 6)
         head_layout.setSpacing(3)
-        head_layout.addWidget(self.title)
+        title_row = QHBoxLayout()
+        title_row.addWidget(self.title, 1)
+        title_row.addWidget(self.close_button, 0, Qt.AlignmentFlag.AlignTop)
+        head_layout.addLayout(title_row)
         head_layout.addWidget(self.facts)
         head_layout.addWidget(self.id_label)
         actions = QHBoxLayout()

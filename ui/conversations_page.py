@@ -11,6 +11,7 @@ from typing import Any
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
 from PySide6.QtGui import QAction, QKeySequence, QShortcut
 from PySide6.QtWidgets import (
+    QApplication,
     QHBoxLayout,
     QLabel,
     QMenu,
@@ -84,6 +85,16 @@ class ConversationsPage(QWidget):
                                                "selected conversation")
         self.toggle_reader_action.toggled.connect(self.set_reader_visible)
         splitter.splitterMoved.connect(self._splitter_moved)
+        # The reader opens when a conversation is read, and Esc or its Close button give
+        # the room back to the table until the next; Enter or a double-click on a row
+        # opens it again on the row.
+        self.reader.record_shown.connect(self._reading_changed)
+        self.reader.close_requested.connect(self.close_reader)
+        for widget, context in ((self.table, Qt.ShortcutContext.WidgetShortcut),
+                                (self.reader, Qt.ShortcutContext.WidgetWithChildrenShortcut)):
+            close = QShortcut(QKeySequence(Qt.Key.Key_Escape), widget, context=context)
+            close.activated.connect(self.close_reader)
+        self.table.activated.connect(self.open_reader)
 
         layout = QVBoxLayout(self)
         layout.setContentsMargins(8, 8, 8, 0)
@@ -195,6 +206,33 @@ class ConversationsPage(QWidget):
             self.splitter.show_reader(visible)
         if self.toggle_reader_action.isChecked() != visible:
             self.toggle_reader_action.setChecked(visible)
+
+    def reader_open(self) -> bool:
+        """The reader has width: it is shown and has a conversation to read (or the person
+        opened it without one)."""
+        return self.splitter.sizes()[1] > 0
+
+    def close_reader(self) -> None:
+        """Give the reader's width back to the table until another conversation is read
+        (Esc, the reader's Close button); the keyboard goes on in the table."""
+        if not self.reader_open():
+            return
+        focus = QApplication.focusWidget()
+        had_keyboard = focus is not None and self.reader.isAncestorOf(focus)
+        self.splitter.close_reading()
+        if had_keyboard:
+            self.table.setFocus(Qt.FocusReason.ShortcutFocusReason)
+
+    def open_reader(self) -> None:
+        """The reader at its width on the row being read (Enter or a double-click on a
+        row), turned on again if it was off."""
+        self.splitter.show_reader(True)
+        if not self.toggle_reader_action.isChecked():
+            self.toggle_reader_action.setChecked(True)
+
+    def _reading_changed(self, record: Mapping[str, Any] | None) -> None:
+        self.splitter.set_reading(
+            None if record is None else str(record["conversation_id"]))
 
     def _splitter_moved(self, _pos: int, _index: int) -> None:
         visible = self.reader_visible()

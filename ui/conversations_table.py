@@ -24,6 +24,7 @@ from ui.cell_width import heading_width, widest_cell
 from ui.column_fit import (
     FITTED_LIMITS,
     GIVES_FIRST,
+    GIVES_LAST,
     KEPT_WHOLE,
     LAST_RESORT,
     WHOLE_NUMBERS,
@@ -200,7 +201,8 @@ class ConversationsTable(QTableView):
         the fitted columns the person did not size give up the difference (In files first,
         each down to its narrowest; then, if that is not enough, down to their last
         resort, no narrower than their heading; then Replies and Tokens, keeping their
-        heading and numbers whole; beyond that the table scrolls sideways)."""
+        heading and numbers whole; then Client, the same way; beyond that the table
+        scrolls sideways)."""
         shown = [Column(c) for c in self._shown()]
         if not shown:
             return
@@ -209,23 +211,41 @@ class ConversationsTable(QTableView):
         giving = [column for column in before if column in FITTED_LIMITS
                   and column not in KEPT_WHOLE and column not in self.chosen]
         room = self.width() - self._chrome()
-        widths = squeezed(wants, {column: FITTED_LIMITS[column][0] for column in giving},
-                          room, GIVES_FIRST)
+        widths = self._squeezed(before, giving, wants, room)
         header = self.horizontalHeader()
-        if sum(widths.values()) > room:
-            last_resort = {column: max(LAST_RESORT[column], heading_width(header, column))
-                           for column in giving}
-            widths = squeezed(widths, last_resort, room, GIVES_FIRST)
-        if sum(widths.values()) > room:
-            counts = {column: max(heading_width(header, column),
-                                  widest_cell(self, [WHOLE_NUMBERS[column]]))
-                      for column in before
-                      if column in WHOLE_NUMBERS and column not in self.chosen}
-            widths = squeezed(widths, counts, room)
         with self._sizing():
             for column in before:
                 if header.sectionSize(column) != widths[column]:
                     header.resizeSection(column, widths[column])
+
+    def _squeezed(self, before: list[Column], giving: list[Column],
+                  wants: dict[Column, int], room: int) -> dict[Column, int]:
+        """``wants`` made to fit ``room``, in the order ``lay_out_columns`` says: each
+        step only while the columns are still too wide for it."""
+        header = self.horizontalHeader()
+        others = [column for column in giving if column not in GIVES_LAST]
+        last = [column for column in giving if column in GIVES_LAST]
+
+        def counts() -> dict[Column, int]:
+            return {column: max(heading_width(header, column),
+                                widest_cell(self, [WHOLE_NUMBERS[column]]))
+                    for column in before
+                    if column in WHOLE_NUMBERS and column not in self.chosen}
+
+        def narrowest(columns: list[Column]) -> dict[Column, int]:
+            return {column: FITTED_LIMITS[column][0] for column in columns}
+
+        def last_resort(columns: list[Column]) -> dict[Column, int]:
+            return {column: max(LAST_RESORT[column], heading_width(header, column))
+                    for column in columns}
+
+        widths = dict(wants)
+        for floors in (lambda: narrowest(others), lambda: last_resort(others),
+                       counts, lambda: narrowest(last), lambda: last_resort(last)):
+            if sum(widths.values()) <= room:
+                break
+            widths = squeezed(widths, floors(), room, GIVES_FIRST)
+        return widths
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)

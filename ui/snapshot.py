@@ -1,6 +1,6 @@
 """Render every page and dialog to PNG files without a display.
 
-    python -m ui.snapshot OUTDIR [--samples FOLDER]
+    python -m ui.snapshot OUTDIR [--samples FOLDER] [--size WIDTHxHEIGHT]
 
 Fills a temporary library with the sample conversations that ship in ``resources/samples``
 (or another folder), then writes one PNG per view, so the UI can be reviewed anywhere.
@@ -42,7 +42,15 @@ from ui.main import MainWindow
 from ui.row_index import FileFilter, FileRule
 from ui.themes import dark_palette, light_palette
 
-SIZE = (1440, 880)
+SIZE = (1440, 880)  # the main window's size for the views not named by size (--size)
+
+
+def window_size(text: str) -> tuple[int, int]:
+    """``--size``: "1000x600" as (1000, 600)."""
+    width, _, height = text.lower().replace("×", "x").partition("x")
+    if not (width.isdigit() and height.isdigit() and int(width) and int(height)):
+        raise argparse.ArgumentTypeError(f"{text!r} is no size: write it as 1000x600")
+    return int(width), int(height)
 
 
 class QuietDialogs:
@@ -223,6 +231,13 @@ def render_curation(window: MainWindow, out_dir: Path) -> list[Path]:
                                 (1000, 600, "14-smallest-1000x600.png"),
                                 (1920, 1080, "15-full-hd-1920x1080.png")):
         window.resize(width, height)
+        if width == 1000:  # nothing read yet: the reader shut, the table has the width
+            reading = page.reader_conversation_id()
+            page.table.selectionModel().clearSelection()
+            page.table.selectionModel().clearCurrentIndex()
+            written.append(save(window, out_dir / "14a-smallest-nothing-read.png"))
+            if reading is not None:
+                page.select_conversation(reading)
         written.append(save(window, out_dir / name))
         if width == 1093:
             window.pages.setCurrentWidget(window.training_files)
@@ -538,15 +553,20 @@ def render_team_library(out_dir: Path, team_url: str, samples: Path) -> list[Pat
 
 
 def main(argv: list[str] | None = None) -> int:
+    global SIZE
     parser = argparse.ArgumentParser(prog="python -m ui.snapshot", description=__doc__)
     parser.add_argument("out_dir", type=Path)
     parser.add_argument("--samples", type=Path, default=resources_dir() / "samples")
+    parser.add_argument("--size", type=window_size, default=SIZE, metavar="WIDTHxHEIGHT",
+                        help="the main window's size for the views not named by their size "
+                             f"(default {SIZE[0]}x{SIZE[1]}; e.g. 1000x600, a small laptop)")
     parser.add_argument("--team", metavar="URL",
                         help="also render the team-library views, on this PostgreSQL library "
                              "(an empty database there is filled with the samples)")
     parser.add_argument("--team-only", action="store_true",
                         help="render the team-library views only")
     args = parser.parse_args(argv)
+    SIZE = args.size
     if not args.samples.is_dir():
         sys.stderr.write(f"no sample folder at {args.samples}\n")
         return 1
