@@ -318,6 +318,7 @@ class ConversationsModel(QAbstractTableModel):
         self._shown: list[int] = []
         self._shown_mask: Mask | None = None
         self._checked: set[int] = set()
+        self._checks_revision = 0  # one more at each change of the checks (``kept_checks``)
         self._filter = Filter()
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._release = SlowRelease(self)
@@ -388,6 +389,7 @@ class ConversationsModel(QAbstractTableModel):
             self._checked.add(pk)
         else:
             self._checked.discard(pk)
+        self._checks_revision += 1
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.CheckStateRole])
         self.checks_changed.emit()
         return True
@@ -430,7 +432,10 @@ class ConversationsModel(QAbstractTableModel):
         self._let_go(index)
         self._filter = wanted
         position = index.position  # checks are few; rows may be 100,000
-        self._checked = {pk for pk in self._checked if pk in position}
+        kept = {pk for pk in self._checked if pk in position}
+        if len(kept) != len(self._checked):
+            self._checks_revision += 1
+        self._checked = kept
         if chosen is None:
             chosen = self._shown_of(index, wanted, self._checked, index_is_new=True)
         self._shown, self._shown_mask = chosen
@@ -614,8 +619,21 @@ class ConversationsModel(QAbstractTableModel):
         return [rows[n].conversation_id
                 for n in sorted(position[pk] for pk in self._checked) if not mask[n]]
 
+    @property
+    def checks_revision(self) -> int:
+        """Changes with every change of the checks, and only then (a reload that keeps
+        them all, every two seconds while token counts fill in, leaves it)."""
+        return self._checks_revision
+
+    def every_checked_id(self) -> list[str]:
+        """The checked conversation ids in no particular order: what is kept for the next
+        run, without ``checked_ids``' walk in table order."""
+        position, rows = self._index.position, self._rows
+        return [rows[position[pk]].conversation_id for pk in self._checked]
+
     def _set_checks(self, pks: Iterable[int]) -> None:
         self._checked = set(pks)
+        self._checks_revision += 1
         if self._shown:
             self.dataChanged.emit(self.index(0, Column.CHECK),
                                   self.index(len(self._shown) - 1, Column.CHECK),
