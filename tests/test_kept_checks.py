@@ -188,3 +188,21 @@ def test_a_damaged_checks_file_is_said_and_the_page_starts_unchecked(
     window.close()
     assert checked(reopened(qtbot, filled_library, tmp_path)) == {
         window.conversations.model.row_at(0).conversation_id}
+
+
+def test_checks_go_with_their_library_through_a_switch_and_back(
+        qtbot, filled_library: Library, switcher, tmp_path: Path) -> None:
+    """File ▸ Recent libraries to another library and File ▸ Open local library back: each
+    window shows its own library's checks, and the first comes back as it was left."""
+    other = tmp_path / "other-library"
+    Library(other).close()
+    ids = check_rows(switcher.window, [0, 2])
+    with qtbot.waitSignal(switcher.switched, timeout=30000) as switched:
+        switcher.open_location(str(other))
+    assert switched.args[0].conversations.model.checked_count == 0
+    with qtbot.waitSignal(switcher.switched, timeout=30000) as switched:
+        switcher.window.open_local_action.trigger()
+    back = switched.args[0]
+    settle(qtbot, back)
+    assert checked(back) == set(ids)
+    assert back.statusBar().currentMessage().endswith("2 checked, as you left them.")
