@@ -206,3 +206,44 @@ def test_checks_go_with_their_library_through_a_switch_and_back(
     settle(qtbot, back)
     assert checked(back) == set(ids)
     assert back.statusBar().currentMessage().endswith("2 checked, as you left them.")
+
+
+def test_checks_stay_after_create_training_files_and_come_back_with_the_window(
+        qtbot, filled_library: Library, tmp_path: Path) -> None:
+    """As before: adding the checked conversations to a file leaves them checked (the next
+    file often takes the same ones); they are kept like any checks."""
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    settle(qtbot, window)
+    ids = check_rows(window, [0, 1])
+    dialogs.texts.append("Kept set")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        assert window.creator.add_checked(None)
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        window.creator.review.add_button.click()
+    settle(qtbot, window)
+    assert checked(window) == set(ids)
+    window.close()
+
+    again = reopened(qtbot, filled_library, tmp_path)
+    assert checked(again) == set(ids)
+    assert all("Kept set" in again.conversations.model.row_at(again.conversations.model
+                                                              .row_of_id(cid)).training_files
+               for cid in ids)
+
+
+def test_a_team_library_keeps_its_checks_by_its_address_never_its_password(
+        tmp_path: Path) -> None:
+    """Each member keeps their own checks of a team library in their own folder; a changed
+    password is the same library, and no password is written."""
+    from app.kept_checks import load_checks, save_checks
+    from app.location import parse_location
+
+    ann = checks_file(parse_location("postgresql://ann:first-Secret@db.example/team"))
+    again = checks_file(parse_location("postgresql://ann:second-Secret@db.example/team"))
+    other = checks_file(parse_location("postgresql://ann:first-Secret@db.example/other"))
+    assert ann == again and ann.path != other.path
+    save_checks(ann, ["c-1", "c-2"])
+    assert load_checks(again) == ["c-1", "c-2"]
+    assert load_checks(other) == []
+    assert b"Secret" not in ann.path.read_bytes() and ann.path.is_relative_to(tmp_path)
