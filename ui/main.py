@@ -91,7 +91,10 @@ class MainWindow(QMainWindow):
     open_location_requested = Signal(str)  # a recent library, as the settings keep it
 
     def __init__(self, library: Library, dialogs: Dialogs | None = None,
-                 settings: QSettings | None = None) -> None:
+                 settings: QSettings | None = None,
+                 checks_folder: Path | None = None) -> None:
+        """``checks_folder``: where the checks are kept for the next run (default: the
+        user's own folder, ``app.kept_checks.checks_folder``)."""
         super().__init__()
         self.library = library
         self.dialogs: Dialogs = dialogs or QtDialogs()
@@ -188,7 +191,8 @@ class MainWindow(QMainWindow):
 
         page.open_rows()  # a small library now, a large one in the background
         # The checks of the last run come back once the rows are in, and are kept.
-        self.check_keeper = CheckKeeper(page, library.location, self.dialogs, self)
+        self.check_keeper = CheckKeeper(page, library.location, self.dialogs, self,
+                                        checks_folder)
         self.check_keeper.notice.connect(self.status_line.notice)
         self.check_keeper.start()
         self._show_table_or_welcome()
