@@ -22,7 +22,9 @@ from app.jsonio import atomic_writer
 from app.location import LibraryLocation
 from app.paths import APP_NAME
 
-FOLDER_NAME = "kept-checks"
+# Not a sub-folder of the app's own folder: on Windows and macOS that is the user-data
+# folder, the default library's, and nothing but the library writes in a library folder.
+FOLDER_NAME = f"{APP_NAME} kept checks"
 FORMAT = 1  # the file's layout: {"format", "library", "checked": [conversation ids]}
 
 
@@ -45,7 +47,7 @@ class ChecksFile:
 
 def checks_folder() -> Path:
     """This user's folder for kept checks (not created until the first checks are kept)."""
-    return Path(user_state_dir(APP_NAME, appauthor=False)) / FOLDER_NAME
+    return Path(user_state_dir(FOLDER_NAME, appauthor=False))
 
 
 def library_identity(location: LibraryLocation) -> str:
