@@ -247,3 +247,18 @@ def test_a_team_library_keeps_its_checks_by_its_address_never_its_password(
     assert load_checks(again) == ["c-1", "c-2"]
     assert load_checks(other) == []
     assert b"Secret" not in ann.path.read_bytes() and ann.path.is_relative_to(tmp_path)
+
+
+def test_a_conversation_removed_while_the_window_is_open_leaves_the_kept_checks(
+        qtbot, filled_library: Library, tmp_path: Path) -> None:
+    from app.kept_checks import load_checks
+
+    window = reopened(qtbot, filled_library, tmp_path)
+    kept = checks_file(filled_library.location)
+    ids = check_rows(window, [0, 1, 2])
+    qtbot.waitUntil(lambda: sorted(load_checks(kept)) == sorted(ids), timeout=WAIT_MS)
+    apply_removal(filled_library, plan_removal(filled_library, ids[:1]))
+    window.changes.conversations_changed.emit()  # as the window's own removal says it
+    settle(qtbot, window)
+    assert checked(window) == set(ids[1:])
+    qtbot.waitUntil(lambda: sorted(load_checks(kept)) == sorted(ids[1:]), timeout=WAIT_MS)
