@@ -32,6 +32,7 @@ from _table_library import build_library  # noqa: E402
 from PySide6.QtWidgets import QApplication  # noqa: E402
 
 from app.kept_checks import checks_file, load_checks, save_checks  # noqa: E402
+from app.library import Library  # noqa: E402
 from ui.conversations_model import ConversationsModel  # noqa: E402
 from ui.row_index import RowIndex  # noqa: E402
 
@@ -46,15 +47,31 @@ def timed(runs: int, step: Callable[[], object]) -> float:
     return statistics.median(times)
 
 
+def timed_swap(runs: int, model: ConversationsModel, rows: list) -> float:  # type: ignore[type-arg]
+    """The median time of swapping a freshly read library into the model (what the GUI
+    thread does when a large library's first read is in), the index built untimed as a
+    worker builds it."""
+    times = []
+    for _ in range(runs):
+        index = RowIndex(rows)
+        start = time.perf_counter()
+        model.set_index(index)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--library", type=Path,
+                        help="a library built by an earlier run (kept there), else a new one")
     args = parser.parse_args()
     _app = QApplication.instance() or QApplication(sys.argv)
     print_machine(machine())
     with tempfile.TemporaryDirectory() as tmp:
-        library = build_library(Path(tmp) / "library", args.n)
+        library = (Library(args.library) if args.library and args.library.exists()
+                   else build_library(args.library or Path(tmp) / "library", args.n))
         model = ConversationsModel()
         model.set_index(RowIndex(library.summaries()))
         kept = checks_file(library.location, Path(tmp) / "kept-checks")
@@ -62,6 +79,8 @@ def main() -> int:
         ids = model.every_checked_id()
         print(f"{model.checked_count:,} checks of {model.total:,} conversations")
         rows = {
+            "baseline: swap in the rows read (at open)": timed_swap(args.runs, model,
+                                                                    library.summaries()),
             "baseline: Select all (check_all_shown)": timed(args.runs, model.check_all_shown),
             "baseline: checked_ids (Create reads it)": timed(args.runs, model.checked_ids),
             "gather the ids to keep (GUI thread)": timed(args.runs, model.every_checked_id),
