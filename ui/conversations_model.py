@@ -318,6 +318,7 @@ class ConversationsModel(QAbstractTableModel):
         self._shown: list[int] = []
         self._shown_mask: Mask | None = None
         self._checked: set[int] = set()
+        self._checks_revision = 0  # one more at each change of the checks (``kept_checks``)
         self._filter = Filter()
         self._sort: tuple[int, Qt.SortOrder] = (-1, Qt.SortOrder.AscendingOrder)
         self._release = SlowRelease(self)
@@ -388,6 +389,7 @@ class ConversationsModel(QAbstractTableModel):
             self._checked.add(pk)
         else:
             self._checked.discard(pk)
+        self._checks_revision += 1
         self.dataChanged.emit(index, index, [Qt.ItemDataRole.CheckStateRole])
         self.checks_changed.emit()
         return True
@@ -430,7 +432,10 @@ class ConversationsModel(QAbstractTableModel):
         self._let_go(index)
         self._filter = wanted
         position = index.position  # checks are few; rows may be 100,000
-        self._checked = {pk for pk in self._checked if pk in position}
+        kept = {pk for pk in self._checked if pk in position}
+        if len(kept) != len(self._checked):
+            self._checks_revision += 1
+        self._checked = kept
         if chosen is None:
             chosen = self._shown_of(index, wanted, self._checked, index_is_new=True)
         self._shown, self._shown_mask = chosen
@@ -614,8 +619,22 @@ class ConversationsModel(QAbstractTableModel):
         return [rows[n].conversation_id
                 for n in sorted(position[pk] for pk in self._checked) if not mask[n]]
 
+    @property
+    def checks_revision(self) -> int:
+        """Changes with every change of the checks, and only then (a reload that keeps
+        them all, every two seconds while token counts fill in, leaves it)."""
+        return self._checks_revision
+
+    def every_checked_id(self) -> list[str]:
+        """The checked conversation ids in library order: what is kept for the next run,
+        without ``checked_ids``' walk in table order. (In library order, putting them back
+        reads the rows in order: 100,000 in a random order took 5 times as long.)"""
+        position, rows = self._index.position, self._rows
+        return [rows[n].conversation_id for n in sorted(position[pk] for pk in self._checked)]
+
     def _set_checks(self, pks: Iterable[int]) -> None:
         self._checked = set(pks)
+        self._checks_revision += 1
         if self._shown:
             self.dataChanged.emit(self.index(0, Column.CHECK),
                                   self.index(len(self._shown) - 1, Column.CHECK),
@@ -635,5 +654,8 @@ class ConversationsModel(QAbstractTableModel):
         self._set_checks((self._checked - shown) | (shown - self._checked))
 
     def set_checked_ids(self, conversation_ids: Iterable[str]) -> None:
+        """Check these conversations alone (ids the library does not hold are passed
+        over); the rows are read in library order (see ``every_checked_id``)."""
         rows, by_id = self._rows, self._index.by_id
-        self._set_checks(rows[by_id[c]].pk for c in set(conversation_ids) if c in by_id)
+        found = (by_id.get(c) for c in conversation_ids)
+        self._set_checks(rows[n].pk for n in sorted(n for n in found if n is not None))

@@ -43,6 +43,7 @@ from ui.add_review import conversation_names, hidden_checked_ids
 from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
+from ui.check_keeper import CheckKeeper
 from ui.close_guard import CloseGuard, finish_app
 from ui.conversations_model import Column
 from ui.conversations_page import ConversationsPage
@@ -90,7 +91,10 @@ class MainWindow(QMainWindow):
     open_location_requested = Signal(str)  # a recent library, as the settings keep it
 
     def __init__(self, library: Library, dialogs: Dialogs | None = None,
-                 settings: QSettings | None = None) -> None:
+                 settings: QSettings | None = None,
+                 checks_folder: Path | None = None) -> None:
+        """``checks_folder``: where the checks are kept for the next run (default: the
+        user's own folder, ``app.kept_checks.checks_folder``)."""
         super().__init__()
         self.library = library
         self.dialogs: Dialogs = dialogs or QtDialogs()
@@ -186,6 +190,11 @@ class MainWindow(QMainWindow):
         self.training_files.open_conversation.connect(self.open_conversation)
 
         page.open_rows()  # a small library now, a large one in the background
+        # The checks of the last run come back once the rows are in, and are kept.
+        self.check_keeper = CheckKeeper(page, library.location, self.dialogs, self,
+                                        checks_folder)
+        self.check_keeper.notice.connect(self.status_line.notice)
+        self.check_keeper.start()
         self._show_table_or_welcome()
         self._restore_settings()
         self._focus_where_work_starts()
@@ -756,6 +765,7 @@ class MainWindow(QMainWindow):
 
     def save_settings(self) -> None:
         page = self.conversations
+        self.check_keeper.keep_now()
         self.settings.setValue("window/geometry", self.saveGeometry())
         self.settings.setValue("conversations/header",
                                page.table.horizontalHeader().saveState())

@@ -133,7 +133,8 @@ def save_with_menu(window: QWidget, anchor: QWidget, menu: QWidget, path: Path,
 
 def make_window(library: Library, settings_dir: Path) -> MainWindow:
     settings = QSettings(str(settings_dir / "snapshot.ini"), QSettings.Format.IniFormat)
-    window = MainWindow(library, QuietDialogs(), settings)
+    # (its checks are kept beside its settings, never in the user's own folder)
+    window = MainWindow(library, QuietDialogs(), settings, settings_dir / "kept-checks")
     window.resize(*SIZE)
     window.show()
     return window

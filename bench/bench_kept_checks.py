@@ -1,0 +1,101 @@
+"""Keeping 100,000 checks (``app.kept_checks``, ``ui.check_keeper``): what each step costs,
+beside what the page already does with as many checks (Select all, and ``checked_ids``
+that Create training files reads), measured in the same run on the same model.
+
+On the GUI thread: gathering the ids to keep (after each change, at most once a second),
+reading the file and putting the checks back (once, when the window opens). On the
+writer's thread: writing the file (atomically, with fsync). The library is built as
+``bench_table.py`` builds it (real fixtures imported, then cloned in SQL).
+
+Usage::
+
+    QT_QPA_PLATFORM=offscreen python bench/bench_kept_checks.py [--runs 5] [--n 100000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from _common import machine, print_machine  # noqa: E402
+from _table_library import build_library  # noqa: E402
+from PySide6.QtWidgets import QApplication  # noqa: E402
+
+from app.kept_checks import checks_file, load_checks, save_checks  # noqa: E402
+from app.library import Library  # noqa: E402
+from ui.conversations_model import ConversationsModel  # noqa: E402
+from ui.row_index import RowIndex  # noqa: E402
+
+
+def timed(runs: int, step: Callable[[], object]) -> float:
+    """The median of ``runs`` times of ``step``, in milliseconds."""
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        step()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def timed_swap(runs: int, model: ConversationsModel, rows: list) -> float:  # type: ignore[type-arg]
+    """The median time of swapping a freshly read library into the model (what the GUI
+    thread does when a large library's first read is in), the index built untimed as a
+    worker builds it."""
+    times = []
+    for _ in range(runs):
+        index = RowIndex(rows)
+        start = time.perf_counter()
+        model.set_index(index)
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--n", type=int, default=100_000)
+    parser.add_argument("--library", type=Path,
+                        help="a library built by an earlier run (kept there), else a new one")
+    args = parser.parse_args()
+    _app = QApplication.instance() or QApplication(sys.argv)
+    print_machine(machine())
+    with tempfile.TemporaryDirectory() as tmp:
+        library = (Library(args.library) if args.library and args.library.exists()
+                   else build_library(args.library or Path(tmp) / "library", args.n))
+        model = ConversationsModel()
+        model.set_index(RowIndex(library.summaries()))
+        kept = checks_file(library.location, Path(tmp) / "kept-checks")
+        model.check_all_shown()
+        ids = model.every_checked_id()
+        print(f"{model.checked_count:,} checks of {model.total:,} conversations")
+        rows = {
+            "baseline: swap in the rows read (at open)": timed_swap(args.runs, model,
+                                                                    library.summaries()),
+            "baseline: Select all (check_all_shown)": timed(args.runs, model.check_all_shown),
+            "baseline: checked_ids (Create reads it)": timed(args.runs, model.checked_ids),
+            "gather the ids to keep (GUI thread)": timed(args.runs, model.every_checked_id),
+            "write the file (writer thread)": timed(args.runs, lambda: save_checks(kept, ids)),
+            "read the file (GUI thread, at open)": timed(args.runs, lambda: load_checks(kept)),
+            "put the checks back (GUI thread, at open)": timed(
+                args.runs, lambda: model.set_checked_ids(load_checks(kept))),
+        }
+        size = kept.path.stat().st_size
+        library.close()
+    for what, ms in rows.items():
+        print(f"{what:<45} {ms:8.1f} ms")
+    print(f"file size: {size / 1e6:.1f} MB")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
