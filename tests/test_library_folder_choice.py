@@ -222,3 +222,23 @@ def test_what_a_folder_holds_leaves_out_what_systems_and_sync_tools_put_there(tm
     (folder / "notes.md").write_text("", encoding="utf-8")
     look = look_at(folder)
     assert (look.kind, look.items, look.names) == (FolderKind.OCCUPIED, 1, ("notes.md",))
+
+
+def test_lora_studio_home_still_wins_at_the_next_start_and_the_window_says_so(
+        qtbot, switcher, library, settings, tmp_path):
+    home = Path(os.environ["LORA_STUDIO_HOME"]).resolve()  # (the test's own)
+    chosen = tmp_path / "chosen"
+    chosen.mkdir()
+    choose_and_switch(qtbot, switcher, chosen, True)
+    said = switcher.window.statusBar().currentMessage()
+    assert said == (f"Created a new library in {chosen}. The next start opens {home} all "
+                    "the same: LORA_STUDIO_HOME names it.")
+    switcher.window.close()
+    switcher.close()
+    again = start_app(None, ScriptedDialogs(), settings)
+    assert again is not None
+    try:
+        assert again.library.root == home
+    finally:
+        again.window.close()
+        again.close()
