@@ -166,8 +166,8 @@ def test_a_folder_holding_other_things_is_shared_only_once_agreed(
     choose(qtbot, switcher, documents, False)
     kind, title, question = switcher.dialogs.asked[-1]
     assert (kind, title) == ("confirm_destructive", "Create a library beside other files")
-    assert question.startswith(f"{documents} holds no library, but 3 other items "
-                               "(old library, photos, taxes.pdf).")
+    assert question.startswith(f"{documents} holds 3 items (old library, photos, "
+                               "taxes.pdf) and no library.")
     assert "subfolder 'old library' holds a library" in question
     assert not (documents / DATABASE_NAME).exists() and switcher.library is library
     choose_and_switch(qtbot, switcher, documents, True)

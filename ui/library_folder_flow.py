@@ -64,8 +64,8 @@ def occupied_question(look: FolderLook) -> str:
     named = ", ".join(look.names) + (", …" if look.items > len(look.names) else "")
     inside = (f"\n\nIts subfolder '{look.library_inside}' holds a library: to open that "
               "one, choose the subfolder itself." if look.library_inside else "")
-    return (f"{look.folder} holds no library, but {plural(look.items, 'other item')} "
-            f"({named}).{inside}\n\nCreate a new library in it anyway? LoRA Studio adds its "
+    return (f"{look.folder} holds {plural(look.items, 'item')} ({named}) and no "
+            f"library.{inside}\n\nCreate a new library in it anyway? LoRA Studio adds its "
             "own files (library.sqlite3 and a few beside it) and changes nothing that is "
             "there. To keep them apart, cancel and choose or make an empty folder.")
 
