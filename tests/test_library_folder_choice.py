@@ -242,3 +242,27 @@ def test_lora_studio_home_still_wins_at_the_next_start_and_the_window_says_so(
     finally:
         again.window.close()
         again.close()
+
+
+def test_a_team_library_window_names_its_address_and_opens_a_folder_from_there(
+        qtbot, pg_url, settings, tmp_path, no_keyring):
+    from ui.library_choice import settings_form
+
+    switcher = start_app(pg_url, ScriptedDialogs(), settings)
+    assert switcher is not None and switcher.library.is_team
+    try:
+        window = switcher.window
+        address = settings_form(pg_url)
+        assert window.welcome.place.toolTip() == f"Team library {address}"
+        assert window.welcome.place_button.text() == "Open a library folder…"
+        assert window.open_local_action.isEnabled()  # back to the folder on this computer
+        empty = tmp_path / "my own"
+        empty.mkdir()
+        choose_and_switch(qtbot, switcher, empty, True)
+        assert switcher.dialogs.asked[0][2] == Path.home()  # a team library is no folder
+        assert switcher.library.root == empty and not switcher.library.is_team
+        assert current(settings) == str(empty)
+        assert recent(settings)[:2] == [str(empty), address]
+    finally:
+        switcher.window.close()
+        switcher.close()

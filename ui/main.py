@@ -180,7 +180,7 @@ class MainWindow(QMainWindow):
         self.welcome.import_files.connect(self.import_files)
         self.welcome.import_folder.connect(self.import_folder)
         self.welcome.load_samples.connect(self.load_samples)
-        self.welcome.show_place(place_line(library))
+        self.welcome.show_place(place_line(library), library.is_team)
         self.welcome.choose_folder.connect(self.open_folder_action.trigger)
         reader = self.conversations.reader
         reader.review_requested.connect(self.reviews.review_one)

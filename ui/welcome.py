@@ -74,9 +74,11 @@ class WelcomePanel(QWidget):
         layout.addLayout(place_row)
         layout.addStretch(2)
 
-    def show_place(self, where: str) -> None:
+    def show_place(self, where: str, team: bool = False) -> None:
         """One short line: ``where`` the library is kept (a long path shortened in its
-        middle, whole in the tooltip)."""
+        middle, whole in the tooltip); beside a team library, which is no folder, the
+        button opens a library folder instead of offering "another" one."""
+        self.place_button.setText("Open a library folder…" if team else "Use another folder…")
         self.place.setText(self.place.fontMetrics().elidedText(
             where, Qt.TextElideMode.ElideMiddle, PLACE_WIDTH))
         self.place.setToolTip(where)
