@@ -24,6 +24,8 @@ LITTER = frozenset({".DS_Store", "._.DS_Store", ".localized", "Icon\r", "Thumbs.
                     "desktop.ini", ".directory", ".stfolder", ".stignore", ".dropbox",
                     ".dropbox.cache", ".sync"})
 NAMED = 3  # how many of an occupied folder's items a question names
+LOOKED_INTO = 100  # how many of its subfolders are looked into for a library (a network
+# share's folder of thousands would keep the window waiting)
 
 
 class FolderKind(Enum):
@@ -56,6 +58,12 @@ def look_at(chosen: str | os.PathLike[str]) -> FolderLook:
         return FolderLook(folder, FolderKind.NEW)
     if (folder / DATABASE_NAME).is_file():
         return FolderLook(folder, FolderKind.LIBRARY)
+    holder = next((place for place in folder.parents if (place / DATABASE_NAME).is_file()),
+                  None)
+    if holder is not None:
+        raise LibraryError(f"{folder} is inside the library folder {holder}, which is kept "
+                           "for that library alone. Choose a folder outside it, or that "
+                           "folder itself to open its library.")
     try:
         entries = sorted((entry for entry in folder.iterdir() if entry.name not in LITTER),
                          key=lambda entry: entry.name.lower())
@@ -66,7 +74,7 @@ def look_at(chosen: str | os.PathLike[str]) -> FolderLook:
                            "you may open, or ask whoever owns it for access.") from None
     if not entries:
         return FolderLook(folder, FolderKind.EMPTY)
-    inside = next((entry.name for entry in entries
+    inside = next((entry.name for entry in entries[:LOOKED_INTO]
                    if entry.is_dir() and (entry / DATABASE_NAME).is_file()), None)
     return FolderLook(folder, FolderKind.OCCUPIED, len(entries),
                       tuple(entry.name for entry in entries[:NAMED]), inside)

@@ -175,6 +175,16 @@ def test_a_folder_holding_other_things_is_shared_only_once_agreed(
     assert (documents / "taxes.pdf").read_bytes() == b"%PDF"
 
 
+def test_a_folder_inside_a_library_folder_is_refused(qtbot, switcher, library, tmp_path):
+    inside = library.root / "my exports"
+    inside.mkdir()
+    choose(qtbot, switcher, inside)
+    title, message = switcher.dialogs.warnings[-1]
+    assert title == "Library not opened"
+    assert message.startswith(f"{inside} is inside the library folder {library.root}")
+    assert not (inside / DATABASE_NAME).exists() and switcher.library is library
+
+
 def test_cancelling_the_chooser_changes_nothing(qtbot, switcher, library, settings):
     choose(qtbot, switcher, None)  # type: ignore[arg-type]
     assert switcher.library is library and not switcher.opening
