@@ -66,12 +66,13 @@ def test_an_empty_folder_becomes_a_library_there_once_agreed_and_the_window_show
 
 def test_a_chosen_folder_opens_again_at_the_next_start_and_is_in_recent_libraries(
         qtbot, switcher, library, settings, tmp_path, monkeypatch):
+    monkeypatch.delenv("LORA_STUDIO_HOME")  # (a double-click start sets none)
     chosen = tmp_path / "synced" / "library"
     chosen.mkdir(parents=True)
     choose_and_switch(qtbot, switcher, chosen, True)
+    assert switcher.dialogs.asked[1][2].endswith("The next start opens it too.")
     switcher.window.close()
     switcher.close()
-    monkeypatch.delenv("LORA_STUDIO_HOME")  # (a double-click start sets none)
     again = start_app(None, ScriptedDialogs(), settings)
     assert again is not None
     try:
@@ -240,6 +241,9 @@ def test_lora_studio_home_still_wins_at_the_next_start_and_the_window_says_so(
     chosen = tmp_path / "chosen"
     chosen.mkdir()
     choose_and_switch(qtbot, switcher, chosen, True)
+    question = switcher.dialogs.asked[1][2]
+    assert question.endswith(f"The next start opens {home} all the same: LORA_STUDIO_HOME "
+                             "names it.")
     said = switcher.window.statusBar().currentMessage()
     assert said == (f"Created a new library in {chosen}. The next start opens {home} all "
                     "the same: LORA_STUDIO_HOME names it.")

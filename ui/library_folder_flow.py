@@ -57,7 +57,7 @@ def new_question(look: FolderLook) -> str:
     where = ("is empty" if look.kind is FolderKind.EMPTY
              else "does not exist yet (LoRA Studio makes it)")
     return (f"{look.folder} {where}.\n\nCreate a new library there? LoRA Studio keeps its "
-            "conversations and training files in it and opens it from now on.")
+            f"conversations and training files in it.{next_start(look.folder)}")
 
 
 def occupied_question(look: FolderLook) -> str:
@@ -67,7 +67,14 @@ def occupied_question(look: FolderLook) -> str:
     return (f"{look.folder} holds {plural(look.items, 'item')} ({named}) and no "
             f"library.{inside}\n\nCreate a new library in it anyway? LoRA Studio adds its "
             "own files (library.sqlite3 and a few beside it) and changes nothing that is "
-            "there. To keep them apart, cancel and choose or make an empty folder.")
+            f"there.{next_start(look.folder)} To keep them apart, cancel and choose or make "
+            "an empty folder.")
+
+
+def next_start(folder: Path) -> str:
+    """Which library the next start opens: the new one, unless ``LORA_STUDIO_HOME``
+    names another."""
+    return next_start_note(str(folder)) or " The next start opens it too."
 
 
 def next_start_note(folder: str) -> str:
