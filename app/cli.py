@@ -94,7 +94,9 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--library", "--data-dir", dest="library", metavar="PATH_OR_URL",
                         help="the library: a folder, or a team library's "
                              "postgresql://user@host:port/database URL (default: "
-                             "$LORA_STUDIO_HOME or the user-data folder)")
+                             "$LORA_STUDIO_HOME, else for a COMMAND the user-data folder "
+                             "and for the window the library it had open last); a folder that "
+                             "holds no library gets a new one")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     p = sub.add_parser("validate", help="check files: individual, full JSON or JSONL")

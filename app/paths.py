@@ -22,6 +22,11 @@ def library_dir(data_dir: str | os.PathLike[str] | None = None) -> Path:
     env = os.environ.get(ENV_HOME)
     if env and "://" not in env:  # (a team library's URL names no folder: app.location)
         return Path(env).expanduser().resolve()
+    return user_library_dir()
+
+
+def user_library_dir() -> Path:
+    """The library a first start opens, when nothing names another: the user-data folder."""
     return Path(user_data_dir(APP_NAME, appauthor=False))
 
 

@@ -223,7 +223,7 @@ def test_a_local_window_names_its_folder_and_offers_to_open_it(qtbot, tmp_path, 
         window = switcher.window
         assert window.windowTitle() == f"Local library {folder} — LoRA Studio"
         assert window.where.text() == "Local library"
-        assert window.where.toolTip() == f"Library folder: {folder}"
+        assert window.where.toolTip().startswith(f"Library folder: {folder}. ")
         assert window.open_library_action.isVisible()
         assert not window.copy_address_action.isVisible()
     finally:

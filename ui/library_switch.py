@@ -23,7 +23,7 @@ from app import keychain
 from app.build import BuildCancelled
 from app.failures import bug_report, known_failure
 from app.library import Library
-from app.paths import DATABASE_NAME, ENV_HOME, library_dir
+from app.paths import DATABASE_NAME, ENV_HOME, library_dir, user_library_dir
 from app.recovery import Progress, finish_interrupted_work
 from ui.close_guard import cancel_question, still_running, the_jobs
 from ui.dialogs import Dialogs
@@ -34,6 +34,7 @@ from ui.library_choice import (
     settings_form,
     with_password,
 )
+from ui.library_folder_flow import choose_library_folder, next_start_note
 from ui.main import (
     MainWindow,
     finish_interrupted_work_or_explain,
@@ -180,9 +181,15 @@ class LibrarySwitcher(QObject):
 
     def _new_window(self, library: Library) -> MainWindow:
         window = MainWindow(library, self.dialogs, self.settings)
+        window.open_folder_requested.connect(self.choose_folder)
         window.open_team_requested.connect(lambda: self.ask_team_library())
         window.open_local_requested.connect(lambda: self.open_location(str(self.local_folder)))
         window.open_location_requested.connect(self.open_location)
+        # Greyed out on the local library itself (nothing to go back to), and naming it.
+        local = settings_form(self.local_folder)
+        window.open_local_action.setEnabled(library_key(library) != local)
+        window.open_local_action.setStatusTip(f"Go back to the library in {local}")
+        window.open_local_action.setToolTip(f"Go back to the library in {local}")
         return window
 
     @property
@@ -238,9 +245,30 @@ class LibrarySwitcher(QObject):
             return True
         return False
 
+    def choose_folder(self) -> None:
+        """File ▸ Open or create library folder…: the chooser and, for a new library, the
+        question; the folder then opens as a recent library does."""
+        if self._opening is not None:
+            self.window.show_message("Another library is being opened; wait for it.")
+            return
+        folder = choose_library_folder(self.window, self.dialogs, self._chooser_start(),
+                                       library_key(self.library))
+        if folder is None:
+            return
+        made = not (Path(folder) / DATABASE_NAME).is_file()
+        self.open_location(folder, f"Created a new library in {folder}." if made else "")
+
+    def _chooser_start(self) -> Path:
+        """Beside the open library's folder; the home folder for a team library or the
+        user-data folder (hidden on most systems, and no place to look for another)."""
+        root = self.library.root.resolve()
+        if self.library.is_team or root == user_library_dir().resolve():
+            return Path.home()
+        return root.parent
+
     # --- opening -----------------------------------------------------------------------
 
-    def open_location(self, text: str) -> None:
+    def open_location(self, text: str, said: str = "") -> None:
         """Open a remembered library (a folder, or a team URL without its password: the
         keyring's is used). A team library that does not open shows the team dialog with
         the reason, to correct the password or address there."""
@@ -254,7 +282,7 @@ class LibrarySwitcher(QObject):
             if task.is_cancelled():
                 result[0].close()
                 return
-            self._switch_to(result, text)
+            self._switch_to(result, text, said)
 
         def failed(why: str) -> None:
             self._opening = None
@@ -315,9 +343,10 @@ class LibrarySwitcher(QObject):
 
     # --- the switch ----------------------------------------------------------------------
 
-    def _switch_to(self, result: Opened, text: str) -> None:
+    def _switch_to(self, result: Opened, text: str, said: str = "") -> None:
         """Put a new window on the opened library, then close the old window and, once
-        nothing reads it any more, the old library."""
+        nothing reads it any more, the old library. ``said``: what the status line says
+        instead of "Opened …" (a library just made)."""
         library, problem, finished = result
         old_window, old_library = self.window, self.library
         old_window.save_settings()
@@ -328,7 +357,9 @@ class LibrarySwitcher(QObject):
         self.window.show()
         old_window.close()
         remember_opened(self.settings, text)
-        self.window.show_message(f"Opened {settings_form(text)}.")
+        kept = settings_form(text)
+        note = "" if is_team(text) else next_start_note(kept)
+        self.window.show_message(f"{said or f'Opened {kept}.'}{note}")
         self.window.say_what_was_finished(finished, f"On opening {settings_form(text)}")
         if problem:
             self.dialogs.warn(self.window, "Interrupted work not finished", problem)

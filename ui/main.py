@@ -84,8 +84,10 @@ COUNTS_TIP = ("Conversations shown by the filters · checked (what Create traini
 
 
 class MainWindow(QMainWindow):
-    # File ▸ Open team library…, Open local library, Recent libraries: whoever owns the
-    # window (``ui.library_switch``) opens the library and puts a new window on it.
+    # File ▸ Open or create library folder…, Open team library…, Open local library, Recent
+    # libraries: whoever owns the window (``ui.library_switch``) opens the library and puts
+    # a new window on it.
+    open_folder_requested = Signal()
     open_team_requested = Signal()
     open_local_requested = Signal()
     open_location_requested = Signal(str)  # a recent library, as the settings keep it
@@ -182,6 +184,8 @@ class MainWindow(QMainWindow):
         self.welcome.import_files.connect(self.import_files)
         self.welcome.import_folder.connect(self.import_folder)
         self.welcome.load_samples.connect(self.load_samples)
+        self.welcome.show_place(place_line(library), library.is_team)
+        self.welcome.choose_folder.connect(self.open_folder_action.trigger)
         reader = self.conversations.reader
         reader.review_requested.connect(self.reviews.review_one)
         reader.as_trained_requested.connect(self.show_as_trained)
@@ -225,6 +229,10 @@ class MainWindow(QMainWindow):
             "Import folder…", self.import_folder, "Ctrl+Shift+O",
             "Import every .json file in a folder and its subfolders")
         self.quit_action = self._action("Quit", self.close, QKeySequence.StandardKey.Quit)
+        self.open_folder_action = self._action(
+            "Open or create library folder…", self.open_folder_requested.emit, None,
+            "Choose the folder the library is kept in: one holding a library opens it, an "
+            "empty one becomes a new library")
         self.open_team_action = self._action(
             "Open team library…", self.open_team_requested.emit, None,
             "Open a library that a team shares in a PostgreSQL database")
@@ -305,6 +313,7 @@ class MainWindow(QMainWindow):
         file_menu = menu.addMenu("&File")
         file_menu.addActions([self.import_files_action, self.import_folder_action])
         file_menu.addSeparator()
+        file_menu.addAction(self.open_folder_action)
         file_menu.addAction(self.open_team_action)
         self.recent_menu = file_menu.addMenu("Recent libraries")
         self.recent_menu.aboutToShow.connect(self._fill_recent_menu)
@@ -854,7 +863,15 @@ def where_tip(library: Library) -> str:
     if library.is_team:
         return (f"A team library in a PostgreSQL database: {library_key(library)}. This "
                 f"computer keeps only its own caches for it in {library.root}.")
-    return f"Library folder: {library.root}"
+    return (f"Library folder: {library.root}. File ▸ Open or create library folder… opens "
+            "another or makes a new one.")
+
+
+def place_line(library: Library) -> str:
+    """Where the library is kept, in one short line (the welcome panel's)."""
+    if library.is_team:
+        return f"Team library {library_key(library)}"
+    return f"Library folder: {home_as_tilde(library.root)}"
 
 
 def window_title(library: Library) -> str:

@@ -147,6 +147,8 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         library = Library(Path(tmp) / "library")
         window = make_window(library, Path(tmp))
         written.append(save(window, out_dir / "01-empty-library.png"))
+        written.append(save_with_menu(window, window.menuBar(), window.file_menu,
+                                      out_dir / "01b-local-file-menu.png"))
 
         folders = [p for p in sorted(samples.iterdir()) if p.is_dir()] or [samples]
         broken = Path(tmp) / "broken-export.json"  # shows how a rejected file is reported

@@ -15,10 +15,14 @@ WELCOME_TEXT = (
 )
 
 
+PLACE_WIDTH = 460  # the library's place, beside its button, within the text's 620 px
+
+
 class WelcomePanel(QWidget):
     import_files = Signal()
     import_folder = Signal()
     load_samples = Signal()
+    choose_folder = Signal()  # File ▸ Open or create library folder…
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -41,6 +45,20 @@ class WelcomePanel(QWidget):
         hint = QLabel("Or drop .json files and folders anywhere on the window.")
         hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         hint.setStyleSheet("color: palette(mid);")
+        # Where the library is kept, and the way to keep it elsewhere: a first start
+        # chooses no folder, so the first look at the window says which one it is.
+        self.place = QLabel()
+        self.place.setTextFormat(Qt.TextFormat.PlainText)
+        self.place_button = QPushButton("Use another folder…")
+        self.place_button.setToolTip("Open a library in another folder, or make a new one in "
+                                     "an empty folder (File ▸ Open or create library folder…)")
+        self.place_button.clicked.connect(self.choose_folder)
+        place_row = QHBoxLayout()
+        place_row.addStretch(1)
+        place_row.addWidget(self.place)
+        place_row.addSpacing(8)
+        place_row.addWidget(self.place_button)
+        place_row.addStretch(1)
         layout = QVBoxLayout(self)
         layout.addStretch(1)
         centred = QHBoxLayout()  # stretches, not an alignment flag: wrapped text keeps its height
@@ -52,4 +70,15 @@ class WelcomePanel(QWidget):
         layout.addLayout(buttons)
         layout.addSpacing(8)
         layout.addWidget(hint)
+        layout.addSpacing(28)
+        layout.addLayout(place_row)
         layout.addStretch(2)
+
+    def show_place(self, where: str, team: bool = False) -> None:
+        """One short line: ``where`` the library is kept (a long path shortened in its
+        middle, whole in the tooltip); beside a team library, which is no folder, the
+        button opens a library folder instead of offering "another" one."""
+        self.place_button.setText("Open a library folder…" if team else "Use another folder…")
+        self.place.setText(self.place.fontMetrics().elidedText(
+            where, Qt.TextElideMode.ElideMiddle, PLACE_WIDTH))
+        self.place.setToolTip(where)
