@@ -81,7 +81,7 @@ from app.team_locks import (
     lock_in_transaction,
     training_file_lock,
 )
-from app.token_counts import first_reply_over, library_cache, max_seq_len, over_budget
+from app.token_counts import library_cache, lines_over, max_seq_len
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
 from app.wording import agreeing, first_few, plural
@@ -602,23 +602,24 @@ LEFT_OUT_REASONS = {
 def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],
                     progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None,
-                    fit: bool = False) -> set[int]:
-    """Conversations whose training line is longer than the training file's
-    ``max_seq_len`` (a new file's default when ``name`` is None): a trainer would cut them.
-    Counts missing from the library are made now (``app.token_counts``), with progress.
-    ``fit``: the file ends such lines at their last whole reply that fits
-    (``app.budget_fit``), so only those whose first reply alone is too long stay over."""
+                    fit: bool = False,
+                    policy: CutOffPolicy | str = DEFAULT_POLICY) -> set[int]:
+    """Conversations whose training line, as the file writes it under its cut-off
+    ``policy``, is longer than the training file's ``max_seq_len`` (a new file's default
+    when ``name`` is None): a trainer would cut them. Counts missing from the library are
+    made now (``app.token_counts``), with progress. ``fit``: the file ends such lines at
+    their last whole reply that fits (``app.budget_fit``), so only those whose first reply
+    alone is too long stay over."""
     ids: dict[int, str] = {}
     with library.session() as session:
         for start in range(0, len(pks), 500):
             ids.update((pk, cid) for pk, cid in session.execute(
                 select(Conversation.pk, Conversation.conversation_id)
                 .where(Conversation.pk.in_(list(pks[start : start + 500])))))
-    over = set(over_budget(library, name, list(ids.values()), progress, cancelled))
+    over = lines_over(library, list(ids.values()), max_seq_len(library, name),
+                      policy=policy, fit=fit, progress=progress, cancelled=cancelled)
     if cancelled and cancelled():
         raise BuildCancelled()
-    if fit and over:
-        over = first_reply_over(library, sorted(over), max_seq_len(library, name))
     return {pk for pk, cid in ids.items() if cid in over}
 
 
@@ -679,7 +680,7 @@ def plan_addition(
     new_pks = [facts[cid][0] for cid in new]
     untrainable = [cid for cid, ok in zip(candidates, trained, strict=True) if not ok]
     over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled,
-                           fit=setting is OverBudget.FIT)
+                           fit=setting is OverBudget.FIT, policy=policy)
     try:
         near = near_on_add(library, None if create else name,
                            list(zip(new, new_pks, strict=True)), progress, cancelled)
