@@ -41,7 +41,8 @@ OVER_BUDGET_SHORT = {OverBudget.FIT: "end at the last reply that fits",
                      OverBudget.KEEP: "written whole"}
 BUDGET_NOTE = ("A line longer than this is cut by TRL (its last reply ends mid-sentence) and "
                "left out by Axolotl, unless the file ends it early (below). The Tokens column "
-               "on the Conversations page shows which conversations are over it.")
+               "on the Conversations page warns of a conversation longer than the smallest "
+               "length of the files holding it (its line under the default cut-off policy).")
 
 
 @dataclass(frozen=True)
