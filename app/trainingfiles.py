@@ -477,6 +477,13 @@ class AddPlan:
     leave_out_over_budget: bool = False
     cut_off_policy: str = DEFAULT_POLICY.value  # the file's (a new one is created with it)
     over_budget_setting: str = FOR_NEW_FILES.value  # likewise (``app.budget_fit``)
+    max_seq_len: int = DEFAULT_MAX_SEQ_LEN  # likewise: the budget ``over_budget`` is over
+
+    @property
+    def fits_lines(self) -> bool:
+        """The file ends a longer line at its last whole reply that fits: the lines still
+        over its budget are those whose first reply alone does not fit, written whole."""
+        return self.over_budget_setting == OverBudget.FIT.value
 
     def choose(self, *, leave_out_hidden: bool | None = None,
                leave_out_flagged: bool | None = None,
@@ -679,6 +686,7 @@ def plan_addition(
     own = {cid: item["warning_codes"] for cid, item in zip(candidates, digests, strict=True)}
     new_pks = [facts[cid][0] for cid in new]
     untrainable = [cid for cid, ok in zip(candidates, trained, strict=True) if not ok]
+    budget = max_seq_len(library, None if create else name)
     over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled,
                            fit=setting is OverBudget.FIT, policy=policy)
     try:
@@ -702,7 +710,7 @@ def plan_addition(
         samples=frozenset(c for c in new if facts[c][2] in samples),
         cut_off=frozenset(left_out),
         replies_left_out=sum(n for reasons in left_out.values() for n in reasons.values()),
-        cut_off_policy=policy.value, over_budget_setting=setting.value,
+        cut_off_policy=policy.value, over_budget_setting=setting.value, max_seq_len=budget,
     )
 
 
