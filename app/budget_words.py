@@ -18,12 +18,14 @@ from app.wording import agreeing, plural
 
 
 def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | None = None,
-                         fit_with: str | None = None) -> str | None:
+                         fit_with: str | None = None, find_with: str | None = None
+                         ) -> str | None:
     """How many of the file's lines are over its budget and what that means, or None when
     every line fits (or the header has no exact counts). ``raise_with`` says where the
     person raises the length, ``fit_with`` where a file that writes its lines whole is set
-    to end them at their last whole reply that fits (the window's words); by default, the
-    commands that do."""
+    to end them at their last whole reply that fits, ``find_with`` how the conversations
+    over it are found to be removed (the window's words); by default, the commands that
+    do (and nothing for finding them)."""
     tokens = head.get("tokens") or {}
     over = int(tokens.get("lines_over_max_seq_len") or 0)
     if not over:
@@ -36,6 +38,7 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
              else "the only line" if over == 1 else f"all {over:,} lines")
     how = raise_with or f"lora-studio max-len \"{name}\" {longest}"
     it = agreeing(over, "it", "them")
+    find = f" ({find_with})" if find_with else ""
     if head.get("over_budget") == "fit":  # over only where a first reply alone is too long
         return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
                 f"sequence length of {limit:,} tokens: "
@@ -45,7 +48,7 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
                 f"pass that length on: TRL would cut {those} at {limit:,} tokens, inside the "
                 "first reply, and train the cut reply (nothing after that point is learned) "
                 f"and Axolotl would leave {it} out. Raise the length (its longest line has "
-                f"{longest:,} tokens: {how}) or remove those conversations from it.")
+                f"{longest:,} tokens: {how}) or remove those conversations from it{find}.")
     fit = (", end each such line at its last whole reply that fits ("
            + (fit_with or f"lora-studio set \"{name}\" --over-budget fit") + "),")
     return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
@@ -53,4 +56,4 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
             f"TRL would cut {those} at {limit:,} tokens (nothing after that point is learned) and "
             f"Axolotl would leave {it} out. Raise the length "
             f"(its longest line has {longest:,} tokens: {how}){fit} or remove the longest "
-            "conversations from it.")
+            f"conversations from it{find}.")

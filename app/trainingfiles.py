@@ -53,7 +53,7 @@ from app.fragments import Fragment, full_json_size_of, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
 from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
 from app.library import Library, RecordsGone, now_iso
-from app.models import Conversation, Member, TrainingFile
+from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.near_in_file import NearCheckCancelled, NearOnAdd, near_on_add
 from app.paths import BUILD_FOLDER
 from app.quality import harmful_warnings
@@ -70,6 +70,7 @@ from app.stored_builds import (
     forget_totals,
     guard_of,
     last_position,
+    line_counts,
     member_guard,
     owes_a_rebuild,
     save_fragments,
@@ -277,6 +278,9 @@ class MemberRow:
     reviewed_by: str | None = None
     emotional_arc: str | None = None  # the file's own names of the arc and topic codes
     training_topic: str | None = None
+    # its longest line as this file's build wrote it (its cut-off policy, fitted or not;
+    # 0: not built yet), which ``tokens``, the library's count, is not
+    line_tokens: int = 0
 
 
 def member_rows(library: Library, name: str) -> list[MemberRow]:
@@ -285,17 +289,19 @@ def member_rows(library: Library, name: str) -> list[MemberRow]:
         row = _row(session, name)
         return [MemberRow(cid, persona, archetype, batch, source, arc, topic,
                           exact or estimate, tuple(codes.split(",")) if codes else (), reviewer,
-                          arc_name, topic_name)
+                          arc_name, topic_name,
+                          max(line_counts(lines), default=0) if lines else 0)
                 for cid, persona, archetype, batch, source, arc, topic, exact, estimate, codes,
-                reviewer, arc_name, topic_name in session.execute(
+                reviewer, arc_name, topic_name, lines in session.execute(
             select(Conversation.conversation_id, Conversation.persona_name,
                    Conversation.persona_archetype, Conversation.batch_id,
                    Conversation.source_file, Conversation.emotional_arc_key,
                    Conversation.training_topic_key, library.counted(),
                    Conversation.estimated_tokens, Conversation.warning_codes,
                    Conversation.reviewed_by, Conversation.emotional_arc,
-                   Conversation.training_topic)
+                   Conversation.training_topic, BuildFragment.tokens)
             .join(Member, Member.conversation_pk == Conversation.pk)
+            .outerjoin(BuildFragment, BuildFragment.key == Member.fragment_key)
             .where(Member.file_id == row.file_id)
             .order_by(Member.position)
         )]

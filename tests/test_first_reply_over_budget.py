@@ -8,6 +8,7 @@ fixtures, the real tokenizer and chat template."""
 from __future__ import annotations
 
 import pytest
+from PySide6.QtCore import Qt
 
 from app.budget_fit import reply_ends
 from app.cli import added_notes
@@ -101,3 +102,50 @@ def test_after_the_add_the_notes_and_the_details_say_why_those_lines_stay_long(
         f"lines at {LIMIT:,} tokens, inside the first reply, and train the cut reply "
         "(nothing after that point is learned) and Axolotl would leave them out.")
     assert "or remove those conversations from it" in details
+
+
+def test_the_files_page_marks_those_lines_and_selects_them_for_removal(
+        qtbot, page, dialogs, small: tuple[Library, AddPlan]) -> None:
+    """The file's conversation list marks each member whose line in this file is over its
+    budget (the file's own line, not the library's count), and one button selects them all
+    for Remove from file."""
+    from ui.members_model import ID_ROLE, MEMBER_TOKENS
+
+    library, plan = small
+    apply_addition(library, plan)
+    over = set(plan.over_budget) | {ENRICHED_1}
+    page.refresh(select_name="Small")
+    model = page.members_model
+    assert model.rowCount() == len(plan.new) + 1
+    icon = Qt.ItemDataRole.DecorationRole
+    marked = {model.index(r, 0).data(ID_ROLE) for r in range(model.rowCount())
+              if model.index(r, MEMBER_TOKENS).data(icon) is not None}
+    assert marked == over
+    row = next(r for r in range(model.rowCount())
+               if model.index(r, 0).data(ID_ROLE) == ENRICHED_1)
+    tip = model.index(row, MEMBER_TOKENS).data(Qt.ItemDataRole.ToolTipRole)
+    assert (f"longer than the file's max_seq_len of {LIMIT:,}: its first reply alone is "
+            "longer, so the line is written whole and every reply in it counts as trained "
+            "(a trainer cuts that first reply). Remove from file leaves it out.") in tip
+    fitted = next(r for r in range(model.rowCount())
+                  if model.index(r, 0).data(ID_ROLE) not in over)
+    assert model.index(fitted, MEMBER_TOKENS).data(icon) is None
+    ended = next(r for r in range(model.rowCount()) if model.row_at(r).tokens > LIMIT
+                 and model.index(r, 0).data(ID_ROLE) not in over)  # fitted: not marked
+    line = model.row_at(ended).line_tokens
+    assert 0 < line <= LIMIT and (f"Its line in this file has {line:,} tokens (Tokens is the "
+                                  "library's count") in model.index(ended, 0).data(
+                                      Qt.ItemDataRole.ToolTipRole)
+    button = page.select_over_budget_button
+    assert not button.isHidden() and button.text() == f"Select the {len(over)} over the budget"
+    qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    assert set(page.selected_member_ids()) == over
+    assert page.remove_button.isEnabled()
+    assert page.totals_label.toolTip().endswith(
+        "or remove those conversations from it (Select … over the budget, beside Remove "
+        "from file, picks them).")
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(page.status, timeout=15_000):
+        qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
+    assert header(library, "Small")["tokens"]["lines_over_max_seq_len"] == 0
+    qtbot.waitUntil(page.select_over_budget_button.isHidden, timeout=15_000)

@@ -128,6 +128,8 @@ class FileSettingsDialog(QDialog):
 RAISE_WITH = "Settings… on the LoRA Training JSON Files page"
 # Where the window sets a file to end a longer line at its last whole reply that fits.
 FIT_WITH = "A longer line, in the same Settings…"
+# How the window finds the conversations over a file's budget (``TrainingFilesPage``).
+FIND_WITH = "Select … over the budget, beside Remove from file, picks them"
 
 
 def policy_name(policy: str) -> str:
@@ -149,7 +151,7 @@ def over_budget_name(setting: str) -> str:
 def over_budget_text(name: str, head: Mapping[str, Any]) -> str | None:
     """``app.budget_words``' sentence in the window's words: it starts a sentence, and
     the length is raised with Settings…."""
-    sentence = over_budget_sentence(name, head, RAISE_WITH, FIT_WITH)
+    sentence = over_budget_sentence(name, head, RAISE_WITH, FIT_WITH, FIND_WITH)
     return sentence[:1].upper() + sentence[1:] if sentence else None
 
 

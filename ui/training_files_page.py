@@ -23,6 +23,7 @@ from typing import Any, cast
 from PySide6.QtCore import (
     QEvent,
     QItemSelection,
+    QItemSelectionModel,
     QModelIndex,
     QPoint,
     QSortFilterProxyModel,
@@ -51,6 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.budget_fit import OverBudget
 from app.coverage import Axis, Coverage, coverage
 from app.errors import LibraryError
 from app.export import (
@@ -483,6 +485,14 @@ class TrainingFilesPage(QWidget):
             "Delete in the list does the same, after the same question")
         self.remove_button.setEnabled(False)
         self.remove_button.clicked.connect(self._remove_selected_members)
+        # The way to the members whose line is over the file's budget, shown only when
+        # there are some (the details' tooltip tells of them and of this button).
+        self.select_over_budget_button = QPushButton(box)
+        self.select_over_budget_button.setToolTip(
+            "Select the conversations whose line in this file is longer than its maximum "
+            "sequence length (⚠ in Tokens); Remove from file then leaves them out")
+        self.select_over_budget_button.hide()
+        self.select_over_budget_button.clicked.connect(self._select_over_budget)
         self.members_model = MembersModel(self)
         self.members = QTableView(box)
         self.members.setModel(self.members_model)
@@ -530,6 +540,7 @@ class TrainingFilesPage(QWidget):
         header_row = QHBoxLayout()
         header_row.addWidget(self.members_label)
         header_row.addStretch(1)
+        header_row.addWidget(self.select_over_budget_button)
         header_row.addWidget(self.remove_button)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -706,7 +717,7 @@ class TrainingFilesPage(QWidget):
         distributions = head.get("scaffolding_distribution") or {}
         for key, chart in self.charts.items():
             chart.set_counts(distributions.get(key) or {})
-        self._show_members(details.members)
+        self._show_members(details.members, info)
         self.coverage.show_coverage(details.grid)
 
     def _show_coverage(self) -> None:
@@ -732,8 +743,14 @@ class TrainingFilesPage(QWidget):
         self._show_members([])
         self.coverage.show_coverage(None)
 
-    def _show_members(self, members: list[MemberRow]) -> None:
-        self.members_model.set_rows(members)
+    def _show_members(self, members: list[MemberRow],
+                      info: TrainingFileInfo | None = None) -> None:
+        """``info``: the file they are of, whose budget marks the lines over it."""
+        self.members_model.set_rows(members, info.max_seq_len if info else 0,
+                                    info is not None and info.over_budget == OverBudget.FIT)
+        over = len(self.members_model.over_budget_rows())
+        self.select_over_budget_button.setText(f"Select the {over:,} over the budget")
+        self.select_over_budget_button.setVisible(over > 0)
         self._fit_member_columns(members)
         self.tabs.setTabText(0, f"Conversations ({len(members):,})" if members
                              else "Conversations")
@@ -753,6 +770,16 @@ class TrainingFilesPage(QWidget):
     def _open_member(self, index: QModelIndex) -> None:
         if index.isValid():
             self.open_conversation.emit(self.members_model.row_at(index.row()).conversation_id)
+
+    def _select_over_budget(self) -> None:
+        """Select the members whose line is over the file's budget, for Remove from file."""
+        selection = QItemSelection()
+        model = self.members_model
+        for row in model.over_budget_rows():
+            selection.select(model.index(row, 0), model.index(row, model.columnCount() - 1))
+        self.members.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.members.setFocus()
 
     def _members_selection_changed(self, *_changes: object) -> None:
         self.remove_button.setEnabled(bool(self.selected_member_ids()))
