@@ -18,12 +18,14 @@ from app.wording import agreeing, plural
 
 
 def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | None = None,
-                         fit_with: str | None = None) -> str | None:
+                         fit_with: str | None = None, find_with: str | None = None
+                         ) -> str | None:
     """How many of the file's lines are over its budget and what that means, or None when
     every line fits (or the header has no exact counts). ``raise_with`` says where the
     person raises the length, ``fit_with`` where a file that writes its lines whole is set
-    to end them at their last whole reply that fits (the window's words); by default, the
-    commands that do."""
+    to end them at their last whole reply that fits, ``find_with`` how the conversations
+    over it are found to be removed (the window's words); by default, the commands that
+    do (and nothing for finding them)."""
     tokens = head.get("tokens") or {}
     over = int(tokens.get("lines_over_max_seq_len") or 0)
     if not over:
@@ -35,13 +37,23 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
     which = (f"{over:,} of the {plural(lines, 'line')}" if over < lines
              else "the only line" if over == 1 else f"all {over:,} lines")
     how = raise_with or f"lora-studio max-len \"{name}\" {longest}"
-    # A file that fits its lines is over only where a first reply alone is too long.
-    fit = "" if head.get("over_budget") == "fit" else (
-        ", end each such line at its last whole reply that fits ("
-        + (fit_with or f"lora-studio set \"{name}\" --over-budget fit") + "),")
+    it = agreeing(over, "it", "them")
+    find = f" ({find_with})" if find_with else ""
+    if head.get("over_budget") == "fit":  # over only where a first reply alone is too long
+        return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
+                f"sequence length of {limit:,} tokens: "
+                f"{agreeing(over, 'its', 'their')} first reply alone is longer, so there is "
+                f"no shorter ending that fits and {those} {agreeing(over, 'is', 'are')} "
+                f"written whole, every reply in {it} counted as trained. The trainer recipes "
+                f"pass that length on: TRL would cut {those} at {limit:,} tokens, inside the "
+                "first reply, and train the cut reply (nothing after that point is learned) "
+                f"and Axolotl would leave {it} out. Raise the length (its longest line has "
+                f"{longest:,} tokens: {how}) or remove those conversations from it{find}.")
+    fit = (", end each such line at its last whole reply that fits ("
+           + (fit_with or f"lora-studio set \"{name}\" --over-budget fit") + "),")
     return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
             f"sequence length of {limit:,} tokens. The trainer recipes pass that length on: "
             f"TRL would cut {those} at {limit:,} tokens (nothing after that point is learned) and "
-            f"Axolotl would leave {agreeing(over, 'it', 'them')} out. Raise the length "
+            f"Axolotl would leave {it} out. Raise the length "
             f"(its longest line has {longest:,} tokens: {how}){fit} or remove the longest "
-            "conversations from it.")
+            f"conversations from it{find}.")

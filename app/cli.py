@@ -452,10 +452,14 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
             "the full JSON keeps them for review)")
     over = [cid for cid in plan.over_budget if cid in added]
     if over:
-        notes.append(f"{plural(len(over), 'added conversation')} "
-                     f"{agreeing(len(over), 'is', 'are')} over the token budget of "
-                     f"'{plan.name}'; --leave-out-over-budget leaves "
-                     f"{agreeing(len(over), 'it', 'them')} out")
+        it = agreeing(len(over), "it", "them")
+        what = (f"{agreeing(len(over), 'has', 'have')} a first reply longer than the token "
+                f"budget of '{plan.name}' on its own: written whole, every reply counted as "
+                f"trained (a trainer cuts {it} inside that reply)" if plan.fits_lines
+                else f"{agreeing(len(over), 'is', 'are')} over the token budget of "
+                     f"'{plan.name}'")
+        notes.append(f"{plural(len(over), 'added conversation')} {what}; "
+                     f"--leave-out-over-budget leaves {it} out")
     samples = [cid for cid in plan.samples if cid in added]
     if samples:  # asked for alone: added, and said, as the window's add review does
         kind = agreeing(len(samples), "is a sample conversation", "are sample conversations")

@@ -46,6 +46,12 @@ class StoredFragment:
     fitted: tuple[int, int] = (0, 0)  # what its line left out to fit (Fragment.fitted)
 
 
+def line_counts(tokens: bytes) -> tuple[int, ...]:
+    """The lines' counts of a fragment's ``tokens`` column (``_stored`` reads its format)."""
+    item = orjson.loads(tokens)
+    return tuple(item["lines"] if isinstance(item, dict) else item)
+
+
 def _stored(tokens: bytes, json_size: int, jsonl_size: int) -> StoredFragment:
     """The ``tokens`` column holds the lines' counts, or, for a line ended early to fit
     the token budget, ``{"lines": counts, "fitted": [replies, estimated tokens]}``."""

@@ -13,10 +13,12 @@ computer's: a cache, deleting it only costs time).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, or_, select
 
 from app.budget_fit import reply_ends
+from app.cutoff import DEFAULT_POLICY, CutOffPolicy
 from app.errors import LibraryError
 from app.library import Library
 from app.models import Conversation, TrainingFile
@@ -32,12 +34,16 @@ from app.token_lines import (
 )
 from app.tokenizer_choice import counting
 
+if TYPE_CHECKING:  # the tokenizer is loaded by whoever counts
+    from app.tokens import TokenCounter
+
 CACHE_NAME = TOKEN_CACHE_NAME
 NO_LINE = -1  # counted: no reply to train on, so no line (kept apart from 0, "not counted")
 
 Progress = Callable[[int, int, str], None]
 __all__ = ["DEFAULT_MAX_SEQ_LEN", "NO_LINE", "check_max_seq_len", "ensure_counts",
-           "first_reply_over", "library_cache", "max_seq_len", "over_budget", "uncounted"]
+           "first_reply_over", "library_cache", "lines_over", "max_seq_len", "over_budget",
+           "uncounted"]
 
 
 def library_cache(library: Library) -> CountCache:
@@ -75,20 +81,29 @@ def ensure_counts(
         if cancelled and cancelled():
             break
         part = todo[start:start + CHUNK]
-        records = list(library.records_by_pk([pk for pk, _ in part]))
-        per_record = [conversation_lines(r) for r in records]
-        flat = count_lines(counter, [m for lines in per_record for m in lines], cache)
-        found: dict[int, int] = {}
-        position = 0
-        for (pk, cid), lines in zip(part, per_record, strict=True):
-            mine = flat[position:position + len(lines)]
-            position += len(lines)
-            counts[cid] = found[pk] = max(mine, default=NO_LINE)
+        found = dict(zip([pk for pk, _ in part],
+                         _longest_lines(library, counter, [pk for pk, _ in part],
+                                        DEFAULT_POLICY, cache), strict=True))
+        counts.update((cid, found[pk]) for pk, cid in part)
         if not library.read_only:
             _store(library, found, counter.basis)
         if progress:
             progress(min(start + CHUNK, len(todo)), len(todo), part[-1][1])
     return counts
+
+
+def _longest_lines(library: Library, counter: TokenCounter, pks: Sequence[int],
+                   policy: CutOffPolicy, cache: CountCache) -> list[int]:
+    """Per conversation (by pk, in order): its longest line under ``policy``, or
+    ``NO_LINE``; one batch for the tokenizer."""
+    per_record = [conversation_lines(r, policy) for r in library.records_by_pk(list(pks))]
+    flat = count_lines(counter, [m for lines in per_record for m in lines], cache)
+    longest: list[int] = []
+    position = 0
+    for lines in per_record:
+        longest.append(max(flat[position:position + len(lines)], default=NO_LINE))
+        position += len(lines)
+    return longest
 
 
 def _store(library: Library, counts: Mapping[int, int], basis: str) -> None:
@@ -149,11 +164,55 @@ def over_budget(library: Library, name: str | None, conversation_ids: Sequence[s
     return [cid for cid in dict.fromkeys(conversation_ids) if counts.get(cid, 0) > limit]
 
 
-def first_reply_over(library: Library, conversation_ids: Sequence[str], limit: int
-                     ) -> set[str]:
-    """Those of ``conversation_ids`` whose line is longer than ``limit`` even when it ends
-    at its first reply: a file that fits its lines (``app.budget_fit``) still writes them
-    whole, so only they stay over its budget."""
+def lines_over(library: Library, conversation_ids: Sequence[str], limit: int, *,
+               policy: CutOffPolicy | str = DEFAULT_POLICY, fit: bool = False,
+               progress: Progress | None = None,
+               cancelled: Callable[[], bool] | None = None) -> set[str]:
+    """Those of ``conversation_ids`` whose line, as a file with cut-off policy ``policy``
+    writes it, is longer than ``limit``; with ``fit`` (the file ends a longer line at its
+    last whole reply that fits, ``app.budget_fit``) only those whose first trained reply
+    alone does not fit, which the file writes whole.
+
+    The library's counts are of the default policy's lines, which are never longer than
+    another policy's (trim stops before the first cut-off turn; weight0 and keep go on), so
+    another policy's lines are counted here; the count cache knows every line that is the
+    same as the default one."""
+    policy = CutOffPolicy(policy)
+    ids = list(dict.fromkeys(conversation_ids))
+    counts = (ensure_counts(library, ids, progress, cancelled) if policy is DEFAULT_POLICY
+              else _policy_counts(library, ids, policy, progress, cancelled))
+    over = [cid for cid in ids if counts.get(cid, 0) > limit]
+    if fit and over:
+        return first_reply_over(library, over, limit, policy)
+    return set(over)
+
+
+def _policy_counts(library: Library, conversation_ids: Sequence[str], policy: CutOffPolicy,
+                   progress: Progress | None, cancelled: Callable[[], bool] | None
+                   ) -> dict[str, int]:
+    """Each conversation's longest line under ``policy`` (not stored: the library keeps
+    the default policy's counts)."""
+    _choice, counter = counting(library)
+    found = library.resolve_ids(list(conversation_ids))
+    todo = [(found[cid], cid) for cid in conversation_ids if cid in found]
+    cache = library_cache(library)
+    counts: dict[str, int] = {}
+    for start in range(0, len(todo), CHUNK):
+        if cancelled and cancelled():
+            break
+        part = todo[start:start + CHUNK]
+        longest = _longest_lines(library, counter, [pk for pk, _ in part], policy, cache)
+        counts.update(zip([cid for _, cid in part], longest, strict=True))
+        if progress:
+            progress(min(start + CHUNK, len(todo)), len(todo), part[-1][1])
+    return counts
+
+
+def first_reply_over(library: Library, conversation_ids: Sequence[str], limit: int,
+                     policy: CutOffPolicy | str = DEFAULT_POLICY) -> set[str]:
+    """Those of ``conversation_ids`` whose line under ``policy`` is longer than ``limit``
+    even when it ends at its first trained reply: a file that fits its lines
+    (``app.budget_fit``) still writes them whole, so only they stay over its budget."""
     _choice, counter = counting(library)
     found = library.resolve_ids(list(conversation_ids))
     pks = [found[cid] for cid in dict.fromkeys(conversation_ids) if cid in found]
@@ -162,7 +221,7 @@ def first_reply_over(library: Library, conversation_ids: Sequence[str], limit: i
     for start in range(0, len(pks), CHUNK):
         part = pks[start:start + CHUNK]
         for pk, record in zip(part, library.records_by_pk(part), strict=True):
-            for line in conversation_lines(record):
+            for line in conversation_lines(record, policy):
                 starts.append((ids[pk], line[:reply_ends(line)[0]]))
     counts = count_lines(counter, [messages for _, messages in starts], library_cache(library))
     return {cid for (cid, _), n in zip(starts, counts, strict=True) if n > limit}

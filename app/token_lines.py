@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from app.cutoff import DEFAULT_POLICY, CutOffPolicy
 from app.errors import LibraryError
 from app.jsonl import jsonl_lines
 from app.records import TokenSummary
@@ -30,9 +31,11 @@ MIN_MAX_SEQ_LEN, MAX_MAX_SEQ_LEN = 64, 1_048_576
 CHUNK = 64  # conversations tokenized together (one batch for the tokenizer's threads)
 
 
-def conversation_lines(record: Mapping[str, Any]) -> list[list[dict[str, Any]]]:
-    """The messages of every JSONL line a conversation yields by default."""
-    return [line["messages"] for line in jsonl_lines(record, "")]
+def conversation_lines(record: Mapping[str, Any], policy: CutOffPolicy | str = DEFAULT_POLICY
+                       ) -> list[list[dict[str, Any]]]:
+    """The messages of every JSONL line a conversation yields under ``policy`` (the
+    library counts the default policy's lines)."""
+    return [line["messages"] for line in jsonl_lines(record, "", policy)]
 
 
 class CountCache:

@@ -53,7 +53,7 @@ from app.fragments import Fragment, full_json_size_of, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
 from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
 from app.library import Library, RecordsGone, now_iso
-from app.models import Conversation, Member, TrainingFile
+from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.near_in_file import NearCheckCancelled, NearOnAdd, near_on_add
 from app.paths import BUILD_FOLDER
 from app.quality import harmful_warnings
@@ -70,6 +70,7 @@ from app.stored_builds import (
     forget_totals,
     guard_of,
     last_position,
+    line_counts,
     member_guard,
     owes_a_rebuild,
     save_fragments,
@@ -81,7 +82,7 @@ from app.team_locks import (
     lock_in_transaction,
     training_file_lock,
 )
-from app.token_counts import first_reply_over, library_cache, max_seq_len, over_budget
+from app.token_counts import library_cache, lines_over, max_seq_len
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
 from app.wording import agreeing, first_few, plural
@@ -277,6 +278,9 @@ class MemberRow:
     reviewed_by: str | None = None
     emotional_arc: str | None = None  # the file's own names of the arc and topic codes
     training_topic: str | None = None
+    # its longest line as this file's build wrote it (its cut-off policy, fitted or not;
+    # 0: not built yet), which ``tokens``, the library's count, is not
+    line_tokens: int = 0
 
 
 def member_rows(library: Library, name: str) -> list[MemberRow]:
@@ -285,17 +289,19 @@ def member_rows(library: Library, name: str) -> list[MemberRow]:
         row = _row(session, name)
         return [MemberRow(cid, persona, archetype, batch, source, arc, topic,
                           exact or estimate, tuple(codes.split(",")) if codes else (), reviewer,
-                          arc_name, topic_name)
+                          arc_name, topic_name,
+                          max(line_counts(lines), default=0) if lines else 0)
                 for cid, persona, archetype, batch, source, arc, topic, exact, estimate, codes,
-                reviewer, arc_name, topic_name in session.execute(
+                reviewer, arc_name, topic_name, lines in session.execute(
             select(Conversation.conversation_id, Conversation.persona_name,
                    Conversation.persona_archetype, Conversation.batch_id,
                    Conversation.source_file, Conversation.emotional_arc_key,
                    Conversation.training_topic_key, library.counted(),
                    Conversation.estimated_tokens, Conversation.warning_codes,
                    Conversation.reviewed_by, Conversation.emotional_arc,
-                   Conversation.training_topic)
+                   Conversation.training_topic, BuildFragment.tokens)
             .join(Member, Member.conversation_pk == Conversation.pk)
+            .outerjoin(BuildFragment, BuildFragment.key == Member.fragment_key)
             .where(Member.file_id == row.file_id)
             .order_by(Member.position)
         )]
@@ -477,6 +483,13 @@ class AddPlan:
     leave_out_over_budget: bool = False
     cut_off_policy: str = DEFAULT_POLICY.value  # the file's (a new one is created with it)
     over_budget_setting: str = FOR_NEW_FILES.value  # likewise (``app.budget_fit``)
+    max_seq_len: int = DEFAULT_MAX_SEQ_LEN  # likewise: the budget ``over_budget`` is over
+
+    @property
+    def fits_lines(self) -> bool:
+        """The file ends a longer line at its last whole reply that fits: the lines still
+        over its budget are those whose first reply alone does not fit, written whole."""
+        return self.over_budget_setting == OverBudget.FIT.value
 
     def choose(self, *, leave_out_hidden: bool | None = None,
                leave_out_flagged: bool | None = None,
@@ -602,23 +615,24 @@ LEFT_OUT_REASONS = {
 def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],
                     progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None,
-                    fit: bool = False) -> set[int]:
-    """Conversations whose training line is longer than the training file's
-    ``max_seq_len`` (a new file's default when ``name`` is None): a trainer would cut them.
-    Counts missing from the library are made now (``app.token_counts``), with progress.
-    ``fit``: the file ends such lines at their last whole reply that fits
-    (``app.budget_fit``), so only those whose first reply alone is too long stay over."""
+                    fit: bool = False,
+                    policy: CutOffPolicy | str = DEFAULT_POLICY) -> set[int]:
+    """Conversations whose training line, as the file writes it under its cut-off
+    ``policy``, is longer than the training file's ``max_seq_len`` (a new file's default
+    when ``name`` is None): a trainer would cut them. Counts missing from the library are
+    made now (``app.token_counts``), with progress. ``fit``: the file ends such lines at
+    their last whole reply that fits (``app.budget_fit``), so only those whose first reply
+    alone is too long stay over."""
     ids: dict[int, str] = {}
     with library.session() as session:
         for start in range(0, len(pks), 500):
             ids.update((pk, cid) for pk, cid in session.execute(
                 select(Conversation.pk, Conversation.conversation_id)
                 .where(Conversation.pk.in_(list(pks[start : start + 500])))))
-    over = set(over_budget(library, name, list(ids.values()), progress, cancelled))
+    over = lines_over(library, list(ids.values()), max_seq_len(library, name),
+                      policy=policy, fit=fit, progress=progress, cancelled=cancelled)
     if cancelled and cancelled():
         raise BuildCancelled()
-    if fit and over:
-        over = first_reply_over(library, sorted(over), max_seq_len(library, name))
     return {pk for pk, cid in ids.items() if cid in over}
 
 
@@ -678,8 +692,9 @@ def plan_addition(
     own = {cid: item["warning_codes"] for cid, item in zip(candidates, digests, strict=True)}
     new_pks = [facts[cid][0] for cid in new]
     untrainable = [cid for cid, ok in zip(candidates, trained, strict=True) if not ok]
+    budget = max_seq_len(library, None if create else name)
     over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled,
-                           fit=setting is OverBudget.FIT)
+                           fit=setting is OverBudget.FIT, policy=policy)
     try:
         near = near_on_add(library, None if create else name,
                            list(zip(new, new_pks, strict=True)), progress, cancelled)
@@ -701,7 +716,7 @@ def plan_addition(
         samples=frozenset(c for c in new if facts[c][2] in samples),
         cut_off=frozenset(left_out),
         replies_left_out=sum(n for reasons in left_out.values() for n in reasons.values()),
-        cut_off_policy=policy.value, over_budget_setting=setting.value,
+        cut_off_policy=policy.value, over_budget_setting=setting.value, max_seq_len=budget,
     )
 
 

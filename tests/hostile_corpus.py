@@ -74,13 +74,13 @@ def dump(document: Any) -> bytes:
 
 
 def cut_in_the_middle(folder: Path, name: str = "cut_in_the_middle",
-                      file_name: str = "cut-in-the-middle.json") -> Path:
-    """A real conversation (``fp_conversation_`` + ``name``) whose second reply stops
-    mid-sentence, the others intact: every cut-off policy trains some of it and leaves some
-    out, and it is flagged with a warning."""
+                      file_name: str = "cut-in-the-middle.json", pair: int = PAIR) -> Path:
+    """A real conversation (``fp_conversation_`` + ``name``) whose reply in training pair
+    ``pair`` stops mid-sentence, the others intact: every cut-off policy trains some of it
+    and leaves some out, and it is flagged with a warning."""
     document = conversation(f"fp_conversation_{name}")
-    reply = document["training_pairs"][1]["target_response"]
-    document["training_pairs"][1]["target_response"] = reply[: reply.index(" ", 200)]
+    reply = document["training_pairs"][pair]["target_response"]
+    document["training_pairs"][pair]["target_response"] = reply[: reply.index(" ", 200)]
     path = folder / file_name
     path.write_bytes(dump(document))
     return path

@@ -194,7 +194,8 @@ def test_the_fit_advice_is_given_only_to_a_file_that_writes_its_lines_whole() ->
                                  "--over-budget fit), or remove the longest") in kept
     fitted = over_budget_sentence("Mine", {**head, "over_budget": "fit"})
     assert fitted is not None and "--over-budget" not in fitted  # a first reply too long
-    assert "2000) or remove the longest" in fitted
+    assert "its first reply alone is longer" in fitted  # written whole, and why
+    assert "2000) or remove those conversations" in fitted
     window = over_budget_sentence("Mine", head, "Settings…", "A longer line")
     assert window is not None and "tokens: Settings…), end each such line" in window
     assert "fits (A longer line), or remove" in window

@@ -73,8 +73,8 @@ def test_the_tokens_tooltip_of_a_longer_conversation_says_what_each_file_setting
     that writes its lines whole, so the tooltip names both."""
     row = filled_library.summaries()[0]._replace(token_count=5252, token_budget=4096)
     assert tokens_tooltip(row) == (
-        "5,252 tokens in the training line, as the trainer reads it (chat template "
-        "included).\nOver the maximum sequence length of 4,096: a training file set to "
-        "end a longer line at its last whole reply that fits (new files are) leaves out the "
-        "replies after it; one set to write it whole has a trainer cut it there and lose "
-        "the replies at its end.")
+        "5,252 tokens in its training line under the default cut-off policy (trim), chat "
+        "template included.\nLonger than 4,096 tokens, the default max_seq_len of a new "
+        "training file. A file set to end longer lines at their last whole reply that fits "
+        "leaves out the replies after it; one set to write lines whole has the trainer cut "
+        "it.")

@@ -116,18 +116,37 @@ def near_duplicates_tooltip(plan: AddPlan) -> str:
             "pair is never lost whole.")
 
 
+def over_budget_line(plan: AddPlan) -> str:
+    """The words after the over-budget count: a file that fits its lines is over its
+    budget only where a first reply alone is too long, and says so."""
+    n = len(plan.over_budget)
+    if plan.fits_lines:
+        return (f"of the new ones {agreeing(n, 'has', 'have')} a first reply longer than the "
+                "file's token budget")
+    return f"of the new ones {_are(plan.over_budget)} over the file's token budget"
+
+
 def over_budget_tooltip(plan: AddPlan) -> str:
     """What being over the budget does to a line in a trainer, and the two ways out."""
     if not plan.over_budget:
         return "Every new one fits the file's maximum sequence length"
     n = len(plan.over_budget)
     them = agreeing(n, "it", "them")
+    ways_out = (f"Leave {them} out here, or keep {them} and raise the length in the file's "
+                "Settings… on the LoRA Training JSON Files page"
+                + (" once the file is made." if plan.create else "."))
+    if plan.fits_lines:  # written whole although the file fits its lines
+        return (f"{plural(n, 'new conversation')} {agreeing(n, 'has', 'have')} a first reply "
+                "longer than the file's maximum sequence length "
+                f"({plan.max_seq_len:,} tokens) on its own: the file cannot end "
+                f"{agreeing(n, 'its line', 'their lines')} at a reply that fits, so it writes "
+                f"{them} whole and every reply in {them} counts as trained. TRL would cut "
+                f"{them} inside that first reply and train the cut reply (nothing after it "
+                f"is learned); Axolotl would leave {them} out. {ways_out}")
     return (f"{plural(n, 'new conversation')} {agreeing(n, 'is', 'are')} longer than the "
             "file's maximum sequence length (max_seq_len): TRL would cut "
             f"{them} there (nothing after that point is learned) and Axolotl would leave "
-            f"{them} out. Leave {them} out here, or keep {them} and raise the length in the "
-            "file's Settings… on the LoRA Training JSON Files page"
-            + (" once the file is made." if plan.create else "."))
+            f"{them} out. {ways_out}")
 
 
 class AddReviewDialog(QDialog):
@@ -194,8 +213,8 @@ class AddReviewDialog(QDialog):
              len(plan.flagged), self.leave_out_flagged, always=True)
         line("near_duplicates", near_duplicates_line(plan), len(plan.near_duplicates),
              self.leave_out_near_duplicates, always=True)
-        line("over_budget", f"of the new ones {_are(plan.over_budget)} over the file's "
-             "token budget", len(plan.over_budget), self.leave_out_over_budget, always=True)
+        line("over_budget", over_budget_line(plan), len(plan.over_budget),
+             self.leave_out_over_budget, always=True)
         replies = plan.replies_left_out
         line("cut_off", f"of the new ones {agreeing(len(plan.cut_off), 'loses', 'lose')} "
              f"{plural(replies, 'cut-off reply', 'cut-off replies')} (the file's "

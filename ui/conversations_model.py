@@ -23,7 +23,7 @@ from app.cutoff import DEFAULT_POLICY
 from app.labels import display_name, topic_display
 from app.library import ConversationRow
 from app.similar import NEAR_DUPLICATE, NEAR_TEXT, own_warnings
-from app.token_counts import NO_LINE
+from app.token_counts import DEFAULT_MAX_SEQ_LEN, NO_LINE
 from app.wording import plural
 from ui.row_index import (
     FacetCounts,
@@ -106,6 +106,10 @@ HEADER_NAMES = {
     Column.QUALITY: "Mean quality score of the replies",
     Column.TIER: "Quality tier",
     Column.FILES: "In training files",
+    Column.TOKENS: "Tokens (of the training line under the default cut-off policy, "
+                   f"{DEFAULT_POLICY.value}; the warning: longer than the smallest max_seq_len "
+                   f"of the training files holding it, or than {DEFAULT_MAX_SEQ_LEN:,}, the "
+                   "default of a new file)",
 }
 # Batch ids number their batches (batch-2, batch-10): they sort as people count. Only
 # batch ids: a library has few, so their keys come from a cache; every source file name
@@ -169,8 +173,21 @@ def token_count_text(count: int) -> str:
 
 
 def over_budget(row: ConversationRow) -> bool:
-    """Longer than a training file holding it (or a new file) lets a trainer read."""
+    """The library's count (the default cut-off policy's line) is longer than the smallest
+    budget of the training files holding the conversation, or a new file's default: what a
+    library-wide table can say (each file's own line and setting are its review's)."""
     return row.token_count > row.token_budget
+
+
+def budget_text(row: ConversationRow) -> str:
+    """Which budget ``over_budget`` compares with, in words."""
+    budget = f"{row.token_budget:,} tokens"
+    files = row.training_files
+    if not files:
+        return f"{budget}, the default max_seq_len of a new training file"
+    if len(files) == 1:
+        return f"{budget}, the max_seq_len of '{files[0]}', the training file holding it"
+    return f"{budget}, the smallest max_seq_len of the {len(files)} training files holding it"
 
 
 def tokens_tooltip(row: ConversationRow) -> str:
@@ -182,14 +199,13 @@ def tokens_tooltip(row: ConversationRow) -> str:
         return "No training line: this conversation has no consultant reply to train on"
     if not row.token_count:
         return "Not counted yet: tokens are counted in the background"
-    text = (f"{row.token_count:,} tokens in the training line, as the trainer reads it "
-            f"(chat template included)")
+    text = (f"{row.token_count:,} tokens in its training line under the default cut-off "
+            f"policy ({DEFAULT_POLICY.value}), chat template included")
     if over_budget(row):
-        return (f"{text}.\nOver the maximum sequence length of {row.token_budget:,}: a "
-                "training file set to end a longer line at its last whole reply that fits "
-                "(new files are) leaves out the replies after it; one set to write it whole "
-                "has a trainer cut it there and lose the replies at its end.")
-    return f"{text}; the maximum sequence length is {row.token_budget:,}."
+        return (f"{text}.\nLonger than {budget_text(row)}. A file set to end longer lines at "
+                "their last whole reply that fits leaves out the replies after it; one set "
+                "to write lines whole has the trainer cut it.")
+    return f"{text}; within {budget_text(row)}."
 
 
 def replies_tooltip(row: ConversationRow) -> str:

@@ -41,7 +41,8 @@ OVER_BUDGET_SHORT = {OverBudget.FIT: "end at the last reply that fits",
                      OverBudget.KEEP: "written whole"}
 BUDGET_NOTE = ("A line longer than this is cut by TRL (its last reply ends mid-sentence) and "
                "left out by Axolotl, unless the file ends it early (below). The Tokens column "
-               "on the Conversations page shows which conversations are over it.")
+               "on the Conversations page warns of a conversation longer than the smallest "
+               "length of the files holding it (its line under the default cut-off policy).")
 
 
 @dataclass(frozen=True)
@@ -127,6 +128,8 @@ class FileSettingsDialog(QDialog):
 RAISE_WITH = "Settings… on the LoRA Training JSON Files page"
 # Where the window sets a file to end a longer line at its last whole reply that fits.
 FIT_WITH = "A longer line, in the same Settings…"
+# How the window finds the conversations over a file's budget (``TrainingFilesPage``).
+FIND_WITH = "Select … over the budget, beside Remove from file, picks them"
 
 
 def policy_name(policy: str) -> str:
@@ -148,7 +151,7 @@ def over_budget_name(setting: str) -> str:
 def over_budget_text(name: str, head: Mapping[str, Any]) -> str | None:
     """``app.budget_words``' sentence in the window's words: it starts a sentence, and
     the length is raised with Settings…."""
-    sentence = over_budget_sentence(name, head, RAISE_WITH, FIT_WITH)
+    sentence = over_budget_sentence(name, head, RAISE_WITH, FIT_WITH, FIND_WITH)
     return sentence[:1].upper() + sentence[1:] if sentence else None
 
 

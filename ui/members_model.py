@@ -21,6 +21,8 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     Qt,
 )
+from PySide6.QtGui import QIcon
+from PySide6.QtWidgets import QApplication, QStyle
 
 from app.labels import display_name as display
 from app.labels import topic_display
@@ -52,8 +54,22 @@ ALIGNMENT = int(Qt.ItemDataRole.TextAlignmentRole)
 ID = int(ID_ROLE)
 HORIZONTAL = Qt.Orientation.Horizontal
 RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-ANSWERED = frozenset({DISPLAY, TOOLTIP, ALIGNMENT, ID})  # every other role is None
+DECORATION = int(Qt.ItemDataRole.DecorationRole)
+ANSWERED = frozenset({DISPLAY, TOOLTIP, ALIGNMENT, ID, DECORATION})  # every other: None
 NEAR_MARK = "≈"  # a member nearly repeating an earlier one of the file
+
+
+def over_budget_words(row: MemberRow, max_seq_len: int, fits: bool) -> str:
+    """Why a member's line in this file is over its budget, what a trainer makes of it,
+    and the way to leave it out."""
+    what = (f"Its line in this file has {row.line_tokens:,} tokens, longer than the file's "
+            f"max_seq_len of {max_seq_len:,}: ")
+    if fits:  # a file that fits its lines writes this one whole
+        what += ("its first reply alone is longer, so the line is written whole and every "
+                 "reply in it counts as trained (a trainer cuts that first reply).")
+    else:
+        what += "written whole, TRL would cut it there and Axolotl would leave it out."
+    return f"{what} Remove from file leaves it out."
 
 
 class MembersModel(QAbstractTableModel):
@@ -65,17 +81,24 @@ class MembersModel(QAbstractTableModel):
         self._sorted_by = (FILE_ORDER, False)  # column, descending
         self._near: Mapping[str, str] = {}  # member -> the earlier one it nearly repeats
         self._by_id: dict[str, MemberRow] | None = None  # made for the first tooltip
+        self._budget = 0  # the file's max_seq_len (0: none known, nothing is marked)
+        self._fits = False  # the file ends longer lines at their last whole reply that fits
+        style = QApplication.style()
+        self._warning_icon: QIcon = style.standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning)
 
-    def set_rows(self, rows: list[MemberRow], near: Mapping[str, str] | None = None) -> None:
+    def set_rows(self, rows: list[MemberRow], near: Mapping[str, str] | None = None, *,
+                 max_seq_len: int = 0, fits: bool = False) -> None:
         """A file's members, in the order the person chose last; ``near``: those that
-        nearly repeat an earlier member, each with that member (None: not counted yet)."""
+        nearly repeat an earlier member, each with that member (None: not counted yet);
+        ``max_seq_len`` and ``fits``: the file's budget and over-budget setting, to mark
+        the lines over it."""
         self.beginResetModel()
         self._file_rows = rows
         self._near = near or {}
         self._by_id = None
+        self._budget, self._fits = max_seq_len, fits
         self._arrange(*self._sorted_by)
         self.endResetModel()
-
     def set_near(self, near: Mapping[str, str]) -> None:
         """The members that nearly repeat an earlier one, counted after the rows were
         shown: their marks appear, and a sort by Warnings takes them in."""
@@ -92,6 +115,13 @@ class MembersModel(QAbstractTableModel):
         """The members that nearly repeat an earlier one, in file order."""
         return [row.conversation_id for row in self._file_rows
                 if row.conversation_id in self._near]
+    def over_budget(self, row: MemberRow) -> bool:
+        """Its line as the file wrote it is longer than the file's budget."""
+        return 0 < self._budget < row.line_tokens
+
+    def over_budget_rows(self) -> list[int]:
+        """The shown rows whose line is over the file's budget."""
+        return [n for n, row in enumerate(self._rows) if self.over_budget(row)]
 
     def _arrange(self, column: int, descending: bool) -> None:
         self._sorted_by = (column, descending)
@@ -166,8 +196,17 @@ class MembersModel(QAbstractTableModel):
                 lines.append("No training line: no consultant reply to train on")
             if row.conversation_id in self._near:
                 lines.append(self._near_line(self._near[row.conversation_id]))
+            if self.over_budget(row):
+                lines.append(over_budget_words(row, self._budget, self._fits))
+            elif row.line_tokens and row.line_tokens != row.tokens:
+                lines.append(f"Its line in this file has {row.line_tokens:,} tokens (Tokens "
+                             "is the library's count: its whole line under the default "
+                             "cut-off policy)")
             lines.append("Double-click to read it")
             return "\n".join(lines)
+        if role == DECORATION:
+            return (self._warning_icon if column == MEMBER_TOKENS and self.over_budget(row)
+                    else None)
         if role == ALIGNMENT and column == MEMBER_TOKENS:
             return RIGHT
         if role == ID:

@@ -52,6 +52,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.budget_fit import OverBudget
 from app.coverage import Axis, Coverage, coverage
 from app.errors import LibraryError
 from app.export import (
@@ -527,6 +528,14 @@ class TrainingFilesPage(QWidget):
             "the first of each")
         self.near_button.clicked.connect(self.select_near_duplicates)
         self.near_button.hide()
+        # The way to the members whose line is over the file's budget, shown only when
+        # there are some (the details' tooltip tells of them and of this button).
+        self.select_over_budget_button = QPushButton(box)
+        self.select_over_budget_button.setToolTip(
+            "Select the conversations whose line in this file is longer than its maximum "
+            "sequence length (⚠ in Tokens); Remove from file then leaves them out")
+        self.select_over_budget_button.hide()
+        self.select_over_budget_button.clicked.connect(self._select_over_budget)
         self.members_model = MembersModel(self)
         self.members = QTableView(box)
         self.members.setModel(self.members_model)
@@ -575,6 +584,7 @@ class TrainingFilesPage(QWidget):
         header_row.addWidget(self.members_label)
         header_row.addStretch(1)
         header_row.addWidget(self.near_button)
+        header_row.addWidget(self.select_over_budget_button)
         header_row.addWidget(self.remove_button)
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 4, 0, 0)
@@ -847,7 +857,7 @@ class TrainingFilesPage(QWidget):
         distributions = head.get("scaffolding_distribution") or {}
         for key, chart in self.charts.items():
             chart.set_counts(distributions.get(key) or {})
-        self._show_members(details.members, repeats)
+        self._show_members(details.members, repeats, info)
         self.coverage.show_coverage(details.grid)
 
     def _show_coverage(self) -> None:
@@ -876,8 +886,15 @@ class TrainingFilesPage(QWidget):
         self.coverage.show_coverage(None)
 
     def _show_members(self, members: list[MemberRow],
-                      near: Mapping[str, str] | None = None) -> None:
-        self.members_model.set_rows(members, near)
+                      near: Mapping[str, str] | None = None,
+                      info: TrainingFileInfo | None = None) -> None:
+        """``near``: the members that nearly repeat an earlier one (None: not counted yet);
+        ``info``: the file they are of, whose budget marks the lines over it."""
+        self.members_model.set_rows(members, near, max_seq_len=info.max_seq_len if info else 0,
+                                    fits=info is not None and info.over_budget == OverBudget.FIT)
+        over = len(self.members_model.over_budget_rows())
+        self.select_over_budget_button.setText(f"Select the {over:,} over the budget")
+        self.select_over_budget_button.setVisible(over > 0)
         self._fit_member_columns(members)
         self.tabs.setTabText(0, f"Conversations ({len(members):,})" if members
                              else "Conversations")
@@ -897,6 +914,16 @@ class TrainingFilesPage(QWidget):
     def _open_member(self, index: QModelIndex) -> None:
         if index.isValid():
             self.open_conversation.emit(self.members_model.row_at(index.row()).conversation_id)
+
+    def _select_over_budget(self) -> None:
+        """Select the members whose line is over the file's budget, for Remove from file."""
+        selection = QItemSelection()
+        model = self.members_model
+        for row in model.over_budget_rows():
+            selection.select(model.index(row, 0), model.index(row, model.columnCount() - 1))
+        self.members.selectionModel().select(
+            selection, QItemSelectionModel.SelectionFlag.ClearAndSelect)
+        self.members.setFocus()
 
     def _members_selection_changed(self, *_changes: object) -> None:
         self.remove_button.setEnabled(bool(self.selected_member_ids()))
