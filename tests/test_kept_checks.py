@@ -240,9 +240,10 @@ def test_a_team_library_keeps_its_checks_by_its_address_never_its_password(
     from app.location import parse_location
 
     ann = checks_file(parse_location("postgresql://ann:first-Secret@db.example/team"))
-    again = checks_file(parse_location("postgresql://ann:second-Secret@db.example/team"))
+    again = checks_file(parse_location("postgres://ann:second-Secret@db.example/team"))
+    without = checks_file(parse_location("postgresql://ann@db.example/team"))  # (~/.pgpass)
     other = checks_file(parse_location("postgresql://ann:first-Secret@db.example/other"))
-    assert ann == again and ann.path != other.path
+    assert ann == again == without and ann.path != other.path
     save_checks(ann, ["c-1", "c-2"])
     assert load_checks(again) == ["c-1", "c-2"]
     assert load_checks(other) == []
