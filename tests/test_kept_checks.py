@@ -56,6 +56,7 @@ def test_checks_come_back_in_a_new_window_on_the_library(qtbot, filled_library: 
     # kept for this user, never in the library's folder
     kept = checks_file(filled_library.location).path
     assert kept.is_file() and kept.is_relative_to(checks_folder())
+    assert kept.is_relative_to(tmp_path)  # (the test's own folders: conftest._isolated_home)
     assert not kept.is_relative_to(filled_library.root)
 
 
