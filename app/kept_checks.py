@@ -17,9 +17,10 @@ from pathlib import Path
 
 import orjson
 from platformdirs import user_state_dir
+from sqlalchemy.engine import make_url
 
 from app.jsonio import atomic_writer
-from app.location import LibraryLocation
+from app.location import LibraryLocation, team_identity
 from app.paths import APP_NAME
 
 # Not a sub-folder of the app's own folder: on Windows and macOS that is the user-data
@@ -54,8 +55,8 @@ def library_identity(location: LibraryLocation) -> str:
     """The same library gives the same text on every run: a folder by its resolved path, a
     team library by its URL without password (two people's checks of one team library are
     each in their own user folder)."""
-    if location.is_team:
-        return f"team:{location.display}"
+    if location.url is not None:
+        return f"team:{team_identity(make_url(location.url))}"
     return f"folder:{location.folder.resolve()}"
 
 

@@ -114,9 +114,14 @@ def parse_location(value: str | os.PathLike[str] | LibraryLocation | None) -> Li
     return LibraryLocation(team_cache_folder(url), text)
 
 
+def team_identity(url: URL) -> str:
+    """The team library a URL names, the same however it is written: without password,
+    driver or the ``postgres`` spelling of the scheme."""
+    return URL.create(TEAM_SCHEMES[0], url.username, None, url.host, url.port, url.database,
+                      url.query).render_as_string(hide_password=False)
+
+
 def team_cache_folder(url: URL) -> Path:
     """This computer's own folder for a team library (same URL, same folder)."""
-    key = URL.create(TEAM_SCHEMES[0], url.username, None, url.host, url.port, url.database,
-                     url.query).render_as_string(hide_password=False)
-    digest = hashlib.sha256(key.encode("utf-8")).hexdigest()[:16]
+    digest = hashlib.sha256(team_identity(url).encode("utf-8")).hexdigest()[:16]
     return Path(user_cache_dir(APP_NAME, appauthor=False)) / "team-libraries" / digest

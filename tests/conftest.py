@@ -46,6 +46,9 @@ def _isolated_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))  # (kept checks)
+    # Windows: platformdirs asks the shell, not HOME, unless this names the folder (newer
+    # platformdirs read it; the kept-checks tests check the file lands in tmp_path)
+    monkeypatch.setenv("WIN_PD_OVERRIDE_LOCAL_APPDATA", str(tmp_path / "local-app-data"))
 
 
 @pytest.fixture(scope="session")

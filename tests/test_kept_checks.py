@@ -36,7 +36,7 @@ def checked(window: MainWindow) -> set[str]:
     return set(window.conversations.model.checked_ids())
 
 
-def reopened(qtbot, library: Library, tmp_path: Path,
+def window_on(qtbot, library: Library, tmp_path: Path,
              dialogs: ScriptedDialogs | None = None) -> MainWindow:
     window = open_window(qtbot, library, dialogs or ScriptedDialogs(), tmp_path, show=False)
     settle(qtbot, window)
@@ -45,23 +45,24 @@ def reopened(qtbot, library: Library, tmp_path: Path,
 
 def test_checks_come_back_in_a_new_window_on_the_library(qtbot, filled_library: Library,
                                                         tmp_path: Path) -> None:
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     ids = check_rows(window, [0, 2, 3])
     window.close()
 
-    again = reopened(qtbot, filled_library, tmp_path)
+    again = window_on(qtbot, filled_library, tmp_path)
     assert checked(again) == set(ids)
     assert again.statusBar().currentMessage() == "3 checked, as you left them."
     assert "Checked 3" in again.counts.text()
     # kept for this user, never in the library's folder
     kept = checks_file(filled_library.location).path
     assert kept.is_file() and kept.is_relative_to(checks_folder())
+    assert kept.is_relative_to(tmp_path)  # (the test's own folders: conftest._isolated_home)
     assert not kept.is_relative_to(filled_library.root)
 
 
 def test_checks_hidden_by_the_remembered_filter_come_back_too(
         qtbot, filled_library: Library, tmp_path: Path) -> None:
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     model = window.conversations.model
     ids = check_rows(window, [0, model.rowCount() - 1])
     bar = window.conversations.filter_bar
@@ -70,7 +71,7 @@ def test_checks_hidden_by_the_remembered_filter_come_back_too(
     assert model.shown_count == 1 and model.hidden_checked_count == 1
     window.close()
 
-    again = reopened(qtbot, filled_library, tmp_path)
+    again = window_on(qtbot, filled_library, tmp_path)
     assert again.conversations.filter_bar.state() == {"search": ids[0]}
     assert checked(again) == set(ids)
     assert again.conversations.model.hidden_checked_count == 1
@@ -79,12 +80,12 @@ def test_checks_hidden_by_the_remembered_filter_come_back_too(
 
 def test_a_removed_conversation_is_no_longer_checked(qtbot, filled_library: Library,
                                                     tmp_path: Path) -> None:
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     ids = check_rows(window, [0, 1, 2])
     window.close()
     apply_removal(filled_library, plan_removal(filled_library, ids[1:2]))
 
-    again = reopened(qtbot, filled_library, tmp_path)
+    again = window_on(qtbot, filled_library, tmp_path)
     assert checked(again) == {ids[0], ids[2]}
     assert again.statusBar().currentMessage() == "2 checked, as you left them."
 
@@ -93,17 +94,17 @@ def test_checks_are_written_soon_after_a_change_not_only_at_close(
         qtbot, filled_library: Library, tmp_path: Path) -> None:
     """A crash keeps what was checked a moment before it: a second window opened while the
     first still runs (and never closes it) finds the checks."""
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     kept = window.check_keeper.path
     ids = check_rows(window, [1, 2])
     qtbot.waitUntil(kept.is_file, timeout=WAIT_MS)
 
-    second = reopened(qtbot, filled_library, tmp_path)
+    second = window_on(qtbot, filled_library, tmp_path)
     assert checked(second) == set(ids)
 
 
 def test_select_none_is_kept_too(qtbot, filled_library: Library, tmp_path: Path) -> None:
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     kept = window.check_keeper.path
     check_rows(window, [0, 1])
     qtbot.waitUntil(kept.is_file, timeout=WAIT_MS)
@@ -111,27 +112,27 @@ def test_select_none_is_kept_too(qtbot, filled_library: Library, tmp_path: Path)
     qtbot.waitUntil(lambda: not kept.exists(), timeout=WAIT_MS)
     window.close()
 
-    again = reopened(qtbot, filled_library, tmp_path)
+    again = window_on(qtbot, filled_library, tmp_path)
     assert checked(again) == set()
     assert "as you left them" not in again.statusBar().currentMessage()
 
 
 def test_each_library_has_its_own_checks(qtbot, filled_library: Library, tmp_path: Path,
                                          fixture_folder: Path) -> None:
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     ids = check_rows(window, [0])
     window.close()
     other = Library.open(tmp_path / "other-library")
     try:
         import_paths(other, [fixture_folder])  # the same conversations, another library
-        elsewhere = reopened(qtbot, other, tmp_path)
+        elsewhere = window_on(qtbot, other, tmp_path)
         assert checked(elsewhere) == set()
         check_rows(elsewhere, [3])
         elsewhere.close()
     finally:
         other.close()
 
-    again = reopened(qtbot, filled_library, tmp_path)
+    again = window_on(qtbot, filled_library, tmp_path)
     assert checked(again) == set(ids)
 
 
@@ -140,7 +141,7 @@ def test_a_large_library_gets_its_checks_back_after_its_first_read(
         monkeypatch: pytest.MonkeyPatch) -> None:
     from ui import row_reader
 
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     ids = check_rows(window, [0, 3])
     window.close()
 
@@ -158,7 +159,7 @@ def test_an_unwritable_data_folder_is_said_once_and_checking_goes_on(
     folder.parent.mkdir(parents=True)
     folder.write_text("a file where the folder should be")  # (even root cannot write in it)
     dialogs = ScriptedDialogs()
-    window = reopened(qtbot, filled_library, tmp_path, dialogs)
+    window = window_on(qtbot, filled_library, tmp_path, dialogs)
     check_rows(window, [0])
     qtbot.waitUntil(lambda: bool(dialogs.warnings), timeout=WAIT_MS)
     title, message = dialogs.warnings[0]
@@ -172,7 +173,7 @@ def test_an_unwritable_data_folder_is_said_once_and_checking_goes_on(
     assert len(dialogs.warnings) == 1
     assert folder.read_text() == "a file where the folder should be"
 
-    again = reopened(qtbot, filled_library, tmp_path)
+    again = window_on(qtbot, filled_library, tmp_path)
     assert checked(again) == set()
 
 
@@ -181,12 +182,12 @@ def test_a_damaged_checks_file_is_said_and_the_page_starts_unchecked(
     kept = checks_file(filled_library.location).path
     kept.parent.mkdir(parents=True)
     kept.write_bytes(b'{"checked": "cut sho')
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     assert checked(window) == set()
     assert str(kept) in window.statusBar().currentMessage()
     check_rows(window, [0])
     window.close()
-    assert checked(reopened(qtbot, filled_library, tmp_path)) == {
+    assert checked(window_on(qtbot, filled_library, tmp_path)) == {
         window.conversations.model.row_at(0).conversation_id}
 
 
@@ -225,7 +226,7 @@ def test_checks_stay_after_create_training_files_and_come_back_with_the_window(
     assert checked(window) == set(ids)
     window.close()
 
-    again = reopened(qtbot, filled_library, tmp_path)
+    again = window_on(qtbot, filled_library, tmp_path)
     assert checked(again) == set(ids)
     assert all("Kept set" in again.conversations.model.row_at(again.conversations.model
                                                               .row_of_id(cid)).training_files
@@ -240,9 +241,10 @@ def test_a_team_library_keeps_its_checks_by_its_address_never_its_password(
     from app.location import parse_location
 
     ann = checks_file(parse_location("postgresql://ann:first-Secret@db.example/team"))
-    again = checks_file(parse_location("postgresql://ann:second-Secret@db.example/team"))
+    again = checks_file(parse_location("postgres://ann:second-Secret@db.example/team"))
+    without = checks_file(parse_location("postgresql://ann@db.example/team"))  # (~/.pgpass)
     other = checks_file(parse_location("postgresql://ann:first-Secret@db.example/other"))
-    assert ann == again and ann.path != other.path
+    assert ann == again == without and ann.path != other.path
     save_checks(ann, ["c-1", "c-2"])
     assert load_checks(again) == ["c-1", "c-2"]
     assert load_checks(other) == []
@@ -253,7 +255,7 @@ def test_a_conversation_removed_while_the_window_is_open_leaves_the_kept_checks(
         qtbot, filled_library: Library, tmp_path: Path) -> None:
     from app.kept_checks import load_checks
 
-    window = reopened(qtbot, filled_library, tmp_path)
+    window = window_on(qtbot, filled_library, tmp_path)
     kept = checks_file(filled_library.location)
     ids = check_rows(window, [0, 1, 2])
     qtbot.waitUntil(lambda: sorted(load_checks(kept)) == sorted(ids), timeout=WAIT_MS)
