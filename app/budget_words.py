@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.wording import agreeing, plural
+from app.wording import LENGTH_LIMIT, agreeing, plural
 
 
 def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | None = None,
@@ -39,9 +39,9 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
     fit = "" if head.get("over_budget") == "fit" else (
         ", end each such line at its last whole reply that fits ("
         + (fit_with or f"lora-studio set \"{name}\" --over-budget fit") + "),")
-    return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
-            f"sequence length of {limit:,} tokens. The trainer recipes pass that length on: "
+    return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its "
+            f"{LENGTH_LIMIT} of {limit:,} tokens. The trainer recipes pass that limit on: "
             f"TRL would cut {those} at {limit:,} tokens (nothing after that point is learned) and "
-            f"Axolotl would leave {agreeing(over, 'it', 'them')} out. Raise the length "
+            f"Axolotl would leave {agreeing(over, 'it', 'them')} out. Raise the limit "
             f"(its longest line has {longest:,} tokens: {how}){fit} or remove the longest "
             "conversations from it.")

@@ -124,7 +124,7 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     # what the trainer does with it, and what to do, where the count is shown
     tip = page.totals_label.toolTip()
     assert tip == over_budget_text("Demo", header(filled_library, "Demo"))
-    assert tip.startswith("1 of the 15 lines of 'Demo' is longer than its maximum sequence ")
+    assert tip.startswith("1 of the 15 lines of 'Demo' is longer than its length limit of ")
     assert "TRL would cut that line at 4,096 tokens" in tip
     assert f"(its longest line has {tokens['max']:,} tokens: Settings… on the LoRA " in tip
     assert "~" not in totals

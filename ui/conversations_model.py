@@ -24,7 +24,8 @@ from app.labels import display_name, topic_display
 from app.library import ConversationRow
 from app.similar import NEAR_DUPLICATE, NEAR_TEXT, own_warnings
 from app.token_counts import NO_LINE
-from app.wording import plural
+from app.wording import LENGTH_LIMIT, plural
+from ui.file_settings import policy_name
 from ui.row_index import (
     FacetCounts,
     FileFilter,
@@ -94,6 +95,7 @@ HEADERS = {
     Column.WARNINGS: "Warnings",
     Column.TOKENS: "Tokens",
 }
+DEFAULT_POLICY_NAME = policy_name(DEFAULT_POLICY)  # "Trim", as Settings… shows it
 # What each short heading stands for (its tooltip, and its name in the column chooser).
 HEADER_NAMES = {
     **HEADERS,
@@ -177,7 +179,7 @@ def tokens_tooltip(row: ConversationRow) -> str:
     if row.token_count == NO_LINE:
         if row.trainable_replies:
             return (f"No training line under the default cut-off policy "
-                    f"({DEFAULT_POLICY.value}): a cut-off turn comes before its first clean "
+                    f"({DEFAULT_POLICY_NAME}): a cut-off turn comes before its first clean "
                     "reply")
         return "No training line: this conversation has no consultant reply to train on"
     if not row.token_count:
@@ -185,11 +187,11 @@ def tokens_tooltip(row: ConversationRow) -> str:
     text = (f"{row.token_count:,} tokens in the training line, as the trainer reads it "
             f"(chat template included)")
     if over_budget(row):
-        return (f"{text}.\nOver the maximum sequence length of {row.token_budget:,}: a "
-                "training file set to end a longer line at its last whole reply that fits "
+        return (f"{text}.\nOver the {LENGTH_LIMIT} of {row.token_budget:,} tokens: a "
+                "training file set to end a line over it at its last whole reply that fits "
                 "(new files are) leaves out the replies after it; one set to write it whole "
                 "has a trainer cut it there and lose the replies at its end.")
-    return f"{text}; the maximum sequence length is {row.token_budget:,}."
+    return f"{text}; the {LENGTH_LIMIT} is {row.token_budget:,} tokens."
 
 
 def replies_tooltip(row: ConversationRow) -> str:
@@ -199,7 +201,7 @@ def replies_tooltip(row: ConversationRow) -> str:
     if trained >= every:
         return f"{replies}, all trained"
     return (f"{trained:,} of {replies} trained under the default cut-off policy "
-            f"({DEFAULT_POLICY.value}): the others are cut off or come after a cut-off "
+            f"({DEFAULT_POLICY_NAME}): the others are cut off or come after a cut-off "
             "turn. A training file set to train every reply (Settings… on the LoRA Training "
             f"JSON Files page) trains all {every:,}.")
 

@@ -263,7 +263,7 @@ class MainWindow(QMainWindow):
         self.as_trained_action = self._action(
             "As trained…", self.show_selected_as_trained, "Ctrl+T",
             "Show exactly what the trainer reads for the selected conversation: the rendered "
-            "chat template, the trained tokens and the token budget")
+            "chat template, the trained tokens and the length limit")
         self.mark_reviewed_action = self._action(
             "Mark checked reviewed", lambda: self.reviews.review(model.checked_ids(), True),
             "Ctrl+Shift+R",
