@@ -47,7 +47,7 @@ def test_replies_show_what_the_default_policy_trains_and_say_why_the_rest_are_no
     for cid in clean:
         count = rows[cid].trainable_replies
         assert replies[cid] == (str(count), f"{count} consultant replies, all trained")
-    assert "default cut-off policy, trim" in HEADER_NAMES[Column.REPLIES]
+    assert HEADER_NAMES[Column.REPLIES] == "Trained replies"
 
     # What the column shows adds up to what a file of the default policy trains (its lines
     # written whole: the column counts whole conversations, not a token budget's ends).

@@ -96,18 +96,40 @@ HEADERS = {
     Column.TOKENS: "Tokens",
 }
 DEFAULT_POLICY_NAME = policy_name(DEFAULT_POLICY)  # "Trim", as Settings… shows it
-# What each short heading stands for (its tooltip, and its name in the column chooser).
+# What each short heading stands for (its name in the column chooser).
 HEADER_NAMES = {
     **HEADERS,
-    Column.CHECK: "Checked conversations go into training files",
     Column.ARCHETYPE: "Persona archetype",
     Column.ARC: "Emotional arc",
     Column.TOPIC: "Training topic",
-    Column.REPLIES: "Trained replies (the consultant replies a training file of the default "
-                    f"cut-off policy, {DEFAULT_POLICY.value}, learns from)",
-    Column.QUALITY: "Mean quality score of the replies",
+    Column.REPLIES: "Trained replies",
+    Column.QUALITY: "Quality score",
     Column.TIER: "Quality tier",
     Column.FILES: "In training files",
+}
+# A heading's tooltip: what the column holds, where the heading alone does not say it (a
+# tooltip that only repeats its heading, "Client" over "Client", tells nothing).
+HEADER_TIPS = {
+    Column.CHECK: "Checked conversations go into training files (Space checks the selected "
+                  "rows)",
+    Column.BATCH: "The batch it was imported into: the folder it came from, or the name "
+                  "typed when importing",
+    Column.ARCHETYPE: "Persona archetype: the kind of client the conversation plays",
+    Column.ARC: "Emotional arc: how the client's feelings change over the conversation",
+    Column.TOPIC: "Training topic: what the conversation is about",
+    Column.TURNS: "Messages in the conversation, the client's and the consultant's",
+    Column.REPLIES: "Consultant replies a new training file trains: a reply cut off "
+                    "mid-sentence, and any after it, are left out (hover a cell for why)",
+    Column.QUALITY: "Mean quality score of the consultant replies",
+    Column.TIER: "Quality tier, as the conversation's file gives it",
+    Column.CREATED: "When the conversation was made, as its file says",
+    Column.IMPORTED: "When it was imported into this library",
+    Column.SOURCE: "The file it was imported from",
+    Column.FILES: "The training files that hold it",
+    Column.WARNINGS: "Quality warnings, and repairs made when it was imported (hover a cell "
+                     "to read them)",
+    Column.TOKENS: "Tokens in its training line, as the trainer reads it, against the "
+                   f"{LENGTH_LIMIT} (hover a cell for the limit)",
 }
 # Batch ids number their batches (batch-2, batch-10): they sort as people count. Only
 # batch ids: a library has few, so their keys come from a cache; every source file name
@@ -342,7 +364,7 @@ class ConversationsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[Column(section)]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_NAMES[Column(section)]
+            return HEADER_TIPS.get(Column(section))
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:
