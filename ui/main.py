@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import sys
@@ -54,6 +55,7 @@ from ui.create_flow import (
     CreateTrainingFilesButton,
 )
 from ui.dialogs import Dialogs, QtDialogs
+from ui.greyed_keys import nothing_checked, say_why_greyed
 from ui.import_flow import ImportController, paths_from_mime
 from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.member_undo_flow import RemovalUndoController
@@ -69,6 +71,7 @@ from ui.training_files_page import TrainingFilesPage
 from ui.undo_slot import UndoSlot
 from ui.welcome import WelcomePanel
 from ui.wording import agreeing, plural
+from ui.writable_saves import WritableSaves
 
 SETTINGS_ORG = "LoRA Studio"
 FILES_PAGE_TITLE = "LoRA Training JSON Files"  # the user's own name for the page
@@ -93,7 +96,8 @@ class MainWindow(QMainWindow):
                  settings: QSettings | None = None) -> None:
         super().__init__()
         self.library = library
-        self.dialogs: Dialogs = dialogs or QtDialogs()
+        # A save place that cannot be written is asked for again (ui.writable_saves).
+        self.dialogs: Dialogs = WritableSaves(dialogs or QtDialogs())
         self.settings = settings or QSettings(SETTINGS_ORG, "LoRA Studio")
         self.setWindowTitle(window_title(library))
         icon_path = resources_dir() / "icon.png"
@@ -140,6 +144,13 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus_and_toolbar()
         self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
+        for action, does in (
+                (self.new_file_action,
+                 "makes a new training file from the checked conversations"),
+                (self.move_action, "moves the checked conversations to another batch"),
+                (self.mark_reviewed_action, "marks the checked conversations reviewed")):
+            say_why_greyed(self, action, functools.partial(self._nothing_checked, action, does),
+                           self.show_message)
         self.counts: QLabel = QLabel()
         self.where = QLabel(library_name(library))  # which library: local, or the team's
         self.where.setToolTip(where_tip(library))
@@ -473,6 +484,9 @@ class MainWindow(QMainWindow):
         jsonl.setToolTip(tool_tip(jsonl.text(), why or JSONL_TIP, jsonl.shortcut()))
         jsonl.setStatusTip(why or JSONL_TIP)
         self.download_json_action.setEnabled(selected)
+
+    def _nothing_checked(self, action: QAction, does: str) -> str:
+        return nothing_checked(action, does, elsewhere=self.pages.currentIndex() != 0)
 
     def show_message(self, text: str) -> None:
         self.status_line.say(text)
