@@ -633,7 +633,7 @@ def test_members_sort_on_their_values_with_missing_ones_last(qtbot, demo, page,
     model = page.members_model
     assert page.members.isSortingEnabled()
     assert shown(page, 0, ID_ROLE) == all_ids(filled_library)  # file order at first
-    assert model.headerData(MEMBER_BATCH, Qt.Orientation.Horizontal) == "Batch"
+    assert model.headerData(MEMBER_BATCH, Qt.Orientation.Horizontal) == "Batch ID"
     assert set(shown(page, MEMBER_BATCH)) == {"batch-2025-12"}
 
     click_heading(qtbot, page, MEMBER_TOKENS)
