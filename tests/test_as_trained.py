@@ -13,6 +13,7 @@ from conftest import ENRICHED
 from hostile_corpus import conversation, dump
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
 from tokenizers import AddedToken, Tokenizer
 
 from app.budget_fit import OverBudget
@@ -338,6 +339,9 @@ def test_the_budget_mark_and_the_lost_tokens(qtbot: Any, cut_library: Library) -
     assert "length limit <b>1,024</b> tokens (weighted: Keep as context, weight 0)" in \
         window.summary.text()
     assert window.file_combo.currentText() == "weighted (1,024 tokens; Keep as context, weight 0)"
+    words = [label.text() for label in window.findChildren(QLabel)]
+    assert "past the length limit: never read" in words
+    assert not any("max_seq_len" in text or "weight0" in text for text in words), words
     first = window.text.token_description(0)
     assert f"id {preview.shown.ids[0]}" in first and "'<s>'" in first
 

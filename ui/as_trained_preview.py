@@ -496,7 +496,7 @@ class AsTrainedWindow(QWidget):
                                       colours.context_text))
         self.legend.addWidget(_swatch("[chat template markup]", colours.page,
                                       colours.markup_text))
-        self.legend.addWidget(_swatch("past max_seq_len: never read", colours.lost_bg,
+        self.legend.addWidget(_swatch(f"past the {LENGTH_LIMIT}: never read", colours.lost_bg,
                                       colours.lost_text, strike=True))
         self.legend.addWidget(_swatch("not in the line", colours.left_out_bg,
                                       colours.left_out_text))
