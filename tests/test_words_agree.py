@@ -1,11 +1,13 @@
 """Words a person reads that agree with what they are about: one checked conversation is
-"it", not "they"; a column heading's tooltip says what the column holds, or nothing."""
+"it", not "they"; a column heading's or a filter chooser's tooltip says what it does not
+show already, or nothing."""
 
 from __future__ import annotations
 
-from conftest import ids_of, open_window
+from conftest import ENRICHED, ids_of, open_window, settle
 from PySide6.QtCore import Qt
 
+from app.importer import import_paths
 from app.trainingfiles import add_conversations
 from ui.conversations_model import HEADERS, Column
 
@@ -44,3 +46,19 @@ def test_heading_tooltips_say_more_than_the_heading_and_no_policy_code(
     replies = model.headerData(Column.REPLIES, horizontal, Qt.ItemDataRole.ToolTipRole)
     assert replies.startswith("Consultant replies a new training file trains: a reply cut "
                               "off mid-sentence, and any after it, are left out")
+
+
+def test_a_filter_chooser_tip_holds_what_it_does_not_show(
+        qtbot, library, dialogs, tmp_path) -> None:
+    long_name = "november-delivery-from-the-generator-run-with-the-longest-name-yet"
+    import_paths(library, [ENRICHED[0]], batch=long_name)
+    import_paths(library, [ENRICHED[1]], batch="short")
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    settle(qtbot, window)
+    chooser = window.conversations.filter_bar.batch_filter
+    assert chooser.currentText() == "All batches (2)"
+    assert chooser.toolTip() == "", "no tip that repeats the chooser's text"
+    assert chooser.select_value("short")
+    assert chooser.toolTip() == ""
+    assert chooser.select_value(long_name)
+    assert chooser.toolTip() == f"{long_name} (1)", "the whole of a name cut short"
