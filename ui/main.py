@@ -572,7 +572,10 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc))
 
     def show_as_trained(self, conversation_id: str) -> None:
-        """Open (or bring forward) the as-trained window on a conversation."""
+        """Open (or bring forward) the as-trained window on a conversation. Opened, it
+        applies the settings of the first training file holding the conversation (the
+        defaults when none does): 'Default (4,096, trim)' over a conversation of a weight-0
+        file showed a line its file does not write. Open, it keeps the person's choice."""
         reader = self.conversations.reader
         if reader.conversation_id() == conversation_id and reader.record is not None:
             record = reader.record
@@ -583,6 +586,11 @@ class MainWindow(QMainWindow):
                 self.show_message(str(exc))
                 return
         window = self._as_trained()
+        if not window.isVisible():  # opened: the settings of a file that holds it
+            row = self.conversations.model.row_of_id(conversation_id)
+            files = self.conversations.model.row_at(row).training_files if row is not None \
+                else ()
+            window.select_training_file(files[0] if files else None)
         window.show_record(record)
         window.show()
         window.raise_()
