@@ -38,14 +38,14 @@ FOR_NEW_FILES = OverBudget.FIT  # what trains well
 FOR_EARLIER_FILES = OverBudget.KEEP  # files made before the setting: their bytes stay
 
 DESCRIPTIONS = {
-    OverBudget.FIT: "end a line longer than the maximum sequence length at its last whole "
-                    "reply that fits (the full JSON keeps the whole conversation)",
-    OverBudget.KEEP: "write every line whole; a trainer cuts a longer line at its maximum "
-                     "length (TRL) or drops it (Axolotl)",
+    OverBudget.FIT: "end a line over the length limit at its last whole reply that fits "
+                    "(the full JSON keeps the whole conversation)",
+    OverBudget.KEEP: "write every line whole; a trainer cuts a line over the length limit "
+                     "there (TRL) or drops it (Axolotl)",
 }
 
 REASON = "over_token_budget"  # why the replies after a fitted line's end are not trained
-REASON_TEXT = "it comes after the last whole reply that fits the token budget"
+REASON_TEXT = "it comes after the last whole reply that fits the length limit"
 
 NOT_FITTED = (0, 0)  # (replies left out, estimated tokens left out) of a line left whole
 

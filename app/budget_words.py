@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from app.wording import agreeing, plural
+from app.wording import LENGTH_LIMIT, agreeing, plural
 
 
 def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | None = None,
@@ -40,20 +40,20 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
     it = agreeing(over, "it", "them")
     find = f" ({find_with})" if find_with else ""
     if head.get("over_budget") == "fit":  # over only where a first reply alone is too long
-        return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
-                f"sequence length of {limit:,} tokens: "
+        return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its "
+                f"{LENGTH_LIMIT} of {limit:,} tokens: "
                 f"{agreeing(over, 'its', 'their')} first reply alone is longer, so there is "
                 f"no shorter ending that fits and {those} {agreeing(over, 'is', 'are')} "
                 f"written whole, every reply in {it} counted as trained. The trainer recipes "
-                f"pass that length on: TRL would cut {those} at {limit:,} tokens, inside the "
+                f"pass that limit on: TRL would cut {those} at {limit:,} tokens, inside the "
                 "first reply, and train the cut reply (nothing after that point is learned) "
-                f"and Axolotl would leave {it} out. Raise the length (its longest line has "
+                f"and Axolotl would leave {it} out. Raise the limit (its longest line has "
                 f"{longest:,} tokens: {how}) or remove those conversations from it{find}.")
     fit = (", end each such line at its last whole reply that fits ("
            + (fit_with or f"lora-studio set \"{name}\" --over-budget fit") + "),")
-    return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its maximum "
-            f"sequence length of {limit:,} tokens. The trainer recipes pass that length on: "
+    return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its "
+            f"{LENGTH_LIMIT} of {limit:,} tokens. The trainer recipes pass that limit on: "
             f"TRL would cut {those} at {limit:,} tokens (nothing after that point is learned) and "
-            f"Axolotl would leave {it} out. Raise the length "
+            f"Axolotl would leave {it} out. Raise the limit "
             f"(its longest line has {longest:,} tokens: {how}){fit} or remove the longest "
             f"conversations from it{find}.")

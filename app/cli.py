@@ -151,8 +151,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--cut-off-policy", choices=POLICIES,
                    help="with --new: what the file does with cut-off turns (default: trim)")
     p.add_argument("--over-budget", choices=OVER_BUDGET,
-                   help="with --new: what the file does with a line longer than its maximum "
-                        f"sequence length (default: {FOR_NEW_FILES.value})")
+                   help="with --new: what the file does with a line over its length limit "
+                        f"(default: {FOR_NEW_FILES.value})")
     p.add_argument("--leave-out-flagged", action="store_true",
                    help="leave out conversations with quality warnings that would harm "
                         f"training (any but {informational_names()}, which the JSONL "
@@ -161,15 +161,15 @@ def _parser() -> argparse.ArgumentParser:
                    help="leave out conversations that nearly repeat one already in the file "
                         "or earlier in this add")
     p.add_argument("--leave-out-over-budget", action="store_true",
-                   help="leave out conversations longer than the file's maximum sequence "
-                        "length (a trainer would cut or drop their lines)")
+                   help="leave out conversations over the file's length limit (a trainer "
+                        "would cut or drop their lines)")
 
     p = sub.add_parser("set", help="change a training file's settings (rebuilds it)")
     p.add_argument("name")
     p.add_argument("--cut-off-policy", choices=POLICIES,
                    help="; ".join(f"{p.value}: {text}" for p, text in DESCRIPTIONS.items()))
     p.add_argument("--over-budget", choices=OVER_BUDGET,
-                   help="a line longer than the maximum sequence length: " + "; ".join(
+                   help="a line over the length limit: " + "; ".join(
                        f"{p.value}: {text}" for p, text in OVER_BUDGET_DESCRIPTIONS.items()))
 
     p = sub.add_parser("remove", help="remove conversations from a training file")
@@ -189,7 +189,8 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rebuild", help="write a training file's JSON and JSONL again")
     p.add_argument("name")
 
-    p = sub.add_parser("max-len", help="set a training file's maximum sequence length")
+    p = sub.add_parser("max-len", help="set a training file's length limit (tokens; the "
+                                       "recipes pass it on as the trainer's max_seq_len)")
     p.add_argument("name")
     p.add_argument("tokens", type=int)
 
@@ -356,7 +357,7 @@ def over_budget_line(name: str, setting: str, head: Mapping[str, Any]) -> str:
     fitted = int((head.get("quality_summary") or {}).get("replies_left_out_by_reason", {})
                  .get(OVER_BUDGET_REASON, 0))
     if setting == OverBudget.FIT:
-        return (f"'{name}' now ends a line longer than its maximum sequence length at its "
+        return (f"'{name}' now ends a line over its length limit at its "
                 f"last whole reply that fits: {plural(fitted, 'reply', 'replies')} left "
                 "out of lines to fit (the full JSON keeps them)")
     return f"'{name}' now writes every line whole, however long"
@@ -453,10 +454,10 @@ def added_notes(plan: AddPlan, head: Mapping[str, Any]) -> list[str]:
     over = [cid for cid in plan.over_budget if cid in added]
     if over:
         it = agreeing(len(over), "it", "them")
-        what = (f"{agreeing(len(over), 'has', 'have')} a first reply longer than the token "
-                f"budget of '{plan.name}' on its own: written whole, every reply counted as "
+        what = (f"{agreeing(len(over), 'has', 'have')} a first reply longer than the length "
+                f"limit of '{plan.name}' on its own: written whole, every reply counted as "
                 f"trained (a trainer cuts {it} inside that reply)" if plan.fits_lines
-                else f"{agreeing(len(over), 'is', 'are')} over the token budget of "
+                else f"{agreeing(len(over), 'is', 'are')} over the length limit of "
                      f"'{plan.name}'")
         notes.append(f"{plural(len(over), 'added conversation')} {what}; "
                      f"--leave-out-over-budget leaves {it} out")
@@ -768,7 +769,7 @@ def run(args: argparse.Namespace) -> int:
                 return cmd_tokens(args, library)
             case "max-len":
                 info = set_max_seq_len(library, args.name, args.tokens)
-                _print(f"'{info.name}' now has a maximum sequence length of "
+                _print(f"'{info.name}' now has a length limit of "
                        f"{info.max_seq_len:,} tokens")
                 sentence = over_budget_sentence(info.name, header(library, info.name))
                 _print(sentence or f"every line of '{info.name}' fits in it")

@@ -201,7 +201,26 @@ class Candidate:
 
 
 def loose_batch_name(moment: datetime | None = None) -> str:
+    """The batch of a file that lies in no named folder (the top of a disk), the only
+    file the folder rule cannot name."""
     return (moment or datetime.now()).strftime("import-%Y-%m-%d-%H%M%S")
+
+
+def _folder_key(folder: Path) -> tuple[str, ...]:
+    """A folder as the names leading to it from the top of its disk (links resolved): one
+    key for one folder however it was reached, so a file chosen on its own and a folder
+    dropped with it are named by the same rule (``folder_batch_names``)."""
+    return folder.resolve().parts[1:]
+
+
+def chosen_files_batches(paths: Sequence[Path]) -> list[str]:
+    """The batches files chosen by name (not folders) go into when no batch is typed:
+    each its folder's name, as a dropped folder's ("delivery-A/batch-000" when two of
+    them share a name); what the import question names before the import reads them."""
+    keys = {_folder_key(path.parent) for path in paths
+            if _read_by_name(path.name) and not path.is_dir()}
+    return sorted(readable_name(name) for name in
+                  folder_batch_names([key for key in keys if key]).values())
 
 
 class WalkCancelled(Exception):
@@ -218,8 +237,10 @@ def collect(
     on its own that is not a ``.json`` file gets a verdict saying so, unread.
 
     Every folder holding files is a batch named after it (a dropped folder with 16 batch
-    subfolders gives 16 batches); loose files share one timestamped batch. A batch given
-    by the user overrides both defaults. Links that lead out of a dropped folder and
+    subfolders gives 16 batches), and so is the folder of a file chosen on its own: the
+    question before an import promises that, and a timestamped batch left the person
+    hunting for the files they had just imported. A batch given by the user overrides
+    both defaults. Links that lead out of a dropped folder and
     folders that cannot be read get a verdict, never silence. ``counted`` hears how many
     files the walk has found so far, after every folder (the import starts its workers
     as soon as they will pay). ``cancelled`` is looked at between entries (a dropped tree
@@ -253,14 +274,15 @@ def collect(
         candidates.append(Candidate(file, readable_name(default), batch is not None))
         return True
 
-    # Each candidate from a dropped folder: its folder, as the dropped folder's name and
-    # the names below it; named once every folder is known (``folder_batch_names``).
+    # Each candidate's folder (``_folder_key``), named once every folder is known
+    # (``folder_batch_names``).
     folder_of: dict[int, tuple[str, ...]] = {}
+    loose_folders: dict[str, tuple[str, ...]] = {}
     for raw in paths:
         _stop_if(cancelled)
         path = Path(raw)
         if path.is_dir():
-            top = path.resolve().name or loose
+            top = _folder_key(path) or (loose,)
             found, refused = _json_files(path, _offset(counted, len(candidates)), cancelled,
                                          skipped)
             problems.extend(refused)
@@ -268,8 +290,8 @@ def collect(
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
                                             "the folder holds no .json files"))
             for file in sorted(found, key=attrgetter("order")):
-                if add(Path(file.path), batch or top, file.link) and batch is None:
-                    folder_of[len(candidates) - 1] = (top, *file.below)
+                if add(Path(file.path), batch or top[-1], file.link) and batch is None:
+                    folder_of[len(candidates) - 1] = (*top, *file.below)
         elif not _read_by_name(path.name) and (path.exists() or path.is_symlink()):
             # As the walk of a folder takes only *.json files, a file chosen by name is
             # refused unread unless it is one (a .txt is not "invalid JSON").
@@ -277,7 +299,12 @@ def collect(
         elif path.exists() or path.is_symlink():
             # Chosen by name: a file, or something that is not one (a pipe, a device, a
             # broken link), which the reader refuses with a verdict saying what it is.
-            add(path, batch or loose, path.is_symlink())
+            parent = str(path.parent)
+            if parent not in loose_folders:  # a drop of 10,000 files from one folder
+                loose_folders[parent] = _folder_key(path.parent) or (loose,)
+            folder = loose_folders[parent]
+            if add(path, batch or folder[-1], path.is_symlink()) and batch is None:
+                folder_of[len(candidates) - 1] = folder
         else:
             problems.append(FileVerdict(str(path), Verdict.REJECTED, NO_SUCH_PATH))
     names = folder_batch_names(list(folder_of.values()))
@@ -289,10 +316,10 @@ def collect(
 
 def folder_batch_names(folders: Sequence[tuple[str, ...]]) -> dict[tuple[str, ...], str]:
     """The batch each folder of a drop gets: its own name, or, when another folder of the
-    drop has that name too (``batch-000`` in two deliveries), its path below the dropped
-    folder ("delivery-B/batch-000"), as few folders up as tell them apart. Two deliveries'
-    same-named folders merged into one batch without a word, and the Batch ID filter then
-    mixed them. A folder is its dropped folder's name and then the names below it."""
+    drop has that name too (``batch-000`` in two deliveries), its path ("delivery-B/
+    batch-000"), as few folders up as tell them apart. Two deliveries' same-named folders
+    merged into one batch without a word, and the Batch filter then mixed them. A folder
+    is the names leading to it (``_folder_key``)."""
     names: dict[tuple[str, ...], str] = {}
     left = set(folders)
     size = 1

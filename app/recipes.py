@@ -182,9 +182,9 @@ def counted_otherwise(tokenizer, lines, model: str) -> str:
     line, length, counted = first
     return (f"The tokenizer of {model} gives {differing} of the first {checked} lines another "
             f"length than LoRA Studio counted with {TOKENIZER} (line {line}: {length:,} "
-            f"tokens, not {counted:,}), so the file's token counts and its budget "
+            f"tokens, not {counted:,}), so the file's token counts and its length limit "
             f"(MAX_LENGTH, {MAX_LENGTH:,}) were made with another tokenizer: they are not "
-            "this model's, and lines LoRA Studio showed within the budget may be cut; if you "
+            "this model's, and lines LoRA Studio showed within the limit may be cut; if you "
             "did not mean that, choose this model's tokenizer in LoRA Studio (lora-studio "
             "tokens) and download the file again.")
 '''
@@ -338,7 +338,7 @@ def main() -> None:
         if left_out:
             print(f"NOTE: TRL left out {{left_out}} of {{len(data[split])}} {{what}} lines: none "
                   f"of their trained replies starts within MAX_LENGTH ({{MAX_LENGTH}}) tokens. "
-                  "Raise the training file's maximum sequence length in LoRA Studio "
+                  "Raise the training file's length limit in LoRA Studio "
                   "(lora-studio max-len) and download it again to use them.", file=sys.stderr)
     steps = {{int(folder.name[len("checkpoint-"):]): folder
               for folder in Path(args.output).glob("checkpoint-*")
@@ -425,7 +425,7 @@ def axolotl_config(spec: RecipeInput) -> str:
         f"{_axolotl_dataset(spec, spec.train_file)}"
         f"{evaluation}"
         f"{_axolotl_prepared_path(spec)}"
-        f"sequence_len: {spec.max_seq_len}   # the training file's own budget\n"
+        f"sequence_len: {spec.max_seq_len}   # the training file's length limit\n"
         "train_on_inputs: false\n"
         "adapter: lora\n"
         "lora_r: 16\n"

@@ -53,7 +53,7 @@ def import_stopped(batch: str | None, stored: Sequence[tuple[str, int]] | None =
     ``stored``: each batch with how many conversations it received since the import
     started (``app.importer.batches_stored_after``, read after the kill), so the
     sentence names the batches even when the import chose them itself (after the folders
-    and files, or a timestamped one for loose files). None: they could not be read; the
+    and full training files). None: they could not be read; the
     batch typed, or how the import names batches, is said instead."""
     head = f"Stopped: the import {ENDED}"
     if stored is not None and not stored:
@@ -68,9 +68,8 @@ def import_stopped(batch: str | None, stored: Sequence[tuple[str, int]] | None =
         return (f"{head} It had stored {plural(total, 'conversation')} from the files it "
                 f"had read, in {what} {places}: {check} to see which. {AGAIN}")
     where = (f" (in batch '{batch}')" if batch else
-             " (in batches named after the folders it read, each full training file's own "
-             "batch, or a batch 'import-' and the date and time for loose files: look in "
-             "the Batch ID filter)")
+             " (in batches named after the folders it read and the full training files: "
+             "look in the Batch ID filter)")
     return (f"{head} Conversations from the files it had read may already be in the "
             f"library{where}. {AGAIN}")
 

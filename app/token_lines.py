@@ -196,6 +196,6 @@ def histogram_percentile(histogram: Sequence[tuple[int, int]], share: float) -> 
 
 def check_max_seq_len(value: int) -> int:
     if not MIN_MAX_SEQ_LEN <= int(value) <= MAX_MAX_SEQ_LEN:
-        raise LibraryError(f"the maximum sequence length must be between {MIN_MAX_SEQ_LEN:,} "
+        raise LibraryError(f"the length limit must be between {MIN_MAX_SEQ_LEN:,} "
                            f"and {MAX_MAX_SEQ_LEN:,} tokens (it is {value:,})")
     return int(value)

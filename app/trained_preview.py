@@ -58,11 +58,6 @@ class FileSettings:
     policy: CutOffPolicy = DEFAULT_POLICY
     over_budget: OverBudget = OverBudget.KEEP  # a longer line: whole, or ended (budget_fit)
 
-    @property
-    def label(self) -> str:
-        settings = f"{self.max_seq_len:,}, {self.policy.value}"
-        return f"Default ({settings})" if self.name is None else f"{self.name} ({settings})"
-
 
 DEFAULT_SETTINGS = FileSettings(None, over_budget=FOR_NEW_FILES)
 

@@ -608,7 +608,7 @@ LEFT_OUT_REASONS = {
     "near": "nearly repeating a conversation already in the file or earlier in the "
             "selection (left out)",
     "samples": "of the app's sample conversations (left out)",
-    "over_budget": "longer than the file's maximum sequence length (left out)",
+    "over_budget": "over the file's length limit (left out)",
 }
 
 

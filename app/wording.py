@@ -9,6 +9,11 @@ writes them plain ("1234 files"), with ``grouped=False``."""
 
 from __future__ import annotations
 
+# The one name the person reads for a training file's longest line in tokens (the trainer's
+# ``max_seq_len``, ``max_length`` or ``sequence_len``, named so only where a trainer's
+# key is meant): four names for one number left a first-time user unsure they were one.
+LENGTH_LIMIT = "length limit"
+
 
 def plural(count: int, noun: str, nouns: str | None = None, *, grouped: bool = True) -> str:
     """``count`` with the noun that agrees with it (``nouns`` when adding an s is wrong);

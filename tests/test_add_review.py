@@ -435,7 +435,7 @@ def test_over_budget_ones_can_be_left_out_and_the_review_says_what_a_trainer_doe
 
     review.leave_out_over_budget.setChecked(True)
     assert review.add_button.text() == f"Add {before - len(over)}"
-    assert "longer than the file's maximum sequence length (left out)" in (
+    assert "over the file's length limit (left out)" in (
         review.details.toPlainText())
     with qtbot.waitSignal(window.creator.built, timeout=30000):
         review.add_button.click()

@@ -13,6 +13,7 @@ from conftest import ENRICHED
 from hostile_corpus import conversation, dump
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtGui import QColor
+from PySide6.QtWidgets import QLabel
 from tokenizers import AddedToken, Tokenizer
 
 from app.budget_fit import OverBudget
@@ -35,6 +36,7 @@ from app.trained_preview import (
 from app.trainingfiles import add_conversations, set_max_seq_len
 from ui.as_trained_colours import as_trained_colours
 from ui.as_trained_preview import AsTrainedWindow
+from ui.file_settings import choice_label
 from ui.reader_colours import contrast
 from ui.themes import dark_palette, light_palette
 
@@ -208,9 +210,11 @@ def test_file_settings_list_the_defaults_then_each_file(filled_library: Library)
     set_max_seq_len(filled_library, "Weighted", 2048)
     settings = file_settings(filled_library)
     assert settings[0] == DEFAULT_SETTINGS
-    assert settings[0].label == "Default (4,096, trim)"
+    assert choice_label(None, settings[0].max_seq_len, settings[0].policy) == (
+        "Default (4,096 tokens; Trim)")
     assert settings[1] == FileSettings("Weighted", 2048, CutOffPolicy.WEIGHT0, OverBudget.FIT)
-    assert settings[1].label == "Weighted (2,048, weight0)"
+    assert choice_label("Weighted", 2048, settings[1].policy) == (
+        "Weighted (2,048 tokens; Keep as context, weight 0)")
 
 
 # --- the window ----------------------------------------------------------------------
@@ -331,7 +335,13 @@ def test_the_budget_mark_and_the_lost_tokens(qtbot: Any, cut_library: Library) -
     assert window.text.budget_rect() is not None
     assert f"{preview.lost_tokens:,}</b> tokens past the limit" in window.summary.text()
     lost = window.text.token_description(1024)
-    assert "Token 1,025" in lost and "past max_seq_len 1,024" in lost
+    assert "Token 1,025" in lost and "past the length limit of 1,024 tokens" in lost
+    assert "length limit <b>1,024</b> tokens (weighted: Keep as context, weight 0)" in \
+        window.summary.text()
+    assert window.file_combo.currentText() == "weighted (1,024 tokens; Keep as context, weight 0)"
+    words = [label.text() for label in window.findChildren(QLabel)]
+    assert "past the length limit: never read" in words
+    assert not any("max_seq_len" in text or "weight0" in text for text in words), words
     first = window.text.token_description(0)
     assert f"id {preview.shown.ids[0]}" in first and "'<s>'" in first
 
@@ -541,4 +551,4 @@ def test_a_line_over_the_budget_is_shown_ended_at_its_last_whole_reply_that_fits
     left = [row for row in preview.rows if not row.in_line]
     assert [row.message_index for row in left] == [7, 8]
     assert left[1].why_not == ("left out: it comes after the last whole reply that fits the "
-                               "token budget")
+                               "length limit")

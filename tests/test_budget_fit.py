@@ -139,14 +139,14 @@ def test_a_new_file_fits_its_lines_and_the_command_line_sets_it(
     assert main([*data, "set", "Fitted", "--over-budget", "keep"]) == 0
     out = capsys.readouterr().out
     assert "'Fitted' now writes every line whole" in out
-    assert "longer than its maximum sequence length of 4,096 tokens" in out  # reported
+    assert "longer than its length limit of 4,096 tokens" in out  # reported
     assert ('end each such line at its last whole reply that fits (lora-studio set "Fitted" '
             "--over-budget fit), or remove") in out  # and the one command that fixes it
     assert main([*data, "add", "Whole", "--new", "--over-budget", "keep", cid]) == 0
     assert main([*data, "add", "Whole", "--over-budget", "fit", cid]) == 1
     assert "--over-budget with add needs --new" in capsys.readouterr().err
     assert main([*data, "set", "Whole", "--over-budget", "fit"]) == 0
-    assert ("'Whole' now ends a line longer than its maximum sequence length at its last "
+    assert ("'Whole' now ends a line over its length limit at its last "
             "whole reply that fits: 1 reply left out of lines to fit") in capsys.readouterr().out
     assert main([*data, "set", "Whole"]) == 1
     assert "set needs a setting to change" in capsys.readouterr().err

@@ -46,7 +46,7 @@ def test_a_file_built_elsewhere_reaches_every_view(qtbot, window, recording):
     window.changes.training_files_changed.emit()
     assert window.training_files.model.row_of("made-by-script") is not None
     labels = [a.text() for a in window.create_button.entries()]
-    assert any(label.startswith("made-by-script.json") for label in labels)
+    assert any(label.startswith("made-by-script  (") for label in labels)
     settle(qtbot, window)
     model = window.conversations.model
     holding = {model.row_at(r).conversation_id for r in range(model.rowCount())

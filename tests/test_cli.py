@@ -421,12 +421,12 @@ def test_max_len_says_how_many_lines_the_budget_cuts(imported: Cli) -> None:
     over, longest = tokens["lines_over_max_seq_len"], tokens["max"]
     assert 1 < over < TOTAL and longest > 1024
     assert out.splitlines() == [
-        "'Pilot Run' now has a maximum sequence length of 1,024 tokens",
-        f"{over} of the {TOTAL} lines of 'Pilot Run' are longer than its maximum sequence "
-        "length of 1,024 tokens. The trainer recipes pass that length on: TRL would cut "
+        "'Pilot Run' now has a length limit of 1,024 tokens",
+        f"{over} of the {TOTAL} lines of 'Pilot Run' are longer than its length limit "
+        "of 1,024 tokens. The trainer recipes pass that limit on: TRL would cut "
         "those lines at 1,024 tokens (nothing after that point is learned) and Axolotl would "
         "leave them out. "
-        f"Raise the length (its longest line has {longest:,} tokens: lora-studio max-len "
+        f"Raise the limit (its longest line has {longest:,} tokens: lora-studio max-len "
         f"\"Pilot Run\" {longest}), end each such line at its last whole reply that fits "
         "(lora-studio set \"Pilot Run\" --over-budget fit), or remove the longest "
         "conversations from it."]

@@ -359,5 +359,5 @@ def test_delete_in_the_table_asks_to_remove_the_checked_rows(qtbot, two_batches,
     dialogs.confirms.append(False)  # Cancel: nothing happens
     QTest.keyClick(table, Qt.Key.Key_Delete)
     assert dialogs.asked[-1][:2] == ("confirm_destructive", "Remove from library")
-    assert "the 1 conversation you checked" in dialogs.asked[-1][2]
+    assert "Remove the conversation you checked from" in dialogs.asked[-1][2]
     assert two_batches.count() == len(ENRICHED) + len(LEGACY)

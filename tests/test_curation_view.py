@@ -445,7 +445,7 @@ def test_create_and_download_are_in_menus_with_shortcuts(qtbot, curated, dialogs
     assert window.download_jsonl_action in menu_actions
     assert not window.new_file_action.isEnabled()  # nothing checked yet
     window.add_to_menu.aboutToShow.emit()
-    assert any(a.text().startswith("pilot.json") for a in window.add_to_menu.actions())
+    assert any(a.text().startswith("pilot  (") for a in window.add_to_menu.actions())
     window.conversations.set_batch_filter("legacy-batch")
     window.select_all_action.trigger()
     assert window.new_file_action.isEnabled() and window.create_button.isEnabled()

@@ -1,10 +1,10 @@
-"""A training file's settings from the window: cut-off policy and maximum sequence length,
+"""A training file's settings from the window: cut-off policy and length limit,
 changed with one rebuild, on a real library, through the real page and dialog."""
 
 from __future__ import annotations
 
 import pytest
-from PySide6.QtWidgets import QDialogButtonBox
+from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from stored import stored_bytes
 
 from app.cutoff import CutOffPolicy
@@ -15,7 +15,7 @@ from app.trainingfiles import (
     get_training_file,
     header,
 )
-from ui.file_settings import FileSettings, FileSettingsDialog, settings_of
+from ui.file_settings import FileSettings, FileSettingsDialog, settings_of, shortened_text
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -67,13 +67,15 @@ def test_new_settings_rebuild_the_file_and_say_what_the_budget_cuts(
     assert b'"weight"' in jsonl_bytes(filled_library, "Pilot")  # rebuilt under weight0
     message = done.args[0]
     assert message.startswith("Rebuilt 'Pilot': cut-off replies: Keep as context, weight 0; "
-                              "maximum sequence length 256 tokens.")
+                              "length limit 256 tokens.")
     lines = head["totals"]["jsonl_lines"]
     which = f"All {over} lines" if over == lines else f"{over} of the {lines} lines"
-    assert f". {which} of 'Pilot' are longer than its maximum sequence length of 256" in message
-    assert "Raise the length (its longest line has" in message
+    assert f". {which} of 'Pilot' are longer than its length limit of 256" in message
+    assert "Raise the limit (its longest line has" in message
     assert "tokens: Settings… on the LoRA Training JSON Files page)" in message
-    qtbot.waitUntil(lambda: "max_seq_len 256" in page.dates_label.text(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: "length limit 256 tokens" in page.dates_label.text(),
+                    timeout=WAIT_MS)
+    assert "max_seq_len" not in page.dates_label.text()
     assert "cut-off replies: Keep as context, weight 0" in page.dates_label.text()
 
 
@@ -120,12 +122,15 @@ def test_a_line_over_the_budget_ends_at_its_last_whole_reply_or_stays_whole(
     """The new file fits its lines (enriched-1's 5,252 tokens end at 3,909); the dialog
     says what each choice does, and choosing to write lines whole rebuilds the file so."""
     assert pilot.over_budget == "fit"
-    assert "longer lines: end at the last reply that fits" in page.dates_label.text()
+    assert "lines over it: end at their last whole reply that fits" in page.dates_label.text()
     dialog = FileSettingsDialog(pilot)
     qtbot.addWidget(dialog)
     ok = dialog.buttons.button(QDialogButtonBox.StandardButton.Ok)
     assert dialog.over_budget.currentData() == "fit" and not ok.isEnabled()
     assert "last whole reply that fits" in dialog.over_budget_note.text()
+    labels = [label.text() for label in dialog.findChildren(QLabel)]
+    assert "Length limit:" in labels and "A line over the limit:" in labels
+    assert not any("sequence length" in text or "budget" in text for text in labels)
     dialog.over_budget.setCurrentIndex(dialog.over_budget.findData("keep"))
     assert ok.isEnabled() and dialog.chosen() == FileSettings("trim", 4096, "keep")
     assert "drops it (Axolotl)" in dialog.over_budget_note.text()
@@ -138,9 +143,9 @@ def test_a_line_over_the_budget_ends_at_its_last_whole_reply_or_stays_whole(
     head = header(filled_library, "Pilot")
     assert head["tokens"]["lines_over_max_seq_len"] == 1 and head["tokens"]["max"] == 5252
     assert "over_token_budget" not in head["quality_summary"]["replies_left_out_by_reason"]
-    assert "Longer lines are written whole. The only line" not in done.args[0]
-    assert "Longer lines are written whole. 1 of the" in done.args[0]
-    qtbot.waitUntil(lambda: "longer lines: written whole" in page.dates_label.text(),
+    assert "Lines over the limit are written whole. The only line" not in done.args[0]
+    assert "Lines over the limit are written whole. 1 of the" in done.args[0]
+    qtbot.waitUntil(lambda: "lines over it: written whole" in page.dates_label.text(),
                     timeout=WAIT_MS)
 
 
@@ -158,7 +163,11 @@ def test_choosing_to_fit_lines_says_how_many_replies_that_left_out(
     head = header(filled_library, "Pilot")
     fitted = head["quality_summary"]["replies_left_out_by_reason"]["over_token_budget"]
     assert fitted >= 1 and head["tokens"]["lines_over_max_seq_len"] == 0
-    reply = "reply" if fitted == 1 else "replies"
-    assert done.args[0].endswith(
-        f"every line fits. Longer lines end at their last whole reply that fits: {fitted:,} "
-        f"{reply} left out of them (the full JSON keeps every reply)."), done.args[0]
+    assert fitted == 1  # enriched-1 ends at 3,909 tokens, before its last reply
+    assert done.args[0] == (
+        "Rebuilt 'Pilot': cut-off replies: Trim; length limit 4,096 tokens. Every line fits: "
+        "1 long conversation was shortened to fit (its last reply is left out of the JSONL; "
+        "the full JSON keeps it).")
+    assert shortened_text(3) == (
+        "long conversations were shortened to fit (3 replies at their ends are left out of "
+        "the JSONL; the full JSON keeps them)")

@@ -65,12 +65,12 @@ def test_the_review_says_a_first_reply_is_too_long_and_leaves_those_out(
     n = len(first_over)
     assert review.counts["over_budget"].text() == str(n)
     assert review.texts["over_budget"].text() == (
-        "of the new ones have a first reply longer than the file's token budget")
+        "of the new ones have a first reply longer than the file's length limit")
     tip = review.leave_out_over_budget.toolTip()
     assert tip == review.texts["over_budget"].toolTip()
     assert tip.startswith(
-        f"{n} new conversations have a first reply longer than the file's maximum sequence "
-        f"length ({LIMIT:,} tokens) on its own: the file cannot end their lines at a reply "
+        f"{n} new conversations have a first reply longer than the file's length limit "
+        f"({LIMIT:,} tokens) on its own: the file cannot end their lines at a reply "
         "that fits, so it writes them whole and every reply in them counts as trained. TRL "
         "would cut them inside that first reply and train the cut reply (nothing after it "
         "is learned); Axolotl would leave them out. Leave them out here, or keep them")
@@ -89,16 +89,16 @@ def test_after_the_add_the_notes_and_the_details_say_why_those_lines_stay_long(
     assert head["tokens"]["lines_over_max_seq_len"] == over
     notes = added_notes(plan, head)
     n = len(plan.over_budget)
-    assert (f"{n} added conversations have a first reply longer than the token budget of "
+    assert (f"{n} added conversations have a first reply longer than the length limit of "
             "'Small' on its own: written whole, every reply counted as trained (a trainer "
             "cuts them inside that reply); --leave-out-over-budget leaves them out") in notes
     details = over_budget_text("Small", head)
     lines = head["totals"]["jsonl_lines"]
     assert details is not None and details.startswith(
-        f"{over} of the {lines} lines of 'Small' are longer than its maximum sequence "
-        f"length of {LIMIT:,} tokens: their first reply alone is longer, so there is no "
+        f"{over} of the {lines} lines of 'Small' are longer than its length "
+        f"limit of {LIMIT:,} tokens: their first reply alone is longer, so there is no "
         "shorter ending that fits and those lines are written whole, every reply in them "
-        "counted as trained. The trainer recipes pass that length on: TRL would cut those "
+        "counted as trained. The trainer recipes pass that limit on: TRL would cut those "
         f"lines at {LIMIT:,} tokens, inside the first reply, and train the cut reply "
         "(nothing after that point is learned) and Axolotl would leave them out.")
     assert "or remove those conversations from it" in details
@@ -124,7 +124,7 @@ def test_the_files_page_marks_those_lines_and_selects_them_for_removal(
     row = next(r for r in range(model.rowCount())
                if model.index(r, 0).data(ID_ROLE) == ENRICHED_1)
     tip = model.index(row, MEMBER_TOKENS).data(Qt.ItemDataRole.ToolTipRole)
-    assert (f"longer than the file's max_seq_len of {LIMIT:,}: its first reply alone is "
+    assert (f"longer than the file's length limit of {LIMIT:,}: its first reply alone is "
             "longer, so the line is written whole and every reply in it counts as trained "
             "(a trainer cuts that first reply). Remove from file leaves it out.") in tip
     fitted = next(r for r in range(model.rowCount())
@@ -137,12 +137,12 @@ def test_the_files_page_marks_those_lines_and_selects_them_for_removal(
                                   "library's count") in model.index(ended, 0).data(
                                       Qt.ItemDataRole.ToolTipRole)
     button = page.select_over_budget_button
-    assert not button.isHidden() and button.text() == f"Select the {len(over)} over the budget"
+    assert not button.isHidden() and button.text() == f"Select the {len(over)} over the limit"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
     assert set(page.selected_member_ids()) == over
     assert page.remove_button.isEnabled()
     assert page.totals_label.toolTip().endswith(
-        "or remove those conversations from it (Select … over the budget, beside Remove "
+        "or remove those conversations from it (Select … over the limit, beside Remove "
         "from file, picks them).")
     dialogs.confirms.append(True)
     with qtbot.waitSignal(page.status, timeout=15_000):

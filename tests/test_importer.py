@@ -19,7 +19,6 @@ from app.removal import apply_removal, plan_removal
 
 TRUNCATED = next(p for p in BAD if "truncated" in p.name)
 RAW = next(p for p in BAD if "raw" in p.name)
-LOOSE_BATCH = re.compile(r"^import-\d{4}-\d{2}-\d{2}-\d{6}$")
 pytestmark = pytest.mark.usefixtures("backend")  # a library folder and a team library
 
 
@@ -191,12 +190,26 @@ def test_batch_option_overrides_the_folder_name(library: Library, fixture_folder
     assert {row.batch_id for row in library.summaries()} == {"my batch"}
 
 
-def test_loose_files_share_a_timestamped_batch(library: Library) -> None:
-    report = import_paths(library, [ENRICHED[0], LEGACY[0]])
-    batches = {v.batch_id for v in report.verdicts}
-    assert len(batches) == 1
-    (batch,) = batches
-    assert LOOSE_BATCH.match(batch), batch
+def test_files_chosen_on_their_own_go_into_their_folders_batches(library: Library) -> None:
+    """As the import question promises: each folder a batch named after it, whether the
+    folder was dropped or its files were chosen (Import files…)."""
+    report = import_paths(library, [ENRICHED[0], ENRICHED[1], LEGACY[0]])
+    assert {Path(v.file).name: v.batch_id for v in report.verdicts} == {
+        ENRICHED[0].name: "enriched", ENRICHED[1].name: "enriched",
+        LEGACY[0].name: "legacy"}
+    assert sorted(report.batches_created) == ["enriched", "legacy"]
+
+
+def test_a_chosen_file_and_a_dropped_folder_of_the_same_name_stay_two_batches(
+        library: Library, tmp_path: Path) -> None:
+    chosen = tmp_path / "delivery-A" / "batch-000"
+    chosen.mkdir(parents=True)
+    file = Path(shutil.copy(ENRICHED[0], chosen / ENRICHED[0].name))
+    dropped = tmp_path / "delivery-B"
+    (dropped / "batch-000").mkdir(parents=True)
+    shutil.copy(LEGACY[0], dropped / "batch-000" / LEGACY[0].name)
+    report = import_paths(library, [file, dropped])
+    assert sorted(report.batches_created) == ["delivery-A/batch-000", "delivery-B/batch-000"]
 
 
 def test_loose_files_take_the_batch_option(library: Library) -> None:
@@ -224,7 +237,7 @@ def test_a_batch_named_in_the_file_wins_over_everything(
     assert library.record(dataset_name(in_folder))["batch_id"] == "generator-batch-7"
 
 
-def test_a_batch_named_in_a_loose_file_wins_over_the_timestamp(
+def test_a_batch_named_in_a_loose_file_wins_over_its_folder(
     library: Library, tmp_path: Path
 ) -> None:
     document = load(LEGACY[0])

@@ -193,9 +193,8 @@ def test_an_import_whose_batches_cannot_be_read_says_where_to_look():
     from app.stopped_jobs import import_stopped
 
     assert "(in batch 'picked')" in import_stopped("picked", None)
-    assert ("(in batches named after the folders it read, each full training file's own "
-            "batch, or a batch 'import-' and the date and time for loose files: look in the "
-            "Batch ID filter)") in import_stopped(None, None)
+    assert ("(in batches named after the folders it read and the full training files: "
+            "look in the Batch ID filter)") in import_stopped(None, None)
 
 
 def test_a_batch_move_killed_after_cancel_says_it_is_all_or_none(

@@ -191,8 +191,8 @@ def test_create_menu_lists_json_files_only(qtbot, two_batch_library, dialogs, se
     window = make_window(qtbot, two_batch_library, dialogs, settings)
     window.create_button.menu_.aboutToShow.emit()
     labels = [a.text() for a in window.create_button.entries() if not a.isSeparator()]
-    assert labels == ["Add checked conversations to:", "alpha.json  (0 conversations)",
-                      "beta.json  (0 conversations)", NEW_FILE_LABEL]
+    assert labels == ["Add checked conversations to:", "alpha  (0 conversations)",
+                      "beta  (0 conversations)", NEW_FILE_LABEL]
     assert not any("jsonl" in label for label in labels)
 
 
@@ -223,7 +223,7 @@ def test_new_training_file_from_checked_rows(qtbot, two_batch_library, dialogs, 
     assert f"{len(ENRICHED) - 2} conversations" in files_page.totals_label.text()
     window.create_button.menu_.aboutToShow.emit()
     entries = window.create_button.entries()
-    assert any(a.text().startswith("December enriched.json") for a in entries)
+    assert any(a.text().startswith("December enriched  (") for a in entries)
     # The table now shows which training file each conversation is in.
     model = page.model
     files = {model.row_at(r).conversation_id: model.row_at(r).training_files

@@ -92,10 +92,10 @@ def test_add_says_what_the_policy_and_the_budget_leave_out(
     assert lines[1] == ("1 added conversation loses 1 cut-off reply to the 'weight0' cut-off "
                         "policy of 'Noted' (they are not trained; the full JSON keeps them "
                         "for review)")
-    assert lines[2] == ("1 added conversation is over the token budget of 'Noted'; "
+    assert lines[2] == ("1 added conversation is over the length limit of 'Noted'; "
                         "--leave-out-over-budget leaves it out")
-    assert lines[3].startswith("1 of the 2 lines of 'Noted' is longer than its maximum "
-                               "sequence length of 4,096 tokens.")
+    assert lines[3].startswith("1 of the 2 lines of 'Noted' is longer than its length "
+                               "limit of 4,096 tokens.")
 
 
 def test_add_leaves_out_the_ones_over_the_budget_as_the_window_can(
@@ -114,9 +114,9 @@ def test_add_leaves_out_the_ones_over_the_budget_as_the_window_can(
     code, out, err = run(filled_library, capsys, "add", "Fits", "--new", "--over-budget",
                          "keep", "--leave-out-over-budget", *ids)
     assert code == 0, err
-    assert out.splitlines()[0] == ("skipped 1 longer than the file's maximum sequence length "
+    assert out.splitlines()[0] == ("skipped 1 over the file's length limit "
                                    f"(left out): {long_one}")
-    assert "over the token budget" not in out
+    assert "over the length limit of" not in out
     with Library.open(filled_library.root) as library:
         assert member_ids(library, "Fits") == window.adding
 

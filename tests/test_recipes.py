@@ -215,7 +215,7 @@ def test_the_trl_script_says_how_many_lines_trl_left_out_of_each_file(
     _run_script(script, monkeypatch)
     said = capsys.readouterr().err.splitlines()
     advice = ("none of their trained replies starts within MAX_LENGTH (3072) tokens. Raise "
-              "the training file's maximum sequence length in LoRA Studio (lora-studio "
+              "the training file's length limit in LoRA Studio (lora-studio "
               "max-len) and download it again to use them.")
     expected = [f"NOTE: TRL left out 1 of {_lines(train)} training lines: {advice}"]
     if fmt is ExportFormat.SPLIT:
@@ -517,9 +517,9 @@ def test_the_trl_script_says_when_the_model_counts_tokens_otherwise(
     assert note == (
         f"NOTE: The tokenizer of stand-in gives {len(lines)} of the first {len(lines)} lines "
         "another length than LoRA Studio counted with Mistral 7B v0.3 (bundled) (line 1: "
-        f"{first:,} tokens, not {counted:,}), so the file's token counts and its budget "
+        f"{first:,} tokens, not {counted:,}), so the file's token counts and its length limit "
         "(MAX_LENGTH, 3,072) were made with another tokenizer: they are not this model's, "
-        "and lines LoRA Studio showed within the budget may be cut; if you did not mean "
+        "and lines LoRA Studio showed within the limit may be cut; if you did not mean "
         "that, choose this model's tokenizer in LoRA Studio (lora-studio tokens) and "
         "download the file again.")
 

@@ -37,17 +37,17 @@ def test_replies_show_what_the_default_policy_trains_and_say_why_the_rest_are_no
         assert every > 0 and replies[cid][0] == "0"
         assert replies[cid][1] == (
             f"0 of {every} consultant replies trained under the default cut-off policy "
-            "(trim): the others are cut off or come after a cut-off turn. A training file "
+            "(Trim): the others are cut off or come after a cut-off turn. A training file "
             "set to train every reply (Settings… on the LoRA Training JSON Files page) "
             f"trains all {every}.")
         assert tokens_tooltip(rows[cid]).startswith(
-            "No training line under the default cut-off policy (trim): a cut-off turn comes "
+            "No training line under the default cut-off policy (Trim): a cut-off turn comes "
             "before its first clean reply")
     clean = [cid for cid in rows if cid not in FIRST_REPLY_CUT]
     for cid in clean:
         count = rows[cid].trainable_replies
         assert replies[cid] == (str(count), f"{count} consultant replies, all trained")
-    assert "default cut-off policy, trim" in HEADER_NAMES[Column.REPLIES]
+    assert HEADER_NAMES[Column.REPLIES] == "Trained replies"
 
     # What the column shows adds up to what a file of the default policy trains (its lines
     # written whole: the column counts whole conversations, not a token budget's ends).
@@ -74,7 +74,7 @@ def test_the_tokens_tooltip_of_a_longer_conversation_says_what_each_file_setting
     row = filled_library.summaries()[0]._replace(token_count=5252, token_budget=4096)
     assert tokens_tooltip(row) == (
         "5,252 tokens in its training line under the default cut-off policy (trim), chat "
-        "template included.\nLonger than 4,096 tokens, the default max_seq_len of a new "
+        "template included.\nLonger than 4,096 tokens, the default length limit of a new "
         "training file. A file set to end longer lines at their last whole reply that fits "
         "leaves out the replies after it; one set to write lines whole has the trainer cut "
         "it.")

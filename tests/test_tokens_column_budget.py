@@ -42,18 +42,18 @@ def test_the_tokens_warning_names_the_budget_it_compares_with(
     tip, warned = cells[longest]  # in no file: the default a new file gets
     assert warned and tip == (
         "5,252 tokens in its training line under the default cut-off policy (trim), chat "
-        "template included.\nLonger than 4,096 tokens, the default max_seq_len of a new "
+        "template included.\nLonger than 4,096 tokens, the default length limit of a new "
         "training file. A file set to end longer lines at their last whole reply that "
         "fits leaves out the replies after it; one set to write lines whole has the "
         "trainer cut it.")
     tip, warned = cells[middle]  # in one file: that file's budget, named
     assert warned and (f"{counts[middle]:,} tokens in its training line under the default "
                        "cut-off policy (trim)") in tip
-    assert "\nLonger than 2,048 tokens, the max_seq_len of 'Small', the training file " \
+    assert "\nLonger than 2,048 tokens, the length limit of 'Small', the training file " \
            "holding it." in tip
     tip, warned = cells[small]  # in two files: the smaller of their budgets
     assert not warned and tip.endswith(
-        "; within 2,048 tokens, the smallest max_seq_len of the 2 training files holding "
+        "; within 2,048 tokens, the smallest length limit of the 2 training files holding "
         "it.")
     assert HEADER_NAMES[Column.TOKENS].startswith("Tokens (")
     assert "4,096" in HEADER_NAMES[Column.TOKENS]

@@ -124,7 +124,7 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     # what the trainer does with it, and what to do, where the count is shown
     tip = page.totals_label.toolTip()
     assert tip == over_budget_text("Demo", header(filled_library, "Demo"))
-    assert tip.startswith("1 of the 15 lines of 'Demo' is longer than its maximum sequence ")
+    assert tip.startswith("1 of the 15 lines of 'Demo' is longer than its length limit of ")
     assert "TRL would cut that line at 4,096 tokens" in tip
     assert f"(its longest line has {tokens['max']:,} tokens: Settings… on the LoRA " in tip
     assert "~" not in totals
@@ -636,7 +636,7 @@ def test_members_sort_on_their_values_with_missing_ones_last(qtbot, demo, page,
     model = page.members_model
     assert page.members.isSortingEnabled()
     assert shown(page, 0, ID_ROLE) == all_ids(filled_library)  # file order at first
-    assert model.headerData(MEMBER_BATCH, Qt.Orientation.Horizontal) == "Batch"
+    assert model.headerData(MEMBER_BATCH, Qt.Orientation.Horizontal) == "Batch ID"
     assert set(shown(page, MEMBER_BATCH)) == {"batch-2025-12"}
 
     click_heading(qtbot, page, MEMBER_TOKENS)

@@ -90,7 +90,7 @@ def test_the_add_review_counts_agree_with_their_words(qtbot, two_batches, dialog
         elif text.startswith("of the new ones"):
             assert " is " not in text and "loses" not in text, text
     assert review.texts["over_budget"].text() == \
-        "of the new ones is over the file's token budget"
+        "of the new ones is over the file's length limit"
     review.reject()
 
 
@@ -250,8 +250,8 @@ def test_counts_in_menus_and_questions_agree_with_their_number(qtbot, two_batche
     settle(qtbot, window)
     window.create_button.menu_.aboutToShow.emit()
     labels = [action.text() for action in window.create_button.entries()]
-    assert "Solo.json  (1 conversation)" in labels
-    assert "Pair.json  (2 conversations)" in labels
+    assert "Solo  (1 conversation)" in labels
+    assert "Pair  (2 conversations)" in labels
 
     check_rows(window.conversations.model, 1)
     dialogs.texts.append(None)  # the name is asked, then cancelled

@@ -122,29 +122,29 @@ def over_budget_line(plan: AddPlan) -> str:
     n = len(plan.over_budget)
     if plan.fits_lines:
         return (f"of the new ones {agreeing(n, 'has', 'have')} a first reply longer than the "
-                "file's token budget")
-    return f"of the new ones {_are(plan.over_budget)} over the file's token budget"
+                "file's length limit")
+    return f"of the new ones {_are(plan.over_budget)} over the file's length limit"
 
 
 def over_budget_tooltip(plan: AddPlan) -> str:
     """What being over the budget does to a line in a trainer, and the two ways out."""
     if not plan.over_budget:
-        return "Every new one fits the file's maximum sequence length"
+        return "Every new one fits the file's length limit"
     n = len(plan.over_budget)
     them = agreeing(n, "it", "them")
-    ways_out = (f"Leave {them} out here, or keep {them} and raise the length in the file's "
+    ways_out = (f"Leave {them} out here, or keep {them} and raise the limit in the file's "
                 "Settings… on the LoRA Training JSON Files page"
                 + (" once the file is made." if plan.create else "."))
     if plan.fits_lines:  # written whole although the file fits its lines
         return (f"{plural(n, 'new conversation')} {agreeing(n, 'has', 'have')} a first reply "
-                "longer than the file's maximum sequence length "
+                "longer than the file's length limit "
                 f"({plan.max_seq_len:,} tokens) on its own: the file cannot end "
                 f"{agreeing(n, 'its line', 'their lines')} at a reply that fits, so it writes "
                 f"{them} whole and every reply in {them} counts as trained. TRL would cut "
                 f"{them} inside that first reply and train the cut reply (nothing after it "
                 f"is learned); Axolotl would leave {them} out. {ways_out}")
     return (f"{plural(n, 'new conversation')} {agreeing(n, 'is', 'are')} longer than the "
-            "file's maximum sequence length (max_seq_len): TRL would cut "
+            "file's length limit (max_seq_len): TRL would cut "
             f"{them} there (nothing after that point is learned) and Axolotl would leave "
             f"{them} out. {ways_out}")
 

@@ -1,4 +1,4 @@
-"""The line's tokens as a bar against the maximum sequence length: one segment per turn
+"""The line's tokens as a bar against the length limit: one segment per turn
 (its trained part in the highlight colour, its context in grey), a mark where the budget
 cuts, and what lies past it hatched. Clicking a segment asks to show that turn."""
 
@@ -9,6 +9,7 @@ from PySide6.QtGui import QBrush, QColor, QHelpEvent, QMouseEvent, QPainter, QPa
 from PySide6.QtWidgets import QSizePolicy, QToolTip, QWidget
 
 from app.trained_preview import ROLE_LABELS, Preview
+from app.wording import LENGTH_LIMIT
 from ui.as_trained_colours import AsTrainedColours
 
 
@@ -93,7 +94,7 @@ class BudgetBar(QWidget):
                         f"{ROLE_LABELS.get(turn.role, turn.role)}\n{turn.tokens:,} tokens, "
                         f"{turn.trained_tokens:,} trained")
                 if turn.lost_tokens:
-                    text += f"\n{turn.lost_tokens:,} past max_seq_len"
+                    text += f"\n{turn.lost_tokens:,} past the {LENGTH_LIMIT}"
                 QToolTip.showText(event.globalPos(), text, self)
             return True
         return super().event(event)

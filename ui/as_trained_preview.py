@@ -56,9 +56,11 @@ from app.trained_preview import (
     build_preview,
     file_settings,
 )
+from app.wording import LENGTH_LIMIT
 from ui.as_trained_bar import BudgetBar
 from ui.as_trained_colours import AsTrainedColours, as_trained_colours
 from ui.as_trained_text import TokenTextView
+from ui.file_settings import choice_label, policy_name
 from ui.flow_layout import FlowLayout
 from ui.reader_colours import NOT_TRAINED_HUE, readable
 from ui.tasks import Task
@@ -112,8 +114,8 @@ class AsTrainedWindow(QWidget):
         self.counted_with.setWordWrap(True)
 
         self.file_combo = QComboBox()
-        self.file_combo.setToolTip("Whose settings apply: the maximum sequence length and "
-                                   "the cut-off policy of a training file, or the defaults")
+        self.file_combo.setToolTip(f"Whose settings apply: the {LENGTH_LIMIT} and the "
+                                   "cut-off policy of a training file, or the defaults")
         self.template_combo = QComboBox()
         self.template_combo.setToolTip("Render with the library's chat template, or compare "
                                        "with a bundled one (tokenizer unchanged)")
@@ -230,7 +232,8 @@ class AsTrainedWindow(QWidget):
         self.file_combo.blockSignals(True)
         self.file_combo.clear()
         for settings in self._settings:
-            self.file_combo.addItem(settings.label, settings.name or "")
+            self.file_combo.addItem(choice_label(settings.name, settings.max_seq_len,
+                                                 settings.policy), settings.name or "")
         index = self.file_combo.findData(wanted or "")
         self.file_combo.setCurrentIndex(max(0, index))
         self.file_combo.blockSignals(False)
@@ -410,8 +413,8 @@ class AsTrainedWindow(QWidget):
         share = preview.trained_total / preview.total if preview.total else 0.0
         parts = [f"<b>{preview.total:,}</b> tokens in the line",
                  f"<b>{preview.trained_total:,}</b> trained ({share:.0%})",
-                 f"max_seq_len <b>{limit:,}</b> ({preview.settings.name or 'default'}, "
-                 f"{preview.settings.policy.value})"]
+                 f"{LENGTH_LIMIT} <b>{limit:,}</b> tokens ({preview.settings.name or 'default'}: "
+                 f"{policy_name(preview.settings.policy)})"]
         if preview.cut_token is not None:
             window = self.palette().color(self.backgroundRole())
             colour = readable(NOT_TRAINED_HUE, window).name()
@@ -493,7 +496,7 @@ class AsTrainedWindow(QWidget):
                                       colours.context_text))
         self.legend.addWidget(_swatch("[chat template markup]", colours.page,
                                       colours.markup_text))
-        self.legend.addWidget(_swatch("past max_seq_len: never read", colours.lost_bg,
+        self.legend.addWidget(_swatch(f"past the {LENGTH_LIMIT}: never read", colours.lost_bg,
                                       colours.lost_text, strike=True))
         self.legend.addWidget(_swatch("not in the line", colours.left_out_bg,
                                       colours.left_out_text))

@@ -35,6 +35,7 @@ from PySide6.QtWidgets import QPlainTextEdit, QToolTip, QWidget
 
 from app.tokens import AsTrained
 from app.trained_preview import ROLE_LABELS, Preview
+from app.wording import LENGTH_LIMIT
 from ui.as_trained_colours import AsTrainedColours
 
 LEFT_OUT_HEADING = "──── Not in the training line ────"
@@ -272,7 +273,8 @@ class TokenTextView(QPlainTextEdit):
         state = "trained (carries the loss)" if shown.trained[index] else "context (no loss)"
         cut = self.preview.cut_token
         if cut is not None and index >= cut:
-            state += f"; past max_seq_len {self.preview.settings.max_seq_len:,}: never read"
+            state += (f"; past the {LENGTH_LIMIT} of {self.preview.settings.max_seq_len:,} "
+                      "tokens: never read")
         return (f"Token {index + 1:,} of {shown.total:,}\nid {token_id} · piece {piece!r}\n"
                 f"text {text!r}\n{state}")
 
@@ -342,7 +344,8 @@ class TokenTextView(QPlainTextEdit):
         painter = QPainter(self.viewport())
         colour = QColor(self.colours.budget_line)
         painter.fillRect(QRect(rect.left() - 1, rect.top() - 2, 3, rect.height() + 4), colour)
-        label = f" max_seq_len {self.preview.settings.max_seq_len:,} " if self.preview else ""
+        label = (f" {LENGTH_LIMIT} {self.preview.settings.max_seq_len:,} " if self.preview
+                 else "")
         font = QFont(self.font())
         font.setPointSizeF(max(6.0, font.pointSizeF() * 0.8))
         font.setBold(True)

@@ -24,7 +24,8 @@ from app.labels import display_name, topic_display
 from app.library import ConversationRow
 from app.similar import NEAR_DUPLICATE, NEAR_TEXT, own_warnings
 from app.token_counts import DEFAULT_MAX_SEQ_LEN, NO_LINE
-from app.wording import plural
+from app.wording import LENGTH_LIMIT, plural
+from ui.file_settings import policy_name
 from ui.row_index import (
     FacetCounts,
     FileFilter,
@@ -94,22 +95,45 @@ HEADERS = {
     Column.WARNINGS: "Warnings",
     Column.TOKENS: "Tokens",
 }
-# What each short heading stands for (its tooltip, and its name in the column chooser).
+DEFAULT_POLICY_NAME = policy_name(DEFAULT_POLICY)  # "Trim", as Settings… shows it
+# What each short heading stands for (its name in the column chooser).
 HEADER_NAMES = {
     **HEADERS,
-    Column.CHECK: "Checked conversations go into training files",
     Column.ARCHETYPE: "Persona archetype",
     Column.ARC: "Emotional arc",
     Column.TOPIC: "Training topic",
-    Column.REPLIES: "Trained replies (the consultant replies a training file of the default "
-                    f"cut-off policy, {DEFAULT_POLICY.value}, learns from)",
-    Column.QUALITY: "Mean quality score of the replies",
+    Column.REPLIES: "Trained replies",
+    Column.QUALITY: "Quality score",
     Column.TIER: "Quality tier",
     Column.FILES: "In training files",
     Column.TOKENS: "Tokens (of the training line under the default cut-off policy, "
                    f"{DEFAULT_POLICY.value}; the warning: longer than the smallest max_seq_len "
                    f"of the training files holding it, or than {DEFAULT_MAX_SEQ_LEN:,}, the "
                    "default of a new file)",
+}
+# A heading's tooltip: what the column holds, where the heading alone does not say it (a
+# tooltip that only repeats its heading, "Client" over "Client", tells nothing).
+HEADER_TIPS = {
+    Column.CHECK: "Checked conversations go into training files (Space checks the selected "
+                  "rows)",
+    Column.BATCH: "The batch it was imported into: the folder it came from, or the name "
+                  "typed when importing",
+    Column.ARCHETYPE: "Persona archetype: the kind of client the conversation plays",
+    Column.ARC: "Emotional arc: how the client's feelings change over the conversation",
+    Column.TOPIC: "Training topic: what the conversation is about",
+    Column.TURNS: "Messages in the conversation, the client's and the consultant's",
+    Column.REPLIES: "Consultant replies a new training file trains: a reply cut off "
+                    "mid-sentence, and any after it, are left out (hover a cell for why)",
+    Column.QUALITY: "Mean quality score of the consultant replies",
+    Column.TIER: "Quality tier, as the conversation's file gives it",
+    Column.CREATED: "When the conversation was made, as its file says",
+    Column.IMPORTED: "When it was imported into this library",
+    Column.SOURCE: "The file it was imported from",
+    Column.FILES: "The training files that hold it",
+    Column.WARNINGS: "Quality warnings, and repairs made when it was imported (hover a cell "
+                     "to read them)",
+    Column.TOKENS: "Tokens in its training line, as the trainer reads it, against the "
+                   f"{LENGTH_LIMIT} (hover a cell for the limit)",
 }
 # Batch ids number their batches (batch-2, batch-10): they sort as people count. Only
 # batch ids: a library has few, so their keys come from a cache; every source file name
@@ -184,17 +208,18 @@ def budget_text(row: ConversationRow) -> str:
     budget = f"{row.token_budget:,} tokens"
     files = row.training_files
     if not files:
-        return f"{budget}, the default max_seq_len of a new training file"
+        return f"{budget}, the default {LENGTH_LIMIT} of a new training file"
     if len(files) == 1:
-        return f"{budget}, the max_seq_len of '{files[0]}', the training file holding it"
-    return f"{budget}, the smallest max_seq_len of the {len(files)} training files holding it"
+        return f"{budget}, the {LENGTH_LIMIT} of '{files[0]}', the training file holding it"
+    return (f"{budget}, the smallest {LENGTH_LIMIT} of the {len(files)} training files "
+            "holding it")
 
 
 def tokens_tooltip(row: ConversationRow) -> str:
     if row.token_count == NO_LINE:
         if row.trainable_replies:
             return (f"No training line under the default cut-off policy "
-                    f"({DEFAULT_POLICY.value}): a cut-off turn comes before its first clean "
+                    f"({DEFAULT_POLICY_NAME}): a cut-off turn comes before its first clean "
                     "reply")
         return "No training line: this conversation has no consultant reply to train on"
     if not row.token_count:
@@ -215,7 +240,7 @@ def replies_tooltip(row: ConversationRow) -> str:
     if trained >= every:
         return f"{replies}, all trained"
     return (f"{trained:,} of {replies} trained under the default cut-off policy "
-            f"({DEFAULT_POLICY.value}): the others are cut off or come after a cut-off "
+            f"({DEFAULT_POLICY_NAME}): the others are cut off or come after a cut-off "
             "turn. A training file set to train every reply (Settings… on the LoRA Training "
             f"JSON Files page) trains all {every:,}.")
 
@@ -357,7 +382,7 @@ class ConversationsModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.DisplayRole:
             return HEADERS[Column(section)]
         if role == Qt.ItemDataRole.ToolTipRole:
-            return HEADER_NAMES[Column(section)]
+            return HEADER_TIPS.get(Column(section))
         return None
 
     def flags(self, index: Index) -> Qt.ItemFlag:

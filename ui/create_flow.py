@@ -74,7 +74,9 @@ class CreateTrainingFilesButton(QToolButton):
 
 
 def _label(info: TrainingFileInfo) -> str:
-    return f"{info.name}.json  ({plural(info.conversations, 'conversation')})"
+    """The file as the LoRA Training JSON Files page lists it, with its size ("November
+    review.json" here and "November review" there read as two things)."""
+    return f"{info.name}  ({plural(info.conversations, 'conversation')})"
 
 
 class CreateController(QObject):

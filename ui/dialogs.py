@@ -54,7 +54,7 @@ class Dialogs(Protocol):
 
     def training_settings(self, parent: QWidget,
                           info: TrainingFileInfo) -> FileSettings | None:
-        """Ask for a training file's cut-off policy and maximum sequence length; None
+        """Ask for a training file's cut-off policy and length limit; None
         when the user cancels."""
         ...
 

@@ -54,7 +54,7 @@ SPLIT_TEXT = "Train / validation split…"
 SPLIT_PURPOSE = "train.jsonl and valid.jsonl in a folder, for the trainer"
 RECIPES_TEXT = "Also save trainer recipes (TRL script, Axolotl config)"
 RECIPES_TIP = ("With every JSONL copy and split, also save a runnable TRL script and an "
-               "Axolotl config beside it, set to this file's maximum sequence length and "
+               "Axolotl config beside it, set to this file's length limit and "
                "chat template, training the consultant's replies only (listed in the "
                "manifest). Not with the full JSON, which is for people.")
 

@@ -1,6 +1,7 @@
-"""A training file's training settings: what it does with cut-off replies, the longest
-line the trainer takes, and what a longer line becomes. Each changes what the JSONL holds,
-so changing them rebuilds the file (the page runs that as a job)."""
+"""A training file's training settings: what it does with cut-off replies, its length
+limit (the longest line the trainer takes, in tokens), and what a line over it becomes.
+Each changes what the JSONL holds, so changing them rebuilds the file (the page runs that
+as a job)."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ from app.budget_words import over_budget_sentence
 from app.cutoff import DESCRIPTIONS, CutOffPolicy
 from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
 from app.trainingfiles import TrainingFileInfo
-from app.wording import plural
+from app.wording import LENGTH_LIMIT
 
 POLICY_NAMES = {
     CutOffPolicy.TRIM: "Trim: stop before the first cut-off turn",
@@ -37,12 +38,16 @@ OVER_BUDGET_NAMES = {
     OverBudget.FIT: "End it at its last whole reply that fits",
     OverBudget.KEEP: "Write it whole",
 }
-OVER_BUDGET_SHORT = {OverBudget.FIT: "end at the last reply that fits",
+OVER_BUDGET_SHORT = {OverBudget.FIT: "end at their last whole reply that fits",
                      OverBudget.KEEP: "written whole"}
-BUDGET_NOTE = ("A line longer than this is cut by TRL (its last reply ends mid-sentence) and "
-               "left out by Axolotl, unless the file ends it early (below). The Tokens column "
-               "on the Conversations page warns of a conversation longer than the smallest "
-               "length of the files holding it (its line under the default cut-off policy).")
+BUDGET_NOTE = ("The longest line the trainer takes (the recipes pass it on as the trainer's "
+               "max_seq_len). A line over it is cut by TRL (its last reply ends "
+               "mid-sentence) and left out by Axolotl, unless the file ends it early (below). "
+               "The Tokens column on the Conversations page warns of a conversation longer "
+               "than the smallest limit of the files holding it (its line under the default "
+               "cut-off policy).")
+LIMIT_LABEL = f"{LENGTH_LIMIT.capitalize()}:"
+OVER_LIMIT_LABEL = "A line over the limit:"
 
 
 @dataclass(frozen=True)
@@ -87,9 +92,9 @@ class FileSettingsDialog(QDialog):
         form = QFormLayout()
         form.addRow("Cut-off replies:", self.policy)
         form.addRow("", self.policy_note)
-        form.addRow("Maximum sequence length:", self.budget)
+        form.addRow(LIMIT_LABEL, self.budget)
         form.addRow("", budget_note)
-        form.addRow("A longer line:", self.over_budget)
+        form.addRow(OVER_LIMIT_LABEL, self.over_budget)
         form.addRow("", self.over_budget_note)
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self)
@@ -124,12 +129,12 @@ class FileSettingsDialog(QDialog):
             self.chosen() != self._before)
 
 
-# Where the window raises a file's maximum sequence length.
+# Where the window raises a file's length limit.
 RAISE_WITH = "Settings… on the LoRA Training JSON Files page"
-# Where the window sets a file to end a longer line at its last whole reply that fits.
-FIT_WITH = "A longer line, in the same Settings…"
-# How the window finds the conversations over a file's budget (``TrainingFilesPage``).
-FIND_WITH = "Select … over the budget, beside Remove from file, picks them"
+# Where the window sets a file to end a line over it at its last whole reply that fits.
+FIT_WITH = f"'{OVER_LIMIT_LABEL[:-1]}' in the same Settings…"
+# How the window finds the conversations over a file's length limit (``TrainingFilesPage``).
+FIND_WITH = "Select … over the limit, beside Remove from file, picks them"
 
 
 def policy_name(policy: str) -> str:
@@ -137,10 +142,17 @@ def policy_name(policy: str) -> str:
     return POLICY_NAMES[CutOffPolicy(policy)].split(":")[0]
 
 
+def choice_label(name: str | None, limit: int, policy: str) -> str:
+    """A training file's entry where the person picks whose settings apply (As trained…):
+    its name with its length limit and cut-off policy, in the Settings dialog's words."""
+    return f"{name or 'Default'} ({limit:,} tokens; {policy_name(policy)})"
+
+
 def settings_line(info: TrainingFileInfo) -> str:
     """The file's settings in a few words, for its details (Settings… changes them)."""
-    return (f"cut-off replies: {policy_name(info.cut_off_policy)} · max_seq_len "
-            f"{info.max_seq_len:,} · longer lines: {over_budget_name(info.over_budget)}")
+    return (f"cut-off replies: {policy_name(info.cut_off_policy)} · {LENGTH_LIMIT} "
+            f"{info.max_seq_len:,} tokens · lines over it: "
+            f"{over_budget_name(info.over_budget)}")
 
 
 def over_budget_name(setting: str) -> str:
@@ -164,28 +176,38 @@ def fitted_replies(info: TrainingFileInfo, head: Mapping[str, Any]) -> int:
     return int(by_reason.get(OVER_BUDGET_REASON, 0))
 
 
+def shortened_text(left_out: int) -> str:
+    """The long conversations a file ended early to fit, said from the replies it left
+    out (the header counts replies; one reply left out is one conversation)."""
+    if left_out == 1:
+        return ("1 long conversation was shortened to fit (its last reply is left out of "
+                "the JSONL; the full JSON keeps it)")
+    return (f"long conversations were shortened to fit ({left_out:,} replies at their ends "
+            "are left out of the JSONL; the full JSON keeps them)")
+
+
 def fitted_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
-    """What the file does with a longer line and, when it ends such lines early, how many
-    replies that left out (the person chose it: "every line fits" alone would hide them)."""
+    """What the file does with a line over its limit and, when it ends such lines early,
+    what that left out (the person chose it: "every line fits" alone would hide it)."""
     if info.over_budget != OverBudget.FIT:
-        return "Longer lines are written whole"
-    text = "Longer lines end at their last whole reply that fits"
+        return "Lines over the limit are written whole"
     left_out = fitted_replies(info, head)
     if left_out:
-        text += (f": {plural(left_out, 'reply', 'replies')} left out of them (the full JSON "
-                 "keeps every reply)")
-    return text
+        text = shortened_text(left_out)
+        return text[:1].upper() + text[1:]
+    return "Lines over the limit end at their last whole reply that fits"
 
 
 def settings_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
-    """After a change: the file's settings, what became of longer lines, and how many
-    lines the budget now cuts."""
+    """After a change: the file's settings, what became of lines over the limit, and how
+    many lines the limit now cuts."""
     text = (f"Rebuilt '{info.name}': cut-off replies: {policy_name(info.cut_off_policy)}; "
-            f"maximum sequence length {info.max_seq_len:,} tokens")
+            f"{LENGTH_LIMIT} {info.max_seq_len:,} tokens")
     fitted = fitted_text(info, head)
     over = over_budget_text(info.name, head)
     if over:
         return f"{text}. {fitted}. {over}"
-    if fitted_replies(info, head):  # lines were ended early: say so, with how many replies
-        return f"{text}; every line fits. {fitted}."
+    left_out = fitted_replies(info, head)
+    if left_out:  # lines were ended early: say so, and what that left out
+        return f"{text}. Every line fits: {shortened_text(left_out)}."
     return f"{text}; every line fits."

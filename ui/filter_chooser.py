@@ -78,8 +78,19 @@ class FilterChooser(QComboBox):
         return True
 
     def _text_changed(self) -> None:
-        self.setToolTip(self.currentText())
+        """The tooltip holds what the chooser does not show: the whole text of a name cut
+        short, and what the choice means; nothing when the chooser says it all (a tooltip
+        repeating "All batches (9)" over "All batches (9)" told nothing)."""
+        text = self.currentText()
+        cut = self.fontMetrics().horizontalAdvance(text) > self._shown_width()
+        meaning = self.itemData(self.currentIndex(), Qt.ItemDataRole.ToolTipRole)
+        self.setToolTip("\n".join(part for part in (text if cut else "", meaning or "")
+                                   if part))
         self.updateGeometry()  # a new text may want a new width
+
+    def _shown_width(self) -> int:
+        """The widest text the chooser shows whole (about MAX_SHOWN_CHARS characters)."""
+        return self.fontMetrics().averageCharWidth() * MAX_SHOWN_CHARS
 
     def sizeHint(self) -> QSize:
         """Wide enough for the whole current text, counts included ("Any training file
@@ -90,8 +101,7 @@ class FilterChooser(QComboBox):
     def _fitting(self, text: str) -> QSize:
         """The size the style needs around ``text`` (frame, margins, the arrow)."""
         metrics = self.fontMetrics()
-        width = min(metrics.horizontalAdvance(text),
-                    metrics.averageCharWidth() * MAX_SHOWN_CHARS)
+        width = min(metrics.horizontalAdvance(text), self._shown_width())
         option = QStyleOptionComboBox()
         self.initStyleOption(option)
         return self.style().sizeFromContents(QStyle.ContentsType.CT_ComboBox, option,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import textwrap
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -28,6 +29,7 @@ from app.importer import (
     ImportReport,
     Verdict,
     batches_stored_after,
+    chosen_files_batches,
     import_paths,
     last_stored_pk,
 )
@@ -61,6 +63,24 @@ def what_is_dropped(paths: list[Path]) -> str:
     parts = [plural(count, noun) for count, noun in ((folders, "folder"),
                                                      (len(paths) - folders, "file")) if count]
     return and_list(parts)
+
+
+QUESTION_WIDTH = 72  # characters a line (ui.name_prompt): the question's box never wraps
+
+
+def batch_question(paths: list[Path]) -> str:
+    """The import's batch question, wrapped to fit a laptop screen at 150 %: what an
+    empty answer does, with the batches it makes when they are known before the walk
+    (files chosen by name: their folders)."""
+    chosen = chosen_files_batches(paths)
+    known = (f" (here: {and_list([repr(name) for name in chosen])})"
+             if chosen and len(chosen) <= 3 and all(not p.is_dir() for p in paths) else "")
+    question = (f"Batch name: leave it empty and each folder becomes a batch named after "
+                f"it{known}, each full training file a batch named after the file. A name "
+                "you type puts everything in that one batch, except files that name their "
+                "own batch.")
+    return (f"Importing {what_is_dropped(paths)}.\n\n"
+            + textwrap.fill(question, QUESTION_WIDTH))
 
 
 def _short(path: str) -> str:
@@ -242,14 +262,7 @@ class ImportController(QObject):
         if not ask_batch:
             self._run(paths, None)
             return True
-        answer = self.dialogs.text(
-            self.window, "Import",
-            f"Importing {what_is_dropped(paths)}.\nBatch ID: leave it empty to give each "
-            "folder (and full training file) its own batch, named after it (two folders "
-            "of the same name by their path, e.g. delivery-A/batch-000).\nType a batch ID "
-            "to put everything into that one batch (conversations whose file names a "
-            "batch keep it).",
-        )
+        answer = self.dialogs.text(self.window, "Import", batch_question(paths))
         if answer is None:
             return False
         self._run(paths, answer.strip() or None)

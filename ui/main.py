@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import sys
@@ -55,6 +56,7 @@ from ui.create_flow import (
     CreateTrainingFilesButton,
 )
 from ui.dialogs import Dialogs, QtDialogs
+from ui.greyed_keys import nothing_checked, say_why_greyed
 from ui.import_flow import ImportController, paths_from_mime
 from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.member_undo_flow import RemovalUndoController
@@ -70,6 +72,7 @@ from ui.training_files_page import TrainingFilesPage
 from ui.undo_slot import UndoSlot
 from ui.welcome import WelcomePanel
 from ui.wording import agreeing, plural
+from ui.writable_saves import WritableSaves
 
 SETTINGS_ORG = "LoRA Studio"
 FILES_PAGE_TITLE = "LoRA Training JSON Files"  # the user's own name for the page
@@ -99,7 +102,8 @@ class MainWindow(QMainWindow):
         user's own folder, ``app.kept_checks.checks_folder``)."""
         super().__init__()
         self.library = library
-        self.dialogs: Dialogs = dialogs or QtDialogs()
+        # A save place that cannot be written is asked for again (ui.writable_saves).
+        self.dialogs: Dialogs = WritableSaves(dialogs or QtDialogs())
         self.settings = settings or QSettings(SETTINGS_ORG, "LoRA Studio")
         self.setWindowTitle(window_title(library))
         icon_path = resources_dir() / "icon.png"
@@ -146,6 +150,13 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._build_menus_and_toolbar()
         self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
+        for action, does in (
+                (self.new_file_action,
+                 "makes a new training file from the checked conversations"),
+                (self.move_action, "moves the checked conversations to another batch"),
+                (self.mark_reviewed_action, "marks the checked conversations reviewed")):
+            say_why_greyed(self, action, functools.partial(self._nothing_checked, action, does),
+                           self.show_message)
         self.counts: QLabel = QLabel()
         self.where = QLabel(library_name(library))  # which library: local, or the team's
         self.where.setToolTip(where_tip(library))
@@ -280,7 +291,7 @@ class MainWindow(QMainWindow):
         self.as_trained_action = self._action(
             "As trained…", self.show_selected_as_trained, "Ctrl+T",
             "Show exactly what the trainer reads for the selected conversation: the rendered "
-            "chat template, the trained tokens and the token budget")
+            "chat template, the trained tokens and the length limit")
         self.mark_reviewed_action = self._action(
             "Mark checked reviewed", lambda: self.reviews.review(model.checked_ids(), True),
             "Ctrl+Shift+R",
@@ -492,6 +503,9 @@ class MainWindow(QMainWindow):
         jsonl.setStatusTip(why or JSONL_TIP)
         self.download_json_action.setEnabled(selected)
 
+    def _nothing_checked(self, action: QAction, does: str) -> str:
+        return nothing_checked(action, does, elsewhere=self.pages.currentIndex() != 0)
+
     def show_message(self, text: str) -> None:
         self.status_line.say(text)
 
@@ -576,7 +590,10 @@ class MainWindow(QMainWindow):
             self.show_message(str(exc))
 
     def show_as_trained(self, conversation_id: str) -> None:
-        """Open (or bring forward) the as-trained window on a conversation."""
+        """Open (or bring forward) the as-trained window on a conversation. Opened, it
+        applies the settings of the first training file holding the conversation (the
+        defaults when none does): 'Default (4,096, trim)' over a conversation of a weight-0
+        file showed a line its file does not write. Open, it keeps the person's choice."""
         reader = self.conversations.reader
         if reader.conversation_id() == conversation_id and reader.record is not None:
             record = reader.record
@@ -587,6 +604,11 @@ class MainWindow(QMainWindow):
                 self.show_message(str(exc))
                 return
         window = self._as_trained()
+        if not window.isVisible():  # opened: the settings of a file that holds it
+            row = self.conversations.model.row_of_id(conversation_id)
+            files = self.conversations.model.row_at(row).training_files if row is not None \
+                else ()
+            window.select_training_file(files[0] if files else None)
         window.show_record(record)
         window.show()
         window.raise_()

@@ -29,7 +29,9 @@ from app.labels import topic_display
 from app.similar import own_warnings
 from app.token_counts import NO_LINE
 from app.trainingfiles import MemberRow
-from ui.conversations_model import MISSING, token_count_text
+from ui.conversations_model import HEADER_TIPS as CONVERSATION_TIPS
+from ui.conversations_model import HEADERS as CONVERSATION_HEADERS
+from ui.conversations_model import MISSING, Column, token_count_text
 from ui.member_sort import (
     FILE_ORDER,
     MEMBER_ARC,
@@ -44,7 +46,13 @@ from ui.member_sort import (
 Index = QModelIndex | QPersistentModelIndex
 __all__ = ["MEMBER_ARC", "MEMBER_BATCH", "MEMBER_CLIENT", "MEMBER_TOKENS", "MEMBER_TOPIC",
            "MEMBER_WARNINGS", "MembersModel"]
-HEADERS = ("Client", "Emotional arc", "Training topic", "Batch", "Tokens", "Warnings")
+# The Conversations page's headings and their tooltips: one name for one thing on both
+# pages ("Arc" there and "Emotional arc" here read as two things, and the long names were
+# cut at 150 %).
+COLUMNS = (Column.CLIENT, Column.ARC, Column.TOPIC, Column.BATCH, Column.TOKENS,
+           Column.WARNINGS)
+HEADERS = tuple(CONVERSATION_HEADERS[column] for column in COLUMNS)
+HEADER_TIPS = tuple(CONVERSATION_TIPS.get(column) for column in COLUMNS)
 ID_ROLE = Qt.ItemDataRole.UserRole
 # The roles as plain ints: the view asks data() thousands of times when a file shows, and
 # each ``Qt.ItemDataRole.X`` is a Python enum lookup.
@@ -63,7 +71,7 @@ def over_budget_words(row: MemberRow, max_seq_len: int, fits: bool) -> str:
     """Why a member's line in this file is over its budget, what a trainer makes of it,
     and the way to leave it out."""
     what = (f"Its line in this file has {row.line_tokens:,} tokens, longer than the file's "
-            f"max_seq_len of {max_seq_len:,}: ")
+            f"length limit of {max_seq_len:,}: ")
     if fits:  # a file that fits its lines writes this one whole
         what += ("its first reply alone is longer, so the line is written whole and every "
                  "reply in it counts as trained (a trainer cuts that first reply).")
@@ -158,6 +166,8 @@ class MembersModel(QAbstractTableModel):
 
     def headerData(self, section: int, orientation: Qt.Orientation,
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == HORIZONTAL and role == TOOLTIP:
+            return HEADER_TIPS[section]
         if role != DISPLAY:
             return None
         return HEADERS[section] if orientation == HORIZONTAL else section + 1

@@ -25,25 +25,36 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.library_undo_flow import LibraryRemovalUndoController
 from ui.tasks import in_child, run_with_progress, saying_if_killed
-from ui.wording import plural
+from ui.wording import agreeing, plural
 
 MAX_LISTED = 12
 
 
+def the_conversations(count: int) -> str:
+    """"the conversation", "the 2 conversations": a count of one is not written out."""
+    return "the conversation" if count == 1 else f"the {plural(count, 'conversation')}"
+
+
 def removal_question(plan: RemovalPlan, what: str) -> str:
-    """The confirmation text: how many, from where, and which training files change."""
+    """The confirmation text: how many, from where, and which training files change (its
+    pronouns agree with the count: one conversation is "it", not "they")."""
+    one = plan.count == 1
+    they, them = ("It", "it") if one else ("They", "them")
     lines = [f"Remove {what} from the library?", ""]
     if plan.training_files:
-        lines.append(f"They are in {plural(len(plan.training_files), 'training file')}, which will "
-                     "be rebuilt without them (JSON and JSONL):")
+        lines.append(f"{they} {agreeing(plan.count, 'is', 'are')} in "
+                     f"{plural(len(plan.training_files), 'training file')}, which will be rebuilt "
+                     f"without {them} (JSON and JSONL):")
         lines += [f"  • {name}" for name in plan.training_files[:MAX_LISTED]]
         if len(plan.training_files) > MAX_LISTED:
             lines.append(f"  … and {len(plan.training_files) - MAX_LISTED:,} more")
     else:
-        lines.append("No training file holds them.")
+        lines.append(f"No training file holds {them}.")
     if undo_kept(plan):
+        source = ("the file it was imported from is" if one
+                  else "the files they were imported from are")
         lines += ["", "You can undo this with Edit ▸ Undo (Ctrl+Z) until your next change; "
-                  "the files they were imported from are not touched."]
+                  f"{source} not touched."]
     else:
         lines += ["", f"This cannot be undone: Edit ▸ Undo keeps a removal of up to "
                   f"{UNDO_KEPT_UP_TO:,} conversations. The files they were imported from are "
@@ -78,7 +89,7 @@ class RemoveController(QObject):
                               "No conversations are checked: check the ones to remove first.")
             return False
         return self._plan_ask_run(lambda: plan_removal(self.library, ids),
-                                  lambda n: f"the {plural(n, 'conversation')} you checked")
+                                  lambda n: f"{the_conversations(n)} you checked")
 
     def remove_batch(self) -> bool:
         batch = self.current_batch()
@@ -97,8 +108,8 @@ class RemoveController(QObject):
             self.status.emit("The library holds no sample conversations.")
             return False
         return self._plan_ask_run(lambda: plan_removal(self.library, ids),
-                                  lambda n: f"the {plural(n, 'conversation')} that came "
-                                            "with the app")
+                                  lambda n: f"{the_conversations(n)} that came with the "
+                                            "app")
 
     def _plan_ask_run(self, make_plan: Callable[[], RemovalPlan],
                       describe: Callable[[int], str]) -> bool:

@@ -431,7 +431,7 @@ class TrainingFilesPage(QWidget):
         self.manage_menu.addAction(self._action(
             "rename", "Rename…", "Give the training file a new name", self._rename))
         self.manage_menu.addAction(self._action(
-            "settings", "Settings…", "Cut-off replies and maximum sequence length (changing "
+            "settings", "Settings…", "Cut-off replies and length limit (changing "
             "them rebuilds the file)", self._change_settings))
         self.manage_menu.addSeparator()
         self.manage_menu.addAction(self._action(
@@ -532,8 +532,8 @@ class TrainingFilesPage(QWidget):
         # there are some (the details' tooltip tells of them and of this button).
         self.select_over_budget_button = QPushButton(box)
         self.select_over_budget_button.setToolTip(
-            "Select the conversations whose line in this file is longer than its maximum "
-            "sequence length (⚠ in Tokens); Remove from file then leaves them out")
+            "Select the conversations whose line in this file is longer than its length "
+            "limit (⚠ in Tokens); Remove from file then leaves them out")
         self.select_over_budget_button.hide()
         self.select_over_budget_button.clicked.connect(self._select_over_budget)
         self.members_model = MembersModel(self)
@@ -893,7 +893,7 @@ class TrainingFilesPage(QWidget):
         self.members_model.set_rows(members, near, max_seq_len=info.max_seq_len if info else 0,
                                     fits=info is not None and info.over_budget == OverBudget.FIT)
         over = len(self.members_model.over_budget_rows())
-        self.select_over_budget_button.setText(f"Select the {over:,} over the budget")
+        self.select_over_budget_button.setText(f"Select the {over:,} over the limit")
         self.select_over_budget_button.setVisible(over > 0)
         self._fit_member_columns(members)
         self.tabs.setTabText(0, f"Conversations ({len(members):,})" if members

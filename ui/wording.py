@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
+from app.wording import LENGTH_LIMIT as LENGTH_LIMIT
 from app.wording import agreeing as agreeing
 from app.wording import and_list as and_list
 from app.wording import plural as plural
