@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 from conftest import ENRICHED, LEGACY, open_window
 from PySide6.QtGui import QTextCursor
+from PySide6.QtWidgets import QLabel
 from sqlalchemy import select
 from stored import stored_bytes, stored_files
 
@@ -170,7 +171,20 @@ def test_a_new_file_is_named_reviewed_and_built_once(qtbot, two_batches, dialogs
     # train nothing of them, so the review skips them and says why
     assert review.counts["untrainable"].text() == "2"
     assert review.texts["untrainable"].text() == (
-        "with no reply to train under the file's 'trim' policy: skipped")
+        "with no reply to train under the file's cut-off policy (Trim): skipped")
+    qtbot.waitExposed(review)
+    # The checks that found nothing among the new ones are one line, not rows of zeros
+    # with greyed boxes (the batch is one filter's worth, nothing hidden, nothing over).
+    shown = [label.text() for label in review.findChildren(QLabel) if label.isVisible()]
+    assert review.counts["hidden"].text() == "0" and review.counts["over_budget"].text() == "0"
+    assert not any("hidden by the current filter" in text for text in shown)
+    assert not any("over the file's length limit" in text for text in shown)
+    assert not review.leave_out_hidden.isVisible()
+    assert not review.leave_out_over_budget.isVisible()
+    none_line = [text for text in shown if text.startswith("None of the new ones is ")]
+    assert len(none_line) == 1
+    assert "hidden by the filter" in none_line[0]
+    assert none_line[0].endswith("over the length limit")
     assert review.add_button.text() == f"Add {len(ENRICHED) - 2}"
     assert ("2 with no reply to train under the file's 'trim' cut-off policy (a cut-off turn "
             "comes before its first clean reply;") in review.details.toPlainText()

@@ -30,6 +30,7 @@ from app.quality import informational_names
 from app.trainingfiles import AddPlan
 from ui.conversations_model import ConversationsModel
 from ui.elided_label import ElidedLabel
+from ui.file_settings import policy_name
 from ui.wording import agreeing, plural
 
 
@@ -116,6 +117,13 @@ def near_duplicates_tooltip(plan: AddPlan) -> str:
             "pair is never lost whole.")
 
 
+def _none_of_the_new(checks: list[str]) -> str:
+    """The checks of the new ones that found nothing, in one line: "None of the new ones is
+    hidden by the filter, flagged or a near-duplicate"."""
+    listed = checks[0] if len(checks) == 1 else f"{', '.join(checks[:-1])} or {checks[-1]}"
+    return f"None of the new ones is {listed}"
+
+
 def over_budget_line(plan: AddPlan) -> str:
     """The words after the over-budget count: a file that fits its lines is over its
     budget only where a first reply alone is too long, and says so."""
@@ -179,20 +187,28 @@ class AddReviewDialog(QDialog):
         row = 0
 
         def line(key: str, text: str, n: int, choice: QCheckBox | None = None,
-                 always: bool = False) -> None:
+                 always: bool = False, checked_for: str = "") -> None:
+            """One count and its words; ``checked_for``: what a check of every new one
+            looked for, said once among the checks that found none instead of a row of
+            its own with a 0 and a greyed box."""
             nonlocal row
-            if not n and not always:
+            if not n and not always and not checked_for:
                 return
             label = QLabel(text)
             self.texts[key] = label
             number = QLabel(_count(n))
             number.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.counts[key] = number
+            if not n and checked_for:
+                found_none.append(checked_for)
+                return
             grid.addWidget(number, row, 0)
             grid.addWidget(label, row, 1, 1, 1 if choice is not None else 2)
             if choice is not None:
                 grid.addWidget(choice, row, 2)
             row += 1
+
+        found_none: list[str] = []
 
         self.leave_out_hidden = QCheckBox("Leave them out")
         self.leave_out_flagged = QCheckBox("Leave them out")
@@ -204,21 +220,25 @@ class AddReviewDialog(QDialog):
             line("already", "already in the file: skipped", len(plan.already), always=True)
         line("missing", "no longer in the library: skipped", len(plan.missing))
         line("without_reply", "without a consultant reply: skipped", len(plan.without_reply))
-        line("untrainable", "with no reply to train under the file's "
-             f"'{plan.cut_off_policy}' policy: skipped", len(plan.untrainable))
+        policy = policy_name(plan.cut_off_policy)
+        line("untrainable", "with no reply to train under the file's cut-off policy "
+             f"({policy}): skipped", len(plan.untrainable))
         line("hidden", f"of the new ones {_are(plan.hidden)} hidden by the current filter",
-             len(plan.hidden), self.leave_out_hidden, always=True)
+             len(plan.hidden), self.leave_out_hidden, checked_for="hidden by the filter")
         line("flagged", f"of the new ones {_are(plan.flagged)} flagged with warnings that "
              "would harm training",
-             len(plan.flagged), self.leave_out_flagged, always=True)
+             len(plan.flagged), self.leave_out_flagged, checked_for="flagged")
         line("near_duplicates", near_duplicates_line(plan), len(plan.near_duplicates),
-             self.leave_out_near_duplicates, always=True)
+             self.leave_out_near_duplicates, checked_for="a near-duplicate")
         line("over_budget", over_budget_line(plan), len(plan.over_budget),
-             self.leave_out_over_budget, always=True)
+             self.leave_out_over_budget, checked_for="over the length limit")
+        if plan.new and found_none:
+            grid.addWidget(QLabel(_none_of_the_new(found_none)), row, 1, 1, 2)
+            row += 1
         replies = plan.replies_left_out
         line("cut_off", f"of the new ones {agreeing(len(plan.cut_off), 'loses', 'lose')} "
              f"{plural(replies, 'cut-off reply', 'cut-off replies')} (the file's "
-             f"'{plan.cut_off_policy}' policy)", len(plan.cut_off))
+             f"cut-off policy: {policy})", len(plan.cut_off))
         line("samples", f"of the new ones {_are(plan.samples)} the app's sample conversations",
              len(plan.samples), self.leave_out_samples)
         # Samples never go in with real data unnoticed: mixed, they are left out unless
