@@ -91,6 +91,9 @@ def _strategy(message: Mapping[str, Any]) -> str | None:
     return None
 
 
+CUT_OFF_REPLY = "the reply is cut off, so it is not a training target"
+
+
 def untrained_reasons(record: Mapping[str, Any]) -> dict[int, str]:
     """Message index → why that message is not a training target.
 
@@ -106,7 +109,7 @@ def untrained_reasons(record: Mapping[str, Any]) -> dict[int, str]:
         role = message.get("role")
         if role == "assistant" and not (index < in_line and view.trained[index]):
             if looks_cut_off(str(message.get("content") or "")):
-                reasons[index] = "the reply is cut off, so it is not a training target"
+                reasons[index] = CUT_OFF_REPLY
             else:
                 reasons[index] = ("it comes after a cut-off turn, so the training file "
                                   "stops before it")
@@ -120,6 +123,26 @@ def untrained_reasons(record: Mapping[str, Any]) -> dict[int, str]:
                 reasons[index] = ("it comes after the last trained reply, so it is left out "
                                   "of the JSONL")
     return reasons
+
+
+def nothing_trained(messages: Sequence[ReadingMessage]) -> str | None:
+    """Why no reply of the conversation is trained, in one sentence for the reader's head
+    (each reply's own badge says it too, but a person reading from the top should not have
+    to find that out reply by reply); None when at least one reply is trained."""
+    replies = [m for m in messages if m.role == "assistant"]
+    if not replies:
+        return ("Nothing here is trained: the conversation has no consultant reply, so it "
+                "gets no training line.")
+    if any(m.not_trained is None for m in replies):
+        return None
+    first = replies[0]
+    if first.not_trained == CUT_OFF_REPLY:
+        what = f"the first reply (turn {first.number}) is cut off"
+    else:  # a cut-off client turn comes before it
+        what = "a client turn before the first reply is cut off"
+    return (f"Nothing here is trained: {what}, and a training line stops before a cut-off "
+            "turn (the default cut-off policy). Fix or generate the file again and import "
+            "it, or keep it only to read.")
 
 
 def _warning_home(warning: Mapping[str, Any], dialogue: Sequence[ReadingMessage]) -> int | None:

@@ -336,3 +336,18 @@ def test_the_header_names_the_conversation_as_a_person_knows_it_the_id_small_bel
     copy.trigger()
     assert QApplication.clipboard().text() == conversation_id
     assert conversation_id in view.toPlainText()  # still there for copying the whole text
+
+
+def test_a_conversation_with_no_trained_reply_says_why_at_the_top(view, filled_library):
+    """A person reading from the top learns at once that nothing of it is trained, and
+    why, not reply by reply from the badges."""
+    view.show()
+    view.show_record(record_from(filled_library, "single-convo-file-1"))
+    note = view.nothing_trained_label
+    assert note.isVisible()
+    assert note.text() == (
+        "⚠ Nothing here is trained: the first reply (turn 2) is cut off, and a training "
+        "line stops before a cut-off turn (the default cut-off policy). Fix or generate the "
+        "file again and import it, or keep it only to read.")
+    view.show_record(record_from(filled_library, "enriched-1"))  # trained throughout
+    assert not note.isVisible() and note.text() == ""

@@ -29,7 +29,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.labels import display_name
-from app.reading import arc_plan, client_intensity, reading_messages
+from app.reading import arc_plan, client_intensity, nothing_trained, reading_messages
 from app.review import review_mark
 from ui.emotion_chart import EmotionArcChart
 from ui.message_bubble import MessageBubble, warning_label
@@ -70,6 +70,9 @@ class ConversationView(QWidget):
         self.facts.setWordWrap(True)
         self.facts.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.id_label = self._build_id_label()
+        self.nothing_trained_label = QLabel()  # shown only when no reply is trained
+        self.nothing_trained_label.setWordWrap(True)
+        self.nothing_trained_label.setObjectName("nothingTrained")
         self.review_label = QLabel()
         self.review_label.setWordWrap(True)
         self.review_button = QPushButton("Mark reviewed")
@@ -99,6 +102,7 @@ class ConversationView(QWidget):
         head_layout.addLayout(title_row)
         head_layout.addWidget(self.facts)
         head_layout.addWidget(self.id_label)
+        head_layout.addWidget(self.nothing_trained_label)
         actions = QHBoxLayout()
         actions.addWidget(self.review_label, 1)
         actions.addWidget(self.review_button)
@@ -207,6 +211,12 @@ class ConversationView(QWidget):
         self._colours = reader_colours(self.palette())
         self._show_head(record)
         messages, loose = reading_messages(record)
+        untrained = nothing_trained(messages)
+        self.nothing_trained_label.setText(f"⚠ {untrained}" if untrained else "")
+        self.nothing_trained_label.setVisible(untrained is not None)
+        self.nothing_trained_label.setStyleSheet(
+            f"QLabel#nothingTrained {{ color: {self._colours.warning_text.name()}; "
+            f"background: {self._colours.warning_bg.name()}; padding: 3px; }}")
         for warning in loose:
             label = warning_label(warning, self._colours)
             self.loose_warnings.addWidget(label)
