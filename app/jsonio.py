@@ -125,6 +125,27 @@ def _too_deep(file: str) -> InputError:
     return InputError.single(file, "the JSON is nested too deeply to be a conversation file")
 
 
+# Python's words for a JSON error, said for a person who edits the file in a text editor.
+_PLAIN_JSON_ERRORS = (
+    ("Expecting value", "a value is missing"),
+    ("Expecting property name enclosed in double quotes",
+     "a key is not in double quotes, or a comma stands before a closing brace"),
+    ("Expecting ',' delimiter", "a comma is missing between two items"),
+    ("Expecting ':' delimiter", "a colon is missing after a key"),
+    ("Extra data", "more text follows the end of the JSON"),
+    ("Invalid control character", "a line break or tab is inside a text value (write it "
+                                   "as \\n or \\t)"),
+    ("Invalid \\escape", "a backslash starts an escape JSON does not know (write \\\\ for "
+                         "a backslash)"),
+)
+
+
+def _plain(message: str) -> str:
+    """A JSON error's message in plain words, Python's own when none is known."""
+    return next((plain for start, plain in _PLAIN_JSON_ERRORS if message.startswith(start)),
+                message)
+
+
 def parse_json_strict(data: bytes, file: str) -> Any:
     """The strict parser alone: slower, and exact about every error's place."""
     if not data.strip():
@@ -148,12 +169,13 @@ def parse_json_strict(data: bytes, file: str) -> Any:
         near = text[max(0, exc.pos - 30): exc.pos + 10].replace("\n", " ").strip()
         whole = "; copy or save the whole file again"
         if exc.pos >= len(text.rstrip()):
-            reason = f"the JSON ends too early (truncated file?): {exc.msg}{whole}"
+            reason = f"the JSON ends too early (truncated file?): {_plain(exc.msg)}{whole}"
         elif exc.msg.startswith("Unterminated string"):
             reason = (f"a text value starts here and never ends (truncated file?), near "
                       f"«{near}»{whole}")
         else:
-            reason = f"{exc.msg}, near «{near}»; correct the file at that place or save it again"
+            reason = (f"{_plain(exc.msg)}, near «{near}»; correct the file at that place or "
+                      "save it again")
         raise InputError([Problem(file, f"not valid JSON: {reason}", "$", exc.lineno,
                                   exc.colno)]) from None
     except NotFinite as exc:

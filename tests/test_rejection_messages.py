@@ -26,7 +26,7 @@ REFUSED = FIXTURES / "refused"
      "$: expected a JSON object at the top level, found an array; a conversation file holds "
      "one conversation as an object: import each conversation's own file"),
     ("not-json.json",
-     'line 3, column 23: not valid JSON: Expecting value, near «er": 1,    '
+     'line 3, column 23: not valid JSON: a value is missing, near «er": 1,    '
      '"target_response": } ]}»; correct the file at that place or save it again'),
     # Missing keys are said to be missing (it read "must be an object, found null").
     ("missing-metadata.json",
@@ -104,3 +104,23 @@ def test_a_value_of_the_wrong_kind_says_what_to_do(library: Library, tmp_path: P
     (verdict,) = import_paths(library, [path]).verdicts
     assert verdict.reason == (f"{reason}; correct it in the file, or import the file as the "
                               "generator wrote it")
+
+
+@pytest.mark.parametrize(("text", "words"), [
+    ('{"a": 1 "b": 2}', "a comma is missing between two items"),
+    ('{"a" 1}', "a colon is missing after a key"),
+    ('{"a": 1,}', "a key is not in double quotes, or a comma stands before a closing brace"),
+    ('{"a": 1} {"b": 2}', "more text follows the end of the JSON"),
+    ('{"a": "one\ttwo"}', "a line break or tab is inside a text value"),
+    ('{"a": "C:\\q"}', "a backslash starts an escape JSON does not know"),
+])
+def test_a_broken_json_file_is_explained_in_plain_words(tmp_path: Path, text: str,
+                                                        words: str) -> None:
+    """Python's parser says "Expecting ',' delimiter"; a person editing the file is told
+    what is wrong in words, at the line and column."""
+    path = tmp_path / "broken.json"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        load_conversation_file(path)
+    assert words in str(caught.value)
+    assert "Expecting" not in str(caught.value) and "delimiter" not in str(caught.value)
