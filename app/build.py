@@ -119,11 +119,19 @@ def render_fragments(
                 tokens.append(count)
             done += 1
             if progress:
-                progress(done, total, str(listed.get("conversation_id", "")))
+                progress(done, total, _who(listed))
             yield Fragment(key, indented(listed, 2), b"".join(dumps_line(x) for x in lines),
                            tuple(tokens), left_out)
     if next(pending, None) is not None:
         raise ValueError(f"more records than the {total} conversations expected")
+
+
+def _who(listed: Mapping[str, Any]) -> str:
+    """A conversation as the build's progress names it: by its client, as a person knows
+    it, its id only when it has no client name."""
+    client = listed.get("client")
+    name = client.get("name") if isinstance(client, Mapping) else None
+    return str(name or listed.get("conversation_id", ""))
 
 
 def make_header(
