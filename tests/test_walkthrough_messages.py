@@ -33,8 +33,9 @@ def window_with_file(qtbot, filled_library, dialogs, tmp_path):
 
 
 def save_copy(qtbot, window, dialogs, target: Path, fmt: ExportFormat) -> tuple[str, str]:
-    """Choose ``target`` in the save dialog; the warning shown."""
-    dialogs.save_paths.append(target)
+    """Choose ``target`` in the save dialog, then Cancel when the chooser opens again
+    (ui.writable_saves); the warning shown in between."""
+    dialogs.save_paths.extend([target, None])
     action = (window.download_json_action if fmt is ExportFormat.JSON
               else window.download_jsonl_action)
     action.trigger()
@@ -49,9 +50,10 @@ def test_saving_into_a_folder_that_is_a_file_says_so(qtbot, window_with_file, di
     in_the_way.write_text("a file where the person thought a folder was", encoding="utf-8")
     target = in_the_way / f"December{'.json' if fmt is ExportFormat.JSON else '.jsonl'}"
     title, message = save_copy(qtbot, window_with_file, dialogs, target, fmt)
-    assert title == "Could not save the copy"
-    assert str(target) in message
+    assert title == ("Save the full JSON" if fmt is ExportFormat.JSON else "Save the JSONL")
+    assert message.startswith(f"{target.name} cannot be saved there. ")
     assert f"{in_the_way} is a file, not a folder" in message
+    assert not dialogs.save_paths  # the chooser opened again, and was cancelled
     assert "Choose a folder" in message
     assert "File exists" not in message and "Not a directory" not in message
     assert in_the_way.read_text(encoding="utf-8").startswith("a file where")
@@ -70,7 +72,7 @@ def test_saving_into_a_folder_without_write_permission_says_what_to_do(
                                     ExportFormat.JSONL)
     finally:
         locked.chmod(0o755)
-    assert str(locked / "December.jsonl") in message
+    assert message.startswith("December.jsonl cannot be saved there. ")
     assert f"you do not have permission to use {locked}" in message
     assert "Choose another place" in message
     assert list(locked.iterdir()) == []

@@ -26,6 +26,8 @@ def why_not_writable(folder: Path) -> str | None:
     """Why nothing can be saved in ``folder`` (a sentence to show), or None when a file
     can be made there. Made and removed at once: permissions, a read-only disk and a
     full one answer alike on every system, which ``os.access`` does not."""
+    if folder.is_file():  # (the probe would say only "Not a directory")
+        return f"{folder} is a file, not a folder. Choose a folder to save in."
     try:
         with tempfile.NamedTemporaryFile(prefix=PROBE_PREFIX, dir=folder):
             return None
