@@ -120,7 +120,7 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     assert tokens["total"] > 0  # exact counts, not the characters ÷ 4 estimate
     assert f"{tokens['total']:,} tokens (longest line {tokens['max']:,}" in totals
     assert tokens["lines_over_max_seq_len"] == 1  # one real fixture is longer than 4,096
-    assert f"; 1 line over max_seq_len {tokens['max_seq_len']:,})" in totals
+    assert f"; 1 line over the length limit of {tokens['max_seq_len']:,})" in totals
     # what the trainer does with it, and what to do, where the count is shown
     tip = page.totals_label.toolTip()
     assert tip == over_budget_text("Demo", header(filled_library, "Demo"))

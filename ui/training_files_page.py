@@ -85,6 +85,7 @@ from app.trainingfiles import (
     rebuild_training_files,
     rename_training_file,
 )
+from app.wording import LENGTH_LIMIT
 from ui.cell_width import widest_cell
 from ui.changes import LibraryChanges
 from ui.coverage_grid import CoverageGrid
@@ -146,9 +147,9 @@ LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
 FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_BATCH, MEMBER_TOKENS}
 CHART_KEYS = (
     ("persona_archetype", "Persona archetype"),
-    ("emotional_arc", "Emotional arc"),
-    ("training_topic", "Training topic"),
-    ("batch", "Batch"),
+    ("emotional_arc", "Arc"),
+    ("training_topic", "Topic"),
+    ("batch", "Batch ID"),
 )
 
 
@@ -172,7 +173,8 @@ def tokens_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
     text = f"{tokens['total']:,} tokens (longest line {tokens.get('max', 0):,}"
     over = tokens.get("lines_over_max_seq_len", 0)
     if over:
-        text += f"; {plural(over, 'line')} over max_seq_len {tokens.get('max_seq_len', 0):,}"
+        text += (f"; {plural(over, 'line')} over the {LENGTH_LIMIT} of "
+                 f"{tokens.get('max_seq_len', 0):,}")
     return text + ")"
 
 
