@@ -159,9 +159,9 @@ def over_budget(library: Library, name: str | None, conversation_ids: Sequence[s
     """The conversations (in the order given) whose line is longer than the training file's
     maximum sequence length: a trainer would cut them. ``name`` None: a file about to be
     created, with the default length."""
-    limit = max_seq_len(library, name)
-    counts = ensure_counts(library, conversation_ids, progress, cancelled)
-    return [cid for cid in dict.fromkeys(conversation_ids) if counts.get(cid, 0) > limit]
+    over = lines_over(library, conversation_ids, max_seq_len(library, name),
+                      progress=progress, cancelled=cancelled)
+    return [cid for cid in dict.fromkeys(conversation_ids) if cid in over]
 
 
 def lines_over(library: Library, conversation_ids: Sequence[str], limit: int, *,

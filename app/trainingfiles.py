@@ -1137,7 +1137,6 @@ def _rebuild(
 # Marks in build folders of libraries from before v6 (builds were files on disk then).
 BUILDING = ".building"  # in a build folder until the database points at it
 DELETED = ".deleted"  # in the folder of a training file being deleted
-DEFAULT_MAX_SEQ_LEN = 4096  # the column's default, for a file being created
 SPILL_BYTES = 64 << 20  # fragments rendered beyond this are stored before the switch
 
 
