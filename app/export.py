@@ -22,7 +22,7 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from enum import StrEnum
@@ -558,9 +558,14 @@ def export(
                         f"{info.name}.json", build.json_chunks(), check),
                     "jsonl": source.described.get("jsonl") or _describe_stored(
                         f"{info.name}.jsonl", build.jsonl_lines(), check)}
+            # Each file's entry (its sha256 read once): the recipes name their cache by them.
+            entries = [_file_entry(w, head, max_seq_len) for w in written]
             if recipes:
-                written += _write_recipes(library, info.name, spec, destination, written, policy,
-                                          head)
+                sha256 = {w.path: str(e["sha256"]) for w, e in zip(written, entries, strict=True)}
+                made = _write_recipes(library, info.name, spec, destination, written, policy,
+                                      head, sha256)
+                written += made
+                entries += [_file_entry(w, head, max_seq_len) for w in made]
             document = {
                 "manifest_version": MANIFEST_VERSION,
                 "app": "LoRA Studio",
@@ -574,7 +579,7 @@ def export(
                 # what a line over max_seq_len became (app.budget_fit)
                 "over_budget": info.over_budget,
                 "source": described,
-                "files": [_file_entry(w, head, max_seq_len) for w in written],
+                "files": entries,
             }
             if details:
                 document["split"] = details
@@ -717,16 +722,18 @@ def _counted_with(written: Written, head: dict[str, Any]) -> str:
     return str((head.get("tokens") or {}).get("tokenizer", ""))
 
 
-def _data_digest(written: Sequence[Written]) -> str:
-    """One sha256 over the data files a recipe trains and evaluates with, in order."""
+def _data_digest(written: Sequence[Written], sha256: Mapping[Path, str]) -> str:
+    """One sha256 over the data files a recipe trains and evaluates with, in order (from
+    each file's own sha256, as the manifest has it)."""
     digest = hashlib.sha256()
     for item in written:
-        digest.update(sha256_of(item.path).encode("ascii"))
+        digest.update(sha256[item.path].encode("ascii"))
     return digest.hexdigest()
 
 
 def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destination: Path,
-                   written: list[Written], policy: str, head: dict[str, Any]) -> list[Written]:
+                   written: list[Written], policy: str, head: dict[str, Any],
+                   sha256: Mapping[Path, str]) -> list[Written]:
     data = [w for w in written if w.role in ("copy", "train")]
     held_out = [w for w in written if w.role == "valid"]
     if spec.format is ExportFormat.JSON or not data:
@@ -739,7 +746,7 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
         last_reply_only=spec.format is ExportFormat.PER_REPLY,
         chat_template=template.source, chat_template_label=template.label,
         tokenizer_label=_counted_with(data[0], head),
-        data_digest=_data_digest([*data, *held_out]))
+        data_digest=_data_digest([*data, *held_out], sha256))
     trl_path, axolotl_path = recipe_paths(destination, spec.writes_folder)
     made = []
     for path, text in ((trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe))):
