@@ -39,6 +39,20 @@ class CutOffPolicy(StrEnum):
 
 DEFAULT_POLICY = CutOffPolicy.TRIM
 
+# How a person reads each policy (the Settings… dialog's choices, before their colon): the
+# window, the add review and the command line's sentences name a policy so, never by its code
+# (the code is for the command line's options and the stored value).
+LABELS = {
+    CutOffPolicy.TRIM: "Trim: stop before the first cut-off turn",
+    CutOffPolicy.WEIGHT0: "Keep as context, weight 0",
+    CutOffPolicy.KEEP: "Train every reply",
+}
+
+
+def policy_label(policy: CutOffPolicy | str) -> str:
+    """A policy's short name as Settings… shows it ("Trim", not "trim" nor "Trim: stop …")."""
+    return LABELS[CutOffPolicy(policy)].split(":")[0]
+
 DESCRIPTIONS = {
     CutOffPolicy.TRIM: "train each conversation up to its last clean reply before a cut-off "
                        "turn (works the same in every trainer)",
@@ -67,8 +81,8 @@ _NOTHING_TRAINED = {
 def untrainable_reason(policy: CutOffPolicy | str) -> str:
     """How an add report names the conversations ``policy`` trains nothing of."""
     policy = CutOffPolicy(policy)
-    return (f"with no reply to train under the file's '{policy.value}' cut-off policy "
-            f"({_NOTHING_TRAINED[policy]}; repair the source file and import it again, "
+    return (f"with no reply to train under the file's cut-off policy ({policy_label(policy)}: "
+            f"{_NOTHING_TRAINED[policy]}; repair the source file and import it again, "
             "replacing the stored copy)")
 
 

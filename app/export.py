@@ -35,6 +35,7 @@ from sqlalchemy import select
 from app import FORMAT_VERSION, __version__
 from app.build import BuildCancelled, Progress
 from app.canonical import SESSION_CONTEXT_HEADING
+from app.cutoff import CutOffPolicy, policy_label
 from app.earlier_files import put_back_on_failure, tidy_stopped_exports
 from app.errors import LibraryError
 from app.exportguard import check_export_targets
@@ -639,9 +640,9 @@ def weight_ignored_sentence(name: str) -> str:
     return (f"'{name}' keeps cut-off replies in its lines as context with \"weight\": 0. "
             "OpenAI, Axolotl (message_field_training: weight) and LoRA Studio's TRL script "
             "leave them untrained; LLaMA-Factory, Unsloth and MLX-LM ignore \"weight\" and "
-            "would train them, cut-off endings included. For those, set the file's cut-off policy "
-            f"to trim (lora-studio set \"{name}\" --cut-off-policy trim, or Settings… in the "
-            "window) and save it again.")
+            "would train them, cut-off endings included. For those, set the file's cut-off "
+            f"policy to {policy_label(CutOffPolicy.TRIM)} (Settings… in the window, or "
+            f"lora-studio set \"{name}\" --cut-off-policy trim) and save it again.")
 
 
 def _holds_weight_zero(paths: Sequence[Path]) -> bool:
@@ -668,7 +669,7 @@ def manifest_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> lis
 def nothing_to_train(name: str, conversations: int, policy: str) -> str:
     """Why a training file with no JSONL line cannot be saved for a trainer (an empty file
     is no dataset: trainers and ``datasets.load_dataset`` fail on it)."""
-    trains = f"a reply its '{policy}' cut-off policy trains"
+    trains = f"a reply its cut-off policy ({policy_label(policy)}) trains"
     held = ("it holds no conversations" if not conversations
             else f"its one conversation has no {trains.removeprefix('a ')}"
             if conversations == 1

@@ -186,7 +186,7 @@ def test_a_new_file_is_named_reviewed_and_built_once(qtbot, two_batches, dialogs
     assert "hidden by the filter" in none_line[0]
     assert none_line[0].endswith("over the length limit")
     assert review.add_button.text() == f"Add {len(ENRICHED) - 2}"
-    assert ("2 with no reply to train under the file's 'trim' cut-off policy (a cut-off turn "
+    assert ("2 with no reply to train under the file's cut-off policy (Trim: a cut-off turn "
             "comes before its first clean reply;") in review.details.toPlainText()
     # that long reason reads in full without scrolling sideways: the lines wrap
     qtbot.waitUntil(review.details.isVisible)

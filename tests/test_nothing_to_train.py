@@ -3,13 +3,14 @@ file without a JSONL line is never handed to a trainer (an empty JSONL is no dat
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 from hostile_corpus import cut_in_the_middle
 
 from app.cli import main
-from app.cutoff import CutOffPolicy
+from app.cutoff import CutOffPolicy, policy_label
 from app.errors import LibraryError
 from app.export import ExportFormat, export
 from app.importer import import_paths
@@ -46,7 +47,7 @@ def test_an_add_skips_conversations_the_policy_trains_nothing_of(
     assert plan.untrainable == FIRST_REPLY_CUT
     assert not set(FIRST_REPLY_CUT) & set(plan.adding)
     (why,) = [why for why, skipped in plan.skipped().items() if skipped == list(FIRST_REPLY_CUT)]
-    assert f"'{policy.value}' cut-off policy" in why
+    assert f"cut-off policy ({policy_label(policy)}: " in why
     keep = plan_addition(filled_library, "Clean", ids, create=True, cut_off_policy="keep")
     assert keep.untrainable == () and set(FIRST_REPLY_CUT) <= set(keep.adding)
 
@@ -58,8 +59,8 @@ def test_an_existing_file_judges_by_its_own_policy(filled_library: Library) -> N
     add_conversations(filled_library, "Trims", clean[:2], create=True)
     assert set(FIRST_REPLY_CUT) <= set(plan_addition(filled_library, "Keeps",
                                                      list(FIRST_REPLY_CUT)).adding)
-    with pytest.raises(LibraryError, match="nothing to add: 2 with no reply to train under "
-                                           "the file's 'trim' cut-off policy"):
+    with pytest.raises(LibraryError, match=re.escape(
+            "nothing to add: 2 with no reply to train under the file's cut-off policy (Trim: ")):
         add_conversations(filled_library, "Trims", list(FIRST_REPLY_CUT))
     assert member_ids(filled_library, "Trims") == clean[:2]
 
@@ -69,8 +70,8 @@ def test_the_command_line_names_them_and_creates_no_empty_file(
     filled_library.close()
     code, out, err = run(filled_library, capsys, "add", "OnlyCut", "--new", *FIRST_REPLY_CUT)
     assert code == 1
-    assert out.startswith("skipped 2 with no reply to train under the file's 'trim' cut-off "
-                          "policy (a cut-off turn comes before its first clean reply; repair")
+    assert out.startswith("skipped 2 with no reply to train under the file's cut-off policy "
+                          "(Trim: a cut-off turn comes before its first clean reply; repair")
     assert all(cid in out for cid in FIRST_REPLY_CUT)
     assert "error: 'OnlyCut' was not created" in err
     with Library.open(filled_library.root) as library:
@@ -129,7 +130,7 @@ def test_a_policy_change_that_leaves_no_line_is_said_and_no_export_is_empty(
     code, out, err = run(filled_library, capsys, "set", "OnlyCut", "--cut-off-policy", "trim")
     assert code == 0, err
     said = ("the training file 'OnlyCut' has no line to train on: none of its 2 "
-            "conversations has a reply its 'trim' cut-off policy trains, so its JSONL is "
+            "conversations has a reply its cut-off policy (Trim) trains, so its JSONL is "
             "empty. Add conversations with clean replies to it; the full JSON can still be "
             "saved for review.")
     assert out.splitlines()[1] == said + " Until then an export for a trainer is refused."
@@ -151,7 +152,8 @@ def test_a_library_change_that_empties_the_jsonl_is_refused_on_export(
     add_conversations(filled_library, "Cut", list(FIRST_REPLY_CUT), create=True,
                       cut_off_policy="keep")
     set_cut_off_policy(filled_library, "Cut", "weight0")
-    with pytest.raises(LibraryError, match="none of its 2 conversations has a reply its "
-                                           "'weight0' cut-off policy trains"):
+    with pytest.raises(LibraryError, match=re.escape(
+            "none of its 2 conversations has a reply its cut-off policy (Keep as context, "
+            "weight 0) trains")):
         export(filled_library, "Cut", ExportFormat.JSONL, tmp_path / "cut.jsonl")
     assert not (tmp_path / "cut.jsonl").exists()

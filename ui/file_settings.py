@@ -24,16 +24,12 @@ from app.budget_fit import DESCRIPTIONS as OVER_BUDGET_DESCRIPTIONS
 from app.budget_fit import FOR_NEW_FILES, OverBudget
 from app.budget_fit import REASON as OVER_BUDGET_REASON
 from app.budget_words import over_budget_sentence
-from app.cutoff import DESCRIPTIONS, CutOffPolicy
+from app.cutoff import DESCRIPTIONS, LABELS, CutOffPolicy, policy_label
 from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
 from app.trainingfiles import TrainingFileInfo
 from app.wording import LENGTH_LIMIT
 
-POLICY_NAMES = {
-    CutOffPolicy.TRIM: "Trim: stop before the first cut-off turn",
-    CutOffPolicy.WEIGHT0: "Keep as context, weight 0",
-    CutOffPolicy.KEEP: "Train every reply",
-}
+POLICY_NAMES = LABELS  # the dialog's choices, with what each does
 OVER_BUDGET_NAMES = {
     OverBudget.FIT: "End it at its last whole reply that fits",
     OverBudget.KEEP: "Write it whole",
@@ -139,7 +135,7 @@ FIND_WITH = "Select … over the limit, beside Remove from file, picks them"
 
 def policy_name(policy: str) -> str:
     """A cut-off policy's name without its explanation ("Trim", not "Trim: stop …")."""
-    return POLICY_NAMES[CutOffPolicy(policy)].split(":")[0]
+    return policy_label(policy)
 
 
 def choice_label(name: str | None, limit: int, policy: str) -> str:
