@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ class ScriptedDialogs:
         self.confirms: deque[bool] = deque()
         self.asked: list[tuple[str, str, Any]] = []
         self.labels: list[str] = []  # the words of each text question
+        self.choices: list[list[str]] = []  # the answers each text question listed
         self.warnings: list[tuple[str, str]] = []
         self.infos: list[tuple[str, str]] = []
         self.settings: deque[Any] = deque()  # ui.file_settings.FileSettings or None
@@ -40,9 +42,11 @@ class ScriptedDialogs:
         self.asked.append(("folder", title, start))
         return self._next(self.folders, "a folder")
 
-    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
+    def text(self, parent: QWidget, title: str, label: str, default: str = "",
+             choices: Sequence[str] = ()) -> str | None:
         self.asked.append(("text", title, default))
         self.labels.append(label)
+        self.choices.append(list(choices))
         return self._next(self.texts, "text")
 
     def confirm(self, parent: QWidget, title: str, question: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from PySide6.QtCore import Qt, QTimer
-from PySide6.QtWidgets import QApplication, QMessageBox
+from PySide6.QtWidgets import QApplication, QComboBox, QInputDialog, QMessageBox
 
 from ui.dialogs import QtDialogs, destructive_box, question_box
 
@@ -44,3 +44,34 @@ def test_enter_or_escape_on_a_destructive_question_cancels(qtbot, key: Qt.Key) -
     _press_when_shown(qtbot, key)
     assert QtDialogs().confirm_destructive(None, "Replace files", "Replace them?",
                                            "Replace") is False
+
+
+def _answer_list_question(qtbot, seen: list[list[str]], pick: int | None,
+                          typed: str | None) -> None:
+    """Once the list question is on screen: note its entries, pick one or type a new one,
+    then press Enter."""
+    def answer() -> None:
+        dialog = QApplication.activeModalWidget()
+        if not isinstance(dialog, QInputDialog):
+            QTimer.singleShot(20, answer)
+            return
+        combo = dialog.findChild(QComboBox)
+        seen.append([combo.itemText(i) for i in range(combo.count())])
+        assert combo.isEditable()
+        if pick is not None:
+            combo.setCurrentIndex(pick)
+        if typed is not None:
+            combo.setEditText(typed)
+        qtbot.keyClick(combo, Qt.Key.Key_Return)
+    QTimer.singleShot(0, answer)
+
+
+def test_a_text_question_with_choices_lists_them_and_takes_a_new_answer(qtbot) -> None:
+    seen: list[list[str]] = []
+    _answer_list_question(qtbot, seen, pick=2, typed=None)
+    assert QtDialogs().text(None, "Move to batch", "Batch:", "b-2",
+                            ["b-1", "b-2", "b-10"]) == "b-10"
+    assert seen[-1] == ["b-1", "b-2", "b-10"]  # the default is one of them: listed once
+    _answer_list_question(qtbot, seen, pick=None, typed="b-11")
+    assert QtDialogs().text(None, "Move to batch", "Batch:", "", ["b-1"]) == "b-11"
+    assert seen[-1] == ["", "b-1"]  # a default that is none of them is listed first

@@ -317,6 +317,11 @@ def test_move_checked_conversations_to_another_batch(qtbot, two_batch_library, d
         window.move_action.trigger()
     settle(qtbot, window)
     assert dialogs.asked[-1] == ("text", "Move to batch", "legacy-batch")
+    # the batches there are, to pick from; a typed name that is none of them is said new
+    assert dialogs.choices[-1] == ["enriched-batch", "legacy-batch"]
+    assert "pick one, or type a new name" in dialogs.labels[-1]
+    assert window.statusBar().currentMessage().startswith(
+        "Moved 2 conversations to a new batch, 'reviewed'")
     assert sorted(r.conversation_id for r in two_batch_library.summaries("reviewed")) == \
         sorted(moving)
     assert page.model.checked_ids() == moving  # checks survive the reload

@@ -34,7 +34,8 @@ class BatchController(QObject):
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, current_batch: Callable[[], str | None],
-                 checked_ids: Callable[[], list[str]], undo: UndoSlot | None = None) -> None:
+                 checked_ids: Callable[[], list[str]], undo: UndoSlot | None = None,
+                 batch_ids: Callable[[], list[str]] = list) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
@@ -42,6 +43,7 @@ class BatchController(QObject):
         self.changes = changes
         self.current_batch = current_batch
         self.checked_ids = checked_ids
+        self.batch_ids = batch_ids  # the library's batches, in the filter's order
         # Edit ▸ Undo: the last rename or move, while the batches are as it left them
         self.last: Undo | None = None
         self.changed_since = False  # the batches changed after ``last`` was done
@@ -59,20 +61,24 @@ class BatchController(QObject):
             self.dialogs.warn(self.window, "Move to batch",
                               "No conversations are checked: check the ones to move first.")
             return False
-        # A name refused (empty, control characters, too long) is asked again as typed,
-        # with the reason above the question.
+        # The batches there are, to pick from (a typo in a typed name made a new batch
+        # without a word); a new name is still typed, and said to be new. A name refused
+        # (empty, control characters, too long) is asked again as typed, with the reason.
+        known = self.batch_ids()
         target = ask_name(self.dialogs, self.window, "Move to batch",
-                          f"Move {plural(len(ids), 'checked conversation')} to batch:",
-                          self.current_batch() or "", clean_batch_id)
+                          f"Move {plural(len(ids), 'checked conversation')} to batch "
+                          "(pick one, or type a new name):",
+                          self.current_batch() or "", clean_batch_id, known)
         if target is None:
             return False
+        where = f"batch '{target}'" if target in known else f"a new batch, '{target}'"
 
         def moved(result: tuple[int, list[str], MoveUndo]) -> None:
             count, stale, undo = result
             self.changes.conversations_moved.emit(list(ids), target)
             self.changes.batches_changed.emit()
             self._record(undo)
-            self._rebuild(stale, f"Moved {plural(count, 'conversation')} to batch '{target}'")
+            self._rebuild(stale, f"Moved {plural(count, 'conversation')} to {where}")
 
         self._forget_undo()
         task = run_with_progress(

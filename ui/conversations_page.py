@@ -30,6 +30,7 @@ from ui.conversation_filters import FilterBar, gone_batch_text, gone_file_text
 from ui.conversation_view import ConversationView
 from ui.conversations_model import Column, ConversationsModel
 from ui.conversations_table import ConversationsTable
+from ui.filter_chooser import ANY
 from ui.following_read import FollowingRead
 from ui.reader_splitter import ReaderSplitter
 from ui.row_index import FileFilter, RowIndex
@@ -378,6 +379,13 @@ class ConversationsPage(QWidget):
 
     def checked_ids(self) -> list[str]:
         return self.model.checked_ids()
+
+    def batch_ids(self) -> list[str]:
+        """Every batch the library has, in the Batch ID filter's order (natural: batch-2
+        before batch-10), read from the filter rather than the database."""
+        chooser = self.batch_filter
+        values = (chooser.itemData(i) for i in range(chooser.count()))
+        return [value for value in values if isinstance(value, str) and value and value != ANY]
 
     def hidden_checked_count(self) -> int:
         """Checked conversations the filter hides (the review before an add says so)."""

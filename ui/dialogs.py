@@ -7,6 +7,7 @@ directly, so tests can hand in scripted answers while the real widgets run uncha
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -35,8 +36,10 @@ class Dialogs(Protocol):
     def folder(self, parent: QWidget | None, title: str,
                start: Path | None = None) -> Path | None: ...
 
-    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
-        """Ask for a line of text; None when the user cancels."""
+    def text(self, parent: QWidget, title: str, label: str, default: str = "",
+             choices: Sequence[str] = ()) -> str | None:
+        """Ask for a line of text; None when the user cancels. ``choices``: answers to pick
+        from a list (the person may still type another)."""
         ...
 
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool: ...
@@ -137,8 +140,15 @@ class QtDialogs:
         chosen = QFileDialog.getExistingDirectory(parent, title, str(start or ""))
         return Path(chosen) if chosen else None
 
-    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
-        value, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal, default)
+    def text(self, parent: QWidget, title: str, label: str, default: str = "",
+             choices: Sequence[str] = ()) -> str | None:
+        if choices:
+            items = list(choices) if default in choices else [default, *choices]
+            value, ok = QInputDialog.getItem(parent, title, label, items,
+                                             items.index(default), True)
+        else:
+            value, ok = QInputDialog.getText(parent, title, label, QLineEdit.EchoMode.Normal,
+                                             default)
         return value if ok else None
 
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:

@@ -142,7 +142,8 @@ class MainWindow(QMainWindow):
         # (``install_removal``) from the library.
         self.undo = UndoSlot(self)
         self.batches = BatchController(self, library, self.dialogs, self.changes,
-                                       page.current_batch, page.checked_ids, self.undo)
+                                       page.current_batch, page.checked_ids, self.undo,
+                                       page.batch_ids)
         self.removal_undo = RemovalUndoController(self, library, self.dialogs, self.changes,
                                                   self.undo)
         self.reviews = ReviewController(self, library, self.dialogs, self.changes,

@@ -6,7 +6,7 @@ flow."""
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from PySide6.QtWidgets import QWidget
@@ -25,13 +25,13 @@ def refused_label(label: str, reason: str) -> str:
 
 
 def ask_name(dialogs: Dialogs, parent: QWidget, title: str, label: str, default: str,
-             check: Callable[[str], T]) -> T | None:
+             check: Callable[[str], T], choices: Sequence[str] = ()) -> T | None:
     """What ``check`` makes of the answer it accepts (a name's cleaned form, a share's
     value), or None when the person cancels. ``check`` raises ``LibraryError`` with the
-    reason for an answer it refuses."""
+    reason for an answer it refuses. ``choices``: answers listed to pick from."""
     typed, question = default, label
     while True:
-        answer = dialogs.text(parent, title, question, typed)
+        answer = dialogs.text(parent, title, question, typed, choices)
         if answer is None:
             return None
         try:

@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,8 @@ class QuietDialogs:
     def folder(self, parent: QWidget | None, title: str, start: Path | None = None) -> Path | None:
         return None
 
-    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
+    def text(self, parent: QWidget, title: str, label: str, default: str = "",
+             choices: Sequence[str] = ()) -> str | None:
         return default
 
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:

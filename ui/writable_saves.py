@@ -9,6 +9,7 @@ and removed, and keeps the person in the flow."""
 from __future__ import annotations
 
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -67,8 +68,9 @@ class WritableSaves:
                start: Path | None = None) -> Path | None:
         return self.inner.folder(parent, title, start)
 
-    def text(self, parent: QWidget, title: str, label: str, default: str = "") -> str | None:
-        return self.inner.text(parent, title, label, default)
+    def text(self, parent: QWidget, title: str, label: str, default: str = "",
+             choices: Sequence[str] = ()) -> str | None:
+        return self.inner.text(parent, title, label, default, choices)
 
     def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
         return self.inner.confirm(parent, title, question)
