@@ -541,7 +541,7 @@ def test_download_jsonl_is_greyed_out_while_the_file_has_no_line(qtbot, two_batc
 
 def test_the_quality_filter_offers_clean_conversations_that_train_well(
         qtbot, filled_library, dialogs, settings, tmp_path):
-    """"Clean" in the Quality chooser leaves out what the add review flags: harmful
+    """"Ready to add" in the Quality chooser leaves out what the add review flags: harmful
     warnings and near-duplicates (≈), which "Without warnings" still shows; informational
     warnings (the JSONL handles them) stay. Its count is beside it, as the others' are."""
     from test_add_review import _near_twin
@@ -557,7 +557,9 @@ def test_the_quality_filter_offers_clean_conversations_that_train_well(
     expected = {row.conversation_id for row in every if not harmful_warnings(row.warning_codes)}
     assert twin not in expected and expected
     texts = [chooser.itemText(i) for i in range(chooser.count())]
-    assert f"Clean: no harmful warning, not a near-duplicate ({len(expected)})" in texts
+    assert f"Ready to add: no harmful warning, not a near-duplicate ({len(expected)})" in texts
+    # each has a reply to train: a cut-off first reply is a harmful warning
+    assert all(row.replies_trained for row in every if row.conversation_id in expected)
     clean = chooser.findData("clean")
     tip = chooser.itemData(clean, Qt.ItemDataRole.ToolTipRole)
     assert "near-duplicate" in tip and "Unanswered Last Turn" in tip

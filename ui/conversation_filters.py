@@ -74,9 +74,10 @@ NEAR_TIP = ("Conversations the library flagged (≈ in the Warnings column): ver
 
 
 CLEAN = "clean"  # the Quality chooser's data for what trains well
-CLEAN_TIP = ("Conversations the add review would not flag: no warning that harms training "
-             "(Text Repaired and Unanswered Last Turn are allowed: the JSONL handles them) "
-             "and not a near-duplicate (≈)")
+CLEAN_TIP = ("What to add next: conversations the add review would not flag. No warning that "
+             "harms training (Text Repaired and Unanswered Last Turn are allowed: the JSONL "
+             "handles them; a cut-off reply is harmful, so each of these has a reply to train) "
+             "and not a near-duplicate (≈). With \"In no training file\", what no file has yet")
 
 
 def warning_choices(counts: FacetCounts, near: FacetCounts,
@@ -84,7 +85,7 @@ def warning_choices(counts: FacetCounts, near: FacetCounts,
     """The Quality chooser: what trains well (nothing the add review flags), the records'
     own warnings, then the library's near-duplicate flag (a row can be in several, so the
     counts may add up to more than the total)."""
-    return [(CLEAN, "Clean: no harmful warning, not a near-duplicate",
+    return [(CLEAN, "Ready to add: no harmful warning, not a near-duplicate",
              clean.values.get(True, 0)),
             ("without", "Without warnings", counts.values.get(False, 0)),
             ("with", "With warnings", counts.values.get(True, 0)),
