@@ -125,6 +125,7 @@ from ui.training_files_model import (
     local_time_text,
 )
 from ui.wording import agreeing, and_list, plural
+from ui.writable_saves import choose_save_folder
 
 EMPTY_HEADING = "No training files yet"
 # Said the same way whether the library is empty or not: the steps from the start.
@@ -1077,8 +1078,9 @@ class TrainingFilesPage(QWidget):
         info = self.selected_file()
         if info is None:
             return
-        folder = self.dialogs.folder(
-            self, "Choose a folder for train.jsonl and valid.jsonl", self._default_folder())
+        folder = choose_save_folder(
+            self.dialogs, self, "Choose a folder for train.jsonl and valid.jsonl",
+            self._default_folder(), "train.jsonl and valid.jsonl")
         if folder is None:
             return
         share = ask_name(self.dialogs, self, "Validation share",
