@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from PySide6.QtCore import (
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QDesktopServices, QFont, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QFont, QFontMetricsF, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -42,7 +43,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QScrollArea,
-    QSplitter,
     QStackedWidget,
     QStyle,
     QTableView,
@@ -86,7 +86,7 @@ from app.trainingfiles import (
     rename_training_file,
 )
 from app.wording import LENGTH_LIMIT
-from ui.cell_width import widest_cell
+from ui.cell_width import cell_margin, widest_cell
 from ui.changes import LibraryChanges
 from ui.coverage_grid import CoverageGrid
 from ui.dialogs import Dialogs, as_sentence
@@ -104,6 +104,7 @@ from ui.download_menu import (
     Download,
     menu_text,
 )
+from ui.file_list_splitter import LIST_MIN, FileListSplitter
 from ui.file_settings import over_budget_text, settings_line, settings_of, settings_text
 from ui.members_model import (
     MEMBER_BATCH,
@@ -145,6 +146,7 @@ REBUILD_FIRST_ADVICE = (
 ExportWork = Callable[[Callable[[int, int, str], None], Callable[[], bool], Callable[[str], None]],
                       object]
 LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
+NAME_CHARS_SHOWN = 32  # the list is fitted to names this long at most (longer: elided)
 FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_BATCH, MEMBER_TOKENS}
 CHART_KEYS = (
     ("persona_archetype", "Persona archetype"),
@@ -353,14 +355,11 @@ class TrainingFilesPage(QWidget):
         panel = QWidget(self)
         layout = QVBoxLayout(panel)
         self._build_actions(panel)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, panel)
-        self.splitter.addWidget(self._build_list(panel))
+        file_list = self._build_list(panel)
         self.details = self._build_details(panel)
-        self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 5)
-        self.splitter.setSizes([380, 950])  # Qt scales these to the real width
-        self.splitter.setChildrenCollapsible(False)
+        # the list as wide as its names and counts (the members table needs the room)
+        self.splitter = FileListSplitter(file_list, self.details, self.list_wants, panel)
+        self.model.modelReset.connect(self.splitter.fit)  # other names: fitted again
         layout.addWidget(self.splitter, 1)
         # Tab goes the way the eye reads: the list, what to do with the chosen file, then
         # what is in it (the buttons are made first, so by creation they came last).
@@ -465,13 +464,28 @@ class TrainingFilesPage(QWidget):
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._table_menu)
         table.selectionModel().selectionChanged.connect(self._selection_changed)
-        table.setMinimumWidth(220)
+        table.setMinimumWidth(LIST_MIN)
         self.table = table
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.count_label)
         layout.addWidget(table, 1)
         return box
+
+    def list_wants(self) -> int:
+        """How wide the file list would be to show each name (up to ``NAME_CHARS_SHOWN``
+        characters; a longer one is elided in its middle) and its count whole."""
+        table, heading = self.table, self.table.horizontalHeader()
+        names = [info.name for info in self.model.files()]
+        longest = math.ceil(QFontMetricsF(table.font()).averageCharWidth() * NAME_CHARS_SHOWN)
+        name = max(min(widest_cell(table, names), longest + cell_margin(table)),
+                   heading.sectionSizeHint(NAME))
+        count = max(heading.sectionSizeHint(CONVERSATIONS),
+                    table.sizeHintForColumn(CONVERSATIONS))
+        rows = table.verticalHeader().length()
+        scroll_bar = (table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+                      if rows > table.viewport().height() else 0)
+        return name + count + 2 * table.frameWidth() + scroll_bar
 
     def _build_details(self, parent: QWidget) -> QWidget:
         details = QWidget(parent)
