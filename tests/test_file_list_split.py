@@ -1,8 +1,10 @@
 """The LoRA Training JSON Files page gives its width to the selected file's conversations:
-the file list is as wide as its names and counts (it took a fixed 2 : 7 of the page, some
+the file list is as wide as its names and counts (it took a fixed 2/7 of the page, some
 30 % at 1366 px, while the conversations' topics were cut), until the person drags the
-handle; then it keeps the width chosen, also after a restart. The real window on a real
-library of the fixtures, with its settings in a real ini file."""
+handle; then it keeps the width chosen, also after a restart. In the conversations, the
+Warnings column takes what its texts need (up to a third of the room), not an equal share
+with Arc and Topic. The real window on a real library of the fixtures, with its settings
+in a real ini file."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from app.library import Library
 from app.trainingfiles import add_conversations
 from ui.cell_width import widest_cell
 from ui.main import MainWindow
+from ui.members_model import MEMBER_ARC, MEMBER_TOPIC, MEMBER_WARNINGS
 from ui.training_files_model import CONVERSATIONS, NAME
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
@@ -25,7 +28,8 @@ NAMES = ("Pilot", "emotional-support-v1")
 
 
 def files_window(qtbot, library: Library, dialogs, tmp_path: Path,
-                 size: tuple[int, int]) -> MainWindow:
+                 size: tuple[int, int], shown: str = NAMES[1]) -> MainWindow:
+    """The window at ``size`` on the files page, showing the file ``shown``."""
     settings = QSettings(str(tmp_path / "settings.ini"), QSettings.Format.IniFormat)
     window = MainWindow(library, dialogs, settings)
     qtbot.addWidget(window)
@@ -33,8 +37,9 @@ def files_window(qtbot, library: Library, dialogs, tmp_path: Path,
     window.show()
     page = window.training_files
     window.pages.setCurrentWidget(page)
-    qtbot.waitUntil(lambda: page.select_file(NAMES[1]), timeout=WAIT_MS)
-    qtbot.waitUntil(lambda: page.members_model.rowCount() == 4, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.select_file(shown), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: page.name_label.text() == shown
+                    and page.members_model.rowCount() > 0, timeout=WAIT_MS)
     QApplication.processEvents()
     return window
 
@@ -95,3 +100,21 @@ def test_a_list_never_dragged_is_fitted_again_after_a_restart(
     table = again.training_files.table
     assert table.horizontalHeader().sectionSize(NAME) >= widest_cell(table, NAMES)
     assert listed <= (listed + details) // 4
+
+
+@pytest.mark.parametrize("size", [(1366, 768), (1920, 1080)])
+def test_warnings_take_what_they_need_and_arc_and_topic_the_rest(
+        qtbot, two_files: Library, dialogs, tmp_path: Path, size: tuple[int, int]) -> None:
+    every = [row.conversation_id for row in two_files.summaries()]
+    add_conversations(two_files, "Everything", every, create=True)
+    window = files_window(qtbot, two_files, dialogs, tmp_path, size, "Everything")
+    page = window.training_files
+    table, model = page.members, page.members_model
+    heading = table.horizontalHeader()
+    texts = [model.index(r, MEMBER_WARNINGS).data() for r in range(model.rowCount())]
+    assert any(texts), "some of them carry a warning"
+    warnings = heading.sectionSize(MEMBER_WARNINGS)
+    assert warnings >= widest_cell(table, texts), "every warning shows whole"
+    assert warnings == max(widest_cell(table, texts), heading.sectionSizeHint(MEMBER_WARNINGS))
+    assert heading.sectionSize(MEMBER_ARC) == heading.sectionSize(MEMBER_TOPIC) > warnings
+    assert not table.horizontalScrollBar().isVisible()

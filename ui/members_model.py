@@ -227,15 +227,23 @@ class MembersModel(QAbstractTableModel):
             return token_count_text(file_tokens(row))
         return ", ".join(display(code) for code in own_warnings(row.warning_codes))
 
+    def shown_text(self, row: MemberRow, column: int) -> str:
+        """What a cell shows: its ``text``, and in Warnings the near-duplicate mark."""
+        if column == MEMBER_WARNINGS and row.conversation_id in self._near:
+            return " ".join(filter(None, (self.text(row, column), NEAR_MARK)))
+        return self.text(row, column)
+
+    def file_rows(self) -> list[MemberRow]:
+        """The members in file order."""
+        return self._file_rows
+
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in ANSWERED or not index.isValid() or index.row() >= len(self._rows):
             return None
         row = self._rows[index.row()]
         column = index.column()
         if role == DISPLAY:
-            if column == MEMBER_WARNINGS and row.conversation_id in self._near:
-                return " ".join(filter(None, (self.text(row, column), NEAR_MARK)))
-            return self.text(row, column)
+            return self.shown_text(row, column)
         if role == TOOLTIP:
             lines = [row.conversation_id, f"from {row.source_file}", f"batch {row.batch_id}"]
             if row.persona_archetype:

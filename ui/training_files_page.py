@@ -26,6 +26,7 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPoint,
     QSortFilterProxyModel,
     Qt,
@@ -565,16 +566,20 @@ class TrainingFilesPage(QWidget):
         self.members.verticalHeader().setDefaultSectionSize(
             self.members.fontMetrics().height() + 8)
         heading = self.members.horizontalHeader()
-        # Names, batches and counts keep their width; arc, topic and warnings share the
-        # rest, so the list never needs a horizontal scroll bar. The fitted widths are
-        # measured once per file (``_fit_member_columns``), not by Qt's ResizeToContents:
-        # that asks data() in Python for every sampled row at every resize of the page,
-        # several times in the layout that follows a build (0.05-0.1 s of frozen window
-        # each in a large library).
+        # Names, batches and counts keep their width; warnings take what they need, up to
+        # a third of the rest (``_share_member_width``); arc and topic share what is left,
+        # so the list never needs a horizontal scroll bar. The fitted widths are measured
+        # once per file (``_fit_member_columns``), not by Qt's ResizeToContents: that asks
+        # data() in Python for every sampled row at every resize of the page, several
+        # times in the layout that follows a build (0.05-0.1 s of frozen window each in a
+        # large library).
         for column in range(self.members_model.columnCount()):
-            mode = (QHeaderView.ResizeMode.Fixed if column in FIT_MEMBER_COLUMNS
+            mode = (QHeaderView.ResizeMode.Fixed
+                    if column in FIT_MEMBER_COLUMNS or column == MEMBER_WARNINGS
                     else QHeaderView.ResizeMode.Stretch)
             heading.setSectionResizeMode(column, mode)
+        self._warnings_wants = 0  # px: the Warnings column's widest text, measured per file
+        self.members.viewport().installEventFilter(self)  # its width shares out the columns
         self._fit_member_columns([])
         self.members.setTextElideMode(Qt.TextElideMode.ElideRight)
         # File order until a heading is clicked; a third click returns to it.
@@ -756,6 +761,7 @@ class TrainingFilesPage(QWidget):
         self._remember_near(name, found)
         if self._shown is not None and self._shown[:2] == (name, found.members):
             self.members_model.set_near(found.repeats)
+            self._fit_member_columns(self.members_model.file_rows())  # (their marks)
             self._show_near(found.repeats)
 
     def _near_failed(self, name: str, ticket: int, message: str) -> None:
@@ -927,6 +933,27 @@ class TrainingFilesPage(QWidget):
             texts = [MembersModel.text(row, column) for row in sample]
             heading.resizeSection(column, max(widest_cell(self.members, texts) if sample
                                               else 0, heading.sectionSizeHint(column)))
+        warnings = [self.members_model.shown_text(row, MEMBER_WARNINGS) for row in sample]
+        self._warnings_wants = max(widest_cell(self.members, warnings) if sample else 0,
+                                   heading.sectionSizeHint(MEMBER_WARNINGS))
+        self._share_member_width()
+
+    def _share_member_width(self) -> None:
+        """Warnings as wide as its texts want, up to a third of what the fitted columns
+        leave; arc and topic share the rest. (Three equal stretched columns cut arcs and
+        topics at 1093 px while a Warnings column, empty in most rows, had room to spare.)"""
+        heading = self.members.horizontalHeader()
+        room = self.members.viewport().width() - sum(
+            heading.sectionSize(column) for column in FIT_MEMBER_COLUMNS)
+        width = max(heading.sectionSizeHint(MEMBER_WARNINGS),
+                    min(self._warnings_wants, room // 3))
+        if heading.sectionSize(MEMBER_WARNINGS) != width:
+            heading.resizeSection(MEMBER_WARNINGS, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.members.viewport():
+            self._share_member_width()
+        return super().eventFilter(watched, event)
 
     def _open_member(self, index: QModelIndex) -> None:
         if index.isValid():
