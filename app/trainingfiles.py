@@ -82,7 +82,7 @@ from app.team_locks import (
     lock_in_transaction,
     training_file_lock,
 )
-from app.token_counts import library_cache, lines_over, max_seq_len
+from app.token_counts import NO_LINE, library_cache, lines_over, max_seq_len
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
 from app.wording import agreeing, first_few, plural
@@ -279,8 +279,10 @@ class MemberRow:
     emotional_arc: str | None = None  # the file's own names of the arc and topic codes
     training_topic: str | None = None
     # its longest line as this file's build wrote it (its cut-off policy, fitted or not;
-    # 0: not built yet), which ``tokens``, the library's count, is not
+    # NO_LINE: the file writes none for it; 0: its build records no counts), which
+    # ``tokens``, the library's count, is not
     line_tokens: int = 0
+    tokens_counted: bool = False  # ``tokens`` is the library's exact count, not the estimate
 
 
 def member_rows(library: Library, name: str) -> list[MemberRow]:
@@ -290,7 +292,7 @@ def member_rows(library: Library, name: str) -> list[MemberRow]:
         return [MemberRow(cid, persona, archetype, batch, source, arc, topic,
                           exact or estimate, tuple(codes.split(",")) if codes else (), reviewer,
                           arc_name, topic_name,
-                          max(line_counts(lines), default=0) if lines else 0)
+                          _longest_line(lines), bool(exact))
                 for cid, persona, archetype, batch, source, arc, topic, exact, estimate, codes,
                 reviewer, arc_name, topic_name, lines in session.execute(
             select(Conversation.conversation_id, Conversation.persona_name,
@@ -305,6 +307,15 @@ def member_rows(library: Library, name: str) -> list[MemberRow]:
             .where(Member.file_id == row.file_id)
             .order_by(Member.position)
         )]
+
+
+def _longest_line(tokens: bytes | None) -> int:
+    """A member's ``line_tokens``: its longest line in the file's build, ``NO_LINE`` when
+    the build writes none for it (its cut-off policy trains none of its replies), 0 when
+    the build records no counts for it (a build made before they were stored)."""
+    if tokens is None:
+        return 0
+    return max(line_counts(tokens), default=NO_LINE)
 
 
 def files_holding(

@@ -132,10 +132,11 @@ def test_the_files_page_marks_those_lines_and_selects_them_for_removal(
     assert model.index(fitted, MEMBER_TOKENS).data(icon) is None
     ended = next(r for r in range(model.rowCount()) if model.row_at(r).tokens > LIMIT
                  and model.index(r, 0).data(ID_ROLE) not in over)  # fitted: not marked
-    line = model.row_at(ended).line_tokens
-    assert 0 < line <= LIMIT and (f"Its line in this file has {line:,} tokens (Tokens is the "
-                                  "library's count") in model.index(ended, 0).data(
-                                      Qt.ItemDataRole.ToolTipRole)
+    line, counted = model.row_at(ended).line_tokens, model.row_at(ended).tokens
+    assert 0 < line <= LIMIT and model.index(ended, MEMBER_TOKENS).data() == f"{line:,}"
+    assert (f"The library counts {counted:,} tokens (its whole line under the default cut-off "
+            "policy); Tokens is its line in this file") in model.index(ended, 0).data(
+                Qt.ItemDataRole.ToolTipRole)
     button = page.select_over_budget_button
     assert not button.isHidden() and button.text() == f"Select the {len(over)} over the limit"
     qtbot.mouseClick(button, Qt.MouseButton.LeftButton)

@@ -14,7 +14,7 @@ from token_reference import reference_counter
 
 from app.library import Library
 from app.models import LibraryTokenizer
-from app.token_counts import NO_LINE, ensure_counts, uncounted
+from app.token_counts import DEFAULT_MAX_SEQ_LEN, NO_LINE, ensure_counts, uncounted
 from app.token_lines import conversation_lines
 from app.tokenizer_choice import choose
 from app.tokens import bundled_tokenizer_path
@@ -137,8 +137,8 @@ def test_a_conversation_without_a_line_is_counted_once_and_says_so(
 
 def test_a_member_without_a_line_shows_a_dash_in_the_files_page(
         qtbot, filled_library: Library) -> None:
-    """The files page's member list reads the stored count: no line is a dash and says
-    why, never the stored marker (-1)."""
+    """The files page's member list reads the stored counts: no line is a dash and says
+    why, never the stored marker (-1); a line is counted as the file wrote it."""
     counts = ensure_counts(filled_library)
     no_line = {cid for cid, n in counts.items() if n == NO_LINE}
     assert no_line
@@ -155,8 +155,12 @@ def test_a_member_without_a_line_shows_a_dash_in_the_files_page(
         tip = members.index(r, MEMBER_TOKENS).data(Qt.ItemDataRole.ToolTipRole)
         if cid in no_line:
             assert text == "—" and "No training line" in tip
-        else:
+        elif counts[cid] <= DEFAULT_MAX_SEQ_LEN:  # its line here is the library's: trim, whole
             assert text == f"{counts[cid]:,}" and "No training line" not in tip
+        else:  # the file's line, ended at its last whole reply that fits the length limit
+            assert 0 < int(text.replace(",", "")) <= DEFAULT_MAX_SEQ_LEN
+            assert f"The library counts {counts[cid]:,} tokens" in tip
+    assert max(counts.values()) > DEFAULT_MAX_SEQ_LEN, "no line is ended to fit"
 
 
 def test_closing_does_not_wait_for_a_count_still_queued_behind_other_jobs(

@@ -765,6 +765,10 @@ class MainWindow(QMainWindow):
             self.training_files.export_folder = Path(folder)
         self.training_files.recipes_action.setChecked(
             self.settings.value("training_files/recipes") in (True, "true"))
+        list_width = self.settings.value("training_files/list_width")  # dragged, or fitted
+        if isinstance(list_width, (int, str)) and str(list_width).isdigit():
+            self.training_files.splitter.chosen_width = int(list_width) or None
+            self.training_files.splitter.fit()
 
     def _restore_reader(self) -> None:
         """The reader's width if the person dragged it (else it is fitted beside the
@@ -820,6 +824,11 @@ class MainWindow(QMainWindow):
                                    str(self.training_files.export_folder))
         self.settings.setValue("training_files/recipes",
                                self.training_files.recipes_action.isChecked())
+        if self.training_files.splitter.chosen_width:
+            self.settings.setValue("training_files/list_width",
+                                   self.training_files.splitter.chosen_width)
+        else:
+            self.settings.remove("training_files/list_width")
         self.settings.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:

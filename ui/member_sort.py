@@ -1,9 +1,10 @@
 """The order of a training file's conversation list when a heading is clicked: sorted on
-the values (token counts as numbers, batch-2 before batch-10), with what is missing (a
-dash, a count not made yet) last in either direction (``ui.sort_rule``, the Conversations
-table's rule too), so the longest or most flagged lines come to the top. A member that
-nearly repeats an earlier one of the file (``app.near_in_file.near_members``) sorts by
-Warnings ahead of the rest, so that a descending sort brings those repeats together."""
+the values (token counts as numbers, each of its line in this file: ``file_tokens``;
+batch-2 before batch-10), with what is missing (a dash, a count not made yet) last in
+either direction (``ui.sort_rule``, the Conversations table's rule too), so the longest or
+most flagged lines come to the top. A member that nearly repeats an earlier one of the
+file (``app.near_in_file.near_members``) sorts by Warnings ahead of the rest, so that a
+descending sort brings those repeats together."""
 
 from __future__ import annotations
 
@@ -44,8 +45,17 @@ def _text_key(column: int, text: Callable[[MemberRow, int], str]) -> Key:
     return key
 
 
+def file_tokens(row: MemberRow) -> int:
+    """What the Tokens column holds: the tokens of the member's line in this file, as its
+    cut-off policy, length limit and fit wrote it (``NO_LINE``: the file writes none for
+    it), which decides what a trainer cuts or leaves out; the library's count only where
+    the file's build records none (a build made before the counts were stored)."""
+    return row.line_tokens or row.tokens
+
+
 def _tokens(row: MemberRow) -> tuple[bool, int | None]:
-    return with_blank(row.tokens if row.tokens > 0 else None)  # 0: not counted; NO_LINE: no line
+    count = file_tokens(row)
+    return with_blank(count if count > 0 else None)  # 0: not counted; NO_LINE: no line
 
 
 def _warnings(near: Collection[str]) -> Key:

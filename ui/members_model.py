@@ -8,6 +8,11 @@ the person sees and selections follow their rows through a sort.
 A member that nearly repeats an earlier one of the file (``app.near_in_file.near_members``,
 counted when the file is shown) is marked ≈ in the Warnings column, its tooltip naming the
 one it repeats: the mark the Conversations table gives the library's own flag.
+
+Tokens is the length of each member's line in this file (``ui.member_sort.file_tokens``),
+as the file's cut-off policy, length limit and fit wrote it, and sorts by it: what decides
+which members a trainer cuts or leaves out. The library's count, of the whole line under
+the default cut-off policy, is in the tooltip where it differs.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from app.labels import topic_display
 from app.similar import own_warnings
 from app.token_counts import NO_LINE
 from app.trainingfiles import MemberRow
+from app.wording import LENGTH_LIMIT
 from ui.conversations_model import HEADER_TIPS as CONVERSATION_TIPS
 from ui.conversations_model import HEADERS as CONVERSATION_HEADERS
 from ui.conversations_model import MISSING, Column, token_count_text
@@ -40,6 +46,7 @@ from ui.member_sort import (
     MEMBER_TOKENS,
     MEMBER_TOPIC,
     MEMBER_WARNINGS,
+    file_tokens,
     sorted_positions,
 )
 
@@ -52,7 +59,17 @@ __all__ = ["MEMBER_ARC", "MEMBER_BATCH", "MEMBER_CLIENT", "MEMBER_TOKENS", "MEMB
 COLUMNS = (Column.CLIENT, Column.ARC, Column.TOPIC, Column.BATCH, Column.TOKENS,
            Column.WARNINGS)
 HEADERS = tuple(CONVERSATION_HEADERS[column] for column in COLUMNS)
-HEADER_TIPS = tuple(CONVERSATION_TIPS.get(column) for column in COLUMNS)
+NO_LINE_HERE = ("No training line in this file: it has no consultant reply that the file's "
+                "cut-off policy trains")
+LIBRARY_COUNT = "its whole line under the default cut-off policy"
+FILE_TOKENS_TIP = (
+    "Tokens in its line in this file, as the trainer reads it: the file's cut-off policy, "
+    f"and a line ended to fit its {LENGTH_LIMIT}, make it differ from the library's count "
+    f"(hover a cell for that); ⚠ longer than the file's {LENGTH_LIMIT}")
+# Tokens here are of the member's line in this file, not the library's count the
+# Conversations page shows: the heading says so.
+HEADER_TIPS = tuple(FILE_TOKENS_TIP if column is Column.TOKENS else CONVERSATION_TIPS.get(column)
+                    for column in COLUMNS)
 ID_ROLE = Qt.ItemDataRole.UserRole
 # The roles as plain ints: the view asks data() thousands of times when a file shows, and
 # each ``Qt.ItemDataRole.X`` is a Python enum lookup.
@@ -65,6 +82,29 @@ RIGHT = Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
 DECORATION = int(Qt.ItemDataRole.DecorationRole)
 ANSWERED = frozenset({DISPLAY, TOOLTIP, ALIGNMENT, ID, DECORATION})  # every other: None
 NEAR_MARK = "≈"  # a member nearly repeating an earlier one of the file
+
+
+def tokens_lines(row: MemberRow) -> list[str]:
+    """What a member's tooltip adds to its Tokens cell (``file_tokens``): why it has no
+    line; the library's count where it differs, and why."""
+    if row.line_tokens == NO_LINE:
+        return [NO_LINE_HERE]
+    if row.line_tokens == 0:  # a build that records no counts: the column has the library's
+        if row.tokens == NO_LINE:
+            return [NO_LINE_HERE]
+        if not row.tokens:
+            return []
+        return [f"Tokens is the library's count ({LIBRARY_COUNT}): this file's build does "
+                "not record the length of its line" if row.tokens_counted else
+                "Tokens is an estimate (characters ÷ 4): neither this file's build nor the "
+                "library has counted its line yet"]
+    if not row.tokens_counted or row.tokens == row.line_tokens:
+        return []  # (an estimate is no count to set beside the line's)
+    if row.tokens == NO_LINE:
+        return ["The library counts no line for it: the default cut-off policy trains none "
+                "of its replies; Tokens is its line in this file"]
+    return [f"The library counts {row.tokens:,} tokens ({LIBRARY_COUNT}); Tokens is its line "
+            "in this file"]
 
 
 def over_budget_words(row: MemberRow, max_seq_len: int, fits: bool) -> str:
@@ -184,8 +224,18 @@ class MembersModel(QAbstractTableModel):
         if column == MEMBER_BATCH:
             return row.batch_id
         if column == MEMBER_TOKENS:
-            return token_count_text(row.tokens)
+            return token_count_text(file_tokens(row))
         return ", ".join(display(code) for code in own_warnings(row.warning_codes))
+
+    def shown_text(self, row: MemberRow, column: int) -> str:
+        """What a cell shows: its ``text``, and in Warnings the near-duplicate mark."""
+        if column == MEMBER_WARNINGS and row.conversation_id in self._near:
+            return " ".join(filter(None, (self.text(row, column), NEAR_MARK)))
+        return self.text(row, column)
+
+    def file_rows(self) -> list[MemberRow]:
+        """The members in file order."""
+        return self._file_rows
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if role not in ANSWERED or not index.isValid() or index.row() >= len(self._rows):
@@ -193,25 +243,18 @@ class MembersModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == DISPLAY:
-            if column == MEMBER_WARNINGS and row.conversation_id in self._near:
-                return " ".join(filter(None, (self.text(row, column), NEAR_MARK)))
-            return self.text(row, column)
+            return self.shown_text(row, column)
         if role == TOOLTIP:
             lines = [row.conversation_id, f"from {row.source_file}", f"batch {row.batch_id}"]
             if row.persona_archetype:
                 lines.insert(1, display(row.persona_archetype))
             if row.reviewed_by:
                 lines.append(f"reviewed by {row.reviewed_by}")
-            if row.tokens == NO_LINE:
-                lines.append("No training line: no consultant reply to train on")
+            lines.extend(tokens_lines(row))
             if row.conversation_id in self._near:
                 lines.append(self._near_line(self._near[row.conversation_id]))
             if self.over_budget(row):
                 lines.append(over_budget_words(row, self._budget, self._fits))
-            elif row.line_tokens and row.line_tokens != row.tokens:
-                lines.append(f"Its line in this file has {row.line_tokens:,} tokens (Tokens "
-                             "is the library's count: its whole line under the default "
-                             "cut-off policy)")
             lines.append("Double-click to read it")
             return "\n".join(lines)
         if role == DECORATION:

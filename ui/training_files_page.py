@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import math
 import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -25,13 +26,14 @@ from PySide6.QtCore import (
     QItemSelection,
     QItemSelectionModel,
     QModelIndex,
+    QObject,
     QPoint,
     QSortFilterProxyModel,
     Qt,
     QUrl,
     Signal,
 )
-from PySide6.QtGui import QAction, QDesktopServices, QFont, QKeySequence
+from PySide6.QtGui import QAction, QDesktopServices, QFont, QFontMetricsF, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFrame,
@@ -42,7 +44,6 @@ from PySide6.QtWidgets import (
     QMenu,
     QPushButton,
     QScrollArea,
-    QSplitter,
     QStackedWidget,
     QStyle,
     QTableView,
@@ -86,7 +87,7 @@ from app.trainingfiles import (
     rename_training_file,
 )
 from app.wording import LENGTH_LIMIT
-from ui.cell_width import widest_cell
+from ui.cell_width import cell_margin, widest_cell
 from ui.changes import LibraryChanges
 from ui.coverage_grid import CoverageGrid
 from ui.dialogs import Dialogs, as_sentence
@@ -104,6 +105,7 @@ from ui.download_menu import (
     Download,
     menu_text,
 )
+from ui.file_list_splitter import LIST_MIN, FileListSplitter
 from ui.file_settings import over_budget_text, settings_line, settings_of, settings_text
 from ui.members_model import (
     MEMBER_BATCH,
@@ -125,6 +127,7 @@ from ui.training_files_model import (
     local_time_text,
 )
 from ui.wording import agreeing, and_list, plural
+from ui.writable_saves import choose_save_folder
 
 EMPTY_HEADING = "No training files yet"
 # Said the same way whether the library is empty or not: the steps from the start.
@@ -144,6 +147,7 @@ REBUILD_FIRST_ADVICE = (
 ExportWork = Callable[[Callable[[int, int, str], None], Callable[[], bool], Callable[[str], None]],
                       object]
 LIST_COLUMNS = {NAME, CONVERSATIONS}  # the rest is in the details, in words
+NAME_CHARS_SHOWN = 32  # the list is fitted to names this long at most (longer: elided)
 FIT_MEMBER_COLUMNS = {MEMBER_CLIENT, MEMBER_BATCH, MEMBER_TOKENS}
 CHART_KEYS = (
     ("persona_archetype", "Persona archetype"),
@@ -352,14 +356,11 @@ class TrainingFilesPage(QWidget):
         panel = QWidget(self)
         layout = QVBoxLayout(panel)
         self._build_actions(panel)
-        self.splitter = QSplitter(Qt.Orientation.Horizontal, panel)
-        self.splitter.addWidget(self._build_list(panel))
+        file_list = self._build_list(panel)
         self.details = self._build_details(panel)
-        self.splitter.addWidget(self.details)
-        self.splitter.setStretchFactor(0, 2)
-        self.splitter.setStretchFactor(1, 5)
-        self.splitter.setSizes([380, 950])  # Qt scales these to the real width
-        self.splitter.setChildrenCollapsible(False)
+        # the list as wide as its names and counts (the members table needs the room)
+        self.splitter = FileListSplitter(file_list, self.details, self.list_wants, panel)
+        self.model.modelReset.connect(self.splitter.fit)  # other names: fitted again
         layout.addWidget(self.splitter, 1)
         # Tab goes the way the eye reads: the list, what to do with the chosen file, then
         # what is in it (the buttons are made first, so by creation they came last).
@@ -464,13 +465,28 @@ class TrainingFilesPage(QWidget):
         table.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
         table.customContextMenuRequested.connect(self._table_menu)
         table.selectionModel().selectionChanged.connect(self._selection_changed)
-        table.setMinimumWidth(220)
+        table.setMinimumWidth(LIST_MIN)
         self.table = table
         layout = QVBoxLayout(box)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.count_label)
         layout.addWidget(table, 1)
         return box
+
+    def list_wants(self) -> int:
+        """How wide the file list would be to show each name (up to ``NAME_CHARS_SHOWN``
+        characters; a longer one is elided in its middle) and its count whole."""
+        table, heading = self.table, self.table.horizontalHeader()
+        names = [info.name for info in self.model.files()]
+        longest = math.ceil(QFontMetricsF(table.font()).averageCharWidth() * NAME_CHARS_SHOWN)
+        name = max(min(widest_cell(table, names), longest + cell_margin(table)),
+                   heading.sectionSizeHint(NAME))
+        count = max(heading.sectionSizeHint(CONVERSATIONS),
+                    table.sizeHintForColumn(CONVERSATIONS))
+        rows = table.verticalHeader().length()
+        scroll_bar = (table.style().pixelMetric(QStyle.PixelMetric.PM_ScrollBarExtent)
+                      if rows > table.viewport().height() else 0)
+        return name + count + 2 * table.frameWidth() + scroll_bar
 
     def _build_details(self, parent: QWidget) -> QWidget:
         details = QWidget(parent)
@@ -550,16 +566,20 @@ class TrainingFilesPage(QWidget):
         self.members.verticalHeader().setDefaultSectionSize(
             self.members.fontMetrics().height() + 8)
         heading = self.members.horizontalHeader()
-        # Names, batches and counts keep their width; arc, topic and warnings share the
-        # rest, so the list never needs a horizontal scroll bar. The fitted widths are
-        # measured once per file (``_fit_member_columns``), not by Qt's ResizeToContents:
-        # that asks data() in Python for every sampled row at every resize of the page,
-        # several times in the layout that follows a build (0.05-0.1 s of frozen window
-        # each in a large library).
+        # Names, batches and counts keep their width; warnings take what they need, up to
+        # a third of the rest (``_share_member_width``); arc and topic share what is left,
+        # so the list never needs a horizontal scroll bar. The fitted widths are measured
+        # once per file (``_fit_member_columns``), not by Qt's ResizeToContents: that asks
+        # data() in Python for every sampled row at every resize of the page, several
+        # times in the layout that follows a build (0.05-0.1 s of frozen window each in a
+        # large library).
         for column in range(self.members_model.columnCount()):
-            mode = (QHeaderView.ResizeMode.Fixed if column in FIT_MEMBER_COLUMNS
+            mode = (QHeaderView.ResizeMode.Fixed
+                    if column in FIT_MEMBER_COLUMNS or column == MEMBER_WARNINGS
                     else QHeaderView.ResizeMode.Stretch)
             heading.setSectionResizeMode(column, mode)
+        self._warnings_wants = 0  # px: the Warnings column's widest text, measured per file
+        self.members.viewport().installEventFilter(self)  # its width shares out the columns
         self._fit_member_columns([])
         self.members.setTextElideMode(Qt.TextElideMode.ElideRight)
         # File order until a heading is clicked; a third click returns to it.
@@ -741,6 +761,7 @@ class TrainingFilesPage(QWidget):
         self._remember_near(name, found)
         if self._shown is not None and self._shown[:2] == (name, found.members):
             self.members_model.set_near(found.repeats)
+            self._fit_member_columns(self.members_model.file_rows())  # (their marks)
             self._show_near(found.repeats)
 
     def _near_failed(self, name: str, ticket: int, message: str) -> None:
@@ -912,6 +933,27 @@ class TrainingFilesPage(QWidget):
             texts = [MembersModel.text(row, column) for row in sample]
             heading.resizeSection(column, max(widest_cell(self.members, texts) if sample
                                               else 0, heading.sectionSizeHint(column)))
+        warnings = [self.members_model.shown_text(row, MEMBER_WARNINGS) for row in sample]
+        self._warnings_wants = max(widest_cell(self.members, warnings) if sample else 0,
+                                   heading.sectionSizeHint(MEMBER_WARNINGS))
+        self._share_member_width()
+
+    def _share_member_width(self) -> None:
+        """Warnings as wide as its texts want, up to a third of what the fitted columns
+        leave; arc and topic share the rest. (Three equal stretched columns cut arcs and
+        topics at 1093 px while a Warnings column, empty in most rows, had room to spare.)"""
+        heading = self.members.horizontalHeader()
+        room = self.members.viewport().width() - sum(
+            heading.sectionSize(column) for column in FIT_MEMBER_COLUMNS)
+        width = max(heading.sectionSizeHint(MEMBER_WARNINGS),
+                    min(self._warnings_wants, room // 3))
+        if heading.sectionSize(MEMBER_WARNINGS) != width:
+            heading.resizeSection(MEMBER_WARNINGS, width)
+
+    def eventFilter(self, watched: QObject, event: QEvent) -> bool:
+        if event.type() == QEvent.Type.Resize and watched is self.members.viewport():
+            self._share_member_width()
+        return super().eventFilter(watched, event)
 
     def _open_member(self, index: QModelIndex) -> None:
         if index.isValid():
@@ -1077,8 +1119,9 @@ class TrainingFilesPage(QWidget):
         info = self.selected_file()
         if info is None:
             return
-        folder = self.dialogs.folder(
-            self, "Choose a folder for train.jsonl and valid.jsonl", self._default_folder())
+        folder = choose_save_folder(
+            self.dialogs, self, "Choose a folder for train.jsonl and valid.jsonl",
+            self._default_folder(), "train.jsonl and valid.jsonl")
         if folder is None:
             return
         share = ask_name(self.dialogs, self, "Validation share",

@@ -4,7 +4,8 @@ opens again there.
 A copy saved into a read-only folder failed after the export had run, with a good
 sentence, and then the flow ended: the person started the download again from the menu
 to choose another place. Trying the folder when it is chosen costs one small file made
-and removed, and keeps the person in the flow."""
+and removed, and keeps the person in the flow. A folder chosen to save several files in
+(a train / validation split) is tried the same way (``choose_save_folder``)."""
 
 from __future__ import annotations
 
@@ -38,6 +39,30 @@ def why_not_writable(folder: Path) -> str | None:
             return advice[:1].upper() + advice[1:]
         return (f"{folder} cannot be written to ({exc.strerror or exc}). Choose a place you "
                 "may write to.")
+
+
+def nearest_folder(place: Path) -> Path:
+    """``place``, or where it would be made: the nearest of its parents that exists (an
+    export makes the folders it saves in)."""
+    while not place.exists() and place.parent != place:
+        place = place.parent
+    return place
+
+
+def choose_save_folder(dialogs: Dialogs, parent: QWidget, title: str, start: Path,
+                       saved: str) -> Path | None:
+    """A folder to save ``saved`` (what goes there, "train.jsonl and valid.jsonl") in,
+    chosen with ``dialogs``; one that cannot be written is refused, saying why, and the
+    chooser opens again there. None when the person cancels."""
+    while True:
+        chosen = dialogs.folder(parent, title, start)
+        if chosen is None:
+            return None
+        why = why_not_writable(nearest_folder(chosen))
+        if why is None:
+            return chosen
+        dialogs.warn(parent, title, f"{saved} cannot be saved there. {why}")
+        start = chosen
 
 
 class WritableSaves:
