@@ -68,7 +68,7 @@ class CheckKeeper(QObject):
         # (before that the page's empty checks must not overwrite them).
         self._saved: int | None = None
         self._asked_at = 0  # the checks' revision when the kept ones were asked for
-        self._restoring = False  # the kept checks are being read, not back yet
+        self._restoring = False  # the kept checks are being read (``restoring``)
         self._stopped = False  # ``keep_now`` ran: a read that ends later is not wanted
         # One thread: reads and writes in the order they were asked.
         self._worker: ThreadPoolExecutor | None = None
@@ -82,7 +82,6 @@ class CheckKeeper(QObject):
     def start(self) -> None:
         """The kept checks come back once the page has its rows (now, or with the first
         read of a large library), read on the keeper's thread."""
-        self._restoring = True
         if self._page.opening:  # its rows come from a background read
             self._page.reloaded.connect(self._restore, Qt.ConnectionType.SingleShotConnection)
         else:
@@ -94,7 +93,8 @@ class CheckKeeper(QObject):
 
     @property
     def restoring(self) -> bool:
-        """The kept checks are not back yet (tests wait for them, as for the rows)."""
+        """The kept checks are being read, not back yet (tests wait for them, as for the
+        rows; until the page has its rows, it says it is loading)."""
         return self._restoring
 
     def _thread(self) -> ThreadPoolExecutor:
@@ -106,6 +106,7 @@ class CheckKeeper(QObject):
     def _restore(self) -> None:
         if self._stopped:
             return
+        self._restoring = True
         self._asked_at = self._model.checks_revision
         self._thread().submit(self._read_kept, self._model.index_)
         folder = self._file.folder
