@@ -466,7 +466,6 @@ class MainWindow(QMainWindow):
         if self.conversations.opening:
             self.counts.setText("Reading the library…")
             self.counts.setToolTip(COUNTS_TIP)
-            self._describe_check_actions(0)
             self._update_actions()
             return
         hidden = model.hidden_checked_count
