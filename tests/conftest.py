@@ -241,9 +241,11 @@ def open_window(qtbot: object, library: object, dialogs: object, tmp_path: Path,
 
 
 def settle(qtbot: object, window: object) -> None:
-    """Wait until the table has re-read the library after a change (it reads off-thread)."""
-    qtbot.waitUntil(lambda: not window.conversations.loading,  # type: ignore[attr-defined]
-                    timeout=30000)
+    """Wait until the table has re-read the library after a change (it reads off-thread),
+    and the checks kept from the last run are back (read off-thread too)."""
+    keeper = getattr(window, "check_keeper", None)
+    qtbot.waitUntil(lambda: not window.conversations.loading  # type: ignore[attr-defined]
+                    and not getattr(keeper, "restoring", False), timeout=30000)
 
 
 @pytest.fixture

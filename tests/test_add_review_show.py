@@ -96,7 +96,7 @@ def test_the_already_in_set_is_shown_until_clear_filters(qtbot, two_batches, dia
     assert page.filter_bar.only_label.text() == "Only the 3 conversations already in 'seed'"
     assert page.filter_bar.only_back.text() == "Show all", "no filter was on before"
     assert page.reader_conversation_id() == ids[0], "the first one is read"
-    # Select all checks exactly what the set shows
+    # Check all shown checks exactly what the set shows
     window.select_none_action.trigger()
     window.select_all_action.trigger()
     assert sorted(page.checked_ids()) == sorted(ids[:3])

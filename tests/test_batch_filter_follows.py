@@ -1,6 +1,6 @@
 """The Conversations page's batch filter when its batch is renamed while a read of the rows
 runs: whether the read's rows or the rename's announcement lands first, the filter ends on
-the new name (dropped, it would silently show, and Select all check, every conversation)."""
+the new name (dropped, it would silently show, and Check all shown check, every conversation)."""
 
 from __future__ import annotations
 

@@ -70,7 +70,7 @@ def test_remove_a_whole_batch(qtbot, two_batches, dialogs, tmp_path):
     assert [b.batch_id for b in two_batches.batches()] == ["legacy-batch"]
     settle(qtbot, window)
     assert window.conversations.model.total == len(LEGACY)
-    # The filter on the removed batch is cleared, and said (Select all now checks more)
+    # The filter on the removed batch is cleared, and said (Check all shown now checks more)
     # after what the removal did, which stays in view.
     assert window.conversations.filter_bar.wanted().batch_id is None
     assert [text for text in shown if text][-1] == (

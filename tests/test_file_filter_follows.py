@@ -1,6 +1,6 @@
 """The Conversations page's training-file filter after the file it names is renamed or
 deleted on the Training files page: a rename keeps the filter (on the new name), a deletion
-clears it and says so, so Select all never silently checks the whole library."""
+clears it and says so, so Check all shown never silently checks the whole library."""
 
 from __future__ import annotations
 
@@ -58,7 +58,7 @@ def test_a_renamed_file_keeps_the_filter_on_its_new_name(qtbot, window, dialogs,
     assert page.filter_bar.files_filter.currentText().startswith(
         f"{'In' if rule is FileRule.IN else 'Not in'} fixtures-renamed")
     window.select_all_action.trigger()
-    assert set(page.model.checked_ids()) == shown  # Select all checks the same rows
+    assert set(page.model.checked_ids()) == shown  # Check all shown checks the same rows
 
 
 def test_a_deleted_file_clears_its_filter_and_says_so(qtbot, window, dialogs):

@@ -5,6 +5,8 @@ test's own folders (``conftest._isolated_home``), real files."""
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -264,3 +266,175 @@ def test_a_conversation_removed_while_the_window_is_open_leaves_the_kept_checks(
     settle(qtbot, window)
     assert checked(window) == set(ids[1:])
     qtbot.waitUntil(lambda: sorted(load_checks(kept)) == sorted(ids[1:]), timeout=WAIT_MS)
+
+
+# --- read off the GUI thread --------------------------------------------------------------
+
+
+class HeldChecksFile:
+    """The library's checks file as a named pipe (a disk that answers only when told): a
+    read of it waits until ``release`` writes the kept ids into it. Whoever reads it
+    on the GUI thread holds the window until then."""
+
+    def __init__(self, library: Library, ids: list[str], tmp_path: Path) -> None:
+        import threading
+
+        from app.kept_checks import ChecksFile, save_checks
+
+        self.path = checks_file(library.location).path
+        written = ChecksFile(tmp_path / "written.json", "folder:written")
+        save_checks(written, ids)
+        self._content = written.path.read_bytes()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        os.mkfifo(self.path)
+        self._go = threading.Event()
+        self.released = threading.Event()
+        # (released anyway after a while, so code that reads on the GUI thread fails the
+        # test instead of hanging it)
+        self._writer = threading.Thread(target=self._write, daemon=True)
+        self._writer.start()
+
+    def _write(self) -> None:
+        self._go.wait(timeout=20)
+        self.released.set()
+        with self.path.open("wb") as pipe:
+            pipe.write(self._content)
+
+    def release(self) -> None:
+        self._go.set()
+        self._writer.join(timeout=WAIT_MS / 1000)
+
+
+def kept_ids(library: Library, count: int) -> list[str]:
+    return [row.conversation_id for row in library.summaries()[:count]]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_a_slow_checks_file_never_holds_the_window(qtbot, filled_library: Library,
+                                                   tmp_path: Path) -> None:
+    """The window opens, and answers, while the kept checks are still being read; they
+    come back when the read ends, as they were left."""
+    ids = kept_ids(filled_library, 3)
+    held = HeldChecksFile(filled_library, ids, tmp_path)
+    window = open_window(qtbot, filled_library, ScriptedDialogs(), tmp_path)
+    assert not held.released.is_set()  # the window was made without waiting for the read
+    assert window.check_keeper.restoring
+    held.release()
+    settle(qtbot, window)
+    assert checked(window) == set(ids)
+    assert window.statusBar().currentMessage() == "3 checked, as you left them."
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_checks_made_while_the_kept_ones_are_read_stay_and_are_kept(
+        qtbot, filled_library: Library, tmp_path: Path) -> None:
+    from app.kept_checks import load_checks
+
+    ids = kept_ids(filled_library, 2)
+    held = HeldChecksFile(filled_library, ids, tmp_path)
+    window = open_window(qtbot, filled_library, ScriptedDialogs(), tmp_path)
+    model = window.conversations.model
+    last = check_rows(window, [model.rowCount() - 1])
+    held.release()
+    settle(qtbot, window)
+    assert checked(window) == {*ids, *last}
+    assert window.statusBar().currentMessage() == "2 checked, as you left them."
+    kept = checks_file(filled_library.location)
+    qtbot.waitUntil(lambda: kept.path.is_file()
+                    and set(load_checks(kept)) == {*ids, *last}, timeout=WAIT_MS)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_rows_read_again_while_the_checks_are_read_get_them_back(
+        qtbot, filled_library: Library, tmp_path: Path) -> None:
+    """New rows swapped in while the file is read (a change in the library): the kept ids
+    are found among the new rows, a removed one dropped."""
+    ids = kept_ids(filled_library, 3)
+    held = HeldChecksFile(filled_library, ids, tmp_path)
+    window = open_window(qtbot, filled_library, ScriptedDialogs(), tmp_path)
+    page = window.conversations
+    before = page.model.index_
+    apply_removal(filled_library, plan_removal(filled_library, ids[1:2]))
+    window.changes.conversations_changed.emit()
+    qtbot.waitUntil(lambda: not page.loading and page.model.index_ is not before,
+                    timeout=WAIT_MS)
+    assert window.check_keeper.restoring
+    held.release()
+    settle(qtbot, window)
+    assert checked(window) == {ids[0], ids[2]}
+    assert window.statusBar().currentMessage() == "2 checked, as you left them."
+
+
+# --- files of libraries no longer used ----------------------------------------------------
+
+
+def kept_for(folder: Path, library: str, days_old: float, now: float) -> Path:
+    """A checks file as ``save_checks`` writes it, last touched ``days_old`` days ago."""
+    from app.kept_checks import ChecksFile, save_checks
+
+    digest = hashlib.sha256(library.encode()).hexdigest()[:20]
+    kept = ChecksFile(folder / f"{digest}.json", library)
+    save_checks(kept, ["c-1"])
+    os.utime(kept.path, (now - days_old * 86_400,) * 2)
+    return kept.path
+
+
+def test_checks_of_gone_or_long_unused_libraries_are_dropped(tmp_path: Path) -> None:
+    import time
+
+    from app.kept_checks import KEEP_UNUSED_DAYS, drop_stale_checks
+
+    now = time.time()
+    folder = tmp_path / "kept"
+    here = tmp_path / "libraries" / "here"
+    here.mkdir(parents=True)
+    moved_away = tmp_path / "libraries" / "moved away"  # its parent is there, it is not
+    unplugged = tmp_path / "drive not mounted" / "library"  # neither is there
+    odd = tmp_path / "libraries" / 'quote " and ünïcode'
+    in_use = kept_for(folder, f"folder:{here}", 3, now)
+    gone = kept_for(folder, f"folder:{moved_away}", 3, now)
+    gone_odd_name = kept_for(folder, f"folder:{odd}", 3, now)
+    unreachable = kept_for(folder, f"folder:{unplugged}", 3, now)
+    unused = kept_for(folder, f"folder:{here}-2", KEEP_UNUSED_DAYS + 1, now)
+    (tmp_path / "libraries" / "here-2").mkdir()
+    team = kept_for(folder, "team:postgresql://ann@db.example/team", 30, now)
+    old_team = kept_for(folder, "team:postgresql://ann@db.example/old",
+                        KEEP_UNUSED_DAYS + 1, now)
+    opening = kept_for(folder, f"folder:{moved_away}-opening", KEEP_UNUSED_DAYS + 1, now)
+    leftover = folder / ".abc.json.x1y2.tmp"
+    leftover.write_bytes(b'{"format":1')
+    os.utime(leftover, (now - 2 * 86_400,) * 2)
+    writing = folder / ".def.json.z3.tmp"
+    writing.write_bytes(b"{")
+    other = folder / "notes.txt"
+    other.write_text("not ours")
+    os.utime(other, (now - 400 * 86_400,) * 2)
+
+    dropped = drop_stale_checks(folder, keep=opening, now=now)
+    assert sorted(dropped) == sorted([gone, gone_odd_name, unused, old_team, leftover])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(
+        p.name for p in (in_use, unreachable, team, opening, writing, other))
+    assert drop_stale_checks(tmp_path / "never made") == []
+
+
+def test_opening_a_library_keeps_its_checks_however_old_and_drops_a_gone_ones(
+        qtbot, filled_library: Library, tmp_path: Path) -> None:
+    """Opening a library touches its checks file (it is in use, however long ago its checks
+    changed) and drops, on the keeper's thread, the file of a library folder deleted."""
+    import time
+
+    from app.kept_checks import KEEP_UNUSED_DAYS, save_checks
+
+    now = time.time()
+    ids = kept_ids(filled_library, 2)
+    kept = checks_file(filled_library.location)
+    save_checks(kept, ids)
+    long_ago = now - (KEEP_UNUSED_DAYS + 10) * 86_400
+    os.utime(kept.path, (long_ago, long_ago))
+    deleted = tmp_path / "a library deleted since"
+    gone = kept_for(kept.folder, f"folder:{deleted}", 1, now)
+
+    window = window_on(qtbot, filled_library, tmp_path)
+    assert checked(window) == set(ids)
+    qtbot.waitUntil(lambda: not gone.exists(), timeout=WAIT_MS)
+    assert kept.path.stat().st_mtime > long_ago + 86_400

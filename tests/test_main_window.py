@@ -493,8 +493,8 @@ def test_the_page_counts_the_warnings_a_training_file_counts(qtbot, filled_libra
 
 def test_the_quality_filter_shows_the_near_duplicates_for_review(qtbot, filled_library,
                                                                 dialogs, settings, tmp_path):
-    """"Near-duplicates" in the Quality chooser shows the conversations the library flagged
-    (≈), counted like the other choices, so they can be looked at together; Select all then
+    """"Near-duplicates" in the Warnings chooser shows the conversations the library flagged
+    (≈), counted like the other choices, so they can be looked at together; Check all shown then
     checks exactly them."""
     from test_add_review import _near_twin
 
@@ -504,7 +504,7 @@ def test_the_quality_filter_shows_the_near_duplicates_for_review(qtbot, filled_l
     chooser = page.warnings_filter
     total = filled_library.count()
     texts = [chooser.itemText(i) for i in range(chooser.count())]
-    assert texts[0] == f"Any quality ({total})"
+    assert texts[0] == f"With or without ({total})"
     assert texts[-1] == "Near-duplicates (1)"
     near = chooser.findData("near")
     tip = chooser.itemData(near, Qt.ItemDataRole.ToolTipRole)
@@ -541,7 +541,7 @@ def test_download_jsonl_is_greyed_out_while_the_file_has_no_line(qtbot, two_batc
 
 def test_the_quality_filter_offers_clean_conversations_that_train_well(
         qtbot, filled_library, dialogs, settings, tmp_path):
-    """"Ready to add" in the Quality chooser leaves out what the add review flags: harmful
+    """"Ready to add" in the Warnings chooser leaves out what the add review flags: harmful
     warnings and near-duplicates (≈), which "Without warnings" still shows; informational
     warnings (the JSONL handles them) stay. Its count is beside it, as the others' are."""
     from test_add_review import _near_twin

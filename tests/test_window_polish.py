@@ -176,9 +176,9 @@ def test_a_message_box_starts_its_sentence_with_a_capital(qtbot, two_batches, tm
 
 def test_ctrl_a_on_the_files_page_selects_the_files_rows_not_hidden_checks(
         qtbot, two_batches, dialogs, tmp_path):
-    """Select all / none / invert act on the Conversations page; on the files page they
-    are greyed out (they would change checks out of sight) and Ctrl+A in the list of a
-    file's conversations selects those rows, ready for Remove from file."""
+    """Check all shown / Uncheck all / Invert checks act on the Conversations page; on the
+    files page they are greyed out (they would change checks out of sight) and Ctrl+A in
+    the list of a file's conversations selects those rows, ready for Remove from file."""
     from PySide6.QtTest import QTest
 
     from app.trainingfiles import add_conversations

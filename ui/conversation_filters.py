@@ -19,7 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.labels import OwnNames, display_name
-from ui.conversations_model import ConversationsModel
+from ui.conversations_model import HEADERS, Column, ConversationsModel
 from ui.filter_chooser import ANY, FilterChooser
 from ui.flow_layout import FlowLayout
 from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, RowIndex
@@ -68,12 +68,22 @@ def gone_batch_text(batch: str, shown: int) -> str:
             f"{plural(shown, 'conversation')} shown.")
 
 
-NEAR = "near"  # the Quality chooser's data for the near-duplicates
+# Each chooser's name beside it: the heading of the column it filters on, so the two are
+# found together (Review has no column: the reader says it).
+FILTER_NAMES = {
+    "batch_id": HEADERS[Column.BATCH], "arc": HEADERS[Column.ARC],
+    "topic": HEADERS[Column.TOPIC], "archetype": HEADERS[Column.ARCHETYPE],
+    "warnings": HEADERS[Column.WARNINGS], "reviewed": "Review",
+    "training_file": HEADERS[Column.FILES],
+}
+ANY_WARNINGS = "With or without"  # the Warnings chooser's "no filter" (not "Any warnings")
+
+NEAR = "near"  # the Warnings chooser's data for the near-duplicates
 NEAR_TIP = ("Conversations the library flagged (≈ in the Warnings column): very similar to "
             "another conversation imported earlier. Not a warning of the conversation's file")
 
 
-CLEAN = "clean"  # the Quality chooser's data for what trains well
+CLEAN = "clean"  # the Warnings chooser's data for what trains well
 CLEAN_TIP = ("What to add next: conversations the add review would not flag. No warning that "
              "harms training (Text Repaired and Unanswered Last Turn are allowed: the JSONL "
              "handles them; a cut-off reply is harmful, so each of these has a reply to train) "
@@ -82,7 +92,7 @@ CLEAN_TIP = ("What to add next: conversations the add review would not flag. No 
 
 def warning_choices(counts: FacetCounts, near: FacetCounts,
                     clean: FacetCounts) -> list[tuple[str, str, int]]:
-    """The Quality chooser: what trains well (nothing the add review flags), the records'
+    """The Warnings chooser: what trains well (nothing the add review flags), the records'
     own warnings, then the library's near-duplicate flag (a row can be in several, so the
     counts may add up to more than the total)."""
     return [(CLEAN, "Ready to add: no harmful warning, not a near-duplicate",
@@ -92,7 +102,7 @@ def warning_choices(counts: FacetCounts, near: FacetCounts,
             (NEAR, "Near-duplicates", near.values.get(True, 0))]
 
 
-# The Quality chooser's data as the Filter fields it sets (warnings, near_duplicate).
+# The Warnings chooser's data as the Filter fields it sets (warnings, near_duplicate, clean).
 QUALITY_VALUES: Mapping[str | None, dict[str, bool | None]] = {
     None: {"warnings": None, "near_duplicate": None, "clean": None},
     CLEAN: {"warnings": None, "near_duplicate": None, "clean": True},
@@ -138,7 +148,8 @@ class FilterBar(QWidget):
         self.arc_filter = FilterChooser("All arcs", lambda code: self._names.arc(code))
         self.topic_filter = FilterChooser("All topics", lambda code: self._names.topic(code))
         self.persona_filter = FilterChooser("All personas", display_name)
-        self.warnings_filter = FilterChooser("Any quality")
+        # (named as the column it filters on: "Quality" is the column of the score)
+        self.warnings_filter = FilterChooser(ANY_WARNINGS)
         self.warnings_filter.setMinimumContentsLength(12)
         self.review_filter = FilterChooser("Any review")
         self.review_filter.setMinimumContentsLength(10)
@@ -162,12 +173,8 @@ class FilterBar(QWidget):
         self.only_box, self.only_label, self.only_back = self._build_only_box()
 
         bar = FlowLayout(self)
-        for label, widget in (("Batch ID", self.batch_filter), ("Arc", self.arc_filter),
-                              ("Topic", self.topic_filter), ("Persona", self.persona_filter),
-                              ("Quality", self.warnings_filter),
-                              ("Review", self.review_filter),
-                              ("Training file", self.files_filter)):
-            bar.addWidget(_labelled(label, widget))
+        for facet, chooser in self.choosers.items():
+            bar.addWidget(_labelled(FILTER_NAMES[facet], chooser))
         bar.addWidget(self.search)
         bar.addWidget(self.only_box)
         for facet, chooser in self.choosers.items():
@@ -401,7 +408,7 @@ SEARCH_KEY = "search"  # the search field's text among ``FilterBar.state``'s cho
 
 
 def _choosable(facet: str, value: str) -> bool:
-    """A remembered value this chooser could hold (a quality or review choice of another
+    """A remembered value this chooser could hold (a warnings or review choice of another
     version of the app, or a damaged setting, is not)."""
     if facet == "warnings":
         return value in QUALITY_VALUES

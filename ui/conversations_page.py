@@ -342,7 +342,7 @@ class ConversationsPage(QWidget):
         finally:
             self._swapping = False
         self._show_current(self.table.currentIndex(), QModelIndex())
-        if gone is not None:  # said, never a silent widening of what Select all checks
+        if gone is not None:  # said, never a silent widening of what Check all shown checks
             self.notice.emit(gone_file_text(gone, self.model.rowCount()))
         if gone_batch is not None:
             self.notice.emit(gone_batch_text(gone_batch, self.model.rowCount()))

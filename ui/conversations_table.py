@@ -54,7 +54,7 @@ def column_key(column: Column) -> str:
 
 class ConversationsTable(QTableView):
     """The table; Space toggles the checks of the selected rows, and Ctrl+A checks the
-    rows the filter shows (the same as Edit ▸ Select all) instead of highlighting them.
+    rows the filter shows (the same as Edit ▸ Check all shown) instead of highlighting them.
     Its header's context menu chooses the columns."""
 
     # The width the table wants to show its columns whole (full_width) changed: columns

@@ -44,6 +44,15 @@ from ui.add_review import conversation_names, hidden_checked_ids
 from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
+from ui.check_actions import (
+    CHECK_ALL_SHOWN,
+    INVERT_CHECKS,
+    UNCHECK_ALL,
+    check_all_shown_tip,
+    describe,
+    invert_checks_tip,
+    uncheck_all_tip,
+)
 from ui.check_keeper import CheckKeeper
 from ui.close_guard import CloseGuard, finish_app
 from ui.conversations_model import Column
@@ -257,14 +266,12 @@ class MainWindow(QMainWindow):
         self.clear_filters_action = self._action(
             "Clear filters", self.conversations.clear_filters, "Ctrl+Shift+L",
             "Show every conversation again")
+        # They check and uncheck (never select rows): named so; their tips say how many
+        # conversations they change (``_describe_check_actions``).
         self.select_all_action = self._action(
-            "Select all", model.check_all_shown, QKeySequence.StandardKey.SelectAll,
-            "Check exactly the conversations the current filter shows")
-        self.select_none_action = self._action(
-            "Select none", model.check_none, "Ctrl+Shift+A", "Uncheck every conversation")
-        self.invert_action = self._action(
-            "Invert selection", model.invert_shown, "Ctrl+I",
-            "Flip the checks of the conversations shown")
+            CHECK_ALL_SHOWN, model.check_all_shown, QKeySequence.StandardKey.SelectAll)
+        self.select_none_action = self._action(UNCHECK_ALL, model.check_none, "Ctrl+Shift+A")
+        self.invert_action = self._action(INVERT_CHECKS, model.invert_shown, "Ctrl+I")
         for action in (self.select_all_action, self.select_none_action, self.invert_action):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.move_action = self._action(
@@ -472,7 +479,16 @@ class MainWindow(QMainWindow):
             f"{plural(hidden, 'checked conversation')} "
             f"{agreeing(hidden, 'is', 'are')} not shown by the current filter; adding "
             "to a training file includes them." if hidden else COUNTS_TIP)
+        self._describe_check_actions(hidden)
         self._update_actions()
+
+    def _describe_check_actions(self, hidden: int) -> None:
+        """Their tips say how many conversations each would change (``hidden``: the
+        checked ones the filter hides, just counted: 100,000 checks take a while)."""
+        model = self.conversations.model
+        describe(self.select_all_action, check_all_shown_tip(model.shown_count, hidden))
+        describe(self.select_none_action, uncheck_all_tip(model.checked_count, hidden))
+        describe(self.invert_action, invert_checks_tip(model.shown_count))
 
     def _update_actions(self) -> None:
         """Actions that cannot apply are greyed out rather than refused after the click."""

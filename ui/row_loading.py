@@ -26,8 +26,8 @@ STORED_PATCH_UPTO = 5_000  # stored rows read on a worker thread; more are read 
 def followed(wanted: Filter, batch: tuple[str, str] | None,
              file: tuple[str, str] | None) -> Filter:
     """``wanted`` on the new names of a renamed batch and a renamed training file (old,
-    new): dropped as unknown, the filter would silently show, and Select all check, every
-    conversation."""
+    new): dropped as unknown, the filter would silently show, and Check all shown check,
+    every conversation."""
     if batch is not None and wanted.batch_id == batch[0]:
         wanted = replace(wanted, batch_id=batch[1])
     if file is not None and wanted.training_file is not None:
