@@ -42,6 +42,6 @@ def test_the_warnings_chooser_says_what_it_leaves_out_and_what_it_offers(
     texts = [chooser.itemText(i) for i in range(chooser.count())]
     assert texts[0] == f"With or without ({total})"
     assert [text.rsplit(" (", 1)[0] for text in texts[1:]] == [
-        "Clean: no harmful warning, not a near-duplicate", "Without warnings",
+        "Ready to add: no harmful warning, not a near-duplicate", "Without warnings",
         "With warnings", "Near-duplicates"]
     assert not any("quality" in text.casefold() for text in texts)
