@@ -43,8 +43,24 @@ from app.idtext import readable_name
 from app.jsonio import atomic_writer, dumps_line
 from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
+from app.llamafactory_recipe import (
+    check_dataset_info,
+    dataset_entries,
+    dataset_name,
+    llamafactory_config,
+    merged_dataset_info,
+)
+from app.mlx_recipe import chat_template_text, mlx_config
 from app.models import TrainingFile
-from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
+from app.recipes import (
+    CHAT_TEMPLATE_FILE,
+    MLX_SUFFIX,
+    RecipeInput,
+    axolotl_config,
+    dataset_info_path,
+    recipe_paths,
+    trl_script,
+)
 from app.recovery import BOTH_CHANGED, TOKENIZER_CHANGED, owed_because
 from app.similar import fingerprint
 from app.split import (
@@ -503,9 +519,12 @@ def export(
     destination = Path(os.path.abspath(destination))
     check_split_folder(fmt, destination)
     targets = export_targets(fmt, destination)
-    if recipes:
+    merged: list[Path] = []  # written into, not replaced: LLaMA-Factory's dataset_info.json
+    if recipes and ExportFormat(fmt) is not ExportFormat.JSON:
         targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)
+        merged = [_check_dataset_info(library, fmt, destination)]
     check_export_targets(library.root, targets, overwrite, manifest_path(fmt, destination))
+    targets += merged
     tidy_first(targets, tell)
     pay_owed_rebuild(library, name, progress, cancelled)
     info = get_training_file(library, name)
@@ -602,6 +621,17 @@ def export(
                 "exported.") from None
         return ([w.path for w in written if w.role != "recipe"] + [manifest]
                 + [w.path for w in written if w.role == "recipe"])
+
+
+def _check_dataset_info(library: Library, fmt: ExportFormat, destination: Path) -> Path:
+    """Where the export's LLaMA-Factory entries go, refused before anything is written when
+    they cannot (``app.llamafactory_recipe.check_dataset_info``)."""
+    writes_folder = FORMATS[ExportFormat(fmt)].writes_folder
+    path = dataset_info_path(destination, writes_folder)
+    check_export_targets(library.root, [path], overwrite=True)
+    train, held_out = ((TRAIN_FILE, VALID_FILE) if writes_folder else (destination.name, None))
+    check_dataset_info(path, dataset_entries(train, held_out))
+    return path
 
 
 def tidy_first(targets: Sequence[Path], tell: Callable[[str], None] | None) -> None:
@@ -746,13 +776,27 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
         last_reply_only=spec.format is ExportFormat.PER_REPLY,
         chat_template=template.source, chat_template_label=template.label,
         tokenizer_label=_counted_with(data[0], head),
-        data_digest=_data_digest([*data, *held_out], sha256))
-    trl_path, axolotl_path = recipe_paths(destination, spec.writes_folder)
+        data_digest=_data_digest([*data, *held_out], sha256),
+        chat_template_key=template.key, train_lines=data[0].lines,
+        eval_lines=held_out[0].lines if held_out else 0)
+    trl_path, axolotl_path, llamafactory_path, *mlx_paths = recipe_paths(
+        destination, spec.writes_folder)
+    texts = [(trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe)),
+             (llamafactory_path, llamafactory_config(recipe))]
+    info = dataset_info_path(destination, spec.writes_folder)
+    # a split that held nothing out takes its earlier validation entry away with its file
+    dropped = {} if held_out or not spec.writes_folder else {dataset_name(VALID_FILE): VALID_FILE}
+    info_text = merged_dataset_info(info, dataset_entries(recipe.train_file, recipe.eval_file),
+                                    dropped)
+    texts.append((info, info_text.decode("utf-8")))
+    for path in mlx_paths:  # a split's folder: MLX-LM reads train.jsonl and valid.jsonl
+        if path.name.endswith(MLX_SUFFIX):
+            texts.append((path, mlx_config(recipe)))
+        elif path.name == CHAT_TEMPLATE_FILE and template.source:
+            texts.append((path, chat_template_text(recipe)))
     made = []
-    for path, text in ((trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe))):
+    for path, text in texts:
         with atomic_writer(path) as handle:
             handle.write(text.encode("utf-8"))
         made.append(Written(path, "recipe"))
     return made
-
-

@@ -125,3 +125,31 @@ def test_the_window_remembers_the_choice(qtbot, filled_library, tmp_path) -> Non
     assert settings.value("training_files/recipes") in (True, "true")
     again = open_window(qtbot, filled_library, ScriptedDialogs(), tmp_path, show=False)
     assert again.training_files.recipes_action.isChecked()
+
+
+def test_a_split_gets_llamafactory_and_mlx_files_and_keeps_the_person_s_entries(
+        qtbot, demo, page, dialogs, tmp_path) -> None:
+    """The menu's choice names every trainer it writes for; a dataset_info.json already in
+    the folder is added to, not among the files the person is asked to replace."""
+    assert "LLaMA-Factory" in page.recipes_action.text() and "MLX-LM" in \
+        page.recipes_action.text()
+    assert "dataset_info.json" in page.recipes_action.toolTip()
+    folder = tmp_path / "split"
+    folder.mkdir()
+    info = folder / "dataset_info.json"
+    info.write_text('{"mine": {"file_name": "mine.jsonl"}}', encoding="utf-8")
+    dialogs.folders.append(folder)
+    dialogs.texts.append("0.2")
+    page.recipes_action.setChecked(True)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as saved:
+        page.file_actions["split"].trigger()
+
+    assert not dialogs.warnings
+    assert [kind for kind, *_ in dialogs.asked] == ["folder", "text"]  # nothing to replace
+    entries = orjson.loads(info.read_bytes())
+    assert list(entries) == ["mine", "train", "valid"]
+    for name in ("train.llamafactory.yaml", "train.mlx.yaml", "chat_template.jinja"):
+        assert (folder / name).is_file()
+        assert name in saved.args[0]
+    assert "dataset_info.json" in manifest_files(folder / "manifest.json")
