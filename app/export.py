@@ -91,8 +91,11 @@ class ExportFormat(StrEnum):
     PER_REPLY = "jsonl-per-reply"  # one line per reply, its history as the prompt
     NO_SESSION_CONTEXT = "jsonl-no-context"  # system message = the prompt + client name
     SPLIT = "split"  # train.jsonl + valid.jsonl, stratified, by conversation
+    SPLIT_PER_REPLY = "split-per-reply"  # the same split, one line per reply on each side
 
 
+# The downloads whose lines each end on the one reply they train.
+LAST_REPLY_ONLY = frozenset({ExportFormat.PER_REPLY, ExportFormat.SPLIT_PER_REPLY})
 DEFAULT_VALID_FRACTION = 0.1
 TRAIN_FILE, VALID_FILE = "train.jsonl", "valid.jsonl"  # a split's files, in its folder
 DEFAULT_SEED = 42
@@ -300,31 +303,48 @@ def _facts(line: dict[str, Any]) -> LineFacts:
     )
 
 
-def _write_split(source: Source, destination: Path,
-                 options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-    facts = [_facts(line) for line in source.lines()]
-    plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
-    train = Written(destination / TRAIN_FILE, "train")
-    valid = Written(destination / VALID_FILE, "valid")
-    # No line held out: no valid.jsonl (an empty JSONL does not load; ``manifest_notes``).
-    sides = [train, valid] if plan.valid else [train]
-    with ExitStack() as stack:
-        outs = {side.role: stack.enter_context(atomic_writer(side.path)) for side in sides}
-        for index, line in enumerate(source.lines()):
-            side = valid if index in plan.valid else train
-            outs[side.role].write(dumps_line(line))
-            side.conversation_ids.append(_ids(line))
-            side.token_counts.append(_token_count(line))
-            side.lines += 1
-    details = {
-        "seed": options.seed,
-        "valid_fraction": options.valid_fraction,
-        "validation_lines_requested": plan.requested,
-        "near_duplicate_groups": plan.groups,
-        "flagged_lines_in_training": plan.flagged,
-        "by_emotional_arc": plan.arcs,
-    }
-    return sides, details
+def _split_writer(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]] | None = None
+                  ) -> Writer:
+    """A writer of the split: by conversation (``app.split``), each conversation's line on
+    its side. With ``render`` each conversation's lines are ``render``'s (one line per
+    reply), counted again, all on the side the conversation went to, so no reply's
+    history is ever on the other side."""
+    def write(source: Source, destination: Path,
+              options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
+        facts = [_facts(line) for line in source.lines()]
+        plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
+        counted_by = source.counter if render is not None else None
+        train = Written(destination / TRAIN_FILE, "train", counted_by=counted_by)
+        valid = Written(destination / VALID_FILE, "valid", counted_by=counted_by)
+        # No line held out: no valid.jsonl (an empty JSONL does not load; ``manifest_notes``).
+        sides = [train, valid] if plan.valid else [train]
+        with ExitStack() as stack:
+            outs = {side.role: stack.enter_context(atomic_writer(side.path)) for side in sides}
+            for index, line in enumerate(source.lines()):
+                side = valid if index in plan.valid else train
+                side.conversation_ids.append(_ids(line))
+                if render is None:
+                    outs[side.role].write(dumps_line(line))
+                    side.token_counts.append(_token_count(line))
+                    side.lines += 1
+                    continue
+                items = list(render(line))
+                counts = source.count([item["messages"] for item in items])
+                for item, count in zip(items, counts, strict=True):
+                    item["metadata"] = {**item["metadata"], "token_count": count}
+                    outs[side.role].write(dumps_line(item))
+                side.token_counts += counts
+                side.lines += len(items)
+        details = {
+            "seed": options.seed,
+            "valid_fraction": options.valid_fraction,
+            "validation_lines_requested": plan.requested,
+            "near_duplicate_groups": plan.groups,
+            "flagged_lines_in_training": plan.flagged,
+            "by_emotional_arc": plan.arcs,
+        }
+        return sides, details
+    return write
 
 
 FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
@@ -358,7 +378,14 @@ FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
         ExportFormat.SPLIT, "Train / validation split",
         "train.jsonl and valid.jsonl in a folder: by conversation, stratified by emotional "
         "arc, flagged conversations and near-duplicates kept out of validation.",
-        "", _write_split),
+        "", _split_writer()),
+    ExportFormatSpec(
+        ExportFormat.SPLIT_PER_REPLY, "Train / validation split, one line per reply",
+        "The same split by conversation, with one line per trained reply on each side "
+        "(earlier replies as history with \"weight\": 0). For trainers that learn only the "
+        "last message, with evaluation: MLX-LM (mask_prompt), LLaMA-Factory "
+        "(mask_history), Axolotl (message_field_training: weight).",
+        "", _split_writer(per_reply)),
 )}
 
 
@@ -690,7 +717,8 @@ def manifest_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> lis
     if (FORMATS[fmt].writes_folder and written
             and not any(path.name == VALID_FILE for path in written)):
         notes.append(no_validation_sentence(name, readable_name(str(written[0].parent))))
-    if fmt not in (ExportFormat.JSON, ExportFormat.PER_REPLY) and _holds_weight_zero(written):
+    if (fmt is not ExportFormat.JSON and fmt not in LAST_REPLY_ONLY
+            and _holds_weight_zero(written)):
         notes.append(weight_ignored_sentence(name))
     return notes
 
@@ -773,7 +801,7 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
         training_file=name, train_file=data[0].path.name,
         eval_file=held_out[0].path.name if held_out else None,
         max_seq_len=_max_seq_len(library, name), cut_off_policy=policy,
-        last_reply_only=spec.format is ExportFormat.PER_REPLY,
+        last_reply_only=spec.format in LAST_REPLY_ONLY,
         chat_template=template.source, chat_template_label=template.label,
         tokenizer_label=_counted_with(data[0], head),
         data_digest=_data_digest([*data, *held_out], sha256),

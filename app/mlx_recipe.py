@@ -7,7 +7,8 @@ trains the system prompt and the client's turns; its ``max_seq_length`` (2,048) 
 long line no token to train, and a batch of such lines makes the loss ``nan``; a
 ``batch_size`` over the validation lines stops it at the first evaluation. With
 ``mask_prompt`` it trains each line's last reply only, so whole-conversation lines train
-one reply each: the config says so.
+one reply each: the config says so, and points to the split with one line per reply
+(``split-per-reply``), where each line ends on the one reply it trains.
 
 MLX-LM renders lines with the chat template in the model's folder: the template LoRA Studio
 counted with is written beside the config as ``chat_template.jinja``, to be copied there.
@@ -44,7 +45,9 @@ def _which_replies(spec: RecipeInput) -> str:
     return ("# These lines are whole conversations, and with mask_prompt MLX-LM trains only "
             "the last\n# reply of each line: the earlier replies are never trained (without "
             "mask_prompt it\n# would train the system prompt and the client's turns too). To "
-            "train every reply,\n# save the split with one line per reply.\n")
+            "train every reply, save\n# the split with one line per reply instead (the "
+            "download 'Train / validation split,\n# one line per reply', or lora-studio "
+            "export --format split-per-reply).\n")
 
 
 def _template_steps(spec: RecipeInput) -> str:
