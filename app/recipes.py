@@ -1,4 +1,5 @@
-"""Trainer recipes written beside a download: a TRL script and an Axolotl config.
+"""Trainer recipes written beside a download: a TRL script and an Axolotl config (the
+LLaMA-Factory and MLX-LM ones are in ``app.llamafactory_recipe`` and ``app.mlx_recipe``).
 
 Both use the downloaded file as it is, train only the consultant's replies (TRL's
 ``assistant_only_loss``, Axolotl's ``roles_to_train``; for the one-line-per-reply export only
