@@ -529,9 +529,11 @@ def export(
     tell: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the chosen rendering to ``destination`` (a folder for SPLIT) and its manifest
-    beside it; return the files written, manifest last. With ``recipes``, a TRL script and
-    an Axolotl config for the file are written beside it too (``app.recipes``) and listed
-    in the manifest.
+    beside it; return the files written, manifest last. With ``recipes``, a TRL script, an
+    Axolotl config and a LLaMA-Factory config (``app.recipes``,
+    ``app.llamafactory_recipe``) are written beside it too, with LLaMA-Factory's entries
+    added to the folder's ``dataset_info.json``, and beside a split an MLX-LM config and
+    its chat template (``app.mlx_recipe``); all are listed in the manifest.
 
     ``cancelled`` is asked once per line; a cancelled export raises ``ExportCancelled``
     and leaves none of its files behind. Never inside the library folder; over an

@@ -199,3 +199,12 @@ def test_a_split_without_validation_takes_its_old_validation_entry_away(
     assert "eval_dataset" not in _yaml(out / "train.llamafactory.yaml")
     mlx = _yaml(out / "train.mlx.yaml")
     assert mlx["batch_size"] == 1  # the one training line
+
+
+def test_a_name_with_a_comma_still_names_one_dataset(trim: Library, out: Path) -> None:
+    """LLaMA-Factory splits its dataset setting at commas: the entry's name has none, and
+    still names the file as the person called it."""
+    export(trim, "Trim", ExportFormat.JSONL, out / "trim, v2.jsonl", recipes=True)
+    config = _yaml(out / "trim, v2.jsonl.llamafactory.yaml")
+    assert "," not in config["dataset"]
+    assert _info(out)[config["dataset"]]["file_name"] == "trim, v2.jsonl"

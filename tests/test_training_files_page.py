@@ -213,8 +213,7 @@ def test_download_holds_only_downloads_each_saying_what_it_is_for(qtbot, demo, p
         "JSONL, one line per reply — for trainers that learn from the last message only",
         "JSONL without session context — for training on the bare system prompt",
         "Train / validation split… — train.jsonl and valid.jsonl in a folder, for the trainer",
-        "Train / validation split, one line per reply… — for MLX-LM and trainers that learn "
-        "from the last message only",
+        "Train / validation split, one line per reply… — for MLX-LM",
         "Also save trainer recipes (TRL, Axolotl, LLaMA-Factory, MLX-LM)",  # how, not a download
     ]
     assert page.download_menu.actions()[-1] is page.recipes_action

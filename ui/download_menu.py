@@ -54,7 +54,7 @@ SPLIT_TEXT = "Train / validation split…"
 SPLIT_PURPOSE = "train.jsonl and valid.jsonl in a folder, for the trainer"
 SPLIT_PER_REPLY = ExportFormat.SPLIT_PER_REPLY
 SPLIT_PER_REPLY_TEXT = "Train / validation split, one line per reply…"
-SPLIT_PER_REPLY_PURPOSE = "for MLX-LM and trainers that learn from the last message only"
+SPLIT_PER_REPLY_PURPOSE = "for MLX-LM"
 RECIPES_TEXT = "Also save trainer recipes (TRL, Axolotl, LLaMA-Factory, MLX-LM)"
 RECIPES_TIP = ("With every JSONL copy and split, also save beside it a runnable TRL script, "
                "an Axolotl config and a LLaMA-Factory config with its entries in "
