@@ -657,6 +657,11 @@ def _check_dataset_info(library: Library, fmt: ExportFormat, destination: Path) 
     they cannot (``app.llamafactory_recipe.check_dataset_info``)."""
     writes_folder = FORMATS[ExportFormat(fmt)].writes_folder
     path = dataset_info_path(destination, writes_folder)
+    if path.is_dir():
+        raise LibraryError(
+            f"{path} is a folder, and this download's LLaMA-Factory entries go in a file of "
+            "that name. Move or rename that folder, or save the download in another folder "
+            "or without trainer recipes. Nothing was exported.")
     check_export_targets(library.root, [path], overwrite=True)
     train, held_out = ((TRAIN_FILE, VALID_FILE) if writes_folder else (destination.name, None))
     check_dataset_info(path, dataset_entries(train, held_out))

@@ -57,8 +57,13 @@ def _read_existing(path: Path) -> dict[str, Any]:
     """The ``dataset_info.json`` already at ``path`` ({} when there is none)."""
     try:
         raw = path.read_bytes()
-    except FileNotFoundError:
-        return {}
+    except (FileNotFoundError, NotADirectoryError):
+        return {}  # none yet (a folder on the way that is a file is said when writing)
+    except OSError as exc:
+        raise LibraryError(
+            f"{path} cannot be read ({exc.strerror or exc}), so LoRA Studio cannot add this "
+            "download's LLaMA-Factory entries to it. Let LoRA Studio read it, or save the "
+            "download in another folder. Nothing was exported.") from None
     try:
         document = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):

@@ -208,3 +208,25 @@ def test_a_name_with_a_comma_still_names_one_dataset(trim: Library, out: Path) -
     config = _yaml(out / "trim, v2.jsonl.llamafactory.yaml")
     assert "," not in config["dataset"]
     assert _info(out)[config["dataset"]]["file_name"] == "trim, v2.jsonl"
+
+
+@pytest.mark.parametrize("fmt", [ExportFormat.JSONL, ExportFormat.SPLIT])
+def test_a_folder_that_is_a_file_is_said_with_recipes_too(trim: Library, out: Path,
+                                                          fmt: ExportFormat) -> None:
+    blocker = out / "a-plain-file"
+    blocker.write_text("I am not a folder", encoding="utf-8")
+    target = blocker / "sub" / ("split" if fmt is ExportFormat.SPLIT else "trim.jsonl")
+    with pytest.raises(LibraryError, match="is a file, not a folder"):
+        export(trim, "Trim", fmt, target, recipes=True)
+    assert blocker.read_text(encoding="utf-8") == "I am not a folder"
+
+
+def test_a_folder_named_dataset_info_stops_the_export_first(
+        trim: Library, out: Path) -> None:
+    info = out / "dataset_info.json"
+    info.mkdir()  # a folder where the file would be: reading it fails
+    with pytest.raises(LibraryError, match="is a folder, and this download's "
+                       "LLaMA-Factory entries go in a file of that name") as raised:
+        export(trim, "Trim", ExportFormat.JSONL, out / "trim.jsonl", recipes=True)
+    assert str(info) in str(raised.value) and "Nothing was exported" in str(raised.value)
+    assert [path.name for path in out.iterdir()] == ["dataset_info.json"]
