@@ -23,10 +23,11 @@ from app import __version__
 from app.errors import LibraryError
 from app.recipes import RecipeInput
 
-# LoRA Studio's bundled chat templates and the LLaMA-Factory template that renders a line
-# as they do (Mistral's was seen token for token: each row's length is the line's
-# metadata.token_count).
+# LoRA Studio's bundled chat templates and the LLaMA-Factory template that writes a line's
+# text as they do. Mistral's was seen token for token (each row's length is the line's
+# metadata.token_count); ChatML's and Llama 3's were compared by their text only.
 TEMPLATES = {"mistral": "mistral", "chatml": "chatml", "llama3": "llama3"}
+SEEN_TOKEN_FOR_TOKEN = frozenset({"mistral"})
 OUTPUT_DIR = "./lora-output-llamafactory"
 
 
@@ -117,10 +118,16 @@ def _quoted(text: str) -> str:
 
 def _template_lines(spec: RecipeInput) -> str:
     name = TEMPLATES.get(spec.chat_template_key)
-    if name:
+    if name and spec.chat_template_key in SEEN_TOKEN_FOR_TOKEN:
         return ("# LLaMA-Factory's own template that renders lines as LoRA Studio's "
                 f"{spec.chat_template_label or name}\n# template, which the token counts "
                 "were made with: change the tokenizer in LoRA Studio's settings, not here.\n"
+                f"template: {name}\n")
+    if name:
+        return ("# LLaMA-Factory's own template that writes the same text as LoRA Studio's "
+                f"{spec.chat_template_label or name}\n# template (compared by text, not "
+                "trained): check that a line's length in LLaMA-Factory is its\n"
+                "# metadata.token_count with your base model's tokenizer.\n"
                 f"template: {name}\n")
     return ("# LoRA Studio counted tokens with its own chat template "
             f"({spec.chat_template_label or 'none'}), which LLaMA-Factory cannot take:\n"

@@ -16,7 +16,9 @@ from app import export as export_module
 from app.errors import LibraryError
 from app.export import ExportCancelled, ExportFormat, export
 from app.library import Library
+from app.llamafactory_recipe import llamafactory_config
 from app.models import TrainingFile
+from app.recipes import RecipeInput
 from app.tokenizer_choice import chosen_template
 from app.trainingfiles import add_conversations
 
@@ -230,3 +232,21 @@ def test_a_folder_named_dataset_info_stops_the_export_first(
         export(trim, "Trim", ExportFormat.JSONL, out / "trim.jsonl", recipes=True)
     assert str(info) in str(raised.value) and "Nothing was exported" in str(raised.value)
     assert [path.name for path in out.iterdir()] == ["dataset_info.json"]
+
+
+@pytest.mark.parametrize(("key", "seen"), [("mistral", True), ("chatml", False),
+                                           ("llama3", False), ("custom", None)])
+def test_the_llamafactory_template_and_what_was_seen_of_it(key: str, seen: bool | None) -> None:
+    """LLaMA-Factory renders with a template of its own, chosen by name: the bundled
+    template's namesake, said to be checked only where it was seen token for token; a
+    template of the person's own is left for them to choose, marked."""
+    spec = RecipeInput("F", "f.jsonl", None, 2048, "trim", False, "{{ x }}", "Label",
+                       chat_template_key=key)
+    text = llamafactory_config(spec)
+    config = yaml.safe_load(text)
+    assert config["cutoff_len"] == 2048
+    if seen is None:
+        assert config["template"] == "REPLACE_WITH_A_LLAMAFACTORY_TEMPLATE"
+        return
+    assert config["template"] == key
+    assert ("compared by text, not trained" in text) is not seen
