@@ -213,14 +213,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--format", required=True, choices=[f.value for f in ExportFormat])
     p.add_argument("-o", "--output", required=True, type=Path,
-                   help="file to write (a folder for --format split)")
+                   help="file to write (a folder for --format split and split-per-reply)")
     p.add_argument("--force", action="store_true", help="replace files that already exist")
     p.add_argument("--valid-fraction", type=_valid_share, default=DEFAULT_VALID_FRACTION,
                    help="share held out for validation: a fraction (0.1) or a percentage "
                         "(10%%)")
     p.add_argument("--seed", type=int, default=DEFAULT_SEED)
     p.add_argument("--recipes", action="store_true",
-                   help="also write a TRL script and an Axolotl config for the file")
+                   help="also write a TRL script, Axolotl and LLaMA-Factory configs "
+                        "(with its dataset_info.json entries) and, for a split, an MLX-LM "
+                        "config for the file")
     return parser
 
 

@@ -44,8 +44,24 @@ from app.idtext import readable_name
 from app.jsonio import atomic_writer, dumps_line
 from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
+from app.llamafactory_recipe import (
+    check_dataset_info,
+    dataset_entries,
+    dataset_name,
+    llamafactory_config,
+    merged_dataset_info,
+)
+from app.mlx_recipe import chat_template_text, mlx_config
 from app.models import TrainingFile
-from app.recipes import RecipeInput, axolotl_config, recipe_paths, trl_script
+from app.recipes import (
+    CHAT_TEMPLATE_FILE,
+    MLX_SUFFIX,
+    RecipeInput,
+    axolotl_config,
+    dataset_info_path,
+    recipe_paths,
+    trl_script,
+)
 from app.recovery import BOTH_CHANGED, TOKENIZER_CHANGED, owed_because
 from app.similar import fingerprint
 from app.split import (
@@ -76,8 +92,11 @@ class ExportFormat(StrEnum):
     PER_REPLY = "jsonl-per-reply"  # one line per reply, its history as the prompt
     NO_SESSION_CONTEXT = "jsonl-no-context"  # system message = the prompt + client name
     SPLIT = "split"  # train.jsonl + valid.jsonl, stratified, by conversation
+    SPLIT_PER_REPLY = "split-per-reply"  # the same split, one line per reply on each side
 
 
+# The downloads whose lines each end on the one reply they train.
+LAST_REPLY_ONLY = frozenset({ExportFormat.PER_REPLY, ExportFormat.SPLIT_PER_REPLY})
 DEFAULT_VALID_FRACTION = 0.1
 TRAIN_FILE, VALID_FILE = "train.jsonl", "valid.jsonl"  # a split's files, in its folder
 DEFAULT_SEED = 42
@@ -285,31 +304,48 @@ def _facts(line: dict[str, Any]) -> LineFacts:
     )
 
 
-def _write_split(source: Source, destination: Path,
-                 options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
-    facts = [_facts(line) for line in source.lines()]
-    plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
-    train = Written(destination / TRAIN_FILE, "train")
-    valid = Written(destination / VALID_FILE, "valid")
-    # No line held out: no valid.jsonl (an empty JSONL does not load; ``manifest_notes``).
-    sides = [train, valid] if plan.valid else [train]
-    with ExitStack() as stack:
-        outs = {side.role: stack.enter_context(atomic_writer(side.path)) for side in sides}
-        for index, line in enumerate(source.lines()):
-            side = valid if index in plan.valid else train
-            outs[side.role].write(dumps_line(line))
-            side.conversation_ids.append(_ids(line))
-            side.token_counts.append(_token_count(line))
-            side.lines += 1
-    details = {
-        "seed": options.seed,
-        "valid_fraction": options.valid_fraction,
-        "validation_lines_requested": plan.requested,
-        "near_duplicate_groups": plan.groups,
-        "flagged_lines_in_training": plan.flagged,
-        "by_emotional_arc": plan.arcs,
-    }
-    return sides, details
+def _split_writer(render: Callable[[dict[str, Any]], Iterator[dict[str, Any]]] | None = None
+                  ) -> Writer:
+    """A writer of the split: by conversation (``app.split``), each conversation's line on
+    its side. With ``render`` each conversation's lines are ``render``'s (one line per
+    reply), counted again, all on the side the conversation went to, so no reply's
+    history is ever on the other side."""
+    def write(source: Source, destination: Path,
+              options: ExportOptions) -> tuple[list[Written], dict[str, Any]]:
+        facts = [_facts(line) for line in source.lines()]
+        plan: SplitPlan = plan_split(facts, options.valid_fraction, options.seed)
+        counted_by = source.counter if render is not None else None
+        train = Written(destination / TRAIN_FILE, "train", counted_by=counted_by)
+        valid = Written(destination / VALID_FILE, "valid", counted_by=counted_by)
+        # No line held out: no valid.jsonl (an empty JSONL does not load; ``manifest_notes``).
+        sides = [train, valid] if plan.valid else [train]
+        with ExitStack() as stack:
+            outs = {side.role: stack.enter_context(atomic_writer(side.path)) for side in sides}
+            for index, line in enumerate(source.lines()):
+                side = valid if index in plan.valid else train
+                side.conversation_ids.append(_ids(line))
+                if render is None:
+                    outs[side.role].write(dumps_line(line))
+                    side.token_counts.append(_token_count(line))
+                    side.lines += 1
+                    continue
+                items = list(render(line))
+                counts = source.count([item["messages"] for item in items])
+                for item, count in zip(items, counts, strict=True):
+                    item["metadata"] = {**item["metadata"], "token_count": count}
+                    outs[side.role].write(dumps_line(item))
+                side.token_counts += counts
+                side.lines += len(items)
+        details = {
+            "seed": options.seed,
+            "valid_fraction": options.valid_fraction,
+            "validation_lines_requested": plan.requested,
+            "near_duplicate_groups": plan.groups,
+            "flagged_lines_in_training": plan.flagged,
+            "by_emotional_arc": plan.arcs,
+        }
+        return sides, details
+    return write
 
 
 FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
@@ -343,7 +379,14 @@ FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
         ExportFormat.SPLIT, "Train / validation split",
         "train.jsonl and valid.jsonl in a folder: by conversation, stratified by emotional "
         "arc, flagged conversations and near-duplicates kept out of validation.",
-        "", _write_split),
+        "", _split_writer()),
+    ExportFormatSpec(
+        ExportFormat.SPLIT_PER_REPLY, "Train / validation split, one line per reply",
+        "The same split by conversation, with one line per trained reply on each side "
+        "(earlier replies as history with \"weight\": 0). For trainers that learn only the "
+        "last message, with evaluation: MLX-LM (mask_prompt), LLaMA-Factory "
+        "(mask_history), Axolotl (message_field_training: weight).",
+        "", _split_writer(per_reply)),
 )}
 
 
@@ -487,9 +530,11 @@ def export(
     tell: Callable[[str], None] | None = None,
 ) -> list[Path]:
     """Write the chosen rendering to ``destination`` (a folder for SPLIT) and its manifest
-    beside it; return the files written, manifest last. With ``recipes``, a TRL script and
-    an Axolotl config for the file are written beside it too (``app.recipes``) and listed
-    in the manifest.
+    beside it; return the files written, manifest last. With ``recipes``, a TRL script, an
+    Axolotl config and a LLaMA-Factory config (``app.recipes``,
+    ``app.llamafactory_recipe``) are written beside it too, with LLaMA-Factory's entries
+    added to the folder's ``dataset_info.json``, and beside a split an MLX-LM config and
+    its chat template (``app.mlx_recipe``); all are listed in the manifest.
 
     ``cancelled`` is asked once per line; a cancelled export raises ``ExportCancelled``
     and leaves none of its files behind. Never inside the library folder; over an
@@ -504,9 +549,12 @@ def export(
     destination = Path(os.path.abspath(destination))
     check_split_folder(fmt, destination)
     targets = export_targets(fmt, destination)
-    if recipes:
+    merged: list[Path] = []  # written into, not replaced: LLaMA-Factory's dataset_info.json
+    if recipes and ExportFormat(fmt) is not ExportFormat.JSON:
         targets += recipe_paths(destination, FORMATS[ExportFormat(fmt)].writes_folder)
+        merged = [_check_dataset_info(library, fmt, destination)]
     check_export_targets(library.root, targets, overwrite, manifest_path(fmt, destination))
+    targets += merged
     tidy_first(targets, tell)
     pay_owed_rebuild(library, name, progress, cancelled)
     info = get_training_file(library, name)
@@ -605,6 +653,22 @@ def export(
                 + [w.path for w in written if w.role == "recipe"])
 
 
+def _check_dataset_info(library: Library, fmt: ExportFormat, destination: Path) -> Path:
+    """Where the export's LLaMA-Factory entries go, refused before anything is written when
+    they cannot (``app.llamafactory_recipe.check_dataset_info``)."""
+    writes_folder = FORMATS[ExportFormat(fmt)].writes_folder
+    path = dataset_info_path(destination, writes_folder)
+    if path.is_dir():
+        raise LibraryError(
+            f"{path} is a folder, and this download's LLaMA-Factory entries go in a file of "
+            "that name. Move or rename that folder, or save the download in another folder "
+            "or without trainer recipes. Nothing was exported.")
+    check_export_targets(library.root, [path], overwrite=True)
+    train, held_out = ((TRAIN_FILE, VALID_FILE) if writes_folder else (destination.name, None))
+    check_dataset_info(path, dataset_entries(train, held_out))
+    return path
+
+
 def tidy_first(targets: Sequence[Path], tell: Callable[[str], None] | None) -> None:
     """Tidy what stopped exports left beside ``targets`` (``app.earlier_files``) and tell
     it. An earlier file put back among ``targets`` stops this export: the person has not
@@ -661,7 +725,8 @@ def manifest_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> lis
     if (FORMATS[fmt].writes_folder and written
             and not any(path.name == VALID_FILE for path in written)):
         notes.append(no_validation_sentence(name, readable_name(str(written[0].parent))))
-    if fmt not in (ExportFormat.JSON, ExportFormat.PER_REPLY) and _holds_weight_zero(written):
+    if (fmt is not ExportFormat.JSON and fmt not in LAST_REPLY_ONLY
+            and _holds_weight_zero(written)):
         notes.append(weight_ignored_sentence(name))
     return notes
 
@@ -744,16 +809,30 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
         training_file=name, train_file=data[0].path.name,
         eval_file=held_out[0].path.name if held_out else None,
         max_seq_len=_max_seq_len(library, name), cut_off_policy=policy,
-        last_reply_only=spec.format is ExportFormat.PER_REPLY,
+        last_reply_only=spec.format in LAST_REPLY_ONLY,
         chat_template=template.source, chat_template_label=template.label,
         tokenizer_label=_counted_with(data[0], head),
-        data_digest=_data_digest([*data, *held_out], sha256))
-    trl_path, axolotl_path = recipe_paths(destination, spec.writes_folder)
+        data_digest=_data_digest([*data, *held_out], sha256),
+        chat_template_key=template.key, train_lines=data[0].lines,
+        eval_lines=held_out[0].lines if held_out else 0)
+    trl_path, axolotl_path, llamafactory_path, *mlx_paths = recipe_paths(
+        destination, spec.writes_folder)
+    texts = [(trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe)),
+             (llamafactory_path, llamafactory_config(recipe))]
+    info = dataset_info_path(destination, spec.writes_folder)
+    # a split that held nothing out takes its earlier validation entry away with its file
+    dropped = {} if held_out or not spec.writes_folder else {dataset_name(VALID_FILE): VALID_FILE}
+    info_text = merged_dataset_info(info, dataset_entries(recipe.train_file, recipe.eval_file),
+                                    dropped)
+    texts.append((info, info_text.decode("utf-8")))
+    for path in mlx_paths:  # a split's folder: MLX-LM reads train.jsonl and valid.jsonl
+        if path.name.endswith(MLX_SUFFIX):
+            texts.append((path, mlx_config(recipe)))
+        elif path.name == CHAT_TEMPLATE_FILE and template.source:
+            texts.append((path, chat_template_text(recipe)))
     made = []
-    for path, text in ((trl_path, trl_script(recipe)), (axolotl_path, axolotl_config(recipe))):
+    for path, text in texts:
         with atomic_writer(path) as handle:
             handle.write(text.encode("utf-8"))
         made.append(Written(path, "recipe"))
     return made
-
-

@@ -1,4 +1,5 @@
-"""Trainer recipes written beside a download: a TRL script and an Axolotl config.
+"""Trainer recipes written beside a download: a TRL script and an Axolotl config (the
+LLaMA-Factory and MLX-LM ones are in ``app.llamafactory_recipe`` and ``app.mlx_recipe``).
 
 Both use the downloaded file as it is, train only the consultant's replies (TRL's
 ``assistant_only_loss``, Axolotl's ``roles_to_train``; for the one-line-per-reply export only
@@ -27,6 +28,14 @@ from app.cutoff import CutOffPolicy
 
 TRL_SUFFIX = ".trl.py"
 AXOLOTL_SUFFIX = ".axolotl.yml"
+LLAMAFACTORY_SUFFIX = ".llamafactory.yaml"
+MLX_SUFFIX = ".mlx.yaml"
+# LLaMA-Factory finds a dataset only by its entry in this file of its dataset_dir; an
+# export adds its entries to one already there (``app.llamafactory_recipe``).
+DATASET_INFO = "dataset_info.json"
+# The chat template LoRA Studio counts with, for MLX-LM, which renders with the template in
+# the model's folder (beside a split only, with the MLX-LM config).
+CHAT_TEMPLATE_FILE = "chat_template.jinja"
 
 
 @dataclass(frozen=True)
@@ -47,13 +56,29 @@ class RecipeInput:
     # the config and the file's path only, so a newer download under the same name would
     # otherwise train from the older one's cache without a word.
     data_digest: str = ""
+    # The bundled template's key ("mistral", ...; "custom" or "" otherwise): LLaMA-Factory
+    # renders with a template of its own, chosen by name.
+    chat_template_key: str = ""
+    train_lines: int = 0  # lines in the training file
+    eval_lines: int = 0  # lines in the validation file (0: none)
 
 
-def recipe_paths(destination: Path, writes_folder: bool) -> tuple[Path, Path]:
+def recipe_paths(destination: Path, writes_folder: bool) -> list[Path]:
+    """The recipe files an export to ``destination`` writes, each replaced whole: the TRL
+    script, the Axolotl and LLaMA-Factory configs and, in a split's folder, the MLX-LM
+    config and its chat template. ``dataset_info.json`` is not among them: it is merged
+    into (``dataset_info_path``)."""
     if writes_folder:
-        return destination / f"train{TRL_SUFFIX}", destination / f"train{AXOLOTL_SUFFIX}"
-    return (destination.with_name(destination.name + TRL_SUFFIX),
-            destination.with_name(destination.name + AXOLOTL_SUFFIX))
+        return [destination / f"train{suffix}" for suffix in
+                (TRL_SUFFIX, AXOLOTL_SUFFIX, LLAMAFACTORY_SUFFIX, MLX_SUFFIX)] + [
+                    destination / CHAT_TEMPLATE_FILE]
+    return [destination.with_name(destination.name + suffix)
+            for suffix in (TRL_SUFFIX, AXOLOTL_SUFFIX, LLAMAFACTORY_SUFFIX)]
+
+
+def dataset_info_path(destination: Path, writes_folder: bool) -> Path:
+    """LLaMA-Factory's ``dataset_info.json`` beside an export to ``destination``."""
+    return (destination if writes_folder else destination.parent) / DATASET_INFO
 
 
 def _honours_weights(spec: RecipeInput) -> bool:

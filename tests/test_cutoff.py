@@ -15,7 +15,7 @@ from stored import stored_files
 from app.cli import main
 from app.cut_off_rule import looks_cut_off
 from app.cutoff import CutOffPolicy, trained_view
-from app.export import ExportFormat, export
+from app.export import FORMATS, ExportFormat, export
 from app.importer import import_paths
 from app.library import Library
 from app.loader import load_conversation_file
@@ -29,7 +29,9 @@ from app.trainingfiles import (
 )
 from app.validate import validate_path
 
-LINE_FORMATS = [f for f in ExportFormat if f not in (ExportFormat.JSON, ExportFormat.SPLIT)]
+LINE_FORMATS = [f for f in ExportFormat
+                if f is not ExportFormat.JSON and not FORMATS[f].writes_folder]
+PER_REPLY_FORMATS = (ExportFormat.PER_REPLY.value, ExportFormat.SPLIT_PER_REPLY.value)
 
 
 def _lines(path: Path) -> list[dict[str, Any]]:
@@ -45,6 +47,9 @@ def _exported(library: Library, name: str, tmp_path: Path) -> dict[str, list[dic
     folder = tmp_path / f"{name}-split"
     train, valid = export(library, name, ExportFormat.SPLIT, folder, 0.2)[:2]
     found["split"] = _lines(train) + _lines(valid)
+    folder = tmp_path / f"{name}-split-per-reply"
+    train, valid = export(library, name, ExportFormat.SPLIT_PER_REPLY, folder, 0.2)[:2]
+    found[ExportFormat.SPLIT_PER_REPLY.value] = _lines(train) + _lines(valid)
     return found
 
 
@@ -86,7 +91,7 @@ def test_cut_off_replies_are_never_targets_in_any_export(
         assert lines, fmt
         for line in lines:
             _assert_alternates_and_ends_on_a_target(line)
-            for target in _targets(line, per_reply=fmt == ExportFormat.PER_REPLY.value):
+            for target in _targets(line, per_reply=fmt in PER_REPLY_FORMATS):
                 assert looks_cut_off(target["content"]) is None, (fmt, target["content"][-40:])
 
 

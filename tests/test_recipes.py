@@ -57,7 +57,9 @@ def test_jsonl_download_with_recipes(two_files: Library, tmp_path: Path) -> None
     target = tmp_path / "trim.jsonl"
     written = export(two_files, "Trim", ExportFormat.JSONL, target, recipes=True)
     trl, axolotl = tmp_path / "trim.jsonl.trl.py", tmp_path / "trim.jsonl.axolotl.yml"
-    assert written == [target, tmp_path / "trim.jsonl.manifest.json", trl, axolotl]
+    llamafactory = tmp_path / "trim.jsonl.llamafactory.yaml"
+    assert written == [target, tmp_path / "trim.jsonl.manifest.json", trl, axolotl,
+                       llamafactory, tmp_path / "dataset_info.json"]
     script = trl.read_text(encoding="utf-8")
     constants = _constants(script)
     assert constants["TRAIN_FILE"] == "trim.jsonl"
@@ -74,7 +76,7 @@ def test_jsonl_download_with_recipes(two_files: Library, tmp_path: Path) -> None
     assert "message_field_training" not in dataset
     manifest = orjson.loads(written[1].read_bytes())
     assert [f["file"] for f in manifest["files"] if f["role"] == "recipe"] == [
-        trl.name, axolotl.name]
+        trl.name, axolotl.name, llamafactory.name, "dataset_info.json"]
 
 
 def test_weight0_recipes_use_the_weight(two_files: Library, tmp_path: Path) -> None:

@@ -125,3 +125,53 @@ def test_the_window_remembers_the_choice(qtbot, filled_library, tmp_path) -> Non
     assert settings.value("training_files/recipes") in (True, "true")
     again = open_window(qtbot, filled_library, ScriptedDialogs(), tmp_path, show=False)
     assert again.training_files.recipes_action.isChecked()
+
+
+def test_a_split_gets_llamafactory_and_mlx_files_and_keeps_the_person_s_entries(
+        qtbot, demo, page, dialogs, tmp_path) -> None:
+    """The menu's choice names every trainer it writes for; a dataset_info.json already in
+    the folder is added to, not among the files the person is asked to replace."""
+    assert "LLaMA-Factory" in page.recipes_action.text() and "MLX-LM" in \
+        page.recipes_action.text()
+    assert "dataset_info.json" in page.recipes_action.toolTip()
+    folder = tmp_path / "split"
+    folder.mkdir()
+    info = folder / "dataset_info.json"
+    info.write_text('{"mine": {"file_name": "mine.jsonl"}}', encoding="utf-8")
+    dialogs.folders.append(folder)
+    dialogs.texts.append("0.2")
+    page.recipes_action.setChecked(True)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as saved:
+        page.file_actions["split"].trigger()
+
+    assert not dialogs.warnings
+    assert [kind for kind, *_ in dialogs.asked] == ["folder", "text"]  # nothing to replace
+    entries = orjson.loads(info.read_bytes())
+    assert list(entries) == ["mine", "train", "valid"]
+    for name in ("train.llamafactory.yaml", "train.mlx.yaml", "chat_template.jinja"):
+        assert (folder / name).is_file()
+        assert name in saved.args[0]
+    assert "dataset_info.json" in manifest_files(folder / "manifest.json")
+
+
+def test_the_split_with_one_line_per_reply_is_in_the_menu_with_its_recipes(
+        qtbot, demo, page, dialogs, tmp_path) -> None:
+    """MLX-LM trains only each line's last reply and reads only a folder's train.jsonl and
+    valid.jsonl: the split with one line per reply is the download its config is right
+    for."""
+    folder = tmp_path / "per-reply"
+    dialogs.folders.append(folder)
+    dialogs.texts.append("0.2")
+    page.recipes_action.setChecked(True)
+
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.file_actions["split_per_reply"].trigger()
+
+    assert not dialogs.warnings
+    lines = [orjson.loads(raw) for raw in (folder / "train.jsonl").read_bytes().splitlines()]
+    assert lines and all(line["messages"][-1]["weight"] == 1 for line in lines)
+    assert "Each line ends on the one reply it trains" in (
+        folder / "train.mlx.yaml").read_text(encoding="utf-8")
+    assert orjson.loads((folder / "manifest.json").read_bytes())["export_format"] == (
+        "split-per-reply")

@@ -131,7 +131,7 @@ def test_split_is_reproducible_and_stratified(mixed: Library, tmp_path: Path) ->
     assert by_arc[""]["valid"] >= 1 and by_arc[""]["train"] >= 1
 
 
-@pytest.mark.parametrize("fmt", [f for f in ExportFormat if f is not ExportFormat.SPLIT])
+@pytest.mark.parametrize("fmt", [f for f in ExportFormat if not FORMATS[f].writes_folder])
 def test_every_download_writes_a_manifest(mixed: Library, tmp_path: Path,
                                           fmt: ExportFormat) -> None:
     spec = FORMATS[fmt]
@@ -155,10 +155,11 @@ def test_registry_describes_every_format() -> None:
     assert set(FORMATS) == set(ExportFormat)
     for fmt, spec in FORMATS.items():
         assert spec.format is fmt and spec.title and len(spec.description) > 40
-        assert spec.writes_folder == (fmt is ExportFormat.SPLIT)
+        assert spec.writes_folder == (fmt in (ExportFormat.SPLIT, ExportFormat.SPLIT_PER_REPLY))
 
 
-@pytest.mark.parametrize("fmt", [ExportFormat.PER_REPLY, ExportFormat.SPLIT])
+@pytest.mark.parametrize("fmt", [ExportFormat.PER_REPLY, ExportFormat.SPLIT,
+                                 ExportFormat.SPLIT_PER_REPLY])
 def test_a_cancelled_export_leaves_nothing(mixed: Library, tmp_path: Path,
                                            fmt: ExportFormat) -> None:
     asked = []
@@ -168,7 +169,8 @@ def test_a_cancelled_export_leaves_nothing(mixed: Library, tmp_path: Path,
         return len(asked) > 5
 
     # a split writes a folder and refuses a file's name (below)
-    target = tmp_path / "out" / ("cancelled" if fmt is ExportFormat.SPLIT else "cancelled.jsonl")
+    target = tmp_path / "out" / ("cancelled" if FORMATS[fmt].writes_folder
+                                 else "cancelled.jsonl")
     with pytest.raises(ExportCancelled):
         export(mixed, "Mixed", fmt, target, 0.2, cancelled=cancelled)
     assert not target.parent.exists()  # nor the folders it made on the way

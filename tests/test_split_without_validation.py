@@ -43,16 +43,20 @@ def test_no_empty_validation_file_and_the_manifest_and_recipes_agree(
         tiny: Library, tmp_path: Path) -> None:
     folder = tmp_path / "split"
     written = export(tiny, "Tiny", ExportFormat.SPLIT, folder, 0.3, recipes=True)
-    assert [p.name for p in written] == ["train.jsonl", "manifest.json", "train.trl.py",
-                                         "train.axolotl.yml"]
+    recipes = ["train.trl.py", "train.axolotl.yml", "train.llamafactory.yaml",
+               "dataset_info.json", "train.mlx.yaml", "chat_template.jinja"]
+    assert [p.name for p in written] == ["train.jsonl", "manifest.json", *recipes]
     assert not (folder / "valid.jsonl").exists()
     manifest = orjson.loads((folder / "manifest.json").read_bytes())
-    assert [entry["role"] for entry in manifest["files"]] == ["train", "recipe", "recipe"]
+    assert [entry["role"] for entry in manifest["files"]] == ["train", *["recipe"] * 6]
     assert manifest["files"][0]["conversation_ids"] == member_ids(tiny, "Tiny")
     assert manifest["notes"] == [no_validation_sentence("Tiny", str(folder))]
     config = yaml.safe_load((folder / "train.axolotl.yml").read_text(encoding="utf-8"))
     assert "test_datasets" not in config and config["val_set_size"] == 0
     assert _eval_file((folder / "train.trl.py").read_text(encoding="utf-8")) is None
+    assert "eval_dataset" not in yaml.safe_load(
+        (folder / "train.llamafactory.yaml").read_text(encoding="utf-8"))
+    assert list(orjson.loads((folder / "dataset_info.json").read_bytes())) == ["train"]
 
 
 def test_the_sentence_names_the_file_and_what_to_do(tmp_path: Path) -> None:

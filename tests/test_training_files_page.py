@@ -214,12 +214,14 @@ def test_download_holds_only_downloads_each_saying_what_it_is_for(qtbot, demo, p
         "JSONL, one line per reply — for trainers that learn from the last message only",
         "JSONL without session context — for training on the bare system prompt",
         "Train / validation split… — train.jsonl and valid.jsonl in a folder, for the trainer",
-        "Also save trainer recipes (TRL script, Axolotl config)",  # how, not another download
+        "Train / validation split, one line per reply… — for MLX-LM",
+        "Also save trainer recipes (TRL, Axolotl, LLaMA-Factory, MLX-LM)",  # how, not a download
     ]
     assert page.download_menu.actions()[-1] is page.recipes_action
     assert not any("Rename" in t or "Delete" in t for t in texts)
     assert set(page.file_actions) == {
-        "json", "jsonl", "messages", "per_reply", "no_context", "split", "show", "rename",
+        "json", "jsonl", "messages", "per_reply", "no_context", "split", "split_per_reply",
+        "show", "rename",
         "settings", "delete"}
     # Rename and Delete are buttons of their own, Delete set apart at the far end.
     assert page.rename_button.isVisibleTo(page) and page.delete_button.isVisibleTo(page)

@@ -19,7 +19,7 @@ from stored import stored_bytes, stored_files
 
 from app.build import BuildCancelled
 from app.errors import LibraryError
-from app.export import ExportFormat, export
+from app.export import FORMATS, ExportFormat, export
 from app.importer import import_paths
 from app.library import Library, RecordState
 from app.models import BuildFragment, TrainingFile
@@ -734,7 +734,7 @@ def test_export_into_an_unwritable_destination_says_why(
     blocker = tmp_path / "a-plain-file"
     blocker.write_text("I am not a folder", encoding="utf-8")
     # a split writes a folder and refuses a file's name (test_split)
-    target = blocker / "sub" / ("out" if fmt is ExportFormat.SPLIT else "out.jsonl")
+    target = blocker / "sub" / ("out" if FORMATS[fmt].writes_folder else "out.jsonl")
     with pytest.raises(LibraryError, match="cannot write to") as caught:
         export(library, name, fmt, target)
     assert str(target) in str(caught.value)

@@ -52,11 +52,16 @@ VARIANTS = (
 SPLIT = ExportFormat.SPLIT
 SPLIT_TEXT = "Train / validation split…"
 SPLIT_PURPOSE = "train.jsonl and valid.jsonl in a folder, for the trainer"
-RECIPES_TEXT = "Also save trainer recipes (TRL script, Axolotl config)"
-RECIPES_TIP = ("With every JSONL copy and split, also save a runnable TRL script and an "
-               "Axolotl config beside it, set to this file's length limit and "
-               "chat template, training the consultant's replies only (listed in the "
-               "manifest). Not with the full JSON, which is for people.")
+SPLIT_PER_REPLY = ExportFormat.SPLIT_PER_REPLY
+SPLIT_PER_REPLY_TEXT = "Train / validation split, one line per reply…"
+SPLIT_PER_REPLY_PURPOSE = "for MLX-LM"
+RECIPES_TEXT = "Also save trainer recipes (TRL, Axolotl, LLaMA-Factory, MLX-LM)"
+RECIPES_TIP = ("With every JSONL copy and split, also save beside it a runnable TRL script, "
+               "an Axolotl config and a LLaMA-Factory config with its entries in "
+               "dataset_info.json (added to one already there; its other entries are kept), "
+               "and with a split an MLX-LM config and chat_template.jinja: set to this file's "
+               "length limit and chat template, training the consultant's replies only "
+               "(listed in the manifest). Not with the full JSON, which is for people.")
 
 
 def menu_text(download: Download, info: TrainingFileInfo | None) -> str:

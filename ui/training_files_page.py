@@ -99,6 +99,9 @@ from ui.download_menu import (
     RECIPES_TEXT,
     RECIPES_TIP,
     SPLIT,
+    SPLIT_PER_REPLY,
+    SPLIT_PER_REPLY_PURPOSE,
+    SPLIT_PER_REPLY_TEXT,
     SPLIT_PURPOSE,
     SPLIT_TEXT,
     VARIANTS,
@@ -236,7 +239,7 @@ def quality_text(head: Mapping[str, Any], near: int | str = 0) -> str:
 DOWNLOAD_TIP = "Save a copy: the JSON for people to review, the JSONL for the trainer"
 # The downloads that write a JSONL: none of them can be saved from a file with no line.
 NEEDS_LINES = (*(d.key for d in (*MAIN, *VARIANTS) if d.fmt is not ExportFormat.JSON),
-               "split")
+               "split", "split_per_reply")
 
 
 MEMBER_ROWS_SAMPLED = 100  # rows a fitted member column is measured on
@@ -398,7 +401,11 @@ class TrainingFilesPage(QWidget):
         self.download_menu.addAction(self._action(
             "split", f"{SPLIT_TEXT} — {SPLIT_PURPOSE}",
             FORMATS[SPLIT].description,
-            self._save_split))
+            functools.partial(self._save_split, SPLIT)))
+        self.download_menu.addAction(self._action(
+            "split_per_reply", f"{SPLIT_PER_REPLY_TEXT} — {SPLIT_PER_REPLY_PURPOSE}",
+            FORMATS[SPLIT_PER_REPLY].description,
+            functools.partial(self._save_split, SPLIT_PER_REPLY)))
         self.download_menu.addSeparator()
         self.recipes_action = QAction(RECIPES_TEXT, parent)  # a choice, kept while it lasts
         self.recipes_action.setCheckable(True)
@@ -1115,7 +1122,7 @@ class TrainingFilesPage(QWidget):
         self.status.emit(f"Nothing was saved to {folder}: its files were kept")
         return False
 
-    def _save_split(self) -> None:
+    def _save_split(self, fmt: ExportFormat = SPLIT) -> None:
         info = self.selected_file()
         if info is None:
             return
@@ -1130,12 +1137,12 @@ class TrainingFilesPage(QWidget):
                          str(DEFAULT_VALID_FRACTION), parse_valid_share)
         if share is None:
             return
-        if not self._may_replace(ExportFormat.SPLIT, folder):
+        if not self._may_replace(fmt, folder):
             return
-        name, recipes = info.name, self._recipes_with(ExportFormat.SPLIT)
-        self._export(f"Splitting {name}…", name, ExportFormat.SPLIT,
+        name, recipes = info.name, self._recipes_with(fmt)
+        self._export(f"Splitting {name}…", name, fmt,
                      lambda progress, cancelled, tell: export(
-                         self.library, name, ExportFormat.SPLIT, folder, valid_fraction=share,
+                         self.library, name, fmt, folder, valid_fraction=share,
                          overwrite=True,  # asked above
                          progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
                      "Could not save the split")
