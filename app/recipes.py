@@ -415,7 +415,8 @@ def _axolotl_dataset(spec: RecipeInput, path: str, split: str | None = None) -> 
     roles = ("    roles_to_train: []   # only messages with weight 1 are trained\n"
              "    train_on_eos: turn   # and the end-of-turn token after them\n"
              if spec.last_reply_only else "    roles_to_train: [\"assistant\"]\n")
-    return (f"  - path: ./{path}\n"
+    # Quoted as a JSON string (valid YAML): a name such as "Q4: review" stays one path.
+    return (f"  - path: {json.dumps('./' + path, ensure_ascii=False)}\n"
             "    ds_type: json\n"
             + (f"    split: {split}\n" if split else "")
             + "    type: chat_template\n"

@@ -584,3 +584,15 @@ def test_axolotl_tokenizes_a_newer_download_again(two_files: Library, tmp_path: 
     assert third["dataset_prepared_path"] == second["dataset_prepared_path"]
     assert {k: v for k, v in first.items() if k != "dataset_prepared_path"} == {
         k: v for k, v in second.items() if k != "dataset_prepared_path"}
+
+
+@pytest.mark.parametrize("data_file",
+                         ["Q4: review.jsonl", "#1 pick.jsonl", "a 'quoted' \"name\".jsonl"])
+def test_the_axolotl_config_names_any_data_file_as_one_path(data_file: str) -> None:
+    """A name YAML would read otherwise (a colon and space, a leading #, quotes) is still
+    the one relative path of the data."""
+    spec = RecipeInput("F", data_file, "valid: set.jsonl", 4096, "trim", False,
+                       bundled_template(sorted(BUNDLED)[0]).source, "test")
+    config = yaml.safe_load(axolotl_config(spec))
+    assert config["datasets"][0]["path"] == f"./{data_file}"
+    assert config["test_datasets"][0]["path"] == "./valid: set.jsonl"
