@@ -26,9 +26,11 @@ def sections(qtbot, report) -> dict[str, list[str]]:
     model = dialog.sections
     found: dict[str, list[str]] = {}
     for row in range(model.rowCount()):
-        heading = model.index(row, 0)
-        found[model.data(heading)] = [f"  {model.data(model.index(line, 0, heading))}"
-                                      for line in range(model.rowCount(heading))]
+        text = model.data(model.index(row, 0))
+        if model.is_heading(row):
+            found[text] = lines = []
+        else:
+            lines.append(f"  {text}")
     return found
 
 

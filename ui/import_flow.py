@@ -109,7 +109,12 @@ def _reason(verdict: FileVerdict, kept: bool) -> str:
     if verdict.verdict is Verdict.CHANGED:
         return (f"conversation {verdict.conversation_id} is already in the library with "
                 f"different content; {CHANGED_KEPT if kept else CHANGED_ASKED}")
-    return readable_reason(verdict.reason)
+    return _readable_reason(verdict.reason)
+
+
+# A drop of thousands of broken files gives a few reasons many times: each is put in
+# words once.
+_readable_reason = functools.lru_cache(maxsize=4096)(readable_reason)
 
 
 def _reason_line(verdict: FileVerdict, kept: bool = False,
@@ -278,7 +283,8 @@ class ImportSummaryDialog(QDialog):
     def copy(self) -> None:
         QGuiApplication.clipboard().setText(self.text())
         self.copy_button.setText("Copied")
-        QTimer.singleShot(COPIED_SHOWN_MS, lambda: self.copy_button.setText("Copy"))
+        button = self.copy_button  # (no call comes once the button is gone)
+        QTimer.singleShot(COPIED_SHOWN_MS, button, lambda: button.setText("Copy"))
 
     def _show_batch(self) -> None:
         self.accept()
@@ -289,7 +295,6 @@ class ImportSummaryDialog(QDialog):
         """The person answered Cancel to replacing the changed conversations: the summary,
         still open, says they were kept and how to replace them later."""
         self.sections.set_sections(report_sections(self.report, kept=True))
-        self.details.expandAll()
 
     def show_replaced(self, again: ImportReport) -> None:
         """The person chose to replace the changed conversations and they are replaced:
@@ -300,7 +305,6 @@ class ImportSummaryDialog(QDialog):
         self.report = replace(self.report, verdicts=verdicts)
         self.headline.setText(self.report.summary())
         self.sections.set_sections(report_sections(self.report))
-        self.details.expandAll()
 
 
 class ImportController(QObject):

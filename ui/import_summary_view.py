@@ -2,9 +2,9 @@
 file (or group of files) a row of its own whose text wraps inside it.
 
 It was one plain-text box, and an entry that wrapped ran into the next. An import can
-give 100,000 entries, so the list is a model over the lines already made (nothing is built
-a row) and a view that lays out only the rows it shows: it scrolls by row, and a row's
-height is worked out when it is first shown, at the width it is shown at.
+give 100,000 entries, so the rows are a list Qt keeps (Python is asked nothing a row) and
+a view that lays out only the rows it shows: it scrolls by row, and a row's height is
+worked out when it is first shown, at the width it is shown at.
 """
 
 from __future__ import annotations
@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from PySide6.QtCore import (
-    QAbstractItemModel,
     QModelIndex,
     QPersistentModelIndex,
     QPointF,
     QSize,
+    QStringListModel,
     Qt,
 )
 from PySide6.QtGui import (
@@ -39,10 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.idtext import readable_name
+from app.idtext import LONE_SURROGATE, readable_name
 
 Index = QModelIndex | QPersistentModelIndex
-HEADING = 0  # a heading's internal id; a line's is its section's number plus one
+LINE_INDENT = 20  # pixels a section's lines are set in under its heading
 PAD = 4  # pixels around a row's text
 HANGING_INDENT = 16  # pixels a wrapped row's lines after the first are indented
 SECTION_GAP = 6  # more above a heading than above a line, so sections stand apart
@@ -57,62 +57,46 @@ class Section:
     lines: list[str]
 
 
-class SectionsModel(QAbstractItemModel):
-    """Sections as top-level rows, their lines as the rows below them."""
+class SectionsModel(QStringListModel):
+    """Every heading and line, one row each, in a list Qt keeps (not a row at a time in
+    Python: a tree model in Python answered the view's layout for each of 100,000 rows,
+    two calls a row, some 2 s before the dialog showed); headings are known by row."""
 
     def __init__(self, sections: list[Section], parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.sections = sections
+        self.sections: list[Section] = []
+        self.headings: set[int] = set()
+        self.set_sections(sections)
 
     def set_sections(self, sections: list[Section]) -> None:
-        self.beginResetModel()
-        self.sections = sections
-        self.endResetModel()
+        rows: list[str] = []
+        headings: set[int] = set()
+        for section in sections:
+            headings.add(len(rows))
+            rows.append(section.heading)
+            rows.extend(section.lines)
+        if LONE_SURROGATE.search("\n".join(rows)):
+            # Qt drops the bytes of a file name that are not UTF-8: shown as U+FFFD.
+            rows = [readable_name(row) for row in rows]
+        self.sections, self.headings = sections, headings
+        self.setStringList(rows)
 
-    def index(self, row: int, column: int, parent: Index = QModelIndex()) -> QModelIndex:  # noqa: B008
-        if column != 0 or row < 0:
-            return QModelIndex()
-        if not parent.isValid():
-            return (self.createIndex(row, 0, HEADING) if row < len(self.sections)
-                    else QModelIndex())
-        if parent.internalId() != HEADING or row >= len(self.sections[parent.row()].lines):
-            return QModelIndex()
-        return self.createIndex(row, 0, parent.row() + 1)
+    def is_heading(self, row: int) -> bool:
+        return row in self.headings
 
-    def parent(self, index: Index = QModelIndex()) -> QModelIndex:  # type: ignore[override]  # noqa: B008
-        if not index.isValid() or index.internalId() == HEADING:
-            return QModelIndex()
-        return self.createIndex(index.internalId() - 1, 0, HEADING)
-
-    def rowCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        if not parent.isValid():
-            return len(self.sections)
-        if parent.internalId() == HEADING:
-            return len(self.sections[parent.row()].lines)
-        return 0
-
-    def columnCount(self, parent: Index = QModelIndex()) -> int:  # noqa: B008
-        return 1
-
-    def text(self, index: Index) -> str:
-        if index.internalId() == HEADING:
-            return self.sections[index.row()].heading
-        return self.sections[index.internalId() - 1].lines[index.row()]
+    def text(self, row: int) -> str:
+        return str(super().data(self.index(row, 0), Qt.ItemDataRole.DisplayRole))
 
     def data(self, index: Index, role: int = Qt.ItemDataRole.DisplayRole) -> object:
-        if not index.isValid():
-            return None
         if role in (Qt.ItemDataRole.DisplayRole, Qt.ItemDataRole.AccessibleTextRole):
-            # Qt drops the bytes of a file name that are not UTF-8: shown as U+FFFD.
-            return readable_name(self.text(index))
-        if role == Qt.ItemDataRole.FontRole and index.internalId() == HEADING:
+            return self.text(index.row()) if index.isValid() else None
+        if role == Qt.ItemDataRole.FontRole and index.row() in self.headings:
             font = QFont()
             font.setBold(True)
             return font
-        return None
-
-    def flags(self, index: Index) -> Qt.ItemFlag:
-        return Qt.ItemFlag.ItemIsEnabled | Qt.ItemFlag.ItemIsSelectable
+        if role == Qt.ItemDataRole.EditRole:
+            return None
+        return super().data(index, role)
 
 
 def wrapped(text: str, font: QFont, width: int) -> tuple[QTextLayout, float]:
@@ -146,13 +130,14 @@ class WrappingDelegate(QStyledItemDelegate):
         self.view = view
 
     def _top(self, index: Index) -> int:
-        return PAD + (SECTION_GAP if index.internalId() == HEADING and index.row() else 0)
+        heading = self.view.sections_model().is_heading(index.row())
+        return PAD + (SECTION_GAP if heading and index.row() else 0)
 
     def sizeHint(self, option: QStyleOptionViewItem, index: Index) -> QSize:
         styled = QStyleOptionViewItem(option)
         self.initStyleOption(styled, index)
         _layout, height = wrapped(styled.text, styled.font, self.view.text_width(index))
-        return QSize(self.view.text_width(index) + 2 * PAD,
+        return QSize(self.view.text_width(index) + self.view.indent(index) + 2 * PAD,
                      int(height + 0.999) + self._top(index) + PAD)
 
     def paint(self, painter: QPainter, option: QStyleOptionViewItem, index: Index) -> None:
@@ -172,23 +157,26 @@ class WrappingDelegate(QStyledItemDelegate):
                 else QPalette.ColorRole.Text)
         painter.save()
         painter.setPen(styled.palette.color(group, role))
-        layout.draw(painter, QPointF(styled.rect.left() + PAD,
+        layout.draw(painter, QPointF(styled.rect.left() + self.view.indent(index) + PAD,
                                      styled.rect.top() + self._top(index)))
         painter.restore()
 
 
 class SummaryView(QTreeView):
-    """The sections, open, one row a line; Ctrl+C copies the selected rows as text."""
+    """The sections, a row a line, each section's lines set in under its heading; Ctrl+C
+    copies the selected rows as text."""
 
     def __init__(self, model: SectionsModel, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setModel(model)
         self.setHeaderHidden(True)
+        self.setRootIsDecorated(False)
+        self.setItemsExpandable(False)
         self.setUniformRowHeights(False)
         self.setWordWrap(True)
         self.setTextElideMode(Qt.TextElideMode.ElideNone)
         self.setAlternatingRowColors(True)
-        self.setRootIsDecorated(True)
+        self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         # By row, not by pixel: by pixel the view would work out every row's height
         # for its scroll bar, all 100,000 of them, before it showed the first.
         self.setVerticalScrollMode(QAbstractItemView.ScrollMode.ScrollPerItem)
@@ -196,18 +184,19 @@ class SummaryView(QTreeView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.ExtendedSelection)
         self.setItemDelegate(WrappingDelegate(self))
         self._laid_out_width = -1
-        self.expandAll()
 
     def sections_model(self) -> SectionsModel:
         model = self.model()
         assert isinstance(model, SectionsModel)
         return model
 
+    def indent(self, index: Index) -> int:
+        """How far a row's text is set in: a section's lines, under its heading."""
+        return 0 if self.sections_model().is_heading(index.row()) else LINE_INDENT
+
     def text_width(self, index: Index) -> int:
-        """The width a row's text wraps in: the view's, less the indent of its level."""
-        level = 1 if index.internalId() != HEADING else 0
-        indent = self.indentation() * (level + (1 if self.rootIsDecorated() else 0))
-        return max(self.viewport().width() - indent - 2 * PAD, 40)
+        """The width a row's text wraps in: the view's, less its indent and margins."""
+        return max(self.viewport().width() - self.indent(index) - 2 * PAD, 40)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         super().resizeEvent(event)
@@ -217,14 +206,11 @@ class SummaryView(QTreeView):
             self.scheduleDelayedItemsLayout()
 
     def selected_text(self) -> str:
-        """The selected rows' text, in the order they are listed."""
+        """The selected rows' text, in the order they are listed, lines indented."""
         model = self.sections_model()
-        rows = sorted(self.selectionModel().selectedRows(),
-                      key=lambda index: (index.internalId() - 1 if index.internalId()
-                                         else index.row(), index.internalId() != HEADING,
-                                         index.row()))
-        return readable_name("\n".join(("" if index.internalId() == HEADING else "  ")
-                                       + model.text(index) for index in rows))
+        rows = sorted(index.row() for index in self.selectionModel().selectedRows())
+        return readable_name("\n".join(("" if model.is_heading(row) else "  ")
+                                       + model.text(row) for row in rows))
 
     def keyPressEvent(self, event: QKeyEvent) -> None:
         if event.matches(QKeySequence.StandardKey.Copy):
