@@ -184,3 +184,24 @@ def test_copy_puts_the_whole_summary_on_the_clipboard_and_escape_closes(
 
     qtbot.keyClick(view, Qt.Key.Key_Escape)
     assert not dialog.isVisible()
+
+
+def test_a_duplicate_stored_meanwhile_by_a_team_member_is_said_so() -> None:
+    """A team library: the copy was stored by another member during this import (the
+    verdicts as the importer gives them, its batch and file read after it)."""
+    from app.importer import MEANWHILE, FileVerdict
+    from ui.import_report_lines import duplicate_line
+
+    told = {"conversation_id": "c1", "stored_as": "c1", "stored_batch": "b-7",
+            "stored_file": "x.json", "client": "Ann Lee"}
+    by_id = FileVerdict("/d/batch/x.json", Verdict.DUPLICATE,
+                        "conversation c1 was stored meanwhile by another member of the team",
+                        repeats="id", **told)
+    by_content = FileVerdict("/d/batch/y.json", Verdict.DUPLICATE,
+                             "the same content as conversation c1 (already in the library: "
+                             f"batch 'b-7', from x.json){MEANWHILE}", repeats="content", **told)
+    assert [duplicate_line(v, lambda path: Path(path).name) for v in (by_id, by_content)] == [
+        "x.json: Ann Lee's conversation was stored meanwhile by another member of the team "
+        "(batch 'b-7', from x.json); skipped. Conversation id c1",
+        "y.json: Ann Lee's conversation was stored meanwhile by another member of the team "
+        "(batch 'b-7', from x.json); skipped. Conversation id c1"]

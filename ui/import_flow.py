@@ -253,6 +253,7 @@ class ImportSummaryDialog(QDialog):
         self.headline.setFont(bold)
         self.sections = SectionsModel(report_sections(report), self)
         self.details = SummaryView(self.sections, self)
+        self.details.setAccessibleName("What the import did with each file")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
         buttons.accepted.connect(self.accept)
         self.copy_button = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)

@@ -134,10 +134,15 @@ def duplicate_line(verdict: FileVerdict, short: Callable[[str], str]) -> str:
     elif verdict.stored_batch is not None:
         where = f"batch '{verdict.stored_batch}'" + (
             f", from {verdict.stored_file}" if verdict.stored_file else "")
-        when = ("stored meanwhile by another member of the team" if MEANWHILE in
-                verdict.reason else "already in the library")
-        said = (f"{whose(verdict)} has the same dialogue as one {when} under another id "
-                f"({where})" if dialogue else f"{whose(verdict)} is {when} ({where})")
+        meanwhile = MEANWHILE.removeprefix(", ")  # said of the content, the id, the dialogue
+        if meanwhile in verdict.reason:
+            said = (f"{whose(verdict)} has the same dialogue as one {meanwhile} under "
+                    f"another id ({where})" if dialogue
+                    else f"{whose(verdict)} was {meanwhile} ({where})")
+        else:
+            said = (f"{whose(verdict)} has the same dialogue as one already in the library "
+                    f"under another id ({where})" if dialogue
+                    else f"{whose(verdict)} is already in the library ({where})")
     else:  # the stored copy's place could not be read (removed since): the reason says
         return f"{short(verdict.path)}: {verdict.reason}"
     return f"{short(verdict.path)}: {said}; skipped. Conversation id {verdict.conversation_id}"
