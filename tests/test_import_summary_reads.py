@@ -10,6 +10,7 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from conftest import ENRICHED, FIXTURES, LEGACY
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QApplication
@@ -205,3 +206,34 @@ def test_a_duplicate_stored_meanwhile_by_a_team_member_is_said_so() -> None:
         "(batch 'b-7', from x.json); skipped. Conversation id c1",
         "y.json: Ann Lee's conversation was stored meanwhile by another member of the team "
         "(batch 'b-7', from x.json); skipped. Conversation id c1"]
+
+
+def test_the_window_makes_the_summarys_lines_off_its_own_thread(
+        qtbot, library: Library, dialogs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lines of 100,000 entries take half a second to make: made on the import's
+    worker thread as it ends, the window's thread only shows them."""
+    import threading
+
+    from conftest import open_window
+
+    from ui import import_flow
+
+    made_on: list[threading.Thread] = []
+    make = import_flow.report_sections
+
+    def recorded(report, kept: bool = False):  # type: ignore[no-untyped-def]
+        made_on.append(threading.current_thread())
+        return make(report, kept)
+
+    monkeypatch.setattr(import_flow, "report_sections", recorded)
+    drop = a_drop_with_one_of_each_problem(tmp_path)[0]
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.folders.append(drop)
+    dialogs.texts.append("")
+    with qtbot.waitSignal(window.importer.finished, timeout=30000):
+        window.import_folder_action.trigger()
+    summary = window.importer.last_summary
+    assert summary is not None and "1 file and 1 conversation could not be imported" in \
+        summary.text()
+    assert made_on and threading.main_thread() not in made_on

@@ -7,7 +7,7 @@ import functools
 import textwrap
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from PySide6.QtCore import QMimeData, QObject, Qt, QTimer, Signal
@@ -51,7 +51,7 @@ from ui.import_report_lines import (
 )
 from ui.import_summary_view import Section, SectionsModel, SummaryView
 from ui.replace_flow import ReplaceController, Replacement
-from ui.tasks import in_child, run_with_progress, saying_if_killed
+from ui.tasks import Work, in_child, run_with_progress, saying_if_killed
 from ui.wording import agreeing, and_list, plural
 
 
@@ -241,7 +241,9 @@ class ImportSummaryDialog(QDialog):
 
     show_batch = Signal(str)  # the batch to show, once the dialog has closed
 
-    def __init__(self, report: ImportReport, parent: QWidget | None = None) -> None:
+    def __init__(self, report: ImportReport, parent: QWidget | None = None,
+                 sections: list[Section] | None = None) -> None:
+        """``sections``: the report's (``report_sections``), when made already."""
         super().__init__(parent)
         self.report = report
         self.setWindowTitle("Import finished" if not report.cancelled else "Import cancelled")
@@ -251,7 +253,8 @@ class ImportSummaryDialog(QDialog):
         bold = QFont(self.headline.font())
         bold.setBold(True)
         self.headline.setFont(bold)
-        self.sections = SectionsModel(report_sections(report), self)
+        self.sections = SectionsModel(
+            report_sections(report) if sections is None else sections, self)
         self.details = SummaryView(self.sections, self)
         self.details.setAccessibleName("What the import did with each file")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
@@ -308,6 +311,26 @@ class ImportSummaryDialog(QDialog):
         self.sections.set_sections(report_sections(self.report))
 
 
+@dataclass(frozen=True)
+class Summarised:
+    """An import's report and its summary's sections."""
+
+    report: ImportReport
+    sections: list[Section]
+
+
+def summarised(work: Work) -> Work:
+    """``work`` (an import) whose report comes with its summary's sections, made on the
+    worker thread as it returns: for 100,000 entries that is half a second the window's
+    thread no longer spends before the summary shows."""
+    def with_sections(progress: Callable[[int, int, str], None],
+                      cancelled: Callable[[], bool]) -> Summarised:
+        report = work(progress, cancelled)
+        return Summarised(report, report_sections(report))
+
+    return with_sections
+
+
 class ImportController(QObject):
     """Asks for the batch, runs the import in the background, then shows the summary."""
 
@@ -347,8 +370,9 @@ class ImportController(QObject):
         except (LibraryError, SQLAlchemyError):
             last_pk = None  # the import itself says what is wrong
         run_with_progress(self.window, "Importing conversations",
-                          saying_if_killed(in_child(import_paths, self.library, paths, batch),
-                                           functools.partial(self._stopped, batch, last_pk)),
+                          summarised(saying_if_killed(
+                              in_child(import_paths, self.library, paths, batch),
+                              functools.partial(self._stopped, batch, last_pk))),
                           self._done, self._failed)
 
     def _stopped(self, batch: str | None, last_pk: int | None) -> str:
@@ -370,12 +394,13 @@ class ImportController(QObject):
         if self.last_summary is not None:
             self.last_summary.show_replaced(result.report)
 
-    def _done(self, report: ImportReport) -> None:
+    def _done(self, result: Summarised) -> None:
+        report = result.report
         if report.imported:
             self.changes.conversations_stored.emit(report.stored_ids)
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()
-        self.last_summary = ImportSummaryDialog(report, self.window)
+        self.last_summary = ImportSummaryDialog(report, self.window, result.sections)
         self.last_summary.show_batch.connect(self.show_batch)
         self.last_summary.open()
         self.finished.emit(report)
