@@ -233,6 +233,33 @@ def the_one_batch(report: ImportReport) -> str | None:
     return batches.pop() if len(batches) == 1 else None
 
 
+@dataclass(frozen=True)
+class Summarised:
+    """An import's report with what its summary shows: the headline, the sections, and
+    the one batch everything stored went into (when there is one)."""
+
+    report: ImportReport
+    headline: str
+    sections: list[Section]
+    batch: str | None
+
+
+def summarise(report: ImportReport) -> Summarised:
+    """What the summary of ``report`` shows, made in one go (on any thread: no Qt)."""
+    return Summarised(report, report.summary(), report_sections(report), the_one_batch(report))
+
+
+def summarised(work: Work) -> Work:
+    """``work`` (an import) whose report comes summarised, on the worker thread as it
+    returns: for 100,000 entries that is half a second the window's thread no longer
+    spends before the summary shows."""
+    def with_summary(progress: Callable[[int, int, str], None],
+                     cancelled: Callable[[], bool]) -> Summarised:
+        return summarise(work(progress, cancelled))
+
+    return with_summary
+
+
 class ImportSummaryDialog(QDialog):
     """Counts at the top, every file's verdict below, by outcome, a row each (Ctrl+C
     copies the selected rows, Copy the whole summary, as plain text); when everything
@@ -242,19 +269,19 @@ class ImportSummaryDialog(QDialog):
     show_batch = Signal(str)  # the batch to show, once the dialog has closed
 
     def __init__(self, report: ImportReport, parent: QWidget | None = None,
-                 sections: list[Section] | None = None) -> None:
-        """``sections``: the report's (``report_sections``), when made already."""
+                 made: Summarised | None = None) -> None:
+        """``made``: the report summarised already (``summarised``)."""
         super().__init__(parent)
         self.report = report
+        made = made if made is not None else summarise(report)
         self.setWindowTitle("Import finished" if not report.cancelled else "Import cancelled")
-        self.headline = QLabel(report.summary())
+        self.headline = QLabel(made.headline)
         self.headline.setTextFormat(Qt.TextFormat.PlainText)  # never read as HTML
         self.headline.setWordWrap(True)
         bold = QFont(self.headline.font())
         bold.setBold(True)
         self.headline.setFont(bold)
-        self.sections = SectionsModel(
-            report_sections(report) if sections is None else sections, self)
+        self.sections = SectionsModel(made.sections, self)
         self.details = SummaryView(self.sections, self)
         self.details.setAccessibleName("What the import did with each file")
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
@@ -263,7 +290,7 @@ class ImportSummaryDialog(QDialog):
         self.copy_button.setToolTip("Copy the whole summary as plain text, to paste into a "
                                     "message or a note (Ctrl+C copies the selected rows)")
         self.copy_button.clicked.connect(self.copy)
-        self.batch = the_one_batch(report)
+        self.batch = made.batch
         self.show_batch_button: QPushButton | None = None
         if self.batch is not None:
             # (a button's "&" marks its Alt key and is not shown: a batch "Q&A" read "QA")
@@ -309,26 +336,6 @@ class ImportSummaryDialog(QDialog):
         self.report = replace(self.report, verdicts=verdicts)
         self.headline.setText(self.report.summary())
         self.sections.set_sections(report_sections(self.report))
-
-
-@dataclass(frozen=True)
-class Summarised:
-    """An import's report and its summary's sections."""
-
-    report: ImportReport
-    sections: list[Section]
-
-
-def summarised(work: Work) -> Work:
-    """``work`` (an import) whose report comes with its summary's sections, made on the
-    worker thread as it returns: for 100,000 entries that is half a second the window's
-    thread no longer spends before the summary shows."""
-    def with_sections(progress: Callable[[int, int, str], None],
-                      cancelled: Callable[[], bool]) -> Summarised:
-        report = work(progress, cancelled)
-        return Summarised(report, report_sections(report))
-
-    return with_sections
 
 
 class ImportController(QObject):
@@ -400,7 +407,7 @@ class ImportController(QObject):
             self.changes.conversations_stored.emit(report.stored_ids)
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()
-        self.last_summary = ImportSummaryDialog(report, self.window, result.sections)
+        self.last_summary = ImportSummaryDialog(report, self.window, result)
         self.last_summary.show_batch.connect(self.show_batch)
         self.last_summary.open()
         self.finished.emit(report)

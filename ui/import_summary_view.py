@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.idtext import LONE_SURROGATE, readable_name
+from app.idtext import readable_name
 
 Index = QModelIndex | QPersistentModelIndex
 LINE_INDENT = 20  # pixels a section's lines are set in under its heading
@@ -75,7 +75,9 @@ class SectionsModel(QStringListModel):
             headings.add(len(rows))
             rows.append(section.heading)
             rows.extend(section.lines)
-        if LONE_SURROGATE.search("\n".join(rows)):
+        try:  # (a regular expression took 0.13 s over 100,000 rows; encoding, 0.01 s)
+            "\n".join(rows).encode("utf-8")
+        except UnicodeEncodeError:
             # Qt drops the bytes of a file name that are not UTF-8: shown as U+FFFD.
             rows = [readable_name(row) for row in rows]
         self.sections, self.headings = sections, headings
