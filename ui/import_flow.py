@@ -199,7 +199,19 @@ def report_sections(report: ImportReport, kept: bool = False) -> list[Section]:
         add(f"{plural(len(imported), 'conversation')} imported",
             grouped_lines(imported, lambda v: f"{short(v.path)} → batch {v.batch_id}",
                           imported_group, short))
-    return sections
+    return [_readable(section) for section in sections]
+
+
+def _readable(section: Section) -> Section:
+    """The section with the bytes of a file name that are not UTF-8 as U+FFFD (Qt would
+    drop them), looked for by encoding its lines once (a regular expression a line took
+    0.13 s for 100,000)."""
+    try:
+        "\n".join([section.heading, *section.lines]).encode("utf-8")
+    except UnicodeEncodeError:
+        return Section(readable_name(section.heading),
+                       [readable_name(line) for line in section.lines])
+    return section
 
 
 def _by_folder(files: list[str], short: Callable[[str], str]) -> str:
