@@ -51,7 +51,7 @@ from app.prepare import prepare as prepare
 from app.skipped_files import SkippedFiles, SkippedKind
 from app.stored_builds import forget_totals
 from app.team_locks import IMPORTING, REMOVING, lock_in_transaction
-from app.wording import plural
+from app.wording import agreeing, and_list, plural
 
 # Files per commit. Each commit writes every page the chunk touched, and the indexes on
 # random keys (ids, content hashes, dialogue keys) are touched nearly everywhere by a few
@@ -114,12 +114,32 @@ class FileVerdict:
     # That stored copy came from a file of this name: the file was imported before (a
     # folder dropped again after a cancelled import), which is no problem to look into.
     imported_before: bool = False
+    # What a person knows a conversation by: its client ("David Chen"), when it has one.
+    client: str | None = None
+    stored_file: str | None = None  # the file the stored copy it repeats came from
+    # A duplicate of a conversation imported earlier in this import: that one's file.
+    earlier: str | None = None
+    # What it repeats: the same "content", the same conversation "id", or the same
+    # "dialogue" under another id.
+    repeats: str = ""
+    # Imported from the older v3 format (hand-written pairs, no scaffolding), which the
+    # import converts as it reads; the file itself is not changed.
+    older_format: bool = False
+    folder: bool = False  # the verdict is about a folder (or a link to one), not a file
 
     @property
     def file(self) -> str:
         """The file on disk (a full training file's conversations add their place in it
         to ``path``)."""
         return self.path.split(PART_MARK)[0]
+
+    @property
+    def unit(self) -> str:
+        """What the verdict is about, as a noun: one conversation of a full training
+        file, a folder, or a file (a count of them says which: "6 files", not "6")."""
+        if PART_MARK in self.path:
+            return "conversation"
+        return "folder" if self.folder else "file"
 
 
 @dataclass
@@ -136,6 +156,10 @@ class ImportReport:
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for v in self.verdicts if v.verdict is verdict)
+
+    def counts(self) -> Counter[Verdict]:
+        """How many verdicts of each kind, in one pass (a summary of 100,000 reads all)."""
+        return Counter(v.verdict for v in self.verdicts)
 
     @property
     def imported(self) -> int:
@@ -164,17 +188,52 @@ class ImportReport:
         return [str(v.conversation_id) for v in self.verdicts
                 if v.verdict in stored and v.conversation_id is not None]
 
+    @property
+    def in_library(self) -> list[FileVerdict]:
+        """Duplicates of a conversation the library held (not one of this import's)."""
+        return [v for v in self.verdicts
+                if v.verdict is Verdict.DUPLICATE and v.stored_as is not None]
+
+    @property
+    def repeats(self) -> list[FileVerdict]:
+        """Duplicates of a conversation imported earlier in this same import."""
+        return [v for v in self.verdicts
+                if v.verdict is Verdict.DUPLICATE and v.stored_as is None]
+
+    def rejected_units(self) -> list[str]:
+        """What could not be imported, counted in its own units: "6 files", "1 folder",
+        "2 conversations" (of full training files); "6 rejected" mixed them."""
+        units = Counter(v.unit for v in self.verdicts if v.verdict is Verdict.REJECTED)
+        return [plural(units[unit], unit) for unit in ("file", "folder", "conversation")
+                if units[unit]]
+
+    @property
+    def older_format_files(self) -> list[str]:
+        """The files in the older v3 format this import converted and stored, once each."""
+        stored = (Verdict.IMPORTED, Verdict.REPLACED)
+        return list(dict.fromkeys(v.file for v in self.verdicts
+                                  if v.older_format and v.verdict in stored))
+
     def summary(self) -> str:
-        """The counts as one sentence whose nouns agree with them ("1 duplicate skipped",
-        "2 duplicates skipped"), for the window and the command line alike, then the
-        notes."""
-        counts = [f"{plural(self.imported, 'conversation')} imported",
-                  f"{plural(self.duplicates, 'duplicate')} skipped",
-                  f"{self.rejected:,} rejected"]
-        if self.changed:
-            counts.append(f"{len(self.changed):,} changed (not replaced)")
-        if self.replaced_ids:
-            counts.append(f"{len(self.replaced_ids):,} replaced")
+        """The counts as one sentence, each in its own unit and agreeing with it ("1
+        conversation imported", "6 files could not be imported"; none said of what did
+        not happen), for the window and the command line alike, then the notes."""
+        of = self.counts()
+        counts = [f"{plural(of[Verdict.IMPORTED], 'conversation')} imported"]
+        in_library = (sum(1 for v in self.verdicts if v.verdict is Verdict.DUPLICATE
+                          and v.stored_as is not None) if of[Verdict.DUPLICATE] else 0)
+        if in_library:
+            counts.append(f"{plural(in_library, 'conversation')} already in the library "
+                          "(skipped)")
+        if repeats := of[Verdict.DUPLICATE] - in_library:
+            counts.append(f"{plural(repeats, 'conversation')} repeating another of this "
+                          "import (skipped)")
+        if of[Verdict.REJECTED] and (rejected := self.rejected_units()):
+            counts.append(f"{and_list(rejected)} could not be imported")
+        if changed := of[Verdict.CHANGED]:
+            counts.append(f"{plural(changed, 'conversation')} changed (not replaced)")
+        if replaced := of[Verdict.REPLACED]:
+            counts.append(f"{plural(replaced, 'conversation')} replaced")
         if self.skipped:
             counts.append(f"{plural(sum(k.count for k in self.skipped), 'file')} not read")
         text = ", ".join(counts) + (" before the import was cancelled" if self.cancelled
@@ -184,7 +243,12 @@ class ImportReport:
         if joined:
             text += (". Added to batches already in the library: '"
                      + ", '".join(joined))
-        return " ".join([f"{text}.", *(f"Note: {note}." for note in self.notes)])
+        older = self.older_format_files if of[Verdict.IMPORTED] or replaced else []
+        converted = ([f"{plural(len(older), 'file')} in the older v3 format "
+                      f"{agreeing(len(older), 'was', 'were')} converted as "
+                      f"{agreeing(len(older), 'it was', 'they were')} imported."]
+                     if older else [])
+        return " ".join([f"{text}.", *converted, *(f"Note: {note}." for note in self.notes)])
 
 
 @dataclass(frozen=True)
@@ -288,7 +352,7 @@ def collect(
             problems.extend(refused)
             if not found and not refused:
                 problems.append(FileVerdict(str(path), Verdict.REJECTED,
-                                            "the folder holds no .json files"))
+                                            "the folder holds no .json files", folder=True))
             for file in sorted(found, key=attrgetter("order")):
                 if add(Path(file.path), batch or top[-1], file.link) and batch is None:
                     folder_of[len(candidates) - 1] = (*top, *file.below)
@@ -386,7 +450,8 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
         where = error.filename or str(folder)
         refused.append(FileVerdict(str(where), Verdict.REJECTED,
                                    f"this folder cannot be read ({error.strerror or error}), "
-                                   f"so nothing in it was imported; {unreadable_advice(error)}"))
+                                   f"so nothing in it was imported; {unreadable_advice(error)}",
+                                   folder=True))
 
     def leaves(path: str) -> bool:
         target = os.path.realpath(path)
@@ -415,7 +480,7 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
                 refused.append(FileVerdict(
                     entry.path, Verdict.REJECTED,
                     f"a link to the folder {os.path.realpath(entry.path)}; links to folders "
-                    "are not followed: import that folder itself"))
+                    "are not followed: import that folder itself", folder=True))
             else:
                 kept.append((entry.path, (*order, os.path.normcase(entry.name)),
                              (*below, entry.name)))
@@ -586,7 +651,7 @@ def _say_where_stored(library: Library, report: ImportReport) -> None:
                                              1) if STORED_MARK in verdict.reason
                       else f"{verdict.reason} ({named})")
             report.verdicts[n] = replace_field(
-                verdict, stored_batch=batch, reason=reason,
+                verdict, stored_batch=batch, stored_file=source or None, reason=reason,
                 imported_before=bool(source) and source == Path(verdict.file).name)
 
 
@@ -641,7 +706,7 @@ def _import_rows(
                 known_ids.add(keys[0])
                 known_hashes.add(keys[1])
                 known_dialogues.add(keys[2])
-                mine.add(row)  # until the chunk finds it stored by someone else
+                mine.add(row, path)  # until the chunk finds it stored by someone else
         if len(verdicts) >= chunk:
             flush()
         if progress:
@@ -674,8 +739,11 @@ class _Mine:
         self.contents: set[str] = set()
         self.dialogues: set[str] = set()
         self.replaced: set[str] = set()  # ids whose stored conversation this import replaced
+        self.paths: dict[str, str] = {}  # id → the file it came from (what a repeat names)
 
-    def add(self, row: dict[str, Any]) -> None:
+    def add(self, row: dict[str, Any], path: str | None = None) -> None:
+        if path is not None:
+            self.paths.setdefault(row["conversation_id"], path)
         self.ids.add(row["conversation_id"])
         self.contents.add(row["content_sha256"])
         self.dialogues.add(row["dialogue_sha256"])
@@ -819,7 +887,8 @@ def _store(library: Library, rows: Sequence[_Row], verdicts: list[FileVerdict | 
             for r, pk in zip(storing, pks, strict=True):
                 held.stored(r.row, pk)
                 verdicts[r.slot] = FileVerdict(r.path, Verdict.IMPORTED, "",
-                                               r.row["conversation_id"], r.row["batch_id"])
+                                               r.row["conversation_id"], r.row["batch_id"],
+                                               **_told(r.row, stored=True))
         for r in rows:
             if verdicts[r.slot] is None:
                 verdicts[r.slot] = _judge(library, session, r, held, mine, replace,
@@ -838,51 +907,67 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
     nothing of it is held any more."""
     path, row = item.path, item.row
     cid = row["conversation_id"]
+    told = _told(row)
 
     def meanwhile(other: str) -> str:
         ours = other in mine.ids or other in mine.replaced
         return MEANWHILE if library.is_team and item.expected_mine and not ours else ""
 
+    def duplicate(reason: str, repeats: str, other: str) -> FileVerdict:
+        """A duplicate of ``other``: this import's (naming its file) or a stored one."""
+        if other in mine.ids:
+            return FileVerdict(path, Verdict.DUPLICATE, reason, cid, repeats=repeats,
+                               earlier=mine.paths.get(other), **told)
+        return FileVerdict(path, Verdict.DUPLICATE, reason, cid, stored_as=other,
+                           repeats=repeats, **told)
+
     same = held.by_content.get(row["content_sha256"])
     if same is not None:
         if same in mine.ids:
-            return FileVerdict(path, Verdict.DUPLICATE, f"the same content as conversation "
-                               f"{same}, imported earlier in this import", cid)
-        return FileVerdict(path, Verdict.DUPLICATE, f"the same content as conversation {same} "
-                           f"{STORED_MARK}{meanwhile(same)}", cid, stored_as=same)
+            return duplicate(f"the same content as conversation {same}, imported earlier "
+                             "in this import", "content", same)
+        return duplicate(f"the same content as conversation {same} "
+                         f"{STORED_MARK}{meanwhile(same)}", "content", same)
     stored = held.by_id.get(cid)
     if stored is not None:
         pk, batch = stored[0], stored[1]
         # What the conversation is, worked out only here: most files never collide.
         if _substance(session, pk) == substance(unpack(row["document"])):
             if cid in mine.ids:
-                return FileVerdict(path, Verdict.DUPLICATE,
-                                   f"conversation {cid} was imported earlier in this import", cid)
+                return duplicate(f"conversation {cid} was imported earlier in this import",
+                                 "id", cid)
             seen = ("was stored meanwhile by another member of the team" if meanwhile(cid)
                     else "is already in the library")
-            return FileVerdict(path, Verdict.DUPLICATE, f"conversation {cid} {seen}", cid,
-                               stored_as=cid)
+            return duplicate(f"conversation {cid} {seen}", "id", cid)
         if not replace:
             return FileVerdict(
                 path, Verdict.CHANGED,
                 f"conversation {cid} is already in the library with different content; "
-                "import it again with replace to use this version", cid)
+                "import it again with replace to use this version", cid, **told)
         _replace(session, pk, row, imported_at)
         held.stored(row, pk)
         mine.replaced.add(cid)  # what it holds now is this import's, not another member's
-        return FileVerdict(path, Verdict.REPLACED, "replaced the stored version", cid, batch)
+        return FileVerdict(path, Verdict.REPLACED, "replaced the stored version", cid, batch,
+                           **_told(row, stored=True))
     same = held.by_dialogue.get(row["dialogue_sha256"])
     if same is not None:
         where = ("(earlier in this import)" if same in mine.ids
                  else f"{STORED_MARK}{meanwhile(same)}")
-        return FileVerdict(path, Verdict.DUPLICATE,
-                           f"the same dialogue as conversation {same} {where}, under the id "
-                           f"{cid}", cid, stored_as=None if same in mine.ids else same)
+        return duplicate(f"the same dialogue as conversation {same} {where}, under the id "
+                         f"{cid}", "dialogue", same)
     # Nothing of it is held (what it repeated was removed meanwhile): stored after all.
     (pk,) = _insert(library, session, [row], imported_at, created)
     held.stored(row, pk)
-    mine.add(row)
-    return FileVerdict(path, Verdict.IMPORTED, "", cid, row["batch_id"])
+    mine.add(row, path)
+    return FileVerdict(path, Verdict.IMPORTED, "", cid, row["batch_id"],
+                       **_told(row, stored=True))
+
+
+def _told(row: dict[str, Any], stored: bool = False) -> dict[str, Any]:
+    """What a verdict tells of its conversation beyond the verdict: its client, and, for
+    one ``stored``, whether the import converted it from the older v3 format."""
+    return {"client": row.get("persona_name") or None,
+            "older_format": stored and row.get("source_kind") == "legacy"}
 
 
 def _substance(session: Session, pk: int) -> str:

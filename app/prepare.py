@@ -20,7 +20,9 @@ from app.records import ConversationRecord, digest_of, summarise
 from app.similar import fingerprint
 
 Prepared = tuple[str, dict[str, Any] | None, str]  # where, row or None, reason
-NOT_COLUMNS = ("profile_document", "document")  # row keys stored elsewhere
+# Row keys that are no column of the conversations table: stored elsewhere, or only told
+# to the import's report (the shape the file had: "legacy" for the older v3 format).
+NOT_COLUMNS = ("profile_document", "document", "source_kind")
 
 # The summary fields the conversations table has a column of its own for (the column keys
 # of ``app.models.Conversation``; a test holds the two together).
@@ -93,4 +95,5 @@ def library_row(
         "dialogue_sha256": dialogue.dialogue_sha256,
         "dialogue_sketch": dialogue.sketch,
         "document": pack_json(dumped),
+        "source_kind": record["source"].get("kind"),
     }

@@ -26,6 +26,8 @@ EXAMPLES = [
     ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-JSON-example_v4.jsonl",
 ]
 TOTAL = len(ENRICHED) + len(LEGACY)
+# The legacy fixtures are files of the older v3 format: the summary says they were converted.
+OLDER = f"{len(LEGACY)} files in the older v3 format were converted as they were imported."
 
 # What the JSONL already handles: the repaired text is trained, the unanswered last turn is
 # left out of the line. Spelled out here, not imported, so the test says what it means.
@@ -80,13 +82,14 @@ def test_import_prints_a_line_per_file_and_a_summary(cli: Cli, fixture_folder: P
         assert line.startswith("imported ")
         assert f"→ batch {fixture_folder.name}" in line
     assert lines[-2] == f"batches created: {fixture_folder.name}"
-    assert lines[-1] == f"{TOTAL} conversations imported, 0 duplicates skipped, 0 rejected."
+    assert lines[-1] == f"{TOTAL} conversations imported. {OLDER}"
 
     code, out, _ = cli("import", fixture_folder)
     assert code == 0, "duplicates alone are not a failure"
     lines = out.splitlines()
     assert all(line.startswith("duplicate ") for line in lines[:-1])
-    assert lines[-1] == f"0 conversations imported, {TOTAL} duplicates skipped, 0 rejected."
+    assert lines[-1] == (f"0 conversations imported, {TOTAL} conversations already in the "
+                         "library (skipped).")
 
 
 def test_import_exits_1_when_something_was_rejected(cli: Cli, tmp_path: Path) -> None:
@@ -104,7 +107,7 @@ def test_import_exits_1_when_something_was_rejected(cli: Cli, tmp_path: Path) ->
     assert any("line" in line and "column" in line for line in rejected)
     assert any("raw" in line for line in rejected)
     assert next(line for line in lines if line.startswith("imported ")).endswith("batch chosen")
-    assert lines[-1] == f"1 conversation imported, 0 duplicates skipped, {len(BAD)} rejected."
+    assert lines[-1] == f"1 conversation imported, {len(BAD)} files could not be imported."
 
 
 def test_import_of_a_missing_path(cli: Cli, tmp_path: Path) -> None:
@@ -122,7 +125,7 @@ def test_import_refuses_a_named_file_that_is_not_json_as_such_and_imports_the_re
     assert (f"rejected  {notes}: not a .json conversation file; only .json files are "
             "imported") in out.splitlines()
     assert "not valid JSON" not in out
-    assert out.splitlines()[-1] == "1 conversation imported, 0 duplicates skipped, 1 rejected."
+    assert out.splitlines()[-1] == "1 conversation imported, 1 file could not be imported."
 
 
 def test_conversations_json(imported: Cli, fixture_folder: Path) -> None:

@@ -294,10 +294,10 @@ def test_a_changed_conversation_is_replaced_once_asked_and_its_file_rebuilt(
     assert (kind, title) == ("confirm_destructive", "Replace changed conversations")
     assert f"{cid} (enriched-1-fixed.json)" in question
     summary = window.importer.last_summary  # still open: it now says what was done
-    assert summary is not None and "Replaced: 1" in summary.details.toPlainText()
-    assert "Changed" not in summary.details.toPlainText()
-    assert summary.headline.text() == ("0 conversations imported, 0 duplicates skipped, "
-                                       "0 rejected, 1 replaced.")
+    assert summary is not None and "1 conversation replaced the stored version" in \
+        summary.text()
+    assert "different content" not in summary.text()
+    assert summary.headline.text() == "0 conversations imported, 1 conversation replaced."
     result = blocker.args[0]
     assert result.report.replaced_ids == [cid] and result.rebuilt == ["holder"]
     info = get_training_file(library, "holder")
@@ -340,8 +340,8 @@ def test_a_dropped_parent_folder_gives_a_batch_per_subfolder(qtbot, library, dia
     with qtbot.waitSignal(window.importer.finished, timeout=30000) as blocker:
         window.importer.start([parent])
     assert sorted(blocker.args[0].batches_created) == ["batch-01", "batch-02"]
-    text = window.importer.last_summary.details.toPlainText()
-    assert text.startswith("Batches created: 2\n  batch-01\n  batch-02")
+    text = window.importer.last_summary.text()
+    assert "\n\n2 batches created\n  batch-01\n  batch-02\n\n" in text
     assert {b.batch_id: b.conversations for b in library.batches()} == {"batch-01": 2,
                                                                          "batch-02": 2}
 

@@ -205,8 +205,8 @@ def test_a_corrected_file_is_changed_and_replaces_only_when_asked(
     assert verdicts(report) == [("changed", cid)]
     assert "different content" in report.verdicts[0].reason
     assert "(Corrected.)" not in json.dumps(library.record(cid))
-    assert report.summary() == ("0 conversations imported, 0 duplicates skipped, 0 rejected, "
-                                "1 changed (not replaced).")
+    assert report.summary() == ("0 conversations imported, 1 conversation changed (not "
+                                "replaced).")
 
     pk_before = library.resolve_ids([cid])[cid]
     report = import_paths(library, [fixed], replace=True)

@@ -20,37 +20,38 @@ FULL = ROOT / "tests" / "fixtures" / "full" / "user-full-file-3-conversations.js
 
 
 def sections(qtbot, report) -> dict[str, list[str]]:
-    """The summary dialog's details by section: its title line, then its lines."""
+    """The summary dialog's sections as its rows show them: each heading, its lines."""
     dialog = ImportSummaryDialog(report)
     qtbot.addWidget(dialog)
+    model = dialog.sections
     found: dict[str, list[str]] = {}
-    for block in dialog.details.toPlainText().split("\n\n"):
-        title, *lines = block.strip("\n").splitlines()
-        found[title] = lines
+    for row in range(model.rowCount()):
+        text = model.data(model.index(row, 0))
+        if model.is_heading(row):
+            found[text] = lines = []
+        else:
+            lines.append(f"  {text}")
     return found
-
-
-def stored_id(library, source_file: str) -> str:
-    (row,) = [r for r in library.summaries() if r.source_file == source_file]
-    return row.conversation_id
 
 
 def test_a_full_training_files_conversations_are_one_line_each_section(qtbot, library):
     found = sections(qtbot, import_paths(library, [FULL]))
-    assert found["Imported: 3"] == [f"  {FULL.parent.name}/{FULL.name}: 3 conversations → batch "
-                                    f"{library.summaries()[0].batch_id}"]
+    assert found["3 conversations imported"] == [
+        f"  {FULL.parent.name}/{FULL.name}: 3 conversations → batch "
+        f"{library.summaries()[0].batch_id}"]
     again = sections(qtbot, import_paths(library, [FULL]))
     batch = library.summaries()[0].batch_id  # where they are: what a person knows them by
-    assert again == {"Duplicates (skipped): 3": [
+    assert again == {"3 conversations were already in the library (skipped)": [
         f"  {FULL.parent.name}/{FULL.name}: 3 conversations are already in the library (in "
-        f"batch '{batch}') or earlier in this import: skipped"]}
+        f"batch '{batch}'): skipped"]}
 
 
 def test_a_folders_many_files_are_one_line_and_a_few_are_listed(
         qtbot, library, fixture_folder: Path, monkeypatch: pytest.MonkeyPatch):
     count = len(ENRICHED) + len(LEGACY)
     monkeypatch.setattr(import_report_lines, "GROUP_FROM", count)  # this folder is "many"
-    (line,) = sections(qtbot, import_paths(library, [fixture_folder]))[f"Imported: {count}"]
+    found = sections(qtbot, import_paths(library, [fixture_folder]))
+    (line,) = found[f"{count} conversations imported"]
     assert line.startswith(f"  {fixture_folder.name}/: {count} files (")
     assert line.endswith(f" and {count - 3} more) → batch {fixture_folder.name}")
 
@@ -61,16 +62,19 @@ def test_a_folders_many_files_are_one_line_and_a_few_are_listed(
     shutil.copy(ENRICHED[0], few / ENRICHED[0].name)
     (few / "broken.json").write_text("{", encoding="utf-8")
     found = sections(qtbot, import_paths(library, [fixture_folder, few]))
-    (rejected,) = found["Rejected: 1"]
+    (rejected,) = found["1 file could not be imported"]
     assert rejected.startswith("  few/broken.json: ")
-    grouped, one = found[f"Already imported (skipped): {count + 1}"]
+    # the same files' names as stored: a folder dropped again, said as such
+    grouped, one = found[f"{count + 1} conversations were imported before, from files of "
+                         "the same names (skipped)"]
     assert grouped.startswith(f"  {fixture_folder.name}/: {count} files (")
     # the same files from the same folder: said to be imported before, not a problem
     assert grouped.endswith(f"were imported before (in batch '{fixture_folder.name}'): "
                             "skipped")
-    assert one == (f"  few/{ENRICHED[0].name}: the same content as conversation "
-                   f"{stored_id(library, ENRICHED[0].name)} (already in the library: batch "
-                   f"'{fixture_folder.name}', from {ENRICHED[0].name})")
+    (row,) = [r for r in library.summaries() if r.source_file == ENRICHED[0].name]
+    assert one == (f"  few/{ENRICHED[0].name}: {row.persona_name}'s conversation is already "
+                   f"in the library (batch '{fixture_folder.name}', from {ENRICHED[0].name}); "
+                   f"skipped. Conversation id {row.conversation_id}")
 
 
 @pytest.mark.skipif(os.name == "nt" or sys.platform == "darwin",
@@ -83,6 +87,6 @@ def test_names_that_are_not_utf8_show_their_odd_bytes(qtbot, library, tmp_path: 
     shutil.copy(ENRICHED[0], os.fsdecode(root + b"/caf\xe9.json"))
     Path(os.fsdecode(root + b"/bad\xe9.json")).write_text("{", encoding="utf-8")
     found = sections(qtbot, import_paths(library, [Path(os.fsdecode(root))]))
-    (rejected,) = found["Rejected: 1"]
+    (rejected,) = found["1 file could not be imported"]
     assert rejected.startswith("  drop/bad\ufffd.json: "), rejected
-    assert found["Imported: 1"] == ["  drop/caf\ufffd.json → batch drop"]
+    assert found["1 conversation imported"] == ["  drop/caf\ufffd.json → batch drop"]

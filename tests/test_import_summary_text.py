@@ -60,13 +60,18 @@ def test_a_mixed_drops_summary_reads_word_for_word(library: Library, tmp_path: P
             if v.verdict is Verdict.REJECTED] == odd
     b = [path.name for path in LEGACY[:3]]
     assert report_text(report).splitlines() == [
-        "Batches created: 3", "  batch-001", "  delivery-A/batch-000",
+        "6 files could not be imported", *rejected_lines(report), "",
+        "3 conversations repeat another of this import (skipped)",
+        "  full/user-full-file-3-conversations.json: 3 conversations repeat conversations "
+        "imported earlier in this import (from delivery-A/batch-000/single-convo-file-3.json, "
+        "delivery-A/batch-000/single-convo-file-2.json and "
+        "delivery-A/batch-000/single-convo-file-1.json): skipped", "",
+        "9 files in the older v3 format (hand-written pairs, no scaffolding) were converted "
+        "as they were imported; the files themselves are not changed",
+        "  in delivery-B/batch-000/ (8 files) and batch-001/ (1 file)", "",
+        "3 batches created", "  batch-001", "  delivery-A/batch-000",
         "  delivery-B/batch-000", "",
-        "Rejected: 6", *rejected_lines(report), "",
-        "Duplicates (skipped): 3",
-        "  full/user-full-file-3-conversations.json: 3 conversations are already in the "
-        "library or earlier in this import: skipped", "",
-        "Imported: 15",
+        "15 conversations imported",
         *listed("delivery-A/batch-000", ENRICHED, "delivery-A/batch-000"),
         f"  delivery-B/batch-000/: 8 files ({b[0]}, {b[1]}, {b[2]} and 5 more) → batch "
         "delivery-B/batch-000",
@@ -81,21 +86,21 @@ def test_a_mixed_drops_summary_reads_word_for_word(library: Library, tmp_path: P
                if r.source_file == LEGACY[0].name)
     changed = corrected(cid, fix)
     report = import_paths(library, [drop / "delivery-A", again, changed, drop / "full"])
-    (stored,) = [r.conversation_id for r in library.summaries()
-                 if r.source_file == ENRICHED[0].name]
+    (stored,) = [r for r in library.summaries() if r.source_file == ENRICHED[0].name]
     a = [path.name for path in ENRICHED[:3]]
     assert report_text(report).splitlines() == [
-        "Changed (kept as stored): 1",
+        "1 conversation is already in the library with different content (not replaced)",
         f"  fix/{changed.name}: conversation {cid} is already in the library with "
         "different content; the stored version stays unless you answer Replace to the "
         "question about changed conversations", "",
-        "Duplicates (skipped): 10",
+        "10 conversations were already in the library (skipped)",
         f"  batch-000/: 6 files ({a[0]}, {a[1]}, {a[2]} and 3 more) were imported before "
         "(in batch 'delivery-A/batch-000'): skipped",
-        f"  again/{a[0]}: the same content as conversation {stored} (already in the "
-        f"library: batch 'delivery-A/batch-000', from {a[0]})",
+        f"  again/{a[0]}: {stored.persona_name}'s conversation is already in the library "
+        f"(batch 'delivery-A/batch-000', from {a[0]}); skipped. Conversation id "
+        f"{stored.conversation_id}",
         "  full/user-full-file-3-conversations.json: 3 conversations are already in the "
-        "library (in batch 'delivery-A/batch-000') or earlier in this import: skipped"]
+        "library (in batch 'delivery-A/batch-000'): skipped"]
 
 
 ODD_PATHS = ["x.json", "/x.json", "a/b.json", "/a//b/c.json", "a/./b.json", "./b.json",

@@ -60,7 +60,7 @@ def test_the_import_summary_reads_without_json_paths(qtbot, library: Library,
     assert any(v.reason.startswith("$.training_pairs[") for v in report.verdicts)
     dialog = ImportSummaryDialog(report)
     qtbot.addWidget(dialog)
-    text = dialog.details.toPlainText()
+    text = dialog.text()
     assert "$." not in text and "$:" not in text, text
     assert "training pair 2, target response" not in text  # the field's own words instead
     assert "training pair 2, consultant reply: 'target_response' must be" in text
@@ -78,7 +78,8 @@ def test_the_commands_json_keeps_the_machine_path(tmp_path: Path, refused: Path)
     assert wrong["verdict"] == "rejected"
     assert wrong["where"] == "$.training_pairs[1].target_response"
     assert wrong["reason"].startswith("'target_response' must be")
-    assert "rejected" in result.stderr  # the summary goes to stderr, stdout stays JSON
+    assert "could not be imported" in result.stderr  # the summary goes to stderr, stdout
+    # stays JSON
 
 
 def test_a_full_files_message_is_named_with_who_writes_it(qtbot, tmp_path: Path) -> None:
@@ -100,6 +101,6 @@ def test_a_full_files_message_is_named_with_who_writes_it(qtbot, tmp_path: Path)
         report = import_paths(library, [full])
     dialog = ImportSummaryDialog(report)
     qtbot.addWidget(dialog)
-    text = dialog.details.toPlainText()
+    text = dialog.text()
     assert ("conversation 2, message 3 (consultant): must be an assistant message "
             "(roles alternate)") in text, text

@@ -65,7 +65,7 @@ def test_dropping_two_deliveries_in_the_window_keeps_them_apart(
     dialogs.texts.append("")
     with qtbot.waitSignal(window.importer.finished, timeout=30000):
         window.import_folder_action.trigger()
-    text = window.importer.last_summary.details.toPlainText()
+    text = window.importer.last_summary.text()
     assert "delivery-A/batch-000" in text and "delivery-B/batch-000" in text
     # each file's line says which of the two folders it came from
     assert f"  delivery-B/batch-000/{LEGACY[0].name} → batch delivery-B/batch-000" in text

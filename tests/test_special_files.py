@@ -45,7 +45,7 @@ def test_a_named_pipe_in_a_folder_gets_a_verdict_and_the_rest_imports(tmp_path: 
     no_traceback(result)
     assert "x.json" in result.stdout and "named pipe" in result.stdout, result.stdout
     assert result.stdout.splitlines()[-1] == (
-        "1 conversation imported, 0 duplicates skipped, 1 rejected.")
+        "1 conversation imported, 1 file could not be imported.")
     assert result.returncode == 1  # a rejection is reported in the exit code
 
 
@@ -70,7 +70,7 @@ def test_a_link_to_dev_zero_is_refused_without_reading_it(tmp_path: Path) -> Non
     no_traceback(result)
     assert "zero.json: a link to /dev/zero" in result.stdout, result.stdout
     assert result.stdout.splitlines()[-1] == (
-        "1 conversation imported, 0 duplicates skipped, 1 rejected.")
+        "1 conversation imported, 1 file could not be imported.")
     # Named on purpose, the link is followed, and what it leads to is refused unread.
     for args in (("--data-dir", tmp_path / "lib", "import", folder / "zero.json"),
                  ("validate", folder / "zero.json")):
@@ -156,7 +156,7 @@ def test_an_unreadable_subfolder_gets_a_verdict() -> None:
         no_traceback(result)
         assert "locked" in result.stdout and "cannot be read" in result.stdout, result.stdout
         assert result.stdout.splitlines()[-1] == (
-            "1 conversation imported, 0 duplicates skipped, 1 rejected."), result.stdout
+            "1 conversation imported, 1 folder could not be imported."), result.stdout
 
 
 # --- numbers that overflow ------------------------------------------------------------

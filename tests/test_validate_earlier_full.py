@@ -54,7 +54,7 @@ def test_validate_names_the_conversation_of_the_earlier_format_that_import_refus
     assert problems and all(line.startswith("    [conversation 2 of 3] $.") for line in problems)
 
     code, imported = run(capsys, "--data-dir", tmp_path / "lib", "import", broken)
-    assert imported[-1] == "2 conversations imported, 0 duplicates skipped, 1 rejected."
+    assert imported[-1] == "2 conversations imported, 1 conversation could not be imported."
     refused = [line for line in imported if line.startswith("rejected")]
     assert len(refused) == 1 and "[conversation 2 of 3]" in refused[0]
     assert refused[0].endswith(problems[0].removeprefix("    [conversation 2 of 3] "))

@@ -101,8 +101,12 @@ def test_a_duplicate_by_content_names_the_conversation_and_where_it_was_seen(
     assert Path(duplicate.path).name == "b-copy-of-the-first.json"
     assert duplicate.reason == \
         f"the same content as conversation {cid}, imported earlier in this import"
-    summary = window.importer.last_summary.details.toPlainText()
-    assert f"with-a-copy/b-copy-of-the-first.json: {duplicate.reason}" in summary
+    summary = window.importer.last_summary.text()
+    # named by its client and the file it repeats, the id last (a person knows the first two)
+    assert duplicate.client and duplicate.client in library.record(cid)["client"]["name"]
+    assert ("  with-a-copy/b-copy-of-the-first.json: "
+            f"{duplicate.client}'s conversation repeats with-a-copy/a-first.json, imported "
+            f"earlier in this import; skipped. Conversation id {cid}\n") in summary
 
     again = import_paths(library, [folder / "a-first.json"])
     (verdict,) = again.verdicts
@@ -134,7 +138,7 @@ def test_a_dropped_text_file_is_refused_as_not_a_json_file_and_the_rest_imports(
     reason = "not a .json conversation file; only .json files are imported"
     assert refused == {"notes.txt": reason, "conversation.json.txt": reason}
     assert report.imported == 1 and library.count() == 1
-    summary = window.importer.last_summary.details.toPlainText()
+    summary = window.importer.last_summary.text()
     assert f"{tmp_path.name}/notes.txt: {reason}" in summary
     assert "not valid JSON" not in summary
 
@@ -225,7 +229,7 @@ def test_a_changed_conversation_kept_says_how_to_replace_it_in_the_window(
     ask = dialogs.confirm_destructive
 
     def summary_while_asked(*args: object, **kwargs: object) -> bool:
-        while_asked.append(window.importer.last_summary.details.toPlainText())
+        while_asked.append(window.importer.last_summary.text())
         return ask(*args, **kwargs)
 
     dialogs.confirm_destructive = summary_while_asked
@@ -235,8 +239,9 @@ def test_a_changed_conversation_kept_says_how_to_replace_it_in_the_window(
     assert "different content; the stored version stays unless you answer Replace to the " \
         "question about changed conversations" in while_asked[0]
     assert "import the file again" not in while_asked[0]
-    details = window.importer.last_summary.details.toPlainText()
-    assert "Changed (kept as stored): 1" in details
+    details = window.importer.last_summary.text()
+    assert ("1 conversation is already in the library with different content (kept as "
+            "stored)\n") in details
     assert "different content; you kept the stored version (to use this one, import the " \
         "file again and answer Replace)" in details
     assert "with replace" not in details

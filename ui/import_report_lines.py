@@ -13,7 +13,8 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from app.importer import FileVerdict, folder_batch_names
+from app.importer import MEANWHILE, FileVerdict, folder_batch_names
+from app.wording import first_few
 from ui.wording import and_list, plural
 
 GROUP_FROM = 20  # one place's verdicts in a section are grouped from this many
@@ -23,8 +24,14 @@ EXAMPLES = 3  # file names a folder's line shows
 def folder_and_name(path: str) -> tuple[str, str]:
     """``str(Path(path).parent)`` and ``Path(path).name``, without a Path per file: a
     10,000-file import's summary built 30,000 of them, some 70 ms on the window's thread
-    before the dialog showed. A name that ends in a separator or "." goes the slow way."""
-    head, tail = os.path.split(path)
+    before the dialog showed. A name that ends in a separator or "." goes the slow way.
+    Where "/" is the one separator, the path is cut at its last one (``os.path.split``
+    costs twice as much, and ``_folder`` writes the head as Path does either way)."""
+    if os.altsep is None and os.sep == "/":
+        cut = path.rfind("/") + 1
+        head, tail = path[:cut], path[cut:]
+    else:
+        head, tail = os.path.split(path)
     if tail in ("", "."):
         whole = Path(path)
         return str(whole.parent), whole.name
@@ -50,7 +57,8 @@ def grouped_lines(items: list[FileVerdict], line: Callable[[FileVerdict], str],
                   short: Callable[[str], str]) -> list[str]:
     """One line a verdict (``line``), except where a place gives ``GROUP_FROM`` or more, or
     a full training file more than one: then one line (``group`` of what follows the
-    place's name and count), where the place's first verdict stood."""
+    place's name and count), where the place's first verdict stood. Not indented: the
+    summary's view shows each line as a row of its section, its text indents them."""
     places: dict[tuple[str, bool], list[FileVerdict]] = {}
     for verdict in items:
         places.setdefault(_place(verdict), []).append(verdict)
@@ -58,7 +66,7 @@ def grouped_lines(items: list[FileVerdict], line: Callable[[FileVerdict], str],
     lines: list[str] = []
     for (place, whole_file), verdicts in places.items():
         if len(verdicts) < (2 if whole_file else GROUP_FROM):
-            lines += [f"  {line(verdict)}" for verdict in verdicts]
+            lines += [line(verdict) for verdict in verdicts]
             continue
         if whole_file:
             head = f"{short(place)}: {plural(len(verdicts), 'conversation')}"
@@ -67,7 +75,7 @@ def grouped_lines(items: list[FileVerdict], line: Callable[[FileVerdict], str],
             more = len(verdicts) - len(names)
             listed = and_list([*names, f"{more:,} more"] if more else names)
             head = f"{folders[place]}/: {plural(len(verdicts), 'file')} ({listed})"
-        lines.append(f"  {head} {group(verdicts)}")
+        lines.append(f"{head} {group(verdicts)}")
     return lines
 
 
@@ -94,5 +102,47 @@ def duplicates_group(verdicts: list[FileVerdict]) -> str:
              if batches else "")
     if all(v.imported_before for v in verdicts):
         return f"{'was' if len(verdicts) == 1 else 'were'} imported before{where}: skipped"
-    return (f"{'is' if len(verdicts) == 1 else 'are'} already in the library{where} or "
-            "earlier in this import: skipped")
+    return f"{'is' if len(verdicts) == 1 else 'are'} already in the library{where}: skipped"
+
+
+def repeats_group(short: Callable[[str], str]) -> Callable[[list[FileVerdict]], str]:
+    """What many repeats of this import's conversations repeat: the files they were
+    imported from, the first few by name."""
+    def group(verdicts: list[FileVerdict]) -> str:
+        files = list(dict.fromkeys(short(FileVerdict(v.earlier, v.verdict).file)
+                                   for v in verdicts if v.earlier))
+        listed = and_list(files) if len(files) <= EXAMPLES else first_few(files, EXAMPLES)
+        return (f"{'repeats' if len(verdicts) == 1 else 'repeat'} conversations imported "
+                f"earlier in this import{f' (from {listed})' if files else ''}: skipped")
+    return group
+
+
+def whose(verdict: FileVerdict) -> str:
+    """The conversation as a person knows it: "David Chen's conversation"."""
+    return f"{verdict.client}'s conversation" if verdict.client else "its conversation"
+
+
+def duplicate_line(verdict: FileVerdict, short: Callable[[str], str]) -> str:
+    """A skipped duplicate, said by its file and the conversation it repeats (its client,
+    its batch and the file it came from, or the file of this import it repeats); the ids
+    last, for whoever looks them up."""
+    dialogue = verdict.repeats == "dialogue"
+    if verdict.earlier is not None:
+        where = f"{short(verdict.earlier)}, imported earlier in this import"
+        said = (f"{whose(verdict)} has the same dialogue as {where}, under another id"
+                if dialogue else f"{whose(verdict)} repeats {where}")
+    elif verdict.stored_batch is not None:
+        where = f"batch '{verdict.stored_batch}'" + (
+            f", from {verdict.stored_file}" if verdict.stored_file else "")
+        meanwhile = MEANWHILE.removeprefix(", ")  # said of the content, the id, the dialogue
+        if meanwhile in verdict.reason:
+            said = (f"{whose(verdict)} has the same dialogue as one {meanwhile} under "
+                    f"another id ({where})" if dialogue
+                    else f"{whose(verdict)} was {meanwhile} ({where})")
+        else:
+            said = (f"{whose(verdict)} has the same dialogue as one already in the library "
+                    f"under another id ({where})" if dialogue
+                    else f"{whose(verdict)} is already in the library ({where})")
+    else:  # the stored copy's place could not be read (removed since): the reason says
+        return f"{short(verdict.path)}: {verdict.reason}"
+    return f"{short(verdict.path)}: {said}; skipped. Conversation id {verdict.conversation_id}"

@@ -161,6 +161,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         dialog.show()
         written.append(save(dialog, out_dir / "02-import-summary.png"))
         dialog.close()
+        written += render_mixed_import_summary(window, samples, Path(tmp), out_dir)
 
         page = window.conversations
         written.append(save(window, out_dir / "03-conversations.png"))
@@ -201,6 +202,42 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         written += render_near_duplicates_in_a_file(window, library, out_dir)
         window.close()
         library.close()
+    return written
+
+
+FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"  # in a checkout
+
+
+def render_mixed_import_summary(window: MainWindow, samples: Path, tmp: Path,
+                                out_dir: Path) -> list[Path]:
+    """The summary of a drop that gives every outcome, imported into a library of its
+    own (the other views keep the samples alone): files sent again, files of the older
+    v3 format (from the checkout's test fixtures, when there), one file twice, files
+    that cannot be imported and a file that is not read."""
+    library = Library(tmp / "mixed-library")
+    first = sorted(p for p in samples.rglob("*.json"))
+    import_paths(library, [first[0].parent])
+    drop = tmp / "mixed-drop"
+    for folder in ("resent", "delivery-7", "odd"):
+        (drop / folder).mkdir(parents=True)
+    for path in first[:2]:
+        (drop / "resent" / path.name).write_bytes(path.read_bytes())
+    older = sorted((FIXTURES / "legacy").glob("*.json"))[:3]
+    for path in [*older, *first[-2:]]:
+        (drop / "delivery-7" / path.name).write_bytes(path.read_bytes())
+    (drop / "delivery-7" / f"copy-of-{first[-1].name}").write_bytes(first[-1].read_bytes())
+    (drop / "odd" / "broken-export.json").write_text(
+        '{"dataset_metadata": {"dataset_name": "cut off', encoding="utf-8")
+    (drop / "odd" / "empty.json").write_text("", encoding="utf-8")
+    (drop / "odd" / "notes.txt").write_text("to do", encoding="utf-8")
+    raw = FIXTURES / "bad" / "raw-not-enriched.json"
+    if raw.is_file():
+        (drop / "odd" / raw.name).write_bytes(raw.read_bytes())
+    dialog = ImportSummaryDialog(import_paths(library, [drop]), window)
+    dialog.show()
+    written = [save(dialog, out_dir / "02b-import-summary-mixed.png")]
+    dialog.close()
+    library.close()
     return written
 
 
