@@ -164,15 +164,16 @@ class ImportReport:
         return [str(v.conversation_id) for v in self.verdicts
                 if v.verdict in stored and v.conversation_id is not None]
 
-    def summary(self) -> str:
+    def summary(self, changed: str = "not replaced") -> str:
         """The counts as one sentence whose nouns agree with them ("1 duplicate skipped",
         "2 duplicates skipped"), for the window and the command line alike, then the
-        notes."""
+        notes; ``changed``: what became of the changed ones (the window's summary says
+        "being replaced" once the person answered Replace)."""
         counts = [f"{plural(self.imported, 'conversation')} imported",
                   f"{plural(self.duplicates, 'duplicate')} skipped",
                   f"{self.rejected:,} rejected"]
         if self.changed:
-            counts.append(f"{len(self.changed):,} changed (not replaced)")
+            counts.append(f"{len(self.changed):,} changed ({changed})")
         if self.replaced_ids:
             counts.append(f"{len(self.replaced_ids):,} replaced")
         if self.skipped:
@@ -900,6 +901,9 @@ def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str) -
     values = {k: v for k, v in row.items()
               if k not in (*NOT_COLUMNS, "conversation_id", "batch_id")}
     forget_totals(session, [pk])  # files holding it render it again
+    # token_count=0: the stored count was of the old text; it is made again when asked
+    # (the Tokens column, the length limit's checks) instead of passing for the new one's
+    values = {**values, "token_count": 0}
     session.execute(update(Conversation).where(Conversation.pk == pk)
                     .values(**values, imported_at=imported_at))
     session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)
