@@ -47,7 +47,7 @@ from ui.import_report_lines import (
 )
 from ui.replace_flow import ReplaceController, Replacement
 from ui.tasks import in_child, run_with_progress, saying_if_killed
-from ui.wording import and_list, plural
+from ui.wording import agreeing, and_list, plural
 
 
 def paths_from_mime(mime: QMimeData) -> list[Path]:
@@ -90,26 +90,43 @@ def _short(path: str) -> str:
     return f"{above}/{name}" if above else name
 
 
-# What happens to a changed conversation, said while the Replace question is on screen
-# beside the summary, and after the person answered Cancel to it.
-CHANGED_ASKED = ("the stored version stays unless you answer Replace to the question "
-                 "about changed conversations")
-CHANGED_KEPT = ("you kept the stored version (to use this one, import the file again and "
-                "answer Replace)")
+# The changed conversations' section: its heading and what happens to them, said once
+# above their list, while the Replace question is on screen beside the summary ("asked"),
+# once the person answered Replace until the replace is done ("replacing"), and after they
+# answered Cancel ("kept"). Done, they are listed under "Replaced".
+CHANGED_TITLES = {"asked": "Changed (not replaced yet)",
+                  "replacing": "Changed (being replaced)",
+                  "kept": "Changed (kept as stored)"}
 
 
-def _reason(verdict: FileVerdict, kept: bool) -> str:
-    """Why a file got its verdict, in the window's words: a changed conversation is
-    replaced by answering Replace after the import (the command line's --replace)."""
+def changed_said(answer: str, n: int) -> str:
+    """What happens to ``n`` changed conversations, given the answer (``CHANGED_TITLES``)."""
+    def word(one: str, many: str) -> str:
+        return agreeing(n, one, many)
+    if answer == "replacing":
+        return (f"You answered Replace: {word('this version is', 'these versions are')} "
+                f"replacing the stored {word('one', 'ones')}, and the training files that "
+                f"hold {word('it', 'them')} are being rebuilt. This summary says when it is "
+                "done.")
+    if answer == "kept":
+        return (f"Already in the library with different content: you kept the stored "
+                f"{word('version', 'versions')} (to use {word('this one', 'these')}, import "
+                f"the {word('file', 'files')} again and answer Replace).")
+    return (f"Already in the library with different content: the stored "
+            f"{word('version stays', 'versions stay')} unless you answer Replace to the "
+            "question about changed conversations.")
+
+
+def _reason(verdict: FileVerdict) -> str:
+    """Why a file got its verdict, in the window's words; a changed one is named by its
+    conversation, what happens to it being said once above the list (``changed_said``)."""
     if verdict.verdict is Verdict.CHANGED:
-        return (f"conversation {verdict.conversation_id} is already in the library with "
-                f"different content; {CHANGED_KEPT if kept else CHANGED_ASKED}")
+        return f"conversation {verdict.conversation_id}"
     return readable_reason(verdict.reason)
 
 
-def _reason_line(verdict: FileVerdict, kept: bool = False,
-                 short: Callable[[str], str] = _short) -> str:
-    return f"{short(verdict.path)}: {_reason(verdict, kept)}"
+def _reason_line(verdict: FileVerdict, short: Callable[[str], str] = _short) -> str:
+    return f"{short(verdict.path)}: {_reason(verdict)}"
 
 
 def _shortener(report: ImportReport) -> Callable[[str], str]:
@@ -124,8 +141,9 @@ def _shortener(report: ImportReport) -> Callable[[str], str]:
     return short
 
 
-def report_text(report: ImportReport, kept: bool = False) -> str:
-    """Every file's verdict; ``kept``: the person declined to replace the changed ones."""
+def report_text(report: ImportReport, changed: str = "asked") -> str:
+    """Every file's verdict; ``changed``: what the person answered about replacing the
+    changed ones, a key of ``CHANGED_TITLES``."""
     lines = []
     short = _shortener(report)
     if report.batches_created:
@@ -139,7 +157,7 @@ def report_text(report: ImportReport, kept: bool = False) -> str:
                   for name, before, after in report.batches_joined]
         lines.append("")
     for title, verdict in (("Rejected", Verdict.REJECTED),
-                           ("Changed (kept as stored)", Verdict.CHANGED),
+                           (CHANGED_TITLES[changed], Verdict.CHANGED),
                            ("Replaced", Verdict.REPLACED),
                            ("Duplicates (skipped)", Verdict.DUPLICATE)):
         items = [v for v in report.verdicts if v.verdict is verdict]
@@ -147,11 +165,13 @@ def report_text(report: ImportReport, kept: bool = False) -> str:
             title = "Already imported (skipped)"  # a folder dropped again: no problem
         if items:
             lines.append(f"{title}: {len(items):,}")
+            if verdict is Verdict.CHANGED:  # what happens to them: the same for all
+                lines.append(f"  {changed_said(changed, len(items))}")
             if verdict is Verdict.DUPLICATE:  # the same thing said of many: grouped
                 lines += grouped_lines(items, lambda v: _reason_line(v, short=short),
                                        duplicates_group, short)
             else:  # each one needs its own reason read
-                lines += [f"  {_reason_line(v, kept, short)}" for v in items]
+                lines += [f"  {_reason_line(v, short)}" for v in items]
             lines.append("")
         if verdict is Verdict.REJECTED and report.skipped:
             # one line a kind: a dropped folder may hold thousands of other files
@@ -192,6 +212,11 @@ class ImportSummaryDialog(QDialog):
         bold = QFont(self.headline.font())
         bold.setBold(True)
         self.headline.setFont(bold)
+        # What the checks found in replaced conversations (``show_replaced``)
+        self.findings = QLabel()
+        self.findings.setTextFormat(Qt.TextFormat.PlainText)
+        self.findings.setWordWrap(True)
+        self.findings.hide()
         self.details = QPlainTextEdit(report_text(report))
         self.details.setReadOnly(True)
         self.details.setLineWrapMode(QPlainTextEdit.LineWrapMode.WidgetWidth)
@@ -210,6 +235,7 @@ class ImportSummaryDialog(QDialog):
             self.show_batch_button.clicked.connect(self._show_batch)
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
+        layout.addWidget(self.findings)
         layout.addWidget(self.details, 1)
         layout.addWidget(buttons)
         self.resize(720, 420)
@@ -222,17 +248,27 @@ class ImportSummaryDialog(QDialog):
     def show_kept(self) -> None:
         """The person answered Cancel to replacing the changed conversations: the summary,
         still open, says they were kept and how to replace them later."""
-        self.details.setPlainText(report_text(self.report, kept=True))
+        self.headline.setText(self.report.summary())
+        self.details.setPlainText(report_text(self.report, changed="kept"))
 
-    def show_replaced(self, again: ImportReport) -> None:
+    def show_replacing(self) -> None:
+        """The person answered Replace and the replace runs: the summary, still open, says
+        so instead of "the stored version stays unless you answer Replace"."""
+        self.headline.setText(self.report.summary(changed="being replaced"))
+        self.details.setPlainText(report_text(self.report, changed="replacing"))
+
+    def show_replaced(self, again: ImportReport, findings: str = "") -> None:
         """The person chose to replace the changed conversations and they are replaced:
-        the summary, still open, says so instead of "changed (not replaced)"."""
+        the summary, still open, says so instead of "changed (not replaced)", with what
+        the add review's checks found in the new versions (``findings``), at the top."""
         done = {v.conversation_id: v for v in again.verdicts if v.verdict is Verdict.REPLACED}
         verdicts = [done.get(v.conversation_id, v) if v.verdict is Verdict.CHANGED else v
                     for v in self.report.verdicts]
         self.report = replace(self.report, verdicts=verdicts)
         self.headline.setText(self.report.summary())
         self.details.setPlainText(report_text(self.report))
+        self.findings.setText(findings)
+        self.findings.setVisible(bool(findings))
 
 
 class ImportController(QObject):
@@ -251,6 +287,7 @@ class ImportController(QObject):
         self.last_summary: ImportSummaryDialog | None = None
         self.replacer = ReplaceController(window, library, dialogs, changes)
         self.replacer.replaced.connect(self._replaced)
+        self.replacer.not_replaced.connect(self._not_replaced)
 
     def start(self, paths: list[Path], ask_batch: bool = True) -> bool:
         """Begin importing ``paths``; False when there is nothing to do or the user cancels.
@@ -295,7 +332,11 @@ class ImportController(QObject):
 
     def _replaced(self, result: Replacement) -> None:
         if self.last_summary is not None:
-            self.last_summary.show_replaced(result.report)
+            self.last_summary.show_replaced(result.report, result.findings())
+
+    def _not_replaced(self) -> None:
+        if self.last_summary is not None:  # not "being replaced" any more
+            self.last_summary.show_kept()
 
     def _done(self, report: ImportReport) -> None:
         if report.imported:
@@ -307,5 +348,7 @@ class ImportController(QObject):
         self.last_summary.open()
         self.finished.emit(report)
         # changed conversations: asked once, for all of them
-        if not self.replacer.offer(report) and report.changed:
+        if self.replacer.offer(report):
+            self.last_summary.show_replacing()
+        elif report.changed:
             self.last_summary.show_kept()
