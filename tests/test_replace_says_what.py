@@ -130,7 +130,8 @@ def test_a_few_are_named_one_by_one_as_the_table_shows_them(
     assert question.splitlines()[1:3] == [
         "  • Jennifer Martinez · batch 'enriched-batch' · regen-enriched-2.json", ""]
     assert "Replacing rebuilds 'Coaching A'." in question
-    assert "It keeps its batch and its place in training files." in question
+    assert ("Replace the stored version with this one? It keeps its batch and its place in "
+            "training files.") in question
 
 
 def test_after_the_replace_the_status_and_summary_say_what_the_new_versions_brought(

@@ -113,9 +113,11 @@ def replace_question(report: ImportReport, stored: Mapping[str, Stored],
              f"{agreeing(n, 'is', 'are')} already in the library with different content:"]
     lines += (_one_by_one(changed, stored) if n <= MAX_LISTED
               else _by_batch(changed, stored))
-    lines += ["", rebuilds_sentence(holding, in_no_file, n),
-              f"{agreeing(n, 'It keeps its', 'Each keeps its')} batch and its place in "
-              "training files.", "Cancel keeps the stored versions."]
+    these = agreeing(n, "version with this one", "versions with these")
+    lines += ["", f"Replace the stored {these}? {agreeing(n, 'It keeps its', 'Each keeps its')}"
+              " batch and its place in training files.",
+              rebuilds_sentence(holding, in_no_file, n),
+              "Cancel keeps the stored versions."]
     return "\n".join(lines)
 
 
