@@ -13,17 +13,22 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import func, select
 
 from app.budget_fit import OverBudget
 from app.build import BuildCancelled
+from app.errors import InputError, LibraryError
 from app.library import Library
+from app.loader import load_file
 from app.models import Conversation, Member, TrainingFile
 from app.near_in_file import NearCheckCancelled, near_on_add
 from app.quality import harmful_warnings
 from app.similar import NEAR_DUPLICATE
 from app.trainingfiles import get_training_file, over_budget_pks
+from app.wording import agreeing, and_list, plural
 
 CHUNK = 500
 Progress = Callable[[int, int, str], None]
@@ -166,3 +171,56 @@ def in_no_training_file(library: Library, ids: Sequence[str]) -> int:
                 .join(Member, Member.conversation_pk == Conversation.pk)
                 .where(Conversation.conversation_id.in_(wanted[start : start + CHUNK]))))
     return len(wanted) - len(held)
+
+
+TURNS_NAMED = 4  # turn numbers a difference names
+
+
+def _said(messages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, Any]]:
+    """(role, text, turn) of each message a person and the consultant say (no system)."""
+    return [(str(m.get("role")), str(m.get("content")), m.get("turn_number"))
+            for m in messages if m.get("role") != "system"]
+
+
+def what_differs(stored: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """How a regenerated conversation differs from the stored one, in a few words:
+    "1 reply changed (turn 3)", "2 replies and 1 client message changed (turns 2, 3 and
+    5); 2 messages more", "only details other than the messages differ"."""
+    old_said = _said(stored.get("messages") or [])
+    new_said = _said(new.get("messages") or [])
+    changed = [(new_m[0], new_m[2]) for old_m, new_m in zip(old_said, new_said, strict=False)
+               if old_m[:2] != new_m[:2]]
+    parts = []
+    if changed:
+        replies = sum(1 for role, _turn in changed if role == "assistant")
+        kinds = [plural(n, noun) for n, noun in ((replies, "reply"),
+                                                 (len(changed) - replies, "client message"))
+                 if n]
+        turns = list(dict.fromkeys(str(turn) for _role, turn in changed if turn is not None))
+        named = turns[:TURNS_NAMED] + (["…"] if len(turns) > TURNS_NAMED else [])
+        where = (f" ({agreeing(len(turns), 'turn', 'turns')} {and_list(named)})"
+                 if turns else "")
+        parts.append(f"{and_list(kinds)} changed{where}")
+    extra = len(new_said) - len(old_said)
+    if extra:
+        parts.append(f"{plural(abs(extra), 'message')} {'more' if extra > 0 else 'fewer'}")
+    return "; ".join(parts) or "only details other than the messages differ"
+
+
+def differences(library: Library, changed: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``what_differs`` of each (conversation id, file) whose file still reads: a few
+    files, read again (the import kept no record of them). One that no longer reads, or
+    whose conversation is gone, is left out: the question names it without the words."""
+    found: dict[str, str] = {}
+    for cid, file in changed:
+        try:
+            stored = library.record(cid)
+            new = next((record for _part, record, _error, _dumped
+                        in load_file(Path(file), stored.get("batch_id") or "")
+                        if record is not None and record.get("conversation_id") == cid),
+                       None)
+        except (InputError, LibraryError, OSError, KeyError):
+            continue
+        if new is not None:
+            found[cid] = what_differs(stored, new)
+    return found

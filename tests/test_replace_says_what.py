@@ -128,10 +128,42 @@ def test_a_few_are_named_one_by_one_as_the_table_shows_them(
     question = import_in_window(qtbot, window, dialogs, [path], replace=False)
 
     assert question.splitlines()[1:3] == [
-        "  • Jennifer Martinez · batch 'enriched-batch' · regen-enriched-2.json", ""]
+        "  • Jennifer Martinez · batch 'enriched-batch' · regen-enriched-2.json: 1 reply "
+        "changed (turn 2)", ""]
     assert "Replacing rebuilds 'Coaching A'." in question
     assert ("Replace the stored version with this one? It keeps its batch and its place in "
             "training files.") in question
+
+
+def test_what_differs_is_said_in_a_few_words(qtbot, library: Library, dialogs,
+                                             tmp_path: Path) -> None:
+    """Read from the new file and the stored record: replies and client messages changed,
+    with their turns, and messages more or fewer."""
+    def shortened_and_rewritten(document: Document) -> None:
+        first_reply_rewritten(document)
+        document["training_pairs"].pop()
+
+    def scored_again(document: Document) -> None:  # the same messages, another score
+        pair = document["training_pairs"][0]
+        pair["training_metadata"]["quality_score"] = 1
+
+    library_by_batch(library, tmp_path)
+    redelivery = tmp_path / "redelivery"
+    paths = [regenerated(LEGACY[0], redelivery, shortened_and_rewritten),
+             regenerated(LEGACY[1], redelivery, scored_again)]
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.opened.append(paths)
+    dialogs.texts.append("")
+    dialogs.confirms.append(False)
+    with qtbot.waitSignal(window.importer.finished, timeout=WAIT_MS):
+        window.import_files_action.trigger()
+    lines = dialogs.asked[-1][2].splitlines()
+    assert lines[1:3] == [
+        f"  • Marcus Thompson · batch 'legacy-batch' · {paths[0].name}: 1 reply changed "
+        "(turn 1); 2 messages fewer",
+        f"  • Marcus Thompson · batch 'legacy-batch' · {paths[1].name}: only details other "
+        "than the messages differ"]
+    assert "No training file holds them: replacing rebuilds none." in lines
 
 
 def test_after_the_replace_the_status_and_summary_say_what_the_new_versions_brought(

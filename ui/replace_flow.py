@@ -20,6 +20,7 @@ from app.replace_checks import (
     Stored,
     Worse,
     checks_by_file,
+    differences,
     holding_counts,
     in_no_training_file,
     stored_conversations,
@@ -58,13 +59,17 @@ def _client(stored: Stored | None) -> str:
     return (stored.client if stored is not None and stored.client else "(no client name)")
 
 
-def _one_by_one(changed: list[FileVerdict], stored: Mapping[str, Stored]) -> list[str]:
-    """Each changed conversation as the table shows it: client · batch · the new file."""
+def _one_by_one(changed: list[FileVerdict], stored: Mapping[str, Stored],
+                differs: Mapping[str, str]) -> list[str]:
+    """Each changed conversation as the table shows it: client · batch · the new file,
+    and what differs when the new file could be read again (``differs``)."""
     lines = []
     for verdict in changed:
-        found = stored.get(verdict.conversation_id or "")
-        where = f"batch '{found.batch}'" if found is not None else str(verdict.conversation_id)
-        lines.append(f"  • {_client(found)} · {where} · {Path(verdict.file).name}")
+        cid = verdict.conversation_id or ""
+        found = stored.get(cid)
+        where = f"batch '{found.batch}'" if found is not None else cid
+        how = f": {differs[cid]}" if cid in differs else ""
+        lines.append(f"  • {_client(found)} · {where} · {Path(verdict.path).name}{how}")
     return lines
 
 
@@ -104,20 +109,21 @@ def rebuilds_sentence(holding: list[tuple[str, int]], in_no_file: int, total: in
 
 
 def replace_question(report: ImportReport, stored: Mapping[str, Stored],
-                     holding: list[tuple[str, int]], in_no_file: int) -> str:
+                     holding: list[tuple[str, int]], in_no_file: int,
+                     differs: Mapping[str, str] | None = None) -> str:
     """The one question about an import's changed conversations: who they are (client and
     batch, as the table shows them), and which training files replacing them rebuilds."""
     changed = report.changed
     n = len(changed)
     lines = [f"{plural(n, 'conversation')} in this import "
              f"{agreeing(n, 'is', 'are')} already in the library with different content:"]
-    lines += (_one_by_one(changed, stored) if n <= MAX_LISTED
+    lines += (_one_by_one(changed, stored, differs or {}) if n <= MAX_LISTED
               else _by_batch(changed, stored))
     these = agreeing(n, "version with this one", "versions with these")
     lines += ["", f"Replace the stored {these}? {agreeing(n, 'It keeps its', 'Each keeps its')}"
               " batch and its place in training files.",
               rebuilds_sentence(holding, in_no_file, n),
-              "Cancel keeps the stored versions."]
+              f"Cancel keeps the stored {agreeing(n, 'version', 'versions')}."]
     return "\n".join(lines)
 
 
@@ -178,9 +184,13 @@ class ReplaceController(QObject):
         if not changed:
             return False
         ids = [str(v.conversation_id) for v in changed if v.conversation_id]
+        # What differs: only when each is named (a few files read again, quickly)
+        differs = (differences(self.library, [(str(v.conversation_id), v.file)
+                                              for v in changed])
+                   if len(changed) <= MAX_LISTED else {})
         question = replace_question(report, stored_conversations(self.library, ids),
                                     holding_counts(self.library, ids),
-                                    in_no_training_file(self.library, ids))
+                                    in_no_training_file(self.library, ids), differs)
         if not self.dialogs.confirm_destructive(self.window, "Replace changed conversations",
                                                 question, f"Replace {len(changed):,}"):
             return False
