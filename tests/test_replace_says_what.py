@@ -306,3 +306,15 @@ def test_keeping_the_stored_versions_says_how_to_replace_them_once(
         "use these, import the files again and answer Replace)."]
     assert text.count("answer Replace") == 1
 
+
+
+def test_the_files_rebuilt_are_counted_in_words() -> None:
+    from ui.replace_flow import rebuilds_sentence
+
+    assert rebuilds_sentence([("Coaching A", 4)], 0, 4) == (
+        "Replacing rebuilds 'Coaching A' (all 4).")
+    assert rebuilds_sentence([("Coaching A", 6), ("Coaching B", 4)], 10, 20) == (
+        "Replacing rebuilds 'Coaching A' (6 of them) and 'Coaching B' (4); 10 are in no "
+        "training file.")
+    assert rebuilds_sentence([("Coaching A", 1)], 0, 1) == "Replacing rebuilds 'Coaching A'."
+    assert rebuilds_sentence([], 2, 2) == "No training file holds them: replacing rebuilds none."

@@ -97,10 +97,14 @@ def rebuilds_sentence(holding: list[tuple[str, int]], in_no_file: int, total: in
     if not holding:
         return ("No training file holds them: replacing rebuilds none." if total > 1
                 else "No training file holds it: replacing rebuilds none.")
-    them = agreeing(total, "it", "them")
-    files = [f"'{name}' ({n:,} of {them})" if i == 0 and total > 1 else
-             (f"'{name}'" if total == 1 else f"'{name}' ({n:,})")
-             for i, (name, n) in enumerate(holding)]
+    def held(first: bool, n: int) -> str:
+        if total == 1:
+            return ""
+        if n == total:
+            return f" (all {n:,})"
+        return f" ({n:,} of them)" if first else f" ({n:,})"
+
+    files = [f"'{name}'{held(i == 0, n)}" for i, (name, n) in enumerate(holding)]
     text = f"Replacing rebuilds {and_list(files)}"
     if in_no_file:
         text += (f"; {in_no_file:,} {agreeing(in_no_file, 'is', 'are')} in no training "
