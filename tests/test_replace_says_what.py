@@ -318,3 +318,42 @@ def test_the_files_rebuilt_are_counted_in_words() -> None:
         "training file.")
     assert rebuilds_sentence([("Coaching A", 1)], 0, 1) == "Replacing rebuilds 'Coaching A'."
     assert rebuilds_sentence([], 2, 2) == "No training file holds them: replacing rebuilds none."
+
+
+def test_a_replace_cancelled_before_it_replaced_leaves_the_summary_saying_kept(
+        qtbot, library: Library, dialogs, tmp_path: Path, monkeypatch) -> None:
+    """Cancel during the checks of the stored versions: nothing is replaced, and the
+    summary no longer says "being replaced"."""
+    from ui.tasks import jobs_of
+
+    library_by_batch(library, tmp_path)
+    two_files(library)
+    entered = threading.Event()
+    real_checks = replace_flow.checks_by_file
+
+    def held(library_: Library, ids: Any, progress: Any = None, cancelled: Any = None) -> Any:
+        entered.set()
+        while not cancelled():
+            threading.Event().wait(0.01)
+        return real_checks(library_, ids, progress, cancelled)  # sees the cancel
+
+    monkeypatch.setattr(replace_flow, "checks_by_file", held)
+    paths = [regenerated(p, tmp_path / "redelivery", first_reply_rewritten)
+             for p in ENRICHED[1:3]]
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.opened.append(paths)
+    dialogs.texts.append("")
+    dialogs.confirms.append(True)
+    window.import_files_action.trigger()
+    qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
+    summary = window.importer.last_summary
+    assert summary.details.toPlainText().startswith("Changed (being replaced): 2")
+
+    (task,) = jobs_of(window)
+    task.cancel()
+    qtbot.waitUntil(lambda: bool(dialogs.warnings), timeout=WAIT_MS)
+    assert dialogs.warnings[-1][0] == "Conversations not replaced"
+    assert summary.details.toPlainText().startswith("Changed (kept as stored): 2")
+    assert "being replaced" not in summary.headline.text()
+    assert all("Let us slow down" not in str(library.record(conversation_id(p)))
+               for p in ENRICHED[1:3])
