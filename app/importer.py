@@ -214,10 +214,12 @@ class ImportReport:
         return list(dict.fromkeys(v.file for v in self.verdicts
                                   if v.older_format and v.verdict in stored))
 
-    def summary(self) -> str:
+    def summary(self, changed: str = "not replaced") -> str:
         """The counts as one sentence, each in its own unit and agreeing with it ("1
         conversation imported", "6 files could not be imported"; none said of what did
-        not happen), for the window and the command line alike, then the notes."""
+        not happen), for the window and the command line alike, then the notes;
+        ``changed``: what became of the changed ones (the window's summary says "being
+        replaced" once the person answered Replace)."""
         of = self.counts()
         counts = [f"{plural(of[Verdict.IMPORTED], 'conversation')} imported"]
         in_library = (sum(1 for v in self.verdicts if v.verdict is Verdict.DUPLICATE
@@ -230,8 +232,8 @@ class ImportReport:
                           "import (skipped)")
         if of[Verdict.REJECTED] and (rejected := self.rejected_units()):
             counts.append(f"{and_list(rejected)} could not be imported")
-        if changed := of[Verdict.CHANGED]:
-            counts.append(f"{plural(changed, 'conversation')} changed (not replaced)")
+        if changed_count := of[Verdict.CHANGED]:
+            counts.append(f"{plural(changed_count, 'conversation')} changed ({changed})")
         if replaced := of[Verdict.REPLACED]:
             counts.append(f"{plural(replaced, 'conversation')} replaced")
         if self.skipped:
@@ -985,6 +987,9 @@ def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str) -
     values = {k: v for k, v in row.items()
               if k not in (*NOT_COLUMNS, "conversation_id", "batch_id")}
     forget_totals(session, [pk])  # files holding it render it again
+    # token_count=0: the stored count was of the old text; it is made again when asked
+    # (the Tokens column, the length limit's checks) instead of passing for the new one's
+    values = {**values, "token_count": 0}
     session.execute(update(Conversation).where(Conversation.pk == pk)
                     .values(**values, imported_at=imported_at))
     session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)

@@ -141,11 +141,14 @@ def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int
                 doing: str = "looking for near-duplicates among the ones to add") -> NearOnAdd:
     """Of ``new`` (conversation id, row key; in the order asked for), those that nearly
     repeat a member of the training file ``name`` (None: a new, empty file) or an earlier
-    one of ``new`` (``NearOnAdd``). ``progress`` follows the conversations checked;
-    ``cancelled`` stops the check (``NearCheckCancelled``)."""
+    one of ``new`` (``NearOnAdd``); ``new`` may hold members (a replace asks of the ones
+    it replaced), each compared with the others, not with itself. ``progress`` follows
+    the conversations checked; ``cancelled`` stops the check (``NearCheckCancelled``)."""
     members: Index = {}
+    asked = {cid for cid, _pk in new}  # a member asked about never repeats itself
     for member, sketch in (_file_sketches(library, name) if name is not None else []):
-        _index(members, member, sketch)
+        if member not in asked:
+            _index(members, member, sketch)
     sketches = _sketches_of(library, [pk for _cid, pk in new])
     earlier: Index = {}
     unpacked: dict[bytes, Unpacked] = {}

@@ -292,7 +292,8 @@ def test_a_changed_conversation_is_replaced_once_asked_and_its_file_rebuilt(
         window.import_files_action.trigger()
     kind, title, question = dialogs.asked[-1]
     assert (kind, title) == ("confirm_destructive", "Replace changed conversations")
-    assert f"{cid} (enriched-1-fixed.json)" in question
+    assert "  • Jennifer Martinez · batch 'enriched' · enriched-1-fixed.json" in question
+    assert "Replacing rebuilds 'holder'." in question
     summary = window.importer.last_summary  # still open: it now says what was done
     assert summary is not None and "1 conversation replaced the stored version" in \
         summary.text()

@@ -89,10 +89,10 @@ def test_a_mixed_drops_summary_reads_word_for_word(library: Library, tmp_path: P
     (stored,) = [r for r in library.summaries() if r.source_file == ENRICHED[0].name]
     a = [path.name for path in ENRICHED[:3]]
     assert report_text(report).splitlines() == [
-        "1 conversation is already in the library with different content (not replaced)",
-        f"  fix/{changed.name}: conversation {cid} is already in the library with "
-        "different content; the stored version stays unless you answer Replace to the "
-        "question about changed conversations", "",
+        "Changed (not replaced yet): 1 conversation",
+        "  Already in the library with different content: the stored version stays unless "
+        "you answer Replace to the question about changed conversations.",
+        f"  fix/{changed.name}: conversation {cid}", "",
         "10 conversations were already in the library (skipped)",
         f"  batch-000/: 6 files ({a[0]}, {a[1]}, {a[2]} and 3 more) were imported before "
         "(in batch 'delivery-A/batch-000'): skipped",

@@ -236,12 +236,11 @@ def test_a_changed_conversation_kept_says_how_to_replace_it_in_the_window(
     with qtbot.waitSignal(window.importer.finished, timeout=30000):
         window.import_files_action.trigger()
     assert len(while_asked) == 1, "the Replace question was asked once"
-    assert "different content; the stored version stays unless you answer Replace to the " \
-        "question about changed conversations" in while_asked[0]
+    assert "different content: the stored version stays unless you answer Replace to the " \
+        "question about changed conversations." in while_asked[0]
     assert "import the file again" not in while_asked[0]
     details = window.importer.last_summary.text()
-    assert ("1 conversation is already in the library with different content (kept as "
-            "stored)\n") in details
-    assert "different content; you kept the stored version (to use this one, import the " \
-        "file again and answer Replace)" in details
+    assert "Changed (kept as stored): 1" in details
+    assert "different content: you kept the stored version (to use this one, import the " \
+        "file again and answer Replace)." in details
     assert "with replace" not in details

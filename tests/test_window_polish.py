@@ -350,8 +350,11 @@ def test_the_replace_question_counts_in_words(two_batches, tmp_path):
     (edited / ENRICHED[1].name).write_text(json.dumps(document), encoding="utf-8")
     report = import_paths(two_batches, [edited])
     assert len(report.changed) == 1
-    assert replace_question(report).startswith(
+    question = replace_question(report, {}, [], 1)
+    assert question.startswith(
         "1 conversation in this import is already in the library with different content:")
+    assert "No training file holds it: replacing rebuilds none." in question
+    assert "It keeps its batch" in question
 
 
 def test_tab_leaves_the_conversations_table(qtbot, two_batches, dialogs, tmp_path):

@@ -95,20 +95,38 @@ def _short(path: str) -> str:
     return f"{above}/{name}" if above else name
 
 
-# What happens to a changed conversation, said while the Replace question is on screen
-# beside the summary, and after the person answered Cancel to it.
-CHANGED_ASKED = ("the stored version stays unless you answer Replace to the question "
-                 "about changed conversations")
-CHANGED_KEPT = ("you kept the stored version (to use this one, import the file again and "
-                "answer Replace)")
+# The changed conversations' section: its heading and what happens to them, said once
+# above their list, while the Replace question is on screen beside the summary ("asked"),
+# once the person answered Replace until the replace is done ("replacing"), and after they
+# answered Cancel ("kept"). Done, they are listed under "Replaced".
+CHANGED_TITLES = {"asked": "Changed (not replaced yet)",
+                  "replacing": "Changed (being replaced)",
+                  "kept": "Changed (kept as stored)"}
 
 
-def _reason(verdict: FileVerdict, kept: bool) -> str:
-    """Why a file got its verdict, in the window's words: a changed conversation is
-    replaced by answering Replace after the import (the command line's --replace)."""
+def changed_said(answer: str, n: int) -> str:
+    """What happens to ``n`` changed conversations, given the answer (``CHANGED_TITLES``)."""
+    def word(one: str, many: str) -> str:
+        return agreeing(n, one, many)
+    if answer == "replacing":
+        return (f"You answered Replace: {word('this version is', 'these versions are')} "
+                f"replacing the stored {word('one', 'ones')}, and the training files that "
+                f"hold {word('it', 'them')} are being rebuilt. This summary says when it is "
+                "done.")
+    if answer == "kept":
+        return (f"Already in the library with different content: you kept the stored "
+                f"{word('version', 'versions')} (to use {word('this one', 'these')}, import "
+                f"the {word('file', 'files')} again and answer Replace).")
+    return (f"Already in the library with different content: the stored "
+            f"{word('version stays', 'versions stay')} unless you answer Replace to the "
+            "question about changed conversations.")
+
+
+def _reason(verdict: FileVerdict) -> str:
+    """Why a file got its verdict, in the window's words; a changed one is named by its
+    conversation, what happens to it being said once above the list (``changed_said``)."""
     if verdict.verdict is Verdict.CHANGED:
-        return (f"conversation {verdict.conversation_id} is already in the library with "
-                f"different content; {CHANGED_KEPT if kept else CHANGED_ASKED}")
+        return f"conversation {verdict.conversation_id}"
     return _readable_reason(verdict.reason)
 
 
@@ -117,9 +135,8 @@ def _reason(verdict: FileVerdict, kept: bool) -> str:
 _readable_reason = functools.lru_cache(maxsize=4096)(readable_reason)
 
 
-def _reason_line(verdict: FileVerdict, kept: bool = False,
-                 short: Callable[[str], str] = _short) -> str:
-    return f"{short(verdict.path)}: {_reason(verdict, kept)}"
+def _reason_line(verdict: FileVerdict, short: Callable[[str], str] = _short) -> str:
+    return f"{short(verdict.path)}: {_reason(verdict)}"
 
 
 def _shortener(report: ImportReport) -> Callable[[str], str]:
@@ -138,10 +155,10 @@ COPIED_SHOWN_MS = 1500  # the Copy button says "Copied" this long
 OLDER_LISTED = 5  # files in the older format named one by one; more are one line
 
 
-def report_sections(report: ImportReport, kept: bool = False) -> list[Section]:
+def report_sections(report: ImportReport, changed: str = "asked") -> list[Section]:
     """Every verdict, by outcome, what needs a person first: a section a kind, headed by
-    its count in its own unit (files, conversations, batches); ``kept``: the person
-    declined to replace the changed ones."""
+    its count in its own unit (files, conversations, batches); ``changed``: what the
+    person answered about replacing the changed ones, a key of ``CHANGED_TITLES``."""
     sections: list[Section] = []
     short = _shortener(report)
 
@@ -153,16 +170,15 @@ def report_sections(report: ImportReport, kept: bool = False) -> list[Section]:
 
     if rejected := report.rejected_units():  # each needs its own reason read
         add(f"{and_list(rejected)} could not be imported",
-            [_reason_line(v, kept, short) for v in of(Verdict.REJECTED)])
+            [_reason_line(v, short) for v in of(Verdict.REJECTED)])
     if report.skipped:  # one line a kind: a dropped folder may hold thousands of others
         count = sum(kind.count for kind in report.skipped)
         add(f"{plural(count, 'file')} {agreeing(count, 'was', 'were')} not read",
             [kind.sentence(_short) for kind in report.skipped])
-    if changed := report.changed:
-        add(f"{plural(len(changed), 'conversation')} {agreeing(len(changed), 'is', 'are')} "
-            "already in the library with different content "
-            f"({'kept as stored' if kept else 'not replaced'})",
-            [_reason_line(v, kept, short) for v in changed])
+    if changed_ones := report.changed:  # what happens to them is said once, above them
+        add(f"{CHANGED_TITLES[changed]}: {plural(len(changed_ones), 'conversation')}",
+            [changed_said(changed, len(changed_ones)),
+             *(_reason_line(v, short) for v in changed_ones)])
     if replaced := of(Verdict.REPLACED):
         add(f"{plural(len(replaced), 'conversation')} replaced the stored "
             f"{agreeing(len(replaced), 'version', 'versions')}",
@@ -232,9 +248,9 @@ def sections_text(sections: list[Section]) -> str:
         for section in sections))
 
 
-def report_text(report: ImportReport, kept: bool = False) -> str:
+def report_text(report: ImportReport, changed: str = "asked") -> str:
     """The whole summary as plain text (``report_sections``)."""
-    return sections_text(report_sections(report, kept))
+    return sections_text(report_sections(report, changed))
 
 
 def the_one_batch(report: ImportReport) -> str | None:
@@ -296,6 +312,11 @@ class ImportSummaryDialog(QDialog):
         self.sections = SectionsModel(made.sections, self)
         self.details = SummaryView(self.sections, self)
         self.details.setAccessibleName("What the import did with each file")
+        # What the checks found in replaced conversations (``show_replaced``)
+        self.findings = QLabel()
+        self.findings.setTextFormat(Qt.TextFormat.PlainText)
+        self.findings.setWordWrap(True)
+        self.findings.hide()
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok)
         buttons.accepted.connect(self.accept)
         self.copy_button = buttons.addButton("Copy", QDialogButtonBox.ButtonRole.ActionRole)
@@ -315,6 +336,7 @@ class ImportSummaryDialog(QDialog):
             self.show_batch_button.clicked.connect(self._show_batch)
         layout = QVBoxLayout(self)
         layout.addWidget(self.headline)
+        layout.addWidget(self.findings)
         layout.addWidget(self.details, 1)
         layout.addWidget(buttons)
         self.resize(720, 420)
@@ -337,17 +359,27 @@ class ImportSummaryDialog(QDialog):
     def show_kept(self) -> None:
         """The person answered Cancel to replacing the changed conversations: the summary,
         still open, says they were kept and how to replace them later."""
-        self.sections.set_sections(report_sections(self.report, kept=True))
+        self.headline.setText(self.report.summary())
+        self.sections.set_sections(report_sections(self.report, changed="kept"))
 
-    def show_replaced(self, again: ImportReport) -> None:
+    def show_replacing(self) -> None:
+        """The person answered Replace and the replace runs: the summary, still open, says
+        so instead of "the stored version stays unless you answer Replace"."""
+        self.headline.setText(self.report.summary(changed="being replaced"))
+        self.sections.set_sections(report_sections(self.report, changed="replacing"))
+
+    def show_replaced(self, again: ImportReport, findings: str = "") -> None:
         """The person chose to replace the changed conversations and they are replaced:
-        the summary, still open, says so instead of "changed (not replaced)"."""
+        the summary, still open, says so instead of "changed (not replaced)", with what
+        the add review's checks found in the new versions (``findings``), at the top."""
         done = {v.conversation_id: v for v in again.verdicts if v.verdict is Verdict.REPLACED}
         verdicts = [done.get(v.conversation_id, v) if v.verdict is Verdict.CHANGED else v
                     for v in self.report.verdicts]
         self.report = replace(self.report, verdicts=verdicts)
         self.headline.setText(self.report.summary())
         self.sections.set_sections(report_sections(self.report))
+        self.findings.setText(findings)
+        self.findings.setVisible(bool(findings))
 
 
 class ImportController(QObject):
@@ -366,6 +398,7 @@ class ImportController(QObject):
         self.last_summary: ImportSummaryDialog | None = None
         self.replacer = ReplaceController(window, library, dialogs, changes)
         self.replacer.replaced.connect(self._replaced)
+        self.replacer.not_replaced.connect(self._not_replaced)
 
     def start(self, paths: list[Path], ask_batch: bool = True) -> bool:
         """Begin importing ``paths``; False when there is nothing to do or the user cancels.
@@ -411,7 +444,11 @@ class ImportController(QObject):
 
     def _replaced(self, result: Replacement) -> None:
         if self.last_summary is not None:
-            self.last_summary.show_replaced(result.report)
+            self.last_summary.show_replaced(result.report, result.findings())
+
+    def _not_replaced(self) -> None:
+        if self.last_summary is not None:  # not "being replaced" any more
+            self.last_summary.show_kept()
 
     def _done(self, result: Summarised) -> None:
         report = result.report
@@ -424,5 +461,7 @@ class ImportController(QObject):
         self.last_summary.open()
         self.finished.emit(report)
         # changed conversations: asked once, for all of them
-        if not self.replacer.offer(report) and report.changed:
+        if self.replacer.offer(report):
+            self.last_summary.show_replacing()
+        elif report.changed:
             self.last_summary.show_kept()

@@ -4,24 +4,39 @@ files that hold a replaced conversation are rebuilt in the same background task.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.build import BuildCancelled
-from app.importer import ImportReport, import_paths
+from app.importer import FileVerdict, ImportReport, import_paths
+from app.labels import display_name
 from app.library import Library
+from app.replace_checks import (
+    Stored,
+    Worse,
+    checks_by_file,
+    differences,
+    holding_counts,
+    in_no_training_file,
+    stored_conversations,
+    what_got_worse,
+)
+from app.stopped_jobs import FILES_PAGE
 from app.stored_builds import rebuilds_due
 from app.trainingfiles import files_holding, rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted
 from ui.tasks import run_with_progress
-from ui.wording import agreeing, plural
+from ui.wording import LENGTH_LIMIT, agreeing, and_list, natural_key, plural
 
-MAX_LISTED = 10
+MAX_LISTED = 10  # conversations named one by one; more are named by batch
+CLIENTS_LISTED = 3  # clients named on a batch's line
 
 
 @dataclass(frozen=True)
@@ -31,26 +46,132 @@ class Replacement:
     # Training files whose rebuild was cancelled: the library records that they owe one,
     # and the next open of the library rebuilds them (``app.recovery``).
     not_rebuilt: list[str] = field(default_factory=list)
+    # What the add review's checks find in the replaced members of each file now and did
+    # not before (``app.replace_checks``); nothing when the rebuild was cancelled.
+    worse: list[Worse] = field(default_factory=list)
+
+    def findings(self) -> str:
+        """The checks' findings in one sentence, or "" (``worse_sentence``)."""
+        return worse_sentence(self.worse)
 
 
-def replace_question(report: ImportReport) -> str:
+def _client(stored: Stored | None) -> str:
+    return (stored.client if stored is not None and stored.client else "(no client name)")
+
+
+def _one_by_one(changed: list[FileVerdict], stored: Mapping[str, Stored],
+                differs: Mapping[str, str]) -> list[str]:
+    """Each changed conversation as the table shows it: client · batch · the new file,
+    and what differs when the new file could be read again (``differs``)."""
+    lines = []
+    for verdict in changed:
+        cid = verdict.conversation_id or ""
+        found = stored.get(cid)
+        where = f"batch '{found.batch}'" if found is not None else cid
+        how = f": {differs[cid]}" if cid in differs else ""
+        lines.append(f"  • {_client(found)} · {where} · {Path(verdict.path).name}{how}")
+    return lines
+
+
+def _by_batch(changed: list[FileVerdict], stored: Mapping[str, Stored]) -> list[str]:
+    """One line a batch, most changed first: how many, and whose conversations they are."""
+    batches: dict[str, list[str]] = {}
+    for verdict in changed:
+        found = stored.get(verdict.conversation_id or "")
+        batches.setdefault(found.batch if found else "(not found)", []).append(_client(found))
+    lines = []
+    ranked = sorted(batches.items(), key=lambda item: (-len(item[1]), natural_key(item[0])))
+    for batch, clients in ranked[:MAX_LISTED]:
+        names = sorted(set(clients), key=natural_key)
+        shown = names[:CLIENTS_LISTED] + ([f"{len(names) - CLIENTS_LISTED:,} more"]
+                                         if len(names) > CLIENTS_LISTED else [])
+        lines.append(f"  • batch '{batch}': {len(clients):,} ({and_list(shown)})")
+    if len(ranked) > MAX_LISTED:
+        lines.append(f"  … and {plural(len(ranked) - MAX_LISTED, 'more batch', 'more batches')}")
+    return lines
+
+
+def rebuilds_sentence(holding: list[tuple[str, int]], in_no_file: int, total: int) -> str:
+    """Which training files a replace rebuilds and how many of the replaced ones each
+    holds: "Replacing rebuilds 'Coaching A' (6 of them) and 'Coaching B' (4)"."""
+    if not holding:
+        return ("No training file holds them: replacing rebuilds none." if total > 1
+                else "No training file holds it: replacing rebuilds none.")
+    def held(first: bool, n: int) -> str:
+        if total == 1:
+            return ""
+        if n == total:
+            return f" (all {n:,})"
+        return f" ({n:,} of them)" if first else f" ({n:,})"
+
+    files = [f"'{name}'{held(i == 0, n)}" for i, (name, n) in enumerate(holding)]
+    text = f"Replacing rebuilds {and_list(files)}"
+    if in_no_file:
+        text += (f"; {in_no_file:,} {agreeing(in_no_file, 'is', 'are')} in no training "
+                 "file")
+    return text + "."
+
+
+def replace_question(report: ImportReport, stored: Mapping[str, Stored],
+                     holding: list[tuple[str, int]], in_no_file: int,
+                     differs: Mapping[str, str] | None = None) -> str:
+    """The one question about an import's changed conversations: who they are (client and
+    batch, as the table shows them), and which training files replacing them rebuilds."""
     changed = report.changed
-    lines = [f"{plural(len(changed), 'conversation')} in this import "
-             f"{agreeing(len(changed), 'is', 'are')} already in the library with different "
-             "content:"]
-    lines += [f"  • {v.conversation_id} ({Path(v.file).name})" for v in changed[:MAX_LISTED]]
-    if len(changed) > MAX_LISTED:
-        lines.append(f"  … and {len(changed) - MAX_LISTED:,} more")
-    lines += ["", "Replace the stored versions with these? Each keeps its batch and its place "
-              "in training files; the training files that hold them are rebuilt.",
-              "Cancel keeps the stored versions."]
+    n = len(changed)
+    lines = [f"{plural(n, 'conversation')} in this import "
+             f"{agreeing(n, 'is', 'are')} already in the library with different content:"]
+    lines += (_one_by_one(changed, stored, differs or {}) if n <= MAX_LISTED
+              else _by_batch(changed, stored))
+    these = agreeing(n, "version with this one", "versions with these")
+    lines += ["", f"Replace the stored {these}? {agreeing(n, 'It keeps its', 'Each keeps its')}"
+              " batch and its place in training files.",
+              rebuilds_sentence(holding, in_no_file, n),
+              f"Cancel keeps the stored {agreeing(n, 'version', 'versions')}."]
     return "\n".join(lines)
+
+
+def worse_sentence(worse: list[Worse]) -> str:
+    """What the new versions brought into the training files, in one sentence: "Of the
+    replaced conversations, 6 now have a warning that would harm training (History
+    Mismatch) in 'Coaching A' (6) and 'Coaching B' (4); …". "" when nothing."""
+    if not worse:
+        return ""
+    parts = []
+
+    def where(counts: list[tuple[str, int]]) -> str:
+        if len(counts) == 1:
+            return f"'{counts[0][0]}'"
+        return and_list([f"'{name}' ({k:,})" for name, k in counts])
+
+    harmful = [(w.name, len(w.harmful)) for w in worse if w.harmful]
+    if harmful:
+        ids = {cid for w in worse for cid in w.harmful}
+        codes = sorted({code for w in worse for found in w.harmful.values() for code in found},
+                       key=display_name)
+        k = len(ids)
+        parts.append(f"{k:,} now {agreeing(k, 'has', 'have')} a warning that would harm "
+                     f"training ({and_list([display_name(c) for c in codes])}) in "
+                     f"{where(harmful)}")
+    over = [(w.name, len(w.over_limit)) for w in worse if w.over_limit]
+    if over:
+        k = len({cid for w in worse for cid in w.over_limit})
+        parts.append(f"{k:,} {agreeing(k, 'is', 'are')} now over the {LENGTH_LIMIT} of "
+                     f"{where(over)}")
+    near = [(w.name, len(w.near)) for w in worse if w.near]
+    if near:
+        k = len({cid for w in worse for cid in w.near})
+        parts.append(f"{k:,} now nearly {agreeing(k, 'repeats', 'repeat')} another "
+                     f"conversation in {where(near)}")
+    return (f"Of the replaced conversations, {'; '.join(parts)}: {FILES_PAGE} lists them "
+            "with each file's conversations.")
 
 
 class ReplaceController(QObject):
     """Asks once whether to replace every changed conversation, then does it."""
 
     replaced = Signal(object)  # Replacement, after the change signals
+    not_replaced = Signal()  # the replace failed or was cancelled before it replaced
     status = Signal(str)
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
@@ -66,26 +187,37 @@ class ReplaceController(QObject):
         changed = report.changed
         if not changed:
             return False
+        ids = [str(v.conversation_id) for v in changed if v.conversation_id]
+        # What differs: only when each is named (a few files read again, quickly)
+        differs = (differences(self.library, [(str(v.conversation_id), v.file)
+                                              for v in changed])
+                   if len(changed) <= MAX_LISTED else {})
+        question = replace_question(report, stored_conversations(self.library, ids),
+                                    holding_counts(self.library, ids),
+                                    in_no_training_file(self.library, ids), differs)
         if not self.dialogs.confirm_destructive(self.window, "Replace changed conversations",
-                                                replace_question(report),
-                                                f"Replace {len(changed):,}"):
+                                                question, f"Replace {len(changed):,}"):
             return False
         files = [Path(f) for f in dict.fromkeys(v.file for v in changed)]
 
-        def work(progress: object, cancelled: object) -> Replacement:
+        def work(progress: Any, cancelled: Any) -> Replacement:
+            # The add review's checks of the stored versions, to say afterwards only what
+            # the new ones brought in (``app.replace_checks``).
+            # A cancel here stops the job before anything is replaced.
+            before = checks_by_file(self.library, ids, progress, cancelled)
             again = import_paths(self.library, files, replace=True,
-                                 progress=progress, cancelled=cancelled)  # type: ignore[arg-type]
+                                 progress=progress, cancelled=cancelled)
             stale = files_holding(self.library, conversation_ids=again.replaced_ids)
             try:
-                rebuilt = rebuild_training_files(self.library, stale, progress,  # type: ignore[arg-type]
-                                                 cancelled)  # type: ignore[arg-type]
+                rebuilt = rebuild_training_files(self.library, stale, progress, cancelled)
+                after = checks_by_file(self.library, again.replaced_ids, progress, cancelled)
             except BuildCancelled:  # what was replaced stays replaced: say so, not failed
                 # Files are rebuilt one by one: those done before the cancel owe nothing.
                 with self.library.session() as session:
                     owed = set(rebuilds_due(session))
                 return Replacement(again, [n for n in stale if n not in owed],
                                    [n for n in stale if n in owed])
-            return Replacement(again, rebuilt)
+            return Replacement(again, rebuilt, worse=what_got_worse(before, after))
 
         def done(result: Replacement) -> None:
             self.changes.conversations_stored.emit(result.report.replaced_ids)
@@ -100,12 +232,15 @@ class ReplaceController(QObject):
                 them = agreeing(len(result.not_rebuilt), "it", "them")
                 text += (f"; rebuilding {quoted(result.not_rebuilt)} was cancelled: LoRA "
                          f"Studio rebuilds {them} the next time it opens this library")
+            if result.worse:
+                text += ". " + result.findings()
             self.status.emit(text)
             self.replaced.emit(result)
 
         def failed(message: str) -> None:
             self.changes.conversations_changed.emit()
             self.changes.training_files_changed.emit()
+            self.not_replaced.emit()  # (before the warning, which waits for a click)
             self.dialogs.warn(self.window, "Conversations not replaced", message)
 
         run_with_progress(self.window, "Replacing changed conversations", work, done, failed)

@@ -1,0 +1,226 @@
+"""What replacing changed conversations does to the training files that hold them.
+
+Before the question: who the changed conversations are (client and batch, as the table
+shows them) and which training files a replace rebuilds, with how many of them each holds.
+Around the replace: the add review's checks (a warning that would harm training, over the
+file's length limit, nearly repeating another conversation of the file) asked of the
+replaced members of each file before and after, so the window can say what the new
+versions brought in. An add asks them of conversations entering a file; a replace swaps the
+content of conversations already in it, which no review saw.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+
+from app.budget_fit import OverBudget
+from app.build import BuildCancelled
+from app.errors import InputError, LibraryError
+from app.library import Library
+from app.loader import load_file
+from app.models import Conversation, Member, TrainingFile
+from app.near_in_file import NearCheckCancelled, near_on_add
+from app.quality import harmful_warnings
+from app.similar import NEAR_DUPLICATE
+from app.trainingfiles import get_training_file, over_budget_pks
+from app.wording import agreeing, and_list, plural
+
+CHUNK = 500
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass(frozen=True)
+class Stored:
+    """A changed conversation as the library holds it: what a person knows it by."""
+
+    conversation_id: str
+    client: str | None
+    batch: str
+
+
+def stored_conversations(library: Library, ids: Sequence[str]) -> dict[str, Stored]:
+    """The stored client and batch of each of ``ids`` held in the library."""
+    found: dict[str, Stored] = {}
+    wanted = list(dict.fromkeys(ids))
+    with library.session() as session:
+        for start in range(0, len(wanted), CHUNK):
+            found.update((cid, Stored(cid, client, batch)) for cid, client, batch in
+                         session.execute(
+                select(Conversation.conversation_id, Conversation.persona_name,
+                       Conversation.batch_id)
+                .where(Conversation.conversation_id.in_(wanted[start : start + CHUNK]))))
+    return found
+
+
+def holding_counts(library: Library, ids: Sequence[str]) -> list[tuple[str, int]]:
+    """Each training file holding any of ``ids``, with how many of them it holds, by name:
+    the files a replace of them rebuilds."""
+    counts: dict[str, int] = {}
+    wanted = list(dict.fromkeys(ids))
+    with library.session() as session:
+        for start in range(0, len(wanted), CHUNK):
+            for name, n in session.execute(
+                    select(TrainingFile.name, func.count())
+                    .join(Member, Member.file_id == TrainingFile.file_id)
+                    .join(Conversation, Conversation.pk == Member.conversation_pk)
+                    .where(Conversation.conversation_id.in_(wanted[start : start + CHUNK]))
+                    .group_by(TrainingFile.name)):
+                counts[name] = counts.get(name, 0) + n
+    return sorted(counts.items())
+
+
+@dataclass(frozen=True)
+class MemberChecks:
+    """The add review's checks of some members of one training file, as they stand."""
+
+    harmful: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # id -> codes
+    over_limit: frozenset[str] = frozenset()
+    near: frozenset[str] = frozenset()
+
+
+def _members(library: Library, name: str, ids: Sequence[str]) -> list[tuple[str, int, str]]:
+    """(id, row key, own warning codes) of the ones of ``ids`` that ``name`` holds, in file
+    order. The row's codes hold the library's near-duplicate flag too, which is no warning
+    of the conversation's own file (the add review leaves it out as well)."""
+    wanted = set(ids)
+    with library.session() as session:
+        rows = session.execute(
+            select(Conversation.conversation_id, Conversation.pk, Conversation.warning_codes)
+            .join(Member, Member.conversation_pk == Conversation.pk)
+            .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+            .where(TrainingFile.name == name)
+            .order_by(Member.position))
+        return [(cid, pk, codes) for cid, pk, codes in rows if cid in wanted]
+
+
+def member_checks(library: Library, name: str, ids: Sequence[str],
+                  progress: Progress | None = None,
+                  cancelled: Callable[[], bool] | None = None) -> MemberChecks:
+    """Which of ``ids`` in the training file ``name`` have a warning that would harm
+    training, are over its length limit (under its own cut-off and over-limit settings) or
+    nearly repeat another of its members: the add review's checks, by its own functions."""
+    members = _members(library, name, ids)
+    info = get_training_file(library, name)
+    harmful = {}
+    for cid, _pk, codes in members:
+        own = harmful_warnings(c for c in codes.split(",") if c and c != NEAR_DUPLICATE)
+        if own:
+            harmful[cid] = own
+    by_pk = {pk: cid for cid, pk, _codes in members}
+    over = over_budget_pks(library, name, list(by_pk), progress, cancelled,
+                           fit=info.over_budget == OverBudget.FIT.value,
+                           policy=info.cut_off_policy)
+    try:
+        near = near_on_add(library, name, [(cid, pk) for cid, pk, _codes in members],
+                           progress, cancelled,
+                           f"looking for near-duplicates in '{name}'")
+    except NearCheckCancelled:
+        raise BuildCancelled() from None
+    return MemberChecks(harmful, frozenset(by_pk[pk] for pk in over), frozenset(near.near))
+
+
+def checks_by_file(library: Library, ids: Sequence[str], progress: Progress | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> dict[str, MemberChecks]:
+    """``member_checks`` of ``ids`` in each training file holding any of them."""
+    return {name: member_checks(library, name, ids, progress, cancelled)
+            for name, _n in holding_counts(library, ids)}
+
+
+@dataclass(frozen=True)
+class Worse:
+    """What the replaced members of one training file have now and did not have before."""
+
+    name: str
+    harmful: Mapping[str, tuple[str, ...]]  # id -> the harmful codes it gained
+    over_limit: tuple[str, ...]
+    near: tuple[str, ...]
+
+    def __bool__(self) -> bool:
+        return bool(self.harmful or self.over_limit or self.near)
+
+
+def what_got_worse(before: Mapping[str, MemberChecks],
+                   after: Mapping[str, MemberChecks]) -> list[Worse]:
+    """Per file (by name), the checks that found a replaced member only afterwards: one
+    that was already over the limit, or already had that warning, is nothing new."""
+    worse = []
+    for name, now in sorted(after.items()):
+        then = before.get(name, MemberChecks())
+        gained = {cid: new for cid, codes in now.harmful.items()
+                  if (new := tuple(c for c in codes if c not in then.harmful.get(cid, ())))}
+        found = Worse(name, gained, tuple(sorted(now.over_limit - then.over_limit)),
+                      tuple(sorted(now.near - then.near)))
+        if found:
+            worse.append(found)
+    return worse
+
+
+def in_no_training_file(library: Library, ids: Sequence[str]) -> int:
+    """How many of ``ids`` no training file holds: a replace of them rebuilds nothing."""
+    wanted = list(dict.fromkeys(ids))
+    held: set[str] = set()
+    with library.session() as session:
+        for start in range(0, len(wanted), CHUNK):
+            held.update(session.scalars(
+                select(Conversation.conversation_id).distinct()
+                .join(Member, Member.conversation_pk == Conversation.pk)
+                .where(Conversation.conversation_id.in_(wanted[start : start + CHUNK]))))
+    return len(wanted) - len(held)
+
+
+TURNS_NAMED = 4  # turn numbers a difference names
+
+
+def _said(messages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str, Any]]:
+    """(role, text, turn) of each message a person and the consultant say (no system)."""
+    return [(str(m.get("role")), str(m.get("content")), m.get("turn_number"))
+            for m in messages if m.get("role") != "system"]
+
+
+def what_differs(stored: Mapping[str, Any], new: Mapping[str, Any]) -> str:
+    """How a regenerated conversation differs from the stored one, in a few words:
+    "1 reply changed (turn 3)", "2 replies and 1 client message changed (turns 2, 3 and
+    5); 2 messages more", "only details other than the messages differ"."""
+    old_said = _said(stored.get("messages") or [])
+    new_said = _said(new.get("messages") or [])
+    changed = [(new_m[0], new_m[2]) for old_m, new_m in zip(old_said, new_said, strict=False)
+               if old_m[:2] != new_m[:2]]
+    parts = []
+    if changed:
+        replies = sum(1 for role, _turn in changed if role == "assistant")
+        kinds = [plural(n, noun) for n, noun in ((replies, "reply"),
+                                                 (len(changed) - replies, "client message"))
+                 if n]
+        turns = list(dict.fromkeys(str(turn) for _role, turn in changed if turn is not None))
+        named = turns[:TURNS_NAMED] + (["…"] if len(turns) > TURNS_NAMED else [])
+        where = (f" ({agreeing(len(turns), 'turn', 'turns')} {and_list(named)})"
+                 if turns else "")
+        parts.append(f"{and_list(kinds)} changed{where}")
+    extra = len(new_said) - len(old_said)
+    if extra:
+        parts.append(f"{plural(abs(extra), 'message')} {'more' if extra > 0 else 'fewer'}")
+    return "; ".join(parts) or "only details other than the messages differ"
+
+
+def differences(library: Library, changed: Sequence[tuple[str, str]]) -> dict[str, str]:
+    """``what_differs`` of each (conversation id, file) whose file still reads: a few
+    files, read again (the import kept no record of them). One that no longer reads, or
+    whose conversation is gone, is left out: the question names it without the words."""
+    found: dict[str, str] = {}
+    for cid, file in changed:
+        try:
+            stored = library.record(cid)
+            new = next((record for _part, record, _error, _dumped
+                        in load_file(Path(file), stored.get("batch_id") or "")
+                        if record is not None and record.get("conversation_id") == cid),
+                       None)
+        except (InputError, LibraryError, OSError, KeyError):
+            continue
+        if new is not None:
+            found[cid] = what_differs(stored, new)
+    return found
