@@ -89,7 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=1)
     parser.add_argument("--timeout", type=float, default=900.0)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--cache", type=Path, default=Path(tempfile.gettempdir()) / "bench-near-common")
+    parser.add_argument("--cache", type=Path,
+                        default=Path(tempfile.gettempdir()) / "bench-near-common")
     parser.add_argument("--tree", help=argparse.SUPPRESS)  # the child's checkout
     parser.add_argument("--library", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)

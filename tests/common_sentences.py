@@ -26,8 +26,9 @@ WORD = re.compile(r"[A-Za-z]{3,}")
 
 
 def templates() -> list[dict[str, Any]]:
-    """The real enriched fixtures (those with a reply), parsed."""
-    return [json.loads(path.read_text(encoding="utf-8")) for path in sorted(FIXTURES.glob("*.json"))]
+    """The real enriched fixtures, parsed."""
+    return [json.loads(path.read_text(encoding="utf-8"))
+            for path in sorted(FIXTURES.glob("*.json"))]
 
 
 def vocabulary(documents: Iterable[dict[str, Any]]) -> list[str]:
