@@ -116,6 +116,24 @@ def near_twin(document: dict[str, Any], cid: str, avoid: frozenset[int],
     return twin
 
 
+def smallest_sentences(document: dict[str, Any], count: int) -> frozenset[int]:
+    """The ``count`` smallest hashes of the document's sentences that are not stock lines
+    (of the pieces inside a message: a message's first piece is hashed with its role)."""
+    hashes = {piece_hash(piece) for pair in document["training_pairs"] for name in TEXT_FIELDS
+              if isinstance(pair.get(name), str) for piece in pair[name].split(".")[1:]
+              if piece.strip()}
+    return frozenset(sorted(hashes - COMMON_HASHES)[:count])
+
+
+def regeneration(document: dict[str, Any], cid: str, share: float, rng: random.Random,
+                 words: list[str]) -> dict[str, Any]:
+    """A re-generation of ``document`` with about ``share`` of its sentences changed."""
+    again = _named(json.loads(json.dumps(document)), cid)
+    _replace_texts(again, lambda text: vary_text(text, rng, words,
+                                                 lambda _piece: rng.random() < share))
+    return again
+
+
 def write(folder: Path, document: dict[str, Any]) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{document['dataset_metadata']['dataset_name']}.json"
