@@ -48,6 +48,9 @@ EMPTY_PIECE = 0
 # Uncommon sentence hashes a conversation under a crowded key must share with the one asked
 # about to be compared with it (``NearIndex``): one could be chance, a near one shares many.
 MORE_SHARED = 2
+# Of each sketch, this many smallest hashes are looked up for that (all of the one asked
+# about are): half the memory of all 64, and a near one still shares many of them.
+DEEP = 32
 
 
 def lookup_keys(sketch: bytes) -> list[int]:
@@ -101,7 +104,8 @@ class NearIndex:
         self._by_key: dict[int, list[int]] = {}  # lookup key -> entries, in the order indexed
         self._entries: list[tuple[str, bytes]] = []
         self._keys: list[list[int]] = []  # each entry's lookup keys
-        # Every sentence hash -> entries: made only once a crowded key is met, then kept up.
+        # Sentence hash (``DEEP`` smallest) -> entries: made only once a crowded key is met,
+        # then kept up.
         # (Arrays, not lists: hundreds of thousands of lists slow every garbage collection.)
         self._by_hash: dict[int, array[int]] = {}
         self._hashed = 0  # entries in ``_by_hash``
@@ -150,7 +154,7 @@ class NearIndex:
         piece: no sentence)."""
         by_hash = self._by_hash
         for entry in range(self._hashed, len(self._entries)):
-            for value in unpack(self._entries[entry][1]):
+            for value in unpack(self._entries[entry][1])[:DEEP]:
                 bucket = by_hash.get(value)
                 if bucket is None:
                     if value == EMPTY_PIECE:

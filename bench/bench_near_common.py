@@ -59,6 +59,9 @@ def _library(cache: Path, count: int, seed: int) -> Path:
 
 
 def _measure(library_path: Path, members: int) -> dict[str, Any]:
+    sys.path.insert(0, str(ROOT / "bench"))
+    from _common import maxrss_mb
+
     from app import near_in_file
     from app.library import Library
 
@@ -79,7 +82,7 @@ def _measure(library_path: Path, members: int) -> dict[str, Any]:
         found = near_in_file.near_on_add(library, None, rows)
         seconds = time.perf_counter() - start
     return {"members": len(rows), "seconds": seconds, "near": len(found.near),
-            "compared": compared[0]}
+            "compared": compared[0], "peak_mb": maxrss_mb()}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -122,7 +125,8 @@ def main(argv: list[str] | None = None) -> int:
                 continue
             best = min(done, key=lambda run: run["seconds"])
             print(f"{size:>7,} members, {label} ({tree}): {best['seconds']:8.2f} s, "
-                  f"{best['near']:,} near, {best['compared']:,} compared (all rounds: "
+                  f"{best['near']:,} near, {best['compared']:,} compared, peak "
+                  f"{best.get('peak_mb', 0):.0f} MB (all rounds: "
                   + ", ".join("stopped" if run is None else f"{run['seconds']:.2f}"
                               for run in runs[label]) + " s)")
     return 0
