@@ -94,11 +94,12 @@ class NearIndex:
     conversation a candidate of every later one, whose comparisons grew with the square of
     the file. Of such a key only the first ``COMMON_BUCKET`` are candidates (the other
     re-generations of one dialogue, when that is why the key is crowded), then of the rest
-    those that share at least ``MORE_SHARED`` of its other, uncommon sentences: a near one
-    shares most of its sentences (``similar.is_near`` needs six shared hashes or more of two
-    dialogues of eight sentences or more), most of them not common. Every candidate shares
-    a key with the one asked about, as before; where no key is crowded the candidates and
-    their order are as they were."""
+    those whose ``DEEP`` smallest hashes hold ``MORE_SHARED`` or more of its uncommon ones
+    (hashes of at most ``COMMON_BUCKET`` of them): a near one shares most of its sentences
+    (``similar.is_near`` needs six shared hashes or more of two dialogues of eight sentences
+    or more), most of them not common. Every candidate shares a key with the one asked
+    about, as before; where no key is crowded the candidates and their order are as they
+    were."""
 
     def __init__(self) -> None:
         self._by_key: dict[int, list[int]] = {}  # lookup key -> entries, in the order indexed
