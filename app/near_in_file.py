@@ -106,10 +106,12 @@ class NearIndex:
         self._entries: list[tuple[str, bytes]] = []
         self._keys: list[list[int]] = []  # each entry's lookup keys
         # Sentence hash (``DEEP`` smallest) -> entries: made only once a crowded key is met,
-        # then kept up.
-        # (Arrays, not lists: hundreds of thousands of lists slow every garbage collection.)
+        # then kept up. Most hashes are one conversation's: those map to its entry number
+        # (no container each: half a million of them at 20,000 conversations), the others
+        # to an array (not a list: lists slow every garbage collection).
+        self._once: dict[int, int] = {}
         self._by_hash: dict[int, array[int]] = {}
-        self._hashed = 0  # entries in ``_by_hash``
+        self._hashed = 0  # entries in ``_once`` and ``_by_hash``
 
     def add(self, cid: str, sketch: bytes) -> None:
         entry = len(self._entries)
@@ -142,26 +144,29 @@ class NearIndex:
         """The entries under a ``crowded`` key not ``seen`` yet that share ``MORE_SHARED``
         or more of the sketch's uncommon sentence hashes, in the order indexed."""
         self._hash_the_rest()
+        mine = set(unpack(sketch))
+        shared = Counter(map(self._once.__getitem__, self._once.keys() & mine))
         by_hash = self._by_hash
-        shared = Counter(chain.from_iterable(
-            bucket for bucket in map(by_hash.__getitem__, by_hash.keys() & set(unpack(sketch)))
+        shared.update(chain.from_iterable(
+            bucket for bucket in map(by_hash.__getitem__, by_hash.keys() & mine)
             if len(bucket) <= COMMON_BUCKET))
         return sorted(entry for entry, count in shared.items()
                       if count >= MORE_SHARED and entry not in seen
                       and not crowded.isdisjoint(self._keys[entry]))
 
     def _hash_the_rest(self) -> None:
-        """Put the entries indexed since the last call in ``_by_hash`` (not the empty
-        piece: no sentence)."""
-        by_hash = self._by_hash
+        """Put the entries indexed since the last call in ``_once`` or ``_by_hash`` (not
+        the empty piece: no sentence)."""
+        once, by_hash = self._once, self._by_hash
         for entry in range(self._hashed, len(self._entries)):
             for value in unpack(self._entries[entry][1])[:DEEP]:
                 bucket = by_hash.get(value)
-                if bucket is None:
-                    if value == EMPTY_PIECE:
-                        continue
-                    bucket = by_hash[value] = array("I")
-                bucket.append(entry)
+                if bucket is not None:
+                    bucket.append(entry)
+                elif value in once:
+                    by_hash[value] = array("I", (once.pop(value), entry))
+                elif value != EMPTY_PIECE:
+                    once[value] = entry
         self._hashed = len(self._entries)
 
 
