@@ -9,7 +9,11 @@ hold two near-identical lines, or a shorter copy beside its original, which woul
 conversation's replies extra weight. This module answers that for an add: which of the new
 conversations nearly repeat one already in the file or one earlier in the same request (the
 first of each group is never one of them). Each question stops at the first near one
-(``NearOnAdd``).
+(``NearOnAdd``), and compares only with conversations that share one of its smallest
+sentence hashes; of a hash that many hold (a stock line of every client's), only with a
+few and with those that share more of its sentences (``NearIndex``), so that a file of
+thousands of different dialogues that all say "Thank you so much." is not compared pair by
+pair.
 
 The same check answers it for a file as it stands (``near_members``): its members asked in
 file order as if added to an empty file, so each one that nearly repeats an earlier member
@@ -18,14 +22,17 @@ is counted once, and leaving those out keeps one of each group and no two near o
 
 from __future__ import annotations
 
+from array import array
+from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 
 from sqlalchemy import select
 
 from app.library import Library
 from app.models import Conversation, Member, TrainingFile
-from app.similar import INDEXED, Unpacked, any_near, first_near, unpack
+from app.similar import COMMON_BUCKET, INDEXED, Unpacked, any_near, first_near, unpack
 
 CHUNK = 500
 PROGRESS_EVERY = 100  # conversations between two progress reports
@@ -38,6 +45,12 @@ Progress = Callable[[int, int, str], None]  # done, total, what (as ``app.build.
 # was cancelled (or failed) at start opens as it is: until the pass has run, the review
 # still meets it.
 EMPTY_PIECE = 0
+# Uncommon sentence hashes a conversation under a crowded key must share with the one asked
+# about to be compared with it (``NearIndex``): one could be chance, a near one shares many.
+MORE_SHARED = 2
+# Of each sketch, this many smallest hashes are looked up for that (all of the one asked
+# about are): half the memory of all 64, and a near one still shares many of them.
+DEEP = 32
 
 
 def lookup_keys(sketch: bytes) -> list[int]:
@@ -70,23 +83,91 @@ class NearCheckCancelled(Exception):
     """The person cancelled the near-duplicate check of an add."""
 
 
-Index = dict[int, list[tuple[str, bytes]]]
+class NearIndex:
+    """The conversations asked about so far, found by the sentence hashes they share with
+    the one asked about next.
 
+    Each is indexed under its ``lookup_keys``; a conversation's candidates are the ones
+    sharing one of its keys, in the order of its keys and, under a key, in the order
+    indexed. A key that leads to more than ``COMMON_BUCKET`` of them is a common sentence
+    (a stock greeting or thanks whose hash happens to be small): walked in full it made every
+    conversation a candidate of every later one, whose comparisons grew with the square of
+    the file. Of such a key only the first ``COMMON_BUCKET`` are candidates (the other
+    re-generations of one dialogue, when that is why the key is crowded), then of the rest
+    those whose ``DEEP`` smallest hashes hold ``MORE_SHARED`` or more of its uncommon ones
+    (hashes of at most ``COMMON_BUCKET`` of them): a near one shares most of its sentences
+    (``similar.is_near`` needs six shared hashes or more of two dialogues of eight sentences
+    or more), most of them not common. Every candidate shares a key with the one asked
+    about, as before; where no key is crowded the candidates and their order are as they
+    were."""
 
-def _index(by_key: Index, cid: str, sketch: bytes) -> None:
-    for key in lookup_keys(sketch):
-        by_key.setdefault(key, []).append((cid, sketch))
+    def __init__(self) -> None:
+        self._by_key: dict[int, list[int]] = {}  # lookup key -> entries, in the order indexed
+        self._entries: list[tuple[str, bytes]] = []
+        self._keys: list[list[int]] = []  # each entry's lookup keys
+        # Sentence hash (``DEEP`` smallest) -> entries: made only once a crowded key is met,
+        # then kept up. Most hashes are one conversation's: those map to its entry number
+        # (no container each: half a million of them at 20,000 conversations), the others
+        # to an array (not a list: lists slow every garbage collection).
+        self._once: dict[int, int] = {}
+        self._by_hash: dict[int, array[int]] = {}
+        self._hashed = 0  # entries in ``_once`` and ``_by_hash``
 
+    def add(self, cid: str, sketch: bytes) -> None:
+        entry = len(self._entries)
+        self._entries.append((cid, sketch))
+        keys = lookup_keys(sketch)
+        self._keys.append(keys)
+        for key in keys:
+            self._by_key.setdefault(key, []).append(entry)
 
-def _candidates(by_key: Index, sketch: bytes) -> Iterator[tuple[str, bytes]]:
-    """The indexed ones sharing a lookup key with ``sketch``, each once, made as they are
-    asked for (the first near one usually ends the search)."""
-    seen: set[str] = set()
-    for key in lookup_keys(sketch):
-        for pair in by_key.get(key, ()):
-            if pair[0] not in seen:
-                seen.add(pair[0])
-                yield pair
+    def candidates(self, sketch: bytes) -> Iterator[tuple[str, bytes]]:
+        """The indexed ones sharing a lookup key with ``sketch``, each once, made as they
+        are asked for (the first near one usually ends the search); of a crowded key's,
+        only those the class docstring says."""
+        seen: set[int] = set()
+        crowded: set[int] = set()
+        for key in lookup_keys(sketch):
+            bucket: Sequence[int] = self._by_key.get(key, ())
+            if len(bucket) > COMMON_BUCKET:
+                crowded.add(key)
+                bucket = bucket[:COMMON_BUCKET]
+            for entry in bucket:
+                if entry not in seen:
+                    seen.add(entry)
+                    yield self._entries[entry]
+        if crowded:
+            for entry in self._sharing_more(sketch, crowded, seen):
+                yield self._entries[entry]
+
+    def _sharing_more(self, sketch: bytes, crowded: set[int], seen: set[int]) -> list[int]:
+        """The entries under a ``crowded`` key not ``seen`` yet that share ``MORE_SHARED``
+        or more of the sketch's uncommon sentence hashes, in the order indexed."""
+        self._hash_the_rest()
+        mine = set(unpack(sketch))
+        shared = Counter(map(self._once.__getitem__, self._once.keys() & mine))
+        by_hash = self._by_hash
+        shared.update(chain.from_iterable(
+            bucket for bucket in map(by_hash.__getitem__, by_hash.keys() & mine)
+            if len(bucket) <= COMMON_BUCKET))
+        return sorted(entry for entry, count in shared.items()
+                      if count >= MORE_SHARED and entry not in seen
+                      and not crowded.isdisjoint(self._keys[entry]))
+
+    def _hash_the_rest(self) -> None:
+        """Put the entries indexed since the last call in ``_once`` or ``_by_hash`` (not
+        the empty piece: no sentence)."""
+        once, by_hash = self._once, self._by_hash
+        for entry in range(self._hashed, len(self._entries)):
+            for value in unpack(self._entries[entry][1])[:DEEP]:
+                bucket = by_hash.get(value)
+                if bucket is not None:
+                    bucket.append(entry)
+                elif value in once:
+                    by_hash[value] = array("I", (once.pop(value), entry))
+                elif value != EMPTY_PIECE:
+                    once[value] = entry
+        self._hashed = len(self._entries)
 
 
 @dataclass(frozen=True, eq=False)  # one per plan, shared by its copies: by identity, hashable
@@ -113,7 +194,7 @@ class NearOnAdd:
         indexed as the questions move on, so each is compared only with those."""
         near = frozenset(self.near)
         position = {cid: index for index, cid in enumerate(self.order)}
-        kept: Index = {}
+        kept = [NearIndex()]
         state = {"next": 0}
 
         def repeats(cid: str, out: Mapping[str, str]) -> bool:
@@ -123,13 +204,13 @@ class NearOnAdd:
                 return True
             mine = position[cid]
             if mine < state["next"]:  # asked out of order: start again
-                kept.clear()
+                kept[0] = NearIndex()
                 state["next"] = 0
             for earlier in self.order[state["next"] : mine]:
                 if earlier not in out:
-                    _index(kept, earlier, self.sketches[earlier])
+                    kept[0].add(earlier, self.sketches[earlier])
             state["next"] = mine
-            return any_near(self.sketches[cid], _candidates(kept, self.sketches[cid]),
+            return any_near(self.sketches[cid], kept[0].candidates(self.sketches[cid]),
                             self.unpacked)
 
         return repeats
@@ -144,13 +225,13 @@ def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int
     one of ``new`` (``NearOnAdd``); ``new`` may hold members (a replace asks of the ones
     it replaced), each compared with the others, not with itself. ``progress`` follows
     the conversations checked; ``cancelled`` stops the check (``NearCheckCancelled``)."""
-    members: Index = {}
+    members = NearIndex()
     asked = {cid for cid, _pk in new}  # a member asked about never repeats itself
     for member, sketch in (_file_sketches(library, name) if name is not None else []):
         if member not in asked:
-            _index(members, member, sketch)
+            members.add(member, sketch)
     sketches = _sketches_of(library, [pk for _cid, pk in new])
-    earlier: Index = {}
+    earlier = NearIndex()
     unpacked: dict[bytes, Unpacked] = {}
     near: list[str] = []
     with_member: set[str] = set()
@@ -167,15 +248,15 @@ def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int
         mine = sketches.get(pk)
         if mine is None:
             continue
-        twin = first_near(mine, _candidates(members, mine), unpacked)
+        twin = first_near(mine, members.candidates(mine), unpacked)
         if twin is not None:
             with_member.add(cid)
         else:
-            twin = first_near(mine, _candidates(earlier, mine), unpacked)
+            twin = first_near(mine, earlier.candidates(mine), unpacked)
         if twin is not None:
             near.append(cid)
             twins[cid] = twin.conversation_id
-        _index(earlier, cid, mine)
+        earlier.add(cid, mine)
         order.append(cid)
         by_id[cid] = mine
     if progress is not None:

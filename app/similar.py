@@ -22,6 +22,16 @@ comparing against every stored conversation, the smallest hashes of each sketch 
 (``dialogue_keys``, one representative conversation per hash): two dialogues that share
 most sentences almost always share one of their smallest hashes.
 
+A hash that many sketches hold (more than ``COMMON_BUCKET``) is a *common sentence*: a stock
+line ("Thank you so much.") that thousands of different dialogues say, whose hash may be
+among their smallest. Compared pair by pair under it, every dialogue would be compared with
+every other. The split's ``groups`` and a training file's check (``app.near_in_file``)
+compare under it only a few, and the ones that share more of the sentences that are not
+common. The import's one representative per hash makes such a hash find one conversation,
+the first stored with it: a re-generation whose only smallest hashes in common with its
+original are common sentences is flagged at import only when its original is that first
+one (``app.stored_near``'s pass looks the same way); a training file's check finds it.
+
 Two dialogues are *near* (``is_near``) when they share most sentences, or when most of the
 shorter one's sentences are in the other (a copy cut short, or re-generated with fewer
 turns, trains the same replies twice though the longer one's extra turns keep the share

@@ -18,6 +18,15 @@ from typing import Any
 
 import near_reference
 import pytest
+from common_sentences import (
+    near_twin,
+    regeneration,
+    smallest_sentences,
+    stock_dialogues,
+    templates,
+    vocabulary,
+    write,
+)
 from conftest import ENRICHED, LEGACY
 from shorter_copy import shorter_copy
 
@@ -108,6 +117,32 @@ def test_clustered_regenerations_give_the_same_review(library: Library, tmp_path
     assert 10 < found < len(plan.new)  # both near and not near ones
     add_conversations(library, "Some", ids[:40], create=True)
     _assert_same(library, plan_addition(library, "Some", ids[20:]), "Some", seed)
+
+
+def test_dialogues_sharing_stock_lines_give_the_same_review(library: Library,
+                                                           tmp_path: Path) -> None:
+    """Different dialogues that all hold two stock lines among their smallest sentence
+    hashes (the check no longer compares them pair by pair), some re-generated: with a
+    fifth to a third of their sentences changed, or with the sentences behind their
+    smallest hashes changed (sharing little but the stock lines among those): the same
+    decisions as the full lists."""
+    rng = random.Random(8)
+    words = vocabulary(templates())
+    stock = stock_dialogues(tmp_path / "stock", 120, seed=8)
+    again = []
+    for number, path in enumerate(stock[::4]):
+        document = json.loads(path.read_text(encoding="utf-8"))
+        cid = f"fp_conversation_again_{number}"
+        again.append(write(tmp_path / "again", near_twin(
+            document, cid, smallest_sentences(document, 10), rng, words) if number % 2 else
+            regeneration(document, cid, rng.uniform(0.2, 0.35), rng, words)))
+    import_paths(library, [*ENRICHED, *stock, *again])
+    ids = [row.conversation_id for row in library.summaries()]
+    rng.shuffle(ids)
+    plan = plan_addition(library, "All", ids, create=True)
+    assert 10 < _assert_same(library, plan, None, 8) < len(plan.new)
+    add_conversations(library, "Some", ids[:50], create=True)
+    _assert_same(library, plan_addition(library, "Some", ids[30:]), "Some", 8)
 
 
 def test_cancel_stops_the_near_duplicate_check(library: Library, tmp_path: Path) -> None:

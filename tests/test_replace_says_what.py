@@ -20,6 +20,7 @@ from app.importer import import_paths
 from app.library import Library
 from app.trainingfiles import add_conversations, member_ids
 from ui import replace_flow
+from ui.import_flow import sections_text
 
 WAIT_MS = 60000
 Document = dict[str, Any]
@@ -213,7 +214,7 @@ def test_after_the_replace_the_status_and_summary_say_what_the_new_versions_brou
     summary = window.importer.last_summary
     assert summary is not None and summary.findings.text() == findings
     assert summary.findings.isVisibleTo(summary)
-    assert f"Replaced: {len(paths)}" in summary.details.toPlainText()
+    assert f"{len(paths)} conversations replaced the stored versions" in summary.text()
 
 
 def test_a_replace_that_brings_nothing_new_says_nothing_more(
@@ -261,7 +262,7 @@ def test_once_replace_is_answered_the_summary_says_they_are_being_replaced(
     ask = dialogs.confirm_destructive
 
     def summary_while_asked(*args: object, **kwargs: object) -> bool:
-        while_asked.append(window.importer.last_summary.details.toPlainText())
+        while_asked.append(sections_text(window.importer.last_summary.sections.sections))
         return ask(*args, **kwargs)
 
     dialogs.confirm_destructive = summary_while_asked
@@ -271,12 +272,12 @@ def test_once_replace_is_answered_the_summary_says_they_are_being_replaced(
 
     summary = window.importer.last_summary
     assert while_asked[0].splitlines()[:2] == [
-        "Changed (not replaced yet): 4",
+        "Changed (not replaced yet): 4 conversations",
         "  Already in the library with different content: the stored versions stay unless "
         "you answer Replace to the question about changed conversations."]
-    during = summary.details.toPlainText()
+    during = sections_text(summary.sections.sections)
     assert during.splitlines()[:3] == [
-        "Changed (being replaced): 4",
+        "Changed (being replaced): 4 conversations",
         "  You answered Replace: these versions are replacing the stored ones, and the "
         "training files that hold them are being rebuilt. This summary says when it is "
         "done.",
@@ -286,7 +287,8 @@ def test_once_replace_is_answered_the_summary_says_they_are_being_replaced(
 
     with qtbot.waitSignal(window.importer.replacer.replaced, timeout=WAIT_MS):
         go_on.set()
-    assert summary.details.toPlainText().startswith("Replaced: 4")
+    assert sections_text(summary.sections.sections).startswith(
+        "4 conversations replaced the stored versions")
     assert "4 replaced" in summary.headline.text()
 
 
@@ -299,9 +301,9 @@ def test_keeping_the_stored_versions_says_how_to_replace_them_once(
 
     import_in_window(qtbot, window, dialogs, paths, replace=False)
 
-    text = window.importer.last_summary.details.toPlainText()
+    text = sections_text(window.importer.last_summary.sections.sections)
     assert text.splitlines()[:2] == [
-        "Changed (kept as stored): 3",
+        "Changed (kept as stored): 3 conversations",
         "  Already in the library with different content: you kept the stored versions (to "
         "use these, import the files again and answer Replace)."]
     assert text.count("answer Replace") == 1
@@ -347,13 +349,15 @@ def test_a_replace_cancelled_before_it_replaced_leaves_the_summary_saying_kept(
     window.import_files_action.trigger()
     qtbot.waitUntil(entered.is_set, timeout=WAIT_MS)
     summary = window.importer.last_summary
-    assert summary.details.toPlainText().startswith("Changed (being replaced): 2")
+    assert sections_text(summary.sections.sections).startswith(
+        "Changed (being replaced): 2 conversations")
 
     (task,) = jobs_of(window)
     task.cancel()
     qtbot.waitUntil(lambda: bool(dialogs.warnings), timeout=WAIT_MS)
     assert dialogs.warnings[-1][0] == "Conversations not replaced"
-    assert summary.details.toPlainText().startswith("Changed (kept as stored): 2")
+    assert sections_text(summary.sections.sections).startswith(
+        "Changed (kept as stored): 2 conversations")
     assert "being replaced" not in summary.headline.text()
     assert all("Let us slow down" not in str(library.record(conversation_id(p)))
                for p in ENRICHED[1:3])

@@ -1,0 +1,126 @@
+"""Different dialogues that all hold the same stock lines ("Thank you so much.", "I
+appreciate it."), whose sentence hashes are among the smallest of nearly every dialogue:
+the add's near-duplicate check (and the files page's count, which is the same check)
+compared each of them with every earlier one, since all share those lookup keys, so a file
+of 4,000 took a minute. Now a crowded key is not walked pair by pair, and a real
+re-generation hidden among them, which shares no lookup key with its original but the stock
+lines, is still found, as the full comparison finds it. Real fixtures varied sentence by
+sentence (``common_sentences``), written as files and imported."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+import near_reference
+import pytest
+from common_sentences import (
+    COMMON_HASHES,
+    near_twin,
+    stock_dialogues,
+    templates,
+    vocabulary,
+    write,
+)
+from sqlalchemy import select
+
+from app import near_in_file
+from app.importer import import_paths
+from app.library import Library
+from app.models import Conversation
+from app.near_in_file import lookup_keys, near_members
+from app.similar import COMMON_BUCKET, is_near
+from app.trainingfiles import add_conversations, create_training_file, plan_addition
+
+TWIN_ID = "fp_conversation_stock_twin"
+
+
+def _compared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """How many candidates each call of ``first_near`` was given (all of them, even those
+    after the first near one)."""
+    sizes: list[int] = []
+    real = near_in_file.first_near
+
+    def counting(sketch: bytes, candidates: Any, *rest: Any) -> Any:
+        candidates = list(candidates)
+        sizes.append(len(candidates))
+        return real(sketch, candidates, *rest)
+
+    monkeypatch.setattr(near_in_file, "first_near", counting)
+    return sizes
+
+
+def _sketches(library: Library) -> dict[str, bytes]:
+    with library.session() as session:
+        return {cid: sketch for cid, sketch in session.execute(
+            select(Conversation.conversation_id, Conversation.dialogue_sketch))}
+
+
+def _rows(library: Library) -> list[tuple[str, int]]:
+    return [(row.conversation_id, row.pk) for row in library.summaries()]
+
+
+@pytest.fixture
+def hidden_twin(library: Library, tmp_path: Path) -> tuple[str, Library]:
+    """150 stock dialogues, then a re-generation of one of them (past the first
+    ``COMMON_BUCKET``) whose only lookup keys in common with it are the stock lines:
+    the sentences behind its original's other smallest hashes are the ones changed.
+    Returns the original's id."""
+    paths = stock_dialogues(tmp_path / "stock", 150, seed=7)
+    assert import_paths(library, paths).imported == 150
+    sketches = _sketches(library)
+    assert all(COMMON_HASHES & set(lookup_keys(sketch)) for sketch in sketches.values())
+    rng = random.Random(7)
+    words = vocabulary(templates())
+    for path in paths[60:]:
+        original = json.loads(path.read_text(encoding="utf-8"))
+        cid = original["dataset_metadata"]["dataset_name"]
+        keys = set(lookup_keys(sketches[cid]))
+        twin = near_twin(original, TWIN_ID, frozenset(keys - COMMON_HASHES), rng, words)
+        folder = tmp_path / f"twin-{cid}"
+        with Library(tmp_path / f"probe-{cid}") as probe:
+            import_paths(probe, [write(folder, twin)])
+            twin_sketch = _sketches(probe)[TWIN_ID]
+        shared = keys & set(lookup_keys(twin_sketch))
+        if shared and shared <= COMMON_HASHES and is_near(sketches[cid], twin_sketch):
+            assert import_paths(library, [folder]).imported == 1
+            return cid, library
+    raise AssertionError("no dialogue gave a re-generation sharing only the stock lines")
+
+
+def test_a_near_duplicate_sharing_only_stock_lines_as_keys_is_still_found(
+        hidden_twin: tuple[str, Library], monkeypatch: pytest.MonkeyPatch) -> None:
+    original, library = hidden_twin
+    rows = _rows(library)
+    assert rows[-1][0] == TWIN_ID
+    assert near_reference.all_twins(library, None, rows) == {TWIN_ID: (original,)}
+    sizes = _compared(monkeypatch)
+    found = near_in_file.near_on_add(library, None, rows)
+    assert found.near == (TWIN_ID,) and found.twins == {TWIN_ID: original}
+    # ... without comparing it, or any other, with every earlier one
+    assert max(sizes) <= 2 * COMMON_BUCKET
+    # the same in a file that holds the original, and in the add review and the files page
+    ids = [cid for cid, _pk in rows]
+    create_training_file(library, "Stock", cut_off_policy="keep")
+    add_conversations(library, "Stock", ids[:-1])
+    plan = plan_addition(library, "Stock", [TWIN_ID])
+    assert plan.near_duplicates == (TWIN_ID,)
+    assert plan.choose(leave_out_near_duplicates=True).left_out() == {TWIN_ID: "near"}
+    add_conversations(library, "Stock", [TWIN_ID])
+    assert near_members(library, "Stock").repeats == {TWIN_ID: original}
+
+
+def test_stock_lines_shared_by_every_dialogue_are_not_walked_pair_by_pair(
+        library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 different dialogues: none is near another, and none is compared with more than
+    a few (every earlier one, 299 for the last, before)."""
+    assert import_paths(library, stock_dialogues(tmp_path / "stock", 300, seed=3)).imported == 300
+    rows = _rows(library)
+    assert near_reference.all_twins(library, None, rows) == {}
+    sizes = _compared(monkeypatch)
+    assert near_in_file.near_on_add(library, None, rows).near == ()
+    assert len(sizes) == 2 * 300  # with the file's members (none), then the earlier ones
+    assert max(sizes) <= 2 * COMMON_BUCKET
+    assert sum(sizes) <= 2 * COMMON_BUCKET * len(rows)
