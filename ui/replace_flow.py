@@ -18,6 +18,7 @@ from app.trainingfiles import files_holding, rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted
+from ui.saved_copies import with_out_of_date
 from ui.tasks import run_with_progress
 from ui.wording import agreeing, plural
 
@@ -100,7 +101,7 @@ class ReplaceController(QObject):
                 them = agreeing(len(result.not_rebuilt), "it", "them")
                 text += (f"; rebuilding {quoted(result.not_rebuilt)} was cancelled: LoRA "
                          f"Studio rebuilds {them} the next time it opens this library")
-            self.status.emit(text)
+            self.status.emit(with_out_of_date(text, self.library, result.rebuilt))
             self.replaced.emit(result)
 
         def failed(message: str) -> None:
