@@ -72,12 +72,16 @@ def record_saved(library: Library, name: str, export_format: str, revision: int,
     saved_at = now_iso()
     rows = []
     for item in written:
+        if not _storable(item.path):
+            continue
         stat = item.path.stat()
         rows.append(SavedCopy(
             path=str(item.path), export_format=export_format, revision=revision,
             source_bytes=int(str(described["bytes"])),
             source_sha256=str(described["sha256"]), bytes=stat.st_size,
             mtime_ns=stat.st_mtime_ns, sha256=item.sha256, saved_at=saved_at))
+    if not rows:
+        return
     with library.session() as session, session.begin():
         file_id = session.scalar(select(TrainingFile.file_id)
                                  .where(TrainingFile.slug == name.casefold()))
@@ -87,6 +91,17 @@ def record_saved(library: Library, name: str, export_format: str, revision: int,
         for row in rows:
             row.file_id = file_id
             session.add(row)
+
+
+def _storable(path: Path) -> bool:
+    """Whether ``path`` can be kept as text: a folder named in another encoding (bytes
+    that are not UTF-8) cannot, and its copies go unrecorded, as its manifest names it
+    only approximately."""
+    try:
+        str(path).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def revision_of(library: Library, name: str) -> int:

@@ -118,3 +118,15 @@ def test_a_stored_size_that_matches_is_checked_by_its_sha256(
     _save_both(filled_library, tmp_path / "saved")
     rebuild_training_files(filled_library, ["Coaching A"], from_scratch=True)
     assert _states(filled_library)["Coaching A.jsonl"] is CopyState.CURRENT
+
+
+def test_a_copy_in_a_folder_named_in_another_encoding_is_saved_and_left_unrecorded(
+        filled_library: Library, tmp_path: Path) -> None:
+    """A folder made on an older system ("désir" in Latin-1) cannot be named as text in
+    the library: the copy is saved as before, and nothing is said of it later."""
+    _made(filled_library)
+    folder = Path(os.fsdecode(os.fsencode(tmp_path) + b"/d\xe9sir"))
+    folder.mkdir()
+    export(filled_library, "Coaching A", ExportFormat.JSON, folder / "Coaching A.json")
+    assert (folder / "Coaching A.json").exists()
+    assert saved_copies(filled_library, "Coaching A") == []

@@ -50,18 +50,16 @@ def test_the_page_says_which_saved_copies_a_rebuild_left_out_of_date(
     _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
     line = page.saved_copies.text()
     assert page.saved_copies.isVisibleTo(page)
-    assert line.startswith("Saved copies: ")
-    assert f"{NAME}.jsonl in {folder_text(saved)} (" in line
-    assert f"{NAME}.json in {folder_text(saved)} (" in line
+    assert line.startswith(f"Saved copies in {folder_text(saved)}: ")
+    assert f"{NAME}.jsonl (" in line and f"{NAME}.json (" in line
     assert line.count("is up to date") == 2 and "older" not in line
 
     status = _remove_first_member(qtbot, page, dialogs)
 
     assert status == (f"Removed 1 conversation from '{NAME}'; your saved copies {NAME}.json "
-                      f"in {folder_text(saved)} and {NAME}.jsonl in {folder_text(saved)} are "
-                      "now out of date")
+                      f"and {NAME}.jsonl in {folder_text(saved)} are now out of date")
     line = page.saved_copies.text()
-    assert f"{NAME}.jsonl in {folder_text(saved)} (" in line
+    assert line.startswith(f"⚠ Saved copies in {folder_text(saved)}: ")
     assert "is older than this file — Download ▸ JSONL again" in line
     assert "is older than this file — Download ▸ JSON again" in line
     assert "up to date" not in line
@@ -104,7 +102,7 @@ def test_saving_the_jsonl_beside_an_out_of_date_json_offers_to_save_it_too(
         assert line.count("is up to date") == 2
     else:
         assert (saved / f"{NAME}.json").read_bytes() == old_json
-        assert f"{NAME}.json in {folder_text(saved)} (" in line
+        assert f"{NAME}.json (" in line
         assert "is older than this file — Download ▸ JSON again" in line
 
 
@@ -115,3 +113,11 @@ def test_no_question_when_the_other_kind_there_is_current_or_not_ours(
     (saved / f"{NAME}.json").write_text("{}")  # the person's own file of that name
     _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
     assert [a for a in dialogs.asked if a[0] != "save_path"] == []
+
+
+def test_a_folder_is_shown_readably(monkeypatch, tmp_path):
+    monkeypatch.setattr(Path, "home", staticmethod(lambda: tmp_path / "home"))
+    assert folder_text(tmp_path / "home" / "saved") == "~/saved"
+    deep = Path("/srv/projects/coaching/2026/november/deliveries/saved")
+    assert folder_text(deep) == "…/2026/november/deliveries/saved"
+    assert folder_text(Path("/tmp/saved")) == "/tmp/saved"

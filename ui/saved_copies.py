@@ -62,9 +62,9 @@ def when_text(stamp: str, today: datetime | None = None) -> str:
 
 
 def copy_text(copy: SavedCopyState) -> str:
-    """``Coaching A.jsonl in ~/saved (12:43) is older than this file — Download ▸ JSONL
-    again``, or ``… is up to date``."""
-    where = f"{copy.path.name} in {folder_text(copy.path.parent)} ({when_text(copy.saved_at)})"
+    """``Coaching A.jsonl (12:43) is older than this file — Download ▸ JSONL again``, or
+    ``… is up to date`` (its folder heads the line it is on)."""
+    where = f"{copy.path.name} ({when_text(copy.saved_at)})"
     if copy.state is CopyState.STALE:
         again = DOWNLOAD_ENTRY.get(copy.export_format, "Download")
         return f"{where} is older than this file — {again} again"
@@ -72,19 +72,25 @@ def copy_text(copy: SavedCopyState) -> str:
 
 
 def line_text(copies: Sequence[SavedCopyState]) -> str:
-    """The files page's line: the copies still where they were saved, out-of-date ones
-    first, newest first; empty when there is none."""
+    """The files page's line: the copies still where they were saved, one line per folder
+    (``Saved copies in ~/saved: …``), out-of-date ones first, newest first; empty when
+    there is none."""
     kept = [c for c in copies if c.state is not CopyState.GONE]
     if not kept:
         return ""
     kept.sort(key=lambda c: (c.state is not CopyState.STALE, _newest_first(c.saved_at)))
-    shown = [copy_text(c) for c in kept[:SHOWN_AT_MOST]]
+    by_folder: dict[Path, list[str]] = defaultdict(list)
+    for copy in kept[:SHOWN_AT_MOST]:
+        by_folder[copy.path.parent].append(copy_text(copy))
+    lines = [f"{'⚠ ' if 'older' in texts[0] else ''}Saved copies in {folder_text(folder)}: "
+             + "; ".join(texts) for folder, texts in by_folder.items()]
     if len(kept) > SHOWN_AT_MOST:
         more = kept[SHOWN_AT_MOST:]
         stale = sum(1 for c in more if c.state is CopyState.STALE)
-        shown.append(f"{len(more):,} more" + (f" ({stale:,} older than this file)"
-                                              if stale else ""))
-    return "Saved copies: " + " · ".join(shown)
+        lines.append(f"and {len(more):,} more saved "
+                     + ("copy" if len(more) == 1 else "copies")
+                     + (f" ({stale:,} older than this file)" if stale else ""))
+    return "\n".join(lines)
 
 
 def _newest_first(stamp: str) -> float:
@@ -106,9 +112,9 @@ def out_of_date_clause(library: Library, names: Iterable[str]) -> str:
     by_folder: dict[Path, list[str]] = defaultdict(list)
     for copy in copies:
         by_folder[copy.path.parent].append(copy.path.name)
-    if len(copies) <= 2:
-        what = and_list([f"{name} in {folder_text(folder)}"
-                         for folder, names_there in by_folder.items() for name in names_there])
+    if len(copies) <= 3:
+        what = and_list([f"{and_list(names_there)} in {folder_text(folder)}"
+                         for folder, names_there in by_folder.items()])
         return (f"; your saved {'copy' if len(copies) == 1 else 'copies'} {what} "
                 f"{'is' if len(copies) == 1 else 'are'} now out of date")
     folders = and_list([folder_text(folder) for folder in by_folder])
