@@ -63,6 +63,8 @@ from app.recipes import (
     trl_script,
 )
 from app.recovery import BOTH_CHANGED, TOKENIZER_CHANGED, owed_because
+from app.saved_copies import Written as SavedFile
+from app.saved_copies import record_saved, revision_of
 from app.similar import fingerprint
 from app.split import (
     LineFacts,
@@ -596,6 +598,8 @@ def export(
     # wrote is taken back there too, and only what it wrote.
     with put_back_on_failure(targets, progress, check, tell):
         written: list[Written] = []
+        saved: list[SavedFile] = []
+        revision = revision_of(library, info.name)  # before the build: a rebuild between is seen
         try:
             with read_build(library, info.name) as build:
                 source = Source(build, member_ids(library, name), tick, counter, count)
@@ -609,6 +613,8 @@ def export(
                         f"{info.name}.jsonl", build.jsonl_lines(), check)}
             # Each file's entry (its sha256 read once): the recipes name their cache by them.
             entries = [_file_entry(w, head, max_seq_len) for w in written]
+            saved = [SavedFile(w.path, str(e["sha256"])) for w, e in zip(written, entries,
+                                                                         strict=True)]
             if recipes:
                 sha256 = {w.path: str(e["sha256"]) for w, e in zip(written, entries, strict=True)}
                 made = _write_recipes(library, info.name, spec, destination, written, policy,
@@ -649,8 +655,10 @@ def export(
                 f"the stored JSONL of '{info.name}' does not read as training lines; run "
                 f"`lora-studio rebuild \"{info.name}\"` to render it again. Nothing was "
                 "exported.") from None
-        return ([w.path for w in written if w.role != "recipe"] + [manifest]
-                + [w.path for w in written if w.role == "recipe"])
+    # the library remembers the copies, so it can say when a rebuild leaves them behind
+    record_saved(library, info.name, spec.format.value, revision, described, saved)
+    return ([w.path for w in written if w.role != "recipe"] + [manifest]
+            + [w.path for w in written if w.role == "recipe"])
 
 
 def _check_dataset_info(library: Library, fmt: ExportFormat, destination: Path) -> Path:

@@ -214,3 +214,27 @@ class BuildFragment(Base):
     jsonl_size: Mapped[int]
     jsonl: Mapped[bytes] = mapped_column(LargeBinary)  # first: trainers' copies read only it
     json: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class SavedCopy(Base):
+    """A copy of a training file saved out of the library (``app.saved_copies``): where,
+    in what format, and which build it was made from, so the files page can say when the
+    file has since been rebuilt with other content. One row per file written, the latest
+    save to a path replacing the one before."""
+
+    __tablename__ = "saved_copies"
+
+    path: Mapped[str] = mapped_column(TEXT, primary_key=True)
+    file_id: Mapped[int] = mapped_column(
+        ForeignKey("training_files.file_id", ondelete="CASCADE"), index=True
+    )
+    export_format: Mapped[str]  # ``app.export.ExportFormat``
+    revision: Mapped[int]  # the training file's revision the copy was made from
+    # Size and sha256 of the stored JSON (a JSON copy) or JSONL (any other) it was made from
+    source_bytes: Mapped[int] = mapped_column(BIG)
+    source_sha256: Mapped[str]
+    # What was written, to tell a copy the person has since moved or changed (cheap first)
+    bytes: Mapped[int] = mapped_column(BIG)
+    mtime_ns: Mapped[int] = mapped_column(BIG)
+    sha256: Mapped[str]
+    saved_at: Mapped[str]

@@ -30,8 +30,10 @@ def make_v5_library(root: Path) -> Path:
     return root
 
 
-# What revision 0005 added: undone, a library made now is one of revision 0004.
-AFTER_0004 = ("ALTER TABLE training_files DROP COLUMN over_budget",)
+# What revision 0006 added: undone, a library made now is one of revision 0005.
+AFTER_0005 = ("DROP TABLE saved_copies",)
+# What revisions 0005 and 0006 added: undone, a library made now is one of revision 0004.
+AFTER_0004 = (*AFTER_0005, "ALTER TABLE training_files DROP COLUMN over_budget")
 # What revisions 0004 and 0005 added: undone, a library made now is one of revision 0003.
 AFTER_0003 = (*AFTER_0004, "ALTER TABLE conversations DROP COLUMN replies_trained")
 # What revisions 0003 and 0004 added: undone, a library made now is one of revision 0002.
@@ -59,6 +61,12 @@ def back_to_0003(location: LibraryLocation) -> None:
     """Turn a closed library made by this LoRA Studio into one of revision 0003 (the
     Replies column counted every consultant reply then)."""
     _undo(location, AFTER_0003, "0003_rebuild_owed_column")
+
+
+def back_to_0005(location: LibraryLocation) -> None:
+    """Turn a closed library made by this LoRA Studio into one of revision 0005 (no saved
+    copy was recorded then)."""
+    _undo(location, AFTER_0005, "0005_over_budget_column")
 
 
 def back_to_0004(location: LibraryLocation) -> None:

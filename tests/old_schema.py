@@ -103,6 +103,7 @@ def _to_v1(conn: sqlite3.Connection) -> None:
 def _to_baseline(conn: sqlite3.Connection) -> None:
     """Undo the Alembic revisions after the baseline (schema version 7 as it was)."""
     conn.execute("DROP TABLE IF EXISTS library_tokenizer")
+    conn.execute("DROP TABLE IF EXISTS saved_copies")  # revision 0006
     if any(row[1] == "token_basis" for row in conn.execute("PRAGMA table_info(conversations)")):
         conn.execute("ALTER TABLE conversations DROP COLUMN token_basis")
     owed = ("changes", "changes_built", "over_budget")  # revisions 0003 and 0005

@@ -15,6 +15,7 @@ from old_libraries import (
     back_to_0002,
     back_to_0003,
     back_to_0004,
+    back_to_0005,
     back_to_baseline,
     make_v5_library,
 )
@@ -345,6 +346,30 @@ def test_revision_0005_keeps_the_lines_of_every_earlier_file_whole(
         assert get_training_file(library, "Earlier").over_budget == "keep"
         add_conversations(library, "Later", [cid], create=True)
         assert get_training_file(library, "Later").over_budget == "fit"
+
+
+# --- 0006: the copies saved out of the library ------------------------------------------
+
+
+@ON_BOTH
+def test_revision_0006_gives_a_library_holding_files_a_record_of_saved_copies(
+        library_location: object, fixture_folder: Path, tmp_path: Path) -> None:
+    """A library of 0005 with a training file opens for writing with no copy on record;
+    the next save is recorded."""
+    from app.export import ExportFormat, export
+    from app.saved_copies import CopyState, saved_copies
+
+    with Library.open(library_location) as library:  # type: ignore[arg-type]
+        import_paths(library, [fixture_folder])
+        cid = library.summaries()[0].conversation_id
+        add_conversations(library, "Earlier", [cid], create=True)
+        location = library.location
+    back_to_0005(location)
+    with Library(location) as library:
+        assert _revision(library) == migrations.HEAD
+        assert saved_copies(library, "Earlier") == []
+        export(library, "Earlier", ExportFormat.JSON, tmp_path / "Earlier.json")
+        assert [c.state for c in saved_copies(library, "Earlier")] == [CopyState.CURRENT]
 
 
 # ``tests/data/library-before-sentence-sketches`` is a library LoRA Studio stored at

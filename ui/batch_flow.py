@@ -16,6 +16,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
 from ui.rebuild_flow import quoted, rebuild_in_background
+from ui.saved_copies import with_out_of_date
 from ui.tasks import in_child, run_with_progress, saying_if_killed, stopped_unchanged
 from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
 from ui.wording import agreeing, plural
@@ -268,7 +269,8 @@ class BatchController(QObject):
         rebuild_in_background(
             self.window, self.library, self.changes, self.dialogs, names,
             title="Updating training files",
-            on_done=lambda rebuilt: self.status.emit(f"{message}; rebuilt {quoted(rebuilt)}"),
+            on_done=lambda rebuilt: self.status.emit(with_out_of_date(
+                f"{message}; rebuilt {quoted(rebuilt)}", self.library, rebuilt)),
             failure_title="Training files not updated",
             failure_consequence=(
                 f"The batch change is saved; {quoted(names)} "

@@ -72,6 +72,7 @@ from ui.member_undo_flow import RemovalUndoController
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
+from ui.saved_copies import with_out_of_date
 from ui.status_line import StatusLine
 from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
 from ui.team_watch import TeamWatch
@@ -579,9 +580,10 @@ class MainWindow(QMainWindow):
         added = plural(self.creator.last_added, "conversation")
         self.show_message(
             f"Training file '{name}' created with {added}: its full JSON and JSONL are "
-            "ready to download" if self.creator.last_created else
-            f"Added {added} to training file '{name}' (now "
-            f"{self.creator.last_total:,}): its full JSON and JSONL were built again")
+            "ready to download" if self.creator.last_created else with_out_of_date(
+                f"Added {added} to training file '{name}' (now "
+                f"{self.creator.last_total:,}): its full JSON and JSONL were built again",
+                self.library, [name]))
 
     # --- reading and reviewing ---------------------------------------------------------
 

@@ -18,6 +18,7 @@ from app.trainingfiles import TrainingFileInfo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
+from ui.saved_copies import with_out_of_date
 from ui.tasks import run_with_progress, stopped_unchanged
 from ui.undo_slot import UndoSlot
 from ui.wording import plural
@@ -40,7 +41,8 @@ class RemovalUndoController(KeptUndoController[RemovalUndo]):
         def done(info: TrainingFileInfo) -> None:
             self.changes.training_file_built.emit(info.name)
             self.changes.training_files_changed.emit()
-            self.status.emit(f"Undone: {count} put back into '{info.name}'")
+            self.status.emit(with_out_of_date(f"Undone: {count} put back into '{info.name}'",
+                                              self.library, [info.name]))
 
         def failed(why: str) -> None:
             if stopped_unchanged(task, why):  # nothing was changed: it can still be undone

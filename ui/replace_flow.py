@@ -32,6 +32,7 @@ from app.trainingfiles import files_holding, rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted
+from ui.saved_copies import with_out_of_date
 from ui.tasks import run_with_progress
 from ui.wording import LENGTH_LIMIT, agreeing, and_list, natural_key, plural
 
@@ -232,6 +233,7 @@ class ReplaceController(QObject):
                 them = agreeing(len(result.not_rebuilt), "it", "them")
                 text += (f"; rebuilding {quoted(result.not_rebuilt)} was cancelled: LoRA "
                          f"Studio rebuilds {them} the next time it opens this library")
+            text = with_out_of_date(text, self.library, result.rebuilt)
             if result.worse:
                 text += ". " + result.findings()
             self.status.emit(text)

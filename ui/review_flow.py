@@ -16,6 +16,7 @@ from app.review_marks import ReviewChange, mark_reviewed
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted, rebuild_in_background
+from ui.saved_copies import with_out_of_date
 from ui.wording import agreeing
 
 REVIEWER_KEY = "review/name"
@@ -95,7 +96,8 @@ class ReviewController(QObject):
         rebuild_in_background(
             self.window, self.library, self.changes, self.dialogs, names,
             title="Updating training files",
-            on_done=lambda rebuilt: self.status.emit(f"{message}; rebuilt {quoted(rebuilt)}"),
+            on_done=lambda rebuilt: self.status.emit(with_out_of_date(
+                f"{message}; rebuilt {quoted(rebuilt)}", self.library, rebuilt)),
             failure_title="Training files not updated",
             failure_consequence=(
                 f"The review marks are saved; {quoted(names)} may still show the old review "

@@ -200,6 +200,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         # last: it adds a conversation to the library the views above show
         written += render_near_duplicate_review(window, library, samples, Path(tmp), out_dir)
         written += render_near_duplicates_in_a_file(window, library, out_dir)
+        written += render_saved_copies(window, library, Path(tmp), out_dir)
         window.close()
         library.close()
     return written
@@ -400,6 +401,31 @@ def render_near_duplicates_in_a_file(window: MainWindow, library: Library,
     settle()
     page.select_near_duplicates()
     return [save(window, out_dir / "06b-training-file-with-near-duplicates.png")]
+
+
+def render_saved_copies(window: MainWindow, library: Library, tmp: Path,
+                        out_dir: Path) -> list[Path]:
+    """A file whose JSON was saved before a rebuild and whose JSONL after it: the line
+    near Download says which saved copy is older than the file (``ui.saved_copies``)."""
+    from app.export import ExportFormat, export
+    from app.trainingfiles import member_ids
+
+    name = "emotional-support-v1"
+    held = set(member_ids(library, name))
+    more = [row.conversation_id for row in library.summaries()
+            if row.replies_trained and row.conversation_id not in held]
+    if not more:
+        return []
+    saved = tmp / "saved"
+    saved.mkdir(exist_ok=True)
+    export(library, name, ExportFormat.JSON, saved / f"{name}.json", overwrite=True)
+    add_conversations(library, name, more[:1])
+    export(library, name, ExportFormat.JSONL, saved / f"{name}.jsonl", overwrite=True)
+    announce_everything(window)
+    window.pages.setCurrentWidget(window.training_files)
+    window.training_files.refresh(select_name=name)
+    settle()
+    return [save(window, out_dir / "06c-saved-copy-out-of-date.png")]
 
 
 def render_closing_during_a_job(window: MainWindow, out_dir: Path) -> list[Path]:

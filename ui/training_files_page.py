@@ -120,6 +120,7 @@ from ui.members_model import (
 )
 from ui.name_prompt import ask_name
 from ui.saved_banner import SavedBanner, saved_text
+from ui.saved_copies import SavedCopiesLine, other_kind_to_save, with_out_of_date
 from ui.tasks import Task, Work, run_with_progress, start
 from ui.training_files_model import (
     CONVERSATIONS,
@@ -511,6 +512,7 @@ class TrainingFilesPage(QWidget):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner = SavedBanner(details)
+        self.saved_copies = SavedCopiesLine(details)  # whether earlier copies still match
         actions = QHBoxLayout()
         actions.addWidget(self.download_button)
         actions.addWidget(self.rename_button)
@@ -529,6 +531,7 @@ class TrainingFilesPage(QWidget):
         layout.setContentsMargins(8, 0, 0, 0)
         layout.addWidget(self.name_label)
         layout.addLayout(actions)
+        layout.addWidget(self.saved_copies)
         layout.addWidget(self.banner)
         layout.addWidget(self.totals_label)
         layout.addWidget(self.dates_label)
@@ -881,6 +884,7 @@ class TrainingFilesPage(QWidget):
             f"Created {local_time_text(info.created_at)} · "
             f"last updated {local_time_text(info.updated_at)} · {settings_line(info)}")
         self._show_near(repeats)
+        self.saved_copies.show_for(self.library, info.name)
         self._names = OwnNames.gather(
             (m.emotional_arc_key, m.emotional_arc, m.training_topic_key, m.training_topic)
             for m in details.members)
@@ -910,6 +914,7 @@ class TrainingFilesPage(QWidget):
             label.clear()
             label.setToolTip("")
         self.near_button.hide()
+        self.saved_copies.show_for(self.library, None)
         for chart in self.charts.values():
             chart.set_counts({})
         self._show_members([])
@@ -1022,12 +1027,17 @@ class TrainingFilesPage(QWidget):
             return
         if not self._may_replace(download.fmt, target, asked=target):
             return
+        # an out-of-date copy of the other kind beside it: save that again too, if asked
+        also = other_kind_to_save(self.library, self.dialogs, self, info.name, download.fmt,
+                                  target)
         name, fmt, recipes = info.name, download.fmt, self._recipes_with(download.fmt)
         self._export(f"Saving {target.name}…", name, fmt,
                      lambda progress, cancelled, tell: export(
                          self.library, name, fmt, target, overwrite=True,  # the dialog asked
                          progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
-                     "Could not save the copy")
+                     "Could not save the copy",
+                     then=None if also is None else functools.partial(
+                         self._save_other_kind, name, fmt, also))
 
     def _recipes_with(self, fmt: ExportFormat) -> bool:
         """Whether trainer recipes go with a copy in ``fmt``: when the person asked for them,
@@ -1035,7 +1045,7 @@ class TrainingFilesPage(QWidget):
         return self.recipes_action.isChecked() and fmt is not ExportFormat.JSON
 
     def _export(self, title: str, name: str, fmt: ExportFormat, work: ExportWork,
-                failure_title: str) -> None:
+                failure_title: str, then: Callable[[], None] | None = None) -> None:
         """Run an export; when the stored build of ``name`` turns out to be damaged
         (``app.stored_builds``), nothing is saved and the person may rebuild it and go on.
         What the export tidied first (``app.earlier_files``: what an export stopped without
@@ -1066,6 +1076,8 @@ class TrainingFilesPage(QWidget):
             if owed and owed[0]:  # its header and dates changed: every view shows them
                 self._announce(name)
             self._saved(fmt, cast(list[Path], result), told)
+            if then is not None:
+                then()
 
         self._run(title, checked, done, failure_title, told)
 
@@ -1122,6 +1134,16 @@ class TrainingFilesPage(QWidget):
         self.status.emit(f"Nothing was saved to {folder}: its files were kept")
         return False
 
+    def _save_other_kind(self, name: str, saved: ExportFormat, target: Path) -> None:
+        """Save the other of the JSON and the JSONL to ``target`` too (the person agreed to
+        replace its out-of-date copy: ``ui.saved_copies.other_kind_to_save``)."""
+        fmt = ExportFormat.JSON if saved is ExportFormat.JSONL else ExportFormat.JSONL
+        self._export(f"Saving {target.name}…", name, fmt,
+                     lambda progress, cancelled, tell: export(
+                         self.library, name, fmt, target, overwrite=True,  # asked: its data
+                         progress=progress, cancelled=cancelled, tell=tell),  # and manifest
+                     "Could not save the copy")
+
     def _save_split(self, fmt: ExportFormat = SPLIT) -> None:
         info = self.selected_file()
         if info is None:
@@ -1158,6 +1180,8 @@ class TrainingFilesPage(QWidget):
         self.export_folder = paths[0].parent
         self.banner.show_saved(paths, notes)
         self.status.emit(saved_text(paths, notes))
+        info = self.selected_file()
+        self.saved_copies.show_for(self.library, info.name if info is not None else None)
 
     def _show_in_folder(self) -> None:
         QDesktopServices.openUrl(QUrl.fromLocalFile(str(self._default_folder())))
@@ -1215,7 +1239,7 @@ class TrainingFilesPage(QWidget):
     def _settings_changed(self, outcome: tuple[TrainingFileInfo, dict[str, Any]]) -> None:
         info, head = outcome
         self._announce(info.name)
-        self.status.emit(settings_text(info, head))
+        self.status.emit(with_out_of_date(settings_text(info, head), self.library, [info.name]))
 
     def _delete(self) -> None:
         info = self.selected_file()
@@ -1260,7 +1284,9 @@ class TrainingFilesPage(QWidget):
         info, undo = outcome
         self._announce(info.name)
         self.members_removed.emit(undo)
-        self.status.emit(f"Removed {plural(count, 'conversation')} from '{info.name}'")
+        self.status.emit(with_out_of_date(
+            f"Removed {plural(count, 'conversation')} from '{info.name}'", self.library,
+            [info.name]))
 
     def _show_next(self, name: str) -> None:
         """The next refresh selects ``name`` (a file just built, announced next)."""

@@ -1,0 +1,123 @@
+"""The files page says when a copy saved earlier no longer matches the file, and offers to
+save the other kind again beside a new copy (``ui.saved_copies``): real library, real
+builds, real saves into a folder, a real rebuild, the real page under pytest-qt."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import addable
+from stored import stored_bytes
+
+from app.library import Library
+from app.trainingfiles import add_conversations
+from ui.saved_copies import folder_text
+from ui.training_files_page import TrainingFilesPage
+
+WAIT_MS = 15_000
+NAME = "Coaching A"
+
+
+@pytest.fixture
+def coaching(page: TrainingFilesPage, filled_library: Library) -> list[str]:
+    ids = addable([row.conversation_id for row in filled_library.summaries()])
+    add_conversations(filled_library, NAME, ids[:5], create=True)
+    page.refresh(NAME)
+    return ids
+
+
+def _save(qtbot, page: TrainingFilesPage, dialogs, key: str, target: Path) -> str:
+    dialogs.save_paths.append(target)
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as saved:
+        page.file_actions[key].trigger()
+    return str(saved.args[0])
+
+
+def _remove_first_member(qtbot, page: TrainingFilesPage, dialogs) -> str:
+    page.members.selectRow(0)
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as done:
+        page.remove_button.click()
+    return str(done.args[0])
+
+
+def test_the_page_says_which_saved_copies_a_rebuild_left_out_of_date(
+        qtbot, page, dialogs, coaching, tmp_path):
+    saved = tmp_path / "saved"
+    assert not page.saved_copies.isVisibleTo(page)  # never saved: nothing is said
+    _save(qtbot, page, dialogs, "json", saved / f"{NAME}.json")
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
+    line = page.saved_copies.text()
+    assert page.saved_copies.isVisibleTo(page)
+    assert line.startswith(f"Saved copies in {folder_text(saved)}: ")
+    assert f"{NAME}.jsonl (" in line and f"{NAME}.json (" in line
+    assert line.count("is up to date") == 2 and "older" not in line
+
+    status = _remove_first_member(qtbot, page, dialogs)
+
+    assert status == (f"Removed 1 conversation from '{NAME}'; your saved copies {NAME}.json "
+                      f"and {NAME}.jsonl in {folder_text(saved)} are now out of date")
+    line = page.saved_copies.text()
+    assert line.startswith(f"⚠ Saved copies in {folder_text(saved)}: ")
+    assert "is older than this file — Download ▸ JSONL again" in line
+    assert "is older than this file — Download ▸ JSON again" in line
+    assert "up to date" not in line
+
+
+def test_a_copy_moved_away_is_not_spoken_of(qtbot, page, dialogs, coaching, tmp_path):
+    saved = tmp_path / "saved"
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
+    (saved / f"{NAME}.jsonl").rename(tmp_path / "elsewhere.jsonl")
+    status = _remove_first_member(qtbot, page, dialogs)
+    assert status == f"Removed 1 conversation from '{NAME}'"
+    assert not page.saved_copies.isVisibleTo(page)
+
+
+@pytest.mark.parametrize("both", [True, False])
+def test_saving_the_jsonl_beside_an_out_of_date_json_offers_to_save_it_too(
+        qtbot, page, dialogs, coaching, filled_library, tmp_path, both):
+    saved = tmp_path / "saved"
+    _save(qtbot, page, dialogs, "json", saved / f"{NAME}.json")
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
+    old_json = (saved / f"{NAME}.json").read_bytes()
+    _remove_first_member(qtbot, page, dialogs)
+    dialogs.asked.clear()
+    dialogs.confirms.extend([True, both])  # replace the JSONL's manifest; then: save both?
+
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
+    if both:
+        qtbot.waitUntil(lambda: "older" not in page.saved_copies.text(), timeout=WAIT_MS)
+
+    question = dialogs.asked[-1]
+    assert question[:2] == ("confirm_destructive", "Save both")
+    assert question[2].startswith(
+        f"The {NAME}.json in this folder is from an earlier version of '{NAME}'. Save it "
+        "again too, so the two match?")
+    stored_json, stored_jsonl = stored_bytes(filled_library, NAME)
+    assert (saved / f"{NAME}.jsonl").read_bytes() == stored_jsonl
+    line = page.saved_copies.text()
+    if both:
+        assert (saved / f"{NAME}.json").read_bytes() == stored_json
+        assert line.count("is up to date") == 2
+    else:
+        assert (saved / f"{NAME}.json").read_bytes() == old_json
+        assert f"{NAME}.json (" in line
+        assert "is older than this file — Download ▸ JSON again" in line
+
+
+def test_no_question_when_the_other_kind_there_is_current_or_not_ours(
+        qtbot, page, dialogs, coaching, tmp_path):
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    (saved / f"{NAME}.json").write_text("{}")  # the person's own file of that name
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
+    assert [a for a in dialogs.asked if a[0] != "save_path"] == []
+
+
+def test_a_folder_is_shown_readably(monkeypatch, tmp_path):
+    monkeypatch.setattr(Path, "home", staticmethod(lambda: tmp_path / "home"))
+    assert folder_text(tmp_path / "home" / "saved") == "~/saved"
+    deep = Path("/srv/projects/coaching/2026/november/deliveries/saved")
+    assert folder_text(deep) == "…/2026/november/deliveries/saved"
+    assert folder_text(Path("/tmp/saved")) == "/tmp/saved"
