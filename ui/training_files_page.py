@@ -71,6 +71,7 @@ from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
 from app.near_in_file import NearCheckCancelled, NearInFile, near_members
 from app.recipes import recipe_paths
+from app.settings_undo import settings_undo
 from app.split import parse_valid_share
 from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
@@ -284,6 +285,10 @@ class TrainingFilesPage(QWidget):
     # RemovalUndo``), said after the views were told.
     removal_starts = Signal()
     members_removed = Signal(object)
+    # The same for a change of a file's settings (``ui.settings_undo_flow``), with an
+    # ``app.settings_undo.SettingsUndo``.
+    settings_starts = Signal()
+    settings_changed = Signal(object)
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -1159,12 +1164,16 @@ class TrainingFilesPage(QWidget):
                                       progress=progress, cancelled=cancelled)
             return changed, header(self.library, name)
 
+        self.settings_starts.emit()
         self._run(f"Rebuilding {name} with its new settings…", work,
-                  self._settings_changed, "Cannot change the settings")
+                  functools.partial(self._settings_changed, info),
+                  "Cannot change the settings")
 
-    def _settings_changed(self, outcome: tuple[TrainingFileInfo, dict[str, Any]]) -> None:
+    def _settings_changed(self, before: TrainingFileInfo,
+                          outcome: tuple[TrainingFileInfo, dict[str, Any]]) -> None:
         info, head = outcome
         self._announce(info.name)
+        self.settings_changed.emit(settings_undo(before, info))
         self.status.emit(settings_text(info, head))
 
     def _delete(self) -> None:
