@@ -985,6 +985,11 @@ def _member_pks(library: Library, name: str) -> list[int]:
         ))
 
 
+def member_digests(library: Library, name: str) -> list[Digest]:
+    """The file's members' stored digests, in order (each policy's counts among them)."""
+    return _digests(library, _member_pks(library, name))
+
+
 def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
     """The members' stored digests, in order (see ``_read_members``)."""
     return _read_members(library, pks)[0]

@@ -105,7 +105,13 @@ from ui.download_menu import (
     Download,
     menu_text,
 )
-from ui.file_settings import over_budget_text, settings_line, settings_of, settings_text
+from ui.file_settings import (
+    forecast_settings,
+    over_budget_text,
+    settings_line,
+    settings_of,
+    settings_text,
+)
 from ui.members_model import (
     MEMBER_BATCH,
     MEMBER_CLIENT,
@@ -1148,10 +1154,11 @@ class TrainingFilesPage(QWidget):
         info = self.selected_file()
         if info is None:
             return
-        wanted = self.dialogs.training_settings(self, info)
+        name = info.name
+        wanted = self.dialogs.training_settings(
+            self, info, functools.partial(forecast_settings, self.library, name))
         if wanted is None or wanted == settings_of(info):
             return
-        name = info.name
         policy = (wanted.cut_off_policy if wanted.cut_off_policy != info.cut_off_policy
                   else None)
         budget = wanted.max_seq_len if wanted.max_seq_len != info.max_seq_len else None
