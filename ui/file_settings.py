@@ -48,8 +48,8 @@ BUDGET_NOTE = ("The longest line the trainer takes (the recipes pass it on as th
                "max_seq_len). A line over it is cut by TRL (its last reply ends "
                "mid-sentence) and left out by Axolotl, unless the file ends it early (below). "
                "The Tokens column on the Conversations page warns of a conversation longer "
-               "than the smallest limit of the files holding it (its line under the default "
-               "cut-off policy).")
+               "than the smallest limit of the files writing its line whole (its line under "
+               "the default cut-off policy).")
 LIMIT_LABEL = f"{LENGTH_LIMIT.capitalize()}:"
 OVER_LIMIT_LABEL = "A line over the limit:"
 
