@@ -56,8 +56,11 @@ def _of(info: TrainingFileInfo) -> Settings:
 def refused(session: Session, undo: SettingsUndo, whole: bool = True) -> str | None:
     """Why the change cannot be undone exactly now (None: it can). ``whole`` is the
     removal undos' signature: reading one row is always cheap."""
-    row = session.get(TrainingFile, undo.file_id)
-    if row is None:
+    return _refused_by(session.get(TrainingFile, undo.file_id), undo)
+
+
+def _refused_by(row: TrainingFile | None, undo: SettingsUndo) -> str | None:
+    if row is None or row.file_id != undo.file_id:
         return (f"The settings of '{undo.name}' cannot be put back: the training file was "
                 "deleted since.")
     if (row.cut_off_policy, row.max_seq_len, row.over_budget) != undo.after:
@@ -78,5 +81,7 @@ def undo_settings(library: Library, undo: SettingsUndo, progress: Progress | Non
     if why is not None:
         raise LibraryError(why)
     policy, limit, fit = undo.before
+    # Asked again once the file is locked: a change by a team member in between is seen.
     return change_settings(library, name, cut_off_policy=policy, max_seq_len=limit,
-                           over_budget=fit, progress=progress, cancelled=cancelled)
+                           over_budget=fit, progress=progress, cancelled=cancelled,
+                           unless=lambda row: _refused_by(row, undo))

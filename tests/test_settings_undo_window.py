@@ -69,3 +69,29 @@ def test_undo_is_refused_once_the_settings_changed_again(qtbot, filled_library, 
                               "were changed again since (here or by a team member). Nothing "
                               "was changed: open its Settings… to choose them yourself.")
     assert get_training_file(filled_library, NAME).max_seq_len == 1024
+
+
+def test_the_undo_asks_again_once_the_file_is_locked(filled_library):
+    """What a team member changes between Undo's first look and the rebuild is seen under
+    the file's lock: nothing changes, and the sentence says why."""
+    from app.errors import LibraryError
+    from app.settings_undo import SettingsUndo, undo_settings
+
+    add_conversations(filled_library, NAME, ids_of(filled_library), create=True)
+    info = get_training_file(filled_library, NAME)
+    before = stored_bytes(filled_library, NAME)
+    undo = SettingsUndo(info.file_id, NAME, ("weight0", 512, "keep"),
+                        (info.cut_off_policy, info.max_seq_len, info.over_budget))
+
+    with pytest.raises(LibraryError, match="changed again since"):
+        change_settings(filled_library, NAME, max_seq_len=1024,
+                        unless=lambda row: "changed again since" if row.max_seq_len else None)
+    assert get_training_file(filled_library, NAME).max_seq_len == 4096
+    assert stored_bytes(filled_library, NAME) == before
+    undo_settings(filled_library, undo)  # still exact: done
+    assert get_training_file(filled_library, NAME).max_seq_len == 512
+    stale = SettingsUndo(info.file_id, NAME, (info.cut_off_policy, 4096, info.over_budget),
+                         ("weight0", 2048, "keep"))
+    with pytest.raises(LibraryError, match="cannot be put back exactly"):
+        undo_settings(filled_library, stale)
+    assert get_training_file(filled_library, NAME).max_seq_len == 512
