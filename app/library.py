@@ -28,6 +28,7 @@ from app.location import LibraryLocation, parse_location
 from app.lock import LibraryLock
 from app.models import (
     Batch,
+    BuildFragment,
     Conversation,
     ConversationDocument,
     LibraryTokenizer,
@@ -92,9 +93,16 @@ class ConversationRow(NamedTuple):
     reviewed_by: str | None = None  # the library's review mark (see app.review)
     reviewed_at: str | None = None
     # Exact tokens of the conversation's training line (0: not counted yet), and the
-    # smallest maximum sequence length of the training files holding it (else the default).
+    # smallest maximum sequence length of the training files holding it that write its line
+    # as it is (else the default; ``SHORTENED_TO_FIT``: every file holding it ends its line
+    # at its last whole reply that fits, so none holds a line over its limit).
     token_count: int = 0
     token_budget: int = DEFAULT_MAX_SEQ_LEN
+
+
+# A conversation's ``token_budget`` when every training file holding it shortens its line
+# to fit that file's length limit.
+SHORTENED_TO_FIT = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,13 +385,44 @@ class Library:
             return {pk: (int(n), budgets.get(pk, DEFAULT_MAX_SEQ_LEN)) for pk, n in
                     conn.execute(select(Conversation.pk, self.counted()))}
 
-    def token_budgets(self) -> dict[int, int]:
-        """Per conversation pk in any training file: the smallest maximum sequence length."""
-        query = (select(Member.conversation_pk, func.min(TrainingFile.max_seq_len))
-                 .join(TrainingFile, TrainingFile.file_id == Member.file_id)
-                 .group_by(Member.conversation_pk))
+    def token_budgets(self, pks: Sequence[int] | None = None) -> dict[int, int]:
+        """Per conversation pk in any training file (of ``pks``, when given): the smallest
+        maximum sequence length of the files holding it that write its line as it is, or
+        ``SHORTENED_TO_FIT`` when each of them ends it early to fit (its written line,
+        in the file's build, is within the limit its library count is over)."""
+        limits: dict[int, list[int]] = defaultdict(list)
+        query = (select(Member.conversation_pk, TrainingFile.max_seq_len)
+                 .join(TrainingFile, TrainingFile.file_id == Member.file_id))
+        # A line is shortened only where the library's count is over the file's limit:
+        # only those pairs read the line's tokens from the file's build.
+        longer = (select(Member.conversation_pk, TrainingFile.max_seq_len, BuildFragment.tokens)
+                  .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+                  .join(Conversation, Conversation.pk == Member.conversation_pk)
+                  .join(BuildFragment, BuildFragment.key == Member.fragment_key)
+                  .where(Conversation.token_count > TrainingFile.max_seq_len))
+        parts = ([None] if pks is None
+                 else [list(pks[start : start + READ_CHUNK])
+                       for start in range(0, len(pks), READ_CHUNK)])
+        shortened: dict[int, list[int]] = defaultdict(list)  # pk → limits it is fitted to
         with self.session() as session:
-            return {pk: int(n) for pk, n in session.execute(query)}
+            for part in parts:
+                where = (Member.conversation_pk.in_(part),) if part is not None else ()
+                for pk, limit in session.execute(query.where(*where)):
+                    limits[pk].append(int(limit))
+                for pk, limit, tokens in session.execute(longer.where(*where)):
+                    # A line ended early is stored as {"lines": …, "fitted": …}
+                    # (``app.stored_builds``); one that failed to fit is written whole.
+                    written = orjson.loads(tokens) if tokens else None
+                    if (isinstance(written, dict) and written["lines"]
+                            and max(written["lines"]) <= limit):
+                        shortened[pk].append(int(limit))
+        budgets = {pk: min(values) for pk, values in limits.items()}
+        for pk, fitted in shortened.items():
+            whole = list(limits[pk])  # the limits of the files writing it as it is
+            for limit in fitted:
+                whole.remove(limit)
+            budgets[pk] = min(whole) if whole else SHORTENED_TO_FIT
+        return budgets
 
     def summaries(self, batch_id: str | None = None) -> list[ConversationRow]:
         """Summary rows in import order, optionally of one batch."""
@@ -425,7 +464,6 @@ class Library:
                                       .where(Conversation.conversation_id.in_(part))).all()
             pks = [row[0] for row in found]
             names: dict[int, list[str]] = defaultdict(list)
-            budgets: dict[int, int] = {}
             for start in range(0, len(pks), chunk):
                 part_pks = pks[start : start + chunk]
                 for pk, name in conn.execute(
@@ -434,11 +472,7 @@ class Library:
                         .where(Member.conversation_pk.in_(part_pks))
                         .order_by(TrainingFile.name)):
                     names[pk].append(name)
-                budgets.update((pk, int(n)) for pk, n in conn.execute(
-                    select(Member.conversation_pk, func.min(TrainingFile.max_seq_len))
-                    .join(TrainingFile, TrainingFile.file_id == Member.file_id)
-                    .where(Member.conversation_pk.in_(part_pks))
-                    .group_by(Member.conversation_pk)))
+        budgets = self.token_budgets(pks)
         found.sort(key=lambda row: int(row[0]))
         make = ConversationRow._make
         return [make((*row[:17], tuple(row[17].split(",")) if row[17] else (), row[18],

@@ -944,17 +944,25 @@ def change_settings(
     library: Library, name: str, *, cut_off_policy: CutOffPolicy | str | None = None,
     max_seq_len: int | None = None, over_budget: OverBudget | str | None = None,
     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+    unless: Callable[[TrainingFile], str | None] | None = None,
 ) -> TrainingFileInfo:
     """Change the file's cut-off policy, maximum sequence length and/or what happens to a
     line longer than it (``app.budget_fit``) with one rebuild.
 
     All are checked before anything changes; a failed or cancelled rebuild leaves the
-    previous settings and files in place.
+    previous settings and files in place. ``unless``: asked of the file's row once the
+    file is locked; a sentence from it is raised, and nothing changes (an undo that is no
+    longer exact: ``app.settings_undo``).
     """
     policy = _policy(cut_off_policy) if cut_off_policy is not None else None
     value = check_max_seq_len(max_seq_len) if max_seq_len is not None else None
     setting = _over_budget(over_budget) if over_budget is not None else None
     with training_file_lock(library, name):
+        if unless is not None:
+            with library.session() as session:
+                why = unless(_row(session, name))
+            if why is not None:
+                raise LibraryError(why)
         previous: tuple[int, str] | None = None
         if value is not None or setting is not None:
             with library.session() as session, session.begin():
@@ -994,6 +1002,11 @@ def _member_pks(library: Library, name: str) -> list[int]:
             select(Member.conversation_pk).where(Member.file_id == row.file_id)
             .order_by(Member.position)
         ))
+
+
+def member_digests(library: Library, name: str) -> list[Digest]:
+    """The file's members' stored digests, in order (each policy's counts among them)."""
+    return _digests(library, _member_pks(library, name))
 
 
 def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:

@@ -23,6 +23,7 @@ class ScriptedDialogs:
         self.warnings: list[tuple[str, str]] = []
         self.infos: list[tuple[str, str]] = []
         self.settings: deque[Any] = deque()  # ui.file_settings.FileSettings or None
+        self.forecasts: list[Any] = []  # what each Settings… dialog was given to forecast with
 
     @staticmethod
     def _next(queue: deque, what: str) -> Any:
@@ -64,6 +65,7 @@ class ScriptedDialogs:
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         self.warnings.append((title, message))
 
-    def training_settings(self, parent: QWidget, info: Any) -> Any:
+    def training_settings(self, parent: QWidget, info: Any, forecast: Any = None) -> Any:
         self.asked.append(("training_settings", info.name, info))
+        self.forecasts.append(forecast)
         return self._next(self.settings, "training settings")

@@ -3,6 +3,8 @@ changed with one rebuild, on a real library, through the real page and dialog.""
 
 from __future__ import annotations
 
+import functools
+
 import pytest
 from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from stored import stored_bytes
@@ -110,7 +112,9 @@ def test_the_conversations_table_learns_the_new_budget(qtbot, filled_library, di
     assert {budgets()[cid] for cid in ids} == {4096}
     window.pages.setCurrentWidget(window.training_files)
     window.training_files.select_file("Pilot")
-    dialogs.settings.append(FileSettings("trim", 512))
+    # Lines written whole (a line a file shortens to fit is not held to its limit:
+    # tests/test_tokens_mark_agrees.py).
+    dialogs.settings.append(FileSettings("trim", 512, "keep"))
     with qtbot.waitSignal(window.training_files.status, timeout=WAIT_MS):
         window.training_files.settings_button.click()
     qtbot.waitUntil(lambda: {budgets()[cid] for cid in ids} == {512}, timeout=WAIT_MS)
@@ -171,3 +175,69 @@ def test_choosing_to_fit_lines_says_how_many_replies_that_left_out(
     assert shortened_text(3) == (
         "long conversations were shortened to fit (3 replies at their ends are left out of "
         "the JSONL; the full JSON keeps them)")
+
+
+def test_the_dialog_shows_the_settings_now_and_what_a_change_would_do(
+        qtbot, pilot, filled_library):
+    from app.settings_preview import settings_effect
+    from ui.file_settings import WORKING_OUT, effect_text, forecast_settings
+
+    dialog = FileSettingsDialog(pilot, None, functools.partial(
+        forecast_settings, filled_library, "Pilot"))
+    qtbot.addWidget(dialog)
+    assert dialog.now_label.text() == (
+        "Now: cut-off replies: Trim · length limit 4,096 tokens · lines over it: end at "
+        "their last whole reply that fits.")
+    qtbot.waitUntil(lambda: dialog.effect_label.text() != WORKING_OUT, timeout=WAIT_MS)
+    assert dialog.effect_label.text().startswith("Now: ")
+    assert "Change a setting to see what it would do" in dialog.effect_label.text()
+
+    dialog.budget.setValue(2048)
+    assert dialog.effect_label.text() == WORKING_OUT  # said at once, worked out on a worker
+    qtbot.waitUntil(lambda: dialog.effect_label.text() != WORKING_OUT, timeout=WAIT_MS)
+    now = settings_effect(filled_library, "Pilot", "trim", 4096, "fit")
+    new = settings_effect(filled_library, "Pilot", "trim", 2048, "fit")
+    assert new.trained_replies < now.trained_replies and new.shortened > now.shortened
+    text = dialog.effect_label.text()
+    assert text == effect_text(new, now)
+    assert text.startswith(f"With these settings: {new.trained_replies:,} replies trained "
+                           f"(now {now.trained_replies:,}); {new.shortened} lines shortened "
+                           f"to fit (now {now.shortened})")
+    # Nothing was rebuilt to find out.
+    assert get_training_file(filled_library, "Pilot").max_seq_len == 4096
+
+    dialog.over_budget.setCurrentIndex(dialog.over_budget.findData("keep"))
+    qtbot.waitUntil(lambda: dialog.effect_label.text() not in (WORKING_OUT, text),
+                    timeout=WAIT_MS)
+    assert "longer than the length limit, written whole" in dialog.effect_label.text()
+
+
+def test_the_page_gives_the_dialog_its_forecast(page, pilot, dialogs, filled_library):
+    dialogs.settings.append(None)
+    page.file_actions["settings"].trigger()
+    forecast = dialogs.forecasts[-1]
+    assert forecast is not None
+    assert forecast(FileSettings("weight0", 256, "keep")).over > 0
+
+
+LAPTOP_AT_150 = (1366 / 1.5, 768 / 1.5)  # logical pixels of a 1366x768 screen at 150 %
+FRAME_AND_TASKBAR = 80  # title bar and task bar, in logical pixels
+
+
+def test_the_dialog_with_its_forecast_fits_a_laptop_screen_at_150_percent(
+        qtbot, pilot, filled_library):
+    from ui.file_settings import WORKING_OUT, forecast_settings
+
+    dialog = FileSettingsDialog(pilot, None, functools.partial(
+        forecast_settings, filled_library, "Pilot"))
+    qtbot.addWidget(dialog)
+    dialog.policy.setCurrentIndex(dialog.policy.findData("weight0"))
+    dialog.over_budget.setCurrentIndex(dialog.over_budget.findData("keep"))
+    dialog.budget.setValue(256)  # every part of the forecast is said
+    dialog.show()
+    qtbot.waitUntil(lambda: dialog.effect_label.text() != WORKING_OUT, timeout=WAIT_MS)
+    width, height = LAPTOP_AT_150
+    hint = dialog.sizeHint()
+    assert hint.width() < width - 40, hint
+    needed = max(hint.height(), dialog.layout().totalHeightForWidth(dialog.width()))
+    assert 300 < needed < height - FRAME_AND_TASKBAR, needed

@@ -21,7 +21,7 @@ from PySide6.QtWidgets import QApplication, QStyle
 
 from app.cutoff import DEFAULT_POLICY
 from app.labels import display_name, topic_display
-from app.library import ConversationRow
+from app.library import SHORTENED_TO_FIT, ConversationRow
 from app.similar import NEAR_DUPLICATE, NEAR_TEXT, own_warnings
 from app.token_counts import DEFAULT_MAX_SEQ_LEN, NO_LINE
 from app.wording import LENGTH_LIMIT, plural
@@ -199,8 +199,10 @@ def token_count_text(count: int) -> str:
 def over_budget(row: ConversationRow) -> bool:
     """The library's count (the default cut-off policy's line) is longer than the smallest
     budget of the training files holding the conversation, or a new file's default: what a
-    library-wide table can say (each file's own line and setting are its review's)."""
-    return row.token_count > row.token_budget
+    library-wide table can say (each file's own line and setting are its review's). Not
+    over when every file holding it ends its line early to fit (``SHORTENED_TO_FIT``): the
+    files page shows those lines within their limits."""
+    return row.token_budget != SHORTENED_TO_FIT and row.token_count > row.token_budget
 
 
 def budget_text(row: ConversationRow) -> str:
@@ -211,8 +213,17 @@ def budget_text(row: ConversationRow) -> str:
         return f"{budget}, the default {LENGTH_LIMIT} of a new training file"
     if len(files) == 1:
         return f"{budget}, the {LENGTH_LIMIT} of '{files[0]}', the training file holding it"
-    return (f"{budget}, the smallest {LENGTH_LIMIT} of the {len(files)} training files "
-            "holding it")
+    return (f"{budget}, the smallest {LENGTH_LIMIT} of the training files holding it that "
+            "write its line whole")
+
+
+def shortened_text(row: ConversationRow) -> str:
+    """Where every file holding it ends its line early to fit (``SHORTENED_TO_FIT``)."""
+    files = row.training_files
+    where = (f"'{files[0]}'" if len(files) == 1
+             else f"each of the {len(files)} training files holding it")
+    return (f"shortened to fit in {where}: its line there ends at its last whole reply "
+            f"within the {LENGTH_LIMIT} (the full JSON keeps the whole conversation)")
 
 
 def tokens_tooltip(row: ConversationRow) -> str:
@@ -226,6 +237,8 @@ def tokens_tooltip(row: ConversationRow) -> str:
         return "Not counted yet: tokens are counted in the background"
     text = (f"{row.token_count:,} tokens in its training line under the default cut-off "
             f"policy ({DEFAULT_POLICY.value}), chat template included")
+    if row.token_budget == SHORTENED_TO_FIT:
+        return f"{text};\n{shortened_text(row)}."
     if over_budget(row):
         return (f"{text}.\nLonger than {budget_text(row)}. A file set to end longer lines at "
                 "their last whole reply that fits leaves out the replies after it; one set "

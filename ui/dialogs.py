@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.trainingfiles import TrainingFileInfo
-from ui.file_settings import FileSettings, FileSettingsDialog
+from ui.file_settings import FileSettings, FileSettingsDialog, Forecast
 
 
 class Dialogs(Protocol):
@@ -55,10 +55,10 @@ class Dialogs(Protocol):
 
     def warn(self, parent: QWidget, title: str, message: str) -> None: ...
 
-    def training_settings(self, parent: QWidget,
-                          info: TrainingFileInfo) -> FileSettings | None:
-        """Ask for a training file's cut-off policy and length limit; None
-        when the user cancels."""
+    def training_settings(self, parent: QWidget, info: TrainingFileInfo,
+                          forecast: Forecast | None = None) -> FileSettings | None:
+        """Ask for a training file's cut-off policy and length limit (``forecast``: what
+        the chosen ones would do, said before OK); None when the user cancels."""
         ...
 
 
@@ -166,7 +166,7 @@ class QtDialogs:
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         message_box(QMessageBox.Icon.Warning, title, message, parent).exec()
 
-    def training_settings(self, parent: QWidget,
-                          info: TrainingFileInfo) -> FileSettings | None:
-        dialog = FileSettingsDialog(info, parent)
+    def training_settings(self, parent: QWidget, info: TrainingFileInfo,
+                          forecast: Forecast | None = None) -> FileSettings | None:
+        dialog = FileSettingsDialog(info, parent, forecast)
         return dialog.chosen() if dialog.exec() == QDialog.DialogCode.Accepted else None

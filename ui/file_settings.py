@@ -5,10 +5,11 @@ as a job)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -25,9 +26,12 @@ from app.budget_fit import FOR_NEW_FILES, OverBudget
 from app.budget_fit import REASON as OVER_BUDGET_REASON
 from app.budget_words import over_budget_sentence
 from app.cutoff import DESCRIPTIONS, LABELS, CutOffPolicy, policy_label
+from app.library import Library
+from app.settings_preview import SettingsEffect, settings_effect
 from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
 from app.trainingfiles import TrainingFileInfo
-from app.wording import LENGTH_LIMIT
+from app.wording import LENGTH_LIMIT, plural
+from ui.tasks import Task, start
 
 POLICY_NAMES = LABELS  # the dialog's choices, with what each does
 OVER_BUDGET_NAMES = {
@@ -40,8 +44,8 @@ BUDGET_NOTE = ("The longest line the trainer takes (the recipes pass it on as th
                "max_seq_len). A line over it is cut by TRL (its last reply ends "
                "mid-sentence) and left out by Axolotl, unless the file ends it early (below). "
                "The Tokens column on the Conversations page warns of a conversation longer "
-               "than the smallest limit of the files holding it (its line under the default "
-               "cut-off policy).")
+               "than the smallest limit of the files writing its line whole (its line under "
+               "the default cut-off policy).")
 LIMIT_LABEL = f"{LENGTH_LIMIT.capitalize()}:"
 OVER_LIMIT_LABEL = "A line over the limit:"
 
@@ -57,13 +61,59 @@ def settings_of(info: TrainingFileInfo) -> FileSettings:
     return FileSettings(info.cut_off_policy, info.max_seq_len, info.over_budget)
 
 
+# What some settings would do to the file (``app.settings_preview``), run on a worker.
+Forecast = Callable[[FileSettings], SettingsEffect]
+FORECAST_DELAY_MS = 250  # a spin box stepped several times is worked out once
+WORKING_OUT = "With these settings: working out what they would do to this file…"
+
+
+def forecast_settings(library: Library, name: str, chosen: FileSettings) -> SettingsEffect:
+    """What ``chosen`` would do to the training file ``name`` (a ``Forecast``, once the
+    library and file are given)."""
+    return settings_effect(library, name, chosen.cut_off_policy, chosen.max_seq_len,
+                           chosen.over_budget)
+
+
+def _now(new: int, now: int) -> str:
+    return "" if new == now else f" (now {now:,})"
+
+
+def effect_text(new: SettingsEffect, now: SettingsEffect) -> str:
+    """What the chosen settings would do to the file, beside what it holds now."""
+    parts = [f"{plural(new.trained_replies, 'reply', 'replies')} trained"
+             f"{_now(new.trained_replies, now.trained_replies)}"]
+    if new.shortened or now.shortened:
+        parts.append(f"{plural(new.shortened, 'line')} shortened to fit"
+                     f"{_now(new.shortened, now.shortened)}")
+    if new.over or now.over:
+        parts.append(f"{plural(new.over, 'line')} longer than the {LENGTH_LIMIT}, written "
+                     f"whole for the trainer to cut or drop{_now(new.over, now.over)}")
+    if new.no_line or now.no_line:
+        parts.append(f"{plural(new.no_line, 'conversation')} would give no line"
+                     f"{_now(new.no_line, now.no_line)}")
+    return "With these settings: " + "; ".join(parts) + "."
+
+
 class FileSettingsDialog(QDialog):
     """The settings of one training file, each with what it means for the trainer."""
 
-    def __init__(self, info: TrainingFileInfo, parent: QWidget | None = None) -> None:
+    def __init__(self, info: TrainingFileInfo, parent: QWidget | None = None,
+                 forecast: Forecast | None = None) -> None:
         super().__init__(parent)
         self.setWindowTitle(f"Training settings of {info.name}")
         self._before = settings_of(info)
+        self._forecast = forecast
+        self._effects: dict[FileSettings, SettingsEffect] = {}  # worked out so far
+        self._tasks: set[Task] = set()  # forecasts running on workers
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(FORECAST_DELAY_MS)
+        self._timer.timeout.connect(self._work_out)
+        self.now_label = QLabel(f"Now: {settings_line(info)}.", self)
+        self.now_label.setWordWrap(True)
+        self.effect_label = QLabel(self)
+        self.effect_label.setWordWrap(True)
+        self.effect_label.setVisible(forecast is not None)
         self.policy = QComboBox(self)
         for policy in CutOffPolicy:
             self.policy.addItem(POLICY_NAMES[policy], policy.value)
@@ -102,9 +152,11 @@ class FileSettingsDialog(QDialog):
                        "you change them. The full JSON always keeps every turn.", self)
         intro.setWordWrap(True)
         layout.addWidget(intro)
+        layout.addWidget(self.now_label)
         layout.addLayout(form)
+        layout.addWidget(self.effect_label)
         layout.addWidget(self.buttons)
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(640)  # the notes wrap less: shorter on a small screen at 150 %
         self.policy.currentIndexChanged.connect(self._changed)
         self.budget.valueChanged.connect(self._changed)
         self.over_budget.currentIndexChanged.connect(self._changed)
@@ -123,6 +175,58 @@ class FileSettingsDialog(QDialog):
         # Nothing to rebuild until something differs from what the file has.
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
             self.chosen() != self._before)
+        if self._forecast is not None:
+            self._show_effect()
+            self._timer.start()
+
+    def _show_effect(self) -> bool:
+        """Say what the chosen settings would do, if that is known; False when not yet."""
+        now, new = self._effects.get(self._before), self._effects.get(self.chosen())
+        if now is None or new is None:
+            self.effect_label.setText(WORKING_OUT)
+            return False
+        if self.chosen() == self._before:
+            self.effect_label.setText(
+                f"Now: {plural(now.trained_replies, 'reply', 'replies')} trained. "
+                "Change a setting to see what it would do before the file is rebuilt.")
+        else:
+            self.effect_label.setText(effect_text(new, now))
+        return True
+
+    def _work_out(self) -> None:
+        """Work out, on a worker, what the chosen settings (and the file's own) do; the
+        dialog stays free, and an answer for settings no longer chosen is kept for later."""
+        forecast = self._forecast
+        if forecast is None or self._show_effect():
+            return
+        wanted = [item for item in dict.fromkeys((self._before, self.chosen()))
+                  if item not in self._effects]
+
+        def work(_progress: Callable[[int, int, str], None],
+                 _cancelled: Callable[[], bool]) -> dict[FileSettings, SettingsEffect]:
+            return {item: forecast(item) for item in wanted}
+
+        task = Task(work)
+        task.signals.succeeded.connect(self._worked_out)
+        task.signals.failed.connect(self._not_worked_out)
+        task.signals.done.connect(lambda: self._tasks.discard(task))
+        self._tasks.add(task)
+        start(task)
+
+    def _worked_out(self, effects: dict[FileSettings, SettingsEffect]) -> None:
+        self._effects.update(effects)
+        self._show_effect()
+
+    def _not_worked_out(self, why: str) -> None:
+        self.effect_label.setText(f"What these settings would do cannot be worked out now "
+                                  f"({why}); Rebuild with these still applies them.")
+
+    def done(self, result: int) -> None:
+        """Closed: forecasts still running are no longer wanted."""
+        self._timer.stop()
+        for task in list(self._tasks):
+            task.cancel()
+        super().done(result)
 
 
 # Where the window raises a file's length limit.

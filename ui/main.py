@@ -73,6 +73,7 @@ from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
 from ui.saved_copies import with_out_of_date
+from ui.settings_undo_flow import SettingsUndoController
 from ui.status_line import StatusLine
 from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
 from ui.team_watch import TeamWatch
@@ -156,6 +157,8 @@ class MainWindow(QMainWindow):
                                        page.batch_ids)
         self.removal_undo = RemovalUndoController(self, library, self.dialogs, self.changes,
                                                   self.undo)
+        self.settings_undo = SettingsUndoController(self, library, self.dialogs, self.changes,
+                                                    self.undo)
         self.reviews = ReviewController(self, library, self.dialogs, self.changes,
                                         self.settings)
         self._build_actions()
@@ -193,6 +196,9 @@ class MainWindow(QMainWindow):
         self.training_files.removal_starts.connect(self.removal_undo.starting)
         self.training_files.members_removed.connect(self.removal_undo.record)
         self.removal_undo.status.connect(self.show_message)
+        self.training_files.settings_starts.connect(self.settings_undo.starting)
+        self.training_files.settings_changed.connect(self.settings_undo.record)
+        self.settings_undo.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._show_built_file)

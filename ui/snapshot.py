@@ -9,12 +9,13 @@ Fills a temporary library with the sample conversations that ship in ``resources
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +37,7 @@ from app.trainingfiles import (
     rebuild_training_files,
 )
 from ui.conversations_model import Column
-from ui.file_settings import FileSettingsDialog
+from ui.file_settings import WORKING_OUT, FileSettingsDialog, forecast_settings
 from ui.import_flow import ImportSummaryDialog
 from ui.main import MainWindow
 from ui.row_index import FileFilter, FileRule
@@ -82,13 +83,22 @@ class QuietDialogs:
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         pass
 
-    def training_settings(self, parent: QWidget, info: TrainingFileInfo) -> None:
+    def training_settings(self, parent: QWidget, info: TrainingFileInfo,
+                          forecast: object = None) -> None:
         return None
 
 
 def settle() -> None:
     for _ in range(5):
         QApplication.processEvents()
+
+
+def wait_for(done: Callable[[], bool], seconds: float = 30.0) -> None:
+    """Process events until ``done`` (work on a worker has answered) or ``seconds`` pass."""
+    end = time.monotonic() + seconds
+    while not done() and time.monotonic() < end:
+        QApplication.processEvents()
+        time.sleep(0.01)
 
 
 def announce_everything(window: MainWindow) -> None:
@@ -541,9 +551,12 @@ def render_as_trained(window: MainWindow, library: Library, out_dir: Path) -> li
         dialog.wait()
         written.append(save(dialog, out_dir / "26-tokenizer-settings.png"))
         dialog.close()
-        settings = FileSettingsDialog(get_training_file(library, "emotional-support-v1"), window)
+        shown = get_training_file(library, "emotional-support-v1")
+        settings = FileSettingsDialog(shown, window, functools.partial(
+            forecast_settings, library, shown.name))
         settings.budget.setValue(2048)
         settings.show()
+        wait_for(lambda: settings.effect_label.text() != WORKING_OUT)
         written.append(save(settings, out_dir / "38-training-file-settings.png"))
         settings.close()
     finally:

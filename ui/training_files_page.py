@@ -72,6 +72,7 @@ from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
 from app.near_in_file import NearCheckCancelled, NearInFile, near_members
 from app.recipes import recipe_paths
+from app.settings_undo import settings_undo
 from app.split import parse_valid_share
 from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
@@ -109,7 +110,13 @@ from ui.download_menu import (
     menu_text,
 )
 from ui.file_list_splitter import LIST_MIN, FileListSplitter
-from ui.file_settings import over_budget_text, settings_line, settings_of, settings_text
+from ui.file_settings import (
+    forecast_settings,
+    over_budget_text,
+    settings_line,
+    settings_of,
+    settings_text,
+)
 from ui.members_model import (
     MEMBER_BATCH,
     MEMBER_CLIENT,
@@ -292,6 +299,10 @@ class TrainingFilesPage(QWidget):
     # RemovalUndo``), said after the views were told.
     removal_starts = Signal()
     members_removed = Signal(object)
+    # The same for a change of a file's settings (``ui.settings_undo_flow``), with an
+    # ``app.settings_undo.SettingsUndo``.
+    settings_starts = Signal()
+    settings_changed = Signal(object)
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -1217,10 +1228,11 @@ class TrainingFilesPage(QWidget):
         info = self.selected_file()
         if info is None:
             return
-        wanted = self.dialogs.training_settings(self, info)
+        name = info.name
+        wanted = self.dialogs.training_settings(
+            self, info, functools.partial(forecast_settings, self.library, name))
         if wanted is None or wanted == settings_of(info):
             return
-        name = info.name
         policy = (wanted.cut_off_policy if wanted.cut_off_policy != info.cut_off_policy
                   else None)
         budget = wanted.max_seq_len if wanted.max_seq_len != info.max_seq_len else None
@@ -1233,12 +1245,16 @@ class TrainingFilesPage(QWidget):
                                       progress=progress, cancelled=cancelled)
             return changed, header(self.library, name)
 
+        self.settings_starts.emit()
         self._run(f"Rebuilding {name} with its new settings…", work,
-                  self._settings_changed, "Cannot change the settings")
+                  functools.partial(self._settings_changed, info),
+                  "Cannot change the settings")
 
-    def _settings_changed(self, outcome: tuple[TrainingFileInfo, dict[str, Any]]) -> None:
+    def _settings_changed(self, before: TrainingFileInfo,
+                          outcome: tuple[TrainingFileInfo, dict[str, Any]]) -> None:
         info, head = outcome
         self._announce(info.name)
+        self.settings_changed.emit(settings_undo(before, info))
         self.status.emit(with_out_of_date(settings_text(info, head), self.library, [info.name]))
 
     def _delete(self) -> None:

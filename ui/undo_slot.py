@@ -17,7 +17,8 @@ from PySide6.QtGui import QAction, QKeySequence
 UNDO = "Undo"
 NOTHING_TO_UNDO = ("Nothing to undo: Undo reverses the last batch rename, move of "
                    "conversations to a batch, removal of conversations from a "
-                   "training file, or removal of conversations from the library")
+                   "training file or from the library, or change of a training file's "
+                   "settings")
 
 
 class UndoOwner(Protocol):

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QWidget
 from app.failures import os_advice
 from app.trainingfiles import TrainingFileInfo
 from ui.dialogs import Dialogs
-from ui.file_settings import FileSettings
+from ui.file_settings import FileSettings, Forecast
 
 PROBE_PREFIX = ".lora-studio-may-write-"
 
@@ -110,6 +110,6 @@ class WritableSaves:
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         self.inner.warn(parent, title, message)
 
-    def training_settings(self, parent: QWidget,
-                          info: TrainingFileInfo) -> FileSettings | None:
-        return self.inner.training_settings(parent, info)
+    def training_settings(self, parent: QWidget, info: TrainingFileInfo,
+                          forecast: Forecast | None = None) -> FileSettings | None:
+        return self.inner.training_settings(parent, info, forecast)

@@ -1,0 +1,97 @@
+"""Edit ▸ Undo after Settings… on the training files page: Ctrl+Z rebuilds the file with
+the settings it had before (its JSONL byte for byte as before), named in the menu; refused
+with nothing changed once the settings were changed again behind the window's back."""
+
+from __future__ import annotations
+
+import pytest
+from conftest import ids_of, open_window, settle
+from stored import stored_bytes
+
+from app.trainingfiles import add_conversations, change_settings, get_training_file
+from ui.file_settings import FileSettings
+from ui.undo_slot import NOTHING_TO_UNDO
+
+pytestmark = pytest.mark.qt_log_level_fail("WARNING")
+
+WAIT_MS = 60000
+NAME = "Coaching A"
+
+
+def _undo(window):
+    """Edit ▸ Undo, as the menu holds it (its first entry)."""
+    return window.edit_menu.actions()[0]
+
+
+def _changed(qtbot, filled_library, dialogs, tmp_path):
+    add_conversations(filled_library, NAME, ids_of(filled_library), create=True)
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    page = window.training_files
+    window.pages.setCurrentWidget(page)
+    assert page.select_file(NAME)
+    before = stored_bytes(filled_library, NAME)
+    undo = _undo(window)
+    assert not undo.isEnabled() and undo.toolTip() == NOTHING_TO_UNDO
+    dialogs.settings.append(FileSettings("weight0", 512, "keep"))
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.settings_button.click()
+    assert stored_bytes(filled_library, NAME) != before
+    return window, page, before, undo
+
+
+def test_ctrl_z_puts_the_settings_back_with_a_rebuild(qtbot, filled_library, dialogs,
+                                                      tmp_path):
+    window, _page, before, undo = _changed(qtbot, filled_library, dialogs, tmp_path)
+    assert undo.isEnabled(), undo.toolTip()
+    assert undo.text() == f"Undo settings of '{NAME}'"
+    assert undo.toolTip() == (f"Put back the settings '{NAME}' had before (length limit "
+                              "4,096 tokens); its JSONL is rebuilt")
+    settle(qtbot, window)
+
+    with qtbot.waitSignal(window.settings_undo.status, timeout=WAIT_MS) as done:
+        undo.trigger()
+    assert done.args[0] == (f"Undone: '{NAME}' has its settings from before again "
+                            "(4,096 tokens)")
+    info = get_training_file(filled_library, NAME)
+    assert (info.cut_off_policy, info.max_seq_len, info.over_budget) == ("trim", 4096, "fit")
+    assert stored_bytes(filled_library, NAME)[1] == before[1]
+    assert not undo.isEnabled() and undo.toolTip() == NOTHING_TO_UNDO, "one step, no redo"
+
+
+def test_undo_is_refused_once_the_settings_changed_again(qtbot, filled_library, dialogs,
+                                                         tmp_path):
+    window, _page, _before, undo = _changed(qtbot, filled_library, dialogs, tmp_path)
+    change_settings(filled_library, NAME, max_seq_len=1024)  # a team member, say
+    window.changes.training_files_changed.emit()
+    settle(qtbot, window)
+    assert not undo.isEnabled()
+    assert undo.toolTip() == (f"The settings of '{NAME}' cannot be put back exactly: they "
+                              "were changed again since (here or by a team member). Nothing "
+                              "was changed: open its Settings… to choose them yourself.")
+    assert get_training_file(filled_library, NAME).max_seq_len == 1024
+
+
+def test_the_undo_asks_again_once_the_file_is_locked(filled_library):
+    """What a team member changes between Undo's first look and the rebuild is seen under
+    the file's lock: nothing changes, and the sentence says why."""
+    from app.errors import LibraryError
+    from app.settings_undo import SettingsUndo, undo_settings
+
+    add_conversations(filled_library, NAME, ids_of(filled_library), create=True)
+    info = get_training_file(filled_library, NAME)
+    before = stored_bytes(filled_library, NAME)
+    undo = SettingsUndo(info.file_id, NAME, ("weight0", 512, "keep"),
+                        (info.cut_off_policy, info.max_seq_len, info.over_budget))
+
+    with pytest.raises(LibraryError, match="changed again since"):
+        change_settings(filled_library, NAME, max_seq_len=1024,
+                        unless=lambda row: "changed again since" if row.max_seq_len else None)
+    assert get_training_file(filled_library, NAME).max_seq_len == 4096
+    assert stored_bytes(filled_library, NAME) == before
+    undo_settings(filled_library, undo)  # still exact: done
+    assert get_training_file(filled_library, NAME).max_seq_len == 512
+    stale = SettingsUndo(info.file_id, NAME, (info.cut_off_policy, 4096, info.over_budget),
+                         ("weight0", 2048, "keep"))
+    with pytest.raises(LibraryError, match="cannot be put back exactly"):
+        undo_settings(filled_library, stale)
+    assert get_training_file(filled_library, NAME).max_seq_len == 512
