@@ -28,8 +28,9 @@ def test_each_filter_is_named_as_the_column_it_filters_on(qtbot, filled_library:
     headings = {HEADERS[column] for column in Column}
     assert names == {"batch_id": "Batch ID", "arc": "Arc", "topic": "Topic",
                      "archetype": "Persona", "warnings": "Warnings", "reviewed": "Review",
-                     "training_file": "In files"}
-    assert {name for name in names.values() if name not in headings} == {"Review"}
+                     "training_file": "In files", "and_file": "and"}
+    # ("and": the second training-file rule, read on from "In files" beside it)
+    assert {name for name in names.values() if name not in headings} == {"Review", "and"}
     assert "Quality" not in names.values()  # (a score: no chooser filters on it)
 
 

@@ -22,7 +22,16 @@ from app.labels import OwnNames, display_name
 from ui.conversations_model import HEADERS, Column, ConversationsModel
 from ui.filter_chooser import ANY, FilterChooser
 from ui.flow_layout import FlowLayout
-from ui.row_index import FILE_FACET, FacetCounts, FileFilter, FileRule, Filter, RowIndex
+from ui.row_index import (
+    AND_FILE_FACET,
+    FILE_FACET,
+    FILE_FACETS,
+    FacetCounts,
+    FileFilter,
+    FileRule,
+    Filter,
+    RowIndex,
+)
 from ui.wording import plural
 
 NO_FILE = "__in_no_file__"
@@ -43,9 +52,11 @@ def file_filter_of(data: str | None) -> FileFilter | None:
     return FileFilter(FileRule(rule), name)
 
 
-def file_choices(names: Iterable[str], counts: FacetCounts) -> list[tuple[str, str, int]]:
-    """"In no training file", then "In X" and "Not in X" for each file."""
-    choices = [(NO_FILE, "In no training file", counts.in_none)]
+def file_choices(names: Iterable[str], counts: FacetCounts,
+                 in_none: bool = True) -> list[tuple[str, str, int]]:
+    """"In no training file" (unless ``in_none`` is False: the second chooser, where it
+    would only repeat the first), then "In X" and "Not in X" for each file."""
+    choices = [(NO_FILE, "In no training file", counts.in_none)] if in_none else []
     for name in sorted(names, key=str.casefold):
         inside = counts.values.get(name, 0)
         choices.append((file_data(FileFilter(FileRule.IN, name)), f"In {name}", inside))
@@ -74,8 +85,10 @@ FILTER_NAMES = {
     "batch_id": HEADERS[Column.BATCH], "arc": HEADERS[Column.ARC],
     "topic": HEADERS[Column.TOPIC], "archetype": HEADERS[Column.ARCHETYPE],
     "warnings": HEADERS[Column.WARNINGS], "reviewed": "Review",
-    "training_file": HEADERS[Column.FILES],
+    "training_file": HEADERS[Column.FILES], AND_FILE_FACET: "and",
 }
+AND_FILE_TIP = ("A second training-file rule, both holding: with \"In A\" before it, "
+                "\"Not in B\" here shows what A has and B has not yet")
 ANY_WARNINGS = "With or without"  # the Warnings chooser's "no filter" (not "Any warnings")
 
 NEAR = "near"  # the Warnings chooser's data for the near-duplicates
@@ -156,11 +169,13 @@ class FilterBar(QWidget):
         self.review_filter.setToolTip("Conversations marked reviewed in LoRA Studio (Edit ▸ "
                                       "Mark checked reviewed, or Mark reviewed in the reader)")
         self.files_filter = FilterChooser("Any training file")
+        self.and_file_filter = FilterChooser("Any training file")
+        self.and_file_filter.setToolTip(AND_FILE_TIP)
         self.choosers: dict[str, FilterChooser] = {
             "batch_id": self.batch_filter, "arc": self.arc_filter, "topic": self.topic_filter,
             "archetype": self.persona_filter, "warnings": self.warnings_filter,
             "reviewed": self.review_filter,
-            "training_file": self.files_filter,
+            "training_file": self.files_filter, AND_FILE_FACET: self.and_file_filter,
         }
         self.search = QLineEdit(placeholderText="Search (Ctrl+F)…")
         self.search.setClearButtonEnabled(True)
@@ -173,8 +188,12 @@ class FilterBar(QWidget):
         self.only_box, self.only_label, self.only_back = self._build_only_box()
 
         bar = FlowLayout(self)
-        for facet, chooser in self.choosers.items():
-            bar.addWidget(_labelled(FILTER_NAMES[facet], chooser))
+        boxes = {facet: _labelled(FILTER_NAMES[facet], chooser)
+                 for facet, chooser in self.choosers.items()}
+        for box in boxes.values():
+            bar.addWidget(box)
+        self.and_file_box = boxes[AND_FILE_FACET]  # shown once there are two files
+        self.and_file_box.hide()
         bar.addWidget(self.search)
         bar.addWidget(self.only_box)
         for facet, chooser in self.choosers.items():
@@ -253,6 +272,7 @@ class FilterBar(QWidget):
         self.search.setText(search)
         self.search.blockSignals(False)
         self._search_timer.stop()
+        self._show_and_file()
 
     def _chooser_changed(self, facet: str, chooser: FilterChooser) -> None:
         data = chooser.value()
@@ -263,7 +283,7 @@ class FilterBar(QWidget):
         value: Any
         if facet == "reviewed":
             value = REVIEW_VALUES[data]
-        elif facet == "training_file":
+        elif facet in FILE_FACETS:
             value = file_filter_of(data)
         else:
             value = data
@@ -294,6 +314,7 @@ class FilterBar(QWidget):
             **QUALITY_VALUES[self.warnings_filter.value()],
             reviewed=REVIEW_VALUES[self.review_filter.value()],
             training_file=file_filter_of(self.files_filter.value()),
+            and_file=file_filter_of(self.and_file_filter.value()),
             text=self.search.text().strip(), only=self._only)
 
     def clear(self) -> None:
@@ -315,6 +336,16 @@ class FilterBar(QWidget):
                                        counts["reviewed"].total)
         self.files_filter.set_choices(file_choices(self._file_names, counts["training_file"]),
                                       counts["training_file"].total)
+        self.and_file_filter.set_choices(
+            file_choices(self._file_names, counts[AND_FILE_FACET], in_none=False),
+            counts[AND_FILE_FACET].total)
+        self._show_and_file()
+
+    def _show_and_file(self) -> None:
+        """The second training-file chooser while the library has two files to combine (or
+        while it filters)."""
+        self.and_file_box.setVisible(len(self._file_names) >= 2
+                                     or self.and_file_filter.value() is not None)
 
     def learn_values(self, index: RowIndex) -> None:
         """Every value each chooser can offer (whatever the other filters say)."""
@@ -338,17 +369,19 @@ class FilterBar(QWidget):
             if getattr(wanted, facet) not in (None, *known):
                 cleared: dict[str, Any] = {facet: None}
                 wanted = replace(wanted, **cleared)
-        rule = wanted.training_file
-        if rule is not None and rule.rule is not FileRule.IN_NONE \
-                and rule.name not in self._file_names:
-            wanted = replace(wanted, training_file=None)
+        for facet in FILE_FACETS:
+            rule = getattr(wanted, facet)
+            if rule is not None and rule.rule is not FileRule.IN_NONE \
+                    and rule.name not in self._file_names:
+                gone: dict[str, Any] = {facet: None}
+                wanted = replace(wanted, **gone)
         return wanted
 
     def show_filter(self, wanted: Filter) -> None:
         """Make the choosers show ``wanted`` before their counts are refreshed."""
         values = {"batch_id": wanted.batch_id,
-                  "training_file": None if wanted.training_file is None
-                  else file_data(wanted.training_file)}
+                  **{facet: None if (rule := getattr(wanted, facet)) is None
+                     else file_data(rule) for facet in FILE_FACETS}}
         for facet, value in values.items():
             chooser = self.choosers[facet]
             if chooser.value() != value:
@@ -370,6 +403,10 @@ class FilterBar(QWidget):
 
     def set_file(self, rule: FileFilter | None) -> bool:
         return self.files_filter.select_value(None if rule is None else file_data(rule))
+
+    def set_and_file(self, rule: FileFilter | None) -> bool:
+        """The second training-file rule (None: any training file)."""
+        return self.and_file_filter.select_value(None if rule is None else file_data(rule))
 
     def state(self) -> dict[str, str]:
         """What the choosers and the search say (each only when it filters), to be
@@ -414,7 +451,9 @@ def _choosable(facet: str, value: str) -> bool:
         return value in QUALITY_VALUES
     if facet == "reviewed":
         return value in REVIEW_VALUES
-    if facet == "training_file":
+    if facet in FILE_FACETS:
+        if facet == AND_FILE_FACET and value == NO_FILE:
+            return False  # the second chooser does not offer it
         try:
             return file_filter_of(value) is not None
         except ValueError:  # not a rule this chooser writes

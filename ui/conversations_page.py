@@ -324,7 +324,9 @@ class ConversationsPage(QWidget):
             lambda rename: not self.filter_bar.knows_batch(rename[0]))
         wanted = followed(self.filter_bar.wanted(), follow_batch, follow_file)
         known = self.filter_bar.still_known(wanted)
-        gone = wanted.training_file if known.training_file != wanted.training_file else None
+        gone = [rule for rule, kept in ((wanted.training_file, known.training_file),
+                                        (wanted.and_file, known.and_file))
+                if rule is not None and kept is None]
         gone_batch = wanted.batch_id if known.batch_id != wanted.batch_id else None
         wanted = known
         self.filter_bar.show_filter(wanted)
@@ -337,13 +339,13 @@ class ConversationsPage(QWidget):
             # (a filter cleared for a gone batch or file shows other rows: no neighbour)
             if (self.model.set_index(index, wanted) and reading is not None
                     and not self.select_conversation(reading)
-                    and gone is None and gone_batch is None):
+                    and not gone and gone_batch is None):
                 self._read_the_row_in_its_place(reading_row, after_it)
         finally:
             self._swapping = False
         self._show_current(self.table.currentIndex(), QModelIndex())
-        if gone is not None:  # said, never a silent widening of what Check all shown checks
-            self.notice.emit(gone_file_text(gone, self.model.rowCount()))
+        for rule in gone:  # said, never a silent widening of what Check all shown checks
+            self.notice.emit(gone_file_text(rule, self.model.rowCount()))
         if gone_batch is not None:
             self.notice.emit(gone_batch_text(gone_batch, self.model.rowCount()))
         if index.count >= row_reader.READ_IN_CHILD_FROM:

@@ -69,6 +69,9 @@ class Filter:
     archetype: str | None = None
     warnings: bool | None = None  # True: only with warnings; False: only without
     training_file: FileFilter | None = None
+    # A second training-file rule, both must hold: "in A and not in B" (a second file made
+    # from a first).
+    and_file: FileFilter | None = None
     text: str = ""
     reviewed: bool | None = None  # True: only marked reviewed; False: only not marked
     near_duplicate: bool | None = None  # True: only those the library flagged as near
@@ -105,6 +108,8 @@ SAME_CHOOSER: dict[str, str] = {"near_duplicate": "warnings", "clean": "warnings
 def chooser_of(facet: str) -> str:
     return SAME_CHOOSER.get(facet, facet)
 FILE_FACET = "training_file"
+AND_FILE_FACET = "and_file"  # the second training-file chooser (masks cached as FILE_FACET's)
+FILE_FACETS = (FILE_FACET, AND_FILE_FACET)
 TEXT_FACET = "text"
 ONLY_FACET = "only"
 
@@ -438,10 +443,11 @@ class RowIndex:
             if value is not None:
                 active[facet] = self._cached((facet, value),
                                              partial(_equal_to, self.keys[facet], value))
-        rule = wanted.training_file
-        if rule is not None:
-            active[FILE_FACET] = self._cached(
-                (FILE_FACET, rule), lambda: list(map(rule.accepts, self.files)))
+        for facet in FILE_FACETS:
+            rule = getattr(wanted, facet)
+            if rule is not None:
+                active[facet] = self._cached(
+                    (FILE_FACET, rule), partial(self._mask_of_file_rule, rule))
         only = wanted.only
         if only is not None:
             active[ONLY_FACET] = self._cached((ONLY_FACET, only),
@@ -451,6 +457,9 @@ class RowIndex:
             active[TEXT_FACET] = self._cached(
                 (TEXT_FACET, text), lambda: [text in h for h in self.haystacks()])
         return active
+
+    def _mask_of_file_rule(self, rule: FileFilter) -> Mask:
+        return list(map(rule.accepts, self.files))
 
     def _mask_of_ids(self, ids: frozenset[str]) -> Mask:
         """Rows whose conversation is one of ``ids`` (looked up, not a pass of every row
@@ -501,7 +510,7 @@ class RowIndex:
             shown = self._indices(self._combine(active.values()))
             yield ""
         result: dict[str, FacetCounts] = {}
-        for facet in (*VALUE_FACETS, FILE_FACET):
+        for facet in (*VALUE_FACETS, *FILE_FACETS):
             chooser = chooser_of(facet)
             if any(chooser_of(f) == chooser for f in active):
                 others = self._combine(m for f, m in active.items()
@@ -510,7 +519,7 @@ class RowIndex:
                 yield facet
             else:
                 rows = shown
-            if facet == FILE_FACET:
+            if facet in FILE_FACETS:
                 files = self.files
                 in_files: Counter[str] = Counter()
                 in_none = 0

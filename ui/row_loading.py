@@ -32,6 +32,8 @@ def followed(wanted: Filter, batch: tuple[str, str] | None,
         wanted = replace(wanted, batch_id=batch[1])
     if file is not None and wanted.training_file is not None:
         wanted = replace(wanted, training_file=wanted.training_file.renamed(*file))
+    if file is not None and wanted.and_file is not None:
+        wanted = replace(wanted, and_file=wanted.and_file.renamed(*file))
     return wanted
 
 
