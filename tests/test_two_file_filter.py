@@ -70,6 +70,8 @@ def test_in_a_and_not_in_b_shows_what_a_has_and_b_has_not(qtbot, filled_library,
     window.conversations.clear_filters_button.click()
     assert bar.wanted().and_file is None and bar.and_file_filter.value() is None
     assert len(_shown(window)) == window.conversations.model.index_.count
+    assert _item_text(bar.and_file_filter, FileFilter(FileRule.IN, "Coaching B")) == \
+        f"In Coaching B ({len(b)})"
 
 
 def test_the_second_rule_is_remembered_at_the_next_start(qtbot, filled_library,

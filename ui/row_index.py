@@ -511,6 +511,9 @@ class RowIndex:
             yield ""
         result: dict[str, FacetCounts] = {}
         for facet in (*VALUE_FACETS, *FILE_FACETS):
+            if facet == AND_FILE_FACET and not any(f in active for f in FILE_FACETS):
+                result[facet] = result[FILE_FACET]  # both count the rows shown
+                continue
             chooser = chooser_of(facet)
             if any(chooser_of(f) == chooser for f in active):
                 others = self._combine(m for f, m in active.items()
