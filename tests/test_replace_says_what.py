@@ -283,13 +283,13 @@ def test_once_replace_is_answered_the_summary_says_they_are_being_replaced(
         "done.",
         f"  redelivery/{paths[0].name}: conversation {conversation_id(ENRICHED[0])}"]
     assert "stays" not in during and "not replaced" not in summary.headline.text()
-    assert "4 changed (being replaced)" in summary.headline.text()
+    assert "4 conversations changed (being replaced)" in summary.headline.text()
 
     with qtbot.waitSignal(window.importer.replacer.replaced, timeout=WAIT_MS):
         go_on.set()
     assert sections_text(summary.sections.sections).startswith(
         "4 conversations replaced the stored versions")
-    assert "4 replaced" in summary.headline.text()
+    assert "4 conversations replaced" in summary.headline.text()
 
 
 def test_keeping_the_stored_versions_says_how_to_replace_them_once(

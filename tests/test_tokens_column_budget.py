@@ -34,7 +34,8 @@ def test_the_tokens_warning_names_the_budget_it_compares_with(
     middle = next(cid for cid, n in counts.items() if 2048 < n < 4096)
     small = next(cid for cid, n in counts.items() if 0 < n < 2048)
     add_conversations(filled_library, "Small", [middle, small], create=True)
-    change_settings(filled_library, "Small", max_seq_len=2048)
+    # written whole: a file that ends a longer line early to fit has no line over its limit
+    change_settings(filled_library, "Small", max_seq_len=2048, over_budget="keep")
     add_conversations(filled_library, "Wide", [small], create=True)
     window = open_window(qtbot, filled_library, dialogs, tmp_path)
     cells = _cells(window.conversations.model)
@@ -53,7 +54,7 @@ def test_the_tokens_warning_names_the_budget_it_compares_with(
            "holding it." in tip
     tip, warned = cells[small]  # in two files: the smaller of their budgets
     assert not warned and tip.endswith(
-        "; within 2,048 tokens, the smallest length limit of the 2 training files holding "
-        "it.")
+        "; within 2,048 tokens, the smallest length limit of the training files holding it "
+        "that write its line whole.")
     assert HEADER_NAMES[Column.TOKENS].startswith("Tokens (")
     assert "4,096" in HEADER_NAMES[Column.TOKENS]
