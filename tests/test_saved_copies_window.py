@@ -55,3 +55,30 @@ def test_adding_to_a_file_says_the_saved_copy_it_left_out_of_date(
     assert window.statusBar().currentMessage().endswith(
         f"its full JSON and JSONL were built again; your saved copy {NAME}.json in "
         f"{folder_text(saved)} is now out of date")
+
+
+def test_undoing_settings_says_the_saved_copy_it_left_out_of_date(
+        qtbot, filled_library, dialogs, tmp_path: Path) -> None:
+    """The settings' undo rebuilds the file: a copy saved after the change is then older."""
+    from ui.file_settings import FileSettings
+
+    ids = addable([row.conversation_id for row in filled_library.summaries()])
+    add_conversations(filled_library, NAME, ids[:3], create=True)
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    page = window.training_files
+    window.pages.setCurrentWidget(page)
+    assert page.select_file(NAME)
+    dialogs.settings.append(FileSettings("weight0", 512, "keep"))
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.settings_button.click()
+    saved = tmp_path / "saved"
+    saved.mkdir()
+    export(filled_library, NAME, ExportFormat.JSONL, saved / f"{NAME}.jsonl")
+    settle(qtbot, window)
+
+    with qtbot.waitSignal(window.settings_undo.status, timeout=WAIT_MS) as done:
+        window.edit_menu.actions()[0].trigger()
+
+    assert done.args[0] == (f"Undone: '{NAME}' has its settings from before again (4,096 "
+                            f"tokens); your saved copy {NAME}.jsonl in {folder_text(saved)} "
+                            "is now out of date")

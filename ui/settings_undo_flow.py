@@ -16,6 +16,7 @@ from app.trainingfiles import TrainingFileInfo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
+from ui.saved_copies import with_out_of_date
 from ui.tasks import run_with_progress, stopped_unchanged
 from ui.undo_slot import UndoSlot
 
@@ -36,8 +37,9 @@ class SettingsUndoController(KeptUndoController[SettingsUndo]):
         def done(info: TrainingFileInfo) -> None:
             self.changes.training_file_built.emit(info.name)
             self.changes.training_files_changed.emit()
-            self.status.emit(f"Undone: '{info.name}' has its settings from before again "
-                             f"({info.max_seq_len:,} tokens)")
+            self.status.emit(with_out_of_date(
+                f"Undone: '{info.name}' has its settings from before again "
+                f"({info.max_seq_len:,} tokens)", self.library, [info.name]))
 
         def failed(why: str) -> None:
             if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
