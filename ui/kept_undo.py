@@ -1,8 +1,9 @@
-"""What the two kinds of removal undo share: the last removal kept, offered in the window's
-one Undo (``ui.undo_slot``), and read again each time the library is said to have changed
+"""What the kept undos share: the last change of one kind kept, offered in the window's one
+Undo (``ui.undo_slot``), and read again each time the library is said to have changed
 whether it is still exact, so a greyed-out Undo says why on hover. Each kind (a removal
-from a training file, ``ui.member_undo_flow``; from the library, ``ui.library_undo_flow``)
-says how its undo runs."""
+from a training file, ``ui.member_undo_flow``; from the library, ``ui.library_undo_flow``;
+a file's settings, ``ui.settings_undo_flow``) says how its undo runs; the two that rebuild
+one training file run it through ``_rebuild_file``."""
 
 from __future__ import annotations
 
@@ -15,8 +16,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from app.library import Library
+from app.trainingfiles import TrainingFileInfo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.saved_copies import with_out_of_date
+from ui.tasks import Work, run_with_progress, stopped_unchanged
 from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
 
 
@@ -101,6 +105,30 @@ class KeptUndoController(QObject, Generic[U]):
         self.last = None
         self._show()
         return last
+
+    def _rebuild_file(self, last: U, name: str, title: str, work: Work,
+                      said: Callable[[TrainingFileInfo], str]) -> None:
+        """Run the undo ``work`` that rebuilds the training file ``name`` as a job: done, the
+        pages hear of the rebuilt file and the status says ``said`` of it, with the saved
+        copies the rebuild left out of date; stopped before it changed anything, the undo
+        is kept to be offered again."""
+        def done(info: TrainingFileInfo) -> None:
+            self.changes.training_file_built.emit(info.name)
+            self.changes.training_files_changed.emit()
+            self.status.emit(with_out_of_date(said(info), self.library, [info.name]))
+
+        def failed(why: str) -> None:
+            if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
+                self.record(last)
+                self.status.emit(f"Undo cancelled: '{name}' was not changed")
+                return
+            if task.is_cancelled():  # ended after Cancel: it may have been saved
+                self.changes.training_files_changed.emit()
+                self.changes.conversations_changed.emit()
+            self.dialogs.warn(self.window, "Undo", why)
+            self.failed.emit(why)
+
+        task = run_with_progress(self.window, title, work, done, failed)
 
     def undo_last(self) -> bool:
         raise NotImplementedError

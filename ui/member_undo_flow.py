@@ -14,12 +14,9 @@ from PySide6.QtWidgets import QWidget
 
 from app.library import Library
 from app.member_undo import RemovalUndo, refused, undo_removal
-from app.trainingfiles import TrainingFileInfo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
-from ui.saved_copies import with_out_of_date
-from ui.tasks import run_with_progress, stopped_unchanged
 from ui.undo_slot import UndoSlot
 from ui.wording import plural
 
@@ -37,26 +34,8 @@ class RemovalUndoController(KeptUndoController[RemovalUndo]):
         if last is None:
             return False
         count = plural(len(last.removed), "conversation")
-
-        def done(info: TrainingFileInfo) -> None:
-            self.changes.training_file_built.emit(info.name)
-            self.changes.training_files_changed.emit()
-            self.status.emit(with_out_of_date(f"Undone: {count} put back into '{info.name}'",
-                                              self.library, [info.name]))
-
-        def failed(why: str) -> None:
-            if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
-                self.record(last)
-                self.status.emit(f"Undo cancelled: '{last.name}' was not changed")
-                return
-            if task.is_cancelled():  # ended after Cancel: it may have been saved
-                self.changes.training_files_changed.emit()
-                self.changes.conversations_changed.emit()
-            self.dialogs.warn(self.window, "Undo", why)
-            self.failed.emit(why)
-
-        task = run_with_progress(
-            self.window, f"Putting {count} back into '{last.name}'",
+        self._rebuild_file(
+            last, last.name, f"Putting {count} back into '{last.name}'",
             lambda progress, cancelled: undo_removal(self.library, last, progress, cancelled),
-            done, failed)
+            lambda info: f"Undone: {count} put back into '{info.name}'")
         return True

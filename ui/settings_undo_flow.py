@@ -12,12 +12,9 @@ from PySide6.QtWidgets import QWidget
 
 from app.library import Library
 from app.settings_undo import SettingsUndo, refused, undo_settings
-from app.trainingfiles import TrainingFileInfo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
-from ui.saved_copies import with_out_of_date
-from ui.tasks import run_with_progress, stopped_unchanged
 from ui.undo_slot import UndoSlot
 
 
@@ -34,23 +31,9 @@ class SettingsUndoController(KeptUndoController[SettingsUndo]):
         if last is None:
             return False
 
-        def done(info: TrainingFileInfo) -> None:
-            self.changes.training_file_built.emit(info.name)
-            self.changes.training_files_changed.emit()
-            self.status.emit(with_out_of_date(
-                f"Undone: '{info.name}' has its settings from before again "
-                f"({info.max_seq_len:,} tokens)", self.library, [info.name]))
-
-        def failed(why: str) -> None:
-            if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
-                self.record(last)
-                self.status.emit(f"Undo cancelled: '{last.name}' was not changed")
-                return
-            self.dialogs.warn(self.window, "Undo", why)
-            self.failed.emit(why)
-
-        task = run_with_progress(
-            self.window, f"Rebuilding '{last.name}' with its settings from before",
+        self._rebuild_file(
+            last, last.name, f"Rebuilding '{last.name}' with its settings from before",
             lambda progress, cancelled: undo_settings(self.library, last, progress, cancelled),
-            done, failed)
+            lambda info: (f"Undone: '{info.name}' has its settings from before again "
+                          f"({info.max_seq_len:,} tokens)"))
         return True
