@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import ENRICHED, LEGACY, ROOT
+from test_import_summary_reads import rows
 
 from app.importer import import_paths
 from ui import import_report_lines
@@ -23,15 +24,8 @@ def sections(qtbot, report) -> dict[str, list[str]]:
     """The summary dialog's sections as its rows show them: each heading, its lines."""
     dialog = ImportSummaryDialog(report)
     qtbot.addWidget(dialog)
-    model = dialog.sections
-    found: dict[str, list[str]] = {}
-    for row in range(model.rowCount()):
-        text = model.data(model.index(row, 0))
-        if model.is_heading(row):
-            found[text] = lines = []
-        else:
-            lines.append(f"  {text}")
-    return found
+    return {heading: [f"  {line}" for line in lines]
+            for heading, lines in rows(dialog).items()}
 
 
 def test_a_full_training_files_conversations_are_one_line_each_section(qtbot, library):

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import random
 from pathlib import Path
-from typing import Any
 
 import near_reference
 import pytest
@@ -25,6 +24,7 @@ from common_sentences import (
     write,
 )
 from sqlalchemy import select
+from test_near_in_file_candidates import _compared
 
 from app import near_in_file
 from app.importer import import_paths
@@ -35,21 +35,6 @@ from app.similar import COMMON_BUCKET, is_near
 from app.trainingfiles import add_conversations, create_training_file, plan_addition
 
 TWIN_ID = "fp_conversation_stock_twin"
-
-
-def _compared(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many candidates each call of ``first_near`` was given (all of them, even those
-    after the first near one)."""
-    sizes: list[int] = []
-    real = near_in_file.first_near
-
-    def counting(sketch: bytes, candidates: Any, *rest: Any) -> Any:
-        candidates = list(candidates)
-        sizes.append(len(candidates))
-        return real(sketch, candidates, *rest)
-
-    monkeypatch.setattr(near_in_file, "first_near", counting)
-    return sizes
 
 
 def _sketches(library: Library) -> dict[str, bytes]:
