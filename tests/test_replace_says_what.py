@@ -8,7 +8,6 @@ disk, the real window."""
 from __future__ import annotations
 
 import json
-import shutil
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -16,7 +15,6 @@ from typing import Any
 
 from conftest import ENRICHED, LEGACY, open_window
 
-from app.importer import import_paths
 from app.library import Library
 from app.trainingfiles import add_conversations, member_ids
 from ui import replace_flow
@@ -55,18 +53,6 @@ def first_reply_rewritten(document: Document) -> None:
     raise AssertionError("no reply to rewrite")
 
 
-def library_by_batch(library: Library, tmp_path: Path) -> Library:
-    """The fixtures in two batches, as a person's deliveries: 'enriched-batch' and
-    'legacy-batch'."""
-    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
-        folder = tmp_path / name
-        folder.mkdir()
-        for path in files:
-            shutil.copy(path, folder / path.name)
-        import_paths(library, [folder])
-    return library
-
-
 def two_files(library: Library) -> tuple[list[str], list[str]]:
     """'Coaching A' with the enriched conversations that train, 'Coaching B' with some of
     them and the first legacy ones; the members of each."""
@@ -93,8 +79,8 @@ def import_in_window(qtbot, window, dialogs, paths: list[Path], replace: bool) -
 
 
 def test_the_question_names_clients_batches_and_the_files_it_rebuilds(
-        qtbot, library: Library, dialogs, tmp_path: Path) -> None:
-    library_by_batch(library, tmp_path)
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    library = two_batches  # the fixtures in two batches, as two deliveries
     a, b = two_files(library)
     redelivery = tmp_path / "redelivery"
     paths = [regenerated(p, redelivery, first_reply_rewritten) for p in [*ENRICHED, *LEGACY]]
@@ -118,8 +104,8 @@ def test_the_question_names_clients_batches_and_the_files_it_rebuilds(
 
 
 def test_a_few_are_named_one_by_one_as_the_table_shows_them(
-        qtbot, library: Library, dialogs, tmp_path: Path) -> None:
-    library_by_batch(library, tmp_path)
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    library = two_batches  # the fixtures in two batches, as two deliveries
     a, _b = two_files(library)
     one = next(p for p in ENRICHED if p.name == "enriched-2.json")
     assert conversation_id(one) in a
@@ -136,7 +122,7 @@ def test_a_few_are_named_one_by_one_as_the_table_shows_them(
             "training files.") in question
 
 
-def test_what_differs_is_said_in_a_few_words(qtbot, library: Library, dialogs,
+def test_what_differs_is_said_in_a_few_words(qtbot, two_batches: Library, dialogs,
                                              tmp_path: Path) -> None:
     """Read from the new file and the stored record: replies and client messages changed,
     with their turns, and messages more or fewer."""
@@ -148,7 +134,7 @@ def test_what_differs_is_said_in_a_few_words(qtbot, library: Library, dialogs,
         pair = document["training_pairs"][0]
         pair["training_metadata"]["quality_score"] = 1
 
-    library_by_batch(library, tmp_path)
+    library = two_batches  # the fixtures in two batches, as two deliveries
     redelivery = tmp_path / "redelivery"
     paths = [regenerated(LEGACY[0], redelivery, shortened_and_rewritten),
              regenerated(LEGACY[1], redelivery, scored_again)]
@@ -168,10 +154,10 @@ def test_what_differs_is_said_in_a_few_words(qtbot, library: Library, dialogs,
 
 
 def test_after_the_replace_the_status_and_summary_say_what_the_new_versions_brought(
-        qtbot, library: Library, dialogs, tmp_path: Path) -> None:
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
     """The add review's checks, asked of the replaced members: a new harmful warning, a
     line now over the file's length limit, one that now nearly repeats another member."""
-    library_by_batch(library, tmp_path)
+    library = two_batches  # the fixtures in two batches, as two deliveries
     a, b = two_files(library)
     by_name = {p.name: p for p in ENRICHED}
     twin = json.loads(by_name["enriched-1.json"].read_text(encoding="utf-8"))
@@ -218,14 +204,14 @@ def test_after_the_replace_the_status_and_summary_say_what_the_new_versions_brou
 
 
 def test_a_replace_that_brings_nothing_new_says_nothing_more(
-        qtbot, library: Library, dialogs, tmp_path: Path) -> None:
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
     """The last reply rewritten: no later turn's history copies it, nothing warns."""
     def last_reply_rewritten(document: Document) -> None:
         pair = max((p for p in document["training_pairs"] if p.get("target_response")),
                    key=lambda p: p["turn_number"])
         pair["target_response"] = "Then we meet again next month and look at it together."
 
-    library_by_batch(library, tmp_path)
+    library = two_batches  # the fixtures in two batches, as two deliveries
     _a, b = two_files(library)
     one = next(p for p in LEGACY if conversation_id(p) in b)
     path = regenerated(one, tmp_path / "redelivery", last_reply_rewritten)
@@ -239,10 +225,10 @@ def test_a_replace_that_brings_nothing_new_says_nothing_more(
 
 
 def test_once_replace_is_answered_the_summary_says_they_are_being_replaced(
-        qtbot, library: Library, dialogs, tmp_path: Path, monkeypatch) -> None:
+        qtbot, two_batches: Library, dialogs, tmp_path: Path, monkeypatch) -> None:
     """Not "changed (not replaced)" with a line each saying the stored version stays,
     while the rebuild runs: one heading, said once, then "Replaced" when done."""
-    library_by_batch(library, tmp_path)
+    library = two_batches  # the fixtures in two batches, as two deliveries
     two_files(library)
     entered, go_on = threading.Event(), threading.Event()
     real_rebuild = replace_flow.rebuild_training_files
@@ -293,8 +279,8 @@ def test_once_replace_is_answered_the_summary_says_they_are_being_replaced(
 
 
 def test_keeping_the_stored_versions_says_how_to_replace_them_once(
-        qtbot, library: Library, dialogs, tmp_path: Path) -> None:
-    library_by_batch(library, tmp_path)
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    library = two_batches  # the fixtures in two batches, as two deliveries
     redelivery = tmp_path / "redelivery"
     paths = [regenerated(p, redelivery, first_reply_rewritten) for p in ENRICHED[:3]]
     window = open_window(qtbot, library, dialogs, tmp_path)
@@ -323,12 +309,12 @@ def test_the_files_rebuilt_are_counted_in_words() -> None:
 
 
 def test_a_replace_cancelled_before_it_replaced_leaves_the_summary_saying_kept(
-        qtbot, library: Library, dialogs, tmp_path: Path, monkeypatch) -> None:
+        qtbot, two_batches: Library, dialogs, tmp_path: Path, monkeypatch) -> None:
     """Cancel during the checks of the stored versions: nothing is replaced, and the
     summary no longer says "being replaced"."""
     from ui.tasks import jobs_of
 
-    library_by_batch(library, tmp_path)
+    library = two_batches  # the fixtures in two batches, as two deliveries
     two_files(library)
     entered = threading.Event()
     real_checks = replace_flow.checks_by_file
