@@ -79,11 +79,13 @@ def line_text(copies: Sequence[SavedCopyState]) -> str:
     if not kept:
         return ""
     kept.sort(key=lambda c: (c.state is not CopyState.STALE, _newest_first(c.saved_at)))
-    by_folder: dict[Path, list[str]] = defaultdict(list)
+    by_folder: dict[Path, list[SavedCopyState]] = defaultdict(list)
     for copy in kept[:SHOWN_AT_MOST]:
-        by_folder[copy.path.parent].append(copy_text(copy))
-    lines = [f"{'⚠ ' if 'older' in texts[0] else ''}Saved copies in {folder_text(folder)}: "
-             + "; ".join(texts) for folder, texts in by_folder.items()]
+        by_folder[copy.path.parent].append(copy)
+    # (out-of-date ones first: a folder's line is marked when its first one is)
+    lines = [f"{'⚠ ' if group[0].state is CopyState.STALE else ''}Saved copies in "
+             f"{folder_text(folder)}: " + "; ".join(map(copy_text, group))
+             for folder, group in by_folder.items()]
     if len(kept) > SHOWN_AT_MOST:
         more = kept[SHOWN_AT_MOST:]
         stale = sum(1 for c in more if c.state is CopyState.STALE)
