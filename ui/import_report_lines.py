@@ -13,7 +13,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
-from app.importer import MEANWHILE, FileVerdict, folder_batch_names
+from app.importer import MEANWHILE, OTHER_CONTENT, FileVerdict, folder_batch_names
 from app.wording import first_few
 from ui.wording import and_list, plural
 
@@ -127,7 +127,12 @@ def duplicate_line(verdict: FileVerdict, short: Callable[[str], str]) -> str:
     its batch and the file it came from, or the file of this import it repeats); the ids
     last, for whoever looks them up."""
     dialogue = verdict.repeats == "dialogue"
-    if verdict.earlier is not None:
+    if verdict.repeats == OTHER_CONTENT:
+        where = short(verdict.earlier) if verdict.earlier else "another file"
+        said = (f"{whose(verdict)} has the conversation id of {where}, imported earlier in "
+                "this import, with different content (check which version is right; to use "
+                "this one, import it again on its own and answer Replace)")
+    elif verdict.earlier is not None:
         where = f"{short(verdict.earlier)}, imported earlier in this import"
         said = (f"{whose(verdict)} has the same dialogue as {where}, under another id"
                 if dialogue else f"{whose(verdict)} repeats {where}")
