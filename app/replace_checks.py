@@ -112,6 +112,10 @@ def _members(library: Library, name: str, ids: Sequence[str]) -> list[tuple[str,
     order. The row's codes hold the library's near-duplicate flag too, which is no warning
     of the conversation's own file (the add review leaves it out as well). Only the rows
     asked for are read, not the whole file."""
+    # Members by (file, row key), the row keys by id: so put, SQLite looks each one up by
+    # the members' primary key; joined by the file's name it walked every member of it.
+    file_id = (select(TrainingFile.file_id).where(TrainingFile.name == name)
+               .scalar_subquery())
     found: list[tuple[int, str, int, str]] = []
     with library.session() as session:
         for part in in_chunks(list(dict.fromkeys(ids))):
@@ -120,8 +124,8 @@ def _members(library: Library, name: str, ids: Sequence[str]) -> list[tuple[str,
                 select(Member.position, Conversation.conversation_id, Conversation.pk,
                        Conversation.warning_codes)
                 .join(Member, Member.conversation_pk == Conversation.pk)
-                .join(TrainingFile, TrainingFile.file_id == Member.file_id)
-                .where(TrainingFile.name == name, Conversation.conversation_id.in_(part)))]
+                .where(Member.file_id == file_id, Member.conversation_pk.in_(
+                    select(Conversation.pk).where(Conversation.conversation_id.in_(part)))))]
     return [(cid, pk, codes) for _position, cid, pk, codes in sorted(found)]
 
 
