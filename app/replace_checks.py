@@ -134,8 +134,13 @@ def member_checks(library: Library, name: str, ids: Sequence[str],
                   cancelled: Callable[[], bool] | None = None) -> MemberChecks:
     """Which of ``ids`` in the training file ``name`` have a warning that would harm
     training, are over its length limit (under its own cut-off and over-limit settings) or
-    nearly repeat another of its members: the add review's checks, by its own functions."""
+    nearly repeat another of its members: the add review's checks, by its own functions.
+    A file holding none of them (any more: the names come from before the question, which a
+    person may take a while to answer, and a team member may rename or delete a file
+    meanwhile) has nothing to check."""
     members = _members(library, name, ids)
+    if not members:
+        return MemberChecks()
     info = get_training_file(library, name)
     harmful = {}
     for cid, _pk, codes in members:

@@ -17,7 +17,7 @@ from test_replace_says_what import first_reply_rewritten, import_in_window, rege
 
 from app import upkeep
 from app.library import Library
-from app.replace_checks import _members
+from app.replace_checks import MemberChecks, _members
 
 Statement = tuple[str, tuple[Any, ...]]
 
@@ -111,3 +111,22 @@ def test_a_replace_reads_which_files_hold_them_once_before_and_once_after(
 
     assert "Replacing rebuilds 'Coaching A'" in question
     assert holding_reads(seen) == 2
+
+
+def test_a_file_deleted_after_the_question_has_nothing_to_check(two_batches: Library) -> None:
+    """The checks before the replace take the files named when the question was asked; one
+    deleted meanwhile (by a team member) is not a failure of the replace."""
+    from app.replace_checks import checks_by_file, holding
+    from app.trainingfiles import delete_training_file
+
+    library = two_batches
+    a, b = two_files(library)
+    asked = [*a[:2], *b[-1:]]
+    names = holding(library, asked).names
+    delete_training_file(library, "Coaching B")
+
+    found = checks_by_file(library, asked, names)
+
+    assert names == ["Coaching A", "Coaching B"]
+    assert found["Coaching B"] == MemberChecks()
+    assert found["Coaching A"] == checks_by_file(library, asked, ["Coaching A"])["Coaching A"]
