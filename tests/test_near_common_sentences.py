@@ -26,12 +26,12 @@ from common_sentences import (
 from sqlalchemy import select
 from test_near_in_file_candidates import _compared
 
-from app import near_in_file
+from app import importer, near_in_file
 from app.importer import import_paths
 from app.library import Library
 from app.models import Conversation
 from app.near_in_file import lookup_keys, near_members
-from app.similar import COMMON_BUCKET, is_near
+from app.similar import COMMON_BUCKET, NEAR_DUPLICATE, NEAR_TEXT, is_near
 from app.trainingfiles import add_conversations, create_training_file, plan_addition
 
 TWIN_ID = "fp_conversation_stock_twin"
@@ -109,3 +109,42 @@ def test_stock_lines_shared_by_every_dialogue_are_not_walked_pair_by_pair(
     assert len(sizes) == 2 * 300  # with the file's members (none), then the earlier ones
     assert max(sizes) <= 2 * COMMON_BUCKET
     assert sum(sizes) <= 2 * COMMON_BUCKET * len(rows)
+
+
+def _flag(library: Library, cid: str) -> tuple[tuple[str, ...], str]:
+    """The row's warning codes and text, as the Conversations page shows them."""
+    (row,) = library.summaries_of([cid])
+    return row.warning_codes, row.warnings_text
+
+
+def test_the_import_marks_the_hidden_twin_as_the_add_does(
+        hidden_twin: tuple[str, Library]) -> None:
+    """Imported after its original and 149 other stock dialogues, the re-generation that
+    shares only stock lines among its lookup keys gets the Conversations page's mark right
+    away, naming the conversation the add's check names; the stock dialogues get none."""
+    original, library = hidden_twin
+    codes, text = _flag(library, TWIN_ID)
+    assert NEAR_DUPLICATE in codes
+    assert f"{NEAR_TEXT} {original} " in text
+    rows = _rows(library)
+    assert near_in_file.near_on_add(library, None, rows).twins == {TWIN_ID: original}
+    assert library.count_with_warning(NEAR_DUPLICATE) == 1
+
+
+@pytest.mark.parametrize("chunk", [1000, 40])
+def test_an_import_holding_both_marks_the_twin_after_its_original(
+        hidden_twin: tuple[str, Library], tmp_path: Path, chunk: int,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same files imported at once into a new library (in one chunk, and in chunks of
+    40, so that the stock lines are met in one chunk and the twin in a later one): the mark
+    is the same as after two imports."""
+    original, _library = hidden_twin
+    monkeypatch.setattr(importer, "CHUNK", chunk)
+    twin = tmp_path / f"twin-{original}" / f"{TWIN_ID}.json"
+    files = [*sorted((tmp_path / "stock").glob("*.json")), twin]
+    with Library(tmp_path / "at-once") as library:
+        assert import_paths(library, files).imported == 151
+        codes, text = _flag(library, TWIN_ID)
+        assert NEAR_DUPLICATE in codes
+        assert f"{NEAR_TEXT} {original} " in text
+        assert library.count_with_warning(NEAR_DUPLICATE) == 1
