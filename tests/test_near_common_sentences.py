@@ -118,10 +118,11 @@ def _flag(library: Library, cid: str) -> tuple[tuple[str, ...], str]:
 
 
 def test_the_import_marks_the_hidden_twin_as_the_add_does(
-        hidden_twin: tuple[str, Library]) -> None:
+        backend: str, hidden_twin: tuple[str, Library]) -> None:
     """Imported after its original and 149 other stock dialogues, the re-generation that
     shares only stock lines among its lookup keys gets the Conversations page's mark right
-    away, naming the conversation the add's check names; the stock dialogues get none."""
+    away, naming the conversation the add's check names; the stock dialogues get none. In a
+    library folder and in a team library."""
     original, library = hidden_twin
     codes, text = _flag(library, TWIN_ID)
     assert NEAR_DUPLICATE in codes
