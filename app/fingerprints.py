@@ -6,7 +6,7 @@ The fingerprints themselves are made by ``app.similar``.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import select, update
@@ -14,8 +14,18 @@ from sqlalchemy.orm import Session
 
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument, DialogueKey
+from app.near_in_file import NearIndex
 from app.portable import driver_sql
-from app.similar import INDEXED, NEAR_DUPLICATE, Unpacked, best_match, fingerprint, warning_text
+from app.similar import (
+    INDEXED,
+    NEAR_DUPLICATE,
+    Match,
+    Unpacked,
+    best_match,
+    fingerprint,
+    first_near,
+    warning_text,
+)
 from app.similar import unpack as unpack_sketch
 
 CHUNK = 500
@@ -28,14 +38,65 @@ def stored_dialogues(session: Session) -> dict[str, str]:
         .where(Conversation.dialogue_sha256.is_not(None))) if sha is not None}
 
 
-def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+class StoredNear:
+    """The library's conversations as the add's check indexes them (``NearIndex``), for one
+    import: what finds a near one behind a key that the ``dialogue_keys`` table gives to a
+    conversation that is not near.
+
+    That table keeps one conversation per sentence hash, the first stored with it. A stock
+    line ("Thank you so much.") is said by many different dialogues and its hash is often
+    among their smallest: its key leads to the first of them, seldom a near one, and a
+    re-generation whose other keys were reworded was not flagged at import (the add's check
+    flagged it). The index is read the first time a row shares a key with a conversation
+    that is not near it, once per import (the library's sketches, in the order stored), and
+    kept up with the rows the import stores; an import that never meets such a row never
+    reads it. Conversations another member of a team library stores meanwhile are found
+    through the table only."""
+
+    def __init__(self) -> None:
+        self._index: NearIndex | None = None
+
+    def first_near(self, session: Session, sketch: bytes,
+                   earlier: Sequence[dict[str, Any]], sets: dict[bytes, Unpacked]
+                   ) -> Match | None:
+        """The first conversation stored before (or of ``earlier``: the rows of the chunk
+        in hand checked before this one) that ``sketch`` is near, as the add's check finds
+        it (``near_in_file.NearIndex``), or None."""
+        if self._index is None:
+            self._index = NearIndex()
+            for cid, stored in driver_sql(
+                    session.connection(),
+                    f"SELECT conversation_id, dialogue_sketch FROM "
+                    f"{Conversation.__tablename__} WHERE dialogue_sketch IS NOT NULL "
+                    "ORDER BY pk", ()):
+                self._index.add(cid, stored)
+            for row in earlier:
+                self.add(row)
+        return first_near(sketch, self._index.candidates(sketch), sets)
+
+    def add(self, row: Mapping[str, Any]) -> None:
+        """Index a row checked and about to be stored (nothing while the index is unread:
+        reading it reads the row then)."""
+        if self._index is not None:
+            self._index.add(row["conversation_id"], row["dialogue_sketch"])
+
+
+def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]],
+                         stored_near: StoredNear | None = None) -> None:
     """Add the ``near_duplicate`` warning to rows about to be stored that are near
     (``app.similar.is_near``: most sentences the same, or a shorter copy of one or the
     other) a stored conversation or an earlier row of the same chunk.
 
+    Each row is compared first with the conversations its keys lead to in ``dialogue_keys``
+    (the closest near one is named); when they are none near, with what ``stored_near``
+    finds (``StoredNear``: the add's candidates), so a row is flagged whenever the add's
+    check of the library in the order stored would flag it. ``stored_near`` is kept for
+    the import's next chunks; without it one is made for these rows.
+
     The warning lives in the row's warning columns (what the Conversations table shows and
     filters on), not in the stored record.
     """
+    deeper = stored_near if stored_near is not None else StoredNear()
     row_keys = [unpack_sketch(row["dialogue_sketch"])[:INDEXED] for row in rows]
     wanted = sorted({key for keys in row_keys for key in keys})
     stored: dict[int, tuple[str, bytes]] = {}
@@ -51,9 +112,12 @@ def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]]) -> No
             if sketch is not None:
                 stored[key] = (cid, sketch)
     sets: dict[bytes, Unpacked] = {}
-    for row, keys in zip(rows, row_keys, strict=True):
+    for number, (row, keys) in enumerate(zip(rows, row_keys, strict=True)):
         candidates = {stored[k] for k in keys if k in stored}
         match = best_match(row["dialogue_sketch"], sorted(candidates), sets)
+        if match is None and candidates:  # a key shared with one not near: a stock line?
+            match = deeper.first_near(session, row["dialogue_sketch"], rows[:number], sets)
+        deeper.add(row)
         for key in keys:
             stored.setdefault(key, (row["conversation_id"], row["dialogue_sketch"]))
         if match is None:

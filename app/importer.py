@@ -32,7 +32,13 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from app.fingerprints import fill_missing, flag_near_duplicates, index_keys, stored_dialogues
+from app.fingerprints import (
+    StoredNear,
+    fill_missing,
+    flag_near_duplicates,
+    index_keys,
+    stored_dialogues,
+)
 from app.fullsplit import PART_MARK
 from app.idtext import clean_batch_id, readable_name
 from app.import_pool import Workers
@@ -743,6 +749,7 @@ class _Mine:
         self.dialogues: set[str] = set()
         self.replaced: set[str] = set()  # ids whose stored conversation this import replaced
         self.paths: dict[str, str] = {}  # id → the file it came from (what a repeat names)
+        self.near = StoredNear()  # the near-duplicate check's index of the library, if read
 
     def add(self, row: dict[str, Any], path: str | None = None) -> None:
         if path is not None:
@@ -886,7 +893,8 @@ def _store(library: Library, rows: Sequence[_Row], verdicts: list[FileVerdict | 
             # dialogue (a stored id's new version carries a new dialogue): judged after it,
             # against what it left held
         if storing:
-            pks = _insert(library, session, [r.row for r in storing], imported_at, created)
+            pks = _insert(library, session, [r.row for r in storing], imported_at, created,
+                          mine.near)
             for r, pk in zip(storing, pks, strict=True):
                 held.stored(r.row, pk)
                 verdicts[r.slot] = FileVerdict(r.path, Verdict.IMPORTED, "",
@@ -970,7 +978,7 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
         return duplicate(f"the same dialogue as conversation {same} {where}, under the id "
                          f"{cid}", "dialogue", same)
     # Nothing of it is held (what it repeated was removed meanwhile): stored after all.
-    (pk,) = _insert(library, session, [row], imported_at, created)
+    (pk,) = _insert(library, session, [row], imported_at, created, mine.near)
     held.stored(row, pk)
     mine.add(row, path)
     return FileVerdict(path, Verdict.IMPORTED, "", cid, row["batch_id"],
@@ -1010,9 +1018,10 @@ def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str) -
 
 
 def _insert(library: Library, session: Session, rows: list[dict[str, Any]],
-            imported_at: str, created: list[str]) -> list[int]:
+            imported_at: str, created: list[str], near: StoredNear) -> list[int]:
     """Insert new conversations in ``session``'s transaction; return their row keys, in
-    order. Batches it had to create are added to ``created``."""
+    order. Batches it had to create are added to ``created``; ``near`` is the import's
+    index for the near-duplicate check (``fingerprints.StoredNear``)."""
     for batch_id in sorted({r["batch_id"] for r in rows}):
         if library.ensure_batch(session, batch_id):
             created.append(batch_id)
@@ -1021,7 +1030,7 @@ def _insert(library: Library, session: Session, rows: list[dict[str, Any]],
         insert_for(session, Profile).on_conflict_do_nothing(),
         [{"profile_hash": h, "document": d} for h, d in profiles.items()],
     )
-    flag_near_duplicates(session, rows)
+    flag_near_duplicates(session, rows, near)
     pks = _insert_conversations(session, rows, imported_at)
     index_keys(session, [(pk, r["dialogue_sketch"]) for pk, r in zip(pks, rows, strict=True)])
     driver_sql(session.connection(),

@@ -28,9 +28,10 @@ among their smallest. Compared pair by pair under it, every dialogue would be co
 every other. The split's ``groups`` and a training file's check (``app.near_in_file``)
 compare under it only a few, and the ones that share more of the sentences that are not
 common. The import's one representative per hash makes such a hash find one conversation,
-the first stored with it: a re-generation whose only smallest hashes in common with its
-original are common sentences is flagged at import only when its original is that first
-one (``app.stored_near``'s pass looks the same way); a training file's check finds it.
+the first stored with it: when that one is not near, the import asks a training file's
+index of the library (``app.fingerprints.StoredNear``), so a re-generation whose only
+smallest hashes in common with its original are common sentences is flagged at import too.
+(``app.stored_near``'s one-time pass still looks at the representatives alone.)
 
 Two dialogues are *near* (``is_near``) when they share most sentences, or when most of the
 shorter one's sentences are in the other (a copy cut short, or re-generated with fewer
