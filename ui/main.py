@@ -198,6 +198,7 @@ class MainWindow(QMainWindow):
         self.removal_undo.status.connect(self.show_message)
         self.training_files.settings_starts.connect(self.settings_undo.starting)
         self.training_files.settings_changed.connect(self.settings_undo.record)
+        self.training_files.settings_not_changed.connect(self.settings_undo.not_changed)
         self.settings_undo.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
