@@ -24,6 +24,11 @@ from app.trainingfiles import member_digests
 Progress = Callable[[int, int, str], None]
 
 
+class ForecastStopped(Exception):
+    """``cancelled`` said stop (other settings were chosen, or the dialog closed): what was
+    worked out so far is not an answer."""
+
+
 @dataclass(frozen=True)
 class SettingsEffect:
     """A file's JSONL under some settings (one line per conversation with a trained reply)."""
@@ -39,7 +44,8 @@ def settings_effect(library: Library, name: str, policy: CutOffPolicy | str, lim
                     over_budget: OverBudget | str, progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None) -> SettingsEffect:
     """What the file ``name`` would hold with cut-off policy ``policy``, length limit
-    ``limit`` and ``over_budget`` for a line over it."""
+    ``limit`` and ``over_budget`` for a line over it. ``cancelled`` is asked as the lines are
+    counted; once it says stop, ``ForecastStopped`` is raised."""
     policy = CutOffPolicy(policy)
     digests = member_digests(library, name)
     replies = {str(item["conversation_id"]): int(
@@ -47,6 +53,8 @@ def settings_effect(library: Library, name: str, policy: CutOffPolicy | str, lim
     ids = [cid for cid, count in replies.items() if count]
     over_ids = sorted(lines_over(library, ids, limit, policy=policy, progress=progress,
                                  cancelled=cancelled))
+    if cancelled is not None and cancelled():  # (the counts stopped part way)
+        raise ForecastStopped()
     left_out = shortened = 0
     over = len(over_ids)
     if over_ids and OverBudget(over_budget) is OverBudget.FIT:
