@@ -83,8 +83,8 @@ def undo_settings(library: Library, undo: SettingsUndo, progress: Progress | Non
     """Give the file its settings from before the change again (one rebuild), if it
     still has the ones the change gave it; otherwise change nothing and say why."""
     with library.session() as session:
-        why = refused(session, undo)
         row = session.get(TrainingFile, undo.file_id)
+        why = _refused_by(row, undo)
         name = row.name if row is not None else undo.name
     if why is not None:
         raise LibraryError(why)
