@@ -33,7 +33,6 @@ from app.trainingfiles import TrainingFileInfo
 from app.wording import LENGTH_LIMIT, plural
 from ui.tasks import Task, start
 
-POLICY_NAMES = LABELS  # the dialog's choices, with what each does
 OVER_BUDGET_NAMES = {
     OverBudget.FIT: "End it at its last whole reply that fits",
     OverBudget.KEEP: "Write it whole",
@@ -120,7 +119,7 @@ class FileSettingsDialog(QDialog):
         self.effect_label.setVisible(forecast is not None)
         self.policy = QComboBox(self)
         for policy in CutOffPolicy:
-            self.policy.addItem(POLICY_NAMES[policy], policy.value)
+            self.policy.addItem(LABELS[policy], policy.value)
         self.policy.setCurrentIndex(self.policy.findData(info.cut_off_policy))
         self.policy_note = QLabel(self)
         self.policy_note.setWordWrap(True)
@@ -256,20 +255,15 @@ FIT_WITH = f"'{OVER_LIMIT_LABEL[:-1]}' in the same Settings…"
 FIND_WITH = "Select … over the limit, beside Remove from file, picks them"
 
 
-def policy_name(policy: str) -> str:
-    """A cut-off policy's name without its explanation ("Trim", not "Trim: stop …")."""
-    return policy_label(policy)
-
-
 def choice_label(name: str | None, limit: int, policy: str) -> str:
     """A training file's entry where the person picks whose settings apply (As trained…):
     its name with its length limit and cut-off policy, in the Settings dialog's words."""
-    return f"{name or 'Default'} ({limit:,} tokens; {policy_name(policy)})"
+    return f"{name or 'Default'} ({limit:,} tokens; {policy_label(policy)})"
 
 
 def settings_line(info: TrainingFileInfo) -> str:
     """The file's settings in a few words, for its details (Settings… changes them)."""
-    return (f"cut-off replies: {policy_name(info.cut_off_policy)} · {LENGTH_LIMIT} "
+    return (f"cut-off replies: {policy_label(info.cut_off_policy)} · {LENGTH_LIMIT} "
             f"{info.max_seq_len:,} tokens · lines over it: "
             f"{over_budget_name(info.over_budget)}")
 
@@ -320,7 +314,7 @@ def fitted_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
 def settings_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
     """After a change: the file's settings, what became of lines over the limit, and how
     many lines the limit now cuts."""
-    text = (f"Rebuilt '{info.name}': cut-off replies: {policy_name(info.cut_off_policy)}; "
+    text = (f"Rebuilt '{info.name}': cut-off replies: {policy_label(info.cut_off_policy)}; "
             f"{LENGTH_LIMIT} {info.max_seq_len:,} tokens")
     fitted = fitted_text(info, head)
     over = over_budget_text(info.name, head)
