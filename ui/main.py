@@ -66,6 +66,7 @@ from ui.create_flow import (
 )
 from ui.dialogs import Dialogs, QtDialogs
 from ui.greyed_keys import nothing_checked, say_why_greyed
+from ui.home_folder import home_as_tilde
 from ui.import_flow import ImportController, paths_from_mime
 from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.member_undo_flow import RemovalUndoController
@@ -937,13 +938,6 @@ def window_title(library: Library) -> str:
     if library.is_team:
         return f"{library_name(library)} — LoRA Studio"
     return f"Local library {home_as_tilde(library.root)} — LoRA Studio"
-
-
-def home_as_tilde(path: Path) -> str:
-    try:
-        return str(Path("~") / path.resolve().relative_to(Path.home().resolve()))
-    except ValueError:  # (not under the home folder)
-        return str(path)
 
 
 def first_window_size(available: QSize) -> QSize:
