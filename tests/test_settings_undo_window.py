@@ -111,21 +111,12 @@ def test_a_change_whose_rebuild_fails_keeps_the_undo_offered_before(
     """The second change's rebuild raises (the disk fills as its records are read): the
     file keeps the first change's settings and files, and Undo still puts back the
     settings from before the first change."""
-    from app.library import Library
-
     window, page, before, undo = _changed(qtbot, filled_library, dialogs, tmp_path)
     settle(qtbot, window)
     offered = _offered(undo)
     assert offered[:2] == (f"Undo settings of '{NAME}'", True)
     changed = _settings(filled_library), stored_bytes(filled_library, NAME)
-    original = Library.records_with_states
-
-    def disk_full(self, pks, chunk=500):
-        records = original(self, pks, chunk)
-        yield next(records)
-        raise OSError(28, "No space left on device")
-
-    monkeypatch.setattr(Library, "records_with_states", disk_full)
+    _disk_full_while_building(monkeypatch)
     dialogs.settings.append(FileSettings("keep", 1024, "fit"))
     with qtbot.waitSignal(page.status, timeout=WAIT_MS) as said:
         page.settings_button.click()
@@ -140,6 +131,47 @@ def test_a_change_whose_rebuild_fails_keeps_the_undo_offered_before(
         undo.trigger()
     assert _settings(filled_library) == ("trim", 4096, "fit")
     assert stored_bytes(filled_library, NAME)[1] == before[1]
+
+
+def _disk_full_while_building(monkeypatch):
+    """Builds read one record, then the disk is full (a real failure of the rebuild)."""
+    from app.library import Library
+
+    original = Library.records_with_states
+
+    def disk_full(self, pks, chunk=500):
+        records = original(self, pks, chunk)
+        yield next(records)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(Library, "records_with_states", disk_full)
+
+
+def test_a_failed_change_keeps_undo_offering_a_removal_from_the_file(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    """What Undo offered before may be of another kind: a removal from the file stays
+    offered, and still puts the conversations back."""
+    from test_member_undo_window import NAME as KEPT
+    from test_member_undo_window import _on_page, _remove_picked
+
+    from app.trainingfiles import member_ids
+
+    window, page, ids = _on_page(qtbot, filled_library, dialogs, tmp_path)
+    _remove_picked(qtbot, page, dialogs)
+    settle(qtbot, window)
+    undo = _undo(window)
+    offered = _offered(undo)
+    assert offered[:2] == (f"Undo removal of 2 conversations from '{KEPT}'", True)
+    _disk_full_while_building(monkeypatch)
+    dialogs.settings.append(FileSettings("keep", 1024, "fit"))
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.settings_button.click()
+    monkeypatch.undo()
+    assert get_training_file(filled_library, KEPT).max_seq_len == 4096
+    assert _offered(undo) == offered
+    with qtbot.waitSignal(window.removal_undo.status, timeout=WAIT_MS):
+        undo.trigger()
+    assert member_ids(filled_library, KEPT) == ids
 
 
 def test_a_cancelled_change_keeps_the_undo_offered_before(
