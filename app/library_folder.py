@@ -23,6 +23,7 @@ from app.paths import DATABASE_NAME
 LITTER = frozenset({".DS_Store", "._.DS_Store", ".localized", "Icon\r", "Thumbs.db",
                     "desktop.ini", ".directory", ".stfolder", ".stignore", ".dropbox",
                     ".dropbox.cache", ".sync"})
+PROBE_PREFIX = ".lora-studio-may-write-"  # the small file a write is tried with
 NAMED = 3  # how many of an occupied folder's items a question names
 LOOKED_INTO = 100  # how many of its subfolders are looked into for a library (a network
 # share's folder of thousands would keep the window waiting)
@@ -84,14 +85,8 @@ def write_problem(look: FolderLook) -> str | None:
     """Why a library could not be written in the chosen folder, as a sentence naming it
     and what to do; None when it can (a real file is made there and removed: permissions
     alone do not tell, on a network share or a read-only disk)."""
-    place = look.folder
-    while not place.exists() and place != place.parent:  # a new folder: where it is made
-        place = place.parent
-    try:
-        handle, probe = tempfile.mkstemp(prefix=".lora-studio-write-test-", dir=place)
-        os.close(handle)
-        os.unlink(probe)
-    except OSError as exc:
+    exc = write_refusal(nearest_folder(look.folder))
+    if exc is not None:
         if look.kind is FolderKind.LIBRARY:
             return (f"The library in {look.folder} cannot be opened for work: "
                     f"{_reason(exc)}. Make the folder writable, or copy the whole folder to "
@@ -99,6 +94,27 @@ def write_problem(look: FolderLook) -> str | None:
         return (f"A library cannot be made in {look.folder}: {_reason(exc)}. Choose a "
                 "folder you may write to (in your home folder, on another disk or in a "
                 "synced folder).")
+    return None
+
+
+def nearest_folder(place: Path) -> Path:
+    """``place``, or where it would be made: the nearest of its parents that exists (a new
+    library's folder, or the folders an export makes to save in)."""
+    while not place.exists() and place != place.parent:
+        place = place.parent
+    return place
+
+
+def write_refusal(folder: Path) -> OSError | None:
+    """What the disk says when a small file is made in ``folder`` (and removed at once);
+    None when it was made. Permissions alone do not tell: a read-only disk, a full one and
+    a network share answer alike on every system only to a real write."""
+    try:
+        handle, probe = tempfile.mkstemp(prefix=PROBE_PREFIX, dir=folder)
+        os.close(handle)
+        os.unlink(probe)
+    except OSError as exc:
+        return exc
     return None
 
 

@@ -3,9 +3,9 @@ is rebuilt with them (the Settings… dialog says it while the person chooses).
 
 The replies each policy trains are in the members' stored digests (``app.cutoff.
 policy_digest``); which lines are over a length limit comes from the library's token
-counts (``app.token_counts.lines_over``); only those lines are counted again, and fitted
-as the build would fit them (``app.budget_fit.fit_lines``), so the numbers are the ones
-the rebuild would give, at a fraction of its cost.
+counts (``app.token_counts.line_counts``); only those lines are fitted as the build would
+fit them (``app.budget_fit.fit_lines``), so the numbers are the ones the rebuild would
+give, at a fraction of its cost.
 """
 
 from __future__ import annotations
@@ -16,12 +16,17 @@ from dataclasses import dataclass
 from app.budget_fit import OverBudget, fit_lines
 from app.cutoff import CutOffPolicy
 from app.library import Library
-from app.token_counts import library_cache, lines_over
-from app.token_lines import conversation_lines, count_lines
+from app.token_counts import library_cache, line_counts
+from app.token_lines import conversation_lines
 from app.tokenizer_choice import counting
 from app.trainingfiles import member_digests
 
 Progress = Callable[[int, int, str], None]
+
+
+class ForecastStopped(Exception):
+    """``cancelled`` said stop (other settings were chosen, or the dialog closed): what was
+    worked out so far is not an answer."""
 
 
 @dataclass(frozen=True)
@@ -39,29 +44,33 @@ def settings_effect(library: Library, name: str, policy: CutOffPolicy | str, lim
                     over_budget: OverBudget | str, progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None) -> SettingsEffect:
     """What the file ``name`` would hold with cut-off policy ``policy``, length limit
-    ``limit`` and ``over_budget`` for a line over it."""
+    ``limit`` and ``over_budget`` for a line over it. ``cancelled`` is asked as the lines are
+    counted; once it says stop, ``ForecastStopped`` is raised."""
     policy = CutOffPolicy(policy)
     digests = member_digests(library, name)
     replies = {str(item["conversation_id"]): int(
         item["policies"][policy.value]["trainable_replies"]) for item in digests}
     ids = [cid for cid, count in replies.items() if count]
-    over_ids = sorted(lines_over(library, ids, limit, policy=policy, progress=progress,
-                                 cancelled=cancelled))
+    counts = line_counts(library, ids, policy, progress, cancelled)
+    if cancelled is not None and cancelled():  # (the counts stopped part way)
+        raise ForecastStopped()
+    over_ids = sorted(cid for cid in ids if counts.get(cid, 0) > limit)
     left_out = shortened = 0
     over = len(over_ids)
     if over_ids and OverBudget(over_budget) is OverBudget.FIT:
         _choice, counter = counting(library)
-        cache = library_cache(library)
-        pks = list(library.row_keys(over_ids).values())
-        lines = [line for record in library.records_by_pk(pks)
-                 for line in conversation_lines(record, policy)]
-        counts = count_lines(counter, lines, cache)
-        fits = fit_lines(counter, lines, counts, limit, cache)
+        found = library.row_keys(over_ids)  # in the order asked; gone ones left out
+        lines, tokens = [], []  # each over the limit (a conversation gives one line at most)
+        for cid, record in zip(found, library.records_by_pk(list(found.values())),
+                               strict=True):
+            for line in conversation_lines(record, policy):
+                lines.append(line)
+                tokens.append(counts[cid])
+        fits = fit_lines(counter, lines, tokens, limit, library_cache(library))
         fitted = [fit for fit in fits if fit is not None]
         shortened = len(fitted)
         left_out = sum(fit.replies_left_out for fit in fitted)
-        over = sum(1 for count, fit in zip(counts, fits, strict=True)
-                   if count > limit and fit is None)
+        over = len(fits) - shortened  # a line whose first reply alone does not fit
     return SettingsEffect(trained_replies=sum(replies.values()) - left_out,
                           no_line=len(replies) - len(ids), shortened=shortened,
                           fitted_replies=left_out, over=over)

@@ -53,6 +53,14 @@ def _of(info: TrainingFileInfo) -> Settings:
     return info.cut_off_policy, info.max_seq_len, info.over_budget
 
 
+def settings_now(library: Library, file_id: int) -> Settings | None:
+    """The settings the file's row holds now (None: the file is gone): after a change
+    that failed, they say whether it was made."""
+    with library.session() as session:
+        row = session.get(TrainingFile, file_id)
+        return None if row is None else (row.cut_off_policy, row.max_seq_len, row.over_budget)
+
+
 def refused(session: Session, undo: SettingsUndo, whole: bool = True) -> str | None:
     """Why the change cannot be undone exactly now (None: it can). ``whole`` is the
     removal undos' signature: reading one row is always cheap."""
@@ -75,8 +83,8 @@ def undo_settings(library: Library, undo: SettingsUndo, progress: Progress | Non
     """Give the file its settings from before the change again (one rebuild), if it
     still has the ones the change gave it; otherwise change nothing and say why."""
     with library.session() as session:
-        why = refused(session, undo)
         row = session.get(TrainingFile, undo.file_id)
+        why = _refused_by(row, undo)
         name = row.name if row is not None else undo.name
     if why is not None:
         raise LibraryError(why)

@@ -177,14 +177,23 @@ def lines_over(library: Library, conversation_ids: Sequence[str], limit: int, *,
     another policy's (trim stops before the first cut-off turn; weight0 and keep go on), so
     another policy's lines are counted here; the count cache knows every line that is the
     same as the default one."""
-    policy = CutOffPolicy(policy)
     ids = list(dict.fromkeys(conversation_ids))
-    counts = (ensure_counts(library, ids, progress, cancelled) if policy is DEFAULT_POLICY
-              else _policy_counts(library, ids, policy, progress, cancelled))
+    counts = line_counts(library, ids, policy, progress, cancelled)
     over = [cid for cid in ids if counts.get(cid, 0) > limit]
     if fit and over:
         return first_reply_over(library, over, limit, policy)
     return set(over)
+
+
+def line_counts(library: Library, conversation_ids: Sequence[str],
+                policy: CutOffPolicy | str = DEFAULT_POLICY, progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> dict[str, int]:
+    """Each conversation's line under ``policy``, in tokens (its longest; it has one at
+    most): the library's stored counts for the default policy, counted here for another."""
+    policy = CutOffPolicy(policy)
+    ids = list(dict.fromkeys(conversation_ids))
+    return (ensure_counts(library, ids, progress, cancelled) if policy is DEFAULT_POLICY
+            else _policy_counts(library, ids, policy, progress, cancelled))
 
 
 def _policy_counts(library: Library, conversation_ids: Sequence[str], policy: CutOffPolicy,

@@ -6,6 +6,7 @@ from __future__ import annotations
 import functools
 
 import pytest
+from PySide6.QtCore import QThreadPool
 from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from stored import stored_bytes
 
@@ -241,3 +242,60 @@ def test_the_dialog_with_its_forecast_fits_a_laptop_screen_at_150_percent(
     assert hint.width() < width - 40, hint
     needed = max(hint.height(), dialog.layout().totalHeightForWidth(dialog.width()))
     assert 300 < needed < height - FRAME_AND_TASKBAR, needed
+
+
+def _held_forecast(library, started, go_on, outcomes):
+    """The real forecast; for weight0 it holds at its first check of Cancel until
+    ``go_on`` (so other settings can be chosen, or the dialog closed, while it runs), and
+    ``outcomes`` says how each such forecast ended."""
+    from ui.file_settings import forecast_settings
+
+    def forecast(chosen, cancelled):
+        if chosen.cut_off_policy != "weight0":
+            return forecast_settings(library, "Pilot", chosen, cancelled)
+
+        def held():
+            started.set()
+            go_on.wait(WAIT_MS / 1000)
+            return cancelled()
+
+        try:
+            effect = forecast_settings(library, "Pilot", chosen, held)
+        except Exception as exc:
+            outcomes.append(type(exc).__name__)
+            raise
+        outcomes.append("worked out")
+        return effect
+    return forecast
+
+
+@pytest.mark.parametrize("then", ["choose other settings", "close the dialog"])
+def test_a_forecast_no_longer_wanted_stops(qtbot, pilot, filled_library, then):
+    import threading
+
+    from app.settings_preview import settings_effect
+    from ui.file_settings import WORKING_OUT, effect_text
+
+    started, go_on, outcomes = threading.Event(), threading.Event(), []
+    dialog = FileSettingsDialog(pilot, None, _held_forecast(filled_library, started, go_on,
+                                                            outcomes))
+    qtbot.addWidget(dialog)
+    try:
+        qtbot.waitUntil(lambda: dialog.effect_label.text() != WORKING_OUT, timeout=WAIT_MS)
+        dialog.policy.setCurrentIndex(dialog.policy.findData("weight0"))
+        qtbot.waitUntil(started.is_set, timeout=WAIT_MS)  # its lines are being counted
+        if then == "close the dialog":
+            dialog.reject()
+        else:
+            dialog.policy.setCurrentIndex(dialog.policy.findData("keep"))
+    finally:
+        go_on.set()
+    qtbot.waitUntil(lambda: bool(outcomes), timeout=WAIT_MS)
+    assert outcomes == ["ForecastStopped"], "it stopped at its next look at Cancel"
+    if then == "choose other settings":
+        qtbot.waitUntil(lambda: dialog.effect_label.text() != WORKING_OUT, timeout=WAIT_MS)
+        assert dialog.effect_label.text() == effect_text(
+            settings_effect(filled_library, "Pilot", "keep", 4096, "fit"),
+            settings_effect(filled_library, "Pilot", "trim", 4096, "fit"))
+    assert QThreadPool.globalInstance().waitForDone(WAIT_MS)
+    assert outcomes == ["ForecastStopped"]

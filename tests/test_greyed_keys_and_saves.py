@@ -16,8 +16,9 @@ from PySide6.QtWidgets import QApplication
 from stored import stored_bytes
 
 from app.library import Library
+from app.library_folder import PROBE_PREFIX
 from app.trainingfiles import add_conversations
-from ui.writable_saves import PROBE_PREFIX, why_not_writable
+from ui.writable_saves import why_not_writable
 
 WAIT_MS = 30000
 

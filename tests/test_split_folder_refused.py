@@ -18,8 +18,9 @@ import pytest
 from stored import stored_bytes
 
 from app.library import Library
+from app.library_folder import PROBE_PREFIX
 from app.trainingfiles import add_conversations
-from ui.writable_saves import PROBE_PREFIX, why_not_writable
+from ui.writable_saves import why_not_writable
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 

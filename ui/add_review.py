@@ -25,12 +25,12 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.cutoff import policy_label
 from app.labels import display_name
 from app.quality import informational_names
 from app.trainingfiles import AddPlan
 from ui.conversations_model import ConversationsModel
 from ui.elided_label import ElidedLabel
-from ui.file_settings import policy_name
 from ui.wording import agreeing, plural
 
 
@@ -220,7 +220,7 @@ class AddReviewDialog(QDialog):
             line("already", "already in the file: skipped", len(plan.already), always=True)
         line("missing", "no longer in the library: skipped", len(plan.missing))
         line("without_reply", "without a consultant reply: skipped", len(plan.without_reply))
-        policy = policy_name(plan.cut_off_policy)
+        policy = policy_label(plan.cut_off_policy)
         line("untrainable", "with no reply to train under the file's cut-off policy "
              f"({policy}): skipped", len(plan.untrainable))
         line("hidden", f"of the new ones {_are(plan.hidden)} hidden by the current filter",

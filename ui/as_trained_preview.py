@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.chat_templates import BUNDLED, ChatTemplateError
+from app.cutoff import policy_label
 from app.errors import LibraryError
 from app.library import Library
 from app.tokenizer_choice import (
@@ -60,7 +61,7 @@ from app.wording import LENGTH_LIMIT
 from ui.as_trained_bar import BudgetBar
 from ui.as_trained_colours import AsTrainedColours, as_trained_colours
 from ui.as_trained_text import TokenTextView
-from ui.file_settings import choice_label, policy_name
+from ui.file_settings import choice_label
 from ui.flow_layout import FlowLayout
 from ui.reader_colours import NOT_TRAINED_HUE, readable
 from ui.tasks import Task
@@ -414,7 +415,7 @@ class AsTrainedWindow(QWidget):
         parts = [f"<b>{preview.total:,}</b> tokens in the line",
                  f"<b>{preview.trained_total:,}</b> trained ({share:.0%})",
                  f"{LENGTH_LIMIT} <b>{limit:,}</b> tokens ({preview.settings.name or 'default'}: "
-                 f"{policy_name(preview.settings.policy)})"]
+                 f"{policy_label(preview.settings.policy)})"]
         if preview.cut_token is not None:
             window = self.palette().color(self.backgroundRole())
             colour = readable(NOT_TRAINED_HUE, window).name()

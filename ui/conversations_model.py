@@ -19,13 +19,12 @@ from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelInd
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication, QStyle
 
-from app.cutoff import DEFAULT_POLICY
+from app.cutoff import DEFAULT_POLICY, policy_label
 from app.labels import display_name, topic_display
 from app.library import SHORTENED_TO_FIT, ConversationRow
 from app.similar import NEAR_DUPLICATE, NEAR_TEXT, own_warnings
 from app.token_counts import DEFAULT_MAX_SEQ_LEN, NO_LINE
 from app.wording import LENGTH_LIMIT, plural
-from ui.file_settings import policy_name
 from ui.row_index import (
     FacetCounts,
     FileFilter,
@@ -95,7 +94,7 @@ HEADERS = {
     Column.WARNINGS: "Warnings",
     Column.TOKENS: "Tokens",
 }
-DEFAULT_POLICY_NAME = policy_name(DEFAULT_POLICY)  # "Trim", as Settings… shows it
+DEFAULT_POLICY_NAME = policy_label(DEFAULT_POLICY)  # "Trim", as Settings… shows it
 # What each short heading stands for (its name in the column chooser).
 HEADER_NAMES = {
     **HEADERS,

@@ -27,13 +27,12 @@ from app.budget_fit import REASON as OVER_BUDGET_REASON
 from app.budget_words import over_budget_sentence
 from app.cutoff import DESCRIPTIONS, LABELS, CutOffPolicy, policy_label
 from app.library import Library
-from app.settings_preview import SettingsEffect, settings_effect
+from app.settings_preview import ForecastStopped, SettingsEffect, settings_effect
 from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
 from app.trainingfiles import TrainingFileInfo
 from app.wording import LENGTH_LIMIT, plural
 from ui.tasks import Task, start
 
-POLICY_NAMES = LABELS  # the dialog's choices, with what each does
 OVER_BUDGET_NAMES = {
     OverBudget.FIT: "End it at its last whole reply that fits",
     OverBudget.KEEP: "Write it whole",
@@ -61,17 +60,20 @@ def settings_of(info: TrainingFileInfo) -> FileSettings:
     return FileSettings(info.cut_off_policy, info.max_seq_len, info.over_budget)
 
 
-# What some settings would do to the file (``app.settings_preview``), run on a worker.
-Forecast = Callable[[FileSettings], SettingsEffect]
+# What some settings would do to the file (``app.settings_preview``), run on a worker
+# that stops (``ForecastStopped``) once the second argument says so.
+Stop = Callable[[], bool]
+Forecast = Callable[[FileSettings, Stop], SettingsEffect]
 FORECAST_DELAY_MS = 250  # a spin box stepped several times is worked out once
 WORKING_OUT = "With these settings: working out what they would do to this file…"
 
 
-def forecast_settings(library: Library, name: str, chosen: FileSettings) -> SettingsEffect:
+def forecast_settings(library: Library, name: str, chosen: FileSettings,
+                      cancelled: Stop | None = None) -> SettingsEffect:
     """What ``chosen`` would do to the training file ``name`` (a ``Forecast``, once the
     library and file are given)."""
     return settings_effect(library, name, chosen.cut_off_policy, chosen.max_seq_len,
-                           chosen.over_budget)
+                           chosen.over_budget, cancelled=cancelled)
 
 
 def _now(new: int, now: int) -> str:
@@ -104,7 +106,8 @@ class FileSettingsDialog(QDialog):
         self._before = settings_of(info)
         self._forecast = forecast
         self._effects: dict[FileSettings, SettingsEffect] = {}  # worked out so far
-        self._tasks: set[Task] = set()  # forecasts running on workers
+        # Forecasts running on workers, with the settings each was started for.
+        self._tasks: dict[Task, FileSettings] = {}
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(FORECAST_DELAY_MS)
@@ -116,7 +119,7 @@ class FileSettingsDialog(QDialog):
         self.effect_label.setVisible(forecast is not None)
         self.policy = QComboBox(self)
         for policy in CutOffPolicy:
-            self.policy.addItem(POLICY_NAMES[policy], policy.value)
+            self.policy.addItem(LABELS[policy], policy.value)
         self.policy.setCurrentIndex(self.policy.findData(info.cut_off_policy))
         self.policy_note = QLabel(self)
         self.policy_note.setWordWrap(True)
@@ -176,8 +179,16 @@ class FileSettingsDialog(QDialog):
         self.buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(
             self.chosen() != self._before)
         if self._forecast is not None:
+            self._stop_forecasts(unless_for=self.chosen())
             self._show_effect()
             self._timer.start()
+
+    def _stop_forecasts(self, unless_for: FileSettings | None = None) -> None:
+        """Stop the forecasts running for settings other than ``unless_for`` (None: all):
+        on a big file each counts many lines, and they are no longer wanted."""
+        for task, chosen in list(self._tasks.items()):
+            if chosen != unless_for:
+                task.cancel()
 
     def _show_effect(self) -> bool:
         """Say what the chosen settings would do, if that is known; False when not yet."""
@@ -196,21 +207,29 @@ class FileSettingsDialog(QDialog):
     def _work_out(self) -> None:
         """Work out, on a worker, what the chosen settings (and the file's own) do; the
         dialog stays free, and an answer for settings no longer chosen is kept for later."""
-        forecast = self._forecast
-        if forecast is None or self._show_effect():
+        forecast, chosen = self._forecast, self.chosen()
+        if forecast is None or self._show_effect() or any(
+                settings == chosen and not task.is_cancelled()
+                for task, settings in self._tasks.items()):
             return
-        wanted = [item for item in dict.fromkeys((self._before, self.chosen()))
+        wanted = [item for item in dict.fromkeys((self._before, chosen))
                   if item not in self._effects]
 
         def work(_progress: Callable[[int, int, str], None],
-                 _cancelled: Callable[[], bool]) -> dict[FileSettings, SettingsEffect]:
-            return {item: forecast(item) for item in wanted}
+                 cancelled: Stop) -> dict[FileSettings, SettingsEffect]:
+            found: dict[FileSettings, SettingsEffect] = {}
+            for item in wanted:  # stopped: what was worked out is still kept
+                try:
+                    found[item] = forecast(item, cancelled)
+                except ForecastStopped:
+                    break
+            return found
 
         task = Task(work)
         task.signals.succeeded.connect(self._worked_out)
         task.signals.failed.connect(self._not_worked_out)
-        task.signals.done.connect(lambda: self._tasks.discard(task))
-        self._tasks.add(task)
+        task.signals.done.connect(lambda: self._tasks.pop(task, None))
+        self._tasks[task] = chosen
         start(task)
 
     def _worked_out(self, effects: dict[FileSettings, SettingsEffect]) -> None:
@@ -222,10 +241,9 @@ class FileSettingsDialog(QDialog):
                                   f"({why}); Rebuild with these still applies them.")
 
     def done(self, result: int) -> None:
-        """Closed: forecasts still running are no longer wanted."""
+        """Closed: forecasts still running are no longer wanted, and stop."""
         self._timer.stop()
-        for task in list(self._tasks):
-            task.cancel()
+        self._stop_forecasts()
         super().done(result)
 
 
@@ -237,20 +255,15 @@ FIT_WITH = f"'{OVER_LIMIT_LABEL[:-1]}' in the same Settings…"
 FIND_WITH = "Select … over the limit, beside Remove from file, picks them"
 
 
-def policy_name(policy: str) -> str:
-    """A cut-off policy's name without its explanation ("Trim", not "Trim: stop …")."""
-    return policy_label(policy)
-
-
 def choice_label(name: str | None, limit: int, policy: str) -> str:
     """A training file's entry where the person picks whose settings apply (As trained…):
     its name with its length limit and cut-off policy, in the Settings dialog's words."""
-    return f"{name or 'Default'} ({limit:,} tokens; {policy_name(policy)})"
+    return f"{name or 'Default'} ({limit:,} tokens; {policy_label(policy)})"
 
 
 def settings_line(info: TrainingFileInfo) -> str:
     """The file's settings in a few words, for its details (Settings… changes them)."""
-    return (f"cut-off replies: {policy_name(info.cut_off_policy)} · {LENGTH_LIMIT} "
+    return (f"cut-off replies: {policy_label(info.cut_off_policy)} · {LENGTH_LIMIT} "
             f"{info.max_seq_len:,} tokens · lines over it: "
             f"{over_budget_name(info.over_budget)}")
 
@@ -301,7 +314,7 @@ def fitted_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
 def settings_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
     """After a change: the file's settings, what became of lines over the limit, and how
     many lines the limit now cuts."""
-    text = (f"Rebuilt '{info.name}': cut-off replies: {policy_name(info.cut_off_policy)}; "
+    text = (f"Rebuilt '{info.name}': cut-off replies: {policy_label(info.cut_off_policy)}; "
             f"{LENGTH_LIMIT} {info.max_seq_len:,} tokens")
     fitted = fitted_text(info, head)
     over = over_budget_text(info.name, head)

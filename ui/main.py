@@ -66,6 +66,7 @@ from ui.create_flow import (
 )
 from ui.dialogs import Dialogs, QtDialogs
 from ui.greyed_keys import nothing_checked, say_why_greyed
+from ui.home_folder import home_as_tilde
 from ui.import_flow import ImportController, paths_from_mime
 from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.member_undo_flow import RemovalUndoController
@@ -198,6 +199,7 @@ class MainWindow(QMainWindow):
         self.removal_undo.status.connect(self.show_message)
         self.training_files.settings_starts.connect(self.settings_undo.starting)
         self.training_files.settings_changed.connect(self.settings_undo.record)
+        self.training_files.settings_not_changed.connect(self.settings_undo.not_changed)
         self.settings_undo.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
@@ -936,13 +938,6 @@ def window_title(library: Library) -> str:
     if library.is_team:
         return f"{library_name(library)} — LoRA Studio"
     return f"Local library {home_as_tilde(library.root)} — LoRA Studio"
-
-
-def home_as_tilde(path: Path) -> str:
-    try:
-        return str(Path("~") / path.resolve().relative_to(Path.home().resolve()))
-    except ValueError:  # (not under the home folder)
-        return str(path)
 
 
 def first_window_size(available: QSize) -> QSize:

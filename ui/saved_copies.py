@@ -23,6 +23,7 @@ from app.library import Library
 from app.saved_copies import CopyState, SavedCopyState, saved_copies, stale_copies
 from app.wording import and_list
 from ui.dialogs import Dialogs
+from ui.home_folder import home_as_tilde
 from ui.training_files_model import parse_stamp
 
 SHOWN_AT_MOST = 4  # copies named in the line; the rest are counted
@@ -37,10 +38,7 @@ BOTH_KINDS = {ExportFormat.JSON: ExportFormat.JSONL, ExportFormat.JSONL: ExportF
 def folder_text(folder: Path) -> str:
     """A folder as a person reads it: ``~`` for the home folder, and a long one by its
     last parts (``…/audit50/saved``); the tooltip gives it whole."""
-    text = str(folder)
-    home = str(Path.home())
-    if text == home or text.startswith(home.rstrip("/") + "/"):
-        text = "~" + text[len(home.rstrip("/")):]
+    text = home_as_tilde(folder)
     if len(text) <= FOLDER_CHARACTERS:
         return text
     parts = Path(text).parts

@@ -300,9 +300,11 @@ class TrainingFilesPage(QWidget):
     removal_starts = Signal()
     members_removed = Signal(object)
     # The same for a change of a file's settings (``ui.settings_undo_flow``), with an
-    # ``app.settings_undo.SettingsUndo``.
+    # ``app.settings_undo.SettingsUndo``; or the change failed or was cancelled (with the
+    # file's ``TrainingFileInfo`` from before): what Undo offered before may stay.
     settings_starts = Signal()
     settings_changed = Signal(object)
+    settings_not_changed = Signal(object)
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -1009,10 +1011,14 @@ class TrainingFilesPage(QWidget):
     # --- background work -----------------------------------------------------------
 
     def _run(self, title: str, work: Work, on_success: Callable[[Any], None],
-             failure_title: str, told: Sequence[str] = ()) -> None:
+             failure_title: str, told: Sequence[str] = (),
+             failed_first: Callable[[], None] | None = None) -> None:
         """Run ``work`` behind a progress dialog. ``told``: sentences the work adds to as it
-        goes (an export's tidy), said after any failure's own (a cancel too)."""
+        goes (an export's tidy), said after any failure's own (a cancel too);
+        ``failed_first``: called on a failure (a cancel too) before it is said."""
         def failed(message: str) -> None:
+            if failed_first is not None:
+                failed_first()
             self._failed(failure_title, " ".join([message, *told]))
 
         run_with_progress(self, title, work, on_success, failed)
@@ -1248,7 +1254,8 @@ class TrainingFilesPage(QWidget):
         self.settings_starts.emit()
         self._run(f"Rebuilding {name} with its new settings…", work,
                   functools.partial(self._settings_changed, info),
-                  "Cannot change the settings")
+                  "Cannot change the settings",
+                  failed_first=functools.partial(self.settings_not_changed.emit, info))
 
     def _settings_changed(self, before: TrainingFileInfo,
                           outcome: tuple[TrainingFileInfo, dict[str, Any]]) -> None:

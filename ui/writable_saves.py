@@ -9,7 +9,6 @@ and removed, and keeps the person in the flow. A folder chosen to save several f
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -17,11 +16,10 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from app.failures import os_advice
+from app.library_folder import nearest_folder, write_refusal
 from app.trainingfiles import TrainingFileInfo
 from ui.dialogs import Dialogs
 from ui.file_settings import FileSettings, Forecast
-
-PROBE_PREFIX = ".lora-studio-may-write-"
 
 
 def why_not_writable(folder: Path) -> str | None:
@@ -30,23 +28,14 @@ def why_not_writable(folder: Path) -> str | None:
     full one answer alike on every system, which ``os.access`` does not."""
     if folder.is_file():  # (the probe would say only "Not a directory")
         return f"{folder} is a file, not a folder. Choose a folder to save in."
-    try:
-        with tempfile.NamedTemporaryFile(prefix=PROBE_PREFIX, dir=folder):
-            return None
-    except OSError as exc:
-        advice = os_advice(exc, str(folder))
-        if advice:
-            return advice[:1].upper() + advice[1:]
-        return (f"{folder} cannot be written to ({exc.strerror or exc}). Choose a place you "
-                "may write to.")
-
-
-def nearest_folder(place: Path) -> Path:
-    """``place``, or where it would be made: the nearest of its parents that exists (an
-    export makes the folders it saves in)."""
-    while not place.exists() and place.parent != place:
-        place = place.parent
-    return place
+    exc = write_refusal(folder)
+    if exc is None:
+        return None
+    advice = os_advice(exc, str(folder))
+    if advice:
+        return advice[:1].upper() + advice[1:]
+    return (f"{folder} cannot be written to ({exc.strerror or exc}). Choose a place you "
+            "may write to.")
 
 
 def choose_save_folder(dialogs: Dialogs, parent: QWidget, title: str, start: Path,
