@@ -1,0 +1,220 @@
+"""``lora-studio import`` of regenerated files (same conversation id, other text) says as
+much as the window: kept as stored, it names who changed, what differs and the training
+files a replace would rebuild; with --replace, what the new versions brought into the
+rebuilt files (the add review's checks, before and after); and a skipped duplicate is named
+by its client and batch. Real library, real fixtures with regenerated copies on disk, the
+real command (in-process)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from conftest import ENRICHED, LEGACY
+from test_replace_says_what import (
+    Document,
+    conversation_id,
+    first_reply_rewritten,
+    regenerated,
+)
+
+from app.cli import main
+from app.library import Library
+from app.trainingfiles import member_ids
+
+
+def run(data: Path, capsys: pytest.CaptureFixture[str], *args: Any) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = main(["--data-dir", str(data), *map(str, args)])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def data(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """A library with the enriched fixtures in one batch and the legacy ones in another,
+    imported by the command; 'Coaching A' holds the enriched ones that train, 'Coaching B'
+    the first of those and the first three legacy ones."""
+    data = tmp_path / "lib"
+    for name, files in (("enriched-batch", ENRICHED), ("legacy-batch", LEGACY)):
+        folder = tmp_path / name
+        folder.mkdir()
+        for path in files:
+            shutil.copy(path, folder / path.name)
+        assert run(data, capsys, "import", folder)[0] == 0
+    assert run(data, capsys, "add", "Coaching A", "--new", "--batch", "enriched-batch")[0] == 0
+    with Library(data) as library:
+        a = member_ids(library, "Coaching A")
+        legacy = [r.conversation_id for r in library.summaries("legacy-batch")]
+    assert run(data, capsys, "add", "Coaching B", "--new", a[0], *legacy[:3])[0] == 0
+    return data
+
+
+def members(data: Path, name: str) -> list[str]:
+    with Library(data) as library:
+        return member_ids(library, name)
+
+
+def test_kept_as_stored_names_who_changed_what_differs_and_what_a_replace_rebuilds(
+        data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    one = next(p for p in ENRICHED if p.name == "enriched-2.json")
+    assert conversation_id(one) in members(data, "Coaching A")
+    path = regenerated(one, tmp_path / "redelivery", first_reply_rewritten)
+
+    code, out, _ = run(data, capsys, "import", path)
+
+    assert code == 0
+    lines = out.splitlines()
+    kept = lines.index("1 changed conversation was kept as stored; run the import again "
+                       "with --replace to replace it:")
+    assert lines[kept + 1:] == [
+        f"  • Jennifer Martinez · batch 'enriched-batch' · {path.name}: 1 reply changed "
+        "(turn 2)",
+        "Replacing rebuilds 'Coaching A'."]
+
+
+def test_many_kept_are_named_ten_at_most_and_the_files_with_their_counts(
+        data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    redelivery = tmp_path / "redelivery"
+    paths = [regenerated(p, redelivery, first_reply_rewritten) for p in [*ENRICHED, *LEGACY]]
+    a, b = members(data, "Coaching A"), members(data, "Coaching B")
+    in_none = len(paths) - len(set(a) | set(b))
+    assert len(paths) > 10
+
+    code, out, _ = run(data, capsys, "import", redelivery)
+
+    assert code == 0
+    lines = out.splitlines()
+    kept = lines.index(f"{len(paths)} changed conversations were kept as stored; run the "
+                       "import again with --replace to replace them:")
+    named = lines[kept + 1:kept + 11]
+    assert all(line.startswith("  • ") and " · batch '" in line for line in named)
+    assert lines[kept + 11:] == [
+        f"  … and {len(paths) - 10} more",
+        f"Replacing rebuilds 'Coaching A' ({len(a)} of them) and 'Coaching B' ({len(b)}); "
+        f"{in_none} are in no training file."]
+
+
+def replaced_with_findings(data: Path, tmp_path: Path) -> tuple[list[Path], list[str], str,
+                                                                str]:
+    """Regenerated copies that bring in what the checks find: replies rewritten (History
+    Mismatch in the later turns), one conversation given another member's dialogue (a near-
+    duplicate in 'Coaching A'), one legacy member of 'Coaching B' with every reply far too
+    long. The paths, the mismatched ids, the near one's and the long one's id."""
+    a, b = members(data, "Coaching A"), members(data, "Coaching B")
+    by_name = {p.name: p for p in ENRICHED}
+    twin = json.loads(by_name["enriched-1.json"].read_text(encoding="utf-8"))
+
+    def copies_enriched_1(document: Document) -> None:  # its id, another's dialogue
+        kept = document["dataset_metadata"]["dataset_name"]
+        document.clear()
+        document.update(json.loads(json.dumps(twin)))
+        document["dataset_metadata"]["dataset_name"] = kept
+
+    def every_reply_too_long(document: Document) -> None:
+        for pair in document["training_pairs"]:
+            if pair.get("target_response"):
+                pair["target_response"] += " We can budget for it." * 2500
+
+    redelivery = tmp_path / "redelivery"
+    mismatch = [p for p in ENRICHED if conversation_id(p) in a
+                and p.name not in ("enriched-1.json", "enriched-2.json")]
+    long_one = next(p for p in LEGACY if conversation_id(p) in b)
+    paths = [regenerated(p, redelivery, first_reply_rewritten) for p in mismatch]
+    paths.append(regenerated(by_name["enriched-2.json"], redelivery, copies_enriched_1))
+    paths.append(regenerated(long_one, redelivery, every_reply_too_long))
+    return (paths, sorted(conversation_id(p) for p in mismatch),
+            conversation_id(by_name["enriched-2.json"]), conversation_id(long_one))
+
+
+def test_replace_says_what_the_new_versions_brought_into_each_rebuilt_file(
+        data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    paths, mismatch, near_id, long_id = replaced_with_findings(data, tmp_path)
+    b = members(data, "Coaching B")
+    in_b = sum(1 for cid in mismatch if cid in b)
+    where = (f"'Coaching A' ({len(mismatch)}) and 'Coaching B' ({in_b})" if in_b
+             else "'Coaching A'")
+
+    code, out, _ = run(data, capsys, "import", "--replace", *paths)
+
+    assert code == 0, out
+    lines = out.splitlines()
+    assert sum(line.startswith("replaced  ") for line in lines) == len(paths)
+    assert any(line.startswith(f"0 conversations imported, {len(paths)} conversations "
+                               "replaced.") for line in lines)
+    rebuilt = lines.index("rebuilt training file 'Coaching A' (it holds a replaced "
+                          "conversation)")
+    assert lines[rebuilt:] == [
+        "rebuilt training file 'Coaching A' (it holds a replaced conversation)",
+        "rebuilt training file 'Coaching B' (it holds a replaced conversation)",
+        f"Of the replaced conversations, {len(mismatch)} now have a warning that would harm "
+        f"training (History Mismatch) in {where}: {', '.join(mismatch)}.",
+        "Of the replaced conversations, 1 is now over the length limit of 'Coaching B': "
+        f"{long_id}.",
+        "Of the replaced conversations, 1 now nearly repeats another conversation in "
+        f"'Coaching A': {near_id}.",
+        "To take one out of a training file: lora-studio remove NAME CONVERSATION_ID…"]
+
+
+def test_replace_with_json_gives_the_findings_as_data(
+        data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    paths, mismatch, near_id, long_id = replaced_with_findings(data, tmp_path)
+
+    code, out, err = run(data, capsys, "import", "--replace", "--json", *paths)
+
+    assert code == 0, err
+    objects = [orjson.loads(line) for line in out.splitlines()]
+    assert [o["verdict"] for o in objects if "verdict" in o] == ["replaced"] * len(paths)
+    files = {o["training_file"]: o for o in objects if "training_file" in o}
+    assert set(files) == {"Coaching A", "Coaching B"}
+    a = files["Coaching A"]
+    assert a["rebuilt"] is True
+    assert a["harmful_warnings"] == {cid: ["history_mismatch"] for cid in mismatch}
+    assert a["near_duplicates"] == [near_id]
+    assert a["over_length_limit"] == []
+    assert files["Coaching B"]["over_length_limit"] == [long_id]
+    assert "Of the replaced conversations" in err  # the sentences go to stderr
+
+
+def test_a_replace_that_brings_nothing_new_says_nothing_more(
+        data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The last reply rewritten: no later turn's history copies it, nothing warns; the
+    rebuilt file's findings are there as data, empty."""
+    def last_reply_rewritten(document: Document) -> None:
+        pair = max((p for p in document["training_pairs"] if p.get("target_response")),
+                   key=lambda p: p["turn_number"])
+        pair["target_response"] = "Then we meet again next month and look at it together."
+
+    one = next(p for p in LEGACY if conversation_id(p) in members(data, "Coaching B"))
+    path = regenerated(one, tmp_path / "redelivery", last_reply_rewritten)
+
+    code, out, err = run(data, capsys, "import", "--replace", "--json", path)
+
+    assert code == 0
+    assert [orjson.loads(line) for line in out.splitlines()][1:] == [
+        {"training_file": "Coaching B", "rebuilt": True, "harmful_warnings": {},
+         "over_length_limit": [], "near_duplicates": []}]
+    assert err.splitlines()[-2:] == [
+        "0 conversations imported, 1 conversation replaced. 1 file in the older v3 format "
+        "was converted as it was imported.",
+        "rebuilt training file 'Coaching B' (it holds a replaced conversation)"]
+
+
+def test_a_duplicate_line_names_the_client_and_the_batch_of_the_stored_copy(
+        data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    again.mkdir()
+    one = next(p for p in ENRICHED if p.name == "enriched-2.json")
+    shutil.copy(one, again / one.name)
+
+    code, out, _ = run(data, capsys, "import", again / one.name)
+
+    assert code == 0
+    assert out.splitlines()[0] == (
+        f"duplicate {again / one.name}: Jennifer Martinez's conversation is already in the "
+        f"library (batch 'enriched-batch', from {one.name}); skipped. Conversation id "
+        f"{conversation_id(one)}")
