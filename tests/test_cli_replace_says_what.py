@@ -99,6 +99,26 @@ def test_many_kept_are_named_ten_at_most_and_the_files_with_their_counts(
         f"{in_none} are in no training file."]
 
 
+def test_many_training_files_to_rebuild_are_named_ten_at_most(
+        data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    with Library(data) as library:
+        legacy = [r.conversation_id for r in library.summaries("legacy-batch")]
+    for number, cid in enumerate(legacy, start=1):  # 'File 01' .. 'File 09', one each
+        assert run(data, capsys, "add", f"File {number:02}", "--new", cid)[0] == 0
+    redelivery = tmp_path / "redelivery"
+    paths = [regenerated(p, redelivery, first_reply_rewritten) for p in [*ENRICHED, *LEGACY]]
+    a, b = members(data, "Coaching A"), members(data, "Coaching B")
+    in_none = len(paths) - len(set(a) | set(b) | set(legacy))
+
+    code, out, _ = run(data, capsys, "import", redelivery)
+
+    assert code == 0
+    files = ", ".join(f"'File {number:02}' (1)" for number in range(1, 9))
+    assert out.splitlines()[-1] == (
+        f"Replacing rebuilds 'Coaching A' ({len(a)} of them), 'Coaching B' ({len(b)}), "
+        f"{files} and 1 more training file; {in_none} are in no training file.")
+
+
 def replaced_with_findings(data: Path, tmp_path: Path) -> tuple[list[Path], list[str], str,
                                                                 str]:
     """Regenerated copies that bring in what the checks find: replies rewritten (History
