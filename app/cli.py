@@ -50,6 +50,7 @@ from app.quality import harmful_warnings, informational_names
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.replace_checks import (
+    MemberChecks,
     Worse,
     checks_by_file,
     differences,
@@ -266,20 +267,15 @@ MAX_LISTED = 10  # changed conversations the kept line names one by one; then ho
 
 def cmd_import(args: argparse.Namespace, library: Library) -> int:
     report = import_paths(library, args.paths, batch=args.batch)
-    worse: list[Worse] = []
-    stale: list[str] = []
-    rebuilt: list[str] = []
+    before: dict[str, MemberChecks] = {}
     if args.replace and report.changed:
         # As the window's Replace: the add review's checks of the stored versions first, so
         # that afterwards only what the new versions brought in is said.
-        ids = [str(v.conversation_id) for v in report.changed if v.conversation_id]
-        before = checks_by_file(library, ids)
+        before = checks_by_file(library, [str(v.conversation_id) for v in report.changed
+                                          if v.conversation_id])
         again = import_paths(library, [Path(f) for f in dict.fromkeys(
             v.file for v in report.changed)], replace=True)
         report = with_replaced(report, again)
-        stale = files_holding(library, conversation_ids=report.replaced_ids)
-        rebuilt = rebuild_training_files(library, stale)
-        worse = what_got_worse(before, checks_by_file(library, report.replaced_ids))
     # With --json, stdout holds only the verdicts (one JSON object a line) and the findings
     # in the rebuilt training files; the rest of what is said goes to stderr.
     say = _print if not args.json else (lambda text: sys.stderr.write(text + "\n"))
@@ -305,8 +301,13 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
     if report.changed:
         for line in kept_lines(library, report.changed):
             say(line)
+    if not report.replaced_ids:
+        return 1 if report.rejected else 0
+    stale = files_holding(library, conversation_ids=report.replaced_ids)
+    rebuilt = rebuild_training_files(library, stale)
     for name in rebuilt:
         say(f"rebuilt training file '{name}' (it holds a replaced conversation)")
+    worse = what_got_worse(before, checks_by_file(library, report.replaced_ids))
     if args.json:
         for name in rebuilt:
             _print(orjson.dumps(findings_data(name, worse)).decode())
