@@ -127,7 +127,9 @@ def _parser() -> argparse.ArgumentParser:
                         "rebuild the training files that hold them")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per file or conversation: its verdict, and for a "
-                        "refusal where in the file (a JSON path) and why")
+                        "refusal where in the file (a JSON path) and why; with --replace, "
+                        "then one per rebuilt training file (\"training_file\") with what "
+                        "the new versions brought into it")
 
     p = sub.add_parser("conversations", help="list the library")
     p.add_argument("--batch", metavar="ID")
