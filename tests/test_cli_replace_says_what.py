@@ -7,7 +7,6 @@ real command (in-process)."""
 
 from __future__ import annotations
 
-import json
 import shutil
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,9 @@ import pytest
 from conftest import ENRICHED, LEGACY
 from test_replace_says_what import (
     Document,
+    FindingCopies,
     conversation_id,
+    finding_copies,
     first_reply_rewritten,
     regenerated,
 )
@@ -119,41 +120,16 @@ def test_many_training_files_to_rebuild_are_named_ten_at_most(
         f"{files} and 1 more training file; {in_none} are in no training file.")
 
 
-def replaced_with_findings(data: Path, tmp_path: Path) -> tuple[list[Path], list[str], str,
-                                                                str]:
-    """Regenerated copies that bring in what the checks find: replies rewritten (History
-    Mismatch in the later turns), one conversation given another member's dialogue (a near-
-    duplicate in 'Coaching A'), one legacy member of 'Coaching B' with every reply far too
-    long. The paths, the mismatched ids, the near one's and the long one's id."""
-    a, b = members(data, "Coaching A"), members(data, "Coaching B")
-    by_name = {p.name: p for p in ENRICHED}
-    twin = json.loads(by_name["enriched-1.json"].read_text(encoding="utf-8"))
-
-    def copies_enriched_1(document: Document) -> None:  # its id, another's dialogue
-        kept = document["dataset_metadata"]["dataset_name"]
-        document.clear()
-        document.update(json.loads(json.dumps(twin)))
-        document["dataset_metadata"]["dataset_name"] = kept
-
-    def every_reply_too_long(document: Document) -> None:
-        for pair in document["training_pairs"]:
-            if pair.get("target_response"):
-                pair["target_response"] += " We can budget for it." * 2500
-
-    redelivery = tmp_path / "redelivery"
-    mismatch = [p for p in ENRICHED if conversation_id(p) in a
-                and p.name not in ("enriched-1.json", "enriched-2.json")]
-    long_one = next(p for p in LEGACY if conversation_id(p) in b)
-    paths = [regenerated(p, redelivery, first_reply_rewritten) for p in mismatch]
-    paths.append(regenerated(by_name["enriched-2.json"], redelivery, copies_enriched_1))
-    paths.append(regenerated(long_one, redelivery, every_reply_too_long))
-    return (paths, sorted(conversation_id(p) for p in mismatch),
-            conversation_id(by_name["enriched-2.json"]), conversation_id(long_one))
+def with_findings(data: Path, tmp_path: Path) -> FindingCopies:
+    """Regenerated copies that bring in what the add review's checks find (those the
+    window's test replaces)."""
+    return finding_copies(members(data, "Coaching A"), members(data, "Coaching B"),
+                          tmp_path / "redelivery")
 
 
 def test_replace_says_what_the_new_versions_brought_into_each_rebuilt_file(
         data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    paths, mismatch, near_id, long_id = replaced_with_findings(data, tmp_path)
+    paths, mismatch, near_id, long_id = with_findings(data, tmp_path)
     b = members(data, "Coaching B")
     in_b = sum(1 for cid in mismatch if cid in b)
     where = (f"'Coaching A' ({len(mismatch)}) and 'Coaching B' ({in_b})" if in_b
@@ -182,7 +158,7 @@ def test_replace_says_what_the_new_versions_brought_into_each_rebuilt_file(
 
 def test_replace_with_json_gives_the_findings_as_data(
         data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
-    paths, mismatch, near_id, long_id = replaced_with_findings(data, tmp_path)
+    paths, mismatch, near_id, long_id = with_findings(data, tmp_path)
 
     code, out, err = run(data, capsys, "import", "--replace", "--json", *paths)
 
