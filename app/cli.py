@@ -54,8 +54,7 @@ from app.replace_checks import (
     Worse,
     checks_by_file,
     differences,
-    holding_counts,
-    in_no_training_file,
+    holding,
     stored_conversations,
     what_got_worse,
 )
@@ -273,8 +272,8 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
     if args.replace and report.changed:
         # As the window's Replace: the add review's checks of the stored versions first, so
         # that afterwards only what the new versions brought in is said.
-        before = checks_by_file(library, [str(v.conversation_id) for v in report.changed
-                                          if v.conversation_id])
+        ids = [str(v.conversation_id) for v in report.changed if v.conversation_id]
+        before = checks_by_file(library, ids, holding(library, ids).names)
         again = import_paths(library, [Path(f) for f in dict.fromkeys(
             v.file for v in report.changed)], replace=True)
         report = with_replaced(report, again)
@@ -291,7 +290,7 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
                 "batch_id": item.batch_id}).decode())
             continue
         if item.verdict is Verdict.DUPLICATE:
-            _print(f"{item.verdict.value:<9} {duplicate_line(item, str)}")
+            _print(f"{item.verdict.value:<9} {duplicate_line(item, str, 'add --replace')}")
             continue
         detail = item.reason or f"{item.conversation_id} → batch {item.batch_id}"
         _print(f"{item.verdict.value:<9} {item.path}: {detail}")
@@ -305,11 +304,11 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
             say(line)
     if not report.replaced_ids:
         return 1 if report.rejected else 0
-    stale = files_holding(library, conversation_ids=report.replaced_ids)
+    stale = holding(library, report.replaced_ids).names
     rebuilt = rebuild_training_files(library, stale)
     for name in rebuilt:
         say(f"rebuilt training file '{name}' (it holds a replaced conversation)")
-    worse = what_got_worse(before, checks_by_file(library, report.replaced_ids))
+    worse = what_got_worse(before, checks_by_file(library, report.replaced_ids, stale))
     if args.json:
         for name in rebuilt:
             _print(orjson.dumps(findings_data(name, worse)).decode())
@@ -344,8 +343,8 @@ def kept_lines(library: Library, changed: list[FileVerdict]) -> list[str]:
              *changed_lines(named, stored_conversations(library, ids), differs)]
     if n > MAX_LISTED:
         lines.append(f"  … and {n - MAX_LISTED:,} more")
-    lines.append(rebuilds_sentence(holding_counts(library, ids),
-                                   in_no_training_file(library, ids), n, listed=MAX_LISTED))
+    held = holding(library, ids)
+    lines.append(rebuilds_sentence(held.counts, held.in_no_file, n, listed=MAX_LISTED))
     return lines
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from app.importer import MEANWHILE, FileVerdict
+from app.importer import MEANWHILE, OTHER_CONTENT, FileVerdict
 
 
 def whose(verdict: FileVerdict) -> str:
@@ -14,12 +14,19 @@ def whose(verdict: FileVerdict) -> str:
     return f"{verdict.client}'s conversation" if verdict.client else "its conversation"
 
 
-def duplicate_line(verdict: FileVerdict, short: Callable[[str], str]) -> str:
+def duplicate_line(verdict: FileVerdict, short: Callable[[str], str],
+                   to_replace: str = "answer Replace") -> str:
     """A skipped duplicate, said by its file and the conversation it repeats (its client,
     its batch and the file it came from, or the file of this import it repeats); the ids
-    last, for whoever looks them up."""
+    last, for whoever looks them up. ``to_replace``: how a person replaces a stored
+    conversation where they read it (the window's question, the command's --replace)."""
     dialogue = verdict.repeats == "dialogue"
-    if verdict.earlier is not None:
+    if verdict.repeats == OTHER_CONTENT:
+        where = short(verdict.earlier) if verdict.earlier else "another file"
+        said = (f"{whose(verdict)} has the conversation id of {where}, imported earlier in "
+                "this import, with different content (check which version is right; to use "
+                f"this one, import it again on its own and {to_replace})")
+    elif verdict.earlier is not None:
         where = f"{short(verdict.earlier)}, imported earlier in this import"
         said = (f"{whose(verdict)} has the same dialogue as {where}, under another id"
                 if dialogue else f"{whose(verdict)} repeats {where}")

@@ -204,11 +204,17 @@ def as_library_error(exc: BaseException,
     return LibraryError(text) if text is not None else None
 
 
+HEADLINE_CHARACTERS = 200  # of an unexpected error's message shown to a person
+
+
 def bug_report(exc: BaseException, log_folder: Path | None = None) -> str:
     """Write the traceback of an unexpected error to a log file; return what to tell."""
     folder = log_folder or Path(tempfile.gettempdir())
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     detail = "".join(traceback.format_exception(exc))
+    elsewhere = getattr(exc, "detail", "")  # a job's child process: its own traceback
+    if elsewhere:
+        detail += f"\nWhere it happened (the job's own process):\n{elsewhere}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         log = folder / f"lora-studio-error-{stamp}.log"
@@ -217,6 +223,15 @@ def bug_report(exc: BaseException, log_folder: Path | None = None) -> str:
                 "LoRA Studio."
     except OSError:
         where = "Please report it to whoever looks after LoRA Studio."
-    kind = type(exc).__name__
-    return (f"LoRA Studio met a problem it does not know how to handle ({kind}: {exc}). "
+    return (f"LoRA Studio met a problem it does not know how to handle ({_headline(exc)}). "
             f"Finished work is kept. {where}")
+
+
+def _headline(exc: BaseException) -> str:
+    """An error's type and the first line of its message, cut to fit a message box (a
+    database error's text carries its whole statement and parameters: the log has them)."""
+    lines = str(exc).strip().splitlines()
+    first = lines[0] if lines else ""
+    if len(first) > HEADLINE_CHARACTERS or len(lines) > 1:
+        first = first[:HEADLINE_CHARACTERS].rstrip() + " …"
+    return f"{type(exc).__name__}: {first}" if first else type(exc).__name__

@@ -119,8 +119,9 @@ class FileVerdict:
     stored_file: str | None = None  # the file the stored copy it repeats came from
     # A duplicate of a conversation imported earlier in this import: that one's file.
     earlier: str | None = None
-    # What it repeats: the same "content", the same conversation "id", or the same
-    # "dialogue" under another id.
+    # What it repeats: the same "content", the same conversation "id", the same
+    # "dialogue" under another id, or the id of one this import stored from another file
+    # with other content (OTHER_CONTENT).
     repeats: str = ""
     # Imported from the older v3 format (hand-written pairs, no scaffolding), which the
     # import converts as it reads; the file itself is not changed.
@@ -899,6 +900,7 @@ def _store(library: Library, rows: Sequence[_Row], verdicts: list[FileVerdict | 
 
 
 MEANWHILE = ", stored meanwhile by another member of the team"
+OTHER_CONTENT = "id, other content"  # ``FileVerdict.repeats``: two files of one import disagree
 
 
 def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _Mine,
@@ -941,6 +943,15 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
             seen = ("was stored meanwhile by another member of the team" if meanwhile(cid)
                     else "is already in the library")
             return duplicate(f"conversation {cid} {seen}", "id", cid)
+        if cid in mine.ids or cid in mine.replaced:
+            # Two files of this import disagree: the one read first was stored; replacing
+            # it by the next would let the files' order choose, and asking "replace the
+            # stored version?" would name as stored what this very import brought.
+            return FileVerdict(
+                path, Verdict.DUPLICATE,
+                f"conversation {cid} was imported earlier in this import from another file, "
+                "with different content; this version was left out", cid,
+                repeats=OTHER_CONTENT, earlier=mine.paths.get(cid), **told)
         if not replace:
             return FileVerdict(
                 path, Verdict.CHANGED,
@@ -949,6 +960,7 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
         _replace(session, pk, row, imported_at)
         held.stored(row, pk)
         mine.replaced.add(cid)  # what it holds now is this import's, not another member's
+        mine.paths.setdefault(cid, path)
         return FileVerdict(path, Verdict.REPLACED, "replaced the stored version", cid, batch,
                            **_told(row, stored=True))
     same = held.by_dialogue.get(row["dialogue_sha256"])

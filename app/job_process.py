@@ -41,6 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from app.errors import LibraryError
+from app.failures import known_failure
 
 Progress = Callable[[int, int, str], None]
 PROGRESS_INTERVAL = 0.05  # seconds between progress messages from the child
@@ -53,8 +54,15 @@ PROGRESS, RESULT, ERROR, PART, ACCEPTED = b"P", b"R", b"E", b"C", b"A"
 
 
 class ChildFailed(Exception):
-    """The job raised something that could not be carried back as itself; the text holds
-    its type, message and the child's traceback."""
+    """The job raised something that could not be carried back as itself: its text is the
+    error's type and message, ``detail`` the child's traceback (for the log, not a person)."""
+
+    def __init__(self, message: str, detail: str = "") -> None:
+        super().__init__(message, detail)
+        self.detail = detail
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 def watch_parent() -> None:
@@ -122,6 +130,7 @@ def _run_job(conn: multiprocessing.connection.Connection, stop: Any, payload: by
             last[0] = now
             conn.send_bytes(PROGRESS + pickle.dumps((done, total, current)))
 
+    database: Any = None  # the library's database, once open: named by a failure's sentence
     try:
         opener, where, job, args, kwargs, streaming, environment = pickle.loads(payload)
         # A spare was started earlier: the job sees the caller's environment as it is now
@@ -129,6 +138,7 @@ def _run_job(conn: multiprocessing.connection.Connection, stop: Any, payload: by
         os.environ.clear()
         os.environ.update(environment)
         with opener(where) as library:
+            database = getattr(library, "database", None)
             if streaming:
                 for part in job(library, *args, **kwargs):
                     conn.send_bytes(PART + part)
@@ -144,12 +154,22 @@ def _run_job(conn: multiprocessing.connection.Connection, stop: Any, payload: by
             blob = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
             pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
         except Exception:
-            detail = "".join(traceback.format_exception(exc))
-            blob = pickle.dumps(ChildFailed(f"{type(exc).__name__}: {exc}\n{detail}"))
+            blob = pickle.dumps(_carried(exc, database))
         with contextlib.suppress(OSError):
             conn.send_bytes(ERROR + blob)
     finally:
         conn.close()
+
+
+def _carried(exc: BaseException, database: Any) -> Exception:
+    """What goes back for an error that cannot go back as itself: a known failure of the
+    disk or the database as its sentence (SQLAlchemy's errors hold their statement's
+    parameters, memory views among them, which do not pickle: a locked database came back
+    as a bug report), anything else as ChildFailed."""
+    known = known_failure(exc, database)
+    if known is not None:
+        return LibraryError(known)
+    return ChildFailed(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
 
 
 class _Child:

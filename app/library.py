@@ -549,6 +549,14 @@ class Library:
                     found[cid] = pk
         return found
 
+    def row_keys(self, conversation_ids: Iterable[str]) -> dict[str, int]:
+        """Each of ``conversation_ids`` the library holds with its row key, in the order
+        given and each once (unknown ids are left out): reading their records or digests
+        by row key then keeps that order, which ``resolve_ids`` does not promise."""
+        wanted = list(dict.fromkeys(conversation_ids))
+        found = self.resolve_ids(wanted)
+        return {cid: found[cid] for cid in wanted if cid in found}
+
     # --- batches -------------------------------------------------------------------
 
     def batches(self) -> list[BatchInfo]:

@@ -1,7 +1,8 @@
 """What replacing changed conversations does to the training files that hold them.
 
 Before the question: who the changed conversations are (client and batch, as the table
-shows them) and which training files a replace rebuilds, with how many of them each holds.
+shows them) and which training files a replace rebuilds, with how many of them each holds
+(``Holding``, read once and handed on to the checks before the replace).
 Around the replace: the add review's checks (a warning that would harm training, over the
 file's length limit, nearly repeating another conversation of the file) asked of the
 replaced members of each file before and after, so the window can say what the new
@@ -16,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from app.budget_fit import OverBudget
 from app.build import BuildCancelled
@@ -28,9 +29,9 @@ from app.near_in_file import NearCheckCancelled, near_on_add
 from app.quality import harmful_warnings
 from app.similar import NEAR_DUPLICATE
 from app.trainingfiles import get_training_file, over_budget_pks
+from app.upkeep import in_chunks
 from app.wording import agreeing, and_list, plural
 
-CHUNK = 500
 Progress = Callable[[int, int, str], None]
 
 
@@ -48,30 +49,53 @@ def stored_conversations(library: Library, ids: Sequence[str]) -> dict[str, Stor
     found: dict[str, Stored] = {}
     wanted = list(dict.fromkeys(ids))
     with library.session() as session:
-        for start in range(0, len(wanted), CHUNK):
+        for part in in_chunks(wanted):
             found.update((cid, Stored(cid, client, batch)) for cid, client, batch in
                          session.execute(
                 select(Conversation.conversation_id, Conversation.persona_name,
                        Conversation.batch_id)
-                .where(Conversation.conversation_id.in_(wanted[start : start + CHUNK]))))
+                .where(Conversation.conversation_id.in_(part))))
     return found
 
 
-def holding_counts(library: Library, ids: Sequence[str]) -> list[tuple[str, int]]:
-    """Each training file holding any of ``ids``, with how many of them it holds, by name:
-    the files a replace of them rebuilds."""
-    counts: dict[str, int] = {}
+@dataclass(frozen=True)
+class Holding:
+    """Which training files hold which of some conversations, read with one query: what
+    the question says (the files and how many each holds, how many are in none) and the
+    files whose checks and rebuild a replace of them needs."""
+
+    asked: int  # the distinct ids asked about
+    by_file: Mapping[str, frozenset[str]] = field(default_factory=dict)  # name -> its ids
+
+    @property
+    def counts(self) -> list[tuple[str, int]]:
+        """Each file holding any of them, with how many of them it holds, by name."""
+        return sorted((name, len(held)) for name, held in self.by_file.items())
+
+    @property
+    def names(self) -> list[str]:
+        """The files holding any of them, by name: the ones a replace of them rebuilds."""
+        return sorted(self.by_file)
+
+    @property
+    def in_no_file(self) -> int:
+        """How many of them no training file holds: a replace of them rebuilds nothing."""
+        return self.asked - len({cid for held in self.by_file.values() for cid in held})
+
+
+def holding(library: Library, ids: Sequence[str]) -> Holding:
+    """Which training files hold which of ``ids`` (``Holding``)."""
     wanted = list(dict.fromkeys(ids))
+    by_file: dict[str, set[str]] = {}
     with library.session() as session:
-        for start in range(0, len(wanted), CHUNK):
-            for name, n in session.execute(
-                    select(TrainingFile.name, func.count())
-                    .join(Member, Member.file_id == TrainingFile.file_id)
-                    .join(Conversation, Conversation.pk == Member.conversation_pk)
-                    .where(Conversation.conversation_id.in_(wanted[start : start + CHUNK]))
-                    .group_by(TrainingFile.name)):
-                counts[name] = counts.get(name, 0) + n
-    return sorted(counts.items())
+        for part in in_chunks(wanted):
+            for cid, name in session.execute(
+                    select(Conversation.conversation_id, TrainingFile.name)
+                    .join(Member, Member.conversation_pk == Conversation.pk)
+                    .join(TrainingFile, TrainingFile.file_id == Member.file_id)
+                    .where(Conversation.conversation_id.in_(part))):
+                by_file.setdefault(name, set()).add(cid)
+    return Holding(len(wanted), {name: frozenset(held) for name, held in by_file.items()})
 
 
 @dataclass(frozen=True)
@@ -86,16 +110,23 @@ class MemberChecks:
 def _members(library: Library, name: str, ids: Sequence[str]) -> list[tuple[str, int, str]]:
     """(id, row key, own warning codes) of the ones of ``ids`` that ``name`` holds, in file
     order. The row's codes hold the library's near-duplicate flag too, which is no warning
-    of the conversation's own file (the add review leaves it out as well)."""
-    wanted = set(ids)
+    of the conversation's own file (the add review leaves it out as well). Only the rows
+    asked for are read, not the whole file."""
+    # Members by (file, row key), the row keys by id: so put, SQLite looks each one up by
+    # the members' primary key; joined by the file's name it walked every member of it.
+    file_id = (select(TrainingFile.file_id).where(TrainingFile.name == name)
+               .scalar_subquery())
+    found: list[tuple[int, str, int, str]] = []
     with library.session() as session:
-        rows = session.execute(
-            select(Conversation.conversation_id, Conversation.pk, Conversation.warning_codes)
-            .join(Member, Member.conversation_pk == Conversation.pk)
-            .join(TrainingFile, TrainingFile.file_id == Member.file_id)
-            .where(TrainingFile.name == name)
-            .order_by(Member.position))
-        return [(cid, pk, codes) for cid, pk, codes in rows if cid in wanted]
+        for part in in_chunks(list(dict.fromkeys(ids))):
+            found += [(position, cid, pk, codes) for position, cid, pk, codes in
+                      session.execute(
+                select(Member.position, Conversation.conversation_id, Conversation.pk,
+                       Conversation.warning_codes)
+                .join(Member, Member.conversation_pk == Conversation.pk)
+                .where(Member.file_id == file_id, Member.conversation_pk.in_(
+                    select(Conversation.pk).where(Conversation.conversation_id.in_(part)))))]
+    return [(cid, pk, codes) for _position, cid, pk, codes in sorted(found)]
 
 
 def member_checks(library: Library, name: str, ids: Sequence[str],
@@ -103,8 +134,13 @@ def member_checks(library: Library, name: str, ids: Sequence[str],
                   cancelled: Callable[[], bool] | None = None) -> MemberChecks:
     """Which of ``ids`` in the training file ``name`` have a warning that would harm
     training, are over its length limit (under its own cut-off and over-limit settings) or
-    nearly repeat another of its members: the add review's checks, by its own functions."""
+    nearly repeat another of its members: the add review's checks, by its own functions.
+    A file holding none of them (any more: the names come from before the question, which a
+    person may take a while to answer, and a team member may rename or delete a file
+    meanwhile) has nothing to check."""
     members = _members(library, name, ids)
+    if not members:
+        return MemberChecks()
     info = get_training_file(library, name)
     harmful = {}
     for cid, _pk, codes in members:
@@ -124,11 +160,12 @@ def member_checks(library: Library, name: str, ids: Sequence[str],
     return MemberChecks(harmful, frozenset(by_pk[pk] for pk in over), frozenset(near.near))
 
 
-def checks_by_file(library: Library, ids: Sequence[str], progress: Progress | None = None,
+def checks_by_file(library: Library, ids: Sequence[str], names: Sequence[str],
+                   progress: Progress | None = None,
                    cancelled: Callable[[], bool] | None = None) -> dict[str, MemberChecks]:
-    """``member_checks`` of ``ids`` in each training file holding any of them."""
-    return {name: member_checks(library, name, ids, progress, cancelled)
-            for name, _n in holding_counts(library, ids)}
+    """``member_checks`` of ``ids`` in each of the training files ``names``: the ones
+    holding any of them, already known (``Holding.names``), not read again."""
+    return {name: member_checks(library, name, ids, progress, cancelled) for name in names}
 
 
 @dataclass(frozen=True)
@@ -158,19 +195,6 @@ def what_got_worse(before: Mapping[str, MemberChecks],
         if found:
             worse.append(found)
     return worse
-
-
-def in_no_training_file(library: Library, ids: Sequence[str]) -> int:
-    """How many of ``ids`` no training file holds: a replace of them rebuilds nothing."""
-    wanted = list(dict.fromkeys(ids))
-    held: set[str] = set()
-    with library.session() as session:
-        for start in range(0, len(wanted), CHUNK):
-            held.update(session.scalars(
-                select(Conversation.conversation_id).distinct()
-                .join(Member, Member.conversation_pk == Conversation.pk)
-                .where(Conversation.conversation_id.in_(wanted[start : start + CHUNK]))))
-    return len(wanted) - len(held)
 
 
 TURNS_NAMED = 4  # turn numbers a difference names

@@ -52,8 +52,7 @@ def settings_effect(library: Library, name: str, policy: CutOffPolicy | str, lim
     if over_ids and OverBudget(over_budget) is OverBudget.FIT:
         _choice, counter = counting(library)
         cache = library_cache(library)
-        found = library.resolve_ids(over_ids)
-        pks = [found[cid] for cid in over_ids if cid in found]
+        pks = list(library.row_keys(over_ids).values())
         lines = [line for record in library.records_by_pk(pks)
                  for line in conversation_lines(record, policy)]
         counts = count_lines(counter, lines, cache)

@@ -193,8 +193,7 @@ def _policy_counts(library: Library, conversation_ids: Sequence[str], policy: Cu
     """Each conversation's longest line under ``policy`` (not stored: the library keeps
     the default policy's counts)."""
     _choice, counter = counting(library)
-    found = library.resolve_ids(list(conversation_ids))
-    todo = [(found[cid], cid) for cid in conversation_ids if cid in found]
+    todo = [(pk, cid) for cid, pk in library.row_keys(conversation_ids).items()]
     cache = library_cache(library)
     counts: dict[str, int] = {}
     for start in range(0, len(todo), CHUNK):
@@ -214,8 +213,8 @@ def first_reply_over(library: Library, conversation_ids: Sequence[str], limit: i
     even when it ends at its first trained reply: a file that fits its lines
     (``app.budget_fit``) still writes them whole, so only they stay over its budget."""
     _choice, counter = counting(library)
-    found = library.resolve_ids(list(conversation_ids))
-    pks = [found[cid] for cid in dict.fromkeys(conversation_ids) if cid in found]
+    found = library.row_keys(conversation_ids)
+    pks = list(found.values())
     ids = {pk: cid for cid, pk in found.items()}
     starts: list[tuple[str, list[dict[str, object]]]] = []
     for start in range(0, len(pks), CHUNK):

@@ -919,8 +919,7 @@ def replies_left_out(
 ) -> dict[str, dict[str, int]]:
     """For an add review: per conversation, the replies ``cut_off_policy`` would leave out,
     by reason (see ``app.cutoff.REASONS``). Conversations that lose none are not listed."""
-    found = library.resolve_ids(conversation_ids)
-    pks = [found[cid] for cid in dict.fromkeys(conversation_ids) if cid in found]
+    pks = list(library.row_keys(conversation_ids).values())
     return left_out_counts(_digests(library, pks), _policy(cut_off_policy))
 
 

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
+from typing import TypeVar
 
 import orjson
 
 from app.build import BuildCancelled
 from app.jsonio import atomic_writer
 
+T = TypeVar("T")
 FILE_NAME = "upkeep.json"
 TEXT_REPAIR = "text_repair"
 CUT_OFF_RULE = "cut_off_rule"  # stored cut-off judgements made again (app.stored_cut_offs)
@@ -37,12 +39,13 @@ PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 2, SHORTER_COPIES:
 CHUNK = 500  # stored conversations a pass handles in one transaction
 
 
-def in_chunks(pks: Sequence[int], progress: Callable[[int, int, str], None] | None,
-              cancelled: Callable[[], bool] | None, step: int = 0, steps: int = 1
-              ) -> Iterator[Sequence[int]]:
+def in_chunks(pks: Sequence[T], progress: Callable[[int, int, str], None] | None = None,
+              cancelled: Callable[[], bool] | None = None, step: int = 0, steps: int = 1
+              ) -> Iterator[Sequence[T]]:
     """A pass's walk over stored conversations: ``pks`` in chunks, asking ``cancelled``
     before each (``BuildCancelled``) and saying how far it got (``step`` of ``steps``
-    walks over them)."""
+    walks over them). Without them, any query's walk over keys or ids: an IN (...) list
+    of ``CHUNK`` stays under SQLite's limit of variables."""
     for start in range(0, len(pks), CHUNK):
         if cancelled and cancelled():
             raise BuildCancelled()

@@ -19,6 +19,7 @@ from app.models import Conversation
 from app.paths import DATABASE_NAME
 from app.removal import apply_removal, plan_removal
 from app.similar import NEAR, best_match, containment, fingerprint, similarity
+from ui.import_report_lines import duplicate_line
 
 SOURCE = ENRICHED[1]  # enriched-1.json
 
@@ -370,3 +371,36 @@ def test_a_dialogue_two_stored_conversations_carry_stays_known_when_one_is_repla
                                       "(already in the library: batch 'twin'"), repeated.reason
     assert sorted(row.conversation_id for row in library.summaries()) == sorted(
         [original, "fp_conversation_z"])
+
+
+@pytest.mark.parametrize("replace", [False, True])
+def test_two_files_of_one_import_with_one_id_and_other_content_keep_the_first(
+        library: Library, tmp_path: Path, replace: bool) -> None:
+    """The audit's drop: a file and a damaged copy of it (one reply changed) under the same
+    id. The first read is stored; the second is no "changed" conversation of the library
+    (nothing was stored before this import, so no Replace is asked) but a repeat of the
+    first with other content, named by its file, whether or not replacing was asked."""
+    first = tmp_path / "in" / "a.json"
+    first.parent.mkdir()
+    shutil.copy(SOURCE, first)
+    damaged = json.loads(SOURCE.read_text(encoding="utf-8"))
+    _one_sentence_changed(damaged["training_pairs"])
+    second = tmp_path / "in" / "b.json"
+    second.write_text(json.dumps(damaged), encoding="utf-8")
+
+    report = import_paths(library, [first.parent], replace=replace, workers=1)
+
+    stored, conflict = report.verdicts
+    assert (stored.verdict, stored.path) == (Verdict.IMPORTED, str(first))
+    assert conflict.verdict is Verdict.DUPLICATE and conflict.path == str(second)
+    assert (conflict.repeats, conflict.earlier) == (importer.OTHER_CONTENT, str(first))
+    assert "with different content" in conflict.reason and not report.changed
+    assert report.repeats == [conflict]
+    (row,) = library.summaries()
+    replies = [m["content"] for m in library.record(row.conversation_id)["messages"]
+               if m["role"] == "assistant"]
+    assert not any(reply.startswith("That is a fair question to ask.") for reply in replies)
+    line = duplicate_line(conflict, lambda path: Path(path).name)
+    assert line.startswith(f"b.json: {conflict.client}'s conversation has the conversation id "
+                           "of a.json, imported earlier in this import, with different content")
+

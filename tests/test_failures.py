@@ -8,6 +8,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import sqlalchemy
 from child_process import python_child, wait_for_marker
 from cli_process import run_cli
 from conftest import ENRICHED
@@ -90,3 +91,21 @@ def test_a_file_where_the_library_folder_should_be_is_named_as_a_file(
         assert code == 1
         assert f"{in_the_way} is a file, not a folder. Choose a library folder" in err, err
     assert in_the_way.read_text(encoding="utf-8") == "{}"
+
+
+def test_a_database_error_is_told_by_its_first_line_only(tmp_path: Path) -> None:
+    """SQLAlchemy's text goes on with the statement and its parameters: the log has them."""
+    engine = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'x.sqlite3'}")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sqlalchemy.text("SELECT * FROM no_such_table WHERE x = :x"),
+                         {"x": "p" * 500})
+    except sqlalchemy.exc.OperationalError as exc:
+        assert known_failure(exc) is None
+        text = bug_report(exc, tmp_path)
+    finally:
+        engine.dispose()
+    assert "(OperationalError: (sqlite3.OperationalError) no such table: no_such_table …)" in text
+    assert "[SQL:" not in text and "ppp" not in text
+    (log,) = tmp_path.glob("lora-studio-error-*.log")
+    assert "ppp" in log.read_text(encoding="utf-8")

@@ -8,6 +8,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -23,6 +24,7 @@ from test_incremental import assert_same_as_full_rebuild
 from app import batch_jobs, job_process
 from app.build import BuildCancelled
 from app.errors import LibraryError
+from app.failures import bug_report
 from app.job_process import ChildFailed, run_in_child
 from app.library import Library
 from app.lock import LibraryLock, LibraryLocked
@@ -182,6 +184,25 @@ def errors_come_back_as_themselves(library: Library) -> None:
         run_in_child(raise_unbuildable, library.location, opener=OPEN)
 
 
+def test_a_locked_database_in_the_child_comes_back_as_a_sentence(
+        filled_library: Library) -> None:
+    """The audit's case: another program holds the library's database while a new training
+    file is built. SQLAlchemy's error holds the statement's parameters (memory views, which
+    do not pickle): it came back as a bug report with the child's whole traceback."""
+    ids = [row.conversation_id for row in filled_library.summaries() if row.trainable_replies]
+    plan = plan_addition(filled_library, "Locked out", ids, create=True)
+    holder = sqlite3.connect(filled_library.db_path, isolation_level=None)
+    try:
+        holder.execute("BEGIN EXCLUSIVE")
+        with pytest.raises(LibraryError) as raised:
+            run_in_child(apply_addition, filled_library.location, plan, opener=OPEN)
+    finally:
+        holder.close()
+    text = str(raised.value)
+    assert "is busy: another program is writing to it" in text
+    assert str(filled_library.db_path) in text and "Traceback" not in text
+
+
 @ON_BOTH
 def test_errors_come_back_as_themselves(filled_library: Library) -> None:
     errors_come_back_as_themselves(filled_library)
@@ -260,3 +281,14 @@ def test_a_killed_parent_leaves_no_child(tmp_path: Path) -> None:
             if alive(pid):
                 os.kill(pid, signal.SIGKILL)
         parent.communicate(timeout=30)
+
+
+def test_a_bug_in_the_child_is_told_in_one_line_and_logged_whole(
+        library: Library, tmp_path: Path) -> None:
+    """A person reads the error's first line; the log holds the child's own traceback."""
+    with pytest.raises(ChildFailed) as raised:
+        run_in_child(raise_unbuildable, library.location, opener=OPEN)
+    text = bug_report(raised.value, tmp_path)
+    assert "(ChildFailed: Unbuildable: one and two)" in text and "Traceback" not in text
+    (log,) = tmp_path.glob("lora-studio-error-*.log")
+    assert "in raise_unbuildable" in log.read_text(encoding="utf-8")

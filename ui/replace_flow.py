@@ -20,8 +20,7 @@ from app.replace_checks import (
     Worse,
     checks_by_file,
     differences,
-    holding_counts,
-    in_no_training_file,
+    holding,
     stored_conversations,
     what_got_worse,
 )
@@ -29,7 +28,7 @@ from app.replace_words import changed_lines, client_of, worse_findings
 from app.replace_words import rebuilds_sentence as rebuilds_sentence
 from app.stopped_jobs import FILES_PAGE
 from app.stored_builds import rebuilds_due
-from app.trainingfiles import files_holding, rebuild_training_files
+from app.trainingfiles import rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted
@@ -130,9 +129,9 @@ class ReplaceController(QObject):
         differs = (differences(self.library, [(str(v.conversation_id), v.file)
                                               for v in changed])
                    if len(changed) <= MAX_LISTED else {})
+        held = holding(self.library, ids)  # the question's files, the checks' before
         question = replace_question(report, stored_conversations(self.library, ids),
-                                    holding_counts(self.library, ids),
-                                    in_no_training_file(self.library, ids), differs)
+                                    held.counts, held.in_no_file, differs)
         if not self.dialogs.confirm_destructive(self.window, "Replace changed conversations",
                                                 question, f"Replace {len(changed):,}"):
             return False
@@ -142,13 +141,17 @@ class ReplaceController(QObject):
             # The add review's checks of the stored versions, to say afterwards only what
             # the new ones brought in (``app.replace_checks``).
             # A cancel here stops the job before anything is replaced.
-            before = checks_by_file(self.library, ids, progress, cancelled)
+            before = checks_by_file(self.library, ids, held.names, progress, cancelled)
             again = import_paths(self.library, files, replace=True,
                                  progress=progress, cancelled=cancelled)
-            stale = files_holding(self.library, conversation_ids=again.replaced_ids)
+            # Read again after the import, not taken from the question's: the person may
+            # have taken a while to answer, and on a team library another member may have
+            # added one of them to a file (or renamed one) meanwhile.
+            stale = holding(self.library, again.replaced_ids).names
             try:
                 rebuilt = rebuild_training_files(self.library, stale, progress, cancelled)
-                after = checks_by_file(self.library, again.replaced_ids, progress, cancelled)
+                after = checks_by_file(self.library, again.replaced_ids, stale, progress,
+                                       cancelled)
             except BuildCancelled:  # what was replaced stays replaced: say so, not failed
                 # Files are rebuilt one by one: those done before the cancel owe nothing.
                 with self.library.session() as session:
