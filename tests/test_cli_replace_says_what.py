@@ -214,3 +214,25 @@ def test_a_duplicate_line_names_the_client_and_the_batch_of_the_stored_copy(
         f"duplicate {again / one.name}: Jennifer Martinez's conversation is already in the "
         f"library (batch 'enriched-batch', from {one.name}); skipped. Conversation id "
         f"{conversation_id(one)}")
+
+
+def test_two_files_of_one_import_with_one_id_say_how_to_replace_on_the_command_line(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The second file of a drop with the first one's id and other content is left out;
+    its line names the first file and the command's way to use it (not the window's
+    Replace button)."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    one = next(p for p in ENRICHED if p.name == "enriched-2.json")
+    first = drop / "a.json"
+    shutil.copy(one, first)
+    second = regenerated(one, drop, first_reply_rewritten)  # drop/regen-enriched-2.json
+
+    code, out, _ = run(tmp_path / "lib", capsys, "import", first, second)
+
+    assert code == 0
+    assert out.splitlines()[1] == (
+        f"duplicate {second}: Jennifer Martinez's conversation has the conversation id of "
+        f"{first}, imported earlier in this import, with different content (check which "
+        "version is right; to use this one, import it again on its own and add --replace); "
+        f"skipped. Conversation id {conversation_id(one)}")
