@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import importlib
 import os
+import shlex
 import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +24,7 @@ from app.build import Progress
 from app.chat_templates import BUNDLED
 from app.copy_library import copy_library
 from app.cutoff import DEFAULT_POLICY, DESCRIPTIONS, CutOffPolicy
+from app.duplicate_words import duplicate_line
 from app.errors import InputError, LibraryError
 from app.export import (
     DEFAULT_SEED,
@@ -37,7 +40,7 @@ from app.export import (
 from app.exportguard import check_export_targets
 from app.failures import bug_report, known_failure
 from app.idtext import readable_name
-from app.importer import import_paths
+from app.importer import FileVerdict, ImportReport, Verdict, import_paths
 from app.labels import display_name
 from app.library import Library
 from app.location import parse_location
@@ -46,6 +49,16 @@ from app.places import split_reason
 from app.quality import harmful_warnings, informational_names
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
+from app.replace_checks import (
+    MemberChecks,
+    Worse,
+    checks_by_file,
+    differences,
+    holding,
+    stored_conversations,
+    what_got_worse,
+)
+from app.replace_words import changed_lines, rebuilds_sentence, worse_findings
 from app.review_marks import mark_reviewed
 from app.samples import sample_ids
 from app.split import parse_valid_share
@@ -113,7 +126,9 @@ def _parser() -> argparse.ArgumentParser:
                         "rebuild the training files that hold them")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per file or conversation: its verdict, and for a "
-                        "refusal where in the file (a JSON path) and why")
+                        "refusal where in the file (a JSON path) and why; with --replace, "
+                        "then one per rebuilt training file (\"training_file\") with what "
+                        "the new versions brought into it")
 
     p = sub.add_parser("conversations", help="list the library")
     p.add_argument("--batch", metavar="ID")
@@ -248,10 +263,22 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+MAX_LISTED = 10  # changed conversations the kept line names one by one; then how many more
+
+
 def cmd_import(args: argparse.Namespace, library: Library) -> int:
-    report = import_paths(library, args.paths, batch=args.batch, replace=args.replace)
-    # With --json, stdout holds only the verdicts (one JSON object a line); the rest of
-    # what is said goes to stderr.
+    report = import_paths(library, args.paths, batch=args.batch)
+    before: dict[str, MemberChecks] = {}
+    if args.replace and report.changed:
+        # As the window's Replace: the add review's checks of the stored versions first, so
+        # that afterwards only what the new versions brought in is said.
+        ids = [str(v.conversation_id) for v in report.changed if v.conversation_id]
+        before = checks_by_file(library, ids, holding(library, ids).names)
+        again = import_paths(library, [Path(f) for f in dict.fromkeys(
+            v.file for v in report.changed)], replace=True)
+        report = with_replaced(report, again)
+    # With --json, stdout holds only the verdicts (one JSON object a line) and the findings
+    # in the rebuilt training files; the rest of what is said goes to stderr.
     say = _print if not args.json else (lambda text: sys.stderr.write(text + "\n"))
     for item in report.verdicts:
         if args.json:
@@ -262,6 +289,9 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
                 "reason": why or None, "conversation_id": item.conversation_id,
                 "batch_id": item.batch_id}).decode())
             continue
+        if item.verdict is Verdict.DUPLICATE:
+            _print(f"{item.verdict.value:<9} {duplicate_line(item, str, 'add --replace')}")
+            continue
         detail = item.reason or f"{item.conversation_id} → batch {item.batch_id}"
         _print(f"{item.verdict.value:<9} {item.path}: {detail}")
     for kind in report.skipped:  # a line a kind of file, not a line a file
@@ -270,15 +300,78 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         say("batches created: " + ", ".join(report.batches_created))
     say(report.summary())
     if report.changed:
-        changed = len(report.changed)
-        say(f"{plural(changed, 'changed conversation')} {agreeing(changed, 'was', 'were')} "
-            "kept as stored; run the import again with --replace to replace "
-            f"{agreeing(changed, 'it', 'them')}")
-    if report.replaced_ids:
-        stale = files_holding(library, conversation_ids=report.replaced_ids)
-        for name in rebuild_training_files(library, stale):
-            say(f"rebuilt training file '{name}' (it holds a replaced conversation)")
+        for line in kept_lines(library, report.changed):
+            say(line)
+    if not report.replaced_ids:
+        return 1 if report.rejected else 0
+    stale = holding(library, report.replaced_ids).names
+    rebuilt = rebuild_training_files(library, stale)
+    for name in rebuilt:
+        say(f"rebuilt training file '{name}' (it holds a replaced conversation)")
+    worse = what_got_worse(before, checks_by_file(library, report.replaced_ids, stale))
+    if args.json:
+        for name in rebuilt:
+            _print(orjson.dumps(findings_data(name, worse)).decode())
+    for line in findings_lines(worse):
+        say(line)
     return 1 if report.rejected else 0
+
+
+def with_replaced(first: ImportReport, again: ImportReport) -> ImportReport:
+    """The import's report with its changed conversations as the replace left them: each
+    changed verdict in its place, taken from the second import of their files."""
+    changed = {v.conversation_id for v in first.changed}
+    outcome = {v.conversation_id: v for v in again.verdicts
+               if v.conversation_id in changed and v.verdict is not Verdict.DUPLICATE}
+    verdicts = [outcome.get(v.conversation_id, v) if v.verdict is Verdict.CHANGED else v
+                for v in first.verdicts]
+    return dataclasses.replace(first, verdicts=verdicts, notes=[*first.notes, *again.notes],
+                               cancelled=first.cancelled or again.cancelled)
+
+
+def kept_lines(library: Library, changed: list[FileVerdict]) -> list[str]:
+    """What the window's Replace question says of changed conversations kept as stored:
+    who they are (client · batch · new file: what differs; the first ``MAX_LISTED``) and
+    which training files a replace would rebuild."""
+    n = len(changed)
+    ids = [str(v.conversation_id) for v in changed if v.conversation_id]
+    named = changed[:MAX_LISTED]
+    differs = differences(library, [(str(v.conversation_id), v.file) for v in named])
+    lines = [f"{plural(n, 'changed conversation')} {agreeing(n, 'was', 'were')} kept as "
+             f"stored; run the import again with --replace to replace "
+             f"{agreeing(n, 'it', 'them')}:",
+             *changed_lines(named, stored_conversations(library, ids), differs)]
+    if n > MAX_LISTED:
+        lines.append(f"  … and {n - MAX_LISTED:,} more")
+    held = holding(library, ids)
+    lines.append(rebuilds_sentence(held.counts, held.in_no_file, n, listed=MAX_LISTED))
+    return lines
+
+
+def findings_lines(worse: list[Worse]) -> list[str]:
+    """What the new versions brought into the rebuilt training files, as the window's
+    status says it: a sentence a check, naming the files and the conversations; then how
+    to take them out. Nothing when the checks found nothing new."""
+    found = worse_findings(worse)
+    if not found:
+        return []
+    lines = [f"Of the replaced conversations, {clause}: {first_few(ids, MAX_LISTED)}."
+             for clause, ids in found]
+    names = sorted({w.name for w in worse})
+    lines.append("To take one out of a training file: lora-studio remove "
+                 f"{shlex.quote(names[0]) if len(names) == 1 else 'NAME'} CONVERSATION_ID…")
+    return lines
+
+
+def findings_data(name: str, worse: list[Worse]) -> dict[str, Any]:
+    """``--json``: a rebuilt training file and what the checks found in its replaced
+    conversations only after the replace (each list empty when nothing)."""
+    found = next((w for w in worse if w.name == name), None)
+    return {"training_file": name, "rebuilt": True,
+            "harmful_warnings": {cid: list(codes) for cid, codes in
+                                 (found.harmful.items() if found else [])},
+            "over_length_limit": list(found.over_limit) if found else [],
+            "near_duplicates": list(found.near) if found else []}
 
 
 def _replies_text(trained: int, every: int) -> str:

@@ -11,7 +11,7 @@ import json
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from conftest import ENRICHED, LEGACY, open_window
 
@@ -153,15 +153,20 @@ def test_what_differs_is_said_in_a_few_words(qtbot, two_batches: Library, dialog
     assert "No training file holds them: replacing rebuilds none." in lines
 
 
-def test_after_the_replace_the_status_and_summary_say_what_the_new_versions_brought(
-        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
-    """The add review's checks, asked of the replaced members: a new harmful warning, a
-    line now over the file's length limit, one that now nearly repeats another member."""
-    library = two_batches  # the fixtures in two batches, as two deliveries
-    a, b = two_files(library)
+class FindingCopies(NamedTuple):
+    paths: list[Path]  # the regenerated copies
+    mismatch: list[str]  # the ids whose first reply was rewritten (History Mismatch later)
+    near_id: str  # the one given another member's dialogue (a near-duplicate in it)
+    long_id: str  # the one whose replies are all far over the length limit
+
+
+def finding_copies(a: list[str], b: list[str], redelivery: Path) -> FindingCopies:
+    """Regenerated copies of members of 'Coaching A' (``a``) and 'Coaching B' (``b``) that
+    bring in what the add review's checks find: replies rewritten (a harmful warning), one
+    given another member's dialogue (a near-duplicate), one with every reply far too long
+    (over the length limit)."""
     by_name = {p.name: p for p in ENRICHED}
     twin = json.loads(by_name["enriched-1.json"].read_text(encoding="utf-8"))
-    near_id = conversation_id(by_name["enriched-2.json"])
 
     def copies_enriched_1(document: Document) -> None:  # its id, another's dialogue
         kept = document["dataset_metadata"]["dataset_name"]
@@ -174,20 +179,31 @@ def test_after_the_replace_the_status_and_summary_say_what_the_new_versions_brou
             if pair.get("target_response"):
                 pair["target_response"] += " We can budget for it." * 2500
 
-    redelivery = tmp_path / "redelivery"
     mismatch = [p for p in ENRICHED if conversation_id(p) in a
                 and p.name not in ("enriched-1.json", "enriched-2.json")]
     long_one = next(p for p in LEGACY if conversation_id(p) in b)
     paths = [regenerated(p, redelivery, first_reply_rewritten) for p in mismatch]
     paths.append(regenerated(by_name["enriched-2.json"], redelivery, copies_enriched_1))
     paths.append(regenerated(long_one, redelivery, every_reply_too_long))
+    near_id = conversation_id(by_name["enriched-2.json"])
     assert near_id in a and len(mismatch) >= 2
+    return FindingCopies(paths, sorted(conversation_id(p) for p in mismatch), near_id,
+                         conversation_id(long_one))
+
+
+def test_after_the_replace_the_status_and_summary_say_what_the_new_versions_brought(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """The add review's checks, asked of the replaced members: a new harmful warning, a
+    line now over the file's length limit, one that now nearly repeats another member."""
+    library = two_batches  # the fixtures in two batches, as two deliveries
+    a, b = two_files(library)
+    paths, mismatch, _near_id, _long_id = finding_copies(a, b, tmp_path / "redelivery")
     window = open_window(qtbot, library, dialogs, tmp_path)
 
     with qtbot.waitSignal(window.importer.replacer.status, timeout=WAIT_MS) as status:
         import_in_window(qtbot, window, dialogs, paths, replace=True)
 
-    in_b = sum(1 for p in mismatch if conversation_id(p) in b)
+    in_b = sum(1 for cid in mismatch if cid in b)
     where = f"'Coaching A' ({len(mismatch)}) and 'Coaching B' ({in_b})" if in_b \
         else "'Coaching A'"
     findings = (f"Of the replaced conversations, {len(mismatch)} now have a warning that "

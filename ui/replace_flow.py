@@ -14,7 +14,6 @@ from PySide6.QtWidgets import QWidget
 
 from app.build import BuildCancelled
 from app.importer import FileVerdict, ImportReport, import_paths
-from app.labels import display_name
 from app.library import Library
 from app.replace_checks import (
     Stored,
@@ -25,6 +24,8 @@ from app.replace_checks import (
     stored_conversations,
     what_got_worse,
 )
+from app.replace_words import changed_lines, client_of, worse_findings
+from app.replace_words import rebuilds_sentence as rebuilds_sentence
 from app.stopped_jobs import FILES_PAGE
 from app.stored_builds import rebuilds_due
 from app.trainingfiles import rebuild_training_files
@@ -33,7 +34,7 @@ from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted
 from ui.saved_copies import with_out_of_date
 from ui.tasks import run_with_progress
-from ui.wording import LENGTH_LIMIT, agreeing, and_list, natural_key, plural
+from ui.wording import agreeing, and_list, natural_key, plural
 
 MAX_LISTED = 10  # conversations named one by one; more are named by batch
 CLIENTS_LISTED = 3  # clients named on a batch's line
@@ -55,30 +56,12 @@ class Replacement:
         return worse_sentence(self.worse)
 
 
-def _client(stored: Stored | None) -> str:
-    return (stored.client if stored is not None and stored.client else "(no client name)")
-
-
-def _one_by_one(changed: list[FileVerdict], stored: Mapping[str, Stored],
-                differs: Mapping[str, str]) -> list[str]:
-    """Each changed conversation as the table shows it: client · batch · the new file,
-    and what differs when the new file could be read again (``differs``)."""
-    lines = []
-    for verdict in changed:
-        cid = verdict.conversation_id or ""
-        found = stored.get(cid)
-        where = f"batch '{found.batch}'" if found is not None else cid
-        how = f": {differs[cid]}" if cid in differs else ""
-        lines.append(f"  • {_client(found)} · {where} · {Path(verdict.path).name}{how}")
-    return lines
-
-
 def _by_batch(changed: list[FileVerdict], stored: Mapping[str, Stored]) -> list[str]:
     """One line a batch, most changed first: how many, and whose conversations they are."""
     batches: dict[str, list[str]] = {}
     for verdict in changed:
         found = stored.get(verdict.conversation_id or "")
-        batches.setdefault(found.batch if found else "(not found)", []).append(_client(found))
+        batches.setdefault(found.batch if found else "(not found)", []).append(client_of(found))
     lines = []
     ranked = sorted(batches.items(), key=lambda item: (-len(item[1]), natural_key(item[0])))
     for batch, clients in ranked[:MAX_LISTED]:
@@ -91,27 +74,6 @@ def _by_batch(changed: list[FileVerdict], stored: Mapping[str, Stored]) -> list[
     return lines
 
 
-def rebuilds_sentence(holding: list[tuple[str, int]], in_no_file: int, total: int) -> str:
-    """Which training files a replace rebuilds and how many of the replaced ones each
-    holds: "Replacing rebuilds 'Coaching A' (6 of them) and 'Coaching B' (4)"."""
-    if not holding:
-        return ("No training file holds them: replacing rebuilds none." if total > 1
-                else "No training file holds it: replacing rebuilds none.")
-    def held(first: bool, n: int) -> str:
-        if total == 1:
-            return ""
-        if n == total:
-            return f" (all {n:,})"
-        return f" ({n:,} of them)" if first else f" ({n:,})"
-
-    files = [f"'{name}'{held(i == 0, n)}" for i, (name, n) in enumerate(holding)]
-    text = f"Replacing rebuilds {and_list(files)}"
-    if in_no_file:
-        text += (f"; {in_no_file:,} {agreeing(in_no_file, 'is', 'are')} in no training "
-                 "file")
-    return text + "."
-
-
 def replace_question(report: ImportReport, stored: Mapping[str, Stored],
                      holding: list[tuple[str, int]], in_no_file: int,
                      differs: Mapping[str, str] | None = None) -> str:
@@ -121,7 +83,7 @@ def replace_question(report: ImportReport, stored: Mapping[str, Stored],
     n = len(changed)
     lines = [f"{plural(n, 'conversation')} in this import "
              f"{agreeing(n, 'is', 'are')} already in the library with different content:"]
-    lines += (_one_by_one(changed, stored, differs or {}) if n <= MAX_LISTED
+    lines += (changed_lines(changed, stored, differs or {}) if n <= MAX_LISTED
               else _by_batch(changed, stored))
     these = agreeing(n, "version with this one", "versions with these")
     lines += ["", f"Replace the stored {these}? {agreeing(n, 'It keeps its', 'Each keeps its')}"
@@ -135,34 +97,9 @@ def worse_sentence(worse: list[Worse]) -> str:
     """What the new versions brought into the training files, in one sentence: "Of the
     replaced conversations, 6 now have a warning that would harm training (History
     Mismatch) in 'Coaching A' (6) and 'Coaching B' (4); …". "" when nothing."""
-    if not worse:
+    parts = [clause for clause, _ids in worse_findings(worse)]
+    if not parts:
         return ""
-    parts = []
-
-    def where(counts: list[tuple[str, int]]) -> str:
-        if len(counts) == 1:
-            return f"'{counts[0][0]}'"
-        return and_list([f"'{name}' ({k:,})" for name, k in counts])
-
-    harmful = [(w.name, len(w.harmful)) for w in worse if w.harmful]
-    if harmful:
-        ids = {cid for w in worse for cid in w.harmful}
-        codes = sorted({code for w in worse for found in w.harmful.values() for code in found},
-                       key=display_name)
-        k = len(ids)
-        parts.append(f"{k:,} now {agreeing(k, 'has', 'have')} a warning that would harm "
-                     f"training ({and_list([display_name(c) for c in codes])}) in "
-                     f"{where(harmful)}")
-    over = [(w.name, len(w.over_limit)) for w in worse if w.over_limit]
-    if over:
-        k = len({cid for w in worse for cid in w.over_limit})
-        parts.append(f"{k:,} {agreeing(k, 'is', 'are')} now over the {LENGTH_LIMIT} of "
-                     f"{where(over)}")
-    near = [(w.name, len(w.near)) for w in worse if w.near]
-    if near:
-        k = len({cid for w in worse for cid in w.near})
-        parts.append(f"{k:,} now nearly {agreeing(k, 'repeats', 'repeat')} another "
-                     f"conversation in {where(near)}")
     return (f"Of the replaced conversations, {'; '.join(parts)}: {FILES_PAGE} lists them "
             "with each file's conversations.")
 

@@ -1,0 +1,100 @@
+"""What a replace of changed conversations is said with, in the window and on the command
+line alike: who the changed conversations are (client · batch · new file: what differs),
+which training files a replace rebuilds, and what the new versions brought into them.
+
+The window's question and status and ``lora-studio import`` build their sentences from
+these, so both say the same thing the same way (``app.replace_checks`` finds the facts).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from app.importer import FileVerdict
+from app.labels import display_name
+from app.replace_checks import Stored, Worse
+from app.wording import LENGTH_LIMIT, agreeing, and_list, plural
+
+NO_CLIENT = "(no client name)"
+
+
+def client_of(stored: Stored | None) -> str:
+    """A changed conversation's client as the table shows it, or that it has none."""
+    return stored.client if stored is not None and stored.client else NO_CLIENT
+
+
+def changed_lines(changed: Sequence[FileVerdict], stored: Mapping[str, Stored],
+                  differs: Mapping[str, str]) -> list[str]:
+    """Each changed conversation as the table shows it: client · batch · the new file,
+    and what differs when the new file could be read again (``differs``)."""
+    lines = []
+    for verdict in changed:
+        cid = verdict.conversation_id or ""
+        found = stored.get(cid)
+        where = f"batch '{found.batch}'" if found is not None else cid
+        how = f": {differs[cid]}" if cid in differs else ""
+        lines.append(f"  • {client_of(found)} · {where} · {Path(verdict.path).name}{how}")
+    return lines
+
+
+def rebuilds_sentence(holding: list[tuple[str, int]], in_no_file: int, total: int,
+                      listed: int | None = None) -> str:
+    """Which training files a replace rebuilds and how many of the replaced ones each
+    holds: "Replacing rebuilds 'Coaching A' (6 of them) and 'Coaching B' (4)". With
+    ``listed``, the first that many files by name, then how many more."""
+    if not holding:
+        return ("No training file holds them: replacing rebuilds none." if total > 1
+                else "No training file holds it: replacing rebuilds none.")
+    def held(first: bool, n: int) -> str:
+        if total == 1:
+            return ""
+        if n == total:
+            return f" (all {n:,})"
+        return f" ({n:,} of them)" if first else f" ({n:,})"
+
+    files = [f"'{name}'{held(i == 0, n)}" for i, (name, n) in enumerate(holding)]
+    if listed is not None and len(files) > listed:
+        more = len(files) - listed
+        files = [*files[:listed], plural(more, "more training file")]
+    text = f"Replacing rebuilds {and_list(files)}"
+    if in_no_file:
+        text += (f"; {in_no_file:,} {agreeing(in_no_file, 'is', 'are')} in no training "
+                 "file")
+    return text + "."
+
+
+def _where(counts: list[tuple[str, int]]) -> str:
+    if len(counts) == 1:
+        return f"'{counts[0][0]}'"
+    return and_list([f"'{name}' ({k:,})" for name, k in counts])
+
+
+def worse_findings(worse: list[Worse]) -> list[tuple[str, list[str]]]:
+    """What the new versions brought into the training files, a clause a check with the
+    conversations it found: "6 now have a warning that would harm training (History
+    Mismatch) in 'Coaching A' (6) and 'Coaching B' (4)", "1 is now over the length limit
+    of 'Coaching B'"; none when clean."""
+    parts = []
+    harmful = [(w.name, len(w.harmful)) for w in worse if w.harmful]
+    if harmful:
+        ids = {cid for w in worse for cid in w.harmful}
+        codes = sorted({code for w in worse for found in w.harmful.values() for code in found},
+                       key=display_name)
+        k = len(ids)
+        parts.append((f"{k:,} now {agreeing(k, 'has', 'have')} a warning that would harm "
+                      f"training ({and_list([display_name(c) for c in codes])}) in "
+                      f"{_where(harmful)}", sorted(ids)))
+    over = [(w.name, len(w.over_limit)) for w in worse if w.over_limit]
+    if over:
+        ids = {cid for w in worse for cid in w.over_limit}
+        k = len(ids)
+        parts.append((f"{k:,} {agreeing(k, 'is', 'are')} now over the {LENGTH_LIMIT} of "
+                      f"{_where(over)}", sorted(ids)))
+    near = [(w.name, len(w.near)) for w in worse if w.near]
+    if near:
+        ids = {cid for w in worse for cid in w.near}
+        k = len(ids)
+        parts.append((f"{k:,} now nearly {agreeing(k, 'repeats', 'repeat')} another "
+                      f"conversation in {_where(near)}", sorted(ids)))
+    return parts
