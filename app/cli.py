@@ -45,7 +45,7 @@ from app.labels import display_name
 from app.library import Library
 from app.location import parse_location
 from app.paths import DATABASE_NAME
-from app.places import split_reason
+from app.places import readable_reason, split_reason
 from app.quality import harmful_warnings, informational_names
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
@@ -292,7 +292,8 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         if item.verdict is Verdict.DUPLICATE:
             _print(f"{item.verdict.value:<9} {duplicate_line(item, str, 'add --replace')}")
             continue
-        detail = item.reason or f"{item.conversation_id} → batch {item.batch_id}"
+        detail = (readable_reason(item.reason) if item.reason  # places in words, as the window
+                  else f"{item.conversation_id} → batch {item.batch_id}")
         _print(f"{item.verdict.value:<9} {item.path}: {detail}")
     for kind in report.skipped:  # a line a kind of file, not a line a file
         say(f"not read  {kind.sentence()}")

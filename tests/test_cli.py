@@ -106,6 +106,8 @@ def test_import_exits_1_when_something_was_rejected(cli: Cli, tmp_path: Path) ->
     assert len(rejected) == len(BAD)
     assert any("line" in line and "column" in line for line in rejected)
     assert any("raw" in line for line in rejected)
+    # places in words, as the window says them: no JSON path such as "$:" before the reason
+    assert not any(": $" in line for line in rejected), rejected
     assert next(line for line in lines if line.startswith("imported ")).endswith("batch chosen")
     assert lines[-1] == f"1 conversation imported, {len(BAD)} files could not be imported."
 
