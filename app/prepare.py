@@ -14,7 +14,7 @@ import orjson
 
 from app.errors import InputError, LibraryError
 from app.idtext import clean_batch_id, readable_name
-from app.loader import load_file
+from app.loader import load_file_lazily
 from app.packing import pack_json
 from app.records import ConversationRecord, digest_of, summarise
 from app.similar import fingerprint
@@ -44,25 +44,34 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
     file's path and its place in the file.
     """
     try:
-        loaded = load_file(Path(path), default_batch, named)
+        loaded = load_file_lazily(Path(path), default_batch, named)
     except InputError as exc:
         return [(path, None, exc.reason)]
     except Exception as exc:  # a bug or an unexpected shape must not stop the import
         return [(path, None, f"could not be read: {type(exc).__name__}: {exc}")]
     prepared: list[Prepared] = []
-    for part, record, error, dumped in loaded:
-        where = path + part
-        if record is None:
-            prepared.append((where, None, error.reason if error else "could not be read"))
-            continue
-        try:
-            source = readable_name(Path(path).name) + part if part else None
-            prepared.append((where, library_row(record, default_batch, source, dumped), ""))
-        except LibraryError as exc:
-            prepared.append((where, None, str(exc)))
-        except Exception as exc:
-            prepared.append((where, None, f"could not be read: {type(exc).__name__}: {exc}"))
+    try:
+        for part, record, error, dumped in loaded:
+            prepared.append(_prepared_one(path, part, record, error, dumped, default_batch))
+    except InputError as exc:  # a large full file that broke or changed while read
+        prepared.append((path, None, exc.reason))
     return prepared
+
+
+def _prepared_one(path: str, part: str, record: ConversationRecord | None,
+                  error: InputError | None, dumped: bytes | None,
+                  default_batch: str) -> Prepared:
+    """One conversation's row, or why it has none (named by the file and its part)."""
+    where = path + part
+    if record is None:
+        return (where, None, error.reason if error else "could not be read")
+    try:
+        source = readable_name(Path(path).name) + part if part else None
+        return (where, library_row(record, default_batch, source, dumped), "")
+    except LibraryError as exc:
+        return (where, None, str(exc))
+    except Exception as exc:
+        return (where, None, f"could not be read: {type(exc).__name__}: {exc}")
 
 
 def _storable(value: Any) -> Any:
