@@ -7,11 +7,14 @@ when the workers imported ``app.importer``). ``app.importer`` stores the rows.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from app import jsonio
 from app.errors import InputError, LibraryError
 from app.idtext import clean_batch_id, readable_name
 from app.loader import load_file_lazily
@@ -43,19 +46,42 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
     One entry per conversation: a full training file gives several, each named by the
     file's path and its place in the file.
     """
+    return list(prepare_lazily(path, default_batch, named))
+
+
+def unless_large(work: Callable[[str, str, bool], list[Prepared]], path: str,
+                 default_batch: str, named: bool = False) -> list[Prepared]:
+    """``work`` (``prepare``), except for a file too large to read whole: no rows at all
+    (an empty list, which ``prepare`` never gives), so that the importer reads it itself
+    with ``prepare_lazily``, storing and telling its progress a conversation at a time
+    rather than holding every row of a file of thousands of conversations at once."""
     try:
-        loaded = load_file_lazily(Path(path), default_batch, named)
+        if os.stat(path).st_size > jsonio.MAX_INPUT_BYTES:
+            return []
+    except OSError:
+        pass  # prepare says why it cannot be read
+    return work(path, default_batch, named)
+
+
+def prepare_lazily(path: str, default_batch: str, named: bool = False,
+                   stop: Callable[[], bool] | None = None) -> Iterator[Prepared]:
+    """``prepare``'s rows one at a time; a full training file too large to read whole is
+    read a conversation at a time, and ``stop`` (a cancel) is looked at between them."""
+    try:
+        loaded = load_file_lazily(Path(path), default_batch, named, stop)
     except InputError as exc:
-        return [(path, None, exc.reason)]
+        yield (path, None, exc.reason)
+        return
     except Exception as exc:  # a bug or an unexpected shape must not stop the import
-        return [(path, None, f"could not be read: {type(exc).__name__}: {exc}")]
-    prepared: list[Prepared] = []
+        yield (path, None, f"could not be read: {type(exc).__name__}: {exc}")
+        return
     try:
         for part, record, error, dumped in loaded:
-            prepared.append(_prepared_one(path, part, record, error, dumped, default_batch))
+            yield _prepared_one(path, part, record, error, dumped, default_batch)
     except InputError as exc:  # a large full file that broke or changed while read
-        prepared.append((path, None, exc.reason))
-    return prepared
+        yield (path, None, exc.reason)
+    except Exception as exc:
+        yield (path, None, f"could not be read: {type(exc).__name__}: {exc}")
 
 
 def _prepared_one(path: str, part: str, record: ConversationRecord | None,

@@ -15,7 +15,8 @@ import pytest
 from conftest import ENRICHED
 from stored import stored_bytes
 
-from app import jsonio, loader
+from app import importer, jsonio, loader
+from app.importer import Verdict, import_paths
 from app.library import Library
 from app.prepare import prepare
 from app.trainingfiles import add_conversations, create_training_file
@@ -183,3 +184,23 @@ def test_a_large_json_of_neither_kind_is_named_so(tmp_path: Path) -> None:
     [(_, row, reason)] = rows(path)
     assert row is None
     assert "neither a conversation file nor a full training file" in reason
+
+
+@pytest.mark.usefixtures("streamed")
+def test_the_progress_moves_within_the_file_and_cancel_stops_between_conversations(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importer, "TELL_EVERY", 4)
+    tell_every = 4
+    path = over_limit(our_full(filled_library), tmp_path, "big.json")
+    conversations = len(orjson.loads(path.read_bytes())["conversations"])
+    assert conversations > 3 * tell_every
+    told: list[tuple[int, int, str]] = []
+    report = import_paths(filled_library, [path], progress=lambda *a: told.append(a),
+                          cancelled=lambda: len(told) >= 3, workers=1)
+    assert told[:3] == [(0, 1, f"big.json [conversation {n} of {conversations}]")
+                        for n in (1, tell_every + 1, 2 * tell_every + 1)]
+    assert report.cancelled
+    assert 2 * tell_every < len(report.verdicts) < conversations
+    stored = {row.source_file for row in filled_library.summaries()}
+    assert {v.file for v in report.verdicts if v.verdict is Verdict.IMPORTED} <= stored
