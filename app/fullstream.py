@@ -152,6 +152,8 @@ def outline(path: Path, name: str, size: int, stop: Stop | None = None) -> Outli
                     if events > jsonio.MAX_INPUT_BYTES // 8 and key != "conversations":
                         raise neither_too_large(name, size)  # no header is this large
             except ijson.JSONError as exc:
+                if not array:  # broken before any conversation: not a full file (JSONL?)
+                    raise neither_too_large(name, size) from None
                 raise _broken(name, exc, handle.tell(), max(count - 1, 0)) from None
     except OSError as exc:
         raise InputError.single(name, cannot_be_read(exc)) from None

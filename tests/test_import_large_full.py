@@ -72,16 +72,21 @@ def over_limit(document: dict[str, Any], folder: Path, name: str) -> Path:
         count = count * 2
 
 
+def _never_whole(limit: int) -> Any:
+    """``parse_json_bytes`` that fails a test when given more than ``limit`` bytes."""
+    whole = jsonio.parse_json_bytes
+
+    def parse(data: bytes, file: str) -> Any:
+        assert len(data) <= limit, f"{file} was parsed whole ({len(data):,} bytes)"
+        return whole(data, file)
+    return parse
+
+
 @pytest.fixture
 def streamed(monkeypatch: pytest.MonkeyPatch) -> None:
     """The whole-read limit at LIMIT, and no file over it parsed whole."""
     monkeypatch.setattr(jsonio, "MAX_INPUT_BYTES", LIMIT)
-    whole = loader.parse_json_bytes
-
-    def parse_small_only(data: bytes, file: str) -> Any:
-        assert len(data) <= LIMIT, f"{file} was parsed whole ({len(data):,} bytes)"
-        return whole(data, file)
-    monkeypatch.setattr(loader, "parse_json_bytes", parse_small_only)
+    monkeypatch.setattr(loader, "parse_json_bytes", _never_whole(LIMIT))
 
 
 def rows(path: Path) -> list[tuple[str, Any, str]]:
@@ -108,16 +113,7 @@ def test_a_full_file_over_the_limit_gives_the_rows_a_whole_read_gives(
     assert all(row is not None for _, row, _ in expected), expected[:1]
     monkeypatch.setattr(jsonio, "MAX_INPUT_BYTES", LIMIT)
     monkeypatch.setattr(loader, "parse_json_bytes", _never_whole(LIMIT))
-    assert rows(path) == expected
-
-
-def _never_whole(limit: int) -> Any:
-    whole = jsonio.parse_json_bytes
-
-    def parse(data: bytes, file: str) -> Any:
-        assert len(data) <= limit, f"{file} was parsed whole ({len(data):,} bytes)"
-        return whole(data, file)
-    return parse
+    assert rows(path) == expected  # read a conversation at a time: never parsed whole
 
 
 @pytest.mark.usefixtures("streamed")
@@ -180,10 +176,13 @@ def test_a_conversation_file_over_the_limit_says_what_to_do(tmp_path: Path) -> N
 
 @pytest.mark.usefixtures("streamed")
 def test_a_large_json_of_neither_kind_is_named_so(tmp_path: Path) -> None:
-    path = write(tmp_path / "other.json", {"rows": [{"text": "x" * 1000}] * 2000})
-    [(_, row, reason)] = rows(path)
-    assert row is None
-    assert "neither a conversation file nor a full training file" in reason
+    other = write(tmp_path / "other.json", {"rows": [{"text": "x" * 1000}] * 2000})
+    lines = tmp_path / "lines.json"  # JSONL under a .json name
+    lines.write_bytes(b"".join(orjson.dumps({"text": "x" * 1000}) + b"\n" for _ in range(2000)))
+    for path in (other, lines):
+        [(_, row, reason)] = rows(path)
+        assert row is None
+        assert "neither a conversation file nor a full training file" in reason, reason
 
 
 @pytest.mark.usefixtures("streamed")
