@@ -203,3 +203,25 @@ def test_the_progress_moves_within_the_file_and_cancel_stops_between_conversatio
     assert 2 * tell_every < len(report.verdicts) < conversations
     stored = {row.source_file for row in filled_library.summaries()}
     assert {v.file for v in report.verdicts if v.verdict is Verdict.IMPORTED} <= stored
+
+
+@pytest.mark.usefixtures("streamed")
+def test_a_top_level_key_written_twice_is_refused(filled_library: Library,
+                                                  tmp_path: Path) -> None:
+    path = over_limit(our_full(filled_library), tmp_path, "big.json")
+    data = path.read_bytes()
+    path.write_bytes(data[:1] + b'\n  "consultant_profile": null,' + data[1:])
+    [(_, row, reason)] = rows(path)
+    assert row is None
+    assert reason == ("$: the key 'consultant_profile' appears twice at the top of the file; "
+                      "remove one of them")
+
+
+def test_a_file_over_the_largest_full_file_is_refused_unread(tmp_path: Path) -> None:
+    path = tmp_path / "huge.json"
+    with path.open("wb") as handle:  # sparse: nothing is written, nothing would be read
+        handle.truncate(9 * 1024 ** 3)
+    [(_, row, reason)] = rows(path)
+    assert row is None
+    assert reason == ("$: the file is 9,664 MB, more than the 8,590 MB a full training file "
+                      "may have; build smaller training files and import those")
