@@ -49,20 +49,27 @@ def split_full(
                                 "$.conversations")
     shared = document.get("consultant_profile")
     for index, item in enumerate(conversations):
-        part = f"{PART_MARK}{index + 1} of {len(conversations)}]"
-        label = file_name + part
-        where = f"$.conversations[{index}]"
-        try:
-            if earlier_format_conversation(item):
-                record = _from_user_format(item, shared, label, batch_id)
-            elif isinstance(item, dict) and "messages" in item:
-                record = _from_our_format(item, shared, label, where, batch_id)
-            else:
-                raise InputError.single(label, "not a conversation: it has neither "
-                                        "training_pairs nor messages", where)
-            yield part, record, None
-        except InputError as exc:
-            yield part, None, exc
+        yield split_item(item, index, len(conversations), shared, file_name, batch_id)
+
+
+def split_item(item: Any, index: int, count: int, shared_profile: Any, file_name: str,
+               batch_id: str) -> ItemResult:
+    """One conversation of a full file (the ``index``-th of ``count``): its part, and its
+    record or the error that names it (``app.fullstream`` reads them one at a time)."""
+    part = f"{PART_MARK}{index + 1} of {count}]"
+    label = file_name + part
+    where = f"$.conversations[{index}]"
+    try:
+        if earlier_format_conversation(item):
+            record = _from_user_format(item, shared_profile, label, batch_id)
+        elif isinstance(item, dict) and "messages" in item:
+            record = _from_our_format(item, shared_profile, label, where, batch_id)
+        else:
+            raise InputError.single(label, "not a conversation: it has neither "
+                                    "training_pairs nor messages", where)
+        return part, record, None
+    except InputError as exc:
+        return part, None, exc
 
 
 def _fingerprint(value: Any) -> str:

@@ -19,11 +19,12 @@ import hashlib
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_field
 from datetime import datetime
 from enum import StrEnum
+from functools import partial
 from operator import attrgetter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -54,6 +55,7 @@ from app.prepare import NOT_COLUMNS as NOT_COLUMNS
 from app.prepare import Prepared as Prepared
 from app.prepare import library_row as library_row
 from app.prepare import prepare as prepare
+from app.prepare import prepare_lazily, unless_large
 from app.skipped_files import SkippedFiles, SkippedKind
 from app.stored_builds import forget_totals
 from app.team_locks import IMPORTING, REMOVING, lock_in_transaction
@@ -553,7 +555,7 @@ def _prepared(
             [c.named for c in candidates])
     if pool.started or (pool.count > 1 and _worth_a_pool(candidates)):
         return pool.map(args, notes)
-    return map(prepare, *args)
+    return map(partial(unless_large, prepare), *args)
 
 
 def _start_when_worth(pool: Workers) -> Callable[[int], None]:
@@ -603,7 +605,8 @@ def import_paths(
         batch = clean_batch_id(batch)
     count = workers if workers is not None else min(2, multiprocessing.cpu_count())
     skipped = SkippedFiles()
-    with Workers(count, prepare, cancelled) as pool:
+    # prepare is looked up here, so a test may put its own in its place (in the workers too)
+    with Workers(count, partial(unless_large, prepare), cancelled) as pool:
         try:
             candidates, problems = collect(paths, batch, _start_when_worth(pool), cancelled,
                                            skipped)
@@ -702,7 +705,15 @@ def _import_rows(
     chunk = TEAM_CHUNK if library.is_team else CHUNK
     done = 0
     for done, prepared in enumerate(rows, start=1):
-        for path, row, reason in prepared:
+        candidate = candidates[done - 1]
+        large = not prepared  # too large to read whole: read here, a conversation at a time
+        every: Iterable[Prepared] = prepared if not large else prepare_lazily(
+            str(candidate.path), candidate.default_batch, candidate.named, cancelled)
+        for path, row, reason in every:
+            if large:
+                _tell_conversation(progress, done, total, path, len(verdicts))
+                if len(verdicts) >= chunk:
+                    flush()
             if row is None:
                 verdicts.append(FileVerdict(path, Verdict.REJECTED, reason))
                 continue
@@ -719,13 +730,26 @@ def _import_rows(
         if len(verdicts) >= chunk:
             flush()
         if progress:
-            progress(done, total, candidates[done - 1].path.name)
+            progress(done, total, candidate.path.name)
         if cancelled and cancelled():
-            report.cancelled = done < total
+            report.cancelled = done < total or large
             break
     else:  # every file's rows, or the workers' rows ended at a cancel (``Workers``)
         report.cancelled = done < total
     flush()
+
+
+# A large full training file's progress is told every this many conversations.
+TELL_EVERY = 32
+
+
+def _tell_conversation(progress: Progress | None, done: int, total: int, where: str,
+                       held: int) -> None:
+    """Progress within a large full training file: the files before it are done, and the
+    label names the conversation being read ("big.json [conversation 7 of 40]")."""
+    if progress is None or held % TELL_EVERY:
+        return
+    progress(done - 1, total, Path(where).name)
 
 
 class _Row(NamedTuple):

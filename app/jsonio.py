@@ -241,10 +241,19 @@ def cannot_be_read(exc: OSError) -> str:
     return f"cannot be read ({exc.strerror or exc}); {unreadable_advice(exc)}"
 
 
+class InputTooLarge(InputError):
+    """A file larger than a whole read may take; ``size``: its bytes, as far as read.
+    The import reads a full training file this large a conversation at a time instead
+    (``app.fullstream``)."""
+
+    def __init__(self, name: str, size: int, max_bytes: int, limit: str) -> None:
+        super().__init__([Problem(name, f"the file is {size / 1e6:,.0f} MB, more than the "
+                                        f"{max_bytes / 1e6:,.0f} MB {limit}")])
+        self.size = size
+
+
 def _too_large(name: str, size: int, max_bytes: int, limit: str) -> InputError:
-    return InputError.single(
-        name, f"the file is {size / 1e6:.0f} MB, more than the {max_bytes / 1e6:.0f} MB "
-        f"{limit}")
+    return InputTooLarge(name, size, max_bytes, limit)
 
 
 def _open_regular_fd(path: Path) -> tuple[int, int]:
@@ -288,13 +297,16 @@ def open_regular(path: Path) -> Iterator[IO[bytes]]:
 CONVERSATION_LIMIT = "a single conversation file may have"
 
 
-def read_input_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES,
+def read_input_bytes(path: Path, max_bytes: int | None = None,
                      limit: str = CONVERSATION_LIMIT) -> bytes:
-    """Read an ordinary file of at most ``max_bytes``, whatever its stat size claims.
+    """Read an ordinary file of at most ``max_bytes`` (``MAX_INPUT_BYTES`` when None, as
+    it is at the call), whatever its stat size claims.
 
     The size is checked before reading (a huge file is refused unread) and again while
     reading, so a file that grows, or reports a size of 0, is still cut off at the limit.
     """
+    if max_bytes is None:
+        max_bytes = MAX_INPUT_BYTES
     fd, size = _open_regular_fd(path)  # a bare descriptor: a file object costs more
     try:
         if size > max_bytes:
@@ -320,7 +332,7 @@ def read_input_bytes(path: Path, max_bytes: int = MAX_INPUT_BYTES,
     return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
-def read_json_file(path: Path, max_bytes: int = MAX_INPUT_BYTES,
+def read_json_file(path: Path, max_bytes: int | None = None,
                    limit: str = CONVERSATION_LIMIT) -> tuple[Any, bytes]:
     """Read and parse one JSON file, returning the document and its raw bytes."""
     data = read_input_bytes(path, max_bytes, limit)

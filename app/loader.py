@@ -4,6 +4,7 @@ file, one per conversation for a full training file."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,8 +13,9 @@ import orjson
 from app.canonical import check_structure, normalise
 from app.errors import InputError
 from app.fullsplit import is_full, split_full
+from app.fullstream import MAX_FULL_BYTES, Outline, conversations, outline
 from app.idtext import readable_name
-from app.jsonio import parse_json_bytes, read_input_bytes
+from app.jsonio import InputTooLarge, parse_json_bytes, read_input_bytes
 from app.records import ConversationRecord
 
 NOT_JSON_FILE = "not a .json conversation file; only .json files are imported"
@@ -145,3 +147,30 @@ def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list
                 for part, record, error in split_full(document, shown.name, batch)]
     record, dumped = _checked_record(document, data, shown.name, default_batch)
     return [("", record, None, dumped)]
+
+
+def load_file_lazily(path: Path, default_batch: str, batch_named: bool = False,
+                     stop: Callable[[], bool] | None = None) -> Iterable[Loaded]:
+    """``load_file``, except that a full training file too large to read whole is read one
+    conversation at a time (``app.fullstream``): the records come as they are read, and
+    ``stop`` (a cancel) is looked at between them. Errors about the whole file are raised
+    here, before any record; a file that changes meanwhile raises as it is read."""
+    try:
+        return load_file(path, default_batch, batch_named)
+    except InputTooLarge as too_large:
+        size = too_large.size
+    shown = Path(readable_name(path.name))
+    if size > MAX_FULL_BYTES:
+        raise InputError.single(
+            shown.name, f"the file is {size / 1e6:,.0f} MB, more than the "
+            f"{MAX_FULL_BYTES / 1e6:,.0f} MB a full training file may have; build smaller "
+            "training files and import those")
+    known = outline(path, shown.name, size, stop)
+    batch = default_batch if batch_named else shown.stem
+    return _streamed(path, shown.name, known, batch, stop)
+
+
+def _streamed(path: Path, name: str, known: Outline, batch: str,
+              stop: Callable[[], bool] | None) -> Iterator[Loaded]:
+    for part, record, error in conversations(path, name, known, batch, stop):
+        yield part, record, error, None

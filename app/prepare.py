@@ -7,14 +7,17 @@ when the workers imported ``app.importer``). ``app.importer`` stores the rows.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import orjson
 
+from app import jsonio
 from app.errors import InputError, LibraryError
 from app.idtext import clean_batch_id, readable_name
-from app.loader import load_file
+from app.loader import load_file_lazily
 from app.packing import pack_json
 from app.records import ConversationRecord, digest_of, summarise
 from app.similar import fingerprint
@@ -43,26 +46,58 @@ def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared
     One entry per conversation: a full training file gives several, each named by the
     file's path and its place in the file.
     """
+    return list(prepare_lazily(path, default_batch, named))
+
+
+def unless_large(work: Callable[[str, str, bool], list[Prepared]], path: str,
+                 default_batch: str, named: bool = False) -> list[Prepared]:
+    """``work`` (``prepare``), except for a file too large to read whole: no rows at all
+    (an empty list, which ``prepare`` never gives), so that the importer reads it itself
+    with ``prepare_lazily``, storing and telling its progress a conversation at a time
+    rather than holding every row of a file of thousands of conversations at once."""
     try:
-        loaded = load_file(Path(path), default_batch, named)
+        if os.stat(path).st_size > jsonio.MAX_INPUT_BYTES:
+            return []
+    except OSError:
+        pass  # prepare says why it cannot be read
+    return work(path, default_batch, named)
+
+
+def prepare_lazily(path: str, default_batch: str, named: bool = False,
+                   stop: Callable[[], bool] | None = None) -> Iterator[Prepared]:
+    """``prepare``'s rows one at a time; a full training file too large to read whole is
+    read a conversation at a time, and ``stop`` (a cancel) is looked at between them."""
+    try:
+        loaded = load_file_lazily(Path(path), default_batch, named, stop)
     except InputError as exc:
-        return [(path, None, exc.reason)]
+        yield (path, None, exc.reason)
+        return
     except Exception as exc:  # a bug or an unexpected shape must not stop the import
-        return [(path, None, f"could not be read: {type(exc).__name__}: {exc}")]
-    prepared: list[Prepared] = []
-    for part, record, error, dumped in loaded:
-        where = path + part
-        if record is None:
-            prepared.append((where, None, error.reason if error else "could not be read"))
-            continue
-        try:
-            source = readable_name(Path(path).name) + part if part else None
-            prepared.append((where, library_row(record, default_batch, source, dumped), ""))
-        except LibraryError as exc:
-            prepared.append((where, None, str(exc)))
-        except Exception as exc:
-            prepared.append((where, None, f"could not be read: {type(exc).__name__}: {exc}"))
-    return prepared
+        yield (path, None, f"could not be read: {type(exc).__name__}: {exc}")
+        return
+    try:
+        for part, record, error, dumped in loaded:
+            yield _prepared_one(path, part, record, error, dumped, default_batch)
+    except InputError as exc:  # a large full file that broke or changed while read
+        yield (path, None, exc.reason)
+    except Exception as exc:
+        yield (path, None, f"could not be read: {type(exc).__name__}: {exc}")
+
+
+def _prepared_one(path: str, part: str, record: ConversationRecord | None,
+                  error: InputError | None, dumped: bytes | None,
+                  default_batch: str) -> Prepared:
+    """One conversation's row, or why it has none (named by the file and its part)."""
+    where = path + part
+    if record is None:
+        return (where, None, error.reason if error else "could not be read")
+    try:
+        source = readable_name(Path(path).name) + part if part else None
+        return (where, library_row(record, default_batch, source, dumped), "")
+    except LibraryError as exc:
+        return (where, None, str(exc))
+    except Exception as exc:
+        return (where, None, f"could not be read: {type(exc).__name__}: {exc}")
 
 
 def _storable(value: Any) -> Any:

@@ -1,0 +1,203 @@
+"""Import a full training file too large to read whole, one conversation at a time.
+
+A file over ``MAX_INPUT_BYTES`` (64 MiB) is not read into memory: a 500 MB file parsed
+whole is several GB of Python objects. It is read twice with ijson (its C back end):
+
+1. the outline: every top-level value except the conversations (the header and the
+   shared ``consultant_profile``, before or after the array), and how many conversations
+   there are, so that each is named "[conversation 7 of 40]" as the whole-file path names
+   it. This pass also proves the JSON is whole: a truncated or broken file is refused
+   before anything is imported, named with where it breaks and what to do;
+2. the conversations, one at a time, each checked and normalised exactly as
+   ``app.fullsplit.split_full`` does for a file read whole (``split_item``).
+
+What a streamed conversation does not get of ``app.jsonio.parse_json_bytes``'s strict
+rules, and why: a key written twice inside a conversation is not refused (ijson keeps
+the last value, and telling would mean walking every parse event in Python, which would
+cost more than the whole import of the conversation); a lone surrogate escape
+(``\\ud800``) is read as "?" rather than kept. Still refused: a number that overflows to
+infinity or beyond 64 bits, NaN and Infinity, text that is not UTF-8, nesting deeper than
+``MAX_DEPTH`` (per conversation), and a top-level key written twice.
+
+A file that is not a full training file (no ``training_file_metadata`` and
+``conversations`` array at its top level) is refused with a sentence saying what it
+looks like and what to do.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import IO, Any, Final, NamedTuple
+
+import ijson  # type: ignore[import-untyped]  # no type information shipped
+
+from app import jsonio
+from app.errors import InputError
+from app.fullsplit import ItemResult, split_item
+from app.jsonio import MAX_DEPTH, _deeper_than, cannot_be_read, open_regular
+
+# Larger than this, a full training file is not read at all: 8 GB is about 230,000
+# conversations of ours, more than any training run of this user's takes.
+MAX_FULL_BYTES: Final = 8 * 1024 ** 3
+CHUNK: Final = 1 << 20  # bytes ijson reads at a time
+BOM: Final = b"\xef\xbb\xbf"
+# Top-level keys of a single conversation file (enriched, legacy or raw), never of a full one.
+CONVERSATION_KEYS: Final = frozenset({"training_pairs", "turns", "dataset_metadata",
+                                      "input_parameters"})
+ITEM_STARTS: Final = frozenset({"start_map", "start_array", "string", "number", "boolean",
+                                "null"})
+Stop = Callable[[], bool]  # says yes once the import was cancelled
+
+
+def _mb(size: int) -> str:
+    return f"{size / 1e6:,.0f} MB"
+
+
+def conversation_too_large(name: str, size: int) -> InputError:
+    """A conversation file over the limit: no generator writes one that large."""
+    return InputError.single(
+        name, f"the file is {_mb(size)}, more than the {_mb(jsonio.MAX_INPUT_BYTES)} a single "
+        "conversation file may have — is it a conversation file? Split it into one file "
+        "per conversation, or import the full training file it came from instead")
+
+
+def neither_too_large(name: str, size: int) -> InputError:
+    """A large .json that is neither a conversation file nor a full training file."""
+    return InputError.single(
+        name, f"the file is {_mb(size)} and is neither a conversation file nor a full "
+        "training file (it has no 'training_file_metadata' and 'conversations' at its top "
+        "level); only those are imported: choose the conversation files or the full "
+        "training file instead")
+
+
+def _broken(name: str, error: Exception, at: int, seen: int) -> InputError:
+    """Where the JSON breaks, in words, with what to do."""
+    text = str(error)
+    if "premature EOF" in text:
+        return InputError.single(
+            name, f"the JSON ends too early (truncated file?) after {seen:,} complete "
+            f"conversations, at byte {at:,}; copy or save the whole file again, then import "
+            "it again")
+    first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
+    return InputError.single(
+        name, f"not valid JSON near byte {at:,}, in conversation {seen + 1:,} of the file "
+        f"({first}); correct the file at that place or save it again, then import it again")
+
+
+class Outline(NamedTuple):
+    """What the first pass learns of a full training file."""
+
+    header: dict[str, Any]  # every top-level value except the conversations
+    total: int  # how many conversations
+
+
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[IO[bytes]]:
+    """``path`` opened for reading, past a UTF-8 byte-order mark (which Python's parser
+    accepts on the whole-file path, and yajl does not)."""
+    with open_regular(path) as handle:
+        if handle.read(len(BOM)) != BOM:
+            handle.seek(0)
+        yield handle
+
+
+def outline(path: Path, name: str, size: int, stop: Stop | None = None) -> Outline:
+    """Read the header and count the conversations; ``InputError`` for a file that is not a
+    full training file, or whose JSON is broken (named with where, and what to do)."""
+    header: dict[str, Any] = {}
+    key: str | None = None
+    builder: Any = None
+    count = 0
+    array = False
+    events = 0
+    try:
+        with _opened(path) as handle:
+            parser = ijson.parse(handle, buf_size=CHUNK, use_float=True)
+            try:
+                for prefix, event, value in parser:
+                    if key == "conversations" and prefix != "":
+                        if prefix == "conversations.item":
+                            if event in ITEM_STARTS:
+                                count += 1
+                                if stop is not None and count % 64 == 0 and stop():
+                                    return Outline(header, count)
+                        elif prefix == "conversations" and event == "start_array":
+                            array = True
+                        elif not array:
+                            raise InputError.single(name, "'conversations' must be an array",
+                                                    "$.conversations")
+                        continue
+                    if prefix == "":
+                        if event == "map_key":
+                            _keep(header, key, builder)
+                            key, builder = value, None
+                            if key in CONVERSATION_KEYS:
+                                raise conversation_too_large(name, size)
+                            if key in header or (key == "conversations" and array):
+                                raise InputError.single(
+                                    name, f"the key '{key}' appears twice at the top of the "
+                                    "file; remove one of them")
+                            if key != "conversations":
+                                builder = ijson.ObjectBuilder()
+                        elif event == "end_map":
+                            _keep(header, key, builder)
+                            key, builder = None, None
+                        elif event != "start_map":
+                            raise neither_too_large(name, size)
+                        continue
+                    builder.event(event, value)
+                    events += 1
+                    if events > jsonio.MAX_INPUT_BYTES // 8 and key != "conversations":
+                        raise neither_too_large(name, size)  # no header is this large
+            except ijson.JSONError as exc:
+                if not array:  # broken before any conversation: not a full file (JSONL?)
+                    raise neither_too_large(name, size) from None
+                raise _broken(name, exc, handle.tell(), max(count - 1, 0)) from None
+    except OSError as exc:
+        raise InputError.single(name, cannot_be_read(exc)) from None
+    if "training_file_metadata" not in header or not array:
+        raise neither_too_large(name, size)
+    if not count:
+        raise InputError.single(name, "the training file holds no conversations",
+                                "$.conversations")
+    return Outline(header, count)
+
+
+def _keep(header: dict[str, Any], key: str | None, builder: Any) -> None:
+    """The top-level value just read, kept in ``header`` (the conversations are not)."""
+    if key is not None and builder is not None:
+        header[key] = builder.value
+
+
+def conversations(path: Path, name: str, known: Outline, batch_id: str,
+                  stop: Stop | None = None) -> Iterator[ItemResult]:
+    """The second pass: each conversation's part and record (or error), one at a time.
+    ``stop`` is looked at between conversations; a file changed since the outline was
+    read is refused from there on."""
+    shared = known.header.get("consultant_profile")
+    index = -1
+    try:
+        with _opened(path) as handle:
+            items = ijson.items(handle, "conversations.item", buf_size=CHUNK, use_float=True)
+            try:
+                for index, item in enumerate(items):
+                    if index >= known.total:
+                        break
+                    if stop is not None and stop():
+                        return
+                    if _deeper_than(item, MAX_DEPTH):
+                        part = f" [conversation {index + 1} of {known.total}]"
+                        yield part, None, InputError.single(
+                            name + part, "the JSON is nested too deeply to be a conversation",
+                            f"$.conversations[{index}]")
+                        continue
+                    yield split_item(item, index, known.total, shared, name, batch_id)
+            except ijson.JSONError as exc:
+                raise _broken(name, exc, handle.tell(), index + 1) from None
+    except OSError as exc:
+        raise InputError.single(name, cannot_be_read(exc)) from None
+    if index + 1 < known.total:
+        raise InputError.single(name, "the file changed while it was imported; import it "
+                                "again once nothing writes to it")
