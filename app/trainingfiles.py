@@ -982,10 +982,14 @@ def change_settings(
     return get_training_file(library, name)
 
 
-def delete_training_file(library: Library, name: str) -> None:
-    """Delete the file, its members and the fragments only it used, in one transaction."""
+def delete_training_file(library: Library, name: str,
+                         before: Callable[[Session, TrainingFile], None] | None = None) -> None:
+    """Delete the file, its members and the fragments only it used, in one transaction;
+    ``before`` reads what it needs (``app.file_undo``) in that transaction first."""
     with training_file_lock(library, name), library.session() as session, session.begin():
         row = _row(session, name)
+        if before is not None:
+            before(session, row)
         old_files = [row.json_file, row.jsonl_file]
         keys = list(session.scalars(select(Member.fragment_key)
                                     .where(Member.file_id == row.file_id)))

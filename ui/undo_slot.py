@@ -1,10 +1,10 @@
 """The window's one Edit ▸ Undo (Ctrl+Z), shared by every kind of change it can undo.
 
 Each kind (a batch rename or move: ``ui.batch_flow``; a removal from a training file:
-``ui.member_undo_flow``; a removal from the library: ``ui.library_undo_flow``) keeps its
-own last change and says how Undo should read. Only the last change of all is offered:
-the controller starting a change takes the slot, and the one that had it forgets its own,
-so one level of undo reaches across kinds.
+``ui.member_undo_flow``; a removal from the library: ``ui.library_undo_flow``; a deleted
+training file: ``ui.file_undo_flow``) keeps its own last change and says how Undo should
+read. Only the last change of all is offered: the controller starting a change takes the
+slot, and the one that had it forgets its own, so one level of undo reaches across kinds.
 """
 
 from __future__ import annotations
@@ -17,8 +17,8 @@ from PySide6.QtGui import QAction, QKeySequence
 UNDO = "Undo"
 NOTHING_TO_UNDO = ("Nothing to undo: Undo reverses the last batch rename, move of "
                    "conversations to a batch, removal of conversations from a "
-                   "training file or from the library, or change of a training file's "
-                   "settings")
+                   "training file or from the library, change of a training file's "
+                   "settings, or deletion of a training file")
 
 
 class UndoOwner(Protocol):
