@@ -39,6 +39,7 @@ from app.models import (
 from app.portable import insert_for
 from app.team_locks import REMOVING, lock_in_transaction, training_file_lock
 from app.trainingfiles import TrainingFileInfo, delete_training_file
+from app.trainingfiles import _next_file_id as next_file_id
 from app.wording import agreeing, first_few, plural
 
 CHUNK = 500  # keys per IN (...) list
@@ -211,7 +212,7 @@ def undo_deletion(library: Library, undo: FileDeletionUndo, progress: Progress |
                 progress(0, 3, "putting its stored renderings back")
             row = dict(undo.row)
             if session.get(TrainingFile, undo.file_id) is not None:  # its number was reused
-                del row["file_id"]
+                row["file_id"] = next_file_id(library, session)
             if undo.fragments:
                 statement = insert_for(session, BuildFragment).on_conflict_do_nothing(
                     index_elements=[BuildFragment.key])

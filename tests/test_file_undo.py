@@ -95,3 +95,23 @@ def test_no_undo_once_a_member_left_the_library(filled_library, tmp_path):
                                            r"Nothing was changed\."):
         undo_deletion(filled_library, undo)
     assert NAME not in [f.name for f in list_training_files(filled_library)]
+
+
+def test_a_file_made_since_under_another_name_is_left_as_it_is(filled_library, tmp_path):
+    """(On SQLite the new file takes the deleted one's row number: the deleted one comes
+    back under a new one, with its members and saved copies.)"""
+    ids = _made(filled_library, tmp_path)
+    before = stored_bytes(filled_library, NAME)
+    copies = saved_copies(filled_library, NAME)
+    undo = delete_recorded(filled_library, NAME)
+    other = [row.conversation_id for row in filled_library.summaries()][6]
+    add_conversations(filled_library, "Newer", [other], create=True)
+    newer = stored_bytes(filled_library, "Newer")
+
+    undo_deletion(filled_library, undo)
+
+    assert member_ids(filled_library, NAME) == ids
+    assert stored_bytes(filled_library, NAME) == before
+    assert saved_copies(filled_library, NAME) == copies
+    assert member_ids(filled_library, "Newer") == [other]
+    assert stored_bytes(filled_library, "Newer") == newer
