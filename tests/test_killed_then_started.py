@@ -65,8 +65,8 @@ def progress(done, total, current):
 
 
 library = Library(Path(root))
-if what == "create":
-    add_conversations(library, name, ids, create=True, progress=progress)
+if what in ("create", "add"):
+    add_conversations(library, name, ids, create=what == "create", progress=progress)
 else:
     change_settings(library, name, max_seq_len=1024, progress=progress)
 print("finished, which it never should")
@@ -165,4 +165,23 @@ def test_a_killed_change_of_settings_is_named_and_the_settings_are_as_before(
         "were not changed, and 'Kept' is as it was before; change them again")
     with Library(root) as library:
         assert get_training_file(library, "Kept") == info, "its settings from before"
+        assert stored_bytes(library, "Kept") == before
+
+
+def test_a_killed_add_is_named_and_said_not_made(qtbot, tmp_path: Path,
+                                                fixture_folder: Path) -> None:
+    root, ids = _library_with_conversations(tmp_path, fixture_folder)
+    with Library(root) as library:
+        add_conversations(library, "Kept", ids[:2], create=True)
+        info = get_training_file(library, "Kept")
+        before = stored_bytes(library, "Kept")
+    _killed_build(tmp_path, root, "add", "Kept", ids[2:])
+
+    done = _started(root, qtbot)
+
+    assert done[0] == (
+        "found that adding 4 conversations to the training file 'Kept' was interrupted: "
+        "nothing was added, and 'Kept' is as it was before; add them again")
+    with Library(root) as library:
+        assert get_training_file(library, "Kept") == info
         assert stored_bytes(library, "Kept") == before
