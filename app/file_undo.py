@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from app.build import BuildCancelled, Progress
 from app.errors import LibraryError
 from app.library import Library
+from app.library_undo import UNDO_KEPT_UP_TO as UNDO_KEPT_UP_TO_CONVERSATIONS
 from app.models import (
     BuildFragment,
     Conversation,
@@ -77,10 +78,17 @@ class FileDeletionUndo:
                 "JSONL and its saved-copies records")
 
 
+# What a deletion keeps for its undo is held in the window's memory (its renderings
+# compressed, about half of its JSON and JSONL): as for a removal from the library, a file
+# of more conversations is deleted without it, and its question says so.
+UNDO_KEPT_UP_TO = UNDO_KEPT_UP_TO_CONVERSATIONS
+
+
 def undo_kept(info: TrainingFileInfo) -> bool:
     """Whether Edit ▸ Undo can bring the file back once deleted: not a build from before
-    LoRA Studio kept builds in the library, whose files on disk the deletion removes."""
-    return info.built
+    LoRA Studio kept builds in the library, whose files on disk the deletion removes, nor
+    a file too large to keep (``UNDO_KEPT_UP_TO``)."""
+    return info.built and info.conversations <= UNDO_KEPT_UP_TO
 
 
 def _chunks(items: Sequence[Any]) -> Iterator[list[Any]]:

@@ -124,3 +124,16 @@ def test_the_question_says_a_build_from_before_v6_cannot_be_brought_back(filled_
         "\n\nThis cannot be undone: its JSON and JSONL were made by an earlier version of "
         "LoRA Studio and are kept only as files in the library folder, which are deleted. "
         "Download a copy first if you may need it.")
+
+
+def test_the_question_says_a_file_too_large_to_keep_cannot_be_brought_back(filled_library):
+    from dataclasses import replace
+
+    from app.file_undo import UNDO_KEPT_UP_TO
+    from ui.training_files_page import deletion_question
+
+    add_conversations(filled_library, NAME, ids_of(filled_library)[:2], create=True)
+    large = replace(get_training_file(filled_library, NAME), conversations=UNDO_KEPT_UP_TO + 1)
+    assert deletion_question(large).endswith(
+        "\n\nThis cannot be undone: Edit ▸ Undo keeps a deleted training file of up to "
+        "20,000 conversations. Download a copy first if you may need it.")

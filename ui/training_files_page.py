@@ -68,7 +68,7 @@ from app.export import (
     nothing_to_train,
     owes_rebuild,
 )
-from app.file_undo import delete_recorded, undo_kept
+from app.file_undo import UNDO_KEPT_UP_TO, delete_recorded, undo_kept
 from app.labels import OwnNames, display_name
 from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
@@ -299,6 +299,10 @@ def deletion_question(info: TrainingFileInfo) -> str:
     if undo_kept(info):
         return text + ("\n\nYou can undo this with Edit ▸ Undo (Ctrl+Z) until your next "
                        "change.")
+    if info.built:
+        return text + (f"\n\nThis cannot be undone: Edit ▸ Undo keeps a deleted training "
+                       f"file of up to {UNDO_KEPT_UP_TO:,} conversations. Download a copy "
+                       "first if you may need it.")
     return text + ("\n\nThis cannot be undone: its JSON and JSONL were made by an earlier "
                    "version of LoRA Studio and are kept only as files in the library folder, "
                    "which are deleted. Download a copy first if you may need it.")
