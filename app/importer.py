@@ -56,6 +56,7 @@ from app.prepare import Prepared as Prepared
 from app.prepare import library_row as library_row
 from app.prepare import prepare as prepare
 from app.prepare import prepare_lazily, unless_large
+from app.running_work import running
 from app.skipped_files import SkippedFiles, SkippedKind
 from app.stored_builds import forget_totals
 from app.team_locks import IMPORTING, REMOVING, lock_in_transaction
@@ -566,6 +567,9 @@ def _start_when_worth(pool: Workers) -> Callable[[int], None]:
     return counted
 
 
+IMPORT_RECORD = "import"  # an import's ``app.running_work`` record (``app.recovery``)
+
+
 def last_stored_pk(library: Library) -> int:
     """The highest conversation key stored so far (0: none): whatever an import started
     now stores gets a higher one."""
@@ -614,7 +618,12 @@ def import_paths(
             return ImportReport(cancelled=True)
         report = ImportReport(verdicts=list(problems), skipped=skipped.kinds())
         rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
-        _import_rows(library, candidates, rows, report, replace, progress, cancelled)
+        # Kept while it stores: a kill mid-way is said at the next start (app.recovery).
+        with running(library.root, {"kind": IMPORT_RECORD, "files": len(candidates),
+                                    "from": [str(p) for p in paths],
+                                    "last_pk": last_stored_pk(library),
+                                    "started": now_iso()}, library.read_only):
+            _import_rows(library, candidates, rows, report, replace, progress, cancelled)
     _say_where_stored(library, report)
     _say_batches_joined(library, report)
     return report

@@ -20,7 +20,7 @@ from collections.abc import Callable, Collection
 import orjson
 from sqlalchemy import delete, func, select
 
-from app import upkeep
+from app import killed_work, upkeep
 from app.build import BuildCancelled
 from app.library import Library
 from app.models import BuildFragment, Conversation, Member, TrainingFile
@@ -150,7 +150,7 @@ def owed_because(library: Library, names: Collection[str]) -> dict[str, str]:
 
 def needs_recovery(library: Library) -> bool:
     """Cheap enough for every command, and works on a library opened read-only."""
-    if upkeep.due(library.root):
+    if upkeep.due(library.root) or killed_work.any_left(library):
         return True
     if unfinished_creations(library) or stale_training_files(library) \
             or files_built_on_disk(library):
@@ -190,7 +190,7 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
         if progress:
             progress(done, total, text)
 
-    done = []
+    done = killed_work.say_and_forget(library)  # first: before leftovers are tidied
     for name in unfinished_creations(library):
         with library.session() as session, session.begin():
             session.execute(delete(TrainingFile).where(TrainingFile.name == name))

@@ -59,6 +59,7 @@ from app.paths import BUILD_FOLDER
 from app.quality import harmful_warnings
 from app.records import Digest, digest_of, summarise
 from app.review import is_reviewed
+from app.running_work import running
 from app.samples import sample_hashes
 from app.stored_builds import (
     BuildReader,
@@ -759,15 +760,35 @@ def apply_addition_counted(
         raise LibraryError("nothing to add" + (f": {why}" if why else ""))
     with training_file_lock(library, plan.name):
         if plan.create:
-            _create_with(library, plan, pks, progress, cancelled)
+            with _build_recorded(library, plan.name, CREATE_RECORD, count=len(pks)):
+                _create_with(library, plan, pks, progress, cancelled)
             info = get_training_file(library, plan.name)
             return Addition(info, info.conversations)
         # The file may have changed since the plan: whatever is in it already is not added
         # twice; under the file's lock no other change to it runs meanwhile (team_locks).
         before = _plan_members(library, plan.name, pks)
-        _change(library, plan.name, pks, (), progress, cancelled)
+        with _build_recorded(library, plan.name, ADD_RECORD, count=len(pks)):
+            _change(library, plan.name, pks, (), progress, cancelled)
         return Addition(get_training_file(library, plan.name),
                         _plan_members(library, plan.name, pks) - before)
+
+
+# What a build's ``app.running_work`` record says it was doing (``app.recovery``).
+CREATE_RECORD = "create"
+ADD_RECORD = "add"
+SETTINGS_RECORD = "settings"
+
+
+def _build_recorded(library: Library, name: str, change: str,
+                    **facts: Any) -> contextlib.AbstractContextManager[None]:
+    """A record of a build of ``name`` while it runs, with the file's revision before it
+    (a kill before its switch leaves that revision: the change was not made)."""
+    revision = None
+    if change != CREATE_RECORD:
+        with library.session() as session:
+            revision = _row(session, name).revision
+    return running(library.root, {"kind": "build", "change": change, "name": name,
+                                  "revision": revision, **facts}, library.read_only)
 
 
 def _plan_members(library: Library, name: str, pks: Sequence[int]) -> int:
@@ -962,29 +983,38 @@ def change_settings(
                 why = unless(_row(session, name))
             if why is not None:
                 raise LibraryError(why)
-        previous: tuple[int, str] | None = None
-        if value is not None or setting is not None:
-            with library.session() as session, session.begin():
-                row = _row(session, name)
-                previous = row.max_seq_len, row.over_budget
-                row.max_seq_len = value if value is not None else row.max_seq_len
-                row.over_budget = setting.value if setting is not None else row.over_budget
-        try:
-            _rebuild(library, name, new_members=_member_pks(library, name),
-                     progress=progress, cancelled=cancelled, new_policy=policy)
-        except BaseException:
-            if previous is not None:
+        with library.session() as session:
+            row = _row(session, name)
+            previous: tuple[int, str] = row.max_seq_len, row.over_budget
+        # A kill before the switch: the next start puts ``previous`` back (app.recovery).
+        with _build_recorded(library, name, SETTINGS_RECORD, max_seq_len=previous[0],
+                             over_budget=previous[1]):
+            if value is not None or setting is not None:
                 with library.session() as session, session.begin():
                     row = _row(session, name)
-                    row.max_seq_len, row.over_budget = previous
-            raise
+                    row.max_seq_len = value if value is not None else row.max_seq_len
+                    row.over_budget = (setting.value if setting is not None
+                                       else row.over_budget)
+            try:
+                _rebuild(library, name, new_members=_member_pks(library, name),
+                         progress=progress, cancelled=cancelled, new_policy=policy)
+            except BaseException:
+                if value is not None or setting is not None:
+                    with library.session() as session, session.begin():
+                        row = _row(session, name)
+                        row.max_seq_len, row.over_budget = previous
+                raise
     return get_training_file(library, name)
 
 
-def delete_training_file(library: Library, name: str) -> None:
-    """Delete the file, its members and the fragments only it used, in one transaction."""
+def delete_training_file(library: Library, name: str,
+                         before: Callable[[Session, TrainingFile], None] | None = None) -> None:
+    """Delete the file, its members and the fragments only it used, in one transaction;
+    ``before`` reads what it needs (``app.file_undo``) in that transaction first."""
     with training_file_lock(library, name), library.session() as session, session.begin():
         row = _row(session, name)
+        if before is not None:
+            before(session, row)
         old_files = [row.json_file, row.jsonl_file]
         keys = list(session.scalars(select(Member.fragment_key)
                                     .where(Member.file_id == row.file_id)))

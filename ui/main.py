@@ -65,6 +65,7 @@ from ui.create_flow import (
     CreateTrainingFilesButton,
 )
 from ui.dialogs import Dialogs, QtDialogs
+from ui.file_undo_flow import FileDeletionUndoController
 from ui.greyed_keys import nothing_checked, say_why_greyed
 from ui.home_folder import home_as_tilde
 from ui.import_flow import ImportController, paths_from_mime
@@ -160,6 +161,8 @@ class MainWindow(QMainWindow):
                                                   self.undo)
         self.settings_undo = SettingsUndoController(self, library, self.dialogs, self.changes,
                                                     self.undo)
+        self.deletion_undo = FileDeletionUndoController(self, library, self.dialogs,
+                                                        self.changes, self.undo)
         self.reviews = ReviewController(self, library, self.dialogs, self.changes,
                                         self.settings)
         self._build_actions()
@@ -201,6 +204,9 @@ class MainWindow(QMainWindow):
         self.training_files.settings_changed.connect(self.settings_undo.record)
         self.training_files.settings_not_changed.connect(self.settings_undo.not_changed)
         self.settings_undo.status.connect(self.show_message)
+        self.training_files.deletion_starts.connect(self.deletion_undo.starting)
+        self.training_files.file_deleted.connect(self.deletion_undo.record)
+        self.deletion_undo.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._show_built_file)

@@ -55,6 +55,7 @@ from PySide6.QtWidgets import (
 
 from app.budget_fit import OverBudget
 from app.coverage import Axis, Coverage, coverage
+from app.cutoff import policy_label
 from app.errors import LibraryError
 from app.export import (
     DEFAULT_VALID_FRACTION,
@@ -67,6 +68,7 @@ from app.export import (
     nothing_to_train,
     owes_rebuild,
 )
+from app.file_undo import UNDO_KEPT_UP_TO, delete_recorded, undo_kept
 from app.labels import OwnNames, display_name
 from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
@@ -135,6 +137,7 @@ from ui.training_files_model import (
     ROW_ROLE,
     SORT_ROLE,
     TrainingFilesModel,
+    human_size,
     local_time_text,
 )
 from ui.wording import agreeing, and_list, plural
@@ -284,6 +287,27 @@ def read_details(library: Library, name: str, axis: Axis) -> FileDetails | None:
     return FileDetails(head, members, grid)
 
 
+def deletion_question(info: TrainingFileInfo) -> str:
+    """Delete…'s question: what goes (its conversations, size and settings), what stays,
+    and whether Edit ▸ Undo brings it back."""
+    text = (f"Delete training file '{info.name}'? It holds "
+            f"{plural(info.conversations, 'conversation')} (JSON {human_size(info.json_bytes)}, "
+            f"JSONL {human_size(info.jsonl_bytes)}); its settings (cut-off replies: "
+            f"{policy_label(info.cut_off_policy)}; {LENGTH_LIMIT} {info.max_seq_len:,} "
+            "tokens) go with it. Its JSON and JSONL are removed from the library; copies you "
+            "saved elsewhere are not touched.")
+    if undo_kept(info):
+        return text + ("\n\nYou can undo this with Edit ▸ Undo (Ctrl+Z) until your next "
+                       "change.")
+    if info.built:
+        return text + (f"\n\nThis cannot be undone: Edit ▸ Undo keeps a deleted training "
+                       f"file of up to {UNDO_KEPT_UP_TO:,} conversations. Download a copy "
+                       "first if you may need it.")
+    return text + ("\n\nThis cannot be undone: its JSON and JSONL were made by an earlier "
+                   "version of LoRA Studio and are kept only as files in the library folder, "
+                   "which are deleted. Download a copy first if you may need it.")
+
+
 class TrainingFilesPage(QWidget):
     """Lists training files; shows the selected one's header and members; saves copies."""
 
@@ -305,6 +329,10 @@ class TrainingFilesPage(QWidget):
     settings_starts = Signal()
     settings_changed = Signal(object)
     settings_not_changed = Signal(object)
+    # The same for Delete… of a file (``ui.file_undo_flow``), with an
+    # ``app.file_undo.FileDeletionUndo``.
+    deletion_starts = Signal()
+    file_deleted = Signal(object)
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -1268,18 +1296,25 @@ class TrainingFilesPage(QWidget):
         info = self.selected_file()
         if info is None:
             return
-        question = (f"Delete training file '{info.name}'? Its JSON and JSONL are removed from "
-                    "the library; copies you saved elsewhere are not touched.")
-        if not self.dialogs.confirm_destructive(self, "Delete training file", question,
-                                                "Delete"):
+        if not self.dialogs.confirm_destructive(self, "Delete training file",
+                                                deletion_question(info), "Delete"):
             return
+        kept = undo_kept(info)
+        if kept:
+            self.deletion_starts.emit()
         try:
-            delete_training_file(self.library, info.name)
+            if kept:
+                undo = delete_recorded(self.library, info.name)
+            else:
+                delete_training_file(self.library, info.name)
         except LibraryError as exc:
             self.dialogs.warn(self, "Cannot delete", str(exc))
             return
         self._announce(None)
-        self.status.emit(f"Deleted training file '{info.name}'")
+        if kept:
+            self.file_deleted.emit(undo)
+        self.status.emit(f"Deleted training file '{info.name}'"
+                         + (": Edit ▸ Undo (Ctrl+Z) brings it back" if kept else ""))
 
     def _remove_selected_members(self) -> None:
         info = self.selected_file()

@@ -1,0 +1,86 @@
+"""What an import or a build killed mid-way left undone, said at the next start.
+
+They keep a record while they run (``app.running_work``); a record no process holds any
+more is work a kill cut short. An import stores chunk by chunk, so part of it is in the
+library: the sentence says how much, and that importing the same files again finishes it
+(the ones already stored are skipped). A build switches its training file in one
+transaction, so a build killed before its switch changed nothing: the sentence names the
+file and says so; a change of settings cut short also gets the file's settings from
+before back (they are saved before its rebuild starts). One killed after its switch did
+its change, and nothing is said.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app import running_work
+from app.importer import IMPORT_RECORD, batches_stored_after
+from app.library import Library
+from app.models import TrainingFile
+from app.running_work import Record
+from app.trainingfiles import ADD_RECORD, CREATE_RECORD, SETTINGS_RECORD
+from app.wording import plural
+
+
+def any_left(library: Library) -> bool:
+    """Whether a killed import or build left a record (cheap: a folder listing)."""
+    return bool(running_work.interrupted(library.root))
+
+
+def say_and_forget(library: Library) -> list[str]:
+    """One sentence for each killed import or build (the words after "LoRA Studio ..."
+    at start), its record gone once said; nothing for a read-only library."""
+    if library.read_only:
+        return []
+    said = []
+    for path, record in running_work.interrupted(library.root):
+        sentence = (_import(library, record) if record.get("kind") == IMPORT_RECORD
+                    else _build(library, record))
+        if sentence:
+            said.append(sentence)
+        running_work.forget(path)
+    return said
+
+
+def _import(library: Library, record: Record) -> str:
+    places = [str(p) for p in record.get("from") or []]
+    where = (f" from {places[0]}" if len(places) == 1 else
+             f" from {places[0]} and {plural(len(places) - 1, 'other place')}" if places
+             else "")
+    stored = sum(count for _batch, count in
+                 batches_stored_after(library, int(record.get("last_pk") or 0)))
+    what = "folder" if len(places) == 1 and not places[0].lower().endswith(".json") \
+        else "files"
+    return (f"found that an import of {plural(int(record.get('files') or 0), 'file')}{where} "
+            f"was interrupted ({plural(stored, 'conversation')} of it stored): import the "
+            f"same {what} again (drop {'it' if what == 'folder' else 'them'} on the window) "
+            "to finish it; the conversations already stored are skipped")
+
+
+def _build(library: Library, record: Record) -> str | None:
+    name = str(record.get("name") or "")
+    change = record.get("change")
+    with library.session() as session, session.begin():
+        row = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
+        if change == CREATE_RECORD:
+            if row is not None:
+                return None  # killed after its switch: it was made
+            count = plural(int(record.get("count") or 0), "conversation")
+            return (f"found that creating the training file '{name}' from {count} was "
+                    f"interrupted: '{name}' was not created and the library is as it was "
+                    "before; create it again")
+        if row is None or row.revision != record.get("revision"):
+            return None  # done before the kill (or the file is gone since)
+        if change == SETTINGS_RECORD:
+            row.max_seq_len = int(record.get("max_seq_len") or row.max_seq_len)
+            row.over_budget = str(record.get("over_budget") or row.over_budget)
+            return (f"found that changing the settings of the training file '{row.name}' "
+                    f"was interrupted: they were not changed, and '{row.name}' is as it was "
+                    "before; change them again")
+        if change == ADD_RECORD:
+            count = plural(int(record.get("count") or 0), "conversation")
+            return (f"found that adding {count} to the training file '{row.name}' was "
+                    f"interrupted: nothing was added, and '{row.name}' is as it was "
+                    "before; add them again")
+    return None

@@ -1,0 +1,101 @@
+"""A record of long work while it runs, so the next start can say what a kill cut short.
+
+Every write is a transaction, so a killed import or build leaves the library consistent;
+but nothing in the library says that an import stopped after 3,000 of its 12,000 files,
+or that a new training file was never made. An import and a build each write a small JSON
+file into ``running/`` in the library folder as they start (what they do), locked while
+their process runs, and remove it at their end, however they end short of a kill. The
+next start (``app.recovery``) reads the records no process holds and says what each means.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from app.os_lock import try_lock, unlock
+
+FOLDER = "running"
+Record = dict[str, Any]
+
+
+def _folder(root: Path) -> Path:
+    return root / FOLDER
+
+
+HELD_BYTE = 1 << 30  # the byte locked where locks are byte ranges: past the record's text
+
+
+@contextlib.contextmanager
+def running(root: Path, record: Record, read_only: bool = False) -> Iterator[None]:
+    """``record`` (plain JSON values) kept in the library folder ``root`` for the block,
+    its file locked while the process runs (the lock goes with the process, however it
+    ends). Nothing is kept for a read-only library, or when the folder cannot be written:
+    the record only helps to explain a kill, and the work itself goes on."""
+    handle: io.FileIO | None = None
+    path = _folder(root) / f"{uuid.uuid4().hex}.json"
+    if not read_only:
+        try:
+            path.parent.mkdir(exist_ok=True)
+            handle = io.FileIO(path, "w")
+            handle.write(orjson.dumps(record))
+            if not try_lock(handle.fileno(), at=HELD_BYTE):  # (a new file: not expected)
+                raise OSError("not locked")
+        except OSError:
+            if handle is not None:
+                handle.close()
+                handle = None
+            with contextlib.suppress(OSError):
+                path.unlink()
+    try:
+        yield
+    finally:
+        if handle is not None:
+            unlock(handle.fileno(), at=HELD_BYTE)
+            handle.close()
+            with contextlib.suppress(OSError):
+                path.unlink()
+
+
+def _ended(path: Path) -> bool:
+    """Whether the process that wrote the record at ``path`` has ended (its lock is free)."""
+    try:
+        with io.FileIO(path, "r+") as handle:
+            if not try_lock(handle.fileno(), at=HELD_BYTE):
+                return False
+            unlock(handle.fileno(), at=HELD_BYTE)
+            return True
+    except OSError:
+        return False
+
+
+def interrupted(root: Path) -> list[tuple[Path, Record]]:
+    """The records whose process ended without removing them (oldest first)."""
+    try:
+        paths = sorted(_folder(root).glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+    except OSError:
+        return []
+    found = []
+    for path in paths:
+        if not _ended(path):
+            continue
+        try:
+            record = orjson.loads(path.read_bytes())
+        except (OSError, orjson.JSONDecodeError):
+            forget(path)  # cut short while written: it says nothing
+            continue
+        if isinstance(record, dict):
+            found.append((path, record))
+    return found
+
+
+def forget(path: Path) -> None:
+    """Said at start: the record goes."""
+    with contextlib.suppress(OSError):
+        path.unlink()
