@@ -204,6 +204,13 @@ def as_library_error(exc: BaseException,
     return LibraryError(text) if text is not None else None
 
 
+def failure_sentence(exc: BaseException, database: Path | str | None = None) -> str:
+    """What to tell a person of any failure: its sentence when it is a known failure of
+    the disk or the database, else a bug report (written to a log file)."""
+    known = known_failure(exc, database)
+    return known if known is not None else bug_report(exc)
+
+
 HEADLINE_CHARACTERS = 200  # of an unexpected error's message shown to a person
 
 

@@ -10,6 +10,7 @@ from PySide6.QtCore import QObject, QSettings, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.errors import LibraryError
+from app.failures import failure_sentence
 from app.library import Library
 from app.review import clean_reviewer, default_reviewer
 from app.review_marks import ReviewChange, mark_reviewed
@@ -69,8 +70,8 @@ class ReviewController(QObject):
             return False
         try:
             change = mark_reviewed(self.library, ids, name, undo=not mark)
-        except LibraryError as exc:
-            self.dialogs.warn(self.window, "Review", str(exc))
+        except Exception as exc:  # a busy or read-only database too: never only on stderr
+            self.dialogs.warn(self.window, "Review", failure_sentence(exc, self.library.database))
             return False
         self.marks_changed.emit(ids)
         self.changes.conversations_changed.emit()

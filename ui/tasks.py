@@ -19,7 +19,7 @@ from sqlalchemy.orm import configure_mappers
 
 from app.build import BuildCancelled, StoppedByForce
 from app.errors import InputError, LibraryError
-from app.failures import bug_report, known_failure
+from app.failures import failure_sentence
 from app.job_process import run_in_child
 from app.library import Library
 from app.tokenizer_choice import warm_default_counter
@@ -106,8 +106,7 @@ class Task(QRunnable):
         except (LibraryError, InputError) as exc:
             self.signals.failed.emit(str(exc))
         except Exception as exc:  # shown to the user rather than lost in a thread
-            known = known_failure(exc)
-            self.signals.failed.emit(known if known is not None else bug_report(exc))
+            self.signals.failed.emit(failure_sentence(exc))
         else:
             self.signals.succeeded.emit(result)
         finally:

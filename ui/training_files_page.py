@@ -68,6 +68,7 @@ from app.export import (
     nothing_to_train,
     owes_rebuild,
 )
+from app.failures import failure_sentence
 from app.file_undo import UNDO_KEPT_UP_TO, delete_recorded, undo_kept
 from app.labels import OwnNames, display_name
 from app.library import Library
@@ -1307,8 +1308,8 @@ class TrainingFilesPage(QWidget):
                 undo = delete_recorded(self.library, info.name)
             else:
                 delete_training_file(self.library, info.name)
-        except LibraryError as exc:
-            self.dialogs.warn(self, "Cannot delete", str(exc))
+        except Exception as exc:  # a busy or read-only database too: never only on stderr
+            self.dialogs.warn(self, "Cannot delete", failure_sentence(exc, self.library.database))
             return
         self._announce(None)
         if kept:
