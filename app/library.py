@@ -264,9 +264,9 @@ class Library:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
                 raise LibraryError(
                     f"the library in {self.root} cannot be changed: the folder is read-only "
-                    "for you. Commands that only read (conversations, batches, files, "
-                    "export) still work; to change it, make the folder writable or copy "
-                    "the library to a folder you may write to.") from None
+                    "for you. Reading it still works (looking through the conversations and "
+                    "training files, saving copies of them); to change it, make the folder "
+                    "writable or copy the library to a folder you may write to.") from None
             raise as_library_error(exc, self.db_path) or exc from None
         new = not self.db_path.exists()
         try:
