@@ -12,6 +12,7 @@ import pytest
 from conftest import FIXTURES
 
 from app.cli import main
+from app.places import readable_reason
 
 EARLIER = FIXTURES / "full" / "user-full-file-3-conversations.json"
 
@@ -57,4 +58,6 @@ def test_validate_names_the_conversation_of_the_earlier_format_that_import_refus
     assert imported[-1] == "2 conversations imported, 1 conversation could not be imported."
     refused = [line for line in imported if line.startswith("rejected")]
     assert len(refused) == 1 and "[conversation 2 of 3]" in refused[0]
-    assert refused[0].endswith(problems[0].removeprefix("    [conversation 2 of 3] "))
+    # the same problem, its place said in words as an import says it ("$." is validate's)
+    assert refused[0].endswith(readable_reason(problems[0].removeprefix(
+        "    [conversation 2 of 3] ")))
