@@ -11,6 +11,7 @@ from conftest import addable
 from stored import stored_bytes
 
 from app.library import Library
+from app.recipes import recipe_paths
 from app.trainingfiles import add_conversations
 from ui.saved_copies import folder_text
 from ui.training_files_page import TrainingFilesPage
@@ -121,3 +122,27 @@ def test_a_folder_is_shown_readably(monkeypatch, tmp_path):
     deep = Path("/srv/projects/coaching/2026/november/deliveries/saved")
     assert folder_text(deep) == "…/2026/november/deliveries/saved"
     assert folder_text(Path("/tmp/saved")) == "/tmp/saved"
+
+
+def test_save_both_saves_the_other_kind_with_the_recipes_ticked_for_the_first(
+        qtbot, page, dialogs, coaching, tmp_path):
+    saved = tmp_path / "saved"
+    page.recipes_action.setChecked(True)
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
+    _save(qtbot, page, dialogs, "json", saved / f"{NAME}.json")
+    recipes = recipe_paths(saved / f"{NAME}.jsonl", writes_folder=False)
+    assert all(path.is_file() for path in recipes)
+    for path in recipes:  # the person tidied them away; saving both writes them again
+        path.unlink()
+    _remove_first_member(qtbot, page, dialogs)
+    dialogs.asked.clear()
+    dialogs.confirms.extend([True, True])  # replace the JSON's manifest; then: save both
+
+    _save(qtbot, page, dialogs, "json", saved / f"{NAME}.json")
+    qtbot.waitUntil(lambda: "older" not in page.saved_copies.text(), timeout=WAIT_MS)
+
+    assert dialogs.asked[-1][:2] == ("confirm_destructive", "Save both")
+    assert [path.name for path in recipes if not path.is_file()] == []
+    assert dialogs.asked[-1][2].endswith(
+        f"{NAME}.jsonl, its manifest and its trainer recipe files are replaced; nothing else "
+        f"in {folder_text(saved)} is touched.")

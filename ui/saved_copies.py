@@ -134,10 +134,11 @@ def with_out_of_date(text: str, library: Library, names: Iterable[str]) -> str:
 
 
 def other_kind_to_save(library: Library, dialogs: Dialogs, parent: QWidget, name: str,
-                       fmt: ExportFormat, target: Path) -> Path | None:
+                       fmt: ExportFormat, target: Path, recipes: bool = False) -> Path | None:
     """Saving the JSON or the JSONL of ``name`` to ``target``: when the folder holds an
     out-of-date copy of the other one, saved from here under the same name and not
-    changed since, ask whether to save it again too; where to, if so."""
+    changed since, ask whether to save it again too; where to, if so. ``recipes``: the
+    trainer recipes are ticked, so a JSONL saved again brings its recipe files too."""
     other = BOTH_KINDS.get(fmt)
     if other is None:
         return None
@@ -150,10 +151,12 @@ def other_kind_to_save(library: Library, dialogs: Dialogs, parent: QWidget, name
                and c.state is CopyState.STALE for c in copies):
         return None
     asked = "JSONL" if fmt is ExportFormat.JSONL else "JSON"
+    replaced = [other_path.name, "its manifest"]
+    if recipes and other is not ExportFormat.JSON:
+        replaced.append("its trainer recipe files")
     question = (f"The {other_path.name} in this folder is from an earlier version of "
-                f"'{name}'. Save it again too, so the two match?\n\n{other_path.name} and "
-                f"its manifest are replaced; nothing else in {folder_text(target.parent)} "
-                "is touched.")
+                f"'{name}'. Save it again too, so the two match?\n\n{and_list(replaced)} "
+                f"are replaced; nothing else in {folder_text(target.parent)} is touched.")
     if dialogs.confirm_destructive(parent, "Save both", question, "Save both",
                                    f"Only the {asked}"):
         return other_path

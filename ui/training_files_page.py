@@ -1074,8 +1074,9 @@ class TrainingFilesPage(QWidget):
         if not self._may_replace(download.fmt, target, asked=target):
             return
         # an out-of-date copy of the other kind beside it: save that again too, if asked
+        ticked = self.recipes_action.isChecked()  # both copies go with what was ticked now
         also = other_kind_to_save(self.library, self.dialogs, self, info.name, download.fmt,
-                                  target)
+                                  target, recipes=ticked)
         name, fmt, recipes = info.name, download.fmt, self._recipes_with(download.fmt)
         self._export(f"Saving {target.name}…", name, fmt,
                      lambda progress, cancelled, tell: export(
@@ -1083,7 +1084,7 @@ class TrainingFilesPage(QWidget):
                          progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
                      "Could not save the copy",
                      then=None if also is None else functools.partial(
-                         self._save_other_kind, name, fmt, also))
+                         self._save_other_kind, name, fmt, also, ticked))
 
     def _recipes_with(self, fmt: ExportFormat) -> bool:
         """Whether trainer recipes go with a copy in ``fmt``: when the person asked for them,
@@ -1180,14 +1181,18 @@ class TrainingFilesPage(QWidget):
         self.status.emit(f"Nothing was saved to {folder}: its files were kept")
         return False
 
-    def _save_other_kind(self, name: str, saved: ExportFormat, target: Path) -> None:
+    def _save_other_kind(self, name: str, saved: ExportFormat, target: Path,
+                         ticked: bool) -> None:
         """Save the other of the JSON and the JSONL to ``target`` too (the person agreed to
-        replace its out-of-date copy: ``ui.saved_copies.other_kind_to_save``)."""
+        replace its out-of-date copy: ``ui.saved_copies.other_kind_to_save``), with the
+        trainer recipes when they were ticked for the first (``ticked``), as that one was."""
         fmt = ExportFormat.JSON if saved is ExportFormat.JSONL else ExportFormat.JSONL
+        recipes = ticked and fmt is not ExportFormat.JSON  # the full JSON never has any
         self._export(f"Saving {target.name}…", name, fmt,
                      lambda progress, cancelled, tell: export(
-                         self.library, name, fmt, target, overwrite=True,  # asked: its data
-                         progress=progress, cancelled=cancelled, tell=tell),  # and manifest
+                         self.library, name, fmt, target, overwrite=True,  # asked: its data,
+                         progress=progress, cancelled=cancelled, tell=tell,  # manifest and
+                         recipes=recipes),  # recipes
                      "Could not save the copy")
 
     def _save_split(self, fmt: ExportFormat = SPLIT) -> None:
