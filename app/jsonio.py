@@ -103,7 +103,7 @@ def parse_json_bytes(data: bytes, file: str) -> Any:
     return document
 
 
-def _deeper_than(document: Any, limit: int) -> bool:
+def deeper_than(document: Any, limit: int) -> bool:
     """Whether arrays and objects nest more than ``limit`` levels (level by level, so a
     deep document costs no recursion here)."""
     level, depth = [document], 0
@@ -194,7 +194,7 @@ def parse_json_strict(data: bytes, file: str) -> Any:
                                 "again") from None
     except RecursionError:
         raise _too_deep(file) from None
-    if _deeper_than(document, MAX_DEPTH):
+    if deeper_than(document, MAX_DEPTH):
         raise _too_deep(file)
     return document
 

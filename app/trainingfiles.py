@@ -1317,7 +1317,7 @@ def _build(
                                     over_budget=over_budget)
 
 
-def _next_file_id(library: Library, session: Session) -> int:
+def next_file_id(library: Library, session: Session) -> int:
     """A new file's id: the next free one (of the database's and of build folders from
     before v6). Taken in the switch's transaction, under the creation lock on a team
     library (``app.team_locks``), so two files created at once get two ids."""
@@ -1396,7 +1396,7 @@ def _switch_to_new_build(
     stored_totals: StoredTotals | None = None
     guard = ""
     with library.session() as session:
-        if file_id is None:  # its id is taken at the switch (``_next_file_id``)
+        if file_id is None:  # its id is taken at the switch (``next_file_id``)
             created_at = now_iso()
             target = _Target(0, final_name, True, 1, created_at, created_at,
                              policy or DEFAULT_POLICY, DEFAULT_MAX_SEQ_LEN, [None, None],
@@ -1564,7 +1564,7 @@ def _finish(
                 if session.scalar(select(TrainingFile.file_id)
                                   .where(TrainingFile.slug == target.name.casefold())):
                     raise LibraryError(name_taken(target.name))
-                target.file_id = _next_file_id(library, session)
+                target.file_id = next_file_id(library, session)
                 row = TrainingFile(file_id=target.file_id, created_at=target.created_at)
                 session.add(row)
             else:
