@@ -39,8 +39,7 @@ from app.models import (
 )
 from app.portable import insert_for
 from app.team_locks import REMOVING, lock_in_transaction, training_file_lock
-from app.trainingfiles import TrainingFileInfo, delete_training_file
-from app.trainingfiles import next_file_id
+from app.trainingfiles import TrainingFileInfo, delete_training_file, next_file_id
 from app.wording import agreeing, first_few, plural
 
 CHUNK = 500  # keys per IN (...) list

@@ -36,7 +36,7 @@ import ijson  # type: ignore[import-untyped]  # no type information shipped
 from app import jsonio
 from app.errors import InputError
 from app.fullsplit import ItemResult, split_item
-from app.jsonio import MAX_DEPTH, deeper_than, cannot_be_read, open_regular
+from app.jsonio import MAX_DEPTH, cannot_be_read, deeper_than, open_regular
 
 # Larger than this, a full training file is not read at all: 8 GB is about 230,000
 # conversations of ours, more than any training run of this user's takes.
