@@ -33,8 +33,8 @@ def clean_batch_id(value: str) -> str:
     """Batch ids are free text, trimmed; empty ones and control characters are refused."""
     text = " ".join(str(value).split())
     if not text:
-        raise LibraryError("a batch id cannot be empty")
-    problem = id_problem(text, "a batch id")
+        raise LibraryError("a batch ID cannot be empty")
+    problem = id_problem(text, "a batch ID")
     if problem:
         raise LibraryError(problem)
     return text

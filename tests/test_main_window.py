@@ -319,7 +319,7 @@ def test_move_checked_conversations_to_another_batch(qtbot, two_batch_library, d
     assert dialogs.asked[-1] == ("text", "Move to batch", "legacy-batch")
     # the batches there are, to pick from; a typed name that is none of them is said new
     assert dialogs.choices[-1] == ["enriched-batch", "legacy-batch"]
-    assert "pick one, or type a new name" in dialogs.labels[-1]
+    assert "pick one, or type a new batch ID" in dialogs.labels[-1]
     assert window.statusBar().currentMessage().startswith(
         "Moved 2 conversations to a new batch, 'reviewed'")
     assert sorted(r.conversation_id for r in two_batch_library.summaries("reviewed")) == \
@@ -358,7 +358,7 @@ def test_batch_actions_wait_for_what_they_need(qtbot, two_batch_library, dialogs
     dialogs.texts.extend(["   ", None])  # refused, asked again: cancelled
     warned = len(dialogs.warnings)
     window.move_action.trigger()
-    assert dialogs.labels[-1].startswith("A batch id cannot be empty.\n\n")
+    assert dialogs.labels[-1].startswith("A batch ID cannot be empty.\n\n")
     assert len(dialogs.warnings) == warned  # said in the question, not in a box after it
 
 
@@ -380,9 +380,10 @@ def test_a_refused_batch_name_is_asked_again_as_typed_with_the_reason_above(
     title = "Move to batch" if action == "move" else "Rename batch"
     first, again = dialogs.labels[-2:]
     assert dialogs.asked[-1] == ("text", title, typed)  # the text as typed, to correct
-    assert again == refused_label(first, "a batch id cannot contain control characters (it "
+    assert again == refused_label(first, "a batch ID cannot contain control characters (it "
                                          "holds U+0007); use printable text")
-    assert again.startswith("A batch id cannot contain control characters")
+    assert again.startswith("A batch ID cannot contain control characters")
+    assert "batch ID" in first and " name" not in first  # the prompt's word is the refusal's
     assert dialogs.warnings == []
     assert len(two_batch_library.summaries("legacy, checked")) == len(LEGACY)
     assert not two_batch_library.summaries("legacy-batch")

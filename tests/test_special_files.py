@@ -232,10 +232,10 @@ def test_batch_ids_must_be_short_printable_text(library: Library, tmp_path: Path
         if "\x00" not in bad else None
     if result is not None:
         no_traceback(result)
-        assert result.returncode != 0 and "batch id" in result.stderr, result.stderr
+        assert result.returncode != 0 and "batch ID" in result.stderr, result.stderr
     from app.errors import LibraryError
 
-    with pytest.raises(LibraryError, match="batch id"):
+    with pytest.raises(LibraryError, match="batch ID"):
         import_paths(library, [path], batch=bad)
 
 

@@ -68,7 +68,7 @@ class BatchController(QObject):
         known = self.batch_ids()
         target = ask_name(self.dialogs, self.window, "Move to batch",
                           f"Move {plural(len(ids), 'checked conversation')} to batch "
-                          "(pick one, or type a new name):",
+                          "(pick one, or type a new batch ID):",
                           self.current_batch() or "", clean_batch_id, known)
         if target is None:
             return False
@@ -98,7 +98,7 @@ class BatchController(QObject):
                               "conversations, first.")
             return False
         new = ask_name(self.dialogs, self.window, "Rename batch",
-                       f"New name for batch '{old}' (an existing name merges the two "
+                       f"New batch ID for '{old}' (an existing batch ID merges the two "
                        "batches):", old, clean_batch_id)
         if new is None or new == old:
             return False
