@@ -291,7 +291,7 @@ class MainWindow(QMainWindow):
             action.setShortcutContext(Qt.ShortcutContext.WindowShortcut)
         self.move_action = self._action(
             "Move checked to batch…", self.batches.move_checked, "Ctrl+M",
-            "Give the checked conversations another batch id")
+            "Give the checked conversations another batch ID")
         self.rename_batch_action = self._action(
             "Rename batch…", self.batches.rename_current, "F2",
             "Rename the batch chosen in the filter (or of the selected conversation)")
