@@ -219,7 +219,7 @@ def bug_report(exc: BaseException, log_folder: Path | None = None) -> str:
     folder = log_folder or Path(tempfile.gettempdir())
     stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
     detail = "".join(traceback.format_exception(exc))
-    elsewhere = getattr(exc, "detail", "")  # a job's child process: its own traceback
+    elsewhere = getattr(exc, "child_traceback", "")  # a job's child process: its own
     if elsewhere:
         detail += f"\nWhere it happened (the job's own process):\n{elsewhere}"
     try:

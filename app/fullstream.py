@@ -82,8 +82,9 @@ def _broken(name: str, error: Exception, at: int, seen: int) -> InputError:
             "it again")
     first = text.strip().splitlines()[0] if text.strip() else type(error).__name__
     return InputError.single(
-        name, f"not valid JSON near byte {at:,}, in conversation {seen + 1:,} of the file "
-        f"({first}); correct the file at that place or save it again, then import it again")
+        name, f"not valid JSON at conversation {seen + 1:,} of the file or just after it, "
+        f"before byte {at:,} ({first}); correct the file at that place or save it again, "
+        "then import it again")  # (the reader reads ahead: ``at`` is where it had got to)
 
 
 class Outline(NamedTuple):

@@ -41,7 +41,7 @@ from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from app.errors import LibraryError
-from app.failures import known_failure
+from app.failures import as_library_error
 
 Progress = Callable[[int, int, str], None]
 PROGRESS_INTERVAL = 0.05  # seconds between progress messages from the child
@@ -55,11 +55,12 @@ PROGRESS, RESULT, ERROR, PART, ACCEPTED = b"P", b"R", b"E", b"C", b"A"
 
 class ChildFailed(Exception):
     """The job raised something that could not be carried back as itself: its text is the
-    error's type and message, ``detail`` the child's traceback (for the log, not a person)."""
+    error's type and message, ``child_traceback`` the child's traceback (for the log, not a
+    person)."""
 
-    def __init__(self, message: str, detail: str = "") -> None:
-        super().__init__(message, detail)
-        self.detail = detail
+    def __init__(self, message: str, child_traceback: str = "") -> None:
+        super().__init__(message, child_traceback)
+        self.child_traceback = child_traceback
 
     def __str__(self) -> str:
         return str(self.args[0])
@@ -166,10 +167,8 @@ def _carried(exc: BaseException, database: Any) -> Exception:
     disk or the database as its sentence (SQLAlchemy's errors hold their statement's
     parameters, memory views among them, which do not pickle: a locked database came back
     as a bug report), anything else as ChildFailed."""
-    known = known_failure(exc, database)
-    if known is not None:
-        return LibraryError(known)
-    return ChildFailed(f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
+    return as_library_error(exc, database) or ChildFailed(
+        f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
 
 
 class _Child:

@@ -21,7 +21,7 @@ from sqlalchemy.engine import make_url
 
 from app import keychain
 from app.build import BuildCancelled
-from app.failures import bug_report, known_failure
+from app.failures import failure_sentence
 from app.library import Library
 from app.paths import DATABASE_NAME, ENV_HOME, library_dir, user_library_dir
 from app.recovery import Progress, finish_interrupted_work
@@ -102,9 +102,8 @@ def open_and_finish(text: str, progress: Progress | None = None,
     except BuildCancelled:  # not a failure: what is left stays recorded in the library
         return Opened(library, FINISH_CANCELLED, [])
     except Exception as exc:
-        known = known_failure(exc, library.database)
-        return Opened(library, f"{known or bug_report(exc)}\n\nThe library opens as it "
-                      "is; LoRA Studio tries again at the next start.", [])
+        return Opened(library, f"{failure_sentence(exc, library.database)}\n\nThe library "
+                      "opens as it is; LoRA Studio tries again at the next start.", [])
     return Opened(library, None, finished)
 
 
