@@ -38,7 +38,7 @@ from app.export import (
     nothing_to_train,
 )
 from app.exportguard import check_export_targets
-from app.failures import bug_report, known_failure
+from app.failures import failure_sentence
 from app.idtext import readable_name
 from app.importer import FileVerdict, ImportReport, Verdict, import_paths
 from app.labels import display_name
@@ -275,7 +275,7 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         ids = [str(v.conversation_id) for v in report.changed if v.conversation_id]
         before = checks_by_file(library, ids, holding(library, ids).names)
         again = import_paths(library, [Path(f) for f in dict.fromkeys(
-            v.file for v in report.changed)], replace=True)
+            v.file for v in report.changed)], replace=set(ids))
         report = with_replaced(report, again)
     # With --json, stdout holds only the verdicts (one JSON object a line) and the findings
     # in the rebuilt training files; the rest of what is said goes to stderr.
@@ -321,11 +321,11 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
 def with_replaced(first: ImportReport, again: ImportReport) -> ImportReport:
     """The import's report with its changed conversations as the replace left them: each
     changed verdict in its place, taken from the second import of their files."""
-    changed = {v.conversation_id for v in first.changed}
-    outcome = {v.conversation_id: v for v in again.verdicts
-               if v.conversation_id in changed and v.verdict is not Verdict.DUPLICATE}
-    verdicts = [outcome.get(v.conversation_id, v) if v.verdict is Verdict.CHANGED else v
-                for v in first.verdicts]
+    # Each by its own file and place in it: two files of the import may hold one changed
+    # conversation, one replacing it and the other then a repeat of it with other content.
+    outcome = {(v.path, v.conversation_id): v for v in again.verdicts}
+    verdicts = [outcome.get((v.path, v.conversation_id), v) if v.verdict is Verdict.CHANGED
+                else v for v in first.verdicts]
     return dataclasses.replace(first, verdicts=verdicts, notes=[*first.notes, *again.notes],
                                cancelled=first.cancelled or again.cancelled)
 
@@ -913,9 +913,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         sys.stderr.write("stopped: finished work is kept\n")
         return 130
     except Exception as exc:
-        known = known_failure(exc, _database(args.library))
-        if known is not None:
-            sys.stderr.write(f"error: {known}\n")
-        else:
-            sys.stderr.write(f"error: {bug_report(exc)}\n")
+        sys.stderr.write(f"error: {failure_sentence(exc, _database(args.library))}\n")
         return 1

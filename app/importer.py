@@ -19,7 +19,7 @@ import hashlib
 import multiprocessing
 import os
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from dataclasses import replace as replace_field
 from datetime import datetime
@@ -596,11 +596,12 @@ def import_paths(
     progress: Progress | None = None,
     cancelled: Callable[[], bool] | None = None,
     workers: int | None = None,
-    replace: bool = False,
+    replace: bool | Collection[str] = False,
 ) -> ImportReport:
     """Import files and folders; see the module docstring for the guarantees.
 
-    With ``replace`` a conversation whose id is stored but whose content differs replaces
+    With ``replace`` (True, or the ids asked about: only those, as a Replace question
+    named them) a conversation whose id is stored but whose content differs replaces
     the stored one (keeping its batch and its place in training files, which the caller
     rebuilds: see ``ImportReport.replaced_ids``). A cancel during the walk of the folders
     ends it there: nothing is imported and the report, cancelled, holds no verdict.
@@ -682,7 +683,7 @@ STORED_MARK = "(already in the library)"
 
 def _import_rows(
     library: Library, candidates: Sequence[Candidate], rows: Iterator[list[Prepared]],
-    report: ImportReport, replace: bool, progress: Progress | None,
+    report: ImportReport, replace: bool | Collection[str], progress: Progress | None,
     cancelled: Callable[[], bool] | None,
 ) -> None:
     """Give every prepared row its verdict and store the new ones, chunk by chunk.
@@ -895,7 +896,7 @@ def _insert_conversations(session: Session, rows: Sequence[dict[str, Any]],
 
 
 def _store(library: Library, rows: Sequence[_Row], verdicts: list[FileVerdict | None],
-           mine: _Mine, replace: bool, imported_at: str) -> list[str]:
+           mine: _Mine, replace: bool | Collection[str], imported_at: str) -> list[str]:
     """Store one chunk in one transaction and give each of its conversations its verdict
     there, against what the library holds at that moment; return the batches it created.
 
@@ -945,7 +946,8 @@ OTHER_CONTENT = "id, other content"  # ``FileVerdict.repeats``: two files of one
 
 
 def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _Mine,
-           replace: bool, imported_at: str, created: list[str]) -> FileVerdict:
+           replace: bool | Collection[str], imported_at: str,
+           created: list[str]) -> FileVerdict:
     """The verdict of a conversation whose id, content or dialogue was met before, against
     what the library holds now: a duplicate (by content, id or dialogue, naming the copy
     held), changed or replaced (the id held with other content), or imported when
@@ -993,7 +995,9 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
                 f"conversation {cid} was imported earlier in this import from another file, "
                 "with different content; this version was left out", cid,
                 repeats=OTHER_CONTENT, earlier=mine.paths.get(cid), **told)
-        if not replace:
+        # Only what was asked about: a file replaced for one of its conversations may hold
+        # another that this import's first pass stored from another file.
+        if not (replace is True or (not isinstance(replace, bool) and cid in replace)):
             return FileVerdict(
                 path, Verdict.CHANGED,
                 f"conversation {cid} is already in the library with different content; "

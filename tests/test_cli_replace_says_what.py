@@ -236,3 +236,26 @@ def test_two_files_of_one_import_with_one_id_say_how_to_replace_on_the_command_l
         f"{first}, imported earlier in this import, with different content (check which "
         "version is right; to use this one, import it again on its own and add --replace); "
         f"skipped. Conversation id {conversation_id(one)}")
+
+
+def _second_reply_rewritten(document: Document) -> None:
+    """Another regeneration of the same conversation: its second reply rewritten."""
+    replies = [p for p in document.get("training_pairs") or [] if p.get("target_response")]
+    replies[1]["target_response"] = "Another wording of this reply, from a second delivery."
+
+
+def test_two_files_changing_one_conversation_each_say_their_own_outcome(
+        data: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Both files hold a changed version of one stored conversation: the first read
+    replaces it; the second is a repeat of it with other content, said as such (both lines
+    said the first file's "replaced", and the replace was counted twice)."""
+    source = ENRICHED[0]
+    first = regenerated(source, tmp_path / "one", first_reply_rewritten)
+    second = regenerated(source, tmp_path / "two", _second_reply_rewritten)
+    _code, out, _ = run(data, capsys, "import", first, second, "--replace")
+    lines = out.splitlines()
+    assert any(line.startswith("replaced") and str(first) in line for line in lines), out
+    assert any(line.startswith("duplicate") and second.name in line
+               and "with different content" in line for line in lines), out
+    assert "1 conversation replaced" in out and "2 conversations replaced" not in out
+

@@ -404,3 +404,27 @@ def test_two_files_of_one_import_with_one_id_and_other_content_keep_the_first(
     assert line.startswith(f"b.json: {conflict.client}'s conversation has the conversation id "
                            "of a.json, imported earlier in this import, with different content")
 
+
+
+def test_a_replace_asked_for_some_ids_replaces_only_those(
+        library: Library, tmp_path: Path) -> None:
+    """The window's and the command line's Replace import the changed files again, asking
+    for the ids the question named: a file replaced for one of its conversations may hold
+    another, stored from another file, that nobody asked to replace; it stays changed."""
+    assert import_paths(library, [SOURCE], batch="stored").imported == 1
+    cid = library.summaries()[0].conversation_id
+    changed = _corrected(tmp_path / "again")
+
+    report = import_paths(library, [changed], replace={"some-other-id"}, workers=1)
+    (verdict,) = report.verdicts
+    assert verdict.verdict is Verdict.CHANGED, verdict.reason
+    assert not [r for r in _replies(library, cid) if r.startswith("That is a fair question")]
+
+    report = import_paths(library, [changed], replace={cid}, workers=1)
+    (verdict,) = report.verdicts
+    assert verdict.verdict is Verdict.REPLACED, verdict.reason
+    assert [r for r in _replies(library, cid) if r.startswith("That is a fair question")]
+
+
+def _replies(library: Library, cid: str) -> list[str]:
+    return [m["content"] for m in library.record(cid)["messages"] if m["role"] == "assistant"]

@@ -142,7 +142,7 @@ class ReplaceController(QObject):
             # the new ones brought in (``app.replace_checks``).
             # A cancel here stops the job before anything is replaced.
             before = checks_by_file(self.library, ids, held.names, progress, cancelled)
-            again = import_paths(self.library, files, replace=True,
+            again = import_paths(self.library, files, replace=set(ids),
                                  progress=progress, cancelled=cancelled)
             # Read again after the import, not taken from the question's: the person may
             # have taken a while to answer, and on a team library another member may have
