@@ -62,3 +62,26 @@ def test_mark_reviewed_says_the_database_is_busy(
     ((title, text),) = dialogs.warnings
     assert title == "Review" and BUSY in text
     assert not [r for r in filled_library.summaries() if r.reviewed_by]
+
+
+def test_a_delete_that_fails_keeps_what_undo_offered(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path) -> None:
+    """A delete refused by a busy database changed nothing, so Undo still offers the last
+    change (here an earlier delete); it used to be forgotten before the delete was tried."""
+    ids = ids_of(filled_library)
+    add_conversations(filled_library, "Gone first", ids[:2], create=True)
+    add_conversations(filled_library, "Kept", ids[2:4], create=True)
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    page = window.training_files
+    window.pages.setCurrentWidget(page)
+    undo = window.edit_menu.actions()[0]
+    assert page.select_file("Gone first")
+    dialogs.confirms.append(True)
+    qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
+    assert undo.isEnabled() and undo.text() == "Undo delete of training file 'Gone first'"
+    assert page.select_file("Kept")
+    dialogs.confirms.append(True)
+    with held(filled_library):
+        qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
+    assert [title for title, _text in dialogs.warnings] == ["Cannot delete"]
+    assert undo.isEnabled() and undo.text() == "Undo delete of training file 'Gone first'"

@@ -1,6 +1,7 @@
 """Edit ▸ Undo for the last Delete… of a training file.
 
-The files page deletes and says so (``deletion_starts``, ``file_deleted``); this
+The files page deletes and says so once it is done (``file_deleted``: a delete that
+fails leaves what Undo offered before); this
 controller keeps what brings the file back (``app.file_undo``), offers it in the window's
 one Undo (``ui.undo_slot``), and runs it as a job, with progress and Cancel. Whether it is
 still exact is read again each time the library is said to have changed, so a greyed-out

@@ -204,7 +204,6 @@ class MainWindow(QMainWindow):
         self.training_files.settings_changed.connect(self.settings_undo.record)
         self.training_files.settings_not_changed.connect(self.settings_undo.not_changed)
         self.settings_undo.status.connect(self.show_message)
-        self.training_files.deletion_starts.connect(self.deletion_undo.starting)
         self.training_files.file_deleted.connect(self.deletion_undo.record)
         self.deletion_undo.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)

@@ -330,9 +330,7 @@ class TrainingFilesPage(QWidget):
     settings_starts = Signal()
     settings_changed = Signal(object)
     settings_not_changed = Signal(object)
-    # The same for Delete… of a file (``ui.file_undo_flow``), with an
-    # ``app.file_undo.FileDeletionUndo``.
-    deletion_starts = Signal()
+    # Delete… of a file done (``ui.file_undo_flow``), with an ``app.file_undo.FileDeletionUndo``.
     file_deleted = Signal(object)
 
     def __init__(self, library: Library, dialogs: Dialogs,
@@ -1305,9 +1303,7 @@ class TrainingFilesPage(QWidget):
         if not self.dialogs.confirm_destructive(self, "Delete training file",
                                                 deletion_question(info), "Delete"):
             return
-        kept = undo_kept(info)
-        if kept:
-            self.deletion_starts.emit()
+        kept = undo_kept(info)  # (Undo is taken once it is done: a failure keeps the last)
         try:
             if kept:
                 undo = delete_recorded(self.library, info.name)
