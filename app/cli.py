@@ -341,7 +341,9 @@ def kept_lines(library: Library, changed: list[FileVerdict]) -> list[str]:
     lines = [f"{plural(n, 'changed conversation')} {agreeing(n, 'was', 'were')} kept as "
              f"stored; run the import again with --replace to replace "
              f"{agreeing(n, 'it', 'them')}:",
-             *changed_lines(named, stored_conversations(library, ids), differs)]
+             *changed_lines(named, stored_conversations(
+                 library, [str(v.conversation_id) for v in named if v.conversation_id]),
+                 differs)]
     if n > MAX_LISTED:
         lines.append(f"  … and {n - MAX_LISTED:,} more")
     held = holding(library, ids)
