@@ -71,7 +71,8 @@ def test_a_deleted_file_clears_its_filter_and_says_so(qtbot, window, dialogs):
     window.statusBar().messageChanged.connect(shown.append)
 
     dialogs.confirms.append(True)
-    window.training_files.delete_button.click()
+    with qtbot.waitSignal(window.training_files.status, timeout=60000):  # a job
+        window.training_files.delete_button.click()
     settle(qtbot, window)
 
     assert page.filter_bar.wanted().training_file is None

@@ -549,7 +549,8 @@ def test_delete_after_confirming_returns_to_the_empty_state(qtbot, demo, page, d
                                                            filled_library):
     dialogs.confirms.append(True)
 
-    qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
+    with qtbot.waitSignal(page.status, timeout=60000):  # a delete runs as a job
+        qtbot.mouseClick(page.delete_button, Qt.MouseButton.LeftButton)
 
     question = dialogs.asked[0][2]
     assert question.startswith("Delete training file 'Demo'?")

@@ -114,7 +114,8 @@ def test_a_deleted_file_clears_the_second_rule_and_says_so(qtbot, size, filled_l
     window.training_files.refresh()
     assert window.training_files.select_file("Coaching B")
     dialogs.confirms.append(True)
-    window.training_files.delete_button.click()
+    with qtbot.waitSignal(window.training_files.status, timeout=60000):  # a job
+        window.training_files.delete_button.click()
     settle(qtbot, window)
 
     assert page.filter_bar.wanted().and_file is None

@@ -68,8 +68,7 @@ from app.export import (
     nothing_to_train,
     owes_rebuild,
 )
-from app.failures import failure_sentence
-from app.file_undo import UNDO_KEPT_UP_TO, delete_recorded, undo_kept
+from app.file_undo import UNDO_KEPT_UP_TO, FileDeletionUndo, delete_recorded, undo_kept
 from app.labels import OwnNames, display_name
 from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
@@ -1303,20 +1302,26 @@ class TrainingFilesPage(QWidget):
         if not self.dialogs.confirm_destructive(self, "Delete training file",
                                                 deletion_question(info), "Delete"):
             return
-        kept = undo_kept(info)  # (Undo is taken once it is done: a failure keeps the last)
-        try:
+        name, kept = info.name, undo_kept(info)
+
+        def work(_progress: object, _cancelled: object) -> FileDeletionUndo | None:
+            # Kept for Undo, the file's renderings are read and packed first: seconds for
+            # thousands of conversations, so off the window's thread.
             if kept:
-                undo = delete_recorded(self.library, info.name)
-            else:
-                delete_training_file(self.library, info.name)
-        except Exception as exc:  # a busy or read-only database too: never only on stderr
-            self.dialogs.warn(self, "Cannot delete", failure_sentence(exc, self.library.database))
-            return
+                return delete_recorded(self.library, name)
+            delete_training_file(self.library, name)
+            return None
+
+        # Undo is taken once it is done: a delete that fails keeps what Undo offered.
+        self._run(f"Deleting {name}…", work, functools.partial(self._deleted, name),
+                  "Cannot delete")
+
+    def _deleted(self, name: str, undo: FileDeletionUndo | None) -> None:
         self._announce(None)
-        if kept:
+        if undo is not None:
             self.file_deleted.emit(undo)
-        self.status.emit(f"Deleted training file '{info.name}'"
-                         + (": Edit ▸ Undo (Ctrl+Z) brings it back" if kept else ""))
+        self.status.emit(f"Deleted training file '{name}'"
+                         + (": Edit ▸ Undo (Ctrl+Z) brings it back" if undo else ""))
 
     def _remove_selected_members(self) -> None:
         info = self.selected_file()
