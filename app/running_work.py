@@ -44,9 +44,11 @@ def running(root: Path, record: Record, read_only: bool = False) -> Iterator[Non
         try:
             path.parent.mkdir(exist_ok=True)
             handle = io.FileIO(path, "w")
-            handle.write(orjson.dumps(record))
+            # Locked before it is written: a start reading the folder meanwhile sees a
+            # record still held, not one whose process has gone.
             if not try_lock(handle.fileno(), at=HELD_BYTE):  # (a new file: not expected)
                 raise OSError("not locked")
+            handle.write(orjson.dumps(record))
         except OSError:
             if handle is not None:
                 handle.close()
