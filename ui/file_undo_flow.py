@@ -38,8 +38,9 @@ class FileDeletionUndoController(KeptUndoController[FileDeletionUndo]):
             return False
 
         def announce() -> None:
+            # (their "In files" column is read again on this signal alone: no conversation
+            # changed, so the table and the token counts need no new read)
             self.changes.training_files_changed.emit()
-            self.changes.conversations_changed.emit()  # their "In files" again
 
         def done(name: str) -> None:
             self.changes.training_file_built.emit(name)
