@@ -22,13 +22,15 @@ from sqlalchemy import select
 from app.budget_fit import OverBudget
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
+from app.importer import FileVerdict, ImportReport, import_paths
 from app.library import Library
 from app.loader import load_file
 from app.models import Conversation, Member, TrainingFile
 from app.near_in_file import NearCheckCancelled, near_on_add
 from app.quality import harmful_warnings
 from app.similar import NEAR_DUPLICATE
-from app.trainingfiles import get_training_file, over_budget_pks
+from app.stored_builds import rebuilds_due
+from app.trainingfiles import get_training_file, over_budget_pks, rebuild_training_files
 from app.upkeep import in_chunks
 from app.wording import agreeing, and_list, plural
 
@@ -195,6 +197,53 @@ def what_got_worse(before: Mapping[str, MemberChecks],
         if found:
             worse.append(found)
     return worse
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What a replace of an import's changed conversations did (``replace_changed``)."""
+
+    report: ImportReport  # the second import of their files, with replace on
+    rebuilt: list[str]  # training files rebuilt because they hold a replaced conversation
+    # Training files whose rebuild was cancelled: the library records that they owe one,
+    # and the next open of the library rebuilds them (``app.recovery``).
+    not_rebuilt: list[str] = field(default_factory=list)
+    # What the add review's checks find in the replaced members of each file now and did
+    # not before; nothing when the rebuild was cancelled.
+    worse: list[Worse] = field(default_factory=list)
+
+
+def replace_changed(library: Library, changed: Sequence[FileVerdict],
+                    checked: Sequence[str] | None = None, progress: Progress | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> Replaced:
+    """Replace the stored versions of an import's ``changed`` conversations by their files'
+    versions, as the window's Replace and ``lora-studio import --replace`` both do: the add
+    review's checks of the stored versions in ``checked`` (the files holding them, read for
+    the question; read here when None), the changed files imported again replacing only
+    those, the files holding a replaced one rebuilt, and the checks asked again, so that
+    only what the new versions brought in is said. A cancel before the import raises
+    ``BuildCancelled`` (nothing replaced); one during the rebuild or the checks after it
+    keeps what was replaced and names the files still owing a rebuild."""
+    ids = [str(v.conversation_id) for v in changed if v.conversation_id]
+    names = holding(library, ids).names if checked is None else checked
+    before = checks_by_file(library, ids, names, progress, cancelled)
+    files = [Path(f) for f in dict.fromkeys(v.file for v in changed)]
+    again = import_paths(library, files, replace=set(ids), progress=progress,
+                         cancelled=cancelled)
+    # Read again after the import, not taken from the question's: the person may have
+    # taken a while to answer, and on a team library another member may have added one of
+    # them to a file (or renamed one) meanwhile.
+    stale = holding(library, again.replaced_ids).names
+    try:
+        rebuilt = rebuild_training_files(library, stale, progress, cancelled)
+        after = checks_by_file(library, again.replaced_ids, stale, progress, cancelled)
+    except BuildCancelled:  # what was replaced stays replaced: say so, not failed
+        # Files are rebuilt one by one: those done before the cancel owe nothing.
+        with library.session() as session:
+            owed = set(rebuilds_due(session))
+        return Replaced(again, [n for n in stale if n not in owed],
+                        [n for n in stale if n in owed])
+    return Replaced(again, rebuilt, worse=what_got_worse(before, after))
 
 
 TURNS_NAMED = 4  # turn numbers a difference names
