@@ -12,19 +12,21 @@ content of conversations already in it, which no review saw.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from app import jsonio
 from app.budget_fit import OverBudget
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
 from app.importer import FileVerdict, ImportReport, import_paths
 from app.library import Library
-from app.loader import load_file
+from app.loader import Loaded, load_file_lazily
 from app.models import Conversation, Member, TrainingFile
 from app.near_in_file import NearCheckCancelled, near_on_add
 from app.quality import harmful_warnings
@@ -280,20 +282,70 @@ def what_differs(stored: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return "; ".join(parts) or "only details other than the messages differ"
 
 
-def differences(library: Library, changed: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """``what_differs`` of each (conversation id, file) whose file still reads: a few
-    files, read again (the import kept no record of them). One that no longer reads, or
-    whose conversation is gone, is left out: the question names it without the words."""
-    found: dict[str, str] = {}
-    for cid, file in changed:
-        try:
-            stored = library.record(cid)
-            new = next((record for _part, record, _error, _dumped
-                        in load_file(Path(file), stored.get("batch_id") or "")
-                        if record is not None and record.get("conversation_id") == cid),
-                       None)
-        except (InputError, LibraryError, OSError, KeyError):
-            continue
-        if new is not None:
-            found[cid] = what_differs(stored, new)
+def _new_versions(file: str, ids: Collection[str], batch: str,
+                  cancelled: Callable[[], bool] | None) -> dict[str, Mapping[str, Any]]:
+    """The records of ``ids`` in ``file`` as an import reads them: a full training file too
+    large to read whole is streamed a conversation at a time (``load_file_lazily``) and
+    left as soon as all of them were met. What was met before the file stops reading (it
+    breaks further on, or a cancel) is kept."""
+    found: dict[str, Mapping[str, Any]] = {}
+    records: Iterator[Loaded] = iter(())
+    try:
+        records = iter(load_file_lazily(Path(file), batch, stop=cancelled))
+        for _part, record, _error, _dumped in records:
+            cid = record.get("conversation_id") if record is not None else None
+            if record is not None and isinstance(cid, str) and cid in ids and cid not in found:
+                found[cid] = record
+                if len(found) == len(ids):
+                    break
+    except (InputError, OSError):
+        pass
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()  # a streamed file is closed now, not when collected
     return found
+
+
+def differences(library: Library, changed: Sequence[tuple[str, str]],
+                progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> dict[str, str]:
+    """``what_differs`` of each (conversation id, file) whose file still reads: a few
+    files, read again (the import kept no record of them), each once for all the ones
+    asked of it; a large full training file streamed, which takes a while
+    (``reads_streamed``: ``progress`` follows the files, a cancel stops at the next
+    conversation). One that no longer reads, or whose conversation is gone, is left out:
+    the question names it without the words."""
+    by_file: dict[str, list[str]] = {}
+    for cid, file in changed:
+        by_file.setdefault(file, []).append(cid)
+    found: dict[str, str] = {}
+    for done, (file, ids) in enumerate(by_file.items()):
+        if cancelled is not None and cancelled():
+            break
+        if progress is not None:
+            progress(done, len(by_file), Path(file).name)
+        stored: dict[str, Mapping[str, Any]] = {}
+        for cid in ids:
+            try:
+                stored[cid] = library.record(cid)
+            except (LibraryError, KeyError):
+                continue
+        if not stored:
+            continue
+        first = next(iter(stored.values()))
+        new = _new_versions(file, set(stored), first.get("batch_id") or "", cancelled)
+        found.update((cid, what_differs(stored[cid], record)) for cid, record in new.items())
+    return found
+
+
+def reads_streamed(files: Iterable[str]) -> bool:
+    """Whether any of ``files`` is too large to read whole: what ``differences`` says of
+    it is then streamed from it, which takes more than a moment."""
+    for file in files:
+        try:
+            if os.stat(file).st_size > jsonio.MAX_INPUT_BYTES:
+                return True
+        except OSError:
+            continue
+    return False

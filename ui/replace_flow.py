@@ -19,6 +19,7 @@ from app.replace_checks import (
     Worse,
     differences,
     holding,
+    reads_streamed,
     replace_changed,
     stored_conversations,
 )
@@ -29,9 +30,10 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted
 from ui.saved_copies import with_out_of_date
-from ui.tasks import run_with_progress
+from ui.tasks import run_with_progress, wait_behind_progress
 from ui.wording import agreeing, and_list, natural_key, plural
 
+READING_DIFFERENCES = "Reading what changed in the large training file"
 MAX_LISTED = 10  # conversations named one by one; more are named by batch
 CLIENTS_LISTED = 3  # clients named on a batch's line
 
@@ -108,15 +110,27 @@ class ReplaceController(QObject):
         self.dialogs = dialogs
         self.changes = changes
 
+    def _differences(self, changed: list[tuple[str, str]]) -> dict[str, str]:
+        """``differences`` of the changed conversations: read here, quickly, unless a file
+        is a large full training file, streamed off the GUI thread behind a progress dialog
+        (Cancel asks the question without the words for the ones not read yet)."""
+        if not reads_streamed(file for _cid, file in changed):
+            return differences(self.library, changed)
+        found, _failure, _cancelled = wait_behind_progress(
+            READING_DIFFERENCES,
+            lambda progress, cancelled: differences(self.library, changed, progress,
+                                                    cancelled),
+            self.window)
+        return found or {}
+
     def offer(self, report: ImportReport) -> bool:
         """Ask about the report's changed conversations; True when replacing started."""
         changed = report.changed
         if not changed:
             return False
         ids = [str(v.conversation_id) for v in changed if v.conversation_id]
-        # What differs: only when each is named (a few files read again, quickly)
-        differs = (differences(self.library, [(str(v.conversation_id), v.file)
-                                              for v in changed])
+        # What differs: only when each is named (a few files read again)
+        differs = (self._differences([(str(v.conversation_id), v.file) for v in changed])
                    if len(changed) <= MAX_LISTED else {})
         held = holding(self.library, ids)  # the question's files, the checks' before
         question = replace_question(report, stored_conversations(self.library, ids),
