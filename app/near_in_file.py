@@ -70,6 +70,23 @@ def _file_sketches(library: Library, name: str) -> list[tuple[str, bytes]]:
             .where(TrainingFile.name == name)) if sketch]
 
 
+# Training file name -> its members' (id, sketch), as ``_file_sketches`` read them.
+MemberSketches = dict[str, list[tuple[str, bytes]]]
+
+
+def _members_sketches(library: Library, name: str | None,
+                      read: MemberSketches | None) -> list[tuple[str, bytes]]:
+    """The file's members' sketches (none for a new file): from ``read`` when there,
+    else read from the library (and kept in ``read``)."""
+    if name is None:
+        return []
+    if read is None:
+        return _file_sketches(library, name)
+    if name not in read:
+        read[name] = _file_sketches(library, name)
+    return read[name]
+
+
 def _sketches_of(library: Library, pks: Sequence[int]) -> dict[int, bytes]:
     found: dict[int, bytes] = {}
     with library.session() as session:
@@ -257,15 +274,19 @@ class NearOnAdd:
 def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int]],
                 progress: Progress | None = None,
                 cancelled: Callable[[], bool] | None = None,
-                doing: str = "looking for near-duplicates among the ones to add") -> NearOnAdd:
+                doing: str = "looking for near-duplicates among the ones to add",
+                read: MemberSketches | None = None) -> NearOnAdd:
     """Of ``new`` (conversation id, row key; in the order asked for), those that nearly
     repeat a member of the training file ``name`` (None: a new, empty file) or an earlier
     one of ``new`` (``NearOnAdd``); ``new`` may hold members (a replace asks of the ones
     it replaced), each compared with the others, not with itself. ``progress`` follows
-    the conversations checked; ``cancelled`` stops the check (``NearCheckCancelled``)."""
+    the conversations checked; ``cancelled`` stops the check (``NearCheckCancelled``).
+    ``read`` keeps the file's members' sketches for the next question about it (a
+    replace asks before and after it): the ones asked about are always read again, so
+    only the members not asked about are taken from it."""
     members = NearIndex()
     asked = {cid for cid, _pk in new}  # a member asked about never repeats itself
-    for member, sketch in (_file_sketches(library, name) if name is not None else []):
+    for member, sketch in _members_sketches(library, name, read):
         if member not in asked:
             members.add(member, sketch)
     sketches = _sketches_of(library, [pk for _cid, pk in new])

@@ -28,7 +28,7 @@ from app.importer import FileVerdict, ImportReport, import_paths
 from app.library import Library
 from app.loader import Loaded, load_file_lazily
 from app.models import Conversation, Member, TrainingFile
-from app.near_in_file import NearCheckCancelled, near_on_add
+from app.near_in_file import MemberSketches, NearCheckCancelled, near_on_add
 from app.quality import harmful_warnings
 from app.similar import NEAR_DUPLICATE
 from app.stored_builds import rebuilds_due
@@ -135,7 +135,8 @@ def _members(library: Library, name: str, ids: Sequence[str]) -> list[tuple[str,
 
 def member_checks(library: Library, name: str, ids: Sequence[str],
                   progress: Progress | None = None,
-                  cancelled: Callable[[], bool] | None = None) -> MemberChecks:
+                  cancelled: Callable[[], bool] | None = None,
+                  read: MemberSketches | None = None) -> MemberChecks:
     """Which of ``ids`` in the training file ``name`` have a warning that would harm
     training, are over its length limit (under its own cut-off and over-limit settings) or
     nearly repeat another of its members: the add review's checks, by its own functions.
@@ -158,7 +159,7 @@ def member_checks(library: Library, name: str, ids: Sequence[str],
     try:
         near = near_on_add(library, name, [(cid, pk) for cid, pk, _codes in members],
                            progress, cancelled,
-                           f"looking for near-duplicates in '{name}'")
+                           f"looking for near-duplicates in '{name}'", read)
     except NearCheckCancelled:
         raise BuildCancelled() from None
     return MemberChecks(harmful, frozenset(by_pk[pk] for pk in over), frozenset(near.near))
@@ -166,10 +167,14 @@ def member_checks(library: Library, name: str, ids: Sequence[str],
 
 def checks_by_file(library: Library, ids: Sequence[str], names: Sequence[str],
                    progress: Progress | None = None,
-                   cancelled: Callable[[], bool] | None = None) -> dict[str, MemberChecks]:
+                   cancelled: Callable[[], bool] | None = None,
+                   read: MemberSketches | None = None) -> dict[str, MemberChecks]:
     """``member_checks`` of ``ids`` in each of the training files ``names``: the ones
-    holding any of them, already known (``Holding.names``), not read again."""
-    return {name: member_checks(library, name, ids, progress, cancelled) for name in names}
+    holding any of them, already known (``Holding.names``), not read again. ``read``
+    keeps each file's members' sketches for the checks after the replace (``near_on_add``):
+    a file's members are read once, not before and after."""
+    return {name: member_checks(library, name, ids, progress, cancelled, read)
+            for name in names}
 
 
 @dataclass(frozen=True)
@@ -228,7 +233,10 @@ def replace_changed(library: Library, changed: Sequence[FileVerdict],
     keeps what was replaced and names the files still owing a rebuild."""
     ids = [str(v.conversation_id) for v in changed if v.conversation_id]
     names = holding(library, ids).names if checked is None else checked
-    before = checks_by_file(library, ids, names, progress, cancelled)
+    # The files' members' sketches, read for the checks before and kept for those after:
+    # the replace changes only the ones it replaced, which the checks read again.
+    read: MemberSketches = {}
+    before = checks_by_file(library, ids, names, progress, cancelled, read)
     files = [Path(f) for f in dict.fromkeys(v.file for v in changed)]
     again = import_paths(library, files, replace=set(ids), progress=progress,
                          cancelled=cancelled)
@@ -238,7 +246,8 @@ def replace_changed(library: Library, changed: Sequence[FileVerdict],
     stale = holding(library, again.replaced_ids).names
     try:
         rebuilt = rebuild_training_files(library, stale, progress, cancelled)
-        after = checks_by_file(library, again.replaced_ids, stale, progress, cancelled)
+        after = checks_by_file(library, again.replaced_ids, stale, progress, cancelled,
+                               read)
     except BuildCancelled:  # what was replaced stays replaced: say so, not failed
         # Files are rebuilt one by one: those done before the cancel owe nothing.
         with library.session() as session:

@@ -336,11 +336,11 @@ def test_a_replace_cancelled_before_it_replaced_leaves_the_summary_saying_kept(
     real_checks = replace_checks.checks_by_file
 
     def held(library_: Library, ids: Any, names: Any, progress: Any = None,
-             cancelled: Any = None) -> Any:
+             cancelled: Any = None, read: Any = None) -> Any:
         entered.set()
         while not cancelled():
             threading.Event().wait(0.01)
-        return real_checks(library_, ids, names, progress, cancelled)  # sees the cancel
+        return real_checks(library_, ids, names, progress, cancelled, read)  # sees the cancel
 
     monkeypatch.setattr(replace_checks, "checks_by_file", held)
     paths = [regenerated(p, tmp_path / "redelivery", first_reply_rewritten)
