@@ -15,6 +15,7 @@ from conftest import open_window
 from test_import_large_full import LIMIT, our_full, renamed, streamed, write
 from test_replace_says_what import import_in_window
 
+from app.cli import main
 from app.importer import import_paths
 from app.library import Library
 from app.replace_checks import differences, reads_streamed
@@ -67,3 +68,18 @@ def test_the_replace_question_says_what_differs_in_a_streamed_full_file(
     (line,) = [line for line in question.splitlines() if line.startswith("  • ")]
     assert " · big.json [conversation " in line, question
     assert line.endswith(f"]: 1 reply changed (turn {turn})"), question
+
+
+@pytest.mark.usefixtures("streamed")
+def test_the_command_lines_kept_line_says_what_differs_in_a_streamed_full_file(
+        filled_library: Library, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path, _cid, turn = big_file_changing_one(filled_library, tmp_path)
+    filled_library.close()  # the command opens it
+    capsys.readouterr()
+
+    code = main(["--data-dir", str(tmp_path / "library"), "import", str(path)])
+
+    out = capsys.readouterr().out.splitlines()
+    (line,) = [line for line in out if line.startswith("  • ")]
+    assert code == 0 and " · big.json [conversation " in line, out
+    assert line.endswith(f"]: 1 reply changed (turn {turn})"), out
