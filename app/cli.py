@@ -50,13 +50,12 @@ from app.quality import harmful_warnings, informational_names
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.removal import apply_removal, plan_removal
 from app.replace_checks import (
-    MemberChecks,
+    Replaced,
     Worse,
-    checks_by_file,
     differences,
     holding,
+    replace_changed,
     stored_conversations,
-    what_got_worse,
 )
 from app.replace_words import changed_lines, rebuilds_sentence, worse_findings
 from app.review_marks import mark_reviewed
@@ -268,15 +267,12 @@ MAX_LISTED = 10  # changed conversations the kept line names one by one; then ho
 
 def cmd_import(args: argparse.Namespace, library: Library) -> int:
     report = import_paths(library, args.paths, batch=args.batch)
-    before: dict[str, MemberChecks] = {}
+    replaced = Replaced(report, [])
     if args.replace and report.changed:
-        # As the window's Replace: the add review's checks of the stored versions first, so
-        # that afterwards only what the new versions brought in is said.
-        ids = [str(v.conversation_id) for v in report.changed if v.conversation_id]
-        before = checks_by_file(library, ids, holding(library, ids).names)
-        again = import_paths(library, [Path(f) for f in dict.fromkeys(
-            v.file for v in report.changed)], replace=set(ids))
-        report = with_replaced(report, again)
+        # As the window's Replace: the stored versions checked, replaced, the files holding
+        # them rebuilt and checked again, to say only what the new versions brought in.
+        replaced = replace_changed(library, report.changed)
+        report = with_replaced(report, replaced.report)
     # With --json, stdout holds only the verdicts (one JSON object a line) and the findings
     # in the rebuilt training files; the rest of what is said goes to stderr.
     say = _print if not args.json else (lambda text: sys.stderr.write(text + "\n"))
@@ -303,17 +299,12 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
     if report.changed:
         for line in kept_lines(library, report.changed):
             say(line)
-    if not report.replaced_ids:
-        return 1 if report.rejected else 0
-    stale = holding(library, report.replaced_ids).names
-    rebuilt = rebuild_training_files(library, stale)
-    for name in rebuilt:
+    for name in replaced.rebuilt:
         say(f"rebuilt training file '{name}' (it holds a replaced conversation)")
-    worse = what_got_worse(before, checks_by_file(library, report.replaced_ids, stale))
     if args.json:
-        for name in rebuilt:
-            _print(orjson.dumps(findings_data(name, worse)).decode())
-    for line in findings_lines(worse):
+        for name in replaced.rebuilt:
+            _print(orjson.dumps(findings_data(name, replaced.worse)).decode())
+    for line in findings_lines(replaced.worse):
         say(line)
     return 1 if report.rejected else 0
 

@@ -55,6 +55,7 @@ class StoredNear:
 
     def __init__(self) -> None:
         self._index: NearIndex | None = None
+        self._entries: dict[str, int] = {}  # conversation id -> its entry in the index
 
     def first_near(self, session: Session, sketch: bytes,
                    earlier: Sequence[dict[str, Any]], sets: dict[bytes, Unpacked]
@@ -69,7 +70,7 @@ class StoredNear:
                     f"SELECT conversation_id, dialogue_sketch FROM "
                     f"{Conversation.__tablename__} WHERE dialogue_sketch IS NOT NULL "
                     "ORDER BY pk", ()):
-                self._index.add(cid, stored)
+                self._entries[cid] = self._index.add(cid, stored)
             for row in earlier:
                 self.add(row)
         return first_near(sketch, self._index.candidates(sketch), sets)
@@ -78,7 +79,21 @@ class StoredNear:
         """Index a row checked and about to be stored (nothing while the index is unread:
         reading it reads the row then)."""
         if self._index is not None:
-            self._index.add(row["conversation_id"], row["dialogue_sketch"])
+            cid = row["conversation_id"]
+            self._entries[cid] = self._index.add(cid, row["dialogue_sketch"])
+
+    def replaced(self, cid: str, sketch: bytes | None) -> None:
+        """``cid``'s stored conversation was replaced by a version whose sketch is
+        ``sketch``: a later row of the import is compared with what it says now, not with
+        the text it replaced (nothing while the index is unread: reading it reads the new
+        one)."""
+        if self._index is None:
+            return
+        entry = self._entries.get(cid)
+        if entry is not None:
+            self._index.replace(entry, sketch or b"")
+        elif sketch:  # stored without a sketch before
+            self._entries[cid] = self._index.add(cid, sketch)
 
 
 def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]],

@@ -1004,6 +1004,7 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
                 "import it again with replace to use this version", cid, **told)
         _replace(session, pk, row, imported_at)
         held.stored(row, pk)
+        mine.near.replaced(cid, row["dialogue_sketch"])  # later rows meet its new text
         mine.replaced.add(cid)  # what it holds now is this import's, not another member's
         mine.paths.setdefault(cid, path)
         return FileVerdict(path, Verdict.REPLACED, "replaced the stored version", cid, batch,

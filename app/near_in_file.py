@@ -23,6 +23,7 @@ is counted once, and leaving those out keeps one of each group and no two near o
 from __future__ import annotations
 
 from array import array
+from bisect import insort
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -69,6 +70,23 @@ def _file_sketches(library: Library, name: str) -> list[tuple[str, bytes]]:
             .where(TrainingFile.name == name)) if sketch]
 
 
+# Training file name -> its members' (id, sketch), as ``_file_sketches`` read them.
+MemberSketches = dict[str, list[tuple[str, bytes]]]
+
+
+def _members_sketches(library: Library, name: str | None,
+                      read: MemberSketches | None) -> list[tuple[str, bytes]]:
+    """The file's members' sketches (none for a new file): from ``read`` when there,
+    else read from the library (and kept in ``read``)."""
+    if name is None:
+        return []
+    if read is None:
+        return _file_sketches(library, name)
+    if name not in read:
+        read[name] = _file_sketches(library, name)
+    return read[name]
+
+
 def _sketches_of(library: Library, pks: Sequence[int]) -> dict[int, bytes]:
     found: dict[int, bytes] = {}
     with library.session() as session:
@@ -113,13 +131,33 @@ class NearIndex:
         self._by_hash: dict[int, array[int]] = {}
         self._hashed = 0  # entries in ``_once`` and ``_by_hash``
 
-    def add(self, cid: str, sketch: bytes) -> None:
+    def add(self, cid: str, sketch: bytes) -> int:
+        """Index ``cid`` after the others; return its entry number (for ``replace``)."""
         entry = len(self._entries)
         self._entries.append((cid, sketch))
         keys = lookup_keys(sketch)
         self._keys.append(keys)
         for key in keys:
             self._by_key.setdefault(key, []).append(entry)
+        return entry
+
+    def replace(self, entry: int, sketch: bytes) -> None:
+        """Index entry ``entry`` (an ``add``'s number) under a new sketch, in its place:
+        a conversation replaced by a new version keeps its place in the order stored."""
+        cid, old = self._entries[entry]
+        for key in self._keys[entry]:
+            bucket = self._by_key[key]
+            bucket.remove(entry)
+            if not bucket:
+                del self._by_key[key]
+        keys = lookup_keys(sketch)
+        for key in keys:
+            insort(self._by_key.setdefault(key, []), entry)
+        self._entries[entry] = (cid, sketch)
+        self._keys[entry] = keys
+        if entry < self._hashed:
+            self._unhash(entry, old)
+            self._hash(entry, sketch)
 
     def candidates(self, sketch: bytes) -> Iterator[tuple[str, bytes]]:
         """The indexed ones sharing a lookup key with ``sketch``, each once, made as they
@@ -157,17 +195,34 @@ class NearIndex:
     def _hash_the_rest(self) -> None:
         """Put the entries indexed since the last call in ``_once`` or ``_by_hash`` (not
         the empty piece: no sentence)."""
-        once, by_hash = self._once, self._by_hash
         for entry in range(self._hashed, len(self._entries)):
-            for value in unpack(self._entries[entry][1])[:DEEP]:
-                bucket = by_hash.get(value)
-                if bucket is not None:
-                    bucket.append(entry)
-                elif value in once:
-                    by_hash[value] = array("I", (once.pop(value), entry))
-                elif value != EMPTY_PIECE:
-                    once[value] = entry
+            self._hash(entry, self._entries[entry][1])
         self._hashed = len(self._entries)
+
+    def _hash(self, entry: int, sketch: bytes) -> None:
+        """Put ``entry`` under the ``DEEP`` smallest hashes of ``sketch``."""
+        once, by_hash = self._once, self._by_hash
+        for value in unpack(sketch)[:DEEP]:
+            bucket = by_hash.get(value)
+            if bucket is not None:
+                bucket.append(entry)
+            elif value in once:
+                by_hash[value] = array("I", (once.pop(value), entry))
+            elif value != EMPTY_PIECE:
+                once[value] = entry
+
+    def _unhash(self, entry: int, sketch: bytes) -> None:
+        """Take ``entry`` from under the hashes ``_hash`` put it under for ``sketch``."""
+        once, by_hash = self._once, self._by_hash
+        for value in unpack(sketch)[:DEEP]:
+            bucket = by_hash.get(value)
+            if bucket is not None:
+                if entry in bucket:
+                    bucket.remove(entry)
+                if not bucket:
+                    del by_hash[value]
+            elif once.get(value) == entry:
+                del once[value]
 
 
 @dataclass(frozen=True, eq=False)  # one per plan, shared by its copies: by identity, hashable
@@ -219,15 +274,19 @@ class NearOnAdd:
 def near_on_add(library: Library, name: str | None, new: Sequence[tuple[str, int]],
                 progress: Progress | None = None,
                 cancelled: Callable[[], bool] | None = None,
-                doing: str = "looking for near-duplicates among the ones to add") -> NearOnAdd:
+                doing: str = "looking for near-duplicates among the ones to add",
+                read: MemberSketches | None = None) -> NearOnAdd:
     """Of ``new`` (conversation id, row key; in the order asked for), those that nearly
     repeat a member of the training file ``name`` (None: a new, empty file) or an earlier
     one of ``new`` (``NearOnAdd``); ``new`` may hold members (a replace asks of the ones
     it replaced), each compared with the others, not with itself. ``progress`` follows
-    the conversations checked; ``cancelled`` stops the check (``NearCheckCancelled``)."""
+    the conversations checked; ``cancelled`` stops the check (``NearCheckCancelled``).
+    ``read`` keeps the file's members' sketches for the next question about it (a
+    replace asks before and after it): the ones asked about are always read again, so
+    only the members not asked about are taken from it."""
     members = NearIndex()
     asked = {cid for cid, _pk in new}  # a member asked about never repeats itself
-    for member, sketch in (_file_sketches(library, name) if name is not None else []):
+    for member, sketch in _members_sketches(library, name, read):
         if member not in asked:
             members.add(member, sketch)
     sketches = _sketches_of(library, [pk for _cid, pk in new])

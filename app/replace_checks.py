@@ -12,23 +12,27 @@ content of conversations already in it, which no review saw.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import os
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 
+from app import jsonio
 from app.budget_fit import OverBudget
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
+from app.importer import FileVerdict, ImportReport, import_paths
 from app.library import Library
-from app.loader import load_file
+from app.loader import Loaded, load_file_lazily
 from app.models import Conversation, Member, TrainingFile
-from app.near_in_file import NearCheckCancelled, near_on_add
+from app.near_in_file import MemberSketches, NearCheckCancelled, near_on_add
 from app.quality import harmful_warnings
 from app.similar import NEAR_DUPLICATE
-from app.trainingfiles import get_training_file, over_budget_pks
+from app.stored_builds import rebuilds_due
+from app.trainingfiles import get_training_file, over_budget_pks, rebuild_training_files
 from app.upkeep import in_chunks
 from app.wording import agreeing, and_list, plural
 
@@ -131,7 +135,8 @@ def _members(library: Library, name: str, ids: Sequence[str]) -> list[tuple[str,
 
 def member_checks(library: Library, name: str, ids: Sequence[str],
                   progress: Progress | None = None,
-                  cancelled: Callable[[], bool] | None = None) -> MemberChecks:
+                  cancelled: Callable[[], bool] | None = None,
+                  read: MemberSketches | None = None) -> MemberChecks:
     """Which of ``ids`` in the training file ``name`` have a warning that would harm
     training, are over its length limit (under its own cut-off and over-limit settings) or
     nearly repeat another of its members: the add review's checks, by its own functions.
@@ -154,7 +159,7 @@ def member_checks(library: Library, name: str, ids: Sequence[str],
     try:
         near = near_on_add(library, name, [(cid, pk) for cid, pk, _codes in members],
                            progress, cancelled,
-                           f"looking for near-duplicates in '{name}'")
+                           f"looking for near-duplicates in '{name}'", read)
     except NearCheckCancelled:
         raise BuildCancelled() from None
     return MemberChecks(harmful, frozenset(by_pk[pk] for pk in over), frozenset(near.near))
@@ -162,10 +167,14 @@ def member_checks(library: Library, name: str, ids: Sequence[str],
 
 def checks_by_file(library: Library, ids: Sequence[str], names: Sequence[str],
                    progress: Progress | None = None,
-                   cancelled: Callable[[], bool] | None = None) -> dict[str, MemberChecks]:
+                   cancelled: Callable[[], bool] | None = None,
+                   read: MemberSketches | None = None) -> dict[str, MemberChecks]:
     """``member_checks`` of ``ids`` in each of the training files ``names``: the ones
-    holding any of them, already known (``Holding.names``), not read again."""
-    return {name: member_checks(library, name, ids, progress, cancelled) for name in names}
+    holding any of them, already known (``Holding.names``), not read again. ``read``
+    keeps each file's members' sketches for the checks after the replace (``near_on_add``):
+    a file's members are read once, not before and after."""
+    return {name: member_checks(library, name, ids, progress, cancelled, read)
+            for name in names}
 
 
 @dataclass(frozen=True)
@@ -195,6 +204,57 @@ def what_got_worse(before: Mapping[str, MemberChecks],
         if found:
             worse.append(found)
     return worse
+
+
+@dataclass(frozen=True)
+class Replaced:
+    """What a replace of an import's changed conversations did (``replace_changed``)."""
+
+    report: ImportReport  # the second import of their files, with replace on
+    rebuilt: list[str]  # training files rebuilt because they hold a replaced conversation
+    # Training files whose rebuild was cancelled: the library records that they owe one,
+    # and the next open of the library rebuilds them (``app.recovery``).
+    not_rebuilt: list[str] = field(default_factory=list)
+    # What the add review's checks find in the replaced members of each file now and did
+    # not before; nothing when the rebuild was cancelled.
+    worse: list[Worse] = field(default_factory=list)
+
+
+def replace_changed(library: Library, changed: Sequence[FileVerdict],
+                    checked: Sequence[str] | None = None, progress: Progress | None = None,
+                    cancelled: Callable[[], bool] | None = None) -> Replaced:
+    """Replace the stored versions of an import's ``changed`` conversations by their files'
+    versions, as the window's Replace and ``lora-studio import --replace`` both do: the add
+    review's checks of the stored versions in ``checked`` (the files holding them, read for
+    the question; read here when None), the changed files imported again replacing only
+    those, the files holding a replaced one rebuilt, and the checks asked again, so that
+    only what the new versions brought in is said. A cancel before the import raises
+    ``BuildCancelled`` (nothing replaced); one during the rebuild or the checks after it
+    keeps what was replaced and names the files still owing a rebuild."""
+    ids = [str(v.conversation_id) for v in changed if v.conversation_id]
+    names = holding(library, ids).names if checked is None else checked
+    # The files' members' sketches, read for the checks before and kept for those after:
+    # the replace changes only the ones it replaced, which the checks read again.
+    read: MemberSketches = {}
+    before = checks_by_file(library, ids, names, progress, cancelled, read)
+    files = [Path(f) for f in dict.fromkeys(v.file for v in changed)]
+    again = import_paths(library, files, replace=set(ids), progress=progress,
+                         cancelled=cancelled)
+    # Read again after the import, not taken from the question's: the person may have
+    # taken a while to answer, and on a team library another member may have added one of
+    # them to a file (or renamed one) meanwhile.
+    stale = holding(library, again.replaced_ids).names
+    try:
+        rebuilt = rebuild_training_files(library, stale, progress, cancelled)
+        after = checks_by_file(library, again.replaced_ids, stale, progress, cancelled,
+                               read)
+    except BuildCancelled:  # what was replaced stays replaced: say so, not failed
+        # Files are rebuilt one by one: those done before the cancel owe nothing.
+        with library.session() as session:
+            owed = set(rebuilds_due(session))
+        return Replaced(again, [n for n in stale if n not in owed],
+                        [n for n in stale if n in owed])
+    return Replaced(again, rebuilt, worse=what_got_worse(before, after))
 
 
 TURNS_NAMED = 4  # turn numbers a difference names
@@ -231,20 +291,70 @@ def what_differs(stored: Mapping[str, Any], new: Mapping[str, Any]) -> str:
     return "; ".join(parts) or "only details other than the messages differ"
 
 
-def differences(library: Library, changed: Sequence[tuple[str, str]]) -> dict[str, str]:
-    """``what_differs`` of each (conversation id, file) whose file still reads: a few
-    files, read again (the import kept no record of them). One that no longer reads, or
-    whose conversation is gone, is left out: the question names it without the words."""
-    found: dict[str, str] = {}
-    for cid, file in changed:
-        try:
-            stored = library.record(cid)
-            new = next((record for _part, record, _error, _dumped
-                        in load_file(Path(file), stored.get("batch_id") or "")
-                        if record is not None and record.get("conversation_id") == cid),
-                       None)
-        except (InputError, LibraryError, OSError, KeyError):
-            continue
-        if new is not None:
-            found[cid] = what_differs(stored, new)
+def _new_versions(file: str, ids: Collection[str], batch: str,
+                  cancelled: Callable[[], bool] | None) -> dict[str, Mapping[str, Any]]:
+    """The records of ``ids`` in ``file`` as an import reads them: a full training file too
+    large to read whole is streamed a conversation at a time (``load_file_lazily``) and
+    left as soon as all of them were met. What was met before the file stops reading (it
+    breaks further on, or a cancel) is kept."""
+    found: dict[str, Mapping[str, Any]] = {}
+    records: Iterator[Loaded] = iter(())
+    try:
+        records = iter(load_file_lazily(Path(file), batch, stop=cancelled))
+        for _part, record, _error, _dumped in records:
+            cid = record.get("conversation_id") if record is not None else None
+            if record is not None and isinstance(cid, str) and cid in ids and cid not in found:
+                found[cid] = record
+                if len(found) == len(ids):
+                    break
+    except (InputError, OSError):
+        pass
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()  # a streamed file is closed now, not when collected
     return found
+
+
+def differences(library: Library, changed: Sequence[tuple[str, str]],
+                progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> dict[str, str]:
+    """``what_differs`` of each (conversation id, file) whose file still reads: a few
+    files, read again (the import kept no record of them), each once for all the ones
+    asked of it; a large full training file streamed, which takes a while
+    (``reads_streamed``: ``progress`` follows the files, a cancel stops at the next
+    conversation). One that no longer reads, or whose conversation is gone, is left out:
+    the question names it without the words."""
+    by_file: dict[str, list[str]] = {}
+    for cid, file in changed:
+        by_file.setdefault(file, []).append(cid)
+    found: dict[str, str] = {}
+    for done, (file, ids) in enumerate(by_file.items()):
+        if cancelled is not None and cancelled():
+            break
+        if progress is not None:
+            progress(done, len(by_file), Path(file).name)
+        stored: dict[str, Mapping[str, Any]] = {}
+        for cid in ids:
+            try:
+                stored[cid] = library.record(cid)
+            except (LibraryError, KeyError):
+                continue
+        if not stored:
+            continue
+        first = next(iter(stored.values()))
+        new = _new_versions(file, set(stored), first.get("batch_id") or "", cancelled)
+        found.update((cid, what_differs(stored[cid], record)) for cid, record in new.items())
+    return found
+
+
+def reads_streamed(files: Iterable[str]) -> bool:
+    """Whether any of ``files`` is too large to read whole: what ``differences`` says of
+    it is then streamed from it, which takes more than a moment."""
+    for file in files:
+        try:
+            if os.stat(file).st_size > jsonio.MAX_INPUT_BYTES:
+                return True
+        except OSError:
+            continue
+    return False

@@ -8,7 +8,7 @@ these, so both say the same thing the same way (``app.replace_checks`` finds the
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from pathlib import Path
 
 from app.importer import FileVerdict
@@ -70,31 +70,35 @@ def _where(counts: list[tuple[str, int]]) -> str:
     return and_list([f"'{name}' ({k:,})" for name, k in counts])
 
 
+def _harmful_codes(worse: list[Worse]) -> str:
+    """The harmful warnings the new versions brought in, by name."""
+    codes = {code for w in worse for found in w.harmful.values() for code in found}
+    return and_list([display_name(c) for c in sorted(codes, key=display_name)])
+
+
+# Each check of ``Worse``, by its field, with what a finding of it says: how many found
+# (``k``) and what it found, then the training files where (``_where``).
+FINDINGS: tuple[tuple[str, Callable[[int, list[Worse]], str]], ...] = (
+    ("harmful", lambda k, worse: f"{k:,} now {agreeing(k, 'has', 'have')} a warning that "
+     f"would harm training ({_harmful_codes(worse)}) in"),
+    ("over_limit", lambda k, _worse: f"{k:,} {agreeing(k, 'is', 'are')} now over the "
+     f"{LENGTH_LIMIT} of"),
+    ("near", lambda k, _worse: f"{k:,} now nearly {agreeing(k, 'repeats', 'repeat')} "
+     "another conversation in"),
+)
+
+
 def worse_findings(worse: list[Worse]) -> list[tuple[str, list[str]]]:
     """What the new versions brought into the training files, a clause a check with the
     conversations it found: "6 now have a warning that would harm training (History
     Mismatch) in 'Coaching A' (6) and 'Coaching B' (4)", "1 is now over the length limit
     of 'Coaching B'"; none when clean."""
     parts = []
-    harmful = [(w.name, len(w.harmful)) for w in worse if w.harmful]
-    if harmful:
-        ids = {cid for w in worse for cid in w.harmful}
-        codes = sorted({code for w in worse for found in w.harmful.values() for code in found},
-                       key=display_name)
-        k = len(ids)
-        parts.append((f"{k:,} now {agreeing(k, 'has', 'have')} a warning that would harm "
-                      f"training ({and_list([display_name(c) for c in codes])}) in "
-                      f"{_where(harmful)}", sorted(ids)))
-    over = [(w.name, len(w.over_limit)) for w in worse if w.over_limit]
-    if over:
-        ids = {cid for w in worse for cid in w.over_limit}
-        k = len(ids)
-        parts.append((f"{k:,} {agreeing(k, 'is', 'are')} now over the {LENGTH_LIMIT} of "
-                      f"{_where(over)}", sorted(ids)))
-    near = [(w.name, len(w.near)) for w in worse if w.near]
-    if near:
-        ids = {cid for w in worse for cid in w.near}
-        k = len(ids)
-        parts.append((f"{k:,} now nearly {agreeing(k, 'repeats', 'repeat')} another "
-                      f"conversation in {_where(near)}", sorted(ids)))
+    for check, said in FINDINGS:
+        found: list[tuple[str, Collection[str]]] = [
+            (w.name, getattr(w, check)) for w in worse if getattr(w, check)]
+        if found:
+            ids = {cid for _name, held in found for cid in held}
+            counts = [(name, len(held)) for name, held in found]
+            parts.append((f"{said(len(ids), worse)} {_where(counts)}", sorted(ids)))
     return parts

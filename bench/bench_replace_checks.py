@@ -12,7 +12,8 @@ library what ``ui.replace_flow`` does around a replace, without the import and t
 rebuilds themselves (the same in both trees): the question's preparation (who they are,
 which files hold them, how many are in none: on the GUI thread), the findings (the add
 review's checks of the stored versions, which files to rebuild, the checks again after
-the rebuild: in the worker) and, of the findings, the reading of the replaced members of
+the rebuild: in the worker; the files' members' sketches read once for both where the
+tree keeps them, ``replace_changed``) and, of the findings, the reading of the replaced members of
 each file (before and after). Beside the times, the SQL statements each part runs. The
 trees take turns, --rounds times; a figure is the median of every run of its tree.
 """
@@ -20,6 +21,7 @@ trees take turns, --rounds times; a figure is the median of every run of its tre
 from __future__ import annotations
 
 import argparse
+import inspect
 import statistics
 import sys
 import tempfile
@@ -89,10 +91,15 @@ def child(tree: Path, root: Path, ids: Sequence[str], runs: int) -> None:
             held = checks.holding(library, ids)
             return checks.stored_conversations(library, ids), held.counts, held.in_no_file, held
 
+        # The members' sketches read before and kept for after (``replace_changed``),
+        # where the tree keeps them; read for each otherwise.
+        keeps = "read" in inspect.signature(checks.checks_by_file).parameters
+
         def findings(held: Any) -> Any:
-            before = checks.checks_by_file(library, ids, held.names)
+            extra: tuple[dict[str, Any], ...] = ({},) if keeps else ()
+            before = checks.checks_by_file(library, ids, held.names, None, None, *extra)
             stale = checks.holding(library, ids).names  # after the import
-            after = checks.checks_by_file(library, ids, stale)
+            after = checks.checks_by_file(library, ids, stale, None, None, *extra)
             return checks.what_got_worse(before, after)
     else:  # each part reads which files hold them again
         def question() -> Any:

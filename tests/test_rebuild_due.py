@@ -19,7 +19,7 @@ from scripted_dialogs import ScriptedDialogs
 from sqlalchemy import select, update
 from stored import stored_bytes
 
-from app import recovery, trainingfiles
+from app import recovery, replace_checks, trainingfiles
 from app.build import BuildCancelled, Progress, render_fragments
 from app.cli import main
 from app.errors import LibraryError
@@ -36,7 +36,6 @@ from app.trainingfiles import (
     rebuild_if_owed,
     rebuild_training_files,
 )
-from ui import replace_flow
 from ui.library_switch import FINISH_CANCELLED, open_and_finish
 from ui.main import finish_interrupted_work_or_explain
 from ui.tasks import jobs_of
@@ -149,7 +148,7 @@ def replace_in_window(qtbot, library: Library, tmp_path: Path,
                       monkeypatch: pytest.MonkeyPatch) -> tuple[object, ScriptedDialogs]:
     """A window whose replace of a changed conversation is held in its rebuild."""
     entered = threading.Event()
-    monkeypatch.setattr(replace_flow, "rebuild_training_files", held_until_cancelled(entered))
+    monkeypatch.setattr(replace_checks, "rebuild_training_files", held_until_cancelled(entered))
     ids = holding_four(library)
     return offer_replace(qtbot, library, tmp_path, ids[2], entered)
 
@@ -330,7 +329,7 @@ def test_cancelling_during_the_second_file_says_the_first_was_rebuilt(
         qtbot, own_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """Not "rebuilding 'A' and 'B' was cancelled": 'A' was rebuilt and owes nothing."""
     entered = threading.Event()
-    monkeypatch.setattr(replace_flow, "rebuild_training_files",
+    monkeypatch.setattr(replace_checks, "rebuild_training_files",
                         held_in_the_second_file(entered))
     ids = holding_four(own_library)
     add_conversations(own_library, "other-v1", ids[:2], create=True)

@@ -13,7 +13,13 @@ from typing import Any
 
 from conftest import ENRICHED, open_window
 from sqlalchemy import event
-from test_replace_says_what import first_reply_rewritten, import_in_window, regenerated, two_files
+from test_replace_says_what import (
+    conversation_id,
+    first_reply_rewritten,
+    import_in_window,
+    regenerated,
+    two_files,
+)
 
 from app import upkeep
 from app.library import Library
@@ -111,6 +117,32 @@ def test_a_replace_reads_which_files_hold_them_once_before_and_once_after(
 
     assert "Replacing rebuilds 'Coaching A'" in question
     assert holding_reads(seen) == 2
+
+
+def member_sketch_reads(seen: list[Statement]) -> list[str]:
+    """The training files whose members' sketches were read whole (``_file_sketches``)."""
+    return [str(parameters[-1]) for sql, parameters in seen
+            if "dialogue_sketch" in sql and "training_files.name" in sql]
+
+
+def test_a_replace_reads_each_files_members_sketches_once_not_before_and_after(
+        qtbot, two_batches: Library, dialogs, tmp_path: Path) -> None:
+    """The near-duplicate checks before the replace and after it ask of the same files:
+    their members' sketches are read for the first and kept for the second (the ones
+    replaced are read again by their keys). What the checks find is unchanged: the status
+    still names what the new versions brought in (``test_replace_says_what``)."""
+    library = two_batches
+    a, b = two_files(library)
+    shared = next(cid for cid in a if cid in b)
+    paths = [regenerated(p, tmp_path / "redelivery", first_reply_rewritten)
+             for p in ENRICHED if conversation_id(p) in (a[0], shared)]
+    window = open_window(qtbot, library, dialogs, tmp_path)
+
+    with statements(library) as seen:
+        question = import_in_window(qtbot, window, dialogs, paths, replace=True)
+
+    assert "Replacing rebuilds 'Coaching A'" in question and "'Coaching B'" in question
+    assert sorted(member_sketch_reads(seen)) == ["Coaching A", "Coaching B"]
 
 
 def test_a_file_deleted_after_the_question_has_nothing_to_check(two_batches: Library) -> None:

@@ -15,9 +15,9 @@ from typing import Any, NamedTuple
 
 from conftest import ENRICHED, LEGACY, open_window
 
+from app import replace_checks
 from app.library import Library
 from app.trainingfiles import add_conversations, member_ids
-from ui import replace_flow
 from ui.import_flow import sections_text
 
 WAIT_MS = 60000
@@ -247,14 +247,14 @@ def test_once_replace_is_answered_the_summary_says_they_are_being_replaced(
     library = two_batches  # the fixtures in two batches, as two deliveries
     two_files(library)
     entered, go_on = threading.Event(), threading.Event()
-    real_rebuild = replace_flow.rebuild_training_files
+    real_rebuild = replace_checks.rebuild_training_files
 
     def held(*args: Any, **kwargs: Any) -> list[str]:
         entered.set()
         go_on.wait(WAIT_MS / 1000)
         return real_rebuild(*args, **kwargs)
 
-    monkeypatch.setattr(replace_flow, "rebuild_training_files", held)
+    monkeypatch.setattr(replace_checks, "rebuild_training_files", held)
     redelivery = tmp_path / "redelivery"
     paths = [regenerated(p, redelivery, first_reply_rewritten) for p in ENRICHED[:4]]
     window = open_window(qtbot, library, dialogs, tmp_path)
@@ -333,16 +333,16 @@ def test_a_replace_cancelled_before_it_replaced_leaves_the_summary_saying_kept(
     library = two_batches  # the fixtures in two batches, as two deliveries
     two_files(library)
     entered = threading.Event()
-    real_checks = replace_flow.checks_by_file
+    real_checks = replace_checks.checks_by_file
 
     def held(library_: Library, ids: Any, names: Any, progress: Any = None,
-             cancelled: Any = None) -> Any:
+             cancelled: Any = None, read: Any = None) -> Any:
         entered.set()
         while not cancelled():
             threading.Event().wait(0.01)
-        return real_checks(library_, ids, names, progress, cancelled)  # sees the cancel
+        return real_checks(library_, ids, names, progress, cancelled, read)  # sees the cancel
 
-    monkeypatch.setattr(replace_flow, "checks_by_file", held)
+    monkeypatch.setattr(replace_checks, "checks_by_file", held)
     paths = [regenerated(p, tmp_path / "redelivery", first_reply_rewritten)
              for p in ENRICHED[1:3]]
     window = open_window(qtbot, library, dialogs, tmp_path)

@@ -5,51 +5,42 @@ files that hold a replaced conversation are rebuilt in the same background task.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
-from app.build import BuildCancelled
-from app.importer import FileVerdict, ImportReport, import_paths
+from app.importer import FileVerdict, ImportReport
 from app.library import Library
 from app.replace_checks import (
+    Replaced,
     Stored,
     Worse,
-    checks_by_file,
     differences,
     holding,
+    reads_streamed,
+    replace_changed,
     stored_conversations,
-    what_got_worse,
 )
 from app.replace_words import changed_lines, client_of, worse_findings
 from app.replace_words import rebuilds_sentence as rebuilds_sentence
 from app.stopped_jobs import FILES_PAGE
-from app.stored_builds import rebuilds_due
-from app.trainingfiles import rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted
 from ui.saved_copies import with_out_of_date
-from ui.tasks import run_with_progress
+from ui.tasks import run_with_progress, wait_behind_progress
 from ui.wording import agreeing, and_list, natural_key, plural
 
+READING_DIFFERENCES = "Reading what changed in the large training file"
 MAX_LISTED = 10  # conversations named one by one; more are named by batch
 CLIENTS_LISTED = 3  # clients named on a batch's line
 
 
 @dataclass(frozen=True)
-class Replacement:
-    report: ImportReport  # the second import, with replace on
-    rebuilt: list[str]  # training files rebuilt because they hold a replaced conversation
-    # Training files whose rebuild was cancelled: the library records that they owe one,
-    # and the next open of the library rebuilds them (``app.recovery``).
-    not_rebuilt: list[str] = field(default_factory=list)
-    # What the add review's checks find in the replaced members of each file now and did
-    # not before (``app.replace_checks``); nothing when the rebuild was cancelled.
-    worse: list[Worse] = field(default_factory=list)
+class Replacement(Replaced):
+    """What the window's Replace did (``app.replace_checks.Replaced``), said in words."""
 
     def findings(self) -> str:
         """The checks' findings in one sentence, or "" (``worse_sentence``)."""
@@ -119,15 +110,27 @@ class ReplaceController(QObject):
         self.dialogs = dialogs
         self.changes = changes
 
+    def _differences(self, changed: list[tuple[str, str]]) -> dict[str, str]:
+        """``differences`` of the changed conversations: read here, quickly, unless a file
+        is a large full training file, streamed off the GUI thread behind a progress dialog
+        (Cancel asks the question without the words for the ones not read yet)."""
+        if not reads_streamed(file for _cid, file in changed):
+            return differences(self.library, changed)
+        found, _failure, _cancelled = wait_behind_progress(
+            READING_DIFFERENCES,
+            lambda progress, cancelled: differences(self.library, changed, progress,
+                                                    cancelled),
+            self.window)
+        return found or {}
+
     def offer(self, report: ImportReport) -> bool:
         """Ask about the report's changed conversations; True when replacing started."""
         changed = report.changed
         if not changed:
             return False
         ids = [str(v.conversation_id) for v in changed if v.conversation_id]
-        # What differs: only when each is named (a few files read again, quickly)
-        differs = (differences(self.library, [(str(v.conversation_id), v.file)
-                                              for v in changed])
+        # What differs: only when each is named (a few files read again)
+        differs = (self._differences([(str(v.conversation_id), v.file) for v in changed])
                    if len(changed) <= MAX_LISTED else {})
         held = holding(self.library, ids)  # the question's files, the checks' before
         question = replace_question(report, stored_conversations(self.library, ids),
@@ -135,30 +138,12 @@ class ReplaceController(QObject):
         if not self.dialogs.confirm_destructive(self.window, "Replace changed conversations",
                                                 question, f"Replace {len(changed):,}"):
             return False
-        files = [Path(f) for f in dict.fromkeys(v.file for v in changed)]
 
         def work(progress: Any, cancelled: Any) -> Replacement:
-            # The add review's checks of the stored versions, to say afterwards only what
-            # the new ones brought in (``app.replace_checks``).
-            # A cancel here stops the job before anything is replaced.
-            before = checks_by_file(self.library, ids, held.names, progress, cancelled)
-            again = import_paths(self.library, files, replace=set(ids),
-                                 progress=progress, cancelled=cancelled)
-            # Read again after the import, not taken from the question's: the person may
-            # have taken a while to answer, and on a team library another member may have
-            # added one of them to a file (or renamed one) meanwhile.
-            stale = holding(self.library, again.replaced_ids).names
-            try:
-                rebuilt = rebuild_training_files(self.library, stale, progress, cancelled)
-                after = checks_by_file(self.library, again.replaced_ids, stale, progress,
-                                       cancelled)
-            except BuildCancelled:  # what was replaced stays replaced: say so, not failed
-                # Files are rebuilt one by one: those done before the cancel owe nothing.
-                with self.library.session() as session:
-                    owed = set(rebuilds_due(session))
-                return Replacement(again, [n for n in stale if n not in owed],
-                                   [n for n in stale if n in owed])
-            return Replacement(again, rebuilt, worse=what_got_worse(before, after))
+            # A cancel during the checks of the stored versions stops the job before
+            # anything is replaced (``app.replace_checks.replace_changed``).
+            made = replace_changed(self.library, changed, held.names, progress, cancelled)
+            return Replacement(made.report, made.rebuilt, made.not_rebuilt, made.worse)
 
         def done(result: Replacement) -> None:
             self.changes.conversations_stored.emit(result.report.replaced_ids)
