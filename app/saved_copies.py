@@ -111,6 +111,22 @@ def _storable(path: Path) -> bool:
     return True
 
 
+RECENT_FOLDERS = 50  # the folders of the latest saves tidied at start (``saved_folders``)
+RECENT_ROWS = 2_000  # the latest saves read to find them
+
+
+def saved_folders(library: Library, most: int = RECENT_FOLDERS) -> list[Path]:
+    """The folders the latest copies on record were saved in, latest first: where a save
+    stopped midway (the app killed, the computer off) most likely left its hidden files
+    (``app.earlier_files``), to be tidied at the next start rather than at the next save
+    there."""
+    with library.session() as session:
+        paths = session.scalars(select(SavedCopy.path).order_by(SavedCopy.saved_at.desc())
+                                .limit(RECENT_ROWS)).all()
+    folders = dict.fromkeys(Path(path).parent for path in paths)
+    return list(folders)[:most]
+
+
 def revision_of(library: Library, name: str) -> int:
     with library.session() as session:
         return int(session.scalar(select(TrainingFile.revision)
