@@ -184,6 +184,7 @@ class SavedCopiesLine(QLabel):
         self._asked: tuple[Library, str] | None = None  # the file the line is about
         self.checking: Task | None = None  # the worker making a build's sha256, if any
         self._copies: list[SavedCopyState] = []  # as the line says them
+        self._checking_for: tuple[Library, str] | None = None  # what ``checking`` reads
 
     def show_for(self, library: Library, name: str | None) -> None:
         """Say what is known of ``name``'s saved copies (nothing when None); a copy whose
@@ -198,10 +199,16 @@ class SavedCopiesLine(QLabel):
             self._check(library, name)
 
     def _check(self, library: Library, name: str) -> None:
+        running = self.checking
+        if running is not None and not running.ended.is_set() \
+                and self._checking_for == (library, name):
+            return  # already reading that build: its outcome is said when it comes
+
         def work(*_hooks: Any) -> list[SavedCopyState]:
             return saved_copies(library, name)  # stores what it makes
 
         task = Task(work)
+        self._checking_for = (library, name)
         task.signals.succeeded.connect(
             lambda copies: self._show(copies) if self._asked == (library, name) else None)
         task.signals.failed.connect(
