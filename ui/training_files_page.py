@@ -1130,7 +1130,7 @@ class TrainingFilesPage(QWidget):
                 self._offer_rebuild(result, title, name, fmt, telling, failure_title, told)
                 return
             if isinstance(result, CannotWriteThere) and refused is not None:
-                self._ask_again(result, *refused, told)
+                self._ask_again(name, result, *refused, told)
                 return
             if owed and owed[0]:  # its header and dates changed: every view shows them
                 self._announce(name)
@@ -1140,13 +1140,16 @@ class TrainingFilesPage(QWidget):
 
         self._run(title, checked, done, failure_title, told)
 
-    def _ask_again(self, refusal: CannotWriteThere, failure_title: str, saved: str,
-                   choose_again: Callable[[], None], told: Sequence[str]) -> None:
-        """Say why the place refused the copy, in the words a refusal at the choice uses
-        (``ui.writable_saves``), and open the chooser again there."""
+    def _ask_again(self, name: str, refusal: CannotWriteThere, failure_title: str,
+                   saved: str, choose_again: Callable[[], None], told: Sequence[str]) -> None:
+        """Say why the place refused the copy of ``name``, in the words a refusal at the
+        choice uses (``ui.writable_saves``), and open the chooser again there (unless
+        another file was selected meanwhile: the chooser would save that one)."""
         why = refusal.why[:1].upper() + refusal.why[1:]
         self._failed(failure_title, " ".join([f"{saved} cannot be saved there. {why}", *told]))
-        choose_again()
+        info = self.selected_file()
+        if info is not None and info.name == name:
+            choose_again()
 
     def _offer_rebuild(self, damaged: DamagedBuild, title: str, name: str, fmt: ExportFormat,
                        work: Work, failure_title: str, told: Sequence[str]) -> None:
