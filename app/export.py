@@ -477,6 +477,16 @@ def _write_manifest(handle: IO[bytes], document: dict[str, Any]) -> None:
     handle.write(orjson.dumps(document, option=orjson.OPT_INDENT_2) + b"\n")
 
 
+class CannotWriteThere(LibraryError):
+    """The place chosen for a copy refused its bytes (a full disk, no permission, a
+    read-only disk…): ``why`` says so in words about that place; the window asks for
+    another place, as it does when a folder refuses the probe at the choice."""
+
+    def __init__(self, destination: Path, why: str) -> None:
+        self.destination, self.why = destination, why
+        super().__init__(f"cannot write to {destination}: {why}")
+
+
 class RebuildFirst(LibraryError):
     """A copy refused because its file owes a rebuild that a library opened only to read
     cannot do. The message gives the command line's advice; ``reason`` is the refusal
@@ -648,8 +658,8 @@ def export(
                 # replaced (asked) by a split without one
                 (destination / VALID_FILE).unlink(missing_ok=True)
         except OSError as exc:
-            why = why_not_written(destination, exc, spec.writes_folder)
-            raise LibraryError(f"cannot write to {destination}: {why}") from None
+            raise CannotWriteThere(
+                destination, why_not_written(destination, exc, spec.writes_folder)) from None
         except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
             raise LibraryError(
                 f"the stored JSONL of '{info.name}' does not read as training lines; run "

@@ -168,6 +168,11 @@ class TrainingFile(Base):
     # 0005: what happens to a line over max_seq_len (``app.budget_fit``); the files that
     # existed before it keep their lines whole
     over_budget: Mapped[str] = mapped_column(default="fit", server_default="keep")
+    # 0007: the sha256 of the current build's full JSON and JSONL (``app.stored_builds``),
+    # so a saved copy is checked without reading the build. None: not needed yet (no saved
+    # copy of its size), or built before 0007 (made off the window's thread when needed).
+    json_sha256: Mapped[str | None]
+    jsonl_sha256: Mapped[str | None]
 
     members: Mapped[list[Member]] = relationship(
         back_populates="training_file", cascade="all, delete-orphan", order_by="Member.position"

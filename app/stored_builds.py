@@ -29,7 +29,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
 from app.fragments import SHA_SIZE, Fragment, full_json
-from app.models import BuildFragment, Member, TrainingFile
+from app.models import BuildFragment, Member, SavedCopy, TrainingFile
 from app.portable import insert_for
 
 READ_CHUNK = 256  # fragments fetched at a time when a build is read out
@@ -226,7 +226,8 @@ class BuildReader:
     the member list and the fragments all come from the same moment.
 
     Use as a context manager: ``json_chunks()`` yields the full JSON's bytes and
-    ``jsonl_lines()`` each JSONL line; both may be read any number of times.
+    ``jsonl_lines()`` each JSONL line; both may be read any number of times. ``revision``:
+    the file's revision the build was read at.
     """
 
     def __init__(self, engine: Engine, file_id: int, name: str) -> None:
@@ -236,6 +237,7 @@ class BuildReader:
         self._team = engine.dialect.name == "postgresql"
         self.head = b""
         self.conversations = 0
+        self.revision = 0
 
     def _sql(self, statement: str) -> str:
         return statement.replace("?", "%s") if self._team else statement
@@ -252,7 +254,8 @@ class BuildReader:
                 self._conn.execute("BEGIN")  # one snapshot for every read below
             cursor = self._conn.cursor()
             cursor.execute(self._sql(
-                "SELECT head, conversations FROM training_files WHERE file_id = ?"),
+                "SELECT head, conversations, revision FROM training_files "
+                "WHERE file_id = ?"),
                 (self.file_id,))
             row = cursor.fetchone()
             cursor.close()
@@ -260,6 +263,7 @@ class BuildReader:
                 raise LibraryError(f"the training file '{self.name}' was deleted meanwhile "
                                    "or has not been built yet")
             self.head, self.conversations = bytes(row[0]), int(row[1])
+            self.revision = int(row[2])
         except BaseException:
             self.__exit__()
             raise
@@ -326,6 +330,10 @@ class BuildReader:
             fragments = _ticking(fragments, tick)
         return full_json(self.head, fragments)
 
+    def jsonl_chunks(self) -> Iterator[bytes]:
+        """The JSONL, one conversation's line(s) at a time (fewer pieces to hash)."""
+        return self._checked("jsonl")
+
     def jsonl_lines(self) -> Iterator[bytes]:
         """The JSONL, one line (with its newline) at a time."""
         for data in self._checked("jsonl"):
@@ -345,3 +353,57 @@ def built_ids(session: Session) -> list[int]:
     """The training files whose build is stored in the database."""
     return list(session.scalars(select(TrainingFile.file_id)
                                 .where(TrainingFile.head.is_not(None))))
+
+
+# The column keeping the sha256 of each part of the current build (``TrainingFile``)
+SHA_COLUMNS = {"json": "json_sha256", "jsonl": "jsonl_sha256"}
+JSON_FORMAT = "json"  # ``app.export.ExportFormat.JSON``: made from the stored full JSON
+
+
+def part_of(export_format: str) -> str:
+    """The stored part a copy in ``export_format`` is made from: the full JSON or the JSONL
+    (every other format reshapes the JSONL's lines)."""
+    return "json" if export_format == JSON_FORMAT else "jsonl"
+
+
+def build_sha256_at(engine: Engine, file_id: int, name: str, part: str) -> tuple[int, str]:
+    """The sha256 of the stored full JSON (``part`` "json") or JSONL of the file, read
+    through, with the revision it was read at."""
+    digest = hashlib.sha256()
+    with BuildReader(engine, file_id, name) as build:
+        for chunk in build.json_chunks() if part == "json" else build.jsonl_chunks():
+            digest.update(chunk)
+        return build.revision, digest.hexdigest()
+
+
+def keep_build_sha256(session: Session, file_id: int, revision: int, part: str,
+                      value: str) -> None:
+    """Store ``value`` as the sha256 of the file's ``part`` if its build is still the one
+    of ``revision`` (a later build's is its own to store)."""
+    session.execute(update(TrainingFile)
+                    .where(TrainingFile.file_id == file_id, TrainingFile.revision == revision)
+                    .values({SHA_COLUMNS[part]: value})
+                    .execution_options(synchronize_session=False))
+
+
+def hash_for_saved_copies(engine: Engine, session_of: Callable[[], Session], file_id: int,
+                          name: str) -> None:
+    """Store the sha256 of each part of the file's new build that a saved copy of the
+    same size is made from, so the files page can tell whether the copy still matches
+    without reading the build (``app.saved_copies``). Only such a copy asks: one of
+    another size is older than the build by its size alone, so a change that changes the
+    size (most do) reads nothing here."""
+    with session_of() as session:
+        row = session.execute(select(TrainingFile.json_bytes, TrainingFile.jsonl_bytes)
+                              .where(TrainingFile.file_id == file_id)).one_or_none()
+        if row is None:
+            return
+        sizes = {"json": row[0], "jsonl": row[1]}
+        parts = {part_of(fmt) for fmt, size in session.execute(
+            select(SavedCopy.export_format, SavedCopy.source_bytes)
+            .where(SavedCopy.file_id == file_id).distinct())
+                 if size == sizes[part_of(fmt)]}
+    for part in sorted(parts):
+        revision, value = build_sha256_at(engine, file_id, name, part)
+        with session_of() as session, session.begin():
+            keep_build_sha256(session, file_id, revision, part, value)

@@ -70,6 +70,7 @@ from app.stored_builds import (
     find_fragments,
     forget_totals,
     guard_of,
+    hash_for_saved_copies,
     last_position,
     line_counts,
     member_guard,
@@ -1582,6 +1583,7 @@ def _finish(
             row.estimated_tokens = head["totals"]["estimated_tokens"]
             row.json_bytes = full_json_size_of(len(head_data), totals.n("json_size"), count)
             row.jsonl_bytes = totals.n("jsonl_size")
+            row.json_sha256 = row.jsonl_sha256 = None  # stored below, if anyone asks
             row.header = orjson.dumps(head)
             row.cut_off_policy = target.policy.value
             row.over_budget = target.over_budget.value
@@ -1600,6 +1602,9 @@ def _finish(
         spill.take_back(library)
         raise
     _remove_build(library, target.old_files)  # a build from before v6, now in the database
+    # Read through once more, here rather than on the window's thread (a kill meanwhile
+    # leaves them to be made when a saved copy needs them).
+    hash_for_saved_copies(library.engine, library.session, target.file_id, target.name)
     return len(render)
 
 

@@ -30,8 +30,11 @@ def make_v5_library(root: Path) -> Path:
     return root
 
 
-# What revision 0006 added: undone, a library made now is one of revision 0005.
-AFTER_0005 = ("DROP TABLE saved_copies",)
+# What revision 0007 added: undone, a library made now is one of revision 0006.
+AFTER_0006 = ("ALTER TABLE training_files DROP COLUMN json_sha256",
+              "ALTER TABLE training_files DROP COLUMN jsonl_sha256")
+# What revisions 0006 and 0007 added: undone, a library made now is one of revision 0005.
+AFTER_0005 = (*AFTER_0006, "DROP TABLE saved_copies")
 # What revisions 0005 and 0006 added: undone, a library made now is one of revision 0004.
 AFTER_0004 = (*AFTER_0005, "ALTER TABLE training_files DROP COLUMN over_budget")
 # What revisions 0004 and 0005 added: undone, a library made now is one of revision 0003.
@@ -67,6 +70,12 @@ def back_to_0005(location: LibraryLocation) -> None:
     """Turn a closed library made by this LoRA Studio into one of revision 0005 (no saved
     copy was recorded then)."""
     _undo(location, AFTER_0005, "0005_over_budget_column")
+
+
+def back_to_0006(location: LibraryLocation) -> None:
+    """Turn a closed library made by this LoRA Studio into one of revision 0006 (no build
+    kept its sha256 then)."""
+    _undo(location, AFTER_0006, "0006_saved_copies")
 
 
 def back_to_0004(location: LibraryLocation) -> None:

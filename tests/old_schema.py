@@ -106,7 +106,8 @@ def _to_baseline(conn: sqlite3.Connection) -> None:
     conn.execute("DROP TABLE IF EXISTS saved_copies")  # revision 0006
     if any(row[1] == "token_basis" for row in conn.execute("PRAGMA table_info(conversations)")):
         conn.execute("ALTER TABLE conversations DROP COLUMN token_basis")
-    owed = ("changes", "changes_built", "over_budget")  # revisions 0003 and 0005
+    owed = ("changes", "changes_built", "over_budget",  # revisions 0003 and 0005
+            "json_sha256", "jsonl_sha256")  # revision 0007
     for row in conn.execute("PRAGMA table_info(training_files)").fetchall():
         if row[1] in owed:
             conn.execute(f"ALTER TABLE training_files DROP COLUMN {row[1]}")

@@ -4,6 +4,7 @@ builds, real saves into a folder, a real rebuild, the real page under pytest-qt.
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -146,3 +147,30 @@ def test_save_both_saves_the_other_kind_with_the_recipes_ticked_for_the_first(
     assert dialogs.asked[-1][2].endswith(
         f"{NAME}.jsonl, its manifest and its trainer recipe files are replaced; nothing else "
         f"in {folder_text(saved)} is touched.")
+
+
+def test_a_build_whose_sha256_is_not_stored_is_checked_off_the_windows_thread(
+        qtbot, page, dialogs, coaching, filled_library, tmp_path):
+    """A file built before revision 0007 has no sha256 stored: the line does not read the
+    build to say whether the copy matches; it says the copy is being checked, and a worker
+    reads it, stores the sha256 and the line says the copy is up to date."""
+    from sqlalchemy import select, update
+
+    from app.models import TrainingFile
+    from app.trainingfiles import rebuild_training_files
+
+    saved = tmp_path / "saved"
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
+    rebuild_training_files(filled_library, [NAME], from_scratch=True)  # same lines again
+    with filled_library.session() as session, session.begin():  # as revision 0007 leaves it
+        session.execute(update(TrainingFile).values(json_sha256=None, jsonl_sha256=None))
+
+    page.refresh(NAME)
+
+    assert f"{NAME}.jsonl (" in page.saved_copies.text()
+    assert page.saved_copies.text().endswith("is being checked against this file")
+    qtbot.waitUntil(lambda: page.saved_copies.text().endswith("is up to date"),
+                    timeout=WAIT_MS)
+    with filled_library.session() as session:
+        stored = session.scalar(select(TrainingFile.jsonl_sha256))
+    assert stored == hashlib.sha256((saved / f"{NAME}.jsonl").read_bytes()).hexdigest()

@@ -555,12 +555,17 @@ def test_the_window_names_an_earlier_file_it_could_not_put_back(
     monkeypatch.setattr(export_module, "_write_manifest", lambda *_args: end(page))
     dialogs.save_paths.append(earlier)
     dialogs.confirms.append(True)  # replace the manifest too
+    full = end is _disk_full_at_the_manifest
+    if full:
+        dialogs.save_paths.append(None)  # asked for another place: cancelled
 
     with qtbot.waitSignal(page.status, timeout=60000) as ended:
         page.file_actions["jsonl"].trigger()
     task = page.property("_running_task")
     qtbot.waitUntil(lambda: job_over(task), timeout=60000)
     monkeypatch.undo()
+    offered = [a[2] for a in dialogs.asked if a[0] == "save_path"]
+    assert offered[1:] == ([earlier] if full else [])  # the full disk's place, again
 
     kept, sentence = _not_put_back(earlier)
     said = ended.args[0]

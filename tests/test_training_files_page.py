@@ -480,15 +480,16 @@ def test_unwritable_destination_shows_the_reason(qtbot, demo, page, dialogs, tmp
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where a folder should be")
     target = blocker / "inside" / "Demo.json"
-    dialogs.save_paths.append(target)
+    dialogs.save_paths.extend([target, None])  # asked again there: Cancel
 
     with qtbot.waitSignal(page.status, timeout=WAIT_MS):
         page.file_actions["json"].trigger()
 
     assert len(dialogs.warnings) == 1
     message = dialogs.warnings[0][1]
-    assert str(target) in message
+    assert message.startswith("Demo.json cannot be saved there. ")
     assert f"{blocker} is a file, not a folder" in message  # the words of every system
+    assert [a[2] for a in dialogs.asked if a[0] == "save_path"][1:] == [target]
     assert not target.exists()
     assert page.selected_file().name == "Demo"  # the page carries on
 

@@ -77,6 +77,7 @@ from ui.review_flow import ReviewController
 from ui.saved_copies import with_out_of_date
 from ui.settings_undo_flow import SettingsUndoController
 from ui.status_line import StatusLine
+from ui.stopped_saves import tidy_stopped_saves
 from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
 from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
@@ -238,6 +239,10 @@ class MainWindow(QMainWindow):
         self._restore_settings()
         self._focus_where_work_starts()
         self.token_counts.start()
+        # What saves stopped midway left in the folders of recent saves (ui.stopped_saves)
+        last = self.training_files.export_folder
+        self.stopped_saves = tidy_stopped_saves(library, [last] if last else [],
+                                                self.status_line.notice)
         if library.tokenizer_notice:  # said once: the tokenizer choice moved into the library
             QTimer.singleShot(0, lambda: self.dialogs.inform(
                 self, "Tokenizer and chat template", library.tokenizer_notice))

@@ -5,6 +5,10 @@ it was saved, and whether the file has been rebuilt with other content since; th
 after a rebuild adds which saved copies it left out of date; and saving the JSON or the
 JSONL into a folder holding an out-of-date copy of the other one, saved from here under
 the same name, offers to save that one again too.
+
+None of it reads a build on the window's thread: a copy whose build's sha256 is not stored
+yet (a file built before revision 0007) is said to be checked while a worker makes it
+(``SavedCopiesLine``), and the status and the question leave it out meanwhile.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QLabel, QWidget
@@ -24,6 +29,7 @@ from app.saved_copies import CopyState, SavedCopyState, saved_copies, stale_copi
 from app.wording import and_list
 from ui.dialogs import Dialogs
 from ui.home_folder import home_as_tilde
+from ui.tasks import Task, start
 from ui.training_files_model import parse_stamp
 
 SHOWN_AT_MOST = 4  # copies named in the line; the rest are counted
@@ -66,6 +72,8 @@ def copy_text(copy: SavedCopyState) -> str:
     if copy.state is CopyState.STALE:
         again = DOWNLOAD_ENTRY.get(copy.export_format, "Download")
         return f"{where} is older than this file — {again} again"
+    if copy.state is CopyState.CHECKING:
+        return f"{where} is being checked against this file"
     return f"{where} is up to date"
 
 
@@ -103,7 +111,7 @@ def out_of_date_clause(library: Library, names: Iterable[str]) -> str:
     ``; your saved copy Coaching A.jsonl in ~/saved is now out of date`` (empty when no
     copy on record is)."""
     try:
-        found = stale_copies(library, names)
+        found = stale_copies(library, names, hash_missing=False)
     except LibraryError:
         return ""
     copies = [copy for stale in found.values() for copy in stale]
@@ -144,7 +152,7 @@ def other_kind_to_save(library: Library, dialogs: Dialogs, parent: QWidget, name
         return None
     other_path = target.with_name(target.stem + FORMATS[other].suffix)
     try:
-        copies = saved_copies(library, name)
+        copies = saved_copies(library, name, hash_missing=False)
     except LibraryError:
         return None
     if not any(c.path == other_path and c.export_format == other.value
@@ -173,16 +181,55 @@ class SavedCopiesLine(QLabel):
         self.setWordWrap(True)
         self.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.hide()
+        self._asked: tuple[Library, str] | None = None  # the file the line is about
+        self.checking: Task | None = None  # the worker making a build's sha256, if any
+        self._copies: list[SavedCopyState] = []  # as the line says them
+        self._checking_for: tuple[Library, str] | None = None  # what ``checking`` reads
 
     def show_for(self, library: Library, name: str | None) -> None:
-        """Say what is known of ``name``'s saved copies (nothing when None)."""
+        """Say what is known of ``name``'s saved copies (nothing when None); a copy whose
+        build's sha256 is not stored yet is checked by a worker, and the line said again."""
+        self._asked = (library, name) if name is not None else None
         try:
-            copies = saved_copies(library, name) if name is not None else []
+            copies = saved_copies(library, name, hash_missing=False) if name else []
         except LibraryError:
             copies = []
+        self._show(copies)
+        if name and any(c.state is CopyState.CHECKING for c in copies):
+            self._check(library, name)
+
+    def _check(self, library: Library, name: str) -> None:
+        running = self.checking
+        if running is not None and not running.ended.is_set() \
+                and self._checking_for == (library, name):
+            return  # already reading that build: its outcome is said when it comes
+
+        def work(*_hooks: Any) -> list[SavedCopyState]:
+            return saved_copies(library, name)  # stores what it makes
+
+        task = Task(work)
+        self._checking_for = (library, name)
+        task.signals.succeeded.connect(
+            lambda copies: self._show(copies) if self._asked == (library, name) else None)
+        task.signals.failed.connect(
+            lambda why: self._not_checked(why) if self._asked == (library, name) else None)
+        self.checking = task
+        start(task)
+
+    def _not_checked(self, why: str) -> None:
+        self._show([c for c in self._copies if c.state is not CopyState.CHECKING])
+        self.setText(f"{self.text()}\nWhether the saved copies still match this file could "
+                     f"not be checked: {why}".strip())
+        self.setVisible(True)
+
+    def _show(self, copies: Sequence[SavedCopyState]) -> None:
+        self._copies = list(copies)
         text = line_text(copies)
         self.setText(text)
-        self.setToolTip("\n".join(
-            f"{c.path} — {'older than this file' if c.state is CopyState.STALE else 'up to date'}"
-            for c in copies if c.state is not CopyState.GONE))
+        self.setToolTip("\n".join(f"{c.path} — {TIP[c.state]}" for c in copies
+                                   if c.state is not CopyState.GONE))
         self.setVisible(bool(text))
+
+
+TIP = {CopyState.STALE: "older than this file", CopyState.CURRENT: "up to date",
+       CopyState.CHECKING: "being checked against this file", CopyState.GONE: ""}

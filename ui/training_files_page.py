@@ -60,6 +60,7 @@ from app.errors import LibraryError
 from app.export import (
     DEFAULT_VALID_FRACTION,
     FORMATS,
+    CannotWriteThere,
     ExportFormat,
     RebuildFirst,
     export,
@@ -1058,14 +1059,16 @@ class TrainingFilesPage(QWidget):
     def _default_folder(self) -> Path:
         return self.export_folder or Path.home()
 
-    def _save_copy(self, download: Download) -> None:
+    def _save_copy(self, download: Download, default: Path | None = None) -> None:
+        """Ask where (``default``: the place offered, a refused one when asked again),
+        then save a copy of the selected file."""
         info = self.selected_file()
         if info is None:
             return
         filters = JSON_FILTER if download.fmt is ExportFormat.JSON else JSONL_FILTER
         target = self.dialogs.save_path(
             self, download.dialog_title,
-            self._default_folder() / f"{info.name}{download.suffix}", filters)
+            default or self._default_folder() / f"{info.name}{download.suffix}", filters)
         if target is None:
             return
         if not self._may_replace(download.fmt, target, asked=target):
@@ -1081,7 +1084,9 @@ class TrainingFilesPage(QWidget):
                          progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
                      "Could not save the copy",
                      then=None if also is None else functools.partial(
-                         self._save_other_kind, name, fmt, also, ticked))
+                         self._save_other_kind, name, fmt, also, ticked),
+                     refused=("Could not save the copy", target.name,
+                              functools.partial(self._save_copy, download, target)))
 
     def _recipes_with(self, fmt: ExportFormat) -> bool:
         """Whether trainer recipes go with a copy in ``fmt``: when the person asked for them,
@@ -1089,12 +1094,15 @@ class TrainingFilesPage(QWidget):
         return self.recipes_action.isChecked() and fmt is not ExportFormat.JSON
 
     def _export(self, title: str, name: str, fmt: ExportFormat, work: ExportWork,
-                failure_title: str, then: Callable[[], None] | None = None) -> None:
+                failure_title: str, then: Callable[[], None] | None = None,
+                refused: tuple[str, str, Callable[[], None]] | None = None) -> None:
         """Run an export; when the stored build of ``name`` turns out to be damaged
         (``app.stored_builds``), nothing is saved and the person may rebuild it and go on.
         What the export tidied first (``app.earlier_files``: what an export stopped without
         finishing left there) is said with its outcome, whatever it is: saved, failed,
-        cancelled, or stopped on a damaged build."""
+        cancelled, or stopped on a damaged build. ``refused``: when the place chosen
+        refuses the bytes (a full disk, no permission: ``CannotWriteThere``), the title of
+        the warning, what was to be saved there, and how to ask again, at the same place."""
 
         owed: list[bool] = []  # whether the export rebuilt the file first (app.export)
         told: list[str] = []
@@ -1110,12 +1118,19 @@ class TrainingFilesPage(QWidget):
                 return telling(progress, cancelled)
             except DamagedBuild as exc:
                 return exc
+            except CannotWriteThere as exc:
+                if refused is None:
+                    raise
+                return exc
             except RebuildFirst as exc:
                 raise LibraryError(f"{exc.reason}. {REBUILD_FIRST_ADVICE}") from None
 
         def done(result: object) -> None:
             if isinstance(result, DamagedBuild):
                 self._offer_rebuild(result, title, name, fmt, telling, failure_title, told)
+                return
+            if isinstance(result, CannotWriteThere) and refused is not None:
+                self._ask_again(name, result, *refused, told)
                 return
             if owed and owed[0]:  # its header and dates changed: every view shows them
                 self._announce(name)
@@ -1124,6 +1139,17 @@ class TrainingFilesPage(QWidget):
                 then()
 
         self._run(title, checked, done, failure_title, told)
+
+    def _ask_again(self, name: str, refusal: CannotWriteThere, failure_title: str,
+                   saved: str, choose_again: Callable[[], None], told: Sequence[str]) -> None:
+        """Say why the place refused the copy of ``name``, in the words a refusal at the
+        choice uses (``ui.writable_saves``), and open the chooser again there (unless
+        another file was selected meanwhile: the chooser would save that one)."""
+        why = refusal.why[:1].upper() + refusal.why[1:]
+        self._failed(failure_title, " ".join([f"{saved} cannot be saved there. {why}", *told]))
+        info = self.selected_file()
+        if info is not None and info.name == name:
+            choose_again()
 
     def _offer_rebuild(self, damaged: DamagedBuild, title: str, name: str, fmt: ExportFormat,
                        work: Work, failure_title: str, told: Sequence[str]) -> None:
@@ -1192,19 +1218,24 @@ class TrainingFilesPage(QWidget):
                          recipes=recipes),  # recipes
                      "Could not save the copy")
 
-    def _save_split(self, fmt: ExportFormat = SPLIT) -> None:
+    def _save_split(self, fmt: ExportFormat = SPLIT, start: Path | None = None,
+                    share: float | None = None) -> None:
+        """Ask for a folder (``start``: the one offered, a refused one when asked again)
+        and the validation share (unless it was given), then save the split there."""
         info = self.selected_file()
         if info is None:
             return
-        folder = choose_save_folder(
-            self.dialogs, self, "Choose a folder for train.jsonl and valid.jsonl",
-            self._default_folder(), "train.jsonl and valid.jsonl")
+        chooser = "Choose a folder for train.jsonl and valid.jsonl"
+        folder = choose_save_folder(self.dialogs, self, chooser,
+                                    start or self._default_folder(),
+                                    "train.jsonl and valid.jsonl")
         if folder is None:
             return
-        share = ask_name(self.dialogs, self, "Validation share",
-                         "Share of the conversations to hold out for validation (a fraction "
-                         "such as 0.1, or a percentage such as 10%):",
-                         str(DEFAULT_VALID_FRACTION), parse_valid_share)
+        if share is None:
+            share = ask_name(self.dialogs, self, "Validation share",
+                             "Share of the conversations to hold out for validation (a "
+                             "fraction such as 0.1, or a percentage such as 10%):",
+                             str(DEFAULT_VALID_FRACTION), parse_valid_share)
         if share is None:
             return
         if not self._may_replace(fmt, folder):
@@ -1215,7 +1246,9 @@ class TrainingFilesPage(QWidget):
                          self.library, name, fmt, folder, valid_fraction=share,
                          overwrite=True,  # asked above
                          progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
-                     "Could not save the split")
+                     "Could not save the split",
+                     refused=("Could not save the split", "train.jsonl and valid.jsonl",
+                              functools.partial(self._save_split, fmt, folder, share)))
 
     def _saved(self, fmt: ExportFormat, paths: list[Path],
                told: Sequence[str] = ()) -> None:

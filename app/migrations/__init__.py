@@ -22,7 +22,7 @@ from sqlalchemy import Connection, inspect, text
 FOLDER = Path(__file__).resolve().parent
 VERSION_TABLE = "alembic_version"  # Alembic's own: one row, the revision the database is at
 BASELINE = "0001_baseline"
-HEAD = "0006_saved_copies"  # the newest revision (a test checks it against versions/)
+HEAD = "0007_build_sha256_columns"  # the newest revision (a test checks it against versions/)
 
 State = Literal["current", "behind", "newer"]
 
