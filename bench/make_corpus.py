@@ -76,8 +76,11 @@ def _replace_text(node: Any, old: str, new: str) -> Any:
     return new if node == old else node
 
 
-def clone(template: bytes, index: int, rng: random.Random) -> tuple[str, dict[str, Any]]:
-    """One synthetic file made from a template; returns (conversation id, document)."""
+def clone(template: bytes, index: int, rng: random.Random,
+          seed: int = 0) -> tuple[str, dict[str, Any]]:
+    """One synthetic file made from a template; returns (conversation id, document).
+    The opening carries the seed (from 1) so corpora of two seeds are different
+    conversations, not repeats of one another; seed 0 writes what it always wrote."""
     document = orjson.loads(template)
     conversation_id = f"fp_conversation_{uuid.UUID(int=rng.getrandbits(128), version=4)}"
     document["dataset_metadata"]["dataset_name"] = conversation_id
@@ -104,7 +107,8 @@ def clone(template: bytes, index: int, rng: random.Random) -> tuple[str, dict[st
             "training_topic_name": topic_name,
         })
     opening = pairs[0]["current_user_input"]
-    changed = f"{opening} (Reference {index:06d}.)"
+    reference = f"{seed}-{index:06d}" if seed else f"{index:06d}"
+    changed = f"{opening} (Reference {reference}.)"
     document["training_pairs"] = _replace_text(pairs, opening, changed)
     return conversation_id, document
 
@@ -121,7 +125,7 @@ def make_corpus(out_dir: str | Path, n: int, seed: int = 0) -> dict[str, Any]:
     for index in range(n):
         # Every batch folder gets every template (index alone would pair them up).
         template = templates[(index + index // BATCHES) % len(templates)]
-        conversation_id, document = clone(template, index, rng)
+        conversation_id, document = clone(template, index, rng, seed)
         data = orjson.dumps(document, option=orjson.OPT_INDENT_2)
         path = folders[index % BATCHES] / f"{index:06d}-{conversation_id[-12:]}.json"
         path.write_bytes(data)
