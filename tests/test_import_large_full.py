@@ -278,3 +278,41 @@ def test_a_file_that_changes_while_it_is_read_keeps_what_was_read_and_says_so(
         f"only its first {counted:,} conversations were read, as they were then, and have "
         "their own lines here; import it again once nothing writes to it (what is already "
         "in the library is then skipped)")
+
+
+@pytest.mark.usefixtures("streamed")
+def test_a_cancel_after_the_last_conversation_was_read_is_no_cancel(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importer, "TELL_EVERY", 1)
+    path = over_limit(our_full(filled_library), tmp_path, "big.json")
+    conversations = len(orjson.loads(path.read_bytes())["conversations"])
+    told: list[str] = []
+    last = f"big.json [conversation {conversations} of {conversations}]"
+    with Library(tmp_path / "fresh") as fresh:
+        report = import_paths(fresh, [path], progress=lambda *a: told.append(a[2]),
+                              cancelled=lambda: last in told, workers=1)
+        stored = {row.conversation_id for row in fresh.summaries()}
+    assert last in told  # Cancel was pressed as the last conversation was read
+    assert len(report.verdicts) == conversations
+    assert not report.cancelled
+    assert "cancelled" not in report.summary()
+    assert report.verdicts[-1].verdict is not Verdict.REJECTED
+    imported = {v.conversation_id for v in report.verdicts if v.verdict is Verdict.IMPORTED}
+    assert imported and imported == stored  # the last chunk was stored as well
+
+
+@pytest.mark.usefixtures("streamed")
+def test_a_cancel_before_the_last_conversation_was_read_is_said(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importer, "TELL_EVERY", 1)
+    path = over_limit(our_full(filled_library), tmp_path, "big.json")
+    conversations = len(orjson.loads(path.read_bytes())["conversations"])
+    told: list[str] = []
+    before_last = f"big.json [conversation {conversations - 1} of {conversations}]"
+    report = import_paths(filled_library, [path], progress=lambda *a: told.append(a[2]),
+                          cancelled=lambda: before_last in told, workers=1)
+    assert len(report.verdicts) == conversations - 1
+    assert report.cancelled
+    assert report.summary().endswith("before the import was cancelled.")
