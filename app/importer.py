@@ -33,6 +33,7 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app import jsonio
 from app.fingerprints import (
     StoredNear,
     fill_missing,
@@ -84,7 +85,12 @@ LOOK_EVERY = 64
 
 def _worth_a_pool(candidates: Sequence[Candidate]) -> bool:
     """Enough work to pay for starting worker processes: many files, or a lot of bytes
-    (a hundred full training files are few files but thousands of conversations)."""
+    (a hundred full training files are few files but thousands of conversations). A file
+    too large to read whole is no work of theirs (this process reads it, a conversation
+    at a time): its bytes count for nothing. They counted: a 164 MB file among 3 or 300
+    small ones started two processes (a third to a half of a second of CPU between them,
+    about 70 MB more memory in all) that sat idle until it was read to its end, for no
+    time saved (bench/bench_big_among_small.py)."""
     if len(candidates) >= PARALLEL_FROM:
         return True
     if len(candidates) < 2:
@@ -92,9 +98,11 @@ def _worth_a_pool(candidates: Sequence[Candidate]) -> bool:
     total = 0
     for candidate in candidates:
         try:
-            total += candidate.path.stat().st_size
+            size = candidate.path.stat().st_size
         except OSError:
             continue
+        if size <= jsonio.MAX_INPUT_BYTES:
+            total += size
     return total >= PARALLEL_FROM_BYTES
 
 Progress = Callable[[int, int, str], None]

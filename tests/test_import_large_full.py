@@ -16,6 +16,7 @@ from conftest import ENRICHED
 from stored import stored_bytes
 
 from app import fullstream, importer, jsonio, loader
+from app.import_pool import Workers
 from app.importer import Verdict, import_paths
 from app.library import Library
 from app.prepare import prepare
@@ -316,3 +317,34 @@ def test_a_cancel_before_the_last_conversation_was_read_is_said(
     assert len(report.verdicts) == conversations - 1
     assert report.cancelled
     assert report.summary().endswith("before the import was cancelled.")
+
+
+def _pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each call of ``Workers.start`` started worker processes (it still does)."""
+    starts: list[bool] = []
+    real = Workers.start
+
+    def start(self: Workers) -> None:
+        real(self)
+        starts.append(self.started)
+    monkeypatch.setattr(Workers, "start", start)
+    return starts
+
+
+@pytest.mark.usefixtures("streamed")
+@pytest.mark.parametrize("threshold", [LIMIT, 1])
+def test_a_big_file_among_small_ones_starts_no_workers_for_itself(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int,
+) -> None:
+    """Its bytes are the parent's work, not the workers': they count for nothing toward
+    the pool; the small files' own bytes still do (a threshold of 1 byte)."""
+    big = over_limit(our_full(filled_library), tmp_path, "big.json")
+    small = [ENRICHED[0], ENRICHED[1]]
+    assert sum(p.stat().st_size for p in small) < LIMIT < big.stat().st_size
+    monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", threshold)
+    starts = _pool_starts(monkeypatch)
+    with Library(tmp_path / "fresh") as fresh:
+        report = import_paths(fresh, [big, *small], workers=2)
+    assert report.rejected == 0 and not report.cancelled
+    assert {v.file for v in report.verdicts} == {str(big), *map(str, small)}
+    assert any(starts) is (threshold == 1)
