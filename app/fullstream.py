@@ -71,6 +71,13 @@ def conversation_too_large(name: str, size: int) -> InputError:
         "per conversation, or import the full training file it came from instead")
 
 
+def full_too_large(name: str, size: int) -> InputError:
+    """A file over ``MAX_FULL_BYTES``: refused unread."""
+    return InputError.single(
+        name, f"the file is {size / 1e6:,.0f} MB, more than the {MAX_FULL_BYTES / 1e6:,.0f} MB "
+        "a full training file may have; build smaller training files and import those")
+
+
 def neither_too_large(name: str, size: int) -> InputError:
     """A large .json that is neither a conversation file nor a full training file."""
     return InputError.single(
@@ -212,37 +219,50 @@ def _keep(header: dict[str, Any], key: str | None, builder: Any) -> None:
         header[key] = builder.value
 
 
-def conversations(path: Path, name: str, known: Outline, batch_id: str,
-                  stop: Stop | None = None) -> Iterator[ItemResult]:
-    """The second pass: each conversation's part and record (or error), one at a time.
-    ``stop`` is looked at between conversations. A file changed since it was counted is
-    refused before its first conversation; one that changes while it is read, after the
-    conversations read so far (see the module docstring)."""
-    shared = known.header.get("consultant_profile")
+def items(path: Path, name: str, known: Outline, stop: Stop | None = None
+          ) -> Iterator[tuple[int, Any]]:
+    """The second pass: each conversation as parsed, with its index, one at a time (what
+    the import and ``validate`` both read). ``stop`` is looked at between conversations.
+    A file changed since it was counted is refused before its first conversation; one
+    that changes while it is read, after the conversations read so far (see the module
+    docstring)."""
     index = -1
     grew = False
     try:
         with _opened(path) as handle:
             if _stamp(handle) != known.stamp:
                 raise _changed_before_read(name, known.total)
-            items = ijson.items(handle, "conversations.item", buf_size=CHUNK, use_float=True)
+            parsed = ijson.items(handle, "conversations.item", buf_size=CHUNK, use_float=True)
             try:
-                for index, item in enumerate(items):
+                for index, item in enumerate(parsed):
                     if index >= known.total:
                         grew = True
                         break
                     if stop is not None and stop():
                         return
-                    if deeper_than(item, MAX_DEPTH):
-                        part = f" [conversation {index + 1} of {known.total}]"
-                        yield part, None, InputError.single(
-                            name + part, "the JSON is nested too deeply to be a conversation",
-                            f"$.conversations[{index}]")
-                        continue
-                    yield split_item(item, index, known.total, shared, name, batch_id)
+                    yield index, item
             except ijson.JSONError as exc:
                 raise _broken(name, exc, handle.tell(), index + 1) from None
             if grew or index + 1 < known.total or _stamp(handle) != known.stamp:
                 raise _changed_while_read(name, min(index + 1, known.total))
     except OSError as exc:
         raise InputError.single(name, cannot_be_read(exc)) from None
+
+
+def too_deep(name: str, index: int, total: int) -> InputError:
+    """A conversation nested deeper than any is (``MAX_DEPTH``), named by its place."""
+    part = f" [conversation {index + 1} of {total}]"
+    return InputError.single(name + part, "the JSON is nested too deeply to be a conversation",
+                             f"$.conversations[{index}]")
+
+
+def conversations(path: Path, name: str, known: Outline, batch_id: str,
+                  stop: Stop | None = None) -> Iterator[ItemResult]:
+    """Each conversation's part and record (or error), one at a time (``items``)."""
+    shared = known.header.get("consultant_profile")
+    for index, item in items(path, name, known, stop):
+        if deeper_than(item, MAX_DEPTH):
+            yield f" [conversation {index + 1} of {known.total}]", None, too_deep(
+                name, index, known.total)
+            continue
+        yield split_item(item, index, known.total, shared, name, batch_id)
