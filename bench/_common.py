@@ -349,7 +349,7 @@ def timed_import(paths: Sequence[Path], library_dir: Path, workers: int | None =
         "rejected": report.rejected,
         "files": len(report.verdicts),
         "stored": stored,
-        "self_mb": maxrss_mb(),
+        "self_mb": peak_rss_mb(),  # its own: ru_maxrss may be the starting process's
         "child_mb": maxrss_mb(resource.RUSAGE_CHILDREN),
         "tree_mb": tree.peak_mb,
     }
