@@ -19,6 +19,13 @@ cost more than the whole import of the conversation); a lone surrogate escape
 infinity or beyond 64 bits, NaN and Infinity, text that is not UTF-8, nesting deeper than
 ``MAX_DEPTH`` (per conversation), and a top-level key written twice.
 
+A file that changes between or during the passes (another program still writing it) is
+told, never imported as if whole: changed before the conversations are read, nothing of it
+is imported; changed while they are read, the ones read so far are kept (each is whole and
+checked; the import stores them chunk by chunk, as it must to hold no more than a chunk of
+a file of hundreds of thousands of conversations) and the sentence says so and what to do.
+Importing the file again then skips what is already stored.
+
 A file that is not a full training file (no ``training_file_metadata`` and
 ``conversations`` array at its top level) is refused with a sentence saying what it
 looks like and what to do.
@@ -27,6 +34,7 @@ looks like and what to do.
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any, Final, NamedTuple
@@ -63,6 +71,13 @@ def conversation_too_large(name: str, size: int) -> InputError:
         "per conversation, or import the full training file it came from instead")
 
 
+def full_too_large(name: str, size: int) -> InputError:
+    """A file over ``MAX_FULL_BYTES``: refused unread."""
+    return InputError.single(
+        name, f"the file is {size / 1e6:,.0f} MB, more than the {MAX_FULL_BYTES / 1e6:,.0f} MB "
+        "a full training file may have; build smaller training files and import those")
+
+
 def neither_too_large(name: str, size: int) -> InputError:
     """A large .json that is neither a conversation file nor a full training file."""
     return InputError.single(
@@ -87,11 +102,37 @@ def _broken(name: str, error: Exception, at: int, seen: int) -> InputError:
         "then import it again")  # (the reader reads ahead: ``at`` is where it had got to)
 
 
+Stamp = tuple[int, int, int]  # a file's size, last change (ns) and identity, as counted
+
+
 class Outline(NamedTuple):
     """What the first pass learns of a full training file."""
 
     header: dict[str, Any]  # every top-level value except the conversations
     total: int  # how many conversations
+    stamp: Stamp = (0, 0, 0)  # the file as it was counted: the second pass reads that file
+
+
+def _stamp(handle: IO[bytes]) -> Stamp:
+    """What tells that a file changed, cheaply: another program writing it changes its
+    size or time, one saving it anew its identity."""
+    status = os.fstat(handle.fileno())
+    return status.st_size, status.st_mtime_ns, status.st_ino
+
+
+def _changed_before_read(name: str, total: int) -> InputError:
+    return InputError.single(
+        name, f"the file changed after its {total:,} conversations were counted and before "
+        "they were read (is another program still writing it?); nothing of it was imported: "
+        "import it again once nothing writes to it")
+
+
+def _changed_while_read(name: str, read: int) -> InputError:
+    return InputError.single(
+        name, f"the file changed while it was read (is another program still writing it?): "
+        f"only its first {read:,} conversations were read, as they were then, and have "
+        "their own lines here; import it again once nothing writes to it (what is already "
+        "in the library is then skipped)")
 
 
 @contextlib.contextmanager
@@ -115,6 +156,7 @@ def outline(path: Path, name: str, size: int, stop: Stop | None = None) -> Outli
     events = 0
     try:
         with _opened(path) as handle:
+            stamp = _stamp(handle)
             parser = ijson.parse(handle, buf_size=CHUNK, use_float=True)
             try:
                 for prefix, event, value in parser:
@@ -123,7 +165,7 @@ def outline(path: Path, name: str, size: int, stop: Stop | None = None) -> Outli
                             if event in ITEM_STARTS:
                                 count += 1
                                 if stop is not None and count % 64 == 0 and stop():
-                                    return Outline(header, count)
+                                    return Outline(header, count, stamp)
                         elif prefix == "conversations" and event == "start_array":
                             array = True
                         elif not array:
@@ -156,6 +198,11 @@ def outline(path: Path, name: str, size: int, stop: Stop | None = None) -> Outli
                 if not array:  # broken before any conversation: not a full file (JSONL?)
                     raise neither_too_large(name, size) from None
                 raise _broken(name, exc, handle.tell(), max(count - 1, 0)) from None
+            if _stamp(handle) != stamp:
+                raise InputError.single(
+                    name, "the file changed while its conversations were counted (is "
+                    "another program still writing it?); nothing of it was imported: import "
+                    "it again once nothing writes to it")
     except OSError as exc:
         raise InputError.single(name, cannot_be_read(exc)) from None
     if "training_file_metadata" not in header or not array:
@@ -163,7 +210,7 @@ def outline(path: Path, name: str, size: int, stop: Stop | None = None) -> Outli
     if not count:
         raise InputError.single(name, "the training file holds no conversations",
                                 "$.conversations")
-    return Outline(header, count)
+    return Outline(header, count, stamp)
 
 
 def _keep(header: dict[str, Any], key: str | None, builder: Any) -> None:
@@ -172,33 +219,50 @@ def _keep(header: dict[str, Any], key: str | None, builder: Any) -> None:
         header[key] = builder.value
 
 
-def conversations(path: Path, name: str, known: Outline, batch_id: str,
-                  stop: Stop | None = None) -> Iterator[ItemResult]:
-    """The second pass: each conversation's part and record (or error), one at a time.
-    ``stop`` is looked at between conversations; a file changed since the outline was
-    read is refused from there on."""
-    shared = known.header.get("consultant_profile")
+def items(path: Path, name: str, known: Outline, stop: Stop | None = None
+          ) -> Iterator[tuple[int, Any]]:
+    """The second pass: each conversation as parsed, with its index, one at a time (what
+    the import and ``validate`` both read). ``stop`` is looked at between conversations.
+    A file changed since it was counted is refused before its first conversation; one
+    that changes while it is read, after the conversations read so far (see the module
+    docstring)."""
     index = -1
+    grew = False
     try:
         with _opened(path) as handle:
-            items = ijson.items(handle, "conversations.item", buf_size=CHUNK, use_float=True)
+            if _stamp(handle) != known.stamp:
+                raise _changed_before_read(name, known.total)
+            parsed = ijson.items(handle, "conversations.item", buf_size=CHUNK, use_float=True)
             try:
-                for index, item in enumerate(items):
+                for index, item in enumerate(parsed):
                     if index >= known.total:
+                        grew = True
                         break
                     if stop is not None and stop():
                         return
-                    if deeper_than(item, MAX_DEPTH):
-                        part = f" [conversation {index + 1} of {known.total}]"
-                        yield part, None, InputError.single(
-                            name + part, "the JSON is nested too deeply to be a conversation",
-                            f"$.conversations[{index}]")
-                        continue
-                    yield split_item(item, index, known.total, shared, name, batch_id)
+                    yield index, item
             except ijson.JSONError as exc:
                 raise _broken(name, exc, handle.tell(), index + 1) from None
+            if grew or index + 1 < known.total or _stamp(handle) != known.stamp:
+                raise _changed_while_read(name, min(index + 1, known.total))
     except OSError as exc:
         raise InputError.single(name, cannot_be_read(exc)) from None
-    if index + 1 < known.total:
-        raise InputError.single(name, "the file changed while it was imported; import it "
-                                "again once nothing writes to it")
+
+
+def too_deep(name: str, index: int, total: int) -> InputError:
+    """A conversation nested deeper than any is (``MAX_DEPTH``), named by its place."""
+    part = f" [conversation {index + 1} of {total}]"
+    return InputError.single(name + part, "the JSON is nested too deeply to be a conversation",
+                             f"$.conversations[{index}]")
+
+
+def conversations(path: Path, name: str, known: Outline, batch_id: str,
+                  stop: Stop | None = None) -> Iterator[ItemResult]:
+    """Each conversation's part and record (or error), one at a time (``items``)."""
+    shared = known.header.get("consultant_profile")
+    for index, item in items(path, name, known, stop):
+        if deeper_than(item, MAX_DEPTH):
+            yield f" [conversation {index + 1} of {known.total}]", None, too_deep(
+                name, index, known.total)
+            continue
+        yield split_item(item, index, known.total, shared, name, batch_id)

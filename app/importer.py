@@ -33,6 +33,7 @@ import orjson
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from app import jsonio
 from app.fingerprints import (
     StoredNear,
     fill_missing,
@@ -84,7 +85,12 @@ LOOK_EVERY = 64
 
 def _worth_a_pool(candidates: Sequence[Candidate]) -> bool:
     """Enough work to pay for starting worker processes: many files, or a lot of bytes
-    (a hundred full training files are few files but thousands of conversations)."""
+    (a hundred full training files are few files but thousands of conversations). A file
+    too large to read whole is no work of theirs (this process reads it, a conversation
+    at a time): its bytes count for nothing. They counted: a 164 MB file among 3 or 300
+    small ones started two processes (a third to a half of a second of CPU between them,
+    about 70 MB more memory in all) that sat idle until it was read to its end, for no
+    time saved (bench/bench_big_among_small.py)."""
     if len(candidates) >= PARALLEL_FROM:
         return True
     if len(candidates) < 2:
@@ -92,9 +98,11 @@ def _worth_a_pool(candidates: Sequence[Candidate]) -> bool:
     total = 0
     for candidate in candidates:
         try:
-            total += candidate.path.stat().st_size
+            size = candidate.path.stat().st_size
         except OSError:
             continue
+        if size <= jsonio.MAX_INPUT_BYTES:
+            total += size
     return total >= PARALLEL_FROM_BYTES
 
 Progress = Callable[[int, int, str], None]
@@ -714,11 +722,12 @@ def _import_rows(
 
     chunk = TEAM_CHUNK if library.is_team else CHUNK
     done = 0
+    stream_cut = _Asked(cancelled)
     for done, prepared in enumerate(rows, start=1):
         candidate = candidates[done - 1]
         large = not prepared  # too large to read whole: read here, a conversation at a time
         every: Iterable[Prepared] = prepared if not large else prepare_lazily(
-            str(candidate.path), candidate.default_batch, candidate.named, cancelled)
+            str(candidate.path), candidate.default_batch, candidate.named, stream_cut)
         for path, row, reason in every:
             if large:
                 _tell_conversation(progress, done, total, path, len(verdicts))
@@ -741,12 +750,27 @@ def _import_rows(
             flush()
         if progress:
             progress(done, total, candidate.path.name)
-        if cancelled and cancelled():
-            report.cancelled = done < total or large
+        if stream_cut.said_yes or (cancelled and cancelled()):
+            # a large file read to its end before the cancel was looked at is whole
+            report.cancelled = done < total or stream_cut.said_yes
             break
     else:  # every file's rows, or the workers' rows ended at a cancel (``Workers``)
         report.cancelled = done < total
     flush()
+
+
+class _Asked:
+    """The cancel, as a large file's reading looks at it, remembering whether it said yes:
+    only then was the file cut short (a cancel after its last conversation cuts nothing)."""
+
+    def __init__(self, cancelled: Callable[[], bool] | None) -> None:
+        self._cancelled = cancelled
+        self.said_yes = False
+
+    def __call__(self) -> bool:
+        if self._cancelled is not None and self._cancelled():
+            self.said_yes = True
+        return self.said_yes
 
 
 # A large full training file's progress is told every this many conversations.

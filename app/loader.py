@@ -13,7 +13,7 @@ import orjson
 from app.canonical import check_structure, normalise
 from app.errors import InputError
 from app.fullsplit import is_full, split_full
-from app.fullstream import MAX_FULL_BYTES, Outline, conversations, outline
+from app.fullstream import MAX_FULL_BYTES, Outline, conversations, full_too_large, outline
 from app.idtext import readable_name
 from app.jsonio import InputTooLarge, parse_json_bytes, read_input_bytes
 from app.records import ConversationRecord
@@ -161,10 +161,7 @@ def load_file_lazily(path: Path, default_batch: str, batch_named: bool = False,
         size = too_large.size
     shown = Path(readable_name(path.name))
     if size > MAX_FULL_BYTES:
-        raise InputError.single(
-            shown.name, f"the file is {size / 1e6:,.0f} MB, more than the "
-            f"{MAX_FULL_BYTES / 1e6:,.0f} MB a full training file may have; build smaller "
-            "training files and import those")
+        raise full_too_large(shown.name, size)
     known = outline(path, shown.name, size, stop)
     batch = default_batch if batch_named else shown.stem
     return _streamed(path, shown.name, known, batch, stop)

@@ -1,9 +1,16 @@
-"""``lora-studio validate``: tell what a file is and whether it is valid v4."""
+"""``lora-studio validate``: tell what a file is and whether it is valid v4.
+
+A ``.json`` file too large to read whole (over ``MAX_INPUT_BYTES``, as the import decides)
+is read as the import reads it, a conversation at a time (``app.fullstream``): a 1 GB full
+training file read whole took gigabytes of memory, and past 256 MB it was not read at all.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import os
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -11,11 +18,21 @@ import orjson
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from app.detect import Kind, detect_kind, is_earlier_full
+from app import jsonio
+from app.detect import Kind, detect_kind, earlier_format_conversation, is_earlier_full
 from app.errors import InputError, Problem
-from app.fullsplit import split_full
+from app.fullsplit import ItemResult, split_full
+from app.fullstream import (
+    MAX_FULL_BYTES,
+    Outline,
+    conversations,
+    full_too_large,
+    items,
+    outline,
+    too_deep,
+)
 from app.idtext import readable_name
-from app.jsonio import cannot_be_read, open_regular, read_json_file
+from app.jsonio import MAX_DEPTH, cannot_be_read, deeper_than, open_regular, read_json_file
 from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
 from app.schemas import (
     FULL_SCHEMA,
@@ -23,16 +40,16 @@ from app.schemas import (
     JSONL_SCHEMA,
     MESSAGES_ONLY_LINE,
     json_path,
+    load_schema,
     validator,
 )
 from app.wording import plural
 
 MAX_PROBLEMS = 20
-# A full training file is parsed whole; past this size that needs gigabytes of memory.
-# The JSONL beside it holds the same conversations and is checked line by line.
+# What is read whole at most: a larger file is read a conversation at a time, unless it
+# grew past this between its size being looked at and its reading.
 MAX_JSON_BYTES = 256 * 1024 * 1024
-JSON_LIMIT = ("validate reads whole; validate the JSONL training file beside it instead "
-              "(it is checked line by line)")
+JSON_LIMIT = "validate reads whole; validate it again once nothing writes to it"
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
@@ -166,25 +183,91 @@ def _validate_earlier_full(path: Path, document: dict[str, Any]) -> Verdict:
     """Each conversation of an earlier-format full file, checked as import checks it (the
     same split), and a sentence on how many of them import takes."""
     name = readable_name(path.name)
-    problems: list[Problem] = []
     results = list(split_full(document, name, path.stem))
-    for part, _record, error in results:
-        for problem in error.problems if error else ():
-            problems.append(Problem(name, problem.reason,
-                                    f"[{part.strip(' []')}] {problem.where}"))
-    taken = sum(1 for _part, record, _error in results if record is not None)
+    return _earlier_verdict(path, name, results, len(results))
+
+
+def _earlier_verdict(path: Path, name: str, results: Iterable[ItemResult],
+                     count: int) -> Verdict:
+    """The verdict on an earlier-format full file from its conversations as split."""
+    problems: list[Problem] = []
+    taken = 0
+    try:
+        for part, record, error in results:
+            taken += record is not None
+            for problem in error.problems if error else ():
+                problems.append(Problem(name, problem.reason,
+                                        f"[{part.strip(' []')}] {problem.where}"))
+    except InputError as exc:  # a large file that changed while it was read
+        problems += exc.problems
     what = "an earlier-format full training file"
     note = (f"{what}, which LoRA Studio imports as {plural(taken, 'conversation')} (each "
-            "checked here as import checks it)" if taken == len(results) else
-            f"{what}: LoRA Studio imports {taken:,} of its {plural(len(results), 'conversation')} "
+            "checked here as import checks it)" if taken == count else
+            f"{what}: LoRA Studio imports {taken:,} of its {plural(count, 'conversation')} "
             "and refuses the others for the problems below")
     return Verdict(path, "full, earlier format", problems[:MAX_PROBLEMS], note)
+
+
+@cache
+def _conversation_validator() -> Draft202012Validator:
+    """The full schema's conversation alone: a large file's conversations are checked
+    one at a time against it."""
+    full = load_schema(FULL_SCHEMA)
+    return Draft202012Validator(
+        {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/conversation"},
+        format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def _validate_large(path: Path, size: int) -> Verdict:
+    """A .json too large to read whole, read as the import reads it: its header, then a
+    conversation at a time (memory stays that of one conversation)."""
+    name = readable_name(path.name)
+    try:
+        if size > MAX_FULL_BYTES:
+            raise full_too_large(name, size)
+        known = outline(path, name, size)
+    except InputError as exc:
+        if _jsonl_under_another_name(path):
+            return _validate_jsonl(path)
+        return Verdict(path, "broken", exc.problems)
+    problems = _schema_problems({**known.header, "conversations": []}, FULL_SCHEMA, name)
+    check = _conversation_validator()
+    try:
+        for index, item in items(path, name, known):
+            if earlier_format_conversation(item):  # every one checked as import checks it
+                return _earlier_verdict(path, name, _split(path, name, known), known.total)
+            if len(problems) >= MAX_PROBLEMS:
+                continue  # read on: an earlier-format conversation further on decides
+            if deeper_than(item, MAX_DEPTH):
+                problems += too_deep(name, index, known.total).problems
+                continue
+            problems += [
+                Problem(name, error.message,
+                        json_path(["conversations", index, *error.absolute_path]))
+                for error in sorted(check.iter_errors(item), key=lambda e: list(e.path))]
+    except InputError as exc:  # changed while it was read
+        problems += exc.problems
+    return Verdict(path, "full", problems[:MAX_PROBLEMS])
+
+
+def _split(path: Path, name: str, known: Outline) -> Iterator[ItemResult]:
+    return conversations(path, name, known, path.stem)
+
+
+def _size(path: Path) -> int:
+    """The file's size, or 0 when it cannot be looked at (reading it then says why)."""
+    try:
+        return os.stat(path).st_size
+    except OSError:
+        return 0
 
 
 def validate_path(path: Path) -> Verdict:
     """Validate one file of any of our kinds."""
     if path.suffix.lower() == ".jsonl":
         return _validate_jsonl(path)
+    if (size := _size(path)) > jsonio.MAX_INPUT_BYTES:
+        return _validate_large(path, size)
     try:
         document, raw = read_json_file(path, MAX_JSON_BYTES, JSON_LIMIT)
     except InputError as exc:

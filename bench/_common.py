@@ -1,4 +1,5 @@
-"""Helpers shared by the benchmarks: memory measurement, child processes, machine facts."""
+"""Helpers shared by the benchmarks: the bench corpus, memory measurement, child processes,
+one measured import, another checkout's code beside this one, machine facts."""
 
 from __future__ import annotations
 
@@ -10,13 +11,17 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]  # the checkout the benchmarks run from
+HERE = ROOT / "bench"
+# The synthetic corpora (make_corpus.py), made once and shared by every benchmark.
+DEFAULT_CORPUS = Path(tempfile.gettempdir()) / "lora-studio-bench"
 PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 RESULT_PREFIX = "BENCH-RESULT "
 
@@ -25,6 +30,19 @@ def maxrss_mb(who: int = resource.RUSAGE_SELF) -> float:
     """Peak resident set size in MB (Linux reports KB, macOS bytes)."""
     value = resource.getrusage(who).ru_maxrss
     return value / (1 << 20) if sys.platform == "darwin" else value / 1024
+
+
+def peak_rss_mb() -> float:
+    """This process's own peak resident set size in MB since it started its program
+    (Linux VmHWM); ``ru_maxrss`` instead keeps the peak of the parent it was forked from
+    when that was larger. Elsewhere ``maxrss_mb``."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return maxrss_mb()
 
 
 def cpu_seconds(who: int = resource.RUSAGE_SELF) -> float:
@@ -230,3 +248,108 @@ def store_new_rows(importer: Any, library: Any, rows: Sequence[dict[str, Any]],
         for held in chunk:
             mine.add(held.row)
         importer._store(library, chunk, [None] * len(chunk), mine, False, imported_at)
+
+
+# --- the corpus --------------------------------------------------------------------------
+
+def corpus_dir(base: Path | None, n: int, seed: int = 0) -> Path:
+    """Where the ``n``-file corpus of ``seed`` is kept (``base`` if given)."""
+    return base if base is not None else DEFAULT_CORPUS / f"corpus-{n}-s{seed}"
+
+
+def corpus_files(corpus: Path) -> list[Path]:
+    """The corpus's files, in a fixed order."""
+    from make_corpus import batch_folders
+
+    return sorted(p for folder in batch_folders(corpus) for p in folder.glob("*.json"))
+
+
+def bench_corpus(n: int, seed: int = 0) -> Path:
+    """The ``n``-file corpus of ``seed`` in its shared place, made if missing."""
+    from make_corpus import ensure_corpus
+
+    corpus = corpus_dir(None, n, seed)
+    ensure_corpus(corpus, n, seed)
+    return corpus
+
+
+def prepared_rows(paths: Sequence[Path], batch: str = "b") -> list[dict[str, Any]]:
+    """The library rows the import prepares of ``paths`` (``importer.prepare``), in order."""
+    from app import importer
+
+    return [row for p in paths for (_, row, _) in importer.prepare(str(p), batch) if row]
+
+
+# --- which code is measured -----------------------------------------------------------------
+
+def use_code(code: Path | None) -> None:
+    """Import ``app`` from this benchmark's own tree, or from another one (an older
+    commit), in this process and in the import's spawned workers (they inherit
+    ``sys.path`` and the environment)."""
+    code = code or ROOT
+    sys.path.insert(0, str(code))
+    os.environ["PYTHONPATH"] = os.pathsep.join(
+        filter(None, [str(code), os.environ.get("PYTHONPATH")]))
+
+
+def best_beside(script: str, common: Sequence[str], before: str, rounds: int
+                ) -> dict[str, dict[str, float]]:
+    """``script --tree TREE --json`` (figures, lower is better) on ``before`` and on this
+    checkout in turn, ``rounds`` times each in fresh processes: the best of each figure,
+    under "before" and "after"."""
+    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+    for _ in range(rounds):
+        for label, tree in (("before", before), ("after", str(ROOT))):
+            out = subprocess.run([sys.executable, script, "--tree", tree, *common, "--json"],
+                                 check=True, capture_output=True).stdout
+            runs[label].append(json.loads(out))
+    return {label: {key: min(run[key] for run in found) for key in found[0]}
+            for label, found in runs.items()}
+
+
+def print_figures(columns: Mapping[str, Mapping[str, float]], labels: Mapping[str, str],
+                  width: int) -> None:
+    """Figures keyed "kind: name", one line each, a column per run ("before", "after")."""
+    if len(columns) > 1:
+        print(f"  {'':{width}} " + " ".join(f"{name:>10}" for name in columns))
+    first = next(iter(columns.values()))
+    for key in first:
+        kind, name = key.split(": ")
+        print(f"  {kind + ', ' + labels[name]:{width}} "
+              + " ".join(f"{column[key]:10.1f}" for column in columns.values()))
+
+
+# --- one measured import --------------------------------------------------------------------
+
+def timed_import(paths: Sequence[Path], library_dir: Path, workers: int | None = None
+                 ) -> dict[str, Any]:
+    """Import ``paths`` into a new library at ``library_dir`` with the app's
+    ``import_paths``, measured: wall and CPU seconds (this process and its workers), the
+    verdicts, and peak memory (this process, its largest worker, the whole tree)."""
+    from app.importer import import_paths
+    from app.library import Library
+
+    with TreeRssSampler() as tree:
+        library = Library(library_dir)
+        own_before = cpu_seconds()
+        workers_before = cpu_seconds(resource.RUSAGE_CHILDREN)
+        with Timer() as timer:
+            report = import_paths(library, list(paths), workers=workers)
+        own = cpu_seconds() - own_before
+        spent_by_workers = cpu_seconds(resource.RUSAGE_CHILDREN) - workers_before
+        stored = library.count()
+        library.close()
+    return {
+        "seconds": timer.seconds,
+        "cpu_seconds": own + spent_by_workers,
+        "parent_cpu_seconds": own,
+        "workers_cpu_seconds": spent_by_workers,
+        "imported": report.imported,
+        "duplicates": report.duplicates,
+        "rejected": report.rejected,
+        "files": len(report.verdicts),
+        "stored": stored,
+        "self_mb": peak_rss_mb(),  # its own: ru_maxrss may be the starting process's
+        "child_mb": maxrss_mb(resource.RUSAGE_CHILDREN),
+        "tree_mb": tree.peak_mb,
+    }

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import sqlite3
 import sys
@@ -40,9 +39,12 @@ from pathlib import Path
 from typing import Any
 
 from _common import (
+    DEFAULT_CORPUS,
+    ROOT,
     Timer,
     TreeRssSampler,
-    cpu_seconds,
+    corpus_dir,
+    corpus_files,
     emit,
     fmt,
     machine,
@@ -50,21 +52,15 @@ from _common import (
     median,
     print_machine,
     run_child,
+    timed_import,
     unpack_commit,
+    use_code,
 )
 from make_corpus import batch_folders, ensure_corpus
 
-ROOT = Path(__file__).resolve().parents[1]
+# Other benchmarks import the corpus's place from here, as they always did.
+__all__ = ["corpus_dir", "corpus_files", "use_code"]
 SCHEMA = ROOT / "schemas" / "c-alpha-build_v3.4_emotional-dataset-individual-JSON-format_v4.json"
-DEFAULT_CORPUS = Path(tempfile.gettempdir()) / "lora-studio-bench"
-
-
-def corpus_dir(base: Path | None, n: int, seed: int) -> Path:
-    return base if base is not None else DEFAULT_CORPUS / f"corpus-{n}-s{seed}"
-
-
-def corpus_files(corpus: Path) -> list[Path]:
-    return sorted(p for folder in batch_folders(corpus) for p in folder.glob("*.json"))
 
 
 def evenly_spaced(files: list[Path], count: int) -> list[Path]:
@@ -76,47 +72,15 @@ def evenly_spaced(files: list[Path], count: int) -> list[Path]:
 
 # --- child steps ---------------------------------------------------------------------
 
-def use_code(code: Path | None) -> None:
-    """Import ``app`` from this benchmark's own tree, or from another one (an older
-    commit), in this process and in the import's spawned workers (they inherit
-    ``sys.path`` and the environment)."""
-    code = code or ROOT
-    sys.path.insert(0, str(code))
-    os.environ["PYTHONPATH"] = os.pathsep.join(
-        filter(None, [str(code), os.environ.get("PYTHONPATH")]))
-
-
 def child_import(corpus: Path, library_dir: Path, workers: int | None,
                  code: Path | None = None) -> None:
     use_code(code)
-    from app.importer import import_paths
-    from app.library import Library
-
-    folders = batch_folders(corpus)
-    with TreeRssSampler() as tree:
-        library = Library(library_dir)
-        cpu_before = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN)
-        with Timer() as timer:
-            report = import_paths(library, folders, workers=workers)
-        parent_cpu = cpu_seconds() - cpu_before
-        library.close()
-    db = library_dir / "library.sqlite3"
+    result = timed_import(batch_folders(corpus), library_dir, workers)
     import app.importer
 
-    emit({
-        "code": str(Path(app.importer.__file__).resolve().parents[1]),
-        "seconds": timer.seconds,
-        "cpu_seconds": cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu_before,
-        "parent_cpu_seconds": parent_cpu,
-        "imported": report.imported,
-        "duplicates": report.duplicates,
-        "rejected": report.rejected,
-        "files": len(report.verdicts),
-        "self_mb": maxrss_mb(),
-        "child_mb": maxrss_mb(resource.RUSAGE_CHILDREN),
-        "tree_mb": tree.peak_mb,
-        "db_mb": sum(p.stat().st_size for p in db.parent.glob("library.sqlite3*")) / 1e6,
-    })
+    db = library_dir / "library.sqlite3"
+    emit({**result, "code": str(Path(app.importer.__file__).resolve().parents[1]),
+          "db_mb": sum(p.stat().st_size for p in db.parent.glob("library.sqlite3*")) / 1e6})
 
 
 def child_baseline(corpus: Path, db_path: Path, count: int) -> None:

@@ -33,7 +33,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -52,22 +51,7 @@ def _stock_corpus(count: int, every: int, seed: int) -> tuple[list[Path], list[P
     first) and a second import's (100 more stock dialogues, then that first one), written
     under ``CACHE`` once."""
     sys.path.insert(0, str(ROOT / "tests"))
-    from common_sentences import (
-        COMMON_HASHES,
-        near_twin,
-        stock_dialogues,
-        templates,
-        vocabulary,
-        write,
-    )
-
-    from app.loader import load_file
-    from app.similar import INDEXED, fingerprint, is_near, unpack
-
-    def sketch_of(path: Path) -> bytes:
-        record = load_file(path, "b")[0][1]
-        assert record is not None
-        return fingerprint(record).sketch
+    from common_sentences import stock_dialogues, templates, vocabulary, written_hidden_twin
 
     root = CACHE / f"hidden-{count}-{every}-{seed}"
     done = root / "files.json"
@@ -80,21 +64,11 @@ def _stock_corpus(count: int, every: int, seed: int) -> tuple[list[Path], list[P
         for number in range(16, count):
             if len(twins) * every > number - 16:
                 continue
-            # the first dialogue past the last twin's ``every`` whose re-generation is near
-            # it and shares no lookup key with it but the stock lines
-            path = paths[number]
-            sketch = sketch_of(path)
-            keys = frozenset(unpack(sketch)[:INDEXED])
-            original = json.loads(path.read_text(encoding="utf-8"))
+            # the first dialogue past the last twin's ``every`` whose re-generation is hidden
             name = f"fp_conversation_stock_twin_{number:06d}"
-            twin = near_twin(original, name, keys - COMMON_HASHES, rng, words)
-            written = write(root / "twins", twin)
-            theirs = sketch_of(written)
-            if (keys & set(unpack(theirs)[:INDEXED]) <= COMMON_HASHES
-                    and is_near(sketch, theirs)):
-                twins.append(written)
-            else:
-                written.unlink()
+            twin = written_hidden_twin(paths[number], name, root / "twins", rng, words)
+            if twin is not None:
+                twins.append(twin)
         done.write_text(json.dumps({
             "first": [str(p) for p in [*paths, *twins[1:]]],
             "second": [str(p) for p in [*more, twins[0]]]}))
@@ -103,21 +77,21 @@ def _stock_corpus(count: int, every: int, seed: int) -> tuple[list[Path], list[P
 
 
 def _measure(args: argparse.Namespace) -> dict[str, float]:
-    from _common import cpu_timing, maxrss_mb, store_new_rows
-    from bench_import import corpus_dir, corpus_files
-    from make_corpus import ensure_corpus
+    from _common import (
+        bench_corpus,
+        corpus_files,
+        cpu_timing,
+        maxrss_mb,
+        prepared_rows,
+        store_new_rows,
+    )
 
     from app import importer
     from app.importer import import_paths
     from app.library import Library
 
-    corpus = corpus_dir(None, args.n, 0)
-    ensure_corpus(corpus, args.n, 0)
+    corpus = bench_corpus(args.n)
     first, second = _stock_corpus(args.stock, args.every, 0)
-
-    def rows_of(paths: list[Path]) -> list[dict[str, Any]]:
-        return [row for p in paths for (_, row, _) in importer.prepare(str(p), "b") if row]
-
     figures: dict[str, float] = {}
 
     def store(kind: str, library: Any, rows: list[dict[str, Any]]) -> None:
@@ -134,7 +108,8 @@ def _measure(args: argparse.Namespace) -> dict[str, float]:
         figures[f"{kind}: flagged"] = library.count_with_warning("near_duplicate") - flagged
         figures[f"{kind}: rows"] = len(rows)
 
-    clones, stock, more = rows_of(corpus_files(corpus)), rows_of(first), rows_of(second)
+    clones, stock, more = (prepared_rows(corpus_files(corpus)), prepared_rows(first),
+                           prepared_rows(second))
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory() as tmp:
             library = Library(Path(tmp) / "clones")
@@ -172,23 +147,14 @@ LABELS = {
 
 
 def _compare(args: argparse.Namespace) -> int:
+    from _common import best_beside, print_figures
+
     common = ["--n", str(args.n), "--stock", str(args.stock), "--every", str(args.every),
-              "--repeat", str(args.repeat), "--json", *(["--wall"] if args.wall else [])]
-    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-    for _ in range(args.rounds):
-        for label, tree in (("before", args.compare), ("after", str(ROOT))):
-            out = subprocess.run([sys.executable, __file__, "--tree", tree, *common],
-                                 check=True, capture_output=True).stdout
-            runs[label].append(orjson.loads(out))
-    best = {label: {key: min(run[key] for run in found) for key in found[0]}
-            for label, found in runs.items()}
+              "--repeat", str(args.repeat), *(["--wall"] if args.wall else [])]
+    best = best_beside(__file__, common, args.compare, args.rounds)
     print(f"best of {args.repeat} × {args.rounds} rounds (before: {args.compare}; "
           f"after: {ROOT})")
-    print(f"  {'':62} {'before':>10} {'after':>10}")
-    for key in best["before"]:
-        kind, name = key.split(": ")
-        print(f"  {kind + ', ' + LABELS[name]:62} {best['before'][key]:10.1f} "
-              f"{best['after'][key]:10.1f}")
+    print_figures(best, LABELS, 62)
     return 0
 
 
@@ -213,9 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(figures))
     else:
-        for key, value in figures.items():
-            kind, name = key.split(": ")
-            print(f"  {kind + ', ' + LABELS[name]:62} {value:10.1f}")
+        from _common import print_figures
+
+        print_figures({"": figures}, LABELS, 62)
     return 0
 
 

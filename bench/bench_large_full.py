@@ -18,26 +18,25 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import resource
 import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 from _common import (
+    ROOT,
     Timer,
-    TreeRssSampler,
+    bench_corpus,
     emit,
     fmt,
     machine,
-    maxrss_mb,
     median,
     print_machine,
     run_child,
+    timed_import,
 )
-from make_corpus import batch_folders, ensure_corpus
+from make_corpus import batch_folders
 
-ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 DEFAULT_WORK = Path(tempfile.gettempdir()) / "lora-studio-bench-large-full"
 
@@ -76,22 +75,11 @@ def same_as_single_files(corpus: Path, full: Path, target: Path) -> list[Path]:
 
 def child_import(paths: list[str], library_dir: str) -> None:
     from app import jsonio
-    from app.importer import import_paths
-    from app.library import Library
 
     if paths[0] == "--whole":  # the baseline: the limit raised, the file parsed whole
         paths = paths[1:]
         jsonio.MAX_INPUT_BYTES = 1 << 40
-
-    with TreeRssSampler() as tree:
-        library = Library(Path(library_dir))
-        with Timer() as timer:
-            report = import_paths(library, [Path(p) for p in paths])
-        stored = library.count()
-        library.close()
-    emit({"seconds": timer.seconds, "imported": report.imported, "stored": stored,
-          "rejected": report.rejected, "self_mb": maxrss_mb(),
-          "child_mb": maxrss_mb(resource.RUSAGE_CHILDREN), "tree_mb": tree.peak_mb})
+    emit(timed_import([Path(p) for p in paths], Path(library_dir)))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -102,8 +90,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--work", type=Path, default=DEFAULT_WORK)
     args = parser.parse_args(argv)
     work: Path = args.work
-    corpus = work / f"corpus-{args.n}"
-    ensure_corpus(corpus, args.n)
+    corpus = bench_corpus(args.n)  # the corpus every benchmark shares
     full = work / f"full-{args.n}.json"
     if not full.exists():
         shutil.rmtree(work / "build-library", ignore_errors=True)

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import random
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,9 +36,7 @@ ROOT = HERE.parent
 
 
 def _measure(args: argparse.Namespace) -> dict[str, float]:
-    from _common import cpu_timing, store_new_rows
-    from bench_import import corpus_dir, corpus_files
-    from make_corpus import ensure_corpus
+    from _common import bench_corpus, corpus_files, cpu_timing, prepared_rows, store_new_rows
 
     from app import importer
     from app.library import Library
@@ -51,10 +48,7 @@ def _measure(args: argparse.Namespace) -> dict[str, float]:
         )
     from app.similar import groups
 
-    corpus = corpus_dir(None, args.n, 0)
-    ensure_corpus(corpus, args.n, 0)
-    files = [str(p) for p in corpus_files(corpus)[: args.files]]
-    clones = [row for p in files for (_, row, _) in importer.prepare(p, "b") if row]
+    clones = prepared_rows(corpus_files(bench_corpus(args.n))[: args.files])
     rng = random.Random(0)
     unrelated = [{**row, "dialogue_sketch": array("I", sorted(
         rng.sample(range(1 << 32), 64))).tobytes()} for row in clones]
@@ -99,23 +93,13 @@ LABELS = {
 
 
 def _compare(args: argparse.Namespace) -> int:
-    common = ["--files", str(args.files), "--repeat", str(args.repeat), "--n", str(args.n),
-              "--json"]
-    runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-    for _ in range(args.rounds):
-        for label, tree in (("before", args.compare), ("after", str(ROOT))):
-            out = subprocess.run([sys.executable, __file__, "--tree", tree, *common],
-                                 check=True, capture_output=True).stdout
-            runs[label].append(orjson.loads(out))
-    best = {label: {key: min(run[key] for run in found) for key in found[0]}
-            for label, found in runs.items()}
+    from _common import best_beside, print_figures
+
+    best = best_beside(__file__, ["--files", str(args.files), "--repeat", str(args.repeat),
+                                  "--n", str(args.n)], args.compare, args.rounds)
     print(f"{args.files} rows, best of {args.repeat} × {args.rounds} rounds "
           f"(before: {args.compare}; after: {ROOT})")
-    print(f"  {'':52} {'before':>10} {'after':>10}")
-    for key in best["before"]:
-        kind, name = key.split(": ")
-        print(f"  {kind + ', ' + LABELS[name]:52} {best['before'][key]:10.1f} "
-              f"{best['after'][key]:10.1f}")
+    print_figures(best, LABELS, 52)
     return 0
 
 
@@ -136,9 +120,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         sys.stdout.buffer.write(orjson.dumps(figures))
     else:
-        for key, value in figures.items():
-            kind, name = key.split(": ")
-            print(f"  {kind + ', ' + LABELS[name]:52} {value:10.1f}")
+        from _common import print_figures
+
+        print_figures({"": figures}, LABELS, 52)
     return 0
 
 

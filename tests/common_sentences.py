@@ -150,3 +150,34 @@ def stock_dialogues(folder: Path, count: int, seed: int = 0) -> list[Path]:
                                          f"fp_conversation_stock_{seed}_{number:06d}", rng,
                                          words))
             for number in range(count)]
+
+
+def file_sketch(path: Path) -> bytes:
+    """The dialogue sketch the import makes of the conversation file ``path``."""
+    from app.loader import load_file
+    from app.similar import fingerprint
+
+    record = load_file(path, "b")[0][1]
+    assert record is not None, path
+    return fingerprint(record).sketch
+
+
+def written_hidden_twin(path: Path, cid: str, folder: Path, rng: random.Random,
+                words: list[str]) -> Path | None:
+    """A re-generation of the stock dialogue in ``path`` written as ``cid`` into
+    ``folder``, the sentences behind its original's lookup keys (its smallest hashes)
+    reworded: kept when it is near its original and the only lookup keys they share are
+    the stock lines (hidden among the stock dialogues), else removed again (None)."""
+    from app.near_in_file import lookup_keys
+    from app.similar import is_near
+
+    sketch = file_sketch(path)
+    keys = frozenset(lookup_keys(sketch))
+    original = json.loads(path.read_text(encoding="utf-8"))
+    written = write(folder, near_twin(original, cid, keys - COMMON_HASHES, rng, words))
+    theirs = file_sketch(written)
+    shared = keys & set(lookup_keys(theirs))
+    if shared and shared <= COMMON_HASHES and is_near(sketch, theirs):
+        return written
+    written.unlink()
+    return None

@@ -15,7 +15,8 @@ import pytest
 from conftest import ENRICHED
 from stored import stored_bytes
 
-from app import importer, jsonio, loader
+from app import fullstream, importer, jsonio, loader
+from app.import_pool import Workers
 from app.importer import Verdict, import_paths
 from app.library import Library
 from app.prepare import prepare
@@ -225,3 +226,125 @@ def test_a_file_over_the_largest_full_file_is_refused_unread(tmp_path: Path) -> 
     assert row is None
     assert reason == ("$: the file is 9,664 MB, more than the 8,590 MB a full training file "
                       "may have; build smaller training files and import those")
+
+
+@pytest.mark.usefixtures("streamed")
+def test_a_file_that_grows_after_it_was_counted_imports_nothing_and_says_so(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    document = our_full(filled_library)
+    path = over_limit(document, tmp_path, "big.json")
+    counted = len(orjson.loads(path.read_bytes())["conversations"])
+    stored_before = filled_library.count()
+    real_outline = loader.outline
+
+    def outline_then_grown(*args: Any, **kwargs: Any) -> Any:
+        known = real_outline(*args, **kwargs)
+        write(path, enlarged(document, counted + 5))  # another program writes it meanwhile
+        return known
+
+    monkeypatch.setattr(loader, "outline", outline_then_grown)
+    report = import_paths(filled_library, [path], workers=1)
+    assert filled_library.count() == stored_before  # nothing of it, not its first count
+    [verdict] = report.verdicts
+    assert verdict.verdict is Verdict.REJECTED and verdict.file == str(path)
+    assert verdict.reason == (
+        f"$: the file changed after its {counted:,} conversations were counted and before "
+        "they were read (is another program still writing it?); nothing of it was "
+        "imported: import it again once nothing writes to it")
+    assert not report.cancelled
+
+
+@pytest.mark.usefixtures("streamed")
+def test_a_file_that_changes_while_it_is_read_keeps_what_was_read_and_says_so(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    path = over_limit(our_full(filled_library), tmp_path, "big.json")
+    counted = len(orjson.loads(path.read_bytes())["conversations"])
+    real_split = fullstream.split_item
+
+    def split_while_written(item: Any, index: int, *args: Any) -> Any:
+        if index == 2:  # another program appends to the file as it is read
+            with path.open("ab") as handle:
+                handle.write(b"\n")
+        return real_split(item, index, *args)
+
+    monkeypatch.setattr(fullstream, "split_item", split_while_written)
+    report = import_paths(filled_library, [path], workers=1)
+    *read, last = report.verdicts
+    assert len(read) == counted and all(v.verdict is not Verdict.REJECTED for v in read)
+    assert last.verdict is Verdict.REJECTED and last.file == str(path)
+    assert last.reason == (
+        "$: the file changed while it was read (is another program still writing it?): "
+        f"only its first {counted:,} conversations were read, as they were then, and have "
+        "their own lines here; import it again once nothing writes to it (what is already "
+        "in the library is then skipped)")
+
+
+@pytest.mark.usefixtures("streamed")
+def test_a_cancel_after_the_last_conversation_was_read_is_no_cancel(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importer, "TELL_EVERY", 1)
+    path = over_limit(our_full(filled_library), tmp_path, "big.json")
+    conversations = len(orjson.loads(path.read_bytes())["conversations"])
+    told: list[str] = []
+    last = f"big.json [conversation {conversations} of {conversations}]"
+    with Library(tmp_path / "fresh") as fresh:
+        report = import_paths(fresh, [path], progress=lambda *a: told.append(a[2]),
+                              cancelled=lambda: last in told, workers=1)
+        stored = {row.conversation_id for row in fresh.summaries()}
+    assert last in told  # Cancel was pressed as the last conversation was read
+    assert len(report.verdicts) == conversations
+    assert not report.cancelled
+    assert "cancelled" not in report.summary()
+    assert report.verdicts[-1].verdict is not Verdict.REJECTED
+    imported = {v.conversation_id for v in report.verdicts if v.verdict is Verdict.IMPORTED}
+    assert imported and imported == stored  # the last chunk was stored as well
+
+
+@pytest.mark.usefixtures("streamed")
+def test_a_cancel_before_the_last_conversation_was_read_is_said(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(importer, "TELL_EVERY", 1)
+    path = over_limit(our_full(filled_library), tmp_path, "big.json")
+    conversations = len(orjson.loads(path.read_bytes())["conversations"])
+    told: list[str] = []
+    before_last = f"big.json [conversation {conversations - 1} of {conversations}]"
+    report = import_paths(filled_library, [path], progress=lambda *a: told.append(a[2]),
+                          cancelled=lambda: before_last in told, workers=1)
+    assert len(report.verdicts) == conversations - 1
+    assert report.cancelled
+    assert report.summary().endswith("before the import was cancelled.")
+
+
+def _pool_starts(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each call of ``Workers.start`` started worker processes (it still does)."""
+    starts: list[bool] = []
+    real = Workers.start
+
+    def start(self: Workers) -> None:
+        real(self)
+        starts.append(self.started)
+    monkeypatch.setattr(Workers, "start", start)
+    return starts
+
+
+@pytest.mark.usefixtures("streamed")
+@pytest.mark.parametrize("threshold", [LIMIT, 1])
+def test_a_big_file_among_small_ones_starts_no_workers_for_itself(
+    filled_library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, threshold: int,
+) -> None:
+    """Its bytes are the parent's work, not the workers': they count for nothing toward
+    the pool; the small files' own bytes still do (a threshold of 1 byte)."""
+    big = over_limit(our_full(filled_library), tmp_path, "big.json")
+    small = [ENRICHED[0], ENRICHED[1]]
+    assert sum(p.stat().st_size for p in small) < LIMIT < big.stat().st_size
+    monkeypatch.setattr(importer, "PARALLEL_FROM_BYTES", threshold)
+    starts = _pool_starts(monkeypatch)
+    with Library(tmp_path / "fresh") as fresh:
+        report = import_paths(fresh, [big, *small], workers=2)
+    assert report.rejected == 0 and not report.cancelled
+    assert {v.file for v in report.verdicts} == {str(big), *map(str, small)}
+    assert any(starts) is (threshold == 1)

@@ -18,11 +18,11 @@ import near_reference
 import pytest
 from common_sentences import (
     COMMON_HASHES,
-    near_twin,
+    file_sketch,
     stock_dialogues,
     templates,
     vocabulary,
-    write,
+    written_hidden_twin,
 )
 from conftest import open_window
 from sqlalchemy import select
@@ -33,7 +33,7 @@ from app.importer import import_paths
 from app.library import Library
 from app.models import Conversation
 from app.near_in_file import lookup_keys, near_members
-from app.similar import COMMON_BUCKET, NEAR_DUPLICATE, NEAR_TEXT, is_near
+from app.similar import COMMON_BUCKET, NEAR_DUPLICATE, NEAR_TEXT
 from app.trainingfiles import add_conversations, create_training_file, plan_addition
 
 TWIN_ID = "fp_conversation_stock_twin"
@@ -52,8 +52,8 @@ def _rows(library: Library) -> list[tuple[str, int]]:
 def _hidden_twin_file(library: Library, tmp_path: Path) -> tuple[str, Path]:
     """150 stock dialogues imported, then a re-generation of one of them (past the first
     ``COMMON_BUCKET``) written, not imported, whose only lookup keys in common with it are
-    the stock lines: the sentences behind its original's other smallest hashes are the ones
-    changed. Returns the original's id and the re-generation's file."""
+    the stock lines (``written_hidden_twin``). Returns the original's id and the re-generation's
+    file."""
     paths = stock_dialogues(tmp_path / "stock", 150, seed=7)
     assert import_paths(library, paths).imported == 150
     sketches = _sketches(library)
@@ -61,17 +61,11 @@ def _hidden_twin_file(library: Library, tmp_path: Path) -> tuple[str, Path]:
     rng = random.Random(7)
     words = vocabulary(templates())
     for path in paths[60:]:
-        original = json.loads(path.read_text(encoding="utf-8"))
-        cid = original["dataset_metadata"]["dataset_name"]
-        keys = set(lookup_keys(sketches[cid]))
-        twin = near_twin(original, TWIN_ID, frozenset(keys - COMMON_HASHES), rng, words)
-        written = write(tmp_path / f"twin-{cid}", twin)
-        with Library(tmp_path / f"probe-{cid}") as probe:
-            import_paths(probe, [written])
-            twin_sketch = _sketches(probe)[TWIN_ID]
-        shared = keys & set(lookup_keys(twin_sketch))
-        if shared and shared <= COMMON_HASHES and is_near(sketches[cid], twin_sketch):
-            return cid, written
+        cid = json.loads(path.read_text(encoding="utf-8"))["dataset_metadata"]["dataset_name"]
+        assert file_sketch(path) == sketches[cid]  # the sketch the import stored
+        twin = written_hidden_twin(path, TWIN_ID, tmp_path / f"twin-{cid}", rng, words)
+        if twin is not None:
+            return cid, twin
     raise AssertionError("no dialogue gave a re-generation sharing only the stock lines")
 
 

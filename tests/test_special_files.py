@@ -248,7 +248,9 @@ def test_validate_refuses_a_huge_json_file_before_reading_it(tmp_path: Path) -> 
         handle.truncate(466 * 1000 * 1000)
     result = run_cli("validate", huge, memory=GIGABYTE, timeout=120)
     no_traceback(result)
-    assert "466 MB" in result.stdout and "JSONL" in result.stdout, result.stdout
+    # read as a large full file is, from its start: refused at its first byte
+    assert "466 MB" in result.stdout, result.stdout
+    assert "neither a conversation file nor a full training file" in result.stdout
     assert result.returncode == 1
 
 
