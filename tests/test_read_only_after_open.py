@@ -47,7 +47,7 @@ def read_only(folder: Path) -> Iterator[None]:
     try:
         yield
     finally:
-        subprocess.run(["umount", str(folder)], check=False, timeout=60)
+        subprocess.run(["umount", "-l", str(folder)], check=False, timeout=60)
 
 
 def _shown_members(page) -> list[str]:
