@@ -67,6 +67,27 @@ _OS_ADVICE = {
 }
 
 
+def unchangeable_library(root: Path, exc: OSError) -> str:
+    """The one sentence for a change refused because nothing may be written in the library
+    folder ``root`` (``exc``: what the disk said to a write there), whether the library is
+    being opened for a change or a change is about to start in a window that opened it
+    earlier: what cannot be done and why, that nothing was changed, what still works and
+    what to do."""
+    todo = ("make the folder writable, or copy the library to a folder you may write to "
+            "and open the copy")
+    if exc.errno == errno.EROFS:
+        why = "its folder is on a read-only disk"
+    elif exc.errno in (errno.EACCES, errno.EPERM):
+        why = "its folder is read-only for you"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        why, todo = "the disk holding its folder is full", "free some space on it"
+    else:
+        why = f"nothing may be written in its folder ({exc.strerror or exc})"
+    return (f"the library in {root} cannot be changed: {why}, so nothing was changed. "
+            "Reading it still works (looking through the conversations and training files, "
+            f"saving copies of them); to change it, {todo}.")
+
+
 def os_advice(exc: OSError, file: str) -> str | None:
     """What a known failure of the disk (full, read-only, no permission…) means for
     ``file`` and what to do, in a sentence starting in lower case; None for other errors."""

@@ -151,8 +151,9 @@ def _run_job(conn: multiprocessing.connection.Connection, stop: Any, payload: by
                              cancelled=stop.is_set)
         conn.send_bytes(RESULT + pickle.dumps(result, pickle.HIGHEST_PROTOCOL))
     except BaseException as exc:  # everything goes back to the caller, as itself if it can
+        known = None if isinstance(exc, LibraryError) else as_library_error(exc, database)
         try:
-            blob = pickle.dumps(exc, pickle.HIGHEST_PROTOCOL)
+            blob = pickle.dumps(known or exc, pickle.HIGHEST_PROTOCOL)
             pickle.loads(blob)  # some exceptions pickle but cannot be rebuilt
         except Exception:
             blob = pickle.dumps(_carried(exc, database))
@@ -166,7 +167,10 @@ def _carried(exc: BaseException, database: Any) -> Exception:
     """What goes back for an error that cannot go back as itself: a known failure of the
     disk or the database as its sentence (SQLAlchemy's errors hold their statement's
     parameters, memory views among them, which do not pickle: a locked database came back
-    as a bug report), anything else as ChildFailed."""
+    as a bug report), anything else as ChildFailed. A known failure goes back as its
+    sentence even when it could go back as itself (``_run_job``): only the child knows
+    which library's database it met it in, and the sentence names it, as the window's own
+    failures do."""
     return as_library_error(exc, database) or ChildFailed(
         f"{type(exc).__name__}: {exc}", "".join(traceback.format_exception(exc)))
 

@@ -24,7 +24,8 @@ from app.wording import plural
 
 
 def any_left(library: Library) -> bool:
-    """Whether a killed import or build left a record (cheap: a folder listing)."""
+    """Whether a killed import or build left a record (cheap: a folder listing; it reads
+    only, so it runs on a library opened read-only)."""
     return bool(running_work.interrupted(library.root))
 
 
@@ -35,7 +36,8 @@ def say_and_forget(library: Library) -> list[str]:
         return []
     said = []
     for path, record in running_work.interrupted(library.root):
-        sentence = (_import(library, record) if record.get("kind") == IMPORT_RECORD
+        sentence = (None if record is None  # cut short while written: it says nothing
+                    else _import(library, record) if record.get("kind") == IMPORT_RECORD
                     else _build(library, record))
         if sentence:
             said.append(sentence)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from app import upkeep
 from app.db import close_engine, open_engine, reads_a_copy
 from app.errors import LibraryError
-from app.failures import as_library_error, known_failure
+from app.failures import as_library_error, known_failure, unchangeable_library
 from app.idtext import clean_batch_id as clean_batch_id  # its home before app.prepare
 from app.location import LibraryLocation, parse_location
 from app.lock import LibraryLock
@@ -262,11 +262,7 @@ class Library:
                 self._lock.acquire_or_borrow(self._lock_holder)
         except OSError as exc:
             if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
-                raise LibraryError(
-                    f"the library in {self.root} cannot be changed: the folder is read-only "
-                    "for you. Reading it still works (looking through the conversations and "
-                    "training files, saving copies of them); to change it, make the folder "
-                    "writable or copy the library to a folder you may write to.") from None
+                raise LibraryError(unchangeable_library(self.root, exc)) from None
             raise as_library_error(exc, self.db_path) or exc from None
         new = not self.db_path.exists()
         try:

@@ -17,6 +17,8 @@ from enum import Enum
 from pathlib import Path
 
 from app.errors import LibraryError
+from app.failures import unchangeable_library
+from app.library import Library
 from app.paths import DATABASE_NAME
 
 # What operating systems and sync tools leave in any folder: it holds nothing of the person's.
@@ -116,6 +118,20 @@ def write_refusal(folder: Path) -> OSError | None:
     except OSError as exc:
         return exc
     return None
+
+
+def refuse_changes(library: Library) -> None:
+    """``LibraryError`` (``unchangeable_library``) when nothing may be written in the
+    library's folder now: asked before every change starts. A window keeps its database
+    open, and an open database still takes writes after its folder turned read-only (a
+    disk remounted, permissions changed), while a job's own process, a rebuild or the
+    next start cannot open it: one change half done. A team library's changes go to its
+    server, not to this folder: never refused here."""
+    if library.is_team:
+        return
+    exc = write_refusal(library.root)
+    if exc is not None:
+        raise LibraryError(unchangeable_library(library.root, exc))
 
 
 def _reason(exc: OSError) -> str:

@@ -66,9 +66,11 @@ def running(root: Path, record: Record, read_only: bool = False) -> Iterator[Non
 
 
 def _ended(path: Path) -> bool:
-    """Whether the process that wrote the record at ``path`` has ended (its lock is free)."""
+    """Whether the process that wrote the record at ``path`` has ended (its lock is free).
+    The record is opened only to read: a lock is had on a file opened so, and a library
+    opened read-only writes nothing in its folder."""
     try:
-        with io.FileIO(path, "r+") as handle:
+        with io.FileIO(path, "r") as handle:
             if not try_lock(handle.fileno(), at=HELD_BYTE):
                 return False
             unlock(handle.fileno(), at=HELD_BYTE)
@@ -77,27 +79,27 @@ def _ended(path: Path) -> bool:
         return False
 
 
-def interrupted(root: Path) -> list[tuple[Path, Record]]:
-    """The records whose process ended without removing them (oldest first)."""
+def interrupted(root: Path) -> list[tuple[Path, Record | None]]:
+    """The records whose process ended without removing them (oldest first); None for one
+    cut short while it was written (it says nothing, and a writer's start forgets it).
+    Only reads: a check run on a library opened read-only changes nothing in its folder."""
     try:
         paths = sorted(_folder(root).glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
     except OSError:
         return []
-    found = []
+    found: list[tuple[Path, Record | None]] = []
     for path in paths:
         if not _ended(path):
             continue
         try:
             record = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
-            forget(path)  # cut short while written: it says nothing
-            continue
-        if isinstance(record, dict):
-            found.append((path, record))
+            record = None
+        found.append((path, record if isinstance(record, dict) else None))
     return found
 
 
 def forget(path: Path) -> None:
-    """Said at start: the record goes."""
+    """Said at start (or saying nothing): the record goes. A writer's business."""
     with contextlib.suppress(OSError):
         path.unlink()

@@ -15,7 +15,9 @@ from PySide6.QtWidgets import QWidget
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from app.errors import LibraryError
 from app.library import Library
+from app.library_folder import refuse_changes
 from app.trainingfiles import TrainingFileInfo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
@@ -101,6 +103,11 @@ class KeptUndoController(QObject, Generic[U]):
         when Undo has nothing it can do exactly."""
         last = self.last
         if last is None or self.undo_refused() is not None:
+            return None
+        try:  # refused as any change is, and still offered
+            refuse_changes(self.library)
+        except LibraryError as exc:
+            self.dialogs.warn(self.window, "Undo", str(exc))
             return None
         self.last = None
         self._show()

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QWidget
 from app.errors import LibraryError
 from app.failures import failure_sentence
 from app.library import Library
+from app.library_folder import refuse_changes
 from app.review import clean_reviewer, default_reviewer
 from app.review_marks import ReviewChange, mark_reviewed
 from ui.changes import LibraryChanges
@@ -64,6 +65,11 @@ class ReviewController(QObject):
         if not ids:
             self.dialogs.warn(self.window, "Review", "No conversations are checked: check "
                               "the ones you reviewed first.")
+            return False
+        try:  # refused before anything is stored: marks kept with no rebuild read wrong
+            refuse_changes(self.library)
+        except LibraryError as exc:
+            self.dialogs.warn(self.window, "Review", str(exc))
             return False
         name = self.reviewer() if mark else None
         if mark and name is None:

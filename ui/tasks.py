@@ -22,6 +22,7 @@ from app.errors import InputError, LibraryError
 from app.failures import failure_sentence
 from app.job_process import run_in_child
 from app.library import Library
+from app.library_folder import refuse_changes
 from app.tokenizer_choice import warm_default_counter
 
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
@@ -127,15 +128,28 @@ def stopped_unchanged(task: Task, why: str) -> bool:
     return task.is_cancelled() and why == CANCELLED
 
 
+def changing(library: Library, work: Work) -> Work:
+    """``work``, a change to ``library``, refused before it starts when nothing may be
+    written in the library's folder now (``app.library_folder.refuse_changes``): every
+    change the window makes, in its own process or in a job's, is refused alike and with
+    the same sentence, and none is left half done."""
+    def checked(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
+        refuse_changes(library)
+        return work(progress, cancelled)
+
+    return checked
+
+
 def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: Any) -> Work:
     """Work that runs ``job(library, *args, **kwargs, progress=, cancelled=)`` in a child
     process (``app.job_process``): the worker thread only waits for it, so the window keeps
-    the interpreter to itself and never stalls while a long job runs."""
+    the interpreter to itself and never stalls while a long job runs. Every such job
+    changes the library: it is refused first as any change is (``changing``)."""
     def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
         return run_in_child(job, library.location, *args, opener=Library.under_parent_lock,
                             progress=progress, cancelled=cancelled, **kwargs)
 
-    return work
+    return changing(library, work)
 
 
 def saying_if_killed(work: Work, words: Callable[[], str]) -> Work:

@@ -131,7 +131,7 @@ from ui.members_model import (
 from ui.name_prompt import ask_name
 from ui.saved_banner import SavedBanner, saved_text
 from ui.saved_copies import SavedCopiesLine, other_kind_to_save, with_out_of_date
-from ui.tasks import Task, Work, run_with_progress, start
+from ui.tasks import Task, Work, changing, run_with_progress, start
 from ui.training_files_model import (
     CONVERSATIONS,
     NAME,
@@ -1169,8 +1169,8 @@ class TrainingFilesPage(QWidget):
                       failure_title, told)
 
         self._run(f"Rebuilding {name}…",
-                  lambda progress, cancelled: rebuild_training_files(
-                      self.library, [name], progress, cancelled, from_scratch=True),
+                  changing(self.library, lambda progress, cancelled: rebuild_training_files(
+                      self.library, [name], progress, cancelled, from_scratch=True)),
                   rebuilt, "Could not rebuild", told)
 
     def download(self, fmt: ExportFormat) -> None:
@@ -1285,8 +1285,9 @@ class TrainingFilesPage(QWidget):
 
         self.renaming.emit((old_name, new_name))
         run_with_progress(self, f"Renaming {old_name}…",
-                          lambda progress, cancelled: rename_training_file(
-                              self.library, old_name, new_name, progress, cancelled),
+                          changing(self.library, lambda progress, cancelled:
+                                   rename_training_file(self.library, old_name, new_name,
+                                                        progress, cancelled)),
                           functools.partial(self._renamed, old_name), refused)
 
     def _renamed(self, old_name: str, info: TrainingFileInfo) -> None:
@@ -1316,7 +1317,7 @@ class TrainingFilesPage(QWidget):
             return changed, header(self.library, name)
 
         self.settings_starts.emit()
-        self._run(f"Rebuilding {name} with its new settings…", work,
+        self._run(f"Rebuilding {name} with its new settings…", changing(self.library, work),
                   functools.partial(self._settings_changed, info),
                   "Cannot change the settings",
                   failed_first=functools.partial(self.settings_not_changed.emit, info))
@@ -1346,8 +1347,8 @@ class TrainingFilesPage(QWidget):
             return None
 
         # Undo is taken once it is done: a delete that fails keeps what Undo offered.
-        self._run(f"Deleting {name}…", work, functools.partial(self._deleted, name),
-                  "Cannot delete")
+        self._run(f"Deleting {name}…", changing(self.library, work),
+                  functools.partial(self._deleted, name), "Cannot delete")
 
     def _deleted(self, name: str, undo: FileDeletionUndo | None) -> None:
         self._announce(None)
@@ -1374,8 +1375,8 @@ class TrainingFilesPage(QWidget):
         name = info.name
         self.removal_starts.emit()
         self._run(f"Rebuilding {name}…",
-                  lambda progress, cancelled: remove_recorded(
-                      self.library, name, ids, progress=progress, cancelled=cancelled),
+                  changing(self.library, lambda progress, cancelled: remove_recorded(
+                      self.library, name, ids, progress=progress, cancelled=cancelled)),
                   functools.partial(self._removed, len(ids)), "Cannot remove")
 
     def _removed(self, count: int, outcome: tuple[TrainingFileInfo, RemovalUndo]) -> None:
