@@ -369,7 +369,7 @@ def _follow(child: _Child, payload: bytes, progress: Progress | None,
                 process.join()
                 from app.build import StoppedByForce
 
-                raise StoppedByForce()
+                raise StoppedByForce(process.pid)
             if not receive.poll(POLL):
                 if process.exitcode is not None and not receive.poll(0):
                     raise _died(process.exitcode) if taken else _NotTaken(process.exitcode)

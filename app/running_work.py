@@ -6,12 +6,16 @@ or that a new training file was never made. An import and a build each write a s
 file into ``running/`` in the library folder as they start (what they do), locked while
 their process runs, and remove it at their end, however they end short of a kill. The
 next start (``app.recovery``) reads the records no process holds and says what each means.
+Each record names the process that wrote it: a window that killed its own job's child, and
+said so, settles that child's records then (``app.killed_work.settle_left_by``), so the
+next start does not say it again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +52,7 @@ def running(root: Path, record: Record, read_only: bool = False) -> Iterator[Non
             # record still held, not one whose process has gone.
             if not try_lock(handle.fileno(), at=HELD_BYTE):  # (a new file: not expected)
                 raise OSError("not locked")
-            handle.write(orjson.dumps(record))
+            handle.write(orjson.dumps({**record, "pid": os.getpid()}))
         except OSError:
             if handle is not None:
                 handle.close()
@@ -77,14 +81,18 @@ def _ended(path: Path) -> bool:
         return False
 
 
-def interrupted(root: Path) -> list[tuple[Path, Record]]:
-    """The records whose process ended without removing them (oldest first)."""
+def interrupted(root: Path, pid: int | None = None,
+                since_ns: int = 0) -> list[tuple[Path, Record]]:
+    """The records whose process ended without removing them (oldest first); with ``pid``,
+    only those that process wrote from ``since_ns`` (``time.time_ns``) on."""
     try:
-        paths = sorted(_folder(root).glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+        stamped = [(path.stat().st_mtime_ns, path) for path in _folder(root).glob("*.json")]
     except OSError:
         return []
     found = []
-    for path in paths:
+    for written, path in sorted(stamped):
+        if pid is not None and written < since_ns:
+            continue
         if not _ended(path):
             continue
         try:
@@ -92,7 +100,7 @@ def interrupted(root: Path) -> list[tuple[Path, Record]]:
         except (OSError, orjson.JSONDecodeError):
             forget(path)  # cut short while written: it says nothing
             continue
-        if isinstance(record, dict):
+        if isinstance(record, dict) and (pid is None or record.get("pid") == pid):
             found.append((path, record))
     return found
 

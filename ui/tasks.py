@@ -7,6 +7,7 @@ whose Cancel button sets the flag the work polls. The window never freezes.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -15,8 +16,10 @@ from typing import Any
 import shiboken6
 from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Signal
 from PySide6.QtWidgets import QProgressDialog, QWidget
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
+from app import killed_work
 from app.build import BuildCancelled, StoppedByForce
 from app.errors import InputError, LibraryError
 from app.failures import failure_sentence
@@ -130,10 +133,24 @@ def stopped_unchanged(task: Task, why: str) -> bool:
 def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: Any) -> Work:
     """Work that runs ``job(library, *args, **kwargs, progress=, cancelled=)`` in a child
     process (``app.job_process``): the worker thread only waits for it, so the window keeps
-    the interpreter to itself and never stalls while a long job runs."""
+    the interpreter to itself and never stalls while a long job runs.
+
+    A child killed after Cancel is said by the window (``saying_if_killed``, or
+    ``STOPPED_BY_FORCE``): the record it left of an import or a build is settled here, so
+    the next start does not say the same kill again."""
     def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
-        return run_in_child(job, library.location, *args, opener=Library.under_parent_lock,
-                            progress=progress, cancelled=cancelled, **kwargs)
+        # (less two seconds: a file's time is as coarse as that on some disks)
+        since = time.time_ns() - 2_000_000_000
+        try:
+            return run_in_child(job, library.location, *args,
+                                opener=Library.under_parent_lock, progress=progress,
+                                cancelled=cancelled, **kwargs)
+        except StoppedByForce as stopped:
+            if stopped.pid is not None:
+                # (if this fails, the record stays, and the next start says it)
+                with contextlib.suppress(LibraryError, SQLAlchemyError, OSError):
+                    killed_work.settle_left_by(library, stopped.pid, since)
+            raise
 
     return work
 
