@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import signal
 import time
 from pathlib import Path
 
@@ -33,7 +34,7 @@ def _stalling(progress, marker: str, after: int):
         if progress is not None:
             progress(done, total, current)
         if done >= after:
-            Path(marker).write_text(str(done))
+            Path(marker).write_text(str(os.getpid()))  # (this child's)
             while True:
                 time.sleep(0.02)
 
@@ -62,8 +63,8 @@ def _killed(qtbot, window, dialogs, marker: Path) -> None:
     settle(qtbot, window)
 
 
-def test_an_import_killed_in_the_window_is_not_said_again_at_the_next_start(
-        qtbot, library, dialogs, tmp_path, monkeypatch):
+def _importing(qtbot, library, dialogs, tmp_path, monkeypatch) -> tuple[Path, Path, object]:
+    """A window importing a folder of 1.5 chunks, its child hanging after the first."""
     folder = tmp_path / "corpus"
     folder.mkdir()
     total = importer.CHUNK + importer.CHUNK // 2
@@ -77,6 +78,13 @@ def test_an_import_killed_in_the_window_is_not_said_again_at_the_next_start(
     window = open_window(qtbot, library, dialogs, tmp_path)
     settle(qtbot, window)
     assert window.importer.start([folder], ask_batch=False)
+    return folder, marker, window
+
+
+def test_an_import_killed_in_the_window_is_not_said_again_at_the_next_start(
+        qtbot, library, dialogs, tmp_path, monkeypatch):
+    _folder, marker, window = _importing(qtbot, library, dialogs, tmp_path, monkeypatch)
+    total = importer.CHUNK + importer.CHUNK // 2
     _killed(qtbot, window, dialogs, marker)
 
     ((title, said),) = dialogs.warnings
@@ -106,3 +114,28 @@ def test_an_add_killed_in_the_window_is_not_said_again_at_the_next_start(
     assert list_training_files(two_batches) == []  # killed before its switch
     assert running_work.interrupted(two_batches.root) == []
     assert not [line for line in finish_interrupted_work(two_batches) if "Picks" in line]
+
+
+def test_an_import_killed_by_another_program_says_what_it_stored_once(
+        qtbot, library, dialogs, tmp_path, monkeypatch):
+    """Not Cancel: its child is killed from outside (as the system does when memory runs
+    out). The window says what the next start would have said, and the start does not."""
+    folder, marker, window = _importing(qtbot, library, dialogs, tmp_path, monkeypatch)
+    qtbot.waitUntil(marker.exists, timeout=WAIT_MS)
+    os.kill(int(marker.read_text()), signal.SIGKILL)
+    qtbot.waitUntil(lambda: bool(dialogs.warnings), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: not jobs_of(window), timeout=WAIT_MS)
+    settle(qtbot, window)
+
+    ((title, said),) = dialogs.warnings
+    stored = library.count()
+    assert title == "Import failed"
+    assert said == (
+        "the background process doing this stopped unexpectedly (SIGKILL: killed, by the "
+        "system when memory ran out or by another program). Nothing it had not finished was "
+        "kept; try again, and close other programs if it happens again. LoRA Studio found "
+        f"that an import of {importer.CHUNK + importer.CHUNK // 2:,} files from {folder} was "
+        f"interrupted ({stored:,} conversations of it stored): import the same folder again "
+        "(drop it on the window) to finish it; the conversations already stored are skipped.")
+    assert running_work.interrupted(library.root) == []
+    assert not [line for line in finish_interrupted_work(library) if "import" in line]

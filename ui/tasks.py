@@ -7,7 +7,6 @@ whose Cancel button sets the flag the work polls. The window never freezes.
 
 from __future__ import annotations
 
-import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -23,7 +22,7 @@ from app import killed_work
 from app.build import BuildCancelled, StoppedByForce
 from app.errors import InputError, LibraryError
 from app.failures import failure_sentence
-from app.job_process import run_in_child
+from app.job_process import ChildDied, run_in_child
 from app.library import Library
 from app.tokenizer_choice import warm_default_counter
 
@@ -136,8 +135,9 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
     the interpreter to itself and never stalls while a long job runs.
 
     A child killed after Cancel is said by the window (``saying_if_killed``, or
-    ``STOPPED_BY_FORCE``): the record it left of an import or a build is settled here, so
-    the next start does not say the same kill again."""
+    ``STOPPED_BY_FORCE``), one killed by the system or another program with what it left
+    undone: either way the record it left of an import or a build is settled here, so the
+    next start does not say the same kill again."""
     def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
         # (less two seconds: a file's time is as coarse as that on some disks)
         since = time.time_ns() - 2_000_000_000
@@ -146,13 +146,27 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
                                 opener=Library.under_parent_lock, progress=progress,
                                 cancelled=cancelled, **kwargs)
         except StoppedByForce as stopped:
-            if stopped.pid is not None:
-                # (if this fails, the record stays, and the next start says it)
-                with contextlib.suppress(LibraryError, SQLAlchemyError, OSError):
-                    killed_work.settle_left_by(library, stopped.pid, since)
+            _settled(library, stopped.pid, since)
             raise
+        except ChildDied as died:  # killed by the system or another program: said now
+            said = _settled(library, died.pid, since)
+            if not said:
+                raise
+            raise LibraryError(f"{died} LoRA Studio " + "; ".join(said) + ".") from None
 
     return work
+
+
+def _settled(library: Library, pid: int | None, since_ns: int) -> list[str]:
+    """What the killed child ``pid`` left undone (``app.killed_work``), its records gone:
+    the window says it now, the next start not again. Nothing if they cannot be read (they
+    stay, and the next start says them)."""
+    if pid is None:
+        return []
+    try:
+        return killed_work.settle_left_by(library, pid, since_ns)
+    except (LibraryError, SQLAlchemyError, OSError):
+        return []
 
 
 def saying_if_killed(work: Work, words: Callable[[], str]) -> Work:
