@@ -38,3 +38,64 @@ def test_the_progress_label_groups_thousands(qtbot):
     finally:
         gate.set()
     qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
+
+
+def _held(window: QWidget, steps: list[tuple[int, int, str]], go: threading.Event,
+          emitted: threading.Event, gate: threading.Event, outcomes: list[object]) -> None:
+    """A job that says ``steps`` all at once when ``go`` is set, then waits for ``gate``."""
+    def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> str:
+        go.wait(15)
+        for step in steps:
+            progress(*step)
+        emitted.set()
+        gate.wait(15)
+        return "done"
+
+    run_with_progress(window, "Building 'All of November'", work, outcomes.append,
+                      outcomes.append)
+
+
+def test_the_dialog_shows_once_the_work_has_taken_a_moment_not_after_4_s(qtbot):
+    """Qt counts the minimum duration from a value at its minimum: the dialog showed only
+    after Qt's own 4 s, and meanwhile the window looked idle and took clicks. Its timer and
+    the test's are both on this event loop: the dialog's, due first, fires first."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    go, emitted, gate = threading.Event(), threading.Event(), threading.Event()
+    outcomes: list[object] = []
+    _held(window, [], go, emitted, gate, outcomes)
+    try:
+        [dialog] = window.findChildren(QProgressDialog)
+        assert not dialog.isVisible()  # a job done in a moment shows none
+        qtbot.wait(3 * dialog.minimumDuration())  # (the event loop runs meanwhile)
+        assert dialog.isVisible()
+    finally:
+        go.set()
+        gate.set()
+    qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
+
+
+def test_the_words_say_the_count_the_bar_shows(qtbot):
+    """Two steps that reach the window together: the dialog's setValue handles the second
+    while it shows the first, and the first's words, set after it, stayed under a full
+    bar ("1,921 of 2,000" at 100 % for the last second of a build)."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    go, emitted, gate = threading.Event(), threading.Event(), threading.Event()
+    outcomes: list[object] = []
+    _held(window, [(1921, 2000, "David Chen"), (2000, 2000, "Maria Lopez")], go, emitted,
+          gate, outcomes)
+    try:
+        [dialog] = window.findChildren(QProgressDialog)
+        qtbot.waitUntil(dialog.isVisible, timeout=15000)
+        go.set()
+        assert emitted.wait(15)  # (the window's thread held: both steps wait for it)
+        qtbot.waitUntil(lambda: dialog.value() == 2000, timeout=15000)
+        qtbot.wait(50)
+        assert dialog.labelText() == "Building 'All of November'\n2,000 of 2,000: Maria Lopez"
+    finally:
+        go.set()
+        gate.set()
+    qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)

@@ -239,6 +239,9 @@ def _progress_dialog(label: str, window_title: str, parent: QWidget | None,
     dialog.setWindowTitle(window_title)
     dialog.setWindowModality(modality)
     dialog.setMinimumDuration(300)
+    # Qt counts the 300 ms from a value at its minimum: without one, the dialog showed
+    # only after Qt's own 4 s, and for those 4 s the window looked idle and took clicks.
+    dialog.setValue(0)
     dialog.setAutoClose(False)
     dialog.setAutoReset(False)
     dialog.setMinimumWidth(width)
@@ -265,9 +268,11 @@ def run_with_progress(
     def show_progress(done: int, total: int, current: str) -> None:
         if task.is_cancelled() or not shiboken6.isValid(dialog):
             return  # (it would show the hidden dialog again)
+        # The words first: a modal dialog's setValue handles the events waiting, a later
+        # step's among them, and words set after it said an earlier count than the bar's.
+        dialog.setLabelText(f"{title}\n{done:,} of {total:,}: {current}")
         dialog.setMaximum(max(total, 1))
         dialog.setValue(done)
-        dialog.setLabelText(f"{title}\n{done:,} of {total:,}: {current}")
 
     def finish() -> None:
         _jobs.pop(task, None)
@@ -333,10 +338,10 @@ def wait_behind_progress(
     def show_progress(done: int, total: int, current: str) -> None:
         if task.is_cancelled():
             return
+        counted = f" ({done:,} of {total:,} done)" if total else ""
+        dialog.setLabelText(f"{title}\n{current}{counted}…")  # (before the value: above)
         dialog.setMaximum(max(total, 0))
         dialog.setValue(done)
-        counted = f" ({done:,} of {total:,} done)" if total else ""
-        dialog.setLabelText(f"{title}\n{current}{counted}…")
 
     def succeeded(result: Any) -> None:
         if abandon is not None and task in _abandoned:
