@@ -99,3 +99,29 @@ def test_the_words_say_the_count_the_bar_shows(qtbot):
         go.set()
         gate.set()
     qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
+
+
+def test_a_long_file_name_is_shortened_in_the_middle_not_the_dialog_widened(qtbot):
+    """At each step that showed one, a long name widened the dialog (to 1,800 px for 240
+    characters: past a laptop's screen, and its Cancel with it)."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.resize(1093, 700)
+    window.show()
+    name = "client-onboarding-" + "x" * 200 + "-enriched-v2-final.json"
+    go, emitted, gate = threading.Event(), threading.Event(), threading.Event()
+    outcomes: list[object] = []
+    _held(window, [(1, 2, name)], go, emitted, gate, outcomes)
+    try:
+        [dialog] = window.findChildren(QProgressDialog)
+        qtbot.waitUntil(dialog.isVisible, timeout=15000)
+        go.set()
+        qtbot.waitUntil(lambda: dialog.value() == 1, timeout=15000)
+        _title, said = dialog.labelText().split("\n")
+        assert said.startswith("1 of 2: client-onboarding-xx") and "…" in said
+        assert said.endswith("xx-enriched-v2-final.json")
+        assert dialog.width() == dialog.minimumWidth() < window.width()
+    finally:
+        go.set()
+        gate.set()
+    qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)

@@ -14,6 +14,7 @@ from typing import Any
 
 import shiboken6
 from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
@@ -248,6 +249,21 @@ def _progress_dialog(label: str, window_title: str, parent: QWidget | None,
     return dialog
 
 
+LABEL_MARGINS = 40  # the dialog's width less its label's (Qt's margins, either side)
+
+
+def step_line(dialog: QProgressDialog, title: str, done: int, total: int,
+              current: str) -> str:
+    """The dialog's words for a step, the name of what it is on shortened in the middle to
+    fit the dialog's width: a long file name widened the dialog at each step that showed
+    one (to 1,800 px for a name of 240 characters, past a laptop's screen and its Cancel)."""
+    count = f"{done:,} of {total:,}: "
+    metrics = QFontMetrics(dialog.font())
+    room = dialog.minimumWidth() - LABEL_MARGINS - metrics.horizontalAdvance(count)
+    return f"{title}\n{count}" + metrics.elidedText(current, Qt.TextElideMode.ElideMiddle,
+                                                     max(room, 1))
+
+
 def run_with_progress(
     parent: QWidget,
     title: str,
@@ -270,7 +286,7 @@ def run_with_progress(
             return  # (it would show the hidden dialog again)
         # The words first: a modal dialog's setValue handles the events waiting, a later
         # step's among them, and words set after it said an earlier count than the bar's.
-        dialog.setLabelText(f"{title}\n{done:,} of {total:,}: {current}")
+        dialog.setLabelText(step_line(dialog, title, done, total, current))
         dialog.setMaximum(max(total, 1))
         dialog.setValue(done)
 
