@@ -125,3 +125,34 @@ def test_a_long_file_name_is_shortened_in_the_middle_not_the_dialog_widened(qtbo
         go.set()
         gate.set()
     qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
+
+
+def test_an_import_says_it_reads_the_files_until_it_counts_them(
+        qtbot, library, dialogs, tmp_path, monkeypatch):
+    """Before its first files are stored and counted an import reads and checks them
+    (seconds for 2,000): its dialog said only "Importing conversations" over a bar that
+    moves without a count."""
+    from conftest import ENRICHED, open_window, settle
+
+    from ui import import_flow
+
+    gate = threading.Event()
+
+    def held(job, library, *args, **kwargs):
+        def work(progress, cancelled):
+            gate.wait(15)
+            return job(library, *args, progress=progress, cancelled=cancelled)
+        return work
+
+    monkeypatch.setattr(import_flow, "in_child", held)
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    settle(qtbot, window)
+    try:
+        assert window.importer.start(list(ENRICHED), ask_batch=False)
+        [dialog] = window.findChildren(QProgressDialog)
+        qtbot.waitUntil(dialog.isVisible, timeout=15000)
+        assert dialog.labelText() == "Importing conversations\nReading the files…"
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: library.count() == len(ENRICHED), timeout=30000)
+    qtbot.waitUntil(lambda: not window.findChildren(QProgressDialog), timeout=30000)

@@ -271,13 +271,16 @@ def run_with_progress(
     on_success: Callable[[Any], None],
     on_failure: Callable[[str], None],
     abandon: Callable[[Any], None] | None = None,
+    before_steps: str = "",
 ) -> Task:
-    """Start ``work`` in the background behind a window-modal progress dialog.
+    """Start ``work`` in the background behind a window-modal progress dialog
+    (``before_steps``: what it says under the title until the work counts its first step).
 
     Once the task is detached (its window closes: ``ui.close_guard``) neither
     ``on_success`` nor ``on_failure`` is called; a result it still returns goes to
     ``abandon``, for work that opened something to close again."""
-    dialog = _progress_dialog(title, title, parent, Qt.WindowModality.WindowModal, 420)
+    dialog = _progress_dialog(f"{title}\n{before_steps}" if before_steps else title, title,
+                              parent, Qt.WindowModality.WindowModal, 420)
     task = Task(work)
     task.owner = parent.window()
 
