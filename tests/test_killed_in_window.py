@@ -139,3 +139,20 @@ def test_an_import_killed_by_another_program_says_what_it_stored_once(
         "(drop it on the window) to finish it; the conversations already stored are skipped.")
     assert running_work.interrupted(library.root) == []
     assert not [line for line in finish_interrupted_work(library) if "import" in line]
+
+
+def test_an_import_killed_as_its_window_closes_is_said_at_the_next_start(
+        qtbot, library, dialogs, tmp_path, monkeypatch):
+    """Closing the window cancels the import and lets its outcome go unsaid: the kill is
+    then the next start's to say, as before."""
+    folder, marker, window = _importing(qtbot, library, dialogs, tmp_path, monkeypatch)
+    qtbot.waitUntil(marker.exists, timeout=WAIT_MS)
+    dialogs.confirms.append(True)  # "A job is still running": cancel it and close
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
+    assert dialogs.warnings == []  # nothing said by the window that closed
+
+    stored = library.count()
+    assert f"found that an import of {importer.CHUNK + importer.CHUNK // 2:,} files from " \
+        f"{folder} was interrupted ({stored:,} conversations of it stored)" in \
+        finish_interrupted_work(library)[0]

@@ -49,6 +49,16 @@ class TaskSignals(QObject):
     cancelling = Signal()  # the first ``cancel``, on the thread that cancelled
 
 
+_running = threading.local()  # ``task``: the Task whose work runs on this thread
+
+
+def said_by_its_window() -> bool:
+    """Whether how the work running on this thread ends reaches a window to be said: run
+    by a ``Task`` not detached (a window closing lets its jobs' outcomes go unsaid)."""
+    task: Task | None = getattr(_running, "task", None)
+    return task is not None and not task.detached
+
+
 class Task(QRunnable):
     """One piece of work on the global thread pool."""
 
@@ -97,11 +107,13 @@ class Task(QRunnable):
         return report
 
     def run(self) -> None:
+        _running.task = self
         try:
             try:
                 result = self.work(self._throttled_progress(), self._cancel.is_set)
             finally:
                 self.returned.set()
+                _running.task = None
         except StoppedByForce:  # (a job of several steps may have finished some)
             self.signals.failed.emit(STOPPED_BY_FORCE)
         except BuildCancelled:
@@ -160,9 +172,9 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
 
 def _settled(library: Library, pid: int | None, since_ns: int) -> list[str]:
     """What the killed child ``pid`` left undone (``app.killed_work``), its records gone:
-    the window says it now, the next start not again. Nothing if they cannot be read (they
-    stay, and the next start says them)."""
-    if pid is None:
+    the window says it now, the next start not again. Nothing if they cannot be read, or
+    if no window will say it (its window closes): they stay, and the next start says them."""
+    if pid is None or not said_by_its_window():
         return []
     try:
         return killed_work.settle_left_by(library, pid, since_ns)
