@@ -13,7 +13,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    SIGNAL,
+    SLOT,
+    QEventLoop,
+    QObject,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    Signal,
+)
 from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from sqlalchemy.exc import SQLAlchemyError
@@ -258,7 +267,20 @@ def _progress_dialog(label: str, window_title: str, parent: QWidget | None,
     dialog.setAutoClose(False)
     dialog.setAutoReset(False)
     dialog.setMinimumWidth(width)
+    # Its Cancel button (or Escape) no longer hides it at once: the work ends its step
+    # first, and the dialog says so meanwhile (``cancelling``).
+    QObject.disconnect(dialog, SIGNAL("canceled()"), dialog, SLOT("cancel()"))
     return dialog
+
+
+CANCELLING = "Cancelling: the step under way ends first…"
+
+
+def cancelling(dialog: QProgressDialog, title: str) -> None:
+    """The dialog once its Cancel was pressed, until the work has stopped: it hid at once,
+    and for the seconds the step under way took the window looked as if nothing ran."""
+    dialog.setLabelText(f"{title}\n{CANCELLING}" if title else CANCELLING)
+    dialog.setCancelButton(None)  # asked once is enough
 
 
 LABEL_MARGINS = 40  # the dialog's width less its label's (Qt's margins, either side)
@@ -327,11 +349,22 @@ def run_with_progress(
     task.signals.succeeded.connect(succeeded)
     task.signals.failed.connect(failed)
     task.signals.done.connect(finish)
-    # Cancelled by whoever (its Cancel button, a library switch, the window closing): the
-    # dialog goes (QProgressDialog.cancel hides it for good) and whoever cancelled says
-    # what happens next.
-    task.signals.cancelling.connect(dialog.cancel)
-    dialog.canceled.connect(task.cancel)
+    # Cancelled elsewhere (a library switch, the window closing): the dialog goes
+    # (QProgressDialog.cancel hides it for good) and whoever cancelled says what happens
+    # next. By its own Cancel: it stays, saying so, until the work has stopped.
+    own_cancel: list[bool] = []
+
+    def cancelled_elsewhere() -> None:
+        if not own_cancel and shiboken6.isValid(dialog):
+            dialog.cancel()
+
+    def cancel_pressed() -> None:
+        own_cancel.append(True)
+        cancelling(dialog, title)
+        task.cancel()
+
+    task.signals.cancelling.connect(cancelled_elsewhere)
+    dialog.canceled.connect(cancel_pressed)
     parent.setProperty("_running_task", task)  # keep a reference while it runs
     _jobs[task] = title
     start(task)
@@ -390,8 +423,7 @@ def wait_behind_progress(
             _abandoned.add(task)
             loop.quit()
             return
-        dialog.setLabelText("Cancelling: the step under way ends first…")
-        dialog.setCancelButton(None)  # asked once is enough
+        cancelling(dialog, "")
 
     task.signals.progress.connect(show_progress)
     task.signals.succeeded.connect(succeeded)
