@@ -50,7 +50,12 @@ class BuildCancelled(Exception):
 class StoppedByForce(BuildCancelled):
     """Cancelled, but the job's child process did not stop in time and was killed
     (``app.job_process``): a job of several steps, each written atomically, may have
-    finished some of them, so "nothing was changed" may not be true."""
+    finished some of them, so "nothing was changed" may not be true. ``pid``: the child
+    killed (what it left in ``app.running_work`` is its caller's to settle)."""
+
+    def __init__(self, pid: int | None = None) -> None:
+        super().__init__()
+        self.pid = pid
 
 
 @dataclass(frozen=True)

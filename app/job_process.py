@@ -373,16 +373,18 @@ def _follow(child: _Child, payload: bytes, progress: Progress | None,
                 process.join()
                 from app.build import StoppedByForce
 
-                raise StoppedByForce()
+                raise StoppedByForce(process.pid)
             if not receive.poll(POLL):
                 if process.exitcode is not None and not receive.poll(0):
-                    raise _died(process.exitcode) if taken else _NotTaken(process.exitcode)
+                    raise (_died(process.exitcode, process.pid) if taken
+                           else _NotTaken(process.exitcode))
                 continue
             try:
                 message = receive.recv_bytes()
             except EOFError:
                 process.join()
-                raise _died(process.exitcode) if taken else _NotTaken(process.exitcode) from None
+                raise (_died(process.exitcode, process.pid) if taken
+                       else _NotTaken(process.exitcode)) from None
             kind, body = message[:1], message[1:]
             if kind == ACCEPTED:
                 taken = True
@@ -415,11 +417,20 @@ def _how_it_ended(exitcode: int | None) -> str:
     return f"exit code {exitcode}: it failed, or another program ended it"
 
 
-def _died(exitcode: int | None) -> LibraryError:
-    return LibraryError(
+class ChildDied(LibraryError):
+    """The job's child ended without its answer (killed by the system or another program):
+    ``pid`` names it (what it left in ``app.running_work`` is its caller's to settle)."""
+
+    def __init__(self, message: str, pid: int | None = None) -> None:
+        super().__init__(message)
+        self.pid = pid
+
+
+def _died(exitcode: int | None, pid: int | None = None) -> ChildDied:
+    return ChildDied(
         f"the background process doing this stopped unexpectedly ({_how_it_ended(exitcode)})."
         " Nothing it had not finished was kept; try again, and close other programs if it "
-        "happens again.")
+        "happens again.", pid)
 
 
 def parts(items: Iterator[Any]) -> Iterator[bytes]:

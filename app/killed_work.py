@@ -12,6 +12,8 @@ its change, and nothing is said.
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from sqlalchemy import select
 
 from app import running_work
@@ -34,8 +36,21 @@ def say_and_forget(library: Library) -> list[str]:
     at start), its record gone once said; nothing for a read-only library."""
     if library.read_only:
         return []
+    return _settled(library, running_work.interrupted(library.root))
+
+
+def settle_left_by(library: Library, pid: int, since_ns: int) -> list[str]:
+    """``say_and_forget`` for the records of the process ``pid`` (a job's child the window
+    killed, started at ``since_ns``): the window says the kill itself, the next start not
+    again."""
+    if library.read_only:
+        return []
+    return _settled(library, running_work.interrupted(library.root, pid, since_ns))
+
+
+def _settled(library: Library, records: list[tuple[Path, Record | None]]) -> list[str]:
     said = []
-    for path, record in running_work.interrupted(library.root):
+    for path, record in records:
         sentence = (None if record is None  # cut short while written: it says nothing
                     else _import(library, record) if record.get("kind") == IMPORT_RECORD
                     else _build(library, record))

@@ -6,12 +6,16 @@ or that a new training file was never made. An import and a build each write a s
 file into ``running/`` in the library folder as they start (what they do), locked while
 their process runs, and remove it at their end, however they end short of a kill. The
 next start (``app.recovery``) reads the records no process holds and says what each means.
+Each record names the process that wrote it: a window that killed its own job's child, and
+said so, settles that child's records then (``app.killed_work.settle_left_by``), so the
+next start does not say it again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -48,7 +52,7 @@ def running(root: Path, record: Record, read_only: bool = False) -> Iterator[Non
             # record still held, not one whose process has gone.
             if not try_lock(handle.fileno(), at=HELD_BYTE):  # (a new file: not expected)
                 raise OSError("not locked")
-            handle.write(orjson.dumps(record))
+            handle.write(orjson.dumps({**record, "pid": os.getpid()}))
         except OSError:
             if handle is not None:
                 handle.close()
@@ -79,23 +83,32 @@ def _ended(path: Path) -> bool:
         return False
 
 
-def interrupted(root: Path) -> list[tuple[Path, Record | None]]:
+def interrupted(root: Path, pid: int | None = None,
+                since_ns: int = 0) -> list[tuple[Path, Record | None]]:
     """The records whose process ended without removing them (oldest first); None for one
     cut short while it was written (it says nothing, and a writer's start forgets it).
+    With ``pid``, only those that process wrote from ``since_ns`` (``time.time_ns``) on.
     Only reads: a check run on a library opened read-only changes nothing in its folder."""
     try:
-        paths = sorted(_folder(root).glob("*.json"), key=lambda p: p.stat().st_mtime_ns)
+        stamped = [(path.stat().st_mtime_ns, path) for path in _folder(root).glob("*.json")]
     except OSError:
         return []
     found: list[tuple[Path, Record | None]] = []
-    for path in paths:
+    for written, path in sorted(stamped):
+        if pid is not None and written < since_ns:
+            continue
         if not _ended(path):
             continue
         try:
             record = orjson.loads(path.read_bytes())
         except (OSError, orjson.JSONDecodeError):
             record = None
-        found.append((path, record if isinstance(record, dict) else None))
+        if not isinstance(record, dict):
+            if pid is None:  # whose it was cannot be told: the next start settles it
+                found.append((path, None))
+            continue
+        if pid is None or record.get("pid") == pid:
+            found.append((path, record))
     return found
 
 

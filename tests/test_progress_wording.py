@@ -38,3 +38,161 @@ def test_the_progress_label_groups_thousands(qtbot):
     finally:
         gate.set()
     qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
+
+
+def _held(window: QWidget, steps: list[tuple[int, int, str]], go: threading.Event,
+          emitted: threading.Event, gate: threading.Event, outcomes: list[object]) -> None:
+    """A job that says ``steps`` all at once when ``go`` is set, then waits for ``gate``."""
+    def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> str:
+        go.wait(15)
+        for step in steps:
+            progress(*step)
+        emitted.set()
+        gate.wait(15)
+        return "done"
+
+    run_with_progress(window, "Building 'All of November'", work, outcomes.append,
+                      outcomes.append)
+
+
+def test_the_dialog_shows_once_the_work_has_taken_a_moment_not_after_4_s(qtbot):
+    """Qt counts the minimum duration from a value at its minimum: the dialog showed only
+    after Qt's own 4 s, and meanwhile the window looked idle and took clicks. Its timer and
+    the test's are both on this event loop: the dialog's, due first, fires first."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    go, emitted, gate = threading.Event(), threading.Event(), threading.Event()
+    outcomes: list[object] = []
+    _held(window, [], go, emitted, gate, outcomes)
+    try:
+        [dialog] = window.findChildren(QProgressDialog)
+        assert not dialog.isVisible()  # a job done in a moment shows none
+        qtbot.wait(3 * dialog.minimumDuration())  # (the event loop runs meanwhile)
+        assert dialog.isVisible()
+    finally:
+        go.set()
+        gate.set()
+    qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
+
+
+def test_the_words_say_the_count_the_bar_shows(qtbot):
+    """Two steps that reach the window together: the dialog's setValue handles the second
+    while it shows the first, and the first's words, set after it, stayed under a full
+    bar ("1,921 of 2,000" at 100 % for the last second of a build)."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    go, emitted, gate = threading.Event(), threading.Event(), threading.Event()
+    outcomes: list[object] = []
+    _held(window, [(1921, 2000, "David Chen"), (2000, 2000, "Maria Lopez")], go, emitted,
+          gate, outcomes)
+    try:
+        [dialog] = window.findChildren(QProgressDialog)
+        qtbot.waitUntil(dialog.isVisible, timeout=15000)
+        go.set()
+        assert emitted.wait(15)  # (the window's thread held: both steps wait for it)
+        qtbot.waitUntil(lambda: dialog.value() == 2000, timeout=15000)
+        qtbot.wait(50)
+        assert dialog.labelText() == "Building 'All of November'\n2,000 of 2,000: Maria Lopez"
+    finally:
+        go.set()
+        gate.set()
+    qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
+
+
+def test_a_long_file_name_is_shortened_in_the_middle_not_the_dialog_widened(qtbot):
+    """At each step that showed one, a long name widened the dialog (to 1,800 px for 240
+    characters: past a laptop's screen, and its Cancel with it)."""
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.resize(1093, 700)
+    window.show()
+    name = "client-onboarding-" + "x" * 200 + "-enriched-v2-final.json"
+    go, emitted, gate = threading.Event(), threading.Event(), threading.Event()
+    outcomes: list[object] = []
+    _held(window, [(1, 2, name)], go, emitted, gate, outcomes)
+    try:
+        [dialog] = window.findChildren(QProgressDialog)
+        qtbot.waitUntil(dialog.isVisible, timeout=15000)
+        go.set()
+        qtbot.waitUntil(lambda: dialog.value() == 1, timeout=15000)
+        _title, said = dialog.labelText().split("\n")
+        assert said.startswith("1 of 2: client-onboarding-xx") and "…" in said
+        assert said.endswith("xx-enriched-v2-final.json")
+        assert dialog.width() == dialog.minimumWidth() < window.width()
+    finally:
+        go.set()
+        gate.set()
+    qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
+
+
+def test_an_import_says_it_reads_the_files_until_it_counts_them(
+        qtbot, library, dialogs, tmp_path, monkeypatch):
+    """Before its first files are stored and counted an import reads and checks them
+    (seconds for 2,000): its dialog said only "Importing conversations" over a bar that
+    moves without a count."""
+    from conftest import ENRICHED, open_window, settle
+
+    from ui import import_flow
+
+    gate = threading.Event()
+
+    def held(job, library, *args, **kwargs):
+        def work(progress, cancelled):
+            gate.wait(15)
+            return job(library, *args, progress=progress, cancelled=cancelled)
+        return work
+
+    monkeypatch.setattr(import_flow, "in_child", held)
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    settle(qtbot, window)
+    try:
+        assert window.importer.start(list(ENRICHED), ask_batch=False)
+        [dialog] = window.findChildren(QProgressDialog)
+        qtbot.waitUntil(dialog.isVisible, timeout=15000)
+        assert dialog.labelText() == "Importing conversations\nReading the files…"
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: library.count() == len(ENRICHED), timeout=30000)
+    qtbot.waitUntil(lambda: not window.findChildren(QProgressDialog), timeout=30000)
+
+
+def test_cancel_keeps_the_dialog_saying_so_until_the_import_has_stopped(
+        qtbot, library, dialogs, tmp_path, monkeypatch):
+    """Cancel hid the dialog at once: for the seconds the import's step under way took
+    (1.6 s for 2,000 files) the window looked as if nothing ran, and took clicks."""
+    from conftest import ENRICHED, open_window, settle
+    from PySide6.QtWidgets import QPushButton
+
+    from ui import import_flow
+    from ui.tasks import jobs_of
+
+    gate = threading.Event()
+
+    def held(job, library, *args, **kwargs):
+        def work(progress, cancelled):
+            gate.wait(15)
+            return job(library, *args, progress=progress, cancelled=cancelled)
+        return work
+
+    monkeypatch.setattr(import_flow, "in_child", held)
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    settle(qtbot, window)
+    try:
+        assert window.importer.start(list(ENRICHED), ask_batch=False)
+        [dialog] = window.findChildren(QProgressDialog)
+        qtbot.waitUntil(dialog.isVisible, timeout=15000)
+        [cancel] = dialog.findChildren(QPushButton)
+        cancel.click()
+        assert dialog.isVisible()
+        assert dialog.labelText() == ("Importing conversations\n"
+                                      "Cancelling: the step under way ends first…")
+        assert not [b for b in dialog.findChildren(QPushButton) if b.isVisible()]
+        (task,) = jobs_of(window)
+        assert task.is_cancelled()
+    finally:
+        gate.set()
+    qtbot.waitUntil(lambda: not jobs_of(window), timeout=30000)
+    qtbot.waitUntil(lambda: not [d for d in window.findChildren(QProgressDialog)
+                                 if d.isVisible()], timeout=30000)

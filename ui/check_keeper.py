@@ -54,7 +54,8 @@ class CheckKeeper(QObject):
     """Puts back the checks kept for ``location`` once the page has its rows (``start``),
     and keeps every later change."""
 
-    notice = Signal(str)  # "2,000 checked, as you left them", or why none came back
+    notice = Signal(str)  # why no checks came back
+    checks_back = Signal(str)  # "2,000 checked, as you left them": true until a check changes
     _write_failed = Signal(str)  # from the keeper's thread
     _read = Signal(object)  # a KeptRead, from the keeper's thread
 
@@ -145,7 +146,7 @@ class CheckKeeper(QObject):
         touched = self._model.checks_revision != self._asked_at
         if read.rows:
             self._model.add_checks(read.index, read.rows)
-            self.notice.emit(f"{len(read.rows):,} checked, as you left them.")
+            self.checks_back.emit(f"{len(read.rows):,} checked, as you left them.")
         self._restoring = False
         # Checked before the kept ones came back: those are written with them, soon.
         self._saved = -1 if touched else self._model.checks_revision

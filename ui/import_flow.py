@@ -382,6 +382,11 @@ class ImportSummaryDialog(QDialog):
         self.findings.setVisible(bool(findings))
 
 
+# Under the progress dialog's title until the first files are stored and counted: the
+# files are read and checked first (seconds for thousands), under a bar that says no count.
+READING_FIRST = "Reading the files…"
+
+
 class ImportController(QObject):
     """Asks for the batch, runs the import in the background, then shows the summary."""
 
@@ -425,7 +430,7 @@ class ImportController(QObject):
                           summarised(saying_if_killed(
                               in_child(import_paths, self.library, paths, batch),
                               functools.partial(self._stopped, batch, last_pk))),
-                          self._done, self._failed)
+                          self._done, self._failed, before_steps=READING_FIRST)
 
     def _stopped(self, batch: str | None, last_pk: int | None) -> str:
         """What a killed import may have stored, naming the batches that hold it (read

@@ -76,7 +76,7 @@ from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
 from ui.saved_copies import with_out_of_date
 from ui.settings_undo_flow import SettingsUndoController
-from ui.status_line import StatusLine
+from ui.status_line import StatusLine, while_unchanged
 from ui.stopped_saves import tidy_stopped_saves
 from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
 from ui.team_watch import TeamWatch
@@ -196,7 +196,11 @@ class MainWindow(QMainWindow):
         page.table.selectionModel().currentRowChanged.connect(self._update_actions)
         self.training_files.selection_changed.connect(self._update_actions)
         page.status.connect(self.show_message)
-        page.notice.connect(self.status_line.notice)
+        # A filter's notice says how many rows show: dropped once that changes.
+        page.notice.connect(lambda text: self.status_line.notice(text, while_unchanged(
+            lambda: (page.model.current_filter, page.model.shown_count))))
+        page.model.shown_changed.connect(self.status_line.recheck)
+        page.model.checks_changed.connect(self.status_line.recheck)
         self.training_files.status.connect(self.show_message)
         self.training_files.removal_starts.connect(self.removal_undo.starting)
         self.training_files.members_removed.connect(self.removal_undo.record)
@@ -234,6 +238,8 @@ class MainWindow(QMainWindow):
         self.check_keeper = CheckKeeper(page, library.location, self.dialogs, self,
                                         checks_folder)
         self.check_keeper.notice.connect(self.status_line.notice)
+        self.check_keeper.checks_back.connect(lambda text: self.status_line.notice(
+            text, while_unchanged(lambda: page.model.checks_revision)))
         self.check_keeper.start()
         self._show_table_or_welcome()
         self._restore_settings()

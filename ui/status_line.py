@@ -2,14 +2,24 @@
 by a removal or a move, its training file deleted) is said beside what the change itself
 said, whichever of the two comes first: the filter's notice used to replace "Removed 3
 conversations from the library; rebuilt 'December'", and the change's own line, arriving
-after a rebuild, would hide the notice."""
+after a rebuild, would hide the notice.
+
+A notice that states a count ("4 conversations shown", "3 checked, as you left them") is
+dropped at the first change of what it counts: beside a later message for 8 s, it said
+"4 conversations shown" after an Undo had brought 40 back, while the counts beside it
+said 40."""
 
 from __future__ import annotations
+
+import time
+from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QStatusBar
 
 SHOWN_MS = 8000  # how long a passing message stays
+
+Holds = Callable[[], bool]  # whether a notice is still true
 
 
 def joined(first: str, then: str) -> str:
@@ -20,14 +30,22 @@ def joined(first: str, then: str) -> str:
     return f"{first} {then}" if first.endswith((".", "!", "?")) else f"{first}. {then}"
 
 
+def while_unchanged(state: Callable[[], object]) -> Holds:
+    """True for as long as ``state()`` reads as it does now."""
+    now = state()
+    return lambda: state() == now
+
+
 class StatusLine(QObject):
     """Says passing messages; a notice stays beside the messages that follow it for as
-    long as it would have shown alone."""
+    long as it would have shown alone, and no longer than it holds."""
 
     def __init__(self, bar: QStatusBar) -> None:
         super().__init__(bar)
         self.bar = bar
         self._notice = ""
+        self._holds: Holds | None = None
+        self._until = 0.0  # when the message showing now goes (time.monotonic)
         self._forget = QTimer(self)
         self._forget.setSingleShot(True)
         self._forget.timeout.connect(self._forget_notice)
@@ -37,20 +55,46 @@ class StatusLine(QObject):
         bar.messageChanged.connect(self._whole_in_tooltip)
 
     def say(self, text: str) -> None:
-        """A message; a notice still fresh follows it."""
-        self.bar.showMessage(joined(text, self._notice) if self._notice else text, SHOWN_MS)
+        """A message; a notice still fresh (and still true) follows it."""
+        self.recheck()
+        self._show(joined(text, self._notice) if self._notice else text, SHOWN_MS)
 
-    def notice(self, text: str) -> None:
-        """A consequence of a change: after the message showing now, if one is."""
-        current = self.bar.currentMessage()
-        if self._notice and current.endswith(self._notice):
-            current = current[: -len(self._notice)].rstrip()  # replaced, not repeated
-        self._notice = text
+    def notice(self, text: str, holds: Holds | None = None) -> None:
+        """A consequence of a change: after the message showing now, if one is. Dropped
+        (``recheck``) once ``holds`` says it is no longer true."""
+        current = self._without_notice(self.bar.currentMessage())  # replaced, not repeated
+        self._notice, self._holds = text, holds
         self._forget.start(SHOWN_MS)
-        self.bar.showMessage(joined(current, text), SHOWN_MS)
+        self._show(joined(current, text), SHOWN_MS)
+
+    def recheck(self) -> None:
+        """Drops the notice, from the bar too, if what it says is no longer true (called
+        at each change of what notices count)."""
+        if not self._notice or self._holds is None or self._holds():
+            return
+        current = self.bar.currentMessage()
+        rest = self._without_notice(current)
+        self._forget.stop()
+        self._forget_notice()
+        if rest == current:
+            return  # something else shows now
+        left = int((self._until - time.monotonic()) * 1000)
+        if rest and left > 0:
+            self._show(rest, left)
+        else:
+            self.bar.clearMessage()
+
+    def _without_notice(self, message: str) -> str:
+        if self._notice and message.endswith(self._notice):
+            return message[: -len(self._notice)].rstrip()
+        return message
+
+    def _show(self, text: str, shown_ms: int) -> None:
+        self._until = time.monotonic() + shown_ms / 1000
+        self.bar.showMessage(text, shown_ms)
 
     def _whole_in_tooltip(self, message: str) -> None:
         self.bar.setToolTip(message)
 
     def _forget_notice(self) -> None:
-        self._notice = ""
+        self._notice, self._holds = "", None

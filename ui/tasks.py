@@ -13,14 +13,26 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import shiboken6
-from PySide6.QtCore import QEventLoop, QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import (
+    SIGNAL,
+    SLOT,
+    QEventLoop,
+    QObject,
+    QRunnable,
+    Qt,
+    QThreadPool,
+    Signal,
+)
+from PySide6.QtGui import QFontMetrics
 from PySide6.QtWidgets import QProgressDialog, QWidget
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
 
+from app import killed_work
 from app.build import BuildCancelled, StoppedByForce
 from app.errors import InputError, LibraryError
 from app.failures import failure_sentence
-from app.job_process import run_in_child
+from app.job_process import ChildDied, run_in_child
 from app.library import Library
 from app.library_folder import refuse_changes
 from app.tokenizer_choice import warm_default_counter
@@ -45,6 +57,16 @@ class TaskSignals(QObject):
     failed = Signal(str)
     done = Signal()
     cancelling = Signal()  # the first ``cancel``, on the thread that cancelled
+
+
+_running = threading.local()  # ``task``: the Task whose work runs on this thread
+
+
+def said_by_its_window() -> bool:
+    """Whether how the work running on this thread ends reaches a window to be said: run
+    by a ``Task`` not detached (a window closing lets its jobs' outcomes go unsaid)."""
+    task: Task | None = getattr(_running, "task", None)
+    return task is not None and not task.detached
 
 
 class Task(QRunnable):
@@ -95,11 +117,13 @@ class Task(QRunnable):
         return report
 
     def run(self) -> None:
+        _running.task = self
         try:
             try:
                 result = self.work(self._throttled_progress(), self._cancel.is_set)
             finally:
                 self.returned.set()
+                _running.task = None
         except StoppedByForce:  # (a job of several steps may have finished some)
             self.signals.failed.emit(STOPPED_BY_FORCE)
         except BuildCancelled:
@@ -144,12 +168,41 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
     """Work that runs ``job(library, *args, **kwargs, progress=, cancelled=)`` in a child
     process (``app.job_process``): the worker thread only waits for it, so the window keeps
     the interpreter to itself and never stalls while a long job runs. Every such job
-    changes the library: it is refused first as any change is (``changing``)."""
+    changes the library: it is refused first as any change is (``changing``).
+
+    A child killed after Cancel is said by the window (``saying_if_killed``, or
+    ``STOPPED_BY_FORCE``), one killed by the system or another program with what it left
+    undone: either way the record it left of an import or a build is settled here, so the
+    next start does not say the same kill again."""
     def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> Any:
-        return run_in_child(job, library.location, *args, opener=Library.under_parent_lock,
-                            progress=progress, cancelled=cancelled, **kwargs)
+        # (less two seconds: a file's time is as coarse as that on some disks)
+        since = time.time_ns() - 2_000_000_000
+        try:
+            return run_in_child(job, library.location, *args,
+                                opener=Library.under_parent_lock, progress=progress,
+                                cancelled=cancelled, **kwargs)
+        except StoppedByForce as stopped:
+            _settled(library, stopped.pid, since)
+            raise
+        except ChildDied as died:  # killed by the system or another program: said now
+            said = _settled(library, died.pid, since)
+            if not said:
+                raise
+            raise LibraryError(f"{died} LoRA Studio " + "; ".join(said) + ".") from None
 
     return changing(library, work)
+
+
+def _settled(library: Library, pid: int | None, since_ns: int) -> list[str]:
+    """What the killed child ``pid`` left undone (``app.killed_work``), its records gone:
+    the window says it now, the next start not again. Nothing if they cannot be read, or
+    if no window will say it (its window closes): they stay, and the next start says them."""
+    if pid is None or not said_by_its_window():
+        return []
+    try:
+        return killed_work.settle_left_by(library, pid, since_ns)
+    except (LibraryError, SQLAlchemyError, OSError):
+        return []
 
 
 def saying_if_killed(work: Work, words: Callable[[], str]) -> Work:
@@ -222,10 +275,41 @@ def _progress_dialog(label: str, window_title: str, parent: QWidget | None,
     dialog.setWindowTitle(window_title)
     dialog.setWindowModality(modality)
     dialog.setMinimumDuration(300)
+    # Qt counts the 300 ms from a value at its minimum: without one, the dialog showed
+    # only after Qt's own 4 s, and for those 4 s the window looked idle and took clicks.
+    dialog.setValue(0)
     dialog.setAutoClose(False)
     dialog.setAutoReset(False)
     dialog.setMinimumWidth(width)
+    # Its Cancel button (or Escape) no longer hides it at once: the work ends its step
+    # first, and the dialog says so meanwhile (``cancelling``).
+    QObject.disconnect(dialog, SIGNAL("canceled()"), dialog, SLOT("cancel()"))
     return dialog
+
+
+CANCELLING = "Cancelling: the step under way ends first…"
+
+
+def cancelling(dialog: QProgressDialog, title: str) -> None:
+    """The dialog once its Cancel was pressed, until the work has stopped: it hid at once,
+    and for the seconds the step under way took the window looked as if nothing ran."""
+    dialog.setLabelText(f"{title}\n{CANCELLING}" if title else CANCELLING)
+    dialog.setCancelButton(None)  # asked once is enough
+
+
+LABEL_MARGINS = 40  # the dialog's width less its label's (Qt's margins, either side)
+
+
+def step_line(dialog: QProgressDialog, title: str, done: int, total: int,
+              current: str) -> str:
+    """The dialog's words for a step, the name of what it is on shortened in the middle to
+    fit the dialog's width: a long file name widened the dialog at each step that showed
+    one (to 1,800 px for a name of 240 characters, past a laptop's screen and its Cancel)."""
+    count = f"{done:,} of {total:,}: "
+    metrics = QFontMetrics(dialog.font())
+    room = dialog.minimumWidth() - LABEL_MARGINS - metrics.horizontalAdvance(count)
+    return f"{title}\n{count}" + metrics.elidedText(current, Qt.TextElideMode.ElideMiddle,
+                                                     max(room, 1))
 
 
 def run_with_progress(
@@ -235,22 +319,27 @@ def run_with_progress(
     on_success: Callable[[Any], None],
     on_failure: Callable[[str], None],
     abandon: Callable[[Any], None] | None = None,
+    before_steps: str = "",
 ) -> Task:
-    """Start ``work`` in the background behind a window-modal progress dialog.
+    """Start ``work`` in the background behind a window-modal progress dialog
+    (``before_steps``: what it says under the title until the work counts its first step).
 
     Once the task is detached (its window closes: ``ui.close_guard``) neither
     ``on_success`` nor ``on_failure`` is called; a result it still returns goes to
     ``abandon``, for work that opened something to close again."""
-    dialog = _progress_dialog(title, title, parent, Qt.WindowModality.WindowModal, 420)
+    dialog = _progress_dialog(f"{title}\n{before_steps}" if before_steps else title, title,
+                              parent, Qt.WindowModality.WindowModal, 420)
     task = Task(work)
     task.owner = parent.window()
 
     def show_progress(done: int, total: int, current: str) -> None:
         if task.is_cancelled() or not shiboken6.isValid(dialog):
             return  # (it would show the hidden dialog again)
+        # The words first: a modal dialog's setValue handles the events waiting, a later
+        # step's among them, and words set after it said an earlier count than the bar's.
+        dialog.setLabelText(step_line(dialog, title, done, total, current))
         dialog.setMaximum(max(total, 1))
         dialog.setValue(done)
-        dialog.setLabelText(f"{title}\n{done:,} of {total:,}: {current}")
 
     def finish() -> None:
         _jobs.pop(task, None)
@@ -274,11 +363,22 @@ def run_with_progress(
     task.signals.succeeded.connect(succeeded)
     task.signals.failed.connect(failed)
     task.signals.done.connect(finish)
-    # Cancelled by whoever (its Cancel button, a library switch, the window closing): the
-    # dialog goes (QProgressDialog.cancel hides it for good) and whoever cancelled says
-    # what happens next.
-    task.signals.cancelling.connect(dialog.cancel)
-    dialog.canceled.connect(task.cancel)
+    # Cancelled elsewhere (a library switch, the window closing): the dialog goes
+    # (QProgressDialog.cancel hides it for good) and whoever cancelled says what happens
+    # next. By its own Cancel: it stays, saying so, until the work has stopped.
+    own_cancel: list[bool] = []
+
+    def cancelled_elsewhere() -> None:
+        if not own_cancel and shiboken6.isValid(dialog):
+            dialog.cancel()
+
+    def cancel_pressed() -> None:
+        own_cancel.append(True)
+        cancelling(dialog, title)
+        task.cancel()
+
+    task.signals.cancelling.connect(cancelled_elsewhere)
+    dialog.canceled.connect(cancel_pressed)
     parent.setProperty("_running_task", task)  # keep a reference while it runs
     _jobs[task] = title
     start(task)
@@ -316,10 +416,10 @@ def wait_behind_progress(
     def show_progress(done: int, total: int, current: str) -> None:
         if task.is_cancelled():
             return
+        counted = f" ({done:,} of {total:,} done)" if total else ""
+        dialog.setLabelText(f"{title}\n{current}{counted}…")  # (before the value: above)
         dialog.setMaximum(max(total, 0))
         dialog.setValue(done)
-        counted = f" ({done:,} of {total:,} done)" if total else ""
-        dialog.setLabelText(f"{title}\n{current}{counted}…")
 
     def succeeded(result: Any) -> None:
         if abandon is not None and task in _abandoned:
@@ -337,8 +437,7 @@ def wait_behind_progress(
             _abandoned.add(task)
             loop.quit()
             return
-        dialog.setLabelText("Cancelling: the step under way ends first…")
-        dialog.setCancelButton(None)  # asked once is enough
+        cancelling(dialog, "")
 
     task.signals.progress.connect(show_progress)
     task.signals.succeeded.connect(succeeded)
