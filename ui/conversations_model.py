@@ -451,10 +451,10 @@ class ConversationsModel(QAbstractTableModel):
         self._sort = (column, order)
         self.layoutAboutToBeChanged.emit()
         before = self.persistentIndexList()
-        keys = [self._rows[self._shown[i.row()]].pk for i in before]
+        kept = [self._shown[i.row()] for i in before]  # the rows they point to
         self._order_shown()
-        position = {self._rows[i].pk: n for n, i in enumerate(self._shown)}
-        after = [self.index(position[pk], i.column()) for pk, i in zip(keys, before, strict=True)]
+        position = _positions_of(set(kept), self._shown)
+        after = [self.index(position[row], i.column()) for row, i in zip(kept, before, strict=True)]
         self.changePersistentIndexList(before, after)
         self.layoutChanged.emit()
 
@@ -735,3 +735,15 @@ def rows_checked(index: RowIndex, conversation_ids: Iterable[str]) -> frozenset[
         return frozenset(rows[n].pk for n in sorted(n for n in found if n is not None))
     except IndexError:  # (the rows were being freed: the index is no longer the model's)
         return frozenset()
+
+
+FEW_REMEMBERED = 8  # rows; up to this many, each is looked up in C (list.index)
+
+
+def _positions_of(rows: set[int], shown: list[int]) -> dict[int, int]:
+    """Where each of ``rows`` stands in ``shown`` after a sort. The view remembers few
+    rows (its current row, its selection's corners): a map of every shown row, as this
+    once built, cost up to 0.7 s per header click at 100,000 rows (notes: audit52a)."""
+    if len(rows) <= FEW_REMEMBERED:
+        return {row: shown.index(row) for row in rows}
+    return {row: n for n, row in enumerate(shown) if row in rows}
