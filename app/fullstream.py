@@ -74,8 +74,8 @@ def conversation_too_large(name: str, size: int) -> InputError:
 def full_too_large(name: str, size: int) -> InputError:
     """A file over ``MAX_FULL_BYTES``: refused unread."""
     return InputError.single(
-        name, f"the file is {size / 1e6:,.0f} MB, more than the {MAX_FULL_BYTES / 1e6:,.0f} MB "
-        "a full training file may have; build smaller training files and import those")
+        name, f"the file is {_mb(size)}, more than the {_mb(MAX_FULL_BYTES)} a full training "
+        "file may have; build smaller training files and import those")
 
 
 def neither_too_large(name: str, size: int) -> InputError:

@@ -182,10 +182,10 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
                                 opener=Library.under_parent_lock, progress=progress,
                                 cancelled=cancelled, **kwargs)
         except StoppedByForce as stopped:
-            _settled(library, stopped.pid, since)
+            _settle_child(library, stopped.pid, since)
             raise
         except ChildDied as died:  # killed by the system or another program: said now
-            said = _settled(library, died.pid, since)
+            said = _settle_child(library, died.pid, since)
             if not said:
                 raise
             raise LibraryError(f"{died} LoRA Studio " + "; ".join(said) + ".") from None
@@ -193,7 +193,7 @@ def in_child(job: Callable[..., Any], library: Library, *args: Any, **kwargs: An
     return changing(library, work)
 
 
-def _settled(library: Library, pid: int | None, since_ns: int) -> list[str]:
+def _settle_child(library: Library, pid: int | None, since_ns: int) -> list[str]:
     """What the killed child ``pid`` left undone (``app.killed_work``), its records gone:
     the window says it now, the next start not again. Nothing if they cannot be read, or
     if no window will say it (its window closes): they stay, and the next start says them."""
