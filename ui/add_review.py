@@ -34,12 +34,6 @@ from ui.elided_label import ElidedLabel
 from ui.wording import agreeing, plural
 
 
-def hidden_checked_ids(model: ConversationsModel) -> set[str]:
-    """Checked conversations the current filter does not show."""
-    shown = {model.row_at(row).conversation_id for row in range(model.rowCount())}
-    return {cid for cid in model.checked_ids() if cid not in shown}
-
-
 def conversation_names(model: ConversationsModel) -> Callable[[str], str]:
     """How the review names a conversation: as the table shows it (client, batch, source
     file), so a person knows which it is; an id the table does not hold stays an id."""

@@ -40,7 +40,7 @@ from app.library import Library
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.tokenizer_choice import load_choice
 from app.trainingfiles import list_training_files
-from ui.add_review import conversation_names, hidden_checked_ids
+from ui.add_review import conversation_names
 from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
@@ -149,7 +149,7 @@ class MainWindow(QMainWindow):
         self.importer = ImportController(self, library, self.dialogs, self.changes)
         self.creator = CreateController(self, library, self.dialogs, self.changes,
                                         page.checked_ids,
-                                        lambda: hidden_checked_ids(page.model),
+                                        page.model.hidden_checked_ids,
                                         conversation_names(page.model))
         self.create_button = CreateTrainingFilesButton(library)
         # Edit ▸ Undo: the last batch rename or move, or removal from a training file or
