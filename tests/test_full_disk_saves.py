@@ -22,8 +22,8 @@ WAIT_MS = 30_000
 
 
 @pytest.fixture
-def full_disk(tmp_path: Path) -> Iterator[Path]:
-    """A real 1 MB tmpfs, filled to the last byte (root mounts it; others cannot)."""
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A real, empty 1 MB tmpfs (root mounts it; others cannot)."""
     if os.geteuid() != 0 or shutil.which("mount") is None:
         pytest.skip("needs root to mount a small tmpfs")
     mount = tmp_path / "small-disk"
@@ -33,15 +33,26 @@ def full_disk(tmp_path: Path) -> Iterator[Path]:
     if done.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs: {done.stderr!r}")
     try:
-        with (mount / "filler").open("wb", buffering=0) as handle:
-            try:
-                while True:
-                    handle.write(b"\0" * 4096)
-            except OSError:
-                pass
         yield mount
     finally:
         subprocess.run(["umount", "-l", str(mount)], check=False, timeout=60)
+
+
+def fill(disk: Path, leave: int = 0) -> None:
+    """Fill ``disk`` with one file, ``filler``, until about ``leave`` bytes are free."""
+    with (disk / "filler").open("ab", buffering=0) as handle:
+        try:
+            while shutil.disk_usage(disk).free > leave:
+                handle.write(b"\0" * 4096)
+        except OSError:
+            pass
+
+
+@pytest.fixture
+def full_disk(small_disk: Path) -> Path:
+    """The small tmpfs, filled to the last byte."""
+    fill(small_disk)
+    return small_disk
 
 
 @pytest.fixture
@@ -101,3 +112,46 @@ def test_a_split_saved_onto_a_full_disk_asks_for_another_folder_there(
     assert [asked[1] for asked in dialogs.asked if asked[0] == "text"] == [
         "Validation share"], "the share is asked once"
     assert sorted(p.name for p in full_disk.iterdir()) == ["filler"]
+
+
+def test_save_both_onto_a_disk_that_fills_up_asks_again_for_the_second_copy(
+        qtbot, window, filled_library: Library, dialogs, tmp_path: Path,
+        small_disk: Path) -> None:
+    page = window.training_files
+    for kind in ("json", "jsonl"):  # both saved there while the disk had room
+        dialogs.save_paths.append(small_disk / f"Pilot.{kind}")
+        with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+            page.file_actions[kind].trigger()
+    old_json = (small_disk / "Pilot.json").read_bytes()
+    old_manifest = (small_disk / "Pilot.json.manifest.json").read_bytes()
+    page.members.selectRow(0)
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.remove_button.click()  # both saved copies are now out of date
+    new_json, new_jsonl = stored_bytes(filled_library, "Pilot")
+    assert len(new_json) > len(new_jsonl) + len(old_json) // 4 + 65_536, "the JSON must not fit"
+    fill(small_disk, leave=len(new_jsonl) + 65_536)  # room for the JSONL, not for the JSON
+    writable = tmp_path / "elsewhere"
+    writable.mkdir()
+    dialogs.save_paths.extend([small_disk / "Pilot.jsonl", writable / "Pilot.json"])
+    dialogs.confirms.extend([True, True])  # replace the JSONL and its manifest; save both
+
+    page.file_actions["jsonl"].trigger()
+    qtbot.waitUntil(lambda: (writable / "Pilot.json").exists(), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: window.statusBar().currentMessage().startswith("Saved "),
+                    timeout=WAIT_MS)
+
+    assert (small_disk / "Pilot.jsonl").read_bytes() == new_jsonl, "the first copy is saved"
+    assert (small_disk / "Pilot.json").read_bytes() == old_json, "the earlier one is kept whole"
+    assert (writable / "Pilot.json").read_bytes() == new_json
+    ((title, message),) = dialogs.warnings
+    assert title == "Could not save the copy"
+    _full_disk_said(message, "Pilot.json", small_disk)
+    assert message.endswith("Pilot.jsonl was saved there; the Pilot.json there is still the "
+                            "one from an earlier version of 'Pilot'."), message
+    offered = [asked[2] for asked in dialogs.asked if asked[0] == "save_path"]
+    assert offered[-1] == small_disk / "Pilot.json", "asked again, where it was refused"
+    assert (small_disk / "Pilot.json.manifest.json").read_bytes() == old_manifest
+    assert sorted(p.name for p in small_disk.iterdir()) == [
+        "Pilot.json", "Pilot.json.manifest.json", "Pilot.jsonl", "Pilot.jsonl.manifest.json",
+        "filler"], "nothing half-written is left there"

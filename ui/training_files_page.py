@@ -170,6 +170,9 @@ CHART_KEYS = (
     ("training_topic", "Topic"),
     ("batch", "Batch ID"),
 )
+# A place that refuses a copy's bytes: the warning's title, what was to be saved there, how
+# to ask again at the same place, and what else the warning says ("" when nothing).
+Refused = tuple[str, str, Callable[[], None], str]
 
 
 def totals_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
@@ -1084,9 +1087,9 @@ class TrainingFilesPage(QWidget):
                          progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
                      "Could not save the copy",
                      then=None if also is None else functools.partial(
-                         self._save_other_kind, name, fmt, also, ticked),
+                         self._save_other_kind, name, fmt, target, also, ticked),
                      refused=("Could not save the copy", target.name,
-                              functools.partial(self._save_copy, download, target)))
+                              functools.partial(self._save_copy, download, target), ""))
 
     def _recipes_with(self, fmt: ExportFormat) -> bool:
         """Whether trainer recipes go with a copy in ``fmt``: when the person asked for them,
@@ -1095,14 +1098,15 @@ class TrainingFilesPage(QWidget):
 
     def _export(self, title: str, name: str, fmt: ExportFormat, work: ExportWork,
                 failure_title: str, then: Callable[[], None] | None = None,
-                refused: tuple[str, str, Callable[[], None]] | None = None) -> None:
+                refused: Refused | None = None) -> None:
         """Run an export; when the stored build of ``name`` turns out to be damaged
         (``app.stored_builds``), nothing is saved and the person may rebuild it and go on.
         What the export tidied first (``app.earlier_files``: what an export stopped without
         finishing left there) is said with its outcome, whatever it is: saved, failed,
         cancelled, or stopped on a damaged build. ``refused``: when the place chosen
         refuses the bytes (a full disk, no permission: ``CannotWriteThere``), the title of
-        the warning, what was to be saved there, and how to ask again, at the same place."""
+        the warning, what was to be saved there, how to ask again, at the same place, and
+        what else to say (the first of "Save both" was saved)."""
 
         owed: list[bool] = []  # whether the export rebuilt the file first (app.export)
         told: list[str] = []
@@ -1141,12 +1145,14 @@ class TrainingFilesPage(QWidget):
         self._run(title, checked, done, failure_title, told)
 
     def _ask_again(self, name: str, refusal: CannotWriteThere, failure_title: str,
-                   saved: str, choose_again: Callable[[], None], told: Sequence[str]) -> None:
+                   saved: str, choose_again: Callable[[], None], also_said: str,
+                   told: Sequence[str]) -> None:
         """Say why the place refused the copy of ``name``, in the words a refusal at the
         choice uses (``ui.writable_saves``), and open the chooser again there (unless
         another file was selected meanwhile: the chooser would save that one)."""
         why = refusal.why[:1].upper() + refusal.why[1:]
-        self._failed(failure_title, " ".join([f"{saved} cannot be saved there. {why}", *told]))
+        self._failed(failure_title, " ".join(
+            [f"{saved} cannot be saved there. {why}", *told, *([also_said] if also_said else [])]))
         info = self.selected_file()
         if info is not None and info.name == name:
             choose_again()
@@ -1204,19 +1210,26 @@ class TrainingFilesPage(QWidget):
         self.status.emit(f"Nothing was saved to {folder}: its files were kept")
         return False
 
-    def _save_other_kind(self, name: str, saved: ExportFormat, target: Path,
+    def _save_other_kind(self, name: str, saved: ExportFormat, first: Path, target: Path,
                          ticked: bool) -> None:
         """Save the other of the JSON and the JSONL to ``target`` too (the person agreed to
         replace its out-of-date copy: ``ui.saved_copies.other_kind_to_save``), with the
-        trainer recipes when they were ticked for the first (``ticked``), as that one was."""
+        trainer recipes when they were ticked for the first (``ticked``), as that one was.
+        Refused there (the first copy filled the disk), the chooser opens again at the same
+        place, as for a single copy, and the warning says the first one was saved."""
         fmt = ExportFormat.JSON if saved is ExportFormat.JSONL else ExportFormat.JSONL
         recipes = ticked and fmt is not ExportFormat.JSON  # the full JSON never has any
+        download = next(d for d in MAIN if d.fmt is fmt)
+        kept = (f"{first.name} was saved there; the {target.name} there is still the one "
+                f"from an earlier version of '{name}'.")
         self._export(f"Saving {target.name}…", name, fmt,
                      lambda progress, cancelled, tell: export(
                          self.library, name, fmt, target, overwrite=True,  # asked: its data,
                          progress=progress, cancelled=cancelled, tell=tell,  # manifest and
                          recipes=recipes),  # recipes
-                     "Could not save the copy")
+                     "Could not save the copy",
+                     refused=("Could not save the copy", target.name,
+                              functools.partial(self._save_copy, download, target), kept))
 
     def _save_split(self, fmt: ExportFormat = SPLIT, start: Path | None = None,
                     share: float | None = None) -> None:
@@ -1248,7 +1261,7 @@ class TrainingFilesPage(QWidget):
                          progress=progress, cancelled=cancelled, tell=tell, recipes=recipes),
                      "Could not save the split",
                      refused=("Could not save the split", "train.jsonl and valid.jsonl",
-                              functools.partial(self._save_split, fmt, folder, share)))
+                              functools.partial(self._save_split, fmt, folder, share), ""))
 
     def _saved(self, fmt: ExportFormat, paths: list[Path],
                told: Sequence[str] = ()) -> None:
