@@ -127,11 +127,10 @@ def test_a_long_file_name_is_shortened_in_the_middle_not_the_dialog_widened(qtbo
     qtbot.waitUntil(lambda: outcomes == ["done"], timeout=15000)
 
 
-def test_an_import_says_it_reads_the_files_until_it_counts_them(
-        qtbot, library, dialogs, tmp_path, monkeypatch):
-    """Before its first files are stored and counted an import reads and checks them
-    (seconds for 2,000): its dialog said only "Importing conversations" over a bar that
-    moves without a count."""
+@pytest.fixture
+def held_import(qtbot, library, dialogs, tmp_path, monkeypatch):
+    """The real window on ``library``, importing the enriched fixtures in a child held back
+    until the test sets the gate it is given with the window: its dialog is up meanwhile."""
     from conftest import ENRICHED, open_window, settle
 
     from ui import import_flow
@@ -151,48 +150,42 @@ def test_an_import_says_it_reads_the_files_until_it_counts_them(
         assert window.importer.start(list(ENRICHED), ask_batch=False)
         [dialog] = window.findChildren(QProgressDialog)
         qtbot.waitUntil(dialog.isVisible, timeout=15000)
-        assert dialog.labelText() == "Importing conversations\nReading the files…"
+        yield window, dialog, gate
     finally:
         gate.set()
+
+
+def test_an_import_says_it_reads_the_files_until_it_counts_them(
+        qtbot, held_import, library):
+    """Before its first files are stored and counted an import reads and checks them
+    (seconds for 2,000): its dialog said only "Importing conversations" over a bar that
+    moves without a count."""
+    from conftest import ENRICHED
+
+    window, dialog, gate = held_import
+    assert dialog.labelText() == "Importing conversations\nReading the files…"
+    gate.set()
     qtbot.waitUntil(lambda: library.count() == len(ENRICHED), timeout=30000)
     qtbot.waitUntil(lambda: not window.findChildren(QProgressDialog), timeout=30000)
 
 
-def test_cancel_keeps_the_dialog_saying_so_until_the_import_has_stopped(
-        qtbot, library, dialogs, tmp_path, monkeypatch):
+def test_cancel_keeps_the_dialog_saying_so_until_the_import_has_stopped(qtbot, held_import):
     """Cancel hid the dialog at once: for the seconds the import's step under way took
     (1.6 s for 2,000 files) the window looked as if nothing ran, and took clicks."""
-    from conftest import ENRICHED, open_window, settle
     from PySide6.QtWidgets import QPushButton
 
-    from ui import import_flow
     from ui.tasks import jobs_of
 
-    gate = threading.Event()
-
-    def held(job, library, *args, **kwargs):
-        def work(progress, cancelled):
-            gate.wait(15)
-            return job(library, *args, progress=progress, cancelled=cancelled)
-        return work
-
-    monkeypatch.setattr(import_flow, "in_child", held)
-    window = open_window(qtbot, library, dialogs, tmp_path)
-    settle(qtbot, window)
-    try:
-        assert window.importer.start(list(ENRICHED), ask_batch=False)
-        [dialog] = window.findChildren(QProgressDialog)
-        qtbot.waitUntil(dialog.isVisible, timeout=15000)
-        [cancel] = dialog.findChildren(QPushButton)
-        cancel.click()
-        assert dialog.isVisible()
-        assert dialog.labelText() == ("Importing conversations\n"
-                                      "Cancelling: the step under way ends first…")
-        assert not [b for b in dialog.findChildren(QPushButton) if b.isVisible()]
-        (task,) = jobs_of(window)
-        assert task.is_cancelled()
-    finally:
-        gate.set()
+    window, dialog, gate = held_import
+    [cancel] = dialog.findChildren(QPushButton)
+    cancel.click()
+    assert dialog.isVisible()
+    assert dialog.labelText() == ("Importing conversations\n"
+                                  "Cancelling: the step under way ends first…")
+    assert not [b for b in dialog.findChildren(QPushButton) if b.isVisible()]
+    (task,) = jobs_of(window)
+    assert task.is_cancelled()
+    gate.set()
     qtbot.waitUntil(lambda: not jobs_of(window), timeout=30000)
     qtbot.waitUntil(lambda: not [d for d in window.findChildren(QProgressDialog)
                                  if d.isVisible()], timeout=30000)
