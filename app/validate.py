@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cache
 from pathlib import Path
 from typing import IO, Any
 
@@ -35,12 +34,12 @@ from app.idtext import readable_name
 from app.jsonio import MAX_DEPTH, cannot_be_read, deeper_than, open_regular, read_json_file
 from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
 from app.schemas import (
+    CONVERSATION,
     FULL_SCHEMA,
     INDIVIDUAL_SCHEMA,
     JSONL_SCHEMA,
     MESSAGES_ONLY_LINE,
     json_path,
-    load_schema,
     validator,
 )
 from app.wording import plural
@@ -208,16 +207,6 @@ def _earlier_verdict(path: Path, name: str, results: Iterable[ItemResult],
     return Verdict(path, "full, earlier format", problems[:MAX_PROBLEMS], note)
 
 
-@cache
-def _conversation_validator() -> Draft202012Validator:
-    """The full schema's conversation alone: a large file's conversations are checked
-    one at a time against it."""
-    full = load_schema(FULL_SCHEMA)
-    return Draft202012Validator(
-        {"$schema": full["$schema"], "$defs": full["$defs"], "$ref": "#/$defs/conversation"},
-        format_checker=Draft202012Validator.FORMAT_CHECKER)
-
-
 def _validate_large(path: Path, size: int) -> Verdict:
     """A .json too large to read whole, read as the import reads it: its header, then a
     conversation at a time (memory stays that of one conversation)."""
@@ -231,7 +220,7 @@ def _validate_large(path: Path, size: int) -> Verdict:
             return _validate_jsonl(path)
         return Verdict(path, "broken", exc.problems)
     problems = _schema_problems({**known.header, "conversations": []}, FULL_SCHEMA, name)
-    check = _conversation_validator()
+    check = validator(CONVERSATION)
     try:
         for index, item in items(path, name, known):
             if earlier_format_conversation(item):  # every one checked as import checks it
