@@ -189,3 +189,34 @@ def test_cancel_keeps_the_dialog_saying_so_until_the_import_has_stopped(qtbot, h
     qtbot.waitUntil(lambda: not jobs_of(window), timeout=30000)
     qtbot.waitUntil(lambda: not [d for d in window.findChildren(QProgressDialog)
                                  if d.isVisible()], timeout=30000)
+
+
+@pytest.mark.parametrize("how", ["close", "escape"])
+def test_closing_the_dialog_cancels_as_its_cancel_does_and_it_stays_saying_so(
+        qtbot, held_import, how):
+    """The title bar's close button hid the dialog at once (cancelling the work): the window
+    looked idle while the step under way ended, as Cancel did before. Escape, pressed again
+    after a Cancel, hid it too."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    from ui.tasks import jobs_of
+
+    window, dialog, gate = held_import
+    if how == "close":
+        dialog.close()  # what the title bar's close button does
+    else:
+        [cancel] = dialog.findChildren(QPushButton)
+        cancel.click()
+        qtbot.keyClick(dialog, Qt.Key.Key_Escape)
+    assert dialog.isVisible()
+    assert dialog.labelText() == ("Importing conversations\n"
+                                  "Cancelling: the step under way ends first…")
+    (task,) = jobs_of(window)
+    assert task.is_cancelled()
+    dialog.close()  # again: still nothing more to do than wait
+    assert dialog.isVisible()
+    gate.set()
+    qtbot.waitUntil(lambda: not jobs_of(window), timeout=30000)
+    qtbot.waitUntil(lambda: not [d for d in window.findChildren(QProgressDialog)
+                                 if d.isVisible()], timeout=30000)

@@ -23,7 +23,7 @@ from PySide6.QtCore import (
     QThreadPool,
     Signal,
 )
-from PySide6.QtGui import QFontMetrics
+from PySide6.QtGui import QCloseEvent, QFontMetrics
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import configure_mappers
@@ -267,11 +267,50 @@ def start_as_job(window: QWidget, title: str, task: Task, *,
     return task
 
 
+class WorkProgress(QProgressDialog):
+    """A progress dialog that only its work closes (``end``): its title bar's close button
+    and Escape ask for a cancel, as its Cancel button does, once; the dialog stays up saying
+    so until the work has stopped (hidden at once, the window looked idle meanwhile)."""
+
+    def __init__(self, label: str, parent: QWidget | None) -> None:
+        super().__init__(label, "Cancel", 0, 0, parent)
+        self._ending = False
+        self._cancel_asked = False
+        self.canceled.connect(self._asked)
+
+    def _asked(self) -> None:
+        self._cancel_asked = True
+
+    def _ask_cancel(self) -> None:
+        if not self._cancel_asked:
+            self.canceled.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self._ending:
+            super().closeEvent(event)
+            return
+        event.ignore()
+        self._ask_cancel()
+
+    def reject(self) -> None:
+        if self._ending:
+            super().reject()
+        else:
+            self._ask_cancel()
+
+    def end(self) -> None:
+        """The work has ended: close for good."""
+        self._ending = True
+        self.reset()
+        self.close()
+        self.deleteLater()
+
+
 def _progress_dialog(label: str, window_title: str, parent: QWidget | None,
-                     modality: Qt.WindowModality, width: int) -> QProgressDialog:
+                     modality: Qt.WindowModality, width: int) -> WorkProgress:
     """A progress dialog with Cancel, shown only once the work has taken a moment, that
-    stays up until closed (its owner closes it when the work ends)."""
-    dialog = QProgressDialog(label, "Cancel", 0, 0, parent)
+    stays up until the work ends (its owner ends it: ``WorkProgress.end``)."""
+    dialog = WorkProgress(label, parent)
     dialog.setWindowTitle(window_title)
     dialog.setWindowModality(modality)
     dialog.setMinimumDuration(300)
@@ -345,9 +384,7 @@ def run_with_progress(
         _jobs.pop(task, None)
         if not shiboken6.isValid(dialog):
             return  # deleted with a window that was let go while the job ran
-        dialog.reset()
-        dialog.close()
-        dialog.deleteLater()
+        dialog.end()
 
     def succeeded(result: Any) -> None:
         if not task.detached:
@@ -451,9 +488,7 @@ def wait_behind_progress(
     finally:
         _jobs.pop(task, None)
         dialog.canceled.disconnect(cancel)
-        dialog.reset()
-        dialog.close()
-        dialog.deleteLater()
+        dialog.end()
     cancelled = task.is_cancelled() and "result" not in outcome
     return (outcome.get("result"), None if cancelled else outcome.get("failure"),
             cancelled)
