@@ -220,3 +220,40 @@ def test_closing_the_dialog_cancels_as_its_cancel_does_and_it_stays_saying_so(
     qtbot.waitUntil(lambda: not jobs_of(window), timeout=30000)
     qtbot.waitUntil(lambda: not [d for d in window.findChildren(QProgressDialog)
                                  if d.isVisible()], timeout=30000)
+
+
+@pytest.mark.parametrize(("total", "said", "bar"), [
+    (1, "Reading the changed conversations\nbig.json…", 0),
+    (3, "Reading the changed conversations\nbig.json (1 of 3 done)…", 3),
+])
+def test_a_wait_for_one_thing_says_what_it_reads_without_a_count(qtbot, total, said, bar):
+    """A wait on one large file said "big.json (0 of 1 done)…" over an empty bar for as long
+    as the file was read: a count of one tells nothing, and an empty bar says nothing moves."""
+    from PySide6.QtCore import QTimer
+
+    from ui.tasks import wait_behind_progress
+
+    window = QWidget()
+    qtbot.addWidget(window)
+    window.show()
+    gate = threading.Event()
+    seen: list[tuple[str, int]] = []
+
+    def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> str:
+        progress(total // 3, total, "big.json")
+        gate.wait(15)
+        return "read"
+
+    def look() -> None:
+        [dialog] = window.findChildren(QProgressDialog)
+        if "big.json" not in dialog.labelText():
+            QTimer.singleShot(20, look)
+            return
+        seen.append((dialog.labelText(), dialog.maximum()))
+        gate.set()
+
+    QTimer.singleShot(20, look)
+    result, failure, cancelled = wait_behind_progress("Reading the changed conversations",
+                                                      work, window)
+    assert (result, failure, cancelled) == ("read", None, False)
+    assert seen == [(said, bar)]

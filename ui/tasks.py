@@ -453,9 +453,11 @@ def wait_behind_progress(
     def show_progress(done: int, total: int, current: str) -> None:
         if task.is_cancelled():
             return
-        counted = f" ({done:,} of {total:,} done)" if total else ""
+        # One thing to wait for (one large file read): its name over a moving bar, as a
+        # count of one tells nothing and its empty bar looked stuck until the end.
+        counted = f" ({done:,} of {total:,} done)" if total > 1 else ""
         dialog.setLabelText(f"{title}\n{current}{counted}…")  # (before the value: above)
-        dialog.setMaximum(max(total, 0))
+        dialog.setMaximum(total if total > 1 else 0)
         dialog.setValue(done)
 
     def succeeded(result: Any) -> None:
