@@ -20,6 +20,8 @@ from ui.tasks import Task, start
 
 ROWS, BATCHES, FILES, TOKENS = "rows", "batches", "files", "tokens"  # what a reload re-reads
 PATCH = "patch"  # renames and moves that said what they changed (``RowLoading._patches``)
+# Changes a read that just ended leaves to a patch of its rows, not to a read of every row.
+PATCHED_AFTER = frozenset({FILES, TOKENS})
 STORED_PATCH_UPTO = 5_000  # stored rows read on a worker thread; more are read in a child
 
 
@@ -246,11 +248,17 @@ class RowLoading(QObject):
     def _loaded(self, index: RowIndex) -> None:
         if self._stopped:  # read before the stop, handed over after: the library is closing
             return
-        if self._reload_wanted:  # a newer read is coming: it reads this one's changes too
+        if self._reload_wanted and not self._pending <= PATCHED_AFTER:
+            # a newer read of every row is coming: it reads this one's changes too
             self._pending |= self._loading_what
             self._patches[:0] = self._loading_patches
             self._stored[:0] = self._loading_stored
         else:
+            # What changed meanwhile (new token counts, training files) is patched onto
+            # this read next. Dropped and merged into the next read instead, a read of
+            # every row was overtaken by the background count's every batch of counts, and
+            # read again and again, for as long as the count ran (100,000 rows: ~50 s of
+            # stutters on an idle machine, the table not updated meanwhile).
             self.loaded.emit(index)
 
     def _load_failed(self, message: str) -> None:
