@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 CODE = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
 ARROW = " → "
@@ -34,11 +35,14 @@ def _phrase(part: str) -> str:
     return " ".join(_word(w, i == 0) for i, w in enumerate(part.split("_")))
 
 
+@lru_cache(maxsize=4096)
 def display_name(code: str | None) -> str:
     """A readable name for a lower-case snake_case code; anything else (a name already,
     a batch id such as "batch-2025-12") comes back as it is.
 
     "X_to_Y" codes (emotional arcs) read as "X → Y"; an empty or missing code is "".
+    Remembered: a library repeats a few dozen codes over 100,000 rows, and the table's
+    search text names each row's three (1.8 s of the GUI thread, made anew each time).
     """
     if not code:
         return ""

@@ -276,6 +276,7 @@ class ConversationsPage(QWidget):
     def load_now(self) -> None:
         """Read the rows on this thread (a small library, when the window is made)."""
         self._show_rows(RowIndex(self.library.summaries()))
+        self.row_loading.search_text.follow()
 
     def request_reload(self, what: str = ROWS) -> None:
         """Re-read in the background what changed (``RowLoading.request_reload``)."""

@@ -32,6 +32,7 @@ _NAMES_OF = attrgetter("emotional_arc_key", "emotional_arc", "training_topic_key
 _CLIENT_OF = attrgetter("persona_name")
 COUNT_PART = 20_000  # rows counted between two yields of the step-wise counts
 PATCH_PART = 10_000  # changed rows redone in a list between two yields of ``patch_steps``
+HAYSTACK_PART = 2_000  # rows whose search text is made between two yields (~10 ms)
 ORDER_PART = 20_000  # rows sorted or merged between two yields of ``order_steps``
 
 
@@ -447,9 +448,22 @@ class RowIndex:
     # --- masks -------------------------------------------------------------------------
 
     def haystacks(self) -> list[str]:
+        """Each row's search text (``haystack``), made now if no step made it yet."""
         if self._haystacks is None:
             self._haystacks = list(map(haystack, self.rows))
         return self._haystacks
+
+    def haystack_steps(self) -> Iterator[None]:
+        """``haystacks`` a part at a time, before anyone searches: made at the first key
+        typed in the search, they held the window 0.5-1.8 s at 100,000 rows."""
+        if self._haystacks is not None:
+            return
+        made: list[str] = []
+        for start in range(0, self.count, HAYSTACK_PART):
+            made.extend(map(haystack, self.rows[start : start + HAYSTACK_PART]))
+            yield
+        if self._haystacks is None:  # (a search between two steps made them already)
+            self._haystacks = made
 
     def _cached(self, key: tuple[str, Any], make: Callable[[], Mask]) -> Mask:
         mask = self._masks.get(key)

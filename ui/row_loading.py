@@ -16,6 +16,7 @@ from ui.conversations_model import Column, ConversationsModel, sort_key
 from ui.row_index import Filter, RowIndex
 from ui.row_patch import BatchPatch, BatchRenamed, ConversationsMoved, IndexPatch
 from ui.row_reader import ChildRowRead
+from ui.search_text import SearchTextAhead
 from ui.tasks import Task, start
 
 ROWS, BATCHES, FILES, TOKENS = "rows", "batches", "files", "tokens"  # what a reload re-reads
@@ -107,6 +108,7 @@ class RowLoading(QObject):
         # its old name follows it to the new one (``followed``).
         self.batch_rename = FollowedRename()
         self.file_rename = FollowedRename()
+        self.search_text = SearchTextAhead(lambda: self.model.index_, lambda: self.loading, self)
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
         # Every kind of change shows in the table; each reads only what it changed.
@@ -148,6 +150,7 @@ class RowLoading(QObject):
         a read hands over after this is dropped: swapped in, it would set off reads of the
         closed library (the samples banner's count on the page's ``reloaded``)."""
         self._stopped = True
+        self.search_text.stop()
         self._reload_timer.stop()
         self._reload_wanted = False
         self._pending = set()
@@ -269,6 +272,8 @@ class RowLoading(QObject):
         self._loader = None
         if self._reload_wanted:
             self._start_reload_timer()
+        elif not self._stopped:
+            self.search_text.follow()
 
     def _conversations_stored(self, conversation_ids: list[str]) -> None:
         self._told_stored = list(conversation_ids)

@@ -1,0 +1,49 @@
+"""The table's search text is made ahead, in steps while nothing is read, so the first key
+typed in the search does not make it for every row at once (0.5-1.8 s at 100,000 rows). A
+search typed before it is done finds what it would have found. Real window, real library."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import open_window, settle
+
+from app.library import Library
+from ui import row_index
+from ui.row_index import haystack
+
+WAIT_MS = 30_000
+
+
+def _ids_shown(window: Any) -> set[str]:
+    model = window.conversations.model
+    return {model.row_at(n).conversation_id for n in range(model.rowCount())}
+
+
+def test_the_search_text_is_made_before_anything_is_searched(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path) -> None:
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    settle(qtbot, window)
+    index = window.conversations.model.index_
+    qtbot.waitUntil(lambda: index._haystacks is not None, timeout=WAIT_MS)
+    assert index._haystacks == [haystack(row) for row in index.rows]
+
+
+def test_a_search_typed_while_it_is_made_finds_the_same(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(row_index, "HAYSTACK_PART", 1)  # a step a row
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    settle(qtbot, window)
+    ahead = window.conversations.row_loading.search_text
+    model = window.conversations.model
+    wanted = {row.conversation_id for row in model.index_.rows if "david" in haystack(row)}
+    assert wanted and len(wanted) < model.total
+    window.conversations.filter_bar.search.setText("David")
+    window.conversations.filter_bar.apply_search_now()
+    assert _ids_shown(window) == wanted
+    qtbot.waitUntil(lambda: not ahead.making, timeout=WAIT_MS)
+    assert model.index_._haystacks == [haystack(row) for row in model.index_.rows]
+    assert _ids_shown(window) == wanted
