@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.labels import OwnNames, display_name
+from ui.choice_counts import ChoiceCounts
 from ui.conversations_model import HEADERS, Column, ConversationsModel
 from ui.filter_chooser import ANY, FilterChooser
 from ui.flow_layout import FlowLayout
@@ -183,6 +184,7 @@ class FilterBar(QWidget):
         self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._search_timer = QTimer(self, singleShot=True, interval=150)
         self._search_timer.timeout.connect(self._apply_search)
+        self.choice_counts = ChoiceCounts(model, self._show_counts, self)
         self._only: frozenset[str] | None = None  # ``show_only``'s set, while it filters
         self._earlier = EarlierFilters({}, "")
         self.only_box, self.only_label, self.only_back = self._build_only_box()
@@ -325,8 +327,11 @@ class FilterBar(QWidget):
         self.model.set_filter(Filter())
 
     def refresh_choices(self) -> None:
-        """Each chooser's counts, given the other filters."""
-        counts = self.model.facet_counts()
+        """Each chooser's counts, given the other filters: at once in a small library, a
+        part at a time between events in a large one (``ui.choice_counts``)."""
+        self.choice_counts.refresh()
+
+    def _show_counts(self, counts: Mapping[str, FacetCounts]) -> None:
         for facet in ("batch_id", "arc", "topic", "archetype"):
             self.choosers[facet].set_counts(self._all_values.get(facet, []), counts[facet])
         self.warnings_filter.set_choices(

@@ -80,6 +80,7 @@ class ReviewController(QObject):
             self.dialogs.warn(self.window, "Review", failure_sentence(exc, self.library.database))
             return False
         self.marks_changed.emit(ids)
+        self.changes.conversations_marked.emit(ids)
         self.changes.conversations_changed.emit()
         self._rebuild(change)
         return True

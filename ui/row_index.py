@@ -539,6 +539,10 @@ class RowIndex:
         assert self._counts is not None
         return self._counts[1]
 
+    def counts_known(self, wanted: Filter) -> bool:
+        """Whether ``counts`` of ``wanted`` are kept already (nothing to count)."""
+        return self._counts is not None and self._counts[0] == wanted
+
     def count_steps(self, wanted: Filter, shown: list[int] | None = None) -> Iterator[str]:
         """``counts`` a part at a time (yields the facet being counted after each part of
         ``COUNT_PART`` rows), so the GUI thread can count a large index between its own

@@ -98,6 +98,7 @@ class RowLoading(QObject):
         # batches_changed read just those rows (``ui.row_patch.read_stored``).
         self._told_stored: list[str] | None = None
         self._stored: list[str] = []
+        self._told_marked: list[str] | None = None  # a review's rows, said before it
         self._loading_stored: list[str] = []
         self._reload_wanted = False
         self._stopped = False  # the window moved to another library: read this one no more
@@ -113,6 +114,7 @@ class RowLoading(QObject):
         self._reload_timer.timeout.connect(self._start_reload)
         # Every kind of change shows in the table; each reads only what it changed.
         changes.conversations_stored.connect(self._conversations_stored)
+        changes.conversations_marked.connect(self._conversations_marked)
         changes.conversations_changed.connect(self._conversations_changed)
         changes.batches_changed.connect(self._batches_changed)
         changes.training_files_changed.connect(lambda: self.request_reload(FILES))
@@ -278,9 +280,18 @@ class RowLoading(QObject):
     def _conversations_stored(self, conversation_ids: list[str]) -> None:
         self._told_stored = list(conversation_ids)
 
+    def _conversations_marked(self, conversation_ids: list[str]) -> None:
+        self._told_marked = list(conversation_ids)
+
     def _conversations_changed(self) -> None:
-        """An import said just before which rows it stored: read those rows. Anything
-        else that changed conversations (a removal, a review) is read in full."""
+        """An import said just before which rows it stored, a review which rows it marked:
+        read those rows. Anything else that changed conversations (a removal) is read in
+        full."""
+        marked, self._told_marked = self._told_marked, None
+        if marked is not None:
+            self._stored += marked  # (read as an import's stored rows are: in their place)
+            self.request_reload(PATCH)
+            return
         if self._told_stored is None:
             self.request_reload(ROWS)
             return
