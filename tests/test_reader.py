@@ -272,6 +272,7 @@ def test_at_its_narrowest_the_reader_cuts_no_bubble(qtbot, filled_library, windo
     viewport = view.messages_scroll.viewport()
     for row in filled_library.summaries():
         view.show_record(filled_library.record(row.conversation_id))
+        assert view.bubbles  # every one built (the later ones come a turn at a time)
         QApplication.processEvents()
         assert view.messages_scroll.widget().width() <= viewport.width(), row.source_file
         for bubble in view.findChildren(MessageBubble):
@@ -351,3 +352,33 @@ def test_a_conversation_with_no_trained_reply_says_why_at_the_top(view, filled_l
         "file again and import it, or keep it only to read.")
     view.show_record(record_from(filled_library, "enriched-1"))  # trained throughout
     assert not note.isVisible() and note.text() == ""
+
+
+def test_the_first_bubbles_show_at_once_and_the_rest_follow(qtbot, filled_library):
+    """Every bubble built and laid out at each current-row change held the window 0.1-0.4 s
+    on an idle machine: the first ones are built with the conversation, the rest a few at
+    each turn of the event loop; a conversation shown meanwhile drops the rest."""
+    from ui.conversation_view import FIRST_BUBBLES
+    from ui.message_bubble import MessageBubble
+
+    view = ConversationView()
+    qtbot.addWidget(view)
+    view.resize(700, 800)
+    view.show()
+    records = sorted((filled_library.record(r.conversation_id)
+                      for r in filled_library.summaries()),
+                     key=lambda record: -len(reading_messages(record)[0]))
+    longest, other = records[0], records[1]
+    spoken = [m for m in reading_messages(longest)[0] if m.role != "system"]
+    assert len(spoken) > FIRST_BUBBLES + 2
+
+    view.show_record(longest)
+    assert len(view.findChildren(MessageBubble)) == FIRST_BUBBLES
+    qtbot.waitUntil(lambda: len(view.findChildren(MessageBubble)) == len(spoken), timeout=5000)
+    assert [b.message for b in view.findChildren(MessageBubble)] == spoken
+
+    view.show_record(longest)
+    view.show_record(other)  # before the first one's rest was built
+    qtbot.wait(200)
+    shown = [b.message for b in view.findChildren(MessageBubble) if not b.isHidden()]
+    assert shown == [m for m in reading_messages(other)[0] if m.role != "system"]

@@ -36,6 +36,7 @@ from app.trainingfiles import (
     get_training_file,
     rebuild_training_files,
 )
+from ui.conversation_view import ConversationView
 from ui.conversations_model import Column
 from ui.file_settings import WORKING_OUT, FileSettingsDialog, forecast_settings
 from ui.import_flow import ImportSummaryDialog
@@ -89,6 +90,11 @@ class QuietDialogs:
 
 
 def settle() -> None:
+    """Let the window finish what it shows: every reader's bubbles built (they come a few
+    at a turn of the event loop), laid out and painted."""
+    for window in QApplication.topLevelWidgets():
+        for reader in window.findChildren(ConversationView):
+            reader.build_every_bubble()
     for _ in range(5):
         QApplication.processEvents()
 
