@@ -81,7 +81,7 @@ class BatchController(QObject):
             self._record(undo)
             self._rebuild(stale, f"Moved {plural(count, 'conversation')} to {where}")
 
-        self._forget_undo()
+        self._hold_undo()
         task = run_with_progress(
             self.window, f"Moving {plural(len(ids), 'conversation')}",
             saying_if_killed(in_child(batch_jobs.move_conversations, self.library, ids, target),
@@ -115,7 +115,7 @@ class BatchController(QObject):
             self._failed("Rename batch", why, task.is_cancelled())
 
         self.renaming.emit((old, new))
-        self._forget_undo()
+        self._hold_undo()
         task = run_with_progress(
             self.window, f"Renaming batch '{old}'",
             saying_if_killed(in_child(batch_jobs.rename_batch, self.library, old, new),
@@ -133,12 +133,13 @@ class BatchController(QObject):
         self.undo.take(self)
         self._show_undo()
 
-    def _forget_undo(self) -> None:
-        """A new change starts: the one before it is no longer the last (Ctrl+Z in the
-        moment before the progress dialog shows must not undo it under the new one)."""
-        self.last = None
-        self.undo.take(self)
-        self._show_undo()
+    def _hold_undo(self) -> None:
+        """A new change starts: Undo waits for it, greyed out (Ctrl+Z in the moment before
+        the progress dialog shows must not undo the one before under it), keeping what it
+        offered: made, the new change's undo takes the place (``_record``); refused or
+        cancelled, Undo offers again what it offered (``_failed``). Forgotten at the
+        start, a rename or move that failed lost the undo of the change before it."""
+        self.undo.hold(self)
 
     def forget_undo(self) -> None:
         """A change of another kind came after ``last``: Undo offers that one now."""
@@ -253,6 +254,7 @@ class BatchController(QObject):
         """The write is one transaction: refused, nothing was changed; but after Cancel its
         child may have been killed with the change saved (``app.stopped_jobs``), so then
         the views read the library again."""
+        self.undo.release(self)  # (what it offers reads again: the signals below)
         if cancelled:
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()

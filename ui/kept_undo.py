@@ -60,10 +60,19 @@ class KeptUndoController(QObject, Generic[U]):
             signal.connect(self.check)
 
     def starting(self) -> None:
-        """A removal starts: the change before it is no longer the last."""
-        self.last = None
-        self.undo.take(self)
-        self._show()
+        """A removal starts: Undo waits for it, keeping what it offered (``hold``). Made,
+        its own undo takes the place (``record``); not made, Undo offers again what it
+        offered (``not_made``): taken at the start, a removal that failed or was
+        cancelled lost the undo of the change before it."""
+        self.undo.hold(self)
+
+    def not_made(self) -> None:
+        """The removal failed or was cancelled. Undo offers again what it offered: should
+        the removal have changed something after all (rebuilt a file, then failed), the
+        change before it reads so (its checks run again on the change signals the failure
+        sends) and Undo is greyed out saying why."""
+        self.undo.release(self)
+        self.check()
 
     def record(self, undo: U | None) -> None:
         """The removal just announced is the one Undo reverses (None: none is kept, and

@@ -203,6 +203,7 @@ class MainWindow(QMainWindow):
         page.model.checks_changed.connect(self.status_line.recheck)
         self.training_files.status.connect(self.show_message)
         self.training_files.removal_starts.connect(self.removal_undo.starting)
+        self.training_files.removal_not_made.connect(self.removal_undo.not_made)
         self.training_files.members_removed.connect(self.removal_undo.record)
         self.removal_undo.status.connect(self.show_message)
         self.training_files.settings_starts.connect(self.settings_undo.starting)

@@ -145,6 +145,8 @@ class RemoveController(QObject):
             self.removed.emit(result)
 
         def failed(message: str) -> None:
+            if self.undo is not None:
+                self.undo.not_made()
             self.changes.training_files_changed.emit()  # some may have been rebuilt
             self.dialogs.warn(self.window, "Conversations not removed", message)
 

@@ -326,6 +326,7 @@ class TrainingFilesPage(QWidget):
     # offered before goes), then is done, with what puts it back (an ``app.member_undo.
     # RemovalUndo``), said after the views were told.
     removal_starts = Signal()
+    removal_not_made = Signal()  # a removal from a file failed or was cancelled
     members_removed = Signal(object)
     # The same for a change of a file's settings (``ui.settings_undo_flow``), with an
     # ``app.settings_undo.SettingsUndo``; or the change failed or was cancelled (with the
@@ -1390,7 +1391,8 @@ class TrainingFilesPage(QWidget):
         self._run(f"Rebuilding {name}…",
                   changing(self.library, lambda progress, cancelled: remove_recorded(
                       self.library, name, ids, progress=progress, cancelled=cancelled)),
-                  functools.partial(self._removed, len(ids)), "Cannot remove")
+                  functools.partial(self._removed, len(ids)), "Cannot remove",
+                  failed_first=self.removal_not_made.emit)
 
     def _removed(self, count: int, outcome: tuple[TrainingFileInfo, RemovalUndo]) -> None:
         info, undo = outcome
