@@ -496,6 +496,7 @@ class TrainingFilesPage(QWidget):
         box = QWidget(parent)
         self.count_label = QLabel(box)
         table = QTableView(box)
+        table.setAccessibleName("Training files")  # what a screen reader calls the list
         table.setModel(self.proxy)
         table.setSortingEnabled(True)
         table.sortByColumn(NAME, Qt.SortOrder.AscendingOrder)
@@ -610,6 +611,7 @@ class TrainingFilesPage(QWidget):
         self.select_over_budget_button.clicked.connect(self._select_over_budget)
         self.members_model = MembersModel(self)
         self.members = QTableView(box)
+        self.members.setAccessibleName("Conversations in the selected training file")
         self.members.setModel(self.members_model)
         self.members.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.members.setTabKeyNavigation(False)
