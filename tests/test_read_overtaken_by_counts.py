@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import open_window, settle
+from test_token_counts_in_place import opened
 
 from app.library import Library
 from ui.row_loading import FILES, ROWS, TOKENS
@@ -20,12 +20,7 @@ WAIT_MS = 30_000
 
 @pytest.fixture
 def window(qtbot: Any, filled_library: Library, dialogs: Any, tmp_path: Path) -> Any:
-    window = open_window(qtbot, filled_library, dialogs, tmp_path)
-    counts = window.token_counts
-    qtbot.waitUntil(lambda: not counts.running and not counts._timer.isActive(),
-                    timeout=60_000)
-    settle(qtbot, window)
-    return window
+    return opened(qtbot, filled_library, dialogs, tmp_path)  # counted, settled
 
 
 def held_reads(library: Library, monkeypatch: pytest.MonkeyPatch) -> tuple[list[str],
