@@ -81,3 +81,19 @@ def test_a_read_overtaken_by_a_change_of_every_row_is_read_again(
 
     assert reads == [ROWS, ROWS], "read again, counts and all"
     assert shown == [filled_library.count()], "only the newer read is shown"
+
+
+def test_the_last_counts_are_read_once_the_count_has_finished(
+        qtbot, window, monkeypatch) -> None:
+    """In a large library new counts wait a while to be read together (a running count
+    announces them every few seconds); once the count has finished, its last ones are read
+    at once: they reached the table up to 10 s after it had ended."""
+    from ui import row_reader
+
+    monkeypatch.setattr(row_reader, "READ_IN_CHILD_FROM", 1)  # the fixtures are "large"
+    monkeypatch.setattr(row_reader, "TOKENS_PAUSE_MS", 600_000)
+    loading = window.conversations.row_loading
+    loading.request_reload(TOKENS)
+    assert loading.loading and loading._reload_timer.interval() == 600_000  # gathering
+    window.token_counts.finished.emit(3)
+    qtbot.waitUntil(lambda: not loading.loading, timeout=WAIT_MS)

@@ -187,6 +187,7 @@ class MainWindow(QMainWindow):
         # tokenizer change (whoever changes it calls ``token_counts.start()``).
         self.token_counts = TokenCountFlow(self, library, self.changes)
         self.token_counts.status.connect(self.show_message)
+        self.token_counts.finished.connect(lambda _n: page.row_loading.tokens_complete())
         self.changes.conversations_changed.connect(self.token_counts.start)
         self.changes.tokenizer_changed.connect(self._tokenizer_changed_elsewhere)
 

@@ -110,6 +110,7 @@ class RowLoading(QObject):
         self.batch_rename = FollowedRename()
         self.file_rename = FollowedRename()
         self.search_text = SearchTextAhead(lambda: self.model.index_, lambda: self.loading, self)
+        self._counts_complete = False  # the background count ended since the last read
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
         # Every kind of change shows in the table; each reads only what it changed.
@@ -135,11 +136,20 @@ class RowLoading(QObject):
             return
         self._start_reload_timer()
 
+    def tokens_complete(self) -> None:
+        """The background count has finished: its last counts are read now, not after the
+        pause that gathers a running count's counts (the table showed them up to 10 s after
+        the count had ended)."""
+        self._counts_complete = True
+        if self._reload_timer.isActive() and self._pending == {TOKENS}:
+            self._reload_timer.start(0)
+
     def _start_reload_timer(self) -> None:
         """Read at once, but in a large library let token counts gather for a while: a
         background count announces new counts every few seconds, and each patch of a large
         library compares every row's count on a worker thread."""
-        if self._pending == {TOKENS} and self.model.index_.count >= row_reader.READ_IN_CHILD_FROM:
+        if (self._pending == {TOKENS} and not self._counts_complete
+                and self.model.index_.count >= row_reader.READ_IN_CHILD_FROM):
             if not self._reload_timer.isActive():
                 self._reload_timer.start(row_reader.TOKENS_PAUSE_MS)
             return
@@ -177,6 +187,7 @@ class RowLoading(QObject):
             return False
 
     def _start_reload(self) -> None:
+        self._counts_complete = False  # (this read has the last counts)
         library = self.library
         wanted = followed(self._wanted(), self.batch_rename.current,
                           self.file_rename.current)  # as the swap
