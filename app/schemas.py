@@ -55,7 +55,7 @@ def _inlined(node: Any, defs: dict[str, Any], within: tuple[str, ...] = ()) -> A
     target = _inlined(defs[name], defs, (*within, name))
     rest = {key: _inlined(value, defs, within) for key, value in node.items()
             if key != "$ref" and key not in ANNOTATIONS}
-    return {"allOf": [target], **rest} if rest else target
+    return {**rest, "allOf": [target, *rest.get("allOf", [])]} if rest else target
 
 
 def compiled(schema: dict[str, Any]) -> Draft202012Validator:

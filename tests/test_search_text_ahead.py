@@ -47,3 +47,26 @@ def test_a_search_typed_while_it_is_made_finds_the_same(
     qtbot.waitUntil(lambda: not ahead.making, timeout=WAIT_MS)
     assert model.index_._haystacks == [haystack(row) for row in model.index_.rows]
     assert _ids_shown(window) == wanted
+
+
+def test_it_is_made_while_token_counts_wait_to_be_read(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a large library new counts wait seconds before they are read together; the window
+    is idle meanwhile, and a background count keeps such a wait going most of the time:
+    the search text is made then too (it waited for no read at all, and was not made)."""
+    from ui import row_reader
+    from ui.row_loading import TOKENS
+
+    monkeypatch.setattr(row_reader, "READ_IN_CHILD_FROM", 1)  # the fixtures are "large"
+    monkeypatch.setattr(row_reader, "TOKENS_PAUSE_MS", 600_000)
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    settle(qtbot, window)
+    loading = window.conversations.row_loading
+    index = window.conversations.model.index_
+    index._haystacks = None  # as a read swapped in just now leaves it
+    loading.request_reload(TOKENS)
+    loading.search_text.follow()
+    assert loading.loading  # the counts wait to be read
+    qtbot.waitUntil(lambda: index._haystacks is not None, timeout=WAIT_MS)
+    assert loading.loading

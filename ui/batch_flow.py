@@ -15,8 +15,7 @@ from app.stopped_jobs import move_back_stopped, move_stopped, rename_stopped
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
-from ui.rebuild_flow import quoted, rebuild_in_background
-from ui.saved_copies import with_out_of_date
+from ui.rebuild_flow import quoted, update_training_files
 from ui.tasks import in_child, run_with_progress, saying_if_killed, stopped_unchanged
 from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
 from ui.wording import agreeing, plural
@@ -265,17 +264,10 @@ class BatchController(QObject):
     def _rebuild(self, names: list[str], message: str) -> None:
         """Training files record each conversation's batch: bring those that changed up to
         date in the background, then report."""
-        if not names:
-            self.status.emit(message)
-            return
-        rebuild_in_background(
-            self.window, self.library, self.changes, self.dialogs, names,
-            title="Updating training files",
-            on_done=lambda rebuilt: self.status.emit(with_out_of_date(
-                f"{message}; rebuilt {quoted(rebuilt)}", self.library, rebuilt)),
-            failure_title="Training files not updated",
-            failure_consequence=(
-                f"The batch change is saved; {quoted(names)} "
-                f"{agreeing(len(names), 'shows', 'show')} the old batch until "
-                f"{agreeing(len(names), 'it is', 'they are')} rebuilt, at the latest the next "
-                "time LoRA Studio opens this library."))
+        update_training_files(
+            self.window, self.library, self.changes, self.dialogs, names, message,
+            self.status.emit,
+            f"The batch change is saved; {quoted(names)} "
+            f"{agreeing(len(names), 'shows', 'show')} the old batch until "
+            f"{agreeing(len(names), 'it is', 'they are')} rebuilt, at the latest the next "
+            "time LoRA Studio opens this library.")

@@ -12,6 +12,7 @@ from app.library import Library
 from app.trainingfiles import rebuild_training_files
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.saved_copies import with_out_of_date
 from ui.tasks import in_child, run_with_progress
 
 
@@ -47,3 +48,22 @@ def rebuild_in_background(
 
 def quoted(names: list[str]) -> str:
     return ", ".join(f"'{name}'" for name in names)
+
+
+def update_training_files(window: QWidget, library: Library, changes: LibraryChanges,
+                          dialogs: Dialogs, names: list[str], message: str,
+                          say: Callable[[str], None], kept: str) -> None:
+    """After a change the training files ``names`` record (a batch, a review mark): say
+    ``message`` at once when none does, else once they are rebuilt ("…; rebuilt 'a'", with
+    the saved copies left out of date); failed, the warning says ``kept``: what is saved
+    and what stays stale."""
+    if not names:
+        say(message)
+        return
+    rebuild_in_background(
+        window, library, changes, dialogs, names,
+        title="Updating training files",
+        on_done=lambda rebuilt: say(with_out_of_date(
+            f"{message}; rebuilt {quoted(rebuilt)}", library, rebuilt)),
+        failure_title="Training files not updated",
+        failure_consequence=kept)

@@ -17,8 +17,7 @@ from app.review import clean_reviewer, default_reviewer
 from app.review_marks import ReviewChange, mark_reviewed
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
-from ui.rebuild_flow import quoted, rebuild_in_background
-from ui.saved_copies import with_out_of_date
+from ui.rebuild_flow import quoted, update_training_files
 from ui.wording import agreeing
 
 REVIEWER_KEY = "review/name"
@@ -96,19 +95,11 @@ class ReviewController(QObject):
         return f"Marked {count:,} {what} reviewed by {change.reviewed_by}"
 
     def _rebuild(self, change: ReviewChange) -> None:
-        message = self._message(change)
         names = change.stale_files
-        if not names:
-            self.status.emit(message)
-            return
-        rebuild_in_background(
+        update_training_files(
             self.window, self.library, self.changes, self.dialogs, names,
-            title="Updating training files",
-            on_done=lambda rebuilt: self.status.emit(with_out_of_date(
-                f"{message}; rebuilt {quoted(rebuilt)}", self.library, rebuilt)),
-            failure_title="Training files not updated",
-            failure_consequence=(
-                f"The review marks are saved; {quoted(names)} may still show the old review "
-                f"state until {agreeing(len(names), 'it is', 'they are')} rebuilt, at the "
-                "latest the next time LoRA Studio opens this library (mark the conversations "
-                "again to retry now)."))
+            self._message(change), self.status.emit,
+            f"The review marks are saved; {quoted(names)} may still show the old review "
+            f"state until {agreeing(len(names), 'it is', 'they are')} rebuilt, at the "
+            "latest the next time LoRA Studio opens this library (mark the conversations "
+            "again to retry now).")

@@ -109,7 +109,9 @@ class RowLoading(QObject):
         # its old name follows it to the new one (``followed``).
         self.batch_rename = FollowedRename()
         self.file_rename = FollowedRename()
-        self.search_text = SearchTextAhead(lambda: self.model.index_, lambda: self.loading, self)
+        # (busy while a read takes the GUI thread's turns; not while a read only waits)
+        self.search_text = SearchTextAhead(lambda: self.model.index_,
+                                           lambda: self._loader is not None, self)
         self._counts_complete = False  # the background count ended since the last read
         self._reload_timer = QTimer(self, singleShot=True, interval=0)
         self._reload_timer.timeout.connect(self._start_reload)
@@ -140,7 +142,9 @@ class RowLoading(QObject):
         """The background count has finished: its last counts are read now, not after the
         pause that gathers a running count's counts (the table showed them up to 10 s after
         the count had ended)."""
-        self._counts_complete = True
+        # (only for a read owed or under way: else the next count's first counts would
+        # be read at once too)
+        self._counts_complete = self._loader is not None or self._reload_timer.isActive()
         if self._reload_timer.isActive() and self._pending == {TOKENS}:
             self._reload_timer.start(0)
 
@@ -285,7 +289,7 @@ class RowLoading(QObject):
         self._loader = None
         if self._reload_wanted:
             self._start_reload_timer()
-        elif not self._stopped:
+        if not self._stopped:  # (between reads too: token patches wait seconds apart)
             self.search_text.follow()
 
     def _conversations_stored(self, conversation_ids: list[str]) -> None:

@@ -384,6 +384,7 @@ def run_with_progress(
         _jobs.pop(task, None)
         if not shiboken6.isValid(dialog):
             return  # deleted with a window that was let go while the job ran
+        dialog.canceled.disconnect(cancel_pressed)  # (Qt's close says "canceled" too)
         dialog.end()
 
     def succeeded(result: Any) -> None:
