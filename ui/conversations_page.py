@@ -64,6 +64,7 @@ class ConversationsPage(QWidget):
         self.files_filter, self.choosers, self.search = bar.files_filter, bar.choosers, bar.search
 
         self.table = ConversationsTable(self.model)
+        self.table.setAccessibleName("Conversations")
         self.no_match = self._build_no_match()
         self.reading_panel = self._build_reading_panel()
         self.table_stack = QStackedWidget()

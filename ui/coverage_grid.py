@@ -164,6 +164,7 @@ class CoverageGrid(QWidget):
         self.summary.setWordWrap(True)
         self.model = CoverageModel(self)
         self.table = QTableView()
+        self.table.setAccessibleName("Coverage: conversations per persona and column")
         self.table.setModel(self.model)
         self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableView.SelectionMode.NoSelection)

@@ -1,0 +1,98 @@
+"""A screen reader names every control a person can reach: a button that shows only an icon
+or a symbol ("✕") and every list or table must carry an accessible name, or it is read out
+as "button" or "table" with nothing to say what it does."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import settle
+from PySide6.QtWidgets import (
+    QAbstractButton,
+    QAbstractItemView,
+    QComboBox,
+    QHeaderView,
+    QLineEdit,
+    QWidget,
+)
+
+from app.trainingfiles import add_conversations
+from ui.main import MainWindow
+from ui.saved_banner import SavedBanner
+
+
+@pytest.fixture
+def window(qtbot, filled_library, dialogs, settings) -> MainWindow:
+    ids = [row.conversation_id for row in filled_library.summaries()]
+    add_conversations(filled_library, "Set", ids[:2], create=True)
+    widget = MainWindow(filled_library, dialogs, settings)
+    qtbot.addWidget(widget)
+    widget.resize(1300, 800)
+    widget.show()
+    settle(qtbot, widget)
+    return widget
+
+
+def _where(widget: QWidget) -> str:
+    chain = []
+    parent: QWidget | None = widget
+    while parent is not None:
+        chain.append(type(parent).__name__)
+        parent = parent.parentWidget()
+    return f"{'<'.join(chain[:5])} tip {widget.toolTip()!r}"
+
+
+def _wordless(button: QAbstractButton) -> bool:
+    return not any(ch.isalpha() for ch in button.text())
+
+
+def _ours(widget: QWidget) -> bool:
+    """Qt's own parts (a table's corner button, a header, a menu bar's overflow arrow, a
+    search box's clear button) are named by Qt's accessibility layer, not by us."""
+    parent = widget.parentWidget()
+    return (parent is not None and not widget.objectName().startswith("qt_")
+            and not isinstance(widget, QHeaderView)
+            and not isinstance(parent, (QAbstractItemView, QLineEdit))
+            and not _in_a_chooser(widget))
+
+
+def _in_a_chooser(widget: QWidget) -> bool:
+    """A chooser's drop-down list is the chooser's own part, read under its name."""
+    parent = widget.parentWidget()
+    while parent is not None:
+        if isinstance(parent, QComboBox):
+            return True
+        parent = parent.parentWidget()
+    return False
+
+
+def _unnamed_wordless_buttons(window: MainWindow) -> list[str]:
+    buttons = [b for b in window.findChildren(QAbstractButton)
+               if _ours(b) and b.isVisibleTo(window) and _wordless(b)]
+    return [_where(b) for b in buttons if not b.accessibleName().strip()]
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_every_wordless_button_has_an_accessible_name(qtbot, window: MainWindow,
+                                                      tmp_path: Path) -> None:
+    saved = tmp_path / "Set.json"
+    saved.write_text("{}", encoding="utf-8")
+    banners = window.findChildren(SavedBanner)
+    assert banners
+    for banner in banners:  # the "✕" that closes the saved message
+        banner.show_saved([saved])
+    window.pages.setCurrentWidget(window.training_files)
+    settle(qtbot, window)
+    assert _unnamed_wordless_buttons(window) == []
+    window.pages.setCurrentIndex(0)
+    settle(qtbot, window)
+    assert _unnamed_wordless_buttons(window) == []
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_every_list_and_table_has_an_accessible_name(window: MainWindow) -> None:
+    views = [v for v in window.findChildren(QAbstractItemView) if _ours(v)]
+    assert len(views) >= 4, "conversations, files, members and the coverage grid"
+    unnamed = [_where(v) for v in views if not v.accessibleName().strip()]
+    assert unnamed == [], "\n".join(unnamed)
