@@ -8,9 +8,13 @@ from pathlib import Path
 
 import pytest
 from conftest import settle
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAccessible
+from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
     QAbstractItemView,
+    QApplication,
     QComboBox,
     QHeaderView,
     QLineEdit,
@@ -96,3 +100,49 @@ def test_every_list_and_table_has_an_accessible_name(window: MainWindow) -> None
     assert len(views) >= 4, "conversations, files, members and the coverage grid"
     unnamed = [_where(v) for v in views if not v.accessibleName().strip()]
     assert unnamed == [], "\n".join(unnamed)
+
+
+def _tab_chain(qtbot, window: MainWindow) -> list[QWidget]:
+    """The widgets Tab visits, from the one with the keyboard round to it again."""
+    chain: list[QWidget] = []
+    for _ in range(40):
+        widget = QApplication.focusWidget()
+        assert widget is not None, "Tab left the window"
+        if chain and widget is chain[0]:
+            return chain
+        chain.append(widget)
+        QTest.keyClick(widget, Qt.Key.Key_Tab)
+        qtbot.wait(1)
+    raise AssertionError("Tab never came back to where it started")
+
+
+def _spoken_name(widget: QWidget) -> str:
+    interface = QAccessible.queryAccessibleInterface(widget)
+    assert interface is not None
+    return interface.text(QAccessible.Text.Name).strip()
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+@pytest.mark.parametrize("page", [0, 1])
+def test_everything_tab_reaches_is_spoken_by_a_name(qtbot, window: MainWindow,
+                                                    page: int) -> None:
+    """What a screen reader says as Tab arrives: the search field by a name, not by its
+    placeholder; a chooser by its current choice, with its label (the buddy) beside it."""
+    window.activateWindow()
+    window.pages.setCurrentIndex(page)
+    settle(qtbot, window)
+    chain = _tab_chain(qtbot, window)
+    assert len(chain) >= 5
+    unnamed = [_where(w) for w in chain if not _spoken_name(w)]
+    assert unnamed == [], "\n".join(unnamed)
+    choosers = [w for w in chain if isinstance(w, QComboBox)]
+    assert page == 1 or len(choosers) >= 6
+    unlabelled = [_where(c) for c in choosers if not _label_of(c)]
+    assert unlabelled == [], "\n".join(unlabelled)
+
+
+def _label_of(widget: QWidget) -> str:
+    interface = QAccessible.queryAccessibleInterface(widget)
+    assert interface is not None
+    return " ".join(other.text(QAccessible.Text.Name)
+                    for other, _ in interface.relations(QAccessible.RelationFlag.Label))
