@@ -123,16 +123,24 @@ def _spoken_name(widget: QWidget) -> str:
 
 
 @pytest.mark.qt_log_ignore("propagateSizeHints")
-@pytest.mark.parametrize("page", [0, 1])
+@pytest.mark.parametrize(("page", "reading"), [(0, False), (0, True), (1, False)])
 def test_everything_tab_reaches_is_spoken_by_a_name(qtbot, window: MainWindow,
-                                                    page: int) -> None:
+                                                    page: int, reading: bool) -> None:
     """What a screen reader says as Tab arrives: the search field by a name, not by its
     placeholder; a chooser by its current choice, with its label (the buddy) beside it."""
     window.activateWindow()
     window.pages.setCurrentIndex(page)
     settle(qtbot, window)
+    if reading:  # Down chooses the first row, Enter opens the reader on it
+        table = window.conversations.table
+        table.setFocus()
+        QTest.keyClick(table, Qt.Key.Key_Down)
+        QTest.keyClick(table, Qt.Key.Key_Return)
+        settle(qtbot, window)
+        assert window.conversations.reader.isVisible()
     chain = _tab_chain(qtbot, window)
     assert len(chain) >= 5
+    assert not reading or window.conversations.reader.messages_scroll in chain
     unnamed = [_where(w) for w in chain if not _spoken_name(w)]
     assert unnamed == [], "\n".join(unnamed)
     choosers = [w for w in chain if isinstance(w, QComboBox)]
