@@ -158,6 +158,8 @@ class CoverageGrid(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.columns_chooser = QComboBox()
+        # (no label on screen, its choices say what they are; a screen reader hears this)
+        self.columns_chooser.setAccessibleDescription("What the coverage grid's columns show")
         self.columns_chooser.addItem("Persona × emotional arc", Axis.ARC.value)
         self.columns_chooser.addItem("Persona × training topic", Axis.TOPIC.value)
         self.summary = QLabel()
@@ -168,6 +170,7 @@ class CoverageGrid(QWidget):
         self.table.setModel(self.model)
         self.table.setEditTriggers(QTableView.EditTrigger.NoEditTriggers)
         self.table.setSelectionMode(QTableView.SelectionMode.NoSelection)
+        self.table.setTabKeyNavigation(False)  # Tab leaves the grid, not cell by cell
         heading = self.table.horizontalHeader()
         heading.setDefaultAlignment(Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap)
         heading.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)

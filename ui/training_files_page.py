@@ -681,6 +681,7 @@ class TrainingFilesPage(QWidget):
             grid.addWidget(chart, position // 2, position % 2, Qt.AlignmentFlag.AlignTop)
         grid.setRowStretch(2, 1)
         scroll = QScrollArea(parent)
+        scroll.setAccessibleName("Distribution charts of the chosen training file")
         scroll.setWidget(summary)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QFrame.Shape.NoFrame)
