@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.trainingfiles import add_conversations
+from ui.as_trained_preview import AsTrainedWindow
 from ui.main import MainWindow
 from ui.saved_banner import SavedBanner
 
@@ -161,3 +162,21 @@ def _label_of(widget: QWidget) -> str:
     assert interface is not None
     return " ".join(other.text(QAccessible.Text.Name)
                     for other, _ in interface.relations(QAccessible.RelationFlag.Label))
+
+
+def test_tab_leaves_the_as_trained_table(qtbot, filled_library) -> None:
+    """The As trained window's table of turns took Tab cell by cell (six columns a row):
+    Tab now goes on to the next control, arrows move within the table."""
+    record = filled_library.record(filled_library.summaries()[0].conversation_id)
+    preview = AsTrainedWindow(filled_library)
+    qtbot.addWidget(preview)
+    preview.show()
+    with qtbot.waitSignal(preview.rendered, timeout=20_000):
+        preview.show_record(record)
+    assert preview.table.rowCount() >= 2
+    preview.activateWindow()
+    preview.table.setFocus()
+    preview.table.setCurrentCell(0, 0)
+    qtbot.waitUntil(lambda: QApplication.focusWidget() is preview.table)
+    QTest.keyClick(preview.table, Qt.Key.Key_Tab)
+    assert QApplication.focusWidget() is not preview.table

@@ -172,6 +172,7 @@ class AsTrainedWindow(QWidget):
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)  # rows are chosen, not cells: Tab leaves
         self.table.setWordWrap(True)  # a long reason goes on over two or three lines
         rows = self.table.verticalHeader()
         rows.setMinimumSectionSize(self.table.fontMetrics().height() + 8)
