@@ -103,7 +103,7 @@ def test_every_list_and_table_has_an_accessible_name(window: MainWindow) -> None
     assert unnamed == [], "\n".join(unnamed)
 
 
-def _tab_chain(qtbot, window: MainWindow) -> list[QWidget]:
+def _tab_chain(qtbot, window: QWidget) -> list[QWidget]:
     """The widgets Tab visits, from the one with the keyboard round to it again."""
     chain: list[QWidget] = []
     for _ in range(40):
@@ -166,7 +166,8 @@ def _label_of(widget: QWidget) -> str:
 
 def test_tab_leaves_the_as_trained_table(qtbot, filled_library) -> None:
     """The As trained window's table of turns took Tab cell by cell (six columns a row):
-    Tab now goes on to the next control, arrows move within the table."""
+    Tab now goes on to the next control, arrows move within the table. Each stop of its
+    Tab round is spoken by a name (the table and the text had none)."""
     record = filled_library.record(filled_library.summaries()[0].conversation_id)
     preview = AsTrainedWindow(filled_library)
     qtbot.addWidget(preview)
@@ -180,3 +181,8 @@ def test_tab_leaves_the_as_trained_table(qtbot, filled_library) -> None:
     qtbot.waitUntil(lambda: QApplication.focusWidget() is preview.table)
     QTest.keyClick(preview.table, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is not preview.table
+    preview.table.setFocus()
+    chain = _tab_chain(qtbot, preview)
+    assert preview.text in chain and len(chain) >= 5
+    unnamed = [_where(w) for w in chain if not _spoken_name(w)]
+    assert unnamed == [], "\n".join(unnamed)
