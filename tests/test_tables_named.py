@@ -19,4 +19,4 @@ def test_every_table_is_named(qtbot, filled_library: Library, dialogs, tmp_path:
     names = {table.accessibleName() for table in window.findChildren(QTableView)}
     assert "" not in names
     assert {"Conversations", "Training files",
-            "Conversations in the selected training file"} <= names
+            "Conversations in the chosen training file"} <= names

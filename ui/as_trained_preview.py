@@ -166,12 +166,15 @@ class AsTrainedWindow(QWidget):
         self.message.setObjectName("asTrainedMessage")
 
         self.text = TokenTextView()
+        self.text.setAccessibleName("The training line as the trainer reads it")
         self.table = QTableWidget(0, len(COLUMNS))
         self.table.setHorizontalHeaderLabels(COLUMNS)
         self.table.verticalHeader().setVisible(False)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.table.setTabKeyNavigation(False)  # rows are chosen, not cells: Tab leaves
+        self.table.setAccessibleName("Turns: tokens, trained or not, and why")
         self.table.setWordWrap(True)  # a long reason goes on over two or three lines
         rows = self.table.verticalHeader()
         rows.setMinimumSectionSize(self.table.fontMetrics().height() + 8)

@@ -180,6 +180,7 @@ class FilterBar(QWidget):
         }
         self.search = QLineEdit(placeholderText="Search (Ctrl+F)…")
         self.search.setClearButtonEnabled(True)
+        self.search.setAccessibleName("Search conversations")  # a placeholder is not a name
         self.search.setMinimumWidth(200)
         self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._search_timer = QTimer(self, singleShot=True, interval=150)

@@ -160,6 +160,7 @@ class ConversationView(QWidget):
         self.body_layout.addLayout(self.messages_layout)
         self.body_layout.addStretch(1)
         self.messages_scroll = QScrollArea()
+        self.messages_scroll.setAccessibleName("The conversation's messages")  # a Tab stop
         self.messages_scroll.setWidget(self.body)
         self.messages_scroll.setWidgetResizable(True)
         self.messages_scroll.setFrameShape(QFrame.Shape.NoFrame)

@@ -57,6 +57,7 @@ class SavedBanner(QFrame):
         self.close_button.setText("✕")
         self.close_button.setAutoRaise(True)
         self.close_button.setToolTip("Close this message")
+        self.close_button.setAccessibleName("Close this message")  # not "multiplication x"
         self.close_button.clicked.connect(self.hide)
         layout = QHBoxLayout(self)
         layout.setContentsMargins(10, 6, 6, 6)
