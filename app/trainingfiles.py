@@ -979,14 +979,12 @@ def change_settings(
     value = check_max_seq_len(max_seq_len) if max_seq_len is not None else None
     setting = _over_budget(over_budget) if over_budget is not None else None
     with training_file_lock(library, name):
-        if unless is not None:
-            with library.session() as session:
-                why = unless(_row(session, name))
-            if why is not None:
-                raise LibraryError(why)
-        with library.session() as session:
+        with library.session() as session:  # one read of the row for both
             row = _row(session, name)
+            why = unless(row) if unless is not None else None
             previous: tuple[int, str] = row.max_seq_len, row.over_budget
+        if why is not None:
+            raise LibraryError(why)
         # A kill before the switch: the next start puts ``previous`` back (app.recovery).
         with _build_recorded(library, name, SETTINGS_RECORD, max_seq_len=previous[0],
                              over_budget=previous[1]):

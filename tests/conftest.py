@@ -326,3 +326,21 @@ def switcher(qtbot: object, library: object, settings: object,
     switcher.window.close()
     if switcher.library is not library:
         switcher.library.close()
+
+
+@pytest.fixture
+def window_with_a_set(qtbot: object, filled_library: object, dialogs: object,
+                      settings: object) -> object:
+    """The real main window, shown and settled, on the filled library with a training file
+    "Set" of its first two conversations."""
+    from app.trainingfiles import add_conversations
+    from ui.main import MainWindow
+
+    ids = [row.conversation_id for row in filled_library.summaries()]  # type: ignore[attr-defined]
+    add_conversations(filled_library, "Set", ids[:2], create=True)  # type: ignore[arg-type]
+    widget = MainWindow(filled_library, dialogs, settings)  # type: ignore[arg-type]
+    qtbot.addWidget(widget)  # type: ignore[attr-defined]
+    widget.resize(1300, 800)
+    widget.show()
+    settle(qtbot, widget)
+    return widget

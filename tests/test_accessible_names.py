@@ -21,22 +21,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.trainingfiles import add_conversations
 from ui.as_trained_preview import AsTrainedWindow
 from ui.main import MainWindow
 from ui.saved_banner import SavedBanner
 
 
 @pytest.fixture
-def window(qtbot, filled_library, dialogs, settings) -> MainWindow:
-    ids = [row.conversation_id for row in filled_library.summaries()]
-    add_conversations(filled_library, "Set", ids[:2], create=True)
-    widget = MainWindow(filled_library, dialogs, settings)
-    qtbot.addWidget(widget)
-    widget.resize(1300, 800)
-    widget.show()
-    settle(qtbot, widget)
-    return widget
+def window(window_with_a_set: MainWindow) -> MainWindow:
+    return window_with_a_set
 
 
 def _where(widget: QWidget) -> str:

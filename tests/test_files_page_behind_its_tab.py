@@ -12,15 +12,8 @@ from ui.main import MainWindow
 
 
 @pytest.fixture
-def window(qtbot, filled_library, dialogs, settings) -> MainWindow:
-    ids = [row.conversation_id for row in filled_library.summaries()]
-    add_conversations(filled_library, "Set", ids[:2], create=True)
-    widget = MainWindow(filled_library, dialogs, settings)
-    qtbot.addWidget(widget)
-    widget.resize(1300, 800)
-    widget.show()
-    settle(qtbot, widget)
-    return widget
+def window(window_with_a_set: MainWindow) -> MainWindow:
+    return window_with_a_set
 
 
 def _members_tab(window: MainWindow) -> str:
