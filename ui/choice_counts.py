@@ -4,17 +4,15 @@ idle machine (0.12-0.84 s on a busy one), after the table had its rows already."
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 from PySide6.QtCore import QObject, QTimer
 
 from ui.conversations_model import ConversationsModel
 from ui.row_index import FacetCounts, Filter, RowIndex
-from ui.row_reader import READ_IN_CHILD_FROM, SLICE
+from ui.row_reader import READ_IN_CHILD_FROM, run_a_slice
 
 COUNT_IN_STEPS_FROM = READ_IN_CHILD_FROM  # rows; fewer are counted at once (~20 ms)
-_DONE = object()
 
 
 class ChoiceCounts(QObject):
@@ -57,11 +55,7 @@ class ChoiceCounts(QObject):
 
     def _step(self) -> None:
         assert self._steps is not None and self._counting is not None
-        deadline = time.perf_counter() + SLICE
-        while time.perf_counter() < deadline:
-            if next(self._steps, _DONE) is _DONE:
-                break
-        else:
+        if not run_a_slice(self._steps):
             return
         counted = self._counting
         self._stop()

@@ -17,7 +17,6 @@ patch is applied and the swap prepared on the GUI thread a few milliseconds at a
 from __future__ import annotations
 
 import gc
-import time
 from collections.abc import Callable, Generator, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import compress, repeat
@@ -29,7 +28,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from app.library import ConversationRow, Library
 from app.token_lines import DEFAULT_MAX_SEQ_LEN
 from ui.row_index import Filter, RowIndex
-from ui.row_reader import SLICE, prepare_steps
+from ui.row_reader import prepare_steps, run_a_slice
 from ui.tasks import Task, start
 
 Changed = dict[int, ConversationRow]  # row position → the row as it is now
@@ -253,17 +252,14 @@ class IndexPatch(QObject):
         self.done.emit()
 
     def _work(self) -> None:
-        deadline = time.perf_counter() + SLICE
         if self._steps is None:
             self._steps = self._patch()
-        while time.perf_counter() < deadline:
-            if next(self._steps, StopIteration) is StopIteration:
-                self._timer.stop()
-                index, self._result = self._result, None
-                self._steps = None
-                self.finished.emit(index)
-                self.done.emit()
-                return
+        if run_a_slice(self._steps):
+            self._timer.stop()
+            index, self._result = self._result, None
+            self._steps = None
+            self.finished.emit(index)
+            self.done.emit()
 
     @staticmethod
     def _patched(index: RowIndex, changed: Changed) -> Generator[None, None, RowIndex]:

@@ -32,6 +32,16 @@ READ_AT_START_FROM = 2_000
 TOKENS_PAUSE_MS = 10_000  # new token counts alone wait this long before a large patch
 
 
+def run_a_slice(steps: Iterator[object]) -> bool:
+    """Take ``steps`` for one ``SLICE`` of the GUI thread; True once they are all taken
+    (the work a timer hands the GUI thread a slice at a time)."""
+    deadline = time.perf_counter() + SLICE
+    while time.perf_counter() < deadline:
+        if next(steps, StopIteration) is StopIteration:
+            return True
+    return False
+
+
 def _done_already(_progress: object, _cancelled: object) -> None:
     """The work of a read that has finished (see ``ChildRowRead._let_go``)."""
 

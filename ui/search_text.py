@@ -4,13 +4,12 @@ read: made at the first key typed in the search instead, it held the window 0.5-
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Iterator
 
 from PySide6.QtCore import QObject, QTimer
 
 from ui.row_index import RowIndex
-from ui.row_reader import SLICE
+from ui.row_reader import run_a_slice
 
 
 class SearchTextAhead(QObject):
@@ -49,8 +48,5 @@ class SearchTextAhead(QObject):
         if index is not self._index:
             self._index, self._steps = index, index.haystack_steps()
         assert self._steps is not None
-        deadline = time.perf_counter() + SLICE
-        while time.perf_counter() < deadline:
-            if next(self._steps, StopIteration) is StopIteration:
-                self.stop()
-                return
+        if run_a_slice(self._steps):
+            self.stop()
