@@ -20,12 +20,12 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
-from app.build import BuildCancelled
 from app.errors import LibraryError
 from app.library import Library
 from app.models import Batch, Conversation
 from app.stored_builds import forget_totals
 from app.trainingfiles import files_holding
+from app.undo_rows import stop_if_cancelled
 from app.wording import plural
 
 Progress = Callable[[int, int, str], None]
@@ -167,10 +167,3 @@ def undo_move(library: Library, undo: MoveUndo, progress: Progress | None = None
             session.execute(delete(Batch).where(Batch.batch_id == undo.target))
         stop_if_cancelled(cancelled)
     return stale
-
-
-def stop_if_cancelled(cancelled: Callable[[], bool] | None) -> None:
-    """Cancel pressed while the undo ran: its one transaction is rolled back, so
-    nothing was changed and the same undo can be offered again (``ui.batch_flow``)."""
-    if cancelled is not None and cancelled():
-        raise BuildCancelled()

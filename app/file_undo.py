@@ -17,21 +17,18 @@ the renderings compressed, as ``app.library_undo`` keeps them.
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import Table, and_, exists, insert, select
+from sqlalchemy import and_, exists, insert, select
 from sqlalchemy.orm import Session
 
-from app.build import BuildCancelled, Progress
+from app.build import Progress
 from app.errors import LibraryError
 from app.library import Library
 from app.library_undo import UNDO_KEPT_UP_TO as UNDO_KEPT_UP_TO_CONVERSATIONS
 from app.models import (
     BuildFragment,
-    Conversation,
     LibraryTokenizer,
     Member,
     SavedCopy,
@@ -40,13 +37,22 @@ from app.models import (
 from app.portable import insert_for
 from app.team_locks import REMOVING, lock_in_transaction, training_file_lock
 from app.trainingfiles import TrainingFileInfo, delete_training_file, next_file_id
-from app.wording import agreeing, first_few, plural
+from app.undo_rows import (
+    RenderedState,
+    Row,
+    in_parts,
+    insert_rows,
+    packed,
+    put_renderings_back,
+    quoted_ids,
+    rendered_states,
+    stop_if_cancelled,
+    table_of,
+)
+from app.wording import agreeing, plural
 
-CHUNK = 500  # keys per IN (...) list
-Row = dict[str, Any]
-# A member's id and what its rendering depends on: batch, reviewer, content hash, review date.
-State = tuple[str, str, str | None, str, str | None]
-PACKED = ("json", "jsonl")  # a rendering's large columns, kept compressed
+# A member's id and what its rendering depends on.
+State = tuple[str, RenderedState]
 
 
 @dataclass(frozen=True)
@@ -58,7 +64,7 @@ class FileDeletionUndo:
     row: Row
     members: tuple[Row, ...]  # in file order
     states: tuple[tuple[int, State], ...]  # each member's row key and state
-    fragments: tuple[Row, ...]  # the renderings only it used (``PACKED`` compressed)
+    fragments: tuple[Row, ...]  # the renderings only it used (``undo_rows.packed``)
     saved_copies: tuple[Row, ...]
     tokenizer: tuple[str, str] | None  # the library's (basis, changed_at), None: no row
 
@@ -90,28 +96,6 @@ def undo_kept(info: TrainingFileInfo) -> bool:
     return info.built and info.conversations <= UNDO_KEPT_UP_TO
 
 
-def _chunks(items: Sequence[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield list(items[start:start + CHUNK])
-
-
-def _table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-def _states(session: Session, pks: Sequence[int]) -> dict[int, State]:
-    found: dict[int, State] = {}
-    for part in _chunks(pks):
-        for pk, cid, batch, reviewer, content, at in session.execute(
-                select(Conversation.pk, Conversation.conversation_id, Conversation.batch_id,
-                       Conversation.reviewed_by, Conversation.content_sha256,
-                       Conversation.reviewed_at).where(Conversation.pk.in_(part))):
-            found[pk] = (cid, batch, reviewer, content, at)
-    return found
-
-
 def _tokenizer(session: Session) -> tuple[str, str] | None:
     row = session.execute(select(LibraryTokenizer.basis, LibraryTokenizer.changed_at)
                           .where(LibraryTokenizer.id == 1)).first()
@@ -125,25 +109,24 @@ def delete_recorded(library: Library, name: str) -> FileDeletionUndo:
 
     def record(session: Session, row: TrainingFile) -> None:
         members = [dict(m._mapping) for m in session.execute(
-            select(_table(Member)).where(Member.file_id == row.file_id)
+            select(table_of(Member)).where(Member.file_id == row.file_id)
             .order_by(Member.position))]
         keys = sorted({str(m["fragment_key"]) for m in members if m["fragment_key"]})
         # Only the renderings the deletion drops: one another file uses stays stored.
         shared_elsewhere = exists().where(and_(Member.fragment_key == BuildFragment.key,
                                                Member.file_id != row.file_id))
         fragments: list[Row] = []
-        for part in _chunks(keys):
+        for part in in_parts(keys):
             fragments.extend(
-                {**dict(f._mapping),
-                 **{column: zlib.compress(f._mapping[column], 1) for column in PACKED}}
-                for f in session.execute(select(_table(BuildFragment)).where(
+                packed(dict(f._mapping))
+                for f in session.execute(select(table_of(BuildFragment)).where(
                     BuildFragment.key.in_(part), ~shared_elsewhere)))
-        states = _states(session, [int(m["conversation_pk"]) for m in members])
+        states = rendered_states(session, [int(m["conversation_pk"]) for m in members])
         copies = [dict(c._mapping) for c in session.execute(
-            select(_table(SavedCopy)).where(SavedCopy.file_id == row.file_id))]
+            select(table_of(SavedCopy)).where(SavedCopy.file_id == row.file_id))]
         kept.append(FileDeletionUndo(
             row.file_id, row.name,
-            {column.name: getattr(row, column.name) for column in _table(TrainingFile).columns},
+            {column.name: getattr(row, column.name) for column in table_of(TrainingFile).columns},
             tuple(members), tuple(sorted(states.items())), tuple(fragments), tuple(copies),
             _tokenizer(session)))
 
@@ -154,10 +137,6 @@ def delete_recorded(library: Library, name: str) -> FileDeletionUndo:
 def _cannot(undo: FileDeletionUndo, why: str) -> str:
     return (f"Deleting training file '{undo.name}' cannot be undone exactly: {why}. Nothing "
             "was changed.")
-
-
-def _quoted(ids: Sequence[str]) -> str:
-    return first_few([f"'{cid}'" for cid in ids], 3)
 
 
 def refused(session: Session, undo: FileDeletionUndo, whole: bool = True) -> str | None:
@@ -171,20 +150,20 @@ def refused(session: Session, undo: FileDeletionUndo, whole: bool = True) -> str
     if _tokenizer(session) != undo.tokenizer:
         return _cannot(undo, "the library's tokenizer was changed since, so its token "
                              "counts would differ")
-    now = _states(session, [pk for pk, _state in undo.states])
+    now = rendered_states(session, [pk for pk, _state in undo.states])
     gone = [state[0] for pk, state in undo.states if pk not in now or now[pk][0] != state[0]]
     if gone:
-        return _cannot(undo, f"{_quoted(gone)} {agreeing(len(gone), 'is', 'are')} no longer "
+        return _cannot(undo, f"{quoted_ids(gone)} {agreeing(len(gone), 'is', 'are')} no longer "
                              "in the library")
     changed = [state[0] for pk, state in undo.states if now[pk] != state]
     if changed:
-        return _cannot(undo, f"{_quoted(changed)} changed since (replaced, moved to another "
+        return _cannot(undo, f"{quoted_ids(changed)} changed since (replaced, moved to another "
                              "batch or marked reviewed)")
     kept = {str(f["key"]) for f in undo.fragments}
     wanted = sorted({str(m["fragment_key"]) for m in undo.members
                      if m["fragment_key"] and m["fragment_key"] not in kept})
     found: set[str] = set()
-    for part in _chunks(wanted):
+    for part in in_parts(wanted):
         found.update(session.scalars(select(BuildFragment.key)
                                      .where(BuildFragment.key.in_(part))))
     if len(found) != len(wanted):
@@ -193,22 +172,13 @@ def refused(session: Session, undo: FileDeletionUndo, whole: bool = True) -> str
     return None
 
 
-def _insert(session: Session, table: Table, rows: Sequence[Row]) -> None:
-    for part in _chunks(rows):
-        session.execute(insert(table), part)
-
-
 def undo_deletion(library: Library, undo: FileDeletionUndo, progress: Progress | None = None,
                   cancelled: Callable[[], bool] | None = None) -> str:
     """Bring the deleted file back as it was (see the module's docstring); its name.
     Raises ``LibraryError`` saying why, with nothing changed, when that is not exact;
     ``BuildCancelled`` on Cancel, with nothing changed."""
-    def stop_if_cancelled() -> None:
-        if cancelled is not None and cancelled():
-            raise BuildCancelled()
-
     with training_file_lock(library, undo.name):
-        stop_if_cancelled()
+        stop_if_cancelled(cancelled)
         with library.session() as session, session.begin():
             # No removal deletes one of its conversations while this runs.
             lock_in_transaction(session, REMOVING)
@@ -220,18 +190,14 @@ def undo_deletion(library: Library, undo: FileDeletionUndo, progress: Progress |
             row = dict(undo.row)
             if session.get(TrainingFile, undo.file_id) is not None:  # its number was reused
                 row["file_id"] = next_file_id(library, session)
-            if undo.fragments:
-                statement = insert_for(session, BuildFragment).on_conflict_do_nothing(
-                    index_elements=[BuildFragment.key])
-                for part in _chunks(undo.fragments):
-                    session.execute(statement, [
-                        {**f, **{c: zlib.decompress(f[c]) for c in PACKED}} for f in part])
-            stop_if_cancelled()
+            put_renderings_back(session, undo.fragments)
+            stop_if_cancelled(cancelled)
             if progress:
                 progress(1, 3, undo.name)
-            file_id = int(session.execute(insert(_table(TrainingFile)).values(**row)
+            file_id = int(session.execute(insert(table_of(TrainingFile)).values(**row)
                                           .returning(TrainingFile.file_id)).scalar_one())
-            _insert(session, _table(Member), [{**m, "file_id": file_id} for m in undo.members])
+            insert_rows(session, table_of(Member),
+                        [{**m, "file_id": file_id} for m in undo.members])
             if progress:
                 progress(2, 3, "its saved-copies records")
             if undo.saved_copies:  # a path saved to since for another file keeps that one
@@ -239,6 +205,6 @@ def undo_deletion(library: Library, undo: FileDeletionUndo, progress: Progress |
                     index_elements=[SavedCopy.path])
                 session.execute(statement, [{**c, "file_id": file_id}
                                             for c in undo.saved_copies])
-            stop_if_cancelled()  # the last moment: after it, the commit
+            stop_if_cancelled(cancelled)  # the last moment: after it, the commit
     return undo.name
 

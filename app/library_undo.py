@@ -17,15 +17,14 @@ the compressed records are what the library stored, so nothing is rendered or pa
 
 from __future__ import annotations
 
-import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, cast
 
-from sqlalchemy import Table, delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
-from app.build import BuildCancelled, Progress
+from app.build import Progress
 from app.errors import LibraryError
 from app.fullfile import shared_profile_hash
 from app.library import Library
@@ -44,10 +43,17 @@ from app.records import Digest
 from app.removal import RemovalPlan, RemovalResult, apply_removal
 from app.stored_builds import drop_unreferenced
 from app.team_locks import REMOVING, lock_in_transaction, training_file_lock
-from app.wording import agreeing, and_list, first_few, plural
-
-CHUNK = 500  # keys per IN (...) list
-Row = dict[str, Any]
+from app.undo_rows import (
+    Row,
+    in_parts,
+    insert_rows,
+    packed,
+    put_renderings_back,
+    rows_where,
+    stop_if_cancelled,
+    table_of,
+)
+from app.wording import agreeing, and_list, plural
 
 
 @dataclass(frozen=True)
@@ -62,7 +68,7 @@ class FileBefore:
     created_at: str
     row: Row
     members: tuple[tuple[int, int, str | None], ...]
-    fragments: tuple[Row, ...]  # their JSON and JSONL compressed (``_packed``)
+    fragments: tuple[Row, ...]  # their JSON and JSONL compressed (``undo_rows.packed``)
     after: tuple[int, ...] = ()
     revision: int = 0
     changes: int = 0
@@ -103,39 +109,6 @@ class LibraryRemovalUndo:
 def _files(files: Sequence[FileBefore]) -> str:
     return and_list([f"'{f.name}'" for f in files[:5]]
                     + ([plural(len(files) - 5, "other file")] if len(files) > 5 else []))
-
-
-def _chunks(items: Sequence[Any]) -> Iterator[list[Any]]:
-    for start in range(0, len(items), CHUNK):
-        yield list(items[start:start + CHUNK])
-
-
-def _rows(session: Session, table: Table, column: Any, values: Sequence[Any]) -> list[Row]:
-    """Every row of ``table`` whose ``column`` is among ``values``, as plain dicts."""
-    found: list[Row] = []
-    for part in _chunks(values):
-        found.extend(dict(row._mapping)
-                     for row in session.execute(select(table).where(column.in_(part))))
-    return found
-
-
-def _table(model: Any) -> Table:
-    table = model.__table__
-    assert isinstance(table, Table)
-    return table
-
-
-# A rendering's JSON and JSONL, kept compressed (about a fifth of their size): they are
-# most of what a removal from a large training file keeps.
-PACKED = ("json", "jsonl")
-
-
-def _packed(fragment: Row) -> Row:
-    return {**fragment, **{column: zlib.compress(fragment[column], 1) for column in PACKED}}
-
-
-def _unpacked(fragment: Row) -> Row:
-    return {**fragment, **{column: zlib.decompress(fragment[column]) for column in PACKED}}
 
 
 class _Recorder:
@@ -180,9 +153,9 @@ class _Recorder:
             self.files[name] = FileBefore(
                 row.file_id, row.name, row.created_at,
                 {column.name: getattr(row, column.name)
-                 for column in _table(TrainingFile).columns},
-                tuple(members), tuple(_packed(fragment) for fragment in _rows(
-                    session, _table(BuildFragment), BuildFragment.key, keys)),
+                 for column in table_of(TrainingFile).columns},
+                tuple(members), tuple(packed(fragment) for fragment in rows_where(
+                    session, table_of(BuildFragment), BuildFragment.key, keys)),
                 refused=refused)
 
     def file_after(self, name: str) -> None:
@@ -198,7 +171,7 @@ class _Recorder:
                                           .order_by(Member.position)))
             wanted = [key for _pk, _p, key in before.members if key is not None]
             kept = {str(f["key"]) for f in before.fragments}
-            for part in _chunks(wanted):
+            for part in in_parts(wanted):
                 kept.update(session.scalars(select(BuildFragment.key)
                                             .where(BuildFragment.key.in_(part))))
             refused = before.refused
@@ -211,23 +184,23 @@ class _Recorder:
     def deleting(self, session: Session, pks: Sequence[int]) -> None:
         if not self.conversations:  # the first part: profiles no conversation used
             # already go with theirs (the removal drops every unused one)
-            for orphan in session.execute(select(_table(Profile)).where(
+            for orphan in session.execute(select(table_of(Profile)).where(
                     Profile.profile_hash.not_in(select(Conversation.profile_hash)))):
                 self.profiles[str(orphan.profile_hash)] = dict(orphan._mapping)
-        rows = _rows(session, _table(Conversation), Conversation.pk, pks)
+        rows = rows_where(session, table_of(Conversation), Conversation.pk, pks)
         self.conversations.extend(rows)
-        self.documents.extend(_rows(session, _table(ConversationDocument),
+        self.documents.extend(rows_where(session, table_of(ConversationDocument),
                                     ConversationDocument.pk, pks))
-        self.dialogue_keys.extend(_rows(session, _table(DialogueKey),
+        self.dialogue_keys.extend(rows_where(session, table_of(DialogueKey),
                                         DialogueKey.conversation_pk, pks))
         wanted = sorted({str(r["profile_hash"]) for r in rows} - set(self.profiles))
-        for profile in _rows(session, _table(Profile), Profile.profile_hash, wanted):
+        for profile in rows_where(session, table_of(Profile), Profile.profile_hash, wanted):
             self.profiles[str(profile["profile_hash"])] = profile
         wanted = sorted({str(r["batch_id"]) for r in rows} - set(self.batches))
-        for batch in _rows(session, _table(Batch), Batch.batch_id, wanted):
+        for batch in rows_where(session, table_of(Batch), Batch.batch_id, wanted):
             self.batches[str(batch["batch_id"])] = batch
         dialogues = sorted({r["dialogue_sha256"] for r in rows if r["dialogue_sha256"]})
-        for part in _chunks(dialogues):
+        for part in in_parts(dialogues):
             self.twins.update(pk for pk in session.scalars(
                 select(Conversation.pk).where(Conversation.dialogue_sha256.in_(part)))
                 if pk not in self.pks)
@@ -273,10 +246,6 @@ def _cannot(undo: LibraryRemovalUndo, why: str) -> str:
             f"import {agreeing(undo.count, 'its file', 'their files')} again.")
 
 
-def _quoted(ids: Sequence[str]) -> str:
-    return first_few([f"'{cid}'" for cid in ids], 3)
-
-
 def _file_refused(session: Session, before: FileBefore, whole: bool) -> str | None:
     if before.refused is not None:
         return before.refused
@@ -307,7 +276,7 @@ def _stored_since(session: Session, undo: LibraryRemovalUndo, whole: bool) -> st
                             f"library that '{by_pk[int(value)]}' had"),
     ]
     for column, values, why in checks:
-        for part in _chunks(values):
+        for part in in_parts(values):
             hit = session.execute(select(Conversation.conversation_id, column)
                                   .where(column.in_(part)).limit(1)).first()
             if hit is not None:
@@ -317,7 +286,7 @@ def _stored_since(session: Session, undo: LibraryRemovalUndo, whole: bool) -> st
     for name, column in (("content", Conversation.content_sha256),
                          ("dialogue", Conversation.dialogue_sha256)):
         owner = {r[column.key]: str(r["conversation_id"]) for r in rows if r[column.key]}
-        for part in _chunks(sorted(owner)):
+        for part in in_parts(sorted(owner)):
             for cid, pk, value in session.execute(
                     select(Conversation.conversation_id, Conversation.pk, column)
                     .where(column.in_(part))):
@@ -325,7 +294,7 @@ def _stored_since(session: Session, undo: LibraryRemovalUndo, whole: bool) -> st
                     return (f"'{cid}' was imported since, with the same {name} as "
                             f"'{owner[value]}'")
     keys = [int(r["key"]) for r in undo.dialogue_keys]
-    for part in _chunks(keys):
+    for part in in_parts(keys):
         hit = session.execute(select(Conversation.conversation_id)
                               .join(DialogueKey, DialogueKey.conversation_pk == Conversation.pk)
                               .where(DialogueKey.key.in_(part)).limit(1)).first()
@@ -362,23 +331,14 @@ def refused(session: Session, undo: LibraryRemovalUndo, whole: bool = True) -> s
     return None if why is None else _cannot(undo, why)
 
 
-def _insert(session: Session, table: Table, rows: Sequence[Row]) -> None:
-    for part in _chunks(rows):
-        session.execute(insert(table), part)
-
-
 def _put_file_back(session: Session, before: FileBefore) -> None:
     """The file's rows as before the removal: its stored build again, byte for byte."""
-    if before.fragments:
-        statement = insert_for(session, BuildFragment).on_conflict_do_nothing(
-            index_elements=[BuildFragment.key])
-        for part in _chunks(before.fragments):
-            session.execute(statement, [_unpacked(fragment) for fragment in part])
+    put_renderings_back(session, before.fragments)
     unused = {key for key in session.scalars(select(Member.fragment_key)
                                              .where(Member.file_id == before.file_id))
               if key is not None}
     session.execute(delete(Member).where(Member.file_id == before.file_id))
-    _insert(session, _table(Member), [
+    insert_rows(session, table_of(Member), [
         {"file_id": before.file_id, "conversation_pk": pk, "position": position,
          "fragment_key": key} for pk, position, key in before.members])
     row = session.get(TrainingFile, before.file_id)
@@ -402,37 +362,33 @@ def undo_library_removal(library: Library, undo: LibraryRemovalUndo,
     changed, when that is not exact; ``BuildCancelled`` on Cancel, with nothing changed."""
     names = [before.name for before in undo.files]
 
-    def stop_if_cancelled() -> None:
-        if cancelled is not None and cancelled():
-            raise BuildCancelled()
-
     steps = 2 + len(undo.files)
     with training_file_lock(library, *names):
-        stop_if_cancelled()
+        stop_if_cancelled(cancelled)
         with library.session() as session, session.begin():
             # No build writes a file, and no removal deletes, while this runs.
             lock_in_transaction(session, REMOVING)
             why = refused(session, undo)
             if why is not None:
                 raise LibraryError(why)
-            stop_if_cancelled()
+            stop_if_cancelled(cancelled)
             if progress:
                 progress(0, steps, "putting the conversations back")
             profiles = insert_for(session, Profile).on_conflict_do_nothing(
                 index_elements=[Profile.profile_hash])
             if undo.profiles:
                 session.execute(profiles, list(undo.profiles))
-            _insert(session, _table(Batch), [b for b in undo.batches
+            insert_rows(session, table_of(Batch), [b for b in undo.batches
                                              if b["batch_id"] in undo.batches_removed])
-            _insert(session, _table(Conversation), undo.conversations)
-            _insert(session, _table(ConversationDocument), undo.documents)
-            _insert(session, _table(DialogueKey), undo.dialogue_keys)
+            insert_rows(session, table_of(Conversation), undo.conversations)
+            insert_rows(session, table_of(ConversationDocument), undo.documents)
+            insert_rows(session, table_of(DialogueKey), undo.dialogue_keys)
             if progress:
                 progress(1, steps, "putting the training files back")
             for done, before in enumerate(undo.files, 2):
-                stop_if_cancelled()
+                stop_if_cancelled(cancelled)
                 _put_file_back(session, before)
                 if progress:
                     progress(done, steps, before.name)
-            stop_if_cancelled()  # the last moment: after it, the commit
+            stop_if_cancelled(cancelled)  # the last moment: after it, the commit
     return tuple(names)

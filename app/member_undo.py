@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
 from app.library import Library
-from app.models import Conversation, Member, TrainingFile
+from app.models import Member, TrainingFile
 from app.team_locks import training_file_lock
 from app.trainingfiles import (
     ConversationsGone,
@@ -28,11 +28,11 @@ from app.trainingfiles import (
     remove_conversations,
     restore_members,
 )
-from app.wording import agreeing, first_few, plural
+from app.undo_rows import RenderedState as State
+from app.undo_rows import quoted_ids, rendered_states
+from app.wording import agreeing, plural
 
 Progress = Callable[[int, int, str], None]
-# What a conversation's rendering depends on: batch, reviewer, content hash, review date.
-State = tuple[str, str | None, str, str | None]
 
 
 @dataclass(frozen=True)
@@ -78,23 +78,6 @@ def _cannot(undo: RemovalUndo, why: str) -> str:
             f"cannot be undone exactly: {why}. {BY_HAND}")
 
 
-def _named(ids: Sequence[str]) -> str:
-    return first_few([f"'{cid}'" for cid in ids], 3)
-
-
-def _states(session: Session, pks: Sequence[int]) -> dict[int, tuple[str, State]]:
-    """Each of ``pks`` still in the library: its id and rendered state."""
-    found: dict[int, tuple[str, State]] = {}
-    for start in range(0, len(pks), 500):
-        for pk, cid, batch, reviewer, content, at in session.execute(
-                select(Conversation.pk, Conversation.conversation_id, Conversation.batch_id,
-                       Conversation.reviewed_by, Conversation.content_sha256,
-                       Conversation.reviewed_at)
-                .where(Conversation.pk.in_(list(pks[start : start + 500])))):
-            found[pk] = (cid, (batch, reviewer, content, at))
-    return found
-
-
 def _members(session: Session, file_id: int) -> list[int]:
     return list(session.scalars(select(Member.conversation_pk)
                                 .where(Member.file_id == file_id).order_by(Member.position)))
@@ -117,17 +100,17 @@ def refused(session: Session, undo: RemovalUndo, whole: bool = True) -> str | No
     if members is not None:
         back = [cid for pk, cid, _state in undo.removed if pk in members]
         if back:
-            return _cannot(undo, f"{_named(back)} "
+            return _cannot(undo, f"{quoted_ids(back)} "
                                  f"{agreeing(len(back), 'is', 'are')} already back in "
                                  f"'{undo.name}'")
-    now = _states(session, [pk for pk, _cid, _state in undo.removed])
+    now = rendered_states(session, [pk for pk, _cid, _state in undo.removed])
     gone = [cid for pk, cid, _state in undo.removed if now.get(pk, ("", None))[0] != cid]
     if gone:
-        return _cannot(undo, f"{_named(gone)} {agreeing(len(gone), 'is', 'are')} no "
+        return _cannot(undo, f"{quoted_ids(gone)} {agreeing(len(gone), 'is', 'are')} no "
                              "longer in the library")
     changed = [cid for pk, cid, state in undo.removed if now[pk][1] != state]
     if changed:
-        return _cannot(undo, f"{_named(changed)} changed since (replaced, moved to another "
+        return _cannot(undo, f"{quoted_ids(changed)} changed since (replaced, moved to another "
                              "batch or marked reviewed)")
     # The member list too, not only the revision: on a library folder the file's lock
     # holds nobody off, so another writer (the command line) may have changed it while
@@ -161,7 +144,7 @@ def remove_recorded(
             row = _recorded(session, info.name)
             kept = set(_members(session, file_id))
             out = [pk for pk in before if pk not in kept]
-            states = _states(session, out)
+            states = rendered_states(session, out)
             # Only the ones asked for: one another writer removed meanwhile (the lock holds
             # nobody off on a library folder) is not this removal's to put back.
             asked = set(conversation_ids)

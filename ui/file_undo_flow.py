@@ -18,8 +18,6 @@ from app.library import Library
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
-from ui.saved_copies import with_out_of_date
-from ui.tasks import run_with_progress, stopped_unchanged
 from ui.undo_slot import UndoSlot
 from ui.wording import plural
 
@@ -37,31 +35,12 @@ class FileDeletionUndoController(KeptUndoController[FileDeletionUndo]):
         if last is None:
             return False
 
-        def announce() -> None:
-            # (their "In files" column is read again on this signal alone: no conversation
-            # changed, so the table and the token counts need no new read)
-            self.changes.training_files_changed.emit()
-
-        def done(name: str) -> None:
-            self.changes.training_file_built.emit(name)
-            announce()
-            self.status.emit(with_out_of_date(
-                f"Undone: training file '{name}' is back, with its "
-                f"{plural(last.count, 'conversation')} and settings as before",
-                self.library, [name]))
-
-        def failed(why: str) -> None:
-            if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
-                self.record(last)
-                self.status.emit(f"Undo cancelled: '{last.name}' is still deleted")
-                return
-            if task.is_cancelled():  # ended after Cancel: it may have been saved
-                announce()
-            self.dialogs.warn(self.window, "Undo", why)
-            self.failed.emit(why)
-
-        task = run_with_progress(
-            self.window, f"Bringing back training file '{last.name}'",
+        # Done or not, no conversation changed: their "In files" column is read again on
+        # training_files_changed alone; the table and the token counts need no new read.
+        self._rebuild_file(
+            last, last.name, f"Bringing back training file '{last.name}'",
             lambda progress, cancelled: undo_deletion(self.library, last, progress, cancelled),
-            done, failed)
+            lambda name: (f"Undone: training file '{name}' is back, with its "
+                          f"{plural(last.count, 'conversation')} and settings as before"),
+            name_of=str, unchanged=f"'{last.name}' is still deleted", conversations_too=False)
         return True

@@ -2,13 +2,14 @@
 Undo (``ui.undo_slot``), and read again each time the library is said to have changed
 whether it is still exact, so a greyed-out Undo says why on hover. Each kind (a removal
 from a training file, ``ui.member_undo_flow``; from the library, ``ui.library_undo_flow``;
-a file's settings, ``ui.settings_undo_flow``) says how its undo runs; the two that rebuild
-one training file run it through ``_rebuild_file``."""
+a file's settings, ``ui.settings_undo_flow``; a deleted file, ``ui.file_undo_flow``) says
+how its undo runs; the three that rebuild or bring back one training file run it through
+``_rebuild_file``."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
@@ -18,7 +19,6 @@ from sqlalchemy.orm import Session
 from app.errors import LibraryError
 from app.library import Library
 from app.library_folder import refuse_changes
-from app.trainingfiles import TrainingFileInfo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.saved_copies import with_out_of_date
@@ -123,24 +123,31 @@ class KeptUndoController(QObject, Generic[U]):
         return last
 
     def _rebuild_file(self, last: U, name: str, title: str, work: Work,
-                      said: Callable[[TrainingFileInfo], str]) -> None:
-        """Run the undo ``work`` that rebuilds the training file ``name`` as a job: done, the
-        pages hear of the rebuilt file and the status says ``said`` of it, with the saved
-        copies the rebuild left out of date; stopped before it changed anything, the undo
-        is kept to be offered again."""
-        def done(info: TrainingFileInfo) -> None:
-            self.changes.training_file_built.emit(info.name)
+                      said: Callable[[Any], str], *,
+                      name_of: Callable[[Any], str] = lambda info: str(info.name),
+                      unchanged: str | None = None, conversations_too: bool = True) -> None:
+        """Run the undo ``work`` that rebuilds or brings back the training file ``name`` as
+        a job: done, the pages hear of the file (``name_of`` the work's result) and the
+        status says ``said`` of it, with the saved copies it left out of date; stopped
+        before it changed anything, the undo is kept to be offered again and the status
+        says ``unchanged``. Ended after Cancel, it may have been saved: the pages read
+        again (the conversations too, unless ``conversations_too`` is False: the undo
+        changes no conversation)."""
+        def done(result: Any) -> None:  # a TrainingFileInfo, or ``name_of`` says
+            file_name = name_of(result)
+            self.changes.training_file_built.emit(file_name)
             self.changes.training_files_changed.emit()
-            self.status.emit(with_out_of_date(said(info), self.library, [info.name]))
+            self.status.emit(with_out_of_date(said(result), self.library, [file_name]))
 
         def failed(why: str) -> None:
             if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
                 self.record(last)
-                self.status.emit(f"Undo cancelled: '{name}' was not changed")
+                self.status.emit(f"Undo cancelled: {unchanged or f'{name!r} was not changed'}")
                 return
             if task.is_cancelled():  # ended after Cancel: it may have been saved
                 self.changes.training_files_changed.emit()
-                self.changes.conversations_changed.emit()
+                if conversations_too:
+                    self.changes.conversations_changed.emit()
             self.dialogs.warn(self.window, "Undo", why)
             self.failed.emit(why)
 
