@@ -1,6 +1,6 @@
 """Edit ▸ Undo cancelled with the progress dialog's Cancel, as a person does it: nothing
 changes, and Undo is offered again as before (same words, enabled), for each kind it
-undoes (a batch rename, a batch move, a removal from a training file).
+undoes (a batch rename, a batch move, a removal from a training file, a deleted file).
 
 The undo job here waits for Cancel before it runs the real undo (with that Cancel), so the
 Cancel always comes while the job runs, however slow the machine.
@@ -17,13 +17,15 @@ from conftest import ids_of, open_window, settle
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QProgressDialog, QPushButton
 from stored import stored_bytes
+from test_file_undo_window import NAME as DELETED
+from test_file_undo_window import _deleted
 from test_member_undo_window import NAME, _on_page, _remove_picked, _undo
 
-from app import batch_undo, member_undo
+from app import batch_undo, file_undo, member_undo
 from app.build import StoppedByForce
 from app.removal import apply_removal, plan_removal
-from app.trainingfiles import add_conversations, member_ids
-from ui import batch_flow, member_undo_flow
+from app.trainingfiles import add_conversations, list_training_files, member_ids
+from ui import batch_flow, file_undo_flow, member_undo_flow
 from ui.tasks import STOPPED_BY_FORCE, job_over, jobs_of
 from ui.undo_slot import NOTHING_TO_UNDO
 
@@ -140,6 +142,23 @@ def test_a_cancelled_undo_of_a_removal_changes_nothing_and_is_offered_again(
         cancel_the_undo(qtbot, window, undo)
     assert said.args == ["Undo cancelled: 'Kept' was not changed"]
     assert (stored_bytes(filled_library, NAME), member_ids(filled_library, NAME)) == removed
+    assert offered(undo) == before
+    assert dialogs.warnings == []
+    settle(qtbot, window)
+    assert offered(undo) == before
+
+
+def test_a_cancelled_undo_of_a_deleted_file_changes_nothing_and_is_offered_again(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    window, _page, _ids = _deleted(qtbot, filled_library, dialogs, tmp_path)
+    undo = _undo(window)
+    before = offered(undo)
+    assert before[:2] == (f"Undo delete of training file '{DELETED}'", True)
+    started_after_cancel(monkeypatch, file_undo_flow, file_undo.undo_deletion)
+    with qtbot.waitSignal(window.deletion_undo.status, timeout=WAIT_MS) as said:
+        cancel_the_undo(qtbot, window, undo)
+    assert said.args == [f"Undo cancelled: '{DELETED}' is still deleted"]
+    assert DELETED not in [f.name for f in list_training_files(filled_library)]
     assert offered(undo) == before
     assert dialogs.warnings == []
     settle(qtbot, window)
