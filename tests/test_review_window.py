@@ -198,3 +198,23 @@ def test_a_click_on_a_member_selects_it_where_one_click_activates(
     QTest.keyClick(members, Qt.Key.Key_Return)
     assert window.pages.currentIndex() == 0
     assert window.conversations.reader.conversation_id() == enriched_ids[1]
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_a_conversation_in_the_reader_alone_shows_its_new_mark(qtbot, window, dialogs,
+                                                               enriched_ids):
+    """Opened where the filter hides it (the reader alone, no table row re-reads it), a
+    conversation marked reviewed from the reader is read again there."""
+    first = enriched_ids[0]
+    settle(qtbot, window)
+    page = window.conversations
+    page.search.setText("no conversation says this")
+    qtbot.waitUntil(lambda: page.model.rowCount() == 0)
+    window.open_conversation(first)
+    reader = page.reader
+    assert reader.conversation_id() == first and page.reader_conversation_id() is None
+    assert not reader.review_label.text().startswith("✓")
+    dialogs.texts.append("Dana Reviewer")
+    qtbot.mouseClick(reader.review_button, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: reader.review_label.text().startswith("✓ Reviewed by Dana"))
+    assert reader.conversation_id() == first

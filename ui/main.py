@@ -232,7 +232,7 @@ class MainWindow(QMainWindow):
         reader.review_requested.connect(self.reviews.review_one)
         reader.as_trained_requested.connect(self.show_as_trained)
         self.reviews.status.connect(self.show_message)
-        self.reviews.marks_changed.connect(self._after_review_marks)
+        self.changes.conversations_marked.connect(self._after_review_marks)
         self.training_files.open_conversation.connect(self.open_conversation)
 
         page.open_rows()  # a small library now, a large one in the background
@@ -614,8 +614,8 @@ class MainWindow(QMainWindow):
     # --- reading and reviewing ---------------------------------------------------------
 
     def _after_review_marks(self, ids: list[str]) -> None:
-        """The table re-reads itself (and re-reads the conversation it shows); a conversation
-        opened in the reader alone is re-read here."""
+        """The table patches the marked rows itself (and re-reads the conversation it
+        shows); a conversation opened in the reader alone is re-read here."""
         page = self.conversations
         shown = page.reader.conversation_id()
         if shown in ids and shown != page.reader_conversation_id():

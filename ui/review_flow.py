@@ -25,7 +25,6 @@ REVIEWER_KEY = "review/name"
 
 class ReviewController(QObject):
     status = Signal(str)
-    marks_changed = Signal(list)  # the conversation ids whose mark changed
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, settings: QSettings) -> None:
@@ -78,7 +77,6 @@ class ReviewController(QObject):
         except Exception as exc:  # a busy or read-only database too: never only on stderr
             self.dialogs.warn(self.window, "Review", failure_sentence(exc, self.library.database))
             return False
-        self.marks_changed.emit(ids)
         self.changes.conversations_marked.emit(ids)
         self.changes.conversations_changed.emit()
         self._rebuild(change)

@@ -450,7 +450,9 @@ class RowIndex:
     def haystacks(self) -> list[str]:
         """Each row's search text (``haystack``), made now if no step made it yet."""
         if self._haystacks is None:
-            self._haystacks = list(map(haystack, self.rows))
+            for _ in self.haystack_steps():
+                pass
+        assert self._haystacks is not None
         return self._haystacks
 
     def haystack_steps(self) -> Iterator[None]:
