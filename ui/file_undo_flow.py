@@ -11,23 +11,15 @@ changes anything.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
-
 from app.file_undo import FileDeletionUndo, refused, undo_deletion
-from app.library import Library
-from ui.changes import LibraryChanges
-from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
-from ui.undo_slot import UndoSlot
 from ui.wording import plural
 
 
 class FileDeletionUndoController(KeptUndoController[FileDeletionUndo]):
     """Keeps the last deleted training file and brings it back on Edit ▸ Undo."""
 
-    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 changes: LibraryChanges, undo: UndoSlot) -> None:
-        super().__init__(window, library, dialogs, changes, undo, refused)
+    refused = staticmethod(refused)
 
     def undo_last(self) -> bool:
         """Bring the deleted file back, as a job; True when it was started."""

@@ -43,16 +43,17 @@ class KeptUndoController(QObject, Generic[U]):
     status = Signal(str)  # the undo is done, or was cancelled
     failed = Signal(str)  # the undo was refused (after the warning) or failed
 
+    # Each kind's own check of whether its undo is still exact (``app.*_undo.refused``).
+    refused: Callable[[Session, U, bool], str | None]
+
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 changes: LibraryChanges, undo: UndoSlot,
-                 refused: Callable[[Session, U, bool], str | None]) -> None:
+                 changes: LibraryChanges, undo: UndoSlot) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
         self.dialogs = dialogs
         self.changes = changes
         self.undo = undo
-        self._refused = refused
         self.last: U | None = None
         self.why_not: str | None = None  # why ``last`` cannot be undone exactly now
         for signal in (changes.training_files_changed, changes.conversations_changed,
@@ -93,7 +94,7 @@ class KeptUndoController(QObject, Generic[U]):
             return
         try:
             with self.library.session() as session:
-                self.why_not = self._refused(session, self.last, False)  # no stall
+                self.why_not = type(self).refused(session, self.last, False)  # no stall
         except SQLAlchemyError:  # unreadable now: the job checks (and says) again
             self.why_not = None
         self._show()

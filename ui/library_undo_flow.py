@@ -10,15 +10,9 @@ that writes, before it changes anything.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
-
-from app.library import Library
 from app.library_undo import LibraryRemovalUndo, refused, undo_library_removal
-from ui.changes import LibraryChanges
-from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
 from ui.tasks import in_child, run_with_progress, saying_if_killed, stopped_unchanged
-from ui.undo_slot import UndoSlot
 from ui.wording import plural
 
 
@@ -33,9 +27,7 @@ def stopped_undo(undo: LibraryRemovalUndo) -> str:
 class LibraryRemovalUndoController(KeptUndoController[LibraryRemovalUndo]):
     """Keeps the last removal from the library and undoes it on Edit ▸ Undo."""
 
-    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 changes: LibraryChanges, undo: UndoSlot) -> None:
-        super().__init__(window, library, dialogs, changes, undo, refused)
+    refused = staticmethod(refused)
 
     def undo_last(self) -> bool:
         """Put the removed conversations back, as a job; True when it was started."""

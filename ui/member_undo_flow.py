@@ -10,23 +10,15 @@ job checks again, in one transaction, before it changes anything.
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
-
-from app.library import Library
 from app.member_undo import RemovalUndo, refused, undo_removal
-from ui.changes import LibraryChanges
-from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
-from ui.undo_slot import UndoSlot
 from ui.wording import plural
 
 
 class RemovalUndoController(KeptUndoController[RemovalUndo]):
     """Keeps the last removal from a training file and undoes it on Edit ▸ Undo."""
 
-    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 changes: LibraryChanges, undo: UndoSlot) -> None:
-        super().__init__(window, library, dialogs, changes, undo, refused)
+    refused = staticmethod(refused)
 
     def undo_last(self) -> bool:
         """Put the removed conversations back, as a job; True when it was started."""

@@ -9,24 +9,17 @@ runs, Undo waits; one that was not made leaves Undo offering what it offered bef
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QWidget
 from sqlalchemy.exc import SQLAlchemyError
 
-from app.library import Library
 from app.settings_undo import SettingsUndo, refused, settings_now, undo_settings
 from app.trainingfiles import TrainingFileInfo
-from ui.changes import LibraryChanges
-from ui.dialogs import Dialogs
 from ui.kept_undo import KeptUndoController
-from ui.undo_slot import UndoSlot
 
 
 class SettingsUndoController(KeptUndoController[SettingsUndo]):
     """Keeps the last change of a file's settings and undoes it on Edit ▸ Undo."""
 
-    def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 changes: LibraryChanges, undo: UndoSlot) -> None:
-        super().__init__(window, library, dialogs, changes, undo, refused)
+    refused = staticmethod(refused)
 
     def starting(self) -> None:
         """A change of settings starts: Undo waits for it, keeping what it offered."""
