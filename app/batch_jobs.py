@@ -22,8 +22,8 @@ def rename_batch(library: Library, old: str, new: str,
     """Rename ``old`` to ``new`` (an existing ``new`` merges the two); the names of the
     training files holding its conversations, and its undo."""
     stale = files_holding(library, batch_id=old)
-    merged, pks = library.rename_batch(old, new)
-    return stale, RenameUndo(old, clean_batch_id(new), frozenset(pks), merged)
+    merged, renamed, created_at = library.rename_batch(old, new)
+    return stale, RenameUndo(old, clean_batch_id(new), tuple(renamed), merged, created_at)
 
 
 def move_conversations(library: Library, conversation_ids: Sequence[str], batch: str,

@@ -6,9 +6,9 @@ checks, in one transaction, that the library still holds exactly what the change
 (the same conversations in the renamed batch and the old name free; every moved one still
 in the batch it was moved to), then puts everything back; otherwise it changes nothing
 and says why. Cancel, seen before the commit, changes nothing too. A rename that merged
-into an existing batch has no exact undo: which conversations came from where is
-recorded, but the old batch itself (its creation time) is gone, and the undo is refused
-before it is offered.
+into an existing batch is undone too: it recorded which conversations came from the old
+batch and when that batch was made, so the undo makes the old batch again, as it was,
+and takes them out of the other one into it.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from app.library import Library
 from app.models import Batch, Conversation
 from app.stored_builds import forget_totals
 from app.trainingfiles import files_holding
-from app.undo_rows import stop_if_cancelled
+from app.undo_rows import in_parts, stop_if_cancelled
 from app.wording import plural
 
 Progress = Callable[[int, int, str], None]
@@ -33,26 +33,28 @@ Progress = Callable[[int, int, str], None]
 
 @dataclass(frozen=True)
 class RenameUndo:
-    """Batch ``old`` was renamed ``new`` (merged into an existing ``new`` when
-    ``merged``); ``pks``: the conversations it held."""
+    """Batch ``old`` (made at ``created_at``) was renamed ``new``, or merged into an
+    existing ``new`` when ``merged``; ``renamed``: its conversations as (row key, id)."""
 
     old: str
     new: str
-    pks: frozenset[int]
+    renamed: tuple[tuple[int, str], ...]
     merged: bool
+    created_at: str
+
+    @property
+    def pks(self) -> frozenset[int]:
+        return frozenset(pk for pk, _cid in self.renamed)
+
+    @property
+    def ids(self) -> list[str]:
+        return [cid for _pk, cid in self.renamed]
 
     @property
     def label(self) -> str:
-        return f"Undo rename of batch '{self.old}' to '{self.new}'"
-
-    @property
-    def refused(self) -> str | None:
-        """Why it cannot be undone exactly (None: it can)."""
         if self.merged:
-            return (f"Renaming batch '{self.old}' to '{self.new}' merged it into the "
-                    f"existing batch '{self.new}': that cannot be undone exactly. Move "
-                    "its conversations back with Move checked to batch… instead.")
-        return None
+            return f"Undo merge of batch '{self.old}' into '{self.new}'"
+        return f"Undo rename of batch '{self.old}' to '{self.new}'"
 
 
 @dataclass(frozen=True)
@@ -68,10 +70,6 @@ class MoveUndo:
     def label(self) -> str:
         return (f"Undo move of {plural(len(self.before), 'conversation')} to batch "
                 f"'{self.target}'")
-
-    @property
-    def refused(self) -> str | None:
-        return None
 
     def back_to(self) -> dict[str, list[str]]:
         """Each batch they came from, with the ids going back to it."""
@@ -97,12 +95,14 @@ def changed_since(what: str) -> LibraryError:
 def undo_rename(library: Library, undo: RenameUndo, progress: Progress | None = None,
                 cancelled: Callable[[], bool] | None = None) -> list[str]:
     """Name batch ``undo.new`` ``undo.old`` again, if it still holds exactly the
-    conversations the rename renamed and ``old`` is free; the training files holding them
-    (they record each conversation's batch: rebuilt next)."""
-    what = f"Renaming batch '{undo.old}' to '{undo.new}'"
-    if undo.refused is not None:
-        raise LibraryError(undo.refused)
-    stale = files_holding(library, batch_id=undo.new)
+    conversations the rename renamed and ``old`` is free (a merge: make ``old`` again as
+    it was and take its conversations back into it, if ``new`` still holds every one of
+    them); the training files holding them (they record each conversation's batch:
+    rebuilt next)."""
+    what = (f"Merging batch '{undo.old}' into '{undo.new}'" if undo.merged
+            else f"Renaming batch '{undo.old}' to '{undo.new}'")
+    stale = (files_holding(library, conversation_ids=undo.ids) if undo.merged
+             else files_holding(library, batch_id=undo.new))
     with library.session() as session, session.begin():
         # Locked first on a team library: a member's write into the batch, committed or
         # not, is waited for and then seen; none can start until the undo commits (its
@@ -111,13 +111,22 @@ def undo_rename(library: Library, undo: RenameUndo, progress: Progress | None = 
                         .with_for_update())
         held = set(session.scalars(select(Conversation.pk)
                                    .where(Conversation.batch_id == undo.new)))
+        exact = held >= undo.pks if undo.merged else held == undo.pks
         if (session.get(Batch, undo.new) is None or session.get(Batch, undo.old) is not None
-                or held != undo.pks):
+                or not exact):
             raise changed_since(what)
-        forget_totals(session, list(held))
+        pks = sorted(undo.pks)
+        forget_totals(session, pks)
         try:
-            session.execute(update(Batch).where(Batch.batch_id == undo.new)
-                            .values(batch_id=undo.old))
+            if undo.merged:
+                session.add(Batch(batch_id=undo.old, created_at=undo.created_at))
+                session.flush()
+                for part in in_parts(pks):
+                    session.execute(update(Conversation).where(Conversation.pk.in_(part))
+                                    .values(batch_id=undo.old))
+            else:
+                session.execute(update(Batch).where(Batch.batch_id == undo.new)
+                                .values(batch_id=undo.old))
         except IntegrityError:  # a team member made a batch of the old name meanwhile
             raise changed_since(what) from None
         stop_if_cancelled(cancelled)

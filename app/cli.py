@@ -42,7 +42,7 @@ from app.failures import failure_sentence
 from app.idtext import readable_name
 from app.importer import FileVerdict, ImportReport, Verdict, import_paths
 from app.labels import display_name
-from app.library import Library
+from app.library import Library, clean_batch_id
 from app.location import parse_location
 from app.paths import DATABASE_NAME
 from app.places import readable_reason, split_reason
@@ -830,8 +830,10 @@ def run(args: argparse.Namespace) -> int:
                 return cmd_batches(library)
             case "rename-batch":
                 stale = files_holding(library, batch_id=args.old)
-                library.rename_batch(args.old, args.new)
-                _print(f"renamed batch '{args.old}' to '{args.new}'")
+                merged, renamed, _made = library.rename_batch(args.old, args.new)
+                _print(f"merged batch '{args.old}' ({plural(len(renamed), 'conversation')}) "
+                       f"into the existing batch '{clean_batch_id(args.new)}'" if merged
+                       else f"renamed batch '{args.old}' to '{args.new}'")
                 _rebuild_stale(library, stale)
             case "move":
                 stale = files_holding(library, conversation_ids=args.conversation_ids)

@@ -585,18 +585,21 @@ class Library:
                 raise LibraryError(f"the batch '{batch_id}' still holds conversations")
             session.execute(delete(Batch).where(Batch.batch_id == batch_id))
 
-    def rename_batch(self, old: str, new: str) -> tuple[bool, list[int]]:
+    def rename_batch(self, old: str, new: str) -> tuple[bool, list[tuple[int, str]], str]:
         """Rename batch ``old`` (an existing ``new`` merges the two); whether it merged,
-        and the row keys of the conversations it renamed, read in the same transaction
-        (what an undo needs: ``app.batch_undo``)."""
+        each conversation it renamed as (row key, id) and ``old``'s creation time, read in
+        the same transaction (what an undo needs: ``app.batch_undo``)."""
         new = clean_batch_id(new)
         with self.session() as session, session.begin():
-            if session.get(Batch, old) is None:
+            batch = session.get(Batch, old)
+            if batch is None:
                 raise LibraryError(f"there is no batch '{old}'")
+            created_at = batch.created_at
             if old == new:
-                return False, []
-            pks = list(session.scalars(select(Conversation.pk)
-                                       .where(Conversation.batch_id == old)))
+                return False, [], created_at
+            renamed = [(int(pk), str(cid)) for pk, cid in session.execute(
+                select(Conversation.pk, Conversation.conversation_id)
+                .where(Conversation.batch_id == old))]
             # Every line names its batch: files holding these rebuild in full next time.
             forget_totals(session, select(Conversation.pk).where(Conversation.batch_id == old))
             merged = session.get(Batch, new) is not None
@@ -608,7 +611,7 @@ class Library:
                 session.execute(delete(Batch).where(Batch.batch_id == old))
             else:
                 session.execute(update(Batch).where(Batch.batch_id == old).values(batch_id=new))
-            return merged, pks
+            return merged, renamed, created_at
 
     def move_conversations(self, conversation_ids: Sequence[str], batch_id: str) -> int:
         return len(self.move_recorded(conversation_ids, batch_id)[1])

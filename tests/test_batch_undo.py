@@ -1,7 +1,7 @@
 """Edit ▸ Undo reverses the last batch rename or move, as a job like it, exactly or not at
-all: greyed out with the reason when there is nothing to undo, when a rename merged two
-batches, or when the batches changed since; refused by the job itself (nothing changed)
-when the library changed behind the window's back."""
+all (a rename that merged two batches too: they are parted again): greyed out with the
+reason when there is nothing to undo, or when the batches changed since; refused by the
+job itself (nothing changed) when the library changed behind the window's back."""
 
 from __future__ import annotations
 
@@ -83,21 +83,42 @@ def test_undo_moves_each_conversation_back_to_its_own_batch(qtbot, two_batches, 
     assert "elsewhere" not in window.conversations.filter_bar._all_values["batch_id"]
 
 
-def test_a_rename_that_merged_two_batches_cannot_be_undone(qtbot, two_batches, dialogs,
-                                                          tmp_path):
+def test_a_rename_that_merged_two_batches_says_so_and_is_undone(qtbot, two_batches, dialogs,
+                                                                tmp_path):
+    legacy = ids_of(two_batches, "legacy-batch")
+    add_conversations(two_batches, "holder", legacy[:2], create=True)
+    before, where = batches(two_batches), batch_of(two_batches)
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     window.conversations.set_batch_filter("legacy-batch")
     dialogs.texts.append("enriched-batch")
-    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS):
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS) as said:
         assert window.batches.rename_current()
+    assert said.args == [
+        f"Merged batch 'legacy-batch' into 'enriched-batch': its {len(legacy)} conversations "
+        "are in 'enriched-batch' now (Edit ▸ Undo takes them out again); rebuilt 'holder'"]
+    assert "legacy-batch" not in batches(two_batches)
     undo = window.batches.undo_action
-    assert not undo.isEnabled()
-    assert undo.text() == "Undo rename of batch 'legacy-batch' to 'enriched-batch'"
+    assert undo.isEnabled()
+    assert undo.text() == "Undo merge of batch 'legacy-batch' into 'enriched-batch'"
     assert undo.toolTip() == (
-        "Renaming batch 'legacy-batch' to 'enriched-batch' merged it into the existing batch "
-        "'enriched-batch': that cannot be undone exactly. Move its conversations back with "
-        "Move checked to batch… instead.")
-    assert not window.batches.undo_last()
+        f"Make batch 'legacy-batch' again and put the {len(legacy)} conversations it held "
+        "back in it, out of 'enriched-batch'; the training files holding them are rebuilt")
+
+    with qtbot.waitSignal(window.batches.status, timeout=WAIT_MS) as said:
+        undo.trigger()
+    assert said.args == [f"Undone: batch 'legacy-batch' is back, with its {len(legacy)} "
+                         "conversations, apart from 'enriched-batch'; rebuilt 'holder'"]
+    assert batches(two_batches) == before, "same batches, same creation times"
+    assert batch_of(two_batches) == where
+    assert b'"legacy-batch"' in stored_bytes(two_batches, "holder")[0]
+    assert not undo.isEnabled() and undo.toolTip() == NOTHING_TO_UNDO, "one step, no redo"
+    settle(qtbot, window)
+    model = window.conversations.model
+    shown = {model.row_at(n).conversation_id: model.row_at(n).batch_id
+             for n in range(model.rowCount())}
+    assert {cid: shown[cid] for cid in legacy if cid in shown} == {
+        cid: "legacy-batch" for cid in legacy if cid in shown}, "the table follows"
+    assert dialogs.warnings == []
 
 
 def test_undo_is_greyed_out_once_the_batches_changed_since(qtbot, two_batches, dialogs,

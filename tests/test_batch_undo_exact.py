@@ -51,6 +51,38 @@ def test_a_move_is_undone_while_its_batches_are_as_it_left_them(two_batches):
     assert state(two_batches) == before
 
 
+def batches(library) -> dict[str, tuple[int, str]]:
+    return {b.batch_id: (b.conversations, b.created_at) for b in library.batches()}
+
+
+def test_a_merge_is_undone_exactly(two_batches):
+    """The old batch is made again with its creation time, and only its conversations
+    leave the batch it was merged into."""
+    before = state(two_batches)[0], batches(two_batches)
+    _stale, undo = batch_jobs.rename_batch(two_batches, "legacy-batch", "enriched-batch")
+    assert undo.merged
+    undo_rename(two_batches, undo)
+    assert (state(two_batches)[0], batches(two_batches)) == before
+
+
+@pytest.mark.parametrize("since", ["moved out", "name taken", "target renamed"])
+def test_a_merge_is_not_undone_once_the_library_changed_since(two_batches, since):
+    legacy = ids_of(two_batches, "legacy-batch")
+    enriched = ids_of(two_batches, "enriched-batch")
+    _stale, undo = batch_jobs.rename_batch(two_batches, "legacy-batch", "enriched-batch")
+    if since == "moved out":
+        two_batches.move_conversations(legacy[:1], "elsewhere")
+    elif since == "name taken":
+        two_batches.move_conversations(enriched[:1], "legacy-batch")
+    else:
+        two_batches.rename_batch("enriched-batch", "renamed")
+    after = state(two_batches), batches(two_batches)
+    with pytest.raises(LibraryError, match="Merging batch 'legacy-batch' into "
+                                           "'enriched-batch' cannot be undone exactly"):
+        undo_rename(two_batches, undo)
+    assert (state(two_batches), batches(two_batches)) == after, "nothing was changed"
+
+
 @pytest.mark.parametrize("kind", ["rename", "move"])
 def test_a_cancelled_undo_changes_nothing_and_can_be_done_after(two_batches, kind):
     """Cancel is looked at after the writes, before the commit: they are rolled back."""

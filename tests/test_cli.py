@@ -190,6 +190,13 @@ def test_batches_rename_and_move(imported: Cli, fixture_folder: Path) -> None:
     assert out.splitlines() == [f"main\t{TOTAL - 2}", "side\t2"]
     assert imported.ids("--batch", "side") == ids[:2]
 
+    code, out, _ = imported("rename-batch", "side", "main")  # onto an existing batch
+    assert code == 0
+    assert out.splitlines()[0] == ("merged batch 'side' (2 conversations) into the existing "
+                                   "batch 'main'")
+    _, out, _ = imported("batches")
+    assert out.splitlines() == [f"main\t{TOTAL}"]
+
     code, _, err = imported("move", "side", "unknown-conversation")
     assert code == 1
     assert "unknown-conversation" in err

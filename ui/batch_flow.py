@@ -107,7 +107,12 @@ class BatchController(QObject):
             self.changes.batch_renamed.emit(old, new)
             self.changes.batches_changed.emit()
             self._record(undo)
-            self._rebuild(stale, f"Renamed batch '{old}' to '{new}'")
+            self._rebuild(stale, (
+                f"Merged batch '{old}' into '{undo.new}': its "
+                f"{plural(len(undo.renamed), 'conversation')} "
+                f"{agreeing(len(undo.renamed), 'is', 'are')} in '{undo.new}' now "
+                "(Edit ▸ Undo takes them out again)" if undo.merged
+                else f"Renamed batch '{old}' to '{new}'"))
 
         def refused(why: str) -> None:
             self.renaming.emit(None)
@@ -153,8 +158,6 @@ class BatchController(QObject):
         """Why Undo is greyed out now (None: it is not)."""
         if self.last is None:
             return NOTHING_TO_UNDO
-        if self.last.refused is not None:
-            return self.last.refused
         if self.changed_since:
             return ("The batches changed after this (an import, a removal, another "
                     "rename or move): it can no longer be undone exactly. To put "
@@ -169,6 +172,11 @@ class BatchController(QObject):
 
     def _undo_tip(self) -> str:
         last = self.last
+        if isinstance(last, RenameUndo) and last.merged:
+            count = len(last.renamed)
+            them = "the conversation" if count == 1 else f"the {count:,} conversations"
+            return (f"Make batch '{last.old}' again and put {them} it held back in it, out "
+                    f"of '{last.new}'; the training files holding them are rebuilt")
         if isinstance(last, RenameUndo):
             return (f"Name batch '{last.new}' '{last.old}' again "
                     f"({plural(len(last.pks), 'conversation')}); the training files "
@@ -197,6 +205,10 @@ class BatchController(QObject):
         return True
 
     def _undo_rename(self, undo: RenameUndo) -> None:
+        if undo.merged:
+            self._undo_merge(undo)
+            return
+
         def done(stale: list[str]) -> None:
             self.changes.batch_renamed.emit(undo.new, undo.old)
             self.changes.batches_changed.emit()
@@ -213,6 +225,30 @@ class BatchController(QObject):
             self.window, f"Undoing the rename of batch '{undo.old}'",
             saying_if_killed(in_child(undo_rename, self.library, undo),
                              functools.partial(rename_stopped, undo.new, undo.old)),
+            done, refused)
+
+    def _undo_merge(self, undo: RenameUndo) -> None:
+        """A merge's undo is a move back: ``undo.new`` stays, with what it held before."""
+        count = len(undo.renamed)
+
+        def done(stale: list[str]) -> None:
+            self.changes.conversations_moved.emit(undo.ids, undo.old)
+            self.changes.batches_changed.emit()
+            self._rebuild(stale, f"Undone: batch '{undo.old}' is back, with its "
+                                 f"{plural(count, 'conversation')}, apart from '{undo.new}'")
+
+        def refused(why: str) -> None:
+            them = "the conversation" if count == 1 else f"the {count:,} conversations"
+            if not self._offered_again(
+                    undo, stopped_unchanged(task, why),
+                    f"{them} of '{undo.old}' {agreeing(count, 'is', 'are')} still in batch "
+                    f"'{undo.new}'"):
+                self._failed("Undo", why, task.is_cancelled())
+
+        task = run_with_progress(
+            self.window, f"Taking batch '{undo.old}' out of '{undo.new}' again",
+            saying_if_killed(in_child(undo_rename, self.library, undo),
+                             functools.partial(move_back_stopped, count, undo.new)),
             done, refused)
 
     def _undo_move(self, undo: MoveUndo) -> None:
