@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 from conftest import settle
+from keyboard_walk import label_of, spoken_name, tab_chain
 from PySide6.QtCore import Qt
-from PySide6.QtGui import QAccessible
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import (
     QAbstractButton,
@@ -95,26 +95,6 @@ def test_every_list_and_table_has_an_accessible_name(window: MainWindow) -> None
     assert unnamed == [], "\n".join(unnamed)
 
 
-def _tab_chain(qtbot, window: QWidget) -> list[QWidget]:
-    """The widgets Tab visits, from the one with the keyboard round to it again."""
-    chain: list[QWidget] = []
-    for _ in range(40):
-        widget = QApplication.focusWidget()
-        assert widget is not None, "Tab left the window"
-        if chain and widget is chain[0]:
-            return chain
-        chain.append(widget)
-        QTest.keyClick(widget, Qt.Key.Key_Tab)
-        qtbot.wait(1)
-    raise AssertionError("Tab never came back to where it started")
-
-
-def _spoken_name(widget: QWidget) -> str:
-    interface = QAccessible.queryAccessibleInterface(widget)
-    assert interface is not None
-    return interface.text(QAccessible.Text.Name).strip()
-
-
 @pytest.mark.qt_log_ignore("propagateSizeHints")
 @pytest.mark.parametrize(("page", "reading", "inner_tab"),
                          [(0, False, 0), (0, True, 0), (1, False, 0), (1, False, 1),
@@ -137,23 +117,16 @@ def test_everything_tab_reaches_is_spoken_by_a_name(qtbot, window: MainWindow, p
         QTest.keyClick(table, Qt.Key.Key_Return)
         settle(qtbot, window)
         assert window.conversations.reader.isVisible()
-    chain = _tab_chain(qtbot, window)
+    chain = tab_chain(qtbot, window)
     assert len(chain) >= 5
     assert not reading or window.conversations.reader.messages_scroll in chain
-    unnamed = [_where(w) for w in chain if not _spoken_name(w)]
+    unnamed = [_where(w) for w in chain if not spoken_name(w)]
     assert unnamed == [], "\n".join(unnamed)
     choosers = [w for w in chain if isinstance(w, QComboBox)]
     assert page == 1 or len(choosers) >= 6
     unlabelled = [_where(c) for c in choosers
-                  if not _label_of(c) and not c.accessibleDescription()]
+                  if not label_of(c) and not c.accessibleDescription()]
     assert unlabelled == [], "\n".join(unlabelled)
-
-
-def _label_of(widget: QWidget) -> str:
-    interface = QAccessible.queryAccessibleInterface(widget)
-    assert interface is not None
-    return " ".join(other.text(QAccessible.Text.Name)
-                    for other, _ in interface.relations(QAccessible.RelationFlag.Label))
 
 
 def test_tab_leaves_the_as_trained_table(qtbot, filled_library) -> None:
@@ -174,7 +147,7 @@ def test_tab_leaves_the_as_trained_table(qtbot, filled_library) -> None:
     QTest.keyClick(preview.table, Qt.Key.Key_Tab)
     assert QApplication.focusWidget() is not preview.table
     preview.table.setFocus()
-    chain = _tab_chain(qtbot, preview)
+    chain = tab_chain(qtbot, preview)
     assert preview.text in chain and len(chain) >= 5
-    unnamed = [_where(w) for w in chain if not _spoken_name(w)]
+    unnamed = [_where(w) for w in chain if not spoken_name(w)]
     assert unnamed == [], "\n".join(unnamed)

@@ -15,6 +15,8 @@ from typing import NamedTuple
 import pytest
 from conftest import ENRICHED, LEGACY, open_window
 from held_jobs import held_import
+from PySide6.QtCore import Qt
+from PySide6.QtTest import QTest
 from scripted_dialogs import ScriptedDialogs
 
 from app.library import Library
@@ -140,6 +142,10 @@ def test_yes_closes_once_the_import_has_ended_and_keeps_what_it_finished(
     indicator = window.close_guard.indicator
     assert indicator is not None and indicator.isVisible()
     assert indicator.labelText().startswith("Stopping Importing conversations…")
+    # Escape and its close button hid it, and the window looked idle while the job stopped
+    QTest.keyClick(indicator, Qt.Key.Key_Escape)
+    indicator.close()
+    assert indicator.isVisible()
     window.close()  # asked again meanwhile: no second question, still waiting
     assert len(dialogs.asked) == 1
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)

@@ -29,6 +29,7 @@ from app.cutoff import policy_label
 from app.labels import display_name
 from app.quality import informational_names
 from app.trainingfiles import AddPlan
+from ui.button_order import tab_as_shown, tab_through
 from ui.conversations_model import ConversationsModel
 from ui.elided_label import ElidedLabel
 from ui.wording import agreeing, plural
@@ -61,6 +62,13 @@ def shown_as(why: str, n: int, name: str) -> str:
     if why.endswith(left_out):
         why = f"{why.removesuffix(left_out)}, left out of '{name}'"
     return f"the {plural(n, 'conversation')} {why}"
+
+
+def leave_out(which: str) -> QCheckBox:
+    """A "Leave them out" box, spoken with the group it leaves out (five read alike)."""
+    box = QCheckBox("Leave them out")
+    box.setAccessibleName(f"Leave out {which}")
+    return box
 
 
 def _count(n: int) -> str:
@@ -200,15 +208,17 @@ class AddReviewDialog(QDialog):
             grid.addWidget(label, row, 1, 1, 1 if choice is not None else 2)
             if choice is not None:
                 grid.addWidget(choice, row, 2)
+                choices.append(choice)
             row += 1
 
         found_none: list[str] = []
+        choices: list[QCheckBox] = []  # the "Leave them out" boxes shown, top to bottom
 
-        self.leave_out_hidden = QCheckBox("Leave them out")
-        self.leave_out_flagged = QCheckBox("Leave them out")
-        self.leave_out_near_duplicates = QCheckBox("Leave them out")
-        self.leave_out_samples = QCheckBox("Leave them out")
-        self.leave_out_over_budget = QCheckBox("Leave them out")
+        self.leave_out_hidden = leave_out("the ones hidden by the filter")
+        self.leave_out_flagged = leave_out("the flagged ones")
+        self.leave_out_near_duplicates = leave_out("the near-duplicates")
+        self.leave_out_samples = leave_out("the sample conversations")
+        self.leave_out_over_budget = leave_out("the ones over the length limit")
         line("new", "new: not in the file yet", len(plan.new), always=True)
         if not plan.create:
             line("already", "already in the file: skipped", len(plan.already), always=True)
@@ -261,8 +271,10 @@ class AddReviewDialog(QDialog):
         self.show_button = QPushButton("Show in the table")
         self.show_button.setAutoDefault(False)  # Enter stays on Add
         self.show_button.setMenu(self.show_menu)
+        skipped_label = QLabel("Skipped or left out:")
+        skipped_label.setBuddy(self.details)  # what a screen reader calls the list
         skipped_row = QHBoxLayout()
-        skipped_row.addWidget(QLabel("Skipped or left out:"))
+        skipped_row.addWidget(skipped_label)
         skipped_row.addStretch(1)
         skipped_row.addWidget(self.show_button)
 
@@ -287,6 +299,10 @@ class AddReviewDialog(QDialog):
         # Cancel became the default: Enter cancelled); the keyboard starts on it, not on the
         # first "Leave them out", which Space would tick.
         self.add_button.setDefault(True)
+        # Tab as the eye reads: the choices row by row, Show in the table, the list, the
+        # buttons (it went from Add up to Show in the table, and from Cancel back to Add).
+        tab_through([*choices, self.show_button, self.details])
+        tab_as_shown(self.buttons, after=self.details)
 
         for box in (self.leave_out_hidden, self.leave_out_flagged,
                     self.leave_out_near_duplicates, self.leave_out_samples,

@@ -19,11 +19,11 @@ import time
 from collections.abc import Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer
-from PySide6.QtWidgets import QProgressDialog, QWidget
+from PySide6.QtWidgets import QWidget
 
 from app.job_process import GRACE
 from ui.dialogs import Dialogs
-from ui.tasks import Task, job_over, jobs_of, running_jobs, stop_jobs
+from ui.tasks import Task, WorkProgress, job_over, jobs_of, running_jobs, stop_jobs
 from ui.wording import agreeing
 
 POLL_MS = 50
@@ -59,11 +59,12 @@ def the_jobs(jobs: dict[Task, str]) -> str:
     return agreeing(len(jobs), "the job", "the jobs")
 
 
-def stopping_dialog(parent: QWidget, jobs: dict[Task, str]) -> QProgressDialog:
-    """A busy indicator without Cancel: the window stays alive but takes no new work."""
-    dialog = QProgressDialog(f"Stopping {titles_of(jobs)}…\nThe window closes when "
-                             f"{agreeing(len(jobs), 'it has', 'they have')} stopped.", "", 0,
-                             0, parent)
+def stopping_dialog(parent: QWidget, jobs: dict[Task, str]) -> WorkProgress:
+    """A busy indicator without Cancel: the window stays alive but takes no new work.
+    Escape and its close button leave it up (they hid it, and the window looked idle
+    while its jobs stopped); it goes when they have (``WorkProgress.end``)."""
+    dialog = WorkProgress(f"Stopping {titles_of(jobs)}…\nThe window closes when "
+                          f"{agreeing(len(jobs), 'it has', 'they have')} stopped.", parent)
     dialog.setWindowTitle("Stopping")
     dialog.setCancelButton(None)  # no Cancel: it is stopping already
     dialog.setWindowModality(Qt.WindowModality.WindowModal)
@@ -83,7 +84,7 @@ class CloseGuard(QObject):
         self.dialogs = dialogs
         self.let_go_done = False  # the window may close: its jobs ended or were let go
         self.stopping: dict[Task, str] = {}
-        self.indicator: QProgressDialog | None = None
+        self.indicator: WorkProgress | None = None
         self._patience_ends = 0.0
 
     def may_close(self) -> bool:
@@ -142,9 +143,7 @@ class CloseGuard(QObject):
             QTimer.singleShot(POLL_MS, self._check)
             return
         if self.indicator is not None:
-            self.indicator.reset()
-            self.indicator.close()
-            self.indicator.deleteLater()
+            self.indicator.end()
             self.indicator = None
         self.stopping = {}
         self.let_go_done = True

@@ -37,6 +37,7 @@ from app.library import Library
 from app.places import readable_reason
 from app.stopped_jobs import import_stopped
 from app.wording import first_few
+from ui.button_order import tab_as_shown
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.import_report_lines import (
@@ -339,6 +340,7 @@ class ImportSummaryDialog(QDialog):
         layout.addWidget(self.findings)
         layout.addWidget(self.details, 1)
         layout.addWidget(buttons)
+        tab_as_shown(buttons)
         self.resize(720, 420)
 
     def text(self) -> str:

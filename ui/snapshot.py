@@ -460,9 +460,7 @@ def render_closing_during_a_job(window: MainWindow, out_dir: Path) -> list[Path]
     stopping = stopping_dialog(window, jobs)
     stopping.show()
     written.append(save(stopping, out_dir / "37-stopping-before-closing.png"))
-    stopping.reset()
-    stopping.close()
-    stopping.deleteLater()
+    stopping.end()  # (only the end of its jobs closes it)
     return written
 
 

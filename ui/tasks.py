@@ -276,6 +276,9 @@ class WorkProgress(QProgressDialog):
         super().__init__(label, "Cancel", 0, 0, parent)
         self._ending = False
         self._cancel_asked = False
+        # Its Cancel button (or Escape) no longer hides it at once: the work ends its step
+        # first, and the dialog says so meanwhile (``cancelling``).
+        QObject.disconnect(self, SIGNAL("canceled()"), self, SLOT("cancel()"))
         self.canceled.connect(self._asked)
 
     def _asked(self) -> None:
@@ -320,9 +323,6 @@ def _progress_dialog(label: str, window_title: str, parent: QWidget | None,
     dialog.setAutoClose(False)
     dialog.setAutoReset(False)
     dialog.setMinimumWidth(width)
-    # Its Cancel button (or Escape) no longer hides it at once: the work ends its step
-    # first, and the dialog says so meanwhile (``cancelling``).
-    QObject.disconnect(dialog, SIGNAL("canceled()"), dialog, SLOT("cancel()"))
     return dialog
 
 

@@ -30,6 +30,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
 from app.team_probe import probe, without_password
+from ui.button_order import tab_as_shown
 from ui.tasks import Task, start
 
 DEFAULT_PORT = 5432
@@ -110,6 +111,7 @@ class TeamLibraryDialog(QDialog):
         # Default only once it is in the dialog (before, the dialog never learnt it: Enter
         # after the password did nothing).
         self.open_button.setDefault(True)
+        tab_as_shown(self.buttons)
         self.setMinimumWidth(560)
         for field in (self.host, self.database, self.user, self.password):
             field.textChanged.connect(self._changed)

@@ -48,6 +48,7 @@ from app.tokenizer_choice import (
     load_choice,
 )
 from app.tokens import BUNDLED_TOKENIZER_NAME
+from ui.button_order import tab_as_shown
 from ui.dialogs import Dialogs
 from ui.reader_colours import NOT_TRAINED_HUE, POSITIVE_HUE, blend, readable
 from ui.tasks import Task
@@ -172,6 +173,7 @@ class TokenizerDialog(QDialog):
         self.sample.setFont(QFontDatabase.systemFont(QFontDatabase.SystemFont.FixedFont))
         self.sample.setMaximumHeight(120)
         self.sample.setToolTip("A short sample conversation rendered with this choice")
+        self.sample.setAccessibleName("Sample conversation rendered with this choice")
         check_box = QGroupBox("Check")
         check_layout = QVBoxLayout(check_box)
         check_layout.addWidget(self.status)
@@ -193,6 +195,7 @@ class TokenizerDialog(QDialog):
         layout.addWidget(check_box)
         layout.addWidget(note)
         layout.addWidget(self.buttons)
+        tab_as_shown(self.buttons)
 
         custom_tokenizer = self.choice.tokenizer == CUSTOM_KEY
         (self.own_tokenizer if custom_tokenizer else self.bundled_tokenizer).setChecked(True)
