@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from app.errors import LibraryError
 from app.library import Library, now_iso
@@ -15,16 +15,22 @@ from app.stored_builds import forget_totals
 from app.trainingfiles import files_holding
 from app.wording import first_few
 
+# A conversation's review mark before a change: (row key, id, reviewed_by, reviewed_at).
+MarkBefore = tuple[int, str, str | None, str | None]
+
 
 @dataclass(frozen=True, slots=True)
 class ReviewChange:
     """What a mark (or its undo) touched: how many conversations, and which training files
-    hold them and so must be rebuilt for their headers and JSONL to say so."""
+    hold them and so must be rebuilt for their headers and JSONL to say so; ``before``:
+    each one's mark as it was, read in the transaction that changed it (for its undo,
+    ``app.review_undo``)."""
 
     conversations: int
     reviewed_by: str | None
     reviewed_at: str | None
     stale_files: list[str]
+    before: tuple[MarkBefore, ...] = ()
 
 
 def mark_reviewed(
@@ -47,10 +53,18 @@ def mark_reviewed(
     by = None if undo else clean_reviewer(reviewed_by or default_reviewer())
     at = None if undo else now_iso()
     pks = list(found.values())
+    before: list[MarkBefore] = []
     with library.session() as session, session.begin():
         forget_totals(session, pks)  # a header counts reviewed conversations
         for start in range(0, len(pks), 500):
+            part = pks[start : start + 500]
+            before.extend((int(pk), str(cid), reviewer, when) for pk, cid, reviewer, when in
+                          session.execute(select(Conversation.pk, Conversation.conversation_id,
+                                                 Conversation.reviewed_by,
+                                                 Conversation.reviewed_at)
+                                          .where(Conversation.pk.in_(part))))
             session.execute(
-                update(Conversation).where(Conversation.pk.in_(pks[start : start + 500]))
+                update(Conversation).where(Conversation.pk.in_(part))
                 .values(reviewed_by=by, reviewed_at=at))
-    return ReviewChange(len(pks), by, at, files_holding(library, conversation_ids=wanted))
+    return ReviewChange(len(pks), by, at, files_holding(library, conversation_ids=wanted),
+                        tuple(before))

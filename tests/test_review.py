@@ -163,3 +163,47 @@ def test_cli_review_filter_and_undo(tmp_path, capsys, fixture_folder):
 
     assert main([*data, "review", "nope"]) == 1
     assert "not in the library: nope" in capsys.readouterr().err
+
+
+def marks(library) -> dict[str, tuple[str | None, str | None]]:
+    """Every conversation's (reviewed_by, reviewed_at), as stored."""
+    from sqlalchemy import select
+
+    from app.models import Conversation
+    with library.session() as session:
+        return {cid: (by, at) for cid, by, at in session.execute(
+            select(Conversation.conversation_id, Conversation.reviewed_by,
+                   Conversation.reviewed_at))}
+
+
+@ON_BOTH
+@pytest.mark.parametrize("kind", ["mark", "unmark"])
+def test_a_change_of_marks_is_undone_exactly(filled_library, kind):
+    """Each conversation gets its own mark from before: one reviewed by someone else
+    keeps that reviewer and time, one unreviewed is unreviewed again."""
+    from app.review_undo import ReviewUndo, undo_review
+    library = filled_library
+    first, second, third = unreviewed_ids(library)[:3]
+    add_conversations(library, "Marked", [first, second], create=True)
+    mark_reviewed(library, [first], "Sam")
+    before = marks(library)
+    change = mark_reviewed(library, [first, second, third], "Dana", undo=kind == "unmark")
+    assert marks(library) != before
+    stale = undo_review(library, ReviewUndo.of(change))
+    assert marks(library) == before
+    assert stale == ["Marked"]
+
+
+@ON_BOTH
+def test_marks_changed_since_are_not_undone(filled_library):
+    from app.review_undo import ReviewUndo, undo_review
+    library = filled_library
+    first, second = unreviewed_ids(library)[:2]
+    undo = ReviewUndo.of(mark_reviewed(library, [first, second], "Dana"))
+    mark_reviewed(library, [second], "Lee")  # marked again since (another window, a member)
+    after = marks(library)
+    with pytest.raises(LibraryError, match=(
+            "Marking reviewed 2 conversations cannot be undone exactly: the review mark of "
+            f"'{second}' changed since. Nothing was changed.")):
+        undo_review(library, undo)
+    assert marks(library) == after

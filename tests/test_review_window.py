@@ -8,7 +8,7 @@ import pytest
 from conftest import ENRICHED, settle
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
-from PySide6.QtWidgets import QProxyStyle, QStyle
+from PySide6.QtWidgets import QApplication, QProxyStyle, QStyle
 from stored import stored_files
 
 from app.trainingfiles import add_conversations, header
@@ -218,3 +218,71 @@ def test_a_conversation_in_the_reader_alone_shows_its_new_mark(qtbot, window, di
     qtbot.mouseClick(reader.review_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: reader.review_label.text().startswith("✓ Reviewed by Dana"))
     assert reader.conversation_id() == first
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_ctrl_z_gives_marked_conversations_their_marks_from_before(qtbot, window, dialogs,
+                                                                   filled_library,
+                                                                   enriched_ids):
+    """A mark made by mistake on a set checked with Check all shown is one Ctrl+Z away:
+    each conversation gets its own mark back (one reviewed by Sam keeps Sam's), the
+    training file holding them is rebuilt, and it is one step."""
+    from app.review_marks import mark_reviewed
+    from ui.undo_slot import NOTHING_TO_UNDO
+    first, second = enriched_ids[:2]
+    mark_reviewed(filled_library, [first], "Sam")
+    add_conversations(filled_library, "Reviewed set", [first, second], create=True)
+    window.changes.everything()
+    settle(qtbot, window)
+    before = jsonl_reviewed(filled_library, "Reviewed set")
+    assert before == {first: True, second: False}
+    by_before = {r.conversation_id: r.reviewed_by for r in filled_library.summaries()}
+    undo = window.edit_menu.actions()[0]
+
+    window.conversations.model.set_checked_ids([first, second])
+    dialogs.texts.append("Dana")
+    with qtbot.waitSignal(window.reviews.status, timeout=WAIT_MS):
+        window.mark_reviewed_action.trigger()
+    assert jsonl_reviewed(filled_library, "Reviewed set") == {first: True, second: True}
+    assert undo.isEnabled() and undo.text() == "Undo review mark on 2 conversations"
+    assert undo.toolTip() == ("Give the 2 conversations the review marks they had before; "
+                              "the training files holding them are rebuilt")
+
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    window.conversations.table.setFocus()
+    with qtbot.waitSignal(window.review_undo.status, timeout=WAIT_MS) as said:
+        qtbot.keyClick(window.conversations.table, Qt.Key.Key_Z,
+                       Qt.KeyboardModifier.ControlModifier)
+    assert said.args == ["Undone: 2 conversations have the review marks from before again; "
+                         "rebuilt 'Reviewed set'"]
+    assert {r.conversation_id: r.reviewed_by for r in filled_library.summaries()} == by_before
+    assert jsonl_reviewed(filled_library, "Reviewed set") == before
+    assert not undo.isEnabled() and undo.toolTip() == NOTHING_TO_UNDO, "one step, no redo"
+    settle(qtbot, window)
+    model = window.conversations.model
+    shown = {model.row_at(n).conversation_id: model.row_at(n).reviewed_by
+             for n in range(model.rowCount())}
+    assert (shown[first], shown[second]) == ("Sam", None), "the table follows"
+    assert dialogs.warnings == []
+
+
+@pytest.mark.qt_log_ignore("propagateSizeHints")
+def test_undo_of_a_mark_is_greyed_out_once_they_were_marked_again(qtbot, window, dialogs,
+                                                                  filled_library,
+                                                                  enriched_ids):
+    from app.review_marks import mark_reviewed
+    first, second = enriched_ids[:2]
+    settle(qtbot, window)
+    window.conversations.model.set_checked_ids([first, second])
+    dialogs.texts.append("Dana")
+    with qtbot.waitSignal(window.reviews.status, timeout=WAIT_MS):
+        window.mark_reviewed_action.trigger()
+    undo = window.edit_menu.actions()[0]
+    assert undo.isEnabled()
+    mark_reviewed(filled_library, [second], "Lee")  # the command line, say
+    window.changes.conversations_changed.emit()
+    assert not undo.isEnabled()
+    assert undo.toolTip() == ("Marking reviewed 2 conversations cannot be undone exactly: "
+                              f"the review mark of '{second}' changed since. Nothing was "
+                              "changed.")

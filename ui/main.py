@@ -74,6 +74,7 @@ from ui.member_undo_flow import RemovalUndoController
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
+from ui.review_undo_flow import ReviewUndoController
 from ui.saved_copies import with_out_of_date
 from ui.settings_undo_flow import SettingsUndoController
 from ui.status_line import StatusLine, while_unchanged
@@ -164,8 +165,10 @@ class MainWindow(QMainWindow):
                                                     self.undo)
         self.deletion_undo = FileDeletionUndoController(self, library, self.dialogs,
                                                         self.changes, self.undo)
+        self.review_undo = ReviewUndoController(self, library, self.dialogs, self.changes,
+                                                self.undo)
         self.reviews = ReviewController(self, library, self.dialogs, self.changes,
-                                        self.settings)
+                                        self.settings, self.review_undo)
         self._build_actions()
         self._build_menus_and_toolbar()
         self.remover = install_removal(self)  # Edit ▸ Remove…, the samples banner
@@ -213,6 +216,7 @@ class MainWindow(QMainWindow):
         self.settings_undo.status.connect(self.show_message)
         self.training_files.file_deleted.connect(self.deletion_undo.record)
         self.deletion_undo.status.connect(self.show_message)
+        self.review_undo.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._show_built_file)

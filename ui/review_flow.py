@@ -15,9 +15,11 @@ from app.library import Library
 from app.library_folder import refuse_changes
 from app.review import clean_reviewer, default_reviewer
 from app.review_marks import ReviewChange, mark_reviewed
+from app.review_undo import ReviewUndo
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted, update_training_files
+from ui.review_undo_flow import ReviewUndoController
 from ui.wording import agreeing
 
 REVIEWER_KEY = "review/name"
@@ -27,13 +29,15 @@ class ReviewController(QObject):
     status = Signal(str)
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
-                 changes: LibraryChanges, settings: QSettings) -> None:
+                 changes: LibraryChanges, settings: QSettings,
+                 undo: ReviewUndoController | None = None) -> None:
         super().__init__(window)
         self.window = window
         self.library = library
         self.dialogs = dialogs
         self.changes = changes
         self.settings = settings
+        self.undo = undo  # keeps the last change of marks for Edit ▸ Undo
 
     def reviewer(self, ask: bool = False) -> str | None:
         """The reviewer's name: remembered after the first time it is asked."""
@@ -77,6 +81,8 @@ class ReviewController(QObject):
         except Exception as exc:  # a busy or read-only database too: never only on stderr
             self.dialogs.warn(self.window, "Review", failure_sentence(exc, self.library.database))
             return False
+        if self.undo is not None:  # (before the change signals: they check it)
+            self.undo.record(ReviewUndo.of(change))
         self.changes.conversations_marked.emit(ids)
         self.changes.conversations_changed.emit()
         self._rebuild(change)
