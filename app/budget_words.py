@@ -16,6 +16,11 @@ from typing import Any
 
 from app.wording import LENGTH_LIMIT, agreeing, plural
 
+# Past this many tokens a line is not worth raising the limit for: more than the context of
+# the chat models the bundled templates are for as released (Mistral 7B v0.3: 32,768), and
+# a LoRA run's memory grows with its longest sequence. A longer line is told to be removed.
+SENSIBLE_LENGTH = 32_768
+
 
 def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | None = None,
                          fit_with: str | None = None, find_with: str | None = None
@@ -39,6 +44,12 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
     how = raise_with or f"lora-studio max-len \"{name}\" {longest}"
     it = agreeing(over, "it", "them")
     find = f" ({find_with})" if find_with else ""
+    # (no advice to raise the limit to a length nobody trains: remove them)
+    raise_it = (f"Raise the limit (its longest line has {longest:,} tokens: {how})"
+                if longest <= SENSIBLE_LENGTH else
+                f"Its longest line has {longest:,} tokens, more than a training run takes "
+                f"as one sequence (over {SENSIBLE_LENGTH:,}), so raising the limit is no way "
+                "out. Keep the limit")
     if head.get("over_budget") == "fit":  # over only where a first reply alone is too long
         return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its "
                 f"{LENGTH_LIMIT} of {limit:,} tokens: "
@@ -47,13 +58,12 @@ def over_budget_sentence(name: str, head: Mapping[str, Any], raise_with: str | N
                 f"written whole, every reply in {it} counted as trained. The trainer recipes "
                 f"pass that limit on: TRL would cut {those} at {limit:,} tokens, inside the "
                 "first reply, and train the cut reply (nothing after that point is learned) "
-                f"and Axolotl would leave {it} out. Raise the limit (its longest line has "
-                f"{longest:,} tokens: {how}) or remove those conversations from it{find}.")
+                f"and Axolotl would leave {it} out. {raise_it} or remove those conversations "
+                f"from it{find}.")
     fit = (", end each such line at its last whole reply that fits ("
            + (fit_with or f"lora-studio set \"{name}\" --over-budget fit") + "),")
     return (f"{which} of '{name}' {agreeing(over, 'is', 'are')} longer than its "
             f"{LENGTH_LIMIT} of {limit:,} tokens. The trainer recipes pass that limit on: "
             f"TRL would cut {those} at {limit:,} tokens (nothing after that point is learned) and "
-            f"Axolotl would leave {it} out. Raise the limit "
-            f"(its longest line has {longest:,} tokens: {how}){fit} or remove the longest "
+            f"Axolotl would leave {it} out. {raise_it}{fit} or remove the longest "
             f"conversations from it{find}.")

@@ -174,9 +174,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--leave-out-near-duplicates", action="store_true",
                    help="leave out conversations that nearly repeat one already in the file "
                         "or earlier in this add")
-    p.add_argument("--leave-out-over-budget", action="store_true",
-                   help="leave out conversations over the file's length limit (a trainer "
-                        "would cut or drop their lines)")
+    over = p.add_mutually_exclusive_group()
+    over.add_argument("--leave-out-over-budget", action="store_true",
+                      help="leave out conversations over the file's length limit (a trainer "
+                           "would cut or drop their lines); in a file that fits its lines "
+                           "(--over-budget fit) those whose first reply alone is too long "
+                           "are left out anyway, unless --keep-over-budget")
+    over.add_argument("--keep-over-budget", action="store_true",
+                      help="add them all the same: in a file that fits its lines, those whose "
+                           "first reply alone is longer than the limit, written whole")
 
     p = sub.add_parser("set", help="change a training file's settings (rebuilds it)")
     p.add_argument("name")
@@ -489,11 +495,20 @@ def cmd_add(args: argparse.Namespace, library: Library) -> int:
     plan = plan_addition(library, args.name, ids, create=args.new,
                          cut_off_policy=args.cut_off_policy or DEFAULT_POLICY,
                          over_budget=args.over_budget or FOR_NEW_FILES,
-                         ).choose(leave_out_flagged=args.leave_out_flagged,
-                                  leave_out_near_duplicates=args.leave_out_near_duplicates,
-                                  leave_out_over_budget=args.leave_out_over_budget)
+                         )
+    plan = plan.choose(leave_out_flagged=args.leave_out_flagged,
+                       leave_out_near_duplicates=args.leave_out_near_duplicates,
+                       leave_out_over_budget=not args.keep_over_budget and (
+                           args.leave_out_over_budget or plan.unfittable_left_out))
     for why, skipped in plan.skipped().items():
         _print(f"skipped {len(skipped):,} {why}: {first_few(skipped, 20)}")
+    if plan.unfittable_left_out and plan.leave_out_over_budget and not args.leave_out_over_budget:
+        them = agreeing(len(plan.over_budget), "it", "them")
+        _print(f"left out {plural(len(plan.over_budget), 'conversation')} whose first reply "
+               f"alone is longer than the length limit of '{plan.name}' "
+               f"({plan.max_seq_len:,} tokens): no trainer trains such a line right (TRL cuts "
+               f"inside that reply and trains the cut); --keep-over-budget adds {them} whole: "
+               f"{first_few(sorted(plan.over_budget), 20)}")
     # As the window's add review: samples asked for with one's own data are left out.
     plan = plan.choose(leave_out_samples=plan.mixes_samples)
     if plan.leave_out_samples:

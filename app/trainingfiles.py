@@ -504,6 +504,15 @@ class AddPlan:
         over its budget are those whose first reply alone does not fit, written whole."""
         return self.over_budget_setting == OverBudget.FIT.value
 
+    @property
+    def unfittable_left_out(self) -> bool:
+        """Whether the window's add review and the command line leave ``over_budget`` out
+        unless told to keep them: in a file that fits its lines, those are the ones whose
+        first reply alone is longer than the limit, which no trainer trains right (TRL
+        cuts inside that reply and trains the cut one, Axolotl drops the line). In a file
+        that writes its lines whole, the person chose that: they are kept unless told."""
+        return self.fits_lines and bool(self.over_budget)
+
     def choose(self, *, leave_out_hidden: bool | None = None,
                leave_out_flagged: bool | None = None,
                leave_out_near_duplicates: bool | None = None,

@@ -199,3 +199,21 @@ def test_the_fit_advice_is_given_only_to_a_file_that_writes_its_lines_whole() ->
     window = over_budget_sentence("Mine", head, "Settings…", "A longer line")
     assert window is not None and "tokens: Settings…), end each such line" in window
     assert "fits (A longer line), or remove" in window
+
+
+@pytest.mark.parametrize("over_budget", ["keep", "fit"])
+def test_no_advice_to_raise_the_limit_to_a_length_nobody_trains(over_budget: str) -> None:
+    """A line of a million tokens (one pasted reply) is removed, not trained: the advice
+    to raise the limit to its length stops at 32,768 tokens."""
+    head = {"tokens": {"lines_over_max_seq_len": 1, "max_seq_len": 4096, "max": 1_041_781},
+            "totals": {"jsonl_lines": 14}, "over_budget": over_budget}
+    said = over_budget_sentence("Mine", head)
+    assert said is not None and "max-len" not in said and "Raise the limit" not in said
+    assert ("Its longest line has 1,041,781 tokens, more than a training run takes as one "
+            "sequence (over 32,768), so raising the limit is no way out. Keep the limit") in said
+    assert said.endswith("or remove those conversations from it." if over_budget == "fit"
+                         else "or remove the longest conversations from it.")
+    at_most = over_budget_sentence("Mine", {**head, "tokens": {**head["tokens"],
+                                                                "max": 32_768}})
+    assert at_most is not None and 'Raise the limit (its longest line has 32,768 tokens: ' \
+        'lora-studio max-len "Mine" 32768)' in at_most

@@ -73,11 +73,59 @@ def test_the_review_says_a_first_reply_is_too_long_and_leaves_those_out(
         f"({LIMIT:,} tokens) on its own: the file cannot end their lines at a reply "
         "that fits, so it writes them whole and every reply in them counts as trained. TRL "
         "would cut them inside that first reply and train the cut reply (nothing after it "
-        "is learned); Axolotl would leave them out. Leave them out here, or keep them")
+        "is learned); Axolotl would leave them out. So they are left out unless you untick "
+        "this; to keep them, raise the limit")
+    # No trainer trains such a line right: left out unless the person keeps them.
     assert review.leave_out_over_budget.isEnabled()
-    review.leave_out_over_budget.setChecked(True)
+    assert review.leave_out_over_budget.isChecked()
     assert set(review.chosen().left_out()) == first_over
     assert review.add_button.text() == f"Add {len(plan.new) - n:,}"
+    review.leave_out_over_budget.setChecked(False)
+    assert review.chosen().left_out() == {}
+    assert review.add_button.text() == f"Add {len(plan.new):,}"
+
+
+def test_a_file_that_writes_lines_whole_keeps_them_unless_told(
+        qtbot, small: tuple[Library, AddPlan]) -> None:
+    """There the person chose lines written whole: the box is offered, not ticked."""
+    library, _plan = small
+    change_settings(library, "Small", over_budget="keep")
+    ids = [row.conversation_id for row in library.summaries()
+           if row.conversation_id != ENRICHED_1]
+    plan = plan_addition(library, "Small", ids)
+    assert plan.over_budget and not plan.fits_lines
+    review = AddReviewDialog(plan)
+    qtbot.addWidget(review)
+    assert review.leave_out_over_budget.isEnabled()
+    assert not review.leave_out_over_budget.isChecked()
+
+
+def test_the_command_line_leaves_them_out_unless_kept(
+        small: tuple[Library, AddPlan], library_location, capsys) -> None:
+    from app.cli import main
+    from app.trainingfiles import member_ids
+    library, plan = small
+    ids = sorted(plan.new)
+    over = sorted(plan.over_budget)
+    args = ["--library", str(library_location)]
+    library.close()  # (the command line opens it as another LoRA Studio would)
+
+    def members() -> set[str]:
+        again = Library.open(library_location)
+        try:
+            return set(member_ids(again, "Small"))
+        finally:
+            again.close()
+
+    assert main([*args, "add", "Small", *ids]) == 0
+    out = capsys.readouterr().out
+    assert (f"left out {len(over)} conversations whose first reply alone is longer than the "
+            f"length limit of 'Small' ({LIMIT:,} tokens): no trainer trains such a line "
+            "right (TRL cuts inside that reply and trains the cut); --keep-over-budget adds "
+            "them whole: ") in out
+    assert not set(over) & members() and set(ids) - set(over) <= members()
+    assert main([*args, "add", "Small", "--keep-over-budget", *over]) == 0
+    assert set(over) <= members()
 
 
 def test_after_the_add_the_notes_and_the_details_say_why_those_lines_stay_long(
@@ -150,3 +198,15 @@ def test_the_files_page_marks_those_lines_and_selects_them_for_removal(
         qtbot.mouseClick(page.remove_button, Qt.MouseButton.LeftButton)
     assert header(library, "Small")["tokens"]["lines_over_max_seq_len"] == 0
     qtbot.waitUntil(page.select_over_budget_button.isHidden, timeout=15_000)
+
+
+def test_the_status_after_the_add_says_what_was_left_out_or_kept_whole(
+        small: tuple[Library, AddPlan]) -> None:
+    from ui.create_flow import after_the_add
+    _library, plan = small
+    n = len(plan.over_budget)
+    assert after_the_add(plan.choose(leave_out_over_budget=True)) == (
+        f"; {n} conversations left out as the review chose")
+    assert after_the_add(plan.choose(leave_out_over_budget=False)) == (
+        f"; {n} added conversations have a first reply longer than the length limit, written "
+        "whole (the file's details say what a trainer does with them)")

@@ -146,13 +146,16 @@ def over_budget_tooltip(plan: AddPlan) -> str:
                 "Settings… on the LoRA Training JSON Files page"
                 + (" once the file is made." if plan.create else "."))
     if plan.fits_lines:  # written whole although the file fits its lines
+        keep = (f"So {agreeing(n, 'it is', 'they are')} left out unless you untick this; to "
+                f"keep {them}, raise the limit in the file's Settings… on the LoRA Training "
+                "JSON Files page" + (" once the file is made." if plan.create else "."))
         return (f"{plural(n, 'new conversation')} {agreeing(n, 'has', 'have')} a first reply "
                 "longer than the file's length limit "
                 f"({plan.max_seq_len:,} tokens) on its own: the file cannot end "
                 f"{agreeing(n, 'its line', 'their lines')} at a reply that fits, so it writes "
                 f"{them} whole and every reply in {them} counts as trained. TRL would cut "
                 f"{them} inside that first reply and train the cut reply (nothing after it "
-                f"is learned); Axolotl would leave {them} out. {ways_out}")
+                f"is learned); Axolotl would leave {them} out. {keep}")
     return (f"{plural(n, 'new conversation')} {agreeing(n, 'is', 'are')} longer than the "
             "file's length limit (max_seq_len): TRL would cut "
             f"{them} there (nothing after that point is learned) and Axolotl would leave "
@@ -248,6 +251,9 @@ class AddReviewDialog(QDialog):
         # Samples never go in with real data unnoticed: mixed, they are left out unless
         # the user says otherwise.
         self.leave_out_samples.setChecked(plan.mixes_samples)
+        # Lines no trainer trains right (a first reply alone over the limit) are left out
+        # unless the person keeps them (``AddPlan.unfittable_left_out``).
+        self.leave_out_over_budget.setChecked(plan.unfittable_left_out)
         self.leave_out_hidden.setEnabled(bool(plan.hidden))
         self.leave_out_flagged.setEnabled(bool(plan.flagged))
         self.leave_out_near_duplicates.setEnabled(bool(plan.near_duplicates))

@@ -27,7 +27,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
 from ui.tasks import in_child, run_with_progress, saying_if_killed
-from ui.wording import plural
+from ui.wording import agreeing, plural
 
 NEW_FILE_LABEL = "New training file…"
 
@@ -79,6 +79,25 @@ def _label(info: TrainingFileInfo) -> str:
     return f"{info.name}  ({plural(info.conversations, 'conversation')})"
 
 
+def after_the_add(plan: AddPlan) -> str:
+    """What the status says after the counts of an add: what the review left out, and
+    lines kept over the file's length limit (a trainer cuts or drops them)."""
+    said = []
+    left = len(plan.left_out())
+    if left:
+        said.append(f"{plural(left, 'conversation')} left out as the review chose")
+    over = [cid for cid in plan.adding if cid in plan.over_budget]
+    if over:
+        n = len(over)
+        what = (f"{agreeing(n, 'has', 'have')} a first reply longer than the length limit, "
+                "written whole" if plan.fits_lines
+                else f"{agreeing(n, 'is', 'are')} over the length limit")
+        said.append(f"{plural(n, 'added conversation')} {what} (the file's details say what "
+                    "a trainer does with "
+                    f"{agreeing(n, 'it', 'them')})")
+    return "".join(f"; {part}" for part in said)
+
+
 class CreateController(QObject):
     """Plans an add once, lets the user review it, then builds once in the background."""
 
@@ -104,6 +123,7 @@ class CreateController(QObject):
         # both (the review's counts are gone once it closes; skipped ones are not added).
         self.last_added = 0
         self.last_total = 0
+        self.last_plan: AddPlan | None = None  # what the last build carried out
 
     def add_checked(self, name: str | None) -> bool:
         """Review adding every checked conversation to ``name`` (None: a new file, whose
@@ -150,6 +170,7 @@ class CreateController(QObject):
         def done(addition: Addition) -> None:
             info = addition.info
             self.last_created = plan.create
+            self.last_plan = plan
             # (what this addition put in: the file may also hold another's made meanwhile)
             self.last_added, self.last_total = addition.added, info.conversations
             self.changes.training_file_built.emit(info.name)

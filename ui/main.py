@@ -63,6 +63,7 @@ from ui.create_flow import (
     NOTHING_CHECKED_TIP,
     CreateController,
     CreateTrainingFilesButton,
+    after_the_add,
 )
 from ui.dialogs import Dialogs, QtDialogs
 from ui.file_undo_flow import FileDeletionUndoController
@@ -608,12 +609,14 @@ class MainWindow(QMainWindow):
         self.training_files.select_file(name)
         self.pages.setCurrentWidget(self.training_files)
         added = plural(self.creator.last_added, "conversation")
+        plan = self.creator.last_plan
+        more = after_the_add(plan) if plan is not None else ""
         self.show_message(
             f"Training file '{name}' created with {added}: its full JSON and JSONL are "
-            "ready to download" if self.creator.last_created else with_out_of_date(
+            f"ready to download{more}" if self.creator.last_created else with_out_of_date(
                 f"Added {added} to training file '{name}' (now "
-                f"{self.creator.last_total:,}): its full JSON and JSONL were built again",
-                self.library, [name]))
+                f"{self.creator.last_total:,}): its full JSON and JSONL were built "
+                f"again{more}", self.library, [name]))
 
     # --- reading and reviewing ---------------------------------------------------------
 
