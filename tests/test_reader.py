@@ -388,3 +388,39 @@ def test_the_first_bubbles_show_at_once_and_the_rest_follow(qtbot, filled_librar
     qtbot.waitUntil(lambda: len(shown()) >= len(wanted), timeout=5000)
     qtbot.wait(50)  # a bubble of the dropped rest would come after them
     assert shown() == wanted
+
+
+def test_a_very_long_message_shows_its_beginning_and_opens_whole_on_demand(qtbot,
+                                                                           filled_library):
+    """A reply of 3,000,000 characters (pasted by mistake) held the window 43 s laid out as
+    rich text in its bubble: the bubble shows its beginning, ended at a word, says how much
+    more there is, and the link opens the whole of it as plain text."""
+    import copy
+
+    from ui.message_bubble import SHOWN_UP_TO, MessageBubble, WholeMessage
+
+    record = copy.deepcopy(record_from(filled_library, "enriched-2"))
+    reply = next(m for m in record["messages"] if m["role"] == "assistant")
+    sentence = "Let us look at the numbers together, step by step. "
+    reply["content"] = sentence * (3_000_000 // len(sentence))
+    view = ConversationView()
+    qtbot.addWidget(view)
+    view.resize(700, 800)
+    view.show()
+    view.show_record(record)
+    view.build_every_bubble()
+    bubble = next(b for b in view.findChildren(MessageBubble)
+                  if b.message.content == reply["content"])
+    shown = bubble.body.text()
+    assert "Let us look at the numbers together" in shown
+    assert len(shown) < 3 * SHOWN_UP_TO  # (its HTML: a few thousand characters, not millions)
+    assert bubble.more is not None
+    rest = len(reply["content"]) - len(bubble.message.content[:SHOWN_UP_TO].rsplit(" ", 1)[0])
+    assert bubble.more.text().startswith(f"… {rest:,} more characters (this message has "
+                                         f"{len(reply['content']):,}). <a href=")
+    bubble.more.linkActivated.emit("show-all")
+    whole = next(w for w in view.window().findChildren(WholeMessage))
+    assert whole.text.toPlainText() == reply["content"]
+    assert whole.isVisible()
+    short = next(b for b in view.findChildren(MessageBubble) if b is not bubble)
+    assert short.more is None, "a message of ordinary length is shown whole"
