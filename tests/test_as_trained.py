@@ -552,3 +552,58 @@ def test_a_line_over_the_budget_is_shown_ended_at_its_last_whole_reply_that_fits
     assert [row.message_index for row in left] == [7, 8]
     assert left[1].why_not == ("left out: it comes after the last whole reply that fits the "
                                "length limit")
+
+
+def test_a_very_long_line_is_shown_up_to_a_little_past_the_limit(
+        qtbot: Any, cut_library: Library, monkeypatch: Any) -> None:
+    """A line of a million tokens (a pasted 3 MB reply) held the window over 30 s while
+    each token was coloured: the view shows it up to a little past the length limit (here
+    100 tokens), says what it leaves out, and Copy line still copies all of it."""
+    from PySide6.QtGui import QGuiApplication
+
+    from ui import as_trained_text
+    monkeypatch.setattr(as_trained_text, "SHOWN_PAST_THE_LIMIT", 100)
+    conversation_id = cut_id(cut_library)
+    set_max_seq_len(cut_library, "weighted", 1024)
+    window = open_window(qtbot, cut_library, conversation_id)
+    rerender(qtbot, window, lambda: window.select_training_file("weighted"))
+    preview = window.preview
+    assert preview is not None and preview.shown is not None and preview.total > 1124
+    shown = preview.shown
+    end = shown.offsets[1124][0]
+    rest = preview.total - 1124
+    assert window.text.toPlainText().startswith(shown.text[:end] + (
+        f"\n\n… {rest:,} more tokens ({len(shown.text) - end:,} characters) of this line are "
+        "not shown here, past the length limit of 1,024 tokens: the trainer never reads "
+        "them."))
+    assert shown.text[end:end + 200] not in window.text.toPlainText()
+    assert min(struck_out(window)) == shown.offsets[1024][0], "the limit still marked"
+    assert window.text.budget_rect() is not None
+    assert window.text.token_at(end + 5) is None, "no token named in the words after it"
+    last = max(i for i, row in enumerate(preview.rows) if row.in_line)
+    window.table.selectRow(last)  # a turn past what is shown: its end (no Qt warning)
+    window.copy_button.click()
+    assert QGuiApplication.clipboard().text() == shown.text
+
+
+def test_a_line_within_reach_is_shown_whole(qtbot: Any, cut_library: Library) -> None:
+    window = open_window(qtbot, cut_library, cut_id(cut_library))
+    rerender(qtbot, window, lambda: window.select_training_file("weighted"))
+    assert window.preview is not None and window.preview.shown is not None
+    assert window.text.toPlainText().startswith(window.preview.shown.text)
+    assert "not shown here" not in window.text.toPlainText()
+
+
+def test_one_texts_tokens_are_the_tokenizers_own() -> None:
+    """The counter encodes one text through the batch call (it lets other threads run);
+    the tokens and their offsets are the plain call's, on every fixture's line."""
+    counter = default_counter()
+    lines = [line for path in ENRICHED
+             for line in jsonl_lines(load_conversation_file(path, "b"), "t")]
+    assert len(lines) >= 3
+    for line in lines:
+        text = counter.text(line["messages"])
+        plain = counter.tokenizer.encode(text, add_special_tokens=False)
+        ours = counter._encode(text)
+        assert (ours.ids, ours.offsets) == (plain.ids, plain.offsets)
+        assert counter.count_text(text) == len(plain.ids)

@@ -513,7 +513,8 @@ class AsTrainedWindow(QWidget):
         if turn.span is None:
             return
         cursor = self.text.textCursor()
-        cursor.setPosition(self.text.utf16.to_qt(turn.span[0]))
+        # (a turn past what a very long line shows: its end, where the view says so)
+        cursor.setPosition(min(self.text.utf16.to_qt(turn.span[0]), self.text.line_length))
         self.text.setTextCursor(cursor)
         self.text.centerCursor()
         self.text.mark_span(*turn.span)

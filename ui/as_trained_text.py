@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import bisect
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum
 
 from PySide6.QtCore import QEvent, QPoint, QRect, Qt
@@ -39,6 +39,43 @@ from app.wording import LENGTH_LIMIT
 from ui.as_trained_colours import AsTrainedColours
 
 LEFT_OUT_HEADING = "──── Not in the training line ────"
+# A line is shown up to this many tokens past the length limit, and never more than
+# ``SHOWN_TOKENS_AT_MOST`` in all: a pasted 3 MB reply (a million tokens) held the window
+# over 30 s while each token's colour was worked out on the GUI thread and laid out. What
+# is not shown is said, and Copy line still copies all of it.
+SHOWN_PAST_THE_LIMIT = 2_000
+SHOWN_TOKENS_AT_MOST = 40_000
+
+
+def shown_tokens(preview: Preview) -> int:
+    """How many of the line's tokens the view shows (all, unless the line is very long)."""
+    total = preview.total
+    cut = preview.cut_token
+    return min(total, SHOWN_TOKENS_AT_MOST,
+               cut + SHOWN_PAST_THE_LIMIT if cut is not None else total)
+
+
+def shortened(preview: Preview) -> tuple[Preview, str]:
+    """``preview`` with its line ended after ``shown_tokens`` tokens, and the words that
+    say what is not shown (the same preview and "" when it is all shown)."""
+    shown = preview.shown
+    count = shown_tokens(preview) if shown is not None else 0
+    if shown is None or count >= preview.total:
+        return preview, ""
+    end = shown.offsets[count][0]
+    line = replace(
+        shown, text=shown.text[:end], offsets=shown.offsets[:count],
+        token_texts=shown.token_texts[:count], trained=shown.trained[:count],
+        ids=shown.ids[:count],
+        contents=[(index, start, min(stop, end)) for index, start, stop in shown.contents
+                  if start < end])
+    rest = preview.total - count
+    where = (f"past the {LENGTH_LIMIT} of {preview.settings.max_seq_len:,} tokens: the "
+             "trainer never reads them" if preview.cut_token is not None
+             else "they are in the line, as Copy line copies it")
+    return (replace(preview, shown=line),
+            f"\n\n… {rest:,} more tokens ({len(shown.text) - end:,} characters) of this "
+            f"line are not shown here, {where}.")
 
 
 class Look(Enum):
@@ -218,12 +255,17 @@ class TokenTextView(QPlainTextEdit):
         self.marked: tuple[int, int] | None = None  # a turn's span (UTF-16), barred at left
         self.document().setDocumentMargin(8)  # room for the turn bar
         self._token_starts: list[int] = []
+        self.not_shown = ""  # what the view leaves out of a very long line, in words
 
     def show_preview(self, preview: Preview | None, colours: AsTrainedColours,
                      boundaries: bool) -> None:
+        not_shown = ""
+        if preview is not None:
+            preview, not_shown = shortened(preview)
+        self.not_shown = not_shown
         self.preview, self.colours, self.boundaries = preview, colours, boundaries
         line = preview.shown.text if preview is not None and preview.shown else ""
-        tail = left_out_text(preview) if preview is not None else ""
+        tail = not_shown + (left_out_text(preview) if preview is not None else "")
         self.utf16 = Utf16(line)
         self._token_starts = ([start for start, _end in preview.shown.offsets]
                               if preview is not None and preview.shown else [])
@@ -236,7 +278,8 @@ class TokenTextView(QPlainTextEdit):
     def set_boundaries(self, shown: bool) -> None:
         if shown != self.boundaries and self.colours is not None:
             self.boundaries = shown
-            tail = left_out_text(self.preview) if self.preview is not None else ""
+            tail = self.not_shown + (left_out_text(self.preview) if self.preview is not None
+                                     else "")
             self._apply(tail)
 
     def _apply(self, tail: str) -> None:
@@ -244,12 +287,16 @@ class TokenTextView(QPlainTextEdit):
             return
         runs = (line_runs(self.preview, self.boundaries, self.utf16) if self.preview
                 else Runs([], [], []))
-        if tail:
+        if tail and LEFT_OUT_HEADING in tail:
             heading_at = self.line_length + tail.index(LEFT_OUT_HEADING)
             heading_end = heading_at + len(LEFT_OUT_HEADING)
             runs.starts += [self.line_length, heading_at, heading_end]
             runs.ends += [heading_at, heading_end, self.line_length + len(tail)]
             runs.styles += [Style(Look.LEFT_OUT), Style(Look.HEADING), Style(Look.LEFT_OUT)]
+        elif tail:  # only what is not shown of a very long line
+            runs.starts.append(self.line_length)
+            runs.ends.append(self.line_length + len(tail))
+            runs.styles.append(Style(Look.LEFT_OUT))
         self.highlighter.set_runs(runs, char_formats(self.colours))
         self.viewport().update()
 

@@ -1,0 +1,116 @@
+"""The window's longest stall when a conversation with one very long reply is read, then
+opened As trained: the real window (offscreen), one real fixture whose first reply is made
+``--chars`` characters long, a 10 ms heartbeat noting the longest gap in the seconds after
+each step. Each tree in a child process of its own (``--baseline-commit``: an older
+commit's code beside this checkout's, in the same invocation).
+
+    python bench/bench_long_message.py --chars 100000 400000 3000000 --baseline-commit 4476603
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from _common import ROOT, emit, machine, print_machine, run_child, unpack_commit, use_code
+
+FIXTURE = ROOT / "tests" / "fixtures" / "enriched" / "enriched-2.json"
+SENTENCE = "Let us look at the numbers together, step by step, so the plan feels manageable. "
+
+
+def _child(tree: Path, chars: int, folder: Path) -> None:
+    use_code(tree)
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    sys.path.insert(0, str(ROOT / "tests"))
+    from PySide6.QtCore import QSettings, QTimer
+    from PySide6.QtWidgets import QApplication
+    from scripted_dialogs import ScriptedDialogs
+
+    from app.importer import import_paths
+    from app.library import Library
+    from ui.main import MainWindow
+
+    document = json.loads(FIXTURE.read_text(encoding="utf-8"))
+    pair = next(p for p in document["training_pairs"] if p.get("target_response"))
+    pair["target_response"] = (SENTENCE * (chars // len(SENTENCE) + 1))[:chars].rstrip() + "."
+    (folder / "long").mkdir()
+    (folder / "long" / "long.json").write_text(json.dumps(document), encoding="utf-8")
+    app = QApplication.instance() or QApplication([])
+    library = Library(folder / "library")
+    import_paths(library, [folder / "long"])
+    window = MainWindow(library, ScriptedDialogs(),  # type: ignore[arg-type]
+                        QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
+    window.resize(1440, 900)
+    window.show()
+
+    def spin(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            app.processEvents()
+            time.sleep(0.002)
+
+    spin(1.0)
+    while window.token_counts.running:  # the background count of the import, first
+        spin(0.2)
+    spin(0.5)
+    last, worst = [time.perf_counter()], [0.0]
+
+    def beat() -> None:
+        now = time.perf_counter()
+        worst[0] = max(worst[0], now - last[0])
+        last[0] = now
+
+    heart = QTimer()
+    heart.timeout.connect(beat)
+    heart.start(10)
+    conversation_id = library.summaries()[0].conversation_id
+    found = {}
+    for step, act, seconds in (
+            ("reader", lambda: window.conversations.select_conversation(conversation_id), 4),
+            ("as_trained", lambda: window.show_as_trained(conversation_id), 20)):
+        last[0], worst[0] = time.perf_counter(), 0.0
+        act()
+        spin(seconds)
+        found[step] = worst[0] * 1000
+    heart.stop()
+    emit(found)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--chars", type=int, nargs="+", default=[20_000, 100_000, 400_000])
+    parser.add_argument("--baseline-commit", default=None)
+    parser.add_argument("--child", type=Path, default=None, help=argparse.SUPPRESS)
+    parser.add_argument("--tree", type=Path, default=ROOT, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child is not None:
+        _child(args.tree, args.chars[0], args.child)
+        return
+    print_machine(machine())
+    with tempfile.TemporaryDirectory() as folder:
+        work = Path(folder)
+        trees = [("this checkout", ROOT)]
+        if args.baseline_commit:
+            trees.insert(0, (args.baseline_commit,
+                             unpack_commit(args.baseline_commit, work / "baseline")))
+        print("longest GUI stall (ms) after reading the conversation, then opening As trained")
+        print(f"{'reply (chars)':>14}  {'code':<16}{'reader':>9}{'As trained':>12}")
+        for chars in args.chars:
+            for n, (label, tree) in enumerate(trees):
+                run = work / f"run-{chars}-{n}"
+                run.mkdir()
+                found = run_child([__file__, "--child", str(run), "--tree", str(tree),
+                                   "--chars", str(chars)])
+                print(f"{chars:>14,}  {label:<16}{found['reader']:>9.0f}"
+                      f"{found['as_trained']:>12.0f}")
+
+
+if __name__ == "__main__":
+    main()
