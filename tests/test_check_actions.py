@@ -11,6 +11,7 @@ from pathlib import Path
 from conftest import ids_of, open_window, settle
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QApplication
 
 from app.library import Library
 from ui.main import MainWindow
@@ -75,15 +76,16 @@ def test_their_tips_say_how_many_conversations_they_change(qtbot, two_batches: L
     assert page.set_batch_filter("enriched-batch")  # the checked ones hidden
     shown = model.shown_count
     assert 0 < shown < total
-    assert check_all.statusTip() == (f"Check the {shown} conversations shown, and uncheck "
-                                     "the 2 checked conversations the filter hides")
+    assert check_all.statusTip() == (f"Check the {shown} conversations shown; the 2 checked "
+                                     "conversations the filter hides stay checked")
     assert uncheck_all.statusTip() == ("Uncheck all 2 checked conversations (the filter hides "
                                        "them all)")
     model.setData(model.index(0, 0), Qt.CheckState.Checked, Qt.ItemDataRole.CheckStateRole)
     assert uncheck_all.statusTip() == ("Uncheck all 3 checked conversations (2 of them are "
                                        "hidden by the filter)")
-    check_all.trigger()  # as its tip said: the shown ones, and no others
-    assert model.checked_count == shown and model.hidden_checked_count == 0
+    check_all.trigger()  # as its tip said: the shown ones, and those checked before stay
+    assert model.checked_count == shown + 2 and model.hidden_checked_count == 2
+    assert set(legacy[:2]) <= set(model.checked_ids())
 
 
 def test_the_readme_names_them_as_the_window_does() -> None:
@@ -91,3 +93,22 @@ def test_the_readme_names_them_as_the_window_does() -> None:
     assert "*Edit ▸ Check all shown* (Ctrl+A)" in readme
     assert "*Uncheck all* (Ctrl+Shift+A)" in readme and "*Invert checks*" in readme
     assert not SELECTING.search(readme)
+
+
+def test_two_whole_batches_are_combined_with_ctrl_a_on_each(qtbot, two_batches: Library,
+                                                           dialogs, tmp_path: Path) -> None:
+    """The user's own words: filter by batch, then select all, and combine. Ctrl+A on one
+    batch, then on the other, leaves both checked (it unchecked the first one's before)."""
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    page, model = window.conversations, window.conversations.model
+    assert page.set_batch_filter("legacy-batch")
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window)
+    page.table.setFocus()
+    qtbot.keyClick(page.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    assert page.set_batch_filter("enriched-batch")
+    qtbot.keyClick(page.table, Qt.Key.Key_A, Qt.KeyboardModifier.ControlModifier)
+    both = set(ids_of(two_batches, "legacy-batch")) | set(ids_of(two_batches, "enriched-batch"))
+    assert set(model.checked_ids()) == both
+    assert model.hidden_checked_count == len(ids_of(two_batches, "legacy-batch"))

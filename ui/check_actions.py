@@ -19,12 +19,13 @@ def _the(count: int, noun: str) -> str:
 
 
 def check_all_shown_tip(shown: int, hidden_checked: int) -> str:
-    """Ctrl+A checks exactly the rows the filter shows: checks it hides are taken off."""
+    """Ctrl+A checks every row the filter shows; checks it hides stay."""
     if not shown:
         return "Check the conversations the filter shows (it shows none)"
     tip = f"Check {_the(shown, 'conversation')} shown"
     if hidden_checked:
-        tip += f", and uncheck {_the(hidden_checked, 'checked conversation')} the filter hides"
+        tip += (f"; {_the(hidden_checked, 'checked conversation')} the filter hides "
+                f"{agreeing(hidden_checked, 'stays', 'stay')} checked")
     return tip
 
 

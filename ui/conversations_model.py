@@ -700,8 +700,10 @@ class ConversationsModel(QAbstractTableModel):
         self.checks_changed.emit()
 
     def check_all_shown(self) -> None:
-        """Check exactly the rows the current filter shows."""
-        self._set_checks(self._rows[i].pk for i in self._shown)
+        """Check every row the current filter shows; checks it hides stay (filter on one
+        batch, check all, then on another, check all: both are checked, as the person
+        combining batches wants; it unchecked the first batch's before)."""
+        self._set_checks(self._checked | {self._rows[i].pk for i in self._shown})
 
     def check_none(self) -> None:
         self._set_checks(())
