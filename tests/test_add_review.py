@@ -10,7 +10,7 @@ from typing import Any
 import orjson
 from conftest import ENRICHED, LEGACY, open_window
 from PySide6.QtGui import QTextCursor
-from PySide6.QtWidgets import QLabel
+from PySide6.QtWidgets import QLabel, QProgressDialog, QPushButton
 from sqlalchemy import select
 from stored import stored_bytes, stored_files
 
@@ -549,3 +549,43 @@ def test_a_wrapped_reason_or_name_continues_further_in_than_any_entry_starts(
     assert "\n    " in details.toPlainText()  # a listed one still starts further in
     assert details.verticalScrollBar().value() == 0  # read from the top
     review.reject()
+
+
+def test_a_build_cancelled_with_its_cancel_button_says_so_without_a_failure_box(
+        qtbot, two_batches, dialogs, tmp_path, monkeypatch):
+    """Cancel is the person's own choice: the status bar says nothing was added, and no box
+    titled "Build failed" says "Cancelled: nothing was changed." as if something broke."""
+    from test_undo_cancelled import WAIT_MS, started_after_cancel
+
+    from app import trainingfiles
+    from ui import create_flow
+    from ui.tasks import job_over, jobs_of
+
+    ids = [r.conversation_id for r in two_batches.summaries("legacy-batch")]
+    add_conversations(two_batches, "seed", ids[:2], create=True)
+    before = stored_bytes(two_batches, "seed")
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    window.conversations.model.set_checked_ids(ids[:4])
+    with qtbot.waitSignal(window.creator.reviewing, timeout=WAIT_MS):
+        assert window.creator.add_checked("seed")
+    qtbot.waitUntil(lambda: not jobs_of(window), timeout=WAIT_MS)
+    started_after_cancel(monkeypatch, create_flow, trainingfiles.apply_addition_counted)
+    review = window.creator.review
+    assert review is not None
+    with qtbot.waitSignal(window.creator.status, timeout=WAIT_MS) as said:
+        review.add_button.click()
+        (task,) = jobs_of(window)
+        progress = None
+
+        def shown() -> bool:
+            nonlocal progress
+            found = [d for d in window.findChildren(QProgressDialog) if d.isVisible()]
+            progress = found[0] if found else None
+            return progress is not None
+
+        qtbot.waitUntil(shown, timeout=WAIT_MS)
+        progress.findChild(QPushButton).click()
+        qtbot.waitUntil(lambda: job_over(task), timeout=WAIT_MS)
+    assert said.args == ["Cancelled: nothing was added to training file 'seed'"]
+    assert dialogs.warnings == []
+    assert stored_bytes(two_batches, "seed") == before

@@ -26,7 +26,7 @@ from ui.add_review import AddReviewDialog
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.name_prompt import ask_name
-from ui.tasks import in_child, run_with_progress, saying_if_killed
+from ui.tasks import in_child, run_with_progress, saying_if_killed, stopped_unchanged
 from ui.wording import agreeing, plural
 
 NEW_FILE_LABEL = "New training file…"
@@ -104,6 +104,7 @@ class CreateController(QObject):
     built = Signal(str)  # name of the training file that changed (after the change signal)
     reviewing = Signal(object)  # the AddReviewDialog, once the plan is made and it opened
     show_in_table = Signal(object, str)  # the review's "Show in the table": ids, which
+    status = Signal(str)  # a build the person cancelled, said in the status bar
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, checked_ids: Callable[[], list[str]],
@@ -178,6 +179,12 @@ class CreateController(QObject):
             self.built.emit(info.name)
 
         def failed(message: str) -> None:
+            if stopped_unchanged(task, message):  # the person's own Cancel: no failure box
+                self.status.emit(f"Cancelled: training file '{plan.name}' was not created"
+                                 if plan.create else
+                                 f"Cancelled: nothing was added to training file "
+                                 f"'{plan.name}'")
+                return
             if task.is_cancelled():  # killed after Cancel, it may be built: the page shows
                 self.changes.training_file_built.emit(plan.name)
                 self.changes.training_files_changed.emit()

@@ -221,6 +221,7 @@ class MainWindow(QMainWindow):
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)
         self.creator.built.connect(self._show_built_file)
+        self.creator.status.connect(self.show_message)
         self.creator.show_in_table.connect(self.show_only)
         self.batches.status.connect(self.show_message)
         self.batches.renaming.connect(page.row_loading.expect_batch_rename)
