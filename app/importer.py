@@ -171,6 +171,10 @@ class ImportReport:
     batches_joined: list[tuple[str, int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # what went wrong around the files
     skipped: list[SkippedKind] = field(default_factory=list)  # not read: not .json, hidden
+    # A cancelled import: the files it found and those it never reached (-1 for found: it
+    # was cancelled while it looked through the folders, before it knew)
+    found: int = 0
+    not_reached: int = 0
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for v in self.verdicts if v.verdict is verdict)
@@ -232,6 +236,18 @@ class ImportReport:
         return list(dict.fromkeys(v.file for v in self.verdicts
                                   if v.older_format and v.verdict in stored))
 
+    def _unfinished(self) -> str:
+        """What a cancel left undone, and how to finish it: again, the same files (those
+        already in are then skipped as duplicates)."""
+        again = ("import the same files or folders again to finish (those already in are "
+                 "skipped as duplicates)")
+        if self.found < 0:
+            return (", while it was still looking through the folders for files: " + again)
+        if self.not_reached:
+            return (f": {self.not_reached:,} of the {plural(self.found, 'file')} it found "
+                    f"{agreeing(self.not_reached, 'was', 'were')} not reached; " + again)
+        return ": the large file it was reading was not read to its end; " + again
+
     def summary(self, changed: str = "not replaced") -> str:
         """The counts as one sentence, each in its own unit and agreeing with it ("1
         conversation imported", "6 files could not be imported"; none said of what did
@@ -258,6 +274,8 @@ class ImportReport:
             counts.append(f"{plural(sum(k.count for k in self.skipped), 'file')} not read")
         text = ", ".join(counts) + (" before the import was cancelled" if self.cancelled
                                     else "")
+        if self.cancelled:
+            text += self._unfinished()
         joined = [f"{name}' ({before:,} → {after:,})"
                   for name, before, after in self.batches_joined]
         if joined:
@@ -624,7 +642,7 @@ def import_paths(
             candidates, problems = collect(paths, batch, _start_when_worth(pool), cancelled,
                                            skipped)
         except WalkCancelled:
-            return ImportReport(cancelled=True)
+            return ImportReport(cancelled=True, found=-1)
         report = ImportReport(verdicts=list(problems), skipped=skipped.kinds())
         rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
         # Kept while it stores: a kill mid-way is said at the next start (app.recovery).
@@ -756,6 +774,7 @@ def _import_rows(
             break
     else:  # every file's rows, or the workers' rows ended at a cancel (``Workers``)
         report.cancelled = done < total
+    report.found, report.not_reached = total, total - done
     flush()
 
 

@@ -116,7 +116,10 @@ def test_an_import_cancelled_during_the_walk_imports_nothing_and_says_so(
 
     report = import_paths(library, [drop], cancelled=cancelled, workers=1)
     assert report.cancelled and report.verdicts == [] and report.batches_created == []
-    assert report.summary() == "0 conversations imported before the import was cancelled."
+    assert report.summary() == (
+        "0 conversations imported before the import was cancelled, while it was still "
+        "looking through the folders for files: import the same files or folders again to "
+        "finish (those already in are skipped as duplicates).")
     assert library.count() == 0
     assert len(looks) == 3, "the import went on after the cancel"
     again = import_paths(library, [drop], workers=1)
