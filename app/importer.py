@@ -231,10 +231,13 @@ class ImportReport:
 
     @property
     def older_format_files(self) -> list[str]:
-        """The files in the older v3 format this import converted and stored, once each."""
+        """The files in the older v3 format this import converted and stored, once each.
+        Not a full training file holding conversations first imported from v3 files: it is
+        our own format, and they were converted when they were first imported."""
         stored = (Verdict.IMPORTED, Verdict.REPLACED)
         return list(dict.fromkeys(v.file for v in self.verdicts
-                                  if v.older_format and v.verdict in stored))
+                                  if v.older_format and v.verdict in stored
+                                  and v.unit == "file"))
 
     def _unfinished(self) -> str:
         """What a cancel left undone, and how to finish it: again, the same files (those

@@ -351,3 +351,21 @@ def test_a_big_file_among_small_ones_starts_no_workers_for_itself(
     assert report.rejected == 0 and not report.cancelled
     assert {v.file for v in report.verdicts} == {str(big), *map(str, small)}
     assert any(starts) is (threshold == 1)
+
+
+def test_our_own_full_file_is_not_called_the_older_v3_format(filled_library: Library,
+                                                             tmp_path: Path) -> None:
+    """Its conversations first came from v3 files and were converted then; the full file
+    is ours (v4): re-imported into a new library, nothing says it was in the v3 format."""
+    document = our_full(filled_library)
+    path = tmp_path / "December set.json"
+    path.write_bytes(orjson.dumps(document))
+    fresh = Library(tmp_path / "fresh")
+    try:
+        report = import_paths(fresh, [path], workers=1)
+    finally:
+        fresh.close()
+    assert report.imported == len(document["conversations"])
+    assert any(v.older_format for v in report.verdicts), "some were v3 files once"
+    assert report.older_format_files == []
+    assert "v3" not in report.summary()
