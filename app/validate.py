@@ -7,6 +7,7 @@ training file read whole took gigabytes of memory, and past 256 MB it was not re
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -251,6 +252,50 @@ def _size(path: Path) -> int:
         return 0
 
 
+def is_manifest(document: object) -> bool:
+    """A manifest LoRA Studio writes beside a saved copy (``app.export``)."""
+    return (isinstance(document, dict) and "manifest_version" in document
+            and document.get("app") == "LoRA Studio" and isinstance(document.get("files"),
+                                                                     list))
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _validate_manifest(path: Path, document: dict[str, Any]) -> Verdict:
+    """A manifest: every file it lists is beside it, with the size and sha256 it records
+    (a copy changed or cut short since it was saved is named, with what to do)."""
+    problems: list[Problem] = []
+    files = [(n, entry) for n, entry in enumerate(document["files"]) if isinstance(entry, dict)]
+    for n, entry in files:
+        name = str(entry.get("file", ""))
+        at = f"$.files[{n}]"
+        saved = path.parent / name
+        if not name or Path(name).name != name:
+            problems.append(Problem(path.name, f"{name!r} is not a file name", at))
+            continue
+        try:
+            size = saved.stat().st_size
+            digest = _sha256(saved) if size == entry.get("bytes") else ""
+        except OSError as exc:
+            problems.append(Problem(path.name, f"{name} is not beside it "
+                                               f"({exc.strerror or exc}): save it again from "
+                                               "LoRA Studio, or keep the manifest with it", at))
+            continue
+        if size != entry.get("bytes") or digest != entry.get("sha256"):
+            problems.append(Problem(path.name, f"{name} changed since LoRA Studio saved it "
+                                               "(its size or sha256 is not the one the "
+                                               "manifest records): save it again from LoRA "
+                                               "Studio", at))
+    return Verdict(path, "manifest", problems,
+                   note=f"checked the {plural(len(files), 'file')} it lists beside it")
+
+
 def validate_path(path: Path) -> Verdict:
     """Validate one file of any of our kinds."""
     if path.suffix.lower() == ".jsonl":
@@ -265,6 +310,8 @@ def validate_path(path: Path) -> Verdict:
         return Verdict(path, "broken", exc.problems)
     if isinstance(document, dict) and "$schema" in document:
         return Verdict(path, "JSON Schema", _schema_file_problems(document, path.name))
+    if is_manifest(document):
+        return _validate_manifest(path, document)
     kind = detect_kind(document)
     if is_earlier_full(document):
         return _validate_earlier_full(path, document)

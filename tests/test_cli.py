@@ -245,6 +245,22 @@ def test_training_file_commands(imported: Cli, fixture_folder: Path, tmp_path: P
     assert [orjson.loads(x)["metadata"]["conversation_id"] for x in lines] == [
         ids[1], ids[2], ids[5]
     ]
+    # validate on the folder of a save: the manifests are checked against their files
+    # (they were called INVALID, "not a conversation file"), and a changed copy is named.
+    saved = sorted((tmp_path / "exports").iterdir())
+    code, out, _ = imported("validate", *saved)
+    assert code == 0
+    assert f"valid    {tmp_path / 'exports' / 'small.jsonl.manifest.json'}  [manifest]" in out
+    assert "checked the 1 file it lists beside it" in out
+    with (tmp_path / "exports" / "small.jsonl").open("ab") as handle:
+        handle.write(b"\n")
+    code, out, _ = imported("validate", tmp_path / "exports" / "small.jsonl.manifest.json")
+    assert code == 1
+    assert ("$.files[0]: small.jsonl changed since LoRA Studio saved it (its size or sha256 "
+            "is not the one the manifest records): save it again from LoRA Studio") in out
+    (tmp_path / "exports" / "small.json").unlink()
+    code, out, _ = imported("validate", tmp_path / "exports" / "small.json.manifest.json")
+    assert code == 1 and "$.files[0]: small.json is not beside it (" in out
 
     code, _, err = imported("add", "Small set", "--new", "--all")
     assert code == 1
