@@ -347,6 +347,22 @@ def test_a_dropped_parent_folder_gives_a_batch_per_subfolder(qtbot, library, dia
                                                                          "batch-02": 2}
 
 
+def test_a_batch_name_refused_at_import_is_asked_again_not_dropped(qtbot, library, dialogs,
+                                                                   tmp_path):
+    """A name too long was an "Import failed" box and the files had to be chosen again:
+    it is asked again as typed, with the reason, as Move and Rename do."""
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.texts.extend(["x" * 300, "  december   set "])
+    with qtbot.waitSignal(window.importer.finished, timeout=30000) as blocker:
+        assert window.importer.start([LEGACY[0]])
+    assert [a for a in dialogs.asked if a[0] == "text"] == [
+        ("text", "Import", ""), ("text", "Import", "x" * 300)]
+    assert "at most 200 characters (this one has 300)" in dialogs.labels[-1]
+    assert blocker.args[0].imported == 1
+    assert [b.batch_id for b in library.batches()] == ["december set"]
+    assert dialogs.warnings == []
+
+
 def test_delete_in_the_table_asks_to_remove_the_checked_rows(qtbot, two_batches, dialogs,
                                                              tmp_path):
     from PySide6.QtCore import Qt

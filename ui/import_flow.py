@@ -33,7 +33,7 @@ from app.importer import (
     import_paths,
     last_stored_pk,
 )
-from app.library import Library
+from app.library import Library, clean_batch_id
 from app.places import readable_reason
 from app.stopped_jobs import import_stopped
 from app.wording import first_few
@@ -51,6 +51,7 @@ from ui.import_report_lines import (
     repeats_group,
 )
 from ui.import_summary_view import Section, SectionsModel, SummaryView
+from ui.name_prompt import ask_name
 from ui.replace_flow import ReplaceController, Replacement
 from ui.tasks import Work, in_child, run_with_progress, saying_if_killed
 from ui.wording import agreeing, and_list, plural
@@ -417,10 +418,13 @@ class ImportController(QObject):
         if not ask_batch:
             self._run(paths, None)
             return True
-        answer = self.dialogs.text(self.window, "Import", batch_question(paths))
+        # A name refused (too long, control characters) is asked again as typed, with
+        # the reason, as Move and Rename do: it dropped the import, files to choose again.
+        answer = ask_name(self.dialogs, self.window, "Import", batch_question(paths), "",
+                          lambda typed: clean_batch_id(typed) if typed.strip() else "")
         if answer is None:
             return False
-        self._run(paths, answer.strip() or None)
+        self._run(paths, answer or None)
         return True
 
     def _run(self, paths: list[Path], batch: str | None) -> None:
