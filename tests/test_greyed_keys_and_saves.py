@@ -96,3 +96,13 @@ def test_a_copy_saved_where_it_cannot_be_written_asks_for_another_place(
         "asked again, where the refused answer was"
     assert (writable / "Pilot.jsonl").read_bytes() == stored_bytes(filled_library, "Pilot")[1]
     assert not any(p.name.startswith(PROBE_PREFIX) for p in writable.iterdir())
+
+
+def test_a_folder_that_does_not_exist_is_said_so(tmp_path: Path) -> None:
+    """A path typed into the chooser with a folder that is not there read "cannot be
+    written to (No such file or directory)"."""
+    missing = tmp_path / "no-such-folder"
+    assert why_not_writable(missing) == (
+        f"The folder {missing} does not exist. Choose a folder that does, or make it first.")
+    assert why_not_writable(missing / "deeper") is not None
+    assert why_not_writable(tmp_path) is None

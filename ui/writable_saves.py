@@ -28,6 +28,9 @@ def why_not_writable(folder: Path) -> str | None:
     full one answer alike on every system, which ``os.access`` does not."""
     if folder.is_file():  # (the probe would say only "Not a directory")
         return f"{folder} is a file, not a folder. Choose a folder to save in."
+    if not folder.exists():  # typed in the chooser, or removed meanwhile
+        return (f"The folder {folder} does not exist. Choose a folder that does, or make "
+                "it first.")
     exc = write_refusal(folder)
     if exc is None:
         return None
