@@ -132,6 +132,19 @@ def test_chooser_counts_follow_the_other_filters_in_the_window(qtbot, curated, d
     assert not model.item(1).isEnabled() and model.item(len(arcs) - 1).isEnabled()
 
 
+def test_a_search_that_finds_nothing_names_what_was_searched(qtbot, curated, dialogs,
+                                                            settings):
+    window = open_window(qtbot, curated, dialogs, settings)
+    page = window.conversations
+    page.search.setText("zzzz-nothing")
+    page.filter_bar.apply_search_now()
+    qtbot.waitUntil(lambda: page.model.shown_count == 0)
+    assert page.no_match_label.text() == "No conversation matches the search “zzzz-nothing”."
+    page.set_batch_filter("legacy-batch")
+    assert page.no_match_label.text() == (
+        "No conversation matches the search “zzzz-nothing” with these filters.")
+
+
 def test_a_filter_that_matches_nothing_says_so_and_clears(qtbot, curated, dialogs, settings):
     window = open_window(qtbot, curated, dialogs, settings)
     page = window.conversations
@@ -140,7 +153,7 @@ def test_a_filter_that_matches_nothing_says_so_and_clears(qtbot, curated, dialog
     assert page.model.shown_count == 0
     assert page.table_stack.currentWidget() is page.no_match
     assert page.no_match.isVisible() and not page.table.isVisible()
-    assert "No conversations match" in page.no_match_label.text()
+    assert page.no_match_label.text() == "No conversations match the filters."
     assert window.clear_filters_action.isEnabled()
     QTest.mouseClick(page.clear_filters_button, Qt.MouseButton.LeftButton)
     assert page.model.shown_count == 15

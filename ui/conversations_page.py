@@ -6,6 +6,7 @@ their own module; the page puts them together and swaps new rows in."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, Signal
@@ -33,10 +34,22 @@ from ui.conversations_table import ConversationsTable
 from ui.filter_chooser import ANY
 from ui.following_read import FollowingRead
 from ui.reader_splitter import ReaderSplitter
-from ui.row_index import FileFilter, RowIndex
+from ui.row_index import FileFilter, Filter, RowIndex
 from ui.row_loading import ROWS, RowLoading, followed
 
 NO_MATCH_TEXT = "No conversations match the filters."
+
+
+def no_match_text(wanted: Filter) -> str:
+    """What the empty table says, naming a search that found nothing (a search alone:
+    the filters all say "All")."""
+    text = wanted.text.strip()
+    if not text:
+        return NO_MATCH_TEXT
+    searched = f"“{text if len(text) <= 60 else text[:59] + '…'}”"
+    if replace(wanted, text="") == Filter():
+        return f"No conversation matches the search {searched}."
+    return f"No conversation matches the search {searched} with these filters."
 
 
 class ConversationsPage(QWidget):
@@ -179,6 +192,8 @@ class ConversationsPage(QWidget):
         if self._opening:
             return
         empty = self.model.shown_count == 0 and self.model.total > 0
+        if empty:
+            self.no_match_label.setText(no_match_text(self.model.current_filter))
         self.table_stack.setCurrentWidget(self.no_match if empty else self.table)
 
     # --- columns -----------------------------------------------------------------------
