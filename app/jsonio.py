@@ -146,6 +146,29 @@ def _plain(message: str) -> str:
                 message)
 
 
+# The first bytes of files a .json name is sometimes given by mistake, and what they are.
+SIGNATURES = (
+    (b"\x89PNG\r\n\x1a\n", "it starts like a PNG image"),
+    (b"\xff\xd8\xff", "it starts like a JPEG image"),
+    (b"GIF8", "it starts like a GIF image"),
+    (b"PK\x03\x04", "it starts like a ZIP archive (or a Word or Excel document)"),
+    (b"\x1f\x8b", "it starts like a gzip archive"),
+    (b"SQLite format 3\x00", "it is an SQLite database"),
+    (b"%PDF-", "it is a PDF document"),
+)
+
+
+def binary_kind(data: bytes) -> str | None:
+    """What a file that is not text is, as far as its first bytes tell (None: it may be
+    text in another encoding, which the UTF-8 message fits better)."""
+    for signature, what in SIGNATURES:
+        if data.startswith(signature):
+            return what
+    if b"\x00" in data[:1024] and not data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "it holds binary data"
+    return None
+
+
 def parse_json_strict(data: bytes, file: str) -> Any:
     """The strict parser alone: slower, and exact about every error's place."""
     if not data.strip():
@@ -157,6 +180,9 @@ def parse_json_strict(data: bytes, file: str) -> Any:
         if exc.reason == "unexpected end of data":
             raise InputError.single(file, "the file ends in the middle of a character "
                                     "(truncated file?)") from None
+        if (binary := binary_kind(data)) is not None:
+            raise InputError.single(file, f"not a text file: {binary}, not a conversation "
+                                    "saved as JSON; leave it out") from None
         line = data[: exc.start].count(b"\n") + 1
         column = exc.start - (data.rfind(b"\n", 0, exc.start) + 1) + 1
         raise InputError([Problem(file, f"not UTF-8 text: byte 0x{data[exc.start]:02x} cannot "

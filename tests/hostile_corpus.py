@@ -269,6 +269,9 @@ def write_big(path: Path, size: int = BIG_FILE_BYTES) -> None:
         handle.write(b'"}\n')
 
 
+PNG_START = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR"
+
+
 def hostile_cases() -> list[Hostile]:
     """Every bad file of the corpus (the 200 MB one is written by ``write_corpus``)."""
     top_level_object = ("JSON object at the top level",)
@@ -290,6 +293,12 @@ def hostile_cases() -> list[Hostile]:
                 ("truncated",), ("truncated",)),
         *wrong_type_cases(),
         Hostile("latin-1-inside-a-string.json", _not_utf8, ("UTF-8", "0xe9"), ("UTF-8",)),
+        # A picture or an archive given a .json name: said as what it is, not as text to
+        # save as UTF-8 (no encoding makes an image a conversation)
+        Hostile("picture-renamed.json", _constant(PNG_START + bytes(range(256)) * 4),
+                ("not a text file", "PNG image"), ("not a text file", "PNG image")),
+        Hostile("archive-renamed.json", _constant(b"PK\x03\x04" + bytes(range(256)) * 4),
+                ("not a text file", "ZIP archive"), ("not a text file",)),
         Hostile("nested-1000-arrays.json", _constant(_deep(b"[", b"]")),
                 ("nested too deeply",), ("nested too deeply",)),
         Hostile("nested-1000-objects.json", _constant(_deep(b'{"a":', b"}")),
