@@ -400,6 +400,26 @@ def test_copies_are_byte_identical_to_the_stored_files(qtbot, demo, page, dialog
     assert not dialogs.warnings
 
 
+def test_the_saved_message_goes_once_the_file_is_rebuilt(qtbot, demo, page, dialogs,
+                                                         tmp_path, filled_library):
+    """It said "Saved Demo.jsonl …" beside the line saying that copy is older than the
+    file: a message of the file as it was goes when the file changes (and stays when the
+    same file is shown again unchanged)."""
+    from app.trainingfiles import change_settings
+
+    page.show()  # (behind its tab the details wait until it shows)
+    dialogs.save_paths.append(tmp_path / "copy.jsonl")
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+        page.file_actions["jsonl"].trigger()
+    assert page.banner.isVisibleTo(page)
+    page.refresh(select_name="Demo")
+    qtbot.waitUntil(lambda: page.name_label.text() == "Demo", timeout=WAIT_MS)
+    assert page.banner.isVisibleTo(page), "the same file, unchanged: it stays"
+    change_settings(filled_library, "Demo", max_seq_len=2048)
+    page.refresh(select_name="Demo")
+    qtbot.waitUntil(lambda: not page.banner.isVisibleTo(page), timeout=WAIT_MS)
+
+
 def test_messages_only_lines_have_only_messages(qtbot, demo, page, dialogs, tmp_path,
                                                filled_library):
     target = tmp_path / "messages.jsonl"

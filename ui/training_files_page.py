@@ -557,6 +557,7 @@ class TrainingFilesPage(QWidget):
             label.setWordWrap(True)
             label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.banner = SavedBanner(details)
+        self._banner_of: TrainingFileInfo | None = None  # the file as it was saved
         self.saved_copies = SavedCopiesLine(details)  # whether earlier copies still match
         actions = QHBoxLayout()
         actions.addWidget(self.download_button)
@@ -920,6 +921,8 @@ class TrainingFilesPage(QWidget):
             self._remember_near(info.name, found)
             repeats = found.repeats
         self._shown = (info.name, members, head)
+        if info != self._banner_of:  # (its settings, size, name and date all compared)
+            self.banner.hide()
         self.details.setEnabled(True)
         self.name_label.setText(info.name)
         for download in (*MAIN, *VARIANTS):
@@ -1279,6 +1282,10 @@ class TrainingFilesPage(QWidget):
         self.banner.show_saved(paths, notes)
         self.status.emit(saved_text(paths, notes))
         info = self.selected_file()
+        # The message is of this file as it is now: it goes once another file is shown, or
+        # this one is rebuilt or renamed (it said "Saved …" beside the line saying that
+        # copy is out of date).
+        self._banner_of = info
         self.saved_copies.show_for(self.library, info.name if info is not None else None)
 
     def _show_in_folder(self) -> None:
