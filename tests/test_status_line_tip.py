@@ -36,3 +36,12 @@ def test_the_counts_never_show_the_passing_message_as_their_own_tooltip(
     window.show_message(LONG)
     assert window.counts.toolTip(), "the counts have a tooltip of their own"
     assert window.counts.toolTip() != LONG
+
+
+def test_a_long_message_stays_as_long_as_it_takes_to_read() -> None:
+    """A settings change's 900 characters were gone in 8 s: about 15 characters a second,
+    up to 45 s; a short message keeps its 8 s."""
+    from ui.status_line import shown_ms
+    assert shown_ms("Saved.") == 8000
+    assert shown_ms("x" * 300) == 21_000
+    assert shown_ms("x" * 900) == 45_000

@@ -17,7 +17,17 @@ from collections.abc import Callable
 from PySide6.QtCore import QObject, QTimer
 from PySide6.QtWidgets import QStatusBar
 
-SHOWN_MS = 8000  # how long a passing message stays
+SHOWN_MS = 8000  # how long a passing message stays, at the least
+# A longer message stays as long as it takes to read (about 15 characters a second): one
+# of 900 characters after a settings change was gone in 8 s.
+READ_MS_PER_CHARACTER = 70
+LONGEST_SHOWN_MS = 45_000
+
+
+def shown_ms(text: str) -> int:
+    """How long ``text`` stays in the status bar."""
+    return min(max(SHOWN_MS, len(text) * READ_MS_PER_CHARACTER),
+               max(SHOWN_MS, LONGEST_SHOWN_MS))
 
 Holds = Callable[[], bool]  # whether a notice is still true
 
@@ -57,7 +67,8 @@ class StatusLine(QObject):
     def say(self, text: str) -> None:
         """A message; a notice still fresh (and still true) follows it."""
         self.recheck()
-        self._show(joined(text, self._notice) if self._notice else text, SHOWN_MS)
+        message = joined(text, self._notice) if self._notice else text
+        self._show(message, shown_ms(message))
 
     def notice(self, text: str, holds: Holds | None = None) -> None:
         """A consequence of a change: after the message showing now, if one is. Dropped
