@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -237,3 +238,19 @@ def test_the_window_makes_the_summarys_lines_off_its_own_thread(
     assert summary is not None and "1 file and 1 conversation could not be imported" in \
         summary.text()
     assert made_on and threading.main_thread() not in made_on
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="Windows names hold no line break")
+def test_a_name_with_a_line_break_stays_one_entry(qtbot, library: Library,
+                                                  tmp_path: Path) -> None:
+    """A file named "line\\nbreak.json" (a script made it) read as two entries, "…/line"
+    and "break.json: not an enriched conversation …": its break shows as ⏎."""
+    drop = tmp_path / "drop"
+    drop.mkdir()
+    (drop / "line\nbreak.json").write_text('{"not": "a conversation"}', encoding="utf-8")
+    dialog = ImportSummaryDialog(import_paths(library, [drop]))
+    qtbot.addWidget(dialog)
+    model = dialog.sections
+    texts = [model.text(row) for row in range(model.rowCount())]
+    assert not any("\n" in text for text in texts)
+    assert any("line⏎break.json" in text for text in texts), texts

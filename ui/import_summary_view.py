@@ -57,6 +57,17 @@ class Section:
     lines: list[str]
 
 
+# A file name may hold a line break or a tab (made by a script): shown as a mark, an entry
+# stays one row ("line\nbreak.json" read as two entries, "hostile/line" and "break.json").
+VISIBLE_CONTROLS = str.maketrans({"\r": "␍", "\n": "⏎", "\t": "⇥"})
+
+
+def one_line(text: str) -> str:
+    """``text`` with its line breaks and tabs as visible marks (as it is when it has none:
+    most have none, and 100,000 entries are checked at C speed)."""
+    return text if text.isprintable() else text.translate(VISIBLE_CONTROLS)
+
+
 class SectionsModel(QStringListModel):
     """Every heading and line, one row each, in a list Qt keeps (not a row at a time in
     Python: a tree model in Python answered the view's layout for each of 100,000 rows,
@@ -76,7 +87,7 @@ class SectionsModel(QStringListModel):
         for section in sections:
             headings.add(len(rows))
             rows.append(section.heading)
-            rows.extend(section.lines)
+            rows.extend(map(one_line, section.lines))
         self.sections, self.headings = sections, headings
         self.setStringList(rows)
 
