@@ -216,6 +216,8 @@ def test_training_file_commands(imported: Cli, fixture_folder: Path, tmp_path: P
     assert row["name"] == "Small set"
     assert row["conversations"] == 3
     assert row["trainable_replies"] > 0 and row["json_bytes"] > 0 and row["jsonl_bytes"] > 0
+    # the tokens the window shows (counted), beside the rough characters / 4
+    assert row["tokens"] > 0 and row["tokens"] != row["estimated_tokens"]
 
     code, out, err = imported("add", "Small set", ids[1], ids[2])
     assert code == 0, err
