@@ -134,6 +134,11 @@ class TrainingFileInfo:
     over_budget: str = FOR_EARLIER_FILES.value  # a longer line: fitted or whole (budget_fit)
 
 
+# The marks a name may hold, kept on one line wherever the sentence wraps (no-break
+# spaces): it broke as "- – — _" / ". ( ) +", which read as two lists.
+ALLOWED_MARKS = "\u00a0".join(["-", "–", "—", "_", ".", "(", ")", "+"])
+
+
 def check_name(name: str) -> str:
     """Return the cleaned name, or raise with a message a person can act on."""
     text = unicodedata.normalize("NFC", " ".join(str(name).split()))
@@ -154,7 +159,7 @@ def check_name(name: str) -> str:
         raise LibraryError(f"'{text}' is not allowed: a name cannot contain /, \\ or '..'")
     if not NAME_PATTERN.match(text) or text.endswith("."):
         raise LibraryError(
-            f"'{text}' is not allowed: use letters, digits, spaces and - – — _ . ( ) +, "
+            f"'{text}' is not allowed: use letters, digits, spaces and {ALLOWED_MARKS}, "
             "starting with a letter or digit and not ending with a dot"
         )
     stem = text.split(".")[0].strip().casefold()

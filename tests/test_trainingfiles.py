@@ -822,3 +822,14 @@ def test_saving_a_copy_reports_progress_and_honours_cancel(
     export(library, name, fmt, target, progress=lambda done, total, _: seen.append(
         (done, total)))
     assert seen[-1][0] == seen[-1][1]  # the last step is reported
+
+
+def test_the_marks_a_name_may_hold_stay_on_one_line() -> None:
+    """The refusal wrapped inside its list of marks ("- – — _" / ". ( ) +"): they are
+    joined by no-break spaces, so a line breaks only between words."""
+    from app.errors import LibraryError
+    from app.trainingfiles import check_name
+    with pytest.raises(LibraryError) as refused:
+        check_name("a*b")
+    said = str(refused.value)
+    assert "spaces and -\u00a0–\u00a0—\u00a0_\u00a0.\u00a0(\u00a0)\u00a0+, starting" in said
