@@ -41,7 +41,7 @@ from app.errors import LibraryError
 from app.exportguard import check_export_targets
 from app.failures import os_advice
 from app.idtext import readable_name
-from app.jsonio import atomic_writer, dumps_line
+from app.jsonio import atomic_writer, dumps_line, sha256_of
 from app.legacy_builds import LegacyReader
 from app.library import Library, now_iso
 from app.llamafactory_recipe import (
@@ -447,14 +447,6 @@ def check_split_folder(fmt: ExportFormat, destination: Path) -> None:
             f"cannot write the split to {destination}: the split format writes a folder "
             "(train.jsonl, valid.jsonl and manifest.json inside it), and that name reads as "
             f"a file. Name a folder instead, for example {destination.with_suffix('')}.")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _describe(path: Path) -> dict[str, Any]:

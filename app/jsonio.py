@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import json
 import math
 import os
@@ -427,3 +428,13 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def sha256_of(path: Path) -> str:
+    """The sha256 of a file read a megabyte at a time (a saved copy and the manifest that
+    records it: ``app.export`` writes it, ``app.validate`` checks it)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()

@@ -7,7 +7,6 @@ training file read whole took gigabytes of memory, and past 256 MB it was not re
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -32,7 +31,14 @@ from app.fullstream import (
     too_deep,
 )
 from app.idtext import readable_name
-from app.jsonio import MAX_DEPTH, cannot_be_read, deeper_than, open_regular, read_json_file
+from app.jsonio import (
+    MAX_DEPTH,
+    cannot_be_read,
+    deeper_than,
+    open_regular,
+    read_json_file,
+    sha256_of,
+)
 from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
 from app.schemas import (
     CONVERSATION,
@@ -259,14 +265,6 @@ def is_manifest(document: object) -> bool:
                                                                      list))
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _validate_manifest(path: Path, document: dict[str, Any]) -> Verdict:
     """A manifest: every file it lists is beside it, with the size and sha256 it records
     (a copy changed or cut short since it was saved is named, with what to do)."""
@@ -281,7 +279,7 @@ def _validate_manifest(path: Path, document: dict[str, Any]) -> Verdict:
             continue
         try:
             size = saved.stat().st_size
-            digest = _sha256(saved) if size == entry.get("bytes") else ""
+            digest = sha256_of(saved) if size == entry.get("bytes") else ""
         except OSError as exc:
             problems.append(Problem(path.name, f"{name} is not beside it "
                                                f"({exc.strerror or exc}): save it again from "
