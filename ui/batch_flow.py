@@ -21,6 +21,10 @@ from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
 from ui.wording import agreeing, plural
 
 
+def _them(count: int) -> str:
+    return "the conversation" if count == 1 else f"the {count:,} conversations"
+
+
 class BatchController(QObject):
     """Asks for the new batch id, changes the library, announces the change, and says
     what happened. It asks the page two questions (which batch, which rows are checked)
@@ -214,18 +218,11 @@ class BatchController(QObject):
             self.changes.batches_changed.emit()
             self._rebuild(stale, f"Undone: batch '{undo.new}' is '{undo.old}' again")
 
-        def refused(why: str) -> None:
-            self.renaming.emit(None)
-            if not self._offered_again(undo, stopped_unchanged(task, why),
-                                       f"batch '{undo.new}' was not changed"):
-                self._failed("Undo", why, task.is_cancelled())
-
         self.renaming.emit((undo.new, undo.old))
-        task = run_with_progress(
-            self.window, f"Undoing the rename of batch '{undo.old}'",
-            saying_if_killed(in_child(undo_rename, self.library, undo),
-                             functools.partial(rename_stopped, undo.new, undo.old)),
-            done, refused)
+        self._run_undo(undo, f"Undoing the rename of batch '{undo.old}'", undo_rename,
+                       functools.partial(rename_stopped, undo.new, undo.old), done,
+                       f"batch '{undo.new}' was not changed",
+                       not_made=lambda: self.renaming.emit(None))
 
     def _undo_merge(self, undo: RenameUndo) -> None:
         """A merge's undo is a move back: ``undo.new`` stays, with what it held before."""
@@ -237,19 +234,10 @@ class BatchController(QObject):
             self._rebuild(stale, f"Undone: batch '{undo.old}' is back, with its "
                                  f"{plural(count, 'conversation')}, apart from '{undo.new}'")
 
-        def refused(why: str) -> None:
-            them = "the conversation" if count == 1 else f"the {count:,} conversations"
-            if not self._offered_again(
-                    undo, stopped_unchanged(task, why),
-                    f"{them} of '{undo.old}' {agreeing(count, 'is', 'are')} still in batch "
-                    f"'{undo.new}'"):
-                self._failed("Undo", why, task.is_cancelled())
-
-        task = run_with_progress(
-            self.window, f"Taking batch '{undo.old}' out of '{undo.new}' again",
-            saying_if_killed(in_child(undo_rename, self.library, undo),
-                             functools.partial(move_back_stopped, count, undo.new)),
-            done, refused)
+        self._run_undo(undo, f"Taking batch '{undo.old}' out of '{undo.new}' again",
+                       undo_rename, functools.partial(move_back_stopped, count, undo.new),
+                       done, f"{_them(count)} of '{undo.old}' {agreeing(count, 'is', 'are')} "
+                             f"still in batch '{undo.new}'")
 
     def _undo_move(self, undo: MoveUndo) -> None:
         count = len(undo.before)
@@ -261,18 +249,25 @@ class BatchController(QObject):
             self._rebuild(stale, f"Undone: {plural(count, 'conversation')} moved back from "
                                  f"batch '{undo.target}'")
 
+        self._run_undo(undo, f"Moving {plural(count, 'conversation')} back", undo_move,
+                       functools.partial(move_back_stopped, count, undo.target), done,
+                       f"{_them(count)} {agreeing(count, 'is', 'are')} still in batch "
+                       f"'{undo.target}'")
+
+    def _run_undo(self, undo: Undo, title: str, job: Callable[..., list[str]],
+                  stopped: Callable[[], str], done: Callable[[list[str]], None],
+                  unchanged: str, not_made: Callable[[], None] = lambda: None) -> None:
+        """Run an undo's ``job`` in the child with progress and Cancel: stopped by Cancel
+        before it changed anything, it is offered again and the status says ``unchanged``;
+        refused or failed, it is said (``not_made`` first, either way it was not made)."""
         def refused(why: str) -> None:
-            them = "the conversation" if count == 1 else f"the {count:,} conversations"
-            if not self._offered_again(
-                    undo, stopped_unchanged(task, why),
-                    f"{them} {agreeing(count, 'is', 'are')} still in batch '{undo.target}'"):
+            not_made()
+            if not self._offered_again(undo, stopped_unchanged(task, why), unchanged):
                 self._failed("Undo", why, task.is_cancelled())
 
         task = run_with_progress(
-            self.window, f"Moving {plural(count, 'conversation')} back",
-            saying_if_killed(in_child(undo_move, self.library, undo),
-                             functools.partial(move_back_stopped, count, undo.target)),
-            done, refused)
+            self.window, title,
+            saying_if_killed(in_child(job, self.library, undo), stopped), done, refused)
 
     def _offered_again(self, undo: Undo, unchanged_by_cancel: bool, unchanged: str) -> bool:
         """An undo that stopped on Cancel changed nothing (its one transaction was rolled
