@@ -14,7 +14,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -28,57 +27,35 @@ SENTENCE = "Let us look at the numbers together, step by step, so the plan feels
 def _child(tree: Path, chars: int, folder: Path) -> None:
     use_code(tree)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    sys.path.insert(0, str(ROOT / "tests"))
-    from PySide6.QtCore import QSettings, QTimer
+    from _heartbeat import Heartbeat, bench_window, spin
     from PySide6.QtWidgets import QApplication
-    from scripted_dialogs import ScriptedDialogs
 
     from app.importer import import_paths
     from app.library import Library
-    from ui.main import MainWindow
 
     document = json.loads(FIXTURE.read_text(encoding="utf-8"))
     pair = next(p for p in document["training_pairs"] if p.get("target_response"))
     pair["target_response"] = (SENTENCE * (chars // len(SENTENCE) + 1))[:chars].rstrip() + "."
     (folder / "long").mkdir()
     (folder / "long" / "long.json").write_text(json.dumps(document), encoding="utf-8")
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     library = Library(folder / "library")
     import_paths(library, [folder / "long"])
-    window = MainWindow(library, ScriptedDialogs(),  # type: ignore[arg-type]
-                        QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
-    window.resize(1440, 900)
-    window.show()
-
-    def spin(seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            app.processEvents()
-            time.sleep(0.002)
-
+    window = bench_window(library, folder)
     spin(1.0)
     while window.token_counts.running:  # the background count of the import, first
         spin(0.2)
     spin(0.5)
-    last, worst = [time.perf_counter()], [0.0]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        worst[0] = max(worst[0], now - last[0])
-        last[0] = now
-
-    heart = QTimer()
-    heart.timeout.connect(beat)
-    heart.start(10)
+    heart = Heartbeat()
     conversation_id = library.summaries()[0].conversation_id
     found = {}
     for step, act, seconds in (
             ("reader", lambda: window.conversations.select_conversation(conversation_id), 4),
             ("as_trained", lambda: window.show_as_trained(conversation_id), 20)):
-        last[0], worst[0] = time.perf_counter(), 0.0
+        heart.reset()
         act()
         spin(seconds)
-        found[step] = worst[0] * 1000
+        found[step] = heart.worst_ms
     heart.stop()
     emit(found)
 

@@ -14,7 +14,6 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -27,51 +26,30 @@ FIXTURES = ROOT / "tests" / "fixtures"
 def _child(tree: Path, moves: int, folder: Path) -> None:
     use_code(tree)
     os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    sys.path.insert(0, str(ROOT / "tests"))
-    from PySide6.QtCore import QItemSelectionModel, QSettings, QTimer
+    from _heartbeat import Heartbeat, bench_window, spin
+    from PySide6.QtCore import QItemSelectionModel
     from PySide6.QtWidgets import QApplication
-    from scripted_dialogs import ScriptedDialogs
 
     from app.importer import import_paths
     from app.library import Library
-    from ui.main import MainWindow
 
-    app = QApplication.instance() or QApplication([])
+    QApplication.instance() or QApplication([])
     library = Library(folder / "library")
     import_paths(library, [FIXTURES / "enriched", FIXTURES / "legacy"])
-    window = MainWindow(library, ScriptedDialogs(),  # type: ignore[arg-type]
-                        QSettings(str(folder / "settings.ini"), QSettings.Format.IniFormat))
-    window.resize(1440, 900)
-    window.show()
-
-    def spin(seconds: float) -> None:
-        end = time.perf_counter() + seconds
-        while time.perf_counter() < end:
-            app.processEvents()
-            time.sleep(0.002)
-
+    window = bench_window(library, folder)
     spin(1.0)
-    last, worst = [time.perf_counter()], [0.0]
-
-    def beat() -> None:
-        now = time.perf_counter()
-        worst[0] = max(worst[0], now - last[0])
-        last[0] = now
-
-    heart = QTimer()
-    heart.timeout.connect(beat)
-    heart.start(10)
+    heart = Heartbeat()
     table, model = window.conversations.table, window.conversations.model
     stalls = []
     for move in range(moves):
         spin(0.25)
-        last[0], worst[0] = time.perf_counter(), 0.0
+        heart.reset()
         table.selectionModel().setCurrentIndex(
             model.index(move % model.rowCount(), 1),
             QItemSelectionModel.SelectionFlag.ClearAndSelect
             | QItemSelectionModel.SelectionFlag.Rows)
         spin(0.3)
-        stalls.append(worst[0] * 1000)
+        stalls.append(heart.worst_ms)
     heart.stop()
     emit({"median": statistics.median(stalls), "worst": max(stalls),
           "over_100": sum(s > 100 for s in stalls)})
