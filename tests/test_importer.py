@@ -291,8 +291,10 @@ def test_cancel_keeps_a_consistent_library_and_a_rerun_completes(
     total = len(ENRICHED) + len(LEGACY)
     assert report.cancelled
     assert len(report.verdicts) == 3
-    assert report.summary().startswith("3 conversations imported before the import was "
-                                       "cancelled.")
+    assert report.summary().startswith(
+        f"3 conversations imported before the import was cancelled: {total - 3} of the "
+        f"{total} files it found were not reached; import the same files or folders again "
+        "to finish (those already in are skipped as duplicates).")
     assert library.count() == report.imported == 3
     first_ids = [v.conversation_id for v in report.verdicts]
     # The library is usable: listing and reading work.
