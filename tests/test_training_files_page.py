@@ -550,7 +550,8 @@ def test_rename_to_a_taken_or_too_long_name_asks_again_until_one_is_taken(
     assert [default for _kind, _title, default in dialogs.asked] == ["Demo", "other", long_name]
     assert "already exists" in dialogs.labels[1]
     assert "at most 80 characters (this one has 93)" in dialogs.labels[2]
-    assert renamed.args[0] == "Renamed training file 'Demo' to 'Demo — v2'"
+    assert renamed.args[0] == ("Renamed training file 'Demo' to 'Demo — v2': Edit ▸ Undo "
+                               "(Ctrl+Z) names it as before")
     assert sorted(i.name for i in list_training_files(filled_library)) == ["Demo — v2", "Other"]
 
 
@@ -560,7 +561,8 @@ def test_rename_shows_the_new_name(qtbot, demo, page, dialogs, filled_library):
     with qtbot.waitSignal(page.status, timeout=WAIT_MS) as renamed:
         page.file_actions["rename"].trigger()
 
-    assert renamed.args[0] == "Renamed training file 'Demo' to 'Demo v2'"
+    assert renamed.args[0] == ("Renamed training file 'Demo' to 'Demo v2': Edit ▸ Undo "
+                               "(Ctrl+Z) names it as before")
     assert page.selected_file().name == "Demo v2"
     assert page.name_label.text() == "Demo v2"
     assert get_training_file(filled_library, "Demo v2").conversations == 15

@@ -126,21 +126,25 @@ class KeptUndoController(QObject, Generic[U]):
     def _rebuild_file(self, last: U, name: str, title: str, work: Work,
                       said: Callable[[Any], str], *,
                       name_of: Callable[[Any], str] = lambda info: str(info.name),
-                      unchanged: str | None = None, conversations_too: bool = True) -> None:
+                      unchanged: str | None = None, conversations_too: bool = True,
+                      not_made: Callable[[], None] = lambda: None,
+                      first: Callable[[Any], None] = lambda _result: None) -> None:
         """Run the undo ``work`` that rebuilds or brings back the training file ``name`` as
         a job: done, the pages hear of the file (``name_of`` the work's result) and the
         status says ``said`` of it, with the saved copies it left out of date; stopped
         before it changed anything, the undo is kept to be offered again and the status
         says ``unchanged``. Ended after Cancel, it may have been saved: the pages read
         again (the conversations too, unless ``conversations_too`` is False: the undo
-        changes no conversation)."""
+        changes no conversation). ``not_made`` runs first whenever it fails."""
         def done(result: Any) -> None:  # a TrainingFileInfo, or ``name_of`` says
+            first(result)  # (what views must hear before the file's own signals)
             file_name = name_of(result)
             self.changes.training_file_built.emit(file_name)
             self.changes.training_files_changed.emit()
             self.status.emit(with_out_of_date(said(result), self.library, [file_name]))
 
         def failed(why: str) -> None:
+            not_made()  # (it ended without being made, or with no word that it was)
             if stopped_unchanged(task, why):  # nothing was changed: it can still be undone
                 self.record(last)
                 self.status.emit(f"Undo cancelled: {unchanged or f'{name!r} was not changed'}")

@@ -66,6 +66,7 @@ from ui.create_flow import (
     after_the_add,
 )
 from ui.dialogs import Dialogs, QtDialogs
+from ui.file_rename_undo_flow import FileRenameUndoController
 from ui.file_undo_flow import FileDeletionUndoController
 from ui.greyed_keys import nothing_checked, say_why_greyed
 from ui.home_folder import home_as_tilde
@@ -166,6 +167,8 @@ class MainWindow(QMainWindow):
                                                     self.undo)
         self.deletion_undo = FileDeletionUndoController(self, library, self.dialogs,
                                                         self.changes, self.undo)
+        self.rename_undo = FileRenameUndoController(self, library, self.dialogs,
+                                                    self.changes, self.undo)
         self.review_undo = ReviewUndoController(self, library, self.dialogs, self.changes,
                                                 self.undo)
         self.reviews = ReviewController(self, library, self.dialogs, self.changes,
@@ -217,6 +220,11 @@ class MainWindow(QMainWindow):
         self.settings_undo.status.connect(self.show_message)
         self.training_files.file_deleted.connect(self.deletion_undo.record)
         self.deletion_undo.status.connect(self.show_message)
+        self.training_files.rename_starts.connect(self.rename_undo.starting)
+        self.training_files.rename_not_made.connect(self.rename_undo.not_made)
+        self.training_files.file_renamed.connect(self.rename_undo.record)
+        self.rename_undo.status.connect(self.show_message)
+        self.rename_undo.expect_rename = page.row_loading.expect_file_rename
         self.review_undo.status.connect(self.show_message)
         self.changes.training_files_changed.connect(self.create_button.rebuild_menu)
         self.create_button.chosen.connect(self.creator.add_checked)

@@ -69,6 +69,7 @@ from app.export import (
     nothing_to_train,
     owes_rebuild,
 )
+from app.file_rename_undo import FileRenameUndo
 from app.file_undo import UNDO_KEPT_UP_TO, FileDeletionUndo, delete_recorded, undo_kept
 from app.labels import OwnNames, display_name
 from app.library import Library
@@ -336,6 +337,11 @@ class TrainingFilesPage(QWidget):
     settings_not_changed = Signal(object)
     # Delete… of a file done (``ui.file_undo_flow``), with an ``app.file_undo.FileDeletionUndo``.
     file_deleted = Signal(object)
+    # Rename… (``ui.file_rename_undo_flow``): starts (Undo waits), then is done with an
+    # ``app.file_rename_undo.FileRenameUndo``, or was not made (Undo offers what it did).
+    rename_starts = Signal()
+    file_renamed = Signal(object)
+    rename_not_made = Signal()
 
     def __init__(self, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges | None = None, parent: QWidget | None = None) -> None:
@@ -1305,8 +1311,10 @@ class TrainingFilesPage(QWidget):
             return
         def refused(why: str) -> None:  # or cancelled: the filter stops following it
             self.renaming.emit(None)
+            self.rename_not_made.emit()
             self._failed("Cannot rename", why)
 
+        self.rename_starts.emit()
         self.renaming.emit((old_name, new_name))
         run_with_progress(self, f"Renaming {old_name}…",
                           changing(self.library, lambda progress, cancelled:
@@ -1315,9 +1323,11 @@ class TrainingFilesPage(QWidget):
                           functools.partial(self._renamed, old_name), refused)
 
     def _renamed(self, old_name: str, info: TrainingFileInfo) -> None:
+        self.file_renamed.emit(FileRenameUndo(info.file_id, old_name, info.name))
         self.changes.training_file_renamed.emit(old_name, info.name)
         self._announce(info.name)
-        self.status.emit(f"Renamed training file '{old_name}' to '{info.name}'")
+        self.status.emit(f"Renamed training file '{old_name}' to '{info.name}': Edit ▸ Undo "
+                         "(Ctrl+Z) names it as before")
 
     def _change_settings(self) -> None:
         info = self.selected_file()

@@ -2,10 +2,10 @@
 
 Each kind (a batch rename or move: ``ui.batch_flow``; a removal from a training file:
 ``ui.member_undo_flow``; a removal from the library: ``ui.library_undo_flow``; a deleted
-training file: ``ui.file_undo_flow``; a review mark: ``ui.review_undo_flow``) keeps its
-own last change and says how Undo should read. Only the last change of all is offered:
-the controller starting a change takes the slot, and the one that had it forgets its own,
-so one level of undo reaches across kinds.
+training file: ``ui.file_undo_flow``; a renamed one: ``ui.file_rename_undo_flow``; a review
+mark: ``ui.review_undo_flow``) keeps its own last change and says how Undo should read.
+Only the last change of all is offered: the controller starting a change takes the slot,
+and the one that had it forgets its own, so one level of undo reaches across kinds.
 A change that may fail (a rebuild with new settings) only holds the slot while it runs
 (``hold``): what Undo offered is kept, and offered again if the change was not made
 (``release``).
@@ -22,7 +22,7 @@ UNDO = "Undo"
 NOTHING_TO_UNDO = ("Nothing to undo: Undo reverses the last batch rename, move of "
                    "conversations to a batch, review mark, removal of conversations from "
                    "a training file or from the library, change of a training file's "
-                   "settings, or deletion of a training file")
+                   "settings, rename of a training file, or deletion of one")
 HELD = ("Undo waits for the change under way: once it is done, Undo reverses it; if it is "
         "cancelled or fails, Undo offers again what it offered before")
 
