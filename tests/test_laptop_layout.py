@@ -613,17 +613,3 @@ def test_a_large_library_read_at_start_leaves_the_keyboard_on_the_table(
     qtbot.waitUntil(lambda: not window.conversations.loading, timeout=60000)
     assert window.conversations.model.total == two_batches.count()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.conversations.table)
-
-
-@pytest.mark.parametrize("size", [(1093, 614), *LAPTOPS])
-def test_a_token_count_with_its_warning_icon_is_never_cut(qtbot, two_batches: Library,
-                                                           dialogs, tmp_path: Path,
-                                                           size: tuple[int, int]) -> None:
-    """A count over the length limit shows ⚠ before it: at 1093 px the column was squeezed
-    to the width of "999,999" without the icon, and 5,263 read "5,…"."""
-    from ui.cell_width import decorated_cell
-
-    window = laptop_window(qtbot, two_batches, dialogs, tmp_path, size)
-    read_first_row(window)
-    table = window.conversations.table
-    assert table.columnWidth(Column.TOKENS) >= decorated_cell(table, ["999,999"])

@@ -30,17 +30,6 @@ def widest_cell(table: QTableView, texts: Iterable[str]) -> int:
     return widest + cell_margin(table)
 
 
-def decorated_cell(table: QTableView, texts: Iterable[str]) -> int:
-    """``widest_cell`` with room for an icon before the text (the Tokens column's ⚠ on a
-    line over the length limit), as Qt's item delegate lays a decoration out: the icon
-    and the margin after it."""
-    frame = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table)
-    icon = table.iconSize().width()
-    if icon <= 0:
-        icon = table.style().pixelMetric(QStyle.PixelMetric.PM_SmallIconSize, None, table)
-    return widest_cell(table, texts) + icon + frame + 1
-
-
 def heading_width(header: QHeaderView, section: int) -> int:
     """The narrowest ``section`` that shows its heading whole with the sort arrow beside
     it, as the style lays the label out. Qt's own ``sectionSizeFromContents`` keeps room

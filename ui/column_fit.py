@@ -57,13 +57,6 @@ WHOLE_NUMBERS: dict[Column, str] = {
     Column.REPLIES: "9,999",
     Column.TOKENS: "999,999",
 }
-# Shown with an icon before the number (⚠: a line over the length limit): measured with it.
-DECORATED = frozenset({Column.TOKENS})
-# What a count column is as wide as when there is room, its icon included: 5,263 with its
-# ⚠ read "5,…" (the icon had not been counted). A count of millions (a pasted reply) is
-# cut, its whole count on hover: room for it would push the reader under its narrowest
-# on a laptop screen.
-ROOMY_NUMBERS: dict[Column, str] = {Column.TOKENS: "999,999"}
 MEASURED = 24  # the longest texts (in characters) of a column that are measured in pixels
 
 Key = TypeVar("Key")

@@ -20,15 +20,13 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ui.cell_width import decorated_cell, heading_width, widest_cell
+from ui.cell_width import heading_width, widest_cell
 from ui.column_fit import (
-    DECORATED,
     FITTED_LIMITS,
     GIVES_FIRST,
     GIVES_LAST,
     KEPT_WHOLE,
     LAST_RESORT,
-    ROOMY_NUMBERS,
     WHOLE_NUMBERS,
     column_texts,
     squeezed,
@@ -180,15 +178,8 @@ class ConversationsTable(QTableView):
         """The person's width, else the content's (within limits), else the default."""
         if column in self.chosen:
             return self.chosen[column]
-        if column in ROOMY_NUMBERS:
-            return max(DEFAULT_WIDTHS[column], self.number_width(column, ROOMY_NUMBERS[column]))
         return self._content.get(column, DEFAULT_WIDTHS.get(
             column, self.horizontalHeader().defaultSectionSize()))
-
-    def number_width(self, column: Column, text: str) -> int:
-        """A count column's cell showing ``text`` whole (with its icon, where it has one)."""
-        return (decorated_cell(self, [text]) if column in DECORATED
-                else widest_cell(self, [text]))
 
     def _chrome(self) -> int:
         """What the table's frame and a long table's vertical scroll bar take."""
@@ -237,7 +228,7 @@ class ConversationsTable(QTableView):
 
         def counts() -> dict[Column, int]:
             return {column: max(heading_width(header, column),
-                                self.number_width(column, WHOLE_NUMBERS[column]))
+                                widest_cell(self, [WHOLE_NUMBERS[column]]))
                     for column in before
                     if column in WHOLE_NUMBERS and column not in self.chosen}
 
