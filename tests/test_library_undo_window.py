@@ -70,7 +70,7 @@ def _table_ids(window) -> list[str]:
 def test_ctrl_z_brings_a_removed_batch_back_exactly(qtbot, with_files, dialogs, tmp_path):
     library = with_files
     legacy = ids_of(library, BATCH)
-    assert NOTHING_TO_UNDO.endswith("settings, or deletion of a training file")
+    assert NOTHING_TO_UNDO.endswith("rename of a training file, or deletion of one")
     window = _opened(qtbot, library, dialogs, tmp_path)
     rows, files = every_row(library), every_file(library)
     _remove_batch(qtbot, window, dialogs)

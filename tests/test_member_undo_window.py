@@ -11,7 +11,7 @@ from PySide6.QtCore import QItemSelectionModel, Qt
 from stored import stored_bytes
 
 from app.removal import apply_removal, plan_removal
-from app.trainingfiles import add_conversations, member_ids
+from app.trainingfiles import add_conversations, member_ids, rename_training_file
 from ui.conversations_model import Column
 from ui.undo_slot import NOTHING_TO_UNDO
 
@@ -93,11 +93,12 @@ def test_ctrl_z_puts_removed_conversations_back_where_they_were(qtbot, filled_li
 
 def test_undo_is_greyed_out_with_the_reason_once_the_file_was_renamed(qtbot, filled_library,
                                                                      dialogs, tmp_path):
+    """Renamed elsewhere (the command line, a team member): a rename in the window is
+    itself the change Undo then offers (``tests/test_file_rename_undo.py``)."""
     window, page, _ids = _on_page(qtbot, filled_library, dialogs, tmp_path)
     _remove_picked(qtbot, page, dialogs)
-    dialogs.texts.append("Renamed")
-    with qtbot.waitSignal(page.status, timeout=WAIT_MS):
-        page.file_actions["rename"].trigger()
+    rename_training_file(filled_library, NAME, "Renamed")
+    window.changes.training_files_changed.emit()
     undo = _undo(window)
     assert not undo.isEnabled()
     assert undo.text() == "Undo removal of 2 conversations from 'Kept'"
