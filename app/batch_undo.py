@@ -21,11 +21,12 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from app.errors import LibraryError
+from app.key_parts import in_parts
 from app.library import Library
 from app.models import Batch, Conversation
 from app.stored_builds import forget_totals
 from app.trainingfiles import files_holding
-from app.undo_rows import in_parts, stop_if_cancelled
+from app.undo_rows import stop_if_cancelled
 from app.wording import plural
 
 Progress = Callable[[int, int, str], None]
@@ -148,10 +149,10 @@ def undo_move(library: Library, undo: MoveUndo, progress: Progress | None = None
         # waited for and then seen (it is no longer in the target), and the batches they
         # go back to cannot be renamed or removed until the undo commits.
         still = 0
-        for start in range(0, len(pks), 500):
+        for part in in_parts(pks):
             still += len(session.scalars(
                 select(Conversation.pk)
-                .where(Conversation.pk.in_(pks[start : start + 500]),
+                .where(Conversation.pk.in_(part),
                        Conversation.batch_id == undo.target).with_for_update()).all())
         back = {batch for _pk, _cid, batch in undo.before}
         kept = set(session.scalars(select(Batch.batch_id)
@@ -166,9 +167,9 @@ def undo_move(library: Library, undo: MoveUndo, progress: Progress | None = None
         for pk, _cid, batch in undo.before:
             by_batch[batch].append(pk)
         for batch, group in by_batch.items():
-            for start in range(0, len(group), 500):
+            for part in in_parts(group):
                 session.execute(update(Conversation)
-                                .where(Conversation.pk.in_(group[start : start + 500]))
+                                .where(Conversation.pk.in_(part))
                                 .values(batch_id=batch))
         if undo.created and not session.scalar(
                 select(func.count()).select_from(Conversation)

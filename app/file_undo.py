@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.build import Progress
 from app.errors import LibraryError
+from app.key_parts import in_parts
 from app.library import Library
 from app.library_undo import UNDO_KEPT_UP_TO as UNDO_KEPT_UP_TO_CONVERSATIONS
 from app.models import (
@@ -40,7 +41,6 @@ from app.trainingfiles import TrainingFileInfo, delete_training_file, next_file_
 from app.undo_rows import (
     RenderedState,
     Row,
-    in_parts,
     insert_rows,
     packed,
     put_renderings_back,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from app.key_parts import CHUNK, in_parts
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument, DialogueKey
 from app.near_in_file import NearIndex
@@ -27,8 +28,6 @@ from app.similar import (
     warning_text,
 )
 from app.similar import unpack as unpack_sketch
-
-CHUNK = 500
 
 
 def stored_dialogues(session: Session) -> dict[str, str]:
@@ -116,8 +115,7 @@ def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]],
     wanted = sorted({key for keys in row_keys for key in keys})
     stored: dict[int, tuple[str, bytes]] = {}
     connection = session.connection()
-    for start in range(0, len(wanted), CHUNK):
-        part = wanted[start : start + CHUNK]
+    for part in in_parts(wanted):
         # Plain SQL through the driver: built once per chunk, rows come back as tuples.
         for key, cid, sketch in driver_sql(
             connection, f"SELECT k.key, c.conversation_id, c.dialogue_sketch FROM "

@@ -45,6 +45,7 @@ from app.fullsplit import PART_MARK
 from app.idtext import clean_batch_id, readable_name
 from app.import_pool import Workers
 from app.jsonio import unreadable_advice
+from app.key_parts import in_parts
 from app.library import Library, now_iso, unpack
 from app.loader import NOT_JSON_FILE as NOT_JSON_FILE
 from app.loader import is_json_name as is_json_name
@@ -686,8 +687,7 @@ def _say_where_stored(library: Library, report: ImportReport) -> None:
     where: dict[str, tuple[str, str]] = {}
     listed = sorted(ids)
     with library.session() as session:
-        for start in range(0, len(listed), 500):
-            chunk = listed[start:start + 500]
+        for chunk in in_parts(listed):
             where.update((cid, (batch, source)) for cid, batch, source in session.execute(
                 select(Conversation.conversation_id, Conversation.batch_id,
                        Conversation.source_file)
@@ -862,9 +862,9 @@ class _Held:
                             (Conversation.content_sha256, "content_sha256"),
                             (Conversation.dialogue_sha256, "dialogue_sha256")):
             wanted = sorted({r[key] for r in rows if r[key] is not None})
-            for start in range(0, len(wanted), 500):
+            for part in in_parts(wanted):
                 for cid, pk, batch, content, dialogue in session.execute(
-                        select(*columns).where(column.in_(wanted[start:start + 500]))):
+                        select(*columns).where(column.in_(part))):
                     self._hold(cid, pk, batch, content, dialogue)
 
     def _hold(self, cid: str, pk: int, batch: str, content: str,
@@ -933,8 +933,7 @@ def _insert_conversations(session: Session, rows: Sequence[dict[str, Any]],
                 for row in rows])
     ids = [row["conversation_id"] for row in rows]
     found: dict[str, int] = {}
-    for start in range(0, len(ids), 500):
-        part = ids[start:start + 500]
+    for part in in_parts(ids):
         found.update((cid, pk) for cid, pk in driver_sql(
             connection, f"SELECT conversation_id, pk FROM {Conversation.__tablename__} "
             f"WHERE conversation_id IN ({','.join('?' * len(part))})", tuple(part)))

@@ -24,6 +24,7 @@ from app.db import close_engine, open_engine, reads_a_copy
 from app.errors import LibraryError
 from app.failures import as_library_error, known_failure, unchangeable_library
 from app.idtext import clean_batch_id as clean_batch_id  # its home before app.prepare
+from app.key_parts import in_parts
 from app.location import LibraryLocation, parse_location
 from app.lock import LibraryLock
 from app.models import (
@@ -535,8 +536,7 @@ class Library:
         wanted = list(dict.fromkeys(conversation_ids))
         found: dict[str, int] = {}
         with self.session() as session:
-            for start in range(0, len(wanted), 500):
-                part = wanted[start : start + 500]
+            for part in in_parts(wanted):
                 for cid, pk in session.execute(
                     select(Conversation.conversation_id, Conversation.pk).where(
                         Conversation.conversation_id.in_(part)
@@ -631,8 +631,7 @@ class Library:
             created = self.ensure_batch(session, batch_id)
             pks = list(found.values())
             forget_totals(session, pks)  # their lines name the batch
-            for start in range(0, len(pks), 500):
-                part = pks[start : start + 500]
+            for part in in_parts(pks):
                 before += [(pk, cid, batch) for pk, cid, batch in session.execute(
                     select(Conversation.pk, Conversation.conversation_id,
                            Conversation.batch_id).where(Conversation.pk.in_(part)))]

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.build import Progress
 from app.errors import LibraryError
 from app.fullfile import shared_profile_hash
+from app.key_parts import in_parts
 from app.library import Library
 from app.models import (
     Batch,
@@ -45,7 +46,6 @@ from app.stored_builds import drop_unreferenced
 from app.team_locks import REMOVING, lock_in_transaction, training_file_lock
 from app.undo_rows import (
     Row,
-    in_parts,
     insert_rows,
     packed,
     put_renderings_back,
@@ -53,7 +53,7 @@ from app.undo_rows import (
     stop_if_cancelled,
     table_of,
 )
-from app.wording import agreeing, and_list, plural
+from app.wording import agreeing, and_list, plural, the_count
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ class LibraryRemovalUndo:
 
     @property
     def tip(self) -> str:
-        them = "the conversation" if self.count == 1 else f"the {self.count:,} conversations"
+        them = the_count(self.count)
         text = f"Put {them} back in the library as {agreeing(self.count, 'it', 'they')} were"
         if self.files:
             text += (f", and into {_files(self.files)} where "

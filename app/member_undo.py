@@ -30,7 +30,7 @@ from app.trainingfiles import (
 )
 from app.undo_rows import RenderedState as State
 from app.undo_rows import quoted_ids, rendered_states
-from app.wording import agreeing, plural
+from app.wording import agreeing, plural, the_count
 
 Progress = Callable[[int, int, str], None]
 
@@ -58,7 +58,7 @@ class RemovalUndo:
     @property
     def tip(self) -> str:
         count = len(self.removed)
-        them = "the conversation" if count == 1 else f"the {count:,} conversations"
+        them = the_count(count)
         where = "it was" if count == 1 else "they were"
         return (f"Put {them} back into '{self.name}' where {where}; its JSON and JSONL "
                 "are rebuilt")

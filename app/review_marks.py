@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import select, update
 
 from app.errors import LibraryError
+from app.key_parts import in_parts
 from app.library import Library, now_iso
 from app.models import Conversation
 from app.review import clean_reviewer, default_reviewer
@@ -56,8 +57,7 @@ def mark_reviewed(
     before: list[MarkBefore] = []
     with library.session() as session, session.begin():
         forget_totals(session, pks)  # a header counts reviewed conversations
-        for start in range(0, len(pks), 500):
-            part = pks[start : start + 500]
+        for part in in_parts(pks):
             before.extend((int(pk), str(cid), reviewer, when) for pk, cid, reviewer, when in
                           session.execute(select(Conversation.pk, Conversation.conversation_id,
                                                  Conversation.reviewed_by,

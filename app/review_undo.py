@@ -18,13 +18,14 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
+from app.key_parts import CHUNK, in_parts
 from app.library import Library
 from app.models import Conversation
 from app.review_marks import MarkBefore, ReviewChange
 from app.stored_builds import forget_totals
 from app.trainingfiles import files_holding
-from app.undo_rows import CHUNK, in_parts, quoted_ids
-from app.wording import agreeing, plural
+from app.undo_rows import quoted_ids
+from app.wording import agreeing, plural, the_count
 
 
 @dataclass(frozen=True)
@@ -56,7 +57,7 @@ class ReviewUndo:
 
     @property
     def tip(self) -> str:
-        them = "the conversation" if self.count == 1 else f"the {self.count:,} conversations"
+        them = the_count(self.count)
         return (f"Give {them} the review {agreeing(self.count, 'mark it', 'marks they')} had "
                 "before; the training files holding them are rebuilt")
 

@@ -20,6 +20,7 @@ from sqlalchemy import func, or_, select
 from app.budget_fit import reply_ends
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
 from app.errors import LibraryError
+from app.key_parts import in_parts
 from app.library import Library
 from app.models import Conversation, TrainingFile
 from app.paths import TOKEN_CACHE_NAME
@@ -71,9 +72,9 @@ def ensure_counts(
                 query.order_by(Conversation.pk))]
         else:
             wanted = list(dict.fromkeys(conversation_ids))
-            for start in range(0, len(wanted), 500):
+            for ids in in_parts(wanted):
                 rows += [(pk, cid, n, b) for pk, cid, n, b in session.execute(
-                    query.where(Conversation.conversation_id.in_(wanted[start:start + 500])))]
+                    query.where(Conversation.conversation_id.in_(ids)))]
     counts = {cid: n for _pk, cid, n, basis in rows if basis == choice.counts_key and n != 0}
     todo = [(pk, cid) for pk, cid, _n, _basis in rows if cid not in counts]
     cache = library_cache(library)

@@ -21,6 +21,7 @@ import orjson
 from app.cutoff import DEFAULT_POLICY, CutOffPolicy
 from app.errors import LibraryError
 from app.jsonl import jsonl_lines
+from app.key_parts import in_parts
 from app.records import TokenSummary
 
 if TYPE_CHECKING:  # the tokenizer is loaded by whoever counts, not by every importer
@@ -67,8 +68,7 @@ class CountCache:
         conn = self._connect() if wanted else None
         if conn is not None:
             try:
-                for start in range(0, len(wanted), 500):
-                    part = wanted[start:start + 500]
+                for part in in_parts(wanted):
                     marks = ",".join("?" * len(part))
                     found.update(conn.execute(
                         f"SELECT key, tokens FROM counts WHERE key IN ({marks})", part))

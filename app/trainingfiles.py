@@ -51,6 +51,7 @@ from app.errors import LibraryError
 from app.file_totals import FileTotals, StoredTotals, contribution
 from app.fragments import Fragment, full_json_size_of, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
+from app.key_parts import in_parts
 from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
 from app.library import Library, RecordsGone, now_iso
 from app.models import BuildFragment, Conversation, Member, TrainingFile
@@ -339,9 +340,9 @@ def files_holding(
             return list(session.scalars(query.where(Conversation.batch_id == batch_id)))
         names: set[str] = set()
         wanted = list(conversation_ids or [])
-        for start in range(0, len(wanted), 500):
+        for part in in_parts(wanted):
             names.update(session.scalars(
-                query.where(Conversation.conversation_id.in_(wanted[start : start + 500]))))
+                query.where(Conversation.conversation_id.in_(part))))
         return sorted(names)
 
 
@@ -652,10 +653,10 @@ def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],
     alone is too long stay over."""
     ids: dict[int, str] = {}
     with library.session() as session:
-        for start in range(0, len(pks), 500):
+        for part in in_parts(pks):
             ids.update((pk, cid) for pk, cid in session.execute(
                 select(Conversation.pk, Conversation.conversation_id)
-                .where(Conversation.pk.in_(list(pks[start : start + 500])))))
+                .where(Conversation.pk.in_(part))))
     over = lines_over(library, list(ids.values()), max_seq_len(library, name),
                       policy=policy, fit=fit, progress=progress, cancelled=cancelled)
     if cancelled and cancelled():
@@ -684,12 +685,12 @@ def plan_addition(
     # id -> (pk, trainable replies, content hash)
     facts: dict[str, tuple[int, int, str]] = {}
     with library.session() as session:
-        for start in range(0, len(wanted), 500):
+        for part in in_parts(wanted):
             facts.update((cid, (pk, replies, sha)) for cid, pk, replies, sha in
                          session.execute(
                 select(Conversation.conversation_id, Conversation.pk,
                        Conversation.trainable_replies, Conversation.content_sha256)
-                .where(Conversation.conversation_id.in_(wanted[start : start + 500]))))
+                .where(Conversation.conversation_id.in_(part))))
     present: Collection[int] = ()
     if not create:  # only the asked-for rows are looked up, not the whole file
         with library.session() as session:
@@ -1133,9 +1134,9 @@ def _store_members(session: Session, file_id: int, new_members: list[int],
         session.execute(delete(Member).where(Member.file_id == file_id))
         old, kept = [], []
     gone = [pk for pk, _, _ in old if pk not in wanted]
-    for start in range(0, len(gone), 500):
+    for part in in_parts(gone):
         session.execute(delete(Member).where(Member.file_id == file_id,
-                                             Member.conversation_pk.in_(gone[start:start + 500])))
+                                             Member.conversation_pk.in_(part)))
     changed = [{"file_id": file_id, "conversation_pk": pk, "fragment_key": key_of[pk]}
                for pk, _, key in old if pk in wanted and key != key_of[pk]]
     if changed:
@@ -1688,10 +1689,10 @@ def _change_by_delta(library: Library, name: str, add: list[int], remove: set[in
         if member_guard(session, target.file_id) != guard:
             raise LibraryError(f"the training file '{target.name}' changed meanwhile; "
                                "try again")
-        for start in range(0, len(gone), 500):
+        for part in in_parts(gone):
             session.execute(delete(Member).where(
                 Member.file_id == target.file_id,
-                Member.conversation_pk.in_(gone[start:start + 500])))
+                Member.conversation_pk.in_(part)))
         if added:
             after = last_position(session, target.file_id) + 1
             _insert_members(session, [
@@ -1714,11 +1715,11 @@ def _members_among(session: Session, file_id: int, pks: Sequence[int]) -> dict[i
     """Those of ``pks`` that are members of the file, with their fragment keys."""
     found: dict[int, str | None] = {}
     wanted = list(dict.fromkeys(pks))
-    for start in range(0, len(wanted), 500):
+    for part in in_parts(wanted):
         found.update((pk, key) for pk, key in session.execute(
             select(Member.conversation_pk, Member.fragment_key).where(
                 Member.file_id == file_id,
-                Member.conversation_pk.in_(wanted[start:start + 500]))))
+                Member.conversation_pk.in_(part))))
     return found
 
 

@@ -10,30 +10,24 @@ is kept in memory or how many keys go in one query.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from app.build import BuildCancelled
+from app.key_parts import in_parts
 from app.models import BuildFragment, Conversation
 from app.portable import insert_for
 from app.wording import first_few
 
 Row = dict[str, Any]
-CHUNK = 500  # keys per IN (...) list: under SQLite's limit of variables
 # A rendering's JSON and JSONL, kept compressed (about a fifth of their size): they are
 # most of what an undo of a large training file keeps in the window's memory.
 PACKED = ("json", "jsonl")
 # What a member's rendering depends on: its batch, reviewer, content hash and review date.
 RenderedState = tuple[str, str | None, str, str | None]
-
-
-def in_parts(items: Sequence[Any]) -> Iterator[list[Any]]:
-    """``items`` a ``CHUNK`` at a time, for IN (...) lists and many-row inserts."""
-    for start in range(0, len(items), CHUNK):
-        yield list(items[start:start + CHUNK])
 
 
 def table_of(model: Any) -> Table:

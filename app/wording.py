@@ -27,6 +27,12 @@ def agreeing(count: int, one: str, many: str) -> str:
     return one if count == 1 else many
 
 
+def the_count(count: int, noun: str = "conversation") -> str:
+    """"the conversation" for one, "the 1,234 conversations" for more: how a tip or a
+    status names the rows a change touches."""
+    return f"the {noun}" if count == 1 else f"the {plural(count, noun)}"
+
+
 def and_list(parts: list[str]) -> str:
     """"a", "a and b", "a, b and c"."""
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]

@@ -18,11 +18,7 @@ from ui.name_prompt import ask_name
 from ui.rebuild_flow import quoted, update_training_files
 from ui.tasks import in_child, run_with_progress, saying_if_killed, stopped_unchanged
 from ui.undo_slot import NOTHING_TO_UNDO, UndoSlot
-from ui.wording import agreeing, plural
-
-
-def _them(count: int) -> str:
-    return "the conversation" if count == 1 else f"the {count:,} conversations"
+from ui.wording import agreeing, plural, the_count
 
 
 class BatchController(QObject):
@@ -236,7 +232,7 @@ class BatchController(QObject):
 
         self._run_undo(undo, f"Taking batch '{undo.old}' out of '{undo.new}' again",
                        undo_rename, functools.partial(move_back_stopped, count, undo.new),
-                       done, f"{_them(count)} of '{undo.old}' {agreeing(count, 'is', 'are')} "
+                       done, f"{the_count(count)} of '{undo.old}' {agreeing(count, 'is', 'are')} "
                              f"still in batch '{undo.new}'")
 
     def _undo_move(self, undo: MoveUndo) -> None:
@@ -251,7 +247,7 @@ class BatchController(QObject):
 
         self._run_undo(undo, f"Moving {plural(count, 'conversation')} back", undo_move,
                        functools.partial(move_back_stopped, count, undo.target), done,
-                       f"{_them(count)} {agreeing(count, 'is', 'are')} still in batch "
+                       f"{the_count(count)} {agreeing(count, 'is', 'are')} still in batch "
                        f"'{undo.target}'")
 
     def _run_undo(self, undo: Undo, title: str, job: Callable[..., list[str]],

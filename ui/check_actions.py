@@ -6,25 +6,20 @@ from __future__ import annotations
 
 from PySide6.QtGui import QAction, QKeySequence
 
-from ui.wording import agreeing, plural
+from ui.wording import agreeing, plural, the_count
 
 CHECK_ALL_SHOWN = "Check all shown"
 UNCHECK_ALL = "Uncheck all"
 INVERT_CHECKS = "Invert checks"
 
 
-def _the(count: int, noun: str) -> str:
-    """"the conversation" for one, "the 1,234 conversations" for more."""
-    return f"the {noun}" if count == 1 else f"the {plural(count, noun)}"
-
-
 def check_all_shown_tip(shown: int, hidden_checked: int) -> str:
     """Ctrl+A checks every row the filter shows; checks it hides stay."""
     if not shown:
         return "Check the conversations the filter shows (it shows none)"
-    tip = f"Check {_the(shown, 'conversation')} shown"
+    tip = f"Check {the_count(shown, 'conversation')} shown"
     if hidden_checked:
-        tip += (f"; {_the(hidden_checked, 'checked conversation')} the filter hides "
+        tip += (f"; {the_count(hidden_checked, 'checked conversation')} the filter hides "
                 f"{agreeing(hidden_checked, 'stays', 'stay')} checked")
     return tip
 
@@ -47,7 +42,7 @@ def uncheck_all_tip(checked: int, hidden_checked: int) -> str:
 def invert_checks_tip(shown: int) -> str:
     if not shown:
         return "Flip the checks of the conversations the filter shows (it shows none)"
-    return (f"Flip the checks of {_the(shown, 'conversation')} shown (those the filter "
+    return (f"Flip the checks of {the_count(shown, 'conversation')} shown (those the filter "
             "hides keep theirs)")
 
 

@@ -1,8 +1,8 @@
 """Counts in words: "1 conversation", "2 conversations", never "conversation(s)".
 
-``plural``, ``agreeing`` and ``and_list`` live in ``app.wording`` (the command line and
-the core's messages word counts and lists too); the order of names and the mark of a
-missing value are the window's own."""
+``plural``, ``agreeing``, ``and_list`` and ``the_count`` live in ``app.wording`` (the
+command line and the core's messages word counts and lists too); the order of names and
+the mark of a missing value are the window's own."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from app.wording import LENGTH_LIMIT as LENGTH_LIMIT
 from app.wording import agreeing as agreeing
 from app.wording import and_list as and_list
 from app.wording import plural as plural
+from app.wording import the_count as the_count
 
 DIGITS = re.compile(r"\d+")
 # What the window shows for a value a conversation's file does not give: the same mark in
