@@ -613,3 +613,77 @@ def test_a_large_library_read_at_start_leaves_the_keyboard_on_the_table(
     qtbot.waitUntil(lambda: not window.conversations.loading, timeout=60000)
     assert window.conversations.model.total == two_batches.count()
     qtbot.waitUntil(lambda: QApplication.focusWidget() is window.conversations.table)
+
+
+def token_cells_as_painted(window: MainWindow) -> list[tuple[str, str, bool, bool]]:
+    """Each over-limit Tokens cell as its delegate lays it out for painting: (the count,
+    the text the cell's width leaves of it, whether the ⚠ icon is drawn, whether the text
+    is drawn in another colour than the table's own)."""
+    from PySide6.QtGui import QPalette
+    from PySide6.QtWidgets import QStyleOptionViewItem
+
+    table = window.conversations.table
+    model = table.model()
+    style = table.style()
+    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table) + 1
+    cells = []
+    for row in range(model.rowCount()):
+        index = model.index(row, Column.TOKENS)
+        if model.data(index, Qt.ItemDataRole.DecorationRole) is None:
+            continue
+        option = QStyleOptionViewItem()
+        table.initViewItemOption(option)
+        option.rect = table.visualRect(index)
+        table.itemDelegateForIndex(index).initStyleOption(option, index)
+        text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, table)
+        shown = option.fontMetrics.elidedText(option.text, Qt.TextElideMode.ElideRight,
+                                              text_rect.width() - 2 * margin)
+        with_icon = bool(option.features & QStyleOptionViewItem.ViewItemFeature.HasDecoration)
+        coloured = (option.palette.color(QPalette.ColorRole.Text)
+                    != table.palette().color(QPalette.ColorRole.Text))
+        cells.append((option.text, shown, with_icon, coloured))
+    return cells
+
+
+@pytest.fixture
+def short_limit(two_batches: Library) -> Library:
+    """Every conversation in a training file whose length limit (1,024 tokens) the
+    longer ones are over, counted: their Tokens cells show ⚠."""
+    from app.token_counts import ensure_counts
+    from app.trainingfiles import change_settings
+
+    ids = [row.conversation_id for row in two_batches.summaries()]
+    ensure_counts(two_batches, ids)
+    add_conversations(two_batches, "Short", ids, create=True)
+    change_settings(two_batches, "Short", max_seq_len=1024, over_budget="keep")
+    return two_batches
+
+
+@pytest.mark.parametrize("size", [(1093, 614), *LAPTOPS])
+def test_a_token_count_with_its_warning_is_never_cut(qtbot, short_limit: Library, dialogs,
+                                                     tmp_path: Path,
+                                                     size: tuple[int, int]) -> None:
+    """A count over the length limit shows ⚠ before it; at 1093 px with the reader open
+    the squeezed column cut the number for the icon ("5,…"). Where both do not fit, the
+    number stays whole and the warning is its colour."""
+    window = laptop_window(qtbot, short_limit, dialogs, tmp_path, size)
+    read_first_row(window)
+    cells = token_cells_as_painted(window)
+    assert cells, "the fixtures hold a conversation over the length limit"
+    for count, shown, with_icon, coloured in cells:
+        assert shown == count
+        assert with_icon or coloured
+
+
+def test_a_roomy_token_column_keeps_the_warning_icon(qtbot, short_limit: Library, dialogs,
+                                                     tmp_path: Path) -> None:
+    """The colour stands in for the icon only where the column is too narrow for it."""
+    window = laptop_window(qtbot, short_limit, dialogs, tmp_path, (1440, 900))
+    table = window.conversations.table
+    table.setColumnWidth(Column.TOKENS, 200)
+    cells = token_cells_as_painted(window)
+    assert cells and all(with_icon and not coloured for _c, _s, with_icon, coloured in cells)
+    table.setColumnWidth(Column.TOKENS, table.fontMetrics().horizontalAdvance("99,999") + 12)
+    cells = token_cells_as_painted(window)
+    assert all(shown == count and coloured and not with_icon
+               for count, shown, with_icon, coloured in cells)

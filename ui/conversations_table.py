@@ -34,6 +34,7 @@ from ui.column_fit import (
 )
 from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel
 from ui.row_index import RowIndex
+from ui.whole_count_delegate import WholeCountDelegate
 
 # Shown unless the user chose otherwise; by column name, so a column added later (Tokens)
 # is shown as soon as it exists.
@@ -77,6 +78,8 @@ class ConversationsTable(QTableView):
         self.setAlternatingRowColors(True)
         self.setWordWrap(False)
         self.setTextElideMode(Qt.TextElideMode.ElideRight)  # the full text on hover
+        # A squeezed count drops its ⚠ for a warning colour rather than be cut ("5,…").
+        self.setItemDelegateForColumn(Column.TOKENS, WholeCountDelegate(self))
         self.verticalHeader().setVisible(False)
         self.verticalHeader().setDefaultSectionSize(24)
         header = self.horizontalHeader()
