@@ -212,6 +212,16 @@ def unpack_commit(commit: str, target: Path) -> Path:
     return target
 
 
+def code_trees(baseline_commit: str | None, work: Path) -> list[tuple[str, Path]]:
+    """The code a bench measures, labelled: ``baseline_commit``'s files (unpacked into
+    ``work``) first when one is given, then this checkout: both in one invocation, so the
+    figures stand side by side on the same machine's same load."""
+    trees = [("this checkout", ROOT)]
+    if baseline_commit:
+        trees.insert(0, (baseline_commit, unpack_commit(baseline_commit, work / "baseline")))
+    return trees
+
+
 @contextlib.contextmanager
 def cpu_timing(owner: Any, spent: dict[str, float], **functions: str) -> Iterator[None]:
     """While the block runs, add to ``spent[label]`` the CPU seconds that each function

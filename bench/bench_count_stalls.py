@@ -27,12 +27,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import (
     ROOT,
     bench_corpus,
+    code_trees,
     corpus_files,
     emit,
     machine,
     print_machine,
     run_child,
-    unpack_commit,
     use_code,
 )
 
@@ -130,10 +130,7 @@ def main() -> None:
         from _table_library import build_library
 
         build_library(work / "source", args.n).close()
-        trees: list[tuple[str, Path]] = [("this checkout", ROOT)]
-        if args.baseline_commit:
-            trees.insert(0, (args.baseline_commit,
-                             unpack_commit(args.baseline_commit, work / "baseline")))
+        trees = code_trees(args.baseline_commit, work)
         files_arg: list[str] = []
         if args.import_n:
             listed = work / "files.json"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, emit, machine, print_machine, run_child, unpack_commit, use_code
+from _common import ROOT, code_trees, emit, machine, print_machine, run_child, use_code
 
 FIXTURE = ROOT / "tests" / "fixtures" / "enriched" / "enriched-2.json"
 SENTENCE = "Let us look at the numbers together, step by step, so the plan feels manageable. "
@@ -73,10 +73,7 @@ def main() -> None:
     print_machine(machine())
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        trees = [("this checkout", ROOT)]
-        if args.baseline_commit:
-            trees.insert(0, (args.baseline_commit,
-                             unpack_commit(args.baseline_commit, work / "baseline")))
+        trees = code_trees(args.baseline_commit, work)
         print("longest GUI stall (ms) after reading the conversation, then opening As trained")
         print(f"{'reply (chars)':>14}  {'code':<16}{'reader':>9}{'As trained':>12}")
         for chars in args.chars:

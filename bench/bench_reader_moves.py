@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, emit, machine, print_machine, run_child, unpack_commit, use_code
+from _common import ROOT, code_trees, emit, machine, print_machine, run_child, use_code
 
 FIXTURES = ROOT / "tests" / "fixtures"
 
@@ -68,10 +68,7 @@ def main() -> None:
     print_machine(machine())
     with tempfile.TemporaryDirectory() as folder:
         work = Path(folder)
-        trees = [("this checkout", ROOT)]
-        if args.baseline_commit:
-            trees.insert(0, (args.baseline_commit,
-                             unpack_commit(args.baseline_commit, work / "baseline")))
+        trees = code_trees(args.baseline_commit, work)
         print(f"{args.moves} moves of the current row, the reader open (the fixtures)")
         print(f"{'code':<16}{'median (ms)':>13}{'worst (ms)':>12}{'over 100 ms':>13}")
         for n, (label, tree) in enumerate(trees):
