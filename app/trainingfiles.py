@@ -616,6 +616,21 @@ class AddPlan:
         }
         return {why: ids for why, ids in reasons.items() if ids}
 
+    def added_with_warnings(self) -> dict[str, list[str]]:
+        """The groups a choice could leave out whose conversations are added all the same
+        (the box left unticked), each with its ids: the review names them beside those
+        left out, so a person sees which ones they chose to keep."""
+        adding = self.adding
+        near = set(self.near_duplicates_added())
+        groups = {
+            "hidden": [cid for cid in adding if cid in self.hidden],
+            "flagged": [cid for cid in adding if cid in self.flagged],
+            "near": [cid for cid in adding if cid in near],
+            "samples": [cid for cid in adding if cid in self.samples],
+            "over_budget": [cid for cid in adding if cid in self.over_budget],
+        }
+        return {_added_reason(key, self.fits_lines): ids for key, ids in groups.items() if ids}
+
     def skipped_text(self, limit: int = 10) -> str:
         """Each reason with its count and first ids, numbers written as every sentence
         writes them ("1,240 not in the library: a, b and 1,238 more")."""
@@ -638,6 +653,15 @@ LEFT_OUT_REASONS = {
     "samples": "of the app's sample conversations (left out)",
     "over_budget": "over the file's length limit (left out)",
 }
+
+
+
+def _added_reason(key: str, fits_lines: bool) -> str:
+    """``LEFT_OUT_REASONS[key]`` for those added all the same; in a file that fits its
+    lines, over the limit means a first reply alone is, and the line is written whole."""
+    if key == "over_budget" and fits_lines:
+        return "with a first reply longer than the file's length limit (added whole)"
+    return LEFT_OUT_REASONS[key].removesuffix(" (left out)") + " (added)"
 
 
 def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],

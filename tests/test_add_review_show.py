@@ -47,8 +47,12 @@ def test_skipped_ones_are_named_as_the_table_names_them_and_shown_there(
 
     entries = {a.text(): a for a in review.show_menu.actions() if a.text()}
     assert review.show_button.isEnabled()
-    # one group only until a choice leaves more out
-    assert list(entries) == ["The 2 already in 'seed'"]
+    # one group skipped until a choice leaves more out; the hidden ones, added all the
+    # same, are named apart
+    kept = {r.conversation_id for r in enriched[:2]} | {
+        r.conversation_id for r in legacy if "Marcus" not in (r.persona_name or "")}
+    assert list(entries) == ["The 2 already in 'seed'",
+                             f"The {len(kept)} hidden by the current filter (added)"]
     review.leave_out_hidden.setChecked(True)
     entries = {a.text(): a for a in review.show_menu.actions() if a.text()}
     hidden = {r.conversation_id for r in enriched[:2]} | {
@@ -114,3 +118,48 @@ def test_nothing_skipped_leaves_nothing_to_show(qtbot, two_batches, dialogs, tmp
     assert not review.show_button.isEnabled()
     assert review.show_button.toolTip() == "No conversation is skipped or left out"
     review.reject()
+
+
+def test_the_ones_added_with_a_warning_are_named_and_shown(qtbot, two_batches, dialogs,
+                                                           tmp_path):
+    """A box left unticked adds its group all the same: the review names them under the
+    ones skipped (they were only counted), and Show in the table shows them."""
+    from app.token_counts import ensure_counts
+    from app.trainingfiles import change_settings, plan_addition
+
+    ids = [r.conversation_id for r in two_batches.summaries()]
+    ensure_counts(two_batches, ids)
+    add_conversations(two_batches, "Short", ids[:1], create=True)
+    change_settings(two_batches, "Short", max_seq_len=1024, over_budget="keep")
+    over = plan_addition(two_batches, "Short", ids[1:]).over_budget
+    assert over, "the fixtures hold conversations longer than 1,024 tokens"
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    page = window.conversations
+    page.model.set_checked_ids(ids[1:])
+    review = open_review(qtbot, window, "Short")
+    assert not review.leave_out_over_budget.isChecked(), "a file that writes lines whole"
+
+    why = "over the file's length limit (added)"
+    details = review.details.toPlainText()
+    assert f"{len(over)} {why}:" in details
+    names = {r.conversation_id: f"{r.persona_name} · {r.batch_id} · {r.source_file}"
+             for r in two_batches.summaries()}
+    assert all(names[cid] in details for cid in over)
+    assert review.skipped_label.text() == "Skipped, left out, or added with a warning:"
+    entries = {a.text(): a for a in review.show_menu.actions() if a.text()}
+    assert f"The {len(over)} {why}" in entries
+
+    review.leave_out_over_budget.setChecked(True)  # the group moves to those left out
+    details = review.details.toPlainText()
+    assert why not in details
+    assert f"{len(over)} over the file's length limit (left out):" in details
+
+    review.leave_out_over_budget.setChecked(False)
+    entries = {a.text(): a for a in review.show_menu.actions() if a.text()}
+    entries[f"The {len(over)} {why}"].trigger()
+    assert not review.isVisible()
+    assert member_ids(two_batches, "Short") == ids[:1], "nothing was added"
+    assert {r.conversation_id for r in page.rows()} == set(over)
+    assert page.filter_bar.only_label.text() == (
+        f"Only the {len(over)} conversations over the file's length limit, kept in the add "
+        "to 'Short'")

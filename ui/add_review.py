@@ -51,6 +51,10 @@ def conversation_names(model: ConversationsModel) -> Callable[[str], str]:
 
 SHOW_TIP = ("Close this review without adding anything and show exactly these "
             "conversations in the table (the filter bar has the way back)")
+# What the list under the choices is called (by a screen reader too): it names the ones
+# added with a warning as well, once a choice is left unticked.
+SKIPPED_LABEL = "Skipped or left out:"
+WITH_ADDED_LABEL = "Skipped, left out, or added with a warning:"
 NOTHING_TO_SHOW_TIP = "No conversation is skipped or left out"
 
 
@@ -58,9 +62,12 @@ def shown_as(why: str, n: int, name: str) -> str:
     """Which conversations a group is, as the table's filter bar says it: "the 3
     conversations already in 'seed'", "the 2 conversations flagged with warnings that would
     harm training, left out of 'seed'"."""
-    left_out = " (left out)"
-    if why.endswith(left_out):
-        why = f"{why.removesuffix(left_out)}, left out of '{name}'"
+    # (Showing them closes the review unadded: those the add would keep are "kept in" it.)
+    for mark, done in ((" (left out)", "left out of"), (" (added)", "kept in the add to"),
+                       (" (added whole)", "kept whole in the add to")):
+        if why.endswith(mark):
+            why = f"{why.removesuffix(mark)}, {done} '{name}'"
+            break
     return f"the {plural(n, 'conversation')} {why}"
 
 
@@ -277,7 +284,7 @@ class AddReviewDialog(QDialog):
         self.show_button = QPushButton("Show in the table")
         self.show_button.setAutoDefault(False)  # Enter stays on Add
         self.show_button.setMenu(self.show_menu)
-        skipped_label = QLabel("Skipped or left out:")
+        self.skipped_label = skipped_label = QLabel(SKIPPED_LABEL)
         skipped_label.setBuddy(self.details)  # what a screen reader calls the list
         skipped_row = QHBoxLayout()
         skipped_row.addWidget(skipped_label)
@@ -331,15 +338,18 @@ class AddReviewDialog(QDialog):
         self.add_button.setText(f"Add {n:,}" if n else "Nothing to add")
         self.add_button.setEnabled(n > 0)
         skipped = plan.skipped()
+        added = plan.added_with_warnings()
+        self.skipped_label.setText(WITH_ADDED_LABEL if added else SKIPPED_LABEL)
         show_hanging(self.details, [
-            line for why, ids in skipped.items()
+            line for why, ids in (*skipped.items(), *added.items())
             for line in (f"{len(ids):,} {why}:", *(f"{ENTRY}{name}" for name in _first(
                 [self.names(cid) for cid in ids[:LISTED]], len(ids))))])
-        self._fill_show_menu(plan, skipped)
+        self._fill_show_menu(plan, skipped, added)
 
-    def _fill_show_menu(self, plan: AddPlan, skipped: dict[str, list[str]]) -> None:
+    def _fill_show_menu(self, plan: AddPlan, skipped: dict[str, list[str]],
+                        added: dict[str, list[str]]) -> None:
         """One entry per group the table can show (not those gone from the library), and
-        all of them together when there are several."""
+        all of them together when there are several; then those added with a warning."""
         self.show_menu.clear()
         gone = set(plan.missing)
         groups = [(why, [cid for cid in ids if cid not in gone])
@@ -354,8 +364,13 @@ class AddReviewDialog(QDialog):
         for why, ids in groups:
             self._add_show_entry(f"The {len(ids):,} {why}", ids,
                                  shown_as(why, len(ids), plan.name))
-        self.show_button.setEnabled(bool(groups))
-        self.show_button.setToolTip(SHOW_TIP if groups else NOTHING_TO_SHOW_TIP)
+        if groups and added:
+            self.show_menu.addSeparator()
+        for why, ids in added.items():
+            self._add_show_entry(f"The {len(ids):,} {why}", ids,
+                                 shown_as(why, len(ids), plan.name))
+        self.show_button.setEnabled(bool(groups or added))
+        self.show_button.setToolTip(SHOW_TIP if groups or added else NOTHING_TO_SHOW_TIP)
 
     def _add_show_entry(self, text: str, ids: list[str], what: str) -> None:
         action = self.show_menu.addAction(text)
