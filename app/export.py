@@ -370,7 +370,9 @@ FORMATS: dict[ExportFormat, ExportFormatSpec] = {spec.format: spec for spec in (
         ExportFormat.PER_REPLY, "One line per reply",
         "One line per trained reply, ending at that reply; earlier replies are history with "
         "\"weight\": 0. For trainers that learn only the last message or read the weight "
-        "(Axolotl message_field_training: weight, OpenAI, LLaMA-Factory mask_history).",
+        "(Axolotl message_field_training: weight, LLaMA-Factory mask_history). Its lines "
+        "keep their metadata: OpenAI, which refuses keys it does not know, takes Messages "
+        "only.",
         ".per-reply.jsonl", _reshaped(per_reply)),
     ExportFormatSpec(
         ExportFormat.NO_SESSION_CONTEXT, "Without session context",
