@@ -25,6 +25,7 @@ from app.budget_fit import OverBudget
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
 from app.importer import FileVerdict, ImportReport, import_paths
+from app.key_parts import in_parts
 from app.library import Library
 from app.loader import Loaded, load_file_lazily
 from app.models import Conversation, Member, TrainingFile
@@ -33,7 +34,6 @@ from app.quality import harmful_warnings
 from app.similar import NEAR_DUPLICATE
 from app.stored_builds import rebuilds_due
 from app.trainingfiles import get_training_file, over_budget_pks, rebuild_training_files
-from app.upkeep import in_chunks
 from app.wording import agreeing, and_list, plural
 
 Progress = Callable[[int, int, str], None]
@@ -53,7 +53,7 @@ def stored_conversations(library: Library, ids: Sequence[str]) -> dict[str, Stor
     found: dict[str, Stored] = {}
     wanted = list(dict.fromkeys(ids))
     with library.session() as session:
-        for part in in_chunks(wanted):
+        for part in in_parts(wanted):
             found.update((cid, Stored(cid, client, batch)) for cid, client, batch in
                          session.execute(
                 select(Conversation.conversation_id, Conversation.persona_name,
@@ -92,7 +92,7 @@ def holding(library: Library, ids: Sequence[str]) -> Holding:
     wanted = list(dict.fromkeys(ids))
     by_file: dict[str, set[str]] = {}
     with library.session() as session:
-        for part in in_chunks(wanted):
+        for part in in_parts(wanted):
             for cid, name in session.execute(
                     select(Conversation.conversation_id, TrainingFile.name)
                     .join(Member, Member.conversation_pk == Conversation.pk)
@@ -122,7 +122,7 @@ def _members(library: Library, name: str, ids: Sequence[str]) -> list[tuple[str,
                .scalar_subquery())
     found: list[tuple[int, str, int, str]] = []
     with library.session() as session:
-        for part in in_chunks(list(dict.fromkeys(ids))):
+        for part in in_parts(list(dict.fromkeys(ids))):
             found += [(position, cid, pk, codes) for position, cid, pk, codes in
                       session.execute(
                 select(Member.position, Conversation.conversation_id, Conversation.pk,

@@ -42,10 +42,10 @@ CHUNK = 500  # stored conversations a pass handles in one transaction
 def in_chunks(pks: Sequence[T], progress: Callable[[int, int, str], None] | None = None,
               cancelled: Callable[[], bool] | None = None, step: int = 0, steps: int = 1
               ) -> Iterator[Sequence[T]]:
-    """A pass's walk over stored conversations: ``pks`` in chunks, asking ``cancelled``
-    before each (``BuildCancelled``) and saying how far it got (``step`` of ``steps``
-    walks over them). Without them, any query's walk over keys or ids: an IN (...) list
-    of ``CHUNK`` stays under SQLite's limit of variables."""
+    """A pass's walk over stored conversations: ``pks`` in chunks (one transaction each),
+    asking ``cancelled`` before each (``BuildCancelled``) and saying how far it got
+    (``step`` of ``steps`` walks over them). A query's plain walk over keys is
+    ``app.key_parts.in_parts``."""
     for start in range(0, len(pks), CHUNK):
         if cancelled and cancelled():
             raise BuildCancelled()

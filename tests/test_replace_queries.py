@@ -21,7 +21,7 @@ from test_replace_says_what import (
     two_files,
 )
 
-from app import upkeep
+from app import key_parts
 from app.library import Library
 from app.replace_checks import MemberChecks, _members
 
@@ -53,7 +53,7 @@ def test_the_members_checked_are_read_by_their_ids_in_chunks_not_the_whole_file(
     assert len(a) >= 4
     not_in_a = next(cid for cid in b if cid not in a)
     asked = [a[3], a[0], not_in_a, a[2], "no-such-conversation", a[0]]
-    monkeypatch.setattr(upkeep, "CHUNK", 2)
+    monkeypatch.setattr(key_parts, "CHUNK", 2)
 
     with statements(library) as seen:
         found = _members(library, "Coaching A", asked)
