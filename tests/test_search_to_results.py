@@ -30,3 +30,27 @@ def test_enter_or_down_in_the_search_goes_to_the_first_row_found(
     assert window.focusWidget() is page.table
     assert page.table.currentIndex().row() == 0
     assert page.reader_conversation_id() == page.model.row_at(0).conversation_id
+
+
+def test_a_search_finds_the_rows_that_hold_every_word_or_quoted_phrase(filled_library) -> None:
+    """Audit S5: "Jennifer shame" found nothing though "Jennifer" and "shame" each did:
+    the whole text was looked for as one piece."""
+    from ui.row_index import Filter, RowIndex, search_terms
+
+    index = RowIndex(filled_library.summaries())
+    rows = index.rows
+
+    def found(text: str) -> set[str]:
+        shown, _mask = index.select(Filter(text=text))
+        return {rows[n].conversation_id for n in shown}
+
+    row = next(row for row in rows if row.emotional_arc and row.persona_name)
+    client = row.persona_name.split()[0]
+    arc_word = row.emotional_arc.split()[0]
+    both = found(f"{client} {arc_word}")
+    assert row.conversation_id in both
+    assert both == found(client) & found(arc_word)
+    assert found(f"{arc_word}   {client}") == both, "any order, any spacing"
+    assert search_terms('"Student Loan" jennifer') == ("student loan", "jennifer")
+    assert search_terms('   ') == ()
+    assert found('"no such phrase anywhere"') == set()

@@ -133,6 +133,10 @@ def review_choices(counts: FacetCounts) -> list[tuple[str, str, int]]:
 
 REVIEW_VALUES: Mapping[str | None, bool | None] = {None: None, "not": False, "reviewed": True}
 
+SEARCH_TIP = ("Shows the conversations whose client, arc, topic, batch, file name, id, "
+              "training files or warnings hold every word you type (\"Jennifer shame\"); "
+              "put words in quotes to find them together (\"student loan\")")
+
 
 @dataclass(frozen=True)
 class EarlierFilters:
@@ -181,6 +185,7 @@ class FilterBar(QWidget):
         self.search = QLineEdit(placeholderText="Search (Ctrl+F)…")
         self.search.setClearButtonEnabled(True)
         self.search.setAccessibleName("Search conversations")  # a placeholder is not a name
+        self.search.setToolTip(SEARCH_TIP)
         self.search.setMinimumWidth(200)
         self.search.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self._search_timer = QTimer(self, singleShot=True, interval=150)

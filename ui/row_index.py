@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import pickle
+import re
 from collections import Counter
 from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -192,8 +193,29 @@ def _listed_equal(values: list[Any], wanted: Any) -> ValueOf:
     return lambda n, _row: values[n] == wanted
 
 
+# A search's terms: each word on its own, or a "quoted phrase" as one.
+SEARCH_TERM = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def search_terms(text: str) -> tuple[str, ...]:
+    """The terms a row's search text must all hold: "Jennifer shame" finds Jennifer's
+    conversations whose arc is Shame → Acceptance (as one piece of text it found none);
+    "\"student loan\"" keeps its words together."""
+    return tuple(term for quoted, word in SEARCH_TERM.findall(text.casefold())
+                 if (term := (quoted or word).strip()))
+
+
+def holds_all(terms: tuple[str, ...]) -> Callable[[str], bool]:
+    """Whether a search text holds every term (one term: a plain ``in``, the common case)."""
+    if len(terms) == 1:
+        term = terms[0]
+        return lambda text: term in text
+    return lambda text: all(term in text for term in terms)
+
+
 def _text_in(haystacks: list[str], text: str) -> ValueOf:
-    return lambda n, _row: text in haystacks[n]
+    holds = holds_all(search_terms(text))
+    return lambda n, _row: holds(haystacks[n])
 
 
 def _files_accepted(files: list[tuple[str, ...]], rule: Any) -> ValueOf:
@@ -493,9 +515,10 @@ class RowIndex:
             active[ONLY_FACET] = self._cached((ONLY_FACET, only),
                                               partial(self._mask_of_ids, only))
         text = wanted.text.casefold()
-        if text:
+        if search_terms(text):
+            holds = holds_all(search_terms(text))
             active[TEXT_FACET] = self._cached(
-                (TEXT_FACET, text), lambda: [text in h for h in self.haystacks()])
+                (TEXT_FACET, text), lambda: list(map(holds, self.haystacks())))
         return active
 
     def _mask_of_file_rule(self, rule: FileFilter) -> Mask:
