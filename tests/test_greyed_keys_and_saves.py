@@ -106,3 +106,36 @@ def test_a_folder_that_does_not_exist_is_said_so(tmp_path: Path) -> None:
         f"The folder {missing} does not exist. Choose a folder that does, or make it first.")
     assert why_not_writable(missing / "deeper") is not None
     assert why_not_writable(tmp_path) is None
+
+
+def test_the_save_as_trained_and_rename_keys_say_why_while_greyed(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path) -> None:
+    """Audit K2: with no training file, Ctrl+S, Ctrl+Shift+S said nothing; Ctrl+T with
+    nothing read and F2 with no batch chosen neither."""
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    settle(qtbot, window)
+    window.activateWindow()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=WAIT_MS)
+    table = window.conversations.table
+    table.setFocus()
+
+    def said_after(key: Qt.Key, modifiers: Qt.KeyboardModifier) -> str:
+        window.statusBar().clearMessage()
+        qtbot.keyClick(table, key, modifiers)
+        return window.statusBar().currentMessage()
+
+    control = Qt.KeyboardModifier.ControlModifier
+    assert not window.download_jsonl_action.isEnabled()
+    assert said_after(Qt.Key.Key_S, control) == (
+        "Ctrl+S saves the selected training file's JSONL, and there is no training file "
+        "yet: check conversations on the Conversations page, then Ctrl+N makes one.")
+    assert said_after(Qt.Key.Key_S, control | Qt.KeyboardModifier.ShiftModifier).startswith(
+        "Ctrl+Shift+S saves the selected training file's full JSON, and there is no "
+        "training file yet")
+    assert not window.as_trained_action.isEnabled()
+    assert said_after(Qt.Key.Key_T, control).endswith(
+        "and none is being read: select a row on the Conversations page to read it.")
+    assert not window.rename_batch_action.isEnabled(), "no batch chosen, no row selected"
+    assert said_after(Qt.Key.Key_F2, Qt.KeyboardModifier.NoModifier).startswith(
+        "F2 renames the batch chosen in the Batch ID filter")
+    assert not dialogs.asked, "nothing asked"

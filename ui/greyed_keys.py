@@ -41,3 +41,30 @@ def say_why_greyed(window: QWidget, action: QAction, why: Callable[[], str],
     action.changed.connect(follow)
     follow()
     return stand_in
+
+
+def no_file_selected(action: QAction, does: str, files: int, no_lines: str | None) -> str:
+    """Why a save of the selected training file is greyed: there is none yet (and how to
+    make one), none is selected, or (``no_lines``) its JSONL has no line to save."""
+    if no_lines:
+        return f"{key_name(action)} {does}, and it cannot: {no_lines}"
+    if not files:
+        return (f"{key_name(action)} {does}, and there is no training file yet: check "
+                "conversations on the Conversations page, then Ctrl+N makes one.")
+    return (f"{key_name(action)} {does}, and none is selected: choose one on the LoRA "
+            "Training JSON Files page (Ctrl+2).")
+
+
+def nothing_read(action: QAction) -> str:
+    """Why As trained… is greyed: no conversation is open in the reader."""
+    return (f"{key_name(action)} shows the conversation being read as the trainer reads it, "
+            "and none is being read: select a row on the Conversations page to read it.")
+
+
+def no_batch_chosen(action: QAction, has_rows: bool) -> str:
+    """Why Rename batch… is greyed: no batch is chosen, or the library is empty."""
+    if not has_rows:
+        return (f"{key_name(action)} renames a batch, and the library has none yet: import "
+                "conversations first (Ctrl+O).")
+    return (f"{key_name(action)} renames the batch chosen in the Batch ID filter, or the "
+            "selected conversation's, and none is: choose a batch there or select a row.")

@@ -68,7 +68,13 @@ from ui.create_flow import (
 from ui.dialogs import Dialogs, QtDialogs
 from ui.file_rename_undo_flow import FileRenameUndoController
 from ui.file_undo_flow import FileDeletionUndoController
-from ui.greyed_keys import nothing_checked, say_why_greyed
+from ui.greyed_keys import (
+    no_batch_chosen,
+    no_file_selected,
+    nothing_checked,
+    nothing_read,
+    say_why_greyed,
+)
 from ui.home_folder import home_as_tilde
 from ui.import_flow import ImportController, paths_from_mime
 from ui.library_choice import label, recent, settings_form, settings_strings
@@ -93,6 +99,8 @@ from ui.writable_saves import WritableSaves
 
 SETTINGS_ORG = "LoRA Studio"
 FILES_PAGE_TITLE = "LoRA Training JSON Files"  # the user's own name for the page
+# The page the window was left on, as the settings name it (restored at the next start).
+FILES_PAGE, CONVERSATIONS_PAGE = "training_files", "conversations"
 JSON_FILTER = "Conversation files (*.json);;All files (*)"
 # The spare child for jobs starts this long after the window shows (a small library), or
 # once the first read is in (a large one), at the latest after the backstop.
@@ -183,6 +191,7 @@ class MainWindow(QMainWindow):
                 (self.mark_reviewed_action, "marks the checked conversations reviewed")):
             say_why_greyed(self, action, functools.partial(self._nothing_checked, action, does),
                            self.show_message)
+        self._say_why_other_keys_are_greyed()
         self.counts: QLabel = QLabel()
         self.where = QLabel(library_name(library))  # which library: local, or the team's
         self.where.setToolTip(where_tip(library))
@@ -488,7 +497,9 @@ class MainWindow(QMainWindow):
         a row to read, Space checks it, Ctrl+F searches), or in an empty library "Import
         files…" on the welcome panel (there is no table or search field to use yet)."""
         page = self.conversations
-        if self.conversations_stack.currentWidget() is self.welcome:
+        if self.pages.currentWidget() is self.training_files:  # left there last time
+            self.training_files.table.setFocus(Qt.FocusReason.OtherFocusReason)
+        elif self.conversations_stack.currentWidget() is self.welcome:
             self.welcome.files_button.setFocus(Qt.FocusReason.OtherFocusReason)
         elif page.opening:  # the table shows when a large library's first read is in
             page.reloaded.connect(self._focus_table_after_first_read,
@@ -560,6 +571,26 @@ class MainWindow(QMainWindow):
         jsonl.setToolTip(tool_tip(jsonl.text(), why or JSONL_TIP, jsonl.shortcut()))
         jsonl.setStatusTip(why or JSONL_TIP)
         self.download_json_action.setEnabled(selected)
+
+    def _say_why_other_keys_are_greyed(self) -> None:
+        """Ctrl+S, Ctrl+Shift+S, Ctrl+T and F2 said nothing while greyed (an empty library):
+        like Ctrl+N, each now says why and what to do."""
+        files = self.training_files
+
+        def why_not_saved(action: QAction, does: str, needs_lines: bool) -> Callable[[], str]:
+            return lambda: no_file_selected(action, does, files.model.rowCount(),
+                                            files.why_no_lines() if needs_lines else None)
+
+        for action, does, needs_lines in (
+                (self.download_jsonl_action, "saves the selected training file's JSONL", True),
+                (self.download_json_action, "saves the selected training file's full JSON",
+                 False)):
+            say_why_greyed(self, action, why_not_saved(action, does, needs_lines),
+                           self.show_message)
+        say_why_greyed(self, self.as_trained_action,
+                       functools.partial(nothing_read, self.as_trained_action), self.show_message)
+        say_why_greyed(self, self.rename_batch_action, lambda: no_batch_chosen(
+            self.rename_batch_action, self.conversations.model.total > 0), self.show_message)
 
     def _nothing_checked(self, action: QAction, does: str) -> str:
         return nothing_checked(action, does, elsewhere=self.pages.currentIndex() != 0)
@@ -829,6 +860,17 @@ class MainWindow(QMainWindow):
         if isinstance(list_width, (int, str)) and str(list_width).isdigit():
             self.training_files.splitter.chosen_width = int(list_width) or None
             self.training_files.splitter.fit()
+        self._restore_place()
+
+    def _restore_place(self) -> None:
+        """The training file that was selected, and the page the window was left on (the
+        LoRA Training JSON Files page only while the library has training files)."""
+        name = self.settings.value("training_files/selected")
+        if isinstance(name, str) and name:
+            self.training_files.select_file(name)
+        if (self.settings.value("window/page") == FILES_PAGE
+                and self.training_files.selected_file() is not None):
+            self.pages.setCurrentWidget(self.training_files)
 
     def _restore_reader(self) -> None:
         """The reader's width if the person dragged it (else it is fitted beside the
@@ -884,6 +926,13 @@ class MainWindow(QMainWindow):
                                    str(self.training_files.export_folder))
         self.settings.setValue("training_files/recipes",
                                self.training_files.recipes_action.isChecked())
+        selected = self.training_files.selected_file()
+        if selected is not None:
+            self.settings.setValue("training_files/selected", selected.name)
+        else:
+            self.settings.remove("training_files/selected")
+        self.settings.setValue("window/page", FILES_PAGE if self.pages.currentWidget()
+                               is self.training_files else CONVERSATIONS_PAGE)
         if self.training_files.splitter.chosen_width:
             self.settings.setValue("training_files/list_width",
                                    self.training_files.splitter.chosen_width)
