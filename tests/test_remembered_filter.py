@@ -104,3 +104,31 @@ def test_a_remembered_clean_filter_comes_back(qtbot, filled_library, tmp_path: P
     settle(qtbot, again)
     assert again.conversations.filter_bar.state() == {"warnings": "clean"}
     assert _shown(again) == shown
+
+
+def test_the_page_and_the_selected_training_file_come_back_at_the_next_start(
+        qtbot, two_batches, dialogs, tmp_path) -> None:
+    """Audit W1: closed on the LoRA Training JSON Files page with the second file
+    selected, the window opened on Conversations with the first file selected."""
+    from conftest import open_window
+
+    from app.trainingfiles import add_conversations
+
+    ids = [row.conversation_id for row in two_batches.summaries()]
+    add_conversations(two_batches, "First", ids[:2], create=True)
+    add_conversations(two_batches, "Second", ids[2:4], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    assert window.pages.currentIndex() == 0, "Conversations"
+    window.pages.setCurrentWidget(window.training_files)
+    assert window.training_files.select_file("Second")
+    window.close()
+
+    again = open_window(qtbot, two_batches, dialogs, tmp_path)
+    assert again.pages.currentWidget() is again.training_files
+    assert again.training_files.selected_file().name == "Second"
+    again.pages.setCurrentIndex(0)
+    again.close()
+
+    third = open_window(qtbot, two_batches, dialogs, tmp_path)
+    assert third.pages.currentIndex() == 0, "Conversations"
+    assert third.training_files.selected_file().name == "Second"
