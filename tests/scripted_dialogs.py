@@ -18,6 +18,7 @@ class ScriptedDialogs:
         self.texts: deque[str | None] = deque()
         self.confirms: deque[bool] = deque()
         self.asked: list[tuple[str, str, Any]] = []
+        self.answers_named: list[tuple[str, str]] = []  # each confirm's (yes, no) buttons
         self.labels: list[str] = []  # the words of each text question
         self.choices: list[list[str]] = []  # the answers each text question listed
         self.warnings: list[tuple[str, str]] = []
@@ -50,8 +51,10 @@ class ScriptedDialogs:
         self.choices.append(list(choices))
         return self._next(self.texts, "text")
 
-    def confirm(self, parent: QWidget, title: str, question: str) -> bool:
+    def confirm(self, parent: QWidget, title: str, question: str, yes: str = "Yes",
+                no: str = "No") -> bool:
         self.asked.append(("confirm", title, question))
+        self.answers_named.append((yes, no))
         return self._next(self.confirms, "a confirmation")
 
     def confirm_destructive(self, parent: QWidget, title: str, question: str,

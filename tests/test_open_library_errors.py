@@ -156,3 +156,20 @@ def test_an_incomplete_library_names_its_missing_tables_in_agreeing_words(
         Library.open(root).close()
     assert f"{root / DATABASE_NAME} is an incomplete LoRA Studio library: {said}." \
         in str(refused.value)
+
+
+def test_the_question_names_its_answers(dialogs: ScriptedDialogs, tmp_path: Path) -> None:
+    """Audit R2: a library in use (or damaged) was answered "Yes" / "No"; the buttons now
+    say what they do, and the real box shows them with "Quit" the default."""
+    from PySide6.QtWidgets import QMessageBox
+
+    from ui.dialogs import question_box
+
+    garbage_library(tmp_path / "library")
+    dialogs.confirms.append(False)
+    assert open_library_or_explain(str(tmp_path / "library"), dialogs) is None
+    assert dialogs.answers_named == [("Use another folder…", "Quit")]
+    box = question_box("Cannot open the library", "…", None, "Use another folder…", "Quit")
+    assert box.button(QMessageBox.StandardButton.Yes).text() == "Use another folder…"
+    assert box.button(QMessageBox.StandardButton.No).text() == "Quit"
+    assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)

@@ -42,7 +42,11 @@ class Dialogs(Protocol):
         from a list (the person may still type another)."""
         ...
 
-    def confirm(self, parent: QWidget | None, title: str, question: str) -> bool: ...
+    def confirm(self, parent: QWidget | None, title: str, question: str,
+                yes: str = "Yes", no: str = "No") -> bool:
+        """A question answered by ``yes`` or ``no`` (better a verb than "Yes": "Use
+        another folder…", "Quit"); ``no``, the default, changes nothing."""
+        ...
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
                             action: str, keep: str = "Cancel") -> bool:
@@ -113,14 +117,18 @@ def destructive_box(title: str, question: str, action: str, parent: QWidget | No
     return box, go
 
 
-def question_box(title: str, question: str, parent: QWidget | None) -> QMessageBox:
-    """A Yes / No question whose default (Enter, Escape) is No: nothing happens unless the
-    person says Yes. Questions that change or remove what is stored use ``destructive_box``
-    instead, whose button names the action."""
+def question_box(title: str, question: str, parent: QWidget | None, yes: str = "Yes",
+                 no: str = "No") -> QMessageBox:
+    """A Yes / No question (its buttons named ``yes`` and ``no``) whose default (Enter,
+    Escape) is No: nothing happens unless the person says Yes. Questions that change or
+    remove what is stored use ``destructive_box`` instead, whose button names the action."""
     box = message_box(QMessageBox.Icon.Question, title, question, parent)
     box.setStandardButtons(QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No)
     box.setDefaultButton(QMessageBox.StandardButton.No)
     box.setEscapeButton(QMessageBox.StandardButton.No)
+    for button, text in ((QMessageBox.StandardButton.Yes, yes),
+                         (QMessageBox.StandardButton.No, no)):
+        box.button(button).setText(text)
     return box
 
 
@@ -151,8 +159,10 @@ class QtDialogs:
                                              default)
         return value if ok else None
 
-    def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
-        return question_box(title, question, parent).exec() == QMessageBox.StandardButton.Yes
+    def confirm(self, parent: QWidget | None, title: str, question: str,
+                yes: str = "Yes", no: str = "No") -> bool:
+        return question_box(title, question, parent, yes, no).exec() == \
+            QMessageBox.StandardButton.Yes
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
                             action: str, keep: str = "Cancel") -> bool:

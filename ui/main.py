@@ -1041,7 +1041,8 @@ def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,
         except LibraryError as exc:
             question = (f"{exc}\n\nStart or open a library in another folder? "
                         "Nothing in the current folder is changed.")
-            if not dialogs.confirm(parent, "Cannot open the library", question):
+            if not dialogs.confirm(parent, "Cannot open the library", question,
+                                   yes="Use another folder…", no="Quit"):
                 return None
             chosen = dialogs.folder(parent, "Choose a folder for the library")
             if chosen is None:

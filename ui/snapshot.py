@@ -71,7 +71,8 @@ class QuietDialogs:
              choices: Sequence[str] = ()) -> str | None:
         return default
 
-    def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
+    def confirm(self, parent: QWidget | None, title: str, question: str,
+                yes: str = "Yes", no: str = "No") -> bool:
         return False
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,

@@ -89,8 +89,9 @@ class WritableSaves:
              choices: Sequence[str] = ()) -> str | None:
         return self.inner.text(parent, title, label, default, choices)
 
-    def confirm(self, parent: QWidget | None, title: str, question: str) -> bool:
-        return self.inner.confirm(parent, title, question)
+    def confirm(self, parent: QWidget | None, title: str, question: str,
+                yes: str = "Yes", no: str = "No") -> bool:
+        return self.inner.confirm(parent, title, question, yes, no)
 
     def confirm_destructive(self, parent: QWidget | None, title: str, question: str,
                             action: str, keep: str = "Cancel") -> bool:
