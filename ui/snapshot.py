@@ -29,6 +29,7 @@ from app.bundle import resources_dir
 from app.detect import Kind, detect_kind
 from app.importer import import_paths
 from app.library import Library
+from app.paths import user_library_dir
 from app.review_marks import mark_reviewed
 from app.trainingfiles import (
     TrainingFileInfo,
@@ -39,6 +40,7 @@ from app.trainingfiles import (
 from ui.conversation_view import ConversationView
 from ui.conversations_model import Column
 from ui.file_settings import WORKING_OUT, FileSettingsDialog, forecast_settings
+from ui.home_folder import home_as_tilde
 from ui.import_flow import ImportSummaryDialog
 from ui.main import MainWindow
 from ui.row_index import FileFilter, FileRule
@@ -164,6 +166,8 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
     with tempfile.TemporaryDirectory() as tmp:
         library = Library(Path(tmp) / "library")
         window = make_window(library, Path(tmp))
+        # The place a first start uses, not this temporary folder (the README shows it).
+        window.welcome.show_place(f"Library folder: {home_as_tilde(user_library_dir())}")
         written.append(save(window, out_dir / "01-empty-library.png"))
         written.append(save_with_menu(window, window.menuBar(), window.file_menu,
                                       out_dir / "01b-local-file-menu.png"))

@@ -42,9 +42,6 @@ class WelcomePanel(QWidget):
             button.setMinimumHeight(34)
             buttons.addWidget(button)
         buttons.addStretch(1)
-        hint = QLabel("Or drop .json files and folders anywhere on the window.")
-        hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
-        hint.setStyleSheet("color: palette(mid);")
         # Where the library is kept, and the way to keep it elsewhere: a first start
         # chooses no folder, so the first look at the window says which one it is.
         self.place = QLabel()
@@ -68,9 +65,7 @@ class WelcomePanel(QWidget):
         layout.addLayout(centred)
         layout.addSpacing(12)
         layout.addLayout(buttons)
-        layout.addSpacing(8)
-        layout.addWidget(hint)
-        layout.addSpacing(28)
+        layout.addSpacing(36)
         layout.addLayout(place_row)
         layout.addStretch(2)
 
