@@ -472,13 +472,30 @@ def _choosable(facet: str, value: str) -> bool:
     return True
 
 
+# Each chooser's Alt key (its label's underlined letter), clear of the menus' F, E, T, V,
+# S and H: from the table, the Batch ID chooser was three Tabs away, the others more.
+ALT_KEYS = {"Batch ID": "B", "Arc": "A", "Topic": "o", "Persona": "P", "Warnings": "W",
+            "Review": "R", "In files": "I", "and": "n"}
+
+
+def with_alt_key(text: str) -> str:
+    """``text`` with "&" before its Alt key's letter (a literal "&" doubled)."""
+    text = text.replace("&", "&&")
+    letter = ALT_KEYS.get(text)
+    if letter is None:
+        return text
+    at = text.index(letter)
+    return text[:at] + "&" + text[at:]
+
+
 def _labelled(text: str, widget: QWidget) -> QWidget:
-    """A label and its chooser, kept together when the filter bar wraps."""
+    """A label and its chooser, kept together when the filter bar wraps; Alt and the
+    label's underlined letter puts the keyboard on the chooser."""
     box = QWidget()
     layout = QHBoxLayout(box)
     layout.setContentsMargins(0, 0, 0, 0)
     layout.setSpacing(4)
-    label = QLabel(text)
+    label = QLabel(with_alt_key(text))
     label.setBuddy(widget)
     layout.addWidget(label)
     layout.addWidget(widget)
