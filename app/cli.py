@@ -78,7 +78,9 @@ from app.trainingfiles import (
     remove_conversations,
     set_max_seq_len,
 )
-from app.validate import validate_path
+from app.validate import Verdict as ValidationVerdict
+from app.validate import problem_words, validate_path
+from app.validate_folder import folder_files, nothing_to_check, passed_over_words
 from app.wording import agreeing, first_few, plural
 
 POLICIES = [policy.value for policy in CutOffPolicy]
@@ -253,19 +255,38 @@ def _print(text: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """A line per file given, and per file checked in a folder given (``app.validate_folder``);
+    1 when any file checked is invalid, or a folder holds nothing to check."""
     bad = 0
     for path in args.paths:
-        verdict = validate_path(path)
-        if verdict.ok:
-            _print(f"valid    {path}  [{verdict.kind}]")
-        else:
+        if not path.is_dir():
+            bad += not _say_verdict(validate_path(path), path)
+            continue
+        found = folder_files(path)
+        for folder, why in found.unreadable:
             bad += 1
-            _print(f"INVALID  {path}  [{verdict.kind}]")
-        if verdict.note:
-            _print(f"    {verdict.note}")
-        for problem in verdict.problems:
-            _print(f"    {problem.where}: {problem.reason}")
+            _print(f"INVALID  {folder}  [folder]")
+            _print(f"    the folder: cannot be read ({why}); its files were not checked")
+        if not found.files and not found.unreadable:
+            bad += 1
+            _print(f"nothing  {path}  [folder]")
+            _print(f"    {nothing_to_check(path, found)}")
+            continue
+        for file in found.files:
+            bad += not _say_verdict(validate_path(file), file)
+        if found.passed_over:
+            _print(f"not checked in {path}: {passed_over_words(found)}")
     return 1 if bad else 0
+
+
+def _say_verdict(verdict: ValidationVerdict, path: Path) -> bool:
+    """Print the verdict's lines; True when the file is valid."""
+    _print(f"{'valid   ' if verdict.ok else 'INVALID '} {path}  [{verdict.kind_words}]")
+    if verdict.note:
+        _print(f"    {verdict.note}")
+    for problem in verdict.problems:
+        _print(f"    {problem_words(problem)}")
+    return verdict.ok
 
 
 MAX_LISTED = 10  # changed conversations the kept line names one by one; then how many more
