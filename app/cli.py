@@ -59,6 +59,7 @@ from app.replace_checks import (
 )
 from app.replace_words import changed_lines, rebuilds_sentence, worse_findings
 from app.review_marks import mark_reviewed
+from app.running_now import running_elsewhere, running_sentence
 from app.samples import sample_ids
 from app.split import parse_valid_share
 from app.stored_builds import rebuilds_due
@@ -408,6 +409,7 @@ def _tokens_text(count: int) -> str:
 
 
 def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
+    _say_work_running(library, "this list may change")
     rows = library.summaries(args.batch)
     if args.reviewed or args.not_reviewed:
         rows = [row for row in rows if (row.reviewed_by is not None) == args.reviewed]
@@ -432,14 +434,28 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
+def _say_work_running(library: Library, may_change: str) -> None:
+    """A line on stderr for each import or build another LoRA Studio is doing in the
+    library now, so that a listing read part-way is not taken for the whole (stdout, which
+    scripts read, stays as it is)."""
+    for record in running_elsewhere(library.root):
+        sys.stderr.write(f"note: {readable_name(running_sentence(record, may_change))}\n")
+
+
 def cmd_batches(library: Library) -> int:
+    _say_work_running(library, "these counts may change")
     for batch in library.batches():
         _print(f"{batch.batch_id}\t{batch.conversations}")
     return 0
 
 
 def cmd_files(args: argparse.Namespace, library: Library) -> int:
+    _say_work_running(library, "this list may change")
     files = list_training_files(library)
+    if not files:  # on stderr: stdout keeps a line (or JSON object) a file, for scripts
+        sys.stderr.write("No training files yet: make one with 'lora-studio add NAME --new "
+                         "--all' (or --batch ID, or conversation ids), or on the window's "
+                         "LoRA Training JSON Files page.\n")
     for info in files:
         if args.json:
             # The tokens the window shows: its lines counted with the library's tokenizer
