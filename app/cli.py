@@ -59,6 +59,7 @@ from app.replace_checks import (
 )
 from app.replace_words import changed_lines, rebuilds_sentence, worse_findings
 from app.review_marks import mark_reviewed
+from app.running_now import running_elsewhere, running_sentence
 from app.samples import sample_ids
 from app.split import parse_valid_share
 from app.stored_builds import rebuilds_due
@@ -78,7 +79,9 @@ from app.trainingfiles import (
     remove_conversations,
     set_max_seq_len,
 )
-from app.validate import validate_path
+from app.validate import Verdict as ValidationVerdict
+from app.validate import problem_words, validate_path
+from app.validate_folder import folder_files, nothing_to_check, passed_over_words
 from app.wording import agreeing, first_few, plural
 
 POLICIES = [policy.value for policy in CutOffPolicy]
@@ -253,19 +256,38 @@ def _print(text: str) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """A line per file given, and per file checked in a folder given (``app.validate_folder``);
+    1 when any file checked is invalid, or a folder holds nothing to check."""
     bad = 0
     for path in args.paths:
-        verdict = validate_path(path)
-        if verdict.ok:
-            _print(f"valid    {path}  [{verdict.kind}]")
-        else:
+        if not path.is_dir():
+            bad += not _say_verdict(validate_path(path), path)
+            continue
+        found = folder_files(path)
+        for folder, why in found.unreadable:
             bad += 1
-            _print(f"INVALID  {path}  [{verdict.kind}]")
-        if verdict.note:
-            _print(f"    {verdict.note}")
-        for problem in verdict.problems:
-            _print(f"    {problem.where}: {problem.reason}")
+            _print(f"INVALID  {folder}  [folder]")
+            _print(f"    the folder: cannot be read ({why}); its files were not checked")
+        if not found.files and not found.unreadable:
+            bad += 1
+            _print(f"nothing  {path}  [folder]")
+            _print(f"    {nothing_to_check(path, found)}")
+            continue
+        for file in found.files:
+            bad += not _say_verdict(validate_path(file), file)
+        if found.passed_over:
+            _print(f"not checked in {path}: {passed_over_words(found)}")
     return 1 if bad else 0
+
+
+def _say_verdict(verdict: ValidationVerdict, path: Path) -> bool:
+    """Print the verdict's lines; True when the file is valid."""
+    _print(f"{'valid   ' if verdict.ok else 'INVALID '} {path}  [{verdict.kind_words}]")
+    if verdict.note:
+        _print(f"    {verdict.note}")
+    for problem in verdict.problems:
+        _print(f"    {problem_words(problem)}")
+    return verdict.ok
 
 
 MAX_LISTED = 10  # changed conversations the kept line names one by one; then how many more
@@ -387,6 +409,7 @@ def _tokens_text(count: int) -> str:
 
 
 def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
+    _say_work_running(library, "this list may change")
     rows = library.summaries(args.batch)
     if args.reviewed or args.not_reviewed:
         rows = [row for row in rows if (row.reviewed_by is not None) == args.reviewed]
@@ -411,14 +434,28 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
+def _say_work_running(library: Library, may_change: str) -> None:
+    """A line on stderr for each import or build another LoRA Studio is doing in the
+    library now, so that a listing read part-way is not taken for the whole (stdout, which
+    scripts read, stays as it is)."""
+    for record in running_elsewhere(library.root):
+        sys.stderr.write(f"note: {readable_name(running_sentence(record, may_change))}\n")
+
+
 def cmd_batches(library: Library) -> int:
+    _say_work_running(library, "these counts may change")
     for batch in library.batches():
         _print(f"{batch.batch_id}\t{batch.conversations}")
     return 0
 
 
 def cmd_files(args: argparse.Namespace, library: Library) -> int:
+    _say_work_running(library, "this list may change")
     files = list_training_files(library)
+    if not files:  # on stderr: stdout keeps a line (or JSON object) a file, for scripts
+        sys.stderr.write("No training files yet: make one with 'lora-studio add NAME --new "
+                         "--all' (or --batch ID, or conversation ids), or on the window's "
+                         "LoRA Training JSON Files page.\n")
     for info in files:
         if args.json:
             # The tokens the window shows: its lines counted with the library's tokenizer

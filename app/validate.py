@@ -59,6 +59,11 @@ JSON_LIMIT = "validate reads whole; validate it again once nothing writes to it"
 MAX_LINE_BYTES = 64 * 1024 * 1024
 
 
+BROKEN = "broken"  # the kind of a file that could not be read as JSON
+# What a person reads for a kind whose name is the code's; the others read as they are.
+KIND_WORDS = {BROKEN: "not readable as JSON"}
+
+
 @dataclass
 class Verdict:
     path: Path
@@ -69,6 +74,23 @@ class Verdict:
     @property
     def ok(self) -> bool:
         return not self.problems
+
+    @property
+    def kind_words(self) -> str:
+        return KIND_WORDS.get(self.kind, self.kind)
+
+
+def problem_words(problem: Problem) -> str:
+    """A problem as its line under a verdict says it: one at the top of the file (JSON
+    path ``$``) as "the file: …", or its reason alone where it says the file or names its
+    line; a place inside the file keeps its JSON path, which a person looks up with it."""
+    where = problem.where
+    if where == "$" or where.endswith(" $"):
+        start = where.removesuffix("$")  # "[conversation 2 of 3] " of an earlier format
+        if problem.reason.startswith(("line ", "the file ")):
+            return start + problem.reason
+        return f"{start}{'the conversation' if start else 'the file'}: {problem.reason}"
+    return f"{where}: {problem.reason}"
 
 
 def _schema_problems(document: object, schema: str, file: str, prefix: str = "") -> list[Problem]:
@@ -225,7 +247,7 @@ def _validate_large(path: Path, size: int) -> Verdict:
     except InputError as exc:
         if _jsonl_under_another_name(path):
             return _validate_jsonl(path)
-        return Verdict(path, "broken", exc.problems)
+        return Verdict(path, BROKEN, exc.problems)
     problems = _schema_problems({**known.header, "conversations": []}, FULL_SCHEMA, name)
     check = validator(CONVERSATION)
     try:
@@ -305,7 +327,7 @@ def validate_path(path: Path) -> Verdict:
     except InputError as exc:
         if _jsonl_under_another_name(path):
             return _validate_jsonl(path)  # a JSONL named .json: check it as what it is
-        return Verdict(path, "broken", exc.problems)
+        return Verdict(path, BROKEN, exc.problems)
     if isinstance(document, dict) and "$schema" in document:
         return Verdict(path, "JSON Schema", _schema_file_problems(document, path.name))
     if is_manifest(document):

@@ -350,7 +350,7 @@ def test_validate_says_import_refuses_a_conversation_not_named_json(
     assert code == 1
     lines = out.splitlines()
     assert lines[0].startswith(f"INVALID  {renamed}  [individual")
-    assert lines[1] == ("    $: not a .json conversation file; only .json files are "
+    assert lines[1] == ("    the file: not a .json conversation file; only .json files are "
                         "imported; rename it to conv.json to import it")
     assert lines[2].startswith(f"valid    {ENRICHED[0]}  [individual")
     code, out, _ = cli("import", renamed)

@@ -1,0 +1,116 @@
+"""``lora-studio validate FOLDER`` reads the folder as ``import`` does (audit55 V1): it said
+"INVALID <folder> [broken] / $: is a folder, not an ordinary file" and exit 1 for the folder a
+person had saved their copies in. Run against a real save: a real library, real exports
+(full JSON, JSONL, a split, their manifests and recipes), the real command."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from conftest import BAD, ENRICHED
+
+from app.cli import main
+
+FILE_LINE = ("valid    ", "INVALID  ")
+
+
+def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, list[str]]:
+    capsys.readouterr()
+    code = main([str(arg) for arg in args])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out.splitlines()
+
+
+@pytest.fixture
+def saved(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """The folder of a person's saves: a full JSON and a JSONL with their manifests and
+    recipes, a split in a folder below it, and a hidden file the system put there."""
+    conversations = tmp_path / "in"
+    conversations.mkdir()
+    for path in ENRICHED:
+        shutil.copy(path, conversations / path.name)
+    library = ("--library", tmp_path / "lib")
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    for args in (("import", conversations), ("add", "Set", "--new", "--all"),
+                 ("export", "Set", "--format", "json", "-o", exports / "set.json"),
+                 ("export", "Set", "--format", "jsonl", "-o", exports / "set.jsonl",
+                  "--recipes"),
+                 ("export", "Set", "--format", "split", "-o", exports / "split",
+                  "--recipes")):
+        code, _ = run(capsys, *library, *args)
+        assert code == 0, args
+    (exports / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    return exports
+
+
+def test_a_folder_of_saves_is_checked_file_by_file(
+        saved: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, lines = run(capsys, "validate", saved)
+    assert code == 0, lines
+    verdicts = [line for line in lines if line.startswith(FILE_LINE)]
+    assert verdicts == [
+        f"valid    {saved / 'set.json'}  [full]",
+        f"valid    {saved / 'set.json.manifest.json'}  [manifest]",
+        f"valid    {saved / 'set.jsonl'}  [jsonl]",
+        f"valid    {saved / 'set.jsonl.manifest.json'}  [manifest]",
+        f"valid    {saved / 'split' / 'manifest.json'}  [manifest]",
+        f"valid    {saved / 'split' / 'train.jsonl'}  [jsonl]",
+    ]
+    # the same lines as for the files given one by one
+    code, one_by_one = run(capsys, "validate", *(line.split()[1] for line in verdicts))
+    assert code == 0 and one_by_one == lines[:-1]
+    # the rest in one line: how many, which, and why
+    assert lines[-1].startswith(f"not checked in {saved}: ")
+    assert "8 files not .json or .jsonl, the files validate reads (" in lines[-1]
+    assert ("2 files named dataset_info.json, LLaMA-Factory's list of datasets beside the "
+            "recipes, not a training file (dataset_info.json, split/dataset_info.json)"
+            in lines[-1])
+    assert "1 hidden by a name starting with a dot (.DS_Store)" in lines[-1]
+
+
+def test_an_invalid_file_in_the_folder_makes_it_exit_1_and_is_named(
+        saved: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with (saved / "split" / "train.jsonl").open("ab") as handle:
+        handle.write(b"\n")  # changed since it was saved: its manifest says so
+    shutil.copy(BAD[0], saved / "raw.json")
+    code, lines = run(capsys, "validate", saved)
+    assert code == 1
+    invalid = [line for line in lines if line.startswith("INVALID")]
+    assert invalid == [f"INVALID  {saved / 'raw.json'}  [raw]",
+                       f"INVALID  {saved / 'split' / 'manifest.json'}  [manifest]",
+                       f"INVALID  {saved / 'split' / 'train.jsonl'}  [jsonl]"]
+    assert sum(line.startswith("valid ") for line in lines) == 4  # the other four
+
+
+def test_a_folder_with_nothing_to_check_says_so_and_what_to_do(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    folder = tmp_path / "notes"
+    (folder / "deeper").mkdir(parents=True)
+    (folder / "deeper" / "todo.txt").write_text("check the copies", encoding="utf-8")
+    code, lines = run(capsys, "validate", folder)
+    assert code == 1
+    assert lines == [
+        f"nothing  {folder}  [folder]",
+        f"    nothing to check: no .json or .jsonl file in {folder} or below it (not "
+        "checked: 1 file not .json or .jsonl, the files validate reads (deeper/todo.txt)). "
+        "Give the folder where you saved copies from LoRA Studio, or the files themselves"]
+
+
+def test_a_problem_at_the_top_of_the_file_is_said_in_words(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """No "[broken]" and no "$:" for a person: the kind and the place in words."""
+    empty = tmp_path / "empty.json"
+    empty.write_bytes(b"")
+    other = tmp_path / "other.json"
+    other.write_text('{"notes": []}', encoding="utf-8")
+    code, lines = run(capsys, "validate", empty, other)
+    assert code == 1
+    assert lines[0] == f"INVALID  {empty}  [not readable as JSON]"
+    assert lines[1].startswith("    the file is empty; ")
+    assert lines[2] == f"INVALID  {other}  [unknown]"
+    assert lines[3].startswith("    the file: not a conversation file, ")
+    assert not [line for line in lines if "$:" in line or "[broken]" in line]
