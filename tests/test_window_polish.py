@@ -328,8 +328,8 @@ def test_the_status_after_an_add_says_how_many_of_the_checked_went_in_and_why_no
     made = len(every) - 2
     assert window.statusBar().currentMessage() == (
         f"Training file 'Every one' created with {made} of the {len(every)} checked "
-        "conversations (2 skipped: no reply the file's cut-off policy trains): its full JSON "
-        "and JSONL are ready to download")
+        "conversations (2 skipped: no reply to train under the file's cut-off policy): its "
+        "full JSON and JSONL are ready to download")
 
     # Several reasons: each with its count, the largest first (the tooltip holds it all).
     window.pages.setCurrentWidget(window.conversations_stack)
@@ -342,8 +342,8 @@ def test_the_status_after_an_add_says_how_many_of_the_checked_went_in_and_why_no
     message = window.statusBar().currentMessage()
     assert message == (
         f"Added {made - 3} of the {len(every)} checked conversations to training file 'Part' "
-        f"(now {made}; 5 skipped: 3 already in the file, 2 with no reply the file's cut-off "
-        "policy trains): its full JSON and JSONL were built again")
+        f"(now {made}; 5 skipped: 3 already in the file, 2 with no reply to train under the "
+        "file's cut-off policy): its full JSON and JSONL were built again")
     assert window.statusBar().toolTip() == message
 
 
