@@ -8,21 +8,42 @@ transaction, so a build killed before its switch changed nothing: the sentence n
 file and says so; a change of settings cut short also gets the file's settings from
 before back (they are saved before its rebuild starts). One killed after its switch did
 its change, and nothing is said.
+
+An import cancelled as its window closed stopped cleanly, but the window that would have
+said how far it got is gone: it leaves a record of that (``keep_unsaid_cancel``), and the
+next start says it the same way. One cancelled with its own Cancel is said by its window
+then (its summary and the status bar), and leaves nothing.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from sqlalchemy import select
 
 from app import running_work
-from app.importer import IMPORT_RECORD, batches_stored_after
+from app.importer import IMPORT_RECORD, ImportReport, batches_stored_after
 from app.library import Library
 from app.models import TrainingFile
 from app.running_work import Record
 from app.trainingfiles import ADD_RECORD, CREATE_RECORD, SETTINGS_RECORD
 from app.wording import plural
+
+# The record of an import cancelled as its window closed (``keep_unsaid_cancel``).
+CANCELLED_IMPORT_RECORD = "import cancelled unsaid"
+
+
+def keep_unsaid_cancel(library: Library, paths: Sequence[Path], report: ImportReport) -> None:
+    """``report``, of an import of ``paths`` cancelled where no window is left to say it
+    (it closed), kept for the next start to say: what was imported, how far it got, and
+    that importing the same again finishes it. Nothing for an import that ended whole."""
+    if not report.cancelled or library.read_only:
+        return
+    running_work.leave(library.root, {
+        "kind": CANCELLED_IMPORT_RECORD, "from": [str(p) for p in paths],
+        "files": report.found, "reached": report.found - report.not_reached,
+        "stored": len(report.stored_ids)})
 
 
 def any_left(library: Library) -> bool:
@@ -53,6 +74,8 @@ def _settled(library: Library, records: list[tuple[Path, Record | None]]) -> lis
     for path, record in records:
         sentence = (None if record is None  # cut short while written: it says nothing
                     else _import(library, record) if record.get("kind") == IMPORT_RECORD
+                    else _cancelled_import(record)
+                    if record.get("kind") == CANCELLED_IMPORT_RECORD
                     else _build(library, record))
         if sentence:
             said.append(sentence)
@@ -60,19 +83,43 @@ def _settled(library: Library, records: list[tuple[Path, Record | None]]) -> lis
     return said
 
 
-def _import(library: Library, record: Record) -> str:
+def _from(record: Record) -> tuple[str, str]:
+    """Where an import's record says it read (" from /x"), and what to import again
+    ("folder", or "files" for a file or several places)."""
     places = [str(p) for p in record.get("from") or []]
     where = (f" from {places[0]}" if len(places) == 1 else
              f" from {places[0]} and {plural(len(places) - 1, 'other place')}" if places
              else "")
-    stored = sum(count for _batch, count in
-                 batches_stored_after(library, int(record.get("last_pk") or 0)))
     what = "folder" if len(places) == 1 and not places[0].lower().endswith(".json") \
         else "files"
+    return where, what
+
+
+def _again(what: str) -> str:
+    return (f"import the same {what} again (drop {'it' if what == 'folder' else 'them'} on "
+            "the window) to finish it; the conversations already stored are skipped")
+
+
+def _import(library: Library, record: Record) -> str:
+    where, what = _from(record)
+    stored = sum(count for _batch, count in
+                 batches_stored_after(library, int(record.get("last_pk") or 0)))
     return (f"found that an import of {plural(int(record.get('files') or 0), 'file')}{where} "
-            f"was interrupted ({plural(stored, 'conversation')} of it stored): import the "
-            f"same {what} again (drop {'it' if what == 'folder' else 'them'} on the window) "
-            "to finish it; the conversations already stored are skipped")
+            f"was interrupted ({plural(stored, 'conversation')} of it stored): "
+            + _again(what))
+
+
+def _cancelled_import(record: Record) -> str:
+    where, what = _from(record)
+    files, reached = int(record.get("files") or 0), int(record.get("reached") or 0)
+    stored = plural(int(record.get("stored") or 0), "conversation")
+    if files < 0:  # cancelled while it looked through the folders: it read no file
+        return (f"found that an import{where} was cancelled when its window closed, while "
+                f"it was still looking for files (nothing of it stored): " + _again(what))
+    how_far = (f"{reached:,} of its {plural(files, 'file')} read" if reached < files
+               else "its last file not read to its end")
+    return (f"found that an import of {plural(files, 'file')}{where} was cancelled when its "
+            f"window closed ({how_far}, {stored} of it stored): " + _again(what))
 
 
 def _build(library: Library, record: Record) -> str | None:

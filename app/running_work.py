@@ -8,7 +8,9 @@ their process runs, and remove it at their end, however they end short of a kill
 next start (``app.recovery``) reads the records no process holds and says what each means.
 Each record names the process that wrote it: a window that killed its own job's child, and
 said so, settles that child's records then (``app.killed_work.settle_left_by``), so the
-next start does not say it again.
+next start does not say it again. Work that ended short where no window was left to say
+so (an import cancelled as its window closed) leaves a record no process holds
+(``leave``): the next start reads it as it reads a killed one's.
 """
 
 from __future__ import annotations
@@ -67,6 +69,23 @@ def running(root: Path, record: Record, read_only: bool = False) -> Iterator[Non
             handle.close()
             with contextlib.suppress(OSError):
                 path.unlink()
+
+
+def leave(root: Path, record: Record) -> bool:
+    """``record`` kept in the library folder ``root`` for the next start, held by no
+    process: it is read there as a killed job's is. Written whole or not at all (a start
+    meanwhile never reads half of it); False when the folder cannot be written."""
+    path = _folder(root) / f"{uuid.uuid4().hex}.json"
+    part = path.with_suffix(".part")  # (not a record until it is renamed)
+    try:
+        path.parent.mkdir(exist_ok=True)
+        part.write_bytes(orjson.dumps({**record, "pid": os.getpid()}))
+        os.replace(part, path)
+    except OSError:
+        with contextlib.suppress(OSError):
+            part.unlink()
+        return False
+    return True
 
 
 def _ended(path: Path) -> bool:

@@ -15,6 +15,7 @@ from typing import NamedTuple
 import pytest
 from conftest import ENRICHED, LEGACY, open_window
 from held_jobs import held_import
+from hostile_corpus import conversation, dump
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from scripted_dialogs import ScriptedDialogs
@@ -298,3 +299,78 @@ def test_quitting_with_a_job_that_will_not_stop_ends_the_process_with_the_librar
     gate.set()
     qtbot.waitUntil(lambda: job_over(task), timeout=60000)
     assert outcomes == []
+
+
+def _closed_during_import(qtbot, library: Library, folder: Path, gate: Path,
+                          tmp_path: Path) -> int:
+    """A real window that imports ``folder`` and is closed (yes: cancel it) while the
+    import is held after its first file; the library is then let go as the app does.
+    Returns how many conversations the cancelled import stored."""
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    start_held_import(qtbot, window, folder, gate)
+    dialogs.confirms.append(True)
+    window.close()
+    qtbot.waitUntil(lambda: not window.isVisible(), timeout=60000)
+    stored = library.count()
+    library.close()
+    return stored
+
+
+def test_an_import_cancelled_by_closing_the_window_is_said_at_the_next_start_not_one_cancelled_by_its_button(  # noqa: E501
+        qtbot, own_library: Library, fixture_folder: Path, held: Path, tmp_path: Path) -> None:
+    """Closing the window cancelled the import and the next start said nothing of the
+    batch it left part-imported (audit55 W3), though a killed import is said. An import
+    cancelled with its own Cancel is said then, by its window, and not again."""
+    from PySide6.QtWidgets import QProgressDialog, QPushButton
+
+    from ui.main import finish_interrupted_work_or_explain
+
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, own_library, dialogs, tmp_path)
+    other = tmp_path / "other-batch"
+    other.mkdir()
+    for n in range(3):  # none of them a fixture's duplicate
+        (other / f"own-{n}.json").write_bytes(dump(conversation(f"cancelled_by_button_{n}")))
+    start_held_import(qtbot, window, other, held)
+    [progress] = [d for d in window.findChildren(QProgressDialog) if d.isVisible()]
+    [cancel] = progress.findChildren(QPushButton)
+    with qtbot.waitSignal(window.importer.finished, timeout=60000) as finished:
+        cancel.click()
+    assert finished.args[0].cancelled
+    assert "were not reached" in window.importer.last_summary.headline.text()
+    window.importer.last_summary.accept()
+    window.close()
+    assert not window.isVisible()
+    Path(f"{held}.held").unlink()
+    before = own_library.count()
+
+    stored = _closed_during_import(qtbot, own_library, fixture_folder, held, tmp_path) - before
+    with Library.open(own_library.root) as again:
+        done = finish_interrupted_work_or_explain(again, ScriptedDialogs())
+        assert done == [
+            f"found that an import of {ALL} files from {fixture_folder} was cancelled when "
+            f"its window closed (1 of its {ALL} files read, {stored} conversation"
+            f"{'s' if stored != 1 else ''} of it stored): import the same folder again "
+            "(drop it on the window) to finish it; the conversations already stored are "
+            "skipped"]
+        assert finish_interrupted_work_or_explain(again, ScriptedDialogs()) == [], "said once"
+        from app.importer import import_paths
+
+        rest = import_paths(again, [fixture_folder])  # and it does finish it
+        assert rest.imported == ALL - stored and rest.duplicates == stored
+
+
+def test_the_command_line_says_an_import_its_window_cancelled_as_it_closed(
+        qtbot, own_library: Library, fixture_folder: Path, held: Path, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    from app.cli import main
+
+    stored = _closed_during_import(qtbot, own_library, fixture_folder, held, tmp_path)
+    capsys.readouterr()
+    assert main(["--data-dir", str(own_library.root), "batches"]) == 0
+    assert (f"note: found that an import of {ALL} files from {fixture_folder} was cancelled "
+            f"when its window closed (1 of its {ALL} files read, ") in capsys.readouterr().err
+    assert stored > 0
+    assert main(["--data-dir", str(own_library.root), "batches"]) == 0
+    assert "note:" not in capsys.readouterr().err, "said once"

@@ -185,3 +185,24 @@ def test_a_killed_add_is_named_and_said_not_made(qtbot, tmp_path: Path,
     with Library(root) as library:
         assert get_training_file(library, "Kept") == info
         assert stored_bytes(library, "Kept") == before
+
+
+def test_an_import_cancelled_unsaid_while_it_looked_for_files_is_named_at_the_next_start(
+        qtbot, tmp_path: Path, fixture_folder: Path) -> None:
+    """Cancelled (as its window closed) before it had found its files: nothing stored,
+    and the next start says so, with what to do."""
+    from app.killed_work import keep_unsaid_cancel
+
+    root = tmp_path / "library"
+    with Library(root) as library:
+        report = import_paths(library, [fixture_folder], cancelled=lambda: True)
+        assert report.cancelled and report.found < 0
+        keep_unsaid_cancel(library, [fixture_folder], report)
+        whole = import_paths(library, [ENRICHED[0]])  # an import that ended whole: nothing
+        keep_unsaid_cancel(library, [ENRICHED[0]], whole)
+
+    assert _started(root, qtbot) == [
+        f"found that an import from {fixture_folder} was cancelled when its window closed, "
+        "while it was still looking for files (nothing of it stored): import the same "
+        "folder again (drop it on the window) to finish it; the conversations already "
+        "stored are skipped"]

@@ -298,9 +298,53 @@ def test_the_status_bar_says_how_many_a_new_file_got_and_an_addition_added(
     # Two checked, one of them in the file already: the review said so and closed; the
     # status bar says what went in and what the file holds now (it said only "updated").
     assert window.statusBar().currentMessage() == (
-        "Added 1 conversation to training file 'Fresh' (now 2): its full JSON and JSONL "
-        "were built again")
+        "Added 1 of the 2 checked conversations to training file 'Fresh' (now 2; 1 skipped: "
+        "already in the file): its full JSON and JSONL were built again")
     assert window.training_files.selected_file().conversations == 2
+
+
+def test_the_status_after_an_add_says_how_many_of_the_checked_went_in_and_why_not_the_rest(
+        qtbot, two_batches, dialogs, tmp_path):
+    """The review said some checked ones are skipped (here the fixtures whose first reply
+    is cut off: the default policy trains none of their replies); once it closed, the
+    status said only "created with 13 conversations" (audit55 S3)."""
+    from conftest import FIRST_REPLY_CUT, ids_of
+
+    from app.trainingfiles import add_conversations
+
+    every = ids_of(two_batches)
+    add_conversations(two_batches, "Part", addable(every)[:3], create=True)
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    settle(qtbot, window)
+    model = window.conversations.model
+    assert model.rowCount() == len(every) and len(FIRST_REPLY_CUT & set(every)) == 2
+    check_rows(model, model.rowCount())
+    dialogs.texts.append("Every one")
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit(None)
+    review = window.creator.review
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        review.add_button.click()
+    made = len(every) - 2
+    assert window.statusBar().currentMessage() == (
+        f"Training file 'Every one' created with {made} of the {len(every)} checked "
+        "conversations (2 skipped: no reply to train under the file's cut-off policy): its "
+        "full JSON and JSONL are ready to download")
+
+    # Several reasons: each with its count, the largest first (the tooltip holds it all).
+    window.pages.setCurrentWidget(window.conversations_stack)
+    settle(qtbot, window)
+    check_rows(model, model.rowCount())
+    with qtbot.waitSignal(window.creator.reviewing, timeout=30000):
+        window.create_button.chosen.emit("Part")
+    with qtbot.waitSignal(window.creator.built, timeout=30000):
+        window.creator.review.add_button.click()
+    message = window.statusBar().currentMessage()
+    assert message == (
+        f"Added {made - 3} of the {len(every)} checked conversations to training file 'Part' "
+        f"(now {made}; 5 skipped: 3 already in the file, 2 with no reply to train under the "
+        "file's cut-off policy): its full JSON and JSONL were built again")
+    assert window.statusBar().toolTip() == message
 
 
 def test_batches_sort_and_list_as_people_count(qtbot, library, dialogs, tmp_path):

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
 )
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import killed_work
 from app.errors import LibraryError
 from app.idtext import readable_name
 from app.importer import (
@@ -53,7 +54,7 @@ from ui.import_report_lines import (
 from ui.import_summary_view import Section, SectionsModel, SummaryView
 from ui.name_prompt import ask_name
 from ui.replace_flow import ReplaceController, Replacement
-from ui.tasks import Work, in_child, run_with_progress, saying_if_killed
+from ui.tasks import Work, in_child, run_with_progress, said_by_its_window, saying_if_killed
 from ui.wording import agreeing, and_list, plural
 
 
@@ -279,6 +280,20 @@ def summarise(report: ImportReport) -> Summarised:
     return Summarised(report, report.summary(), report_sections(report), the_one_batch(report))
 
 
+def told_later_if_unsaid(library: Library, paths: list[Path], work: Work) -> Work:
+    """``work`` (an import of ``paths``) whose cancel, once its window has closed and
+    cannot say how far it got, is kept for the next start to say
+    (``app.killed_work.keep_unsaid_cancel``): it left a batch part-imported."""
+    def kept(progress: Callable[[int, int, str], None],
+             cancelled: Callable[[], bool]) -> ImportReport:
+        report: ImportReport = work(progress, cancelled)
+        if report.cancelled and not said_by_its_window():
+            killed_work.keep_unsaid_cancel(library, paths, report)
+        return report
+
+    return kept
+
+
 def summarised(work: Work) -> Work:
     """``work`` (an import) whose report comes summarised, on the worker thread as it
     returns: for 100,000 entries that is half a second the window's thread no longer
@@ -433,8 +448,9 @@ class ImportController(QObject):
         except (LibraryError, SQLAlchemyError):
             last_pk = None  # the import itself says what is wrong
         run_with_progress(self.window, "Importing conversations",
-                          summarised(saying_if_killed(
-                              in_child(import_paths, self.library, paths, batch),
+                          summarised(saying_if_killed(told_later_if_unsaid(
+                              self.library, paths,
+                              in_child(import_paths, self.library, paths, batch)),
                               functools.partial(self._stopped, batch, last_pk))),
                           self._done, self._failed, before_steps=READING_FIRST)
 

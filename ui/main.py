@@ -63,6 +63,7 @@ from ui.create_flow import (
     NOTHING_CHECKED_TIP,
     CreateController,
     CreateTrainingFilesButton,
+    added_of_checked,
     after_the_add,
 )
 from ui.dialogs import Dialogs, QtDialogs
@@ -648,15 +649,17 @@ class MainWindow(QMainWindow):
         """After a build the user wants to see the file: the files page shows it."""
         self.training_files.select_file(name)
         self.pages.setCurrentWidget(self.training_files)
-        added = plural(self.creator.last_added, "conversation")
         plan = self.creator.last_plan
+        added, skipped = (added_of_checked(plan, self.creator.last_added) if plan is not None
+                          else (plural(self.creator.last_added, "conversation"), ""))
         more = after_the_add(plan) if plan is not None else ""
         self.show_message(
-            f"Training file '{name}' created with {added}: its full JSON and JSONL are "
+            f"Training file '{name}' created with {added}"
+            f"{f' ({skipped})' if skipped else ''}: its full JSON and JSONL are "
             f"ready to download{more}" if self.creator.last_created else with_out_of_date(
                 f"Added {added} to training file '{name}' (now "
-                f"{self.creator.last_total:,}): its full JSON and JSONL were built "
-                f"again{more}", self.library, [name]))
+                f"{self.creator.last_total:,}{f'; {skipped}' if skipped else ''}): its full "
+                f"JSON and JSONL were built again{more}", self.library, [name]))
 
     # --- reading and reviewing ---------------------------------------------------------
 
