@@ -444,7 +444,12 @@ def _say_work_running(library: Library, may_change: str) -> None:
 
 def cmd_batches(library: Library) -> int:
     _say_work_running(library, "these counts may change")
-    for batch in library.batches():
+    batches = library.batches()
+    if not batches:  # on stderr, as files says it: stdout keeps a line a batch
+        sys.stderr.write("No batches yet: the library holds no conversation. Import some "
+                         "with 'lora-studio import FILES_OR_FOLDERS' (each folder becomes a "
+                         "batch), or in the window.\n")
+    for batch in batches:
         _print(f"{batch.batch_id}\t{batch.conversations}")
     return 0
 

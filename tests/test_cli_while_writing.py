@@ -114,3 +114,14 @@ def test_files_with_no_training_file_says_how_to_make_one(
     for args in (("files",), ("files", "--json")):
         code, out, err = cli(capsys, tmp_path / "lib", *args)
         assert (code, out, err) == (0, "", NO_FILES)
+
+
+def test_batches_of_an_empty_library_says_how_to_import(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """`batches` on an empty library printed nothing at all (exit 0), as `files` did."""
+    Library.open(tmp_path / "lib").close()
+    code, out, err = cli(capsys, tmp_path / "lib", "batches")
+    assert (code, out) == (0, "")
+    assert err == ("No batches yet: the library holds no conversation. Import some with "
+                   "'lora-studio import FILES_OR_FOLDERS' (each folder becomes a batch), or "
+                   "in the window.\n")
