@@ -8,6 +8,7 @@ training file read whole took gigabytes of memory, and past 256 MB it was not re
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,7 +91,13 @@ def problem_words(problem: Problem) -> str:
         if problem.reason.startswith(("line ", "the file ")):
             return start + problem.reason
         return f"{start}{'the conversation' if start else 'the file'}: {problem.reason}"
+    line = LINE_FIRST.match(problem.reason)
+    if line:  # a JSONL line's place: its number first ("line 3, $.messages: …")
+        return f"{line.group(1)}, {where}: {problem.reason[line.end():]}"
     return f"{where}: {problem.reason}"
+
+
+LINE_FIRST = re.compile(r"(line \d+): ")
 
 
 def _schema_problems(document: object, schema: str, file: str, prefix: str = "") -> list[Problem]:

@@ -114,3 +114,16 @@ def test_a_problem_at_the_top_of_the_file_is_said_in_words(
     assert lines[2] == f"INVALID  {other}  [unknown]"
     assert lines[3].startswith("    the file: not a conversation file, ")
     assert not [line for line in lines if "$:" in line or "[broken]" in line]
+
+
+def test_a_jsonl_line_s_problem_names_the_line_first(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """It read "$.messages: line 1: [] is too short": the place inside the line before the
+    line it is in."""
+    lines_file = tmp_path / "train.jsonl"
+    lines_file.write_text('{"messages": [], "metadata": {}}\n', encoding="utf-8")
+    code, lines = run(capsys, "validate", lines_file)
+    assert code == 1
+    problems = [line.strip() for line in lines[1:]]
+    assert problems and all(line.startswith("line 1") for line in problems), problems
+    assert not [line for line in problems if ": line 1" in line]
