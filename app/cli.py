@@ -434,18 +434,22 @@ def cmd_conversations(args: argparse.Namespace, library: Library) -> int:
     return 0
 
 
-def _say_work_running(library: Library, may_change: str) -> None:
+def _say_work_running(library: Library, may_change: str) -> bool:
     """A line on stderr for each import or build another LoRA Studio is doing in the
     library now, so that a listing read part-way is not taken for the whole (stdout, which
-    scripts read, stays as it is)."""
-    for record in running_elsewhere(library.root):
+    scripts read, stays as it is). Whether there was any."""
+    records = running_elsewhere(library.root)
+    for record in records:
         sys.stderr.write(f"note: {readable_name(running_sentence(record, may_change))}\n")
+    return bool(records)
 
 
 def cmd_batches(library: Library) -> int:
-    _say_work_running(library, "these counts may change")
+    running = _say_work_running(library, "these counts may change")
     batches = library.batches()
-    if not batches:  # on stderr, as files says it: stdout keeps a line a batch
+    # On stderr, as files says it (stdout keeps a line a batch); not while an import runs
+    # elsewhere, which is the way to some.
+    if not batches and not running:
         sys.stderr.write("No batches yet: the library holds no conversation. Import some "
                          "with 'lora-studio import FILES_OR_FOLDERS' (each folder becomes a "
                          "batch), or in the window.\n")
