@@ -10,49 +10,23 @@ was.
 
 from __future__ import annotations
 
-import io
 import os
 from pathlib import Path
 
-import orjson
-
-from app.os_lock import try_lock, unlock
-from app.running_work import FOLDER, HELD_BYTE, Record
+from app.running_work import Record, read_record, records
 
 # What each kind of build does to its training file, as the sentence says it.
 BUILDS = {"create": "being made", "add": "being added to", "settings": "being rebuilt with "
           "new settings"}
 
 
-def _held(path: Path) -> bool:
-    """Whether a process holds the record at ``path`` (its work runs now). Opened only to
-    read: a listing writes nothing in the library folder."""
-    try:
-        with io.FileIO(path, "r") as handle:
-            if try_lock(handle.fileno(), at=HELD_BYTE):
-                unlock(handle.fileno(), at=HELD_BYTE)
-                return False
-            return True
-    except OSError:
-        return False
-
-
 def running_elsewhere(root: Path) -> list[Record]:
     """The records of work other processes are doing in the library folder ``root`` now,
     oldest first; none for a record still being written (it says nothing yet)."""
-    try:
-        stamped = sorted((path.stat().st_mtime_ns, path) for path in (root / FOLDER).glob("*.json"))
-    except OSError:
-        return []
     found: list[Record] = []
-    for _written, path in stamped:
-        if not _held(path):
-            continue
-        try:
-            record = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            continue
-        if isinstance(record, dict) and record.get("pid") != os.getpid():
+    for _written, path, held in records(root):
+        record = read_record(path) if held else None
+        if record is not None and record.get("pid") != os.getpid():
             found.append(record)
     return found
 

@@ -88,18 +88,41 @@ def leave(root: Path, record: Record) -> bool:
     return True
 
 
-def _ended(path: Path) -> bool:
-    """Whether the process that wrote the record at ``path`` has ended (its lock is free).
-    The record is opened only to read: a lock is had on a file opened so, and a library
-    opened read-only writes nothing in its folder."""
+def _held(path: Path) -> bool | None:
+    """Whether a process holds the record at ``path`` (its work runs now; False: the
+    process that wrote it has ended); None when it cannot be opened. Opened only to read:
+    a lock is had on a file opened so, and a library opened read-only (or a listing)
+    writes nothing in its folder."""
     try:
         with io.FileIO(path, "r") as handle:
             if not try_lock(handle.fileno(), at=HELD_BYTE):
-                return False
+                return True
             unlock(handle.fileno(), at=HELD_BYTE)
-            return True
+            return False
     except OSError:
-        return False
+        return None
+
+
+def records(root: Path) -> Iterator[tuple[int, Path, bool | None]]:
+    """Each record in the library folder ``root``, oldest first: when it was written
+    (``time.time_ns``), where, and whether its process holds it (``_held``)."""
+    try:
+        stamped = sorted((path.stat().st_mtime_ns, path)
+                         for path in _folder(root).glob("*.json"))
+    except OSError:
+        return
+    for written, path in stamped:
+        yield written, path, _held(path)
+
+
+def read_record(path: Path) -> Record | None:
+    """The record at ``path``; None when it cannot be read as one (cut short while it
+    was written, or gone meanwhile)."""
+    try:
+        record = orjson.loads(path.read_bytes())
+    except (OSError, orjson.JSONDecodeError):
+        return None
+    return record if isinstance(record, dict) else None
 
 
 def interrupted(root: Path, pid: int | None = None,
@@ -108,21 +131,12 @@ def interrupted(root: Path, pid: int | None = None,
     cut short while it was written (it says nothing, and a writer's start forgets it).
     With ``pid``, only those that process wrote from ``since_ns`` (``time.time_ns``) on.
     Only reads: a check run on a library opened read-only changes nothing in its folder."""
-    try:
-        stamped = [(path.stat().st_mtime_ns, path) for path in _folder(root).glob("*.json")]
-    except OSError:
-        return []
     found: list[tuple[Path, Record | None]] = []
-    for written, path in sorted(stamped):
-        if pid is not None and written < since_ns:
+    for written, path, held in records(root):
+        if held is not False or (pid is not None and written < since_ns):
             continue
-        if not _ended(path):
-            continue
-        try:
-            record = orjson.loads(path.read_bytes())
-        except (OSError, orjson.JSONDecodeError):
-            record = None
-        if not isinstance(record, dict):
+        record = read_record(path)
+        if record is None:
             if pid is None:  # whose it was cannot be told: the next start settles it
                 found.append((path, None))
             continue
