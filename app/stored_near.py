@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.fingerprints import index_keys
+from app.key_parts import in_parts
 from app.library import Library
 from app.models import Conversation, DialogueKey
 from app.portable import driver_sql
@@ -35,7 +36,6 @@ from app.similar import (
 )
 from app.upkeep import in_chunks
 
-CHUNK = 500
 Progress = Callable[[int, int, str], None]
 
 
@@ -43,8 +43,7 @@ def _representatives(session: Session, keys: Sequence[int]) -> dict[int, tuple[i
     """Indexed hash -> the (row key, id, sketch) of the conversation it leads to."""
     found: dict[int, tuple[int, str, bytes]] = {}
     wanted = sorted(set(keys))
-    for start in range(0, len(wanted), CHUNK):
-        part = wanted[start:start + CHUNK]
+    for part in in_parts(wanted):
         for key, pk, cid, sketch in driver_sql(
                 session.connection(),
                 f"SELECT k.key, c.pk, c.conversation_id, c.dialogue_sketch FROM "
@@ -108,8 +107,7 @@ def flag_stored_copies(library: Library, progress: Progress | None = None,
     flags = _later_flags(library, pks, progress, cancelled)
     flagged: list[str] = []
     todo = sorted(flags)
-    for start in range(0, len(todo), CHUNK):
-        part = todo[start:start + CHUNK]
+    for part in in_parts(todo):
         with library.session() as session, session.begin():
             rows = session.execute(
                 select(Conversation.pk, Conversation.conversation_id,

@@ -29,11 +29,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from app.fingerprints import index_keys
+from app.key_parts import in_parts
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument, DialogueKey
 from app.similar import INDEXED, fingerprint
 from app.similar import unpack as unpack_sketch
-from app.upkeep import CHUNK, in_chunks
+from app.upkeep import in_chunks
 
 EMPTY_PIECE = bytes(4)  # the hash of the empty piece (0) as the first value of a sketch
 WALKS = 2  # sketching again and dropping stale index rows, then indexing
@@ -87,6 +88,5 @@ def _drop_stale_keys(session: Session, sketches: dict[int, bytes | None]) -> Non
         select(DialogueKey.key, DialogueKey.conversation_pk)
         .where(DialogueKey.conversation_pk.in_(list(sketches))))
         if key not in keys[pk])
-    for start in range(0, len(stale), CHUNK):
-        session.execute(delete(DialogueKey).where(
-            DialogueKey.key.in_(stale[start:start + CHUNK])))
+    for part in in_parts(stale):
+        session.execute(delete(DialogueKey).where(DialogueKey.key.in_(part)))

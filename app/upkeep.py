@@ -17,6 +17,7 @@ import orjson
 
 from app.build import BuildCancelled
 from app.jsonio import atomic_writer
+from app.key_parts import in_parts
 
 T = TypeVar("T")
 FILE_NAME = "upkeep.json"
@@ -36,22 +37,21 @@ LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around m
 # the order they run.
 PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 2, SHORTER_COPIES: 3,
           LINE_WHITESPACE: 2}
-CHUNK = 500  # stored conversations a pass handles in one transaction
-
-
 def in_chunks(pks: Sequence[T], progress: Callable[[int, int, str], None] | None = None,
               cancelled: Callable[[], bool] | None = None, step: int = 0, steps: int = 1
               ) -> Iterator[Sequence[T]]:
-    """A pass's walk over stored conversations: ``pks`` in chunks (one transaction each),
-    asking ``cancelled`` before each (``BuildCancelled``) and saying how far it got
-    (``step`` of ``steps`` walks over them). A query's plain walk over keys is
-    ``app.key_parts.in_parts``."""
-    for start in range(0, len(pks), CHUNK):
+    """A pass's walk over stored conversations: ``pks`` a part at a time
+    (``app.key_parts.in_parts``, one transaction each), asking ``cancelled`` before each
+    (``BuildCancelled``) and saying how far it got (``step`` of ``steps`` walks over
+    them)."""
+    done = 0
+    for part in in_parts(pks):
         if cancelled and cancelled():
             raise BuildCancelled()
         if progress:
-            progress(step * len(pks) + start, steps * len(pks), "")
-        yield pks[start:start + CHUNK]
+            progress(step * len(pks) + done, steps * len(pks), "")
+        yield part
+        done += len(part)
 
 
 def _path(root: Path) -> Path:

@@ -22,7 +22,7 @@ from shorter_copy import SHORT_ID, shorter_copy
 from sqlalchemy import select, update
 from stored import stored_bytes
 
-from app import upkeep
+from app import key_parts, upkeep
 from app.build import BuildCancelled
 from app.export import owes_rebuild
 from app.importer import import_paths
@@ -188,7 +188,7 @@ def test_a_library_stored_before_is_sketched_again_once(old_library: Path,
 
 def test_a_cancelled_pass_keeps_its_chunks_and_finishes_at_the_next_start(
         old_library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(upkeep, "CHUNK", 2)
+    monkeypatch.setattr(key_parts, "CHUNK", 2)
     asked: list[bool] = []
 
     def after_one_chunk() -> bool:
