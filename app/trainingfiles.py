@@ -603,18 +603,30 @@ class AddPlan:
         out = self.left_out()
         return [pk for cid, pk in zip(self.new, self.new_pks, strict=True) if cid not in out]
 
+    def _skip_reasons(self) -> dict[str, str]:
+        """The plan's list of those it skips -> the reason in the review's words."""
+        return {"already": f"already in '{self.name}'", "missing": "not in the library",
+                "without_reply": "without a single trainable reply",
+                "untrainable": untrainable_reason(self.cut_off_policy)}
+
     def skipped(self) -> dict[str, list[str]]:
         """Why each conversation that is not added is left out, with the ids."""
         left_out = self.left_out()
         reasons = {
-            f"already in '{self.name}'": list(self.already),
-            "not in the library": list(self.missing),
-            "without a single trainable reply": list(self.without_reply),
-            untrainable_reason(self.cut_off_policy): list(self.untrainable),
+            **{why: list(getattr(self, kind)) for kind, why in self._skip_reasons().items()},
             **{why: [c for c, by in left_out.items() if by == key]
                for key, why in LEFT_OUT_REASONS.items()},
         }
         return {why: ids for why, ids in reasons.items() if ids}
+
+    def skipped_briefly(self) -> list[tuple[int, str, str]]:
+        """How many the plan skips for each reason, the most first, with the reason in
+        brief, alone and after its count ("no reply to train under the file's cut-off
+        policy"; "2 with no reply to …"): for a status that names the file already.
+        Those the review left out are not counted here."""
+        counts = [(len(getattr(self, kind)), *SKIPPED_BRIEFLY[kind])
+                  for kind in self._skip_reasons() if getattr(self, kind)]
+        return sorted(counts, key=lambda count: -count[0])
 
     def added_with_warnings(self) -> dict[str, list[str]]:
         """The groups a choice could leave out whose conversations are added all the same
@@ -643,6 +655,17 @@ def _by_code(codes_of_each: Iterable[Sequence[str]]) -> tuple[tuple[str, int], .
     counts = Counter(code for codes in codes_of_each for code in codes)
     return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
+
+# ``AddPlan._skip_reasons`` in brief: alone ("3 skipped: no reply to train under the
+# file's cut-off policy"), and after a count when there are several ("2 with no reply to
+# train under the file's cut-off policy, 1 already in the file").
+SKIPPED_BRIEFLY = {
+    "already": ("already in the file", "already in the file"),
+    "missing": ("not in the library", "not in the library"),
+    "without_reply": ("without a single trainable reply", "without a single trainable reply"),
+    "untrainable": ("no reply to train under the file's cut-off policy",
+                    "with no reply to train under the file's cut-off policy"),
+}
 
 # Why a choice in the review left a new conversation out (``AddPlan.left_out``).
 LEFT_OUT_REASONS = {

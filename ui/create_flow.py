@@ -79,34 +79,20 @@ def _label(info: TrainingFileInfo) -> str:
     return f"{info.name}  ({plural(info.conversations, 'conversation')})"
 
 
-# Why the plan skipped some checked ones, as the status after an add says it briefly, in
-# the review's words without its detail: alone ("3 skipped: no reply to train under the
-# file's cut-off policy"), and after a count when there are several ("2 with no reply to
-# train under the file's cut-off policy, 1 already in the file").
-SKIPPED_BRIEFLY = {
-    "already": ("already in the file", "already in the file"),
-    "missing": ("not in the library", "not in the library"),
-    "without_reply": ("without a single trainable reply", "without a single trainable reply"),
-    "untrainable": ("no reply to train under the file's cut-off policy",
-                    "with no reply to train under the file's cut-off policy"),
-}
-
-
 def added_of_checked(plan: AddPlan, added: int) -> tuple[str, str]:
     """How many of the checked conversations an add put in ("1,334 of the 2,000 checked
     conversations"; "1,334 conversations" when that was all of them), and, briefly, how
     many the plan skipped and why ("666 skipped: no reply to train under the file's
     cut-off policy"; "" when none): once the review closed, the status said only the
     number added (audit55 S3). Those the review left out are ``after_the_add``'s."""
-    counts = sorted(((len(getattr(plan, key)), words) for key, words in SKIPPED_BRIEFLY.items()
-                     if getattr(plan, key)), key=lambda item: -item[0])
+    counts = plan.skipped_briefly()
     of = (plural(added, "conversation") if added >= plan.requested
           else f"{added:,} of the {plural(plan.requested, 'checked conversation')}")
     if not counts:
         return of, ""
-    skipped = sum(n for n, _words in counts)
-    why = (counts[0][1][0] if len(counts) == 1
-           else ", ".join(f"{n:,} {words[1]}" for n, words in counts))
+    skipped = sum(n for n, _alone, _after_count in counts)
+    why = (counts[0][1] if len(counts) == 1
+           else ", ".join(f"{n:,} {after_count}" for n, _alone, after_count in counts))
     return of, f"{skipped:,} skipped: {why}"
 
 
