@@ -11,14 +11,19 @@ from collections.abc import Iterable
 
 from PySide6.QtCore import QRect, Qt
 from PySide6.QtGui import QFontMetricsF
-from PySide6.QtWidgets import QHeaderView, QStyle, QStyleOptionHeader, QTableView
+from PySide6.QtWidgets import QHeaderView, QStyle, QStyleOptionHeader, QTableView, QWidget
+
+
+def text_margin(widget: QWidget) -> int:
+    """What Qt's item delegate keeps on each side of a cell's text: the style's
+    focus-frame margin and a pixel."""
+    return widget.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
 
 
 def cell_margin(table: QTableView) -> int:
-    """What a text cell adds to its text: a focus-frame margin and a pixel each side (as
-    Qt's item delegate sizes it), and one for the table's grid."""
-    frame = table.style().pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, table)
-    return 2 * (frame + 1) + int(table.showGrid())
+    """What a text cell adds to its text: ``text_margin`` each side, and a pixel for the
+    table's grid."""
+    return 2 * text_margin(table) + int(table.showGrid())
 
 
 def widest_cell(table: QTableView, texts: Iterable[str]) -> int:

@@ -13,6 +13,7 @@ from PySide6.QtCore import QModelIndex, QPersistentModelIndex
 from PySide6.QtGui import QIcon, QPalette
 from PySide6.QtWidgets import QStyle, QStyledItemDelegate, QStyleOptionViewItem, QWidget
 
+from ui.cell_width import text_margin
 from ui.reader_colours import WARNING_HUE, readable
 
 Index = QModelIndex | QPersistentModelIndex
@@ -21,12 +22,12 @@ Index = QModelIndex | QPersistentModelIndex
 def room_for_icon_and_text(option: QStyleOptionViewItem, widget: QWidget | None) -> bool:
     """Whether the cell shows its icon and its whole text side by side, as the style lays
     them out (the text's own rectangle, after the icon and the margins)."""
-    style = widget.style() if widget is not None else None
-    if style is None:
+    if widget is None:
         return True
+    style = widget.style()
     text_rect = style.subElementRect(QStyle.SubElement.SE_ItemViewItemText, option, widget)
-    margin = style.pixelMetric(QStyle.PixelMetric.PM_FocusFrameHMargin, None, widget) + 1
-    return option.fontMetrics.horizontalAdvance(option.text) + 2 * margin <= text_rect.width()
+    return (option.fontMetrics.horizontalAdvance(option.text) + 2 * text_margin(widget)
+            <= text_rect.width())
 
 
 class WholeCountDelegate(QStyledItemDelegate):
