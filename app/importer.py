@@ -650,10 +650,14 @@ def import_paths(
         report = ImportReport(verdicts=list(problems), skipped=skipped.kinds())
         rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
         # Kept while it stores: a kill mid-way is said at the next start (app.recovery).
+        # (A replace says how many it was to replace: one cut short is finished by a
+        # Replace, which an import of the same files again asks about.)
         with running(library.root, {"kind": IMPORT_RECORD, "files": len(candidates),
                                     "from": [str(p) for p in paths],
                                     "last_pk": last_stored_pk(library),
-                                    "started": now_iso()}, library.read_only):
+                                    "started": now_iso(),
+                                    **({"replacing": _replacing(replace)} if replace else {})},
+                     library.read_only):
             _import_rows(library, candidates, rows, report, replace, progress, cancelled)
     _say_where_stored(library, report)
     _say_batches_joined(library, report)
@@ -708,6 +712,11 @@ def _say_where_stored(library: Library, report: ImportReport) -> None:
 
 # Where a duplicate's reason names the stored copy's batch and file, once they are read.
 STORED_MARK = "(already in the library)"
+
+
+def _replacing(replace: bool | Collection[str]) -> int:
+    """How many conversations an import was asked to replace (-1: every changed one)."""
+    return -1 if replace is True else len(replace) if not isinstance(replace, bool) else 0
 
 
 def _import_rows(

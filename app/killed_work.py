@@ -34,16 +34,20 @@ from app.wording import plural
 CANCELLED_IMPORT_RECORD = "import cancelled unsaid"
 
 
-def keep_unsaid_cancel(library: Library, paths: Sequence[Path], report: ImportReport) -> None:
+def keep_unsaid_cancel(library: Library, paths: Sequence[Path], report: ImportReport,
+                       replacing: int = 0) -> None:
     """``report``, of an import of ``paths`` cancelled where no window is left to say it
     (it closed), kept for the next start to say: what was imported, how far it got, and
-    that importing the same again finishes it. Nothing for an import that ended whole."""
+    that importing the same again finishes it. Nothing for an import that ended whole.
+    ``replacing``: the import was a Replace of that many changed conversations."""
     if not report.cancelled or library.read_only:
         return
     running_work.leave(library.root, {
         "kind": CANCELLED_IMPORT_RECORD, "from": [str(p) for p in paths],
         "files": report.found, "reached": report.found - report.not_reached,
-        "stored": len(report.stored_ids)})
+        "stored": len(report.stored_ids),
+        **({"replacing": replacing, "replaced": len(report.replaced_ids)}
+           if replacing else {})})
 
 
 def any_left(library: Library) -> bool:
@@ -100,8 +104,17 @@ def _again(what: str) -> str:
             "the window) to finish it; the conversations already stored are skipped")
 
 
+def _replace_again(what: str) -> str:
+    return (f"import the same {what} again and answer Replace to replace the rest; those "
+            "already replaced are skipped")
+
+
 def _import(library: Library, record: Record) -> str:
     where, what = _from(record)
+    if record.get("replacing"):  # replaced in place: no new row counts them
+        return (f"found that replacing {_changed(record)}{where} was interrupted (some "
+                "may be replaced already, and the training files holding them are rebuilt "
+                "as this library opens): " + _replace_again(what))
     stored = sum(count for _batch, count in
                  batches_stored_after(library, int(record.get("last_pk") or 0)))
     return (f"found that an import of {plural(int(record.get('files') or 0), 'file')}{where} "
@@ -109,8 +122,18 @@ def _import(library: Library, record: Record) -> str:
             + _again(what))
 
 
+def _changed(record: Record) -> str:
+    """The changed conversations a replace was asked to replace, in words."""
+    count = int(record.get("replacing") or 0)
+    return "changed conversations" if count < 0 else plural(count, "changed conversation")
+
+
 def _cancelled_import(record: Record) -> str:
     where, what = _from(record)
+    if record.get("replacing"):
+        replaced = int(record.get("replaced") or 0)
+        return (f"found that replacing {_changed(record)}{where} was cancelled when its "
+                f"window closed ({replaced:,} of them replaced): " + _replace_again(what))
     files, reached = int(record.get("files") or 0), int(record.get("reached") or 0)
     stored = plural(int(record.get("stored") or 0), "conversation")
     if files < 0:  # cancelled while it looked through the folders: it read no file

@@ -220,6 +220,11 @@ class Replaced:
     worse: list[Worse] = field(default_factory=list)
 
 
+def changed_files(changed: Sequence[FileVerdict]) -> list[Path]:
+    """The files a Replace imports again: those holding ``changed``, each once."""
+    return [Path(f) for f in dict.fromkeys(v.file for v in changed)]
+
+
 def replace_changed(library: Library, changed: Sequence[FileVerdict],
                     checked: Sequence[str] | None = None, progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None) -> Replaced:
@@ -237,7 +242,7 @@ def replace_changed(library: Library, changed: Sequence[FileVerdict],
     # the replace changes only the ones it replaced, which the checks read again.
     read: MemberSketches = {}
     before = checks_by_file(library, ids, names, progress, cancelled, read)
-    files = [Path(f) for f in dict.fromkeys(v.file for v in changed)]
+    files = changed_files(changed)
     again = import_paths(library, files, replace=set(ids), progress=progress,
                          cancelled=cancelled)
     # Read again after the import, not taken from the question's: the person may have

@@ -11,12 +11,14 @@ from typing import Any
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtWidgets import QWidget
 
+from app import killed_work
 from app.importer import FileVerdict, ImportReport
 from app.library import Library
 from app.replace_checks import (
     Replaced,
     Stored,
     Worse,
+    changed_files,
     differences,
     holding,
     reads_streamed,
@@ -30,7 +32,7 @@ from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
 from ui.rebuild_flow import quoted
 from ui.saved_copies import with_out_of_date
-from ui.tasks import run_with_progress, wait_behind_progress
+from ui.tasks import run_with_progress, said_by_its_window, wait_behind_progress
 from ui.wording import agreeing, and_list, natural_key, plural
 
 READING_DIFFERENCES = "Reading what changed in the large training file"
@@ -82,6 +84,15 @@ def replace_question(report: ImportReport, stored: Mapping[str, Stored],
               rebuilds_sentence(holding, in_no_file, n),
               f"Cancel keeps the stored {agreeing(n, 'version', 'versions')}."]
     return "\n".join(lines)
+
+
+def replaced_sentence(replaced: int, asked: int, cancelled: bool) -> str:
+    """How many a Replace replaced; when cancelled part-way, of how many, and how to
+    replace the rest."""
+    if not cancelled or replaced >= asked:
+        return f"Replaced {plural(replaced, 'conversation')}"
+    return (f"Replacing was cancelled: {replaced:,} of the {plural(asked, 'changed conversation')} "
+            "replaced (import the same files again and answer Replace to replace the rest)")
 
 
 def worse_sentence(worse: list[Worse]) -> str:
@@ -141,8 +152,13 @@ class ReplaceController(QObject):
 
         def work(progress: Any, cancelled: Any) -> Replacement:
             # A cancel during the checks of the stored versions stops the job before
-            # anything is replaced (``app.replace_checks.replace_changed``).
+            # anything is replaced (``app.replace_checks.replace_changed``); one during
+            # the import keeps what it replaced, which the next start says when the
+            # window closed before it could (``app.killed_work.keep_unsaid_cancel``).
             made = replace_changed(self.library, changed, held.names, progress, cancelled)
+            if made.report.cancelled and not said_by_its_window():
+                killed_work.keep_unsaid_cancel(self.library, changed_files(changed),
+                                               made.report, replacing=len(ids))
             return Replacement(made.report, made.rebuilt, made.not_rebuilt, made.worse)
 
         def done(result: Replacement) -> None:
@@ -151,7 +167,8 @@ class ReplaceController(QObject):
             self.changes.batches_changed.emit()  # said after conversations_stored (never moved)
             if result.rebuilt or result.not_rebuilt:
                 self.changes.training_files_changed.emit()
-            text = f"Replaced {plural(len(result.report.replaced_ids), 'conversation')}"
+            text = replaced_sentence(len(result.report.replaced_ids), len(ids),
+                                     result.report.cancelled)
             if result.rebuilt:
                 text += "; rebuilt " + ", ".join(f"'{n}'" for n in result.rebuilt)
             if result.not_rebuilt:
