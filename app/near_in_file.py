@@ -31,11 +31,11 @@ from itertools import chain
 
 from sqlalchemy import select
 
+from app.key_parts import in_parts
 from app.library import Library
 from app.models import Conversation, Member, TrainingFile
 from app.similar import COMMON_BUCKET, INDEXED, Unpacked, any_near, first_near, unpack
 
-CHUNK = 500
 PROGRESS_EVERY = 100  # conversations between two progress reports
 Progress = Callable[[int, int, str], None]  # done, total, what (as ``app.build.Progress``)
 # The hash of the empty piece after a dialogue's final full stop (or inside an ellipsis),
@@ -90,10 +90,10 @@ def _members_sketches(library: Library, name: str | None,
 def _sketches_of(library: Library, pks: Sequence[int]) -> dict[int, bytes]:
     found: dict[int, bytes] = {}
     with library.session() as session:
-        for start in range(0, len(pks), CHUNK):
+        for part in in_parts(pks):
             found.update((pk, sketch) for pk, sketch in session.execute(
                 select(Conversation.pk, Conversation.dialogue_sketch)
-                .where(Conversation.pk.in_(list(pks[start : start + CHUNK])))) if sketch)
+                .where(Conversation.pk.in_(part))) if sketch)
     return found
 
 

@@ -20,13 +20,12 @@ from sqlalchemy.orm import Session
 
 from app.build import BuildCancelled, Progress
 from app.errors import LibraryError
+from app.key_parts import in_parts
 from app.library import Library
 from app.models import Batch, Conversation, Member, Profile, TrainingFile
 from app.team_locks import REMOVING, lock_in_transaction, training_file_lock
 from app.trainingfiles import files_holding, remove_member_pks
 from app.wording import agreeing, and_list, plural
-
-CHUNK = 500  # ids per IN (...) list
 
 
 @dataclass(frozen=True, slots=True)
@@ -174,13 +173,13 @@ def taken_meanwhile(files: list[str], removing: int) -> str:
 
 
 def _holding(session: Session, pks: Sequence[int]) -> list[str]:
-    """The training files holding any of ``pks``, by name, read CHUNK ids at a time."""
+    """The training files holding any of ``pks``, by name, read a part at a time."""
     names: set[str] = set()
-    for start in range(0, len(pks), CHUNK):
+    for part in in_parts(pks):
         names.update(session.scalars(
             select(TrainingFile.name).distinct()
             .join(Member, Member.file_id == TrainingFile.file_id)
-            .where(Member.conversation_pk.in_(pks[start : start + CHUNK]))))
+            .where(Member.conversation_pk.in_(part))))
     return sorted(names)
 
 
@@ -193,8 +192,8 @@ def _delete(library: Library, pks: list[int], progress: Progress | None,
         # build switching now is waited for, and then seen holding them).
         lock_in_transaction(session, REMOVING)
         touched: set[str] = set()
-        for start in range(0, len(pks), CHUNK):
-            part = pks[start : start + CHUNK]
+        start = 0
+        for part in in_parts(pks):
             touched.update(session.scalars(
                 select(Conversation.batch_id).distinct().where(Conversation.pk.in_(part))))
             if _holding(session, part):  # every file is named, those of later parts too
@@ -202,8 +201,9 @@ def _delete(library: Library, pks: list[int], progress: Progress | None,
             if watcher is not None:
                 watcher.deleting(session, part)
             session.execute(delete(Conversation).where(Conversation.pk.in_(part)))
+            start += len(part)
             if progress:
-                progress(min(start + CHUNK, len(pks)), len(pks), "removing from the library")
+                progress(start, len(pks), "removing from the library")
         emptied = [batch for batch in sorted(touched) if not session.scalar(
             select(func.count()).select_from(Conversation)
             .where(Conversation.batch_id == batch))]

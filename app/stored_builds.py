@@ -29,11 +29,11 @@ from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
 from app.fragments import SHA_SIZE, Fragment, full_json
+from app.key_parts import in_parts
 from app.models import BuildFragment, Member, SavedCopy, TrainingFile
 from app.portable import insert_for
 
 READ_CHUNK = 256  # fragments fetched at a time when a build is read out
-IN_CHUNK = 900  # keys per IN (...) list (SQLite allows 999 variables in old builds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,8 +82,7 @@ def file_fragments(session: Session, file_id: int) -> dict[str, StoredFragment]:
 def find_fragments(session: Session, keys: Sequence[str]) -> dict[str, StoredFragment]:
     """Stored fragments among ``keys`` (whichever file they were made for)."""
     found: dict[str, StoredFragment] = {}
-    for start in range(0, len(keys), IN_CHUNK):
-        part = list(keys[start:start + IN_CHUNK])
+    for part in in_parts(keys):
         found.update((key, _stored(tokens, json_size, jsonl_size))
                      for key, tokens, json_size, jsonl_size in session.execute(
                          select(BuildFragment.key, BuildFragment.tokens,
@@ -116,9 +115,9 @@ def drop_unreferenced(session: Session, keys: Iterable[str] | None = None) -> in
             delete(BuildFragment).where(unused)).rowcount or 0)
     wanted = list(dict.fromkeys(keys))
     gone = 0
-    for start in range(0, len(wanted), IN_CHUNK):
+    for part in in_parts(wanted):
         gone += int(session.execute(delete(BuildFragment).where(  # type: ignore[attr-defined]
-            BuildFragment.key.in_(wanted[start:start + IN_CHUNK]), unused)).rowcount or 0)
+            BuildFragment.key.in_(part), unused)).rowcount or 0)
     return gone
 
 
@@ -180,8 +179,8 @@ def forget_totals(session: Session, conversations: Sequence[int] | Select[Any], 
         forget(conversations)
         return
     pks = list(conversations)
-    for start in range(0, len(pks), IN_CHUNK):
-        forget(pks[start:start + IN_CHUNK])
+    for part in in_parts(pks):
+        forget(part)
 
 
 def every_file_owes_a_rebuild(connection: Connection | Session) -> None:

@@ -883,9 +883,9 @@ def _still_stored(library: Library, pks: Sequence[int]) -> list[int]:
     """The row keys that are still in the library, in the order given."""
     present: set[int] = set()
     with library.session() as session:
-        for start in range(0, len(pks), 900):
+        for part in in_parts(pks):
             present.update(session.scalars(select(Conversation.pk).where(
-                Conversation.pk.in_(list(pks[start : start + 900])))))
+                Conversation.pk.in_(part))))
     return [pk for pk in pks if pk in present]
 
 
@@ -1105,14 +1105,14 @@ def _digests(library: Library, pks: Sequence[int]) -> list[Digest]:
 
 
 def _state_rows(session: Session, pks: Sequence[int]) -> Iterator[tuple[int, MemberState]]:
-    """The stored state of each conversation in ``pks`` that is in the library, 900 row
-    keys a query (under the databases' limits on bound parameters)."""
-    for start in range(0, len(pks), 900):
+    """The stored state of each conversation in ``pks`` that is in the library, a part of
+    the keys a query (``app.key_parts``)."""
+    for part in in_parts(pks):
         for pk, blob, batch, reviewer, content, at in session.execute(
             select(Conversation.pk, Conversation.digest, Conversation.batch_id,
                    Conversation.reviewed_by, Conversation.content_sha256,
                    Conversation.reviewed_at)
-            .where(Conversation.pk.in_(list(pks[start : start + 900])))
+            .where(Conversation.pk.in_(part))
         ):
             yield pk, MemberState(blob, batch, reviewer, content, at)
 
@@ -1225,9 +1225,9 @@ def _insert_members(session: Session, rows: list[dict[str, Any]]) -> None:
     except IntegrityError:
         pks = [int(row["conversation_pk"]) for row in rows]
         present: set[int] = set()
-        for start in range(0, len(pks), 900):
+        for part in in_parts(pks):
             present.update(session.scalars(select(Conversation.pk).where(
-                Conversation.pk.in_(pks[start:start + 900]))))
+                Conversation.pk.in_(part))))
         gone = [pk for pk in pks if pk not in present]
         if not gone:
             raise

@@ -11,7 +11,7 @@ import pytest
 from conftest import ENRICHED, LEGACY, addable, ids_of
 from stored import stored_bytes
 
-from app import removal
+from app import key_parts, removal
 from app.build import BuildCancelled
 from app.bundle import resources_dir
 from app.cli import main
@@ -147,7 +147,7 @@ def test_files_holding_conversations_of_a_later_part_are_named_too(
         two_batches, monkeypatch):
     """The library is read CHUNK ids at a time: files that took a conversation of a later
     part than the first one held are named (and counted) too."""
-    monkeypatch.setattr(removal, "CHUNK", 1)
+    monkeypatch.setattr(key_parts, "CHUNK", 1)
     ids = ids_of(two_batches)
     plan = plan_removal(two_batches, ids[:3])
     for cid, name in zip(ids[:3], ("First", "Second", "Third"), strict=True):
