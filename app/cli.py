@@ -786,6 +786,11 @@ def cmd_export(args: argparse.Namespace, library: Library) -> int:
     it tidied first, an earlier file it could not put back), as the window does: a failed
     export's error holds it, where whoever reads only the error sees it."""
     told: list[str] = []
+    for record in running_elsewhere(library.root):  # a change of this file, not done yet
+        if record.get("kind") == "build" and \
+                str(record.get("name", "")).casefold() == args.name.casefold():
+            sys.stderr.write("note: " + readable_name(running_sentence(
+                record, "an export gives the file as it was before the change")) + "\n")
     try:
         written = export(library, args.name, ExportFormat(args.format), args.output,
                          args.valid_fraction, args.seed, recipes=args.recipes,

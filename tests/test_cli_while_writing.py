@@ -36,12 +36,14 @@ with Library.open(Path(library)) as opened:
         held_import(opened, [Path(sys.argv[5])], gate=gate)
     else:
         ids = [row.conversation_id for row in opened.summaries()]
+        new = what == "add"  # "add to": the rest added to the one the test made of the first
         def held(done, total, current):
             if done >= 1 and not Path(gate).exists():
                 Path(gate + ".held").touch()
                 while not Path(gate).exists():
                     time.sleep(0.01)
-        apply_addition(opened, plan_addition(opened, "Held", ids, create=True), held)
+        apply_addition(opened, plan_addition(opened, "Held", ids if new else ids[1:],
+                                             create=new), held)
 """
 NO_FILES = ("No training files yet: make one with 'lora-studio add NAME --new --all' (or "
             "--batch ID, or conversation ids), or on the window's LoRA Training JSON Files "
@@ -125,3 +127,26 @@ def test_batches_of_an_empty_library_says_how_to_import(
     assert err == ("No batches yet: the library holds no conversation. Import some with "
                    "'lora-studio import FILES_OR_FOLDERS' (each folder becomes a batch), or "
                    "in the window.\n")
+
+
+def test_export_says_the_file_is_being_changed_elsewhere_and_gives_it_as_it_was(
+        tmp_path: Path, fixture_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    library, gate = tmp_path / "lib", tmp_path / "gate"
+    assert cli(capsys, library, "import", str(fixture_folder))[0] == 0
+    with Library.open(library) as opened:
+        first = opened.summaries()[0].conversation_id
+    assert cli(capsys, library, "add", "Held", "--new", first)[0] == 0
+    jsonl = tmp_path / "out" / "held.jsonl"
+    jsonl.parent.mkdir()
+    with running(library, gate, "add to") as child:
+        code, _out, err = cli(capsys, library, "export", "Held", "--format", "jsonl",
+                              "--output", str(jsonl))
+        assert code == 0, err
+        assert err == (f"note: the training file 'Held' is being added to in another LoRA "
+                       f"Studio (process {child.pid}): an export gives the file as it was "
+                       "before the change until it ends\n")
+        assert len(jsonl.read_bytes().splitlines()) == 1
+    code, _out, err = cli(capsys, library, "export", "Held", "--format", "jsonl",
+                          "--output", str(jsonl), "--force")
+    assert (code, err) == (0, "")
+    assert len(jsonl.read_bytes().splitlines()) > 1
