@@ -789,8 +789,11 @@ def cmd_export(args: argparse.Namespace, library: Library) -> int:
     for record in running_elsewhere(library.root):  # a change of this file, not done yet
         if record.get("kind") == "build" and \
                 str(record.get("name", "")).casefold() == args.name.casefold():
+            made = record.get("change") == "create"
             sys.stderr.write("note: " + readable_name(running_sentence(
-                record, "an export gives the file as it was before the change")) + "\n")
+                record, "it can be exported once it is made" if made else
+                "an export gives the file as it was before this change",
+                until_it_ends=not made)) + "\n")
     try:
         written = export(library, args.name, ExportFormat(args.format), args.output,
                          args.valid_fraction, args.seed, recipes=args.recipes,

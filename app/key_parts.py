@@ -1,6 +1,9 @@
 """Keys a part at a time: SQLite takes at most so many variables in one statement, so a
 query over thousands of keys asks ``IN (...)`` for each part in turn. One place decides
-how many keys go in a part, for every module that reads or writes rows by key."""
+how many keys go in a part, for every module that reads or writes rows by key; the upkeep
+passes (``app.upkeep.in_chunks``) also commit a part at a time, so this is their
+transaction's size too. (``app.stored_repair`` walks records 200 at a time of its own:
+each holds a whole conversation document.)"""
 
 from __future__ import annotations
 

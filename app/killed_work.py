@@ -40,8 +40,8 @@ def keep_unsaid_cancel(library: Library, paths: Sequence[Path], report: ImportRe
     (it closed), kept for the next start to say: what was imported, how far it got, and
     that importing the same again finishes it. Nothing for an import that ended whole.
     ``replacing``: the import was a Replace of that many changed conversations."""
-    if not report.cancelled or library.read_only:
-        return
+    if not report.cancelled or library.read_only or (replacing and not report.replaced_ids):
+        return  # (a Replace cancelled before it replaced one changed nothing)
     running_work.leave(library.root, {
         "kind": CANCELLED_IMPORT_RECORD, "from": [str(p) for p in paths],
         "files": report.found, "reached": report.found - report.not_reached,
@@ -94,19 +94,19 @@ def _from(record: Record) -> tuple[str, str]:
     where = (f" from {places[0]}" if len(places) == 1 else
              f" from {places[0]} and {plural(len(places) - 1, 'other place')}" if places
              else "")
-    what = "folder" if len(places) == 1 and not places[0].lower().endswith(".json") \
-        else "files"
+    what = ("files" if len(places) != 1 else
+            "file" if places[0].lower().endswith((".json", ".jsonl")) else "folder")
     return where, what
 
 
 def _again(what: str) -> str:
-    return (f"import the same {what} again (drop {'it' if what == 'folder' else 'them'} on "
+    return (f"import the same {what} again (drop {'them' if what == 'files' else 'it'} on "
             "the window) to finish it; the conversations already stored are skipped")
 
 
 def _replace_again(what: str) -> str:
-    return (f"import the same {what} again and answer Replace to replace the rest; those "
-            "already replaced are skipped")
+    return (f"import the same {what} again and answer Replace (--replace on the command "
+            "line) to replace the rest; those already replaced are skipped")
 
 
 def _import(library: Library, record: Record) -> str:
@@ -133,7 +133,7 @@ def _cancelled_import(record: Record) -> str:
     if record.get("replacing"):
         replaced = int(record.get("replaced") or 0)
         return (f"found that replacing {_changed(record)}{where} was cancelled when its "
-                f"window closed ({replaced:,} of them replaced): " + _replace_again(what))
+                f"window closed ({replaced:,} replaced): " + _replace_again(what))
     files, reached = int(record.get("files") or 0), int(record.get("reached") or 0)
     stored = plural(int(record.get("stored") or 0), "conversation")
     if files < 0:  # cancelled while it looked through the folders: it read no file

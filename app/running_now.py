@@ -31,12 +31,13 @@ def running_elsewhere(root: Path) -> list[Record]:
     return found
 
 
-def running_sentence(record: Record, may_change: str) -> str:
-    """What the work of ``record`` is, whose it is, and what of a listing it may change."""
+def running_sentence(record: Record, may_change: str, until_it_ends: bool = True) -> str:
+    """What the work of ``record`` is, whose it is, and what of a listing it may change
+    (until it ends, unless ``may_change`` says when itself)."""
     process = f"in another LoRA Studio (process {record.get('pid', '?')})"
     if record.get("kind") == "build":
         doing = BUILDS.get(str(record.get("change")), "being built")
         what = f"the training file '{record.get('name', '')}' is {doing} {process}"
     else:
         what = f"an import is running {process}"
-    return f"{what}: {may_change} until it ends"
+    return f"{what}: {may_change}" + (" until it ends" if until_it_ends else "")

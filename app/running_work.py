@@ -103,16 +103,18 @@ def _held(path: Path) -> bool | None:
         return None
 
 
-def records(root: Path) -> Iterator[tuple[int, Path, bool | None]]:
-    """Each record in the library folder ``root``, oldest first: when it was written
-    (``time.time_ns``), where, and whether its process holds it (``_held``)."""
+def records(root: Path, since_ns: int = 0) -> Iterator[tuple[int, Path, bool | None]]:
+    """Each record in the library folder ``root`` written from ``since_ns``
+    (``time.time_ns``) on, oldest first: when it was written, where, and whether its
+    process holds it (``_held``)."""
     try:
         stamped = sorted((path.stat().st_mtime_ns, path)
                          for path in _folder(root).glob("*.json"))
     except OSError:
         return
     for written, path in stamped:
-        yield written, path, _held(path)
+        if written >= since_ns:
+            yield written, path, _held(path)
 
 
 def read_record(path: Path) -> Record | None:
@@ -132,8 +134,8 @@ def interrupted(root: Path, pid: int | None = None,
     With ``pid``, only those that process wrote from ``since_ns`` (``time.time_ns``) on.
     Only reads: a check run on a library opened read-only changes nothing in its folder."""
     found: list[tuple[Path, Record | None]] = []
-    for written, path, held in records(root):
-        if held is not False or (pid is not None and written < since_ns):
+    for _written, path, held in records(root, since_ns if pid is not None else 0):
+        if held is not False:
             continue
         record = read_record(path)
         if record is None:

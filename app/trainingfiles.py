@@ -603,17 +603,28 @@ class AddPlan:
         out = self.left_out()
         return [pk for cid, pk in zip(self.new, self.new_pks, strict=True) if cid not in out]
 
-    def _skip_reasons(self) -> dict[str, str]:
-        """The plan's list of those it skips -> the reason in the review's words."""
-        return {"already": f"already in '{self.name}'", "missing": "not in the library",
-                "without_reply": "without a single trainable reply",
-                "untrainable": untrainable_reason(self.cut_off_policy)}
+    def _skip_reasons(self) -> dict[str, tuple[str, str, str]]:
+        """The plan's list of those it skips -> the reason in the review's words, and in
+        brief for a status that names the file already: alone ("3 skipped: no reply to
+        train under the file's cut-off policy") and after a count when there are several
+        ("2 with no reply to train under the file's cut-off policy, 1 already in the
+        file"). One entry a reason, so none goes without its brief words."""
+        untrainable = "no reply to train under the file's cut-off policy"
+        return {
+            "already": (f"already in '{self.name}'", "already in the file",
+                        "already in the file"),
+            "missing": ("not in the library",) * 3,
+            "without_reply": ("without a single trainable reply",) * 3,
+            "untrainable": (untrainable_reason(self.cut_off_policy), untrainable,
+                            f"with {untrainable}"),
+        }
 
     def skipped(self) -> dict[str, list[str]]:
         """Why each conversation that is not added is left out, with the ids."""
         left_out = self.left_out()
         reasons = {
-            **{why: list(getattr(self, kind)) for kind, why in self._skip_reasons().items()},
+            **{why: list(getattr(self, kind))
+               for kind, (why, _alone, _after_count) in self._skip_reasons().items()},
             **{why: [c for c, by in left_out.items() if by == key]
                for key, why in LEFT_OUT_REASONS.items()},
         }
@@ -624,8 +635,9 @@ class AddPlan:
         brief, alone and after its count ("no reply to train under the file's cut-off
         policy"; "2 with no reply to …"): for a status that names the file already.
         Those the review left out are not counted here."""
-        counts = [(len(getattr(self, kind)), *SKIPPED_BRIEFLY[kind])
-                  for kind in self._skip_reasons() if getattr(self, kind)]
+        counts = [(len(getattr(self, kind)), alone, after_count)
+                  for kind, (_why, alone, after_count) in self._skip_reasons().items()
+                  if getattr(self, kind)]
         return sorted(counts, key=lambda count: -count[0])
 
     def added_with_warnings(self) -> dict[str, list[str]]:
@@ -655,17 +667,6 @@ def _by_code(codes_of_each: Iterable[Sequence[str]]) -> tuple[tuple[str, int], .
     counts = Counter(code for codes in codes_of_each for code in codes)
     return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
-
-# ``AddPlan._skip_reasons`` in brief: alone ("3 skipped: no reply to train under the
-# file's cut-off policy"), and after a count when there are several ("2 with no reply to
-# train under the file's cut-off policy, 1 already in the file").
-SKIPPED_BRIEFLY = {
-    "already": ("already in the file", "already in the file"),
-    "missing": ("not in the library", "not in the library"),
-    "without_reply": ("without a single trainable reply", "without a single trainable reply"),
-    "untrainable": ("no reply to train under the file's cut-off policy",
-                    "with no reply to train under the file's cut-off policy"),
-}
 
 # Why a choice in the review left a new conversation out (``AddPlan.left_out``).
 LEFT_OUT_REASONS = {

@@ -136,6 +136,7 @@ def test_export_says_the_file_is_being_changed_elsewhere_and_gives_it_as_it_was(
     with Library.open(library) as opened:
         first = opened.summaries()[0].conversation_id
     assert cli(capsys, library, "add", "Held", "--new", first)[0] == 0
+    assert cli(capsys, library, "add", "Other", "--new", first)[0] == 0
     jsonl = tmp_path / "out" / "held.jsonl"
     jsonl.parent.mkdir()
     with running(library, gate, "add to") as child:
@@ -144,9 +145,29 @@ def test_export_says_the_file_is_being_changed_elsewhere_and_gives_it_as_it_was(
         assert code == 0, err
         assert err == (f"note: the training file 'Held' is being added to in another LoRA "
                        f"Studio (process {child.pid}): an export gives the file as it was "
-                       "before the change until it ends\n")
+                       "before this change until it ends\n")
         assert len(jsonl.read_bytes().splitlines()) == 1
+        # the name as typed in another case is the same file; another file says nothing
+        code, _out, err = cli(capsys, library, "export", "held", "--format", "jsonl",
+                              "--output", str(jsonl), "--force")
+        assert code == 0 and err.startswith("note: the training file 'Held' is being added")
+        code, _out, err = cli(capsys, library, "export", "Other", "--format", "jsonl",
+                              "--output", str(tmp_path / "out" / "other.jsonl"))
+        assert (code, err) == (0, "")
     code, _out, err = cli(capsys, library, "export", "Held", "--format", "jsonl",
                           "--output", str(jsonl), "--force")
     assert (code, err) == (0, "")
     assert len(jsonl.read_bytes().splitlines()) > 1
+
+
+def test_export_of_a_file_being_made_elsewhere_says_it_can_be_exported_once_made(
+        tmp_path: Path, fixture_folder: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    library, gate = tmp_path / "lib", tmp_path / "gate"
+    assert cli(capsys, library, "import", str(fixture_folder))[0] == 0
+    with running(library, gate, "add") as child:
+        code, _out, err = cli(capsys, library, "export", "Held", "--format", "jsonl",
+                              "--output", str(tmp_path / "held.jsonl"))
+        assert code != 0
+        assert err.startswith(f"note: the training file 'Held' is being made in another "
+                              f"LoRA Studio (process {child.pid}): it can be exported once "
+                              "it is made\n")

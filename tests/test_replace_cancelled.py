@@ -37,7 +37,7 @@ def _texts(library: Library, ids: Sequence[str]) -> dict[str, list[str]]:
     return {cid: [m["content"] for m in library.record(cid)["messages"]] for cid in ids}
 
 
-def test_a_replace_cancelled_as_its_window_closed_is_said_at_the_next_start(
+def test_a_replace_cancel_kept_for_the_next_start_is_said_once_and_importing_again_finishes_it(
         library: Library, tmp_path: Path) -> None:
     paths, ids = _redelivered(library, tmp_path)
     before = _texts(library, ids)
@@ -54,9 +54,9 @@ def test_a_replace_cancelled_as_its_window_closed_is_said_at_the_next_start(
     where = f"{paths[0]} and {len(paths) - 1} other places"
     assert killed_work.say_and_forget(library) == [
         f"found that replacing {len(ids)} changed conversations from {where} was cancelled "
-        f"when its window closed ({len(report.replaced_ids)} of them replaced): import the "
-        "same files again and answer Replace to replace the rest; those already replaced "
-        "are skipped"]
+        f"when its window closed ({len(report.replaced_ids)} replaced): import the same "
+        "files again and answer Replace (--replace on the command line) to replace the "
+        "rest; those already replaced are skipped"]
     assert killed_work.say_and_forget(library) == [], "said once"
     after = _texts(library, ids)
     replaced = set(report.replaced_ids)
@@ -78,8 +78,9 @@ def test_a_killed_replace_is_said_as_a_replace(library: Library, tmp_path: Path)
     assert said == (
         f"found that replacing {len(ids)} changed conversations from {paths[0]} was "
         "interrupted (some may be replaced already, and the training files holding them "
-        "are rebuilt as this library opens): import the same files again and answer "
-        "Replace to replace the rest; those already replaced are skipped")
+        "are rebuilt as this library opens): import the same file again and answer "
+        "Replace (--replace on the command line) to replace the rest; those already "
+        "replaced are skipped")
 
 
 def test_the_import_writes_how_many_it_replaces_in_its_record(
@@ -106,6 +107,18 @@ def test_the_status_says_how_many_of_how_many_a_cancelled_replace_replaced() -> 
     assert replaced_sentence(2, 6, cancelled=True) == (
         "Replacing was cancelled: 2 of the 6 changed conversations replaced (import the "
         "same files again and answer Replace to replace the rest)")
+    assert replaced_sentence(0, 1, cancelled=True) == (
+        "Replacing was cancelled before any conversation was replaced: the library is as "
+        "it was")
+
+
+def test_a_replace_cancelled_before_it_replaced_one_leaves_nothing_for_the_next_start(
+        library: Library, tmp_path: Path) -> None:
+    paths, ids = _redelivered(library, tmp_path)
+    report = import_paths(library, paths, replace=set(ids), cancelled=lambda: True)
+    assert report.cancelled and not report.replaced_ids
+    killed_work.keep_unsaid_cancel(library, paths, report, replacing=len(ids))
+    assert killed_work.say_and_forget(library) == []
 
 
 def held_replace_import(gate: Path) -> Callable[..., Any]:
@@ -133,6 +146,7 @@ def test_closing_the_window_during_a_replace_is_said_at_the_next_start_and_files
     from ui.main import finish_interrupted_work_or_explain
 
     paths, ids = _redelivered(library, tmp_path)
+    before = _texts(library, ids)
     add_conversations(library, "Coaching", ids, create=True)
     gate = tmp_path / "gate"
     monkeypatch.setattr(replace_checks, "import_paths", held_replace_import(gate))
@@ -150,12 +164,46 @@ def test_closing_the_window_during_a_replace_is_said_at_the_next_start_and_files
     library.close()
 
     with Library.open(root) as again:
+        replaced = [cid for cid, texts in _texts(again, ids).items() if texts != before[cid]]
+        assert 0 < len(replaced) < len(ids)
         done = finish_interrupted_work_or_explain(again, ScriptedDialogs())
-        assert done[0].startswith(f"found that replacing {len(ids)} changed conversations "
-                                  f"from {paths[0]} and {len(paths) - 1} other places was "
-                                  "cancelled when its window closed (")
-        assert done[0].endswith(" of them replaced): import the same files again and answer "
-                                "Replace to replace the rest; those already replaced are "
-                                "skipped")
+        assert done[0] == (
+            f"found that replacing {len(ids)} changed conversations from {paths[0]} and "
+            f"{len(paths) - 1} other places was cancelled when its window closed "
+            f"({len(replaced)} replaced): import the same files again and answer Replace "
+            "(--replace on the command line) to replace the rest; those already replaced "
+            "are skipped")
         assert any(line.startswith("rebuilt the training file 'Coaching'") for line in done)
         assert finish_interrupted_work_or_explain(again, ScriptedDialogs()) == [], "said once"
+
+
+def test_the_status_says_a_replace_cancelled_with_its_own_cancel(
+        qtbot, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtWidgets import QProgressDialog, QPushButton
+
+    paths, ids = _redelivered(library, tmp_path)
+    before = _texts(library, ids)
+    gate = tmp_path / "gate"
+    monkeypatch.setattr(replace_checks, "import_paths", held_replace_import(gate))
+    dialogs = ScriptedDialogs()
+    window = open_window(qtbot, library, dialogs, tmp_path)
+    dialogs.opened.append(paths)
+    dialogs.texts.append("")
+    dialogs.confirms.append(True)  # Replace
+    window.import_files_action.trigger()
+    qtbot.waitUntil(Path(f"{gate}.held").exists, timeout=WAIT_MS)
+
+    def shown() -> list[QProgressDialog]:
+        return [d for d in window.findChildren(QProgressDialog) if d.isVisible()]
+
+    qtbot.waitUntil(lambda: bool(shown()), timeout=WAIT_MS)  # (shown after a moment)
+    [progress] = shown()
+    [cancel] = progress.findChildren(QPushButton)
+    with qtbot.waitSignal(window.importer.replacer.replaced, timeout=WAIT_MS):
+        cancel.click()
+    replaced = [cid for cid, texts in _texts(library, ids).items() if texts != before[cid]]
+    assert 0 < len(replaced) < len(ids)
+    assert window.statusBar().currentMessage().startswith(
+        f"Replacing was cancelled: {len(replaced)} of the {len(ids)} changed conversations "
+        "replaced (import the same files again and answer Replace to replace the rest)")
+    assert killed_work.say_and_forget(library) == [], "said by its window, not again"

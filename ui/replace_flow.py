@@ -91,6 +91,9 @@ def replaced_sentence(replaced: int, asked: int, cancelled: bool) -> str:
     replace the rest."""
     if not cancelled or replaced >= asked:
         return f"Replaced {plural(replaced, 'conversation')}"
+    if not replaced:
+        return ("Replacing was cancelled before any conversation was replaced: the library "
+                "is as it was")
     return (f"Replacing was cancelled: {replaced:,} of the {plural(asked, 'changed conversation')} "
             "replaced (import the same files again and answer Replace to replace the rest)")
 
@@ -139,7 +142,8 @@ class ReplaceController(QObject):
         changed = report.changed
         if not changed:
             return False
-        ids = [str(v.conversation_id) for v in changed if v.conversation_id]
+        # (each once: two files of one import may hold the same stored id, both changed)
+        ids = list(dict.fromkeys(str(v.conversation_id) for v in changed if v.conversation_id))
         # What differs: only when each is named (a few files read again)
         differs = (self._differences([(str(v.conversation_id), v.file) for v in changed])
                    if len(changed) <= MAX_LISTED else {})
@@ -154,7 +158,9 @@ class ReplaceController(QObject):
             # A cancel during the checks of the stored versions stops the job before
             # anything is replaced (``app.replace_checks.replace_changed``); one during
             # the import keeps what it replaced, which the next start says when the
-            # window closed before it could (``app.killed_work.keep_unsaid_cancel``).
+            # window closed before it could (``app.killed_work.keep_unsaid_cancel``). A
+            # close in the instant between this look and the result reaching the window
+            # goes unsaid, as an import's does (``ui.import_flow.told_later_if_unsaid``).
             made = replace_changed(self.library, changed, held.names, progress, cancelled)
             if made.report.cancelled and not said_by_its_window():
                 killed_work.keep_unsaid_cancel(self.library, changed_files(changed),
