@@ -192,6 +192,7 @@ def removal_and_files_steps(window: Any, library: Any, dialogs: Any,
     training files page, in "big file": Select near-duplicates, Remove from file (answered
     Yes) and its Edit ▸ Undo: each through the window's own action or button, each until
     its job has ended and the window has settled."""
+    from PySide6.QtCore import QThreadPool
     from PySide6.QtWidgets import QApplication
 
     from app.trainingfiles import member_ids
@@ -219,7 +220,19 @@ def removal_and_files_steps(window: Any, library: Any, dialogs: Any,
     files = window.training_files
     window.pages.setCurrentIndex(1)
     files.select_file("big file")
-    until(lambda: files.near_button.isVisible())
+    # The file's details and its near-duplicates are read in workers: the step starts once
+    # they are shown and nothing runs any more (the removals' rebuilds re-read them too).
+    quiet_since = [0.0]
+
+    def shown_and_quiet() -> bool:
+        if not (files.near_button.isVisible() and jobs_done()
+                and QThreadPool.globalInstance().activeThreadCount() == 0):
+            quiet_since[0] = 0.0
+            return False
+        quiet_since[0] = quiet_since[0] or time.monotonic()
+        return time.monotonic() - quiet_since[0] > 0.5
+
+    until(shown_and_quiet)
     results["file members"] = len(member_ids(library, "big file"))
     results["near-duplicates found"] = len(files.members_model.near_ids())
     results["select near-duplicates"] = measure("select near-duplicates",
