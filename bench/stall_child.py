@@ -320,7 +320,8 @@ def main() -> int:
 
             self.confirms: deque[bool] = deque()
 
-        def text(self, parent: Any, title: str, label: str, default: str = "") -> str | None:
+        def text(self, parent: Any, title: str, label: str, default: str = "",
+                 *choices: Any) -> str | None:  # (newer code offers choices too)
             return self.texts.popleft() if self.texts else default
 
         def confirm_destructive(self, parent: Any, title: str, question: str, action: str,
