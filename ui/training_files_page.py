@@ -924,6 +924,11 @@ class TrainingFilesPage(QWidget):
         head = details.head
         members = tuple(member.conversation_id for member in details.members)
         repeats = self._near.get((info.name, members))
+        if repeats is not None and self._near_task is not None:
+            # Known already (the members are as when last counted: after an Undo, say):
+            # the count started beside the read would only hold the interpreter lock the
+            # window needs to show them.
+            self._near_task.cancel()
         if repeats is None and count_here:
             found = near_members(self.library, info.name)
             self._remember_near(info.name, found)
