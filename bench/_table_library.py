@@ -17,8 +17,9 @@ TOPICS = ["eldercare_costs", "grandparent_529", "mortgage_payoff_strategy",
           "emergency_fund_building", "retirement_catch_up", "student_loan_payoff"]
 
 
-def build_library(root: Path, n: int) -> Any:
-    """A library of ``n`` conversations in 100 batches (``batch-000`` … ``batch-099``)."""
+def build_library(root: Path, n: int, batches: int = 100) -> Any:
+    """A library of ``n`` conversations in ``batches`` batches (``batch-000`` …
+    ``batch-099`` by default; 10 of 1,000 each at 10,000, as a person's batch folders)."""
     from sqlalchemy import text
 
     from app.importer import import_paths
@@ -32,7 +33,7 @@ def build_library(root: Path, n: int) -> Any:
     fresh = {"pk", "conversation_id", "batch_id", "content_sha256", "dialogue_sha256"}
     columns = ", ".join(name for name in names if name not in fresh)
     with library.engine.begin() as conn:
-        for b in range(100):
+        for b in range(batches):
             conn.execute(text("INSERT OR IGNORE INTO batches VALUES (:b, '2026-01-01T00:00:00Z')"),
                          {"b": f"batch-{b:03d}"})
         conn.execute(text(
@@ -40,9 +41,9 @@ def build_library(root: Path, n: int) -> Any:
             "WITH RECURSIVE copies(k) AS (SELECT 0 UNION ALL SELECT k + 1 FROM copies "
             "WHERE k < :copies) "
             "SELECT 'clone-' || k || '-' || c.pk, "
-            "'batch-' || printf('%03d', (k * 17 + c.pk) % 100), 'hash-' || k || '-' || c.pk, "
+            "'batch-' || printf('%03d', (k * 17 + c.pk) % :batches), 'hash-' || k || '-' || c.pk, "
             f"{columns} FROM conversations c, copies LIMIT :extra"),
-            {"copies": n // max(seeds, 1) + 1, "extra": max(n - seeds, 0)})
+            {"copies": n // max(seeds, 1) + 1, "extra": max(n - seeds, 0), "batches": batches})
         conn.execute(text(
             "INSERT INTO conversation_documents (pk, document) "
             "SELECT c.pk, d.document FROM conversations c JOIN conversation_documents d "

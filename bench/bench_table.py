@@ -66,6 +66,7 @@ def stalls(args: argparse.Namespace) -> int:
                                     str(Path(tmp) / f"{name.split()[0]}-{run}"),
                                     "--n", str(args.n), "--file-size", str(args.file_size),
                                     "--import-files", str(args.import_files),
+                                    "--batches", str(args.batches),
                                     "--busy", str(args.busy),
                                     *(["--steps", args.steps] if args.steps else []),
                                     *(["--library-cache", str(args.library_cache)]
@@ -95,7 +96,9 @@ def stalls(args: argparse.Namespace) -> int:
 
 
 STEPS = ("idle 3 s", "open window", "import", "build", "rename batch", "move 100 checked",
-         "token counts", "count tokens", "GUI share of a reload")
+         "token counts", "remove batch", "undo remove batch", "select near-duplicates",
+         "remove from file", "undo remove from file", "count tokens",
+         "GUI share of a reload")
 
 
 def main() -> int:
@@ -114,6 +117,9 @@ def main() -> int:
     parser.add_argument("--import-files", type=int, default=100,
                         help="--stalls: files the import step imports (10000 with --n 0: a "
                              "person's first large import)")
+    parser.add_argument("--batches", type=int, default=100,
+                        help="--stalls: batches the conversations are spread over (10 at "
+                             "--n 10000: the remove-batch step removes 1,000)")
     parser.add_argument("--busy", type=int, default=0,
                         help="--stalls: processes keeping a CPU busy meanwhile (a loaded machine)")
     parser.add_argument("--steps", default="",

@@ -160,6 +160,96 @@ def settled_like_a_used_library(library: Any, names: list[str]) -> None:
     rebuild_training_files(library, names)
 
 
+def jobs_done() -> bool:
+    """No job of the window's (a removal, an undo, a rebuild) is running any more."""
+    from ui import tasks
+
+    return not tasks.running_jobs()
+
+
+def near_twins_in_file(library: Any, name: str) -> None:
+    """Give the members of training file ``name`` their seed's sentence sketch, so that
+    they nearly repeat each other in groups, as re-generated conversations do (the clones
+    of ``build_library`` have none), as in the audits' libraries: the files page's
+    "Select near-duplicates" has them to select. Done before the window opens, which may
+    count the file's near-duplicates at once."""
+    from sqlalchemy import text
+
+    with library.engine.begin() as conn:
+        seeds = conn.execute(text("SELECT count(*) FROM conversations WHERE "
+                                  "conversation_id NOT LIKE 'clone-%'")).scalar_one()
+        conn.execute(text(
+            "UPDATE conversations SET dialogue_sketch = (SELECT s.dialogue_sketch FROM "
+            "conversations s WHERE s.pk = ((conversations.pk - 1) % :seeds) + 1) "
+            "WHERE pk > :seeds AND pk IN (SELECT m.conversation_pk FROM "
+            "training_file_members m JOIN training_files f USING (file_id) "
+            "WHERE f.name = :name)"), {"seeds": seeds, "name": name})
+
+
+def removal_and_files_steps(window: Any, library: Any, dialogs: Any,
+                            results: dict[str, Any], measure: Any) -> None:
+    """Edit ▸ Remove batch from library… (answered Yes) and its Edit ▸ Undo; then on the
+    training files page, in "big file": Select near-duplicates, Remove from file (answered
+    Yes) and its Edit ▸ Undo: each through the window's own action or button, each until
+    its job has ended and the window has settled."""
+    from PySide6.QtCore import QThreadPool
+    from PySide6.QtWidgets import QApplication
+
+    from app.trainingfiles import member_ids
+
+    def until(done: Any, seconds: float = 60) -> None:
+        ends = time.monotonic() + seconds
+        while not done() and time.monotonic() < ends:
+            QApplication.processEvents()
+            time.sleep(0.005)
+
+    page = window.conversations
+    window.pages.setCurrentIndex(0)
+    page.set_batch_filter(None)
+    batches = sorted({row.batch_id for row in library.summaries()
+                      if row.batch_id.startswith("batch-")})
+    page.set_batch_filter(batches[min(3, len(batches) - 1)])
+    dialogs.confirms.append(True)
+    before = library.count()
+    results["remove batch"] = measure("remove batch", window.remove_batch_action.trigger,
+                                      until=jobs_done)
+    results["removed from library"] = before - library.count()
+    results["undo remove batch"] = measure("undo remove batch", window.undo.action.trigger,
+                                           until=jobs_done)
+    page.set_batch_filter(None)
+    files = window.training_files
+    window.pages.setCurrentIndex(1)
+    files.select_file("big file")
+    # The file's details and its near-duplicates are read in workers: the step starts once
+    # they are shown and nothing runs any more (the removals' rebuilds re-read them too).
+    quiet_since = [0.0]
+
+    def shown_and_quiet() -> bool:
+        if not (files.near_button.isVisible() and jobs_done()
+                and QThreadPool.globalInstance().activeThreadCount() == 0):
+            quiet_since[0] = 0.0
+            return False
+        quiet_since[0] = quiet_since[0] or time.monotonic()
+        return time.monotonic() - quiet_since[0] > 0.5
+
+    until(shown_and_quiet)
+    results["file members"] = len(member_ids(library, "big file"))
+    results["near-duplicates found"] = len(files.members_model.near_ids())
+    results["select near-duplicates"] = measure("select near-duplicates",
+                                                files.near_button.click)
+    if results["select near-duplicates"].get("skipped"):
+        files.near_button.click()  # (what the removal removes)
+    results["selected"] = len(files.selected_member_ids())
+    dialogs.confirms.append(True)
+    results["remove from file"] = measure("remove from file", files.remove_button.click,
+                                          until=jobs_done)
+    results["file after removal"] = len(member_ids(library, "big file"))
+    results["undo remove from file"] = measure("undo remove from file",
+                                               window.undo.action.trigger, until=jobs_done)
+    results["file after undo"] = len(member_ids(library, "big file"))
+    window.pages.setCurrentIndex(0)
+
+
 def schema_key(code_root: Path) -> str:
     """A name for the library cache of one code tree's schema: a library made by one tree
     and opened by another would be migrated (and its token counts dropped) inside the
@@ -176,6 +266,9 @@ def main() -> int:
     parser.add_argument("work", type=Path)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--file-size", type=int, default=10_000)
+    parser.add_argument("--batches", type=int, default=100,
+                        help="batches the library's conversations are spread over (10 at "
+                             "--n 10000: batches of 1,000, as the audits' libraries)")
     parser.add_argument("--import-files", type=int, default=100)
     parser.add_argument("--busy", type=int, default=0,
                         help="this many other processes keep a CPU busy while the steps are "
@@ -225,8 +318,15 @@ def main() -> int:
         def __init__(self) -> None:
             self.texts: deque[str] = deque()
 
-        def text(self, parent: Any, title: str, label: str, default: str = "") -> str | None:
+            self.confirms: deque[bool] = deque()
+
+        def text(self, parent: Any, title: str, label: str, default: str = "",
+                 *choices: Any) -> str | None:  # (newer code offers choices too)
             return self.texts.popleft() if self.texts else default
+
+        def confirm_destructive(self, parent: Any, title: str, question: str, action: str,
+                                keep: str = "Cancel") -> bool:
+            return self.confirms.popleft() if self.confirms else False
 
     heartbeat = [time.monotonic()]
     args_limit[0] = args.trace_depth
@@ -307,7 +407,8 @@ def main() -> int:
     app = QApplication.instance() or app_class(sys.argv[:1])
     args.work.mkdir(parents=True, exist_ok=True)
     started = time.perf_counter()
-    cache = args.library_cache and args.library_cache / schema_key(args.code_root)
+    cache = args.library_cache and args.library_cache / (
+        schema_key(args.code_root) + f"-n{args.n}-f{args.file_size}-b{args.batches}")
     if cache is not None and (cache / "ready").exists():
         shutil.copytree(cache / "library", args.work / "library")
         library = Library(args.work / "library")
@@ -315,7 +416,7 @@ def main() -> int:
         settled_like_a_used_library(library, ["big file"])
         ids = [row.conversation_id for row in library.summaries()]
     else:
-        library = build_library(args.work / "library", args.n)
+        library = build_library(args.work / "library", args.n, args.batches)
         counted_like_a_used_library(library)
         ids = [row.conversation_id for row in library.summaries()]
         add_conversations(library, "big file", ids[: args.file_size], create=True)
@@ -327,6 +428,7 @@ def main() -> int:
                             ignore=shutil.ignore_patterns("*.lock", "lock"))
             (cache / "ready").write_text("")
             library = Library(args.work / "library")
+    near_twins_in_file(library, "big file")
     corpus = args.work / "corpus"
     make_corpus(corpus, args.import_files, seed=7)
     setup = time.perf_counter() - started
@@ -449,6 +551,7 @@ def main() -> int:
             conn.execute(text("UPDATE conversations SET token_count = token_count + 1 "
                               "WHERE pk % 100 = 7"))
         results["token counts"] = measure("token counts", window.changes.tokens_changed.emit)
+    removal_and_files_steps(window, library, dialogs, results, measure)
     # The background count of every conversation, as after an import of them all or a
     # tokenizer change (its progress announces new counts every couple of seconds), while
     # the first conversation is being read. Only

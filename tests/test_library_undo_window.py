@@ -184,3 +184,30 @@ def test_an_undo_killed_after_cancel_says_so_and_is_not_offered_again(
     quiet(qtbot, window)
     assert (every_row(library), every_file(library)) == (rows, files), "it was saved"
     assert set(ids_of(library, BATCH)) <= set(_table_ids(window)), "and the table says so"
+
+
+def test_a_removal_reads_whether_its_undo_is_exact_once(qtbot, with_files, dialogs, tmp_path,
+                                                        monkeypatch):
+    """The removal announces itself with three change signals; whether Undo is still exact
+    is read from the library once for them all, not once each (on the GUI thread, each
+    read of 1,000 removed ids took 15-20 ms), and Undo is offered as before."""
+    window = _opened(qtbot, with_files, dialogs, tmp_path)
+    reads: list[int] = []
+    refused = library_undo_flow.LibraryRemovalUndoController.refused
+
+    def counted(session, undo, whole):
+        reads.append(undo.count)
+        return refused(session, undo, whole)
+
+    monkeypatch.setattr(library_undo_flow.LibraryRemovalUndoController, "refused",
+                        staticmethod(counted))
+    removed = len(ids_of(with_files, BATCH))
+    assert window.conversations.set_batch_filter(BATCH)
+    dialogs.confirms.append(True)
+    with qtbot.waitSignal(window.remover.removed, timeout=WAIT_MS):
+        window.remove_batch_action.trigger()
+    assert reads == [removed]
+    undo = window.edit_menu.actions()[0]
+    assert undo.isEnabled()
+    assert undo.text() == f"Undo removal of {removed} conversations from the library"
+    quiet(qtbot, window)

@@ -229,3 +229,37 @@ def test_a_medium_files_near_duplicates_are_counted_on_a_worker(qtbot, page, nea
     assert page.members_model.near_ids() == [TWIN]
     assert page.members_model.row_at(0).conversation_id == TWIN, "a sort by Warnings takes it in"
     assert counted_on and threading.current_thread().name not in counted_on
+
+
+def test_a_count_of_members_counted_before_is_stopped_once_they_are_read(
+        qtbot, page, near_library, monkeypatch):
+    """A large file's count starts beside the read of its members; when those members are
+    the ones counted before (the file shown again, an Undo that put them back), the count
+    is stopped as soon as they are read, and what was counted before is shown."""
+    rest = others(near_library)
+    make_file(near_library, "Again", [LONG_ID, TWIN, *rest])
+    monkeypatch.setattr(training_files_page, "DETAILS_IN_WORKER_FROM", 10)
+    page.refresh(select_name="Again")
+    qtbot.waitUntil(lambda: page.members_model.near_ids() == [TWIN], timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0,
+                    timeout=WAIT_MS)
+    may_count = threading.Event()
+    asked: list[object] = []
+    real = training_files_page.near_members
+
+    def held(library, name, cancelled):
+        asked.append(cancelled)
+        may_count.wait(WAIT_MS / 1000)
+        return real(library, name, cancelled=cancelled)
+
+    monkeypatch.setattr(training_files_page, "near_members", held)
+    page.changes.training_files_changed.emit()  # read again: the same members
+    qtbot.waitUntil(lambda: len(asked) == 1, timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: asked[0](), timeout=WAIT_MS)  # stopped, not left to run
+    assert page.members_model.near_ids() == [TWIN]
+    assert page.near_button.isVisibleTo(page)
+    may_count.set()
+    qtbot.waitUntil(lambda: QThreadPool.globalInstance().activeThreadCount() == 0,
+                    timeout=WAIT_MS)
+    qtbot.wait(100)
+    assert page.members_model.near_ids() == [TWIN]

@@ -120,3 +120,21 @@ def test_an_import_through_the_window_reaches_the_table_from_a_child(
     assert len(recording.summary_threads) == reads, "this process did not read the rows"
     assert window.conversations.model.total == recording.count() > count
     assert {row[0] for row in shown(window)} == {row.pk for row in recording.summaries()}
+
+
+def test_a_library_below_the_large_size_is_read_again_in_a_child_from_a_few_thousand(
+        qtbot, recording: RecordingLibrary, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Not a large library (its token counts are read as they come), but one of 10,000
+    conversations: after Remove batch its rows are read again in a child, not in a thread
+    of the window's process, whose hold on the interpreter lock froze the window's paint."""
+    assert recording.count() < row_reader.READ_IN_CHILD_FROM
+    monkeypatch.setattr(row_reader, "THREAD_READS_BELOW", recording.count())
+    made = open_window(qtbot, recording, ScriptedDialogs(), tmp_path, show=False)
+    qtbot.waitUntil(lambda: not made.conversations.loading, timeout=60000)
+    page = made.conversations
+    reads = len(recording.summary_threads)
+    with qtbot.waitSignal(page.reloaded, timeout=60000):
+        made.changes.conversations_changed.emit()
+    assert len(recording.summary_threads) == reads, "this process did not read the rows"
+    assert {row[0] for row in shown(made)} == {row.pk for row in recording.summaries()}

@@ -84,3 +84,29 @@ def test_each_step_says_the_gui_threads_own_cpu_in_its_longest_stall(tmp_path: P
     for step in ("open window", "import"):
         stall, cpu = result[step]["stall_ms"], result[step]["stall_gui_cpu_ms"]
         assert 0 <= cpu <= stall + 1, (step, stall, cpu)  # (the gap is in whole ms)
+
+
+def test_the_removal_steps_remove_and_undo_through_the_window(tmp_path: Path) -> None:
+    """Remove batch (answered Yes) and its Undo; Select near-duplicates in a file whose
+    members are re-generations of each other, Remove from file and its Undo: the library
+    and the file are whole again after each Undo."""
+    steps = ("remove batch", "undo remove batch", "select near-duplicates",
+             "remove from file", "undo remove from file")
+    command = [sys.executable, str(ROOT / "bench" / "stall_child.py"), str(ROOT),
+               str(tmp_path / "work"), "--n", "1000", "--file-size", "300", "--batches", "10",
+               "--import-files", "1", "--steps", ",".join(steps)]
+    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    code, out, err = run_bounded(command, 600, "the stall bench's removal steps")
+    assert code == 0, err[-4000:]
+    (line,) = [line for line in out.splitlines() if line.startswith("BENCH-RESULT ")]
+    result = json.loads(line.removeprefix("BENCH-RESULT "))
+    assert result["count_after"] == result["n"] == 1000
+    assert 90 <= result["removed from library"] <= 110  # a tenth of the library
+    members = result["file members"]
+    assert members > 200
+    assert result["near-duplicates found"] > members * 0.8  # re-generations of 15 originals
+    assert result["selected"] == result["near-duplicates found"]
+    assert result["file after removal"] == members - result["selected"]
+    assert result["file after undo"] == members
+    for step in steps:
+        assert result[step]["stall_ms"] >= 0 and "skipped" not in result[step], step

@@ -8,7 +8,8 @@ how its undo runs; the three that rebuild or bring back one training file run it
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, Generic, Protocol, TypeVar
 
 from PySide6.QtCore import QObject, Signal
@@ -56,6 +57,8 @@ class KeptUndoController(QObject, Generic[U]):
         self.undo = undo
         self.last: U | None = None
         self.why_not: str | None = None  # why ``last`` cannot be undone exactly now
+        self._checks_held = 0  # inside ``one_check``: checks asked for wait for its end
+        self._check_owed = False
         for signal in (changes.training_files_changed, changes.conversations_changed,
                        changes.batches_changed):
             signal.connect(self.check)
@@ -88,9 +91,27 @@ class KeptUndoController(QObject, Generic[U]):
         """A change of another kind came after ``last``: Undo offers that one now."""
         self.last = None
 
+    @contextmanager
+    def one_check(self) -> Iterator[None]:
+        """The checks asked for inside (``record``'s, and one for each change signal sent
+        with it) read the library once, at its end: a removal of 1,000 conversations from
+        the library announced itself with three signals, and each read their ids again on
+        the GUI thread (four reads, 0.07 s of frozen window in all)."""
+        self._checks_held += 1
+        try:
+            yield
+        finally:
+            self._checks_held -= 1
+            if not self._checks_held and self._check_owed:
+                self._check_owed = False
+                self.check()
+
     def check(self) -> None:
         """Read again whether ``last`` can still be undone exactly."""
         if self.last is None:
+            return
+        if self._checks_held:
+            self._check_owed = True
             return
         try:
             with self.library.session() as session:

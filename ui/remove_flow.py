@@ -5,6 +5,7 @@ removal rebuilds (the safe answer is the default)."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import nullcontext
 from typing import Any
 
 from PySide6.QtCore import QObject, Qt, Signal
@@ -132,12 +133,13 @@ class RemoveController(QObject):
     def run(self, plan: RemovalPlan) -> None:
         def done(outcome: tuple[RemovalResult, LibraryRemovalUndo | None]) -> None:
             result, undo = outcome
-            if self.undo is not None:
-                self.undo.record(undo)  # (before the change signals: they check it)
-            self.changes.conversations_changed.emit()
-            self.changes.batches_changed.emit()
-            if result.rebuilt:
-                self.changes.training_files_changed.emit()
+            with self.undo.one_check() if self.undo is not None else nullcontext():
+                if self.undo is not None:
+                    self.undo.record(undo)  # (before the change signals: they check it)
+                self.changes.conversations_changed.emit()
+                self.changes.batches_changed.emit()
+                if result.rebuilt:
+                    self.changes.training_files_changed.emit()
             text = f"Removed {plural(result.removed, 'conversation')} from the library"
             if result.rebuilt:
                 text += "; rebuilt " + ", ".join(f"'{n}'" for n in result.rebuilt)

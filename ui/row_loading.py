@@ -182,11 +182,13 @@ class RowLoading(QObject):
         return self._loader is not None or self._reload_timer.isActive()
 
     def _read_in_child(self) -> bool:
-        """A large library is read in a child process (``ui.row_reader``)."""
-        if self.model.index_.count >= row_reader.READ_IN_CHILD_FROM:
+        """A library of ``THREAD_READS_BELOW`` rows or more is read in a child process
+        (``ui.row_reader``), a large one always."""
+        least = min(row_reader.READ_IN_CHILD_FROM, row_reader.THREAD_READS_BELOW)
+        if self.model.index_.count >= least:
             return True
         try:
-            return self.library.count() >= row_reader.READ_IN_CHILD_FROM
+            return self.library.count() >= least
         except Exception:  # the read itself reports what is wrong
             return False
 

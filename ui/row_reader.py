@@ -25,7 +25,11 @@ from ui.tasks import Task, start
 
 SLICE = 0.012  # seconds of GUI-thread work before the event loop gets its turn again
 SORT_KEYS_PER_STEP = 10_000
-READ_IN_CHILD_FROM = 20_000  # rows; below this a thread reads faster than a child starts
+READ_IN_CHILD_FROM = 20_000  # rows; a large library (its token counts gather, its counts step)
+# rows; from this many the table's reads and patches run in a child all the same: a thread
+# reading 10,000 rows held the interpreter lock while the window painted, each of the
+# paint's data() calls waiting for it (0.1-0.26 s frozen after Remove batch and its Undo)
+THREAD_READS_BELOW = 5_000
 # rows; from this many the first read goes to the background too (on the GUI thread, 10,000
 # rows held the window 0.3–0.6 s before it showed), read by a thread below READ_IN_CHILD_FROM
 READ_AT_START_FROM = 2_000

@@ -130,6 +130,7 @@ from ui.members_model import (
     MembersModel,
 )
 from ui.name_prompt import ask_name
+from ui.row_selection import HeadingSelection, selected_rows
 from ui.saved_banner import SavedBanner, saved_text
 from ui.saved_copies import SavedCopiesLine, other_kind_to_save, with_out_of_date
 from ui.tasks import Task, Work, changing, run_with_progress, start
@@ -651,6 +652,7 @@ class TrainingFilesPage(QWidget):
         self.members.setSortingEnabled(True)
         self.members.selectionModel().selectionChanged.connect(
             self._members_selection_changed)
+        self._heading_selection = HeadingSelection(self.members)
         # Enter opens the current one as a double click does, and Delete asks to remove the
         # selected ones. (Not ``activated``: where the desktop opens items with one click,
         # it is a plain click, which then left the page; and on macOS Enter is not it.)
@@ -922,6 +924,11 @@ class TrainingFilesPage(QWidget):
         head = details.head
         members = tuple(member.conversation_id for member in details.members)
         repeats = self._near.get((info.name, members))
+        if repeats is not None and self._near_task is not None:
+            # Known already (the members are as when last counted: after an Undo, say):
+            # the count started beside the read would only hold the interpreter lock the
+            # window needs to show them.
+            self._near_task.cancel()
         if repeats is None and count_here:
             found = near_members(self.library, info.name)
             self._remember_near(info.name, found)
@@ -1038,13 +1045,12 @@ class TrainingFilesPage(QWidget):
         self.members.setFocus()
 
     def _members_selection_changed(self, *_changes: object) -> None:
-        self.remove_button.setEnabled(bool(self.selected_member_ids()))
+        self.remove_button.setEnabled(bool(selected_rows(self.members)))
 
     def selected_member_ids(self) -> list[str]:
         """Selected members in file order."""
         model = self.members_model
-        rows = sorted({index.row() for index in self.members.selectionModel().selectedRows()},
-                      key=model.file_position)
+        rows = sorted(selected_rows(self.members), key=model.file_position)
         return [model.row_at(row).conversation_id for row in rows]
 
     def _table_menu(self, position: QPoint) -> None:

@@ -1,0 +1,67 @@
+"""The selected rows of a row-selecting table, read from the selection's ranges.
+
+Qt's own answers walk every selected row and ask the model's ``flags()`` for each of its
+cells: a call into Python each, when the model is written in Python. With the 5,764
+near-duplicates of a 6,667-member file selected, ``selectedRows()`` took 0.15-0.3 s, and so
+did every paint of the table's heading, which asks ``isColumnSelected`` for each column (a
+walk of all rows) to draw a selected column. ``selected_rows`` reads the ranges instead;
+``HeadingSelection`` gives the heading a selection that draws the same and costs nothing
+to ask.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QItemSelection, QItemSelectionModel, QObject
+from PySide6.QtWidgets import QTableView
+
+ROWS = QItemSelectionModel.SelectionFlag.ClearAndSelect | QItemSelectionModel.SelectionFlag.Rows
+
+
+def selected_rows(view: QTableView) -> set[int]:
+    """The rows all of whose columns are selected (what ``selectedRows()`` gives), from the
+    selection's ranges: a row-selecting view's ranges span every column."""
+    model = view.model()
+    last = model.columnCount() - 1
+    rows: set[int] = set()
+    selection = view.selectionModel().selection()
+    for n in range(selection.count()):
+        part = selection.at(n)
+        if part.left() <= 0 and part.right() >= last:
+            rows.update(range(part.top(), part.bottom() + 1))
+    return rows
+
+
+class HeadingSelection(QObject):
+    """The horizontal heading's own selection, kept to what it draws from the view's: a
+    row-selecting view's heading shows only whether some row is selected (each column
+    then has a selected cell) and whether every row is (each column is then selected).
+    One row stands for "some", so asking whether a column is selected stops at the
+    second row; "all" is all, as the view's."""
+
+    def __init__(self, view: QTableView) -> None:
+        super().__init__(view)
+        self.view = view
+        model = view.model()
+        self.mirror = QItemSelectionModel(model, self)
+        self._state = "none"
+        view.horizontalHeader().setSelectionModel(self.mirror)
+        view.selectionModel().selectionChanged.connect(self.follow)
+        for signal in (model.modelReset, model.layoutChanged, model.rowsInserted,
+                       model.rowsRemoved):
+            signal.connect(self.follow)
+
+    def follow(self, *_changes: object) -> None:
+        """Select in the heading's selection what stands for the view's, when that
+        changed."""
+        model = self.view.model()
+        count = len(selected_rows(self.view))
+        state = "none" if not count else "all" if count >= model.rowCount() else "some"
+        if state == self._state and self.mirror.hasSelection() == (state != "none"):
+            return  # (a reset or a removal of rows empties the heading's selection too)
+        self._state = state
+        if state == "none":
+            self.mirror.clearSelection()
+            return
+        last = model.index(model.rowCount() - 1 if state == "all" else 0,
+                           model.columnCount() - 1)
+        self.mirror.select(QItemSelection(model.index(0, 0), last), ROWS)
