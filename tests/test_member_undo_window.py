@@ -153,3 +153,32 @@ def test_the_last_change_of_either_kind_is_the_one_undo_offers(qtbot, filled_lib
     assert undo.text() == "Undo move of 1 conversation to batch 'third'"
     assert undo.isEnabled()
     assert not window.removal_undo.undo_last(), "the removal is no longer the last change"
+
+
+def test_a_removal_from_a_file_is_not_read_again_at_once_for_its_undo(
+        qtbot, filled_library, dialogs, tmp_path, monkeypatch):
+    """The removal's job read the removed conversations' states to make the undo: read
+    again on the GUI thread as it was recorded they held a 10,000-conversation window
+    60 ms and said nothing new. The Edit menu's opening and the next change still read
+    whether Undo is exact, and greying still follows a change (renamed elsewhere)."""
+    from ui import member_undo_flow
+
+    window, page, _ids = _on_page(qtbot, filled_library, dialogs, tmp_path)
+    reads: list[int] = []
+    refused = member_undo_flow.RemovalUndoController.refused
+
+    def counted(session, undo, whole):
+        reads.append(len(undo.removed))
+        return refused(session, undo, whole)
+
+    monkeypatch.setattr(member_undo_flow.RemovalUndoController, "refused",
+                        staticmethod(counted))
+    _remove_picked(qtbot, page, dialogs)
+    undo = _undo(window)
+    assert reads == [] and undo.isEnabled()
+    assert undo.text() == "Undo removal of 2 conversations from 'Kept'"
+    window.edit_menu.aboutToShow.emit()
+    assert reads == [len(PICKED)] and undo.isEnabled()
+    rename_training_file(filled_library, NAME, "Renamed")
+    window.changes.training_files_changed.emit()
+    assert reads == [len(PICKED)] * 2 and not undo.isEnabled()

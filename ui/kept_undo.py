@@ -46,6 +46,10 @@ class KeptUndoController(QObject, Generic[U]):
 
     # Each kind's own check of whether its undo is still exact (``app.*_undo.refused``).
     refused: Callable[[Session, U, bool], str | None]
+    # Whether ``record`` reads that check at once. A kind whose job made its undo from the
+    # states it read in its own transaction, with no change signal after it, need not:
+    # the next change, the Edit menu's opening and the undo itself check again.
+    read_at_record = True
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, undo: UndoSlot) -> None:
@@ -83,9 +87,11 @@ class KeptUndoController(QObject, Generic[U]):
         nothing before it can be undone any more)."""
         self.last = undo
         self.undo.take(self)
-        if undo is None:
+        if undo is None or not self.read_at_record:
+            self.why_not = None
             self._show()
-        self.check()
+        if self.read_at_record:
+            self.check()
 
     def forget_undo(self) -> None:
         """A change of another kind came after ``last``: Undo offers that one now."""
