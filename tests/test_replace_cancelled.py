@@ -141,13 +141,10 @@ def held_replace_import(gate: Path) -> Callable[..., Any]:
     return held
 
 
-def test_closing_the_window_during_a_replace_is_said_at_the_next_start_and_files_rebuilt(
-        qtbot, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ui.main import finish_interrupted_work_or_explain
-
-    paths, ids = _redelivered(library, tmp_path)
-    before = _texts(library, ids)
-    add_conversations(library, "Coaching", ids, create=True)
+def _replacing_held(qtbot, library: Library, paths: list[Path], tmp_path: Path,
+                    monkeypatch: pytest.MonkeyPatch) -> tuple[Any, ScriptedDialogs]:
+    """The real window importing ``paths`` from its menu, Replace answered, its Replace
+    held after the first file; the window and its scripted dialogs."""
     gate = tmp_path / "gate"
     monkeypatch.setattr(replace_checks, "import_paths", held_replace_import(gate))
     dialogs = ScriptedDialogs()
@@ -157,6 +154,17 @@ def test_closing_the_window_during_a_replace_is_said_at_the_next_start_and_files
     dialogs.confirms.append(True)  # Replace
     window.import_files_action.trigger()
     qtbot.waitUntil(Path(f"{gate}.held").exists, timeout=WAIT_MS)
+    return window, dialogs
+
+
+def test_closing_the_window_during_a_replace_is_said_at_the_next_start_and_files_rebuilt(
+        qtbot, library: Library, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from ui.main import finish_interrupted_work_or_explain
+
+    paths, ids = _redelivered(library, tmp_path)
+    before = _texts(library, ids)
+    add_conversations(library, "Coaching", ids, create=True)
+    window, dialogs = _replacing_held(qtbot, library, paths, tmp_path, monkeypatch)
     dialogs.confirms.append(True)  # close, cancelling the Replace
     window.close()
     qtbot.waitUntil(lambda: not window.isVisible(), timeout=WAIT_MS)
@@ -183,15 +191,7 @@ def test_the_status_says_a_replace_cancelled_with_its_own_cancel(
 
     paths, ids = _redelivered(library, tmp_path)
     before = _texts(library, ids)
-    gate = tmp_path / "gate"
-    monkeypatch.setattr(replace_checks, "import_paths", held_replace_import(gate))
-    dialogs = ScriptedDialogs()
-    window = open_window(qtbot, library, dialogs, tmp_path)
-    dialogs.opened.append(paths)
-    dialogs.texts.append("")
-    dialogs.confirms.append(True)  # Replace
-    window.import_files_action.trigger()
-    qtbot.waitUntil(Path(f"{gate}.held").exists, timeout=WAIT_MS)
+    window, _dialogs = _replacing_held(qtbot, library, paths, tmp_path, monkeypatch)
 
     def shown() -> list[QProgressDialog]:
         return [d for d in window.findChildren(QProgressDialog) if d.isVisible()]
