@@ -37,6 +37,8 @@ LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around m
 # the order they run.
 PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 2, SHORTER_COPIES: 3,
           LINE_WHITESPACE: 2}
+
+
 def in_chunks(pks: Sequence[T], progress: Callable[[int, int, str], None] | None = None,
               cancelled: Callable[[], bool] | None = None, step: int = 0, steps: int = 1
               ) -> Iterator[Sequence[T]]:

@@ -87,11 +87,11 @@ class KeptUndoController(QObject, Generic[U]):
         nothing before it can be undone any more)."""
         self.last = undo
         self.undo.take(self)
-        if undo is None or not self.read_at_record:
-            self.why_not = None
+        self.why_not = None  # (that of the one before: read again, or at the next change)
+        if undo is not None and self.read_at_record:
+            self.check()  # (shows what it read)
+        else:
             self._show()
-        if self.read_at_record:
-            self.check()
 
     def forget_undo(self) -> None:
         """A change of another kind came after ``last``: Undo offers that one now."""
