@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import signal
 import subprocess
 import sys
 import venv
@@ -55,6 +56,23 @@ def ensure_environment(extras: str) -> Path:
     return python
 
 
+def run_step(command: list[str], **options: object) -> int:
+    """Run one step and wait for its end. Ctrl+C in the terminal reaches the step too: the
+    app closes as its window's close does (cancelling its work first) and pytest prints
+    what it has, so this script waits for that instead of killing the step at once and
+    printing a traceback of its own; then it ends, running no further step."""
+    process = subprocess.Popen(command, **options)  # type: ignore[call-overload]
+    interrupted: list[int] = []
+    previous = signal.signal(signal.SIGINT, lambda signum, _frame: interrupted.append(signum))
+    try:
+        code = int(process.wait())
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if interrupted:
+        sys.exit(code or 128 + signal.SIGINT)
+    return code
+
+
 def main(argv: list[str]) -> int:
     if not argv or argv[0] not in {"start", "test"}:
         print(__doc__)
@@ -62,13 +80,13 @@ def main(argv: list[str]) -> int:
     command, rest = argv[0], argv[1:]
     if command == "start":
         python = ensure_environment("")
-        return subprocess.call([str(python), "-m", "app", *rest], cwd=ROOT)
+        return run_step([str(python), "-m", "app", *rest], cwd=ROOT)
     python = ensure_environment("test")
     env = dict(os.environ, QT_QPA_PLATFORM=os.environ.get("QT_QPA_PLATFORM", "offscreen"))
     # Every step runs even when an earlier one fails, so one run shows every problem.
-    lint = subprocess.call([str(python), "-m", "ruff", "check", "."], cwd=ROOT, env=env)
-    types = subprocess.call([str(python), "-m", "mypy"], cwd=ROOT, env=env)
-    tests = subprocess.call([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
+    lint = run_step([str(python), "-m", "ruff", "check", "."], cwd=ROOT, env=env)
+    types = run_step([str(python), "-m", "mypy"], cwd=ROOT, env=env)
+    tests = run_step([str(python), "-m", "pytest", *rest], cwd=ROOT, env=env)
     return tests or types or lint
 
 

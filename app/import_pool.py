@@ -20,7 +20,7 @@ from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 from typing import Any
 
-from app.job_process import watch_parent
+from app.job_process import as_child, interrupts_held_back
 
 MAX_POOL_RESTARTS = 3
 # Files a worker takes at a time, at most. Each task costs the parent about a third of a
@@ -63,14 +63,14 @@ def _run_task(work: Work, *args: Sequence[Any]) -> list[list[Any]]:
 
 
 def _start_worker(work: Work, stop: Any) -> None:
-    """A worker's first step: end with the parent (``watch_parent``), and keep the
-    parent's stop event for the tasks. ``work`` is not called here: unpickling it has
+    """A worker's first step: end with the parent and leave Ctrl+C to it (``as_child``),
+    and keep the parent's stop event for the tasks. ``work`` is not called here: unpickling it has
     already imported its module, so the worker is ready before its first file arrives
     rather than after."""
     global _stop
     del work
     _stop = stop
-    watch_parent()
+    as_child()
 
 
 class Workers:
@@ -107,8 +107,9 @@ class Workers:
         self._pool = concurrent.futures.ProcessPoolExecutor(
             self.count, mp_context=context,
             initializer=_start_worker, initargs=(self.work, self._stop))
-        for _ in range(self.count):
-            self._pool.submit(os.getpid)
+        with interrupts_held_back():  # (the pool starts a process at each submit here)
+            for _ in range(self.count):
+                self._pool.submit(os.getpid)
 
     def map(self, args: Sequence[Sequence[Any]], notes: list[str] | None = None
             ) -> Iterator[list[Any]]:

@@ -85,13 +85,46 @@ def watch_parent() -> None:
     threading.Thread(target=wait, name="watch-parent", daemon=True).start()
 
 
+def leave_interrupts_to_parent() -> None:
+    """Ctrl+C in a terminal reaches every process the app started, not only the app: the
+    parent decides what it means (the window closes as its close does, the command line
+    stops), and cancels its children, which stop at their next look. A child taking it as
+    its own would end mid-step with a KeyboardInterrupt traceback in the terminal."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if hasattr(signal, "pthread_sigmask"):  # held back while it started: now dropped
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
+
+
+@contextlib.contextmanager
+def interrupts_held_back() -> Iterator[None]:
+    """Start children inside this: a child spends its first second importing before it can
+    ignore Ctrl+C (``leave_interrupts_to_parent``), and one pressed then printed a
+    KeyboardInterrupt traceback from the middle of its imports. A blocked signal stays
+    blocked across fork and exec (POSIX), so the child starts with Ctrl+C held back and
+    drops it once it ignores it; the parent's other threads still take it meanwhile."""
+    if not hasattr(signal, "pthread_sigmask"):  # (Windows: the child's first step only)
+        yield
+        return
+    before = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, before)
+
+
+def as_child() -> None:
+    """A child's first step: it leaves Ctrl+C to its parent and ends with it."""
+    leave_interrupts_to_parent()
+    watch_parent()
+
+
 def _wait_for_job(jobs: multiprocessing.connection.Connection,
                   conn: multiprocessing.connection.Connection, stop: Any,
                   modules: tuple[str, ...], warm: tuple[Callable[[], object], ...]) -> None:
     """The child's side: import ``modules`` and call ``warm`` ahead (a spare's whole point),
     wait for one job, say it was taken, run it, end. A spare the parent lets go (the app
     quits) sees the end of its pipe and ends without having opened anything."""
-    watch_parent()
+    as_child()
     for name in modules:
         with contextlib.suppress(Exception):  # the job's own import then says what is wrong
             importlib.import_module(name)
@@ -189,7 +222,8 @@ class _Child:
                                        args=(jobs_there, send, self.stop, modules, warm),
                                        name=name, daemon=False)
         try:
-            self.process.start()
+            with interrupts_held_back():
+                self.process.start()
         except BaseException:
             self.jobs.close()
             self.receive.close()

@@ -83,6 +83,9 @@ class CloseGuard(QObject):
         self.window = window
         self.dialogs = dialogs
         self.let_go_done = False  # the window may close: its jobs ended or were let go
+        # Quitting on a signal (``ui.quit_signals``): nobody may be there to answer, so the
+        # jobs are cancelled without the question, and closed anyway past the patience.
+        self.without_asking = False
         self.stopping: dict[Task, str] = {}
         self.indicator: WorkProgress | None = None
         self._patience_ends = 0.0
@@ -100,7 +103,7 @@ class CloseGuard(QObject):
             self.let_go()
             return True
         asked = {task: title for task, title in running.items() if not task.is_cancelled()}
-        if asked and not self.dialogs.confirm_destructive(
+        if asked and not self.without_asking and not self.dialogs.confirm_destructive(
                 self.window, still_running(asked),
                 cancel_question(asked, "Closing the window"),
                 f"Cancel {the_jobs(asked)} and close", keep="Keep working"):
@@ -126,7 +129,7 @@ class CloseGuard(QObject):
         left = {task: title for task, title in self.stopping.items() if not job_over(task)}
         if left and time.monotonic() >= self._patience_ends:
             many = len(left)
-            if self.dialogs.confirm_destructive(
+            if self.without_asking or self.dialogs.confirm_destructive(
                     self.window, agreeing(many, "A job has", f"{many} jobs have") + " not stopped",
                     f"{titles_of(left)}: asked to stop {STOP_PATIENCE_S:.0f} seconds ago and "
                     "still running (a step that cannot be interrupted, or a library that does "

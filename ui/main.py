@@ -80,6 +80,7 @@ from ui.home_folder import home_as_tilde
 from ui.import_flow import ImportController, paths_from_mime
 from ui.library_choice import label, recent, settings_form, settings_strings
 from ui.member_undo_flow import RemovalUndoController
+from ui.quit_signals import QuitOnSignals, quit_without_asking
 from ui.rebuild_flow import rebuild_in_background
 from ui.remove_flow import install_removal
 from ui.review_flow import ReviewController
@@ -1103,14 +1104,21 @@ def run_gui(location: str | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("LoRA Studio")
     app.setOrganizationName(SETTINGS_ORG)
-    switcher = start_app(location, QtDialogs(), QSettings(SETTINGS_ORG, "LoRA Studio"))
-    if switcher is None:
-        return 1
-    keep_spare_once_settled(switcher.window)
-    status = 1
+    quit_signals = QuitOnSignals(quit_without_asking)
+    quit_signals.install()  # before the library opens: a Ctrl+C there cancels its opening
     try:
-        status = app.exec()
+        switcher = start_app(location, QtDialogs(), QSettings(SETTINGS_ORG, "LoRA Studio"))
+        if switcher is None:
+            return 1
+        keep_spare_once_settled(switcher.window)
+        if quit_signals.received is not None:  # came while the library opened
+            QTimer.singleShot(0, quit_without_asking)
+        status = 1
+        try:
+            status = app.exec()
+        finally:
+            end_spare()  # (it holds no library: nothing to wait for)
+            finish_app(status, switcher.close)
+        return status
     finally:
-        end_spare()  # (it holds no library: nothing to wait for)
-        finish_app(status, switcher.close)
-    return status
+        quit_signals.uninstall()
