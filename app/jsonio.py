@@ -181,6 +181,10 @@ def parse_json_strict(data: bytes, file: str) -> Any:
         if exc.reason == "unexpected end of data":
             raise InputError.single(file, "the file ends in the middle of a character "
                                     "(truncated file?)") from None
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # the byte order mark of UTF-16
+            raise InputError.single(file, "the file is UTF-16 text (Windows Notepad calls it "
+                                    "\"Unicode\"), not UTF-8: save it again with the encoding "
+                                    "UTF-8, then import it") from None
         if (binary := binary_kind(data)) is not None:
             raise InputError.single(file, f"not a text file: {binary}, not a conversation "
                                     "saved as JSON; leave it out") from None

@@ -29,6 +29,26 @@ def is_json_name(name: str) -> bool:
 
 JSONL_REASON = ("this is a JSONL training file (one conversation per line, for trainers); "
                 "import its full JSON instead, the .json file of the same name")
+CONVERSATIONS_JSONL_REASON = (
+    "this file holds conversation files one a line (JSONL), and a conversation is imported "
+    "only from a .json file of its own: save each line as a .json file (one conversation a "
+    "file), then import those")
+FIRST_LINE_READ = 4 << 20  # enough for a long conversation's line; no line is parsed beyond
+
+
+def jsonl_reason(path: Path) -> str:
+    """Why a JSONL file is not imported, as its first line tells: a training file's lines
+    come with a full JSON to import instead; conversation files written one a line (a
+    generator's batch) must be saved one a file, and there is no .json of the same name."""
+    try:
+        with path.open("rb") as file:
+            first = file.read(FIRST_LINE_READ).lstrip().partition(b"\n")[0]
+        line = orjson.loads(first)
+    except (OSError, orjson.JSONDecodeError):
+        return JSONL_REASON
+    if isinstance(line, dict) and "training_pairs" in line and "messages" not in line:
+        return CONVERSATIONS_JSONL_REASON
+    return JSONL_REASON
 
 
 def batch_id_in(document: Any) -> str | None:
@@ -132,14 +152,14 @@ def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list
     rest of the file still imports. Errors about the whole file are raised.
     """
     if path.suffix.lower() == ".jsonl":
-        raise InputError.single(path.name, JSONL_REASON)
+        raise InputError.single(path.name, jsonl_reason(path))
     data = read_input_bytes(path)
     shown = Path(readable_name(path.name))  # the name as it is stored and shown
     try:
         document = parse_json_bytes(data, shown.name)
     except InputError:
         if looks_like_jsonl(data):
-            raise InputError.single(shown.name, JSONL_REASON) from None
+            raise InputError.single(shown.name, jsonl_reason(path)) from None
         raise
     if is_full(document):
         batch = default_batch if batch_named else shown.stem

@@ -31,8 +31,9 @@ WINDOWS_LITTER = frozenset({"thumbs.db", "ehthumbs.db", "desktop.ini"})
 REASONS = {
     HIDDEN_JSON: "a name starting with a dot hides a file, and hidden files are not "
                  "imported; rename a conversation file without the dot to import it",
-    ".jsonl": "JSONL training files are not imported; import the .json file of the same "
-              "name instead",
+    ".jsonl": "JSONL files are not imported: a training file's JSONL has its full JSON "
+              "beside it (import the .json file of the same name), and conversations written "
+              "one a line must each be saved as a .json file of its own",
     LINK_INSIDE: "each leads to a folder within the one imported, whose files are read once, "
                  "where they are; nothing to do",
 }

@@ -208,6 +208,11 @@ def _not_utf8() -> bytes:
     return dump(document).replace(b"@@E@@", "é".encode("latin-1"))
 
 
+def _utf_16() -> bytes:
+    """A good conversation as Windows Notepad saves "Unicode": UTF-16 with its byte order mark."""
+    return dump(conversation("hostile_utf_16")).decode("utf-8").encode("utf-16")
+
+
 def _duplicate_key_in_pair() -> bytes:
     text = json.dumps(conversation("hostile_duplicate_in_pair"))
     needle = f'"turn_number": {PAIR + 1},'
@@ -293,6 +298,8 @@ def hostile_cases() -> list[Hostile]:
                 ("truncated",), ("truncated",)),
         *wrong_type_cases(),
         Hostile("latin-1-inside-a-string.json", _not_utf8, ("UTF-8", "0xe9"), ("UTF-8",)),
+        Hostile("utf-16-notepad.json", _utf_16, ("UTF-16", "save it again with the encoding "
+                                                 "UTF-8"), ("UTF-16",)),
         # A picture or an archive given a .json name: said as what it is, not as text to
         # save as UTF-8 (no encoding makes an image a conversation)
         Hostile("picture-renamed.json", _constant(PNG_START + bytes(range(256)) * 4),

@@ -152,6 +152,26 @@ def test_a_jsonl_training_file_gets_a_clear_verdict(library: Library, tmp_path: 
         assert "Extra data" not in verdict.reason
 
 
+def test_a_jsonl_of_conversation_files_says_to_save_them_one_a_file(
+        library: Library, tmp_path: Path) -> None:
+    """A generator's batch written one conversation a line was called a training file
+    with a .json of the same name to import instead: there is none (audit57 O2)."""
+    lines = b"".join(orjson.dumps(json.loads(path.read_bytes())) + b"\n"
+                     for path in ENRICHED[:3])
+    named = tmp_path / "generated-batch.jsonl"
+    named.write_bytes(lines)
+    disguised = tmp_path / "generated-batch.json"  # the same lines with the wrong ending
+    disguised.write_bytes(lines)
+    report = import_paths(library, [named, disguised])
+    assert [v.verdict for v in report.verdicts] == [Verdict.REJECTED, Verdict.REJECTED]
+    for verdict in report.verdicts:
+        assert verdict.reason == (  # ("$": the whole file, which the summaries leave out)
+            "$: this file holds conversation files one a line (JSONL), and a conversation is "
+            "imported only from a .json file of its own: save each line as a .json file (one "
+            "conversation a file), then import those")
+    assert library.count() == 0
+
+
 # --- 5. folders become batches --------------------------------------------------------
 
 

@@ -20,8 +20,9 @@ from ui.import_flow import ImportSummaryDialog
 
 TXT = ("only .json files are imported; give a conversation file the .json ending to "
        "import it")
-JSONL = ("JSONL training files are not imported; import the .json file of the same name "
-         "instead")
+JSONL = ("JSONL files are not imported: a training file's JSONL has its full JSON beside it "
+         "(import the .json file of the same name), and conversations written one a line "
+         "must each be saved as a .json file of its own")
 SUMMARY = "2 conversations imported, 5 files not read."
 HIDDEN = ("a name starting with a dot hides a file, and hidden files are not imported; "
           "rename a conversation file without the dot to import it")
