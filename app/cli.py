@@ -140,7 +140,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="only those not marked reviewed")
     p.add_argument("--json", action="store_true", help="one JSON object per conversation")
 
-    sub.add_parser("batches", help="list batches with their counts")
+    p = sub.add_parser("batches", help="list batches with their counts")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object per batch: batch_id, conversations, created_at")
 
     p = sub.add_parser("rename-batch", help="rename a batch (merges into an existing one)")
     p.add_argument("old")
@@ -444,7 +446,7 @@ def _say_work_running(library: Library, may_change: str) -> bool:
     return bool(records)
 
 
-def cmd_batches(library: Library) -> int:
+def cmd_batches(args: argparse.Namespace, library: Library) -> int:
     running = _say_work_running(library, "these counts may change")
     batches = library.batches()
     # On stderr, as files says it (stdout keeps a line a batch); not while an import runs
@@ -454,7 +456,11 @@ def cmd_batches(library: Library) -> int:
                          "with 'lora-studio import FILES_OR_FOLDERS' (each folder becomes a "
                          "batch), or in the window.\n")
     for batch in batches:
-        _print(f"{batch.batch_id}\t{batch.conversations}")
+        if args.json:
+            _print(orjson.dumps({"batch_id": batch.batch_id, "conversations":
+                                 batch.conversations, "created_at": batch.created_at}).decode())
+        else:
+            _print(f"{batch.batch_id}\t{batch.conversations}")
     return 0
 
 
@@ -900,7 +906,7 @@ def run(args: argparse.Namespace) -> int:
             case "conversations":
                 return cmd_conversations(args, library)
             case "batches":
-                return cmd_batches(library)
+                return cmd_batches(args, library)
             case "rename-batch":
                 stale = files_holding(library, batch_id=args.old)
                 merged, renamed, _made = library.rename_batch(args.old, args.new)

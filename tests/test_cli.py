@@ -176,6 +176,17 @@ def test_counts_of_one_are_singular_in_the_conversation_list_and_a_refused_add(
     assert "'Ghost' was not created: the conversation cannot be added" in err
 
 
+def test_batches_json(imported: Cli, fixture_folder: Path) -> None:
+    """One JSON object a batch, as conversations and files give (audit57 W5: refused)."""
+    code, out, err = imported("batches", "--json")
+    assert code == 0, err
+    [line] = out.splitlines()
+    batch = json.loads(line)
+    assert batch.keys() == {"batch_id", "conversations", "created_at"}
+    assert (batch["batch_id"], batch["conversations"]) == (fixture_folder.name, TOTAL)
+    assert batch["created_at"].startswith("20")
+
+
 def test_batches_rename_and_move(imported: Cli, fixture_folder: Path) -> None:
     code, out, _ = imported("batches")
     assert code == 0
