@@ -67,6 +67,30 @@ def test_the_page_says_which_saved_copies_a_rebuild_left_out_of_date(
     assert "up to date" not in line
 
 
+def test_the_copy_just_saved_is_said_first_and_a_weeks_saves_are_counted(
+        qtbot, page, dialogs, coaching, tmp_path, monkeypatch):
+    """After a save the line named the out-of-date copies first and hid the one just saved
+    among "4 more saved copies" (audit57 W3)."""
+    from app import saved_copies
+
+    minutes = iter(range(60))  # each save a minute after the one before, as a person's are
+    monkeypatch.setattr(saved_copies, "now_iso",
+                        lambda: f"2026-11-29T09:{next(minutes):02d}:00Z")
+    saved = tmp_path / "saved"
+    for day in range(4):  # days of saves under other names, each then left behind
+        _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME} day {day}.jsonl")
+        _remove_first_member(qtbot, page, dialogs)
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME} today.jsonl")
+    first, more = page.saved_copies.text().split("\n")
+    assert first.startswith(f"⚠ Saved copies in {folder_text(saved)}: {NAME} today.jsonl (")
+    assert first.split("; ")[0].endswith(") is up to date")
+    for day in (3, 2, 1):  # then the latest of the earlier ones, newest first
+        assert f"{NAME} day {day}.jsonl (" in first
+    assert first.index("day 3") < first.index("day 2") < first.index("day 1")
+    assert f"{NAME} day 0.jsonl" not in first
+    assert more == "⚠ and 1 earlier saved copy (older than this file)"
+
+
 def test_a_copy_moved_away_is_not_spoken_of(qtbot, page, dialogs, coaching, tmp_path):
     saved = tmp_path / "saved"
     _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")

@@ -78,26 +78,27 @@ def copy_text(copy: SavedCopyState) -> str:
 
 
 def line_text(copies: Sequence[SavedCopyState]) -> str:
-    """The files page's line: the copies still where they were saved, one line per folder
-    (``Saved copies in ~/saved: …``), out-of-date ones first, newest first; empty when
-    there is none."""
+    """The files page's line: the copies still where they were saved, newest first, one
+    line per folder (``Saved copies in ~/saved: …``, marked ⚠ when a copy named in it is
+    out of date); empty when there is none. Newest first, so that the copy just saved is
+    the first one said (out-of-date ones first hid it behind a week of older saves)."""
     kept = [c for c in copies if c.state is not CopyState.GONE]
     if not kept:
         return ""
-    kept.sort(key=lambda c: (c.state is not CopyState.STALE, _newest_first(c.saved_at)))
+    kept.sort(key=lambda c: (_newest_first(c.saved_at), c.state is CopyState.STALE))
     by_folder: dict[Path, list[SavedCopyState]] = defaultdict(list)
     for copy in kept[:SHOWN_AT_MOST]:
         by_folder[copy.path.parent].append(copy)
-    # (out-of-date ones first: a folder's line is marked when its first one is)
-    lines = [f"{'⚠ ' if group[0].state is CopyState.STALE else ''}Saved copies in "
-             f"{folder_text(folder)}: " + "; ".join(map(copy_text, group))
+    lines = [f"{'⚠ ' if any(c.state is CopyState.STALE for c in group) else ''}Saved copies "
+             f"in {folder_text(folder)}: " + "; ".join(map(copy_text, group))
              for folder, group in by_folder.items()]
     if len(kept) > SHOWN_AT_MOST:
         more = kept[SHOWN_AT_MOST:]
         stale = sum(1 for c in more if c.state is CopyState.STALE)
-        lines.append(f"and {len(more):,} more saved "
+        lines.append(f"{'⚠ ' if stale else ''}and {len(more):,} earlier saved "
                      + ("copy" if len(more) == 1 else "copies")
-                     + (f" ({stale:,} older than this file)" if stale else ""))
+                     + (" (older than this file)" if stale and len(more) == 1 else
+                        f" ({stale:,} of them older than this file)" if stale else ""))
     return "\n".join(lines)
 
 
