@@ -533,7 +533,9 @@ def _json_files(folder: Path, counted: Callable[[int], None] | None = None,
                     skipped.add(name, entry.path)
                 continue
             link = entry.is_symlink()
-            if link and leaves(entry.path):
+            # A link out of the folder is not followed; one to nothing (its file moved or
+            # deleted) goes to the reader, which says so as for a link to nothing inside.
+            if link and leaves(entry.path) and os.path.exists(entry.path):
                 refused.append(FileVerdict(
                     entry.path, Verdict.REJECTED,
                     f"a link to {os.path.realpath(entry.path)}, outside the folder {folder}; "

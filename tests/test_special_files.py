@@ -117,6 +117,23 @@ def test_links_out_of_the_dropped_folder_are_reported_not_followed(
     assert [row.conversation_id for row in library.summaries()] == ["inside_the_folder"]
 
 
+def test_a_link_to_a_file_that_is_gone_says_so(library: Library, tmp_path: Path) -> None:
+    """A dangling link was told to copy its file into the folder: there is none (audit57
+    O5)."""
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    good_file(folder, "beside_the_dangling_link")
+    gone = tmp_path / "moved-away" / "gone.json"
+    (folder / "dangling.json").symlink_to(gone)
+    report = import_paths(library, [folder])
+    by_name = {Path(v.path).name: v for v in report.verdicts}
+    assert by_name["dangling.json"].verdict is Verdict.REJECTED
+    assert "it was moved or deleted (or it is a link to a file that is gone)" in \
+        by_name["dangling.json"].reason
+    assert "outside the folder" not in by_name["dangling.json"].reason
+    assert report.imported == 1
+
+
 def test_links_back_into_the_dropped_folder_are_read_once_and_not_rejected(
     library: Library, tmp_path: Path
 ) -> None:
