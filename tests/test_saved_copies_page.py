@@ -91,6 +91,20 @@ def test_the_copy_just_saved_is_said_first_and_a_weeks_saves_are_counted(
     assert more == "⚠ and 1 earlier saved copy (older than this file)"
 
 
+def test_a_rename_says_which_saved_copies_it_left_out_of_date(
+        qtbot, page, dialogs, coaching, tmp_path):
+    """Every JSONL line names its training file, so a rename leaves the copies saved before
+    out of date; its status said nothing of them (audit57 W4)."""
+    saved = tmp_path / "saved"
+    _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")
+    dialogs.texts.append("Coaching B")
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as renamed:
+        page.file_actions["rename"].trigger()
+    assert renamed.args[0] == (f"Renamed training file '{NAME}' to 'Coaching B': Edit ▸ Undo "
+                               f"(Ctrl+Z) names it as before; your saved copy {NAME}.jsonl in "
+                               f"{folder_text(saved)} is now out of date")
+
+
 def test_a_copy_moved_away_is_not_spoken_of(qtbot, page, dialogs, coaching, tmp_path):
     saved = tmp_path / "saved"
     _save(qtbot, page, dialogs, "jsonl", saved / f"{NAME}.jsonl")

@@ -1332,8 +1332,10 @@ class TrainingFilesPage(QWidget):
         self.file_renamed.emit(FileRenameUndo(info.file_id, old_name, info.name))
         self.changes.training_file_renamed.emit(old_name, info.name)
         self._announce(info.name)
-        self.status.emit(f"Renamed training file '{old_name}' to '{info.name}': Edit ▸ Undo "
-                         "(Ctrl+Z) names it as before")
+        # Every JSONL line names its file: the copies saved before are now out of date.
+        self.status.emit(with_out_of_date(f"Renamed training file '{old_name}' to "
+                                          f"'{info.name}': Edit ▸ Undo (Ctrl+Z) names it as "
+                                          "before", self.library, [info.name]))
 
     def _change_settings(self) -> None:
         info = self.selected_file()
