@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -20,6 +20,7 @@ from app.idtext import clean_batch_id, readable_name
 from app.loader import load_file_lazily
 from app.packing import pack_json
 from app.records import ConversationRecord, digest_of, summarise
+from app.review import carried_mark
 from app.similar import fingerprint
 
 Prepared = tuple[str, dict[str, Any] | None, str]  # where, row or None, reason
@@ -117,13 +118,15 @@ def library_row(
     record as JSON already (``orjson.dumps``), made before its batch was settled here."""
     batch = record["batch_id"]
     record["batch_id"] = clean_batch_id(batch or default_batch)
-    if dumped is None or record["batch_id"] != batch:
+    mark = carried_mark(cast(dict[str, Any], record))  # (only a full file of ours has one)
+    if dumped is None or record["batch_id"] != batch or mark is not None:
         dumped = orjson.dumps(record)
     summary = summarise(record)
     dialogue = fingerprint(record)
     return {
         **{key: _storable(value) for key, value in summary.items() if key in STORED_SUMMARY},
         **({"source_file": source_file} if source_file else {}),
+        **({"reviewed_by": mark[0], "reviewed_at": mark[1]} if mark else {}),
         "warning_codes": ",".join(summary["warning_codes"]),
         "profile_document": orjson.dumps(record.get("consultant_profile")),
         "digest": orjson.dumps(digest_of(summary)),

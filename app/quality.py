@@ -145,15 +145,21 @@ def reply_score(message: Mapping[str, Any]) -> float | None:
     return None
 
 
+def source_says_reviewed(replies: Sequence[Mapping[str, Any]]) -> bool:
+    """The source file's own review state: every reply's training_metadata says a person
+    reviewed it."""
+    reviewed = [bool((m.get("training_metadata") or {}).get("human_reviewed")) for m in replies]
+    return bool(reviewed) and all(reviewed)
+
+
 def summarise_quality(
     replies: Sequence[Mapping[str, Any]], warnings: Sequence[Warning_]
 ) -> dict[str, Any]:
     """Per-conversation quality: mean reply score, review state and warnings."""
     scores = [s for s in (reply_score(m) for m in replies) if s is not None]
-    reviewed = [bool((m.get("training_metadata") or {}).get("human_reviewed")) for m in replies]
     return {
         "mean_score": round(sum(scores) / len(scores), 3) if scores else None,
         "min_score": min(scores) if scores else None,
-        "human_reviewed": bool(reviewed) and all(reviewed),
+        "human_reviewed": source_says_reviewed(replies),
         "warnings": [w.as_dict() for w in warnings],
     }

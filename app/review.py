@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from app.errors import LibraryError
+from app.quality import source_says_reviewed
 
 MAX_REVIEWER = 80
 
@@ -57,6 +58,22 @@ def with_review(
     quality["reviewed_at"] = reviewed_at
     record["quality"] = quality
     return record
+
+
+def carried_mark(record: dict[str, Any]) -> tuple[str, str | None] | None:
+    """The library's mark that a full training file of ours carries in ``record`` (written
+    by ``with_review``), taken off it: the record is left as its source file says (its
+    ``human_reviewed`` from the replies' own flags again), and the import keeps the mark as
+    the library's. Left on the record it counted as the source's word: the files built from
+    it said reviewed while the window and the command line said not, and nothing could
+    take it away."""
+    quality = record.get("quality")
+    if not isinstance(quality, dict) or not quality.get("reviewed_by"):
+        return None
+    by, at = quality.pop("reviewed_by"), quality.pop("reviewed_at", None)
+    replies = [m for m in record.get("messages") or () if m.get("role") == "assistant"]
+    quality["human_reviewed"] = source_says_reviewed(replies)
+    return str(by), (str(at) if at else None)
 
 
 def review_mark(record: Mapping[str, Any]) -> tuple[str, str | None] | None:

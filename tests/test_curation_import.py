@@ -10,7 +10,7 @@ from typing import Any
 
 import orjson
 import pytest
-from conftest import ENRICHED, FIXTURES, LEGACY, ROOT
+from conftest import ENRICHED, FIXTURES, LEGACY, ROOT, addable
 from stored import stored_bytes, stored_files
 
 from app.cli import main
@@ -88,6 +88,51 @@ def test_our_own_full_file_is_split_and_its_conversations_build_again(
     rebuilt = orjson.loads(stored_files(library, info.name).json_path.read_bytes())
     assert [c["messages"] for c in rebuilt["conversations"]] == [
         c["messages"] for c in example["conversations"]]
+
+
+def test_a_review_mark_comes_back_in_as_the_librarys_with_our_full_file(
+    library: Library, tmp_path: Path
+) -> None:
+    """A full JSON of ours carries the library's marks in its records. Imported into a
+    fresh library they were the source's word: the files built said reviewed, the window
+    and `conversations --reviewed` said not, and no one could take the mark away; a marked
+    conversation brought back into its own library was "changed" (audit57 R2)."""
+    from sqlalchemy import select
+
+    from app.models import Conversation, ConversationDocument
+    from app.packing import unpack
+    from app.review_marks import mark_reviewed
+
+    import_paths(library, list(ENRICHED))
+    ids = addable([row.conversation_id for row in library.summaries()])
+    marked = mark_reviewed(library, ids[:1], "Elena QA")
+    add_conversations(library, "Reviewed", ids, create=True)
+    full = tmp_path / "Reviewed.json"
+    full.write_bytes(stored_bytes(library, "Reviewed")[0])
+
+    with Library.open(tmp_path / "fresh") as fresh:
+        assert import_paths(fresh, [full]).imported == len(ids)
+        rows = {row.conversation_id: row for row in fresh.summaries()}
+        assert (rows[ids[0]].reviewed_by, rows[ids[0]].reviewed_at) == (
+            "Elena QA", marked.reviewed_at)
+        assert all(rows[cid].reviewed_by is None for cid in ids[1:])
+        with fresh.session() as session:  # the stored record says what its source says
+            blob = session.scalar(select(ConversationDocument.document)
+                                  .join(Conversation, Conversation.pk == ConversationDocument.pk)
+                                  .where(Conversation.conversation_id == ids[0]))
+        quality = unpack(blob)["quality"]
+        assert "reviewed_by" not in quality and quality["human_reviewed"] is False
+        add_conversations(fresh, "Again", ids, create=True)
+        lines = [orjson.loads(line) for line in stored_bytes(fresh, "Again")[1].splitlines()]
+        said = {line["metadata"]["conversation_id"]: line["metadata"]["human_reviewed"]
+                for line in lines}
+        assert said == {cid: cid == ids[0] for cid in ids}
+        mark_reviewed(fresh, ids[:1], undo=True)  # and the mark can be taken away
+        assert {row.conversation_id: row.reviewed_by for row in fresh.summaries()}[
+            ids[0]] is None
+
+    again = import_paths(library, [full])  # back into its own library: nothing changed
+    assert {v.verdict for v in again.verdicts} == {Verdict.DUPLICATE}
 
 
 def test_the_same_conversations_across_full_files_and_single_files_are_duplicates(
