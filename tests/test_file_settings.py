@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from stored import stored_bytes
 
 from app.cutoff import CutOffPolicy
+from app.settings_words import shortened_text
 from app.trainingfiles import (
     TrainingFileInfo,
     add_conversations,
@@ -18,7 +19,7 @@ from app.trainingfiles import (
     get_training_file,
     header,
 )
-from ui.file_settings import FileSettings, FileSettingsDialog, settings_of, shortened_text
+from ui.file_settings import FileSettings, FileSettingsDialog, settings_of
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -172,7 +173,7 @@ def test_choosing_to_fit_lines_says_how_many_replies_that_left_out(
     assert done.args[0] == (
         "Rebuilt 'Pilot': cut-off replies: Trim; length limit 4,096 tokens. Every line fits: "
         "1 long conversation was shortened to fit (its last reply is left out of the JSONL; "
-        "the full JSON keeps it).")
+        "the full JSON keeps it). The change left out 1 reply (it was trained before).")
     assert shortened_text(3) == (
         "long conversations were shortened to fit (3 replies at their ends are left out of "
         "the JSONL; the full JSON keeps them)")
