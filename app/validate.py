@@ -325,8 +325,13 @@ def _validate_manifest(path: Path, document: dict[str, Any]) -> Verdict:
                                                "(its size or sha256 is not the one the "
                                                "manifest records): save it again from LoRA "
                                                f"Studio{_whole_file_note(name)}", at))
+    shared = [str(entry.get("file")) for _n, entry in files
+              if isinstance(entry.get("dataset_entries"), dict)]
+    of_shared = (f" ({', '.join(shared)}, shared with the folder's other downloads: only "
+                 "this download's own entries)" if shared else "")
     return Verdict(path, "manifest", problems,
-                   note=f"checked the {plural(len(files), 'file')} it lists beside it")
+                   note=f"checked the {plural(len(files), 'file')} it lists beside "
+                        f"it{of_shared}")
 
 
 def _whole_file_note(name: str) -> str:

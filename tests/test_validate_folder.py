@@ -169,6 +169,10 @@ def test_downloads_into_one_folder_keep_every_manifest_valid(
     assert code == 0, lines
     assert _manifest_verdicts(lines) == [
         f"valid    {shared / name}  [manifest]" for name in MANIFESTS]
+    code, lines = run(capsys, "validate", shared / MANIFESTS[2])
+    assert code == 0 and lines[1] == (
+        "    checked the 5 files it lists beside it (dataset_info.json, shared with the "
+        "folder's other downloads: only this download's own entries)")
 
 
 def test_an_edited_or_removed_entry_is_still_caught(
