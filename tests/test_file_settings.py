@@ -179,6 +179,23 @@ def test_choosing_to_fit_lines_says_how_many_replies_that_left_out(
         "the JSONL; the full JSON keeps them)")
 
 
+def test_a_higher_limit_says_the_replies_it_brought_back(
+        qtbot, page, pilot, dialogs, filled_library):
+    """audit57 W1, in the window: the sentence after Settings… (the one `max-len` prints)
+    says what the change did, here the reply a higher limit trains again."""
+    fitted = header(filled_library, "Pilot")["quality_summary"][
+        "replies_left_out_by_reason"]["over_token_budget"]
+    assert fitted == 1
+    dialogs.settings.append(FileSettings("trim", 8192, "fit"))
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as done:
+        page.settings_button.click()
+    head = header(filled_library, "Pilot")
+    assert "over_token_budget" not in head["quality_summary"]["replies_left_out_by_reason"]
+    assert done.args[0] == (
+        "Rebuilt 'Pilot': cut-off replies: Trim; length limit 8,192 tokens; every line fits. "
+        "The change brought back 1 reply that was left out (now trained).")
+
+
 def test_the_dialog_shows_the_settings_now_and_what_a_change_would_do(
         qtbot, pilot, filled_library):
     from app.settings_preview import settings_effect
