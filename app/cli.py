@@ -18,7 +18,6 @@ import orjson
 from app import FORMAT_VERSION, __version__
 from app.budget_fit import DESCRIPTIONS as OVER_BUDGET_DESCRIPTIONS
 from app.budget_fit import FOR_NEW_FILES, OverBudget
-from app.budget_fit import REASON as OVER_BUDGET_REASON
 from app.budget_words import over_budget_sentence
 from app.build import Progress
 from app.chat_templates import BUNDLED
@@ -61,6 +60,7 @@ from app.replace_words import changed_lines, rebuilds_sentence, worse_findings
 from app.review_marks import mark_reviewed
 from app.running_now import running_elsewhere, running_sentence
 from app.samples import sample_ids
+from app.settings_words import fitted_replies, settings_sentence
 from app.split import parse_valid_share
 from app.stored_builds import rebuilds_due
 from app.token_counts import NO_LINE, ensure_counts
@@ -71,13 +71,13 @@ from app.trainingfiles import (
     apply_addition,
     change_settings,
     files_holding,
+    get_training_file,
     header,
     list_training_files,
     plan_addition,
     rebuild_if_owed,
     rebuild_training_files,
     remove_conversations,
-    set_max_seq_len,
 )
 from app.validate import Verdict as ValidationVerdict
 from app.validate import problem_words, validate_path
@@ -193,6 +193,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("name")
     p.add_argument("--cut-off-policy", choices=POLICIES,
                    help="; ".join(f"{p.value}: {text}" for p, text in DESCRIPTIONS.items()))
+    p.add_argument("--max-seq-len", type=int, metavar="TOKENS",
+                   help="the length limit, as max-len sets it")
     p.add_argument("--over-budget", choices=OVER_BUDGET,
                    help="a line over the length limit: " + "; ".join(
                        f"{p.value}: {text}" for p, text in OVER_BUDGET_DESCRIPTIONS.items()))
@@ -503,34 +505,35 @@ def policy_line(name: str, policy: str, trained: int, left_out: int) -> str:
             f"{plural(trained, 'reply', 'replies')} trained, {left_out:,} left out")
 
 
-def over_budget_line(name: str, setting: str, head: Mapping[str, Any]) -> str:
-    """What ``set --over-budget`` says: the setting, and what it did to the lines."""
-    fitted = int((head.get("quality_summary") or {}).get("replies_left_out_by_reason", {})
-                 .get(OVER_BUDGET_REASON, 0))
-    if setting == OverBudget.FIT:
-        return (f"'{name}' now ends a line over its length limit at its "
-                f"last whole reply that fits: {plural(fitted, 'reply', 'replies')} left "
-                "out of lines to fit (the full JSON keeps them)")
-    return f"'{name}' now writes every line whole, however long"
+def changed_settings(library: Library, name: str, cut_off_policy: str | None = None,
+                     max_seq_len: int | None = None, over_budget: str | None = None
+                     ) -> tuple[TrainingFileInfo, dict[str, Any], str]:
+    """Change the settings with one rebuild; the file, its header and what the window says
+    after Settings… (``app.settings_words``): the settings, the replies left out to fit,
+    and how many the change left out or brought back."""
+    before = get_training_file(library, name)
+    fitted = fitted_replies(before.over_budget, header(library, name))
+    info = change_settings(library, name, cut_off_policy=cut_off_policy,
+                           max_seq_len=max_seq_len, over_budget=over_budget)
+    head = header(library, info.name)
+    return info, head, settings_sentence(info.name, info.cut_off_policy, info.max_seq_len,
+                                         info.over_budget, head, fitted)
 
 
 def cmd_set(args: argparse.Namespace, library: Library) -> int:
-    if args.cut_off_policy is None and args.over_budget is None:
-        raise LibraryError("set needs a setting to change: --cut-off-policy or --over-budget")
-    info = change_settings(library, args.name, cut_off_policy=args.cut_off_policy,
-                           over_budget=args.over_budget)
-    head = header(library, info.name)
+    if args.cut_off_policy is None and args.over_budget is None and args.max_seq_len is None:
+        raise LibraryError("set needs a setting to change: --cut-off-policy, --max-seq-len "
+                           "or --over-budget")
+    info, head, sentence = changed_settings(library, args.name, args.cut_off_policy,
+                                            args.max_seq_len, args.over_budget)
     totals = head["totals"]
     if args.cut_off_policy is not None:
         _print(policy_line(info.name, info.cut_off_policy,
                            totals["trainable_replies"], totals["replies_left_out"]))
-    if args.over_budget is not None:
-        _print(over_budget_line(info.name, info.over_budget, head))
+    if args.over_budget is not None or args.max_seq_len is not None:
+        _print(sentence)
     for line in set_notes(info.name, head):
         _print(line)
-    sentence = over_budget_sentence(info.name, head) if args.over_budget else None
-    if sentence:
-        _print(sentence)
     return 0
 
 
@@ -938,11 +941,7 @@ def run(args: argparse.Namespace) -> int:
             case "tokens":
                 return cmd_tokens(args, library)
             case "max-len":
-                info = set_max_seq_len(library, args.name, args.tokens)
-                _print(f"'{info.name}' now has a length limit of "
-                       f"{info.max_seq_len:,} tokens")
-                sentence = over_budget_sentence(info.name, header(library, info.name))
-                _print(sentence or f"every line of '{info.name}' fits in it")
+                _print(changed_settings(library, args.name, max_seq_len=args.tokens)[2])
             case "export":
                 return cmd_export(args, library)
     return 0

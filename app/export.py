@@ -50,6 +50,7 @@ from app.llamafactory_recipe import (
     dataset_name,
     llamafactory_config,
     merged_dataset_info,
+    owned_entries,
 )
 from app.mlx_recipe import chat_template_text, mlx_config
 from app.models import TrainingFile
@@ -125,6 +126,9 @@ class Written:
     lines: int = 0
     token_counts: list[int] = field(default_factory=list)  # each line's tokens, in order
     counted_by: TokenCounter | None = None  # None: counts of the stored file's own build
+    # dataset_info.json, shared with other downloads: the entries this one owns in it
+    # (name: canonical sha256), recorded instead of the whole file's sha256
+    owned: dict[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -767,7 +771,13 @@ def _refuse_empty(name: str, conversations: int, policy: str, written: list[Writ
 
 def _file_entry(written: Written, head: dict[str, Any], max_seq_len: int) -> dict[str, Any]:
     """A written file in the manifest; a JSONL file with the token figures of its own
-    lines (counted by the stored file's tokenizer, or by the export's when it recounted)."""
+    lines (counted by the stored file's tokenizer, or by the export's when it recounted);
+    the shared dataset_info.json with the entries this download owns in it, not its
+    sha256, which every later download into the folder changes with its own entries."""
+    if written.owned is not None:
+        return {"file": written.path.name, "role": written.role, "lines": written.lines,
+                "conversation_ids": written.conversation_ids,
+                "dataset_entries": written.owned}
     entry: dict[str, Any] = {**_describe(written.path), "role": written.role,
                              "lines": written.lines,
                              "conversation_ids": written.conversation_ids}
@@ -834,8 +844,8 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
     info = dataset_info_path(destination, spec.writes_folder)
     # a split that held nothing out takes its earlier validation entry away with its file
     dropped = {} if held_out or not spec.writes_folder else {dataset_name(VALID_FILE): VALID_FILE}
-    info_text = merged_dataset_info(info, dataset_entries(recipe.train_file, recipe.eval_file),
-                                    dropped)
+    ours = dataset_entries(recipe.train_file, recipe.eval_file)
+    info_text = merged_dataset_info(info, ours, dropped)
     texts.append((info, info_text.decode("utf-8")))
     for path in mlx_paths:  # a split's folder: MLX-LM reads train.jsonl and valid.jsonl
         if path.name.endswith(MLX_SUFFIX):
@@ -846,5 +856,5 @@ def _write_recipes(library: Library, name: str, spec: ExportFormatSpec, destinat
     for path, text in texts:
         with atomic_writer(path) as handle:
             handle.write(text.encode("utf-8"))
-        made.append(Written(path, "recipe"))
+        made.append(Written(path, "recipe", owned=owned_entries(ours) if path == info else None))
     return made

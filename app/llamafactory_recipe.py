@@ -10,10 +10,15 @@ A folder may already hold a ``dataset_info.json`` (LLaMA-Factory's own data fold
 dozens of entries): its other entries are the person's, so ours are merged in, never the
 file replaced. An entry of the same name for another file is someone else's too: the
 export is refused before it writes anything, saying which.
+
+The file is shared by every download into the folder, so a download's manifest records
+only what it owns there: each of its entries' canonical sha256 (``owned_entries``), which
+a later download's merge leaves as it was and an edit of the entry changes.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from pathlib import Path
@@ -52,6 +57,18 @@ def dataset_entries(train_file: str, eval_file: str | None) -> dict[str, dict[st
     """The entries an export adds: its training file and a split's validation file."""
     files = [train_file, *([eval_file] if eval_file else [])]
     return {dataset_name(name): dataset_entry(name) for name in files}
+
+
+def entry_digest(entry: object) -> str:
+    """The sha256 of an entry as canonical JSON (keys sorted, no spaces), so the same entry
+    gives the same digest however the file around it is indented or ordered."""
+    text = json.dumps(entry, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def owned_entries(entries: Mapping[str, object]) -> dict[str, str]:
+    """What a manifest records of the entries a download wrote: each name's digest."""
+    return {name: entry_digest(entry) for name, entry in entries.items()}
 
 
 def _read_existing(path: Path) -> dict[str, Any]:

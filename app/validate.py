@@ -40,7 +40,9 @@ from app.jsonio import (
     read_json_file,
     sha256_of,
 )
+from app.llamafactory_recipe import entry_digest
 from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
+from app.recipes import DATASET_INFO
 from app.schemas import (
     CONVERSATION,
     FULL_SCHEMA,
@@ -306,6 +308,10 @@ def _validate_manifest(path: Path, document: dict[str, Any]) -> Verdict:
         if not name or Path(name).name != name:
             problems.append(Problem(path.name, f"{name!r} is not a file name", at))
             continue
+        owned = entry.get("dataset_entries")
+        if isinstance(owned, dict):  # a shared file: only this download's own entries
+            problems += _owned_entry_problems(path.name, saved, owned, at)
+            continue
         try:
             size = saved.stat().st_size
             digest = sha256_of(saved) if size == entry.get("bytes") else ""
@@ -318,9 +324,59 @@ def _validate_manifest(path: Path, document: dict[str, Any]) -> Verdict:
             problems.append(Problem(path.name, f"{name} changed since LoRA Studio saved it "
                                                "(its size or sha256 is not the one the "
                                                "manifest records): save it again from LoRA "
-                                               "Studio", at))
+                                               f"Studio{_whole_file_note(name)}", at))
+    shared = [str(entry.get("file")) for _n, entry in files
+              if isinstance(entry.get("dataset_entries"), dict)]
+    of_shared = (f" ({', '.join(shared)}, shared with the folder's other downloads: only "
+                 "this download's own entries)" if shared else "")
     return Verdict(path, "manifest", problems,
-                   note=f"checked the {plural(len(files), 'file')} it lists beside it")
+                   note=f"checked the {plural(len(files), 'file')} it lists beside "
+                        f"it{of_shared}")
+
+
+def _whole_file_note(name: str) -> str:
+    """A manifest from before LoRA Studio recorded its own entries of the shared
+    dataset_info.json: its sha256 is of the whole file, which any later download into the
+    folder changes by adding its entries. Saving again records the entries instead."""
+    if name != DATASET_INFO:
+        return ""
+    return (" (this manifest, written by an earlier LoRA Studio, records the whole file, "
+            "which every later download into this folder adds its entries to; saved again, "
+            "the manifest records only this download's own entries)")
+
+
+def _owned_entry_problems(manifest: str, saved: Path, owned: dict[str, Any],
+                          at: str) -> list[Problem]:
+    """The entries a download owns in a shared ``dataset_info.json``: each still there as
+    saved (its canonical sha256), whatever later downloads added around it."""
+    name = saved.name
+    again = "save it again from LoRA Studio"
+    try:
+        document, _raw = read_json_file(saved, MAX_JSON_BYTES, JSON_LIMIT)
+    except InputError as exc:
+        if not saved.exists():
+            return [Problem(manifest, f"{name} is not beside it: {again}, or keep the "
+                                      "manifest with it", at)]
+        why = exc.problems[0].reason if exc.problems else "it cannot be read"
+        return [Problem(manifest, f"{name} cannot be read as saved ({why}): {again}", at)]
+    if not isinstance(document, dict):
+        return [Problem(manifest, f"{name} is no longer a JSON object of dataset entries, so "
+                                  f"LLaMA-Factory cannot find this download's data: {again}",
+                        at)]
+    problems = []
+    for entry_name, digest in owned.items():
+        if entry_name not in document:
+            problems.append(Problem(manifest, f"{name} no longer has the entry "
+                                              f"'{entry_name}' LoRA Studio saved for this "
+                                              "download, so LLaMA-Factory cannot find its "
+                                              f"data: {again}", at))
+        elif entry_digest(document[entry_name]) != digest:
+            problems.append(Problem(manifest, f"{name}: the entry '{entry_name}' changed "
+                                              "since LoRA Studio saved it (its canonical "
+                                              "sha256 is not the one the manifest records; "
+                                              f"other entries are not this download's): "
+                                              f"{again}", at))
+    return problems
 
 
 def validate_path(path: Path) -> Verdict:

@@ -26,6 +26,7 @@ from app.tokens import default_counter
 from app.trainingfiles import (
     add_conversations,
     change_settings,
+    get_training_file,
     header,
     plan_addition,
     set_max_seq_len,
@@ -138,7 +139,10 @@ def test_a_new_file_fits_its_lines_and_the_command_line_sets_it(
     capsys.readouterr()
     assert main([*data, "set", "Fitted", "--over-budget", "keep"]) == 0
     out = capsys.readouterr().out
-    assert "'Fitted' now writes every line whole" in out
+    assert "'Fitted': cut-off replies: Trim; length limit 4,096 tokens. Lines over the " \
+        "limit are written whole. The only line" in out
+    assert out.rstrip().endswith("The change brought back 1 reply that was left out (now "
+                                 "trained).")
     assert "longer than its length limit of 4,096 tokens" in out  # reported
     assert ('end each such line at its last whole reply that fits (lora-studio set "Fitted" '
             "--over-budget fit), or remove") in out  # and the one command that fixes it
@@ -146,8 +150,10 @@ def test_a_new_file_fits_its_lines_and_the_command_line_sets_it(
     assert main([*data, "add", "Whole", "--over-budget", "fit", cid]) == 1
     assert "--over-budget with add needs --new" in capsys.readouterr().err
     assert main([*data, "set", "Whole", "--over-budget", "fit"]) == 0
-    assert ("'Whole' now ends a line over its length limit at its last "
-            "whole reply that fits: 1 reply left out of lines to fit") in capsys.readouterr().out
+    assert capsys.readouterr().out == (
+        "Rebuilt 'Whole': cut-off replies: Trim; length limit 4,096 tokens. Every line fits: "
+        "1 long conversation was shortened to fit (its last reply is left out of the JSONL; "
+        "the full JSON keeps it). The change left out 1 reply (it was trained before).\n")
     assert main([*data, "set", "Whole"]) == 1
     assert "set needs a setting to change" in capsys.readouterr().err
     capsys.readouterr()
@@ -217,3 +223,45 @@ def test_no_advice_to_raise_the_limit_to_a_length_nobody_trains(over_budget: str
                                                                 "max": 32_768}})
     assert at_most is not None and 'Raise the limit (its longest line has 32,768 tokens: ' \
         'lora-studio max-len "Mine" 32768)' in at_most
+
+
+def test_max_len_and_set_say_what_the_window_says_with_the_replies_the_change_left_out(
+        filled_library: Library, capsys: pytest.CaptureFixture[str]) -> None:
+    """audit57 W1: `max-len F 2048` on a file that fits its lines said "every line of 'F'
+    fits in it" while it had just left replies out of the JSONL. It says what the window
+    says after Settings… (one source of words), with the replies the change left out, and
+    brought back when the limit grows again."""
+    from app.settings_words import settings_sentence
+
+    ids = [row.conversation_id for row in filled_library.summaries()]
+    add_conversations(filled_library, "Fit", ids, create=True)
+    before = header(filled_library, "Fit")
+    fitted_before = before["quality_summary"]["replies_left_out_by_reason"].get(
+        "over_token_budget", 0)
+    filled_library.close()
+    data = ["--data-dir", str(filled_library.root)]
+    capsys.readouterr()
+    assert main([*data, "max-len", "Fit", "2048"]) == 0
+    out = capsys.readouterr().out
+    with Library.open(filled_library.root, read_only=True) as library:
+        head, info = header(library, "Fit"), get_training_file(library, "Fit")
+    fitted = head["quality_summary"]["replies_left_out_by_reason"]["over_token_budget"]
+    assert fitted > fitted_before and head["tokens"]["lines_over_max_seq_len"] == 0
+    assert info.trainable_replies == before["totals"]["trainable_replies"] - (
+        fitted - fitted_before)
+    assert (fitted_before, fitted) == (1, 9)  # the fixtures' long conversations
+    assert out == (
+        "Rebuilt 'Fit': cut-off replies: Trim; length limit 2,048 tokens. Every line fits: "
+        "long conversations were shortened to fit (9 replies at their ends are left out of "
+        "the JSONL; the full JSON keeps them). The change left out 8 more replies (they "
+        "were trained before).\n")
+    assert out.rstrip("\n") == settings_sentence("Fit", "trim", 2048, "fit", head,
+                                                 fitted_before)  # the window's words
+    assert "fits in it" not in out
+
+    assert main([*data, "set", "Fit", "--max-seq-len", "4096"]) == 0
+    out = capsys.readouterr().out
+    assert out.endswith("keeps it). The change brought back 8 replies that were left out "
+                        "(now trained).\n")
+    with Library.open(filled_library.root, read_only=True) as library:
+        assert get_training_file(library, "Fit").max_seq_len == 4096

@@ -461,8 +461,9 @@ def test_max_len_says_how_many_lines_the_budget_cuts(imported: Cli) -> None:
         tokens = header(library, "Pilot Run")["tokens"]
     over, longest = tokens["lines_over_max_seq_len"], tokens["max"]
     assert 1 < over < TOTAL and longest > 1024
-    assert out.splitlines() == [
-        "'Pilot Run' now has a length limit of 1,024 tokens",
+    assert out.splitlines() == [  # the window's words after Settings…, in one line
+        "Rebuilt 'Pilot Run': cut-off replies: Train every reply; length limit 1,024 tokens. "
+        "Lines over the limit are written whole. "
         f"{over} of the {TOTAL} lines of 'Pilot Run' are longer than its length limit "
         "of 1,024 tokens. The trainer recipes pass that limit on: TRL would cut "
         "those lines at 1,024 tokens (nothing after that point is learned) and Axolotl would "
@@ -473,10 +474,12 @@ def test_max_len_says_how_many_lines_the_budget_cuts(imported: Cli) -> None:
         "conversations from it."]
     code, out, err = imported("max-len", "Pilot Run", str(longest))
     assert code == 0, err
-    assert out.splitlines()[1] == "every line of 'Pilot Run' fits in it"
+    assert out.splitlines() == [f"Rebuilt 'Pilot Run': cut-off replies: Train every reply; "
+                                f"length limit {longest:,} tokens; every line fits."]
     code, out, err = imported("max-len", "Pilot Run", str(longest - 1))
     assert code == 0, err
-    assert out.splitlines()[1].startswith(f"1 of the {TOTAL} lines of 'Pilot Run' is longer")
+    assert (f"written whole. 1 of the {TOTAL} lines of 'Pilot Run' is longer"
+            in out.splitlines()[0])
 
 
 def test_add_says_the_warnings_the_header_counts_and_the_near_duplicates_apart(

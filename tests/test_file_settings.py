@@ -11,6 +11,7 @@ from PySide6.QtWidgets import QDialogButtonBox, QLabel
 from stored import stored_bytes
 
 from app.cutoff import CutOffPolicy
+from app.settings_words import shortened_text
 from app.trainingfiles import (
     TrainingFileInfo,
     add_conversations,
@@ -18,7 +19,7 @@ from app.trainingfiles import (
     get_training_file,
     header,
 )
-from ui.file_settings import FileSettings, FileSettingsDialog, settings_of, shortened_text
+from ui.file_settings import FileSettings, FileSettingsDialog, settings_of
 
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
@@ -172,10 +173,27 @@ def test_choosing_to_fit_lines_says_how_many_replies_that_left_out(
     assert done.args[0] == (
         "Rebuilt 'Pilot': cut-off replies: Trim; length limit 4,096 tokens. Every line fits: "
         "1 long conversation was shortened to fit (its last reply is left out of the JSONL; "
-        "the full JSON keeps it).")
+        "the full JSON keeps it). The change left out 1 reply (it was trained before).")
     assert shortened_text(3) == (
         "long conversations were shortened to fit (3 replies at their ends are left out of "
         "the JSONL; the full JSON keeps them)")
+
+
+def test_a_higher_limit_says_the_replies_it_brought_back(
+        qtbot, page, pilot, dialogs, filled_library):
+    """audit57 W1, in the window: the sentence after Settings… (the one `max-len` prints)
+    says what the change did, here the reply a higher limit trains again."""
+    fitted = header(filled_library, "Pilot")["quality_summary"][
+        "replies_left_out_by_reason"]["over_token_budget"]
+    assert fitted == 1
+    dialogs.settings.append(FileSettings("trim", 8192, "fit"))
+    with qtbot.waitSignal(page.status, timeout=WAIT_MS) as done:
+        page.settings_button.click()
+    head = header(filled_library, "Pilot")
+    assert "over_token_budget" not in head["quality_summary"]["replies_left_out_by_reason"]
+    assert done.args[0] == (
+        "Rebuilt 'Pilot': cut-off replies: Trim; length limit 8,192 tokens; every line fits. "
+        "The change brought back 1 reply that was left out (now trained).")
 
 
 def test_the_dialog_shows_the_settings_now_and_what_a_change_would_do(

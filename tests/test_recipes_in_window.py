@@ -175,3 +175,30 @@ def test_the_split_with_one_line_per_reply_is_in_the_menu_with_its_recipes(
         folder / "train.mlx.yaml").read_text(encoding="utf-8")
     assert orjson.loads((folder / "manifest.json").read_bytes())["export_format"] == (
         "split-per-reply")
+
+
+def test_two_downloads_with_recipes_in_one_folder_both_stay_valid(
+        qtbot, demo, page, dialogs, tmp_path, capsys) -> None:
+    """audit57 H1: the JSONL, then the messages only, saved with recipes into one folder.
+    The second adds its entry to the folder's dataset_info.json; the first's manifest
+    must not call that change its own (it said "INVALID … changed since LoRA Studio saved
+    it", and saving it again broke the second's)."""
+    from app.cli import main
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    page.recipes_action.setChecked(True)
+    for key, name in (("jsonl", "Demo.jsonl"), ("messages", "Demo-messages.jsonl")):
+        dialogs.save_paths.append(folder / name)
+        with qtbot.waitSignal(page.status, timeout=WAIT_MS):
+            page.file_actions[key].trigger()
+    assert not dialogs.warnings
+    entries = orjson.loads((folder / "dataset_info.json").read_bytes())
+    assert list(entries) == ["Demo", "Demo-messages"]
+
+    capsys.readouterr()
+    assert main(["validate", str(folder)]) == 0
+    verdicts = [line for line in capsys.readouterr().out.splitlines()
+                if line.endswith("[manifest]")]
+    assert verdicts == [f"valid    {folder / name}  [manifest]" for name in
+                        ("Demo-messages.jsonl.manifest.json", "Demo.jsonl.manifest.json")]

@@ -5,6 +5,7 @@ person had saved their copies in. Run against a real save: a real library, real 
 
 from __future__ import annotations
 
+import json
 import shutil
 from pathlib import Path
 
@@ -127,3 +128,90 @@ def test_a_jsonl_line_s_problem_names_the_line_first(
     problems = [line.strip() for line in lines[1:]]
     assert problems and all(line.startswith("line 1") for line in problems), problems
     assert not [line for line in problems if ": line 1" in line]
+
+
+@pytest.fixture
+def shared(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    """Three downloads with trainer recipes saved into one folder: each merges its entry
+    into the folder's one dataset_info.json (audit57 H1)."""
+    conversations = tmp_path / "in"
+    conversations.mkdir()
+    for path in ENRICHED:
+        shutil.copy(path, conversations / path.name)
+    library = ("--library", tmp_path / "lib")
+    folder = tmp_path / "shared"
+    folder.mkdir()
+    for args in (("import", conversations), ("add", "Set", "--new", "--all"),
+                 *(("export", "Set", "--format", fmt, "-o", folder / name, "--recipes")
+                   for fmt, name in (("jsonl", "prod.jsonl"),
+                                     ("jsonl-messages", "prod-messages.jsonl"),
+                                     ("jsonl-per-reply", "prod-per-reply.jsonl")))):
+        code, _ = run(capsys, *library, *args)
+        assert code == 0, args
+    return folder
+
+
+MANIFESTS = ("prod-messages.jsonl.manifest.json", "prod-per-reply.jsonl.manifest.json",
+             "prod.jsonl.manifest.json")
+
+
+def _manifest_verdicts(lines: list[str]) -> list[str]:
+    return [line for line in lines if line.endswith("[manifest]")]
+
+
+def test_downloads_into_one_folder_keep_every_manifest_valid(
+        shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The later downloads' merges into dataset_info.json are the app's own: no manifest
+    calls them a change, and the file lists every download's entry."""
+    info = json.loads((shared / "dataset_info.json").read_text(encoding="utf-8"))
+    assert list(info) == ["prod", "prod-messages", "prod-per-reply"]
+    code, lines = run(capsys, "validate", shared)
+    assert code == 0, lines
+    assert _manifest_verdicts(lines) == [
+        f"valid    {shared / name}  [manifest]" for name in MANIFESTS]
+    code, lines = run(capsys, "validate", shared / MANIFESTS[2])
+    assert code == 0 and lines[1] == (
+        "    checked the 5 files it lists beside it (dataset_info.json, shared with the "
+        "folder's other downloads: only this download's own entries)")
+
+
+def test_an_edited_or_removed_entry_is_still_caught(
+        shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A person's edit of a download's own entry, or its removal, is reported on that
+    download's manifest only (the others' entries are as saved)."""
+    path = shared / "dataset_info.json"
+    info = json.loads(path.read_text(encoding="utf-8"))
+    info["prod"]["formatting"] = "alpaca"
+    del info["prod-per-reply"]
+    path.write_text(json.dumps(info, indent=4), encoding="utf-8")
+    code, lines = run(capsys, "validate", shared)
+    assert code == 1
+    assert _manifest_verdicts(lines) == [
+        f"valid    {shared / MANIFESTS[0]}  [manifest]",
+        f"INVALID  {shared / MANIFESTS[1]}  [manifest]",
+        f"INVALID  {shared / MANIFESTS[2]}  [manifest]"]
+    text = "\n".join(lines)
+    assert ("dataset_info.json no longer has the entry 'prod-per-reply' LoRA Studio saved for "
+            "this download, so LLaMA-Factory cannot find its data: save it again from LoRA "
+            "Studio") in text
+    assert ("dataset_info.json: the entry 'prod' changed since LoRA Studio saved it") in text
+
+
+def test_a_manifest_from_before_says_what_it_checks(
+        shared: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A manifest written before the change records the whole file's sha256: checked as
+    before, and when a later download's entries changed the file, the sentence says why
+    and that saving again records only the download's own entries."""
+    manifest = shared / MANIFESTS[2]
+    document = json.loads(manifest.read_text(encoding="utf-8"))
+    entry = next(e for e in document["files"] if e["file"] == "dataset_info.json")
+    del entry["dataset_entries"]
+    entry.update(bytes=5, sha256="0" * 64)  # the whole file as an earlier download saw it
+    manifest.write_text(json.dumps(document), encoding="utf-8")
+    code, lines = run(capsys, "validate", manifest)
+    assert code == 1
+    assert ("dataset_info.json changed since LoRA Studio saved it (its size or sha256 is not "
+            "the one the manifest records): save it again from LoRA Studio (this manifest, "
+            "written by an earlier LoRA Studio, records the whole file, which every later "
+            "download into this folder adds its entries to; saved again, the manifest records "
+            "only this download's own entries)") in "\n".join(lines)

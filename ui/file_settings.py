@@ -23,11 +23,11 @@ from PySide6.QtWidgets import (
 
 from app.budget_fit import DESCRIPTIONS as OVER_BUDGET_DESCRIPTIONS
 from app.budget_fit import FOR_NEW_FILES, OverBudget
-from app.budget_fit import REASON as OVER_BUDGET_REASON
 from app.budget_words import over_budget_sentence
 from app.cutoff import DESCRIPTIONS, LABELS, CutOffPolicy, policy_label
 from app.library import Library
 from app.settings_preview import ForecastStopped, SettingsEffect, settings_effect
+from app.settings_words import settings_sentence
 from app.token_lines import MAX_MAX_SEQ_LEN, MIN_MAX_SEQ_LEN
 from app.trainingfiles import TrainingFileInfo
 from app.wording import LENGTH_LIMIT, plural
@@ -280,47 +280,10 @@ def over_budget_text(name: str, head: Mapping[str, Any]) -> str | None:
     return sentence[:1].upper() + sentence[1:] if sentence else None
 
 
-def fitted_replies(info: TrainingFileInfo, head: Mapping[str, Any]) -> int:
-    """The replies the file left out of its JSONL to end longer lines early (0: none, or
-    a file that writes every line whole)."""
-    if info.over_budget != OverBudget.FIT:
-        return 0
-    by_reason = (head.get("quality_summary") or {}).get("replies_left_out_by_reason") or {}
-    return int(by_reason.get(OVER_BUDGET_REASON, 0))
-
-
-def shortened_text(left_out: int) -> str:
-    """The long conversations a file ended early to fit, said from the replies it left
-    out (the header counts replies; one reply left out is one conversation)."""
-    if left_out == 1:
-        return ("1 long conversation was shortened to fit (its last reply is left out of "
-                "the JSONL; the full JSON keeps it)")
-    return (f"long conversations were shortened to fit ({left_out:,} replies at their ends "
-            "are left out of the JSONL; the full JSON keeps them)")
-
-
-def fitted_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
-    """What the file does with a line over its limit and, when it ends such lines early,
-    what that left out (the person chose it: "every line fits" alone would hide it)."""
-    if info.over_budget != OverBudget.FIT:
-        return "Lines over the limit are written whole"
-    left_out = fitted_replies(info, head)
-    if left_out:
-        text = shortened_text(left_out)
-        return text[:1].upper() + text[1:]
-    return "Lines over the limit end at their last whole reply that fits"
-
-
-def settings_text(info: TrainingFileInfo, head: Mapping[str, Any]) -> str:
-    """After a change: the file's settings, what became of lines over the limit, and how
-    many lines the limit now cuts."""
-    text = (f"Rebuilt '{info.name}': cut-off replies: {policy_label(info.cut_off_policy)}; "
-            f"{LENGTH_LIMIT} {info.max_seq_len:,} tokens")
-    fitted = fitted_text(info, head)
-    over = over_budget_text(info.name, head)
-    if over:
-        return f"{text}. {fitted}. {over}"
-    left_out = fitted_replies(info, head)
-    if left_out:  # lines were ended early: say so, and what that left out
-        return f"{text}. Every line fits: {shortened_text(left_out)}."
-    return f"{text}; every line fits."
+def settings_text(info: TrainingFileInfo, head: Mapping[str, Any],
+                  fitted_before: int | None = None) -> str:
+    """After a change: ``app.settings_words``' sentence (the command line says the same),
+    with where the window raises the limit, fits lines and finds those over it."""
+    return settings_sentence(info.name, info.cut_off_policy, info.max_seq_len,
+                             info.over_budget, head, fitted_before,
+                             RAISE_WITH, FIT_WITH, FIND_WITH)

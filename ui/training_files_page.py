@@ -77,6 +77,7 @@ from app.member_undo import RemovalUndo, remove_recorded
 from app.near_in_file import NearCheckCancelled, NearInFile, near_members
 from app.recipes import recipe_paths
 from app.settings_undo import settings_undo
+from app.settings_words import fitted_replies
 from app.split import parse_valid_share
 from app.stored_builds import DamagedBuild
 from app.trainingfiles import (
@@ -1352,11 +1353,13 @@ class TrainingFilesPage(QWidget):
         fit = wanted.over_budget if wanted.over_budget != info.over_budget else None
 
         def work(progress: Callable[[int, int, str], None], cancelled: Callable[[], bool]) -> tuple[
-                TrainingFileInfo, dict[str, Any]]:
+                TrainingFileInfo, dict[str, Any], int]:
+            before = header(self.library, name)  # what the change leaves out is said
             changed = change_settings(self.library, name, cut_off_policy=policy,
                                       max_seq_len=budget, over_budget=fit,
                                       progress=progress, cancelled=cancelled)
-            return changed, header(self.library, name)
+            fitted = fitted_replies(info.over_budget, before)
+            return changed, header(self.library, name), fitted
 
         self.settings_starts.emit()
         self._run(f"Rebuilding {name} with its new settings…", changing(self.library, work),
@@ -1365,11 +1368,12 @@ class TrainingFilesPage(QWidget):
                   failed_first=functools.partial(self.settings_not_changed.emit, info))
 
     def _settings_changed(self, before: TrainingFileInfo,
-                          outcome: tuple[TrainingFileInfo, dict[str, Any]]) -> None:
-        info, head = outcome
+                          outcome: tuple[TrainingFileInfo, dict[str, Any], int]) -> None:
+        info, head, fitted_before = outcome
         self._announce(info.name)
         self.settings_changed.emit(settings_undo(before, info))
-        self.status.emit(with_out_of_date(settings_text(info, head), self.library, [info.name]))
+        self.status.emit(with_out_of_date(settings_text(info, head, fitted_before), self.library,
+                                          [info.name]))
 
     def _delete(self) -> None:
         info = self.selected_file()
