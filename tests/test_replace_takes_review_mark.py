@@ -133,3 +133,28 @@ def test_the_window_asks_and_says_that_replacing_takes_the_mark_away(
     assert window.statusBar().currentMessage().startswith(
         "Replaced 1 conversation; rebuilt 'Coaching A'; 1 review mark (by Elena QA) taken "
         "away: its new text was not reviewed")
+
+
+def test_a_new_version_saying_itself_reviewed_is_trained_as_its_file_says(
+        data: Path, capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    """The library's mark goes with the text Elena QA read; what the new file says of its
+    own replies (each one human_reviewed) is the file's word, as on any import."""
+    def rewritten_and_reviewed(document: Document) -> None:
+        first_reply_rewritten(document)
+        for pair in document["training_pairs"]:
+            if pair.get("target_response"):
+                pair["training_metadata"]["human_reviewed"] = True
+
+    cid = conversation_id(REWRITTEN)
+    path = regenerated(REWRITTEN, tmp_path / "redelivery", rewritten_and_reviewed)
+
+    assert run(data, capsys, "import", "--replace", path)[0] == 0
+
+    _code, listed, _ = run(data, capsys, "conversations", "--reviewed")
+    assert cid not in listed
+    with Library(data) as library:
+        files = stored_files(library, "Coaching A")
+        assert jsonl_by_id(files.jsonl_path)[cid]["human_reviewed"] is True
+        quality = full_json_by_id(files.json_path)[cid]["quality"]
+        assert quality["human_reviewed"] is True
+        assert "reviewed_by" not in quality
