@@ -876,16 +876,20 @@ class _Held:
         self.by_id: dict[str, tuple[int, str, str, str | None]] = {}  # pk, batch, content, dialogue
         self.by_content: dict[str, str] = {}  # content hash → conversation id
         self.by_dialogue: dict[str, str] = {}  # dialogue hash → a conversation id
+        self.marks: dict[str, str] = {}  # id → who marked it reviewed (``app.review``)
         columns = (Conversation.conversation_id, Conversation.pk, Conversation.batch_id,
-                   Conversation.content_sha256, Conversation.dialogue_sha256)
+                   Conversation.content_sha256, Conversation.dialogue_sha256,
+                   Conversation.reviewed_by)
         for column, key in ((Conversation.conversation_id, "conversation_id"),
                             (Conversation.content_sha256, "content_sha256"),
                             (Conversation.dialogue_sha256, "dialogue_sha256")):
             wanted = sorted({r[key] for r in rows if r[key] is not None})
             for part in in_parts(wanted):
-                for cid, pk, batch, content, dialogue in session.execute(
+                for cid, pk, batch, content, dialogue, by in session.execute(
                         select(*columns).where(column.in_(part))):
                     self._hold(cid, pk, batch, content, dialogue)
+                    if by is not None:
+                        self.marks[cid] = by
 
     def _hold(self, cid: str, pk: int, batch: str, content: str,
               dialogue: str | None) -> None:
@@ -1068,9 +1072,10 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
                 path, Verdict.CHANGED,
                 f"conversation {cid} is already in the library with different content; "
                 "import it again with replace to use this version", cid, **told)
-        same_text = (reviewed_text(old.get("messages") or [])
-                     == reviewed_text(new.get("messages") or []))
-        taken = _replace(session, pk, row, imported_at, keep_mark=same_text)
+        # A mark certifies the text a person read: a new version saying other things loses it
+        taken = (None if reviewed_text(old.get("messages") or [])
+                 == reviewed_text(new.get("messages") or []) else held.marks.pop(cid, None))
+        _replace(session, pk, row, imported_at, keep_mark=taken is None)
         held.stored(row, pk)
         mine.near.replaced(cid, row["dialogue_sketch"])  # later rows meet its new text
         mine.replaced.add(cid)  # what it holds now is this import's, not another member's
@@ -1106,11 +1111,11 @@ def _stored_record(session: Session, pk: int) -> dict[str, Any]:
 
 
 def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str,
-             keep_mark: bool) -> str | None:
+             keep_mark: bool) -> None:
     """Put a new version in place of a stored conversation: same row key, so training
     files keep it at its place; same batch, as the user may have moved it. Unless
     ``keep_mark`` (the new version says what the stored one said), its review mark goes:
-    no one reviewed the new text. Who had marked it, when a mark went."""
+    no one reviewed the new text."""
     session.execute(
         insert_for(session, Profile).on_conflict_do_nothing(),
         [{"profile_hash": row["profile_hash"], "document": row["profile_document"]}])
@@ -1120,16 +1125,13 @@ def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str,
     # token_count=0: the stored count was of the old text; it is made again when asked
     # (the Tokens column, the length limit's checks) instead of passing for the new one's
     values = {**values, "token_count": 0}
-    taken = None if keep_mark else session.scalars(
-        select(Conversation.reviewed_by).where(Conversation.pk == pk)).one()
-    if taken is not None:
+    if not keep_mark:
         values.update(reviewed_by=None, reviewed_at=None)
     session.execute(update(Conversation).where(Conversation.pk == pk)
                     .values(**values, imported_at=imported_at))
     session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)
                     .values(document=row["document"]))
     index_keys(session, [(pk, row["dialogue_sketch"])])
-    return taken
 
 
 def _insert(library: Library, session: Session, rows: list[dict[str, Any]],
