@@ -11,7 +11,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import ENRICHED, open_window
+from conftest import ENRICHED, open_window, settle
 from stored import stored_files
 from test_cli_replace_says_what import run
 from test_replace_says_what import (
@@ -126,6 +126,10 @@ def test_the_window_asks_and_says_that_replacing_takes_the_mark_away(
 
     (row,) = [r for r in library.summaries() if r.conversation_id == cid]
     assert row.reviewed_by is None
+    settle(qtbot, window)  # the table shows it unmarked: the Review filter leaves it out
+    page = window.conversations
+    page.review_filter.setCurrentIndex(page.review_filter.findData("reviewed"))
+    assert page.model.rowCount() == 0
     assert jsonl_by_id(stored_files(library, "Coaching A").jsonl_path)[cid][
         "human_reviewed"] is False
     assert ("It was marked reviewed (by Elena QA): replacing takes its mark away, as its new "
