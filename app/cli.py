@@ -53,10 +53,17 @@ from app.replace_checks import (
     Worse,
     differences,
     holding,
+    marks_taken,
     replace_changed,
     stored_conversations,
 )
-from app.replace_words import changed_lines, rebuilds_sentence, worse_findings
+from app.replace_words import (
+    changed_lines,
+    marks_question,
+    marks_taken_words,
+    rebuilds_sentence,
+    worse_findings,
+)
 from app.review_marks import mark_reviewed
 from app.running_now import running_elsewhere, running_sentence
 from app.samples import sample_ids
@@ -333,6 +340,8 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
             say(line)
     for name in replaced.rebuilt:
         say(f"rebuilt training file '{name}' (it holds a replaced conversation)")
+    if report.marks_taken:
+        say(marks_taken_words(report.marks_taken) + ".")
     if args.json:
         for name in replaced.rebuilt:
             _print(orjson.dumps(findings_data(name, replaced.worse)).decode())
@@ -356,21 +365,23 @@ def with_replaced(first: ImportReport, again: ImportReport) -> ImportReport:
 def kept_lines(library: Library, changed: list[FileVerdict]) -> list[str]:
     """What the window's Replace question says of changed conversations kept as stored:
     who they are (client · batch · new file: what differs; the first ``MAX_LISTED``) and
-    which training files a replace would rebuild."""
+    which training files a replace would rebuild, and the review marks it would take away."""
     n = len(changed)
     ids = [str(v.conversation_id) for v in changed if v.conversation_id]
     named = changed[:MAX_LISTED]
     differs = differences(library, [(str(v.conversation_id), v.file) for v in named])
+    stored = stored_conversations(library, ids)
     lines = [f"{plural(n, 'changed conversation')} {agreeing(n, 'was', 'were')} kept as "
              f"stored; run the import again with --replace to replace "
              f"{agreeing(n, 'it', 'them')}:",
-             *changed_lines(named, stored_conversations(
-                 library, [str(v.conversation_id) for v in named if v.conversation_id]),
-                 differs)]
+             *changed_lines(named, stored, differs)]
     if n > MAX_LISTED:
         lines.append(f"  … and {n - MAX_LISTED:,} more")
     held = holding(library, ids)
     lines.append(rebuilds_sentence(held.counts, held.in_no_file, n, listed=MAX_LISTED))
+    taken = marks_taken(library, [(str(v.conversation_id), v.file) for v in changed], stored)
+    if taken:
+        lines.append(marks_question(taken, n))
     return lines
 
 

@@ -58,6 +58,7 @@ from app.prepare import Prepared as Prepared
 from app.prepare import library_row as library_row
 from app.prepare import prepare as prepare
 from app.prepare import prepare_lazily, unless_large
+from app.review import reviewed_text
 from app.running_work import running
 from app.skipped_files import SkippedFiles, SkippedKind
 from app.stored_builds import forget_totals
@@ -145,6 +146,9 @@ class FileVerdict:
     # import converts as it reads; the file itself is not changed.
     older_format: bool = False
     folder: bool = False  # the verdict is about a folder (or a link to one), not a file
+    # Replaced with other text: who had marked the stored version reviewed, a mark the
+    # replace took away (``app.review``: a mark certifies the text a person read).
+    mark_taken: str | None = None
 
     @property
     def file(self) -> str:
@@ -203,6 +207,13 @@ class ImportReport:
     @property
     def replaced_ids(self) -> list[str]:
         return [str(v.conversation_id) for v in self.verdicts if v.verdict is Verdict.REPLACED]
+
+    @property
+    def marks_taken(self) -> dict[str, str]:
+        """The replaced conversations whose review mark the new text took away: id → who
+        had marked it."""
+        return {str(v.conversation_id): v.mark_taken for v in self.verdicts
+                if v.verdict is Verdict.REPLACED and v.mark_taken is not None}
 
     @property
     def stored_ids(self) -> list[str]:
@@ -867,16 +878,20 @@ class _Held:
         self.by_id: dict[str, tuple[int, str, str, str | None]] = {}  # pk, batch, content, dialogue
         self.by_content: dict[str, str] = {}  # content hash → conversation id
         self.by_dialogue: dict[str, str] = {}  # dialogue hash → a conversation id
+        self.marks: dict[str, str] = {}  # id → who marked it reviewed (``app.review``)
         columns = (Conversation.conversation_id, Conversation.pk, Conversation.batch_id,
-                   Conversation.content_sha256, Conversation.dialogue_sha256)
+                   Conversation.content_sha256, Conversation.dialogue_sha256,
+                   Conversation.reviewed_by)
         for column, key in ((Conversation.conversation_id, "conversation_id"),
                             (Conversation.content_sha256, "content_sha256"),
                             (Conversation.dialogue_sha256, "dialogue_sha256")):
             wanted = sorted({r[key] for r in rows if r[key] is not None})
             for part in in_parts(wanted):
-                for cid, pk, batch, content, dialogue in session.execute(
+                for cid, pk, batch, content, dialogue, by in session.execute(
                         select(*columns).where(column.in_(part))):
                     self._hold(cid, pk, batch, content, dialogue)
+                    if by is not None:
+                        self.marks[cid] = by
 
     def _hold(self, cid: str, pk: int, batch: str, content: str,
               dialogue: str | None) -> None:
@@ -1035,7 +1050,8 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
     if stored is not None:
         pk, batch = stored[0], stored[1]
         # What the conversation is, worked out only here: most files never collide.
-        if _substance(session, pk) == substance(unpack(row["document"])):
+        old, new = _stored_record(session, pk), unpack(row["document"])
+        if substance(old) == substance(new):
             if cid in mine.ids:
                 return duplicate(f"conversation {cid} was imported earlier in this import",
                                  "id", cid)
@@ -1058,13 +1074,16 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
                 path, Verdict.CHANGED,
                 f"conversation {cid} is already in the library with different content; "
                 "import it again with replace to use this version", cid, **told)
-        _replace(session, pk, row, imported_at)
+        # A mark certifies the text a person read: a new version saying other things loses it
+        taken = (None if reviewed_text(old.get("messages") or [])
+                 == reviewed_text(new.get("messages") or []) else held.marks.pop(cid, None))
+        _replace(session, pk, row, imported_at, keep_mark=taken is None)
         held.stored(row, pk)
         mine.near.replaced(cid, row["dialogue_sketch"])  # later rows meet its new text
         mine.replaced.add(cid)  # what it holds now is this import's, not another member's
         mine.paths.setdefault(cid, path)
         return FileVerdict(path, Verdict.REPLACED, "replaced the stored version", cid, batch,
-                           **_told(row, stored=True))
+                           mark_taken=taken, **_told(row, stored=True))
     same = held.by_dialogue.get(row["dialogue_sha256"])
     if same is not None:
         where = ("(earlier in this import)" if same in mine.ids
@@ -1086,15 +1105,19 @@ def _told(row: dict[str, Any], stored: bool = False) -> dict[str, Any]:
             "older_format": stored and row.get("source_kind") == "legacy"}
 
 
-def _substance(session: Session, pk: int) -> str:
-    """What a stored conversation is (``substance``)."""
-    return substance(unpack(session.scalars(select(ConversationDocument.document)
-                                            .where(ConversationDocument.pk == pk)).one()))
+def _stored_record(session: Session, pk: int) -> dict[str, Any]:
+    """A stored conversation's record, as imported (no review mark applied)."""
+    record: dict[str, Any] = unpack(session.scalars(
+        select(ConversationDocument.document).where(ConversationDocument.pk == pk)).one())
+    return record
 
 
-def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str) -> None:
+def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str,
+             keep_mark: bool) -> None:
     """Put a new version in place of a stored conversation: same row key, so training
-    files keep it at its place; same batch, as the user may have moved it."""
+    files keep it at its place; same batch, as the user may have moved it. Unless
+    ``keep_mark`` (the new version says what the stored one said), its review mark goes:
+    no one reviewed the new text."""
     session.execute(
         insert_for(session, Profile).on_conflict_do_nothing(),
         [{"profile_hash": row["profile_hash"], "document": row["profile_document"]}])
@@ -1104,6 +1127,8 @@ def _replace(session: Session, pk: int, row: dict[str, Any], imported_at: str) -
     # token_count=0: the stored count was of the old text; it is made again when asked
     # (the Tokens column, the length limit's checks) instead of passing for the new one's
     values = {**values, "token_count": 0}
+    if not keep_mark:
+        values.update(reviewed_by=None, reviewed_at=None)
     session.execute(update(Conversation).where(Conversation.pk == pk)
                     .values(**values, imported_at=imported_at))
     session.execute(update(ConversationDocument).where(ConversationDocument.pk == pk)

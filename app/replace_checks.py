@@ -31,6 +31,7 @@ from app.loader import Loaded, load_file_lazily
 from app.models import Conversation, Member, TrainingFile
 from app.near_in_file import MemberSketches, NearCheckCancelled, near_on_add
 from app.quality import harmful_warnings
+from app.review import reviewed_text
 from app.similar import NEAR_DUPLICATE
 from app.stored_builds import rebuilds_due
 from app.trainingfiles import get_training_file, over_budget_pks, rebuild_training_files
@@ -46,18 +47,19 @@ class Stored:
     conversation_id: str
     client: str | None
     batch: str
+    reviewed_by: str | None = None  # who marked it reviewed in the library, if anyone
 
 
 def stored_conversations(library: Library, ids: Sequence[str]) -> dict[str, Stored]:
-    """The stored client and batch of each of ``ids`` held in the library."""
+    """The stored client, batch and review mark of each of ``ids`` held in the library."""
     found: dict[str, Stored] = {}
     wanted = list(dict.fromkeys(ids))
     with library.session() as session:
         for part in in_parts(wanted):
-            found.update((cid, Stored(cid, client, batch)) for cid, client, batch in
+            found.update((cid, Stored(cid, client, batch, by)) for cid, client, batch, by in
                          session.execute(
                 select(Conversation.conversation_id, Conversation.persona_name,
-                       Conversation.batch_id)
+                       Conversation.batch_id, Conversation.reviewed_by)
                 .where(Conversation.conversation_id.in_(part))))
     return found
 
@@ -330,10 +332,34 @@ def differences(library: Library, changed: Sequence[tuple[str, str]],
     (``reads_streamed``: ``progress`` follows the files, a cancel stops at the next
     conversation). One that no longer reads, or whose conversation is gone, is left out:
     the question names it without the words."""
+    return {cid: what_differs(old, new)
+            for cid, (old, new) in _compared(library, changed, progress, cancelled).items()}
+
+
+def marks_taken(library: Library, changed: Sequence[tuple[str, str]],
+                stored: Mapping[str, Stored], progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> dict[str, str]:
+    """Of the changed (conversation id, file) marked reviewed in the library (``stored``),
+    those whose new version says other things (``reviewed_text``), with who marked each:
+    the marks a replace takes away (``app.importer``). Only the marked ones' files are
+    read again, as ``differences`` reads them; most replaces read none."""
+    marked = [(cid, file) for cid, file in changed
+              if (found := stored.get(cid)) is not None and found.reviewed_by]
+    return {cid: str(stored[cid].reviewed_by)
+            for cid, (old, new) in _compared(library, marked, progress, cancelled).items()
+            if reviewed_text(old.get("messages") or []) != reviewed_text(new.get("messages")
+                                                                         or [])}
+
+
+def _compared(library: Library, changed: Sequence[tuple[str, str]],
+              progress: Progress | None, cancelled: Callable[[], bool] | None,
+              ) -> dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]]:
+    """(stored record, new version) of each (conversation id, file) whose file still
+    reads (``differences``)."""
     by_file: dict[str, list[str]] = {}
     for cid, file in changed:
         by_file.setdefault(file, []).append(cid)
-    found: dict[str, str] = {}
+    found: dict[str, tuple[Mapping[str, Any], Mapping[str, Any]]] = {}
     for done, (file, ids) in enumerate(by_file.items()):
         if cancelled is not None and cancelled():
             break
@@ -349,7 +375,7 @@ def differences(library: Library, changed: Sequence[tuple[str, str]],
             continue
         first = next(iter(stored.values()))
         new = _new_versions(file, set(stored), first.get("batch_id") or "", cancelled)
-        found.update((cid, what_differs(stored[cid], record)) for cid, record in new.items())
+        found.update((cid, (stored[cid], record)) for cid, record in new.items())
     return found
 
 

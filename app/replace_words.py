@@ -102,3 +102,40 @@ def worse_findings(worse: list[Worse]) -> list[tuple[str, list[str]]]:
             counts = [(name, len(held)) for name, held in found]
             parts.append((f"{said(len(ids), worse)} {_where(counts)}", sorted(ids)))
     return parts
+
+
+REVIEWERS_NAMED = 3  # reviewers a sentence about review marks names
+
+
+def _reviewers(taken: Mapping[str, str]) -> str:
+    """Who had marked them: "Elena QA", "Elena QA and Sam", "A, B, C and 2 more"."""
+    names = sorted(set(taken.values()))
+    shown = names[:REVIEWERS_NAMED]
+    if len(names) > REVIEWERS_NAMED:
+        shown.append(f"{len(names) - REVIEWERS_NAMED:,} more")
+    return and_list(shown)
+
+
+def marks_question(taken: Mapping[str, str], total: int) -> str:
+    """What a replace does to the review marks of the changed conversations whose new text
+    differs (``app.replace_checks.marks_taken``), said before it: "2 of them were marked
+    reviewed (by Elena QA): replacing takes their marks away, as their new text was not
+    reviewed." "" when none is marked."""
+    k = len(taken)
+    if not k:
+        return ""
+    who = f"marked reviewed (by {_reviewers(taken)})"
+    their = agreeing(k, "its", "their")
+    first = f"It was {who}" if total == 1 else f"{k:,} of them {agreeing(k, 'was', 'were')} {who}"
+    return (f"{first}: replacing takes {their} {agreeing(k, 'mark', 'marks')} away, as "
+            f"{their} new text was not reviewed.")
+
+
+def marks_taken_words(taken: Mapping[str, str]) -> str:
+    """The review marks a replace took away (``ImportReport.marks_taken``), said after it:
+    "1 review mark (by Elena QA) taken away: its new text was not reviewed". "" when none."""
+    k = len(taken)
+    if not k:
+        return ""
+    return (f"{plural(k, 'review mark')} (by {_reviewers(taken)}) taken away: "
+            f"{agreeing(k, 'its', 'their')} new text was not reviewed")

@@ -6,12 +6,16 @@ files by one rule, applied wherever a record or digest leaves the library (``wit
 and ``is_reviewed``): a conversation counts as human-reviewed when the source file says every
 reply was reviewed, or when a person marked it here. Undoing a mark falls back to what the
 source file says. Setting and clearing marks is ``app.review_marks``.
+
+A mark certifies the text a person read: a replace whose new version says other things
+(``reviewed_text`` differs) takes the library's mark away (``app.importer``); one that only
+changes scores, scaffolding or other details keeps it.
 """
 
 from __future__ import annotations
 
 import getpass
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from app.errors import LibraryError
@@ -81,3 +85,10 @@ def review_mark(record: Mapping[str, Any]) -> tuple[str, str | None] | None:
     quality = record.get("quality") or {}
     by = quality.get("reviewed_by")
     return (str(by), quality.get("reviewed_at")) if by else None
+
+
+def reviewed_text(messages: Sequence[Mapping[str, Any]]) -> list[tuple[str, str]]:
+    """(role, text) of each message the client and the consultant say (no system prompt):
+    what a reviewer reads, and what ``app.replace_checks.what_differs`` calls changed."""
+    return [(str(m.get("role")), str(m.get("content")))
+            for m in messages if m.get("role") != "system"]

@@ -4,7 +4,7 @@ files that hold a replaced conversation are rebuilt in the same background task.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,11 +21,18 @@ from app.replace_checks import (
     changed_files,
     differences,
     holding,
+    marks_taken,
     reads_streamed,
     replace_changed,
     stored_conversations,
 )
-from app.replace_words import changed_lines, client_of, worse_findings
+from app.replace_words import (
+    changed_lines,
+    client_of,
+    marks_question,
+    marks_taken_words,
+    worse_findings,
+)
 from app.replace_words import rebuilds_sentence as rebuilds_sentence
 from app.stopped_jobs import FILES_PAGE
 from ui.changes import LibraryChanges
@@ -69,9 +76,11 @@ def _by_batch(changed: list[FileVerdict], stored: Mapping[str, Stored]) -> list[
 
 def replace_question(report: ImportReport, stored: Mapping[str, Stored],
                      holding: list[tuple[str, int]], in_no_file: int,
-                     differs: Mapping[str, str] | None = None) -> str:
+                     differs: Mapping[str, str] | None = None,
+                     taken: Mapping[str, str] | None = None) -> str:
     """The one question about an import's changed conversations: who they are (client and
-    batch, as the table shows them), and which training files replacing them rebuilds."""
+    batch, as the table shows them), which training files replacing them rebuilds, and
+    the review marks it takes away (``taken``: ``app.replace_checks.marks_taken``)."""
     changed = report.changed
     n = len(changed)
     lines = [f"{plural(n, 'conversation')} in this import "
@@ -82,6 +91,7 @@ def replace_question(report: ImportReport, stored: Mapping[str, Stored],
     lines += ["", f"Replace the stored {these}? {agreeing(n, 'It keeps its', 'Each keeps its')}"
               " batch and its place in training files.",
               rebuilds_sentence(holding, in_no_file, n),
+              *filter(None, [marks_question(taken or {}, n)]),
               f"Cancel keeps the stored {agreeing(n, 'version', 'versions')}."]
     return "\n".join(lines)
 
@@ -125,16 +135,19 @@ class ReplaceController(QObject):
         self.changes = changes
 
     def _differences(self, changed: list[tuple[str, str]]) -> dict[str, str]:
-        """``differences`` of the changed conversations: read here, quickly, unless a file
+        """``differences`` of the changed conversations (``_read``)."""
+        return self._read(changed, lambda progress, cancelled: differences(
+            self.library, changed, progress, cancelled))
+
+    def _read(self, changed: list[tuple[str, str]],
+              work: Callable[[Any, Any], dict[str, str]]) -> dict[str, str]:
+        """``work`` on the changed conversations' files: done here, quickly, unless a file
         is a large full training file, streamed off the GUI thread behind a progress dialog
         (Cancel asks the question without the words for the ones not read yet)."""
         if not reads_streamed(file for _cid, file in changed):
-            return differences(self.library, changed)
-        found, _failure, _cancelled = wait_behind_progress(
-            READING_DIFFERENCES,
-            lambda progress, cancelled: differences(self.library, changed, progress,
-                                                    cancelled),
-            self.window)
+            return work(None, None)
+        found, _failure, _cancelled = wait_behind_progress(READING_DIFFERENCES, work,
+                                                           self.window)
         return found or {}
 
     def offer(self, report: ImportReport) -> bool:
@@ -148,8 +161,14 @@ class ReplaceController(QObject):
         differs = (self._differences([(str(v.conversation_id), v.file) for v in changed])
                    if len(changed) <= MAX_LISTED else {})
         held = holding(self.library, ids)  # the question's files, the checks' before
-        question = replace_question(report, stored_conversations(self.library, ids),
-                                    held.counts, held.in_no_file, differs)
+        stored = stored_conversations(self.library, ids)
+        # The marks a replace takes away: only the marked ones' files are read again
+        marked = [(str(v.conversation_id), v.file) for v in changed
+                  if (found := stored.get(str(v.conversation_id))) and found.reviewed_by]
+        taken = (self._read(marked, lambda progress, cancelled: marks_taken(
+            self.library, marked, stored, progress, cancelled)) if marked else {})
+        question = replace_question(report, stored, held.counts, held.in_no_file, differs,
+                                    taken)
         if not self.dialogs.confirm_destructive(self.window, "Replace changed conversations",
                                                 question, f"Replace {len(changed):,}"):
             return False
@@ -181,6 +200,8 @@ class ReplaceController(QObject):
                 them = agreeing(len(result.not_rebuilt), "it", "them")
                 text += (f"; rebuilding {quoted(result.not_rebuilt)} was cancelled: LoRA "
                          f"Studio rebuilds {them} the next time it opens this library")
+            if result.report.marks_taken:
+                text += "; " + marks_taken_words(result.report.marks_taken)
             text = with_out_of_date(text, self.library, result.rebuilt)
             if result.worse:
                 text += ". " + result.findings()
