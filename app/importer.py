@@ -1074,8 +1074,10 @@ def _judge(library: Library, session: Session, item: _Row, held: _Held, mine: _M
                 path, Verdict.CHANGED,
                 f"conversation {cid} is already in the library with different content; "
                 "import it again with replace to use this version", cid, **told)
-        # A mark certifies the text a person read: a new version saying other things loses it
-        taken = (None if reviewed_text(old.get("messages") or [])
+        # A mark certifies the text a person read: a new version saying other things loses
+        # it, unless the new version brings its own (a full JSON of ours carries the mark
+        # of the library it was built in: ``app.review.carried_mark``), which then stands.
+        taken = (None if "reviewed_by" in row or reviewed_text(old.get("messages") or [])
                  == reviewed_text(new.get("messages") or []) else held.marks.pop(cid, None))
         _replace(session, pk, row, imported_at, keep_mark=taken is None)
         held.stored(row, pk)

@@ -134,6 +134,20 @@ def test_a_review_mark_comes_back_in_as_the_librarys_with_our_full_file(
     again = import_paths(library, [full])  # back into its own library: nothing changed
     assert {v.verdict for v in again.verdicts} == {Verdict.DUPLICATE}
 
+    # A version of other text that carries its own mark replaces with that mark: the mark
+    # of the library the file was built in, for the text it holds.
+    mark_reviewed(library, ids[:1], "Someone who read the old text")
+    document = orjson.loads(full.read_bytes())
+    [edited] = [c for c in document["conversations"] if c["conversation_id"] == ids[0]]
+    reply = next(m for m in edited["messages"] if m["role"] == "assistant")
+    reply["content"] += " One more sentence Elena QA read."
+    full.write_bytes(orjson.dumps(document))
+    replaced = import_paths(library, [full], replace=True)
+    [verdict] = [v for v in replaced.verdicts if v.conversation_id == ids[0]]
+    assert verdict.verdict is Verdict.REPLACED and verdict.mark_taken is None
+    row = {r.conversation_id: r for r in library.summaries()}[ids[0]]
+    assert (row.reviewed_by, row.reviewed_at) == ("Elena QA", marked.reviewed_at)
+
 
 def test_the_same_conversations_across_full_files_and_single_files_are_duplicates(
     library: Library, tmp_path: Path
