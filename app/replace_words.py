@@ -24,6 +24,14 @@ def client_of(stored: Stored | None) -> str:
     return stored.client if stored is not None and stored.client else NO_CLIENT
 
 
+def described(cid: str, stored: Mapping[str, Stored], differs: Mapping[str, str]) -> str:
+    """A changed conversation as the Replace question names it, without its file: client
+    · batch, and what differs when its new file could be read again."""
+    found = stored.get(cid)
+    where = f"{client_of(found)} · batch '{found.batch}'" if found is not None else cid
+    return where + (f": {differs[cid]}" if cid in differs else "")
+
+
 def changed_lines(changed: Sequence[FileVerdict], stored: Mapping[str, Stored],
                   differs: Mapping[str, str]) -> list[str]:
     """Each changed conversation as the table shows it: client · batch · the new file,

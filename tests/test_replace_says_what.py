@@ -283,7 +283,9 @@ def test_once_replace_is_answered_the_summary_says_they_are_being_replaced(
         "  You answered Replace: these versions are replacing the stored ones, and the "
         "training files that hold them are being rebuilt. This summary says when it is "
         "done.",
-        f"  redelivery/{paths[0].name}: conversation {conversation_id(ENRICHED[0])}"]
+        # each as the question named it (audit57 O4: "conversation fp_conversation_…")
+        f"  redelivery/{paths[0].name}: David Chen · batch 'enriched-batch': 1 reply changed "
+        "(turn 2)"]
     assert "stays" not in during and "not replaced" not in summary.headline.text()
     assert "4 conversations changed (being replaced)" in summary.headline.text()
 
@@ -309,6 +311,12 @@ def test_keeping_the_stored_versions_says_how_to_replace_them_once(
         "  Already in the library with different content: you kept the stored versions (to "
         "use these, import the files again and answer Replace)."]
     assert text.count("answer Replace") == 1
+    # each named as the question named it, not by its id (audit57 O4)
+    stored = {row.conversation_id: row for row in library.summaries()}
+    for path in paths:
+        row = stored[conversation_id(path)]
+        assert (f"  redelivery/{path.name}: {row.persona_name} · batch '{row.batch_id}': 1 "
+                "reply changed (turn 2)") in text.splitlines()
 
 
 

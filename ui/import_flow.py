@@ -6,7 +6,7 @@ import contextlib
 import functools
 import textwrap
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -125,11 +125,14 @@ def changed_said(answer: str, n: int) -> str:
             "question about changed conversations.")
 
 
-def _reason(verdict: FileVerdict) -> str:
+def _reason(verdict: FileVerdict, described: Mapping[str, str] | None = None) -> str:
     """Why a file got its verdict, in the window's words; a changed one is named by its
-    conversation, what happens to it being said once above the list (``changed_said``)."""
+    conversation, as the Replace question named it once it was asked (``described``: client
+    · batch: what differs), what happens to it being said once above the list
+    (``changed_said``)."""
     if verdict.verdict is Verdict.CHANGED:
-        return f"conversation {verdict.conversation_id}"
+        cid = str(verdict.conversation_id)
+        return (described or {}).get(cid) or f"conversation {cid}"
     return _readable_reason(verdict.reason)
 
 
@@ -138,8 +141,9 @@ def _reason(verdict: FileVerdict) -> str:
 _readable_reason = functools.lru_cache(maxsize=4096)(readable_reason)
 
 
-def _reason_line(verdict: FileVerdict, short: Callable[[str], str] = _short) -> str:
-    return f"{short(verdict.path)}: {_reason(verdict)}"
+def _reason_line(verdict: FileVerdict, short: Callable[[str], str] = _short,
+                 described: Mapping[str, str] | None = None) -> str:
+    return f"{short(verdict.path)}: {_reason(verdict, described)}"
 
 
 def _shortener(report: ImportReport) -> Callable[[str], str]:
@@ -158,10 +162,12 @@ COPIED_SHOWN_MS = 1500  # the Copy button says "Copied" this long
 OLDER_LISTED = 5  # files in the older format named one by one; more are one line
 
 
-def report_sections(report: ImportReport, changed: str = "asked") -> list[Section]:
+def report_sections(report: ImportReport, changed: str = "asked",
+                    described: Mapping[str, str] | None = None) -> list[Section]:
     """Every verdict, by outcome, what needs a person first: a section a kind, headed by
     its count in its own unit (files, conversations, batches); ``changed``: what the
-    person answered about replacing the changed ones, a key of ``CHANGED_TITLES``."""
+    person answered about replacing the changed ones, a key of ``CHANGED_TITLES``;
+    ``described``: the changed ones as the Replace question named them."""
     sections: list[Section] = []
     short = _shortener(report)
 
@@ -181,7 +187,7 @@ def report_sections(report: ImportReport, changed: str = "asked") -> list[Sectio
     if changed_ones := report.changed:  # what happens to them is said once, above them
         add(f"{CHANGED_TITLES[changed]}: {plural(len(changed_ones), 'conversation')}",
             [changed_said(changed, len(changed_ones)),
-             *(_reason_line(v, short) for v in changed_ones)])
+             *(_reason_line(v, short, described) for v in changed_ones)])
     if replaced := of(Verdict.REPLACED):
         add(f"{plural(len(replaced), 'conversation')} replaced the stored "
             f"{agreeing(len(replaced), 'version', 'versions')}",
@@ -374,17 +380,20 @@ class ImportSummaryDialog(QDialog):
         if self.batch is not None:
             self.show_batch.emit(self.batch)
 
-    def show_kept(self) -> None:
+    def show_kept(self, described: Mapping[str, str] | None = None) -> None:
         """The person answered Cancel to replacing the changed conversations: the summary,
-        still open, says they were kept and how to replace them later."""
+        still open, says they were kept and how to replace them later, each named as the
+        question named it (``described``)."""
         self.headline.setText(self.report.summary())
-        self.sections.set_sections(report_sections(self.report, changed="kept"))
+        self.sections.set_sections(report_sections(self.report, changed="kept",
+                                                   described=described))
 
-    def show_replacing(self) -> None:
+    def show_replacing(self, described: Mapping[str, str] | None = None) -> None:
         """The person answered Replace and the replace runs: the summary, still open, says
         so instead of "the stored version stays unless you answer Replace"."""
         self.headline.setText(self.report.summary(changed="being replaced"))
-        self.sections.set_sections(report_sections(self.report, changed="replacing"))
+        self.sections.set_sections(report_sections(self.report, changed="replacing",
+                                                   described=described))
 
     def show_replaced(self, again: ImportReport, findings: str = "") -> None:
         """The person chose to replace the changed conversations and they are replaced:
@@ -475,7 +484,7 @@ class ImportController(QObject):
 
     def _not_replaced(self) -> None:
         if self.last_summary is not None:  # not "being replaced" any more
-            self.last_summary.show_kept()
+            self.last_summary.show_kept(self.replacer.described)
 
     def _done(self, result: Summarised) -> None:
         report = result.report
@@ -489,6 +498,6 @@ class ImportController(QObject):
         self.finished.emit(report)
         # changed conversations: asked once, for all of them
         if self.replacer.offer(report):
-            self.last_summary.show_replacing()
+            self.last_summary.show_replacing(self.replacer.described)
         elif report.changed:
-            self.last_summary.show_kept()
+            self.last_summary.show_kept(self.replacer.described)

@@ -29,6 +29,7 @@ from app.replace_checks import (
 from app.replace_words import (
     changed_lines,
     client_of,
+    described,
     marks_question,
     marks_taken_words,
     worse_findings,
@@ -133,6 +134,9 @@ class ReplaceController(QObject):
         self.library = library
         self.dialogs = dialogs
         self.changes = changes
+        # The changed conversations of the last question, as it named them (client · batch:
+        # what differs), for the import summary's list of them (``described``).
+        self.described: dict[str, str] = {}
 
     def _differences(self, changed: list[tuple[str, str]]) -> dict[str, str]:
         """``differences`` of the changed conversations (``_read``)."""
@@ -167,6 +171,7 @@ class ReplaceController(QObject):
                   if (found := stored.get(str(v.conversation_id))) and found.reviewed_by]
         taken = (self._read(marked, lambda progress, cancelled: marks_taken(
             self.library, marked, stored, progress, cancelled)) if marked else {})
+        self.described = {cid: described(cid, stored, differs) for cid in ids}
         question = replace_question(report, stored, held.counts, held.in_no_file, differs,
                                     taken)
         if not self.dialogs.confirm_destructive(self.window, "Replace changed conversations",
