@@ -297,7 +297,8 @@ def normalise(
     params = document.get("input_parameters") or {}
     scaffolding = _scaffolding(facts.level, params)
     client = _client(facts.level, params)
-    repair = TextRepair() if facts.double_escaped else None
+    repair = (TextRepair(facts.double_escaped, facts.controls)
+              if facts.double_escaped or facts.controls else None)
     system_prompt = repair.prompt(facts.system_prompt) if repair else facts.system_prompt
     conversation_level = {
         "client_persona": client["persona"],

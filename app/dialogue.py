@@ -102,8 +102,8 @@ def build_dialogue(
 
     ``conversation_level`` holds the conversation's own metadata values; per-pair values
     that differ from them are kept on the message (see ``_message``). ``repair``: given
-    when the conversation is double-escaped; it repairs each text as it is placed and
-    keeps the warnings.
+    when the conversation is double-escaped or holds control characters; it repairs each
+    text as it is placed and keeps the warnings.
     """
     messages: list[dict[str, Any]] = []
     notes: list[Warning_] = []

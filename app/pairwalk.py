@@ -28,7 +28,7 @@ from app.input_types import (
     TAXONOMY_KEYS,
     TRAINING_METADATA_TYPES,
 )
-from app.repair import shows_double_escaping
+from app.repair import has_controls, shows_double_escaping
 
 NULL = type(None)
 EMPTY = (None, "")  # what does not count as a value when the first one is looked for
@@ -68,6 +68,7 @@ class PairFacts:
     level: dict[str, Any]  # per LEVEL_KEYS key found, its first value that is not empty
     system_prompt: str  # the first system prompt that is not empty, else ""
     double_escaped: bool  # a text shows escape sequences left in as characters
+    controls: bool  # a text holds a carriage return or another control character
     conversation_ids: frozenset[str]  # the pairs' conversation ids
 
 
@@ -117,7 +118,7 @@ def _walk(pairs: Sequence[Any], kind: Kind, check: bool) -> PairFacts | None:
     missing: list[str] = list(LEVEL_KEYS)
     prompt: Any = None
     blank_prompts = True
-    escaped = False
+    escaped = controls = False
     ids: set[str] = set()
     previous_turn, ordered = None, True
     for pair in pairs:
@@ -138,9 +139,11 @@ def _walk(pairs: Sequence[Any], kind: Kind, check: bool) -> PairFacts | None:
             prompt = own_prompt
         if blank_prompts and isinstance(own_prompt, str) and own_prompt.strip():
             blank_prompts = False
+        text, reply = pair["current_user_input"], pair.get("target_response") or ""
         if not escaped:
-            escaped = (shows_double_escaping(pair["current_user_input"])
-                       or shows_double_escaping(pair.get("target_response") or ""))
+            escaped = shows_double_escaping(text) or shows_double_escaping(reply)
+        if not controls:
+            controls = has_controls(text) or has_controls(reply)
         ids.add(pair.get("conversation_id"))
         turn = pair["turn_number"]
         if previous_turn is not None and turn < previous_turn:
@@ -150,5 +153,6 @@ def _walk(pairs: Sequence[Any], kind: Kind, check: bool) -> PairFacts | None:
         return None
     prompt = prompt if prompt not in EMPTY else ""
     escaped = escaped or shows_double_escaping(prompt)
+    controls = controls or has_controls(prompt)
     in_order = list(pairs) if ordered else sorted(pairs, key=lambda p: p["turn_number"])
-    return PairFacts(kind, in_order, level, prompt, escaped, frozenset(ids))
+    return PairFacts(kind, in_order, level, prompt, escaped, controls, frozenset(ids))

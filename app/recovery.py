@@ -240,12 +240,18 @@ def one_time_passes(library: Library, progress: Progress | None = None,
         return []
     done = []
     if upkeep.TEXT_REPAIR in due:
+        mended: list[str] = []
         repaired = repair_stored(library, _saying(
-            progress, "Repairing text stored by an older version"), cancelled)
-        if repaired:
+            progress, "Repairing text stored by an older version"), cancelled, mended)
+        escaped = len(set(repaired) - set(mended))
+        if escaped:
             done.append("repaired literal escape sequences in "
-                        f"{plural(len(repaired), 'conversation')} stored before text repair "
+                        f"{plural(escaped, 'conversation')} stored before text repair "
                         "existed (warning text_repaired)")
+        if mended:
+            done.append("mended Windows line ends (\\r\\n, made \\n) or control characters "
+                        f"(removed) in {plural(len(mended), 'conversation')} stored before "
+                        "import mended them (warning text_repaired)")
         done += _rebuild_holding(library, repaired, "repaired conversations", progress,
                                  cancelled)
     if upkeep.CUT_OFF_RULE in due:

@@ -14,6 +14,12 @@ message that mentions ``C:\\new\\taxes.xlsx`` or explains what ``\\n`` means is 
 in a repaired conversation, Windows paths keep their ``\\n``/``\\t`` too. A lone backslash at
 the very end of a message (half an escape sequence: the generator cut the text off there)
 is kept, as the visible mark of the cut that ``reply_cut_off`` reports.
+
+Control characters are mended the same way, in any conversation that holds one: a Windows
+line end (``\\r\\n``) or a lone ``\\r`` becomes a line break, and the other C0 control
+characters and DEL are removed (a tab and a line break stay). A Windows-made generator writes
+them; a model trained on them learns to print carriage returns, and a NUL or an escape
+character is never meant as text.
 """
 
 from __future__ import annotations
@@ -44,7 +50,14 @@ WINDOWS_PATH = re.compile(rf'(?<![\w\\])[A-Za-z]:(?:\\{_SEGMENT})+'
 PATH_START = re.compile(r'(?<![\w\\])[A-Za-z]:\\|(?<!\S)\\\\')
 MEANING = {'"': '"', "\\": "\\", "n": "\n", "t": "\t"}
 # How a sequence is named to people ("u": any \\uXXXX, a surrogate pair counted once).
-SHOWN = {'"': '\\"', "\\": "\\\\", "n": "\\n", "t": "\\t", "u": "\\uXXXX"}
+SHOWN = {'"': '\\"', "\\": "\\\\", "n": "\\n", "t": "\\t", "u": "\\uXXXX",
+         "\r\n": "\\r\\n", "\r": "\\r"}
+# The control characters mended (``clean_controls``): C0 but tab and line feed, and DEL.
+CONTROLS = "".join(map(chr, [*range(0x09), 0x0B, 0x0C, *range(0x0D, 0x20), 0x7F]))
+CONTROL = re.compile("\r\n?|[" + re.escape(CONTROLS) + "]")
+# Every byte to 1, but a control character's to 0: UTF-8 never uses those bytes inside a
+# longer character, so one translate and one search for 0, both in C, find any.
+_CONTROL_BYTES = bytes(0 if chr(b) in CONTROLS else 1 for b in range(256))
 
 
 def is_double_escaped(texts: Iterable[str]) -> bool:
@@ -56,6 +69,28 @@ def shows_double_escaping(text: str) -> bool:
     """Whether one text shows clear signs of literal escape sequences (checked text by
     text while the import walks the pairs, see ``app.pairwalk``)."""
     return "\\" in text and _evidence(text)
+
+
+def has_controls(text: str) -> bool:
+    """Whether a text holds a carriage return or another control character to mend (checked
+    text by text while the import walks the pairs; a clean text costs two passes in C and
+    no Python loop)."""
+    return 0 in text.encode("utf-8", "surrogatepass").translate(_CONTROL_BYTES)
+
+
+def clean_controls(text: str, counts: Counter[str]) -> str:
+    """The text with each Windows line end or lone ``\\r`` made a line break and the other
+    control characters removed; ``counts`` says how many of each (``U+0000`` style for the
+    removed ones)."""
+    def mend(found: re.Match[str]) -> str:
+        seen = found.group()
+        if seen[0] == "\r":
+            counts[seen] += 1
+            return "\n"
+        counts[f"U+{ord(seen):04X}"] += 1
+        return ""
+
+    return CONTROL.sub(mend, text)
 
 
 def _evidence(text: str) -> bool:
@@ -135,26 +170,47 @@ def repair_text(text: str) -> tuple[str, Counter[str]]:
 
 
 def describe(counts: Counter[str]) -> str:
-    """Say what was repaired, e.g. ``4 × \\n, 2 × \\"``."""
-    return ", ".join(f"{counts[key]} × {SHOWN[key]}" for key in ("n", '"', "t", "\\", "u")
-                     if counts[key])
+    """Say what was repaired, e.g. ``4 × \\n, 2 × \\"``, or ``3 × \\r\\n, 1 × U+0000
+    (control character, removed)``."""
+    said = [f"{counts[key]} × {SHOWN[key]}" for key in ("n", '"', "t", "\\", "u", "\r\n", "\r")
+            if counts[key]]
+    removed = sorted(key for key in counts if key.startswith("U+") and counts[key])
+    if removed:
+        said += [f"{counts[key]} × {key}" for key in removed]
+        said[-1] += (" (control characters, removed)" if len(removed) > 1
+                     else " (control character, removed)")
+    return ", ".join(said)
+
+
+def mend_text(text: str, escaped: bool, controls: bool) -> tuple[str, Counter[str]]:
+    """The text repaired as its conversation needs (``escaped``: double-escaped, see
+    ``repair_text``; ``controls``: a text of it holds control characters, see
+    ``clean_controls``), and how many of each thing were repaired. Escapes go first, so a
+    control character written as ``\\u0000`` is removed too."""
+    fixed, counts = repair_text(text) if escaped else (text, Counter[str]())
+    if controls and has_controls(fixed):
+        fixed = clean_controls(fixed, counts)
+    return fixed, counts
 
 
 class TextRepair:
-    """Repairs a double-escaped conversation's texts one at a time, in turn order, and
-    keeps its ``text_repaired`` warnings: one per repaired message, a client message that
-    enriched files repeat in the next pair reported once, at the turn where it first
-    appears. Each distinct text is repaired once."""
+    """Repairs a conversation's texts one at a time, in turn order (``mend_text``: its
+    escape sequences when it is double-escaped, its control characters when it holds
+    some), and keeps its ``text_repaired`` warnings: one per repaired message, a client
+    message that enriched files repeat in the next pair reported once, at the turn where
+    it first appears. Each distinct text is repaired once."""
 
-    def __init__(self) -> None:
+    def __init__(self, escaped: bool = True, controls: bool = False) -> None:
         self.warnings: list[Warning_] = []
+        self._escaped = escaped
+        self._controls = controls
         self._memo: dict[str, tuple[str, Counter[str]]] = {}
         self._reported: set[str] = set()
 
     def _fix(self, text: str) -> tuple[str, Counter[str]]:
         found = self._memo.get(text)
         if found is None:
-            found = self._memo[text] = repair_text(text)
+            found = self._memo[text] = mend_text(text, self._escaped, self._controls)
         return found
 
     def prompt(self, text: str) -> str:

@@ -7,10 +7,13 @@ conservative repair, one ``text_repaired`` warning per repaired message, the tex
 warnings (cut-off turns) judged again on the repaired text, new dialogue fingerprints, and
 its token count made again. Training files holding a repaired conversation are rebuilt.
 
-A record is repaired only if it has no ``text_repaired`` warning and shows the clear signs
-of double escaping: an import with repair would have repaired it then, so the pass is
-what that import would have done, and running it twice changes nothing. It runs once per
-library (``app.upkeep`` records that), from ``app.recovery`` before any command.
+A record's escape sequences are repaired only if it has no ``text_repaired`` warning and
+shows the clear signs of double escaping: an import with repair would have repaired it
+then, so the pass is what that import would have done, and running it twice changes
+nothing. Its control characters (a Windows line end, a NUL) are mended whenever a text
+holds one, whatever its warnings (version 2 of the pass: imports before it kept them); once
+mended, none is left for a second run. It runs once per version (``app.upkeep`` records
+that), from ``app.recovery`` before any command.
 """
 
 from __future__ import annotations
@@ -28,7 +31,7 @@ from app.importer import NOT_COLUMNS, library_row
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument
 from app.quality import Warning_, find_warnings, summarise_quality
-from app.repair import describe, is_double_escaped, repair_text
+from app.repair import describe, has_controls, is_double_escaped, mend_text
 from app.similar import NEAR_DUPLICATE
 from app.stored_builds import forget_totals
 
@@ -41,21 +44,31 @@ FROM_TEXT = frozenset({"reply_cut_off", "client_cut_off", "unanswered_last_turn"
 KEPT = ("conversation_id", "batch_id", "source_file", "content_sha256", "imported_at")
 
 
+def needs_repair(record: Mapping[str, Any]) -> tuple[bool, bool]:
+    """Whether the record's texts need their escape sequences repaired, and whether they
+    hold control characters to mend."""
+    warnings = (record.get("quality") or {}).get("warnings") or []
+    prompt = str(record.get("system_prompt") or "")
+    texts = [prompt, *(str(m["content"]) for m in record["messages"] if m["role"] != "system")]
+    escaped = (not any(w.get("code") == REPAIRED for w in warnings)
+               and is_double_escaped(texts))
+    return escaped, any(map(has_controls, texts))
+
+
 def repair_record(record: Mapping[str, Any]) -> dict[str, Any] | None:
     """The record as an import with repair would have stored it, or None if it needs none."""
-    warnings = (record.get("quality") or {}).get("warnings") or []
-    if any(w.get("code") == REPAIRED for w in warnings):
+    escaped, controls = needs_repair(record)
+    if not (escaped or controls):
         return None
+    warnings = (record.get("quality") or {}).get("warnings") or []
     messages = record["messages"]
     prompt = str(record.get("system_prompt") or "")
     dialogue = [m for m in messages if m["role"] != "system"]
-    if not is_double_escaped([prompt, *(str(m["content"]) for m in dialogue)]):
-        return None
     memo: dict[str, tuple[str, Counter[str]]] = {}
 
     def fix(text: str) -> tuple[str, Counter[str]]:
         if text not in memo:
-            memo[text] = repair_text(text)
+            memo[text] = mend_text(text, escaped, controls)
         return memo[text]
 
     repairs: list[Warning_] = []
@@ -92,20 +105,26 @@ def repair_record(record: Mapping[str, Any]) -> dict[str, Any] | None:
 
 
 def pending(library: Library) -> list[int]:
-    """Row keys of conversations without the repair warning: the ones to look at."""
-    codes = "," + Conversation.warning_codes + ","
+    """Row keys of every stored conversation: any may hold a control character (one
+    with the repair warning had only its escape sequences repaired)."""
     with library.session() as session:
-        return list(session.scalars(
-            select(Conversation.pk).where(~codes.contains(f",{REPAIRED},"))
-            .order_by(Conversation.pk)))
+        return list(session.scalars(select(Conversation.pk).order_by(Conversation.pk)))
 
 
 def repair_stored(library: Library, progress: Callable[[int, int, str], None] | None = None,
-                  cancelled: Callable[[], bool] | None = None) -> list[str]:
+                  cancelled: Callable[[], bool] | None = None,
+                  mended: list[str] | None = None) -> list[str]:
     """Repair every stored record that needs it; return the conversation ids repaired
     (``store_changed``: chunk by chunk, so a cancelled pass keeps what it did, and the
-    files holding what it repaired owe their rebuild)."""
-    return store_changed(library, pending(library), repair_record, progress, cancelled)
+    files holding what it repaired owe their rebuild). ``mended`` gets the ids of those
+    whose control characters were mended (the others had escape sequences repaired)."""
+    def change(record: dict[str, Any]) -> dict[str, Any] | None:
+        changed = repair_record(record)
+        if changed is not None and mended is not None and needs_repair(record)[1]:
+            mended.append(str(record["conversation_id"]))
+        return changed
+
+    return store_changed(library, pending(library), change, progress, cancelled)
 
 
 def store_changed(library: Library, pks: Sequence[int],

@@ -33,9 +33,10 @@ LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around m
 # app.similar.is_near, INDEXED or the sketch does: version 2 after SENTENCE_SKETCHES, whose
 # sketches share no empty piece and index one more sentence, 3 after SENTENCE_SKETCHES
 # version 2, whose sketch form finds copies differing in punctuation; LINE_WHITESPACE version 2
-# makes the token estimates again, which version 1 left counting the untrimmed text). In
-# the order they run.
-PASSES = {TEXT_REPAIR: 1, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 2, SHORTER_COPIES: 3,
+# makes the token estimates again, which version 1 left counting the untrimmed text;
+# TEXT_REPAIR version 2 mends Windows line ends and control characters too). In the order
+# they run.
+PASSES = {TEXT_REPAIR: 2, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 2, SHORTER_COPIES: 3,
           LINE_WHITESPACE: 2}
 
 

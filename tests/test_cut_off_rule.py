@@ -210,8 +210,9 @@ def test_a_cancelled_pass_is_not_recorded_and_runs_again(old_library: Path) -> N
     with Library(old_library) as library:
         with pytest.raises(BuildCancelled):
             finish_interrupted_work(library, cancelled=lambda: True)
-        assert upkeep.due(library.root) == [upkeep.CUT_OFF_RULE, upkeep.SENTENCE_SKETCHES,
-                                            upkeep.SHORTER_COPIES, upkeep.LINE_WHITESPACE]
+        assert upkeep.due(library.root) == [
+            upkeep.TEXT_REPAIR, upkeep.CUT_OFF_RULE, upkeep.SENTENCE_SKETCHES,
+            upkeep.SHORTER_COPIES, upkeep.LINE_WHITESPACE]
         assert not owes_rebuild(library, "affected")  # stopped before its first chunk
         done = finish_interrupted_work(library)
         assert any("judged the cut-off turns of 2 conversations" in s for s in done), done
@@ -228,8 +229,9 @@ def test_a_pass_cancelled_before_its_rebuilds_leaves_them_owed_for_the_next_star
 
         with pytest.raises(BuildCancelled):
             finish_interrupted_work(library, cancelled=after_the_judging)
-        assert upkeep.due(library.root) == [upkeep.CUT_OFF_RULE, upkeep.SENTENCE_SKETCHES,
-                                            upkeep.SHORTER_COPIES, upkeep.LINE_WHITESPACE]
+        assert upkeep.due(library.root) == [
+            upkeep.TEXT_REPAIR, upkeep.CUT_OFF_RULE, upkeep.SENTENCE_SKETCHES,
+            upkeep.SHORTER_COPIES, upkeep.LINE_WHITESPACE]
         assert owes_rebuild(library, "affected")
         done = finish_interrupted_work(library)
         assert not owes_rebuild(library, "affected") and upkeep.due(library.root) == []

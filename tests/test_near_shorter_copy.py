@@ -153,8 +153,8 @@ def test_a_cancelled_look_is_not_recorded_and_runs_again(old_library: Path) -> N
     with Library(old_library) as library:
         with pytest.raises(BuildCancelled):
             finish_interrupted_work(library, cancelled=lambda: True)
-        assert upkeep.due(library.root) == [upkeep.SENTENCE_SKETCHES, upkeep.SHORTER_COPIES,
-                                            upkeep.LINE_WHITESPACE]
+        assert upkeep.due(library.root) == [upkeep.TEXT_REPAIR, upkeep.SENTENCE_SKETCHES,
+                                            upkeep.SHORTER_COPIES, upkeep.LINE_WHITESPACE]
         assert NEAR_DUPLICATE not in _rows(library)[SHORT_ID][0]
         assert len(finish_interrupted_work(library)) == 1
         assert NEAR_DUPLICATE in _rows(library)[SHORT_ID][0]

@@ -156,8 +156,8 @@ def test_a_library_stored_before_is_sketched_again_once(old_library: Path,
         assert sum(holds_empty_piece(sketch) for _sha, sketch, _c, _t in before.values()) == 4
         assert 0 in _index(library)
         built = stored_bytes(library, "copies")
-        assert upkeep.due(library.root) == [upkeep.SENTENCE_SKETCHES, upkeep.SHORTER_COPIES,
-                                          upkeep.LINE_WHITESPACE]
+        assert upkeep.due(library.root) == [upkeep.TEXT_REPAIR, upkeep.SENTENCE_SKETCHES,
+                                            upkeep.SHORTER_COPIES, upkeep.LINE_WHITESPACE]
         assert needs_recovery(library)
         assert finish_interrupted_work(library) == []  # nothing a person sees changed
         assert upkeep.due(library.root) == []
@@ -202,8 +202,8 @@ def test_a_cancelled_pass_keeps_its_chunks_and_finishes_at_the_next_start(
         assert sum(holds_empty_piece(sketch) for _sha, sketch, _c, _t in half.values()) in (2, 3)
         with pytest.raises(BuildCancelled):
             finish_interrupted_work(library, cancelled=lambda: True)
-        assert upkeep.due(library.root) == [upkeep.SENTENCE_SKETCHES, upkeep.SHORTER_COPIES,
-                                          upkeep.LINE_WHITESPACE]
+        assert upkeep.due(library.root) == [upkeep.TEXT_REPAIR, upkeep.SENTENCE_SKETCHES,
+                                            upkeep.SHORTER_COPIES, upkeep.LINE_WHITESPACE]
         assert finish_interrupted_work(library) == []
         assert upkeep.due(library.root) == []
         assert {cid: sketch for cid, (_sha, sketch, _c, _t) in _stored(library).items()} == \
