@@ -344,3 +344,30 @@ def window_with_a_set(qtbot: object, filled_library: object, dialogs: object,
     widget.show()
     settle(qtbot, widget)
     return widget
+
+
+@pytest.fixture
+def own_library(tmp_path: Path) -> Iterator[object]:
+    """A library the test closes itself, to open it again afterwards."""
+    from app.library import Library
+
+    library = Library.open(tmp_path / "library")
+    yield library
+    library.close()
+
+
+@pytest.fixture
+def held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The window's imports are held after their first file until the returned gate file
+    exists (or they are cancelled); they still run the real import in a child process
+    (``held_jobs.held_import``)."""
+    import functools
+
+    from held_jobs import held_import
+
+    from ui import import_flow
+
+    gate = tmp_path / "gate"
+    monkeypatch.setattr(import_flow, "import_paths", functools.partial(held_import,
+                                                                       gate=str(gate)))
+    return gate

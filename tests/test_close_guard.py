@@ -5,23 +5,20 @@ that a job still writes into."""
 
 from __future__ import annotations
 
-import functools
 import multiprocessing
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from conftest import ENRICHED, LEGACY, open_window
-from held_jobs import held_import
 from hostile_corpus import conversation, dump
 from PySide6.QtCore import Qt
 from PySide6.QtTest import QTest
 from scripted_dialogs import ScriptedDialogs
 
 from app.library import Library
-from ui import close_guard, import_flow
+from ui import close_guard
 from ui.close_guard import finish_app
 from ui.main import MainWindow
 from ui.tasks import Task, job_over, jobs_of, run_with_progress, running_jobs
@@ -29,24 +26,6 @@ from ui.tasks import Task, job_over, jobs_of, run_with_progress, running_jobs
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
 
 ALL = len(ENRICHED) + len(LEGACY)
-
-
-@pytest.fixture
-def own_library(tmp_path: Path) -> Iterator[Library]:
-    """A library the test closes itself, to open it again afterwards."""
-    library = Library.open(tmp_path / "library")
-    yield library
-    library.close()
-
-
-@pytest.fixture
-def held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """The window's imports are held after their first file until the returned gate file
-    exists (or they are cancelled); they still run the real import in a child process."""
-    gate = tmp_path / "gate"
-    monkeypatch.setattr(import_flow, "import_paths", functools.partial(held_import,
-                                                                       gate=str(gate)))
-    return gate
 
 
 def start_held_import(qtbot, window: MainWindow, folder: Path, gate: Path) -> Task:

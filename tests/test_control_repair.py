@@ -20,9 +20,7 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sqlite3
 from collections import Counter
-from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -32,11 +30,12 @@ from conftest import FIXTURES
 from hypothesis import example, given
 from hypothesis import strategies as st
 from stored import stored_bytes
+from test_stored_repair import stored_records
 
 from app import upkeep
 from app.cli import main
 from app.importer import import_paths
-from app.library import Library, unpack
+from app.library import Library
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.repair import CONTROLS, has_controls, mend_text
 from app.trainingfiles import add_conversations
@@ -158,15 +157,8 @@ def old_library(tmp_path: Path) -> Path:
     return root
 
 
-def _stored(root: Path) -> dict[str, dict[str, Any]]:
-    with closing(sqlite3.connect(root / "library.sqlite3")) as conn:
-        return {cid: unpack(doc) for cid, doc in conn.execute(
-            "SELECT c.conversation_id, d.document FROM conversations c "
-            "JOIN conversation_documents d ON d.pk = c.pk")}
-
-
 def test_the_old_library_really_holds_control_characters(old_library: Path) -> None:
-    records = _stored(old_library)
+    records = stored_records(old_library)
     assert "\r\n" in "".join(_dialogue(records[WINDOWS_ID]))
     assert "\x00" in "".join(_dialogue(records[NUL_ID]))
     assert upkeep.done(old_library)[upkeep.TEXT_REPAIR] == 1
@@ -174,7 +166,7 @@ def test_the_old_library_really_holds_control_characters(old_library: Path) -> N
 
 def test_opening_an_old_library_mends_once_as_an_import_would_and_rebuilds_the_file(
         old_library: Path, tmp_path: Path) -> None:
-    before = _stored(old_library)
+    before = stored_records(old_library)
     with Library(old_library) as library:
         old_jsonl = stored_bytes(library, "before-control")[1]
         assert b"\\r\\n" in old_jsonl and b"\\u0000" in old_jsonl  # trained as stored
@@ -193,7 +185,7 @@ def test_opening_an_old_library_mends_once_as_an_import_would_and_rebuilds_the_f
         assert "reply_cut_off" not in rows[NUL_ID].warning_codes  # judged on the mended text
         assert not needs_recovery(library)
         assert finish_interrupted_work(library) == []  # recorded: once only
-    after = _stored(old_library)
+    after = stored_records(old_library)
     assert after[CLEAN_ID] == before[CLEAN_ID]  # nothing to mend: untouched
     assert after[ESCAPED_ID] == before[ESCAPED_ID]  # its escapes were repaired at import
     with _import(tmp_path / "fresh", WINDOWS, NUL) as fresh:

@@ -7,7 +7,6 @@ library, real child processes, real signals."""
 
 from __future__ import annotations
 
-import functools
 import os
 import signal
 import subprocess
@@ -19,7 +18,6 @@ from typing import Any
 
 import pytest
 from conftest import open_window
-from held_jobs import held_import
 from PySide6.QtWidgets import QMessageBox
 from scripted_dialogs import ScriptedDialogs
 from test_close_guard import ALL, start_held_import
@@ -29,7 +27,6 @@ from app.build import BuildCancelled
 from app.importer import import_paths
 from app.job_process import run_in_child
 from app.library import Library
-from ui import import_flow
 from ui.main import finish_interrupted_work_or_explain
 from ui.quit_signals import QuitOnSignals, quit_without_asking
 from ui.tasks import jobs_of
@@ -37,21 +34,6 @@ from ui.tasks import jobs_of
 ROOT = Path(__file__).resolve().parents[1]
 POSIX_ONLY = pytest.mark.skipif(os.name == "nt", reason="process groups and SIGKILL")
 pytestmark = pytest.mark.qt_log_level_fail("WARNING")
-
-
-@pytest.fixture
-def own_library(tmp_path: Path) -> Iterator[Library]:
-    library = Library.open(tmp_path / "library")
-    yield library
-    library.close()
-
-
-@pytest.fixture
-def held(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    gate = tmp_path / "gate"
-    monkeypatch.setattr(import_flow, "import_paths", functools.partial(held_import,
-                                                                       gate=str(gate)))
-    return gate
 
 
 @pytest.fixture
