@@ -348,7 +348,8 @@ def marks_taken(library: Library, changed: Sequence[tuple[str, str]],
     return {cid: str(stored[cid].reviewed_by)
             for cid, (old, new) in _compared(library, marked, progress, cancelled).items()
             if reviewed_text(old.get("messages") or []) != reviewed_text(new.get("messages")
-                                                                         or [])}
+                                                                         or [])
+            and not (new.get("quality") or {}).get("reviewed_by")}  # (its own mark stands)
 
 
 def _compared(library: Library, changed: Sequence[tuple[str, str]],

@@ -1,11 +1,13 @@
 """Review marks: a person says "I read this conversation", and the library remembers who and
 when (``conversations.reviewed_by`` / ``reviewed_at``).
 
-The mark lives only in the library, never in the imported file. It reaches the training
-files by one rule, applied wherever a record or digest leaves the library (``with_review``
-and ``is_reviewed``): a conversation counts as human-reviewed when the source file says every
-reply was reviewed, or when a person marked it here. Undoing a mark falls back to what the
-source file says. Setting and clearing marks is ``app.review_marks``.
+The mark lives in the library, never in the imported file (a full JSON of ours writes it
+out, and importing that file brings it back as a mark: ``carried_mark``). It reaches the
+training files by one rule, applied wherever a record or digest leaves the library
+(``with_review`` and ``is_reviewed``): a conversation counts as human-reviewed when the
+source file says every reply was reviewed, or when a person marked it here. Undoing a mark
+falls back to what the source file says. Setting and clearing marks is
+``app.review_marks``.
 
 A mark certifies the text a person read: a replace whose new version says other things
 (``reviewed_text`` differs) takes the library's mark away (``app.importer``); one that only
