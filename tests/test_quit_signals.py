@@ -233,3 +233,23 @@ def test_bootstrap_waits_for_the_step_a_ctrl_c_stops(tmp_path: Path) -> None:
     assert out == b"step stopped\n"  # not "returned": no step after an interrupted one
     assert parent.returncode == 3
     assert err == b""
+
+
+def test_the_window_starts_without_a_stderr_as_a_windowed_app_has_none(tmp_path: Path) -> None:
+    """A windowed app (the Windows installer's) has no stdout or stderr: sys.stderr is None.
+    The handlers' default writer was looked up as the module loaded (sys.stderr.write), so
+    the app could not even import its window there."""
+    script = ("import sys\n"
+              "sys.stdout = sys.stderr = None\n"
+              "from ui.main import run_gui\n"
+              "from ui.quit_signals import QuitOnSignals\n"
+              "handlers = QuitOnSignals(lambda: None, end_now=lambda code: None)\n"
+              "handlers._received(2, None)\n"
+              "handlers._received(2, None)\n"
+              "open(sys.argv[1], 'w').write('imported')\n")
+    marker = tmp_path / "marker"
+    done = subprocess.run([sys.executable, "-c", script, str(marker)], cwd=ROOT,
+                          env=dict(os.environ, QT_QPA_PLATFORM="offscreen"),
+                          capture_output=True, timeout=120)
+    assert done.returncode == 0, done.stderr.decode()
+    assert marker.read_text() == "imported"

@@ -56,11 +56,11 @@ class QuitOnSignals(QObject):
 
     def __init__(self, quit_now: Callable[[], None],
                  end_now: Callable[[int], object] = os._exit,
-                 say: Callable[[str], object] = sys.stderr.write) -> None:
+                 say: Callable[[str], object] | None = None) -> None:
         super().__init__()
         self.quit_now = quit_now
         self.end_now = end_now
-        self.say = say
+        self.say = say  # None: to stderr, when there is one (a windowed app has none)
         self.received: int | None = None  # the first signal, once one came
         self._quitting = False
         self._previous: dict[int, object] = {}
@@ -100,8 +100,11 @@ class QuitOnSignals(QObject):
 
     def _write(self, text: str) -> None:
         with contextlib.suppress(Exception):  # (no stderr in a windowed frozen app)
-            self.say(text)
-            sys.stderr.flush()
+            if self.say is not None:
+                self.say(text)
+            elif sys.stderr is not None:
+                sys.stderr.write(text)
+                sys.stderr.flush()
 
 
 def quit_without_asking() -> None:
