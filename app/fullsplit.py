@@ -25,6 +25,7 @@ import orjson
 from app.canonical import check_structure, normalise
 from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind, earlier_format_conversation
 from app.errors import InputError, Problem
+from app.record_repair import repair_record
 from app.records import ConversationRecord
 
 PART_MARK = " [conversation "  # begins the part of a name that says where in the file
@@ -244,4 +245,7 @@ def _from_our_format(
         "trainable_replies": len(replies),
         "ends_with_unanswered_client_turn": dialogue[-1]["role"] == "user",
     }
+    # A file built before import mended texts (escapes, Windows line ends, control
+    # characters) brings them back in mended, as a generator's file would be.
+    record = repair_record(record) or record
     return cast(ConversationRecord, record)  # check_record has checked the shape

@@ -147,6 +147,35 @@ def test_the_quick_test_finds_exactly_the_characters_mended(text: str) -> None:
     assert mend_text(fixed, escaped=False, controls=True) == (fixed, Counter())
 
 
+def test_a_full_json_of_ours_built_before_the_repair_comes_back_mended(tmp_path: Path) -> None:
+    """A full JSON built before import mended texts holds Windows line ends in its records,
+    which are canonical already and never went through the import's normaliser: they were
+    stored and trained as they were (a fresh library records the stored pass as done)."""
+    with _import(tmp_path / "plain", FIXTURES / "enriched" / "enriched-1.json") as other:
+        [cid] = [row.conversation_id for row in other.summaries()]
+        add_conversations(other, "Before", [cid], create=True)
+        document = orjson.loads(stored_bytes(other, "Before")[0])
+        mended = other.record(cid)
+    [record] = document["conversations"]
+    replies = [m for m in record["messages"] if m["role"] == "assistant"]
+    replies[0]["content"] = replies[0]["content"].replace("\n", "\r\n")
+    replies[1]["content"] += "\x00"
+    assert replies[0]["content"].count("\r\n") >= 2
+    full = tmp_path / "before-the-repair.json"
+    full.write_bytes(orjson.dumps(document))
+
+    with Library(tmp_path / "fresh") as fresh:
+        assert import_paths(fresh, [full]).imported == 1
+        stored = fresh.record(cid)
+        assert _dialogue(stored) == _dialogue(mended)
+        repaired = [w["message"] for w in stored["quality"]["warnings"]
+                    if w["code"] == "text_repaired"]
+        assert len(repaired) == 2 and "× \\r\\n" in repaired[0]
+        assert "U+0000" in repaired[1]
+        add_conversations(fresh, "After", [cid], create=True)
+        assert not any("\r" in text or "\x00" in text for text in _jsonl_texts(fresh, "After"))
+
+
 # --- libraries stored before the repair -------------------------------------------------
 
 

@@ -25,8 +25,8 @@ from app import upkeep
 from app.cli import main
 from app.importer import import_paths
 from app.library import Library, unpack
+from app.record_repair import repair_record
 from app.recovery import finish_interrupted_work, needs_recovery
-from app.stored_repair import repair_record
 
 OLD_LIBRARY = Path(__file__).parent / "data" / "library-before-repair"
 ESCAPED = ("fp_conversation_14009fa0-9609-4142-9002-6bd77a43beb6",
