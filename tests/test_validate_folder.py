@@ -29,23 +29,27 @@ def run(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, list[st
 def saved(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """The folder of a person's saves: a full JSON and a JSONL with their manifests and
     recipes, a split in a folder below it, and a hidden file the system put there."""
+    exports = tmp_path / "exports"
+    _exported(tmp_path, capsys, ("export", "Set", "--format", "json", "-o",
+                                 exports / "set.json"),
+              ("export", "Set", "--format", "jsonl", "-o", exports / "set.jsonl", "--recipes"),
+              ("export", "Set", "--format", "split", "-o", exports / "split", "--recipes"))
+    (exports / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
+    return exports
+
+
+def _exported(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+              *exports: tuple[object, ...]) -> None:
+    """The fixtures' conversations imported into a library, made the training file "Set",
+    then exported with each of ``exports`` (the command line's arguments)."""
     conversations = tmp_path / "in"
     conversations.mkdir()
     for path in ENRICHED:
         shutil.copy(path, conversations / path.name)
     library = ("--library", tmp_path / "lib")
-    exports = tmp_path / "exports"
-    exports.mkdir()
-    for args in (("import", conversations), ("add", "Set", "--new", "--all"),
-                 ("export", "Set", "--format", "json", "-o", exports / "set.json"),
-                 ("export", "Set", "--format", "jsonl", "-o", exports / "set.jsonl",
-                  "--recipes"),
-                 ("export", "Set", "--format", "split", "-o", exports / "split",
-                  "--recipes")):
+    for args in (("import", conversations), ("add", "Set", "--new", "--all"), *exports):
         code, _ = run(capsys, *library, *args)
         assert code == 0, args
-    (exports / ".DS_Store").write_bytes(b"\0\0\0\1Bud1")
-    return exports
 
 
 def test_a_folder_of_saves_is_checked_file_by_file(
@@ -134,20 +138,12 @@ def test_a_jsonl_line_s_problem_names_the_line_first(
 def shared(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     """Three downloads with trainer recipes saved into one folder: each merges its entry
     into the folder's one dataset_info.json (audit57 H1)."""
-    conversations = tmp_path / "in"
-    conversations.mkdir()
-    for path in ENRICHED:
-        shutil.copy(path, conversations / path.name)
-    library = ("--library", tmp_path / "lib")
     folder = tmp_path / "shared"
-    folder.mkdir()
-    for args in (("import", conversations), ("add", "Set", "--new", "--all"),
-                 *(("export", "Set", "--format", fmt, "-o", folder / name, "--recipes")
-                   for fmt, name in (("jsonl", "prod.jsonl"),
-                                     ("jsonl-messages", "prod-messages.jsonl"),
-                                     ("jsonl-per-reply", "prod-per-reply.jsonl")))):
-        code, _ = run(capsys, *library, *args)
-        assert code == 0, args
+    _exported(tmp_path, capsys,
+              *(("export", "Set", "--format", fmt, "-o", folder / name, "--recipes")
+                for fmt, name in (("jsonl", "prod.jsonl"),
+                                  ("jsonl-messages", "prod-messages.jsonl"),
+                                  ("jsonl-per-reply", "prod-per-reply.jsonl"))))
     return folder
 
 
