@@ -489,10 +489,9 @@ def cmd_files(args: argparse.Namespace, library: Library) -> int:
             # The tokens the window shows: its lines counted with the library's tokenizer
             # and chat template (the header's tokens.total); estimated_tokens, the header's
             # characters / 4, is a rough guide beside it (the two differed by a quarter).
-            counted = (header(library, info.name).get("tokens") or {}).get("total")
             _print(orjson.dumps({
                 "name": info.name, "conversations": info.conversations,
-                "trainable_replies": info.trainable_replies, "tokens": counted,
+                "trainable_replies": info.trainable_replies, "tokens": info.tokens,
                 "estimated_tokens": info.estimated_tokens, "json_bytes": info.json_bytes,
                 "jsonl_bytes": info.jsonl_bytes, "created_at": info.created_at,
                 "updated_at": info.updated_at, "cut_off_policy": info.cut_off_policy,

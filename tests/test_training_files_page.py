@@ -43,6 +43,7 @@ from ui.training_files_model import (
     NAME,
     ROW_ROLE,
     SORT_ROLE,
+    TOKENS,
     TrainingFilesModel,
     human_size,
 )
@@ -129,6 +130,11 @@ def test_created_file_is_listed_with_its_counts_and_details(page, filled_library
     assert "TRL would cut that line at 4,096 tokens" in tip
     assert f"(its longest line has {tokens['max']:,} tokens: Settings… on the LoRA " in tip
     assert "~" not in totals
+    # the list says the number the details say, not the characters ÷ 4 estimate beside it
+    assert row.siblingAtColumn(TOKENS).data() == f"{tokens['total']:,}"
+    assert row.siblingAtColumn(TOKENS).data(SORT_ROLE) == tokens["total"] == info.tokens
+    assert tokens["total"] != info.estimated_tokens
+    assert page.model.headerData(TOKENS, Qt.Orientation.Horizontal) == "Tokens"
     assert "Reply scores: mean" in page.quality_label.text()
     assert page.charts["batch"].rows() == [("batch-2025-12", 15)]
     assert sum(count for _, count in page.charts["persona_archetype"].rows()) == 15
@@ -849,3 +855,17 @@ def test_the_members_warnings_are_the_ones_the_header_counts(page, filled_librar
         "conversations_with_warnings"]
     assert f"Warnings: {quality['conversations_with_warnings']} conversations with warnings" in (
         page.quality_label.text())
+
+
+def test_a_file_built_before_exact_counts_shows_its_estimate_marked(qtbot, demo, page,
+                                                                       filled_library):
+    """Its header has no tokens.total: the list keeps the old estimate, marked with ~."""
+    from dataclasses import replace
+    old = replace(demo, tokens=None)
+    model = TrainingFilesModel()
+    model.set_files([old])
+    cell = model.index(0, TOKENS)
+    assert cell.data() == f"~{demo.estimated_tokens:,}"
+    assert cell.data(SORT_ROLE) == demo.estimated_tokens
+    assert "~ marks a file built before exact counts" in model.headerData(
+        TOKENS, Qt.Orientation.Horizontal, Qt.ItemDataRole.ToolTipRole)

@@ -19,11 +19,13 @@ ROW_ROLE = Qt.ItemDataRole.UserRole + 2
 
 NAME, CONVERSATIONS, REPLIES, TOKENS, JSON_SIZE, JSONL_SIZE, CREATED, UPDATED = range(8)
 HEADERS = (
-    "Name", "Conversations", "Trainable replies", "Est. tokens",
+    "Name", "Conversations", "Trainable replies", "Tokens",
     "JSON size", "JSONL size", "Created", "Last updated",
 )
 HEADER_TIPS = {
-    TOKENS: "A rough estimate: characters of the trained messages divided by four",
+    TOKENS: ("Tokens of the JSONL lines as the trainer reads them (the library's tokenizer "
+             "and chat template), as the file's details say; ~ marks a file built before "
+             "exact counts: characters of the trained messages divided by four"),
     JSON_SIZE: "Size of the full JSON (header, consultant profile and every conversation)",
     JSONL_SIZE: "Size of the JSONL that trainers read (one line per conversation)",
 }
@@ -42,6 +44,11 @@ def human_size(size: int) -> str:
         if value < 1024 or unit == "GB":
             return f"{value:.1f} {unit}"
     raise AssertionError("unreachable")
+
+
+def tokens_text(info: TrainingFileInfo) -> str:
+    """The exact count when the file has one, else the old estimate marked with ~."""
+    return f"{info.tokens:,}" if info.tokens is not None else f"~{info.estimated_tokens:,}"
 
 
 def parse_stamp(stamp: str) -> datetime | None:
@@ -122,7 +129,7 @@ class TrainingFilesModel(QAbstractTableModel):
             NAME: info.name,
             CONVERSATIONS: f"{info.conversations:,}",
             REPLIES: f"{info.trainable_replies:,}",
-            TOKENS: f"{info.estimated_tokens:,}",
+            TOKENS: tokens_text(info),
             JSON_SIZE: human_size(info.json_bytes),
             JSONL_SIZE: human_size(info.jsonl_bytes),
             CREATED: local_time_text(info.created_at),
@@ -136,7 +143,7 @@ class TrainingFilesModel(QAbstractTableModel):
             NAME: info.name.casefold(),
             CONVERSATIONS: info.conversations,
             REPLIES: info.trainable_replies,
-            TOKENS: info.estimated_tokens,
+            TOKENS: info.tokens if info.tokens is not None else info.estimated_tokens,
             JSON_SIZE: info.json_bytes,
             JSONL_SIZE: info.jsonl_bytes,
             CREATED: info.created_at,  # ISO UTC stamps order as the times do
