@@ -540,8 +540,9 @@ def cmd_set(args: argparse.Namespace, library: Library) -> int:
     if args.cut_off_policy is not None:
         _print(policy_line(info.name, info.cut_off_policy,
                            totals["trainable_replies"], totals["replies_left_out"]))
-    if args.over_budget is not None or args.max_seq_len is not None:
-        _print(sentence)
+    # Always the window's sentence: a policy that trains cut-off replies makes lines
+    # longer, so a file that fits its lines may leave replies out that it trained before.
+    _print(sentence)
     for line in set_notes(info.name, head):
         _print(line)
     return 0

@@ -19,6 +19,7 @@ from app import FORMAT_VERSION, __version__
 from app.cli import file_line, main, policy_line
 from app.labels import display_name
 from app.library import Library
+from app.settings_words import fitted_replies
 from app.trainingfiles import TrainingFileInfo, header, list_training_files, member_ids
 
 EXAMPLES = [
@@ -565,3 +566,26 @@ def test_the_help_of_leave_out_flagged_names_the_warnings_it_keeps(
     assert ("--leave-out-flagged leave out conversations with quality warnings that would "
             "harm training (any but Text Repaired and Unanswered Last Turn, which the JSONL "
             "already handles)") in help_text
+
+
+def test_set_policy_alone_says_the_windows_sentence(imported: Cli) -> None:
+    """``set --cut-off-policy`` says what the window says after Settings… (the settings
+    and the replies left out to fit), after its policy line; it printed only that line,
+    which read as if every trained reply were in the JSONL."""
+    code, _, err = imported("add", "Fitted", "--new", "--all", "--cut-off-policy", "trim",
+                            "--over-budget", "fit", "--keep-over-budget")
+    assert code == 0, err
+    code, out, err = imported("max-len", "Fitted", "2048")
+    assert code == 0, err
+    code, out, err = imported("set", "Fitted", "--cut-off-policy", "keep")
+    assert code == 0, err
+    with Library.open(imported.data_dir, read_only=True) as library:
+        head = header(library, "Fitted")
+    fitted = fitted_replies("fit", head)
+    assert fitted > 1
+    lines = out.splitlines()
+    assert lines[0].startswith("'Fitted' now uses cut-off policy keep: ")
+    assert lines[1] == ("Rebuilt 'Fitted': cut-off replies: Train every reply; length limit "
+                        "2,048 tokens. Every line fits: long conversations were shortened to "
+                        f"fit ({fitted} replies at their ends are left out of the JSONL; the "
+                        "full JSON keeps them).")

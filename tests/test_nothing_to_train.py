@@ -133,7 +133,8 @@ def test_a_policy_change_that_leaves_no_line_is_said_and_no_export_is_empty(
             "conversations has a reply its cut-off policy (Trim) trains, so its JSONL is "
             "empty. Add conversations with clean replies to it; the full JSON can still be "
             "saved for review.")
-    assert out.splitlines()[1] == said + " Until then an export for a trainer is refused."
+    assert out.splitlines()[1].startswith("Rebuilt 'OnlyCut': cut-off replies: ")
+    assert out.splitlines()[2] == said + " Until then an export for a trainer is refused."
     for fmt in JSONL_FORMATS:
         target = tmp_path / "out" / f"only-cut-{fmt.value}"
         code, out, err = run(filled_library, capsys, "export", "OnlyCut", "--format",
