@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -379,6 +379,23 @@ def _owned_entry_problems(manifest: str, saved: Path, owned: dict[str, Any],
     return problems
 
 
+MAX_WARNINGS_SAID = 6  # then how many more: the window's Warnings column has them all
+
+
+def import_warnings_note(warnings: Sequence[Mapping[str, Any]]) -> str:
+    """What the import will say of a valid file: the texts it repairs (literal escapes,
+    Windows line ends, control characters), the cut-off and unanswered turns it leaves out
+    of training. Without it a file "valid" here came in with warnings nobody expected."""
+    if not warnings:
+        return ""
+    said = [(f"Turn {w['turn_number']}: " if w.get("turn_number") else "") + str(w["message"])
+            for w in warnings[:MAX_WARNINGS_SAID]]
+    more = len(warnings) - len(said)
+    tail = f"; and {more} more" if more else ""
+    return (f"imported, it gets these warnings (the window's Warnings column): "
+            f"{'; '.join(said)}{tail}")
+
+
 def validate_path(path: Path) -> Verdict:
     """Validate one file of any of our kinds."""
     if path.suffix.lower() == ".jsonl":
@@ -401,11 +418,14 @@ def validate_path(path: Path) -> Verdict:
     if kind is Kind.FULL:
         return Verdict(path, "full", _schema_problems(document, FULL_SCHEMA, path.name))
     problems = _schema_problems(document, INDIVIDUAL_SCHEMA, path.name)
+    note = ""
     if not problems:
         try:  # the same checks import makes, so both commands agree
-            record_from_bytes(raw, readable_name(path.name))
+            record = record_from_bytes(raw, readable_name(path.name))
         except InputError as exc:
             problems = exc.problems
+        else:
+            note = import_warnings_note(record["quality"]["warnings"])
     label = {Kind.ENRICHED: "individual (enriched)", Kind.LEGACY: "individual (legacy)"}
     if kind is Kind.UNKNOWN:
         problems = [Problem(path.name, "not a conversation file, a full training file or a "
@@ -418,4 +438,4 @@ def validate_path(path: Path) -> Verdict:
         # import refuses such a file unread, whatever it holds: say so, as import would
         problems.append(Problem(path.name, f"{NOT_JSON_FILE}; rename it to "
                                            f"{path.stem}.json to import it"))
-    return Verdict(path, label.get(kind, kind.value), problems)
+    return Verdict(path, label.get(kind, kind.value), problems, "" if problems else note)

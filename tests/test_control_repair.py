@@ -232,3 +232,25 @@ def test_the_first_command_on_an_old_library_mends_and_says_so(old_library: Path
     assert "note: mended Windows line ends" in err
     assert "note: rebuilt the training file 'before-control'" in err
     assert upkeep.due(old_library) == []
+
+
+def test_validate_says_what_the_import_will_mend_and_warn(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A file `validate` calls valid says the warnings the import gives it (the texts it
+    mends, the turns it leaves out of training), the same words as the Warnings column;
+    a clean file says nothing more. It said only "valid"."""
+    clean = FIXTURES / "legacy" / "c-alpha-build_v3.4-LoRA-FP-convo-01-complete.json"
+    assert main(["validate", str(NUL), str(WINDOWS), str(clean)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    with _import(tmp_path / "lib", NUL, WINDOWS) as library:
+        said = {row.conversation_id: row.warnings_text.splitlines()
+                for row in library.summaries()}
+    assert lines[0].startswith(f"valid    {NUL}")
+    assert lines[1] == ("    imported, it gets these warnings (the window's Warnings column): "
+                        + "; ".join(said[NUL_ID]))
+    assert "1 × U+0000" in lines[1]
+    assert lines[2].startswith(f"valid    {WINDOWS}")
+    listed = lines[3].split(": ", 1)[1]
+    assert len(said[WINDOWS_ID]) == 8  # six said, then how many more
+    assert listed == "; ".join(said[WINDOWS_ID][:6]) + "; and 2 more"
+    assert lines[4].startswith(f"valid    {clean}") and len(lines) == 5
