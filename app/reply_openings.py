@@ -1,0 +1,216 @@
+"""How a training file's trained replies open and end: the verbal tics a LoRA amplifies.
+
+One generator has habits ("First, …", "I love that …", a closing question). A LoRA trained
+on thousands of its conversations learns them as the way to answer, and opens every reply
+the same way. This counts them over exactly what the file's JSONL trains: its stored lines
+(``app.stored_builds``), so the cut-off policy, the replies left out to fit the length
+limit and the weight-0 context are as the trainer reads them; which replies those are is
+never worked out again here.
+
+An *opening* is a reply's first words, case folded, without punctuation or markdown: two
+by default, one or three on request (``WORD_CHOICES``). Two, because the tics mostly live
+in the first two words ("I love that …" is "i love", "Okay, first …" is "okay first") and
+a third word splits one habit into small groups that hide it; one word shows a habit
+whose second word varies ("First, let's …", "First, I'm …", "First: thank …" are all
+"first"), three the exact phrase. Each opening keeps its most common longer form, to show
+how it goes on. A reply that starts with the client's first name ("David, I …") counts it
+as ``[name]``: the habit, not the client.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from itertools import islice
+from typing import Any
+
+import orjson
+
+from app.errors import LibraryError
+from app.export import owes_rebuild
+from app.library import Library
+from app.trainingfiles import member_rows, read_build
+
+OPENING_WORDS = 2  # the default length of an opening, in words
+WORD_CHOICES = (1, 2, 3)
+LONGER_WORDS = 4  # the longer form shown beside an opening
+DEFAULT_TOP = 10
+NAME = "[name]"  # a reply opening on the client's first name
+# A word: letters or digits, with inner apostrophes ("let's", "i'm"); markdown marks,
+# punctuation and dashes ("first—take") fall between words.
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+# What may follow a closing question mark: markdown, quotes, brackets, white space.
+_TRAILING = " \t\r\n*_`\"'\u201d\u2019)]"
+
+WHY = ("A LoRA learns a generator's habits as the way to answer: if many replies open with "
+       "the same words, or end on a question, the model will open (or end) nearly every "
+       "reply that way. Remove some of these conversations from the file, or generate "
+       "them again with varied prompts, before training.")
+
+
+def words_of(text: str, count: int) -> list[str]:
+    """The first ``count`` words of ``text``, case folded (markdown and punctuation
+    dropped, curly apostrophes made straight)."""
+    return [match.group().casefold().replace("\u2019", "'")
+            for match in islice(_WORD.finditer(text), count)]
+
+
+def opening_of(text: str, client: str | None = None, count: int = OPENING_WORDS) -> str:
+    """A reply's opening: its first ``count`` words, the first name of ``client`` (the
+    client's name) as ``[name]``; "" for a reply with no word."""
+    return " ".join(_leading(text, _first_name(client), count))
+
+
+def _leading(text: str, first_name: str | None, count: int) -> list[str]:
+    words = words_of(text, count)
+    if words and first_name and words[0] == first_name:
+        words[0] = NAME
+    return words
+
+
+def _first_name(name: str | None) -> str | None:
+    words = words_of(name or "", 1)
+    return words[0] if words else None
+
+
+def ends_on_question(text: str) -> bool:
+    """The reply's last mark, past markdown and quotes, is a question mark."""
+    return text.rstrip(_TRAILING).endswith("?")
+
+
+@dataclass(frozen=True)
+class Opening:
+    """One opening: how many trained replies start so, and in which conversations."""
+
+    words: str
+    replies: int
+    conversations: tuple[str, ...]  # file order, each once
+    longer: str  # its most common longer form ("i love that you")
+
+
+@dataclass(frozen=True)
+class Openings:
+    """A file's trained replies: their most common openings (per opening length in words)
+    and how many end on a question; the same for the first reply of each conversation,
+    where tics are strongest."""
+
+    replies: int
+    questions: int  # trained replies ending on a question
+    first_replies: int  # conversations whose first reply is trained
+    by_words: Mapping[int, tuple[Opening, ...]]  # words -> the most common openings
+    first_by_words: Mapping[int, tuple[Opening, ...]]
+    question_conversations: tuple[str, ...] = ()  # those with a reply ending on a question
+
+    def top(self, words: int = OPENING_WORDS, first: bool = False) -> tuple[Opening, ...]:
+        """The most common openings of ``words`` words, of every trained reply or only of
+        the first replies."""
+        return (self.first_by_words if first else self.by_words).get(words, ())
+
+    def share(self, count: int, first: bool = False) -> float:
+        """``count`` as a share (0-1) of the trained replies (or of the first replies)."""
+        whole = self.first_replies if first else self.replies
+        return count / whole if whole else 0.0
+
+
+class _Tally:
+    """Openings counted as the lines go by."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[str] = Counter()
+        self.longer: dict[str, Counter[str]] = {}
+        self.conversations: dict[str, list[str]] = {}
+
+    def add(self, opening: str, longer: str, conversation: str) -> None:
+        self.counts[opening] += 1
+        self.longer.setdefault(opening, Counter())[longer] += 1
+        seen = self.conversations.setdefault(opening, [])
+        if not seen or seen[-1] != conversation:
+            seen.append(conversation)
+
+    def top(self, limit: int) -> tuple[Opening, ...]:
+        ordered = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+        return tuple(Opening(words, count, tuple(self.conversations[words]),
+                             self.longer[words].most_common(1)[0][0])
+                     for words, count in ordered)
+
+
+def trained_replies(line: Mapping[str, Any]) -> tuple[list[str], bool]:
+    """A JSONL line's trained replies (a ``weight`` 0 reply is context) and whether the
+    first of them is the conversation's first reply."""
+    replies = [message for message in line.get("messages") or ()
+               if message.get("role") == "assistant"]
+    trained = [str(message.get("content") or "") for message in replies
+               if message.get("weight", 1) != 0]
+    return trained, bool(replies) and replies[0].get("weight", 1) != 0
+
+
+def count_openings(lines: Iterable[Mapping[str, Any]], top: int = DEFAULT_TOP,
+                   names: Mapping[str, str | None] | None = None,
+                   cancelled: Callable[[], bool] | None = None) -> Openings:
+    """Count the openings of the trained replies of ``lines`` (parsed JSONL lines, their
+    ``metadata.conversation_id`` naming the conversation). ``names``: each conversation's
+    client name, whose first word counts as ``[name]``. ``cancelled`` is asked now and
+    then; when it says so, counting stops with ``OpeningsCancelled``."""
+    every = {words: _Tally() for words in WORD_CHOICES}
+    first = {words: _Tally() for words in WORD_CHOICES}
+    replies = questions = first_replies = 0
+    asking: list[str] = []
+    names = names or {}
+    for number, line in enumerate(lines):
+        if cancelled is not None and number % 256 == 0 and cancelled():
+            raise OpeningsCancelled()
+        conversation = str((line.get("metadata") or {}).get("conversation_id") or "")
+        texts, first_trained = trained_replies(line)
+        client = _first_name(names.get(conversation))
+        for position, text in enumerate(texts):
+            words = _leading(text, client, LONGER_WORDS)
+            longer = " ".join(words)
+            is_first = position == 0 and first_trained
+            for count in WORD_CHOICES:
+                opening = " ".join(words[:count])
+                every[count].add(opening, longer, conversation)
+                if is_first:
+                    first[count].add(opening, longer, conversation)
+            if ends_on_question(text):
+                questions += 1
+                if not asking or asking[-1] != conversation:
+                    asking.append(conversation)
+        replies += len(texts)
+        first_replies += bool(texts) and first_trained
+    return Openings(replies, questions, first_replies,
+                    {count: tally.top(top) for count, tally in every.items()},
+                    {count: tally.top(top) for count, tally in first.items()},
+                    tuple(asking))
+
+
+class OpeningsCancelled(Exception):
+    """The count was stopped (another file was chosen)."""
+
+
+@dataclass(frozen=True)
+class FileOpenings:
+    """A training file's openings, and whether they were counted from a build it is due to
+    replace (its conversations changed and the rebuild did not finish)."""
+
+    name: str
+    openings: Openings
+    owes_rebuild: bool
+
+
+def file_openings(library: Library, name: str, top: int = DEFAULT_TOP,
+                  cancelled: Callable[[], bool] | None = None) -> FileOpenings:
+    """Count ``name``'s openings from its stored JSONL lines (reads only: safe on a worker
+    thread). Raises ``LibraryError`` for a file that is gone, not built, or damaged."""
+    names = {row.conversation_id: row.persona_name for row in member_rows(library, name)}
+    owed = owes_rebuild(library, name)
+    with read_build(library, name) as reader:
+        real_name = reader.name
+        try:
+            openings = count_openings((orjson.loads(line) for line in reader.jsonl_lines()),
+                                      top, names, cancelled)
+        except orjson.JSONDecodeError as exc:
+            raise LibraryError(f"a line of the training file '{real_name}' is not JSON "
+                               f"({exc}); rebuild the file") from None
+    return FileOpenings(real_name, openings, owed)
