@@ -27,11 +27,13 @@ from itertools import islice
 from typing import Any
 
 import orjson
+from sqlalchemy import select
 
 from app.errors import LibraryError
 from app.export import owes_rebuild
 from app.library import Library
-from app.trainingfiles import member_rows, read_build
+from app.models import Conversation, Member
+from app.trainingfiles import get_training_file, read_build
 
 OPENING_WORDS = 2  # the default length of an opening, in words
 WORD_CHOICES = (1, 2, 3)
@@ -114,26 +116,32 @@ class Openings:
         return count / whole if whole else 0.0
 
 
-class _Tally:
-    """Openings counted as the lines go by."""
+# A counted reply: its first ``LONGER_WORDS`` words and its conversation's number.
+_Counted = tuple[tuple[str, ...], int]
 
-    def __init__(self) -> None:
-        self.counts: Counter[str] = Counter()
-        self.longer: dict[str, Counter[str]] = {}
-        self.conversations: dict[str, list[str]] = {}
 
-    def add(self, opening: str, longer: str, conversation: str) -> None:
-        self.counts[opening] += 1
-        self.longer.setdefault(opening, Counter())[longer] += 1
-        seen = self.conversations.setdefault(opening, [])
-        if not seen or seen[-1] != conversation:
-            seen.append(conversation)
-
-    def top(self, limit: int) -> tuple[Opening, ...]:
-        ordered = sorted(self.counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
-        return tuple(Opening(words, count, tuple(self.conversations[words]),
-                             self.longer[words].most_common(1)[0][0])
-                     for words, count in ordered)
+def _top(replies: list[_Counted], words: int, limit: int,
+         conversations: list[str]) -> tuple[Opening, ...]:
+    """The ``limit`` most common openings of ``words`` words among ``replies`` (ties in
+    the order of their words), each with its conversations and its most common longer
+    form. Counted in one pass, then the chosen ones' details in another: a tally per
+    opening of every reply was half the time of a 10,000-conversation file."""
+    counts = Counter(key[:words] for key, _number in replies)
+    ordered = sorted(counts.items(), key=lambda item: (-item[1], " ".join(item[0])))[:limit]
+    slots = {key: slot for slot, (key, _count) in enumerate(ordered)}
+    holding: list[list[int]] = [[] for _ in ordered]
+    longer: list[Counter[tuple[str, ...]]] = [Counter() for _ in ordered]
+    for key, number in replies:
+        slot = slots.get(key[:words])
+        if slot is None:
+            continue
+        longer[slot][key] += 1
+        seen = holding[slot]
+        if not seen or seen[-1] != number:
+            seen.append(number)
+    return tuple(Opening(" ".join(key), count, tuple(conversations[n] for n in holding[slot]),
+                         " ".join(longer[slot].most_common(1)[0][0]))
+                 for slot, (key, count) in enumerate(ordered))
 
 
 def trained_replies(line: Mapping[str, Any]) -> tuple[list[str], bool]:
@@ -153,36 +161,43 @@ def count_openings(lines: Iterable[Mapping[str, Any]], top: int = DEFAULT_TOP,
     ``metadata.conversation_id`` naming the conversation). ``names``: each conversation's
     client name, whose first word counts as ``[name]``. ``cancelled`` is asked now and
     then; when it says so, counting stops with ``OpeningsCancelled``."""
-    every = {words: _Tally() for words in WORD_CHOICES}
-    first = {words: _Tally() for words in WORD_CHOICES}
-    replies = questions = first_replies = 0
+    every: list[_Counted] = []
+    first: list[_Counted] = []
+    conversations: list[str] = []
+    questions = 0
     asking: list[str] = []
     names = names or {}
     for number, line in enumerate(lines):
         if cancelled is not None and number % 256 == 0 and cancelled():
             raise OpeningsCancelled()
         conversation = str((line.get("metadata") or {}).get("conversation_id") or "")
+        conversations.append(conversation)
         texts, first_trained = trained_replies(line)
         client = _first_name(names.get(conversation))
         for position, text in enumerate(texts):
-            words = _leading(text, client, LONGER_WORDS)
-            longer = " ".join(words)
-            is_first = position == 0 and first_trained
-            for count in WORD_CHOICES:
-                opening = " ".join(words[:count])
-                every[count].add(opening, longer, conversation)
-                if is_first:
-                    first[count].add(opening, longer, conversation)
+            counted = (tuple(_leading(text, client, LONGER_WORDS)), number)
+            every.append(counted)
+            if position == 0 and first_trained:
+                first.append(counted)
             if ends_on_question(text):
                 questions += 1
                 if not asking or asking[-1] != conversation:
                     asking.append(conversation)
-        replies += len(texts)
-        first_replies += bool(texts) and first_trained
-    return Openings(replies, questions, first_replies,
-                    {count: tally.top(top) for count, tally in every.items()},
-                    {count: tally.top(top) for count, tally in first.items()},
+    return Openings(len(every), questions, len(first),
+                    {words: _top(every, words, top, conversations) for words in WORD_CHOICES},
+                    {words: _top(first, words, top, conversations) for words in WORD_CHOICES},
                     tuple(asking))
+
+
+def client_names(library: Library, name: str) -> dict[str, str | None]:
+    """Each member's client name, by conversation id (one query; the member rows the
+    page lists also parse each line's token counts, a third of the count's time)."""
+    file_id = get_training_file(library, name).file_id
+    with library.session() as session:
+        return {cid: persona for cid, persona in session.execute(
+            select(Conversation.conversation_id, Conversation.persona_name)
+            .join(Member, Member.conversation_pk == Conversation.pk)
+            .where(Member.file_id == file_id))}
 
 
 class OpeningsCancelled(Exception):
@@ -203,7 +218,7 @@ def file_openings(library: Library, name: str, top: int = DEFAULT_TOP,
                   cancelled: Callable[[], bool] | None = None) -> FileOpenings:
     """Count ``name``'s openings from its stored JSONL lines (reads only: safe on a worker
     thread). Raises ``LibraryError`` for a file that is gone, not built, or damaged."""
-    names = {row.conversation_id: row.persona_name for row in member_rows(library, name)}
+    names = client_names(library, name)
     owed = owes_rebuild(library, name)
     with read_build(library, name) as reader:
         real_name = reader.name
