@@ -40,9 +40,10 @@ WORD_CHOICES = (1, 2, 3)
 LONGER_WORDS = 4  # the longer form shown beside an opening
 DEFAULT_TOP = 10
 NAME = "[name]"  # a reply opening on the client's first name
-# A word: letters or digits, with inner apostrophes ("let's", "i'm"); markdown marks,
-# punctuation and dashes ("first—take") fall between words.
-_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+# A word: letters or digits, with inner apostrophes ("let's", "i'm") and a number's
+# separators ("40,000", "3.5"); markdown marks, punctuation and dashes ("first—take") fall
+# between words.
+_WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+|(?<=\d)[.,]\d+)*")
 # What may follow a closing question mark: markdown, quotes, brackets, white space.
 _TRAILING = " \t\r\n*_`\"'\u201d\u2019)]"
 

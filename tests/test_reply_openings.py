@@ -42,6 +42,7 @@ def test_an_opening_is_its_first_words_without_case_markdown_or_punctuation() ->
     # the client's first name is the habit of naming the client, not the client
     assert opening_of("Jennifer, I'm so glad", "Jennifer Walsh") == f"{NAME} i'm"
     assert opening_of("Jennifer, I'm so glad", "David Chen") == "jennifer i'm"
+    assert opening_of("$40,000 is 3.5% of it", count=4) == "40,000 is 3.5 of"
     assert opening_of("— …") == ""
 
 

@@ -103,3 +103,20 @@ def test_an_opening_selects_its_conversations_to_remove_them(
                     and view.found.openings.first_replies == 5, timeout=WAIT_MS)
     assert "first" not in {item.words for item in view.found.openings.top(1, first=True)}
     assert view.rows()[0][0] != "first …"
+
+
+def test_a_damaged_build_is_said_in_the_tab_naming_the_file(
+        qtbot, shown: TrainingFilesPage, filled_library: Library) -> None:
+    with filled_library.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE build_fragments SET jsonl = substr(jsonl, 1, 100)")
+    _counted_or_said(qtbot, shown)
+    said = shown.openings_view.summary.text()
+    assert said.startswith("Could not count the reply openings of 'All': ")
+    assert "'All'" in said and "checksum" in said and "Traceback" not in said
+    assert shown.openings_view.rows() == []
+
+
+def _counted_or_said(qtbot, page: TrainingFilesPage) -> None:
+    page.tabs.setCurrentWidget(page.openings_view)
+    qtbot.waitUntil(lambda: page.openings_view.summary.text().startswith("Could not"),
+                    timeout=WAIT_MS)

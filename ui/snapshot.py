@@ -265,20 +265,23 @@ def render_mixed_import_summary(window: MainWindow, samples: Path, tmp: Path,
 
 
 def render_reply_openings(window: MainWindow, out_dir: Path) -> list[Path]:
-    """The selected file's Reply openings tab (counted on a worker), its first replies
-    in one word, at the window's size and at the smallest, 1000×600."""
+    """The selected file's Reply openings tab (counted on a worker): every trained reply's
+    openings in two words at the window's size, then the first replies' in one word at
+    the smallest size, 1000×600."""
     page = window.training_files
-    page.tabs.setCurrentWidget(page.openings_view)
-    wait_for(lambda: page.openings_view.found is not None)
-    page.openings_view.replies_choice.setCurrentIndex(1)
-    page.openings_view.words_choice.setCurrentIndex(0)
-    page.openings_view.choose(0)
-    written = [save(window, out_dir / "06c-reply-openings.png")]
+    view = page.openings_view
+    page.tabs.setCurrentWidget(view)
+    wait_for(lambda: view.found is not None)
+    view.choose(0)
+    written = [save(window, out_dir / "06e-reply-openings.png")]
     window.resize(1000, 600)
-    written.append(save(window, out_dir / "06d-reply-openings-1000x600.png"))
+    view.replies_choice.setCurrentIndex(1)
+    view.words_choice.setCurrentIndex(0)
+    view.choose(0)
+    written.append(save(window, out_dir / "06f-reply-openings-1000x600.png"))
     window.resize(*SIZE)
-    page.openings_view.replies_choice.setCurrentIndex(0)
-    page.openings_view.words_choice.setCurrentIndex(1)
+    view.replies_choice.setCurrentIndex(0)
+    view.words_choice.setCurrentIndex(1)
     page.tabs.setCurrentIndex(0)
     return written
 
