@@ -104,7 +104,6 @@ class Openings:
     first_replies: int  # conversations whose first reply is trained
     by_words: Mapping[int, tuple[Opening, ...]]  # words -> the most common openings
     first_by_words: Mapping[int, tuple[Opening, ...]]
-    question_conversations: tuple[str, ...] = ()  # those with a reply ending on a question
 
     def top(self, words: int = OPENING_WORDS, first: bool = False) -> tuple[Opening, ...]:
         """The most common openings of ``words`` words, of every trained reply or only of
@@ -166,7 +165,6 @@ def count_openings(lines: Iterable[Mapping[str, Any]], top: int = DEFAULT_TOP,
     first: list[_Counted] = []
     conversations: list[str] = []
     questions = 0
-    asking: list[str] = []
     names = names or {}
     for number, line in enumerate(lines):
         if cancelled is not None and number % 256 == 0 and cancelled():
@@ -180,14 +178,10 @@ def count_openings(lines: Iterable[Mapping[str, Any]], top: int = DEFAULT_TOP,
             every.append(counted)
             if position == 0 and first_trained:
                 first.append(counted)
-            if ends_on_question(text):
-                questions += 1
-                if not asking or asking[-1] != conversation:
-                    asking.append(conversation)
+            questions += ends_on_question(text)
     return Openings(len(every), questions, len(first),
                     {words: _top(every, words, top, conversations) for words in WORD_CHOICES},
-                    {words: _top(first, words, top, conversations) for words in WORD_CHOICES},
-                    tuple(asking))
+                    {words: _top(first, words, top, conversations) for words in WORD_CHOICES})
 
 
 def client_names(library: Library, name: str) -> dict[str, str | None]:

@@ -89,7 +89,6 @@ def test_the_fixtures_tics_are_counted_over_the_trained_replies(trimmed: Library
                if any(opening_of(m["content"]) == "i love" for m in line["messages"]
                       if m["role"] == "assistant")]
     assert list(top.conversations) == holding
-    assert len(counted.question_conversations) <= counted.questions
 
 
 def _exported_lines(library: Library, name: str) -> list[dict[str, object]]:

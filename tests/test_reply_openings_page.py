@@ -120,3 +120,17 @@ def _counted_or_said(qtbot, page: TrainingFilesPage) -> None:
     page.tabs.setCurrentWidget(page.openings_view)
     qtbot.waitUntil(lambda: page.openings_view.summary.text().startswith("Could not"),
                     timeout=WAIT_MS)
+
+
+def test_a_count_for_a_file_no_longer_shown_is_not_shown(
+        qtbot, shown: TrainingFilesPage, filled_library: Library) -> None:
+    ids = addable([row.conversation_id for row in filled_library.summaries()])
+    add_conversations(filled_library, "Few", ids[:3], create=True)
+    shown.refresh(select_name="All")
+    shown.tabs.setCurrentWidget(shown.openings_view)  # "All" starts counting ...
+    shown.select_file("Few")  # ... and "Few" is chosen before it is shown
+    qtbot.waitUntil(lambda: not shown._readers, timeout=WAIT_MS)  # every count ended
+    found = shown.openings_view.found
+    assert found is not None and found.name == "Few"
+    assert found.openings.first_replies == 3
+    assert found.openings.replies == get_training_file(filled_library, "Few").trainable_replies
