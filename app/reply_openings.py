@@ -29,6 +29,7 @@ from typing import Any
 import orjson
 from sqlalchemy import select
 
+from app.collector import collector_paused
 from app.errors import LibraryError
 from app.export import owes_rebuild
 from app.library import Library
@@ -215,7 +216,7 @@ def file_openings(library: Library, name: str, top: int = DEFAULT_TOP,
     thread). Raises ``LibraryError`` for a file that is gone, not built, or damaged."""
     names = client_names(library, name)
     owed = owes_rebuild(library, name)
-    with read_build(library, name) as reader:
+    with collector_paused(), read_build(library, name) as reader:
         real_name = reader.name
         try:
             openings = count_openings((orjson.loads(line) for line in reader.jsonl_lines()),
