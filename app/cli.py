@@ -64,6 +64,14 @@ from app.replace_words import (
     rebuilds_sentence,
     worse_findings,
 )
+from app.reply_openings import (
+    DEFAULT_TOP,
+    OPENING_WORDS,
+    WORD_CHOICES,
+    FileOpenings,
+    Opening,
+    file_openings,
+)
 from app.review_marks import mark_reviewed
 from app.running_now import running_elsewhere, running_sentence
 from app.samples import sample_ids
@@ -95,7 +103,7 @@ POLICIES = [policy.value for policy in CutOffPolicy]
 OVER_BUDGET = [setting.value for setting in OverBudget]
 GUI_MODULE = "ui.main"  # found by name so that the core never imports Qt
 # These only read, so they work while a LoRA Studio window has the library open.
-READ_ONLY_COMMANDS = frozenset({"conversations", "batches", "files", "export"})
+READ_ONLY_COMMANDS = frozenset({"conversations", "batches", "files", "export", "openings"})
 
 
 def _valid_share(text: str) -> float:
@@ -104,6 +112,17 @@ def _valid_share(text: str) -> float:
         return parse_valid_share(text)
     except LibraryError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _positive(text: str) -> int:
+    """``--top``: a whole number of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a whole number of at least 1")
+    return value
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -167,6 +186,17 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("files", help="list training files")
     p.add_argument("--json", action="store_true")
+
+    p = sub.add_parser("openings", help="a training file's most common reply openings and "
+                       "the share of replies ending on a question (tics a LoRA amplifies)")
+    p.add_argument("name")
+    p.add_argument("--top", type=_positive, default=DEFAULT_TOP, metavar="N",
+                   help=f"how many openings to list (default {DEFAULT_TOP})")
+    p.add_argument("--words", type=int, choices=WORD_CHOICES, default=OPENING_WORDS,
+                   help=f"words an opening has (default {OPENING_WORDS})")
+    p.add_argument("--json", action="store_true",
+                   help="one JSON object: the counts, and per opening its replies, share "
+                        "and conversation ids")
 
     p = sub.add_parser("add", help="add conversations to a training file")
     p.add_argument("name")
@@ -264,6 +294,63 @@ def _print(text: str) -> None:
     # A file name that is not UTF-8 would stop a strict UTF-8 output (a pipe, Windows,
     # most locales) in the middle of a report: its odd bytes show as U+FFFD.
     sys.stdout.write(readable_name(text) + "\n")
+
+
+def cmd_openings(args: argparse.Namespace, library: Library) -> int:
+    """The file's most common reply openings (``app.reply_openings``), of every trained
+    reply and of the first replies, and how many replies end on a question."""
+    _say_work_running(library, "these counts may change")
+    found = file_openings(library, args.name, args.top)
+    if found.owes_rebuild:
+        sys.stderr.write(f"note: '{readable_name(found.name)}' owes a rebuild: these are the "
+                         "lines it holds now; rebuild it (lora-studio rebuild NAME) to count "
+                         "what its conversations say now\n")
+    if args.json:
+        _print(orjson.dumps(openings_json(found, args.words)).decode())
+        return 0
+    for line in openings_lines(found, args.words):
+        _print(line)
+    return 0
+
+
+def _opening_json(item: Opening, share: float) -> dict[str, Any]:
+    return {"opening": item.words, "replies": item.replies, "share": round(share, 4),
+            "most_often": item.longer, "conversations": list(item.conversations)}
+
+
+def openings_json(found: FileOpenings, words: int) -> dict[str, Any]:
+    """``openings --json``: one object a script reads."""
+    counted = found.openings
+    return {
+        "name": found.name, "words": words, "trained_replies": counted.replies,
+        "ending_on_question": counted.questions, "first_replies": counted.first_replies,
+        "owes_rebuild": found.owes_rebuild,
+        "openings": [_opening_json(item, counted.share(item.replies))
+                     for item in counted.top(words)],
+        "first_reply_openings": [_opening_json(item, counted.share(item.replies, first=True))
+                                 for item in counted.top(words, first=True)],
+    }
+
+
+def openings_lines(found: FileOpenings, words: int) -> list[str]:
+    """``openings``: a sentence of the counts, then the openings of every trained reply
+    and of the first replies, one a line (count, share, opening, how it goes on)."""
+    counted = found.openings
+    if not counted.replies:
+        return [f"'{found.name}' trains no reply, so no reply opening is counted."]
+    asking = counted.questions
+    lines = [f"'{found.name}': {plural(counted.replies, 'trained reply', 'trained replies')}; "
+             f"{asking:,} ({counted.share(asking):.0%}) "
+             f"{agreeing(asking, 'ends', 'end')} on a question."]
+    for first, heading in ((False, f"every trained reply ({counted.replies:,})"),
+                           (True, f"the first reply of each conversation "
+                                  f"({counted.first_replies:,})")):
+        lines.append(f"Most common openings ({plural(words, 'word')}) of {heading}:")
+        for item in counted.top(words, first):
+            lines.append(f"  {item.replies:>6,}  {counted.share(item.replies, first):>4.0%}  "
+                         f"{item.words or '(no word)'} …  (most often \"{item.longer}\"; "
+                         f"{plural(len(item.conversations), 'conversation')})")
+    return lines
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -937,6 +1024,8 @@ def run(args: argparse.Namespace) -> int:
                 return cmd_review(args, library)
             case "files":
                 return cmd_files(args, library)
+            case "openings":
+                return cmd_openings(args, library)
             case "add":
                 return cmd_add(args, library)
             case "set":

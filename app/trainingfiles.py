@@ -14,7 +14,6 @@ those are moved into the database by ``app.recovery`` and their folders then rem
 from __future__ import annotations
 
 import contextlib
-import gc
 import re
 import shutil
 import unicodedata
@@ -40,6 +39,7 @@ from app.budget_fit import (
 )
 from app.build import BuildCancelled, Progress, header_of, render_fragments
 from app.build_delta import MemberState, delta_totals, full_key, plan_delta
+from app.collector import collector_paused
 from app.cutoff import (
     DEFAULT_POLICY,
     CutOffPolicy,
@@ -1345,21 +1345,6 @@ def _store_early(library: Library, fragments: list[Fragment]) -> None:
         save_fragments(session, fragments)
 
 
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """A build of a large file makes hundreds of thousands of small objects (digests,
-    keys, rows) that never form cycles; the cycle collector would walk all of them again
-    and again, which was most of the time of a small change to a 50,000-conversation
-    file. Reference counting still frees everything; cycles wait until the end."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def _build(
     library: Library,
     file_id: int | None,
@@ -1386,7 +1371,7 @@ def _build(
     ``verify``: run in the switch's transaction before it writes (see ``restore_members``);
     ``over_budget``: the setting of a file created here (an existing file keeps its own).
     """
-    with _collector_paused(), fragments_in_use(library):
+    with collector_paused(), fragments_in_use(library):
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at,
                                     updated_at=updated_at, verify=verify,
@@ -1702,7 +1687,7 @@ def _change(library: Library, name: str, add: Sequence[int], remove: Collection[
 
 def _change_once(library: Library, name: str, add: Sequence[int], remove: Collection[int],
                  progress: Progress | None, cancelled: Callable[[], bool] | None) -> None:
-    with _collector_paused():
+    with collector_paused():
         if _change_by_delta(library, name, list(dict.fromkeys(add)), set(remove), progress,
                             cancelled):
             return

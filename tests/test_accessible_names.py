@@ -98,7 +98,7 @@ def test_every_list_and_table_has_an_accessible_name(window: MainWindow) -> None
 @pytest.mark.qt_log_ignore("propagateSizeHints")
 @pytest.mark.parametrize(("page", "reading", "inner_tab"),
                          [(0, False, 0), (0, True, 0), (1, False, 0), (1, False, 1),
-                          (1, False, 2)])
+                          (1, False, 2), (1, False, 3)])
 def test_everything_tab_reaches_is_spoken_by_a_name(qtbot, window: MainWindow, page: int,
                                                     reading: bool, inner_tab: int) -> None:
     """What a screen reader says as Tab arrives: the search field by a name, not by its
@@ -108,7 +108,8 @@ def test_everything_tab_reaches_is_spoken_by_a_name(qtbot, window: MainWindow, p
     keyboard was caught in it for a hundred presses."""
     window.activateWindow()
     window.pages.setCurrentIndex(page)
-    window.training_files.tabs.setCurrentIndex(inner_tab)  # Conversations, Coverage, Charts
+    # Conversations, Coverage, Charts, Reply openings
+    window.training_files.tabs.setCurrentIndex(inner_tab)
     settle(qtbot, window)
     if reading:  # Down chooses the first row, Enter opens the reader on it
         table = window.conversations.table

@@ -200,6 +200,8 @@ def commands(inputs: dict[str, Path], root: Path) -> dict[str, list[str]]:
         "review": ["review", "enriched-1", "--by", "tester"],
         "files": ["files"],
         "files json": ["files", "--json"],
+        "openings": ["openings", "base"],
+        "openings json": ["openings", "base", "--words", "3", "--json"],
         "add existing": ["add", "base", "--all"],
         "add new": ["add", "--new", "second", "--all"],
         "add new CJK name": ["add", "--new", "日" * 79, "--all"],

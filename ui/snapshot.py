@@ -213,6 +213,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         if menu_button is not None and menu is not None:
             written.append(save_with_menu(window, menu_button, menu,
                                           out_dir / "07-download-menu.png"))
+        written += render_reply_openings(window, out_dir)
         written += render_curation(window, out_dir)
         written += render_review_and_removal(window, library, out_dir)
         written += render_closing_during_a_job(window, out_dir)
@@ -260,6 +261,28 @@ def render_mixed_import_summary(window: MainWindow, samples: Path, tmp: Path,
     written = [save(dialog, out_dir / "02b-import-summary-mixed.png")]
     dialog.close()
     library.close()
+    return written
+
+
+def render_reply_openings(window: MainWindow, out_dir: Path) -> list[Path]:
+    """The selected file's Reply openings tab (counted on a worker): every trained reply's
+    openings in two words at the window's size, then the first replies' in one word at
+    the smallest size, 1000×600."""
+    page = window.training_files
+    view = page.openings_view
+    page.tabs.setCurrentWidget(view)
+    wait_for(lambda: view.found is not None)
+    view.choose(0)
+    written = [save(window, out_dir / "06e-reply-openings.png")]
+    window.resize(1000, 600)
+    view.replies_choice.setCurrentIndex(1)
+    view.words_choice.setCurrentIndex(0)
+    view.choose(0)
+    written.append(save(window, out_dir / "06f-reply-openings-1000x600.png"))
+    window.resize(*SIZE)
+    view.replies_choice.setCurrentIndex(0)
+    view.words_choice.setCurrentIndex(1)
+    page.tabs.setCurrentIndex(0)
     return written
 
 

@@ -16,7 +16,7 @@ import functools
 import itertools
 import math
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, cast
@@ -76,6 +76,8 @@ from app.library import Library
 from app.member_undo import RemovalUndo, remove_recorded
 from app.near_in_file import NearCheckCancelled, NearInFile, near_members
 from app.recipes import recipe_paths
+from app.reply_openings import WHY as OPENINGS_WHY
+from app.reply_openings import FileOpenings, OpeningsCancelled, file_openings
 from app.settings_undo import settings_undo
 from app.settings_words import fitted_replies
 from app.split import parse_valid_share
@@ -131,6 +133,7 @@ from ui.members_model import (
     MembersModel,
 )
 from ui.name_prompt import ask_name
+from ui.reply_openings_view import ReplyOpeningsView
 from ui.row_selection import HeadingSelection, selected_rows
 from ui.saved_banner import SavedBanner, saved_text
 from ui.saved_copies import SavedCopiesLine, other_kind_to_save, with_out_of_date
@@ -217,6 +220,7 @@ NEAR_TIP = (
     "or to remove from the file, which keeps the first of each.")
 NOT_COUNTED = "near-duplicates not counted (see the status bar)"
 NEAR_KEPT = 8  # files whose counts are kept for when they are chosen again
+OPENINGS_TAB = "Reply openings"
 
 
 def near_text(count: int) -> str:
@@ -362,6 +366,13 @@ class TrainingFilesPage(QWidget):
         self._near: dict[tuple[str, tuple[str, ...]], Mapping[str, str]] = {}
         self._shown: tuple[str, tuple[str, ...], dict[str, Any]] | None = None
         self._near_task: Task | None = None  # the latest count on a worker
+        # The reply openings (``app.reply_openings``) of files as they were when counted
+        # (their info and members), and the count under way. Counted on a worker, and
+        # only while the Reply openings tab is shown: it reads every line of the file.
+        self._openings: dict[tuple[TrainingFileInfo, tuple[str, ...]], FileOpenings] = {}
+        self._openings_task: Task | None = None
+        self._openings_counting: tuple[TrainingFileInfo, tuple[str, ...]] | None = None
+        self._shown_info: TrainingFileInfo | None = None
         self.export_folder: Path | None = None  # where the last copy went; offered next time
         self.model = TrainingFilesModel(self)
         self.proxy = QSortFilterProxyModel(self)
@@ -580,6 +591,11 @@ class TrainingFilesPage(QWidget):
         self.coverage.columns_chooser.currentIndexChanged.connect(self._show_coverage)
         self.tabs.addTab(self.coverage, "Coverage")
         self.tabs.addTab(self._build_charts(details), "Distribution")
+        self.openings_view = ReplyOpeningsView(details)
+        self.openings_view.select_conversations.connect(self._select_opening)
+        self.tabs.addTab(self.openings_view, OPENINGS_TAB)
+        self.tabs.setTabToolTip(self.tabs.indexOf(self.openings_view), OPENINGS_WHY)
+        self.tabs.currentChanged.connect(lambda _index: self._want_openings())
 
         layout = QVBoxLayout(details)
         layout.setContentsMargins(8, 0, 0, 0)
@@ -856,8 +872,19 @@ class TrainingFilesPage(QWidget):
             return
         self.tabs.setCurrentIndex(0)
         self.members.sortByColumn(MEMBER_WARNINGS, Qt.SortOrder.DescendingOrder)
+        if count := self._select_members(near):
+            self.status.emit(f"Selected {plural(count, 'near-duplicate')}: Remove from "
+                             "file keeps the first of each")
+
+    def _select_members(self, ids: Collection[str]) -> int:
+        """Select the members whose ids are in ``ids`` in the Conversations tab, shown
+        and focused; how many were selected."""
+        model = self.members_model
         rows = [row for row in range(model.rowCount())
-                if model.row_at(row).conversation_id in near]
+                if model.row_at(row).conversation_id in ids]
+        if not rows:
+            return 0
+        self.tabs.setCurrentIndex(0)
         selection = QItemSelection()
         last_column = model.columnCount() - 1
         start_row = previous = rows[0]
@@ -873,8 +900,75 @@ class TrainingFilesPage(QWidget):
         self.members.selectionModel().select(selection, flags)
         self.members.scrollTo(model.index(rows[0], 0))
         self.members.setFocus()
-        self.status.emit(f"Selected {plural(len(rows), 'near-duplicate')}: Remove from file "
-                         "keeps the first of each")
+        return len(rows)
+
+    def _select_opening(self, opening: str, ids: Sequence[str]) -> None:
+        """An opening chosen in the Reply openings tab: its conversations selected."""
+        count = self._select_members(set(ids))
+        if count:
+            self.status.emit(
+                f"Selected {plural(count, 'conversation')} with a trained reply opening "
+                f"\u201c{opening}\u201d: read them, or Remove from file before training")
+
+    # --- reply openings --------------------------------------------------------------
+
+    def _openings_key(self) -> tuple[TrainingFileInfo, tuple[str, ...]] | None:
+        if self._shown is None or self._shown_info is None:
+            return None
+        return self._shown_info, self._shown[1]
+
+    def _want_openings(self) -> None:
+        """Show the shown file's reply openings when their tab is shown: known already,
+        or counted now on a worker (it reads every line of the file)."""
+        key = self._openings_key()
+        if key is None or self.tabs.currentWidget() is not self.openings_view:
+            return
+        known = self._openings.get(key)
+        if known is not None:
+            if self.openings_view.found is not known:
+                self.openings_view.show_openings(known)
+            return
+        if self._openings_task is not None:
+            if self._openings_counting == key:
+                return  # already being counted
+            self._openings_task.cancel()
+        self.openings_view.show_counting()
+        library, name = self.library, key[0].name
+
+        def count(_progress: Callable[[int, int, str], None],
+                  cancelled: Callable[[], bool]) -> FileOpenings | None:
+            try:
+                return file_openings(library, name, cancelled=cancelled)
+            except OpeningsCancelled:
+                return None
+
+        task = Task(count)
+        self._openings_task, self._openings_counting = task, key
+        task.signals.succeeded.connect(
+            lambda found: self._openings_counted(key, found) if found is not None else None)
+        task.signals.failed.connect(lambda message: self._openings_failed(key, message))
+        task.signals.done.connect(lambda: self._openings_done(task))
+        self._readers.add(task)
+        start(task)
+
+    def _openings_done(self, task: Task) -> None:
+        self._readers.discard(task)
+        if self._openings_task is task:
+            self._openings_task = None
+
+    def _openings_counted(self, key: tuple[TrainingFileInfo, tuple[str, ...]],
+                          found: FileOpenings) -> None:
+        if len(self._openings) >= NEAR_KEPT:
+            self._openings.pop(next(iter(self._openings)))
+        self._openings[key] = found
+        if self._openings_key() == key:
+            self.openings_view.show_openings(found)
+
+    def _openings_failed(self, key: tuple[TrainingFileInfo, tuple[str, ...]],
+                         message: str) -> None:
+        if self._openings_key() == key:
+            self.openings_view.show_failed(
+                f"Could not count the reply openings of '{key[0].name}': {message}")
 
     def event(self, event: QEvent) -> bool:
         # ShowToParent, not showEvent: it comes when the tab is chosen even in a window not
@@ -935,6 +1029,7 @@ class TrainingFilesPage(QWidget):
             self._remember_near(info.name, found)
             repeats = found.repeats
         self._shown = (info.name, members, head)
+        self._shown_info = info
         if info != self._banner_of:  # (its settings, size, name and date all compared)
             self.banner.hide()
         self.details.setEnabled(True)
@@ -957,6 +1052,7 @@ class TrainingFilesPage(QWidget):
             chart.set_counts(distributions.get(key) or {})
         self._show_members(details.members, repeats, info)
         self.coverage.show_coverage(details.grid)
+        self._want_openings()
 
     def _show_coverage(self) -> None:
         info = self.selected_file()
@@ -974,6 +1070,11 @@ class TrainingFilesPage(QWidget):
 
     def _clear_details(self) -> None:
         self._shown = None
+        self._shown_info = None
+        if self._openings_task is not None:
+            self._openings_task.cancel()
+            self._openings_task = None
+        self.openings_view.clear()
         for label in (self.totals_label, self.dates_label, self.quality_label):
             label.clear()
             label.setToolTip("")
