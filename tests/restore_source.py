@@ -63,3 +63,14 @@ def fingerprints_as_in(source: bytes, rebuilt: bytes) -> bytes:
         rebuilt = rebuilt.replace(new["source"]["content_sha256"].encode(),
                                   old["source"]["content_sha256"].encode())
     return rebuilt
+
+
+def times_as_in(source: bytes, rebuilt: bytes) -> bytes:
+    """``rebuilt`` with its header's ``created_at`` and ``updated_at`` put back as
+    ``source`` has them (a file made in the window's child process is made now)."""
+    before = orjson.loads(source)["training_file_metadata"]
+    after = orjson.loads(rebuilt)["training_file_metadata"]
+    for key in ("created_at", "updated_at"):
+        rebuilt = rebuilt.replace(f'"{key}": "{after[key]}"'.encode(),
+                                  f'"{key}": "{before[key]}"'.encode(), 1)
+    return rebuilt

@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from app.bundle import resources_dir
 from app.detect import Kind, detect_kind
+from app.full_restore import FullFileFacts
 from app.importer import import_paths
 from app.library import Library
 from app.paths import user_library_dir
@@ -40,6 +41,7 @@ from app.trainingfiles import (
 from ui.conversation_view import ConversationView
 from ui.conversations_model import Column
 from ui.file_settings import WORKING_OUT, FileSettingsDialog, forecast_settings
+from ui.full_import_question import FullImportAnswer
 from ui.home_folder import home_as_tilde
 from ui.import_flow import ImportSummaryDialog
 from ui.main import MainWindow
@@ -86,6 +88,10 @@ class QuietDialogs:
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         pass
+
+    def full_import(self, parent: QWidget, facts: Sequence[FullFileFacts],
+                    typed_batch: bool = False) -> FullImportAnswer:
+        return FullImportAnswer()
 
     def training_settings(self, parent: QWidget, info: TrainingFileInfo,
                           forecast: object = None) -> None:
