@@ -21,6 +21,7 @@ import ijson  # type: ignore[import-untyped]  # no type information shipped
 from sqlalchemy import select
 
 from app.budget_fit import OverBudget
+from app.build import BuildCancelled
 from app.cutoff import CutOffPolicy, policy_label
 from app.errors import InputError, LibraryError
 from app.fullfile import FORMAT_NAME
@@ -35,11 +36,13 @@ from app.trainingfiles import (
     add_conversations,
     check_new_name,
     create_training_file,
+    delete_training_file,
     set_max_seq_len,
 )
 from app.wording import LENGTH_LIMIT, agreeing, plural
 
 Progress = Callable[[int, int, str], None]
+HEADER_CHUNK = 1 << 16  # bytes read at a time for the header: it is a few kilobytes
 
 
 @dataclass(frozen=True)
@@ -96,7 +99,7 @@ def _header(handle: Any) -> dict[str, Any] | None:
     if handle.read(3) != b"\xef\xbb\xbf":
         handle.seek(0)
     builder: Any = None
-    for prefix, event, value in ijson.parse(handle, buf_size=CHUNK, use_float=True):
+    for prefix, event, value in ijson.parse(handle, buf_size=HEADER_CHUNK, use_float=True):
         if prefix == "" and event == "map_key":
             if builder is not None:
                 return dict(builder.value)
@@ -182,9 +185,17 @@ def restore_file(library: Library, facts: FullFileFacts, differing: Sequence[str
                             failure="none of its conversations is in the library.")
     name = free_name(library, facts.name)
     create_training_file(library, name, facts.cut_off_policy, facts.over_budget)
-    if facts.max_seq_len != DEFAULT_MAX_SEQ_LEN:
-        set_max_seq_len(library, name, facts.max_seq_len)
-    info = add_conversations(library, name, ids, progress=progress, cancelled=cancelled)
+    try:
+        if facts.max_seq_len != DEFAULT_MAX_SEQ_LEN:
+            set_max_seq_len(library, name, facts.max_seq_len)
+        info = add_conversations(library, name, ids, progress=progress, cancelled=cancelled)
+    except (BuildCancelled, LibraryError) as exc:  # no half-made file is left behind
+        delete_training_file(library, name)
+        why = (f"{str(exc).rstrip('.')}." if isinstance(exc, LibraryError) else
+               "the import was cancelled while it was being made (the conversations "
+               "imported stay).")
+        return RestoredFile(facts, None, failure=why + " Import the file again to make it "
+                            "(its conversations are then skipped as already in the library).")
     return RestoredFile(facts, info, missing=len(wanted) - len(ids),
                         differing=[cid for cid in ids if cid in set(differing)])
 

@@ -13,7 +13,7 @@ from stored import stored_bytes
 
 from app import trainingfiles
 from app.cli import main
-from app.full_restore import import_and_restore, read_facts
+from app.full_restore import import_and_restore, read_facts, restore_file
 from app.importer import import_paths
 from app.library import Library
 from app.trainingfiles import get_training_file, list_training_files
@@ -117,6 +117,37 @@ def test_a_taken_name_gets_a_free_one_and_a_bad_conversation_is_left_out(
         assert report.restored[0].endswith(
             "; 1 conversation of the file is not in the library (not imported) and left "
             "out.")
+
+
+def test_a_cancel_while_it_is_made_leaves_no_half_made_file(
+    source: Source, tmp_path: Path
+) -> None:
+    facts = read_facts(source.full)
+    assert facts is not None
+    with Library.open(tmp_path / "fresh") as fresh:
+        import_paths(fresh, [source.full])
+        restored = restore_file(fresh, facts, cancelled=lambda: True)
+        assert restored.info is None and list_training_files(fresh) == []
+        assert restored.sentence() == (
+            f"The training file '{NAME}' of {NAME}.json was not recreated: the import was "
+            "cancelled while it was being made (the conversations imported stay). Import "
+            "the file again to make it (its conversations are then skipped as already in "
+            "the library).")
+        assert restore_file(fresh, facts).info is not None  # as it says: again, it is made
+
+
+def test_a_changed_conversation_kept_as_stored_is_said(source: Source, tmp_path: Path) -> None:
+    """The library holds another version of a member (same id): the import keeps it (no
+    replace was asked), so the file made again holds it, and says so."""
+    member = next(cid for cid in source.batch_of if "fp_conversation" in cid)
+    with Library.open(tmp_path / "fresh") as fresh:
+        assert import_paths(fresh, [corrected(member, tmp_path)]).imported == 1
+        report = import_and_restore(fresh, [source.full], recreate=True)
+        assert [v.conversation_id for v in report.changed] == [member]
+        assert report.restored[0].endswith(
+            "; 1 conversation of the file differs from the library's stored version, which "
+            "it holds (import the file again and answer Replace to hold the file's).")
+        assert get_training_file(fresh, NAME).conversations == len(source.batch_of)
 
 
 def test_without_recreate_no_training_file_is_made(source: Source, tmp_path: Path) -> None:
