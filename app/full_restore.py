@@ -87,7 +87,8 @@ def read_facts(path: Path) -> FullFileFacts | None:
             path=path, name=str(header["name"]),
             conversations=int((header.get("totals") or {}).get("conversations") or 0),
             batches={str(k): int(v) for k, v in batches.items()},
-            cut_off_policy=CutOffPolicy(header.get("cut_off_policy", "trim")).value,
+            # A file from before the policies trained every reply: "keep" is what it did.
+            cut_off_policy=CutOffPolicy(header.get("cut_off_policy", CutOffPolicy.KEEP)).value,
             max_seq_len=int(tokens.get("max_seq_len") or DEFAULT_MAX_SEQ_LEN),
             over_budget=OverBudget(header.get("over_budget", OverBudget.KEEP)).value)
     except (KeyError, TypeError, ValueError, AttributeError):
@@ -151,8 +152,9 @@ class RestoredFile:
             count = len(self.differing)
             text += (f"; {plural(count, 'conversation')} of the file "
                      f"{agreeing(count, 'differs', 'differ')} from the library's stored "
-                     f"{agreeing(count, 'version', 'versions')}, which it holds (import the "
-                     "file again and answer Replace to hold the file's)")
+                     f"{agreeing(count, 'version', 'versions')}, which it holds until "
+                     f"{agreeing(count, 'it is', 'they are')} replaced by the file's (Replace, "
+                     "or import --replace), which rebuilds it")
         return text + "."
 
 

@@ -77,6 +77,24 @@ def test_the_header_gives_the_name_the_settings_and_the_batches(source: Source) 
                       / "user-full-file-3-conversations.json") is None  # no settings
 
 
+def test_a_file_from_before_the_settings_is_made_again_as_it_trained(
+    source: Source, tmp_path: Path
+) -> None:
+    """A header without the settings (written before they existed) trained every reply,
+    whole lines, 4,096 tokens: the file made again does the same, not today's defaults."""
+    document = orjson.loads(source.json)
+    header = document["training_file_metadata"]
+    for key in ("cut_off_policy", "over_budget", "tokens"):
+        del header[key]
+    older = tmp_path / "older" / "Older.json"
+    older.parent.mkdir()
+    older.write_bytes(orjson.dumps(document))
+    facts = read_facts(older)
+    assert facts is not None
+    assert (facts.cut_off_policy, facts.max_seq_len, facts.over_budget) == (
+        "keep", 4096, "keep")
+
+
 def test_the_recreated_file_is_the_original_again(source: Source, tmp_path: Path) -> None:
     """Same name, settings, members in the same order: the JSONL byte for byte, the full
     JSON too but for the fingerprints an import records of where each record came from."""
@@ -146,7 +164,8 @@ def test_a_changed_conversation_kept_as_stored_is_said(source: Source, tmp_path:
         assert [v.conversation_id for v in report.changed] == [member]
         assert report.restored[0].endswith(
             "; 1 conversation of the file differs from the library's stored version, which "
-            "it holds (import the file again and answer Replace to hold the file's).")
+            "it holds until it is replaced by the file's (Replace, or import --replace), which "
+            "rebuilds it.")
         assert get_training_file(fresh, NAME).conversations == len(source.batch_of)
 
 
