@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import ENRICHED, open_window
+from conftest import ENRICHED, corrected, open_window
 from restore_source import (
     BATCHES,
     NAME,
@@ -23,6 +23,7 @@ from stored import stored_bytes
 
 from app import trainingfiles
 from app.full_restore import FullFileFacts, read_facts
+from app.importer import import_paths
 from app.library import Library
 from app.trainingfiles import get_training_file, list_training_files
 from ui.full_import_question import FullImportQuestion
@@ -138,3 +139,26 @@ def test_a_name_no_batch_may_have_is_refused_in_the_dialog(qtbot: Any, source: S
     dialog._accept()
     assert dialog.isVisible() and dialog.problem.isVisible()
     assert dialog.problem.text().endswith(": type another name.")
+
+
+def test_a_member_kept_as_stored_then_replaced_leaves_the_file_as_the_original(
+    qtbot: Any, dialogs: Any, source: Source, tmp_path: Path
+) -> None:
+    """The library held another version of a member: the file made again holds it until
+    the Replace question that follows is answered Replace; then the file is the original
+    (in the batch the record names: a replace keeps the stored version's batch)."""
+    member = next(cid for cid in source.batch_of if "fp_conversation" in cid)
+    dialogs.full_import = answered_by_the_dialog(qtbot, lambda dialog: None)
+    with Library.open(tmp_path / "fresh") as fresh:
+        window = open_window(qtbot, fresh, dialogs, tmp_path)
+        other = corrected(member, tmp_path)
+        assert import_paths(fresh, [other], batch=source.batch_of[member]).imported == 1
+        dialogs.opened.append([source.full])
+        dialogs.confirms.append(True)  # Replace
+        with qtbot.waitSignal(window.importer.replacer.replaced, timeout=WAIT_MS):
+            window.import_files_action.trigger()
+        json_bytes, jsonl_bytes = stored_bytes(fresh, NAME)
+        assert jsonl_bytes == source.jsonl
+        assert times_as_in(source.json, fingerprints_as_in(source.json, json_bytes)) == (
+            source.json)
+        window.close()
