@@ -162,3 +162,18 @@ def test_a_member_kept_as_stored_then_replaced_leaves_the_file_as_the_original(
         assert times_as_in(source.json, fingerprints_as_in(source.json, json_bytes)) == (
             source.json)
         window.close()
+
+
+def test_a_file_of_many_batches_is_described_in_a_few_lines(qtbot: Any, source: Source) -> None:
+    from dataclasses import replace
+
+    facts = read_facts(source.full)
+    assert facts is not None
+    many = replace(facts, batches={f"batch-{i:04d}": 1 for i in range(2000)})
+    dialog = FullImportQuestion([many, many, many, many, many])
+    qtbot.addWidget(dialog)
+    text = " ".join(dialog.about.text().split())
+    assert "from 2,000 batches: batch-0000 (1), batch-0001 (1)" in text
+    assert "batch-0005 (1) and 1,994 more;" in text and "batch-0006" not in text
+    assert text.endswith("and 2 more training files.")
+    assert dialog.sizeHint().height() < 600

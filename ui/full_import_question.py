@@ -29,10 +29,12 @@ from PySide6.QtWidgets import (
 from app.errors import LibraryError
 from app.full_restore import FullFileFacts
 from app.idtext import clean_batch_id
+from app.wording import first_few
 from ui.button_order import tab_as_shown
 from ui.wording import and_list, plural
 
 WIDTH = 76  # characters a line of the question's text
+BATCHES_NAMED = 6  # a file of thousands of batches is described in a few lines
 DESCRIBED = 3  # files described one by one; more are counted (the box stays on screen)
 
 
@@ -49,8 +51,9 @@ class FullImportAnswer:
 def described(facts: FullFileFacts) -> str:
     """One file in words: its conversations, batches and settings."""
     shown = [f"{name} ({count:,})" for name, count in facts.batches.items()]
-    batches = (f" from {plural(len(shown), 'batch', 'batches')}: {and_list(shown)}"
-               if shown else "")
+    listed = and_list(shown) if len(shown) <= BATCHES_NAMED else first_few(shown,
+                                                                          BATCHES_NAMED)
+    batches = f" from {plural(len(shown), 'batch', 'batches')}: {listed}" if shown else ""
     return (f"'{facts.path.name}': training file '{facts.name}', "
             f"{plural(facts.conversations, 'conversation')}{batches}; "
             f"{facts.settings_words()}.")
