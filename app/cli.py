@@ -38,6 +38,7 @@ from app.export import (
 )
 from app.exportguard import check_export_targets
 from app.failures import failure_sentence
+from app.full_restore import read_facts, restore_file
 from app.idtext import readable_name
 from app.importer import FileVerdict, ImportReport, Verdict, import_paths
 from app.labels import display_name
@@ -152,6 +153,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--replace", action="store_true",
                    help="replace stored conversations whose content changed (same id) and "
                         "rebuild the training files that hold them")
+    p.add_argument("--batch-per-file", action="store_true",
+                   help="put all the conversations of a full training file into one batch "
+                        "(--batch, else named after the file); without it each conversation "
+                        "of a full training file of ours keeps the batch its record names")
+    p.add_argument("--recreate", action="store_true",
+                   help="also make each full training file of ours named here a training "
+                        "file again: its name (or a free one), its settings, its "
+                        "conversations in its order")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per file or conversation: its verdict, and for a "
                         "refusal where in the file (a JSON path) and why; with --replace, "
@@ -392,13 +401,19 @@ MAX_LISTED = 10  # changed conversations the kept line names one by one; then ho
 
 
 def cmd_import(args: argparse.Namespace, library: Library) -> int:
-    report = import_paths(library, args.paths, batch=args.batch)
+    facts = ([f for f in map(read_facts, args.paths) if f is not None]
+             if args.recreate else [])
+    report = import_paths(library, args.paths, batch=args.batch,
+                          own_batches=not args.batch_per_file)
     replaced = Replaced(report, [])
     if args.replace and report.changed:
         # As the window's Replace: the stored versions checked, replaced, the files holding
         # them rebuilt and checked again, to say only what the new versions brought in.
         replaced = replace_changed(library, report.changed)
         report = with_replaced(report, replaced.report)
+    # Made again once the replace is done: it holds the versions the import left stored.
+    kept = [str(v.conversation_id) for v in report.changed]
+    report.restored.extend(restore_file(library, one, kept).sentence() for one in facts)
     # With --json, stdout holds only the verdicts (one JSON object a line) and the findings
     # in the rebuilt training files; the rest of what is said goes to stderr.
     say = _print if not args.json else (lambda text: sys.stderr.write(text + "\n"))

@@ -24,7 +24,8 @@ import orjson
 
 from app.canonical import check_structure, normalise
 from app.detect import SCAFFOLDING_KEYS, Kind, detect_kind, earlier_format_conversation
-from app.errors import InputError, Problem
+from app.errors import InputError, LibraryError, Problem
+from app.idtext import clean_batch_id
 from app.record_repair import repair_record
 from app.records import ConversationRecord
 
@@ -37,10 +38,11 @@ def is_full(document: Any) -> bool:
 
 
 def split_full(
-    document: Mapping[str, Any], file_name: str, batch_id: str
+    document: Mapping[str, Any], file_name: str, batch_id: str, own_batches: bool = True
 ) -> Iterator[ItemResult]:
     """Yield (part, record or None, error or None) per conversation of a full file; the
-    part (" [conversation 2 of 40]") follows the file's name wherever it is shown."""
+    part (" [conversation 2 of 40]") follows the file's name wherever it is shown.
+    ``own_batches``: a record of ours keeps the batch it names (``batch_id``: the others')."""
     conversations = document.get("conversations")
     if not isinstance(conversations, list):
         raise InputError.single(file_name, "'conversations' must be an array",
@@ -50,11 +52,12 @@ def split_full(
                                 "$.conversations")
     shared = document.get("consultant_profile")
     for index, item in enumerate(conversations):
-        yield split_item(item, index, len(conversations), shared, file_name, batch_id)
+        yield split_item(item, index, len(conversations), shared, file_name, batch_id,
+                         own_batches)
 
 
 def split_item(item: Any, index: int, count: int, shared_profile: Any, file_name: str,
-               batch_id: str) -> ItemResult:
+               batch_id: str, own_batches: bool = True) -> ItemResult:
     """One conversation of a full file (the ``index``-th of ``count``): its part, and its
     record or the error that names it (``app.fullstream`` reads them one at a time)."""
     part = f"{PART_MARK}{index + 1} of {count}]"
@@ -64,7 +67,8 @@ def split_item(item: Any, index: int, count: int, shared_profile: Any, file_name
         if earlier_format_conversation(item):
             record = _from_user_format(item, shared_profile, label, batch_id)
         elif isinstance(item, dict) and "messages" in item:
-            record = _from_our_format(item, shared_profile, label, where, batch_id)
+            own = _own_batch(item) if own_batches else None
+            record = _from_our_format(item, shared_profile, label, where, own or batch_id)
         else:
             raise InputError.single(label, "not a conversation: it has neither "
                                     "training_pairs nor messages", where)
@@ -224,6 +228,18 @@ def _check_messages(messages: Any, label: str, where: str, problems: list[Proble
                 _problem(problems, label, f"{path}.{key}", "is of the wrong type")
         if len(problems) >= 20:
             return
+
+
+def _own_batch(item: Any) -> str | None:
+    """The batch a record of ours names, as the library spells batch ids; None when it
+    names none (or one no library could hold): the file's batch then."""
+    named = item.get("batch_id") if isinstance(item, dict) else None
+    if not isinstance(named, str):
+        return None
+    try:
+        return clean_batch_id(named)
+    except LibraryError:
+        return None
 
 
 def _from_our_format(

@@ -257,7 +257,7 @@ def too_deep(name: str, index: int, total: int) -> InputError:
 
 
 def conversations(path: Path, name: str, known: Outline, batch_id: str,
-                  stop: Stop | None = None) -> Iterator[ItemResult]:
+                  stop: Stop | None = None, own_batches: bool = True) -> Iterator[ItemResult]:
     """Each conversation's part and record (or error), one at a time (``items``)."""
     shared = known.header.get("consultant_profile")
     for index, item in items(path, name, known, stop):
@@ -265,4 +265,4 @@ def conversations(path: Path, name: str, known: Outline, batch_id: str,
             yield f" [conversation {index + 1} of {known.total}]", None, too_deep(
                 name, index, known.total)
             continue
-        yield split_item(item, index, known.total, shared, name, batch_id)
+        yield split_item(item, index, known.total, shared, name, batch_id, own_batches)

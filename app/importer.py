@@ -180,6 +180,9 @@ class ImportReport:
     # was cancelled while it looked through the folders, before it knew)
     found: int = 0
     not_reached: int = 0
+    # Training files made again from full training files of ours (``app.full_restore``):
+    # a sentence each saying so, with their settings and what was left out.
+    restored: list[str] = field(default_factory=list)
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for v in self.verdicts if v.verdict is verdict)
@@ -301,7 +304,8 @@ class ImportReport:
                       f"{agreeing(len(older), 'was', 'were')} converted as "
                       f"{agreeing(len(older), 'it was', 'they were')} imported."]
                      if older else [])
-        return " ".join([f"{text}.", *converted, *(f"Note: {note}." for note in self.notes)])
+        return " ".join([f"{text}.", *converted, *self.restored,
+                         *(f"Note: {note}." for note in self.notes)])
 
 
 @dataclass(frozen=True)
@@ -315,6 +319,9 @@ class Candidate:
     path: Path
     default_batch: str
     named: bool = False
+    # A full training file of ours: each conversation keeps the batch its record names
+    # (False: the file's batch for all, the rule before records' batches were kept).
+    own_batches: bool = True
 
 
 def loose_batch_name(moment: datetime | None = None) -> str:
@@ -596,7 +603,7 @@ def _prepared(
     during the walk or are worth starting now (then every file is handed to them at once,
     before the rows are read), else in this process as they are read."""
     args = ([str(c.path) for c in candidates], [c.default_batch for c in candidates],
-            [c.named for c in candidates])
+            [c.named for c in candidates], [c.own_batches for c in candidates])
     if pool.started or (pool.count > 1 and _worth_a_pool(candidates)):
         return pool.map(args, notes)
     return map(partial(unless_large, prepare), *args)
@@ -640,8 +647,13 @@ def import_paths(
     cancelled: Callable[[], bool] | None = None,
     workers: int | None = None,
     replace: bool | Collection[str] = False,
+    own_batches: bool = True,
 ) -> ImportReport:
     """Import files and folders; see the module docstring for the guarantees.
+
+    ``own_batches``: each conversation of a full training file of ours goes into the batch
+    its record names (a library rebuilt from its file gets its batches back); False puts
+    all of a full file's conversations into one batch (``batch``, else the file's name).
 
     With ``replace`` (True, or the ids asked about: only those, as a Replace question
     named them) a conversation whose id is stored but whose content differs replaces
@@ -660,6 +672,8 @@ def import_paths(
                                            skipped)
         except WalkCancelled:
             return ImportReport(cancelled=True, found=-1)
+        if not own_batches:
+            candidates = [replace_field(c, own_batches=False) for c in candidates]
         report = ImportReport(verdicts=list(problems), skipped=skipped.kinds())
         rows = _prepared(candidates, pool, report.notes)  # the workers start on them now
         # Kept while it stores: a kill mid-way is said at the next start (app.recovery).
@@ -770,7 +784,8 @@ def _import_rows(
         candidate = candidates[done - 1]
         large = not prepared  # too large to read whole: read here, a conversation at a time
         every: Iterable[Prepared] = prepared if not large else prepare_lazily(
-            str(candidate.path), candidate.default_batch, candidate.named, stream_cut)
+            str(candidate.path), candidate.default_batch, candidate.named, stream_cut,
+            candidate.own_batches)
         for path, row, reason in every:
             if large:
                 _tell_conversation(progress, done, total, path, len(verdicts))

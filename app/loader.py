@@ -143,12 +143,14 @@ def looks_like_jsonl(data: bytes) -> bool:
 Loaded = tuple[str, ConversationRecord | None, InputError | None, bytes | None]
 
 
-def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list[Loaded]:
+def load_file(path: Path, default_batch: str, batch_named: bool = False,
+              own_batches: bool = True) -> list[Loaded]:
     """The records of one input file, each with the part of the file it came from.
 
     A conversation file gives one record (part ""). A full training file gives one per
-    conversation (part " [conversation i of n]"), in the batch the user named, else in a
-    batch named after the file. A failing conversation is returned with its error, so the
+    conversation (part " [conversation i of n]"): a record of ours in the batch it names
+    (unless not ``own_batches``), else in the batch the user named, else in a batch named
+    after the file. A failing conversation is returned with its error, so the
     rest of the file still imports. Errors about the whole file are raised.
     """
     if path.suffix.lower() == ".jsonl":
@@ -164,19 +166,21 @@ def load_file(path: Path, default_batch: str, batch_named: bool = False) -> list
     if is_full(document):
         batch = default_batch if batch_named else shown.stem
         return [(part, record, error, None)
-                for part, record, error in split_full(document, shown.name, batch)]
+                for part, record, error in split_full(document, shown.name, batch,
+                                                      own_batches)]
     record, dumped = _checked_record(document, data, shown.name, default_batch)
     return [("", record, None, dumped)]
 
 
 def load_file_lazily(path: Path, default_batch: str, batch_named: bool = False,
-                     stop: Callable[[], bool] | None = None) -> Iterable[Loaded]:
+                     stop: Callable[[], bool] | None = None,
+                     own_batches: bool = True) -> Iterable[Loaded]:
     """``load_file``, except that a full training file too large to read whole is read one
     conversation at a time (``app.fullstream``): the records come as they are read, and
     ``stop`` (a cancel) is looked at between them. Errors about the whole file are raised
     here, before any record; a file that changes meanwhile raises as it is read."""
     try:
-        return load_file(path, default_batch, batch_named)
+        return load_file(path, default_batch, batch_named, own_batches)
     except InputTooLarge as too_large:
         size = too_large.size
     shown = Path(readable_name(path.name))
@@ -184,10 +188,10 @@ def load_file_lazily(path: Path, default_batch: str, batch_named: bool = False,
         raise full_too_large(shown.name, size)
     known = outline(path, shown.name, size, stop)
     batch = default_batch if batch_named else shown.stem
-    return _streamed(path, shown.name, known, batch, stop)
+    return _streamed(path, shown.name, known, batch, stop, own_batches)
 
 
 def _streamed(path: Path, name: str, known: Outline, batch: str,
-              stop: Callable[[], bool] | None) -> Iterator[Loaded]:
-    for part, record, error in conversations(path, name, known, batch, stop):
+              stop: Callable[[], bool] | None, own_batches: bool) -> Iterator[Loaded]:
+    for part, record, error in conversations(path, name, known, batch, stop, own_batches):
         yield part, record, error, None

@@ -41,17 +41,19 @@ STORED_SUMMARY = frozenset({
 })
 
 
-def prepare(path: str, default_batch: str, named: bool = False) -> list[Prepared]:
+def prepare(path: str, default_batch: str, named: bool = False,
+            own_batches: bool = True) -> list[Prepared]:
     """Parse one file into ready-to-insert rows (runs in worker processes too).
 
     One entry per conversation: a full training file gives several, each named by the
     file's path and its place in the file.
     """
-    return list(prepare_lazily(path, default_batch, named))
+    return list(prepare_lazily(path, default_batch, named, own_batches=own_batches))
 
 
-def unless_large(work: Callable[[str, str, bool], list[Prepared]], path: str,
-                 default_batch: str, named: bool = False) -> list[Prepared]:
+def unless_large(work: Callable[[str, str, bool, bool], list[Prepared]], path: str,
+                 default_batch: str, named: bool = False,
+                 own_batches: bool = True) -> list[Prepared]:
     """``work`` (``prepare``), except for a file too large to read whole: no rows at all
     (an empty list, which ``prepare`` never gives), so that the importer reads it itself
     with ``prepare_lazily``, storing and telling its progress a conversation at a time
@@ -61,15 +63,16 @@ def unless_large(work: Callable[[str, str, bool], list[Prepared]], path: str,
             return []
     except OSError:
         pass  # prepare says why it cannot be read
-    return work(path, default_batch, named)
+    return work(path, default_batch, named, own_batches)
 
 
 def prepare_lazily(path: str, default_batch: str, named: bool = False,
-                   stop: Callable[[], bool] | None = None) -> Iterator[Prepared]:
+                   stop: Callable[[], bool] | None = None,
+                   own_batches: bool = True) -> Iterator[Prepared]:
     """``prepare``'s rows one at a time; a full training file too large to read whole is
     read a conversation at a time, and ``stop`` (a cancel) is looked at between them."""
     try:
-        loaded = load_file_lazily(Path(path), default_batch, named, stop)
+        loaded = load_file_lazily(Path(path), default_batch, named, stop, own_batches)
     except InputError as exc:
         yield (path, None, exc.reason)
         return

@@ -17,14 +17,15 @@ GATED_FROM = "LORA_TEST_GATED_FROM"  # environment: the first file number held
 HELD_FOR = 60.0  # seconds at most: a pool that never stops its workers fails, not hangs
 
 
-def noted_prepare(path: str, batch: str, named: bool = False) -> list[Any]:
+def noted_prepare(path: str, batch: str, named: bool = False,
+                  own_batches: bool = True) -> list[Any]:
     number = int(re.findall(r"\d+", Path(path).name)[0])
     stop = getattr(import_pool, "_stop", None)  # None: code without the stop event
     if stop is not None and number >= int(os.environ.get(GATED_FROM, "0")):
         stop.wait(HELD_FOR)
     with open(Path(path).parent.parent / "prepared.log", "a") as log:
         log.write(Path(path).name + "\n")
-    return prepare(path, batch, named)
+    return prepare(path, batch, named, own_batches)
 
 
 def prepared(folder: Path) -> list[str]:

@@ -25,6 +25,9 @@ class ScriptedDialogs:
         self.infos: list[tuple[str, str]] = []
         self.settings: deque[Any] = deque()  # ui.file_settings.FileSettings or None
         self.forecasts: list[Any] = []  # what each Settings… dialog was given to forecast with
+        # ui.full_import_question.FullImportAnswer or None, and what each question was about
+        self.full_imports: deque[Any] = deque()
+        self.full_import_asked: list[tuple[list[Any], bool]] = []
 
     @staticmethod
     def _next(queue: deque, what: str) -> Any:
@@ -67,6 +70,12 @@ class ScriptedDialogs:
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         self.warnings.append((title, message))
+
+    def full_import(self, parent: QWidget, facts: Sequence[Any], typed_batch: bool = False
+                    ) -> Any:
+        self.asked.append(("full_import", "", list(facts)))
+        self.full_import_asked.append((list(facts), typed_batch))
+        return self._next(self.full_imports, "the answer to the training-file import question")
 
     def training_settings(self, parent: QWidget, info: Any, forecast: Any = None) -> Any:
         self.asked.append(("training_settings", info.name, info))

@@ -64,9 +64,17 @@ def test_the_users_full_file_becomes_three_conversations_in_a_batch_named_after_
 
 
 def test_a_batch_named_by_the_user_wins_over_the_files_stem(library: Library) -> None:
-    report = import_paths(library, [USER_FULL, OUR_FULL], batch="earlier files")
+    """Except over the batch a record of ours names (as a conversation file's own batch
+    wins), unless one batch a file is asked for."""
+    report = import_paths(library, [OUR_FULL, USER_FULL], batch="earlier files")
     assert report.rejected == 0
-    assert {r.batch_id for r in library.summaries()} == {"earlier files"}
+    own = {c["conversation_id"]: c["batch_id"] for c in load(OUR_FULL)["conversations"]}
+    stored = {r.conversation_id: r.batch_id for r in library.summaries()}
+    assert {cid: stored[cid] for cid in own} == own
+    assert {stored[cid] for cid in stored.keys() - own.keys()} == {"earlier files"}
+    with Library.open(library.root.parent / "one-batch") as other:
+        import_paths(other, [USER_FULL, OUR_FULL], batch="earlier files", own_batches=False)
+        assert {r.batch_id for r in other.summaries()} == {"earlier files"}
 
 
 def test_our_own_full_file_is_split_and_its_conversations_build_again(
@@ -78,7 +86,7 @@ def test_our_own_full_file_is_split_and_its_conversations_build_again(
     stored = library.record(example["conversations"][0]["conversation_id"])
     original = example["conversations"][0]
     assert stored["messages"] == original["messages"]
-    assert stored["batch_id"] == OUR_FULL.stem
+    assert stored["batch_id"] == original["batch_id"]  # the batch its record names
     assert stored["consultant_profile"] == example["consultant_profile"]  # null → the file's
     # keep: one of them is cut off in its first reply, which an add under trim leaves out
     info = add_conversations(library, "again", [c["conversation_id"] for c in

@@ -34,7 +34,7 @@ import os, signal, sys
 from pathlib import Path
 
 
-def dies_once(path, batch, named=False):
+def dies_once(path, batch, named=False, own_batches=True):
     # In a worker: the one that reaches this file first is killed mid-import, with files
     # still to do (a kill from outside may come after a fast pool has finished them all).
     from app.prepare import prepare
@@ -42,7 +42,7 @@ def dies_once(path, batch, named=False):
     if path.endswith("c0060.json") and not marker.exists():
         marker.write_text(str(os.getpid()))
         os.kill(os.getpid(), signal.SIGKILL)
-    return prepare(path, batch, named)
+    return prepare(path, batch, named, own_batches)
 
 
 if __name__ == "__main__":
@@ -310,10 +310,10 @@ import sys
 from pathlib import Path
 
 
-def probe(path, batch, named=False):
+def probe(path, batch, named=False, own_batches=True):
     # What a worker does (app.prepare.prepare), then which heavy modules it had to load.
     from app.prepare import prepare
-    rows = prepare(path, batch, named)
+    rows = prepare(path, batch, named, own_batches)
     heavy = sorted(m for m in ("sqlalchemy", "app.library", "app.importer", "app.db")
                    if m in sys.modules)
     return [(where, row and row["conversation_id"], heavy) for where, row, _ in rows]

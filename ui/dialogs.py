@@ -22,8 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from app.full_restore import FullFileFacts
 from app.trainingfiles import TrainingFileInfo
 from ui.file_settings import FileSettings, FileSettingsDialog, Forecast
+from ui.full_import_question import FullImportAnswer, FullImportQuestion
 
 
 class Dialogs(Protocol):
@@ -58,6 +60,12 @@ class Dialogs(Protocol):
     def inform(self, parent: QWidget, title: str, message: str) -> None: ...
 
     def warn(self, parent: QWidget, title: str, message: str) -> None: ...
+
+    def full_import(self, parent: QWidget, facts: Sequence[FullFileFacts],
+                    typed_batch: bool = False) -> FullImportAnswer | None:
+        """Before importing training files of ours (``facts``): keep their conversations'
+        batches or not, recreate the files or not; None when the user cancels."""
+        ...
 
     def training_settings(self, parent: QWidget, info: TrainingFileInfo,
                           forecast: Forecast | None = None) -> FileSettings | None:
@@ -175,6 +183,11 @@ class QtDialogs:
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         message_box(QMessageBox.Icon.Warning, title, message, parent).exec()
+
+    def full_import(self, parent: QWidget, facts: Sequence[FullFileFacts],
+                    typed_batch: bool = False) -> FullImportAnswer | None:
+        dialog = FullImportQuestion(facts, typed_batch, parent)
+        return dialog.answer() if dialog.exec() == QDialog.DialogCode.Accepted else None
 
     def training_settings(self, parent: QWidget, info: TrainingFileInfo,
                           forecast: Forecast | None = None) -> FileSettings | None:

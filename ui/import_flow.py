@@ -24,6 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import killed_work
 from app.errors import LibraryError
+from app.full_restore import FullFileFacts, import_and_restore, read_facts
 from app.idtext import readable_name
 from app.importer import (
     FileVerdict,
@@ -84,11 +85,26 @@ def batch_question(paths: list[Path]) -> str:
     known = (f" (here: {and_list([repr(name) for name in chosen])})"
              if chosen and len(chosen) <= 3 and all(not p.is_dir() for p in paths) else "")
     question = (f"Batch name: leave it empty and each folder becomes a batch named after "
-                f"it{known}, each full training file a batch named after the file. A name "
-                "you type puts everything in that one batch, except files that name their "
-                "own batch.")
+                f"it{known}, each full training file a batch named after the file (one of "
+                "LoRA Studio's keeps the batches its conversations name). A name you type "
+                "puts everything in that one batch, except files and conversations that "
+                "name their own batch.")
     return (f"Importing {what_is_dropped(paths)}.\n\n"
             + textwrap.fill(question, QUESTION_WIDTH))
+
+
+# Files chosen by name whose headers are read before the question (a header is a few
+# kilobytes at the top of the file); more than this many files are imported by the rule.
+FULL_FILES_ASKED = 20
+
+
+def full_files_chosen(paths: list[Path]) -> list[FullFileFacts]:
+    """The training files of ours among the files chosen by name (not those in folders,
+    found only by the walk), so the question before the import can be about them."""
+    files = [p for p in paths if p.suffix.lower() == ".json" and p.is_file()]
+    if len(files) > FULL_FILES_ASKED:
+        return []
+    return [facts for facts in map(read_facts, files) if facts is not None]
 
 
 def _short(path: str) -> str:
@@ -442,16 +458,28 @@ class ImportController(QObject):
         if not ask_batch:
             self._run(paths, None)
             return True
-        # A name refused (too long, control characters) is asked again as typed, with
-        # the reason, as Move and Rename do: it dropped the import, files to choose again.
-        answer = ask_name(self.dialogs, self.window, "Import", batch_question(paths), "",
-                          lambda typed: clean_batch_id(typed) if typed.strip() else "")
-        if answer is None:
+        ours = full_files_chosen(paths)
+        others = len(ours) < len(paths)
+        answer: str | None = ""
+        if others:
+            # A name refused (too long, control characters) is asked again as typed, with
+            # the reason, as Move and Rename do: it dropped the import, files to choose again.
+            answer = ask_name(self.dialogs, self.window, "Import", batch_question(paths), "",
+                              lambda typed: clean_batch_id(typed) if typed.strip() else "")
+            if answer is None:
+                return False
+        if not ours:
+            self._run(paths, answer or None)
+            return True
+        chosen = self.dialogs.full_import(self.window, ours, typed_batch=others)
+        if chosen is None:
             return False
-        self._run(paths, answer or None)
+        self._run(paths, (answer or None) if others else chosen.batch,
+                  own_batches=chosen.own_batches, recreate=chosen.recreate)
         return True
 
-    def _run(self, paths: list[Path], batch: str | None) -> None:
+    def _run(self, paths: list[Path], batch: str | None, own_batches: bool = True,
+             recreate: bool = False) -> None:
         try:  # what the import stores gets a higher key (one indexed look-up)
             last_pk: int | None = last_stored_pk(self.library)
         except (LibraryError, SQLAlchemyError):
@@ -459,9 +487,18 @@ class ImportController(QObject):
         run_with_progress(self.window, "Importing conversations",
                           summarised(saying_if_killed(told_later_if_unsaid(
                               self.library, paths,
-                              in_child(import_paths, self.library, paths, batch)),
+                              self._job(paths, batch, own_batches, recreate)),
                               functools.partial(self._stopped, batch, last_pk))),
                           self._done, self._failed, before_steps=READING_FIRST)
+
+    def _job(self, paths: list[Path], batch: str | None, own_batches: bool,
+             recreate: bool) -> Work:
+        """The import in a child process; after the question about training files of ours,
+        with its answers (and the files made again when asked)."""
+        if own_batches and not recreate:
+            return in_child(import_paths, self.library, paths, batch)
+        return in_child(import_and_restore, self.library, paths, batch,
+                        own_batches=own_batches, recreate=recreate)
 
     def _stopped(self, batch: str | None, last_pk: int | None) -> str:
         """What a killed import may have stored, naming the batches that hold it (read
@@ -492,6 +529,8 @@ class ImportController(QObject):
             self.changes.conversations_stored.emit(report.stored_ids)
             self.changes.conversations_changed.emit()
             self.changes.batches_changed.emit()
+        if report.restored:
+            self.changes.training_files_changed.emit()
         self.last_summary = ImportSummaryDialog(report, self.window, result)
         self.last_summary.show_batch.connect(self.show_batch)
         self.last_summary.open()

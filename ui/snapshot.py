@@ -27,6 +27,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from app.bundle import resources_dir
 from app.detect import Kind, detect_kind
+from app.full_restore import FullFileFacts, read_facts
 from app.importer import import_paths
 from app.library import Library
 from app.paths import user_library_dir
@@ -34,12 +35,17 @@ from app.review_marks import mark_reviewed
 from app.trainingfiles import (
     TrainingFileInfo,
     add_conversations,
+    change_settings,
+    delete_training_file,
     get_training_file,
+    member_ids,
+    read_build,
     rebuild_training_files,
 )
 from ui.conversation_view import ConversationView
 from ui.conversations_model import Column
 from ui.file_settings import WORKING_OUT, FileSettingsDialog, forecast_settings
+from ui.full_import_question import FullImportAnswer, FullImportQuestion
 from ui.home_folder import home_as_tilde
 from ui.import_flow import ImportSummaryDialog
 from ui.main import MainWindow
@@ -86,6 +92,10 @@ class QuietDialogs:
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         pass
+
+    def full_import(self, parent: QWidget, facts: Sequence[FullFileFacts],
+                    typed_batch: bool = False) -> FullImportAnswer:
+        return FullImportAnswer()
 
     def training_settings(self, parent: QWidget, info: TrainingFileInfo,
                           forecast: object = None) -> None:
@@ -207,6 +217,7 @@ def render(out_dir: Path, samples: Path) -> list[Path]:
         window.pages.setCurrentWidget(window.training_files)
         window.training_files.refresh(select_name="all-samples")
         written.append(save(window, out_dir / "06-training-files.png"))
+        written += render_training_file_question(library, Path(tmp), out_dir)
         files_page = window.training_files
         menu_button = getattr(files_page, "download_button", None)
         menu = getattr(files_page, "download_menu", None)
@@ -283,6 +294,27 @@ def render_reply_openings(window: MainWindow, out_dir: Path) -> list[Path]:
     view.replies_choice.setCurrentIndex(0)
     view.words_choice.setCurrentIndex(1)
     page.tabs.setCurrentIndex(0)
+    return written
+
+
+def render_training_file_question(library: Library, tmp: Path, out_dir: Path) -> list[Path]:
+    """The question before importing a training file of ours: its saved full JSON, with
+    settings other than the defaults (as a library rebuilt from it would import it)."""
+    name = "sent-by-a-colleague"  # made, saved and removed again: the views stay as they are
+    add_conversations(library, name, member_ids(library, "all-samples"),
+                      create=True, cut_off_policy="weight0")
+    change_settings(library, name, max_seq_len=2048)
+    saved = tmp / f"{name}.json"
+    with read_build(library, name) as build:
+        saved.write_bytes(b"".join(build.json_chunks()))
+    delete_training_file(library, name)
+    facts = read_facts(saved)
+    if facts is None:
+        return []
+    question = FullImportQuestion([facts])
+    question.show()
+    written = [save(question, out_dir / "06a-import-training-file-question.png")]
+    question.close()
     return written
 
 

@@ -16,10 +16,12 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from app.failures import os_advice
+from app.full_restore import FullFileFacts
 from app.library_folder import nearest_folder, write_refusal
 from app.trainingfiles import TrainingFileInfo
 from ui.dialogs import Dialogs
 from ui.file_settings import FileSettings, Forecast
+from ui.full_import_question import FullImportAnswer
 
 
 def why_not_writable(folder: Path) -> str | None:
@@ -102,6 +104,10 @@ class WritableSaves:
 
     def warn(self, parent: QWidget, title: str, message: str) -> None:
         self.inner.warn(parent, title, message)
+
+    def full_import(self, parent: QWidget, facts: Sequence[FullFileFacts],
+                    typed_batch: bool = False) -> FullImportAnswer | None:
+        return self.inner.full_import(parent, facts, typed_batch)
 
     def training_settings(self, parent: QWidget, info: TrainingFileInfo,
                           forecast: Forecast | None = None) -> FileSettings | None:

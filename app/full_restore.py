@@ -1,0 +1,230 @@
+"""Recreate a training file from a full training file of ours that was imported.
+
+A library rebuilt from a saved training file, or a colleague's file received, used to give
+the conversations back but not the file: a file made again from them started from the
+default settings (Trim, 4,096 tokens) and another order, so it trained otherwise than the
+file it came from. The header of our full JSON says the file's name and settings
+(``cut_off_policy``, ``over_budget``, ``tokens.max_seq_len``) and its conversations are in
+the file's order: that is all a training file is, so it is made again from them, once the
+import has stored them, with nothing left out (the original's author chose its members).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import ijson  # type: ignore[import-untyped]  # no type information shipped
+from sqlalchemy import select
+
+from app.budget_fit import OverBudget
+from app.build import BuildCancelled
+from app.cutoff import CutOffPolicy, policy_label
+from app.errors import InputError, LibraryError
+from app.fullfile import FORMAT_NAME
+from app.fullstream import CHUNK
+from app.importer import ImportReport, import_paths
+from app.jsonio import open_regular
+from app.library import Library
+from app.models import Conversation
+from app.token_lines import DEFAULT_MAX_SEQ_LEN
+from app.trainingfiles import (
+    TrainingFileInfo,
+    add_conversations,
+    check_new_name,
+    create_training_file,
+    delete_training_file,
+    set_max_seq_len,
+)
+from app.wording import LENGTH_LIMIT, agreeing, plural
+
+Progress = Callable[[int, int, str], None]
+HEADER_CHUNK = 1 << 16  # bytes read at a time for the header: it is a few kilobytes
+
+
+@dataclass(frozen=True)
+class FullFileFacts:
+    """What the header of one of our full training files says: enough to ask about it
+    before the import, and to make the file again after it."""
+
+    path: Path
+    name: str
+    conversations: int
+    batches: dict[str, int]  # the header's batch distribution
+    cut_off_policy: str
+    max_seq_len: int
+    over_budget: str
+
+    def settings_words(self) -> str:
+        """"cut-off policy Keep as context, weight 0, length limit 2,048 tokens, longer
+        lines end at their last whole reply that fits": the settings as Settings… names
+        them."""
+        longer = ("longer lines end at their last whole reply that fits"
+                  if self.over_budget == OverBudget.FIT else "longer lines written whole")
+        return (f"cut-off policy {policy_label(self.cut_off_policy)}, {LENGTH_LIMIT} "
+                f"{self.max_seq_len:,} tokens, {longer}")
+
+
+def read_facts(path: Path) -> FullFileFacts | None:
+    """The facts of ``path`` when it is a full training file of ours whose header comes
+    before its conversations (as every file LoRA Studio writes); None for anything else.
+    Only the header is read: a 500 MB file answers as fast as a small one."""
+    try:
+        with open_regular(path) as handle:
+            header = _header(handle)
+    except (OSError, ijson.JSONError, InputError, LibraryError, ValueError):
+        return None
+    if header is None or header.get("format") != FORMAT_NAME:
+        return None
+    try:
+        found = header.get("tokens")
+        tokens: dict[str, Any] = found if isinstance(found, dict) else {}
+        batches = (header.get("scaffolding_distribution") or {}).get("batch") or {}
+        return FullFileFacts(
+            path=path, name=str(header["name"]),
+            conversations=int((header.get("totals") or {}).get("conversations") or 0),
+            batches={str(k): int(v) for k, v in batches.items()},
+            # A file from before the policies trained every reply: "keep" is what it did.
+            cut_off_policy=CutOffPolicy(header.get("cut_off_policy", CutOffPolicy.KEEP)).value,
+            max_seq_len=int(tokens.get("max_seq_len") or DEFAULT_MAX_SEQ_LEN),
+            over_budget=OverBudget(header.get("over_budget", OverBudget.KEEP)).value)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _header(handle: Any) -> dict[str, Any] | None:
+    """``training_file_metadata``, read until the conversations begin (None: not first)."""
+    if handle.read(3) != b"\xef\xbb\xbf":
+        handle.seek(0)
+    builder: Any = None
+    for prefix, event, value in ijson.parse(handle, buf_size=HEADER_CHUNK, use_float=True):
+        if prefix == "" and event == "map_key":
+            if builder is not None:
+                return dict(builder.value)
+            if value != "training_file_metadata":
+                return None
+            builder = ijson.ObjectBuilder()
+        elif builder is not None and prefix != "":
+            builder.event(event, value)
+    return None
+
+
+def conversation_ids(path: Path) -> list[str]:
+    """The ids of the file's conversations, in the file's order (read a conversation at a
+    time: only the ids are kept)."""
+    with open_regular(path) as handle:
+        if handle.read(3) != b"\xef\xbb\xbf":
+            handle.seek(0)
+        return [str(cid) for cid in ijson.items(handle, "conversations.item.conversation_id",
+                                                buf_size=CHUNK)]
+
+
+@dataclass(frozen=True)
+class RestoredFile:
+    """A training file made again from an imported full training file, and what of it
+    could not be (its conversations the library does not hold)."""
+
+    facts: FullFileFacts
+    info: TrainingFileInfo | None
+    missing: int = 0  # conversations of the file the library does not hold
+    failure: str = ""  # why it was not made (then ``info`` is None)
+    differing: list[str] = field(default_factory=list)  # stored versions kept (changed)
+
+    def sentence(self) -> str:
+        """What became of it, for the summary and the command line alike."""
+        source = self.facts.path.name
+        if self.info is None:
+            return (f"The training file '{self.facts.name}' of {source} was not recreated: "
+                    f"{self.failure}")
+        named = (f"'{self.info.name}'" if self.info.name == self.facts.name else
+                 f"'{self.info.name}' (the name '{self.facts.name}' is taken)")
+        held = plural(self.info.conversations, "conversation")
+        text = (f"Training file {named} recreated from {source} with its settings "
+                f"({self.facts.settings_words()}): {held} in the file's order")
+        if self.missing:
+            text += (f"; {plural(self.missing, 'conversation')} of the file "
+                     f"{agreeing(self.missing, 'is', 'are')} not in the library (not "
+                     f"imported) and left out")
+        if self.differing:
+            count = len(self.differing)
+            text += (f"; {plural(count, 'conversation')} of the file "
+                     f"{agreeing(count, 'differs', 'differ')} from the library's stored "
+                     f"{agreeing(count, 'version', 'versions')}, which it holds until "
+                     f"{agreeing(count, 'it is', 'they are')} replaced by the file's (Replace, "
+                     "or import --replace), which rebuilds it")
+        return text + "."
+
+
+def free_name(library: Library, wanted: str) -> str:
+    """``wanted``, or "wanted (2)", "wanted (3)"… when a file of the library has it."""
+    for n in itertools.count(1):
+        candidate = wanted if n == 1 else f"{wanted} ({n})"
+        try:
+            return check_new_name(library, candidate)
+        except LibraryError:
+            if n > 1000:
+                raise
+    raise AssertionError("unreachable")
+
+
+def restore_file(library: Library, facts: FullFileFacts, differing: Sequence[str] = (),
+                 progress: Progress | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> RestoredFile:
+    """Make the training file ``facts`` describe again from the conversations the library
+    holds, in the file's order, with its settings; ``differing``: the file's conversations
+    the import found changed and kept as stored."""
+    try:
+        wanted = conversation_ids(facts.path)
+    except (OSError, ijson.JSONError, InputError, LibraryError) as exc:
+        return RestoredFile(facts, None, failure=f"it could not be read again ({exc}).")
+    held = _held(library, wanted)
+    ids = [cid for cid in wanted if cid in held]
+    if not ids:
+        return RestoredFile(facts, None, missing=len(wanted),
+                            failure="none of its conversations is in the library.")
+    name = free_name(library, facts.name)
+    create_training_file(library, name, facts.cut_off_policy, facts.over_budget)
+    try:
+        if facts.max_seq_len != DEFAULT_MAX_SEQ_LEN:
+            set_max_seq_len(library, name, facts.max_seq_len)
+        info = add_conversations(library, name, ids, progress=progress, cancelled=cancelled)
+    except (BuildCancelled, LibraryError) as exc:  # no half-made file is left behind
+        delete_training_file(library, name)
+        why = (f"{str(exc).rstrip('.')}." if isinstance(exc, LibraryError) else
+               "the import was cancelled while it was being made (the conversations "
+               "imported stay).")
+        return RestoredFile(facts, None, failure=why + " Import the file again to make it "
+                            "(its conversations are then skipped as already in the library).")
+    return RestoredFile(facts, info, missing=len(wanted) - len(ids),
+                        differing=[cid for cid in ids if cid in set(differing)])
+
+
+def _held(library: Library, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` the library holds (a look-up a thousand at a time)."""
+    held: set[str] = set()
+    with library.session() as session:
+        for start in range(0, len(ids), 1000):
+            held.update(session.scalars(select(Conversation.conversation_id).where(
+                Conversation.conversation_id.in_(ids[start:start + 1000]))))
+    return held
+
+
+def import_and_restore(library: Library, paths: Sequence[Path], batch: str | None = None,
+                       progress: Progress | None = None,
+                       cancelled: Callable[[], bool] | None = None, *,
+                       own_batches: bool = True, recreate: bool = False) -> ImportReport:
+    """``import_paths``, then, with ``recreate``, each full training file of ours among the
+    files named (not those found in folders) made again as a training file
+    (``restore_file``); the report's ``restored`` says what became of each."""
+    facts = [f for f in (read_facts(p) for p in paths if p.is_file()) if f] if recreate else []
+    report = import_paths(library, paths, batch, progress, cancelled, own_batches=own_batches)
+    if report.cancelled:
+        return report
+    changed = [str(v.conversation_id) for v in report.changed]
+    for one in facts:
+        report.restored.append(restore_file(library, one, changed, progress,
+                                            cancelled).sentence())
+    return report
