@@ -22,6 +22,7 @@ from sqlalchemy import delete, func, select
 
 from app import killed_work, upkeep
 from app.build import BuildCancelled
+from app.fingerprints import fill_missing
 from app.library import Library
 from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
@@ -265,6 +266,14 @@ def one_time_passes(library: Library, progress: Progress | None = None,
                 "now is)")
         done += _rebuild_holding(library, changed, "conversations whose cut-off turns were "
                                  "judged again", progress, cancelled)
+    if upkeep.SENTENCE_SKETCHES in due or upkeep.SHORTER_COPIES in due:
+        # A library from before fingerprints (v3, v4) has none until an import fills them:
+        # the passes below read fingerprints, and would see nothing and record themselves
+        # done. Nothing a person sees: the near-duplicate pass says what it flags.
+        fill_missing(library, _saying(
+            progress, "Indexing the stored conversations' sentences again"), cancelled)
+        if cancelled and cancelled():
+            raise BuildCancelled()
     if upkeep.SENTENCE_SKETCHES in due:  # nothing a person sees: no sentence
         sketch_again(library, _saying(
             progress, "Indexing the stored conversations' sentences again"), cancelled)
