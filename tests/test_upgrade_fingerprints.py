@@ -47,15 +47,12 @@ def stored(root: Path) -> dict[str, tuple[str | None, str]]:
             "SELECT conversation_id, dialogue_sha256, warning_codes FROM conversations")}
 
 
-def test_the_old_library_is_from_before_fingerprints(old_library: Path) -> None:
+def test_the_first_open_flags_a_copy_that_mending_made_the_same_dialogue(
+        old_library: Path, tmp_path: Path) -> None:
     with closing(sqlite3.connect(old_library / "library.sqlite3")) as conn:
         assert conn.execute("PRAGMA user_version").fetchone() == (3,)
         columns = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
-    assert "dialogue_sha256" not in columns
-
-
-def test_the_first_open_flags_a_copy_that_mending_made_the_same_dialogue(
-        old_library: Path) -> None:
+    assert "dialogue_sha256" not in columns  # from before fingerprints
     with Library(old_library) as library:
         said = finish_interrupted_work(library)
     rows = stored(old_library)
@@ -65,6 +62,15 @@ def test_the_first_open_flags_a_copy_that_mending_made_the_same_dialogue(
     assert any(s.startswith("flagged 1 conversation near_duplicate") for s in said), said
     with Library(old_library) as library:  # once: a second open does nothing again
         assert finish_interrupted_work(library) == []
+    # What the flag stands for: today's import never lets the copy in.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(ENRICHED_2, folder / "a.json")
+    text = ENRICHED_2.read_text(encoding="utf-8")
+    (folder / "b.json").write_text(text.replace("\\n", "\\r\\n").replace(
+        ORIGINAL, COPY), encoding="utf-8")
+    with Library(tmp_path / "fresh") as library:
+        assert import_paths(library, [folder]).imported == 1
 
 
 def test_the_first_command_says_it_and_the_flag_names_the_original(
@@ -80,17 +86,3 @@ def test_the_first_command_says_it_and_the_flag_names_the_original(
         text = next(row.warnings_text for row in library.summaries()
                     if row.conversation_id == COPY)
     assert ORIGINAL in text
-
-
-def test_a_fresh_import_refuses_the_copy_the_upgrade_flags(old_library: Path,
-                                                           tmp_path: Path) -> None:
-    """What the flag stands for: today the copy never gets in."""
-    folder = tmp_path / "in"
-    folder.mkdir()
-    shutil.copy(ENRICHED_2, folder / "a.json")
-    text = ENRICHED_2.read_text(encoding="utf-8")
-    (folder / "b.json").write_text(text.replace("\\n", "\\r\\n").replace(
-        ORIGINAL, COPY), encoding="utf-8")
-    with Library(tmp_path / "fresh") as library:
-        report = import_paths(library, [folder])
-    assert report.imported == 1
