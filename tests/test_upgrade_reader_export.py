@@ -40,3 +40,22 @@ def test_export_from_an_older_library_says_to_open_it_for_writing_once(
     assert main(["--library", str(root), "export", "base", "--format", "jsonl",
                  "-o", str(target)]) == 0
     assert target.stat().st_size > 0
+
+
+def test_a_reading_command_says_the_library_is_older_and_what_would_upgrade_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    root = make_v5_library(tmp_path / "lib")
+    before = _sha(root / DATABASE_NAME)
+    assert main(["--library", str(root), "batches"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == (
+        f"note: {root} was written by an older LoRA Studio: this command reads it as it is "
+        "and changes nothing. The first command that changes it, or opening it in the "
+        "window, upgrades it (backing up library.sqlite3 beside it first) and says what "
+        "else it brings up to date.\n")
+    assert captured.out  # the batches, read from the library as it is
+    assert _sha(root / DATABASE_NAME) == before
+    assert main(["--library", str(root), "rebuild", "base"]) == 0  # a writer upgrades it
+    capsys.readouterr()
+    assert main(["--library", str(root), "batches"]) == 0
+    assert capsys.readouterr().err == ""  # no longer older
