@@ -177,14 +177,16 @@ def needs_recovery(library: Library) -> bool:
 
 
 def finish_interrupted_work(library: Library, progress: Progress | None = None,
-                            cancelled: Callable[[], bool] | None = None) -> list[str]:
+                            cancelled: Callable[[], bool] | None = None,
+                            said: list[str] | None = None) -> list[str]:
     """Roll back unfinished creations, remove known leftovers, rebuild stale files.
 
     Returns one sentence per thing done, for the person to read. ``progress`` hears
     (done, total, what is being done) as it goes (moving an older version's builds and
     rebuilding can take minutes in a large library); ``cancelled`` stops it between and
     inside rebuilds (``BuildCancelled``): every step is its own transaction, so what is
-    left is finished at the next start.
+    left is finished at the next start. ``said`` (given) gets each sentence as its step
+    ends, so a cancel still tells what was done before it.
     """
     def step(text: str, done: int = 0, total: int = 0) -> None:
         if cancelled and cancelled():
@@ -193,7 +195,8 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
             progress(done, total, text)
 
     before_policies = made_before_policies(library)  # before their rebuilds below
-    done = killed_work.say_and_forget(library)  # first: before leftovers are tidied
+    done = [] if said is None else said
+    done += killed_work.say_and_forget(library)  # first: before leftovers are tidied
     for name in unfinished_creations(library):
         with library.session() as session, session.begin():
             session.execute(delete(TrainingFile).where(TrainingFile.name == name))
@@ -231,8 +234,9 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
         done.append(f"rebuilt the training file '{name}', whose " + (
             "last rebuild was interrupted" if name not in owed else
             f"rebuild after {because[name]} did not finish"))
-    done += one_time_passes(library, progress, cancelled)
-    return done + now_leaving_out(library, before_policies)
+    one_time_passes(library, progress, cancelled, done)
+    done += now_leaving_out(library, before_policies)
+    return done
 
 
 def made_before_policies(library: Library) -> list[str]:
@@ -276,13 +280,15 @@ def now_leaving_out(library: Library, names: Collection[str]) -> list[str]:
 
 
 def one_time_passes(library: Library, progress: Progress | None = None,
-                    cancelled: Callable[[], bool] | None = None) -> list[str]:
+                    cancelled: Callable[[], bool] | None = None,
+                    said: list[str] | None = None) -> list[str]:
     """Give conversations stored by older versions what an import does today, once
-    (``app.upkeep`` records it); training files holding a changed conversation are rebuilt."""
+    (``app.upkeep`` records it); training files holding a changed conversation are rebuilt.
+    Its sentences, also added to ``said`` (given) as each step ends."""
+    done = [] if said is None else said
     due = upkeep.due(library.root)
     if library.read_only or not due:
-        return []
-    done = []
+        return done
     if upkeep.TEXT_REPAIR in due:
         mended: list[str] = []
         repaired = repair_stored(library, _saying(

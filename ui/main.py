@@ -1072,15 +1072,17 @@ def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
     if not needs_recovery(library):
         return []
 
+    said: list[str] = []  # what was done, kept when Cancel stops the rest
+
     def work(progress: Callable[[int, int, str], None],
              cancelled: Callable[[], bool]) -> list[str]:
-        return finish_interrupted_work(library, progress, cancelled)
+        return finish_interrupted_work(library, progress, cancelled, said)
 
     done, failure, cancelled = wait_behind_progress(
         "Finishing work left by an earlier run or version", work, parent)
     if cancelled:
-        return ["stopped finishing the work an earlier run left; the rest is finished at the "
-                "next start"]
+        return [*said, "stopped finishing the work an earlier run or version left; the rest "
+                "is finished at the next start"]
     if failure is not None:
         dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
                      f"{failure}\n\nThe library opens as it is; LoRA Studio tries again at "
