@@ -957,14 +957,26 @@ def _finish_interrupted_work(args: argparse.Namespace, read_only: bool) -> None:
     if not read_only:
         return
     with Library.open(args.library, read_only=True) as reader:
-        if reader.older_version or not needs_recovery(reader):
-            return  # a reader never upgrades an older library: it reads what is there
+        if reader.older_version:  # a reader never upgrades it: it reads what is there
+            sys.stderr.write(f"note: {older_library_note(reader.display)}\n")
+            return
+        if not needs_recovery(reader):
+            return
     try:
         writer = Library.open(args.library)
     except LibraryError:
         return  # held by a window (it recovers itself) or not writable: read as it is
     with writer:
         _report_recovery(writer)
+
+
+def older_library_note(where: str) -> str:
+    """What a reading command says of a library an older LoRA Studio wrote: that it is
+    left as it is, and what would upgrade it (and what that does first)."""
+    return (f"{where} was written by an older LoRA Studio: this command reads it as it is and "
+            "changes nothing. The first command that changes it, or opening it in the window, "
+            "upgrades it (backing up library.sqlite3 beside it first) and says what else it "
+            "brings up to date.")
 
 
 def _report_recovery(library: Library) -> None:

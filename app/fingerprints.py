@@ -6,10 +6,10 @@ The fingerprints themselves are made by ``app.similar``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.key_parts import CHUNK, in_parts
@@ -152,18 +152,28 @@ def index_keys(session: Session, sketches: Sequence[tuple[int, bytes | None]]) -
                    "VALUES (?, ?) ON CONFLICT DO NOTHING", values)
 
 
-def fill_missing(library: Library) -> int:
+def fill_missing(library: Library, progress: Callable[[int, int, str], None] | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> int:
     """Give every conversation stored before fingerprints existed its fingerprint; returns
-    how many were filled. Reads each such record once; later calls find nothing to do."""
+    how many were filled. Reads each such record once; later calls find nothing to do.
+    ``progress`` hears how far it got; ``cancelled`` stops it between chunks (each chunk
+    is its own transaction, so the rest is filled by the next call)."""
+    missing = (Conversation.dialogue_sha256.is_(None)) | (Conversation.dialogue_sketch.is_(None))
+    total = 0
+    if progress is not None:
+        with library.session() as session:
+            total = session.scalar(select(func.count()).where(missing)) or 0
     filled = 0
     while True:
+        if cancelled is not None and cancelled():
+            return filled
+        if progress is not None:
+            progress(filled, total, "")
         with library.session() as session, session.begin():
             rows = session.execute(
                 select(Conversation.pk, ConversationDocument.document)
                 .join(ConversationDocument, ConversationDocument.pk == Conversation.pk)
-                .where((Conversation.dialogue_sha256.is_(None))
-                       | (Conversation.dialogue_sketch.is_(None)))
-                .order_by(Conversation.pk).limit(CHUNK)
+                .where(missing).order_by(Conversation.pk).limit(CHUNK)
             ).all()
             if not rows:
                 return filled

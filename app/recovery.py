@@ -22,6 +22,8 @@ from sqlalchemy import delete, func, select
 
 from app import killed_work, upkeep
 from app.build import BuildCancelled
+from app.cutoff import policy_label
+from app.fingerprints import fill_missing
 from app.library import Library
 from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.paths import BUILD_FOLDER
@@ -41,7 +43,7 @@ from app.trainingfiles import (
     rebuild_training_files,
     remove_orphan_files,
 )
-from app.wording import plural
+from app.wording import agreeing, plural
 
 Progress = Callable[[int, int, str], None]
 
@@ -175,14 +177,16 @@ def needs_recovery(library: Library) -> bool:
 
 
 def finish_interrupted_work(library: Library, progress: Progress | None = None,
-                            cancelled: Callable[[], bool] | None = None) -> list[str]:
+                            cancelled: Callable[[], bool] | None = None,
+                            said: list[str] | None = None) -> list[str]:
     """Roll back unfinished creations, remove known leftovers, rebuild stale files.
 
     Returns one sentence per thing done, for the person to read. ``progress`` hears
     (done, total, what is being done) as it goes (moving an older version's builds and
     rebuilding can take minutes in a large library); ``cancelled`` stops it between and
     inside rebuilds (``BuildCancelled``): every step is its own transaction, so what is
-    left is finished at the next start.
+    left is finished at the next start. ``said`` (given) gets each sentence as its step
+    ends, so a cancel still tells what was done before it.
     """
     def step(text: str, done: int = 0, total: int = 0) -> None:
         if cancelled and cancelled():
@@ -190,7 +194,9 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
         if progress:
             progress(done, total, text)
 
-    done = killed_work.say_and_forget(library)  # first: before leftovers are tidied
+    before_policies = made_before_policies(library)  # before their rebuilds below
+    done = [] if said is None else said
+    done += killed_work.say_and_forget(library)  # first: before leftovers are tidied
     for name in unfinished_creations(library):
         with library.session() as session, session.begin():
             session.execute(delete(TrainingFile).where(TrainingFile.name == name))
@@ -228,17 +234,61 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
         done.append(f"rebuilt the training file '{name}', whose " + (
             "last rebuild was interrupted" if name not in owed else
             f"rebuild after {because[name]} did not finish"))
-    return done + one_time_passes(library, progress, cancelled)
+    one_time_passes(library, progress, cancelled, done)
+    done += now_leaving_out(library, before_policies)
+    return done
+
+
+def made_before_policies(library: Library) -> list[str]:
+    """Training files whose build was made before cut-off policies (schema v3 and before:
+    its header names none), when every reply was trained, cut off or not. Opening such a
+    library gives them the default policy (Trim), which their next build follows."""
+    with library.session() as session:
+        rows = session.execute(select(TrainingFile.name, TrainingFile.header)
+                               .where(TrainingFile.header.is_not(None))).all()
+    return sorted(name for name, header in rows
+                  if header and "cut_off_policy" not in orjson.loads(header))
+
+
+def now_leaving_out(library: Library, names: Collection[str]) -> list[str]:
+    """Of ``names`` (made before cut-off policies), one sentence for each whose build now
+    follows its policy and leaves replies out: the person never chose that, and what the
+    file trains changed."""
+    if library.read_only or not names:
+        return []
+    with library.session() as session:
+        rows = session.execute(select(TrainingFile.name, TrainingFile.header,
+                                      TrainingFile.cut_off_policy)
+                               .where(TrainingFile.name.in_(sorted(names)))).all()
+    said = []
+    for name, header, policy in sorted(rows):
+        head = orjson.loads(header) if header else {}
+        left = (head.get("totals") or {}).get("replies_left_out") or 0
+        if "cut_off_policy" not in head or not left:
+            continue  # not rebuilt yet (its lines are still the older version's) or the same
+        lineless = (head.get("quality_summary") or {}).get(
+            "conversations_without_trained_reply") or 0
+        without = (f", and {plural(lineless, 'conversation')} no longer "
+                   f"{agreeing(lineless, 'has', 'have')} a line" if lineless else "")
+        replies = plural(left, "cut-off reply", "cut-off replies")
+        said.append(
+            f"the training file '{name}' was made before cut-off policies, when every reply "
+            f"was trained: rebuilt now, it follows the default policy ({policy_label(policy)}) "
+            f"and leaves {replies} out of training{without}; set its cut-off policy to Keep "
+            "to train them as before")
+    return said
 
 
 def one_time_passes(library: Library, progress: Progress | None = None,
-                    cancelled: Callable[[], bool] | None = None) -> list[str]:
+                    cancelled: Callable[[], bool] | None = None,
+                    said: list[str] | None = None) -> list[str]:
     """Give conversations stored by older versions what an import does today, once
-    (``app.upkeep`` records it); training files holding a changed conversation are rebuilt."""
+    (``app.upkeep`` records it); training files holding a changed conversation are rebuilt.
+    Its sentences, also added to ``said`` (given) as each step ends."""
+    done = [] if said is None else said
     due = upkeep.due(library.root)
     if library.read_only or not due:
-        return []
-    done = []
+        return done
     if upkeep.TEXT_REPAIR in due:
         mended: list[str] = []
         repaired = repair_stored(library, _saying(
@@ -265,6 +315,14 @@ def one_time_passes(library: Library, progress: Progress | None = None,
                 "now is)")
         done += _rebuild_holding(library, changed, "conversations whose cut-off turns were "
                                  "judged again", progress, cancelled)
+    if upkeep.SENTENCE_SKETCHES in due or upkeep.SHORTER_COPIES in due:
+        # A library from before fingerprints (v3, v4) has none until an import fills them:
+        # the passes below read fingerprints, and would see nothing and record themselves
+        # done. Nothing a person sees: the near-duplicate pass says what it flags.
+        fill_missing(library, _saying(
+            progress, "Indexing the stored conversations' sentences again"), cancelled)
+        if cancelled and cancelled():
+            raise BuildCancelled()
     if upkeep.SENTENCE_SKETCHES in due:  # nothing a person sees: no sentence
         sketch_again(library, _saying(
             progress, "Indexing the stored conversations' sentences again"), cancelled)

@@ -52,7 +52,7 @@ from app.file_totals import FileTotals, StoredTotals, contribution
 from app.fragments import Fragment, full_json_size_of, head_bytes, settings_key
 from app.fullfile import shared_profile_hash
 from app.key_parts import in_parts
-from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build
+from app.legacy_builds import LegacyMismatch, LegacyReader, read_legacy_build, recorded_sha256
 from app.library import Library, RecordsGone, now_iso
 from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.near_in_file import NearCheckCancelled, NearOnAdd, near_on_add
@@ -215,8 +215,22 @@ def read_build(library: Library, name: str) -> BuildReader | LegacyReader:
         return DamagedBuild(real_name, f"it is stored as files from an older LoRA Studio "
                                        f"and {why}")
 
-    return LegacyReader(real_name, library.files_dir / files[0],
-                        library.files_dir / files[1], sizes, refuse)
+    paths = (library.files_dir / files[0], library.files_dir / files[1])
+    if library.read_only and any(recorded_sha256(path) is None for path in paths):
+        raise LibraryError(unrecorded_build(real_name))
+    return LegacyReader(real_name, *paths, sizes, refuse)
+
+
+def unrecorded_build(name: str) -> str:
+    """Why a reader makes no copy of a build an older version kept as files without their
+    sha256 (every version before v6 but the last): nothing is wrong with it, but nothing
+    can check it either; moving it into the database, as any writer does, can."""
+    return (f"the training file '{name}' is stored as files from an older LoRA Studio "
+            "that recorded no sha256 to check them by, so no copy is made from them while the "
+            "library is only read. Open the library for writing once (in the window, or with "
+            f"a command that changes it, such as `lora-studio rebuild \"{name}\"`): its "
+            "builds then move into this version's library, and the copy can be saved. Nothing "
+            "was written.")
 
 
 def list_training_files(library: Library) -> list[TrainingFileInfo]:

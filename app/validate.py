@@ -204,6 +204,27 @@ def _check_lines(path: Path, handle: IO[bytes], verdict: Verdict) -> None:
         verdict.problems += chat_problems(line, path.name, number)
     if lines == 0 and not verdict.problems:
         verdict.problems.append(Problem(path.name, "the file has no lines"))
+    verdict.note = verdict.note or older_copy_note(verdict.problems)
+
+
+# Required fields a later LoRA Studio added to the files it writes (the header's and a
+# JSONL line's metadata): a copy saved before them lacks them and nothing else.
+ADDED_LATER = frozenset({
+    "cut_off_policy", "tokens", "repaired_conversations", "replies_left_out_by_reason",
+    "conversations_without_trained_reply", "replies_left_out",  # the full JSON's header
+    "token_count", "left_out_replies",  # a JSONL line's metadata
+})
+MISSING = re.compile(r"(?:line \d+: )?'([^']+)' is a required property")
+
+
+def older_copy_note(problems: Sequence[Problem]) -> str:
+    """Why a copy whose problems (those listed) are all fields a later version added is
+    invalid: it was saved by an older LoRA Studio (the list alone read as a damaged file)."""
+    names = [MISSING.fullmatch(problem.reason) for problem in problems]
+    if not problems or not all(m is not None and m.group(1) in ADDED_LATER for m in names):
+        return ""
+    return ("saved by an older LoRA Studio: the fields below were added by a later version; "
+            "save the copy again from the library to have them")
 
 
 def _jsonl_under_another_name(path: Path) -> bool:
@@ -416,7 +437,8 @@ def validate_path(path: Path) -> Verdict:
     if is_earlier_full(document):
         return _validate_earlier_full(path, document)
     if kind is Kind.FULL:
-        return Verdict(path, "full", _schema_problems(document, FULL_SCHEMA, path.name))
+        problems = _schema_problems(document, FULL_SCHEMA, path.name)
+        return Verdict(path, "full", problems, older_copy_note(problems))
     problems = _schema_problems(document, INDIVIDUAL_SCHEMA, path.name)
     note = ""
     if not problems:

@@ -77,8 +77,11 @@ def test_cancel_stops_after_the_step_under_way_and_the_next_start_finishes(
     with Library(make_v5_library(tmp_path / "lib")) as library:
         QTimer.singleShot(20, press_cancel)
         done = finish_interrupted_work_or_explain(library, dialogs)
-        assert done == ["stopped finishing the work an earlier run left; the rest is "
-                        "finished at the next start"]
+        # What was done before the Cancel is said with it (the first file moved in).
+        assert done == [f"moved the training file '{names[0]}' into the library database "
+                        "(its files from the older version are removed)",
+                        "stopped finishing the work an earlier run or version left; the rest "
+                        "is finished at the next start"]
         assert dialogs.warnings == []
         assert get_training_file(library, names[0]).built
         assert not get_training_file(library, names[1]).built

@@ -602,10 +602,18 @@ class MainWindow(QMainWindow):
 
     def say_what_was_finished(self, done: list[str], when: str = "At start") -> None:
         """What opening the library (``when``) finished or rolled back for an earlier run
-        (one sentence each), in the status bar for longer than a passing message."""
+        or an older version (one sentence each), in the status bar for longer than a
+        passing message, and whole in a message: the bar cuts it to the room its counts
+        leave (a few words beside a count in progress), and what an upgrade changed in
+        the person's data (texts mended, files rebuilt, conversations flagged) must be
+        read."""
         if done:
             text = f"{when}, LoRA Studio " + "; ".join(done) + "."
             self.statusBar().showMessage(text, 30000)
+            self.dialogs.inform(self, "Finished on opening the library",
+                                f"{when}, LoRA Studio:\n\n" + "\n".join(
+                                    f"• {sentence[:1].upper()}{sentence[1:]}."
+                                    for sentence in done))
 
     def _report_import(self, report: ImportReport) -> None:
         self.show_message(f"Import: {report.summary()}")
@@ -1064,15 +1072,17 @@ def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
     if not needs_recovery(library):
         return []
 
+    said: list[str] = []  # what was done, kept when Cancel stops the rest
+
     def work(progress: Callable[[int, int, str], None],
              cancelled: Callable[[], bool]) -> list[str]:
-        return finish_interrupted_work(library, progress, cancelled)
+        return finish_interrupted_work(library, progress, cancelled, said)
 
     done, failure, cancelled = wait_behind_progress(
         "Finishing work left by an earlier run or version", work, parent)
     if cancelled:
-        return ["stopped finishing the work an earlier run left; the rest is finished at the "
-                "next start"]
+        return [*said, "stopped finishing the work an earlier run or version left; the rest "
+                "is finished at the next start"]
     if failure is not None:
         dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
                      f"{failure}\n\nThe library opens as it is; LoRA Studio tries again at "

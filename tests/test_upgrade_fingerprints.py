@@ -1,0 +1,88 @@
+"""A library from before dialogue fingerprints (schema v3/v4) gets them at its first open,
+so the one-time near-duplicate pass sees every stored conversation, as an import would.
+
+``tests/data/library-before-fingerprints`` was written by LoRA Studio at commit d54ab62
+(schema v3): ``lora-studio import --batch originals enriched/enriched-2.json``, then
+``import --batch windows-copies`` of the same conversation as a Windows-made generator
+writes it (every line break ``\\r\\n``) under the id ``fp_conversation_enriched-2-windows-
+copy``. That version took the copy as other content; mended (``\\r\\n`` made ``\\n``) it is
+the same dialogue, which today's import refuses as a duplicate. Before this fix the first
+open left the original without a fingerprint, so the near-duplicate pass (which reads
+fingerprints) saw nothing and recorded itself done: the copy's replies were trained twice,
+unflagged, for good.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
+import pytest
+
+from app.cli import main
+from app.importer import import_paths
+from app.library import Library
+from app.recovery import finish_interrupted_work
+from app.similar import NEAR_DUPLICATE
+
+OLD_LIBRARY = Path(__file__).parent / "data" / "library-before-fingerprints"
+ORIGINAL = "fp_conversation_2ecd51bd-8dd9-478a-9fb4-de20f69bd441"
+COPY = "fp_conversation_enriched-2-windows-copy"
+ENRICHED_2 = Path(__file__).parent / "fixtures" / "enriched" / "enriched-2.json"
+
+
+@pytest.fixture
+def old_library(tmp_path: Path) -> Path:
+    root = tmp_path / "old"
+    shutil.copytree(OLD_LIBRARY, root)
+    return root
+
+
+def stored(root: Path) -> dict[str, tuple[str | None, str]]:
+    """Each conversation's dialogue fingerprint and warning codes."""
+    with closing(sqlite3.connect(root / "library.sqlite3")) as conn:
+        return {cid: (sha, codes) for cid, sha, codes in conn.execute(
+            "SELECT conversation_id, dialogue_sha256, warning_codes FROM conversations")}
+
+
+def test_the_first_open_flags_a_copy_that_mending_made_the_same_dialogue(
+        old_library: Path, tmp_path: Path) -> None:
+    with closing(sqlite3.connect(old_library / "library.sqlite3")) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone() == (3,)
+        columns = {row[1] for row in conn.execute("PRAGMA table_info(conversations)")}
+    assert "dialogue_sha256" not in columns  # from before fingerprints
+    with Library(old_library) as library:
+        said = finish_interrupted_work(library)
+    rows = stored(old_library)
+    assert rows[ORIGINAL][0] is not None and rows[ORIGINAL][0] == rows[COPY][0]
+    assert NEAR_DUPLICATE in rows[COPY][1].split(",")
+    assert NEAR_DUPLICATE not in rows[ORIGINAL][1].split(",")
+    assert any(s.startswith("flagged 1 conversation near_duplicate") for s in said), said
+    with Library(old_library) as library:  # once: a second open does nothing again
+        assert finish_interrupted_work(library) == []
+    # What the flag stands for: today's import never lets the copy in.
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(ENRICHED_2, folder / "a.json")
+    text = ENRICHED_2.read_text(encoding="utf-8")
+    (folder / "b.json").write_text(text.replace("\\n", "\\r\\n").replace(
+        ORIGINAL, COPY), encoding="utf-8")
+    with Library(tmp_path / "fresh") as library:
+        assert import_paths(library, [folder]).imported == 1
+
+
+def test_the_first_command_says_it_and_the_flag_names_the_original(
+        old_library: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    database = (old_library / "library.sqlite3").read_bytes()
+    assert main(["--library", str(old_library), "batches"]) == 0
+    assert (old_library / "library.sqlite3").read_bytes() == database  # a reader: no change
+    assert main(["--library", str(old_library), "rename-batch", "windows-copies",
+                 "windows"]) == 0
+    err = capsys.readouterr().err
+    assert "note: flagged 1 conversation near_duplicate" in err
+    with Library(old_library, read_only=True) as library:
+        text = next(row.warnings_text for row in library.summaries()
+                    if row.conversation_id == COPY)
+    assert ORIGINAL in text
