@@ -17,7 +17,7 @@ the default cut-off policy, is in the tooltip where it differs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -190,6 +190,29 @@ class MembersModel(QAbstractTableModel):
             held, [self.index(row_of[position], index.column())
                    for index, position in zip(held, positions, strict=True)])
         self.layoutChanged.emit()
+
+    def bring_first(self, ids: Collection[str]) -> int:
+        """The members in ``ids`` moved to the top, each part in the order it was shown,
+        so that selecting them is one range: Qt merges a selection of scattered rows in
+        time quadratic in their number (5,000 rows froze the window a third of a
+        second). Held indexes move with their rows; how many were moved."""
+        chosen = [position for position in self._order
+                  if self._file_rows[position].conversation_id in ids]
+        if not chosen:
+            return 0
+        self.layoutAboutToBeChanged.emit()
+        held = self.persistentIndexList()
+        positions = [self._order[index.row()] for index in held]
+        taken = set(chosen)
+        self._sorted_by = (FILE_ORDER, False)  # no column's order now: a refresh shows the file's
+        self._order = chosen + [position for position in self._order if position not in taken]
+        self._rows = [self._file_rows[n] for n in self._order]
+        row_of = {position: row for row, position in enumerate(self._order)}
+        self.changePersistentIndexList(
+            held, [self.index(row_of[position], index.column())
+                   for index, position in zip(held, positions, strict=True)])
+        self.layoutChanged.emit()
+        return len(chosen)
 
     def row_at(self, row: int) -> MemberRow:
         return self._rows[row]
