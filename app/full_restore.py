@@ -32,11 +32,12 @@ from app.library import Library
 from app.models import Conversation
 from app.token_lines import DEFAULT_MAX_SEQ_LEN
 from app.trainingfiles import (
+    MAX_NAME,
     TrainingFileInfo,
-    add_conversations,
+    apply_addition,
     check_new_name,
-    create_training_file,
     delete_training_file,
+    plan_addition,
     set_max_seq_len,
 )
 from app.wording import LENGTH_LIMIT, agreeing, plural
@@ -159,9 +160,11 @@ class RestoredFile:
 
 
 def free_name(library: Library, wanted: str) -> str:
-    """``wanted``, or "wanted (2)", "wanted (3)"… when a file of the library has it."""
+    """``wanted``, or "wanted (2)", "wanted (3)"… when a file of the library has it (the
+    name shortened to leave room for the number when it is as long as a name may be)."""
     for n in itertools.count(1):
-        candidate = wanted if n == 1 else f"{wanted} ({n})"
+        suffix = "" if n == 1 else f" ({n})"
+        candidate = wanted if n == 1 else f"{wanted[:MAX_NAME - len(suffix)].rstrip(' .')}{suffix}"
         try:
             return check_new_name(library, candidate)
         except LibraryError:
@@ -185,21 +188,30 @@ def restore_file(library: Library, facts: FullFileFacts, differing: Sequence[str
     if not ids:
         return RestoredFile(facts, None, missing=len(wanted),
                             failure="none of its conversations is in the library.")
-    name = free_name(library, facts.name)
-    create_training_file(library, name, facts.cut_off_policy, facts.over_budget)
+    name: str | None = None
     try:
+        # Planned with Cancel heard, and recorded only with its first complete build, so
+        # a kill meanwhile leaves no empty file behind; the length limit is set after.
+        plan = plan_addition(library, free_name(library, facts.name), ids, create=True,
+                             cut_off_policy=facts.cut_off_policy,
+                             over_budget=facts.over_budget, progress=progress,
+                             cancelled=cancelled)
+        info = apply_addition(library, plan, progress=progress, cancelled=cancelled)
+        name = info.name
         if facts.max_seq_len != DEFAULT_MAX_SEQ_LEN:
-            set_max_seq_len(library, name, facts.max_seq_len)
-        info = add_conversations(library, name, ids, progress=progress, cancelled=cancelled)
+            info = set_max_seq_len(library, name, facts.max_seq_len, progress=progress,
+                                   cancelled=cancelled)
     except (BuildCancelled, LibraryError) as exc:  # no half-made file is left behind
-        delete_training_file(library, name)
+        if name is not None:
+            delete_training_file(library, name)
         why = (f"{str(exc).rstrip('.')}." if isinstance(exc, LibraryError) else
                "the import was cancelled while it was being made (the conversations "
                "imported stay).")
         return RestoredFile(facts, None, failure=why + " Import the file again to make it "
                             "(its conversations are then skipped as already in the library).")
+    changed = set(differing)
     return RestoredFile(facts, info, missing=len(wanted) - len(ids),
-                        differing=[cid for cid in ids if cid in set(differing)])
+                        differing=[cid for cid in ids if cid in changed])
 
 
 def _held(library: Library, ids: Sequence[str]) -> set[str]:

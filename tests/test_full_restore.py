@@ -199,3 +199,28 @@ def test_the_command_line_keeps_batches_and_recreates_on_request(
     with Library.open(tmp_path / "cli-old") as library:
         assert set(batches(library).values()) == {NAME}
         assert list_training_files(library) == []
+
+
+def test_a_name_as_long_as_names_may_be_gets_a_free_one_too(
+    source: Source, tmp_path: Path
+) -> None:
+    """Taken, an 80-character name leaves no room for " (2)": the name is shortened for
+    it. It went on to "(1001)" and the error escaped, losing the import's report."""
+    long_name = ("Production training file for the emotionally intelligent planner "
+                 "weight0 v2.1.34")
+    assert len(long_name) == trainingfiles.MAX_NAME
+    document = orjson.loads(source.json)
+    document["training_file_metadata"]["name"] = long_name
+    saved = tmp_path / "long" / "long.json"
+    saved.parent.mkdir()
+    saved.write_bytes(orjson.dumps(document))
+    with Library.open(tmp_path / "fresh") as fresh:
+        trainingfiles.create_training_file(fresh, long_name)
+        report = import_and_restore(fresh, [saved], recreate=True)
+        assert report.imported == len(source.batch_of)
+        # cut to leave room for " (2)", and not ending on the dot a name may not end on
+        shortened = "Production training file for the emotionally intelligent planner weight0 v2"
+        made = get_training_file(fresh, f"{shortened} (2)")
+        assert made.conversations == len(source.batch_of)
+        assert f"Training file '{made.name}' (the name '{long_name}' is taken) recreated" \
+            in report.restored[0]
