@@ -149,7 +149,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
     p.add_argument("--batch", metavar="ID",
                    help=("one batch for everything; without it each folder is its own batch, "
-                         "named after it (or by its path when two share a name)"))
+                         "named after it (or by its path when two share a name); a full "
+                         "training file of ours keeps the batches its records name unless "
+                         "--batch-per-file is given"))
     p.add_argument("--replace", action="store_true",
                    help="replace stored conversations whose content changed (same id) and "
                         "rebuild the training files that hold them")

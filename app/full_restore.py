@@ -100,6 +100,10 @@ def _header(handle: Any) -> dict[str, Any] | None:
     """``training_file_metadata``, read until the conversations begin (None: not first)."""
     if handle.read(3) != b"\xef\xbb\xbf":
         handle.seek(0)
+    start = handle.tell()
+    if not handle.read(HEADER_CHUNK).lstrip().startswith(b"{"):
+        return None  # an array or a scalar at the top: not ours, and never read whole
+    handle.seek(start)
     builder: Any = None
     for prefix, event, value in ijson.parse(handle, buf_size=HEADER_CHUNK, use_float=True):
         if prefix == "" and event == "map_key":

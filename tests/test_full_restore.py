@@ -224,3 +224,19 @@ def test_a_name_as_long_as_names_may_be_gets_a_free_one_too(
         assert made.conversations == len(source.batch_of)
         assert f"Training file '{made.name}' (the name '{long_name}' is taken) recreated" \
             in report.restored[0]
+
+
+def test_a_json_array_is_not_read_whole_to_ask_about_it() -> None:
+    """The question before an import reads a file's header on the window's thread: a
+    .json holding a top-level array (or a scalar) is told apart at its first byte, not
+    read to its end (a 500 MB array would have frozen the window for seconds)."""
+    import io
+
+    from app.full_restore import HEADER_CHUNK, _header
+
+    array = io.BytesIO(b"[" + b"1," * 2_000_000 + b"1]")
+    assert _header(array) is None
+    assert array.tell() <= HEADER_CHUNK + 3
+    scalar = io.BytesIO(b'"' + b"x" * 4_000_000 + b'"')
+    assert _header(scalar) is None
+    assert scalar.tell() < 4_000_000

@@ -177,3 +177,10 @@ def test_a_file_of_many_batches_is_described_in_a_few_lines(qtbot: Any, source: 
     assert "batch-0005 (1) and 1,994 more;" in text and "batch-0006" not in text
     assert text.endswith("and 2 more training files.")
     assert dialog.sizeHint().height() < 600
+    # the choice to make them again names as many as are described, then counts
+    twenty = FullImportQuestion([replace(facts, name=f"File {n}") for n in range(20)])
+    qtbot.addWidget(twenty)
+    offer = " ".join(twenty.recreate.text().split())
+    assert offer.startswith("Also make the training files 'File 0', 'File 1', 'File 2' and "
+                            "17 more again: ")
+    assert twenty.recreate.sizeHint().height() < 4 * twenty.fontMetrics().height()

@@ -97,7 +97,8 @@ class FullImportQuestion(QDialog):
         self.batch.setVisible(not typed_batch)
         self.batch.setEnabled(False)
         self.one_batch.toggled.connect(self.batch.setEnabled)
-        names = and_list([f"'{f.name}'" for f in facts])
+        quoted = [f"'{f.name}'" for f in facts]  # named as many as are described
+        names = and_list(quoted) if len(quoted) <= DESCRIBED else first_few(quoted, DESCRIBED)
         self.recreate = QCheckBox(
             textwrap.fill(f"Also make the training file{'' if one else 's'} {names} again: "
                           "the same settings, its conversations in the file's order (another "
