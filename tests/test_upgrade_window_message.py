@@ -45,3 +45,27 @@ def test_the_first_window_on_an_older_library_says_what_it_changed_in_a_message(
     finally:
         switcher.window.close()
         switcher.close()
+
+
+def test_switching_to_an_older_library_lets_the_old_one_go_before_its_message(
+        qtbot, switcher, library, tmp_path: Path) -> None:
+    """The message waits for an OK; the library switched away from is closed (its lock
+    let go) before it, not kept open for as long as nobody answers."""
+    from test_library_folder_choice import choose_and_switch
+
+    root = tmp_path / "old"
+    shutil.copytree(OLD_LIBRARY, root)
+    lock = library._lock
+    held_when_said: list[bool] = []
+    dialogs = switcher.dialogs
+    real_inform = dialogs.inform
+
+    def inform(parent, title: str, message: str) -> None:
+        held_when_said.append(lock._handle is not None)
+        real_inform(parent, title, message)
+
+    dialogs.inform = inform
+    choose_and_switch(qtbot, switcher, root)
+    assert switcher.library.root == root
+    assert [title for title, _ in dialogs.infos] == ["Finished on opening the library"]
+    assert held_when_said == [False]

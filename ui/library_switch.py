@@ -359,10 +359,12 @@ class LibrarySwitcher(QObject):
         kept = settings_form(text)
         note = "" if is_team(text) else next_start_note(kept)
         self.window.show_message(f"{said or f'Opened {kept}.'}{note}")
+        # The old library is let go before any message waits for its OK: a modal box
+        # kept it open, its lock held, for as long as nobody answered.
+        self._when_quiet(old_window, lambda: self._let_go(old_window, old_library))
         self.window.say_what_was_finished(finished, f"On opening {settings_form(text)}")
         if problem:
             self.dialogs.warn(self.window, "Interrupted work not finished", problem)
-        self._when_quiet(old_window, lambda: self._let_go(old_window, old_library))
         self.switched.emit(self.window)
 
     @staticmethod
