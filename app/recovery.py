@@ -196,46 +196,48 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
 
     before_policies = made_before_policies(library)  # before their rebuilds below
     done = [] if said is None else said
-    done += killed_work.say_and_forget(library)  # first: before leftovers are tidied
-    for name in unfinished_creations(library):
+    try:
+        done += killed_work.say_and_forget(library)  # first: before leftovers are tidied
+        for name in unfinished_creations(library):
+            with library.session() as session, session.begin():
+                session.execute(delete(TrainingFile).where(TrainingFile.name == name))
+            done.append(f"removed the training file '{name}', whose creation was interrupted")
         with library.session() as session, session.begin():
-            session.execute(delete(TrainingFile).where(TrainingFile.name == name))
-        done.append(f"removed the training file '{name}', whose creation was interrupted")
-    with library.session() as session, session.begin():
-        # On a team library only while no member's build runs: a build's fragments are
-        # unreferenced until its switch (``app.team_locks``); else at a later start.
-        dropped = drop_unreferenced(session) if try_lock_in_transaction(
-            session, FRAGMENTS) else 0
-    if dropped:
-        done.append(f"removed {plural(dropped, 'stored conversation rendering')} left over "
-                    "by an interrupted build")
-    on_disk = files_built_on_disk(library)
-    for number, name in enumerate(on_disk):
-        step(f"Moving the training file '{name}' into the library database", number,
-             len(on_disk))
-        how = "" if move_into_database(library, name) else "built again from its " \
-            "conversations; "
-        done.append(f"moved the training file '{name}' into the library database ({how}its "
-                    "files from the older version are removed)")
-    for folder in remove_orphan_files(library):
-        done.append(f"removed {folder.name}, left over by an interrupted build or an "
-                    "older version")
-    with library.session() as session:
-        owed = set(rebuilds_due(session))
-    because = owed_because(library, owed)
-    stale = set(stale_training_files(library))
-    for name in sorted(owed | stale):
-        step(f"Rebuilding the training file '{name}'")
-        saying = _saying(progress, f"Rebuilding the training file '{name}'")
-        if name in stale:  # its stored build may not read back right: render it all
-            rebuild_training_files(library, [name], saying, cancelled, from_scratch=True)
-        elif rebuild_if_owed(library, name, saying, cancelled) is None:
-            continue  # paid meanwhile by another member's rebuild, or the file is gone
-        done.append(f"rebuilt the training file '{name}', whose " + (
-            "last rebuild was interrupted" if name not in owed else
-            f"rebuild after {because[name]} did not finish"))
-    one_time_passes(library, progress, cancelled, done)
-    done += now_leaving_out(library, before_policies)
+            # On a team library only while no member's build runs: a build's fragments are
+            # unreferenced until its switch (``app.team_locks``); else at a later start.
+            dropped = drop_unreferenced(session) if try_lock_in_transaction(
+                session, FRAGMENTS) else 0
+        if dropped:
+            done.append(f"removed {plural(dropped, 'stored conversation rendering')} left over "
+                        "by an interrupted build")
+        on_disk = files_built_on_disk(library)
+        for number, name in enumerate(on_disk):
+            step(f"Moving the training file '{name}' into the library database", number,
+                 len(on_disk))
+            how = "" if move_into_database(library, name) else "built again from its " \
+                "conversations; "
+            done.append(f"moved the training file '{name}' into the library database ({how}its "
+                        "files from the older version are removed)")
+        for folder in remove_orphan_files(library):
+            done.append(f"removed {folder.name}, left over by an interrupted build or an "
+                        "older version")
+        with library.session() as session:
+            owed = set(rebuilds_due(session))
+        because = owed_because(library, owed)
+        stale = set(stale_training_files(library))
+        for name in sorted(owed | stale):
+            step(f"Rebuilding the training file '{name}'")
+            saying = _saying(progress, f"Rebuilding the training file '{name}'")
+            if name in stale:  # its stored build may not read back right: render it all
+                rebuild_training_files(library, [name], saying, cancelled, from_scratch=True)
+            elif rebuild_if_owed(library, name, saying, cancelled) is None:
+                continue  # paid meanwhile by another member's rebuild, or the file is gone
+            done.append(f"rebuilt the training file '{name}', whose " + (
+                "last rebuild was interrupted" if name not in owed else
+                f"rebuild after {because[name]} did not finish"))
+        one_time_passes(library, progress, cancelled, done)
+    finally:  # a Cancel after some rebuilds still says what those changed: never again
+        done += now_leaving_out(library, before_policies)
     return done
 
 

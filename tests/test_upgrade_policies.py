@@ -65,3 +65,28 @@ def test_the_command_line_says_it_as_a_note(old_library: Path,
     assert main(["--library", str(old_library), "rebuild", NAME]) == 0
     err = capsys.readouterr().err
     assert f"note: the training file '{NAME}' was made before cut-off policies" in err
+
+
+def test_a_cancel_after_the_files_rebuild_still_says_what_it_changed(
+        old_library: Path) -> None:
+    """Cancelled once the file was moved in and rebuilt under Trim, the open still says
+    what that changed: at the next start its header names a policy, so it is never said."""
+    from app.build import BuildCancelled
+
+    asked: list[int] = []
+
+    def cancel_after_the_first_step() -> bool:
+        asked.append(1)
+        return len(asked) > 1
+
+    said: list[str] = []
+    with Library(old_library) as library:
+        with pytest.raises(BuildCancelled):
+            finish_interrupted_work(library, cancelled=cancel_after_the_first_step,
+                                    said=said)
+        assert header(library, NAME)["cut_off_policy"] == "trim"  # rebuilt before the cancel
+        assert any(s.startswith(f"moved the training file '{NAME}'") for s in said)
+        assert any(s.startswith(f"the training file '{NAME}' was made before cut-off "
+                                "policies") for s in said)
+        again = finish_interrupted_work(library)
+        assert not any("before cut-off policies" in s for s in again)
