@@ -237,7 +237,11 @@ def import_and_restore(library: Library, paths: Sequence[Path], batch: str | Non
     (``restore_file``); the report's ``restored`` says what became of each."""
     facts = [f for f in (read_facts(p) for p in paths if p.is_file()) if f] if recreate else []
     report = import_paths(library, paths, batch, progress, cancelled, own_batches=own_batches)
-    if report.cancelled:
+    if report.cancelled:  # each file asked for is named: none was made
+        report.restored.extend(RestoredFile(one, None, failure=(
+            "the import was cancelled before it was made. Import the file again to make it "
+            "(the conversations imported are then skipped as already in the library).")
+        ).sentence() for one in facts)
         return report
     changed = [str(v.conversation_id) for v in report.changed]
     for one in facts:

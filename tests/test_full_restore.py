@@ -240,3 +240,15 @@ def test_a_json_array_is_not_read_whole_to_ask_about_it() -> None:
     scalar = io.BytesIO(b'"' + b"x" * 4_000_000 + b'"')
     assert _header(scalar) is None
     assert scalar.tell() < 4_000_000
+
+
+def test_a_cancelled_import_says_the_file_was_not_made(source: Source, tmp_path: Path) -> None:
+    with Library.open(tmp_path / "fresh") as fresh:
+        report = import_and_restore(fresh, [source.full], cancelled=lambda: True,
+                                    recreate=True)
+        assert report.cancelled and list_training_files(fresh) == []
+        assert report.restored == [
+            f"The training file '{NAME}' of {NAME}.json was not recreated: the import was "
+            "cancelled before it was made. Import the file again to make it (the "
+            "conversations imported are then skipped as already in the library)."]
+        assert report.restored[0] in report.summary()
