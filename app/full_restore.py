@@ -25,9 +25,8 @@ from app.build import BuildCancelled
 from app.cutoff import CutOffPolicy, policy_label
 from app.errors import InputError, LibraryError
 from app.fullfile import FORMAT_NAME
-from app.fullstream import CHUNK
+from app.fullstream import CHUNK, opened_past_bom
 from app.importer import ImportReport, import_paths
-from app.jsonio import open_regular
 from app.library import Library
 from app.models import Conversation
 from app.token_lines import DEFAULT_MAX_SEQ_LEN
@@ -74,7 +73,7 @@ def read_facts(path: Path) -> FullFileFacts | None:
     before its conversations (as every file LoRA Studio writes); None for anything else.
     Only the header is read: a 500 MB file answers as fast as a small one."""
     try:
-        with open_regular(path) as handle:
+        with opened_past_bom(path) as handle:
             header = _header(handle)
     except (OSError, ijson.JSONError, InputError, LibraryError, ValueError):
         return None
@@ -98,8 +97,6 @@ def read_facts(path: Path) -> FullFileFacts | None:
 
 def _header(handle: Any) -> dict[str, Any] | None:
     """``training_file_metadata``, read until the conversations begin (None: not first)."""
-    if handle.read(3) != b"\xef\xbb\xbf":
-        handle.seek(0)
     start = handle.tell()
     if not handle.read(HEADER_CHUNK).lstrip().startswith(b"{"):
         return None  # an array or a scalar at the top: not ours, and never read whole
@@ -120,9 +117,7 @@ def _header(handle: Any) -> dict[str, Any] | None:
 def conversation_ids(path: Path) -> list[str]:
     """The ids of the file's conversations, in the file's order (read a conversation at a
     time: only the ids are kept)."""
-    with open_regular(path) as handle:
-        if handle.read(3) != b"\xef\xbb\xbf":
-            handle.seek(0)
+    with opened_past_bom(path) as handle:
         return [str(cid) for cid in ijson.items(handle, "conversations.item.conversation_id",
                                                 buf_size=CHUNK)]
 

@@ -136,7 +136,7 @@ def _changed_while_read(name: str, read: int) -> InputError:
 
 
 @contextlib.contextmanager
-def _opened(path: Path) -> Iterator[IO[bytes]]:
+def opened_past_bom(path: Path) -> Iterator[IO[bytes]]:
     """``path`` opened for reading, past a UTF-8 byte-order mark (which Python's parser
     accepts on the whole-file path, and yajl does not)."""
     with open_regular(path) as handle:
@@ -155,7 +155,7 @@ def outline(path: Path, name: str, size: int, stop: Stop | None = None) -> Outli
     array = False
     events = 0
     try:
-        with _opened(path) as handle:
+        with opened_past_bom(path) as handle:
             stamp = _stamp(handle)
             parser = ijson.parse(handle, buf_size=CHUNK, use_float=True)
             try:
@@ -229,7 +229,7 @@ def items(path: Path, name: str, known: Outline, stop: Stop | None = None
     index = -1
     grew = False
     try:
-        with _opened(path) as handle:
+        with opened_past_bom(path) as handle:
             if _stamp(handle) != known.stamp:
                 raise _changed_before_read(name, known.total)
             parsed = ijson.items(handle, "conversations.item", buf_size=CHUNK, use_float=True)

@@ -62,6 +62,9 @@ def test_the_replace_question_says_what_differs_in_a_streamed_full_file(
         qtbot: Any, filled_library: Library, dialogs: Any, tmp_path: Path) -> None:
     path, _cid, turn = big_file_changing_one(filled_library, tmp_path)
     window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    # A training file of ours is asked about first: its records' batches, no file made.
+    from ui.full_import_question import FullImportAnswer
+    dialogs.full_imports.append(FullImportAnswer(own_batches=True, recreate=False))
 
     question = import_in_window(qtbot, window, dialogs, [path], replace=False)
 
