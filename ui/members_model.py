@@ -17,7 +17,7 @@ the default cut-off policy, is in the tooltip where it differs.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from PySide6.QtCore import (
@@ -180,11 +180,17 @@ class MembersModel(QAbstractTableModel):
     def sort(self, column: int, order: Qt.SortOrder = Qt.SortOrder.AscendingOrder) -> None:
         """Rows in the order of ``column`` (-1: file order); selections and other held
         indexes move with their rows."""
+        self._relaid(lambda: self._arrange(column if 0 <= column < len(HEADERS)
+                                           else FILE_ORDER,
+                                           order == Qt.SortOrder.DescendingOrder))
+
+    def _relaid(self, rearrange: Callable[[], None]) -> None:
+        """``rearrange`` the shown order, selections and other held indexes moving with
+        their rows."""
         self.layoutAboutToBeChanged.emit()
         held = self.persistentIndexList()
         positions = [self._order[index.row()] for index in held]
-        self._arrange(column if 0 <= column < len(HEADERS) else FILE_ORDER,
-                      order == Qt.SortOrder.DescendingOrder)
+        rearrange()
         row_of = {position: row for row, position in enumerate(self._order)}
         self.changePersistentIndexList(
             held, [self.index(row_of[position], index.column())
@@ -200,18 +206,14 @@ class MembersModel(QAbstractTableModel):
                   if self._file_rows[position].conversation_id in ids]
         if not chosen:
             return 0
-        self.layoutAboutToBeChanged.emit()
-        held = self.persistentIndexList()
-        positions = [self._order[index.row()] for index in held]
-        taken = set(chosen)
-        self._sorted_by = (FILE_ORDER, False)  # no column's order now: a refresh shows the file's
-        self._order = chosen + [position for position in self._order if position not in taken]
-        self._rows = [self._file_rows[n] for n in self._order]
-        row_of = {position: row for row, position in enumerate(self._order)}
-        self.changePersistentIndexList(
-            held, [self.index(row_of[position], index.column())
-                   for index, position in zip(held, positions, strict=True)])
-        self.layoutChanged.emit()
+
+        def chosen_first() -> None:
+            taken = set(chosen)
+            self._sorted_by = (FILE_ORDER, False)  # no column's order: a refresh shows the file's
+            self._order = chosen + [n for n in self._order if n not in taken]
+            self._rows = [self._file_rows[n] for n in self._order]
+
+        self._relaid(chosen_first)
         return len(chosen)
 
     def row_at(self, row: int) -> MemberRow:
