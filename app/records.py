@@ -188,7 +188,8 @@ def trainable_messages(record: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return messages
 
 
-def _warning_line(warning: Mapping[str, Any]) -> str:
+def warning_line(warning: Mapping[str, Any]) -> str:
+    """A warning as the Warnings column says it: "Turn 2: reply: …"."""
     turn = warning.get("turn_number")
     return (f"Turn {turn}: " if turn else "") + str(warning["message"])
 
@@ -230,7 +231,7 @@ def summarise(record: Mapping[str, Any]) -> ConversationSummary:
         "turns": max(len(record["messages"]) - 1, 0),
         "replies_trained": policies[DEFAULT_POLICY.value]["trainable_replies"],
         "quality_score": line["quality_score"],
-        "warnings_text": "\n".join(_warning_line(w) for w in quality.get("warnings") or []),
+        "warnings_text": "\n".join(warning_line(w) for w in quality.get("warnings") or []),
         "created": (source.get("dataset_metadata") or {}).get("created_date"),
         "source_file": line["source_file"],
         "content_sha256": source.get("content_sha256") or "",

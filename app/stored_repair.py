@@ -29,6 +29,7 @@ from app.importer import NOT_COLUMNS, library_row
 from app.library import Library, unpack
 from app.models import Conversation, ConversationDocument
 from app.record_repair import needs_repair, repair_record
+from app.records import warning_line
 from app.similar import NEAR_DUPLICATE
 from app.stored_builds import forget_totals
 
@@ -95,8 +96,7 @@ def store_changed(library: Library, pks: Sequence[int],
 def record_lines(record: Mapping[str, Any]) -> set[str]:
     """The warning lines the record itself gave the row (others came from the library)."""
     warnings = (record.get("quality") or {}).get("warnings") or []
-    return {(f"Turn {w['turn_number']}: " if w.get("turn_number") else "") + str(w["message"])
-            for w in warnings}
+    return {warning_line(w) for w in warnings}
 
 
 def store_again(session: Any, pk: int, record: dict[str, Any], batch: str, old_codes: str,

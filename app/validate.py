@@ -43,6 +43,7 @@ from app.jsonio import (
 from app.llamafactory_recipe import entry_digest
 from app.loader import NOT_JSON_FILE, is_json_name, looks_like_jsonl, record_from_bytes
 from app.recipes import DATASET_INFO
+from app.records import warning_line
 from app.schemas import (
     CONVERSATION,
     FULL_SCHEMA,
@@ -409,8 +410,7 @@ def import_warnings_note(warnings: Sequence[Mapping[str, Any]]) -> str:
     of training. Without it a file "valid" here came in with warnings nobody expected."""
     if not warnings:
         return ""
-    said = [(f"Turn {w['turn_number']}: " if w.get("turn_number") else "") + str(w["message"])
-            for w in warnings[:MAX_WARNINGS_SAID]]
+    said = [warning_line(w) for w in warnings[:MAX_WARNINGS_SAID]]
     more = len(warnings) - len(said)
     tail = f"; and {more} more" if more else ""
     return (f"imported, it gets these warnings (the window's Warnings column): "
