@@ -252,6 +252,21 @@ def start(task: Task) -> None:
     QThreadPool.globalInstance().start(task)
 
 
+def stoppable_count(count: Callable[[Callable[[], bool]], Any],
+                    stopped: type[Exception]) -> Task:
+    """A task for a count a newer one makes pointless (``count(cancelled)``, raising
+    ``stopped`` once cancelled): it succeeds with None when stopped, so whoever shows the
+    count needs no failure path for a Cancel of its own making."""
+    def work(_progress: Callable[[int, int, str], None],
+             cancelled: Callable[[], bool]) -> Any:
+        try:
+            return count(cancelled)
+        except stopped:
+            return None
+
+    return Task(work)
+
+
 def start_as_job(window: QWidget, title: str, task: Task, *,
                  in_this_library: bool = True) -> Task:
     """Start ``task`` as one of ``window``'s jobs without a progress dialog of its own (it

@@ -137,7 +137,7 @@ from ui.reply_openings_view import ReplyOpeningsView
 from ui.row_selection import HeadingSelection, selected_rows
 from ui.saved_banner import SavedBanner, saved_text
 from ui.saved_copies import SavedCopiesLine, other_kind_to_save, with_out_of_date
-from ui.tasks import Task, Work, changing, run_with_progress, start
+from ui.tasks import Task, Work, changing, run_with_progress, start, stoppable_count
 from ui.training_files_model import (
     CONVERSATIONS,
     NAME,
@@ -817,15 +817,9 @@ class TrainingFilesPage(QWidget):
         if self._near_task is not None:
             self._near_task.cancel()
         library = self.library
-
-        def count(_progress: Callable[[int, int, str], None],
-                  cancelled: Callable[[], bool]) -> NearInFile | None:
-            try:
-                return near_members(library, name, cancelled=cancelled)
-            except NearCheckCancelled:
-                return None
-
-        task = Task(count)
+        task = stoppable_count(
+            lambda cancelled: near_members(library, name, cancelled=cancelled),
+            NearCheckCancelled)
         self._near_task = task
         task.signals.succeeded.connect(
             lambda found: self._near_counted(name, found) if found is not None else None)
@@ -942,15 +936,9 @@ class TrainingFilesPage(QWidget):
             self._openings_task.cancel()
         self.openings_view.show_counting()
         library, name = self.library, key[0].name
-
-        def count(_progress: Callable[[int, int, str], None],
-                  cancelled: Callable[[], bool]) -> FileOpenings | None:
-            try:
-                return file_openings(library, name, cancelled=cancelled)
-            except OpeningsCancelled:
-                return None
-
-        task = Task(count)
+        task = stoppable_count(
+            lambda cancelled: file_openings(library, name, cancelled=cancelled),
+            OpeningsCancelled)
         self._openings_task, self._openings_counting = task, key
         task.signals.succeeded.connect(
             lambda found: self._openings_counted(key, found) if found is not None else None)
