@@ -8,7 +8,7 @@ Checks are kept by conversation key, so they survive sorting, filtering and relo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from dataclasses import replace
 from enum import IntEnum
 from itertools import islice
@@ -695,6 +695,16 @@ class ConversationsModel(QAbstractTableModel):
 
     def check_none(self) -> None:
         self._set_checks(())
+
+    def toggle_rows(self, rows: Collection[int]) -> None:
+        """Space on selected rows: all checked if the first is not, else all unchecked, in
+        one change (a check each, 10,000 selected rows froze the window for 11 s)."""
+        if not rows:
+            return
+        shown, records = self._shown, self._rows
+        pks = {records[shown[row]].pk for row in rows}
+        first = records[shown[min(rows)]].pk
+        self._set_checks(self._checked - pks if first in self._checked else self._checked | pks)
 
     def invert_shown(self) -> None:
         """Flip the checks of the shown rows; hidden rows keep theirs."""

@@ -34,6 +34,7 @@ from ui.column_fit import (
 )
 from ui.conversations_model import HEADER_NAMES, Column, ConversationsModel
 from ui.row_index import RowIndex
+from ui.row_selection import selected_rows
 from ui.whole_count_delegate import WholeCountDelegate
 
 # Shown unless the user chose otherwise; by column name, so a column added later (Tokens)
@@ -123,15 +124,7 @@ class ConversationsTable(QTableView):
             cast(ConversationsModel, self.model()).check_all_shown()
             return
         if event.key() == Qt.Key.Key_Space and self.selectionModel().hasSelection():
-            model = self.model()
-            rows = sorted({i.row() for i in self.selectionModel().selectedRows()})
-            first = model.index(rows[0], Column.CHECK)
-            target = (Qt.CheckState.Unchecked
-                      if model.data(first, Qt.ItemDataRole.CheckStateRole) == Qt.CheckState.Checked
-                      else Qt.CheckState.Checked)
-            for row in rows:
-                model.setData(model.index(row, Column.CHECK), target,
-                              Qt.ItemDataRole.CheckStateRole)
+            cast(ConversationsModel, self.model()).toggle_rows(selected_rows(self))
             return
         if (event.key() == Qt.Key.Key_Delete
                 and not cast(ConversationsModel, self.model()).checked_count):
