@@ -34,9 +34,11 @@ LINE_WHITESPACE = "line_whitespace"  # files rebuilt without whitespace around m
 # sketches share no empty piece and index one more sentence, 3 after SENTENCE_SKETCHES
 # version 2, whose sketch form finds copies differing in punctuation; LINE_WHITESPACE version 2
 # makes the token estimates again, which version 1 left counting the untrimmed text;
-# TEXT_REPAIR version 2 mends Windows line ends and control characters too). In the order
+# TEXT_REPAIR version 2 mends Windows line ends and control characters too; SHORTER_COPIES
+# version 4 because the release before the stored fingerprints were filled first (558ecd6)
+# ran version 3 over a v3/v4 library that had none, and recorded it done). In the order
 # they run.
-PASSES = {TEXT_REPAIR: 2, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 2, SHORTER_COPIES: 3,
+PASSES = {TEXT_REPAIR: 2, CUT_OFF_RULE: 1, SENTENCE_SKETCHES: 2, SHORTER_COPIES: 4,
           LINE_WHITESPACE: 2}
 
 

@@ -14,6 +14,7 @@ unflagged, for good.
 
 from __future__ import annotations
 
+import json
 import shutil
 import sqlite3
 from contextlib import closing
@@ -21,6 +22,7 @@ from pathlib import Path
 
 import pytest
 
+from app import upkeep
 from app.cli import main
 from app.importer import import_paths
 from app.library import Library
@@ -86,3 +88,29 @@ def test_the_first_command_says_it_and_the_flag_names_the_original(
         text = next(row.warnings_text for row in library.summaries()
                     if row.conversation_id == COPY)
     assert ORIGINAL in text
+
+
+def test_a_library_whose_pass_ran_without_fingerprints_is_looked_at_again(
+        old_library: Path) -> None:
+    """The version released just before the fix above (558ecd6) upgraded such a library,
+    ran the near-duplicate pass over no fingerprints and recorded it done (version 3): the
+    copy stayed unflagged, and later opens never looked again. Left as that version left it
+    (schema of today, fingerprints empty, no flag, the pass recorded at 3), the next open
+    fills them and flags the copy."""
+    with Library(old_library) as library:
+        finish_interrupted_work(library)
+    with closing(sqlite3.connect(old_library / "library.sqlite3")) as conn, conn:
+        conn.execute("UPDATE conversations SET dialogue_sha256 = NULL, dialogue_sketch = NULL, "
+                     "warning_codes = '', warnings_text = ''")
+        conn.execute("DELETE FROM dialogue_keys")
+    upkeep.record(old_library)
+    record = json.loads((old_library / upkeep.FILE_NAME).read_text())
+    (old_library / upkeep.FILE_NAME).write_text(
+        json.dumps({**record, upkeep.SHORTER_COPIES: 3}))
+    assert NEAR_DUPLICATE not in stored(old_library)[COPY][1].split(",")
+    with Library(old_library) as library:
+        said = finish_interrupted_work(library)
+    rows = stored(old_library)
+    assert NEAR_DUPLICATE in rows[COPY][1].split(","), "the copy's replies trained twice"
+    assert NEAR_DUPLICATE not in rows[ORIGINAL][1].split(",")
+    assert any(s.startswith("flagged 1 conversation near_duplicate") for s in said), said
