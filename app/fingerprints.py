@@ -136,6 +136,7 @@ def flag_near_duplicates(session: Session, rows: Sequence[dict[str, Any]],
         if match is None:
             continue
         codes = set(filter(None, row["warning_codes"].split(",")))
+        row["near_of"] = match.conversation_id  # (the import summary names it; not stored)
         row["warning_codes"] = ",".join(sorted(codes | {NEAR_DUPLICATE}))
         row["warnings_text"] = "\n".join(filter(None, [row["warnings_text"],
                                                        warning_text(match)]))

@@ -149,6 +149,11 @@ class FileVerdict:
     # Replaced with other text: who had marked the stored version reviewed, a mark the
     # replace took away (``app.review``: a mark certifies the text a person read).
     mark_taken: str | None = None
+    # Stored, and flagged near_duplicate: the id of the conversation it nearly repeats,
+    # and once read, where that one is (``_say_where_near``): a file of this import, or
+    # its batch and file in the library.
+    near_of: str | None = None
+    near_where: str | None = None
 
     @property
     def file(self) -> str:
@@ -226,6 +231,13 @@ class ImportReport:
                 if v.verdict in stored and v.conversation_id is not None]
 
     @property
+    def near_duplicates(self) -> list[FileVerdict]:
+        """The conversations stored and flagged near_duplicate: each nearly repeats one
+        stored before it, and its replies would be trained twice."""
+        stored = (Verdict.IMPORTED, Verdict.REPLACED)
+        return [v for v in self.verdicts if v.near_of is not None and v.verdict in stored]
+
+    @property
     def in_library(self) -> list[FileVerdict]:
         """Duplicates of a conversation the library held (not one of this import's)."""
         return [v for v in self.verdicts
@@ -290,6 +302,12 @@ class ImportReport:
             counts.append(f"{plural(replaced, 'conversation')} replaced")
         if self.skipped:
             counts.append(f"{plural(sum(k.count for k in self.skipped), 'file')} not read")
+        if near := len(self.near_duplicates):
+            counts[0] += (" (" + (f"{near:,} of them nearly repeat" if near > 1 else
+                                  "it nearly repeats" if of[Verdict.IMPORTED] == 1 else
+                                  "1 of them nearly repeats")
+                          + " another conversation, flagged near_duplicate: an add can leave "
+                          f"{agreeing(near, 'it', 'them')} out)")
         text = ", ".join(counts) + (" before the import was cancelled" if self.cancelled
                                     else "")
         if self.cancelled:
@@ -687,6 +705,7 @@ def import_paths(
                      library.read_only):
             _import_rows(library, candidates, rows, report, replace, progress, cancelled)
     _say_where_stored(library, report)
+    _say_where_near(library, report)
     _say_batches_joined(library, report)
     return report
 
@@ -735,6 +754,34 @@ def _say_where_stored(library: Library, report: ImportReport) -> None:
             report.verdicts[n] = replace_field(
                 verdict, stored_batch=batch, stored_file=source or None, reason=reason,
                 imported_before=bool(source) and source == Path(verdict.file).name)
+
+
+def _say_where_near(library: Library, report: ImportReport) -> None:
+    """Name where the conversation each flagged one nearly repeats is, as a person finds
+    it: a file of this import, or its client, batch and file in the library (one read for
+    them all, after the import)."""
+    flagged = [n for n, v in enumerate(report.verdicts) if v.near_of is not None]
+    if not flagged:
+        return
+    wanted = {report.verdicts[n].near_of for n in flagged}
+    here = {v.conversation_id: v.path for v in report.verdicts
+            if v.conversation_id in wanted and v.verdict in (Verdict.IMPORTED, Verdict.REPLACED)}
+    where: dict[str, str] = {}
+    with library.session() as session:
+        for chunk in in_parts(sorted(str(cid) for cid in wanted if cid not in here)):
+            for cid, client, batch, source in session.execute(
+                    select(Conversation.conversation_id, Conversation.persona_name,
+                           Conversation.batch_id, Conversation.source_file)
+                    .where(Conversation.conversation_id.in_(chunk))):
+                whose = f"{client}'s conversation" if client else "a conversation"
+                where[cid] = (f"{whose} in batch '{batch}'"
+                              + (f", from {source}" if source else ""))
+    for n in flagged:
+        verdict = report.verdicts[n]
+        cid = str(verdict.near_of)
+        said = (f"{here[cid]}, imported earlier in this import" if cid in here
+                else where.get(cid, f"conversation {cid}"))
+        report.verdicts[n] = replace_field(verdict, near_where=said)
 
 
 # Where a duplicate's reason names the stored copy's batch and file, once they are read.
@@ -1119,7 +1166,8 @@ def _told(row: dict[str, Any], stored: bool = False) -> dict[str, Any]:
     """What a verdict tells of its conversation beyond the verdict: its client, and, for
     one ``stored``, whether the import converted it from the older v3 format."""
     return {"client": row.get("persona_name") or None,
-            "older_format": stored and row.get("source_kind") == "legacy"}
+            "older_format": stored and row.get("source_kind") == "legacy",
+            "near_of": row.get("near_of") if stored else None}
 
 
 def _stored_record(session: Session, pk: int) -> dict[str, Any]:

@@ -50,6 +50,8 @@ from ui.import_report_lines import (
     folder_labels,
     grouped_lines,
     imported_group,
+    near_group,
+    near_line,
     repeats_group,
 )
 from ui.import_summary_view import Section, SectionsModel, SummaryView
@@ -220,6 +222,13 @@ def report_sections(report: ImportReport, changed: str = "asked",
             f"{agreeing(len(repeats), 'repeats', 'repeat')} another of this import (skipped)",
             grouped_lines(repeats, lambda v: duplicate_line(v, short), repeats_group(short),
                           short))
+    if near := report.near_duplicates:
+        add(f"{plural(len(near), 'imported conversation')} "
+            f"{agreeing(len(near), 'nearly repeats', 'nearly repeat')} another (flagged "
+            f"near_duplicate, ≈ in the Warnings column): {agreeing(len(near), 'its', 'their')} "
+            f"replies would be trained twice; an add can leave {agreeing(len(near), 'it', 'them')}"
+            " out",
+            grouped_lines(near, lambda v: near_line(v, short), near_group, short))
     if older := report.older_format_files:
         add(f"{plural(len(older), 'file')} in the older v3 format (hand-written pairs, no "
             f"scaffolding) {agreeing(len(older), 'was', 'were')} converted as "

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from app.duplicate_words import duplicate_line as duplicate_line
+from app.duplicate_words import whose
 from app.importer import FileVerdict, folder_batch_names
 from app.wording import first_few
 from ui.wording import and_list, plural
@@ -116,3 +117,20 @@ def repeats_group(short: Callable[[str], str]) -> Callable[[list[FileVerdict]], 
         return (f"{'repeats' if len(verdicts) == 1 else 'repeat'} conversations imported "
                 f"earlier in this import{f' (from {listed})' if files else ''}: skipped")
     return group
+
+
+def near_line(verdict: FileVerdict, short: Callable[[str], str]) -> str:
+    """A stored conversation flagged near_duplicate, by its file and what it nearly
+    repeats; its id last."""
+    where = verdict.near_where or f"conversation {verdict.near_of}"
+    return (f"{short(verdict.path)}: {whose(verdict)} nearly repeats {where}. "
+            f"Conversation id {verdict.conversation_id}")
+
+
+def near_group(verdicts: list[FileVerdict]) -> str:
+    """Many flagged ones from one place: where what they repeat is, the first few."""
+    places = list(dict.fromkeys(str(v.near_where) for v in verdicts if v.near_where))
+    listed = and_list(places) if len(places) <= EXAMPLES else first_few(places, EXAMPLES)
+    return (f"{'nearly repeats' if len(verdicts) == 1 else 'nearly repeat'} conversations "
+            f"stored before {'it' if len(verdicts) == 1 else 'them'}"
+            + (f" ({listed})" if places else ""))
