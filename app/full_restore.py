@@ -35,9 +35,7 @@ from app.trainingfiles import (
     TrainingFileInfo,
     apply_addition,
     check_new_name,
-    delete_training_file,
     plan_addition,
-    set_max_seq_len,
 )
 from app.wording import LENGTH_LIMIT, agreeing, plural
 
@@ -187,22 +185,15 @@ def restore_file(library: Library, facts: FullFileFacts, differing: Sequence[str
     if not ids:
         return RestoredFile(facts, None, missing=len(wanted),
                             failure="none of its conversations is in the library.")
-    name: str | None = None
     try:
-        # Planned with Cancel heard, and recorded only with its first complete build, so
-        # a kill meanwhile leaves no empty file behind; the length limit is set after.
+        # Planned with Cancel heard, and recorded with all its settings only by its one
+        # complete build: a cancel or a kill leaves no file, nor one with other settings.
         plan = plan_addition(library, free_name(library, facts.name), ids, create=True,
                              cut_off_policy=facts.cut_off_policy,
-                             over_budget=facts.over_budget, progress=progress,
-                             cancelled=cancelled)
+                             over_budget=facts.over_budget, max_seq_len=facts.max_seq_len,
+                             progress=progress, cancelled=cancelled)
         info = apply_addition(library, plan, progress=progress, cancelled=cancelled)
-        name = info.name
-        if facts.max_seq_len != DEFAULT_MAX_SEQ_LEN:
-            info = set_max_seq_len(library, name, facts.max_seq_len, progress=progress,
-                                   cancelled=cancelled)
-    except (BuildCancelled, LibraryError) as exc:  # no half-made file is left behind
-        if name is not None:
-            delete_training_file(library, name)
+    except (BuildCancelled, LibraryError) as exc:
         why = (f"{str(exc).rstrip('.')}." if isinstance(exc, LibraryError) else
                "the import was cancelled while it was being made (the conversations "
                "imported stay).")

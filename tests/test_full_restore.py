@@ -9,6 +9,7 @@ import orjson
 import pytest
 from conftest import corrected
 from restore_source import BATCHES, NAME, Source, fingerprints_as_in, make_source
+from sqlalchemy import select
 from stored import stored_bytes
 
 from app import trainingfiles
@@ -16,6 +17,7 @@ from app.cli import main
 from app.full_restore import import_and_restore, read_facts, restore_file
 from app.importer import import_paths
 from app.library import Library
+from app.models import TrainingFile
 from app.trainingfiles import get_training_file, list_training_files
 
 
@@ -112,6 +114,28 @@ def test_the_recreated_file_is_the_original_again(source: Source, tmp_path: Path
             f"at their last whole reply that fits): {len(source.batch_of)} conversations in "
             "the file's order."]
         assert report.restored[0] in report.summary()
+
+
+def test_the_recreated_file_is_made_with_its_settings_in_one_build(
+    source: Source, tmp_path: Path
+) -> None:
+    """It was created with 4,096 tokens and then set to the file's limit: two builds, and a
+    kill between them left a complete file that trained otherwise. Its first build is its
+    only one now (a build is a revision), and the plan counted lines over the file's own
+    limit."""
+    facts = read_facts(source.full)
+    assert facts is not None and facts.max_seq_len != 4096
+    with Library.open(tmp_path / "fresh") as fresh:
+        import_paths(fresh, [source.full])
+        restored = restore_file(fresh, facts)
+        assert restored.info is not None and restored.info.max_seq_len == 2048
+        with fresh.session() as session:
+            row = session.scalars(select(TrainingFile)).one()
+            assert (row.revision, row.max_seq_len) == (1, 2048)
+        ids = trainingfiles.member_ids(fresh, NAME)
+        plan = trainingfiles.plan_addition(fresh, "Another", ids, create=True,
+                                           cut_off_policy="weight0", max_seq_len=64)
+        assert plan.max_seq_len == 64 and plan.over_budget  # 64 tokens: every line is over
 
 
 def test_a_taken_name_gets_a_free_one_and_a_bad_conversation_is_left_out(
