@@ -15,21 +15,16 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import ijson  # type: ignore[import-untyped]  # no type information shipped
 from sqlalchemy import select
 
-from app.budget_fit import OverBudget
 from app.build import BuildCancelled
-from app.cutoff import CutOffPolicy, policy_label
 from app.errors import InputError, LibraryError
-from app.fullfile import FORMAT_NAME
-from app.fullstream import CHUNK, opened_past_bom
-from app.importer import ImportReport, import_paths
+from app.full_found import FullFileFacts, conversation_ids, full_files_in, read_facts
+from app.importer import ImportReport, WalkCancelled, import_paths
 from app.library import Library
 from app.models import Conversation
-from app.token_lines import DEFAULT_MAX_SEQ_LEN
 from app.trainingfiles import (
     MAX_NAME,
     TrainingFileInfo,
@@ -37,87 +32,9 @@ from app.trainingfiles import (
     check_new_name,
     plan_addition,
 )
-from app.wording import LENGTH_LIMIT, agreeing, plural
+from app.wording import agreeing, plural
 
 Progress = Callable[[int, int, str], None]
-HEADER_CHUNK = 1 << 16  # bytes read at a time for the header: it is a few kilobytes
-
-
-@dataclass(frozen=True)
-class FullFileFacts:
-    """What the header of one of our full training files says: enough to ask about it
-    before the import, and to make the file again after it."""
-
-    path: Path
-    name: str
-    conversations: int
-    batches: dict[str, int]  # the header's batch distribution
-    cut_off_policy: str
-    max_seq_len: int
-    over_budget: str
-
-    def settings_words(self) -> str:
-        """"cut-off policy Keep as context, weight 0, length limit 2,048 tokens, longer
-        lines end at their last whole reply that fits": the settings as Settings… names
-        them."""
-        longer = ("longer lines end at their last whole reply that fits"
-                  if self.over_budget == OverBudget.FIT else "longer lines written whole")
-        return (f"cut-off policy {policy_label(self.cut_off_policy)}, {LENGTH_LIMIT} "
-                f"{self.max_seq_len:,} tokens, {longer}")
-
-
-def read_facts(path: Path) -> FullFileFacts | None:
-    """The facts of ``path`` when it is a full training file of ours whose header comes
-    before its conversations (as every file LoRA Studio writes); None for anything else.
-    Only the header is read: a 500 MB file answers as fast as a small one."""
-    try:
-        with opened_past_bom(path) as handle:
-            header = _header(handle)
-    except (OSError, ijson.JSONError, InputError, LibraryError, ValueError):
-        return None
-    if header is None or header.get("format") != FORMAT_NAME:
-        return None
-    try:
-        found = header.get("tokens")
-        tokens: dict[str, Any] = found if isinstance(found, dict) else {}
-        batches = (header.get("scaffolding_distribution") or {}).get("batch") or {}
-        return FullFileFacts(
-            path=path, name=str(header["name"]),
-            conversations=int((header.get("totals") or {}).get("conversations") or 0),
-            batches={str(k): int(v) for k, v in batches.items()},
-            # A file from before the policies trained every reply: "keep" is what it did.
-            cut_off_policy=CutOffPolicy(header.get("cut_off_policy", CutOffPolicy.KEEP)).value,
-            max_seq_len=int(tokens.get("max_seq_len") or DEFAULT_MAX_SEQ_LEN),
-            over_budget=OverBudget(header.get("over_budget", OverBudget.KEEP)).value)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
-def _header(handle: Any) -> dict[str, Any] | None:
-    """``training_file_metadata``, read until the conversations begin (None: not first)."""
-    start = handle.tell()
-    if not handle.read(HEADER_CHUNK).lstrip().startswith(b"{"):
-        return None  # an array or a scalar at the top: not ours, and never read whole
-    handle.seek(start)
-    builder: Any = None
-    for prefix, event, value in ijson.parse(handle, buf_size=HEADER_CHUNK, use_float=True):
-        if prefix == "" and event == "map_key":
-            if builder is not None:
-                return dict(builder.value)
-            if value != "training_file_metadata":
-                return None
-            builder = ijson.ObjectBuilder()
-        elif builder is not None and prefix != "":
-            builder.event(event, value)
-    return None
-
-
-def conversation_ids(path: Path) -> list[str]:
-    """The ids of the file's conversations, in the file's order (read a conversation at a
-    time: only the ids are kept)."""
-    with opened_past_bom(path) as handle:
-        return [str(cid) for cid in ijson.items(handle, "conversations.item.conversation_id",
-                                                buf_size=CHUNK)]
 
 
 @dataclass(frozen=True)
@@ -134,6 +51,8 @@ class RestoredFile:
     def sentence(self) -> str:
         """What became of it, for the summary and the command line alike."""
         source = self.facts.path.name
+        if self.info is None and self.facts.same_as and not self.failure:
+            return f"{self.facts.already_words()} (from {source}): not made again."
         if self.info is None:
             return (f"The training file '{self.facts.name}' of {source} was not recreated: "
                     f"{self.failure}")
@@ -153,6 +72,8 @@ class RestoredFile:
                      f"{agreeing(count, 'version', 'versions')}, which it holds until "
                      f"{agreeing(count, 'it is', 'they are')} replaced by the file's (Replace, "
                      "or import --replace), which rebuilds it")
+        if counted := self.facts.tokens_words():
+            text += f"; {counted}"
         return text + "."
 
 
@@ -214,23 +135,43 @@ def _held(library: Library, ids: Sequence[str]) -> set[str]:
     return held
 
 
+def restored(library: Library, facts: Sequence[FullFileFacts], changed: Sequence[str] = (),
+             progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+             *, again: bool = False) -> list[str]:
+    """Each file of ``facts`` made again (``restore_file``), in a sentence each; one the
+    library holds already (``FullFileFacts.same_as``) is said and not made, unless
+    ``again`` (the person asked for it once told)."""
+    return [(RestoredFile(one, None) if one.same_as and not again else
+             restore_file(library, one, changed, progress, cancelled)).sentence()
+            for one in facts]
+
+
 def import_and_restore(library: Library, paths: Sequence[Path], batch: str | None = None,
                        progress: Progress | None = None,
                        cancelled: Callable[[], bool] | None = None, *,
-                       own_batches: bool = True, recreate: bool = False) -> ImportReport:
-    """``import_paths``, then, with ``recreate``, each full training file of ours among the
-    files named (not those found in folders) made again as a training file
-    (``restore_file``); the report's ``restored`` says what became of each."""
-    facts = [f for f in (read_facts(p) for p in paths if p.is_file()) if f] if recreate else []
+                       own_batches: bool = True, recreate: bool = False,
+                       chosen: Sequence[FullFileFacts] | None = None) -> ImportReport:
+    """``import_paths``, then, with ``recreate``, the full training files of ours it read
+    made again as training files (``restored``); the report's ``restored`` says what
+    became of each. ``chosen``: those to make, as the question before the import offered
+    them, even one the library holds already; else every one the import reads (chosen or
+    in a folder), but those the library holds already (``import --recreate``)."""
+    facts: list[FullFileFacts] = []
+    if recreate and chosen is not None:
+        facts = list(chosen)
+    elif recreate:
+        try:
+            facts = full_files_in(library, paths, cancelled=cancelled).full_files
+        except WalkCancelled:  # the import hears it too; those named are said not made
+            facts = [f for f in map(read_facts, (p for p in paths if p.is_file())) if f]
     report = import_paths(library, paths, batch, progress, cancelled, own_batches=own_batches)
     if report.cancelled:  # each file asked for is named: none was made
         report.restored.extend(RestoredFile(one, None, failure=(
             "the import was cancelled before it was made. Import the file again to make it "
             "(the conversations imported are then skipped as already in the library).")
-        ).sentence() for one in facts)
+        ).sentence() for one in facts if chosen is not None or not one.same_as)
         return report
     changed = [str(v.conversation_id) for v in report.changed]
-    for one in facts:
-        report.restored.append(restore_file(library, one, changed, progress,
-                                            cancelled).sentence())
+    report.restored.extend(restored(library, facts, changed, progress, cancelled,
+                                    again=chosen is not None))
     return report

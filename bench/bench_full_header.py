@@ -48,7 +48,7 @@ def main() -> None:
     args = parser.parse_args()
     from restore_source import make_source
 
-    from app.full_restore import read_facts
+    from app.full_found import read_facts
 
     folder = Path(tempfile.mkdtemp(prefix="bench-full-header-"))
     try:

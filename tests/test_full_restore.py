@@ -14,7 +14,8 @@ from stored import stored_bytes
 
 from app import trainingfiles
 from app.cli import main
-from app.full_restore import import_and_restore, read_facts, restore_file
+from app.full_found import read_facts
+from app.full_restore import import_and_restore, restore_file
 from app.importer import import_paths
 from app.library import Library
 from app.models import TrainingFile
@@ -256,7 +257,7 @@ def test_a_json_array_is_not_read_whole_to_ask_about_it() -> None:
     read to its end (a 500 MB array would have frozen the window for seconds)."""
     import io
 
-    from app.full_restore import HEADER_CHUNK, _header
+    from app.full_found import HEADER_CHUNK, _header
 
     array = io.BytesIO(b"[" + b"1," * 2_000_000 + b"1]")
     assert _header(array) is None
