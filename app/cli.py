@@ -39,7 +39,7 @@ from app.export import (
 from app.exportguard import check_export_targets
 from app.failures import failure_sentence
 from app.full_found import full_files_in
-from app.full_restore import restored
+from app.full_restore import restored, told
 from app.idtext import readable_name
 from app.importer import FileVerdict, ImportReport, Verdict, import_paths
 from app.labels import display_name
@@ -416,7 +416,7 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         report = with_replaced(report, replaced.report)
     # Made again once the replace is done: it holds the versions the import left stored.
     kept = [str(v.conversation_id) for v in report.changed]
-    report.restored.extend(restored(library, facts, kept))
+    told(report, restored(library, facts, kept))
     # With --json, stdout holds only the verdicts (one JSON object a line) and the findings
     # in the rebuilt training files; the rest of what is said goes to stderr.
     say = _print if not args.json else (lambda text: sys.stderr.write(text + "\n"))

@@ -22,7 +22,13 @@ from sqlalchemy import select
 from app.build import BuildCancelled
 from app.errors import InputError, LibraryError
 from app.full_found import FullFileFacts, conversation_ids, full_files_in, read_facts
-from app.importer import ImportReport, WalkCancelled, import_paths
+from app.importer import (
+    RESTORED_REPLACED,
+    RESTORED_REPLACING,
+    ImportReport,
+    WalkCancelled,
+    import_paths,
+)
 from app.library import Library
 from app.models import Conversation
 from app.trainingfiles import (
@@ -35,6 +41,7 @@ from app.trainingfiles import (
 from app.wording import agreeing, plural
 
 Progress = Callable[[int, int, str], None]
+REPLACING, REPLACED = RESTORED_REPLACING, RESTORED_REPLACED  # the ImportReport's keys
 
 
 @dataclass(frozen=True)
@@ -48,8 +55,10 @@ class RestoredFile:
     failure: str = ""  # why it was not made (then ``info`` is None)
     differing: list[str] = field(default_factory=list)  # stored versions kept (changed)
 
-    def sentence(self) -> str:
-        """What became of it, for the summary and the command line alike."""
+    def sentence(self, replace: str = "") -> str:
+        """What became of it, for the summary and the command line alike; ``replace``:
+        what became of its changed conversations once the person answered Replace
+        (``REPLACING`` or ``REPLACED``: the window's summary, still open, says it)."""
         source = self.facts.path.name
         if self.info is None and self.facts.same_as and not self.failure:
             return f"{self.facts.already_words()} (from {source}): not made again."
@@ -66,15 +75,33 @@ class RestoredFile:
                      f"{agreeing(self.missing, 'is', 'are')} not in the library (not "
                      f"imported) and left out")
         if self.differing:
-            count = len(self.differing)
-            text += (f"; {plural(count, 'conversation')} of the file "
-                     f"{agreeing(count, 'differs', 'differ')} from the library's stored "
-                     f"{agreeing(count, 'version', 'versions')}, which it holds until "
-                     f"{agreeing(count, 'it is', 'they are')} replaced by the file's (Replace, "
-                     "or import --replace), which rebuilds it")
+            text += self._differing(replace)
         if counted := self.facts.tokens_words():
             text += f"; {counted}"
         return text + "."
+
+    def _differing(self, replace: str) -> str:
+        count = len(self.differing)
+        some = f"; {plural(count, 'conversation')} of the file"
+        stored = f"the library's stored {agreeing(count, 'version', 'versions')}"
+        if replace == REPLACED:
+            return (f"{some} differed from {stored}: replaced by the file's, and the training "
+                    f"file rebuilt with {agreeing(count, 'it', 'them')}")
+        if replace == REPLACING:
+            return (f"{some} {agreeing(count, 'differs', 'differ')} from {stored}: being "
+                    "replaced by the file's, and the training file rebuilt")
+        return (f"{some} {agreeing(count, 'differs', 'differ')} from {stored}, which it holds "
+                f"until {agreeing(count, 'it is', 'they are')} replaced by the file's "
+                "(Replace, or import --replace), which rebuilds it")
+
+
+def told(report: ImportReport, files: Sequence[RestoredFile]) -> None:
+    """``files`` said in ``report``: as the import left them, and as they read once its
+    changed conversations are being replaced and are replaced (``ImportReport.summary``)."""
+    report.restored.extend(one.sentence() for one in files)
+    for state in (REPLACING, REPLACED):
+        report.restored_later.setdefault(state, []).extend(one.sentence(state)
+                                                           for one in files)
 
 
 def free_name(library: Library, wanted: str) -> str:
@@ -137,13 +164,12 @@ def _held(library: Library, ids: Sequence[str]) -> set[str]:
 
 def restored(library: Library, facts: Sequence[FullFileFacts], changed: Sequence[str] = (),
              progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-             *, again: bool = False) -> list[str]:
-    """Each file of ``facts`` made again (``restore_file``), in a sentence each; one the
-    library holds already (``FullFileFacts.same_as``) is said and not made, unless
-    ``again`` (the person asked for it once told)."""
-    return [(RestoredFile(one, None) if one.same_as and not again else
-             restore_file(library, one, changed, progress, cancelled)).sentence()
-            for one in facts]
+             *, again: bool = False) -> list[RestoredFile]:
+    """Each file of ``facts`` made again (``restore_file``); one the library holds already
+    (``FullFileFacts.same_as``) is not made (its ``sentence`` says so), unless ``again``
+    (the person asked for it once told)."""
+    return [RestoredFile(one, None) if one.same_as and not again else
+            restore_file(library, one, changed, progress, cancelled) for one in facts]
 
 
 def import_and_restore(library: Library, paths: Sequence[Path], batch: str | None = None,
@@ -166,12 +192,12 @@ def import_and_restore(library: Library, paths: Sequence[Path], batch: str | Non
             facts = [f for f in map(read_facts, (p for p in paths if p.is_file())) if f]
     report = import_paths(library, paths, batch, progress, cancelled, own_batches=own_batches)
     if report.cancelled:  # each file asked for is named: none was made
-        report.restored.extend(RestoredFile(one, None, failure=(
+        told(report, [RestoredFile(one, None, failure=(
             "the import was cancelled before it was made. Import the file again to make it "
-            "(the conversations imported are then skipped as already in the library).")
-        ).sentence() for one in facts if chosen is not None or not one.same_as)
+            "(the conversations imported are then skipped as already in the library)."))
+            for one in facts if chosen is not None or not one.same_as])
         return report
     changed = [str(v.conversation_id) for v in report.changed]
-    report.restored.extend(restored(library, facts, changed, progress, cancelled,
-                                    again=chosen is not None))
+    told(report, restored(library, facts, changed, progress, cancelled,
+                          again=chosen is not None))
     return report

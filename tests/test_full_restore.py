@@ -277,3 +277,28 @@ def test_a_cancelled_import_says_the_file_was_not_made(source: Source, tmp_path:
             "cancelled before it was made. Import the file again to make it (the "
             "conversations imported are then skipped as already in the library)."]
         assert report.restored[0] in report.summary()
+
+
+def test_the_changed_member_is_said_as_it_goes_once_replace_is_answered(
+    source: Source, tmp_path: Path
+) -> None:
+    """The summary stays open while Replace runs and after: the file's sentence follows
+    ("being replaced", then replaced) instead of saying it holds the stored version."""
+    from dataclasses import replace
+
+    from app.importer import Verdict
+
+    member = next(cid for cid in source.batch_of if "fp_conversation" in cid)
+    with Library.open(tmp_path / "fresh") as fresh:
+        assert import_paths(fresh, [corrected(member, tmp_path)]).imported == 1
+        report = import_and_restore(fresh, [source.full], recreate=True)
+        assert report.summary(changed="being replaced").endswith(
+            "; 1 conversation of the file differs from the library's stored version: being "
+            "replaced by the file's, and the training file rebuilt.")
+        done = replace(report, verdicts=[replace(v, verdict=Verdict.REPLACED)
+                                         if v.verdict is Verdict.CHANGED else v
+                                         for v in report.verdicts])
+        assert done.summary().endswith(
+            "; 1 conversation of the file differed from the library's stored version: "
+            "replaced by the file's, and the training file rebuilt with it.")
+        assert report.summary().endswith("which rebuilds it.")  # kept: as it was

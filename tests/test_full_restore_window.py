@@ -157,6 +157,12 @@ def test_a_member_kept_as_stored_then_replaced_leaves_the_file_as_the_original(
         dialogs.confirms.append(True)  # Replace
         with qtbot.waitSignal(window.importer.replacer.replaced, timeout=WAIT_MS):
             window.import_files_action.trigger()
+        # the summary, still open, no longer says the file holds the stored version
+        headline = window.importer.last_summary.headline.text()
+        assert headline.endswith(
+            "; 1 conversation of the file differed from the library's stored version: "
+            "replaced by the file's, and the training file rebuilt with it.")
+        assert "until it is replaced" not in headline
         json_bytes, jsonl_bytes = stored_bytes(fresh, NAME)
         assert jsonl_bytes == source.jsonl
         assert times_as_in(source.json, fingerprints_as_in(source.json, json_bytes)) == (
