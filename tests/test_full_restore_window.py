@@ -247,3 +247,27 @@ def test_a_file_of_ours_in_a_chosen_folder_is_asked_about_and_made_again(
             len(source.batch_of), "weight0", 2048)
         assert stored_bytes(fresh, NAME)[1] == source.jsonl
         window.close()
+
+
+def test_of_several_files_only_those_not_held_are_offered(qtbot: Any, source: Source) -> None:
+    """Two files, one the library holds already: the offer names the other and is ticked;
+    the one held is said, even past those described one by one."""
+    from dataclasses import replace
+
+    from ui.full_import_question import offered
+
+    facts = read_facts(source.full)
+    assert facts is not None
+    held = replace(facts, same_as=NAME)
+    other = replace(facts, name="Other")
+    dialog = FullImportQuestion([held, other])
+    qtbot.addWidget(dialog)
+    assert dialog.recreate.isChecked()
+    offer = " ".join(dialog.recreate.text().split())
+    assert offer.startswith("Also make the training file 'Other' again:")
+    assert offered([held, other]) == [other]
+    many = FullImportQuestion([other, other, other, held, other])
+    qtbot.addWidget(many)
+    assert " ".join(many.about.text().split()).endswith(
+        "and 2 more training files (1 of them already in this library with the same "
+        "conversations and settings).")

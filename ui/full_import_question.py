@@ -86,7 +86,10 @@ class FullImportQuestion(QDialog):
                  "These are training files made by LoRA Studio:")
         shown = [textwrap.fill(described(f), WIDTH) for f in facts[:DESCRIBED]]
         if len(facts) > DESCRIBED:
-            shown.append(f"and {plural(len(facts) - DESCRIBED, 'more training file')}.")
+            held = sum(1 for f in facts[DESCRIBED:] if f.same_as)
+            also = (f" ({held:,} of them already in this library with the same conversations "
+                    "and settings)" if held else "")
+            shown.append(f"and {plural(len(facts) - DESCRIBED, 'more training file')}{also}.")
         text = "\n\n".join([intro, *shown])
         self.about = QLabel(text, self)
         self.about.setAccessibleName("The training file to import")
