@@ -38,7 +38,8 @@ from app.export import (
 )
 from app.exportguard import check_export_targets
 from app.failures import failure_sentence
-from app.full_restore import read_facts, restore_file
+from app.full_found import full_files_in
+from app.full_restore import restored, told
 from app.idtext import readable_name
 from app.importer import FileVerdict, ImportReport, Verdict, import_paths
 from app.labels import display_name
@@ -160,9 +161,10 @@ def _parser() -> argparse.ArgumentParser:
                         "(--batch, else named after the file); without it each conversation "
                         "of a full training file of ours keeps the batch its record names")
     p.add_argument("--recreate", action="store_true",
-                   help="also make each full training file of ours named here a training "
-                        "file again: its name (or a free one), its settings, its "
-                        "conversations in its order")
+                   help="also make each full training file of ours imported (named here or "
+                        "in a folder) a training file again: its name (or a free one), its "
+                        "settings, its conversations in its order; one the library already "
+                        "holds (same conversations, order and settings) is said and skipped")
     p.add_argument("--json", action="store_true",
                    help="one JSON object per file or conversation: its verdict, and for a "
                         "refusal where in the file (a JSON path) and why; with --replace, "
@@ -403,8 +405,7 @@ MAX_LISTED = 10  # changed conversations the kept line names one by one; then ho
 
 
 def cmd_import(args: argparse.Namespace, library: Library) -> int:
-    facts = ([f for f in map(read_facts, args.paths) if f is not None]
-             if args.recreate else [])
+    facts = full_files_in(library, args.paths).full_files if args.recreate else []
     report = import_paths(library, args.paths, batch=args.batch,
                           own_batches=not args.batch_per_file)
     replaced = Replaced(report, [])
@@ -415,7 +416,7 @@ def cmd_import(args: argparse.Namespace, library: Library) -> int:
         report = with_replaced(report, replaced.report)
     # Made again once the replace is done: it holds the versions the import left stored.
     kept = [str(v.conversation_id) for v in report.changed]
-    report.restored.extend(restore_file(library, one, kept).sentence() for one in facts)
+    told(report, restored(library, facts, kept))
     # With --json, stdout holds only the verdicts (one JSON object a line) and the findings
     # in the rebuilt training files; the rest of what is said goes to stderr.
     say = _print if not args.json else (lambda text: sys.stderr.write(text + "\n"))

@@ -15,111 +15,33 @@ import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import ijson  # type: ignore[import-untyped]  # no type information shipped
 from sqlalchemy import select
 
-from app.budget_fit import OverBudget
 from app.build import BuildCancelled
-from app.cutoff import CutOffPolicy, policy_label
 from app.errors import InputError, LibraryError
-from app.fullfile import FORMAT_NAME
-from app.fullstream import CHUNK, opened_past_bom
-from app.importer import ImportReport, import_paths
+from app.full_found import FullFileFacts, conversation_ids, full_files_in, read_facts
+from app.importer import (
+    RESTORED_REPLACED,
+    RESTORED_REPLACING,
+    ImportReport,
+    WalkCancelled,
+    import_paths,
+)
 from app.library import Library
 from app.models import Conversation
-from app.token_lines import DEFAULT_MAX_SEQ_LEN
 from app.trainingfiles import (
     MAX_NAME,
     TrainingFileInfo,
     apply_addition,
     check_new_name,
-    delete_training_file,
     plan_addition,
-    set_max_seq_len,
 )
-from app.wording import LENGTH_LIMIT, agreeing, plural
+from app.wording import agreeing, plural
 
 Progress = Callable[[int, int, str], None]
-HEADER_CHUNK = 1 << 16  # bytes read at a time for the header: it is a few kilobytes
-
-
-@dataclass(frozen=True)
-class FullFileFacts:
-    """What the header of one of our full training files says: enough to ask about it
-    before the import, and to make the file again after it."""
-
-    path: Path
-    name: str
-    conversations: int
-    batches: dict[str, int]  # the header's batch distribution
-    cut_off_policy: str
-    max_seq_len: int
-    over_budget: str
-
-    def settings_words(self) -> str:
-        """"cut-off policy Keep as context, weight 0, length limit 2,048 tokens, longer
-        lines end at their last whole reply that fits": the settings as Settings… names
-        them."""
-        longer = ("longer lines end at their last whole reply that fits"
-                  if self.over_budget == OverBudget.FIT else "longer lines written whole")
-        return (f"cut-off policy {policy_label(self.cut_off_policy)}, {LENGTH_LIMIT} "
-                f"{self.max_seq_len:,} tokens, {longer}")
-
-
-def read_facts(path: Path) -> FullFileFacts | None:
-    """The facts of ``path`` when it is a full training file of ours whose header comes
-    before its conversations (as every file LoRA Studio writes); None for anything else.
-    Only the header is read: a 500 MB file answers as fast as a small one."""
-    try:
-        with opened_past_bom(path) as handle:
-            header = _header(handle)
-    except (OSError, ijson.JSONError, InputError, LibraryError, ValueError):
-        return None
-    if header is None or header.get("format") != FORMAT_NAME:
-        return None
-    try:
-        found = header.get("tokens")
-        tokens: dict[str, Any] = found if isinstance(found, dict) else {}
-        batches = (header.get("scaffolding_distribution") or {}).get("batch") or {}
-        return FullFileFacts(
-            path=path, name=str(header["name"]),
-            conversations=int((header.get("totals") or {}).get("conversations") or 0),
-            batches={str(k): int(v) for k, v in batches.items()},
-            # A file from before the policies trained every reply: "keep" is what it did.
-            cut_off_policy=CutOffPolicy(header.get("cut_off_policy", CutOffPolicy.KEEP)).value,
-            max_seq_len=int(tokens.get("max_seq_len") or DEFAULT_MAX_SEQ_LEN),
-            over_budget=OverBudget(header.get("over_budget", OverBudget.KEEP)).value)
-    except (KeyError, TypeError, ValueError, AttributeError):
-        return None
-
-
-def _header(handle: Any) -> dict[str, Any] | None:
-    """``training_file_metadata``, read until the conversations begin (None: not first)."""
-    start = handle.tell()
-    if not handle.read(HEADER_CHUNK).lstrip().startswith(b"{"):
-        return None  # an array or a scalar at the top: not ours, and never read whole
-    handle.seek(start)
-    builder: Any = None
-    for prefix, event, value in ijson.parse(handle, buf_size=HEADER_CHUNK, use_float=True):
-        if prefix == "" and event == "map_key":
-            if builder is not None:
-                return dict(builder.value)
-            if value != "training_file_metadata":
-                return None
-            builder = ijson.ObjectBuilder()
-        elif builder is not None and prefix != "":
-            builder.event(event, value)
-    return None
-
-
-def conversation_ids(path: Path) -> list[str]:
-    """The ids of the file's conversations, in the file's order (read a conversation at a
-    time: only the ids are kept)."""
-    with opened_past_bom(path) as handle:
-        return [str(cid) for cid in ijson.items(handle, "conversations.item.conversation_id",
-                                                buf_size=CHUNK)]
+REPLACING, REPLACED = RESTORED_REPLACING, RESTORED_REPLACED  # the ImportReport's keys
 
 
 @dataclass(frozen=True)
@@ -133,9 +55,13 @@ class RestoredFile:
     failure: str = ""  # why it was not made (then ``info`` is None)
     differing: list[str] = field(default_factory=list)  # stored versions kept (changed)
 
-    def sentence(self) -> str:
-        """What became of it, for the summary and the command line alike."""
+    def sentence(self, replace: str = "") -> str:
+        """What became of it, for the summary and the command line alike; ``replace``:
+        what became of its changed conversations once the person answered Replace
+        (``REPLACING`` or ``REPLACED``: the window's summary, still open, says it)."""
         source = self.facts.path.name
+        if self.info is None and self.facts.same_as and not self.failure:
+            return f"{self.facts.already_words()} (from {source}): not made again."
         if self.info is None:
             return (f"The training file '{self.facts.name}' of {source} was not recreated: "
                     f"{self.failure}")
@@ -149,13 +75,33 @@ class RestoredFile:
                      f"{agreeing(self.missing, 'is', 'are')} not in the library (not "
                      f"imported) and left out")
         if self.differing:
-            count = len(self.differing)
-            text += (f"; {plural(count, 'conversation')} of the file "
-                     f"{agreeing(count, 'differs', 'differ')} from the library's stored "
-                     f"{agreeing(count, 'version', 'versions')}, which it holds until "
-                     f"{agreeing(count, 'it is', 'they are')} replaced by the file's (Replace, "
-                     "or import --replace), which rebuilds it")
+            text += self._differing(replace)
+        if counted := self.facts.tokens_words():
+            text += f"; {counted}"
         return text + "."
+
+    def _differing(self, replace: str) -> str:
+        count = len(self.differing)
+        some = f"; {plural(count, 'conversation')} of the file"
+        stored = f"the library's stored {agreeing(count, 'version', 'versions')}"
+        if replace == REPLACED:
+            return (f"{some} differed from {stored}: replaced by the file's, and the training "
+                    f"file rebuilt with {agreeing(count, 'it', 'them')}")
+        if replace == REPLACING:
+            return (f"{some} {agreeing(count, 'differs', 'differ')} from {stored}: being "
+                    "replaced by the file's, and the training file rebuilt")
+        return (f"{some} {agreeing(count, 'differs', 'differ')} from {stored}, which it holds "
+                f"until {agreeing(count, 'it is', 'they are')} replaced by the file's "
+                "(Replace, or import --replace), which rebuilds it")
+
+
+def told(report: ImportReport, files: Sequence[RestoredFile]) -> None:
+    """``files`` said in ``report``: as the import left them, and as they read once its
+    changed conversations are being replaced and are replaced (``ImportReport.summary``)."""
+    report.restored.extend(one.sentence() for one in files)
+    for state in (REPLACING, REPLACED):
+        report.restored_later.setdefault(state, []).extend(one.sentence(state)
+                                                           for one in files)
 
 
 def free_name(library: Library, wanted: str) -> str:
@@ -187,22 +133,15 @@ def restore_file(library: Library, facts: FullFileFacts, differing: Sequence[str
     if not ids:
         return RestoredFile(facts, None, missing=len(wanted),
                             failure="none of its conversations is in the library.")
-    name: str | None = None
     try:
-        # Planned with Cancel heard, and recorded only with its first complete build, so
-        # a kill meanwhile leaves no empty file behind; the length limit is set after.
+        # Planned with Cancel heard, and recorded with all its settings only by its one
+        # complete build: a cancel or a kill leaves no file, nor one with other settings.
         plan = plan_addition(library, free_name(library, facts.name), ids, create=True,
                              cut_off_policy=facts.cut_off_policy,
-                             over_budget=facts.over_budget, progress=progress,
-                             cancelled=cancelled)
+                             over_budget=facts.over_budget, max_seq_len=facts.max_seq_len,
+                             progress=progress, cancelled=cancelled)
         info = apply_addition(library, plan, progress=progress, cancelled=cancelled)
-        name = info.name
-        if facts.max_seq_len != DEFAULT_MAX_SEQ_LEN:
-            info = set_max_seq_len(library, name, facts.max_seq_len, progress=progress,
-                                   cancelled=cancelled)
-    except (BuildCancelled, LibraryError) as exc:  # no half-made file is left behind
-        if name is not None:
-            delete_training_file(library, name)
+    except (BuildCancelled, LibraryError) as exc:
         why = (f"{str(exc).rstrip('.')}." if isinstance(exc, LibraryError) else
                "the import was cancelled while it was being made (the conversations "
                "imported stay).")
@@ -223,23 +162,42 @@ def _held(library: Library, ids: Sequence[str]) -> set[str]:
     return held
 
 
+def restored(library: Library, facts: Sequence[FullFileFacts], changed: Sequence[str] = (),
+             progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
+             *, again: bool = False) -> list[RestoredFile]:
+    """Each file of ``facts`` made again (``restore_file``); one the library holds already
+    (``FullFileFacts.same_as``) is not made (its ``sentence`` says so), unless ``again``
+    (the person asked for it once told)."""
+    return [RestoredFile(one, None) if one.same_as and not again else
+            restore_file(library, one, changed, progress, cancelled) for one in facts]
+
+
 def import_and_restore(library: Library, paths: Sequence[Path], batch: str | None = None,
                        progress: Progress | None = None,
                        cancelled: Callable[[], bool] | None = None, *,
-                       own_batches: bool = True, recreate: bool = False) -> ImportReport:
-    """``import_paths``, then, with ``recreate``, each full training file of ours among the
-    files named (not those found in folders) made again as a training file
-    (``restore_file``); the report's ``restored`` says what became of each."""
-    facts = [f for f in (read_facts(p) for p in paths if p.is_file()) if f] if recreate else []
+                       own_batches: bool = True, recreate: bool = False,
+                       chosen: Sequence[FullFileFacts] | None = None) -> ImportReport:
+    """``import_paths``, then, with ``recreate``, the full training files of ours it read
+    made again as training files (``restored``); the report's ``restored`` says what
+    became of each. ``chosen``: those to make, as the question before the import offered
+    them, even one the library holds already; else every one the import reads (chosen or
+    in a folder), but those the library holds already (``import --recreate``)."""
+    facts: list[FullFileFacts] = []
+    if recreate and chosen is not None:
+        facts = list(chosen)
+    elif recreate:
+        try:
+            facts = full_files_in(library, paths, cancelled=cancelled).full_files
+        except WalkCancelled:  # the import hears it too; those named are said not made
+            facts = [f for f in map(read_facts, (p for p in paths if p.is_file())) if f]
     report = import_paths(library, paths, batch, progress, cancelled, own_batches=own_batches)
     if report.cancelled:  # each file asked for is named: none was made
-        report.restored.extend(RestoredFile(one, None, failure=(
+        told(report, [RestoredFile(one, None, failure=(
             "the import was cancelled before it was made. Import the file again to make it "
-            "(the conversations imported are then skipped as already in the library).")
-        ).sentence() for one in facts)
+            "(the conversations imported are then skipped as already in the library)."))
+            for one in facts if chosen is not None or not one.same_as])
         return report
     changed = [str(v.conversation_id) for v in report.changed]
-    for one in facts:
-        report.restored.append(restore_file(library, one, changed, progress,
-                                            cancelled).sentence())
+    told(report, restored(library, facts, changed, progress, cancelled,
+                          again=chosen is not None))
     return report

@@ -170,6 +170,9 @@ class FileVerdict:
         return "folder" if self.folder else "file"
 
 
+RESTORED_REPLACING, RESTORED_REPLACED = "replacing", "replaced"
+
+
 @dataclass
 class ImportReport:
     verdicts: list[FileVerdict] = field(default_factory=list)
@@ -186,8 +189,11 @@ class ImportReport:
     found: int = 0
     not_reached: int = 0
     # Training files made again from full training files of ours (``app.full_restore``):
-    # a sentence each saying so, with their settings and what was left out.
+    # a sentence each saying so, with their settings and what was left out; and the same
+    # once the person answered Replace to the changed conversations, by what became of them
+    # (RESTORED_REPLACING, RESTORED_REPLACED): a file holding one is rebuilt by the replace.
     restored: list[str] = field(default_factory=list)
+    restored_later: dict[str, list[str]] = field(default_factory=dict)
 
     def count(self, verdict: Verdict) -> int:
         return sum(1 for v in self.verdicts if v.verdict is verdict)
@@ -322,7 +328,12 @@ class ImportReport:
                       f"{agreeing(len(older), 'was', 'were')} converted as "
                       f"{agreeing(len(older), 'it was', 'they were')} imported."]
                      if older else [])
-        return " ".join([f"{text}.", *converted, *self.restored,
+        restored = self.restored
+        if changed == "being replaced":
+            restored = self.restored_later.get(RESTORED_REPLACING, restored)
+        elif replaced and not changed_count:  # all replaced: the files were rebuilt
+            restored = self.restored_later.get(RESTORED_REPLACED, restored)
+        return " ".join([f"{text}.", *converted, *restored,
                          *(f"Note: {note}." for note in self.notes)])
 
 

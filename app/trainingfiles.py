@@ -85,7 +85,8 @@ from app.team_locks import (
     lock_in_transaction,
     training_file_lock,
 )
-from app.token_counts import NO_LINE, library_cache, lines_over, max_seq_len
+from app.token_counts import NO_LINE, library_cache, lines_over
+from app.token_counts import max_seq_len as max_seq_len_of
 from app.token_lines import DEFAULT_MAX_SEQ_LEN, check_max_seq_len
 from app.tokenizer_choice import counter_for
 from app.wording import agreeing, first_few, plural
@@ -720,20 +721,23 @@ def over_budget_pks(library: Library, name: str | None, pks: Sequence[int],
                     progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None,
                     fit: bool = False,
-                    policy: CutOffPolicy | str = DEFAULT_POLICY) -> set[int]:
+                    policy: CutOffPolicy | str = DEFAULT_POLICY,
+                    budget: int | None = None) -> set[int]:
     """Conversations whose training line, as the file writes it under its cut-off
     ``policy``, is longer than the training file's ``max_seq_len`` (a new file's default
     when ``name`` is None): a trainer would cut them. Counts missing from the library are
     made now (``app.token_counts``), with progress. ``fit``: the file ends such lines at
     their last whole reply that fits (``app.budget_fit``), so only those whose first reply
-    alone is too long stay over."""
+    alone is too long stay over. ``budget``: the limit of a file about to be created with
+    another than the default."""
     ids: dict[int, str] = {}
     with library.session() as session:
         for part in in_parts(pks):
             ids.update((pk, cid) for pk, cid in session.execute(
                 select(Conversation.pk, Conversation.conversation_id)
                 .where(Conversation.pk.in_(part))))
-    over = lines_over(library, list(ids.values()), max_seq_len(library, name),
+    limit = budget if budget is not None else max_seq_len_of(library, name)
+    over = lines_over(library, list(ids.values()), limit,
                       policy=policy, fit=fit, progress=progress, cancelled=cancelled)
     if cancelled and cancelled():
         raise BuildCancelled()
@@ -744,11 +748,13 @@ def plan_addition(
     library: Library, name: str, conversation_ids: Sequence[str], *, create: bool = False,
     hidden: Collection[str] = (), cut_off_policy: CutOffPolicy | str = DEFAULT_POLICY,
     progress: Progress | None = None, cancelled: Callable[[], bool] | None = None,
-    over_budget: OverBudget | str = FOR_NEW_FILES,
+    over_budget: OverBudget | str = FOR_NEW_FILES, max_seq_len: int | None = None,
 ) -> AddPlan:
     """Work out what adding ``conversation_ids`` to ``name`` does; nothing is written.
 
-    ``create``: ``name`` is a new file (the name is checked here, once). ``hidden``: the
+    ``create``: ``name`` is a new file (the name is checked here, once), created with
+    ``cut_off_policy``, ``over_budget`` and ``max_seq_len`` (None: the default) in its
+    first build, so no second build sets them (a kill between left the wrong ones). ``hidden``: the
     ids the window's filter does not show, so the review can say so. Missing token counts
     are made here (the slow part: ``progress`` follows it, ``cancelled`` stops it).
     """
@@ -796,9 +802,11 @@ def plan_addition(
     own = {cid: item["warning_codes"] for cid, item in zip(candidates, digests, strict=True)}
     new_pks = [facts[cid][0] for cid in new]
     untrainable = [cid for cid, ok in zip(candidates, trained, strict=True) if not ok]
-    budget = max_seq_len(library, None if create else name)
+    budget = (check_max_seq_len(max_seq_len if max_seq_len is not None else
+                                DEFAULT_MAX_SEQ_LEN) if create else
+              max_seq_len_of(library, name))
     over = over_budget_pks(library, None if create else name, new_pks, progress, cancelled,
-                           fit=setting is OverBudget.FIT, policy=policy)
+                           fit=setting is OverBudget.FIT, policy=policy, budget=budget)
     try:
         near = near_on_add(library, None if create else name,
                            list(zip(new, new_pks, strict=True)), progress, cancelled)
@@ -897,7 +905,8 @@ def _create_with(library: Library, plan: AddPlan, pks: list[int], progress: Prog
         try:
             _build(library, None, plan.name, pks, progress=progress, cancelled=cancelled,
                    policy=_policy(plan.cut_off_policy),
-                   over_budget=_over_budget(plan.over_budget_setting))
+                   over_budget=_over_budget(plan.over_budget_setting),
+                   max_seq_len=plan.max_seq_len)
             return
         except ConversationsGone as gone:
             pks = [pk for pk in pks if pk not in gone.pks]
@@ -1372,6 +1381,7 @@ def _build(
     updated_at: str | None = None,
     verify: Callable[[Session], None] | None = None,
     over_budget: OverBudget = FOR_NEW_FILES,
+    max_seq_len: int = DEFAULT_MAX_SEQ_LEN,
 ) -> int:
     """Render what is missing and switch the file to its new build in one transaction;
     return how many conversations were rendered.
@@ -1383,13 +1393,14 @@ def _build(
     into the database changes nothing a person made); ``updated_at``: the date the header
     says instead (an undo puts back the date from before the change it undoes);
     ``verify``: run in the switch's transaction before it writes (see ``restore_members``);
-    ``over_budget``: the setting of a file created here (an existing file keeps its own).
+    ``over_budget``, ``max_seq_len``: the settings of a file created here (an existing
+    file keeps its own).
     """
     with collector_paused(), fragments_in_use(library):
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at,
                                     updated_at=updated_at, verify=verify,
-                                    over_budget=over_budget)
+                                    over_budget=over_budget, max_seq_len=max_seq_len)
 
 
 def next_file_id(library: Library, session: Session) -> int:
@@ -1463,6 +1474,7 @@ def _switch_to_new_build(
     updated_at: str | None = None,
     verify: Callable[[Session], None] | None = None,
     over_budget: OverBudget = FOR_NEW_FILES,
+    max_seq_len: int = DEFAULT_MAX_SEQ_LEN,
 ) -> int:
     """``_build``'s work, with the cycle collector paused around it (``tries``: builds
     started again after a conversation changed under it, at most)."""
@@ -1474,7 +1486,7 @@ def _switch_to_new_build(
         if file_id is None:  # its id is taken at the switch (``next_file_id``)
             created_at = now_iso()
             target = _Target(0, final_name, True, 1, created_at, created_at,
-                             policy or DEFAULT_POLICY, DEFAULT_MAX_SEQ_LEN, [None, None],
+                             policy or DEFAULT_POLICY, max_seq_len, [None, None],
                              over_budget=over_budget)
         else:
             current = session.get(TrainingFile, file_id)
@@ -1551,7 +1563,8 @@ def _switch_to_new_build(
     except _NoDelta:
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at, False, tries,
-                                    updated_at, verify, target.over_budget)
+                                    updated_at, verify, target.over_budget,
+                                    target.max_seq_len)
     except _ChangedBeforeRendering:
         if tries <= 1:
             raise LibraryError(
@@ -1559,7 +1572,8 @@ def _switch_to_new_build(
                 "or marked reviewed meanwhile; try again once that work is done") from None
         return _switch_to_new_build(library, file_id, final_name, new_members, progress,
                                     cancelled, policy, reuse, keep_updated_at, use_totals,
-                                    tries - 1, updated_at, verify, target.over_budget)
+                                    tries - 1, updated_at, verify, target.over_budget,
+                                    target.max_seq_len)
 
 
 # a fragment's (line tokens, json size, jsonl size, what its line left out to fit)
@@ -1640,7 +1654,8 @@ def _finish(
                                   .where(TrainingFile.slug == target.name.casefold())):
                     raise LibraryError(name_taken(target.name))
                 target.file_id = next_file_id(library, session)
-                row = TrainingFile(file_id=target.file_id, created_at=target.created_at)
+                row = TrainingFile(file_id=target.file_id, created_at=target.created_at,
+                                   max_seq_len=target.max_seq_len)
                 session.add(row)
             else:
                 existing = session.get(TrainingFile, target.file_id)

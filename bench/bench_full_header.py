@@ -1,5 +1,6 @@
-"""What the question before importing a training file of ours costs the window's thread:
-reading the file's header (``app.full_restore.read_facts``), beside the least any look at
+"""What the question before importing a training file of ours costs for each such file
+(on the window's thread until restore59, on a worker since: ``app.full_found``): reading
+the file's header (``app.full_found.read_facts``), beside the least any look at
 the file costs (opening it and reading its first 64 KB), for a small file and one of
 about 100 MB, in the same run.
 
@@ -48,7 +49,7 @@ def main() -> None:
     args = parser.parse_args()
     from restore_source import make_source
 
-    from app.full_restore import read_facts
+    from app.full_found import read_facts
 
     folder = Path(tempfile.mkdtemp(prefix="bench-full-header-"))
     try:

@@ -9,13 +9,16 @@ import orjson
 import pytest
 from conftest import corrected
 from restore_source import BATCHES, NAME, Source, fingerprints_as_in, make_source
+from sqlalchemy import select
 from stored import stored_bytes
 
 from app import trainingfiles
 from app.cli import main
-from app.full_restore import import_and_restore, read_facts, restore_file
+from app.full_found import read_facts
+from app.full_restore import import_and_restore, restore_file
 from app.importer import import_paths
 from app.library import Library
+from app.models import TrainingFile
 from app.trainingfiles import get_training_file, list_training_files
 
 
@@ -112,6 +115,28 @@ def test_the_recreated_file_is_the_original_again(source: Source, tmp_path: Path
             f"at their last whole reply that fits): {len(source.batch_of)} conversations in "
             "the file's order."]
         assert report.restored[0] in report.summary()
+
+
+def test_the_recreated_file_is_made_with_its_settings_in_one_build(
+    source: Source, tmp_path: Path
+) -> None:
+    """It was created with 4,096 tokens and then set to the file's limit: two builds, and a
+    kill between them left a complete file that trained otherwise. Its first build is its
+    only one now (a build is a revision), and the plan counted lines over the file's own
+    limit."""
+    facts = read_facts(source.full)
+    assert facts is not None and facts.max_seq_len != 4096
+    with Library.open(tmp_path / "fresh") as fresh:
+        import_paths(fresh, [source.full])
+        restored = restore_file(fresh, facts)
+        assert restored.info is not None and restored.info.max_seq_len == 2048
+        with fresh.session() as session:
+            row = session.scalars(select(TrainingFile)).one()
+            assert (row.revision, row.max_seq_len) == (1, 2048)
+        ids = trainingfiles.member_ids(fresh, NAME)
+        plan = trainingfiles.plan_addition(fresh, "Another", ids, create=True,
+                                           cut_off_policy="weight0", max_seq_len=64)
+        assert plan.max_seq_len == 64 and plan.over_budget  # 64 tokens: every line is over
 
 
 def test_a_taken_name_gets_a_free_one_and_a_bad_conversation_is_left_out(
@@ -232,7 +257,7 @@ def test_a_json_array_is_not_read_whole_to_ask_about_it() -> None:
     read to its end (a 500 MB array would have frozen the window for seconds)."""
     import io
 
-    from app.full_restore import HEADER_CHUNK, _header
+    from app.full_found import HEADER_CHUNK, _header
 
     array = io.BytesIO(b"[" + b"1," * 2_000_000 + b"1]")
     assert _header(array) is None
@@ -252,3 +277,28 @@ def test_a_cancelled_import_says_the_file_was_not_made(source: Source, tmp_path:
             "cancelled before it was made. Import the file again to make it (the "
             "conversations imported are then skipped as already in the library)."]
         assert report.restored[0] in report.summary()
+
+
+def test_the_changed_member_is_said_as_it_goes_once_replace_is_answered(
+    source: Source, tmp_path: Path
+) -> None:
+    """The summary stays open while Replace runs and after: the file's sentence follows
+    ("being replaced", then replaced) instead of saying it holds the stored version."""
+    from dataclasses import replace
+
+    from app.importer import Verdict
+
+    member = next(cid for cid in source.batch_of if "fp_conversation" in cid)
+    with Library.open(tmp_path / "fresh") as fresh:
+        assert import_paths(fresh, [corrected(member, tmp_path)]).imported == 1
+        report = import_and_restore(fresh, [source.full], recreate=True)
+        assert report.summary(changed="being replaced").endswith(
+            "; 1 conversation of the file differs from the library's stored version: being "
+            "replaced by the file's, and the training file rebuilt.")
+        done = replace(report, verdicts=[replace(v, verdict=Verdict.REPLACED)
+                                         if v.verdict is Verdict.CHANGED else v
+                                         for v in report.verdicts])
+        assert done.summary().endswith(
+            "; 1 conversation of the file differed from the library's stored version: "
+            "replaced by the file's, and the training file rebuilt with it.")
+        assert report.summary().endswith("which rebuilds it.")  # kept: as it was

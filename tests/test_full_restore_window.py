@@ -22,7 +22,7 @@ from restore_source import (
 from stored import stored_bytes
 
 from app import trainingfiles
-from app.full_restore import FullFileFacts, read_facts
+from app.full_found import FullFileFacts, read_facts
 from app.importer import import_paths
 from app.library import Library
 from app.trainingfiles import get_training_file, list_training_files
@@ -157,6 +157,12 @@ def test_a_member_kept_as_stored_then_replaced_leaves_the_file_as_the_original(
         dialogs.confirms.append(True)  # Replace
         with qtbot.waitSignal(window.importer.replacer.replaced, timeout=WAIT_MS):
             window.import_files_action.trigger()
+        # the summary, still open, no longer says the file holds the stored version
+        headline = window.importer.last_summary.headline.text()
+        assert headline.endswith(
+            "; 1 conversation of the file differed from the library's stored version: "
+            "replaced by the file's, and the training file rebuilt with it.")
+        assert "until it is replaced" not in headline
         json_bytes, jsonl_bytes = stored_bytes(fresh, NAME)
         assert jsonl_bytes == source.jsonl
         assert times_as_in(source.json, fingerprints_as_in(source.json, json_bytes)) == (
@@ -184,3 +190,84 @@ def test_a_file_of_many_batches_is_described_in_a_few_lines(qtbot: Any, source: 
     assert offer.startswith("Also make the training files 'File 0', 'File 1', 'File 2' and "
                             "17 more again: ")
     assert twenty.recreate.sizeHint().height() < 4 * twenty.fontMetrics().height()
+
+
+def test_its_own_file_imported_back_is_said_and_not_ticked(
+    qtbot: Any, dialogs: Any, source: Source, tmp_path: Path
+) -> None:
+    """The library made the file and imports its saved copy back: the question says it has
+    it, does not offer to make a second "Name (2)", and the import makes none."""
+    from app.full_restore import import_and_restore
+
+    asked: list[FullImportQuestion] = []
+    dialogs.full_import = answered_by_the_dialog(qtbot, asked.append)  # OK as it comes
+    with Library.open(tmp_path / "fresh") as fresh:
+        import_and_restore(fresh, [source.full], recreate=True)
+        window = open_window(qtbot, fresh, dialogs, tmp_path)
+        dialogs.opened.append([source.full])
+        with qtbot.waitSignal(window.importer.finished, timeout=WAIT_MS):
+            window.import_files_action.trigger()
+        (question,) = asked
+        assert not question.recreate.isChecked()
+        assert (f"'{NAME}' is already in this library with the same conversations and "
+                "settings: it is not made again unless you ask.") in " ".join(
+            question.about.text().split())
+        assert [info.name for info in list_training_files(fresh)] == [NAME]
+        window.close()
+
+
+def test_a_file_of_ours_in_a_chosen_folder_is_asked_about_and_made_again(
+    qtbot: Any, dialogs: Any, source: Source, tmp_path: Path
+) -> None:
+    """A folder holding the saved file among conversation files: the batch question (for
+    the folder), then the question about the training file, whose answers are done."""
+    import shutil
+
+    folder = tmp_path / "delivery" / "week-12"
+    folder.mkdir(parents=True)
+    shutil.copy(source.full, folder / source.full.name)
+    outsider = next(p for p in ENRICHED if "single-convo-file-1" in p.name)
+    shutil.copy(outsider, folder / outsider.name)
+    asked: list[FullImportQuestion] = []
+    dialogs.full_import = answered_by_the_dialog(qtbot, asked.append)  # OK as it comes
+    with Library.open(tmp_path / "fresh") as fresh:
+        window = open_window(qtbot, fresh, dialogs, tmp_path)
+        dialogs.folders.append(folder.parent)
+        dialogs.texts.append("")  # each folder its batch
+        with qtbot.waitSignal(window.importer.finished, timeout=WAIT_MS):
+            window.import_folder_action.trigger()
+        (question,) = asked
+        assert question.typed_batch and question.recreate.isChecked()
+        assert f"'{NAME}.json': training file '{NAME}'" in " ".join(
+            question.about.text().split())
+        stored = batches(fresh)
+        assert {cid: stored[cid] for cid in source.batch_of} == source.batch_of
+        made = get_training_file(fresh, NAME)
+        assert (made.conversations, made.cut_off_policy, made.max_seq_len) == (
+            len(source.batch_of), "weight0", 2048)
+        assert stored_bytes(fresh, NAME)[1] == source.jsonl
+        window.close()
+
+
+def test_of_several_files_only_those_not_held_are_offered(qtbot: Any, source: Source) -> None:
+    """Two files, one the library holds already: the offer names the other and is ticked;
+    the one held is said, even past those described one by one."""
+    from dataclasses import replace
+
+    from ui.full_import_question import offered
+
+    facts = read_facts(source.full)
+    assert facts is not None
+    held = replace(facts, same_as=NAME)
+    other = replace(facts, name="Other")
+    dialog = FullImportQuestion([held, other])
+    qtbot.addWidget(dialog)
+    assert dialog.recreate.isChecked()
+    offer = " ".join(dialog.recreate.text().split())
+    assert offer.startswith("Also make the training file 'Other' again:")
+    assert offered([held, other]) == [other]
+    many = FullImportQuestion([other, other, other, held, other])
+    qtbot.addWidget(many)
+    assert " ".join(many.about.text().split()).endswith(
+        "and 2 more training files (1 of them already in this library with the same "
+        "conversations and settings).")

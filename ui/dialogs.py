@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from app.full_restore import FullFileFacts
+from app.full_found import FullFileFacts
 from app.trainingfiles import TrainingFileInfo
 from ui.file_settings import FileSettings, FileSettingsDialog, Forecast
 from ui.full_import_question import FullImportAnswer, FullImportQuestion

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.errors import LibraryError
-from app.full_restore import FullFileFacts
+from app.full_found import FullFileFacts
 from app.idtext import clean_batch_id
 from app.wording import first_few
 from ui.button_order import tab_as_shown
@@ -49,14 +49,26 @@ class FullImportAnswer:
 
 
 def described(facts: FullFileFacts) -> str:
-    """One file in words: its conversations, batches and settings."""
+    """One file in words: its conversations, batches and settings; that the library has
+    it already, and that its tokens would be counted otherwise here."""
     shown = [f"{name} ({count:,})" for name, count in facts.batches.items()]
     listed = and_list(shown) if len(shown) <= BATCHES_NAMED else first_few(shown,
                                                                           BATCHES_NAMED)
     batches = f" from {plural(len(shown), 'batch', 'batches')}: {listed}" if shown else ""
-    return (f"'{facts.path.name}': training file '{facts.name}', "
+    said = [f"'{facts.path.name}': training file '{facts.name}', "
             f"{plural(facts.conversations, 'conversation')}{batches}; "
-            f"{facts.settings_words()}.")
+            f"{facts.settings_words()}."]
+    if facts.same_as:
+        said.append(f"{facts.already_words()}: it is not made again unless you ask.")
+    elif counted := facts.tokens_words():
+        said.append(f"Made again, {counted}.")
+    return " ".join(said)
+
+
+def offered(facts: Sequence[FullFileFacts]) -> list[FullFileFacts]:
+    """The files the question offers to make again: those the library does not hold
+    already; when it holds them all, all of them (the offer is then not ticked)."""
+    return [f for f in facts if not f.same_as] or list(facts)
 
 
 class FullImportQuestion(QDialog):
@@ -74,7 +86,10 @@ class FullImportQuestion(QDialog):
                  "These are training files made by LoRA Studio:")
         shown = [textwrap.fill(described(f), WIDTH) for f in facts[:DESCRIBED]]
         if len(facts) > DESCRIBED:
-            shown.append(f"and {plural(len(facts) - DESCRIBED, 'more training file')}.")
+            held = sum(1 for f in facts[DESCRIBED:] if f.same_as)
+            also = (f" ({held:,} of them already in this library with the same conversations "
+                    "and settings)" if held else "")
+            shown.append(f"and {plural(len(facts) - DESCRIBED, 'more training file')}{also}.")
         text = "\n\n".join([intro, *shown])
         self.about = QLabel(text, self)
         self.about.setAccessibleName("The training file to import")
@@ -97,13 +112,17 @@ class FullImportQuestion(QDialog):
         self.batch.setVisible(not typed_batch)
         self.batch.setEnabled(False)
         self.one_batch.toggled.connect(self.batch.setEnabled)
-        quoted = [f"'{f.name}'" for f in facts]  # named as many as are described
+        # named as many as are described; those the library holds already are left out
+        # unless it holds them all (its own saved file imported back)
+        self.offered = offered(facts)
+        quoted = [f"'{f.name}'" for f in self.offered]
         names = and_list(quoted) if len(quoted) <= DESCRIBED else first_few(quoted, DESCRIBED)
         self.recreate = QCheckBox(
-            textwrap.fill(f"Also make the training file{'' if one else 's'} {names} again: "
-                          "the same settings, its conversations in the file's order (another "
-                          "name if the library has a file of that name)", WIDTH), self)
-        self.recreate.setChecked(True)
+            textwrap.fill(f"Also make the training file{'' if len(quoted) == 1 else 's'} "
+                          f"{names} again: the same settings, its conversations in the file's "
+                          "order (another name if the library has a file of that name)",
+                          WIDTH), self)
+        self.recreate.setChecked(not all(f.same_as for f in facts))
         self.problem = QLabel(self)
         self.problem.setWordWrap(True)
         self.problem.hide()

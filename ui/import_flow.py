@@ -6,7 +6,7 @@ import contextlib
 import functools
 import textwrap
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -24,7 +24,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from app import killed_work
 from app.errors import LibraryError
-from app.full_restore import FullFileFacts, import_and_restore, read_facts
+from app.full_found import Found, FullFileFacts, full_files_in
+from app.full_restore import import_and_restore
 from app.idtext import readable_name
 from app.importer import (
     FileVerdict,
@@ -36,12 +37,14 @@ from app.importer import (
     last_stored_pk,
 )
 from app.library import Library, clean_batch_id
+from app.loader import is_json_name
 from app.places import readable_reason
 from app.stopped_jobs import import_stopped
 from app.wording import first_few
 from ui.button_order import tab_as_shown
 from ui.changes import LibraryChanges
 from ui.dialogs import Dialogs
+from ui.full_import_question import offered
 from ui.import_report_lines import (
     EXAMPLES,
     duplicate_line,
@@ -57,7 +60,14 @@ from ui.import_report_lines import (
 from ui.import_summary_view import Section, SectionsModel, SummaryView
 from ui.name_prompt import ask_name
 from ui.replace_flow import ReplaceController, Replacement
-from ui.tasks import Work, in_child, run_with_progress, said_by_its_window, saying_if_killed
+from ui.tasks import (
+    Work,
+    in_child,
+    run_with_progress,
+    said_by_its_window,
+    saying_if_killed,
+    wait_behind_progress,
+)
 from ui.wording import agreeing, and_list, plural
 
 
@@ -95,18 +105,12 @@ def batch_question(paths: list[Path]) -> str:
             + textwrap.fill(question, QUESTION_WIDTH))
 
 
-# Files chosen by name whose headers are read before the question (a header is a few
-# kilobytes at the top of the file); more than this many files are imported by the rule.
-FULL_FILES_ASKED = 20
+LOOKING = "Looking for training files made by LoRA Studio among the files to import"
 
 
-def full_files_chosen(paths: list[Path]) -> list[FullFileFacts]:
-    """The training files of ours among the files chosen by name (not those in folders,
-    found only by the walk), so the question before the import can be about them."""
-    files = [p for p in paths if p.suffix.lower() == ".json" and p.is_file()]
-    if len(files) > FULL_FILES_ASKED:
-        return []
-    return [facts for facts in map(read_facts, files) if facts is not None]
+def worth_a_look(paths: list[Path]) -> bool:
+    """Whether the import may read a training file of ours: a folder, or a .json file."""
+    return any(path.is_dir() or is_json_name(path.name) for path in paths)
 
 
 def _short(path: str) -> str:
@@ -467,8 +471,11 @@ class ImportController(QObject):
         if not ask_batch:
             self._run(paths, None)
             return True
-        ours = full_files_chosen(paths)
-        others = len(ours) < len(paths)
+        found = self._look_for_ours(paths) if worth_a_look(paths) else Found([], len(paths))
+        if found is None:
+            return False
+        ours = found.full_files
+        others = found.files > len(ours)
         answer: str | None = ""
         if others:
             # A name refused (too long, control characters) is asked again as typed, with
@@ -484,11 +491,23 @@ class ImportController(QObject):
         if chosen is None:
             return False
         self._run(paths, (answer or None) if others else chosen.batch,
-                  own_batches=chosen.own_batches, recreate=chosen.recreate)
+                  own_batches=chosen.own_batches,
+                  recreate=offered(ours) if chosen.recreate else [])
         return True
 
+    def _look_for_ours(self, paths: list[Path]) -> Found | None:
+        """The training files of ours the import reads, chosen or in the folders, each
+        known to the library (the same file there already), read off the window's thread
+        (a dropped tree takes a walk; comparing with a file of the library, its ids); None
+        when the person cancelled, or it failed (said)."""
+        found, failure, cancelled = wait_behind_progress(
+            LOOKING, functools.partial(full_files_in, self.library, paths), self.window)
+        if failure is not None:
+            self.dialogs.warn(self.window, "Import", failure)
+        return None if cancelled or failure is not None else found
+
     def _run(self, paths: list[Path], batch: str | None, own_batches: bool = True,
-             recreate: bool = False) -> None:
+             recreate: Sequence[FullFileFacts] = ()) -> None:
         try:  # what the import stores gets a higher key (one indexed look-up)
             last_pk: int | None = last_stored_pk(self.library)
         except (LibraryError, SQLAlchemyError):
@@ -501,13 +520,14 @@ class ImportController(QObject):
                           self._done, self._failed, before_steps=READING_FIRST)
 
     def _job(self, paths: list[Path], batch: str | None, own_batches: bool,
-             recreate: bool) -> Work:
+             recreate: Sequence[FullFileFacts]) -> Work:
         """The import in a child process; after the question about training files of ours,
-        with its answers (and the files made again when asked)."""
+        with its answers (and the files made again that it chose: ``recreate``)."""
         if own_batches and not recreate:
             return in_child(import_paths, self.library, paths, batch)
         return in_child(import_and_restore, self.library, paths, batch,
-                        own_batches=own_batches, recreate=recreate)
+                        own_batches=own_batches, recreate=bool(recreate),
+                        chosen=list(recreate))
 
     def _stopped(self, batch: str | None, last_pk: int | None) -> str:
         """What a killed import may have stored, naming the batches that hold it (read

@@ -27,7 +27,7 @@ from PySide6.QtWidgets import QApplication, QMenu, QMessageBox, QWidget
 
 from app.bundle import resources_dir
 from app.detect import Kind, detect_kind
-from app.full_restore import FullFileFacts, read_facts
+from app.full_found import FullFileFacts, read_facts
 from app.importer import import_paths
 from app.library import Library
 from app.paths import user_library_dir

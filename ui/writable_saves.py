@@ -16,7 +16,7 @@ from typing import Any
 from PySide6.QtWidgets import QWidget
 
 from app.failures import os_advice
-from app.full_restore import FullFileFacts
+from app.full_found import FullFileFacts
 from app.library_folder import nearest_folder, write_refusal
 from app.trainingfiles import TrainingFileInfo
 from ui.dialogs import Dialogs
