@@ -8,6 +8,7 @@ import pytest
 from conftest import ids_of, open_window, settle
 from stored import stored_bytes
 
+from app.cutoff import policy_label
 from app.trainingfiles import add_conversations, change_settings, get_training_file
 from ui.file_settings import FileSettings
 from ui.undo_slot import NOTHING_TO_UNDO
@@ -212,10 +213,16 @@ def test_a_cancelled_change_keeps_the_undo_offered_before(
         return shown[0] if shown else None
 
     qtbot.waitUntil(lambda: progress_dialog() is not None, timeout=WAIT_MS)
+    said: list[str] = []
+    page.status.connect(said.append)
     qtbot.mouseClick(progress_dialog().findChild(QPushButton), Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: job_over(task), timeout=WAIT_MS)
-    assert dialogs.warnings == [("Cannot change the settings",
-                                 "Cancelled: nothing was changed.")]
+    # The person's own Cancel is no failure: a status line, no warning box (it was one).
+    assert dialogs.warnings == []
+    kept = get_training_file(filled_library, NAME)
+    assert said[-1] == (f"Cancelled: '{NAME}' keeps its settings (cut-off replies: "
+                        f"{policy_label(kept.cut_off_policy)}; length limit "
+                        f"{kept.max_seq_len:,} tokens)")
     assert (_settings(filled_library), stored_bytes(filled_library, NAME)) == changed
     assert _offered(undo) == offered
     settle(qtbot, window)

@@ -137,7 +137,16 @@ from ui.reply_openings_view import ReplyOpeningsView
 from ui.row_selection import HeadingSelection, selected_rows
 from ui.saved_banner import SavedBanner, saved_text
 from ui.saved_copies import SavedCopiesLine, other_kind_to_save, with_out_of_date
-from ui.tasks import Task, Work, changing, run_with_progress, start, stoppable_count
+from ui.tasks import (
+    CANCELLED,
+    Task,
+    Work,
+    changing,
+    run_with_progress,
+    start,
+    stoppable_count,
+    stopped_unchanged,
+)
 from ui.training_files_model import (
     CONVERSATIONS,
     NAME,
@@ -1159,16 +1168,22 @@ class TrainingFilesPage(QWidget):
 
     def _run(self, title: str, work: Work, on_success: Callable[[Any], None],
              failure_title: str, told: Sequence[str] = (),
-             failed_first: Callable[[], None] | None = None) -> None:
+             failed_first: Callable[[], None] | None = None,
+             cancelled_said: str = CANCELLED) -> None:
         """Run ``work`` behind a progress dialog. ``told``: sentences the work adds to as it
         goes (an export's tidy), said after any failure's own (a cancel too);
-        ``failed_first``: called on a failure (a cancel too) before it is said."""
+        ``failed_first``: called on a failure (a cancel too) before it is said;
+        ``cancelled_said``: the status line when the person's own Cancel stopped it with
+        nothing changed (no warning box: nothing went wrong)."""
         def failed(message: str) -> None:
             if failed_first is not None:
                 failed_first()
+            if stopped_unchanged(task, message):
+                self.status.emit(" ".join([cancelled_said, *told]))
+                return
             self._failed(failure_title, " ".join([message, *told]))
 
-        run_with_progress(self, title, work, on_success, failed)
+        task = run_with_progress(self, title, work, on_success, failed)
 
     def _failed(self, title: str, message: str) -> None:
         self.dialogs.warn(self, title, message)
@@ -1462,7 +1477,10 @@ class TrainingFilesPage(QWidget):
         self._run(f"Rebuilding {name} with its new settings…", changing(self.library, work),
                   functools.partial(self._settings_changed, info),
                   "Cannot change the settings",
-                  failed_first=functools.partial(self.settings_not_changed.emit, info))
+                  failed_first=functools.partial(self.settings_not_changed.emit, info),
+                  cancelled_said=f"Cancelled: '{name}' keeps its settings (cut-off replies: "
+                                 f"{policy_label(info.cut_off_policy)}; {LENGTH_LIMIT} "
+                                 f"{info.max_seq_len:,} tokens)")
 
     def _settings_changed(self, before: TrainingFileInfo,
                           outcome: tuple[TrainingFileInfo, dict[str, Any], int]) -> None:
@@ -1491,7 +1509,8 @@ class TrainingFilesPage(QWidget):
 
         # Undo is taken once it is done: a delete that fails keeps what Undo offered.
         self._run(f"Deleting {name}…", changing(self.library, work),
-                  functools.partial(self._deleted, name), "Cannot delete")
+                  functools.partial(self._deleted, name), "Cannot delete",
+                  cancelled_said=f"Cancelled: training file '{name}' was not deleted")
 
     def _deleted(self, name: str, undo: FileDeletionUndo | None) -> None:
         self._announce(None)
@@ -1521,7 +1540,8 @@ class TrainingFilesPage(QWidget):
                   changing(self.library, lambda progress, cancelled: remove_recorded(
                       self.library, name, ids, progress=progress, cancelled=cancelled)),
                   functools.partial(self._removed, len(ids)), "Cannot remove",
-                  failed_first=self.removal_not_made.emit)
+                  failed_first=self.removal_not_made.emit,
+                  cancelled_said=f"Cancelled: nothing was removed from '{name}'")
 
     def _removed(self, count: int, outcome: tuple[TrainingFileInfo, RemovalUndo]) -> None:
         info, undo = outcome
