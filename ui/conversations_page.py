@@ -67,6 +67,7 @@ class ConversationsPage(QWidget):
         self.changes = changes or LibraryChanges(self)
         self.model = ConversationsModel(self)
         self._opening = False  # the first read of a large library runs (``open_rows``)
+        self._reading_total = 0  # the conversations that read is of
         self._swapping = False  # new rows are going in: the reader waits for the end
 
         self.filter_bar = FilterBar(self.model)
@@ -129,7 +130,7 @@ class ConversationsPage(QWidget):
                                       self.filter_bar.wanted, self)
         self.row_loading.loaded.connect(self._show_rows)
         self.row_loading.failed.connect(self._load_failed)
-        self.row_loading.indexed.connect(self.reading_bar.setValue)
+        self.row_loading.indexed.connect(self._read_so_far)
         self._following: FollowingRead | None = None  # the samples banner's count
 
     # --- construction ------------------------------------------------------------------
@@ -276,13 +277,21 @@ class ConversationsPage(QWidget):
             self.load_now()
             return
         self._opening = True
+        self._reading_total = total
         self.reading_label.setText(f"Reading {total:,} conversations…")
-        # a thread's read says nothing until it ends: the bar then only shows it is busy
-        self.reading_bar.setRange(0, total if total >= row_reader.READ_IN_CHILD_FROM else 0)
-        self.reading_bar.setValue(0)
+        # Busy until the read says how far it is: a thread's says nothing until it ends, and
+        # a child's first count comes after it started and read its first part (a second
+        # or more), a bar at 0 for that long looked stuck.
+        self.reading_bar.setRange(0, 0)
         self.table_stack.setCurrentWidget(self.reading_panel)
         self.filter_bar.setEnabled(False)  # nothing to filter yet
         self.request_reload(ROWS)
+
+    def _read_so_far(self, rows: int) -> None:
+        """The read's count (a child's): the bar counts from the first one."""
+        if self.reading_bar.maximum() == 0:
+            self.reading_bar.setRange(0, max(self._reading_total, rows, 1))
+        self.reading_bar.setValue(rows)
 
     @property
     def opening(self) -> bool:
