@@ -86,6 +86,7 @@ from app.trainingfiles import (
     read_build,
     rebuild_if_owed,
 )
+from app.wording import plural
 
 
 class ExportFormat(StrEnum):
@@ -646,7 +647,7 @@ def export(
             }
             if details:
                 document["split"] = details
-            notes = manifest_notes(spec.format, info.name, [w.path for w in written])
+            notes = manifest_notes(spec.format, info.name, [w.path for w in written], head)
             if notes:
                 document["notes"] = notes
             manifest = manifest_path(spec.format, destination)
@@ -725,18 +726,31 @@ def weight_ignored_sentence(name: str) -> str:
             f"lora-studio set \"{name}\" --cut-off-policy trim) and save it again.")
 
 
+def cut_off_trained_sentence(name: str, conversations: int) -> str:
+    """A file under the ``keep`` cut-off policy trains its cut-off replies as written: said
+    at each save, as the ``weight0`` policy's trainer caveat is (the person may have chosen
+    it long ago, or for another file's sake)."""
+    return (f"'{name}' trains the cut-off replies of {plural(conversations, 'conversation')} "
+            f"as written (its cut-off policy is {policy_label(CutOffPolicy.KEEP)}): a reply "
+            "cut off mid-sentence teaches the model to stop so. To leave them out, set the "
+            f"file's cut-off policy to {policy_label(CutOffPolicy.TRIM)} (Settings… in the "
+            f"window, or lora-studio set \"{name}\" --cut-off-policy trim) and save it again.")
+
+
 def _holds_weight_zero(paths: Sequence[Path]) -> bool:
     return any(path.suffix == ".jsonl" and path.exists() and b'"weight":0' in path.read_bytes()
                for path in paths)
 
 
-def manifest_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> list[str]:
+def manifest_notes(fmt: ExportFormat, name: str, written: Sequence[Path],
+                   head: Mapping[str, Any] | None = None) -> list[str]:
     """What a person must know about the files an export of ``name`` wrote, beyond their
     names: a split that held no line out wrote no valid.jsonl (``app.split``); lines with
     ``"weight": 0`` replies are not read as meant by every trainer (not said of the
-    one-line-per-reply export, whose weights are for trainers that read them). The
-    manifest keeps these sentences (``export_notes`` reads them back for the command line
-    and the window)."""
+    one-line-per-reply export, whose weights are for trainers that read them); a file whose
+    ``head`` says it trains cut-off replies (``keep``) says how many. The manifest keeps
+    these sentences (``export_notes`` reads them back for the command line and the
+    window)."""
     notes = []
     if (FORMATS[fmt].writes_folder and written
             and not any(path.name == VALID_FILE for path in written)):
@@ -744,6 +758,11 @@ def manifest_notes(fmt: ExportFormat, name: str, written: Sequence[Path]) -> lis
     if (fmt is not ExportFormat.JSON and fmt not in LAST_REPLY_ONLY
             and _holds_weight_zero(written)):
         notes.append(weight_ignored_sentence(name))
+    if fmt is not ExportFormat.JSON and head is not None and head.get("cut_off_policy") == (
+            CutOffPolicy.KEEP.value):
+        by_code = (head.get("quality_summary") or {}).get("warnings_by_code") or {}
+        if cut := int(by_code.get("reply_cut_off", 0)):
+            notes.append(cut_off_trained_sentence(name, cut))
     return notes
 
 
