@@ -11,10 +11,19 @@ from pathlib import Path
 from typing import Any
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures"
-ARCS = ["fear_to_confidence", "confusion_to_clarity", "shame_to_acceptance",
-        "couple_conflict_to_alignment", "overwhelm_to_empowerment"]
-TOPICS = ["eldercare_costs", "grandparent_529", "mortgage_payoff_strategy",
-          "emergency_fund_building", "retirement_catch_up", "student_loan_payoff"]
+# Each key with the name a real file gives it: a clone keeping its source's name under
+# another key made the Arc chooser list one name twice (audit59 F4).
+ARCS = {"fear_to_confidence": "Fear → Confidence",
+        "confusion_to_clarity": "Confusion → Clarity",
+        "shame_to_acceptance": "Shame → Acceptance",
+        "couple_conflict_to_alignment": "Couple Conflict → Alignment",
+        "overwhelm_to_empowerment": "Overwhelm → Empowerment"}
+TOPICS = {"eldercare_costs": "Planning for Eldercare Expenses",
+          "grandparent_529": "Grandparent 529 Contributions",
+          "mortgage_payoff_strategy": "Accelerated Mortgage Payoff",
+          "emergency_fund_building": "Building an Emergency Fund",
+          "retirement_catch_up": "Catching Up on Retirement Savings",
+          "student_loan_payoff": "Student Loan Payoff Strategy"}
 
 
 def build_library(root: Path, n: int, batches: int = 100) -> Any:
@@ -55,10 +64,12 @@ def build_library(root: Path, n: int, batches: int = 100) -> Any:
             # the first import fill 100,000 of them (``fingerprints.fill_missing``).
             conn.execute(text("UPDATE conversations SET dialogue_sha256 = 'clone-' || pk, "
                               "dialogue_sketch = X'' WHERE pk > :seeds"), {"seeds": seeds})
-        for i, arc in enumerate(ARCS):
-            conn.execute(text("UPDATE conversations SET emotional_arc_key = :arc "
-                              "WHERE pk % 5 = :i"), {"arc": arc, "i": i})
-        for i, topic in enumerate(TOPICS):
-            conn.execute(text("UPDATE conversations SET training_topic_key = :t "
-                              "WHERE pk % 6 = :i"), {"t": topic, "i": i})
+        for i, (arc, arc_name) in enumerate(ARCS.items()):
+            conn.execute(text("UPDATE conversations SET emotional_arc_key = :arc, "
+                              "emotional_arc = :name WHERE pk % 5 = :i"),
+                         {"arc": arc, "name": arc_name, "i": i})
+        for i, (topic, topic_name) in enumerate(TOPICS.items()):
+            conn.execute(text("UPDATE conversations SET training_topic_key = :t, "
+                              "training_topic = :name WHERE pk % 6 = :i"),
+                         {"t": topic, "name": topic_name, "i": i})
     return library

@@ -77,6 +77,9 @@ def main() -> int:
     parser.add_argument("--n", type=int, default=30_000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--baseline-commit", default="main")
+    parser.add_argument("--library", type=Path, default=None,
+                        help="copy this library folder (and a settings.ini beside it: the "
+                             "sort and filters a window restores) instead of making one")
     parser.add_argument("--child", nargs=2, metavar=("CODE", "LIBRARY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -85,14 +88,21 @@ def main() -> int:
     print_machine(machine())
     found: dict[str, dict[str, list[float]]] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        from _table_library import build_library
         made = Path(tmp) / "made" / "library"
-        build_library(made, args.n).close()
+        if args.library:
+            shutil.copytree(args.library, made)
+            if (args.library.parent / "settings.ini").exists():
+                shutil.copy(args.library.parent / "settings.ini", made.parent)
+        else:
+            from _table_library import build_library
+            build_library(made, args.n).close()
         trees = code_trees(args.baseline_commit, Path(tmp))
         for run in range(args.runs):
             for label, code in trees:
                 copy = Path(tmp) / f"{label.split()[0]}-{run}" / "library"
                 shutil.copytree(made, copy)
+                if (made.parent / "settings.ini").exists():
+                    shutil.copy(made.parent / "settings.ini", copy.parent)
                 result = run_child([__file__, "--child", str(code), str(copy)])
                 print(f"run {run + 1} {label}: {result}", flush=True)
                 for key in ("shown", "rows"):
