@@ -1099,10 +1099,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if given != 1:
             parser.error("add takes exactly one of --batch ID, --all or CONVERSATION_IDs")
     if args.command is None:
-        # The jobs' spare child first: it imports the app while this process imports the
-        # window (a large library's first read then finds it ready).
-        from app.job_spare import keep_spare_for_jobs
-        keep_spare_for_jobs()
         return int(importlib.import_module(GUI_MODULE).run_gui(args.library))
     try:
         code = run(args)

@@ -1,8 +1,8 @@
 """How long a person waits, from the app's start, for a large library's rows: the window
-shown, then the rows on screen (the first read runs in a child). Each code tree in a child
-process of its own that starts as ``lora-studio`` does (this checkout keeps the jobs'
-spare before it imports the window, when it has ``app.job_spare``), alternating, in one
-invocation, on one library made once:
+shown, then the rows on screen (the first read runs in a child). ``bench/bench_table.py``
+times the window's construction alone, which only starts that read. Each code tree in a
+child process of its own, alternating, in one invocation, on one library made once (or a
+copy of ``--library`` with the settings a window restores):
 
     python bench/bench_first_rows.py --n 30000 --runs 3 --baseline-commit main
 """
@@ -10,7 +10,6 @@ invocation, on one library made once:
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import shutil
@@ -35,13 +34,10 @@ from _common import (  # noqa: E402
 
 
 def child(code: Path, library_folder: Path) -> None:
-    """In ``code``'s tree, as the command starts the app: the spare (if the tree keeps
-    one before the window), the window's imports, the library, the window, its rows."""
+    """In ``code``'s tree, as the command starts the app: the window's imports, the
+    library, the window, its rows."""
     began = time.perf_counter()
     sys.path.insert(0, str(code))
-    if importlib.util.find_spec("app.job_spare") is not None:
-        from app.job_spare import keep_spare_for_jobs
-        keep_spare_for_jobs()
     from PySide6.QtCore import QSettings
     from PySide6.QtWidgets import QApplication
 

@@ -37,9 +37,9 @@ from _table_library import build_library
 sys.path.insert(0, str(ROOT))
 
 from app.job_process import end_spare, keep_spare, run_in_child, spare_pid
-from app.job_spare import JOB_MODULES, JOB_WARM_UP
 from app.library import Library
 from app.trainingfiles import apply_addition, plan_addition
+from ui.tasks import JOB_MODULES, JOB_WARM_UP
 
 OPEN = Library.under_parent_lock
 

@@ -266,68 +266,28 @@ def test_a_quitting_app_ends_its_waiting_spare(tmp_path: Path) -> None:
     wait_dead(int(ready.read_text()))
 
 
-def test_the_app_starts_its_spare_before_it_imports_the_window(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """``lora-studio`` without a command keeps the jobs' spare before it imports the window
-    module (the spare then imports the app while this process imports Qt and the window;
-    it was started only once the window had settled, after a large library's first read,
-    which therefore started a child of its own and waited for it)."""
-    import types
+def test_the_window_keeps_a_spare_for_its_jobs_once_shown(
+    qtbot: Any, filled_library: Library, dialogs: Any, tmp_path: Path
+) -> None:
+    from ui.main import keep_spare_once_settled
+    from ui.tasks import JOB_MODULES, in_child
 
-    from app import cli
-    from app.job_spare import JOB_MODULES
-
-    seen: dict[str, Any] = {}
-    window_module = types.ModuleType("fake_window")
-
-    def run_gui(location: str | None) -> int:
-        seen["spare modules"] = job_process._spare_modules
-        seen["location"] = location
-        return 0
-
-    window_module.run_gui = run_gui  # type: ignore[attr-defined]
-    monkeypatch.setitem(sys.modules, "fake_window", window_module)
-    monkeypatch.setattr(cli, "GUI_MODULE", "fake_window")
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    # The window's own first token count (200 ms after it opens, in a child) is over
+    # first: had its timer fired once the spare was kept (a loaded machine, the test
+    # slow to get here), that count took the spare, and the job below found none.
+    counts = window.token_counts  # type: ignore[attr-defined]
+    qtbot.waitUntil(lambda: not counts.pending, timeout=60000)
     try:
-        assert cli.main(["--library", str(tmp_path / "lib")]) == 0
-        assert seen == {"spare modules": JOB_MODULES, "location": str(tmp_path / "lib")}
-        assert spare_pid() is not None
+        keep_spare_once_settled(window, after_ms=0)  # type: ignore[arg-type]
+        qtbot.waitUntil(lambda: job_process._spare_modules == JOB_MODULES, timeout=30000)
+        spare = spare_pid()
+        assert spare is not None
+        work = in_child(pid_and_count, filled_library)
+        assert work(lambda *_: None, lambda: False)[0] == spare
     finally:
         end_spare()
     assert no_children_left()
-
-
-def test_a_large_librarys_first_read_runs_in_the_spare_kept_before_the_window(
-    qtbot: Any, filled_library: Library, dialogs: Any, tmp_path: Path,
-    monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The first read of a large library (a child's, from ``READ_IN_CHILD_FROM`` rows) is
-    handed to the spare the app kept from its start: it waits for no new interpreter."""
-    from app.job_spare import keep_spare_for_jobs
-    from ui import row_reader
-
-    monkeypatch.setattr(row_reader, "READ_IN_CHILD_FROM", 1)
-    monkeypatch.setattr(row_reader, "READ_AT_START_FROM", 1)
-    taken: list[int | None] = []
-    real_take = job_process._take_spare
-
-    def take() -> Any:
-        child = real_take()
-        taken.append(child.process.pid if child is not None else None)
-        return child
-
-    monkeypatch.setattr(job_process, "_take_spare", take)
-    keep_spare_for_jobs()
-    try:
-        waiting = spare_pid()
-        assert waiting is not None
-        window = open_window(qtbot, filled_library, dialogs, tmp_path)
-        page = window.conversations  # type: ignore[attr-defined]
-        qtbot.waitUntil(lambda: page.model.rowCount() == filled_library.count(),
-                        timeout=60000)
-        assert taken[0] == waiting, "the first read started a child of its own"
-    finally:
-        end_spare()
 
 
 def test_a_spare_has_the_default_tokenizer_counter_ready(filled_library: Library) -> None:

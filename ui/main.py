@@ -35,8 +35,7 @@ from app.bundle import project_root, resources_dir
 from app.errors import LibraryError
 from app.export import ExportFormat
 from app.importer import ImportReport
-from app.job_process import end_spare
-from app.job_spare import keep_spare_for_jobs
+from app.job_process import end_spare, keep_spare
 from app.library import Library
 from app.recovery import finish_interrupted_work, needs_recovery
 from app.tokenizer_choice import load_choice
@@ -90,7 +89,7 @@ from ui.saved_copies import with_out_of_date
 from ui.settings_undo_flow import SettingsUndoController
 from ui.status_line import StatusLine, while_unchanged
 from ui.stopped_saves import tidy_stopped_saves
-from ui.tasks import wait_behind_progress
+from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
 from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
@@ -105,6 +104,10 @@ FILES_PAGE_TITLE = "LoRA Training JSON Files"  # the user's own name for the pag
 # The page the window was left on, as the settings name it (restored at the next start).
 FILES_PAGE, CONVERSATIONS_PAGE = "training_files", "conversations"
 JSON_FILTER = "Conversation files (*.json);;All files (*)"
+# The spare child for jobs starts this long after the window shows (a small library), or
+# once the first read is in (a large one), at the latest after the backstop.
+SPARE_AFTER_MS = 500
+SPARE_BACKSTOP_MS = 20_000
 JSONL_TIP = "Save a copy of the selected training file's JSONL for the trainer"
 COUNTS_TIP = ("Conversations shown by the filters · checked (what Create training files "
               "adds) · in the library")
@@ -1088,12 +1091,26 @@ def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
     return list(done)
 
 
+def keep_spare_once_settled(window: MainWindow, after_ms: int = SPARE_AFTER_MS) -> None:
+    """Start keeping a spare child for the jobs (``app.job_process.keep_spare``) once the
+    window has painted and, in a large library, its first read is in: the spare's start-up
+    (a second or two of a core) then takes nothing from either. (A first read that fails
+    starts it ``SPARE_BACKSTOP_MS`` later all the same.)"""
+    def keep() -> None:
+        keep_spare(JOB_MODULES, JOB_WARM_UP)
+
+    if window.conversations.opening:
+        window.conversations.reloaded.connect(keep, Qt.ConnectionType.SingleShotConnection)
+        QTimer.singleShot(SPARE_BACKSTOP_MS, keep)
+    else:
+        QTimer.singleShot(after_ms, keep)
+
+
 def run_gui(location: str | None = None) -> int:
     """Start the desktop app (the ``lora-studio`` command without a sub-command) on
     ``location`` (a folder or a team library's URL), else on the library open last."""
     from ui.library_switch import start_app
 
-    keep_spare_for_jobs()  # (started already by the command line, before it imported this)
     app = QApplication.instance() or QApplication(sys.argv)
     app.setApplicationName("LoRA Studio")
     app.setOrganizationName(SETTINGS_ORG)
@@ -1103,6 +1120,7 @@ def run_gui(location: str | None = None) -> int:
         switcher = start_app(location, QtDialogs(), QSettings(SETTINGS_ORG, "LoRA Studio"))
         if switcher is None:
             return 1
+        keep_spare_once_settled(switcher.window)
         if quit_signals.received is not None:  # came while the library opened
             QTimer.singleShot(0, quit_without_asking)
         status = 1

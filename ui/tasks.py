@@ -26,6 +26,7 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QCloseEvent, QFontMetrics
 from PySide6.QtWidgets import QProgressDialog, QWidget
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import configure_mappers
 
 from app import killed_work
 from app.build import BuildCancelled, StoppedByForce
@@ -34,8 +35,16 @@ from app.failures import failure_sentence
 from app.job_process import ChildDied, run_in_child
 from app.library import Library
 from app.library_folder import refuse_changes
+from app.tokenizer_choice import warm_default_counter
 
 PROGRESS_INTERVAL = 0.05  # seconds between progress signals
+# Where the jobs run in child processes live (``in_child``, the row read, token counts): the
+# spare child imports them ahead (``app.job_process.keep_spare``).
+JOB_MODULES = ("app.trainingfiles", "app.batch_jobs", "app.importer", "app.library_undo",
+               "app.token_counts", "ui.row_index")
+# What the spare does ahead besides: the default tokenizer's counter (a plan counts tokens)
+# and the database mappings' set-up (done on a job's first query otherwise).
+JOB_WARM_UP = (warm_default_counter, configure_mappers)
 # Said of a job killed after Cancel whose flow does not say more (``saying_if_killed``).
 STOPPED_BY_FORCE = ("Stopped: the job did not stop in time after Cancel, so it was ended; "
                     "what it had finished before that is kept.")
