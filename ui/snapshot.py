@@ -260,6 +260,13 @@ def render_mixed_import_summary(window: MainWindow, samples: Path, tmp: Path,
     for path in [*older, *first[-2:]]:
         (drop / "delivery-7" / path.name).write_bytes(path.read_bytes())
     (drop / "delivery-7" / f"copy-of-{first[-1].name}").write_bytes(first[-1].read_bytes())
+    # a re-generation of a stored one (another id, a word changed): stored, flagged near
+    regenerated = json.loads(first[0].read_text(encoding="utf-8"))
+    regenerated["dataset_metadata"]["dataset_name"] += "-regenerated"
+    pair = regenerated["training_pairs"][0]
+    pair["current_user_input"] = pair["current_user_input"].replace(" I ", " we ", 1)
+    (drop / "delivery-7" / f"regenerated-{first[0].name}").write_text(
+        json.dumps(regenerated), encoding="utf-8")
     (drop / "odd" / "broken-export.json").write_text(
         '{"dataset_metadata": {"dataset_name": "cut off', encoding="utf-8")
     (drop / "odd" / "empty.json").write_text("", encoding="utf-8")
