@@ -557,7 +557,7 @@ def test_a_build_cancelled_with_its_cancel_button_says_so_without_a_failure_box(
     titled "Build failed" says "Cancelled: nothing was changed." as if something broke."""
     from test_undo_cancelled import WAIT_MS, started_after_cancel
 
-    from app import trainingfiles
+    from app import add_undo
     from ui import create_flow
     from ui.tasks import job_over, jobs_of
 
@@ -569,7 +569,7 @@ def test_a_build_cancelled_with_its_cancel_button_says_so_without_a_failure_box(
     with qtbot.waitSignal(window.creator.reviewing, timeout=WAIT_MS):
         assert window.creator.add_checked("seed")
     qtbot.waitUntil(lambda: not jobs_of(window), timeout=WAIT_MS)
-    started_after_cancel(monkeypatch, create_flow, trainingfiles.apply_addition_counted)
+    started_after_cancel(monkeypatch, create_flow, add_undo.add_recorded)
     review = window.creator.review
     assert review is not None
     with qtbot.waitSignal(window.creator.status, timeout=WAIT_MS) as said:

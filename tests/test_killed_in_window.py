@@ -100,7 +100,7 @@ def test_an_add_killed_in_the_window_is_not_said_again_at_the_next_start(
     ids = addable([row.conversation_id for row in two_batches.summaries()])[:4]
     plan = plan_addition(two_batches, "Picks", ids, create=True)
     marker = tmp_path / "building"
-    monkeypatch.setattr(create_flow, "apply_addition_counted",
+    monkeypatch.setattr(create_flow, "add_recorded",
                         functools.partial(add_then_hang, marker=str(marker)))
     monkeypatch.setattr(create_flow, "in_child", functools.partial(in_child, grace=0.5))
     window = open_window(qtbot, two_batches, dialogs, tmp_path)

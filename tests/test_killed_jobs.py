@@ -17,11 +17,11 @@ from typing import Any
 from conftest import ENRICHED, LEGACY, addable, ids_of, open_window, settle
 
 from app import batch_jobs, batch_undo
+from app.add_undo import add_recorded
 from app.build import StoppedByForce
 from app.importer import import_paths
 from app.trainingfiles import (
     apply_addition,
-    apply_addition_counted,
     list_training_files,
     member_ids,
     plan_addition,
@@ -65,7 +65,7 @@ def test_a_new_file_killed_after_cancel_says_it_may_exist(qtbot, two_batches, di
     ids = addable(ids_of(two_batches, "legacy-batch"))[:3]
     plan = plan_addition(two_batches, "Picks", ids, create=True)
     marker = tmp_path / "built"
-    deaf(monkeypatch, create_flow, "apply_addition_counted", apply_addition_counted, marker)
+    deaf(monkeypatch, create_flow, "add_recorded", add_recorded, marker)
     monkeypatch.setattr(create_flow, "in_child", functools.partial(in_child, grace=0.5))
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     window.creator.apply(plan)
@@ -87,7 +87,7 @@ def test_an_add_killed_after_cancel_says_the_file_holds_all_or_none(
     apply_addition(two_batches, plan)
     plan = plan_addition(two_batches, "Picks", ids[1:3])
     marker = tmp_path / "added"
-    deaf(monkeypatch, create_flow, "apply_addition_counted", apply_addition_counted, marker)
+    deaf(monkeypatch, create_flow, "add_recorded", add_recorded, marker)
     monkeypatch.setattr(create_flow, "in_child", functools.partial(in_child, grace=0.5))
     window = open_window(qtbot, two_batches, dialogs, tmp_path)
     window.creator.apply(plan)

@@ -9,6 +9,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QToolButton, QWidget
 
+from app.add_undo import AdditionUndo, add_recorded
 from app.errors import LibraryError
 from app.library import Library
 from app.stopped_jobs import build_stopped, check_stopped
@@ -16,7 +17,6 @@ from app.trainingfiles import (
     Addition,
     AddPlan,
     TrainingFileInfo,
-    apply_addition_counted,
     check_new_name,
     get_training_file,
     list_training_files,
@@ -122,6 +122,11 @@ class CreateController(QObject):
     reviewing = Signal(object)  # the AddReviewDialog, once the plan is made and it opened
     show_in_table = Signal(object, str)  # the review's "Show in the table": ids, which
     status = Signal(str)  # a build the person cancelled, said in the status bar
+    # Edit ▸ Undo (``ui.add_undo_flow``): a build starts (Undo waits), its undo once made,
+    # or it was not made (Undo offers again what it offered).
+    add_starts = Signal()
+    added = Signal(object)  # AdditionUndo
+    add_not_made = Signal()
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
                  changes: LibraryChanges, checked_ids: Callable[[], list[str]],
@@ -185,8 +190,10 @@ class CreateController(QObject):
 
     def apply(self, plan: AddPlan) -> None:
         """Build the file once, in the background, with the plan the user chose."""
-        def done(addition: Addition) -> None:
+        def done(recorded: tuple[Addition, AdditionUndo]) -> None:
+            addition, undo = recorded
             info = addition.info
+            self.added.emit(undo)
             self.last_created = plan.create
             self.last_plan = plan
             # (what this addition put in: the file may also hold another's made meanwhile)
@@ -196,6 +203,7 @@ class CreateController(QObject):
             self.built.emit(info.name)
 
         def failed(message: str) -> None:
+            self.add_not_made.emit()
             if stopped_unchanged(task, message):  # the person's own Cancel: no failure box
                 self.status.emit(f"Cancelled: training file '{plan.name}' was not created"
                                  if plan.create else
@@ -207,9 +215,10 @@ class CreateController(QObject):
                 self.changes.training_files_changed.emit()
             self.dialogs.warn(self.window, "Build failed", message)
 
+        self.add_starts.emit()
         task = run_with_progress(
             self.window, f"Building '{plan.name}'",
-            saying_if_killed(in_child(apply_addition_counted, self.library, plan),
+            saying_if_killed(in_child(add_recorded, self.library, plan),
                              lambda: build_stopped(plan.name, len(plan.adding_pks),
                                                    create=plan.create)),
             done, failed)

@@ -41,6 +41,7 @@ from app.recovery import finish_interrupted_work, needs_recovery
 from app.tokenizer_choice import load_choice
 from app.trainingfiles import list_training_files
 from ui.add_review import conversation_names
+from ui.add_undo_flow import AdditionUndoController
 from ui.as_trained_preview import AsTrainedWindow
 from ui.batch_flow import BatchController
 from ui.changes import LibraryChanges
@@ -173,6 +174,8 @@ class MainWindow(QMainWindow):
                                        page.batch_ids)
         self.removal_undo = RemovalUndoController(self, library, self.dialogs, self.changes,
                                                   self.undo)
+        self.addition_undo = AdditionUndoController(self, library, self.dialogs, self.changes,
+                                                    self.undo)
         self.settings_undo = SettingsUndoController(self, library, self.dialogs, self.changes,
                                                     self.undo)
         self.deletion_undo = FileDeletionUndoController(self, library, self.dialogs,
@@ -225,6 +228,10 @@ class MainWindow(QMainWindow):
         self.training_files.removal_not_made.connect(self.removal_undo.not_made)
         self.training_files.members_removed.connect(self.removal_undo.record)
         self.removal_undo.status.connect(self.show_message)
+        self.creator.add_starts.connect(self.addition_undo.starting)
+        self.creator.add_not_made.connect(self.addition_undo.not_made)
+        self.creator.added.connect(self.addition_undo.record)
+        self.addition_undo.status.connect(self.show_message)
         self.training_files.settings_starts.connect(self.settings_undo.starting)
         self.training_files.settings_changed.connect(self.settings_undo.record)
         self.training_files.settings_not_changed.connect(self.settings_undo.not_changed)
@@ -398,6 +405,7 @@ class MainWindow(QMainWindow):
         edit_menu.addAction(self.undo.action)
         # Read again as the menu opens: a team member's change is announced only later.
         edit_menu.aboutToShow.connect(self.removal_undo.check)
+        edit_menu.aboutToShow.connect(self.addition_undo.check)
         edit_menu.addSeparator()
         edit_menu.addActions([self.find_action, self.clear_filters_action])
         edit_menu.addSeparator()

@@ -20,9 +20,10 @@ from PySide6.QtGui import QAction, QKeySequence
 
 UNDO = "Undo"
 NOTHING_TO_UNDO = ("Nothing to undo: Undo reverses the last batch rename, move of "
-                   "conversations to a batch, review mark, removal of conversations from "
-                   "a training file or from the library, change of a training file's "
-                   "settings, rename of a training file, or deletion of one")
+                   "conversations to a batch, review mark, addition of conversations to a "
+                   "training file or its creation, removal of conversations from a training "
+                   "file or from the library, change of a training file's settings, rename "
+                   "of a training file, or deletion of one")
 HELD = ("Undo waits for the change under way: once it is done, Undo reverses it; if it is "
         "cancelled or fails, Undo offers again what it offered before")
 
