@@ -58,9 +58,11 @@ FINISH_CANCELLED = ("Finishing the work a previous run left was cancelled: the l
                     "opens this library.")
 
 
-def open_library(text: str) -> Library:
-    """Open the library ``text`` names: a folder, or a team library's URL."""
-    return Library.open(text)
+def open_library(text: str, progress: Progress | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> Library:
+    """Open the library ``text`` names: a folder, or a team library's URL (``progress``
+    and ``cancelled``: for the upgrade of an older version's library)."""
+    return Library.open(text, progress=progress, cancelled=cancelled)
 
 
 def start_location(given: str | None, settings: QSettings) -> tuple[str | None, str | None]:
@@ -95,8 +97,10 @@ def open_and_finish(text: str, progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None) -> Opened:
     """In a worker thread: open, then complete or roll back what a killed run left (a
     failure of that is reported, and the library opens as it is). ``progress`` and
-    ``cancelled`` are the task's: the rebuilds this may do can take minutes."""
-    library = open_library(text)
+    ``cancelled`` are the task's: the upgrade and rebuilds this may do can take minutes
+    (a cancelled upgrade fails with ``app.db.UpgradeCancelled``: the library was left as
+    it was, and the window stays where it is)."""
+    library = open_library(text, progress, cancelled)
     try:
         finished = finish_interrupted_work(library, progress, cancelled)
     except BuildCancelled:  # not a failure: what is left stays recorded in the library
@@ -123,9 +127,10 @@ def open_before_window(text: str) -> Opened | str | None:
     return opened if failure is None else failure
 
 
-def start_app(location: str | None, dialogs: Dialogs,
-              settings: QSettings) -> LibrarySwitcher | None:
-    """The first window: on ``location`` (``--library``), else where the app was left.
+def start_app(location: str | None, dialogs: Dialogs, settings: QSettings,
+              quitting: Callable[[], bool] = lambda: False) -> LibrarySwitcher | None:
+    """The first window: on ``location`` (``--library``), else where the app was left
+    (``quitting``: a quit signal came, and a cancelled upgrade asks nothing).
 
     A team library opens directly (no window on the local library first). One that does
     not open leaves the window on the local library with the team dialog saying why, to
@@ -143,7 +148,7 @@ def start_app(location: str | None, dialogs: Dialogs,
                 dialogs.warn(switcher.window, "Interrupted work not finished", problem)
             return switcher
         why = outcome
-    library = open_library_or_explain(folder, dialogs)
+    library = open_library_or_explain(folder, dialogs, quitting=quitting)
     if library is None:
         return None
     finished = finish_interrupted_work_or_explain(library, dialogs)
