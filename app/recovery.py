@@ -285,6 +285,21 @@ def _say_moved_later(library: Library, later: dict[str, int], done: list[str]) -
         done.insert(at + shift, moved_in(name, RENDERED_AGAIN))
 
 
+def finish_for_a_window(library: Library, progress: Progress | None = None,
+                        cancelled: Callable[[], bool] | None = None,
+                        ) -> tuple[list[str], bool]:
+    """``finish_interrupted_work`` as a window's job in a child process (``app.job_process``:
+    in a thread of the window's, its moves and rebuilds held the interpreter lock for up to
+    0.3–0.55 s at a time, and the window stalled): what it did, one sentence each, and
+    whether Cancel stopped it (the sentences of the steps it finished are kept then)."""
+    said: list[str] = []
+    try:
+        finish_interrupted_work(library, progress, cancelled, said)
+    except BuildCancelled:
+        return said, True
+    return said, False
+
+
 def made_before_policies(library: Library) -> list[str]:
     """Training files whose build was made before cut-off policies (schema v3 and before:
     its header names none), when every reply was trained, cut off or not. Opening such a

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from held_writer import HeldWriter
 from old_libraries import back_to_0006
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QApplication, QProgressDialog, QPushButton
@@ -37,20 +38,6 @@ LINE = "Upgrading the library made by an older version\n(a backup is written fir
 
 def digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
-class HeldWriter:
-    """Another program's write transaction on the database: an upgrade waits for it."""
-
-    def __init__(self, database: Path) -> None:
-        self.conn = sqlite3.connect(database, isolation_level=None)
-        self.conn.execute("BEGIN IMMEDIATE")
-
-    def release(self) -> None:
-        if self.conn is not None:
-            self.conn.execute("ROLLBACK")
-            self.conn.close()
-            self.conn = None  # type: ignore[assignment]
 
 
 def shown_upgrading() -> QProgressDialog | None:

@@ -39,7 +39,7 @@ from app.importer import ImportReport
 from app.job_process import end_spare, keep_spare
 from app.library import Library
 from app.location import parse_location
-from app.recovery import finish_interrupted_work, needs_recovery
+from app.recovery import finish_for_a_window, needs_recovery
 from app.tokenizer_choice import load_choice
 from app.trainingfiles import list_training_files
 from ui.add_review import conversation_names
@@ -91,7 +91,7 @@ from ui.saved_copies import with_out_of_date
 from ui.settings_undo_flow import SettingsUndoController
 from ui.status_line import StatusLine, while_unchanged
 from ui.stopped_saves import tidy_stopped_saves
-from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
+from ui.tasks import JOB_MODULES, JOB_WARM_UP, in_child, wait_behind_progress
 from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
@@ -1109,33 +1109,37 @@ def opening_title(where: str | Path | None) -> str:
     return f"Opening the library in {home_as_tilde(location.folder)}"
 
 
-def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
-                                      parent: QWidget | None = None) -> list[str]:
+# How long a Cancel at start waits for the step under way (a move or a rebuild of a large
+# file takes minutes) before its child is ended: the step is not cut short by a timer.
+FINISH_GRACE_S = 3600.0
+STOPPED_FINISHING = ("stopped finishing the work an earlier run or version left; the rest "
+                     "is finished at the next start")
+
+
+def finish_interrupted_work_or_explain(
+        library: Library, dialogs: Dialogs, parent: QWidget | None = None,
+        job: Callable[..., tuple[list[str], bool]] = finish_for_a_window) -> list[str]:
     """Complete or roll back what a killed run or an older version left, before the window
-    opens: off the GUI thread behind a progress dialog with Cancel (moving an older
-    version's builds into the database can take minutes). Returns what was done, one
-    sentence each. If it fails (a full disk) or is cancelled, say so and open the library
-    as it is: nothing stored is lost by waiting, and the next start goes on from there."""
+    opens: in a child process (``job``, ``app.recovery.finish_for_a_window``), behind a
+    progress dialog with Cancel (moving an older version's builds into the database can
+    take minutes, and in a thread of this process it stalled the dialog). Returns what
+    was done, one sentence each. If it fails (a full disk) or is cancelled, say so and open
+    the library as it is: nothing stored is lost by waiting, and the next start goes on
+    from there."""
     if not needs_recovery(library):
         return []
-
-    said: list[str] = []  # what was done, kept when Cancel stops the rest
-
-    def work(progress: Callable[[int, int, str], None],
-             cancelled: Callable[[], bool]) -> list[str]:
-        return finish_interrupted_work(library, progress, cancelled, said)
-
-    done, failure, cancelled = wait_behind_progress(
-        "Finishing work left by an earlier run or version", work, parent)
+    outcome, failure, cancelled = wait_behind_progress(
+        "Finishing work left by an earlier run or version",
+        in_child(job, library, grace=FINISH_GRACE_S), parent)
+    if outcome is not None:
+        said, stopped = outcome
+        return [*said, STOPPED_FINISHING] if stopped else list(said)
     if cancelled:
-        return [*said, "stopped finishing the work an earlier run or version left; the rest "
-                "is finished at the next start"]
-    if failure is not None:
-        dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
-                     f"{failure}\n\nThe library opens as it is; LoRA Studio tries again at "
-                     "the next start.")
-        return []
-    return list(done)
+        return [STOPPED_FINISHING]
+    dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
+                 f"{failure}\n\nThe library opens as it is; LoRA Studio tries again at "
+                 "the next start.")
+    return []
 
 
 def keep_spare_once_settled(window: MainWindow, after_ms: int = SPARE_AFTER_MS) -> None:
