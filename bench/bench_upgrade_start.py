@@ -5,7 +5,7 @@ first window, the work left by the older version finished), with a 10 ms heartbe
 GUI thread; noted: each gap over 100 ms between beats (a stall), the longest before the
 first dialog or window was on screen, while only progress dialogs were (before the main
 window was being made), and overall, when that first one showed, and how long the start
-took.
+took (wall and CPU, the child doing the work included).
 
 The older library is ``--older`` (a library folder made by an older version, copied for
 each tree), else one of ``--n`` conversations made now and turned back into a library of
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import sys
 import tempfile
@@ -26,7 +27,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import ROOT, code_trees, emit, machine, print_machine, run_child, use_code
+from _common import (
+    ROOT,
+    code_trees,
+    cpu_seconds,
+    emit,
+    machine,
+    print_machine,
+    run_child,
+    use_code,
+)
 
 GAP_S = 0.1
 
@@ -62,8 +72,10 @@ def _child(args: argparse.Namespace) -> None:
     heart.start(10)
     settings = QSettings(str(args.library.parent / "settings.ini"), QSettings.Format.IniFormat)
     began = last = time.perf_counter()
+    cpu = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN)
     switcher = start_app(str(args.library), ScriptedDialogs(), settings)
     took = time.perf_counter() - began
+    cpu = cpu_seconds() + cpu_seconds(resource.RUSAGE_CHILDREN) - cpu  # (its child's too)
     app.processEvents()  # the beat after a stall that ended the start
     heart.stop()
     assert switcher is not None, "the library did not open"
@@ -72,7 +84,7 @@ def _child(args: argparse.Namespace) -> None:
           * 1000,
           "before_window_ms": max((g for _end, g, w in gaps if not w), default=0) * 1000,
           "worst_ms": max((g for _end, g, _w in gaps), default=0) * 1000,
-          "shown_s": shown[0] if shown else None, "start_s": took,
+          "shown_s": shown[0] if shown else None, "start_s": took, "cpu_s": cpu,
           "gaps": [[round(end - g, 2), round(g * 1000), w] for end, g, w in gaps]})
     switcher.window.close()
     switcher.close()
@@ -109,7 +121,8 @@ def main() -> None:
         source = args.older or _older_library(work, args.n)
         print(f"older library: {source}")
         print(f"{'code':<16}{'stall before anything shows (ms)':>34}{'first on screen (s)':>21}"
-              f"{'worst behind dialogs (ms)':>27}{'worst (ms)':>12}{'start (s)':>11}  "
+              f"{'worst behind dialogs (ms)':>27}{'worst (ms)':>12}{'start (s)':>11}"
+              f"{'CPU (s)':>9}  "
               "stalls over 100 ms (at s: ms, W: the window being made)")
         for number, (label, tree) in enumerate(code_trees(args.baseline_commit, work)):
             library = work / f"library-{number}"
@@ -120,7 +133,7 @@ def main() -> None:
             print(f"{label:<16}{found['before_shown_ms']:>34.0f}"
                   f"{'never' if shown is None else f'{shown:.2f}':>21}"
                   f"{found['before_window_ms']:>27.0f}{found['worst_ms']:>12.0f}"
-                  f"{found['start_s']:>11.1f}  "
+                  f"{found['start_s']:>11.1f}{found['cpu_s']:>9.1f}  "
                   + ", ".join(f"{at}: {ms}{' W' if w else ''}" for at, ms, w in found["gaps"]))
             shutil.rmtree(library)
 
