@@ -18,6 +18,7 @@ from app.library import Library
 from app.trainingfiles import TrainingFileInfo
 
 Progress = Callable[[int, int, str], None]
+HELD_FOR = 60.0  # seconds at most a held job waits
 
 
 def held_import(library: Library, paths: Sequence[Path], batch: str | None = None, *,
@@ -95,7 +96,9 @@ def held_finish(library: Library, *, gate: str, progress: Progress | None = None
         if not held[0] and len(files_built_on_disk(library)) < before:
             held[0] = True
             Path(f"{gate}.held").touch()
-            while not Path(gate).exists() and not (cancelled and cancelled()):
+            until = time.monotonic() + HELD_FOR  # a test that never answers fails, not hangs
+            while not Path(gate).exists() and not (cancelled and cancelled()) \
+                    and time.monotonic() < until:
                 time.sleep(0.01)
         return bool(cancelled and cancelled())
 

@@ -21,6 +21,13 @@ from app.recovery import needs_recovery
 from app.trainingfiles import get_training_file
 from ui.main import finish_interrupted_work_or_explain
 
+FINISHING = "lora-studio finish_for_a_window"  # the child's name (``app.job_process``)
+
+
+def finishing_dialogs() -> list[QProgressDialog]:
+    return [w for w in QApplication.topLevelWidgets() if isinstance(w, QProgressDialog)
+            and w.labelText().startswith("Finishing work left by an earlier run")]
+
 
 def test_the_start_moves_an_older_versions_builds_in_a_child_process_and_says_so(
         qtbot, tmp_path: Path) -> None:
@@ -33,9 +40,8 @@ def test_the_start_moves_an_older_versions_builds_in_a_child_process_and_says_so
         children: list[str] = []
 
         def look() -> None:
-            shown = [w for w in QApplication.topLevelWidgets()
-                     if isinstance(w, QProgressDialog) and w.isVisible()]
-            if not shown:
+            if not [d for d in finishing_dialogs() if d.isVisible()] or not any(
+                    child.name == FINISHING for child in multiprocessing.active_children()):
                 QTimer.singleShot(20, look)
                 return
             children.extend(child.name for child in multiprocessing.active_children())
@@ -46,7 +52,7 @@ def test_the_start_moves_an_older_versions_builds_in_a_child_process_and_says_so
             done = finish_interrupted_work_or_explain(library, dialogs)
         finally:
             held.release()
-        assert children == ["lora-studio finish_for_a_window"]
+        assert children == [FINISHING]
         assert [s for s in done if s.startswith("moved")] == [
             f"moved the training file '{name}' into the library database (its files from "
             "the older version are removed)" for name in FILES]
@@ -59,8 +65,7 @@ def test_cancel_stops_after_the_step_under_way_and_the_next_start_finishes(
     gate = tmp_path / "gate"
 
     def press_cancel() -> None:
-        shown = [w for w in QApplication.topLevelWidgets()
-                 if isinstance(w, QProgressDialog) and w.isVisible()]
+        shown = [d for d in finishing_dialogs() if d.isVisible()]
         if not Path(f"{gate}.held").exists() or not shown:
             QTimer.singleShot(20, press_cancel)
             return
@@ -98,3 +103,35 @@ def test_a_failure_is_one_sentence_and_the_library_opens_as_it_is(
         assert title == "Interrupted work not finished"
         assert "next start" in message and "Traceback" not in message
         assert needs_recovery(library)
+
+
+def test_switching_to_a_library_with_work_left_finishes_it_in_a_child_process_too(
+        qtbot, switcher, tmp_path: Path) -> None:
+    """File ▸ Open library on a library whose older builds are still in files: moved in
+    by a child process while the window stays on its library, then said."""
+    root = make_v5_library(tmp_path / "older")
+    Library(root).close()  # upgraded, its builds not moved in yet
+    held = HeldWriter(root / "library.sqlite3")
+    seen: list[str] = []
+
+    def look() -> None:  # (the window's own token count may run in a child beside it)
+        if FINISHING not in [child.name for child in multiprocessing.active_children()]:
+            QTimer.singleShot(20, look)
+            return
+        seen.append(FINISHING)
+        held.release()
+
+    QTimer.singleShot(20, look)
+    try:
+        with qtbot.waitSignal(switcher.switched, timeout=60000):
+            switcher.open_location(str(root))
+    finally:
+        held.release()
+    assert seen == [FINISHING]
+    assert switcher.library.root == root
+    [(title, message)] = switcher.dialogs.infos
+    assert title == "Finished on opening the library"
+    for name in FILES:
+        assert (f"Moved the training file '{name}' into the library database (its files "
+                "from the older version are removed).") in message
+    assert switcher.dialogs.warnings == []

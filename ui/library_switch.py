@@ -24,7 +24,7 @@ from app.build import BuildCancelled
 from app.failures import failure_sentence
 from app.library import Library
 from app.paths import DATABASE_NAME, ENV_HOME, library_dir, user_library_dir
-from app.recovery import Progress, finish_interrupted_work
+from app.recovery import Progress, finish_for_a_window, needs_recovery
 from ui.close_guard import cancel_question, still_running, the_jobs
 from ui.dialogs import Dialogs
 from ui.library_choice import (
@@ -36,6 +36,7 @@ from ui.library_choice import (
 )
 from ui.library_folder_flow import choose_library_folder, next_start_note
 from ui.main import (
+    FINISH_GRACE_S,
     MainWindow,
     finish_interrupted_work_or_explain,
     library_key,
@@ -43,6 +44,7 @@ from ui.main import (
 )
 from ui.tasks import (
     Task,
+    in_child,
     run_with_progress,
     running_jobs,
     start_as_job,
@@ -102,13 +104,25 @@ def open_and_finish(text: str, progress: Progress | None = None,
     it was, and the window stays where it is)."""
     library = open_library(text, progress, cancelled)
     try:
-        finished = finish_interrupted_work(library, progress, cancelled)
+        if not needs_recovery(library):
+            return Opened(library, None, [])
+        # In a child process, as at start (``finish_interrupted_work_or_explain``).
+        finished, stopped = in_child(finish_for_a_window, library, grace=FINISH_GRACE_S)(
+            progress or _unheard, cancelled or _never)
     except BuildCancelled:  # not a failure: what is left stays recorded in the library
         return Opened(library, FINISH_CANCELLED, [])
     except Exception as exc:
         return Opened(library, f"{failure_sentence(exc, library.database)}\n\nThe library "
                       "opens as it is; LoRA Studio tries again at the next start.", [])
-    return Opened(library, None, finished)
+    return Opened(library, FINISH_CANCELLED if stopped else None, finished)
+
+
+def _unheard(_done: int, _total: int, _current: str) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
 
 
 def open_before_window(text: str) -> Opened | str | None:
