@@ -24,7 +24,12 @@ from app.build import BuildCancelled
 from app.failures import failure_sentence
 from app.library import Library
 from app.paths import DATABASE_NAME, ENV_HOME, library_dir, user_library_dir
-from app.recovery import Progress, finish_for_a_window, needs_recovery
+from app.recovery import (
+    Progress,
+    finish_for_a_window,
+    finish_interrupted_work,
+    needs_recovery,
+)
 from ui.close_guard import cancel_question, still_running, the_jobs
 from ui.dialogs import Dialogs
 from ui.library_choice import (
@@ -106,9 +111,12 @@ def open_and_finish(text: str, progress: Progress | None = None,
     try:
         if not needs_recovery(library):
             return Opened(library, None, [])
-        # In a child process, as at start (``finish_interrupted_work_or_explain``).
-        finished, stopped = in_child(finish_for_a_window, library, grace=FINISH_GRACE_S)(
-            progress or _unheard, cancelled or _never)
+        if library.is_team:  # (still in this thread: not measured yet for a team library)
+            finished, stopped = finish_interrupted_work(library, progress, cancelled), False
+        else:  # in a child process, as at start (``finish_interrupted_work_or_explain``)
+            finished, stopped = in_child(finish_for_a_window, library,
+                                         grace=FINISH_GRACE_S)(progress or _unheard,
+                                                               cancelled or _never)
     except BuildCancelled:  # not a failure: what is left stays recorded in the library
         return Opened(library, FINISH_CANCELLED, [])
     except Exception as exc:
