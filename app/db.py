@@ -36,6 +36,23 @@ from app.models import Base
 from app.wording import agreeing
 
 SCHEMA_VERSION = 7
+# What a writer says while it upgrades an older library (its ``progress`` hears it once).
+# (Two lines: each fits a progress dialog's width.)
+UPGRADING = "Upgrading the library made by an older version\n(a backup is written first)"
+Progress = Callable[[int, int, str], None]
+Cancelled = Callable[[], bool]
+
+
+class UpgradeCancelled(LibraryError):
+    """The person cancelled an upgrade before it was written: its transaction rolled back,
+    so the library is as the older version left it, and the backup made first stays."""
+
+    def __init__(self, path: Path, backup: Path) -> None:
+        super().__init__(
+            f"Cancelled: the library in {path.parent} was left as the older version made it "
+            f"(its backup {backup.name}, written first, is beside it). LoRA Studio upgrades "
+            "it the next time it opens it.")
+        self.backup = backup
 
 
 def _add_token_estimates(conn: sqlite3.Connection) -> None:
@@ -279,7 +296,9 @@ def inspect(path: Path, read_only: bool = False) -> Shape:
     return Shape(user_version, schema_version(columns, user_version), False, revision)
 
 
-def _upgrade(path: Path, version: int) -> None:
+def _upgrade(path: Path, version: int, cancelled: Cancelled | None = None) -> None:
+    """Back the file up, then go up this module's chain to version 7 in one transaction;
+    ``cancelled`` is asked between steps and before the commit (a cancel rolls back)."""
     backup = path.with_name(f"{path.name}.v{version}.bak")
     conn = sqlite3.connect(path, isolation_level=None)
     try:
@@ -291,15 +310,22 @@ def _upgrade(path: Path, version: int) -> None:
     try:
         conn.execute("BEGIN IMMEDIATE")
         for step in range(version, SCHEMA_VERSION):
+            _refuse_if_cancelled(cancelled, path, backup)
             MIGRATIONS[step](conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         migrations.stamp_sqlite(conn)  # the last version of this chain is Alembic's baseline
+        _refuse_if_cancelled(cancelled, path, backup)
         conn.execute("COMMIT")
     except Exception:
         conn.execute("ROLLBACK")
         raise
     finally:
         conn.close()
+
+
+def _refuse_if_cancelled(cancelled: Cancelled | None, path: Path, backup: Path) -> None:
+    if cancelled is not None and cancelled():
+        raise UpgradeCancelled(path, backup)
 
 
 def _stamp(path: Path, user_version: bool) -> None:
@@ -334,43 +360,59 @@ def _transactional_engine(path: Path) -> Engine:
     return engine
 
 
-def _migrate_file(path: Path) -> None:
-    """Run the Alembic revisions the file has not had, in one transaction."""
+def _migrate_file(path: Path, before_commit: Callable[[], None] | None = None) -> None:
+    """Run the Alembic revisions the file has not had, in one transaction (rolled back
+    when ``before_commit`` raises)."""
     engine = _transactional_engine(path)
     try:
         with engine.begin() as conn:
             migrations.upgrade(conn)
+            if before_commit is not None:
+                before_commit()
     finally:
         engine.dispose()
 
 
-def _revise(path: Path, revision: str | None) -> None:
-    """A writer's Alembic step: back the file up, then bring it to the newest revision."""
+def _revise(path: Path, revision: str | None, cancelled: Cancelled | None = None) -> None:
+    """A writer's Alembic step: back the file up, then bring it to the newest revision
+    (``cancelled`` is asked before the commit: a cancel rolls it back)."""
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the backup copy must be complete
     finally:
         conn.close()
-    shutil.copy2(path, path.with_name(f"{path.name}.v{SCHEMA_VERSION}-"
-                                      f"{revision or migrations.BASELINE}.bak"))
-    _migrate_file(path)
+    backup = path.with_name(f"{path.name}.v{SCHEMA_VERSION}-"
+                            f"{revision or migrations.BASELINE}.bak")
+    shutil.copy2(path, backup)
+    _migrate_file(path, lambda: _refuse_if_cancelled(cancelled, path, backup))
 
 
-def open_engine(path: Path, read_only: bool = False) -> Engine:
+def open_engine(path: Path, read_only: bool = False, progress: Progress | None = None,
+                cancelled: Cancelled | None = None) -> Engine:
     """Open the database at ``path``: a writer creates or upgrades it; a reader changes
-    nothing and refuses a library that would need an upgrade."""
+    nothing and refuses a library that would need an upgrade.
+
+    An upgrade says ``UPGRADING`` to ``progress`` first (it takes seconds in a large
+    library, and a window waits for it); ``cancelled`` may stop it before its commit
+    (``UpgradeCancelled``, the library left as it was). Once the older chain has been
+    committed, the Alembic step that follows it is not cancelled: the library would be
+    neither as it was nor upgraded."""
     if read_only:
         return _open_reader(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     shape = inspect(path) if path.exists() and path.stat().st_size > 0 else None
     try:
         if shape is not None and shape.version is not None:
+            behind = migrations.state(shape.revision) == "behind"
+            if progress is not None and (shape.version < SCHEMA_VERSION or behind):
+                progress(0, 0, UPGRADING)
             if shape.version < SCHEMA_VERSION:
-                _upgrade(path, shape.version)
+                _upgrade(path, shape.version, cancelled)
+                cancelled = None  # committed: the rest goes through (above)
             elif shape.user_version != SCHEMA_VERSION or shape.revision is None:
                 _stamp(path, shape.user_version != SCHEMA_VERSION)
-            if migrations.state(shape.revision) == "behind":
-                _revise(path, shape.revision)
+            if behind:
+                _revise(path, shape.revision, cancelled)
     except sqlite3.Error as exc:
         raise explain_open_error(path, exc) from None
     # A pooled connection stays open between transactions: closing the last connection

@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Engine, Select, case, delete, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from app import upkeep
-from app.db import close_engine, open_engine, reads_a_copy
+from app.db import Cancelled, Progress, close_engine, open_engine, reads_a_copy
 from app.errors import LibraryError
 from app.failures import as_library_error, known_failure, unchangeable_library
 from app.idtext import clean_batch_id as clean_batch_id  # its home before app.prepare
@@ -154,9 +154,12 @@ class Library:
     ``training-files/``), or a team's PostgreSQL database (``app.location``)."""
 
     def __init__(self, root: Path | str | LibraryLocation, read_only: bool = False,
-                 lock_holder: int | None = None) -> None:
+                 lock_holder: int | None = None, progress: Progress | None = None,
+                 cancelled: Cancelled | None = None) -> None:
         """Open the library; unless ``read_only``, hold its writer lock while open (or
         write under the lock process ``lock_holder`` holds: see ``under_parent_lock``).
+        ``progress`` and ``cancelled``: a window's, for the upgrade of a library of an
+        older version (``app.db.open_engine``).
 
         A team library takes no lock: several people write to it at once, each change in
         a transaction of its own."""
@@ -174,7 +177,7 @@ class Library:
         elif read_only:
             self.engine = open_engine(self.db_path, read_only=True)
         else:
-            self.engine = self._open_writer()
+            self.engine = self._open_writer(progress, cancelled)
         self.session_factory = sessionmaker(self.engine, expire_on_commit=False)
         # Said once, where it matters: the tokenizer choice this computer kept before it
         # moved into the library was carried over now (``app.tokenizer_choice``).
@@ -249,7 +252,7 @@ class Library:
         return engine
 
 
-    def _open_writer(self) -> Engine:
+    def _open_writer(self, progress: Progress | None, cancelled: Cancelled | None) -> Engine:
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -267,7 +270,7 @@ class Library:
             raise as_library_error(exc, self.db_path) or exc from None
         new = not self.db_path.exists()
         try:
-            engine = open_engine(self.db_path)
+            engine = open_engine(self.db_path, progress=progress, cancelled=cancelled)
             if new:  # nothing in a new library is old: it needs no one-time pass
                 upkeep.record(self.root)
             return engine
@@ -309,10 +312,12 @@ class Library:
 
     @classmethod
     def open(cls, where: str | Path | LibraryLocation | None = None,
-             read_only: bool = False) -> Library:
+             read_only: bool = False, progress: Progress | None = None,
+             cancelled: Cancelled | None = None) -> Library:
         """Open the library at ``where``: a folder, a ``postgresql://`` URL, or a location
         (None: ``LORA_STUDIO_HOME``, else the user-data folder)."""
-        return cls(parse_location(where), read_only=read_only)
+        return cls(parse_location(where), read_only=read_only, progress=progress,
+                   cancelled=cancelled)
 
     @property
     def older_version(self) -> bool:

@@ -14,6 +14,9 @@ built into the database (the header keeps its dates) before their folders go.
 
 from __future__ import annotations
 
+import contextlib
+import multiprocessing
+import os
 from collections import Counter, defaultdict
 from collections.abc import Callable, Collection
 
@@ -38,6 +41,7 @@ from app.tokenizer_choice import load_choice
 from app.trainingfiles import (
     BUILDING,
     DELETED,
+    cut_from_its_files,
     move_into_database,
     rebuild_if_owed,
     rebuild_training_files,
@@ -211,13 +215,15 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
             done.append(f"removed {plural(dropped, 'stored conversation rendering')} left over "
                         "by an interrupted build")
         on_disk = files_built_on_disk(library)
+        later = moved_after_the_passes(library, on_disk)
         for number, name in enumerate(on_disk):
+            if name in later:  # said here once it is in (``_say_moved_later``)
+                later[name] = len(done)
+                continue
             step(f"Moving the training file '{name}' into the library database", number,
                  len(on_disk))
-            how = "" if move_into_database(library, name) else "built again from its " \
-                "conversations; "
-            done.append(f"moved the training file '{name}' into the library database ({how}its "
-                        "files from the older version are removed)")
+            how = "" if move_into_database(library, name) else RENDERED_AGAIN
+            done.append(moved_in(name, how))
         for folder in remove_orphan_files(library):
             done.append(f"removed {folder.name}, left over by an interrupted build or an "
                         "older version")
@@ -236,9 +242,70 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
                 "last rebuild was interrupted" if name not in owed else
                 f"rebuild after {because[name]} did not finish"))
         one_time_passes(library, progress, cancelled, done)
+        still = [name for name in files_built_on_disk(library) if name in later]
+        for number, name in enumerate(still):  # none of their conversations changed
+            step(f"Moving the training file '{name}' into the library database", number,
+                 len(still))
+            move_into_database(library, name)
     finally:  # a Cancel after some rebuilds still says what those changed: never again
+        _say_moved_later(library, later, done)
         done += now_leaving_out(library, before_policies)
     return done
+
+
+RENDERED_AGAIN = "built again from its conversations; "
+
+
+def moved_in(name: str, how: str) -> str:
+    return (f"moved the training file '{name}' into the library database ({how}its files "
+            "from the older version are removed)")
+
+
+# The one-time passes that change stored conversations and rebuild the files holding them.
+CHANGING_PASSES = frozenset({upkeep.TEXT_REPAIR, upkeep.CUT_OFF_RULE, upkeep.LINE_WHITESPACE})
+
+
+def moved_after_the_passes(library: Library, on_disk: Collection[str]) -> dict[str, int]:
+    """Of the files whose build is still in files from before v6, those to move in after
+    the one-time passes (each with where its sentence goes, set by the caller): a build
+    that cannot be cut from its files is rendered again in full, and a pass changing its
+    conversations then rebuilt it a second time (18 s and 7 s at 5,000 conversations).
+    Moved after the passes, it is built once: by the rebuild of a pass that changed its
+    conversations, else by its move, with the same bytes either way."""
+    if library.read_only or not CHANGING_PASSES & set(upkeep.due(library.root)):
+        return {}
+    return {name: 0 for name in on_disk if not cut_from_its_files(library, name)}
+
+
+def _say_moved_later(library: Library, later: dict[str, int], done: list[str]) -> None:
+    """Say each of ``later`` now in the database where its move would have been said."""
+    if not later:
+        return
+    on_disk = set(files_built_on_disk(library))
+    for shift, (name, at) in enumerate(sorted(
+            ((name, at) for name, at in later.items() if name not in on_disk),
+            key=lambda item: item[1])):
+        done.insert(at + shift, moved_in(name, RENDERED_AGAIN))
+
+
+def finish_for_a_window(library: Library, progress: Progress | None = None,
+                        cancelled: Callable[[], bool] | None = None,
+                        ) -> tuple[list[str], bool]:
+    """``finish_interrupted_work`` as a window's job in a child process (``app.job_process``:
+    in a thread of the window's, its moves and rebuilds held the interpreter lock for up to
+    0.3–0.55 s at a time, and the window stalled): what it did, one sentence each, and
+    whether Cancel stopped it (the sentences of the steps it finished are kept then).
+    It runs at a lower priority: on a busy machine the window's process is scheduled
+    first (the progress dialog stalled 0.3–1.2 s at a time while it built a large file)."""
+    if hasattr(os, "nice") and multiprocessing.parent_process() is not None:
+        with contextlib.suppress(OSError):  # (a child does this one job and ends)
+            os.nice(10)
+    said: list[str] = []
+    try:
+        finish_interrupted_work(library, progress, cancelled, said)
+    except BuildCancelled:
+        return said, True
+    return said, False
 
 
 def made_before_policies(library: Library) -> list[str]:

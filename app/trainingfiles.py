@@ -418,6 +418,19 @@ def move_into_database(library: Library, name: str) -> bool:
         return _move_into_database(library, name)
 
 
+def cut_from_its_files(library: Library, name: str) -> bool:
+    """Whether moving ``name``'s build from before v6 into the database cuts it from its
+    files as they are (``app.legacy_builds``), rather than rendering every conversation
+    again (a build without an index, as schema v3 and v4 made them)."""
+    with library.session() as session:
+        row = _row(session, name)
+        old_files, stored_header = [row.json_file, row.jsonl_file], row.header
+    if not (old_files[0] and old_files[1]):
+        return False
+    return read_legacy_build(library.files_dir / old_files[0], library.files_dir / old_files[1],
+                             len(_member_pks(library, name)), stored_header) is not None
+
+
 def _move_into_database(library: Library, name: str) -> bool:
     """Move a build that is still in files from before v6 into the database, so its JSON
     and JSONL come out exactly as before; its folder goes once the database no longer

@@ -18,6 +18,7 @@ from app.library import Library
 from app.trainingfiles import TrainingFileInfo
 
 Progress = Callable[[int, int, str], None]
+HELD_FOR = 60.0  # seconds at most a held job waits
 
 
 def held_import(library: Library, paths: Sequence[Path], batch: str | None = None, *,
@@ -79,3 +80,40 @@ def held_file_rename(library: Library, old: str, new: str, progress: Progress | 
     while not Path(gate).exists() and not (cancelled and cancelled()):
         time.sleep(0.01)
     return info
+
+
+def held_finish(library: Library, *, gate: str, progress: Progress | None = None,
+                cancelled: Callable[[], bool] | None = None) -> tuple[list[str], bool]:
+    """The real finishing at start (``app.recovery.finish_for_a_window``), held at its
+    first look at Cancel after one build from before v6 was moved in, until ``gate``
+    exists or it is cancelled: a test presses Cancel between the two moves."""
+    from app.recovery import files_built_on_disk, finish_for_a_window
+
+    before = len(files_built_on_disk(library))
+    held = [False]
+
+    def looked() -> bool:
+        if not held[0] and len(files_built_on_disk(library)) < before:
+            held[0] = True
+            Path(f"{gate}.held").touch()
+            until = time.monotonic() + HELD_FOR  # a test that never answers fails, not hangs
+            while not Path(gate).exists() and not (cancelled and cancelled()) \
+                    and time.monotonic() < until:
+                time.sleep(0.01)
+        return bool(cancelled and cancelled())
+
+    return finish_for_a_window(library, progress, looked)
+
+
+def finish_on_a_full_disk(library: Library, progress: Progress | None = None,
+                          cancelled: Callable[[], bool] | None = None
+                          ) -> tuple[list[str], bool]:
+    """The real finishing at start, in a child whose disk is full when a build is moved
+    in (as a test would make it in its own process: ``move_into_database`` fails)."""
+    from app import recovery
+
+    def full_disk(_library: Library, _name: str) -> bool:
+        raise OSError(28, "No space left on device")
+
+    recovery.move_into_database = full_disk  # type: ignore[assignment]
+    return recovery.finish_for_a_window(library, progress, cancelled)

@@ -24,7 +24,12 @@ from app.build import BuildCancelled
 from app.failures import failure_sentence
 from app.library import Library
 from app.paths import DATABASE_NAME, ENV_HOME, library_dir, user_library_dir
-from app.recovery import Progress, finish_interrupted_work
+from app.recovery import (
+    Progress,
+    finish_for_a_window,
+    finish_interrupted_work,
+    needs_recovery,
+)
 from ui.close_guard import cancel_question, still_running, the_jobs
 from ui.dialogs import Dialogs
 from ui.library_choice import (
@@ -36,6 +41,7 @@ from ui.library_choice import (
 )
 from ui.library_folder_flow import choose_library_folder, next_start_note
 from ui.main import (
+    FINISH_GRACE_S,
     MainWindow,
     finish_interrupted_work_or_explain,
     library_key,
@@ -43,6 +49,7 @@ from ui.main import (
 )
 from ui.tasks import (
     Task,
+    in_child,
     run_with_progress,
     running_jobs,
     start_as_job,
@@ -58,9 +65,11 @@ FINISH_CANCELLED = ("Finishing the work a previous run left was cancelled: the l
                     "opens this library.")
 
 
-def open_library(text: str) -> Library:
-    """Open the library ``text`` names: a folder, or a team library's URL."""
-    return Library.open(text)
+def open_library(text: str, progress: Progress | None = None,
+                 cancelled: Callable[[], bool] | None = None) -> Library:
+    """Open the library ``text`` names: a folder, or a team library's URL (``progress``
+    and ``cancelled``: for the upgrade of an older version's library)."""
+    return Library.open(text, progress=progress, cancelled=cancelled)
 
 
 def start_location(given: str | None, settings: QSettings) -> tuple[str | None, str | None]:
@@ -95,16 +104,33 @@ def open_and_finish(text: str, progress: Progress | None = None,
                     cancelled: Callable[[], bool] | None = None) -> Opened:
     """In a worker thread: open, then complete or roll back what a killed run left (a
     failure of that is reported, and the library opens as it is). ``progress`` and
-    ``cancelled`` are the task's: the rebuilds this may do can take minutes."""
-    library = open_library(text)
+    ``cancelled`` are the task's: the upgrade and rebuilds this may do can take minutes
+    (a cancelled upgrade fails with ``app.db.UpgradeCancelled``: the library was left as
+    it was, and the window stays where it is)."""
+    library = open_library(text, progress, cancelled)
     try:
-        finished = finish_interrupted_work(library, progress, cancelled)
+        if not needs_recovery(library):
+            return Opened(library, None, [])
+        if library.is_team:  # (still in this thread: not measured yet for a team library)
+            finished, stopped = finish_interrupted_work(library, progress, cancelled), False
+        else:  # in a child process, as at start (``finish_interrupted_work_or_explain``)
+            finished, stopped = in_child(finish_for_a_window, library,
+                                         grace=FINISH_GRACE_S)(progress or _unheard,
+                                                               cancelled or _never)
     except BuildCancelled:  # not a failure: what is left stays recorded in the library
         return Opened(library, FINISH_CANCELLED, [])
     except Exception as exc:
         return Opened(library, f"{failure_sentence(exc, library.database)}\n\nThe library "
                       "opens as it is; LoRA Studio tries again at the next start.", [])
-    return Opened(library, None, finished)
+    return Opened(library, FINISH_CANCELLED if stopped else None, finished)
+
+
+def _unheard(_done: int, _total: int, _current: str) -> None:
+    return None
+
+
+def _never() -> bool:
+    return False
 
 
 def open_before_window(text: str) -> Opened | str | None:
@@ -123,9 +149,10 @@ def open_before_window(text: str) -> Opened | str | None:
     return opened if failure is None else failure
 
 
-def start_app(location: str | None, dialogs: Dialogs,
-              settings: QSettings) -> LibrarySwitcher | None:
-    """The first window: on ``location`` (``--library``), else where the app was left.
+def start_app(location: str | None, dialogs: Dialogs, settings: QSettings,
+              quitting: Callable[[], bool] = lambda: False) -> LibrarySwitcher | None:
+    """The first window: on ``location`` (``--library``), else where the app was left
+    (``quitting``: a quit signal came, and a cancelled upgrade asks nothing).
 
     A team library opens directly (no window on the local library first). One that does
     not open leaves the window on the local library with the team dialog saying why, to
@@ -143,7 +170,7 @@ def start_app(location: str | None, dialogs: Dialogs,
                 dialogs.warn(switcher.window, "Interrupted work not finished", problem)
             return switcher
         why = outcome
-    library = open_library_or_explain(folder, dialogs)
+    library = open_library_or_explain(folder, dialogs, quitting=quitting)
     if library is None:
         return None
     finished = finish_interrupted_work_or_explain(library, dialogs)

@@ -32,12 +32,14 @@ from PySide6.QtWidgets import (
 
 from app import FORMAT_VERSION, __version__
 from app.bundle import project_root, resources_dir
+from app.db import UpgradeCancelled
 from app.errors import LibraryError
 from app.export import ExportFormat
 from app.importer import ImportReport
 from app.job_process import end_spare, keep_spare
 from app.library import Library
-from app.recovery import finish_interrupted_work, needs_recovery
+from app.location import parse_location
+from app.recovery import finish_for_a_window, needs_recovery
 from app.tokenizer_choice import load_choice
 from app.trainingfiles import list_training_files
 from ui.add_review import conversation_names
@@ -90,7 +92,7 @@ from ui.saved_copies import with_out_of_date
 from ui.settings_undo_flow import SettingsUndoController
 from ui.status_line import StatusLine, while_unchanged
 from ui.stopped_saves import tidy_stopped_saves
-from ui.tasks import JOB_MODULES, JOB_WARM_UP, wait_behind_progress
+from ui.tasks import JOB_MODULES, JOB_WARM_UP, in_child, wait_behind_progress
 from ui.team_watch import TeamWatch
 from ui.token_count_flow import TokenCountFlow
 from ui.tokenizer_settings import TokenizerDialog
@@ -1051,52 +1053,101 @@ def first_window_size(available: QSize) -> QSize:
 
 
 def open_library_or_explain(data_dir: str | None, dialogs: Dialogs,
-                            parent: QWidget | None = None) -> Library | None:
-    """Open the library; when it is damaged, foreign, newer or in use, say why (never a
-    traceback) and offer to start a library in another folder."""
+                            parent: QWidget | None = None,
+                            quitting: Callable[[], bool] = lambda: False) -> Library | None:
+    """Open the library off the GUI thread (``open_behind_progress``); when it is damaged,
+    foreign, newer or in use, or its upgrade was cancelled, say why (never a traceback)
+    and offer to start a library in another folder. An upgrade cancelled by a quit signal
+    (``quitting``: one came) asks nothing: nobody may be there to answer."""
     where: str | Path | None = data_dir  # a folder or a team library's URL
     while True:
+        opened = open_behind_progress(where, parent)
+        if isinstance(opened, Library):
+            return opened
+        if isinstance(opened, UpgradeCancelled) and quitting():
+            return None
+        if isinstance(opened, UpgradeCancelled):
+            title, question = "Library not upgraded", (
+                f"{opened}\n\nStart or open a library in another folder?")
+        else:
+            title, question = "Cannot open the library", (
+                f"{opened}\n\nStart or open a library in another folder? "
+                "Nothing in the current folder is changed.")
+        if not dialogs.confirm(parent, title, question, yes="Use another folder…",
+                               no="Quit"):
+            return None
+        chosen = dialogs.folder(parent, "Choose a folder for the library")
+        if chosen is None:
+            return None
+        where = chosen
+
+
+def open_behind_progress(where: str | Path | None, parent: QWidget | None = None,
+                         ) -> Library | UpgradeCancelled | str:
+    """Open the library at ``where`` off the GUI thread, behind a progress dialog with
+    Cancel: upgrading an older version's library (a backup first) takes seconds, and the
+    person saw nothing meanwhile and may have started the app again. The library, or the
+    cancel (the library was left as it was), or the sentence saying why it did not open.
+    A Cancel that comes when nothing is left to stop (no upgrade, or one committed) lets
+    the library open all the same."""
+    def work(progress: Callable[[int, int, str], None],
+             cancelled: Callable[[], bool]) -> Library | UpgradeCancelled | str:
         try:
-            return Library.open(where)
+            return Library.open(where, progress=progress, cancelled=cancelled)
+        except UpgradeCancelled as stopped:  # results: a cancelled task's failure is unsaid
+            return stopped
         except LibraryError as exc:
-            question = (f"{exc}\n\nStart or open a library in another folder? "
-                        "Nothing in the current folder is changed.")
-            if not dialogs.confirm(parent, "Cannot open the library", question,
-                                   yes="Use another folder…", no="Quit"):
-                return None
-            chosen = dialogs.folder(parent, "Choose a folder for the library")
-            if chosen is None:
-                return None
-            where = chosen
+            return str(exc)
+
+    title = opening_title(where)
+    opened, failure, _cancelled = wait_behind_progress(title, work, parent)
+    if opened is not None:
+        return opened
+    return failure or f"{title[:1].lower()}{title[1:]} did not end"
 
 
-def finish_interrupted_work_or_explain(library: Library, dialogs: Dialogs,
-                                      parent: QWidget | None = None) -> list[str]:
+def opening_title(where: str | Path | None) -> str:
+    """The progress dialog's first line while a library opens."""
+    try:
+        location = parse_location(where)
+    except LibraryError:
+        return "Opening the library"
+    if location.is_team:
+        return f"Opening the team library {location.display}"
+    return f"Opening the library in {home_as_tilde(location.folder)}"
+
+
+# How long a Cancel at start waits for the step under way (a move or a rebuild of a large
+# file takes minutes) before its child is ended: the step is not cut short by a timer.
+FINISH_GRACE_S = 3600.0
+STOPPED_FINISHING = ("stopped finishing the work an earlier run or version left; the rest "
+                     "is finished at the next start")
+
+
+def finish_interrupted_work_or_explain(
+        library: Library, dialogs: Dialogs, parent: QWidget | None = None,
+        job: Callable[..., tuple[list[str], bool]] = finish_for_a_window) -> list[str]:
     """Complete or roll back what a killed run or an older version left, before the window
-    opens: off the GUI thread behind a progress dialog with Cancel (moving an older
-    version's builds into the database can take minutes). Returns what was done, one
-    sentence each. If it fails (a full disk) or is cancelled, say so and open the library
-    as it is: nothing stored is lost by waiting, and the next start goes on from there."""
+    opens: in a child process (``job``, ``app.recovery.finish_for_a_window``), behind a
+    progress dialog with Cancel (moving an older version's builds into the database can
+    take minutes, and in a thread of this process it stalled the dialog). Returns what
+    was done, one sentence each. If it fails (a full disk) or is cancelled, say so and open
+    the library as it is: nothing stored is lost by waiting, and the next start goes on
+    from there."""
     if not needs_recovery(library):
         return []
-
-    said: list[str] = []  # what was done, kept when Cancel stops the rest
-
-    def work(progress: Callable[[int, int, str], None],
-             cancelled: Callable[[], bool]) -> list[str]:
-        return finish_interrupted_work(library, progress, cancelled, said)
-
-    done, failure, cancelled = wait_behind_progress(
-        "Finishing work left by an earlier run or version", work, parent)
+    outcome, failure, cancelled = wait_behind_progress(
+        "Finishing work left by an earlier run or version",
+        in_child(job, library, grace=FINISH_GRACE_S), parent)
+    if outcome is not None:
+        said, stopped = outcome
+        return [*said, STOPPED_FINISHING] if stopped else list(said)
     if cancelled:
-        return [*said, "stopped finishing the work an earlier run or version left; the rest "
-                "is finished at the next start"]
-    if failure is not None:
-        dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
-                     f"{failure}\n\nThe library opens as it is; LoRA Studio tries again at "
-                     "the next start.")
-        return []
-    return list(done)
+        return [STOPPED_FINISHING]
+    dialogs.warn(parent, "Interrupted work not finished",  # type: ignore[arg-type]
+                 f"{failure}\n\nThe library opens as it is; LoRA Studio tries again at "
+                 "the next start.")
+    return []
 
 
 def keep_spare_once_settled(window: MainWindow, after_ms: int = SPARE_AFTER_MS) -> None:
@@ -1125,7 +1176,8 @@ def run_gui(location: str | None = None) -> int:
     quit_signals = QuitOnSignals(quit_without_asking)
     quit_signals.install()  # before the library opens: a Ctrl+C there cancels its opening
     try:
-        switcher = start_app(location, QtDialogs(), QSettings(SETTINGS_ORG, "LoRA Studio"))
+        switcher = start_app(location, QtDialogs(), QSettings(SETTINGS_ORG, "LoRA Studio"),
+                             quitting=lambda: quit_signals.received is not None)
         if switcher is None:
             return 1
         keep_spare_once_settled(switcher.window)

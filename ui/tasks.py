@@ -358,12 +358,16 @@ def step_line(dialog: QProgressDialog, title: str, done: int, total: int,
               current: str) -> str:
     """The dialog's words for a step, the name of what it is on shortened in the middle to
     fit the dialog's width: a long file name widened the dialog at each step that showed
-    one (to 1,800 px for a name of 240 characters, past a laptop's screen and its Cancel)."""
-    count = f"{done:,} of {total:,}: "
+    one (to 1,800 px for a name of 240 characters, past a laptop's screen and its Cancel).
+    A step that counts nothing (``total`` 0) shows no "0 of 0"; each line of a step's
+    words is fitted on its own."""
+    count = f"{done:,} of {total:,}: " if total else ""
     metrics = QFontMetrics(dialog.font())
-    room = dialog.minimumWidth() - LABEL_MARGINS - metrics.horizontalAdvance(count)
-    return f"{title}\n{count}" + metrics.elidedText(current, Qt.TextElideMode.ElideMiddle,
-                                                     max(room, 1))
+    room = dialog.minimumWidth() - LABEL_MARGINS
+    lines = [metrics.elidedText(line, Qt.TextElideMode.ElideMiddle,
+                                max(room - (metrics.horizontalAdvance(count) if not n else 0), 1))
+             for n, line in enumerate(current.split("\n"))]
+    return f"{title}\n{count}" + "\n".join(lines)
 
 
 def run_with_progress(
