@@ -308,17 +308,21 @@ def _upgrade(path: Path, version: int, cancelled: Cancelled | None = None) -> No
     shutil.copy2(path, backup)
     conn = sqlite3.connect(path, isolation_level=None)
     try:
+        # Outside the rollback's reach: a BEGIN refused (another program writing, "database
+        # is locked") opened no transaction, and a ROLLBACK then said only "cannot rollback
+        # - no transaction is active" in its place.
         conn.execute("BEGIN IMMEDIATE")
-        for step in range(version, SCHEMA_VERSION):
+        try:
+            for step in range(version, SCHEMA_VERSION):
+                _refuse_if_cancelled(cancelled, path, backup)
+                MIGRATIONS[step](conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            migrations.stamp_sqlite(conn)  # this chain's last version is Alembic's baseline
             _refuse_if_cancelled(cancelled, path, backup)
-            MIGRATIONS[step](conn)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-        migrations.stamp_sqlite(conn)  # the last version of this chain is Alembic's baseline
-        _refuse_if_cancelled(cancelled, path, backup)
-        conn.execute("COMMIT")
-    except Exception:
-        conn.execute("ROLLBACK")
-        raise
+            conn.execute("COMMIT")
+        except Exception:
+            conn.execute("ROLLBACK")
+            raise
     finally:
         conn.close()
 

@@ -114,3 +114,29 @@ def test_a_library_whose_pass_ran_without_fingerprints_is_looked_at_again(
     assert NEAR_DUPLICATE in rows[COPY][1].split(","), "the copy's replies trained twice"
     assert NEAR_DUPLICATE not in rows[ORIGINAL][1].split(",")
     assert any(s.startswith("flagged 1 conversation near_duplicate") for s in said), said
+
+
+def test_an_upgrade_kept_waiting_by_another_writer_says_the_library_is_busy(
+        old_library: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another program writing the older library's database past the wait: the open says
+    it is busy (what to do), not SQLite's "cannot rollback - no transaction is active",
+    which the failed rollback of a transaction never begun put in its place."""
+    import functools
+
+    from held_writer import HeldWriter
+
+    from app import db
+    from app.errors import LibraryError
+
+    held = HeldWriter(old_library / "library.sqlite3")
+    monkeypatch.setattr(db.sqlite3, "connect",
+                        functools.partial(sqlite3.connect, timeout=0.2))
+    try:
+        with pytest.raises(Exception) as raised:
+            Library(old_library).close()
+    finally:
+        held.release()
+    said = str(raised.value)
+    assert "no transaction is active" not in said
+    assert isinstance(raised.value, LibraryError)
+    assert "is busy: another program is writing to it. Wait a moment and try again" in said
