@@ -16,12 +16,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
 from app.library import Library
-from app.models import Member, TrainingFile
+from app.models import TrainingFile
 from app.team_locks import training_file_lock
 from app.trainingfiles import (
     Addition,
@@ -33,7 +32,7 @@ from app.trainingfiles import (
     restore_members,
 )
 from app.undo_rows import RenderedState as State
-from app.undo_rows import rendered_states
+from app.undo_rows import file_gone, file_members, file_named, rendered_states
 from app.wording import plural, the_count
 
 Progress = Callable[[int, int, str], None]
@@ -84,33 +83,21 @@ def _cannot(undo: AdditionUndo, why: str) -> str:
     return f"{what} cannot be undone exactly: {why}. {by_hand}"
 
 
-def _members(session: Session, file_id: int) -> list[int]:
-    return list(session.scalars(select(Member.conversation_pk)
-                                .where(Member.file_id == file_id).order_by(Member.position)))
-
-
 def refused(session: Session, undo: AdditionUndo, whole: bool = True) -> str | None:
     """Why ``undo`` cannot be done exactly now, as a sentence (None: it can). Any change to
     the file since (a rebuild: a conversation of it replaced, moved, marked or removed
     from the library; its settings; another addition or removal) shows in its revision or
     its count of changes. ``whole=False`` leaves out the read of every member (the
     window's greying of Undo on each change); the undo itself always reads them."""
+    gone = file_gone(session, undo.file_id, undo.created_at, undo.name)
+    if gone is not None:
+        return _cannot(undo, gone)
     row = session.get(TrainingFile, undo.file_id)
-    if row is None or row.created_at != undo.created_at:
-        return _cannot(undo, f"'{undo.name}' was deleted since")
-    if row.name != undo.name:
-        return _cannot(undo, f"'{undo.name}' was renamed '{row.name}' since")
+    assert row is not None  # (just read)
     if (row.revision != undo.revision or row.changes != undo.changes
-            or (whole and tuple(_members(session, undo.file_id)) != undo.after)):
+            or (whole and tuple(file_members(session, undo.file_id)) != undo.after)):
         return _cannot(undo, f"'{undo.name}' was changed or rebuilt since")
     return None
-
-
-def _file_row(session: Session, name: str) -> TrainingFile:
-    row = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
-    if row is None:
-        raise LibraryError(f"there is no training file named '{name}'")
-    return row
 
 
 def add_recorded(
@@ -124,12 +111,12 @@ def add_recorded(
         updated_at = ""
         if not plan.create:
             with library.session() as session:
-                row = _file_row(session, plan.name)
-                before, updated_at = _members(session, row.file_id), row.updated_at
+                row = file_named(session, plan.name)
+                before, updated_at = file_members(session, row.file_id), row.updated_at
         addition = apply_addition_counted(library, plan, progress, cancelled)
         with library.session() as session:
-            row = _file_row(session, addition.info.name)
-            after = _members(session, row.file_id)
+            row = file_named(session, addition.info.name)
+            after = file_members(session, row.file_id)
             had = set(before)
             put_in = [pk for pk in after if pk not in had]
             states = rendered_states(session, put_in)

@@ -15,12 +15,11 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import LibraryError
 from app.library import Library
-from app.models import Member, TrainingFile
+from app.models import TrainingFile
 from app.team_locks import training_file_lock
 from app.trainingfiles import (
     ConversationsGone,
@@ -29,7 +28,7 @@ from app.trainingfiles import (
     restore_members,
 )
 from app.undo_rows import RenderedState as State
-from app.undo_rows import quoted_ids, rendered_states
+from app.undo_rows import file_gone, file_members, file_named, quoted_ids, rendered_states
 from app.wording import agreeing, plural, the_count
 
 Progress = Callable[[int, int, str], None]
@@ -78,11 +77,6 @@ def _cannot(undo: RemovalUndo, why: str) -> str:
             f"cannot be undone exactly: {why}. {BY_HAND}")
 
 
-def _members(session: Session, file_id: int) -> list[int]:
-    return list(session.scalars(select(Member.conversation_pk)
-                                .where(Member.file_id == file_id).order_by(Member.position)))
-
-
 def refused(session: Session, undo: RemovalUndo, whole: bool = True) -> str | None:
     """Why ``undo`` cannot be done exactly now, as a sentence (None: it can).
 
@@ -90,13 +84,13 @@ def refused(session: Session, undo: RemovalUndo, whole: bool = True) -> str | No
     changed by another writer while the removal ran), for the window's greying of Undo on
     each change: a 50,000-member read there would stall the window, and the undo itself
     always checks the whole of it again."""
+    why = file_gone(session, undo.file_id, undo.created_at, undo.name)
+    if why is not None:
+        return _cannot(undo, why)
     row = session.get(TrainingFile, undo.file_id)
-    if row is None or row.created_at != undo.created_at:
-        return _cannot(undo, f"'{undo.name}' was deleted since")
-    if row.name != undo.name:
-        return _cannot(undo, f"'{undo.name}' was renamed '{row.name}' since")
+    assert row is not None  # (just read)
     rebuilt = row.revision != undo.revision
-    members = set(_members(session, undo.file_id)) if whole and rebuilt else None
+    members = set(file_members(session, undo.file_id)) if whole and rebuilt else None
     if members is not None:
         back = [cid for pk, cid, _state in undo.removed if pk in members]
         if back:
@@ -116,16 +110,9 @@ def refused(session: Session, undo: RemovalUndo, whole: bool = True) -> str | No
     # holds nobody off, so another writer (the command line) may have changed it while
     # the removal ran, and its ``before`` would drop that change.
     if (rebuilt or row.changes != undo.changes
-            or (whole and _members(session, undo.file_id) != undo.after())):
+            or (whole and file_members(session, undo.file_id) != undo.after())):
         return _cannot(undo, f"'{undo.name}' was changed or rebuilt since")
     return None
-
-
-def _recorded(session: Session, name: str) -> TrainingFile:
-    row = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
-    if row is None:
-        raise LibraryError(f"there is no training file named '{name}'")
-    return row
 
 
 def remove_recorded(
@@ -136,13 +123,13 @@ def remove_recorded(
     file's lock before and after it (no other change to the file runs in between)."""
     with training_file_lock(library, name):
         with library.session() as session:
-            row = _recorded(session, name)
+            row = file_named(session, name)
             file_id, created_at, updated_at = row.file_id, row.created_at, row.updated_at
-            before = _members(session, file_id)
+            before = file_members(session, file_id)
         info = remove_conversations(library, name, conversation_ids, progress, cancelled)
         with library.session() as session:
-            row = _recorded(session, info.name)
-            kept = set(_members(session, file_id))
+            row = file_named(session, info.name)
+            kept = set(file_members(session, file_id))
             out = [pk for pk in before if pk not in kept]
             states = rendered_states(session, out)
             # Only the ones asked for: one another writer removed meanwhile (the lock holds

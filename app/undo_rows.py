@@ -17,8 +17,9 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from app.build import BuildCancelled
+from app.errors import LibraryError
 from app.key_parts import in_parts
-from app.models import BuildFragment, Conversation
+from app.models import BuildFragment, Conversation, Member, TrainingFile
 from app.portable import insert_for
 from app.wording import first_few
 
@@ -96,3 +97,28 @@ def stop_if_cancelled(cancelled: Callable[[], bool] | None) -> None:
     was changed and the same undo can be offered again."""
     if cancelled is not None and cancelled():
         raise BuildCancelled()
+
+
+def file_members(session: Session, file_id: int) -> list[int]:
+    """A training file's members' row keys, in its order."""
+    return list(session.scalars(select(Member.conversation_pk)
+                                .where(Member.file_id == file_id).order_by(Member.position)))
+
+
+def file_named(session: Session, name: str) -> TrainingFile:
+    """The training file of that name (names differ in more than capitals)."""
+    row = session.scalar(select(TrainingFile).where(TrainingFile.slug == name.casefold()))
+    if row is None:
+        raise LibraryError(f"there is no training file named '{name}'")
+    return row
+
+
+def file_gone(session: Session, file_id: int, created_at: str, name: str) -> str | None:
+    """Why the training file an undo was recorded for is no longer the one it changed
+    (deleted, or renamed since), as the undo's sentence says it; None when it is."""
+    row = session.get(TrainingFile, file_id)
+    if row is None or row.created_at != created_at:
+        return f"'{name}' was deleted since"
+    if row.name != name:
+        return f"'{name}' was renamed '{row.name}' since"
+    return None
