@@ -86,7 +86,7 @@ from app.trainingfiles import (
     read_build,
     rebuild_if_owed,
 )
-from app.wording import plural
+from app.wording import agreeing, plural
 
 
 class ExportFormat(StrEnum):
@@ -730,9 +730,11 @@ def cut_off_trained_sentence(name: str, conversations: int) -> str:
     """A file under the ``keep`` cut-off policy trains its cut-off replies as written: said
     at each save, as the ``weight0`` policy's trainer caveat is (the person may have chosen
     it long ago, or for another file's sake)."""
-    return (f"'{name}' trains the cut-off replies of {plural(conversations, 'conversation')} "
-            f"as written (its cut-off policy is {policy_label(CutOffPolicy.KEEP)}): a reply "
-            "cut off mid-sentence teaches the model to stop so. To leave them out, set the "
+    return (f"{plural(conversations, 'conversation')} of '{name}' "
+            f"{agreeing(conversations, 'has', 'have')} a reply cut off mid-sentence, and its "
+            f"cut-off policy ({policy_label(CutOffPolicy.KEEP)}) trains such replies as "
+            "written, wherever its lines hold them: the model learns to stop so. To leave "
+            "them out, set the "
             f"file's cut-off policy to {policy_label(CutOffPolicy.TRIM)} (Settings… in the "
             f"window, or lora-studio set \"{name}\" --cut-off-policy trim) and save it again.")
 

@@ -775,11 +775,13 @@ def _say_where_near(library: Library, report: ImportReport) -> None:
     if not flagged:
         return
     wanted = {report.verdicts[n].near_of for n in flagged}
-    here = {v.conversation_id: v.path for v in report.verdicts
+    # This import's conversations, where each stands in it: one stored after the flagged
+    # one (a replace later in the import) is not what it was compared with.
+    here = {v.conversation_id: (n, Path(v.file).name) for n, v in enumerate(report.verdicts)
             if v.conversation_id in wanted and v.verdict in (Verdict.IMPORTED, Verdict.REPLACED)}
     where: dict[str, str] = {}
     with library.session() as session:
-        for chunk in in_parts(sorted(str(cid) for cid in wanted if cid not in here)):
+        for chunk in in_parts(sorted(str(cid) for cid in wanted)):
             for cid, client, batch, source in session.execute(
                     select(Conversation.conversation_id, Conversation.persona_name,
                            Conversation.batch_id, Conversation.source_file)
@@ -790,7 +792,8 @@ def _say_where_near(library: Library, report: ImportReport) -> None:
     for n in flagged:
         verdict = report.verdicts[n]
         cid = str(verdict.near_of)
-        said = (f"{here[cid]}, imported earlier in this import" if cid in here
+        at, path = here.get(cid, (n, ""))
+        said = (f"{path}, imported earlier in this import" if at < n
                 else where.get(cid, f"conversation {cid}"))
         report.verdicts[n] = replace_field(verdict, near_where=said)
 

@@ -70,3 +70,14 @@ def test_one_conversation_nearly_repeating_is_said_in_the_singular(
                                                 "fp_conversation_regen-one")])
     assert ("1 conversation imported (it nearly repeats another conversation, flagged "
             "near_duplicate: an add can leave it out)") in report.summary()
+
+
+def test_one_nearly_repeating_a_file_earlier_in_the_import_names_that_file(
+        library: Library, tmp_path: Path) -> None:
+    folder = tmp_path / "in"
+    folder.mkdir()
+    shutil.copy(ENRICHED_2, folder / "a-original.json")
+    regenerated(ENRICHED_2, folder / "b-regen.json", "fp_conversation_regen-b")
+    report = import_paths(library, [folder], batch="x")
+    assert [v.near_where for v in report.verdicts] == [
+        None, "a-original.json, imported earlier in this import"]

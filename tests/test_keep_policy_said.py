@@ -41,7 +41,7 @@ def test_a_keep_files_save_says_it_trains_cut_off_replies(
     written = export(with_cut, "Every reply", ExportFormat.JSONL, target)
     said = export_notes(ExportFormat.JSONL, written)
     assert cut_off_trained_sentence("Every reply", cut) in said
-    assert "trains the cut-off replies of" in said[-1] and "Trim" in said[-1]
+    assert "a reply cut off mid-sentence" in said[-1] and "Trim" in said[-1]
     manifest = orjson.loads((tmp_path / "every.jsonl.manifest.json").read_bytes())
     assert cut_off_trained_sentence("Every reply", cut) in manifest["notes"]
     # The full JSON is for review: it trains nothing.
@@ -49,7 +49,7 @@ def test_a_keep_files_save_says_it_trains_cut_off_replies(
     assert export_notes(ExportFormat.JSON, full) == []
     for quiet in ("Trimmed", "Kept clean"):
         out = export(with_cut, quiet, ExportFormat.JSONL, tmp_path / f"{quiet}.jsonl")
-        assert not any("cut-off replies of" in note
+        assert not any("cut off mid-sentence" in note
                        for note in export_notes(ExportFormat.JSONL, out)), quiet
 
 
@@ -59,4 +59,4 @@ def test_the_command_line_says_it_too(with_cut: Library, tmp_path: Path,
     assert main(["--data-dir", str(with_cut.root), "export", "Every reply", "--format", "jsonl",
                  "-o",
                  str(tmp_path / "e.jsonl")]) == 0
-    assert "trains the cut-off replies of" in capsys.readouterr().out
+    assert "a reply cut off mid-sentence, and its cut-off policy" in capsys.readouterr().out

@@ -268,7 +268,11 @@ def test_counts_in_menus_and_questions_agree_with_their_number(qtbot, two_batche
     enter = QDragEnterEvent(point.toPoint(), action, mime, buttons, modifiers)
     assert QApplication.sendEvent(window, enter) and enter.isAccepted()
     dialogs.texts.append(None)  # the batch is asked, then cancelled: nothing imported
+    asked_before = len(dialogs.labels)
     QApplication.sendEvent(window, QDropEvent(point, action, mime, buttons, modifiers))
+    # The drop returns first (the program the files came from waits for it), then asks.
+    assert len(dialogs.labels) == asked_before
+    qtbot.waitUntil(lambda: len(dialogs.labels) > asked_before, timeout=30000)
     assert dialogs.labels[-1].startswith("Importing 1 folder and 1 file.\n")
     assert all("(s)" not in label for label in dialogs.labels)
 
@@ -482,3 +486,27 @@ def test_the_status_bar_counts_only_what_this_addition_put_in(
         add_conversations(two_batches, "Shared", [another])  # meanwhile, from elsewhere
     assert window.statusBar().currentMessage().startswith(
         "Added 1 conversation to training file 'Shared' (now ")
+
+
+def test_an_import_whose_look_is_cancelled_says_nothing_was_imported(
+        qtbot, two_batches, dialogs, tmp_path, monkeypatch):
+    """Cancel on "Looking for training files made by LoRA Studio…" gives the import up:
+    it said nothing, and the person could not tell whether the files were imported."""
+    import shutil
+
+    from conftest import ENRICHED
+
+    from ui import import_flow
+
+    monkeypatch.setattr(import_flow, "wait_behind_progress",
+                        lambda *_args, **_kwargs: (None, None, True))
+    window = open_window(qtbot, two_batches, dialogs, tmp_path)
+    folder = tmp_path / "some-folder"
+    folder.mkdir()
+    shutil.copy(ENRICHED[0], folder / ENRICHED[0].name)
+    count = two_batches.count()
+    with qtbot.waitSignal(window.importer.status, timeout=30000) as said:
+        assert not window.importer.start([folder])
+    assert said.args[0] == ("Import cancelled while it looked through the files: nothing "
+                            "was imported; import them again to go on")
+    assert two_batches.count() == count

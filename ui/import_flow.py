@@ -447,6 +447,7 @@ class ImportController(QObject):
     """Asks for the batch, runs the import in the background, then shows the summary."""
 
     finished = Signal(object)  # ImportReport, after the change signal
+    status = Signal(str)  # an import given up before it began (its look cancelled)
     show_batch = Signal(str)  # the summary's "Show batch" was pressed
 
     def __init__(self, window: QWidget, library: Library, dialogs: Dialogs,
@@ -504,6 +505,9 @@ class ImportController(QObject):
             LOOKING, functools.partial(full_files_in, self.library, paths), self.window)
         if failure is not None:
             self.dialogs.warn(self.window, "Import", failure)
+        elif cancelled:
+            self.status.emit("Import cancelled while it looked through the files: nothing "
+                             "was imported; import them again to go on")
         return None if cancelled or failure is not None else found
 
     def _run(self, paths: list[Path], batch: str | None, own_batches: bool = True,

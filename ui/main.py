@@ -255,6 +255,7 @@ class MainWindow(QMainWindow):
         self.batches.renaming.connect(page.row_loading.expect_batch_rename)
         self.training_files.renaming.connect(page.row_loading.expect_file_rename)
         self.importer.replacer.status.connect(self.show_message)
+        self.importer.status.connect(self.show_message)
         self.importer.finished.connect(self._report_import)
         self.importer.show_batch.connect(self.show_batch)
         self.welcome.import_files.connect(self.import_files)
@@ -819,7 +820,9 @@ class MainWindow(QMainWindow):
         paths = paths_from_mime(event.mimeData())
         if paths:
             event.acceptProposedAction()
-            self.importer.start(paths)
+            # After the drop has returned: the program the files were dragged from waits
+            # for it, and the import first looks through the dropped folders and asks.
+            QTimer.singleShot(0, functools.partial(self.importer.start, paths))
 
     # --- help ------------------------------------------------------------------------
 
