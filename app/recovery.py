@@ -200,6 +200,7 @@ def finish_interrupted_work(library: Library, progress: Progress | None = None,
 
     before_policies = made_before_policies(library)  # before their rebuilds below
     done = [] if said is None else said
+    later: dict[str, int] = {}  # (read in ``finally``: whatever fails before it is set)
     try:
         done += killed_work.say_and_forget(library)  # first: before leftovers are tidied
         for name in unfinished_creations(library):

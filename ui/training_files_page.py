@@ -138,7 +138,6 @@ from ui.row_selection import HeadingSelection, selected_rows
 from ui.saved_banner import SavedBanner, saved_text
 from ui.saved_copies import SavedCopiesLine, other_kind_to_save, with_out_of_date
 from ui.tasks import (
-    CANCELLED,
     Task,
     Work,
     changing,
@@ -1169,17 +1168,18 @@ class TrainingFilesPage(QWidget):
     def _run(self, title: str, work: Work, on_success: Callable[[Any], None],
              failure_title: str, told: Sequence[str] = (),
              failed_first: Callable[[], None] | None = None,
-             cancelled_said: str = CANCELLED) -> None:
+             cancelled_said: str | None = None) -> None:
         """Run ``work`` behind a progress dialog. ``told``: sentences the work adds to as it
         goes (an export's tidy), said after any failure's own (a cancel too);
         ``failed_first``: called on a failure (a cancel too) before it is said;
         ``cancelled_said``: the status line when the person's own Cancel stopped it with
-        nothing changed (no warning box: nothing went wrong)."""
+        nothing changed (no warning box: nothing went wrong); without it (an export, whose
+        tidy may have more to say) a Cancel is said in the box as a failure is."""
         def failed(message: str) -> None:
             if failed_first is not None:
                 failed_first()
-            if stopped_unchanged(task, message):
-                self.status.emit(" ".join([cancelled_said, *told]))
+            if cancelled_said is not None and stopped_unchanged(task, message):
+                self.status.emit(cancelled_said)
                 return
             self._failed(failure_title, " ".join([message, *told]))
 
