@@ -123,3 +123,36 @@ def test_ctrl_z_after_creating_a_file_in_the_window_deletes_it_again(
     assert list_training_files(filled_library) == []
     assert window.training_files.model.rowCount() == 0
     assert ids_of(filled_library) == ids
+
+
+def failing_addition(library: Library, plan: object, progress: object = None,
+                     cancelled: object = None) -> None:
+    """The addition's job, failing before it changes anything (a full disk, say)."""
+    raise LibraryError("the disk is full")
+
+
+def test_an_addition_that_fails_gives_undo_back_to_the_change_before(
+        qtbot, filled_library: Library, dialogs, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Undo waits while an addition builds; failed, it offers again what it offered
+    before (here the file's creation), exactly as before."""
+    from ui import create_flow
+
+    window = open_window(qtbot, filled_library, dialogs, tmp_path)
+    settle(qtbot, window)
+    ids = ids_of(filled_library)
+    plan = plan_addition(filled_library, NAME, ids[:2], create=True)
+    with qtbot.waitSignal(window.creator.built, timeout=WAIT_MS):
+        window.creator.apply(plan)
+    settle(qtbot, window)
+    undo = window.undo.action
+    offered = undo.text(), undo.isEnabled()
+    assert offered == (f"Undo creating training file '{NAME}'", True)
+    monkeypatch.setattr(create_flow, "add_recorded", failing_addition)
+    more = plan_addition(filled_library, NAME, ids[2:4])
+    window.creator.apply(more)
+    qtbot.waitUntil(lambda: bool(dialogs.warnings), timeout=WAIT_MS)
+    assert dialogs.warnings[-1][0] == "Build failed" and "disk is full" in dialogs.warnings[-1][1]
+    settle(qtbot, window)
+    assert (undo.text(), undo.isEnabled()) == offered
+    assert member_ids(filled_library, NAME) == ids[:2]
